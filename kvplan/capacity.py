@@ -50,6 +50,7 @@ import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 
+from kvplan import limits
 from kvplan.engines import EngineSettings, StageBudget, get_engine
 from kvplan.errors import BadInputError
 from kvplan.formats import KVFormat, get_format
@@ -131,17 +132,22 @@ def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int
 
 
 # -- the request ----------------------------------------------------------------------------
-def _positive_int(value, what: str, *, tokens: bool = False) -> int | None:
-    """None, or a positive whole number (token strings such as '32k' when ``tokens``)."""
+def _positive_int(value, what: str, *, tokens: bool = False, limit: int | None = None) -> int | None:
+    """None, or a positive whole number of at most ``limit`` (kvplan.limits; token counts:
+    MAX_TOKENS, and strings such as '32k' when ``tokens``)."""
     if value is None:
         return None
-    if tokens and isinstance(value, str):
+    if tokens:
         from kvplan.units import parse_tokens
 
-        return parse_tokens(value, what)
+        if isinstance(value, str):
+            return parse_tokens(value, what)
+        limit = limits.MAX_TOKENS
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
-    return value
+    if limit is None:
+        return value
+    return limits.check_int(value, what, limit, " tokens" if tokens else "")
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,7 @@ def resolve_gpu(gpu, gpu_mem_bytes=None) -> GPU:
     if gpu_mem_bytes is not None:
         if isinstance(gpu_mem_bytes, bool) or not isinstance(gpu_mem_bytes, int) or gpu_mem_bytes <= 0:
             raise BadInputError(f"GPU memory must be positive, got {gpu_mem_bytes!r} (e.g. --gpu-mem 24GiB)")
+        limits.check_int(gpu_mem_bytes, "--gpu-mem", limits.MAX_MEMORY_BYTES, " B")
     if gpu is None:
         if gpu_mem_bytes is None:
             raise BadInputError("give a GPU (--gpu h100; see `kvplan gpus`) or its memory (--gpu-mem 80GB)")
@@ -236,7 +243,7 @@ def make_request(
         if d not in MODEL_DTYPES:
             raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
         spec = dataclasses.replace(spec, dtype=d)
-    tp, pp, dp = (_positive_int(v, what) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
+    tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
     g = resolve_gpu(gpu, gpu_mem_bytes)
     if isinstance(kv_format, KVFormat):
@@ -264,8 +271,8 @@ def make_request(
         memory_fraction=fraction,
         max_model_len=_positive_int(max_model_len, "max_model_len", tokens=True),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
-        max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs"),
-        block_size=_positive_int(block_size, "block_size"),
+        max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs", limit=limits.MAX_BATCH),
+        block_size=_positive_int(block_size, "block_size", limit=limits.MAX_BLOCK_SIZE),
     )
 
 
@@ -677,8 +684,8 @@ class Capacity:
 def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, suggest: bool = True) -> Capacity:
     """The pool's answers: does one request of max_model_len fit, and (with ``ctx`` and
     ``batch``) do ``batch`` requests of ``ctx`` tokens; what would fit when not."""
-    for what, value in (("ctx", ctx), ("batch", batch)):
-        _positive_int(value, what)
+    _positive_int(ctx, "ctx", tokens=True)
+    _positive_int(batch, "batch", limit=limits.MAX_BATCH)
     reasons = []
     base = pool.verdict()
     if not base:

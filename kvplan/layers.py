@@ -200,17 +200,22 @@ class ChunkedLocal(FullAttention):
 
     def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
         # vLLM ChunkedLocalAttentionSpec: at most one chunk plus one step's tokens: cdiv(min(c + T, n), B).
+        self.check_block_size(block_size)
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
         return cdiv(minimum(self.chunk + max_num_batched_tokens, n), block_size)
 
     def pages(self, n, block_size: int):
+        self.check_block_size(block_size)
+        return cdiv(self.cached_tokens(n), block_size)
+
+    def check_block_size(self, block_size: int) -> None:
+        """Chunks must start on a page boundary, for the footprint and the engine alike."""
         if self.chunk % block_size:
-            # Chunks then start mid-page; vLLM requires alignment too.
+            # Chunks would start mid-page; vLLM requires alignment too.
             raise ShapeError(
                 f"chunked local attention: chunk {self.chunk} is not a multiple of block size {block_size}"
             )
-        return cdiv(self.cached_tokens(n), block_size)
 
     def describe(self) -> str:
         return f"chunked local {self.chunk}, {self._dims()}"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
-from kvplan.errors import BadInputError, SpecError, UnknownNameError
+from kvplan.errors import BadInputError, KvplanError, SpecError, UnknownNameError
 from kvplan.spec import ModelSpec, spec_from_mapping
 
 try:  # the C loader is several times faster; both are "safe" (no object construction)
@@ -23,48 +25,285 @@ try:  # the C loader is several times faster; both are "safe" (no object constru
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _YamlLoader
 
+import yaml
+
+from kvplan import limits
+
+
+class _StrictLoader(_YamlLoader):
+    """The safe loader, refusing what YAML reads silently differently from what was meant:
+    a key given twice (YAML keeps the last), and integers with a leading zero (YAML 1.1
+    octal: ``032`` is 26) or a colon (YAML 1.1 base 60: ``1:20`` is 80)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (YAML would keep only the last; give it once)",
+                        key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node):
+        text = str(self.construct_scalar(node))
+        body = text.replace("_", "").lstrip("+-")
+        if len(body) > limits.MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(body):,} digits is beyond every limit of kvplan", node.start_mark)
+        if ":" in body:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} is a base-60 number in YAML 1.1; write the value in decimal or quote it",
+                node.start_mark)
+        if len(body) > 1 and body[0] == "0" and body[1] not in "xXbBoO":
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} has a leading zero, which YAML 1.1 reads as octal ({int(body, 8)}); "
+                            f"write {body.lstrip('0') or '0'}", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
 
 def read_yaml(path: Path) -> object:
     return _parse_yaml(_read_text(path), path)
 
 
-def _parse_yaml(text: str, path: Path) -> object:
-    import yaml
-
+def _package_file(path: Path) -> bool:
+    """A file shipped with kvplan (built-in specs, the GPU catalog): trusted, not re-checked."""
     try:
-        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        real = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(real.is_relative_to(d) for d in _package_dirs())
+
+
+@lru_cache(maxsize=1)
+def _package_dirs() -> tuple[Path, ...]:
+    import kvplan
+
+    return (Path(kvplan.__file__).resolve().parent, _specs_dir().resolve())
+
+
+def _yaml_error(err: yaml.YAMLError, path: Path) -> SpecError:
+    mark = getattr(err, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return SpecError(f"{path}: malformed YAML{where}: {problem}")
+
+
+def _check_yaml_depth(text: str, path: Path) -> None:
+    """Refuse a document nested deeper than MAX_NESTING_DEPTH before building it: libyaml's
+    composer recurses in C once per level and crashes the process at about 10,000 levels.
+    Reading the event stream is iterative and stops at the first level too deep."""
+    loader = _StrictLoader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > limits.MAX_NESTING_DEPTH:
+                    raise SpecError(_too_deep(path))
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def _too_deep(path: Path) -> str:
+    return (f"{path}: nested more than {limits.MAX_NESTING_DEPTH} levels deep (specs, configs and plans nest a few "
+            f"levels; see docs/limits.md)")
+
+
+def _parse_yaml(text: str, path: Path) -> object:
+    try:
+        if not _package_file(path):
+            _check_yaml_depth(text, path)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+        raise _yaml_error(err, path) from None
+    except RecursionError:
+        raise SpecError(_too_deep(path)) from None
+    return check_nesting(data, path)
+
+
+class _JsonRefused(ValueError):
+    pass
+
+
+def _json_pairs(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonRefused(f"duplicate key {key!r} (JSON readers keep only the last; give it once)")
+        out[key] = value
+    return out
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > limits.MAX_NUMBER_CHARS:
+        raise _JsonRefused(f"a number of {len(text.lstrip('-')):,} digits is beyond every limit of kvplan")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonRefused(f"the number {text[:40]} is too large for a float")
+    return value
+
+
+def _json_constant(name: str):
+    raise _JsonRefused(f"{name} is not a JSON number")
 
 
 def read_json(path: Path) -> object:
+    """A JSON file, refusing duplicate keys, NaN/Infinity, numbers past every limit and
+    nesting deeper than MAX_NESTING_DEPTH (one-line SpecError)."""
     text = _read_text(path)
     try:
-        return json.loads(text)
+        data = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int, parse_float=_json_float,
+                          parse_constant=_json_constant)
     except json.JSONDecodeError as err:
         raise SpecError(f"{path}: malformed JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
+    except _JsonRefused as err:
+        raise SpecError(f"{path}: {err}") from None
+    except RecursionError:
+        raise SpecError(_too_deep(path)) from None
+    return check_nesting(data, path)
 
 
-def _read_text(path: Path) -> str:
+def check_nesting(data: object, path: Path | str) -> object:
+    """``data`` if it nests at most MAX_NESTING_DEPTH levels and holds at most MAX_VALUES values
+    once YAML aliases are expanded (an alias that refers to itself nests forever)."""
+    stack = [(data, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > limits.MAX_VALUES:
+            raise SpecError(f"{path}: more than {limits.MAX_VALUES:,} values (YAML aliases included; "
+                            f"see docs/limits.md)")
+        if isinstance(value, (dict, list)):
+            if depth > limits.MAX_NESTING_DEPTH:
+                raise SpecError(_too_deep(path))
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return data
+
+
+def read_bytes(path: Path, limit: int = limits.MAX_INPUT_BYTES, what: str = "input file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, read with that bound.
+
+    Refused in one line (BadInputError): a missing file, a folder, anything that is not a
+    regular file (a FIFO nobody writes would hang, /dev/zero never ends), a file over the
+    limit, and every OS error (a symlink loop, a name too long, no permission)."""
+    fd = open_regular(path, limit, what)
+    chunks, size = [], 0
     try:
-        return Path(path).read_text(encoding="utf-8")
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise BadInputError(_too_big(path, limit, what))
+    except OSError as err:
+        raise BadInputError(f"{path}: cannot read ({err.strerror or err})") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _too_big(path: Path, limit: int, what: str) -> str:
+    from kvplan.units import format_bytes
+
+    return f"{path}: larger than the {format_bytes(limit, digits=0)} kvplan reads for an {what} (see docs/limits.md)"
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def open_regular(path: Path, limit: int = limits.MAX_INPUT_BYTES, what: str = "input file") -> int:
+    """An open, read-only descriptor of ``path`` when it is a regular file of at most
+    ``limit`` bytes; one-line BadInputError otherwise. Opened without blocking, so a FIFO
+    with no writer is refused at once instead of hanging."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise BadInputError(f"{path}: is a directory") from None
+    except OSError as err:
+        raise BadInputError(f"{path}: cannot read ({err.strerror or err})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise BadInputError(f"{path}: is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _FILE_KINDS if test(st.st_mode)), "not a file")
+            raise BadInputError(f"{path}: not a regular file ({kind}); kvplan reads specs, configs, plans and "
+                                f"traces from files")
+        if st.st_size > limit:
+            raise BadInputError(_too_big(path, limit, what))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_regular_file(path: Path, limit: int = limits.MAX_INPUT_BYTES, what: str = "input file") -> Path:
+    """``path`` when it is a regular file of at most ``limit`` bytes (see open_regular), for
+    readers that open the file themselves (pandas, pyarrow)."""
+    os.close(open_regular(path, limit, what))
+    return Path(path)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return read_bytes(Path(path)).decode("utf-8")
     except UnicodeDecodeError:
         raise BadInputError(f"{path}: not a UTF-8 text file") from None
-    except OSError as err:
-        raise BadInputError(f"{path}: cannot read ({err.strerror})") from None
 
 
 def read_structured(path: Path) -> object:
     """YAML or JSON by extension (``.json`` is JSON, everything else YAML)."""
     path = Path(path)
     return read_json(path) if path.suffix.lower() == ".json" else read_yaml(path)
+
+
+def read_hf_config(path: Path) -> object:
+    """A Hugging Face config.json (read_json), with its layer count checked before any reader
+    builds a list per layer."""
+    data = read_json(path)
+    if isinstance(data, dict):
+        check_config_layers(data, str(path))
+    return data
+
+
+#: Keys of a config.json that give the number of decoder layers (kvplan.hf_import reads them).
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
+
+
+def check_config_layers(data: dict, origin: str) -> None:
+    """Refuse a config.json whose layer count is past MAX_LAYERS (its readers build lists
+    and patterns with one entry per layer)."""
+    for part in (data, data.get("text_config")):
+        if not isinstance(part, dict):
+            continue
+        for key in _LAYER_KEYS:
+            value = part.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > limits.MAX_LAYERS:
+                raise SpecError(f"{origin}: {key}: {limits.show(value)} layers is beyond kvplan's limit of "
+                                f"{limits.MAX_LAYERS:,} layers (see docs/limits.md)")
 
 
 # -- built-in specs ------------------------------------------------------------------------
@@ -164,8 +403,8 @@ def _load_validated(path: Path, origin: str) -> ModelSpec:
         key = hashlib.sha256(text.encode() + _schema_fingerprint().encode()).hexdigest()[:32]
         entry = folder / f"{key}.json"
         try:
-            return build_spec(json.loads(entry.read_text(encoding="utf-8")), origin)
-        except (OSError, ValueError, KeyError, TypeError):
+            return build_spec(json.loads(read_bytes(entry, what="cache entry")), origin)
+        except (KvplanError, ValueError, KeyError, TypeError, RecursionError):
             pass  # missing or unreadable: validate afresh
     from kvplan.schema import validate_spec
 
@@ -173,12 +412,12 @@ def _load_validated(path: Path, origin: str) -> ModelSpec:
     validated = validate_spec(data, origin)
     spec = build_spec(validated, origin)
     if entry is not None:
+        from kvplan.outputs import atomic_write_text
+
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(validated), encoding="utf-8")
-            os.replace(tmp, entry)
-        except OSError:
+            atomic_write_text(entry, json.dumps(validated), "cache entry")
+        except (OSError, KvplanError):
             pass  # a read-only home is fine: just slower
     return spec
 
@@ -186,12 +425,13 @@ def _load_validated(path: Path, origin: str) -> ModelSpec:
 def load_spec_file(path: Path) -> ModelSpec:
     """A kvplan spec in YAML or JSON, or a Hugging Face config.json."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):  # never raises: a name too long or a loop is reported by the read
         path = path / "config.json"
     data = read_structured(path)
     if isinstance(data, dict) and is_hf_config(data):
         from kvplan.hf_import import spec_from_hf_config
 
+        check_config_layers(data, str(path))
         return spec_from_hf_config(data, origin=str(path))
     return spec_from_mapping(data, str(path))
 
@@ -207,7 +447,7 @@ def looks_like_path(ref: str) -> bool:
     return (
         ref.lower().endswith((".yaml", ".yml", ".json"))
         or ref.startswith((".", "/", "~"))
-        or Path(ref).exists()
+        or os.path.lexists(ref)
     )
 
 

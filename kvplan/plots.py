@@ -36,6 +36,12 @@ def _matplotlib():
     return Figure, FigureCanvasAgg
 
 
+def mpl_text(text) -> str:
+    """Text from a spec, a report or a file name for a matplotlib title or label: ``$`` is
+    escaped, so a model named ``x^$`` is printed, not parsed as TeX (which fails)."""
+    return str(text).replace("$", r"\$")
+
+
 def plot_type(path) -> str:
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in PLOT_TYPES:
@@ -125,11 +131,11 @@ def _pool_line(ax, pool, *, annotate: bool = False) -> None:
     name = g.display_name or g.name
     left = pool.kv_pool_bytes
     if left <= 0:
-        ax.text(0.5, 0.5, f"no KV pool on {name}:\nweights + buffers exceed the engine's share",
+        ax.text(0.5, 0.5, mpl_text(f"no KV pool on {name}:\nweights + buffers exceed the engine's share"),
                 transform=ax.transAxes, ha="center", va="center", fontsize="small", color="firebrick",
                 bbox={"facecolor": "white", "edgecolor": "firebrick", "alpha": 0.9})
         return
-    label = f"{name} KV pool per GPU ({pool.engine})" + ("" if annotate else f" ({left / GiB:.1f} GiB)")
+    label = mpl_text(f"{name} KV pool per GPU ({pool.engine})" + ("" if annotate else f" ({left / GiB:.1f} GiB)"))
     ax.axhline(left / GiB, color="black", linestyle="--", linewidth=1.2, label=label)
     if annotate:
         ax.annotate(f"{left / GiB:.1f} GiB", xy=(0.01, left / GiB), xycoords=("axes fraction", "data"),
@@ -166,6 +172,7 @@ def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 1
             mml = next(iter(pools.values())).max_model_len
             ctxs = [c for c in ctxs if c <= mml] or [mml]
     ctxs = list(ctxs)
+    _check_series(spec, formats, max(ctxs), batch, block_size, pools)
     if pools:
         n = np.asarray(ctxs, dtype=np.int64)
         series = {name: np.asarray(p.reserved_bytes(n, batch), dtype=np.int64) for name, p in pools.items()}
@@ -183,10 +190,23 @@ def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 1
     multi = par.num_gpus > 1
     where = f", tp {par.tp}, pp {par.pp}" if multi else ""
     what = "KV the engine reserves" if pools else "KV cache"
-    ax.set_title(f"{spec.display_name or spec.name}: {what}, batch {batch} (block {block_size}{where})")
+    ax.set_title(mpl_text(f"{spec.display_name or spec.name}: {what}, batch {batch} (block {block_size}{where})"))
     _style_axes(ax, per_gpu=multi or bool(pools))
     fig.legend(loc="outside lower center", ncols=4, fontsize="small")
     return fig
+
+
+def _check_series(spec: ModelSpec, formats, ctx: int, batch: int, block_size: int, pools) -> None:
+    """Refuse a plot whose largest point would wrap in an int64 series (exact Python ints)."""
+    from kvplan.sweep import _INT64_MAX, check_int64
+
+    for fmt in formats:
+        check_int64(spec, fmt, ctx, batch, block_size, "a plotted series")
+    for pool in (pools or {}).values():
+        worst = pool.reserved_bytes(min(ctx, pool.max_model_len), batch) if pool.paged else 0
+        if worst > _INT64_MAX:
+            raise BadInputError(f"{spec.name} at ctx {ctx:,} x batch {batch:,} reserves {worst:,} bytes, beyond what "
+                                f"a plotted series holds (2**63 - 1); use a smaller ctx or batch")
 
 
 def _save(fig, path) -> Path:
@@ -285,7 +305,7 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
             pool = _pools(spec, [fmt], gpu, Parallelism(int(tp), int(pp)), block, deploy)[fmt.name]
             _pool_line(ax, pool, annotate=True)
         par = f", tp {tp}, pp {pp}" if (tp, pp) != (1, 1) else ""
-        ax.set_title(f"{model}{par}", fontsize="medium")
+        ax.set_title(mpl_text(f"{model}{par}"), fontsize="medium")
         _style_axes(ax, per_gpu=(tp, pp) != (1, 1), xlabel=p >= len(panel_keys) - ncols, ylabel=p % ncols == 0)
     # One legend for all panels, below them: the lines are the same formats and batches.
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncols=min(4, len(handles)),
@@ -307,7 +327,7 @@ def measure_figure(report: dict):
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     ok = [f for f in report["formats"] if f.get("status") == "ok"]
-    names = [f["kv_dtype"] for f in ok]
+    names = [mpl_text(f["kv_dtype"]) for f in ok]
     xs = list(range(len(ok)))
     w = 0.38
     ax1, ax2 = fig.subplots(1, 2)
@@ -315,7 +335,7 @@ def measure_figure(report: dict):
     unit, size = next(((u, s) for u, s in (("GiB", GiB), ("MiB", 1 << 20), ("KiB", 1 << 10)) if top >= s), ("B", 1))
     ax1.bar([x - w / 2 for x in xs], [f["cache_bytes_predicted"] / size for f in ok], w, label="planner (paged)")
     ax1.bar([x + w / 2 for x in xs], [f["cache_bytes_measured"] / size for f in ok], w,
-            label=ok[0]["memory_source"] if ok else "measured")
+            label=mpl_text(ok[0]["memory_source"]) if ok else "measured")
     ax1.set_ylabel(f"KV cache ({unit})")
     ax1.set_title("cache bytes")
     times = [f["decode_ms_median"] for f in ok]
@@ -330,8 +350,8 @@ def measure_figure(report: dict):
         ax.legend(fontsize="small")
         ax.grid(axis="y", alpha=0.3)
     cfg, dev = report["config"], report["device"]
-    fig.suptitle(f"{report['model']} on {dev['name']}: {cfg['batch']} x {format_tokens(cfg['ctx'])} tokens, "
-                 f"{cfg['layers_measured']}/{cfg['num_layers']} layers")
+    fig.suptitle(mpl_text(f"{report['model']} on {dev['name']}: {cfg['batch']} x {format_tokens(cfg['ctx'])} tokens, "
+                          f"{cfg['layers_measured']}/{cfg['num_layers']} layers"))
     return fig
 
 

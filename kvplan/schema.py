@@ -23,6 +23,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kvplan import limits
 from kvplan.errors import SpecError
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -244,9 +245,10 @@ def validate_spec(data: object, origin: str = "") -> dict:
     if not isinstance(data, dict):
         raise SpecError(f"{origin}: a model spec must be a mapping, got {type(data).__name__}")
     try:
-        return ModelSpecSchema.model_validate(data).model_dump()
+        validated = ModelSpecSchema.model_validate(data).model_dump()
     except ValidationError as err:
         raise SpecError(validation_message(err, origin)) from None
+    return limits.check_spec(validated, origin)
 
 
 def json_schema() -> dict:
@@ -259,8 +261,9 @@ def json_schema() -> dict:
 
 # -- deployment plans (`kvplan check`; owned by kvplan.plan) ------------------------------
 def _plan_tokens(value: object) -> object:
-    """``'32k'`` -> 32768 for plan fields; other types pass through to strict checks."""
-    if isinstance(value, str):
+    """``'32k'`` -> 32768 for plan fields, and whole numbers checked against
+    kvplan.limits.MAX_TOKENS; other types pass through to strict checks."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         from kvplan.errors import BadInputError
         from kvplan.units import parse_tokens
 
@@ -272,8 +275,8 @@ def _plan_tokens(value: object) -> object:
 
 
 def _plan_bytes(value: object) -> object:
-    """``'2GiB'`` -> 2147483648 for plan fields."""
-    if isinstance(value, str):
+    """``'2GiB'`` -> 2147483648 for plan fields (at most kvplan.limits.MAX_MEMORY_BYTES)."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         from kvplan.errors import BadInputError
         from kvplan.units import parse_bytes
 
@@ -294,7 +297,7 @@ class ConcurrencyRequirementSchema(_Strict):
     """At least `requests` whole requests of `ctx` tokens must fit in the KV pool at once."""
 
     ctx: PlanTokens
-    requests: PositiveInt
+    requests: Annotated[int, Field(gt=0, le=limits.MAX_BATCH)]
 
 
 class RequirementsSchema(_Strict):
@@ -315,8 +318,8 @@ class DeploymentSchema(_Strict):
     model: Annotated[str, Field(min_length=1)]
     gpu: str | None = None
     gpu_mem: PlanBytes | None = None
-    tp: PositiveInt = 1
-    pp: PositiveInt = 1
+    tp: Annotated[int, Field(gt=0, le=limits.MAX_DEGREE)] = 1
+    pp: Annotated[int, Field(gt=0, le=limits.MAX_DEGREE)] = 1
     dtype: ModelDtype | None = None
     weights: str | None = None
     kv_dtype: str | None = None
@@ -324,8 +327,8 @@ class DeploymentSchema(_Strict):
     gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = None
     max_model_len: PlanTokens | None = None
     max_num_batched_tokens: PlanTokens | None = None
-    max_num_seqs: PositiveInt | None = None
-    block_size: PositiveInt | None = None
+    max_num_seqs: Annotated[int, Field(gt=0, le=limits.MAX_BATCH)] | None = None
+    block_size: Annotated[int, Field(gt=0, le=limits.MAX_BLOCK_SIZE)] | None = None
     requires: RequirementsSchema = RequirementsSchema()
 
     @model_validator(mode="after")
@@ -340,4 +343,4 @@ class PlanSchema(_Strict):
 
     version: Literal[1] = 1
     defaults: dict[str, object] = {}
-    deployments: list[dict[str, object]] = Field(min_length=1)
+    deployments: list[dict[str, object]] = Field(min_length=1, max_length=limits.MAX_DEPLOYMENTS)

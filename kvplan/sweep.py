@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kvplan import limits
 from kvplan.errors import BadInputError, NeedsExtraError, ShapeError
 from kvplan.layer_sums import bytes_per_token, model_terms, paged_seq_bytes, per_gpu_seq_bytes, seq_bytes
 from kvplan.spec import ModelSpec
@@ -97,8 +98,9 @@ def _as_items(value, what: str) -> list:
     return items
 
 
-def parse_counts(value, what: str, *, suffixes: bool = True) -> tuple[int, ...]:
-    """``'4k,8k'`` / ``[4096, '8k']`` / ``4096`` -> (4096, 8192). Positive whole numbers only."""
+def parse_counts(value, what: str, *, suffixes: bool = True, limit: int = limits.MAX_TOKENS) -> tuple[int, ...]:
+    """``'4k,8k'`` / ``[4096, '8k']`` / ``4096`` -> (4096, 8192). Positive whole numbers of at
+    most ``limit`` (kvplan.limits) only."""
     from kvplan.units import parse_tokens
 
     out = []
@@ -107,7 +109,7 @@ def parse_counts(value, what: str, *, suffixes: bool = True) -> tuple[int, ...]:
             raise BadInputError(f"{what}: {item!r} is not a positive whole number")
         if not isinstance(item, (int, str)) or isinstance(item, bool):
             raise BadInputError(f"{what}: expected a whole number, got {item!r}")
-        out.append(parse_tokens(item, what))
+        out.append(parse_tokens(item, what, limit))
     return _dedupe(out)
 
 
@@ -138,18 +140,26 @@ def parse_kv_dtypes(value) -> tuple[str, ...]:
 
 
 def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int = 16) -> Grid:
-    """Parse and check every axis of a grid; raise BadInputError (one line) on bad input."""
+    """Parse and check every axis of a grid; raise BadInputError (one line) on bad input,
+    and on a grid of more than kvplan.limits.MAX_GRID_POINTS points (before loading a model)."""
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         raise BadInputError(f"block size must be a positive whole number, got {block_size!r}")
-    return Grid(
-        models=parse_models(models),
-        ctxs=parse_counts(ctx, "ctx"),
-        batches=parse_counts(batch, "batch"),
-        kv_dtypes=parse_kv_dtypes(kv_dtype),
-        tps=parse_counts(tp, "tp", suffixes=False),
-        pps=parse_counts(pp, "pp", suffixes=False),
-        block_size=block_size,
-    )
+    limits.check_int(block_size, "block size", limits.MAX_BLOCK_SIZE)
+    ctxs = parse_counts(ctx, "ctx")
+    batches = parse_counts(batch, "batch", limit=limits.MAX_BATCH)
+    kv_dtypes = parse_kv_dtypes(kv_dtype)
+    tps = parse_counts(tp, "tp", suffixes=False, limit=limits.MAX_DEGREE)
+    pps = parse_counts(pp, "pp", suffixes=False, limit=limits.MAX_DEGREE)
+    n_models = len(_as_items(models, "model"))
+    points = n_models * len(ctxs) * len(batches) * len(kv_dtypes) * len(tps) * len(pps)
+    if points > limits.MAX_GRID_POINTS:
+        raise BadInputError(
+            f"the grid has {points:,} points ({n_models} models x {len(ctxs)} ctx x {len(batches)} batch x "
+            f"{len(kv_dtypes)} formats x {len(tps)} tp x {len(pps)} pp), beyond kvplan's limit of "
+            f"{limits.MAX_GRID_POINTS:,} per sweep (see docs/limits.md); split it into several sweeps"
+        )
+    return Grid(models=parse_models(models), ctxs=ctxs, batches=batches, kv_dtypes=kv_dtypes, tps=tps, pps=pps,
+                block_size=block_size)
 
 
 # -- evaluation ---------------------------------------------------------------------------
@@ -212,19 +222,23 @@ def ctx_columns(spec: ModelSpec, fmt, ctxs, block_size: int = 16, tp: int = 1, p
     return CtxColumns(bpt, seq, paged, per_gpu, per_gpu_paged)
 
 
-def _check_int64(spec: ModelSpec, fmt, grid: Grid) -> None:
-    """Refuse grids whose largest figure would not fit an int64 (exact Python-int bound).
+def check_int64(spec: ModelSpec, fmt, ctx: int, batch: int, block_size: int, what: str = "a sweep column") -> None:
+    """Refuse figures that would not fit an int64 column (exact Python-int bound), for the
+    largest ``ctx`` and ``batch`` of a sweep or a plot: numpy would wrap them silently.
 
     Paged bytes bound every other figure of a point (pages hold at least the tokens; a
     rank holds at most the whole), so the paged total at the largest ctx and batch does.
     Raises ShapeError first when the layers cannot be stored in ``fmt``."""
-    n, batch = max(grid.ctxs), max(grid.batches)
-    worst = paged_seq_bytes(model_terms(spec), n, fmt, grid.block_size) * batch
+    worst = paged_seq_bytes(model_terms(spec), ctx, fmt, block_size) * batch
     if worst > _INT64_MAX:
         raise BadInputError(
-            f"{spec.name} at ctx {n} x batch {batch} needs {worst} bytes, "
-            f"beyond what a sweep column holds (2**63 - 1); use smaller ctx or batch values"
+            f"{spec.name} at ctx {ctx:,} x batch {batch:,} needs {worst:,} bytes, "
+            f"beyond what {what} holds (2**63 - 1); use smaller ctx or batch values"
         )
+
+
+def _check_int64(spec: ModelSpec, fmt, grid: Grid) -> None:
+    check_int64(spec, fmt, max(grid.ctxs), max(grid.batches), grid.block_size)
 
 
 def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str]):
@@ -304,6 +318,10 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     from kvplan.capacity import Pool, make_request, plan
 
     pool = plan(make_request(spec, gpu, tp=tp, pp=pp, kv_format=fmt, block_size=block_size, **deploy))
+    worst = pool.reserved_bytes(int(ctx.max()), int(bat.max())) if pool.paged else 0
+    if worst > _INT64_MAX:  # exact Python ints: the int64 columns below would wrap
+        raise BadInputError(f"{spec.name} at ctx {int(ctx.max()):,} x batch {int(bat.max()):,} reserves {worst:,} bytes "
+                            f"in the KV pool, beyond what a sweep column holds (2**63 - 1); use smaller ctx or batch")
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)

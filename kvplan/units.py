@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from kvplan import limits
 from kvplan.errors import BadInputError
 
 _TOKEN_SUFFIX = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -28,7 +29,10 @@ _MEM_SUFFIX = {
     "gib": 1 << 30,
     "tib": 1 << 40,
 }
-_NUM = re.compile(r"^\s*([-+]?(?:[0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+))\s*([a-zA-Z]*)\s*$")
+_NUM = re.compile(r"^\s*([-+]?)([0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+#: Separators inside the whole part: "8,192" (thousands, groups of three) or "1_000" (Python).
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+_UNDERSCORES = re.compile(r"[0-9]+(?:_[0-9]+)*")
 
 
 def cdiv(a: int, b: int) -> int:
@@ -37,20 +41,33 @@ def cdiv(a: int, b: int) -> int:
 
 
 def _split(text: str, what: str) -> tuple[int, int, str]:
-    """``'1.5k'`` -> (15, 10, 'k'): the number as an exact fraction num/den, and the unit."""
-    m = _NUM.match(str(text))
+    """``'1.5k'`` -> (15, 10, 'k'): the number as an exact fraction num/den, and the unit.
+
+    A comma is read only as a thousands separator (``8,192``): ``8,16`` is refused rather
+    than read as 816, since on a one-value option it is a list the option does not take."""
+    text = str(text)
+    if len(text) > limits.MAX_NUMBER_CHARS:
+        raise BadInputError(f"{what}: a number of {len(text):,} characters is beyond every limit of kvplan "
+                            f"(see docs/limits.md)")
+    m = _NUM.match(text)
+    if not m and "," in text:
+        raise BadInputError(f"{what}: {text!r} is not one number (this option takes one value)")
     if not m:
         raise BadInputError(f"{what}: cannot read {text!r} as a number")
-    digits = m.group(1).replace("_", "").replace(",", "")
+    sign, digits, unit = m.groups()
     whole, _, frac = digits.partition(".")
-    num = int((whole.lstrip("+-") or "0") + frac)
-    if whole.startswith("-"):
-        num = -num
-    return num, 10 ** len(frac), m.group(2).lower()
+    if "," in whole and not _THOUSANDS.fullmatch(whole):
+        raise BadInputError(f"{what}: {text!r} is not one number (a comma separates thousands, as in 8,192; "
+                            f"this option takes one value)")
+    if "_" in whole and not _UNDERSCORES.fullmatch(whole):
+        raise BadInputError(f"{what}: cannot read {text!r} as a number (underscores go between digits: 1_000)")
+    num = int(whole.replace("_", "").replace(",", "") + frac or "0")
+    return (-num if sign == "-" else num), 10 ** len(frac), unit.lower()
 
 
-def parse_tokens(text: str | int, what: str = "token count") -> int:
-    """``'32k'`` -> 32768, ``'1M'`` -> 1048576, ``'1.5k'`` -> 1536. Must be a whole, positive count."""
+def parse_tokens(text: str | int, what: str = "token count", limit: int = limits.MAX_TOKENS) -> int:
+    """``'32k'`` -> 32768, ``'1M'`` -> 1048576, ``'1.5k'`` -> 1536. Must be a whole, positive count
+    of at most ``limit`` (kvplan.limits.MAX_TOKENS unless told)."""
     if isinstance(text, bool):
         raise BadInputError(f"{what}: expected a token count, got {text!r}")
     if isinstance(text, int):
@@ -63,14 +80,20 @@ def parse_tokens(text: str | int, what: str = "token count") -> int:
             )
         num *= _TOKEN_SUFFIX[suffix]
     if num <= 0:
-        raise BadInputError(f"{what}: must be positive, got {text!r}")
+        raise BadInputError(f"{what}: must be positive, got {_shown(text)}")
     if num % den:
         raise BadInputError(f"{what}: {text!r} is not a whole number of tokens")
-    return num // den
+    unit = " tokens" if limit == limits.MAX_TOKENS else ""
+    return limits.check_int(num // den, what, limit, unit)
 
 
-def parse_bytes(text: str | int | float, what: str = "memory size") -> int:
-    """``'80GB'`` -> 80_000_000_000, ``'79.19GiB'`` -> 85_029_615_042; bare numbers are bytes."""
+def _shown(value) -> str:
+    return limits.show(value) if isinstance(value, int) else repr(value)
+
+
+def parse_bytes(text: str | int | float, what: str = "memory size", limit: int = limits.MAX_MEMORY_BYTES) -> int:
+    """``'80GB'`` -> 80_000_000_000, ``'79.19GiB'`` -> 85_029_615_042; bare numbers are bytes.
+    At most ``limit`` bytes (kvplan.limits.MAX_MEMORY_BYTES unless told)."""
     if isinstance(text, bool):
         raise BadInputError(f"{what}: expected a size, got {text!r}")
     if isinstance(text, float):
@@ -87,8 +110,8 @@ def parse_bytes(text: str | int | float, what: str = "memory size") -> int:
             )
         num *= _MEM_SUFFIX[suffix]
     if num <= 0:
-        raise BadInputError(f"{what}: must be positive, got {text!r}")
-    return num // den
+        raise BadInputError(f"{what}: must be positive, got {_shown(text)}")
+    return limits.check_int(num // den, what, limit, " B")
 
 
 def parse_list(text: str, parse, what: str) -> list:
