@@ -214,16 +214,18 @@ def junit_xml(report: CheckReport) -> str:
     """JUnit XML: one testcase per requirement, a <failure> with the numbers when it fails."""
     import xml.etree.ElementTree as ET
 
+    from kvplan.text import printable as x  # control characters are not allowed in XML 1.0: escaped
+
     n_fail = sum(1 for d in report.deployments for r in d.results if not r.passed)
     suites = ET.Element("testsuites", name="kvplan check", tests=str(report.num_requirements),
                         failures=str(n_fail))
-    suite = ET.SubElement(suites, "testsuite", name=f"kvplan check {report.plan}",
+    suite = ET.SubElement(suites, "testsuite", name=x(f"kvplan check {report.plan}"),
                           tests=str(report.num_requirements), failures=str(n_fail), errors="0")
     for d in report.deployments:
         for r in d.results:
-            case = ET.SubElement(suite, "testcase", classname=f"kvplan.check.{d.name}", name=r.requirement)
+            case = ET.SubElement(suite, "testcase", classname=x(f"kvplan.check.{d.name}"), name=x(r.requirement))
             if r.passed:
-                ET.SubElement(case, "system-out").text = r.message
+                ET.SubElement(case, "system-out").text = x(r.message)
             else:
-                ET.SubElement(case, "failure", message=r.message, type="requirement").text = r.message
+                ET.SubElement(case, "failure", message=x(r.message), type="requirement").text = x(r.message)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

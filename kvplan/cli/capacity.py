@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan import limits
 from kvplan.cli.common import (
     DtypeOpt,
     EngineOpt,
@@ -31,10 +32,11 @@ def capacity(
     model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
     gpu: GpuOpt = None,
     gpu_mem: GpuMemOpt = None,
-    gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs of one replica (= tp * pp; alone it sets --tp).")] = None,
-    tp: Annotated[Optional[int], typer.Option("--tp", help="Tensor-parallel degree.")] = None,
-    pp: Annotated[Optional[int], typer.Option("--pp", help="Pipeline-parallel degree.")] = None,
-    dp: Annotated[int, typer.Option("--dp", help="Data-parallel replicas (each tp * pp GPUs).")] = 1,
+    gpus: Annotated[Optional[int], typer.Option("--gpus", max=limits.MAX_DEGREE,
+                                                help="GPUs of one replica (= tp * pp; alone it sets --tp).")] = None,
+    tp: Annotated[Optional[int], typer.Option("--tp", max=limits.MAX_DEGREE, help="Tensor-parallel degree.")] = None,
+    pp: Annotated[Optional[int], typer.Option("--pp", max=limits.MAX_DEGREE, help="Pipeline-parallel degree.")] = None,
+    dp: Annotated[int, typer.Option("--dp", max=limits.MAX_DEGREE, help="Data-parallel replicas (each tp * pp GPUs).")] = 1,
     dtype: DtypeOpt = None,
     weights: WeightsOpt = None,
     kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV-cache format (auto = model dtype).")] = None,
@@ -43,9 +45,11 @@ def capacity(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
-    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Tokens per KV block.")] = None,
+    block_size: Annotated[Optional[int], typer.Option("--block-size", min=1, max=limits.MAX_BLOCK_SIZE,
+                                                      help="Tokens per KV block.")] = None,
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", min=1, max=limits.MAX_BATCH,
+                                                 help="Also report the longest context for N requests.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
@@ -87,7 +91,9 @@ def capacity(
     else:
         _render(req.spec, cap)
     if not cap.fits:
-        print(f"kvplan: {cap.verdict}", file=sys.stderr)
+        from kvplan.cli.common import note
+
+        note(cap.verdict)
         raise typer.Exit(1)
 
 

@@ -8,33 +8,76 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan import limits
 from kvplan.units import format_bytes, format_tokens
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout (no markup).")]
 BlockSizeOpt = Annotated[
-    int, typer.Option("--block-size", min=1, help="Tokens per page of the paged cache (vLLM: 16).")
+    int, typer.Option("--block-size", min=1, max=limits.MAX_BLOCK_SIZE, help="Tokens per page of the paged cache (vLLM: 16).")
 ]
-TpOpt = Annotated[int, typer.Option("--tp", min=1, help="Tensor-parallel degree (GPUs per stage).")]
-PpOpt = Annotated[int, typer.Option("--pp", min=1, help="Pipeline-parallel degree (stages).")]
+TpOpt = Annotated[int, typer.Option("--tp", min=1, max=limits.MAX_DEGREE, help="Tensor-parallel degree (GPUs per stage).")]
+PpOpt = Annotated[int, typer.Option("--pp", min=1, max=limits.MAX_DEGREE, help="Pipeline-parallel degree (stages).")]
 
 
-def console():
-    """Rich console on stdout (plain text when stdout is not a terminal)."""
+def _width() -> int:
+    """Columns for tables: a usable $COLUMNS (20 to 10,000), else the terminal's width, else
+    200 when stdout is not a terminal (rich would fold tables to 80 columns; keep rows whole).
+    COLUMNS=0, negative or non-numeric values are ignored rather than squashing tables."""
     import os
 
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if 20 <= columns <= 10_000:
+        return columns
+    stream = sys.stdout
+    try:
+        if stream is not None and stream.isatty():
+            return max(20, min(os.get_terminal_size(stream.fileno()).columns, 10_000))
+    except (OSError, ValueError):
+        pass
+    return 200
+
+
+def console(stderr: bool = False):
+    """Rich console on stdout (or stderr) for everything kvplan renders.
+
+    Markup and emoji codes are off, so ``[/x]`` or ``:smile:`` in a model's display_name is
+    printed as written; every string it renders passes through ``kvplan.text.printable``,
+    so escape sequences from specs, configs, plans, traces or file names reach the terminal
+    as visible text (``\\x1b[2J``), never as commands. Style with ``style=`` or rich.text.Text."""
     from rich.console import Console
 
-    # Piped output: rich would fold tables to 80 columns; keep rows whole instead.
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
-    return Console(highlight=False, soft_wrap=False, width=width)
+    from kvplan.text import printable
+
+    class _SafeConsole(Console):
+        def render_str(self, text, **kwargs):
+            return super().render_str(printable(text), **kwargs)
+
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; raise instead, so the CLI ends as it does for every closed
+            # pipe (kvplan.cli.main: 141, quietly).
+            self.quiet = True
+            raise BrokenPipeError(32, "Broken pipe")
+
+    return _SafeConsole(highlight=False, soft_wrap=False, width=_width(), markup=False, emoji=False, stderr=stderr)
 
 
 def warn(message: str) -> None:
-    """Commentary and warnings go to stderr, one line each."""
-    print(f"kvplan: warning: {message}", file=sys.stderr)
+    """Commentary and warnings go to stderr, one line each (control characters escaped)."""
+    note(f"warning: {message}")
+
+
+def note(message: str) -> None:
+    """One line on stderr, ``kvplan: MESSAGE`` (``wrote out.csv``, a verdict ...)."""
+    from kvplan.text import one_line
+
+    print(f"kvplan: {one_line(message)}", file=sys.stderr)
 
 
 def print_json(obj) -> None:
+    """One JSON object on stdout; json escapes control characters, so user strings stay inert."""
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
@@ -74,7 +117,8 @@ MaxNumBatchedTokensOpt = Annotated[
     Optional[str], typer.Option("--max-num-batched-tokens", help="Tokens per forward pass (vLLM default by GPU).")
 ]
 MaxNumSeqsOpt = Annotated[
-    Optional[int], typer.Option("--max-num-seqs", help="Max running requests per replica (vLLM default by GPU).")
+    Optional[int], typer.Option("--max-num-seqs", min=1, max=limits.MAX_BATCH,
+                                help="Max running requests per replica (vLLM default by GPU).")
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan import limits
 from kvplan.cli.common import BlockSizeOpt, JsonOpt, TpOpt, console, print_json, warn
 
 
@@ -24,7 +25,7 @@ def fragment(
                      "(.csv/.jsonl/.parquet with prompt_len, output_len)."),
     ] = "sharegpt",
     requests: Annotated[
-        Optional[int], typer.Option("--requests", min=1, help="Requests to draw [default: 10000; traces: all rows].")
+        Optional[int], typer.Option("--requests", min=1, max=limits.MAX_SIMULATED_SEQUENCES, help="Requests to draw [default: 10000; traces: all rows].")
     ] = None,
     block_size: BlockSizeOpt = 16,
     policies: Annotated[
@@ -36,18 +37,18 @@ def fragment(
     allocator: Annotated[
         str, typer.Option("--allocator", help="Placement of contiguous chunks: first-fit, or buddy (the paper's Orca).")
     ] = "first-fit",
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the built-in length distributions.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=limits.MAX_SEED, help="Seed for the built-in length distributions.")] = 0,
     max_model_len: Annotated[
         Optional[str],
         typer.Option("--max-model-len", help="Longest sequence [default: the model's max_position_embeddings]."),
     ] = None,
     system_prompt: Annotated[
-        int, typer.Option("--system-prompt", min=0, help="Tokens of a system prompt common to every request.")
+        int, typer.Option("--system-prompt", min=0, max=limits.MAX_TOKENS, help="Tokens of a system prompt common to every request.")
     ] = 0,
-    n: Annotated[int, typer.Option("--n", min=1, help="Parallel samples per request (paged-B-share stores their prompt once).")] = 1,
+    n: Annotated[int, typer.Option("--n", min=1, max=limits.MAX_SIMULATED_SEQUENCES, help="Parallel samples per request (paged-B-share stores their prompt once).")] = 1,
     max_seqs: Annotated[
         Optional[int],
-        typer.Option("--max-seqs", min=1, help="Cap on running sequences (vLLM max_num_seqs) [default: with --gpu "
+        typer.Option("--max-seqs", min=1, max=limits.MAX_BATCH, help="Cap on running sequences (vLLM max_num_seqs) [default: with --gpu "
                      "the engine's default for that GPU (vLLM: 1024 on GPUs of 70 GiB or more, else 256); else 256]."),
     ] = None,
     kv_dtype: Annotated[
@@ -56,7 +57,7 @@ def fragment(
     tp: TpOpt = 1,
     json_out: JsonOpt = False,
     plot: Annotated[
-        Optional[str], typer.Option("--plot", help="Also draw stacked bars per policy to this PNG.")
+        Optional[str], typer.Option("--plot", help="Also draw stacked bars per policy to this file (.png, .svg or .pdf).")
     ] = None,
 ) -> None:
     """Simulate contiguous (Orca-style) and paged (vLLM-style) KV allocation on one pool.
@@ -84,13 +85,14 @@ def fragment(
     from kvplan.fragment.run import pool_from_gpu
     from kvplan.fragment.workloads import load_workload
     from kvplan.loader import load_model
-    from kvplan.outputs import check_writable
     from kvplan.units import parse_tokens
 
     if (gpu is None) == (kv_pool_tokens is None):
         raise BadInputError("give exactly one of --gpu G (capacity planning) or --kv-pool-tokens N")
     if plot:
-        check_writable(plot, "--plot")
+        from kvplan.plots import check_plot_output
+
+        check_plot_output(plot)  # a known image type (.png, .svg, .pdf), writable, before simulating
     spec = load_model(model)
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
@@ -124,12 +126,11 @@ def _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, quiet)
     kwargs = dict(pool_source=source, max_model_len=mml, max_seqs=max_seqs, allocator=allocator, tp=tp)
     if quiet or not sys.stderr.isatty():
         return run_fragment(spec, fmt, wl, pols, pool, **kwargs)
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("simulating {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        console=console(stderr=True), transient=True,
     ) as bar:
         task = bar.add_task(f"{len(pols)} policies", total=wl.num_requests * len(pols))
         return run_fragment(spec, fmt, wl, pols, pool, progress=lambda k: bar.advance(task, k), **kwargs)

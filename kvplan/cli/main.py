@@ -8,9 +8,12 @@ the traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import typer
 
@@ -61,14 +64,160 @@ def _debug() -> bool:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stdout.flush()
-    print(f"kvplan: {message}", file=sys.stderr)
+    """One line on stderr (control characters escaped, newlines folded) and ``code``."""
+    from kvplan.text import one_line
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
+    try:
+        print(f"kvplan: {one_line(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # stderr itself is closed or full: the exit code still says it
     return code
 
 
+class _Signalled(BaseException):
+    """SIGTERM, SIGINT or SIGHUP arrived: unwinds the stack like KeyboardInterrupt, so every
+    ``kvplan.outputs.atomic_write`` in progress removes its temporary file on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+
+
+def _on_signal(signum, _frame) -> None:
+    # Later signals must not interrupt the clean-up of the first: ignore them from now on
+    # (run() restores the previous handlers when it returns).
+    for name in _SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
+    raise _Signalled(signum)
+
+
+def _catch_signals() -> dict:
+    """Route SIGTERM (a CI cancel or timeout), SIGINT and SIGHUP to ``_Signalled``; returns
+    the previous handlers. Only the main thread can set handlers; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for name in _SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            previous[sig] = signal.signal(sig, _on_signal)
+        except (OSError, ValueError):
+            pass
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        try:
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+
+
+def _open_streams() -> None:
+    """A closed stdout/stderr (``kvplan ... >&-``) reads as /dev/null; text a stream's encoding
+    cannot hold (PYTHONIOENCODING=ascii and a model named 'Llamα') is written as \\u escapes."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+            continue
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout (closed pipe, full disk), point file descriptor 1 at
+    /dev/null, so that Python's final flush at exit does not fail again with a second message."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+#: Exit status after the reader of stdout went away: 128 + SIGPIPE, as a shell reports it.
+BROKEN_PIPE_EXIT = 128 + 13
+
+
+def _broken_pipe() -> int:
+    _silence_stdout()
+    return BROKEN_PIPE_EXIT
+
+
+def _repeated_option(args: list[str]) -> str | None:
+    """The first option given twice (every kvplan option takes one value: the last would win)."""
+    seen = set()
+    for arg in args:
+        if arg == "--":
+            break
+        if arg.startswith("--") and len(arg) > 2:
+            name = arg.split("=", 1)[0]
+            if name in seen:
+                return name
+            seen.add(name)
+    return None
+
+
+#: errno values of a write that failed (full disk, quota, closed descriptor, I/O error).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EBADF, errno.EIO}
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (never raises, except with KVPLAN_DEBUG=1)."""
+    """Run the CLI and return its exit code (never raises, except with KVPLAN_DEBUG=1).
+
+    0 ok, 1 does not fit / check failed, 2 bad input (or an output that cannot be written),
+    3 a bug; 128 + N after signal N (SIGINT 130, SIGTERM 143), with every partial output
+    file removed. A reader that closes the pipe early (``kvplan models | head -1``) ends the
+    command quietly with 141, the status a shell reports for other Unix tools stopped by
+    SIGPIPE (128 + 13): never 0 or 1, which would claim a verdict that was not printed."""
     args = sys.argv[1:] if argv is None else list(argv)
+    _open_streams()
+    previous = _catch_signals()
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # a full disk shows here, not as a second error at exit
+        return code
+    except BrokenPipeError:
+        return _broken_pipe()
+    except SystemExit:
+        # typer turns EPIPE into sys.exit(1) after wrapping the streams in PacifyFlushWrapper.
+        if type(sys.stdout).__name__ != "PacifyFlushWrapper":
+            raise
+        sys.stdout, sys.stderr = (getattr(s, "wrapped", s) for s in (sys.stdout, sys.stderr))
+        return _broken_pipe()
+    except _Signalled as sig:
+        return _fail(f"interrupted by {signal.Signals(sig.signum).name}", 128 + sig.signum)
+    except OSError as err:
+        if _debug():
+            raise
+        _silence_stdout()
+        return _fail(f"error: cannot write to stdout ({err.strerror or err})", 2)
+    finally:
+        _restore_signals(previous)
+
+
+def _run(args: list[str]) -> int:
+    repeated = _repeated_option(args)
+    if repeated:
+        return _fail(f"error: {repeated} is given twice; give each option once", 2)
     try:
         result = app(args=args or ["--help"], prog_name="kvplan", standalone_mode=False)
         return result if isinstance(result, int) else 0
@@ -76,30 +225,31 @@ def run(argv: list[str] | None = None) -> int:
         if _debug():
             raise
         hint = f" (see '{err.ctx.command_path} --help')" if err.ctx else ""
-        return _fail(f"error: {err.format_message()}{hint}".replace("\n", " "), 2)
+        return _fail(f"error: {err.format_message()}{hint}", 2)
     except _cx.ClickException as err:  # e.g. BadParameter outside a context
         if _debug():
             raise
-        return _fail(f"error: {err.format_message()}".replace("\n", " "), 2)
+        return _fail(f"error: {err.format_message()}", 2)
     except _Abort:
         return _fail("aborted", 130)
     except KvplanError as err:
         if _debug():
             raise
         prefix = "" if err.exit_code == 1 else "error: "
-        return _fail(f"{prefix}{err}".replace("\n", " "), err.exit_code)
+        return _fail(f"{prefix}{err}", err.exit_code)
     except BrokenPipeError:
-        # `kvplan models | head`: the reader went away; nothing more to say.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        raise  # run() ends quietly
+    except OSError as err:
+        if _debug():
+            raise
+        if err.filename is None and err.errno in _WRITE_ERRNOS:
+            raise  # a write to stdout: run() says so
+        where = f"{err.filename}: " if err.filename is not None else ""
+        return _fail(f"error: {where}{err.strerror or err}", 2)
     except Exception as err:  # a bug: still one line, but a distinct exit code
         if _debug():
             raise
-        return _fail(
-            f"internal error: {type(err).__name__}: {err} (set KVPLAN_DEBUG=1 for the traceback)".replace("\n", " "),
-            3,
-        )
+        return _fail(f"internal error: {type(err).__name__}: {err} (set KVPLAN_DEBUG=1 for the traceback)", 3)
 
 
 def main() -> None:

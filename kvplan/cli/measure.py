@@ -8,13 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import BlockSizeOpt, JsonOpt, b, console, print_json, tok
+from kvplan import limits
+from kvplan.cli.common import BlockSizeOpt, JsonOpt, b, console, note, print_json, tok, warn
 
 
 def measure(
     model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, or config.json.")],
     ctx: Annotated[str, typer.Option("--ctx", help="Tokens per sequence: 8k, 32k ...")] = "8k",
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Sequences decoded together.")] = 16,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=limits.MAX_BATCH, help="Sequences decoded together.")] = 16,
     kv_dtype: Annotated[
         str, typer.Option("--kv-dtype", help="Formats to measure, comma-separated: bf16, fp16, fp8, int8, int4.")
     ] = "bf16,fp8,int8",
@@ -22,8 +23,8 @@ def measure(
         str, typer.Option("--layers", help="Measure all layers, or the first N (figures are scaled to the whole model).")
     ] = "all",
     block_size: BlockSizeOpt = 16,
-    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Timed decode steps per format.")] = 20,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed for K/V and queries.")] = 0,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=limits.MAX_REPEAT, help="Timed decode steps per format.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=limits.MAX_SEED, help="Random seed for K/V and queries.")] = 0,
     probe_capacity: Annotated[
         bool, typer.Option("--probe-capacity", help="Also allocate pages until the GPU refuses and compare with "
                                                     "the capacity planner's raw-engine tokens.")
@@ -77,20 +78,20 @@ def measure(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=__import__("rich.console", fromlist=["Console"]).Console(stderr=True),
+                  console=console(stderr=True),
                   transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"measure {spec.name}", total=None)
         report = run_measure(spec, cfg, progress=lambda msg: bar.update(task, description=msg))
     if out:
         atomic_write_text(out, json.dumps(report, indent=2) + "\n", "--out")
-        print(f"kvplan: wrote {out}", file=sys.stderr)
+        note(f"wrote {out}")
     if json_out:
         print_json(report)
     else:
         render(report)
     failed = [f for f in report["formats"] if f.get("status") != "ok"]
     for f in failed:
-        print(f"kvplan: warning: {f['kv_dtype']}: {f.get('status')}: {f.get('error', '')}", file=sys.stderr)
+        warn(f"{f['kv_dtype']}: {f.get('status')}: {f.get('error', '')}")
     # An out-of-memory format is a result (reported, memory released); a failed kernel is not.
     if any(f.get("status") == "error" for f in failed):
         raise typer.Exit(1)
@@ -99,15 +100,19 @@ def measure(
 def render(report: dict) -> None:
     from rich.table import Table
 
+    from rich.text import Text
+
+    from kvplan.text import printable
+
     con = console()
     dev = report["device"]
     cfg = report["config"]
     where = f"{dev['name']}" + (" (Triton interpreter on the CPU: timings mean nothing)" if dev.get("interpret") else "")
-    con.print(
-        f"[bold]{report['model']}[/bold] on {where}: {cfg['batch']} x {tok(cfg['ctx'])} tokens, "
+    con.print(Text.assemble((printable(report["model"]), "bold"), printable(
+        f" on {where}: {cfg['batch']} x {tok(cfg['ctx'])} tokens, "
         f"{cfg['layers_measured']} of {cfg['num_layers']} layers, block {cfg['block_size']}; "
         f"copy bandwidth {report['copy_bandwidth']['gbps']:.1f} GB/s (read + write)"
-    )
+    )))
     table = Table(title_justify="left")
     for col in ("format", "cache predicted", "cache measured", "diff", "decode ms (± IQR/2)", "roof ms", "GB/s",
                 "% of copy", "vs bf16"):

@@ -77,8 +77,12 @@ def show(
         return
     from rich.table import Table
 
+    from rich.text import Text
+
+    from kvplan.text import printable
+
     con = console()
-    con.print(f"[bold]{spec.display_name}[/bold] ({spec.name})  source: {spec.source}")
+    con.print(Text.assemble((printable(spec.display_name), "bold"), printable(f" ({spec.name})  source: {spec.source}")))
     if spec.aliases:
         con.print(f"aliases: {', '.join(spec.aliases)}")
     facts = Table(show_header=False, box=None, pad_edge=False)
@@ -151,7 +155,7 @@ def import_config(
     from pathlib import Path
 
     from kvplan.hf_import import spec_mapping_from_hf_config
-    from kvplan.loader import read_json
+    from kvplan.loader import read_hf_config
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.spec import spec_from_mapping
 
@@ -160,13 +164,15 @@ def import_config(
     path = Path(config)
     if path.is_dir():
         path = path / "config.json"
-    data = read_json(path)
+    data = read_hf_config(path)
     mapping = spec_mapping_from_hf_config(data, origin=str(path), name=name, source=source)
     spec_from_mapping(mapping, str(path))  # validate before writing anything
     text = dump_spec_yaml(mapping)
     if output:
         atomic_write_text(output, text, "-o")
-        print(f"kvplan: wrote {output} ({mapping['name']})", file=__import__("sys").stderr)
+        from kvplan.cli.common import note
+
+        note(f"wrote {output} ({mapping['name']})")
     else:
         print(text, end="")
 

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan import limits
 from kvplan.cli.common import (
     BlockSizeOpt,
     EngineOpt,
@@ -31,7 +32,7 @@ from kvplan.cli.common import (
 def size(
     model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
     ctx: Annotated[str, typer.Option("--ctx", help="Context length per sequence: 4096, 32k, 1M.")] = "8k",
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Concurrent sequences.")] = 1,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=limits.MAX_BATCH, help="Concurrent sequences.")] = 1,
     kv_dtype: Annotated[
         Optional[str],
         typer.Option("--kv-dtype", help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),

@@ -21,6 +21,7 @@ from kvplan.cli.common import (
     console,
     deploy_options,
     gib,
+    note,
     print_json,
     tok,
     warn,
@@ -28,6 +29,8 @@ from kvplan.cli.common import (
 
 #: Most table rows printed per (model, tp, pp); the files and --json always hold every row.
 MAX_TABLE_ROWS = 200
+#: Most "skipped" warnings printed; --json lists every skipped combination.
+MAX_SKIP_WARNINGS = 5
 
 
 def sweep(
@@ -104,17 +107,20 @@ def sweep(
 
         gpu_obj = gpu_with_memory(None, gpu_mem)
     frame = run_sweep(grid, gpu_obj, deploy)
-    for s in frame.attrs["skipped"]:
+    skipped = frame.attrs["skipped"]
+    for s in skipped[:MAX_SKIP_WARNINGS]:
         what = s["kv_dtype"] if s["kv_dtype"] is not None else f"tp {s['tp']}, pp {s['pp']}"
         warn(f"skipped {s['model']} {what}: {s['reason']}")
+    if len(skipped) > MAX_SKIP_WARNINGS:
+        warn(f"... and {len(skipped) - MAX_SKIP_WARNINGS:,} more combinations skipped (--json lists every one)")
     if plot is not None:
         from kvplan.plots import plot_sweep
 
         plot_sweep(frame, plot, specs=grid.models, gpu=gpu_obj, deploy=deploy)
-        print(f"kvplan: wrote {plot}", file=sys.stderr)
+        note(f"wrote {plot}")
     for kind, path in outputs:
         write_frame(frame, path, kind)
-        print(f"kvplan: wrote {len(frame):,} rows to {path}", file=sys.stderr)
+        note(f"wrote {len(frame):,} rows to {path}")
     if json_out:
         from kvplan.sweep import frame_records
 
