@@ -7,7 +7,7 @@ spec does not give it (deriving it is wrong for Gemma-7B: 256, not 3072 / 16 = 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from kvplan.errors import SpecError
 from kvplan.layers import KINDS, CacheKind, MLALatent, SharedKV
@@ -96,6 +96,16 @@ class ModelSpec:
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
     origin: str = field(default="", compare=False)
+
+    def __hash__(self) -> int:
+        # The dataclass hash hashes every layer each time, and planning hashes a spec once per
+        # layer (lru_cache keys in kvplan.shapes): 10,000 layers cost 10**8 hashes. Once is enough
+        # for a frozen spec.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     @property
     def groups(self) -> tuple[LayerGroup, ...]:
