@@ -15,7 +15,11 @@ SEGMENTS = (
 
 
 def plot_fragmentation(report, path) -> None:
-    """Write a PNG with one stacked horizontal bar per policy in ``report``."""
+    """Write one stacked horizontal bar per policy in ``report``, as PNG, SVG or PDF by the
+    path's suffix (anything else is refused: a PNG must not be written under a .pdf name)."""
+    from kvplan.plots import mpl_text, plot_type
+
+    kind = plot_type(path)
     check_writable(path, "--plot")
     try:
         import matplotlib
@@ -42,8 +46,8 @@ def plot_fragmentation(report, path) -> None:
     ax.set_xlabel("share of KV memory, time-averaged (%)")
     wl = report.workload.summary()
     ax.set_title(
-        f"{report.model}: {wl['name']} x {wl['requests']:,} requests, pool {report.pool_tokens:,} tokens"
-        + (f", {report.allocator} allocator" if report.allocator != "first-fit" else ""),
+        mpl_text(f"{report.model}: {wl['name']} x {wl['requests']:,} requests, pool {report.pool_tokens:,} tokens"
+                 + (f", {report.allocator} allocator" if report.allocator != "first-fit" else "")),
         fontsize=10,
     )
     handles, labels = ax.get_legend_handles_labels()
@@ -51,7 +55,7 @@ def plot_fragmentation(report, path) -> None:
     fig.tight_layout(rect=(0, 0.07, 1, 1))
 
     def _write(tmp: str) -> None:
-        fig.savefig(tmp, format="png", dpi=120)
+        fig.savefig(tmp, format=kind, dpi=120)
 
     try:
         atomic_write(path, _write, "--plot")

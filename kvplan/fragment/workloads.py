@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kvplan import limits
 from kvplan.errors import BadInputError, NeedsExtraError, UnknownNameError
 
 
@@ -195,9 +196,10 @@ def trace_workload(
 
     Every sample of a request gets the row's output_len. With ``num_requests`` only the
     first rows are used."""
-    prompts, outputs = read_trace(path)
+    prompts, outputs = read_trace(path, take=num_requests)
     if num_requests is not None:
         prompts, outputs = prompts[:num_requests], outputs[:num_requests]
+    _check_sequences(len(prompts), n, f"{path}: {len(prompts):,} rows")
     return from_lengths(
         prompts,
         [(o,) * n for o in outputs],
@@ -208,27 +210,32 @@ def trace_workload(
     )
 
 
-def read_trace(path: str | Path) -> tuple[list[int], list[int]]:
-    """(prompt_lens, output_lens) from a trace file; one-line BadInputError on any problem."""
+def read_trace(path: str | Path, take: int | None = None) -> tuple[list[int], list[int]]:
+    """(prompt_lens, output_lens) from a trace file; one-line BadInputError on any problem.
+
+    The file must be a regular file of at most kvplan.limits.MAX_TRACE_BYTES; at most
+    MAX_SIMULATED_SEQUENCES rows are read (``take``: only the first ``take`` rows)."""
+    from kvplan.loader import check_regular_file
+
     path = Path(path)
     kind = _TRACE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise BadInputError(
             f"{path}: unknown trace format {path.suffix or '(no suffix)'!r}; use .csv, .jsonl, .json or .parquet"
         )
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such file")
+    check_regular_file(path, limits.MAX_TRACE_BYTES, "trace")
+    rows = min(take, limits.MAX_SIMULATED_SEQUENCES) if take is not None else limits.MAX_SIMULATED_SEQUENCES + 1
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is in the test environment
         raise NeedsExtraError("pandas", "data", "reading a trace file") from None
     try:
         if kind == "csv":
-            df = pd.read_csv(path)
+            df = pd.read_csv(path, nrows=rows)
         elif kind == "parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_json(path, lines=kind == "jsonl")
+            df = pd.read_json(path, lines=kind == "jsonl", nrows=rows if kind == "jsonl" else None)
     except ImportError as err:  # e.g. no parquet engine
         raise NeedsExtraError("pyarrow", "data", f"reading {path.name}") from err
     except Exception as err:  # pandas raises many types for malformed files
@@ -241,6 +248,9 @@ def read_trace(path: str | Path) -> tuple[list[int], list[int]]:
                             "a trace needs integer columns prompt_len and output_len")
     if len(df) == 0:
         raise BadInputError(f"{path}: no rows; a trace needs at least one request")
+    if take is None and len(df) > limits.MAX_SIMULATED_SEQUENCES:
+        raise BadInputError(f"{path}: more than {limits.MAX_SIMULATED_SEQUENCES:,} rows, kvplan's limit of simulated "
+                            f"requests (see docs/limits.md); use --requests N to simulate the first N")
     return _int_column(df, "prompt_len", path), _int_column(df, "output_len", path)
 
 
@@ -252,7 +262,18 @@ def _int_column(df, col: str, path: Path) -> list[int]:
     for i, (v, r) in enumerate(zip(values.tolist(), raw)):
         if v != v or v < 1 or v != int(v) or isinstance(r, bool):  # NaN, < 1, fractional, bool
             raise BadInputError(f"{path}: row {i + 1}: {col} must be a whole number >= 1, got {r!r}")
+        if v > limits.MAX_TOKENS:
+            raise BadInputError(f"{path}: row {i + 1}: {col} {r!r} is beyond kvplan's limit of {limits.MAX_TOKENS:,} "
+                                f"tokens (see docs/limits.md)")
     return [int(v) for v in values.tolist()]
+
+
+def _check_sequences(requests: int, n: int, what: str) -> None:
+    """Refuse more simulated sequences (requests x samples) than kvplan.limits allows, before
+    any length is drawn: the lengths alone would take requests x n integers of memory."""
+    if requests * n > limits.MAX_SIMULATED_SEQUENCES:
+        raise BadInputError(f"{what} x --n {n:,} = {requests * n:,} sequences, beyond kvplan's limit of "
+                            f"{limits.MAX_SIMULATED_SEQUENCES:,} simulated sequences (see docs/limits.md)")
 
 
 def load_workload(
@@ -272,6 +293,8 @@ def load_workload(
         raise BadInputError(f"--requests must be at least 1, got {num_requests}")
     key = str(ref).strip().lower()
     count = default_requests if num_requests is None else num_requests
+    if key in BUILTIN_WORKLOADS or key.startswith("fixed:"):
+        _check_sequences(count, n, f"--requests {count:,}")
     if key in BUILTIN_WORKLOADS:
         return builtin_workload(
             key, count, n=n, system_prompt=system_prompt, max_model_len=max_model_len, seed=seed
