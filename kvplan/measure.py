@@ -229,9 +229,36 @@ def _allocated(torch, device) -> int | None:
     return int(torch.cuda.memory_allocated(device)) if device.type == "cuda" else None
 
 
+#: How allocators word a refusal: CUDA ("out of memory") and torch's CPU allocator
+#: ("DefaultCPUAllocator: can't allocate memory" / "not enough memory: you tried to allocate").
+_OOM_WORDS = ("out of memory", "defaultcpuallocator", "can't allocate memory", "not enough memory")
+
+
 def _is_oom(torch, err: BaseException) -> bool:
     oom = getattr(torch.cuda, "OutOfMemoryError", None) or getattr(torch, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(err, oom)) or "out of memory" in str(err).lower()
+    text = str(err).lower()
+    return (oom is not None and isinstance(err, oom)) or any(w in text for w in _OOM_WORDS)
+
+
+def check_config(spec: ModelSpec, cfg: MeasureConfig) -> None:
+    """Bounds of kvplan.limits on what a run may ask for (one-line BadInputError): seed,
+    repeats, batch, block size, and under --interpret the bytes of the caches it would
+    allocate (the interpreter runs on the CPU: a wide model would take hours)."""
+    from kvplan import limits
+
+    limits.check_int(cfg.seed, "--seed", limits.MAX_SEED)
+    limits.check_int(cfg.repeat, "--repeat", limits.MAX_REPEAT)
+    limits.check_int(cfg.batch, "--batch", limits.MAX_BATCH)
+    limits.check_int(cfg.block_size, "--block-size", limits.MAX_BLOCK_SIZE)
+    if cfg.interpret:
+        ctx, batch, layers = effective_sizes(spec, cfg)
+        need = max(batch * spec.layers[i].paged_seq_bytes(ctx, fmt, cfg.block_size)
+                   for fmt in cfg.formats for i in paged_layers(spec, layers) or layers)
+        if need > limits.MAX_INTERPRET_CACHE_BYTES:
+            raise BadInputError(
+                f"--interpret would allocate {need:,} B of cache for one layer of {spec.name} (block size "
+                f"{cfg.block_size}), beyond the {limits.MAX_INTERPRET_CACHE_BYTES >> 20} MiB the Triton interpreter "
+                f"is given (see docs/limits.md); use a smaller --block-size or model")
 
 
 # -- one format ---------------------------------------------------------------------------------
@@ -440,6 +467,7 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
     """Run the pipeline for every format in ``cfg``; return the report (plain data)."""
     progress = progress or (lambda _msg: None)
     check_formats(spec, cfg.formats)
+    check_config(spec, cfg)
     if cfg.probe_capacity and cfg.interpret:
         raise BadInputError("--probe-capacity allocates GPU memory until it runs out: it needs CUDA, not --interpret")
     torch, device = prepare(cfg)
