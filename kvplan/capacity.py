@@ -82,6 +82,8 @@ class PoolLayout:
     tokens_divisor: int  # vLLM logs num_blocks // tokens_divisor * block_size tokens
     padding_layers: int = 0
     has_tokens: bool = True  # False when only constant-state layers are paged
+    pages: tuple[tuple[CacheKind, int], ...] = ()  # (kind, bytes of one of its pages on one rank)
+    group_size: int = 0  # layers per block table when every page has one size; 0: one tensor per layer
 
 
 def _group_size(counts: dict[CacheKind, int]) -> int:
@@ -107,18 +109,47 @@ def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, 
         pages = dict.fromkeys(counts, page)
     else:
         pages = {k: k.page_bytes(fmt, block_size, tp) for k in counts}
+    page_items = tuple(pages.items())
     if len(counts) == 1:
         (kind, n), = counts.items()
-        return PoolLayout(block_size, pages[kind] * n, ((kind, 1),), 1, has_tokens=bool(attention))
+        return PoolLayout(block_size, pages[kind] * n, ((kind, 1),), 1, has_tokens=bool(attention), pages=page_items,
+                          group_size=n)
     if len(set(pages.values())) == 1:
         group_size = _group_size(counts)
         groups = tuple((k, cdiv(n, group_size)) for k, n in counts.items())
         padding = sum(g * group_size - counts[k] for k, g in groups)
         n_groups = sum(g for _, g in groups)
         page = next(iter(pages.values()))
-        return PoolLayout(block_size, page * group_size, groups, n_groups, padding, has_tokens=bool(attention))
+        return PoolLayout(block_size, page * group_size, groups, n_groups, padding, has_tokens=bool(attention),
+                          pages=page_items, group_size=group_size)
     unit = sum(pages[k] * n for k, n in counts.items())
-    return PoolLayout(block_size, unit, tuple((k, 1) for k in counts), 1)
+    return PoolLayout(block_size, unit, tuple((k, 1) for k in counts), 1, pages=page_items)
+
+
+def stage_layout(spec: ModelSpec, whole: PoolLayout, layers: range) -> PoolLayout:
+    """The whole model's paging (``whole``: its block size and block tables) as one pipeline
+    stage holds it: only the bytes a block costs on that stage's GPU differ.
+
+    vLLM plans pipeline stages this way (kv_cache_utils.get_kv_cache_configs): it groups the
+    layers of the whole model, projects each group onto every worker, sizes each worker's
+    blocks by its own share of the largest group (``get_kv_cache_config_from_groups``) and
+    then gives every worker the smallest block count. A request thus holds a block in every
+    table of the whole model, whichever stage binds; a stage of state layers only does not
+    make requests one block long. Groups are each kind's layers, in order, in runs of
+    ``group_size``."""
+    if not whole.pages:
+        return dataclasses.replace(whole, unit_bytes=0)
+    pages = dict(whole.pages)
+    if not whole.group_size:  # one tensor per layer: the stage's own layers
+        unit = sum(pages[k] * n for k, n in kind_counts(spec, layers) if k in pages)
+        return dataclasses.replace(whole, unit_bytes=unit)
+    largest = 0
+    for kind in pages:
+        held = [i for i, k in enumerate(spec.layers) if k == kind]
+        for start in range(0, len(held), whole.group_size):
+            chunk = held[start:start + whole.group_size]
+            largest = max(largest, sum(1 for i in chunk if i in layers))
+    return dataclasses.replace(whole, unit_bytes=next(iter(pages.values())) * largest)
 
 
 def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int | None):
@@ -477,8 +508,10 @@ def plan(req: CapacityRequest) -> Pool:
     )
     w = weights_footprint(spec, req.weights, req.tp, req.pp)
     budgets = prof.carve(spec, req.gpu, w, settings)
-    layouts = tuple(pool_layout(spec, r, req.kv_format, settings.block_size, req.tp)
-                    for r in pp_stage_ranges(spec.num_layers, req.pp))
+    whole = pool_layout(spec, range(spec.num_layers), req.kv_format, settings.block_size, req.tp)
+    for kind, _ in whole.groups:  # ShapeError now for a block size a kind cannot use (chunks must align)
+        kind.engine_blocks_per_request(1, whole.block_size, settings.max_num_batched_tokens)
+    layouts = tuple(stage_layout(spec, whole, r) for r in pp_stage_ranges(spec.num_layers, req.pp))
     stage_blocks = tuple(None if lay.unit_bytes == 0 else max(b.kv_pool_bytes, 0) // lay.unit_bytes
                          for b, lay in zip(budgets, layouts))
     paged = [i for i, n in enumerate(stage_blocks) if n is not None]
