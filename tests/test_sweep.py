@@ -165,9 +165,10 @@ def test_nothing_computable_is_an_error():
 
 
 def test_int64_overflow_is_refused_not_wrapped():
-    # 131,072 B/token x 2**40 tokens x 2**30 sequences = 2**87 bytes: beyond int64
+    # 131,072 B/token x 2**32 tokens x 2**20 sequences = 2**69 bytes: beyond int64, within
+    # every input limit (kvplan.limits: 2**32 tokens, 2**20 sequences)
     with pytest.raises(BadInputError, match="2\\*\\*63"):
-        sweep(LLAMA, ctx=2**40, batch=2**30, kv_dtype="bf16")
+        sweep(LLAMA, ctx=2**32, batch=2**20, kv_dtype="bf16")
 
 
 @pytest.mark.parametrize(

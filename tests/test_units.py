@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kvplan.errors import BadInputError
+from kvplan.limits import MAX_TOKENS
 from kvplan.units import format_bytes, format_tokens, parse_bytes, parse_list, parse_tokens
 
 
@@ -67,6 +68,6 @@ def test_format():
     assert format_tokens(1000) == "1,000"
 
 
-@given(st.integers(min_value=1, max_value=10**12))
+@given(st.integers(min_value=1, max_value=MAX_TOKENS))
 def test_tokens_round_trip(n):
     assert parse_tokens(format_tokens(n).replace(",", "")) == n

@@ -1,0 +1,135 @@
+"""Special files as inputs and outputs: FIFOs, devices, deep nesting, long names, symlink loops.
+Each is one line on stderr and exit 2, never a hang, a crash or a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import cli, one_line_error
+
+NOT_REGULAR = "not a regular file ({}); kvplan reads specs, configs, plans and traces from files"
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    def make(name: str):
+        path = tmp_path / name
+        os.mkfifo(path)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("command", [["size"], ["capacity", "--gpu", "h100-sxm"], ["show"], ["check"], ["report"],
+                                     ["import"]])
+def test_a_fifo_nobody_writes_is_refused_at_once(capsys, fifo, command):
+    path = fifo("spec.json" if command[0] in ("report", "import") else "spec.yaml")
+    args = [command[0], path, *command[1:]]
+    code, _, err = cli(capsys, *args)
+    assert code == 2
+    assert one_line_error(err) == f"kvplan: error: {path}: " + NOT_REGULAR.format("a FIFO")
+
+
+def test_a_fifo_trace(capsys, fifo):
+    path = fifo("trace.csv")
+    code, _, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", path)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {path}: " + NOT_REGULAR.format("a FIFO")
+
+
+@pytest.mark.parametrize("command", [["size"], ["check"], ["report"], ["import"]])
+def test_dev_zero_is_not_read(capsys, command):
+    code, _, err = cli(capsys, command[0], "/dev/zero")
+    assert code == 2
+    assert one_line_error(err) == "kvplan: error: /dev/zero: " + NOT_REGULAR.format("a character device")
+
+
+def test_a_link_to_dev_zero_is_not_read(capsys, tmp_path):
+    link = tmp_path / "trace.csv"
+    link.symlink_to("/dev/zero")
+    code, _, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", link)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {link}: " + NOT_REGULAR.format("a character device")
+
+
+def test_json_nested_100000_deep(capsys, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = cli(capsys, "size", path)
+    assert code == 2 and one_line_error(err) == (
+        f"kvplan: error: {path}: nested more than 64 levels deep (specs, configs and plans nest a few levels; "
+        f"see docs/limits.md)")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "- " * 50_000 + "x\n"], ids=["flow", "dashes"])
+def test_yaml_nested_deep_does_not_crash_the_process(tmp_path, text):
+    # libyaml's composer recurses in C: without the depth check this is a segmentation fault,
+    # so it runs in its own process.
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "kvplan.cli.main", "check", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc.stderr) == (
+        f"kvplan: error: {path}: nested more than 64 levels deep (specs, configs and plans nest a few levels; "
+        f"see docs/limits.md)")
+
+
+def test_a_300_character_name(capsys, tmp_path):
+    path = tmp_path / ("a" * 300 + ".yaml")
+    code, _, err = cli(capsys, "size", path)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {path}: cannot read (File name too long)"
+    code, _, err = cli(capsys, "sweep", "llama3-8b", "--csv", tmp_path / ("c" * 300 + ".csv"))
+    assert code == 2 and one_line_error(err).endswith(".csv: File name too long")
+
+
+def test_a_long_output_name_that_fits_still_gets_a_temporary_file(capsys, tmp_path):
+    out = tmp_path / ("o" * 240 + ".csv")  # 244 bytes: a file system's 255 leave no room for ".NAME.xxxxxxxx.tmp"
+    code, _, _ = cli(capsys, "sweep", "llama3-8b", "--ctx", "4k", "--csv", out)
+    assert code == 0 and out.read_text().startswith('"model"')
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_symlink_loops(capsys, tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop.name)
+    code, _, err = cli(capsys, "size", loop)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {loop}: cannot read (Too many levels of symbolic links)"
+    folder = tmp_path / "dir"
+    folder.symlink_to(folder.name)
+    code, _, err = cli(capsys, "sweep", "llama3-8b", "--csv", folder / "out.csv")
+    assert code == 2 and one_line_error(err) == (
+        f"kvplan: error: --csv file {folder / 'out.csv'}: Too many levels of symbolic links")
+    csv_loop = tmp_path / "out.csv"
+    csv_loop.symlink_to(csv_loop.name)
+    code, _, err = cli(capsys, "sweep", "llama3-8b", "--csv", csv_loop)
+    assert code == 2 and "Too many levels of symbolic links" in one_line_error(err)
+
+
+def test_a_folder_without_config_json(capsys, tmp_path):
+    (tmp_path / "model").mkdir()
+    code, _, err = cli(capsys, "size", tmp_path / "model")
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {tmp_path / 'model' / 'config.json'}: no such file"
+
+
+def test_outputs_onto_special_files(capsys, tmp_path, fifo):
+    pipe = fifo("plot.png")
+    code, _, err = cli(capsys, "size", "llama3-8b", "--plot", pipe)
+    assert code == 2 and one_line_error(err) == (
+        f"kvplan: error: --plot file {pipe}: not a regular file (kvplan writes files; use a file path)")
+    code, _, err = cli(capsys, "sweep", "llama3-8b", "--csv", "/dev/full")
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --csv file /dev/full: not a regular file (kvplan writes files; use a file path)")
+
+
+def test_binary_and_empty_specs(capsys, tmp_path):
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(bytes(range(256)))
+    code, _, err = cli(capsys, "size", binary)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {binary}: not a UTF-8 text file"
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    code, _, err = cli(capsys, "size", empty)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {empty}: a model spec must be a mapping, got NoneType"
