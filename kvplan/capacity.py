@@ -149,7 +149,14 @@ class CapacityRequest:
     """Everything that decides what fits, resolved and checked (build it with make_request).
 
     ``gpu`` is one GPU of the deployment; ``tp * pp`` GPUs make one replica (one engine
-    instance, one KV pool per rank) and ``dp`` replicas the whole deployment."""
+    instance, one KV pool per rank) and ``dp`` replicas the whole deployment.
+
+    For a mixture-of-experts model the ``dp`` replicas are vLLM's data-parallel ranks:
+    each keeps its own attention weights and KV pool (DeepSeek-style DP attention: every
+    rank holds the MLA latents of its own requests), while the routed experts are sharded
+    over all ``tp * dp`` ranks, as slices of every expert or, with
+    ``enable_expert_parallel``, as whole experts (``kvplan.shapes.MoEParallel``). SGLang's
+    ``--tp N --dp D --enable-dp-attention`` is the same layout with tp = N / D here."""
 
     spec: ModelSpec
     gpu: GPU
@@ -164,11 +171,22 @@ class CapacityRequest:
     max_num_batched_tokens: int | None = None  # None: the engine's default
     max_num_seqs: int | None = None  # None: the engine's default
     block_size: int | None = None  # None: the engine's default
+    enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
 
     @property
     def num_gpus(self) -> int:
         """GPUs of the whole deployment."""
         return self.tp * self.pp * self.dp
+
+    @property
+    def moe_parallel(self):
+        """How each rank holds the routed experts (``kvplan.shapes.MoEParallel``); for a
+        dense model, ``MoEParallel(tp, 1)`` (nothing to shard across replicas)."""
+        from kvplan.shapes import MoEParallel
+
+        if self.spec.moe is None:
+            return MoEParallel(self.tp, 1)
+        return MoEParallel.of(self.tp, self.dp, self.enable_expert_parallel)
 
     @property
     def model_len(self) -> int:
@@ -179,7 +197,8 @@ class CapacityRequest:
         args = dict(gpu_mem_bytes=None, tp=self.tp, pp=self.pp, dp=self.dp, weights=self.weights,
                     kv_format=self.kv_format, engine=self.engine, gpu_memory_utilization=self.memory_fraction,
                     max_model_len=self.max_model_len, max_num_batched_tokens=self.max_num_batched_tokens,
-                    max_num_seqs=self.max_num_seqs, block_size=self.block_size)
+                    max_num_seqs=self.max_num_seqs, block_size=self.block_size,
+                    enable_expert_parallel=self.enable_expert_parallel)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -221,12 +240,14 @@ def make_request(
     max_num_seqs: int | None = None,
     block_size: int | None = None,
     dtype: str | None = None,
+    enable_expert_parallel: bool = False,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
     UnknownNameError (one line) on anything kvplan cannot use.
 
     Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
-    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype."""
+    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype;
+    ``enable_expert_parallel`` puts whole experts on the tp x dp ranks (MoE models only)."""
     from kvplan.footprint import Parallelism, check_parallelism
 
     if dtype:
@@ -238,6 +259,7 @@ def make_request(
         spec = dataclasses.replace(spec, dtype=d)
     tp, pp, dp = (_positive_int(v, what) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
+    _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     g = resolve_gpu(gpu, gpu_mem_bytes)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
@@ -262,7 +284,31 @@ def make_request(
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
         max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs"),
         block_size=_positive_int(block_size, "block_size"),
+        enable_expert_parallel=bool(enable_expert_parallel),
     )
+
+
+def _check_moe_parallel(spec: ModelSpec, tp: int, dp: int, expert_parallel) -> None:
+    """The MoE sharding vLLM can build: EP needs experts; slices of tp x dp must divide the
+    expert width (FusedMoEConfig asserts intermediate_size % tp_size == 0); EP over more
+    ranks than experts leaves ranks without one."""
+    from kvplan.errors import ShapeError
+
+    if not isinstance(expert_parallel, bool):
+        raise BadInputError(f"enable_expert_parallel must be true or false, got {expert_parallel!r}")
+    moe = spec.moe
+    if moe is None:
+        if expert_parallel:
+            raise BadInputError(f"--enable-expert-parallel: {spec.name} has no experts (not a mixture-of-experts model)")
+        return
+    group = tp * dp
+    if expert_parallel and group > moe.num_experts:
+        raise ShapeError(f"expert parallelism over tp x dp = {group} ranks, but {spec.name} has only "
+                         f"{moe.num_experts} experts")
+    if not expert_parallel and group > 1 and moe.expert_intermediate_size % group:
+        raise ShapeError(f"tp x dp = {group} ranks cannot slice {spec.name}'s experts of "
+                         f"{moe.expert_intermediate_size} channels evenly (vLLM shards MoE layers over tp x dp); "
+                         f"use --enable-expert-parallel or another tp/dp")
 
 
 # -- the pool and its queries ---------------------------------------------------------------
@@ -464,7 +510,7 @@ def plan(req: CapacityRequest) -> Pool:
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
-    w = weights_footprint(spec, req.weights, req.tp, req.pp)
+    w = weights_footprint(spec, req.weights, req.tp, req.pp, moe=req.moe_parallel)
     budgets = prof.carve(spec, req.gpu, w, settings)
     layouts = tuple(pool_layout(spec, r, req.kv_format, settings.block_size, req.tp)
                     for r in pp_stage_ranges(spec.num_layers, req.pp))
@@ -745,6 +791,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "dp": cap.dp,
         "num_gpus": cap.num_gpus,
         "deployment_num_gpus": cap.request.num_gpus,
+        "enable_expert_parallel": cap.request.enable_expert_parallel,
         "scopes": SCOPES,
         "weights_format": cap.weights_format,
         "kv_dtype": cap.kv_dtype,
