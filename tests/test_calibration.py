@@ -85,7 +85,8 @@ def test_v019_pool_within_0_12_gib_and_parts_match_the_log():
         extra = r["extra"]
         tol = 0.07 if r["dtype"] == "float32" else 0.03
         assert abs(st.activation_bytes / GIB - extra["torch_peak_memory_increase_gib"]) <= tol, r["id"]
-        assert abs(st.other_bytes / GIB - extra["non_torch_forward_increase_gib"]) <= 0.025, r["id"]
+        # tp 2 logs spread 2.06-2.09 GiB; kvplan takes 2.09 (docs/calibration.md)
+        assert abs(st.other_bytes / GIB - extra["non_torch_forward_increase_gib"]) <= 0.035, r["id"]
         assert abs(st.engine_share_bytes / GIB - extra["requested_memory_gib"]) <= 0.006, r["id"]
 
 
