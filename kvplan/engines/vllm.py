@@ -56,18 +56,10 @@ def rope_cache_bytes(spec: ModelSpec) -> int:
 
 
 def mlp_width(spec: ModelSpec, tp: int, layers: range) -> int:
-    """Widest MLP intermediate (per rank) a token goes through in these layers."""
-    width = 0
-    moe = spec.moe
-    for layer in layers:
-        if moe is not None and moe.is_moe_layer(layer):
-            w = moe.experts_per_token * moe.expert_intermediate_size
-            if moe.num_shared_experts:
-                w += moe.num_shared_experts * (moe.shared_expert_intermediate_size or moe.expert_intermediate_size)
-        else:
-            w = spec.intermediate_size
-        width = max(width, w)
-    return cdiv(width, tp)
+    """Widest MLP intermediate (per rank) a token goes through in these layers (kvplan.shapes)."""
+    from kvplan.shapes import mlp_width as layer_width
+
+    return cdiv(max((layer_width(spec, layer) for layer in layers), default=0), tp)
 
 
 def next_power_of_2(n: int) -> int:
