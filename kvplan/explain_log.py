@@ -135,10 +135,11 @@ def _config_value(line: str, key: str) -> str | None:
 
 
 def detect_engine(text: str) -> str | None:
-    if re.search(r"\bvLLM\b|vllm\.|\[gpu_worker\.py|kv_cache_utils\.py|LLM engine \(v", text):
-        return "vllm"
-    if re.search(r"ServerArgs\(|KV Cache is allocated\. |max_total_num_tokens=", text):
+    if re.search(r"ServerArgs\(|KV Cache is allocated\. |max_total_num_tokens=|Load weight (?:begin|end)\.", text):
         return "sglang"
+    if re.search(r"\bvLLM\b|\bvllm\b|\[gpu_worker\.py|kv_cache_utils\.py|LLM engine \(v|Available KV cache memory|"
+                 r"GPU KV cache size", text):
+        return "vllm"
     return None
 
 
@@ -182,6 +183,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
     # non-default args override or fill in
     if "model" in args and not v.get("model"):
         v["model"] = args["model"]
+    m = _first(r"vllm serve (\S+)", text)
+    if m and not v.get("model"):
+        v["model"] = m.group(1)
     for key, name in (("tensor_parallel_size", "tp"), ("pipeline_parallel_size", "pp"),
                       ("max_model_len", "max_model_len"), ("max_num_seqs", "max_num_seqs"),
                       ("max_num_batched_tokens", "max_num_batched_tokens")):
@@ -235,7 +239,8 @@ def _parse_vllm(text: str) -> LoggedStartup:
     if m:
         v["num_gpu_blocks"] = int(m.group(1))
     # V1 and later
-    m = _first(r"Available KV cache memory: " + _NUM + r" GiB", text)
+    m = _first(r"Available KV cache memory: " + _NUM + r" GiB", text) or _first(
+        r"Current kv cache memory in use is " + _NUM + " GiB", text)
     if m:
         v["kv_gib"] = _frac(m.group(1))
     m = _first(r"GPU KV cache size: ([0-9,]+) tokens", text)
