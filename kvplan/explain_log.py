@@ -341,3 +341,31 @@ def _parse_sglang(text: str) -> LoggedStartup:
         raise BadInputError("truncated SGLang log: no 'KV Cache is allocated' or 'max_total_num_tokens' line, "
                             "so the KV cache was not sized yet")
     return LoggedStartup(**v)
+
+
+#: Model names in the calibration records -> kvplan built-ins (the records keep vLLM's names).
+_RECORD_MODELS = {"Qwen2-7B-Instruct (local path name)": "qwen2-7b"}
+
+
+def from_record(r: dict) -> LoggedStartup:
+    """A calibration record (tests/fixtures/calibration/vllm_startup_logs.json: the figures of
+    one public startup log, not its lines) as parse_log would have read that log."""
+    def f(x):
+        return None if x is None else Fraction(str(x))
+
+    e = r.get("extra") or {}
+    gpu = r["gpu"]
+    name = ("NVIDIA H100 80GB HBM3" if "H100" in gpu else "NVIDIA A100-SXM4-40GB" if "40GB" in gpu
+            else "NVIDIA A100-SXM4-80GB" if "A100" in gpu else None)
+    return LoggedStartup(
+        engine=r["engine"], release=r["engine_version"].lstrip("v"),
+        model=_RECORD_MODELS.get(r["model"], r["model"]), dtype=_dtype(r["dtype"]),
+        tp=r["tensor_parallel_size"], pp=r["pipeline_parallel_size"], max_model_len=r["max_model_len"],
+        kv_cache_dtype=r["kv_cache_dtype"], quantization=r["quantization"],
+        memory_fraction=f(r["gpu_memory_utilization"]), gpu_name=name, total_gib=f(r["gpu_total_memory_gib"]),
+        requested_gib=f(e.get("requested_memory_gib")), free_at_start_gib=f(e.get("free_memory_at_startup_gib")),
+        weights_gib=f(r["model_weights_gib"]), activation_gib=f(e.get("torch_peak_memory_increase_gib")),
+        non_torch_gib=f(e.get("non_torch_forward_increase_gib")),
+        cudagraph_estimate_gib=f(e.get("cudagraph_memory_estimated_gib")), kv_gib=f(r["available_kv_cache_gib"]),
+        kv_tokens=r["kv_cache_tokens"], max_concurrency=f(r["max_concurrency"]),
+        concurrency_at_tokens=r["max_concurrency_at_tokens"])

@@ -23,38 +23,17 @@ import pytest
 from helpers import cli
 from kvplan.errors import BadInputError
 from kvplan.explain import explain
-from kvplan.explain_log import LoggedStartup, parse_log
+from kvplan.explain_log import LoggedStartup, from_record, parse_log
 
 GIB = 1 << 30
 HERE = Path(__file__).resolve().parent / "fixtures"
 RECORDS = {r["id"]: r for r in json.loads((HERE / "calibration" / "vllm_startup_logs.json").read_text())}
 LOGS = HERE / "startup_logs"
-MODELS = {"meta-llama/Llama-3.1-8B-Instruct": "llama3.1-8b", "Qwen/Qwen2.5-7B-Instruct": "qwen2.5-7b",
-          "Qwen/Qwen2.5-72B-Instruct": "qwen2.5-72b", "Qwen2-7B-Instruct (local path name)": "qwen2-7b"}
-DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
-
-
-def _f(x):
-    return None if x is None else Fraction(str(x))
 
 
 def logged(rid: str) -> LoggedStartup:
-    """A calibration record as the parser would have read its log."""
-    r = RECORDS[rid]
-    e = r["extra"] or {}
-    gpu = ("NVIDIA H100 80GB HBM3" if "H100" in r["gpu"]
-           else "NVIDIA A100-SXM4-40GB" if "40GB" in r["gpu"] else "NVIDIA A100-SXM4-80GB")
-    return LoggedStartup(
-        engine="vllm", release=r["engine_version"].lstrip("v"), model=MODELS[r["model"]], dtype=DTYPES[r["dtype"]],
-        tp=r["tensor_parallel_size"], pp=r["pipeline_parallel_size"], max_model_len=r["max_model_len"],
-        kv_cache_dtype=r["kv_cache_dtype"], quantization=r["quantization"],
-        memory_fraction=_f(r["gpu_memory_utilization"]), gpu_name=gpu, total_gib=_f(r["gpu_total_memory_gib"]),
-        requested_gib=_f(e.get("requested_memory_gib")), free_at_start_gib=_f(e.get("free_memory_at_startup_gib")),
-        weights_gib=_f(r["model_weights_gib"]), activation_gib=_f(e.get("torch_peak_memory_increase_gib")),
-        non_torch_gib=_f(e.get("non_torch_forward_increase_gib")),
-        cudagraph_estimate_gib=_f(e.get("cudagraph_memory_estimated_gib")), kv_gib=_f(r["available_kv_cache_gib"]),
-        kv_tokens=r["kv_cache_tokens"], max_concurrency=_f(r["max_concurrency"]),
-        concurrency_at_tokens=r["max_concurrency_at_tokens"])
+    """A calibration record as the parser would have read its log (kvplan.explain_log.from_record)."""
+    return from_record(RECORDS[rid])
 
 
 @pytest.mark.parametrize("rid", sorted(RECORDS))
@@ -73,7 +52,7 @@ def test_explain_reproduces_every_calibration_log_kv_gib(rid):
 
 def test_explain_lines_for_the_llama_h100_log():
     ex = explain(logged("A018"))
-    assert ex.model == "llama3.1-8b" and ex.gpu == "h100-sxm"
+    assert ex.model == "llama3.1-8b" and ex.gpu == "h100-sxm"  # meta-llama/Llama-3.1-8B-Instruct
     assert ex.settings["max_num_batched_tokens"] == 8192 and ex.settings["max_num_seqs"] == 1024
     assert ex.line("activation peak").kvplan == 2_024_886_272  # tests/test_engines.py derives it
     assert ex.line("non-torch memory").kvplan == GIB // 4
