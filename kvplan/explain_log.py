@@ -138,7 +138,7 @@ def detect_engine(text: str) -> str | None:
     if re.search(r"ServerArgs\(|KV Cache is allocated\. |max_total_num_tokens=|Load weight (?:begin|end)\.", text):
         return "sglang"
     if re.search(r"\bvLLM\b|\bvllm\b|\[gpu_worker\.py|kv_cache_utils\.py|LLM engine \(v|Available KV cache memory|"
-                 r"GPU KV cache size", text):
+                 r"GPU KV cache size|Memory profiling results|GPU blocks: \d+|Loading model weights took|Model loading took", text):
         return "vllm"
     return None
 
@@ -235,7 +235,16 @@ def _parse_vllm(text: str) -> LoggedStartup:
     m = _first(r"the current vLLM instance can use\s+" + _NUM + r" ?GiB", text)
     if m and "requested_gib" not in v:
         v["requested_gib"] = _frac(m.group(1))
-    m = _first(r"# (?:GPU|CUDA) blocks: (\d+)", text)
+    # 0.6.3-0.6.4 one-line profile: peak_torch_memory is absolute (weights included)
+    m = _first(r"Memory profiling results: total_gpu_memory=" + _NUM + r"GiB .*?peak_torch_memory=" + _NUM
+               + r"GiB .*?non_torch_memory=" + _NUM + r"GiB kv_cache_size=" + _NUM + r"GiB gpu_memory_utilization="
+               + _NUM, text)
+    if m:
+        v["total_gib"], v["non_torch_gib"], v["kv_gib"] = _frac(m.group(1)), _frac(m.group(3)), _frac(m.group(4))
+        v["memory_fraction"] = _frac(m.group(5))
+        if v.get("weights_gib") is not None:
+            v["activation_gib"] = _frac(m.group(2)) - v["weights_gib"]
+    m = _first(r"(?:^|[\s\]])#? ?(?:GPU|CUDA) blocks: (\d+)", text)
     if m:
         v["num_gpu_blocks"] = int(m.group(1))
     # V1 and later
@@ -285,9 +294,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
         v["sampler"] = "flashinfer"
     elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling", text):
         v["sampler"] = "sort"
-    if v.get("kv_gib") is None and v.get("num_gpu_blocks") is None:
-        raise BadInputError("truncated vLLM log: no 'Available KV cache memory' (or V0 memory profile / "
-                            "'# GPU blocks') line, so the KV cache was not sized yet")
+    if v.get("kv_gib") is None and v.get("num_gpu_blocks") is None and v.get("kv_tokens") is None:
+        raise BadInputError("truncated vLLM log: no 'Available KV cache memory', 'GPU KV cache size' (or V0 "
+                            "memory profile / '# GPU blocks') line, so the KV cache was not sized yet")
     return LoggedStartup(**v)
 
 
