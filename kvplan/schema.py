@@ -221,6 +221,11 @@ class ModelSpecSchema(_Strict):
     aliases: list[str] = []
     source: Annotated[str, Field(min_length=1)]
     notes: str | None = None
+    # What the importer assumed that could make a figure wrong (printed as a warning).
+    assumptions: list[str] = []
+    # Fields the weights depend on that are missing or were not read: weight and capacity
+    # figures refuse, naming them; KV sizing does not need them.
+    weights_unknown: list[str] = []
     architecture: str | None = None
 
     num_layers: PositiveInt
@@ -229,8 +234,9 @@ class ModelSpecSchema(_Strict):
     num_kv_heads: PositiveInt
     head_dim: PositiveInt | None = None
     v_head_dim: PositiveInt | None = None
-    vocab_size: PositiveInt
-    intermediate_size: PositiveInt
+    # Weights only (KV sizing never reads them): a spec may leave them out.
+    vocab_size: PositiveInt | None = None
+    intermediate_size: PositiveInt | None = None
     tie_word_embeddings: bool = False
     dtype: ModelDtype
     max_position_embeddings: PositiveInt

@@ -150,7 +150,7 @@ def import_config(
     """
     from pathlib import Path
 
-    from kvplan.hf_import import spec_mapping_from_hf_config
+    from kvplan.hf import spec_mapping_from_hf_config
     from kvplan.loader import read_json
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.spec import spec_from_mapping
