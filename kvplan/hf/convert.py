@@ -99,7 +99,9 @@ def _defaults(family: Family, nested: bool) -> dict:
     """The family's class defaults; a top-level config must state its core sizes itself,
     a nested text_config of a sparse family may take them from the defaults."""
     if nested and family.sparse_text:
-        return dict(family.defaults)
+        return {**family.defaults, **family.nested_defaults}
+    if nested and family.nested_defaults:
+        return {**{k: v for k, v in family.defaults.items() if k not in _CORE}, **family.nested_defaults}
     return {k: v for k, v in family.defaults.items() if k not in _CORE}
 
 

@@ -220,6 +220,9 @@ class Family:
     ``text_family``: for a multimodal wrapper, the model_type of its ``text_config`` when
     that mapping does not say (Kimi-VL's is DeepSeek-V3). ``wrapper``: the reader reads the
     top-level mapping of a multimodal config and gets the text part's fields to extend.
+    ``nested_defaults``: more class defaults that apply only to a nested ``text_config`` of
+    this family, core sizes included (a LLaVA text_config written as a diff against
+    LlamaConfig states no layer count); a top-level config never takes them.
     """
 
     reader: FamilyReader
@@ -229,6 +232,7 @@ class Family:
     sparse_text: bool = False
     wrapper: bool = False
     text_family: str | None = None
+    nested_defaults: dict = field(default_factory=dict)
 
 
 # -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------

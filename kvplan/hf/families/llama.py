@@ -26,7 +26,13 @@ def read_unknown(c: HFConfig) -> dict:
     return m
 
 
-LLAMA = Family(read_llama, "LlamaConfig", {"tie_word_embeddings": False, "max_position_embeddings": 2048})
+LLAMA = Family(
+    read_llama, "LlamaConfig", {"tie_word_embeddings": False, "max_position_embeddings": 2048},
+    # LlamaConfig's defaults for the sizes, which a nested text_config written as a diff
+    # (llava-hf/llava-1.5-7b-hf) leaves out: the Llama-2-7B shape.
+    nested_defaults={"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                     "num_attention_heads": 32},
+)
 
 #: Used for a model_type kvplan has no reader for: no class defaults at all.
 UNKNOWN = Family(read_unknown, "(unknown)", {})
