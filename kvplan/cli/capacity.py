@@ -57,6 +57,9 @@ def capacity(
 
     tp_, pp_ = _parallelism(gpus, tp, pp)
     spec = load_model(model)
+    from kvplan.cli.common import warn_assumptions
+
+    warn_assumptions(spec)
     if dtype:
         from kvplan.formats import MODEL_DTYPES, get_format
 
@@ -88,7 +91,7 @@ def capacity(
         warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
              f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
     if json_out:
-        print_json(capacity_dict(cap))
+        print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
         _render(spec, cap)
     if not cap.fits:

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import BlockSizeOpt, JsonOpt, PpOpt, TpOpt, b, console, gib, print_json, tok, warn
+from kvplan.cli.common import (BlockSizeOpt, JsonOpt, PpOpt, TpOpt, b, console, gib, print_json, tok, warn,
+                               warn_assumptions)
 
 
 def size(
@@ -44,6 +45,7 @@ def size(
 
     n_ctx = parse_tokens(ctx, "--ctx")
     spec = load_model(model)
+    warn_assumptions(spec)
     formats = parse_formats(kv_dtype, spec.dtype) if kv_dtype else list(FORMATS.values())
     usable, skipped = supported_formats(spec, formats)
     if kv_dtype and skipped:
@@ -76,6 +78,7 @@ def size(
                 "num_gpus": par.num_gpus,
                 "formats": [footprint_dict(fp) for fp in fps],
                 "skipped_formats": skipped,
+                "assumptions": list(spec.assumptions),
             }
         )
         return

@@ -166,7 +166,7 @@ def _tie(c: HFConfig, top: HFConfig) -> bool:
             return value
     default = c.defaults.get("tie_word_embeddings")
     if default is None:
-        c.note("tie_word_embeddings missing: assumed true (transformers PretrainedConfig default)")
+        c.assume("tie_word_embeddings missing: assumed true (transformers PretrainedConfig default)")
         return True
     return default
 
