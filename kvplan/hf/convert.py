@@ -8,12 +8,12 @@ from pathlib import PurePath
 
 from kvplan.errors import SpecError
 from kvplan.hf import dtypes
-from kvplan.hf.core import LAYERS, HIDDEN, HEADS, VOCAB, Family, Findings, HFConfig, classify, sanitize
+from kvplan.hf.core import HEADS, HIDDEN, INTERMEDIATE, LAYERS, VOCAB, Family, Findings, HFConfig, classify, sanitize
 from kvplan.hf.families.llama import UNKNOWN
 from kvplan.hf.registry import ARCHITECTURES, family_for
 
 #: Core sizes a top-level config must state itself (never filled from class defaults).
-_CORE = set(LAYERS + HIDDEN + HEADS + VOCAB)
+_CORE = set(LAYERS + HIDDEN + HEADS + VOCAB + INTERMEDIATE)
 
 
 def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = None, source: str | None = None,
@@ -72,7 +72,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
     mapping["dtype"] = dtypes.served_dtype(top, c)
     if cache is not None:
         mapping["cache"] = cache
-    quant = dtypes.quantization(top)
+    quant = dtypes.quantization(top, c)
     if quant is not None:
         mapping["quantization"] = quant
 
