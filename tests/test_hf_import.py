@@ -565,6 +565,18 @@ def test_cli_unknown_architecture_proceeds_with_one_warning_and_assumptions_in_j
     assert code == 0 and json.loads(out)["spec"]["assumptions"][0].startswith("model_type 'probe_unknown_arch'")
 
 
+def test_cli_capacity_names_a_missing_weight_field_while_size_goes_on(capsys, tmp_path):
+    cfg = _config("llama-3.1-8b")
+    del cfg["vocab_size"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg), encoding="utf-8")
+    code, out, _ = cli(capsys, "size", path, "--ctx", "8k", "--kv-dtype", "bf16", "--json")
+    assert code == 0 and json.loads(out)["formats"][0]["bytes_per_token"] == 131_072
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "h100")
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"kvplan: error: {path}: weight figures need vocab_size (missing)")
+
+
 def test_cli_import_ignore_writes_a_draft_with_the_field_as_an_assumption(capsys, tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(PROBE), encoding="utf-8")
