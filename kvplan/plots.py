@@ -114,41 +114,74 @@ def _style_axes(ax, *, per_gpu: bool) -> None:
         label.set_rotation(45)
 
 
-def _gpu_line(ax, spec: ModelSpec, gpu, tp: int, pp: int, *, annotate: bool = False) -> None:
-    """A horizontal line at the GPU's memory minus the model's weights on its most loaded GPU."""
-    from kvplan.sweep import memory_after_weights
-
-    left = memory_after_weights(spec, gpu, tp, pp)
-    name = getattr(gpu, "display_name", None) or getattr(gpu, "name", str(gpu))
-    label = f"{name} memory - weights per GPU" + ("" if annotate else f" ({left / GiB:.1f} GiB)")
-    ax.axhline(max(left, 1) / GiB, color="black", linestyle="--", linewidth=1.2, label=label)
+def _pool_line(ax, pool, *, annotate: bool = False) -> None:
+    """A horizontal line at the KV pool of one GPU (``kvplan.capacity.Pool``), or, when the
+    weights and buffers leave none, a note in the panel (never a line at ~0 that squashes
+    every curve)."""
+    g = pool.request.gpu
+    name = g.display_name or g.name
+    left = pool.kv_pool_bytes
+    if left <= 0:
+        ax.text(0.5, 0.5, f"no KV pool on {name}:\nweights + buffers exceed the engine's share",
+                transform=ax.transAxes, ha="center", va="center", fontsize="small", color="firebrick",
+                bbox={"facecolor": "white", "edgecolor": "firebrick", "alpha": 0.9})
+        return
+    label = f"{name} KV pool per GPU ({pool.engine})" + ("" if annotate else f" ({left / GiB:.1f} GiB)")
+    ax.axhline(left / GiB, color="black", linestyle="--", linewidth=1.2, label=label)
     if annotate:
-        ax.annotate(f"{left / GiB:.1f} GiB", xy=(0.01, max(left, 1) / GiB), xycoords=("axes fraction", "data"),
+        ax.annotate(f"{left / GiB:.1f} GiB", xy=(0.01, left / GiB), xycoords=("axes fraction", "data"),
                     xytext=(0, 2), textcoords="offset points", fontsize="x-small", va="bottom")
 
 
+def _pools(spec: ModelSpec, formats, gpu, par: Parallelism, block_size: int, deploy: dict | None):
+    """format name -> the Pool that format gets on ``gpu`` (the one capacity model)."""
+    from kvplan.capacity import make_request, plan
+
+    return {fmt.name: plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size,
+                                        **(deploy or {})))
+            for fmt in formats}
+
+
 def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 16,
-                par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None, ctxs=None):
-    """The figure `kvplan size --plot` draws (a matplotlib Figure; nothing written)."""
+                par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None, ctxs=None,
+                deploy: dict | None = None):
+    """The figure `kvplan size --plot` draws (a matplotlib Figure; nothing written).
+
+    Without ``gpu``: paged KV bytes (per GPU) against context, one line per format. With
+    ``gpu``: the bytes the engine reserves in its pool for ``batch`` requests of each
+    length (the same Pool as `kvplan capacity`, up to max_model_len), against that pool."""
     Figure, FigureCanvasAgg = _matplotlib()
+    import numpy as np
+
     from kvplan.sweep import resolve_gpu
 
     gpu = resolve_gpu(gpu)
-    ctxs = list(ctxs) if ctxs is not None else _default_ctxs(spec, ctx_mark)
-    series = size_series(spec, formats, ctxs, batch=batch, block_size=block_size, par=par)
+    pools = _pools(spec, formats, gpu, par, block_size, deploy) if gpu is not None else None
+    if ctxs is None:
+        ctxs = _default_ctxs(spec, ctx_mark)
+        if pools:
+            mml = next(iter(pools.values())).max_model_len
+            ctxs = [c for c in ctxs if c <= mml] or [mml]
+    ctxs = list(ctxs)
+    if pools:
+        n = np.asarray(ctxs, dtype=np.int64)
+        series = {name: np.asarray(p.reserved_bytes(n, batch), dtype=np.int64) for name, p in pools.items()}
+    else:
+        series = size_series(spec, formats, ctxs, batch=batch, block_size=block_size, par=par)
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for i, (name, values) in enumerate(series.items()):
         ax.plot(ctxs, values / GiB, label=name, linewidth=1.6, color=_color(i, len(series)))
-    if gpu is not None:
-        _gpu_line(ax, spec, gpu, par.tp, par.pp)
+    if pools:
+        _pool_line(ax, next(iter(pools.values())))
     if ctx_mark:
         ax.axvline(ctx_mark, color="grey", linestyle=":", linewidth=1, label=f"ctx {format_tokens(ctx_mark)}")
     multi = par.num_gpus > 1
     where = f", tp {par.tp}, pp {par.pp}" if multi else ""
-    ax.set_title(f"{spec.display_name or spec.name}: KV cache, batch {batch} (block {block_size}{where})")
-    _style_axes(ax, per_gpu=multi)
+    what = "KV the engine reserves" if pools else "KV cache"
+    ax.set_title(f"{spec.display_name or spec.name}: {what}, batch {batch} (block {block_size}{where})")
+    _style_axes(ax, per_gpu=multi or bool(pools))
     fig.legend(loc="outside lower center", ncols=4, fontsize="small")
     return fig
 
@@ -161,19 +194,22 @@ def _save(fig, path) -> Path:
 
 
 def plot_size(spec: ModelSpec, formats, path, *, batch: int = 1, block_size: int = 16,
-              par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None) -> Path:
+              par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None,
+              deploy: dict | None = None) -> Path:
     """Draw paged KV memory (per GPU) against context, one line per format, to ``path``.
 
-    ``gpu`` (a name or kvplan.gpus.GPU) adds a horizontal line at that GPU's memory minus
-    the model's weights per GPU; ``ctx_mark`` a vertical line at the requested context."""
+    ``gpu`` (a name or kvplan.gpus.GPU) draws what the engine reserves against that GPU's
+    KV pool instead (see size_figure); ``ctx_mark`` a vertical line at the requested context."""
     check_plot_output(path)
-    fig = size_figure(spec, formats, batch=batch, block_size=block_size, par=par, ctx_mark=ctx_mark, gpu=gpu)
+    fig = size_figure(spec, formats, batch=batch, block_size=block_size, par=par, ctx_mark=ctx_mark, gpu=gpu,
+                      deploy=deploy)
     return _save(fig, path)
 
 
-def sweep_figure(frame, *, specs=(), gpu=None):
+def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
     """One panel per (model, tp, pp) of a sweep frame: a line per kv_dtype (colour) and
-    batch (line style), per-GPU paged bytes against ctx."""
+    batch (line style), per-GPU paged bytes against ctx; with a GPU (the frame's GPU
+    columns) the bytes the engine reserves against that GPU's KV pool."""
     Figure, FigureCanvasAgg = _matplotlib()
     import math
 
@@ -194,16 +230,23 @@ def sweep_figure(frame, *, specs=(), gpu=None):
         set(frame["kv_dtype"]))
     batches = list(dict.fromkeys(frame["batch"]))
     colors = {name: _color(i, len(kv_names)) for i, name in enumerate(kv_names)}
+    column = "reserved_bytes" if gpu is not None and "reserved_bytes" in frame else "per_gpu_paged_bytes"
     for i, ((model, tp, pp), part) in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         few = part["ctx"].nunique() <= 12
         for (kv, batch), line in part.groupby(["kv_dtype", "batch"], observed=True, sort=True):
             line = line.sort_values("ctx")
-            ax.plot(line["ctx"], line["per_gpu_paged_bytes"] / GiB, color=colors[kv],
+            ax.plot(line["ctx"], line[column] / GiB, color=colors[kv],
                     linestyle=_LINESTYLES[batches.index(batch) % len(_LINESTYLES)], marker="o" if few else None,
                     markersize=3, label=f"{kv}, batch {batch}")
         if gpu is not None and model in by_name:
-            _gpu_line(ax, by_name[model], gpu, int(tp), int(pp), annotate=True)
+            from kvplan.formats import get_format
+
+            spec = by_name[model]
+            fmt = get_format(str(part["kv_dtype"].iloc[0]), spec.dtype)
+            pool = _pools(spec, [fmt], gpu, Parallelism(int(tp), int(pp)), int(part["block_size"].iloc[0]),
+                          deploy)[fmt.name]
+            _pool_line(ax, pool, annotate=True)
         par = f", tp {tp}, pp {pp}" if (tp, pp) != (1, 1) else ""
         ax.set_title(f"{model}{par}", fontsize="medium")
         _style_axes(ax, per_gpu=(tp, pp) != (1, 1))
@@ -220,10 +263,10 @@ def sweep_figure(frame, *, specs=(), gpu=None):
     return fig
 
 
-def plot_sweep(frame, path, *, specs=(), gpu=None) -> Path:
+def plot_sweep(frame, path, *, specs=(), gpu=None, deploy: dict | None = None) -> Path:
     """Draw a sweep frame (see sweep_figure) to ``path``."""
     check_plot_output(path)
-    return _save(sweep_figure(frame, specs=specs, gpu=gpu), path)
+    return _save(sweep_figure(frame, specs=specs, gpu=gpu, deploy=deploy), path)
 
 
 def measure_figure(report: dict):

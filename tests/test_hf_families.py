@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kvplan.errors import SpecError
-from kvplan.footprint import layer_seq_bytes
+from kvplan.layer_sums import model_terms, seq_bytes
 from kvplan.formats import get_format
 from kvplan.hf import spec_from_hf_config, spec_mapping_from_hf_config
 from kvplan.hf.registry import FAMILIES
@@ -182,7 +182,7 @@ def test_sequence_bytes_match_the_hand_formula(name, n):
     config = _config(name)
     assert config["model_type"] == model_type
     spec = _spec(name)
-    assert layer_seq_bytes(spec, None, n, get_format(spec.dtype)) == formula(n)
+    assert seq_bytes(model_terms(spec), n, get_format(spec.dtype)) == formula(n)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -275,7 +275,7 @@ def test_a_changed_cache_field_changes_or_refuses():
     """Changing what a family reads changes the bytes; a field the reader does not know is refused."""
     config = _config("gpt-bigcode-santacoder")
     config["multi_query"] = False  # every head keeps its own K and V
-    assert layer_seq_bytes(spec_from_hf_config(config, "x"), None, 10, get_format("bf16")) == 24 * 10 * 16 * 256 * B
+    assert seq_bytes(model_terms(spec_from_hf_config(config, "x")), 10, get_format("bf16")) == 24 * 10 * 16 * 256 * B
     config = _config("falcon-h1-0.5b")
     config["attn_layer_indices"] = [0, 5]
     with pytest.raises(SpecError, match="attn_layer_indices"):
@@ -287,7 +287,7 @@ def test_a_changed_cache_field_changes_or_refuses():
     config = _config("hunyuan-a13b-instruct")
     config["use_cla"] = True  # cross-layer attention: odd layers reuse the previous layer's K/V
     spec = spec_from_hf_config(config, "x")
-    assert layer_seq_bytes(spec, None, 10, get_format("bf16")) == 16 * 10 * 8 * 256 * B
+    assert seq_bytes(model_terms(spec), 10, get_format("bf16")) == 16 * 10 * 8 * 256 * B
 
 
 def test_smollm3_weights_match_its_checkpoint_index():

@@ -473,7 +473,7 @@ def test_unknown_model_type_with_understood_fields_proceeds_with_assumptions():
     cfg["model_type"] = "brand_new_llm"
     mapping = spec_mapping_from_hf_config(cfg, "a.json")
     assert mapping["assumptions"][0] == "model_type 'brand_new_llm' has no reader in kvplan"
-    assert any("Llama-style" in a for a in mapping["assumptions"])
+    assert mapping["weights_unknown"][0].startswith("the weight shapes of a model_type kvplan has no reader for")
     assert bytes_per_token(spec_from_hf_config(cfg, "a.json"), BF16) == 131_072
 
 
@@ -531,6 +531,62 @@ def test_cli_malformed_json_is_one_line_exit_2(capsys, tmp_path, command):
     assert code == 2 and out == ""
     line = one_line_error(err)
     assert line.startswith(f"kvplan: error: {path}: malformed JSON (line 2, column ")
+
+
+PROBE = {"model_type": "probe_unknown_arch", "architectures": ["ProbeForCausalLM"], "hidden_size": 1024,
+         "num_hidden_layers": 8, "num_attention_heads": 16, "num_key_value_heads": 4, "head_dim": 64,
+         "intermediate_size": 4096, "vocab_size": 32000, "max_position_embeddings": 8192,
+         "local_window_layout": [1, 0, 1, 0, 1, 0, 1, 0], "torch_dtype": "bfloat16"}
+
+
+@pytest.mark.parametrize("command", [["size"], ["show"], ["capacity", "--gpu", "h100"], ["import"]])
+def test_cli_unknown_architecture_with_an_unread_cache_field_exits_2(capsys, tmp_path, command):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(PROBE), encoding="utf-8")
+    code, out, err = cli(capsys, command[0], path, *command[1:])
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(
+        f"kvplan: error: {path}: local_window_layout is a field kvplan does not read for model_type "
+        "'probe_unknown_arch', and it may shape the KV cache; write a spec by hand (a draft: kvplan import CONFIG "
+        "--ignore local_window_layout")
+
+
+def test_cli_unknown_architecture_proceeds_with_one_warning_and_assumptions_in_json(capsys, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({k: v for k, v in PROBE.items() if k != "local_window_layout"}), encoding="utf-8")
+    code, out, err = cli(capsys, "size", path, "--ctx", "4096", "--kv-dtype", "bf16", "--json")
+    assert code == 0
+    warning = one_line_error(err)
+    assert warning.startswith(f"kvplan: warning: {tmp_path.name.lower()}: assumed: model_type "
+                              "'probe_unknown_arch' has no reader")
+    data = json.loads(out)
+    # 8 layers x 4 KV heads x (64 + 64) x 2 B = 8,192 B per token
+    assert data["formats"][0]["bytes_per_token"] == 8_192
+    assert data["assumptions"][0] == "model_type 'probe_unknown_arch' has no reader in kvplan"
+    code, out, _ = cli(capsys, "show", path, "--json")
+    assert code == 0 and json.loads(out)["spec"]["assumptions"][0].startswith("model_type 'probe_unknown_arch'")
+
+
+def test_cli_capacity_names_a_missing_weight_field_while_size_goes_on(capsys, tmp_path):
+    cfg = _config("llama-3.1-8b")
+    del cfg["vocab_size"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg), encoding="utf-8")
+    code, out, _ = cli(capsys, "size", path, "--ctx", "8k", "--kv-dtype", "bf16", "--json")
+    assert code == 0 and json.loads(out)["formats"][0]["bytes_per_token"] == 131_072
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "h100")
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"kvplan: error: {path}: weight figures need vocab_size (missing)")
+
+
+def test_cli_import_ignore_writes_a_draft_with_the_field_as_an_assumption(capsys, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(PROBE), encoding="utf-8")
+    code, out, _ = cli(capsys, "import", path, "--ignore", "local_window_layout")
+    assert code == 0
+    assert "local_window_layout ignored at the user" in out
+    code, out, err = cli(capsys, "import", path, "--ignore", "no_such_field")
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {path}: --ignore no_such_field: the config has no such field"
 
 
 def test_cli_size_reads_a_config_folder(capsys, tmp_path):

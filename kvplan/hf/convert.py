@@ -8,12 +8,12 @@ from pathlib import PurePath
 
 from kvplan.errors import SpecError
 from kvplan.hf import dtypes
-from kvplan.hf.core import LAYERS, HIDDEN, HEADS, VOCAB, Family, Findings, HFConfig, classify, sanitize
+from kvplan.hf.core import HEADS, HIDDEN, INTERMEDIATE, LAYERS, VOCAB, Family, Findings, HFConfig, classify, sanitize
 from kvplan.hf.families.llama import UNKNOWN
 from kvplan.hf.registry import ARCHITECTURES, family_for
 
 #: Core sizes a top-level config must state itself (never filled from class defaults).
-_CORE = set(LAYERS + HIDDEN + HEADS + VOCAB)
+_CORE = set(LAYERS + HIDDEN + HEADS + VOCAB + INTERMEDIATE)
 
 
 def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = None, source: str | None = None,
@@ -72,7 +72,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
     mapping["dtype"] = dtypes.served_dtype(top, c)
     if cache is not None:
         mapping["cache"] = cache
-    quant = dtypes.quantization(top)
+    quant = dtypes.quantization(top, c)
     if quant is not None:
         mapping["quantization"] = quant
 
@@ -99,9 +99,7 @@ def _defaults(family: Family, nested: bool) -> dict:
     """The family's class defaults; a top-level config must state its core sizes itself,
     a nested text_config of a sparse family may take them from the defaults."""
     if nested and family.sparse_text:
-        return {**family.defaults, **family.nested_defaults}
-    if nested and family.nested_defaults:
-        return {**{k: v for k, v in family.defaults.items() if k not in _CORE}, **family.nested_defaults}
+        return dict(family.defaults)
     return {k: v for k, v in family.defaults.items() if k not in _CORE}
 
 
@@ -168,7 +166,7 @@ def _tie(c: HFConfig, top: HFConfig) -> bool:
             return value
     default = c.defaults.get("tie_word_embeddings")
     if default is None:
-        c.note("tie_word_embeddings missing: assumed true (transformers PretrainedConfig default)")
+        c.assume("tie_word_embeddings missing: assumed true (transformers PretrainedConfig default)")
         return True
     return default
 

@@ -220,9 +220,6 @@ class Family:
     ``text_family``: for a multimodal wrapper, the model_type of its ``text_config`` when
     that mapping does not say (Kimi-VL's is DeepSeek-V3). ``wrapper``: the reader reads the
     top-level mapping of a multimodal config and gets the text part's fields to extend.
-    ``nested_defaults``: more class defaults that apply only to a nested ``text_config`` of
-    this family, core sizes included (a LLaVA text_config written as a diff against
-    LlamaConfig states no layer count); a top-level config never takes them.
     """
 
     reader: FamilyReader
@@ -232,7 +229,6 @@ class Family:
     sparse_text: bool = False
     wrapper: bool = False
     text_family: str | None = None
-    nested_defaults: dict = field(default_factory=dict)
 
 
 # -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------
@@ -272,7 +268,8 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
         "training only: dropout, initialisation, auxiliary losses, gradient checkpointing",
         frozenset({"initializer_range", "initializer_factor", "init_std", "layerdrop", "output_router_logits",
                    "router_jitter_noise", "gradient_checkpointing", "pretraining_tp", "use_bfloat16",
-                   "tf_legacy_loss", "seq_aux", "router_z_loss_coef"}),
+                   "tf_legacy_loss", "seq_aux", "router_z_loss_coef", "ep_size",
+                   "ignore_index"}),
         patterns=("*dropout*", "*pdrop*", "*aux_loss*", "*_init_*", "*_z_loss*"),
     ),
     IgnoreGroup(
@@ -280,7 +277,10 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
         frozenset({"hidden_act", "activation_function", "hidden_activation", "query_pre_attn_scalar",
                    "attention_multiplier", "logits_scaling", "residual_multiplier", "embedding_multiplier",
                    "scale_embedding", "attn_scale", "swiglu_limit", "attn_temperature_tuning",
-                   "do_layer_norm_before", "apply_residual_connection_post_layernorm", "clip_qkv"}),
+                   "do_layer_norm_before", "apply_residual_connection_post_layernorm", "clip_qkv",
+                   "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
+                   "attention_softmax_in_fp32", "scale_attention_softmax_in_fp32", "apply_query_key_layer_scaling",
+                   "scale_emb", "dim_model_base", "scale_depth"}),
         patterns=("*_eps", "*epsilon*", "*softcap*", "*softcapping*", "*_multiplier"),
     ),
     IgnoreGroup(
@@ -296,7 +296,13 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
                    "use_return_dict", "_attn_implementation", "attn_implementation", "use_flash_attn",
                    "use_flash_attention_2", "cache_implementation", "use_mamba_kernels", "num_logits_to_keep",
                    "torch_dtype", "dtype", "chunk_size_feed_forward", "fused_bias_fc", "fused_dropout_add_ln",
-                   "fused_mlp"}),
+                   "fused_mlp", "flash_attn", "flash_rotary", "fused_dense"}),
+    ),
+    IgnoreGroup(
+        "context limits other than the position table: they cap vLLM's default max_model_len, never the bytes "
+        "per token (kvplan sizes the --ctx it is given)",
+        frozenset({"model_max_length", "max_sequence_length", "max_seq_length", "seq_len",
+                   "runner_max_sequence_length"}),
     ),
     IgnoreGroup(
         "generation defaults (sampling settings)",
@@ -319,6 +325,10 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
                  "cross_attention_hidden_size": _falsy, "tie_encoder_decoder": _falsy, "is_decoder": lambda v: True},
     ),
 )
+
+#: Keys that place MoE layers among dense ones: weights only (experts never change the cache).
+#: spatial_merge_size: patches merged before the multimodal projector (its input width).
+WEIGHT_NAMES = frozenset({"decoder_sparse_step", "first_k_dense_replace", "spatial_merge_size"})
 
 #: Name fragments of keys that shape only the weights (experts, MLP width, vocabulary,
 #: vision tower, biases, norms). Checked before CACHE_TOKENS: ``attention_bias`` is a weight.
@@ -348,7 +358,7 @@ def ignorable(key: str, value) -> str | None:
 def effect(key: str, value) -> str | None:
     """"weights", "cache" or None: what an unread key could change, judged by its name."""
     low = key.lower()
-    if any(t in low for t in WEIGHT_TOKENS):
+    if low in WEIGHT_NAMES or any(t in low for t in WEIGHT_TOKENS):
         return "weights"
     if (any(t in low for t in CACHE_TOKENS) or low.startswith(CACHE_PREFIXES)
             or (isinstance(value, (list, dict)) and value)):

@@ -48,9 +48,12 @@ def served_dtype(top: HFConfig, text: HFConfig) -> str:
     return "bf16"
 
 
-def quantization(top: HFConfig) -> dict | None:
-    """quantization_config -> {format, exclude}: how the checkpoint's weights are stored."""
+def quantization(top: HFConfig, text: HFConfig) -> dict | None:
+    """quantization_config (top level, else the text_config's: Kimi-K2.5 keeps it there) ->
+    {format, exclude}: how the checkpoint's weights are stored."""
     q = top.raw("quantization_config", None)
+    if q is None and text is not top:
+        q = text.raw("quantization_config", None)
     if q is None:
         return None
     if not isinstance(q, dict):
