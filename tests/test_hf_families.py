@@ -295,3 +295,65 @@ def test_smollm3_weights_match_its_checkpoint_index():
     (fetchwiki/HuggingFaceTB-SmolLM3-3B @2db8990c, a mirror of the Hub repo)."""
     total = count_params(_spec("smollm3-3b")).total
     assert total == 3_075_098_624
+
+
+# -- weights, counted by hand from the config (every tensor of the Hugging Face module) ------
+def _mlp(hidden, inter, gated, bias):
+    up = (hidden * inter + (inter if bias else 0)) * (2 if gated else 1)
+    return up + inter * hidden + (hidden if bias else 0)
+
+
+HAND_COUNTED = {
+    # GPTBigCodeBlock: c_attn (q 2048 + one K and one V head of 128, biases), c_proj (bias),
+    # ln_1 / ln_2 (weight + bias), c_fc 8192 / c_proj (biases); wte, wpe (2048 positions),
+    # ln_f; lm_head tied to wte.
+    "gpt-bigcode-santacoder": 24 * (2048 * (2048 + 2 * 128) + (2048 + 2 * 128) + 2048 * 2048 + 2048
+                                    + 2 * 2 * 2048 + _mlp(2048, 8192, False, True))
+                              + 49280 * 2048 + 2048 * 2048 + 2 * 2048,
+    # PhiDecoderLayer: q/k/v/dense with biases, one input_layernorm, fc1/fc2 with biases;
+    # embed_tokens, final_layernorm, lm_head with a bias.
+    "phi-2-super": 32 * (4 * (2560 * 2560 + 2560) + 2 * 2560 + _mlp(2560, 10240, False, True))
+                   + 51200 * 2560 + 2 * 2560 + 51200 * 2560 + 51200,
+    # GPTJBlock: q/k/v/out_proj without bias, ln_1 (weight + bias), fc_in/fc_out with biases;
+    # wte, ln_f, lm_head with a bias (n_inner null -> 4 x 4096).
+    "gpt-j-6b": 28 * (4 * 4096 * 4096 + 2 * 4096 + _mlp(4096, 16384, False, True))
+                + 50400 * 4096 + 2 * 4096 + 50400 * 4096 + 50400,
+    # GLMBlock: query_key_value 4096 -> 4096 + 2 x 2 x 128 with bias (add_qkv_bias), dense
+    # without; two RMSNorms; dense_h_to_4h 4096 -> 2 x 13696, dense_4h_to_h; embedding and
+    # output_layer of padded_vocab_size 65024; final RMSNorm.
+    "chatglm3-6b": 28 * (4096 * (4096 + 512) + (4096 + 512) + 4096 * 4096 + 2 * 4096 + _mlp(4096, 13696, True, False))
+                   + 2 * 65024 * 4096 + 4096,
+    # QWenBlock: c_attn 2048 -> 3 x 2048 with bias, c_proj without; ln_1 / ln_2 RMSNorm;
+    # w1 / w2 of 11008 / 2 = 5504 and c_proj back; wte, lm_head (untied), ln_f.
+    "qwen-1.8b": 24 * (2048 * 3 * 2048 + 3 * 2048 + 2048 * 2048 + 2 * 2048 + _mlp(2048, 5504, True, False))
+                 + 2 * 151936 * 2048 + 2048,
+    # DbrxBlock: Wqkv 6144 -> 6144 + 2 x 8 x 128, out_proj, two bias-free LayerNorms (weight
+    # only), router 6144 -> 16, 16 GLU experts (w1, v1, w2) of 10752; wte, lm_head, norm_f.
+    "dbrx": 40 * (6144 * (6144 + 2 * 1024) + 6144 * 6144 + 2 * 6144 + 6144 * 16 + 16 * 3 * 6144 * 10752)
+            + 2 * 100352 * 6144 + 6144,
+    # Glm4MoeDecoderLayer: q 5120 -> 96 x 128 and k/v -> 8 x 128 with biases, o without,
+    # per-head q/k RMSNorm (128 each), two RMSNorms; layers 0-2 a dense MLP of 12288, layers
+    # 3-91 a router (160 + its e_score_correction_bias), 160 experts and 1 shared expert of
+    # 1536; embed_tokens, lm_head, norm (the MTP layer is not counted).
+    "glm-4.7": 92 * (5120 * 12288 + 12288 + 2 * (5120 * 1024 + 1024) + 12288 * 5120 + 2 * 128 + 2 * 5120)
+               + 3 * _mlp(5120, 12288, True, False)
+               + 89 * (5120 * 160 + 160 + 161 * _mlp(5120, 1536, True, False))
+               + 2 * 151552 * 5120 + 5120,
+    # HunYuan A13B layer: q/o 4096 x 4096, k/v 4096 -> 8 x 128, no biases, per-head q/k
+    # RMSNorm of 128; router 4096 -> 64, 64 experts and one shared MLP of 3072; two norms;
+    # tied embeddings (no lm_head), final norm.
+    "hunyuan-a13b-instruct": 32 * (2 * 4096 * 4096 + 2 * 4096 * 1024 + 2 * 128 + 2 * 4096 + 4096 * 64
+                                   + 65 * _mlp(4096, 3072, True, False))
+                             + 128167 * 4096 + 4096,
+    # Qwen2MoeDecoderLayer: q/k/v 2048 x 2048 with biases, o without; router 2048 -> 60, 60
+    # experts of 1408, a shared expert of 5632 and its sigmoid gate 2048 -> 1; two norms;
+    # embed_tokens, lm_head, norm.
+    "qwen1.5-moe-a2.7b": 24 * (3 * (2048 * 2048 + 2048) + 2048 * 2048 + 2 * 2048 + 2048 * 60
+                               + 60 * _mlp(2048, 1408, True, False) + _mlp(2048, 5632, True, False) + 2048)
+                         + 2 * 151936 * 2048 + 2048,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_COUNTED))
+def test_parameter_count_by_hand(name):
+    assert count_params(_spec(name)).total == HAND_COUNTED[name]
