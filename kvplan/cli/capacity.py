@@ -66,6 +66,9 @@ def capacity(
 
     tp_, pp_ = _parallelism(gpus, tp, pp)
     spec = load_model(model)
+    from kvplan.cli.common import warn_assumptions
+
+    warn_assumptions(spec)
     req = make_request(
         spec, gpu, tp=tp_, pp=pp_, dp=dp, kv_format=kv_dtype, block_size=block_size,
         **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
@@ -83,7 +86,7 @@ def capacity(
     for note in cap.notes:
         warn(note)
     if json_out:
-        print_json(capacity_dict(cap))
+        print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
         _render(req.spec, cap)
     if not cap.fits:
