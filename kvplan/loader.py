@@ -190,7 +190,7 @@ def load_spec_file(path: Path) -> ModelSpec:
         path = path / "config.json"
     data = read_structured(path)
     if isinstance(data, dict) and is_hf_config(data):
-        from kvplan.hf_import import spec_from_hf_config
+        from kvplan.hf import spec_from_hf_config
 
         return spec_from_hf_config(data, origin=str(path))
     return spec_from_mapping(data, str(path))

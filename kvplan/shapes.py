@@ -229,6 +229,7 @@ def _ffn(spec: ModelSpec, layer: int) -> list[Param]:
 @lru_cache(maxsize=4096)
 def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
     """Every weight tensor of decoder layer ``layer`` (0-based): mixer, norms, feed-forward."""
+    spec.require_weight_fields()
     if not 0 <= layer < spec.num_layers:
         from kvplan.errors import BadInputError
 
@@ -243,6 +244,7 @@ def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
 def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     """Tensors outside the decoder layers: token embedding (+ learned positions, replicated),
     lm_head (absent when tied), final norm, and ``extra_params`` (vision tower, ...)."""
+    spec.require_weight_fields()
     hidden = spec.hidden_size
     out = [Param("embed_tokens.weight", "embedding", spec.vocab_size, hidden, split=VOCAB)]
     if spec.position_embedding == "learned":

@@ -60,7 +60,17 @@ from pathlib import Path
 from kvplan.capacity import CapacityRequest, Pool
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
-from kvplan.layers import CacheKind, ChunkedLocal, FullAttention, MLALatent, SharedKV, SlidingWindow, StateSpace
+from kvplan.layers import (
+    CacheKind,
+    ChunkedLocal,
+    FullAttention,
+    MLAIndexed,
+    MLALatent,
+    NoCache,
+    SharedKV,
+    SlidingWindow,
+    StateSpace,
+)
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -298,11 +308,33 @@ _KIND_COSTS: dict[type, _KindCost] = {
 }
 
 
+_KIND_COSTS[NoCache] = _KindCost(lambda k, s, n: 0, lambda k, n: 0, lambda k, s: 0, lambda k, s, n, fmt, tp: 0)
+
+#: Kinds whose step cost kvplan does not model, with why (refused in one line, never guessed).
+_NOT_MODELLED = {
+    MLAIndexed: "DeepSeek sparse attention reads every indexer key but only the top-k selected latents, and the "
+                "spec does not carry index_topk",
+}
+
+
 def _cost(kind: CacheKind) -> _KindCost:
     for cls in type(kind).__mro__:
+        if cls in _NOT_MODELLED:
+            raise BadInputError(f"kvplan speed does not model cache kind {kind.kind!r}: {_NOT_MODELLED[cls]}")
         if cls in _KIND_COSTS:
             return _KIND_COSTS[cls]
     raise BadInputError(f"kvplan speed does not model cache kind {kind.kind!r} yet ({kind.describe()})")
+
+
+def _parts(kinds) -> tuple[tuple[CacheKind, int], ...]:
+    """(cache kind, layer count) with two-mixer layers split into their parts (each read and
+    attended on its own), every part checked to have a modelled cost."""
+    out = []
+    for kind, count in kinds:
+        for part in kind.parts():
+            _cost(part)
+            out.append((part, count))
+    return tuple(out)
 
 
 def _causal(kind: CacheKind, spec: ModelSpec, n: int) -> int:
@@ -412,7 +444,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
         linear = sum(pc.values()) - pc["embedding"] - pc["experts"] - pc["norms"] + embedding_params
         moe_layers = sum(1 for i in st.layers if moe is not None and moe.is_moe_layer(i))
         dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
-        stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, kinds,
+        stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
                              len(st.layers), moe_layers))
     return Setup(
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,

@@ -57,7 +57,7 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100 --tp 4 --kv-dtype fp8;
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
     kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
@@ -66,6 +66,9 @@ def capacity(
 
     tp_, pp_ = _parallelism(gpus, tp, pp)
     spec = load_model(model)
+    from kvplan.cli.common import warn_assumptions
+
+    warn_assumptions(spec)
     req = make_request(
         spec, gpu, tp=tp_, pp=pp_, dp=dp, kv_format=kv_dtype, block_size=block_size,
         **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
@@ -78,8 +81,12 @@ def capacity(
 
         warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
              f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
+    from kvplan.cli.common import warn
+
+    for note in cap.notes:
+        warn(note)
     if json_out:
-        print_json(capacity_dict(cap))
+        print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
         _render(req.spec, cap)
     if not cap.fits:

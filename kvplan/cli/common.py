@@ -34,6 +34,12 @@ def warn(message: str) -> None:
     print(f"kvplan: warning: {message}", file=sys.stderr)
 
 
+def warn_assumptions(spec) -> None:
+    """One warning line naming what the spec's importer assumed (nothing when it assumed nothing)."""
+    if spec.assumptions:
+        warn(f"{spec.name}: assumed: " + "; ".join(spec.assumptions))
+
+
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 

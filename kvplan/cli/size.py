@@ -25,6 +25,7 @@ from kvplan.cli.common import (
     print_json,
     tok,
     warn,
+    warn_assumptions,
 )
 
 
@@ -77,6 +78,7 @@ def size(
 
     n_ctx = parse_tokens(ctx, "--ctx")
     spec = load_model(model)
+    warn_assumptions(spec)
     formats = parse_formats(kv_dtype, spec.dtype) if kv_dtype else list(FORMATS.values())
     usable, skipped = supported_formats(spec, formats)
     if kv_dtype and skipped:
@@ -118,6 +120,7 @@ def size(
                             for fp in fps],
                 "gpu": answers[0].name if answers else None,
                 "skipped_formats": skipped,
+                "assumptions": list(spec.assumptions),
             }
         )
         return

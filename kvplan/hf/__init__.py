@@ -1,0 +1,18 @@
+"""Hugging Face models -> kvplan specs: config.json reading, checkpoints and Hub ids.
+
+``spec_mapping_from_hf_config(config, origin)`` reads a parsed config.json and returns a
+mapping in kvplan's spec format; ``spec_from_hf_config`` builds the ModelSpec from it.
+
+Layout of the package:
+
+    core.py       the HFConfig accessor, the Family record, the verdict on every key
+                  (understood / ignorable / weights only / may shape the cache), layout helpers
+    registry.py   model_type -> family, one line each; architectures -> model_type
+    families/     one module per family group (llama, mistral, qwen, gemma, deepseek, ...)
+    dtypes.py     torch_dtype as vLLM serves it; quantization_config
+    convert.py    one config -> spec mapping (the text/wrapper split, shared fields)
+"""
+
+from kvplan.hf.convert import spec_from_hf_config, spec_mapping_from_hf_config
+
+__all__ = ["spec_from_hf_config", "spec_mapping_from_hf_config"]
