@@ -210,14 +210,29 @@ def layouts(spec: ModelSpec, n: int) -> list[tuple[int, int, int, bool]]:
     return out
 
 
-def _min_gpus(spec: ModelSpec, gpu, weights: str | None, kv, ctx_peak: int, users: int) -> int:
-    """A lower bound on the GPU count: every GPU holds at least its share of one copy of the
-    weights and of the users' KV (splitting never shrinks the total)."""
+def _whole_bytes(spec: ModelSpec, weights: str | None, kv, ctx_peak: int) -> tuple[int, int]:
+    """(one copy of the weights, one request's KV at ``ctx_peak`` unsplit)."""
     from kvplan.layer_sums import model_terms, seq_bytes
     from kvplan.weights import weights_footprint
 
-    total = weights_footprint(spec, weights).total_bytes + users * seq_bytes(model_terms(spec), ctx_peak, kv, 1)
-    return max(1, cdiv(total, gpu.memory_bytes))
+    return weights_footprint(spec, weights).total_bytes, seq_bytes(model_terms(spec), ctx_peak, kv, 1)
+
+
+def _min_gpus(spec: ModelSpec, gpu, weights: str | None, kv, ctx_peak: int, users: int) -> int:
+    """A lower bound on the GPU count: every GPU holds at least its share of one copy of the
+    weights and of the users' KV (splitting never shrinks the total)."""
+    w, seq = _whole_bytes(spec, weights, kv, ctx_peak)
+    return max(1, cdiv(w + users * seq, gpu.memory_bytes))
+
+
+def _cannot_fit(spec: ModelSpec, gpu, whole: tuple[int, int], tp: int, pp: int, dp: int, users: int) -> bool:
+    """True when a layout surely cannot hold the load, before planning it: a replica's
+    tp x pp GPUs hold at least its whole weights (a dense model; an MoE model's dp ranks
+    share the experts, so its bound is the deployment's) and its users' whole KV."""
+    w, seq = whole
+    replica = tp * pp
+    weights_share = w / (replica * dp) if spec.moe is not None else w / replica
+    return weights_share + cdiv(users, dp) * seq / replica > gpu.memory_bytes
 
 
 def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | None = None,
@@ -277,10 +292,15 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                 fam = _Family()
                 try:
                     start = _min_gpus(spec, gpu, w, kv, peak, users)
+                    whole = _whole_bytes(spec, w, kv, peak)
                 except KvplanError as err:
                     start, fam.shape = max_gpus + 1, str(err)
                 for n in range(start, max_gpus + 1):
                     for tp, pp, dp, ep in layouts(spec, n):
+                        if _cannot_fit(spec, gpu, whole, tp, pp, dp, users):
+                            fam.memory = fam.memory or (f"tp {tp} pp {pp} dp {dp}: weights and KV exceed "
+                                                        f"{gpu.name}'s memory")
+                            continue
                         tried += 1
                         _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, output_tokens,
                              tpot_s, ttft_s, prices[gpu.name], fam, setup, estimate)

@@ -316,3 +316,19 @@ def test_fitted_factors_match_their_training_measurements():
     for m in MEASUREMENTS:
         if m.fit:
             assert predict(m) == pytest.approx(m.value_ms, rel=0.02), m.id
+
+
+def test_refuses_sparse_attention_it_does_not_model():
+    spec = load_model(str(REPO / "tests/fixtures/hf_configs/deepseek-v3.2.json"))
+    with pytest.raises(BadInputError, match="mla_indexed.*top-k"):
+        setup(plan(make_request(spec, "h200", tp=8, max_model_len="8k")))
+
+
+def test_two_mixer_layers_read_both_caches():
+    from kvplan.layers import AttentionWithState, FullAttention, StateSpace
+    from kvplan.speed import _parts
+
+    both = AttentionWithState(attention=FullAttention(kv_heads=2, head_dim=64, v_head_dim=64),
+                              state=StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=4, ssm_head_dim=16,
+                                               ssm_state_size=16))
+    assert _parts(((both, 3),)) == ((both.attention, 3), (both.state, 3))
