@@ -6,8 +6,8 @@
     rec.rejections          # every (GPU, weights, KV) family that cannot, with the reason
 
 The search runs over GPU type x weight format x KV format (a "family"), and within a
-family over GPU counts from the smallest that could hold the weights and KV at all, and
-every layout of that count: tp x pp x dp, and expert parallelism for MoE models. A layout
+family over GPU counts (1, 2, 4, 8, then whole nodes of 8: ``gpu_counts``) from the
+smallest that could hold the weights and KV at all, and every layout of that count: tp x pp x dp, and expert parallelism for MoE models. A layout
 is kept when
 
   1. the KV pool holds the users (``plan(make_request(...)).serves(prompt + output,
@@ -40,6 +40,13 @@ from kvplan.units import cdiv
 #: Pipeline degrees the search tries (vLLM runs pp up to the layer count; deeper pipelines
 #: only add bubbles at the loads recommend targets).
 PP_CHOICES = (1, 2, 4)
+#: GPU counts a deployment can have: cloud instances and HGX/MI300X nodes come with 1, 2,
+#: 4 or 8 GPUs; past 8, whole nodes of 8 (efficiency.yaml topology.gpus_per_node).
+def gpu_counts(max_gpus: int, per_node: int = 8) -> list[int]:
+    small = [n for n in (1, 2, 4, 8) if n <= min(max_gpus, per_node)]
+    return small + list(range(2 * per_node, max_gpus + 1, per_node))
+
+
 #: How families are ranked when they fail, closest miss first.
 REASONS = ("tpot", "ttft", "memory", "shape", "gpu")
 
@@ -182,8 +189,10 @@ class _Family:
 
     best_tpot: float | None = None  # fastest TPOT among layouts that fit memory, seconds
     best_tpot_layout: str = ""
+    best_tpot_ttft: float | None = None  # that layout's TTFT
     best_ttft: float | None = None
     best_ttft_layout: str = ""
+    best_ttft_tpot: float | None = None  # that layout's TPOT
     memory: str = ""  # the last memory verdict
     shape: str = ""
     gpu: str = ""
@@ -295,7 +304,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                     whole = _whole_bytes(spec, w, kv, peak)
                 except KvplanError as err:
                     start, fam.shape = max_gpus + 1, str(err)
-                for n in range(start, max_gpus + 1):
+                for n in [c for c in gpu_counts(max_gpus, eff.gpus_per_node) if c >= start]:
                     for tp, pp, dp, ep in layouts(spec, n):
                         if _cannot_fit(spec, gpu, whole, tp, pp, dp, users):
                             fam.memory = fam.memory or (f"tp {tp} pp {pp} dp {dp}: weights and KV exceed "
@@ -341,10 +350,11 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         fam.gpu = str(err)
         return
     point = estimate(s, users, ctx, output_tokens)
+    where = f"{req.num_gpus} GPUs {layout}"
     if fam.best_tpot is None or point.tpot_s < fam.best_tpot:
-        fam.best_tpot, fam.best_tpot_layout = point.tpot_s, f"{req.num_gpus} GPUs {layout}"
+        fam.best_tpot, fam.best_tpot_layout, fam.best_tpot_ttft = point.tpot_s, where, point.ttft_s
     if point.ttft_s is not None and (fam.best_ttft is None or point.ttft_s < fam.best_ttft):
-        fam.best_ttft, fam.best_ttft_layout = point.ttft_s, f"{req.num_gpus} GPUs {layout}"
+        fam.best_ttft, fam.best_ttft_layout, fam.best_ttft_tpot = point.ttft_s, where, point.tpot_s
     if tpot_s is not None and point.tpot_s > tpot_s:
         return
     if ttft_s is not None and (point.ttft_s is None or point.ttft_s > ttft_s):
@@ -360,11 +370,17 @@ def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, 
         if tpot_s is not None and fam.best_tpot is not None and fam.best_tpot > tpot_s:
             return Rejection(gpu, w, kv, "tpot", f"fastest that fits: {fam.best_tpot * 1e3:,.1f} ms a token "
                                                  f"({fam.best_tpot_layout}) > {tpot_s * 1e3:g} ms")
-        if ttft_s is not None and fam.best_ttft is not None:
-            return Rejection(gpu, w, kv, "ttft", f"fastest first token: {fam.best_ttft:,.2f} s "
-                                                 f"({fam.best_ttft_layout}) > {ttft_s:g} s")
-        return Rejection(gpu, w, kv, "tpot", "no layout meets both targets at once")
-    if start > max_gpus:
+        if ttft_s is not None and (fam.best_ttft is None or fam.best_ttft > ttft_s):
+            best = f"{fam.best_ttft:,.2f} s ({fam.best_ttft_layout})" if fam.best_ttft is not None else "none"
+            return Rejection(gpu, w, kv, "ttft", f"fastest first token: {best} > {ttft_s:g} s")
+        # each target is met by some layout, never both by one
+        tpot_ttft = f"{fam.best_tpot_ttft:,.2f} s" if fam.best_tpot_ttft is not None else "-"
+        return Rejection(gpu, w, kv, "tpot", f"no layout meets both: the fastest token, {fam.best_tpot * 1e3:,.1f} "
+                                             f"ms ({fam.best_tpot_layout}), comes with a {tpot_ttft} first token; "
+                                             f"the fastest first token, {fam.best_ttft:,.2f} s "
+                                             f"({fam.best_ttft_layout}), with {fam.best_ttft_tpot * 1e3:,.1f} ms "
+                                             f"tokens")
+    if not any(c >= start for c in gpu_counts(max_gpus)):
         if fam.shape:
             return Rejection(gpu, w, kv, "shape", fam.shape)
         return Rejection(gpu, w, kv, "memory", f"weights + KV of {users:,} requests of {peak:,} tokens need at least "

@@ -172,3 +172,20 @@ def test_cli_bad_input_one_line(capsys, argv, text):
     code, _, err = cli(capsys, "recommend", "llama3.1-8b", "--ctx", "8k", "--users", "8", *argv)
     assert code == 2
     assert text in one_line_error(err)
+
+
+def test_gpu_counts_are_instance_sizes():
+    from kvplan.recommend import gpu_counts
+
+    assert gpu_counts(16) == [1, 2, 4, 8, 16]
+    assert gpu_counts(6) == [1, 2, 4]
+    assert gpu_counts(40) == [1, 2, 4, 8, 16, 24, 32, 40]
+
+
+def test_targets_met_only_separately_say_so():
+    # 70B bf16 on H100: tp 16 (two nodes) has the fastest tokens but inter-node prefill;
+    # tp 8 the fastest first token but slower tokens (the search's own figures)
+    rec = recommend(load_model("llama3.1-70b"), ctx=4096, users=8, tpot_s=0.012, ttft_s=0.3, gpus=["h100"],
+                    weights=["bf16"], kv_formats=["bf16"])
+    (r,) = rec.rejections
+    assert r.reason == "tpot" and r.detail.startswith("no layout meets both") and "16 GPUs tp 16" in r.detail
