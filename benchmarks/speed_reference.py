@@ -43,6 +43,7 @@ class Measurement:
     concurrency: int = 1
     prompt: int = 32
     output: int = 128
+    memory_fraction: float | None = None  # the engine's memory fraction, where kvplan needs it given
     fit: bool = False  # used to fit the shipped factors (benchmarks/fit_speed.py): in-sample
     note: str = ""
 
@@ -101,7 +102,10 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                    (128, 108.6403598))),
     *(Measurement(f"dstack-h200-sglang-c{c}", "deepseek-v3", "h200", "tpot", v,
                   f"{DSTACK}; H200, SGLang 0.4.3.post2, --tp 8 --enable-dp-attention (8 attention DP ranks, "
-                  f"MoE sliced over 8)", tp=1, dp=8, engine="sglang", concurrency=c, prompt=3200, output=800)
+                  f"MoE sliced over 8)", tp=1, dp=8, engine="sglang==0.4.6", memory_fraction=0.81, concurrency=c,
+                  prompt=3200, output=800,
+                  note="SGLang 0.4.3 is older than kvplan's SGLang rules: the pool (the fit check only) uses "
+                       "0.4.6's with mem_fraction_static 0.81, the tp-8 default of 0.4.x")
       for c, v in ((4, 43.14762804), (8, 43.48452974), (16, 50.90542678), (32, 61.18636742), (64, 76.49795418),
                    (128, 108.3526393))),
 )
@@ -112,7 +116,7 @@ def request(m: Measurement):
     from kvplan.loader import load_model
 
     return make_request(load_model(m.model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
-                        kv_format=m.kv)
+                        kv_format=m.kv, gpu_memory_utilization=m.memory_fraction)
 
 
 def predict(m: Measurement, efficiency=None) -> float:

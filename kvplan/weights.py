@@ -208,6 +208,23 @@ def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dt
 
 
 _MEMO: dict[tuple, tuple] = {}
+_SHAPES: dict[int, tuple] = {}
+
+
+def _layer_shapes(spec: ModelSpec) -> tuple:
+    """Every decoder layer's tensors (``kvplan.shapes.layer_shapes``), looked up once per
+    spec object (``layer_shapes`` is cached by the spec's hash, which walks every layer)."""
+    from kvplan.shapes import layer_shapes
+
+    hit = _SHAPES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    canon: dict[tuple, tuple] = {}  # equal layers share one tuple, so sums can be keyed by identity
+    shapes = tuple(canon.setdefault(t, t) for t in (layer_shapes(spec, i) for i in range(spec.num_layers)))
+    if len(_SHAPES) > 256:
+        _SHAPES.clear()
+    _SHAPES[id(spec)] = (spec, shapes)
+    return shapes
 
 
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
@@ -238,7 +255,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     slices over the tp x dp ranks, or whole experts under expert parallelism); by default
     each rank holds a 1/tp slice of every expert."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
-    from kvplan.shapes import MoEParallel, Param, layer_shapes, model_shapes
+    from kvplan.shapes import MoEParallel, Param, model_shapes
 
     check_parallelism(spec, Parallelism(tp, pp))
     moe = moe if moe is not None else MoEParallel(tp, 1)
@@ -247,12 +264,14 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
     outer = model_shapes(spec)
 
-    layers = [layer_shapes(spec, i) for i in range(spec.num_layers)]  # hashes the spec once a layer
+    layers = _layer_shapes(spec)
     memo: dict[tuple, tuple[dict[str, int], dict[str, int], int]] = {}
 
     def add(parts: dict[str, int], params, rank_tp: int | None, counts: dict[str, int] | None = None) -> int:
-        """Add ``params``' bytes (and counts) by part; equal layers are summed once."""
-        key = (tuple(params), rank_tp)
+        """Add ``params``' bytes (and counts) by part; equal layers (one shared tuple, see
+        ``_layer_shapes``) are summed once. Keyed by identity: every keyed object lives
+        until this call returns."""
+        key = (id(params), rank_tp)
         hit = memo.get(key)
         if hit is None:
             hit = _sum(params, rank_tp)
