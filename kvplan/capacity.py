@@ -836,10 +836,11 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def cache_policy_dict(pool: Pool) -> dict:
+def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
     """What the eviction cap and the drafter change: their settings, the draft's KV and
     weights, and the same deployment's answers without each (max_model_len requests, KV
-    tokens), for --json and the text report. Empty when neither is set."""
+    tokens; with ``ctx`` the requests of ctx tokens too), for --json and the text report.
+    Empty when neither is set."""
     req = pool.request
     out: dict = {}
     n = pool.max_model_len
@@ -848,7 +849,8 @@ def cache_policy_dict(pool: Pool) -> dict:
         other = plan(req.replace(**changes))
         return {"num_blocks": other.num_blocks, "kv_cache_tokens": other.kv_cache_tokens,
                 "blocks_per_request": other.blocks_per_request(n) if other.paged else 0,
-                "max_requests": other.max_requests(n)}
+                "max_requests": other.max_requests(n),
+                **({"requests_at_ctx": other.max_requests(ctx)} if ctx is not None else {})}
 
     if req.eviction is not None:
         from kvplan.eviction import check_engine
@@ -931,5 +933,5 @@ def capacity_dict(cap: Capacity) -> dict:
         "padding_layers": cap.padding_layers,
         "binding_stage": cap.binding_stage,
         "stages": [dict(s.as_dict(), num_blocks=n) for s, n in zip(cap.stages, cap.stage_blocks)],
-        **cache_policy_dict(cap.pool),
+        **cache_policy_dict(cap.pool, cap.ctx),
     }

@@ -210,27 +210,34 @@ def _policy_lines(cap) -> list[str]:
     from kvplan.capacity import cache_policy_dict
 
     out = []
-    info = cache_policy_dict(cap.pool)
+    info = cache_policy_dict(cap.pool, cap.ctx)
     n = tok(cap.max_model_len)
     ev = info.get("eviction")
     if ev:
         wo = ev["without"]
         out.append(f"{ev['sinks']} sinks + window {b(ev['window'])}: every full-attention layer holds at most "
-                   f"{b(ev['max_tokens_per_layer'])} tokens ({ev['engine']}); without the cap: {b(wo['max_requests'])} "
-                   f"requests of {n} ({b(wo['blocks_per_request'])} blocks each), KV cache {b(wo['kv_cache_tokens'])} tokens")
+                   f"{b(ev['max_tokens_per_layer'])} tokens")
+        out.append(f"  run by: {ev['engine']}")
+        out.append(f"without the cap: {b(wo['max_requests'])} requests of {n} ({b(wo['blocks_per_request'])} blocks "
+                   f"each){_at_ctx(cap, wo)}, KV cache {b(wo['kv_cache_tokens'])} tokens")
     sp = info.get("speculative")
     if sp:
         wo = sp["without"]
         who = sp["draft_model"] or ("its own MTP layers" if sp["method"] == "mtp" else sp["method"])
         out.append(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
-                   f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''} add "
-                   f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token per GPU, "
-                   f"weights {b(sp['draft_weights_bytes'])} B per GPU; a request reserves {sp['extra_slots']} more "
-                   f"slots ({sp['num_speculative_tokens']} to verify + {sp['lookahead_tokens']} lookahead)")
+                   f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''} in the pool, "
+                   f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token per GPU; "
+                   f"draft weights {b(sp['draft_weights_bytes'])} B per GPU")
+        out.append(f"each request reserves {sp['extra_slots']} more slots ({sp['num_speculative_tokens']} to verify "
+                   f"+ {sp['lookahead_tokens']} lookahead) beyond its tokens")
         out.append(f"without speculative decoding: {b(wo['max_requests'])} requests of {n} "
-                   f"({b(wo['blocks_per_request'])} blocks each), KV cache {b(wo['kv_cache_tokens'])} tokens in "
-                   f"{b(wo['num_blocks'])} blocks")
+                   f"({b(wo['blocks_per_request'])} blocks each){_at_ctx(cap, wo)}, KV cache "
+                   f"{b(wo['kv_cache_tokens'])} tokens in {b(wo['num_blocks'])} blocks")
     return out
+
+
+def _at_ctx(cap, without: dict) -> str:
+    return f" and {b(without['requests_at_ctx'])} of {tok(cap.ctx)}" if "requests_at_ctx" in without else ""
 
 
 def _requests_line(pool, n: int, what: str) -> str:
@@ -243,6 +250,9 @@ def _requests_line(pool, n: int, what: str) -> str:
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
+    if pool.request.extra_slots:
+        return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
+                       f"vLLM logs {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 

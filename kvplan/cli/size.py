@@ -208,10 +208,10 @@ def _render_extras(extras: dict) -> None:
     sp = extras.get("speculative")
     if sp:
         who = sp["draft_model"] or ("the model's MTP layers" if sp["method"] == "mtp" else sp["method"])
-        line = (f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
-                f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''}, "
-                f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token "
-                f"({sp['kv_format']}, included above); a decoding request reserves {sp['extra_slots']} more slots "
+        con.print(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
+                  f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''}, "
+                  f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token ({sp['kv_format']}, included above)")
+        line = (f"  a decoding request reserves {sp['extra_slots']} more slots "
                 f"({sp['num_speculative_tokens']} to verify + {sp['lookahead_tokens']} lookahead)")
         if sp.get("draft_weights_bytes_per_gpu") is not None:
             where = f"per GPU at tp {sp['tp']}" if sp["tp"] > 1 else "on one GPU"
