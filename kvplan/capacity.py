@@ -250,7 +250,7 @@ def make_request(
 
         weights = get_weight_format(weights, spec.dtype).name
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
-    family = prof.name.split("==")[0].split("-")[0]
+    family = prof.family
     if g.engines and family != "raw" and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
