@@ -148,3 +148,18 @@ def test_cli_size_of_a_bad_checkpoint_is_one_line(capsys, tiny):
     assert code == 2 and out == ""
     assert one_line_error(err) == (f"kvplan: error: {tiny / 'model-00002-of-00002.safetensors'}: "
                                    "not a safetensors file (shorter than 8 bytes)")
+
+
+# metadata.total_size of real model.safetensors.index.json files (bf16 checkpoints): the
+# architecture count from the fixture config must land within 1% (it lands on the byte).
+# Llama-3.1-8B: 16,060,522,496, the index quoted in huggingface/transformers' docs and
+# vendored whole by zml (search index id 42794433997). Gemma-3-4B: 8,600,158,944, the index of
+# a MedGemma-4B checkpoint (Gemma 3 4B shapes) in a public test (index id 67482288239).
+@pytest.mark.parametrize("fixture, total_size", [("llama-3.1-8b", 16_060_522_496), ("gemma-3-4b-it", 8_600_158_944)])
+def test_architecture_count_matches_real_index_totals(fixture, total_size):
+    from pathlib import Path
+
+    spec = load_model(str(Path(__file__).parent / "fixtures" / "hf_configs" / f"{fixture}.json"))
+    got = weights_footprint(spec, "bf16").total_bytes
+    assert abs(got - total_size) <= total_size // 100
+    assert got == total_size
