@@ -249,7 +249,12 @@ def make_request(
         from kvplan.weights import get_weight_format
 
         weights = get_weight_format(weights, spec.dtype).name
-    prof = get_engine(engine)  # UnknownNameError for an unknown engine
+    prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    family = prof.name.split("==")[0].split("-")[0]
+    if g.engines and family != "raw" and family not in g.engines:
+        raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
+                            f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     fraction = None
     if gpu_memory_utilization is not None:
         # The engine checks the range with its own option name.
@@ -642,6 +647,19 @@ class Capacity:
     def waterfall(self) -> StageBudget:
         return self.pool.waterfall
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats about the inputs (one line each), for stderr and --json."""
+        g = self.request.gpu
+        if g.memory_source == "smi":
+            return (f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                    f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                    f"figure)",)
+        if g.memory_source == "datasheet":
+            return (f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                    f"less (give --gpu-mem to use a measured figure)",)
+        return ()
+
     # -- the verdict ---------------------------------------------------------------------------
     @property
     def fits(self) -> bool:
@@ -773,6 +791,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "max_context_at_batch": cap.max_context_at_batch,
         "fits": cap.fits,
         "verdict": cap.verdict,
+        "notes": list(cap.notes),
         "reasons": list(cap.reasons),
         "suggestions": list(cap.suggestions),
         "padding_layers": cap.padding_layers,

@@ -68,7 +68,7 @@ def test_fp8_kv_doubles_tokens_exactly_for_the_same_pool():
 
 
 def test_a100_gets_vllm_small_defaults():
-    c = plan_capacity(load_model("llama3.1-8b"), "a100", max_model_len=8192)
+    c = plan_capacity(load_model("llama3.1-8b"), "a100-80gb", max_model_len=8192)
     assert (c.max_num_batched_tokens, c.max_num_seqs) == (2048, 256)
 
 

@@ -115,8 +115,10 @@ EXPECTED = {
 
 
 def test_every_fixture_has_expectations():
+    # The fixtures of the later families are checked by test_hf_families.py, which also
+    # asserts that every file here is covered by one of the two tables.
     on_disk = {p.stem for p in FIXTURES.glob("*.json")}
-    assert on_disk == set(EXPECTED)
+    assert set(EXPECTED) <= on_disk
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

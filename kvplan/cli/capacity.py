@@ -57,7 +57,7 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100 --tp 4 --kv-dtype fp8;
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
     kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
@@ -81,6 +81,10 @@ def capacity(
 
         warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
              f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
+    from kvplan.cli.common import warn
+
+    for note in cap.notes:
+        warn(note)
     if json_out:
         print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
@@ -240,29 +244,6 @@ def _render_check(report) -> None:
     con.print(f"{report.num_requirements - n_fail} passed, {n_fail} failed")
 
 
-def gpus(json_out: JsonOpt = False) -> None:
-    """List the GPU catalog: memory as the driver reports it, HBM bandwidth, dense BF16 FLOP/s."""
-    from kvplan.gpus import gpu_dict, list_gpus
-
-    rows = list_gpus()
-    if json_out:
-        print_json([gpu_dict(g) for g in rows])
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} GPUs (--gpu takes any name or alias; --gpu-mem overrides memory)",
-                  title_justify="left")
-    for col, just in (("name", "left"), ("GPU", "left"), ("memory (driver)", "right"), ("bytes", "right"),
-                      ("bandwidth", "right"), ("BF16 dense", "right"), ("aliases", "left")):
-        table.add_column(col, justify=just)
-    for g in rows:
-        flops = f"{g.bf16_dense_flops / 1e12:,.1f} TFLOP/s" if g.bf16_dense_flops else "n/a"
-        table.add_row(g.name, g.display_name, gib(g.memory_bytes), b(g.memory_bytes),
-                      f"{g.hbm_bandwidth_bytes_per_s / 1e12:.2f} TB/s", flops, ", ".join(g.aliases))
-    console().print(table)
-
-
 def register(app: typer.Typer) -> None:
     app.command("capacity")(capacity)
     app.command("check")(check)
-    app.command("gpus")(gpus)
