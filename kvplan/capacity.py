@@ -317,11 +317,12 @@ def make_request(
         from kvplan.weights import get_weight_format
 
         weights = get_weight_format(weights, spec.dtype).name
-    prof = get_engine(engine)  # UnknownNameError for an unknown engine
-    family = prof.name.split("==")[0].split("-")[0]
+    prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    family = prof.family
     if g.engines and family != "raw" and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     fraction = None
     if gpu_memory_utilization is not None:
         # The engine checks the range with its own option name.

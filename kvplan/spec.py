@@ -99,6 +99,9 @@ class ModelSpec:
     weights_exclude: tuple[str, ...] = ()
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
     origin: str = field(default="", compare=False)
+    # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
+    # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
+    checkpoint: object = field(default=None, compare=False)
 
     @property
     def groups(self) -> tuple[LayerGroup, ...]:

@@ -64,7 +64,9 @@ GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="GPU from `kvplan g
 GpuMemOpt = Annotated[
     Optional[str], typer.Option("--gpu-mem", help="Override GPU memory as the driver reports it: 24GiB, 80GB.")
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="Serving engine whose memory rules apply: vllm, sglang, trtllm, raw.")]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="Serving engine and release whose memory rules apply: vllm (the newest modelled release), "
+                     "vllm==0.11.0, sglang, sglang==0.5.4, trtllm, raw (see docs/calibration.md).")]
 DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="Model dtype: bf16, fp16, fp32.")]
 WeightsOpt = Annotated[
     Optional[str], typer.Option("--weights", help="Weight format: bf16, fp16, fp32, fp8, int8, int4, mxfp4.")
