@@ -305,7 +305,7 @@ def make_request(
     elif speculative_config is not None or draft is not None or num_speculative_tokens is not None or mtp:
         raise BadInputError("give speculative_config/draft/num_speculative_tokens/mtp or a Speculative, not both")
     if speculative is not None:
-        _speculative.check_engine(engine)
+        _speculative.check_engine(engine, speculative.method)
         if pp > 1:
             raise BadInputError("speculative decoding is modelled with pp=1 only (where an engine places the "
                                 "draft's layers across pipeline stages is not modelled)")

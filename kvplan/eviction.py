@@ -123,8 +123,11 @@ def make_policy(window=None, sinks=None) -> SinkWindowPolicy | None:
 
 
 def engine_family(engine_name: str) -> str:
-    """'vllm' for 'vllm', 'vllm-0.10' or 'vllm==0.19.1'; 'trtllm', 'sglang', 'raw'."""
-    return str(engine_name).split("==")[0].split("-")[0].strip().lower()
+    """'vllm' for 'vllm', 'vllm-0.10' or 'vllm==0.19.1'; 'trtllm', 'sglang', 'raw'
+    (UnknownNameError for an engine or release kvplan does not model)."""
+    from kvplan.engines import get_engine
+
+    return get_engine(engine_name).family
 
 
 def check_engine(engine_name: str) -> str:

@@ -308,15 +308,35 @@ def make_speculative(target: ModelSpec, speculative_config=None, *, draft=None, 
     return out
 
 
-def check_engine(engine_name: str) -> None:
-    """BadInputError (one line) for an engine whose speculative-decoding memory is not modelled."""
-    from kvplan.eviction import engine_family
+#: vLLM releases whose speculative decoding was read for this module (scheduler lookahead,
+#: allocate_slots): the same rule in all of them. Releases before the first are refused.
+VLLM_READ = ("0.10.1.1", "0.11.0", "0.14.0", "0.19.0", "0.33.0")
+#: draft_model: vllm/engine/arg_utils.py raises "Draft model speculative decoding is not
+#: supported yet" in 0.11.0 and 0.14.0 (V1); 0.19.0 runs it (DraftModelProposer, lookahead k).
+VLLM_DRAFT_MODEL_FIRST = "0.19.0"
 
-    family = engine_family(engine_name)
-    if family in ENGINES:
+
+def check_engine(engine_name: str, method: str | None = None) -> None:
+    """BadInputError (one line) for an engine, or a vLLM release, whose speculative decoding
+    kvplan does not model for ``method``."""
+    from kvplan.engines import get_engine
+    from kvplan.engines.base import Release
+
+    prof = get_engine(engine_name)
+    family = prof.family
+    if family not in ENGINES:
+        why = ENGINE_REFUSALS.get(family, f"{family}'s speculative decoding is not modelled")
+        raise BadInputError(f"speculative decoding under {prof.name}: {why}; kvplan models it under vllm and raw")
+    release = getattr(prof, "release", None)
+    if family != "vllm" or release is None:
         return
-    why = ENGINE_REFUSALS.get(family, f"{family}'s speculative decoding is not modelled")
-    raise BadInputError(f"speculative decoding under {engine_name}: {why}; kvplan models it under vllm and raw")
+    if release < Release.parse(VLLM_READ[0]):
+        raise BadInputError(f"speculative decoding under {prof.name}: kvplan read vLLM's from {VLLM_READ[0]} on "
+                            f"({', '.join(VLLM_READ)}); pick a later release")
+    if method == "draft_model" and release < Release.parse(VLLM_DRAFT_MODEL_FIRST):
+        raise BadInputError(f"draft_model under {prof.name}: vLLM before {VLLM_DRAFT_MODEL_FIRST} refuses it "
+                            f"(engine/arg_utils.py: 'Draft model speculative decoding is not supported yet' in 0.11.0 "
+                            f"and 0.14.0); use eagle, mtp or ngram there, or a release from {VLLM_DRAFT_MODEL_FIRST}")
 
 
 def with_draft_weights(w, draft_params: int, draft_bytes: int):

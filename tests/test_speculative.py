@@ -242,3 +242,21 @@ def test_ngram_adds_slots_only(capsys):
     assert (pool.num_blocks, pool.layout.unit_bytes, pool.draft_weights_bytes) == (base.num_blocks,
                                                                                   base.layout.unit_bytes, 0)
     assert pool.blocks_per_request(8192) == 513  # cdiv(8,192 + 5, 16): no lookahead for ngram
+
+
+@pytest.mark.parametrize("engine,ok", [("vllm", True), ("vllm==0.19.0", True), ("vllm==0.14.0", False),
+                                       ("vllm==0.10.1.1", False), ("raw", True)])
+def test_draft_model_by_vllm_release(capsys, engine, ok):
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--draft",
+                       "llama3.2-1b", "--num-speculative-tokens", "2")
+    if ok:
+        assert code == 0, err
+    else:
+        assert code == 2
+        assert "Draft model speculative decoding is not supported yet" in one_line_error(err)
+
+
+def test_mtp_under_an_older_vllm_release(capsys):
+    code, _, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--mtp", "--engine",
+                       "vllm==0.10.1.1", "--max-model-len", "32k")
+    assert code == 0, err
