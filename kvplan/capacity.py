@@ -319,7 +319,10 @@ def make_request(
         weights = get_weight_format(weights, spec.dtype).name
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
     family = prof.family
-    if g.engines and family != "raw" and family not in g.engines:
+    # Only the serving engines the catalog speaks of (raw, and explain's anchored re-plans, run anywhere).
+    from kvplan.gpus import ENGINE_NAMES
+
+    if g.engines and family in ENGINE_NAMES and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run

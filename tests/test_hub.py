@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("huggingface_hub")
+import huggingface_hub  # noqa: F401  (the test extra installs it: missing must fail, not skip)
 
 from fakehub import FakeHub, Repo, start  # noqa: E402
 from helpers import cli, one_line_error  # noqa: E402
