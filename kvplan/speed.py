@@ -418,6 +418,11 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
 
     req = pool.request
     spec, gpu = req.spec, req.gpu
+    if getattr(req, "speculative", None) is not None:
+        raise BadInputError("kvplan speed does not model speculative decoding (draft steps, acceptance rates); "
+                            "time the deployment without it")
+    if getattr(req, "eviction", None) is not None:
+        raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
     if not gpu.hbm_bandwidth_bytes_per_s:
         raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "

@@ -184,6 +184,9 @@ class Weights:
     by_part: dict[str, int]  # whole-model bytes by part
     quantized_parts: tuple[str, ...]
     stages: tuple[StageWeights, ...]
+    # Whole-model bytes by section: language_model, vision_tower, projector, other (and, from a
+    # checkpoint, unused: tensors vLLM does not load, e.g. multi-token-prediction layers).
+    by_section: dict[str, int] = field(default_factory=dict)
     moe_tp: int = 1  # routed experts: slices per expert on a rank (kvplan.shapes.MoEParallel)
     moe_ep: int = 1  # routed experts: expert-parallel groups (whole experts per rank)
 
@@ -257,8 +260,17 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
     from kvplan.shapes import MoEParallel, Param, model_shapes
 
-    check_parallelism(spec, Parallelism(tp, pp))
     moe = moe if moe is not None else MoEParallel(tp, 1)
+    if spec.checkpoint is not None and weights is None:  # exact bytes from the safetensors headers
+        from kvplan.errors import BadInputError
+        from kvplan.hf.checkpoint import checkpoint_weights
+
+        if moe != MoEParallel(tp, 1):
+            raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; "
+                                f"experts sharded over data-parallel ranks or expert parallelism are not modelled "
+                                f"for them (give --weights to plan from the architecture)")
+        return checkpoint_weights(spec, tp, pp)
+    check_parallelism(spec, Parallelism(tp, pp))
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
     dtype_bits = WEIGHT_FORMATS[spec.dtype].bits
     quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
@@ -332,9 +344,25 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
         by_part=by_part,
         quantized_parts=tuple(p for p in PARTS if p in quantized and by_part[p]),
         stages=tuple(stages),
+        by_section=_sections(by_part, outer, fmt, quantized, dtype_bits),
         moe_tp=moe.tp,
         moe_ep=moe.ep,
     )
+
+
+#: extra_params names -> section (the built-in specs and the importer use these names).
+_EXTRA_SECTIONS = {"vision_tower": "vision_tower", "multimodal_projector": "projector"}
+
+
+def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> dict:
+    """Whole-model bytes by section: the decoder is the language model; ``extra_params``
+    go where their name says (vision_tower, multimodal_projector), else to other."""
+    out = {"language_model": sum(by_part.values()) - by_part["other"], "vision_tower": 0, "projector": 0,
+           "other": 0}
+    for p in outer:
+        if p.part == "other":
+            out[_EXTRA_SECTIONS.get(p.name, "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
+    return out
 
 
 def weight_bytes(spec: ModelSpec, weights: str | None = None) -> int:

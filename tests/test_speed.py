@@ -332,3 +332,11 @@ def test_two_mixer_layers_read_both_caches():
                               state=StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=4, ssm_head_dim=16,
                                                ssm_state_size=16))
     assert _parts(((both, 3),)) == ((both.attention, 3), (both.state, 3))
+
+
+def test_refuses_speculative_decoding_and_eviction():
+    spec = load_model("llama3.1-8b")
+    with pytest.raises(BadInputError, match="speculative decoding"):
+        setup(plan(make_request(spec, "h100", draft="llama3.2-1b", num_speculative_tokens=4)))
+    with pytest.raises(BadInputError, match="sink \\+ window"):
+        setup(plan(make_request(spec, "h100", window="4k", sinks=4, engine="raw")))
