@@ -118,12 +118,32 @@ RULES = (
 #:   triton:     probs (softmax) + q (exponential noise in random_sample) = 4 + 4
 #:   flashinfer: top_k_mask_logits output + softmax probs (flashinfer.sampling
 #:               top_k_top_p_sampling_from_logits, top_k_first)         = 4 + 4
-#:   sort:       torch.sort over a row of > 4096 values runs
-#:               segmented_sort_pairs_by_full_sort (aten/src/ATen/native/cuda/Sort.cu):
-#:               sorted values 4 + int64 indices 8, two int2 index/segment arrays 8 + 8,
-#:               the radix sort's key output 4 and cub's alternate key/value buffers 4 + 8
-#:               = 44 bytes a logit at the sort's peak.
-SAMPLER_PATH_BYTES_PER_LOGIT = {"triton": 8, "flashinfer": 8, "sort": 44}
+#:   sort:       see SORT_BYTES_PER_LOGIT (depends on the number of rows S).
+SAMPLER_PATH_BYTES_PER_LOGIT = {"triton": 8, "flashinfer": 8}
+#: ``logits.sort(dim=-1)`` (vllm/v1/sample/ops/topk_topp_sampler.py: apply_top_k_top_p) over
+#: S rows of V > 4096 fp32 values runs PyTorch's stable sort, whose branch depends on the row
+#: count (aten/src/ATen/native/cuda/SortStable.cu: do_launch_stable_sort_kernel):
+#:   S >= 128 or S == 1: segmented_sort_pairs / segmented_sort_large_segments -- sorted values
+#:     4 + int64 indices 8, the int64 iota of source indices 8, and cub's radix-sort temp
+#:     storage, which holds alternate key and value buffers 4 + 8 (cub::DeviceSegmentedRadixSort
+#:     / DeviceRadixSort::SortPairs without DoubleBuffer) = 32 bytes a logit;
+#:   2 <= S < 128: segmented_sort_pairs_by_full_sort -- values 4 + indices 8, two int2
+#:     index/segment arrays 8 + 8, the radix sort's key output 4 and cub's alternate key/value
+#:     buffers 4 + 8 = 44 bytes a logit.
+#: (S, bytes): the first row whose S is at least the given count applies. Llama-3.1-8B,
+#: S = 256, V = 128,256: 32,833,536 logits x (2 + 4 + 32) = 1.16 GiB; the v0.15.1 A100 log in
+#: tests/fixtures/startup_logs leaves 1.18 GiB for activation and non-torch memory together.
+SORT_BYTES_PER_LOGIT = ((128, 32), (2, 44), (1, 32))
+
+
+def sort_bytes_per_logit(rows: int) -> int:
+    """The torch sort path's own bytes a logit for ``rows`` rows (see SORT_BYTES_PER_LOGIT)."""
+    for at_least, per_logit in SORT_BYTES_PER_LOGIT:
+        if rows >= at_least:
+            return per_logit
+    raise ValueError(f"the sampler runs over at least one row, got {rows}")
+
+
 #: The Triton kernel keeps one [min(next_pow2(S), num_SMs), vocab] fp32 buffer per device
 #: (topk_topp_triton.py: _TRITON_BUFFER_CACHE; H100 SXM: 132 rows x 128,256 x 4 B = 64.6 MiB).
 #: Fixed work buffers allocated by the profile run's first GEMMs through PyTorch's caching
