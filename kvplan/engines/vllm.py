@@ -20,7 +20,8 @@
   the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
   other than the last run no sampler; a later stage also holds the received hidden states
   and residual (2 * T * hidden * d).
-- non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp.
+- non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp; up to
+  0.9.0.1 also the memory in use before loading (CUDA context), which those releases count.
 """
 
 from __future__ import annotations
@@ -168,9 +169,19 @@ class VLLM(Engine):
         return peak
 
     def non_torch_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
+        """What the release counts as non-torch memory: the increase during the profile run,
+        plus (0.8.0-0.9.0.1) everything that was on the device before loading."""
+        return self.non_torch_increase_bytes(gpu, tp, pp) + (
+            self.startup_in_use_bytes(tp, pp) if self.rule("non_torch_counts_startup_memory") else 0)
+
+    def non_torch_increase_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
         table = self.rule("non_torch_bytes")
         if tp == 1:
             return table["single"] if pp == 1 else table["pp_only"]
         if self.rule("symmetric_memory_all_reduce") and gpu.name in SYMM_MEM_GPUS and table["tp_symm"]:
             return table["tp_symm"][2 if tp == 2 else 4]
         return table["tp"]
+
+    def startup_in_use_bytes(self, tp: int, pp: int) -> int:
+        table = self.rule("startup_in_use_bytes")
+        return table["single"] if tp * pp == 1 else table["parallel"]

@@ -93,6 +93,18 @@ RULES = (
          "pool is smallest, so relative KV errors stay lowest), 2.13 (tp 4, also used for tp > 4); tp > 1 "
          "without symmetric memory (pre-Hopper GPUs) keeps the 0.10.1.1 figure; applied from 0.11.0, "
          "the release that turned VLLM_ALLREDUCE_USE_SYMM_MEM on"),
+    # -- what "non-torch memory" counts: the whole device's, or only what the profile added
+    Rule("non_torch_counts_startup_memory", "0.8.0", "0.9.0.1", True,
+         _WORKER + ": peak_memory += (total - free) - torch allocated, measured after the profile run, so the "
+         "CUDA context and every buffer that was on the device before loading count against the KV pool"),
+    Rule("non_torch_counts_startup_memory", "0.9.1", None, False,
+         _WORKER + " with vllm/utils memory_profiling (0.9.1+): non_torch_increase is measured from the "
+         "worker's init snapshot, so memory in use before loading is not counted"),
+    #: memory in use on the device before loading (CUDA context; NCCL communicators when
+    #: parallel): total - free at startup in the v0.19.0 H100 logs, 79.19 - 78.68 = 0.51 GiB on one
+    #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
+    Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
+         "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
     Rule("kv_cache_dtypes", "0.8.0", "0.9.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2"),
          "vllm/config.py: CacheDType"),
