@@ -176,6 +176,8 @@ class VLLM(Engine):
 
     def non_torch_increase_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
         table = self.rule("non_torch_bytes")
+        if tp == 1 and pp == 1 and gpu.name not in SYMM_MEM_GPUS and "single_pre_hopper" in table:
+            return table["single_pre_hopper"]
         if tp == 1:
             return table["single"] if pp == 1 else table["pp_only"]
         if self.rule("symmetric_memory_all_reduce") and gpu.name in SYMM_MEM_GPUS and table["tp_symm"]:
