@@ -52,11 +52,13 @@ from fractions import Fraction
 
 from kvplan.engines import EngineSettings, StageBudget, get_engine
 from kvplan.errors import BadInputError
+from kvplan.eviction import SinkWindowPolicy
 from kvplan.formats import KVFormat, get_format
 from kvplan.gpus import GPU, custom_gpu, get_gpu
 from kvplan.layer_sums import kind_counts, pp_stage_ranges
 from kvplan.layers import CacheKind
 from kvplan.spec import ModelSpec
+from kvplan.speculative import Speculative
 from kvplan.units import cdiv
 from kvplan.weights import Weights
 
@@ -117,7 +119,20 @@ def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, 
         page = next(iter(pages.values()))
         return PoolLayout(block_size, page * group_size, groups, n_groups, padding, has_tokens=bool(attention))
     unit = sum(pages[k] * n for k, n in counts.items())
+    if all(_plain_attention(k) for k in counts):
+        # Full attention and MLA layers of different page sizes (a draft model beside its
+        # target): vLLM 0.11+ makes them one group with a tensor per layer and one block
+        # table (UniformTypeKVCacheSpecs: page = the sum of the layers' pages).
+        return PoolLayout(block_size, unit, ((next(iter(counts)), 1),), 1)
     return PoolLayout(block_size, unit, tuple((k, 1) for k in counts), 1)
+
+
+def _plain_attention(kind: CacheKind) -> bool:
+    """Full attention (not windowed or chunked) or an MLA latent: layers that always need
+    cdiv(n, block_size) blocks (vLLM's FullAttentionSpec family)."""
+    from kvplan.layers import FullAttention, MLALatent
+
+    return type(kind) is FullAttention or isinstance(kind, MLALatent)
 
 
 def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int | None):
@@ -164,6 +179,24 @@ class CapacityRequest:
     max_num_batched_tokens: int | None = None  # None: the engine's default
     max_num_seqs: int | None = None  # None: the engine's default
     block_size: int | None = None  # None: the engine's default
+    eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
+    speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
+
+    @property
+    def served_spec(self) -> ModelSpec:
+        """The model as served: its full-attention layers under the eviction policy, if any."""
+        return self.eviction.apply(self.spec) if self.eviction else self.spec
+
+    @property
+    def kv_spec(self) -> ModelSpec:
+        """Every layer the KV pool pages: the served model's, then the drafter's."""
+        served = self.served_spec
+        return self.speculative.kv_spec(served) if self.speculative else served
+
+    @property
+    def extra_slots(self) -> int:
+        """Slots a decoding request reserves beyond its tokens (speculative decoding)."""
+        return self.speculative.extra_slots if self.speculative else 0
 
     @property
     def num_gpus(self) -> int:
@@ -179,7 +212,8 @@ class CapacityRequest:
         args = dict(gpu_mem_bytes=None, tp=self.tp, pp=self.pp, dp=self.dp, weights=self.weights,
                     kv_format=self.kv_format, engine=self.engine, gpu_memory_utilization=self.memory_fraction,
                     max_model_len=self.max_model_len, max_num_batched_tokens=self.max_num_batched_tokens,
-                    max_num_seqs=self.max_num_seqs, block_size=self.block_size)
+                    max_num_seqs=self.max_num_seqs, block_size=self.block_size, eviction=self.eviction,
+                    speculative=self.speculative)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -221,12 +255,27 @@ def make_request(
     max_num_seqs: int | None = None,
     block_size: int | None = None,
     dtype: str | None = None,
+    window: int | str | None = None,
+    sinks: int | None = None,
+    eviction: SinkWindowPolicy | None = None,
+    speculative_config: str | dict | None = None,
+    draft: str | ModelSpec | None = None,
+    num_speculative_tokens: int | None = None,
+    mtp: bool = False,
+    speculative: Speculative | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
     UnknownNameError (one line) on anything kvplan cannot use.
 
     Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
-    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype."""
+    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype.
+
+    ``window`` / ``sinks``: a StreamingLLM sink + window cap on the full-attention layers
+    (kvplan.eviction; only under engines that run it). ``speculative_config`` (vLLM's JSON,
+    or a dict), or ``draft`` + ``num_speculative_tokens``, or ``mtp``: speculative decoding
+    (kvplan.speculative: the draft's KV layers in the pool, its weights, the lookahead)."""
+    from kvplan import eviction as _eviction
+    from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
     if dtype:
@@ -243,7 +292,26 @@ def make_request(
         fmt = kv_format
     else:
         fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
-    for kind in {*spec.layers}:
+    if eviction is None:
+        eviction = _eviction.make_policy(window, sinks)
+    elif window is not None or sinks is not None:
+        raise BadInputError("give window/sinks or an eviction policy, not both")
+    if eviction is not None:
+        _eviction.check_engine(engine)
+        eviction.apply(spec)  # ShapeError for layers the policy cannot take
+    if speculative is None:
+        speculative = _speculative.make_speculative(
+            spec, speculative_config, draft=draft, num_speculative_tokens=num_speculative_tokens, mtp=mtp, tp=tp)
+    elif speculative_config is not None or draft is not None or num_speculative_tokens is not None or mtp:
+        raise BadInputError("give speculative_config/draft/num_speculative_tokens/mtp or a Speculative, not both")
+    if speculative is not None:
+        _speculative.check_engine(engine, speculative.method)
+        if pp > 1:
+            raise BadInputError("speculative decoding is modelled with pp=1 only (where an engine places the "
+                                "draft's layers across pipeline stages is not modelled)")
+        speculative.check_tp(tp)
+    kv_layers = {*spec.layers} | ({*speculative.draft_layers(spec)} if speculative else set())
+    for kind in kv_layers:
         kind.per_token_bytes(fmt, tp)  # ShapeError if the format cannot store this layer
     if weights is not None:
         from kvplan.weights import get_weight_format
@@ -251,7 +319,10 @@ def make_request(
         weights = get_weight_format(weights, spec.dtype).name
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
     family = prof.family
-    if g.engines and family != "raw" and family not in g.engines:
+    # Only the serving engines the catalog speaks of (raw, and explain's anchored re-plans, run anywhere).
+    from kvplan.gpus import ENGINE_NAMES
+
+    if g.engines and family in ENGINE_NAMES and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
@@ -267,6 +338,7 @@ def make_request(
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
         max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs"),
         block_size=_positive_int(block_size, "block_size"),
+        eviction=eviction, speculative=speculative,
     )
 
 
@@ -346,9 +418,21 @@ class Pool:
         return self.settings.max_num_seqs
 
     # -- per request ----------------------------------------------------------------------------
-    def blocks_per_request(self, n):
-        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array)."""
+    def blocks_per_request(self, n, lookahead: bool = True):
+        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array). Under
+        speculative decoding (``lookahead``) the request reserves slots for
+        min(n + extra_slots, max_model_len) tokens (kvplan.speculative: k + k for a drafter)."""
+        extra = self.request.extra_slots if lookahead else 0
+        if extra:
+            from kvplan.layers import minimum
+
+            n = minimum(n + extra, self.max_model_len)
         return blocks_per_request(self.layout, n, self.settings.max_num_batched_tokens)
+
+    @property
+    def draft_weights_bytes(self) -> int:
+        """Bytes of the drafter's weights on the binding GPU (included in weights_bytes)."""
+        return self.weights.stages[self.binding_stage].by_part.get("draft", 0)
 
     def reserved_bytes(self, n, batch: int = 1):
         """Bytes per GPU that ``batch`` requests of ``n`` tokens hold in the pool (blocks x
@@ -357,8 +441,9 @@ class Pool:
 
     def memory_concurrency(self, n: int) -> float:
         """Blocks over blocks per request, rounded to 0.01: what vLLM logs as "Maximum
-        concurrency for N tokens per request" (memory only; no max_num_seqs cap)."""
-        per = self.blocks_per_request(n) if self.paged else 0
+        concurrency for N tokens per request" (memory only; no max_num_seqs cap; vLLM leaves
+        speculative lookahead slots out of it)."""
+        per = self.blocks_per_request(n, lookahead=False) if self.paged else 0
         return round(self.num_blocks / per, 2) if per else 0.0
 
     def memory_requests(self, n: int) -> int:
@@ -463,16 +548,21 @@ def plan(req: CapacityRequest) -> Pool:
     workers)."""
     from kvplan.weights import weights_footprint
 
-    spec = req.spec
+    spec = req.served_spec
+    kv = req.kv_spec
     prof = get_engine(req.engine)
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
-    w = weights_footprint(spec, req.weights, req.tp, req.pp)
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp)
+    if req.speculative is not None:
+        from kvplan.speculative import with_draft_weights
+
+        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp))
     budgets = prof.carve(spec, req.gpu, w, settings)
-    layouts = tuple(pool_layout(spec, r, req.kv_format, settings.block_size, req.tp)
-                    for r in pp_stage_ranges(spec.num_layers, req.pp))
+    layouts = tuple(pool_layout(kv, r, req.kv_format, settings.block_size, req.tp)
+                    for r in pp_stage_ranges(kv.num_layers, req.pp))
     stage_blocks = tuple(None if lay.unit_bytes == 0 else max(b.kv_pool_bytes, 0) // lay.unit_bytes
                          for b, lay in zip(budgets, layouts))
     paged = [i for i, n in enumerate(stage_blocks) if n is not None]
@@ -651,14 +741,22 @@ class Capacity:
     def notes(self) -> tuple[str, ...]:
         """Caveats about the inputs (one line each), for stderr and --json."""
         g = self.request.gpu
+        out = []
         if g.memory_source == "smi":
-            return (f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
-                    f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
-                    f"figure)",)
-        if g.memory_source == "datasheet":
-            return (f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
-                    f"less (give --gpu-mem to use a measured figure)",)
-        return ()
+            out.append(f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                       f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                       f"figure)")
+        elif g.memory_source == "datasheet":
+            out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                       f"less (give --gpu-mem to use a measured figure)")
+        sp = self.request.speculative
+        if sp is not None and sp.method != "ngram":
+            out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "
+                       "peak and rotary cache are not (the engine profile is the target's)")
+            if sp.method == "eagle":
+                out.append("eagle: the head is assumed to share the target's embedding and lm_head (vLLM shares "
+                           "them when the head has none or identical ones)")
+        return tuple(out)
 
     # -- the verdict ---------------------------------------------------------------------------
     @property
@@ -742,6 +840,48 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
+    """What the eviction cap and the drafter change: their settings, the draft's KV and
+    weights, and the same deployment's answers without each (max_model_len requests, KV
+    tokens; with ``ctx`` the requests of ctx tokens too), for --json and the text report.
+    Empty when neither is set."""
+    req = pool.request
+    out: dict = {}
+    n = pool.max_model_len
+
+    def without(**changes) -> dict:
+        other = plan(req.replace(**changes))
+        return {"num_blocks": other.num_blocks, "kv_cache_tokens": other.kv_cache_tokens,
+                "blocks_per_request": other.blocks_per_request(n) if other.paged else 0,
+                "max_requests": other.max_requests(n),
+                **({"requests_at_ctx": other.max_requests(ctx)} if ctx is not None else {})}
+
+    if req.eviction is not None:
+        from kvplan.eviction import check_engine
+
+        out["eviction"] = {"window": req.eviction.window, "sinks": req.eviction.sinks,
+                           "max_tokens_per_layer": req.eviction.max_tokens, "engine": check_engine(req.engine),
+                           "without": without(eviction=None)}
+    sp = req.speculative
+    if sp is not None:
+        from kvplan.layer_sums import kind_counts
+
+        draft_layers = sp.draft_layers(req.served_spec)
+        fmt = req.kv_format
+        out["speculative"] = {
+            "method": sp.method, "num_speculative_tokens": sp.num_speculative_tokens,
+            "draft_model": sp.draft.name if sp.draft is not None else None,
+            "draft_layers": len(draft_layers),
+            "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt, req.tp) for k in draft_layers),
+            "draft_weights_bytes": pool.draft_weights_bytes,
+            "lookahead_tokens": sp.lookahead_tokens, "extra_slots": sp.extra_slots,
+            "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
+                req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],
+            "without": without(speculative=None),
+        }
+    return out
+
+
 #: What each kind of figure in a capacity report counts.
 SCOPES = {
     "bytes": "per GPU: the binding pipeline stage on one tensor-parallel rank",
@@ -797,4 +937,5 @@ def capacity_dict(cap: Capacity) -> dict:
         "padding_layers": cap.padding_layers,
         "binding_stage": cap.binding_stage,
         "stages": [dict(s.as_dict(), num_blocks=n) for s, n in zip(cap.stages, cap.stage_blocks)],
+        **cache_policy_dict(cap.pool, cap.ctx),
     }

@@ -195,6 +195,62 @@ class SlidingWindow(FullAttention):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SinkWindow(FullAttention):
+    """A StreamingLLM cache (Xiao et al., ICLR 2024, arXiv:2309.17453, section 3.2: attention
+    sinks + a rolling KV cache): the first ``sinks`` tokens and the last ``window`` tokens
+    of a full-attention layer, everything between evicted. Unpaged a layer holds
+    min(n, sinks + window) tokens.
+
+    Paged, a page is freed once it holds no kept token: the sinks fill s = cdiv(sinks, B)
+    pages (the last one shared with tokens evicted later) and the window straddles page
+    boundaries as SlidingWindow's does. A sequence of x tokens holds
+
+        cdiv(x, B) - max(0, (x - window) // B - s)
+
+    pages, whose peak over its life is reached just before the first page is freed:
+
+        pages(n) = cdiv(min(n, window + (s + 1) * B - 1), B)
+
+    e.g. sinks 4, window 4096, B 16: s = 1, cdiv(min(n, 4127), 16) = 258 pages once
+    n >= 4113 (1 sink page + 257 window pages); sinks 0 gives SlidingWindow's count.
+
+    The engine that runs it, TensorRT-LLM (``KvCacheConfig(sink_token_length=S,
+    max_attention_window=[S + W])``), keeps the window in a ring of blocks after the sink
+    blocks, padding the last sink block with a "bubble" of (-S) % B slots, and reserves
+    cdiv(min(n, S + W) + bubble, B) blocks for a request of n tokens
+    (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, getRemainingBlocksToCompletion:
+    ceilDiv(min(promptLen + maxNewTokens, maxAttentionWindow) + sinkBubbleLength,
+    tokensPerBlock)): sinks 4, window 4096, B 32: cdiv(4100 + 28, 32) = 129 blocks.
+    """
+
+    kind: ClassVar[str] = "sink_window"
+    window: int
+    sinks: int = 0
+
+    def cached_tokens(self, n):
+        return minimum(n, self.sinks + self.window)
+
+    def sink_pages(self, block_size: int) -> int:
+        return cdiv(self.sinks, block_size)
+
+    def pages(self, n, block_size: int):
+        peak_at = self.window + (self.sink_pages(block_size) + 1) * block_size - 1
+        return cdiv(minimum(n, peak_at), block_size)
+
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
+        bubble = -self.sinks % block_size
+        return cdiv(minimum(n, self.sinks + self.window) + bubble, block_size)
+
+    def slot_class(self) -> tuple:
+        """Layers of this kind need the same slots only with the same sinks and window."""
+        return (self.kind, self.sinks, self.window)
+
+    def describe(self) -> str:
+        return f"{self.sinks} sinks + window {self.window}, {self._dims()}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChunkedLocal(FullAttention):
     """Chunked local attention (Llama 4 iRoPE layers): tokens attend within aligned
     chunks of ``chunk`` tokens, so a sequence holds at most ``chunk`` of them."""
@@ -440,5 +496,5 @@ class AttentionWithState(CacheKind):
 KINDS: dict[str, type[CacheKind]] = {
     cls.kind: cls
     for cls in (FullAttention, SlidingWindow, ChunkedLocal, MLALatent, StateSpace, SharedKV,
-                MLAIndexed, NoCache, AttentionWithState)
+                MLAIndexed, NoCache, AttentionWithState, SinkWindow)
 }

@@ -120,6 +120,7 @@ def load_plan(path: str | Path) -> Plan:
             "kv_format": d.kv_dtype, "engine": d.engine, "gpu_memory_utilization": d.gpu_memory_utilization,
             "max_model_len": d.max_model_len, "max_num_batched_tokens": d.max_num_batched_tokens,
             "max_num_seqs": d.max_num_seqs, "block_size": d.block_size, "dtype": d.dtype,
+            "window": d.window, "sinks": d.sinks, "speculative_config": d.speculative_config,
         }
         deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump()))
     return Plan(str(path), tuple(deployments))

@@ -51,6 +51,15 @@ class SlidingWindowSpec(FullAttentionSpec):
     window: PositiveInt
 
 
+class SinkWindowSpec(FullAttentionSpec):
+    """StreamingLLM: the first `sinks` tokens and the last `window` tokens of a full-attention
+    layer (see kvplan.layers.SinkWindow)."""
+
+    kind: Literal["sink_window"]  # type: ignore[assignment]
+    window: PositiveInt
+    sinks: NonNegativeInt = 0
+
+
 class ChunkedLocalSpec(FullAttentionSpec):
     """Attention within aligned chunks of `chunk` tokens (Llama 4)."""
 
@@ -146,7 +155,7 @@ class AttentionWithStateSpec(_Strict):
 
 KindSpec = Annotated[
     Union[FullAttentionSpec, SlidingWindowSpec, ChunkedLocalSpec, MLASpec, StateSpaceSpec, SharedKVSpec,
-          MLAIndexedSpec, NoCacheSpec, AttentionWithStateSpec],
+          MLAIndexedSpec, NoCacheSpec, AttentionWithStateSpec, SinkWindowSpec],
     Field(discriminator="kind"),
 ]
 
@@ -244,6 +253,10 @@ class ModelSpecSchema(_Strict):
     moe: MoEBlock | None = None
     mla: MLABlock | None = None
     cache: CacheSpec | None = None
+    # Multi-token-prediction modules shipped with the checkpoint (DeepSeek-V3 config
+    # num_nextn_predict_layers): each is one more decoder layer, loaded only for speculative
+    # decoding (vLLM --speculative-config '{"method": "mtp"}').
+    num_nextn_predict_layers: NonNegativeInt = 0
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True
@@ -392,6 +405,11 @@ class DeploymentSchema(_Strict):
     max_num_batched_tokens: PlanTokens | None = None
     max_num_seqs: PositiveInt | None = None
     block_size: PositiveInt | None = None
+    # StreamingLLM eviction (kvplan.eviction) and speculative decoding (kvplan.speculative),
+    # as `kvplan capacity --window/--sinks/--speculative-config` take them.
+    window: PlanTokens | None = None
+    sinks: NonNegativeInt | None = None
+    speculative_config: dict[str, object] | str | None = None
     requires: RequirementsSchema = RequirementsSchema()
 
     @model_validator(mode="after")

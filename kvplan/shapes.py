@@ -222,6 +222,34 @@ def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     return tuple(out)
 
 
+def siglip_vision_shapes(hidden: int, intermediate: int, layers: int, patch: int, image_size: int,
+                         channels: int = 3) -> tuple[Param, ...]:
+    """A SigLIP vision tower without its pooling head (transformers SiglipVisionTransformer,
+    vision_use_head false): patch conv with bias, a learned position per patch, per layer
+    q/k/v/out projections with biases, fc1/fc2 with biases and two LayerNorms, then a post
+    LayerNorm. Gemma 3 (hidden 1152, MLP 4304, 27 layers, patch 14, image 896): 416,866,032."""
+    positions = (image_size // patch) ** 2
+    out = [Param("vision_tower.patch_embedding.weight", "other", hidden, channels * patch * patch),
+           Param("vision_tower.patch_embedding.bias", "other", hidden),
+           Param("vision_tower.position_embedding.weight", "other", positions, hidden)]
+    for i in range(layers):
+        pre = f"vision_tower.layers.{i}"
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            out += _linear(f"{pre}.self_attn.{proj}", "other", hidden, hidden, True, REPLICATED)
+        out += _linear(f"{pre}.mlp.fc1", "other", hidden, intermediate, True, REPLICATED)
+        out += _linear(f"{pre}.mlp.fc2", "other", intermediate, hidden, True, REPLICATED)
+        out += [Param(f"{pre}.layer_norm{j}.{w}", "other", hidden) for j in (1, 2) for w in ("weight", "bias")]
+    out += [Param(f"vision_tower.post_layernorm.{w}", "other", hidden) for w in ("weight", "bias")]
+    return tuple(out)
+
+
+def gemma3_projector_shapes(vision_hidden: int, text_hidden: int) -> tuple[Param, ...]:
+    """Gemma3MultiModalProjector: mm_input_projection_weight (vision x text) and the RMSNorm
+    mm_soft_emb_norm over the vision width (the pooling has no weights): 2,950,272 for 4B."""
+    return (Param("multi_modal_projector.mm_input_projection_weight", "other", vision_hidden, text_hidden),
+            Param("multi_modal_projector.mm_soft_emb_norm.weight", "other", vision_hidden))
+
+
 def mlp_width(spec: ModelSpec, layer: int) -> int:
     """Intermediate channels one token passes through in a layer's feed-forward block (all
     ranks): the dense MLP's, or the routed experts it is sent to plus the shared experts."""

@@ -164,7 +164,7 @@ def test_fixture_matches_builtin_spec(name):
 SHAPE_FIELDS = (
     "hidden_size", "intermediate_size", "vocab_size", "tie_word_embeddings", "moe", "mla", "mlp_gated",
     "qkv_bias", "o_bias", "mlp_bias", "norm", "position_embedding", "position_offset", "norms_per_layer",
-    "qk_norm", "attention_sinks", "weights_format",
+    "qk_norm", "attention_sinks", "weights_format", "extra_params",
 )
 
 
@@ -203,6 +203,25 @@ def test_gemma3_text_config_defaults_and_pattern():
     globals_ = [i for i, k in enumerate(spec.layers) if not isinstance(k, SlidingWindow)]
     assert globals_ == [5, 11, 17, 23, 29]
     assert spec.qk_norm is True
+
+
+def test_gemma3_vision_tower_and_projector_counted_from_vision_config():
+    spec = _spec("gemma-3-4b-it")
+    # SigLIP (hidden 1152, MLP 4304, 27 layers, patch 14, image 896, no head): patch conv
+    # 3 x 14 x 14 x 1152 + 1152, (896 / 14)^2 = 4096 positions x 1152, 27 x (4 x (1152^2 + 1152)
+    # + 2 x 1152 x 4304 + 4304 + 1152 + 4 x 1152), post-LayerNorm 2 x 1152 = 416,866,032;
+    # projector 1152 x 2560 + 1152 = 2,950,272 (the built-in gemma3-4b's figures).
+    tower = 3 * 14 * 14 * 1152 + 1152 + 4096 * 1152 + 27 * (4 * (1152**2 + 1152) + 2 * 1152 * 4304 + 4304
+                                                          + 1152 + 4 * 1152) + 2 * 1152
+    assert dict(spec.extra_params) == {"vision_tower": tower, "multimodal_projector": 1152 * 2560 + 1152}
+    assert tower == 416_866_032 and spec.weights_unknown == ()
+
+
+def test_gemma3_vision_tower_with_a_head_blocks_weights():
+    cfg = _config("gemma-3-4b-it")
+    cfg["vision_config"]["vision_use_head"] = True
+    assert spec_from_hf_config(cfg, "g.json").weights_unknown == (
+        "vision_config (not a SigLIP tower without a pooling head)",)
 
 
 def test_gemma3_layer_types_win_over_pattern():

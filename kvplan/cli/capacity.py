@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    DraftOpt,
     DtypeOpt,
     EngineOpt,
     GpuMemOpt,
@@ -17,8 +18,14 @@ from kvplan.cli.common import (
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MtpOpt,
+    NumSpeculativeTokensOpt,
+    SinksOpt,
+    SpeculativeConfigOpt,
     WeightsOpt,
+    WindowOpt,
     b,
+    cache_options,
     console,
     deploy_options,
     gib,
@@ -46,6 +53,12 @@ def capacity(
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Tokens per KV block.")] = None,
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
+    window: WindowOpt = None,
+    sinks: SinksOpt = None,
+    speculative_config: SpeculativeConfigOpt = None,
+    draft: DraftOpt = None,
+    num_speculative_tokens: NumSpeculativeTokensOpt = None,
+    mtp: MtpOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
@@ -57,8 +70,16 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
+    --window W --sinks S caps every full-attention layer at S + W tokens (StreamingLLM;
+    engines that run it: trtllm, raw). --speculative-config (vLLM's JSON), or --draft M
+    --num-speculative-tokens K, or --mtp adds the drafter: its KV layers in the same pool,
+    its weights, and k + k lookahead slots per request (engines: vllm, raw). Each prints
+    what the deployment holds without it. See docs/speculative.md.
+
     Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
-    kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8
+    kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8;
+    kvplan capacity llama3.1-8b --gpu h100 --engine trtllm --window 4096 --sinks 4;
+    kvplan capacity llama3.1-70b --gpu h100 --tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}'
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
     from kvplan.loader import load_model
@@ -74,6 +95,8 @@ def capacity(
         **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
                          gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                          max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs),
+        **cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
+                        num_speculative_tokens=num_speculative_tokens, mtp=mtp),
     )
     cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
@@ -135,6 +158,7 @@ def _render(spec, cap) -> None:
         ("total (as the driver reports it)", w.total_bytes),
         ("engine's share", w.engine_share_bytes),
         ("- weights", w.weights_bytes),
+        *([("  (of which the drafter's)", pool.draft_weights_bytes)] if pool.request.speculative else []),
         ("- activation peak", w.activation_bytes),
         ("- other (non-torch, buffers)", w.other_bytes),
         ("= KV pool", w.kv_pool_bytes),
@@ -164,6 +188,8 @@ def _render(spec, cap) -> None:
             why = (f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
                    and cap.batch > cap.max_num_seqs else "not even one token each fits")
             con.print(f"{replica}: {cap.batch} concurrent requests cannot run: {why}")
+    for line in _policy_lines(cap):
+        con.print(f"{replica}: {line}")
     if cap.dp > 1:
         con.print(f"whole deployment ({cap.dp} replicas, {cap.request.num_gpus} GPUs): "
                   f"{b(cap.dp * cap.kv_cache_tokens)} KV tokens, {b(cap.dp * cap.max_requests)} requests of "
@@ -179,6 +205,41 @@ def _render(spec, cap) -> None:
     con.print("verdict: " + cap.verdict)
 
 
+def _policy_lines(cap) -> list[str]:
+    """What the eviction cap and the drafter do, and the same deployment without each."""
+    from kvplan.capacity import cache_policy_dict
+
+    out = []
+    info = cache_policy_dict(cap.pool, cap.ctx)
+    n = tok(cap.max_model_len)
+    ev = info.get("eviction")
+    if ev:
+        wo = ev["without"]
+        out.append(f"{ev['sinks']} sinks + window {b(ev['window'])}: every full-attention layer holds at most "
+                   f"{b(ev['max_tokens_per_layer'])} tokens")
+        out.append(f"  run by: {ev['engine']}")
+        out.append(f"without the cap: {b(wo['max_requests'])} requests of {n} ({b(wo['blocks_per_request'])} blocks "
+                   f"each){_at_ctx(cap, wo)}, KV cache {b(wo['kv_cache_tokens'])} tokens")
+    sp = info.get("speculative")
+    if sp:
+        wo = sp["without"]
+        who = sp["draft_model"] or ("its own MTP layers" if sp["method"] == "mtp" else sp["method"])
+        out.append(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
+                   f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''} in the pool, "
+                   f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token per GPU; "
+                   f"draft weights {b(sp['draft_weights_bytes'])} B per GPU")
+        out.append(f"each request reserves {sp['extra_slots']} more slots ({sp['num_speculative_tokens']} to verify "
+                   f"+ {sp['lookahead_tokens']} lookahead) beyond its tokens")
+        out.append(f"without speculative decoding: {b(wo['max_requests'])} requests of {n} "
+                   f"({b(wo['blocks_per_request'])} blocks each){_at_ctx(cap, wo)}, KV cache "
+                   f"{b(wo['kv_cache_tokens'])} tokens in {b(wo['num_blocks'])} blocks")
+    return out
+
+
+def _at_ctx(cap, without: dict) -> str:
+    return f" and {b(without['requests_at_ctx'])} of {tok(cap.ctx)}" if "requests_at_ctx" in without else ""
+
+
 def _requests_line(pool, n: int, what: str) -> str:
     """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
     head = f"requests of {tok(n)} ({what}) at once: "
@@ -189,6 +250,9 @@ def _requests_line(pool, n: int, what: str) -> str:
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
+    if pool.request.extra_slots:
+        return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
+                       f"vLLM logs {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 

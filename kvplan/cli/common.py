@@ -94,3 +94,37 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
         "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
         "max_num_batched_tokens": max_num_batched_tokens, "max_num_seqs": max_num_seqs,
     }
+
+
+# -- what the cache keeps and who drafts: eviction caps and speculative decoding ------------
+# (size, capacity; make_request keywords through cache_options()). vLLM's own spelling for
+# the draft is --speculative-config; --draft / --num-speculative-tokens / --mtp are short forms.
+WindowOpt = Annotated[
+    Optional[str],
+    typer.Option("--window", help="StreamingLLM: keep the last W tokens of every full-attention layer (4096, 4k)."),
+]
+SinksOpt = Annotated[
+    Optional[int],
+    typer.Option("--sinks", min=0, help="StreamingLLM: also keep the first S tokens (attention sinks; needs --window)."),
+]
+SpeculativeConfigOpt = Annotated[
+    Optional[str],
+    typer.Option("--speculative-config", help='vLLM\'s JSON: \'{"model": "llama3.2-1b", "num_speculative_tokens": 4}\' '
+                                              '(methods draft_model, eagle, mtp, ngram).'),
+]
+DraftOpt = Annotated[
+    Optional[str], typer.Option("--draft", help="Draft model for speculative decoding (a name, spec or config.json).")
+]
+NumSpeculativeTokensOpt = Annotated[
+    Optional[int], typer.Option("--num-speculative-tokens", min=1, help="Draft tokens proposed per step (k).")
+]
+MtpOpt = Annotated[
+    bool, typer.Option("--mtp", help="Speculative decoding with the model's own MTP layers (DeepSeek-V3).")
+]
+
+
+def cache_options(*, window=None, sinks=None, speculative_config=None, draft=None, num_speculative_tokens=None,
+                  mtp=False) -> dict:
+    """--window/--sinks and the speculative-decoding options as make_request keywords."""
+    return {"window": window, "sinks": sinks, "speculative_config": speculative_config, "draft": draft,
+            "num_speculative_tokens": num_speculative_tokens, "mtp": mtp}

@@ -55,16 +55,20 @@ def _cache_summary(spec) -> str:
 
 
 def show(
-    model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, or config.json.")],
+    model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, config.json, checkpoint folder or Hub id.")],
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a model's spec, its layer groups, and derived KV figures."""
+    """Show a model's spec, its layer groups, and derived KV figures.
+
+    Examples: kvplan show llama3-8b;  kvplan show ./Qwen3-8B/;  kvplan show Qwen/Qwen3-8B --revision main
+    """
     from kvplan.footprint import footprint, supported_formats
     from kvplan.formats import FORMATS
     from kvplan.loader import load_model
     from kvplan.report import spec_dict
 
-    spec = load_model(model)
+    spec = load_model(model, revision=revision)
     warn_assumptions(spec)
     usable, _ = supported_formats(spec, FORMATS.values())
     at_max = {f.name: footprint(spec, f, spec.max_position_embeddings) for f in usable}

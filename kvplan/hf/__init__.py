@@ -11,8 +11,21 @@ Layout of the package:
     families/     one module per family group (llama, mistral, qwen, gemma, deepseek, ...)
     dtypes.py     torch_dtype as vLLM serves it; quantization_config
     convert.py    one config -> spec mapping (the text/wrapper split, shared fields)
+
+    safetensors.py  safetensors headers (8-byte length + JSON, bounded; never the tensors)
+    checkpoint.py weights from a checkpoint's headers: sections, per GPU under TP/PP
+    hub.py        Hub repo ids through huggingface_hub (optional extra kvplan[hub])
+
+The entry points are imported lazily, so ``kvplan.hf.hub.parse_repo_ref`` costs nothing at
+start-up (`kvplan size llama3-8b` never reads the family tables).
 """
 
-from kvplan.hf.convert import spec_from_hf_config, spec_mapping_from_hf_config
-
 __all__ = ["spec_from_hf_config", "spec_mapping_from_hf_config"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from kvplan.hf import convert
+
+        return getattr(convert, name)
+    raise AttributeError(f"module 'kvplan.hf' has no attribute {name!r}")

@@ -17,14 +17,15 @@ _CORE = set(LAYERS + HIDDEN + HEADS + VOCAB + INTERMEDIATE)
 
 
 def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = None, source: str | None = None,
-                                ignore: tuple[str, ...] = ()) -> dict:
+                                ignore: tuple[str, ...] = (), header_dtype: str | None = None) -> dict:
     """A Hugging Face config (parsed JSON) -> a mapping in kvplan's spec format (valid under
     kvplan.schema.ModelSpecSchema).
 
     Every key is judged (see kvplan.hf.core): a key that may shape the cache and that no
     reader understands raises SpecError with one line naming it, unless it is listed in
     ``ignore`` (then it becomes an assumption). A missing KV size raises SpecError naming
-    the key; a missing weight-only size goes into ``weights_unknown``."""
+    the key; a missing weight-only size goes into ``weights_unknown``. ``header_dtype``: the
+    dtype vLLM would take from the checkpoint's safetensors headers when the config names none."""
     if not isinstance(config, dict):
         raise SpecError(f"{origin}: a config.json must hold a JSON object, got {type(config).__name__}")
     findings = Findings()
@@ -69,7 +70,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
     }
     mapping.update({k: v for k, v in fields.items() if v is not None})
     mapping["tie_word_embeddings"] = _tie(c, top)
-    mapping["dtype"] = dtypes.served_dtype(top, c)
+    mapping["dtype"] = dtypes.served_dtype(top, c, header_dtype)
     if cache is not None:
         mapping["cache"] = cache
     quant = dtypes.quantization(top, c)
@@ -119,11 +120,22 @@ def _apply_ignore(keys: tuple[str, ...], top: HFConfig, text: HFConfig) -> None:
         top.assume(f"{key} ignored at the user's request: the figures leave out whatever it changes")
 
 
-def spec_from_hf_config(config: dict, origin: str, ignore: tuple[str, ...] = ()):
-    """A Hugging Face config (parsed JSON) -> ModelSpec (validated by the spec schema)."""
+def spec_from_hf_config(config: dict, origin: str, ignore: tuple[str, ...] = (), checkpoint=None,
+                        source: str | None = None, extra_assumptions: tuple[str, ...] = ()):
+    """A Hugging Face config (parsed JSON) -> ModelSpec (validated by the spec schema).
+    ``checkpoint`` (kvplan.hf.checkpoint.Checkpoint): the safetensors headers read with it;
+    weights then come from them."""
+    import dataclasses
+
+    from kvplan.hf.checkpoint import served_dtype_from_headers
     from kvplan.spec import spec_from_mapping
 
-    return spec_from_mapping(spec_mapping_from_hf_config(config, origin, ignore=ignore), origin)
+    header_dtype = served_dtype_from_headers(checkpoint) if checkpoint is not None else None
+    mapping = spec_mapping_from_hf_config(config, origin, source=source, ignore=ignore, header_dtype=header_dtype)
+    if extra_assumptions:
+        mapping = _ordered({**mapping, "assumptions": [*mapping.get("assumptions", []), *extra_assumptions]})
+    spec = spec_from_mapping(mapping, origin)
+    return dataclasses.replace(spec, checkpoint=checkpoint) if checkpoint is not None else spec
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class HFConfig:
         self.top = top if top is not None else self
         self.read: set[str] = set()
         self.children: list[HFConfig] = []
+        self.only_weights = False
 
     # -- bookkeeping --------------------------------------------------------------------
     @property
@@ -139,9 +140,10 @@ class HFConfig:
                 return self.defaults[key], key
         return default, None
 
-    def sub(self, key: str, defaults: dict | None = None) -> HFConfig | None:
+    def sub(self, key: str, defaults: dict | None = None, weights_only: bool = False) -> HFConfig | None:
         """A nested mapping (``attn_config``, ``vision_config``) as an HFConfig whose keys are
-        classified too; None when absent or null."""
+        classified too; None when absent or null. ``weights_only``: the mapping cannot shape
+        the text model's cache (a vision tower), so its unread keys only block weights."""
         value = self.raw(key, None)
         if value is None:
             return None
@@ -149,6 +151,7 @@ class HFConfig:
             raise self.error(f"{self.where(key)} must be a JSON object")
         child = HFConfig(value, self.origin, defaults, path=f"{self.where(key)}.", findings=self.findings,
                          top=self.top)
+        child.only_weights = weights_only
         self.children.append(child)
         return child
 
@@ -375,6 +378,8 @@ def classify(c: HFConfig, model_type: str) -> None:
         if key in c.read or ignorable(key, value):
             continue
         what = effect(key, value)
+        if what == "cache" and c.only_weights:
+            what = "weights"
         if what == "cache":
             raise c.error(
                 f"{c.where(key)} is a field kvplan does not read for model_type {model_type!r}, and it may "

@@ -25,8 +25,9 @@ DTYPES = {
 FP32_SERVED_AS = "bf16"
 
 
-def served_dtype(top: HFConfig, text: HFConfig) -> str:
-    """``torch_dtype`` (or ``dtype``, transformers >= 4.56), as vLLM serves it by default."""
+def served_dtype(top: HFConfig, text: HFConfig, header_dtype: str | None = None) -> str:
+    """``torch_dtype`` (or ``dtype``, transformers >= 4.56), as vLLM serves it by default;
+    without one, ``header_dtype`` (from the safetensors headers, as vLLM's ``_find_dtype``)."""
     for source in (top, text):
         for key in ("torch_dtype", "dtype"):
             value = source.raw(key, None)
@@ -43,6 +44,9 @@ def served_dtype(top: HFConfig, text: HFConfig) -> str:
                 )
                 return FP32_SERVED_AS
             return stored
+    if header_dtype is not None:
+        top.note(f"dtype {header_dtype} from the safetensors headers (the config names none)")
+        return header_dtype
     top.assume("config gives no torch_dtype: bf16 assumed (vLLM would read the dtype from the safetensors "
                "headers; point kvplan at the checkpoint to read them too)")
     return "bf16"

@@ -47,12 +47,34 @@ def read_gemma3(c: HFConfig) -> dict:
     return m
 
 
+#: SiglipVisionConfig defaults (transformers models/siglip/configuration_siglip.py), for the
+#: keys a nested vision_config (a diff against them) leaves out.
+SIGLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_channels": 3,
+                   "image_size": 224, "patch_size": 16, "vision_use_head": True}
+
+
 def read_gemma3_wrapper(top: HFConfig, text_fields: dict) -> dict:
-    """Gemma3ForConditionalGeneration: the text model's fields, plus the vision tower
-    (``vision_config``), which the weights need and kvplan does not count yet."""
-    if top.has("vision_config") and top.raw("vision_config") is not None:
-        top.weights_need("vision_config (the SigLIP vision tower and projector are not counted)")
-    return text_fields
+    """Gemma3ForConditionalGeneration: the text model's fields, plus the SigLIP vision tower
+    and the projector counted from ``vision_config`` (kvplan.shapes), as ``extra_params``."""
+    from kvplan.shapes import gemma3_projector_shapes, siglip_vision_shapes
+
+    v = top.sub("vision_config", SIGLIP_DEFAULTS, weights_only=True)
+    if v is None:
+        top.weights_need("vision_config (missing: the vision tower cannot be counted)")
+        return text_fields
+    # Heads, activation and epsilon do not change the parameter count.
+    v.ignore("model_type", "num_attention_heads", "hidden_act", "layer_norm_eps", "attention_dropout")
+    if v.data.get("model_type", "siglip_vision_model") != "siglip_vision_model" or v.flag("vision_use_head", True):
+        top.weights_need("vision_config (not a SigLIP tower without a pooling head)")
+        v.ignore(*v.data)  # named once, as the whole vision_config
+        return text_fields
+    hidden = v.int("hidden_size")
+    tower = siglip_vision_shapes(hidden, v.int("intermediate_size"), v.int("num_hidden_layers"),
+                                 v.int("patch_size"), v.int("image_size"), v.int("num_channels"))
+    text_hidden = text_fields["hidden_size"]
+    extra = {"vision_tower": sum(p.numel for p in tower),
+             "multimodal_projector": sum(p.numel for p in gemma3_projector_shapes(hidden, text_hidden))}
+    return {**text_fields, "extra_params": extra}
 
 
 GEMMA = Family(read_gemma, "GemmaConfig", {"head_dim": 256, "tie_word_embeddings": True,

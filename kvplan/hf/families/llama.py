@@ -30,8 +30,7 @@ def read_unknown(c: HFConfig) -> dict:
              "model_type are unknown to kvplan)")
     # Weight shapes (MLP gated or not, biases, norms, position tables) differ between families
     # whose cache fields read the same (GPT-NeoX vs Llama): no guess, the checkpoint's headers tell.
-    c.weights_need("the weight shapes of a model_type kvplan has no reader for (MLP gating, biases, norms); "
-                   "point kvplan at the checkpoint to read its safetensors headers")
+    c.weights_need("the weight shapes of a model_type kvplan has no reader for (MLP gating, biases, norms)")
     return m
 
 

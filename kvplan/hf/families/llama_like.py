@@ -7,7 +7,7 @@ head_dim (hidden / heads unless the config gives head_dim), except where a reade
 from __future__ import annotations
 
 from kvplan.hf.core import ABSENT, Family, HFConfig, base, either, every_nth_global, hf_layer_types
-from kvplan.hf.families.qwen import read_qwen2
+from kvplan.hf.families.qwen import qwen_moe, read_qwen2
 
 #: MoE routing settings: which experts a token picks and how their outputs are weighed.
 ROUTING = frozenset({"norm_topk_prob", "routed_scaling_factor", "n_group", "topk_group", "topk_method",
@@ -238,23 +238,7 @@ def read_qwen2_moe(c: HFConfig) -> dict:
     # moe_intermediate_size plus one shared expert of shared_expert_intermediate_size
     # behind a sigmoid gate (Qwen2MoeSparseMoeBlock.shared_expert_gate).
     m = read_qwen2(c)
-
-    def moe() -> dict:
-        if c.raw("mlp_only_layers", None):
-            raise c.error("mlp_only_layers cannot be expressed as a moe block; write the spec by hand")
-        step = c.int("decoder_sparse_step", default=1)
-        return {
-            "num_experts": c.int("num_experts"),
-            "experts_per_token": c.int("num_experts_per_tok"),
-            "expert_intermediate_size": c.int("moe_intermediate_size"),
-            "num_shared_experts": 1,
-            "shared_expert_intermediate_size": c.int("shared_expert_intermediate_size"),
-            "shared_expert_gate": True,
-            "first_dense_layers": step - 1,
-            "layer_freq": step,
-        }
-
-    m["moe"] = c.weights_only(moe)
+    m["moe"] = qwen_moe(c, shared_expert=True)
     return m
 
 

@@ -48,34 +48,39 @@ def read_qwen3(c: HFConfig) -> dict:
     return m
 
 
-def _no_dense_only_layers(c: HFConfig) -> None:
-    dense_only = c.raw("mlp_only_layers", None) or []
-    if dense_only:
-        raise c.error(
-            f"mlp_only_layers {dense_only} cannot be expressed as a moe block "
-            "(first_dense_layers + layer_freq); write the spec by hand"
-        )
+def qwen_moe(c: HFConfig, shared_expert: bool) -> dict | None:
+    """The MoE block of Qwen2-MoE, Qwen3-MoE and Qwen3-Next (Qwen*SparseMoeBlock): layer i is
+    sparse when i is not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0; routed
+    SwiGLU experts of moe_intermediate_size, and with ``shared_expert`` one shared expert of
+    shared_expert_intermediate_size behind a sigmoid gate. Weights only: a field it cannot
+    express blocks weight figures, not KV sizing."""
 
-
-def read_qwen3_moe(c: HFConfig) -> dict:
-    m = read_qwen3(c)
-
-    # Qwen3MoeDecoderLayer: layer i is sparse when i not in mlp_only_layers and
-    # (i + 1) % decoder_sparse_step == 0; experts are SwiGLU of moe_intermediate_size.
-    def moe() -> dict:
-        _no_dense_only_layers(c)
+    def build() -> dict:
+        dense_only = c.raw("mlp_only_layers", None) or []
+        if dense_only:
+            raise c.error(f"mlp_only_layers {dense_only} cannot be expressed as a moe block "
+                          "(first_dense_layers + layer_freq); write the spec by hand")
         step = c.int("decoder_sparse_step", default=1)
-        return {
+        moe = {
             "num_experts": c.int(("num_experts", "num_local_experts")),
             "experts_per_token": c.int("num_experts_per_tok"),
             "expert_intermediate_size": c.int("moe_intermediate_size"),
             "first_dense_layers": step - 1,
             "layer_freq": step,
         }
+        if shared_expert:
+            moe.update(num_shared_experts=1, shared_expert_gate=True,
+                       shared_expert_intermediate_size=c.int("shared_expert_intermediate_size"))
+        return moe
 
-    m["moe"] = c.weights_only(moe)
     # norm_topk_prob: how the router weighs the chosen experts, not their shapes.
     c.ignore("norm_topk_prob")
+    return c.weights_only(build)
+
+
+def read_qwen3_moe(c: HFConfig) -> dict:
+    m = read_qwen3(c)
+    m["moe"] = qwen_moe(c, shared_expert=False)
     return m
 
 
@@ -103,25 +108,8 @@ def read_qwen3_next(c: HFConfig) -> dict:
             raise c.error(f"layer_types.{i}: {t!r} is not full_attention or linear_attention")
     m["cache"] = layout({"attention": full(), "linear_attention": linear}, [names[t] for t in types])
 
-    # Qwen3NextSparseMoeBlock: routed SwiGLU experts of moe_intermediate_size plus one
-    # shared expert of shared_expert_intermediate_size behind a sigmoid gate.
-    def moe() -> dict:
-        _no_dense_only_layers(c)
-        step = c.int("decoder_sparse_step", default=1)
-        return {
-            "num_experts": c.int("num_experts"),
-            "experts_per_token": c.int("num_experts_per_tok"),
-            "expert_intermediate_size": c.int("moe_intermediate_size"),
-            "num_shared_experts": 1,
-            "shared_expert_intermediate_size": c.int("shared_expert_intermediate_size"),
-            "shared_expert_gate": True,
-            "first_dense_layers": step - 1,
-            "layer_freq": step,
-        }
-
-    m["moe"] = c.weights_only(moe)
+    m["moe"] = qwen_moe(c, shared_expert=True)
     m["qk_norm"] = True
-    c.ignore("norm_topk_prob")  # router weighting only
     # Qwen3NextAttention's q_proj also produces an output gate (2 x heads x head_dim
     # rows; 8192 for the 80B); the spec's shape fields have no place for it.
     c.note("the attention output gate (q_proj twice as wide) is not in the parameter fields")
