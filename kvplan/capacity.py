@@ -315,12 +315,17 @@ def _rank_memory(value, ranks: int) -> tuple[int, ...] | None:
     if value is None:
         return None
     from kvplan.units import parse_bytes
+    from kvplan.vllm_args import VLLM_INT, human_readable_int
 
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     out = []
     for v in values:
         if isinstance(v, str):
-            v = parse_bytes(v, "--kv-cache-memory-bytes")
+            # vLLM's reading (20G = 20 GiB, 20g = 20e9, plain bytes), else kvplan's (20GiB, 80GB)
+            v = (human_readable_int(v, "--kv-cache-memory-bytes")[0] if VLLM_INT.fullmatch(v.strip())
+                 else parse_bytes(v, "--kv-cache-memory-bytes"))
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise BadInputError(f"--kv-cache-memory-bytes must be a positive size per GPU, got {v!r}")
         out.append(v)

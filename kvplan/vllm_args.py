@@ -33,6 +33,8 @@ from kvplan.errors import BadInputError
 
 # -- numbers as vLLM reads them --------------------------------------------------------------
 _HUMAN = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")
+#: What vLLM's human_readable_int accepts: a plain integer or a number with one suffix.
+VLLM_INT = re.compile(r"-?\d+|\d+(?:\.\d+)?[kKmMgGtT]")
 _DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 _BINARY = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
@@ -351,7 +353,7 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
                             "float32": "fp32"}.get(str(dtype).lower(), dtype)
     if options.get("swap_space") is not None:
         notes.append(f"--swap-space {options['swap_space']:g}: CPU memory for swapped-out blocks; it does not "
-                     f"change the GPU KV pool (vLLM 0.19.0 removed the flag)")
+                     f"change the GPU KV pool (and vLLM 0.19.0 removed the flag: that release rejects it)")
     if options.get("quantization") in ("none", None):
         options.pop("quantization", None)
     return LaunchCommand(engine, model, options, tuple(notes), usage)
