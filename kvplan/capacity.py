@@ -503,9 +503,11 @@ class Pool:
                                   f"{cap:,} at once)", "max_num_seqs")
         if too_big:
             need = requests * self.blocks_per_request(n)
+            null = (f", {self.usable_blocks:,} usable: vLLM's BlockPool keeps one as the null block"
+                    if need <= self.num_blocks else "")
             return Verdict(False, f"{requests:,} request{'s' if requests != 1 else ''} of {n:,} tokens need "
                                   f"{need:,} blocks but the pool holds {self.num_blocks:,} "
-                                  f"({self.kv_cache_tokens:,} tokens)", "memory")
+                                  f"({self.kv_cache_tokens:,} tokens{null})", "memory")
         return Verdict(True)
 
     def longest_context(self, batch: int = 1) -> int:
@@ -930,6 +932,19 @@ def capacity_dict(cap: Capacity) -> dict:
         "reasons": list(cap.reasons),
         "suggestions": list(cap.suggestions),
         "padding_layers": cap.padding_layers,
+        "paging": cap.pool.paging.name,
+        "usable_blocks": cap.pool.usable_blocks,
+        "null_blocks": cap.pool.pages.null_blocks,
+        "starts": bool(cap.pool.startup()),
+        "estimated_max_model_len": cap.pool.estimated_max_model_len() if cap.pool.paged else None,
+        "max_model_len_auto": cap.request.max_model_len_auto,
+        "kv_cache_memory_bytes": list(cap.request.kv_cache_memory_bytes) if cap.request.kv_cache_memory_bytes else None,
+        "num_gpu_blocks_override": cap.request.num_gpu_blocks_override,
+        "disable_hybrid_kv_cache_manager": cap.request.disable_hybrid_kv_cache_manager,
+        "num_speculative_tokens": cap.request.num_speculative_tokens,
+        "enable_expert_parallel": cap.request.enable_expert_parallel,
+        "cpu_offload_bytes": cap.request.cpu_offload_bytes,
+        "swap_space_bytes": cap.request.swap_space_bytes,
         "binding_stage": cap.binding_stage,
         "stages": [dict(s.as_dict(), num_blocks=n) for s, n in zip(cap.stages, cap.stage_blocks)],
     }
