@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kvplan.capacity import blocks_per_request, plan_capacity, pool_layout
+from kvplan.capacity import blocks_per_request, make_request, plan, plan_capacity, pool_layout
 from kvplan.cli.main import run
 from helpers import cli
 from kvplan.errors import BadInputError, ShapeError, UnknownNameError
@@ -353,3 +353,77 @@ def test_answers_are_consistent(name, gpu, mml, seqs, ctx, batch):
             assert not pool.serves(longest + 1, batch).ok
     assert pool.max_requests(ctx) <= (seqs if seqs is not None else pool.max_requests(ctx))
     assert pool.verdict().ok == (pool.max_requests(mml) >= 1)
+
+
+# -- paging by engine release (kvplan.paging; ported vLLM tests: tests/test_vllm_kv_cache_utils_*) --
+def _toy_sliding_full(num_layers=25):
+    return _hybrid(["s", "f"], {"s": {"kind": "sliding_window", "window": 128}, "f": {"kind": "full_attention"}},
+                   num_layers)
+
+
+@pytest.mark.parametrize("engine, groups, padding", [
+    ("vllm==0.11.0", 3, 11),  # group_size = min = 12: 2 sliding + 1 full table
+    ("vllm==0.14.0", 2, 1),  # 13 < 1.25 x 12: groups of 13
+    ("vllm==0.19.1", 2, 1),  # 13 < 1.5 x 12
+])
+def test_group_size_rule_follows_the_release(engine, groups, padding):
+    pool = plan(make_request(_toy_sliding_full(), "h100", engine=engine, max_model_len=8192))
+    assert (pool.layout.tokens_divisor, pool.layout.padding_layers) == (groups, padding)
+    assert pool.paging.name == engine
+
+
+def test_chunked_local_runs_without_the_hybrid_manager_in_0_10_1_to_0_13():
+    # vllm/config: attention_chunk_size turns the hybrid manager off unless
+    # VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1 (default '0' until 0.13.0, '1' from 0.14.0)
+    spec = _hybrid(["c", "c", "c", "g"], {"c": {"kind": "chunked_local", "chunk": 8192}, "g": {"kind": "full_attention"}},
+                   48)
+    old = plan(make_request(spec, "h100", engine="vllm==0.11.0", max_model_len=65536))
+    new = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=65536))
+    assert old.layout.tokens_divisor == 1 and old.blocks_per_request(65536) == 4096  # every layer full attention
+    assert new.layout.tokens_divisor == 4 and new.blocks_per_request(65536) == 3 * 1024 + 4096
+
+
+def test_disable_hybrid_kv_cache_manager_allocates_gemma3_as_full_attention():
+    spec = load_model("gemma3-27b")
+    on = plan(make_request(spec, "h100", max_model_len=32768))
+    off = plan(make_request(spec, "h100", max_model_len=32768, disable_hybrid_kv_cache_manager=True))
+    page = 16 * spec.layers[0].per_token_bytes(get_format("bf16"))
+    assert off.layout.tokens_divisor == 1 and off.layout.unit_bytes == 62 * page
+    assert off.num_blocks == off.kv_pool_bytes // (62 * page) and off.blocks_per_request(32768) == 2048
+    assert on.layout.tokens_divisor == 7 and on.memory_concurrency(32768) > off.memory_concurrency(32768)
+
+
+def test_unequal_pages_refused_before_0_12_and_scaled_after():
+    spec = _hybrid(["s", "f"], {"s": {"kind": "sliding_window", "window": 128, "head_dim": 64},
+                                "f": {"kind": "full_attention"}}, 8)
+    with pytest.raises(BadInputError, match="different page sizes"):
+        plan(make_request(spec, "h100", engine="vllm==0.11.0", max_model_len=8192))
+    pool = plan(make_request(spec, "h100", engine="vllm==0.12.0", max_model_len=8192))
+    # the sliding layers' pages are half the full layers': their block grows to 32 tokens
+    assert [(k.kind, n, block) for k, n, block in pool.layout.groups] == [("sliding_window", 1, 32),
+                                                                          ("full_attention", 1, 16)]
+
+
+def test_the_null_block_is_not_a_request_block():
+    # memory for exactly the 512 blocks of one 8k request: vLLM 0.19 starts (its check counts
+    # the null block), but BlockPool keeps one block back, so the request cannot be scheduled
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len=8192, kv_cache_memory_bytes=512 * (2 << 20)))
+    assert pool.num_blocks == 512 and pool.usable_blocks == 511
+    assert pool.startup() and not pool.serves(8192, 1)
+    assert "511 usable" in pool.serves(8192, 1).reason
+
+
+def test_max_model_len_auto_fits_the_memory():
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len="auto", kv_cache_memory_bytes="4GiB"))
+    assert pool.max_model_len == 4 * 1024 // 2 * 16 == 32768 and pool.pages.auto_fit
+    with pytest.raises(BadInputError, match="0.14.0"):
+        plan(make_request(spec, "h100", max_model_len=-1, engine="vllm==0.11.0"))
+
+
+def test_speculative_lookahead_slots():
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len=8192, num_speculative_tokens=3))
+    assert pool.blocks_per_request(16) == 2 and pool.blocks_per_request(8190) == 512  # capped at max_model_len
+    assert pool.memory_concurrency(8192) == plan(make_request(spec, "h100", max_model_len=8192)).memory_concurrency(8192)
