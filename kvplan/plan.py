@@ -16,7 +16,10 @@ formats and engine settings, and requirements:
           min_kv_tokens: 400k
           min_headroom: 4GiB                   # KV pool left after the largest load
 
-``check_plan`` builds one ``kvplan.capacity`` request and pool per deployment and asks the
+Deployments also take vLLM's names for the same fields (``tensor_parallel_size``,
+``kv_cache_dtype``, ``kv_cache_memory_bytes``, ``num_gpu_blocks_override`` ...; SGLang's with
+``engine: sglang``) and a whole launch command (``from_vllm: "vllm serve MODEL ..."``, read by
+kvplan.vllm_args). ``check_plan`` builds one ``kvplan.capacity`` request and pool per deployment and asks the
 pool every requirement, with integers: ``requests`` whole requests of ``ctx`` tokens need
 ``requests * blocks_per_request(ctx)`` blocks of the pool, ``ctx`` at most max_model_len and
 ``requests`` at most max_num_seqs. A malformed plan raises
@@ -40,6 +43,7 @@ class Deployment:
     model: str
     settings: dict  # plan_capacity keyword arguments
     requires: dict
+    notes: tuple[str, ...] = ()  # how a from_vllm / from_sglang command was read
 
 
 @dataclass(frozen=True)
@@ -122,19 +126,19 @@ def load_plan(path: str | Path) -> Plan:
             "enable_expert_parallel": d.enable_expert_parallel, "cpu_offload_gb": d.cpu_offload_gb,
             "swap_space": d.swap_space,
         }
-        model = d.model
+        model, notes = d.model, ()
         if d.from_vllm is not None or d.from_sglang is not None:
-            model, settings = _launch(d, settings, f"{path}: deployments.{i}")
+            model, settings, notes = _launch(d, settings, f"{path}: deployments.{i}")
         candidate = path.parent / model
         if ("/" in model or model.endswith((".yaml", ".yml", ".json"))) and candidate.exists():
             model = str(candidate)  # spec paths are relative to the plan file
         for key, default in (("tp", 1), ("pp", 1), ("dp", 1)):
             settings[key] = settings[key] or default
-        deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump()))
+        deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump(), notes))
     return Plan(str(path), tuple(deployments))
 
 
-def _launch(d, settings: dict, where: str) -> tuple[str, dict]:
+def _launch(d, settings: dict, where: str) -> tuple[str, dict, tuple[str, ...]]:
     """Merge a deployment's from_vllm / from_sglang command into its settings (the command's
     options and the deployment's fields may not overlap)."""
     from kvplan.vllm_args import parse_sglang, parse_vllm
@@ -161,7 +165,7 @@ def _launch(d, settings: dict, where: str) -> tuple[str, dict]:
     model = d.model or cmd.model
     if model is None:
         raise BadInputError(f"{where}: the {cmd.engine} command names no model")
-    return model, out
+    return model, out, tuple(f"{d.name}: {n}" for n in cmd.notes)
 
 
 def _capacity(dep: Deployment, plan_path: str):

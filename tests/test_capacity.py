@@ -427,3 +427,15 @@ def test_speculative_lookahead_slots():
     pool = plan(make_request(spec, "h100", max_model_len=8192, num_speculative_tokens=3))
     assert pool.blocks_per_request(16) == 2 and pool.blocks_per_request(8190) == 512  # capped at max_model_len
     assert pool.memory_concurrency(8192) == plan(make_request(spec, "h100", max_model_len=8192)).memory_concurrency(8192)
+
+
+def test_every_paging_rule_covers_every_modelled_release_once():
+    from kvplan.engines import vllm_rules
+    from kvplan.paging import BOOK, RELEASES, vllm_paging
+
+    assert set(vllm_rules.RELEASES) <= set(RELEASES)
+    for release in BOOK.releases:
+        table = BOOK.table(release)  # SpecError when 0 or 2 rows cover a rule
+        assert set(table) == set(BOOK.names) and all(rule.source for rule in table.values())
+        assert vllm_paging(release).name == f"vllm=={release}"
+    assert vllm_paging().name == f"vllm=={vllm_rules.RELEASES[-1]}"  # --engine vllm

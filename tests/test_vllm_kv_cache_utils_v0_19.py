@@ -190,3 +190,12 @@ def test_allocate_with_lookahead(lookahead, blocks):
 ])
 def test_is_kv_cache_spec_uniform(layers, hybrid, groups):
     assert configs(R, layers, 64 * GiB, hybrid=hybrid).layouts[0].tokens_divisor == groups
+
+
+# -- tests/v1/core/test_kv_sharing.py (v0.19.0): shared layers join their source's group -----------
+def test_kv_sharing_layers_hold_no_pages():
+    # layers 2 and 3 read layers 0 and 1's cache (add_kv_sharing_layers_to_kv_cache_groups puts
+    # them in the same group, with no tensor of their own): the pool is paged as two layers
+    shared = [FULL, FULL, {"kind": "shared_kv", "source_layer": 0}, {"kind": "shared_kv", "source_layer": 1}]
+    pages, plain = configs(R, shared, PAGE * 2 * 32), configs(R, [FULL, FULL], PAGE * 2 * 32)
+    assert pages.num_blocks == plain.num_blocks == 32 and pages.layouts[0].tokens_divisor == 1

@@ -264,6 +264,10 @@ def check(
 
         check_writable(junit, "--junit")
     p = load_plan(plan)
+    from kvplan.cli.common import note
+
+    for line in (n for d in p.deployments for n in d.notes):
+        note(line)
     report = check_plan(p)
     if junit:
         from kvplan.outputs import atomic_write_text
