@@ -482,7 +482,7 @@ class Pool:
         cap = self.max_num_seqs
         need = requests * self.blocks_per_request(n) if self.paged else requests * 0
         return (
-            self.kv_pool_bytes <= 0,
+            self.kv_pool_bytes <= 0 or self.overcommitted_stage() is not None,
             n > self.max_model_len,
             requests > cap if cap is not None else requests < 0,
             need > self.usable_blocks,
@@ -535,6 +535,8 @@ class Pool:
         request of max_model_len must fit its KV memory (the release's rule: per layer before
         0.14.0, per group after; less the null block from 0.29.0), else vLLM stops and names
         the estimated maximum model length."""
+        if self.overcommitted_stage() is not None:
+            return Verdict(False, self._no_pool_reason(), "weights")
         if not self.paged:
             return Verdict(True)
         stage = self.pages.failing_stage()
@@ -556,7 +558,23 @@ class Pool:
         start = self.startup()
         return start if not start else self.serves(self.max_model_len, 1)
 
+    def overcommitted_stage(self) -> int | None:
+        """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
+        activations, other buffers and KV cache exceed the GPU (vLLM then runs out of memory)."""
+        if self.request.kv_cache_memory_bytes is None:
+            return None
+        for b in self.stages:
+            if b.weights_bytes + b.activation_bytes + b.other_bytes + b.kv_pool_bytes > b.total_bytes:
+                return b.stage
+        return None
+
     def _no_pool_reason(self) -> str:
+        over = self.overcommitted_stage()
+        if over is not None:
+            b = self.stages[over]
+            return (f"stage {b.stage}: weights {b.weights_bytes:,} B + activations {b.activation_bytes:,} B + other "
+                    f"{b.other_bytes:,} B + KV cache {b.kv_pool_bytes:,} B (--kv-cache-memory-bytes) exceed the "
+                    f"GPU's {b.total_bytes:,} B")
         if self.request.kv_cache_memory_bytes is not None or self.request.num_gpu_blocks_override is not None:
             return "no KV memory for a single block"
         short = [b for b in self.stages if b.kv_pool_bytes <= 0]
@@ -851,7 +869,7 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     n = ctx if ctx is not None and batch is not None else req.model_len
     requests = batch if ctx is not None and batch is not None else 1
     out = []
-    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 else 0
+    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None else 0
     if longest > 0 and ctx is not None and batch is not None:
         out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
     elif longest > 0:

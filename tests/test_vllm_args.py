@@ -276,3 +276,10 @@ def test_plan_from_vllm(tmp_path):
 def test_plan_refuses_with_one_line(tmp_path, body, message):
     with pytest.raises(BadInputError, match=message):
         _plan(tmp_path, f"deployments:\n  - {body}\n")
+
+
+def test_kv_cache_memory_that_does_not_fit_beside_the_weights():
+    # Llama-3-70B bf16 on one H100: 131 GiB of weights alone exceed the GPU, whatever the KV memory
+    pool = plan(make_request(load_model("llama3-70b"), "h100", max_model_len=8192, kv_cache_memory_bytes="20G"))
+    v = pool.verdict()
+    assert not v and v.bound == "weights" and "(--kv-cache-memory-bytes) exceed the GPU's 85,029,027,840 B" in v.reason
