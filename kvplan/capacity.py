@@ -55,6 +55,7 @@ from fractions import Fraction
 
 from kvplan.engines import EngineSettings, StageBudget, get_engine
 from kvplan.errors import BadInputError
+from kvplan.eviction import SinkWindowPolicy
 from kvplan.formats import KVFormat, get_format
 from kvplan.gpus import GPU, custom_gpu, get_gpu
 from kvplan.layer_sums import pp_stage_ranges
@@ -68,6 +69,7 @@ from kvplan.paging import (  # noqa: F401  (PoolLayout, pool_layout, blocks_per_
     pool_layout,
 )
 from kvplan.spec import ModelSpec
+from kvplan.speculative import Speculative
 from kvplan.units import cdiv
 from kvplan.weights import Weights
 
@@ -118,10 +120,6 @@ class CapacityRequest:
     #: vLLM --disable-hybrid-kv-cache-manager: True allocates every attention layer as full
     #: attention; False forces the hybrid manager on; None: the release's default.
     disable_hybrid_kv_cache_manager: bool | None = None
-    #: Speculative tokens per step with a drafter that vLLM reserves lookahead slots for
-    #: (EAGLE / MTP / draft model: allocate_slots num_lookahead_tokens; state layers hold as
-    #: many extra blocks). The drafter's own weights and KV layers are not modelled.
-    num_speculative_tokens: int = 0
     #: vLLM --cpu-offload-gb, as bytes per GPU: decoder-layer weights vLLM keeps in CPU memory.
     cpu_offload_bytes: int = 0
     #: vLLM --swap-space, as bytes of CPU memory per GPU (removed in 0.19.0): no effect on the
@@ -130,6 +128,24 @@ class CapacityRequest:
     #: vLLM --enable-expert-parallel: experts are split whole over tp x dp GPUs instead of
     #: each expert being split tp ways.
     enable_expert_parallel: bool = False
+    eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
+    speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
+
+    @property
+    def served_spec(self) -> ModelSpec:
+        """The model as served: its full-attention layers under the eviction policy, if any."""
+        return self.eviction.apply(self.spec) if self.eviction else self.spec
+
+    @property
+    def kv_spec(self) -> ModelSpec:
+        """Every layer the KV pool pages: the served model's, then the drafter's."""
+        served = self.served_spec
+        return self.speculative.kv_spec(served) if self.speculative else served
+
+    @property
+    def extra_slots(self) -> int:
+        """Slots a decoding request reserves beyond its tokens (speculative decoding)."""
+        return self.speculative.extra_slots if self.speculative else 0
 
     @property
     def num_gpus(self) -> int:
@@ -148,12 +164,12 @@ class CapacityRequest:
                     kv_format=self.kv_format, engine=self.engine, gpu_memory_utilization=self.memory_fraction,
                     max_model_len="auto" if self.max_model_len_auto else self.max_model_len,
                     max_num_batched_tokens=self.max_num_batched_tokens,
-                    max_num_seqs=self.max_num_seqs, block_size=self.block_size,
-                    kv_cache_memory_bytes=self.kv_cache_memory_bytes,
+                    max_num_seqs=self.max_num_seqs, block_size=self.block_size, eviction=self.eviction,
+                    speculative=self.speculative, kv_cache_memory_bytes=self.kv_cache_memory_bytes,
                     num_gpu_blocks_override=self.num_gpu_blocks_override,
                     disable_hybrid_kv_cache_manager=self.disable_hybrid_kv_cache_manager,
-                    num_speculative_tokens=self.num_speculative_tokens, cpu_offload_bytes=self.cpu_offload_bytes,
-                    swap_space_bytes=self.swap_space_bytes, enable_expert_parallel=self.enable_expert_parallel)
+                    cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
+                    enable_expert_parallel=self.enable_expert_parallel)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -195,10 +211,17 @@ def make_request(
     max_num_seqs: int | None = None,
     block_size: int | None = None,
     dtype: str | None = None,
+    window: int | str | None = None,
+    sinks: int | None = None,
+    eviction: SinkWindowPolicy | None = None,
+    speculative_config: str | dict | None = None,
+    draft: str | ModelSpec | None = None,
+    num_speculative_tokens: int | None = None,
+    mtp: bool = False,
+    speculative: Speculative | None = None,
     kv_cache_memory_bytes=None,
     num_gpu_blocks_override: int | None = None,
     disable_hybrid_kv_cache_manager: bool | None = None,
-    num_speculative_tokens: int = 0,
     cpu_offload_gb=None,
     cpu_offload_bytes: int | None = None,
     swap_space=None,
@@ -211,12 +234,20 @@ def make_request(
 
     Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
     'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype;
-    ``max_model_len`` -1 or 'auto' is vLLM's auto-fit. vLLM's own options keep vLLM's
-    meaning: ``kv_cache_memory_bytes`` (bytes or a size, one for every GPU or a list with
-    one per rank), ``num_gpu_blocks_override``, ``disable_hybrid_kv_cache_manager``,
-    ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as vLLM's flags; or the ``*_bytes``
-    forms), ``enable_expert_parallel`` and ``quantization`` (vLLM's method names, read
-    as a weight format: kvplan.vllm_args.QUANTIZATION)."""
+    ``max_model_len`` -1 or 'auto' is vLLM's auto-fit.
+
+    ``window`` / ``sinks``: a StreamingLLM sink + window cap on the full-attention layers
+    (kvplan.eviction; only under engines that run it). ``speculative_config`` (vLLM's JSON,
+    or a dict), or ``draft`` + ``num_speculative_tokens``, or ``mtp``: speculative decoding
+    (kvplan.speculative: the draft's KV layers in the pool, its weights, the lookahead).
+
+    vLLM's own options keep vLLM's meaning: ``kv_cache_memory_bytes`` (bytes or a size, one
+    for every GPU or a list with one per rank), ``num_gpu_blocks_override``,
+    ``disable_hybrid_kv_cache_manager``, ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as
+    vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel`` and ``quantization``
+    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights)."""
+    from kvplan import eviction as _eviction
+    from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
     if dtype:
@@ -233,7 +264,26 @@ def make_request(
         fmt = kv_format
     else:
         fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
-    for kind in {*spec.layers}:
+    if eviction is None:
+        eviction = _eviction.make_policy(window, sinks)
+    elif window is not None or sinks is not None:
+        raise BadInputError("give window/sinks or an eviction policy, not both")
+    if eviction is not None:
+        _eviction.check_engine(engine)
+        eviction.apply(spec)  # ShapeError for layers the policy cannot take
+    if speculative is None:
+        speculative = _speculative.make_speculative(
+            spec, speculative_config, draft=draft, num_speculative_tokens=num_speculative_tokens, mtp=mtp, tp=tp)
+    elif speculative_config is not None or draft is not None or num_speculative_tokens is not None or mtp:
+        raise BadInputError("give speculative_config/draft/num_speculative_tokens/mtp or a Speculative, not both")
+    if speculative is not None:
+        _speculative.check_engine(engine, speculative.method)
+        if pp > 1:
+            raise BadInputError("speculative decoding is modelled with pp=1 only (where an engine places the "
+                                "draft's layers across pipeline stages is not modelled)")
+        speculative.check_tp(tp)
+    kv_layers = {*spec.layers} | ({*speculative.draft_layers(spec)} if speculative else set())
+    for kind in kv_layers:
         kind.per_token_bytes(fmt, tp)  # ShapeError if the format cannot store this layer
     from kvplan.weights import get_weight_format
     if quantization is not None:
@@ -246,6 +296,13 @@ def make_request(
     if weights is not None:
         weights = get_weight_format(weights, spec.dtype).name
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    family = prof.family
+    # Only the serving engines the catalog speaks of (raw, and explain's anchored re-plans, run anywhere).
+    from kvplan.gpus import ENGINE_NAMES
+
+    if g.engines and family in ENGINE_NAMES and family not in g.engines:
+        raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
+                            f"{', '.join(g.engines)}); use --engine raw for memory alone")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     paging = paging_for(prof)
     fraction = None
@@ -262,7 +319,6 @@ def make_request(
     if disable_hybrid_kv_cache_manager is not None and not isinstance(disable_hybrid_kv_cache_manager, bool):
         raise BadInputError(f"disable_hybrid_kv_cache_manager must be true or false, got "
                             f"{disable_hybrid_kv_cache_manager!r}")
-    spec_tokens = _non_negative_int(num_speculative_tokens, "num_speculative_tokens")
     offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
     swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
     if enable_expert_parallel and spec.moe is None:
@@ -278,10 +334,10 @@ def make_request(
         kv_cache_memory_bytes=kv_mem,
         num_gpu_blocks_override=_positive_int(num_gpu_blocks_override, "num_gpu_blocks_override"),
         disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
-        num_speculative_tokens=spec_tokens,
         cpu_offload_bytes=offload,
         swap_space_bytes=swap,
         enable_expert_parallel=bool(enable_expert_parallel),
+        eviction=eviction, speculative=speculative,
     )
 
 
@@ -441,10 +497,17 @@ class Pool:
         return self.pages.estimated_max_model_len(max(self.pages.derived_max_model_len, self.max_model_len))
 
     # -- per request ----------------------------------------------------------------------------
-    def blocks_per_request(self, n):
-        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array), with the
-        speculative lookahead slots the engine reserves."""
-        return self.pages.blocks_per_request(n)
+    def blocks_per_request(self, n, lookahead: bool = True):
+        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array). Under
+        speculative decoding (``lookahead``) the request reserves slots for
+        min(n + extra_slots, max_model_len) tokens (kvplan.speculative: k + k for a drafter)
+        and state layers hold k more blocks (kvplan.paging.Pages.blocks_per_request)."""
+        return self.pages.blocks_per_request(n, lookahead)
+
+    @property
+    def draft_weights_bytes(self) -> int:
+        """Bytes of the drafter's weights on the binding GPU (included in weights_bytes)."""
+        return self.weights.stages[self.binding_stage].by_part.get("draft", 0)
 
     def reserved_bytes(self, n, batch: int = 1):
         """Bytes per GPU that ``batch`` requests of ``n`` tokens hold in the pool (blocks x
@@ -453,7 +516,8 @@ class Pool:
 
     def memory_concurrency(self, n: int) -> float:
         """What vLLM logs as "Maximum concurrency for N tokens per request", rounded to 0.01
-        (memory only; no max_num_seqs cap; the release's formula)."""
+        (memory only; no max_num_seqs cap; the release's formula; vLLM leaves speculative
+        lookahead slots out of it)."""
         return round(self.pages.max_concurrency(n), 2) if self.paged else 0.0
 
     def memory_requests(self, n: int) -> int:
@@ -554,9 +618,15 @@ class Pool:
                               f"available{hint}", "max_model_len")
 
     def verdict(self) -> Verdict:
-        """Does the deployment start and serve at least one request of max_model_len?"""
-        start = self.startup()
-        return start if not start else self.serves(self.max_model_len, 1)
+        """Does the deployment start and serve at least one request of max_model_len? When
+        both fail, the request's reason comes first and the engine's refusal (with vLLM's
+        estimated maximum model length) follows."""
+        start, serve = self.startup(), self.serves(self.max_model_len, 1)
+        if start or not serve and start.bound == "weights":
+            return serve
+        if serve:
+            return start
+        return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
 
     def overcommitted_stage(self) -> int | None:
         """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
@@ -619,14 +689,20 @@ def _weights(req: CapacityRequest) -> Weights:
 def plan(req: CapacityRequest) -> Pool:
     """The engine's memory waterfall per pipeline stage and the KV pool it leaves (or the KV
     memory the request gives), paged as the engine release pages it; the stage with the
-    fewest blocks binds (vLLM takes the minimum over workers)."""
-    spec = req.spec
+    fewest blocks binds (vLLM takes the minimum over workers). The pool pages the served
+    model's layers and a drafter's (``CapacityRequest.kv_spec``)."""
+    spec = req.served_spec
+    kv = req.kv_spec
     prof = get_engine(req.engine)
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
     w = _weights(req)
+    if req.speculative is not None:
+        from kvplan.speculative import with_draft_weights
+
+        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp))
     budgets = prof.carve(spec, req.gpu, w, settings)
     if req.kv_cache_memory_bytes is not None:
         # vLLM uses kv_cache_memory_bytes as each worker's KV memory, ignoring
@@ -636,14 +712,15 @@ def plan(req: CapacityRequest) -> Pool:
                    for b in budgets]
     paging = paging_for(prof)
     hybrid = None if req.disable_hybrid_kv_cache_manager is None else not req.disable_hybrid_kv_cache_manager
+    sp = req.speculative
     pages = page_replica(
-        spec, req.kv_format, paging, tp=req.tp, pp=req.pp, block_size=settings.block_size,
+        kv, req.kv_format, paging, tp=req.tp, pp=req.pp, block_size=settings.block_size,
         worker_memory_bytes=(req.kv_cache_memory_bytes if req.kv_cache_memory_bytes is not None
                              else [b.kv_pool_bytes for b in budgets]),
         max_model_len=None if req.max_model_len_auto else req.model_len,
         max_num_batched_tokens=settings.max_num_batched_tokens,
         num_gpu_blocks_override=req.num_gpu_blocks_override, hybrid=hybrid,
-        num_speculative_tokens=req.num_speculative_tokens,
+        lookahead_tokens=req.extra_slots, num_speculative_blocks=sp.num_speculative_tokens if sp else 0,
     )
     sb = pages.stage_blocks
     paged = [i for i, n in enumerate(sb) if n is not None]
@@ -816,6 +893,27 @@ class Capacity:
     def waterfall(self) -> StageBudget:
         return self.pool.waterfall
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats about the inputs (one line each), for stderr and --json."""
+        g = self.request.gpu
+        out = []
+        if g.memory_source == "smi":
+            out.append(f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                       f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                       f"figure)")
+        elif g.memory_source == "datasheet":
+            out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                       f"less (give --gpu-mem to use a measured figure)")
+        sp = self.request.speculative
+        if sp is not None and sp.method != "ngram":
+            out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "
+                       "peak and rotary cache are not (the engine profile is the target's)")
+            if sp.method == "eagle":
+                out.append("eagle: the head is assumed to share the target's embedding and lm_head (vLLM shares "
+                           "them when the head has none or identical ones)")
+        return tuple(out)
+
     # -- the verdict ---------------------------------------------------------------------------
     @property
     def fits(self) -> bool:
@@ -898,6 +996,48 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
+    """What the eviction cap and the drafter change: their settings, the draft's KV and
+    weights, and the same deployment's answers without each (max_model_len requests, KV
+    tokens; with ``ctx`` the requests of ctx tokens too), for --json and the text report.
+    Empty when neither is set."""
+    req = pool.request
+    out: dict = {}
+    n = pool.max_model_len
+
+    def without(**changes) -> dict:
+        other = plan(req.replace(**changes))
+        return {"num_blocks": other.num_blocks, "kv_cache_tokens": other.kv_cache_tokens,
+                "blocks_per_request": other.blocks_per_request(n) if other.paged else 0,
+                "max_requests": other.max_requests(n),
+                **({"requests_at_ctx": other.max_requests(ctx)} if ctx is not None else {})}
+
+    if req.eviction is not None:
+        from kvplan.eviction import check_engine
+
+        out["eviction"] = {"window": req.eviction.window, "sinks": req.eviction.sinks,
+                           "max_tokens_per_layer": req.eviction.max_tokens, "engine": check_engine(req.engine),
+                           "without": without(eviction=None)}
+    sp = req.speculative
+    if sp is not None:
+        from kvplan.layer_sums import kind_counts
+
+        draft_layers = sp.draft_layers(req.served_spec)
+        fmt = req.kv_format
+        out["speculative"] = {
+            "method": sp.method, "num_speculative_tokens": sp.num_speculative_tokens,
+            "draft_model": sp.draft.name if sp.draft is not None else None,
+            "draft_layers": len(draft_layers),
+            "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt, req.tp) for k in draft_layers),
+            "draft_weights_bytes": pool.draft_weights_bytes,
+            "lookahead_tokens": sp.lookahead_tokens, "extra_slots": sp.extra_slots,
+            "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
+                req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],
+            "without": without(speculative=None),
+        }
+    return out
+
+
 #: What each kind of figure in a capacity report counts.
 SCOPES = {
     "bytes": "per GPU: the binding pipeline stage on one tensor-parallel rank",
@@ -947,6 +1087,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "max_context_at_batch": cap.max_context_at_batch,
         "fits": cap.fits,
         "verdict": cap.verdict,
+        "notes": list(cap.notes),
         "reasons": list(cap.reasons),
         "suggestions": list(cap.suggestions),
         "padding_layers": cap.padding_layers,
@@ -959,10 +1100,10 @@ def capacity_dict(cap: Capacity) -> dict:
         "kv_cache_memory_bytes": list(cap.request.kv_cache_memory_bytes) if cap.request.kv_cache_memory_bytes else None,
         "num_gpu_blocks_override": cap.request.num_gpu_blocks_override,
         "disable_hybrid_kv_cache_manager": cap.request.disable_hybrid_kv_cache_manager,
-        "num_speculative_tokens": cap.request.num_speculative_tokens,
         "enable_expert_parallel": cap.request.enable_expert_parallel,
         "cpu_offload_bytes": cap.request.cpu_offload_bytes,
         "swap_space_bytes": cap.request.swap_space_bytes,
         "binding_stage": cap.binding_stage,
         "stages": [dict(s.as_dict(), num_blocks=n) for s, n in zip(cap.stages, cap.stage_blocks)],
+        **cache_policy_dict(cap.pool, cap.ctx),
     }

@@ -204,11 +204,12 @@ def _kv_format(log: LoggedStartup, value=None) -> str:
 
 
 def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs):
-    from kvplan.capacity import plan_capacity
+    """The capacity planner's Pool for this deployment under ``engine`` (kvplan.capacity)."""
+    from kvplan.capacity import make_request, plan
 
-    return plan_capacity(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine,
-                         gpu_memory_utilization=fraction, max_model_len=max_model_len,
-                         max_num_batched_tokens=tokens, max_num_seqs=seqs, suggest=False)
+    return plan(make_request(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine,
+                             gpu_memory_utilization=fraction, max_model_len=max_model_len,
+                             max_num_batched_tokens=tokens, max_num_seqs=seqs))
 
 
 # -- the explanation ------------------------------------------------------------------------------------
@@ -252,17 +253,20 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
         st = cap.stages[0]  # vLLM logs rank 0 (the first pipeline stage)
         w_pred = st.weights_bytes if wfmt != "unsupported" else None
         act_pred, nt_pred = st.activation_bytes, st.other_bytes
-        settings_out.update(max_num_batched_tokens=cap.max_num_batched_tokens, max_num_seqs=cap.max_num_seqs,
-                            block_size=cap.block_size)
+        settings_out.update(max_num_batched_tokens=cap.settings.max_num_batched_tokens,
+                            max_num_seqs=cap.settings.max_num_seqs, block_size=cap.block_size)
         if w_logged is not None and requested is not None:
             kv_pred = requested - w_logged - act_pred - nt_pred
             on_log = _plan(spec, g, _anchor(engine, spec, g, log, fraction, w_logged, None, None), tp=log.tp,
                            pp=log.pp, weights=None if wfmt == "unsupported" else wfmt, kv=_kv_format(log),
                            fraction=fraction, max_model_len=log.max_model_len, tokens=log.max_num_batched_tokens,
                            seqs=log.max_num_seqs)
-            tokens_pred, conc_pred = on_log.kv_cache_tokens, on_log.max_concurrency
-    elif w_logged is not None and requested is not None and act_logged is not None and nt_logged is not None:
-        kv_pred = requested - w_logged - act_logged - nt_logged  # the log's own figures, re-added
+            tokens_pred = on_log.kv_cache_tokens
+            conc_pred = on_log.memory_concurrency(log.concurrency_at_tokens or on_log.max_model_len)
+    elif requested is not None and act_logged is not None and (
+            (w_logged is not None and nt_logged is not None) or log.weights_plus_non_torch_gib is not None):
+        consumed = w_logged + nt_logged if nt_logged is not None else _b(log.weights_plus_non_torch_gib)
+        kv_pred = requested - consumed - act_logged  # the log's own figures, re-added
         notes.append("kvplan has no rules for this log: its KV line re-adds the logged parts")
     if kv_pred is None:
         missing = [what for what, have in (("the GPU (give --gpu)", g is not None or log.requested_gib is not None),
@@ -281,14 +285,24 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
         Line("non-torch memory", "bytes", nt_logged, nt_pred),
         Line("KV cache memory", "bytes", _b(log.kv_gib), kv_pred),
         Line("KV cache tokens", "tokens", log.kv_tokens, tokens_pred),
-        Line(f"max concurrency at {log.concurrency_at_tokens or log.max_model_len or '?'} tokens", "x",
+        Line(f"max concurrency at {log.concurrency_at_tokens or log.max_model_len:,} tokens"
+             if (log.concurrency_at_tokens or log.max_model_len) else "max concurrency", "x",
              float(log.max_concurrency) if log.max_concurrency is not None else None, conc_pred),
     ]
+    if log.weights_plus_non_torch_gib is not None:
+        lines.insert(3, Line("weights + non-torch", "bytes", _b(log.weights_plus_non_torch_gib),
+                             w_pred + nt_pred if w_pred is not None and nt_pred is not None else None))
     if log.cudagraph_gib is not None or log.cudagraph_estimate_gib is not None:
-        lines.insert(5, Line("CUDA graphs (not subtracted)" if engine is not None else "CUDA graphs", "bytes",
+        kv_at = next(i for i, ln in enumerate(lines) if ln.label == "KV cache memory")
+        lines.insert(kv_at, Line("CUDA graphs (not subtracted)" if engine is not None else "CUDA graphs", "bytes",
                              _b(log.cudagraph_estimate_gib or log.cudagraph_gib), None,
                              "outside gpu_memory_utilization in the modelled releases"))
-    label = engine.name if engine is not None else (why.split(" (")[0] if why else log.engine)
+    if engine is not None:
+        label = engine.name
+    elif log.release or release:
+        label = f"{log.engine} {release or log.release} (not modelled: logged figures only)"
+    else:
+        label = f"{log.engine} (release not in the log: logged figures only)"
     out = Explanation(label, engine is not None, spec.name if spec is not None else log.model,
                       g.name if g is not None else log.gpu_name, settings_out, tuple(lines), tuple(notes), None, log)
     if what_if:
@@ -341,10 +355,12 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
         Line("non-torch memory", "bytes", b0.other_bytes, n0.other_bytes),
         Line("KV cache memory", "bytes", b0.kv_pool_bytes, n0.kv_pool_bytes),
         Line("KV cache tokens", "tokens", base.kv_cache_tokens, new.kv_cache_tokens),
-        Line(f"max concurrency at {new.max_model_len} tokens", "x", base.max_concurrency, new.max_concurrency),
+        Line(f"max concurrency at {new.max_model_len:,} tokens", "x", base.memory_concurrency(new.max_model_len),
+             new.memory_concurrency(new.max_model_len)),
     )
-    return {"changes": dict(changes), "lines": lines, "engine": new.engine, "fits": new.fits,
-            "verdict": new.verdict}
+    verdict = new.verdict()
+    return {"changes": dict(changes), "lines": lines, "engine": engine.name, "fits": verdict.ok,
+            "verdict": "fits" if verdict.ok else "does not fit: " + verdict.reason}
 
 
 def _fmt(name, spec):

@@ -135,10 +135,11 @@ def _config_value(line: str, key: str) -> str | None:
 
 
 def detect_engine(text: str) -> str | None:
-    if re.search(r"\bvLLM\b|vllm\.|\[gpu_worker\.py|kv_cache_utils\.py|LLM engine \(v", text):
-        return "vllm"
-    if re.search(r"ServerArgs\(|KV Cache is allocated\. |max_total_num_tokens=", text):
+    if re.search(r"ServerArgs\(|KV Cache is allocated\. |max_total_num_tokens=|Load weight (?:begin|end)\.", text):
         return "sglang"
+    if re.search(r"\bvLLM\b|\bvllm\b|\[gpu_worker\.py|kv_cache_utils\.py|LLM engine \(v|Available KV cache memory|"
+                 r"GPU KV cache size|Memory profiling results|GPU blocks: \d+|Loading model weights took|Model loading took", text):
+        return "vllm"
     return None
 
 
@@ -182,6 +183,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
     # non-default args override or fill in
     if "model" in args and not v.get("model"):
         v["model"] = args["model"]
+    m = _first(r"vllm serve (\S+)", text)
+    if m and not v.get("model"):
+        v["model"] = m.group(1)
     for key, name in (("tensor_parallel_size", "tp"), ("pipeline_parallel_size", "pp"),
                       ("max_model_len", "max_model_len"), ("max_num_seqs", "max_num_seqs"),
                       ("max_num_batched_tokens", "max_num_batched_tokens")):
@@ -231,11 +235,21 @@ def _parse_vllm(text: str) -> LoggedStartup:
     m = _first(r"the current vLLM instance can use\s+" + _NUM + r" ?GiB", text)
     if m and "requested_gib" not in v:
         v["requested_gib"] = _frac(m.group(1))
-    m = _first(r"# (?:GPU|CUDA) blocks: (\d+)", text)
+    # 0.6.3-0.6.4 one-line profile: peak_torch_memory is absolute (weights included)
+    m = _first(r"Memory profiling results: total_gpu_memory=" + _NUM + r"GiB .*?peak_torch_memory=" + _NUM
+               + r"GiB .*?non_torch_memory=" + _NUM + r"GiB kv_cache_size=" + _NUM + r"GiB gpu_memory_utilization="
+               + _NUM, text)
+    if m:
+        v["total_gib"], v["non_torch_gib"], v["kv_gib"] = _frac(m.group(1)), _frac(m.group(3)), _frac(m.group(4))
+        v["memory_fraction"] = _frac(m.group(5))
+        if v.get("weights_gib") is not None:
+            v["activation_gib"] = _frac(m.group(2)) - v["weights_gib"]
+    m = _first(r"(?:^|[\s\]])#? ?(?:GPU|CUDA) blocks: (\d+)", text)
     if m:
         v["num_gpu_blocks"] = int(m.group(1))
     # V1 and later
-    m = _first(r"Available KV cache memory: " + _NUM + r" GiB", text)
+    m = _first(r"Available KV cache memory: " + _NUM + r" GiB", text) or _first(
+        r"Current kv cache memory in use is " + _NUM + " GiB", text)
     if m:
         v["kv_gib"] = _frac(m.group(1))
     m = _first(r"GPU KV cache size: ([0-9,]+) tokens", text)
@@ -280,9 +294,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
         v["sampler"] = "flashinfer"
     elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling", text):
         v["sampler"] = "sort"
-    if v.get("kv_gib") is None and v.get("num_gpu_blocks") is None:
-        raise BadInputError("truncated vLLM log: no 'Available KV cache memory' (or V0 memory profile / "
-                            "'# GPU blocks') line, so the KV cache was not sized yet")
+    if v.get("kv_gib") is None and v.get("num_gpu_blocks") is None and v.get("kv_tokens") is None:
+        raise BadInputError("truncated vLLM log: no 'Available KV cache memory', 'GPU KV cache size' (or V0 "
+                            "memory profile / '# GPU blocks') line, so the KV cache was not sized yet")
     return LoggedStartup(**v)
 
 
@@ -336,3 +350,31 @@ def _parse_sglang(text: str) -> LoggedStartup:
         raise BadInputError("truncated SGLang log: no 'KV Cache is allocated' or 'max_total_num_tokens' line, "
                             "so the KV cache was not sized yet")
     return LoggedStartup(**v)
+
+
+#: Model names in the calibration records -> kvplan built-ins (the records keep vLLM's names).
+_RECORD_MODELS = {"Qwen2-7B-Instruct (local path name)": "qwen2-7b"}
+
+
+def from_record(r: dict) -> LoggedStartup:
+    """A calibration record (tests/fixtures/calibration/vllm_startup_logs.json: the figures of
+    one public startup log, not its lines) as parse_log would have read that log."""
+    def f(x):
+        return None if x is None else Fraction(str(x))
+
+    e = r.get("extra") or {}
+    gpu = r["gpu"]
+    name = ("NVIDIA H100 80GB HBM3" if "H100" in gpu else "NVIDIA A100-SXM4-40GB" if "40GB" in gpu
+            else "NVIDIA A100-SXM4-80GB" if "A100" in gpu else None)
+    return LoggedStartup(
+        engine=r["engine"], release=r["engine_version"].lstrip("v"),
+        model=_RECORD_MODELS.get(r["model"], r["model"]), dtype=_dtype(r["dtype"]),
+        tp=r["tensor_parallel_size"], pp=r["pipeline_parallel_size"], max_model_len=r["max_model_len"],
+        kv_cache_dtype=r["kv_cache_dtype"], quantization=r["quantization"],
+        memory_fraction=f(r["gpu_memory_utilization"]), gpu_name=name, total_gib=f(r["gpu_total_memory_gib"]),
+        requested_gib=f(e.get("requested_memory_gib")), free_at_start_gib=f(e.get("free_memory_at_startup_gib")),
+        weights_gib=f(r["model_weights_gib"]), activation_gib=f(e.get("torch_peak_memory_increase_gib")),
+        non_torch_gib=f(e.get("non_torch_forward_increase_gib")),
+        cudagraph_estimate_gib=f(e.get("cudagraph_memory_estimated_gib")), kv_gib=f(r["available_kv_cache_gib"]),
+        kv_tokens=r["kv_cache_tokens"], max_concurrency=f(r["max_concurrency"]),
+        concurrency_at_tokens=r["max_concurrency_at_tokens"])

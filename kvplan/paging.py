@@ -251,9 +251,13 @@ def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int
 
 
 def _kinds(spec: ModelSpec, layers) -> dict[CacheKind, int]:
+    """Layer counts per cache kind; a layer with an attention and a state-space cache side by
+    side (``parts()``: Falcon-H1) counts as one layer of each, as vLLM registers them."""
     counts: dict[CacheKind, int] = {}
     for i in layers:
-        counts[spec.layers[i]] = counts.get(spec.layers[i], 0) + 1
+        kind = spec.layers[i]
+        for part in (kind.parts() if hasattr(kind, "parts") else (kind,)):
+            counts[part] = counts.get(part, 0) + 1
     return counts
 
 
@@ -475,7 +479,8 @@ class Pages:
     num_blocks: int
     max_model_len: int
     max_num_batched_tokens: int | None = None
-    num_speculative_tokens: int = 0
+    lookahead_tokens: int = 0  # slots a request reserves beyond its tokens (speculative decoding)
+    num_speculative_blocks: int = 0  # extra blocks per state layer (speculative decoding)
     num_gpu_blocks_override: int | None = None
     derived_max_model_len: int = 0  # the model's own limit (auto-fit searches below it)
     auto_fit: bool = False  # max_model_len was chosen by vLLM's auto-fit (--max-model-len -1)
@@ -501,11 +506,12 @@ class Pages:
 
     def blocks_per_request(self, n, lookahead: bool = True):
         """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array): each
-        group's rule, with the speculative lookahead slots vLLM allocates (``allocate_slots``
-        num_lookahead_tokens, capped at max_model_len from 0.9.0) and the state layers'
-        speculative blocks (from 0.10.2) when ``lookahead``."""
-        k = self.num_speculative_tokens if lookahead else 0
-        spec_blocks = k if self.paging.state_speculative_blocks != "none" else 0
+        group's rule, with the slots speculative decoding reserves beyond the request
+        (``lookahead_tokens``: allocate_slots num_lookahead_tokens and the tokens to verify,
+        capped at max_model_len from 0.9.0) and the state layers' speculative blocks (from
+        0.10.2) when ``lookahead``."""
+        k = self.lookahead_tokens if lookahead else 0
+        spec_blocks = self.num_speculative_blocks if lookahead and self.paging.state_speculative_blocks != "none" else 0
         if k:
             n = n + k
             if self.paging.lookahead_capped:
@@ -513,9 +519,10 @@ class Pages:
         return blocks_per_request(self.scheduler_layout, n, self.max_num_batched_tokens, spec_blocks)
 
     def logged_blocks_per_request(self, n):
-        """Blocks per request in vLLM's logged concurrency (max_memory_usage_bytes over the
-        page: no lookahead; state speculative blocks from 0.17.0)."""
-        spec_blocks = (self.num_speculative_tokens
+        """Blocks per request in vLLM's logged concurrency and start-up check
+        (max_memory_usage_bytes over the page: no lookahead; state speculative blocks from
+        0.17.0)."""
+        spec_blocks = (self.num_speculative_blocks
                        if self.paging.state_speculative_blocks == "admission_and_check" else 0)
         return blocks_per_request(self.scheduler_layout, n, self.max_num_batched_tokens, spec_blocks)
 
@@ -554,7 +561,7 @@ class Pages:
     def needed_bytes(self, stage: int, n: int) -> int:
         """KV bytes the start-up check asks of ``stage`` for one request of ``n`` tokens."""
         return needed_bytes(self.layouts[stage], self.paging, n, self.max_num_batched_tokens,
-                            self.num_speculative_tokens)
+                            self.num_speculative_blocks)
 
     def fits_at(self, n: int) -> bool:
         """Does the start-up check pass on every worker for max_model_len ``n``?"""
@@ -585,7 +592,7 @@ class Pages:
 def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp: int, block_size: int,
                  worker_memory_bytes, max_model_len: int | None, max_num_batched_tokens: int | None = None,
                  num_gpu_blocks_override: int | None = None, hybrid: bool | None = None,
-                 num_speculative_tokens: int = 0, stage_layers=None) -> Pages:
+                 lookahead_tokens: int = 0, num_speculative_blocks: int = 0, stage_layers=None) -> Pages:
     """vLLM's ``get_kv_cache_configs`` for one replica.
 
     ``worker_memory_bytes``: KV memory of every worker, one int per pipeline stage or one
@@ -611,7 +618,8 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
     num_blocks = min(paged) if paged else 0
     derived = spec.max_position_embeddings
     pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, max_model_len or derived, max_num_batched_tokens,
-                  num_speculative_tokens, num_gpu_blocks_override, derived, auto_fit=max_model_len is None)
+                  lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived,
+                  auto_fit=max_model_len is None)
     if max_model_len is None and pages.paged:
         if not paging.auto_fit_max_model_len:
             raise paging.refuse("has no auto-fit of max_model_len (--max-model-len -1 needs vLLM 0.14.0 or later)",
@@ -621,7 +629,7 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
             raise paging.refuse("cannot auto-fit max_model_len: not enough KV memory for a single token",
                                 _KCU + ": _auto_fit_max_model_len")
         pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, fitted, max_num_batched_tokens,
-                      num_speculative_tokens, num_gpu_blocks_override, derived, auto_fit=True)
+                      lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived, auto_fit=True)
     return pages
 
 __all__ = [

@@ -124,7 +124,8 @@ def load_plan(path: str | Path) -> Plan:
             "num_gpu_blocks_override": d.num_gpu_blocks_override,
             "disable_hybrid_kv_cache_manager": d.disable_hybrid_kv_cache_manager,
             "enable_expert_parallel": d.enable_expert_parallel, "cpu_offload_gb": d.cpu_offload_gb,
-            "swap_space": d.swap_space,
+            "swap_space": d.swap_space, "window": d.window, "sinks": d.sinks,
+            "speculative_config": d.speculative_config,
         }
         model, notes = d.model, ()
         if d.from_vllm is not None or d.from_sglang is not None:

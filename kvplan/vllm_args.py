@@ -131,6 +131,7 @@ VLLM_FLAGS = (
     Flag(("--disable-hybrid-kv-cache-manager",), "disable_hybrid_kv_cache_manager", "bool"),
     Flag(("--cpu-offload-gb",), "cpu_offload_gb", "float"),
     Flag(("--swap-space",), "swap_space", "float"),
+    Flag(("--speculative-config",), "speculative_config", "str"),
 )
 
 SGLANG_FLAGS = (
@@ -187,7 +188,6 @@ NEUTRAL = {
 
 #: vLLM flags that change GPU memory in ways kvplan does not model: refused, with why.
 REFUSED = {
-    "--speculative-config": "the drafter's weights and KV-cache layers are not modelled",
     "--enable-lora": "LoRA adapter weights and buffers are not modelled",
     "--kv-transfer-config": "a KV connector turns the hybrid manager off and adds buffers (not modelled)",
     "--kv-events-config": "KV events turn the hybrid manager off (not modelled)",

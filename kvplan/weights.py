@@ -183,6 +183,9 @@ class Weights:
     by_part: dict[str, int]  # whole-model bytes by part
     quantized_parts: tuple[str, ...]
     stages: tuple[StageWeights, ...]
+    # Whole-model bytes by section: language_model, vision_tower, projector, other (and, from a
+    # checkpoint, unused: tensors vLLM does not load, e.g. multi-token-prediction layers).
+    by_section: dict[str, int] = field(default_factory=dict)
 
     @property
     def per_gpu_bytes(self) -> int:
@@ -216,6 +219,10 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
     from kvplan.shapes import Param, layer_shapes, model_shapes
 
+    if spec.checkpoint is not None and weights is None:  # exact bytes from the safetensors headers
+        from kvplan.hf.checkpoint import checkpoint_weights
+
+        return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
     dtype_bits = WEIGHT_FORMATS[spec.dtype].bits
@@ -264,7 +271,23 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
         by_part=by_part,
         quantized_parts=tuple(p for p in PARTS if p in quantized and by_part[p]),
         stages=tuple(stages),
+        by_section=_sections(by_part, outer, fmt, quantized, dtype_bits),
     )
+
+
+#: extra_params names -> section (the built-in specs and the importer use these names).
+_EXTRA_SECTIONS = {"vision_tower": "vision_tower", "multimodal_projector": "projector"}
+
+
+def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> dict:
+    """Whole-model bytes by section: the decoder is the language model; ``extra_params``
+    go where their name says (vision_tower, multimodal_projector), else to other."""
+    out = {"language_model": sum(by_part.values()) - by_part["other"], "vision_tower": 0, "projector": 0,
+           "other": 0}
+    for p in outer:
+        if p.part == "other":
+            out[_EXTRA_SECTIONS.get(p.name, "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
+    return out
 
 
 def weight_bytes(spec: ModelSpec, weights: str | None = None) -> int:

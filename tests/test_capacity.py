@@ -68,7 +68,7 @@ def test_fp8_kv_doubles_tokens_exactly_for_the_same_pool():
 
 
 def test_a100_gets_vllm_small_defaults():
-    c = plan_capacity(load_model("llama3.1-8b"), "a100", max_model_len=8192)
+    c = plan_capacity(load_model("llama3.1-8b"), "a100-80gb", max_model_len=8192)
     assert (c.max_num_batched_tokens, c.max_num_seqs) == (2048, 256)
 
 
@@ -423,9 +423,12 @@ def test_max_model_len_auto_fits_the_memory():
 
 
 def test_speculative_lookahead_slots():
+    # ngram with k = 3: a request reserves k slots to verify (no drafter lookahead), capped at
+    # max_model_len from vLLM 0.9.0 (kv_cache_manager.allocate_slots num_tokens_need_slot)
     spec = load_model("llama3.1-8b")
-    pool = plan(make_request(spec, "h100", max_model_len=8192, num_speculative_tokens=3))
-    assert pool.blocks_per_request(16) == 2 and pool.blocks_per_request(8190) == 512  # capped at max_model_len
+    pool = plan(make_request(spec, "h100", max_model_len=8192,
+                             speculative_config={"method": "ngram", "num_speculative_tokens": 3}))
+    assert pool.blocks_per_request(16) == 2 and pool.blocks_per_request(8190) == 512
     assert pool.memory_concurrency(8192) == plan(make_request(spec, "h100", max_model_len=8192)).memory_concurrency(8192)
 
 

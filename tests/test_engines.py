@@ -212,7 +212,7 @@ def test_sglang_mem_fraction_static_default_on_h100(release, tp, expected):
 
 
 def test_sglang_default_needs_nvidia_smi_memory():
-    with pytest.raises(BadInputError, match="give --mem-fraction-static"):
+    with pytest.raises(BadInputError, match=r"give the memory fraction \(mem_fraction_static\)"):
         get_engine("sglang").settings(get_gpu("l4"))
 
 

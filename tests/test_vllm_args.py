@@ -78,7 +78,6 @@ def test_swap_space_is_cpu_memory():
 
 @pytest.mark.parametrize("command, message", [
     ("vllm serve m --made-up-flag 3", "--made-up-flag: a vllm flag kvplan does not know"),
-    ("vllm serve m --speculative-config '{\"method\": \"eagle\"}'", "drafter"),
     ("vllm serve m --enable-lora", "LoRA"),
     ("vllm serve m --max-model-len", "--max-model-len needs a value"),
     ("vllm serve m -tp two", "expected an integer"),
@@ -89,6 +88,15 @@ def test_swap_space_is_cpu_memory():
 def test_what_kvplan_will_not_guess(command, message):
     with pytest.raises(BadInputError, match=message):
         parse_vllm(command)
+
+
+def test_speculative_config_passes_through(capsys):
+    cmd = parse_vllm("vllm serve m --speculative-config '{\"method\": \"ngram\", \"num_speculative_tokens\": 4}'")
+    assert cmd.options == {"speculative_config": '{"method": "ngram", "num_speculative_tokens": 4}'}
+    spec_json = '{"model": "llama3.2-1b", "num_speculative_tokens": 4}'
+    a, _ = _json(capsys, "--gpu", "h100", "--from-vllm", f"vllm serve llama3.1-70b -tp 4 --speculative-config '{spec_json}'")
+    b, _ = _json(capsys, "llama3.1-70b", "--gpu", "h100", "-tp", "4", "--speculative-config", spec_json)
+    assert a == b and a["speculative"]["draft_layers"] == 16
 
 
 def test_llm_class_keywords():

@@ -63,14 +63,17 @@ def configs(release: str, layers: list[dict], memory, *, max_model_len: int | No
             dtype: str = "fp32"):
     """vLLM's get_kv_cache_configs at ``release``: one int of memory, or one per worker.
     ``max_model_len`` None is vLLM's -1 (auto-fit below ``max_len``). The scheduler's token
-    budget (``max_num_batched_tokens``) only enters sliding-window admission and the check."""
+    budget (``max_num_batched_tokens``) only enters sliding-window admission and the check.
+    ``num_speculative_tokens``: vLLM's num_lookahead_tokens for allocate_slots and its
+    MambaSpec.num_speculative_blocks, as the vLLM tests set them."""
     spec = model(layers, max_len or max_model_len or 16, dtype)
     memory = list(memory) if isinstance(memory, (list, tuple)) else [memory]
     pp = len(stage_layers) if stage_layers is not None else len(memory) // tp
     return page_replica(spec, get_format("auto", spec.dtype), vllm_paging(release), tp=tp, pp=pp,
                         block_size=block_size, worker_memory_bytes=memory, max_model_len=max_model_len,
                         max_num_batched_tokens=max_num_batched_tokens, num_gpu_blocks_override=override,
-                        hybrid=hybrid, num_speculative_tokens=num_speculative_tokens, stage_layers=stage_layers)
+                        hybrid=hybrid, lookahead_tokens=num_speculative_tokens,
+                        num_speculative_blocks=num_speculative_tokens, stage_layers=stage_layers)
 
 
 def tables(layout) -> list[tuple[str, int, int]]:

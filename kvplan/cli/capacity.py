@@ -15,6 +15,7 @@ from kvplan.cli.common import (
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
+    DraftOpt,
     DtypeOpt,
     EngineOpt,
     ExpertParallelOpt,
@@ -34,8 +35,14 @@ from kvplan.cli.common import (
     NumGpuBlocksOverrideOpt,
     QuantizationOpt,
     SwapSpaceOpt,
+    MtpOpt,
+    NumSpeculativeTokensOpt,
+    SinksOpt,
+    SpeculativeConfigOpt,
     WeightsOpt,
+    WindowOpt,
     b,
+    cache_options,
     console,
     deploy_options,
     gib,
@@ -80,6 +87,12 @@ def capacity(
     chunked_prefill_size: ChunkedPrefillSizeOpt = None,
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
+    window: WindowOpt = None,
+    sinks: SinksOpt = None,
+    speculative_config: SpeculativeConfigOpt = None,
+    draft: DraftOpt = None,
+    num_speculative_tokens: NumSpeculativeTokensOpt = None,
+    mtp: MtpOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
@@ -91,12 +104,20 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
+    --window W --sinks S caps every full-attention layer at S + W tokens (StreamingLLM;
+    engines that run it: trtllm, raw). --speculative-config (vLLM's JSON), or --draft M
+    --num-speculative-tokens K, or --mtp adds the drafter: its KV layers in the same pool,
+    its weights, and k + k lookahead slots per request (engines: vllm, raw). Each prints
+    what the deployment holds without it. See docs/speculative.md.
+
     vLLM's own flags work with vLLM's meaning (--tensor-parallel-size/-tp, --kv-cache-dtype,
     --quantization, --kv-cache-memory-bytes, --num-gpu-blocks-override, --cpu-offload-gb ...),
     and --from-vllm reads a whole `vllm serve` command as vLLM does (32k = 32,000, 32K = 32,768).
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100 -tp 4 --kv-cache-dtype fp8;
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb -tp 4 --kv-cache-dtype fp8;
     kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8;
+    kvplan capacity llama3.1-8b --gpu h100 --engine trtllm --window 4096 --sinks 4;
+    kvplan capacity llama3.1-70b --gpu h100 -tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}';
     kvplan capacity --gpu h100 --from-vllm "vllm serve meta-llama/Llama-3.1-8B --max-model-len 32k"
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
@@ -115,9 +136,15 @@ def capacity(
                             chunked_prefill_size=chunked_prefill_size)
     given = {"tp": tp, "pp": pp, "dp": dp, "kv_format": kv_dtype, "block_size": block_size}
     deploy.update({k: v for k, v in given.items() if v is not None})
+    cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
+                          num_speculative_tokens=num_speculative_tokens, mtp=mtp)
+    deploy.update({k: v for k, v in cache.items() if v not in (None, False)})
     model, deploy = launch_command(from_vllm, from_sglang, model, deploy)
     tp_, pp_ = _parallelism(gpus, deploy.pop("tp", None), deploy.pop("pp", None))
     spec = load_model(model)
+    from kvplan.cli.common import warn_assumptions
+
+    warn_assumptions(spec)
     req = make_request(spec, gpu, tp=tp_, pp=pp_, dp=deploy.pop("dp", None) or 1, **deploy)
     cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
@@ -125,8 +152,12 @@ def capacity(
 
         warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
              f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
+    from kvplan.cli.common import warn
+
+    for note in cap.notes:
+        warn(note)
     if json_out:
-        print_json(capacity_dict(cap))
+        print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
         _render(req.spec, cap)
     if not cap.fits:
@@ -175,6 +206,7 @@ def _render(spec, cap) -> None:
         ("total (as the driver reports it)", w.total_bytes),
         ("engine's share", w.engine_share_bytes),
         ("- weights", w.weights_bytes),
+        *([("  (of which the drafter's)", pool.draft_weights_bytes)] if pool.request.speculative else []),
         ("- activation peak", w.activation_bytes),
         ("- other (non-torch, buffers)", w.other_bytes),
         ("= KV pool", w.kv_pool_bytes),
@@ -217,6 +249,8 @@ def _render(spec, cap) -> None:
             why = (f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
                    and cap.batch > cap.max_num_seqs else "not even one token each fits")
             con.print(f"{replica}: {cap.batch} concurrent requests cannot run: {why}")
+    for line in _policy_lines(cap):
+        con.print(f"{replica}: {line}")
     if cap.dp > 1:
         con.print(f"whole deployment ({cap.dp} replicas, {cap.request.num_gpus} GPUs): "
                   f"{b(cap.dp * cap.kv_cache_tokens)} KV tokens, {b(cap.dp * cap.max_requests)} requests of "
@@ -232,6 +266,41 @@ def _render(spec, cap) -> None:
     con.print("verdict: " + cap.verdict)
 
 
+def _policy_lines(cap) -> list[str]:
+    """What the eviction cap and the drafter do, and the same deployment without each."""
+    from kvplan.capacity import cache_policy_dict
+
+    out = []
+    info = cache_policy_dict(cap.pool, cap.ctx)
+    n = tok(cap.max_model_len)
+    ev = info.get("eviction")
+    if ev:
+        wo = ev["without"]
+        out.append(f"{ev['sinks']} sinks + window {b(ev['window'])}: every full-attention layer holds at most "
+                   f"{b(ev['max_tokens_per_layer'])} tokens")
+        out.append(f"  run by: {ev['engine']}")
+        out.append(f"without the cap: {b(wo['max_requests'])} requests of {n} ({b(wo['blocks_per_request'])} blocks "
+                   f"each){_at_ctx(cap, wo)}, KV cache {b(wo['kv_cache_tokens'])} tokens")
+    sp = info.get("speculative")
+    if sp:
+        wo = sp["without"]
+        who = sp["draft_model"] or ("its own MTP layers" if sp["method"] == "mtp" else sp["method"])
+        out.append(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
+                   f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''} in the pool, "
+                   f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token per GPU; "
+                   f"draft weights {b(sp['draft_weights_bytes'])} B per GPU")
+        out.append(f"each request reserves {sp['extra_slots']} more slots ({sp['num_speculative_tokens']} to verify "
+                   f"+ {sp['lookahead_tokens']} lookahead) beyond its tokens")
+        out.append(f"without speculative decoding: {b(wo['max_requests'])} requests of {n} "
+                   f"({b(wo['blocks_per_request'])} blocks each){_at_ctx(cap, wo)}, KV cache "
+                   f"{b(wo['kv_cache_tokens'])} tokens in {b(wo['num_blocks'])} blocks")
+    return out
+
+
+def _at_ctx(cap, without: dict) -> str:
+    return f" and {b(without['requests_at_ctx'])} of {tok(cap.ctx)}" if "requests_at_ctx" in without else ""
+
+
 def _requests_line(pool, n: int, what: str) -> str:
     """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
     head = f"requests of {tok(n)} ({what}) at once: "
@@ -242,6 +311,9 @@ def _requests_line(pool, n: int, what: str) -> str:
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
+    if pool.request.extra_slots:
+        return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
+                       f"vLLM logs {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 
@@ -301,29 +373,6 @@ def _render_check(report) -> None:
     con.print(f"{report.num_requirements - n_fail} passed, {n_fail} failed")
 
 
-def gpus(json_out: JsonOpt = False) -> None:
-    """List the GPU catalog: memory as the driver reports it, HBM bandwidth, dense BF16 FLOP/s."""
-    from kvplan.gpus import gpu_dict, list_gpus
-
-    rows = list_gpus()
-    if json_out:
-        print_json([gpu_dict(g) for g in rows])
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} GPUs (--gpu takes any name or alias; --gpu-mem overrides memory)",
-                  title_justify="left")
-    for col, just in (("name", "left"), ("GPU", "left"), ("memory (driver)", "right"), ("bytes", "right"),
-                      ("bandwidth", "right"), ("BF16 dense", "right"), ("aliases", "left")):
-        table.add_column(col, justify=just)
-    for g in rows:
-        flops = f"{g.bf16_dense_flops / 1e12:,.1f} TFLOP/s" if g.bf16_dense_flops else "n/a"
-        table.add_row(g.name, g.display_name, gib(g.memory_bytes), b(g.memory_bytes),
-                      f"{g.hbm_bandwidth_bytes_per_s / 1e12:.2f} TB/s", flops, ", ".join(g.aliases))
-    console().print(table)
-
-
 def register(app: typer.Typer) -> None:
     app.command("capacity")(capacity)
     app.command("check")(check)
-    app.command("gpus")(gpus)

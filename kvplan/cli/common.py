@@ -44,6 +44,12 @@ def note(message: str) -> None:
     print(f"kvplan: note: {message}", file=sys.stderr)
 
 
+def warn_assumptions(spec) -> None:
+    """One warning line naming what the spec's importer assumed (nothing when it assumed nothing)."""
+    if spec.assumptions:
+        warn(f"{spec.name}: assumed: " + "; ".join(spec.assumptions))
+
+
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
@@ -71,8 +77,8 @@ GpuMemOpt = Annotated[
     Optional[str], typer.Option("--gpu-mem", help="Override GPU memory as the driver reports it: 24GiB, 80GB.")
 ]
 EngineOpt = Annotated[str, typer.Option(
-    "--engine", help="Serving engine and release whose memory rules apply: vllm (newest modelled), vllm==0.11.0, "
-                     "sglang, sglang==0.5.4, trtllm, raw.")]
+    "--engine", help="Serving engine and release whose memory rules apply: vllm (the newest modelled release), "
+                     "vllm==0.11.0, sglang, sglang==0.5.4, trtllm, raw (see docs/calibration.md).")]
 DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="Model dtype: bf16, fp16, fp32 (vLLM: half, bfloat16, float).")]
 WeightsOpt = Annotated[
     Optional[str], typer.Option("--weights", help="Weight format: bf16, fp16, fp32, fp8, int8, int4, mxfp4.")
@@ -243,3 +249,37 @@ def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | 
     elif cmd.model is not None:
         note(f"planning {model} for the command's model {cmd.model}")
     return model, out
+
+
+# -- what the cache keeps and who drafts: eviction caps and speculative decoding ------------
+# (size, capacity; make_request keywords through cache_options()). vLLM's own spelling for
+# the draft is --speculative-config; --draft / --num-speculative-tokens / --mtp are short forms.
+WindowOpt = Annotated[
+    Optional[str],
+    typer.Option("--window", help="StreamingLLM: keep the last W tokens of every full-attention layer (4096, 4k)."),
+]
+SinksOpt = Annotated[
+    Optional[int],
+    typer.Option("--sinks", min=0, help="StreamingLLM: also keep the first S tokens (attention sinks; needs --window)."),
+]
+SpeculativeConfigOpt = Annotated[
+    Optional[str],
+    typer.Option("--speculative-config", help='vLLM\'s JSON: \'{"model": "llama3.2-1b", "num_speculative_tokens": 4}\' '
+                                              '(methods draft_model, eagle, mtp, ngram).'),
+]
+DraftOpt = Annotated[
+    Optional[str], typer.Option("--draft", help="Draft model for speculative decoding (a name, spec or config.json).")
+]
+NumSpeculativeTokensOpt = Annotated[
+    Optional[int], typer.Option("--num-speculative-tokens", min=1, help="Draft tokens proposed per step (k).")
+]
+MtpOpt = Annotated[
+    bool, typer.Option("--mtp", help="Speculative decoding with the model's own MTP layers (DeepSeek-V3).")
+]
+
+
+def cache_options(*, window=None, sinks=None, speculative_config=None, draft=None, num_speculative_tokens=None,
+                  mtp=False) -> dict:
+    """--window/--sinks and the speculative-decoding options as make_request keywords."""
+    return {"window": window, "sinks": sinks, "speculative_config": speculative_config, "draft": draft,
+            "num_speculative_tokens": num_speculative_tokens, "mtp": mtp}

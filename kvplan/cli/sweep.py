@@ -189,7 +189,7 @@ def _render(frame) -> None:
                 cells.append(cell)
             out.add_row(tok(int(ctx_)), str(int(batch_)), *cells)
         con.print(out)
-    if "fits" in frame:
+    if "fits" in frame and not frame["fits"].all():
         limits = sorted({str(x) for x in frame.loc[~frame["fits"], "limit"]})
         con.print(f"* does not run on {frame.attrs.get('gpu')} as planned by `kvplan capacity` with the same "
                   f"options" + (f" (limited by {', '.join(limits)}; --csv or --json give each point's limit)"

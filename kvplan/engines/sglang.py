@@ -135,7 +135,7 @@ class SGLang(Engine):
         if mib is None:
             raise BadInputError(
                 f"SGLang {self.release} picks mem_fraction_static from the GPU's memory as nvidia-smi reports it, "
-                f"which kvplan does not know for {gpu.name}; give --mem-fraction-static"
+                f"which kvplan does not know for {gpu.name}; give the memory fraction (mem_fraction_static)"
             )
         return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp)
 
