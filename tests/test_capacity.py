@@ -442,3 +442,13 @@ def test_every_paging_rule_covers_every_modelled_release_once():
         assert set(table) == set(BOOK.names) and all(rule.source for rule in table.values())
         assert vllm_paging(release).name == f"vllm=={release}"
     assert vllm_paging().name == f"vllm=={vllm_rules.RELEASES[-1]}"  # --engine vllm
+
+
+def test_attention_and_state_in_one_layer_are_paged_as_two_layers():
+    # Falcon-H1-0.5B (fixture config): vLLM registers each layer's attention and Mamba-2 mixer as
+    # two layers with their own specs. 512 B per token of attention, a 403,968 B state: blocks of
+    # 16 x cdiv(403,968, 16 x 512) = 800 tokens, 409,600 B pages, 36 + 36 layers in 2 groups of 36.
+    spec = load_model("tests/fixtures/hf_configs/falcon-h1-0.5b.json")
+    lay = pool_layout(spec, range(spec.num_layers), get_format("bf16"), 16, 1)
+    assert lay.block_size == 800 and lay.unit_bytes == 36 * 409_600
+    assert [(k.kind, n) for k, n, _ in lay.groups] == [("full_attention", 1), ("state_space", 1)]
