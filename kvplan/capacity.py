@@ -93,7 +93,14 @@ class CapacityRequest:
     """Everything that decides what fits, resolved and checked (build it with make_request).
 
     ``gpu`` is one GPU of the deployment; ``tp * pp`` GPUs make one replica (one engine
-    instance, one KV pool per rank) and ``dp`` replicas the whole deployment."""
+    instance, one KV pool per rank) and ``dp`` replicas the whole deployment.
+
+    For a mixture-of-experts model the ``dp`` replicas are vLLM's data-parallel ranks:
+    each keeps its own attention weights and KV pool (DeepSeek-style DP attention: every
+    rank holds the MLA latents of its own requests), while the routed experts are sharded
+    over all ``tp * dp`` ranks, as slices of every expert or, with
+    ``enable_expert_parallel``, as whole experts (``kvplan.shapes.MoEParallel``). SGLang's
+    ``--tp N --dp D --enable-dp-attention`` is the same layout with tp = N / D here."""
 
     spec: ModelSpec
     gpu: GPU
@@ -125,11 +132,9 @@ class CapacityRequest:
     #: vLLM --swap-space, as bytes of CPU memory per GPU (removed in 0.19.0): no effect on the
     #: GPU pool; kept so outputs can say so.
     swap_space_bytes: int | None = None
-    #: vLLM --enable-expert-parallel: experts are split whole over tp x dp GPUs instead of
-    #: each expert being split tp ways.
-    enable_expert_parallel: bool = False
     eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
     speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
+    enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
 
     @property
     def served_spec(self) -> ModelSpec:
@@ -146,6 +151,16 @@ class CapacityRequest:
     def extra_slots(self) -> int:
         """Slots a decoding request reserves beyond its tokens (speculative decoding)."""
         return self.speculative.extra_slots if self.speculative else 0
+
+    @property
+    def moe_parallel(self):
+        """How each rank holds the routed experts (``kvplan.shapes.MoEParallel``); for a
+        dense model, ``MoEParallel(tp, 1)`` (nothing to shard across replicas)."""
+        from kvplan.shapes import MoEParallel
+
+        if self.spec.moe is None:
+            return MoEParallel(self.tp, 1)
+        return MoEParallel.of(self.tp, self.dp, self.enable_expert_parallel)
 
     @property
     def num_gpus(self) -> int:
@@ -234,7 +249,8 @@ def make_request(
 
     Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
     'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype;
-    ``max_model_len`` -1 or 'auto' is vLLM's auto-fit.
+    ``max_model_len`` -1 or 'auto' is vLLM's auto-fit; ``enable_expert_parallel`` puts whole experts on
+    the tp x dp ranks (MoE models only).
 
     ``window`` / ``sinks``: a StreamingLLM sink + window cap on the full-attention layers
     (kvplan.eviction; only under engines that run it). ``speculative_config`` (vLLM's JSON,
@@ -259,6 +275,7 @@ def make_request(
         spec = dataclasses.replace(spec, dtype=d)
     tp, pp, dp = (_positive_int(v, what) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
+    _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     g = resolve_gpu(gpu, gpu_mem_bytes)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
@@ -321,8 +338,6 @@ def make_request(
                             f"{disable_hybrid_kv_cache_manager!r}")
     offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
     swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
-    if enable_expert_parallel and spec.moe is None:
-        raise BadInputError(f"--enable-expert-parallel: {spec.name} has no experts")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         memory_fraction=fraction,
@@ -391,6 +406,30 @@ def _rank_memory(value, ranks: int) -> tuple[int, ...] | None:
         raise BadInputError(f"--kv-cache-memory-bytes: give one size for every GPU or one for each of the {ranks} "
                             f"ranks of a replica (tp x pp), got {len(out)}")
     return tuple(out)
+
+
+
+def _check_moe_parallel(spec: ModelSpec, tp: int, dp: int, expert_parallel) -> None:
+    """The MoE sharding vLLM can build: EP needs experts; slices of tp x dp must divide the
+    expert width (FusedMoEConfig asserts intermediate_size % tp_size == 0); EP over more
+    ranks than experts leaves ranks without one."""
+    from kvplan.errors import ShapeError
+
+    if not isinstance(expert_parallel, bool):
+        raise BadInputError(f"enable_expert_parallel must be true or false, got {expert_parallel!r}")
+    moe = spec.moe
+    if moe is None:
+        if expert_parallel:
+            raise BadInputError(f"--enable-expert-parallel: {spec.name} has no experts (not a mixture-of-experts model)")
+        return
+    group = tp * dp
+    if expert_parallel and group > moe.num_experts:
+        raise ShapeError(f"expert parallelism over tp x dp = {group} ranks, but {spec.name} has only "
+                         f"{moe.num_experts} experts")
+    if not expert_parallel and group > 1 and moe.expert_intermediate_size % group:
+        raise ShapeError(f"tp x dp = {group} ranks cannot slice {spec.name}'s experts of "
+                         f"{moe.expert_intermediate_size} channels evenly (vLLM shards MoE layers over tp x dp); "
+                         f"use --enable-expert-parallel or another tp/dp")
 
 
 # -- the pool and its queries ---------------------------------------------------------------
@@ -655,23 +694,11 @@ class Pool:
 
 
 def _weights(req: CapacityRequest) -> Weights:
-    """Weights per GPU, with vLLM's expert parallelism and CPU offload applied."""
+    """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
+    experts with expert parallelism), less what --cpu-offload-gb keeps in CPU memory."""
     from kvplan.weights import weights_footprint
 
-    w = weights_footprint(req.spec, req.weights, req.tp, req.pp)
-    if req.enable_expert_parallel:
-        # vLLM FusedMoE with expert parallelism: ep_size = tp x dp ranks each hold whole
-        # experts, cdiv(E, ep_size) on the fullest rank (vllm/model_executor/layers/fused_moe/
-        # layer.py determine_expert_map), instead of every expert split tp ways.
-        whole = weights_footprint(req.spec, req.weights, 1, req.pp)
-        ep = req.tp * req.dp
-        experts = req.spec.moe.num_experts
-        stages = []
-        for st, one in zip(w.stages, whole.stages):
-            expert_bytes = one.by_part.get("experts", 0) * cdiv(experts, ep) // experts
-            parts = dict(st.by_part, experts=expert_bytes)
-            stages.append(dataclasses.replace(st, bytes=sum(parts.values()), by_part=parts))
-        w = dataclasses.replace(w, stages=tuple(stages))
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel)
     if req.cpu_offload_bytes:
         # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
         # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
@@ -1059,6 +1086,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "dp": cap.dp,
         "num_gpus": cap.num_gpus,
         "deployment_num_gpus": cap.request.num_gpus,
+        "enable_expert_parallel": cap.request.enable_expert_parallel,
         "scopes": SCOPES,
         "weights_format": cap.weights_format,
         "kv_dtype": cap.kv_dtype,
@@ -1100,7 +1128,6 @@ def capacity_dict(cap: Capacity) -> dict:
         "kv_cache_memory_bytes": list(cap.request.kv_cache_memory_bytes) if cap.request.kv_cache_memory_bytes else None,
         "num_gpu_blocks_override": cap.request.num_gpu_blocks_override,
         "disable_hybrid_kv_cache_manager": cap.request.disable_hybrid_kv_cache_manager,
-        "enable_expert_parallel": cap.request.enable_expert_parallel,
         "cpu_offload_bytes": cap.request.cpu_offload_bytes,
         "swap_space_bytes": cap.request.swap_space_bytes,
         "binding_stage": cap.binding_stage,

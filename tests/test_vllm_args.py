@@ -168,13 +168,15 @@ def test_quantization_fp8_is_fp8_weights():
 
 
 def test_expert_parallel_splits_whole_experts_over_tp_times_dp():
-    spec = load_model("qwen3-30b-a3b")  # 128 routed experts
-    tp2 = plan(make_request(spec, "h100", tp=2, dp=2))
-    ep = plan(make_request(spec, "h100", tp=2, dp=2, enable_expert_parallel=True))
-    one = plan(make_request(spec, "h100"))
-    experts = one.weights.stages[0].by_part["experts"]
-    assert tp2.weights.stages[0].by_part["experts"] == experts // 2  # each expert split 2 ways
-    assert ep.weights.stages[0].by_part["experts"] == experts * 32 // 128  # 128 / (2 x 2) whole experts
+    # vLLM shards MoE layers over tp x dp ranks (FusedMoEParallelConfig flattens tp across dp):
+    # slices of every expert, or with --enable-expert-parallel whole experts, cdiv(E, tp x dp)
+    # on the fullest rank (fused_moe/layer.py determine_expert_map).
+    spec = load_model("qwen3-30b-a3b")  # 128 routed experts of 768 channels
+    one = plan(make_request(spec, "h100")).weights.stages[0].by_part["experts"]
+    sliced = plan(make_request(spec, "h100", tp=2, dp=3)).weights.stages[0].by_part["experts"]
+    ep = plan(make_request(spec, "h100", tp=2, dp=3, enable_expert_parallel=True)).weights.stages[0].by_part["experts"]
+    assert sliced == one // 6  # 768 / 6 = 128 channels of every expert
+    assert ep == one * 22 // 128  # cdiv(128, 6) = 22 whole experts
     with pytest.raises(BadInputError, match="has no experts"):
         make_request(load_model("llama3.1-8b"), "h100", enable_expert_parallel=True)
 

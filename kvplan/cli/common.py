@@ -115,8 +115,8 @@ DisableHybridOpt = Annotated[Optional[bool], typer.Option(
     help="vLLM: allocate every attention layer as full attention (sliding-window and chunked-local layers keep all "
          "tokens) [default: the release's choice].", show_default=False)]
 ExpertParallelOpt = Annotated[bool, typer.Option(
-    "--enable-expert-parallel", "-ep", help="vLLM: split whole experts over tp x dp GPUs instead of splitting each "
-                                            "expert tp ways.")]
+    "--enable-expert-parallel", "-ep", help="vLLM: whole experts over the tp x dp GPUs instead of a 1/(tp x dp) "
+                                            "slice of every expert (MoE models).")]
 CpuOffloadOpt = Annotated[Optional[float], typer.Option(
     "--cpu-offload-gb", min=0, help="vLLM: GiB of layer weights per GPU kept in CPU memory (frees that much GPU "
                                     "memory for the KV pool).")]
