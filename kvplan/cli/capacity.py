@@ -8,16 +8,33 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    DP_NAMES,
+    PP_NAMES,
+    TP_NAMES,
+    ChunkedPrefillSizeOpt,
+    ContextLengthOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
     DraftOpt,
     DtypeOpt,
     EngineOpt,
+    ExpertParallelOpt,
+    FromSglangOpt,
+    FromVllmOpt,
     GpuMemOpt,
     GpuMemUtilOpt,
     GpuOpt,
     JsonOpt,
+    KvCacheMemoryOpt,
+    KvDtypeOpt,
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MaxRunningRequestsOpt,
+    MemFractionStaticOpt,
+    NumGpuBlocksOverrideOpt,
+    QuantizationOpt,
+    SwapSpaceOpt,
     MtpOpt,
     NumSpeculativeTokensOpt,
     SinksOpt,
@@ -29,28 +46,45 @@ from kvplan.cli.common import (
     console,
     deploy_options,
     gib,
+    launch_command,
     print_json,
     tok,
 )
 
 
 def capacity(
-    model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
+    model: Annotated[Optional[str], typer.Argument(
+        help="Built-in name (see `kvplan models`), spec YAML, or config.json [default: --from-vllm's model].",
+        show_default=False)] = None,
     gpu: GpuOpt = None,
     gpu_mem: GpuMemOpt = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs of one replica (= tp * pp; alone it sets --tp).")] = None,
-    tp: Annotated[Optional[int], typer.Option("--tp", help="Tensor-parallel degree.")] = None,
-    pp: Annotated[Optional[int], typer.Option("--pp", help="Pipeline-parallel degree.")] = None,
-    dp: Annotated[int, typer.Option("--dp", help="Data-parallel replicas (each tp * pp GPUs).")] = 1,
+    tp: Annotated[Optional[int], typer.Option(*TP_NAMES, help="Tensor-parallel degree.")] = None,
+    pp: Annotated[Optional[int], typer.Option(*PP_NAMES, help="Pipeline-parallel degree.")] = None,
+    dp: Annotated[Optional[int], typer.Option(*DP_NAMES, help="Data-parallel replicas (each tp * pp GPUs).",
+                                              show_default="1")] = None,
     dtype: DtypeOpt = None,
     weights: WeightsOpt = None,
-    kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV-cache format (auto = model dtype).")] = None,
+    quantization: QuantizationOpt = None,
+    kv_dtype: KvDtypeOpt = None,
     engine: EngineOpt = "vllm",
     gpu_memory_utilization: GpuMemUtilOpt = None,
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Tokens per KV block.")] = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
+    swap_space: SwapSpaceOpt = None,
+    from_vllm: FromVllmOpt = None,
+    from_sglang: FromSglangOpt = None,
+    mem_fraction_static: MemFractionStaticOpt = None,
+    context_length: ContextLengthOpt = None,
+    max_running_requests: MaxRunningRequestsOpt = None,
+    chunked_prefill_size: ChunkedPrefillSizeOpt = None,
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
     window: WindowOpt = None,
@@ -76,28 +110,42 @@ def capacity(
     its weights, and k + k lookahead slots per request (engines: vllm, raw). Each prints
     what the deployment holds without it. See docs/speculative.md.
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
+    vLLM's own flags work with vLLM's meaning (--tensor-parallel-size/-tp, --kv-cache-dtype,
+    --quantization, --kv-cache-memory-bytes, --num-gpu-blocks-override, --cpu-offload-gb ...),
+    and --from-vllm reads a whole `vllm serve` command as vLLM does (32k = 32,000, 32K = 32,768).
+
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb -tp 4 --kv-cache-dtype fp8;
     kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8;
     kvplan capacity llama3.1-8b --gpu h100 --engine trtllm --window 4096 --sinks 4;
-    kvplan capacity llama3.1-70b --gpu h100 --tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}'
+    kvplan capacity llama3.1-70b --gpu h100 -tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}';
+    kvplan capacity --gpu h100 --from-vllm "vllm serve meta-llama/Llama-3.1-8B --max-model-len 32k"
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
     from kvplan.loader import load_model
     from kvplan.units import parse_tokens
 
-    tp_, pp_ = _parallelism(gpus, tp, pp)
+    deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
+                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                            quantization=quantization, kv_cache_memory=kv_cache_memory,
+                            num_gpu_blocks_override=num_gpu_blocks_override,
+                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
+                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
+                            context_length=context_length, max_running_requests=max_running_requests,
+                            chunked_prefill_size=chunked_prefill_size)
+    given = {"tp": tp, "pp": pp, "dp": dp, "kv_format": kv_dtype, "block_size": block_size}
+    deploy.update({k: v for k, v in given.items() if v is not None})
+    cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
+                          num_speculative_tokens=num_speculative_tokens, mtp=mtp)
+    deploy.update({k: v for k, v in cache.items() if v not in (None, False)})
+    model, deploy = launch_command(from_vllm, from_sglang, model, deploy)
+    tp_, pp_ = _parallelism(gpus, deploy.pop("tp", None), deploy.pop("pp", None))
     spec = load_model(model)
     from kvplan.cli.common import warn_assumptions
 
     warn_assumptions(spec)
-    req = make_request(
-        spec, gpu, tp=tp_, pp=pp_, dp=dp, kv_format=kv_dtype, block_size=block_size,
-        **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
-                         gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                         max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs),
-        **cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
-                        num_speculative_tokens=num_speculative_tokens, mtp=mtp),
-    )
+    req = make_request(spec, gpu, tp=tp_, pp=pp_, dp=deploy.pop("dp", None) or 1, **deploy)
     cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
         from kvplan.cli.common import warn
@@ -163,14 +211,27 @@ def _render(spec, cap) -> None:
         ("- other (non-torch, buffers)", w.other_bytes),
         ("= KV pool", w.kv_pool_bytes),
     ]
+    req = cap.request
+    if req.kv_cache_memory_bytes is not None:
+        rows[-1] = ("= KV pool (--kv-cache-memory-bytes)", w.kv_pool_bytes)
     for label, n in rows:
         table.add_row(label, b(n), gib(n))
     con.print(table)
+    if req.cpu_offload_bytes:
+        con.print(f"weights exclude up to {gib(req.cpu_offload_bytes)} of layer weights kept in CPU memory "
+                  f"(--cpu-offload-gb; vLLM moves whole tensors, so up to one tensor more)")
     replica = f"one replica ({cap.num_gpus} GPU{'s' if cap.num_gpus > 1 else ''})"
+    override = " (--num-gpu-blocks-override)" if req.num_gpu_blocks_override is not None else ""
     con.print(
         f"{replica}: KV cache {b(cap.kv_cache_tokens)} tokens in {b(cap.num_blocks)} blocks of {cap.block_size}"
-        + (f" ({cap.padding_layers} padding layers)" if cap.padding_layers else "")
+        + override + (f" ({cap.padding_layers} padding layers)" if cap.padding_layers else "")
     )
+    if pool.pages.null_blocks and pool.paged:
+        con.print(f"  ({pool.pages.null_blocks} block held back as the null block: requests can use "
+                  f"{b(pool.usable_blocks)})")
+    if pool.pages.auto_fit:
+        con.print(f"max_model_len auto-fitted to {b(cap.max_model_len)} (--max-model-len -1: the longest the KV "
+                  f"memory holds, at most {b(pool.pages.derived_max_model_len)})")
     tables = pool.layout.tokens_divisor
     if tables > 1 and pool.layout.has_tokens:
         con.print(f"  (vLLM's count: {b(cap.num_blocks)} blocks shared by {tables} block tables, / {tables} x "
@@ -275,6 +336,10 @@ def check(
 
         check_writable(junit, "--junit")
     p = load_plan(plan)
+    from kvplan.cli.common import note
+
+    for line in (n for d in p.deployments for n in d.notes):
+        note(line)
     report = check_plan(p)
     if junit:
         from kvplan.outputs import atomic_write_text

@@ -7,15 +7,28 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
     BlockSizeOpt,
+    ChunkedPrefillSizeOpt,
+    ContextLengthOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
     DraftOpt,
     EngineOpt,
+    ExpertParallelOpt,
     GpuMemOpt,
     GpuMemUtilOpt,
     JsonOpt,
+    KvCacheMemoryOpt,
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MaxRunningRequestsOpt,
+    MemFractionStaticOpt,
+    NumGpuBlocksOverrideOpt,
+    PpOpt,
+    QuantizationOpt,
+    SwapSpaceOpt,
     MtpOpt,
     NumSpeculativeTokensOpt,
     PpOpt,
@@ -28,6 +41,7 @@ from kvplan.cli.common import (
     cache_options,
     console,
     deploy_options,
+    engine_options_given,
     gib,
     print_json,
     tok,
@@ -42,7 +56,7 @@ def size(
     batch: Annotated[int, typer.Option("--batch", min=1, help="Concurrent sequences.")] = 1,
     kv_dtype: Annotated[
         Optional[str],
-        typer.Option("--kv-dtype", help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),
+        typer.Option(*KV_DTYPE_NAMES, help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),
     ] = None,
     block_size: BlockSizeOpt = 16,
     tp: TpOpt = 1,
@@ -62,6 +76,17 @@ def size(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    quantization: QuantizationOpt = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
+    swap_space: SwapSpaceOpt = None,
+    mem_fraction_static: MemFractionStaticOpt = None,
+    context_length: ContextLengthOpt = None,
+    max_running_requests: MaxRunningRequestsOpt = None,
+    chunked_prefill_size: ChunkedPrefillSizeOpt = None,
     window: WindowOpt = None,
     sinks: SinksOpt = None,
     speculative_config: SpeculativeConfigOpt = None,
@@ -112,11 +137,18 @@ def size(
     fps = [footprint(spec, fmt, n_ctx, batch, block_size, par) for fmt in usable]
     deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, weights=weights,
                             gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs)
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                            quantization=quantization, kv_cache_memory=kv_cache_memory,
+                            num_gpu_blocks_override=num_gpu_blocks_override,
+                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
+                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
+                            context_length=context_length, max_running_requests=max_running_requests,
+                            chunked_prefill_size=chunked_prefill_size)
     answers = None
     if gpu is not None or gpu_mem is not None:
         answers = _pool_answers(target, usable, gpu, {**deploy, **cache}, par, block_size, n_ctx, batch)
-    elif any(v not in (None, "vllm") for v in deploy.values()):
+    elif engine_options_given(deploy):
         from kvplan.errors import BadInputError
 
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
