@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan import limits
-from kvplan.cli.common import BlockSizeOpt, JsonOpt, b, console, note, print_json, tok, warn
+from kvplan.cli.common import BlockSizeOpt, JsonOpt, b, console, print_json, stderr_line, tok, warn
 
 
 def measure(
@@ -84,7 +84,7 @@ def measure(
         report = run_measure(spec, cfg, progress=lambda msg: bar.update(task, description=msg))
     if out:
         atomic_write_text(out, json.dumps(report, indent=2) + "\n", "--out")
-        note(f"wrote {out}")
+        stderr_line(f"wrote {out}")
     if json_out:
         print_json(report)
     else:
