@@ -760,6 +760,8 @@ def plan(req: CapacityRequest) -> Pool:
         num_gpu_blocks_override=req.num_gpu_blocks_override, hybrid=hybrid,
         lookahead_tokens=req.extra_slots, num_speculative_blocks=sp.num_speculative_tokens if sp else 0,
     )
+    for layout in pages.layouts:  # ShapeError now, not at the first query: a chunk that pages cannot align
+        blocks_per_request(layout, 1, settings.max_num_batched_tokens)
     sb = pages.stage_blocks
     paged = [i for i, n in enumerate(sb) if n is not None]
     if paged:

@@ -7,6 +7,7 @@ spec does not give it (deriving it is wrong for Gemma-7B: 256, not 3072 / 16 = 1
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field, fields
 
 from kvplan.errors import SpecError
@@ -54,6 +55,10 @@ class LayerGroup:
     @property
     def count(self) -> int:
         return len(self.layers)
+
+
+#: id(spec) -> hash(spec) for live specs (ModelSpec.__hash__).
+_HASHES: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,12 @@ class ModelSpec:
         # The dataclass hash hashes every layer each time, and planning hashes a spec once per
         # layer (lru_cache keys in kvplan.shapes): 10,000 layers cost 10**8 hashes. Once is enough
         # for a frozen spec.
-        cached = self.__dict__.get("_hash")
+        # Kept beside the instance, not in its __dict__ (which callers copy into new specs).
+        cached = _HASHES.get(id(self))
         if cached is None:
             cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
-            object.__setattr__(self, "_hash", cached)
+            _HASHES[id(self)] = cached
+            weakref.finalize(self, _HASHES.pop, id(self), None)
         return cached
 
     @property

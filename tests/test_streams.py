@@ -79,11 +79,6 @@ def test_unusable_columns_do_not_squash_tables(capsys, monkeypatch, columns):
     assert "│ bf16   │     131,072 │     1.00 GiB │ 1.00 GiB │   1.00 GiB │" in out
 
 
-def test_an_option_given_twice_is_refused(capsys):
-    code, _, err = cli(capsys, "size", "llama3-8b", "--ctx", "8k", "--ctx=16k")
-    assert code == 2 and one_line_error(err) == "kvplan: error: --ctx is given twice; give each option once"
-
-
 # -- interrupted writes ----------------------------------------------------------------------------
 # A writer that starts the file and then waits, so the signal surely arrives mid-write.
 SLOW_WRITE = """

@@ -163,20 +163,6 @@ def _broken_pipe() -> int:
     return BROKEN_PIPE_EXIT
 
 
-def _repeated_option(args: list[str]) -> str | None:
-    """The first option given twice (every kvplan option takes one value: the last would win)."""
-    seen = set()
-    for arg in args:
-        if arg == "--":
-            break
-        if arg.startswith("--") and len(arg) > 2:
-            name = arg.split("=", 1)[0]
-            if name in seen:
-                return name
-            seen.add(name)
-    return None
-
-
 #: errno values of a write that failed (full disk, quota, closed descriptor, I/O error).
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EBADF, errno.EIO}
 
@@ -216,9 +202,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
-    repeated = _repeated_option(args)
-    if repeated:
-        return _fail(f"error: {repeated} is given twice; give each option once", 2)
     try:
         result = app(args=args or ["--help"], prog_name="kvplan", standalone_mode=False)
         return result if isinstance(result, int) else 0
