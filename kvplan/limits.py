@@ -45,8 +45,9 @@ MAX_TOKENS = 1 << 32
 MAX_BATCH = 1 << 20
 #: Parallel degrees: --tp, --pp, --dp, --gpus (each). 65,536 GPUs per degree.
 MAX_DEGREE = 1 << 16
-#: Tokens per KV block (--block-size). vLLM offers 1 to 256; hybrid models raise it to
-#: about 1-3k (Qwen3-Next); 65,536 leaves room for any of that.
+#: Tokens per KV block (--block-size), and speculative tokens a step (num_speculative_tokens:
+#: 1-10 in practice). vLLM offers block sizes 1 to 256; hybrid models raise it to about 1-3k
+#: (Qwen3-Next); 65,536 leaves room for any of that.
 MAX_BLOCK_SIZE = 1 << 16
 #: Memory sizes: --gpu-mem, gpu_mem and min_headroom in a plan. 2**50 B = 1 PiB per GPU
 #: (the largest GPU today holds 288 GB).
@@ -81,6 +82,9 @@ MAX_INTERPRET_CACHE_BYTES = 16 << 20
 MAX_INPUT_BYTES = 16 << 20
 #: Bytes of a request trace (CSV, JSONL, JSON, Parquet).
 MAX_TRACE_BYTES = 256 << 20
+#: Bytes of an engine log for `kvplan explain` (a startup log is ~10-100 KB; a whole
+#: server log can be large, and only its start is needed).
+MAX_LOG_BYTES = 256 << 20
 #: Nesting depth of a YAML or JSON document. Real specs and configs nest 3-5 levels deep.
 MAX_NESTING_DEPTH = 64
 #: Values (scalars, lists, mappings) of one YAML or JSON document after aliases are expanded.

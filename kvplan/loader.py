@@ -165,19 +165,24 @@ def _json_constant(name: str):
 
 
 def read_json(path: Path) -> object:
-    """A JSON file, refusing duplicate keys, NaN/Infinity, numbers past every limit and
-    nesting deeper than MAX_NESTING_DEPTH (one-line SpecError)."""
-    text = _read_text(path)
+    """A JSON file (at most MAX_INPUT_BYTES), read as ``loads_json`` reads text."""
+    return loads_json(_read_text(path), path)
+
+
+def loads_json(text: str, origin: Path | str) -> object:
+    """JSON text from a file, an option or a header, refusing duplicate keys, NaN/Infinity,
+    numbers past every limit and nesting deeper than MAX_NESTING_DEPTH (one-line SpecError
+    naming ``origin``)."""
     try:
         data = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int, parse_float=_json_float,
                           parse_constant=_json_constant)
     except json.JSONDecodeError as err:
-        raise SpecError(f"{path}: malformed JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
+        raise SpecError(f"{origin}: malformed JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
     except _JsonRefused as err:
-        raise SpecError(f"{path}: {err}") from None
+        raise SpecError(f"{origin}: {err}") from None
     except RecursionError:
-        raise SpecError(_too_deep(path)) from None
-    return check_nesting(data, path)
+        raise SpecError(_too_deep(origin)) from None
+    return check_nesting(data, origin)
 
 
 def check_nesting(data: object, path: Path | str) -> object:
