@@ -26,7 +26,6 @@ first stage, the lm_head and final norm on the last.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +97,9 @@ def read_folder(folder: Path) -> Checkpoint | None:
     folder = Path(folder)
     index_path = folder / INDEX
     if index_path.is_file():
-        try:
-            index = json.loads(index_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise BadInputError(f"{index_path}: not a readable JSON index") from None
+        from kvplan.loader import read_json
+
+        index = read_json(index_path)  # bounded, depth-checked, one-line errors
         files = shard_names(index, str(index_path))
         tensors = tuple(t for name in files for t in read_header(folder / name))
         check_index(index, tensors, str(index_path))

@@ -8,7 +8,7 @@ is bounded by ``MAX_HEADER_BYTES`` before anything else is read.
 
 from __future__ import annotations
 
-import json
+import os
 import struct
 from dataclasses import dataclass
 from math import prod
@@ -65,9 +65,11 @@ def header_length(prefix: bytes, where: str, file_bytes: int | None = None) -> i
 def parse_header(raw: bytes, where: str, data_bytes: int | None = None) -> tuple[TensorInfo, ...]:
     """The tensors of one header (its JSON bytes). ``data_bytes``: the size of the data part,
     when known, to check every tensor's offsets against."""
+    from kvplan.loader import loads_json
+
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = loads_json(raw.decode("utf-8"), f"{where}: the safetensors header")  # depth-checked: no RecursionError
+    except UnicodeDecodeError:
         raise BadInputError(f"{where}: the safetensors header is not JSON") from None
     if not isinstance(header, dict):
         raise BadInputError(f"{where}: the safetensors header is not a JSON object")
@@ -96,10 +98,15 @@ def parse_header(raw: bytes, where: str, data_bytes: int | None = None) -> tuple
 
 def read_header(path: Path) -> tuple[TensorInfo, ...]:
     """The tensors of a local .safetensors file: reads 8 + header bytes only."""
+    from kvplan.loader import open_regular
+
     path = Path(path)
+    # A regular file, opened without blocking (a FIFO named *.safetensors hung the glob's reader);
+    # only its header is read, so any size is accepted.
+    fd = open_regular(path, limit=1 << 62, what="safetensors file")
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
+        with os.fdopen(fd, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
             n = header_length(f.read(8), str(path), size)
             raw = f.read(n)
     except OSError as err:
