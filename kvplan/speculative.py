@@ -224,6 +224,8 @@ def _config_dict(speculative_config) -> dict:
     except json.JSONDecodeError as err:
         raise BadInputError(f"--speculative-config is not valid JSON ({err.msg} at character {err.pos}): "
                             f"{speculative_config!r}") from None
+    except RecursionError:  # '[[[[...': refused in one line, as kvplan.loader refuses deep files
+        raise BadInputError("--speculative-config: nested deeper than any configuration (see docs/limits.md)") from None
     if not isinstance(data, dict):
         raise BadInputError(f"--speculative-config must be a JSON object, got {speculative_config!r}")
     return data
@@ -232,7 +234,9 @@ def _config_dict(speculative_config) -> dict:
 def _count(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadInputError(f"{what} must be a whole number >= 1, got {value!r}")
-    return value
+    from kvplan import limits
+
+    return limits.check_int(value, what, limits.MAX_BLOCK_SIZE)  # extra tokens a step: a block's worth at most
 
 
 def make_speculative(target: ModelSpec, speculative_config=None, *, draft=None, num_speculative_tokens=None,

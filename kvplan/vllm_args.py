@@ -25,6 +25,8 @@ change memory in ways kvplan does not model are refused with that reason (``REFU
 
 from __future__ import annotations
 
+import math
+
 import re
 import shlex
 from dataclasses import dataclass
@@ -53,7 +55,10 @@ def human_readable_int(text: str, flag: str) -> tuple[int, str | None]:
     number, suffix = m.groups()
     if suffix in _DECIMAL:
         # vLLM computes int(float(number) * multiplier): reproduce it, float rounding included.
-        out = int(float(number) * _DECIMAL[suffix])
+        scaled = float(number) * _DECIMAL[suffix]
+        if not math.isfinite(scaled):  # a 400-digit number: vLLM would fail too; one line here
+            raise BadInputError(f"{flag} {value[:40]}...: too large a number")
+        out = int(scaled)
         note = (f"{flag} {value}: vLLM reads a lower-case '{suffix}' as x{_DECIMAL[suffix]:,} (decimal): "
                 f"{out:,}" + (f"; '{number}{suffix.upper()}' would be {int(number) * _BINARY[suffix.upper()]:,}"
                                if number.isdigit() else ""))
