@@ -76,19 +76,22 @@ def explain(
 
 
 def _read(path: str) -> str:
+    """The log's text, read with kvplan.limits.MAX_LOG_BYTES as the bound: from a regular file
+    (a FIFO or /dev/zero is refused at once, kvplan.loader.read_bytes), or from stdin."""
+    from pathlib import Path
+
+    from kvplan import limits
     from kvplan.errors import BadInputError
+    from kvplan.loader import read_bytes
 
     if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInputError(f"{path}: is a directory") from None
-    except OSError as err:
-        raise BadInputError(f"{path}: cannot read ({err.strerror})") from None
+        data = sys.stdin.buffer.read(limits.MAX_LOG_BYTES + 1)
+        if len(data) > limits.MAX_LOG_BYTES:
+            raise BadInputError(f"stdin: more than the {limits.MAX_LOG_BYTES >> 20} MiB kvplan reads for a log "
+                                f"(see docs/limits.md)")
+    else:
+        data = read_bytes(Path(path), limits.MAX_LOG_BYTES, "log")
+    return data.decode("utf-8", errors="replace")
 
 
 def _value(unit: str, v) -> str:
