@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan import limits
 from kvplan.cli.common import (
     DtypeOpt,
     EngineOpt,
@@ -27,7 +28,7 @@ DEFAULT_GPUS = "h100,h200,b200,mi300x"
 def recommend(
     model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
     ctx: Annotated[str, typer.Option("--ctx", help="Prompt tokens per request.")],
-    users: Annotated[int, typer.Option("--users", min=1, help="Concurrent requests to serve at once.")],
+    users: Annotated[int, typer.Option("--users", min=1, max=limits.MAX_BATCH, help="Concurrent requests to serve at once.")],
     output: OutputOpt = None,
     tpot_ms: Annotated[
         Optional[float], typer.Option("--tpot-ms", help="Most milliseconds per output token (TPOT/ITL) at that load.")
@@ -36,7 +37,7 @@ def recommend(
         Optional[float], typer.Option("--ttft-s", help="Most seconds to the first token of one prompt.")
     ] = None,
     gpus: Annotated[str, typer.Option("--gpus", help="GPU types to consider, comma-separated.")] = DEFAULT_GPUS,
-    max_gpus: Annotated[int, typer.Option("--max-gpus", min=1, help="Most GPUs in one deployment.")] = 16,
+    max_gpus: Annotated[int, typer.Option("--max-gpus", min=1, max=limits.MAX_DEGREE, help="Most GPUs in one deployment.")] = 16,
     weights: Annotated[
         Optional[str],
         typer.Option("--weights", help="Weight formats to consider, comma-separated [default: the model's, + fp8].")
@@ -122,11 +123,12 @@ def _progress_bar():
     """A rich progress bar on stderr when it is a terminal; no-ops otherwise."""
     if not sys.stderr.isatty():
         return None, lambda: None
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from kvplan.cli.common import console
+
     bar = Progress(TextColumn("searching"), BarColumn(), TextColumn("{task.completed}/{task.total} families"),
-                   console=Console(stderr=True), transient=True)
+                   console=console(stderr=True), transient=True)
     task = None
 
     def update(done: int, total: int) -> None:
@@ -144,7 +146,6 @@ def _progress_bar():
 
 
 def _render(rec, top: int) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     con = console()
@@ -178,11 +179,11 @@ def _render(rec, top: int) -> None:
         for col in ("GPU", "weights", "KV", "reason", "detail"):
             rej.add_column(col)
         for r in rec.rejections:
-            rej.add_row(r.gpu, r.weights, r.kv_dtype, r.reason, escape(r.detail))
+            rej.add_row(r.gpu, r.weights, r.kv_dtype, r.reason, r.detail)
         con.print(rej)
     prices = {o.price.gpu: o.price for o in rec.options[:top]}
     for p in prices.values():
-        con.print(escape(f"price {p.gpu}: ${p.usd_per_gpu_hour:g}/GPU-hour, {p.provider} on {p.date} ({p.source})"))
+        con.print(f"price {p.gpu}: ${p.usd_per_gpu_hour:g}/GPU-hour, {p.provider} on {p.date} ({p.source})")
 
 
 def register(app: typer.Typer) -> None:

@@ -119,7 +119,9 @@ def _users(text: str) -> int:
         raise BadInputError(f"--users: {text!r} is not a whole number") from None
     if value < 1:
         raise BadInputError(f"--users: must be at least 1, got {value}")
-    return value
+    from kvplan import limits
+
+    return limits.check_int(value, "--users", limits.MAX_BATCH)
 
 
 def _ms(seconds: float | None) -> str:
@@ -131,7 +133,6 @@ def _rate(value: float | None) -> str:
 
 
 def _render(table, calibration: str | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     con = console()
@@ -148,7 +149,7 @@ def _render(table, calibration: str | None) -> None:
         title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
                  f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
                  f"{tok(peak)}")
-        out = Table(title=escape(title), title_justify="left")
+        out = Table(title=title, title_justify="left")
         for col in ("users", "TPOT ms", "TTFT ms", "tok/s/user", "tok/s", "tok/s/GPU", "bound"):
             out.add_column(col, justify="left" if col == "bound" else "right")
         for p in points:
@@ -160,10 +161,10 @@ def _render(table, calibration: str | None) -> None:
         con.print(out)
         for p in points:
             if not p.fits:
-                con.print(escape(f"  {p.users:,} users: {p.reason}"))
+                con.print(f"  {p.users:,} users: {p.reason}")
     source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
-    con.print(escape(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
-              f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors."))
+    con.print(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
+              f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")
 
 
 def register(app: typer.Typer) -> None:
