@@ -36,6 +36,7 @@ PINNED = {
     "MAX_INTERPRET_CACHE_BYTES": 16 * 2**20,
     "MAX_INPUT_BYTES": 16 * 2**20,
     "MAX_TRACE_BYTES": 256 * 2**20,
+    "MAX_LOG_BYTES": 256 * 2**20,
     "MAX_NESTING_DEPTH": 64,
     "MAX_VALUES": 1_000_000,
 }
@@ -293,3 +294,23 @@ def test_yaml_aliases_are_counted_expanded(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(SpecError, match=r"more than 1,000,000 values \(YAML aliases included"):
         read_yaml(path)
+
+
+def test_newer_options_are_bounded(capsys):
+    code, _, err = cli(capsys, "capacity", "--gpu", "h100-sxm", "--from-vllm",
+                       "vllm serve meta-llama/Meta-Llama-3-8B --max-model-len " + "9" * 400 + "k")
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --max-model-len 9999999999999999999999999999999999999999...: too large a number")
+    code, _, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+                       '{"method": "ngram", "num_speculative_tokens": 65537}')
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: num_speculative_tokens: 65,537 is beyond kvplan's limit of 65,536 (see docs/limits.md)")
+    code, _, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--cpu-offload-gb", "1e300")
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --cpu-offload-gb: 1e+300 GiB is beyond kvplan's limit of 1,125,899,906,842,624 B "
+        "(see docs/limits.md)")
+    code, _, err = cli(capsys, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--users", "1,2000000")
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --users: 2,000,000 is beyond kvplan's limit of 1,048,576 (see docs/limits.md)")
+    code, _, err = cli(capsys, "recommend", "llama3-8b", "--ctx", "4k", "--users", str(10**30))
+    assert code == 2 and "is not in the range 1<=x<=1048576" in one_line_error(err)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,46 @@ def test_binary_and_empty_specs(capsys, tmp_path):
     empty.write_text("")
     code, _, err = cli(capsys, "size", empty)
     assert code == 2 and one_line_error(err) == f"kvplan: error: {empty}: a model spec must be a mapping, got NoneType"
+
+
+def test_an_engine_log_must_be_a_regular_file_read_with_a_bound(capsys, fifo):
+    pipe = fifo("vllm.log")
+    code, _, err = cli(capsys, "explain", pipe)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {pipe}: " + NOT_REGULAR.format("a FIFO")
+    code, _, err = cli(capsys, "explain", "/dev/zero")
+    assert code == 2 and one_line_error(err) == "kvplan: error: /dev/zero: " + NOT_REGULAR.format("a character device")
+
+
+def test_explain_reads_stdin_with_a_bound():
+    with open("/dev/zero", "rb") as zero:
+        proc = subprocess.run([sys.executable, "-m", "kvplan.cli.main", "explain", "-"], stdin=zero,
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert one_line_error(proc.stderr) == (
+        "kvplan: error: stdin: more than the 256 MiB kvplan reads for a log (see docs/limits.md)")
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "shard-1.safetensors"])
+def test_a_fifo_among_checkpoint_files_is_refused(capsys, tmp_path, name):
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "config.json").write_text((Path(__file__).parent / "fixtures/hf_configs/llama-3.1-8b.json").read_text())
+    os.mkfifo(folder / name)
+    code, _, err = cli(capsys, "size", folder)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {folder / name}: " + NOT_REGULAR.format("a FIFO")
+
+
+def test_deep_json_in_a_safetensors_header_and_an_option(capsys, tmp_path):
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "config.json").write_text((Path(__file__).parent / "fixtures/hf_configs/llama-3.1-8b.json").read_text())
+    header = b"[" * 100_000 + b"]" * 100_000
+    (folder / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    code, _, err = cli(capsys, "size", folder)
+    assert code == 2 and one_line_error(err) == (
+        f"kvplan: error: {folder / 'model.safetensors'}: the safetensors header: nested more than 64 levels deep "
+        f"(specs, configs and plans nest a few levels; see docs/limits.md)")
+    code, _, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+                       "[" * 50_000 + "]" * 50_000)
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --speculative-config: nested deeper than any configuration (see docs/limits.md)")

@@ -143,3 +143,10 @@ def test_dollar_signs_in_plot_titles_are_text(tmp_path, capsys, spec_file, name)
     code, _, err = cli(capsys, "size", spec_file(display_name=name), "--plot", out)
     assert code == 0, err
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_text_is_printed_once_without_markup_escapes(capsys):
+    # The console no longer reads markup, so rich.markup.escape would print its backslashes.
+    code, out, err = cli(capsys, "recommend", "llama3-8b", "--ctx", "4k", "--users", "8")
+    assert code == 0, err
+    assert "price h100-sxm" in out and "\\[" not in out

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 
 ESC_CLEAR = "\x1b[2J\x1b[H"
@@ -26,6 +27,7 @@ class Case:
     check: Callable | None = None
     stdout: str | None = None  # "closed-pipe", "closed-fd", "full"
     signal: tuple | None = None  # (signal, glob that triggers it | seconds after start)
+    stdin: str | None = None  # a file (in the case's folder, or absolute) for stdin
     timeout: float | None = None
 
 
@@ -429,7 +431,8 @@ case("report-dollar-plot", G, "report", "r.json", "--plot", "r.png", files={"r.j
 case("hf-name-or-path-import", G, "import", "config.json",
      files={"config.json": hf(_name_or_path=ESC_CLEAR + "[/x]" + OSC52)})
 case("hf-name-or-path-size", G, "size", "config.json", files={"config.json": hf(_name_or_path=ESC_CLEAR + "[/x]")})
-case("hf-model-type-esc", G, "size", "config.json", files={"config.json": hf(model_type=ESC_CLEAR + "[/x]")})
+case("hf-model-type-esc", G, "size", "config.json", files={"config.json": hf(model_type=ESC_CLEAR + "[/x]")},
+     max_err=2)  # two warnings: the assumed reader, and ctx past max_position_embeddings
 case("hf-architecture-esc", G, "size", "config.json",
      files={"config.json": hf(architectures=[OSC52 + "[/x]ForCausalLM"])})
 case("hf-unknown-field-esc", G, "size", "config.json",
@@ -649,3 +652,90 @@ def _valid_xml(path) -> str | None:
     if any(b < 32 and b not in (9, 10, 13) for b in raw):
         return "control bytes in the XML"
     return None
+
+
+# == the newer commands and options (explain, recommend, speed, --from-vllm, checkpoints) =======
+G = "newer"
+LOG = (Path(__file__).parents[1] / "fixtures/startup_logs/vllm_pr10511_llama3_8b_h100.log")
+case("explain-fifo", G, "explain", "v.log", files={"v.log": fifo}, check=refused(2), timeout=20)
+case("explain-devzero", G, "explain", "/dev/zero", check=refused(2), timeout=30)
+case("explain-stdin-devzero", G, "explain", "-", stdin="/dev/zero", check=refused(2), timeout=30)
+case("explain-stdin-empty", G, "explain", "-", stdin="/dev/null", check=refused(2))
+case("explain-binary", G, "explain", "v.log", files={"v.log": bytes(range(256)) * 100}, check=refused(2))
+case("explain-log-esc", G, "explain", "v.log", files={"v.log": lambda p: p.write_text(
+    LOG.read_text().replace("meta-llama/Meta-Llama-3-8B", ESC_CLEAR + "[/x]" + OSC52))})
+case("explain-log-ok", G, "explain", str(LOG), check=exit_is(0))
+case("explain-what-if-huge", G, "explain", str(LOG), "--what-if", "--max-model-len", E20, check=refused(2))
+case("spec-config-deep", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+     "[" * 50_000 + "]" * 50_000, check=refused(2))
+case("spec-config-huge-tokens", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+     '{"method": "ngram", "num_speculative_tokens": ' + str(10**30) + "}", check=refused(2))
+case("spec-config-1e400", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+     '{"method": "ngram", "num_speculative_tokens": 1e400}', check=refused(2))
+case("spec-config-esc", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--speculative-config",
+     '{"method": "' + ESC_CLEAR + '[/x]"}', check=refused(2))
+case("from-vllm-huge-k", G, "capacity", "--gpu", "h100-sxm", "--from-vllm",
+     "vllm serve meta-llama/Meta-Llama-3-8B --max-model-len " + "9" * 400 + "k", check=refused(2))
+case("from-vllm-huge-int", G, "capacity", "--gpu", "h100-sxm", "--from-vllm",
+     "vllm serve meta-llama/Meta-Llama-3-8B --max-num-seqs " + DIGITS_5000, check=refused(2))
+case("from-vllm-esc", G, "capacity", "--gpu", "h100-sxm", "--from-vllm", "vllm serve " + ESC_CLEAR + "[/x]",
+     check=refused(2))
+case("from-vllm-unbalanced-quote", G, "capacity", "--gpu", "h100-sxm", "--from-vllm",
+     "vllm serve 'meta-llama/Meta-Llama-3-8B", check=refused(2))
+case("kv-cache-memory-huge", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--kv-cache-memory",
+     "9" * 400 + "G", check=refused(2))
+case("cpu-offload-1e300", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--cpu-offload-gb", "1e300",
+     check=refused(2))
+# the flag's note (what --swap-space means) comes before the refusal: two lines
+case("swap-space-1e308", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--swap-space", "1e308",
+     check=refused(2), max_err=2)
+case("gpu-blocks-override-huge", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--num-gpu-blocks-override",
+     str(10**30), check=refused(2))
+case("window-huge", G, "capacity", "llama3-8b", "--gpu", "h100-sxm", "--window", E20, check=refused(2))
+case("recommend-users-huge", G, "recommend", "llama3-8b", "--ctx", "4k", "--users", str(10**30),
+     check=refused(2))
+case("recommend-max-gpus-huge", G, "recommend", "llama3-8b", "--ctx", "4k", "--users", "8", "--max-gpus",
+     str(10**30), check=refused(2), timeout=120)
+case("recommend-top-huge", G, "recommend", "llama3-8b", "--ctx", "4k", "--users", "8", "--top", str(10**30),
+     timeout=120)
+case("recommend-prices-fifo", G, "recommend", "llama3-8b", "--ctx", "4k", "--users", "8", "--prices", "p.yaml",
+     files={"p.yaml": fifo}, check=refused(2), timeout=20)
+case("recommend-prices-deep", G, "recommend", "llama3-8b", "--ctx", "4k", "--users", "8", "--prices", "p.yaml",
+     files={"p.yaml": "[" * 100_000 + "]" * 100_000}, check=refused(2))
+case("recommend-ctx-8,16", G, "recommend", "llama3-8b", "--ctx", "8,16", "--users", "8", check=refused(2))
+case("speed-users-huge", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--users", E20,
+     check=refused(2))
+case("speed-users-list", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--users",
+     ",".join(str(i) for i in range(1, 20001)), timeout=120)
+case("speed-calibration-fifo", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--calibration",
+     "c.json", files={"c.json": fifo}, check=refused(2), timeout=20)
+case("speed-calibration-devzero", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--calibration",
+     "/dev/zero", check=refused(2), timeout=20)
+case("speed-plot-txt", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--plot", "s.txt",
+     check=both(refused(2), no_file("s.txt")))
+case("speed-plot-pdf", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--plot", "s.pdf",
+     check=file_starts("s.pdf", b"%PDF"), max_err=1)
+case("speed-display-name-esc", G, "speed", "s.yaml", "--gpu", "h100-sxm", "--ctx", "1k",
+     files={"s.yaml": spec(display_name=ESC_CLEAR + "[/x]")})
+case("checkpoint-fifo-shard", G, "size", "m/", files={"m/config.json": hf(), "m/model.safetensors": fifo},
+     check=refused(2), timeout=20)
+case("checkpoint-fifo-glob", G, "size", "m/", files={"m/config.json": hf(), "m/a.safetensors": fifo},
+     check=refused(2), timeout=20)
+case("checkpoint-index-fifo", G, "size", "m/", files={"m/config.json": hf(),
+                                                      "m/model.safetensors.index.json": fifo},
+     timeout=20)
+case("checkpoint-index-deep", G, "size", "m/", files={"m/config.json": hf(),
+                                                      "m/model.safetensors.index.json": "[" * 100_000 + "]" * 100_000},
+     check=refused(2))
+case("checkpoint-header-huge", G, "size", "m/", files={"m/config.json": hf(), "m/model.safetensors":
+                                                       (2**63).to_bytes(8, "little") + b"{}"}, check=refused(2))
+case("checkpoint-header-deep", G, "size", "m/", files={"m/config.json": hf(), "m/model.safetensors":
+                                                       (200_000).to_bytes(8, "little") + b"[" * 100_000 + b"]" * 100_000},
+     check=refused(2))
+case("checkpoint-shape-huge", G, "size", "m/", files={"m/config.json": hf(), "m/model.safetensors": (
+    lambda h: len(h).to_bytes(8, "little") + h)(json.dumps({"x": {"dtype": "BF16", "shape": [10**30, 10**30],
+                                                                  "data_offsets": [0, 0]}}).encode())},
+     check=refused(2))
+case("checkpoint-devzero-link", G, "size", "m/", files={"m/config.json": hf(),
+                                                        "m/model.safetensors": lambda p: os.symlink("/dev/zero", p)},
+     check=refused(2), timeout=20)

@@ -92,7 +92,8 @@ def run_case(case: Case, mem_bytes: int, timeout_s: float) -> dict:
         if case.stdout == "full":
             stdout_target = open("/dev/full", "w")  # noqa: SIM115
         started = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=stdout_target,
+        stdin = open(work / case.stdin if case.stdin else os.devnull, "rb")  # noqa: SIM115
+        proc = subprocess.Popen(argv, cwd=work, env=env, stdin=stdin, stdout=stdout_target,
                                 stderr=subprocess.PIPE, preexec_fn=_limits(mem_bytes, case.stdout == "closed-fd"))
         if closed_pipe:
             proc.stdout.close()
@@ -118,6 +119,7 @@ def run_case(case: Case, mem_bytes: int, timeout_s: float) -> dict:
             os.killpg(proc.pid, signal.SIGKILL)
             out, err = (b"", b"") if closed_pipe else proc.communicate()
             err = err or b""
+        stdin.close()
         if case.stdout == "full":
             stdout_target.close()
         out = out or b""
