@@ -760,8 +760,12 @@ def plan(req: CapacityRequest) -> Pool:
         num_gpu_blocks_override=req.num_gpu_blocks_override, hybrid=hybrid,
         lookahead_tokens=req.extra_slots, num_speculative_blocks=sp.num_speculative_tokens if sp else 0,
     )
-    for layout in pages.layouts:  # ShapeError now, not at the first query: a chunk that pages cannot align
-        blocks_per_request(layout, 1, settings.max_num_batched_tokens)
+    # ShapeError now, not at the first query: a chunked-local chunk its block size does not divide
+    # (the runner's layers too: a release that allocates them as full attention still runs them
+    # as chunked local attention, which asserts the alignment).
+    for layout in pages.layouts:
+        for s in layout.runner_layers:
+            s.kind.engine_blocks_per_request(1, s.block_size, settings.max_num_batched_tokens)
     sb = pages.stage_blocks
     paged = [i for i, n in enumerate(sb) if n is not None]
     if paged:

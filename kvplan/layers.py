@@ -308,9 +308,11 @@ class ChunkedLocal(FullAttention):
         return cdiv(self.cached_tokens(n), block_size)
 
     def check_block_size(self, block_size: int) -> None:
-        """Chunks must start on a page boundary, for the footprint and the engine alike."""
+        """Chunks must start on a page boundary, for the footprint and the engine alike: vLLM's
+        chunked local attention asserts ``attn_chunk_size % block_size == 0``
+        (vllm/v1/attention/backends/utils.py, make_local_attention_virtual_batches), whatever
+        the KV cache manager allocated the layer as."""
         if self.chunk % block_size:
-            # Chunks would start mid-page; vLLM requires alignment too.
             raise ShapeError(
                 f"chunked local attention: chunk {self.chunk} is not a multiple of block size {block_size}"
             )
