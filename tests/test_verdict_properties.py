@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from helpers import toy_spec
 from kvplan.capacity import make_request, plan
 from kvplan.errors import KvplanError
-from kvplan.layer_sums import pp_stage_ranges
 
 KINDS = {
     "full": {"kind": "full_attention"},
@@ -42,7 +41,7 @@ def deployments(draw):
     options = dict(
         tp=draw(st.sampled_from([1, 2, 4])),
         pp=draw(st.integers(1, min(4, n_layers))),
-        engine=draw(st.sampled_from(["vllm", "sglang", "trtllm", "raw"])),
+        engine=draw(st.sampled_from(["vllm", "vllm==0.10.2", "vllm==0.12.0", "sglang", "trtllm", "raw"])),
         kv_format=draw(st.sampled_from(["bf16", "fp8"])),
         gpu_mem_bytes=draw(st.sampled_from([None, "6GiB", "24GiB"])),
         max_model_len=draw(st.sampled_from([None, 1000, 8192, 100_000])),
@@ -62,18 +61,21 @@ def _pool(case):
 
 def stage_demand_bytes(pool, stage: int, n: int) -> int:
     """Bytes one request of ``n`` tokens keeps in the layers of ``stage`` on one GPU, counted
-    layer by layer: each kind's engine block rule times its page (its state for state layers)."""
-    req = pool.request
-    spec, fmt, tp = req.spec, req.kv_format, req.tp
-    block, step = pool.block_size, pool.settings.max_num_batched_tokens
-    total = 0
-    for i in pp_stage_ranges(spec.num_layers, req.pp)[stage]:
-        kind = spec.layers[i]
-        if kind.token_proportional:
-            total += kind.engine_blocks_per_request(n, block, step) * kind.page_bytes(fmt, block, tp)
-        else:
-            total += kind.state_bytes(tp)
-    return total
+    layer by layer, whatever the grouping: each layer as the engine allocates it (a release
+    without the hybrid allocator stores a window layer as full attention) takes its kind's
+    engine block rule in pages of its page bytes."""
+    step = pool.settings.max_num_batched_tokens
+    return sum(s.count * s.kind.engine_blocks_per_request(n, s.block_size, step) * s.page_bytes
+               for s in pool.pages.layouts[stage].layers)
+
+
+def test_stage_demand_counts_every_layer_of_the_stage():
+    cache = {"kinds": {"a": {"kind": "full_attention"}, "w": KINDS["slide"]}, "layer_types": ["a", "w", "w", "a"]}
+    pool = plan(make_request(toy_spec(num_layers=4, cache=cache), "h100-sxm", pp=2))
+    # stage 0: layers 0 (full) and 1 (window 1024): 8k tokens in pages of 16 tokens x 8 heads x 256 values x 2 B
+    page = 16 * 8 * 256 * 2
+    window_pages = -(-min(1024 - 1 + pool.settings.max_num_batched_tokens, 8192) // 16) + 1
+    assert stage_demand_bytes(pool, 0, 8192) == (512 + window_pages) * page
 
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
@@ -157,3 +159,18 @@ def test_pipeline_stages_page_the_whole_model_alike(pp):
     whole = plan(make_request(spec, "h100-sxm"))
     assert {lay.block_size for lay in pool.layouts} == {whole.block_size}
     assert {lay.groups for lay in pool.layouts} == {whole.layout.groups}
+
+
+def test_releases_that_group_per_worker_refuse_stages_of_different_kinds():
+    """vLLM up to 0.10.2 groups each worker's layers and asserts every worker's groups are
+    rank 0's (unify_kv_cache_configs): full attention on two stages and a window on the third
+    does not start. Planned with the first stage's groups, a request needed 1 block there and 2
+    on the window stage, and 669,019 requests of 1 token were said to fit in 669,020 blocks."""
+    cache = {"kinds": {"full": KINDS["full"], "slide": KINDS["slide"]}, "layer_types": ["full", "full", "slide"]}
+    spec = toy_spec(num_layers=3, num_kv_heads=1, num_attention_heads=8, hidden_size=1024, cache=cache)
+    with pytest.raises(KvplanError) as err:
+        plan(make_request(spec, None, gpu_mem_bytes="6GiB", pp=3, engine="vllm==0.10.2"))
+    assert str(err.value).startswith("vllm==0.10.2: pipeline stages that hold different cache kinds do not start")
+    pool = plan(make_request(spec, None, gpu_mem_bytes="6GiB", pp=3, engine="vllm==0.11.0"))
+    for i, stage in enumerate(pool.stages):
+        assert pool.memory_requests(1) * stage_demand_bytes(pool, i, 1) <= stage.kv_pool_bytes
