@@ -11,6 +11,8 @@ concurrency of 273,113x.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -78,8 +80,9 @@ def test_stage_demand_counts_every_layer_of_the_stage():
     assert stage_demand_bytes(pool, 0, 8192) == (512 + window_pages) * page
 
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
-                                                                             HealthCheck.too_slow])
+#: Examples per property; KVPLAN_PROPERTY_EXAMPLES=2000 for a longer hunt.
+PROPERTY = settings(max_examples=int(os.environ.get("KVPLAN_PROPERTY_EXAMPLES", "150")), deadline=None,
+                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 
 
 @PROPERTY
