@@ -268,7 +268,16 @@ def test_wrapper_without_model_type_in_text_config_reads_its_text_family():
     }
     spec = spec_from_hf_config(config, "kimi-vl")
     assert spec.mla is not None and spec.mla.kv_lora_rank == 512
-    assert spec.weights_unknown and "MoonViT" in spec.weights_unknown[0]
+    # MoonViT from MoonViTConfig's defaults (27 layers, MLP 4304, patch 14, 64 x 64 positions):
+    # conv 1152 x 3 x 14 x 14 + 1152, positions 4096 x 1152, per layer two LayerNorms 4 x 1152,
+    # wqkv 3 x (1152^2 + 1152), wo 1152^2 + 1152, fc0 4304 x 1152 + 4304, fc1 1152 x 4304 + 1152,
+    # final LayerNorm 2 x 1152.
+    layer = 4 * 1152 + 3 * (1152**2 + 1152) + 1152**2 + 1152 + 4304 * 1152 + 4304 + 1152 * 4304 + 1152
+    assert layer == 15_239_504
+    assert spec.vision_tower.numel == 1152 * 3 * 14 * 14 + 1152 + 4096 * 1152 + 27 * layer + 2 * 1152
+    # projector: LayerNorm 2 x 1152, linear_1 (4 x 1152)^2 + 4608, linear_2 4608 x 7168 + 7168
+    assert spec.vision_projector.numel == 2 * 1152 + 4608**2 + 4608 + 4608 * 7168 + 7168 == 54_277_888
+    assert spec.weights_unknown == ()
 
 
 def test_a_changed_cache_field_changes_or_refuses():
