@@ -14,9 +14,10 @@ def read_deepseek_v32(c: HFConfig) -> dict:
     # latent (kvplan.layers.MLAIndexed). index_n_heads sizes the indexer's projections
     # (weights: kvplan.shapes counts wq_b, wk, k_norm and weights_proj); index_topk how
     # many tokens each query attends to, which changes compute, not what is cached.
-    # vLLM's default KV dtype for V3.2 is its own fp8_ds_mla (656 B a token for the latent:
-    # 512 fp8 + 4 fp32 scales + 64 bf16 rope; models/config.py DeepseekV32ForCausalLM);
-    # kvplan plans the format it is given.
+    # KV format: vLLM turns any fp8 --kv-cache-dtype into its fp8_ds_mla for V3.2
+    # (vllm/model_executor/models/config.py DeepseekV32ForCausalLM: 656 B a token for the
+    # latent, kvplan.formats.DeepSeekSparseMLA); kvplan plans the format it is given
+    # (--kv-dtype fp8_ds_mla).
     m = read_deepseek(c)
     m["cache"] = {"kinds": {"mla": {"kind": "mla_indexed", "index_head_dim": c.int("index_head_dim")}}}
     heads = c.weights_only(lambda: c.int("index_n_heads"))
