@@ -47,6 +47,7 @@ def capacity(
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
     json_out: JsonOpt = False,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
 
@@ -65,7 +66,7 @@ def capacity(
     from kvplan.units import parse_tokens
 
     tp_, pp_ = _parallelism(gpus, tp, pp)
-    spec = load_model(model)
+    spec = load_model(model, revision=revision)
     from kvplan.cli.common import warn_assumptions
 
     warn_assumptions(spec)

@@ -55,6 +55,7 @@ def size(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
 ) -> None:
     """Exact KV-cache bytes: per token, per sequence, for ctx x batch, paged, and per GPU.
 
@@ -77,7 +78,7 @@ def size(
     from kvplan.units import parse_tokens
 
     n_ctx = parse_tokens(ctx, "--ctx")
-    spec = load_model(model)
+    spec = load_model(model, revision=revision)
     warn_assumptions(spec)
     formats = parse_formats(kv_dtype, spec.dtype) if kv_dtype else list(FORMATS.values())
     usable, skipped = supported_formats(spec, formats)
