@@ -127,6 +127,7 @@ class ModelSpec:
     vision_projector: object = None  # kvplan.towers.Component
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
+    num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -147,6 +148,9 @@ class ModelSpec:
     def ffn_kind(self, layer: int) -> FFN:
         """Layer ``layer``'s feed-forward block."""
         if self.ffn is not None:
+            if not 0 <= layer < len(self.ffn):
+                raise SpecError(f"{self.origin or self.source}: the ffn layout has {len(self.ffn)} layers, "
+                                f"not layer {layer}")
             return self.ffn[layer]
         if self.moe is not None and self.moe.is_moe_layer(layer):
             return _MOE
@@ -276,6 +280,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         extra_params=tuple(sorted((d.get("extra_params") or {}).items())),
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),
+        num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         origin=origin,
     )
 
