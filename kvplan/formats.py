@@ -172,7 +172,8 @@ FORMATS: dict[str, KVFormat] = {
 #: Formats of one cache kind only, asked for by name (not in the comparisons over FORMATS).
 LATENT_FORMATS: dict[str, KVFormat] = {
     f.name: f
-    for f in (DeepSeekSparseMLA("fp8_ds_mla", 8, "DeepSeek MLA latent: 512 fp8 + 4 fp32 scales + 64 bf16 rope (656 B)"),)
+    for f in (DeepSeekSparseMLA("fp8_ds_mla", 8,
+                                "DeepSeek MLA latent: 512 fp8 + 4 fp32 scales + 64 bf16 rope (656 B)"),)
 }
 
 ALIASES: dict[str, str] = {

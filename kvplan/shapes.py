@@ -2,7 +2,8 @@
 
 ``layer_shapes(spec, layer)`` lists the tensors of one decoder layer and
 ``model_shapes(spec)`` those outside the layers (embedding, learned positions, lm_head,
-final norm, vision tower and projector (``kvplan.towers``), extra parameters). Each ``Param`` knows its shape, which part of the model it
+final norm, vision tower and projector (``kvplan.towers``), extra parameters). Each
+``Param`` knows its shape, which part of the model it
 belongs to (a ``kvplan.params.ParamCount`` field) and how tensor parallelism splits it.
 Everything that needs parameter shapes reads them from here:
 

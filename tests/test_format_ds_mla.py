@@ -60,7 +60,8 @@ def test_other_kinds_and_latents_refuse_it():
 def test_cli_refuses_it_for_a_model_without_mla(capsys):
     code, out, err = cli(capsys, "size", "llama3-8b", "--ctx", "8k", "--kv-dtype", "fp8_ds_mla")
     assert code == 2 and out == ""
-    assert one_line_error(err) == "kvplan: error: kv format fp8_ds_mla stores DeepSeek MLA latents only, not K/V head vectors"
+    assert one_line_error(err) == ("kvplan: error: kv format fp8_ds_mla stores DeepSeek MLA latents only, "
+                                   "not K/V head vectors")
 
 
 def test_asked_for_by_name_only():
