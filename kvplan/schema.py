@@ -75,10 +75,10 @@ class MLASpec(_Strict):
     qk_rope_head_dim: PositiveInt | None = None
 
 
-class StateSpaceSpec(_Strict):
-    """Constant per-sequence state (Mamba, linear attention); see kvplan.layers.StateSpace."""
+class StatePartSpec(_Strict):
+    """Constant per-sequence state (Mamba, linear attention); see kvplan.layers.StateSpace.
+    Also the state-space half of an attention_with_state layer."""
 
-    kind: Literal["state_space"]
     conv_dim: NonNegativeInt
     conv_kernel: PositiveInt
     ssm_heads: PositiveInt
@@ -88,6 +88,14 @@ class StateSpaceSpec(_Strict):
     # The recurrent state's dtype when it differs from the conv state's (vLLM's
     # mamba_ssm_cache_dtype, e.g. fp32 for Nemotron-H); default: state_dtype.
     ssm_state_dtype: ModelDtype | None = None
+    # Mamba 2's B/C groups (included in conv_dim); vLLM replicates them under tp.
+    n_groups: NonNegativeInt = 0
+
+
+class StateSpaceSpec(StatePartSpec):
+    """A layer holding only a state-space cache."""
+
+    kind: Literal["state_space"]
 
 
 class SharedKVSpec(_Strict):
@@ -131,18 +139,6 @@ class AttentionPartSpec(_Strict):
                 raise ValueError(f"{name} {'is required' if name == needs else 'is not allowed'} "
                                  f"for kind {self.kind}")
         return self
-
-
-class StatePartSpec(_Strict):
-    """The state-space half of an attention_with_state layer."""
-
-    conv_dim: NonNegativeInt
-    conv_kernel: PositiveInt
-    ssm_heads: PositiveInt
-    ssm_head_dim: PositiveInt
-    ssm_state_size: PositiveInt
-    state_dtype: ModelDtype | None = None
-    ssm_state_dtype: ModelDtype | None = None
 
 
 class AttentionWithStateSpec(_Strict):

@@ -67,7 +67,7 @@ def mamba1_state(intermediate: int, conv_kernel: int, state_size: int) -> dict:
 def mamba2_state(intermediate: int, n_groups: int, heads: int, head_dim: int, state_size: int,
                  conv_kernel: int, ssm_dtype: str | None = None) -> dict:
     state = {"kind": "state_space", "conv_dim": intermediate + 2 * n_groups * state_size, "conv_kernel": conv_kernel,
-             "ssm_heads": heads, "ssm_head_dim": head_dim, "ssm_state_size": state_size}
+             "ssm_heads": heads, "ssm_head_dim": head_dim, "ssm_state_size": state_size, "n_groups": n_groups}
     if ssm_dtype:
         state["ssm_state_dtype"] = ssm_dtype
     return state
