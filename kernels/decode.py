@@ -467,3 +467,21 @@ def paged_decode_attention_ref(
         p = torch.softmax(scores, dim=-1)
         out[b] = torch.einsum("hn,nhd->hd", p, v).to(q.dtype)
     return out
+
+
+def compile_variant(fmt: int, cache_type: str, scale_type: str, q_type: str, q_tl, splits: int, group: int,
+                    ints: dict):
+    """The compile_check variant of _decode_kernel for one format (llama3-8b shapes by default)."""
+    from kvplan.kernels.compile_check import Variant
+
+    gp = max(16, triton.next_power_of_2(group))
+    types = dict(q_ptr=q_type, kc_ptr=cache_type, vc_ptr=cache_type, kcs_ptr=scale_type, vcs_ptr=scale_type,
+                 ks_ptr="*fp32", vs_ptr="*fp32", bt_ptr="*i32", len_ptr="*i32", out_ptr=q_type, po_ptr="*fp32",
+                 plse_ptr="*fp32", qk_scale="fp32")
+    block_n = 64
+    consts = dict(FMT=fmt, Q_DTYPE=q_tl, GP=gp, BLOCK_D=128, BLOCK_DV=128, BLOCK_N=block_n, BLOCK_SIZE=16,
+                  NUM_SPLITS=splits, INTERPRET=False)
+    hq = ints["HKV"] * group
+    ints = dict(ints, GROUP=group, HQ=hq, q_stride_b=hq * ints["D"], o_stride_b=hq * ints["DV"])
+    return Variant(f"paged_decode fmt={fmt} q={q_type[1:]} splits={splits} group={group}", _decode_kernel, types,
+                   consts, 4 if gp <= 16 else 8, ints, block_n)

@@ -244,3 +244,15 @@ def mla_decode_attention_ref(
         p = torch.softmax(scores, dim=-1)
         out[b] = (p @ c[:, :R]).to(q_nope.dtype)
     return out
+
+
+def compile_variant(fmt: int, cache_type: str, splits: int, ints: dict):
+    """The compile_check variant of _mla_decode_kernel (DeepSeek-V2-Lite shapes by default)."""
+    from kvplan.kernels.compile_check import Variant
+
+    types = dict(qn_ptr="*bf16", qr_ptr="*bf16", c_ptr=cache_type, cs_ptr="*fp32", sc_ptr="*fp32", bt_ptr="*i32",
+                 len_ptr="*i32", out_ptr="*bf16", po_ptr="*fp32", plse_ptr="*fp32", qk_scale="fp32")
+    block_n = 16
+    consts = dict(FMT=fmt, Q_DTYPE=tl.bfloat16, BLOCK_H=16, BLOCK_R=512, BLOCK_P=64, BLOCK_N=block_n,
+                  BLOCK_SIZE=16, NUM_SPLITS=splits, INTERPRET=False)
+    return Variant(f"mla_decode fmt={fmt} splits={splits}", _mla_decode_kernel, types, consts, 8, ints, block_n)
