@@ -32,13 +32,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-# sm_90 limits (CUDA C Programming Guide, "Technical Specifications per Compute
-# Capability", 9.0): 64 K 32-bit registers, 64 resident warps, 32 resident blocks and
-# 228 KB shared memory per SM, 1 KB of it reserved per block; registers are allocated
-# per warp in units of 256 (8 per thread).
-SM90 = {"regs": 65536, "warps": 64, "blocks": 32, "smem": 228 * 1024, "smem_per_block_reserved": 1024,
-        "reg_unit_per_warp": 256}
-
+from kvplan.kernels.occupancy import resident_blocks
 
 @dataclass(frozen=True)
 class Variant:
@@ -212,29 +206,18 @@ def main_loop(instrs) -> tuple[int, int] | None:
     return None if best is None else (best[1], best[2])
 
 
-def blocks_per_sm(regs: int, shared: int, num_warps: int) -> dict:
-    """Resident blocks per SM on sm_90 and what limits them."""
-    warp_regs = -(-regs * 32 // SM90["reg_unit_per_warp"]) * SM90["reg_unit_per_warp"]
-    by = {
-        "registers": (SM90["regs"] // warp_regs) // num_warps if warp_regs else SM90["blocks"],
-        "warps": SM90["warps"] // num_warps,
-        "shared": SM90["smem"] // (shared + SM90["smem_per_block_reserved"]),
-        "blocks": SM90["blocks"],
-    }
-    limit = min(by, key=by.get)
-    return {"blocks_per_sm": by[limit], "limited_by": limit}
-
-
 def sass_report(v: Variant, arch: int = 90) -> dict:
     """Registers, spills, shared memory, occupancy and the main loop's instruction mix."""
     kernel = compile_variant(v, arch)
     sass, res = sass_of(kernel.asm["cubin"])
     m = _RES.search(res)
     regs, stack, shared, local = (int(x) for x in m.groups()) if m else (0, 0, 0, 0)
+    shared = max(shared, int(kernel.metadata.shared))  # dynamic shared memory (pipelined tiles) included
+    blocks, limit = resident_blocks(regs, shared, v.num_warps)
     instrs = [i for i in parse_sass(sass) if i[1] != "NOP"]
     out = {"variant": v.name, "arch": f"sm_{arch}", "num_warps": v.num_warps, "registers": regs,
            "stack_bytes": stack, "local_bytes": local, "shared_bytes": shared, "instructions": len(instrs),
-           **blocks_per_sm(regs, shared, v.num_warps)}
+           "blocks_per_sm": blocks, "limited_by": limit}
     loop = main_loop(instrs) if v.tile_tokens else None
     if loop:
         body = instrs[loop[0] : loop[1] + 1]
