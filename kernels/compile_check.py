@@ -81,8 +81,8 @@ def _variants(quick: bool = False):
             yield mla.compile_variant(fmt, cdt, splits, _MLA_INTS)
     for qdt, qtl in (("*bf16", tl.bfloat16),) if quick else (("*bf16", tl.bfloat16), ("*fp16", tl.float16)):
         types = dict(po_ptr="*fp32", plse_ptr="*fp32", out_ptr=qdt)
-        consts = dict(NUM_SPLITS=8, BLOCK_S=8, BLOCK_DV=128, OUT_DTYPE=qtl)
-        ints = dict(o_stride_b=4096, o_stride_h=128, HQ=32, DV=128)
+        consts = dict(BLOCK_S=8, BLOCK_DV=128, OUT_DTYPE=qtl)
+        ints = dict(o_stride_b=4096, o_stride_h=128, num_splits=8, HQ=32, DV=128)
         yield Variant(f"merge out={qdt[1:]}", decode._merge_kernel, types, consts, 1, ints)
 
 
