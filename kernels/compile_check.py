@@ -91,6 +91,7 @@ def _source(v: Variant):
     from triton.compiler import ASTSource
 
     sig, consts, attrs = {}, dict(v.consts), {}
+    fixed = {v.fn.arg_names[a] if isinstance(a, int) else a for a in getattr(v.fn, "do_not_specialize", ()) or ()}
     for i, arg in enumerate(v.fn.arg_names):
         if arg in v.consts:
             sig[arg] = "constexpr"
@@ -99,7 +100,7 @@ def _source(v: Variant):
             if v.types[arg].startswith("*"):
                 attrs[(i,)] = [["tt.divisibility", 16]]  # torch allocations are 256-byte aligned
         else:
-            value = v.ints.get(arg)
+            value = None if arg in fixed else v.ints.get(arg)
             if value == 1:  # the JIT turns an integer 1 into a constant
                 sig[arg] = "constexpr"
                 consts[arg] = 1

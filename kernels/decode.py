@@ -227,7 +227,7 @@ def _epilogue(
         tl.store(ptrs, to_dtype(o, OUT_DTYPE), mask=mask)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _decode_kernel(
     q_ptr, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, ks_ptr, vs_ptr, bt_ptr, len_ptr, out_ptr, po_ptr, plse_ptr,
     qk_scale, q_stride_b, q_stride_h, o_stride_b, o_stride_h, bt_stride, ks_stride, vs_stride, num_splits,
@@ -333,7 +333,7 @@ def _decode_kernel(
                   po_ptr, plse_ptr, HQ, DV, SPLIT, Q_DTYPE)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _merge_kernel(
     po_ptr, plse_ptr, out_ptr, o_stride_b, o_stride_h, num_splits, HQ, DV,
     BLOCK_S: tl.constexpr, BLOCK_DV: tl.constexpr, OUT_DTYPE: tl.constexpr,

@@ -84,7 +84,7 @@ def _mla_tile(
     return acc, m_i, l_i
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _mla_decode_kernel(
     qn_ptr, qr_ptr, c_ptr, cs_ptr, sc_ptr, bt_ptr, len_ptr, out_ptr, po_ptr, plse_ptr,
     qk_scale, qn_stride_b, qn_stride_h, qr_stride_b, qr_stride_h, o_stride_b, o_stride_h, bt_stride, num_splits,
