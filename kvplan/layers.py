@@ -72,6 +72,13 @@ class CacheKind:
     def describe(self) -> str:
         return self.kind
 
+    def parts(self) -> tuple[CacheKind, ...]:
+        """The caches this layer keeps, each one a kind an engine sizes on its own. One for
+        every kind but a layer that runs two mixers side by side (``AttentionWithState``):
+        an engine builds a separate cache for each (vLLM registers an attention layer and a
+        Mamba layer, each in its own KV cache group), so pool and page rules apply per part."""
+        return (self,)
+
     # -- derived ------------------------------------------------------------------------
     def seq_bytes(self, n, fmt: KVFormat, tp: int = 1):
         """Exact bytes for one sequence of ``n`` tokens, unpaged (peak over its life)."""
@@ -176,7 +183,7 @@ class SlidingWindow(FullAttention):
         # before the window slides past old pages: cdiv(min(w - 1 + T, n), B) + 1.
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
-        return cdiv(min(self.window - 1 + max_num_batched_tokens, n), block_size) + 1
+        return cdiv(minimum(self.window - 1 + max_num_batched_tokens, n), block_size) + 1
 
     def pages(self, n, block_size: int):
         r = (self.window - 1) % block_size
@@ -202,7 +209,7 @@ class ChunkedLocal(FullAttention):
         # vLLM ChunkedLocalAttentionSpec: at most one chunk plus one step's tokens: cdiv(min(c + T, n), B).
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
-        return cdiv(min(self.chunk + max_num_batched_tokens, n), block_size)
+        return cdiv(minimum(self.chunk + max_num_batched_tokens, n), block_size)
 
     def pages(self, n, block_size: int):
         if self.chunk % block_size:
@@ -255,12 +262,18 @@ class MLALatent(CacheKind):
 class StateSpace(CacheKind):
     """Constant per-sequence state (Mamba 1/2, gated DeltaNet and other linear attention).
 
-    state = conv state  conv_dim x (conv_kernel - 1)
-          + recurrent   ssm_heads x ssm_head_dim x ssm_state_size
-    values of ``state_dtype``; channels and heads are split over tp ranks.
+    state = conv state  conv_dim x (conv_kernel - 1)              values of state_dtype
+          + recurrent   ssm_heads x ssm_head_dim x ssm_state_size  values of ssm_state_dtype
+    (``ssm_state_dtype`` defaults to ``state_dtype``); channels and heads are split over tp
+    ranks. The two dtypes differ when the config asks for it: vLLM keeps the conv state in
+    the model dtype and the recurrent state in ``mamba_ssm_cache_dtype``
+    (vllm/model_executor/layers/mamba/mamba_utils.py, MambaStateDtypeCalculator).
     Mamba 1 (Jamba): conv_dim = ssm_heads = d_inner, ssm_head_dim = 1, state = d_state.
+    Mamba 2: conv_dim = d_inner + 2 x n_groups x d_state, heads x head_dim x d_state.
     Gated DeltaNet (Qwen3-Next): heads = linear value heads, head_dim = key head dim,
     state_size = value head dim, conv_dim = 2 * key_dim + value_dim.
+    Lightning / linear attention (MiniMax-M1): no conv (conv_dim 0, conv_kernel 1), a
+    head_dim x head_dim matrix per head.
     """
 
     kind: ClassVar[str] = "state_space"
@@ -271,18 +284,24 @@ class StateSpace(CacheKind):
     ssm_head_dim: int
     ssm_state_size: int
     state_dtype: str = "bf16"
+    ssm_state_dtype: str | None = None
 
     @classmethod
     def from_fields(cls, fields: dict, model: dict) -> StateSpace:
         out = {k: v for k, v in fields.items() if k != "kind"}
         out["state_dtype"] = fields.get("state_dtype") or model["dtype"]
+        if out.get("ssm_state_dtype") is None:
+            out.pop("ssm_state_dtype", None)
         return cls(**out)
 
+    @property
+    def recurrent_dtype(self) -> str:
+        return self.ssm_state_dtype or self.state_dtype
+
     def state_bytes(self, tp: int = 1) -> int:
-        values = (self.conv_dim // tp) * (self.conv_kernel - 1) + (
-            (self.ssm_heads // tp) * self.ssm_head_dim * self.ssm_state_size
-        )
-        return values * STATE_DTYPE_BYTES[self.state_dtype]
+        conv = (self.conv_dim // tp) * (self.conv_kernel - 1) * STATE_DTYPE_BYTES[self.state_dtype]
+        recurrent = (self.ssm_heads // tp) * self.ssm_head_dim * self.ssm_state_size
+        return conv + recurrent * STATE_DTYPE_BYTES[self.recurrent_dtype]
 
     def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
         return 1  # one block holds the whole state (vLLM MambaSpec without prefix caching)
@@ -295,9 +314,11 @@ class StateSpace(CacheKind):
             )
 
     def describe(self) -> str:
+        dtypes = self.state_dtype if self.recurrent_dtype == self.state_dtype else (
+            f"{self.state_dtype} conv, {self.recurrent_dtype} state")
         return (
             f"state space, conv {self.conv_dim}x{self.conv_kernel - 1} + "
-            f"state {self.ssm_heads}x{self.ssm_head_dim}x{self.ssm_state_size} {self.state_dtype}"
+            f"state {self.ssm_heads}x{self.ssm_head_dim}x{self.ssm_state_size} {dtypes}"
         )
 
 
@@ -313,8 +334,111 @@ class SharedKV(CacheKind):
         return f"shares layer {self.source_layer}'s cache"
 
 
+@dataclass(frozen=True, kw_only=True)
+class MLAIndexed(MLALatent):
+    """MLA latent plus the keys of DeepSeek sparse attention's lightning indexer (DeepSeek-V3.2).
+
+    Besides the latent, every layer caches one indexer key per token: ``index_head_dim``
+    values in fp8 with one fp32 scale per ``index_quant_block`` values, whatever the KV
+    format (vllm/model_executor/models/deepseek_v2.py, DeepseekV32IndexerCache: an
+    MLAAttentionSpec of one head of ``index_head_dim + index_head_dim // 128 * 4`` uint8).
+    DeepSeek-V3.2, bf16 latent: (512 + 64) x 2 + (128 + 128 // 128 x 4) = 1,152 + 132 =
+    1,284 B per token and layer. Replicated on every tensor-parallel rank, like the latent.
+    """
+
+    kind: ClassVar[str] = "mla_indexed"
+    index_head_dim: int
+    index_quant_block: int = 128
+
+    @classmethod
+    def from_fields(cls, fields: dict, model: dict) -> MLAIndexed:
+        base = MLALatent.from_fields(fields, model)
+        extra = {k: fields[k] for k in ("index_quant_block",) if fields.get(k)}
+        return cls(kv_lora_rank=base.kv_lora_rank, qk_rope_head_dim=base.qk_rope_head_dim,
+                   index_head_dim=fields["index_head_dim"], **extra)
+
+    @property
+    def index_key_bytes(self) -> int:
+        """fp8 values plus a 4-byte fp32 scale per quant block: 128 + 4 = 132 for V3.2."""
+        return self.index_head_dim + self.index_head_dim // self.index_quant_block * 4
+
+    def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
+        return fmt.vector_bytes(self.latent_dim) + self.index_key_bytes
+
+    def describe(self) -> str:
+        return f"{super().describe()} + indexer key {self.index_head_dim} fp8 ({self.index_key_bytes} B)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoCache(CacheKind):
+    """A decoder layer that keeps nothing per sequence: its attention was pruned away
+    (Nemotron-NAS ``block_configs``: ``no_op``) or replaced by a linear map
+    (``replace_with_linear``). vLLM's nemotron_nas.py builds no Attention module for such a
+    layer, so it has no KV cache spec. ``replacement`` says which, for parameter counts."""
+
+    kind: ClassVar[str] = "no_cache"
+    token_proportional: ClassVar[bool] = False
+    replacement: str = "none"  # "none" (no_op) or "linear" (hidden x hidden map)
+
+    def describe(self) -> str:
+        return "no cache (attention replaced by a linear map)" if self.replacement == "linear" else (
+            "no cache (attention removed)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttentionWithState(CacheKind):
+    """Attention and a state-space mixer side by side in one decoder layer (Falcon-H1: every
+    layer adds a Mamba-2 branch to its attention branch). The layer keeps both caches: K/V
+    for every token (``attention``) and a constant state per sequence (``state``).
+    vLLM's falcon_h1.py registers the two as separate layers, each with its own KV cache
+    spec (an attention spec and a MambaSpec); ``parts()`` returns them for rules that
+    size each cache on its own. Falcon-H1-0.5B layer, bf16: 2 x (64 + 64) x 2 = 512 B per
+    token, plus (1536 + 2 x 128) x 3 x 2 + 24 x 64 x 128 x 2 = 10,752 + 393,216 B of state."""
+
+    kind: ClassVar[str] = "attention_with_state"
+    attention: FullAttention
+    state: StateSpace
+
+    @classmethod
+    def from_fields(cls, fields: dict, model: dict) -> AttentionWithState:
+        attention = {k: v for k, v in (fields.get("attention") or {}).items() if v is not None}
+        state = dict(fields["state"])
+        attention.setdefault("kind", "full_attention")
+        state.setdefault("kind", "state_space")
+        return cls(attention=KINDS[attention["kind"]].from_fields(attention, model),
+                   state=StateSpace.from_fields(state, model))
+
+    def parts(self) -> tuple[CacheKind, ...]:
+        return (self.attention, self.state)
+
+    def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
+        return self.attention.per_token_bytes(fmt, tp)
+
+    def cached_tokens(self, n):
+        return self.attention.cached_tokens(n)
+
+    def state_bytes(self, tp: int = 1) -> int:
+        return self.state.state_bytes(tp)
+
+    def pages(self, n, block_size: int):
+        return self.attention.pages(n, block_size)
+
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
+        """The attention part's blocks; the state part holds one more block of its own
+        group (``parts()`` gives each part's rule)."""
+        return self.attention.engine_blocks_per_request(n, block_size, max_num_batched_tokens)
+
+    def check_tp(self, tp: int) -> None:
+        self.attention.check_tp(tp)
+        self.state.check_tp(tp)
+
+    def describe(self) -> str:
+        return f"{self.attention.describe()} + {self.state.describe()}"
+
+
 #: Registry: kind name -> class. The schema's discriminated union uses the same names.
 KINDS: dict[str, type[CacheKind]] = {
     cls.kind: cls
-    for cls in (FullAttention, SlidingWindow, ChunkedLocal, MLALatent, StateSpace, SharedKV)
+    for cls in (FullAttention, SlidingWindow, ChunkedLocal, MLALatent, StateSpace, SharedKV,
+                MLAIndexed, NoCache, AttentionWithState)
 }

@@ -76,6 +76,9 @@ class StateSpaceSpec(_Strict):
     ssm_head_dim: PositiveInt
     ssm_state_size: PositiveInt
     state_dtype: ModelDtype | None = None
+    # The recurrent state's dtype when it differs from the conv state's (vLLM's
+    # mamba_ssm_cache_dtype, e.g. fp32 for Nemotron-H); default: state_dtype.
+    ssm_state_dtype: ModelDtype | None = None
 
 
 class SharedKVSpec(_Strict):
@@ -85,8 +88,65 @@ class SharedKVSpec(_Strict):
     source_layer: NonNegativeInt
 
 
+class MLAIndexedSpec(MLASpec):
+    """MLA latent plus DeepSeek-V3.2's indexer keys (fp8 + one fp32 scale per
+    `index_quant_block` values) per token; see kvplan.layers.MLAIndexed."""
+
+    kind: Literal["mla_indexed"]  # type: ignore[assignment]
+    index_head_dim: PositiveInt
+    index_quant_block: PositiveInt | None = None
+
+
+class NoCacheSpec(_Strict):
+    """A layer without attention (pruned or replaced by a linear map): no cache."""
+
+    kind: Literal["no_cache"]
+    replacement: Literal["none", "linear"] = "none"
+
+
+class AttentionPartSpec(_Strict):
+    """The attention half of an attention_with_state layer (sizes default to the model's)."""
+
+    kind: Literal["full_attention", "sliding_window", "chunked_local"] = "full_attention"
+    kv_heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    v_head_dim: PositiveInt | None = None
+    window: PositiveInt | None = None
+    chunk: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _window_or_chunk(self) -> AttentionPartSpec:
+        needs = {"sliding_window": "window", "chunked_local": "chunk"}.get(self.kind)
+        for name in ("window", "chunk"):
+            if (getattr(self, name) is not None) != (name == needs):
+                raise ValueError(f"{name} {'is required' if name == needs else 'is not allowed'} "
+                                 f"for kind {self.kind}")
+        return self
+
+
+class StatePartSpec(_Strict):
+    """The state-space half of an attention_with_state layer."""
+
+    conv_dim: NonNegativeInt
+    conv_kernel: PositiveInt
+    ssm_heads: PositiveInt
+    ssm_head_dim: PositiveInt
+    ssm_state_size: PositiveInt
+    state_dtype: ModelDtype | None = None
+    ssm_state_dtype: ModelDtype | None = None
+
+
+class AttentionWithStateSpec(_Strict):
+    """Attention and a state-space mixer in the same layer (Falcon-H1): both caches."""
+
+    kind: Literal["attention_with_state"]
+    attention: AttentionPartSpec = AttentionPartSpec()
+    state: StatePartSpec
+
+
 KindSpec = Annotated[
-    Union[FullAttentionSpec, SlidingWindowSpec, ChunkedLocalSpec, MLASpec, StateSpaceSpec, SharedKVSpec],
+    Union[FullAttentionSpec, SlidingWindowSpec, ChunkedLocalSpec, MLASpec, StateSpaceSpec, SharedKVSpec,
+          MLAIndexedSpec, NoCacheSpec, AttentionWithStateSpec],
     Field(discriminator="kind"),
 ]
 
@@ -161,6 +221,11 @@ class ModelSpecSchema(_Strict):
     aliases: list[str] = []
     source: Annotated[str, Field(min_length=1)]
     notes: str | None = None
+    # What the importer assumed that could make a figure wrong (printed as a warning).
+    assumptions: list[str] = []
+    # Fields the weights depend on that are missing or were not read: weight and capacity
+    # figures refuse, naming them; KV sizing does not need them.
+    weights_unknown: list[str] = []
     architecture: str | None = None
 
     num_layers: PositiveInt
@@ -169,8 +234,9 @@ class ModelSpecSchema(_Strict):
     num_kv_heads: PositiveInt
     head_dim: PositiveInt | None = None
     v_head_dim: PositiveInt | None = None
-    vocab_size: PositiveInt
-    intermediate_size: PositiveInt
+    # Weights only (KV sizing never reads them): a spec may leave them out.
+    vocab_size: PositiveInt | None = None
+    intermediate_size: PositiveInt | None = None
     tie_word_embeddings: bool = False
     dtype: ModelDtype
     max_position_embeddings: PositiveInt
