@@ -456,8 +456,9 @@ def probe_capacity(torch, spec: ModelSpec, fmt: KVFormat, cfg: MeasureConfig, de
     """Hold a buffer the size of the weights (as planned for this GPU), then allocate blocks
     of the whole model's cache (one block: a page of every layer, grouped as the planner
     pages hybrid models) until the allocator refuses; set the tokens that fit against the
-    capacity planner's `raw` engine (all memory minus weights). Frees everything."""
-    from kvplan.capacity import plan_capacity, pool_layout
+    capacity planner's `raw` engine (all memory minus weights): the same Pool every command
+    that says whether something fits asks. Frees everything."""
+    from kvplan.capacity import make_request, plan
 
     total = int(torch.cuda.mem_get_info(device)[1])
     try:
@@ -466,22 +467,22 @@ def probe_capacity(torch, spec: ModelSpec, fmt: KVFormat, cfg: MeasureConfig, de
         gpu = get_gpu(gpu_name)
     except Exception:
         gpu = None
-    plan = plan_capacity(spec, gpu, gpu_mem_bytes=None if gpu else total, engine="raw", kv_format=fmt,
-                         weights=cfg.weights, block_size=cfg.block_size, max_model_len=min(
-                             spec.max_position_embeddings, cfg.ctx))
-    layout = pool_layout(spec, range(spec.num_layers), fmt, cfg.block_size, 1)
+    pool = plan(make_request(spec, gpu, gpu_mem_bytes=None if gpu else total, engine="raw", kv_format=fmt,
+                             weights=cfg.weights, block_size=cfg.block_size,
+                             max_model_len=min(spec.max_position_embeddings, cfg.ctx)))
+    layout = pool.layout  # the binding stage's paging: one block unit across the layers sharing it
     page_bytes = layout.unit_bytes
     held: list = []
-    out = {"kv_dtype": fmt.name, "page_bytes_all_layers": page_bytes, "weights_bytes": int(plan.weights_bytes),
-           "predicted_tokens_raw": int(plan.kv_cache_tokens), "gpu_total_bytes": total,
+    out = {"kv_dtype": fmt.name, "page_bytes_all_layers": page_bytes, "weights_bytes": int(pool.weights_bytes),
+           "predicted_tokens_raw": int(pool.kv_cache_tokens), "gpu_total_bytes": total,
            "catalog_gpu": gpu.name if gpu else None}
     try:
         torch.cuda.empty_cache()
         out["free_before"] = int(torch.cuda.mem_get_info(device)[0])
-        if plan.weights_bytes > out["free_before"]:
+        if pool.weights_bytes > out["free_before"]:
             out.update(status="weights do not fit", measured_tokens=0)
             return out
-        held.append(torch.empty(int(plan.weights_bytes), dtype=torch.uint8, device=device))
+        held.append(torch.empty(int(pool.weights_bytes), dtype=torch.uint8, device=device))
         pages = 0
         chunk = max(1, (1 << 30) // page_bytes)  # start with ~1 GiB allocations
         progress("probing capacity")
