@@ -13,10 +13,18 @@ constants are fitted on one part only and the other part is scored:
   the non-torch figures are the fit logs' residuals (requested - weights - KV - kvplan's
   activation). A064 (two A100s on different nodes) is scored separately.
 
+- v0.15.1 (P002) and v0.9.0.1 (P001), one public A100 40GB log each: nothing is fitted on
+  them; they are scored with the constants fitted above (the source-derived rules of their
+  releases: torch-sort sampler, the CUDA context counted by 0.8.0-0.9.0.1).
+- SGLang (the PR 4760 H100 log, run as 0.4.6): the pool formula on the logged availability
+  (as `kvplan explain` scores it) and the full plan, whose one measured constant (memory in
+  use before loading, 0.51 GiB, from the v0.19.0 vLLM logs) is not fitted on it.
+
 Scored as `kvplan explain` scores a log: kvplan's KV pool on the logged weights (requested
 - logged weights - kvplan's activation - kvplan's non-torch) and the tokens it pages into,
-against the logged "Available KV cache memory" and "GPU KV cache size". Prints a table and
-writes JSON (benchmarks/results/calibration_holdout.json by default).
+against the logged "Available KV cache memory" and "GPU KV cache size" (0.9.0.1 logs no KV
+GiB: its pool is the logged tokens x the model's bytes a token, the floor vLLM pages to).
+Prints a table and writes JSON (benchmarks/results/calibration_holdout.json by default).
 """
 
 from __future__ import annotations
@@ -43,20 +51,41 @@ SPLITS = {
     "0.19.0": {"fit": [r["id"] for r in RECORDS if r["engine_version"] == "v0.19.0" and "Llama" in r["model"]],
                "holdout": [r["id"] for r in RECORDS if r["engine_version"] == "v0.19.0" and "Qwen" in r["model"]]},
     "0.10.1.1": {"fit": ["A062", "A065"], "holdout": ["A063", "A066"], "separate": ["A064"]},
+    "0.15.1": {"fit": [], "holdout": ["P002"]},
+    "0.9.0.1": {"fit": [], "holdout": ["P001"]},
 }
 BY_ID = {r["id"]: r for r in RECORDS}
+#: Records whose model is a config.json fixture, and the GPU their posts name.
+MODEL_FILES = {"P001": str(ROOT / "tests/fixtures/hf_configs/deepseek-r1-distill-qwen-1.5b.json")}
+SGLANG_LOG = ROOT / "tests/fixtures/startup_logs/sglang_pr4760_llama31_8b_fa3_h100.log"
+
+
+def _cell_bytes(ex) -> int:
+    """The model's KV bytes a token on one rank (kvplan.explain_sglang's sum over layers)."""
+    from kvplan.explain_sglang import _cell_bytes as cell
+    from kvplan.formats import get_format
+    from kvplan.loader import load_model
+
+    spec = dataclasses.replace(load_model(MODEL_FILES.get(ex["id"], ex["model_name"])), dtype=ex["dtype"])
+    return cell(spec, get_format(ex["kv"], spec.dtype), ex["tp"])
 
 
 def score(ids):
     rows = []
     for rid in ids:
-        ex = explain(from_record(BY_ID[rid]))
+        log = from_record(BY_ID[rid])
+        ex = explain(log, model=MODEL_FILES.get(rid))
         kv, tok = ex.line("KV cache memory"), ex.line("KV cache tokens")
+        logged_kv = kv.logged
+        if logged_kv is None:  # 0.8.0-0.9.0.1: the pool the logged tokens fill
+            logged_kv = tok.logged * _cell_bytes({"id": rid, "model_name": ex.model, "dtype": log.dtype,
+                                                  "kv": log.kv_cache_dtype or "auto", "tp": log.tp})
         rows.append({"id": rid, "model": BY_ID[rid]["model"], "tp": BY_ID[rid]["tensor_parallel_size"],
-                     "pp": BY_ID[rid]["pipeline_parallel_size"], "kv_logged_gib": kv.logged / GIB,
-                     "kv_kvplan_gib": kv.kvplan / GIB, "kv_error_gib": (kv.kvplan - kv.logged) / GIB,
-                     "kv_error": kv.relative, "tokens_logged": tok.logged, "tokens_kvplan": tok.kvplan,
-                     "tokens_error": tok.relative})
+                     "pp": BY_ID[rid]["pipeline_parallel_size"], "kv_logged_gib": logged_kv / GIB,
+                     "kv_logged_is_from_tokens": kv.logged is None,
+                     "kv_kvplan_gib": kv.kvplan / GIB, "kv_error_gib": (kv.kvplan - logged_kv) / GIB,
+                     "kv_error": (kv.kvplan - logged_kv) / logged_kv, "tokens_logged": tok.logged,
+                     "tokens_kvplan": tok.kvplan, "tokens_error": tok.relative})
     n = len(rows)
     return rows, {"n": n,
                   "kv_mae_gib": sum(abs(r["kv_error_gib"]) for r in rows) / n,
@@ -105,6 +134,23 @@ def fit_v010(fit_ids, workspace):
     return {"non_torch_gib": {"single": row["single"] / GIB, "tp": row["tp"] / GIB}}, row
 
 
+def score_sglang() -> dict:
+    """The SGLang log: explain's pool on the logged availability, and the full plan."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.explain_log import parse_log
+    from kvplan.loader import load_model
+
+    log = parse_log(SGLANG_LOG.read_text())
+    ex = explain(log, model="llama3.1-8b", gpu="h100", release="0.4.6")
+    kv, tok = ex.line("KV cache memory"), ex.line("KV cache tokens")
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", engine="sglang==0.4.6")
+    plan_kv = cap.stages[0].kv_pool_bytes
+    return {"log": SGLANG_LOG.name, "logged_kv_gib": kv.logged / GIB, "explain_kv_error": kv.relative,
+            "explain_tokens_error": tok.relative, "plan_kv_gib": plan_kv / GIB,
+            "plan_kv_error": (plan_kv - kv.logged) / kv.logged, "plan_tokens": cap.kv_cache_tokens,
+            "logged_tokens": tok.logged}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/calibration_holdout.json"))
@@ -123,6 +169,14 @@ def main() -> None:
     sep_rows, sep = score(SPLITS["0.10.1.1"]["separate"])
     out["lines"]["0.10.1.1"] = {"fitted": fit10, "holdout": s, "rows": rows, "cross_node": sep_rows}
 
+    # GPUs without symmetric memory keep the 0.10.1.1 A100 single-GPU figure (the shipped rule)
+    row19 = dict(row19, single_pre_hopper=row10["single"])
+    with_rules({"0.11.0": row19, "0.8.0": row10}, fit19["workspace_mib"] << 20)
+    for rel in ("0.15.1", "0.9.0.1"):  # nothing fitted on them: the constants fitted above
+        rows, s = score(SPLITS[rel]["holdout"])
+        out["lines"][rel] = {"fitted": {"none": "constants of 0.19.0 / 0.10.1.1"}, "holdout": s, "rows": rows}
+    out["sglang"] = score_sglang()
+
     print(f"{'release':10} {'fitted':46} {'held out':9} {'KV MAE GiB':>10} {'KV |err|':>9} {'tokens |err|':>12}")
     for rel, d in out["lines"].items():
         h = d["holdout"]
@@ -133,6 +187,10 @@ def main() -> None:
             print(f"    {r['id']} {r['model'][:28]:28} tp{r['tp']} pp{r['pp']} KV {r['kv_logged_gib']:.2f} -> "
                   f"{r['kv_kvplan_gib']:.3f} GiB ({r['kv_error']:+.2%}); tokens {r['tokens_logged']:,} -> "
                   f"{r['tokens_kvplan']:,} ({r['tokens_error']:+.2%})")
+    sg = out["sglang"]
+    print(f"sglang     {sg['log']}: explain KV {sg['explain_kv_error']:+.2%}, tokens {sg['explain_tokens_error']:+.3%}; "
+          f"full plan (sglang==0.4.6, h100) KV {sg['plan_kv_gib']:.2f} vs {sg['logged_kv_gib']:.2f} GiB "
+          f"({sg['plan_kv_error']:+.2%})")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2, default=str) + "\n")
     print(f"wrote {args.out}")

@@ -110,7 +110,9 @@ class Anchored(Engine):
     activation_logged: int | None
     other_logged: int | None
 
-    family = "anchored"
+    @property
+    def family(self) -> str:  # type: ignore[override]
+        return self.base.family  # the engine that runs on the GPU is the base release's
 
     @property
     def name(self) -> str:

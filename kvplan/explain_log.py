@@ -333,6 +333,8 @@ def _parse_sglang(text: str) -> LoggedStartup:
     m = _first(r"Load weight end\..*?avail mem=" + _NUM + r" GB, mem usage=" + _NUM + " GB", text)
     if m:
         v["avail_after_load_gib"], v["weights_gib"] = _frac(m.group(1)), _frac(m.group(2))
+        # model_runner.py load_model prints mem usage = before - after (both rounded to 0.01)
+        v.setdefault("avail_before_load_gib", v["avail_after_load_gib"] + v["weights_gib"])
     m = _first(r"KV Cache is allocated\. (?:dtype: \S+, )?#tokens: (\d+), K size: " + _NUM + r" GB, V size: " + _NUM + " GB",
                text)
     if m:
@@ -377,4 +379,7 @@ def from_record(r: dict) -> LoggedStartup:
         non_torch_gib=f(e.get("non_torch_forward_increase_gib")),
         cudagraph_estimate_gib=f(e.get("cudagraph_memory_estimated_gib")), kv_gib=f(r["available_kv_cache_gib"]),
         kv_tokens=r["kv_cache_tokens"], max_concurrency=f(r["max_concurrency"]),
-        concurrency_at_tokens=r["max_concurrency_at_tokens"])
+        concurrency_at_tokens=r["max_concurrency_at_tokens"], num_gpu_blocks=r.get("kv_cache_blocks"),
+        max_num_batched_tokens=e.get("max_num_batched_tokens_logged"), sampler=e.get("sampler"),
+        cudagraph_gib=f(e.get("cudagraph_memory_actual_gib")) if e.get("cudagraph_memory_estimated_gib") is None
+        else None)

@@ -48,14 +48,18 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     spec, why = _spec_for(log, model)
     if spec is None:
         raise BadInputError(f"cannot explain this SGLang log: {why}")
-    if log.avail_before_load_gib is None or log.avail_after_load_gib is None or log.memory_fraction is None:
+    if log.avail_before_load_gib is None or log.avail_after_load_gib is None:
         raise BadInputError("cannot explain this SGLang log: it needs the 'Load weight begin/end ... avail mem' "
-                            "lines and mem_fraction_static (server_args)")
+                            "lines")
     g = _gpu_for(log, gpu)
+    if log.memory_fraction is None and g is None:
+        raise BadInputError("this SGLang log does not state mem_fraction_static (server_args) and the release's "
+                            "default depends on the GPU; give --gpu")
     kv_name = log.kv_cache_dtype or "auto"
     fmt = get_format(kv_name, spec.dtype)
     engine.check_kv_format(fmt, spec.dtype)
-    frac = log.memory_fraction
+    frac = log.memory_fraction if log.memory_fraction is not None else engine.default_memory_fraction(
+        g, log.tp, log.pp)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib
     rest = after - before * (1 - frac)
     cell = _cell_bytes(spec, fmt, log.tp)
@@ -74,8 +78,12 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     )
     settings = {"tp": log.tp, "pp": log.pp, "mem_fraction_static": float(frac), "kv_cache_dtype": kv_name,
                 "context_length": log.max_model_len, "cell_size_bytes": cell}
+    notes = ["the pool is recomputed from the logged 'avail mem' figures (0.01 GB rounding)"]
+    if log.memory_fraction is None:
+        notes.append(f"mem_fraction_static is not in the log: {engine.name}'s default for this GPU and tp "
+                     f"({float(frac):g}) is used")
     out = Explanation(engine.name, True, spec.name, g.name if g is not None else log.gpu_name, settings, lines,
-                      ("the pool is recomputed from the logged 'avail mem' figures (0.01 GB rounding)",), None, log)
+                      tuple(notes), None, log)
     if what_if:
         unknown = set(what_if) - set(SGLANG_WHAT_IF)
         if unknown:

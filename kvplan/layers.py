@@ -92,11 +92,29 @@ class CacheKind:
         """Bytes a paged cache holds for one sequence of ``n`` tokens."""
         return self.pages(n, block_size) * self.page_bytes(fmt, block_size, tp) + self.state_bytes(tp)
 
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
         """Blocks an engine reserves for one request of ``n`` tokens when it sizes its pool and
-        admits requests (vLLM's ``max_admission_blocks_per_request``). Without a per-step token
-        budget this is the planner's peak page count."""
+        admits requests (vLLM's ``max_memory_usage_bytes // page_size_bytes`` of the layer's
+        spec, ``vllm/v1/kv_cache_interface.py``). Without a per-step token budget this is the
+        planner's peak page count. ``num_speculative_blocks`` only concerns constant-state
+        kinds (vLLM's ``MambaSpec.num_speculative_blocks``)."""
         return self.pages(n, block_size)
+
+    # -- how vLLM classifies the layer (kv_cache_interface.py) ---------------------------
+    def slot_class(self) -> tuple:
+        """What decides how many token slots a request needs in this layer: layers whose
+        classes are equal always need the same number of blocks (vLLM's
+        ``UniformTypeKVCacheSpecs.is_uniform_type``: full attention and MLA are one class,
+        sliding windows one per window size, chunked local one per chunk size, state
+        layers one)."""
+        return (self.kind,)
+
+    def as_full_attention(self) -> CacheKind | None:
+        """The layer as vLLM allocates it when it treats every attention layer as full
+        attention (``unify_hybrid_kv_cache_specs``: the hybrid KV cache manager disabled, or
+        a release without a spec for this kind); None when there is nothing to convert."""
+        return None
 
     def supports(self, fmt: KVFormat) -> bool:
         try:
@@ -117,6 +135,9 @@ class FullAttention(CacheKind):
 
     def heads_per_rank(self, tp: int) -> int:
         return max(1, self.kv_heads // tp)
+
+    def slot_class(self) -> tuple:
+        return ("full_attention",)
 
     @classmethod
     def from_fields(cls, fields: dict, model: dict) -> FullAttention:
@@ -178,12 +199,19 @@ class SlidingWindow(FullAttention):
     def cached_tokens(self, n):
         return minimum(n, self.window)
 
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
         # vLLM SlidingWindowSpec: a chunked-prefill step may add max_num_batched_tokens tokens
         # before the window slides past old pages: cdiv(min(w - 1 + T, n), B) + 1.
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
         return cdiv(minimum(self.window - 1 + max_num_batched_tokens, n), block_size) + 1
+
+    def slot_class(self) -> tuple:
+        return (self.kind, self.window)
+
+    def as_full_attention(self) -> FullAttention:
+        return FullAttention(kv_heads=self.kv_heads, head_dim=self.head_dim, v_head_dim=self.v_head_dim)
 
     def pages(self, n, block_size: int):
         r = (self.window - 1) % block_size
@@ -192,6 +220,62 @@ class SlidingWindow(FullAttention):
 
     def describe(self) -> str:
         return f"sliding window {self.window}, {self._dims()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SinkWindow(FullAttention):
+    """A StreamingLLM cache (Xiao et al., ICLR 2024, arXiv:2309.17453, section 3.2: attention
+    sinks + a rolling KV cache): the first ``sinks`` tokens and the last ``window`` tokens
+    of a full-attention layer, everything between evicted. Unpaged a layer holds
+    min(n, sinks + window) tokens.
+
+    Paged, a page is freed once it holds no kept token: the sinks fill s = cdiv(sinks, B)
+    pages (the last one shared with tokens evicted later) and the window straddles page
+    boundaries as SlidingWindow's does. A sequence of x tokens holds
+
+        cdiv(x, B) - max(0, (x - window) // B - s)
+
+    pages, whose peak over its life is reached just before the first page is freed:
+
+        pages(n) = cdiv(min(n, window + (s + 1) * B - 1), B)
+
+    e.g. sinks 4, window 4096, B 16: s = 1, cdiv(min(n, 4127), 16) = 258 pages once
+    n >= 4113 (1 sink page + 257 window pages); sinks 0 gives SlidingWindow's count.
+
+    The engine that runs it, TensorRT-LLM (``KvCacheConfig(sink_token_length=S,
+    max_attention_window=[S + W])``), keeps the window in a ring of blocks after the sink
+    blocks, padding the last sink block with a "bubble" of (-S) % B slots, and reserves
+    cdiv(min(n, S + W) + bubble, B) blocks for a request of n tokens
+    (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, getRemainingBlocksToCompletion:
+    ceilDiv(min(promptLen + maxNewTokens, maxAttentionWindow) + sinkBubbleLength,
+    tokensPerBlock)): sinks 4, window 4096, B 32: cdiv(4100 + 28, 32) = 129 blocks.
+    """
+
+    kind: ClassVar[str] = "sink_window"
+    window: int
+    sinks: int = 0
+
+    def cached_tokens(self, n):
+        return minimum(n, self.sinks + self.window)
+
+    def sink_pages(self, block_size: int) -> int:
+        return cdiv(self.sinks, block_size)
+
+    def pages(self, n, block_size: int):
+        peak_at = self.window + (self.sink_pages(block_size) + 1) * block_size - 1
+        return cdiv(minimum(n, peak_at), block_size)
+
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
+        bubble = -self.sinks % block_size
+        return cdiv(minimum(n, self.sinks + self.window) + bubble, block_size)
+
+    def slot_class(self) -> tuple:
+        """Layers of this kind need the same slots only with the same sinks and window."""
+        return (self.kind, self.sinks, self.window)
+
+    def describe(self) -> str:
+        return f"{self.sinks} sinks + window {self.window}, {self._dims()}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,11 +289,18 @@ class ChunkedLocal(FullAttention):
     def cached_tokens(self, n):
         return minimum(n, self.chunk)
 
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
         # vLLM ChunkedLocalAttentionSpec: at most one chunk plus one step's tokens: cdiv(min(c + T, n), B).
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
         return cdiv(minimum(self.chunk + max_num_batched_tokens, n), block_size)
+
+    def slot_class(self) -> tuple:
+        return (self.kind, self.chunk)
+
+    def as_full_attention(self) -> FullAttention:
+        return FullAttention(kv_heads=self.kv_heads, head_dim=self.head_dim, v_head_dim=self.v_head_dim)
 
     def pages(self, n, block_size: int):
         if self.chunk % block_size:
@@ -244,6 +335,9 @@ class MLALatent(CacheKind):
     @property
     def latent_dim(self) -> int:
         return self.kv_lora_rank + self.qk_rope_head_dim
+
+    def slot_class(self) -> tuple:
+        return ("full_attention",)  # vLLM's MLAAttentionSpec is a FullAttentionSpec
 
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
         return fmt.vector_bytes(self.latent_dim)
@@ -303,8 +397,11 @@ class StateSpace(CacheKind):
         recurrent = (self.ssm_heads // tp) * self.ssm_head_dim * self.ssm_state_size
         return conv + recurrent * STATE_DTYPE_BYTES[self.recurrent_dtype]
 
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
-        return 1  # one block holds the whole state (vLLM MambaSpec without prefix caching)
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
+        # One block holds the whole state (vLLM MambaSpec without prefix caching), plus one
+        # per speculative token when speculative decoding is on (MambaSpec.num_speculative_blocks).
+        return 1 + num_speculative_blocks
 
     def check_tp(self, tp: int) -> None:
         if self.conv_dim % tp or self.ssm_heads % tp:
@@ -423,9 +520,11 @@ class AttentionWithState(CacheKind):
     def pages(self, n, block_size: int):
         return self.attention.pages(n, block_size)
 
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None) -> int:
+    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
+                                  num_speculative_blocks: int = 0) -> int:
         """The attention part's blocks; the state part holds one more block of its own
-        group (``parts()`` gives each part's rule)."""
+        group (``parts()`` gives each part's rule; kvplan.paging pages the parts as two
+        layers, as vLLM registers them)."""
         return self.attention.engine_blocks_per_request(n, block_size, max_num_batched_tokens)
 
     def check_tp(self, tp: int) -> None:
@@ -440,5 +539,5 @@ class AttentionWithState(CacheKind):
 KINDS: dict[str, type[CacheKind]] = {
     cls.kind: cls
     for cls in (FullAttention, SlidingWindow, ChunkedLocal, MLALatent, StateSpace, SharedKV,
-                MLAIndexed, NoCache, AttentionWithState)
+                MLAIndexed, NoCache, AttentionWithState, SinkWindow)
 }

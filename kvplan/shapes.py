@@ -33,7 +33,7 @@ k/v 4 heads (512 rows each), o 2048 columns, gate/up 7168 rows, down 7168 column
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from kvplan.layers import FullAttention, MLALatent, StateSpace
@@ -95,6 +95,41 @@ class Param:
 
     def rank_numel(self, tp: int | None) -> int:
         return self.count * self.rank_rows(tp) * max(self.rank_cols(tp), 1)
+
+
+@dataclass(frozen=True)
+class MoEParallel:
+    """How one rank holds the routed experts (``part == "experts"``).
+
+    vLLM shards MoE layers over every rank of the tensor- and data-parallel groups
+    (vllm/model_executor/layers/fused_moe/config.py ``FusedMoEParallelConfig.make`` at
+    commit 002d6073: ``flatten_tp_across_dp_and_pcp`` -> ``tp_size = dp * tp``; "MoE layers
+    will be sharded according to the product of the tensor parallel size and data parallel
+    size", vllm/config/parallel.py). Without expert parallelism each of the ``tp * dp``
+    ranks holds a 1/(tp*dp) slice of every expert (``tp``); with
+    ``--enable-expert-parallel`` it holds whole experts, ``ep = tp * dp`` groups of them
+    (``ep_size = tp_size; tp_size = 1``). ``determine_expert_map`` gives the first
+    ``E % ep`` ranks one expert more, so the most loaded rank holds ``cdiv(E, ep)``.
+    DeepSeek-V3 (256 experts) at dp 8 with EP: 32 whole experts per rank; without EP:
+    all 256, each 1/8 of its 2048 intermediate channels."""
+
+    tp: int = 1
+    ep: int = 1
+
+    @classmethod
+    def of(cls, tp: int, dp: int = 1, expert_parallel: bool = False) -> MoEParallel:
+        group = tp * dp
+        return cls(1, group) if expert_parallel and group > 1 else cls(group, 1)
+
+    def share(self, p: Param) -> tuple[Param, int]:
+        """(the part of expert tensor ``p`` one rank holds, the tp to split it with)."""
+        if self.ep == 1:
+            return p, self.tp
+        return replace(p, count=cdiv(p.count, self.ep)), self.tp
+
+    def experts_per_rank(self, num_experts: int) -> int:
+        """Routed experts (whole or sliced) on the most loaded rank."""
+        return cdiv(num_experts, self.ep)
 
 
 def _linear(prefix: str, part: str, n_in: int, n_out: int, bias: bool, split: str, *, count: int = 1,

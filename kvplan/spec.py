@@ -97,6 +97,7 @@ class ModelSpec:
     extra_params: tuple[tuple[str, int], ...] = ()
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
+    num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -203,6 +204,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         extra_params=tuple(sorted((d.get("extra_params") or {}).items())),
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),
+        num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         origin=origin,
     )
 

@@ -65,6 +65,9 @@ EXPECTED = {
     "mixtral-8x7b": (131_072, {("full_attention", None, 8): 32}, 128, "mistralai/Mixtral-8x7B-v0.1"),
     # 28 x 4 x 256 x 2 = 57,344; sliding_window 131072 is off (use_sliding_window false)
     "qwen2.5-7b": (57_344, {("full_attention", None, 4): 28}, 128, "Qwen/Qwen2.5-7B"),
+    # 28 x 2 x 256 x 2 = 28,672 (the v0.9.0.1 startup log's model, tests/fixtures/startup_logs)
+    "deepseek-r1-distill-qwen-1.5b": (28_672, {("full_attention", None, 2): 28}, 128,
+                                      "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
     # 36 x 8 x 256 x 2 = 147,456
     "qwen3-8b": (147_456, {("full_attention", None, 8): 36}, 128, "Qwen/Qwen3-8B"),
     # 48 x 4 x 256 x 2 = 98,304: head_dim 128 from the file; 2048 / 32 = 64 would halve it
@@ -140,7 +143,8 @@ def _builtin_for(name):
 
 WITH_BUILTIN = sorted(n for n in EXPECTED if _builtin_for(n))
 # Fixtures of models kvplan ships no built-in spec for (the importer alone is tested on them).
-WITHOUT_BUILTIN = {"falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct", "mistral-nemo-base-2407",
+WITHOUT_BUILTIN = {"deepseek-r1-distill-qwen-1.5b", "falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct",
+                   "mistral-nemo-base-2407",
                    "opt-125m", "qwen3-next-80b-a3b-instruct"}
 
 

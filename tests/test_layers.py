@@ -26,7 +26,7 @@ BF16 = FORMATS["bf16"]
 
 def test_registry_names_every_kind():
     assert set(KINDS) == {"full_attention", "sliding_window", "chunked_local", "mla", "state_space", "shared_kv",
-                          "mla_indexed", "no_cache", "attention_with_state"}
+                          "mla_indexed", "no_cache", "attention_with_state", "sink_window"}
     for name, cls in KINDS.items():
         assert cls.kind == name
 

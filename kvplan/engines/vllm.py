@@ -14,13 +14,14 @@
 
   d: the model dtype's bytes (the logits as the LM head writes them); c32 = 4 for the
   ``logits.to(float32)`` copy (0 when the model is fp32); path: the top-k/top-p path's own
-  fp32 tensors, by release (triton 8, FlashInfer 8, torch sort 44 bytes a logit, see
-  vllm_rules.SAMPLER_PATH_BYTES_PER_LOGIT); triton_buffer: rows = min(next_pow2(S),
-  num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
+  fp32 tensors, by release (triton 8, FlashInfer 8, torch sort 32 bytes a logit for S >= 128
+  or S == 1 and 44 otherwise, see vllm_rules.SORT_BYTES_PER_LOGIT); triton_buffer: rows =
+  min(next_pow2(S), num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
   the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
   other than the last run no sampler; a later stage also holds the received hidden states
   and residual (2 * T * hidden * d).
-- non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp.
+- non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp; up to
+  0.9.0.1 also the memory in use before loading (CUDA context), which those releases count.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class VLLM(Engine):
         s = min(settings.max_num_seqs, t)
         vocab = spec.vocab_size
         path = self.sampler_path()
-        per_logit = d + (4 if d != 4 else 0) + R.SAMPLER_PATH_BYTES_PER_LOGIT[path]
+        own = R.sort_bytes_per_logit(s) if path == "sort" else R.SAMPLER_PATH_BYTES_PER_LOGIT[path]
+        per_logit = d + (4 if d != 4 else 0) + own
         peak = s * vocab * per_logit + R.PROFILE_WORKSPACE_BYTES
         if path == "triton" and s >= 8:
             sms = R.NUM_SMS.get(gpu.name, R.NUM_SMS["h100-sxm"])
@@ -167,9 +169,21 @@ class VLLM(Engine):
         return peak
 
     def non_torch_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
+        """What the release counts as non-torch memory: the increase during the profile run,
+        plus (0.8.0-0.9.0.1) everything that was on the device before loading."""
+        return self.non_torch_increase_bytes(gpu, tp, pp) + (
+            self.startup_in_use_bytes(tp, pp) if self.rule("non_torch_counts_startup_memory") else 0)
+
+    def non_torch_increase_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
         table = self.rule("non_torch_bytes")
+        if tp == 1 and pp == 1 and gpu.name not in SYMM_MEM_GPUS and "single_pre_hopper" in table:
+            return table["single_pre_hopper"]
         if tp == 1:
             return table["single"] if pp == 1 else table["pp_only"]
         if self.rule("symmetric_memory_all_reduce") and gpu.name in SYMM_MEM_GPUS and table["tp_symm"]:
             return table["tp_symm"][2 if tp == 2 else 4]
         return table["tp"]
+
+    def startup_in_use_bytes(self, tp: int, pp: int) -> int:
+        table = self.rule("startup_in_use_bytes")
+        return table["single"] if tp * pp == 1 else table["parallel"]

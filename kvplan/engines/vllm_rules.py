@@ -86,13 +86,26 @@ RULES = (
          "activation peak on one GPU, 0.12 GiB at tp 2 on one node; applied to 0.8.0-0.10.2 (no "
          "symmetric-memory all-reduce before 0.11.0)"),
     Rule("non_torch_bytes", "0.11.0", None,
-         {"single": gib("0.25"), "pp_only": gib("0.07"), "tp": gib("0.12"),
+         {"single": gib("0.25"), "single_pre_hopper": 0, "pp_only": gib("0.07"), "tp": gib("0.12"),
           "tp_symm": {2: gib("2.09"), 4: gib("2.13")}},
          "startup logs of v0.19.0 on H100 (tests/fixtures/calibration): non_torch_forward_increase 0.25 "
          "(1 GPU), 0.07 (pp only), 2.07/2.06/2.09 (tp 2: kvplan takes 2.09, the figure of the log whose "
-         "pool is smallest, so relative KV errors stay lowest), 2.13 (tp 4, also used for tp > 4); tp > 1 "
-         "without symmetric memory (pre-Hopper GPUs) keeps the 0.10.1.1 figure; applied from 0.11.0, "
+         "pool is smallest, so relative KV errors stay lowest), 2.13 (tp 4, also used for tp > 4); "
+         "GPUs without symmetric memory (pre-Hopper) keep the 0.10.1.1 A100 figures, 0 on one GPU and "
+         "0.12 at tp (the v0.15.1 A100 log P002 agrees: docs/calibration.md); applied from 0.11.0, "
          "the release that turned VLLM_ALLREDUCE_USE_SYMM_MEM on"),
+    # -- what "non-torch memory" counts: the whole device's, or only what the profile added
+    Rule("non_torch_counts_startup_memory", "0.8.0", "0.9.0.1", True,
+         _WORKER + ": peak_memory += (total - free) - torch allocated, measured after the profile run, so the "
+         "CUDA context and every buffer that was on the device before loading count against the KV pool"),
+    Rule("non_torch_counts_startup_memory", "0.9.1", None, False,
+         _WORKER + " with vllm/utils memory_profiling (0.9.1+): non_torch_increase is measured from the "
+         "worker's init snapshot, so memory in use before loading is not counted"),
+    #: memory in use on the device before loading (CUDA context; NCCL communicators when
+    #: parallel): total - free at startup in the v0.19.0 H100 logs, 79.19 - 78.68 = 0.51 GiB on one
+    #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
+    Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
+         "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
     Rule("kv_cache_dtypes", "0.8.0", "0.9.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2"),
          "vllm/config.py: CacheDType"),
@@ -118,12 +131,32 @@ RULES = (
 #:   triton:     probs (softmax) + q (exponential noise in random_sample) = 4 + 4
 #:   flashinfer: top_k_mask_logits output + softmax probs (flashinfer.sampling
 #:               top_k_top_p_sampling_from_logits, top_k_first)         = 4 + 4
-#:   sort:       torch.sort over a row of > 4096 values runs
-#:               segmented_sort_pairs_by_full_sort (aten/src/ATen/native/cuda/Sort.cu):
-#:               sorted values 4 + int64 indices 8, two int2 index/segment arrays 8 + 8,
-#:               the radix sort's key output 4 and cub's alternate key/value buffers 4 + 8
-#:               = 44 bytes a logit at the sort's peak.
-SAMPLER_PATH_BYTES_PER_LOGIT = {"triton": 8, "flashinfer": 8, "sort": 44}
+#:   sort:       see SORT_BYTES_PER_LOGIT (depends on the number of rows S).
+SAMPLER_PATH_BYTES_PER_LOGIT = {"triton": 8, "flashinfer": 8}
+#: ``logits.sort(dim=-1)`` (vllm/v1/sample/ops/topk_topp_sampler.py: apply_top_k_top_p) over
+#: S rows of V > 4096 fp32 values runs PyTorch's stable sort, whose branch depends on the row
+#: count (aten/src/ATen/native/cuda/SortStable.cu: do_launch_stable_sort_kernel):
+#:   S >= 128 or S == 1: segmented_sort_pairs / segmented_sort_large_segments -- sorted values
+#:     4 + int64 indices 8, the int64 iota of source indices 8, and cub's radix-sort temp
+#:     storage, which holds alternate key and value buffers 4 + 8 (cub::DeviceSegmentedRadixSort
+#:     / DeviceRadixSort::SortPairs without DoubleBuffer) = 32 bytes a logit;
+#:   2 <= S < 128: segmented_sort_pairs_by_full_sort -- values 4 + indices 8, two int2
+#:     index/segment arrays 8 + 8, the radix sort's key output 4 and cub's alternate key/value
+#:     buffers 4 + 8 = 44 bytes a logit.
+#: (S, bytes): the first row whose S is at least the given count applies. Llama-3.1-8B,
+#: S = 256, V = 128,256: 32,833,536 logits x (2 + 4 + 32) = 1.16 GiB; the v0.15.1 A100 log in
+#: tests/fixtures/startup_logs leaves 1.18 GiB for activation and non-torch memory together.
+SORT_BYTES_PER_LOGIT = ((128, 32), (2, 44), (1, 32))
+
+
+def sort_bytes_per_logit(rows: int) -> int:
+    """The torch sort path's own bytes a logit for ``rows`` rows (see SORT_BYTES_PER_LOGIT)."""
+    for at_least, per_logit in SORT_BYTES_PER_LOGIT:
+        if rows >= at_least:
+            return per_logit
+    raise ValueError(f"the sampler runs over at least one row, got {rows}")
+
+
 #: The Triton kernel keeps one [min(next_pow2(S), num_SMs), vocab] fp32 buffer per device
 #: (topk_topp_triton.py: _TRITON_BUFFER_CACHE; H100 SXM: 132 rows x 128,256 x 4 B = 64.6 MiB).
 #: Fixed work buffers allocated by the profile run's first GEMMs through PyTorch's caching
