@@ -42,6 +42,9 @@ from kvplan.spec import ModelSpec
 #: Formats the kernels implement (kvplan.kernels.quant).
 KERNEL_FORMATS = ("bf16", "fp16", "fp8_e4m3", "int8", "int4")
 REPORT_SCHEMA_VERSION = 2
+#: Versions `kvplan report` (and kvplan.speed's calibration) read: 1 had no read-only roof and
+#: no separate tensor / allocator bytes.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 # Interpreter runs: the same pipeline at sizes the CPU can run in seconds.
 INTERPRET_MAX_CTX = 40
@@ -638,18 +641,24 @@ def validate_report(data: object, origin: str) -> dict:
     """A saved report (for `kvplan report`): one-line errors when it is not one."""
     if not isinstance(data, dict) or not isinstance(data.get("formats"), list):
         raise BadInputError(f"{origin}: not a kvplan measure report (no 'formats' list)")
-    if data.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise BadInputError(f"{origin}: report schema_version {data.get('schema_version')!r}, this kvplan reads "
-                            f"{REPORT_SCHEMA_VERSION}")
-    _check_fields(data, _REPORT_FIELDS["top"], "", origin)
-    for part in ("device", "config", "copy_bandwidth", "read_bandwidth"):
+    version = data.get("schema_version")
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
+        raise BadInputError(f"{origin}: report schema_version {version!r}, this kvplan reads "
+                            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}")
+    v2 = version >= 2
+    top = {k: v for k, v in _REPORT_FIELDS["top"].items() if v2 or k != "read_bandwidth"}
+    _check_fields(data, top, "", origin)
+    for part in ("device", "config", "copy_bandwidth") + (("read_bandwidth",) if v2 else ()):
         _check_fields(data[part], _REPORT_FIELDS[part], f"{part}.", origin)
     for i, f in enumerate(data["formats"]):
         if not isinstance(f, dict):
             raise BadInputError(f"{origin}: formats.{i}: expected an object")
         _check_fields(f, _REPORT_FIELDS["format"], f"formats.{i}.", origin)
         if f["status"] == "ok":
-            _check_fields(f, _REPORT_FIELDS["format_ok"], f"formats.{i}.", origin)
+            fields = _REPORT_FIELDS["format_ok"]
+            if not v2:  # version 1 reported neither
+                fields = {k: v for k, v in fields.items() if k not in ("tensor_bytes", "tensor_bytes_diff")}
+            _check_fields(f, fields, f"formats.{i}.", origin)
     probe = data.get("probe_capacity")
     if probe is not None:
         if not isinstance(probe, dict):

@@ -269,3 +269,22 @@ def test_snapshot_spec_equals_the_validated_spec(monkeypatch):
     for name in ("llama3-8b", "deepseek-v2-lite"):
         a, b = _snapshot_spec(name), load_model(name)
         assert a.layers == b.layers and a.num_layers == b.num_layers and a.mla == b.mla and a.moe == b.moe
+
+
+def test_report_reads_schema_1(tmp_path, capsys):
+    """Reports written before the read-only roof and the tensor/allocator split still render."""
+    ok = {"kv_dtype": "bf16", "status": "ok", "cache_bytes_predicted": 1024, "cache_bytes_measured": 1536,
+          "cache_bytes_diff": 512, "memory_source": "torch", "decode_ms_median": 1.0, "decode_ms_min": 1.0,
+          "decode_ms_max": 1.0, "decode_ms_iqr": 0.0, "achieved_gbps": 2680.0}
+    report = {"schema_version": 1, "model": "llama3-8b", "device": {"name": "NVIDIA H100", "interpret": False},
+              "config": {"ctx": 4096, "batch": 8, "block_size": 16, "layers_measured": 32, "num_layers": 32},
+              "copy_bandwidth": {"gbps": 3000.0}, "formats": [ok]}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(report))
+    code, out, err = cli(capsys, "report", str(path))
+    assert code == 0, err
+    assert "copy 3000.0 GB/s" in out and "read bandwidth" not in out
+    report["schema_version"] = 3
+    path.write_text(json.dumps(report))
+    code, _, err = cli(capsys, "report", str(path))
+    assert code == 2 and "schema_version 3, this kvplan reads 1, 2" in one_line_error(err)

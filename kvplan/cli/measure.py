@@ -112,8 +112,8 @@ def render(report: dict) -> None:
     con.print(
         f"[bold]{report['model']}[/bold] on {where}: {cfg['batch']} x {tok(cfg['ctx'])} tokens, "
         f"{cfg['layers_measured']} of {cfg['num_layers']} layers, block {cfg['block_size']}; "
-        f"read bandwidth {report['read_bandwidth']['gbps']:.1f} GB/s, copy {report['copy_bandwidth']['gbps']:.1f} "
-        "GB/s (read + write)"
+        + (f"read bandwidth {report['read_bandwidth']['gbps']:.1f} GB/s, " if report.get("read_bandwidth") else "")
+        + f"copy {report['copy_bandwidth']['gbps']:.1f} GB/s (read + write)"
     )
     table = Table(title_justify="left")
     for col in ("format", "cache predicted", "tensor bytes", "allocator", "alloc model", "decode ms (± IQR/2)",
@@ -126,7 +126,7 @@ def render(report: dict) -> None:
         alloc = f.get("allocator_bytes_measured")
         model = f.get("allocator_bytes_predicted")
         table.add_row(
-            f["kv_dtype"], b(f["cache_bytes_predicted"]), b(f["tensor_bytes"]),
+            f["kv_dtype"], b(f["cache_bytes_predicted"]), "" if f.get("tensor_bytes") is None else b(f["tensor_bytes"]),
             "" if alloc is None else b(alloc), "" if model is None else b(model),
             f"{f['decode_ms_median']:.3f} ±{f['decode_ms_iqr'] / 2:.3f}", _num(f, "decode_ms_predicted"),
             _num(f, "achieved_gbps", "{:.1f}"), _num(f, "pct_of_read_roof", "{:.0f}%"),
