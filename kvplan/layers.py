@@ -340,7 +340,7 @@ class MLALatent(CacheKind):
         return ("full_attention",)  # vLLM's MLAAttentionSpec is a FullAttentionSpec
 
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
-        return fmt.vector_bytes(self.latent_dim)
+        return fmt.latent_bytes(self.kv_lora_rank, self.qk_rope_head_dim)
 
     def cached_tokens(self, n):
         return n
@@ -460,7 +460,7 @@ class MLAIndexed(MLALatent):
         return self.index_head_dim + self.index_head_dim // self.index_quant_block * 4
 
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
-        return fmt.vector_bytes(self.latent_dim) + self.index_key_bytes
+        return fmt.latent_bytes(self.kv_lora_rank, self.qk_rope_head_dim) + self.index_key_bytes
 
     def describe(self) -> str:
         return f"{super().describe()} + indexer key {self.index_head_dim} fp8 ({self.index_key_bytes} B)"
