@@ -83,3 +83,17 @@ def test_vllm_releases_that_accept_the_name():
 def test_paged_layout_is_one_packed_row_per_token():
     lay = layer_layout(MLALatent(kv_lora_rank=512, qk_rope_head_dim=64), DS, 4, 64)
     assert [(t.name, t.shape, t.dtype) for t in lay.tensors] == [("kv_cache", (4, 64, 656), "uint8")]
+
+
+@pytest.mark.parametrize(("fmt", "latent_bytes"), [("bf16", 576 * 2), ("fp8_ds_mla", 656)])
+def test_v32_layout_holds_the_indexer_keys(fmt, latent_bytes):
+    """The paged tensors of a DeepSeek-V3.2 layer: the latent plus the indexer's 132 B per
+    token (128 fp8 + one fp32 scale), as the planner counts them (layout == planner)."""
+    from kvplan.formats import get_format
+    from kvplan.layout import layer_layout
+    from kvplan.loader import load_model
+
+    kind = load_model("tests/fixtures/hf_configs/deepseek-v3.2.json").layers[0]
+    lay = layer_layout(kind, get_format(fmt, "bf16"), 4, 64)
+    assert lay.tensor("index_k_cache").shape == (4, 64, 132)
+    assert lay.nbytes == 4 * 64 * (latent_bytes + 132)
