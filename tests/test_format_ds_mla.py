@@ -97,3 +97,22 @@ def test_v32_layout_holds_the_indexer_keys(fmt, latent_bytes):
     lay = layer_layout(kind, get_format(fmt, "bf16"), 4, 64)
     assert lay.tensor("index_k_cache").shape == (4, 64, 132)
     assert lay.nbytes == 4 * 64 * (latent_bytes + 132)
+
+
+def test_vllm_stores_deepseek_sparse_attention_fp8_as_fp8_ds_mla():
+    """DeepseekV32ForCausalLM.verify_and_update_config sets cache_dtype = "fp8_ds_mla" for any
+    fp8 --kv-cache-dtype: kvplan plans 656 B latents, not 576 fp8 bytes; a release whose
+    CacheDType has no fp8_ds_mla (0.11.0) is refused rather than guessed."""
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/deepseek-v3.2.json")
+    for asked in ("fp8", "fp8_e4m3", "fp8_ds_mla"):
+        assert make_request(spec, "h200", tp=8, kv_format=asked).kv_format.name == "fp8_ds_mla"
+    assert make_request(spec, "h200", tp=8, kv_format="bf16").kv_format.name == "bf16"
+    assert make_request(spec, "h200", tp=8, kv_format="fp8", engine="raw").kv_format.name == "fp8_e4m3"
+    with pytest.raises(BadInputError, match="no fp8_ds_mla"):
+        make_request(spec, "h200", tp=8, kv_format="fp8", engine="vllm==0.11.0")
+    # A model without sparse attention keeps plain fp8.
+    assert make_request(load_model("deepseek-v3"), "h200", tp=8, kv_format="fp8").kv_format.name == "fp8_e4m3"
