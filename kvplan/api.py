@@ -24,7 +24,7 @@ from kvplan.errors import BadInputError
 from kvplan.footprint import Footprint, Parallelism
 from kvplan.spec import ModelSpec
 
-__all__ = ["load_model", "models", "formats", "footprint", "footprint_dict", "sweep", "capacity", "plot_size"]
+__all__ = ["load_model", "models", "formats", "footprint", "footprint_dict", "sweep", "capacity", "plan", "plot_size"]
 
 
 def load_model(model: str | ModelSpec) -> ModelSpec:
@@ -95,51 +95,51 @@ def footprint_dict(fp: Footprint, with_groups: bool = True) -> dict:
             "pp": fp.pp, **_fd(fp, with_groups)}
 
 
-def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None):
+def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None, **deploy):
     """Every point of the grid models x ctx x batch x kv_dtype x tp x pp as a DataFrame.
 
     Each axis is a value, a list, or a comma-separated string (``"4k,8k,32k"``). Columns:
     model, ctx, batch, kv_dtype, tp, pp, block_size, bytes_per_token, seq_bytes,
     total_bytes, paged_total_bytes, per_gpu_bytes, per_gpu_paged_bytes (int64), and with
-    ``gpu`` kv_pool_bytes, headroom_bytes and fits. Rows follow the cartesian product in
+    ``gpu`` what that GPU's KV pool answers (the same Pool as ``plan``; ``deploy`` are its
+    engine options): kv_pool_bytes, reserved_bytes, headroom_bytes, max_requests, fits, limit. Rows follow the cartesian product in
     that column order (pp varies fastest). Combinations a model cannot run are left out
     and described in ``df.attrs["skipped"]``. Needs pandas and numpy (the `data` extra)."""
     from kvplan.sweep import sweep as _sweep
 
-    return _sweep(models, ctx, batch, kv_dtype, tp, pp, block_size=block_size, gpu=gpu)
+    return _sweep(models, ctx, batch, kv_dtype, tp, pp, block_size=block_size, gpu=gpu, **deploy)
 
 
-def capacity(model: str | ModelSpec, gpu, **options):
-    """How much KV cache fits: delegates to ``kvplan.capacity.plan_capacity``.
+def plan(model: str | ModelSpec, gpu=None, **options):
+    """The KV pool a deployment gets: ``kvplan.capacity.Pool``, the one capacity model every
+    command asks. ``options`` are ``kvplan.capacity.make_request``'s keywords (tp, pp, dp,
+    weights, kv_format, engine, gpu_memory_utilization, max_model_len, max_num_batched_tokens,
+    max_num_seqs, block_size, gpu_mem_bytes, dtype); token counts and sizes may be strings.
 
-    ``gpu`` is a catalog name (``"h100"``) or a ``kvplan.gpus.GPU``; ``options`` are
-    plan_capacity's keywords (tp, pp, weights, kv_format, engine, gpu_memory_utilization,
-    max_model_len, max_num_batched_tokens, block_size, ctx, batch, gpu_mem_bytes). Token
-    counts may be strings ("32k") and kv_format may be "auto"."""
-    try:
-        from kvplan.capacity import plan_capacity
-        from kvplan.gpus import get_gpu
-    except ImportError as err:
-        raise BadInputError(f"capacity planning is not available in this build ({err})") from None
-    spec = load_model(model)
-    if isinstance(gpu, str):
-        gpu = get_gpu(gpu)
-    for key in ("ctx", "max_model_len", "max_num_batched_tokens"):
-        if isinstance(options.get(key), str):
-            options[key] = _tokens(options[key], key)
-    if isinstance(options.get("gpu_mem_bytes"), str):
-        from kvplan.units import parse_bytes
+        >>> from kvplan import api
+        >>> pool = api.plan("llama3.1-8b", "h100", max_model_len="8k")
+        >>> pool.max_requests(8192), pool.serves(8192, 64).bound
+        (54, 'memory')
+    """
+    from kvplan.capacity import make_request, plan as _plan
 
-        options["gpu_mem_bytes"] = parse_bytes(options["gpu_mem_bytes"], "gpu_mem_bytes")
-    if isinstance(options.get("kv_format"), str) and options["kv_format"].strip().lower() == "auto":
-        options["kv_format"] = spec.dtype
-    return plan_capacity(spec, gpu, **options)
+    return _plan(make_request(load_model(model), gpu, **options))
+
+
+def capacity(model: str | ModelSpec, gpu=None, *, ctx=None, batch=None, **options):
+    """How much KV cache fits, with the answers for ``ctx`` / ``batch``: a
+    ``kvplan.capacity.Capacity`` (the summary `kvplan capacity` prints) over ``plan``'s Pool.
+    Token counts may be strings ("32k") and kv_format may be "auto"."""
+    from kvplan.capacity import summarize
+
+    return summarize(plan(model, gpu, **options), _tokens(ctx, "ctx") if ctx is not None else None, batch)
 
 
 def plot_size(model: str | ModelSpec, path, kv_dtype="auto", *, ctx=None, batch: int = 1, block_size: int = 16,
-              tp: int = 1, pp: int = 1, gpu=None):
+              tp: int = 1, pp: int = 1, gpu=None, **deploy):
     """Draw KV memory against context (one line per format) to ``path`` (.png/.svg/.pdf);
-    what ``kvplan size --plot`` draws. Needs matplotlib (the `plot` extra)."""
+    what ``kvplan size --plot`` draws (with ``gpu``: what the engine reserves against that
+    GPU's KV pool; ``deploy``: make_request's engine options). Needs matplotlib."""
     from kvplan.formats import parse_formats
     from kvplan.plots import plot_size as _plot
 
@@ -148,4 +148,4 @@ def plot_size(model: str | ModelSpec, path, kv_dtype="auto", *, ctx=None, batch:
         f for name in kv_dtype for f in parse_formats(name, spec.dtype)]
     mark = _tokens(ctx, "ctx") if ctx is not None else None
     return _plot(spec, fmts, path, batch=_count(batch, "batch"), block_size=_count(block_size, "block size"),
-                 par=Parallelism(_count(tp, "tp"), _count(pp, "pp")), ctx_mark=mark, gpu=gpu)
+                 par=Parallelism(_count(tp, "tp"), _count(pp, "pp")), ctx_mark=mark, gpu=gpu, deploy=deploy)

@@ -1,6 +1,18 @@
 """Capacity: with this model on these GPUs under this engine, how much KV cache fits?
 
-    plan_capacity(spec, "h100", tp=2) -> Capacity
+One question, one answer: every command that says whether something fits (`size --gpu`,
+`sweep --gpu`, `capacity`, `check`, `fragment --gpu`, the Python API) builds the same
+frozen request and asks the same pool:
+
+    req = make_request(spec, "h100", tp=2, kv_format="fp8", max_model_len="32k")
+    pool = plan(req)                  # engine carves memory, pool cut into blocks
+    pool.kv_cache_tokens              # vLLM's "GPU KV cache size"
+    pool.max_requests(8192)           # whole requests of 8k, capped by max_num_seqs
+    pool.longest_context(8)           # the longest context 8 requests can each have
+    pool.serves(32768, 8)             # Verdict(ok, reason)
+
+``plan_capacity(spec, gpu, **options)`` is the same thing in one call, returning a
+``Capacity`` summary (the pool's answers to --ctx / --batch, and what would fit instead).
 
 Per pipeline stage (on one tensor-parallel rank) the engine profile (kvplan.engines)
 carves the GPU into weights, activations, other and the KV pool; the pool is cut into
@@ -34,15 +46,19 @@ full-attention group and ``cdiv(min(window - 1 + max_num_batched_tokens, L), blo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
+from fractions import Fraction
 
 from kvplan.engines import EngineSettings, StageBudget, get_engine
 from kvplan.errors import BadInputError
 from kvplan.formats import KVFormat, get_format
 from kvplan.gpus import GPU, custom_gpu, get_gpu
+from kvplan.layer_sums import kind_counts, pp_stage_ranges
 from kvplan.layers import CacheKind
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
+from kvplan.weights import Weights
 
 
 #: vLLM puts hybrid layers in groups of the largest kind's layer count when it is under
@@ -74,11 +90,7 @@ def _group_size(counts: dict[CacheKind, int]) -> int:
 
 def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, tp: int) -> PoolLayout:
     """Page the cache-holding layers of ``layers`` as vLLM does (shared-KV layers hold none)."""
-    counts: dict[CacheKind, int] = {}
-    for i in layers:
-        kind = spec.layers[i]
-        if kind.token_proportional or kind.state_bytes(tp):
-            counts[kind] = counts.get(kind, 0) + 1
+    counts = {kind: n for kind, n in kind_counts(spec, layers) if kind.token_proportional or kind.state_bytes(tp)}
     if not counts:
         return PoolLayout(block_size, 0, (), 1, has_tokens=False)
     attention = [k for k in counts if k.token_proportional]
@@ -108,74 +120,79 @@ def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, 
     return PoolLayout(block_size, unit, tuple((k, 1) for k in counts), 1)
 
 
-def blocks_per_request(layout: PoolLayout, n_tokens: int, max_num_batched_tokens: int | None) -> int:
+def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int | None):
     """Blocks one request of ``n_tokens`` holds at its peak, over every block table
-    (each kind's own rule: ``CacheKind.engine_blocks_per_request``)."""
+    (each kind's own rule: ``CacheKind.engine_blocks_per_request``). ``n_tokens`` may be an
+    int or a numpy int64 array (the sweep asks for a whole column of contexts at once)."""
     return sum(
         tables * kind.engine_blocks_per_request(n_tokens, layout.block_size, max_num_batched_tokens)
         for kind, tables in layout.groups
     )
 
 
-@dataclass(frozen=True)
-class Capacity:
-    """What fits. Byte and token figures are for the most loaded GPU (the binding stage)."""
+# -- the request ----------------------------------------------------------------------------
+def _positive_int(value, what: str, *, tokens: bool = False) -> int | None:
+    """None, or a positive whole number (token strings such as '32k' when ``tokens``)."""
+    if value is None:
+        return None
+    if tokens and isinstance(value, str):
+        from kvplan.units import parse_tokens
 
-    model: str
-    gpu: str
-    gpu_memory_bytes: int
-    engine: str
-    tp: int
-    pp: int
-    weights_format: str
-    kv_dtype: str
-    block_size: int
-    memory_fraction: float
-    memory_fraction_name: str
-    max_num_batched_tokens: int | None
-    max_num_seqs: int | None
-    max_model_len: int
-    weights_bytes: int
-    kv_pool_bytes: int
-    num_blocks: int
-    kv_cache_tokens: int
-    blocks_per_request: int  # at max_model_len
-    max_concurrency: float  # at max_model_len, as vLLM logs it
-    max_requests: int  # whole requests of max_model_len tokens
-    ctx: int | None
-    concurrency_at_ctx: float | None
-    batch: int | None
-    max_context_at_batch: int | None
-    fits: bool
-    reasons: tuple[str, ...]
-    suggestions: tuple[str, ...]
-    stages: tuple[StageBudget, ...]
-    binding_stage: int
-    padding_layers: int = 0
-    stage_blocks: tuple[int, ...] = field(default=())
-    block_unit_bytes: int = 0  # bytes one block costs across the binding stage's layers
-    ctx_blocks_per_request: int | None = None  # blocks one request of ctx tokens holds
+        return parse_tokens(value, what)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class CapacityRequest:
+    """Everything that decides what fits, resolved and checked (build it with make_request).
+
+    ``gpu`` is one GPU of the deployment; ``tp * pp`` GPUs make one replica (one engine
+    instance, one KV pool per rank) and ``dp`` replicas the whole deployment."""
+
+    spec: ModelSpec
+    gpu: GPU
+    kv_format: KVFormat
+    engine: str = "vllm"
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    weights: str | None = None  # weight format name; None: the spec's quantization or dtype
+    memory_fraction: Fraction | None = None  # None: the engine's default
+    max_model_len: int | None = None  # None: the model's max_position_embeddings
+    max_num_batched_tokens: int | None = None  # None: the engine's default
+    max_num_seqs: int | None = None  # None: the engine's default
+    block_size: int | None = None  # None: the engine's default
 
     @property
     def num_gpus(self) -> int:
-        return self.tp * self.pp
+        """GPUs of the whole deployment."""
+        return self.tp * self.pp * self.dp
 
     @property
-    def waterfall(self) -> StageBudget:
-        """The binding stage's memory waterfall."""
-        return self.stages[self.binding_stage]
+    def model_len(self) -> int:
+        return self.max_model_len or self.spec.max_position_embeddings
 
-    @property
-    def verdict(self) -> str:
-        if self.fits:
-            return "fits"
-        text = "does not fit: " + "; ".join(self.reasons)
-        if self.suggestions:
-            text += ". Would fit: " + "; ".join(self.suggestions)
-        return text
+    def replace(self, **changes) -> CapacityRequest:
+        """A copy with some options changed, checked again (names as make_request's)."""
+        args = dict(gpu_mem_bytes=None, tp=self.tp, pp=self.pp, dp=self.dp, weights=self.weights,
+                    kv_format=self.kv_format, engine=self.engine, gpu_memory_utilization=self.memory_fraction,
+                    max_model_len=self.max_model_len, max_num_batched_tokens=self.max_num_batched_tokens,
+                    max_num_seqs=self.max_num_seqs, block_size=self.block_size)
+        spec = changes.pop("spec", self.spec)
+        gpu = changes.pop("gpu", self.gpu)
+        args.update(changes)
+        return make_request(spec, gpu, **args)
 
 
-def _resolve_gpu(gpu, gpu_mem_bytes) -> GPU:
+def resolve_gpu(gpu, gpu_mem_bytes=None) -> GPU:
+    """A catalog name or GPU object, with memory overridden by ``gpu_mem_bytes`` (bytes, or a
+    size string such as '24GiB'); a GPU known only by its memory when ``gpu`` is None."""
+    if isinstance(gpu_mem_bytes, str):
+        from kvplan.units import parse_bytes
+
+        gpu_mem_bytes = parse_bytes(gpu_mem_bytes, "--gpu-mem")
     if gpu_mem_bytes is not None:
         if isinstance(gpu_mem_bytes, bool) or not isinstance(gpu_mem_bytes, int) or gpu_mem_bytes <= 0:
             raise BadInputError(f"GPU memory must be positive, got {gpu_mem_bytes!r} (e.g. --gpu-mem 24GiB)")
@@ -187,83 +204,276 @@ def _resolve_gpu(gpu, gpu_mem_bytes) -> GPU:
     return g.with_memory(gpu_mem_bytes) if gpu_mem_bytes is not None else g
 
 
-def _max_context(layout: PoolLayout, num_blocks: int, batch: int, tokens: int | None, cap: int) -> int:
-    """Largest L (<= cap) with batch * blocks_per_request(L) <= num_blocks; 0 if none."""
-    def fits(n: int) -> bool:
-        return batch * blocks_per_request(layout, n, tokens) <= num_blocks
-
-    if num_blocks <= 0 or not fits(1):
-        return 0
-    if fits(cap):
-        return cap
-    lo, hi = 1, cap  # fits(lo), not fits(hi)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def plan_capacity(
+def make_request(
     spec: ModelSpec,
-    gpu: str | GPU | None,
+    gpu: str | GPU | None = None,
     *,
-    gpu_mem_bytes: int | None = None,
+    gpu_mem_bytes: int | str | None = None,
     tp: int = 1,
     pp: int = 1,
+    dp: int = 1,
     weights: str | None = None,
     kv_format: str | KVFormat | None = None,
     engine: str = "vllm",
-    gpu_memory_utilization: float | None = None,
-    max_model_len: int | None = None,
-    max_num_batched_tokens: int | None = None,
+    gpu_memory_utilization=None,
+    max_model_len: int | str | None = None,
+    max_num_batched_tokens: int | str | None = None,
     max_num_seqs: int | None = None,
     block_size: int | None = None,
-    ctx: int | None = None,
-    batch: int | None = None,
-    suggest: bool = True,
-) -> Capacity:
-    """Plan KV capacity for ``spec`` on ``tp * pp`` GPUs of kind ``gpu`` under ``engine``.
+    dtype: str | None = None,
+) -> CapacityRequest:
+    """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
+    UnknownNameError (one line) on anything kvplan cannot use.
 
-    ``gpu_memory_utilization`` is the engine's memory fraction (vLLM's
-    gpu_memory_utilization, SGLang's mem_fraction_static, TensorRT-LLM's
-    free_gpu_memory_fraction). Raises BadInputError / ShapeError / UnknownNameError on bad
-    input; a deployment that does not fit is returned with ``fits=False`` and suggestions."""
+    Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
+    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype."""
     from kvplan.footprint import Parallelism, check_parallelism
-    from kvplan.weights import weights_footprint
 
-    for what, value in (("tp", tp), ("pp", pp)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
-    for what, value in (("max_model_len", max_model_len), ("ctx", ctx), ("batch", batch)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
+    if dtype:
+        from kvplan.formats import MODEL_DTYPES
+
+        d = get_format(dtype).name
+        if d not in MODEL_DTYPES:
+            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
+        spec = dataclasses.replace(spec, dtype=d)
+    tp, pp, dp = (_positive_int(v, what) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
-    g = _resolve_gpu(gpu, gpu_mem_bytes)
-    prof = get_engine(engine)
-    settings: EngineSettings = prof.settings(
-        g, tp=tp, pp=pp, memory_fraction=gpu_memory_utilization, block_size=block_size,
-        max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-    )
-    fmt = kv_format if isinstance(kv_format, KVFormat) else get_format(kv_format or "auto", spec.dtype)
+    g = resolve_gpu(gpu, gpu_mem_bytes)
+    if isinstance(kv_format, KVFormat):
+        fmt = kv_format
+    else:
+        fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
     for kind in {*spec.layers}:
         kind.per_token_bytes(fmt, tp)  # ShapeError if the format cannot store this layer
-    w = weights_footprint(spec, weights, tp, pp)
-    budgets = prof.carve(spec, g, w, settings)
-    model_len = max_model_len or spec.max_position_embeddings
+    if weights is not None:
+        from kvplan.weights import get_weight_format
 
-    from kvplan.footprint import pp_stage_ranges
+        weights = get_weight_format(weights, spec.dtype).name
+    prof = get_engine(engine)  # UnknownNameError for an unknown engine
+    family = prof.name.split("==")[0].split("-")[0]
+    if g.engines and family != "raw" and family not in g.engines:
+        raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
+                            f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    fraction = None
+    if gpu_memory_utilization is not None:
+        # The engine checks the range with its own option name.
+        prof.settings(g, tp=tp, pp=pp, memory_fraction=gpu_memory_utilization)
+        fraction = Fraction(str(gpu_memory_utilization))
+    return CapacityRequest(
+        spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
+        memory_fraction=fraction,
+        max_model_len=_positive_int(max_model_len, "max_model_len", tokens=True),
+        max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
+        max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs"),
+        block_size=_positive_int(block_size, "block_size"),
+    )
 
-    ranges = pp_stage_ranges(spec.num_layers, pp)
-    layouts = [pool_layout(spec, r, fmt, settings.block_size, tp) for r in ranges]
-    stage_blocks = []
-    for b, lay in zip(budgets, layouts):
-        if lay.unit_bytes == 0:
-            stage_blocks.append(None)  # no paged layers on this stage
-        else:
-            stage_blocks.append(max(b.kv_pool_bytes, 0) // lay.unit_bytes)
+
+# -- the pool and its queries ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """An answer with its reason: ``ok`` and, when not ok, why (one line)."""
+
+    ok: bool
+    reason: str = ""
+    #: What binds: "memory", "max_num_seqs", "max_model_len", "weights" (no pool) or "" when ok.
+    bound: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The KV pool an engine builds for a request. Byte figures are per GPU (the binding
+    pipeline stage, one tensor-parallel rank); blocks, tokens and requests are per replica
+    (the tp x pp GPUs of one engine instance); ``dp`` replicas make the deployment.
+
+    Every query is a pure function of the pool: ask it, never re-plan to read one number."""
+
+    request: CapacityRequest
+    engine: str  # the engine profile's name (with the release its rules come from)
+    settings: EngineSettings
+    weights: Weights
+    stages: tuple[StageBudget, ...]
+    layouts: tuple[PoolLayout, ...]
+    stage_blocks: tuple[int | None, ...]  # None: a stage without paged layers
+    binding_stage: int
+    num_blocks: int
+
+    # -- what the engine logs -----------------------------------------------------------------
+    @property
+    def layout(self) -> PoolLayout:
+        return self.layouts[self.binding_stage]
+
+    @property
+    def paged(self) -> bool:
+        return any(n is not None for n in self.stage_blocks)
+
+    @property
+    def waterfall(self) -> StageBudget:
+        """The binding stage's memory waterfall (one GPU)."""
+        return self.stages[self.binding_stage]
+
+    @property
+    def kv_pool_bytes(self) -> int:
+        """KV pool of the binding GPU (negative when weights and buffers already overflow)."""
+        return self.waterfall.kv_pool_bytes
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.waterfall.weights_bytes
+
+    @property
+    def block_size(self) -> int:
+        return self.layout.block_size
+
+    @property
+    def kv_cache_tokens(self) -> int:
+        """vLLM's "GPU KV cache size: N tokens" (per replica)."""
+        if not self.paged or not self.layout.has_tokens:
+            return 0
+        return self.num_blocks // self.layout.tokens_divisor * self.layout.block_size
+
+    @property
+    def max_model_len(self) -> int:
+        return self.request.model_len
+
+    @property
+    def max_num_seqs(self) -> int | None:
+        """The engine's cap on running requests per replica (None: the engine has none)."""
+        return self.settings.max_num_seqs
+
+    # -- per request ----------------------------------------------------------------------------
+    def blocks_per_request(self, n):
+        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array)."""
+        return blocks_per_request(self.layout, n, self.settings.max_num_batched_tokens)
+
+    def reserved_bytes(self, n, batch: int = 1):
+        """Bytes per GPU that ``batch`` requests of ``n`` tokens hold in the pool (blocks x
+        bytes a block costs across the binding stage's layers). int, or int64 array."""
+        return batch * self.blocks_per_request(n) * self.layout.unit_bytes
+
+    def memory_concurrency(self, n: int) -> float:
+        """Blocks over blocks per request, rounded to 0.01: what vLLM logs as "Maximum
+        concurrency for N tokens per request" (memory only; no max_num_seqs cap)."""
+        per = self.blocks_per_request(n) if self.paged else 0
+        return round(self.num_blocks / per, 2) if per else 0.0
+
+    def memory_requests(self, n: int) -> int:
+        """Whole requests of ``n`` tokens the pool's memory holds at once (no caps)."""
+        per = self.blocks_per_request(n) if self.paged else 0
+        return self.num_blocks // per if per else 0
+
+    def max_requests(self, n: int) -> int:
+        """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
+        max_num_seqs, and 0 for a request longer than max_model_len."""
+        if n > self.max_model_len:
+            return 0
+        fit = self.memory_requests(n)
+        cap = self.max_num_seqs
+        return min(fit, cap) if cap is not None else fit
+
+    #: What can stop a load, in the order it is reported (see ``limits``).
+    LIMITS = ("weights", "max_model_len", "max_num_seqs", "memory")
+
+    def limits(self, n, requests=1) -> tuple:
+        """The four conditions that each stop ``requests`` requests of ``n`` tokens, in the
+        order of ``LIMITS``: no pool at all, longer than max_model_len, more than max_num_seqs,
+        more blocks than the pool holds. Python bools for ints; numpy bool arrays (broadcast)
+        when ``n`` or ``requests`` are arrays. The one rule behind ``serves`` and the sweep."""
+        cap = self.max_num_seqs
+        need = requests * self.blocks_per_request(n) if self.paged else requests * 0
+        return (
+            self.kv_pool_bytes <= 0,
+            n > self.max_model_len,
+            requests > cap if cap is not None else requests < 0,
+            need > self.num_blocks,
+        )
+
+    def serves(self, n: int, requests: int = 1) -> Verdict:
+        """Can ``requests`` requests of ``n`` tokens each run at once? The first limit that
+        stops them (``limits``) is the reason."""
+        no_pool, too_long, too_many, too_big = self.limits(n, requests)
+        if no_pool:
+            return Verdict(False, self._no_pool_reason(), "weights")
+        if too_long:
+            return Verdict(False, f"a request of {n:,} tokens is longer than max_model_len {self.max_model_len:,}",
+                           "max_model_len")
+        if too_many:
+            cap = self.max_num_seqs
+            return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "
+                                  f"{cap:,} at once)", "max_num_seqs")
+        if too_big:
+            need = requests * self.blocks_per_request(n)
+            return Verdict(False, f"{requests:,} request{'s' if requests != 1 else ''} of {n:,} tokens need "
+                                  f"{need:,} blocks but the pool holds {self.num_blocks:,} "
+                                  f"({self.kv_cache_tokens:,} tokens)", "memory")
+        return Verdict(True)
+
+    def longest_context(self, batch: int = 1) -> int:
+        """The largest L <= max_model_len such that ``batch`` requests of L tokens fit; 0 when
+        not even one token each does (or ``batch`` exceeds max_num_seqs)."""
+        cap = self.max_num_seqs
+        if not self.paged or self.num_blocks <= 0 or (cap is not None and batch > cap):
+            return 0
+
+        def fits(n: int) -> bool:
+            return batch * self.blocks_per_request(n) <= self.num_blocks
+
+        hi = self.max_model_len
+        if not fits(1):
+            return 0
+        if fits(hi):
+            return hi
+        lo = 1  # fits(lo), not fits(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def concurrency_bound(self, n: int) -> str:
+        """What limits concurrency at ``n`` tokens: "max_model_len", "max_num_seqs" or "memory"."""
+        if n > self.max_model_len:
+            return "max_model_len"
+        cap = self.max_num_seqs
+        if cap is not None and self.memory_requests(n) > cap:
+            return "max_num_seqs"
+        return "memory"
+
+    def verdict(self) -> Verdict:
+        """Does the deployment start and serve at least one request of max_model_len?"""
+        return self.serves(self.max_model_len, 1)
+
+    def _no_pool_reason(self) -> str:
+        short = [b for b in self.stages if b.kv_pool_bytes <= 0]
+        b = min(short, key=lambda x: x.kv_pool_bytes) if short else self.waterfall
+        return (f"no memory left for the KV cache on stage {b.stage}: weights {b.weights_bytes:,} B + activations "
+                f"{b.activation_bytes:,} B + other {b.other_bytes:,} B exceed the engine's "
+                f"{b.engine_share_bytes:,} B")
+
+
+def plan(req: CapacityRequest) -> Pool:
+    """The engine's memory waterfall per pipeline stage and the KV pool it leaves, paged as
+    the engine pages it; the stage with the fewest blocks binds (vLLM takes the minimum over
+    workers)."""
+    from kvplan.weights import weights_footprint
+
+    spec = req.spec
+    prof = get_engine(req.engine)
+    settings: EngineSettings = prof.settings(
+        req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
+        max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
+    )
+    w = weights_footprint(spec, req.weights, req.tp, req.pp)
+    budgets = prof.carve(spec, req.gpu, w, settings)
+    layouts = tuple(pool_layout(spec, r, req.kv_format, settings.block_size, req.tp)
+                    for r in pp_stage_ranges(spec.num_layers, req.pp))
+    stage_blocks = tuple(None if lay.unit_bytes == 0 else max(b.kv_pool_bytes, 0) // lay.unit_bytes
+                         for b, lay in zip(budgets, layouts))
     paged = [i for i, n in enumerate(stage_blocks) if n is not None]
     if paged:
         binding = min(paged, key=lambda i: (stage_blocks[i], -budgets[i].weights_bytes))
@@ -271,121 +481,272 @@ def plan_capacity(
     else:  # attention-free model: nothing to page
         binding = min(range(len(budgets)), key=lambda i: budgets[i].kv_pool_bytes)
         num_blocks = 0
-    layout = layouts[binding] if paged else layouts[0]
-    tokens_b = settings.max_num_batched_tokens
-    kv_tokens = num_blocks // layout.tokens_divisor * layout.block_size if paged and layout.has_tokens else 0
-    per_req = blocks_per_request(layout, model_len, tokens_b)
-    max_conc = round(num_blocks / per_req, 2) if per_req else 0.0
-    max_requests = num_blocks // per_req if per_req else 0
+    return Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
+                layouts=layouts, stage_blocks=stage_blocks, binding_stage=binding, num_blocks=num_blocks)
 
-    conc_ctx = need_ctx = None
-    if ctx is not None:
-        need_ctx = blocks_per_request(layout, ctx, tokens_b)
-        conc_ctx = round(num_blocks / need_ctx, 2) if need_ctx else 0.0
-    max_ctx = None
-    if batch is not None:
-        cap = max(model_len, spec.max_position_embeddings)
-        max_ctx = _max_context(layout, num_blocks, batch, tokens_b, cap) if paged else 0
 
+# -- the summary the commands print ---------------------------------------------------------
+@dataclass(frozen=True)
+class Capacity:
+    """A pool's answers to the questions `kvplan capacity` asks (max_model_len, --ctx,
+    --batch), and what would fit instead. Every figure is a Pool query."""
+
+    pool: Pool
+    ctx: int | None
+    batch: int | None
+    reasons: tuple[str, ...]
+    suggestions: tuple[str, ...]
+
+    # -- the pool's figures --------------------------------------------------------------------
+    @property
+    def request(self) -> CapacityRequest:
+        return self.pool.request
+
+    @property
+    def model(self) -> str:
+        return self.request.spec.name
+
+    @property
+    def gpu(self) -> str:
+        return self.request.gpu.name
+
+    @property
+    def gpu_memory_bytes(self) -> int:
+        return self.request.gpu.memory_bytes
+
+    @property
+    def engine(self) -> str:
+        return self.pool.engine
+
+    @property
+    def tp(self) -> int:
+        return self.request.tp
+
+    @property
+    def pp(self) -> int:
+        return self.request.pp
+
+    @property
+    def dp(self) -> int:
+        return self.request.dp
+
+    @property
+    def num_gpus(self) -> int:
+        """GPUs of one replica (tp x pp)."""
+        return self.tp * self.pp
+
+    @property
+    def weights_format(self) -> str:
+        return self.pool.weights.format
+
+    @property
+    def kv_dtype(self) -> str:
+        return self.request.kv_format.name
+
+    @property
+    def block_size(self) -> int:
+        return self.pool.block_size
+
+    @property
+    def memory_fraction(self) -> float:
+        return float(self.pool.settings.memory_fraction)
+
+    @property
+    def memory_fraction_name(self) -> str:
+        return self.pool.settings.memory_fraction_name
+
+    @property
+    def max_num_batched_tokens(self) -> int | None:
+        return self.pool.settings.max_num_batched_tokens
+
+    @property
+    def max_num_seqs(self) -> int | None:
+        return self.pool.max_num_seqs
+
+    @property
+    def max_model_len(self) -> int:
+        return self.pool.max_model_len
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.pool.weights_bytes
+
+    @property
+    def kv_pool_bytes(self) -> int:
+        return self.pool.kv_pool_bytes
+
+    @property
+    def num_blocks(self) -> int:
+        return self.pool.num_blocks
+
+    @property
+    def kv_cache_tokens(self) -> int:
+        return self.pool.kv_cache_tokens
+
+    @property
+    def blocks_per_request(self) -> int:
+        """Blocks one request of max_model_len holds."""
+        return self.pool.blocks_per_request(self.max_model_len)
+
+    @property
+    def max_concurrency(self) -> float:
+        """vLLM's logged "Maximum concurrency" at max_model_len (memory only)."""
+        return self.pool.memory_concurrency(self.max_model_len)
+
+    @property
+    def max_requests(self) -> int:
+        """Whole requests of max_model_len that run at once (capped by max_num_seqs)."""
+        return self.pool.max_requests(self.max_model_len)
+
+    @property
+    def concurrency_bound(self) -> str:
+        return self.pool.concurrency_bound(self.max_model_len)
+
+    @property
+    def ctx_blocks_per_request(self) -> int | None:
+        return self.pool.blocks_per_request(self.ctx) if self.ctx is not None else None
+
+    @property
+    def concurrency_at_ctx(self) -> float | None:
+        """Memory concurrency at --ctx (vLLM's formula; 0 beyond max_model_len)."""
+        if self.ctx is None:
+            return None
+        return self.pool.memory_concurrency(self.ctx) if self.ctx <= self.max_model_len else 0.0
+
+    @property
+    def requests_at_ctx(self) -> int | None:
+        """Whole requests of --ctx tokens that run at once (capped by max_num_seqs)."""
+        return self.pool.max_requests(self.ctx) if self.ctx is not None else None
+
+    @property
+    def max_context_at_batch(self) -> int | None:
+        return self.pool.longest_context(self.batch) if self.batch is not None else None
+
+    @property
+    def stages(self) -> tuple[StageBudget, ...]:
+        return self.pool.stages
+
+    @property
+    def stage_blocks(self) -> tuple[int, ...]:
+        return tuple(n if n is not None else 0 for n in self.pool.stage_blocks)
+
+    @property
+    def binding_stage(self) -> int:
+        return self.pool.binding_stage
+
+    @property
+    def padding_layers(self) -> int:
+        return self.pool.layout.padding_layers
+
+    @property
+    def block_unit_bytes(self) -> int:
+        return self.pool.layout.unit_bytes
+
+    @property
+    def waterfall(self) -> StageBudget:
+        return self.pool.waterfall
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats about the inputs (one line each), for stderr and --json."""
+        g = self.request.gpu
+        if g.memory_source == "smi":
+            return (f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                    f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                    f"figure)",)
+        if g.memory_source == "datasheet":
+            return (f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                    f"less (give --gpu-mem to use a measured figure)",)
+        return ()
+
+    # -- the verdict ---------------------------------------------------------------------------
+    @property
+    def fits(self) -> bool:
+        return not self.reasons
+
+    @property
+    def verdict(self) -> str:
+        if self.fits:
+            return "fits"
+        text = "does not fit: " + "; ".join(self.reasons)
+        if self.suggestions:
+            text += ". Would fit: " + "; ".join(self.suggestions)
+        return text
+
+
+def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, suggest: bool = True) -> Capacity:
+    """The pool's answers: does one request of max_model_len fit, and (with ``ctx`` and
+    ``batch``) do ``batch`` requests of ``ctx`` tokens; what would fit when not."""
+    for what, value in (("ctx", ctx), ("batch", batch)):
+        _positive_int(value, what)
     reasons = []
-    short = [b for b in budgets if b.kv_pool_bytes <= 0]
-    if short:
-        b = min(short, key=lambda x: x.kv_pool_bytes)
-        reasons.append(
-            f"no memory left for the KV cache on stage {b.stage}: weights {b.weights_bytes:,} B + activations "
-            f"{b.activation_bytes:,} B + other {b.other_bytes:,} B exceed the engine's {b.engine_share_bytes:,} B"
-        )
-    elif paged and num_blocks < per_req:
-        reasons.append(
-            f"one request of max_model_len {model_len:,} tokens needs {per_req:,} blocks but the pool holds "
-            f"{num_blocks:,} ({kv_tokens:,} tokens)"
-        )
-    if batch is not None and ctx is not None and conc_ctx is not None and conc_ctx < batch and not reasons:
-        reasons.append(f"{batch} requests of {ctx:,} tokens need {batch * blocks_per_request(layout, ctx, tokens_b):,}"
-                       f" blocks but the pool holds {num_blocks:,}")
-    fits = not reasons
-    suggestions: tuple[str, ...] = ()
-    if not fits and suggest:
-        suggestions = _suggest(spec, g, dict(
-            tp=tp, pp=pp, weights=weights, kv_format=fmt, engine=engine,
-            gpu_memory_utilization=gpu_memory_utilization, max_model_len=model_len,
-            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-            block_size=block_size, ctx=ctx, batch=batch), layout, num_blocks, tokens_b, w.format)
-
-    wb = budgets[binding]
-    return Capacity(
-        model=spec.name,
-        gpu=g.name,
-        gpu_memory_bytes=g.memory_bytes,
-        engine=prof.name,
-        tp=tp,
-        pp=pp,
-        weights_format=w.format,
-        kv_dtype=fmt.name,
-        block_size=layout.block_size,
-        memory_fraction=float(settings.memory_fraction),
-        memory_fraction_name=settings.memory_fraction_name,
-        max_num_batched_tokens=settings.max_num_batched_tokens,
-        max_num_seqs=settings.max_num_seqs,
-        max_model_len=model_len,
-        weights_bytes=wb.weights_bytes,
-        kv_pool_bytes=wb.kv_pool_bytes,
-        num_blocks=num_blocks,
-        kv_cache_tokens=kv_tokens,
-        blocks_per_request=per_req,
-        max_concurrency=max_conc,
-        max_requests=max_requests,
-        ctx=ctx,
-        concurrency_at_ctx=conc_ctx,
-        batch=batch,
-        max_context_at_batch=max_ctx,
-        fits=fits,
-        reasons=tuple(reasons),
-        suggestions=suggestions,
-        stages=tuple(budgets),
-        binding_stage=binding,
-        padding_layers=layout.padding_layers,
-        stage_blocks=tuple(n if n is not None else 0 for n in stage_blocks),
-        block_unit_bytes=layout.unit_bytes,
-        ctx_blocks_per_request=need_ctx,
-    )
+    base = pool.verdict()
+    if not base:
+        reasons.append(base.reason)
+    if ctx is not None and batch is not None and base:
+        load = pool.serves(ctx, batch)
+        if not load:
+            reasons.append(load.reason)
+    elif ctx is not None and base and ctx > pool.max_model_len:
+        reasons.append(pool.serves(ctx, 1).reason)
+    suggestions = _suggest(pool, ctx, batch) if reasons and suggest else ()
+    return Capacity(pool=pool, ctx=ctx, batch=batch, reasons=tuple(reasons), suggestions=suggestions)
 
 
-def _suggest(spec: ModelSpec, gpu: GPU, args: dict, layout: PoolLayout, num_blocks: int, tokens_b, wfmt: str
-             ) -> tuple[str, ...]:
+def plan_capacity(spec: ModelSpec, gpu: str | GPU | None, *, ctx: int | None = None, batch: int | None = None,
+                  suggest: bool = True, **options) -> Capacity:
+    """``summarize(plan(make_request(spec, gpu, **options)), ctx, batch)`` in one call.
+
+    ``options`` are make_request's keywords (gpu_mem_bytes, tp, pp, dp, weights, kv_format,
+    engine, gpu_memory_utilization, max_model_len, max_num_batched_tokens, max_num_seqs,
+    block_size, dtype). Raises BadInputError / ShapeError / UnknownNameError on bad input; a
+    deployment that does not fit is returned with ``fits=False`` and suggestions."""
+    return summarize(plan(make_request(spec, gpu, **options)), ctx, batch, suggest)
+
+
+def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     """What would fit instead: a shorter context, fp8 KV, quantized weights, more GPUs."""
     from kvplan.errors import KvplanError
 
+    req = pool.request
+    n = ctx if ctx is not None and batch is not None else req.model_len
+    requests = batch if ctx is not None and batch is not None else 1
     out = []
-    batch = args["batch"] or 1
-    if num_blocks > 0:
-        longest = _max_context(layout, num_blocks, batch, tokens_b, args["max_model_len"])
-        if longest > 0 and args["batch"] and args["ctx"]:
-            out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
-        elif longest > 0:
-            out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
+    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 else 0
+    if longest > 0 and ctx is not None and batch is not None:
+        out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
+    elif longest > 0:
+        out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
 
     def attempt(**changes) -> bool:
         try:
-            return plan_capacity(spec, gpu, **{**args, **changes}, suggest=False).fits
+            return bool(plan(req.replace(**changes)).serves(n, requests))
         except KvplanError:
             return False
 
-    if args["kv_format"].bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
+    if req.kv_format.bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
         out.append("fp8 KV cache (--kv-dtype fp8)")
-    if wfmt in ("fp32", "bf16", "fp16"):
+    if pool.weights.format in ("fp32", "bf16", "fp16"):
         for q in ("fp8", "int4"):
             if attempt(weights=q):
                 out.append(f"{q} weights (--weights {q})")
                 break
     for more in (2, 4, 8, 16):
-        tp = args["tp"] * more
-        if tp > 64 or spec.num_attention_heads % tp:
+        tp = req.tp * more
+        if tp > 64 or req.spec.num_attention_heads % tp:
             continue
         if attempt(tp=tp):
-            out.append(f"{tp * args['pp']} GPUs (--tp {tp})")
+            out.append(f"{tp * req.pp} GPUs (--tp {tp})")
             break
     return tuple(out)
+
+
+#: What each kind of figure in a capacity report counts.
+SCOPES = {
+    "bytes": "per GPU: the binding pipeline stage on one tensor-parallel rank",
+    "blocks_tokens_requests": "per replica: one engine instance of tp x pp GPUs",
+    "deployment": "the whole deployment: dp replicas",
+}
 
 
 def capacity_dict(cap: Capacity) -> dict:
@@ -398,7 +759,10 @@ def capacity_dict(cap: Capacity) -> dict:
         "engine": cap.engine,
         "tp": cap.tp,
         "pp": cap.pp,
+        "dp": cap.dp,
         "num_gpus": cap.num_gpus,
+        "deployment_num_gpus": cap.request.num_gpus,
+        "scopes": SCOPES,
         "weights_format": cap.weights_format,
         "kv_dtype": cap.kv_dtype,
         "block_size": cap.block_size,
@@ -413,15 +777,20 @@ def capacity_dict(cap: Capacity) -> dict:
         "kv_pool_bytes": cap.kv_pool_bytes,
         "num_blocks": cap.num_blocks,
         "kv_cache_tokens": cap.kv_cache_tokens,
+        "deployment_kv_cache_tokens": cap.dp * cap.kv_cache_tokens,
         "blocks_per_request": cap.blocks_per_request,
         "max_concurrency": cap.max_concurrency,
         "max_requests": cap.max_requests,
+        "deployment_max_requests": cap.dp * cap.max_requests,
+        "concurrency_bound": cap.concurrency_bound,
         "ctx": cap.ctx,
         "concurrency_at_ctx": cap.concurrency_at_ctx,
+        "requests_at_ctx": cap.requests_at_ctx,
         "batch": cap.batch,
         "max_context_at_batch": cap.max_context_at_batch,
         "fits": cap.fits,
         "verdict": cap.verdict,
+        "notes": list(cap.notes),
         "reasons": list(cap.reasons),
         "suggestions": list(cap.suggestions),
         "padding_layers": cap.padding_layers,

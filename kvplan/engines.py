@@ -165,17 +165,9 @@ def _dtype_bytes(spec: ModelSpec) -> int:
 
 def _mlp_width(spec: ModelSpec, tp: int, layers: range) -> int:
     """Widest MLP intermediate (per rank) a token goes through in these layers."""
-    width = 0
-    moe = spec.moe
-    for layer in layers:
-        if moe is not None and moe.is_moe_layer(layer):
-            w = moe.experts_per_token * moe.expert_intermediate_size
-            if moe.num_shared_experts:
-                w += moe.num_shared_experts * (moe.shared_expert_intermediate_size or moe.expert_intermediate_size)
-        else:
-            w = spec.intermediate_size
-        width = max(width, w)
-    return cdiv(width, tp)
+    from kvplan.shapes import mlp_width
+
+    return cdiv(max((mlp_width(spec, layer) for layer in layers), default=0), tp)
 
 
 def vllm_activation_bytes(spec: ModelSpec, settings: EngineSettings, stage: int, layers: range) -> int:

@@ -3,7 +3,8 @@
     per token, full attention = layers * kv_heads * (k_head_dim + v_head_dim) * bytes
     Llama-3-8B, bf16:  32 * 8 * (128 + 128) * 2 = 131,072 B; 32k tokens = 4 GiB
 
-Every figure is an integer number of bytes. Parallelism follows vLLM: each tensor-
+Every figure is an integer number of bytes, summed through ``kvplan.layer_sums``.
+Parallelism follows vLLM: each tensor-
 parallel rank keeps max(1, kv_heads // tp) heads of every attention layer (MLA latents
 are replicated on every rank); pipeline stages take contiguous layer ranges split as
 vLLM's ``get_pp_indices`` does (the remainder goes to the stages before the last).
@@ -15,8 +16,12 @@ from dataclasses import dataclass
 
 from kvplan.errors import BadInputError, ShapeError
 from kvplan.formats import KVFormat
+from kvplan.layer_sums import bytes_per_token, paged_seq_bytes, pp_stage_ranges, seq_bytes, stage_terms
 from kvplan.layers import CacheKind
 from kvplan.spec import ModelSpec
+
+__all__ = ["Parallelism", "Footprint", "GroupFootprint", "StageFootprint", "footprint", "check_parallelism",
+           "check_sizes", "supported_formats", "bytes_per_token", "pp_stage_ranges"]
 
 
 @dataclass(frozen=True)
@@ -29,21 +34,6 @@ class Parallelism:
     @property
     def num_gpus(self) -> int:
         return self.tp * self.pp
-
-
-def pp_stage_ranges(num_layers: int, pp: int) -> list[range]:
-    """Contiguous layer ranges per pipeline stage, as vLLM splits them.
-
-    32 layers over 3 stages -> 11, 11, 10 (vLLM gives the extra layers to the stages
-    before the last one, which also holds the LM head)."""
-    sizes = [num_layers // pp] * pp
-    for i in range(2, num_layers % pp + 2):
-        sizes[-i] += 1
-    out, start = [], 0
-    for size in sizes:
-        out.append(range(start, start + size))
-        start += size
-    return out
 
 
 def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
@@ -116,35 +106,6 @@ class Footprint:
         return self.tp * self.pp
 
 
-def layer_seq_bytes(spec: ModelSpec, layers: range | None, n, fmt: KVFormat, tp: int = 1):
-    """Sum over ``layers`` (default all) of one sequence's bytes at ``n`` tokens, one rank."""
-    idx = range(spec.num_layers) if layers is None else layers
-    return sum(_count(spec, idx, kind) * kind.seq_bytes(n, fmt, tp) for kind in _kinds(spec, idx))
-
-
-def layer_paged_seq_bytes(spec: ModelSpec, layers: range | None, n, fmt: KVFormat, block_size: int, tp: int = 1):
-    idx = range(spec.num_layers) if layers is None else layers
-    return sum(
-        _count(spec, idx, kind) * kind.paged_seq_bytes(n, fmt, block_size, tp) for kind in _kinds(spec, idx)
-    )
-
-
-def bytes_per_token(spec: ModelSpec, fmt: KVFormat, tp: int = 1) -> int:
-    """Bytes one more cached token costs across all layers (sliding layers included)."""
-    return sum(kind.per_token_bytes(fmt, tp) for kind in spec.layers)
-
-
-def _kinds(spec: ModelSpec, idx: range) -> list[CacheKind]:
-    seen: dict[CacheKind, None] = {}
-    for i in idx:
-        seen.setdefault(spec.layers[i], None)
-    return list(seen)
-
-
-def _count(spec: ModelSpec, idx: range, kind: CacheKind) -> int:
-    return sum(1 for i in idx if spec.layers[i] == kind)
-
-
 def footprint(
     spec: ModelSpec,
     fmt: KVFormat,
@@ -172,10 +133,10 @@ def footprint(
         StageFootprint(
             stage=i,
             layers=r,
-            bytes=layer_seq_bytes(spec, r, ctx, fmt, par.tp) * batch,
-            paged_bytes=layer_paged_seq_bytes(spec, r, ctx, fmt, block_size, par.tp) * batch,
+            bytes=seq_bytes(terms, ctx, fmt, par.tp) * batch,
+            paged_bytes=paged_seq_bytes(terms, ctx, fmt, block_size, par.tp) * batch,
         )
-        for i, r in enumerate(pp_stage_ranges(spec.num_layers, par.pp))
+        for i, (r, terms) in enumerate(zip(pp_stage_ranges(spec.num_layers, par.pp), stage_terms(spec, par.pp)))
     )
     return Footprint(
         model=spec.name,

@@ -176,7 +176,7 @@ class SlidingWindow(FullAttention):
         # before the window slides past old pages: cdiv(min(w - 1 + T, n), B) + 1.
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
-        return cdiv(min(self.window - 1 + max_num_batched_tokens, n), block_size) + 1
+        return cdiv(minimum(self.window - 1 + max_num_batched_tokens, n), block_size) + 1
 
     def pages(self, n, block_size: int):
         r = (self.window - 1) % block_size
@@ -202,7 +202,7 @@ class ChunkedLocal(FullAttention):
         # vLLM ChunkedLocalAttentionSpec: at most one chunk plus one step's tokens: cdiv(min(c + T, n), B).
         if not max_num_batched_tokens:
             return self.pages(n, block_size)
-        return cdiv(min(self.chunk + max_num_batched_tokens, n), block_size)
+        return cdiv(minimum(self.chunk + max_num_batched_tokens, n), block_size)
 
     def pages(self, n, block_size: int):
         if self.chunk % block_size:

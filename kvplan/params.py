@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from kvplan.layers import FullAttention, MLALatent, StateSpace
+from kvplan.shapes import layer_shapes, mlp_shapes, model_shapes
 from kvplan.spec import ModelSpec
 
 
@@ -69,127 +69,35 @@ class ParamCount:
         return out
 
 
-# -- building blocks ------------------------------------------------------------------------
-def _linear(n_in: int, n_out: int, bias: bool) -> int:
-    """Weights (+ biases) of nn.Linear(n_in, n_out)."""
-    return n_in * n_out + (n_out if bias else 0)
-
-
-def _norm(spec: ModelSpec, size: int) -> int:
-    """One norm over ``size`` features: RMSNorm has a weight, LayerNorm a weight and a bias."""
-    return size * (2 if spec.norm == "layernorm" else 1)
-
-
-def _mlp(spec: ModelSpec, intermediate: int, bias: bool) -> int:
-    """A feed-forward block: gated (SwiGLU/GeGLU: gate, up, down) or plain (up, down)."""
-    hidden = spec.hidden_size
-    up = _linear(hidden, intermediate, bias) * (2 if spec.mlp_gated else 1)
-    return up + _linear(intermediate, hidden, bias)
-
-
-def _check_layer(spec: ModelSpec, layer: int) -> None:
-    if not 0 <= layer < spec.num_layers:
-        from kvplan.errors import BadInputError
-
-        raise BadInputError(f"layer {layer} is out of range: {spec.name} has layers 0..{spec.num_layers - 1}")
-
-
-def _attention(spec: ModelSpec, layer: int) -> int:
-    kind = spec.layers[layer]
-    hidden, heads = spec.hidden_size, spec.num_attention_heads
-    if isinstance(kind, MLALatent) and spec.mla is not None:
-        mla = spec.mla
-        qk_head = mla.qk_nope_head_dim + mla.qk_rope_head_dim
-        if mla.q_lora_rank:  # q_a_proj -> q_a_layernorm -> q_b_proj (DeepSeek-V3)
-            q = _linear(hidden, mla.q_lora_rank, spec.qkv_bias) + mla.q_lora_rank
-            q += _linear(mla.q_lora_rank, heads * qk_head, False)
-        else:  # one q_proj (DeepSeek-V2-Lite)
-            q = _linear(hidden, heads * qk_head, spec.qkv_bias)
-        kv = _linear(hidden, mla.kv_lora_rank + mla.qk_rope_head_dim, spec.qkv_bias)  # kv_a_proj_with_mqa
-        kv += mla.kv_lora_rank  # kv_a_layernorm
-        kv += _linear(mla.kv_lora_rank, heads * (mla.qk_nope_head_dim + mla.v_head_dim), False)  # kv_b_proj
-        o = _linear(heads * mla.v_head_dim, hidden, spec.o_bias)
-        total = q + kv + o
-    else:
-        if isinstance(kind, FullAttention):  # sliding / chunked layers too (subclasses)
-            kv_heads, k_dim, v_dim = kind.kv_heads, kind.head_dim, kind.v_head_dim
-        else:  # shared-KV layers keep their own projections
-            kv_heads, k_dim, v_dim = spec.num_kv_heads, spec.head_dim, spec.v_head_dim
-        total = (
-            _linear(hidden, heads * k_dim, spec.qkv_bias)
-            + _linear(hidden, kv_heads * k_dim, spec.qkv_bias)
-            + _linear(hidden, kv_heads * v_dim, spec.qkv_bias)
-            + _linear(heads * v_dim, hidden, spec.o_bias)
-        )
-        if spec.qk_norm:
-            total += 2 * k_dim
-    if spec.attention_sinks:
-        total += heads
-    return total
-
-
-def _state_space(spec: ModelSpec, kind: StateSpace) -> int:
-    """Approximate Mamba-2-style mixer: in_proj to (z, xBC, dt), depthwise conv1d with bias,
-    A_log / D / dt_bias per head, a gated RMSNorm over the inner size, out_proj."""
-    hidden = spec.hidden_size
-    inner = kind.ssm_heads * kind.ssm_head_dim
-    in_proj = hidden * (inner + kind.conv_dim + kind.ssm_heads)
-    conv = kind.conv_dim * kind.conv_kernel + kind.conv_dim
-    return in_proj + conv + 3 * kind.ssm_heads + inner + inner * hidden
+# -- sums over kvplan.shapes ------------------------------------------------------------------
+def _count(params) -> ParamCount:
+    by_part: dict[str, int] = {}
+    for p in params:
+        by_part[p.part] = by_part.get(p.part, 0) + p.numel
+    return ParamCount(**by_part)
 
 
 def expert_params(spec: ModelSpec) -> int:
     """Parameters of one routed expert (0 for a dense model)."""
-    if spec.moe is None:
+    moe = spec.moe
+    if moe is None:
         return 0
-    return _mlp(spec, spec.moe.expert_intermediate_size, spec.moe.expert_bias)
+    return sum(p.numel for p in mlp_shapes(spec, "expert", "experts", moe.expert_intermediate_size, moe.expert_bias))
 
 
 # -- public API -----------------------------------------------------------------------------
 def layer_params(spec: ModelSpec, layer: int) -> ParamCount:
     """Parameters of decoder layer ``layer`` (0-based) alone."""
-    _check_layer(spec, layer)
-    kind = spec.layers[layer]
-    attention = state_space = 0
-    if isinstance(kind, StateSpace):
-        state_space = _state_space(spec, kind)
-    else:
-        attention = _attention(spec, layer)
-    norms = spec.norms_per_layer * _norm(spec, spec.hidden_size)
-
-    moe = spec.moe
-    mlp = experts = router = 0
-    if moe is not None and moe.is_moe_layer(layer):
-        experts = moe.num_experts * expert_params(spec)
-        router = _linear(spec.hidden_size, moe.num_experts, moe.router_bias)
-        if moe.num_shared_experts:
-            shared_size = moe.shared_expert_intermediate_size or moe.expert_intermediate_size
-            mlp = moe.num_shared_experts * _mlp(spec, shared_size, spec.mlp_bias)
-            if moe.shared_expert_gate:  # Qwen-MoE: sigmoid(Linear(hidden, 1)) on the shared expert
-                router += spec.hidden_size
-    else:
-        mlp = _mlp(spec, spec.intermediate_size, spec.mlp_bias)
-    return ParamCount(
-        attention=attention, mlp=mlp, experts=experts, router=router, norms=norms, state_space=state_space
-    )
+    return _count(layer_shapes(spec, layer))
 
 
 def count_params(spec: ModelSpec) -> ParamCount:
     """The whole model: every layer + embedding (+ learned positions) + lm_head + final norm
     + ``extra_params``."""
-    total = ParamCount()
+    total = _count(model_shapes(spec))
     for layer in range(spec.num_layers):
         total = total + layer_params(spec, layer)
-    embedding = spec.vocab_size * spec.hidden_size
-    if spec.position_embedding == "learned":
-        embedding += (spec.max_position_embeddings + spec.position_offset) * spec.hidden_size
-    lm_head = 0 if spec.tie_word_embeddings else spec.vocab_size * spec.hidden_size
-    return total + ParamCount(
-        embedding=embedding,
-        lm_head=lm_head,
-        norms=_norm(spec, spec.hidden_size),
-        other=sum(n for _, n in spec.extra_params),
-    )
+    return total
 
 
 def inactive_expert_params(spec: ModelSpec) -> int:

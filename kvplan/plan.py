@@ -16,9 +16,10 @@ formats and engine settings, and requirements:
           min_kv_tokens: 400k
           min_headroom: 4GiB                   # KV pool left after the largest load
 
-``check_plan`` runs ``kvplan.capacity.plan_capacity`` for each deployment and checks
-every requirement with integers: ``requests`` whole requests of ``ctx`` tokens need
-``requests * blocks_per_request(ctx)`` blocks of the pool. A malformed plan raises
+``check_plan`` builds one ``kvplan.capacity`` request and pool per deployment and asks the
+pool every requirement, with integers: ``requests`` whole requests of ``ctx`` tokens need
+``requests * blocks_per_request(ctx)`` blocks of the pool, ``ctx`` at most max_model_len and
+``requests`` at most max_num_seqs. A malformed plan raises
 BadInputError (exit 2); failures are data (the CLI exits 1).
 """
 
@@ -124,27 +125,24 @@ def load_plan(path: str | Path) -> Plan:
     return Plan(str(path), tuple(deployments))
 
 
-def _capacity(dep: Deployment, plan_path: str, ctx: int | None = None):
-    import dataclasses
-
-    from kvplan.capacity import plan_capacity
+def _capacity(dep: Deployment, plan_path: str):
+    """The deployment's Capacity (one request, one pool: kvplan.capacity)."""
+    from kvplan.capacity import make_request, plan, summarize
     from kvplan.loader import load_model
 
     settings = dict(dep.settings)
-    dtype = settings.pop("dtype")
     gpu = settings.pop("gpu")
     try:
-        spec = load_model(dep.model)
-        if dtype:
-            spec = dataclasses.replace(spec, dtype=dtype)
-        return plan_capacity(spec, gpu, **settings, ctx=ctx, suggest=False)
+        return summarize(plan(make_request(load_model(dep.model), gpu, **settings)), suggest=False)
     except KvplanError as err:
         raise BadInputError(f"{plan_path}: deployments.{dep.index} ({dep.name}): {err}") from None
 
 
 def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
-    """Every requirement of one deployment, with the numbers that decide it."""
+    """Every requirement of one deployment, with the numbers that decide it. Each is a
+    question to the deployment's one pool (kvplan.capacity.Pool)."""
     cap = _capacity(dep, plan_path)
+    pool = cap.pool
     req = dep.requires
     out = []
 
@@ -152,15 +150,11 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         out.append(RequirementResult(dep.name, name, ok, message, measured, required))
 
     if req["max_model_len_fits"]:
-        if cap.kv_pool_bytes <= 0:
-            add("max_model_len_fits", False, cap.reasons[0] if cap.reasons else "no KV pool", cap.num_blocks,
-                cap.blocks_per_request)
-        else:
-            ok = cap.num_blocks >= cap.blocks_per_request
-            add("max_model_len_fits", ok,
-                f"one request of {cap.max_model_len:,} tokens needs {cap.blocks_per_request:,} blocks; "
-                f"the pool holds {cap.num_blocks:,} ({cap.kv_cache_tokens:,} tokens)", cap.num_blocks,
-                cap.blocks_per_request)
+        v = pool.verdict()
+        message = v.reason if not v else (
+            f"one request of {cap.max_model_len:,} tokens needs {cap.blocks_per_request:,} blocks; "
+            f"the pool holds {cap.num_blocks:,} ({cap.kv_cache_tokens:,} tokens)")
+        add("max_model_len_fits", v.ok, message, cap.num_blocks, cap.blocks_per_request)
     if req["min_kv_tokens"] is not None:
         need = req["min_kv_tokens"]
         add("min_kv_tokens", cap.kv_cache_tokens >= need,
@@ -168,12 +162,16 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     loads = []
     for c in req["min_concurrency"]:
         ctx, n = c["ctx"], c["requests"]
-        per = _capacity(dep, plan_path, ctx=ctx).ctx_blocks_per_request
-        fit = cap.num_blocks // per if per else 0
-        loads.append(n * per)
-        add(f"min_concurrency@{ctx}", fit >= n,
-            f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds {cap.num_blocks:,} "
-            f"({fit:,} such requests)", fit, n)
+        v = pool.serves(ctx, n)
+        fit = pool.max_requests(ctx)
+        if v.bound in ("weights", "max_model_len", "max_num_seqs"):
+            message = v.reason
+        else:
+            per = pool.blocks_per_request(ctx)
+            loads.append(n * per)
+            message = (f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds "
+                       f"{cap.num_blocks:,} ({fit:,} such requests)")
+        add(f"min_concurrency@{ctx}", v.ok, message, fit, n)
     if req["min_headroom"] is not None:
         used_blocks = max(loads) if loads else cap.blocks_per_request
         headroom = cap.kv_pool_bytes - used_blocks * cap.block_unit_bytes

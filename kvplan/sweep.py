@@ -1,9 +1,9 @@
 """Sweeps: the footprint of every point of a (model x ctx x batch x format x tp x pp) grid.
 
-The grid is evaluated with numpy, through the cache kinds' own arithmetic: the methods of
-``kvplan.layers`` (per_token_bytes, cached_tokens, pages, seq_bytes, paged_seq_bytes)
-accept int64 arrays of context lengths as well as ints, so one pass per (model, format,
-tp, pp) gives a whole column of contexts, and batch is an outer product:
+The grid is evaluated with numpy, through the same sums as every other command
+(``kvplan.layer_sums``, over the cache kinds' own arithmetic, which accepts int64 arrays of
+context lengths as well as ints), so one pass per (model, format, tp, pp) gives a whole
+column of contexts, and batch is an outer product:
 
     seq_bytes[ctx]          = sum over distinct kinds of count * kind.seq_bytes(ctx, fmt)
     total_bytes[ctx, batch] = seq_bytes[ctx] * batch                 (as in footprint())
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kvplan.errors import BadInputError, NeedsExtraError, ShapeError
-from kvplan.layers import CacheKind
+from kvplan.layer_sums import bytes_per_token, model_terms, paged_seq_bytes, per_gpu_seq_bytes, seq_bytes
 from kvplan.spec import ModelSpec
 
 #: Columns of a sweep, in order.
@@ -35,7 +35,16 @@ BYTE_COLUMNS = (
     "per_gpu_bytes",  # the most loaded GPU (largest pp stage, one tp rank), unpaged
     "per_gpu_paged_bytes",
 )
-GPU_COLUMNS = ("kv_pool_bytes", "headroom_bytes", "fits")  # added with a GPU
+#: Added with a GPU: the answers of that deployment's KV pool (kvplan.capacity.Pool), the same
+#: ones `kvplan capacity` and `kvplan check` give.
+GPU_COLUMNS = (
+    "kv_pool_bytes",  # the engine's KV pool on the most loaded GPU
+    "reserved_bytes",  # what batch requests of ctx hold in it (blocks x bytes per block, engine rules)
+    "headroom_bytes",  # kv_pool_bytes - reserved_bytes
+    "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len)
+    "fits",  # batch requests of ctx run at once
+    "limit",  # what stops them: weights, max_model_len, max_num_seqs, memory ("" when they fit)
+)
 
 _INT64_MAX = 2**63 - 1
 
@@ -155,40 +164,6 @@ class CtxColumns:
     per_gpu_paged_seq_bytes: object
 
 
-def kind_counts(spec: ModelSpec, layers: range | None = None) -> tuple[tuple[CacheKind, int], ...]:
-    """(distinct cache kind, number of layers of it) over ``layers`` (default: all)."""
-    counts: dict[CacheKind, int] = {}
-    for i in range(spec.num_layers) if layers is None else layers:
-        kind = spec.layers[i]
-        counts[kind] = counts.get(kind, 0) + 1
-    return tuple(counts.items())
-
-
-_STAGE_COUNTS: dict[tuple[int, int], tuple] = {}
-
-
-def stage_kind_counts(spec: ModelSpec, pp: int) -> tuple[tuple[tuple[CacheKind, int], ...], ...]:
-    """kind_counts of every pipeline stage, split as vLLM splits layers (footprint.pp_stage_ranges).
-
-    Memoised by the spec's identity (hashing a spec hashes every layer: too slow here)."""
-    key = (id(spec), pp)
-    hit = _STAGE_COUNTS.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    from kvplan.footprint import pp_stage_ranges
-
-    counts = tuple(kind_counts(spec, r) for r in pp_stage_ranges(spec.num_layers, pp))
-    if len(_STAGE_COUNTS) > 512:
-        _STAGE_COUNTS.clear()
-    _STAGE_COUNTS[key] = (spec, counts)  # holding the spec keeps its id from being reused
-    return counts
-
-
-def _sum_terms(terms, fn):
-    """sum(count * fn(kind)) over (kind, count) terms; ints or int64 arrays."""
-    return sum(count * fn(kind) for kind, count in terms)
-
-
 def _column(x, shape):
     """An int64 array of ``shape``: arrays pass through, a plain int (a model of constant-state
     layers only) is broadcast."""
@@ -203,12 +178,10 @@ def whole_model_columns(spec: ModelSpec, fmt, n, block_size: int = 16):
     """(bytes_per_token, seq_bytes[n], paged_seq_bytes[n]) of the whole model at tp=1."""
     import numpy as np
 
-    terms = stage_kind_counts(spec, 1)[0]
-    bpt = _sum_terms(terms, lambda k: k.per_token_bytes(fmt, 1))
-    seq = _sum_terms(terms, lambda k: k.seq_bytes(n, fmt, 1))
-    paged = _sum_terms(terms, lambda k: k.paged_seq_bytes(n, fmt, block_size, 1))
+    terms = model_terms(spec)
     shape = np.shape(n)
-    return int(bpt), _column(seq, shape), _column(paged, shape)
+    return (int(bytes_per_token(spec, fmt)), _column(seq_bytes(terms, n, fmt), shape),
+            _column(paged_seq_bytes(terms, n, fmt, block_size), shape))
 
 
 def per_gpu_columns(spec: ModelSpec, fmt, n, block_size: int = 16, tp: int = 1, pp: int = 1):
@@ -217,13 +190,8 @@ def per_gpu_columns(spec: ModelSpec, fmt, n, block_size: int = 16, tp: int = 1, 
     import numpy as np
 
     shape = np.shape(n)
-    seqs, pageds = [], []
-    for terms in stage_kind_counts(spec, pp):
-        seqs.append(_column(_sum_terms(terms, lambda k: k.seq_bytes(n, fmt, tp)), shape))
-        pageds.append(_column(_sum_terms(terms, lambda k: k.paged_seq_bytes(n, fmt, block_size, tp)), shape))
-    if len(seqs) == 1:
-        return seqs[0], pageds[0]
-    return np.max(seqs, axis=0), np.max(pageds, axis=0)
+    return (_column(per_gpu_seq_bytes(spec, n, fmt, tp, pp), shape),
+            _column(per_gpu_seq_bytes(spec, n, fmt, tp, pp, block_size), shape))
 
 
 def ctx_columns(spec: ModelSpec, fmt, ctxs, block_size: int = 16, tp: int = 1, pp: int = 1) -> CtxColumns:
@@ -251,8 +219,7 @@ def _check_int64(spec: ModelSpec, fmt, grid: Grid) -> None:
     rank holds at most the whole), so the paged total at the largest ctx and batch does.
     Raises ShapeError first when the layers cannot be stored in ``fmt``."""
     n, batch = max(grid.ctxs), max(grid.batches)
-    terms = stage_kind_counts(spec, 1)[0]
-    worst = _sum_terms(terms, lambda k: k.paged_seq_bytes(n, fmt, grid.block_size, 1)) * batch
+    worst = paged_seq_bytes(model_terms(spec), n, fmt, grid.block_size) * batch
     if worst > _INT64_MAX:
         raise BadInputError(
             f"{spec.name} at ctx {n} x batch {batch} needs {worst} bytes, "
@@ -260,7 +227,7 @@ def _check_int64(spec: ModelSpec, fmt, grid: Grid) -> None:
         )
 
 
-def _model_block(spec: ModelSpec, grid: Grid, gpu, skipped: list[Skipped], kv_names: list[str]):
+def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str]):
     import numpy as np
 
     from kvplan.footprint import Parallelism, check_parallelism
@@ -273,7 +240,7 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, skipped: list[Skipped], kv_na
     shape = (nc, nb, nf, nt, npp)
     names = ["bytes_per_token", "seq_bytes", "total_bytes", "paged_total_bytes", "per_gpu_bytes", "per_gpu_paged_bytes"]
     if gpu is not None:
-        names += ["kv_pool_bytes", "headroom_bytes"]
+        names += ["kv_pool_bytes", "reserved_bytes", "headroom_bytes", "max_requests", "limit_code"]
     out = {name: np.zeros(shape, dtype=np.int64) for name in names}
     valid = np.zeros((nf, nt, npp), dtype=bool)
     # What a model cannot do is reported once: a parallelism for all formats, a format for all tp/pp.
@@ -305,9 +272,7 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, skipped: list[Skipped], kv_na
             out["per_gpu_bytes"][sl] = np.multiply.outer(per_gpu, bat)
             out["per_gpu_paged_bytes"][sl] = np.multiply.outer(per_gpu_paged, bat)
             if gpu is not None:
-                pool = kv_pool_bytes(spec, gpu, fmt, tp, pp, grid.block_size)
-                out["kv_pool_bytes"][sl] = pool
-                out["headroom_bytes"][sl] = pool - out["per_gpu_paged_bytes"][sl]
+                _pool_columns(out, sl, spec, gpu, deploy, fmt, tp, pp, grid.block_size, ctx, bat)
     if not valid.any():
         return None
     for fmt in fmts:
@@ -330,53 +295,59 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, skipped: list[Skipped], kv_na
     return flat
 
 
-def kv_pool_bytes(spec: ModelSpec, gpu, fmt, tp: int, pp: int, block_size: int) -> int:
-    """KV pool per GPU (most loaded GPU) of ``spec`` on ``gpu`` under the default engine."""
-    plan_capacity = _capacity_api()[1]
-    cap = plan_capacity(spec, gpu, tp=tp, pp=pp, kv_format=fmt, block_size=block_size, suggest=False)
-    return int(cap.kv_pool_bytes)
+def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int, block_size: int,
+                  ctx, bat) -> None:
+    """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
+    own rule (``Pool.limits``) for every (ctx, batch) at once."""
+    import numpy as np
 
+    from kvplan.capacity import Pool, make_request, plan
 
-def memory_after_weights(spec: ModelSpec, gpu, tp: int = 1, pp: int = 1) -> int:
-    """The GPU's memory minus the model's weights on its most loaded GPU (bytes; may be < 0)."""
-    plan_capacity = _capacity_api()[1]
-    cap = plan_capacity(spec, gpu, tp=tp, pp=pp, suggest=False)
-    return int(gpu.memory_bytes) - int(cap.weights_bytes)
-
-
-def _capacity_api():
-    try:
-        from kvplan.capacity import plan_capacity
-        from kvplan.gpus import get_gpu
-    except ImportError as err:  # the capacity planner is an optional part of this build
-        raise BadInputError(f"--gpu needs kvplan's capacity planner (kvplan.capacity, kvplan.gpus): {err}") from None
-    return get_gpu, plan_capacity
+    pool = plan(make_request(spec, gpu, tp=tp, pp=pp, kv_format=fmt, block_size=block_size, **deploy))
+    n, b = ctx[:, None], bat[None, :]
+    limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
+    code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
+    per = np.asarray(pool.blocks_per_request(ctx) if pool.paged else np.zeros_like(ctx), dtype=np.int64)
+    reserved = np.multiply.outer(per, bat) * pool.layout.unit_bytes
+    fit = np.where(per > 0, pool.num_blocks // np.maximum(per, 1), 0)
+    if pool.max_num_seqs is not None:
+        fit = np.minimum(fit, pool.max_num_seqs)
+    fit = np.where(ctx <= pool.max_model_len, fit, 0)
+    out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
+    out["reserved_bytes"][sl] = reserved
+    out["headroom_bytes"][sl] = pool.kv_pool_bytes - reserved
+    out["max_requests"][sl] = fit[:, None]
+    out["limit_code"][sl] = code
 
 
 def resolve_gpu(gpu):
-    """A GPU name (fuzzy, as ``kvplan capacity --gpu``) or a GPU object -> GPU object."""
+    """A GPU name (as ``kvplan capacity --gpu``) or a GPU object -> GPU object."""
     if gpu is None or not isinstance(gpu, str):
         return gpu
-    return _capacity_api()[0](gpu)
+    from kvplan.gpus import get_gpu
+
+    return get_gpu(gpu)
 
 
-def run_sweep(grid: Grid, gpu=None):
+def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     """Evaluate ``grid``; return a pandas DataFrame, one row per point.
 
     Row order is the cartesian product in column order: model, ctx, batch, kv_dtype,
     tp, pp (the last varies fastest). Combinations a model cannot run (a tp that does
     not split its heads, a block format its head_dim does not fill) are left out and
     listed in ``frame.attrs["skipped"]``; if nothing is left, ShapeError.
-    ``gpu`` (a name or kvplan.gpus.GPU) adds kv_pool_bytes, headroom_bytes and fits:
-    fits = per_gpu_paged_bytes <= the KV pool per GPU of that (model, kv_dtype, tp, pp)
-    under the default engine."""
+    ``gpu`` (a name or kvplan.gpus.GPU) adds the GPU_COLUMNS: the answers of the KV pool
+    that (model, kv_dtype, tp, pp) gets on that GPU, from the same request and pool as
+    `kvplan capacity` (``deploy``: make_request's engine options: engine,
+    gpu_memory_utilization, max_model_len, max_num_seqs, max_num_batched_tokens, weights,
+    gpu_mem_bytes, dtype)."""
     np, pd = _np_pd()
     gpu = resolve_gpu(gpu)
     skipped: list[Skipped] = []
     kv_names: list[str] = []
     blocks, model_names = [], []
     for spec in grid.models:
-        block = _model_block(spec, grid, gpu, skipped, kv_names)
+        block = _model_block(spec, grid, gpu, dict(deploy or {}), skipped, kv_names)
         if block is not None:
             blocks.append(block)
             model_names.append(spec.name)
@@ -401,10 +372,13 @@ def run_sweep(grid: Grid, gpu=None):
     for name in BYTE_COLUMNS:
         data[name] = cat(name)
     if gpu is not None:
-        pool, headroom, fits = GPU_COLUMNS
-        data[pool] = cat(pool)
-        data[headroom] = cat(headroom)
-        data[fits] = data[headroom] >= 0
+        from kvplan.capacity import Pool
+
+        for name in ("kv_pool_bytes", "reserved_bytes", "headroom_bytes", "max_requests"):
+            data[name] = cat(name)
+        code = cat("limit_code")
+        data["fits"] = code == 0
+        data["limit"] = pd.Categorical.from_codes(code.astype(np.int16), categories=["", *Pool.LIMITS])
     frame = pd.DataFrame(data, copy=False)
     frame.attrs["skipped"] = [s.as_dict() for s in skipped]
     frame.attrs["block_size"] = grid.block_size
@@ -413,10 +387,13 @@ def run_sweep(grid: Grid, gpu=None):
     return frame
 
 
-def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None):
-    """Parse the axes (strings like ``'4k,8k'`` or lists) and evaluate the grid."""
+def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None, **deploy):
+    """Parse the axes (strings like ``'4k,8k'`` or lists) and evaluate the grid; ``deploy``
+    are make_request's engine options for the GPU columns (engine, max_model_len, ...)."""
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
-    return run_sweep(grid, gpu)
+    if deploy and gpu is None:
+        raise BadInputError(f"{', '.join(sorted(deploy))} apply to a GPU's KV pool; give gpu=")
+    return run_sweep(grid, gpu, deploy)
 
 
 def _np_pd():

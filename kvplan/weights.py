@@ -1,7 +1,8 @@
 """Weight memory: bytes of a model's parameters in a storage format, per GPU under TP/PP.
 
-Parameter counts come from ``kvplan.params`` (one source of truth); this module decides
-how many bytes each part costs in a format and how it is split over GPUs.
+Parameter shapes come from ``kvplan.shapes`` (one source of truth, also behind
+``kvplan.params``); this module decides how many bytes each tensor costs in a format and
+sums them for the whole model and for each GPU under TP/PP.
 
 Formats (``--weights``), bytes for a linear layer of ``out x in`` weights:
 
@@ -14,8 +15,9 @@ Formats (``--weights``), bytes for a linear layer of ``out x in`` weights:
            (2 B) and a 4-bit zero point (0.5 B): 0.5 + 2.5/128 B a weight
     mxfp4  OCP MX: 4-bit e2m1 + one e8m0 scale byte per 32 (gpt-oss routed experts)
 
-Which tensors a quantized format touches follows what vLLM does: the linear layers of
-attention, MLPs and experts are quantized; the embedding, lm_head, norms and the MoE
+Which tensors a quantized format touches follows what vLLM does: the weight matrices of
+the linear layers of attention, MLPs and experts are quantized (their biases, and vectors
+such as q/k norms and sinks, stay in the model dtype); the embedding, lm_head, norms and the MoE
 router stay in the model dtype (vLLM builds the lm_head and the MoE gate without a
 quant method, and fp8/GPTQ/AWQ checkpoints leave them unquantized). mxfp4 covers only
 the routed experts (gpt-oss's quantization_config excludes attention, router,
@@ -51,9 +53,6 @@ from kvplan.units import cdiv
 LINEAR_PARTS = ("attention", "mlp", "experts")
 PARTS = ("embedding", "lm_head", "attention", "mlp", "experts", "router", "norms", "state_space", "other")
 
-#: vLLM pads vocab-parallel embeddings to a multiple of this (DEFAULT_VOCAB_PADDING_SIZE).
-VOCAB_PADDING = 64
-
 
 @dataclass(frozen=True)
 class WeightFormat:
@@ -71,13 +70,14 @@ class WeightFormat:
     def is_quantized(self) -> bool:
         return bool(self.parts)
 
-    def linear_bytes(self, params: int, out_channels: int) -> int:
-        """Bytes of ``params`` weights with ``out_channels`` output rows."""
-        payload = cdiv(params * self.bits, 8)
+    def matrix_bytes(self, rows: int, cols: int, count: int = 1) -> int:
+        """Bytes of ``count`` weight matrices of ``rows`` output channels x ``cols`` inputs,
+        scales included (per output channel, or per group of ``group`` inputs of a row)."""
+        payload = cdiv(count * rows * cols * self.bits, 8)
         if self.scale_scope == "channel":
-            return payload + cdiv(out_channels * self.scale_half_bytes, 2)
+            return payload + cdiv(count * rows * self.scale_half_bytes, 2)
         if self.scale_scope == "group":
-            return payload + cdiv(cdiv(params, self.group) * self.scale_half_bytes, 2)
+            return payload + cdiv(count * rows * cdiv(cols, self.group) * self.scale_half_bytes, 2)
         return payload
 
 
@@ -158,79 +158,6 @@ def resolve_weight_format(spec: ModelSpec, weights: str | None = None) -> Weight
     return get_weight_format(spec.dtype)
 
 
-# -- output channels, for per-channel scales -------------------------------------------------
-def _out_channels(spec: ModelSpec, layer: int) -> dict[str, int]:
-    """Output rows of the linear layers of one decoder layer, by part."""
-    from kvplan.layers import FullAttention, MLALatent, StateSpace
-
-    kind = spec.layers[layer]
-    hidden, heads = spec.hidden_size, spec.num_attention_heads
-    out = {"attention": 0, "mlp": 0, "experts": 0}
-    if isinstance(kind, StateSpace):
-        pass
-    elif isinstance(kind, MLALatent) and spec.mla is not None:
-        m = spec.mla
-        qk = m.qk_nope_head_dim + m.qk_rope_head_dim
-        q = (m.q_lora_rank + heads * qk) if m.q_lora_rank else heads * qk
-        out["attention"] = q + (m.kv_lora_rank + m.qk_rope_head_dim) + heads * (m.qk_nope_head_dim + m.v_head_dim) + hidden
-    else:
-        kv_heads = kind.kv_heads if isinstance(kind, FullAttention) else spec.num_kv_heads
-        k_dim = kind.head_dim if isinstance(kind, FullAttention) else spec.head_dim
-        v_dim = kind.v_head_dim if isinstance(kind, FullAttention) else spec.v_head_dim
-        out["attention"] = heads * k_dim + kv_heads * (k_dim + v_dim) + hidden
-    gate = 2 if spec.mlp_gated else 1
-    moe = spec.moe
-    if moe is not None and moe.is_moe_layer(layer):
-        out["experts"] = moe.num_experts * (gate * moe.expert_intermediate_size + hidden)
-        if moe.num_shared_experts:
-            shared = moe.shared_expert_intermediate_size or moe.expert_intermediate_size
-            out["mlp"] = moe.num_shared_experts * (gate * shared + hidden)
-    else:
-        out["mlp"] = gate * spec.intermediate_size + hidden
-    return out
-
-
-# -- tensor-parallel split -------------------------------------------------------------------
-def _kv_projection_params(spec: ModelSpec, layer: int) -> int:
-    """K and V projection weights (+ biases) of a standard attention layer, all heads."""
-    from kvplan.layers import FullAttention
-
-    kind = spec.layers[layer]
-    if not isinstance(kind, FullAttention):
-        return 0
-    per_head = kind.head_dim + kind.v_head_dim
-    return kind.kv_heads * per_head * (spec.hidden_size + (1 if spec.qkv_bias else 0))
-
-
-def _replicated_attention_params(spec: ModelSpec, layer: int, tp: int) -> tuple[int, int]:
-    """(params kept whole on every rank, params split tp ways) of one layer's attention."""
-    from kvplan.layers import FullAttention, MLALatent
-
-    from kvplan.params import layer_params
-
-    attention = layer_params(spec, layer).attention
-    kind = spec.layers[layer]
-    if isinstance(kind, MLALatent) and spec.mla is not None:
-        m = spec.mla
-        # q_a_proj and kv_a_proj_with_mqa are ReplicatedLinear in vLLM, with their norms.
-        replicated = spec.hidden_size * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank
-        if m.q_lora_rank:
-            replicated += spec.hidden_size * m.q_lora_rank + m.q_lora_rank
-        return replicated, attention - replicated
-    if isinstance(kind, FullAttention):
-        kv = _kv_projection_params(spec, layer)
-        per_rank_heads = max(1, kind.kv_heads // tp)
-        # K/V keep per_rank_heads heads on each rank: that many heads' worth is "replicated".
-        kv_rank = kv // kind.kv_heads * per_rank_heads
-        return kv_rank, attention - kv
-    return 0, attention
-
-
-def _vocab_rows_per_rank(vocab: int, tp: int) -> int:
-    padded = cdiv(vocab, VOCAB_PADDING) * VOCAB_PADDING
-    return cdiv(padded, tp)
-
-
 @dataclass(frozen=True)
 class StageWeights:
     """Weights of one pipeline stage on one tensor-parallel rank."""
@@ -267,75 +194,64 @@ class Weights:
         return max(self.stages, key=lambda s: s.bytes).stage
 
 
-def _part_bytes(part: str, params: int, out_channels: int, fmt: WeightFormat, quantized: frozenset,
-                dtype_bits: int) -> int:
-    if part in quantized:
-        return fmt.linear_bytes(params, out_channels)
-    bits = fmt.bits if not fmt.is_quantized else dtype_bits
-    return cdiv(params * bits, 8)
+def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> int:
+    """Bytes of one rank's share of tensor ``p``: a matrix of a quantized part in ``fmt``,
+    everything else (vectors, embeddings, norms, routers, excluded parts) in the model dtype
+    (or in ``fmt`` itself when it is a plain dtype)."""
+    if p.is_matrix and p.part in quantized:
+        return fmt.matrix_bytes(p.rank_rows(tp), p.rank_cols(tp), p.count)
+    bits = dtype_bits if fmt.is_quantized else fmt.bits
+    return cdiv(p.rank_numel(tp) * bits, 8)
 
 
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
                       pp: int = 1) -> Weights:
     """Weight bytes of ``spec`` in format ``weights`` (default: spec's quantization or dtype),
-    for the whole model and for each pipeline stage on one tensor-parallel rank."""
+    for the whole model and for each pipeline stage on one tensor-parallel rank.
+
+    Every tensor comes from ``kvplan.shapes``: the whole model is the sum at tp 1; a stage
+    holds its layers' tensors split as vLLM splits them, the embedding (first stage), and
+    the lm_head and final norm (last stage; a tied lm_head needs its own copy there when
+    pp > 1)."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
-    from kvplan.params import count_params, layer_params
+    from kvplan.shapes import Param, layer_shapes, model_shapes
 
     check_parallelism(spec, Parallelism(tp, pp))
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
     dtype_bits = WEIGHT_FORMATS[spec.dtype].bits
     quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
+    outer = model_shapes(spec)
+
+    def add(parts: dict[str, int], params, rank_tp: int | None) -> int:
+        n = 0
+        for p in params:
+            parts[p.part] += _tensor_bytes(p, rank_tp, fmt, quantized, dtype_bits)
+            n += p.rank_numel(rank_tp)
+        return n
 
     # Whole model, one copy.
-    total = count_params(spec)
-    by_part = {p: 0 for p in PARTS}
+    by_part = dict.fromkeys(PARTS, 0)
+    total_params = add(by_part, outer, None)
     for layer in range(spec.num_layers):
-        lp, oc = layer_params(spec, layer), _out_channels(spec, layer)
-        for p in PARTS:
-            by_part[p] += _part_bytes(p, getattr(lp, p), oc.get(p, 0), fmt, quantized, dtype_bits)
-    layer_sum = sum((layer_params(spec, i) for i in range(spec.num_layers)), start=type(total)())
-    for p in ("embedding", "lm_head", "norms", "other"):
-        rest = getattr(total, p) - getattr(layer_sum, p)
-        by_part[p] += _part_bytes(p, rest, 0, fmt, quantized, dtype_bits)
+        total_params += add(by_part, layer_shapes(spec, layer), None)
 
     # Per stage, one tensor-parallel rank.
-    hidden = spec.hidden_size
-    vocab_rows = _vocab_rows_per_rank(spec.vocab_size, tp)
-    emb_extra = total.embedding - spec.vocab_size * hidden  # learned positions: replicated
     ranges = pp_stage_ranges(spec.num_layers, pp)
+    first = [p for p in outer if p.part in ("embedding", "other")]
+    last = [p for p in outer if p.part in ("lm_head", "norms")]
+    if spec.tie_word_embeddings and pp > 1:  # the last stage needs its own copy of the head
+        emb = outer[0]
+        last.append(Param("lm_head.weight", "lm_head", emb.rows, emb.cols, split=emb.split))
     stages = []
     for s, rng in enumerate(ranges):
-        parts = {p: 0 for p in PARTS}
+        parts = dict.fromkeys(PARTS, 0)
         params = 0
         for layer in rng:
-            lp, oc = layer_params(spec, layer), _out_channels(spec, layer)
-            rep_attn, split_attn = _replicated_attention_params(spec, layer, tp)
-            shard = {
-                "attention": rep_attn + cdiv(split_attn, tp),
-                "mlp": cdiv(lp.mlp, tp),
-                "experts": cdiv(lp.experts, tp),
-                "router": lp.router,
-                "norms": lp.norms,
-                "state_space": cdiv(lp.state_space, tp),
-                "other": lp.other,
-            }
-            for p, n in shard.items():
-                ch = cdiv(oc.get(p, 0), tp) if p in ("mlp", "experts") else oc.get(p, 0)
-                parts[p] += _part_bytes(p, n, ch, fmt, quantized, dtype_bits)
-                params += n
+            params += add(parts, layer_shapes(spec, layer), tp)
         if s == 0:
-            n = vocab_rows * hidden + emb_extra
-            parts["embedding"] += _part_bytes("embedding", n, 0, fmt, quantized, dtype_bits)
-            other = total.other - layer_sum.other
-            parts["other"] += _part_bytes("other", other, 0, fmt, quantized, dtype_bits)
-            params += n + other
+            params += add(parts, first, tp)
         if s == len(ranges) - 1:
-            head = vocab_rows * hidden if (total.lm_head or pp > 1) else 0
-            final_norm = total.norms - layer_sum.norms
-            parts["lm_head"] += _part_bytes("lm_head", head, 0, fmt, quantized, dtype_bits)
-            parts["norms"] += _part_bytes("norms", final_norm, 0, fmt, quantized, dtype_bits)
-            params += head + final_norm
+            params += add(parts, last, tp)
         stages.append(StageWeights(stage=s, layers=rng, params=params, bytes=sum(parts.values()), by_part=parts))
     return Weights(
         model=spec.name,
@@ -343,7 +259,7 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
         dtype=spec.dtype,
         tp=tp,
         pp=pp,
-        total_params=total.total,
+        total_params=total_params,
         total_bytes=sum(by_part.values()),
         by_part=by_part,
         quantized_parts=tuple(p for p in PARTS if p in quantized and by_part[p]),

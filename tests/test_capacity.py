@@ -68,7 +68,7 @@ def test_fp8_kv_doubles_tokens_exactly_for_the_same_pool():
 
 
 def test_a100_gets_vllm_small_defaults():
-    c = plan_capacity(load_model("llama3.1-8b"), "a100", max_model_len=8192)
+    c = plan_capacity(load_model("llama3.1-8b"), "a100-80gb", max_model_len=8192)
     assert (c.max_num_batched_tokens, c.max_num_seqs) == (2048, 256)
 
 
@@ -268,10 +268,87 @@ def test_state_only_model_pages_one_block_per_request():
     state = (1024 * 3 + 8 * 64 * 16) * 2  # 14,336 B per layer and request
     assert cap.block_unit_bytes == 4 * state
     assert cap.blocks_per_request == 1 and cap.kv_cache_tokens == 0
-    assert cap.fits and cap.max_requests == cap.num_blocks
+    # memory holds one request per block; vLLM's max_num_seqs (256 on a GPU under 70 GiB) caps it
+    assert cap.fits and cap.pool.memory_requests(4096) == cap.num_blocks
+    assert cap.max_num_seqs == 256 and cap.max_requests == 256 and cap.concurrency_bound == "max_num_seqs"
 
 
 def test_max_model_len_beyond_the_model_warns(capsys):
     code, out, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100", "--max-model-len", "16k")
     assert code == 0
     assert "exceeds llama3-8b's max_position_embeddings (8,192)" in err
+
+
+# -- issue 12: one question, one answer ----------------------------------------------------
+def test_longest_context_never_exceeds_max_model_len(capsys):
+    """`capacity --batch 4 --max-model-len 8k` reported "longest context for 4 requests:
+    110,880 tokens": a request longer than max_model_len is impossible."""
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=8192, batch=4)
+    assert cap.max_context_at_batch == 8192
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "8k", "--batch", "4",
+                         "--json")
+    assert code == 0 and json.loads(out)["max_context_at_batch"] == 8192
+
+
+def test_concurrency_is_capped_by_max_num_seqs(capsys):
+    """`--max-num-seqs 64` still reported "439x": the cap, not memory, binds, and says so."""
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=1024, max_num_seqs=64)
+    assert cap.pool.memory_requests(1024) > 400  # memory alone: ~439 requests of 1k
+    assert cap.max_requests == 64 and cap.concurrency_bound == "max_num_seqs"
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "1k",
+                         "--max-num-seqs", "64")
+    assert code == 0
+    assert "at once: 64 (capped by max_num_seqs 64; memory alone:" in out
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "1k",
+                         "--max-num-seqs", "64", "--ctx", "1k", "--batch", "65")
+    assert code == 1 and "65 requests exceed max_num_seqs 64" in err
+
+
+def test_ctx_beyond_max_model_len_does_not_fit():
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=8192, ctx=32768, batch=1)
+    assert not cap.fits and "longer than max_model_len 8,192" in cap.reasons[0]
+    assert cap.requests_at_ctx == 0 and cap.concurrency_at_ctx == 0.0
+
+
+def test_figures_say_what_they_count(capsys):
+    """Tables said "per GPU" beside tokens of the whole tensor-parallel group."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--tp", "2", "--dp", "3",
+                         "--max-model-len", "8k")
+    assert code == 0
+    assert "one GPU" in out and "one replica (2 GPUs): KV cache" in out
+    assert "whole deployment (3 replicas, 6 GPUs)" in out
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--tp", "2", "--dp", "3",
+                         "--max-model-len", "8k", "--json")
+    d = json.loads(out)
+    assert d["deployment_kv_cache_tokens"] == 3 * d["kv_cache_tokens"]
+    assert d["deployment_num_gpus"] == 6 and d["num_gpus"] == 2
+    assert set(d["scopes"]) == {"bytes", "blocks_tokens_requests", "deployment"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(["llama3.1-8b", "gemma3-27b", "qwen2.5-7b", "mistral-7b", "deepseek-v2-lite"]),
+    gpu=st.sampled_from(["h100", "a100-80gb", "l4", "h200"]),
+    mml=st.sampled_from([1024, 4096, 8192, 32768]),
+    seqs=st.one_of(st.none(), st.integers(1, 512)),
+    ctx=st.integers(1, 40000),
+    batch=st.integers(1, 600),
+)
+def test_answers_are_consistent(name, gpu, mml, seqs, ctx, batch):
+    """Every query of one pool agrees with every other: what serves() accepts, max_requests
+    and longest_context allow, and the reverse."""
+    from kvplan.capacity import make_request, plan
+
+    pool = plan(make_request(load_model(name), gpu, max_model_len=mml, max_num_seqs=seqs))
+    v = pool.serves(ctx, batch)
+    assert v.ok == (batch <= pool.max_requests(ctx))
+    longest = pool.longest_context(batch)
+    assert longest <= mml
+    if v.ok:
+        assert ctx <= longest
+    if longest:
+        assert pool.serves(longest, batch).ok
+        if longest < mml:
+            assert not pool.serves(longest + 1, batch).ok
+    assert pool.max_requests(ctx) <= (seqs if seqs is not None else pool.max_requests(ctx))
+    assert pool.verdict().ok == (pool.max_requests(mml) >= 1)

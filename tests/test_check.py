@@ -116,3 +116,35 @@ def test_defaults_merge_into_deployments(tmp_path):
 def test_missing_plan_file():
     with pytest.raises(BadInputError, match="no such file"):
         load_plan("/nonexistent/plan.yaml")
+
+
+def test_concurrency_longer_than_max_model_len_fails_with_the_reason(tmp_path):
+    """Issue 12: `check` passed a requirement of 32k-token concurrency with max_model_len 8k."""
+    report = check_plan(load_plan(write(tmp_path, """
+deployments:
+  - name: chat
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 8k
+    requires:
+      min_concurrency: [{ctx: 32k, requests: 1}]
+""")))
+    (r,) = [r for r in report.deployments[0].results if r.requirement.startswith("min_concurrency")]
+    assert not r.passed and r.measured == 0
+    assert "longer than max_model_len 8,192" in r.message
+    assert not report.passed
+
+
+def test_concurrency_above_max_num_seqs_fails_with_the_reason(tmp_path):
+    report = check_plan(load_plan(write(tmp_path, """
+deployments:
+  - name: chat
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 2k
+    max_num_seqs: 64
+    requires:
+      min_concurrency: [{ctx: 1k, requests: 100}]
+""")))
+    (r,) = [r for r in report.deployments[0].results if r.requirement.startswith("min_concurrency")]
+    assert not r.passed and r.measured == 64 and "exceed max_num_seqs 64" in r.message

@@ -1,5 +1,6 @@
 """Plots: the plotted numbers are footprint()'s, the axes are labelled, files are all-or-nothing."""
 
+import json
 import sys
 
 import pytest
@@ -126,10 +127,21 @@ def test_failed_save_leaves_no_file(capsys, monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_size_gpu_without_plot_is_refused(capsys):
-    code, out, err = cli(capsys, "size", "llama3-8b", "--gpu", "h100")
-    assert code == 2
-    assert "--gpu is only used with --plot" in one_line_error(err)
+def test_size_gpu_answers_from_the_capacity_pool(capsys):
+    """Issue 12: `size --gpu` must give capacity's answer. Gemma-3-27B, 8 x 32k on one H100:
+    capacity says 2 requests of 32k at once (sliding layers reserve windows + a step's tokens)."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    code, out, err = cli(capsys, "size", "gemma3-27b", "--ctx", "32k", "--batch", "8", "--gpu", "h100",
+                         "--kv-dtype", "bf16", "--json")
+    assert code == 0
+    (fmt,) = json.loads(out)["formats"]
+    cap = plan_capacity(load_model("gemma3-27b"), "h100", ctx=32768, batch=8)
+    assert fmt["on_gpu"]["fits"] is False and fmt["on_gpu"]["limit"] == "memory" and not cap.fits
+    assert fmt["on_gpu"]["max_requests"] == cap.requests_at_ctx == 2
+    assert fmt["on_gpu"]["kv_pool_bytes"] == cap.kv_pool_bytes
+    assert fmt["on_gpu"]["reserved_bytes"] == 8 * cap.ctx_blocks_per_request * cap.block_unit_bytes
 
 
 def test_sweep_figure_one_panel_per_model_tp_pp():
@@ -161,17 +173,37 @@ def test_sweep_plot_bad_path_fails_before_any_file(capsys, tmp_path):
     assert not csv.exists()
 
 
-def test_gpu_line_is_memory_minus_weights():
-    import kvplan.capacity as capacity
+def test_gpu_line_is_the_capacity_pool_and_curves_what_the_engine_reserves():
+    """Issue 12: the GPU line was memory minus weights (so 8 x 32k of Gemma-3-27B looked like
+    it fit an H100). It is the KV pool of the one capacity model, and the curves are what the
+    engine reserves for the batch."""
     import kvplan.gpus as gpus
-    gpu = gpus.get_gpu("h100")
+    from kvplan.capacity import make_request, plan
     from kvplan.loader import load_model
 
-    spec = load_model("llama3-8b")
-    fig = size_figure(spec, [FORMATS["bf16"]], par=Parallelism(2, 1), gpu=gpu)
+    gpu = gpus.get_gpu("h100")
+    spec = load_model("gemma3-27b")
+    fig = size_figure(spec, [FORMATS["bf16"]], batch=8, gpu=gpu, ctxs=[4096, 32768])
     (ax,) = fig.axes
-    hline = [ln for ln in ax.get_lines() if "memory - weights" in ln.get_label()]
-    assert len(hline) == 1
-    weights = capacity.plan_capacity(spec, gpu, tp=2, pp=1).weights_bytes
-    assert hline[0].get_ydata()[0] == (gpu.memory_bytes - weights) / GiB
-    assert gpu.display_name in hline[0].get_label()
+    pool = plan(make_request(spec, gpu))
+    hline = [ln for ln in ax.get_lines() if "KV pool" in ln.get_label()]
+    assert len(hline) == 1 and gpu.display_name in hline[0].get_label()
+    assert hline[0].get_ydata()[0] == pool.kv_pool_bytes / GiB
+    (curve,) = [ln for ln in ax.get_lines() if ln.get_label() == "bf16"]
+    assert list(curve.get_ydata()) == [pool.reserved_bytes(4096, 8) / GiB, pool.reserved_bytes(32768, 8) / GiB]
+    assert curve.get_ydata()[1] > hline[0].get_ydata()[0]  # 8 x 32k does not fit, as capacity says
+
+
+def test_no_pool_draws_a_note_not_a_line_at_zero():
+    """Issue 12: when the weights alone do not fit, the line was drawn at 1e-9 GiB and every
+    curve was squashed. Now there is no line, a note, and the axis spans the curves."""
+    import kvplan.gpus as gpus
+    from kvplan.loader import load_model
+
+    fig = size_figure(load_model("llama3.1-70b"), [FORMATS["bf16"]], gpu=gpus.get_gpu("h100"), ctxs=[1024, 8192])
+    (ax,) = fig.axes
+    assert not [ln for ln in ax.get_lines() if "KV pool" in ln.get_label()]
+    assert any("no KV pool" in t.get_text() for t in ax.texts)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    assert low > 0.01 and high / low < 100  # the two points (0.31 and 2.5 GiB), not 1e-9

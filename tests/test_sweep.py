@@ -338,20 +338,40 @@ def test_planning_never_imports_numpy_or_pandas():
 
 
 # -- --gpu ----------------------------------------------------------------------------------
-def test_gpu_fits_and_headroom_follow_the_capacity_planner():
-    import kvplan.capacity as capacity
+def test_gpu_columns_are_the_capacity_pools_answers():
+    """Issue 12: `sweep --gpu` said ~5.5 requests of 32k of Gemma-3-27B fit an H100 (footprint
+    bytes against the pool) where `capacity` said 2. Every GPU column is now the Pool's answer."""
     import kvplan.gpus as gpus
-    gpu = gpus.get_gpu("h100")
-    df = sweep("llama3-8b", ctx="8k,128k", batch="1,64", kv_dtype="bf16,fp8", tp="1,2", gpu="h100")
-    assert df.attrs["gpu"] == gpu.name
+    from kvplan.capacity import make_request, plan
     from kvplan.loader import load_model
 
-    llama = load_model("llama3-8b")
+    gpu = gpus.get_gpu("h100")
+    df = sweep("llama3-8b,gemma3-27b", ctx="8k,32k,128k", batch="1,8,64", kv_dtype="bf16,fp8", tp="1,2",
+               gpu="h100", max_model_len="128k")
+    assert df.attrs["gpu"] == gpu.name
     for row in df.itertuples(index=False):
-        cap = capacity.plan_capacity(llama, gpu, tp=row.tp, pp=row.pp, kv_format=row.kv_dtype, block_size=16)
-        assert row.kv_pool_bytes == cap.kv_pool_bytes
-        assert row.headroom_bytes == cap.kv_pool_bytes - row.per_gpu_paged_bytes
-        assert row.fits == (row.per_gpu_paged_bytes <= cap.kv_pool_bytes)
-    # 8k x 1 in bf16 is 1 GiB: it fits an H100; 128k x 64 (512 GiB) does not
-    assert df[(df.ctx == 8192) & (df.batch == 1)]["fits"].all()
-    assert not df[(df.ctx == 131072) & (df.batch == 64)]["fits"].any()
+        pool = plan(make_request(load_model(row.model), gpu, tp=row.tp, pp=row.pp, kv_format=row.kv_dtype,
+                                 block_size=16, max_model_len=131072))
+        v = pool.serves(row.ctx, row.batch)
+        assert row.kv_pool_bytes == pool.kv_pool_bytes
+        assert row.reserved_bytes == pool.reserved_bytes(row.ctx, row.batch)
+        assert row.headroom_bytes == pool.kv_pool_bytes - row.reserved_bytes
+        assert row.max_requests == pool.max_requests(row.ctx)
+        assert (row.fits, row.limit) == (v.ok, v.bound)
+    gemma = df[(df.model == "gemma3-27b") & (df.ctx == 32768) & (df.kv_dtype == "bf16") & (df.tp == 1)]
+    assert list(gemma.max_requests) == [2, 2, 2] and list(gemma.fits) == [True, False, False]
+
+
+def test_gpu_limits_max_model_len_and_max_num_seqs():
+    df = sweep("llama3-8b", ctx="4k,32k", batch="1,80", kv_dtype="fp8", gpu="h100", max_num_seqs=64)
+    by = {(r.ctx, r.batch): (r.fits, r.limit, r.max_requests) for r in df.itertuples(index=False)}
+    assert by[(4096, 1)] == (True, "", 64)  # memory holds 216: capped by max_num_seqs
+    assert by[(4096, 80)] == (False, "max_num_seqs", 64)
+    assert by[(32768, 1)] == (False, "max_model_len", 0)  # llama3-8b: max_position_embeddings 8,192
+
+
+def test_gpu_extremes():
+    df = sweep("llama3-8b", ctx="8k", batch="1,64", kv_dtype="bf16,fp8", tp="1,2", gpu="h100")
+    # 8k x 1 in bf16 is 1 GiB: it fits an H100; 64 x 8k in bf16 (64 GiB) does not on one GPU
+    assert df[df.batch == 1]["fits"].all()
+    assert not df[(df.batch == 64) & (df.kv_dtype == "bf16") & (df.tp == 1)]["fits"].any()

@@ -7,90 +7,85 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import JsonOpt, b, console, gib, print_json, tok
+from kvplan.cli.common import (
+    DtypeOpt,
+    EngineOpt,
+    GpuMemOpt,
+    GpuMemUtilOpt,
+    GpuOpt,
+    JsonOpt,
+    MaxModelLenOpt,
+    MaxNumBatchedTokensOpt,
+    MaxNumSeqsOpt,
+    WeightsOpt,
+    b,
+    console,
+    deploy_options,
+    gib,
+    print_json,
+    tok,
+)
 
 
 def capacity(
     model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
-    gpu: Annotated[Optional[str], typer.Option("--gpu", help="GPU from `kvplan gpus` (fuzzy: h100, H100-SXM).")] = None,
-    gpu_mem: Annotated[
-        Optional[str], typer.Option("--gpu-mem", help="Override GPU memory as the driver reports it: 24GiB, 80GB.")
-    ] = None,
-    gpus: Annotated[Optional[int], typer.Option("--gpus", help="Total GPUs (= tp * pp; alone it sets --tp).")] = None,
+    gpu: GpuOpt = None,
+    gpu_mem: GpuMemOpt = None,
+    gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs of one replica (= tp * pp; alone it sets --tp).")] = None,
     tp: Annotated[Optional[int], typer.Option("--tp", help="Tensor-parallel degree.")] = None,
     pp: Annotated[Optional[int], typer.Option("--pp", help="Pipeline-parallel degree.")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="Model dtype: bf16, fp16, fp32.")] = None,
-    weights: Annotated[
-        Optional[str], typer.Option("--weights", help="Weight format: bf16, fp16, fp32, fp8, int8, int4, mxfp4.")
-    ] = None,
+    dp: Annotated[int, typer.Option("--dp", help="Data-parallel replicas (each tp * pp GPUs).")] = 1,
+    dtype: DtypeOpt = None,
+    weights: WeightsOpt = None,
     kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV-cache format (auto = model dtype).")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="vllm, vllm-0.10, sglang, trtllm, raw.")] = "vllm",
-    gpu_memory_utilization: Annotated[
-        Optional[float],
-        typer.Option("--gpu-memory-utilization", help="Engine memory fraction in (0, 1] (vLLM default 0.9)."),
-    ] = None,
-    max_model_len: Annotated[Optional[str], typer.Option("--max-model-len", help="Max tokens per request.")] = None,
-    max_num_batched_tokens: Annotated[
-        Optional[str], typer.Option("--max-num-batched-tokens", help="Tokens per forward (vLLM default by GPU).")
-    ] = None,
-    max_num_seqs: Annotated[Optional[int], typer.Option("--max-num-seqs", help="Max running requests.")] = None,
+    engine: EngineOpt = "vllm",
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    max_model_len: MaxModelLenOpt = None,
+    max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
+    max_num_seqs: MaxNumSeqsOpt = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Tokens per KV block.")] = None,
-    ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report concurrency at this context.")] = None,
+    ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """How many KV-cache tokens and concurrent requests fit, per GPU, under an engine.
+    """How many KV-cache tokens and concurrent requests fit under an engine.
 
-    Prints the memory waterfall of the most loaded GPU (total, engine's share, weights,
-    activations, other, KV pool), the KV cache in tokens (vLLM's "GPU KV cache size"),
-    blocks, maximum concurrency at max-model-len (and at --ctx), the longest context for
-    --batch requests, and, when it does not fit, what would. Exit 1 when it does not fit.
+    Prints the memory waterfall of one GPU (the most loaded: total, engine's share,
+    weights, activations, other, KV pool), then what one replica (tp x pp GPUs, one engine
+    instance) holds: KV tokens (vLLM's "GPU KV cache size"), blocks, requests of
+    max-model-len that run at once (memory, capped by max-num-seqs), and with --ctx /
+    --batch the answers for that load; with --dp the whole deployment. When it does not fit,
+    what would. Exit 1 when it does not fit.
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100 --tp 4 --kv-dtype fp8
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
+    kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8
     """
-    import dataclasses
-
-    from kvplan.capacity import capacity_dict, plan_capacity
-    from kvplan.errors import BadInputError
+    from kvplan.capacity import capacity_dict, make_request, plan, summarize
     from kvplan.loader import load_model
-    from kvplan.units import parse_bytes, parse_tokens
+    from kvplan.units import parse_tokens
 
     tp_, pp_ = _parallelism(gpus, tp, pp)
     spec = load_model(model)
-    if dtype:
-        from kvplan.formats import MODEL_DTYPES, get_format
-
-        d = get_format(dtype).name
-        if d not in MODEL_DTYPES:
-            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-        spec = dataclasses.replace(spec, dtype=d)
-    cap = plan_capacity(
-        spec,
-        gpu,
-        gpu_mem_bytes=parse_bytes(gpu_mem, "--gpu-mem") if gpu_mem is not None else None,
-        tp=tp_,
-        pp=pp_,
-        weights=weights,
-        kv_format=kv_dtype,
-        engine=engine,
-        gpu_memory_utilization=gpu_memory_utilization,
-        max_model_len=parse_tokens(max_model_len, "--max-model-len") if max_model_len else None,
-        max_num_batched_tokens=parse_tokens(max_num_batched_tokens, "--max-num-batched-tokens")
-        if max_num_batched_tokens else None,
-        max_num_seqs=max_num_seqs,
-        block_size=block_size,
-        ctx=parse_tokens(ctx, "--ctx") if ctx else None,
-        batch=batch,
+    req = make_request(
+        spec, gpu, tp=tp_, pp=pp_, dp=dp, kv_format=kv_dtype, block_size=block_size,
+        **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
+                         gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                         max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs),
     )
+    cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
         from kvplan.cli.common import warn
 
         warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
              f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
+    from kvplan.cli.common import warn
+
+    for note in cap.notes:
+        warn(note)
     if json_out:
         print_json(capacity_dict(cap))
     else:
-        _render(spec, cap)
+        _render(req.spec, cap)
     if not cap.fits:
         print(f"kvplan: {cap.verdict}", file=sys.stderr)
         raise typer.Exit(1)
@@ -124,12 +119,13 @@ def _render(spec, cap) -> None:
 
     con = console()
     w = cap.waterfall
+    pool = cap.pool
     par = f", tp {cap.tp}, pp {cap.pp}" if cap.num_gpus > 1 else ""
     frac = f"{cap.memory_fraction_name} {cap.memory_fraction:g}" if cap.memory_fraction_name else "all memory"
-    title = (f"{spec.display_name} on {cap.num_gpus} x {cap.gpu}{par} under {cap.engine} ({frac}); "
-             f"weights {cap.weights_format}, KV {cap.kv_dtype}")
+    title = (f"{spec.display_name} on {cap.num_gpus} x {cap.gpu}{par}{f' x dp {cap.dp}' if cap.dp > 1 else ''} "
+             f"under {cap.engine} ({frac}); weights {cap.weights_format}, KV {cap.kv_dtype}")
     table = Table(title=title, title_justify="left")
-    table.add_column(f"per GPU{f' (stage {w.stage}, the binding one)' if cap.pp > 1 else ''}")
+    table.add_column(f"one GPU{f' (stage {w.stage}, the binding one)' if cap.pp > 1 else ''}")
     table.add_column("bytes", justify="right")
     table.add_column("GiB", justify="right")
     rows = [
@@ -143,20 +139,34 @@ def _render(spec, cap) -> None:
     for label, n in rows:
         table.add_row(label, b(n), gib(n))
     con.print(table)
+    replica = f"one replica ({cap.num_gpus} GPU{'s' if cap.num_gpus > 1 else ''})"
     con.print(
-        f"KV cache: {b(cap.kv_cache_tokens)} tokens in {b(cap.num_blocks)} blocks of {cap.block_size}"
+        f"{replica}: KV cache {b(cap.kv_cache_tokens)} tokens in {b(cap.num_blocks)} blocks of {cap.block_size}"
         + (f" ({cap.padding_layers} padding layers)" if cap.padding_layers else "")
     )
-    con.print(
-        f"max concurrency at max_model_len {tok(cap.max_model_len)}: {cap.max_concurrency:.2f}x "
-        f"({cap.blocks_per_request:,} blocks per request)"
-    )
+    tables = pool.layout.tokens_divisor
+    if tables > 1 and pool.layout.has_tokens:
+        con.print(f"  (vLLM's count: {b(cap.num_blocks)} blocks shared by {tables} block tables, / {tables} x "
+                  f"{cap.block_size} tokens; tables of windowed or state layers need fewer blocks per request, so "
+                  f"requests below can be longer than that count suggests)")
+    con.print(f"{replica}: {_requests_line(pool, cap.max_model_len, 'max_model_len')}")
     if cap.ctx is not None:
-        con.print(f"max concurrency at --ctx {tok(cap.ctx)}: {cap.concurrency_at_ctx:.2f}x")
+        con.print(f"{replica}: {_requests_line(pool, cap.ctx, '--ctx')}")
     if cap.batch is not None:
-        con.print(f"longest context for {cap.batch} concurrent requests: {b(cap.max_context_at_batch)} tokens")
+        longest = cap.max_context_at_batch
+        if longest:
+            con.print(f"{replica}: longest context for {cap.batch} concurrent requests: {b(longest)} tokens"
+                      + (" (max_model_len)" if longest == cap.max_model_len else ""))
+        else:
+            why = (f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
+                   and cap.batch > cap.max_num_seqs else "not even one token each fits")
+            con.print(f"{replica}: {cap.batch} concurrent requests cannot run: {why}")
+    if cap.dp > 1:
+        con.print(f"whole deployment ({cap.dp} replicas, {cap.request.num_gpus} GPUs): "
+                  f"{b(cap.dp * cap.kv_cache_tokens)} KV tokens, {b(cap.dp * cap.max_requests)} requests of "
+                  f"{tok(cap.max_model_len)} at once")
     if cap.pp > 1:
-        stages = Table(title="pipeline stages", title_justify="left")
+        stages = Table(title="pipeline stages (one GPU each)", title_justify="left")
         for col in ("stage", "layers", "weights", "activations", "other", "KV pool", "blocks"):
             stages.add_column(col, justify="right")
         for s, n in zip(cap.stages, cap.stage_blocks):
@@ -164,6 +174,19 @@ def _render(spec, cap) -> None:
                            gib(s.activation_bytes), gib(s.other_bytes), gib(s.kv_pool_bytes), b(n))
         con.print(stages)
     con.print("verdict: " + cap.verdict)
+
+
+def _requests_line(pool, n: int, what: str) -> str:
+    """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
+    head = f"requests of {tok(n)} ({what}) at once: "
+    bound = pool.concurrency_bound(n)
+    if bound == "max_model_len":
+        return head + f"0 (longer than max_model_len {pool.max_model_len:,})"
+    count = pool.max_requests(n)
+    memory = f"{pool.memory_concurrency(n):.2f}x"
+    if bound == "max_num_seqs":
+        return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
+    return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 
 def check(
@@ -218,29 +241,6 @@ def _render_check(report) -> None:
     con.print(f"{report.num_requirements - n_fail} passed, {n_fail} failed")
 
 
-def gpus(json_out: JsonOpt = False) -> None:
-    """List the GPU catalog: memory as the driver reports it, HBM bandwidth, dense BF16 FLOP/s."""
-    from kvplan.gpus import gpu_dict, list_gpus
-
-    rows = list_gpus()
-    if json_out:
-        print_json([gpu_dict(g) for g in rows])
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} GPUs (--gpu takes any name or alias; --gpu-mem overrides memory)",
-                  title_justify="left")
-    for col, just in (("name", "left"), ("GPU", "left"), ("memory (driver)", "right"), ("bytes", "right"),
-                      ("bandwidth", "right"), ("BF16 dense", "right"), ("aliases", "left")):
-        table.add_column(col, justify=just)
-    for g in rows:
-        flops = f"{g.bf16_dense_flops / 1e12:,.1f} TFLOP/s" if g.bf16_dense_flops else "n/a"
-        table.add_row(g.name, g.display_name, gib(g.memory_bytes), b(g.memory_bytes),
-                      f"{g.hbm_bandwidth_bytes_per_s / 1e12:.2f} TB/s", flops, ", ".join(g.aliases))
-    console().print(table)
-
-
 def register(app: typer.Typer) -> None:
     app.command("capacity")(capacity)
     app.command("check")(check)
-    app.command("gpus")(gpus)

@@ -46,8 +46,10 @@ def fragment(
     ] = 0,
     n: Annotated[int, typer.Option("--n", min=1, help="Parallel samples per request (paged-B-share stores their prompt once).")] = 1,
     max_seqs: Annotated[
-        int, typer.Option("--max-seqs", min=1, help="Cap on running sequences (vLLM max_num_seqs).")
-    ] = 256,
+        Optional[int],
+        typer.Option("--max-seqs", min=1, help="Cap on running sequences (vLLM max_num_seqs) [default: with --gpu "
+                     "the engine's default for that GPU (vLLM: 1024 on GPUs of 70 GiB or more, else 256); else 256]."),
+    ] = None,
     kv_dtype: Annotated[
         Optional[str], typer.Option("--kv-dtype", help="KV cache format (bf16, fp8 ...) [default: model dtype].")
     ] = None,
@@ -94,10 +96,13 @@ def fragment(
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     pols = parse_policies(policies) if policies else default_policies(block_size)
     if gpu is not None:
-        pool, source = pool_from_gpu(
+        pool, source, max_seqs = pool_from_gpu(
             spec, gpu, fmt=fmt, tp=tp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs
         )
     else:
+        from kvplan.fragment.simulator import VLLM_MAX_NUM_SEQS
+
+        max_seqs = max_seqs or VLLM_MAX_NUM_SEQS
         pool, source = parse_tokens(kv_pool_tokens, "--kv-pool-tokens"), "--kv-pool-tokens"
     wl = load_workload(workload, num_requests=requests, n=n, system_prompt=system_prompt, max_model_len=mml, seed=seed)
     if wl.clipped:

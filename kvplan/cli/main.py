@@ -45,7 +45,7 @@ app = typer.Typer(
 )
 
 #: Modules under kvplan.cli that define ``register(app)``; order is the help order.
-COMMAND_MODULES = ["size", "models", "sweep", "capacity", "fragment", "measure"]
+COMMAND_MODULES = ["size", "models", "sweep", "capacity", "gpus", "fragment", "measure"]
 
 
 def _register() -> None:

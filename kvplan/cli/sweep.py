@@ -7,7 +7,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import BlockSizeOpt, JsonOpt, console, gib, print_json, tok, warn
+from kvplan.cli.common import (
+    BlockSizeOpt,
+    DtypeOpt,
+    EngineOpt,
+    GpuMemOpt,
+    GpuMemUtilOpt,
+    JsonOpt,
+    MaxModelLenOpt,
+    MaxNumBatchedTokensOpt,
+    MaxNumSeqsOpt,
+    WeightsOpt,
+    console,
+    deploy_options,
+    gib,
+    print_json,
+    tok,
+    warn,
+)
 
 #: Most table rows printed per (model, tp, pp); the files and --json always hold every row.
 MAX_TABLE_ROWS = 200
@@ -30,8 +47,16 @@ def sweep(
     block_size: BlockSizeOpt = 16,
     gpu: Annotated[
         Optional[str],
-        typer.Option("--gpu", help="Add fits / headroom_bytes against this GPU's KV pool (default engine, vLLM)."),
+        typer.Option("--gpu", help="Add what this GPU's KV pool answers for each point (as `kvplan capacity`)."),
     ] = None,
+    gpu_mem: GpuMemOpt = None,
+    engine: EngineOpt = "vllm",
+    dtype: DtypeOpt = None,
+    weights: WeightsOpt = None,
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    max_model_len: MaxModelLenOpt = None,
+    max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
+    max_num_seqs: MaxNumSeqsOpt = None,
     csv: Annotated[Optional[str], typer.Option("--csv", help="Write every point to this CSV file.")] = None,
     parquet: Annotated[Optional[str], typer.Option("--parquet", help="Write every point to this Parquet file.")] = None,
     json_out: JsonOpt = False,
@@ -43,8 +68,11 @@ def sweep(
 
     Columns: model, ctx, batch, kv_dtype, tp, pp, block_size, bytes_per_token, seq_bytes,
     total_bytes, paged_total_bytes, per_gpu_bytes, per_gpu_paged_bytes (exact integers,
-    the same figures as `kvplan size`); with --gpu also kv_pool_bytes, headroom_bytes and
-    fits (paged bytes on the most loaded GPU <= its KV pool under vLLM defaults).
+    the same figures as `kvplan size`); with --gpu also what that GPU's KV pool answers,
+    from the same request and pool as `kvplan capacity` (engine options as there):
+    kv_pool_bytes, reserved_bytes (what batch requests of ctx hold under the engine's
+    block rules), headroom_bytes, max_requests (of ctx, capped by max_num_seqs), fits and
+    limit (weights, max_model_len, max_num_seqs or memory).
     Combinations a model cannot run (tp not splitting its heads ...) are skipped with a
     warning. Without --csv, --parquet or --json, prints one table per model, tp and pp.
 
@@ -65,15 +93,24 @@ def sweep(
 
         check_plot_output(plot)
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
+    deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
+                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs)
+    if gpu is None and gpu_mem is None and any(v not in (None, "vllm") for v in deploy.values()):
+        raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
     gpu_obj = resolve_gpu(gpu)
-    frame = run_sweep(grid, gpu_obj)
+    if gpu_obj is None and gpu_mem is not None:
+        from kvplan.capacity import resolve_gpu as gpu_with_memory
+
+        gpu_obj = gpu_with_memory(None, gpu_mem)
+    frame = run_sweep(grid, gpu_obj, deploy)
     for s in frame.attrs["skipped"]:
         what = s["kv_dtype"] if s["kv_dtype"] is not None else f"tp {s['tp']}, pp {s['pp']}"
         warn(f"skipped {s['model']} {what}: {s['reason']}")
     if plot is not None:
         from kvplan.plots import plot_sweep
 
-        plot_sweep(frame, plot, specs=grid.models, gpu=gpu_obj)
+        plot_sweep(frame, plot, specs=grid.models, gpu=gpu_obj, deploy=deploy)
         print(f"kvplan: wrote {plot}", file=sys.stderr)
     for kind, path in outputs:
         write_frame(frame, path, kind)
@@ -120,8 +157,10 @@ def _render(frame) -> None:
             out.add_row(tok(int(ctx_)), str(int(batch_)), *cells)
         con.print(out)
     if "fits" in frame:
-        con.print(f"* does not fit: more than the KV pool per GPU of {frame.attrs.get('gpu')} "
-                  "(default engine settings; see `kvplan capacity`)")
+        limits = sorted({str(x) for x in frame.loc[~frame["fits"], "limit"]})
+        con.print(f"* does not run on {frame.attrs.get('gpu')} as planned by `kvplan capacity` with the same "
+                  f"options" + (f" (limited by {', '.join(limits)}; --csv or --json give each point's limit)"
+                                if limits else ""))
 
 
 def register(app: typer.Typer) -> None:

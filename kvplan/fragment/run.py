@@ -89,15 +89,18 @@ def run_fragment(
 
 
 def pool_from_gpu(
-    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int
-) -> tuple[int, str]:
-    """KV pool tokens per GPU from the capacity planner (vLLM engine profile)."""
-    from kvplan.capacity import plan_capacity
+    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int | None
+) -> tuple[int, str, int]:
+    """(KV pool tokens per replica, where they come from, max running sequences) from the
+    capacity planner's Pool (vLLM engine profile); ``max_seqs`` None takes the engine's
+    default for that GPU."""
+    from kvplan.capacity import make_request, plan
     from kvplan.errors import DoesNotFitError
 
-    cap = plan_capacity(spec, gpu, tp=tp, kv_format=fmt, max_model_len=max_model_len, block_size=block_size,
-                        max_num_seqs=max_seqs)
-    if cap.kv_cache_tokens < 1:
-        why = "; ".join(cap.reasons) or "no KV pool left"
-        raise DoesNotFitError(f"{spec.name} on {cap.gpu} (tp {tp}): {why}")
-    return int(cap.kv_cache_tokens), f"capacity plan: {cap.gpu}, tp {tp}, {cap.engine}"
+    pool = plan(make_request(spec, gpu, tp=tp, kv_format=fmt, max_model_len=max_model_len, block_size=block_size,
+                             max_num_seqs=max_seqs))
+    if pool.kv_cache_tokens < 1:
+        why = pool.verdict().reason or "no KV pool left"
+        raise DoesNotFitError(f"{spec.name} on {pool.request.gpu.name} (tp {tp}): {why}")
+    seqs = pool.max_num_seqs or max_seqs or VLLM_MAX_NUM_SEQS
+    return int(pool.kv_cache_tokens), f"capacity plan: {pool.request.gpu.name}, tp {tp}, {pool.engine}", seqs

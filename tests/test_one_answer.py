@@ -1,0 +1,109 @@
+"""Issue 12: one question, one answer. The same deployment question asked through every
+command that says whether something fits, and through the API, gets identical figures:
+they all ask the same kvplan.capacity.Pool."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import cli
+from kvplan import api
+
+CASES = [
+    # (model, gpu, options as CLI flags, ctx, batch)
+    ("gemma3-27b", "h100", [], 32768, 8),
+    ("llama3.1-8b", "h100", ["--max-model-len", "8k", "--kv-dtype", "fp8"], 8192, 64),
+    ("llama3.1-8b", "a100-80gb", ["--max-model-len", "4k", "--max-num-seqs", "32"], 2048, 40),
+    ("qwen2.5-7b", "l4", ["--tp", "2", "--max-model-len", "16k"], 16384, 2),
+    ("llama3.1-70b", "h100", [], 4096, 1),  # weights alone do not fit one H100
+]
+
+
+def _flag(opts, name, default=None):
+    return opts[opts.index(name) + 1] if name in opts else default
+
+
+def _api_options(opts):
+    out = {}
+    for flag, key in (("--max-model-len", "max_model_len"), ("--kv-dtype", "kv_format"),
+                      ("--max-num-seqs", "max_num_seqs"), ("--tp", "tp")):
+        if flag in opts:
+            value = _flag(opts, flag)
+            out[key] = int(value) if key in ("max_num_seqs", "tp") else value
+    return out
+
+
+@pytest.mark.parametrize(("model", "gpu", "opts", "ctx", "batch"), CASES)
+def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts, ctx, batch):
+    pool = api.plan(model, gpu, **_api_options(opts))
+    truth = {
+        "kv_pool_bytes": pool.kv_pool_bytes,
+        "max_requests": pool.max_requests(ctx),
+        "fits": pool.serves(ctx, batch).ok,
+    }
+
+    # kvplan capacity
+    code, out, _ = cli(capsys, "capacity", model, "--gpu", gpu, *opts, "--ctx", ctx, "--batch", batch, "--json")
+    d = json.loads(out)
+    assert code == (0 if truth["fits"] and pool.verdict().ok else 1)
+    assert (d["kv_pool_bytes"], d["requests_at_ctx"], d["fits"]) == (
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+    assert d["kv_cache_tokens"] == pool.kv_cache_tokens
+
+    # kvplan size --gpu
+    kv = _flag(opts, "--kv-dtype", "auto")
+    size_opts = [o for o in opts if o not in ("--kv-dtype", kv)]
+    code, out, _ = cli(capsys, "size", model, "--gpu", gpu, *size_opts, "--kv-dtype", kv, "--ctx", ctx,
+                       "--batch", batch, "--json")
+    assert code == 0
+    (f,) = json.loads(out)["formats"]
+    assert (f["on_gpu"]["kv_pool_bytes"], f["on_gpu"]["max_requests"], f["on_gpu"]["fits"]) == (
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+
+    # kvplan sweep --gpu
+    code, out, _ = cli(capsys, "sweep", model, "--gpu", gpu, *size_opts, "--kv-dtype", kv, "--ctx", ctx,
+                       "--batch", batch, "--json")
+    assert code == 0
+    (p,) = json.loads(out)["points"]
+    assert (p["kv_pool_bytes"], p["max_requests"], p["fits"]) == (
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+
+    # kvplan check
+    plan = tmp_path / "plan.yaml"
+    plan_fields = {"kv_format": "kv_dtype"}
+    fields = {"name": "q", "model": model, "gpu": gpu,
+              **{plan_fields.get(k, k): v for k, v in _api_options(opts).items()},
+              "requires": {"max_model_len_fits": False, "min_concurrency": [{"ctx": ctx, "requests": batch}]}}
+    plan.write_text(json.dumps({"deployments": [fields]}))
+    code, out, _ = cli(capsys, "check", str(plan), "--json")
+    dep = json.loads(out)["deployments"][0]
+    (r,) = dep["requirements"]
+    assert (dep["capacity"]["kv_pool_bytes"], r["measured"], r["passed"]) == (
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+    assert code == (0 if truth["fits"] else 1)
+
+    # the API summary
+    cap = api.capacity(model, gpu, ctx=ctx, batch=batch, **_api_options(opts))
+    assert (cap.kv_pool_bytes, cap.requests_at_ctx, cap.fits) == (
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"] and pool.verdict().ok)
+
+
+@pytest.mark.parametrize(("model", "gpu", "opts"), [(m, g, o) for m, g, o, _, _ in CASES[:4]])
+def test_fragment_pool_is_the_capacity_pool(capsys, model, gpu, opts):
+    pool = api.plan(model, gpu, **_api_options(opts))
+    mml = str(pool.max_model_len)
+    args = ["fragment", model, "--gpu", gpu, "--requests", "20", "--policies", "paged-16", "--max-model-len", mml,
+            "--json"]
+    if "--kv-dtype" in opts:
+        args += ["--kv-dtype", _flag(opts, "--kv-dtype")]
+    if "--tp" in opts:
+        args += ["--tp", _flag(opts, "--tp")]
+    if "--max-num-seqs" in opts:
+        args += ["--max-seqs", _flag(opts, "--max-num-seqs")]
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    report = json.loads(out)
+    assert report["pool_tokens"] == pool.kv_cache_tokens
+    assert report["max_seqs"] == pool.max_num_seqs  # the engine's default when not given
