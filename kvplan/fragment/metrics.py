@@ -252,6 +252,7 @@ class PolicyResult:
     usage: Usage
     timing: TimeStats | None = None
     cache: CacheStats | None = None
+    static: bool = False  # static batching: a request waits for the running batch, not for a seat
 
     def _free_while(self, kind: int) -> int:
         return self.pool_tokens * self.usage.wait_steps[kind] - self.usage.alloc_wait[kind]

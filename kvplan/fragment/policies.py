@@ -128,11 +128,15 @@ def parse_policies(text: str) -> list[Policy]:
     return out
 
 
-def default_policies(block_size: int = 16) -> list[Policy]:
-    """The six defaults: the paper's three Orca baselines, paged-B (vLLM's B = 16),
-    paged-B-share, and paged-1 (the limit of paging: no block rounding at all, the
-    smallest size in the paper's block-size sweep, Figure 18b)."""
-    names = ["orca-max", "orca-pow2", "orca-oracle", f"paged-{block_size}", f"paged-{block_size}-share", "paged-1"]
+def default_policies(block_size: int = 16, share: bool = True) -> list[Policy]:
+    """The defaults: the paper's three Orca baselines, static batching, paged-B (vLLM's B =
+    16), paged-B-share (left out with ``share=False``, e.g. beside a retention window), and
+    paged-1 (the limit of paging: no block rounding at all, the smallest size in the
+    paper's block-size sweep, Figure 18b)."""
+    names = ["orca-max", "orca-pow2", "orca-oracle", "static", f"paged-{block_size}"]
+    if share:
+        names.append(f"paged-{block_size}-share")
+    names.append("paged-1")
     out: list[Policy] = []
     for n in names:
         pol = parse_policy(n)

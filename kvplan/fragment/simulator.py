@@ -294,6 +294,7 @@ class _Run:
             usage=u,
             timing=timing,
             cache=extra_cache,
+            static=self.policy.static,
         )
 
 
