@@ -736,7 +736,7 @@ class _PagedRun(_Run):
                 prefill += more
                 if self.nrun > self.peak:
                     self.peak = self.nrun
-                admit = False
+                admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
             else:  # no attempt: still blocked as before (after a preemption: for memory)
                 reason = WAIT_MEMORY if preempted else (self.cur_wait or WAIT_MEMORY)
                 if preempted:
@@ -1048,7 +1048,7 @@ class _ContiguousRun(_Run):
                 prefill += more
                 if self.nrun > self.peak:
                     self.peak = self.nrun
-                admit = False
+                admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
             else:
                 reason = self.cur_wait or WAIT_MEMORY  # no attempt: still blocked as before
             nxt = self.nxt
