@@ -56,10 +56,11 @@ def contiguous_sums(c: int, final: int, reserved: int, s0: int, s1: int,
     cnt = s1 - s0 + 1
     n0 = s0 - c
     tok = cnt * n0 + cnt * (cnt - 1) // 2
-    if cap is not None and s1 - c > cap:  # min(n, cap): tokens past the cap stay at cap
-        over = s1 - c - max(n0, cap + 1) + 1
-        tok -= (over * (over + 1)) // 2 + over * (max(n0, cap + 1) - cap - 1)
-        final = min(final, cap)
+    if cap is not None:
+        final = min(final, cap)  # a ring of cap slots never holds more
+        if s1 - c > cap:  # min(n, cap): tokens past the cap stay at cap
+            over = s1 - c - max(n0, cap + 1) + 1
+            tok -= (over * (over + 1)) // 2 + over * (max(n0, cap + 1) - cap - 1)
     return cnt, tok, reserved * cnt, min(reserved, final) * cnt
 
 

@@ -178,6 +178,8 @@ class _Run:
         self.clock = 0.0  # seconds at the end of step `now`
         self.busy = 0.0
         self.first_arrival = None
+        self.blocked = None  # the request at the head of the queue when admission last stopped
+        self.blocked_need = 0  # paged: free blocks it needs, when memory stopped it
         self.cur_wait = WAIT_NONE
         self.since = 1
         self.completed = self.reported = self.preemptions = self.peak = 0
@@ -529,6 +531,7 @@ class _PagedRun(_Run):
             for x in lens:
                 need += held(x)
             if self.free + (cache.evictable if cache is not None else 0) - need - ev < self.wm:
+                self.blocked_need = need + ev + self.wm  # free blocks it waits for
                 return budget_left, WAIT_MEMORY, prefill
             # admitted
             self.pop_head()
@@ -551,7 +554,10 @@ class _PagedRun(_Run):
             else:
                 self.take(need)
             grp.keys = keys
-            todo = (K - hits - loaded) * B + (sum(lens) - k * K * B)
+            if all(x == grp.prompt for x in lens):  # a prompt: computed once for all its samples
+                todo = grp.prompt - (hits + loaded) * B
+            else:  # after a preemption each sample recomputes its own tokens (the cached blocks once)
+                todo = (K - hits - loaded) * B + (sum(lens) - k * K * B)
             if first:
                 self.prompt_total += grp.prompt
                 self.hit[0] += hits * B
@@ -664,6 +670,8 @@ class _PagedRun(_Run):
             arrival_at = -1
             nxt = self.nxt
             if requeued or (nxt is not None and nxt.arrival <= self.clock):
+                if not admit and (requeued[0] if requeued else nxt) is not self.blocked:
+                    admit = True  # it arrived after the last attempt: try it
                 if admit and now + 1 < s:
                     s = now + 1
             elif nxt is not None:
@@ -677,6 +685,17 @@ class _PagedRun(_Run):
                                     self.kv_at(now + 1) if kv_on else 0, self.gn, limit)
                     if now + 1 + j <= s:
                         s = arrival_at = now + 1 + j
+            if not admit and self.nfree and self.cur_wait == WAIT_MEMORY and self.blocked is not None:
+                # windows release blocks as they slide: the first step (within a cycle; later
+                # cycles only take more) at which the waiting head would fit
+                avail = self.free
+                cum = 0
+                for i in range(1, min(B, s - now) + 1):
+                    u = (now + i - 1) % B
+                    cum += hist[u] - fhist[u]
+                    if avail - cum >= self.blocked_need:
+                        s = arrival_at = now + i
+                        break
             if s == _NEVER:  # pragma: no cover - excluded by the fit check
                 raise RuntimeError("paged simulation stalled with requests waiting")
             preempted = False
@@ -734,6 +753,7 @@ class _PagedRun(_Run):
             if admit and not preempted:
                 budget_left, reason, more = self.admit(s, budget_left)
                 prefill += more
+                self.blocked = self.head() if reason else None
                 if self.nrun > self.peak:
                     self.peak = self.nrun
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
@@ -1002,6 +1022,8 @@ class _ContiguousRun(_Run):
             arrival_at = -1
             nxt = self.nxt
             if requeued or (nxt is not None and nxt.arrival <= self.clock):
+                if not admit and (requeued[0] if requeued else nxt) is not self.blocked:
+                    admit = True  # it arrived after the last attempt: try it
                 if admit and now + 1 < s:
                     s = now + 1
             elif nxt is not None:
@@ -1046,6 +1068,7 @@ class _ContiguousRun(_Run):
             if admit:
                 budget_left, reason, more = self.admit(s, budget_left)
                 prefill += more
+                self.blocked = self.head() if reason else None
                 if self.nrun > self.peak:
                     self.peak = self.nrun
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
