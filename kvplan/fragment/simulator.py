@@ -92,7 +92,7 @@ class _Group:
     """A request: its n samples, admitted and preempted together."""
 
     __slots__ = ("rid", "key", "seqs", "prompt", "outs", "arrival", "hashes", "lens", "finals", "keys", "todo",
-                 "first_start", "ttft", "readers", "started", "sizes")
+                 "first_start", "ttft", "readers", "started", "sizes", "need")
 
     def __init__(self, rid, prompt, outs, arrival, hashes):
         self.rid = rid
@@ -111,6 +111,7 @@ class _Group:
         self.readers = 0  # live samples reading its keyed blocks
         self.started = False  # decoding (its samples are in the heap)
         self.sizes = None  # contiguous: (reservation, chunk) per sample; paged with sharing: prompt block keys
+        self.need = 0  # paged: blocks its lens hold with nothing cached
 
 
 def simulate(
@@ -393,10 +394,19 @@ class _PagedRun(_Run):
 
     def check_fits(self, grp: _Group) -> None:
         B, P = self.B, grp.prompt
+        if not self.share and self.window is None:  # the common case, without the general helpers
+            look = self.look
+            at_prompt = grp.need = len(grp.outs) * -(-(P + look) // B)
+            at_end = 0
+            for o in grp.outs:
+                at_end += -(-(P + o + look) // B)
+            if at_prompt + self.wm <= self.num_blocks and at_end <= self.num_blocks:
+                return
         if self.share:
             grp.sizes = self.keys_of(grp)  # the prompt's block keys, computed once
         K = len(grp.sizes) if self.share else 0
-        at_prompt = K + self.n * (self.held(P) - K)
+        grp.need = self.n * self.held(P)
+        at_prompt = K + grp.need - self.n * K
         at_end = K + sum(self.most_held(P, P + o) - K for o in grp.outs)
         if at_prompt + self.wm > self.num_blocks:
             raise _no_fit(self.policy, grp.rid, (at_prompt + self.wm) * B, self.num_blocks * B, self.pool_tokens,
@@ -443,23 +453,29 @@ class _PagedRun(_Run):
     # -- sequences ----------------------------------------------------------------------
     def start_decoding(self, grp: _Group, s: int) -> None:
         """The group's prompt is complete at step s: its samples join the decode."""
-        B, look, K = self.B, self.look, len(grp.keys)
-        base = K * B
+        B, look = self.B, self.look
+        base = len(grp.keys) * B
         grp.started = True
+        hist, heap, seqs = self.hist, self.heap, grp.seqs
+        uid = self.uid
+        windowed = self.window is not None
         for x, f in zip(grp.lens, grp.finals):
             c = s - x
             seq = _Seq(c, f, base, s, grp)
-            seq.ph = (c - look) % B
-            grp.seqs.append(seq)
-            self.hist[seq.ph] += 1
-            self.ndec += 1
-            heapq.heappush(self.heap, (s + f - x, self.uid, seq))
-            self.uid += 1
-            if self.window is not None:
+            seq.ph = ph = (c - look) % B
+            seqs.append(seq)
+            hist[ph] += 1
+            heapq.heappush(heap, (s + f - x, uid, seq))
+            uid += 1
+            if windowed:
+                self.uid = uid
                 self.track_window(seq, s)
+                uid = self.uid
             else:
                 self.gn += 1
                 self.gsumc += c
+        self.uid = uid
+        self.ndec += len(seqs)
         grp.lens, grp.finals = [], []
 
     def track_window(self, seq: _Seq, s: int) -> None:
@@ -505,38 +521,46 @@ class _PagedRun(_Run):
     # -- admission ----------------------------------------------------------------------
     def admit(self, s: int, budget_left):
         """Admit from the head of the queue; returns (budget left, wait reason, prefill tokens)."""
-        B, look, cache = self.B, self.look, self.cache
+        B, cache, wm, max_seqs = self.B, self.cache, self.wm, self.max_seqs
         prefill = 0
         start_clock = self.clock
         requeued = self.requeued
-        held = self.held
-        while requeued or (self.nxt is not None and self.nxt.arrival <= start_clock):
-            grp = requeued[0] if requeued else self.nxt
-            k = len(grp.lens)
-            if self.nrun + k > self.max_seqs:
+        running, done_prompts = self.running, self.done_prompts
+        while True:
+            if requeued:
+                grp = requeued[0]
+            else:
+                grp = self.nxt
+                if grp is None or grp.arrival > start_clock:
+                    break
+            lens = grp.lens
+            k = len(lens)
+            if self.nrun + k > max_seqs:
                 return budget_left, WAIT_SEATS, prefill
             if budget_left is not None and budget_left <= 0:
                 return budget_left, WAIT_BUDGET, prefill
-            keys = grp.sizes if self.share else ()
-            K = len(keys)
-            lens = grp.lens
-            h = ev = 0
-            found = ()
-            limit = min(K, (min(lens) - 1) // B)  # at least the last token is computed
-            if K:
+            if cache is None:
+                need = grp.need
+                if self.free - need < wm:
+                    self.blocked_need = need + wm  # free blocks it waits for
+                    return budget_left, WAIT_MEMORY, prefill
+                self.pop_head()
+                self.free -= need
+                hits = loaded = 0
+                found = ()
+                K = 0
+            else:
+                keys = grp.sizes
+                K = len(keys)
+                limit = min(K, (min(lens) - 1) // B)  # at least the last token is computed
                 h, ev, found = cache.lookup(keys, limit)
-            loaded = sum(found)
-            hits = min(h, limit)
-            need = K - h - k * K
-            for x in lens:
-                need += held(x)
-            if self.free + (cache.evictable if cache is not None else 0) - need - ev < self.wm:
-                self.blocked_need = need + ev + self.wm  # free blocks it waits for
-                return budget_left, WAIT_MEMORY, prefill
-            # admitted
-            self.pop_head()
-            first = grp.first_start is None
-            if K:
+                loaded = sum(found)
+                hits = min(h, limit)
+                need = K - h - k * K + grp.need
+                if self.free + cache.evictable - need - ev < wm:
+                    self.blocked_need = need + ev + wm
+                    return budget_left, WAIT_MEMORY, prefill
+                self.pop_head()
                 self.cflush(s)
                 cache.acquire(keys[:h])
                 self.take(need)
@@ -546,38 +570,40 @@ class _PagedRun(_Run):
                     self.transfer_s += secs
                     self.clock += secs  # the step waits for the copy (added to its time below)
                     self.busy += secs
-                    marginal = self.model.step_seconds(0, 0, loaded * B) - self.model.step_seconds(0, 0, 0)
-                    self.avoided_s += marginal
+                    self.avoided_s += self.model.step_seconds(0, 0, loaded * B) - self.model.step_seconds(0, 0, 0)
                 cache.register(keys[h:])
                 grp.readers = k
                 self.users += k * K
-            else:
-                self.take(need)
-            grp.keys = keys
-            if all(x == grp.prompt for x in lens):  # a prompt: computed once for all its samples
-                todo = grp.prompt - (hits + loaded) * B
+                grp.keys = keys
+            P = grp.prompt
+            if lens[0] == P and lens[-1] == P and (k < 3 or all(x == P for x in lens)):
+                todo = P - (hits + loaded) * B  # a prompt: computed once for all its samples
             else:  # after a preemption each sample recomputes its own tokens (the cached blocks once)
                 todo = (K - hits - loaded) * B + (sum(lens) - k * K * B)
-            if first:
-                self.prompt_total += grp.prompt
-                self.hit[0] += hits * B
-                for i, f in enumerate(found):
-                    self.hit[1 + i] += f * B
+            if grp.first_start is None:
+                grp.first_start = start_clock
+                self.qdelay.append(start_clock - grp.arrival)
+                self.prompt_total += P
+                if cache is not None:
+                    self.hit[0] += hits * B
+                    for i, f in enumerate(found):
+                        self.hit[1 + i] += f * B
             else:
                 self.recomputed += todo
-            self.first_admission(grp, start_clock)
-            grp.key = self.gkey
-            self.gkey += 1
-            self.running[grp.key] = grp
+            grp.key = key = self.gkey
+            self.gkey = key + 1
+            running[key] = grp
             self.nrun += k
-            chunk = todo if budget_left is None else min(todo, budget_left)
+            if budget_left is None:
+                chunk = todo
+            else:
+                chunk = min(todo, budget_left)
+                budget_left -= chunk
             grp.todo = todo - chunk
             prefill += chunk
-            if budget_left is not None:
-                budget_left -= chunk
             if grp.todo == 0:
                 self.start_decoding(grp, s)
-                self.done_prompts.append(grp)
+                done_prompts.append(grp)
             else:
                 self.prefilling.append(grp)
         return budget_left, WAIT_NONE, prefill
@@ -614,6 +640,7 @@ class _PagedRun(_Run):
                     lens.append(held)
                     finals.append(seq.final)
                 grp.lens, grp.finals = lens, finals
+                grp.need = sum(self.held(x) for x in lens)
             else:
                 self.prefilling.remove(grp)
                 self.free += sum(self.held(x) - len(grp.keys) for x in grp.lens)
@@ -630,10 +657,18 @@ class _PagedRun(_Run):
     def complete(self, seq: _Seq, s: int) -> None:
         grp = seq.group
         seq.dead = True
-        self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look, self.window,
-                                  self.sink_blocks), self.cur_wait)
-        self.free += self.held(seq.final) - len(grp.keys)
-        self.drop_seq(seq)
+        if self.window is None:
+            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look), self.cur_wait)
+            self.free += -(-(seq.final + self.look) // self.B) - len(grp.keys)
+            self.hist[seq.ph] -= 1
+            self.ndec -= 1
+            self.gn -= 1
+            self.gsumc -= seq.c
+        else:
+            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look, self.window,
+                                      self.sink_blocks), self.cur_wait)
+            self.free += self.held(seq.final) - len(grp.keys)
+            self.drop_seq(seq)
         self.nrun -= 1
         grp.seqs.remove(seq)
         if grp.keys:
@@ -714,7 +749,11 @@ class _PagedRun(_Run):
                         give += sum(fhist[u0:end]) if end <= B else sum(fhist[u0:]) + sum(fhist[: end - B])
                 avail = self.free + (self.cache.evictable if self.cache is not None else 0)
                 if take - give <= avail and (not self.nfree or self.first_shortfall(now, avail, s)[0] > s):
-                    self.apply_net(take - give)
+                    net = take - give
+                    if 0 <= net <= self.free:
+                        self.free -= net
+                    else:
+                        self.apply_net(net)
                 else:
                     t, used, u = self.first_shortfall(now, avail)
                     self.apply_net(used)
@@ -722,7 +761,9 @@ class _PagedRun(_Run):
                     preempted = True
                 k = s - now - 1
                 if k > 0:  # time of the decode-only steps now+1 .. s-1
-                    self.advance(run_seconds(ndec, self.kv_at(now + 1) if kv_on else 0, self.gn, k))
+                    secs = run_seconds(ndec, self.kv_at(now + 1) if kv_on else 0, self.gn, k)
+                    self.clock += secs
+                    self.busy += secs
                 if preempted:
                     need = self.preempt(s, u, hist[u])
                     self.take(need)
@@ -771,7 +812,9 @@ class _PagedRun(_Run):
             for grp in self.prefilling:
                 self.prefill_step(grp)
             self.prefill_tokens += prefill
-            self.advance(step_seconds(ndec_s, dec_kv, prefill))
+            secs = step_seconds(ndec_s, dec_kv, prefill)
+            self.clock += secs
+            self.busy += secs
             if done_prompts:
                 for grp in done_prompts:
                     self.prompt_done(grp)
