@@ -168,6 +168,7 @@ def reference(wl, policy, pool, mml, max_seqs, watermark, budget, look, window, 
         # 4. measure
         tok = alloc = fill = 0
         for g in running:
+            tok_before = tok
             items = ([(q["len"], q["final"], q["chunk"]) for q in g["seqs"]] if g["started"]
                      else list(zip(g["lens"], g["finals"], g["chunks"])))
             for n, f, chunk in items:
@@ -182,8 +183,9 @@ def reference(wl, policy, pool, mml, max_seqs, watermark, budget, look, window, 
                     tok += n if cap is None else min(n, cap)
                     fill += min(size, f if cap is None else min(f, cap))
                 out["seq_steps"] += 1
-            if not g["started"]:
-                tok -= g["todo"]
+            if not g["started"]:  # uncomputed prompt tokens are reserved; a window holds the prompt's end
+                group_tok = tok - tok_before
+                tok = tok_before + (max(0, group_tok - g["todo"]) if window is not None else group_tok - g["todo"])
         if paged:
             assert alloc == (pool // B - free_blocks) * B
         else:

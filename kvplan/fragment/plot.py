@@ -103,3 +103,22 @@ def plot_rate_sweep(report, path) -> None:
     fig.legend(handles, labels, loc="lower center", ncol=min(len(names), 7), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 0.93))
     _save(fig, path)
+
+
+def plot_cache_capacity(rows, unbounded_rate: float, trace_name: str, path) -> None:
+    """Hit rate against cache capacity (log scale), with the unbounded cache's rate as a line."""
+    check_writable(path, "--plot")
+    fig = _figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    caps = [r["capacity_tokens"] for r in rows]
+    ax.plot(caps, [100 * r["hit_rate"] for r in rows], "o-", color="C0", label="kvplan, paged-16-share (LRU)")
+    ax.axhline(100 * unbounded_rate, color="C1", linestyle="--", label=f"unbounded cache ({100 * unbounded_rate:.1f}%)")
+    ax.set_xscale("log")
+    ax.set_xlabel("cache capacity (tokens)")
+    ax.set_ylabel("prefix cache hit rate (% of prompt tokens)")
+    ax.set_ylim(0, max(50.0, 100 * unbounded_rate + 5))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"{trace_name}: requests in order, one at a time", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

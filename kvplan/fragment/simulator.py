@@ -36,6 +36,7 @@ lookahead). Memory is linear in running sequences; the workload is read as a str
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import deque
 
 from kvplan.errors import BadInputError, DoesNotFitError
@@ -102,8 +103,12 @@ class _Group:
         self.outs = outs
         self.arrival = arrival
         self.hashes = hashes
-        self.lens: list[int] = [prompt] * len(outs)  # tokens per sample to hold after the (re)fill
-        self.finals: list[int] = [prompt + o for o in outs]
+        if len(outs) == 1:
+            self.lens = [prompt]  # tokens per sample to hold after the (re)fill
+            self.finals = [prompt + outs[0]]
+        else:
+            self.lens = [prompt] * len(outs)
+            self.finals = [prompt + o for o in outs]
         self.keys: list[int] = []  # keyed (cached) blocks it references
         self.todo = 0  # prompt tokens still to compute
         self.first_start = None  # time of its first admission step's start
@@ -184,9 +189,10 @@ class _Run:
         self.cur_wait = WAIT_NONE
         self.since = 1
         self.completed = self.reported = self.preemptions = self.peak = 0
-        self.ttft: list[float] = []
-        self.qdelay: list[float] = []
-        self.latency: list[float] = []
+        # per-request times, for exact percentiles: 8 bytes each (array), 24 bytes per request
+        self.ttft = array("d")
+        self.qdelay = array("d")
+        self.latency = array("d")
         self.out_tokens = self.prefill_tokens = self.recomputed = 0
         self.pull()
 
@@ -539,13 +545,13 @@ class _PagedRun(_Run):
                 return budget_left, WAIT_SEATS, prefill
             if budget_left is not None and budget_left <= 0:
                 return budget_left, WAIT_BUDGET, prefill
-            if cache is None:
+            if cache is None or not grp.sizes:  # nothing of it can be cached
                 need = grp.need
-                if self.free - need < wm:
+                if self.free + (cache.evictable if cache is not None else 0) - need < wm:
                     self.blocked_need = need + wm  # free blocks it waits for
                     return budget_left, WAIT_MEMORY, prefill
                 self.pop_head()
-                self.free -= need
+                self.take(need)
                 hits = loaded = 0
                 found = ()
                 K = 0
@@ -621,8 +627,9 @@ class _PagedRun(_Run):
         B, look = self.B, self.look
         cache = self.cache
         self.cflush(s)
-        while need > self.avail():
-            grp = self.running.pop(next(reversed(self.running)))
+        running = self.running
+        while need > self.free + (cache.evictable if cache is not None else 0):
+            grp = running.pop(next(reversed(running)))
             if grp.started:
                 lens, finals = [], []
                 for seq in grp.seqs:
@@ -794,7 +801,7 @@ class _PagedRun(_Run):
             if admit and not preempted:
                 budget_left, reason, more = self.admit(s, budget_left)
                 prefill += more
-                self.blocked = self.head() if reason else None
+                self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
                 if self.nrun > self.peak:
                     self.peak = self.nrun
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
@@ -809,15 +816,19 @@ class _PagedRun(_Run):
                 self.set_wait(s, reason)
             # steps of requests still mid-prompt: their computed tokens are token states, the
             # rest of their (already allocated) prompt is reserved
-            for grp in self.prefilling:
-                self.prefill_step(grp)
+            if self.prefilling:
+                for grp in self.prefilling:
+                    self.prefill_step(grp)
             self.prefill_tokens += prefill
             secs = step_seconds(ndec_s, dec_kv, prefill)
             self.clock += secs
             self.busy += secs
             if done_prompts:
+                clock = self.clock
                 for grp in done_prompts:
-                    self.prompt_done(grp)
+                    if grp.ttft is None:
+                        grp.ttft = clock - grp.arrival
+                        self.ttft.append(grp.ttft)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
@@ -849,7 +860,12 @@ class _PagedRun(_Run):
             alloc += a
             tok += x - self.freed(x) * B - K * B
             fill += min(-(-(x + look) // B) * B, f) - self.freed(x) * B - K * B
-        self.usage.add((len(grp.lens), tok - grp.todo, alloc, fill), self.cur_wait)
+        # Tokens not yet computed are reserved. With a window the blocks held are those of the
+        # prompt's end, which its last chunks fill: the computed tokens in them are what the
+        # uncomputed ones leave (never below none). Without a window the group's keyed blocks
+        # are counted full elsewhere, and tok - todo is the whole group's computed tokens.
+        tok = max(0, tok - grp.todo) if self.window is not None else tok - grp.todo
+        self.usage.add((len(grp.lens), tok, alloc, fill), self.cur_wait)
 
     # -- decode arithmetic with windows -------------------------------------------------------
     def give(self, x: int) -> None:
@@ -991,16 +1007,23 @@ class _ContiguousRun(_Run):
         prefill = 0
         start_clock = self.clock
         requeued = self.requeued
-        while requeued or (self.nxt is not None and self.nxt.arrival <= start_clock):
-            grp = requeued[0] if requeued else self.nxt
-            k = len(grp.finals)
-            if self.nrun + k > self.max_seqs:
+        alloc, max_seqs = self.ff.alloc, self.max_seqs
+        while True:
+            if requeued:
+                grp = requeued[0]
+            else:
+                grp = self.nxt
+                if grp is None or grp.arrival > start_clock:
+                    break
+            finals = grp.finals
+            k = len(finals)
+            if self.nrun + k > max_seqs:
                 return budget_left, WAIT_SEATS, prefill
             if budget_left is not None and budget_left <= 0:
                 return budget_left, WAIT_BUDGET, prefill
             placed = []
             for want, size in grp.sizes:
-                start = self.ff.alloc(size)
+                start = alloc(size)
                 if start < 0:
                     break
                 placed.append((want, size, start))
@@ -1009,11 +1032,11 @@ class _ContiguousRun(_Run):
                     self.ff.free(start, size)
                 return budget_left, WAIT_MEMORY, prefill
             self.pop_head()
-            grp.seqs = []
-            for (want, size, start), f in zip(placed, grp.finals):
-                seq = _Seq(grp.prompt, f, 0, s, grp, size, start, size - want)
-                grp.seqs.append(seq)
-            self.first_admission(grp, start_clock)
+            P = grp.prompt
+            grp.seqs = [_Seq(P, f, 0, s, grp, size, start, size - want) for (want, size, start), f in zip(placed, finals)]
+            if grp.first_start is None:
+                grp.first_start = start_clock
+                self.qdelay.append(start_clock - grp.arrival)
             grp.key = self.uid
             self.uid += 1
             self.running[grp.key] = grp
@@ -1040,7 +1063,8 @@ class _ContiguousRun(_Run):
             held = x if cap is None else min(x, cap)
             tok += held
             fill += min(seq.size, seq.final if cap is None else min(seq.final, cap))
-        self.usage.add((len(grp.seqs), tok - grp.todo, alloc, fill), self.cur_wait)
+        tok = max(0, tok - grp.todo) if cap is not None else tok - grp.todo  # see _PagedRun.prefill_step
+        self.usage.add((len(grp.seqs), tok, alloc, fill), self.cur_wait)
         self.usage.rounding += sum(seq.slack for seq in grp.seqs)
 
     def run(self) -> PolicyResult:
@@ -1054,6 +1078,7 @@ class _ContiguousRun(_Run):
         requeued = self.requeued
         heappop = heapq.heappop
         ff_free = self.ff.free
+        usage, cap = self.usage, self.cap
         admit = True
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
@@ -1085,7 +1110,9 @@ class _ContiguousRun(_Run):
             k = s - now - 1
             ndec_s = self.ndec
             if k > 0 and ndec_s:
-                self.advance(run_seconds(ndec_s, self.kv_at(now + 1) if kv_on else 0, ndec_s, k))
+                secs = run_seconds(ndec_s, self.kv_at(now + 1) if kv_on else 0, ndec_s, k)
+                self.clock += secs
+                self.busy += secs
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
             budget_left = None if self.budget is None else self.budget - ndec_s * decode_tokens
             prefill = 0
@@ -1111,7 +1138,7 @@ class _ContiguousRun(_Run):
             if admit:
                 budget_left, reason, more = self.admit(s, budget_left)
                 prefill += more
-                self.blocked = self.head() if reason else None
+                self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
                 if self.nrun > self.peak:
                     self.peak = self.nrun
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
@@ -1122,27 +1149,36 @@ class _ContiguousRun(_Run):
                 reason = WAIT_NONE
             if reason != self.cur_wait:
                 self.set_wait(s, reason)
-            for grp in self.prefilling:
-                self.prefill_step(grp)
+            if self.prefilling:
+                for grp in self.prefilling:
+                    self.prefill_step(grp)
             self.prefill_tokens += prefill
-            self.advance(step_seconds(ndec_s, dec_kv, prefill))
+            secs = step_seconds(ndec_s, dec_kv, prefill)
+            self.clock += secs
+            self.busy += secs
             if done_prompts:
+                clock = self.clock
                 for grp in done_prompts:
-                    self.prompt_done(grp)
+                    if grp.ttft is None:
+                        grp.ttft = clock - grp.arrival
+                        self.ttft.append(grp.ttft)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
-                self.add_seq(seq, seq.seg, s)
-                seq.seg = s + 1
+                usage.add(contiguous_sums(seq.c, seq.final, seq.size, seq.seg, s, cap), self.cur_wait)
+                if seq.slack:
+                    usage.rounding += seq.slack * (s - seq.seg + 1)
                 ff_free(seq.start, seq.size)
                 self.nrun -= 1
                 self.ndec -= 1
                 self.sumc -= seq.c
                 grp = seq.group
-                grp.seqs.remove(seq)
-                if not grp.seqs:
+                seqs = grp.seqs
+                if len(seqs) == 1:
                     del self.running[grp.key]
                     self.request_done(grp)
+                else:
+                    seqs.remove(seq)
                 admit = True
             self.now = s
         return self.finish()
