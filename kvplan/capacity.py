@@ -14,34 +14,37 @@ frozen request and asks the same pool:
 ``plan_capacity(spec, gpu, **options)`` is the same thing in one call, returning a
 ``Capacity`` summary (the pool's answers to --ctx / --batch, and what would fit instead).
 
-Per pipeline stage (on one tensor-parallel rank) the engine profile (kvplan.engines)
-carves the GPU into weights, activations, other and the KV pool; the pool is cut into
-pages exactly as vLLM's ``kv_cache_utils`` does:
+Per pipeline stage (on one tensor-parallel rank) the engine (kvplan.engines, bound to
+its release) carves the GPU into weights, activations, other and the KV pool, or the
+request gives the KV memory directly (vLLM's ``--kv-cache-memory``, per rank when ranks
+differ); the pool is cut into blocks by the engine release's paging rules
+(``kvplan.paging``: vLLM's ``kv_cache_utils`` release by release):
 
 - one cache kind (most models): every layer gets ``num_blocks`` pages,
   ``num_blocks = kv_pool // (page_bytes * num_layers)``; "GPU KV cache size" is
   ``num_blocks * block_size`` tokens. Llama-3.1-8B bf16 on an H100 at 0.95: a page of
   16 tokens is 16 * 8 heads * (128 + 128) * 2 B = 65,536 B a layer, 2 MiB for 32 layers;
   58.11 GiB // 2 MiB = 29,751 blocks = 476,016 tokens.
-- several kinds with equal page sizes (the hybrid allocator: sliding + full layers): layers
-  are put in groups of ``group_size`` = the smallest kind's layer count, padding the
-  last group of each kind (vLLM warns "Add N padding layers"), or the largest kind's
-  count when it is under 1.5x the smallest (vLLM ``_get_kv_cache_groups_uniform_page_size``:
-  12 sliding + 13 full -> groups of 13, one padding layer); ``num_blocks = kv_pool //
-  (page_bytes * group_size)`` and it logs ``num_blocks // num_groups * block_size`` tokens.
+- several kinds (the hybrid allocator, vLLM 0.9.1+): layers in groups of ``group_size`` =
+  the smallest kind's layer count, padding the last group of each kind, or the largest
+  kind's count when it is under 1.25x (0.12.0-0.17.1) / 1.5x (0.18.0+) the smallest
+  (12 sliding + 13 full -> groups of 13, one padding layer); ``num_blocks = kv_pool //
+  (page_bytes * group_size)``; vLLM logs ``num_blocks // num_groups * block_size`` tokens
+  (before 0.22.0). Unequal pages: one group when the kinds need the same token slots
+  (0.11.0+), block sizes scaled until pages match (0.12.0+), else vLLM refuses to start.
 - attention + state-space layers (Jamba, Qwen3-Next): vLLM raises the attention block
   size until one attention page holds a whole state, ``block = a * cdiv(state_bytes, a *
   bytes_per_token)`` with ``a = max(16, block_size)`` (16: FlashAttention's kernel block
   alignment), pads the state page up to the attention page, and groups all layers as
   above; a request holds one block per state layer.
-- kinds with different page sizes: each layer gets a tensor of ``num_blocks`` pages
-  (an approximation of vLLM's page-size unification; documented in docs/capacity.md).
 
 Pipeline stages have their own pools; vLLM then uses the smallest ``num_blocks`` of all
-workers, so the stage with the fewest blocks binds, and its figures are reported (the
-"most loaded GPU"). A request of L tokens needs ``cdiv(L, block_size)`` blocks of a
-full-attention group and ``cdiv(min(window - 1 + max_num_batched_tokens, L), block_size)
-+ 1`` of a sliding-window group; maximum concurrency is blocks over blocks per request.
+workers (or ``--num-gpu-blocks-override``), so the stage with the fewest blocks binds, and
+its figures are reported (the "most loaded GPU"). A request of L tokens needs
+``cdiv(L, block_size)`` blocks of a full-attention group and ``cdiv(min(window - 1 +
+max_num_batched_tokens, L), block_size) + 1`` of a sliding-window group (plus speculative
+lookahead slots); vLLM's logged maximum concurrency is blocks over blocks per request, and
+requests can use every block but the null block (0.8.3+).
 """
 
 from __future__ import annotations
@@ -52,82 +55,23 @@ from fractions import Fraction
 
 from kvplan.engines import EngineSettings, StageBudget, get_engine
 from kvplan.errors import BadInputError
+from kvplan.eviction import SinkWindowPolicy
 from kvplan.formats import KVFormat, get_format
 from kvplan.gpus import GPU, custom_gpu, get_gpu
-from kvplan.layer_sums import kind_counts, pp_stage_ranges
-from kvplan.layers import CacheKind
+from kvplan.layer_sums import pp_stage_ranges
+from kvplan.paging import (  # noqa: F401  (PoolLayout, pool_layout, blocks_per_request: re-exported)
+    Pages,
+    Paging,
+    PoolLayout,
+    blocks_per_request,
+    page_replica,
+    paging_for,
+    pool_layout,
+)
 from kvplan.spec import ModelSpec
+from kvplan.speculative import Speculative
 from kvplan.units import cdiv
 from kvplan.weights import Weights
-
-
-#: vLLM puts hybrid layers in groups of the largest kind's layer count when it is under
-#: this multiple of the smallest's (kv_cache_utils._get_kv_cache_groups_uniform_page_size;
-#: 1.25 in earlier releases).
-GROUP_SIZE_RATIO = 1.5
-#: Attention block sizes are multiples of the attention kernel's block alignment when vLLM
-#: raises them for state-space hybrids (FlashAttentionBackend.get_supported_kernel_block_sizes
-#: -> MultipleOf(16); other backends align to more).
-KERNEL_BLOCK_ALIGNMENT = 16
-
-
-@dataclass(frozen=True)
-class PoolLayout:
-    """How one stage's pool is paged: bytes per block unit and the groups sharing it."""
-
-    block_size: int  # tokens per attention block (raised for state-space hybrids)
-    unit_bytes: int  # bytes one block costs across the layers that share it
-    groups: tuple[tuple[CacheKind, int], ...]  # (kind, number of block tables of that kind)
-    tokens_divisor: int  # vLLM logs num_blocks // tokens_divisor * block_size tokens
-    padding_layers: int = 0
-    has_tokens: bool = True  # False when only constant-state layers are paged
-
-
-def _group_size(counts: dict[CacheKind, int]) -> int:
-    lo, hi = min(counts.values()), max(counts.values())
-    return hi if hi < lo * GROUP_SIZE_RATIO else lo
-
-
-def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, tp: int) -> PoolLayout:
-    """Page the cache-holding layers of ``layers`` as vLLM does (shared-KV layers hold none)."""
-    counts = {kind: n for kind, n in kind_counts(spec, layers) if kind.token_proportional or kind.state_bytes(tp)}
-    if not counts:
-        return PoolLayout(block_size, 0, (), 1, has_tokens=False)
-    attention = [k for k in counts if k.token_proportional]
-    states = [k for k in counts if not k.token_proportional]
-    if states:
-        state_page = max(k.state_bytes(tp) for k in states)
-        if attention:
-            per_token = max(k.per_token_bytes(fmt, tp) for k in attention)
-            align = max(KERNEL_BLOCK_ALIGNMENT, block_size)
-            block_size = max(block_size, align * cdiv(state_page, align * per_token))
-        # one page size for every layer: state pages are padded up to the attention page
-        page = max([state_page] + [k.page_bytes(fmt, block_size, tp) for k in attention])
-        pages = dict.fromkeys(counts, page)
-    else:
-        pages = {k: k.page_bytes(fmt, block_size, tp) for k in counts}
-    if len(counts) == 1:
-        (kind, n), = counts.items()
-        return PoolLayout(block_size, pages[kind] * n, ((kind, 1),), 1, has_tokens=bool(attention))
-    if len(set(pages.values())) == 1:
-        group_size = _group_size(counts)
-        groups = tuple((k, cdiv(n, group_size)) for k, n in counts.items())
-        padding = sum(g * group_size - counts[k] for k, g in groups)
-        n_groups = sum(g for _, g in groups)
-        page = next(iter(pages.values()))
-        return PoolLayout(block_size, page * group_size, groups, n_groups, padding, has_tokens=bool(attention))
-    unit = sum(pages[k] * n for k, n in counts.items())
-    return PoolLayout(block_size, unit, tuple((k, 1) for k in counts), 1)
-
-
-def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int | None):
-    """Blocks one request of ``n_tokens`` holds at its peak, over every block table
-    (each kind's own rule: ``CacheKind.engine_blocks_per_request``). ``n_tokens`` may be an
-    int or a numpy int64 array (the sweep asks for a whole column of contexts at once)."""
-    return sum(
-        tables * kind.engine_blocks_per_request(n_tokens, layout.block_size, max_num_batched_tokens)
-        for kind, tables in layout.groups
-    )
 
 
 # -- the request ----------------------------------------------------------------------------
@@ -149,7 +93,14 @@ class CapacityRequest:
     """Everything that decides what fits, resolved and checked (build it with make_request).
 
     ``gpu`` is one GPU of the deployment; ``tp * pp`` GPUs make one replica (one engine
-    instance, one KV pool per rank) and ``dp`` replicas the whole deployment."""
+    instance, one KV pool per rank) and ``dp`` replicas the whole deployment.
+
+    For a mixture-of-experts model the ``dp`` replicas are vLLM's data-parallel ranks:
+    each keeps its own attention weights and KV pool (DeepSeek-style DP attention: every
+    rank holds the MLA latents of its own requests), while the routed experts are sharded
+    over all ``tp * dp`` ranks, as slices of every expert or, with
+    ``enable_expert_parallel``, as whole experts (``kvplan.shapes.MoEParallel``). SGLang's
+    ``--tp N --dp D --enable-dp-attention`` is the same layout with tp = N / D here."""
 
     spec: ModelSpec
     gpu: GPU
@@ -164,6 +115,52 @@ class CapacityRequest:
     max_num_batched_tokens: int | None = None  # None: the engine's default
     max_num_seqs: int | None = None  # None: the engine's default
     block_size: int | None = None  # None: the engine's default
+    #: vLLM's --max-model-len -1 / auto (0.14.0+): the longest length the KV memory holds,
+    #: at most the model's max_position_embeddings.
+    max_model_len_auto: bool = False
+    #: KV memory per GPU given directly (vLLM --kv-cache-memory-bytes, 0.10.2+; it replaces
+    #: the gpu_memory_utilization waterfall): one value per rank of the replica
+    #: (rank = stage * tp + tp rank); None: the engine carves it.
+    kv_cache_memory_bytes: tuple[int, ...] | None = None
+    #: vLLM --num-gpu-blocks-override: every worker's block count, whatever its memory.
+    num_gpu_blocks_override: int | None = None
+    #: vLLM --disable-hybrid-kv-cache-manager: True allocates every attention layer as full
+    #: attention; False forces the hybrid manager on; None: the release's default.
+    disable_hybrid_kv_cache_manager: bool | None = None
+    #: vLLM --cpu-offload-gb, as bytes per GPU: decoder-layer weights vLLM keeps in CPU memory.
+    cpu_offload_bytes: int = 0
+    #: vLLM --swap-space, as bytes of CPU memory per GPU (removed in 0.19.0): no effect on the
+    #: GPU pool; kept so outputs can say so.
+    swap_space_bytes: int | None = None
+    eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
+    speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
+    enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
+
+    @property
+    def served_spec(self) -> ModelSpec:
+        """The model as served: its full-attention layers under the eviction policy, if any."""
+        return self.eviction.apply(self.spec) if self.eviction else self.spec
+
+    @property
+    def kv_spec(self) -> ModelSpec:
+        """Every layer the KV pool pages: the served model's, then the drafter's."""
+        served = self.served_spec
+        return self.speculative.kv_spec(served) if self.speculative else served
+
+    @property
+    def extra_slots(self) -> int:
+        """Slots a decoding request reserves beyond its tokens (speculative decoding)."""
+        return self.speculative.extra_slots if self.speculative else 0
+
+    @property
+    def moe_parallel(self):
+        """How each rank holds the routed experts (``kvplan.shapes.MoEParallel``); for a
+        dense model, ``MoEParallel(tp, 1)`` (nothing to shard across replicas)."""
+        from kvplan.shapes import MoEParallel
+
+        if self.spec.moe is None:
+            return MoEParallel(self.tp, 1)
+        return MoEParallel.of(self.tp, self.dp, self.enable_expert_parallel)
 
     @property
     def num_gpus(self) -> int:
@@ -172,14 +169,22 @@ class CapacityRequest:
 
     @property
     def model_len(self) -> int:
+        """max_model_len as given (the model's own limit when not given or auto-fitted; the
+        auto-fitted length is ``Pool.max_model_len``)."""
         return self.max_model_len or self.spec.max_position_embeddings
 
     def replace(self, **changes) -> CapacityRequest:
         """A copy with some options changed, checked again (names as make_request's)."""
         args = dict(gpu_mem_bytes=None, tp=self.tp, pp=self.pp, dp=self.dp, weights=self.weights,
                     kv_format=self.kv_format, engine=self.engine, gpu_memory_utilization=self.memory_fraction,
-                    max_model_len=self.max_model_len, max_num_batched_tokens=self.max_num_batched_tokens,
-                    max_num_seqs=self.max_num_seqs, block_size=self.block_size)
+                    max_model_len="auto" if self.max_model_len_auto else self.max_model_len,
+                    max_num_batched_tokens=self.max_num_batched_tokens,
+                    max_num_seqs=self.max_num_seqs, block_size=self.block_size, eviction=self.eviction,
+                    speculative=self.speculative, kv_cache_memory_bytes=self.kv_cache_memory_bytes,
+                    num_gpu_blocks_override=self.num_gpu_blocks_override,
+                    disable_hybrid_kv_cache_manager=self.disable_hybrid_kv_cache_manager,
+                    cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
+                    enable_expert_parallel=self.enable_expert_parallel)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -221,12 +226,44 @@ def make_request(
     max_num_seqs: int | None = None,
     block_size: int | None = None,
     dtype: str | None = None,
+    window: int | str | None = None,
+    sinks: int | None = None,
+    eviction: SinkWindowPolicy | None = None,
+    speculative_config: str | dict | None = None,
+    draft: str | ModelSpec | None = None,
+    num_speculative_tokens: int | None = None,
+    mtp: bool = False,
+    speculative: Speculative | None = None,
+    kv_cache_memory_bytes=None,
+    num_gpu_blocks_override: int | None = None,
+    disable_hybrid_kv_cache_manager: bool | None = None,
+    cpu_offload_gb=None,
+    cpu_offload_bytes: int | None = None,
+    swap_space=None,
+    swap_space_bytes: int | None = None,
+    enable_expert_parallel: bool = False,
+    quantization: str | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
     UnknownNameError (one line) on anything kvplan cannot use.
 
     Token counts may be strings ('32k'); ``gpu_mem_bytes`` a size ('80GB'); ``kv_format``
-    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype."""
+    'auto' (or None) means the model's dtype; ``dtype`` overrides the model's dtype;
+    ``max_model_len`` -1 or 'auto' is vLLM's auto-fit; ``enable_expert_parallel`` puts whole experts on
+    the tp x dp ranks (MoE models only).
+
+    ``window`` / ``sinks``: a StreamingLLM sink + window cap on the full-attention layers
+    (kvplan.eviction; only under engines that run it). ``speculative_config`` (vLLM's JSON,
+    or a dict), or ``draft`` + ``num_speculative_tokens``, or ``mtp``: speculative decoding
+    (kvplan.speculative: the draft's KV layers in the pool, its weights, the lookahead).
+
+    vLLM's own options keep vLLM's meaning: ``kv_cache_memory_bytes`` (bytes or a size, one
+    for every GPU or a list with one per rank), ``num_gpu_blocks_override``,
+    ``disable_hybrid_kv_cache_manager``, ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as
+    vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel`` and ``quantization``
+    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights)."""
+    from kvplan import eviction as _eviction
+    from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
     if dtype:
@@ -238,35 +275,161 @@ def make_request(
         spec = dataclasses.replace(spec, dtype=d)
     tp, pp, dp = (_positive_int(v, what) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
+    _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     g = resolve_gpu(gpu, gpu_mem_bytes)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
         fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
-    for kind in {*spec.layers}:
+    if eviction is None:
+        eviction = _eviction.make_policy(window, sinks)
+    elif window is not None or sinks is not None:
+        raise BadInputError("give window/sinks or an eviction policy, not both")
+    if eviction is not None:
+        _eviction.check_engine(engine)
+        eviction.apply(spec)  # ShapeError for layers the policy cannot take
+    if speculative is None:
+        speculative = _speculative.make_speculative(
+            spec, speculative_config, draft=draft, num_speculative_tokens=num_speculative_tokens, mtp=mtp, tp=tp)
+    elif speculative_config is not None or draft is not None or num_speculative_tokens is not None or mtp:
+        raise BadInputError("give speculative_config/draft/num_speculative_tokens/mtp or a Speculative, not both")
+    if speculative is not None:
+        _speculative.check_engine(engine, speculative.method)
+        if pp > 1:
+            raise BadInputError("speculative decoding is modelled with pp=1 only (where an engine places the "
+                                "draft's layers across pipeline stages is not modelled)")
+        speculative.check_tp(tp)
+    kv_layers = {*spec.layers} | ({*speculative.draft_layers(spec)} if speculative else set())
+    for kind in kv_layers:
         kind.per_token_bytes(fmt, tp)  # ShapeError if the format cannot store this layer
-    if weights is not None:
-        from kvplan.weights import get_weight_format
+    from kvplan.weights import get_weight_format
+    if quantization is not None:
+        from kvplan.vllm_args import quantization_weights
 
+        q = quantization_weights(quantization, spec)
+        if weights is not None and q is not None and get_weight_format(weights, spec.dtype).name != q:
+            raise BadInputError(f"--quantization {quantization} stores weights as {q}, but --weights is {weights}")
+        weights = weights if q is None else q
+    if weights is not None:
         weights = get_weight_format(weights, spec.dtype).name
-    prof = get_engine(engine)  # UnknownNameError for an unknown engine
-    family = prof.name.split("==")[0].split("-")[0]
-    if g.engines and family != "raw" and family not in g.engines:
+    prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    family = prof.family
+    # Only the serving engines the catalog speaks of (raw, and explain's anchored re-plans, run anywhere).
+    from kvplan.gpus import ENGINE_NAMES
+
+    if g.engines and family in ENGINE_NAMES and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
+    paging = paging_for(prof)
     fraction = None
     if gpu_memory_utilization is not None:
         # The engine checks the range with its own option name.
         prof.settings(g, tp=tp, pp=pp, memory_fraction=gpu_memory_utilization)
         fraction = Fraction(str(gpu_memory_utilization))
+    auto = isinstance(max_model_len, (int, str)) and not isinstance(max_model_len, bool) and (
+        str(max_model_len).strip().lower() in ("-1", "auto"))
+    kv_mem = _rank_memory(kv_cache_memory_bytes, tp * pp)
+    if kv_mem is not None and not paging.kv_cache_memory_bytes:
+        raise paging.refuse("has no --kv-cache-memory-bytes (added in vLLM 0.10.2)",
+                            paging.sources.get("kv_cache_memory_bytes", ""))
+    if disable_hybrid_kv_cache_manager is not None and not isinstance(disable_hybrid_kv_cache_manager, bool):
+        raise BadInputError(f"disable_hybrid_kv_cache_manager must be true or false, got "
+                            f"{disable_hybrid_kv_cache_manager!r}")
+    offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
+    swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         memory_fraction=fraction,
-        max_model_len=_positive_int(max_model_len, "max_model_len", tokens=True),
+        max_model_len=None if auto else _positive_int(max_model_len, "max_model_len", tokens=True),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
         max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs"),
         block_size=_positive_int(block_size, "block_size"),
+        max_model_len_auto=auto,
+        kv_cache_memory_bytes=kv_mem,
+        num_gpu_blocks_override=_positive_int(num_gpu_blocks_override, "num_gpu_blocks_override"),
+        disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+        cpu_offload_bytes=offload,
+        swap_space_bytes=swap,
+        enable_expert_parallel=bool(enable_expert_parallel),
+        eviction=eviction, speculative=speculative,
     )
+
+
+def _non_negative_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadInputError(f"{what} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _gib_or_bytes(gib, nbytes, what: str) -> int | None:
+    """vLLM's GiB-per-GPU float flags (--cpu-offload-gb, --swap-space) as bytes:
+    ``int(gib * 1024**3)`` as vLLM converts them (offloader/base.py); or bytes given directly."""
+    if gib is not None and nbytes is not None:
+        raise BadInputError(f"give {what} in GiB or in bytes, not both")
+    if nbytes is not None:
+        return _non_negative_int(nbytes, what)
+    if gib is None:
+        return None
+    try:
+        value = float(gib)
+    except (TypeError, ValueError):
+        raise BadInputError(f"{what} must be a number of GiB, got {gib!r}") from None
+    if isinstance(gib, bool) or not value >= 0 or value == float("inf"):
+        raise BadInputError(f"{what} must be a number of GiB >= 0, got {gib!r}")
+    return int(value * 1024**3)
+
+
+def _rank_memory(value, ranks: int) -> tuple[int, ...] | None:
+    """KV memory per GPU: one value (bytes or a size string) for every rank, or a list with
+    one per rank."""
+    if value is None:
+        return None
+    from kvplan.units import parse_bytes
+    from kvplan.vllm_args import VLLM_INT, human_readable_int
+
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            # vLLM's reading (20G = 20 GiB, 20g = 20e9, plain bytes), else kvplan's (20GiB, 80GB)
+            v = (human_readable_int(v, "--kv-cache-memory-bytes")[0] if VLLM_INT.fullmatch(v.strip())
+                 else parse_bytes(v, "--kv-cache-memory-bytes"))
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise BadInputError(f"--kv-cache-memory-bytes must be a positive size per GPU, got {v!r}")
+        out.append(v)
+    if len(out) == 1:
+        return tuple(out) * ranks
+    if len(out) != ranks:
+        raise BadInputError(f"--kv-cache-memory-bytes: give one size for every GPU or one for each of the {ranks} "
+                            f"ranks of a replica (tp x pp), got {len(out)}")
+    return tuple(out)
+
+
+
+def _check_moe_parallel(spec: ModelSpec, tp: int, dp: int, expert_parallel) -> None:
+    """The MoE sharding vLLM can build: EP needs experts; slices of tp x dp must divide the
+    expert width (FusedMoEConfig asserts intermediate_size % tp_size == 0); EP over more
+    ranks than experts leaves ranks without one."""
+    from kvplan.errors import ShapeError
+
+    if not isinstance(expert_parallel, bool):
+        raise BadInputError(f"enable_expert_parallel must be true or false, got {expert_parallel!r}")
+    moe = spec.moe
+    if moe is None:
+        if expert_parallel:
+            raise BadInputError(f"--enable-expert-parallel: {spec.name} has no experts (not a mixture-of-experts model)")
+        return
+    group = tp * dp
+    if expert_parallel and group > moe.num_experts:
+        raise ShapeError(f"expert parallelism over tp x dp = {group} ranks, but {spec.name} has only "
+                         f"{moe.num_experts} experts")
+    if not expert_parallel and group > 1 and moe.expert_intermediate_size % group:
+        raise ShapeError(f"tp x dp = {group} ranks cannot slice {spec.name}'s experts of "
+                         f"{moe.expert_intermediate_size} channels evenly (vLLM shards MoE layers over tp x dp); "
+                         f"use --enable-expert-parallel or another tp/dp")
 
 
 # -- the pool and its queries ---------------------------------------------------------------
@@ -289,26 +452,50 @@ class Pool:
     pipeline stage, one tensor-parallel rank); blocks, tokens and requests are per replica
     (the tp x pp GPUs of one engine instance); ``dp`` replicas make the deployment.
 
-    Every query is a pure function of the pool: ask it, never re-plan to read one number."""
+    Every query is a pure function of the pool: ask it, never re-plan to read one number.
+    The paging arithmetic (blocks, what vLLM logs and checks) is ``pages``
+    (kvplan.paging.Pages, the engine release's ``get_kv_cache_configs``)."""
 
     request: CapacityRequest
     engine: str  # the engine profile's name (with the release its rules come from)
     settings: EngineSettings
     weights: Weights
     stages: tuple[StageBudget, ...]
-    layouts: tuple[PoolLayout, ...]
-    stage_blocks: tuple[int | None, ...]  # None: a stage without paged layers
+    pages: Pages
     binding_stage: int
-    num_blocks: int
 
     # -- what the engine logs -----------------------------------------------------------------
+    @property
+    def paging(self) -> Paging:
+        return self.pages.paging
+
+    @property
+    def layouts(self) -> tuple[PoolLayout, ...]:
+        return self.pages.layouts
+
+    @property
+    def stage_blocks(self) -> tuple[int | None, ...]:
+        """Blocks each pipeline stage's memory holds (None: a stage without paged layers;
+        ``num_gpu_blocks_override`` when given)."""
+        return self.pages.stage_blocks
+
+    @property
+    def num_blocks(self) -> int:
+        """Blocks every worker allocates: the smallest stage's count (vLLM's num_gpu_blocks)."""
+        return self.pages.num_blocks
+
+    @property
+    def usable_blocks(self) -> int:
+        """Blocks requests can hold: all but the null block vLLM's BlockPool keeps back (0.8.3+)."""
+        return self.pages.usable_blocks
+
     @property
     def layout(self) -> PoolLayout:
         return self.layouts[self.binding_stage]
 
     @property
     def paged(self) -> bool:
-        return any(n is not None for n in self.stage_blocks)
+        return self.pages.paged
 
     @property
     def waterfall(self) -> StageBudget:
@@ -330,24 +517,36 @@ class Pool:
 
     @property
     def kv_cache_tokens(self) -> int:
-        """vLLM's "GPU KV cache size: N tokens" (per replica)."""
-        if not self.paged or not self.layout.has_tokens:
-            return 0
-        return self.num_blocks // self.layout.tokens_divisor * self.layout.block_size
+        """vLLM's "GPU KV cache size: N tokens" (per replica), as the engine release logs it."""
+        return self.pages.kv_cache_tokens
 
     @property
     def max_model_len(self) -> int:
-        return self.request.model_len
+        """max_model_len as the engine runs it (auto-fitted for --max-model-len -1)."""
+        return self.pages.max_model_len
 
     @property
     def max_num_seqs(self) -> int | None:
         """The engine's cap on running requests per replica (None: the engine has none)."""
         return self.settings.max_num_seqs
 
+    def estimated_max_model_len(self) -> int:
+        """vLLM's "estimated maximum model length": the longest max_model_len (up to the model's
+        own limit) whose one request passes the start-up check on every worker."""
+        return self.pages.estimated_max_model_len(max(self.pages.derived_max_model_len, self.max_model_len))
+
     # -- per request ----------------------------------------------------------------------------
-    def blocks_per_request(self, n):
-        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array)."""
-        return blocks_per_request(self.layout, n, self.settings.max_num_batched_tokens)
+    def blocks_per_request(self, n, lookahead: bool = True):
+        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array). Under
+        speculative decoding (``lookahead``) the request reserves slots for
+        min(n + extra_slots, max_model_len) tokens (kvplan.speculative: k + k for a drafter)
+        and state layers hold k more blocks (kvplan.paging.Pages.blocks_per_request)."""
+        return self.pages.blocks_per_request(n, lookahead)
+
+    @property
+    def draft_weights_bytes(self) -> int:
+        """Bytes of the drafter's weights on the binding GPU (included in weights_bytes)."""
+        return self.weights.stages[self.binding_stage].by_part.get("draft", 0)
 
     def reserved_bytes(self, n, batch: int = 1):
         """Bytes per GPU that ``batch`` requests of ``n`` tokens hold in the pool (blocks x
@@ -355,15 +554,15 @@ class Pool:
         return batch * self.blocks_per_request(n) * self.layout.unit_bytes
 
     def memory_concurrency(self, n: int) -> float:
-        """Blocks over blocks per request, rounded to 0.01: what vLLM logs as "Maximum
-        concurrency for N tokens per request" (memory only; no max_num_seqs cap)."""
-        per = self.blocks_per_request(n) if self.paged else 0
-        return round(self.num_blocks / per, 2) if per else 0.0
+        """What vLLM logs as "Maximum concurrency for N tokens per request", rounded to 0.01
+        (memory only; no max_num_seqs cap; the release's formula; vLLM leaves speculative
+        lookahead slots out of it)."""
+        return round(self.pages.max_concurrency(n), 2) if self.paged else 0.0
 
     def memory_requests(self, n: int) -> int:
-        """Whole requests of ``n`` tokens the pool's memory holds at once (no caps)."""
+        """Whole requests of ``n`` tokens the pool's usable blocks hold at once (no caps)."""
         per = self.blocks_per_request(n) if self.paged else 0
-        return self.num_blocks // per if per else 0
+        return self.usable_blocks // per if per else 0
 
     def max_requests(self, n: int) -> int:
         """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
@@ -380,15 +579,16 @@ class Pool:
     def limits(self, n, requests=1) -> tuple:
         """The four conditions that each stop ``requests`` requests of ``n`` tokens, in the
         order of ``LIMITS``: no pool at all, longer than max_model_len, more than max_num_seqs,
-        more blocks than the pool holds. Python bools for ints; numpy bool arrays (broadcast)
-        when ``n`` or ``requests`` are arrays. The one rule behind ``serves`` and the sweep."""
+        more blocks than the pool's usable blocks. Python bools for ints; numpy bool arrays
+        (broadcast) when ``n`` or ``requests`` are arrays. The one rule behind ``serves`` and
+        the sweep."""
         cap = self.max_num_seqs
         need = requests * self.blocks_per_request(n) if self.paged else requests * 0
         return (
-            self.kv_pool_bytes <= 0,
+            self.kv_pool_bytes <= 0 or self.overcommitted_stage() is not None,
             n > self.max_model_len,
             requests > cap if cap is not None else requests < 0,
-            need > self.num_blocks,
+            need > self.usable_blocks,
         )
 
     def serves(self, n: int, requests: int = 1) -> Verdict:
@@ -406,34 +606,23 @@ class Pool:
                                   f"{cap:,} at once)", "max_num_seqs")
         if too_big:
             need = requests * self.blocks_per_request(n)
+            null = (f", {self.usable_blocks:,} usable: vLLM's BlockPool keeps one as the null block"
+                    if need <= self.num_blocks else "")
             return Verdict(False, f"{requests:,} request{'s' if requests != 1 else ''} of {n:,} tokens need "
                                   f"{need:,} blocks but the pool holds {self.num_blocks:,} "
-                                  f"({self.kv_cache_tokens:,} tokens)", "memory")
+                                  f"({self.kv_cache_tokens:,} tokens{null})", "memory")
         return Verdict(True)
 
     def longest_context(self, batch: int = 1) -> int:
         """The largest L <= max_model_len such that ``batch`` requests of L tokens fit; 0 when
         not even one token each does (or ``batch`` exceeds max_num_seqs)."""
+        from kvplan.paging import longest_fitting
+
         cap = self.max_num_seqs
         if not self.paged or self.num_blocks <= 0 or (cap is not None and batch > cap):
             return 0
-
-        def fits(n: int) -> bool:
-            return batch * self.blocks_per_request(n) <= self.num_blocks
-
-        hi = self.max_model_len
-        if not fits(1):
-            return 0
-        if fits(hi):
-            return hi
-        lo = 1  # fits(lo), not fits(hi)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if fits(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        return longest_fitting(lambda n: batch * self.blocks_per_request(n) <= self.usable_blocks,
+                               self.max_model_len)
 
     def concurrency_bound(self, n: int) -> str:
         """What limits concurrency at ``n`` tokens: "max_model_len", "max_num_seqs" or "memory"."""
@@ -444,11 +633,59 @@ class Pool:
             return "max_num_seqs"
         return "memory"
 
+    def startup(self) -> Verdict:
+        """Does the engine start? vLLM's check_enough_kv_cache_memory on every worker: one
+        request of max_model_len must fit its KV memory (the release's rule: per layer before
+        0.14.0, per group after; less the null block from 0.29.0), else vLLM stops and names
+        the estimated maximum model length."""
+        if self.overcommitted_stage() is not None:
+            return Verdict(False, self._no_pool_reason(), "weights")
+        if not self.paged:
+            return Verdict(True)
+        stage = self.pages.failing_stage()
+        if stage is None:
+            return Verdict(True)
+        mem = self.pages.check_memory_bytes(stage)
+        if mem <= 0:
+            return Verdict(False, self._no_pool_reason(), "weights")
+        need = self.pages.needed_bytes(stage, self.max_model_len)
+        longest = self.estimated_max_model_len()
+        hint = f"; the estimated maximum model length is {longest:,}" if longest > 0 else ""
+        where = f" on pipeline stage {stage}" if self.request.pp > 1 else ""
+        return Verdict(False, f"{self.engine} refuses to start{where}: one request of max_model_len "
+                              f"{self.max_model_len:,} needs {need:,} B of KV cache, more than the {mem:,} B "
+                              f"available{hint}", "max_model_len")
+
     def verdict(self) -> Verdict:
-        """Does the deployment start and serve at least one request of max_model_len?"""
-        return self.serves(self.max_model_len, 1)
+        """Does the deployment start and serve at least one request of max_model_len? When
+        both fail, the request's reason comes first and the engine's refusal (with vLLM's
+        estimated maximum model length) follows."""
+        start, serve = self.startup(), self.serves(self.max_model_len, 1)
+        if start or not serve and start.bound == "weights":
+            return serve
+        if serve:
+            return start
+        return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
+
+    def overcommitted_stage(self) -> int | None:
+        """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
+        activations, other buffers and KV cache exceed the GPU (vLLM then runs out of memory)."""
+        if self.request.kv_cache_memory_bytes is None:
+            return None
+        for b in self.stages:
+            if b.weights_bytes + b.activation_bytes + b.other_bytes + b.kv_pool_bytes > b.total_bytes:
+                return b.stage
+        return None
 
     def _no_pool_reason(self) -> str:
+        over = self.overcommitted_stage()
+        if over is not None:
+            b = self.stages[over]
+            return (f"stage {b.stage}: weights {b.weights_bytes:,} B + activations {b.activation_bytes:,} B + other "
+                    f"{b.other_bytes:,} B + KV cache {b.kv_pool_bytes:,} B (--kv-cache-memory-bytes) exceed the "
+                    f"GPU's {b.total_bytes:,} B")
+        if self.request.kv_cache_memory_bytes is not None or self.request.num_gpu_blocks_override is not None:
+            return "no KV memory for a single block"
         short = [b for b in self.stages if b.kv_pool_bytes <= 0]
         b = min(short, key=lambda x: x.kv_pool_bytes) if short else self.waterfall
         return (f"no memory left for the KV cache on stage {b.stage}: weights {b.weights_bytes:,} B + activations "
@@ -456,33 +693,70 @@ class Pool:
                 f"{b.engine_share_bytes:,} B")
 
 
-def plan(req: CapacityRequest) -> Pool:
-    """The engine's memory waterfall per pipeline stage and the KV pool it leaves, paged as
-    the engine pages it; the stage with the fewest blocks binds (vLLM takes the minimum over
-    workers)."""
+def _weights(req: CapacityRequest) -> Weights:
+    """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
+    experts with expert parallelism), less what --cpu-offload-gb keeps in CPU memory."""
     from kvplan.weights import weights_footprint
 
-    spec = req.spec
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel)
+    if req.cpu_offload_bytes:
+        # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
+        # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
+        # GPU keeps the rest. kvplan subtracts exactly the budget (capped at the layers'
+        # bytes); vLLM moves up to one tensor more.
+        stages = []
+        for st in w.stages:
+            layer_bytes = sum(v for k, v in st.by_part.items() if k not in ("embedding", "lm_head", "other"))
+            moved = min(req.cpu_offload_bytes, layer_bytes)
+            stages.append(dataclasses.replace(st, bytes=st.bytes - moved))
+        w = dataclasses.replace(w, stages=tuple(stages))
+    return w
+
+
+def plan(req: CapacityRequest) -> Pool:
+    """The engine's memory waterfall per pipeline stage and the KV pool it leaves (or the KV
+    memory the request gives), paged as the engine release pages it; the stage with the
+    fewest blocks binds (vLLM takes the minimum over workers). The pool pages the served
+    model's layers and a drafter's (``CapacityRequest.kv_spec``)."""
+    spec = req.served_spec
+    kv = req.kv_spec
     prof = get_engine(req.engine)
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
-    w = weights_footprint(spec, req.weights, req.tp, req.pp)
+    w = _weights(req)
+    if req.speculative is not None:
+        from kvplan.speculative import with_draft_weights
+
+        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp))
     budgets = prof.carve(spec, req.gpu, w, settings)
-    layouts = tuple(pool_layout(spec, r, req.kv_format, settings.block_size, req.tp)
-                    for r in pp_stage_ranges(spec.num_layers, req.pp))
-    stage_blocks = tuple(None if lay.unit_bytes == 0 else max(b.kv_pool_bytes, 0) // lay.unit_bytes
-                         for b, lay in zip(budgets, layouts))
-    paged = [i for i, n in enumerate(stage_blocks) if n is not None]
+    if req.kv_cache_memory_bytes is not None:
+        # vLLM uses kv_cache_memory_bytes as each worker's KV memory, ignoring
+        # gpu_memory_utilization (gpu_worker.py determine_available_memory).
+        budgets = [dataclasses.replace(b, kv_pool_bytes=min(req.kv_cache_memory_bytes[b.stage * req.tp:
+                                                                                      (b.stage + 1) * req.tp]))
+                   for b in budgets]
+    paging = paging_for(prof)
+    hybrid = None if req.disable_hybrid_kv_cache_manager is None else not req.disable_hybrid_kv_cache_manager
+    sp = req.speculative
+    pages = page_replica(
+        kv, req.kv_format, paging, tp=req.tp, pp=req.pp, block_size=settings.block_size,
+        worker_memory_bytes=(req.kv_cache_memory_bytes if req.kv_cache_memory_bytes is not None
+                             else [b.kv_pool_bytes for b in budgets]),
+        max_model_len=None if req.max_model_len_auto else req.model_len,
+        max_num_batched_tokens=settings.max_num_batched_tokens,
+        num_gpu_blocks_override=req.num_gpu_blocks_override, hybrid=hybrid,
+        lookahead_tokens=req.extra_slots, num_speculative_blocks=sp.num_speculative_tokens if sp else 0,
+    )
+    sb = pages.stage_blocks
+    paged = [i for i, n in enumerate(sb) if n is not None]
     if paged:
-        binding = min(paged, key=lambda i: (stage_blocks[i], -budgets[i].weights_bytes))
-        num_blocks = stage_blocks[binding]
+        binding = min(paged, key=lambda i: (sb[i], -budgets[i].weights_bytes))
     else:  # attention-free model: nothing to page
         binding = min(range(len(budgets)), key=lambda i: budgets[i].kv_pool_bytes)
-        num_blocks = 0
     return Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
-                layouts=layouts, stage_blocks=stage_blocks, binding_stage=binding, num_blocks=num_blocks)
+                pages=pages, binding_stage=binding)
 
 
 # -- the summary the commands print ---------------------------------------------------------
@@ -650,14 +924,22 @@ class Capacity:
     def notes(self) -> tuple[str, ...]:
         """Caveats about the inputs (one line each), for stderr and --json."""
         g = self.request.gpu
+        out = []
         if g.memory_source == "smi":
-            return (f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
-                    f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
-                    f"figure)",)
-        if g.memory_source == "datasheet":
-            return (f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
-                    f"less (give --gpu-mem to use a measured figure)",)
-        return ()
+            out.append(f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                       f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                       f"figure)")
+        elif g.memory_source == "datasheet":
+            out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                       f"less (give --gpu-mem to use a measured figure)")
+        sp = self.request.speculative
+        if sp is not None and sp.method != "ngram":
+            out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "
+                       "peak and rotary cache are not (the engine profile is the target's)")
+            if sp.method == "eagle":
+                out.append("eagle: the head is assumed to share the target's embedding and lm_head (vLLM shares "
+                           "them when the head has none or identical ones)")
+        return tuple(out)
 
     # -- the verdict ---------------------------------------------------------------------------
     @property
@@ -712,7 +994,7 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     n = ctx if ctx is not None and batch is not None else req.model_len
     requests = batch if ctx is not None and batch is not None else 1
     out = []
-    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 else 0
+    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None else 0
     if longest > 0 and ctx is not None and batch is not None:
         out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
     elif longest > 0:
@@ -741,6 +1023,48 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
+    """What the eviction cap and the drafter change: their settings, the draft's KV and
+    weights, and the same deployment's answers without each (max_model_len requests, KV
+    tokens; with ``ctx`` the requests of ctx tokens too), for --json and the text report.
+    Empty when neither is set."""
+    req = pool.request
+    out: dict = {}
+    n = pool.max_model_len
+
+    def without(**changes) -> dict:
+        other = plan(req.replace(**changes))
+        return {"num_blocks": other.num_blocks, "kv_cache_tokens": other.kv_cache_tokens,
+                "blocks_per_request": other.blocks_per_request(n) if other.paged else 0,
+                "max_requests": other.max_requests(n),
+                **({"requests_at_ctx": other.max_requests(ctx)} if ctx is not None else {})}
+
+    if req.eviction is not None:
+        from kvplan.eviction import check_engine
+
+        out["eviction"] = {"window": req.eviction.window, "sinks": req.eviction.sinks,
+                           "max_tokens_per_layer": req.eviction.max_tokens, "engine": check_engine(req.engine),
+                           "without": without(eviction=None)}
+    sp = req.speculative
+    if sp is not None:
+        from kvplan.layer_sums import kind_counts
+
+        draft_layers = sp.draft_layers(req.served_spec)
+        fmt = req.kv_format
+        out["speculative"] = {
+            "method": sp.method, "num_speculative_tokens": sp.num_speculative_tokens,
+            "draft_model": sp.draft.name if sp.draft is not None else None,
+            "draft_layers": len(draft_layers),
+            "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt, req.tp) for k in draft_layers),
+            "draft_weights_bytes": pool.draft_weights_bytes,
+            "lookahead_tokens": sp.lookahead_tokens, "extra_slots": sp.extra_slots,
+            "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
+                req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],
+            "without": without(speculative=None),
+        }
+    return out
+
+
 #: What each kind of figure in a capacity report counts.
 SCOPES = {
     "bytes": "per GPU: the binding pipeline stage on one tensor-parallel rank",
@@ -762,6 +1086,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "dp": cap.dp,
         "num_gpus": cap.num_gpus,
         "deployment_num_gpus": cap.request.num_gpus,
+        "enable_expert_parallel": cap.request.enable_expert_parallel,
         "scopes": SCOPES,
         "weights_format": cap.weights_format,
         "kv_dtype": cap.kv_dtype,
@@ -794,6 +1119,18 @@ def capacity_dict(cap: Capacity) -> dict:
         "reasons": list(cap.reasons),
         "suggestions": list(cap.suggestions),
         "padding_layers": cap.padding_layers,
+        "paging": cap.pool.paging.name,
+        "usable_blocks": cap.pool.usable_blocks,
+        "null_blocks": cap.pool.pages.null_blocks,
+        "starts": bool(cap.pool.startup()),
+        "estimated_max_model_len": cap.pool.estimated_max_model_len() if cap.pool.paged else None,
+        "max_model_len_auto": cap.request.max_model_len_auto,
+        "kv_cache_memory_bytes": list(cap.request.kv_cache_memory_bytes) if cap.request.kv_cache_memory_bytes else None,
+        "num_gpu_blocks_override": cap.request.num_gpu_blocks_override,
+        "disable_hybrid_kv_cache_manager": cap.request.disable_hybrid_kv_cache_manager,
+        "cpu_offload_bytes": cap.request.cpu_offload_bytes,
+        "swap_space_bytes": cap.request.swap_space_bytes,
         "binding_stage": cap.binding_stage,
         "stages": [dict(s.as_dict(), num_blocks=n) for s, n in zip(cap.stages, cap.stage_blocks)],
+        **cache_policy_dict(cap.pool, cap.ctx),
     }

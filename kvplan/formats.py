@@ -128,6 +128,9 @@ ALIASES: dict[str, str] = {
     "float8_e5m2": "fp8_e5m2",
     "e5m2": "fp8_e5m2",
     "fp4": "nvfp4",
+    # vLLM's --kv-cache-dtype names (vllm/config/cache.py: CacheDType): fp8_inc is Intel
+    # Neural Compressor's fp8 (e4m3, one byte a value, per-tensor scale)
+    "fp8_inc": "fp8_e4m3",
 }
 
 #: Model dtypes a spec may declare (the weights' and activations' dtype).

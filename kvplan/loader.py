@@ -1,9 +1,11 @@
-"""Reading model specs: built-in names, spec files (YAML or JSON) and HF config.json.
+"""Reading model specs: built-in names, spec files (YAML or JSON), HF config.json,
+checkpoint folders and Hub repo ids.
 
 ``load_model(ref)`` is the one entry point. ``ref`` is tried as a path first (a spec
-file, or a Hugging Face config.json, or a folder holding one), then as a built-in name
-(case-insensitive, with aliases: ``llama-3-8b`` and ``Meta-Llama-3-8B`` both find
-``llama3-8b``). YAML is read with the safe loader: no Python objects are constructed.
+file, or a Hugging Face config.json, or a folder holding one, with its safetensors files if
+any), then as a built-in name (case-insensitive, with aliases: ``llama-3-8b`` and
+``Meta-Llama-3-8B`` both find ``llama3-8b``), then as a Hub repo id (``org/name[@rev]``,
+read by kvplan.hf.hub). YAML is read with the safe loader: no Python objects are constructed.
 """
 
 from __future__ import annotations
@@ -190,9 +192,12 @@ def load_spec_file(path: Path) -> ModelSpec:
         path = path / "config.json"
     data = read_structured(path)
     if isinstance(data, dict) and is_hf_config(data):
-        from kvplan.hf_import import spec_from_hf_config
+        from kvplan.hf import spec_from_hf_config
+        from kvplan.hf.checkpoint import read_folder
 
-        return spec_from_hf_config(data, origin=str(path))
+        # A config.json next to safetensors files is a checkpoint: weights from its headers.
+        checkpoint = read_folder(path.parent) if path.name == "config.json" else None
+        return spec_from_hf_config(data, origin=str(path), checkpoint=checkpoint)
     return spec_from_mapping(data, str(path))
 
 
@@ -211,14 +216,47 @@ def looks_like_path(ref: str) -> bool:
     )
 
 
-def load_model(ref: str) -> ModelSpec:
-    """Built-in name, spec path or config.json path -> ModelSpec."""
+def load_model(ref: str, revision: str | None = None) -> ModelSpec:
+    """Built-in name, spec path, config.json or checkpoint folder, or Hub repo id
+    (``org/name``, ``org/name@revision``) -> ModelSpec.
+
+    A name that matches a built-in (its aliases include Hub ids) resolves without the
+    network; any other ``org/name`` is read from the Hub (kvplan.hf.hub: config.json and
+    the safetensors headers). huggingface_hub is imported only then."""
     ref = str(ref)
     if not ref.strip():
         raise BadInputError("model: empty name")
     if looks_like_path(ref):
+        if revision:
+            raise BadInputError(f"--revision {revision}: {ref} is a local path, not a Hub repo id")
         return load_spec_file(Path(ref).expanduser())
-    return load_builtin(ref)
+    hub_ref = None
+    if "/" in ref:  # only then is kvplan.hf.hub imported (start-up of built-in names is unchanged)
+        from kvplan.hf.hub import parse_repo_ref
+
+        hub_ref = parse_repo_ref(ref)
+    if hub_ref is not None and (revision or hub_ref[1]):  # a pinned revision is always the Hub's
+        return _load_hub(hub_ref[0], revision or hub_ref[1])
+    try:
+        return load_builtin(ref)
+    except UnknownNameError as err:
+        if hub_ref is None:
+            raise
+        near = err.suggestions
+    return _load_hub(*hub_ref, near=near)
+
+
+def _load_hub(repo_id: str, revision: str | None, near: list[str] = ()) -> ModelSpec:
+    """A Hub repo's spec; when the Hub cannot give it, the one-line error also names the
+    built-in models with a close name."""
+    from kvplan.hf.hub import load_hub_model
+
+    try:
+        return load_hub_model(repo_id, revision)
+    except BadInputError as err:
+        if not near:
+            raise
+        raise BadInputError(f"{err}; built-in models with a close name: {', '.join(near)}") from None
 
 
 def load_all_builtins() -> list[ModelSpec]:

@@ -16,7 +16,10 @@ formats and engine settings, and requirements:
           min_kv_tokens: 400k
           min_headroom: 4GiB                   # KV pool left after the largest load
 
-``check_plan`` builds one ``kvplan.capacity`` request and pool per deployment and asks the
+Deployments also take vLLM's names for the same fields (``tensor_parallel_size``,
+``kv_cache_dtype``, ``kv_cache_memory_bytes``, ``num_gpu_blocks_override`` ...; SGLang's with
+``engine: sglang``) and a whole launch command (``from_vllm: "vllm serve MODEL ..."``, read by
+kvplan.vllm_args). ``check_plan`` builds one ``kvplan.capacity`` request and pool per deployment and asks the
 pool every requirement, with integers: ``requests`` whole requests of ``ctx`` tokens need
 ``requests * blocks_per_request(ctx)`` blocks of the pool, ``ctx`` at most max_model_len and
 ``requests`` at most max_num_seqs. A malformed plan raises
@@ -40,6 +43,7 @@ class Deployment:
     model: str
     settings: dict  # plan_capacity keyword arguments
     requires: dict
+    notes: tuple[str, ...] = ()  # how a from_vllm / from_sglang command was read
 
 
 @dataclass(frozen=True)
@@ -111,18 +115,58 @@ def load_plan(path: str | Path) -> Plan:
         if d.name in names:
             raise BadInputError(f"{path}: deployments.{i}.name: {d.name!r} is used twice; names must be unique")
         names.add(d.name)
-        model = d.model
+        settings = {
+            "gpu": d.gpu, "gpu_mem_bytes": d.gpu_mem, "tp": d.tp, "pp": d.pp, "dp": d.dp, "weights": d.weights,
+            "quantization": d.quantization, "kv_format": d.kv_dtype, "engine": d.engine,
+            "gpu_memory_utilization": d.gpu_memory_utilization, "max_model_len": d.max_model_len,
+            "max_num_batched_tokens": d.max_num_batched_tokens, "max_num_seqs": d.max_num_seqs,
+            "block_size": d.block_size, "dtype": d.dtype, "kv_cache_memory_bytes": d.kv_cache_memory_bytes,
+            "num_gpu_blocks_override": d.num_gpu_blocks_override,
+            "disable_hybrid_kv_cache_manager": d.disable_hybrid_kv_cache_manager,
+            "enable_expert_parallel": d.enable_expert_parallel, "cpu_offload_gb": d.cpu_offload_gb,
+            "swap_space": d.swap_space, "window": d.window, "sinks": d.sinks,
+            "speculative_config": d.speculative_config,
+        }
+        model, notes = d.model, ()
+        if d.from_vllm is not None or d.from_sglang is not None:
+            model, settings, notes = _launch(d, settings, f"{path}: deployments.{i}")
         candidate = path.parent / model
         if ("/" in model or model.endswith((".yaml", ".yml", ".json"))) and candidate.exists():
             model = str(candidate)  # spec paths are relative to the plan file
-        settings = {
-            "gpu": d.gpu, "gpu_mem_bytes": d.gpu_mem, "tp": d.tp, "pp": d.pp, "weights": d.weights,
-            "kv_format": d.kv_dtype, "engine": d.engine, "gpu_memory_utilization": d.gpu_memory_utilization,
-            "max_model_len": d.max_model_len, "max_num_batched_tokens": d.max_num_batched_tokens,
-            "max_num_seqs": d.max_num_seqs, "block_size": d.block_size, "dtype": d.dtype,
-        }
-        deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump()))
+        for key, default in (("tp", 1), ("pp", 1), ("dp", 1)):
+            settings[key] = settings[key] or default
+        deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump(), notes))
     return Plan(str(path), tuple(deployments))
+
+
+def _launch(d, settings: dict, where: str) -> tuple[str, dict, tuple[str, ...]]:
+    """Merge a deployment's from_vllm / from_sglang command into its settings (the command's
+    options and the deployment's fields may not overlap)."""
+    from kvplan.vllm_args import parse_sglang, parse_vllm
+
+    if d.from_vllm is not None and d.from_sglang is not None:
+        raise BadInputError(f"{where}: give from_vllm or from_sglang, not both")
+    try:
+        cmd = parse_vllm(d.from_vllm) if d.from_vllm is not None else parse_sglang(d.from_sglang)
+    except BadInputError as err:
+        raise BadInputError(f"{where}.from_{'vllm' if d.from_vllm is not None else 'sglang'}: {err}") from None
+    out = dict(settings)
+    if not str(out["engine"]).strip().lower().startswith(cmd.engine):
+        if out["engine"] != "vllm":
+            raise BadInputError(f"{where}: from_{cmd.engine} is a {cmd.engine} command, but engine is {out['engine']}")
+        out["engine"] = cmd.engine
+    for key, value in cmd.options.items():
+        if out.get(key) not in (None, False):
+            raise BadInputError(f"{where}: {key} is given both in from_{cmd.engine} and as a field")
+        out[key] = value
+    if cmd.usage_context != "serve":
+        from kvplan.engines import get_engine
+
+        out["engine"] = get_engine(out["engine"], usage_context=cmd.usage_context)
+    model = d.model or cmd.model
+    if model is None:
+        raise BadInputError(f"{where}: the {cmd.engine} command names no model")
+    return model, out, tuple(f"{d.name}: {n}" for n in cmd.notes)
 
 
 def _capacity(dep: Deployment, plan_path: str):

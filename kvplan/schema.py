@@ -51,6 +51,15 @@ class SlidingWindowSpec(FullAttentionSpec):
     window: PositiveInt
 
 
+class SinkWindowSpec(FullAttentionSpec):
+    """StreamingLLM: the first `sinks` tokens and the last `window` tokens of a full-attention
+    layer (see kvplan.layers.SinkWindow)."""
+
+    kind: Literal["sink_window"]  # type: ignore[assignment]
+    window: PositiveInt
+    sinks: NonNegativeInt = 0
+
+
 class ChunkedLocalSpec(FullAttentionSpec):
     """Attention within aligned chunks of `chunk` tokens (Llama 4)."""
 
@@ -76,6 +85,9 @@ class StateSpaceSpec(_Strict):
     ssm_head_dim: PositiveInt
     ssm_state_size: PositiveInt
     state_dtype: ModelDtype | None = None
+    # The recurrent state's dtype when it differs from the conv state's (vLLM's
+    # mamba_ssm_cache_dtype, e.g. fp32 for Nemotron-H); default: state_dtype.
+    ssm_state_dtype: ModelDtype | None = None
 
 
 class SharedKVSpec(_Strict):
@@ -85,8 +97,65 @@ class SharedKVSpec(_Strict):
     source_layer: NonNegativeInt
 
 
+class MLAIndexedSpec(MLASpec):
+    """MLA latent plus DeepSeek-V3.2's indexer keys (fp8 + one fp32 scale per
+    `index_quant_block` values) per token; see kvplan.layers.MLAIndexed."""
+
+    kind: Literal["mla_indexed"]  # type: ignore[assignment]
+    index_head_dim: PositiveInt
+    index_quant_block: PositiveInt | None = None
+
+
+class NoCacheSpec(_Strict):
+    """A layer without attention (pruned or replaced by a linear map): no cache."""
+
+    kind: Literal["no_cache"]
+    replacement: Literal["none", "linear"] = "none"
+
+
+class AttentionPartSpec(_Strict):
+    """The attention half of an attention_with_state layer (sizes default to the model's)."""
+
+    kind: Literal["full_attention", "sliding_window", "chunked_local"] = "full_attention"
+    kv_heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    v_head_dim: PositiveInt | None = None
+    window: PositiveInt | None = None
+    chunk: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _window_or_chunk(self) -> AttentionPartSpec:
+        needs = {"sliding_window": "window", "chunked_local": "chunk"}.get(self.kind)
+        for name in ("window", "chunk"):
+            if (getattr(self, name) is not None) != (name == needs):
+                raise ValueError(f"{name} {'is required' if name == needs else 'is not allowed'} "
+                                 f"for kind {self.kind}")
+        return self
+
+
+class StatePartSpec(_Strict):
+    """The state-space half of an attention_with_state layer."""
+
+    conv_dim: NonNegativeInt
+    conv_kernel: PositiveInt
+    ssm_heads: PositiveInt
+    ssm_head_dim: PositiveInt
+    ssm_state_size: PositiveInt
+    state_dtype: ModelDtype | None = None
+    ssm_state_dtype: ModelDtype | None = None
+
+
+class AttentionWithStateSpec(_Strict):
+    """Attention and a state-space mixer in the same layer (Falcon-H1): both caches."""
+
+    kind: Literal["attention_with_state"]
+    attention: AttentionPartSpec = AttentionPartSpec()
+    state: StatePartSpec
+
+
 KindSpec = Annotated[
-    Union[FullAttentionSpec, SlidingWindowSpec, ChunkedLocalSpec, MLASpec, StateSpaceSpec, SharedKVSpec],
+    Union[FullAttentionSpec, SlidingWindowSpec, ChunkedLocalSpec, MLASpec, StateSpaceSpec, SharedKVSpec,
+          MLAIndexedSpec, NoCacheSpec, AttentionWithStateSpec, SinkWindowSpec],
     Field(discriminator="kind"),
 ]
 
@@ -161,6 +230,11 @@ class ModelSpecSchema(_Strict):
     aliases: list[str] = []
     source: Annotated[str, Field(min_length=1)]
     notes: str | None = None
+    # What the importer assumed that could make a figure wrong (printed as a warning).
+    assumptions: list[str] = []
+    # Fields the weights depend on that are missing or were not read: weight and capacity
+    # figures refuse, naming them; KV sizing does not need them.
+    weights_unknown: list[str] = []
     architecture: str | None = None
 
     num_layers: PositiveInt
@@ -169,8 +243,9 @@ class ModelSpecSchema(_Strict):
     num_kv_heads: PositiveInt
     head_dim: PositiveInt | None = None
     v_head_dim: PositiveInt | None = None
-    vocab_size: PositiveInt
-    intermediate_size: PositiveInt
+    # Weights only (KV sizing never reads them): a spec may leave them out.
+    vocab_size: PositiveInt | None = None
+    intermediate_size: PositiveInt | None = None
     tie_word_embeddings: bool = False
     dtype: ModelDtype
     max_position_embeddings: PositiveInt
@@ -178,6 +253,10 @@ class ModelSpecSchema(_Strict):
     moe: MoEBlock | None = None
     mla: MLABlock | None = None
     cache: CacheSpec | None = None
+    # Multi-token-prediction modules shipped with the checkpoint (DeepSeek-V3 config
+    # num_nextn_predict_layers): each is one more decoder layer, loaded only for speculative
+    # decoding (vLLM --speculative-config '{"method": "mtp"}').
+    num_nextn_predict_layers: NonNegativeInt = 0
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True
@@ -308,30 +387,110 @@ class RequirementsSchema(_Strict):
     min_headroom: PlanBytes | None = None
 
 
+def _plan_len(value: object) -> object:
+    """max_model_len: a token count, or -1 / 'auto' (vLLM's auto-fit)."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip().lower() in ("-1", "auto"):
+        return "auto"
+    return _plan_tokens(value)
+
+
+def _plan_kv_memory(value: object) -> object:
+    """kv_cache_memory_bytes: a size per GPU (bytes, '20GiB', vLLM's '20G'), or a list per rank."""
+    from kvplan.errors import BadInputError
+
+    if isinstance(value, (list, tuple)):
+        return [_plan_kv_memory(v) for v in value]
+    if isinstance(value, str):
+        from kvplan.capacity import _rank_memory
+
+        try:
+            return _rank_memory(value, 1)[0]
+        except BadInputError as err:
+            raise ValueError(str(err)) from None
+    return value
+
+
+PlanLen = Annotated[Union[PositiveInt, Literal["auto"]], BeforeValidator(_plan_len)]
+PlanKvMemory = Annotated[Union[PositiveInt, list[PositiveInt]], BeforeValidator(_plan_kv_memory)]
+
+#: vLLM's (and SGLang's) names for deployment fields -> kvplan's field (the CLI's aliases).
+DEPLOYMENT_ALIASES = {
+    "tensor_parallel_size": "tp", "tp_size": "tp", "pipeline_parallel_size": "pp", "pp_size": "pp",
+    "data_parallel_size": "dp", "dp_size": "dp", "kv_cache_dtype": "kv_dtype", "kv_cache_memory": "kv_cache_memory_bytes",
+    "context_length": "max_model_len", "max_running_requests": "max_num_seqs",
+    "chunked_prefill_size": "max_num_batched_tokens", "mem_fraction_static": "gpu_memory_utilization",
+}
+#: Aliases that are SGLang's only (need engine: sglang).
+SGLANG_ALIASES = ("tp_size", "pp_size", "dp_size", "context_length", "max_running_requests", "chunked_prefill_size",
+                  "mem_fraction_static")
+
+
 class DeploymentSchema(_Strict):
-    """One deployment: model, GPU, parallelism, formats, engine settings, requirements."""
+    """One deployment: model, GPU, parallelism, formats, engine settings, requirements.
+
+    vLLM's names are accepted for the same fields (tensor_parallel_size, kv_cache_dtype, ...;
+    SGLang's with engine: sglang), and ``from_vllm`` / ``from_sglang`` take a whole launch
+    command (kvplan.vllm_args)."""
 
     name: Annotated[str, Field(min_length=1)]
-    model: Annotated[str, Field(min_length=1)]
+    model: Annotated[str, Field(min_length=1)] | None = None
     gpu: str | None = None
     gpu_mem: PlanBytes | None = None
-    tp: PositiveInt = 1
-    pp: PositiveInt = 1
+    tp: PositiveInt | None = None
+    pp: PositiveInt | None = None
+    dp: PositiveInt | None = None
     dtype: ModelDtype | None = None
     weights: str | None = None
+    quantization: str | None = None
     kv_dtype: str | None = None
     engine: str = "vllm"
     gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = None
-    max_model_len: PlanTokens | None = None
+    max_model_len: PlanLen | None = None
     max_num_batched_tokens: PlanTokens | None = None
     max_num_seqs: PositiveInt | None = None
     block_size: PositiveInt | None = None
+    kv_cache_memory_bytes: PlanKvMemory | None = None
+    num_gpu_blocks_override: PositiveInt | None = None
+    disable_hybrid_kv_cache_manager: bool | None = None
+    enable_expert_parallel: bool = False
+    cpu_offload_gb: Annotated[float, Field(ge=0)] | None = None
+    swap_space: Annotated[float, Field(ge=0)] | None = None
+    from_vllm: str | None = None
+    from_sglang: str | None = None
+    # StreamingLLM eviction (kvplan.eviction) and speculative decoding (kvplan.speculative),
+    # as `kvplan capacity --window/--sinks/--speculative-config` take them.
+    window: PlanTokens | None = None
+    sinks: NonNegativeInt | None = None
+    speculative_config: dict[str, object] | str | None = None
     requires: RequirementsSchema = RequirementsSchema()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vllm_names(cls, data):
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        engine = str(out.get("engine", "vllm")).strip().lower()
+        for alias, field in DEPLOYMENT_ALIASES.items():
+            if alias not in out:
+                continue
+            if alias in SGLANG_ALIASES and not engine.startswith("sglang"):
+                raise ValueError(f"{alias} is SGLang's name (engine: sglang); use {field}")
+            if field in out:
+                raise ValueError(f"give {alias} or {field}, not both")
+            out[field] = out.pop(alias)
+        vllm_dtypes = {"auto": None, "half": "fp16", "float16": "fp16", "bfloat16": "bf16", "float": "fp32",
+                       "float32": "fp32"}
+        if isinstance(out.get("dtype"), str) and out["dtype"].lower() in vllm_dtypes:
+            out["dtype"] = vllm_dtypes[out["dtype"].lower()]
+        return out
 
     @model_validator(mode="after")
     def _gpu_given(self) -> DeploymentSchema:
         if self.gpu is None and self.gpu_mem is None:
             raise ValueError("give gpu (see `kvplan gpus`) or gpu_mem")
+        if self.model is None and self.from_vllm is None and self.from_sglang is None:
+            raise ValueError("give model (or from_vllm: \"vllm serve MODEL ...\")")
         return self
 
 

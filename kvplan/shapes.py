@@ -33,7 +33,7 @@ k/v 4 heads (512 rows each), o 2048 columns, gate/up 7168 rows, down 7168 column
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from kvplan.layers import FullAttention, MLALatent, StateSpace
@@ -95,6 +95,41 @@ class Param:
 
     def rank_numel(self, tp: int | None) -> int:
         return self.count * self.rank_rows(tp) * max(self.rank_cols(tp), 1)
+
+
+@dataclass(frozen=True)
+class MoEParallel:
+    """How one rank holds the routed experts (``part == "experts"``).
+
+    vLLM shards MoE layers over every rank of the tensor- and data-parallel groups
+    (vllm/model_executor/layers/fused_moe/config.py ``FusedMoEParallelConfig.make`` at
+    commit 002d6073: ``flatten_tp_across_dp_and_pcp`` -> ``tp_size = dp * tp``; "MoE layers
+    will be sharded according to the product of the tensor parallel size and data parallel
+    size", vllm/config/parallel.py). Without expert parallelism each of the ``tp * dp``
+    ranks holds a 1/(tp*dp) slice of every expert (``tp``); with
+    ``--enable-expert-parallel`` it holds whole experts, ``ep = tp * dp`` groups of them
+    (``ep_size = tp_size; tp_size = 1``). ``determine_expert_map`` gives the first
+    ``E % ep`` ranks one expert more, so the most loaded rank holds ``cdiv(E, ep)``.
+    DeepSeek-V3 (256 experts) at dp 8 with EP: 32 whole experts per rank; without EP:
+    all 256, each 1/8 of its 2048 intermediate channels."""
+
+    tp: int = 1
+    ep: int = 1
+
+    @classmethod
+    def of(cls, tp: int, dp: int = 1, expert_parallel: bool = False) -> MoEParallel:
+        group = tp * dp
+        return cls(1, group) if expert_parallel and group > 1 else cls(group, 1)
+
+    def share(self, p: Param) -> tuple[Param, int]:
+        """(the part of expert tensor ``p`` one rank holds, the tp to split it with)."""
+        if self.ep == 1:
+            return p, self.tp
+        return replace(p, count=cdiv(p.count, self.ep)), self.tp
+
+    def experts_per_rank(self, num_experts: int) -> int:
+        """Routed experts (whole or sliced) on the most loaded rank."""
+        return cdiv(num_experts, self.ep)
 
 
 def _linear(prefix: str, part: str, n_in: int, n_out: int, bias: bool, split: str, *, count: int = 1,
@@ -194,6 +229,7 @@ def _ffn(spec: ModelSpec, layer: int) -> list[Param]:
 @lru_cache(maxsize=4096)
 def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
     """Every weight tensor of decoder layer ``layer`` (0-based): mixer, norms, feed-forward."""
+    spec.require_weight_fields()
     if not 0 <= layer < spec.num_layers:
         from kvplan.errors import BadInputError
 
@@ -208,6 +244,7 @@ def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
 def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     """Tensors outside the decoder layers: token embedding (+ learned positions, replicated),
     lm_head (absent when tied), final norm, and ``extra_params`` (vision tower, ...)."""
+    spec.require_weight_fields()
     hidden = spec.hidden_size
     out = [Param("embed_tokens.weight", "embedding", spec.vocab_size, hidden, split=VOCAB)]
     if spec.position_embedding == "learned":
@@ -218,6 +255,34 @@ def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     out += _norm(spec, "norm", "norms", hidden)
     out += [Param(name, "other", n) for name, n in spec.extra_params if n]
     return tuple(out)
+
+
+def siglip_vision_shapes(hidden: int, intermediate: int, layers: int, patch: int, image_size: int,
+                         channels: int = 3) -> tuple[Param, ...]:
+    """A SigLIP vision tower without its pooling head (transformers SiglipVisionTransformer,
+    vision_use_head false): patch conv with bias, a learned position per patch, per layer
+    q/k/v/out projections with biases, fc1/fc2 with biases and two LayerNorms, then a post
+    LayerNorm. Gemma 3 (hidden 1152, MLP 4304, 27 layers, patch 14, image 896): 416,866,032."""
+    positions = (image_size // patch) ** 2
+    out = [Param("vision_tower.patch_embedding.weight", "other", hidden, channels * patch * patch),
+           Param("vision_tower.patch_embedding.bias", "other", hidden),
+           Param("vision_tower.position_embedding.weight", "other", positions, hidden)]
+    for i in range(layers):
+        pre = f"vision_tower.layers.{i}"
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            out += _linear(f"{pre}.self_attn.{proj}", "other", hidden, hidden, True, REPLICATED)
+        out += _linear(f"{pre}.mlp.fc1", "other", hidden, intermediate, True, REPLICATED)
+        out += _linear(f"{pre}.mlp.fc2", "other", intermediate, hidden, True, REPLICATED)
+        out += [Param(f"{pre}.layer_norm{j}.{w}", "other", hidden) for j in (1, 2) for w in ("weight", "bias")]
+    out += [Param(f"vision_tower.post_layernorm.{w}", "other", hidden) for w in ("weight", "bias")]
+    return tuple(out)
+
+
+def gemma3_projector_shapes(vision_hidden: int, text_hidden: int) -> tuple[Param, ...]:
+    """Gemma3MultiModalProjector: mm_input_projection_weight (vision x text) and the RMSNorm
+    mm_soft_emb_norm over the vision width (the pooling has no weights): 2,950,272 for 4B."""
+    return (Param("multi_modal_projector.mm_input_projection_weight", "other", vision_hidden, text_hidden),
+            Param("multi_modal_projector.mm_soft_emb_norm.weight", "other", vision_hidden))
 
 
 def mlp_width(spec: ModelSpec, layer: int) -> int:

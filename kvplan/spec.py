@@ -68,8 +68,8 @@ class ModelSpec:
     num_kv_heads: int
     head_dim: int
     v_head_dim: int
-    vocab_size: int
-    intermediate_size: int
+    vocab_size: int | None  # weights only; None when the config/spec leaves it out
+    intermediate_size: int | None  # weights only
     tie_word_embeddings: bool
     dtype: str
     max_position_embeddings: int
@@ -78,6 +78,8 @@ class ModelSpec:
     display_name: str = ""
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    assumptions: tuple[str, ...] = ()
+    weights_unknown: tuple[str, ...] = ()
     architecture: str = ""
     head_dim_explicit: bool = True
     moe: MoE | None = None
@@ -95,7 +97,11 @@ class ModelSpec:
     extra_params: tuple[tuple[str, int], ...] = ()
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
+    num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
     origin: str = field(default="", compare=False)
+    # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
+    # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
+    checkpoint: object = field(default=None, compare=False)
 
     @property
     def groups(self) -> tuple[LayerGroup, ...]:
@@ -108,6 +114,22 @@ class ModelSpec:
     @property
     def is_hybrid(self) -> bool:
         return len({type(k) for k in self.layers}) > 1
+
+    def require_weight_fields(self) -> None:
+        """Raise SpecError naming what weight figures need and the spec lacks: a missing
+        vocab_size / intermediate_size, or a field listed in ``weights_unknown``. KV sizing
+        never calls this."""
+        missing = ["vocab_size (missing)"] if self.vocab_size is None else []
+        dense = self.moe is None or not all(self.moe.is_moe_layer(i) for i in range(self.num_layers))
+        if dense and self.intermediate_size is None:
+            missing.append("intermediate_size (missing)")
+        missing += list(self.weights_unknown)
+        if missing:
+            where = self.origin or self.source
+            raise SpecError(
+                f"{where}: weight figures need {'; '.join(missing)}; KV sizing (kvplan size) does not. "
+                "Point kvplan at the checkpoint (safetensors headers) or complete the spec (kvplan import -o)"
+            )
 
 
 def _layer_names(d: dict) -> list[str]:
@@ -150,6 +172,8 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         aliases=tuple(d.get("aliases") or ()),
         source=d["source"],
         notes=d.get("notes") or "",
+        assumptions=tuple(d.get("assumptions") or ()),
+        weights_unknown=tuple(d.get("weights_unknown") or ()),
         architecture=d.get("architecture") or "",
         num_layers=d["num_layers"],
         hidden_size=d["hidden_size"],
@@ -158,8 +182,8 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         head_dim=d["head_dim"],
         head_dim_explicit=d["head_dim_explicit"],
         v_head_dim=d["v_head_dim"],
-        vocab_size=d["vocab_size"],
-        intermediate_size=d["intermediate_size"],
+        vocab_size=d.get("vocab_size"),
+        intermediate_size=d.get("intermediate_size"),
         tie_word_embeddings=d["tie_word_embeddings"],
         dtype=d["dtype"],
         max_position_embeddings=d["max_position_embeddings"],
@@ -180,6 +204,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         extra_params=tuple(sorted((d.get("extra_params") or {}).items())),
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),
+        num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         origin=origin,
     )
 

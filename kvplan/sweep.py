@@ -253,10 +253,17 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
                 skipped.append(Skipped(spec.name, None, tp, pp, str(err)))
             else:
                 pars.append((ti, tp, pi, pp))
+    engine = None
+    if gpu is not None:
+        from kvplan.engines import get_engine
+
+        engine = get_engine(deploy.get("engine") or "vllm")
     for fi, fmt in enumerate(fmts):
         try:
             _check_int64(spec, fmt, grid)  # also raises ShapeError for a format the layers cannot store
-        except ShapeError as err:
+            if engine is not None:
+                engine.check_kv_format(fmt, spec.dtype)  # a format the engine cannot run: no pool to ask
+        except BadInputError as err:  # ShapeError included
             skipped.append(Skipped(spec.name, fmt.name, None, None, str(err)))
             continue
         bpt, seq, paged = whole_model_columns(spec, fmt, ctx, grid.block_size)

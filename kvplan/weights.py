@@ -167,6 +167,7 @@ class StageWeights:
     params: int
     bytes: int
     by_part: dict[str, int] = field(default_factory=dict)  # bytes by ParamCount field
+    params_by_part: dict[str, int] = field(default_factory=dict)  # parameters by ParamCount field
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,11 @@ class Weights:
     by_part: dict[str, int]  # whole-model bytes by part
     quantized_parts: tuple[str, ...]
     stages: tuple[StageWeights, ...]
+    # Whole-model bytes by section: language_model, vision_tower, projector, other (and, from a
+    # checkpoint, unused: tensors vLLM does not load, e.g. multi-token-prediction layers).
+    by_section: dict[str, int] = field(default_factory=dict)
+    moe_tp: int = 1  # routed experts: slices per expert on a rank (kvplan.shapes.MoEParallel)
+    moe_ep: int = 1  # routed experts: expert-parallel groups (whole experts per rank)
 
     @property
     def per_gpu_bytes(self) -> int:
@@ -204,36 +210,108 @@ def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dt
     return cdiv(p.rank_numel(tp) * bits, 8)
 
 
+_MEMO: dict[tuple, tuple] = {}
+_SHAPES: dict[int, tuple] = {}
+
+
+def _layer_shapes(spec: ModelSpec) -> tuple:
+    """Every decoder layer's tensors (``kvplan.shapes.layer_shapes``), looked up once per
+    spec object (``layer_shapes`` is cached by the spec's hash, which walks every layer)."""
+    from kvplan.shapes import layer_shapes
+
+    hit = _SHAPES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    canon: dict[tuple, tuple] = {}  # equal layers share one tuple, so sums can be keyed by identity
+    shapes = tuple(canon.setdefault(t, t) for t in (layer_shapes(spec, i) for i in range(spec.num_layers)))
+    if len(_SHAPES) > 256:
+        _SHAPES.clear()
+    _SHAPES[id(spec)] = (spec, shapes)
+    return shapes
+
+
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                      pp: int = 1) -> Weights:
+                      pp: int = 1, moe=None) -> Weights:
+    """Memoised ``_weights_footprint`` (a Weights is frozen). Keyed by the spec's identity,
+    as ``kvplan.layer_sums.stage_terms`` is (hashing a spec hashes every layer); the entry
+    holds the spec so its id is never reused while cached."""
+    key = (id(spec), weights, tp, pp, moe)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = _weights_footprint(spec, weights, tp, pp, moe)
+    if len(_MEMO) > 1024:
+        _MEMO.clear()
+    _MEMO[key] = (spec, out)
+    return out
+
+
+def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
+                       pp: int = 1, moe=None) -> Weights:
     """Weight bytes of ``spec`` in format ``weights`` (default: spec's quantization or dtype),
     for the whole model and for each pipeline stage on one tensor-parallel rank.
 
     Every tensor comes from ``kvplan.shapes``: the whole model is the sum at tp 1; a stage
     holds its layers' tensors split as vLLM splits them, the embedding (first stage), and
     the lm_head and final norm (last stage; a tied lm_head needs its own copy there when
-    pp > 1)."""
+    pp > 1). Routed experts are held as ``moe`` says (a ``kvplan.shapes.MoEParallel``:
+    slices over the tp x dp ranks, or whole experts under expert parallelism); by default
+    each rank holds a 1/tp slice of every expert."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
-    from kvplan.shapes import Param, layer_shapes, model_shapes
+    from kvplan.shapes import MoEParallel, Param, model_shapes
 
+    moe = moe if moe is not None else MoEParallel(tp, 1)
+    if spec.checkpoint is not None and weights is None:  # exact bytes from the safetensors headers
+        from kvplan.errors import BadInputError
+        from kvplan.hf.checkpoint import checkpoint_weights
+
+        if moe != MoEParallel(tp, 1):
+            raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; "
+                                f"experts sharded over data-parallel ranks or expert parallelism are not modelled "
+                                f"for them (give --weights to plan from the architecture)")
+        return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
     dtype_bits = WEIGHT_FORMATS[spec.dtype].bits
     quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
     outer = model_shapes(spec)
 
-    def add(parts: dict[str, int], params, rank_tp: int | None) -> int:
-        n = 0
+    layers = _layer_shapes(spec)
+    memo: dict[tuple, tuple[dict[str, int], dict[str, int], int]] = {}
+
+    def add(parts: dict[str, int], params, rank_tp: int | None, counts: dict[str, int] | None = None) -> int:
+        """Add ``params``' bytes (and counts) by part; equal layers (one shared tuple, see
+        ``_layer_shapes``) are summed once. Keyed by identity: every keyed object lives
+        until this call returns."""
+        key = (id(params), rank_tp)
+        hit = memo.get(key)
+        if hit is None:
+            hit = _sum(params, rank_tp)
+            memo[key] = hit
+        for part, b in hit[0].items():
+            parts[part] += b
+        if counts is not None:
+            for part, c in hit[1].items():
+                counts[part] += c
+        return hit[2]
+
+    def _sum(params, rank_tp):
+        by, cn, n = {}, {}, 0
         for p in params:
-            parts[p.part] += _tensor_bytes(p, rank_tp, fmt, quantized, dtype_bits)
-            n += p.rank_numel(rank_tp)
-        return n
+            t = rank_tp
+            if t is not None and p.part == "experts":
+                p, t = moe.share(p)
+            by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits)
+            k = p.rank_numel(t)
+            cn[p.part] = cn.get(p.part, 0) + k
+            n += k
+        return by, cn, n
 
     # Whole model, one copy.
     by_part = dict.fromkeys(PARTS, 0)
     total_params = add(by_part, outer, None)
-    for layer in range(spec.num_layers):
-        total_params += add(by_part, layer_shapes(spec, layer), None)
+    for shapes in layers:
+        total_params += add(by_part, shapes, None)
 
     # Per stage, one tensor-parallel rank.
     ranges = pp_stage_ranges(spec.num_layers, pp)
@@ -245,14 +323,16 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
     stages = []
     for s, rng in enumerate(ranges):
         parts = dict.fromkeys(PARTS, 0)
+        counts = dict.fromkeys(PARTS, 0)
         params = 0
         for layer in rng:
-            params += add(parts, layer_shapes(spec, layer), tp)
+            params += add(parts, layers[layer], tp, counts)
         if s == 0:
-            params += add(parts, first, tp)
+            params += add(parts, first, tp, counts)
         if s == len(ranges) - 1:
-            params += add(parts, last, tp)
-        stages.append(StageWeights(stage=s, layers=rng, params=params, bytes=sum(parts.values()), by_part=parts))
+            params += add(parts, last, tp, counts)
+        stages.append(StageWeights(stage=s, layers=rng, params=params, bytes=sum(parts.values()), by_part=parts,
+                                   params_by_part=counts))
     return Weights(
         model=spec.name,
         format=fmt.name,
@@ -264,7 +344,25 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
         by_part=by_part,
         quantized_parts=tuple(p for p in PARTS if p in quantized and by_part[p]),
         stages=tuple(stages),
+        by_section=_sections(by_part, outer, fmt, quantized, dtype_bits),
+        moe_tp=moe.tp,
+        moe_ep=moe.ep,
     )
+
+
+#: extra_params names -> section (the built-in specs and the importer use these names).
+_EXTRA_SECTIONS = {"vision_tower": "vision_tower", "multimodal_projector": "projector"}
+
+
+def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> dict:
+    """Whole-model bytes by section: the decoder is the language model; ``extra_params``
+    go where their name says (vision_tower, multimodal_projector), else to other."""
+    out = {"language_model": sum(by_part.values()) - by_part["other"], "vision_tower": 0, "projector": 0,
+           "other": 0}
+    for p in outer:
+        if p.part == "other":
+            out[_EXTRA_SECTIONS.get(p.name, "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
+    return out
 
 
 def weight_bytes(spec: ModelSpec, weights: str | None = None) -> int:

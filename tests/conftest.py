@@ -9,6 +9,7 @@ avoids importing torch (planning tests must stay fast).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -21,3 +22,10 @@ if "TRITON_INTERPRET" not in os.environ and not _has_cuda_device():
 
 # Never let a developer's spec cache hide a schema problem in tests.
 os.environ.setdefault("KVPLAN_NO_CACHE", "1")
+
+# No test reaches the internet: the Hub is offline with an empty cache, unless a test points
+# HF_ENDPOINT at the local fake Hub (tests/test_hub.py) and lifts HF_HUB_OFFLINE itself.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="kvplan-test-hf-cache-")
+for _key in ("HF_ENDPOINT", "HF_TOKEN", "HF_HOME"):
+    os.environ.pop(_key, None)

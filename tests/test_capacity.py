@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kvplan.capacity import blocks_per_request, plan_capacity, pool_layout
+from kvplan.capacity import blocks_per_request, make_request, plan, plan_capacity, pool_layout
 from kvplan.cli.main import run
 from helpers import cli
 from kvplan.errors import BadInputError, ShapeError, UnknownNameError
@@ -240,7 +240,7 @@ def test_chunked_local_admission_follows_vllm():
                    48)
     lay = pool_layout(spec, range(48), get_format("bf16"), 16, 1)
     # 36 chunked + 12 global: groups of 12 -> 3 chunked tables + 1 global table
-    assert dict(lay.groups) == {spec.layers[0]: 3, spec.layers[3]: 1}
+    assert {kind: tables for kind, tables, _ in lay.groups} == {spec.layers[0]: 3, spec.layers[3]: 1}
     need = 3 * ((8192 + 8192) // 16) + 1 * (65536 // 16)  # 3 x 1,024 + 4,096 = 7,168
     assert blocks_per_request(lay, 65536, 8192) == need == 7168
 
@@ -268,8 +268,9 @@ def test_state_only_model_pages_one_block_per_request():
     state = (1024 * 3 + 8 * 64 * 16) * 2  # 14,336 B per layer and request
     assert cap.block_unit_bytes == 4 * state
     assert cap.blocks_per_request == 1 and cap.kv_cache_tokens == 0
-    # memory holds one request per block; vLLM's max_num_seqs (256 on a GPU under 70 GiB) caps it
-    assert cap.fits and cap.pool.memory_requests(4096) == cap.num_blocks
+    # memory holds one request per block but the null block (vllm/v1/core/block_pool.py: BlockPool
+    # keeps free_block_queue.popleft() as null_block since 0.8.3); max_num_seqs (256 under 70 GiB) caps it
+    assert cap.fits and cap.pool.memory_requests(4096) == cap.num_blocks - 1
     assert cap.max_num_seqs == 256 and cap.max_requests == 256 and cap.concurrency_bound == "max_num_seqs"
 
 
@@ -352,3 +353,102 @@ def test_answers_are_consistent(name, gpu, mml, seqs, ctx, batch):
             assert not pool.serves(longest + 1, batch).ok
     assert pool.max_requests(ctx) <= (seqs if seqs is not None else pool.max_requests(ctx))
     assert pool.verdict().ok == (pool.max_requests(mml) >= 1)
+
+
+# -- paging by engine release (kvplan.paging; ported vLLM tests: tests/test_vllm_kv_cache_utils_*) --
+def _toy_sliding_full(num_layers=25):
+    return _hybrid(["s", "f"], {"s": {"kind": "sliding_window", "window": 128}, "f": {"kind": "full_attention"}},
+                   num_layers)
+
+
+@pytest.mark.parametrize("engine, groups, padding", [
+    ("vllm==0.11.0", 3, 11),  # group_size = min = 12: 2 sliding + 1 full table
+    ("vllm==0.14.0", 2, 1),  # 13 < 1.25 x 12: groups of 13
+    ("vllm==0.19.1", 2, 1),  # 13 < 1.5 x 12
+])
+def test_group_size_rule_follows_the_release(engine, groups, padding):
+    pool = plan(make_request(_toy_sliding_full(), "h100", engine=engine, max_model_len=8192))
+    assert (pool.layout.tokens_divisor, pool.layout.padding_layers) == (groups, padding)
+    assert pool.paging.name == engine
+
+
+def test_chunked_local_runs_without_the_hybrid_manager_in_0_10_1_to_0_13():
+    # vllm/config: attention_chunk_size turns the hybrid manager off unless
+    # VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1 (default '0' until 0.13.0, '1' from 0.14.0)
+    spec = _hybrid(["c", "c", "c", "g"], {"c": {"kind": "chunked_local", "chunk": 8192}, "g": {"kind": "full_attention"}},
+                   48)
+    old = plan(make_request(spec, "h100", engine="vllm==0.11.0", max_model_len=65536))
+    new = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=65536))
+    assert old.layout.tokens_divisor == 1 and old.blocks_per_request(65536) == 4096  # every layer full attention
+    assert new.layout.tokens_divisor == 4 and new.blocks_per_request(65536) == 3 * 1024 + 4096
+
+
+def test_disable_hybrid_kv_cache_manager_allocates_gemma3_as_full_attention():
+    spec = load_model("gemma3-27b")
+    on = plan(make_request(spec, "h100", max_model_len=32768))
+    off = plan(make_request(spec, "h100", max_model_len=32768, disable_hybrid_kv_cache_manager=True))
+    page = 16 * spec.layers[0].per_token_bytes(get_format("bf16"))
+    assert off.layout.tokens_divisor == 1 and off.layout.unit_bytes == 62 * page
+    assert off.num_blocks == off.kv_pool_bytes // (62 * page) and off.blocks_per_request(32768) == 2048
+    assert on.layout.tokens_divisor == 7 and on.memory_concurrency(32768) > off.memory_concurrency(32768)
+
+
+def test_unequal_pages_refused_before_0_12_and_scaled_after():
+    spec = _hybrid(["s", "f"], {"s": {"kind": "sliding_window", "window": 128, "head_dim": 64},
+                                "f": {"kind": "full_attention"}}, 8)
+    with pytest.raises(BadInputError, match="different page sizes"):
+        plan(make_request(spec, "h100", engine="vllm==0.11.0", max_model_len=8192))
+    pool = plan(make_request(spec, "h100", engine="vllm==0.12.0", max_model_len=8192))
+    # the sliding layers' pages are half the full layers': their block grows to 32 tokens
+    assert [(k.kind, n, block) for k, n, block in pool.layout.groups] == [("sliding_window", 1, 32),
+                                                                          ("full_attention", 1, 16)]
+
+
+def test_the_null_block_is_not_a_request_block():
+    # memory for exactly the 512 blocks of one 8k request: vLLM 0.19 starts (its check counts
+    # the null block), but BlockPool keeps one block back, so the request cannot be scheduled
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len=8192, kv_cache_memory_bytes=512 * (2 << 20)))
+    assert pool.num_blocks == 512 and pool.usable_blocks == 511
+    assert pool.startup() and not pool.serves(8192, 1)
+    assert "511 usable" in pool.serves(8192, 1).reason
+
+
+def test_max_model_len_auto_fits_the_memory():
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len="auto", kv_cache_memory_bytes="4GiB"))
+    assert pool.max_model_len == 4 * 1024 // 2 * 16 == 32768 and pool.pages.auto_fit
+    with pytest.raises(BadInputError, match="0.14.0"):
+        plan(make_request(spec, "h100", max_model_len=-1, engine="vllm==0.11.0"))
+
+
+def test_speculative_lookahead_slots():
+    # ngram with k = 3: a request reserves k slots to verify (no drafter lookahead), capped at
+    # max_model_len from vLLM 0.9.0 (kv_cache_manager.allocate_slots num_tokens_need_slot)
+    spec = load_model("llama3.1-8b")
+    pool = plan(make_request(spec, "h100", max_model_len=8192,
+                             speculative_config={"method": "ngram", "num_speculative_tokens": 3}))
+    assert pool.blocks_per_request(16) == 2 and pool.blocks_per_request(8190) == 512
+    assert pool.memory_concurrency(8192) == plan(make_request(spec, "h100", max_model_len=8192)).memory_concurrency(8192)
+
+
+def test_every_paging_rule_covers_every_modelled_release_once():
+    from kvplan.engines import vllm_rules
+    from kvplan.paging import BOOK, RELEASES, vllm_paging
+
+    assert set(vllm_rules.RELEASES) <= set(RELEASES)
+    for release in BOOK.releases:
+        table = BOOK.table(release)  # SpecError when 0 or 2 rows cover a rule
+        assert set(table) == set(BOOK.names) and all(rule.source for rule in table.values())
+        assert vllm_paging(release).name == f"vllm=={release}"
+    assert vllm_paging().name == f"vllm=={vllm_rules.RELEASES[-1]}"  # --engine vllm
+
+
+def test_attention_and_state_in_one_layer_are_paged_as_two_layers():
+    # Falcon-H1-0.5B (fixture config): vLLM registers each layer's attention and Mamba-2 mixer as
+    # two layers with their own specs. 512 B per token of attention, a 403,968 B state: blocks of
+    # 16 x cdiv(403,968, 16 x 512) = 800 tokens, 409,600 B pages, 36 + 36 layers in 2 groups of 36.
+    spec = load_model("tests/fixtures/hf_configs/falcon-h1-0.5b.json")
+    lay = pool_layout(spec, range(spec.num_layers), get_format("bf16"), 16, 1)
+    assert lay.block_size == 800 and lay.unit_bytes == 36 * 409_600
+    assert [(k.kind, n) for k, n, _ in lay.groups] == [("full_attention", 1), ("state_space", 1)]

@@ -148,3 +148,51 @@ deployments:
 """)))
     (r,) = [r for r in report.deployments[0].results if r.requirement.startswith("min_concurrency")]
     assert not r.passed and r.measured == 64 and "exceed max_num_seqs 64" in r.message
+
+
+def _plan_with(tmp_path, requires: str) -> str:
+    return write(tmp_path, f"""
+deployments:
+  - name: chat
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 8k
+    requires:
+{requires}
+""")
+
+
+def test_requirements_at_exactly_the_boundary_pass(tmp_path):
+    """Mutation pass: `>=` must stay `>=` (a pool of exactly the required tokens or headroom passes)."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=8192)
+    load = 50 * 512  # 50 requests of 8k: 512 blocks each
+    headroom = cap.kv_pool_bytes - load * cap.block_unit_bytes
+    text = (f"      min_kv_tokens: {cap.kv_cache_tokens}\n"
+            f"      min_concurrency: [{{ctx: 8k, requests: 50}}]\n"
+            f"      min_headroom: {headroom}\n")
+    report = check_plan(load_plan(_plan_with(tmp_path, text)))
+    by = {r.requirement: r for r in report.deployments[0].results}
+    assert by["min_kv_tokens"].passed and by["min_kv_tokens"].measured == by["min_kv_tokens"].required
+    assert by["min_headroom"].passed and by["min_headroom"].measured == headroom
+    over = text.replace(f"min_kv_tokens: {cap.kv_cache_tokens}", f"min_kv_tokens: {cap.kv_cache_tokens + 1}")
+    over = over.replace(f"min_headroom: {headroom}", f"min_headroom: {headroom + 1}")
+    report = check_plan(load_plan(_plan_with(tmp_path, over)))
+    by = {r.requirement: r for r in report.deployments[0].results}
+    assert not by["min_kv_tokens"].passed and not by["min_headroom"].passed
+
+
+def test_headroom_is_left_after_the_largest_load(tmp_path):
+    """Mutation pass: headroom subtracts the LARGEST min_concurrency load (max, not min)."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=8192)
+    text = ("      min_concurrency: [{ctx: 1k, requests: 10}, {ctx: 8k, requests: 40}]\n"
+            "      min_headroom: 1\n")
+    report = check_plan(load_plan(_plan_with(tmp_path, text)))
+    by = {r.requirement: r for r in report.deployments[0].results}
+    # loads: 10 x 64 blocks = 640; 40 x 512 = 20,480 -> the larger is subtracted
+    assert by["min_headroom"].measured == cap.kv_pool_bytes - 20_480 * cap.block_unit_bytes

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kvplan.errors import SpecError, UnknownNameError
 from kvplan.footprint import bytes_per_token
 from kvplan.formats import get_format
-from kvplan.hf_import import spec_from_hf_config, spec_mapping_from_hf_config
+from kvplan.hf import spec_from_hf_config, spec_mapping_from_hf_config
 from kvplan.layers import FullAttention, MLALatent, SlidingWindow, StateSpace
 from kvplan.loader import load_builtin, load_model, resolve_builtin
 from helpers import cli, one_line_error
@@ -65,6 +65,9 @@ EXPECTED = {
     "mixtral-8x7b": (131_072, {("full_attention", None, 8): 32}, 128, "mistralai/Mixtral-8x7B-v0.1"),
     # 28 x 4 x 256 x 2 = 57,344; sliding_window 131072 is off (use_sliding_window false)
     "qwen2.5-7b": (57_344, {("full_attention", None, 4): 28}, 128, "Qwen/Qwen2.5-7B"),
+    # 28 x 2 x 256 x 2 = 28,672 (the v0.9.0.1 startup log's model, tests/fixtures/startup_logs)
+    "deepseek-r1-distill-qwen-1.5b": (28_672, {("full_attention", None, 2): 28}, 128,
+                                      "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
     # 36 x 8 x 256 x 2 = 147,456
     "qwen3-8b": (147_456, {("full_attention", None, 8): 36}, 128, "Qwen/Qwen3-8B"),
     # 48 x 4 x 256 x 2 = 98,304: head_dim 128 from the file; 2048 / 32 = 64 would halve it
@@ -115,8 +118,10 @@ EXPECTED = {
 
 
 def test_every_fixture_has_expectations():
+    # The fixtures of the later families are checked by test_hf_families.py, which also
+    # asserts that every file here is covered by one of the two tables.
     on_disk = {p.stem for p in FIXTURES.glob("*.json")}
-    assert on_disk == set(EXPECTED)
+    assert set(EXPECTED) <= on_disk
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -138,7 +143,8 @@ def _builtin_for(name):
 
 WITH_BUILTIN = sorted(n for n in EXPECTED if _builtin_for(n))
 # Fixtures of models kvplan ships no built-in spec for (the importer alone is tested on them).
-WITHOUT_BUILTIN = {"falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct", "mistral-nemo-base-2407",
+WITHOUT_BUILTIN = {"deepseek-r1-distill-qwen-1.5b", "falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct",
+                   "mistral-nemo-base-2407",
                    "opt-125m", "qwen3-next-80b-a3b-instruct"}
 
 
@@ -158,7 +164,7 @@ def test_fixture_matches_builtin_spec(name):
 SHAPE_FIELDS = (
     "hidden_size", "intermediate_size", "vocab_size", "tie_word_embeddings", "moe", "mla", "mlp_gated",
     "qkv_bias", "o_bias", "mlp_bias", "norm", "position_embedding", "position_offset", "norms_per_layer",
-    "qk_norm", "attention_sinks", "weights_format",
+    "qk_norm", "attention_sinks", "weights_format", "extra_params",
 )
 
 
@@ -197,6 +203,25 @@ def test_gemma3_text_config_defaults_and_pattern():
     globals_ = [i for i, k in enumerate(spec.layers) if not isinstance(k, SlidingWindow)]
     assert globals_ == [5, 11, 17, 23, 29]
     assert spec.qk_norm is True
+
+
+def test_gemma3_vision_tower_and_projector_counted_from_vision_config():
+    spec = _spec("gemma-3-4b-it")
+    # SigLIP (hidden 1152, MLP 4304, 27 layers, patch 14, image 896, no head): patch conv
+    # 3 x 14 x 14 x 1152 + 1152, (896 / 14)^2 = 4096 positions x 1152, 27 x (4 x (1152^2 + 1152)
+    # + 2 x 1152 x 4304 + 4304 + 1152 + 4 x 1152), post-LayerNorm 2 x 1152 = 416,866,032;
+    # projector 1152 x 2560 + 1152 = 2,950,272 (the built-in gemma3-4b's figures).
+    tower = 3 * 14 * 14 * 1152 + 1152 + 4096 * 1152 + 27 * (4 * (1152**2 + 1152) + 2 * 1152 * 4304 + 4304
+                                                          + 1152 + 4 * 1152) + 2 * 1152
+    assert dict(spec.extra_params) == {"vision_tower": tower, "multimodal_projector": 1152 * 2560 + 1152}
+    assert tower == 416_866_032 and spec.weights_unknown == ()
+
+
+def test_gemma3_vision_tower_with_a_head_blocks_weights():
+    cfg = _config("gemma-3-4b-it")
+    cfg["vision_config"]["vision_use_head"] = True
+    assert spec_from_hf_config(cfg, "g.json").weights_unknown == (
+        "vision_config (not a SigLIP tower without a pooling head)",)
 
 
 def test_gemma3_layer_types_win_over_pattern():
@@ -271,8 +296,13 @@ def test_deepseek_mla_and_moe():
 def test_deepseek_layer_freq_that_moe_block_cannot_express():
     cfg = _config("deepseek-v3")
     cfg["moe_layer_freq"] = 2  # first_k_dense_replace 3 is odd: layers 4, 6, ... are MoE
-    with pytest.raises(SpecError, match="moe_layer_freq 2 with first_k_dense_replace 3"):
-        spec_mapping_from_hf_config(cfg, "d.json")
+    mapping = spec_mapping_from_hf_config(cfg, "d.json")
+    # Experts never change the cache: KV sizing goes on (61 x 576 x 2), weights refuse.
+    assert "moe_layer_freq 2 with first_k_dense_replace 3" in mapping["weights_unknown"][0]
+    spec = spec_from_hf_config(cfg, "d.json")
+    assert bytes_per_token(spec, BF16) == 70_272
+    with pytest.raises(SpecError, match="weight figures need moe_layer_freq 2 with first_k_dense_replace 3"):
+        spec.require_weight_fields()
 
 
 def test_gpt_oss_layer_types_moe_and_mxfp4():
@@ -285,7 +315,7 @@ def test_gpt_oss_layer_types_moe_and_mxfp4():
     assert spec.weights_exclude == (
         "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head",
     )
-    assert spec.dtype == "bf16" and "no torch_dtype" in spec.notes
+    assert spec.dtype == "bf16" and any("no torch_dtype" in a for a in spec.assumptions)
 
 
 def test_falcon_kv_heads_rules():
@@ -345,11 +375,62 @@ def test_qwen3_next_gated_deltanet_state():
 
 
 # -- generic reading ------------------------------------------------------------------------
-def test_unknown_keys_are_ignored():
+def test_keys_without_a_shape_are_noted_and_change_nothing():
     cfg = _config("llama-3.1-8b")
     noisy = copy.deepcopy(cfg)
-    noisy.update(some_future_key={"nested": [1, 2]}, another_flag=True, rope_scaling={"new": "thing"})
-    assert spec_mapping_from_hf_config(noisy, "a.json") == spec_mapping_from_hf_config(cfg, "a.json")
+    # rope_scaling, dropout and token ids are on the allow-list; another_flag fits no shaping name.
+    noisy.update(another_flag=True, rope_scaling={"new": "thing"}, resid_dropout=0.1, image_token_id=5)
+    quiet, loud = spec_mapping_from_hf_config(cfg, "a.json"), spec_mapping_from_hf_config(noisy, "a.json")
+    assert loud.pop("notes") == "not read (judged not to shape the cache or the weights): another_flag"
+    assert loud == quiet
+
+
+# Fields from real configs (issue 10) that change the cache: none may be dropped silently.
+CACHE_FIELDS = [
+    ("attention_chunk_size", 8192), ("no_rope_layers", [1, 1, 1, 0]), ("multi_query", True),
+    ("hybrid_override_pattern", "M-M-M*"), ("kv_channels", 128), ("local_window_layout", [1, 0]),
+    ("block_configs", [{"attention": {"n_heads_in_group": 8}}]), ("swa_num_key_value_heads", 4),
+    ("index_head_dim", 128), ("mamba_ssm_cache_dtype", "float32"), ("attn_type_list", [0, 1]),
+    ("multi_query_group_num", 2), ("kv_lora_rank", 512), ("sliding_window", 4096), ("layer_types", ["x"]),
+    ("attn_config", {"kv_n_heads": 8}), ("n_layers", 40), ("num_cross_layers", 2),
+]
+
+
+@pytest.mark.parametrize("model_type", ["llama", "brand_new_llm"])
+@pytest.mark.parametrize("key, value", CACHE_FIELDS)
+def test_an_unread_field_that_may_shape_the_cache_is_refused(key, value, model_type):
+    cfg = _config("llama-3.1-8b")
+    cfg.update({key: value, "model_type": model_type})
+    with pytest.raises(SpecError) as err:
+        spec_mapping_from_hf_config(cfg, "a.json")
+    assert str(err.value).startswith(
+        f"a.json: {key} is a field kvplan does not read for model_type {model_type!r}, and it may shape the KV cache"
+    )
+
+
+@pytest.mark.parametrize("key, value", [
+    ("num_local_experts", 16), ("interleave_moe_layer_step", 1), ("vision_config", {"hidden_size": 1024}),
+    ("padded_vocab_size", 65024), ("moe_intermediate_size", 1408), ("projector_hidden_size", 4096),
+])
+def test_an_unread_weight_field_blocks_weights_not_kv(key, value):
+    cfg = _config("llama-3.1-8b")
+    cfg[key] = value
+    spec = spec_from_hf_config(cfg, "a.json")
+    assert bytes_per_token(spec, BF16) == 131_072  # 32 x 8 x 256 x 2: experts never change the cache
+    assert spec.weights_unknown == (f"{key} (not read for model_type 'llama')",)
+    with pytest.raises(SpecError, match=f"a.json: weight figures need {key} "):
+        spec.require_weight_fields()
+
+
+def test_kv_sizing_needs_no_vocab_or_mlp_width():
+    cfg = _config("llama-3.1-8b")
+    del cfg["vocab_size"], cfg["intermediate_size"]
+    spec = spec_from_hf_config(cfg, "a.json")
+    assert (spec.vocab_size, spec.intermediate_size) == (None, None)
+    assert bytes_per_token(spec, BF16) == 131_072
+    with pytest.raises(SpecError, match=r"a.json: weight figures need vocab_size \(missing\); "
+                                        r"intermediate_size \(missing\); KV sizing"):
+        spec.require_weight_fields()
 
 
 def test_missing_num_key_value_heads_means_mha():
@@ -359,7 +440,7 @@ def test_missing_num_key_value_heads_means_mha():
 
 
 @pytest.mark.parametrize("key, value, dtype", [
-    ("torch_dtype", "float16", "fp16"), ("torch_dtype", "float32", "fp32"), ("dtype", "bfloat16", "bf16"),
+    ("torch_dtype", "float16", "fp16"), ("torch_dtype", "float32", "bf16"), ("dtype", "bfloat16", "bf16"),
 ])
 def test_dtype_mapping(key, value, dtype):
     cfg = _config("llama-3.1-8b")
@@ -368,11 +449,21 @@ def test_dtype_mapping(key, value, dtype):
     assert spec_mapping_from_hf_config(cfg, "a.json")["dtype"] == dtype
 
 
-def test_missing_dtype_is_bf16_with_a_note_and_unknown_dtype_is_refused():
+def test_float32_checkpoint_is_planned_as_vllm_serves_it():
+    """vLLM's _resolve_auto_dtype downcasts float32 to the platform's first dtype (bf16 on
+    compute capability >= 8.0); the spec says so."""
+    cfg = _config("llama-3.1-8b")
+    cfg["torch_dtype"] = "float32"
+    spec = spec_from_hf_config(cfg, "a.json")
+    assert spec.dtype == "bf16"
+    assert any("stored in float32" in a and "_resolve_auto_dtype" in a for a in spec.assumptions)
+
+
+def test_missing_dtype_is_bf16_with_an_assumption_and_unknown_dtype_is_refused():
     cfg = _config("llama-3.1-8b")
     del cfg["torch_dtype"]
     mapping = spec_mapping_from_hf_config(cfg, "a.json")
-    assert mapping["dtype"] == "bf16" and "bf16 assumed" in mapping["notes"]
+    assert mapping["dtype"] == "bf16" and "bf16 assumed" in mapping["assumptions"][0]
     cfg["torch_dtype"] = "float8_e4m3fn"
     with pytest.raises(SpecError, match="a.json: torch_dtype 'float8_e4m3fn' is not one of"):
         spec_mapping_from_hf_config(cfg, "a.json")
@@ -400,11 +491,12 @@ def test_names_from_name_or_path_folder_or_argument():
     assert (m["name"], m["source"]) == ("my_model", "https://example.org/c.json")
 
 
-def test_unknown_model_type_reads_as_llama_with_a_note():
+def test_unknown_model_type_with_understood_fields_proceeds_with_assumptions():
     cfg = _config("llama-3.1-8b")
     cfg["model_type"] = "brand_new_llm"
     mapping = spec_mapping_from_hf_config(cfg, "a.json")
-    assert "brand_new_llm" in mapping["notes"]
+    assert mapping["assumptions"][0] == "model_type 'brand_new_llm' has no reader in kvplan"
+    assert mapping["weights_unknown"][0].startswith("the weight shapes of a model_type kvplan has no reader for")
     assert bytes_per_token(spec_from_hf_config(cfg, "a.json"), BF16) == 131_072
 
 
@@ -462,6 +554,62 @@ def test_cli_malformed_json_is_one_line_exit_2(capsys, tmp_path, command):
     assert code == 2 and out == ""
     line = one_line_error(err)
     assert line.startswith(f"kvplan: error: {path}: malformed JSON (line 2, column ")
+
+
+PROBE = {"model_type": "probe_unknown_arch", "architectures": ["ProbeForCausalLM"], "hidden_size": 1024,
+         "num_hidden_layers": 8, "num_attention_heads": 16, "num_key_value_heads": 4, "head_dim": 64,
+         "intermediate_size": 4096, "vocab_size": 32000, "max_position_embeddings": 8192,
+         "local_window_layout": [1, 0, 1, 0, 1, 0, 1, 0], "torch_dtype": "bfloat16"}
+
+
+@pytest.mark.parametrize("command", [["size"], ["show"], ["capacity", "--gpu", "h100"], ["import"]])
+def test_cli_unknown_architecture_with_an_unread_cache_field_exits_2(capsys, tmp_path, command):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(PROBE), encoding="utf-8")
+    code, out, err = cli(capsys, command[0], path, *command[1:])
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(
+        f"kvplan: error: {path}: local_window_layout is a field kvplan does not read for model_type "
+        "'probe_unknown_arch', and it may shape the KV cache; write a spec by hand (a draft: kvplan import CONFIG "
+        "--ignore local_window_layout")
+
+
+def test_cli_unknown_architecture_proceeds_with_one_warning_and_assumptions_in_json(capsys, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({k: v for k, v in PROBE.items() if k != "local_window_layout"}), encoding="utf-8")
+    code, out, err = cli(capsys, "size", path, "--ctx", "4096", "--kv-dtype", "bf16", "--json")
+    assert code == 0
+    warning = one_line_error(err)
+    assert warning.startswith(f"kvplan: warning: {tmp_path.name.lower()}: assumed: model_type "
+                              "'probe_unknown_arch' has no reader")
+    data = json.loads(out)
+    # 8 layers x 4 KV heads x (64 + 64) x 2 B = 8,192 B per token
+    assert data["formats"][0]["bytes_per_token"] == 8_192
+    assert data["assumptions"][0] == "model_type 'probe_unknown_arch' has no reader in kvplan"
+    code, out, _ = cli(capsys, "show", path, "--json")
+    assert code == 0 and json.loads(out)["spec"]["assumptions"][0].startswith("model_type 'probe_unknown_arch'")
+
+
+def test_cli_capacity_names_a_missing_weight_field_while_size_goes_on(capsys, tmp_path):
+    cfg = _config("llama-3.1-8b")
+    del cfg["vocab_size"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg), encoding="utf-8")
+    code, out, _ = cli(capsys, "size", path, "--ctx", "8k", "--kv-dtype", "bf16", "--json")
+    assert code == 0 and json.loads(out)["formats"][0]["bytes_per_token"] == 131_072
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "h100")
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"kvplan: error: {path}: weight figures need vocab_size (missing)")
+
+
+def test_cli_import_ignore_writes_a_draft_with_the_field_as_an_assumption(capsys, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(PROBE), encoding="utf-8")
+    code, out, _ = cli(capsys, "import", path, "--ignore", "local_window_layout")
+    assert code == 0
+    assert "local_window_layout ignored at the user" in out
+    code, out, err = cli(capsys, "import", path, "--ignore", "no_such_field")
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {path}: --ignore no_such_field: the config has no such field"
 
 
 def test_cli_size_reads_a_config_folder(capsys, tmp_path):
@@ -538,10 +686,13 @@ def test_compressed_tensors_formats(weights, fmt):
     assert spec.weights_exclude == ("lm_head", "re:.*mlp.gate$")
 
 
-def test_unread_quantization_is_noted_not_guessed():
-    # NVFP4 (4-bit float, groups of 16) has no weight format in kvplan: planned in the dtype, and said so
+def test_unread_quantization_blocks_weights_not_kv():
+    # NVFP4 (4-bit float, groups of 16) has no weight format in kvplan: weights refuse, KV goes on
     spec = _with_quant(_ct({"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16}))
-    assert spec.weights_format is None and "not read" in spec.notes
+    assert spec.weights_format is None
+    assert spec.weights_unknown == ("quantization_config (quant_method 'compressed-tensors' is not a storage "
+                                    "format kvplan reads)",)
+    assert bytes_per_token(spec, BF16) == 131_072
 
 
 def test_fp8_ignored_layers_are_read():

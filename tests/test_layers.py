@@ -9,9 +9,12 @@ from kvplan.errors import ShapeError
 from kvplan.formats import FORMATS
 from kvplan.layers import (
     KINDS,
+    AttentionWithState,
     ChunkedLocal,
     FullAttention,
+    MLAIndexed,
     MLALatent,
+    NoCache,
     SharedKV,
     SlidingWindow,
     StateSpace,
@@ -22,7 +25,10 @@ BF16 = FORMATS["bf16"]
 
 
 def test_registry_names_every_kind():
-    assert set(KINDS) == {"full_attention", "sliding_window", "chunked_local", "mla", "state_space", "shared_kv"}
+    assert set(KINDS) == {"full_attention", "sliding_window", "chunked_local", "mla", "state_space", "shared_kv",
+                          "mla_indexed", "no_cache", "attention_with_state", "sink_window"}
+    for name, cls in KINDS.items():
+        assert cls.kind == name
 
 
 def test_full_attention_llama3_layer():
@@ -147,6 +153,11 @@ KIND_SAMPLES = [
     ChunkedLocal(kv_heads=2, head_dim=64, v_head_dim=64, chunk=64),
     MLALatent(kv_lora_rank=512, qk_rope_head_dim=64),
     StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=8, ssm_head_dim=8, ssm_state_size=16),
+    StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=8, ssm_head_dim=8, ssm_state_size=16, ssm_state_dtype="fp32"),
+    MLAIndexed(kv_lora_rank=512, qk_rope_head_dim=64, index_head_dim=128),
+    NoCache(),
+    AttentionWithState(attention=FullAttention(kv_heads=2, head_dim=64, v_head_dim=64),
+                       state=StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=8, ssm_head_dim=8, ssm_state_size=16)),
 ]
 
 
@@ -175,3 +186,107 @@ def test_paged_never_less_than_unpaged(n, block):
         for fmt in FORMATS.values():
             if kind.supports(fmt):
                 assert kind.paged_seq_bytes(n, fmt, block) >= kind.seq_bytes(n, fmt)
+
+
+# -- kinds added for the Hugging Face families (issue 10) ---------------------------------
+def test_mla_indexed_deepseek_v32_layer():
+    layer = MLAIndexed(kv_lora_rank=512, qk_rope_head_dim=64, index_head_dim=128)
+    # indexer key: 128 fp8 values + one fp32 scale per 128 values = 132 B, whatever the format
+    assert layer.index_key_bytes == 132
+    # bf16 latent (512 + 64) x 2 = 1,152 B + 132 B = 1,284 B per token and layer
+    assert layer.per_token_bytes(BF16) == 1284
+    assert 61 * layer.per_token_bytes(BF16) == 78_324
+    # fp8 latent: 576 x 1 + 132 = 708 B; int4 packs the latent, never the indexer key
+    assert layer.per_token_bytes(FORMATS["fp8_e4m3"]) == 708
+    assert layer.per_token_bytes(FORMATS["int4"]) == FORMATS["int4"].vector_bytes(576) + 132
+    # replicated on every rank, like the latent
+    assert layer.per_token_bytes(BF16, tp=8) == 1284
+    assert layer.paged_seq_bytes(17, BF16, 16) == 2 * 16 * 1284
+    # the plain MLA kind is unchanged
+    assert MLALatent(kv_lora_rank=512, qk_rope_head_dim=64).per_token_bytes(BF16) == 1152
+
+
+def test_no_cache_layer():
+    layer = NoCache()
+    assert layer.seq_bytes(10**6, BF16) == 0
+    assert layer.paged_seq_bytes(10**6, BF16, 16) == 0
+    assert layer.state_bytes(4) == 0
+    layer.check_tp(7)  # nothing to split
+    assert "linear" in NoCache(replacement="linear").describe()
+
+
+def test_state_space_keeps_the_recurrent_state_in_its_own_dtype():
+    # Nemotron-3-Nano Mamba-2 layer: 64 heads x 64, 8 groups, state 128, conv 4,
+    # mamba_ssm_cache_dtype float32 (vLLM keeps the conv state in bf16)
+    conv_dim = 64 * 64 + 2 * 8 * 128  # 6,144 channels
+    layer = StateSpace(conv_dim=conv_dim, conv_kernel=4, ssm_heads=64, ssm_head_dim=64, ssm_state_size=128,
+                       ssm_state_dtype="fp32")
+    assert layer.state_bytes() == 6144 * 3 * 2 + 64 * 64 * 128 * 4 == 2_134_016
+    assert layer.state_bytes(tp=2) == 3072 * 3 * 2 + 32 * 64 * 128 * 4
+    same = StateSpace(conv_dim=conv_dim, conv_kernel=4, ssm_heads=64, ssm_head_dim=64, ssm_state_size=128)
+    assert same.state_bytes() == (6144 * 3 + 64 * 64 * 128) * 2
+    assert "fp32 state" in layer.describe()
+
+
+def test_linear_attention_state_has_no_conv():
+    # MiniMax-M1 lightning attention: 64 heads, a 128 x 128 matrix each, bf16
+    layer = StateSpace(conv_dim=0, conv_kernel=1, ssm_heads=64, ssm_head_dim=128, ssm_state_size=128)
+    assert layer.state_bytes() == 64 * 128 * 128 * 2 == 2_097_152
+    assert layer.state_bytes(tp=8) == 8 * 128 * 128 * 2
+
+
+def test_attention_with_state_keeps_both_caches():
+    # Falcon-H1-0.5B layer: 2 KV heads x 64 and a Mamba-2 branch of 24 heads x 64,
+    # 1 group, state 128, conv 4 (conv channels 1,536 + 2 x 128 = 1,792), bf16
+    attention = FullAttention(kv_heads=2, head_dim=64, v_head_dim=64)
+    state = StateSpace(conv_dim=1792, conv_kernel=4, ssm_heads=24, ssm_head_dim=64, ssm_state_size=128)
+    layer = AttentionWithState(attention=attention, state=state)
+    assert layer.per_token_bytes(BF16) == 2 * 128 * 2 == 512
+    assert layer.state_bytes() == 1792 * 3 * 2 + 24 * 64 * 128 * 2 == 403_968
+    assert layer.seq_bytes(1000, BF16) == 512 * 1000 + 403_968
+    assert layer.paged_seq_bytes(17, BF16, 16) == 2 * 16 * 512 + 403_968
+    assert layer.parts() == (attention, state)
+    assert attention.parts() == (attention,)
+    with pytest.raises(ShapeError):
+        layer.check_tp(3)  # 2 KV heads: tp 3 neither divides nor replicates them
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=10**7), st.sampled_from([1, 16, 64]), st.sampled_from([1, 2]))
+def test_attention_with_state_is_the_sum_of_its_parts(n, block, tp):
+    layer = KIND_SAMPLES[-1]
+    for fmt in (BF16, FORMATS["fp8_e4m3"], FORMATS["int4"]):
+        assert layer.seq_bytes(n, fmt, tp) == sum(p.seq_bytes(n, fmt, tp) for p in layer.parts())
+        assert layer.paged_seq_bytes(n, fmt, block, tp) == sum(
+            p.paged_seq_bytes(n, fmt, block, tp) for p in layer.parts())
+
+
+def test_new_kinds_through_the_spec_schema():
+    from kvplan.errors import SpecError
+    from kvplan.spec import spec_from_mapping
+
+    base = dict(name="t", source="test", num_layers=3, hidden_size=1024, num_attention_heads=8, num_kv_heads=2,
+                head_dim=64, vocab_size=100, intermediate_size=128, dtype="bf16", max_position_embeddings=4096)
+    kinds = {
+        "hybrid": {"kind": "attention_with_state",
+                   "state": {"conv_dim": 1792, "conv_kernel": 4, "ssm_heads": 24, "ssm_head_dim": 64,
+                             "ssm_state_size": 128, "ssm_state_dtype": "fp32"}},
+        "none": {"kind": "no_cache", "replacement": "linear"},
+        "dsa": {"kind": "mla_indexed", "kv_lora_rank": 512, "qk_rope_head_dim": 64, "index_head_dim": 128},
+    }
+    spec = spec_from_mapping({**base, "cache": {"kinds": kinds, "pattern": ["hybrid", "none", "dsa"]}}, "t")
+    hybrid, none, dsa = spec.layers
+    assert hybrid.attention == FullAttention(kv_heads=2, head_dim=64, v_head_dim=64)  # the model's, by default
+    assert hybrid.state.ssm_state_dtype == "fp32" and hybrid.state.state_dtype == "bf16"
+    assert none == NoCache(replacement="linear")
+    assert dsa == MLAIndexed(kv_lora_rank=512, qk_rope_head_dim=64, index_head_dim=128)
+    sliding = {"kind": "attention_with_state", "attention": {"kind": "sliding_window", "window": 512},
+               "state": kinds["hybrid"]["state"]}
+    spec = spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"h": sliding}}}, "t")
+    assert spec.layers[0].attention == SlidingWindow(kv_heads=2, head_dim=64, v_head_dim=64, window=512)
+    bad = {"kind": "attention_with_state", "attention": {"kind": "full_attention", "window": 512},
+           "state": kinds["hybrid"]["state"]}
+    with pytest.raises(SpecError, match="window is not allowed"):
+        spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"h": bad}}}, "t")
+    with pytest.raises(SpecError, match="index_head_dim"):
+        spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"d": {"kind": "mla_indexed"}}}}, "t")

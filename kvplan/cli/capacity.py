@@ -8,44 +8,91 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    DP_NAMES,
+    PP_NAMES,
+    TP_NAMES,
+    ChunkedPrefillSizeOpt,
+    ContextLengthOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
+    DraftOpt,
     DtypeOpt,
     EngineOpt,
+    ExpertParallelOpt,
+    FromSglangOpt,
+    FromVllmOpt,
     GpuMemOpt,
     GpuMemUtilOpt,
     GpuOpt,
     JsonOpt,
+    KvCacheMemoryOpt,
+    KvDtypeOpt,
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MaxRunningRequestsOpt,
+    MemFractionStaticOpt,
+    NumGpuBlocksOverrideOpt,
+    QuantizationOpt,
+    SwapSpaceOpt,
+    MtpOpt,
+    NumSpeculativeTokensOpt,
+    SinksOpt,
+    SpeculativeConfigOpt,
     WeightsOpt,
+    WindowOpt,
     b,
+    cache_options,
     console,
     deploy_options,
     gib,
+    launch_command,
     print_json,
     tok,
 )
 
 
 def capacity(
-    model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
+    model: Annotated[Optional[str], typer.Argument(
+        help="Built-in name (see `kvplan models`), spec YAML, or config.json [default: --from-vllm's model].",
+        show_default=False)] = None,
     gpu: GpuOpt = None,
     gpu_mem: GpuMemOpt = None,
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs of one replica (= tp * pp; alone it sets --tp).")] = None,
-    tp: Annotated[Optional[int], typer.Option("--tp", help="Tensor-parallel degree.")] = None,
-    pp: Annotated[Optional[int], typer.Option("--pp", help="Pipeline-parallel degree.")] = None,
-    dp: Annotated[int, typer.Option("--dp", help="Data-parallel replicas (each tp * pp GPUs).")] = 1,
+    tp: Annotated[Optional[int], typer.Option(*TP_NAMES, help="Tensor-parallel degree.")] = None,
+    pp: Annotated[Optional[int], typer.Option(*PP_NAMES, help="Pipeline-parallel degree.")] = None,
+    dp: Annotated[Optional[int], typer.Option(*DP_NAMES, help="Data-parallel replicas (each tp * pp GPUs).",
+                                              show_default="1")] = None,
     dtype: DtypeOpt = None,
     weights: WeightsOpt = None,
-    kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV-cache format (auto = model dtype).")] = None,
+    quantization: QuantizationOpt = None,
+    kv_dtype: KvDtypeOpt = None,
     engine: EngineOpt = "vllm",
     gpu_memory_utilization: GpuMemUtilOpt = None,
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Tokens per KV block.")] = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
+    swap_space: SwapSpaceOpt = None,
+    from_vllm: FromVllmOpt = None,
+    from_sglang: FromSglangOpt = None,
+    mem_fraction_static: MemFractionStaticOpt = None,
+    context_length: ContextLengthOpt = None,
+    max_running_requests: MaxRunningRequestsOpt = None,
+    chunked_prefill_size: ChunkedPrefillSizeOpt = None,
     ctx: Annotated[Optional[str], typer.Option("--ctx", help="Also report how many requests of this length run at once.")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", help="Also report the longest context for N requests.")] = None,
+    window: WindowOpt = None,
+    sinks: SinksOpt = None,
+    speculative_config: SpeculativeConfigOpt = None,
+    draft: DraftOpt = None,
+    num_speculative_tokens: NumSpeculativeTokensOpt = None,
+    mtp: MtpOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
@@ -57,21 +104,48 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
-    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb --tp 4 --kv-dtype fp8;
-    kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8
+    --window W --sinks S caps every full-attention layer at S + W tokens (StreamingLLM;
+    engines that run it: trtllm, raw). --speculative-config (vLLM's JSON), or --draft M
+    --num-speculative-tokens K, or --mtp adds the drafter: its KV layers in the same pool,
+    its weights, and k + k lookahead slots per request (engines: vllm, raw). Each prints
+    what the deployment holds without it. See docs/speculative.md.
+
+    vLLM's own flags work with vLLM's meaning (--tensor-parallel-size/-tp, --kv-cache-dtype,
+    --quantization, --kv-cache-memory-bytes, --num-gpu-blocks-override, --cpu-offload-gb ...),
+    and --from-vllm reads a whole `vllm serve` command as vLLM does (32k = 32,000, 32K = 32,768).
+
+    Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb -tp 4 --kv-cache-dtype fp8;
+    kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8;
+    kvplan capacity llama3.1-8b --gpu h100 --engine trtllm --window 4096 --sinks 4;
+    kvplan capacity llama3.1-70b --gpu h100 -tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}';
+    kvplan capacity --gpu h100 --from-vllm "vllm serve meta-llama/Llama-3.1-8B --max-model-len 32k"
     """
     from kvplan.capacity import capacity_dict, make_request, plan, summarize
     from kvplan.loader import load_model
     from kvplan.units import parse_tokens
 
-    tp_, pp_ = _parallelism(gpus, tp, pp)
+    deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
+                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                            quantization=quantization, kv_cache_memory=kv_cache_memory,
+                            num_gpu_blocks_override=num_gpu_blocks_override,
+                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
+                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
+                            context_length=context_length, max_running_requests=max_running_requests,
+                            chunked_prefill_size=chunked_prefill_size)
+    given = {"tp": tp, "pp": pp, "dp": dp, "kv_format": kv_dtype, "block_size": block_size}
+    deploy.update({k: v for k, v in given.items() if v is not None})
+    cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
+                          num_speculative_tokens=num_speculative_tokens, mtp=mtp)
+    deploy.update({k: v for k, v in cache.items() if v not in (None, False)})
+    model, deploy = launch_command(from_vllm, from_sglang, model, deploy)
+    tp_, pp_ = _parallelism(gpus, deploy.pop("tp", None), deploy.pop("pp", None))
     spec = load_model(model)
-    req = make_request(
-        spec, gpu, tp=tp_, pp=pp_, dp=dp, kv_format=kv_dtype, block_size=block_size,
-        **deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
-                         gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                         max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs),
-    )
+    from kvplan.cli.common import warn_assumptions
+
+    warn_assumptions(spec)
+    req = make_request(spec, gpu, tp=tp_, pp=pp_, dp=deploy.pop("dp", None) or 1, **deploy)
     cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
         from kvplan.cli.common import warn
@@ -83,7 +157,7 @@ def capacity(
     for note in cap.notes:
         warn(note)
     if json_out:
-        print_json(capacity_dict(cap))
+        print_json({**capacity_dict(cap), "assumptions": list(spec.assumptions)})
     else:
         _render(req.spec, cap)
     if not cap.fits:
@@ -132,18 +206,32 @@ def _render(spec, cap) -> None:
         ("total (as the driver reports it)", w.total_bytes),
         ("engine's share", w.engine_share_bytes),
         ("- weights", w.weights_bytes),
+        *([("  (of which the drafter's)", pool.draft_weights_bytes)] if pool.request.speculative else []),
         ("- activation peak", w.activation_bytes),
         ("- other (non-torch, buffers)", w.other_bytes),
         ("= KV pool", w.kv_pool_bytes),
     ]
+    req = cap.request
+    if req.kv_cache_memory_bytes is not None:
+        rows[-1] = ("= KV pool (--kv-cache-memory-bytes)", w.kv_pool_bytes)
     for label, n in rows:
         table.add_row(label, b(n), gib(n))
     con.print(table)
+    if req.cpu_offload_bytes:
+        con.print(f"weights exclude up to {gib(req.cpu_offload_bytes)} of layer weights kept in CPU memory "
+                  f"(--cpu-offload-gb; vLLM moves whole tensors, so up to one tensor more)")
     replica = f"one replica ({cap.num_gpus} GPU{'s' if cap.num_gpus > 1 else ''})"
+    override = " (--num-gpu-blocks-override)" if req.num_gpu_blocks_override is not None else ""
     con.print(
         f"{replica}: KV cache {b(cap.kv_cache_tokens)} tokens in {b(cap.num_blocks)} blocks of {cap.block_size}"
-        + (f" ({cap.padding_layers} padding layers)" if cap.padding_layers else "")
+        + override + (f" ({cap.padding_layers} padding layers)" if cap.padding_layers else "")
     )
+    if pool.pages.null_blocks and pool.paged:
+        con.print(f"  ({pool.pages.null_blocks} block held back as the null block: requests can use "
+                  f"{b(pool.usable_blocks)})")
+    if pool.pages.auto_fit:
+        con.print(f"max_model_len auto-fitted to {b(cap.max_model_len)} (--max-model-len -1: the longest the KV "
+                  f"memory holds, at most {b(pool.pages.derived_max_model_len)})")
     tables = pool.layout.tokens_divisor
     if tables > 1 and pool.layout.has_tokens:
         con.print(f"  (vLLM's count: {b(cap.num_blocks)} blocks shared by {tables} block tables, / {tables} x "
@@ -161,6 +249,8 @@ def _render(spec, cap) -> None:
             why = (f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
                    and cap.batch > cap.max_num_seqs else "not even one token each fits")
             con.print(f"{replica}: {cap.batch} concurrent requests cannot run: {why}")
+    for line in _policy_lines(cap):
+        con.print(f"{replica}: {line}")
     if cap.dp > 1:
         con.print(f"whole deployment ({cap.dp} replicas, {cap.request.num_gpus} GPUs): "
                   f"{b(cap.dp * cap.kv_cache_tokens)} KV tokens, {b(cap.dp * cap.max_requests)} requests of "
@@ -176,6 +266,41 @@ def _render(spec, cap) -> None:
     con.print("verdict: " + cap.verdict)
 
 
+def _policy_lines(cap) -> list[str]:
+    """What the eviction cap and the drafter do, and the same deployment without each."""
+    from kvplan.capacity import cache_policy_dict
+
+    out = []
+    info = cache_policy_dict(cap.pool, cap.ctx)
+    n = tok(cap.max_model_len)
+    ev = info.get("eviction")
+    if ev:
+        wo = ev["without"]
+        out.append(f"{ev['sinks']} sinks + window {b(ev['window'])}: every full-attention layer holds at most "
+                   f"{b(ev['max_tokens_per_layer'])} tokens")
+        out.append(f"  run by: {ev['engine']}")
+        out.append(f"without the cap: {b(wo['max_requests'])} requests of {n} ({b(wo['blocks_per_request'])} blocks "
+                   f"each){_at_ctx(cap, wo)}, KV cache {b(wo['kv_cache_tokens'])} tokens")
+    sp = info.get("speculative")
+    if sp:
+        wo = sp["without"]
+        who = sp["draft_model"] or ("its own MTP layers" if sp["method"] == "mtp" else sp["method"])
+        out.append(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
+                   f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''} in the pool, "
+                   f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token per GPU; "
+                   f"draft weights {b(sp['draft_weights_bytes'])} B per GPU")
+        out.append(f"each request reserves {sp['extra_slots']} more slots ({sp['num_speculative_tokens']} to verify "
+                   f"+ {sp['lookahead_tokens']} lookahead) beyond its tokens")
+        out.append(f"without speculative decoding: {b(wo['max_requests'])} requests of {n} "
+                   f"({b(wo['blocks_per_request'])} blocks each){_at_ctx(cap, wo)}, KV cache "
+                   f"{b(wo['kv_cache_tokens'])} tokens in {b(wo['num_blocks'])} blocks")
+    return out
+
+
+def _at_ctx(cap, without: dict) -> str:
+    return f" and {b(without['requests_at_ctx'])} of {tok(cap.ctx)}" if "requests_at_ctx" in without else ""
+
+
 def _requests_line(pool, n: int, what: str) -> str:
     """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
     head = f"requests of {tok(n)} ({what}) at once: "
@@ -186,6 +311,9 @@ def _requests_line(pool, n: int, what: str) -> str:
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
+    if pool.request.extra_slots:
+        return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
+                       f"vLLM logs {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 
@@ -208,6 +336,10 @@ def check(
 
         check_writable(junit, "--junit")
     p = load_plan(plan)
+    from kvplan.cli.common import note
+
+    for line in (n for d in p.deployments for n in d.notes):
+        note(line)
     report = check_plan(p)
     if junit:
         from kvplan.outputs import atomic_write_text

@@ -14,8 +14,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to 
 BlockSizeOpt = Annotated[
     int, typer.Option("--block-size", min=1, help="Tokens per page of the paged cache (vLLM: 16).")
 ]
-TpOpt = Annotated[int, typer.Option("--tp", min=1, help="Tensor-parallel degree (GPUs per stage).")]
-PpOpt = Annotated[int, typer.Option("--pp", min=1, help="Pipeline-parallel degree (stages).")]
+#: vLLM's flag names first, kvplan's earlier names kept as aliases (SGLang's --tp-size too).
+TP_NAMES = ("--tensor-parallel-size", "-tp", "--tp", "--tp-size")
+PP_NAMES = ("--pipeline-parallel-size", "-pp", "--pp")
+DP_NAMES = ("--data-parallel-size", "-dp", "--dp")
+KV_DTYPE_NAMES = ("--kv-cache-dtype", "--kv-dtype")
+TpOpt = Annotated[int, typer.Option(*TP_NAMES, min=1, help="Tensor-parallel degree (GPUs per stage).")]
+PpOpt = Annotated[int, typer.Option(*PP_NAMES, min=1, help="Pipeline-parallel degree (stages).")]
 
 
 def console():
@@ -32,6 +37,17 @@ def console():
 def warn(message: str) -> None:
     """Commentary and warnings go to stderr, one line each."""
     print(f"kvplan: warning: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """A remark on how an input was read (stderr, one line)."""
+    print(f"kvplan: note: {message}", file=sys.stderr)
+
+
+def warn_assumptions(spec) -> None:
+    """One warning line naming what the spec's importer assumed (nothing when it assumed nothing)."""
+    if spec.assumptions:
+        warn(f"{spec.name}: assumed: " + "; ".join(spec.assumptions))
 
 
 def print_json(obj) -> None:
@@ -52,23 +68,33 @@ def tok(n: int) -> str:
 
 
 # -- deployment options: one set for every command that asks a KV pool ----------------------
-# (capacity, sweep --gpu, size --gpu, fragment --gpu, ...). They become make_request's
-# keywords through deploy_options(), so every command reads them the same way.
+# (capacity, sweep --gpu, size --gpu, fragment --gpu, ...). vLLM's own flag names, with
+# vLLM's meaning (vllm/engine/arg_utils.py), kvplan's earlier names as aliases; SGLang's
+# names apply with --engine sglang. They become make_request's keywords through
+# deploy_options(), so every command reads them the same way.
 GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="GPU from `kvplan gpus` (a name or alias: h100, H100-SXM).")]
 GpuMemOpt = Annotated[
     Optional[str], typer.Option("--gpu-mem", help="Override GPU memory as the driver reports it: 24GiB, 80GB.")
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="Serving engine whose memory rules apply: vllm, sglang, trtllm, raw.")]
-DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="Model dtype: bf16, fp16, fp32.")]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="Serving engine and release whose memory rules apply: vllm (the newest modelled release), "
+                     "vllm==0.11.0, sglang, sglang==0.5.4, trtllm, raw (see docs/calibration.md).")]
+DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="Model dtype: bf16, fp16, fp32 (vLLM: half, bfloat16, float).")]
 WeightsOpt = Annotated[
     Optional[str], typer.Option("--weights", help="Weight format: bf16, fp16, fp32, fp8, int8, int4, mxfp4.")
 ]
+QuantizationOpt = Annotated[Optional[str], typer.Option(
+    "--quantization", "-q", help="vLLM's quantization method: fp8 (online) quantizes the weights to fp8; awq, gptq, "
+                                 "compressed-tensors, mxfp4 ... keep the checkpoint's format (its config.json).")]
 GpuMemUtilOpt = Annotated[
     Optional[float],
     typer.Option("--gpu-memory-utilization", help="Engine memory fraction in (0, 1] (vLLM default 0.9)."),
 ]
 MaxModelLenOpt = Annotated[
-    Optional[str], typer.Option("--max-model-len", help="Max tokens per request [default: the model's max_position_embeddings].")
+    Optional[str], typer.Option(
+        "--max-model-len", help="Max tokens per request [default: the model's max_position_embeddings]; -1 or auto: "
+                                "vLLM's auto-fit (0.14.0+). kvplan reads 32k as 32,768 (vLLM: 32k = 32,000, 32K = "
+                                "32,768).")
 ]
 MaxNumBatchedTokensOpt = Annotated[
     Optional[str], typer.Option("--max-num-batched-tokens", help="Tokens per forward pass (vLLM default by GPU).")
@@ -76,13 +102,184 @@ MaxNumBatchedTokensOpt = Annotated[
 MaxNumSeqsOpt = Annotated[
     Optional[int], typer.Option("--max-num-seqs", help="Max running requests per replica (vLLM default by GPU).")
 ]
+DpOpt = Annotated[int, typer.Option(*DP_NAMES, min=1, help="Data-parallel replicas (each tp x pp GPUs).")]
+KvDtypeOpt = Annotated[Optional[str], typer.Option(*KV_DTYPE_NAMES, help="KV-cache format (auto = model dtype).")]
+KvCacheMemoryOpt = Annotated[Optional[str], typer.Option(
+    "--kv-cache-memory-bytes", "--kv-cache-memory",
+    help="KV memory per GPU, instead of the gpu-memory-utilization waterfall (vLLM 0.10.2+): 20G (= 20 GiB, as vLLM "
+         "reads it), 20g (= 20e9), 20GiB; one per rank, comma-separated, when ranks differ.")]
+NumGpuBlocksOverrideOpt = Annotated[Optional[int], typer.Option(
+    "--num-gpu-blocks-override", min=1, help="vLLM: use this many KV blocks whatever the memory holds.")]
+DisableHybridOpt = Annotated[Optional[bool], typer.Option(
+    "--disable-hybrid-kv-cache-manager/--no-disable-hybrid-kv-cache-manager",
+    help="vLLM: allocate every attention layer as full attention (sliding-window and chunked-local layers keep all "
+         "tokens) [default: the release's choice].", show_default=False)]
+ExpertParallelOpt = Annotated[bool, typer.Option(
+    "--enable-expert-parallel", "-ep", help="vLLM: whole experts over the tp x dp GPUs instead of a 1/(tp x dp) "
+                                            "slice of every expert (MoE models).")]
+CpuOffloadOpt = Annotated[Optional[float], typer.Option(
+    "--cpu-offload-gb", min=0, help="vLLM: GiB of layer weights per GPU kept in CPU memory (frees that much GPU "
+                                    "memory for the KV pool).")]
+SwapSpaceOpt = Annotated[Optional[float], typer.Option(
+    "--swap-space", min=0, help="vLLM: CPU swap space in GiB per GPU (removed in 0.19.0). CPU memory: it does not "
+                                "change the GPU KV pool.")]
+FromVllmOpt = Annotated[Optional[str], typer.Option(
+    "--from-vllm", help='A whole vLLM launch command, read as vLLM reads it: "vllm serve MODEL --max-model-len 32k '
+                        '-tp 2", "python -m vllm.entrypoints.openai.api_server --model MODEL ...", or '
+                        '"LLM(model=..., ...)".')]
+FromSglangOpt = Annotated[Optional[str], typer.Option(
+    "--from-sglang", help='A whole SGLang launch command: "python -m sglang.launch_server --model-path MODEL ...".')]
+MemFractionStaticOpt = Annotated[Optional[float], typer.Option(
+    "--mem-fraction-static", help="SGLang (--engine sglang): memory fraction for weights + KV pool.")]
+ContextLengthOpt = Annotated[Optional[str], typer.Option(
+    "--context-length", help="SGLang (--engine sglang): max tokens per request (vLLM: --max-model-len).")]
+MaxRunningRequestsOpt = Annotated[Optional[int], typer.Option(
+    "--max-running-requests", help="SGLang (--engine sglang): max running requests (vLLM: --max-num-seqs).")]
+ChunkedPrefillSizeOpt = Annotated[Optional[str], typer.Option(
+    "--chunked-prefill-size", help="SGLang (--engine sglang): tokens per prefill chunk (vLLM: "
+                                   "--max-num-batched-tokens).")]
+
+#: SGLang option -> the deployment option of the same meaning.
+_SGLANG_NAMES = {"mem_fraction_static": ("gpu_memory_utilization", "--gpu-memory-utilization"),
+                 "context_length": ("max_model_len", "--max-model-len"),
+                 "max_running_requests": ("max_num_seqs", "--max-num-seqs"),
+                 "chunked_prefill_size": ("max_num_batched_tokens", "--max-num-batched-tokens")}
 
 
 def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu_memory_utilization=None,
-                   max_model_len=None, max_num_batched_tokens=None, max_num_seqs=None) -> dict:
-    """The deployment options as kvplan.capacity.make_request keywords (strings parsed there)."""
-    return {
+                   max_model_len=None, max_num_batched_tokens=None, max_num_seqs=None, quantization=None,
+                   kv_cache_memory=None, num_gpu_blocks_override=None, disable_hybrid_kv_cache_manager=None,
+                   enable_expert_parallel=False, cpu_offload_gb=None, swap_space=None, mem_fraction_static=None,
+                   context_length=None, max_running_requests=None, chunked_prefill_size=None) -> dict:
+    """The deployment options as kvplan.capacity.make_request keywords (strings parsed there).
+
+    SGLang's names are refused unless the engine is SGLang, and may not be given with their
+    vLLM twins. Options left at their defaults are left out, so a command can tell whether
+    any engine option was given (``engine_options_given``)."""
+    from kvplan.errors import BadInputError
+
+    out = {
         "gpu_mem_bytes": gpu_mem, "engine": engine, "dtype": dtype, "weights": weights,
         "gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
         "max_num_batched_tokens": max_num_batched_tokens, "max_num_seqs": max_num_seqs,
     }
+    sglang = {"mem_fraction_static": mem_fraction_static, "context_length": context_length,
+              "max_running_requests": max_running_requests, "chunked_prefill_size": chunked_prefill_size}
+    for name, value in sglang.items():
+        if value is None:
+            continue
+        key, twin = _SGLANG_NAMES[name]
+        flag = "--" + name.replace("_", "-")
+        if not str(engine).strip().lower().startswith("sglang"):
+            raise BadInputError(f"{flag} is SGLang's option (use --engine sglang); with --engine {engine} use {twin}")
+        if out[key] is not None:
+            raise BadInputError(f"give {flag} or {twin}, not both")
+        out[key] = value
+    extra = {"quantization": quantization, "kv_cache_memory_bytes": kv_cache_memory,
+             "num_gpu_blocks_override": num_gpu_blocks_override,
+             "disable_hybrid_kv_cache_manager": disable_hybrid_kv_cache_manager,
+             "enable_expert_parallel": enable_expert_parallel or None, "cpu_offload_gb": cpu_offload_gb,
+             "swap_space": swap_space}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    for key in ("max_model_len", "max_num_batched_tokens"):
+        _suffix_note("--" + key.replace("_", "-"), out[key])
+    if swap_space is not None:
+        note(f"--swap-space {swap_space:g}: CPU memory per GPU for swapped-out blocks; it does not change the GPU "
+             f"KV pool")
+    return out
+
+
+def _suffix_note(flag: str, value) -> None:
+    """kvplan reads token counts with binary suffixes (32k = 32,768); vLLM's human_readable_int
+    reads a lower-case suffix as decimal (32k = 32,000): say so when they differ."""
+    import re
+
+    if not isinstance(value, str):
+        return
+    m = re.fullmatch(r"\s*(\d+)([kmg])\s*", value)
+    if m:
+        from kvplan.units import parse_tokens
+
+        n, suffix = int(m.group(1)), m.group(2)
+        note(f"{flag} {value.strip()} is {parse_tokens(value, flag):,} tokens here (k = 1,024); vLLM reads "
+             f"{n}{suffix} as {n * 10 ** (3 * ' kmg'.index(suffix)):,} and {n}{suffix.upper()} as "
+             f"{parse_tokens(value, flag):,}")
+
+
+def engine_options_given(deploy: dict) -> bool:
+    """Whether any engine option beyond the default engine was given."""
+    return any(v not in (None, "vllm") for k, v in deploy.items())
+
+
+def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | None, deploy: dict):
+    """Merge a --from-vllm / --from-sglang launch command into ``deploy``: returns (model,
+    make_request keywords). The command's values and the explicit options may not overlap.
+    Prints how the command's numbers were read (notes on stderr)."""
+    from kvplan.errors import BadInputError
+    from kvplan.vllm_args import parse_sglang, parse_vllm
+
+    if from_vllm is None and from_sglang is None:
+        if model is None:
+            raise BadInputError("give a MODEL (or --from-vllm \"vllm serve MODEL ...\")")
+        return model, deploy
+    if from_vllm is not None and from_sglang is not None:
+        raise BadInputError("give --from-vllm or --from-sglang, not both")
+    cmd = parse_vllm(from_vllm) if from_vllm is not None else parse_sglang(from_sglang)
+    family = cmd.engine
+    engine = deploy.get("engine", "vllm")
+    if not str(engine).strip().lower().startswith(family):
+        if engine != "vllm":
+            raise BadInputError(f"--from-{family} is a {family} command, but --engine is {engine}")
+        engine = family
+    out = dict(deploy, engine=engine)
+    for key, value in cmd.options.items():
+        if out.get(key) not in (None, False):
+            raise BadInputError(f"{key.replace('_', '-')} is given both in --from-{family} and as an option")
+        out[key] = value
+    if cmd.usage_context != "serve":
+        from kvplan.engines import get_engine
+
+        out["engine"] = get_engine(engine, usage_context=cmd.usage_context)
+    for line in cmd.notes:
+        note(line)
+    if model is None:
+        model = cmd.model
+        if model is None:
+            raise BadInputError(f"the {family} command names no model (vllm serve MODEL, --model, --model-path)")
+    elif cmd.model is not None:
+        note(f"planning {model} for the command's model {cmd.model}")
+    return model, out
+
+
+# -- what the cache keeps and who drafts: eviction caps and speculative decoding ------------
+# (size, capacity; make_request keywords through cache_options()). vLLM's own spelling for
+# the draft is --speculative-config; --draft / --num-speculative-tokens / --mtp are short forms.
+WindowOpt = Annotated[
+    Optional[str],
+    typer.Option("--window", help="StreamingLLM: keep the last W tokens of every full-attention layer (4096, 4k)."),
+]
+SinksOpt = Annotated[
+    Optional[int],
+    typer.Option("--sinks", min=0, help="StreamingLLM: also keep the first S tokens (attention sinks; needs --window)."),
+]
+SpeculativeConfigOpt = Annotated[
+    Optional[str],
+    typer.Option("--speculative-config", help='vLLM\'s JSON: \'{"model": "llama3.2-1b", "num_speculative_tokens": 4}\' '
+                                              '(methods draft_model, eagle, mtp, ngram).'),
+]
+DraftOpt = Annotated[
+    Optional[str], typer.Option("--draft", help="Draft model for speculative decoding (a name, spec or config.json).")
+]
+NumSpeculativeTokensOpt = Annotated[
+    Optional[int], typer.Option("--num-speculative-tokens", min=1, help="Draft tokens proposed per step (k).")
+]
+MtpOpt = Annotated[
+    bool, typer.Option("--mtp", help="Speculative decoding with the model's own MTP layers (DeepSeek-V3).")
+]
+
+
+def cache_options(*, window=None, sinks=None, speculative_config=None, draft=None, num_speculative_tokens=None,
+                  mtp=False) -> dict:
+    """--window/--sinks and the speculative-decoding options as make_request keywords."""
+    return {"window": window, "sinks": sinks, "speculative_config": speculative_config, "draft": draft,
+            "num_speculative_tokens": num_speculative_tokens, "mtp": mtp}

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import BlockSizeOpt, JsonOpt, TpOpt, console, print_json, warn
+from kvplan.cli.common import KV_DTYPE_NAMES, BlockSizeOpt, JsonOpt, TpOpt, console, print_json, warn
 
 _TIME = "Time (defaults are stated assumptions, printed with every result)"
 _TIERS = "Prefix cache tiers (for paged-B-share)"
@@ -51,11 +51,11 @@ def fragment(
     n: Annotated[int, typer.Option("--n", min=1, help="Parallel samples per request (paged-B-share stores their prompt once).")] = 1,
     max_seqs: Annotated[
         Optional[int],
-        typer.Option("--max-seqs", min=1, help="Cap on running sequences (vLLM max_num_seqs) [default: with --gpu "
+        typer.Option("--max-num-seqs", "--max-seqs", min=1, help="Cap on running sequences (vLLM max_num_seqs) [default: with --gpu "
                      "the engine's default for that GPU (vLLM: 1024 on GPUs of 70 GiB or more, else 256); else 256]."),
     ] = None,
     kv_dtype: Annotated[
-        Optional[str], typer.Option("--kv-dtype", help="KV cache format (bf16, fp8 ...) [default: model dtype].")
+        Optional[str], typer.Option(*KV_DTYPE_NAMES, help="KV cache format (bf16, fp8 ...) [default: model dtype].")
     ] = None,
     tp: TpOpt = 1,
     rate: Annotated[

@@ -45,7 +45,8 @@ app = typer.Typer(
 )
 
 #: Modules under kvplan.cli that define ``register(app)``; order is the help order.
-COMMAND_MODULES = ["size", "models", "sweep", "capacity", "gpus", "fragment", "measure"]
+COMMAND_MODULES = ["size", "models", "sweep", "capacity", "gpus", "explain", "speed", "recommend", "fragment",
+                   "measure"]
 
 
 def _register() -> None:

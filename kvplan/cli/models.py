@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from kvplan.cli.common import JsonOpt, b, console, gib, print_json, tok
+from kvplan.cli.common import JsonOpt, b, console, gib, print_json, tok, warn_assumptions
 
 
 def models(json_out: JsonOpt = False) -> None:
@@ -55,16 +55,21 @@ def _cache_summary(spec) -> str:
 
 
 def show(
-    model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, or config.json.")],
+    model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, config.json, checkpoint folder or Hub id.")],
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a model's spec, its layer groups, and derived KV figures."""
+    """Show a model's spec, its layer groups, and derived KV figures.
+
+    Examples: kvplan show llama3-8b;  kvplan show ./Qwen3-8B/;  kvplan show Qwen/Qwen3-8B --revision main
+    """
     from kvplan.footprint import footprint, supported_formats
     from kvplan.formats import FORMATS
     from kvplan.loader import load_model
     from kvplan.report import spec_dict
 
-    spec = load_model(model)
+    spec = load_model(model, revision=revision)
+    warn_assumptions(spec)
     usable, _ = supported_formats(spec, FORMATS.values())
     at_max = {f.name: footprint(spec, f, spec.max_position_embeddings) for f in usable}
     derived = {
@@ -109,6 +114,10 @@ def show(
     con.print(per)
     if spec.notes:
         con.print(f"notes: {spec.notes}")
+    for line in spec.assumptions:
+        con.print(f"assumed: {line}")
+    if spec.weights_unknown:
+        con.print(f"weights need: {'; '.join(spec.weights_unknown)}")
 
 
 def _ranges(layers: tuple[int, ...]) -> str:
@@ -141,16 +150,24 @@ def import_config(
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the spec here (default: stdout).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Spec name (default: from the config).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the config came from (a URL).")] = None,
+    ignore: Annotated[
+        Optional[list[str]],
+        typer.Option("--ignore", help="Skip this config field (repeatable): the spec is then a draft to correct by hand."),
+    ] = None,
 ) -> None:
     """Turn a Hugging Face config.json into a kvplan spec YAML.
 
-    Reads Llama, Mistral, Mixtral, Qwen2/2.5/3 (+MoE), DeepSeek-V2/V3 and Kimi (MLA),
-    Gemma 2/3, Phi-3, gpt-oss, Falcon, GPT-2, OPT and hybrid state-space configs
-    (Jamba, Qwen3-Next). Unknown keys are ignored.
+    Every field of the config is understood, known not to matter, or reported: a field
+    that may shape the KV cache and that kvplan does not read stops the import with its
+    name. `--ignore FIELD` writes the spec anyway, with the field listed under
+    `assumptions`, for you to correct by hand (see docs/import.md).
+
+    Examples: kvplan import ./Llama-3.1-8B/config.json -o llama.yaml;
+    kvplan import cfg.json --ignore local_window_layout -o draft.yaml
     """
     from pathlib import Path
 
-    from kvplan.hf_import import spec_mapping_from_hf_config
+    from kvplan.hf import spec_mapping_from_hf_config
     from kvplan.loader import read_json
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.spec import spec_from_mapping
@@ -161,7 +178,8 @@ def import_config(
     if path.is_dir():
         path = path / "config.json"
     data = read_json(path)
-    mapping = spec_mapping_from_hf_config(data, origin=str(path), name=name, source=source)
+    mapping = spec_mapping_from_hf_config(data, origin=str(path), name=name, source=source,
+                                          ignore=tuple(ignore or ()))
     spec_from_mapping(mapping, str(path))  # validate before writing anything
     text = dump_spec_yaml(mapping)
     if output:
@@ -186,7 +204,8 @@ def dump_spec_yaml(mapping: dict) -> str:
         return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
     def _list(dumper, data):
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=all(_scalar(v) for v in data))
+        flow = all(_scalar(v) for v in data) and sum(len(str(v)) for v in data) < 80  # not long sentences
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
     _Dumper.add_representer(dict, _dict)
     _Dumper.add_representer(list, _list)

@@ -7,24 +7,46 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
     BlockSizeOpt,
+    ChunkedPrefillSizeOpt,
+    ContextLengthOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
+    DraftOpt,
     EngineOpt,
+    ExpertParallelOpt,
     GpuMemOpt,
     GpuMemUtilOpt,
     JsonOpt,
+    KvCacheMemoryOpt,
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MaxRunningRequestsOpt,
+    MemFractionStaticOpt,
+    NumGpuBlocksOverrideOpt,
     PpOpt,
+    QuantizationOpt,
+    SwapSpaceOpt,
+    MtpOpt,
+    NumSpeculativeTokensOpt,
+    PpOpt,
+    SinksOpt,
+    SpeculativeConfigOpt,
     TpOpt,
     WeightsOpt,
+    WindowOpt,
     b,
+    cache_options,
     console,
     deploy_options,
+    engine_options_given,
     gib,
     print_json,
     tok,
     warn,
+    warn_assumptions,
 )
 
 
@@ -34,7 +56,7 @@ def size(
     batch: Annotated[int, typer.Option("--batch", min=1, help="Concurrent sequences.")] = 1,
     kv_dtype: Annotated[
         Optional[str],
-        typer.Option("--kv-dtype", help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),
+        typer.Option(*KV_DTYPE_NAMES, help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),
     ] = None,
     block_size: BlockSizeOpt = 16,
     tp: TpOpt = 1,
@@ -54,6 +76,23 @@ def size(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    quantization: QuantizationOpt = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
+    swap_space: SwapSpaceOpt = None,
+    mem_fraction_static: MemFractionStaticOpt = None,
+    context_length: ContextLengthOpt = None,
+    max_running_requests: MaxRunningRequestsOpt = None,
+    chunked_prefill_size: ChunkedPrefillSizeOpt = None,
+    window: WindowOpt = None,
+    sinks: SinksOpt = None,
+    speculative_config: SpeculativeConfigOpt = None,
+    draft: DraftOpt = None,
+    num_speculative_tokens: NumSpeculativeTokensOpt = None,
+    mtp: MtpOpt = False,
 ) -> None:
     """Exact KV-cache bytes: per token, per sequence, for ctx x batch, paged, and per GPU.
 
@@ -67,8 +106,15 @@ def size(
     options): whether batch requests of ctx run at once, how many would, and what limits
     them; --plot then draws what the engine reserves against that pool.
 
+    --window W --sinks S sizes the cache under a StreamingLLM cap (every full-attention
+    layer keeps its first S and last W tokens): a what-if of the footprint, taken under any
+    engine (with --gpu the engine must run it: trtllm, raw). --speculative-config (vLLM's
+    JSON), --draft M --num-speculative-tokens K, or --mtp adds the drafter's KV layers
+    (rows labelled draft / mtp) and says what the drafter adds per token and in weights.
+
     Examples: kvplan size llama3-8b --ctx 32k;  kvplan size deepseek-v3 --kv-dtype fp8 --json;
-    kvplan size gemma3-27b --ctx 32k --batch 8 --gpu h100
+    kvplan size gemma3-27b --ctx 32k --batch 8 --gpu h100;
+    kvplan size llama3.1-8b --ctx 128k --window 4096 --sinks 4;  kvplan size deepseek-v3 --mtp
     """
     from kvplan.formats import FORMATS, parse_formats
     from kvplan.footprint import Parallelism, footprint, supported_formats
@@ -76,7 +122,11 @@ def size(
     from kvplan.units import parse_tokens
 
     n_ctx = parse_tokens(ctx, "--ctx")
-    spec = load_model(model)
+    target = load_model(model)
+    warn_assumptions(target)
+    cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
+                          num_speculative_tokens=num_speculative_tokens, mtp=mtp)
+    spec, policy, spec_dec = _cache_spec(target, cache, tp, whatif=gpu is None and gpu_mem is None)
     formats = parse_formats(kv_dtype, spec.dtype) if kv_dtype else list(FORMATS.values())
     usable, skipped = supported_formats(spec, formats)
     if kv_dtype and skipped:
@@ -87,11 +137,18 @@ def size(
     fps = [footprint(spec, fmt, n_ctx, batch, block_size, par) for fmt in usable]
     deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, weights=weights,
                             gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs)
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                            quantization=quantization, kv_cache_memory=kv_cache_memory,
+                            num_gpu_blocks_override=num_gpu_blocks_override,
+                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
+                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
+                            context_length=context_length, max_running_requests=max_running_requests,
+                            chunked_prefill_size=chunked_prefill_size)
     answers = None
     if gpu is not None or gpu_mem is not None:
-        answers = _pool_answers(spec, usable, gpu, deploy, par, block_size, n_ctx, batch)
-    elif any(v not in (None, "vllm") for v in deploy.values()):
+        answers = _pool_answers(target, usable, gpu, {**deploy, **cache}, par, block_size, n_ctx, batch)
+    elif engine_options_given(deploy):
         from kvplan.errors import BadInputError
 
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
@@ -102,6 +159,7 @@ def size(
                   gpu=answers[0] if answers else None, deploy=deploy)
     if n_ctx > spec.max_position_embeddings:
         warn(f"ctx {n_ctx} exceeds {spec.name}'s max_position_embeddings ({spec.max_position_embeddings})")
+    extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights)
     if json_out:
         from kvplan.report import footprint_dict
 
@@ -118,12 +176,82 @@ def size(
                             for fp in fps],
                 "gpu": answers[0].name if answers else None,
                 "skipped_formats": skipped,
+                "assumptions": list(spec.assumptions),
+                **extras,
             }
         )
         return
     for name, why in skipped.items():
         warn(f"{name} not shown: {why}")
     _render(spec, fps, par, answers)
+    _render_extras(extras)
+
+
+def _cache_spec(target, cache: dict, tp: int, whatif: bool = True):
+    """(the layers to size, the eviction policy, the speculative setup) from the options:
+    the target's full-attention layers under --window/--sinks, the drafter's layers appended.
+    The policy is a what-if here under any engine; one warning line says who runs it."""
+    from kvplan.eviction import ENGINE_SUPPORT, make_policy
+    from kvplan.speculative import make_speculative
+
+    policy = make_policy(cache["window"], cache["sinks"])
+    served = policy.apply(target) if policy else target
+    if policy and whatif:
+        runs = ", ".join(name for name, how in ENGINE_SUPPORT.items() if how)
+        warn(f"--window/--sinks: a what-if of the cache footprint; engines that run it: {runs} "
+             f"(vLLM and SGLang do not; see docs/speculative.md)")
+    spec_dec = make_speculative(target, cache["speculative_config"], draft=cache["draft"],
+                                num_speculative_tokens=cache["num_speculative_tokens"], mtp=cache["mtp"], tp=tp)
+    return (spec_dec.kv_spec(served) if spec_dec else served), policy, spec_dec
+
+
+def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights) -> dict:
+    """The eviction cap and the drafter in figures (for --json and the lines under the table)."""
+    from kvplan.errors import SpecError
+
+    out = {}
+    if policy:
+        capped = sum(1 for k in spec.layers[:target.num_layers] if k.kind == "sink_window")
+        out["eviction"] = {"window": policy.window, "sinks": policy.sinks, "max_tokens_per_layer": policy.max_tokens,
+                           "layers_capped": capped, "layers": target.num_layers}
+    if spec_dec and fmt is not None:
+        layers = spec.layers[target.num_layers:]
+        info = {"method": spec_dec.method, "num_speculative_tokens": spec_dec.num_speculative_tokens,
+                "draft_model": spec_dec.draft.name if spec_dec.draft else None, "draft_layers": len(layers),
+                "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt) for k in layers),
+                "kv_format": fmt.name, "lookahead_tokens": spec_dec.lookahead_tokens,
+                "extra_slots": spec_dec.extra_slots, "tp": par.tp}
+        try:
+            params, per_gpu = spec_dec.draft_weights(target, weights, par.tp)
+            info.update(draft_weights_params=params, draft_weights_bytes_per_gpu=per_gpu)
+        except SpecError as err:
+            info.update(draft_weights_params=None, draft_weights_bytes_per_gpu=None, draft_weights_unknown=str(err))
+        out["speculative"] = info
+    return out
+
+
+def _render_extras(extras: dict) -> None:
+    con = console()
+    ev = extras.get("eviction")
+    if ev:
+        con.print(f"sink + window: {ev['layers_capped']} of {ev['layers']} layers (the full-attention ones) keep "
+                  f"{ev['sinks']} sink tokens + the last {b(ev['window'])}: at most {b(ev['max_tokens_per_layer'])} "
+                  f"tokens each")
+    sp = extras.get("speculative")
+    if sp:
+        who = sp["draft_model"] or ("the model's MTP layers" if sp["method"] == "mtp" else sp["method"])
+        con.print(f"speculative decoding ({sp['method']}, {who}, k = {sp['num_speculative_tokens']}): "
+                  f"{sp['draft_layers']} draft layer{'s' if sp['draft_layers'] != 1 else ''}, "
+                  f"{b(sp['draft_kv_bytes_per_token'])} B of KV per token ({sp['kv_format']}, included above)")
+        line = (f"  a decoding request reserves {sp['extra_slots']} more slots "
+                f"({sp['num_speculative_tokens']} to verify + {sp['lookahead_tokens']} lookahead)")
+        if sp.get("draft_weights_bytes_per_gpu") is not None:
+            where = f"per GPU at tp {sp['tp']}" if sp["tp"] > 1 else "on one GPU"
+            line += (f"; draft weights {b(sp['draft_weights_params'])} params, "
+                     f"{b(sp['draft_weights_bytes_per_gpu'])} B {where}")
+        elif sp.get("draft_weights_unknown"):
+            line += "; draft weights unknown (the spec lacks weight fields)"
+        con.print(line)
 
 
 def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch):

@@ -8,18 +8,33 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
+    PP_NAMES,
+    TP_NAMES,
     BlockSizeOpt,
+    ChunkedPrefillSizeOpt,
+    ContextLengthOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
     DtypeOpt,
     EngineOpt,
+    ExpertParallelOpt,
     GpuMemOpt,
     GpuMemUtilOpt,
     JsonOpt,
+    KvCacheMemoryOpt,
     MaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
+    MaxRunningRequestsOpt,
+    MemFractionStaticOpt,
+    NumGpuBlocksOverrideOpt,
+    QuantizationOpt,
+    SwapSpaceOpt,
     WeightsOpt,
     console,
     deploy_options,
+    engine_options_given,
     gib,
     print_json,
     tok,
@@ -40,10 +55,10 @@ def sweep(
     batch: Annotated[str, typer.Option("--batch", help="Concurrent sequences, comma-separated: 1,8,32.")] = "1",
     kv_dtype: Annotated[
         str,
-        typer.Option("--kv-dtype", help="KV formats, comma-separated (auto = the model's dtype; all = every format)."),
+        typer.Option(*KV_DTYPE_NAMES, help="KV formats, comma-separated (auto = the model's dtype; all = every format)."),
     ] = "auto,fp8,int4",
-    tp: Annotated[str, typer.Option("--tp", help="Tensor-parallel degrees, comma-separated: 1,2,4.")] = "1",
-    pp: Annotated[str, typer.Option("--pp", help="Pipeline-parallel degrees, comma-separated.")] = "1",
+    tp: Annotated[str, typer.Option(*TP_NAMES, help="Tensor-parallel degrees, comma-separated: 1,2,4.")] = "1",
+    pp: Annotated[str, typer.Option(*PP_NAMES, help="Pipeline-parallel degrees, comma-separated.")] = "1",
     block_size: BlockSizeOpt = 16,
     gpu: Annotated[
         Optional[str],
@@ -57,6 +72,17 @@ def sweep(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    quantization: QuantizationOpt = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
+    swap_space: SwapSpaceOpt = None,
+    mem_fraction_static: MemFractionStaticOpt = None,
+    context_length: ContextLengthOpt = None,
+    max_running_requests: MaxRunningRequestsOpt = None,
+    chunked_prefill_size: ChunkedPrefillSizeOpt = None,
     csv: Annotated[Optional[str], typer.Option("--csv", help="Write every point to this CSV file.")] = None,
     parquet: Annotated[Optional[str], typer.Option("--parquet", help="Write every point to this Parquet file.")] = None,
     json_out: JsonOpt = False,
@@ -95,8 +121,15 @@ def sweep(
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
                             gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs)
-    if gpu is None and gpu_mem is None and any(v not in (None, "vllm") for v in deploy.values()):
+                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                            quantization=quantization, kv_cache_memory=kv_cache_memory,
+                            num_gpu_blocks_override=num_gpu_blocks_override,
+                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
+                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
+                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
+                            context_length=context_length, max_running_requests=max_running_requests,
+                            chunked_prefill_size=chunked_prefill_size)
+    if gpu is None and gpu_mem is None and engine_options_given(deploy):
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
     gpu_obj = resolve_gpu(gpu)
     if gpu_obj is None and gpu_mem is not None:
@@ -156,7 +189,7 @@ def _render(frame) -> None:
                 cells.append(cell)
             out.add_row(tok(int(ctx_)), str(int(batch_)), *cells)
         con.print(out)
-    if "fits" in frame:
+    if "fits" in frame and not frame["fits"].all():
         limits = sorted({str(x) for x in frame.loc[~frame["fits"], "limit"]})
         con.print(f"* does not run on {frame.attrs.get('gpu')} as planned by `kvplan capacity` with the same "
                   f"options" + (f" (limited by {', '.join(limits)}; --csv or --json give each point's limit)"

@@ -1,0 +1,59 @@
+"""Check kvplan's vLLM rule table (kvplan/engines/vllm_rules.py) against each modelled
+release's own source, read from its published wheel.
+
+    for v in 0.8.0 0.8.1 ... 0.19.1; do            # every release in vllm_rules.RELEASES
+      pip download --no-deps --only-binary :all: --python-version 3.12 \
+          --platform manylinux1_x86_64 --platform manylinux_2_31_x86_64 vllm==$v -d /tmp/w
+      mkdir -p SRC/v$v && (cd SRC/v$v && unzip -q /tmp/w/vllm-$v-*.whl 'vllm/*.py') && rm /tmp/w/*
+    done
+    python benchmarks/check_vllm_rules.py SRC
+
+For each release it reads the markers the rules come from (the top-k/top-p path, whether
+the profile forward's output stays alive, the A100 exception, the CUDA-graph and
+symmetric-memory environment defaults, CacheDType) and prints every disagreement with the
+table. Nothing of vLLM's is kept in this repository.
+"""
+import os
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from kvplan.engines.vllm import BOOK  # noqa: E402
+
+root = sys.argv[1] if len(sys.argv) > 1 else "vllm-src"
+bad = 0
+for rel in BOOK.releases:
+    d = f'{root}/v{rel}/vllm'
+    if not os.path.isdir(d):
+        print('MISSING', rel); bad += 1; continue
+    rd = lambda p: open(f'{d}/{p}').read() if os.path.exists(f'{d}/{p}') else ''
+    topk = rd('v1/sample/ops/topk_topp_sampler.py')
+    if os.path.exists(f'{d}/v1/sample/ops/topk_topp_triton.py'): path = 'triton'
+    elif 'VLLM_USE_FLASHINFER_SAMPLER is not False' in topk: path = 'flashinfer-if-installed'
+    else: path = 'sort'
+    runner = rd('v1/worker/gpu_model_runner.py')
+    alive = re.search(r'return hidden_states, hidden_states\[logit_indices(_device)?\]', runner) is not None
+    args = rd('engine/arg_utils.py')
+    large = '>= 70 GiB and not A100' if '"a100" not in device_name' in args else '>= 70 GiB'
+    envs = rd('envs.py')
+    m = re.search(r'"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS".{0,80}?"([01])"', envs, re.S)
+    cg = bool(m and m.group(1) == '1')
+    m = re.search(r'"VLLM_ALLREDUCE_USE_SYMM_MEM".{0,80}?"([01])"', envs, re.S)
+    symm = bool(m and m.group(1) == '1')
+    cfg = rd('config/cache.py') or rd('config.py')
+    m = re.search(r'CacheDType = Literal\[(.*?)\]', cfg, re.S)
+    if m:
+        dtypes = tuple(re.findall(r'"([^"]+)"', m.group(1)))
+    else:
+        m = re.search(r"--kv-cache-dtype'.{0,80}?choices=\[(.*?)\]", args, re.S)
+        dtypes = tuple(sorted(re.findall(r"'([^']+)'", m.group(1)), key=['auto','fp8','fp8_e4m3','fp8_e5m2'].index))
+    serve = re.search(r'UsageContext.OPENAI_API_SERVER: 8192', args) is not None
+    got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
+               cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes)
+    for k, v in got.items():
+        want = BOOK.value(k, rel)
+        if want != v:
+            print(f'{rel}: {k} table={want!r} source={v!r}'); bad += 1
+    if not serve: print(rel, 'scheduler defaults differ'); bad += 1
+print(f'{len(BOOK.releases)} releases checked, {bad} disagreements')

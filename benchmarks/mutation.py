@@ -1,0 +1,203 @@
+"""Mutation pass over kvplan's decision rules: change one constant or comparison, run the
+tests that should notice, and report which changes no test caught (the "survivors").
+
+Issue 12 asks that every decision rule (vLLM's grouping ratio, headroom comparisons, the
+largest-load choice, the SGLang default fraction, the engines' start-up constants, the
+block rules of each cache kind) be pinned by a test that fails when the rule changes. This
+script makes that checkable: for each target module it walks the AST and produces one
+mutant per
+
+  * comparison operator   <  <-> <=,  >  <-> >=,  == <-> !=
+  * numeric constant      n -> n + 1 (ints), x -> x * 1.01 (floats); Fraction("a/b") and
+                          Fraction(a, b) arguments likewise
+  * min / max call        min <-> max
+
+inside the functions and module-level tables listed in TARGETS, runs `pytest -x -q` on the
+tests listed for that module (in a scratch copy of the repository, so the checkout is never
+touched), and records whether the tests failed (killed) or passed (survived).
+
+    python benchmarks/mutation.py [--module kvplan/capacity.py] [--limit N] [--out FILE]
+
+Prints one line per mutant and a summary; writes benchmarks/results/mutation.json.
+A survivor is not always a missing test: a mutation can be equivalent (e.g. n + 1 in a
+bound that no input reaches); the JSON keeps every survivor for a person to judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from _common import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: module -> (names of functions/classes/assignments to mutate, None = the whole module; tests to run)
+TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
+    "kvplan/capacity.py": (
+        ("GROUP_SIZE_RATIO", "KERNEL_BLOCK_ALIGNMENT", "_group_size", "pool_layout", "blocks_per_request", "Pool",
+         "plan", "summarize", "_suggest"),
+        ("tests/test_capacity.py", "tests/test_calibration.py", "tests/test_check.py", "tests/test_one_answer.py",
+         "tests/test_sweep.py"),
+    ),
+    "kvplan/layers.py": (
+        ("SlidingWindow", "ChunkedLocal", "StateSpace", "FullAttention", "MLALatent", "cdiv", "minimum"),
+        ("tests/test_layers.py", "tests/test_footprint.py", "tests/test_capacity.py", "tests/test_calibration.py"),
+    ),
+    "kvplan/plan.py": (
+        ("check_deployment",),
+        ("tests/test_check.py", "tests/test_one_answer.py"),
+    ),
+}
+
+
+@dataclass
+class Mutant:
+    module: str
+    line: int
+    description: str
+    source: str  # the mutated module text
+
+
+class _Collect(ast.NodeVisitor):
+    """Positions of every mutable node inside the target definitions."""
+
+    def __init__(self, names):
+        self.names = names
+        self.inside = 0
+        self.sites: list[tuple[str, ast.AST]] = []
+
+    def _enter(self, node, name):
+        wanted = self.names is None or name in self.names
+        self.inside += wanted
+        self.generic_visit(node)
+        self.inside -= wanted
+
+    def visit_FunctionDef(self, node):
+        self._enter(node, node.name)
+
+    def visit_ClassDef(self, node):
+        self._enter(node, node.name)
+
+    def visit_Assign(self, node):
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        self._enter(node, names[0] if names else "")
+
+    def visit_AnnAssign(self, node):
+        self._enter(node, node.target.id if isinstance(node.target, ast.Name) else "")
+
+    def visit_Compare(self, node):
+        if self.inside:
+            self.sites.append(("compare", node))
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if self.inside and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            self.sites.append(("constant", node))
+
+    def visit_Call(self, node):
+        if self.inside and isinstance(node.func, ast.Name) and node.func.id in ("min", "max"):
+            self.sites.append(("minmax", node))
+        self.generic_visit(node)
+
+
+_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+_SYM = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def _replace_segment(text: str, node: ast.AST, new: str) -> str:
+    lines = text.splitlines(keepends=True)
+    start = sum(len(x) for x in lines[: node.lineno - 1]) + node.col_offset
+    end = sum(len(x) for x in lines[: node.end_lineno - 1]) + node.end_col_offset
+    return text[:start] + new + text[end:]
+
+
+def mutants(module: str, names) -> list[Mutant]:
+    text = (ROOT / module).read_text()
+    tree = ast.parse(text)
+    col = _Collect(set(names) if names else None)
+    col.visit(tree)
+    out = []
+    for kind, node in col.sites:
+        seg = ast.get_source_segment(text, node)
+        if kind == "constant":
+            v = node.value
+            new = repr(v + 1) if isinstance(v, int) else repr(v * 1.01)
+            out.append(Mutant(module, node.lineno, f"constant {seg} -> {new}", _replace_segment(text, node, new)))
+        elif kind == "minmax":
+            other = "max" if node.func.id == "min" else "min"
+            out.append(Mutant(module, node.lineno, f"{node.func.id}(...) -> {other}(...)",
+                              _replace_segment(text, node.func, other)))
+        else:
+            for i, op in enumerate(node.ops):
+                if type(op) not in _SWAP:
+                    continue
+                mutated = ast.Compare(left=node.left, ops=list(node.ops), comparators=node.comparators)
+                mutated.ops[i] = _SWAP[type(op)]()
+                new = ast.unparse(mutated)
+                out.append(Mutant(module, node.lineno, f"{_SYM[type(op)]} -> {_SYM[_SWAP[type(op)]]} in `{seg}`",
+                                  _replace_segment(text, node, f"({new})")))
+    return out
+
+
+def run(mutant: Mutant, tests, scratch: Path, timeout: int) -> str:
+    target = scratch / mutant.module
+    original = (ROOT / mutant.module).read_text()
+    target.write_text(mutant.source)
+    try:
+        env = dict(os.environ, PYTHONPATH=str(scratch), KVPLAN_NO_CACHE="1", PYTHONDONTWRITEBYTECODE="1")
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                               "-m", "not interpret", *tests], cwd=scratch, env=env, capture_output=True,
+                              timeout=timeout)
+        return "survived" if proc.returncode == 0 else "killed"
+    except subprocess.TimeoutExpired:
+        return "killed (timeout)"
+    finally:
+        target.write_text(original)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--module", action="append", help="only these target modules")
+    ap.add_argument("--limit", type=int, default=0, help="at most N mutants per module (0: all)")
+    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "repo"
+        shutil.copytree(ROOT, scratch, ignore=shutil.ignore_patterns(".git", ".venv*", "__pycache__", "results"))
+        # The scratch copy is imported via PYTHONPATH; map kvplan.kernels / model_specs like the package does.
+        for name, folder in (("kernels", "kernels"), ("model_specs", "model_specs")):
+            link = scratch / "kvplan" / name
+            if not link.exists():
+                link.symlink_to(scratch / folder)
+        for module, (names, tests) in TARGETS.items():
+            if args.module and module not in args.module:
+                continue
+            found = mutants(module, names)
+            if args.limit:
+                found = found[: args.limit]
+            for m in found:
+                t0 = time.perf_counter()
+                status = run(m, tests, scratch, args.timeout)
+                results.append({"module": m.module, "line": m.line, "mutation": m.description, "status": status,
+                                "seconds": round(time.perf_counter() - t0, 1)})
+                print(f"{status:>17}  {m.module}:{m.line}  {m.description}", flush=True)
+    survived = [r for r in results if r["status"] == "survived"]
+    print(f"{len(results)} mutants, {len(results) - len(survived)} killed, {len(survived)} survived")
+    path = write_json({"targets": {k: list(v[1]) for k, v in TARGETS.items()}, "results": results,
+                       "survivors": survived}, args.out, "mutation.json")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

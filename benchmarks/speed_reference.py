@@ -1,0 +1,137 @@
+"""Published speed measurements kvplan's speed model is checked against (docs/speed.md).
+
+Every entry is a figure someone measured and published, with where it was read. Nothing
+here is measured by kvplan. ``predict(m)`` is what `kvplan speed` says for the same
+deployment and load, through the library (``kvplan.speed``), with the shipped efficiency
+factors unless others are given.
+
+Metrics:
+  e2e   vLLM ``benchmark_latency``: ``batch`` prompts of ``prompt`` tokens prefilled
+        together, then ``output - 1`` decode steps; the end-to-end latency of the batch
+  tpot  `bench_serve` at a fixed ``concurrency``: mean/median time per output token
+        (first token excluded) while ``concurrency`` requests of ``prompt`` in /
+        ``output`` out stream, new prompts prefilled in between (chunked prefill)
+  ttft  time to first token of one request on an idle server (concurrency 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VLLM_CI = ("vLLM CI performance benchmark (vllm/.buildkite/nightly-benchmarks), latency test: batch 8, "
+           "32 tokens in, 128 out, bf16, median end-to-end latency")
+NIM = ("docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance (llms.txt): Llama-3.3-70b-instruct, NIM 1.8.0, "
+       "2 x H100 80G, fp8 TP2")
+DSTACK = ("github.com/dstackai/benchmarks Deepseek-R1/raw_data/online_results.csv (commit 7f37e669; blog "
+          "dstack.ai h200-mi300x-deepskeek-benchmark, 2025-03-18): DeepSeek-R1, random 3200 in / 800 out, "
+          "500 prompts, median TPOT")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    id: str
+    model: str  # kvplan built-in with the measured model's architecture
+    gpu: str
+    metric: str  # e2e, tpot, ttft
+    value_ms: float
+    source: str
+    tp: int = 1
+    dp: int = 1
+    engine: str = "vllm"
+    weights: str | None = None
+    kv: str | None = None
+    concurrency: int = 1
+    prompt: int = 32
+    output: int = 128
+    memory_fraction: float | None = None  # the engine's memory fraction, where kvplan needs it given
+    fit: bool = False  # used to fit the shipped factors (benchmarks/fit_speed.py): in-sample
+    note: str = ""
+
+
+MEASUREMENTS: tuple[Measurement, ...] = (
+    # vLLM's own CI: 3 models x 3 GPUs, batch 8 (buildkite vllm/performance-benchmark)
+    Measurement("ci-h100-8b", "llama3.1-8b", "h100-sxm", "e2e", 997.365, f"{VLLM_CI}; build 9555, 8xH100",
+                concurrency=8, fit=True),
+    Measurement("ci-h100-70b", "llama3-70b", "h100-sxm", "e2e", 2444.3, f"{VLLM_CI}; build 9555, 8xH100", tp=4,
+                concurrency=8, fit=True),
+    Measurement("ci-h100-mixtral", "mixtral-8x7b", "h100-sxm", "e2e", 2330.57, f"{VLLM_CI}; build 9555, 8xH100",
+                tp=2, concurrency=8, fit=True),
+    Measurement("ci-a100-8b", "llama3.1-8b", "a100-80gb", "e2e", 1579.34, f"{VLLM_CI}; build 9523, A100-SXM4-80GB",
+                concurrency=8),
+    Measurement("ci-a100-70b", "llama3-70b", "a100-80gb", "e2e", 3990.39, f"{VLLM_CI}; build 9523, A100-SXM4-80GB",
+                tp=4, concurrency=8),
+    Measurement("ci-a100-mixtral", "mixtral-8x7b", "a100-80gb", "e2e", 3648.91,
+                f"{VLLM_CI}; build 9523, A100-SXM4-80GB", tp=2, concurrency=8),
+    Measurement("ci-h200-8b", "llama3.1-8b", "h200", "e2e", 834.014, f"{VLLM_CI}; build 9513, H200", concurrency=8),
+    Measurement("ci-h200-70b", "llama3-70b", "h200", "e2e", 2075.36, f"{VLLM_CI}; build 9513, H200", tp=4,
+                concurrency=8),
+    Measurement("ci-h200-mixtral", "mixtral-8x7b", "h200", "e2e", 1920.16, f"{VLLM_CI}; build 9513, H200", tp=2,
+                concurrency=8),
+    # one user, vLLM 0.23, A100 40GB
+    Measurement("jm-a100-40-8b-c1", "llama3.1-8b", "a100-40gb", "tpot", 1000 / 75,
+                "johnmusgrave.com/p/vllm-throughput-latency-sweep-on: Llama-3.1-8B-Instruct BF16, vLLM 0.23.0, "
+                "A100 40GB, 1024 in / 128 out: 'decode at one request per time runs at about 75 tokens/sec'",
+                prompt=1024, output=128, note="published as ~75 tok/s; TPOT = 1000/75 ms"),
+    # NIM (TensorRT-LLM inside), Llama-3.3-70B (the llama3.1-70b architecture), fp8 weights
+    # NIM does not state its KV format. Its own table shows it: 50 users of 5,500 tokens ran
+    # without queueing (TTFT 0.83 s) while 100 queued (TTFT 8 s, ITL flat at ~93 ms from 100
+    # to 250 users); kvplan's trtllm pool holds 46 such requests with bf16 KV and 93 with fp8.
+    *(Measurement(f"nim-h100-70b-c{c}", "llama3.1-70b", "h100-sxm", "tpot", v, f"{NIM}; 5000 in / 500 out, ITL",
+                  tp=2, engine="trtllm", weights="fp8", kv="fp8", concurrency=c, prompt=5000, output=500,
+                  note="KV fp8 (inferred, see the comment above)")
+      for c, v in ((1, 18.58), (5, 21.83), (25, 38.75), (50, 59.73))),
+    Measurement("nim-h100-70b-500in-c1", "llama3.1-70b", "h100-sxm", "tpot", 18.91,
+                f"{NIM}; 500 in / 2000 out, ITL", tp=2, engine="trtllm", weights="fp8", kv="fp8", prompt=500,
+                output=2000),
+    Measurement("nim-h100-70b-ttft5000", "llama3.1-70b", "h100-sxm", "ttft", 406.77, f"{NIM}; 5000 in, TTFT at "
+                "concurrency 1", tp=2, engine="trtllm", weights="fp8", kv="fp8", prompt=5000, output=500, fit=True,
+                note="used to set the flops factor"),
+    Measurement("nim-h100-70b-ttft500", "llama3.1-70b", "h100-sxm", "ttft", 47.77, f"{NIM}; 500 in, TTFT at "
+                "concurrency 1", tp=2, engine="trtllm", weights="fp8", kv="fp8", prompt=500, output=2000),
+    # DeepSeek-R1 (the deepseek-v3 architecture), FP8, 8 GPUs, dstack's runs
+    *(Measurement(f"dstack-h200-vllm-c{c}", "deepseek-v3", "h200", "tpot", v,
+                  f"{DSTACK}; H200, vLLM 0.7.4.dev (FLASHMLA), --tensor-parallel-size 8", tp=8, concurrency=c,
+                  prompt=3200, output=800, fit=c == 4)
+      for c, v in ((4, 25.73463239), (8, 31.32708064), (16, 49.75211769), (32, 51.99512878), (64, 64.41520109),
+                   (128, 66.85374147))),
+    *(Measurement(f"dstack-mi300x-vllm-c{c}", "deepseek-v3", "mi300x", "tpot", v,
+                  f"{DSTACK}; MI300X, vLLM 0.7.3.dev (ROCm), --tensor-parallel-size 8", tp=8, concurrency=c,
+                  prompt=3200, output=800, fit=c == 16,
+                  note="c=16 sets the MI300X weights_bandwidth override" if c == 16 else "")
+      for c, v in ((4, 46.16849698), (8, 50.55525633), (16, 54.91463675), (32, 60.82328767), (64, 76.69277963),
+                   (128, 108.6403598))),
+    *(Measurement(f"dstack-h200-sglang-c{c}", "deepseek-v3", "h200", "tpot", v,
+                  f"{DSTACK}; H200, SGLang 0.4.3.post2, --tp 8 --enable-dp-attention (8 attention DP ranks, "
+                  f"MoE sliced over 8)", tp=1, dp=8, engine="sglang==0.4.6", memory_fraction=0.81, concurrency=c,
+                  prompt=3200, output=800,
+                  note="SGLang 0.4.3 is older than kvplan's SGLang rules: the pool (the fit check only) uses "
+                       "0.4.6's with mem_fraction_static 0.81, the tp-8 default of 0.4.x")
+      for c, v in ((4, 43.14762804), (8, 43.48452974), (16, 50.90542678), (32, 61.18636742), (64, 76.49795418),
+                   (128, 108.3526393))),
+)
+
+
+def request(m: Measurement):
+    from kvplan.capacity import make_request
+    from kvplan.loader import load_model
+
+    return make_request(load_model(m.model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
+                        kv_format=m.kv, gpu_memory_utilization=m.memory_fraction)
+
+
+def predict(m: Measurement, efficiency=None) -> float:
+    """kvplan's figure for ``m`` in milliseconds."""
+    from kvplan.capacity import plan
+    from kvplan.speed import decode_step, estimate, prefill_time, setup
+
+    s = setup(plan(request(m)), efficiency)
+    if m.metric == "e2e":
+        prefill = prefill_time(s, m.prompt, m.concurrency).total_s
+        decode = decode_step(s, m.concurrency, m.prompt + m.output // 2).total_s
+        return (prefill + (m.output - 1) * decode) * 1e3
+    if m.metric == "ttft":
+        return prefill_time(s, m.prompt).total_s * 1e3
+    point = estimate(s, m.concurrency, m.prompt, m.output)
+    if not point.fits:
+        raise ValueError(f"{m.id}: kvplan says the load does not fit: {point.reason}")
+    return point.tpot_s * 1e3

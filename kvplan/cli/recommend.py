@@ -1,0 +1,189 @@
+"""`kvplan recommend`: the cheapest deployment that holds the load and meets the targets."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from kvplan.cli.common import (
+    DtypeOpt,
+    EngineOpt,
+    GpuMemUtilOpt,
+    JsonOpt,
+    MaxModelLenOpt,
+    MaxNumBatchedTokensOpt,
+    MaxNumSeqsOpt,
+    console,
+    print_json,
+    tok,
+)
+from kvplan.cli.speed import CalibrationOpt, OutputOpt
+
+DEFAULT_GPUS = "h100,h200,b200,mi300x"
+
+
+def recommend(
+    model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
+    ctx: Annotated[str, typer.Option("--ctx", help="Prompt tokens per request.")],
+    users: Annotated[int, typer.Option("--users", min=1, help="Concurrent requests to serve at once.")],
+    output: OutputOpt = None,
+    tpot_ms: Annotated[
+        Optional[float], typer.Option("--tpot-ms", help="Most milliseconds per output token (TPOT/ITL) at that load.")
+    ] = None,
+    ttft_s: Annotated[
+        Optional[float], typer.Option("--ttft-s", help="Most seconds to the first token of one prompt.")
+    ] = None,
+    gpus: Annotated[str, typer.Option("--gpus", help="GPU types to consider, comma-separated.")] = DEFAULT_GPUS,
+    max_gpus: Annotated[int, typer.Option("--max-gpus", min=1, help="Most GPUs in one deployment.")] = 16,
+    weights: Annotated[
+        Optional[str],
+        typer.Option("--weights", help="Weight formats to consider, comma-separated [default: the model's, + fp8].")
+    ] = None,
+    kv_dtype: Annotated[
+        str, typer.Option("--kv-dtype", help="KV formats to consider, comma-separated.")
+    ] = "auto,fp8",
+    prices: Annotated[
+        Optional[str], typer.Option("--prices", help="YAML of $/GPU-hour replacing the shipped prices it names.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many deployments to show.")] = 5,
+    dtype: DtypeOpt = None,
+    engine: EngineOpt = "vllm",
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    max_model_len: MaxModelLenOpt = None,
+    max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
+    max_num_seqs: MaxNumSeqsOpt = None,
+    calibration: CalibrationOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The cheapest GPUs, layout (tp x pp x dp, expert parallel for MoE), weight format and
+    KV format that hold USERS requests of CTX tokens at once (the same KV pool as `kvplan
+    capacity`) and meet --tpot-ms / --ttft-s (the `kvplan speed` estimate), ranked by $/hour
+    and $ per million output tokens (kvplan/data/prices.yaml, dated and cited; --prices
+    overrides). Every family that cannot is listed with its reason: memory, tpot, ttft,
+    shape or gpu. Exit 1 when nothing qualifies.
+
+    Examples: kvplan recommend llama3.1-8b --ctx 8k --users 64 --tpot-ms 30;
+    kvplan recommend llama3-70b --ctx 32k --users 64 --tpot-ms 50 --ttft-s 2 --gpus h100,h200,b200,mi300x;
+    kvplan recommend deepseek-v3 --ctx 4k --users 256 --output 1k --gpus h200,b200,mi300x --max-gpus 16
+    """
+    from kvplan.errors import BadInputError
+    from kvplan.formats import parse_formats
+    from kvplan.loader import load_model
+    from kvplan.recommend import load_prices
+    from kvplan.recommend import recommend as run
+    from kvplan.units import parse_list, parse_tokens
+
+    n_ctx = parse_tokens(ctx, "--ctx")
+    spec = load_model(model)
+    if dtype:
+        import dataclasses
+
+        from kvplan.formats import MODEL_DTYPES, get_format
+
+        d = get_format(dtype).name
+        if d not in MODEL_DTYPES:
+            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
+        spec = dataclasses.replace(spec, dtype=d)
+    gpu_names = parse_list(gpus, lambda t, w: t, "--gpus")
+    w_names = parse_list(weights, lambda t, w: t, "--weights") if weights else None
+    kvs = parse_formats(kv_dtype, spec.dtype)
+    price_table = load_prices(prices)
+    efficiency = None
+    if calibration:
+        if len(gpu_names) != 1:
+            raise BadInputError("--calibration describes one GPU: give exactly one --gpus with it")
+        from kvplan.gpus import get_gpu
+        from kvplan.speed import load_calibration
+
+        efficiency = load_calibration(calibration, get_gpu(gpu_names[0]), kvs[0].name)
+    deploy = {k: v for k, v in {"gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
+                                "max_num_batched_tokens": max_num_batched_tokens,
+                                "max_num_seqs": max_num_seqs}.items() if v is not None}
+    progress, finish = _progress_bar()
+    try:
+        rec = run(spec, ctx=n_ctx, users=users, output_tokens=parse_tokens(output, "--output") if output else None,
+                  tpot_s=tpot_ms / 1e3 if tpot_ms is not None else None, ttft_s=ttft_s, gpus=gpu_names,
+                  max_gpus=max_gpus, weights=w_names, kv_formats=kvs, prices=price_table, engine=engine,
+                  efficiency=efficiency, progress=progress, **deploy)
+    finally:
+        finish()
+    if json_out:
+        print_json(rec.as_dict())
+    else:
+        _render(rec, top)
+    if not rec.options:
+        print("kvplan: no deployment meets the targets within the search (see the reasons above)", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _progress_bar():
+    """A rich progress bar on stderr when it is a terminal; no-ops otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("searching"), BarColumn(), TextColumn("{task.completed}/{task.total} families"),
+                   console=Console(stderr=True), transient=True)
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("search", total=total)
+        bar.update(task, completed=done)
+
+    def finish() -> None:
+        if task is not None:
+            bar.stop()
+
+    return update, finish
+
+
+def _render(rec, top: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = console()
+    sla = []
+    if rec.tpot_s is not None:
+        sla.append(f"TPOT <= {rec.tpot_s * 1e3:g} ms")
+    if rec.ttft_s is not None:
+        sla.append(f"TTFT <= {rec.ttft_s:g} s")
+    load = f"{rec.users:,} users x {tok(rec.ctx)} prompt" + (f" + {tok(rec.output_tokens)} out"
+                                                            if rec.output_tokens else "")
+    title = f"{rec.model}: {load}" + (f"; {', '.join(sla)}" if sla else "; memory only") + \
+        f" (up to {rec.max_gpus} GPUs, {rec.layouts_tried:,} layouts tried)"
+    out = Table(title=title, title_justify="left")
+    for col in ("#", "GPUs", "layout", "weights", "KV", "$/hour", "$/M tok", "TPOT ms", "TTFT ms", "tok/s",
+                "bound"):
+        out.add_column(col, justify="left" if col in ("GPUs", "layout", "weights", "KV", "bound") else "right")
+    for i, o in enumerate(rec.options[:top], 1):
+        r = o.request
+        out.add_row(str(i), f"{o.num_gpus} x {r.gpu.name}", o.layout, r.weights or "-", r.kv_format.name,
+                    f"{o.usd_per_hour:,.2f}", f"{o.usd_per_million_tokens:,.2f}", f"{o.point.tpot_s * 1e3:,.1f}",
+                    f"{o.point.ttft_s * 1e3:,.0f}", f"{o.point.tokens_per_s:,.0f}", o.point.bound)
+    if rec.options:
+        con.print(out)
+        if len(rec.options) > top:
+            con.print(f"({len(rec.options) - top} more families qualify; --top or --json shows them)")
+    else:
+        con.print(title)
+        con.print("nothing qualifies")
+    if rec.rejections:
+        rej = Table(title="families that cannot", title_justify="left")
+        for col in ("GPU", "weights", "KV", "reason", "detail"):
+            rej.add_column(col)
+        for r in rec.rejections:
+            rej.add_row(r.gpu, r.weights, r.kv_dtype, r.reason, escape(r.detail))
+        con.print(rej)
+    prices = {o.price.gpu: o.price for o in rec.options[:top]}
+    for p in prices.values():
+        con.print(escape(f"price {p.gpu}: ${p.usd_per_gpu_hour:g}/GPU-hour, {p.provider} on {p.date} ({p.source})"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recommend")(recommend)

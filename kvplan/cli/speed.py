@@ -1,0 +1,170 @@
+"""`kvplan speed`: time per output token, time to first token and tokens/s at N users."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from kvplan.cli.common import (
+    DtypeOpt,
+    EngineOpt,
+    GpuMemUtilOpt,
+    JsonOpt,
+    MaxModelLenOpt,
+    MaxNumBatchedTokensOpt,
+    MaxNumSeqsOpt,
+    WeightsOpt,
+    console,
+    deploy_options,
+    print_json,
+    tok,
+)
+
+CalibrationOpt = Annotated[
+    Optional[str],
+    typer.Option("--calibration", help="A `kvplan measure` report, or a JSON of achieved fractions "
+                                       "(docs/speed.md), replacing the shipped efficiency factors."),
+]
+EpOpt = Annotated[
+    bool, typer.Option("--enable-expert-parallel", help="MoE: whole experts over the tp x dp GPUs (vLLM's flag).")
+]
+OutputOpt = Annotated[
+    Optional[str],
+    typer.Option("--output", help="Output tokens per request: decode is timed at ctx + output/2 and "
+                                          "each step also carries its share of new prompts (chunked prefill)."),
+]
+
+
+def speed(
+    model: Annotated[str, typer.Argument(help="Built-in name (see `kvplan models`), spec YAML, or config.json.")],
+    gpu: Annotated[str, typer.Option("--gpu", help="GPU from `kvplan gpus` (its bandwidth and FLOP/s are used).")],
+    ctx: Annotated[str, typer.Option("--ctx", help="Prompt tokens per request (the context decode starts from).")],
+    users: Annotated[str, typer.Option("--users", help="Concurrent requests, comma-separated: 1,8,32,128.")] = "1,8,32",
+    output: OutputOpt = None,
+    tp: Annotated[int, typer.Option("--tp", min=1, help="Tensor-parallel degree.")] = 1,
+    pp: Annotated[int, typer.Option("--pp", min=1, help="Pipeline-parallel degree.")] = 1,
+    dp: Annotated[int, typer.Option("--dp", min=1, help="Data-parallel replicas (vLLM DP: MoE layers shared).")] = 1,
+    enable_expert_parallel: EpOpt = False,
+    kv_dtype: Annotated[
+        Optional[str], typer.Option("--kv-dtype", help="KV formats, comma-separated (auto = the model's dtype).")
+    ] = None,
+    weights: WeightsOpt = None,
+    dtype: DtypeOpt = None,
+    engine: EngineOpt = "vllm",
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    max_model_len: MaxModelLenOpt = None,
+    max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
+    max_num_seqs: MaxNumSeqsOpt = None,
+    calibration: CalibrationOpt = None,
+    json_out: JsonOpt = False,
+    plot: Annotated[
+        Optional[str],
+        typer.Option("--plot", help="Draw tokens/s against users and TPOT against context (PNG, SVG or PDF)."),
+    ] = None,
+) -> None:
+    """How fast a deployment decodes and prefills: TPOT (= ITL), TTFT, tokens/s per user and
+    per GPU at each users count, and what bounds each step (weights, kv, compute, comm,
+    overhead). Users the KV pool cannot hold at once (the same pool as `kvplan capacity`)
+    are marked and not timed.
+
+    The estimate is a roofline with measured-engine factors (kvplan/data/efficiency.yaml,
+    each with its source; --calibration replaces them). docs/speed.md lists its errors
+    against published measurements.
+
+    Examples: kvplan speed llama3.1-8b --gpu h100 --ctx 8k --users 1,8,32,128;
+    kvplan speed llama3-70b --gpu h100 --tp 4 --ctx 4k --output 512 --kv-dtype bf16,fp8 --json;
+    kvplan speed deepseek-v3 --gpu h200 --dp 8 --enable-expert-parallel --ctx 4k --users 64,256
+    """
+    from kvplan.capacity import make_request
+    from kvplan.formats import parse_formats
+    from kvplan.loader import load_model
+    from kvplan.speed import load_calibration, speed_table
+    from kvplan.units import parse_list, parse_tokens
+
+    if plot is not None:
+        from kvplan.plots import check_plot_output
+
+        check_plot_output(plot)
+    n_ctx = parse_tokens(ctx, "--ctx")
+    users_list = parse_list(users, lambda t, w: _users(t), "--users")
+    spec = load_model(model)
+    req = make_request(
+        spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=enable_expert_parallel, kv_format=None,
+        **deploy_options(engine=engine, dtype=dtype, weights=weights, gpu_memory_utilization=gpu_memory_utilization,
+                         max_model_len=max_model_len, max_num_batched_tokens=max_num_batched_tokens,
+                         max_num_seqs=max_num_seqs),
+    )
+    formats = parse_formats(kv_dtype, req.spec.dtype) if kv_dtype else [req.kv_format]
+    eff = load_calibration(calibration, req.gpu, formats[0].name) if calibration else None
+    table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, eff)
+    if plot is not None:
+        from kvplan.speed import plot_speed
+
+        plot_speed(table, plot, users_list)
+        print(f"kvplan: wrote {plot}", file=sys.stderr)
+    if json_out:
+        print_json(table.as_dict())
+        return
+    _render(table, calibration)
+
+
+def _users(text: str) -> int:
+    from kvplan.errors import BadInputError
+
+    try:
+        value = int(str(text).replace("_", ""))
+    except ValueError:
+        raise BadInputError(f"--users: {text!r} is not a whole number") from None
+    if value < 1:
+        raise BadInputError(f"--users: must be at least 1, got {value}")
+    return value
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:,.1f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def _render(table, calibration: str | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = console()
+    first = table.setups[0]
+    req = first.request
+    par = f"tp {req.tp}" + (f", pp {req.pp}" if req.pp > 1 else "") + (f", dp {req.dp}" if req.dp > 1 else "")
+    if req.enable_expert_parallel:
+        par += ", expert parallel"
+    load = f"prompts of {tok(table.ctx)}" + (f", {tok(table.output_tokens)} out" if table.output_tokens else "")
+    for s, points in zip(table.setups, table.points):
+        r = s.request
+        peak = table.ctx + (table.output_tokens or 0)
+        cap = r.dp * s.pool.max_requests(peak)
+        title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
+                 f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
+                 f"{tok(peak)}")
+        out = Table(title=escape(title), title_justify="left")
+        for col in ("users", "TPOT ms", "TTFT ms", "tok/s/user", "tok/s", "tok/s/GPU", "bound"):
+            out.add_column(col, justify="left" if col == "bound" else "right")
+        for p in points:
+            if not p.fits:
+                out.add_row(f"{p.users:,}", "-", _ms(p.ttft_s), "-", "-", "-", f"does not fit: {p.limit}")
+                continue
+            out.add_row(f"{p.users:,}", _ms(p.tpot_s), _ms(p.ttft_s), _rate(p.tokens_per_s_per_user),
+                        _rate(p.tokens_per_s), _rate(p.tokens_per_s_per_gpu), p.bound)
+        con.print(out)
+        for p in points:
+            if not p.fits:
+                con.print(escape(f"  {p.users:,} users: {p.reason}"))
+    source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
+    con.print(escape(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
+              f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors."))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("speed")(speed)

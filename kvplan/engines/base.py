@@ -1,0 +1,237 @@
+"""What every engine shares: releases, release rules, resolved settings, the waterfall.
+
+An engine is one frozen class (``kvplan.engines.vllm.VLLM``, ...) bound to one release.
+Everything that changes from release to release is a row of a rule table::
+
+    Rule("sampler_top_k_top_p", "0.17.0", None, "triton",
+         "vllm/v1/sample/ops/topk_topp_sampler.py: apply_top_k_top_p")
+
+(name, first release, last release or None for "still true in the newest modelled
+release", value, the engine source it was read from). ``RuleBook.value(name, release)``
+returns the one row that covers the release; a release outside the modelled list is
+refused, never answered with another release's rules.
+
+The interface the capacity planner calls is two methods:
+
+    settings(gpu, tp=, pp=, memory_fraction=, block_size=, max_num_batched_tokens=,
+             max_num_seqs=) -> EngineSettings      every default filled in, release named
+    carve(spec, gpu, weights, settings) -> list[StageBudget]
+                                                   one memory waterfall per pipeline stage
+
+plus ``check_kv_format(fmt)`` (raises when the engine cannot store that format).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from kvplan.errors import BadInputError, SpecError, UnknownNameError
+
+GIB = 1 << 30
+
+
+def gib(text: str) -> int:
+    """Exact bytes of a decimal GiB figure from a log: ``gib('2.07')``."""
+    return int(Fraction(text) * GIB)
+
+
+# -- releases ----------------------------------------------------------------------------------
+_RELEASE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.?post(\d+))?")
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    """A published release, ordered as the project orders them (0.8.5 < 0.8.5.post1 < 0.9.0)."""
+
+    key: tuple[int, ...]
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Release:
+        m = _RELEASE.fullmatch(str(text).strip())
+        if not m:
+            raise BadInputError(f"cannot read a release from {text!r} (e.g. 0.11.0)")
+        a, b, c, d, post = m.groups()
+        key = (int(a), int(b), int(c or 0), int(d or 0), int(post) if post is not None else -1)
+        return cls(key, str(text).strip().lstrip("v"))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One release rule: holds for releases first..last (inclusive; last None = newest)."""
+
+    name: str
+    first: str
+    last: str | None
+    value: Any
+    source: str  # engine source file + function/line (or the logs a figure was read from)
+
+    def covers(self, release: Release) -> bool:
+        if release < Release.parse(self.first):
+            return False
+        return self.last is None or release <= Release.parse(self.last)
+
+
+class RuleBook:
+    """The rule table of one engine over the releases it models."""
+
+    def __init__(self, engine: str, releases: tuple[str, ...], rules: tuple[Rule, ...]):
+        self.engine = engine
+        self.releases = tuple(sorted((Release.parse(r) for r in releases)))
+        self.rules = rules
+        self.names = tuple(dict.fromkeys(r.name for r in rules))
+
+    @property
+    def newest(self) -> Release:
+        return self.releases[-1]
+
+    def resolve(self, text: str | None) -> Release:
+        """The modelled release ``text`` names (None: the newest); anything else is refused."""
+        if text is None:
+            return self.newest
+        rel = Release.parse(text)
+        for known in self.releases:
+            if known.key == rel.key:
+                return known
+        raise BadInputError(
+            f"{self.engine} {text} is not a release kvplan models; modelled: {self.modelled_text()}"
+        )
+
+    def modelled_text(self) -> str:
+        """``0.8.0-0.19.1 (27 releases)``-style summary for messages."""
+        return f"{self.releases[0]} to {self.newest} ({', '.join(map(str, self.releases))})"
+
+    def rule(self, name: str, release: Release) -> Rule:
+        hits = [r for r in self.rules if r.name == name and r.covers(release)]
+        if len(hits) != 1:
+            # a table defect, caught by tests/test_engines.py for every modelled release
+            raise SpecError(f"{self.engine} rule {name!r}: {len(hits)} rows cover release {release}")
+        return hits[0]
+
+    def value(self, name: str, release: Release):
+        return self.rule(name, release).value
+
+    def table(self, release: Release) -> dict[str, Rule]:
+        """Every rule in force at ``release``."""
+        return {name: self.rule(name, release) for name in self.names}
+
+
+# -- what engines return -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EngineSettings:
+    """Resolved engine settings (every default filled in) and the release whose rules apply."""
+
+    engine: str
+    memory_fraction: Fraction  # gpu_memory_utilization / mem_fraction_static / free fraction
+    memory_fraction_name: str
+    block_size: int
+    max_num_batched_tokens: int | None
+    max_num_seqs: int | None
+    tp: int = 1
+    pp: int = 1
+    release: str = ""  # "" for engines without releases (raw)
+
+
+@dataclass(frozen=True)
+class StageBudget:
+    """One pipeline stage on one tensor-parallel rank: the memory waterfall (bytes)."""
+
+    stage: int
+    layers: range
+    total_bytes: int
+    engine_share_bytes: int  # what the engine lets itself use
+    weights_bytes: int
+    activation_bytes: int
+    other_bytes: int  # non-torch / context / communication buffers
+    kv_pool_bytes: int  # may be negative: does not fit
+
+    def as_dict(self) -> dict:
+        return {
+            "stage": self.stage,
+            "layers": [self.layers.start, self.layers.stop - 1],
+            "total_bytes": self.total_bytes,
+            "engine_share_bytes": self.engine_share_bytes,
+            "weights_bytes": self.weights_bytes,
+            "activation_bytes": self.activation_bytes,
+            "other_bytes": self.other_bytes,
+            "kv_pool_bytes": self.kv_pool_bytes,
+        }
+
+
+# -- argument checks shared by the engines ------------------------------------------------------
+def fraction(value, what: str, default) -> Fraction:
+    if value is None:
+        value = default
+    if isinstance(value, bool):
+        raise BadInputError(f"{what} must be a number in (0, 1], got {value!r}")
+    try:
+        frac = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise BadInputError(f"{what} must be a number in (0, 1], got {value!r}") from None
+    if not 0 < frac <= 1:
+        raise BadInputError(f"{what} must be in (0, 1], got {value}; e.g. 0.9")
+    return frac
+
+
+def positive(value, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
+    return value
+
+
+class Engine:
+    """Base of the engine classes. Subclasses are frozen dataclasses with ``release``."""
+
+    family: str = ""
+    description: str = ""
+    fraction_name: str = ""
+    default_block_size: int = 16
+
+    @property
+    def name(self) -> str:
+        """The label outputs print: ``vllm==0.19.1``; the family alone for release-less engines."""
+        release = getattr(self, "release", None)
+        return f"{self.family}=={release}" if release is not None else self.family
+
+    @property
+    def version(self) -> str:
+        release = getattr(self, "release", None)
+        return str(release) if release is not None else ""
+
+    def kv_formats(self) -> tuple[str, ...] | None:
+        """The KV-cache dtype names this release accepts (None: any kvplan format)."""
+        return None
+
+    def check_kv_format(self, fmt, model_dtype: str) -> None:
+        """Raise BadInputError when this engine cannot store the cache in ``fmt``."""
+        names = self.kv_formats()
+        if names is None:
+            return
+        if fmt.name not in self.kv_format_kvplan_names(model_dtype):
+            raise BadInputError(
+                f"{self.name} cannot store the KV cache as {fmt.name}; its --kv-cache-dtype takes "
+                f"{', '.join(names)} (use --engine raw to plan other formats)"
+            )
+
+    def kv_format_kvplan_names(self, model_dtype: str) -> set[str]:
+        from kvplan.formats import get_format
+
+        out = set()
+        for n in self.kv_formats() or ():
+            try:
+                out.add(get_format(n, model_dtype).name)
+            except UnknownNameError:
+                continue
+        return out
+
+    def rules(self) -> dict[str, Rule]:
+        """The release rules in force (empty for engines without a rule table)."""
+        return {}

@@ -1,0 +1,163 @@
+"""SGLang: the token pool is what mem_fraction_static leaves after the weights.
+
+    rest_GiB   = available_after_load_GiB - available_at_start_GiB * (1 - mem_fraction_static)
+    tokens     = int(rest_GiB * 2**30 // cell_size)        cell_size = K+V bytes of one token
+                                                           over every layer, per rank
+(python/sglang/srt/model_executor/model_runner.py: profile_max_num_token; its
+``total_gpu_memory`` argument is the free memory measured after the distributed init,
+``min_per_gpu_memory = self.init_torch_distributed()``). With W the weights and C the
+memory in use before loading (CUDA context, NCCL), available_at_start = total - C and
+available_after_load = total - C - W, so
+
+    pool = mem_fraction_static * (total - C) - W
+
+Pages of one token (page_size 1) unless --page-size is given. The default
+mem_fraction_static changes with the release (server_args.py), see RULES.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, fraction, gib,
+                                 positive)
+from kvplan.errors import BadInputError
+from kvplan.gpus import GPU
+
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8")
+_ARGS = "python/sglang/srt/server_args.py"
+
+#: GPU memory as ``nvidia-smi --query-gpu=memory.total`` reports it (MiB), which SGLang's
+#: get_device_memory_capacity reads to pick defaults. Sources: nvidia-smi tables in public
+#: logs ("0MiB / 81559MiB" for H100 80GB HBM3, vllm-project/vllm#55169; "393MiB / 24564MiB"
+#: for an RTX 4090, vllm-project/vllm#7553) and NVIDIA's A100 80GB/40GB figures (81920 / 40960).
+NVIDIA_SMI_MIB = {"h100-sxm": 81559, "rtx4090": 24564, "a100-80gb": 81920, "a100-40gb": 40960}
+
+
+def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int) -> Fraction:
+    """MiB reserved for activations and CUDA graphs, 0.4.9-0.5.2 (server_args.__post_init__)."""
+    par = Fraction(tp * pp)
+    if gpu_mib < 35 * 1024:
+        return (Fraction(28, 10) + par / 10) * 1024
+    if gpu_mib < 90 * 1024:
+        return (Fraction(95, 10) + par / 2) * 1024
+    if gpu_mib < 160 * 1024:
+        return (12 + par / 2) * 1024
+    return Fraction(32 * 1024)
+
+
+def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int) -> Fraction:
+    """MiB reserved, 0.5.4-0.5.8 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
+    max(chunked_prefill_size, 2048) + 2 x cuda_graph_max_bs + tp x pp / 8 GiB, at least
+    10 GiB on GPUs over 60 GiB."""
+    if gpu_mib < 20 * 1024:
+        chunk, graphs = 2048, 8
+    elif gpu_mib < 35 * 1024:
+        chunk, graphs = 2048, 16 if tp < 4 else 80
+    elif gpu_mib < 60 * 1024:
+        chunk, graphs = 4096, 32 if tp < 4 else 160
+    elif gpu_mib < 160 * 1024:
+        chunk, graphs = 8192, 256 if tp < 4 else 512
+    else:
+        chunk, graphs = 16384, 512
+    reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + 2 * graphs + Fraction(tp * pp, 8) * 1024
+    if gpu_mib > 60 * 1024:
+        reserved = max(reserved, Fraction(10 * 1024))
+    return reserved
+
+
+def _round3(x: Fraction) -> Fraction:
+    """Python's round(x, 3) on the float SGLang computes."""
+    return Fraction(str(round(float(x), 3)))
+
+
+def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int) -> Fraction:
+    if rule == "tp_table":
+        if gpu_mib > 81920:
+            return Fraction(gpu_mib - 13 * 1024, gpu_mib)
+        for at_least, frac in ((16, "0.79"), (8, "0.81"), (4, "0.85"), (2, "0.87"), (1, "0.88")):
+            if tp >= at_least:
+                return Fraction(frac)
+    reserved = _reserved_0_4_9(gpu_mib, tp, pp) if rule == "reserved_0_4_9" else _reserved_0_5_4(gpu_mib, tp, pp)
+    return _round3((gpu_mib - reserved) / gpu_mib)
+
+
+RULES = (
+    Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
+         _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
+         "else (gpu_mem - 13 GiB) / gpu_mem"),
+    Rule("mem_fraction_static_default", "0.4.9", "0.5.2", "reserved_0_4_9",
+         _ARGS + ": __post_init__: round((gpu_mem - reserved_mem) / gpu_mem, 3), reserved_mem (9.5 + tp*pp/2) "
+         "GiB on 35-90 GiB GPUs"),
+    Rule("mem_fraction_static_default", "0.5.4", "0.5.8", "reserved_0_5_4",
+         _ARGS + ": _handle_gpu_memory_settings: reserved_mem = 512 + 1.5 max(chunked_prefill_size, 2048) "
+         "+ 2 cuda_graph_max_bs + tp*pp/8 GiB (>= 10 GiB above 60 GiB)"),
+    Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
+         "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
+         "profile_max_num_token"),
+    Rule("page_size", "0.4.6", "0.5.8", 1, _ARGS + ": page_size default 1"),
+    Rule("kv_cache_dtypes", "0.4.6", "0.5.2", ("auto", "fp8_e5m2", "fp8_e4m3"), _ARGS + ": --kv-cache-dtype choices"),
+    Rule("kv_cache_dtypes", "0.5.4", "0.5.6", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"),
+         _ARGS + ": --kv-cache-dtype choices"),
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.8", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+         _ARGS + ": --kv-cache-dtype choices"),
+    Rule("startup_in_use_bytes", "0.4.6", "0.5.8", {"single": gib("0.51"), "parallel": gib("1.53")},
+         "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
+         "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log"),
+)
+BOOK = RuleBook("sglang", RELEASES, RULES)
+
+
+@dataclass(frozen=True)
+class SGLang(Engine):
+    release: Release
+
+    family = "sglang"
+    fraction_name = "mem_fraction_static"
+    default_block_size = 1
+
+    @property
+    def description(self) -> str:
+        return f"SGLang {self.release}: mem_fraction_static of the free memory minus weights; token pool (page 1)"
+
+    def rule(self, name: str):
+        return BOOK.value(name, self.release)
+
+    def rules(self):
+        return BOOK.table(self.release)
+
+    def kv_formats(self) -> tuple[str, ...]:
+        return self.rule("kv_cache_dtypes")
+
+    def default_memory_fraction(self, gpu: GPU, tp: int, pp: int) -> Fraction:
+        mib = NVIDIA_SMI_MIB.get(gpu.name)
+        if mib is None:
+            raise BadInputError(
+                f"SGLang {self.release} picks mem_fraction_static from the GPU's memory as nvidia-smi reports it, "
+                f"which kvplan does not know for {gpu.name}; give the memory fraction (mem_fraction_static)"
+            )
+        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp)
+
+    def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
+                 max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
+        block = positive(block_size, "--page-size") or self.rule("page_size")
+        tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
+        seqs = positive(max_num_seqs, "--max-running-requests")
+        default = self.default_memory_fraction(gpu, tp, pp) if memory_fraction is None else None
+        frac = fraction(memory_fraction, "--mem-fraction-static", default)
+        return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release))
+
+    def startup_in_use_bytes(self, tp: int, pp: int) -> int:
+        table = self.rule("startup_in_use_bytes")
+        return table["single"] if tp * pp == 1 else table["parallel"]
+
+    def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
+        """share = fraction x total; other = fraction x (memory in use before loading), so that
+        pool = share - weights - other = fraction x (total - in use) - weights."""
+        total = gpu.memory_bytes
+        frac = settings.memory_fraction
+        share = int(total * frac)
+        other = int(self.startup_in_use_bytes(settings.tp, settings.pp) * frac)
+        return [StageBudget(st.stage, st.layers, total, share, st.bytes, 0, other, share - st.bytes - other)
+                for st in weights.stages]

@@ -1,0 +1,189 @@
+"""vLLM: how one release carves a GPU (rules in kvplan/engines/vllm_rules.py).
+
+    requested = total_gpu_memory * gpu_memory_utilization            (default 0.9)
+    kv_pool   = requested - (weights + torch_peak + non_torch)       (gpu_worker.py)
+
+- weights: the parameters plus the rotary cos/sin cache (max_position x rotary_dim in the
+  model dtype; a module buffer, so vLLM's "Model loading took" figure includes it).
+- torch_peak, the profile run (gpu_model_runner.py: profile_run): a forward over
+  T = max_num_batched_tokens tokens, then a dummy sampler with top-k and top-p on over
+  S = min(max_num_seqs, T) rows of vocabulary-wide logits. The larger phase binds:
+
+      sampler = S * vocab * (d + c32 + path) + triton_buffer + hidden + workspace
+      forward = T * d * (6.7 * hidden_size + 3 * mlp_width / tp)
+
+  d: the model dtype's bytes (the logits as the LM head writes them); c32 = 4 for the
+  ``logits.to(float32)`` copy (0 when the model is fp32); path: the top-k/top-p path's own
+  fp32 tensors, by release (triton 8, FlashInfer 8, torch sort 32 bytes a logit for S >= 128
+  or S == 1 and 44 otherwise, see vllm_rules.SORT_BYTES_PER_LOGIT); triton_buffer: rows =
+  min(next_pow2(S), num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
+  the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
+  other than the last run no sampler; a later stage also holds the received hidden states
+  and residual (2 * T * hidden * d).
+- non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp; up to
+  0.9.0.1 also the memory in use before loading (CUDA context), which those releases count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kvplan.engines import vllm_rules as R
+from kvplan.engines.base import Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
+from kvplan.errors import BadInputError
+from kvplan.gpus import GPU
+from kvplan.spec import ModelSpec
+from kvplan.units import cdiv
+
+GIB = 1 << 30
+BOOK = RuleBook("vllm", R.RELEASES, R.RULES)
+#: GPUs on which vLLM's symmetric-memory all-reduce runs (compute capability 9.0 / 10.0:
+#: vllm/distributed/device_communicators/all_reduce_utils.py SYMM_MEM_ALL_REDUCE_MAX_SIZES).
+SYMM_MEM_GPUS = frozenset({"h100-sxm", "h100-pcie", "h200", "b200"})
+USAGE_CONTEXTS = ("serve", "llm")
+
+
+def dtype_bytes(spec: ModelSpec) -> int:
+    return {"fp32": 4, "bf16": 2, "fp16": 2}[spec.dtype]
+
+
+def rope_cache_bytes(spec: ModelSpec) -> int:
+    """vLLM's rotary cos/sin cache: max_position_embeddings x rotary_dim in the model dtype
+    (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights)."""
+    if spec.position_embedding != "rope":
+        return 0
+    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
+    return spec.max_position_embeddings * rotary * dtype_bytes(spec)
+
+
+def mlp_width(spec: ModelSpec, tp: int, layers: range) -> int:
+    """Widest MLP intermediate (per rank) a token goes through in these layers (kvplan.shapes)."""
+    from kvplan.shapes import mlp_width as layer_width
+
+    return cdiv(max((layer_width(spec, layer) for layer in layers), default=0), tp)
+
+
+def next_power_of_2(n: int) -> int:
+    return 1 << (n - 1).bit_length() if n > 1 else 1
+
+
+@dataclass(frozen=True)
+class VLLM(Engine):
+    """vLLM at one release. ``flashinfer_sampler``: whether FlashInfer is installed, which
+    decides the sampler path of releases up to 0.11.0 (None: yes, as in the vllm-openai
+    image); ``usage_context``: "serve" (``vllm serve``) or "llm" (the ``LLM`` class)."""
+
+    release: Release
+    flashinfer_sampler: bool | None = None
+    usage_context: str = "serve"
+
+    family = "vllm"
+    fraction_name = "gpu_memory_utilization"
+    default_block_size = 16
+
+    @property
+    def description(self) -> str:
+        return (f"vLLM {self.release}: gpu_memory_utilization, profiled activation peak "
+                f"({self.sampler_path()} sampler), non-torch buffers; block {self.rule('block_size')}")
+
+    # -- rules ------------------------------------------------------------------------------
+    def rule(self, name: str):
+        return BOOK.value(name, self.release)
+
+    def rules(self):
+        return BOOK.table(self.release)
+
+    def kv_formats(self) -> tuple[str, ...]:
+        return self.rule("kv_cache_dtypes")
+
+    def sampler_path(self) -> str:
+        path = self.rule("sampler_top_k_top_p")
+        if path == "flashinfer-if-installed":
+            return "sort" if self.flashinfer_sampler is False else "flashinfer"
+        return path
+
+    def large_gpu(self, gpu: GPU) -> bool:
+        big = gpu.memory_bytes >= 70 * GIB
+        if self.rule("large_gpu_test") == ">= 70 GiB":
+            return big
+        return big and "a100" not in gpu.name.lower()
+
+    # -- the planner's interface --------------------------------------------------------------
+    def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
+                 max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
+        if self.usage_context not in USAGE_CONTEXTS:
+            raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
+                                f"got {self.usage_context!r}")
+        block = positive(block_size, "--block-size") or self.rule("block_size")
+        size = "large" if self.large_gpu(gpu) else "small"
+        default_tokens, default_seqs = self.rule("scheduler_defaults")[size][self.usage_context]
+        tokens = positive(max_num_batched_tokens, "--max-num-batched-tokens") or default_tokens
+        seqs = positive(max_num_seqs, "--max-num-seqs") or default_seqs
+        frac = fraction(memory_fraction, "--gpu-memory-utilization", self.rule("gpu_memory_utilization"))
+        return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release))
+
+    def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
+        total = gpu.memory_bytes
+        share = int(total * settings.memory_fraction)
+        other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
+        out = []
+        for st in weights.stages:
+            w = st.bytes + rope_cache_bytes(spec)
+            act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers)
+            out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
+        return out
+
+    # -- the parts of the waterfall -------------------------------------------------------------
+    def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
+        """The dummy sampler's torch peak (last pipeline stage)."""
+        d = dtype_bytes(spec)
+        t = settings.max_num_batched_tokens
+        s = min(settings.max_num_seqs, t)
+        vocab = spec.vocab_size
+        path = self.sampler_path()
+        own = R.sort_bytes_per_logit(s) if path == "sort" else R.SAMPLER_PATH_BYTES_PER_LOGIT[path]
+        per_logit = d + (4 if d != 4 else 0) + own
+        peak = s * vocab * per_logit + R.PROFILE_WORKSPACE_BYTES
+        if path == "triton" and s >= 8:
+            sms = R.NUM_SMS.get(gpu.name, R.NUM_SMS["h100-sxm"])
+            rows = min(next_power_of_2(min(sms, s)), sms)
+            peak += rows * vocab * 4
+        if self.rule("hidden_states_alive_in_sampler"):
+            peak += t * spec.hidden_size * d
+        return peak
+
+    def forward_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range) -> int:
+        d = dtype_bytes(spec)
+        t = settings.max_num_batched_tokens
+        width = mlp_width(spec, settings.tp, layers)
+        return int(t * d * (R.FORWARD_HIDDEN_COPIES * spec.hidden_size + R.FORWARD_MLP_COPIES * width))
+
+    def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
+                         layers: range) -> int:
+        """vLLM's profiled torch peak for one pipeline stage."""
+        peak = self.forward_bytes(spec, settings, layers)
+        if stage == settings.pp - 1:
+            peak = max(peak, self.sampler_bytes(spec, gpu, settings))
+        if stage > 0:
+            peak += 2 * settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec)
+        return peak
+
+    def non_torch_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
+        """What the release counts as non-torch memory: the increase during the profile run,
+        plus (0.8.0-0.9.0.1) everything that was on the device before loading."""
+        return self.non_torch_increase_bytes(gpu, tp, pp) + (
+            self.startup_in_use_bytes(tp, pp) if self.rule("non_torch_counts_startup_memory") else 0)
+
+    def non_torch_increase_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
+        table = self.rule("non_torch_bytes")
+        if tp == 1 and pp == 1 and gpu.name not in SYMM_MEM_GPUS and "single_pre_hopper" in table:
+            return table["single_pre_hopper"]
+        if tp == 1:
+            return table["single"] if pp == 1 else table["pp_only"]
+        if self.rule("symmetric_memory_all_reduce") and gpu.name in SYMM_MEM_GPUS and table["tp_symm"]:
+            return table["tp_symm"][2 if tp == 2 else 4]
+        return table["tp"]
+
+    def startup_in_use_bytes(self, tp: int, pp: int) -> int:
+        table = self.rule("startup_in_use_bytes")
+        return table["single"] if tp * pp == 1 else table["parallel"]

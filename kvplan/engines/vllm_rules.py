@@ -1,0 +1,176 @@
+"""vLLM's release rules as data: (rule, first release, last release, value, source).
+
+Every row was read from the release's own source (the published wheel's ``vllm/`` tree
+at that version; file and function given) or, for measured quantities, from startup logs
+of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
+every modelled release for every rule.
+
+Modelled releases: every published vLLM release from 0.8.0 to 0.19.1 that runs the V1
+model runner by default. Later releases are refused (see ``REFUSED``): from 0.20.0 the
+KV pool is reduced by a CUDA-graph memory estimate (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS``
+defaults to "1" in vllm/envs.py; the log line says "default since v0.21.0") that kvplan
+does not predict, and from 0.22.0 Model Runner V2 (a different profile run and sampler)
+is the default (vllm/config/vllm.py: use_v2_model_runner, env default None).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from kvplan.engines.base import Rule, gib
+
+#: Published releases modelled (pip index versions vllm), oldest first.
+RELEASES = (
+    "0.8.0", "0.8.1", "0.8.2", "0.8.3", "0.8.4", "0.8.5", "0.8.5.post1",
+    "0.9.0", "0.9.0.1", "0.9.1", "0.9.2",
+    "0.10.0", "0.10.1", "0.10.1.1", "0.10.2",
+    "0.11.0", "0.11.1", "0.11.2",
+    "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
+    "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
+)
+
+#: Published releases kvplan knows of but refuses to plan for, with the reason.
+REFUSED = {
+    "0.20": "its KV pool is reduced by a CUDA-graph memory estimate "
+            "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default, vllm/envs.py) that kvplan does not predict",
+    "0.22": "Model Runner V2 is the default (vllm/config/vllm.py: use_v2_model_runner), whose profile run "
+            "kvplan does not model",
+}
+
+_WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
+_RUNNER = "vllm/v1/worker/gpu_model_runner.py: GPUModelRunner.profile_run / _dummy_sampler_run"
+_TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, apply_top_k_top_p"
+_ARGS = "vllm/engine/arg_utils.py: EngineArgs._set_default_args (default_max_num_batched_tokens/seqs)"
+
+RULES = (
+    # -- the memory the engine gives itself
+    Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
+         "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
+    Rule("block_size", "0.8.0", None, 16,
+         "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
+         "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+    Rule("cudagraph_estimate_subtracted", "0.8.0", None, False,
+         _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
+         "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),
+    # -- scheduler defaults: (large GPU test, {usage context: (max_num_batched_tokens, max_num_seqs)})
+    Rule("large_gpu_test", "0.8.0", "0.8.5.post1", ">= 70 GiB", _ARGS + ": device_memory >= 70 * GiB_bytes"),
+    Rule("large_gpu_test", "0.9.0", None, ">= 70 GiB and not A100",
+         _ARGS + ': device_memory >= 70 * GiB_bytes and "a100" not in device_name (PR #17885)'),
+    Rule("scheduler_defaults", "0.8.0", None,
+         {"large": {"serve": (8192, 1024), "llm": (16384, 1024)},
+          "small": {"serve": (2048, 256), "llm": (8192, 256)}},
+         _ARGS + ": OPENAI_API_SERVER 8192/2048 tokens, LLM_CLASS 16384/8192; max_num_seqs 1024/256"),
+    # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
+    Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
+         _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
+         "flashinfer-python is only an extra (wheel metadata) but ships in the vllm-openai image"),
+    Rule("sampler_top_k_top_p", "0.11.1", "0.16.0", "sort",
+         _TOPK + ": FlashInfer is opt-in (VLLM_USE_FLASHINFER_SAMPLER=1); forward_native sorts the logits"),
+    Rule("sampler_top_k_top_p", "0.17.0", None, "triton",
+         _TOPK + ": apply_top_k_top_p_triton for >= 8 rows (vllm/v1/sample/ops/topk_topp_triton.py)"),
+    # -- the [T, hidden] output of the profile forward: alive during the sampler or not
+    Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
+         _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
+    Rule("hidden_states_alive_in_sampler", "0.9.2", None, True,
+         _RUNNER + ": hidden_states, last_hidden_states = self._dummy_run(...); both alive until "
+         "`del hidden_states, output`"),
+    # -- non-torch memory (NCCL, custom all-reduce, symmetric-memory workspaces, cuBLAS)
+    Rule("symmetric_memory_all_reduce", "0.8.0", "0.10.2", False,
+         "vllm/envs.py: VLLM_ALLREDUCE_USE_SYMM_MEM absent (0.8-0.10.1.1) or default '0' (0.10.2)"),
+    Rule("symmetric_memory_all_reduce", "0.11.0", None, True,
+         "vllm/envs.py: VLLM_ALLREDUCE_USE_SYMM_MEM default '1' (Hopper/Blackwell only: "
+         "vllm/distributed/device_communicators/all_reduce_utils.py SYMM_MEM_ALL_REDUCE_MAX_SIZES)"),
+    Rule("non_torch_bytes", "0.8.0", "0.10.2",
+         {"single": 0, "pp_only": 0, "tp": gib("0.12"), "tp_symm": None},
+         "startup logs of v0.10.1.1 on A100 (tests/fixtures/calibration A062-A066): ~0 GiB beyond the "
+         "activation peak on one GPU, 0.12 GiB at tp 2 on one node; applied to 0.8.0-0.10.2 (no "
+         "symmetric-memory all-reduce before 0.11.0)"),
+    Rule("non_torch_bytes", "0.11.0", None,
+         {"single": gib("0.25"), "single_pre_hopper": 0, "pp_only": gib("0.07"), "tp": gib("0.12"),
+          "tp_symm": {2: gib("2.09"), 4: gib("2.13")}},
+         "startup logs of v0.19.0 on H100 (tests/fixtures/calibration): non_torch_forward_increase 0.25 "
+         "(1 GPU), 0.07 (pp only), 2.07/2.06/2.09 (tp 2: kvplan takes 2.09, the figure of the log whose "
+         "pool is smallest, so relative KV errors stay lowest), 2.13 (tp 4, also used for tp > 4); "
+         "GPUs without symmetric memory (pre-Hopper) keep the 0.10.1.1 A100 figures, 0 on one GPU and "
+         "0.12 at tp (the v0.15.1 A100 log P002 agrees: docs/calibration.md); applied from 0.11.0, "
+         "the release that turned VLLM_ALLREDUCE_USE_SYMM_MEM on"),
+    # -- what "non-torch memory" counts: the whole device's, or only what the profile added
+    Rule("non_torch_counts_startup_memory", "0.8.0", "0.9.0.1", True,
+         _WORKER + ": peak_memory += (total - free) - torch allocated, measured after the profile run, so the "
+         "CUDA context and every buffer that was on the device before loading count against the KV pool"),
+    Rule("non_torch_counts_startup_memory", "0.9.1", None, False,
+         _WORKER + " with vllm/utils memory_profiling (0.9.1+): non_torch_increase is measured from the "
+         "worker's init snapshot, so memory in use before loading is not counted"),
+    #: memory in use on the device before loading (CUDA context; NCCL communicators when
+    #: parallel): total - free at startup in the v0.19.0 H100 logs, 79.19 - 78.68 = 0.51 GiB on one
+    #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
+    Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
+         "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
+    # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
+    Rule("kv_cache_dtypes", "0.8.0", "0.9.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2"),
+         "vllm/config.py: CacheDType"),
+    Rule("kv_cache_dtypes", "0.10.0", "0.10.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc"),
+         "vllm/config.py (0.10.0), vllm/config/cache.py: CacheDType"),
+    Rule("kv_cache_dtypes", "0.11.0", "0.11.0", ("auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc"),
+         "vllm/config/cache.py: CacheDType"),
+    Rule("kv_cache_dtypes", "0.11.1", "0.17.1",
+         ("auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
+         "vllm/config/cache.py: CacheDType"),
+    Rule("kv_cache_dtypes", "0.18.0", None,
+         ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
+         "vllm/config/cache.py: CacheDType"),
+    # -- how "GPU KV cache size: N tokens" is computed
+    Rule("kv_cache_size_tokens", "0.8.0", None, "num_blocks // num_groups * block_size",
+         "vllm/v1/core/kv_cache_utils.py: _report_kv_cache_config / get_kv_cache_config "
+         "(0.22.0 changed it to max_concurrency * max_model_len)"),
+)
+
+# -- per-logit bytes of the dummy sampler, beyond the logits in the model dtype -------------
+#: float32 copy (``logits.to(torch.float32)``, none when the model is fp32) is added by the
+#: engine; these are the path's own [S, vocab] fp32 tensors:
+#:   triton:     probs (softmax) + q (exponential noise in random_sample) = 4 + 4
+#:   flashinfer: top_k_mask_logits output + softmax probs (flashinfer.sampling
+#:               top_k_top_p_sampling_from_logits, top_k_first)         = 4 + 4
+#:   sort:       see SORT_BYTES_PER_LOGIT (depends on the number of rows S).
+SAMPLER_PATH_BYTES_PER_LOGIT = {"triton": 8, "flashinfer": 8}
+#: ``logits.sort(dim=-1)`` (vllm/v1/sample/ops/topk_topp_sampler.py: apply_top_k_top_p) over
+#: S rows of V > 4096 fp32 values runs PyTorch's stable sort, whose branch depends on the row
+#: count (aten/src/ATen/native/cuda/SortStable.cu: do_launch_stable_sort_kernel):
+#:   S >= 128 or S == 1: segmented_sort_pairs / segmented_sort_large_segments -- sorted values
+#:     4 + int64 indices 8, the int64 iota of source indices 8, and cub's radix-sort temp
+#:     storage, which holds alternate key and value buffers 4 + 8 (cub::DeviceSegmentedRadixSort
+#:     / DeviceRadixSort::SortPairs without DoubleBuffer) = 32 bytes a logit;
+#:   2 <= S < 128: segmented_sort_pairs_by_full_sort -- values 4 + indices 8, two int2
+#:     index/segment arrays 8 + 8, the radix sort's key output 4 and cub's alternate key/value
+#:     buffers 4 + 8 = 44 bytes a logit.
+#: (S, bytes): the first row whose S is at least the given count applies. Llama-3.1-8B,
+#: S = 256, V = 128,256: 32,833,536 logits x (2 + 4 + 32) = 1.16 GiB; the v0.15.1 A100 log in
+#: tests/fixtures/startup_logs leaves 1.18 GiB for activation and non-torch memory together.
+SORT_BYTES_PER_LOGIT = ((128, 32), (2, 44), (1, 32))
+
+
+def sort_bytes_per_logit(rows: int) -> int:
+    """The torch sort path's own bytes a logit for ``rows`` rows (see SORT_BYTES_PER_LOGIT)."""
+    for at_least, per_logit in SORT_BYTES_PER_LOGIT:
+        if rows >= at_least:
+            return per_logit
+    raise ValueError(f"the sampler runs over at least one row, got {rows}")
+
+
+#: The Triton kernel keeps one [min(next_pow2(S), num_SMs), vocab] fp32 buffer per device
+#: (topk_topp_triton.py: _TRITON_BUFFER_CACHE; H100 SXM: 132 rows x 128,256 x 4 B = 64.6 MiB).
+#: Fixed work buffers allocated by the profile run's first GEMMs through PyTorch's caching
+#: allocator (cuBLAS / cuBLASLt workspaces): 49 MiB, fitted on the token counts of the 24
+#: v0.19.0 H100 logs (tests/fixtures/calibration) once the terms above are counted: 44-53 MiB
+#: all keep them within 0.13% (bar A045, whose error is its weights); 49 keeps the Llama-3.1-8B
+#: logs within one block and rounds its peak to the logged 1.89 GiB (docs/calibration.md).
+PROFILE_WORKSPACE_BYTES = 49 << 20
+#: Streaming multiprocessors per GPU (vendor datasheets), for the Triton buffer's rows.
+NUM_SMS = {
+    "a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132,
+    "h100-pcie": 114, "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304,
+}
+#: Hidden-size activations alive at the forward peak, per token (fit on pp stages: 6.3-7.1).
+FORWARD_HIDDEN_COPIES = Fraction(67, 10)
+#: MLP activations per intermediate channel: gate_up output (2) + activation output (1).
+FORWARD_MLP_COPIES = 3

@@ -1,0 +1,376 @@
+"""`kvplan explain`: a real startup log beside kvplan's waterfall, and what-ifs anchored on it.
+
+    log = parse_log(text)                     (kvplan/explain_log.py: what the log states)
+    explanation = explain(log)                line by line: logged | kvplan | difference
+    explanation = explain(log, what_if={"max_model_len": 65536, "kv_cache_dtype": "fp8", "tp": 2})
+
+kvplan's column is its own model of the logged release (kvplan/engines): weights from the
+model's parameters, activation peak and non-torch memory from the release's rules. Its KV
+line is the pool those rules leave on *the logged weights* (requested - logged weights -
+kvplan's activation - kvplan's non-torch): a quantized or unusual checkpoint is whatever
+the log says it is, and the difference on that line is the engine rules' error alone.
+
+A what-if re-plans the same deployment with changed flags, anchored on the log: each part
+kvplan models is moved by the change kvplan predicts for it and nothing else,
+
+    weights'    = logged weights    x kvplan(weights, new) / kvplan(weights, logged)
+    activation' = logged activation + kvplan(activation, new) - kvplan(activation, logged)
+    non-torch'  = logged non-torch  + kvplan(non-torch, new)  - kvplan(non-torch, logged)
+
+(parts the log does not state are kvplan's), so a changed flag is answered for the
+user's own machine. A log of a release kvplan does not model can be explained from the
+figures it states, but not re-planned (right or refuse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from kvplan.engines import get_engine
+from kvplan.engines.base import Engine, EngineSettings, StageBudget
+from kvplan.errors import BadInputError, KvplanError
+from kvplan.explain_log import GIB, LoggedStartup, parse_log
+
+__all__ = ["Explanation", "Line", "explain", "explain_text", "parse_log", "WHAT_IF_KEYS"]
+
+#: What a what-if may change (vLLM's flag names, underscores).
+WHAT_IF_KEYS = ("max_model_len", "kv_cache_dtype", "tp", "pp", "gpu_memory_utilization", "max_num_seqs",
+                "max_num_batched_tokens", "gpu", "mem_fraction_static")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row: what the log says, what kvplan says (either may be None) and the unit."""
+
+    label: str
+    unit: str  # "bytes", "tokens", "x"
+    logged: int | float | None
+    kvplan: int | float | None
+    note: str = ""
+
+    @property
+    def difference(self):
+        if self.logged is None or self.kvplan is None:
+            return None
+        return self.kvplan - self.logged
+
+    @property
+    def relative(self) -> float | None:
+        if self.difference is None or not self.logged:
+            return None
+        return self.difference / self.logged
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "unit": self.unit, "logged": self.logged, "kvplan": self.kvplan,
+                "difference": self.difference, "relative": self.relative, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    engine: str  # the rules used: "vllm==0.19.0", or "vllm 0.11.2.dev67 (not modelled)"
+    modelled: bool
+    model: str | None
+    gpu: str | None
+    settings: dict
+    lines: tuple[Line, ...]
+    notes: tuple[str, ...] = ()
+    what_if: dict | None = None  # {"changes": {...}, "lines": (Line, ...)} anchored re-plan
+    log: LoggedStartup | None = field(default=None, repr=False)
+
+    def line(self, label: str) -> Line:
+        for ln in self.lines:
+            if ln.label == label:
+                return ln
+        raise KeyError(label)
+
+    def as_dict(self) -> dict:
+        out = {"engine": self.engine, "modelled": self.modelled, "model": self.model, "gpu": self.gpu,
+               "settings": self.settings, "lines": [ln.as_dict() for ln in self.lines], "notes": list(self.notes),
+               "logged": self.log.stated() if self.log else None}
+        if self.what_if is not None:
+            out["what_if"] = {"changes": self.what_if["changes"],
+                              "lines": [ln.as_dict() for ln in self.what_if["lines"]]}
+        return out
+
+
+def _b(gib) -> int | None:
+    return None if gib is None else int(Fraction(gib) * GIB)
+
+
+# -- an engine whose figures are the log's --------------------------------------------------------
+@dataclass(frozen=True)
+class Anchored(Engine):
+    """``base`` (a release's engine) moved onto the logged figures (see the module docstring)."""
+
+    base: Engine
+    at: EngineSettings  # the logged deployment's settings
+    spec_at: object  # (spec, weights) the logged deployment ran
+    weights_logged: int | None
+    activation_logged: int | None
+    other_logged: int | None
+
+    @property
+    def family(self) -> str:  # type: ignore[override]
+        return self.base.family  # the engine that runs on the GPU is the base release's
+
+    @property
+    def name(self) -> str:
+        return f"{self.base.name} anchored on the log"
+
+    @property
+    def fraction_name(self) -> str:  # type: ignore[override]
+        return self.base.fraction_name
+
+    @property
+    def default_block_size(self) -> int:  # type: ignore[override]
+        return self.base.default_block_size
+
+    def settings(self, gpu, **kw) -> EngineSettings:
+        return self.base.settings(gpu, **kw)
+
+    def carve(self, spec, gpu, weights, settings) -> list[StageBudget]:
+        new = self.base.carve(spec, gpu, weights, settings)
+        old_spec, old_weights, old_gpu = self.spec_at
+        old = self.base.carve(old_spec, old_gpu, old_weights, self.at)
+        o0 = old[0]
+        out = []
+        for b in new:
+            w = b.weights_bytes
+            if self.weights_logged is not None and o0.weights_bytes:
+                w = b.weights_bytes * self.weights_logged // o0.weights_bytes
+            act = b.activation_bytes + (self.activation_logged - o0.activation_bytes
+                                        if self.activation_logged is not None else 0)
+            other = b.other_bytes + (self.other_logged - o0.other_bytes if self.other_logged is not None else 0)
+            share = b.engine_share_bytes
+            out.append(replace(b, engine_share_bytes=share, weights_bytes=w, activation_bytes=act,
+                               other_bytes=other, kv_pool_bytes=share - w - act - other))
+        return out
+
+
+# -- resolving what the log names ---------------------------------------------------------------------
+def _engine_for(log: LoggedStartup, release: str | None, options: dict) -> tuple[Engine | None, str]:
+    text = release or log.release
+    if text is None:
+        return None, f"{log.engine} (release not in the log; give --release)"
+    try:
+        return get_engine(f"{log.engine}=={text}", **options), ""
+    except BadInputError as err:
+        return None, f"{log.engine} {text} (not modelled: {err})"
+
+
+def _spec_for(log: LoggedStartup, model: str | None):
+    from kvplan.loader import load_model
+
+    name = model or log.model
+    if not name:
+        return None, "the log names no model; give --model"
+    try:
+        spec = load_model(name)
+    except KvplanError as err:
+        return None, f"model {name!r} is not known to kvplan ({err}); give --model (a built-in or config.json)"
+    if log.dtype and log.dtype != spec.dtype:
+        spec = replace(spec, dtype=log.dtype)
+    return spec, ""
+
+
+def _gpu_for(log: LoggedStartup, gpu: str | None):
+    from kvplan.gpus import custom_gpu, get_gpu, list_gpus
+
+    total = _b(log.total_gib)
+    if gpu:
+        g = get_gpu(gpu)
+    elif log.gpu_name:
+        try:
+            g = get_gpu(log.gpu_name)
+        except KvplanError:
+            g = None
+    else:
+        g = None
+    if g is None and total is not None:
+        # the catalog GPU whose driver-reported memory rounds to the logged total
+        hits = [c for c in list_gpus() if round(c.memory_bytes / GIB, 2) == float(log.total_gib)]
+        g = hits[0] if len(hits) == 1 else custom_gpu(total)
+    if g is not None and total is not None and round(g.memory_bytes / GIB, 2) != float(log.total_gib):
+        g = g.with_memory(total)
+    return g
+
+
+def _weights_format(log: LoggedStartup) -> str | None:
+    q = (log.quantization or "").lower()
+    return {"": None, "fp8": "fp8", "none": None}.get(q, "unsupported")
+
+
+def _kv_format(log: LoggedStartup, value=None) -> str:
+    return value or log.kv_cache_dtype or "auto"
+
+
+def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs):
+    """The capacity planner's Pool for this deployment under ``engine`` (kvplan.capacity)."""
+    from kvplan.capacity import make_request, plan
+
+    return plan(make_request(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine,
+                             gpu_memory_utilization=fraction, max_model_len=max_model_len,
+                             max_num_batched_tokens=tokens, max_num_seqs=seqs))
+
+
+# -- the explanation ------------------------------------------------------------------------------------
+def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = None, release: str | None = None,
+            what_if: dict | None = None, flashinfer_sampler: bool | None = None) -> Explanation:
+    """Explain ``log`` (and re-plan it with ``what_if`` changes, anchored on its figures)."""
+    if log.engine == "sglang":
+        from kvplan.explain_sglang import explain_sglang
+
+        return explain_sglang(log, model=model, gpu=gpu, release=release, what_if=what_if)
+    options = {}
+    sampler = log.sampler if flashinfer_sampler is None else ("flashinfer" if flashinfer_sampler else "sort")
+    if sampler is not None:
+        options["flashinfer_sampler"] = sampler == "flashinfer"
+    engine, why = _engine_for(log, release, options)
+    if engine is not None and engine.rule("sampler_top_k_top_p") != "flashinfer-if-installed":
+        engine, why = _engine_for(log, release, {})
+    spec, why_spec = _spec_for(log, model)
+    g = _gpu_for(log, gpu)
+    notes = [n for n in (why, why_spec) if n]
+    fraction = log.memory_fraction if log.memory_fraction is not None else (
+        engine.rule("gpu_memory_utilization") if engine is not None else Fraction(9, 10))
+    total = g.memory_bytes if g is not None else _b(log.total_gib)
+    requested = int(total * fraction) if total is not None else _b(log.requested_gib)
+    w_logged = _b(log.weights_gib)
+    act_logged, nt_logged = _b(log.activation_gib), _b(log.non_torch_gib)
+    if w_logged is None and log.weights_plus_non_torch_gib is not None and nt_logged is not None:
+        w_logged = _b(log.weights_plus_non_torch_gib) - nt_logged
+    settings_out = {"tp": log.tp, "pp": log.pp, "gpu_memory_utilization": float(fraction),
+                    "max_model_len": log.max_model_len, "kv_cache_dtype": _kv_format(log),
+                    "quantization": log.quantization, "dtype": log.dtype}
+
+    kv_pred = tokens_pred = conc_pred = None
+    w_pred = act_pred = nt_pred = None
+    cap = None
+    if engine is not None and spec is not None and g is not None:
+        wfmt = _weights_format(log)
+        cap = _plan(spec, g, engine, tp=log.tp, pp=log.pp, weights=None if wfmt == "unsupported" else wfmt,
+                    kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
+                    tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)
+        st = cap.stages[0]  # vLLM logs rank 0 (the first pipeline stage)
+        w_pred = st.weights_bytes if wfmt != "unsupported" else None
+        act_pred, nt_pred = st.activation_bytes, st.other_bytes
+        settings_out.update(max_num_batched_tokens=cap.settings.max_num_batched_tokens,
+                            max_num_seqs=cap.settings.max_num_seqs, block_size=cap.block_size)
+        if w_logged is not None and requested is not None:
+            kv_pred = requested - w_logged - act_pred - nt_pred
+            on_log = _plan(spec, g, _anchor(engine, spec, g, log, fraction, w_logged, None, None), tp=log.tp,
+                           pp=log.pp, weights=None if wfmt == "unsupported" else wfmt, kv=_kv_format(log),
+                           fraction=fraction, max_model_len=log.max_model_len, tokens=log.max_num_batched_tokens,
+                           seqs=log.max_num_seqs)
+            tokens_pred = on_log.kv_cache_tokens
+            conc_pred = on_log.memory_concurrency(log.concurrency_at_tokens or on_log.max_model_len)
+    elif requested is not None and act_logged is not None and (
+            (w_logged is not None and nt_logged is not None) or log.weights_plus_non_torch_gib is not None):
+        consumed = w_logged + nt_logged if nt_logged is not None else _b(log.weights_plus_non_torch_gib)
+        kv_pred = requested - consumed - act_logged  # the log's own figures, re-added
+        notes.append("kvplan has no rules for this log: its KV line re-adds the logged parts")
+    if kv_pred is None:
+        missing = [what for what, have in (("the GPU (give --gpu)", g is not None or log.requested_gib is not None),
+                                           ("the model weights line", w_logged is not None),
+                                           ("a modelled release or the logged activation and non-torch figures",
+                                            engine is not None and spec is not None
+                                            or (act_logged is not None and nt_logged is not None)))
+                   if not have]
+        raise BadInputError("cannot explain this log: missing " + ", ".join(missing or ["the figures"])
+                            + (f" ({'; '.join(notes)})" if notes else ""))
+    lines = [
+        Line("GPU memory", "bytes", _b(log.total_gib), g.memory_bytes if g is not None else None),
+        Line(f"requested (x {float(fraction):g})", "bytes", _b(log.requested_gib), requested),
+        Line("model weights", "bytes", w_logged, w_pred, "the KV line below uses the logged weights"),
+        Line("activation peak", "bytes", act_logged, act_pred),
+        Line("non-torch memory", "bytes", nt_logged, nt_pred),
+        Line("KV cache memory", "bytes", _b(log.kv_gib), kv_pred),
+        Line("KV cache tokens", "tokens", log.kv_tokens, tokens_pred),
+        Line(f"max concurrency at {log.concurrency_at_tokens or log.max_model_len:,} tokens"
+             if (log.concurrency_at_tokens or log.max_model_len) else "max concurrency", "x",
+             float(log.max_concurrency) if log.max_concurrency is not None else None, conc_pred),
+    ]
+    if log.weights_plus_non_torch_gib is not None:
+        lines.insert(3, Line("weights + non-torch", "bytes", _b(log.weights_plus_non_torch_gib),
+                             w_pred + nt_pred if w_pred is not None and nt_pred is not None else None))
+    if log.cudagraph_gib is not None or log.cudagraph_estimate_gib is not None:
+        kv_at = next(i for i, ln in enumerate(lines) if ln.label == "KV cache memory")
+        lines.insert(kv_at, Line("CUDA graphs (not subtracted)" if engine is not None else "CUDA graphs", "bytes",
+                             _b(log.cudagraph_estimate_gib or log.cudagraph_gib), None,
+                             "outside gpu_memory_utilization in the modelled releases"))
+    if engine is not None:
+        label = engine.name
+    elif log.release or release:
+        label = f"{log.engine} {release or log.release} (not modelled: logged figures only)"
+    else:
+        label = f"{log.engine} (release not in the log: logged figures only)"
+    out = Explanation(label, engine is not None, spec.name if spec is not None else log.model,
+                      g.name if g is not None else log.gpu_name, settings_out, tuple(lines), tuple(notes), None, log)
+    if what_if:
+        if engine is None or spec is None or g is None or cap is None:
+            raise BadInputError("--what-if needs a modelled release, a model kvplan knows and the GPU: "
+                                + "; ".join(notes or ["give --gpu"]))
+        out = replace(out, what_if=_what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logged,
+                                            what_if))
+    return out
+
+
+def _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged) -> Anchored:
+    """``engine`` moved onto the logged figures; ``at`` is exactly the settings the logged
+    deployment resolves to (what plan_capacity asks the engine for)."""
+    from kvplan.weights import weights_footprint
+
+    wfmt = _weights_format(log)
+    weights = weights_footprint(spec, None if wfmt == "unsupported" else wfmt, log.tp, log.pp)
+    at = engine.settings(g, tp=log.tp, pp=log.pp, memory_fraction=fraction,
+                         max_num_batched_tokens=log.max_num_batched_tokens, max_num_seqs=log.max_num_seqs)
+    return Anchored(engine, at, (spec, weights, g), w_logged, act_logged, nt_logged)
+
+
+def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logged, changes: dict) -> dict:
+    unknown = set(changes) - set(WHAT_IF_KEYS)
+    if unknown:
+        raise BadInputError(f"--what-if cannot change {', '.join(sorted(unknown))}; it changes "
+                            f"{', '.join(WHAT_IF_KEYS)}")
+    from kvplan.gpus import get_gpu
+
+    anchored = _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged)
+    new_gpu = get_gpu(changes["gpu"]) if changes.get("gpu") else g
+    new_fraction = changes.get("gpu_memory_utilization", fraction)
+    wfmt = _weights_format(log)
+    kv = _kv_format(log, changes.get("kv_cache_dtype"))
+    engine.check_kv_format(_fmt(kv, spec), spec.dtype)
+    new = _plan(spec, new_gpu, anchored, tp=changes.get("tp", log.tp), pp=changes.get("pp", log.pp),
+                weights=None if wfmt == "unsupported" else wfmt, kv=kv, fraction=new_fraction,
+                max_model_len=changes.get("max_model_len", log.max_model_len),
+                tokens=changes.get("max_num_batched_tokens", log.max_num_batched_tokens),
+                seqs=changes.get("max_num_seqs", log.max_num_seqs))
+    base = _plan(spec, g, anchored, tp=log.tp, pp=log.pp, weights=None if wfmt == "unsupported" else wfmt,
+                 kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
+                 tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)
+    b0, n0 = base.waterfall, new.waterfall
+    lines = (
+        Line("requested", "bytes", b0.engine_share_bytes, n0.engine_share_bytes),
+        Line("model weights", "bytes", b0.weights_bytes, n0.weights_bytes),
+        Line("activation peak", "bytes", b0.activation_bytes, n0.activation_bytes),
+        Line("non-torch memory", "bytes", b0.other_bytes, n0.other_bytes),
+        Line("KV cache memory", "bytes", b0.kv_pool_bytes, n0.kv_pool_bytes),
+        Line("KV cache tokens", "tokens", base.kv_cache_tokens, new.kv_cache_tokens),
+        Line(f"max concurrency at {new.max_model_len:,} tokens", "x", base.memory_concurrency(new.max_model_len),
+             new.memory_concurrency(new.max_model_len)),
+    )
+    verdict = new.verdict()
+    return {"changes": dict(changes), "lines": lines, "engine": engine.name, "fits": verdict.ok,
+            "verdict": "fits" if verdict.ok else "does not fit: " + verdict.reason}
+
+
+def _fmt(name, spec):
+    from kvplan.formats import get_format
+
+    return get_format(name, spec.dtype)
+
+
+def explain_text(text: str, **kw) -> Explanation:
+    """parse_log + explain."""
+    return explain(parse_log(text), **kw)

@@ -1,0 +1,490 @@
+"""The field-driven core of config.json reading: the ``HFConfig`` accessor, the family
+record, the layout helpers every family shares, and the classification of every key.
+
+How a key is judged
+-------------------
+Reading is driven by the fields a config holds, not by its ``model_type`` alone. Every
+key of the config (top level, ``text_config`` and any sub-mapping a reader opens) ends in
+one of four places:
+
+1. **understood**: the family reader read it (``HFConfig`` records every key it is asked
+   for) or declared it deliberately unused (``Family.ignored``, ``HFConfig.ignore``);
+2. **ignorable**: on the allow-list below (``IGNORABLE``), one group per reason: token ids,
+   training-only settings, numerics without a shape, rotary frequencies, runtime switches,
+   generation defaults, heads of other tasks;
+3. **shapes the weights only**: its name holds one of ``WEIGHT_TOKENS`` (experts, MLP
+   width, vocabulary, vision tower ...). KV sizing goes on; the spec lists the field in
+   ``weights_unknown`` and any weight or capacity figure refuses, naming it;
+4. **may shape the cache**: its name holds one of ``CACHE_TOKENS`` (window, chunk, pattern,
+   layer, kv, head, attention, state, mamba ...), or it holds a list or a mapping (a
+   structure). The import stops with one line naming the field: ``classify`` raises.
+
+A key that fits none of these is recorded as not read (``notes``; ``assumptions`` for a
+model_type kvplan has no reader for).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kvplan.errors import SpecError
+
+ABSENT = object()
+
+# Alternative key names for the core sizes, in the order they are tried. GPT-2 writes
+# n_layer / n_head / n_embd / n_positions / n_inner; Falcon's original RefinedWeb configs
+# n_layer / n_head / n_head_kv; OPT ffn_dim.
+LAYERS = ("num_hidden_layers", "n_layer", "num_layers")
+HIDDEN = ("hidden_size", "n_embd", "d_model")
+HEADS = ("num_attention_heads", "n_head", "num_heads")
+KV_HEADS = ("num_key_value_heads", "num_kv_heads", "n_head_kv")
+VOCAB = ("vocab_size",)
+INTERMEDIATE = ("intermediate_size", "ffn_dim", "ffn_hidden_size", "n_inner")
+MAX_POS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length")
+
+#: Keys that only KV-free weight figures need: missing ones are named when weights are asked for.
+WEIGHT_ONLY_SIZES = {"vocab_size": VOCAB, "intermediate_size": INTERMEDIATE}
+
+
+@dataclass
+class Findings:
+    """What a reading found besides the spec fields; shared by every part of one config."""
+
+    notes: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    weights_unknown: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+
+
+class HFConfig:
+    """A config mapping plus its family's defaults, read with one-line errors.
+
+    Every key asked for is recorded in ``read``; ``classify`` judges the rest. ``path`` is
+    the prefix of this mapping inside the file (``"text_config."``), used in messages.
+    """
+
+    def __init__(self, data: dict, origin: str, defaults: dict | None = None, *, path: str = "",
+                 findings: Findings | None = None, top: HFConfig | None = None):
+        self.data = data
+        self.origin = origin
+        self.defaults = dict(defaults or {})
+        self.path = path
+        self.findings = findings if findings is not None else Findings()
+        self.top = top if top is not None else self
+        self.read: set[str] = set()
+        self.children: list[HFConfig] = []
+        self.only_weights = False
+
+    # -- bookkeeping --------------------------------------------------------------------
+    @property
+    def notes(self) -> list[str]:
+        return self.findings.notes
+
+    def where(self, key: str) -> str:
+        """The key as the user finds it in the file (``text_config.sliding_window``)."""
+        return f"{self.path}{key}"
+
+    def error(self, message: str) -> SpecError:
+        return SpecError(f"{self.origin}: {message}")
+
+    def note(self, text: str) -> None:
+        self.findings.notes.append(text)
+
+    def assume(self, text: str) -> None:
+        """Something kvplan assumed that could make a figure wrong: printed as a warning."""
+        self.findings.assumptions.append(text)
+
+    def weights_need(self, text: str) -> None:
+        """A field the weights depend on that is missing or not read: weight figures refuse."""
+        self.findings.weights_unknown.append(text)
+
+    def weights_only(self, build: Callable[[], dict]) -> dict | None:
+        """Run ``build`` (a reader of weight-only fields: MoE, MLP widths); a missing or bad
+        key there becomes a ``weights_need`` instead of an error, so KV sizing goes on."""
+        try:
+            return build()
+        except SpecError as err:
+            self.weights_need(str(err).removeprefix(f"{self.origin}: "))
+            return None
+
+    def ignore(self, *keys: str) -> None:
+        """Declare keys deliberately not used (the caller says why in a comment)."""
+        self.read.update(keys)
+
+    # -- raw access -------------------------------------------------------------------
+    def has(self, key: str) -> bool:
+        """Whether the file itself holds ``key`` (null included)."""
+        self.read.add(key)
+        return key in self.data
+
+    def raw(self, key: str, default=ABSENT):
+        """The value as written (``null`` included), else the family default, else ``default``."""
+        self.read.add(key)
+        if key in self.data:
+            return self.data[key]
+        if key in self.defaults:
+            return self.defaults[key]
+        return default
+
+    def first(self, keys: tuple[str, ...], default=None):
+        """The first of ``keys`` with a non-null value (config first, then defaults)."""
+        self.read.update(keys)
+        for key in keys:
+            if self.data.get(key) is not None:
+                return self.data[key], key
+        for key in keys:
+            if self.defaults.get(key) is not None:
+                return self.defaults[key], key
+        return default, None
+
+    def sub(self, key: str, defaults: dict | None = None, weights_only: bool = False) -> HFConfig | None:
+        """A nested mapping (``attn_config``, ``vision_config``) as an HFConfig whose keys are
+        classified too; None when absent or null. ``weights_only``: the mapping cannot shape
+        the text model's cache (a vision tower), so its unread keys only block weights."""
+        value = self.raw(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(f"{self.where(key)} must be a JSON object")
+        child = HFConfig(value, self.origin, defaults, path=f"{self.where(key)}.", findings=self.findings,
+                         top=self.top)
+        child.only_weights = weights_only
+        self.children.append(child)
+        return child
+
+    # -- typed access -----------------------------------------------------------------
+    def int(self, keys: str | tuple[str, ...], default=ABSENT) -> int | None:
+        """A positive integer from the first of ``keys`` present; SpecError if missing."""
+        keys = (keys,) if isinstance(keys, str) else keys
+        value, key = self.first(keys)
+        if key is None:
+            if default is not ABSENT:
+                return default
+            alt = f" (or {' / '.join(keys[1:])})" if len(keys) > 1 else ""
+            raise self.error(f"missing {self.where(keys[0])}{alt}")
+        return self.check_int(key, value)
+
+    def check_int(self, key: str, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.error(f"{self.where(key)} must be a positive integer, got {value!r}")
+        return value
+
+    def count(self, key: str, default: int = 0) -> int:
+        """A non-negative integer (0 allowed: first_k_dense_replace, n_shared_experts)."""
+        value = self.raw(key, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(f"{self.where(key)} must be a non-negative integer, got {value!r}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(f"{self.where(key)} must be true or false, got {value!r}")
+        return value
+
+    def window(self, key: str = "sliding_window") -> int | None:
+        """A sliding window size; None when the config says null, or has no such key and
+        the family no default for it (no window)."""
+        value = self.raw(key, None)
+        if value is None:
+            return None
+        return self.check_int(key, value)
+
+    def layer_types(self, num_layers: int, key: str = "layer_types") -> list[str] | None:
+        value = self.raw(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(f"{self.where(key)} must be a list of strings")
+        if len(value) != num_layers:
+            raise self.error(f"{self.where(key)} has {len(value)} entries for {num_layers} layers")
+        return value
+
+
+# -- the family record ----------------------------------------------------------------------
+FamilyReader = Callable[[HFConfig], dict]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model_type's reader, its transformers config class and that class's defaults.
+
+    ``ignored``: keys this family's configs carry that are deliberately not used (the
+    family module says why next to them). ``sparse_text``: a nested ``text_config`` of this
+    family is written as a diff against the class defaults (transformers
+    ``PretrainedConfig.to_diff_dict``), so the defaults may fill its core sizes too.
+    ``text_family``: for a multimodal wrapper, the model_type of its ``text_config`` when
+    that mapping does not say (Kimi-VL's is DeepSeek-V3). ``wrapper``: the reader reads the
+    top-level mapping of a multimodal config and gets the text part's fields to extend.
+    """
+
+    reader: FamilyReader
+    config_class: str
+    defaults: dict = field(default_factory=dict)
+    ignored: frozenset[str] = frozenset()
+    sparse_text: bool = False
+    wrapper: bool = False
+    text_family: str | None = None
+
+
+# -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------
+@dataclass(frozen=True)
+class IgnoreGroup:
+    """Keys ignored for one reason. ``names`` are exact, ``patterns`` fnmatch-style;
+    ``neutral`` maps a name to a test its value must pass (else the key is judged as unknown)."""
+
+    reason: str
+    names: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+    neutral: dict = field(default_factory=dict)
+
+    def matches(self, key: str, value) -> bool:
+        if key in self.neutral:
+            return self.neutral[key](value)
+        return key in self.names or any(fnmatch.fnmatchcase(key, p) for p in self.patterns)
+
+
+def _falsy(value) -> bool:
+    return not value
+
+
+IGNORABLE: tuple[IgnoreGroup, ...] = (
+    IgnoreGroup(
+        "identity and provenance: names, classes, versions",
+        frozenset({"_name_or_path", "name_or_path", "architectures", "model_type", "auto_map",
+                   "transformers_version", "_commit_hash", "tokenizer_class", "custom_pipelines",
+                   "_attn_implementation_autoset", "model_name", "license"}),
+    ),
+    IgnoreGroup(
+        "token ids of the tokenizer and of multimodal placeholders",
+        patterns=("*_token_id", "*_token_ids", "*token_index", "*_token_idx", "mm_tokens_per_image",
+                  "image_seq_length", "image_token_id"),
+    ),
+    IgnoreGroup(
+        "training only: dropout, initialisation, auxiliary losses, gradient checkpointing",
+        frozenset({"initializer_range", "initializer_factor", "init_std", "layerdrop", "output_router_logits",
+                   "router_jitter_noise", "gradient_checkpointing", "pretraining_tp", "use_bfloat16",
+                   "tf_legacy_loss", "seq_aux", "router_z_loss_coef", "ep_size",
+                   "ignore_index"}),
+        patterns=("*dropout*", "*pdrop*", "*aux_loss*", "*_init_*", "*_z_loss*"),
+    ),
+    IgnoreGroup(
+        "numerics without a shape: norm epsilons, activation functions, soft-caps, scalar multipliers",
+        frozenset({"hidden_act", "activation_function", "hidden_activation", "query_pre_attn_scalar",
+                   "attention_multiplier", "logits_scaling", "residual_multiplier", "embedding_multiplier",
+                   "scale_embedding", "attn_scale", "swiglu_limit", "attn_temperature_tuning",
+                   "do_layer_norm_before", "apply_residual_connection_post_layernorm", "clip_qkv",
+                   "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
+                   "attention_softmax_in_fp32", "scale_attention_softmax_in_fp32", "apply_query_key_layer_scaling",
+                   "scale_emb", "dim_model_base", "scale_depth"}),
+        patterns=("*_eps", "*epsilon*", "*softcap*", "*softcapping*", "*_multiplier"),
+    ),
+    IgnoreGroup(
+        "rotary position frequencies and scaling: rotary tables are recomputed, never cached",
+        frozenset({"rope_theta", "rope_scaling", "rope_parameters", "rope_interleave", "rotary_dim",
+                   "rotary_pct", "rotary_emb_base", "rotary_emb_fraction", "partial_rotary_factor",
+                   "original_max_position_embeddings", "use_mrope", "mrope_section", "rope_type",
+                   "initial_context_length"}),
+    ),
+    IgnoreGroup(
+        "runtime switches of transformers (kernels, caching, outputs)",
+        frozenset({"use_cache", "torchscript", "return_dict", "output_hidden_states", "output_attentions",
+                   "use_return_dict", "_attn_implementation", "attn_implementation", "use_flash_attn",
+                   "use_flash_attention_2", "cache_implementation", "use_mamba_kernels", "num_logits_to_keep",
+                   "torch_dtype", "dtype", "chunk_size_feed_forward", "fused_bias_fc", "fused_dropout_add_ln",
+                   "fused_mlp", "flash_attn", "flash_rotary", "fused_dense"}),
+    ),
+    IgnoreGroup(
+        "context limits other than the position table: they cap vLLM's default max_model_len, never the bytes "
+        "per token (kvplan sizes the --ctx it is given)",
+        frozenset({"model_max_length", "max_sequence_length", "max_seq_length", "seq_len",
+                   "runner_max_sequence_length"}),
+    ),
+    IgnoreGroup(
+        "generation defaults (sampling settings)",
+        frozenset({"max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups",
+                   "diversity_penalty", "temperature", "top_k", "top_p", "typical_p", "repetition_penalty",
+                   "length_penalty", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids",
+                   "num_return_sequences", "output_scores", "return_dict_in_generate",
+                   "remove_invalid_values", "exponential_decay_length_penalty", "suppress_tokens",
+                   "begin_suppress_tokens", "max_new_tokens"}),
+    ),
+    IgnoreGroup(
+        "heads and labels for other tasks (classification, summary), not loaded for generation",
+        frozenset({"id2label", "label2id", "num_labels", "problem_type", "finetuning_task", "task_specific_params",
+                   "prefix", "summary_activation", "summary_first_dropout", "summary_proj_to_labels",
+                   "summary_type", "summary_use_proj"}),
+    ),
+    IgnoreGroup(
+        "PretrainedConfig fields at their neutral value (no pruning, no encoder, no cross-attention)",
+        neutral={"pruned_heads": _falsy, "is_encoder_decoder": _falsy, "add_cross_attention": _falsy,
+                 "cross_attention_hidden_size": _falsy, "tie_encoder_decoder": _falsy, "is_decoder": lambda v: True},
+    ),
+)
+
+#: Keys that place MoE layers among dense ones: weights only (experts never change the cache).
+#: spatial_merge_size: patches merged before the multimodal projector (its input width).
+WEIGHT_NAMES = frozenset({"decoder_sparse_step", "first_k_dense_replace", "spatial_merge_size"})
+
+#: Name fragments of keys that shape only the weights (experts, MLP width, vocabulary,
+#: vision tower, biases, norms). Checked before CACHE_TOKENS: ``attention_bias`` is a weight.
+WEIGHT_TOKENS = ("expert", "moe", "router", "vocab", "intermediate", "ffn", "mlp", "vision", "audio", "image",
+                 "projector", "embed", "bias", "tie_", "norm", "lm_head")
+
+#: Name fragments of keys that may shape the KV cache. Chosen wide on purpose: a field kvplan
+#: cannot place is refused, and a family that understands it reads it.
+CACHE_TOKENS = ("window", "chunk", "pattern", "layer", "type", "kv", "key", "value", "lora", "rank", "latent",
+                "mamba", "ssm", "state", "conv", "linear", "hybrid", "multi_query", "query", "mqa", "gqa",
+                "group", "block", "head", "attn", "attention", "sparse", "index", "share", "cross", "encoder",
+                "decoder", "nope", "global", "local", "sink", "compress", "cache", "swa", "interval", "period",
+                "offset", "recurr", "rwkv", "retention", "memory", "dim", "channel", "size", "position", "seq",
+                "context", "ctx", "len")
+#: Prefixes of counts (``num_*``, ``n_*``): a count kvplan does not read may be a count of layers or heads.
+CACHE_PREFIXES = ("num_", "n_")
+
+
+def ignorable(key: str, value) -> str | None:
+    """The reason ``key`` never changes cache or weight bytes, or None."""
+    for group in IGNORABLE:
+        if group.matches(key, value):
+            return group.reason
+    return None
+
+
+def effect(key: str, value) -> str | None:
+    """"weights", "cache" or None: what an unread key could change, judged by its name."""
+    low = key.lower()
+    if low in WEIGHT_NAMES or any(t in low for t in WEIGHT_TOKENS):
+        return "weights"
+    if (any(t in low for t in CACHE_TOKENS) or low.startswith(CACHE_PREFIXES)
+            or (isinstance(value, (list, dict)) and value)):
+        return "cache"
+    return None
+
+
+def classify(c: HFConfig, model_type: str) -> None:
+    """Judge every key of ``c`` (and of the sub-mappings a reader opened) that was not read.
+
+    Raises SpecError on the first key that may shape the cache; records weight-only keys in
+    ``weights_unknown`` and the rest in ``unread``."""
+    for key, value in c.data.items():
+        if key in c.read or ignorable(key, value):
+            continue
+        what = effect(key, value)
+        if what == "cache" and c.only_weights:
+            what = "weights"
+        if what == "cache":
+            raise c.error(
+                f"{c.where(key)} is a field kvplan does not read for model_type {model_type!r}, and it may "
+                f"shape the KV cache; write a spec by hand (a draft: kvplan import CONFIG --ignore "
+                f"{c.where(key)}; see docs/import.md)"
+            )
+        if what == "weights":
+            c.weights_need(f"{c.where(key)} (not read for model_type {model_type!r})")
+        else:
+            c.findings.unread.append(c.where(key))
+    for child in c.children:
+        classify(child, model_type)
+
+
+# -- layout helpers every family shares -----------------------------------------------------
+def base(c: HFConfig, intermediate: int | None = None) -> dict:
+    """Sizes shared by every decoder: layers, widths, heads, context (the KV sizes, required),
+    vocabulary and MLP width (weights only: a missing one is left out, and named when a
+    weight figure is asked for). ``intermediate`` is the family's value for a missing/null
+    MLP width, if it has one."""
+    heads = c.int(HEADS)
+    m = {
+        "num_layers": c.int(LAYERS),
+        "hidden_size": c.int(HIDDEN),
+        "num_attention_heads": heads,
+        # transformers: a missing/null num_key_value_heads means multi-head attention
+        # (LlamaConfig: "If it is not specified, will default to num_attention_heads").
+        "num_kv_heads": c.int(KV_HEADS, default=heads),
+        "max_position_embeddings": c.int(MAX_POS),
+    }
+    for name, keys in WEIGHT_ONLY_SIZES.items():
+        # Absent: the spec leaves it out and ModelSpec.require_weight_fields names it.
+        value = c.int(keys, default=intermediate if name == "intermediate_size" else None)
+        if value is not None:
+            m[name] = value
+    head_dim = c.raw("head_dim", None)
+    if head_dim is not None:
+        m["head_dim"] = c.check_int("head_dim", head_dim)
+    return m
+
+
+def full() -> dict:
+    return {"kind": "full_attention"}
+
+
+def sliding(window: int) -> dict:
+    return {"kind": "sliding_window", "window": window}
+
+
+def layout(kinds: dict[str, dict], labels: list[str]) -> dict | None:
+    """``cache`` for a per-layer list of kind labels: None when every layer is plain full
+    attention, one kind when uniform, ``pattern`` when periodic, else ``layer_types``."""
+    used = list(dict.fromkeys(labels))
+    if len(used) == 1:
+        only = used[0]
+        if kinds[only] == full():
+            return None
+        return {"kinds": {only: kinds[only]}}
+    n = len(labels)
+    for period in range(2, n // 2 + 1):
+        if all(labels[i] == labels[i % period] for i in range(n)):
+            return {"kinds": {k: kinds[k] for k in used}, "pattern": labels[:period]}
+    return {"kinds": {k: kinds[k] for k in used}, "layer_types": labels}
+
+
+def hf_layer_types(c: HFConfig, m: dict, window: int | None):
+    """Layout from a config's ``layer_types`` list ("full_attention" / "sliding_attention"):
+    the ``cache`` mapping (None when every layer is full attention), or ABSENT when the
+    config has no layer_types."""
+    types = c.layer_types(m["num_layers"])
+    if types is None:
+        return ABSENT
+    kinds, labels = {}, []
+    for i, t in enumerate(types):
+        if t == "full_attention":
+            kinds["attention"] = full()
+            labels.append("attention")
+        elif t == "sliding_attention":
+            if window is None:
+                raise c.error(f"{c.where('layer_types')}.{i} is sliding_attention but sliding_window is null")
+            kinds["sliding"] = sliding(window)
+            labels.append("sliding")
+        else:
+            raise c.error(
+                f"{c.where('layer_types')}.{i}: {t!r} is not full_attention or sliding_attention"
+            )
+    return layout(kinds, labels)
+
+
+def either(from_layer_types, fallback):
+    """The layout from layer_types when the config has that key, else ``fallback``."""
+    return fallback if from_layer_types is ABSENT else from_layer_types
+
+
+def every_nth_global(num_layers: int, period: int, window: int | None) -> dict | None:
+    """Layer i is global when (i + 1) % period == 0, else sliding over ``window``."""
+    if window is None:
+        return None
+    labels = ["attention" if (i + 1) % period == 0 else "sliding" for i in range(num_layers)]
+    return layout({"attention": full(), "sliding": sliding(window)}, labels)
+
+
+# -- names ----------------------------------------------------------------------------------
+def sanitize(text: str) -> str:
+    """Lowercase and fit the schema's name pattern ``^[a-z0-9][a-z0-9._+-]*$``."""
+    name = re.sub(r"[^a-z0-9._+-]+", "-", str(text).strip().lower())
+    name = re.sub(r"-{2,}", "-", name).lstrip("._+-").rstrip("-")
+    return name or "imported-model"

@@ -1,0 +1,108 @@
+"""How a checkpoint stores its weights: ``torch_dtype`` as vLLM serves it, ``quantization_config``.
+
+The dtype rule follows vLLM's ``_get_and_verify_dtype`` / ``_resolve_auto_dtype``
+(vllm/config/model.py, e.g. at commit 0052a5b8; introduced by vLLM PR #18751, "[Core] Rework
+dtype resolution"): with the default ``--dtype auto``, a float32 checkpoint is downcast to
+the platform's first supported dtype, which is bfloat16 on GPUs of compute capability 8.0
+and newer (vllm/platforms/cuda.py ``supported_dtypes``: [bfloat16, float16, float32]); 16-bit
+checkpoints keep their dtype. Before that PR vLLM cast float32 to float16. A config without
+a dtype is read from the safetensors headers by vLLM (``_find_dtype``); from the config
+alone kvplan assumes bfloat16 and says so.
+"""
+
+from __future__ import annotations
+
+from kvplan.hf.core import HFConfig
+
+#: torch dtype names in config.json -> kvplan model dtypes.
+DTYPES = {
+    "bfloat16": "bf16", "bf16": "bf16",
+    "float16": "fp16", "fp16": "fp16", "half": "fp16",
+    "float32": "fp32", "fp32": "fp32", "float": "fp32",
+}
+
+#: What vLLM serves a float32 checkpoint in by default (see the module docstring).
+FP32_SERVED_AS = "bf16"
+
+
+def served_dtype(top: HFConfig, text: HFConfig, header_dtype: str | None = None) -> str:
+    """``torch_dtype`` (or ``dtype``, transformers >= 4.56), as vLLM serves it by default;
+    without one, ``header_dtype`` (from the safetensors headers, as vLLM's ``_find_dtype``)."""
+    for source in (top, text):
+        for key in ("torch_dtype", "dtype"):
+            value = source.raw(key, None)
+            if value is None:
+                continue
+            if not isinstance(value, str) or value.lower() not in DTYPES:
+                raise source.error(f"{source.where(key)} {value!r} is not one of bfloat16, float16, float32")
+            stored = DTYPES[value.lower()]
+            if stored == "fp32":
+                top.assume(
+                    f"checkpoint stored in float32: planned in {FP32_SERVED_AS}, the dtype vLLM serves it in by "
+                    "default on GPUs of compute capability >= 8.0 (vllm/config/model.py _resolve_auto_dtype; "
+                    "float16 on older GPUs); pass --dtype to plan another"
+                )
+                return FP32_SERVED_AS
+            return stored
+    if header_dtype is not None:
+        top.note(f"dtype {header_dtype} from the safetensors headers (the config names none)")
+        return header_dtype
+    top.assume("config gives no torch_dtype: bf16 assumed (vLLM would read the dtype from the safetensors "
+               "headers; point kvplan at the checkpoint to read them too)")
+    return "bf16"
+
+
+def quantization(top: HFConfig, text: HFConfig) -> dict | None:
+    """quantization_config (top level, else the text_config's: Kimi-K2.5 keeps it there) ->
+    {format, exclude}: how the checkpoint's weights are stored."""
+    q = top.raw("quantization_config", None)
+    if q is None and text is not top:
+        q = text.raw("quantization_config", None)
+    if q is None:
+        return None
+    if not isinstance(q, dict):
+        raise top.error("quantization_config must be a JSON object")
+    method = str(q.get("quant_method", "")).lower()
+    # Modules kept unquantized: transformers' modules_to_not_convert, vLLM fp8's
+    # ignored_layers, compressed-tensors' ignore (names or "re:" patterns).
+    exclude = []
+    for key in ("modules_to_not_convert", "ignored_layers", "ignore"):
+        names = q.get(key) or []
+        if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+            raise top.error(f"quantization_config.{key} must be a list of names")
+        exclude += [n for n in names if n not in exclude]
+    if method == "mxfp4":
+        fmt = "mxfp4"
+    elif method == "fp8":
+        fmt = "fp8_e5m2" if str(q.get("fmt", "e4m3")).lower() == "e5m2" else "fp8_e4m3"
+    elif method in ("gptq", "awq") and q.get("bits") in (4, 8):
+        fmt = f"int{q['bits']}"
+    elif method == "compressed-tensors" and (fmt := _compressed_tensors_format(q)):
+        pass
+    else:
+        top.weights_need(f"quantization_config (quant_method {method or '?'!r} is not a storage format "
+                         "kvplan reads)")
+        return None
+    return {"format": fmt, "exclude": list(exclude)}
+
+
+def _compressed_tensors_format(q: dict) -> str | None:
+    """The weight format of a compressed-tensors config (llm-compressor checkpoints): the
+    first config group's ``weights`` scheme. 8-bit float -> fp8, 8-bit int -> int8, 4-bit int
+    -> int4 (w4a16 groups), 4-bit float with groups of 32 -> mxfp4; others are not read."""
+    groups = q.get("config_groups")
+    if not isinstance(groups, dict):
+        return None
+    for group in groups.values():
+        w = group.get("weights") if isinstance(group, dict) else None
+        if not isinstance(w, dict):
+            continue
+        bits, kind = w.get("num_bits"), str(w.get("type", "int")).lower()
+        if bits == 8:
+            return "fp8_e4m3" if kind == "float" else "int8"
+        if bits == 4 and kind == "int":
+            return "int4"
+        if bits == 4 and kind == "float" and w.get("group_size") == 32:
+            return "mxfp4"
+        return None
+    return None

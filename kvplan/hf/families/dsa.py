@@ -1,0 +1,32 @@
+"""DeepSeek-V3.2 (deepseek_v32): DeepSeek-V3's MLA and experts plus the sparse-attention
+(DSA) lightning indexer, whose keys are cached per token and layer."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig
+from kvplan.hf.families.deepseek import ROUTING, read_deepseek
+
+
+def read_deepseek_v32(c: HFConfig) -> dict:
+    # vLLM deepseek_v2.py: a config with index_topk is V3.2; each layer's Indexer keeps a
+    # DeepseekV32IndexerCache of one key per token: index_head_dim fp8 values + one fp32
+    # scale per 128 (quant_block_size), 132 bytes for index_head_dim 128, beside the MLA
+    # latent (kvplan.layers.MLAIndexed). index_n_heads sizes the indexer's query
+    # projection (weights only, 0.1% of the model: not counted); index_topk how many
+    # tokens each query attends to, which changes compute, not what is cached.
+    # vLLM's default KV dtype for V3.2 is its own fp8_ds_mla (656 B a token for the latent:
+    # 512 fp8 + 4 fp32 scales + 64 bf16 rope; models/config.py DeepseekV32ForCausalLM);
+    # kvplan plans the format it is given.
+    m = read_deepseek(c)
+    m["cache"] = {"kinds": {"mla": {"kind": "mla_indexed", "index_head_dim": c.int("index_head_dim")}}}
+    c.ignore("index_topk", "index_n_heads")
+    c.note("the lightning indexer's projections (index_n_heads x index_head_dim) are not counted in the weights")
+    return m
+
+
+DEEPSEEK_V32 = Family(
+    read_deepseek_v32, "DeepseekV32Config",
+    {"first_k_dense_replace": 3, "moe_layer_freq": 1, "n_shared_experts": 1, "q_lora_rank": 1536,
+     "tie_word_embeddings": False, "max_position_embeddings": 4096},
+    ignored=ROUTING,
+)

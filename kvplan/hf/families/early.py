@@ -1,0 +1,141 @@
+"""Decoders with their own key names, from before the Llama layout settled: GPT-J, Phi-1/2,
+Qwen (v1), ChatGLM2/3, DBRX and Baichuan."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import HIDDEN, Family, HFConfig, base
+
+
+def _head_dim_must_be_hidden_over_heads(c: HFConfig, m: dict, key: str) -> None:
+    """vLLM derives these models' head size as hidden_size // num_heads; a config whose
+    ``key`` says otherwise is refused rather than planned with either value."""
+    given = c.raw(key, None)
+    derived = m["hidden_size"] // m["num_attention_heads"]
+    if given is not None and c.check_int(key, given) != derived:
+        raise c.error(f"{c.where(key)} {given} differs from hidden_size / heads = {derived}, which vLLM uses "
+                      "for this model; write a spec by hand")
+
+
+def read_gptj(c: HFConfig) -> dict:
+    # GPTJConfig: n_inner null -> 4 * n_embd. GPTJBlock runs attention and MLP in parallel
+    # off one LayerNorm (ln_1); q/k/v/out_proj have no bias, fc_in/fc_out have; lm_head
+    # is an untied Linear with a bias. Rotary on the first rotary_dim channels (vLLM gpt_j.py).
+    hidden = c.int(HIDDEN)
+    m = base(c, intermediate=4 * hidden)
+    # rotary: always true for GPT-J checkpoints (rotary frequencies only); scale_attn_weights:
+    # the 1/sqrt(head_dim) factor.
+    c.ignore("rotary", "scale_attn_weights")
+    m.update(mlp_gated=False, qkv_bias=False, o_bias=False, mlp_bias=True, norm="layernorm", norms_per_layer=1)
+    if "vocab_size" in m:
+        m["extra_params"] = {"lm_head.bias": m["vocab_size"]}
+    return m
+
+
+def read_phi(c: HFConfig) -> dict:
+    # PhiConfig (Phi-1, Phi-1.5, Phi-2): parallel attention + MLP off one LayerNorm
+    # (input_layernorm), q/k/v/dense with biases, plain fc1/fc2 MLP with biases, a final
+    # LayerNorm and an lm_head with a bias (vLLM phi.py: ParallelLMHead(..., bias=True)).
+    # qk_layernorm adds LayerNorms over q and k per head.
+    m = base(c)
+    if c.flag("qk_layernorm", False):
+        raise c.error("qk_layernorm true: the extra per-head LayerNorms are not modelled; write a spec by hand")
+    m.update(mlp_gated=False, qkv_bias=True, o_bias=True, mlp_bias=True, norm="layernorm", norms_per_layer=1)
+    if "vocab_size" in m:
+        m["extra_params"] = {"lm_head.bias": m["vocab_size"]}
+    return m
+
+
+def read_qwen(c: HFConfig) -> dict:
+    # QWenConfig (Qwen-1.8B/7B/14B/72B, trust_remote_code): multi-head attention with a
+    # fused c_attn (bias) and a bias-free c_proj; kv_channels is the head size, and vLLM
+    # qwen.py uses hidden_size // num_heads, so the two must agree. The MLP's
+    # intermediate_size counts both halves of the gated pair (QWenMLP: w1, w2 of
+    # intermediate_size // 2, c_proj back). seq_length is the context length.
+    m = base(c)
+    _head_dim_must_be_hidden_over_heads(c, m, "kv_channels")
+    if "intermediate_size" in m:
+        m["intermediate_size"] //= 2
+    # bf16 / fp16 / fp32: the flags remote code used to pick a dtype; torch_dtype (absent in
+    # Qwen v1 configs) decides here. use_dynamic_ntk / use_logn_attn rescale attention
+    # scores at long context; scale_attn_weights is the 1/sqrt(d) factor: no shapes.
+    c.ignore("bf16", "fp16", "fp32", "use_dynamic_ntk", "use_logn_attn", "scale_attn_weights", "seq_length",
+             "rotary_pct", "rotary_emb_base")
+    bias = not c.flag("no_bias", True)
+    m.update(qkv_bias=True, o_bias=bias, mlp_bias=bias)
+    return m
+
+
+def read_chatglm(c: HFConfig) -> dict:
+    # ChatGLMConfig (ChatGLM2/3, GLM-4-9B-chat, trust_remote_code): num_layers, kv heads =
+    # multi_query_group_num when multi_query_attention else num_attention_heads; head size
+    # kv_channels, which vLLM chatglm.py takes as hidden_size // num_heads (so they must
+    # agree). ffn_hidden_size is the width of the SwiGLU pair (dense_h_to_4h is 2x that).
+    # Vocabulary rows: padded_vocab_size (embedding and output_layer). Biases on q/k/v only
+    # when add_qkv_bias; on the dense layers when add_bias_linear. seq_length: context.
+    m = base(c)
+    if c.flag("multi_query_attention", False):
+        m["num_kv_heads"] = c.int("multi_query_group_num")
+    _head_dim_must_be_hidden_over_heads(c, m, "kv_channels")
+    vocab = c.int("padded_vocab_size", default=None)
+    if vocab is not None:
+        m["vocab_size"] = vocab
+    if not c.flag("rmsnorm", True) or not c.flag("post_layer_norm", True):
+        raise c.error("rmsnorm / post_layer_norm false: that ChatGLM variant is not modelled; write a spec by hand")
+    # apply_query_key_layer_scaling / attention_softmax_in_fp32 / fp32_residual_connection:
+    # numerics; original_rope: the rotary layout (half of each head rotated).
+    c.ignore("apply_query_key_layer_scaling", "attention_softmax_in_fp32", "fp32_residual_connection",
+             "original_rope", "bias_dropout_fusion", "seq_length")
+    linear_bias = c.flag("add_bias_linear", False)
+    m.update(qkv_bias=c.flag("add_qkv_bias", False), o_bias=linear_bias, mlp_bias=linear_bias)
+    return m
+
+
+def read_dbrx(c: HFConfig) -> dict:
+    # DbrxConfig: d_model / n_heads / n_layers / max_seq_len at the top, attention sizes in
+    # attn_config (kv_n_heads), experts in ffn_config. vLLM dbrx.py: head_dim = d_model /
+    # n_heads, kv heads = attn_config.kv_n_heads, every layer a MoE of moe_num_experts GLU
+    # experts (w1, v1, w2) of ffn_hidden_size, router Linear without bias. No biases; its
+    # LayerNorms have a weight and no bias, which the spec's weight-only norm counts exactly.
+    attn = c.sub("attn_config")
+    ffn = c.sub("ffn_config")
+    if attn is None or ffn is None:
+        raise c.error("attn_config and ffn_config are required for model_type 'dbrx'")
+    heads = c.int("n_heads")
+    m = {"num_layers": c.int("n_layers"), "hidden_size": c.int(HIDDEN), "num_attention_heads": heads,
+         "num_kv_heads": attn.int("kv_n_heads"), "max_position_embeddings": c.int("max_seq_len")}
+    vocab = c.int("vocab_size", default=None)
+    if vocab is not None:
+        m["vocab_size"] = vocab
+    # clip_qkv clamps q/k/v values; rope_theta: rotary frequencies; attn_pdrop: training.
+    attn.ignore("clip_qkv", "rope_theta", "model_type", "attn_pdrop")
+    m["intermediate_size"] = ffn.int("ffn_hidden_size")
+    m["moe"] = c.weights_only(lambda: {
+        "num_experts": ffn.int("moe_num_experts"),
+        "experts_per_token": ffn.int("moe_top_k"),
+        "expert_intermediate_size": ffn.int("ffn_hidden_size"),
+    })
+    # moe_jitter_eps / moe_loss_weight / moe_normalize_expert_weights: routing and training.
+    ffn.ignore("moe_jitter_eps", "moe_loss_weight", "moe_normalize_expert_weights", "model_type",
+               "ffn_act_fn")
+    c.ignore("emb_pdrop", "resid_pdrop", "router_aux_loss_coef")
+    return m
+
+
+def read_baichuan(c: HFConfig) -> dict:
+    # Baichuan / Baichuan2 (trust_remote_code): multi-head attention through one fused,
+    # bias-free W_pack; SwiGLU MLP. vLLM baichuan.py uses rotary positions when hidden_size
+    # is 4096 (the 7B models) and ALiBi otherwise (13B): the cache is the same either way.
+    # Baichuan2's lm_head is a NormHead (one weight matrix, normalised at run time).
+    m = base(c)
+    m["position_embedding"] = "rope" if m["hidden_size"] == 4096 else "alibi"
+    # model_max_length: the tokenizer's limit, repeated in the config.
+    c.ignore("model_max_length", "_from_model_config")
+    return m
+
+
+GPTJ = Family(read_gptj, "GPTJConfig", {"tie_word_embeddings": False, "n_positions": 2048})
+PHI = Family(read_phi, "PhiConfig", {"tie_word_embeddings": False, "max_position_embeddings": 2048})
+QWEN = Family(read_qwen, "QWenConfig", {"tie_word_embeddings": False, "no_bias": True})
+CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"tie_word_embeddings": False})
+DBRX = Family(read_dbrx, "DbrxConfig", {"tie_word_embeddings": False})
+BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"tie_word_embeddings": False})

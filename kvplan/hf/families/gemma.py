@@ -1,0 +1,94 @@
+"""Gemma, Gemma 2, Gemma 3 (text and the multimodal wrapper)."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig, base, either, every_nth_global, hf_layer_types
+
+
+def _gemma_base(c: HFConfig) -> dict:
+    # GemmaAttention (and Gemma 2/3): q/k/v/o_proj use bias=config.attention_bias (default false).
+    m = base(c)
+    bias = c.flag("attention_bias", False)
+    m.update(qkv_bias=bias, o_bias=bias)
+    return m
+
+
+def read_gemma(c: HFConfig) -> dict:
+    # Gemma (1): head_dim is explicit (Gemma-7B: 256, while 3072 / 16 = 192); tied
+    # embeddings (GemmaConfig default tie_word_embeddings=True).
+    return _gemma_base(c)
+
+
+def read_gemma2(c: HFConfig) -> dict:
+    # Gemma2Config.__post_init__: without layer_types, layer i is sliding when
+    # (i + 1) % 2 != 0, i.e. even layers (0, 2, 4 ...) slide and odd layers are global.
+    # Four RMSNorms a layer (input, post_attention, pre_feedforward, post_feedforward).
+    m = _gemma_base(c)
+    window = c.window()
+    # Older Gemma 2 configs repeat the window as sliding_window_size: it must agree.
+    alias = c.raw("sliding_window_size", None)
+    if alias is not None and alias != window:
+        raise c.error(f"sliding_window_size {alias!r} disagrees with sliding_window {window!r}")
+    m["cache"] = either(hf_layer_types(c, m, window), every_nth_global(m["num_layers"], 2, window))
+    m["norms_per_layer"] = 4
+    return m
+
+
+def read_gemma3(c: HFConfig) -> dict:
+    # Gemma3TextConfig: sliding_window_pattern 6 means layer i is global when
+    # (i + 1) % 6 == 0 (modeling_gemma3: is_sliding = bool((layer_idx + 1) %
+    # sliding_window_pattern)): 5 local : 1 global. Newer configs write layer_types.
+    # q_norm/k_norm per head, four norms a layer as in Gemma 2.
+    m = _gemma_base(c)
+    window = c.window()
+    period = c.int(("sliding_window_pattern", "_sliding_window_pattern"), default=6)
+    m["cache"] = either(hf_layer_types(c, m, window), every_nth_global(m["num_layers"], period, window))
+    m.update(norms_per_layer=4, qk_norm=True)
+    return m
+
+
+#: SiglipVisionConfig defaults (transformers models/siglip/configuration_siglip.py), for the
+#: keys a nested vision_config (a diff against them) leaves out.
+SIGLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_channels": 3,
+                   "image_size": 224, "patch_size": 16, "vision_use_head": True}
+
+
+def read_gemma3_wrapper(top: HFConfig, text_fields: dict) -> dict:
+    """Gemma3ForConditionalGeneration: the text model's fields, plus the SigLIP vision tower
+    and the projector counted from ``vision_config`` (kvplan.shapes), as ``extra_params``."""
+    from kvplan.shapes import gemma3_projector_shapes, siglip_vision_shapes
+
+    v = top.sub("vision_config", SIGLIP_DEFAULTS, weights_only=True)
+    if v is None:
+        top.weights_need("vision_config (missing: the vision tower cannot be counted)")
+        return text_fields
+    # Heads, activation and epsilon do not change the parameter count.
+    v.ignore("model_type", "num_attention_heads", "hidden_act", "layer_norm_eps", "attention_dropout")
+    if v.data.get("model_type", "siglip_vision_model") != "siglip_vision_model" or v.flag("vision_use_head", True):
+        top.weights_need("vision_config (not a SigLIP tower without a pooling head)")
+        v.ignore(*v.data)  # named once, as the whole vision_config
+        return text_fields
+    hidden = v.int("hidden_size")
+    tower = siglip_vision_shapes(hidden, v.int("intermediate_size"), v.int("num_hidden_layers"),
+                                 v.int("patch_size"), v.int("image_size"), v.int("num_channels"))
+    text_hidden = text_fields["hidden_size"]
+    extra = {"vision_tower": sum(p.numel for p in tower),
+             "multimodal_projector": sum(p.numel for p in gemma3_projector_shapes(hidden, text_hidden))}
+    return {**text_fields, "extra_params": extra}
+
+
+GEMMA = Family(read_gemma, "GemmaConfig", {"head_dim": 256, "tie_word_embeddings": True,
+                                           "max_position_embeddings": 8192})
+GEMMA2 = Family(
+    read_gemma2, "Gemma2Config",
+    {"head_dim": 256, "sliding_window": 4096, "tie_word_embeddings": True, "max_position_embeddings": 8192},
+)
+GEMMA3_TEXT = Family(
+    read_gemma3, "Gemma3TextConfig",
+    {"vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+     "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+     "max_position_embeddings": 131_072, "tie_word_embeddings": True, "sliding_window": 4096,
+     "sliding_window_pattern": 6},
+    sparse_text=True,
+)
+GEMMA3 = Family(read_gemma3_wrapper, "Gemma3Config", wrapper=True, text_family="gemma3_text")

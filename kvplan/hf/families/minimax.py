@@ -1,0 +1,36 @@
+"""MiniMax-Text-01 / MiniMax-M1: lightning (linear) attention with a softmax-attention
+layer every few layers (attn_type_list)."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig, base, full, layout
+
+
+def read_minimax_text_01(c: HFConfig) -> dict:
+    # vLLM minimax_text_01.py (MiniMaxText01ForCausalLM, also for MiniMaxM1ForCausalLM):
+    # attn_type_list[i] 0 is a MiniMaxText01LinearAttention layer, 1 a softmax attention
+    # layer with num_key_value_heads heads of head_dim. A linear layer keeps one
+    # head_dim x head_dim matrix per attention head (MambaStateShapeCalculator.
+    # linear_attention_state_shape), in the model dtype (linear_attention_state_dtype),
+    # and nothing per token: kvplan.layers.StateSpace with no conv part.
+    m = base(c)
+    n = m["num_layers"]
+    types = c.raw("attn_type_list", None)
+    if not isinstance(types, list) or len(types) != n or any(t not in (0, 1) for t in types):
+        raise c.error(f"attn_type_list must hold 0 (linear) or 1 (softmax) for each of the {n} layers")
+    head_dim = m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"]
+    linear = {"kind": "state_space", "conv_dim": 0, "conv_kernel": 1, "ssm_heads": m["num_attention_heads"],
+              "ssm_head_dim": head_dim, "ssm_state_size": head_dim}
+    m["cache"] = layout({"linear": linear, "attention": full()}, ["attention" if t else "linear" for t in types])
+    if c.window() is not None:
+        raise c.error("sliding_window is set: MiniMax with sliding attention is not modelled")
+    # The deepnorm-style residual scales (layernorm_*_alpha/beta) and postnorm: numerics.
+    c.ignore(*[k for k in c.data if k.startswith("layernorm_") and k.endswith(("_alpha", "_beta"))], "postnorm",
+             "shared_moe_mode")
+    c.weights_need("the lightning-attention mixer (qkv, output gate, norm) is not modelled by kvplan.shapes: "
+                   "weights not modelled")
+    c.ignore("num_local_experts", "num_experts_per_tok", "shared_intermediate_size", "intermediate_size")
+    return m
+
+
+MINIMAX_TEXT_01 = Family(read_minimax_text_01, "MiniMaxText01Config", {"tie_word_embeddings": False})

@@ -1,0 +1,38 @@
+"""Mistral and Mixtral."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig, base, either, hf_layer_types, sliding
+
+
+def read_mistral(c: HFConfig) -> dict:
+    # MistralConfig: sliding_window defaults to 4096 when the key is absent; an explicit
+    # null means no window (Mistral-7B-v0.3, Mistral-Nemo). The window is the same on
+    # every layer (Mistral 7B paper, arXiv:2310.06825, section 2).
+    m = base(c)
+    window = c.window()
+    m["cache"] = either(hf_layer_types(c, m, window), {"kinds": {"sliding": sliding(window)}} if window else None)
+    return m
+
+
+def read_mixtral(c: HFConfig) -> dict:
+    m = read_mistral(c)
+    # Every layer is a sparse MoE block of num_local_experts SwiGLU experts of
+    # intermediate_size (MixtralSparseMoeBlock); the router is a bias-free Linear.
+    m["moe"] = c.weights_only(lambda: {
+        "num_experts": c.int(("num_local_experts", "num_experts")),
+        "experts_per_token": c.int("num_experts_per_tok"),
+        "expert_intermediate_size": c.int("intermediate_size"),
+    })
+    return m
+
+
+MISTRAL = Family(
+    read_mistral, "MistralConfig",
+    {"sliding_window": 4096, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32},
+)
+MIXTRAL = Family(
+    read_mixtral, "MixtralConfig",
+    {"sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32,
+     "num_experts_per_tok": 2, "num_local_experts": 8},
+)

@@ -1,0 +1,25 @@
+"""Phi-3."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig, base, sliding
+
+
+def read_phi3(c: HFConfig) -> dict:
+    # Phi3Config: sliding_window defaults to None. Phi-3-mini-4k-instruct sets 2047 (a
+    # 2048-token context, vLLM PR #4380), one window for the whole model, so it is put on
+    # every layer. Whether a given vLLM release still applies it is not checked here: the
+    # spec follows the config. q/k/v are one fused qkv_proj, gate/up one gate_up_proj,
+    # no biases.
+    m = base(c)
+    if c.flag("attention_bias", False):
+        c.weights_need("attention_bias true (Phi3Attention's qkv_proj and o_proj are built without biases)")
+    window = c.window()
+    if window:
+        m["cache"] = {"kinds": {"sliding": sliding(window)}}
+        c.note(f"sliding_window {window} from the config, applied to every layer")
+    return m
+
+
+PHI3 = Family(read_phi3, "Phi3Config",
+              {"sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096})

@@ -1,0 +1,135 @@
+"""Qwen2/2.5, Qwen3, Qwen3-MoE and Qwen3-Next (Gated DeltaNet hybrid)."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import ABSENT, Family, HFConfig, base, full, hf_layer_types, layout, sliding
+
+
+def read_qwen2(c: HFConfig) -> dict:
+    # Qwen2Config.__post_init__: sliding_window is dropped unless use_sliding_window is
+    # true; then layers i >= max_window_layers slide (layer_types says so explicitly in
+    # newer configs). Qwen2 q/k/v projections carry a bias, o_proj does not.
+    m = base(c)
+    m["qkv_bias"] = True
+    m["cache"] = qwen_sliding(c, m)
+    return m
+
+
+def qwen_sliding(c: HFConfig, m: dict) -> dict | None:
+    use = c.flag("use_sliding_window", False)
+    window = c.window() if use else None
+    from_types = hf_layer_types(c, m, window)
+    # max_window_layers only counts when use_sliding_window is true (read below then).
+    c.ignore("max_window_layers", "sliding_window")
+    if from_types is not ABSENT:
+        return from_types
+    if window is None:
+        if not use and c.raw("sliding_window", None) is not None:
+            c.note(f"sliding_window {c.raw('sliding_window')} ignored: use_sliding_window is false")
+        return None
+    first = c.count("max_window_layers", 28)
+    if first >= m["num_layers"]:
+        c.note(
+            f"use_sliding_window is true but max_window_layers ({first}) >= "
+            f"num_hidden_layers ({m['num_layers']}): no layer slides"
+        )
+        return None
+    labels = ["attention"] * first + ["sliding"] * (m["num_layers"] - first)
+    return layout({"attention": full(), "sliding": sliding(window)}, labels)
+
+
+def read_qwen3(c: HFConfig) -> dict:
+    # Qwen3: explicit head_dim (Qwen3Config default 128, not hidden/heads), RMSNorm on
+    # q and k per head (q_norm/k_norm), attention_bias default false.
+    m = base(c)
+    bias = c.flag("attention_bias", False)
+    m.update(qkv_bias=bias, o_bias=bias, qk_norm=True)
+    m["cache"] = qwen_sliding(c, m)
+    return m
+
+
+def qwen_moe(c: HFConfig, shared_expert: bool) -> dict | None:
+    """The MoE block of Qwen2-MoE, Qwen3-MoE and Qwen3-Next (Qwen*SparseMoeBlock): layer i is
+    sparse when i is not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0; routed
+    SwiGLU experts of moe_intermediate_size, and with ``shared_expert`` one shared expert of
+    shared_expert_intermediate_size behind a sigmoid gate. Weights only: a field it cannot
+    express blocks weight figures, not KV sizing."""
+
+    def build() -> dict:
+        dense_only = c.raw("mlp_only_layers", None) or []
+        if dense_only:
+            raise c.error(f"mlp_only_layers {dense_only} cannot be expressed as a moe block "
+                          "(first_dense_layers + layer_freq); write the spec by hand")
+        step = c.int("decoder_sparse_step", default=1)
+        moe = {
+            "num_experts": c.int(("num_experts", "num_local_experts")),
+            "experts_per_token": c.int("num_experts_per_tok"),
+            "expert_intermediate_size": c.int("moe_intermediate_size"),
+            "first_dense_layers": step - 1,
+            "layer_freq": step,
+        }
+        if shared_expert:
+            moe.update(num_shared_experts=1, shared_expert_gate=True,
+                       shared_expert_intermediate_size=c.int("shared_expert_intermediate_size"))
+        return moe
+
+    # norm_topk_prob: how the router weighs the chosen experts, not their shapes.
+    c.ignore("norm_topk_prob")
+    return c.weights_only(build)
+
+
+def read_qwen3_moe(c: HFConfig) -> dict:
+    m = read_qwen3(c)
+    m["moe"] = qwen_moe(c, shared_expert=False)
+    return m
+
+
+def read_qwen3_next(c: HFConfig) -> dict:
+    # Qwen3NextConfig: without layer_types, layer i is full attention when
+    # (i + 1) % full_attention_interval == 0 (default 4), else a Gated DeltaNet
+    # ("linear_attention"). Its state (StateSpace docstring): conv over
+    # 2 * key_dim + value_dim channels (key_dim = linear_num_key_heads x
+    # linear_key_head_dim, value_dim = linear_num_value_heads x linear_value_head_dim)
+    # plus a linear_key_head_dim x linear_value_head_dim matrix per value head.
+    m = base(c)
+    key_dim = c.int("linear_num_key_heads") * c.int("linear_key_head_dim")
+    v_heads = c.int("linear_num_value_heads")
+    value_dim = v_heads * c.int("linear_value_head_dim")
+    linear = {"kind": "state_space", "conv_dim": 2 * key_dim + value_dim,
+              "conv_kernel": c.int("linear_conv_kernel_dim"), "ssm_heads": v_heads,
+              "ssm_head_dim": c.int("linear_key_head_dim"), "ssm_state_size": c.int("linear_value_head_dim")}
+    types = c.layer_types(m["num_layers"])
+    interval = c.int("full_attention_interval", default=4)
+    if types is None:
+        types = ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(m["num_layers"])]
+    names = {"full_attention": "attention", "linear_attention": "linear_attention"}
+    for i, t in enumerate(types):
+        if t not in names:
+            raise c.error(f"layer_types.{i}: {t!r} is not full_attention or linear_attention")
+    m["cache"] = layout({"attention": full(), "linear_attention": linear}, [names[t] for t in types])
+
+    m["moe"] = qwen_moe(c, shared_expert=True)
+    m["qk_norm"] = True
+    # Qwen3NextAttention's q_proj also produces an output gate (2 x heads x head_dim
+    # rows; 8192 for the 80B); the spec's shape fields have no place for it.
+    c.note("the attention output gate (q_proj twice as wide) is not in the parameter fields")
+    return m
+
+
+_QWEN_WINDOW = {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
+                "tie_word_embeddings": False, "max_position_embeddings": 32768}
+
+QWEN2 = Family(read_qwen2, "Qwen2Config", dict(_QWEN_WINDOW))
+QWEN3 = Family(read_qwen3, "Qwen3Config", {"head_dim": 128, **_QWEN_WINDOW})
+QWEN3_MOE = Family(
+    read_qwen3_moe, "Qwen3MoeConfig",
+    {**_QWEN_WINDOW, "decoder_sparse_step": 1, "moe_intermediate_size": 768, "num_experts_per_tok": 8,
+     "num_experts": 128},
+)
+QWEN3_NEXT = Family(
+    read_qwen3_next, "Qwen3NextConfig",
+    {"head_dim": 256, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+     "linear_num_key_heads": 16, "linear_num_value_heads": 32, "decoder_sparse_step": 1,
+     "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512, "num_experts_per_tok": 10,
+     "num_experts": 512, "tie_word_embeddings": False, "max_position_embeddings": 32768},
+)

@@ -1,0 +1,638 @@
+"""How an engine cuts its KV pool into blocks: vLLM's ``kv_cache_utils``, release by release.
+
+vLLM sizes its cache in ``vllm/v1/core/kv_cache_utils.py`` (``get_kv_cache_config`` up to
+0.10.2, ``get_kv_cache_configs`` since 0.11.0) from each worker's KV memory and each
+layer's spec (``vllm/v1/kv_cache_interface.py``). kvplan reproduces that arithmetic here,
+with what changes from release to release kept as data (``RULES``: rule, first release,
+last release, value, source), read through the engine's release (``paging_for``).
+
+The steps, for one replica (tp x pp workers):
+
+1. Each layer gets a spec: page = block_size x bytes per token (``CacheKind.page_bytes``).
+   Releases without a sliding-window (before 0.8.3) or chunked-local spec (before 0.10.0)
+   allocate those layers as full attention. Attention + state-space models (Jamba,
+   Qwen3-Next) raise the attention block size until an attention page holds a state and
+   pad state pages to it (``HybridAttentionMambaModelConfig``, 0.10.0+).
+2. With the hybrid KV cache manager off (``--disable-hybrid-kv-cache-manager``; releases
+   before 0.9.1; chunked-local models by default in 0.10.1-0.13.0) sliding-window and
+   chunked-local layers become full attention when the model also has full attention
+   (``unify_hybrid_kv_cache_specs``); the specs must then be one type, or vLLM refuses.
+3. Grouping: one spec -> one group, every layer gets ``num_blocks`` pages:
+   ``num_blocks = memory // page // layers``. One type with unequal pages (0.11.0+,
+   ``UniformTypeKVCacheSpecs``) -> one group, each layer its own tensor:
+   ``num_blocks = memory // sum(pages)``. Otherwise equal pages are required: 0.12.0+
+   scales the block size of smaller pages (``unify_kv_cache_spec_page_size``) and refuses
+   when a page does not divide the largest; earlier releases refuse unequal pages. Layers
+   then go in groups of ``group_size`` (the smallest kind's layer count; the largest's when
+   it is under 1.25x (0.12.0-0.17.1) or 1.5x (0.18.0+) the smallest), padding the last group
+   of each kind; each group has its own block table and ``num_blocks = memory // page //
+   group_size``. Up to 0.10.2 each worker groups its own layers; from 0.11.0 the groups
+   come from the whole model and each worker holds its share (``layers[i::num_groups]``).
+4. ``num_gpu_blocks_override`` replaces every worker's block count; the smallest count of
+   all workers is used by all.
+5. What vLLM logs: "GPU KV cache size: N tokens" = ``num_blocks // num_groups * block_size``
+   (before 0.22.0) or ``int(max_concurrency * max_model_len)`` (0.22.0+); "Maximum
+   concurrency" = ``num_tokens / max_model_len`` (before 0.9.1) or ``num_blocks /`` the blocks
+   one request of max_model_len needs over all groups.
+6. Start-up check: one request of max_model_len must fit (``check_enough_kv_cache_memory``),
+   summed over layers (before 0.14.0) or over groups (0.14.0+), against the worker's memory
+   (0.22.0+: ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block);
+   when not, vLLM stops with the estimated maximum model length (``estimate_max_model_len``).
+   ``--max-model-len -1`` (0.14.0+) picks that estimate instead.
+7. ``BlockPool`` keeps one block back as the null block (0.8.3+), so requests can use
+   ``num_blocks - 1``.
+
+Engines other than vLLM use ``Paging`` (kvplan's generic rules: every kind paged with the
+hybrid grouping of the newest vLLM release, unequal pages approximated by one tensor per
+layer, no null block).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from kvplan.engines import vllm_rules
+from kvplan.engines.base import Release, Rule, RuleBook
+from kvplan.errors import BadInputError, ShapeError
+from kvplan.formats import KVFormat
+from kvplan.layers import CacheKind, minimum
+from kvplan.spec import ModelSpec
+from kvplan.units import cdiv
+
+#: Attention block sizes are multiples of the attention kernel's block alignment when vLLM
+#: raises them for state-space hybrids (FlashAttentionBackend.get_supported_kernel_block_sizes
+#: -> MultipleOf(16); other backends align to more).
+KERNEL_BLOCK_ALIGNMENT = 16
+
+# -- vLLM's paging rules by release ------------------------------------------------------------
+_KCU = "vllm/v1/core/kv_cache_utils.py"
+_KCP = "vllm/v1/core/kv_cache_planning.py"
+_KCI = "vllm/v1/kv_cache_interface.py"
+
+#: Releases whose paging is modelled: every release the vLLM engine models, and the newest
+#: published release (0.33.0) for full-attention and MLA models (see ``modelled_kinds``).
+RELEASES = vllm_rules.RELEASES + ("0.33.0",)
+
+RULES = (
+    Rule("sliding_window_spec", "0.8.0", "0.8.2", False,
+         _KCI + ": only FullAttentionSpec; sliding-window layers are allocated as full attention"),
+    Rule("sliding_window_spec", "0.8.3", None, True, _KCI + ": SlidingWindowSpec"),
+    Rule("chunked_local_spec", "0.8.0", "0.9.2", False,
+         _KCI + ": no ChunkedLocalAttentionSpec; chunked-local layers are allocated as full attention"),
+    Rule("chunked_local_spec", "0.10.0", None, True, _KCI + ": ChunkedLocalAttentionSpec"),
+    Rule("hybrid_allocator", "0.8.0", "0.9.0.1", False,
+         _KCU + ": get_kv_cache_config calls unify_hybrid_kv_cache_specs, then one type or NotImplementedError"),
+    Rule("hybrid_allocator", "0.9.1", None, True,
+         _KCU + ": _get_kv_cache_config_uniform_page_size (0.9.1-0.10.2), _get_kv_cache_groups_uniform_page_size"),
+    Rule("hybrid_off_for_chunked_local", "0.8.0", "0.10.0", False, "vllm/config.py: no such rule"),
+    Rule("hybrid_off_for_chunked_local", "0.10.1", "0.13.0", True,
+         "vllm/config: VllmConfig.__post_init__ disables the hybrid manager when attention_chunk_size is set "
+         "unless VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1 (vllm/envs.py default '0')"),
+    Rule("hybrid_off_for_chunked_local", "0.14.0", None, False,
+         "vllm/envs.py: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE default '1'"),
+    Rule("state_space", "0.8.0", "0.9.1", "none", _KCI + ": no MambaSpec"),
+    Rule("state_space", "0.9.2", "0.9.2", "alone",
+         _KCI + ": MambaSpec; no HybridAttentionMambaModelConfig to align attention and state pages"),
+    Rule("state_space", "0.10.0", None, "hybrid",
+         "vllm/model_executor/models/config.py: HybridAttentionMambaModelConfig.verify_and_update_config"),
+    Rule("grouping", "0.8.0", "0.10.2", "per_worker",
+         _KCU + ": get_kv_cache_config per worker (layers[i:i + group_size]); unify_kv_cache_configs"),
+    Rule("grouping", "0.11.0", None, "global",
+         _KCU + ": get_kv_cache_configs groups the merged specs of all workers (layers[i::num_groups])"),
+    Rule("group_size_ratio", "0.8.0", "0.11.2", None,
+         _KCU + ": _get_kv_cache_groups_uniform_page_size: group_size = min(len(layers))"),
+    Rule("group_size_ratio", "0.12.0", "0.17.1", Fraction(5, 4),
+         _KCU + ": group_size = max_num_layers if max_num_layers < min_num_layers * 1.25"),
+    Rule("group_size_ratio", "0.18.0", None, Fraction(3, 2),
+         _KCU + " (0.33.0: " + _KCP + "): group_size = max_num_layers if max_num_layers < min_num_layers * 1.5"),
+    Rule("uniform_type_pages", "0.8.0", "0.10.2", False,
+         _KCU + ": one spec (is_kv_cache_type_uniform) or equal pages, else NotImplementedError"),
+    Rule("uniform_type_pages", "0.11.0", None, True,
+         _KCI + ": UniformTypeKVCacheSpecs (one group, a tensor per layer)"),
+    Rule("unify_page_sizes", "0.8.0", "0.11.2", False, _KCU + ": get_kv_cache_groups raises NotImplementedError"),
+    Rule("unify_page_sizes", "0.12.0", None, True, _KCU + ": unify_kv_cache_spec_page_size"),
+    Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
+         _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
+    Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
+    Rule("kv_size_report", "0.8.0", "0.20.2", "blocks_per_group",
+         _KCU + ": num_tokens = num_blocks // len(kv_cache_groups) * min_block_size"),
+    Rule("kv_size_report", "0.22.0", None, "concurrency",
+         _KCU + ": get_kv_cache_capacity: int(max_concurrency * max_model_len)"),
+    Rule("null_block", "0.8.0", "0.8.2", False, "vllm/v1/core/block_pool.py: no null block"),
+    Rule("null_block", "0.8.3", None, True,
+         "vllm/v1/core/block_pool.py: BlockPool.__init__: null_block = free_block_queue.popleft()"),
+    Rule("null_block_in_check", "0.8.0", "0.28.0", False, _KCU + ": check against the whole memory"),
+    Rule("null_block_in_check", "0.29.0", None, True,
+         _KCU + " (0.33.0: " + _KCP + "): get_kv_cache_configs 'Reserve the null block'"),
+    Rule("override_in_check", "0.8.0", "0.20.2", False,
+         _KCU + ": num_gpu_blocks_override applied after the memory check"),
+    Rule("override_in_check", "0.22.0", None, True,
+         _KCU + ": get_kv_cache_configs replaces available_memory by override * bytes per block"),
+    Rule("memory_check", "0.8.0", "0.13.0", "layers",
+         _KCU + ": check_enough_kv_cache_memory: sum of max_memory_usage_bytes over the worker's layers"),
+    Rule("memory_check", "0.14.0", None, "groups", _KCU + ": _max_memory_usage_bytes_from_groups"),
+    Rule("auto_fit_max_model_len", "0.8.0", "0.13.0", False, _KCU + ": no auto-fit"),
+    Rule("auto_fit_max_model_len", "0.14.0", None, True, _KCU + ": _auto_fit_max_model_len (max_model_len -1)"),
+    Rule("kv_cache_memory_bytes", "0.8.0", "0.10.1.1", False, "vllm/engine/arg_utils.py: no --kv-cache-memory"),
+    Rule("kv_cache_memory_bytes", "0.10.2", None, True,
+         "vllm/v1/worker/gpu_worker.py: determine_available_memory returns kv_cache_memory_bytes"),
+    Rule("lookahead_capped", "0.8.0", "0.8.5.post1", False,
+         "vllm/v1/core/kv_cache_manager.py: allocate_slots: cdiv(computed + new + lookahead, block_size)"),
+    Rule("lookahead_capped", "0.9.0", None, True,
+         "vllm/v1/core/kv_cache_manager.py: num_tokens_need_slot = min(... + num_lookahead_tokens, max_model_len)"),
+    Rule("state_speculative_blocks", "0.8.0", "0.10.1.1", "none", _KCI + ": MambaSpec without speculative blocks"),
+    Rule("state_speculative_blocks", "0.10.2", "0.16.0", "admission",
+         "vllm/v1/core/single_type_kv_cache_manager.py: MambaManager allocates num_speculative_blocks more; "
+         + _KCI + ": MambaSpec.max_memory_usage_bytes is one page"),
+    Rule("state_speculative_blocks", "0.17.0", None, "admission_and_check",
+         _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks)"),
+    Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
+    Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
+         _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
+         + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
+)
+
+BOOK = RuleBook("vllm paging", RELEASES, RULES)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """kvplan's generic paging (engines without release paging rules: sglang, trtllm, raw):
+    the hybrid grouping of the newest vLLM release, unequal pages approximated by a tensor
+    per layer, no null block, no start-up check beyond one request of max_model_len."""
+
+    name: str = "generic"
+    sliding_window_spec: bool = True
+    chunked_local_spec: bool = True
+    hybrid_allocator: bool = True
+    hybrid_off_for_chunked_local: bool = False
+    state_space: str = "hybrid"
+    grouping: str = "global"
+    group_size_ratio: Fraction | None = Fraction(3, 2)
+    uniform_type_pages: bool = True
+    unify_page_sizes: bool = False
+    unequal_pages_per_layer: bool = True  # the approximation; vLLM rules refuse instead
+    concurrency: str = "blocks"
+    kv_size_report: str = "blocks_per_group"
+    null_block: bool = False
+    null_block_in_check: bool = False
+    override_in_check: bool = False
+    memory_check: str = "groups"
+    auto_fit_max_model_len: bool = True
+    kv_cache_memory_bytes: bool = True
+    lookahead_capped: bool = True
+    state_speculative_blocks: str = "admission_and_check"
+    modelled_kinds: tuple[str, ...] | None = None
+    sources: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def refuse(self, what: str, source: str = "") -> BadInputError:
+        where = f" ({source})" if source else ""
+        return BadInputError(f"{self.name}: {what}{where}")
+
+
+def vllm_paging(release: str | Release | None = None) -> Paging:
+    """vLLM's paging rules at ``release`` (None: the newest release the vLLM engine models,
+    as ``--engine vllm``)."""
+    rel = release if isinstance(release, Release) else BOOK.resolve(release or vllm_rules.RELEASES[-1])
+    table = BOOK.table(rel)
+    values = {name: rule.value for name, rule in table.items()}
+    return Paging(name=f"vllm=={rel}", unequal_pages_per_layer=False,
+                  sources={name: rule.source for name, rule in table.items()}, **values)
+
+
+def paging_for(engine) -> Paging:
+    """The paging rules of an engine object (kvplan.engines): vLLM's at its release, else
+    the generic rules."""
+    maker = _PAGINGS.get(getattr(engine, "family", ""))
+    return maker(engine) if maker else Paging()
+
+
+_PAGINGS = {"vllm": lambda engine: vllm_paging(engine.release)}
+
+
+# -- the layout of one worker ------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerSet:
+    """Layers of one kind as the engine allocates them: ``count`` layers (on the worker, and
+    in the whole model) with ``page_bytes`` pages of ``block_size`` tokens."""
+
+    kind: CacheKind
+    count: int
+    model_count: int
+    page_bytes: int
+    block_size: int
+
+
+@dataclass(frozen=True)
+class PoolLayout:
+    """How one worker's pool is paged: bytes per block unit and the groups sharing it."""
+
+    block_size: int  # tokens per block vLLM counts tokens in (the smallest group's)
+    unit_bytes: int  # bytes one block costs across the worker's layers
+    groups: tuple[tuple[CacheKind, int, int], ...]  # (kind as allocated, block tables, tokens per block)
+    tokens_divisor: int  # vLLM logs num_blocks // tokens_divisor * block_size tokens
+    padding_layers: int = 0
+    has_tokens: bool = True  # False when only constant-state layers are paged
+    per_layer: bool = False  # one group, a tensor per layer (unit = sum of the pages)
+    layers: tuple[LayerSet, ...] = ()  # as allocated (after unification)
+    runner_layers: tuple[LayerSet, ...] = ()  # as the model runner specifies them (before)
+
+
+def blocks_per_request(layout: PoolLayout, n_tokens, max_num_batched_tokens: int | None,
+                       num_speculative_blocks: int = 0):
+    """Blocks one request of ``n_tokens`` holds at its peak, over every block table
+    (each kind's own rule: ``CacheKind.engine_blocks_per_request``). ``n_tokens`` may be an
+    int or a numpy int64 array (the sweep asks for a whole column of contexts at once)."""
+    return sum(
+        tables * kind.engine_blocks_per_request(n_tokens, block, max_num_batched_tokens, num_speculative_blocks)
+        for kind, tables, block in layout.groups
+    )
+
+
+def _kinds(spec: ModelSpec, layers) -> dict[CacheKind, int]:
+    """Layer counts per cache kind; a layer with an attention and a state-space cache side by
+    side (``parts()``: Falcon-H1) counts as one layer of each, as vLLM registers them."""
+    counts: dict[CacheKind, int] = {}
+    for i in layers:
+        kind = spec.layers[i]
+        for part in (kind.parts() if hasattr(kind, "parts") else (kind,)):
+            counts[part] = counts.get(part, 0) + 1
+    return counts
+
+
+def _runner_kind(kind: CacheKind, paging: Paging) -> CacheKind:
+    """The kind as the release's model runner specifies it (step 1)."""
+    full = kind.as_full_attention()
+    if full is not None:
+        name = kind.kind
+        if (name == "sliding_window" and not paging.sliding_window_spec) or (
+                name == "chunked_local" and not paging.chunked_local_spec):
+            return full
+    return kind
+
+
+def _paged(kind: CacheKind, tp: int) -> bool:
+    return kind.token_proportional or bool(kind.state_bytes(tp))
+
+
+def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, tp: int,
+                   paging: Paging) -> tuple[LayerSet, ...]:
+    model = {}
+    for kind, n in _kinds(spec, range(spec.num_layers)).items():
+        if _paged(kind, tp):
+            k = _runner_kind(kind, paging)
+            model[k] = model.get(k, 0) + n
+    stage = {}
+    for kind, n in _kinds(spec, layers).items():
+        if _paged(kind, tp):
+            k = _runner_kind(kind, paging)
+            stage[k] = stage.get(k, 0) + n
+    if paging.modelled_kinds is not None:
+        for k in model:
+            if k.kind not in paging.modelled_kinds:
+                raise paging.refuse(f"{k.describe()} layers are not modelled for this release (kvplan models "
+                                    f"{', '.join(paging.modelled_kinds)} layers there)",
+                                    paging.sources.get("modelled_kinds", ""))
+    attention = [k for k in model if k.token_proportional]
+    states = [k for k in model if not k.token_proportional]
+    if states and paging.state_space == "none":
+        raise paging.refuse("state-space layers have no KV-cache spec in this release", paging.sources.get("state_space", ""))
+    if states and attention and paging.state_space != "hybrid":
+        raise paging.refuse("attention + state-space models need vLLM 0.10.0 or later "
+                            "(HybridAttentionMambaModelConfig)", paging.sources.get("state_space", ""))
+    pages = {k: (k.page_bytes(fmt, block_size, tp), block_size) for k in model}
+    if states and attention:
+        # One attention page must hold a whole state: raise the attention block size to a
+        # multiple of the kernel alignment, pad state pages up to the attention page.
+        state_page = max(k.state_bytes(tp) for k in states)
+        per_token = max(k.per_token_bytes(fmt, tp) for k in attention)
+        align = max(KERNEL_BLOCK_ALIGNMENT, block_size)
+        block_size = max(block_size, align * cdiv(state_page, align * per_token))
+        page = max([state_page] + [k.page_bytes(fmt, block_size, tp) for k in attention])
+        pages = {k: (page, block_size) for k in model}
+    elif states:
+        pages = {k: (k.state_bytes(tp), block_size) for k in model}
+    return tuple(LayerSet(k, stage.get(k, 0), n, *pages[k]) for k, n in model.items())
+
+
+def _hybrid_off(sets: tuple[LayerSet, ...], fmt: KVFormat, tp: int) -> tuple[LayerSet, ...]:
+    """unify_hybrid_kv_cache_specs: with full attention present, sliding-window and
+    chunked-local layers become full attention (same heads, same page)."""
+    if not any(s.kind.slot_class() == ("full_attention",) for s in sets):
+        return sets
+    merged: dict[CacheKind, LayerSet] = {}
+    for s in sets:
+        full = s.kind.as_full_attention()
+        k = full if full is not None else s.kind
+        prev = merged.get(k)
+        merged[k] = LayerSet(k, s.count + (prev.count if prev else 0), s.model_count + (prev.model_count if prev else 0),
+                             s.page_bytes, s.block_size)
+    return tuple(merged.values())
+
+
+def _one_type(sets, exact_pages: bool) -> bool:
+    """All layers need the same token slots (and, for releases before 0.9.1, the same page:
+    vLLM's type_id held the page size)."""
+    if len({s.kind.slot_class() for s in sets}) != 1 or len({s.block_size for s in sets}) != 1:
+        return False
+    return not exact_pages or len({s.page_bytes for s in sets}) == 1
+
+
+def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, tp: int,
+                paging: Paging | None = None, *, hybrid: bool | None = None) -> PoolLayout:
+    """Page the cache-holding layers of ``layers`` (one worker: a pipeline stage on one tp
+    rank) as the engine release does (shared-KV layers hold none). ``hybrid``: vLLM's hybrid
+    KV cache manager on (True), off (False, ``--disable-hybrid-kv-cache-manager``) or the
+    release's default (None). Raises BadInputError where that release refuses to start."""
+    paging = paging or vllm_paging()
+    sets = _runner_layers(spec, layers, fmt, block_size, tp, paging)
+    runner = sets
+    if not sets:
+        return PoolLayout(block_size, 0, (), 1, has_tokens=False)
+    chunked = any(s.kind.kind == "chunked_local" for s in sets)
+    if hybrid is None:
+        hybrid = paging.hybrid_allocator and not (chunked and paging.hybrid_off_for_chunked_local)
+    elif hybrid and not paging.hybrid_allocator:
+        raise paging.refuse("has no hybrid KV cache manager (added in 0.9.1)", paging.sources.get("hybrid_allocator", ""))
+    if not hybrid:
+        sets = _hybrid_off(sets, fmt, tp)
+    per_worker = paging.grouping == "per_worker"
+    if per_worker:  # each worker groups its own layers
+        sets = tuple(LayerSet(s.kind, s.count, s.count, s.page_bytes, s.block_size) for s in sets if s.count)
+        if not sets:
+            return PoolLayout(block_size, 0, (), 1, has_tokens=False, runner_layers=runner)
+    has_tokens = any(s.kind.token_proportional for s in sets)
+    min_block = min(s.block_size for s in sets)
+
+    def one_group(per_layer: bool) -> PoolLayout:
+        rep = sets[0].kind
+        unit = sum(s.page_bytes * s.count for s in sets)
+        return PoolLayout(min_block, unit, ((rep, 1, sets[0].block_size),), 1, has_tokens=has_tokens,
+                          per_layer=per_layer, layers=sets, runner_layers=runner)
+
+    if len(sets) == 1 or (not paging.hybrid_allocator and _one_type(sets, exact_pages=True)):
+        return one_group(per_layer=False)
+    if paging.uniform_type_pages and _one_type(sets, exact_pages=False):
+        return one_group(per_layer=len({s.page_bytes for s in sets}) > 1)
+    if not hybrid:
+        what = ("has one KV-cache type only" if not paging.hybrid_allocator
+                else "cannot run these layers with the hybrid KV cache manager disabled")
+        raise paging.refuse(f"{what}: {'; '.join(s.kind.describe() for s in sets)}", _KCU + ": unify_hybrid_kv_cache_specs")
+    if len({s.page_bytes for s in sets}) > 1:
+        sets = _unify_pages(sets, paging)
+    return _grouped(sets, paging, per_worker, has_tokens, runner)
+
+
+def _unify_pages(sets: tuple[LayerSet, ...], paging: Paging) -> tuple[LayerSet, ...]:
+    """unify_kv_cache_spec_page_size (0.12.0+): smaller pages get a block size that many
+    times larger; a page that does not divide the largest is refused (NotImplementedError)."""
+    if paging.unequal_pages_per_layer:
+        return sets
+    desc = "; ".join(f"{s.kind.describe()}: {s.page_bytes:,} B" for s in sets)
+    if not paging.unify_page_sizes:
+        raise paging.refuse(f"refuses to start: layers have different page sizes ({desc})",
+                            paging.sources.get("unify_page_sizes", ""))
+    top = max(s.page_bytes for s in sets)
+    out = []
+    for s in sets:
+        if top % s.page_bytes:
+            raise paging.refuse(f"refuses to start: a page of {s.page_bytes:,} B does not divide the largest page "
+                                f"{top:,} B ({desc})", paging.sources.get("unify_page_sizes", ""))
+        out.append(LayerSet(s.kind, s.count, s.model_count, top, s.block_size * (top // s.page_bytes)))
+    return tuple(out)
+
+
+def _grouped(sets, paging: Paging, per_worker: bool, has_tokens: bool, runner) -> PoolLayout:
+    """_get_kv_cache_groups_uniform_page_size: groups of group_size layers, the last group of
+    each kind padded; the worker's unit is the page times its largest group."""
+    if paging.unequal_pages_per_layer and len({s.page_bytes for s in sets}) > 1:
+        # kvplan's approximation for engines without vLLM's rules: a tensor per layer
+        unit = sum(s.page_bytes * s.count for s in sets)
+        groups = tuple((s.kind, 1, s.block_size) for s in sets)
+        return PoolLayout(min(s.block_size for s in sets), unit, groups, 1, has_tokens=has_tokens,
+                          per_layer=True, layers=sets, runner_layers=runner)
+    counts = [s.model_count for s in sets]
+    lo, hi = min(counts), max(counts)
+    ratio = paging.group_size_ratio
+    group_size = hi if ratio is not None and hi < lo * ratio else lo
+    tables = [cdiv(s.model_count, group_size) for s in sets]
+    padding = sum(g * group_size - s.model_count for s, g in zip(sets, tables))
+    # A worker holds a contiguous run of each kind's layers; dealt round-robin over the
+    # kind's groups (layers[i::num_groups]) the fullest group gets cdiv(run, groups).
+    worker_size = group_size if per_worker else max((cdiv(s.count, g) for s, g in zip(sets, tables) if s.count),
+                                                    default=0)
+    page = sets[0].page_bytes
+    groups = tuple((s.kind, g, s.block_size) for s, g in zip(sets, tables))
+    return PoolLayout(min(s.block_size for s in sets), page * worker_size, groups, sum(tables), padding,
+                      has_tokens=has_tokens, layers=sets, runner_layers=runner)
+
+
+# -- what one worker needs for one request (the start-up check) ---------------------------------
+def needed_bytes(layout: PoolLayout, paging: Paging, n: int, max_num_batched_tokens: int | None,
+                 num_speculative_blocks: int = 0) -> int:
+    """Bytes of KV cache vLLM's start-up check asks of a worker for one request of ``n``
+    tokens (``check_enough_kv_cache_memory``): per layer as the runner specifies them
+    (before 0.14.0), or per group (0.14.0+: ``_max_memory_usage_bytes_from_groups``)."""
+    spec_blocks = num_speculative_blocks if paging.state_speculative_blocks == "admission_and_check" else 0
+
+    def blocks(s: LayerSet) -> int:
+        return s.kind.engine_blocks_per_request(n, s.block_size, max_num_batched_tokens, spec_blocks)
+
+    if paging.memory_check == "layers":
+        return sum(s.count * blocks(s) * s.page_bytes for s in layout.runner_layers)
+    if layout.per_layer:
+        return sum(s.count * blocks(s) * s.page_bytes for s in layout.layers)
+    return layout.unit_bytes * blocks_per_request(layout, n, max_num_batched_tokens, spec_blocks)
+
+
+def longest_fitting(fits, hi: int) -> int:
+    """vLLM's estimate_max_model_len: the largest L in 1..hi with fits(L) (binary search over
+    a monotone predicate); 0 when not even one token fits."""
+    if hi < 1 or not fits(1):
+        return 0
+    lo = 1
+    if fits(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+
+# -- one replica: every worker's pool, the smallest block count, and what vLLM logs ------------
+@dataclass(frozen=True)
+class Pages:
+    """The KV blocks of one replica (tp x pp workers), as ``get_kv_cache_configs`` builds them
+    from each worker's KV memory: per pipeline stage a layout and a block count, the
+    smallest count used by every worker (or ``num_gpu_blocks_override``). Build it with
+    ``page_replica``; every figure vLLM logs or checks is a pure query."""
+
+    paging: Paging
+    layouts: tuple[PoolLayout, ...]  # per pipeline stage
+    memory_bytes: tuple[int, ...]  # per stage: the smallest KV memory of its tensor-parallel ranks
+    stage_blocks: tuple[int | None, ...]  # per stage (None: no paged layers there)
+    num_blocks: int
+    max_model_len: int
+    max_num_batched_tokens: int | None = None
+    lookahead_tokens: int = 0  # slots a request reserves beyond its tokens (speculative decoding)
+    num_speculative_blocks: int = 0  # extra blocks per state layer (speculative decoding)
+    num_gpu_blocks_override: int | None = None
+    derived_max_model_len: int = 0  # the model's own limit (auto-fit searches below it)
+    auto_fit: bool = False  # max_model_len was chosen by vLLM's auto-fit (--max-model-len -1)
+
+    @property
+    def paged(self) -> bool:
+        return any(n is not None for n in self.stage_blocks)
+
+    @property
+    def scheduler_layout(self) -> PoolLayout:
+        """The groups the scheduler allocates by: the first paged worker's (up to 0.10.2 the
+        scheduler took rank 0's config; from 0.11.0 every worker has the same groups)."""
+        return next((lay for lay, n in zip(self.layouts, self.stage_blocks) if n is not None), self.layouts[0])
+
+    @property
+    def null_blocks(self) -> int:
+        return 1 if self.paging.null_block and self.paged else 0
+
+    @property
+    def usable_blocks(self) -> int:
+        """Blocks requests can hold: all but the null block BlockPool keeps back."""
+        return max(self.num_blocks - self.null_blocks, 0)
+
+    def blocks_per_request(self, n, lookahead: bool = True):
+        """Blocks one request of ``n`` tokens holds at its peak (int, or int64 array): each
+        group's rule, with the slots speculative decoding reserves beyond the request
+        (``lookahead_tokens``: allocate_slots num_lookahead_tokens and the tokens to verify,
+        capped at max_model_len from 0.9.0) and the state layers' speculative blocks (from
+        0.10.2) when ``lookahead``."""
+        k = self.lookahead_tokens if lookahead else 0
+        spec_blocks = self.num_speculative_blocks if lookahead and self.paging.state_speculative_blocks != "none" else 0
+        if k:
+            n = n + k
+            if self.paging.lookahead_capped:
+                n = minimum(n, self.max_model_len)
+        return blocks_per_request(self.scheduler_layout, n, self.max_num_batched_tokens, spec_blocks)
+
+    def logged_blocks_per_request(self, n):
+        """Blocks per request in vLLM's logged concurrency and start-up check
+        (max_memory_usage_bytes over the page: no lookahead; state speculative blocks from
+        0.17.0)."""
+        spec_blocks = (self.num_speculative_blocks
+                       if self.paging.state_speculative_blocks == "admission_and_check" else 0)
+        return blocks_per_request(self.scheduler_layout, n, self.max_num_batched_tokens, spec_blocks)
+
+    def max_concurrency(self, n: int | None = None) -> float:
+        """vLLM's "Maximum concurrency for N tokens per request" (unrounded; N defaults to
+        max_model_len): num_tokens / N before 0.9.1, else num_blocks / blocks per request."""
+        n = self.max_model_len if n is None else n
+        if not self.paged or n < 1:
+            return 0.0
+        if self.paging.concurrency == "tokens_over_len":
+            return self.num_blocks * self.scheduler_layout.block_size / n
+        per = self.logged_blocks_per_request(n)
+        return self.num_blocks / per if per else 0.0
+
+    @property
+    def kv_cache_tokens(self) -> int:
+        """vLLM's "GPU KV cache size: N tokens"."""
+        lay = self.scheduler_layout
+        if not self.paged or not lay.has_tokens:
+            return 0
+        if self.paging.kv_size_report == "concurrency":
+            return int(self.max_concurrency() * self.max_model_len)
+        return self.num_blocks // lay.tokens_divisor * lay.block_size
+
+    # -- vLLM's start-up check ----------------------------------------------------------------
+    def check_memory_bytes(self, stage: int) -> int:
+        """The KV memory the start-up check plans a worker against: its memory (0.22.0+:
+        ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block)."""
+        mem, lay = self.memory_bytes[stage], self.layouts[stage]
+        if self.num_gpu_blocks_override is not None and self.paging.override_in_check:
+            mem = self.num_gpu_blocks_override * lay.unit_bytes
+        if self.paging.null_block_in_check:
+            mem -= lay.unit_bytes
+        return mem
+
+    def needed_bytes(self, stage: int, n: int) -> int:
+        """KV bytes the start-up check asks of ``stage`` for one request of ``n`` tokens."""
+        return needed_bytes(self.layouts[stage], self.paging, n, self.max_num_batched_tokens,
+                            self.num_speculative_blocks)
+
+    def fits_at(self, n: int) -> bool:
+        """Does the start-up check pass on every worker for max_model_len ``n``?"""
+        return all(self.needed_bytes(i, n) <= self.check_memory_bytes(i)
+                   for i, b in enumerate(self.stage_blocks) if b is not None)
+
+    def failing_stage(self) -> int | None:
+        """The first worker whose check fails at max_model_len (None: vLLM starts)."""
+        for i, b in enumerate(self.stage_blocks):
+            if b is None:
+                continue
+            mem = self.check_memory_bytes(i)
+            if mem <= 0 or self.needed_bytes(i, self.max_model_len) > mem:
+                return i
+        return None
+
+    def estimated_max_model_len(self, limit: int | None = None) -> int:
+        """vLLM's estimate of the longest max_model_len the KV memory holds (the figure in its
+        "estimated maximum model length is N" error, and what ``--max-model-len -1`` picks):
+        the largest L <= ``limit`` (default max_model_len) passing the start-up check on every
+        worker; 0 when not even one token does."""
+        hi = self.max_model_len if limit is None else limit
+        if not self.paged:
+            return hi
+        return longest_fitting(self.fits_at, hi)
+
+
+def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp: int, block_size: int,
+                 worker_memory_bytes, max_model_len: int | None, max_num_batched_tokens: int | None = None,
+                 num_gpu_blocks_override: int | None = None, hybrid: bool | None = None,
+                 lookahead_tokens: int = 0, num_speculative_blocks: int = 0, stage_layers=None) -> Pages:
+    """vLLM's ``get_kv_cache_configs`` for one replica.
+
+    ``worker_memory_bytes``: KV memory of every worker, one int per pipeline stage or one
+    per rank (tp x pp, rank = stage * tp + tp rank, vLLM's order); a stage counts its
+    smallest rank. ``max_model_len`` None means vLLM's auto-fit (``--max-model-len -1``,
+    0.14.0+) below the model's max_position_embeddings. ``stage_layers`` overrides vLLM's
+    pipeline split (tests that give each worker its own layers)."""
+    from kvplan.layer_sums import pp_stage_ranges
+
+    ranges = list(stage_layers) if stage_layers is not None else pp_stage_ranges(spec.num_layers, pp)
+    mem = tuple(worker_memory_bytes)
+    if len(mem) == len(ranges) * tp and tp > 1:
+        mem = tuple(min(mem[s * tp:(s + 1) * tp]) for s in range(len(ranges)))
+    if len(mem) != len(ranges):
+        raise BadInputError(f"give KV memory for each of the {len(ranges)} pipeline stages or each of the "
+                            f"{len(ranges) * tp} ranks, got {len(mem)} values")
+    layouts = tuple(pool_layout(spec, r, fmt, block_size, tp, paging, hybrid=hybrid) for r in ranges)
+    stage_blocks = tuple(None if lay.unit_bytes == 0 else
+                         (num_gpu_blocks_override if num_gpu_blocks_override is not None
+                          else max(m, 0) // lay.unit_bytes)
+                         for m, lay in zip(mem, layouts))
+    paged = [n for n in stage_blocks if n is not None]
+    num_blocks = min(paged) if paged else 0
+    derived = spec.max_position_embeddings
+    pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, max_model_len or derived, max_num_batched_tokens,
+                  lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived,
+                  auto_fit=max_model_len is None)
+    if max_model_len is None and pages.paged:
+        if not paging.auto_fit_max_model_len:
+            raise paging.refuse("has no auto-fit of max_model_len (--max-model-len -1 needs vLLM 0.14.0 or later)",
+                                paging.sources.get("auto_fit_max_model_len", ""))
+        fitted = pages.estimated_max_model_len(derived)
+        if fitted <= 0:
+            raise paging.refuse("cannot auto-fit max_model_len: not enough KV memory for a single token",
+                                _KCU + ": _auto_fit_max_model_len")
+        pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, fitted, max_num_batched_tokens,
+                      lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived, auto_fit=True)
+    return pages
+
+__all__ = [
+    "BOOK", "KERNEL_BLOCK_ALIGNMENT", "LayerSet", "Pages", "Paging", "PoolLayout", "RELEASES", "RULES", "blocks_per_request",
+    "longest_fitting", "minimum", "needed_bytes", "page_replica", "paging_for", "pool_layout", "vllm_paging",
+]

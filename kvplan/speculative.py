@@ -1,0 +1,352 @@
+"""Speculative decoding: the draft's KV layers, its weights and the lookahead slots.
+
+vLLM (0.33.0 read here; the same since 0.9) runs a drafter beside the target model and
+sizes one KV pool for both:
+
+- **Draft KV in the same pool.** The drafter's attention layers register in the same
+  forward context as the target's, so ``GPUModelRunner.get_kv_cache_spec`` returns them with
+  the target's layers (vllm/v1/worker/gpu_model_runner.py: ``attn_module.is_draft_layer`` only
+  tags the spec, and ``KVCacheSpec.is_draft`` is "excluded from equality so it never affects
+  grouping", vllm/v1/kv_cache_interface.py). They are paged with the target's layers by the
+  usual rules: equal pages share the group (an EAGLE head shaped like its target), unequal
+  full-attention pages make one group with a tensor per layer (``UniformTypeKVCacheSpecs``:
+  page = the sum of every layer's page, one block table). kvplan appends the draft's layers
+  to the target's (``kv_spec``), so the pool layout, blocks and concurrency follow.
+- **Methods and their layers.** ``draft_model``: every attention layer of a separate draft
+  model, run at the target's tensor-parallel size (vllm/v1/spec_decode/draft_model.py,
+  ``_raise_if_draft_tp_mismatch``), its weights loaded in full (no embedding or lm_head
+  sharing: ``_maybe_share_embeddings`` / ``_maybe_share_lm_head`` are no-ops there).
+  ``mtp``: the target's ``num_nextn_predict_layers`` multi-token-prediction modules
+  (vllm/model_executor/models/deepseek_mtp.py: each is a ``DeepseekV2DecoderLayer`` at index
+  num_hidden_layers + i, so one more MLA layer with its own latent cache, plus enorm, hnorm,
+  eh_proj = nn.Linear(2 x hidden, hidden) and shared_head.norm; the embedding and the head
+  are the target's, shared by ``SpecDecodeBaseProposer._maybe_share_embeddings`` /
+  ``_maybe_share_lm_head``, vllm/v1/spec_decode/llm_base_proposer.py). ``eagle``: the head's
+  decoder layers (vllm/model_executor/models/llama_eagle.py: ``LlamaDecoderLayer`` x
+  num_hidden_layers of the head's config, the first without its input_layernorm, plus
+  fc = Linear(2 x hidden, hidden)), embedding and lm_head shared with the target at pp 1.
+  ``ngram``: no model, no KV.
+- **Lookahead slots.** A decoding request of T tokens schedules 1 + k tokens (the sampled
+  token and k draft tokens to verify) and ``allocate_slots`` adds ``num_lookahead_tokens``
+  more for the drafter (vllm/v1/core/kv_cache_manager.py: ``num_tokens_need_slot =
+  min(num_tokens_main_model + num_lookahead_tokens, max_model_len)``, with
+  num_tokens_main_model = computed (T - 1) + 1 + k). ``num_lookahead_tokens`` is k for
+  eagle / eagle3 / mtp / draft_model and 0 for ngram (vllm/config/vllm.py,
+  ``VllmConfig.num_lookahead_tokens``; scheduler.py of 0.19 sets the same). So a request
+  holding n tokens reserves slots for min(n + 2k, max_model_len) (ngram: n + k): blocks
+  per request are those of that many tokens. vLLM's logged "Maximum concurrency" and its
+  start-up check leave the lookahead out (``max_memory_usage_bytes``).
+
+Other engines keep a draft differently (SGLang: a second KV pool for the draft;
+TensorRT-LLM: a separate DRAFT_KV_CACHE_MANAGER for two-model drafting), which kvplan does
+not model: ``capacity`` refuses speculative decoding under them (``check_engine``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from kvplan.errors import BadInputError, ShapeError
+from kvplan.layers import FullAttention, MLALatent
+from kvplan.spec import ModelSpec
+
+#: vLLM method names kvplan models, and what each is.
+METHODS = {
+    "draft_model": "a separate draft model",
+    "eagle": "an EAGLE head",
+    "mtp": "the model's own multi-token-prediction layers",
+    "ngram": "prompt-lookup n-grams (no model, no KV)",
+}
+#: vLLM's deprecated MTP method names, replaced by "mtp" (vllm/config/speculative.py, MTPModelTypes).
+MTP_ALIASES = ("deepseek_mtp", "mimo_mtp", "glm4_moe_mtp", "ernie_mtp", "qwen3_next_mtp", "longcat_flash_mtp")
+#: Keys of vLLM's --speculative-config that kvplan reads (the rest change no memory figure it
+#: models only when listed in MEMORY_NEUTRAL_KEYS; anything else is refused).
+KNOWN_KEYS = ("method", "model", "num_speculative_tokens", "draft_tensor_parallel_size")
+MEMORY_NEUTRAL_KEYS = ("prompt_lookup_max", "prompt_lookup_min", "disable_by_batch_size", "acceptance_rate")
+#: Methods whose drafter writes KV past the verified tokens (num_lookahead_tokens = k).
+LOOKAHEAD_METHODS = ("draft_model", "eagle", "mtp")
+#: Engine families whose speculative-decoding memory kvplan models.
+ENGINES = ("vllm", "raw")
+ENGINE_REFUSALS = {
+    "sglang": "SGLang keeps the draft's KV in a second pool (its own token count), which kvplan does not model",
+    "trtllm": ("TensorRT-LLM keeps a two-model draft in a separate KV cache manager "
+               "(ResourceManagerType.DRAFT_KV_CACHE_MANAGER), which kvplan does not model"),
+}
+
+
+@dataclass(frozen=True)
+class Speculative:
+    """A speculative-decoding setup: vLLM's method, k draft tokens per step, and the draft."""
+
+    method: str
+    num_speculative_tokens: int
+    draft: ModelSpec | None = None  # draft model or EAGLE head; None for mtp and ngram
+    mtp_layers: int = 0  # mtp: modules loaded
+
+    @property
+    def lookahead_tokens(self) -> int:
+        """vLLM's num_lookahead_tokens: slots the drafter writes past the verified tokens."""
+        return self.num_speculative_tokens if self.method in LOOKAHEAD_METHODS else 0
+
+    @property
+    def extra_slots(self) -> int:
+        """Slots a decoding request reserves beyond its tokens: k to verify + the lookahead.
+        k = 4 with a draft model: a request of 8,192 tokens reserves 8,200 slots."""
+        return self.num_speculative_tokens + self.lookahead_tokens
+
+    @property
+    def label(self) -> str:
+        return "mtp" if self.method == "mtp" else "draft"
+
+    def describe(self) -> str:
+        what = {"draft_model": f"draft model {self.draft.name if self.draft else ''}",
+                "eagle": f"EAGLE head {self.draft.name if self.draft else ''}",
+                "mtp": f"{self.mtp_layers} MTP layer{'s' if self.mtp_layers != 1 else ''}",
+                "ngram": "n-gram proposer"}[self.method]
+        return f"{what.strip()}, {self.num_speculative_tokens} speculative tokens"
+
+    # -- the draft's KV layers -------------------------------------------------------------
+    def draft_layers(self, target: ModelSpec) -> tuple:
+        """Cache kinds of the drafter's attention layers (appended to the target's pool)."""
+        if self.method == "ngram":
+            return ()
+        if self.method == "mtp":
+            return (mtp_kind(target),) * self.mtp_layers
+        return tuple(self.draft.layers)
+
+    def kv_spec(self, target: ModelSpec) -> ModelSpec:
+        """The target with the draft's layers appended: the layers one KV pool pages."""
+        extra = self.draft_layers(target)
+        if not extra:
+            return target
+        return dataclasses.replace(target, num_layers=target.num_layers + len(extra),
+                                   layers=target.layers + extra,
+                                   layer_labels=target.layer_labels + (self.label,) * len(extra))
+
+    def check_tp(self, tp: int) -> None:
+        for kind in set(self.draft_layers_any()):
+            kind.check_tp(tp)
+        if self.draft is not None and self.draft.num_attention_heads % tp:
+            raise ShapeError(f"tp={tp} does not divide the draft {self.draft.name}'s "
+                             f"{self.draft.num_attention_heads} attention heads (vLLM runs the draft at the "
+                             f"target's tensor-parallel size)")
+
+    def draft_layers_any(self) -> tuple:
+        return tuple(self.draft.layers) if self.draft is not None else ()
+
+    # -- the draft's weights ----------------------------------------------------------------
+    def draft_weights(self, target: ModelSpec, weights: str | None, tp: int) -> tuple[int, int]:
+        """(params, bytes on one tensor-parallel rank) of what the drafter adds to the GPU."""
+        if self.method == "ngram":
+            return 0, 0
+        if self.method == "draft_model":
+            from kvplan.weights import weights_footprint
+
+            w = weights_footprint(self.draft, None, tp, 1)  # its own checkpoint format
+            return w.stages[0].params, w.stages[0].bytes
+        if self.method == "mtp":
+            return mtp_weights(target, weights, tp, self.mtp_layers)
+        return eagle_weights(self.draft, tp)
+
+
+def mtp_kind(target: ModelSpec):
+    """The cache kind of an MTP module's attention: the target's last layer's (DeepSeek-V3:
+    the MLA latent; the module is a decoder layer like the target's last)."""
+    kind = target.layers[-1]
+    if type(kind) is FullAttention or isinstance(kind, MLALatent):
+        return kind
+    raise ShapeError(f"mtp: {target.name}'s last layer is {kind.describe()}; kvplan models MTP modules whose "
+                     f"attention is full attention or MLA")
+
+
+def _outer_bytes(spec: ModelSpec, tp: int) -> int:
+    """Bytes (one rank) of the tensors outside the decoder layers: embedding, lm_head, final
+    norm, extras, in the spec's own format (kvplan.weights' rule)."""
+    from kvplan.shapes import model_shapes
+    from kvplan.weights import WEIGHT_FORMATS, _tensor_bytes, excluded_parts, resolve_weight_format
+
+    fmt = resolve_weight_format(spec, None)
+    quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
+    bits = WEIGHT_FORMATS[spec.dtype].bits
+    return sum(_tensor_bytes(p, tp, fmt, quantized, bits) for p in model_shapes(spec))
+
+
+def mtp_weights(target: ModelSpec, weights: str | None, tp: int, modules: int) -> tuple[int, int]:
+    """(params, bytes per rank) of ``modules`` MTP modules: each a decoder layer numbered
+    after the target's last (DeepSeek-V3: layer 61, MLA + MoE, in the target's weight format),
+    plus enorm, hnorm and shared_head.norm (3 x hidden) and eh_proj (2 x hidden x hidden),
+    nn modules vLLM neither splits nor quantizes, so whole on every rank in the model dtype.
+    DeepSeek-V3: eh_proj 2 x 7168 x 7168 + 3 x 7168 = 102,781,952 values = 205,563,904 B bf16."""
+    from kvplan.weights import WEIGHT_FORMATS, weights_footprint
+
+    kind = mtp_kind(target)
+    ext = dataclasses.replace(target, num_layers=target.num_layers + modules,
+                              layers=target.layers + (kind,) * modules,
+                              layer_labels=target.layer_labels + ("mtp",) * modules)
+    base = weights_footprint(target, weights, tp, 1).stages[0]
+    more = weights_footprint(ext, weights, tp, 1).stages[0]
+    h = target.hidden_size
+    extra_params = modules * (2 * h * h + 3 * h)
+    extra_bytes = extra_params * WEIGHT_FORMATS[target.dtype].bits // 8
+    return more.params - base.params + extra_params, more.bytes - base.bytes + extra_bytes
+
+
+def eagle_weights(head: ModelSpec, tp: int) -> tuple[int, int]:
+    """(params, bytes per rank) of an EAGLE head (vllm/model_executor/models/llama_eagle.py):
+    its decoder layers, less the first layer's input_layernorm (replaced by nn.Identity), plus
+    fc = ReplicatedLinear(2 x hidden, hidden, bias=False) whole on every rank; the embedding
+    and lm_head are the target's (shared at pp 1)."""
+    from kvplan.shapes import model_shapes
+    from kvplan.weights import WEIGHT_FORMATS, weights_footprint
+
+    if head.norm != "rmsnorm":
+        raise ShapeError(f"eagle: {head.name} uses {head.norm}; kvplan counts Llama-style EAGLE heads (RMSNorm)")
+    w = weights_footprint(head, None, tp, 1).stages[0]
+    outer_params = sum(p.rank_numel(tp) for p in model_shapes(head))
+    h = head.hidden_size
+    bits = WEIGHT_FORMATS[head.dtype].bits
+    params = w.params - outer_params - h + 2 * h * h
+    return params, w.bytes - _outer_bytes(head, tp) + (2 * h * h - h) * bits // 8
+
+
+# -- parsing ---------------------------------------------------------------------------------
+def _config_dict(speculative_config) -> dict:
+    if speculative_config is None:
+        return {}
+    if isinstance(speculative_config, dict):
+        return dict(speculative_config)
+    if not isinstance(speculative_config, str):
+        raise BadInputError(f"--speculative-config must be a JSON object, got {speculative_config!r}")
+    try:
+        data = json.loads(speculative_config)
+    except json.JSONDecodeError as err:
+        raise BadInputError(f"--speculative-config is not valid JSON ({err.msg} at character {err.pos}): "
+                            f"{speculative_config!r}") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"--speculative-config must be a JSON object, got {speculative_config!r}")
+    return data
+
+
+def _count(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{what} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def make_speculative(target: ModelSpec, speculative_config=None, *, draft=None, num_speculative_tokens=None,
+                     mtp: bool = False, tp: int = 1) -> Speculative | None:
+    """The setup from vLLM's ``--speculative-config`` (JSON text or a dict) or kvplan's short
+    forms (``--draft MODEL --num-speculative-tokens K``, ``--mtp``); None when none is given.
+    BadInputError / ShapeError / UnknownNameError (one line) on anything kvplan does not model."""
+    cfg = _config_dict(speculative_config)
+    if draft is not None or num_speculative_tokens is not None or mtp:
+        if cfg:
+            raise BadInputError("give --speculative-config or --draft/--num-speculative-tokens/--mtp, not both")
+        cfg = {"method": "mtp"} if mtp else {}
+        if mtp and draft is not None:
+            raise BadInputError("--mtp uses the model's own MTP layers; it takes no --draft")
+        if draft is not None:
+            cfg["model"] = draft if isinstance(draft, (str, ModelSpec)) else str(draft)
+        if num_speculative_tokens is not None:
+            cfg["num_speculative_tokens"] = num_speculative_tokens
+    if not cfg:
+        return None
+    unknown = [k for k in cfg if k not in KNOWN_KEYS + MEMORY_NEUTRAL_KEYS]
+    if unknown:
+        raise BadInputError(f"--speculative-config: kvplan does not model {', '.join(map(repr, unknown))} "
+                            f"(it reads {', '.join(KNOWN_KEYS)})")
+    model = cfg.get("model")
+    method = cfg.get("method")
+    if method is None:  # vLLM: "ngram" by name, else a draft model (vllm/config/speculative.py)
+        method = "ngram" if model in ("ngram", "[ngram]") else "draft_model" if model is not None else None
+    if method in MTP_ALIASES:
+        method = "mtp"
+    if method not in METHODS:
+        raise BadInputError(f"--speculative-config: method {method!r} is not modelled (kvplan models "
+                            f"{', '.join(METHODS)}; eagle3 heads are not counted yet)")
+    k = cfg.get("num_speculative_tokens")
+    draft_spec = None
+    modules = 0
+    if method == "mtp":
+        modules = target.num_nextn_predict_layers
+        if modules < 1:
+            raise BadInputError(f"mtp: {target.name} has no multi-token-prediction layers "
+                                f"(num_nextn_predict_layers is 0 in its spec)")
+        if model is not None and model not in (target.name, target):
+            raise BadInputError(f"mtp: the MTP layers are {target.name}'s own; drop model {model!r}")
+        # vLLM defaults k to n_predict and needs k > n_predict to be a multiple of it.
+        k = modules if k is None else _count(k, "num_speculative_tokens")
+        if k > modules and k % modules:
+            raise BadInputError(f"mtp: num_speculative_tokens {k} must be a multiple of the model's "
+                                f"{modules} MTP layers")
+    else:
+        if k is None:
+            raise BadInputError(f"{method}: give num_speculative_tokens (vLLM requires it)")
+        k = _count(k, "num_speculative_tokens")
+        if method != "ngram":
+            if model is None:
+                raise BadInputError(f"{method}: give the draft model (\"model\" / --draft)")
+            if isinstance(model, ModelSpec):
+                draft_spec = model
+            else:
+                from kvplan.loader import load_model
+
+                draft_spec = load_model(str(model))
+            if method == "draft_model" and target.vocab_size and draft_spec.vocab_size and (
+                    draft_spec.vocab_size != target.vocab_size):
+                raise BadInputError(f"draft_model: {draft_spec.name}'s vocabulary ({draft_spec.vocab_size:,}) differs "
+                                    f"from {target.name}'s ({target.vocab_size:,}); vLLM refuses a draft model "
+                                    f"with another vocabulary size")
+    dtp = cfg.get("draft_tensor_parallel_size")
+    if dtp is not None and dtp != tp:
+        raise BadInputError(f"draft_tensor_parallel_size {dtp!r}: kvplan models the draft at the target's "
+                            f"tensor-parallel size ({tp}) only (vLLM requires it for draft_model)")
+    out = Speculative(method=method, num_speculative_tokens=k, draft=draft_spec, mtp_layers=modules)
+    out.check_tp(tp)
+    return out
+
+
+#: vLLM releases whose speculative decoding was read for this module (scheduler lookahead,
+#: allocate_slots): the same rule in all of them. Releases before the first are refused.
+VLLM_READ = ("0.10.1.1", "0.11.0", "0.14.0", "0.19.0", "0.33.0")
+#: draft_model: vllm/engine/arg_utils.py raises "Draft model speculative decoding is not
+#: supported yet" in 0.11.0 and 0.14.0 (V1); 0.19.0 runs it (DraftModelProposer, lookahead k).
+VLLM_DRAFT_MODEL_FIRST = "0.19.0"
+
+
+def check_engine(engine_name: str, method: str | None = None) -> None:
+    """BadInputError (one line) for an engine, or a vLLM release, whose speculative decoding
+    kvplan does not model for ``method``."""
+    from kvplan.engines import get_engine
+    from kvplan.engines.base import Release
+
+    prof = get_engine(engine_name)
+    family = prof.family
+    if family not in ENGINES:
+        why = ENGINE_REFUSALS.get(family, f"{family}'s speculative decoding is not modelled")
+        raise BadInputError(f"speculative decoding under {prof.name}: {why}; kvplan models it under vllm and raw")
+    release = getattr(prof, "release", None)
+    if family != "vllm" or release is None:
+        return
+    if release < Release.parse(VLLM_READ[0]):
+        raise BadInputError(f"speculative decoding under {prof.name}: kvplan read vLLM's from {VLLM_READ[0]} on "
+                            f"({', '.join(VLLM_READ)}); pick a later release")
+    if method == "draft_model" and release < Release.parse(VLLM_DRAFT_MODEL_FIRST):
+        raise BadInputError(f"draft_model under {prof.name}: vLLM before {VLLM_DRAFT_MODEL_FIRST} refuses it "
+                            f"(engine/arg_utils.py: 'Draft model speculative decoding is not supported yet' in 0.11.0 "
+                            f"and 0.14.0); use eagle, mtp or ngram there, or a release from {VLLM_DRAFT_MODEL_FIRST}")
+
+
+def with_draft_weights(w, draft_params: int, draft_bytes: int):
+    """``w`` (kvplan.weights.Weights of the target, pp 1) with the drafter's weights added
+    to its GPU, under the part "draft" (its by_part and its stage's)."""
+    if not draft_bytes and not draft_params:
+        return w
+    if len(w.stages) != 1:
+        raise BadInputError("speculative decoding is modelled with pp=1 only")
+    st = w.stages[0]
+    stage = dataclasses.replace(st, params=st.params + draft_params, bytes=st.bytes + draft_bytes,
+                                by_part={**st.by_part, "draft": draft_bytes})
+    return dataclasses.replace(w, stages=(stage,))

@@ -1,0 +1,883 @@
+"""Speed: time per output token, time to first token and tokens/s, from the bytes and
+FLOPs of a step over what the GPU delivers.
+
+Pure arithmetic over the same objects the capacity model uses (no torch, no numpy):
+parameter tensors and their tensor-parallel split come from ``kvplan.shapes`` through
+``kvplan.weights`` (per-stage, per-rank bytes and parameter counts), KV bytes from the
+cache kinds' own arithmetic (``kvplan.layers`` via ``kvplan.layer_sums``), and whether a
+load fits at all from the ``kvplan.capacity.Pool``.
+
+One decode step of one replica (every running sequence gains one token), per pipeline
+stage on one GPU:
+
+    linear   = max(weight bytes read / (weights_bandwidth x HBM),
+                   2 x active params x tokens / (flops x peak FLOP/s of the weight format))
+    attention= max(KV bytes read / (kv_bandwidth x HBM),
+                   attention FLOPs / (flops x peak BF16 FLOP/s))
+    comm     = per collective: collective_latency + ring bytes / (interconnect x link)
+    stage    = linear + attention + comm
+    TPOT     = pp x stage (one token passes every stage) + step_overhead
+
+Bytes read: every weight matrix of the stage once (the embedding table only for the rows
+looked up, except a tied lm_head, which reads it whole); routed experts only in the share
+the batch activates: with ``T`` tokens entering an MoE layer and top-``k`` of ``E`` experts
+under uniform routing an expert is hit with probability ``1 - (1 - k/E)^T`` (Mixtral,
+k=2, E=8: 25% at T=1, 90% at T=8, 99.99% at T=32), while all ``E`` stay resident. KV
+bytes read: each running sequence's cache at its length, in its format with scales, on
+this rank (sliding windows hold ``min(n, window)`` tokens, an MLA latent is read whole on
+every rank, a shared-KV layer reads its source's cache again).
+
+FLOPs: 2 per active parameter per token (expert parameters weighted by ``k/E``), plus
+attention: ``2 x q_heads x (k_dim + v_dim) x cached tokens`` a layer (MLA absorbed in
+decode: ``2 x q_heads x (2 x kv_lora_rank + rope_dim) x n``; prefill runs MLA as multi-head
+attention over the up-projected keys and values).
+
+Communication: two collectives per layer under tensor parallelism (after attention and
+after the MLP), each an all-reduce of ``tokens x hidden`` activations, ring bytes
+``2 (g - 1) / g`` of the message. vLLM shards MoE layers over the tp x dp ranks: there the
+tokens of every data-parallel rank meet (all-gather + reduce-scatter, the same ring
+bytes for the global batch). Groups larger than a node use the inter-node bandwidth.
+
+Prefill (TTFT) of one prompt on an otherwise idle replica: chunked as the engine chunks it
+(``max_num_batched_tokens`` tokens a step), each chunk ``max(weights / bandwidth, FLOPs /
+FLOP/s) + comm``, pipelined over the pp stages. Queueing behind other requests is not
+modelled. With ``output_tokens`` given, every decode step also carries its share of the
+prompts of the requests it serves (chunked prefill mixes them in: ``users x prompt /
+output`` prompt tokens a step), as `vllm bench serve` sees it; without it, a pure decode
+step (disaggregated decode, or a batch whose prompts are done).
+
+Efficiency factors and fixed costs are data (``kvplan/data/efficiency.yaml``, each with
+its source); ``load_calibration`` replaces them from a `kvplan measure` report or a small
+JSON of achieved fractions. Times are floats in seconds: estimates, not byte counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from kvplan.capacity import CapacityRequest, Pool
+from kvplan.errors import BadInputError
+from kvplan.gpus import GPU
+from kvplan.layers import (
+    CacheKind,
+    ChunkedLocal,
+    FullAttention,
+    MLAIndexed,
+    MLALatent,
+    NoCache,
+    SharedKV,
+    SlidingWindow,
+    StateSpace,
+)
+from kvplan.spec import ModelSpec
+from kvplan.units import cdiv
+
+#: Fractions of a peak (0 < f <= 1) and fixed costs (microseconds) an Efficiency holds.
+FRACTIONS = ("weights_bandwidth", "kv_bandwidth", "flops", "interconnect")
+FIXED_US = ("collective_latency_us", "matrix_overhead_us", "layer_overhead_us", "step_overhead_us")
+CALIBRATION_VERSION = 1
+
+#: What limits a step (the largest term), in report order.
+BOUNDS = ("weights", "kv", "compute", "comm", "overhead")
+
+
+# -- efficiency ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Efficiency:
+    """Achieved fractions of peak and fixed costs, each with where it came from."""
+
+    weights_bandwidth: float
+    kv_bandwidth: float
+    flops: float
+    interconnect: float
+    collective_latency_s: float
+    matrix_overhead_s: float
+    layer_overhead_s: float
+    step_overhead_s: float
+    gpus_per_node: int
+    inter_node_bytes_per_s: int
+    sources: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            **{f: getattr(self, f) for f in FRACTIONS},
+            "collective_latency_us": self.collective_latency_s * 1e6,
+            "matrix_overhead_us": self.matrix_overhead_s * 1e6,
+            "layer_overhead_us": self.layer_overhead_s * 1e6,
+            "step_overhead_us": self.step_overhead_s * 1e6,
+            "gpus_per_node": self.gpus_per_node,
+            "inter_node_bytes_per_s": self.inter_node_bytes_per_s,
+            "sources": dict(self.sources),
+        }
+
+
+def _efficiency_path() -> Path:
+    return Path(__file__).with_name("data") / "efficiency.yaml"
+
+
+def _figure(entry, where: str) -> tuple[object, str]:
+    if not isinstance(entry, dict) or set(entry) != {"value", "source"} or not str(entry["source"]).strip():
+        raise BadInputError(f"efficiency.yaml: {where}: expected {{value, source}}")
+    return entry["value"], str(entry["source"]).strip()
+
+
+def _fraction(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise BadInputError(f"{where}: expected a fraction in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _micros(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e7 or value != value:
+        raise BadInputError(f"{where}: expected microseconds >= 0, got {value!r}")
+    return float(value) / 1e6
+
+
+@lru_cache(maxsize=1)
+def _efficiency_data() -> dict:
+    from kvplan.loader import read_yaml
+
+    data = read_yaml(_efficiency_path())
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise BadInputError("efficiency.yaml: expected version 1")
+    return data
+
+
+def default_efficiency(gpu: GPU | None = None) -> Efficiency:
+    """The shipped factors (``kvplan/data/efficiency.yaml``), with the GPU's own overrides."""
+    from kvplan.units import parse_bytes
+
+    data = _efficiency_data()
+    entries = dict(data["defaults"])
+    if gpu is not None:
+        entries.update((data.get("gpus") or {}).get(gpu.name) or {})
+    values, sources = {}, []
+    for name in FRACTIONS + FIXED_US:
+        value, source = _figure(entries.get(name), f"defaults.{name}")
+        values[name] = _fraction(value, f"efficiency.yaml {name}") if name in FRACTIONS else _micros(
+            value, f"efficiency.yaml {name}")
+        sources.append((name, source))
+    topo = data["topology"]
+    per_node, src = _figure(topo.get("gpus_per_node"), "topology.gpus_per_node")
+    sources.append(("gpus_per_node", src))
+    inter, src = _figure(topo.get("inter_node_bandwidth"), "topology.inter_node_bandwidth")
+    sources.append(("inter_node_bandwidth", src))
+    return Efficiency(
+        weights_bandwidth=values["weights_bandwidth"], kv_bandwidth=values["kv_bandwidth"], flops=values["flops"],
+        interconnect=values["interconnect"], collective_latency_s=values["collective_latency_us"],
+        matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"], step_overhead_s=values["step_overhead_us"], gpus_per_node=int(per_node),
+        inter_node_bytes_per_s=parse_bytes(inter, "efficiency.yaml inter_node_bandwidth"), sources=tuple(sources),
+    )
+
+
+def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = None) -> Efficiency:
+    """Factors from ``path``: a `kvplan measure` report (its paged-decode kernel's achieved
+    bandwidth replaces ``kv_bandwidth``), or a JSON object ``{"kvplan_calibration": 1,
+    "gpu": NAME, "source": TEXT, <any of weights_bandwidth, kv_bandwidth, flops,
+    interconnect, collective_latency_us, step_overhead_us>}``. Fields it does not give keep
+    their shipped values. Refused with one line when it was measured on another GPU."""
+    from kvplan.loader import read_json
+
+    base = base or default_efficiency(gpu)
+    path = Path(path)
+    data = read_json(path)
+    if isinstance(data, dict) and "formats" in data and "copy_bandwidth" in data:
+        return _from_measure_report(data, path, gpu, kv_format, base)
+    if not isinstance(data, dict) or data.get("kvplan_calibration") != CALIBRATION_VERSION:
+        raise BadInputError(f"{path}: not a kvplan measure report nor a calibration file "
+                            f"(expected \"kvplan_calibration\": {CALIBRATION_VERSION}; see docs/speed.md)")
+    allowed = {"kvplan_calibration", "gpu", "source", *FRACTIONS, *FIXED_US}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise BadInputError(f"{path}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+    _same_gpu(data.get("gpu"), gpu, path)
+    source = str(data.get("source") or "").strip()
+    if not source:
+        raise BadInputError(f"{path}: say where the figures come from (\"source\": ...)")
+    changes, sources = {}, dict(base.sources)
+    for name in FRACTIONS:
+        if name in data:
+            changes[name] = _fraction(data[name], f"{path}: {name}")
+            sources[name] = f"{path.name}: {source}"
+    for name in FIXED_US:
+        if name in data:
+            changes[name.removesuffix("_us") + "_s"] = _micros(data[name], f"{path}: {name}")
+            sources[name] = f"{path.name}: {source}"
+    return replace(base, sources=tuple(sources.items()), **changes)
+
+
+def _same_gpu(name, gpu: GPU, path: Path) -> None:
+    if name is None:
+        raise BadInputError(f"{path}: says nothing about the GPU it was measured on (\"gpu\": ...)")
+    from kvplan.gpus import get_gpu
+
+    measured = get_gpu(str(name))
+    if measured.name != gpu.name:
+        raise BadInputError(f"{path}: measured on {measured.name}, not {gpu.name}; calibrate on the GPU you plan for")
+
+
+def _from_measure_report(data: dict, path: Path, gpu: GPU, kv_format: str, base: Efficiency) -> Efficiency:
+    from kvplan.measure import validate_report
+
+    validate_report(data, str(path))
+    device = data["device"]
+    if device.get("interpret"):
+        raise BadInputError(f"{path}: an --interpret report times the CPU, not a GPU; it cannot calibrate speed")
+    _same_gpu(device.get("catalog_gpu") or device.get("name"), gpu, path)
+    ok = {f["kv_dtype"]: f for f in data["formats"] if f["status"] == "ok" and f.get("achieved_gbps")}
+    entry = ok.get(kv_format) or ok.get("bf16")
+    if entry is None:
+        raise BadInputError(f"{path}: no timed {kv_format} (or bf16) decode to calibrate from")
+    peak = gpu.hbm_bandwidth_bytes_per_s
+    fraction = min(1.0, entry["achieved_gbps"] * 1e9 / peak)
+    sources = dict(base.sources)
+    sources["kv_bandwidth"] = (f"{path.name}: kvplan measure, {entry['kv_dtype']} paged decode "
+                               f"{entry['achieved_gbps']:.0f} GB/s of {peak / 1e9:.0f} GB/s peak")
+    return replace(base, kv_bandwidth=fraction, sources=tuple(sources.items()))
+
+
+# -- per cache kind: attention FLOPs and KV bytes read --------------------------------------
+def _causal_full(n: int) -> int:
+    """Sum over positions 1..n of the tokens attended: n (n + 1) / 2."""
+    return n * (n + 1) // 2
+
+
+def _causal_window(kind: SlidingWindow, n: int) -> int:
+    w = kind.window
+    return _causal_full(n) if n <= w else _causal_full(w) + (n - w) * w
+
+
+def _causal_chunked(kind: ChunkedLocal, n: int) -> int:
+    q, r = divmod(n, kind.chunk)
+    return q * _causal_full(kind.chunk) + _causal_full(r)
+
+
+@dataclass(frozen=True)
+class _KindCost:
+    """How one cache kind costs in a step: attention FLOPs per query head and token, the
+    causal sum of attended tokens, and the KV bytes a decode step reads."""
+
+    decode_flops: object  # (kind, spec, n) -> FLOPs of one decode token, per query head
+    causal: object  # (kind, n) -> tokens attended summed over positions 1..n
+    prefill_dims: object  # (kind, spec) -> k_dim + v_dim per query head in prefill
+    reads: object  # (kind, spec, n, fmt, tp) -> KV bytes one sequence's decode step reads
+
+
+def _full_decode(kind: FullAttention, spec: ModelSpec, n: int) -> int:
+    return 2 * (kind.head_dim + kind.v_head_dim) * kind.cached_tokens(n)
+
+
+def _mla_decode(kind: MLALatent, spec: ModelSpec, n: int) -> int:
+    # absorbed: scores against the latent (kv_lora + rope), values summed in the latent (kv_lora)
+    return 2 * (2 * kind.kv_lora_rank + kind.qk_rope_head_dim) * n
+
+
+def _mla_prefill_dims(kind: MLALatent, spec: ModelSpec) -> int:
+    m = spec.mla
+    if m is None:
+        return kind.kv_lora_rank + kind.qk_rope_head_dim
+    return m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim
+
+
+def _state_decode(kind: StateSpace, spec: ModelSpec, n: int) -> int:
+    # a recurrent state update and read-out per token, no attention over the past
+    return 0
+
+
+def _shared(spec: ModelSpec, kind: SharedKV) -> CacheKind:
+    return spec.layers[kind.source_layer]
+
+
+_KIND_COSTS: dict[type, _KindCost] = {
+    FullAttention: _KindCost(_full_decode, lambda k, n: _causal_full(n), lambda k, s: k.head_dim + k.v_head_dim,
+                             lambda k, s, n, fmt, tp: k.seq_bytes(n, fmt, tp)),
+    SlidingWindow: _KindCost(_full_decode, _causal_window, lambda k, s: k.head_dim + k.v_head_dim,
+                             lambda k, s, n, fmt, tp: k.seq_bytes(n, fmt, tp)),
+    ChunkedLocal: _KindCost(_full_decode, _causal_chunked, lambda k, s: k.head_dim + k.v_head_dim,
+                            lambda k, s, n, fmt, tp: k.seq_bytes(n, fmt, tp)),
+    MLALatent: _KindCost(_mla_decode, lambda k, n: _causal_full(n), _mla_prefill_dims,
+                         lambda k, s, n, fmt, tp: k.seq_bytes(n, fmt, tp)),
+    StateSpace: _KindCost(_state_decode, lambda k, n: 0, lambda k, s: 0,
+                          lambda k, s, n, fmt, tp: 2 * k.state_bytes(tp)),  # read and written back
+    SharedKV: _KindCost(lambda k, s, n: _cost(_shared(s, k)).decode_flops(_shared(s, k), s, n),
+                        lambda k, n: 0,  # filled per spec below (needs the source kind)
+                        lambda k, s: 0,
+                        lambda k, s, n, fmt, tp: _cost(_shared(s, k)).reads(_shared(s, k), s, n, fmt, tp)),
+}
+
+
+_KIND_COSTS[NoCache] = _KindCost(lambda k, s, n: 0, lambda k, n: 0, lambda k, s: 0, lambda k, s, n, fmt, tp: 0)
+
+#: Kinds whose step cost kvplan does not model, with why (refused in one line, never guessed).
+_NOT_MODELLED = {
+    MLAIndexed: "DeepSeek sparse attention reads every indexer key but only the top-k selected latents, and the "
+                "spec does not carry index_topk",
+}
+
+
+def _cost(kind: CacheKind) -> _KindCost:
+    for cls in type(kind).__mro__:
+        if cls in _NOT_MODELLED:
+            raise BadInputError(f"kvplan speed does not model cache kind {kind.kind!r}: {_NOT_MODELLED[cls]}")
+        if cls in _KIND_COSTS:
+            return _KIND_COSTS[cls]
+    raise BadInputError(f"kvplan speed does not model cache kind {kind.kind!r} yet ({kind.describe()})")
+
+
+def _parts(kinds) -> tuple[tuple[CacheKind, int], ...]:
+    """(cache kind, layer count) with two-mixer layers split into their parts (each read and
+    attended on its own), every part checked to have a modelled cost."""
+    out = []
+    for kind, count in kinds:
+        for part in kind.parts():
+            _cost(part)
+            out.append((part, count))
+    return tuple(out)
+
+
+def _causal(kind: CacheKind, spec: ModelSpec, n: int) -> int:
+    if isinstance(kind, SharedKV):
+        src = _shared(spec, kind)
+        return _cost(src).causal(src, n)
+    return _cost(kind).causal(kind, n)
+
+
+def _prefill_dims(kind: CacheKind, spec: ModelSpec) -> int:
+    if isinstance(kind, SharedKV):
+        src = _shared(spec, kind)
+        return _cost(src).prefill_dims(src, spec)
+    return _cost(kind).prefill_dims(kind, spec)
+
+
+# -- the compute path of each weight format -----------------------------------------------
+#: Which catalog peak a weight format's matmuls run at, and the fallback when the GPU has
+#: no such peak. vLLM runs fp8 checkpoints as W8A8 on fp8 tensor cores (Hopper, Ada,
+#: Blackwell, MI300) and weight-only through the FP8 Marlin kernel (BF16 math) on Ampere;
+#: GPTQ/AWQ int4 and MXFP4 experts dequantize to BF16 (Marlin / triton kernels); int8 W8A8
+#: is taken at the BF16 rate (the catalog has no INT8 figure: an underestimate of speed).
+COMPUTE_PEAK = {
+    "bf16": ("bf16_dense_flops",), "fp16": ("bf16_dense_flops",),
+    "fp8": ("fp8_dense_flops", "bf16_dense_flops"), "int8": ("bf16_dense_flops",),
+    "int4": ("bf16_dense_flops",), "mxfp4": ("bf16_dense_flops",),
+}
+
+
+def _peak_flops(gpu: GPU, fields: tuple[str, ...], what: str) -> int:
+    for name in fields:
+        value = getattr(gpu, name, None)
+        if value:
+            return value
+    raise BadInputError(f"{gpu.name}: the GPU catalog has no {fields[-1].replace('_', ' ')} figure; "
+                        f"kvplan speed needs it for {what}")
+
+
+# -- inputs resolved once -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Stage:
+    index: int
+    weight_read_bytes: int  # matrices read once a step (no routed experts, no embedding rows)
+    expert_bytes: int  # routed experts held on this rank
+    linear_params: int  # parameters in matmuls per token (no routed experts, no embedding)
+    expert_params: int  # routed-expert parameters held on this rank
+    dense_matrices: int  # weight matrices read every step (per expert copy for shared experts)
+    expert_matrices: int  # routed-expert weight matrices held on this rank (2 or 3 per expert and layer)
+    kinds: tuple[tuple[CacheKind, int], ...]
+    num_layers: int
+    num_moe_layers: int
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything a step needs, resolved from a pool once (per deployment)."""
+
+    pool: Pool
+    efficiency: Efficiency
+    stages: tuple[_Stage, ...]
+    hbm_bytes_per_s: int
+    linear_flops_per_s: int
+    attention_flops_per_s: int
+    q_heads_rank: int
+    act_bytes: int  # bytes of one activation value (model dtype)
+    expert_hit: tuple[int, int] | None  # (k, E): top-k of E experts, or None for dense models
+
+    @property
+    def request(self) -> CapacityRequest:
+        return self.pool.request
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.pool.request.spec
+
+
+def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
+    """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
+    catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs."""
+    from kvplan.layer_sums import stage_terms
+
+    req = pool.request
+    spec, gpu = req.spec, req.gpu
+    if getattr(req, "speculative", None) is not None:
+        raise BadInputError("kvplan speed does not model speculative decoding (draft steps, acceptance rates); "
+                            "time the deployment without it")
+    if getattr(req, "eviction", None) is not None:
+        raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
+    eff = efficiency or default_efficiency(gpu)
+    if not gpu.hbm_bandwidth_bytes_per_s:
+        raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "
+                            f"was given); kvplan speed needs --gpu with a catalog GPU")
+    wfmt = pool.weights.format
+    if wfmt not in COMPUTE_PEAK:
+        raise BadInputError(f"kvplan speed has no compute path for {wfmt} weights (known: "
+                            f"{', '.join(COMPUTE_PEAK)}); give --weights bf16 or --dtype bf16")
+    linear_peak = _peak_flops(gpu, COMPUTE_PEAK[wfmt], f"{wfmt} matmuls")
+    attention_peak = _peak_flops(gpu, ("bf16_dense_flops",), "attention")
+    needs_link = req.tp > 1 or req.pp > 1 or (spec.moe is not None and req.dp > 1)
+    if needs_link and (gpu.interconnect is None or not gpu.interconnect.bytes_per_s):
+        raise BadInputError(f"{gpu.name}: the catalog gives no GPU-to-GPU link bandwidth; kvplan speed cannot "
+                            f"time tp {req.tp} x pp {req.pp} x dp {req.dp} collectives on it")
+    terms = stage_terms(spec, req.pp)
+    moe = spec.moe
+    stages = []
+    for st, kinds in zip(pool.weights.stages, terms):
+        bp, pc = st.by_part, st.params_by_part
+        # The embedding table is read only for the rows looked up, unless it is also the lm_head.
+        embedding_read = bp["embedding"] if spec.tie_word_embeddings and req.pp == 1 else 0
+        embedding_params = pc["embedding"] if spec.tie_word_embeddings and req.pp == 1 else 0
+        read = st.bytes - bp["embedding"] - bp["experts"] + embedding_read
+        linear = sum(pc.values()) - pc["embedding"] - pc["experts"] - pc["norms"] + embedding_params
+        moe_layers = sum(1 for i in st.layers if moe is not None and moe.is_moe_layer(i))
+        dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
+        stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
+                             len(st.layers), moe_layers))
+    return Setup(
+        pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
+        linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
+        q_heads_rank=cdiv(spec.num_attention_heads, req.tp),
+        act_bytes={"fp32": 4}.get(spec.dtype, 2),
+        expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
+    )
+
+
+_MATRIX_MEMO: dict[tuple, tuple] = {}
+
+
+def _matrix_counts(spec: ModelSpec, layers: range, moe, last_stage: bool) -> tuple[int, int]:
+    """(weight matrices of ``layers`` read every step, routed-expert matrices held on one
+    rank), from ``kvplan.shapes``; the lm_head counts on the last stage. Memoised by the
+    spec's identity (as ``kvplan.layer_sums.stage_terms``)."""
+    key = (id(spec), layers.start, layers.stop, moe, last_stage)
+    hit = _MATRIX_MEMO.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = _count_matrices(spec, layers, moe, last_stage)
+    if len(_MATRIX_MEMO) > 1024:
+        _MATRIX_MEMO.clear()
+    _MATRIX_MEMO[key] = (spec, out)
+    return out
+
+
+def _count_matrices(spec: ModelSpec, layers: range, moe, last_stage: bool) -> tuple[int, int]:
+    from kvplan.shapes import layer_shapes
+
+    dense = expert = 0
+    for layer in layers:
+        for p in layer_shapes(spec, layer):
+            if not p.is_matrix:
+                continue
+            if p.part == "experts":
+                expert += moe.share(p)[0].count
+            else:
+                dense += p.count
+    if last_stage:
+        dense += 1  # lm_head (or the tied embedding read as one)
+    return dense, expert
+
+
+# -- one step ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepTime:
+    """Seconds one step spends on each term (one pass through all stages), and its inputs."""
+
+    weights_s: float
+    kv_s: float
+    compute_s: float
+    comm_s: float
+    overhead_s: float
+    weight_read_bytes: float  # binding stage, one GPU
+    kv_read_bytes: float
+    flops: float
+    comm_bytes: float
+
+    @property
+    def total_s(self) -> float:
+        return self.weights_s + self.kv_s + self.compute_s + self.comm_s + self.overhead_s
+
+    @property
+    def bound(self) -> str:
+        terms = dict(zip(BOUNDS, (self.weights_s, self.kv_s, self.compute_s, self.comm_s, self.overhead_s)))
+        return max(BOUNDS, key=lambda b: terms[b])
+
+    def as_dict(self) -> dict:
+        return {"weights_s": self.weights_s, "kv_s": self.kv_s, "compute_s": self.compute_s, "comm_s": self.comm_s,
+                "overhead_s": self.overhead_s, "total_s": self.total_s, "bound": self.bound,
+                "weight_read_bytes": self.weight_read_bytes, "kv_read_bytes": self.kv_read_bytes,
+                "flops": self.flops, "comm_bytes": self.comm_bytes}
+
+
+def expert_hit_fraction(k: int, e: int, tokens: float) -> float:
+    """Expected share of ``e`` experts that ``tokens`` tokens, each routed to ``k`` of them
+    uniformly, touch: ``1 - (1 - k/e)^tokens`` (0 for no tokens)."""
+    if tokens <= 0:
+        return 0.0
+    return 1.0 - (1.0 - k / e) ** tokens
+
+
+def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, float]:
+    """(seconds, ring bytes per rank) of one all-reduce of ``message_bytes`` over ``group`` ranks."""
+    if group <= 1 or message_bytes <= 0:
+        return 0.0, 0.0
+    eff = s.efficiency
+    link = s.request.gpu.interconnect.bytes_per_s
+    if group > eff.gpus_per_node:
+        link = min(link, eff.inter_node_bytes_per_s)
+    ring = 2 * (group - 1) / group * message_bytes
+    return eff.collective_latency_s + ring / (eff.interconnect * link), ring
+
+
+@dataclass(frozen=True)
+class _Load:
+    """What one stage processes in a step (per data-parallel rank)."""
+
+    decode_seqs: int  # sequences each adding one token
+    ctx: int  # tokens each of them holds
+    prefill_tokens: float = 0.0  # prompt tokens processed in the same step
+    prefill_start: int = 0  # prompt position the prefill tokens start at (one prompt)
+    prefill_prompts: float = 0.0  # prompts whose chunk [start, start + tokens/prompts) runs
+
+
+def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
+    req, spec, eff = s.request, s.spec, s.efficiency
+    fmt, tp = req.kv_format, req.tp
+    tokens = load.decode_seqs + load.prefill_tokens
+    # linear layers
+    weight_bytes = float(st.weight_read_bytes)
+    matrices = float(st.dense_matrices)
+    flops = 2.0 * st.linear_params * tokens
+    if s.expert_hit is not None and st.expert_bytes:
+        k, e = s.expert_hit
+        moe_tokens = tokens * req.dp  # vLLM: every dp rank's tokens meet in the MoE layers
+        hit = expert_hit_fraction(k, e, moe_tokens)
+        weight_bytes += st.expert_bytes * hit
+        matrices += st.expert_matrices * hit
+        flops += 2.0 * st.expert_params * k / e * moe_tokens
+    mem_s = weight_bytes / (eff.weights_bandwidth * s.hbm_bytes_per_s) + matrices * eff.matrix_overhead_s
+    lin_s = flops / (eff.flops * s.linear_flops_per_s)
+    # attention
+    kv_bytes, attn_flops = 0.0, 0.0
+    per_prompt = load.prefill_tokens / load.prefill_prompts if load.prefill_prompts else 0.0
+    for kind, count in st.kinds:
+        cost = _cost(kind)
+        kv_bytes += count * load.decode_seqs * cost.reads(kind, spec, load.ctx, fmt, tp)
+        attn_flops += count * load.decode_seqs * s.q_heads_rank * cost.decode_flops(kind, spec, load.ctx)
+        if load.prefill_prompts:
+            end = load.prefill_start + per_prompt
+            attended = _causal(kind, spec, round(end)) - _causal(kind, spec, load.prefill_start)
+            attn_flops += count * load.prefill_prompts * 2 * s.q_heads_rank * _prefill_dims(kind, spec) * attended
+            kv_bytes += count * load.prefill_prompts * cost.reads(kind, spec, round(end), fmt, tp)
+    kv_s = kv_bytes / (eff.kv_bandwidth * s.hbm_bytes_per_s)
+    attn_s = attn_flops / (eff.flops * s.attention_flops_per_s)
+    # communication: two all-reduces a layer inside the replica; MoE layers over tp x dp
+    message = tokens * spec.hidden_size * s.act_bytes
+    dense_layers = st.num_layers - st.num_moe_layers
+    one_s, one_b = _collective_s(s, tp, message)
+    comm_s, comm_b = 2 * dense_layers * one_s, 2 * dense_layers * one_b
+    if st.num_moe_layers:
+        attn_one_s, attn_one_b = one_s, one_b
+        moe_one_s, moe_one_b = _collective_s(s, tp * req.dp, message * req.dp)
+        comm_s += st.num_moe_layers * (attn_one_s + moe_one_s)
+        comm_b += st.num_moe_layers * (attn_one_b + moe_one_b)
+    # the larger of memory and compute is what each part costs; split the bound honestly
+    compute_s = max(0.0, lin_s - mem_s) + max(0.0, attn_s - kv_s)
+    return StepTime(weights_s=mem_s, kv_s=kv_s, compute_s=compute_s, comm_s=comm_s,
+                    overhead_s=st.num_layers * eff.layer_overhead_s,
+                    weight_read_bytes=weight_bytes, kv_read_bytes=kv_bytes, flops=flops + attn_flops,
+                    comm_bytes=comm_b)
+
+
+def _pass_time(s: Setup, load: _Load) -> StepTime:
+    """One pass of ``load`` through every pipeline stage (the slowest stage's figures x pp,
+    plus the hand-offs between stages)."""
+    times = [_stage_time(s, st, load) for st in s.stages]
+    worst = max(times, key=lambda t: t.total_s)
+    pp = len(s.stages)
+    handoff = 0.0
+    if pp > 1:
+        tokens = load.decode_seqs + load.prefill_tokens
+        link = s.request.gpu.interconnect.bytes_per_s
+        handoff = (pp - 1) * (s.efficiency.collective_latency_s
+                              + tokens * s.spec.hidden_size * s.act_bytes / (s.efficiency.interconnect * link))
+    return StepTime(
+        weights_s=sum(t.weights_s for t in times), kv_s=sum(t.kv_s for t in times),
+        compute_s=sum(t.compute_s for t in times), comm_s=sum(t.comm_s for t in times) + handoff,
+        overhead_s=sum(t.overhead_s for t in times),
+        weight_read_bytes=worst.weight_read_bytes, kv_read_bytes=worst.kv_read_bytes, flops=worst.flops,
+        comm_bytes=worst.comm_bytes,
+    )
+
+
+# -- the public estimates ------------------------------------------------------------------
+def decode_step(s: Setup, users_per_replica: int, ctx: int, prompt_tokens: int = 0,
+                output_tokens: int | None = None) -> StepTime:
+    """One decode step of a replica with ``users_per_replica`` sequences of ``ctx`` tokens.
+
+    With ``output_tokens``, the step also carries its share of new prompts (``users x
+    prompt / output`` tokens, chunked prefill). Pipeline stages each work on their own
+    micro-batch of ``cdiv(users, pp)`` sequences; a token passes every stage."""
+    pp = len(s.stages)
+    micro = cdiv(users_per_replica, min(pp, users_per_replica))
+    prefill = 0.0
+    prompts = 0.0
+    if output_tokens and prompt_tokens:
+        prompts = micro / output_tokens
+        prefill = prompts * prompt_tokens
+    load = _Load(micro, ctx, prefill, 0, prompts)
+    t = _pass_time(s, load)
+    return replace(t, overhead_s=t.overhead_s + s.efficiency.step_overhead_s)
+
+
+def prefill_time(s: Setup, prompt_tokens: int, prompts: int = 1) -> StepTime:
+    """Time to first token of ``prompts`` prompts of ``prompt_tokens`` arriving together on
+    an idle replica: steps of at most the engine's ``max_num_batched_tokens`` tokens (all
+    at once when it has none), whole prompts batched into a step while they fit, a longer
+    prompt chunked; steps overlap across pipeline stages."""
+    _positive(prompt_tokens, "prompt tokens")
+    _positive(prompts, "prompts")
+    budget = s.pool.settings.max_num_batched_tokens or prompt_tokens * prompts
+    loads = []
+    if prompt_tokens <= budget:
+        per_step = max(1, budget // prompt_tokens)
+        for first in range(0, prompts, per_step):
+            n = min(per_step, prompts - first)
+            loads.append(_Load(0, 0, float(n * prompt_tokens), 0, float(n)))
+    else:
+        for _ in range(prompts):
+            for start in range(0, prompt_tokens, budget):
+                loads.append(_Load(0, 0, float(min(budget, prompt_tokens - start)), start, 1.0))
+    total = None
+    for load in loads:
+        t = _pass_time(s, load)
+        total = t if total is None else _add(total, t)
+    steps, pp = len(loads), len(s.stages)
+    scale = (steps + pp - 1) / (steps * pp) if pp > 1 else 1.0
+    return replace(total, weights_s=total.weights_s * scale, kv_s=total.kv_s * scale,
+                   compute_s=total.compute_s * scale, comm_s=total.comm_s * scale,
+                   overhead_s=total.overhead_s * scale + steps * s.efficiency.step_overhead_s)
+
+
+def _add(a: StepTime, b: StepTime) -> StepTime:
+    return StepTime(a.weights_s + b.weights_s, a.kv_s + b.kv_s, a.compute_s + b.compute_s, a.comm_s + b.comm_s,
+                    a.overhead_s + b.overhead_s, max(a.weight_read_bytes, b.weight_read_bytes),
+                    a.kv_read_bytes + b.kv_read_bytes, a.flops + b.flops, a.comm_bytes + b.comm_bytes)
+
+
+@dataclass(frozen=True)
+class SpeedPoint:
+    """The speed of ``users`` concurrent requests (the whole deployment) at one context.
+
+    ``fits`` False: the pool cannot hold them all at once (``reason`` says why); the
+    times are then None, never computed for a load that cannot run."""
+
+    users: int
+    users_per_replica: int
+    ctx: int  # tokens each running sequence holds when the step is timed
+    fits: bool
+    reason: str
+    limit: str  # what stops the load ("" when it fits): memory, max_num_seqs, max_model_len, weights
+    step: StepTime | None
+    ttft: StepTime | None
+    num_gpus: int
+
+    @property
+    def tpot_s(self) -> float | None:
+        return self.step.total_s if self.step else None
+
+    @property
+    def ttft_s(self) -> float | None:
+        return self.ttft.total_s if self.ttft else None
+
+    @property
+    def tokens_per_s_per_user(self) -> float | None:
+        return 1.0 / self.tpot_s if self.tpot_s else None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Output tokens/s of the whole deployment."""
+        return self.users / self.tpot_s if self.tpot_s else None
+
+    @property
+    def tokens_per_s_per_gpu(self) -> float | None:
+        return self.tokens_per_s / self.num_gpus if self.tpot_s else None
+
+    @property
+    def bound(self) -> str:
+        return self.step.bound if self.step else self.limit
+
+    def as_dict(self) -> dict:
+        return {
+            "users": self.users, "users_per_replica": self.users_per_replica, "ctx": self.ctx, "fits": self.fits,
+            "reason": self.reason, "limit": self.limit, "tpot_ms": _ms(self.tpot_s), "ttft_ms": _ms(self.ttft_s),
+            "tokens_per_s_per_user": self.tokens_per_s_per_user, "tokens_per_s": self.tokens_per_s,
+            "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu, "bound": self.bound,
+            "step": self.step.as_dict() if self.step else None, "ttft": self.ttft.as_dict() if self.ttft else None,
+        }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e3
+
+
+def _positive(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{what} must be a positive whole number, got {value!r}")
+    return value
+
+
+def estimate(s: Setup, users: int, ctx: int, output_tokens: int | None = None) -> SpeedPoint:
+    """Speed of ``users`` concurrent requests with prompts of ``ctx`` tokens: decode timed at
+    the mean context (``ctx + output / 2`` with ``output_tokens``, else ``ctx``), memory
+    checked at the peak (``ctx + output``) by the pool. Users are spread over the dp
+    replicas (``cdiv(users, dp)`` on the busiest)."""
+    _positive(users, "users")
+    _positive(ctx, "ctx")
+    if output_tokens is not None:
+        _positive(output_tokens, "output tokens")
+    req = s.request
+    per_replica = cdiv(users, req.dp)
+    peak = ctx + (output_tokens or 0)
+    verdict = s.pool.serves(peak, per_replica)
+    mean_ctx = ctx + (output_tokens or 0) // 2
+    ttft = prefill_time(s, ctx) if s.pool.serves(ctx, 1) else None
+    if not verdict:
+        return SpeedPoint(users, per_replica, mean_ctx, False, verdict.reason, verdict.bound, None, ttft,
+                          req.num_gpus)
+    step = decode_step(s, per_replica, mean_ctx, ctx, output_tokens)
+    return SpeedPoint(users, per_replica, mean_ctx, True, "", "", step, ttft, req.num_gpus)
+
+
+@dataclass(frozen=True)
+class SpeedTable:
+    """`kvplan speed`'s answer: one row per (KV format, users)."""
+
+    setups: tuple[Setup, ...]  # one per KV format
+    ctx: int
+    output_tokens: int | None
+    points: tuple[tuple[SpeedPoint, ...], ...]  # [format][users]
+
+    def as_dict(self) -> dict:
+        first = self.setups[0]
+        req = first.request
+        return {
+            "model": req.spec.name, "gpu": req.gpu.name, "engine": first.pool.engine, "tp": req.tp, "pp": req.pp,
+            "dp": req.dp, "enable_expert_parallel": req.enable_expert_parallel, "num_gpus": req.num_gpus,
+            "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,
+            "efficiency": first.efficiency.as_dict(),
+            "formats": [
+                {"kv_dtype": s.request.kv_format.name,
+                 "max_requests_at_peak": s.pool.max_requests(self.ctx + (self.output_tokens or 0)),
+                 "deployment_max_requests_at_peak": s.request.dp * s.pool.max_requests(
+                     self.ctx + (self.output_tokens or 0)),
+                 "points": [p.as_dict() for p in pts]}
+                for s, pts in zip(self.setups, self.points)
+            ],
+        }
+
+
+def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=None, output_tokens: int | None = None,
+                efficiency: Efficiency | None = None) -> SpeedTable:
+    """Estimates for every users count and KV format (default: the request's), one pool each."""
+    from kvplan.capacity import plan
+
+    if not users:
+        raise BadInputError("give at least one users count (--users 1,8,32)")
+    requests = [req] if not kv_formats else [req.replace(kv_format=f) for f in kv_formats]
+    setups = tuple(setup(plan(r), efficiency) for r in requests)
+    points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
+    return SpeedTable(setups, ctx, output_tokens, points)
+
+
+def tpot_curve(s: Setup, users: int, contexts: list[int]) -> list[tuple[int, float | None]]:
+    """(context, TPOT seconds or None where the pool cannot hold ``users`` of that length)."""
+    return [(n, estimate(s, users, n).tpot_s) for n in contexts]
+
+
+# -- plot ------------------------------------------------------------------------------------
+def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
+    """Two panels: deployment output tokens/s against concurrent users, and TPOT against
+    context at the largest users count the pool holds; the pool's limits drawn as dashed
+    lines (requests of the peak length; the longest context those users can each have).
+    matplotlib is imported here only (the `plot` extra)."""
+    from kvplan.outputs import atomic_write
+    from kvplan.plots import _matplotlib, plot_type
+
+    Figure, FigureCanvasAgg = _matplotlib()
+    fig = Figure(figsize=(11, 4.4))
+    ax_users, ax_ctx = fig.subplots(1, 2)
+    peak = table.ctx + (table.output_tokens or 0)
+    first = table.setups[0]
+    req = first.request
+    top = max(users)
+    for s, points in zip(table.setups, table.points):
+        name = s.request.kv_format.name
+        cap = s.request.dp * s.pool.max_requests(peak)
+        grid = sorted({u for u in users} | {2 ** i for i in range(0, 20) if 2 ** i <= max(top, cap)} | {cap} - {0})
+        xs, ys = [], []
+        for u in grid:
+            p = estimate(s, u, table.ctx, table.output_tokens)
+            if p.fits:
+                xs.append(u)
+                ys.append(p.tokens_per_s)
+        line = ax_users.plot(xs, ys, marker="o", markersize=3, label=f"KV {name}")[0]
+        if cap:
+            ax_users.axvline(cap, color=line.get_color(), linestyle="--", linewidth=1)
+            ax_users.annotate(f"pool holds {cap:,}", xy=(cap, 0.03), xycoords=("data", "axes fraction"),
+                              xytext=(-10, 0), textcoords="offset points", fontsize=7, color=line.get_color(),
+                              rotation=90, va="bottom")
+        fitting = [p.users for p in points if p.fits]
+        u = max(fitting) if fitting else 1
+        per_replica = cdiv(u, s.request.dp)
+        longest = s.pool.longest_context(per_replica)
+        hi = max(longest, peak, 256)
+        contexts = sorted({2 ** i for i in range(8, 24) if 2 ** i <= hi} | {table.ctx, longest} - {0})
+        cx, cy = [], []
+        for n in contexts:
+            p = estimate(s, u, n)
+            if p.fits:
+                cx.append(n)
+                cy.append(p.tpot_s * 1e3)
+        line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} users")[0]
+        if longest:
+            ax_ctx.axvline(longest, color=line.get_color(), linestyle="--", linewidth=1)
+    ax_users.set_xscale("log", base=2)
+    ax_users.set_xlabel("concurrent users")
+    ax_users.set_ylabel("output tokens/s (deployment)")
+    ax_users.set_title(f"prompts of {table.ctx:,} tokens" + (f", {table.output_tokens:,} out"
+                                                             if table.output_tokens else ""), fontsize=9)
+    ax_ctx.set_xscale("log", base=2)
+    ax_ctx.set_xlabel("context tokens per sequence")
+    ax_ctx.set_ylabel("TPOT ms")
+    ax_ctx.set_title("decode step TPOT against context (dashed: the longest the pool holds)", fontsize=9)
+    for ax in (ax_users, ax_ctx):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{req.spec.display_name} on {req.num_gpus} x {req.gpu.name} (tp {req.tp}, pp {req.pp}, "
+                 f"dp {req.dp}), weights {first.pool.weights.format}", fontsize=10)
+    fig.tight_layout()
+    kind = plot_type(path)
+
+    def write(tmp: str) -> None:
+        FigureCanvasAgg(fig)
+        fig.savefig(tmp, format=kind, dpi=110)
+
+    atomic_write(path, write, "--plot file")

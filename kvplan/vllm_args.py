@@ -1,0 +1,432 @@
+"""Read a whole vLLM (or SGLang) launch command as the engine reads it.
+
+    kvplan capacity --from-vllm "vllm serve meta-llama/Llama-3.1-8B --max-model-len 32k -tp 2"
+
+``parse_vllm(text)`` accepts ``vllm serve MODEL ...``, ``python -m
+vllm.entrypoints.openai.api_server --model MODEL ...`` and the ``LLM(model=..., ...)``
+keyword style; ``parse_sglang(text)`` accepts ``python -m sglang.launch_server
+--model-path MODEL ...``. Each returns a ``LaunchCommand``: the model, the options as
+``kvplan.capacity.make_request`` keywords, and notes to print (how a suffixed number was
+read, flags that do not change GPU memory).
+
+Numbers are read as vLLM reads them (``vllm/engine/arg_utils.py`` at 0.19.0, moved to
+``vllm/utils/argparse_utils.py`` by 0.33.0: ``human_readable_int``): ``--max-model-len``,
+``--max-num-batched-tokens`` and ``--kv-cache-memory-bytes`` take a lower-case decimal
+suffix (``32k`` = 32,000, ``1.5m`` = 1,500,000, via ``int(float(number) * 10**3k)`` as vLLM
+computes it) or an upper-case binary one without decimals (``32K`` = 32,768, ``16G`` =
+17,179,869,184); ``--max-model-len`` also takes ``-1`` / ``auto`` (auto-fit, 0.14.0+). Every
+other integer flag is a plain ``int``. ``--flag=value`` and ``--flag_name`` (underscores;
+vLLM's FlexibleArgumentParser) work as in vLLM.
+
+A flag kvplan does not know is refused with one line naming it, unless it is listed in
+``NEUTRAL`` (flags known not to change GPU memory, each with the reason); flags that do
+change memory in ways kvplan does not model are refused with that reason (``REFUSED``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from kvplan.errors import BadInputError
+
+# -- numbers as vLLM reads them --------------------------------------------------------------
+_HUMAN = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")
+#: What vLLM's human_readable_int accepts: a plain integer or a number with one suffix.
+VLLM_INT = re.compile(r"-?\d+|\d+(?:\.\d+)?[kKmMgGtT]")
+_DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_BINARY = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def human_readable_int(text: str, flag: str) -> tuple[int, str | None]:
+    """vLLM's ``human_readable_int``: ``'32k'`` -> 32000, ``'32K'`` -> 32768, ``'25.6k'`` ->
+    25600, plain integers as ``int``. Returns the value and, when a suffix was used, a note
+    saying how vLLM read it."""
+    value = str(text).strip()
+    m = _HUMAN.fullmatch(value)
+    if not m:
+        try:
+            return int(value), None
+        except ValueError:
+            raise BadInputError(f"{flag}: vLLM cannot read {text!r} as an integer (e.g. 32768, 32k, 32K)") from None
+    number, suffix = m.groups()
+    if suffix in _DECIMAL:
+        # vLLM computes int(float(number) * multiplier): reproduce it, float rounding included.
+        out = int(float(number) * _DECIMAL[suffix])
+        note = (f"{flag} {value}: vLLM reads a lower-case '{suffix}' as x{_DECIMAL[suffix]:,} (decimal): "
+                f"{out:,}" + (f"; '{number}{suffix.upper()}' would be {int(number) * _BINARY[suffix.upper()]:,}"
+                               if number.isdigit() else ""))
+        return out, note
+    if not number.isdigit():
+        raise BadInputError(f"{flag} {value}: vLLM allows no decimals with a binary suffix like {suffix} "
+                            f"(did you mean {number}{suffix.lower()}?)")
+    out = int(number) * _BINARY[suffix]
+    return out, (f"{flag} {value}: vLLM reads an upper-case '{suffix}' as x{_BINARY[suffix]:,} (binary): {out:,}; "
+                 f"'{number}{suffix.lower()}' would be {int(number) * _DECIMAL[suffix.lower()]:,}")
+
+
+def human_readable_int_or_auto(text: str, flag: str) -> tuple[int | str, str | None]:
+    """``--max-model-len``: ``-1`` or ``auto`` (vLLM's auto-fit) or a human-readable int."""
+    if str(text).strip() == "-1" or str(text).strip().lower() == "auto":
+        return "auto", None
+    return human_readable_int(text, flag)
+
+
+# -- --quantization ----------------------------------------------------------------------------
+#: vLLM --quantization methods that quantize bf16/fp16 weights while loading (no
+#: quantization_config in the checkpoint), and the kvplan weight format they give.
+ONLINE_QUANTIZATION = {"fp8": "fp8", "fbgemm_fp8": "fp8", "ptpc_fp8": "fp8"}
+#: Methods that read the checkpoint's quantization_config (the flag only picks kernels):
+#: kvplan then takes the format from the model's config.json (spec.weights_format).
+CHECKPOINT_QUANTIZATION = ("awq", "awq_marlin", "gptq", "gptq_marlin", "gptq_marlin_24", "marlin", "compressed-tensors",
+                           "modelopt", "modelopt_fp4", "mxfp4", "fp_quant", "quark", "auto-round", "inc")
+
+
+def quantization_weights(method: str, spec) -> str | None:
+    """The kvplan weight format vLLM's ``--quantization METHOD`` gives ``spec``: an online
+    method's format, or None to keep the checkpoint's (``spec.weights_format``)."""
+    name = str(method).strip().lower()
+    if name in ("none", ""):
+        return None
+    if name in ONLINE_QUANTIZATION:
+        return ONLINE_QUANTIZATION[name]
+    if name in CHECKPOINT_QUANTIZATION:
+        if not spec.weights_format:
+            raise BadInputError(f"--quantization {method} reads the checkpoint's quantization_config, which "
+                                f"{spec.name} does not have (give its config.json, or --weights)")
+        return None
+    raise BadInputError(f"--quantization {method}: not a method kvplan models (it models "
+                        f"{', '.join(sorted(ONLINE_QUANTIZATION))} and checkpoint methods "
+                        f"{', '.join(CHECKPOINT_QUANTIZATION)}); use --weights")
+
+
+# -- the flags --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Flag:
+    """A memory-relevant engine flag: the make_request keyword it sets and how its value
+    is read ("int", "human", "human_or_auto", "float", "str", "bool")."""
+
+    names: tuple[str, ...]
+    option: str
+    kind: str
+
+
+VLLM_FLAGS = (
+    Flag(("--model",), "model", "str"),
+    Flag(("--tensor-parallel-size", "-tp"), "tp", "int"),
+    Flag(("--pipeline-parallel-size", "-pp"), "pp", "int"),
+    Flag(("--data-parallel-size", "-dp"), "dp", "int"),
+    Flag(("--max-model-len",), "max_model_len", "human_or_auto"),
+    Flag(("--max-num-batched-tokens",), "max_num_batched_tokens", "human"),
+    Flag(("--max-num-seqs",), "max_num_seqs", "int"),
+    Flag(("--block-size",), "block_size", "int"),
+    Flag(("--gpu-memory-utilization", "--device-memory-utilization"), "gpu_memory_utilization", "float"),
+    Flag(("--kv-cache-memory-bytes", "--kv-cache-memory"), "kv_cache_memory_bytes", "human"),
+    Flag(("--num-gpu-blocks-override",), "num_gpu_blocks_override", "int"),
+    Flag(("--kv-cache-dtype",), "kv_format", "str"),
+    Flag(("--dtype",), "dtype", "str"),
+    Flag(("--quantization", "-q"), "quantization", "str"),
+    Flag(("--enable-expert-parallel", "-ep"), "enable_expert_parallel", "bool"),
+    Flag(("--disable-hybrid-kv-cache-manager",), "disable_hybrid_kv_cache_manager", "bool"),
+    Flag(("--cpu-offload-gb",), "cpu_offload_gb", "float"),
+    Flag(("--swap-space",), "swap_space", "float"),
+    Flag(("--speculative-config",), "speculative_config", "str"),
+)
+
+SGLANG_FLAGS = (
+    Flag(("--model-path", "--model"), "model", "str"),
+    Flag(("--tp-size", "--tensor-parallel-size", "--tp"), "tp", "int"),
+    Flag(("--pp-size", "--pipeline-parallel-size"), "pp", "int"),
+    Flag(("--dp-size", "--data-parallel-size", "--dp"), "dp", "int"),
+    Flag(("--context-length",), "max_model_len", "int"),
+    Flag(("--chunked-prefill-size",), "max_num_batched_tokens", "int"),
+    Flag(("--max-running-requests",), "max_num_seqs", "int"),
+    Flag(("--page-size",), "block_size", "int"),
+    Flag(("--mem-fraction-static",), "gpu_memory_utilization", "float"),
+    Flag(("--kv-cache-dtype",), "kv_format", "str"),
+    Flag(("--dtype",), "dtype", "str"),
+    Flag(("--quantization",), "quantization", "str"),
+)
+
+#: vLLM flags known not to change GPU memory, with the reason (their values are ignored).
+NEUTRAL = {
+    "--host": "network address", "--port": "network port", "--uds": "network socket",
+    "--api-key": "authentication", "--served-model-name": "the name clients use",
+    "--trust-remote-code": "permission to run the model's code", "--seed": "random seed",
+    "--tokenizer": "tokenizer location", "--tokenizer-mode": "tokenizer choice",
+    "--tokenizer-revision": "tokenizer version", "--revision": "checkpoint version",
+    "--code-revision": "code version", "--download-dir": "where weights are downloaded",
+    "--hf-token": "authentication", "--disable-log-stats": "logging", "--disable-log-requests": "logging",
+    "--enable-log-requests": "logging", "--uvicorn-log-level": "logging", "--max-log-len": "logging",
+    "--chat-template": "prompt formatting", "--chat-template-content-format": "prompt formatting",
+    "--response-role": "API output", "--enable-auto-tool-choice": "API parsing", "--tool-call-parser": "API parsing",
+    "--reasoning-parser": "API parsing", "--root-path": "HTTP routing", "--allowed-origins": "HTTP",
+    "--allow-credentials": "HTTP", "--allowed-methods": "HTTP", "--allowed-headers": "HTTP",
+    "--ssl-keyfile": "TLS", "--ssl-certfile": "TLS", "--ssl-ca-certs": "TLS", "--ssl-cert-reqs": "TLS",
+    "--disable-fastapi-docs": "HTTP docs", "--enable-prompt-tokens-details": "API output",
+    "--enable-force-include-usage": "API output", "--return-tokens-as-token-ids": "API output",
+    "--disable-frontend-multiprocessing": "process layout of the API server (CPU)",
+    "--api-server-count": "API server processes (CPU)", "--distributed-executor-backend": "worker launcher",
+    "--generation-config": "default sampling parameters", "--override-generation-config": "sampling defaults",
+    "--enable-prefix-caching": "block reuse between requests; the pool's size is unchanged",
+    "--no-enable-prefix-caching": "block reuse between requests; the pool's size is unchanged",
+    "--prefix-caching-hash-algo": "block hashing", "--scheduling-policy": "request order",
+    "--max-num-partial-prefills": "scheduling", "--max-long-partial-prefills": "scheduling",
+    "--long-prefill-token-threshold": "scheduling", "--async-scheduling": "scheduling (up to 0.19.1)",
+    "--no-async-scheduling": "scheduling", "--enforce-eager": "CUDA graphs, whose memory vLLM up to 0.19.1 does "
+    "not subtract from the KV pool", "--max-seq-len-to-capture": "CUDA graphs (not subtracted up to 0.19.1)",
+    "--disable-custom-all-reduce-check": "a check", "--use-tqdm-on-load": "progress bar",
+    "--load-format": "how weights are read (auto, safetensors, pt); bitsandbytes is refused",
+    "--safetensors-load-strategy": "how weights are read", "--max-parallel-loading-workers": "loading workers",
+    "--otlp-traces-endpoint": "tracing", "--collect-detailed-traces": "tracing",
+    "--show-hidden-metrics-for-version": "metrics", "--kv-cache-metrics": "metrics",
+    "--disable-uvicorn-access-log": "logging", "--middleware": "HTTP middleware",
+    "--shutdown-timeout": "shutdown", "--headless": "process layout", "--data-parallel-address": "networking",
+    "--data-parallel-rpc-port": "networking", "--master-addr": "networking", "--master-port": "networking",
+}
+
+#: vLLM flags that change GPU memory in ways kvplan does not model: refused, with why.
+REFUSED = {
+    "--enable-lora": "LoRA adapter weights and buffers are not modelled",
+    "--kv-transfer-config": "a KV connector turns the hybrid manager off and adds buffers (not modelled)",
+    "--kv-events-config": "KV events turn the hybrid manager off (not modelled)",
+    "--disable-custom-all-reduce": "changes the non-torch all-reduce buffers (not modelled)",
+    "--limit-mm-per-prompt": "changes the profile run's multimodal inputs (not modelled)",
+    "--compilation-config": "may change the profile run and CUDA-graph memory (not modelled)",
+    "-O": "the optimization level may change the profile run (not modelled)",
+    "--optimization-level": "may change the profile run (not modelled)",
+    "--enable-chunked-prefill": "changes max_num_batched_tokens' default (give --max-num-batched-tokens)",
+    "--no-enable-chunked-prefill": "without chunked prefill max_num_batched_tokens defaults to max_model_len "
+                                   "(give --max-num-batched-tokens)",
+    "--disable-sliding-window": "changes the layers' cache kinds and caps max_model_len (not modelled)",
+    "--hf-overrides": "changes the model config (edit the config and pass it instead)",
+    "--rope-scaling": "changes the model config", "--config": "a YAML config file kvplan does not read",
+    "--mamba-ssm-cache-dtype": "state dtype not modelled", "--mamba-cache-dtype": "state dtype not modelled",
+    "--mamba-cache-mode": "state caching per block not modelled", "--kv-offloading-size": "KV offload not modelled",
+    "--enable-sleep-mode": "changes the allocator (not modelled)", "--model-impl": "another model implementation",
+    "--calculate-kv-scales": "extra profile work (not modelled)", "--kv-sharing-fast-prefill": "not modelled",
+    "--decode-context-parallel-size": "context parallelism is not modelled",
+    "--prefill-context-parallel-size": "context parallelism is not modelled",
+    "--enable-eplb": "redundant experts are not modelled", "--skip-mm-profiling": "changes the profile run",
+}
+
+#: NEUTRAL flags that take no value.
+SWITCHES = frozenset({
+    "--trust-remote-code", "--enforce-eager", "--disable-log-stats", "--disable-log-requests", "--enable-log-requests",
+    "--enable-auto-tool-choice", "--disable-fastapi-docs", "--enable-prompt-tokens-details",
+    "--enable-force-include-usage", "--return-tokens-as-token-ids", "--disable-frontend-multiprocessing",
+    "--enable-prefix-caching", "--no-enable-prefix-caching", "--async-scheduling", "--no-async-scheduling",
+    "--use-tqdm-on-load", "--kv-cache-metrics", "--disable-uvicorn-access-log", "--headless", "--allow-credentials",
+})
+
+_BOOL_NEGATIONS = {"--no-enable-expert-parallel": "--enable-expert-parallel",
+                   "--no-disable-hybrid-kv-cache-manager": "--disable-hybrid-kv-cache-manager"}
+
+
+@dataclass(frozen=True)
+class LaunchCommand:
+    """A parsed engine launch command."""
+
+    engine: str  # "vllm" or "sglang"
+    model: str | None
+    options: dict  # make_request keywords (max_model_len may be "auto")
+    notes: tuple[str, ...] = ()
+    usage_context: str = "serve"  # "llm" for the LLM(...) keyword style
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as err:
+        raise BadInputError(f"cannot split the command line: {err}") from None
+
+
+def _strip_launcher(words: list[str], engine: str) -> tuple[list[str], str | None]:
+    """Drop ``vllm serve`` / ``python -m ...`` / env assignments; return the arguments and a
+    positional model if the launcher takes one."""
+    i = 0
+    while i < len(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[i]):
+        i += 1  # VAR=value prefixes
+    rest = words[i:]
+    if engine == "vllm":
+        if len(rest) >= 2 and rest[0].endswith("vllm") and rest[1] == "serve":
+            rest = rest[2:]
+            if rest and not rest[0].startswith("-"):
+                return rest[1:], rest[0]
+            return rest, None
+        if len(rest) >= 3 and re.fullmatch(r"python[0-9.]*", rest[0].split("/")[-1]) and rest[1] == "-m" and \
+                rest[2] in ("vllm.entrypoints.openai.api_server", "vllm.entrypoints.api_server"):
+            return rest[3:], None
+        raise BadInputError("--from-vllm takes `vllm serve MODEL ...`, `python -m vllm.entrypoints.openai.api_server "
+                            "--model MODEL ...` or `LLM(model=..., ...)`")
+    if len(rest) >= 3 and re.fullmatch(r"python[0-9.]*", rest[0].split("/")[-1]) and rest[1] == "-m" and \
+            rest[2] in ("sglang.launch_server",):
+        return rest[3:], None
+    if len(rest) >= 2 and rest[0].endswith("sglang") and rest[1] == "serve":
+        return rest[2:], None
+    raise BadInputError("--from-sglang takes `python -m sglang.launch_server --model-path MODEL ...`")
+
+
+def _normalise(flag: str) -> str:
+    # vLLM's FlexibleArgumentParser accepts --max_model_len for --max-model-len.
+    return "--" + flag[2:].replace("_", "-") if flag.startswith("--") else flag
+
+
+def _read(flag: Flag, name: str, raw: str, notes: list[str]):
+    if flag.kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise BadInputError(f"{name}: expected an integer, got {raw!r}") from None
+    if flag.kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise BadInputError(f"{name}: expected a number, got {raw!r}") from None
+    if flag.kind in ("human", "human_or_auto"):
+        read = human_readable_int_or_auto if flag.kind == "human_or_auto" else human_readable_int
+        value, note = read(raw, name)
+        if note:
+            notes.append(note)
+        return value
+    return raw
+
+
+def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: list[str]) -> dict:
+    by_name = {n: f for f in flags for n in f.names}
+    out: dict = {}
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if not word.startswith("-"):
+            raise BadInputError(f"{engine}: unexpected argument {word!r}")
+        name, eq, inline = word.partition("=")
+        name = _normalise(name)
+        if name.startswith("-O") and engine == "vllm" and name != "-O":
+            name, inline, eq = "-O", name[2:], "="
+        if name in _BOOL_NEGATIONS:
+            out[by_name[_BOOL_NEGATIONS[name]].option] = False
+            i += 1
+            continue
+        flag = by_name.get(name)
+        if flag is not None and flag.kind == "bool":
+            if eq:
+                raise BadInputError(f"{name} takes no value")
+            out[flag.option] = True
+            i += 1
+            continue
+        if flag is None:
+            if engine == "vllm" and name in REFUSED:
+                raise BadInputError(f"{name}: {REFUSED[name]}")
+            if engine == "vllm" and name in NEUTRAL:
+                value = inline if eq else None
+                if name not in SWITCHES and not eq and i + 1 < len(args) and not args[i + 1].startswith("--"):
+                    value = args[i + 1]
+                    i += 1
+                i += 1
+                if name == "--load-format" and value and value.lower() == "bitsandbytes":
+                    raise BadInputError("--load-format bitsandbytes: bitsandbytes weights are not modelled")
+                notes.append(f"{name}: ignored, it does not change GPU memory ({NEUTRAL[name]})")
+                continue
+            raise BadInputError(f"{name}: a {engine} flag kvplan does not know; it may change memory, so kvplan "
+                                f"will not guess (remove it, or plan with kvplan's own options)")
+        if eq:
+            value = inline
+        elif i + 1 < len(args) and not (args[i + 1].startswith("--") or re.fullmatch(r"-[a-zA-Z]\S*", args[i + 1])):
+            value = args[i + 1]
+            i += 1
+        else:
+            raise BadInputError(f"{name} needs a value")
+        i += 1
+        out[flag.option] = _read(flag, name, value, notes)
+    return out
+
+
+def _finish(engine: str, model: str | None, options: dict, notes: list[str], usage: str = "serve") -> LaunchCommand:
+    model = options.pop("model", None) or model
+    if options.get("kv_format") == "auto":
+        options["kv_format"] = None
+    dtype = options.get("dtype")
+    if dtype is not None:
+        options["dtype"] = {"auto": None, "half": "fp16", "float16": "fp16", "bfloat16": "bf16", "float": "fp32",
+                            "float32": "fp32"}.get(str(dtype).lower(), dtype)
+    if options.get("swap_space") is not None:
+        notes.append(f"--swap-space {options['swap_space']:g}: CPU memory for swapped-out blocks; it does not "
+                     f"change the GPU KV pool (and vLLM 0.19.0 removed the flag: that release rejects it)")
+    if options.get("quantization") in ("none", None):
+        options.pop("quantization", None)
+    return LaunchCommand(engine, model, options, tuple(notes), usage)
+
+
+def parse_vllm(text: str) -> LaunchCommand:
+    """A vLLM launch command (``vllm serve``, ``python -m vllm.entrypoints.openai.api_server``
+    or ``LLM(...)``) as kvplan options. BadInputError (one line) for anything kvplan cannot
+    read or that changes memory in a way it does not model."""
+    text = str(text).strip()
+    notes: list[str] = []
+    if re.match(r"^(?:vllm\.)?LLM\s*\(", text):
+        return _parse_llm_call(text, notes)
+    args, model = _strip_launcher(_tokens(text), "vllm")
+    options = _parse_args(args, VLLM_FLAGS, "vllm", notes)
+    return _finish("vllm", model, options, notes)
+
+
+def parse_sglang(text: str) -> LaunchCommand:
+    """An SGLang launch command (``python -m sglang.launch_server --model-path MODEL ...``)."""
+    notes: list[str] = []
+    args, model = _strip_launcher(_tokens(str(text).strip()), "sglang")
+    options = _parse_args(args, SGLANG_FLAGS, "sglang", notes)
+    return _finish("sglang", model, options, notes)
+
+
+def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:
+    """``LLM(model="...", tensor_parallel_size=2, max_model_len=32768)``: keyword arguments
+    are EngineArgs fields, values Python literals (the LLM class takes ints, no suffixes)."""
+    import ast
+
+    try:
+        call = ast.parse(text, mode="eval").body
+    except SyntaxError as err:
+        raise BadInputError(f"cannot read the LLM(...) call: {err.msg}") from None
+    if not isinstance(call, ast.Call) or call.args[1:]:
+        raise BadInputError("LLM(...): give the model as the first argument or model=, the rest as keywords")
+    by_option = {f.names[0][2:].replace("-", "_"): f for f in VLLM_FLAGS}
+    by_option["kv_cache_memory"] = by_option["kv_cache_memory_bytes"]
+    neutral = {n[2:].replace("-", "_") for n in NEUTRAL}
+    refused = {n[2:].replace("-", "_"): why for n, why in REFUSED.items() if n.startswith("--")}
+    out: dict = {}
+    model = None
+    if call.args:
+        model = _literal(call.args[0], "model")
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise BadInputError("LLM(...): **kwargs cannot be read; write the keywords out")
+        value = _literal(kw.value, kw.arg)
+        flag = by_option.get(kw.arg)
+        if flag is None and kw.arg == "cache_dtype":
+            flag = by_option["kv_cache_dtype"]
+        if flag is not None:
+            if flag.kind in ("human", "human_or_auto") and isinstance(value, str):
+                value = _read(flag, kw.arg, value, notes)
+            if flag.kind == "human_or_auto" and value == -1:
+                value = "auto"
+            out[flag.option] = value
+        elif kw.arg in refused:
+            raise BadInputError(f"{kw.arg}: {refused[kw.arg]}")
+        elif kw.arg in neutral:
+            notes.append(f"{kw.arg}: ignored, it does not change GPU memory")
+        else:
+            raise BadInputError(f"{kw.arg}: an LLM(...) keyword kvplan does not know; it may change memory, so "
+                                f"kvplan will not guess")
+    notes.append("LLM(...) runs with the LLM class's scheduler defaults (usage context LLM_CLASS)")
+    return _finish("vllm", model, out, notes, usage="llm")
+
+
+def _literal(node, what: str):
+    import ast
+
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise BadInputError(f"LLM(...): {what} must be a literal value") from None

@@ -1,0 +1,262 @@
+"""Speculative decoding in `kvplan size` and `kvplan capacity`: the draft's KV layers in the
+pool, its weights, the lookahead slots, and what they do to concurrency (hand-computed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import cli, one_line_error
+
+from kvplan.capacity import make_request, plan
+from kvplan.errors import BadInputError, ShapeError
+from kvplan.layers import MLALatent
+from kvplan.loader import load_model
+from kvplan.params import layer_params
+from kvplan.speculative import Speculative, make_speculative, mtp_weights
+from kvplan.spec import spec_from_mapping
+
+SPEC_CONFIG = '{"model": "llama3.2-1b", "num_speculative_tokens": 4}'
+
+# Llama-3.2-1B on one of 4 tensor-parallel ranks, bf16 (tied lm_head):
+#   embedding 128,256 rows (a multiple of 64) / 4 x 2,048            =  65,667,072
+#   a layer: q 2,048 x 2,048 / 4 = 1,048,576; k, v 2 heads x 64 x 2,048 = 262,144 each;
+#            o 1,048,576; gate_up 2 x 8,192 x 2,048 / 4 = 8,388,608; down 4,194,304;
+#            norms 2 x 2,048 = 4,096                                  -> 15,208,448 x 16 = 243,335,168
+#   final norm                                                                           2,048
+#   = 309,004,288 params x 2 B = 618,008,576 B
+DRAFT_1B_TP4_BYTES = 618_008_576
+
+
+@pytest.fixture(scope="module")
+def llama70b():
+    return load_model("llama3.1-70b")
+
+
+# -- the setup and its lookahead -------------------------------------------------------------
+def test_lookahead_slots_by_method():
+    # vLLM: a decoding request schedules 1 + k tokens and allocate_slots adds
+    # num_lookahead_tokens (k for drafters, 0 for ngram): slots for n + 2k (ngram n + k).
+    assert Speculative(method="draft_model", num_speculative_tokens=4).extra_slots == 8
+    assert Speculative(method="eagle", num_speculative_tokens=3).extra_slots == 6
+    assert Speculative(method="mtp", num_speculative_tokens=1, mtp_layers=1).extra_slots == 2
+    assert Speculative(method="ngram", num_speculative_tokens=3).extra_slots == 3
+
+
+def test_short_forms_equal_vllm_json(llama70b):
+    a = make_speculative(llama70b, SPEC_CONFIG, tp=4)
+    b = make_speculative(llama70b, draft="llama3.2-1b", num_speculative_tokens=4, tp=4)
+    assert a == b and a.method == "draft_model" and a.draft.name == "llama3.2-1b"
+    assert make_speculative(llama70b, {"model": "ngram", "num_speculative_tokens": 3}).method == "ngram"
+    assert make_speculative(llama70b) is None
+
+
+@pytest.mark.parametrize("config,needle", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"model": "llama3.2-1b"}', "give num_speculative_tokens"),
+    ('{"model": "llama3.2-1b", "num_speculative_tokens": 0}', "num_speculative_tokens must be"),
+    ('{"method": "eagle3", "model": "llama3.2-1b", "num_speculative_tokens": 2}', "eagle3"),
+    ('{"model": "llama3.2-1b", "num_speculative_tokens": 2, "speculative_token_tree": "x"}', "speculative_token_tree"),
+    ('{"model": "qwen2.5-7b", "num_speculative_tokens": 2}', "vocabulary"),
+    ('{"method": "mtp", "num_speculative_tokens": 1}', "no multi-token-prediction layers"),
+    ('{"model": "llama3.2-1b", "num_speculative_tokens": 2, "draft_tensor_parallel_size": 1}', "tensor-parallel"),
+])
+def test_bad_configs_refused(llama70b, config, needle):
+    with pytest.raises(BadInputError, match=needle):
+        make_speculative(llama70b, config, tp=4)
+
+
+def test_draft_must_split_over_tp(llama70b):
+    with pytest.raises(ShapeError, match="tp=64 does not divide the draft"):  # Llama-3.2-1B: 32 query heads
+        make_speculative(llama70b, draft="llama3.2-1b", num_speculative_tokens=2, tp=64)
+
+
+# -- a draft model in the pool ---------------------------------------------------------------------
+def test_draft_model_pool_raw(llama70b):
+    base = plan(make_request(llama70b, "h100", engine="raw", tp=4))
+    pool = plan(make_request(llama70b, "h100", engine="raw", tp=4, speculative_config=SPEC_CONFIG))
+    # Weights: the draft's 618,008,576 B join each GPU.
+    assert pool.draft_weights_bytes == DRAFT_1B_TP4_BYTES
+    assert pool.weights_bytes - base.weights_bytes == DRAFT_1B_TP4_BYTES
+    assert pool.kv_pool_bytes == base.kv_pool_bytes - DRAFT_1B_TP4_BYTES  # raw: memory less weights
+    # One block of 16 tokens on a rank: the 70B's 80 layers x 16 x 2 heads x 256 values x 2 B
+    # = 1,310,720 B, plus the draft's 16 layers x 16 x 2 heads x 128 x 2 B = 131,072 B; the
+    # pages differ, so vLLM puts all 96 layers in one group (a tensor per layer, one table).
+    assert base.layout.unit_bytes == 1_310_720
+    assert pool.layout.unit_bytes == 1_441_792
+    assert len(pool.layout.groups) == 1
+    assert pool.num_blocks == pool.kv_pool_bytes // 1_441_792
+    # A request of 8,192 tokens reserves 8,192 + 4 + 4 slots: cdiv(8,200, 16) = 513 blocks.
+    assert base.blocks_per_request(8192) == 512
+    assert pool.blocks_per_request(8192) == 513
+    assert pool.blocks_per_request(8192, lookahead=False) == 512
+    assert pool.max_requests(8192) == pool.num_blocks // 513
+    # vLLM's logged concurrency leaves the lookahead out.
+    assert pool.memory_concurrency(8192) == round(pool.num_blocks / 512, 2)
+    # At max_model_len the slots are capped: min(131,072 + 8, 131,072) -> 8,192 blocks.
+    assert pool.blocks_per_request(131_072) == 8192
+
+
+def test_capacity_cli_draft_model(capsys):
+    code, out, err = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "--tp", "4", "--speculative-config",
+                         SPEC_CONFIG, "--ctx", "8k", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    sp = d["speculative"]
+    assert sp["method"] == "draft_model" and sp["draft_model"] == "llama3.2-1b"
+    # 16 draft layers x 2 heads x (64 + 64) x 2 B = 8,192 B of KV per token per GPU
+    assert (sp["draft_layers"], sp["draft_kv_bytes_per_token"]) == (16, 8192)
+    assert sp["draft_weights_bytes"] == DRAFT_1B_TP4_BYTES
+    assert (sp["lookahead_tokens"], sp["extra_slots"]) == (4, 8)
+    assert d["ctx"] == 8192 and d["requests_at_ctx"] == min(d["num_blocks"] // 513, d["max_num_seqs"])
+    # The same deployment without the drafter: more blocks (no draft weights, smaller block unit).
+    wo = sp["without"]
+    assert wo["num_blocks"] > d["num_blocks"]
+    assert wo["blocks_per_request"] == 8192  # at max_model_len 131,072: 131,072 / 16
+    assert any("activation peak" in note for note in d["notes"])
+    code2, out2, _ = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "--tp", "4", "--draft", "llama3.2-1b",
+                         "--num-speculative-tokens", "4", "--ctx", "8k", "--json")
+    assert code2 == 0 and json.loads(out2)["speculative"] == sp
+
+
+def test_capacity_cli_text(capsys):
+    code, out, _ = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "--tp", "4", "--speculative-config",
+                       SPEC_CONFIG)
+    assert code == 0
+    assert "(of which the drafter's)" in out and "618,008,576" in out
+    assert "without speculative decoding" in out and "8 more slots (4 to verify + 4 lookahead)" in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--engine", "sglang"], "second pool"),
+    (["--engine", "trtllm"], "DRAFT_KV_CACHE_MANAGER"),
+    (["--pp", "2"], "pp=1 only"),
+    (["--mtp"], "give --speculative-config or"),
+])
+def test_capacity_refusals(capsys, args, needle):
+    code, _, err = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "--tp", "4", "--speculative-config",
+                       SPEC_CONFIG, *args)
+    assert code == 2
+    assert needle in one_line_error(err)
+
+
+# -- DeepSeek-V3's MTP layer -----------------------------------------------------------------------
+def test_mtp_weights_deepseek_v3():
+    spec = load_model("deepseek-v3")
+    assert spec.num_nextn_predict_layers == 1
+    # Layer 61 is an MLA + MoE decoder layer (moe from layer 3 on, every layer):
+    #   attention: q_a 7,168 x 1,536 = 11,010,048; q_a norm 1,536; q_b 1,536 x 128 x 192 =
+    #   37,748,736; kv_a 7,168 x 576 = 4,128,768; kv_a norm 512; kv_b 512 x 128 x 256 =
+    #   16,777,216; o 128 x 128 x 7,168 = 117,440,512                     -> 187,107,328
+    #   norms 2 x 7,168                                                   ->      14,336
+    #   router 7,168 x 256 + 256 bias                                     ->   1,835,264
+    #   experts 256 x 3 x 7,168 x 2,048                                   -> 11,274,289,152
+    #   shared expert 3 x 7,168 x 2,048                                   ->  44,040,192
+    #                                                                        11,507,286,272
+    #   + eh_proj 2 x 7,168 x 7,168 + enorm, hnorm, shared_head.norm 3 x 7,168 = 102,781,952
+    params, _ = mtp_weights(spec, None, 1, 1)
+    assert params == 11_507_286_272 + 102_781_952 == 11_610_068_224
+    ext_layer = layer_params(Speculative(method="mtp", num_speculative_tokens=1, mtp_layers=1).kv_spec(spec), 61)
+    assert ext_layer.total == 11_507_286_272
+    # eh_proj and the norms stay bf16 and whole on every rank: 102,781,952 x 2 B of the 8-way figure.
+    p8, b8 = mtp_weights(spec, None, 8, 1)
+    p1, b1 = mtp_weights(spec, None, 1, 1)
+    assert b8 < b1 and b8 > 102_781_952 * 2
+
+
+def test_size_deepseek_v3_mtp(capsys):
+    code, out, err = cli(capsys, "size", "deepseek-v3", "--mtp", "--ctx", "32k", "--kv-dtype", "bf16", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    (fp,) = d["formats"]
+    # 61 + 1 MLA layers x (512 + 64) x 2 B = 62 x 1,152 = 71,424 B per token.
+    assert fp["bytes_per_token"] == 71_424
+    assert fp["seq_bytes"] == 71_424 * 32_768
+    assert [(g["label"], g["num_layers"]) for g in fp["groups"]] == [("latent", 61), ("mtp", 1)]
+    sp = d["speculative"]
+    assert (sp["method"], sp["num_speculative_tokens"], sp["draft_layers"], sp["draft_kv_bytes_per_token"]) == (
+        "mtp", 1, 1, 1152)
+    assert (sp["lookahead_tokens"], sp["extra_slots"]) == (1, 2)
+    assert sp["draft_weights_params"] == 11_610_068_224
+
+
+def test_mtp_pool_raw():
+    spec = load_model("deepseek-v3")
+    base = plan(make_request(spec, "h200", engine="raw", tp=8, max_model_len="32k"))
+    pool = plan(make_request(spec, "h200", engine="raw", tp=8, max_model_len="32k", mtp=True))
+    # The MTP latent joins the one MLA group: a block is 62 (not 61) x 16 x 1,152 B.
+    assert base.layout.unit_bytes == 61 * 16 * 1152
+    assert pool.layout.unit_bytes == 62 * 16 * 1152 == 1_142_784
+    assert isinstance(pool.layout.groups[0][0], MLALatent) and len(pool.layout.groups) == 1
+    assert pool.kv_pool_bytes == base.kv_pool_bytes - pool.draft_weights_bytes
+    # k = 1: a request of 8,192 tokens reserves 8,194 slots: cdiv(8,194, 16) = 513 blocks.
+    assert pool.blocks_per_request(8192) == 513
+    assert pool.max_requests(8192) == pool.num_blocks // 513
+    assert pool.max_requests(8192) < base.max_requests(8192)
+
+
+def test_mtp_k_must_be_a_multiple():
+    spec = load_model("deepseek-v3")
+    assert make_speculative(spec, '{"method": "deepseek_mtp", "num_speculative_tokens": 3}').num_speculative_tokens == 3
+    with pytest.raises(BadInputError, match="MTP layers are deepseek-v3's own"):
+        make_speculative(spec, '{"method": "mtp", "model": "llama3.2-1b", "num_speculative_tokens": 1}')
+
+
+# -- an EAGLE head -----------------------------------------------------------------------------------
+def eagle_head(tmp_path):
+    """An EAGLE head for Llama-3.1-8B: one decoder layer of the target's shape."""
+    head = {"name": "eagle-llama3.1-8b", "source": "test", "num_layers": 1, "hidden_size": 4096,
+            "num_attention_heads": 32, "num_kv_heads": 8, "head_dim": 128, "vocab_size": 128256,
+            "intermediate_size": 14336, "dtype": "bf16", "max_position_embeddings": 131072}
+    path = tmp_path / "eagle.yaml"
+    path.write_text(json.dumps(head))
+    return path, spec_from_mapping(head)
+
+
+def test_eagle_head(tmp_path, capsys):
+    path, head = eagle_head(tmp_path)
+    target = load_model("llama3.1-8b")
+    sp = make_speculative(target, {"method": "eagle", "model": str(path), "num_speculative_tokens": 3})
+    # Weights: q 4,096^2 = 16,777,216; k, v 4,096 x 1,024 = 4,194,304 each; o 16,777,216;
+    # MLP 3 x 4,096 x 14,336 = 176,160,768; one norm (the input norm is dropped) 4,096;
+    # fc 2 x 4,096 x 4,096 = 33,554,432 -> 251,662,336 params, x 2 B = 503,324,672 B.
+    assert sp.draft_weights(target, None, 1) == (251_662_336, 503_324_672)
+    base = plan(make_request(target, "h100", engine="raw"))
+    pool = plan(make_request(target, "h100", engine="raw", speculative=sp))
+    # The head's layer has the target's page: 33 layers x 16 x 4,096 B in one group.
+    assert pool.layout.unit_bytes == 33 * 65_536
+    assert pool.num_blocks == (base.kv_pool_bytes - 503_324_672) // (33 * 65_536)
+    assert pool.blocks_per_request(8192) == 513  # cdiv(8,192 + 3 + 3, 16)
+    code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--speculative-config",
+                       json.dumps({"method": "eagle", "model": str(path), "num_speculative_tokens": 3}), "--json")
+    assert code == 0
+    assert any("share the target's embedding" in n for n in json.loads(out)["notes"])
+
+
+def test_ngram_adds_slots_only(capsys):
+    target = load_model("llama3.1-8b")
+    base = plan(make_request(target, "h100", engine="raw"))
+    pool = plan(make_request(target, "h100", engine="raw", speculative_config='{"model": "ngram", '
+                                                                              '"num_speculative_tokens": 5}'))
+    assert (pool.num_blocks, pool.layout.unit_bytes, pool.draft_weights_bytes) == (base.num_blocks,
+                                                                                  base.layout.unit_bytes, 0)
+    assert pool.blocks_per_request(8192) == 513  # cdiv(8,192 + 5, 16): no lookahead for ngram
+
+
+@pytest.mark.parametrize("engine,ok", [("vllm", True), ("vllm==0.19.0", True), ("vllm==0.14.0", False),
+                                       ("vllm==0.10.1.1", False), ("raw", True)])
+def test_draft_model_by_vllm_release(capsys, engine, ok):
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--draft",
+                       "llama3.2-1b", "--num-speculative-tokens", "2")
+    if ok:
+        assert code == 0, err
+    else:
+        assert code == 2
+        assert "Draft model speculative decoding is not supported yet" in one_line_error(err)
+
+
+def test_mtp_under_an_older_vllm_release(capsys):
+    code, _, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--mtp", "--engine",
+                       "vllm==0.10.1.1", "--max-model-len", "32k")
+    assert code == 0, err

@@ -1,0 +1,342 @@
+"""kvplan.speed: bytes and FLOPs per step (exact where they are counts), the time model's
+invariants, calibration files, refusals, and `kvplan speed`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import cli, one_line_error, toy_spec
+from kvplan.capacity import make_request, plan
+from kvplan.errors import BadInputError
+from kvplan.loader import load_model
+from kvplan.speed import (
+    decode_step,
+    default_efficiency,
+    estimate,
+    expert_hit_fraction,
+    load_calibration,
+    prefill_time,
+    setup,
+    speed_table,
+)
+from kvplan.weights import weights_footprint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _setup(model="llama3.1-8b", gpu="h100", eff=None, **options):
+    spec = model if not isinstance(model, str) else load_model(model)
+    return setup(plan(make_request(spec, gpu, **options)), eff)
+
+
+# -- what a step reads ----------------------------------------------------------------------
+def test_decode_reads_every_weight_matrix_once_and_no_embedding_table():
+    s = _setup()
+    w = weights_footprint(load_model("llama3.1-8b"), "bf16")
+    step = decode_step(s, 1, 1000)
+    # 16,060,522,496 B of weights minus the 1,050,673,152 B embedding table (only 1 row looked up)
+    assert step.weight_read_bytes == w.total_bytes - w.by_part["embedding"] == 15_009_849_344
+
+
+def test_decode_reads_each_sequences_kv_exactly():
+    s = _setup()
+    # Llama-3.1-8B bf16: 131,072 B a token (32 layers x 8 heads x 256 values x 2 B)
+    assert decode_step(s, 4, 1000).kv_read_bytes == 4 * 131_072 * 1000
+
+
+def test_kv_read_in_the_format_with_scales():
+    # int8: 128 + 4 B per head vector (one fp32 scale per token and head)
+    s = _setup(kv_format="int8", engine="raw")  # vLLM has no int8 KV; the raw engine plans any format
+    assert decode_step(s, 1, 100).kv_read_bytes == 100 * 32 * 8 * 2 * 132
+
+
+def test_tied_embedding_is_read_as_the_lm_head():
+    spec = load_model("llama3.2-1b")
+    assert spec.tie_word_embeddings
+    s = _setup(spec)
+    w = weights_footprint(spec, "bf16")
+    assert decode_step(s, 1, 10).weight_read_bytes == w.total_bytes
+
+
+def test_sliding_window_layers_read_at_most_the_window():
+    spec = toy_spec(cache={"kinds": {"local": {"kind": "sliding_window", "window": 100}}})
+    s = _setup(spec, gpu_mem_bytes="80GB", gpu="h100")
+    assert decode_step(s, 1, 5000).kv_read_bytes == decode_step(s, 1, 100).kv_read_bytes == 32 * 100 * 4096
+
+
+def test_mla_latent_is_read_whole_on_every_rank():
+    s = _setup("deepseek-v3", "h200", tp=8)
+    # 61 layers x (512 + 64) x 2 B = 70,272 B a token, not divided by tp
+    assert decode_step(s, 2, 1000).kv_read_bytes == 2 * 1000 * 70_272
+
+
+def test_tensor_parallel_halves_the_matrices_and_adds_collectives():
+    one, two = _setup(), _setup(tp=2)
+    a, b = decode_step(one, 8, 1000), decode_step(two, 8, 1000)
+    assert a.comm_s == 0 and b.comm_s > 0
+    assert 0.49 < b.weight_read_bytes / a.weight_read_bytes < 0.52
+    # 2 all-reduces a layer of 8 x 4096 bf16 activations, ring bytes (2 (tp - 1) / tp) = 1x
+    assert b.comm_bytes == 2 * 32 * 8 * 4096 * 2
+
+
+def test_expert_hit_fraction():
+    assert expert_hit_fraction(2, 8, 0) == 0
+    assert expert_hit_fraction(2, 8, 1) == pytest.approx(0.25)
+    assert expert_hit_fraction(2, 8, 8) == pytest.approx(1 - 0.75 ** 8)
+    assert expert_hit_fraction(8, 256, 10_000) == pytest.approx(1.0)
+
+
+def test_moe_reads_only_the_experts_the_batch_hits():
+    s = _setup("mixtral-8x7b", tp=2)
+    experts = s.stages[0].expert_bytes
+    rest = s.stages[0].weight_read_bytes
+    one = decode_step(s, 1, 100).weight_read_bytes
+    assert one == pytest.approx(rest + experts * 0.25)
+    many = decode_step(s, 256, 100).weight_read_bytes
+    assert many == pytest.approx(rest + experts)
+
+
+def test_fp8_weights_run_at_the_fp8_peak_where_the_gpu_has_one():
+    assert _setup(weights="fp8").linear_flops_per_s == 1_978_900_000_000_000
+    assert _setup(gpu="a100-80gb", weights="fp8").linear_flops_per_s == 312_000_000_000_000  # Marlin, BF16 math
+
+
+# -- the time model's invariants -------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(users=st.integers(1, 200), ctx=st.integers(1, 60_000), more=st.integers(1, 50))
+def test_tpot_grows_with_users_and_context(users, ctx, more):
+    s = _setup(tp=2)
+    t = decode_step(s, users, ctx).total_s
+    assert decode_step(s, users + more, ctx).total_s >= t
+    assert decode_step(s, users, ctx + more).total_s >= t
+
+
+@settings(max_examples=20, deadline=None)
+@given(prompt=st.integers(1, 100_000))
+def test_ttft_grows_with_the_prompt(prompt):
+    s = _setup()
+    assert prefill_time(s, prompt + 1).total_s >= prefill_time(s, prompt).total_s > 0
+
+
+def test_faster_memory_is_never_slower():
+    slow = _setup(gpu="h100")
+    fast = setup(plan(make_request(load_model("llama3.1-8b"), "h200")))
+    assert decode_step(fast, 8, 4096).total_s < decode_step(slow, 8, 4096).total_s
+
+
+def test_bound_names_the_largest_term():
+    s = _setup()
+    assert estimate(s, 1, 100).bound == "weights"
+    assert estimate(s, 40, 8192).bound == "kv"
+    low = replace(default_efficiency(), flops=0.001)
+    assert decode_step(_setup(eff=low), 64, 100).bound == "compute"
+
+
+def test_users_beyond_the_pool_are_marked_not_timed():
+    s = _setup()
+    p = estimate(s, 1000, 8192)
+    assert not p.fits and p.tpot_s is None and p.tokens_per_s is None
+    assert p.limit == "memory" and "blocks but the pool holds" in p.reason
+    assert estimate(s, 8, 8192).fits
+
+
+def test_users_spread_over_replicas():
+    s = _setup(dp=4)
+    p = estimate(s, 10, 1000)
+    assert p.users_per_replica == 3
+    assert p.tokens_per_s == pytest.approx(10 / p.tpot_s)
+    assert p.tokens_per_s_per_gpu == pytest.approx(p.tokens_per_s / 4)
+
+
+def test_output_adds_the_share_of_new_prompts():
+    s = _setup()
+    assert estimate(s, 32, 4096, 256).tpot_s > estimate(s, 32, 4096 + 128).tpot_s
+
+
+def test_speed_table_one_pool_per_format():
+    req = make_request(load_model("llama3.1-8b"), "h100")
+    t = speed_table(req, [1, 64], 8192, [req.kv_format, req.replace(kv_format="fp8").kv_format])
+    d = t.as_dict()
+    bf16, fp8 = d["formats"]
+    assert fp8["max_requests_at_peak"] > bf16["max_requests_at_peak"]
+    assert bf16["points"][1]["fits"] is False and fp8["points"][1]["fits"] is True
+
+
+# -- refusals -----------------------------------------------------------------------------
+def test_refuses_a_gpu_known_only_by_its_memory():
+    with pytest.raises(BadInputError, match="no memory bandwidth"):
+        setup(plan(make_request(load_model("llama3.1-8b"), None, gpu_mem_bytes="80GB")))
+
+
+def test_refuses_tensor_parallel_without_a_link_figure():
+    with pytest.raises(BadInputError, match="no GPU-to-GPU link"):
+        _setup(gpu="rtx4090", tp=2, weights="int4")
+
+
+def test_refuses_fp32_weights():
+    with pytest.raises(BadInputError, match="no compute path for fp32"):
+        _setup(dtype="fp32")
+
+
+# -- efficiency data and calibration --------------------------------------------------------
+def test_every_shipped_factor_has_a_source():
+    eff = default_efficiency()
+    sources = dict(eff.sources)
+    assert set(sources) >= {"weights_bandwidth", "kv_bandwidth", "flops", "interconnect", "collective_latency_us",
+                            "matrix_overhead_us", "layer_overhead_us", "step_overhead_us", "gpus_per_node",
+                            "inter_node_bandwidth"}
+    assert all(len(v) > 20 for v in sources.values())
+
+
+def test_gpu_override_applies_to_that_gpu_only():
+    from kvplan.gpus import get_gpu
+
+    assert default_efficiency(get_gpu("mi300x")).weights_bandwidth < default_efficiency(get_gpu("h200")).weights_bandwidth
+
+
+def test_calibration_json_replaces_what_it_gives(tmp_path):
+    from kvplan.gpus import get_gpu
+
+    f = tmp_path / "cal.json"
+    f.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "h100", "source": "my run", "kv_bandwidth": 0.9,
+                             "step_overhead_us": 100}))
+    eff = load_calibration(f, get_gpu("h100"), "bf16")
+    assert eff.kv_bandwidth == 0.9 and eff.step_overhead_s == pytest.approx(1e-4)
+    assert eff.flops == default_efficiency().flops
+    assert "my run" in dict(eff.sources)["kv_bandwidth"]
+
+
+@pytest.mark.parametrize("body, text", [
+    ({"kvplan_calibration": 1, "gpu": "h200", "source": "x", "flops": 0.5}, "measured on h200, not h100-sxm"),
+    ({"kvplan_calibration": 1, "gpu": "h100", "source": "x", "flops": 1.5}, "fraction in (0, 1]"),
+    ({"kvplan_calibration": 1, "gpu": "h100", "source": "x", "speed": 1}, "unknown field 'speed'"),
+    ({"kvplan_calibration": 1, "gpu": "h100", "flops": 0.5}, "where the figures come from"),
+    ({"gpu": "h100"}, "not a kvplan measure report nor a calibration file"),
+])
+def test_calibration_refusals(tmp_path, body, text):
+    from kvplan.gpus import get_gpu
+
+    f = tmp_path / "cal.json"
+    f.write_text(json.dumps(body))
+    with pytest.raises(BadInputError, match=text.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
+        load_calibration(f, get_gpu("h100"), "bf16")
+
+
+def _report(interpret=False, gpu="h100-sxm"):
+    ok = {"kv_dtype": "bf16", "status": "ok", "cache_bytes_predicted": 1, "cache_bytes_measured": 1,
+          "cache_bytes_diff": 0, "memory_source": "torch", "decode_ms_median": 1.0, "decode_ms_min": 1.0,
+          "decode_ms_max": 1.0, "decode_ms_iqr": 0.0, "achieved_gbps": 2680.0}
+    return {"schema_version": 1, "model": "llama3.1-8b",
+            "device": {"name": "NVIDIA H100 80GB HBM3", "interpret": interpret, "catalog_gpu": gpu},
+            "config": {"ctx": 4096, "batch": 8, "block_size": 16, "layers_measured": 32, "num_layers": 32},
+            "copy_bandwidth": {"gbps": 3000.0}, "formats": [ok]}
+
+
+def test_measure_report_sets_the_kv_factor(tmp_path):
+    from kvplan.gpus import get_gpu
+
+    f = tmp_path / "report.json"
+    f.write_text(json.dumps(_report()))
+    eff = load_calibration(f, get_gpu("h100"), "fp8_e4m3")  # no fp8 entry: the bf16 kernel's figure
+    assert eff.kv_bandwidth == pytest.approx(2680 / 3350)
+    f.write_text(json.dumps(_report(interpret=True)))
+    with pytest.raises(BadInputError, match="--interpret report"):
+        load_calibration(f, get_gpu("h100"), "bf16")
+
+
+# -- the command ----------------------------------------------------------------------------
+def test_cli_table(capsys):
+    code, out, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "h100", "--ctx", "8k", "--users", "1,8,128")
+    assert code == 0, err
+    assert "TPOT ms" in out and "does not fit: memory" in out and "128 users:" in out
+
+
+def test_cli_json(capsys):
+    code, out, _ = cli(capsys, "speed", "mixtral-8x7b", "--gpu", "h100", "--tp", "2", "--ctx", "2k", "--users",
+                       "1,16", "--output", "256", "--kv-dtype", "bf16,fp8", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["tp"] == 2 and d["output_tokens"] == 256 and len(d["formats"]) == 2
+    p = d["formats"][0]["points"][1]
+    assert p["users"] == 16 and p["tpot_ms"] > 0 and p["bound"] in ("weights", "kv", "compute", "comm", "overhead")
+    assert d["efficiency"]["sources"]["flops"]
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--users", "0"], "--users: must be at least 1"),
+    (["--users", "a"], "not a whole number"),
+    (["--ctx", "0"], "--ctx"),
+    (["--tp", "3"], "tp=3"),
+    (["--enable-expert-parallel"], "has no experts"),
+    (["--calibration", "/nonexistent/cal.json"], "cal.json"),
+])
+def test_cli_bad_input_one_line(capsys, argv, text):
+    base = ["speed", "llama3.1-8b", "--gpu", "h100", "--ctx", "4k"]
+    code, _, err = cli(capsys, *base, *argv)
+    assert code == 2
+    assert text in one_line_error(err)
+
+
+def test_cli_plot(tmp_path, capsys):
+    out = tmp_path / "speed.png"
+    code, _, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "h100", "--ctx", "4k", "--users", "1,32",
+                       "--kv-dtype", "bf16,fp8", "--plot", out)
+    assert code == 0, err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_speed_does_not_import_heavy_packages():
+    code = ("import sys; from kvplan.cli.main import run; "
+            "rc = run(['speed', 'deepseek-v3', '--gpu', 'h200', '--dp', '8', '--enable-expert-parallel', "
+            "'--ctx', '4k', '--users', '1,64', '--json']); "
+            "bad = [m for m in ('torch', 'triton', 'pandas', 'numpy', 'matplotlib') if m in sys.modules]; "
+            "print(bad); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# -- the shipped factors reproduce the measurements they were fitted to ---------------------
+def test_fitted_factors_match_their_training_measurements():
+    """efficiency.yaml holds benchmarks/fit_speed.py's solution rounded: the five training
+    measurements are met within 2% (rounding), so the data and the fit cannot drift apart."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from speed_reference import MEASUREMENTS, predict
+    finally:
+        sys.path.pop(0)
+    for m in MEASUREMENTS:
+        if m.fit:
+            assert predict(m) == pytest.approx(m.value_ms, rel=0.02), m.id
+
+
+def test_refuses_sparse_attention_it_does_not_model():
+    spec = load_model(str(REPO / "tests/fixtures/hf_configs/deepseek-v3.2.json"))
+    with pytest.raises(BadInputError, match="mla_indexed.*top-k"):
+        setup(plan(make_request(spec, "h200", tp=8, max_model_len="8k")))
+
+
+def test_two_mixer_layers_read_both_caches():
+    from kvplan.layers import AttentionWithState, FullAttention, StateSpace
+    from kvplan.speed import _parts
+
+    both = AttentionWithState(attention=FullAttention(kv_heads=2, head_dim=64, v_head_dim=64),
+                              state=StateSpace(conv_dim=64, conv_kernel=4, ssm_heads=4, ssm_head_dim=16,
+                                               ssm_state_size=16))
+    assert _parts(((both, 3),)) == ((both.attention, 3), (both.state, 3))
+
+
+def test_refuses_speculative_decoding_and_eviction():
+    spec = load_model("llama3.1-8b")
+    with pytest.raises(BadInputError, match="speculative decoding"):
+        setup(plan(make_request(spec, "h100", draft="llama3.2-1b", num_speculative_tokens=4)))
+    with pytest.raises(BadInputError, match="sink \\+ window"):
+        setup(plan(make_request(spec, "h100", window="4k", sinks=4, engine="raw")))
