@@ -115,6 +115,11 @@ class Anchored(Engine):
         return self.base.family  # the engine that runs on the GPU is the base release's
 
     @property
+    def release(self):
+        """The base release: its paging rules (kvplan.paging) and its KV formats apply."""
+        return getattr(self.base, "release", None)
+
+    @property
     def name(self) -> str:
         return f"{self.base.name} anchored on the log"
 

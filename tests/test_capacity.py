@@ -130,10 +130,26 @@ def test_other_engines_produce_a_pool(engine):
 @settings(max_examples=30, deadline=None)
 @given(mem=st.integers(20, 200), extra=st.integers(1, 50), engine=st.sampled_from(["vllm", "sglang", "trtllm", "raw"]))
 def test_more_memory_never_fewer_tokens(mem, extra, engine):
+    """With the engine's scheduler settings fixed. (vLLM's own defaults step up at 70 GiB:
+    max_num_batched_tokens 2048 -> 8192 and max_num_seqs 256 -> 1024 raise the profiled
+    activation peak, so 69 -> 70 GiB can give fewer tokens: test_vllm_defaults_step_at_70_gib.)"""
     s = load_model("llama3.1-8b")
-    a = plan_capacity(s, "h100", gpu_mem_bytes=mem * GIB, engine=engine, max_model_len=4096)
-    b = plan_capacity(s, "h100", gpu_mem_bytes=(mem + extra) * GIB, engine=engine, max_model_len=4096)
+    fixed = dict(max_num_batched_tokens=8192, max_num_seqs=256) if engine == "vllm" else {}
+    a = plan_capacity(s, "h100", gpu_mem_bytes=mem * GIB, engine=engine, max_model_len=4096, **fixed)
+    b = plan_capacity(s, "h100", gpu_mem_bytes=(mem + extra) * GIB, engine=engine, max_model_len=4096, **fixed)
     assert b.kv_cache_tokens >= a.kv_cache_tokens
+
+
+def test_vllm_defaults_step_at_70_gib():
+    """vLLM's scheduler defaults depend on GPU memory (vllm/engine/arg_utils.py): below 70 GiB
+    2048 batched tokens / 256 seqs, from 70 GiB (non-A100) 8192 / 1024. One more GiB can
+    therefore cost KV tokens: a real step of the engine, not of kvplan's arithmetic."""
+    s = load_model("llama3.1-8b")
+    a = plan_capacity(s, "h100", gpu_mem_bytes=69 * GIB, max_model_len=4096)
+    b = plan_capacity(s, "h100", gpu_mem_bytes=70 * GIB, max_model_len=4096)
+    assert (a.max_num_batched_tokens, a.max_num_seqs) == (2048, 256)
+    assert (b.max_num_batched_tokens, b.max_num_seqs) == (8192, 1024)
+    assert b.waterfall.activation_bytes > a.waterfall.activation_bytes
 
 
 @settings(max_examples=20, deadline=None)

@@ -119,10 +119,7 @@ RULES = (
     Rule("kv_cache_dtypes", "0.18.0", None,
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
          "vllm/config/cache.py: CacheDType"),
-    # -- how "GPU KV cache size: N tokens" is computed
-    Rule("kv_cache_size_tokens", "0.8.0", None, "num_blocks // num_groups * block_size",
-         "vllm/v1/core/kv_cache_utils.py: _report_kv_cache_config / get_kv_cache_config "
-         "(0.22.0 changed it to max_concurrency * max_model_len)"),
+    # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
 )
 
 # -- per-logit bytes of the dummy sampler, beyond the logits in the model dtype -------------
