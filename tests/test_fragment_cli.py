@@ -154,3 +154,56 @@ def test_gpu_takes_max_seqs_from_the_engine_profile(capsys):
     assert d["max_seqs"] == 1024
     d = _json(capsys, ["fragment", "opt-13b", "--gpu", "a100-40gb", "--requests", "50", "--policies", "paged-16"])
     assert d["max_seqs"] == 256
+
+
+def test_rate_sweep_json_and_plot(tmp_path, capsys):
+    path = tmp_path / "sweep.png"
+    d = _json(capsys, ["fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "200", "--policies",
+                       "orca-oracle,paged-16", "--rate", "1/s,3/s", "--plot", str(path)])
+    assert [r["label"] for r in d["rates"]] == ["Poisson 1/s (seed 0)", "Poisson 3/s (seed 0)"]
+    slow, fast = (r["policies"][1] for r in d["rates"])
+    # at 3 requests/s more requests wait: a higher mean batch and a longer mean TTFT
+    assert fast["mean_batch"] > slow["mean_batch"] and fast["time"]["ttft_s"]["mean"] > slow["time"]["ttft_s"]["mean"]
+    assert d["policies"] == d["rates"][0]["policies"]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_speculative_draft_shares_the_pool(capsys):
+    # Llama-3.1-8B (131,072 B per token) beside Llama-3.2-1B's KV (16 x 8 x 64 x 2 x 2 = 32,768 B):
+    # 64k tokens of the target become 65,536 x 131,072 // 163,840 = 52,428
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--kv-pool-tokens", "64k", "--requests", "50", "--policies",
+                       "paged-16", "--spec-tokens", "4", "--acceptance", "0.8", "--draft-model", "llama3.2-1b"])
+    assert d["simulated_pool_tokens"] == 65_536 * 131_072 // 163_840 == 52_428
+    assert d["speculative"]["draft_bytes_per_token"] == 32_768
+    assert d["step_time"]["tokens_per_step"] == pytest.approx(3.3616)
+
+
+def test_tiers_report_the_link(capsys):
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies",
+                       "paged-16-share", "--cpu-kv-gib", "8"])
+    assert d["tiers"]["cpu_bytes"] == 8 << 30
+    # the catalog's H100 SXM host link: PCIe 5.0 x16, 64 GB/s per direction
+    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 64_000_000_000 and "host link" in d["tiers"]["host_bandwidth_source"]
+    assert d["policies"][0]["prefix_cache"]["tiers"]["cpu"]["capacity_tokens"] == (8 << 30) // (16 * 131_072) * 16
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--window", "1k", "--policies", "paged-16-share"], "--window with prefix sharing"),
+        (["--sinks", "4"], "--sinks needs --window"),
+        (["--host-bandwidth", "64GB"], "--host-bandwidth and --disk-bandwidth need --cpu-kv-gib"),
+        (["--acceptance", "0.5"], "need --spec-tokens"),
+        (["--spec-tokens", "2", "--acceptance", "1.5"], "--acceptance must be in [0, 1)"),
+        (["--max-num-batched-tokens", "100"], "is below --max-seqs 256"),
+        (["--rate", "fast"], "--rate: cannot read 'fast'"),
+        (["--rate", "1/s,inf", "--plot", "x.png"], "needs Poisson rates only"),
+        (["--policies", "static-0"], "at least 1 request"),
+    ],
+)
+def test_serving_option_errors(tmp_path, capsys, extra, message):
+    args = ["fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "20"]
+    extra = [str(tmp_path / x) if x.endswith(".png") else x for x in extra]
+    assert run(args + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
