@@ -207,3 +207,26 @@ def test_serving_option_errors(tmp_path, capsys, extra, message):
     assert run(args + extra) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
+
+
+@pytest.mark.parametrize(("method", "extra"), [("draft_model", 8), ("eagle", 8), ("mtp", 8), ("ngram", 4)])
+def test_simulator_reserves_the_capacity_pools_lookahead(method, extra):
+    """The simulator and the capacity pool reserve the same slots per decoding sequence under
+    speculative decoding (kvplan.speculative: k verified + k drafter lookahead; n-gram: k)."""
+    from kvplan.fragment.config import ServingConfig
+    from kvplan.fragment.run import Speculative
+    from kvplan.fragment.timing import ConstantStepTime, SpeculativeStepTime
+    from kvplan.speculative import LOOKAHEAD_METHODS
+
+    sp = Speculative(4, 0.7, method=method)
+    cfg = ServingConfig(step_time=SpeculativeStepTime(ConstantStepTime(), 4, 0.7, 0.0, sp.lookahead_tokens))
+    assert cfg.lookahead == extra == 4 + (4 if method in LOOKAHEAD_METHODS else 0)
+    assert cfg.decode_tokens == 5  # the sampled token + 4 to verify, whatever the method
+
+
+def test_spec_tokens_without_a_draft_model_needs_a_method(capsys):
+    from helpers import cli, one_line_error
+
+    code, _, err = cli(capsys, "fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "20",
+                       "--spec-tokens", "4")
+    assert code == 2 and "--spec-method" in one_line_error(err)

@@ -8,6 +8,8 @@ simulator): decode, prefill of requests mid-prompt, admission, measure, time, co
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kvplan.errors import BadInputError
@@ -219,3 +221,36 @@ def test_poisson_run_is_seeded_and_arrives_in_order():
     a = run(wl, "paged-4", 400).timing
     b = run(wl, "paged-4", 400).timing
     assert a == b and a.queue_delay_s[0] >= 0 and a.makespan_s > 0
+
+
+def test_speed_model_step_time_is_the_speed_models_decode_step():
+    """Issue 14: decode steps take time from the speed model where it exists. One engine step
+    of n sequences reading n x ctx tokens is kvplan.speed.decode_step's time for n users at
+    ctx; a run of steps is their sum (exact up to 16 steps, trapezoid within 1% beyond)."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.fragment.timing import SpeedModelStepTime
+    from kvplan.loader import load_model
+    from kvplan.speed import decode_step, setup
+
+    s = setup(plan(make_request(load_model("llama3.1-8b"), "h100", max_model_len=8192)))
+    model = SpeedModelStepTime(s, "test")
+    for n, ctx in ((1, 1000), (8, 4096), (64, 2000)):
+        assert model.step_seconds(n, n * ctx, 0) == decode_step(s, n, ctx).total_s
+    assert model.step_seconds(8, 8 * 4096, 512) > model.step_seconds(8, 8 * 4096, 0)
+    exact16 = sum(model.step_seconds(8, 8 * (1000 + j), 0) for j in range(16))
+    assert model.decode_run_seconds(8, 8 * 1000, 8, 16) == exact16
+    steps = 3000
+    exact = sum(model.step_seconds(32, 32 * (500 + j), 0) for j in range(steps))
+    assert abs(model.decode_run_seconds(32, 32 * 500, 32, steps) - exact) <= 0.01 * exact
+
+
+def test_fragment_gpu_times_steps_with_the_speed_model(capsys):
+    from helpers import cli
+
+    code, out, _ = cli(capsys, "fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--rate", "2/s",
+                       "--policies", "paged-16", "--json")
+    assert code == 0
+    assert "kvplan speed model" in json.dumps(json.loads(out))
+    code, out, _ = cli(capsys, "fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--rate", "2/s",
+                       "--policies", "paged-16", "--step-ms", "30", "--json")
+    assert "kvplan speed model" not in json.dumps(json.loads(out))

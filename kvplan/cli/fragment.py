@@ -112,6 +112,12 @@ def fragment(
         Optional[str], typer.Option("--draft-model", rich_help_panel=_SPEC,
                                     help="Draft model whose KV shares the pool (built-in name, YAML or config.json).")
     ] = None,
+    spec_method: Annotated[
+        Optional[str], typer.Option("--spec-method", rich_help_panel=_SPEC,
+                                    help="draft_model, eagle, mtp or ngram: a drafter reserves k lookahead slots "
+                                         "more per sequence, n-gram lookup none [default: draft_model with "
+                                         "--draft-model; otherwise required].")
+    ] = None,
     draft_step_ms: Annotated[
         Optional[float], typer.Option("--draft-step-ms", min=0, rich_help_panel=_SPEC,
                                       help="Time of one draft step [default: not timed, printed as such].")
@@ -170,10 +176,35 @@ def fragment(
         prefill_token_s=(prefill_ms_per_token if prefill_ms_per_token is not None else 0.2) / 1000.0,
         source="given" if step_ms is not None or prefill_ms_per_token is not None else "default",
     )
+    speculative = None
+    if spec_tokens is not None:
+        draft_bpt, draft_name = 0, ""
+        if draft_model:
+            from kvplan.footprint import bytes_per_token
+
+            draft = load_model(draft_model)
+            # With --gpu the capacity pool already holds the draft's KV beside the target's.
+            draft_bpt = 0 if gpu is not None else bytes_per_token(draft, get_format(kv_dtype or draft.dtype,
+                                                                                      draft.dtype), tp)
+            draft_name = draft.name
+        if acceptance is not None and not 0.0 <= acceptance < 1.0:
+            raise BadInputError(f"--acceptance must be in [0, 1), got {acceptance!r}")
+        method = spec_method or ("draft_model" if draft_model else None)
+        if method is None:
+            raise BadInputError("--spec-tokens without --draft-model: give --spec-method eagle, mtp or ngram "
+                                "(a drafter reserves k more slots per sequence than n-gram lookup)")
+        if draft_model and method != "draft_model":
+            raise BadInputError(f"--draft-model is a draft_model method, not {method}")
+        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt, draft_name,
+                                  (draft_step_ms or 0.0) / 1000.0, method)
+    elif acceptance is not None or draft_model or draft_step_ms is not None or spec_method is not None:
+        raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
     if gpu is not None:
-        pool, source, max_seqs = pool_from_gpu(
-            spec, gpu, fmt=fmt, tp=tp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs
+        pool, source, max_seqs, capacity_pool = pool_from_gpu(
+            spec, gpu, fmt=fmt, tp=tp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
+            speculative=speculative, draft=draft_model,
         )
+        step = _speed_step(capacity_pool, step, retention, speculative)
     else:
         from kvplan.fragment.simulator import VLLM_MAX_NUM_SEQS
 
@@ -195,19 +226,6 @@ def fragment(
             warn("--cpu-kv-gib/--disk-kv-gib hold prefix-cache blocks: only paged-B-share policies use them")
     elif host_bandwidth or disk_bandwidth:
         raise BadInputError("--host-bandwidth and --disk-bandwidth need --cpu-kv-gib or --disk-kv-gib")
-    speculative = None
-    if spec_tokens is not None:
-        draft_bpt, draft_name = 0, ""
-        if draft_model:
-            from kvplan.footprint import bytes_per_token
-
-            draft = load_model(draft_model)
-            draft_bpt = bytes_per_token(draft, get_format(kv_dtype or draft.dtype, draft.dtype), tp)
-            draft_name = draft.name
-        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt, draft_name,
-                                  (draft_step_ms or 0.0) / 1000.0)
-    elif acceptance is not None or draft_model or draft_step_ms is not None:
-        raise BadInputError("--acceptance, --draft-model and --draft-step-ms need --spec-tokens K")
     serving = ServingConfig(step_time=step, max_num_batched_tokens=budget, retention=retention, tiers=tiers)
     wl = load_workload(workload, num_requests=requests, n=n, system_prompt=system_prompt, max_model_len=mml, seed=seed)
     if wl.clipped:
@@ -223,6 +241,26 @@ def fragment(
         print_json(report.to_dict())
         return
     _render(report)
+
+
+def _speed_step(pool, step, retention, speculative):
+    """With --gpu and no stated step times, decode steps take kvplan's speed model's time
+    (the issue's rule: the speed model where it exists, else a stated constant). The speed
+    model does not time speculative decoding or sink/window eviction: those keep the stated
+    constant, and the report says which model ran."""
+    if step.source == "given" or speculative is not None or retention.window is not None:
+        return step
+    from kvplan.errors import KvplanError
+    from kvplan.fragment.timing import SpeedModelStepTime
+    from kvplan.speed import setup
+
+    try:
+        s = setup(pool)
+    except KvplanError as err:  # a GPU without bandwidth or FLOP/s figures, a model speed refuses
+        warn(f"decode steps keep the stated constant: the speed model cannot time this deployment ({err})")
+        return step
+    req = pool.request
+    return SpeedModelStepTime(s, f"{req.gpu.name}, tp {req.tp}, weights {pool.weights.format}, KV {req.kv_format.name}")
 
 
 def _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates, quiet):

@@ -103,11 +103,18 @@ class ServingConfig:
 
     @property
     def lookahead(self) -> int:
-        """Slots allocated beyond each decoding sequence's tokens (speculative decoding's k)."""
+        """Slots allocated beyond each decoding sequence's tokens under speculative decoding:
+        the k tokens being verified plus the drafter's lookahead (kvplan.speculative: a
+        request of n tokens reserves min(n + 2k, max_model_len) slots with a draft model,
+        EAGLE or MTP; n + k with n-gram lookup)."""
         st = self.step_time
-        return st.num_speculative_tokens if isinstance(st, SpeculativeStepTime) else 0
+        if not isinstance(st, SpeculativeStepTime):
+            return 0
+        return st.num_speculative_tokens + st.lookahead_tokens
 
     @property
     def decode_tokens(self) -> int:
-        """Budget tokens one decoding sequence takes per step: 1 + lookahead."""
-        return 1 + self.lookahead
+        """Budget tokens one decoding sequence takes per step: 1 + k (the sampled token and
+        the k draft tokens verified)."""
+        st = self.step_time
+        return 1 + (st.num_speculative_tokens if isinstance(st, SpeculativeStepTime) else 0)

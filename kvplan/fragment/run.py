@@ -22,13 +22,29 @@ class Speculative:
     draft_bytes_per_token: int = 0
     draft_name: str = ""
     draft_step_s: float = 0.0
+    #: kvplan.speculative's method names: draft_model, eagle, mtp, ngram. It decides the
+    #: drafter's lookahead slots (the same rule the capacity pool applies).
+    method: str = "draft_model"
 
     def __post_init__(self):
         if not isinstance(self.draft_bytes_per_token, int) or self.draft_bytes_per_token < 0:
             raise BadInputError(f"draft KV bytes per token must be >= 0, got {self.draft_bytes_per_token!r}")
+        from kvplan.speculative import LOOKAHEAD_METHODS
+
+        if self.method not in (*LOOKAHEAD_METHODS, "ngram"):
+            raise BadInputError(f"speculative method {self.method!r}: use one of "
+                                f"{', '.join((*LOOKAHEAD_METHODS, 'ngram'))}")
+
+    @property
+    def lookahead_tokens(self) -> int:
+        """vLLM's num_lookahead_tokens: k for a drafter, 0 for n-gram lookup."""
+        from kvplan.speculative import LOOKAHEAD_METHODS
+
+        return self.num_tokens if self.method in LOOKAHEAD_METHODS else 0
 
     def to_dict(self) -> dict:
-        return {"num_speculative_tokens": self.num_tokens, "acceptance": self.acceptance,
+        return {"num_speculative_tokens": self.num_tokens, "method": self.method,
+                "lookahead_tokens": self.lookahead_tokens, "acceptance": self.acceptance,
                 "draft_model": self.draft_name or None, "draft_bytes_per_token": self.draft_bytes_per_token,
                 "draft_step_s": self.draft_step_s}
 
@@ -142,7 +158,7 @@ def run_fragment(
     sim_pool = pool_tokens
     if speculative is not None:
         cfg = replace(cfg, step_time=SpeculativeStepTime(cfg.step_time, speculative.num_tokens, speculative.acceptance,
-                                                         speculative.draft_step_s))
+                                                         speculative.draft_step_s, speculative.lookahead_tokens))
         sim_pool = speculative_pool_tokens(pool_tokens, bpt, speculative.draft_bytes_per_token)
     if cfg.retention.window is not None and any(p.share for p in policies):
         names = ", ".join(p.name for p in policies if p.share)
@@ -222,21 +238,37 @@ def _compare_sharing(plain: PolicyResult, shared: PolicyResult, tag: str) -> str
 
 
 def pool_from_gpu(
-    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int | None
-) -> tuple[int, str, int]:
-    """(KV pool tokens per replica, where they come from, max running sequences) from the
+    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int | None,
+    speculative: Speculative | None = None, draft=None,
+) -> tuple[int, str, int, object]:
+    """(KV pool tokens per replica, where they come from, max running sequences, the Pool) from the
     capacity planner's Pool (vLLM engine profile); ``max_seqs`` None takes the engine's
-    default for that GPU."""
+    default for that GPU. With speculative decoding the pool is the one `kvplan capacity
+    --speculative-config` plans: the draft model's (or the MTP layers') KV paged with the
+    target's and its weights subtracted, so the tokens returned already leave room for the
+    draft's KV."""
     from kvplan.capacity import make_request, plan
     from kvplan.errors import DoesNotFitError
 
+    extra = {}
+    if speculative is not None:
+        cfg = {"method": speculative.method, "num_speculative_tokens": speculative.num_tokens}
+        if speculative.method == "eagle":
+            raise BadInputError("fragment --gpu with --spec-method eagle: plan the EAGLE head's KV with "
+                                "`kvplan capacity --speculative-config` and pass its --kv-pool-tokens here")
+        if speculative.method == "draft_model":
+            cfg["model"] = draft
+        extra["speculative_config"] = cfg
     pool = plan(make_request(spec, gpu, tp=tp, kv_format=fmt, max_model_len=max_model_len, block_size=block_size,
-                             max_num_seqs=max_seqs))
+                             max_num_seqs=max_seqs, **extra))
     if pool.kv_cache_tokens < 1:
         why = pool.verdict().reason or "no KV pool left"
         raise DoesNotFitError(f"{spec.name} on {pool.request.gpu.name} (tp {tp}): {why}")
     seqs = pool.max_num_seqs or max_seqs or VLLM_MAX_NUM_SEQS
-    return int(pool.kv_cache_tokens), f"capacity plan: {pool.request.gpu.name}, tp {tp}, {pool.engine}", seqs
+    where = f"capacity plan: {pool.request.gpu.name}, tp {tp}, {pool.engine}"
+    if speculative is not None:
+        where += f", {speculative.method} KV and weights included"
+    return int(pool.kv_cache_tokens), where, seqs, pool
 
 
 def host_link(gpu: str) -> tuple[int, str] | None:

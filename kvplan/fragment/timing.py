@@ -105,6 +105,9 @@ class SpeculativeStepTime:
     num_speculative_tokens: int
     acceptance: float
     draft_step_s: float = 0.0
+    #: Slots the drafter writes past the verified tokens (vLLM's num_lookahead_tokens: k for
+    #: draft_model / eagle / mtp, 0 for ngram; kvplan.speculative.Speculative.lookahead_tokens).
+    lookahead_tokens: int = 0
 
     def __post_init__(self):
         if not isinstance(self.num_speculative_tokens, int) or self.num_speculative_tokens < 1:
@@ -147,6 +150,38 @@ class SpeculativeStepTime:
         return {"kind": "speculative", "base": base, "num_speculative_tokens": self.num_speculative_tokens,
                 "acceptance": self.acceptance, "tokens_per_step": self.tokens_per_step,
                 "draft_step_s": self.draft_step_s}
+
+
+@dataclass(frozen=True)
+class SpeedModelStepTime:
+    """kvplan's speed model (``kvplan.speed``: bytes and FLOPs per step over the GPU's
+    bandwidth and FLOP/s, for the same capacity pool) as the simulator's step time.
+
+    A run of decode-only steps is summed exactly up to 16 steps and, beyond, by the
+    trapezoid rule over 16 equal parts of the run (the step time is piecewise linear in the
+    KV read, so the error is that of a kink inside one part: well under 1% of a run)."""
+
+    setup: object  # kvplan.speed.Setup
+    label: str = ""
+    uses_kv_tokens = True
+
+    def step_seconds(self, num_decode_seqs: int, decode_kv_tokens: int, num_prefill_tokens: int) -> float:
+        from kvplan.speed import engine_step_seconds
+
+        return engine_step_seconds(self.setup, num_decode_seqs, decode_kv_tokens, num_prefill_tokens)
+
+    def decode_run_seconds(self, num_seqs: int, kv_tokens: int, kv_growth: int, num_steps: int) -> float:
+        if num_steps <= 16:
+            return sum(self.step_seconds(num_seqs, kv_tokens + j * kv_growth, 0) for j in range(num_steps))
+        parts = 16
+        xs = [round(i * (num_steps - 1) / parts) for i in range(parts + 1)]
+        ys = [self.step_seconds(num_seqs, kv_tokens + x * kv_growth, 0) for x in xs]
+        inner = sum((xs[i + 1] - xs[i]) * (ys[i] + ys[i + 1]) / 2 for i in range(parts))
+        return inner + (ys[0] + ys[-1]) / 2  # the trapezoid spans num_steps - 1 gaps; add the end halves
+
+    def describe(self) -> str:
+        return (f"kvplan speed model ({self.label}; docs/speed.md): each step's weights, KV read, compute and "
+                f"collectives from the same capacity pool; sequences at their mean length")
 
 
 def decode_run_seconds(model: StepTimeModel, num_seqs: int, kv_tokens: int, kv_growth: int, num_steps: int) -> float:
