@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import stat
@@ -153,29 +152,18 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
-def _json_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _JsonRefused(f"the number {text[:40]} is too large for a float")
-    return value
-
-
-def _json_constant(name: str):
-    raise _JsonRefused(f"{name} is not a JSON number")
-
-
 def read_json(path: Path) -> object:
     """A JSON file (at most MAX_INPUT_BYTES), read as ``loads_json`` reads text."""
     return loads_json(_read_text(path), path)
 
 
 def loads_json(text: str, origin: Path | str) -> object:
-    """JSON text from a file, an option or a header, refusing duplicate keys, NaN/Infinity,
-    numbers past every limit and nesting deeper than MAX_NESTING_DEPTH (one-line SpecError
-    naming ``origin``)."""
+    """JSON text from a file, an option or a header, refusing duplicate keys, integers past
+    every limit and nesting deeper than MAX_NESTING_DEPTH (one-line SpecError naming ``origin``)."""
     try:
-        data = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int, parse_float=_json_float,
-                          parse_constant=_json_constant)
+        # NaN/Infinity stay as Python reads them: real config.json files hold them (mamba-codestral's
+        # time_step_limit); the readers refuse a non-integer where they need an integer.
+        data = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise SpecError(f"{origin}: malformed JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
     except _JsonRefused as err:
@@ -482,6 +470,9 @@ def load_model(ref: str, revision: str | None = None) -> ModelSpec:
         hub_ref = parse_repo_ref(ref)
     if hub_ref is not None and (revision or hub_ref[1]):  # a pinned revision is always the Hub's
         return _load_hub(hub_ref[0], revision or hub_ref[1])
+    if revision:
+        raise BadInputError(f"--revision {revision}: {ref} is not a Hub repo id (org/name); built-in models "
+                            "have no revisions")
     try:
         return load_builtin(ref)
     except UnknownNameError as err:

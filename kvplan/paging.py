@@ -615,11 +615,14 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
         # every worker's groups have rank 0's specs: stages holding different cache kinds (full
         # attention on one, sliding windows on another) do not start. Planning them with one
         # stage's groups overcommitted the others (a window layer takes a block more).
-        specs = {frozenset((kind, block) for kind, _, block in lay.groups) for lay in layouts if lay.unit_bytes}
+        # vLLM sorts each worker's groups by spec and asserts them pairwise equal to rank 0's.
+        specs = {tuple(sorted(repr((kind, block)) for kind, tables, block in lay.groups for _ in range(tables)))
+                 for lay in layouts if lay.unit_bytes}
         if len(specs) > 1:
-            raise paging.refuse("pipeline stages that hold different cache kinds do not start: every worker's KV "
-                                "cache groups must be the same (use pp 1, or vLLM 0.11.0+, which groups the whole "
-                                "model)", _KCU + ": unify_kv_cache_configs asserts each rank's group specs")
+            raise paging.refuse("pipeline stages whose KV cache groups differ (other cache kinds, or other counts "
+                                "of them) do not start: every worker's groups must be rank 0's (use pp 1, or vLLM "
+                                "0.11.0+, which groups the whole model)",
+                                _KCU + ": unify_kv_cache_configs asserts each rank's group specs")
     stage_blocks = tuple(None if lay.unit_bytes == 0 else
                          (num_gpu_blocks_override if num_gpu_blocks_override is not None
                           else max(m, 0) // lay.unit_bytes)

@@ -290,3 +290,50 @@ def test_new_kinds_through_the_spec_schema():
         spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"h": bad}}}, "t")
     with pytest.raises(SpecError, match="index_head_dim"):
         spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"d": {"kind": "mla_indexed"}}}}, "t")
+
+
+def test_mamba2_groups_are_replicated_under_tp_as_vllm_does():
+    """vLLM's mamba2_state_shape adds extra_groups_for_head_shards(n_groups, tp) = tp - n_groups
+    groups when tp does not divide n_groups, then divides the conv channels by tp. Bamba-9B:
+    d_inner 8192, 1 group, d_state 128, conv kernel 4, 128 heads of 64."""
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/bamba-9b.json")
+    kind = next(k for k in spec.layers if k.kind == "state_space")
+    assert (kind.conv_dim, kind.n_groups, kind.ssm_state_size) == (8192 + 2 * 128, 1, 128)
+    assert kind.rank_conv_dim(1) == 8448
+    assert kind.rank_conv_dim(2) == (8192 + 2 * 2 * 128) // 2 == 4352  # not 8448 // 2 = 4224
+    assert kind.rank_conv_dim(4) == (8192 + 2 * 4 * 128) // 4 == 2304
+    heads, head_dim = kind.ssm_heads, kind.ssm_head_dim
+    ssm_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[kind.recurrent_dtype]
+    conv_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[kind.state_dtype]
+    assert kind.state_bytes(2) == 4352 * 3 * conv_bytes + (heads // 2) * head_dim * 128 * ssm_bytes
+
+
+def test_speed_counts_moe_layers_from_the_ffn_layout():
+    """Nemotron-H gives each layer one block (mixer, MLP or MoE) through its ffn layout; the
+    speed model must count its MoE layers from that layout, not from the moe block's period."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+    from kvplan.speed import setup
+
+    spec = load_model("tests/fixtures/hf_configs/nemotron-3-nano-30b-a3b.json")
+    s = setup(plan(make_request(spec, "h100", max_model_len=4096)))
+    n_moe = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
+    assert n_moe > 0 and sum(st.num_moe_layers for st in s.stages) == n_moe
+
+
+def test_attention_free_models_split_over_tp_by_their_mixers():
+    """Mamba-Codestral has no attention (its head counts are placeholders of 1): tp 2 is
+    decided by its mixer (128 heads, 8 groups), not refused for 'not dividing 1 head'."""
+    from kvplan.footprint import Parallelism, footprint
+    from kvplan.formats import get_format
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/mamba-codestral-7b.json")
+    kind = spec.layers[0]
+    one = footprint(spec, get_format("bf16"), 4096, 1, 16, Parallelism(1, 1))
+    two = footprint(spec, get_format("bf16"), 4096, 1, 16, Parallelism(2, 1))
+    # conv 10,240 channels (8,192 + 2 x 8 groups x 128) x 3 + 128 heads x 64 x 128, bf16, 64 layers
+    assert one.per_gpu_bytes == 64 * (10240 * 3 + 128 * 64 * 128) * 2
+    assert two.per_gpu_bytes == 64 * (5120 * 3 + 64 * 64 * 128) * 2 == kind.state_bytes(2) * 64

@@ -212,8 +212,8 @@ def test_trace_rows_and_size(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(limits, "MAX_SIMULATED_SEQUENCES", 10)
     code, _, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", path)
     assert code == 2 and one_line_error(err) == (
-        f"kvplan: error: {path}: more than 10 rows, kvplan's limit of simulated requests (see docs/limits.md); "
-        f"use --requests N to simulate the first N")
+        f"kvplan: error: {path}: 12 rows x --n 1 = 12 sequences, beyond kvplan's limit of 10 simulated sequences "
+        f"(see docs/limits.md)")
     code, _, _ = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", path,
                      "--requests", "5", "--json")
     assert code == 0

@@ -91,9 +91,8 @@ def test_json_numbers_kvplan_cannot_hold(tmp_path):
     from kvplan.errors import SpecError
     from kvplan.loader import read_json
 
-    for text, why in (('{"v": 1e400}', "the number 1e400 is too large for a float"),
-                      ('{"v": NaN}', "NaN is not a JSON number"),
-                      ('{"v": ' + "9" * 70 + "}", "a number of 70 digits is beyond every limit of kvplan")):
+    for text, why in (('{"v": ' + "9" * 70 + "}", "a number of 70 digits is beyond every limit of kvplan"),
+                      ('{"v": -' + "9" * 5000 + "}", "a number of 5,000 digits is beyond every limit of kvplan")):
         path = _spec_text(tmp_path, text, ".json")
         with pytest.raises(SpecError) as err:
             read_json(path)

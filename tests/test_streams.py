@@ -80,14 +80,17 @@ def test_unusable_columns_do_not_squash_tables(capsys, monkeypatch, columns):
 
 
 # -- interrupted writes ----------------------------------------------------------------------------
-# A writer that starts the file and then waits, so the signal surely arrives mid-write.
+# A writer that starts the file and then waits, so the signal surely arrives mid-write. It
+# waits in short sleeps: the kernel may deliver the signal to another thread (pyarrow's and
+# numpy's pools), and Python runs its handler only when the main thread next returns to it.
 SLOW_WRITE = """
 import sys, time
 import pyarrow.csv
 from kvplan.cli.main import run
 def slow(table, path, *a, **k):
     open(path, "w").write("half a file")
-    time.sleep(60)
+    for _ in range(6000):
+        time.sleep(0.01)
 pyarrow.csv.write_csv = slow
 sys.exit(run(sys.argv[1:]))
 """

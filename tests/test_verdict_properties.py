@@ -25,7 +25,7 @@ KINDS = {
     "full": {"kind": "full_attention"},
     "slide": {"kind": "sliding_window", "window": 1024},
     "chunk": {"kind": "chunked_local", "chunk": 8192},
-    "ssm": {"kind": "state_space", "conv_dim": 512, "conv_kernel": 4, "ssm_heads": 8, "ssm_head_dim": 64,
+    "ssm": {"kind": "state_space", "conv_dim": 768, "conv_kernel": 4, "ssm_heads": 8, "ssm_head_dim": 64,
             "ssm_state_size": 128},
     "shared": {"kind": "shared_kv", "source_layer": 0},
 }
@@ -173,7 +173,7 @@ def test_releases_that_group_per_worker_refuse_stages_of_different_kinds():
     spec = toy_spec(num_layers=3, num_kv_heads=1, num_attention_heads=8, hidden_size=1024, cache=cache)
     with pytest.raises(KvplanError) as err:
         plan(make_request(spec, None, gpu_mem_bytes="6GiB", pp=3, engine="vllm==0.10.2"))
-    assert str(err.value).startswith("vllm==0.10.2: pipeline stages that hold different cache kinds do not start")
+    assert str(err.value).startswith("vllm==0.10.2: pipeline stages whose KV cache groups differ")
     pool = plan(make_request(spec, None, gpu_mem_bytes="6GiB", pp=3, engine="vllm==0.11.0"))
     for i, stage in enumerate(pool.stages):
         assert pool.memory_requests(1) * stage_demand_bytes(pool, i, 1) <= stage.kv_pool_bytes

@@ -606,7 +606,7 @@ case("chunked-128-ok", G, "capacity", "s.yaml", "--gpu", "h100-sxm", files={"s.y
 G = "verdicts"
 _HYBRID = spec(num_layers=8, cache={
     "kinds": {"a": {"kind": "full_attention"},
-              "m": {"kind": "state_space", "conv_dim": 512, "conv_kernel": 4, "ssm_heads": 8, "ssm_head_dim": 64,
+              "m": {"kind": "state_space", "conv_dim": 768, "conv_kernel": 4, "ssm_heads": 8, "ssm_head_dim": 64,
                     "ssm_state_size": 128}},
     "layer_types": ["a", "m", "m", "m", "m", "m", "m", "m"]})
 
