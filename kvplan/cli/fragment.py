@@ -84,13 +84,13 @@ def fragment(
         typer.Option("--window", help="Keep only the last W tokens of each sequence (sliding window; with --sinks: "
                      "StreamingLLM)."),
     ] = None,
-    sinks: Annotated[int, typer.Option("--sinks", min=0, help="Also keep each sequence's first S tokens.")] = 0,
+    sinks: Annotated[int, typer.Option("--sinks", min=0, max=limits.MAX_TOKENS, help="Also keep each sequence's first S tokens.")] = 0,
     cpu_kv_gib: Annotated[
-        Optional[float], typer.Option("--cpu-kv-gib", min=0, rich_help_panel=_TIERS,
+        Optional[float], typer.Option("--cpu-kv-gib", min=0, max=limits.MAX_MEMORY_BYTES >> 30, rich_help_panel=_TIERS,
                                       help="CPU memory per GPU for prefix blocks evicted from the GPU.")
     ] = None,
     disk_kv_gib: Annotated[
-        Optional[float], typer.Option("--disk-kv-gib", min=0, rich_help_panel=_TIERS,
+        Optional[float], typer.Option("--disk-kv-gib", min=0, max=limits.MAX_MEMORY_BYTES >> 30, rich_help_panel=_TIERS,
                                       help="Disk per GPU for blocks evicted from the CPU tier.")
     ] = None,
     host_bandwidth: Annotated[
@@ -103,7 +103,7 @@ def fragment(
                                     help="Disk read bandwidth per second [default: 7GB, one PCIe 4.0 NVMe SSD].")
     ] = None,
     spec_tokens: Annotated[
-        Optional[int], typer.Option("--spec-tokens", min=1, rich_help_panel=_SPEC,
+        Optional[int], typer.Option("--spec-tokens", min=1, max=limits.MAX_BLOCK_SIZE, rich_help_panel=_SPEC,
                                     help="Draft tokens verified per step (num_speculative_tokens).")
     ] = None,
     acceptance: Annotated[

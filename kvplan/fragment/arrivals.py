@@ -99,9 +99,14 @@ def parse_rate(text: str, seed: int = 0):
 
 def parse_rates(text: str, seed: int = 0) -> list:
     """Comma-separated rates (a sweep), order kept, duplicates refused."""
+    from kvplan import limits
+
     items = [t.strip() for t in str(text).split(",")]
     if not str(text).strip() or any(not t for t in items):
         raise BadInputError(f"--rate: empty item in {text!r} (e.g. 1/s,2/s,4/s)")
+    if len(items) > limits.MAX_RATES:  # each rate simulates every policy again
+        raise BadInputError(f"--rate: {len(items):,} rates, beyond kvplan's limit of {limits.MAX_RATES} a sweep "
+                            f"(see docs/limits.md)")
     out = [parse_rate(t, seed) for t in items]
     if len(set(out)) != len(out):
         raise BadInputError(f"--rate: the same rate twice in {text!r}")
