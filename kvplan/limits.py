@@ -65,6 +65,9 @@ MAX_GRID_POINTS = 1_000_000
 #: takes ~30 us per sequence and policy on a laptop core: 10**6 is about a minute for the
 #: six default policies.
 MAX_SIMULATED_SEQUENCES = 1_000_000
+#: Arrival rates of one `kvplan fragment --rate` sweep: each rate simulates every policy
+#: again (5,000 rates of 50 requests took 118 s here); a sweep plot shows far fewer points.
+MAX_RATES = 256
 #: Deployments in one `kvplan check` plan (each is planned once, ~1 ms).
 MAX_DEPLOYMENTS = 1_000
 #: Random seeds (measure, fragment): torch.Generator takes a 64-bit seed; 2**63 - 1 keeps

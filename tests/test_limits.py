@@ -30,6 +30,7 @@ PINNED = {
     "MAX_NUMBER_CHARS": 64,
     "MAX_GRID_POINTS": 1_000_000,
     "MAX_SIMULATED_SEQUENCES": 1_000_000,
+    "MAX_RATES": 256,
     "MAX_DEPLOYMENTS": 1_000,
     "MAX_SEED": 2**63 - 1,
     "MAX_REPEAT": 10_000,
@@ -314,3 +315,12 @@ def test_newer_options_are_bounded(capsys):
         "kvplan: error: --users: 2,000,000 is beyond kvplan's limit of 1,048,576 (see docs/limits.md)")
     code, _, err = cli(capsys, "recommend", "llama3-8b", "--ctx", "4k", "--users", str(10**30))
     assert code == 2 and "is not in the range 1<=x<=1048576" in one_line_error(err)
+
+
+def test_fragment_sweeps_and_tiers_are_bounded(capsys):
+    rates = ",".join(f"{i}/s" for i in range(1, limits.MAX_RATES + 2))
+    code, _, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--requests", "20", "--rate", rates)
+    assert code == 2 and one_line_error(err) == (
+        "kvplan: error: --rate: 257 rates, beyond kvplan's limit of 256 a sweep (see docs/limits.md)")
+    code, _, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--cpu-kv-gib", "inf")
+    assert code == 2 and "is not in the range 0<=x<=1048576" in one_line_error(err)

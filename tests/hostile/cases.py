@@ -291,8 +291,9 @@ case("fragment-seed-huge", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k"
      "--seed", str(2**200), check=refused(2))
 case("fragment-max-seqs-huge", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--requests", "50",
      "--max-seqs", E20, check=refused(2))
+# a trace's lengths are clipped to max_model_len (documented, with a warning): 10**20 included
 case("fragment-trace-huge-len", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
-     files={"t.csv": f"prompt_len,output_len\n{E20},{E20}\n"}, check=refused(2))
+     files={"t.csv": f"prompt_len,output_len\n{E20},{E20}\n"}, check=exit_is(0))
 case("fragment-trace-5000-digits", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
      files={"t.csv": f"prompt_len,output_len\n{DIGITS_5000},5\n"}, check=refused(2))
 case("check-requests-10^30", G, "check", "p.yaml", files={"p.yaml": plan(
@@ -739,3 +740,36 @@ case("checkpoint-shape-huge", G, "size", "m/", files={"m/config.json": hf(), "m/
 case("checkpoint-devzero-link", G, "size", "m/", files={"m/config.json": hf(),
                                                         "m/model.safetensors": lambda p: os.symlink("/dev/zero", p)},
      check=refused(2), timeout=20)
+
+# fragment's newer options (arrival rates, tiers, speculative decoding)
+F = ["fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--requests", "50"]
+case("fragment-rate-huge", G, *F, "--rate", E20 + "/s")  # arrivals all but at once: a result, not an error
+case("fragment-rate-list", G, *F, "--rate", ",".join(f"{i}/s" for i in range(1, 5001)), check=refused(2),
+     timeout=120)
+case("fragment-rate-nan", G, *F, "--rate", "nan/s", check=refused(2))
+case("fragment-cpu-kv-1e300", G, *F, "--cpu-kv-gib", "1e300", check=refused(2))
+case("fragment-disk-kv-inf", G, *F, "--disk-kv-gib", "inf", check=refused(2))
+case("fragment-sinks-huge", G, *F, "--window", "4k", "--sinks", E20, check=refused(2))
+case("fragment-window-huge", G, *F, "--window", E20, check=refused(2))
+case("fragment-spec-tokens-huge", G, *F, "--spec-tokens", E20, "--spec-method", "ngram", check=refused(2))
+case("fragment-step-ms-huge", G, *F, "--step-ms", "1e308")
+case("fragment-step-ms-nan", G, *F, "--step-ms", "nan", check=refused(2))
+case("fragment-acceptance-2", G, *F, "--spec-tokens", "4", "--spec-method", "ngram", "--acceptance", "2",
+     check=refused(2))
+case("fragment-host-bw-huge", G, *F, "--cpu-kv-gib", "4", "--host-bandwidth", "9" * 400 + "GB", check=refused(2))
+case("fragment-budget-huge", G, *F, "--max-num-batched-tokens", E20, check=refused(2))
+case("fragment-trace-deep-jsonl", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.jsonl",
+     files={"t.jsonl": "[" * 50_000 + "]" * 50_000 + "\n"}, check=refused(2))
+case("fragment-trace-deep-json", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.json",
+     files={"t.json": "[" * 100_000 + "]" * 100_000}, check=refused(2))
+case("fragment-trace-csv-field", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
+     files={"t.csv": "prompt_len,output_len\n" + "9" * 200_000 + ",5\n"}, check=refused(2))
+case("fragment-trace-latin1", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
+     files={"t.csv": "prompt_len,output_len\n5,5\n\xe9\n".encode("latin-1")}, check=refused(2))
+case("fragment-trace-mooncake-deep-ids", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload",
+     "t.jsonl", files={"t.jsonl": json.dumps({"timestamp": 0, "input_length": 10, "output_length": 5,
+                                               "hash_ids": "[" * 5000 + "]" * 5000}) + "\n"}, check=refused(2))
+case("report-read-bandwidth-text", G, "report", "r.json", files={"r.json": json.dumps({
+    "schema_version": 1, "model": "m", "device": {"name": "cpu", "interpret": True},
+    "config": {"ctx": 8, "batch": 1, "block_size": 16, "layers_measured": 1, "num_layers": 2},
+    "copy_bandwidth": {"gbps": 1.0}, "read_bandwidth": {"gbps": "fast"}, "formats": []})}, check=refused(2))
