@@ -177,7 +177,7 @@ def import_config(
 
     from kvplan.errors import BadInputError
     from kvplan.hf import spec_mapping_from_hf_config
-    from kvplan.loader import check_config_layers, looks_like_path, read_hf_config
+    from kvplan.loader import looks_like_path, read_hf_config
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.spec import spec_from_mapping
 
@@ -195,7 +195,6 @@ def import_config(
 
         got = fetch_hub_config(hub_ref[0], revision or hub_ref[1])
         data, origin, source = got.config, got.origin, source or got.source
-        check_config_layers(data, origin)
         header_dtype = served_dtype_from_headers(got.checkpoint) if got.checkpoint is not None else None
     else:
         if revision:

@@ -143,7 +143,7 @@ class HubConfig:
 
 def fetch_hub_config(repo_id: str, revision: str | None = None) -> HubConfig:
     """config.json and the safetensors headers of Hub repo ``repo_id`` (one line on failure)."""
-    from kvplan.loader import read_json
+    from kvplan.loader import check_config_layers, read_json
 
     hub = _hub()
     env = HubEnv.from_environ()
@@ -153,6 +153,8 @@ def fetch_hub_config(repo_id: str, revision: str | None = None) -> HubConfig:
         except Exception as err:  # noqa: BLE001 - every Hub failure becomes one line
             raise _fail(err, repo_id, revision, "config.json") from None
         config = read_json(path)
+        if isinstance(config, dict):
+            check_config_layers(config, repo_id)  # before any reader builds a list per layer
         ckpt, note = hub_checkpoint(repo_id, revision, env)
     origin = f"{repo_id}@{revision}" if revision else repo_id
     base = (env.endpoint or "https://huggingface.co").rstrip("/")
