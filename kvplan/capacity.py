@@ -987,25 +987,43 @@ def plan_capacity(spec: ModelSpec, gpu: str | GPU | None, *, ctx: int | None = N
 
 
 def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
-    """What would fit instead: a shorter context, fp8 KV, quantized weights, more GPUs."""
+    """What would fit instead: a shorter max_model_len (when one request of it is what fails)
+    or a shorter context for the batch (when the load is), fp8 KV, quantized weights, more
+    GPUs. Every alternative is re-planned and kept only when it passes what ``summarize``
+    asks: the verdict (one request of max_model_len) and the --ctx x --batch load."""
     from kvplan.errors import KvplanError
 
     req = pool.request
-    n = ctx if ctx is not None and batch is not None else req.model_len
-    requests = batch if ctx is not None and batch is not None else 1
-    out = []
-    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None else 0
-    if longest > 0 and ctx is not None and batch is not None:
-        out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
-    elif longest > 0:
-        out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
+    load = (ctx, batch) if ctx is not None and batch is not None else None
+
+    def passes(p: Pool) -> bool:
+        if not p.verdict():
+            return False
+        if load is not None:
+            return bool(p.serves(*load))
+        return ctx is None or ctx <= p.max_model_len
 
     def attempt(**changes) -> bool:
         try:
-            return bool(plan(req.replace(**changes)).serves(n, requests))
+            return passes(plan(req.replace(**changes)))
         except KvplanError:
             return False
 
+    out = []
+    has_pool = pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None
+    if has_pool and not pool.verdict():
+        longest = pool.longest_context(1)
+        if pool.paged:
+            longest = min(longest, pool.estimated_max_model_len())
+        if longest > 0 and attempt(max_model_len=longest):
+            out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
+    elif has_pool and load is not None:
+        longest = pool.longest_context(batch)
+        if longest > 0:
+            out.append(f"a context of {longest:,} tokens for {batch:,} request{'s' if batch != 1 else ''} "
+                       f"(--ctx {longest})")
+    elif has_pool and ctx is not None and ctx > pool.max_model_len and attempt(max_model_len=ctx):
+        out.append(f"max_model_len {ctx:,} (--max-model-len {ctx})")
     if req.kv_format.bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
         out.append("fp8 KV cache (--kv-dtype fp8)")
     if pool.weights.format in ("fp32", "bf16", "fp16"):
