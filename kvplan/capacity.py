@@ -559,19 +559,24 @@ class Pool:
         lookahead slots out of it)."""
         return round(self.pages.max_concurrency(n), 2) if self.paged else 0.0
 
-    def memory_requests(self, n: int) -> int:
-        """Whole requests of ``n`` tokens the pool's usable blocks hold at once (no caps)."""
-        per = self.blocks_per_request(n) if self.paged else 0
-        return self.usable_blocks // per if per else 0
+    def memory_requests(self, n):
+        """Whole requests of ``n`` tokens the pool's usable blocks hold at once (no caps).
+        int, or int64 array for an array of lengths (the sweep asks a column at once)."""
+        if not self.paged:
+            return n * 0
+        per = self.blocks_per_request(n)
+        return self.usable_blocks // (per + (per == 0)) * (per > 0)
 
-    def max_requests(self, n: int) -> int:
+    def max_requests(self, n):
         """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
-        max_num_seqs, and 0 for a request longer than max_model_len."""
-        if n > self.max_model_len:
-            return 0
+        max_num_seqs, and 0 for a request longer than max_model_len (int, or int64 array)."""
+        from kvplan.layers import minimum
+
         fit = self.memory_requests(n)
         cap = self.max_num_seqs
-        return min(fit, cap) if cap is not None else fit
+        if cap is not None:
+            fit = minimum(fit, cap)
+        return fit * (n <= self.max_model_len)
 
     #: What can stop a load, in the order it is reported (see ``limits``).
     LIMITS = ("weights", "max_model_len", "max_num_seqs", "memory")

@@ -316,10 +316,7 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
     per = np.asarray(pool.blocks_per_request(ctx) if pool.paged else np.zeros_like(ctx), dtype=np.int64)
     reserved = np.multiply.outer(per, bat) * pool.layout.unit_bytes
-    fit = np.where(per > 0, pool.num_blocks // np.maximum(per, 1), 0)
-    if pool.max_num_seqs is not None:
-        fit = np.minimum(fit, pool.max_num_seqs)
-    fit = np.where(ctx <= pool.max_model_len, fit, 0)
+    fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)
     out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
     out["reserved_bytes"][sl] = reserved
     out["headroom_bytes"][sl] = pool.kv_pool_bytes - reserved

@@ -18,6 +18,11 @@ CASES = [
     ("llama3.1-8b", "a100-80gb", ["--max-model-len", "4k", "--max-num-seqs", "32"], 2048, 40),
     ("qwen2.5-7b", "l4", ["--tp", "2", "--max-model-len", "16k"], 16384, 2),
     ("llama3.1-70b", "h100", [], 4096, 1),  # weights alone do not fit one H100
+    # a fixed block count: 8,192 blocks, 8,191 usable (the null block); 1k requests take 64
+    # blocks, so 127 run at once (8,192 // 64 = 128 would count the null block)
+    ("llama3.1-8b", "h100", ["--num-gpu-blocks-override", "8192", "--max-model-len", "8k"], 1024, 127),
+    ("llama3.1-70b", "h100", ["--tp", "4", "--pp", "2", "--max-model-len", "32k"], 16384, 8),
+    ("gpt-oss-20b", "h100", ["--max-model-len", "64k"], 32768, 8),  # sliding + full groups
 ]
 
 
@@ -25,13 +30,22 @@ def _flag(opts, name, default=None):
     return opts[opts.index(name) + 1] if name in opts else default
 
 
+#: CLI flag -> (make_request keyword, whether it is a whole number)
+_OPTIONS = {"--max-model-len": ("max_model_len", False), "--kv-dtype": ("kv_format", False),
+            "--max-num-seqs": ("max_num_seqs", True), "--tp": ("tp", True), "--pp": ("pp", True),
+            "--dp": ("dp", True), "--engine": ("engine", False),
+            "--num-gpu-blocks-override": ("num_gpu_blocks_override", True)}
+
+
 def _api_options(opts):
     out = {}
-    for flag, key in (("--max-model-len", "max_model_len"), ("--kv-dtype", "kv_format"),
-                      ("--max-num-seqs", "max_num_seqs"), ("--tp", "tp")):
+    for flag, (key, whole) in _OPTIONS.items():
         if flag in opts:
             value = _flag(opts, flag)
-            out[key] = int(value) if key in ("max_num_seqs", "tp") else value
+            out[key] = int(value) if whole else value
+    for flag in opts:
+        if flag.startswith("--") and flag not in _OPTIONS:
+            out[flag[2:].replace("-", "_")] = True
     return out
 
 
