@@ -59,7 +59,8 @@ class Grid:
     kv_dtypes: tuple[str, ...]
     tps: tuple[int, ...] = (1,)
     pps: tuple[int, ...] = (1,)
-    block_size: int = 16
+    #: Tokens per page; None: the engine's default block (16 without a GPU; run_sweep resolves it).
+    block_size: int | None = 16
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,11 @@ def parse_kv_dtypes(value) -> tuple[str, ...]:
     return _dedupe(i.strip() for i in items)
 
 
-def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int = 16) -> Grid:
-    """Parse and check every axis of a grid; raise BadInputError (one line) on bad input."""
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int | None = 16) -> Grid:
+    """Parse and check every axis of a grid; raise BadInputError (one line) on bad input.
+    ``block_size`` None: the engine's default block (resolved by run_sweep)."""
+    if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
+                                   or block_size < 1):
         raise BadInputError(f"block size must be a positive whole number, got {block_size!r}")
     return Grid(
         models=parse_models(models),
@@ -324,6 +327,22 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     out["limit_code"][sl] = code
 
 
+def resolve_block_size(grid: Grid, gpu, deploy: dict | None) -> Grid:
+    """``grid`` with its block size set: as given, else the block the GPU's engine pages with
+    by default (vLLM 16, SGLang 1, TensorRT-LLM 32), so the byte columns and the pool's
+    answers count the same pages as `kvplan capacity`; 16 without a GPU."""
+    import dataclasses
+
+    if grid.block_size is not None:
+        return grid
+    block = 16
+    if gpu is not None:
+        from kvplan.engines import get_engine
+
+        block = get_engine((deploy or {}).get("engine") or "vllm").default_block_size
+    return dataclasses.replace(grid, block_size=block)
+
+
 def resolve_gpu(gpu):
     """A GPU name (as ``kvplan capacity --gpu``) or a GPU object -> GPU object."""
     if gpu is None or not isinstance(gpu, str):
@@ -347,6 +366,7 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     gpu_mem_bytes, dtype)."""
     np, pd = _np_pd()
     gpu = resolve_gpu(gpu)
+    grid = resolve_block_size(grid, gpu, deploy)
     skipped: list[Skipped] = []
     kv_names: list[str] = []
     blocks, model_names = [], []
@@ -391,9 +411,11 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     return frame
 
 
-def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None, **deploy):
+def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int | None = None, gpu=None,
+          **deploy):
     """Parse the axes (strings like ``'4k,8k'`` or lists) and evaluate the grid; ``deploy``
-    are make_request's engine options for the GPU columns (engine, max_model_len, ...)."""
+    are make_request's engine options for the GPU columns (engine, max_model_len, ...).
+    ``block_size`` None: the engine's default block with a GPU, else 16."""
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     if deploy and gpu is None:
         raise BadInputError(f"{', '.join(sorted(deploy))} apply to a GPU's KV pool; give gpu=")

@@ -23,6 +23,9 @@ CASES = [
     ("llama3.1-8b", "h100", ["--num-gpu-blocks-override", "8192", "--max-model-len", "8k"], 1024, 127),
     ("llama3.1-70b", "h100", ["--tp", "4", "--pp", "2", "--max-model-len", "32k"], 16384, 8),
     ("gpt-oss-20b", "h100", ["--max-model-len", "64k"], 32768, 8),  # sliding + full groups
+    # engines whose default block is not vLLM's 16: SGLang's page of 1 token, TensorRT-LLM's 32
+    ("llama3.1-8b", "h100", ["--engine", "sglang", "--max-model-len", "128k"], 103915, 4),
+    ("llama3.1-8b", "h100", ["--engine", "trtllm", "--max-model-len", "128k"], 1000, 460),
 ]
 
 

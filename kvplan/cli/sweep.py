@@ -11,12 +11,12 @@ from kvplan.cli.common import (
     KV_DTYPE_NAMES,
     PP_NAMES,
     TP_NAMES,
-    BlockSizeOpt,
     ChunkedPrefillSizeOpt,
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
     DtypeOpt,
+    EngineBlockSizeOpt,
     EngineOpt,
     ExpertParallelOpt,
     GpuMemOpt,
@@ -59,7 +59,7 @@ def sweep(
     ] = "auto,fp8,int4",
     tp: Annotated[str, typer.Option(*TP_NAMES, help="Tensor-parallel degrees, comma-separated: 1,2,4.")] = "1",
     pp: Annotated[str, typer.Option(*PP_NAMES, help="Pipeline-parallel degrees, comma-separated.")] = "1",
-    block_size: BlockSizeOpt = 16,
+    block_size: EngineBlockSizeOpt = None,
     gpu: Annotated[
         Optional[str],
         typer.Option("--gpu", help="Add what this GPU's KV pool answers for each point (as `kvplan capacity`)."),
@@ -151,7 +151,7 @@ def sweep(
     if json_out:
         from kvplan.sweep import frame_records
 
-        print_json({"grid": grid_summary(grid), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
+        print_json({"grid": dict(grid_summary(grid), block_size=frame.attrs["block_size"]), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
                     "points": frame_records(frame)})
         return
     if not outputs:
