@@ -203,6 +203,8 @@ def test_cli_does_not_fit_exit_1(capsys):
         (["--gpu-memory-utilization", "1.5"], "(0, 1]"),
         (["--gpu-memory-utilization", "0"], "(0, 1]"),
         (["--gpus", "3", "--tp", "2"], "not a multiple"),
+        (["--dp", "0"], "dp must be a positive whole number, got 0"),  # was planned as dp 1
+        (["--dp", "-2"], "dp must be a positive whole number, got -2"),
     ],
 )
 def test_cli_bad_input_one_line_exit_2(capsys, argv, text):
