@@ -26,6 +26,8 @@ import importlib
 _EXPORTS = {
     "allocate": "cache",
     "allocate_model": "cache",
+    "allocate_pool": "cache",
+    "caching_allocator_bytes": "cache",
     "cache_nbytes": "cache",
     "cuda_allocated_bytes": "cache",
     "KERNEL_FORMATS": "quant",

@@ -103,3 +103,12 @@ def quantize_int4_groups(xe, xo):
     qo = tl.minimum(tl.maximum(qo, 0), 15)
     packed = (qe | (qo << 4)).to(tl.uint8)
     return packed, s16, m16
+
+
+@triton.jit
+def dot_acc(a, b, acc, INTERPRET: tl.constexpr):
+    """acc + a @ b, accumulated by the MMA itself; operands widened to fp32 in the interpreter."""
+    if INTERPRET:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), acc)
+    else:
+        return tl.dot(a, b, acc)

@@ -8,15 +8,28 @@ Design (DESIGN.md "Kernels", the FlashInfer / SGLang decode practice):
   With one split it writes the output directly; otherwise it writes a partial output and
   its log-sum-exp, and ``_merge_kernel`` combines the splits.
 
-  Dequantization happens on the fly: fp8 converts exactly to the query's dtype and its
-  k_scale is folded into the softmax scale, v_scale into the output; int8 dots the codes
-  (exact in bf16/fp16) and applies the per-token scale to the scores and to the
-  probabilities; int4 unpacks nibbles, dequantizes in fp32 (q * scale + min) and splits
-  the dot products into even and odd head-dim halves, which avoids interleaving.
+  Built for the bandwidth roof (the SASS per tile: python -m kvplan.kernels.compile_check --sass):
+  - the block-table entries of the next tile are loaded one iteration ahead, so a tile's
+    K/V addresses depend only on loop-carried values and the software pipeliner keeps
+    two K/V tiles in flight (cp.async into shared memory, num_stages 3);
+  - full tiles load without masks; only the last, partial tile of a split is masked;
+  - cache offsets are int32 arithmetic (int64 only for caches of 2**31 elements or more),
+    head dims and head counts are compile-time constants, the head's base pointer is
+    hoisted out of the loop;
+  - dequantization is folded: fp8 e4m3 converts straight to fp16 (one cvt per 2 values,
+    no e4m3 -> f16 -> bf16 detour) and both dots run in fp16, with bf16 queries scaled by
+    an exact power of two into fp16's range and k_scale folded into the softmax scale,
+    v_scale into the output; int8 codes convert exactly to the query dtype, the per-token
+    K scale joins the softmax scale in one multiply per token and the V scale goes on the
+    probabilities; int4 nibbles become fp16 by bit operations and one fp16 FMA applies
+    scale and minimum, and the dot products split into even and odd head-dim halves;
+  - with ``num_splits`` unset, the split count fills one wave of the GPU at the compiled
+    kernel's real occupancy (registers per thread, shared memory, warps: occupancy.py).
 
 Each sequence's tokens are split evenly: split s covers [s * c, min((s + 1) * c, len))
 with c = cdiv(cdiv(len, num_splits), BLOCK_N) * BLOCK_N; empty splits write lse = -inf
-and weigh nothing in the merge.
+and weigh nothing in the merge. The split count is a run-time argument (one compiled
+kernel serves every split count above 1).
 """
 
 from __future__ import annotations
@@ -28,166 +41,206 @@ import triton
 import triton.language as tl
 
 from kvplan.kernels import quant as Q
-from kvplan.kernels._jit import dot, interpreted, to_dtype
+from kvplan.kernels._jit import dot, dot_acc, interpreted, to_dtype
 
 LOG2E = 1.4426950408889634  # log2(e): exp(x) = exp2(x * log2(e))
 MAX_SPLITS = 64
+#: Element offsets into a cache tensor are computed in int32 when the tensor has fewer
+#: elements than this, else in int64 (the OFF64 constexpr).
+INT32_ELEMENTS = 2**31
 
 
 @triton.jit
-def _attend_vec(
-    q, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, bt_row_ptr, lo, hi, h, HKV, D, DV, qk_scale,
-    FMT: tl.constexpr, Q_DTYPE: tl.constexpr, GP: tl.constexpr, BLOCK_D: tl.constexpr,
-    BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, INTERPRET: tl.constexpr,
+def _split_range(len_ptr, b, s, num_splits, BLOCK_N: tl.constexpr):
+    """Tokens [lo, hi) of split ``s`` of sequence ``b`` (hi == lo: an empty split)."""
+    L = tl.load(len_ptr + b)
+    chunk = tl.cdiv(tl.cdiv(L, num_splits), BLOCK_N) * BLOCK_N
+    lo = s * chunk
+    hi = tl.maximum(tl.minimum(lo + chunk, L), lo)
+    return lo, hi
+
+
+@triton.jit
+def _slots(bt_row_ptr, start, hi, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, OFF64: tl.constexpr):
+    """Cache slots (block * BLOCK_SIZE + offset) of tokens [start, start + BLOCK_N), int32
+    (int64 with OFF64). Tokens at or past ``hi`` read no table entry and get a slot in
+    block 0 (their cache loads are masked)."""
+    t = start + tl.arange(0, BLOCK_N)
+    page = tl.load(bt_row_ptr + t // BLOCK_SIZE, mask=t < hi, other=0)
+    if OFF64:
+        page = page.to(tl.int64)
+    return page * BLOCK_SIZE + t % BLOCK_SIZE
+
+
+@triton.jit
+def _pow2_prescale(amax):
+    """2**-k (exact, fp32) for the smallest k >= 0 with amax * 2**-k < 2**15: queries
+    scaled by it convert from bf16 to fp16 without overflow (and exactly, for values
+    above fp16's normal range 2**-14)."""
+    e = (amax.to(tl.int32, bitcast=True) >> 23) & 0xFF  # biased exponent of amax
+    k = tl.maximum(e - (127 + 14), 0)
+    return ((127 - k) << 23).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _load_codes(ptr, mask, USE_MASK: tl.constexpr, FMT: tl.constexpr, DOT_DTYPE: tl.constexpr,
+                INTERPRET: tl.constexpr):
+    """A plain / fp8 / int8 cache tile as DOT_DTYPE (exact: fp8 e4m3 -> fp16 directly,
+    int8 -> bf16 or fp16; the interpreter casts int8 -> bf16 bits wrongly, so it goes
+    through fp32 there)."""
+    if USE_MASK:
+        if FMT == 1:  # the interpreter cannot cast `other` to fp8: zero after converting
+            x = tl.where(mask, tl.load(ptr, mask=mask).to(DOT_DTYPE), 0.0)
+        else:
+            x = tl.load(ptr, mask=mask, other=0)
+    else:
+        x = tl.load(ptr)
+    if FMT == 2 and INTERPRET:
+        x = x.to(tl.float32)
+    return x.to(DOT_DTYPE)
+
+
+@triton.jit
+def _softmax_step(s, m_i, l_i):
+    """Online softmax over one tile of base-2 scores: (p, alpha, new max, new sum)."""
+    m_new = tl.maximum(m_i, tl.max(s, axis=1))
+    alpha = tl.exp2(m_i - m_new)
+    p = tl.exp2(s - m_new[:, None])
+    return p, alpha, m_new, l_i * alpha + tl.sum(p, axis=1)
+
+
+@triton.jit
+def _tile_vec(
+    q, acc, m_i, l_i, slot, start, hi, kc_h, vc_h, kcs_h, vcs_h, qk_scale,
+    HKV: tl.constexpr, D: tl.constexpr, DV: tl.constexpr, FMT: tl.constexpr, DOT_DTYPE: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr, MASKED: tl.constexpr,
+    INTERPRET: tl.constexpr,
 ):
-    """Online softmax over tokens [lo, hi) for plain, fp8 and int8 caches."""
+    """One tile of BLOCK_N tokens (slots ``slot``) for plain, fp8 and int8 caches.
+    ``kc_h``/``vc_h`` point at this KV head's first vector; MASKED: the tile may end past
+    ``hi`` (the last, partial tile; full tiles load without masks)."""
     d = tl.arange(0, BLOCK_D)
-    dmask = d < D
     dv = tl.arange(0, BLOCK_DV)
-    dvmask = dv < DV
-    m_i = tl.full([GP], float("-inf"), tl.float32)
-    l_i = tl.zeros([GP], tl.float32)
-    acc = tl.zeros([GP, BLOCK_DV], tl.float32)
-    for start in range(lo, hi, BLOCK_N):
-        t = start + tl.arange(0, BLOCK_N)
-        tmask = t < hi
-        blk = tl.load(bt_row_ptr + t // BLOCK_SIZE, mask=tmask, other=0).to(tl.int64)
-        row = (blk * BLOCK_SIZE + t % BLOCK_SIZE) * HKV + h  # vector index in the cache
-        kmask = dmask[:, None] & tmask[None, :]
-        if FMT == 1:  # no `other` for fp8 loads (the interpreter cannot cast it): zero after
-            k = tl.where(kmask, tl.load(kc_ptr + row[None, :] * D + d[:, None], mask=kmask).to(Q_DTYPE), 0.0)
+    tmask = start + tl.arange(0, BLOCK_N) < hi
+    k = _load_codes(kc_h + (slot * (HKV * D))[None, :] + d[:, None], (d[:, None] < D) & tmask[None, :],
+                    MASKED or D != BLOCK_D, FMT, DOT_DTYPE, INTERPRET)  # K^T [BLOCK_D, BLOCK_N]
+    s = dot(q, k, INTERPRET)  # [GP, BLOCK_N] fp32
+    if FMT == 2:  # int8: the per-token scale and the softmax scale in one multiply per token
+        if MASKED:
+            ks = tl.load(kcs_h + slot * HKV, mask=tmask, other=0.0)
         else:
-            k = tl.load(kc_ptr + row[None, :] * D + d[:, None], mask=kmask, other=0)
-        if FMT == 2:
-            k = k.to(tl.float32)  # int8 -> fp32 -> Q_DTYPE, both exact
-        k = k.to(Q_DTYPE)
-        s = dot(q, k, INTERPRET)  # [GP, BLOCK_N] fp32
-        if FMT == 2:
-            s = s * tl.load(kcs_ptr + row, mask=tmask, other=0.0)[None, :]
-        s = tl.where(tmask[None, :], s * qk_scale, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, axis=1))
-        alpha = tl.exp2(m_i - m_new)
-        p = tl.exp2(s - m_new[:, None])
-        l_i = l_i * alpha + tl.sum(p, axis=1)
-        vmask = tmask[:, None] & dvmask[None, :]
-        if FMT == 1:
-            v = tl.where(vmask, tl.load(vc_ptr + row[:, None] * DV + dv[None, :], mask=vmask).to(Q_DTYPE), 0.0)
+            ks = tl.load(kcs_h + slot * HKV)
+        s = s * (ks * qk_scale)[None, :]
+    else:
+        s = s * qk_scale
+    if MASKED:
+        s = tl.where(tmask[None, :], s, float("-inf"))
+    p, alpha, m_i, l_i = _softmax_step(s, m_i, l_i)
+    v = _load_codes(vc_h + (slot * (HKV * DV))[:, None] + dv[None, :], tmask[:, None] & (dv[None, :] < DV),
+                    MASKED or DV != BLOCK_DV, FMT, DOT_DTYPE, INTERPRET)  # [BLOCK_N, BLOCK_DV]
+    if FMT == 2:  # int8: the per-token V scale goes on the probabilities
+        if MASKED:
+            p = p * tl.load(vcs_h + slot * HKV, mask=tmask, other=0.0)[None, :]
         else:
-            v = tl.load(vc_ptr + row[:, None] * DV + dv[None, :], mask=vmask, other=0)
-        if FMT == 2:
-            p = p * tl.load(vcs_ptr + row, mask=tmask, other=0.0)[None, :]
-            v = v.to(tl.float32)
-        v = v.to(Q_DTYPE)
-        acc = acc * alpha[:, None] + dot(to_dtype(p, Q_DTYPE), v, INTERPRET)
-        m_i = m_new
+            p = p * tl.load(vcs_h + slot * HKV)[None, :]
+    acc = dot_acc(to_dtype(p, DOT_DTYPE), v, acc * alpha[:, None], INTERPRET)
     return acc, m_i, l_i
 
 
 @triton.jit
-def _int4_tile(codes_ptr, scale_ptr, row, tmask, half, TRANS: tl.constexpr, BLOCK_J: tl.constexpr,
-               BLOCK_N: tl.constexpr):
-    """Dequantized int4 tile as fp32 (even, odd) halves: [BLOCK_J, BLOCK_N] when TRANS (K^T
-    for the score dot), else [BLOCK_N, BLOCK_J] (V). ``row``: [BLOCK_N] vector indices;
-    byte j of a vector holds values 2j (low nibble) and 2j + 1; its group is j // 16.
-    Scales and minimums are loaded once per (token, group) and broadcast over the group."""
+def _int4_halves(codes_h, scale_h, slot, tmask, HKV: tl.constexpr, HALF: tl.constexpr, TRANS: tl.constexpr,
+                 BLOCK_J: tl.constexpr, BLOCK_N: tl.constexpr, USE_MASK: tl.constexpr):
+    """A dequantized int4 tile as fp16 (even, odd) halves: [BLOCK_J, BLOCK_N] when TRANS
+    (K^T for the score dot), else [BLOCK_N, BLOCK_J] (V). Byte j of a vector holds values
+    2j (low nibble) and 2j + 1; its group is j // 16. A nibble c becomes fp16 exactly as
+    bits(0x6400 | c) - 1024 (0x6400 is 1024.0), then c * scale + min in one fp16 FMA
+    (scale and min are stored as fp16; one rounding, to fp16's 11 bits)."""
     j = tl.arange(0, BLOCK_J)
     g = tl.arange(0, BLOCK_J // 16)
-    groups = half // 16
     if TRANS:
-        b = tl.load(codes_ptr + row[None, :] * half + j[:, None], mask=(j[:, None] < half) & tmask[None, :],
-                    other=0)
-        gmask = (g[:, None] < groups) & tmask[None, :]
-        sp = scale_ptr + (row[None, :] * groups + g[:, None]) * 2  # [groups, BLOCK_N]
-        s = tl.load(sp, mask=gmask, other=0.0).to(tl.float32)
-        m = tl.load(sp + 1, mask=gmask, other=0.0).to(tl.float32)
-        s = tl.reshape(tl.broadcast_to(s[:, None, :], (BLOCK_J // 16, 16, BLOCK_N)), (BLOCK_J, BLOCK_N))
-        m = tl.reshape(tl.broadcast_to(m[:, None, :], (BLOCK_J // 16, 16, BLOCK_N)), (BLOCK_J, BLOCK_N))
+        cptr = codes_h + (slot * (HKV * HALF))[None, :] + j[:, None]
+        cmask = (j[:, None] < HALF) & tmask[None, :]
+        sptr = scale_h + (slot * (HKV * (HALF // 8)))[None, :] + 2 * g[:, None]  # [groups, BLOCK_N]
+        smask = (g[:, None] < HALF // 16) & tmask[None, :]
     else:
-        b = tl.load(codes_ptr + row[:, None] * half + j[None, :], mask=tmask[:, None] & (j[None, :] < half),
-                    other=0)
-        gmask = tmask[:, None] & (g[None, :] < groups)
-        sp = scale_ptr + (row[:, None] * groups + g[None, :]) * 2  # [BLOCK_N, groups]
-        s = tl.load(sp, mask=gmask, other=0.0).to(tl.float32)
-        m = tl.load(sp + 1, mask=gmask, other=0.0).to(tl.float32)
-        s = tl.reshape(tl.broadcast_to(s[:, :, None], (BLOCK_N, BLOCK_J // 16, 16)), (BLOCK_N, BLOCK_J))
-        m = tl.reshape(tl.broadcast_to(m[:, :, None], (BLOCK_N, BLOCK_J // 16, 16)), (BLOCK_N, BLOCK_J))
-    even = (b & 15).to(tl.float32) * s + m
-    odd = (b >> 4).to(tl.float32) * s + m
-    return even, odd
+        cptr = codes_h + (slot * (HKV * HALF))[:, None] + j[None, :]
+        cmask = tmask[:, None] & (j[None, :] < HALF)
+        sptr = scale_h + (slot * (HKV * (HALF // 8)))[:, None] + 2 * g[None, :]  # [BLOCK_N, groups]
+        smask = tmask[:, None] & (g[None, :] < HALF // 16)
+    if USE_MASK:
+        b = tl.load(cptr, mask=cmask, other=0)
+        sc = tl.load(sptr, mask=smask, other=0.0)
+        mn = tl.load(sptr + 1, mask=smask, other=0.0)
+    else:
+        b = tl.load(cptr)
+        sc = tl.load(sptr)
+        mn = tl.load(sptr + 1)
+    if TRANS:
+        sc = tl.reshape(tl.broadcast_to(sc[:, None, :], (BLOCK_J // 16, 16, BLOCK_N)), (BLOCK_J, BLOCK_N))
+        mn = tl.reshape(tl.broadcast_to(mn[:, None, :], (BLOCK_J // 16, 16, BLOCK_N)), (BLOCK_J, BLOCK_N))
+    else:
+        sc = tl.reshape(tl.broadcast_to(sc[:, :, None], (BLOCK_N, BLOCK_J // 16, 16)), (BLOCK_N, BLOCK_J))
+        mn = tl.reshape(tl.broadcast_to(mn[:, :, None], (BLOCK_N, BLOCK_J // 16, 16)), (BLOCK_N, BLOCK_J))
+    lo = ((b & 15).to(tl.int16) | 0x6400).to(tl.float16, bitcast=True) - 1024.0
+    hi = ((b >> 4).to(tl.int16) | 0x6400).to(tl.float16, bitcast=True) - 1024.0
+    return lo * sc + mn, hi * sc + mn
 
 
 @triton.jit
-def _attend_int4(
-    qe, qo, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, bt_row_ptr, lo, hi, h, HKV, D, DV, qk_scale,
-    Q_DTYPE: tl.constexpr, GP: tl.constexpr, BLOCK_D2: tl.constexpr, BLOCK_DV2: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, INTERPRET: tl.constexpr,
+def _tile_int4(
+    qe, qo, acc_e, acc_o, m_i, l_i, slot, start, hi, kc_h, vc_h, kcs_h, vcs_h, qk_scale,
+    HKV: tl.constexpr, D: tl.constexpr, DV: tl.constexpr, BLOCK_D2: tl.constexpr, BLOCK_DV2: tl.constexpr,
+    BLOCK_N: tl.constexpr, MASKED: tl.constexpr, INTERPRET: tl.constexpr,
 ):
-    """Online softmax over tokens [lo, hi) for int4 caches; outputs in even/odd halves."""
-    m_i = tl.full([GP], float("-inf"), tl.float32)
-    l_i = tl.zeros([GP], tl.float32)
-    acc_e = tl.zeros([GP, BLOCK_DV2], tl.float32)
-    acc_o = tl.zeros([GP, BLOCK_DV2], tl.float32)
-    for start in range(lo, hi, BLOCK_N):
-        t = start + tl.arange(0, BLOCK_N)
-        tmask = t < hi
-        blk = tl.load(bt_row_ptr + t // BLOCK_SIZE, mask=tmask, other=0).to(tl.int64)
-        row = (blk * BLOCK_SIZE + t % BLOCK_SIZE) * HKV + h
-        ke, ko = _int4_tile(kc_ptr, kcs_ptr, row, tmask, D // 2, True, BLOCK_D2, BLOCK_N)
-        s = dot(qe, to_dtype(ke, Q_DTYPE), INTERPRET) + dot(qo, to_dtype(ko, Q_DTYPE), INTERPRET)
-        s = tl.where(tmask[None, :], s * qk_scale, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, axis=1))
-        alpha = tl.exp2(m_i - m_new)
-        p = tl.exp2(s - m_new[:, None])
-        l_i = l_i * alpha + tl.sum(p, axis=1)
-        ve, vo = _int4_tile(vc_ptr, vcs_ptr, row, tmask, DV // 2, False, BLOCK_DV2, BLOCK_N)
-        pb = to_dtype(p, Q_DTYPE)
-        acc_e = acc_e * alpha[:, None] + dot(pb, to_dtype(ve, Q_DTYPE), INTERPRET)
-        acc_o = acc_o * alpha[:, None] + dot(pb, to_dtype(vo, Q_DTYPE), INTERPRET)
-        m_i = m_new
+    """One tile for int4 caches; K and V dequantized in fp16, outputs in even/odd halves."""
+    tmask = start + tl.arange(0, BLOCK_N) < hi
+    ke, ko = _int4_halves(kc_h, kcs_h, slot, tmask, HKV, D // 2, True, BLOCK_D2, BLOCK_N,
+                          MASKED or D // 2 != BLOCK_D2)
+    s = dot_acc(qo, ko, dot(qe, ke, INTERPRET), INTERPRET) * qk_scale
+    if MASKED:
+        s = tl.where(tmask[None, :], s, float("-inf"))
+    p, alpha, m_i, l_i = _softmax_step(s, m_i, l_i)
+    ve, vo = _int4_halves(vc_h, vcs_h, slot, tmask, HKV, DV // 2, False, BLOCK_DV2, BLOCK_N,
+                          MASKED or DV // 2 != BLOCK_DV2)
+    pf = p.to(tl.float16)
+    acc_e = dot_acc(pf, ve, acc_e * alpha[:, None], INTERPRET)
+    acc_o = dot_acc(pf, vo, acc_o * alpha[:, None], INTERPRET)
     return acc_e, acc_o, m_i, l_i
 
 
 @triton.jit
 def _epilogue(
-    acc, m_i, l_i, v_scale, qh, rmask, cols, cmask, b, s, out_ptr, o_stride_b, o_stride_h, po_ptr, plse_ptr,
-    HQ, DV, NUM_SPLITS: tl.constexpr, OUT_DTYPE: tl.constexpr,
+    acc, m_i, l_i, v_scale, qh, rmask, cols, cmask, b, s, num_splits, out_ptr, o_stride_b, o_stride_h, po_ptr,
+    plse_ptr, HQ, DV, SPLIT: tl.constexpr, OUT_DTYPE: tl.constexpr,
 ):
     """Normalise and store: the output (one split) or the partial output + lse."""
     l_safe = tl.where(l_i > 0, l_i, 1.0)
-    o = acc / l_safe[:, None] * v_scale
+    o = acc * (v_scale / l_safe)[:, None]
     mask = rmask[:, None] & cmask[None, :]
-    if NUM_SPLITS == 1:
-        ptrs = out_ptr + b * o_stride_b + qh[:, None] * o_stride_h + cols[None, :]
-        tl.store(ptrs, to_dtype(o, OUT_DTYPE), mask=mask)
-    else:
-        base = (b * HQ + qh).to(tl.int64) * NUM_SPLITS + s
+    if SPLIT:
+        base = (b * HQ + qh).to(tl.int64) * num_splits + s
         tl.store(po_ptr + base[:, None] * DV + cols[None, :], o, mask=mask)
         lse = tl.where(l_i > 0, m_i + tl.log2(l_safe), float("-inf"))
         tl.store(plse_ptr + base, lse, mask=rmask)
+    else:
+        ptrs = out_ptr + b.to(tl.int64) * o_stride_b + qh[:, None] * o_stride_h + cols[None, :]
+        tl.store(ptrs, to_dtype(o, OUT_DTYPE), mask=mask)
 
 
-@triton.jit
-def _split_range(len_ptr, b, s, NUM_SPLITS: tl.constexpr, BLOCK_N: tl.constexpr):
-    L = tl.load(len_ptr + b)
-    chunk = tl.cdiv(tl.cdiv(L, NUM_SPLITS), BLOCK_N) * BLOCK_N
-    lo = s * chunk
-    hi = tl.minimum(lo + chunk, L)
-    return lo, hi
-
-
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _decode_kernel(
     q_ptr, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, ks_ptr, vs_ptr, bt_ptr, len_ptr, out_ptr, po_ptr, plse_ptr,
-    qk_scale, q_stride_b, q_stride_h, o_stride_b, o_stride_h, bt_stride, ks_stride, vs_stride,
-    HQ, HKV, GROUP, D, DV,
-    FMT: tl.constexpr, Q_DTYPE: tl.constexpr, GP: tl.constexpr, BLOCK_D: tl.constexpr,
-    BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, NUM_SPLITS: tl.constexpr,
-    INTERPRET: tl.constexpr,
+    qk_scale, q_stride_b, q_stride_h, o_stride_b, o_stride_h, bt_stride, ks_stride, vs_stride, num_splits,
+    HQ: tl.constexpr, HKV: tl.constexpr, GROUP: tl.constexpr, D: tl.constexpr, DV: tl.constexpr,
+    FMT: tl.constexpr, Q_DTYPE: tl.constexpr, DOT_DTYPE: tl.constexpr, GP: tl.constexpr, BLOCK_D: tl.constexpr,
+    BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, SPLIT: tl.constexpr,
+    OFF64: tl.constexpr, INTERPRET: tl.constexpr,
 ):
     b = tl.program_id(0)
     h = tl.program_id(1)
     s = tl.program_id(2)
-    lo, hi = _split_range(len_ptr, b, s, NUM_SPLITS, BLOCK_N)
+    lo, hi = _split_range(len_ptr, b, s, num_splits, BLOCK_N)
+    end = lo + (hi - lo) // BLOCK_N * BLOCK_N  # full tiles run unmasked up to here
     r = tl.arange(0, GP)
     rmask = r < GROUP
     qh = h * GROUP + r
@@ -198,42 +251,99 @@ def _decode_kernel(
         v_scale = tl.load(vs_ptr + h * vs_stride)
     q_row = q_ptr + b.to(tl.int64) * q_stride_b + qh[:, None] * q_stride_h
     bt_row = bt_ptr + b.to(tl.int64) * bt_stride
+    m_i = tl.full([GP], float("-inf"), tl.float32)
+    l_i = tl.zeros([GP], tl.float32)
+    # The next tile's slots are loaded one iteration ahead: the K/V loads of a tile depend
+    # only on loop-carried values, so the pipeliner can keep two tiles in flight.
+    nxt = _slots(bt_row, lo, hi, BLOCK_N, BLOCK_SIZE, OFF64)
     if FMT == 3:
         j = tl.arange(0, BLOCK_D // 2)
         qmask = rmask[:, None] & (j[None, :] < D // 2)
-        qe = tl.load(q_row + 2 * j[None, :], mask=qmask, other=0.0)
-        qo = tl.load(q_row + 2 * j[None, :] + 1, mask=qmask, other=0.0)
-        acc_e, acc_o, m_i, l_i = _attend_int4(
-            qe, qo, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, bt_row, lo, hi, h, HKV, D, DV, scale,
-            Q_DTYPE, GP, BLOCK_D // 2, BLOCK_DV // 2, BLOCK_N, BLOCK_SIZE, INTERPRET)
+        qe = tl.load(q_row + 2 * j[None, :], mask=qmask, other=0.0).to(tl.float32)
+        qo = tl.load(q_row + 2 * j[None, :] + 1, mask=qmask, other=0.0).to(tl.float32)
+        inv = _pow2_prescale(tl.maximum(tl.max(tl.max(tl.abs(qe), axis=1), axis=0),
+                                        tl.max(tl.max(tl.abs(qo), axis=1), axis=0)))
+        qe = (qe * inv).to(tl.float16)
+        qo = (qo * inv).to(tl.float16)
+        scale = tl.math.div_rn(scale, inv)
+        kc_h = kc_ptr + h * (D // 2)
+        vc_h = vc_ptr + h * (DV // 2)
+        kcs_h = kcs_ptr + h * (D // 16)  # (scale, min) pairs of D / 32 groups
+        vcs_h = vcs_ptr + h * (DV // 16)
+        acc_e = tl.zeros([GP, BLOCK_DV // 2], tl.float32)
+        acc_o = tl.zeros([GP, BLOCK_DV // 2], tl.float32)
+        if INTERPRET:  # triton 3.6's interpreter cannot take loaded loop bounds in range()
+            start = lo
+            while start < end:
+                cur = nxt
+                nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+                acc_e, acc_o, m_i, l_i = _tile_int4(qe, qo, acc_e, acc_o, m_i, l_i, cur, start, hi, kc_h, vc_h,
+                                                    kcs_h, vcs_h, scale, HKV, D, DV, BLOCK_D // 2, BLOCK_DV // 2,
+                                                    BLOCK_N, False, INTERPRET)
+                start += BLOCK_N
+        else:
+            for start in range(lo, end, BLOCK_N):
+                cur = nxt
+                nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+                acc_e, acc_o, m_i, l_i = _tile_int4(qe, qo, acc_e, acc_o, m_i, l_i, cur, start, hi, kc_h, vc_h,
+                                                    kcs_h, vcs_h, scale, HKV, D, DV, BLOCK_D // 2, BLOCK_DV // 2,
+                                                    BLOCK_N, False, INTERPRET)
+        if end < hi:
+            acc_e, acc_o, m_i, l_i = _tile_int4(qe, qo, acc_e, acc_o, m_i, l_i, nxt, end, hi, kc_h, vc_h, kcs_h,
+                                                vcs_h, scale, HKV, D, DV, BLOCK_D // 2, BLOCK_DV // 2, BLOCK_N,
+                                                True, INTERPRET)
         jv = tl.arange(0, BLOCK_DV // 2)
         jvmask = jv < DV // 2
-        _epilogue(acc_e, m_i, l_i, v_scale, qh, rmask, 2 * jv, jvmask, b, s, out_ptr, o_stride_b, o_stride_h,
-                  po_ptr, plse_ptr, HQ, DV, NUM_SPLITS, Q_DTYPE)
-        _epilogue(acc_o, m_i, l_i, v_scale, qh, rmask, 2 * jv + 1, jvmask, b, s, out_ptr, o_stride_b,
-                  o_stride_h, po_ptr, plse_ptr, HQ, DV, NUM_SPLITS, Q_DTYPE)
+        _epilogue(acc_e, m_i, l_i, v_scale, qh, rmask, 2 * jv, jvmask, b, s, num_splits, out_ptr, o_stride_b,
+                  o_stride_h, po_ptr, plse_ptr, HQ, DV, SPLIT, Q_DTYPE)
+        _epilogue(acc_o, m_i, l_i, v_scale, qh, rmask, 2 * jv + 1, jvmask, b, s, num_splits, out_ptr, o_stride_b,
+                  o_stride_h, po_ptr, plse_ptr, HQ, DV, SPLIT, Q_DTYPE)
     else:
         d = tl.arange(0, BLOCK_D)
         q = tl.load(q_row + d[None, :], mask=rmask[:, None] & (d[None, :] < D), other=0.0)
-        acc, m_i, l_i = _attend_vec(
-            q, kc_ptr, vc_ptr, kcs_ptr, vcs_ptr, bt_row, lo, hi, h, HKV, D, DV, scale,
-            FMT, Q_DTYPE, GP, BLOCK_D, BLOCK_DV, BLOCK_N, BLOCK_SIZE, INTERPRET)
+        if DOT_DTYPE != Q_DTYPE:  # bf16 queries against fp16 operands (fp8 cache)
+            qf = q.to(tl.float32)
+            inv = _pow2_prescale(tl.max(tl.max(tl.abs(qf), axis=1), axis=0))
+            q = (qf * inv).to(DOT_DTYPE)
+            scale = tl.math.div_rn(scale, inv)
+        kc_h = kc_ptr + h * D
+        vc_h = vc_ptr + h * DV
+        kcs_h = kcs_ptr + h
+        vcs_h = vcs_ptr + h
+        acc = tl.zeros([GP, BLOCK_DV], tl.float32)
+        if INTERPRET:  # triton 3.6's interpreter cannot take loaded loop bounds in range()
+            start = lo
+            while start < end:
+                cur = nxt
+                nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+                acc, m_i, l_i = _tile_vec(q, acc, m_i, l_i, cur, start, hi, kc_h, vc_h, kcs_h, vcs_h, scale, HKV,
+                                          D, DV, FMT, DOT_DTYPE, BLOCK_D, BLOCK_DV, BLOCK_N, False, INTERPRET)
+                start += BLOCK_N
+        else:
+            for start in range(lo, end, BLOCK_N):
+                cur = nxt
+                nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+                acc, m_i, l_i = _tile_vec(q, acc, m_i, l_i, cur, start, hi, kc_h, vc_h, kcs_h, vcs_h, scale, HKV,
+                                          D, DV, FMT, DOT_DTYPE, BLOCK_D, BLOCK_DV, BLOCK_N, False, INTERPRET)
+        if end < hi:
+            acc, m_i, l_i = _tile_vec(q, acc, m_i, l_i, nxt, end, hi, kc_h, vc_h, kcs_h, vcs_h, scale, HKV, D, DV,
+                                      FMT, DOT_DTYPE, BLOCK_D, BLOCK_DV, BLOCK_N, True, INTERPRET)
         dv = tl.arange(0, BLOCK_DV)
-        _epilogue(acc, m_i, l_i, v_scale, qh, rmask, dv, dv < DV, b, s, out_ptr, o_stride_b, o_stride_h,
-                  po_ptr, plse_ptr, HQ, DV, NUM_SPLITS, Q_DTYPE)
+        _epilogue(acc, m_i, l_i, v_scale, qh, rmask, dv, dv < DV, b, s, num_splits, out_ptr, o_stride_b, o_stride_h,
+                  po_ptr, plse_ptr, HQ, DV, SPLIT, Q_DTYPE)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _merge_kernel(
-    po_ptr, plse_ptr, out_ptr, o_stride_b, o_stride_h, HQ, DV,
-    NUM_SPLITS: tl.constexpr, BLOCK_S: tl.constexpr, BLOCK_DV: tl.constexpr, OUT_DTYPE: tl.constexpr,
+    po_ptr, plse_ptr, out_ptr, o_stride_b, o_stride_h, num_splits, HQ, DV,
+    BLOCK_S: tl.constexpr, BLOCK_DV: tl.constexpr, OUT_DTYPE: tl.constexpr,
 ):
     """out[b, hq] = sum_s w_s * o_s / sum_s w_s with w_s = 2 ** (lse_s - max lse)."""
     b = tl.program_id(0)
     hq = tl.program_id(1)
     sidx = tl.arange(0, BLOCK_S)
-    smask = sidx < NUM_SPLITS
-    base = (b * HQ + hq).to(tl.int64) * NUM_SPLITS
+    smask = sidx < num_splits
+    base = (b * HQ + hq).to(tl.int64) * num_splits
     lse = tl.load(plse_ptr + base + sidx, mask=smask, other=float("-inf"))
     w = tl.exp2(lse - tl.max(lse, axis=0))  # empty splits (lse = -inf) weigh 0
     dv = tl.arange(0, BLOCK_DV)
@@ -247,6 +357,24 @@ def _merge_kernel(
 _TL_DTYPES = {torch.bfloat16: tl.bfloat16, torch.float16: tl.float16}
 
 
+def dot_dtype(fmt_code: int, q_tl):
+    """The operand dtype of the kernels' dots for a cache format: fp16 for fp8 (e4m3
+    converts to it in one instruction per two values) and int4 (nibbles become fp16 by bit
+    operations); the query's dtype for plain and int8 caches (int8 codes are exact in
+    either)."""
+    return tl.float16 if fmt_code in (Q.FP8, Q.INT4) else q_tl
+
+
+def merge_splits(part_o: torch.Tensor, part_lse: torch.Tensor, out: torch.Tensor, num_splits: int) -> None:
+    """Combine split partials [B, Hq, S, Dv] fp32 + lse [B, Hq, S] into ``out`` [B, Hq, Dv]."""
+    B, HQ, _, DV = part_o.shape
+    _merge_kernel[(B, HQ)](
+        part_o, part_lse, out, out.stride(0), out.stride(1), num_splits, HQ, DV,
+        BLOCK_S=max(2, triton.next_power_of_2(num_splits)), BLOCK_DV=triton.next_power_of_2(DV),
+        OUT_DTYPE=_TL_DTYPES[out.dtype], num_warps=1 if DV <= 128 else 4,
+    )
+
+
 def default_block_n(device: torch.device, head_dim: int) -> int:
     """Tokens per tile: 64 (32 for head dims over 128) on GPUs; 16 in the interpreter."""
     if device.type != "cuda":
@@ -254,25 +382,65 @@ def default_block_n(device: torch.device, head_dim: int) -> int:
     return 64 if head_dim <= 128 else 32
 
 
-def default_num_splits(batch: int, programs_per_seq: int, max_seq_len: int | None, device: torch.device,
-                       block_n: int = 64) -> int:
-    """Splits per sequence so that batch x programs_per_seq x splits fills the GPU.
+#: Resident programs per SM assumed when triton does not tell a compiled kernel's registers.
+FALLBACK_BLOCKS_PER_SM = 2
+#: No split shorter than this many tokens on a GPU: each program's fixed cost (query load,
+#: epilogue, its share of the merge) stays small against the tiles it streams.
+MIN_SPLIT_TOKENS = 256
 
-    Target four programs per SM (``multi_processor_count``: enough loads in flight to
-    approach the bandwidth roof; an untuned default, pass ``num_splits`` to override); at
-    most MAX_SPLITS, and no split shorter than 256 tokens on a GPU (one tile in the
-    interpreter, where the target is 4 programs). ``programs_per_seq`` is the KV heads
-    (GQA) or the 16-head tiles (MLA).
+
+def default_num_splits(batch: int, programs_per_seq: int, max_seq_len: int | None, device: torch.device,
+                       block_n: int = 64, blocks_per_sm: int | None = None) -> int:
+    """Splits per sequence so that batch x programs_per_seq x splits fills one wave of the GPU.
+
+    On a GPU the wave is ``blocks_per_sm`` (the compiled kernel's real occupancy:
+    kvplan.kernels.occupancy; FALLBACK_BLOCKS_PER_SM when unknown) x the SM count; at most
+    MAX_SPLITS, and no split shorter than MIN_SPLIT_TOKENS. In the interpreter the target
+    is 4 programs and one tile per split. ``programs_per_seq`` is the KV heads (GQA) or the
+    16-head tiles (MLA).
     """
     if device.type == "cuda":
-        target = 4 * torch.cuda.get_device_properties(device).multi_processor_count
-        min_tokens = 256
+        per_sm = blocks_per_sm or FALLBACK_BLOCKS_PER_SM
+        target = per_sm * torch.cuda.get_device_properties(device).multi_processor_count
+        min_tokens = MIN_SPLIT_TOKENS
     else:
         target, min_tokens = 4, block_n
     splits = -(-target // max(1, batch * programs_per_seq))
     if max_seq_len is not None:
         splits = min(splits, -(-max_seq_len // min_tokens))
     return max(1, min(splits, MAX_SPLITS))
+
+
+_OCCUPANCY: dict = {}
+
+
+def occupancy_of(kernel, key: tuple, device: torch.device, args: tuple, consts: dict) -> int | None:
+    """Resident programs per SM of ``kernel`` compiled for ``args``/``consts`` (compiled
+    ahead of the launch with ``warmup``, which the launch then finds in triton's cache);
+    cached per ``key``. None off CUDA."""
+    if device.type != "cuda":
+        return None
+    if key not in _OCCUPANCY:
+        from kvplan.kernels.occupancy import compiled_resident_blocks
+
+        try:
+            compiled = kernel.warmup(*args, grid=(1,), **consts)
+        except Exception:  # noqa: BLE001 - a triton without warmup(): fall back to the default
+            compiled = None
+        _OCCUPANCY[key] = compiled_resident_blocks(compiled, device) if compiled is not None else None
+    return _OCCUPANCY[key]
+
+
+def check_num_splits(num_splits) -> None:
+    if num_splits is not None and (not isinstance(num_splits, int) or isinstance(num_splits, bool)
+                                   or not 1 <= num_splits <= MAX_SPLITS):
+        raise ValueError(f"num_splits must be an integer from 1 to {MAX_SPLITS}, got {num_splits!r}")
+
+
+def offsets_need_int64(*tensors) -> bool:
+    """Whether element offsets into any of these tensors may reach 2**31 (the kernels then
+    compute cache addresses in int64 instead of int32)."""
+    return any(t is not None and t.numel() >= INT32_ELEMENTS for t in tensors)
 
 
 def check_block_table(block_tables, seq_lens, block_size: int, num_blocks: int, check_values: bool) -> int | None:
@@ -385,10 +553,7 @@ def paged_decode_attention(
         block_n = default_block_n(device, D)
     if block_n < 16 or block_n & (block_n - 1):
         raise ValueError(f"block_n must be a power of two >= 16, got {block_n}")
-    if num_splits is None:
-        num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n)
-    if not isinstance(num_splits, int) or isinstance(num_splits, bool) or not 1 <= num_splits <= MAX_SPLITS:
-        raise ValueError(f"num_splits must be an integer from 1 to {MAX_SPLITS}, got {num_splits!r}")
+    check_num_splits(num_splits)
     if sm_scale is None:
         sm_scale = 1.0 / math.sqrt(D)
     if out is None:
@@ -397,34 +562,37 @@ def paged_decode_attention(
         return out
     group = HQ // HKV
     gp = max(16, triton.next_power_of_2(group))
-    block_d = max(32, triton.next_power_of_2(D))  # int4 halves stay >= 16 for tl.dot
-    block_dv = max(32, triton.next_power_of_2(DV))
+    q_tl = _TL_DTYPES[q.dtype]
+    consts = dict(
+        HQ=HQ, HKV=HKV, GROUP=group, D=D, DV=DV, FMT=fmt.code, Q_DTYPE=q_tl, DOT_DTYPE=dot_dtype(fmt.code, q_tl),
+        GP=gp, BLOCK_D=max(32, triton.next_power_of_2(D)),  # int4 halves stay >= 16 for tl.dot
+        BLOCK_DV=max(32, triton.next_power_of_2(DV)), BLOCK_N=block_n, BLOCK_SIZE=bs,
+        OFF64=offsets_need_int64(k_cache, v_cache, k_cache_scale, v_cache_scale),
+        INTERPRET=interpreted(_decode_kernel), num_warps=4 if gp <= 16 else 8,
+    )
+    dummy = k_cache
+
+    def args(splits, part_o, part_lse):
+        return (q, k_cache, v_cache,
+                dummy if k_cache_scale is None else k_cache_scale, dummy if v_cache_scale is None else v_cache_scale,
+                ks[0] if ks else dummy, vs[0] if vs else dummy,
+                block_tables, seq_lens, out, part_o, part_lse,
+                float(sm_scale) * LOG2E,
+                q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_tables.stride(0),
+                ks[1] if ks else 0, vs[1] if vs else 0, splits)
+
+    if num_splits is None:
+        key = ("gqa", device.index, *sorted((k, str(v)) for k, v in consts.items()))
+        per_sm = occupancy_of(_decode_kernel, key, device, args(2, out, out), dict(consts, SPLIT=True))
+        num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n, per_sm)
     if num_splits > 1:
         part_o = torch.empty((B, HQ, num_splits, DV), dtype=torch.float32, device=device)
         part_lse = torch.empty((B, HQ, num_splits), dtype=torch.float32, device=device)
     else:
         part_o = part_lse = out  # unused
-    dummy = k_cache
-    _decode_kernel[(B, HKV, num_splits)](
-        q, k_cache, v_cache,
-        dummy if k_cache_scale is None else k_cache_scale, dummy if v_cache_scale is None else v_cache_scale,
-        ks[0] if ks else dummy, vs[0] if vs else dummy,
-        block_tables, seq_lens, out, part_o, part_lse,
-        float(sm_scale) * LOG2E,
-        q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_tables.stride(0),
-        ks[1] if ks else 0, vs[1] if vs else 0,
-        HQ, HKV, group, D, DV,
-        FMT=fmt.code, Q_DTYPE=_TL_DTYPES[q.dtype], GP=gp, BLOCK_D=block_d, BLOCK_DV=block_dv,
-        BLOCK_N=block_n, BLOCK_SIZE=bs, NUM_SPLITS=num_splits, INTERPRET=interpreted(_decode_kernel),
-        num_warps=4 if gp <= 16 else 8,
-    )
+    _decode_kernel[(B, HKV, num_splits)](*args(num_splits, part_o, part_lse), SPLIT=num_splits > 1, **consts)
     if num_splits > 1:
-        _merge_kernel[(B, HQ)](
-            part_o, part_lse, out, out.stride(0), out.stride(1), HQ, DV,
-            NUM_SPLITS=num_splits, BLOCK_S=max(2, triton.next_power_of_2(num_splits)),
-            BLOCK_DV=triton.next_power_of_2(DV), OUT_DTYPE=_TL_DTYPES[q.dtype],
-            num_warps=1 if DV <= 128 else 2,
-        )
+        merge_splits(part_o, part_lse, out, num_splits)
     return out
 
 
@@ -467,3 +635,23 @@ def paged_decode_attention_ref(
         p = torch.softmax(scores, dim=-1)
         out[b] = torch.einsum("hn,nhd->hd", p, v).to(q.dtype)
     return out
+
+
+def compile_variant(fmt: int, cache_type: str, scale_type: str, q_type: str, q_tl, splits: int, group: int,
+                    ints: dict):
+    """The compile_check variant of _decode_kernel for one format (llama3-8b shapes by default)."""
+    from kvplan.kernels.compile_check import Variant
+
+    gp = max(16, triton.next_power_of_2(group))
+    types = dict(q_ptr=q_type, kc_ptr=cache_type, vc_ptr=cache_type, kcs_ptr=scale_type, vcs_ptr=scale_type,
+                 ks_ptr="*fp32", vs_ptr="*fp32", bt_ptr="*i32", len_ptr="*i32", out_ptr=q_type, po_ptr="*fp32",
+                 plse_ptr="*fp32", qk_scale="fp32")
+    block_n = 64
+    hkv, d, dv = ints["HKV"], ints["D"], ints["DV"]
+    hq = hkv * group
+    consts = dict(HQ=hq, HKV=hkv, GROUP=group, D=d, DV=dv, FMT=fmt, Q_DTYPE=q_tl, DOT_DTYPE=dot_dtype(fmt, q_tl),
+                  GP=gp, BLOCK_D=128, BLOCK_DV=128, BLOCK_N=block_n, BLOCK_SIZE=16, SPLIT=splits > 1, OFF64=False,
+                  INTERPRET=False)
+    ints = dict(ints, q_stride_b=hq * d, o_stride_b=hq * dv, num_splits=splits)
+    return Variant(f"paged_decode fmt={fmt} q={q_type[1:]} splits={splits} group={group}", _decode_kernel, types,
+                   consts, 4 if gp <= 16 else 8, ints, block_n)

@@ -21,90 +21,129 @@ import triton
 import triton.language as tl
 
 from kvplan.kernels import quant as Q
-from kvplan.kernels._jit import dot, interpreted, to_dtype
+from kvplan.kernels._jit import dot, dot_acc, interpreted, to_dtype
 from kvplan.kernels.decode import (
     LOG2E,
-    MAX_SPLITS,
-    _epilogue,
-    _merge_kernel,
-    _split_range,
     _TL_DTYPES,
+    _epilogue,
+    _load_codes,
+    _pow2_prescale,
+    _slots,
+    _softmax_step,
+    _split_range,
     check_block_table,
+    check_num_splits,
     default_num_splits,
+    dot_dtype,
     gather_sequence,
+    merge_splits,
+    occupancy_of,
+    offsets_need_int64,
 )
 
 HEAD_TILE = 16  # query heads per program (tl.dot needs >= 16 rows)
 
+#: GPU tile per format for wide latents (kv_lora_rank >= 256): (tokens per tile, warps).
+#: From the sm_90 SASS of DeepSeek-V2-Lite's shapes (compile_check --sass; triton 3.6),
+#: warp-instructions per 16 tokens of the main loop at (8 warps, 16 tokens) -> this choice:
+#: bf16 2,960 -> 1,398 (202 registers, 2 blocks/SM), fp8 5,624 -> 2,616 (247, 1 block/SM),
+#: int8 7,720 -> 4,748 (250, 2 blocks/SM; 32-token tiles spill there).
+MLA_GPU_TILES = {Q.PLAIN: (32, 4), Q.FP8: (32, 4), Q.INT8: (16, 4)}
+
 
 @triton.jit
-def _load_latent(ptr, mask, FMT: tl.constexpr, Q_DTYPE: tl.constexpr):
-    if FMT == 1:  # fp8: no `other` (the interpreter cannot cast it), zero after
-        x = tl.where(mask, tl.load(ptr, mask=mask).to(Q_DTYPE), 0.0)
+def _mla_tile(
+    qn, qr, acc, m_i, l_i, slot, start, hi, c_ptr, cs_ptr, qk_scale,
+    R: tl.constexpr, P: tl.constexpr, FMT: tl.constexpr, DOT_DTYPE: tl.constexpr, BLOCK_R: tl.constexpr,
+    BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, MASKED: tl.constexpr, INTERPRET: tl.constexpr,
+):
+    """One tile of BLOCK_N latents: scores against [c_kv | k_rope], then p @ c_kv."""
+    r = tl.arange(0, BLOCK_R)
+    pr = tl.arange(0, BLOCK_P)
+    tmask = start + tl.arange(0, BLOCK_N) < hi
+    row = slot * (R + P)  # element offset of each token's latent
+    cn = _load_codes(c_ptr + row[:, None] + r[None, :], tmask[:, None] & (r[None, :] < R), MASKED or R != BLOCK_R,
+                     FMT, DOT_DTYPE, INTERPRET)  # [BLOCK_N, BLOCK_R]
+    cr = _load_codes(c_ptr + row[:, None] + R + pr[None, :], tmask[:, None] & (pr[None, :] < P),
+                     MASKED or P != BLOCK_P, FMT, DOT_DTYPE, INTERPRET)  # [BLOCK_N, BLOCK_P]
+    sc = dot_acc(qr, tl.trans(cr), dot(qn, tl.trans(cn), INTERPRET), INTERPRET)  # [BLOCK_H, BLOCK_N]
+    if FMT == 2:  # int8: one scale per token, with the softmax scale in one multiply per token
+        if MASKED:
+            ts = tl.load(cs_ptr + slot, mask=tmask, other=0.0)
+        else:
+            ts = tl.load(cs_ptr + slot)
+        sc = sc * (ts * qk_scale)[None, :]
     else:
-        x = tl.load(ptr, mask=mask, other=0)
-        if FMT == 2:
-            x = x.to(tl.float32)  # int8 -> fp32 -> Q_DTYPE, exact
-    return x.to(Q_DTYPE)
+        sc = sc * qk_scale
+    if MASKED:
+        sc = tl.where(tmask[None, :], sc, float("-inf"))
+    p, alpha, m_i, l_i = _softmax_step(sc, m_i, l_i)
+    if FMT == 2:
+        p = p * ts[None, :]
+    acc = dot_acc(to_dtype(p, DOT_DTYPE), cn, acc * alpha[:, None], INTERPRET)
+    return acc, m_i, l_i
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_splits"])  # one binary for every split count
 def _mla_decode_kernel(
     qn_ptr, qr_ptr, c_ptr, cs_ptr, sc_ptr, bt_ptr, len_ptr, out_ptr, po_ptr, plse_ptr,
-    qk_scale, qn_stride_b, qn_stride_h, qr_stride_b, qr_stride_h, o_stride_b, o_stride_h, bt_stride,
-    HQ, R, P,
-    FMT: tl.constexpr, Q_DTYPE: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_R: tl.constexpr,
-    BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, NUM_SPLITS: tl.constexpr,
-    INTERPRET: tl.constexpr,
+    qk_scale, qn_stride_b, qn_stride_h, qr_stride_b, qr_stride_h, o_stride_b, o_stride_h, bt_stride, num_splits,
+    HQ: tl.constexpr, R: tl.constexpr, P: tl.constexpr,
+    FMT: tl.constexpr, Q_DTYPE: tl.constexpr, DOT_DTYPE: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_R: tl.constexpr,
+    BLOCK_P: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_SIZE: tl.constexpr, SPLIT: tl.constexpr,
+    OFF64: tl.constexpr, INTERPRET: tl.constexpr,
 ):
     b = tl.program_id(0)
     hb = tl.program_id(1)
     s = tl.program_id(2)
-    lo, hi = _split_range(len_ptr, b, s, NUM_SPLITS, BLOCK_N)
+    lo, hi = _split_range(len_ptr, b, s, num_splits, BLOCK_N)
     hh = hb * BLOCK_H + tl.arange(0, BLOCK_H)
     hmask = hh < HQ
     r = tl.arange(0, BLOCK_R)
     rmask = r < R
     pr = tl.arange(0, BLOCK_P)
-    pmask = pr < P
     b64 = b.to(tl.int64)
     qn = tl.load(qn_ptr + b64 * qn_stride_b + hh[:, None] * qn_stride_h + r[None, :],
                  mask=hmask[:, None] & rmask[None, :], other=0.0)
     qr = tl.load(qr_ptr + b64 * qr_stride_b + hh[:, None] * qr_stride_h + pr[None, :],
-                 mask=hmask[:, None] & pmask[None, :], other=0.0)
+                 mask=hmask[:, None] & (pr[None, :] < P), other=0.0)
     scale = qk_scale
     v_scale = 1.0
     if FMT == 1:  # one per-tensor fp8 scale for the whole latent
         v_scale = tl.load(sc_ptr)
         scale = qk_scale * v_scale
-    LD = R + P
+    if DOT_DTYPE != Q_DTYPE:  # bf16 queries against fp16 operands (fp8 latents)
+        qnf = qn.to(tl.float32)
+        qrf = qr.to(tl.float32)
+        inv = _pow2_prescale(tl.maximum(tl.max(tl.max(tl.abs(qnf), axis=1), axis=0),
+                                        tl.max(tl.max(tl.abs(qrf), axis=1), axis=0)))
+        qn = (qnf * inv).to(DOT_DTYPE)
+        qr = (qrf * inv).to(DOT_DTYPE)
+        scale = tl.math.div_rn(scale, inv)
     m_i = tl.full([BLOCK_H], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_H], tl.float32)
     acc = tl.zeros([BLOCK_H, BLOCK_R], tl.float32)
     bt_row = bt_ptr + b64 * bt_stride
-    for start in range(lo, hi, BLOCK_N):
-        t = start + tl.arange(0, BLOCK_N)
-        tmask = t < hi
-        blk = tl.load(bt_row + t // BLOCK_SIZE, mask=tmask, other=0).to(tl.int64)
-        slot = blk * BLOCK_SIZE + t % BLOCK_SIZE
-        cn = _load_latent(c_ptr + slot[:, None] * LD + r[None, :], tmask[:, None] & rmask[None, :], FMT, Q_DTYPE)
-        cr = _load_latent(c_ptr + slot[:, None] * LD + R + pr[None, :], tmask[:, None] & pmask[None, :], FMT,
-                          Q_DTYPE)
-        sc = dot(qn, tl.trans(cn), INTERPRET) + dot(qr, tl.trans(cr), INTERPRET)  # [BLOCK_H, BLOCK_N]
-        if FMT == 2:
-            tok_scale = tl.load(cs_ptr + slot, mask=tmask, other=0.0)
-            sc = sc * tok_scale[None, :]
-        sc = tl.where(tmask[None, :], sc * scale, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(sc, axis=1))
-        alpha = tl.exp2(m_i - m_new)
-        p = tl.exp2(sc - m_new[:, None])
-        l_i = l_i * alpha + tl.sum(p, axis=1)
-        if FMT == 2:
-            p = p * tok_scale[None, :]
-        acc = acc * alpha[:, None] + dot(to_dtype(p, Q_DTYPE), cn, INTERPRET)
-        m_i = m_new
-    _epilogue(acc, m_i, l_i, v_scale, hh, hmask, r, rmask, b, s, out_ptr, o_stride_b, o_stride_h, po_ptr, plse_ptr,
-              HQ, R, NUM_SPLITS, Q_DTYPE)
+    # The next tile's slots are loaded one iteration ahead (as in paged_decode_attention). Every
+    # tile is masked: a separate unmasked main loop plus a masked last tile makes the compiler
+    # keep the [16, 512] query in registers for both (250+ registers, spills).
+    nxt = _slots(bt_row, lo, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+    if INTERPRET:  # triton 3.6's interpreter cannot take loaded loop bounds in range()
+        start = lo
+        while start < hi:
+            cur = nxt
+            nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+            acc, m_i, l_i = _mla_tile(qn, qr, acc, m_i, l_i, cur, start, hi, c_ptr, cs_ptr, scale, R, P, FMT,
+                                      DOT_DTYPE, BLOCK_R, BLOCK_P, BLOCK_N, True, INTERPRET)
+            start += BLOCK_N
+    else:
+        for start in range(lo, hi, BLOCK_N):
+            cur = nxt
+            nxt = _slots(bt_row, start + BLOCK_N, hi, BLOCK_N, BLOCK_SIZE, OFF64)
+            acc, m_i, l_i = _mla_tile(qn, qr, acc, m_i, l_i, cur, start, hi, c_ptr, cs_ptr, scale, R, P, FMT,
+                                      DOT_DTYPE, BLOCK_R, BLOCK_P, BLOCK_N, True, INTERPRET)
+    _epilogue(acc, m_i, l_i, v_scale, hh, hmask, r, rmask, b, s, num_splits, out_ptr, o_stride_b, o_stride_h, po_ptr,
+              plse_ptr, HQ, R, SPLIT, Q_DTYPE)
 
 
 _MLA_CODES = (Q.PLAIN, Q.FP8, Q.INT8)
@@ -182,45 +221,48 @@ def mla_decode_attention(
         max_seq_len = longest
     device = q_nope.device
     block_r = max(16, triton.next_power_of_2(R))
+    gpu_block_n, num_warps = MLA_GPU_TILES[fmt.code] if block_r >= 256 else (32, 4)
     if block_n is None:
-        block_n = 16 if device.type != "cuda" or block_r >= 512 else 32
+        block_n = gpu_block_n if device.type == "cuda" else 16
     if block_n < 16 or block_n & (block_n - 1):
         raise ValueError(f"block_n must be a power of two >= 16, got {block_n}")
     head_tiles = -(-HQ // HEAD_TILE)
-    if num_splits is None:
-        num_splits = default_num_splits(B, head_tiles, max_seq_len, device, block_n)
-    if not isinstance(num_splits, int) or isinstance(num_splits, bool) or not 1 <= num_splits <= MAX_SPLITS:
-        raise ValueError(f"num_splits must be an integer from 1 to {MAX_SPLITS}, got {num_splits!r}")
+    check_num_splits(num_splits)
     if not isinstance(sm_scale, (int, float)) or isinstance(sm_scale, bool) or not sm_scale > 0:
         raise ValueError(f"sm_scale must be a positive number, got {sm_scale!r}")
     if out is None:
         out = torch.empty((B, HQ, R), dtype=q_nope.dtype, device=device)
     if B == 0:
         return out
+    q_tl = _TL_DTYPES[q_nope.dtype]
+    consts = dict(
+        HQ=HQ, R=R, P=P, FMT=fmt.code, Q_DTYPE=q_tl, DOT_DTYPE=dot_dtype(fmt.code, q_tl), BLOCK_H=HEAD_TILE,
+        BLOCK_R=block_r, BLOCK_P=max(16, triton.next_power_of_2(P)), BLOCK_N=block_n, BLOCK_SIZE=bs,
+        OFF64=offsets_need_int64(kv_cache, kv_cache_scale), INTERPRET=interpreted(_mla_decode_kernel),
+        num_warps=num_warps,
+    )
+    dummy = kv_cache
+
+    def args(splits, part_o, part_lse):
+        return (q_nope, q_rope, kv_cache, dummy if kv_cache_scale is None else kv_cache_scale,
+                sc[0] if sc else dummy, block_tables, seq_lens, out, part_o, part_lse,
+                float(sm_scale) * LOG2E,
+                q_nope.stride(0), q_nope.stride(1), q_rope.stride(0), q_rope.stride(1), out.stride(0),
+                out.stride(1), block_tables.stride(0), splits)
+
+    if num_splits is None:
+        key = ("mla", device.index, *sorted((k, str(v)) for k, v in consts.items()))
+        per_sm = occupancy_of(_mla_decode_kernel, key, device, args(2, out, out), dict(consts, SPLIT=True))
+        num_splits = default_num_splits(B, head_tiles, max_seq_len, device, block_n, per_sm)
     if num_splits > 1:
         part_o = torch.empty((B, HQ, num_splits, R), dtype=torch.float32, device=device)
         part_lse = torch.empty((B, HQ, num_splits), dtype=torch.float32, device=device)
     else:
         part_o = part_lse = out  # unused
-    dummy = kv_cache
-    _mla_decode_kernel[(B, head_tiles, num_splits)](
-        q_nope, q_rope, kv_cache, dummy if kv_cache_scale is None else kv_cache_scale, sc[0] if sc else dummy,
-        block_tables, seq_lens, out, part_o, part_lse,
-        float(sm_scale) * LOG2E,
-        q_nope.stride(0), q_nope.stride(1), q_rope.stride(0), q_rope.stride(1), out.stride(0), out.stride(1),
-        block_tables.stride(0),
-        HQ, R, P,
-        FMT=fmt.code, Q_DTYPE=_TL_DTYPES[q_nope.dtype], BLOCK_H=HEAD_TILE, BLOCK_R=block_r,
-        BLOCK_P=max(16, triton.next_power_of_2(P)), BLOCK_N=block_n, BLOCK_SIZE=bs, NUM_SPLITS=num_splits,
-        INTERPRET=interpreted(_mla_decode_kernel), num_warps=8 if block_r >= 256 else 4,
-    )
+    _mla_decode_kernel[(B, head_tiles, num_splits)](*args(num_splits, part_o, part_lse), SPLIT=num_splits > 1,
+                                                     **consts)
     if num_splits > 1:
-        _merge_kernel[(B, HQ)](
-            part_o, part_lse, out, out.stride(0), out.stride(1), HQ, R,
-            NUM_SPLITS=num_splits, BLOCK_S=max(2, triton.next_power_of_2(num_splits)),
-            BLOCK_DV=triton.next_power_of_2(R), OUT_DTYPE=_TL_DTYPES[q_nope.dtype],
-            num_warps=4 if R > 128 else 1,
-        )
+        merge_splits(part_o, part_lse, out, num_splits)
     return out
 
 
@@ -244,3 +286,17 @@ def mla_decode_attention_ref(
         p = torch.softmax(scores, dim=-1)
         out[b] = (p @ c[:, :R]).to(q_nope.dtype)
     return out
+
+
+def compile_variant(fmt: int, cache_type: str, splits: int, ints: dict):
+    """The compile_check variant of _mla_decode_kernel (DeepSeek-V2-Lite shapes by default)."""
+    from kvplan.kernels.compile_check import Variant
+
+    types = dict(qn_ptr="*bf16", qr_ptr="*bf16", c_ptr=cache_type, cs_ptr="*fp32", sc_ptr="*fp32", bt_ptr="*i32",
+                 len_ptr="*i32", out_ptr="*bf16", po_ptr="*fp32", plse_ptr="*fp32", qk_scale="fp32")
+    block_n, num_warps = MLA_GPU_TILES[fmt]
+    consts = dict(HQ=ints["HQ"], R=ints["R"], P=ints["P"], FMT=fmt, Q_DTYPE=tl.bfloat16,
+                  DOT_DTYPE=dot_dtype(fmt, tl.bfloat16), BLOCK_H=16, BLOCK_R=512, BLOCK_P=64, BLOCK_N=block_n,
+                  BLOCK_SIZE=16, SPLIT=splits > 1, OFF64=False, INTERPRET=False)
+    return Variant(f"mla_decode fmt={fmt} splits={splits}", _mla_decode_kernel, types, consts, num_warps,
+                   dict(ints, num_splits=splits), block_n)

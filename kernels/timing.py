@@ -79,3 +79,79 @@ def copy_bandwidth(nbytes: int, *, device: torch.device | str = "cuda", repeat: 
     timing = time_rotated(lambda p: p[1].copy_(p[0]), pairs, repeat=repeat, warmup=3, device=device)
     del pairs
     return {"bytes_per_s": 2 * nbytes / timing["median_s"], "copy_bytes": nbytes, "timing": timing}
+
+
+def time_graph(
+    fn: Callable[[object], object],
+    inputs: Sequence[object],
+    *,
+    calls_per_replay: int = 10,
+    replays: int = 7,
+    warmup: int = 3,
+    device: torch.device | str = "cuda",
+) -> dict:
+    """Time ``fn`` per call with the host out of the measurement.
+
+    On CUDA: ``calls_per_replay`` calls (rotating over ``inputs``) are captured in one CUDA
+    graph after ``warmup`` eager calls on a side stream (compilation, autotuning and
+    occupancy queries happen there, not in the capture); each sample is one replay
+    between a pair of CUDA events, divided by ``calls_per_replay``. When capture fails (an
+    operation that cannot be captured), each sample is ``calls_per_replay`` eager calls
+    between one event pair instead; ``method`` says which. Off CUDA: wall-clock time per
+    call (time_rotated), which says nothing about a GPU. Returns summarize() of the
+    per-call samples plus ``method`` and ``calls_per_sample``.
+    """
+    if not inputs:
+        raise ValueError("time_graph needs at least one input set")
+    device = torch.device(device)
+    if device.type != "cuda":
+        return time_rotated(fn, inputs, repeat=replays, warmup=warmup, device=device) | {
+            "method": "wall clock per call", "calls_per_sample": 1}
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for i in range(warmup):
+            fn(inputs[i % len(inputs)])
+    torch.cuda.current_stream(device).wait_stream(side)
+    torch.cuda.synchronize(device)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph):
+            for i in range(calls_per_replay):
+                fn(inputs[i % len(inputs)])
+        graph.replay()
+        torch.cuda.synchronize(device)
+        method = "cuda graph replay"
+
+        def sample() -> None:
+            graph.replay()
+    except Exception:  # noqa: BLE001 - not capturable: many eager calls per event pair
+        graph = None
+        torch.cuda.synchronize(device)
+        method = "eager calls per event pair"
+
+        def sample() -> None:
+            for i in range(calls_per_replay):
+                fn(inputs[i % len(inputs)])
+    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(replays)]
+    for start, end in events:
+        start.record()
+        sample()
+        end.record()
+    torch.cuda.synchronize(device)
+    samples = [start.elapsed_time(end) / 1e3 / calls_per_replay for start, end in events]
+    del graph
+    return summarize(samples) | {"method": method, "calls_per_sample": calls_per_replay}
+
+
+def read_bandwidth(nbytes: int, *, device: torch.device | str = "cuda", repeat: int = 7) -> dict:
+    """Read-only bandwidth: a sum over ``nbytes`` of fp32 (the reduction writes one
+    number), two buffers rotated, timed with time_graph. The roof for kernels that
+    mostly read, as decode attention does (the copy bandwidth counts reads and writes,
+    which share the bus differently). Returns {"bytes_per_s", "read_bytes", "timing"}."""
+    device = torch.device(device)
+    bufs = [torch.rand(nbytes // 4, dtype=torch.float32, device=device) for _ in range(2)]  # never zeros
+    timing = time_graph(lambda x: x.sum(), bufs, calls_per_replay=4, replays=repeat, warmup=2, device=device)
+    del bufs
+    read = (nbytes // 4) * 4
+    return {"bytes_per_s": read / timing["median_s"], "read_bytes": read, "timing": timing}

@@ -321,6 +321,11 @@ def make_request(
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
+    real = prof.resolve_kv_format(fmt, spec)  # e.g. vLLM's fp8 -> fp8_ds_mla for DeepSeek sparse attention
+    if real != fmt:
+        for kind in {*spec.layers}:
+            kind.per_token_bytes(real, tp)
+        fmt = real
     paging = paging_for(prof)
     fraction = None
     if gpu_memory_utilization is not None:

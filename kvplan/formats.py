@@ -21,6 +21,11 @@ Worked numbers (head_dim 128):
   q5_0   4 * 22 = 88 B          (fp16 d, 4 bytes of high bits, 16 bytes)
   q5_1   4 * 24 = 96 B          (fp16 d, fp16 m, 4 bytes of high bits, 16 bytes)
 
+One format stores MLA latents only: ``fp8_ds_mla``, the record DeepSeek's FlashMLA kernels
+read (see ``DeepSeekSparseMLA``): 656 B for a 512 + 64 latent instead of 1,152 in bf16. It
+is kept apart (``LATENT_FORMATS``): ``get_format`` finds it by name, comparisons over every
+format (``FORMATS``, ``--kv-dtype all``) leave it out.
+
 Block formats need the vector length to be a multiple of the block (llama.cpp asserts
 this for its rows; kvplan applies formats per head vector, which for every built-in model
 gives the same bytes as llama.cpp's per-row blocks).
@@ -79,12 +84,63 @@ class KVFormat:
             return False
         return True
 
+    def latent_bytes(self, kv_lora_rank: int, rope_dim: int) -> int:
+        """Bytes of one MLA latent (kv_lora_rank compressed values + rope_dim rope values):
+        one vector of their sum, for every format but the latent-only ones."""
+        return self.vector_bytes(kv_lora_rank + rope_dim)
+
     @property
     def bytes_per_value(self) -> float:
         """Nominal cost per value for large vectors (for display and ordering only)."""
         if self.scale_scope == "group":
             return self.value_bits / 8 + self.scale_bytes / self.group
         return self.value_bits / 8
+
+
+@dataclass(frozen=True)
+class DeepSeekSparseMLA(KVFormat):
+    """vLLM's ``fp8_ds_mla``: FlashMLA's packed record of one DeepSeek MLA latent (the KV
+    dtype vLLM uses for DeepSeek-V3.2 when an fp8 cache is asked for:
+    vllm/model_executor/models/config.py DeepseekV32ForCausalLM). Per token and layer:
+
+        512 compressed values in fp8 e4m3                     512 B
+        one fp32 scale per 128 of them (4 scales)              16 B
+        64 rope values kept in bf16                           128 B
+                                                              656 B
+
+    (vllm/v1/attention/backends/mla/flashmla_sparse.py get_kv_cache_shape: "custom storage
+    format is 656 bytes", head size 576 only; kv_cache_interface.py MLAAttentionSpec pages
+    of block_size x 656). Only a 512 + 64 latent has this layout: a K/V head vector, or any
+    other latent, cannot be stored in it."""
+
+    rank: int = 512
+    rope: int = 64
+    block: int = 128  # compressed values per fp32 scale
+
+    @property
+    def record_bytes(self) -> int:
+        return self.rank + self.rank // self.block * 4 + self.rope * 2
+
+    def latent_bytes(self, kv_lora_rank: int, rope_dim: int) -> int:
+        if (kv_lora_rank, rope_dim) != (self.rank, self.rope):
+            raise ShapeError(
+                f"kv format {self.name} is FlashMLA's record for a {self.rank} + {self.rope} MLA latent; "
+                f"this latent is {kv_lora_rank} + {rope_dim}"
+            )
+        return self.record_bytes
+
+    def vector_bytes(self, n: int) -> int:
+        raise ShapeError(f"kv format {self.name} stores DeepSeek MLA latents only, not K/V head vectors")
+
+    def payload_bytes(self, n: int) -> int:
+        """The packed record as one uint8 row (kvplan.layout's latent tensor)."""
+        if n != self.rank + self.rope:
+            return self.vector_bytes(n)
+        return self.record_bytes
+
+    @property
+    def bytes_per_value(self) -> float:
+        return (self.rank + self.rank // self.block * 4 + self.rope * 2) / (self.rank + self.rope)
 
 
 def _f(*args, **kwargs) -> KVFormat:
@@ -111,6 +167,13 @@ FORMATS: dict[str, KVFormat] = {
         _f("mxfp4", 4, "OCP MXFP4: e2m1, e8m0 scale per 32", "group", 32, 1),
         _f("int2", 2, "int2 (KIVI-style), fp16 scale + zero per 32", "group", 32, 4),
     )
+}
+
+#: Formats of one cache kind only, asked for by name (not in the comparisons over FORMATS).
+LATENT_FORMATS: dict[str, KVFormat] = {
+    f.name: f
+    for f in (DeepSeekSparseMLA("fp8_ds_mla", 8,
+                                "DeepSeek MLA latent: 512 fp8 + 4 fp32 scales + 64 bf16 rope (656 B)"),)
 }
 
 ALIASES: dict[str, str] = {
@@ -145,14 +208,15 @@ def get_format(name: str, model_dtype: str | None = None) -> KVFormat:
             raise UnknownNameError("kv format", name, FORMATS, "auto needs a model")
         key = model_dtype
     key = ALIASES.get(key, key)
-    try:
-        return FORMATS[key]
-    except KeyError:
-        raise UnknownNameError("kv format", name, list(FORMATS) + ["auto"] + list(ALIASES)) from None
+    found = FORMATS.get(key) or LATENT_FORMATS.get(key)
+    if found is None:
+        raise UnknownNameError("kv format", name, list(FORMATS) + list(LATENT_FORMATS) + ["auto"] + list(ALIASES))
+    return found
 
 
 def parse_formats(text: str, model_dtype: str | None = None) -> list[KVFormat]:
-    """``'bf16,fp8,int4'`` -> formats (deduplicated, order kept). ``'all'`` -> every format."""
+    """``'bf16,fp8,int4'`` -> formats (deduplicated, order kept). ``'all'`` -> every format
+    of FORMATS (``fp8_ds_mla``, for DeepSeek MLA latents only, is asked for by name)."""
     from kvplan.units import parse_list
 
     if str(text).strip().lower() == "all":

@@ -340,7 +340,7 @@ class MLALatent(CacheKind):
         return ("full_attention",)  # vLLM's MLAAttentionSpec is a FullAttentionSpec
 
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
-        return fmt.vector_bytes(self.latent_dim)
+        return fmt.latent_bytes(self.kv_lora_rank, self.qk_rope_head_dim)
 
     def cached_tokens(self, n):
         return n
@@ -379,6 +379,10 @@ class StateSpace(CacheKind):
     ssm_state_size: int
     state_dtype: str = "bf16"
     ssm_state_dtype: str | None = None
+    #: Mamba 2's B/C groups (conv_dim includes 2 x n_groups x ssm_state_size); 0 when the layer
+    #: has none (Mamba 1, gated DeltaNet, lightning attention). Under tp, vLLM replicates the
+    #: groups so every head shard has its group: see ``rank_conv_dim``.
+    n_groups: int = 0
 
     @classmethod
     def from_fields(cls, fields: dict, model: dict) -> StateSpace:
@@ -392,8 +396,16 @@ class StateSpace(CacheKind):
     def recurrent_dtype(self) -> str:
         return self.ssm_state_dtype or self.state_dtype
 
+    def rank_conv_dim(self, tp: int = 1) -> int:
+        """Conv channels one rank keeps. vLLM (mamba_utils.py, MambaStateShapeCalculator.
+        mamba2_state_shape + extra_groups_for_head_shards) adds tp - n_groups groups when tp
+        does not divide n_groups, then divides: Bamba-9B (d_inner 8192, 1 group of 128) at
+        tp 2 keeps (8192 + 2 x 2 x 128) / 2 = 4,352 channels, not 8,448 / 2 = 4,224."""
+        extra = 0 if not self.n_groups or self.n_groups % tp == 0 else tp - self.n_groups
+        return (self.conv_dim + 2 * extra * self.ssm_state_size) // tp
+
     def state_bytes(self, tp: int = 1) -> int:
-        conv = (self.conv_dim // tp) * (self.conv_kernel - 1) * STATE_DTYPE_BYTES[self.state_dtype]
+        conv = self.rank_conv_dim(tp) * (self.conv_kernel - 1) * STATE_DTYPE_BYTES[self.state_dtype]
         recurrent = (self.ssm_heads // tp) * self.ssm_head_dim * self.ssm_state_size
         return conv + recurrent * STATE_DTYPE_BYTES[self.recurrent_dtype]
 
@@ -404,7 +416,8 @@ class StateSpace(CacheKind):
         return 1 + num_speculative_blocks
 
     def check_tp(self, tp: int) -> None:
-        if self.conv_dim % tp or self.ssm_heads % tp:
+        extra = 0 if not self.n_groups or self.n_groups % tp == 0 else tp - self.n_groups
+        if extra < 0 or (self.conv_dim + 2 * extra * self.ssm_state_size) % tp or self.ssm_heads % tp:
             raise ShapeError(
                 f"tp={tp} cannot split a state-space layer with {self.conv_dim} conv channels "
                 f"and {self.ssm_heads} heads"
@@ -460,7 +473,7 @@ class MLAIndexed(MLALatent):
         return self.index_head_dim + self.index_head_dim // self.index_quant_block * 4
 
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
-        return fmt.vector_bytes(self.latent_dim) + self.index_key_bytes
+        return fmt.latent_bytes(self.kv_lora_rank, self.qk_rope_head_dim) + self.index_key_bytes
 
     def describe(self) -> str:
         return f"{super().describe()} + indexer key {self.index_head_dim} fp8 ({self.index_key_bytes} B)"

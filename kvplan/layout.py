@@ -20,7 +20,7 @@ from math import prod
 
 from kvplan.errors import ShapeError
 from kvplan.formats import KVFormat
-from kvplan.layers import CacheKind, FullAttention, MLALatent
+from kvplan.layers import CacheKind, FullAttention, MLAIndexed, MLALatent
 
 DTYPE_BYTES = {
     "float32": 4,
@@ -108,6 +108,8 @@ def layer_layout(kind: CacheKind, fmt: KVFormat, num_blocks: int, block_size: in
         )
     elif isinstance(kind, MLALatent):
         tensors = _vector_tensors("kv_cache", lead, kind.latent_dim, fmt)
+        if isinstance(kind, MLAIndexed):  # DeepSeek-V3.2: the indexer's fp8 keys + fp32 scales, as uint8
+            tensors.append(TensorSpec("index_k_cache", (*lead, kind.index_key_bytes), "uint8"))
     else:
         raise ShapeError(f"{kind.kind} layers have no paged token cache")
     layout = CacheLayout(kind, fmt, num_blocks, block_size, tp, tuple(tensors))

@@ -237,6 +237,9 @@ def load_model(ref: str, revision: str | None = None) -> ModelSpec:
         hub_ref = parse_repo_ref(ref)
     if hub_ref is not None and (revision or hub_ref[1]):  # a pinned revision is always the Hub's
         return _load_hub(hub_ref[0], revision or hub_ref[1])
+    if revision:
+        raise BadInputError(f"--revision {revision}: {ref} is not a Hub repo id (org/name); built-in models "
+                            "have no revisions")
     try:
         return load_builtin(ref)
     except UnknownNameError as err:

@@ -5,14 +5,18 @@ For each KV format the pipeline is:
 1. predict the paged cache bytes of the measured layers with the planner (each layer
    kind's ``paged_seq_bytes``, the arithmetic `kvplan size` sums);
 2. allocate the cache through the same layout objects (``kvplan.layout`` ->
-   ``kvplan.kernels.cache.allocate``) and read ``torch.cuda.memory_allocated`` before and
-   after: the delta must equal the prediction, up to the caching allocator's 512-byte
-   granule per allocation (``expected_allocator_bytes`` states that figure exactly);
+   ``kvplan.kernels.cache.allocate_pool``): ONE pool tensor, each layer's cache a view
+   into it, as vLLM allocates its KV pool. Two figures: the tensor bytes (must equal the
+   prediction exactly; a difference is a bug) and the allocator bytes
+   (``torch.cuda.memory_allocated`` before and after, set against
+   ``caching_allocator_bytes``: 512-byte rounding and segment splitting);
 3. fill it with the write kernel (random K/V, never zeros);
 4. run paged decode attention over the layers for batch x ctx and time one decode step
-   with CUDA events (median and spread over rotated queries);
-5. set the time against the roofline: bytes read / device copy bandwidth measured in the
-   same run, and each quantized format's speedup over bf16.
+   by CUDA-graph replay (several steps per replay over rotated queries, so host
+   overhead is out; median and spread over replays);
+5. set the time against the roofline: bytes read / device READ bandwidth measured in the
+   same run (decode reads; the copy bandwidth, reads + writes, is reported beside it),
+   and each quantized format's speedup over bf16.
 
 ``interpret=True`` runs the same pipeline on the CPU under the Triton interpreter at tiny
 sizes (so CI exercises every step); its timings and byte counts describe the CPU and say
@@ -37,7 +41,10 @@ from kvplan.spec import ModelSpec
 
 #: Formats the kernels implement (kvplan.kernels.quant).
 KERNEL_FORMATS = ("bf16", "fp16", "fp8_e4m3", "int8", "int4")
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
+#: Versions `kvplan report` (and kvplan.speed's calibration) read: 1 had no read-only roof and
+#: no separate tensor / allocator bytes.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 # Interpreter runs: the same pipeline at sizes the CPU can run in seconds.
 INTERPRET_MAX_CTX = 40
@@ -61,6 +68,66 @@ class MeasureConfig:
     seed: int = 0
     probe_capacity: bool = False
     weights: str | None = None
+
+
+#: A JSON snapshot of validated built-in specs (benchmarks/gpu_specs.json) that `kvplan
+#: measure` reads when pydantic is not installed (the GPU image has none); see load_spec.
+VALIDATED_SPECS_ENV = "KVPLAN_VALIDATED_SPECS"
+
+
+def load_spec(ref: str) -> ModelSpec:
+    """The model to measure: ``kvplan.loader.load_model(ref)``.
+
+    Without pydantic (it validates every spec) a built-in model is taken from the validated
+    snapshot named by $KVPLAN_VALIDATED_SPECS, written by ``python benchmarks/gpu_specs.py``:
+    the validated, defaulted form of the spec YAML with the YAML's sha256. The snapshot is
+    used only while that YAML is unchanged (the test suite checks that it equals today's
+    validation); anything else is refused with one line."""
+    from kvplan.loader import load_model
+
+    try:
+        return load_model(ref)
+    except ModuleNotFoundError as err:
+        if err.name not in ("pydantic", "pydantic_core"):
+            raise
+    return _snapshot_spec(ref)
+
+
+def yaml_sha256(name: str) -> str:
+    """sha256 of a built-in spec's YAML text (what a validated snapshot was made from)."""
+    import hashlib
+    from pathlib import Path
+
+    import kvplan.model_specs
+
+    return hashlib.sha256((Path(kvplan.model_specs.__file__).parent / f"{name}.yaml").read_bytes()).hexdigest()
+
+
+def _snapshot_spec(ref: str) -> ModelSpec:
+    import json
+
+    from kvplan.loader import resolve_builtin
+    from kvplan.spec import build_spec
+
+    path = os.environ.get(VALIDATED_SPECS_ENV)
+    if not path:
+        raise BadInputError(f"{ref}: pydantic is not installed (kvplan validates specs with it); set "
+                            f"{VALIDATED_SPECS_ENV} to a validated snapshot (benchmarks/gpu_specs.json) to measure "
+                            "built-in models without it")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            specs = json.load(fh)["specs"]
+    except (OSError, ValueError, KeyError) as err:
+        raise BadInputError(f"{VALIDATED_SPECS_ENV}={path}: not a validated spec snapshot ({err})") from None
+    name = resolve_builtin(ref)
+    entry = specs.get(name)
+    if entry is None:
+        raise BadInputError(f"{name}: not in the validated snapshot {path} (it holds {', '.join(sorted(specs))}); "
+                            "install pydantic to load other models")
+    if entry.get("yaml_sha256") != yaml_sha256(name):
+        raise BadInputError(f"{name}: the validated snapshot {path} is older than {name}.yaml; "
+                            "regenerate it with python benchmarks/gpu_specs.py")
+    return build_spec(entry["validated"], f"{name}.yaml (validated snapshot)")
 
 
 def _import_torch():
@@ -236,9 +303,10 @@ def _is_oom(torch, err: BaseException) -> bool:
 
 # -- one format ---------------------------------------------------------------------------------
 def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: MeasureConfig, ctx: int,
-                   batch: int, layers, device, copy_bps: float | None, progress: Progress) -> dict:
+                   batch: int, layers, device, copy_bps: float | None, read_bps: float | None,
+                   progress: Progress) -> dict:
     """Allocate, fill, decode and time one format; OOM is caught, reported and released."""
-    from kvplan.kernels.cache import cuda_allocated_bytes
+    from kvplan.kernels.cache import caching_allocator_bytes
     from kvplan.layout import layer_layout
 
     block = cfg.block_size
@@ -257,10 +325,11 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
     dev_gen = torch.Generator(device=device).manual_seed(cfg.seed)
     dtype = torch.float16 if fmt.name == "fp16" else torch.bfloat16
     layer_caches: list[_LayerCache] = []
+    pool = None
     try:
         _sync(torch, device)
         if device.type == "cuda":
-            torch.cuda.empty_cache()
+            torch.cuda.empty_cache()  # the allocator model assumes a fresh segment
             free_before, _ = torch.cuda.mem_get_info(device)
             if predicted > free_before:
                 raise MemoryError(
@@ -269,7 +338,7 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
                 )
             result["mem_get_info_free_before"] = int(free_before)
         # Block tables and lengths go to the device first: between the two allocator readings
-        # only the caches themselves are allocated.
+        # only the pool itself is allocated.
         plans = []
         for i in measured_layers:
             kind = spec.layers[i]
@@ -277,49 +346,53 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
             held = int(kind.cached_tokens(ctx))
             seq_lens = torch.full((batch,), held, dtype=torch.int32, device=device)
             plans.append((kind, num_blocks, tables.to(device), seq_lens, held))
+        layouts = [layer_layout(kind, fmt, num_blocks, block) for kind, num_blocks, _, _, _ in plans]
         _sync(torch, device)
         before = _allocated(torch, device)
-        expected_alloc = 0
-        tensor_bytes = 0
-        layouts = {}
-        for kind, num_blocks, tables, seq_lens, held in plans:
-            layout = layouts.get((kind, num_blocks)) or layer_layout(kind, fmt, num_blocks, block)
-            layouts[(kind, num_blocks)] = layout
-            cache = kernels.allocate(layout, device)
-            expected_alloc += cuda_allocated_bytes(layout.nbytes)
-            tensor_bytes += sum(t.numel() * t.element_size() for t in cache.values())
-            layer_caches.append(_LayerCache(kind, cache, tables, seq_lens, held))
+        # One pool tensor, every layer a view into it (vLLM's layout): one allocation.
+        pool, caches = kernels.allocate_pool(layouts, device)
         _sync(torch, device)
         after = _allocated(torch, device)
+        for (kind, _, tables, seq_lens, held), cache in zip(plans, caches):
+            layer_caches.append(_LayerCache(kind, cache, tables, seq_lens, held))
         plans.clear()
-        result["tensor_bytes"] = int(tensor_bytes)
+        tensor_bytes = sum(t.numel() * t.element_size() for c in caches for t in c.values())
+        result.update(tensor_bytes=int(tensor_bytes), tensor_bytes_diff=int(tensor_bytes - predicted),
+                      allocation="one pool tensor, each layer's cache a view into it (as vLLM)")
+        if tensor_bytes != predicted:
+            raise RuntimeError(f"tensor bytes {tensor_bytes:,} differ from the planner's {predicted:,}: a layout bug")
         if device.type == "cuda":
-            measured = after - before
+            alloc_conf = os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
+            model = caching_allocator_bytes(int(pool.numel()), alloc_conf)
             free_after, _ = torch.cuda.mem_get_info(device)
             result.update(
-                cache_bytes_measured=int(measured),
-                expected_allocator_bytes=int(expected_alloc),
+                allocator_bytes_measured=int(after - before),
+                allocator_bytes_predicted=None if model is None else int(model),
+                allocator_bytes_diff=None if model is None else int(after - before - model),
+                allocator_model=(f"not modelled for PYTORCH_CUDA_ALLOC_CONF={alloc_conf}" if model is None else
+                                 "torch caching allocator, one request from a fresh segment "
+                                 f"(PYTORCH_CUDA_ALLOC_CONF={alloc_conf or 'unset'})"),
                 mem_get_info_free_after=int(free_after),
                 memory_source="torch.cuda.memory_allocated",
             )
+            measured = after - before
         else:
             measured = tensor_bytes
-            result.update(cache_bytes_measured=int(measured), expected_allocator_bytes=int(tensor_bytes),
-                          memory_source="tensor bytes (CPU, interpreter: no allocator reading)")
-        diff = result["cache_bytes_measured"] - predicted
+            result.update(memory_source="tensor bytes (CPU, interpreter: no allocator reading)")
+        result["cache_bytes_measured"] = int(measured)
+        diff = measured - predicted
         result["cache_bytes_diff"] = int(diff)
         if diff == 0:
             result["cache_bytes_explanation"] = "equal to the byte"
-        elif result["cache_bytes_measured"] == result["expected_allocator_bytes"]:
+        elif result.get("allocator_bytes_predicted") == measured:
             result["cache_bytes_explanation"] = (
-                f"{diff:,} B over the prediction: the CUDA caching allocator rounds each of the "
-                f"{len(measured_layers)} allocations up to a multiple of 512 B"
+                f"tensor bytes equal the prediction; the allocator holds {diff:,} B more, as its model predicts "
+                "(512-byte rounding, and a segment handed out whole when splitting would leave <= 1 MiB)"
             )
         else:
             result["cache_bytes_explanation"] = (
-                f"{diff:,} B off the prediction and {result['cache_bytes_measured'] - expected_alloc:,} B off the "
-                "allocator's 512-byte rounding of it: the caching allocator handed out a larger block than "
-                "asked (blocks over 1 MiB are not split when the rest would be 1 MiB or less)"
+                f"tensor bytes equal the prediction; the allocator's {measured:,} B differ from its model "
+                f"({result.get('allocator_bytes_predicted')}): {result.get('allocator_model')}"
             )
 
         progress(f"{fmt.name}: filling {len(layer_caches)} layers x {batch} x {ctx:,} tokens")
@@ -338,8 +411,8 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
                 _decode_layer(kernels, fmt, lc, queries[id(lc)][k], spec)
 
         repeat = cfg.repeat if device.type == "cuda" else min(cfg.repeat, 2)
-        t = timing.time_rotated(step, list(range(n_sets)), repeat=repeat, warmup=1 if device.type != "cuda" else 3,
-                                device=device)
+        t = timing.time_graph(step, list(range(n_sets)), calls_per_replay=n_sets, replays=repeat,
+                              warmup=1 if device.type != "cuda" else 3, device=device)
         # finite outputs: the kernels really ran over the filled cache
         out = _decode_layer(kernels, fmt, layer_caches[0], queries[id(layer_caches[0])][0], spec)
         _sync(torch, device)
@@ -352,14 +425,18 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
             decode_ms_max=t["max_s"] * 1e3,
             decode_ms_iqr=t["iqr_s"] * 1e3,
             decode_samples=t["n"],
+            decode_timing=t["method"],
             achieved_gbps=bytes_read / med / 1e9 if med > 0 else None,
         )
-        if copy_bps:
+        if read_bps:
             result.update(
-                copy_gbps=copy_bps / 1e9,
-                decode_ms_predicted=bytes_read / copy_bps * 1e3,
-                pct_of_copy_roof=100.0 * (bytes_read / copy_bps) / med if med > 0 else None,
+                read_gbps=read_bps / 1e9,
+                decode_ms_predicted=bytes_read / read_bps * 1e3,
+                pct_of_read_roof=100.0 * (bytes_read / read_bps) / med if med > 0 else None,
             )
+        if copy_bps:
+            result.update(copy_gbps=copy_bps / 1e9,
+                          pct_of_copy_roof=100.0 * (bytes_read / copy_bps) / med if med > 0 else None)
         result["status"] = "ok"
     except Exception as err:  # noqa: BLE001 - OOM and kernel failures are reported per format
         if isinstance(err, MemoryError) or _is_oom(torch, err):
@@ -369,6 +446,7 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
         result["error"] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     finally:
         layer_caches.clear()
+        pool = None  # noqa: F841 - the last reference: the pool goes back to the allocator
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -381,8 +459,9 @@ def probe_capacity(torch, spec: ModelSpec, fmt: KVFormat, cfg: MeasureConfig, de
     """Hold a buffer the size of the weights (as planned for this GPU), then allocate blocks
     of the whole model's cache (one block: a page of every layer, grouped as the planner
     pages hybrid models) until the allocator refuses; set the tokens that fit against the
-    capacity planner's `raw` engine (all memory minus weights). Frees everything."""
-    from kvplan.capacity import plan_capacity, pool_layout
+    capacity planner's `raw` engine (all memory minus weights): the same Pool every command
+    that says whether something fits asks. Frees everything."""
+    from kvplan.capacity import make_request, plan
 
     total = int(torch.cuda.mem_get_info(device)[1])
     try:
@@ -391,22 +470,22 @@ def probe_capacity(torch, spec: ModelSpec, fmt: KVFormat, cfg: MeasureConfig, de
         gpu = get_gpu(gpu_name)
     except Exception:
         gpu = None
-    plan = plan_capacity(spec, gpu, gpu_mem_bytes=None if gpu else total, engine="raw", kv_format=fmt,
-                         weights=cfg.weights, block_size=cfg.block_size, max_model_len=min(
-                             spec.max_position_embeddings, cfg.ctx))
-    layout = pool_layout(spec, range(spec.num_layers), fmt, cfg.block_size, 1)
+    pool = plan(make_request(spec, gpu, gpu_mem_bytes=None if gpu else total, engine="raw", kv_format=fmt,
+                             weights=cfg.weights, block_size=cfg.block_size,
+                             max_model_len=min(spec.max_position_embeddings, cfg.ctx)))
+    layout = pool.layout  # the binding stage's paging: one block unit across the layers sharing it
     page_bytes = layout.unit_bytes
     held: list = []
-    out = {"kv_dtype": fmt.name, "page_bytes_all_layers": page_bytes, "weights_bytes": int(plan.weights_bytes),
-           "predicted_tokens_raw": int(plan.kv_cache_tokens), "gpu_total_bytes": total,
+    out = {"kv_dtype": fmt.name, "page_bytes_all_layers": page_bytes, "weights_bytes": int(pool.weights_bytes),
+           "predicted_tokens_raw": int(pool.kv_cache_tokens), "gpu_total_bytes": total,
            "catalog_gpu": gpu.name if gpu else None}
     try:
         torch.cuda.empty_cache()
         out["free_before"] = int(torch.cuda.mem_get_info(device)[0])
-        if plan.weights_bytes > out["free_before"]:
+        if pool.weights_bytes > out["free_before"]:
             out.update(status="weights do not fit", measured_tokens=0)
             return out
-        held.append(torch.empty(int(plan.weights_bytes), dtype=torch.uint8, device=device))
+        held.append(torch.empty(int(pool.weights_bytes), dtype=torch.uint8, device=device))
         pages = 0
         chunk = max(1, (1 << 30) // page_bytes)  # start with ~1 GiB allocations
         progress("probing capacity")
@@ -463,16 +542,19 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
         )
     started = time.time()
     info = device_info(torch, device)
-    progress("measuring copy bandwidth")
+    progress("measuring copy and read bandwidth")
     copy_bytes = (1 << 30) if device.type == "cuda" else (1 << 22)
     copy = timing.copy_bandwidth(copy_bytes, device=device, repeat=20 if device.type == "cuda" else 3)
     copy_bps = copy["bytes_per_s"]
+    read = timing.read_bandwidth(2 * copy_bytes, device=device, repeat=7 if device.type == "cuda" else 2)
+    read_bps = read["bytes_per_s"]
     full = range(spec.num_layers)
     scale_bytes = {}
     results = []
     for fmt in cfg.formats:
         progress(f"{fmt.name}: allocating")
-        r = measure_format(torch, kernels, timing, spec, fmt, cfg, ctx, batch, layers, device, copy_bps, progress)
+        r = measure_format(torch, kernels, timing, spec, fmt, cfg, ctx, batch, layers, device, copy_bps, read_bps,
+                           progress)
         whole = batch * sum(spec.layers[i].paged_seq_bytes(ctx, fmt, cfg.block_size) for i in paged_layers(spec, full))
         scale_bytes[fmt.name] = whole / r["cache_bytes_predicted"] if r["cache_bytes_predicted"] else None
         r["whole_model_cache_bytes_predicted"] = int(whole)
@@ -507,6 +589,9 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
         "copy_bandwidth": {"gbps": copy_bps / 1e9, "copy_bytes": copy["copy_bytes"],
                            "median_ms": copy["timing"]["median_s"] * 1e3,
                            "convention": "bytes read + bytes written per second"},
+        "read_bandwidth": {"gbps": read_bps / 1e9, "read_bytes": read["read_bytes"],
+                           "median_ms": read["timing"]["median_s"] * 1e3, "timing": read["timing"]["method"],
+                           "convention": "bytes read per second (a sum over fp32); the decode roof"},
         "formats": results,
         "elapsed_s": None,
     }
@@ -519,10 +604,11 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
 _REPORT_FIELDS = {
     # where -> {key: (type(s), required)}
     "top": {"schema_version": (int, True), "model": (str, True), "device": (dict, True), "config": (dict, True),
-            "copy_bandwidth": (dict, True), "formats": (list, True)},
+            "copy_bandwidth": (dict, True), "read_bandwidth": (dict, True), "formats": (list, True)},
     "device": {"name": (str, True), "interpret": (bool, True)},
     "config": {k: (int, True) for k in ("ctx", "batch", "block_size", "layers_measured", "num_layers")},
     "copy_bandwidth": {"gbps": ((int, float), True)},
+    "read_bandwidth": {"gbps": ((int, float), True)},
     "format": {"kv_dtype": (str, True), "status": (str, True), "cache_bytes_predicted": (int, True)},
     "format_ok": {
         "cache_bytes_measured": (int, True), "cache_bytes_diff": (int, True), "memory_source": (str, True),
@@ -531,6 +617,9 @@ _REPORT_FIELDS = {
         "decode_ms_predicted": ((int, float), False), "achieved_gbps": ((int, float), False),
         "pct_of_copy_roof": ((int, float), False), "speedup_vs_bf16": ((int, float), False),
         "copy_gbps": ((int, float), False), "cache_bytes_explanation": (str, False),
+        "tensor_bytes": (int, True), "tensor_bytes_diff": (int, True), "read_gbps": ((int, float), False),
+        "pct_of_read_roof": ((int, float), False), "allocator_bytes_measured": (int, False),
+        "allocator_bytes_predicted": (int, False),
     },
 }
 
@@ -552,18 +641,24 @@ def validate_report(data: object, origin: str) -> dict:
     """A saved report (for `kvplan report`): one-line errors when it is not one."""
     if not isinstance(data, dict) or not isinstance(data.get("formats"), list):
         raise BadInputError(f"{origin}: not a kvplan measure report (no 'formats' list)")
-    if data.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise BadInputError(f"{origin}: report schema_version {data.get('schema_version')!r}, this kvplan reads "
-                            f"{REPORT_SCHEMA_VERSION}")
-    _check_fields(data, _REPORT_FIELDS["top"], "", origin)
-    for part in ("device", "config", "copy_bandwidth"):
+    version = data.get("schema_version")
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
+        raise BadInputError(f"{origin}: report schema_version {version!r}, this kvplan reads "
+                            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}")
+    v2 = version >= 2
+    top = {k: v for k, v in _REPORT_FIELDS["top"].items() if v2 or k != "read_bandwidth"}
+    _check_fields(data, top, "", origin)
+    for part in ("device", "config", "copy_bandwidth") + (("read_bandwidth",) if v2 else ()):
         _check_fields(data[part], _REPORT_FIELDS[part], f"{part}.", origin)
     for i, f in enumerate(data["formats"]):
         if not isinstance(f, dict):
             raise BadInputError(f"{origin}: formats.{i}: expected an object")
         _check_fields(f, _REPORT_FIELDS["format"], f"formats.{i}.", origin)
         if f["status"] == "ok":
-            _check_fields(f, _REPORT_FIELDS["format_ok"], f"formats.{i}.", origin)
+            fields = _REPORT_FIELDS["format_ok"]
+            if not v2:  # version 1 reported neither
+                fields = {k: v for k, v in fields.items() if k not in ("tensor_bytes", "tensor_bytes_diff")}
+            _check_fields(f, fields, f"formats.{i}.", origin)
     probe = data.get("probe_capacity")
     if probe is not None:
         if not isinstance(probe, dict):

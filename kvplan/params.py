@@ -22,10 +22,9 @@ What goes where (the ``ParamCount`` fields):
 - norms: the hidden-size norms of each layer (``norms_per_layer`` of them: 2 for Llama,
   1 for Falcon-7B, 4 for Gemma 2/3) and the final norm; a LayerNorm has a bias, an RMSNorm
   does not.
-- state_space: an *approximate* count for state-space / linear-attention mixers, from the
-  cache dims the spec carries (Mamba-2 layout: in_proj, conv1d, A/D/dt_bias, gated norm,
-  out_proj). Specs do not carry every mixer dimension, so treat it as an estimate.
-- other: ``extra_params`` (a vision tower, a projector).
+- state_space: the state-space / linear-attention mixers (Mamba 1, Mamba 2, Gated DeltaNet,
+  lightning attention: ``spec.ssm`` says which; kvplan.shapes has each layout).
+- other: the vision tower and multimodal projector (kvplan.towers) and ``extra_params``.
 
 Multi-token-prediction heads (DeepSeek-V3's MTP module) are not part of a spec, so they
 are not counted; published totals (671B) leave them out too.
@@ -50,8 +49,8 @@ class ParamCount:
     experts: int = 0  # routed experts, all of them
     router: int = 0  # MoE gates (+ their biases)
     norms: int = 0  # layer norms (weights and biases), incl. the final norm
-    state_space: int = 0  # mixer params of state-space / linear-attention layers (approximate)
-    other: int = 0  # extra_params (vision tower, ...)
+    state_space: int = 0  # mixer params of state-space / linear-attention layers
+    other: int = 0  # vision tower, multimodal projector, extra_params
 
     @property
     def total(self) -> int:
@@ -105,7 +104,7 @@ def inactive_expert_params(spec: ModelSpec) -> int:
     moe = spec.moe
     if moe is None:
         return 0
-    moe_layers = sum(1 for i in range(spec.num_layers) if moe.is_moe_layer(i))
+    moe_layers = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
     return moe_layers * (moe.num_experts - moe.experts_per_token) * expert_params(spec)
 
 

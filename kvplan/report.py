@@ -59,9 +59,9 @@ def spec_dict(spec: ModelSpec) -> dict:
             continue
         value = getattr(spec, f.name)
         if is_dataclass(value):
-            value = asdict(value)
+            value = value.as_dict() if hasattr(value, "as_dict") else asdict(value)  # a tower names its kind
         elif isinstance(value, tuple):
-            value = dict(value) if f.name == "extra_params" else list(value)
+            value = dict(value) if f.name == "extra_params" else [asdict(v) if is_dataclass(v) else v for v in value]
         out[f.name] = value
     out["layer_groups"] = [
         {"label": g.label, "num_layers": g.count, "layers": list(g.layers), **kind_dict(g.kind)} for g in spec.groups

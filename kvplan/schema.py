@@ -75,10 +75,10 @@ class MLASpec(_Strict):
     qk_rope_head_dim: PositiveInt | None = None
 
 
-class StateSpaceSpec(_Strict):
-    """Constant per-sequence state (Mamba, linear attention); see kvplan.layers.StateSpace."""
+class StatePartSpec(_Strict):
+    """Constant per-sequence state (Mamba, linear attention); see kvplan.layers.StateSpace.
+    Also the state-space half of an attention_with_state layer."""
 
-    kind: Literal["state_space"]
     conv_dim: NonNegativeInt
     conv_kernel: PositiveInt
     ssm_heads: PositiveInt
@@ -88,6 +88,14 @@ class StateSpaceSpec(_Strict):
     # The recurrent state's dtype when it differs from the conv state's (vLLM's
     # mamba_ssm_cache_dtype, e.g. fp32 for Nemotron-H); default: state_dtype.
     ssm_state_dtype: ModelDtype | None = None
+    # Mamba 2's B/C groups (included in conv_dim); vLLM replicates them under tp.
+    n_groups: NonNegativeInt = 0
+
+
+class StateSpaceSpec(StatePartSpec):
+    """A layer holding only a state-space cache."""
+
+    kind: Literal["state_space"]
 
 
 class SharedKVSpec(_Strict):
@@ -133,18 +141,6 @@ class AttentionPartSpec(_Strict):
         return self
 
 
-class StatePartSpec(_Strict):
-    """The state-space half of an attention_with_state layer."""
-
-    conv_dim: NonNegativeInt
-    conv_kernel: PositiveInt
-    ssm_heads: PositiveInt
-    ssm_head_dim: PositiveInt
-    ssm_state_size: PositiveInt
-    state_dtype: ModelDtype | None = None
-    ssm_state_dtype: ModelDtype | None = None
-
-
 class AttentionWithStateSpec(_Strict):
     """Attention and a state-space mixer in the same layer (Falcon-H1): both caches."""
 
@@ -160,6 +156,19 @@ KindSpec = Annotated[
 ]
 
 
+def _check_layout(kinds: dict, pattern: list[str] | None, layer_types: list[str] | None) -> None:
+    """Named kinds laid over the layers by ``pattern`` or ``layer_types`` (one of them, or
+    a single kind)."""
+    if pattern is not None and layer_types is not None:
+        raise ValueError("give either pattern or layer_types, not both")
+    if pattern is None and layer_types is None and len(kinds) != 1:
+        raise ValueError("several kinds need a pattern or layer_types to place them")
+    for i, name in enumerate(pattern or layer_types or []):
+        if name not in kinds:
+            field = "pattern" if pattern is not None else "layer_types"
+            raise ValueError(f"{field}.{i}: {name!r} is not one of the kinds {sorted(kinds)}")
+
+
 class CacheSpec(_Strict):
     """Named layer kinds and how they are laid over the layers."""
 
@@ -169,14 +178,36 @@ class CacheSpec(_Strict):
 
     @model_validator(mode="after")
     def _layout(self) -> CacheSpec:
-        if self.pattern is not None and self.layer_types is not None:
-            raise ValueError("give either pattern or layer_types, not both")
-        if self.pattern is None and self.layer_types is None and len(self.kinds) != 1:
-            raise ValueError("several kinds need a pattern or layer_types to place them")
-        for i, name in enumerate(self.pattern or self.layer_types or []):
-            if name not in self.kinds:
-                field = "pattern" if self.pattern is not None else "layer_types"
-                raise ValueError(f"{field}.{i}: {name!r} is not one of the kinds {sorted(self.kinds)}")
+        _check_layout(self.kinds, self.pattern, self.layer_types)
+        return self
+
+
+class FFNKindSpec(_Strict):
+    """A feed-forward block: a dense ``mlp`` (of ``intermediate_size``, default the
+    model's), the model's ``moe`` block, or ``none`` (a layer with a mixer only)."""
+
+    kind: Literal["mlp", "moe", "none"]
+    intermediate_size: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _width(self) -> FFNKindSpec:
+        if self.intermediate_size is not None and self.kind != "mlp":
+            raise ValueError(f"intermediate_size is only for kind mlp, not {self.kind}")
+        return self
+
+
+class FFNSpec(_Strict):
+    """Per-layer feed-forward blocks, laid out like ``cache`` (Nemotron-H: a layer holds a
+    mixer or an MLP; DeciLM: a width per layer). Without it the moe block's layers are MoE
+    and the others a dense MLP of intermediate_size."""
+
+    kinds: dict[str, FFNKindSpec] = Field(min_length=1)
+    pattern: list[str] | None = Field(default=None, min_length=1)
+    layer_types: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _layout(self) -> FFNSpec:
+        _check_layout(self.kinds, self.pattern, self.layer_types)
         return self
 
 
@@ -206,13 +237,107 @@ class MoEBlock(_Strict):
 
 
 class MLABlock(_Strict):
-    """MLA projection sizes (DeepSeek-V2/V3 config names)."""
+    """MLA projection sizes (DeepSeek-V2/V3 config names). ``index_n_heads``: heads of
+    DeepSeek sparse attention's lightning indexer (V3.2), for its weights."""
 
     q_lora_rank: PositiveInt | None = None
     kv_lora_rank: PositiveInt
     qk_nope_head_dim: PositiveInt
     qk_rope_head_dim: PositiveInt
     v_head_dim: PositiveInt
+    index_n_heads: PositiveInt | None = None
+
+
+class SSMBlock(_Strict):
+    """The mixer of the state_space layers, for their weights (the kind holds the state
+    sizes). ``mamba1``: in/x/dt/out projections, needs ``time_step_rank``; ``mamba2``
+    (the default): one in_proj to z, x, B, C, dt, ``inner_norm`` the gated RMSNorm;
+    ``gated_deltanet`` (Qwen3-Next); ``lightning`` (MiniMax linear attention).
+    ``conv_bias`` / ``proj_bias``: biases of conv1d / in_proj and out_proj. ``dt_norms``
+    (Mamba 1): RMSNorms on dt, B and C with weights (Jamba), without (Falcon-Mamba)."""
+
+    type: Literal["mamba1", "mamba2", "gated_deltanet", "lightning"] = "mamba2"
+    time_step_rank: PositiveInt | None = None
+    conv_bias: bool = True
+    proj_bias: bool = False
+    inner_norm: bool = True
+    dt_norms: Literal["none", "weighted", "unweighted"] = "none"
+
+    @model_validator(mode="after")
+    def _rank(self) -> SSMBlock:
+        if (self.type == "mamba1") != (self.time_step_rank is not None):
+            raise ValueError("time_step_rank is required for type mamba1 and only for it")
+        return self
+
+
+class TowerSpec(_Strict):
+    """A vision tower (kvplan.towers): ``kind`` and that class's fields."""
+
+    kind: Literal["siglip", "clip", "qwen3_vl", "llama4", "moonvit"]
+    hidden_size: PositiveInt
+    intermediate_size: PositiveInt
+    num_layers: PositiveInt | None = None
+    depth: PositiveInt | None = None
+    patch_size: PositiveInt
+    image_size: PositiveInt | None = None
+    num_channels: PositiveInt | None = None
+    post_norm: bool | None = None
+    temporal_patch_size: PositiveInt | None = None
+    num_position_embeddings: PositiveInt | None = None
+    spatial_merge_size: PositiveInt | None = None
+    out_hidden_size: PositiveInt | None = None
+    num_deepstack: NonNegativeInt | None = None
+    projector_input_dim: PositiveInt | None = None
+    projector_output_dim: PositiveInt | None = None
+    adapter_bias: bool | None = None
+    pos_emb_height: PositiveInt | None = None
+    pos_emb_width: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> TowerSpec:
+        _check_component(self, "kvplan.towers.TOWERS")
+        return self
+
+
+class ProjectorSpec(_Strict):
+    """A multimodal projector (kvplan.towers): ``kind`` and that class's fields."""
+
+    kind: Literal["gemma3", "llava", "llama4", "kimi_vl"]
+    vision_hidden_size: PositiveInt | None = None
+    vision_output_dim: PositiveInt | None = None
+    text_hidden_size: PositiveInt
+    merged_patches: PositiveInt | None = None
+    bias: bool | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> ProjectorSpec:
+        _check_component(self, "kvplan.towers.PROJECTORS")
+        return self
+
+
+def _check_component(spec: BaseModel, where: str) -> None:
+    """Every field the component class needs is given; no field it does not have."""
+    import dataclasses
+
+    from kvplan import towers
+
+    cls = (towers.TOWERS if where.endswith("TOWERS") else towers.PROJECTORS)[spec.kind]
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for name, value in spec:
+        if name != "kind" and value is not None and name not in known:
+            raise ValueError(f"{name} is not a field of a {spec.kind} component")
+    for name, f in known.items():
+        required = f.default is dataclasses.MISSING
+        if required and getattr(spec, name) is None:
+            raise ValueError(f"a {spec.kind} component needs {name}")
+
+
+class VisionBlock(_Strict):
+    """The vision tower and multimodal projector of a multimodal wrapper, counted in the
+    weights (section vision_tower / projector); the KV cache is the language model's."""
+
+    tower: TowerSpec
+    projector: ProjectorSpec | None = None
 
 
 class QuantizationBlock(_Strict):
@@ -274,6 +399,11 @@ class ModelSpecSchema(_Strict):
     qk_norm: bool = False
     # A learned attention-sink logit per query head (gpt-oss): num_attention_heads a layer.
     attention_sinks: bool = False
+    # Qwen3-Next: q_proj also produces a sigmoid output gate per query channel (twice the rows).
+    attention_output_gate: bool = False
+    ssm: SSMBlock | None = None
+    ffn: FFNSpec | None = None
+    vision: VisionBlock | None = None
     extra_params: dict[str, NonNegativeInt] = {}
     quantization: QuantizationBlock | None = None
 
@@ -289,10 +419,11 @@ class ModelSpecSchema(_Strict):
                 f"head_dim is missing and hidden_size ({self.hidden_size}) is not a multiple of "
                 f"num_attention_heads ({self.num_attention_heads}); give head_dim"
             )
-        if self.cache and self.cache.layer_types is not None and len(self.cache.layer_types) != self.num_layers:
-            raise ValueError(
-                f"cache.layer_types has {len(self.cache.layer_types)} entries for {self.num_layers} layers"
-            )
+        for block, name in ((self.cache, "cache"), (self.ffn, "ffn")):
+            if block and block.layer_types is not None and len(block.layer_types) != self.num_layers:
+                raise ValueError(
+                    f"{name}.layer_types has {len(block.layer_types)} entries for {self.num_layers} layers"
+                )
         if self.cache and self.mla is None:
             for name, kind in self.cache.kinds.items():
                 if isinstance(kind, MLASpec) and (kind.kv_lora_rank is None or kind.qk_rope_head_dim is None):

@@ -2,7 +2,8 @@
 
 ``layer_shapes(spec, layer)`` lists the tensors of one decoder layer and
 ``model_shapes(spec)`` those outside the layers (embedding, learned positions, lm_head,
-final norm, extra parameters). Each ``Param`` knows its shape, which part of the model it
+final norm, vision tower and projector (``kvplan.towers``), extra parameters). Each
+``Param`` knows its shape, which part of the model it
 belongs to (a ``kvplan.params.ParamCount`` field) and how tensor parallelism splits it.
 Everything that needs parameter shapes reads them from here:
 
@@ -25,6 +26,17 @@ weight and ``out`` biases). Tensor-parallel splits follow vLLM's layers
     vocab     embedding / lm_head rows padded to a multiple of 64, then split tp ways
     replicated  norms, routers, MLA's q_a / kv_a down projections, position embeddings
 
+A decoder layer is a mixer, a feed-forward block and the norms in front of them:
+
+    mixer   from the layer's cache kind: attention (GQA / MLA / sliding ...), a state-space
+            or linear-attention mixer (``spec.ssm`` says which: Mamba 1, Mamba 2, Gated
+            DeltaNet, lightning attention), both side by side (Falcon-H1), a hidden x hidden
+            linear map, or nothing (a pruned or MLP-only layer: ``no_cache``)
+    ffn     ``spec.ffn_kind(layer)``: a dense MLP of its width, the MoE block, or none
+            (Mamba and Nemotron-H layers hold a mixer or an MLP, not both)
+    norms   ``norms_per_layer`` for a layer with both a mixer and an FFN; half of them for a
+            layer with one (each sub-block has its own pre-norm), none for an empty layer
+
 Worked example, Llama-3-8B layer (hidden 4096, 32 heads of 128, 8 KV heads, MLP 14336):
 q 4096x4096, k 1024x4096, v 1024x4096, o 4096x4096, gate/up 14336x4096 each, down
 4096x14336, two norms of 4096: 218,112,000 parameters. At tp 2 a rank holds q 2048 rows,
@@ -36,8 +48,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from kvplan.layers import FullAttention, MLALatent, StateSpace
-from kvplan.spec import ModelSpec
+from kvplan.errors import SpecError
+from kvplan.layers import (AttentionWithState, CacheKind, FullAttention, MLAIndexed, MLALatent, NoCache, SharedKV,
+                           StateSpace)
+from kvplan.spec import FFN, ModelSpec
 from kvplan.units import cdiv
 
 COLUMN = "column"
@@ -132,8 +146,8 @@ class MoEParallel:
         return cdiv(num_experts, self.ep)
 
 
-def _linear(prefix: str, part: str, n_in: int, n_out: int, bias: bool, split: str, *, count: int = 1,
-            heads: int = 0) -> list[Param]:
+def linear(prefix: str, part: str, n_in: int, n_out: int, bias: bool, split: str, *, count: int = 1,
+           heads: int = 0) -> list[Param]:
     """nn.Linear(n_in, n_out): an ``n_out x n_in`` weight and, with ``bias``, ``n_out`` biases."""
     out = [Param(f"{prefix}.weight", part, n_out, n_in, count, split, heads)]
     if bias:
@@ -155,75 +169,241 @@ def mlp_shapes(spec: ModelSpec, prefix: str, part: str, intermediate: int, bias:
     hidden = spec.hidden_size
     up_rows = intermediate * (2 if spec.mlp_gated else 1)
     name = "gate_up_proj" if spec.mlp_gated else "up_proj"
-    return _linear(f"{prefix}.{name}", part, hidden, up_rows, bias, COLUMN, count=count) + _linear(
+    return linear(f"{prefix}.{name}", part, hidden, up_rows, bias, COLUMN, count=count) + linear(
         f"{prefix}.down_proj", part, intermediate, hidden, bias, ROW, count=count)
 
 
-def _attention(spec: ModelSpec, layer: int) -> list[Param]:
-    kind = spec.layers[layer]
+# -- mixers: one function per cache kind (looked up along the kind's class hierarchy) ---------
+def _attention(spec: ModelSpec, kind: CacheKind) -> list[Param]:
+    """q/k/v/o projections (GQA/MQA/MHA, sliding and chunked layers alike); a shared-KV
+    layer keeps its own projections with the model's sizes. ``attention_output_gate``
+    (Qwen3-Next): q_proj also produces a sigmoid gate per query channel (twice the rows)."""
     hidden, heads = spec.hidden_size, spec.num_attention_heads
-    out: list[Param] = []
-    if isinstance(kind, MLALatent) and spec.mla is not None:
-        m = spec.mla
-        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
-        if m.q_lora_rank:  # q_a_proj -> q_a_layernorm -> q_b_proj (DeepSeek-V3)
-            out += _linear("q_a_proj", "attention", hidden, m.q_lora_rank, spec.qkv_bias, REPLICATED)
-            out.append(Param("q_a_layernorm.weight", "attention", m.q_lora_rank))
-            out += _linear("q_b_proj", "attention", m.q_lora_rank, heads * qk_head, False, COLUMN)
-        else:  # one q_proj (DeepSeek-V2-Lite)
-            out += _linear("q_proj", "attention", hidden, heads * qk_head, spec.qkv_bias, COLUMN)
-        out += _linear("kv_a_proj_with_mqa", "attention", hidden, m.kv_lora_rank + m.qk_rope_head_dim,
-                       spec.qkv_bias, REPLICATED)
-        out.append(Param("kv_a_layernorm.weight", "attention", m.kv_lora_rank))
-        out += _linear("kv_b_proj", "attention", m.kv_lora_rank, heads * (m.qk_nope_head_dim + m.v_head_dim),
-                       False, COLUMN)
-        out += _linear("o_proj", "attention", heads * m.v_head_dim, hidden, spec.o_bias, ROW)
+    if isinstance(kind, FullAttention):
+        kv_heads, k_dim, v_dim = kind.kv_heads, kind.head_dim, kind.v_head_dim
     else:
-        if isinstance(kind, FullAttention):  # sliding / chunked layers too (subclasses)
-            kv_heads, k_dim, v_dim = kind.kv_heads, kind.head_dim, kind.v_head_dim
-        else:  # shared-KV layers keep their own projections
-            kv_heads, k_dim, v_dim = spec.num_kv_heads, spec.head_dim, spec.v_head_dim
-        out += _linear("q_proj", "attention", hidden, heads * k_dim, spec.qkv_bias, COLUMN)
-        out += _linear("k_proj", "attention", hidden, kv_heads * k_dim, spec.qkv_bias, KV_HEADS, heads=kv_heads)
-        out += _linear("v_proj", "attention", hidden, kv_heads * v_dim, spec.qkv_bias, KV_HEADS, heads=kv_heads)
-        out += _linear("o_proj", "attention", heads * v_dim, hidden, spec.o_bias, ROW)
-        if spec.qk_norm:  # per-head RMSNorm weights of head_dim, shared by all heads
-            out += [Param("q_norm.weight", "attention", k_dim), Param("k_norm.weight", "attention", k_dim)]
-    if spec.attention_sinks:  # one learned logit per query head (gpt-oss), split with the heads
-        out.append(Param("sinks", "attention", heads, 0, 1, HEADS, heads))
-    return out
+        kv_heads, k_dim, v_dim = spec.num_kv_heads, spec.head_dim, spec.v_head_dim
+    q_rows = heads * k_dim * (2 if spec.attention_output_gate else 1)
+    out = linear("q_proj", "attention", hidden, q_rows, spec.qkv_bias, COLUMN)
+    out += linear("k_proj", "attention", hidden, kv_heads * k_dim, spec.qkv_bias, KV_HEADS, heads=kv_heads)
+    out += linear("v_proj", "attention", hidden, kv_heads * v_dim, spec.qkv_bias, KV_HEADS, heads=kv_heads)
+    out += linear("o_proj", "attention", heads * v_dim, hidden, spec.o_bias, ROW)
+    if spec.qk_norm:  # per-head RMSNorm weights of head_dim, shared by all heads
+        out += [Param("q_norm.weight", "attention", k_dim), Param("k_norm.weight", "attention", k_dim)]
+    return out + _sinks(spec)
 
 
-def _state_space(spec: ModelSpec, kind: StateSpace) -> list[Param]:
-    """An approximate Mamba-2-style mixer from the dims a spec carries: in_proj to (z, xBC,
-    dt), depthwise conv1d with bias, A_log / D / dt_bias per head, a gated RMSNorm over the
-    inner size, out_proj. Channels and heads split tp ways."""
-    hidden = spec.hidden_size
-    inner = kind.ssm_heads * kind.ssm_head_dim
-    return [
-        Param("mixer.in_proj.weight", "state_space", inner + kind.conv_dim + kind.ssm_heads, hidden, split=COLUMN),
-        Param("mixer.conv1d.weight", "state_space", kind.conv_dim, kind.conv_kernel, split=COLUMN),
-        Param("mixer.conv1d.bias", "state_space", kind.conv_dim, split=COLUMN),
-        Param("mixer.A_log", "state_space", kind.ssm_heads, split=COLUMN),
-        Param("mixer.D", "state_space", kind.ssm_heads, split=COLUMN),
-        Param("mixer.dt_bias", "state_space", kind.ssm_heads, split=COLUMN),
-        Param("mixer.norm.weight", "state_space", inner, split=COLUMN),
-        Param("mixer.out_proj.weight", "state_space", hidden, inner, split=ROW),
+def _sinks(spec: ModelSpec) -> list[Param]:
+    """One learned logit per query head (gpt-oss), split with the heads."""
+    heads = spec.num_attention_heads
+    return [Param("sinks", "attention", heads, 0, 1, HEADS, heads)] if spec.attention_sinks else []
+
+
+def _mla(spec: ModelSpec, kind: CacheKind) -> list[Param]:
+    """Multi-head latent attention (DeepSeek-V2/V3): q through a low-rank q_a / q_b pair
+    (or one q_proj), the shared kv_a down projection (replicated) with its norm, kv_b up to
+    per-head nope keys and values, o_proj."""
+    m = spec.mla
+    if m is None:
+        raise SpecError(f"{spec.origin or spec.source}: weight figures need the mla block (MLA projection sizes)")
+    hidden, heads = spec.hidden_size, spec.num_attention_heads
+    qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
+    out: list[Param] = []
+    if m.q_lora_rank:  # q_a_proj -> q_a_layernorm -> q_b_proj (DeepSeek-V3)
+        out += linear("q_a_proj", "attention", hidden, m.q_lora_rank, spec.qkv_bias, REPLICATED)
+        out.append(Param("q_a_layernorm.weight", "attention", m.q_lora_rank))
+        out += linear("q_b_proj", "attention", m.q_lora_rank, heads * qk_head, False, COLUMN)
+    else:  # one q_proj (DeepSeek-V2-Lite)
+        out += linear("q_proj", "attention", hidden, heads * qk_head, spec.qkv_bias, COLUMN)
+    out += linear("kv_a_proj_with_mqa", "attention", hidden, m.kv_lora_rank + m.qk_rope_head_dim, spec.qkv_bias,
+                  REPLICATED)
+    out.append(Param("kv_a_layernorm.weight", "attention", m.kv_lora_rank))
+    out += linear("kv_b_proj", "attention", m.kv_lora_rank, heads * (m.qk_nope_head_dim + m.v_head_dim), False,
+                  COLUMN)
+    out += linear("o_proj", "attention", heads * m.v_head_dim, hidden, spec.o_bias, ROW)
+    return out + _sinks(spec)
+
+
+def _mla_indexed(spec: ModelSpec, kind: MLAIndexed) -> list[Param]:
+    """MLA plus DeepSeek sparse attention's lightning indexer (vLLM deepseek_v2.py
+    Indexer, every module replicated): wq_b from the q latent to index_n_heads x
+    index_head_dim, wk from the hidden state to one index_head_dim key, its LayerNorm
+    (weight + bias), and weights_proj to one weight per index head. DeepSeek-V3.2
+    (q_lora 1536, 64 heads of 128, hidden 7168): 12,582,912 + 917,504 + 256 + 458,752 =
+    13,959,424 a layer."""
+    m = spec.mla
+    if m is None or m.index_n_heads is None or not m.q_lora_rank:
+        raise SpecError(f"{spec.origin or spec.source}: weight figures need mla.index_n_heads and mla.q_lora_rank "
+                        "(the sparse-attention indexer's projections)")
+    dim, heads, hidden = kind.index_head_dim, m.index_n_heads, spec.hidden_size
+    return _mla(spec, kind) + [
+        *linear("indexer.wq_b", "attention", m.q_lora_rank, heads * dim, False, REPLICATED),
+        *linear("indexer.wk", "attention", hidden, dim, False, REPLICATED),
+        Param("indexer.k_norm.weight", "attention", dim), Param("indexer.k_norm.bias", "attention", dim),
+        *linear("indexer.weights_proj", "attention", hidden, heads, False, REPLICATED),
     ]
 
 
+def _state_space(spec: ModelSpec, kind: StateSpace) -> list[Param]:
+    """The state-space or linear-attention mixer ``spec.ssm`` names, sized from the
+    layer's state dims (kvplan.layers.StateSpace) and the ``ssm`` block."""
+    return list(_SSM_MIXERS[spec.ssm.type](spec, kind))
+
+
+def _mamba1(spec: ModelSpec, kind: StateSpace) -> list[Param]:
+    """Mamba 1 (vLLM mamba_mixer.py MambaMixer; Mamba, Falcon-Mamba, Jamba), d_inner =
+    conv_dim channels: in_proj to x and z (column), a depthwise conv1d (column, optional
+    bias), x_proj to dt_rank + 2 x d_state (row-parallel: its input channels are split),
+    dt_proj back to d_inner with a bias (column), A_log (d_inner x d_state) and D (column),
+    out_proj (row); with ``dt_norms: weighted`` RMSNorm weights on dt, B and C (Jamba).
+    Mamba-2.8B layer (2560 wide, d_inner 5120, d_state 16, dt_rank 160, conv 4, biases on
+    conv only): 26,214,400 + 25,600 + 983,040 + 824,320 + 81,920 + 5,120 + 13,107,200 =
+    41,241,600."""
+    s, hidden = spec.ssm, spec.hidden_size
+    inner, state = kind.conv_dim, kind.ssm_state_size
+    rank = s.time_step_rank
+    out = linear("mixer.in_proj", "state_space", hidden, 2 * inner, s.proj_bias, COLUMN)
+    out += linear("mixer.conv1d", "state_space", kind.conv_kernel, inner, s.conv_bias, COLUMN)
+    out += linear("mixer.x_proj", "state_space", inner, rank + 2 * state, False, ROW)
+    out += linear("mixer.dt_proj", "state_space", rank, inner, True, COLUMN)
+    out += [Param("mixer.A_log", "state_space", inner, state, split=COLUMN),
+            Param("mixer.D", "state_space", inner, split=COLUMN)]
+    out += linear("mixer.out_proj", "state_space", inner, hidden, s.proj_bias, ROW)
+    if s.dt_norms == "weighted":
+        out += [Param("mixer.dt_layernorm.weight", "state_space", rank),
+                Param("mixer.b_layernorm.weight", "state_space", state),
+                Param("mixer.c_layernorm.weight", "state_space", state)]
+    return out
+
+
+def _mamba2(spec: ModelSpec, kind: StateSpace) -> list[Param]:
+    """Mamba 2 (vLLM mamba_mixer2.py MambaMixer2; Mamba-2, Bamba, Nemotron-H, Falcon-H1,
+    Granite 4.0-H), inner = heads x head_dim, n_groups = (conv_dim - inner) / (2 x d_state):
+    in_proj to z, x, B, C and dt (column; the B/C rows of each group stay with the heads
+    that read them: a rank keeps max(1, n_groups // tp) groups, replicating past n_groups
+    as vLLM's extra_groups_for_head_shards does), the depthwise conv1d over x, B, C (same
+    split), A_log / D / dt_bias per head, the gated RMSNorm over inner (``inner_norm``),
+    out_proj (row). Bamba-9B layer (4096 wide, 128 heads of 64, 1 group of 128, conv 4,
+    conv bias): in_proj 4096 x 16,768 = 68,681,728, conv 8,448 x 5 = 42,240, 3 x 128,
+    norm 8,192, out_proj 33,554,432: 102,286,976."""
+    s, hidden = spec.ssm, spec.hidden_size
+    heads, state = kind.ssm_heads, kind.ssm_state_size
+    inner = heads * kind.ssm_head_dim
+    groups, rest = divmod(kind.conv_dim - inner, 2 * state)
+    if rest or groups <= 0:
+        raise SpecError(f"{spec.origin or spec.source}: a Mamba-2 layer with conv_dim {kind.conv_dim}, "
+                        f"{heads} x {kind.ssm_head_dim} channels and state {state} has no whole number of groups "
+                        "((conv_dim - heads x head_dim) / (2 x state_size)); set ssm.type")
+    bc = 2 * groups * state
+    out = linear("mixer.in_proj[zx]", "state_space", hidden, 2 * inner, s.proj_bias, COLUMN)
+    out += linear("mixer.in_proj[BC]", "state_space", hidden, bc, s.proj_bias, KV_HEADS, heads=groups)
+    out += linear("mixer.in_proj[dt]", "state_space", hidden, heads, s.proj_bias, COLUMN)
+    out += linear("mixer.conv1d[x]", "state_space", kind.conv_kernel, inner, s.conv_bias, COLUMN)
+    out += linear("mixer.conv1d[BC]", "state_space", kind.conv_kernel, bc, s.conv_bias, KV_HEADS, heads=groups)
+    out += [Param(f"mixer.{name}", "state_space", heads, split=COLUMN) for name in ("A_log", "D", "dt_bias")]
+    if s.inner_norm:
+        out.append(Param("mixer.norm.weight", "state_space", inner, split=COLUMN))
+    out += linear("mixer.out_proj", "state_space", inner, hidden, s.proj_bias, ROW)
+    return out
+
+
+def _gated_deltanet(spec: ModelSpec, kind: StateSpace) -> list[Param]:
+    """Gated DeltaNet (vLLM gdn_linear_attn.py; Qwen3-Next, Qwen3.5). The layer's state
+    dims are value heads (ssm_heads), key head dim (ssm_head_dim), value head dim
+    (ssm_state_size) and conv_dim = 2 x key_dim + value_dim, so key heads = (conv_dim -
+    heads x v_dim) / (2 x k_dim). in_proj_qkvz (2 x key_dim + 2 x value_dim rows, column),
+    in_proj_ba (2 per value head, column), a bias-free conv1d (column), dt_bias and A_log
+    per value head, the gated RMSNorm over one value head (replicated), out_proj (row).
+    Qwen3-Next-80B layer (2048 wide, 16 key heads, 32 value heads, 128 / 128): 25,165,824 +
+    131,072 + 32,768 + 64 + 128 + 8,388,608 = 33,718,464."""
+    hidden, v_heads, k_dim, v_dim = spec.hidden_size, kind.ssm_heads, kind.ssm_head_dim, kind.ssm_state_size
+    value_dim = v_heads * v_dim
+    key_dim, rest = divmod(kind.conv_dim - value_dim, 2)
+    if rest or key_dim <= 0 or key_dim % k_dim:
+        raise SpecError(f"{spec.origin or spec.source}: a Gated DeltaNet layer with conv_dim {kind.conv_dim} and "
+                        f"{v_heads} value heads of {v_dim} has no whole number of key heads of {k_dim}")
+    out = linear("linear_attn.in_proj_qkvz", "state_space", hidden, 2 * key_dim + 2 * value_dim, False, COLUMN)
+    out += linear("linear_attn.in_proj_ba", "state_space", hidden, 2 * v_heads, False, COLUMN)
+    out += linear("linear_attn.conv1d", "state_space", kind.conv_kernel, kind.conv_dim, False, COLUMN)
+    out += [Param("linear_attn.dt_bias", "state_space", v_heads, split=COLUMN),
+            Param("linear_attn.A_log", "state_space", v_heads, split=COLUMN),
+            Param("linear_attn.norm.weight", "state_space", v_dim)]
+    out += linear("linear_attn.out_proj", "state_space", value_dim, hidden, False, ROW)
+    return out
+
+
+def _lightning(spec: ModelSpec, kind: StateSpace) -> list[Param]:
+    """MiniMax lightning attention (vLLM minimax_linear_attn.py MiniMaxText01LinearAttention),
+    inner = heads x head_dim: qkv_proj (3 x inner, column), output_gate (inner, column), an
+    RMSNorm over inner split with the heads, out_proj (row); no biases. MiniMax-M1 layer
+    (6144 wide, 64 heads of 128): 150,994,944 + 50,331,648 + 8,192 + 50,331,648 =
+    251,666,432."""
+    hidden, inner = spec.hidden_size, kind.ssm_heads * kind.ssm_head_dim
+    return [*linear("self_attn.qkv_proj", "state_space", hidden, 3 * inner, False, COLUMN),
+            *linear("self_attn.output_gate", "state_space", hidden, inner, False, COLUMN),
+            Param("self_attn.norm.weight", "state_space", inner, split=COLUMN),
+            *linear("self_attn.out_proj", "state_space", inner, hidden, False, ROW)]
+
+
+_SSM_MIXERS = {"mamba1": _mamba1, "mamba2": _mamba2, "gated_deltanet": _gated_deltanet, "lightning": _lightning}
+
+
+def _no_cache(spec: ModelSpec, kind: NoCache) -> list[Param]:
+    """A layer without attention: nothing (no_op), or one bias-free hidden x hidden map
+    (DeciLM's replace_with_linear)."""
+    if kind.replacement == "linear":
+        return linear("self_attn.linear_attn", "attention", spec.hidden_size, spec.hidden_size, False, REPLICATED)
+    return []
+
+
+def _attention_with_state(spec: ModelSpec, kind: AttentionWithState) -> list[Param]:
+    """Falcon-H1: the attention branch and the state-space branch of the same layer."""
+    return _attention(spec, kind.attention) + _state_space(spec, kind.state)
+
+
+#: Cache kind class -> its mixer's tensors. A kind's nearest registered class applies
+#: (SlidingWindow and ChunkedLocal are FullAttention, MLAIndexed is checked before MLALatent).
+_MIXERS = {FullAttention: _attention, SharedKV: _attention, MLAIndexed: _mla_indexed, MLALatent: _mla,
+           StateSpace: _state_space, NoCache: _no_cache, AttentionWithState: _attention_with_state}
+
+
+def _mixer(spec: ModelSpec, kind: CacheKind) -> list[Param]:
+    for cls in type(kind).__mro__:
+        if cls in _MIXERS:
+            return _MIXERS[cls](spec, kind)
+    raise SpecError(f"{spec.origin or spec.source}: no parameter layout for cache kind {kind.kind!r}")
+
+
+# -- feed-forward blocks ----------------------------------------------------------------------
 def _ffn(spec: ModelSpec, layer: int) -> list[Param]:
+    ffn: FFN = spec.ffn_kind(layer)
+    if ffn.kind == "none":
+        return []
+    if ffn.kind == "mlp":
+        return mlp_shapes(spec, "mlp", "mlp", ffn.intermediate_size or spec.intermediate_size, spec.mlp_bias)
     moe = spec.moe
-    if moe is None or not moe.is_moe_layer(layer):
-        return mlp_shapes(spec, "mlp", "mlp", spec.intermediate_size, spec.mlp_bias)
-    out = _linear("mlp.gate", "router", spec.hidden_size, moe.num_experts, moe.router_bias, REPLICATED)
+    out = linear("mlp.gate", "router", spec.hidden_size, moe.num_experts, moe.router_bias, REPLICATED)
     out += mlp_shapes(spec, "mlp.experts", "experts", moe.expert_intermediate_size, moe.expert_bias, moe.num_experts)
     if moe.num_shared_experts:
         shared = moe.shared_expert_intermediate_size or moe.expert_intermediate_size
         out += mlp_shapes(spec, "mlp.shared_experts", "mlp", shared, spec.mlp_bias, moe.num_shared_experts)
         if moe.shared_expert_gate:  # Qwen-MoE: sigmoid(Linear(hidden, 1)) on the shared expert
-            out += _linear("mlp.shared_expert_gate", "router", spec.hidden_size, 1, False, REPLICATED)
+            out += linear("mlp.shared_expert_gate", "router", spec.hidden_size, 1, False, REPLICATED)
     return out
+
+
+def _norm_count(spec: ModelSpec, has_mixer: bool, has_ffn: bool) -> int:
+    """Hidden-size norms of a layer: ``norms_per_layer`` when it has a mixer and an FFN,
+    half of them when it has one of the two (each sub-block keeps its pre-norm: Mamba's
+    ``norm``, Nemotron-H's per-block ``norm``, DeciLM's no-op blocks drop theirs)."""
+    present = has_mixer + has_ffn
+    if present == 2:
+        return spec.norms_per_layer
+    count, rest = divmod(spec.norms_per_layer * present, 2)
+    if rest:
+        raise SpecError(f"{spec.origin or spec.source}: norms_per_layer {spec.norms_per_layer} cannot be halved for a "
+                        "layer that has only a mixer or only a feed-forward block")
+    return count
 
 
 @lru_cache(maxsize=4096)
@@ -234,16 +414,18 @@ def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
         from kvplan.errors import BadInputError
 
         raise BadInputError(f"layer {layer} is out of range: {spec.name} has layers 0..{spec.num_layers - 1}")
-    kind = spec.layers[layer]
-    mixer = _state_space(spec, kind) if isinstance(kind, StateSpace) else _attention(spec, layer)
-    norms = [p for i in range(spec.norms_per_layer) for p in _norm(spec, f"norm{i}", "norms", spec.hidden_size)]
-    return tuple(mixer + norms + _ffn(spec, layer))
+    mixer = _mixer(spec, spec.layers[layer])
+    ffn = _ffn(spec, layer)
+    count = _norm_count(spec, bool(mixer), bool(ffn))
+    norms = [p for i in range(count) for p in _norm(spec, f"norm{i}", "norms", spec.hidden_size)]
+    return tuple(mixer + norms + ffn)
 
 
 @lru_cache(maxsize=256)
 def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     """Tensors outside the decoder layers: token embedding (+ learned positions, replicated),
-    lm_head (absent when tied), final norm, and ``extra_params`` (vision tower, ...)."""
+    lm_head (absent when tied), final norm, the vision tower and projector
+    (``kvplan.towers``), and ``extra_params``."""
     spec.require_weight_fields()
     hidden = spec.hidden_size
     out = [Param("embed_tokens.weight", "embedding", spec.vocab_size, hidden, split=VOCAB)]
@@ -253,44 +435,23 @@ def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     if not spec.tie_word_embeddings:
         out.append(Param("lm_head.weight", "lm_head", spec.vocab_size, hidden, split=VOCAB))
     out += _norm(spec, "norm", "norms", hidden)
+    for part in (spec.vision_tower, spec.vision_projector):
+        if part is not None:
+            out += part.shapes()
     out += [Param(name, "other", n) for name, n in spec.extra_params if n]
     return tuple(out)
 
 
-def siglip_vision_shapes(hidden: int, intermediate: int, layers: int, patch: int, image_size: int,
-                         channels: int = 3) -> tuple[Param, ...]:
-    """A SigLIP vision tower without its pooling head (transformers SiglipVisionTransformer,
-    vision_use_head false): patch conv with bias, a learned position per patch, per layer
-    q/k/v/out projections with biases, fc1/fc2 with biases and two LayerNorms, then a post
-    LayerNorm. Gemma 3 (hidden 1152, MLP 4304, 27 layers, patch 14, image 896): 416,866,032."""
-    positions = (image_size // patch) ** 2
-    out = [Param("vision_tower.patch_embedding.weight", "other", hidden, channels * patch * patch),
-           Param("vision_tower.patch_embedding.bias", "other", hidden),
-           Param("vision_tower.position_embedding.weight", "other", positions, hidden)]
-    for i in range(layers):
-        pre = f"vision_tower.layers.{i}"
-        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            out += _linear(f"{pre}.self_attn.{proj}", "other", hidden, hidden, True, REPLICATED)
-        out += _linear(f"{pre}.mlp.fc1", "other", hidden, intermediate, True, REPLICATED)
-        out += _linear(f"{pre}.mlp.fc2", "other", intermediate, hidden, True, REPLICATED)
-        out += [Param(f"{pre}.layer_norm{j}.{w}", "other", hidden) for j in (1, 2) for w in ("weight", "bias")]
-    out += [Param(f"vision_tower.post_layernorm.{w}", "other", hidden) for w in ("weight", "bias")]
-    return tuple(out)
-
-
-def gemma3_projector_shapes(vision_hidden: int, text_hidden: int) -> tuple[Param, ...]:
-    """Gemma3MultiModalProjector: mm_input_projection_weight (vision x text) and the RMSNorm
-    mm_soft_emb_norm over the vision width (the pooling has no weights): 2,950,272 for 4B."""
-    return (Param("multi_modal_projector.mm_input_projection_weight", "other", vision_hidden, text_hidden),
-            Param("multi_modal_projector.mm_soft_emb_norm.weight", "other", vision_hidden))
-
-
 def mlp_width(spec: ModelSpec, layer: int) -> int:
     """Intermediate channels one token passes through in a layer's feed-forward block (all
-    ranks): the dense MLP's, or the routed experts it is sent to plus the shared experts."""
+    ranks): the dense MLP's, the routed experts it is sent to plus the shared experts, or 0
+    for a layer without one."""
+    ffn = spec.ffn_kind(layer)
+    if ffn.kind == "none":
+        return 0
+    if ffn.kind == "mlp":
+        return ffn.intermediate_size or spec.intermediate_size
     moe = spec.moe
-    if moe is None or not moe.is_moe_layer(layer):
-        return spec.intermediate_size
     width = moe.experts_per_token * moe.expert_intermediate_size
     if moe.num_shared_experts:
         width += moe.num_shared_experts * (moe.shared_expert_intermediate_size or moe.expert_intermediate_size)

@@ -41,6 +41,29 @@ class MLA:
     qk_rope_head_dim: int
     v_head_dim: int
     q_lora_rank: int | None = None
+    index_n_heads: int | None = None  # DeepSeek sparse attention's indexer heads (weights only)
+
+
+@dataclass(frozen=True)
+class SSM:
+    """Which mixer a state-space layer runs and its weight-only details (see
+    kvplan.schema.SSMBlock); the layer's cache kind carries the state sizes."""
+
+    type: str = "mamba2"
+    time_step_rank: int | None = None
+    conv_bias: bool = True
+    proj_bias: bool = False
+    inner_norm: bool = True
+    dt_norms: str = "none"
+
+
+@dataclass(frozen=True)
+class FFN:
+    """A layer's feed-forward block: ``mlp`` (of ``intermediate_size``, else the model's),
+    ``moe`` (the model's moe block) or ``none``."""
+
+    kind: str
+    intermediate_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +117,14 @@ class ModelSpec:
     norms_per_layer: int = 2
     qk_norm: bool = False
     attention_sinks: bool = False
+    attention_output_gate: bool = False
     extra_params: tuple[tuple[str, int], ...] = ()
+    ssm: SSM = SSM()
+    # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
+    # are MoE, the others a dense MLP of intermediate_size.
+    ffn: tuple[FFN, ...] | None = None
+    vision_tower: object = None  # kvplan.towers.Component
+    vision_projector: object = None  # kvplan.towers.Component
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
@@ -115,14 +145,30 @@ class ModelSpec:
     def is_hybrid(self) -> bool:
         return len({type(k) for k in self.layers}) > 1
 
+    def ffn_kind(self, layer: int) -> FFN:
+        """Layer ``layer``'s feed-forward block."""
+        if self.ffn is not None:
+            if not 0 <= layer < len(self.ffn):
+                raise SpecError(f"{self.origin or self.source}: the ffn layout has {len(self.ffn)} layers, "
+                                f"not layer {layer}")
+            return self.ffn[layer]
+        if self.moe is not None and self.moe.is_moe_layer(layer):
+            return _MOE
+        return _MLP
+
+    def is_moe_layer(self, layer: int) -> bool:
+        return self.ffn_kind(layer).kind == "moe"
+
     def require_weight_fields(self) -> None:
         """Raise SpecError naming what weight figures need and the spec lacks: a missing
         vocab_size / intermediate_size, or a field listed in ``weights_unknown``. KV sizing
         never calls this."""
         missing = ["vocab_size (missing)"] if self.vocab_size is None else []
-        dense = self.moe is None or not all(self.moe.is_moe_layer(i) for i in range(self.num_layers))
-        if dense and self.intermediate_size is None:
+        kinds = [self.ffn_kind(i) for i in range(self.num_layers)]
+        if self.intermediate_size is None and any(f.kind == "mlp" and f.intermediate_size is None for f in kinds):
             missing.append("intermediate_size (missing)")
+        if self.moe is None and any(f.kind == "moe" for f in kinds):
+            missing.append("moe (the ffn layout names moe layers)")
         missing += list(self.weights_unknown)
         if missing:
             where = self.origin or self.source
@@ -132,14 +178,38 @@ class ModelSpec:
             )
 
 
-def _layer_names(d: dict) -> list[str]:
-    cache = d.get("cache")
-    if cache is None:
+_MLP = FFN("mlp")
+_MOE = FFN("moe")
+
+
+def _layer_names(d: dict, key: str = "cache") -> list[str]:
+    """Per-layer kind labels of a ``cache`` or ``ffn`` layout (kinds + pattern or layer_types)."""
+    block = d.get(key)
+    if block is None:
         return ["attention"] * d["num_layers"]
-    if cache.get("layer_types") is not None:
-        return list(cache["layer_types"])
-    pattern = cache.get("pattern") or list(cache["kinds"])
+    if block.get("layer_types") is not None:
+        return list(block["layer_types"])
+    pattern = block.get("pattern") or list(block["kinds"])
     return [pattern[i % len(pattern)] for i in range(d["num_layers"])]
+
+
+def _ffn_layers(d: dict) -> tuple[FFN, ...] | None:
+    if d.get("ffn") is None:
+        return None
+    kinds = {name: FFN(f["kind"], f.get("intermediate_size")) for name, f in d["ffn"]["kinds"].items()}
+    return tuple(kinds[n] for n in _layer_names(d, "ffn"))
+
+
+def _vision(d: dict):
+    """The vision tower and projector (kvplan.towers) of a spec's ``vision`` block."""
+    block = d.get("vision")
+    if not block:
+        return None, None
+    from kvplan.towers import PROJECTORS, TOWERS, component
+
+    tower = component(TOWERS, block["tower"])
+    projector = component(PROJECTORS, block["projector"]) if block.get("projector") else None
+    return tower, projector
 
 
 def build_spec(d: dict, origin: str = "") -> ModelSpec:
@@ -166,6 +236,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
     if d.get("mla") is not None and not any(isinstance(k, MLALatent) for k in layers):
         raise SpecError(f"{where}the model has an mla block but no mla cache kind; add cache.kinds with kind: mla")
     quant = d.get("quantization") or {}
+    tower, projector = _vision(d)
     return ModelSpec(
         name=d["name"],
         display_name=d.get("display_name") or d["name"],
@@ -201,6 +272,11 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         norms_per_layer=d.get("norms_per_layer", 2),
         qk_norm=d.get("qk_norm", False),
         attention_sinks=d.get("attention_sinks", False),
+        attention_output_gate=d.get("attention_output_gate", False),
+        ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
+        ffn=_ffn_layers(d),
+        vision_tower=tower,
+        vision_projector=projector,
         extra_params=tuple(sorted((d.get("extra_params") or {}).items())),
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),

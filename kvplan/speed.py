@@ -447,7 +447,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
         embedding_params = pc["embedding"] if spec.tie_word_embeddings and req.pp == 1 else 0
         read = st.bytes - bp["embedding"] - bp["experts"] + embedding_read
         linear = sum(pc.values()) - pc["embedding"] - pc["experts"] - pc["norms"] + embedding_params
-        moe_layers = sum(1 for i in st.layers if moe is not None and moe.is_moe_layer(i))
+        moe_layers = sum(1 for i in st.layers if spec.is_moe_layer(i))  # the ffn layout's, when given
         dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
         stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
                              len(st.layers), moe_layers))

@@ -350,7 +350,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     )
 
 
-#: extra_params names -> section (the built-in specs and the importer use these names).
+#: extra_params names and kvplan.towers name prefixes -> section.
 _EXTRA_SECTIONS = {"vision_tower": "vision_tower", "multimodal_projector": "projector"}
 
 
@@ -361,7 +361,7 @@ def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: froz
            "other": 0}
     for p in outer:
         if p.part == "other":
-            out[_EXTRA_SECTIONS.get(p.name, "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
+            out[_EXTRA_SECTIONS.get(p.name.split(".")[0], "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
     return out
 
 

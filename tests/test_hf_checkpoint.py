@@ -163,3 +163,14 @@ def test_architecture_count_matches_real_index_totals(fixture, total_size):
     got = weights_footprint(spec, "bf16").total_bytes
     assert abs(got - total_size) <= total_size // 100
     assert got == total_size
+
+
+def test_nemotron_h_mixer_tensors_go_to_their_part():
+    """Nemotron-H names every block's module "mixer"; its attention and MLP projections keep
+    their own part, the Mamba projections are the state-space mixer's."""
+    from kvplan.hf.checkpoint import part
+
+    assert part("backbone.layers.5.mixer.q_proj.weight") == "attention"
+    assert part("backbone.layers.1.mixer.up_proj.weight") == "mlp"
+    assert part("backbone.layers.1.mixer.experts.3.up_proj.weight") == "experts"
+    assert part("backbone.layers.0.mixer.in_proj.weight") == "state_space"

@@ -148,6 +148,8 @@ EXPECTED = {
     "baichuan2-7b": ("baichuan", lambda n: 32 * n * 32 * 256 * B),
     # 40 layers x 40 heads x (5120 / 40 = 128) x 2 (orion.py)
     "orion-14b": ("orion", lambda n: 40 * n * 40 * 256 * B),
+    # ernie4_5 (vLLM ernie45.py: LlamaForCausalLM): 18 layers x 2 KV heads x (128 + 128)
+    "ernie-4.5-0.3b": ("ernie4_5", lambda n: 18 * n * 2 * 256 * B),
 }
 
 #: fixture -> (model_type, words the refusal must contain): models vLLM cannot serve.
@@ -268,7 +270,16 @@ def test_wrapper_without_model_type_in_text_config_reads_its_text_family():
     }
     spec = spec_from_hf_config(config, "kimi-vl")
     assert spec.mla is not None and spec.mla.kv_lora_rank == 512
-    assert spec.weights_unknown and "MoonViT" in spec.weights_unknown[0]
+    # MoonViT from MoonViTConfig's defaults (27 layers, MLP 4304, patch 14, 64 x 64 positions):
+    # conv 1152 x 3 x 14 x 14 + 1152, positions 4096 x 1152, per layer two LayerNorms 4 x 1152,
+    # wqkv 3 x (1152^2 + 1152), wo 1152^2 + 1152, fc0 4304 x 1152 + 4304, fc1 1152 x 4304 + 1152,
+    # final LayerNorm 2 x 1152.
+    layer = 4 * 1152 + 3 * (1152**2 + 1152) + 1152**2 + 1152 + 4304 * 1152 + 4304 + 1152 * 4304 + 1152
+    assert layer == 15_239_504
+    assert spec.vision_tower.numel == 1152 * 3 * 14 * 14 + 1152 + 4096 * 1152 + 27 * layer + 2 * 1152
+    # projector: LayerNorm 2 x 1152, linear_1 (4 x 1152)^2 + 4608, linear_2 4608 x 7168 + 7168
+    assert spec.vision_projector.numel == 2 * 1152 + 4608**2 + 4608 + 4608 * 7168 + 7168 == 54_277_888
+    assert spec.weights_unknown == ()
 
 
 def test_a_changed_cache_field_changes_or_refuses():
@@ -348,6 +359,10 @@ HAND_COUNTED = {
     # Qwen2MoeDecoderLayer: q/k/v 2048 x 2048 with biases, o without; router 2048 -> 60, 60
     # experts of 1408, a shared expert of 5632 and its sigmoid gate 2048 -> 1; two norms;
     # embed_tokens, lm_head, norm.
+    # Ernie 4.5 dense as Llama: q 1024 -> 16 x 128, k/v -> 2 x 128, o 2048 -> 1024, no biases,
+    # SwiGLU of 3072, two RMSNorms; tied embedding 103424 x 1024, final norm.
+    "ernie-4.5-0.3b": 18 * (1024 * 2048 + 2 * 1024 * 256 + 2048 * 1024 + 2 * 1024 + _mlp(1024, 3072, True, False))
+                      + 103424 * 1024 + 1024,
     "qwen1.5-moe-a2.7b": 24 * (3 * (2048 * 2048 + 2048) + 2048 * 2048 + 2 * 2048 + 2048 * 60
                                + 60 * _mlp(2048, 1408, True, False) + _mlp(2048, 5632, True, False) + 2048)
                          + 2 * 151936 * 2048 + 2048,
@@ -357,3 +372,13 @@ HAND_COUNTED = {
 @pytest.mark.parametrize("name", sorted(HAND_COUNTED))
 def test_parameter_count_by_hand(name):
     assert count_params(_spec(name)).total == HAND_COUNTED[name]
+
+
+def test_ernie_4_5_matches_its_model_card():
+    """ERNIE-4.5-0.3B-Base's model card: "Params 0.36B, Layers 18, Heads(Q/KV) 16 / 2,
+    Context Length 131072" (a copy in Hchnr/early_exiting ERNIE45_03B_Base/README.md @ca9794de)."""
+    spec = _spec("ernie-4.5-0.3b")
+    total = count_params(spec).total
+    assert total == 360_748_032 and abs(total - 0.36e9) <= 0.01 * 0.36e9
+    assert (spec.num_layers, spec.num_attention_heads, spec.num_kv_heads, spec.max_position_embeddings) == (
+        18, 16, 2, 131072)

@@ -84,6 +84,47 @@ def test_revision_pins_a_branch(capsys, hub):
     assert one_line_error(err) == "kvplan: error: tiny-org/tiny-llama@nope: has no revision 'nope'"
 
 
+def test_size_and_capacity_take_revision(capsys, hub):
+    # v2: 4 layers x 2 KV heads x (16 + 16) x 2 B = 512 B per token; its one shard holds
+    # 106,816 + 2 x 36,992 = 180,800 bf16 parameters (tests/hf_checkpoints.py TINY_CONFIG)
+    code, out, err = cli(capsys, "size", "tiny-org/tiny-llama", "--revision", "v2", "--ctx", "4k",
+                         "--kv-dtype", "bf16", "--json")
+    assert code == 0, err
+    assert json.loads(out)["formats"][0]["bytes_per_token"] == 512
+    code, out, err = cli(capsys, "capacity", "tiny-org/tiny-llama", "--revision", "v2", "--gpu-mem", "1GiB",
+                         "--engine", "raw", "--json")
+    assert code == 0, err
+    assert json.loads(out)["weights_bytes"] == 2 * 180_800
+    assert any(p.startswith("/tiny-org/tiny-llama/resolve/v2/") for _, p, _ in hub.requests)
+
+
+def test_revision_of_a_local_path_or_builtin_is_refused(capsys, hub, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(TINY_CONFIG))
+    for ref in (str(cfg), "llama3-8b"):
+        code, out, err = cli(capsys, "size", ref, "--revision", "v2")
+        assert code == 2 and out == ""
+        assert one_line_error(err).startswith("kvplan: error: --revision v2: ")
+    assert hub.requests == []
+
+
+def test_import_a_hub_id(capsys, hub, tmp_path):
+    out_file = tmp_path / "tiny.yaml"
+    code, out, err = cli(capsys, "import", "tiny-org/tiny-llama", "--revision", "v2", "-o", str(out_file))
+    assert code == 0, err
+    spec = load_model(str(out_file))
+    assert spec.num_layers == 4 and spec.source == f"{hub.url}/tiny-org/tiny-llama/blob/v2/config.json"
+    code, out, err = cli(capsys, "import", "tiny-org/tiny-llama@v2")  # to stdout, revision in the id
+    assert code == 0 and "num_layers: 4" in out
+
+
+def test_import_of_a_missing_repo_is_one_line_and_writes_nothing(capsys, hub, tmp_path):
+    out_file = tmp_path / "x.yaml"
+    code, out, err = cli(capsys, "import", "tiny-org/no-such-model", "-o", str(out_file))
+    assert code == 2 and out == "" and not out_file.exists()
+    assert one_line_error(err).startswith("kvplan: error: tiny-org/no-such-model: is not a Hub repo")
+
+
 def test_gated_repo_needs_the_token(capsys, hub, monkeypatch):
     code, out, err = cli(capsys, "size", "tiny-org/gated-llama")
     assert code == 2 and out == ""

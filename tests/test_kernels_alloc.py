@@ -18,7 +18,14 @@ from hypothesis import strategies as st  # noqa: E402
 
 from kvplan.footprint import Parallelism, footprint, supported_formats  # noqa: E402
 from kvplan.formats import FORMATS, get_format  # noqa: E402
-from kvplan.kernels.cache import allocate, allocate_model, cache_nbytes, cuda_allocated_bytes  # noqa: E402
+from kvplan.kernels.cache import (  # noqa: E402
+    allocate,
+    allocate_model,
+    allocate_pool,
+    cache_nbytes,
+    caching_allocator_bytes,
+    cuda_allocated_bytes,
+)
 from kvplan.layers import FullAttention, MLALatent  # noqa: E402
 from kvplan.layout import DTYPE_BYTES, layer_layout  # noqa: E402
 from kvplan.loader import load_model  # noqa: E402
@@ -175,4 +182,52 @@ def test_cuda_memory_allocated_grows_by_the_rounded_layout_bytes():
     before = torch.cuda.memory_allocated()
     cache = allocate(layout, "cuda")
     assert torch.cuda.memory_allocated() - before == cuda_allocated_bytes(layout.nbytes)
+    assert caching_allocator_bytes(layout.nbytes) == cuda_allocated_bytes(layout.nbytes)
     del cache
+
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize(
+    "nbytes, counted",
+    [
+        (1, 512),  # the 512-byte granule
+        (MIB, MIB),  # small pool (<= 1 MiB): always split, counted exactly
+        (6 * MIB, 6 * MIB),  # 1-10 MiB: a 20 MiB segment, 14 MiB remain, split
+        (15 * MIB, 16 * MIB),  # rounded to a 16 MiB segment, 1 MiB would remain: not split, counted whole
+        (14 * MIB + 1, 14 * MIB + 512),  # 16 MiB segment, ~2 MiB remain: split
+        (145 * MIB + MIB // 2, 146 * MIB),  # deepseek-v2-lite int8 32k x 8 per layer: +0.5 MiB
+        (1 << 30, 1 << 30),  # a multiple of 2 MiB: nothing remains, counted exactly
+    ],
+)
+def test_caching_allocator_model(nbytes, counted):
+    assert caching_allocator_bytes(nbytes) == counted
+
+
+def test_caching_allocator_model_configurations():
+    assert caching_allocator_bytes(15 * MIB, "expandable_segments:True") == 15 * MIB  # always split
+    assert caching_allocator_bytes(12 * MIB, "max_split_size_mb:8") == 12 * MIB + 0  # 12 MiB segment, exact
+    assert caching_allocator_bytes(6 * MIB, "max_split_size_mb:4") == 20 * MIB  # never split above 4 MiB
+    assert caching_allocator_bytes(6 * MIB, "roundup_power2_divisions:4") is None  # not modelled: no guess
+    assert caching_allocator_bytes(6 * MIB, "backend:cudaMallocAsync") is None
+
+
+def test_pool_holds_every_layer_exactly():
+    """One pool tensor, each layer's cache a view into it: bytes equal the planner's to the byte."""
+    spec = load_model("deepseek-v2-lite")
+    kinds = [spec.layers[i] for i in range(3)]
+    for fmt_name in ("bf16", "int8", "int4"):
+        fmt = get_format(fmt_name)
+        layouts = [layer_layout(k, fmt, 5, 16) for k in kinds]
+        pool, caches = allocate_pool(layouts)
+        assert pool.numel() == sum(layout.nbytes for layout in layouts) == 3 * 5 * kinds[0].page_bytes(fmt, 16)
+        assert sum(cache_nbytes(c) for c in caches) == pool.numel()
+        ptrs = sorted((t.data_ptr(), t.numel() * t.element_size()) for c in caches for t in c.values())
+        assert ptrs[0][0] == pool.data_ptr()
+        assert all(a + n == b for (a, n), (b, _) in zip(ptrs, ptrs[1:]))  # the views tile the pool
+
+
+def test_pool_rejects_non_layouts():
+    with pytest.raises(TypeError, match="CacheLayout"):
+        allocate_pool([{"k_cache": (1, 2)}])

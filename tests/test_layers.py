@@ -290,3 +290,34 @@ def test_new_kinds_through_the_spec_schema():
         spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"h": bad}}}, "t")
     with pytest.raises(SpecError, match="index_head_dim"):
         spec_from_mapping({**base, "num_layers": 1, "cache": {"kinds": {"d": {"kind": "mla_indexed"}}}}, "t")
+
+
+def test_mamba2_groups_are_replicated_under_tp_as_vllm_does():
+    """vLLM's mamba2_state_shape adds extra_groups_for_head_shards(n_groups, tp) = tp - n_groups
+    groups when tp does not divide n_groups, then divides the conv channels by tp. Bamba-9B:
+    d_inner 8192, 1 group, d_state 128, conv kernel 4, 128 heads of 64."""
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/bamba-9b.json")
+    kind = next(k for k in spec.layers if k.kind == "state_space")
+    assert (kind.conv_dim, kind.n_groups, kind.ssm_state_size) == (8192 + 2 * 128, 1, 128)
+    assert kind.rank_conv_dim(1) == 8448
+    assert kind.rank_conv_dim(2) == (8192 + 2 * 2 * 128) // 2 == 4352  # not 8448 // 2 = 4224
+    assert kind.rank_conv_dim(4) == (8192 + 2 * 4 * 128) // 4 == 2304
+    heads, head_dim = kind.ssm_heads, kind.ssm_head_dim
+    ssm_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[kind.recurrent_dtype]
+    conv_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[kind.state_dtype]
+    assert kind.state_bytes(2) == 4352 * 3 * conv_bytes + (heads // 2) * head_dim * 128 * ssm_bytes
+
+
+def test_speed_counts_moe_layers_from_the_ffn_layout():
+    """Nemotron-H gives each layer one block (mixer, MLP or MoE) through its ffn layout; the
+    speed model must count its MoE layers from that layout, not from the moe block's period."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+    from kvplan.speed import setup
+
+    spec = load_model("tests/fixtures/hf_configs/nemotron-3-nano-30b-a3b.json")
+    s = setup(plan(make_request(spec, "h100", max_model_len=4096)))
+    n_moe = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
+    assert n_moe > 0 and sum(st.num_moe_layers for st in s.stages) == n_moe

@@ -1,17 +1,21 @@
 """`kvplan measure` and `kvplan report`: the whole pipeline under the Triton interpreter
 (CPU, tiny sizes), its report contract, and its failure modes."""
 
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
 from kvplan.cli.main import run
 from helpers import cli, one_line_error
 
-pytestmark = pytest.mark.interpret
+interpret = pytest.mark.interpret
 
 REQUIRED = ("kv_dtype", "cache_bytes_predicted", "cache_bytes_measured", "decode_ms_median",
-            "decode_ms_predicted", "achieved_gbps", "copy_gbps")
+            "decode_ms_predicted", "achieved_gbps", "copy_gbps", "read_gbps", "pct_of_read_roof", "tensor_bytes")
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +30,7 @@ def llama_fp8_report():
     return json.loads(out.getvalue())
 
 
+@interpret
 def test_interpret_pipeline_llama3_fp8(llama_fp8_report):
     report = llama_fp8_report
     assert report["model"] == "llama3-8b" and report["device"]["interpret"] is True
@@ -38,14 +43,20 @@ def test_interpret_pipeline_llama3_fp8(llama_fp8_report):
     # 2 layers x 2 sequences x cdiv(40, 16) = 3 pages x 16 tokens x 8 kv heads x (128 + 128) x 1 B
     assert f["cache_bytes_predicted"] == 2 * 2 * 3 * 16 * 8 * 256 == 393_216
     assert f["cache_bytes_measured"] == f["cache_bytes_predicted"] and f["cache_bytes_diff"] == 0
+    assert f["tensor_bytes"] == f["cache_bytes_predicted"] and f["tensor_bytes_diff"] == 0
+    assert f["allocation"].startswith("one pool tensor")
     # decode reads the 40 held tokens of each sequence and layer: 2 x 2 x 40 x 2,048 B
     assert f["bytes_read_per_step"] == 2 * 2 * 40 * 2048
-    assert f["decode_ms_predicted"] == pytest.approx(f["bytes_read_per_step"] / (f["copy_gbps"] * 1e9) * 1e3)
+    # the roof is the READ bandwidth (decode reads; the copy bandwidth counts reads + writes)
+    assert f["decode_ms_predicted"] == pytest.approx(f["bytes_read_per_step"] / (f["read_gbps"] * 1e9) * 1e3)
+    assert report["read_bandwidth"]["gbps"] == f["read_gbps"]
+    assert report["schema_version"] == 2
     assert f["decode_ms_min"] <= f["decode_ms_median"] <= f["decode_ms_max"]
     # whole-model figures scale by bytes: 32 layers / 2 measured
     assert f["whole_model_cache_bytes_predicted"] == 16 * f["cache_bytes_predicted"]
 
 
+@interpret
 def test_interpret_mla_and_speedup(tmp_path, capsys):
     path = tmp_path / "ds.json"
     code, out, err = cli(capsys, "measure", "deepseek-v2-lite", "--interpret", "--kv-dtype", "bf16,fp8",
@@ -68,6 +79,7 @@ def test_interpret_mla_and_speedup(tmp_path, capsys):
     assert code == 0 and json.loads(out) == report
 
 
+@interpret
 def test_interpret_sliding_window_model(capsys):
     # Gemma 2: layer 0 slides (window 4096), layer 1 is global; at 40 tokens both hold 40
     code, out, err = cli(capsys, "measure", "gemma2-9b", "--interpret", "--kv-dtype", "int8", "--layers", "2",
@@ -79,6 +91,7 @@ def test_interpret_sliding_window_model(capsys):
     assert f["status"] == "ok" and f["cache_bytes_measured"] == f["cache_bytes_predicted"]
 
 
+@interpret
 def test_out_of_memory_is_reported_not_raised(monkeypatch, capsys):
     import torch
 
@@ -87,16 +100,10 @@ def test_out_of_memory_is_reported_not_raised(monkeypatch, capsys):
     from kvplan.loader import load_model
     from kvplan.measure import MeasureConfig, run_measure
 
-    real = kernels.allocate
-    calls = {"n": 0}
+    def fake_allocate_pool(layouts, device):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    def fake_allocate(layout, device):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(layout, device)
-
-    monkeypatch.setattr(kernels, "allocate", fake_allocate)
+    monkeypatch.setattr(kernels, "allocate_pool", fake_allocate_pool)
     cfg = MeasureConfig(ctx=16, batch=1, formats=(get_format("bf16"),), interpret=True, repeat=1)
     report = run_measure(load_model("llama3-8b"), cfg)
     (f,) = report["formats"]
@@ -104,6 +111,7 @@ def test_out_of_memory_is_reported_not_raised(monkeypatch, capsys):
     assert "decode_ms_median" not in f
 
 
+@interpret
 @pytest.mark.parametrize(
     "args, needle",
     [
@@ -126,6 +134,7 @@ def test_bad_input(capsys, args, needle, monkeypatch):
     assert needle in one_line_error(err)
 
 
+@interpret
 def test_unwritable_out_leaves_nothing(tmp_path, capsys):
     target = tmp_path / "missing" / "r.json"
     code, _, err = cli(capsys, "measure", "llama3-8b", "--interpret", "--out", str(target))
@@ -143,6 +152,7 @@ def test_report_rejects_other_json(tmp_path, capsys):
     assert code == 2 and "malformed JSON" in one_line_error(err)
 
 
+@interpret
 def test_hybrid_state_space_model_measures_its_attention_layers(capsys):
     # Jamba-1.5-mini: attention every 8th layer (offset 4), Mamba elsewhere. The interpreter run
     # picks the first two attention layers (4 and 12); the Mamba state is not paged and not
@@ -158,6 +168,7 @@ def test_hybrid_state_space_model_measures_its_attention_layers(capsys):
     assert f["whole_model_cache_bytes_predicted"] == 2 * f["cache_bytes_predicted"]
 
 
+@interpret
 def test_failed_kernel_exits_1(monkeypatch, capsys):
     import kvplan.kernels as kernels
 
@@ -171,6 +182,7 @@ def test_failed_kernel_exits_1(monkeypatch, capsys):
     assert "illegal memory access" in err
 
 
+@interpret
 @pytest.mark.parametrize(
     "patch, needle",
     [
@@ -192,3 +204,87 @@ def test_report_validates_before_rendering(tmp_path, capsys, llama_fp8_report, p
         code, out, err = cli(capsys, "report", str(path), *extra)
         assert code == 2 and out == "" and needle in one_line_error(err)
     assert not (tmp_path / "r.png").exists()
+
+
+# -- measuring without pydantic (the GPU image has none) ---------------------------------------
+def _gpu_specs_module():
+    spec = importlib.util.spec_from_file_location("gpu_specs", REPO / "benchmarks" / "gpu_specs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validated_snapshot_equals_todays_validation():
+    """benchmarks/gpu_specs.json is what validating today's YAML gives (else: regenerate it)."""
+    gpu_specs = _gpu_specs_module()
+    assert json.loads(gpu_specs.PATH.read_text()) == gpu_specs.snapshot(), \
+        "benchmarks/gpu_specs.json is stale: run python benchmarks/gpu_specs.py"
+
+
+@pytest.fixture
+def no_pydantic(monkeypatch):
+    """pydantic unimportable, kvplan.schema not yet imported, no cached specs."""
+    import kvplan.loader
+
+    monkeypatch.setitem(sys.modules, "pydantic", None)
+    monkeypatch.delitem(sys.modules, "kvplan.schema", raising=False)
+    monkeypatch.setenv("KVPLAN_NO_CACHE", "1")
+    monkeypatch.delenv("KVPLAN_VALIDATED_SPECS", raising=False)
+    kvplan.loader.load_builtin.cache_clear()
+    yield monkeypatch
+    kvplan.loader.load_builtin.cache_clear()
+
+
+def test_load_spec_without_pydantic_uses_the_snapshot(no_pydantic):
+    from kvplan.errors import BadInputError
+    from kvplan.measure import load_spec
+
+    with pytest.raises(BadInputError, match="pydantic is not installed.*KVPLAN_VALIDATED_SPECS"):
+        load_spec("llama3-8b")
+    no_pydantic.setenv("KVPLAN_VALIDATED_SPECS", str(REPO / "benchmarks" / "gpu_specs.json"))
+    spec = load_spec("Meta-Llama-3-8B")  # aliases resolve without pydantic
+    assert spec.name == "llama3-8b" and "validated snapshot" in spec.origin
+    with pytest.raises(BadInputError, match="not in the validated snapshot"):
+        load_spec("qwen3-8b")
+
+
+def test_load_spec_refuses_a_stale_snapshot(no_pydantic, tmp_path):
+    from kvplan.errors import BadInputError
+    from kvplan.measure import load_spec
+
+    data = json.loads((REPO / "benchmarks" / "gpu_specs.json").read_text())
+    data["specs"]["llama3-8b"]["yaml_sha256"] = "0" * 64
+    path = tmp_path / "stale.json"
+    path.write_text(json.dumps(data))
+    no_pydantic.setenv("KVPLAN_VALIDATED_SPECS", str(path))
+    with pytest.raises(BadInputError, match="older than llama3-8b.yaml; regenerate"):
+        load_spec("llama3-8b")
+
+
+def test_snapshot_spec_equals_the_validated_spec(monkeypatch):
+    from kvplan.loader import load_model
+    from kvplan.measure import _snapshot_spec
+
+    monkeypatch.setenv("KVPLAN_VALIDATED_SPECS", str(REPO / "benchmarks" / "gpu_specs.json"))
+    for name in ("llama3-8b", "deepseek-v2-lite"):
+        a, b = _snapshot_spec(name), load_model(name)
+        assert a.layers == b.layers and a.num_layers == b.num_layers and a.mla == b.mla and a.moe == b.moe
+
+
+def test_report_reads_schema_1(tmp_path, capsys):
+    """Reports written before the read-only roof and the tensor/allocator split still render."""
+    ok = {"kv_dtype": "bf16", "status": "ok", "cache_bytes_predicted": 1024, "cache_bytes_measured": 1536,
+          "cache_bytes_diff": 512, "memory_source": "torch", "decode_ms_median": 1.0, "decode_ms_min": 1.0,
+          "decode_ms_max": 1.0, "decode_ms_iqr": 0.0, "achieved_gbps": 2680.0}
+    report = {"schema_version": 1, "model": "llama3-8b", "device": {"name": "NVIDIA H100", "interpret": False},
+              "config": {"ctx": 4096, "batch": 8, "block_size": 16, "layers_measured": 32, "num_layers": 32},
+              "copy_bandwidth": {"gbps": 3000.0}, "formats": [ok]}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(report))
+    code, out, err = cli(capsys, "report", str(path))
+    assert code == 0, err
+    assert "copy 3000.0 GB/s" in out and "read bandwidth" not in out
+    report["schema_version"] = 3
+    path.write_text(json.dumps(report))
+    code, _, err = cli(capsys, "report", str(path))
+    assert code == 2 and "schema_version 3, this kvplan reads 1, 2" in one_line_error(err)

@@ -94,6 +94,7 @@ def capacity(
     num_speculative_tokens: NumSpeculativeTokensOpt = None,
     mtp: MtpOpt = False,
     json_out: JsonOpt = False,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
 ) -> None:
     """How many KV-cache tokens and concurrent requests fit under an engine.
 
@@ -141,7 +142,7 @@ def capacity(
     deploy.update({k: v for k, v in cache.items() if v not in (None, False)})
     model, deploy = launch_command(from_vllm, from_sglang, model, deploy)
     tp_, pp_ = _parallelism(gpus, deploy.pop("tp", None), deploy.pop("pp", None))
-    spec = load_model(model)
+    spec = load_model(model, revision=revision)
     from kvplan.cli.common import warn_assumptions
 
     warn_assumptions(spec)

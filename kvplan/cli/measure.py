@@ -41,10 +41,17 @@ def measure(
     """Measure real HBM use and decode latency of paged KV caches, against the prediction.
 
     For each format: predict the paged cache bytes with the planner, allocate the cache through
-    the same layout on the GPU and read `torch.cuda.memory_allocated` (equal to the byte, up to
-    the allocator's 512-byte granule, which the report states), fill it with the Triton write
-    kernel, time paged decode attention over the layers (CUDA events, median and spread), and set
-    the time against bytes read / device copy bandwidth measured in the same run.
+    the same layout on the GPU as one pool tensor with every layer viewed into it (tensor bytes
+    must equal the prediction to the byte; `torch.cuda.memory_allocated` is set against a model
+    of the caching allocator), fill it with the Triton write kernel, time paged decode attention
+    over the layers by CUDA-graph replay (median and spread), and set the time against bytes read
+    / device read bandwidth measured in the same run.
+
+    Examples:
+
+    * `kvplan measure llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8`
+    * `kvplan measure deepseek-v2-lite --ctx 32k --batch 8 --layers 4 --out ds.json`
+    * `kvplan measure llama3-8b --interpret --kv-dtype fp8 --json`   (CPU, tiny sizes)
 
     Needs a CUDA GPU and `kvplan[gpu]`; `--interpret` runs everything on the CPU at tiny sizes.
     `kvplan report REPORT.json` renders a saved report. Exit 1 when a format's measurement
@@ -52,8 +59,7 @@ def measure(
     """
     from kvplan.errors import BadInputError
     from kvplan.formats import parse_formats
-    from kvplan.loader import load_model
-    from kvplan.measure import MeasureConfig, run_measure
+    from kvplan.measure import MeasureConfig, load_spec, run_measure
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.units import parse_tokens
 
@@ -69,7 +75,7 @@ def measure(
             raise BadInputError(f"--layers must be at least 1, got {n_layers}")
     if out:
         check_writable(out, "--out")
-    spec = load_model(model)
+    spec = load_spec(model)
     formats = tuple(parse_formats(kv_dtype, spec.dtype))
     cfg = MeasureConfig(ctx=n_ctx, batch=batch, formats=formats, layers=n_layers, block_size=block_size,
                         interpret=interpret, repeat=repeat, seed=seed, probe_capacity=probe_capacity,
@@ -106,21 +112,24 @@ def render(report: dict) -> None:
     con.print(
         f"[bold]{report['model']}[/bold] on {where}: {cfg['batch']} x {tok(cfg['ctx'])} tokens, "
         f"{cfg['layers_measured']} of {cfg['num_layers']} layers, block {cfg['block_size']}; "
-        f"copy bandwidth {report['copy_bandwidth']['gbps']:.1f} GB/s (read + write)"
+        + (f"read bandwidth {report['read_bandwidth']['gbps']:.1f} GB/s, " if report.get("read_bandwidth") else "")
+        + f"copy {report['copy_bandwidth']['gbps']:.1f} GB/s (read + write)"
     )
     table = Table(title_justify="left")
-    for col in ("format", "cache predicted", "cache measured", "diff", "decode ms (± IQR/2)", "roof ms", "GB/s",
-                "% of copy", "vs bf16"):
+    for col in ("format", "cache predicted", "tensor bytes", "allocator", "alloc model", "decode ms (± IQR/2)",
+                "roof ms", "GB/s", "% of read roof", "vs bf16"):
         table.add_column(col, justify="left" if col == "format" else "right")
     for f in report["formats"]:
         if f.get("status") != "ok":
-            table.add_row(f["kv_dtype"], b(f["cache_bytes_predicted"]), f.get("status", "?"), "", "", "", "", "", "")
+            table.add_row(f["kv_dtype"], b(f["cache_bytes_predicted"]), f.get("status", "?"), *[""] * 7)
             continue
-
+        alloc = f.get("allocator_bytes_measured")
+        model = f.get("allocator_bytes_predicted")
         table.add_row(
-            f["kv_dtype"], b(f["cache_bytes_predicted"]), b(f["cache_bytes_measured"]), b(f["cache_bytes_diff"]),
+            f["kv_dtype"], b(f["cache_bytes_predicted"]), "" if f.get("tensor_bytes") is None else b(f["tensor_bytes"]),
+            "" if alloc is None else b(alloc), "" if model is None else b(model),
             f"{f['decode_ms_median']:.3f} ±{f['decode_ms_iqr'] / 2:.3f}", _num(f, "decode_ms_predicted"),
-            _num(f, "achieved_gbps", "{:.1f}"), _num(f, "pct_of_copy_roof", "{:.0f}%"),
+            _num(f, "achieved_gbps", "{:.1f}"), _num(f, "pct_of_read_roof", "{:.0f}%"),
             _num(f, "speedup_vs_bf16", "{:.2f}x"),
         )
     con.print(table)

@@ -146,7 +146,7 @@ def schema() -> None:
 
 
 def import_config(
-    config: Annotated[str, typer.Argument(help="A Hugging Face config.json (or a folder holding one).")],
+    config: Annotated[str, typer.Argument(help="A Hugging Face config.json, a folder holding one, or a Hub repo id.")],
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the spec here (default: stdout).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Spec name (default: from the config).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the config came from (a URL).")] = None,
@@ -154,33 +154,54 @@ def import_config(
         Optional[list[str]],
         typer.Option("--ignore", help="Skip this config field (repeatable): the spec is then a draft to correct by hand."),
     ] = None,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
 ) -> None:
     """Turn a Hugging Face config.json into a kvplan spec YAML.
 
     Every field of the config is understood, known not to matter, or reported: a field
     that may shape the KV cache and that kvplan does not read stops the import with its
     name. `--ignore FIELD` writes the spec anyway, with the field listed under
-    `assumptions`, for you to correct by hand (see docs/import.md).
+    `assumptions`, for you to correct by hand (see docs/import.md). A Hub repo id
+    (org/name, org/name@revision, or --revision) is fetched with huggingface_hub
+    (pip install 'kvplan[hub]'; HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE are honoured).
 
     Examples: kvplan import ./Llama-3.1-8B/config.json -o llama.yaml;
+    kvplan import Qwen/Qwen3-8B --revision main -o qwen3.yaml;
     kvplan import cfg.json --ignore local_window_layout -o draft.yaml
     """
     from pathlib import Path
 
+    from kvplan.errors import BadInputError
     from kvplan.hf import spec_mapping_from_hf_config
-    from kvplan.loader import read_json
+    from kvplan.loader import looks_like_path, read_json
     from kvplan.outputs import atomic_write_text, check_writable
     from kvplan.spec import spec_from_mapping
 
     if output:
         check_writable(output, "-o")
-    path = Path(config)
-    if path.is_dir():
-        path = path / "config.json"
-    data = read_json(path)
-    mapping = spec_mapping_from_hf_config(data, origin=str(path), name=name, source=source,
-                                          ignore=tuple(ignore or ()))
-    spec_from_mapping(mapping, str(path))  # validate before writing anything
+    header_dtype = None
+    hub_ref = None
+    if not looks_like_path(config) and "/" in config:
+        from kvplan.hf.hub import parse_repo_ref
+
+        hub_ref = parse_repo_ref(config)
+    if hub_ref is not None:
+        from kvplan.hf.checkpoint import served_dtype_from_headers
+        from kvplan.hf.hub import fetch_hub_config
+
+        got = fetch_hub_config(hub_ref[0], revision or hub_ref[1])
+        data, origin, source = got.config, got.origin, source or got.source
+        header_dtype = served_dtype_from_headers(got.checkpoint) if got.checkpoint is not None else None
+    else:
+        if revision:
+            raise BadInputError(f"--revision {revision}: {config} is a local path, not a Hub repo id")
+        path = Path(config)
+        if path.is_dir():
+            path = path / "config.json"
+        data, origin = read_json(path), str(path)
+    mapping = spec_mapping_from_hf_config(data, origin=origin, name=name, source=source,
+                                          ignore=tuple(ignore or ()), header_dtype=header_dtype)
+    spec_from_mapping(mapping, origin)  # validate before writing anything
     text = dump_spec_yaml(mapping)
     if output:
         atomic_write_text(output, text, "-o")

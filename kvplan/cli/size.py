@@ -92,6 +92,7 @@ def size(
     draft: DraftOpt = None,
     num_speculative_tokens: NumSpeculativeTokensOpt = None,
     mtp: MtpOpt = False,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
 ) -> None:
     """Exact KV-cache bytes: per token, per sequence, for ctx x batch, paged, and per GPU.
 
@@ -122,7 +123,7 @@ def size(
     from kvplan.units import parse_tokens
 
     n_ctx = parse_tokens(ctx, "--ctx")
-    target = load_model(model)
+    target = load_model(model, revision=revision)
     warn_assumptions(target)
     cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
                           num_speculative_tokens=num_speculative_tokens, mtp=mtp)

@@ -210,6 +210,11 @@ class Engine:
         """The KV-cache dtype names this release accepts (None: any kvplan format)."""
         return None
 
+    def resolve_kv_format(self, fmt, spec):
+        """The format the engine really stores ``spec``'s cache in when asked for ``fmt``
+        (engines may substitute one for a model's layers); default: ``fmt`` itself."""
+        return fmt
+
     def check_kv_format(self, fmt, model_dtype: str) -> None:
         """Raise BadInputError when this engine cannot store the cache in ``fmt``."""
         names = self.kv_formats()

@@ -99,6 +99,22 @@ class VLLM(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
+    def resolve_kv_format(self, fmt, spec):
+        """DeepSeek sparse attention (DeepSeek-V3.2's mla_indexed layers) asked for any fp8
+        cache is stored as fp8_ds_mla (656 B per latent): DeepseekV32ForCausalLM's
+        verify_and_update_config sets cache_config.cache_dtype = "fp8_ds_mla". A release whose
+        --kv-cache-dtype has no fp8_ds_mla is refused for such a model in fp8 rather than guessed."""
+        from kvplan.formats import get_format
+        from kvplan.layers import MLAIndexed
+
+        if not fmt.name.startswith("fp8") or not any(isinstance(k, MLAIndexed) for k in set(spec.layers)):
+            return fmt
+        if "fp8_ds_mla" not in self.kv_formats():
+            raise BadInputError(f"{self.name}: kvplan does not know how this release stores DeepSeek sparse "
+                                f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
+                                f"release from 0.11.1, or --kv-dtype auto")
+        return get_format("fp8_ds_mla")
+
     def sampler_path(self) -> str:
         path = self.rule("sampler_top_k_top_p")
         if path == "flashinfer-if-installed":

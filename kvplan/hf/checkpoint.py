@@ -152,6 +152,12 @@ def part(name: str) -> str:
         return "experts"
     if mod in ("gate", "router") or "e_score_correction_bias" in low or "shared_expert_gate" in low:
         return "router"
+    # Nemotron-H calls every block's module "mixer": its attention and MLP layers keep their
+    # projection names.
+    if "mixer" in low and mod in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        return "attention"
+    if "mixer" in low and mod in ("up_proj", "down_proj", "gate_proj"):
+        return "mlp"
     if "mixer" in low or "mamba" in low or "linear_attn" in low:
         return "state_space"
     if mod in _QK_NORMS:  # per-head q/k norms belong to attention (as in kvplan.shapes)

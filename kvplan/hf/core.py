@@ -395,11 +395,12 @@ def classify(c: HFConfig, model_type: str) -> None:
 
 
 # -- layout helpers every family shares -----------------------------------------------------
-def base(c: HFConfig, intermediate: int | None = None) -> dict:
+def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool = True) -> dict:
     """Sizes shared by every decoder: layers, widths, heads, context (the KV sizes, required),
     vocabulary and MLP width (weights only: a missing one is left out, and named when a
     weight figure is asked for). ``intermediate`` is the family's value for a missing/null
-    MLP width, if it has one."""
+    MLP width, if it has one; ``read_intermediate`` False leaves the MLP width to the family
+    (a per-layer list: Nemotron-H)."""
     heads = c.int(HEADS)
     m = {
         "num_layers": c.int(LAYERS),
@@ -411,6 +412,8 @@ def base(c: HFConfig, intermediate: int | None = None) -> dict:
         "max_position_embeddings": c.int(MAX_POS),
     }
     for name, keys in WEIGHT_ONLY_SIZES.items():
+        if name == "intermediate_size" and not read_intermediate:
+            continue
         # Absent: the spec leaves it out and ModelSpec.require_weight_fields names it.
         value = c.int(keys, default=intermediate if name == "intermediate_size" else None)
         if value is not None:

@@ -123,6 +123,26 @@ def load_hub_model(repo_id: str, revision: str | None = None):
     """The ModelSpec of Hub repo ``repo_id`` (config.json), with its checkpoint's headers
     when the repo holds safetensors files."""
     from kvplan.hf.convert import spec_from_hf_config
+
+    got = fetch_hub_config(repo_id, revision)
+    return spec_from_hf_config(got.config, got.origin, checkpoint=got.checkpoint, source=got.source,
+                               extra_assumptions=got.notes)
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """What the Hub gave for one repo: its config.json, the checkpoint's headers (None when
+    it has no safetensors files or they cannot be read offline), where it came from."""
+
+    config: dict
+    checkpoint: object
+    origin: str  # org/name[@revision]
+    source: str  # the config.json's URL
+    notes: tuple[str, ...] = ()
+
+
+def fetch_hub_config(repo_id: str, revision: str | None = None) -> HubConfig:
+    """config.json and the safetensors headers of Hub repo ``repo_id`` (one line on failure)."""
     from kvplan.loader import read_json
 
     hub = _hub()
@@ -136,8 +156,7 @@ def load_hub_model(repo_id: str, revision: str | None = None):
         ckpt, note = hub_checkpoint(repo_id, revision, env)
     origin = f"{repo_id}@{revision}" if revision else repo_id
     base = (env.endpoint or "https://huggingface.co").rstrip("/")
-    source = f"{base}/{repo_id}/blob/{revision or 'main'}/config.json"
-    return spec_from_hf_config(config, origin, checkpoint=ckpt, source=source, extra_assumptions=note)
+    return HubConfig(config, ckpt, origin, f"{base}/{repo_id}/blob/{revision or 'main'}/config.json", note)
 
 
 def hub_checkpoint(repo_id: str, revision: str | None, env: HubEnv):

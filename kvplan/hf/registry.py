@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from kvplan.hf.core import Family
 from kvplan.hf.families import classic, deepseek, gemma, gpt_oss, hybrid, llama, mistral, phi, qwen
-from kvplan.hf.families import (bigcode, dsa, early, llama4, llama_like, mamba, mimo_v2, minimax, multimodal, nas,
-                                ssm_hybrids, unservable)
+from kvplan.hf.families import (bigcode, dsa, early, ernie, llama4, llama_like, mamba, mimo_v2, minimax, multimodal,
+                                nas, ssm_hybrids, unservable)
 
 FAMILIES: dict[str, Family] = {
     "llama": llama.LLAMA,
@@ -79,6 +79,7 @@ FAMILIES: dict[str, Family] = {
     "qwen3_vl_moe": multimodal.QWEN3_VL_MOE,
     "qwen3_vl_moe_text": qwen.QWEN3_MOE,
     "kimi_vl": multimodal.KIMI_VL,
+    "ernie4_5": ernie.ERNIE4_5,
     "rwkv": unservable.RWKV,
     "rwkv5": unservable.RWKV,
     "rwkv6": unservable.RWKV,
@@ -149,6 +150,8 @@ ARCHITECTURES: dict[str, str] = {
     "Qwen3VLForConditionalGeneration": "qwen3_vl",
     "Qwen3VLMoeForConditionalGeneration": "qwen3_vl_moe",
     "KimiVLForConditionalGeneration": "kimi_vl",
+    "Ernie4_5_ForCausalLM": "ernie4_5",  # the remote-code name in baidu's configs
+    "Ernie4_5ForCausalLM": "ernie4_5",
     "RwkvForCausalLM": "rwkv",
     "MllamaForConditionalGeneration": "mllama",
 }

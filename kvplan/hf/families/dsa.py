@@ -11,16 +11,19 @@ def read_deepseek_v32(c: HFConfig) -> dict:
     # vLLM deepseek_v2.py: a config with index_topk is V3.2; each layer's Indexer keeps a
     # DeepseekV32IndexerCache of one key per token: index_head_dim fp8 values + one fp32
     # scale per 128 (quant_block_size), 132 bytes for index_head_dim 128, beside the MLA
-    # latent (kvplan.layers.MLAIndexed). index_n_heads sizes the indexer's query
-    # projection (weights only, 0.1% of the model: not counted); index_topk how many
-    # tokens each query attends to, which changes compute, not what is cached.
-    # vLLM's default KV dtype for V3.2 is its own fp8_ds_mla (656 B a token for the latent:
-    # 512 fp8 + 4 fp32 scales + 64 bf16 rope; models/config.py DeepseekV32ForCausalLM);
-    # kvplan plans the format it is given.
+    # latent (kvplan.layers.MLAIndexed). index_n_heads sizes the indexer's projections
+    # (weights: kvplan.shapes counts wq_b, wk, k_norm and weights_proj); index_topk how
+    # many tokens each query attends to, which changes compute, not what is cached.
+    # KV format: vLLM turns any fp8 --kv-cache-dtype into its fp8_ds_mla for V3.2
+    # (vllm/model_executor/models/config.py DeepseekV32ForCausalLM: 656 B a token for the
+    # latent, kvplan.formats.DeepSeekSparseMLA); kvplan plans the format it is given
+    # (--kv-dtype fp8_ds_mla).
     m = read_deepseek(c)
     m["cache"] = {"kinds": {"mla": {"kind": "mla_indexed", "index_head_dim": c.int("index_head_dim")}}}
-    c.ignore("index_topk", "index_n_heads")
-    c.note("the lightning indexer's projections (index_n_heads x index_head_dim) are not counted in the weights")
+    heads = c.weights_only(lambda: c.int("index_n_heads"))
+    if heads is not None:
+        m["mla"]["index_n_heads"] = heads
+    c.ignore("index_topk")
     return m
 
 

@@ -55,9 +55,7 @@ SIGLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_la
 
 def read_gemma3_wrapper(top: HFConfig, text_fields: dict) -> dict:
     """Gemma3ForConditionalGeneration: the text model's fields, plus the SigLIP vision tower
-    and the projector counted from ``vision_config`` (kvplan.shapes), as ``extra_params``."""
-    from kvplan.shapes import gemma3_projector_shapes, siglip_vision_shapes
-
+    and the projector (kvplan.towers SiglipTower, Gemma3Projector) from ``vision_config``."""
     v = top.sub("vision_config", SIGLIP_DEFAULTS, weights_only=True)
     if v is None:
         top.weights_need("vision_config (missing: the vision tower cannot be counted)")
@@ -69,12 +67,11 @@ def read_gemma3_wrapper(top: HFConfig, text_fields: dict) -> dict:
         v.ignore(*v.data)  # named once, as the whole vision_config
         return text_fields
     hidden = v.int("hidden_size")
-    tower = siglip_vision_shapes(hidden, v.int("intermediate_size"), v.int("num_hidden_layers"),
-                                 v.int("patch_size"), v.int("image_size"), v.int("num_channels"))
-    text_hidden = text_fields["hidden_size"]
-    extra = {"vision_tower": sum(p.numel for p in tower),
-             "multimodal_projector": sum(p.numel for p in gemma3_projector_shapes(hidden, text_hidden))}
-    return {**text_fields, "extra_params": extra}
+    tower = {"kind": "siglip", "hidden_size": hidden, "intermediate_size": v.int("intermediate_size"),
+             "num_layers": v.int("num_hidden_layers"), "patch_size": v.int("patch_size"),
+             "image_size": v.int("image_size"), "num_channels": v.int("num_channels")}
+    projector = {"kind": "gemma3", "vision_hidden_size": hidden, "text_hidden_size": text_fields["hidden_size"]}
+    return {**text_fields, "vision": {"tower": tower, "projector": projector}}
 
 
 GEMMA = Family(read_gemma, "GemmaConfig", {"head_dim": 256, "tie_word_embeddings": True,

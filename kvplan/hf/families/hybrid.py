@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kvplan.hf.core import Family, HFConfig, base, full, layout, sliding
+from kvplan.hf.families.mamba import time_step_rank
 
 
 def read_jamba(c: HFConfig) -> dict:
@@ -21,9 +22,12 @@ def read_jamba(c: HFConfig) -> dict:
     d_inner = c.int("mamba_expand") * m["hidden_size"]
     mamba = {"kind": "state_space", "conv_dim": d_inner, "conv_kernel": c.int("mamba_d_conv"),
              "ssm_heads": d_inner, "ssm_head_dim": 1, "ssm_state_size": c.int("mamba_d_state")}
-    # The Mamba mixer's dt rank and its conv/projection biases shape only the mixer weights,
-    # which kvplan.params counts approximately from the cache dims (see its docstring).
-    c.ignore("mamba_dt_rank", "mamba_conv_bias", "mamba_proj_bias")
+    # vLLM jamba.py JambaMambaDecoderLayer: a Mamba 1 mixer (kvplan.shapes) with dt_rank
+    # mamba_dt_rank, conv bias mamba_conv_bias, in/out_proj bias mamba_proj_bias and
+    # weighted RMSNorms on dt, B and C (use_rms_norm=True).
+    m["ssm"] = {"type": "mamba1", "time_step_rank": time_step_rank(c, "mamba_dt_rank", m["hidden_size"]),
+                "conv_bias": c.flag("mamba_conv_bias", True), "proj_bias": c.flag("mamba_proj_bias", False),
+                "dt_norms": "weighted"}
     labels = ["attention" if i % period == offset else "mamba" for i in range(m["num_layers"])]
     window = c.window()
     attention = sliding(window) if window else full()
@@ -42,6 +46,7 @@ def read_jamba(c: HFConfig) -> dict:
 JAMBA = Family(
     read_jamba, "JambaConfig",
     {"attn_layer_period": 8, "attn_layer_offset": 4, "expert_layer_period": 2, "expert_layer_offset": 1,
+     "mamba_dt_rank": "auto", "mamba_conv_bias": True, "mamba_proj_bias": False,
      "num_experts": 16, "num_experts_per_tok": 2, "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2,
      "sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 262144},
 )

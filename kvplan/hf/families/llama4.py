@@ -58,12 +58,35 @@ def read_llama4_text(c: HFConfig) -> dict:
     return m
 
 
+#: Llama4VisionConfig defaults (transformers models/llama4/configuration_llama4.py): the
+#: tower of Scout and Maverick.
+LLAMA4_VISION_DEFAULTS = {"hidden_size": 768, "num_hidden_layers": 34, "num_channels": 3, "intermediate_size": 5632,
+                          "vision_output_dim": 7680, "image_size": 448, "patch_size": 14, "pixel_shuffle_ratio": 0.5,
+                          "projector_input_dim": 4096, "projector_output_dim": 4096,
+                          "multi_modal_projector_bias": False}
+
+
 def read_llama4_wrapper(top: HFConfig, text_fields: dict) -> dict:
-    """Llama4ForConditionalGeneration: the text model's fields; the vision tower and the
-    multimodal projector are not counted (the weights say so)."""
-    if top.raw("vision_config", None) is not None:
-        top.weights_need("vision_config (the Llama 4 vision encoder and projector are not counted)")
-    return text_fields
+    """Llama4ForConditionalGeneration (vLLM mllama4.py): the text model's fields, plus the
+    vision encoder with its pixel-shuffle adapter and the multimodal projector
+    (kvplan.towers), from ``vision_config`` (absent: Llama4VisionConfig's defaults, as
+    transformers' Llama4Config fills it). pixel_shuffle_ratio changes how many tokens an
+    image becomes, not a shape."""
+    from kvplan.hf.families.multimodal import vision_config
+
+    v = vision_config(top, LLAMA4_VISION_DEFAULTS, "llama4_vision_model", "Llama 4")
+    if v is None:
+        return text_fields
+    v.ignore("pixel_shuffle_ratio", "vision_feature_layer")
+    tower = {"kind": "llama4", "hidden_size": v.int("hidden_size"), "intermediate_size": v.int("intermediate_size"),
+             "num_layers": v.int("num_hidden_layers"), "patch_size": v.int("patch_size"),
+             "image_size": v.int("image_size"), "num_channels": v.int("num_channels"),
+             "projector_input_dim": v.int("projector_input_dim"),
+             "projector_output_dim": v.int("projector_output_dim"),
+             "adapter_bias": v.flag("multi_modal_projector_bias", False)}
+    projector = {"kind": "llama4", "vision_output_dim": v.int("vision_output_dim"),
+                 "text_hidden_size": text_fields["hidden_size"]}
+    return {**text_fields, "vision": {"tower": tower, "projector": projector}}
 
 
 LLAMA4_TEXT = Family(

@@ -24,13 +24,33 @@ def read_minimax_text_01(c: HFConfig) -> dict:
     m["cache"] = layout({"linear": linear, "attention": full()}, ["attention" if t else "linear" for t in types])
     if c.window() is not None:
         raise c.error("sliding_window is set: MiniMax with sliding attention is not modelled")
-    # The deepnorm-style residual scales (layernorm_*_alpha/beta) and postnorm: numerics.
+    # The deepnorm-style residual scales (layernorm_*_alpha/beta) and postnorm: numerics;
+    # shared_moe_mode: how the shared MLP's output is mixed in.
     c.ignore(*[k for k in c.data if k.startswith("layernorm_") and k.endswith(("_alpha", "_beta"))], "postnorm",
              "shared_moe_mode")
-    c.weights_need("the lightning-attention mixer (qkv, output gate, norm) is not modelled by kvplan.shapes: "
-                   "weights not modelled")
-    c.ignore("num_local_experts", "num_experts_per_tok", "shared_intermediate_size", "intermediate_size")
+    # Weights (vLLM minimax_text_01.py): linear layers run the lightning-attention mixer
+    # (kvplan.shapes), softmax layers bias-free q/k/v/o; every layer two RMSNorms and a
+    # MiniMaxText01MoE (bias-free fp32 router, SwiGLU experts of intermediate_size), plus,
+    # when shared_intermediate_size > 0, a SwiGLU shared MLP and its fp32 coefficient
+    # Linear(hidden, 1) (kvplan's shared expert gate).
+    m["ssm"] = {"type": "lightning"}
+    m["moe"] = c.weights_only(lambda: _minimax_moe(c))
     return m
+
+
+def _minimax_moe(c: HFConfig) -> dict | None:
+    experts, shared = c.raw("num_local_experts", None), c.raw("shared_intermediate_size", 0)
+    if isinstance(experts, list) or isinstance(shared, list):
+        raise c.error("per-layer num_local_experts / shared_intermediate_size lists are not modelled")
+    if experts == 1:  # expert_num 1: a plain MiniMaxText01MLP of intermediate_size, no router
+        c.ignore("num_experts_per_tok", "shared_intermediate_size")
+        return None
+    moe = {"num_experts": c.int("num_local_experts"), "experts_per_token": c.int("num_experts_per_tok"),
+           "expert_intermediate_size": c.int("intermediate_size")}
+    if c.count("shared_intermediate_size", 0):
+        moe.update(num_shared_experts=1, shared_expert_intermediate_size=c.int("shared_intermediate_size"),
+                   shared_expert_gate=True)
+    return moe
 
 
 MINIMAX_TEXT_01 = Family(read_minimax_text_01, "MiniMaxText01Config", {"tie_word_embeddings": False})

@@ -4,6 +4,7 @@ with per-layer KV heads and layers whose attention was pruned away."""
 from __future__ import annotations
 
 from kvplan.hf.core import Family, HFConfig, base, layout
+from kvplan.hf.families.ssm_hybrids import ffn_layout
 
 #: block_configs attention keys that must be at these values for a plain attention layer;
 #: anything else (sink tokens, windows, sparsity) changes what a layer caches.
@@ -16,8 +17,9 @@ def read_nemotron_nas(c: HFConfig) -> dict:
     # DeciLMDecoderLayer). attention.no_op: no attention module at all; replace_with_linear:
     # a hidden x hidden Linear instead; neither caches anything (kvplan.layers.NoCache).
     # Otherwise num_key_value_heads = num_attention_heads // attention.n_heads_in_group.
-    # ffn.ffn_mult sets each layer's MLP width (or ffn.no_op removes it): per-layer widths the
-    # spec cannot hold, so the weights are reported as not modelled.
+    # ffn.ffn_mult sets each layer's MLP width, ffn.no_op removes it (the spec's ``ffn``
+    # layout). replace_with_linear: vLLM's DeciLMDecoderLayer reads only no_op and would
+    # build a normal block there, so such a config cannot be served: refused.
     m = base(c)
     blocks = c.raw("block_configs", None)
     n = m["num_layers"]
@@ -37,9 +39,12 @@ def read_nemotron_nas(c: HFConfig) -> dict:
             if key in _PLAIN and value != _PLAIN[key]:
                 raise c.error(f"block_configs.{i}.attention.{key} is {value!r}: that attention variant is not "
                               "modelled; write a spec by hand")
-        if attn.get("no_op") or attn.get("replace_with_linear"):
-            label = "linear" if attn.get("replace_with_linear") else "no_attention"
-            kinds[label] = {"kind": "no_cache", "replacement": "linear" if label == "linear" else "none"}
+        if attn.get("replace_with_linear"):
+            raise c.error(f"block_configs.{i}.attention.replace_with_linear: vLLM's nemotron_nas.py does not build "
+                          "linear-replaced attention (it reads only no_op), so it cannot serve this model")
+        if attn.get("no_op"):
+            label = "no_attention"
+            kinds[label] = {"kind": "no_cache"}
         else:
             group = attn.get("n_heads_in_group")
             if isinstance(group, bool) or not isinstance(group, int) or group <= 0 or heads % group:
@@ -52,12 +57,53 @@ def read_nemotron_nas(c: HFConfig) -> dict:
                  if not (b["attention"].get("no_op") or b["attention"].get("replace_with_linear"))})
     if kv:
         m["num_kv_heads"] = kv[-1]  # the spec's default; every attention layer names its own
-    c.weights_need("block_configs: per-layer MLP widths (ffn_mult) and pruned blocks are not modelled by "
-                   "kvplan.shapes: weights not modelled")
+    m["ffn"] = c.weights_only(lambda: _ffn_blocks(c, blocks, m["hidden_size"]))
+    # intermediate_size: null in these configs; each block names its own MLP width.
     c.ignore("intermediate_size")
     bias = c.flag("attention_bias", False)
     m.update(qkv_bias=bias, o_bias=bias, mlp_bias=c.flag("mlp_bias", False))
     return m
+
+
+def ffn_width(ffn_mult: float, hidden: int) -> int:
+    """DeciLM's MLP width from ffn_mult (vLLM nemotron_nas.py _ffn_mult_to_intermediate_size):
+    int(2 x ffn_mult x hidden / 3) rounded up to a multiple of 256, in the same float
+    arithmetic vLLM uses. Nemotron-Super-49B (hidden 8192): 5.25 -> 28,672; 1.0 -> 5,632."""
+    width = int(2 * ffn_mult * hidden / 3)
+    return width if width % 256 == 0 else width + 256 - width % 256
+
+
+def _ffn_blocks(c: HFConfig, blocks: list, hidden: int) -> dict:
+    """block_configs[i].ffn: no_op (no MLP and no post_attention_layernorm: vLLM
+    DeciLMDecoderLayer), else a SwiGLU LlamaMLP of ffn_mult's width (or intermediate_size)."""
+    kinds, labels = {}, []
+    for i, block in enumerate(blocks):
+        ffn = block.get("ffn")
+        if not isinstance(ffn, dict):
+            raise c.error(f"block_configs.{i}.ffn must be a JSON object")
+        for key, value in ffn.items():
+            if key not in ("no_op", "ffn_mult", "intermediate_size", "replace_with_linear", "sparsify"):
+                raise c.error(f"block_configs.{i}.ffn.{key} is a field kvplan does not read")
+            if key in ("replace_with_linear", "sparsify") and value:
+                raise c.error(f"block_configs.{i}.ffn.{key} is {value!r}: vLLM's nemotron_nas.py builds an MLP "
+                              "there, not that block")
+        if ffn.get("no_op"):
+            kinds["none"] = {"kind": "none"}
+            labels.append("none")
+            continue
+        if ffn.get("ffn_mult") is not None:
+            mult = ffn["ffn_mult"]
+            if isinstance(mult, bool) or not isinstance(mult, (int, float)) or mult <= 0:
+                raise c.error(f"block_configs.{i}.ffn.ffn_mult must be a positive number, got {mult!r}")
+            width = ffn_width(mult, hidden)
+        else:
+            width = ffn.get("intermediate_size")
+            if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
+                raise c.error(f"block_configs.{i}.ffn needs ffn_mult or intermediate_size")
+        label = f"mlp_{width}"
+        kinds[label] = {"kind": "mlp", "intermediate_size": width}
+        labels.append(label)
+    return ffn_layout(kinds, labels)
 
 
 NEMOTRON_NAS = Family(read_nemotron_nas, "DeciLMConfig", {"tie_word_embeddings": False})

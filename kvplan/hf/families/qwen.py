@@ -109,10 +109,10 @@ def read_qwen3_next(c: HFConfig) -> dict:
     m["cache"] = layout({"attention": full(), "linear_attention": linear}, [names[t] for t in types])
 
     m["moe"] = qwen_moe(c, shared_expert=True)
-    m["qk_norm"] = True
-    # Qwen3NextAttention's q_proj also produces an output gate (2 x heads x head_dim
-    # rows; 8192 for the 80B); the spec's shape fields have no place for it.
-    c.note("the attention output gate (q_proj twice as wide) is not in the parameter fields")
+    # Weights (vLLM qwen3_next.py): Qwen3NextAttention's q_proj also produces a sigmoid
+    # output gate (2 x heads x head_dim rows, 8,192 for the 80B), per-head q/k norms; the
+    # linear-attention layers are Gated DeltaNet mixers (kvplan.shapes).
+    m.update(qk_norm=True, attention_output_gate=True, ssm={"type": "gated_deltanet"})
     return m
 
 

@@ -28,7 +28,7 @@ def read_nemotron_h(c: HFConfig) -> dict:
     # n_groups groups of ssm_state_size, conv_kernel; the recurrent state in
     # mamba_ssm_cache_dtype, float32 by default (vLLM's NemotronH config hook), the conv
     # state in the model dtype.
-    m = base(c)
+    m = base(c, read_intermediate=False)
     pattern = c.raw("hybrid_override_pattern", None)
     if not isinstance(pattern, str) or len(pattern) != m["num_layers"] or set(pattern) - set("M*-E"):
         raise c.error(f"hybrid_override_pattern must be one of M * - E per layer ({m['num_layers']} layers)")
@@ -47,16 +47,74 @@ def read_nemotron_h(c: HFConfig) -> dict:
     kinds = {"mamba": mamba, "attention": full(), "mlp": {"kind": "no_cache"}, "moe": {"kind": "no_cache"}}
     m["cache"] = layout(kinds, [names[ch] for ch in pattern])
     # expand: a Mamba-2 convention the mixer does not read (see above); mamba_hidden_act /
-    # mlp_hidden_act: activations; the mixer's biases and dt rank: mixer weights.
-    c.ignore("expand", "mamba_hidden_act", "mamba_proj_bias", "use_conv_bias", "use_bias")
-    bias = c.flag("attention_bias", False)
-    m.update(qkv_bias=bias, o_bias=bias)
-    c.weights_need("hybrid_override_pattern: a Nemotron-H layer holds a mixer or an MLP, not both "
-                   "(kvplan.shapes counts both in every layer): weights not modelled")
-    c.ignore("intermediate_size", "moe_intermediate_size", "moe_shared_expert_intermediate_size",
-             "n_routed_experts", "n_shared_experts", "num_experts_per_tok", "mlp_hidden_act", "mlp_bias",
-             "n_group", "topk_group", "norm_topk_prob", "routed_scaling_factor", "moe_latent_size")
+    # mlp_hidden_act: activations (relu2: the MLPs and experts are up -> relu^2 -> down, not
+    # gated); mamba_proj_bias: not read by vLLM, which takes use_bias for in/out_proj.
+    # time_step_rank: a Mamba 1 size Mamba-2 mixers do not use.
+    c.ignore("expand", "mamba_hidden_act", "mamba_proj_bias", "mlp_hidden_act", "time_step_rank")
+    m["ssm"] = {"type": "mamba2", "conv_bias": c.flag("use_conv_bias", True), "proj_bias": c.flag("use_bias", False)}
+    # vLLM NemotronHAttention builds q/k/v/o without biases whatever attention_bias says.
+    if c.flag("attention_bias", False):
+        c.weights_need("attention_bias true: vLLM's NemotronHAttention builds no attention biases")
+    m.update(mlp_gated=False, mlp_bias=c.flag("mlp_bias", False), norms_per_layer=2)
+    m.update(c.weights_only(lambda: _nemotron_h_ffn(c, pattern)) or {})
+    # n_group / topk_group / norm_topk_prob / routed_scaling_factor: routing, not shapes.
+    c.ignore("n_group", "topk_group", "norm_topk_prob", "routed_scaling_factor")
     return m
+
+
+def _nemotron_h_ffn(c: HFConfig, pattern: str) -> dict:
+    """Nemotron-H's blocks (vLLM nemotron_h.py): each layer is one RMSNorm and one mixer.
+    ``-`` layers hold a NemotronHMLP (up, relu^2, down) of intermediate_size (a list gives
+    one width per ``-`` layer, in order); ``E`` layers a NemotronHMoE: a bias-free router of
+    n_routed_experts with an fp32 e_score_correction_bias, non-gated experts of
+    moe_intermediate_size and one shared non-gated MLP of n_shared_experts x
+    moe_shared_expert_intermediate_size; ``M`` / ``*`` layers no feed-forward block."""
+    if c.raw("moe_latent_size", None) is not None:
+        raise c.error("moe_latent_size (latent MoE projections) is not modelled")
+    widths = c.raw("intermediate_size", None)
+    mlp_layers = pattern.count("-")
+    if isinstance(widths, list):
+        if len(widths) not in (1, mlp_layers) or any(not isinstance(w, int) or w <= 0 for w in widths):
+            raise c.error(f"intermediate_size must list one width or one per MLP layer ({mlp_layers})")
+        widths = widths * mlp_layers if len(widths) == 1 else widths
+    elif mlp_layers:
+        widths = [c.int("intermediate_size")] * mlp_layers
+    kinds, labels, seen = {"none": {"kind": "none"}}, [], 0
+    for ch in pattern:
+        if ch == "-":
+            label = f"mlp_{widths[seen]}"
+            kinds[label] = {"kind": "mlp", "intermediate_size": widths[seen]}
+            seen += 1
+        elif ch == "E":
+            label = "moe"
+            kinds[label] = {"kind": "moe"}
+        else:
+            label = "none"
+        labels.append(label)
+    out = {"ffn": ffn_layout(kinds, labels)}
+    if "E" in pattern:
+        shared = c.count("n_shared_experts", 0)
+        out["moe"] = {"num_experts": c.int("n_routed_experts"), "experts_per_token": c.int("num_experts_per_tok"),
+                      "expert_intermediate_size": c.int("moe_intermediate_size"), "num_shared_experts": min(shared, 1),
+                      "router_bias": True}
+        if shared:
+            out["moe"]["shared_expert_intermediate_size"] = shared * c.int("moe_shared_expert_intermediate_size")
+    else:
+        c.ignore("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "n_shared_experts",
+                 "moe_shared_expert_intermediate_size")
+    return out
+
+
+def ffn_layout(kinds: dict, labels: list[str]) -> dict:
+    """An ``ffn`` mapping for per-layer labels (pattern when periodic, else layer_types)."""
+    used = {k: kinds[k] for k in dict.fromkeys(labels)}
+    if len(used) == 1:
+        return {"kinds": used}
+    n = len(labels)
+    for period in range(1, n // 2 + 1):
+        if all(labels[i] == labels[i % period] for i in range(n)):
+            return {"kinds": used, "pattern": labels[:period]}
+    return {"kinds": used, "layer_types": labels}
 
 
 def read_bamba(c: HFConfig) -> dict:
@@ -79,8 +137,12 @@ def read_bamba(c: HFConfig) -> dict:
     mamba = mamba2_state(intermediate, c.int("mamba_n_groups"), heads, head, c.int("mamba_d_state"),
                          c.int("mamba_d_conv"))
     m["cache"] = layout({"attention": full(), "mamba": mamba}, ["attention" if i in attn else "mamba" for i in range(n)])
-    c.ignore("attn_rotary_emb", "mamba_dt_rank", "mamba_chunk_size", "mamba_conv_bias", "mamba_proj_bias",
-             "z_loss_coefficient")
+    # vLLM bamba.py BambaMixerDecoderLayer: MambaMixer2 (gated norm on) with use_conv_bias =
+    # mamba_conv_bias, use_bias = mamba_proj_bias; every layer also has a SwiGLU MLP and two
+    # RMSNorms; attention q/k/v/o carry no biases.
+    m["ssm"] = {"type": "mamba2", "conv_bias": c.flag("mamba_conv_bias", True),
+                "proj_bias": c.flag("mamba_proj_bias", False)}
+    c.ignore("attn_rotary_emb", "mamba_dt_rank", "mamba_chunk_size", "z_loss_coefficient")
     return m
 
 
@@ -101,17 +163,22 @@ def read_falcon_h1(c: HFConfig) -> dict:
     state = mamba2_state(intermediate, c.int("mamba_n_groups"), heads, head, c.int("mamba_d_state"), c.int("mamba_d_conv"))
     state.pop("kind")
     m["cache"] = {"kinds": {"hybrid": {"kind": "attention_with_state", "state": state}}}
-    # mamba_expand: superseded by mamba_d_ssm; mamba_chunk_size: the scan's chunking;
-    # mamba_rms_norm / mamba_norm_before_gate: where the gated norm sits; mamba_use_mlp:
-    # the MLP after the mixers; the multipliers (mlp_multipliers, ssm_multipliers ...):
-    # muP scalars; projectors_bias / mamba_*_bias: weights.
-    c.ignore("mamba_expand", "mamba_chunk_size", "mamba_rms_norm", "mamba_norm_before_gate", "mamba_use_mlp",
-             "mlp_multipliers", "ssm_multipliers", "projectors_bias", "mamba_proj_bias", "mamba_conv_bias",
+    # Weights (vLLM falcon_h1.py FalconH1ParallelHybrid): attention (q/k/v/o, no biases) and
+    # a MambaMixer2 (conv bias mamba_conv_bias, in/out_proj bias mamba_proj_bias, its gated
+    # norm only with mamba_rms_norm) side by side, then a SwiGLU MLP; two RMSNorms
+    # (input_layernorm, pre_ff_layernorm). mamba_expand: superseded by mamba_d_ssm;
+    # mamba_chunk_size: the scan's chunking; mamba_norm_before_gate: where the gated norm
+    # sits; the multipliers (mlp_multipliers, ssm_multipliers ...): muP scalars.
+    m["ssm"] = {"type": "mamba2", "conv_bias": c.flag("mamba_conv_bias", True),
+                "proj_bias": c.flag("mamba_proj_bias", False), "inner_norm": c.flag("mamba_rms_norm", False)}
+    if not c.flag("mamba_use_mlp", True):
+        raise c.error("mamba_use_mlp false: a Falcon-H1 layer without its MLP is not modelled")
+    for key in ("attention_bias", "projectors_bias"):
+        if c.flag(key, False):
+            c.weights_need(f"{key} true: vLLM's falcon_h1.py builds its projections without biases")
+    c.ignore("mamba_expand", "mamba_chunk_size", "mamba_norm_before_gate", "mlp_multipliers", "ssm_multipliers",
              "mlp_expansion_factor", "attn_layer_indices")
-    bias = c.flag("attention_bias", False)
-    m.update(qkv_bias=bias, o_bias=bias, mlp_bias=c.flag("mlp_bias", False))
-    c.weights_need("Falcon-H1 layers hold attention and a Mamba-2 mixer (kvplan.shapes counts one mixer): "
-                   "weights not modelled")
+    m["mlp_bias"] = c.flag("mlp_bias", False)
     return m
 
 

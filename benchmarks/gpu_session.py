@@ -1,0 +1,538 @@
+"""Phases of benchmarks/gpu_session.sh (one GPU window, see that script and benchmarks/README.md).
+
+    python benchmarks/gpu_session.py env                  -> $GS_TMP/env.json
+    python benchmarks/gpu_session.py check GROUP          -> $GS_TMP/check_GROUP.json
+        GROUP: bf16, fp16, fp8_e4m3:tensor, fp8_e4m3:head, int8, int4 or mla. Correctness of
+        the write (bit-exact) and decode (max |out - ref| / max |ref| <= 1e-2) kernels against
+        the torch references, with the SAME compile-time constants as the bench phase (llama3-8b
+        layer: 32 query heads, 8 KV heads x 128, block 16; DeepSeek-V2-Lite latent 512 + 64):
+        run one process per group in parallel and the JIT compiles overlap; triton's on-disk
+        cache then serves the bench process.
+    python benchmarks/gpu_session.py bench                -> $GS_TMP/bench.json
+        read-only and copy bandwidth; decode GB/s per format at batch 16 x 8k and 32k (CUDA-graph
+        replay), speedups over bf16; MLA decode at 16 x 8k; prefill write GB/s.
+    python benchmarks/gpu_session.py alloc                -> $GS_TMP/alloc.json
+        memory_allocated of pool allocations vs tensor bytes (= planner) vs the allocator model.
+    python benchmarks/gpu_session.py summary OUT_DIR      -> OUT_DIR/summary.json, summary.md
+
+GPU_SESSION_DRYRUN=1 runs every phase on the CPU under TRITON_INTERPRET=1 at tiny shapes (the
+code path, not the numbers). Never changes GPU settings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+DRY = os.environ.get("GPU_SESSION_DRYRUN") == "1"
+if DRY:
+    os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
+TMP = Path(os.environ.get("GS_TMP", "/tmp/kvplan_gpu_session"))
+TMP.mkdir(parents=True, exist_ok=True)
+HERE = Path(__file__).resolve().parent
+
+import torch  # noqa: E402
+
+DEV = "cpu" if DRY else "cuda"
+TOL = 1e-2
+# Shapes: llama3-8b's layer (the bench's constexprs) on a GPU, tiny ones in the dry run.
+GQA = dict(H=2, D=32, HQ=8) if DRY else dict(H=8, D=128, HQ=32)
+MLA = dict(R=64, P=32, HQ=16) if DRY else dict(R=512, P=64, HQ=16)
+BLOCK = 16
+TABLE_WIDTH = 16  # block-table columns are a multiple of 16 in every phase (one JIT specialization)
+
+
+def _bench_helpers():
+    """benchmarks/kernels.py's input helpers (fill_random_, shuffled_tables, fp8_kwargs)."""
+    spec = importlib.util.spec_from_file_location("kvplan_bench_kernels", HERE / "kernels.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(HERE))  # for its `from _common import ...`
+    spec.loader.exec_module(module)
+    return module
+
+
+def dump(name: str, data) -> None:
+    path = TMP / name
+    path.with_suffix(".tmp").write_text(json.dumps(data, indent=1, default=str))
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def sync() -> None:
+    if DEV == "cuda":
+        torch.cuda.synchronize()
+
+
+def say(row: dict) -> None:
+    print(json.dumps({k: v for k, v in row.items() if k != "traceback"}, default=str), flush=True)
+
+
+# ------------------------------------------------------------------------------------- env
+def phase_env() -> None:
+    import platform
+
+    import triton
+
+    info = {"python": sys.version.split()[0], "torch": torch.__version__, "triton": triton.__version__,
+            "cuda": torch.version.cuda, "platform": platform.platform(), "dryrun": DRY,
+            "PYTORCH_CUDA_ALLOC_CONF": os.environ.get("PYTORCH_CUDA_ALLOC_CONF")}
+    for mod in ("numpy", "pydantic", "typer", "rich", "yaml", "pandas"):
+        try:
+            info[mod] = getattr(__import__(mod), "__version__", "present")
+        except ImportError:
+            info[mod] = None
+    if DEV == "cuda":
+        p = torch.cuda.get_device_properties(0)
+        info.update(name=p.name, sms=p.multi_processor_count, cc=f"{p.major}.{p.minor}", total_mem=p.total_memory,
+                    l2_bytes=getattr(p, "L2_cache_size", None),
+                    regs_per_sm=getattr(p, "regs_per_multiprocessor", None),
+                    smem_per_sm=getattr(p, "shared_memory_per_multiprocessor", None))
+    dump("env.json", info)
+    say(info)
+
+
+# ----------------------------------------------------------------------------------- check
+def _table(lens, gen):
+    from kvplan.kernels.testing import ragged_block_tables
+
+    need = max(-(-n // BLOCK) for n in lens)
+    width = -(-(need + 1) // TABLE_WIDTH) * TABLE_WIDTH
+    return ragged_block_tables(lens, BLOCK, spare_blocks=3, extra_columns=width - need, generator=gen)
+
+
+def check_gqa(fmt_name: str, scale_mode: str | None, results: list) -> None:
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.decode import paged_decode_attention, paged_decode_attention_ref
+    from kvplan.kernels.testing import poison_, raw, rel_err, slots_for
+    from kvplan.kernels.write import paged_kv_write, paged_kv_write_ref
+    from kvplan.layers import FullAttention
+    from kvplan.layout import layer_layout
+
+    H, D, HQ = GQA["H"], GQA["D"], GQA["HQ"]
+    lens = [1, 21, 40] if DRY else [1, 17, 300, 1000, 2048, 4097]
+    gen = torch.Generator().manual_seed(1234 + len(fmt_name))
+    dtype = torch.float16 if fmt_name == "fp16" else torch.bfloat16
+    table, seq_lens, nb = _table(lens, gen)
+    layout = layer_layout(FullAttention(kv_heads=H, head_dim=D, v_head_dim=D), get_format(fmt_name), nb, BLOCK)
+    cache, cref = allocate(layout, DEV), allocate(layout, DEV)
+    poison_(cache, 0xFF)  # NaN payloads and scales outside the written slots
+    poison_(cref, 0xFF)
+    slots = slots_for(table, [list(range(n)) for n in lens], BLOCK)
+    slots = torch.cat([slots, torch.tensor([-1, -1], dtype=torch.int64)]).to(DEV)  # padding tokens skip
+    T = slots.numel()
+    key = (torch.randn(T, H, D, generator=gen) * 1.5).to(dtype).to(DEV)
+    val = torch.randn(T, H, D, generator=gen).to(dtype).to(DEV)
+    kw = {}
+    if scale_mode == "tensor":
+        kw = {"k_scale": torch.tensor(0.02, device=DEV), "v_scale": torch.tensor(0.015, device=DEV)}
+    elif scale_mode == "head":
+        kw = {"k_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV),
+              "v_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV)}
+    paged_kv_write(key, val, slot_mapping=slots, **cache, **kw)
+    paged_kv_write_ref(key, val, slot_mapping=slots, **cref, **kw)
+    sync()
+    label = fmt_name + (f"/{scale_mode}" if scale_mode else "")
+    mism = {n: int((raw(cache[n]) != raw(cref[n])).sum()) for n in cache}
+    results.append({"test": "paged_kv_write bit-exact", "format": label, "mismatched_bytes": mism,
+                    "ok": all(v == 0 for v in mism.values())})
+    tdev, ldev = table.to(DEV), seq_lens.to(DEV)
+    q = (torch.randn(len(lens), HQ, D, generator=gen) * 2).to(dtype).to(DEV)
+    ref = paged_decode_attention_ref(q, block_tables=tdev, seq_lens=ldev, **cache, **kw)
+    for splits in ([2] if DRY else [1, 5, None]):  # None: the occupancy-based default the bench uses
+        out = torch.full_like(ref, float("nan"))
+        paged_decode_attention(q, block_tables=tdev, seq_lens=ldev, out=out, num_splits=splits, **cache, **kw)
+        sync()
+        nan = bool(torch.isnan(out).any())
+        err = rel_err(out, ref)
+        results.append({"test": "paged_decode vs ref", "format": label, "splits": splits, "rel_err": err,
+                        "nan": nan, "ok": (not nan) and err <= TOL})
+    again = paged_decode_attention(q, block_tables=tdev, seq_lens=ldev, num_splits=splits, **cache, **kw)
+    sync()  # the same call twice gives the same bits (a moving error is a race)
+    results.append({"test": "decode deterministic", "format": label, "ok": bool(torch.equal(raw(out), raw(again)))})
+
+
+def check_mla(results: list) -> None:
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.mla import MLA_DECODE_FORMATS, mla_decode_attention, mla_decode_attention_ref
+    from kvplan.kernels.testing import poison_, raw, rel_err, slots_for
+    from kvplan.kernels.write import paged_mla_write, paged_mla_write_ref
+    from kvplan.layers import MLALatent
+    from kvplan.layout import layer_layout
+
+    R, P, HQ = MLA["R"], MLA["P"], MLA["HQ"]
+    lens = [1, 21, 40] if DRY else [1, 33, 700, 4097]
+    sm_scale = 192 ** -0.5
+    for fmt_name in ("bf16", "fp8_e4m3", "int8", "int4"):
+        gen = torch.Generator().manual_seed(99)
+        table, seq_lens, nb = _table(lens, gen)
+        layout = layer_layout(MLALatent(kv_lora_rank=R, qk_rope_head_dim=P), get_format(fmt_name), nb, BLOCK)
+        cache, cref = allocate(layout, DEV), allocate(layout, DEV)
+        poison_(cache, 0xFF)
+        poison_(cref, 0xFF)
+        slots = slots_for(table, [list(range(n)) for n in lens], BLOCK).to(DEV)
+        lat = torch.randn(slots.numel(), R + P, generator=gen).to(torch.bfloat16).to(DEV)
+        kw = {"scale": torch.tensor(0.02, device=DEV)} if fmt_name == "fp8_e4m3" else {}
+        paged_mla_write(lat, slot_mapping=slots, **cache, **kw)
+        paged_mla_write_ref(lat, slot_mapping=slots, **cref, **kw)
+        sync()
+        mism = {n: int((raw(cache[n]) != raw(cref[n])).sum()) for n in cache}
+        results.append({"test": "paged_mla_write bit-exact", "format": fmt_name, "mismatched_bytes": mism,
+                        "ok": all(v == 0 for v in mism.values())})
+        if fmt_name not in MLA_DECODE_FORMATS:
+            continue
+        tdev, ldev = table.to(DEV), seq_lens.to(DEV)
+        qn = (torch.randn(len(lens), HQ, R, generator=gen) * 0.2).to(torch.bfloat16).to(DEV)
+        qr = (torch.randn(len(lens), HQ, P, generator=gen) * 0.2).to(torch.bfloat16).to(DEV)
+        ref = mla_decode_attention_ref(qn, qr, block_tables=tdev, seq_lens=ldev, sm_scale=sm_scale, **cache, **kw)
+        for splits in ([2] if DRY else [1, None]):
+            out = torch.full_like(ref, float("nan"))
+            mla_decode_attention(qn, qr, block_tables=tdev, seq_lens=ldev, sm_scale=sm_scale, out=out,
+                                 num_splits=splits, **cache, **kw)
+            sync()
+            nan = bool(torch.isnan(out).any())
+            err = rel_err(out, ref)
+            results.append({"test": "mla_decode vs ref", "format": fmt_name, "splits": splits, "rel_err": err,
+                            "nan": nan, "ok": (not nan) and err <= TOL})
+
+
+def phase_check(group: str) -> None:
+    results, t0 = [], time.time()
+    try:
+        if group == "mla":
+            check_mla(results)
+        else:
+            name, _, mode = group.partition(":")
+            check_gqa(name, mode or None, results)
+    except Exception as err:  # noqa: BLE001 - reported, the other groups go on
+        results.append({"test": "exception", "format": group, "ok": False, "error": f"{type(err).__name__}: {err}",
+                        "traceback": traceback.format_exc()[-3000:]})
+    dump(f"check_{group.replace(':', '_')}.json", {"group": group, "seconds": time.time() - t0, "results": results})
+    for r in results:
+        say(r)
+
+
+# ----------------------------------------------------------------------------------- bench
+def _timed(fn, sets, repeat):
+    from kvplan.kernels.timing import time_graph
+
+    return time_graph(fn, sets, calls_per_replay=len(sets) * 4, replays=1 if DRY else repeat, warmup=1 if DRY else 3,
+                      device=DEV)
+
+
+def bench_decode(bk, rows, bw, shapes, budget_s):
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.decode import paged_decode_attention
+    from kvplan.layers import FullAttention
+    from kvplan.layout import layer_layout
+
+    H, D, HQ = GQA["H"], GQA["D"], GQA["HQ"]
+    kind = FullAttention(kv_heads=H, head_dim=D, v_head_dim=D)
+    gen = torch.Generator(device=DEV).manual_seed(0)
+    t_start = time.time()
+    for B, ctx in shapes:
+        for name in ("bf16", "fp8_e4m3", "int8", "int4"):
+            row = {"kind": "decode", "format": name, "batch": B, "ctx": ctx}
+            if time.time() - t_start > budget_s:
+                rows.append(row | {"skipped": "time budget"})
+                continue
+            fmt = get_format(name)
+            bps = -(-ctx // BLOCK)
+            layout = layer_layout(kind, fmt, B * bps, BLOCK)
+            kv_read = B * ctx * H * 2 * fmt.vector_bytes(D)
+            try:
+                sets = []
+                for _ in range(2):  # two caches rotated: a call never finds the last one's data in L2
+                    cache = allocate(layout, DEV)
+                    bk.fill_random_(cache, gen)
+                    table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+                    q = torch.randn(B, HQ, D, device=DEV, generator=gen).to(torch.bfloat16)
+                    sets.append((q, cache, table, torch.empty(B, HQ, D, device=DEV, dtype=torch.bfloat16)))
+                lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
+                kw = bk.fp8_kwargs(name, DEV)
+
+                def call(s, lens=lens, kw=kw, ctx=ctx):
+                    q, cache, table, out = s
+                    paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
+                                           max_seq_len=ctx, **cache, **kw)
+
+                t = _timed(call, sets, 3 if DRY else 10)
+                med = t["median_s"]
+                row.update(kv_read_bytes=kv_read, us=med * 1e6, iqr_us=t["iqr_s"] * 1e6, timing=t["method"],
+                           gbps=kv_read / med / 1e9, pct_read_roof=100 * kv_read / med / bw["read_bps"],
+                           pct_copy_roof=100 * kv_read / med / bw["copy_bps"])
+            except Exception as err:  # noqa: BLE001
+                row.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-2000:])
+            rows.append(row)
+            say(row)
+            sets = None
+            if DEV == "cuda":
+                torch.cuda.empty_cache()
+
+
+def bench_mla(bk, rows, bw):
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.mla import mla_decode_attention
+    from kvplan.layers import MLALatent
+    from kvplan.layout import layer_layout
+
+    R, P, HQ = MLA["R"], MLA["P"], MLA["HQ"]
+    B, ctx = (1, 40) if DRY else (16, 8192)
+    kind = MLALatent(kv_lora_rank=R, qk_rope_head_dim=P)
+    gen = torch.Generator(device=DEV).manual_seed(1)
+    for name in ("bf16", "fp8_e4m3", "int8"):
+        fmt = get_format(name)
+        bps = -(-ctx // BLOCK)
+        layout = layer_layout(kind, fmt, B * bps, BLOCK)
+        kv_read = B * ctx * fmt.vector_bytes(R + P)
+        row = {"kind": "mla_decode", "format": name, "batch": B, "ctx": ctx, "q_heads": HQ}
+        try:
+            sets = []
+            for _ in range(2):
+                cache = allocate(layout, DEV)
+                bk.fill_random_(cache, gen)
+                table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+                qn = (torch.randn(B, HQ, R, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+                qr = (torch.randn(B, HQ, P, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+                sets.append((qn, qr, cache, table, torch.empty(B, HQ, R, device=DEV, dtype=torch.bfloat16)))
+            lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
+            kw = {"scale": torch.tensor(0.05, device=DEV)} if name == "fp8_e4m3" else {}
+
+            def call(s, lens=lens, kw=kw, ctx=ctx):
+                qn, qr, cache, table, out = s
+                mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=192 ** -0.5, out=out,
+                                     check_values=False, max_seq_len=ctx, **cache, **kw)
+
+            t = _timed(call, sets, 3 if DRY else 10)
+            med = t["median_s"]
+            row.update(kv_read_bytes=kv_read, us=med * 1e6, iqr_us=t["iqr_s"] * 1e6, timing=t["method"],
+                       gbps=kv_read / med / 1e9, pct_read_roof=100 * kv_read / med / bw["read_bps"])
+        except Exception as err:  # noqa: BLE001
+            row.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-2000:])
+        rows.append(row)
+        say(row)
+        sets = None
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
+
+
+def bench_write(rows, bw):
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.write import paged_kv_write
+    from kvplan.layers import FullAttention
+    from kvplan.layout import layer_layout
+
+    H, D = GQA["H"], GQA["D"]
+    tokens = 64 if DRY else 262144
+    kind = FullAttention(kv_heads=H, head_dim=D, v_head_dim=D)
+    gen = torch.Generator(device=DEV).manual_seed(2)
+    for name in ("bf16", "fp8_e4m3", "int8", "int4"):
+        fmt = get_format(name)
+        nb = -(-tokens // BLOCK)
+        layout = layer_layout(kind, fmt, nb, BLOCK)
+        moved = tokens * H * 2 * D * 2 + tokens * H * 2 * fmt.vector_bytes(D) + tokens * 8  # in, out, slots
+        row = {"kind": "write_prefill", "format": name, "tokens": tokens, "bytes_moved": moved}
+        try:
+            sets = []
+            for _ in range(2):
+                cache = allocate(layout, DEV)
+                key = torch.randn(tokens, H, D, device=DEV, generator=gen).to(torch.bfloat16)
+                val = torch.randn(tokens, H, D, device=DEV, generator=gen).to(torch.bfloat16)
+                blocks = torch.randperm(nb, device=DEV, generator=gen)
+                slots = (blocks[:, None] * BLOCK + torch.arange(BLOCK, device=DEV)).reshape(-1)[:tokens].contiguous()
+                sets.append((key, val, cache, slots))
+            kw = {"k_scale": torch.tensor(0.05, device=DEV), "v_scale": torch.tensor(0.05, device=DEV)} \
+                if name == "fp8_e4m3" else {}
+
+            def call(s, kw=kw):
+                key, val, cache, slots = s
+                paged_kv_write(key, val, slot_mapping=slots, check_slots=False, **cache, **kw)
+
+            t = _timed(call, sets, 3 if DRY else 10)
+            med = t["median_s"]
+            row.update(us=med * 1e6, timing=t["method"], gbps=moved / med / 1e9,
+                       pct_copy_roof=100 * moved / med / bw["copy_bps"])
+        except Exception as err:  # noqa: BLE001
+            row.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-2000:])
+        rows.append(row)
+        say(row)
+        sets = None
+
+
+def phase_bench() -> None:
+    from kvplan.kernels.timing import copy_bandwidth, read_bandwidth
+
+    bk = _bench_helpers()
+    t0 = time.time()
+    res: dict = {"rows": []}
+    try:
+        nbytes = (1 << 20) if DRY else (1 << 30)
+        copy = copy_bandwidth(nbytes, device=DEV, repeat=3 if DRY else 20)
+        read = read_bandwidth(2 * nbytes, device=DEV, repeat=3 if DRY else 10)
+        bw = {"copy_bps": copy["bytes_per_s"], "read_bps": read["bytes_per_s"], "read_timing": read["timing"]["method"]}
+        res["bandwidth"] = bw
+        say(bw)
+        dump("bench.json", res)
+        shapes = [(1, 40)] if DRY else [(16, 8192), (16, 32768)]
+        bench_decode(bk, res["rows"], bw, shapes, budget_s=60 if DRY else 110)
+        dump("bench.json", res)
+        bench_mla(bk, res["rows"], bw)
+        dump("bench.json", res)
+        bench_write(res["rows"], bw)
+    except Exception as err:  # noqa: BLE001
+        res.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-3000:])
+    res["seconds"] = time.time() - t0
+    dump("bench.json", res)
+
+
+def speedups(rows: list) -> None:
+    """speedup_vs_bf16 on every timed row with a bf16 row of the same kind, batch and context."""
+    base = {(r["kind"], r.get("batch"), r.get("ctx")): r["us"] for r in rows if r.get("format") == "bf16" and "us" in r}
+    for r in rows:
+        key = (r["kind"], r.get("batch"), r.get("ctx"))
+        if "us" in r and key in base:
+            r["speedup_vs_bf16"] = base[key] / r["us"]
+
+
+# ----------------------------------------------------------------------------------- alloc
+def phase_alloc() -> None:
+    """Pool allocations (every layer a view of one tensor) for real model shapes: tensor bytes
+    against the planner, memory_allocated against the caching allocator's model; and, for
+    contrast, one allocation per layer (the old layout)."""
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate, allocate_pool, caching_allocator_bytes
+    from kvplan.layers import FullAttention, MLALatent
+    from kvplan.layout import layer_layout
+
+    gqa = FullAttention(kv_heads=8, head_dim=128, v_head_dim=128)
+    cases = [  # (label, kind, format, blocks per layer, layers); block 16
+        ("llama3-8b 8k x16 bf16", gqa, "bf16", 16 * 512, 32),
+        ("llama3-8b 8k x16 int4", gqa, "int4", 16 * 512, 32),
+        ("llama3-8b 4k x3 int4", gqa, "int4", 3 * 256, 32),
+        ("deepseek-v2-lite 32k x8 int8", MLALatent(kv_lora_rank=512, qk_rope_head_dim=64), "int8", 8 * 2048, 27),
+        ("gemma2-9b 8k x16 fp8 (head_dim 256)", FullAttention(kv_heads=8, head_dim=256, v_head_dim=256), "fp8_e4m3",
+         16 * 512, 42),
+        ("6.5 MiB layers (20 MiB segments)", gqa, "bf16", 104, 12),
+    ]
+    if DRY:
+        cases = [(c[0], c[1], c[2], 4, 2) for c in cases[:2]]
+    conf = os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
+    out = {"PYTORCH_CUDA_ALLOC_CONF": conf, "cases": []}
+    for label, kind, fname, nb, layers in cases:
+        fmt = get_format(fname)
+        layout = layer_layout(kind, fmt, nb, BLOCK)
+        planner = layers * nb * kind.page_bytes(fmt, BLOCK)
+        case = {"case": label, "layers": layers, "layer_bytes": layout.nbytes, "planner_bytes": planner,
+                "pool_model_bytes": caching_allocator_bytes(layers * layout.nbytes, conf),
+                "per_layer_model_bytes": (None if caching_allocator_bytes(layout.nbytes, conf) is None else
+                                          layers * caching_allocator_bytes(layout.nbytes, conf))}
+        try:
+            for how in ("pool", "per_layer"):
+                if DEV == "cuda":
+                    torch.cuda.empty_cache()
+                    sync()
+                before = torch.cuda.memory_allocated() if DEV == "cuda" else 0
+                if how == "pool":
+                    pool, caches = allocate_pool([layout] * layers, DEV)
+                    case["tensor_bytes"] = sum(t.numel() * t.element_size() for c in caches for t in c.values())
+                    case["tensor_bytes_equal_planner"] = case["tensor_bytes"] == planner
+                else:
+                    caches = [allocate(layout, DEV) for _ in range(layers)]
+                sync()
+                if DEV == "cuda":
+                    case[f"{how}_measured"] = torch.cuda.memory_allocated() - before
+                    model = case[f"{how}_model_bytes"]
+                    case[f"{how}_equals_model"] = None if model is None else case[f"{how}_measured"] == model
+                pool = caches = None
+        except Exception as err:  # noqa: BLE001
+            case["error"] = f"{type(err).__name__}: {err}"
+        out["cases"].append(case)
+        say(case)
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
+    dump("alloc.json", out)
+
+
+# --------------------------------------------------------------------------------- summary
+def _load(name: str):
+    try:
+        return json.loads((TMP / name).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def phase_summary(out_dir: str) -> None:
+    res = {"env": _load("env.json"), "checks": [_load(p.name) for p in sorted(TMP.glob("check_*.json"))],
+           "bench": _load("bench.json"), "alloc": _load("alloc.json"), "measure": None,
+           "phases": _load("phases.json")}
+    measure_path = Path(out_dir) / "measure.json"
+    if measure_path.exists():
+        try:
+            res["measure"] = json.loads(measure_path.read_text())
+        except ValueError:
+            res["measure"] = {"error": "measure.json is not JSON"}
+    checks = [r for c in res["checks"] if c for r in c["results"]]
+    bad = [r for r in checks if not r["ok"]]
+    env = res["env"] or {}
+    lines = [f"# kvplan GPU session: {env.get('name', 'cpu (dry run)' if DRY else '?')}", "",
+             f"torch {env.get('torch')}, triton {env.get('triton')}, numpy {env.get('numpy')}, "
+             f"pydantic {env.get('pydantic')}; PYTORCH_CUDA_ALLOC_CONF={env.get('PYTORCH_CUDA_ALLOC_CONF')}"
+             + ("; DRY RUN (CPU, Triton interpreter, tiny shapes: no figure means anything)" if DRY else ""), "",
+             f"Correctness: {len(checks) - len(bad)}/{len(checks)} checks ok"
+             + "".join(f"\n- FAILED {r['test']} {r.get('format')} splits={r.get('splits')}: "
+                       f"{r.get('rel_err', r.get('error', r.get('mismatched_bytes')))}" for r in bad[:20]), ""]
+    bench = res["bench"] or {}
+    speedups(bench.get("rows", []))
+    bw = bench.get("bandwidth") or {}
+    if bw:
+        lines += [f"Read-only bandwidth {bw['read_bps'] / 1e9:.0f} GB/s ({bw.get('read_timing')}); copy "
+                  f"{bw['copy_bps'] / 1e9:.0f} GB/s (read + write).", ""]
+    lines += ["| kernel | format | batch | ctx/tokens | us | GB/s | % read roof | % copy roof | x bf16 |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in bench.get("rows", []):
+        if "us" not in r:
+            lines.append(f"| {r['kind']} | {r['format']} | {r.get('batch', '')} | {r.get('ctx', r.get('tokens'))} | "
+                         f"{r.get('skipped', r.get('error', ''))} | | | | |")
+            continue
+        lines.append(f"| {r['kind']} | {r['format']} | {r.get('batch', '')} | {r.get('ctx', r.get('tokens'))} | "
+                     f"{r['us']:.1f} | {r['gbps']:.0f} | {r.get('pct_read_roof', 0):.0f} | "
+                     f"{r.get('pct_copy_roof', 0):.0f} | {r.get('speedup_vs_bf16', 0):.2f} |")
+    lines += ["", "| allocation case | planner B | tensor B | pool measured | pool model | per-layer measured | "
+              "per-layer model |", "|---|---|---|---|---|---|---|"]
+    for c in (res["alloc"] or {}).get("cases", []):
+        lines.append(f"| {c['case']} | {c['planner_bytes']:,} | {c.get('tensor_bytes', '')} | "
+                     f"{c.get('pool_measured', '')} | {c.get('pool_model_bytes')} | {c.get('per_layer_measured', '')} "
+                     f"| {c.get('per_layer_model_bytes')} |")
+    m = res["measure"] or {}
+    lines += ["", "kvplan measure: " + (m.get("error") or f"{m.get('model')} {m.get('config', {}).get('batch')} x "
+                                        f"{m.get('config', {}).get('ctx')}")]
+    for f in m.get("formats", []):
+        lines.append(f"- {f.get('kv_dtype')}: {f.get('status')}; tensor bytes diff {f.get('tensor_bytes_diff')}, "
+                     f"allocator {f.get('allocator_bytes_measured')} vs model {f.get('allocator_bytes_predicted')}; "
+                     f"decode {f.get('decode_ms_median') or 0:.3f} ms, {f.get('pct_of_read_roof') or 0:.0f}% of the "
+                     f"read roof, x{f.get('speedup_vs_bf16') or 0:.2f} vs bf16")
+    phases = res["phases"] or {}
+    if phases:
+        lines += ["", "Phases (seconds, exit status): " + ", ".join(f"{k} {v}" for k, v in phases.items())]
+    os.makedirs(out_dir, exist_ok=True)
+    Path(out_dir, "summary.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
+    Path(out_dir, "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    phase = sys.argv[1]
+    if phase == "check":
+        phase_check(sys.argv[2])
+    elif phase == "summary":
+        phase_summary(sys.argv[2])
+    else:
+        {"env": phase_env, "bench": phase_bench, "alloc": phase_alloc}[phase]()

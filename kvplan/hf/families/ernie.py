@@ -1,0 +1,23 @@
+"""ERNIE 4.5 dense (Ernie4_5_ForCausalLM, the 0.3B models)."""
+
+from __future__ import annotations
+
+from kvplan.hf.core import Family, HFConfig, base
+
+
+def read_ernie4_5(c: HFConfig) -> dict:
+    # vLLM ernie45.py: Ernie4_5ForCausalLM is LlamaForCausalLM with non-Neox rotary and no
+    # o_proj bias, so every layer caches K and V of num_key_value_heads heads of head_dim
+    # (Ernie4_5Config default 128, not hidden / heads); Llama's weights, tied embeddings by
+    # default. Ernie's use_bias (q/k/v/o and MLP biases in transformers) is not read by the
+    # Llama modules vLLM builds: a config that sets it blocks weight figures.
+    m = base(c)
+    if c.flag("use_bias", False):
+        c.weights_need("use_bias true: vLLM builds Ernie 4.5 from Llama modules without those biases")
+    return m
+
+
+#: Ernie4_5Config defaults (transformers models/ernie4_5/configuration_ernie4_5.py).
+ERNIE4_5 = Family(read_ernie4_5, "Ernie4_5Config",
+                  {"head_dim": 128, "tie_word_embeddings": True, "max_position_embeddings": 131072,
+                   "use_bias": False})

@@ -1,0 +1,49 @@
+"""benchmarks/gpu_session.sh, the one-command GPU window, end to end in its dry-run mode: every
+phase on the CPU under the Triton interpreter at tiny shapes, with pydantic blocked as on the
+GPU image (built-in specs then come from benchmarks/gpu_specs.json). Proves the script, its
+phases, their files and the summary work; no figure in a dry run means anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.interpret
+def test_gpu_session_dry_run(tmp_path):
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "KVPLAN_VALIDATED_SPECS")}
+    env.update(GPU_SESSION_DRYRUN="1", GPU_SESSION_BLOCK_PYDANTIC="1", PY=sys.executable, OUT=str(out),
+               GS_TMP=str(tmp_path / "tmp"))
+    proc = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_session.sh")], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # at most 8 files come back from the device tool; the session writes these four
+    assert sorted(p.name for p in out.iterdir()) == ["log.txt", "measure.json", "summary.json", "summary.md"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["env"]["pydantic"] is None and summary["env"]["dryrun"] is True
+    assert all(rc == 0 for _, rc in summary["phases"].values()), summary["phases"]
+    groups = {c["group"] for c in summary["checks"]}
+    assert groups == {"bf16", "fp16", "fp8_e4m3:tensor", "fp8_e4m3:head", "int8", "int4", "mla"}
+    results = [r for c in summary["checks"] for r in c["results"]]
+    assert results and all(r["ok"] for r in results), [r for r in results if not r["ok"]]
+    rows = summary["bench"]["rows"]
+    timed = {(r["kind"], r["format"]) for r in rows if "us" in r}
+    assert timed == {(k, f) for k in ("decode", "write_prefill") for f in ("bf16", "fp8_e4m3", "int8", "int4")} | {
+        ("mla_decode", f) for f in ("bf16", "fp8_e4m3", "int8")}
+    assert all("speedup_vs_bf16" in r for r in rows if r["kind"] == "decode")
+    assert all(c["tensor_bytes_equal_planner"] for c in summary["alloc"]["cases"])
+    measure = json.loads((out / "measure.json").read_text())
+    assert [f["kv_dtype"] for f in measure["formats"]] == ["bf16", "fp8_e4m3"]
+    assert all(f["status"] == "ok" and f["tensor_bytes_diff"] == 0 for f in measure["formats"])
+    assert "Correctness: " in (out / "summary.md").read_text()
