@@ -5,11 +5,14 @@ they all ask the same kvplan.capacity.Pool."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from helpers import cli
 from kvplan import api
+
+QWEN3_NEXT = str(Path(__file__).parent / "fixtures" / "hf_configs" / "qwen3-next-80b-a3b-instruct.json")
 
 CASES = [
     # (model, gpu, options as CLI flags, ctx, batch)
@@ -26,6 +29,14 @@ CASES = [
     # engines whose default block is not vLLM's 16: SGLang's page of 1 token, TensorRT-LLM's 32
     ("llama3.1-8b", "h100", ["--engine", "sglang", "--max-model-len", "128k"], 103915, 4),
     ("llama3.1-8b", "h100", ["--engine", "trtllm", "--max-model-len", "128k"], 1000, 460),
+    # data parallelism: each replica its own pool, the experts sharded over tp x dp (slices, or
+    # whole experts with expert parallelism; DeepSeek-style DP attention keeps a latent cache per rank)
+    ("mixtral-8x7b", "h100", ["--tp", "2", "--dp", "2", "--max-model-len", "32k"], 8192, 8),
+    ("mixtral-8x7b", "h100", ["--tp", "2", "--dp", "2", "--enable-expert-parallel", "--max-model-len", "32k"], 8192, 8),
+    ("deepseek-v3", "h200", ["--dp", "8", "--enable-expert-parallel", "--max-model-len", "16k"], 4096, 64),
+    # hybrids: linear attention + full attention (Qwen3-Next), sliding + full with the hybrid manager off
+    (QWEN3_NEXT, "h200", ["--tp", "2", "--max-model-len", "64k"], 32768, 8),
+    ("gemma3-27b", "h100", ["--max-model-len", "32k", "--disable-hybrid-kv-cache-manager"], 32768, 2),
 ]
 
 

@@ -12,6 +12,7 @@ from kvplan.cli.common import (
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
+    DpOpt,
     DraftOpt,
     EngineBlockSizeOpt,
     EngineOpt,
@@ -79,6 +80,7 @@ def size(
     kv_cache_memory: KvCacheMemoryOpt = None,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
     disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    dp: DpOpt = 1,
     enable_expert_parallel: ExpertParallelOpt = False,
     cpu_offload_gb: CpuOffloadOpt = None,
     swap_space: SwapSpaceOpt = None,
@@ -145,6 +147,8 @@ def size(
                             swap_space=swap_space, mem_fraction_static=mem_fraction_static,
                             context_length=context_length, max_running_requests=max_running_requests,
                             chunked_prefill_size=chunked_prefill_size)
+    if dp != 1:
+        deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     on_gpu = gpu is not None or gpu_mem is not None
     engine_note = None
     if on_gpu:

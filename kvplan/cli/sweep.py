@@ -15,6 +15,7 @@ from kvplan.cli.common import (
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
+    DpOpt,
     DtypeOpt,
     EngineBlockSizeOpt,
     EngineOpt,
@@ -76,6 +77,7 @@ def sweep(
     kv_cache_memory: KvCacheMemoryOpt = None,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
     disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    dp: DpOpt = 1,
     enable_expert_parallel: ExpertParallelOpt = False,
     cpu_offload_gb: CpuOffloadOpt = None,
     swap_space: SwapSpaceOpt = None,
@@ -129,6 +131,8 @@ def sweep(
                             swap_space=swap_space, mem_fraction_static=mem_fraction_static,
                             context_length=context_length, max_running_requests=max_running_requests,
                             chunked_prefill_size=chunked_prefill_size)
+    if dp != 1:
+        deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     if gpu is None and gpu_mem is None and engine_options_given(deploy):
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
     gpu_obj = resolve_gpu(gpu)
