@@ -414,6 +414,7 @@ class Setup:
 def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
     """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
     catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs."""
+    from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
 
     req = pool.request
@@ -455,7 +456,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
         linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
         q_heads_rank=cdiv(spec.num_attention_heads, req.tp),
-        act_bytes={"fp32": 4}.get(spec.dtype, 2),
+        act_bytes=FORMATS[spec.dtype].value_bits // 8,  # the model dtype's bytes (kvplan.formats)
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
     )
 

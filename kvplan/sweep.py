@@ -317,8 +317,8 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
-    per = np.asarray(pool.blocks_per_request(ctx) if pool.paged else np.zeros_like(ctx), dtype=np.int64)
-    reserved = np.multiply.outer(per, bat) * pool.layout.unit_bytes
+    reserved = (np.asarray(pool.reserved_bytes(n, b), dtype=np.int64) if pool.paged
+                else np.zeros((len(ctx), len(bat)), dtype=np.int64))
     fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)
     out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
     out["reserved_bytes"][sl] = reserved
