@@ -135,3 +135,30 @@ def test_fragment_pool_is_the_capacity_pool(capsys, model, gpu, opts):
     report = json.loads(out)
     assert report["pool_tokens"] == pool.kv_cache_tokens
     assert report["max_seqs"] == pool.max_num_seqs  # the engine's default when not given
+
+
+def test_a_vllm_command_line_is_the_same_question(capsys, tmp_path):
+    """--from-vllm (capacity) and from_vllm (check) read a launch command into the same request
+    as the flags: the same pool, requests and verdict as the options spelled out (32K = 32,768)."""
+    cmd = ("vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 4 --max-model-len 32K --kv-cache-dtype fp8 "
+           "--gpu-memory-utilization=0.95 --max-num-seqs 128 --data-parallel-size 2")
+    pool = api.plan("llama3.1-70b", "h100", tp=4, dp=2, max_model_len=32768, kv_format="fp8",
+                    gpu_memory_utilization=0.95, max_num_seqs=128)
+    truth = (pool.kv_pool_bytes, pool.kv_cache_tokens, pool.max_requests(16384), bool(pool.serves(16384, 32)))
+    assert truth[2] == 62 and truth[3]  # 63,973 usable blocks of 16 tokens // 1,024 blocks a request of 16k
+
+    code, out, _ = cli(capsys, "capacity", "--gpu", "h100", "--from-vllm", cmd, "--ctx", "16384", "--batch", "32",
+                       "--json")
+    d = json.loads(out)
+    assert code == 0 and (d["kv_pool_bytes"], d["kv_cache_tokens"], d["requests_at_ctx"], d["fits"]) == truth
+    assert (d["tp"], d["dp"], d["max_model_len"], d["max_num_seqs"]) == (4, 2, 32768, 128)
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps({"deployments": [{
+        "name": "q", "model": "llama3.1-70b", "gpu": "h100", "from_vllm": cmd,
+        "requires": {"min_concurrency": [{"ctx": 16384, "requests": 32}]}}]}))
+    code, out, _ = cli(capsys, "check", str(plan), "--json")
+    dep = json.loads(out)["deployments"][0]
+    r = dep["requirements"][-1]
+    c = dep["capacity"]
+    assert code == 0 and (c["kv_pool_bytes"], c["kv_cache_tokens"], r["measured"], r["passed"]) == truth
