@@ -111,7 +111,8 @@ def load_plan(path: str | Path) -> Plan:
             d = DeploymentSchema.model_validate(merged)
         except ValidationError as err:
             msg = validation_message(err, "")
-            raise BadInputError(f"{path}: deployments.{i}.{msg}") from None
+            sep = "." if err.errors()[0]["loc"] else ": "  # a field, or the deployment as a whole
+            raise BadInputError(f"{path}: deployments.{i}{sep}{msg}") from None
         if d.name in names:
             raise BadInputError(f"{path}: deployments.{i}.name: {d.name!r} is used twice; names must be unique")
         names.add(d.name)

@@ -213,3 +213,13 @@ def test_dp_requirements_count_one_replica_and_say_so(tmp_path):
     assert conc.measured == pool.max_requests(8192) and tokens.measured == pool.kv_cache_tokens
     assert conc.message.endswith("(per replica; the deployment has 2 replicas)")
     assert tokens.message.endswith("(per replica; the deployment has 2 replicas)")
+
+
+def test_a_deployment_wide_plan_error_reads_as_one_line(tmp_path, capsys):
+    """A check on the deployment as a whole (a name and its vLLM alias both given) printed
+    "deployments.0.Value error, give ..." (pydantic's prefix glued to the location)."""
+    p = tmp_path / "p.yaml"
+    p.write_text("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, tp: 2, tensor_parallel_size: 2}\n")
+    assert run(["check", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"kvplan: error: {p}: deployments.0: give tensor_parallel_size or tp, not both"
