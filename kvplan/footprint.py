@@ -42,7 +42,8 @@ def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
         raise BadInputError(f"tp and pp must be at least 1 (got tp={par.tp}, pp={par.pp})")
     if par.pp > spec.num_layers:
         raise ShapeError(f"pp={par.pp} exceeds the model's {spec.num_layers} layers")
-    if spec.num_attention_heads % par.tp:
+    # Attention-free models (Mamba) carry placeholder head counts: their mixers check tp themselves.
+    if any(kind.has_attention for kind in {*spec.layers}) and spec.num_attention_heads % par.tp:
         raise ShapeError(
             f"tp={par.tp} does not divide {spec.name}'s {spec.num_attention_heads} attention heads"
         )

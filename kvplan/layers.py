@@ -47,6 +47,9 @@ class CacheKind:
     kind: ClassVar[str] = ""
     #: Whether the cache grows with the sequence (so the KV format applies to it).
     token_proportional: ClassVar[bool] = True
+    #: Whether the layer runs attention with the model's query heads (tensor parallelism then
+    #: splits them): False for state-space mixers and layers without a mixer.
+    has_attention: ClassVar[bool] = True
 
     # -- primitives ---------------------------------------------------------------------
     def per_token_bytes(self, fmt: KVFormat, tp: int = 1) -> int:
@@ -372,6 +375,7 @@ class StateSpace(CacheKind):
 
     kind: ClassVar[str] = "state_space"
     token_proportional: ClassVar[bool] = False
+    has_attention: ClassVar[bool] = False
     conv_dim: int
     conv_kernel: int
     ssm_heads: int
@@ -488,6 +492,7 @@ class NoCache(CacheKind):
 
     kind: ClassVar[str] = "no_cache"
     token_proportional: ClassVar[bool] = False
+    has_attention: ClassVar[bool] = False
     replacement: str = "none"  # "none" (no_op) or "linear" (hidden x hidden map)
 
     def describe(self) -> str:

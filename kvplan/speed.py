@@ -648,6 +648,22 @@ def decode_step(s: Setup, users_per_replica: int, ctx: int, prompt_tokens: int =
     return replace(t, overhead_s=t.overhead_s + s.efficiency.step_overhead_s)
 
 
+def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_tokens: int = 0) -> float:
+    """Seconds of one engine step of a replica as a serving simulator sees it (the step-time
+    protocol of kvplan.fragment.timing): ``decode_seqs`` sequences each adding one token
+    while reading ``kv_tokens`` cached tokens between them, each taken at the mean length
+    (exact for full attention and MLA, whose read is linear in the length; a mean-field
+    estimate for windows), plus ``prefill_tokens`` prompt tokens as one chunk from position
+    0. Pipeline stages work on micro-batches of cdiv(seqs, pp) as in ``decode_step``."""
+    if decode_seqs <= 0 and prefill_tokens <= 0:
+        return 0.0
+    pp = len(s.stages)
+    micro = cdiv(decode_seqs, min(pp, decode_seqs)) if decode_seqs else 0
+    ctx = round(kv_tokens / decode_seqs) if decode_seqs else 0
+    load = _Load(micro, ctx, float(prefill_tokens), 0, 1.0 if prefill_tokens else 0.0)
+    return _pass_time(s, load).total_s + s.efficiency.step_overhead_s
+
+
 def prefill_time(s: Setup, prompt_tokens: int, prompts: int = 1) -> StepTime:
     """Time to first token of ``prompts`` prompts of ``prompt_tokens`` arriving together on
     an idle replica: steps of at most the engine's ``max_num_batched_tokens`` tokens (all

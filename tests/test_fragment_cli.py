@@ -18,17 +18,18 @@ def _json(capsys, args):
     return json.loads(capsys.readouterr().out)
 
 
-def test_json_lists_the_six_default_policies(capsys):
+def test_json_lists_the_default_policies(capsys):
     d = _json(capsys, SMALL)
     assert [p["policy"] for p in d["policies"]] == [
-        "orca-max", "orca-pow2", "orca-oracle", "paged-16", "paged-16-share", "paged-1"]
+        "orca-max", "orca-pow2", "orca-oracle", "static", "paged-16", "paged-16-share", "paged-1"]
     # OPT-13B fp16: 2 (K, V) x 40 layers x 5120 hidden x 2 bytes = 819,200 B per token
     # (the paper's "800 KB"); 15,728 tokens x 819,200 B = 12,884,377,600 B (12.0 GiB, Table 1).
     assert d["bytes_per_token"] == 2 * 40 * 5120 * 2 == 819_200
     assert d["pool_tokens"] == 15728 and d["pool_bytes"] == 15728 * 819_200
     assert d["max_model_len"] == 2048 and d["workload"]["requests"] == 300
     for p in d["policies"]:
-        parts = p["token_state_share"] + p["reserved_share"] + p["internal_share"] + p["external_share"]
+        parts = (p["token_state_share"] + p["reserved_share"] + p["internal_share"] + p["external_share"]
+                 + p["padding_share"] + p["seat_cap_share"] + p["budget_cap_share"])
         assert parts == pytest.approx(1.0, abs=1e-5)
         assert p["completed"] == 300
     # orca-max: 15,728 // 2,048 = 7 chunks fit at a time
@@ -43,7 +44,7 @@ def test_policies_block_size_and_sharing_options(capsys):
     assert shared["mean_batch"] > plain["mean_batch"]
     assert shared["completed_per_1000_steps"] > plain["completed_per_1000_steps"]
     d = _json(capsys, SMALL + ["--block-size", "64"])
-    assert [p["policy"] for p in d["policies"]][3:] == ["paged-64", "paged-64-share", "paged-1"]
+    assert [p["policy"] for p in d["policies"]][3:] == ["static", "paged-64", "paged-64-share", "paged-1"]
 
 
 def test_pool_from_gpu_matches_capacity_planner(capsys):
@@ -117,7 +118,7 @@ def test_progress_callback_counts_every_request():
     wl = load_workload("alpaca", num_requests=3000, max_model_len=2048)
     ticks = []
     run_fragment(spec, get_format("fp16"), wl, default_policies(), 15728, max_model_len=2048, progress=ticks.append)
-    assert sum(ticks) == 3000 * 6
+    assert sum(ticks) == 3000 * 7
 
 
 def test_negative_seed_is_bad_input(capsys):
@@ -126,3 +127,106 @@ def test_negative_seed_is_bad_input(capsys):
     code, _, err = cli(capsys, "fragment", "opt-13b", "--kv-pool-tokens", "15728", "--workload", "alpaca",
                        "--requests", "10", "--seed", "-1")
     assert code == 2 and "--seed" in one_line_error(err)
+
+
+def test_seat_cap_is_its_own_share_not_fragmentation(capsys):
+    """Issue 12: Llama-3.1-8B on one H100 has a 450,192-token pool; 2,000 ShareGPT requests
+    (plus a 1,024-token system prompt) at 256 running sequences never fill it, yet the
+    free memory was reported as ~70% "external fragmentation", and prompt sharing looked
+    far worse than no sharing (31% against 86% token states). The free memory is the seat
+    cap's, and on the headline (served: token states as the sequences read them) sharing
+    is not worse: both run the same batch."""
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "2000", "--max-seqs", "256",
+                       "--system-prompt", "1024", "--policies", "paged-16,paged-16-share"])
+    plain, shared = d["policies"]
+    assert d["max_seqs"] == 256
+    assert plain["external_share"] == 0 and shared["external_share"] == 0
+    assert plain["seat_cap_share"] > 0.10 and shared["seat_cap_share"] > 0.60
+    assert plain["mean_batch"] == shared["mean_batch"] and plain["peak_batch"] == shared["peak_batch"] == 256
+    assert shared["served_share"] >= plain["served_share"]
+    assert any("max_num_seqs" in note and note.startswith("paged-16:") for note in d["notes"])
+    assert not any("serves" in note for note in d["notes"])  # no sharing-looks-worse note: it is not worse
+
+
+def test_gpu_takes_max_seqs_from_the_engine_profile(capsys):
+    # vLLM's default on GPUs of 70 GiB or more is 1,024 running sequences (kvplan.engines)
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies", "paged-16"])
+    assert d["max_seqs"] == 1024
+    d = _json(capsys, ["fragment", "opt-13b", "--gpu", "a100-40gb", "--requests", "50", "--policies", "paged-16"])
+    assert d["max_seqs"] == 256
+
+
+def test_rate_sweep_json_and_plot(tmp_path, capsys):
+    path = tmp_path / "sweep.png"
+    d = _json(capsys, ["fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "200", "--policies",
+                       "orca-oracle,paged-16", "--rate", "1/s,3/s", "--plot", str(path)])
+    assert [r["label"] for r in d["rates"]] == ["Poisson 1/s (seed 0)", "Poisson 3/s (seed 0)"]
+    slow, fast = (r["policies"][1] for r in d["rates"])
+    # at 3 requests/s more requests wait: a higher mean batch and a longer mean TTFT
+    assert fast["mean_batch"] > slow["mean_batch"] and fast["time"]["ttft_s"]["mean"] > slow["time"]["ttft_s"]["mean"]
+    assert d["policies"] == d["rates"][0]["policies"]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_speculative_draft_shares_the_pool(capsys):
+    # Llama-3.1-8B (131,072 B per token) beside Llama-3.2-1B's KV (16 x 8 x 64 x 2 x 2 = 32,768 B):
+    # 64k tokens of the target become 65,536 x 131,072 // 163,840 = 52,428
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--kv-pool-tokens", "64k", "--requests", "50", "--policies",
+                       "paged-16", "--spec-tokens", "4", "--acceptance", "0.8", "--draft-model", "llama3.2-1b"])
+    assert d["simulated_pool_tokens"] == 65_536 * 131_072 // 163_840 == 52_428
+    assert d["speculative"]["draft_bytes_per_token"] == 32_768
+    assert d["step_time"]["tokens_per_step"] == pytest.approx(3.3616)
+
+
+def test_tiers_report_the_link(capsys):
+    d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies",
+                       "paged-16-share", "--cpu-kv-gib", "8"])
+    assert d["tiers"]["cpu_bytes"] == 8 << 30
+    # the catalog's H100 SXM host link: PCIe 5.0 x16, 64 GB/s per direction
+    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 64_000_000_000 and "host link" in d["tiers"]["host_bandwidth_source"]
+    assert d["policies"][0]["prefix_cache"]["tiers"]["cpu"]["capacity_tokens"] == (8 << 30) // (16 * 131_072) * 16
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--window", "1k", "--policies", "paged-16-share"], "--window with prefix sharing"),
+        (["--sinks", "4"], "--sinks needs --window"),
+        (["--host-bandwidth", "64GB"], "--host-bandwidth and --disk-bandwidth need --cpu-kv-gib"),
+        (["--acceptance", "0.5"], "need --spec-tokens"),
+        (["--spec-tokens", "2", "--acceptance", "1.5"], "--acceptance must be in [0, 1)"),
+        (["--max-num-batched-tokens", "100"], "is below --max-seqs 256"),
+        (["--rate", "fast"], "--rate: cannot read 'fast'"),
+        (["--rate", "1/s,inf", "--plot", "x.png"], "needs Poisson rates only"),
+        (["--policies", "static-0"], "at least 1 request"),
+    ],
+)
+def test_serving_option_errors(tmp_path, capsys, extra, message):
+    args = ["fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "20"]
+    extra = [str(tmp_path / x) if x.endswith(".png") else x for x in extra]
+    assert run(args + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+
+
+@pytest.mark.parametrize(("method", "extra"), [("draft_model", 8), ("eagle", 8), ("mtp", 8), ("ngram", 4)])
+def test_simulator_reserves_the_capacity_pools_lookahead(method, extra):
+    """The simulator and the capacity pool reserve the same slots per decoding sequence under
+    speculative decoding (kvplan.speculative: k verified + k drafter lookahead; n-gram: k)."""
+    from kvplan.fragment.config import ServingConfig
+    from kvplan.fragment.run import Speculative
+    from kvplan.fragment.timing import ConstantStepTime, SpeculativeStepTime
+    from kvplan.speculative import LOOKAHEAD_METHODS
+
+    sp = Speculative(4, 0.7, method=method)
+    cfg = ServingConfig(step_time=SpeculativeStepTime(ConstantStepTime(), 4, 0.7, 0.0, sp.lookahead_tokens))
+    assert cfg.lookahead == extra == 4 + (4 if method in LOOKAHEAD_METHODS else 0)
+    assert cfg.decode_tokens == 5  # the sampled token + 4 to verify, whatever the method
+
+
+def test_spec_tokens_without_a_draft_model_needs_a_method(capsys):
+    from helpers import cli, one_line_error
+
+    code, _, err = cli(capsys, "fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "20",
+                       "--spec-tokens", "4")
+    assert code == 2 and "--spec-method" in one_line_error(err)

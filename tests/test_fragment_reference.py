@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvplan.errors import DoesNotFitError
+from kvplan.fragment.metrics import WAIT_SEATS
 from kvplan.fragment.policies import parse_policy
 from kvplan.fragment.simulator import simulate
 from kvplan.fragment.workloads import from_lengths
@@ -59,7 +60,7 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
     B = policy.block_size
     paged = not policy.contiguous
     out = dict(seq_steps=0, token=0, allocated=0, fillable=0, allocated_waiting=0, waiting_steps=0,
-               rounding=0, preemptions=0, peak=0, completed=0)
+               rounding=0, preemptions=0, peak=0, completed=0, seat_steps=0, seat_allocated=0)
     if paged:
         num_blocks = pool // B
         sys_blocks = S // B if policy.share else 0
@@ -91,7 +92,8 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
         for g in running:
             for q in g["seqs"]:
                 q["len"] += 1
-        # 2. admission
+        # 2. admission; a request left waiting waits for a seat (max_seqs) or for memory
+        seats = False
         if not preempted:
             while waiting:
                 head = waiting[0]
@@ -99,6 +101,7 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                 lens = head["lens"] or [P] * n
                 finals = head.get("finals") or [P + o for o in wl.output_lens[head["rid"]]]
                 if sum(len(g["seqs"]) for g in running) + len(lens) > max_seqs:
+                    seats = True
                     break
                 if paged:
                     base_blocks = P // B if policy.share else 0
@@ -164,6 +167,9 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
         if waiting:
             out["waiting_steps"] += 1
             out["allocated_waiting"] += alloc
+            if seats:
+                out["seat_steps"] += 1
+                out["seat_allocated"] += alloc
         # 4. completions
         for g in list(running):
             for q in list(g["seqs"]):
@@ -218,10 +224,12 @@ def test_event_driven_equals_step_by_step(sc):
     u = res.usage
     got = dict(seq_steps=u.seq_steps, token=u.token, allocated=u.allocated, fillable=u.fillable,
                allocated_waiting=u.allocated_waiting, waiting_steps=u.waiting_steps, rounding=u.rounding,
-               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps)
+               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps,
+               seat_steps=u.wait_steps[WAIT_SEATS], seat_allocated=u.alloc_wait[WAIT_SEATS])
     assert got == ref
     # shares partition the accounted memory
-    total = res.token_state_share + res.reserved_share + res.internal_share + res.external_share
+    total = (res.token_state_share + res.reserved_share + res.internal_share + res.external_share
+             + res.seat_cap_share + res.budget_cap_share + res.padding_share)
     assert total == pytest.approx(1.0)
     assert 0.0 <= res.token_state_share <= 1.0
 

@@ -205,9 +205,10 @@ def test_orca_oracle_with_buddy_hand_computed():
 
 def test_policy_names():
     assert [p.name for p in default_policies()] == [
-        "orca-max", "orca-pow2", "orca-oracle", "paged-16", "paged-16-share", "paged-1"]
-    assert [p.name for p in default_policies(1)] == ["orca-max", "orca-pow2", "orca-oracle", "paged-1",
+        "orca-max", "orca-pow2", "orca-oracle", "static", "paged-16", "paged-16-share", "paged-1"]
+    assert [p.name for p in default_policies(1)] == ["orca-max", "orca-pow2", "orca-oracle", "static", "paged-1",
                                                      "paged-1-share"]
+    assert [p.name for p in default_policies(16, share=False)][-2:] == ["paged-16", "paged-1"]
     assert [p.name for p in parse_policies("paged-256, ORCA-MAX,paged-256")] == ["paged-256", "orca-max"]
     with pytest.raises(BadInputError, match="1 to 256"):
         parse_policy("paged-512")

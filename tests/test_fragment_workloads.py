@@ -88,7 +88,7 @@ BASE = ["fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload"]
         ("prompt_len,out\n1,2\n", "missing column(s) output_len (found: prompt_len, out)"),
         ("prompt_len,output_len\n5,3\n-3,2\n", "row 2: prompt_len must be a whole number >= 1, got -3"),
         ("prompt_len,output_len\n5,1.5\n", "row 1: output_len must be a whole number >= 1, got 1.5"),
-        ("prompt_len,output_len\n5,\n", "row 1: output_len must be a whole number >= 1, got nan"),
+        ("prompt_len,output_len\n5,\n", "row 1: output_len is empty"),
         ("prompt_len,output_len\nabc,3\n", "row 1: prompt_len must be a whole number >= 1, got 'abc'"),
         ("prompt_len,output_len\n0,3\n", "row 1: prompt_len must be a whole number >= 1, got 0"),
         ("prompt_len,output_len\n", "no rows"),
@@ -106,7 +106,7 @@ def test_bad_jsonl_and_unknown_inputs(tmp_path, capsys):
     bad = tmp_path / "t.jsonl"
     bad.write_text('{"prompt_len": 1, "output_len": 2}\nnot json\n')
     code, err = _fail(capsys, BASE + [str(bad)])
-    assert code == 2 and "cannot read as jsonl" in err
+    assert code == 2 and "t.jsonl: row 2: cannot read as JSON" in err
     code, err = _fail(capsys, BASE + [str(tmp_path / "nope.csv")])
     assert code == 2 and "no such file" in err
     txt = tmp_path / "t.txt"

@@ -321,3 +321,19 @@ def test_speed_counts_moe_layers_from_the_ffn_layout():
     s = setup(plan(make_request(spec, "h100", max_model_len=4096)))
     n_moe = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
     assert n_moe > 0 and sum(st.num_moe_layers for st in s.stages) == n_moe
+
+
+def test_attention_free_models_split_over_tp_by_their_mixers():
+    """Mamba-Codestral has no attention (its head counts are placeholders of 1): tp 2 is
+    decided by its mixer (128 heads, 8 groups), not refused for 'not dividing 1 head'."""
+    from kvplan.footprint import Parallelism, footprint
+    from kvplan.formats import get_format
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/mamba-codestral-7b.json")
+    kind = spec.layers[0]
+    one = footprint(spec, get_format("bf16"), 4096, 1, 16, Parallelism(1, 1))
+    two = footprint(spec, get_format("bf16"), 4096, 1, 16, Parallelism(2, 1))
+    # conv 10,240 channels (8,192 + 2 x 8 groups x 128) x 3 + 128 heads x 64 x 128, bf16, 64 layers
+    assert one.per_gpu_bytes == 64 * (10240 * 3 + 128 * 64 * 128) * 2
+    assert two.per_gpu_bytes == 64 * (5120 * 3 + 64 * 64 * 128) * 2 == kind.state_bytes(2) * 64

@@ -12,9 +12,15 @@ whose Orca baselines reserve one contiguous chunk per request:
                  outputs"), at most max_model_len
     orca-oracle  exactly the final length (the output length is known in advance)
     paged-B      blocks of B tokens (1 <= B <= 256), allocated on demand, one per B tokens
-    paged-B-share  the same, plus sharing: the full blocks of a common system prompt are
-                 stored once for all requests, and the prompt of a request once for its
-                 n parallel samples (as vLLM forks a sequence group's block table)
+    paged-B-share  the same, plus a vLLM-style prefix cache: full prompt blocks named by
+                 their prefix (a common system prompt, a request's prompt for its n
+                 parallel samples, a trace's hash ids) are stored once, reference-counted,
+                 and stay cached (evictable, LRU) after their requests end
+    static, static-N  static batching (Hugging Face ``generate`` with padding,
+                 FasterTransformer-style serving): batches of N requests (default: as many
+                 max_model_len rows as fit the pool), one at a time, every row padded to
+                 the batch's longest prompt plus its longest output and held until the
+                 whole batch finishes
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ MAX_BLOCK_SIZE = 256
 
 _RESERVE = ("max", "pow2", "pow2-output", "oracle")
 _PAGED = re.compile(r"^paged-(\d+)(-share)?$")
+_STATIC = re.compile(r"^static(?:-(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class Policy:
     reserve: str | None = None
     block_size: int | None = None
     share: bool = False
+    static: bool = False
+    batch_size: int | None = None  # static: requests per batch (None: pool // max_model_len)
 
     @property
     def contiguous(self) -> bool:
@@ -69,12 +78,16 @@ class Policy:
             return "contiguous, prompt + next power of two of the output"
         if self.reserve == "oracle":
             return "contiguous, exact final length"
-        extra = ", shared system prompt and sample prompts" if self.share else ""
+        if self.static:
+            n = f"{self.batch_size} requests" if self.batch_size else "pool // max_model_len requests"
+            return f"static batches of {n}, padded to the longest prompt + output, one at a time"
+        extra = ", prefix cache (shared prompt blocks, LRU)" if self.share else ""
         return f"paged, {self.block_size}-token blocks on demand{extra}"
 
 
 def known_policy_names() -> list[str]:
-    return ["orca-max", "orca-pow2", "orca-pow2-output", "orca-oracle", "paged-16", "paged-16-share", "paged-1"]
+    return ["orca-max", "orca-pow2", "orca-pow2-output", "orca-oracle", "paged-16", "paged-16-share", "paged-1",
+            "static", "static-8"]
 
 
 def parse_policy(name: str) -> Policy:
@@ -90,9 +103,15 @@ def parse_policy(name: str) -> Policy:
                 f"policy {name!r}: block size must be 1 to {MAX_BLOCK_SIZE} tokens, got {block} (e.g. paged-16)"
             )
         return Policy(name=f"paged-{block}{'-share' if m.group(2) else ''}", block_size=block, share=bool(m.group(2)))
+    m = _STATIC.match(key)
+    if m:
+        size = int(m.group(1)) if m.group(1) else None
+        if size is not None and size < 1:
+            raise BadInputError(f"policy {name!r}: a static batch needs at least 1 request (e.g. static-8)")
+        return Policy(name=key, static=True, batch_size=size)
     raise UnknownNameError(
         "policy", name, known_policy_names(),
-        "use orca-max, orca-pow2, orca-pow2-output, orca-oracle, paged-B or paged-B-share"
+        "use orca-max, orca-pow2, orca-pow2-output, orca-oracle, paged-B, paged-B-share, static or static-N"
     )
 
 
@@ -109,11 +128,15 @@ def parse_policies(text: str) -> list[Policy]:
     return out
 
 
-def default_policies(block_size: int = 16) -> list[Policy]:
-    """The six defaults: the paper's three Orca baselines, paged-B (vLLM's B = 16),
-    paged-B-share, and paged-1 (the limit of paging: no block rounding at all, the
-    smallest size in the paper's block-size sweep, Figure 18b)."""
-    names = ["orca-max", "orca-pow2", "orca-oracle", f"paged-{block_size}", f"paged-{block_size}-share", "paged-1"]
+def default_policies(block_size: int = 16, share: bool = True) -> list[Policy]:
+    """The defaults: the paper's three Orca baselines, static batching, paged-B (vLLM's B =
+    16), paged-B-share (left out with ``share=False``, e.g. beside a retention window), and
+    paged-1 (the limit of paging: no block rounding at all, the smallest size in the
+    paper's block-size sweep, Figure 18b)."""
+    names = ["orca-max", "orca-pow2", "orca-oracle", "static", f"paged-{block_size}"]
+    if share:
+        names.append(f"paged-{block_size}-share")
+    names.append("paged-1")
     out: list[Policy] = []
     for n in names:
         pol = parse_policy(n)

@@ -1,83 +1,126 @@
-"""Event-driven continuous-batching simulation of one allocation policy on a fixed KV pool.
+"""Event-driven simulation of continuous (or static) batching on a fixed KV pool, in time.
 
 One step = one engine iteration. At step s, in this order:
 
-1. decode: every sequence running before s stores one more token (a paged sequence
-   whose blocks are full takes a new block; when the pool has too few free blocks the
-   most recently admitted request is preempted, all its blocks freed, and it goes back
-   to the front of the queue keeping its tokens, to be recomputed: vLLM's recompute
-   preemption);
-2. admission, unless step s preempted: first come, first served, while the head of the
-   queue fits (contiguous: a first-fit chunk per sample; paged: its blocks plus vLLM's
-   1% watermark) and the batch stays within ``max_seqs``; an admitted request stores its
-   prompt (system prompt + prompt) at once;
-3. the step is measured (see kvplan.fragment.metrics);
-4. every sequence that reached its final length (prompt + output) completes and frees.
+1. decode: every sequence decoding before s stores one more token (a paged sequence
+   whose blocks are full takes a new block; with a retention window, blocks that left the
+   window are released first; when the pool has too few free blocks the most recently
+   admitted request is preempted, all its blocks freed, and it goes back to the front of
+   the queue keeping its tokens, to be recomputed: vLLM's recompute preemption);
+2. prefill: requests still computing their prompt get the step's token budget first, in
+   admission order (``max_num_batched_tokens`` less one token per decoding sequence);
+3. admission, unless step s preempted: first come, first served among the requests that
+   have arrived, while the head of the queue fits (contiguous: a first-fit chunk per
+   sample; paged: its blocks plus vLLM's 1% watermark, cached prefix blocks reused), the
+   batch stays within ``max_seqs`` and budget is left; its blocks are allocated at once
+   (vLLM v0's block manager), its prompt computed in chunks of the budget;
+4. the step is measured (see kvplan.fragment.metrics) and timed (its decodes, prefill
+   tokens and tier transfers through the step-time model);
+5. every sequence that reached its final length (prompt + output) completes and frees.
 
-A request with prompt P and output O is thus resident for O + 1 steps and holds P + k
-tokens k steps after admission. The order follows CacheFlow, vLLM's prototype
-(vllm-project/vllm, cacheflow/master/scheduler.py, e.g. commit 7e5f604e): running groups
-reserve slots first, evicting the most recently added group; new groups join only if
-none was evicted in the step. Nothing but decode happens between events (a
-completion, the admission step after memory was freed, a preemption), so the loop jumps
-from event to event: contiguous sequences keep a constant chunk, and the blocks paged
-sequences take in between are counted from a histogram of their phases (a sequence
-needs a block at step t when t - 1 - c is a multiple of the block size, c = admission
-step - length at admission). Memory is linear in running sequences.
+A request with prompt P and output O that is admitted at step s with its whole prompt
+(no budget) holds P + k tokens k steps later and completes at s + O: resident O + 1
+steps. Its first token comes at the end of the step that finishes its prompt (TTFT).
+The order follows CacheFlow, vLLM's prototype (vllm-project/vllm,
+cacheflow/master/scheduler.py, e.g. commit 7e5f604e): running groups reserve slots first,
+evicting the most recently added group; new groups join only if none was evicted in the
+step. Nothing but decode happens between events (a completion, an arrival the engine can
+take, the admission step after memory was freed, a preemption, a sequence whose window
+starts sliding), so the loop jumps from event to event: contiguous sequences keep a
+constant chunk, and the blocks paged sequences take in between are counted from a
+histogram of their phases (a sequence needs a block at step t when t - 1 - c is a
+multiple of the block size, c = the step at which it would hold 0 tokens, shifted by the
+lookahead). Memory is linear in running sequences; the workload is read as a stream.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import deque
 
 from kvplan.errors import BadInputError, DoesNotFitError
 from kvplan.fragment.allocators import ALLOCATORS
-from kvplan.fragment.metrics import PolicyResult, Usage, contiguous_sums, paged_sums
+from kvplan.fragment.config import ServingConfig
+from kvplan.fragment.metrics import (
+    WAIT_BUDGET,
+    WAIT_MEMORY,
+    WAIT_NONE,
+    WAIT_SEATS,
+    CacheStats,
+    PolicyResult,
+    TimeStats,
+    Usage,
+    contiguous_sums,
+    paged_sums,
+    percentile,
+)
 from kvplan.fragment.policies import Policy
-from kvplan.fragment.workloads import Workload
+from kvplan.fragment.prefix_cache import BlockCache, Tier
+from kvplan.fragment.timing import decode_run_seconds, steps_until
 
-#: vLLM's default cap on running sequences (EngineArgs.max_num_seqs = 256, vllm/engine/arg_utils.py).
+#: vLLM's default cap on running sequences on GPUs below 70 GiB and on A100s
+#: (EngineArgs.max_num_seqs = 256, vllm/engine/arg_utils.py); `fragment --gpu` takes the
+#: engine profile's value instead (1,024 on larger GPUs; kvplan.engines).
 VLLM_MAX_NUM_SEQS = 256
 #: vLLM's admission watermark: a prompt is admitted only if free blocks - its blocks >=
 #: int(0.01 * total blocks) (BlockSpaceManager(watermark=0.01), vllm/core/block_manager.py).
 VLLM_WATERMARK = 0.01
 
 _NEVER = float("inf")
+_KEY_SPAN = 1 << 20  # block index limit inside one key: 2^20 blocks of >= 1 token each
 
 
 class _Seq:
-    __slots__ = ("c", "final", "base", "size", "start", "seg", "group", "dead", "slack")
+    __slots__ = ("c", "final", "base", "ph", "seg", "group", "dead", "size", "start", "slack", "fph", "sat")
 
-    def __init__(self, c, final, base, size, start, seg, group, slack=0):
+    def __init__(self, c, final, base, seg, group, size=0, start=0, slack=0):
         self.c = c  # holds (t - c) tokens at step t
         self.final = final  # tokens when it completes
-        self.base = base  # paged: leading tokens held in shared blocks (multiple of the block)
-        self.size = size  # contiguous: chunk slots
-        self.start = start  # contiguous: chunk address
+        self.base = base  # paged: leading tokens held in cached (keyed) blocks, a multiple of the block
+        self.ph = 0  # paged: phase of its block needs
         self.seg = seg  # first step not yet added to the usage sums
         self.group = group
         self.dead = False  # preempted: its heap entry is stale
+        self.size = size  # contiguous: chunk slots
+        self.start = start  # contiguous: chunk address
         self.slack = slack  # contiguous: chunk slots beyond the reservation (buddy rounding)
+        self.fph = -1  # paged with a window: phase of its block releases, once sliding
+        self.sat = False  # with a window: attends to a constant sinks + window tokens
 
 
 class _Group:
     """A request: its n samples, admitted and preempted together."""
 
-    __slots__ = ("rid", "key", "seqs", "shared_blocks", "seg", "lens", "finals")
+    __slots__ = ("rid", "key", "seqs", "prompt", "outs", "arrival", "hashes", "lens", "finals", "keys", "todo",
+                 "first_start", "ttft", "readers", "started", "sizes", "need")
 
-    def __init__(self, rid, shared_blocks=0):
+    def __init__(self, rid, prompt, outs, arrival, hashes):
         self.rid = rid
         self.key = 0
         self.seqs: list[_Seq] = []
-        self.shared_blocks = shared_blocks  # paged-share: full prompt blocks shared by the samples
-        self.seg = 0
-        self.lens: list[int] = []  # while waiting after preemption: tokens per live sample
-        self.finals: list[int] = []
+        self.prompt = prompt  # system prompt + own prompt
+        self.outs = outs
+        self.arrival = arrival
+        self.hashes = hashes
+        if len(outs) == 1:
+            self.lens = [prompt]  # tokens per sample to hold after the (re)fill
+            self.finals = [prompt + outs[0]]
+        else:
+            self.lens = [prompt] * len(outs)
+            self.finals = [prompt + o for o in outs]
+        self.keys: list[int] = []  # keyed (cached) blocks it references
+        self.todo = 0  # prompt tokens still to compute
+        self.first_start = None  # time of its first admission step's start
+        self.ttft = None
+        self.readers = 0  # live samples reading its keyed blocks
+        self.started = False  # decoding (its samples are in the heap)
+        self.sizes = None  # contiguous: (reservation, chunk) per sample; paged with sharing: prompt block keys
+        self.need = 0  # paged: blocks its lens hold with nothing cached
 
 
 def simulate(
-    workload: Workload,
+    workload,
     policy: Policy,
     pool_tokens: int,
     *,
@@ -85,28 +128,183 @@ def simulate(
     max_seqs: int = VLLM_MAX_NUM_SEQS,
     watermark: float = VLLM_WATERMARK,
     allocator: str = "first-fit",
+    serving: ServingConfig | None = None,
     progress=None,
 ) -> PolicyResult:
     """Run ``workload`` through ``policy`` on a pool of ``pool_tokens`` KV slots.
 
     ``allocator`` places contiguous chunks: ``first-fit`` (default) or ``buddy`` (the
-    paper's assumption for Orca; chunks rounded up to powers of two). ``progress(k)``
-    (optional) is called as requests complete, with the number completed since the last
-    call. Raises DoesNotFitError if one request alone cannot fit the pool."""
+    paper's assumption for Orca; chunks rounded up to powers of two). ``serving`` sets the
+    time model, token budget, retention window, lookahead and tiers (defaults: whole
+    prompts per step, full retention). ``progress(k)`` (optional) is called as requests
+    complete, with the number completed since the last call. Raises DoesNotFitError if one
+    request alone cannot fit the pool."""
+    cfg = serving or ServingConfig()
     if pool_tokens < 1:
         raise BadInputError(f"KV pool must hold at least 1 token, got {pool_tokens}")
     if max_seqs < workload.n:
         raise BadInputError(f"--max-seqs {max_seqs} is below the {workload.n} samples of one request")
-    longest = workload.system_prompt + max(p + max(o) for p, o in zip(workload.prompt_lens, workload.output_lens))
-    if longest > max_model_len:
-        raise BadInputError(
-            f"a request of {longest} tokens exceeds max_model_len {max_model_len}; clip the workload to it"
-        )
     if allocator not in ALLOCATORS:
         raise BadInputError(f"unknown allocator {allocator!r}; use {' or '.join(ALLOCATORS)}")
+    budget = cfg.max_num_batched_tokens
+    if budget is not None and budget < max_seqs * cfg.decode_tokens:
+        raise BadInputError(
+            f"--max-num-batched-tokens {budget:,} is below --max-seqs {max_seqs} x {cfg.decode_tokens} decode "
+            f"token(s) per sequence; vLLM requires max_num_batched_tokens >= max_num_seqs (raise it, or lower "
+            "--max-seqs)")
+    if policy.static:
+        return _StaticRun(workload, policy, pool_tokens, cfg, max_model_len, progress).run()
     if policy.contiguous:
-        return _contiguous(workload, policy, pool_tokens, max_model_len, max_seqs, ALLOCATORS[allocator], progress)
-    return _paged(workload, policy, pool_tokens, max_seqs, watermark, progress)
+        return _ContiguousRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, ALLOCATORS[allocator],
+                              progress).run()
+    return _PagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress).run()
+
+
+class _Run:
+    """What every policy shares: the arrival queue, the clock, waiting reasons, request times."""
+
+    def __init__(self, wl, policy, pool_tokens, cfg: ServingConfig, max_model_len, max_seqs, progress):
+        self.wl = wl
+        self.policy = policy
+        self.pool_tokens = pool_tokens
+        self.cfg = cfg
+        self.model = cfg.step_time
+        self.budget = cfg.max_num_batched_tokens
+        self.max_model_len = max_model_len
+        self.max_seqs = max_seqs
+        self.progress = progress
+        self.S = wl.system_prompt
+        self.n = wl.n
+        self.usage = Usage()
+        self.stream = iter(wl.iter_requests())
+        self.rid = 0
+        self.nxt = None  # the next request not yet taken from the stream: a _Group
+        self.requeued: deque = deque()  # preempted requests, ahead of the stream
+        self.now = 0
+        self.clock = 0.0  # seconds at the end of step `now`
+        self.busy = 0.0
+        self.first_arrival = None
+        self.blocked = None  # the request at the head of the queue when admission last stopped
+        self.blocked_need = 0  # paged: free blocks it needs, when memory stopped it
+        self.cur_wait = WAIT_NONE
+        self.since = 1
+        self.completed = self.reported = self.preemptions = self.peak = 0
+        # per-request times, for exact percentiles: 8 bytes each (array), 24 bytes per request
+        self.ttft = array("d")
+        self.qdelay = array("d")
+        self.latency = array("d")
+        self.out_tokens = self.prefill_tokens = self.recomputed = 0
+        self.pull()
+
+    # -- the queue --------------------------------------------------------------------
+    def pull(self) -> None:
+        item = next(self.stream, None)
+        if item is None:
+            self.nxt = None
+            return
+        prompt, outs, t, hashes = item
+        rid = self.rid
+        self.rid += 1
+        longest = self.S + prompt + max(outs)
+        if longest > self.max_model_len:
+            raise BadInputError(
+                f"request #{rid + 1} of {longest} tokens exceeds max_model_len {self.max_model_len}; clip the "
+                "workload to it")
+        if self.first_arrival is None:
+            self.first_arrival = t
+        grp = _Group(rid, self.S + prompt, outs, t, hashes)
+        self.check_fits(grp)
+        self.nxt = grp
+
+    def check_fits(self, grp: _Group) -> None:
+        raise NotImplementedError
+
+    def eligible(self) -> bool:
+        """Some request has arrived (by the start of the next step) and waits."""
+        return bool(self.requeued) or (self.nxt is not None and self.nxt.arrival <= self.clock)
+
+    def head(self) -> _Group:
+        return self.requeued[0] if self.requeued else self.nxt
+
+    def pop_head(self) -> None:
+        if self.requeued:
+            self.requeued.popleft()
+        else:
+            self.pull()
+
+    # -- time -------------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        self.clock += seconds
+        self.busy += seconds
+
+    def first_admission(self, grp: _Group, step_start: float) -> None:
+        if grp.first_start is None:
+            grp.first_start = step_start
+            self.qdelay.append(step_start - grp.arrival)
+
+    def prompt_done(self, grp: _Group) -> None:
+        if grp.ttft is None:
+            grp.ttft = self.clock - grp.arrival
+            self.ttft.append(grp.ttft)
+
+    def request_done(self, grp: _Group) -> None:
+        self.latency.append(self.clock - grp.arrival)
+        self.out_tokens += sum(grp.outs)
+        self.completed += 1
+        if self.progress is not None and self.completed - self.reported >= 1024:
+            self.progress(self.completed - self.reported)
+            self.reported = self.completed
+
+    # -- waiting reasons -------------------------------------------------------------------
+    def set_wait(self, s: int, kind: int) -> None:
+        """From step s on, requests wait for ``kind`` (WAIT_NONE: nobody waits)."""
+        if kind == self.cur_wait:
+            return
+        self.flush(s)
+        if self.cur_wait:
+            self.usage.wait_steps[self.cur_wait] += s - self.since
+        self.cur_wait, self.since = kind, s
+
+    def flush(self, s: int) -> None:
+        """Add every running sequence's sums up to step s - 1."""
+        raise NotImplementedError
+
+    def finish(self, extra_cache=None) -> PolicyResult:
+        u = self.usage
+        if self.cur_wait:  # pragma: no cover - the queue is empty when the run ends
+            u.wait_steps[self.cur_wait] += self.now + 1 - self.since
+        u.steps = self.now
+        if self.progress is not None and self.completed > self.reported:
+            self.progress(self.completed - self.reported)
+
+        def trio(xs):
+            return (sum(xs) / len(xs) if xs else 0.0, percentile(xs, 50), percentile(xs, 99))
+
+        timing = TimeStats(
+            step_model=self.model.describe(),
+            makespan_s=self.clock - (self.first_arrival or 0.0),
+            busy_s=self.busy,
+            queue_delay_s=trio(self.qdelay),
+            ttft_s=trio(self.ttft),
+            latency_s=trio(self.latency),
+            output_tokens=self.out_tokens,
+            prefill_tokens=self.prefill_tokens,
+            recomputed_tokens=self.recomputed,
+        )
+        return PolicyResult(
+            policy=self.policy.name,
+            description=self.policy.describe(),
+            pool_tokens=self.pool_tokens,
+            block_size=self.policy.block_size,
+            requests=self.rid,
+            completed=self.completed,
+            preemptions=self.preemptions,
+            peak_batch=self.peak,
+            usage=u,
+            timing=timing,
+            cache=extra_cache,
+            static=self.policy.static,
+        )
 
 
 def _no_fit(policy: Policy, rid: int, need: int, have: int, pool_tokens: int, unit: str) -> DoesNotFitError:
@@ -116,93 +314,878 @@ def _no_fit(policy: Policy, rid: int, need: int, have: int, pool_tokens: int, un
     )
 
 
-def _contiguous(wl: Workload, policy: Policy, pool_tokens: int, max_model_len: int, max_seqs: int, alloc_cls,
-                progress):
-    S = wl.system_prompt
-    prompts, outs, n = wl.prompt_lens, wl.output_lens, wl.n
-    reserve, chunk = policy.reservation, alloc_cls.chunk
-    largest = alloc_cls(pool_tokens).largest_hole  # first-fit: the pool; buddy: its largest arena
-    for rid, (p, row) in enumerate(zip(prompts, outs)):
-        sizes = [chunk(reserve(S + p + o, max_model_len, S + p)) for o in row]
-        too_big = max(sizes) > largest or sum(sizes) > pool_tokens
-        if too_big or (n > 1 and not _fits_alone(alloc_cls, pool_tokens, sizes)):
+# -- paged --------------------------------------------------------------------------------------
+class _PagedRun(_Run):
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress):
+        B = policy.block_size
+        self.B = B
+        self.look = cfg.lookahead
+        ret = cfg.retention
+        self.window = ret.window
+        self.sink_blocks = -(-ret.sinks // B)
+        self.cap = ret.cap
+        self.num_blocks = pool_tokens // B
+        self.wm = int(watermark * self.num_blocks)
+        self.share = policy.share
+        if self.share and self.window is not None:
+            raise BadInputError(f"{policy.name}: prefix sharing with --window is not modelled (a window releases "
+                                "shared blocks per sequence); use paged-B without -share")
+        tiers = []
+        if cfg.tiers.enabled:
+            if not self.share:
+                tiers = []
+            else:
+                cpu, disk = cfg.tiers.blocks(B)
+                tiers = [Tier("cpu", cpu), Tier("disk", disk)]
+        self.cache = BlockCache(tiers) if self.share else None
+        self.hash_block = wl.hash_block
+        self.sys_keys = [-(j + 1) for j in range(wl.system_prompt // B)] if self.share else []
+        self.free = self.num_blocks  # blocks neither allocated nor cached
+        self.running: dict[int, _Group] = {}  # admission order
+        self.prefilling: list[_Group] = []
+        self.heap: list = []  # (completion step, uid, seq)
+        self.wheap: list = []  # (end of step, uid, seq, kind): window events
+        self.hist = [0] * B  # decoding sequences by need phase
+        self.fhist = [0] * B  # sliding sequences by release phase
+        self.ndec = 0  # decoding sequences
+        self.nfree = 0  # sliding sequences
+        self.nrun = 0  # sequences running (decoding + prefilling)
+        self.gn = 0  # decoding sequences whose attended tokens still grow
+        self.gsumc = 0  # sum of c over those
+        self.satkv = 0  # attended tokens of the saturated ones
+        self.uid = self.gkey = 0
+        self.cseg = 1  # first step whose cache occupancy is not yet in the sums
+        self.users = 0  # sum over keyed blocks in use of their readers
+        self.hit = [0, 0, 0]  # prompt tokens of first admissions served from GPU, CPU, disk
+        self.prompt_total = 0
+        self.transfer_s = 0.0
+        self.avoided_s = 0.0
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
+
+    # -- blocks -------------------------------------------------------------------------
+    def freed(self, n: int) -> int:
+        """Blocks a sequence of n tokens has released to its window."""
+        w = self.window
+        if w is None or n < w:
+            return 0
+        return max(0, (n - w) // self.B - self.sink_blocks)
+
+    def held(self, n: int) -> int:
+        """Blocks a sequence of n tokens holds (including the shared ones)."""
+        return -(-(n + self.look) // self.B) - self.freed(n)
+
+    def keys_of(self, grp: _Group) -> list[int]:
+        """Keys of the full prompt blocks this request can share (cached, reference-counted)."""
+        if not self.share:
+            return []
+        B, P = self.B, grp.prompt
+        if grp.hashes is not None:
+            # Engine block j holds tokens [jB, (j+1)B); the trace id of the hash block holding
+            # its last token names every token up to that block's end, so (id, j) names block j.
+            H = self.hash_block
+            h = grp.hashes
+            return [h[((j + 1) * B - 1) // H] * _KEY_SPAN + j for j in range(P // B)]
+        keys = list(self.sys_keys)
+        if self.n > 1:  # the samples of a request share its prompt (vLLM forks the block table)
+            base = -(grp.rid + 1) * _KEY_SPAN
+            keys.extend(base - j for j in range(len(keys), P // B))
+        return keys
+
+    def most_held(self, P: int, f: int) -> int:
+        """The most blocks a sequence holds between P and f tokens: at f, or with a window
+        somewhere in its last block-long stretch (holdings oscillate by one block)."""
+        if self.window is None:
+            return self.held(f)
+        return max(self.held(x) for x in range(max(P, f - self.B), f + 1))
+
+    def check_fits(self, grp: _Group) -> None:
+        B, P = self.B, grp.prompt
+        if not self.share and self.window is None:  # the common case, without the general helpers
+            look = self.look
+            at_prompt = grp.need = len(grp.outs) * -(-(P + look) // B)
+            at_end = 0
+            for o in grp.outs:
+                at_end += -(-(P + o + look) // B)
+            if at_prompt + self.wm <= self.num_blocks and at_end <= self.num_blocks:
+                return
+        if self.share:
+            grp.sizes = self.keys_of(grp)  # the prompt's block keys, computed once
+        K = len(grp.sizes) if self.share else 0
+        grp.need = self.n * self.held(P)
+        at_prompt = K + grp.need - self.n * K
+        at_end = K + sum(self.most_held(P, P + o) - K for o in grp.outs)
+        if at_prompt + self.wm > self.num_blocks:
+            raise _no_fit(self.policy, grp.rid, (at_prompt + self.wm) * B, self.num_blocks * B, self.pool_tokens,
+                          "tokens of blocks (prompt + admission watermark)")
+        if at_end > self.num_blocks:
+            raise _no_fit(self.policy, grp.rid, at_end * B, self.num_blocks * B, self.pool_tokens,
+                          "tokens of blocks")
+
+    def avail(self) -> int:
+        return self.free + (self.cache.evictable if self.cache is not None else 0)
+
+    def take(self, x: int) -> None:
+        """Allocate x blocks: free ones first, then evict cached ones (LRU)."""
+        if x <= self.free:
+            self.free -= x
+        else:
+            self.cache.evict(x - self.free)
+            self.free = 0
+
+    # -- cache occupancy ----------------------------------------------------------------
+    def cflush(self, upto: int) -> None:
+        """Add the keyed blocks in use (and their extra readers) for steps cseg .. upto - 1."""
+        cnt = upto - self.cseg
+        if cnt > 0 and self.cache is not None:
+            ref = self.cache.referenced
+            if ref:
+                self.usage.add_shared(ref * self.B, cnt, self.cur_wait)
+                self.usage.shared_reads += (self.users - ref) * self.B * cnt
+        if cnt > 0:
+            self.cseg = upto
+
+    def flush(self, s: int) -> None:
+        B, look, w, sb = self.B, self.look, self.window, self.sink_blocks
+        add = self.usage.add
+        for grp in self.running.values():
+            if not grp.started:
+                continue
+            for seq in grp.seqs:
+                if seq.seg < s:
+                    add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, w, sb), self.cur_wait)
+                    seq.seg = s
+        self.cflush(s)
+
+    # -- sequences ----------------------------------------------------------------------
+    def start_decoding(self, grp: _Group, s: int) -> None:
+        """The group's prompt is complete at step s: its samples join the decode."""
+        B, look = self.B, self.look
+        base = len(grp.keys) * B
+        grp.started = True
+        hist, heap, seqs = self.hist, self.heap, grp.seqs
+        uid = self.uid
+        windowed = self.window is not None
+        for x, f in zip(grp.lens, grp.finals):
+            c = s - x
+            seq = _Seq(c, f, base, s, grp)
+            seq.ph = ph = (c - look) % B
+            seqs.append(seq)
+            hist[ph] += 1
+            heapq.heappush(heap, (s + f - x, uid, seq))
+            uid += 1
+            if windowed:
+                self.uid = uid
+                self.track_window(seq, s)
+                uid = self.uid
+            else:
+                self.gn += 1
+                self.gsumc += c
+        self.uid = uid
+        self.ndec += len(seqs)
+        grp.lens, grp.finals = [], []
+
+    def track_window(self, seq: _Seq, s: int) -> None:
+        """Schedule (or apply) when its blocks start leaving the window and its attention saturates."""
+        c = seq.c
+        slide = c + self.window + self.B * (self.sink_blocks + 1)  # first step that releases a block
+        if slide - 1 <= s:
+            self.start_sliding(seq)
+        else:
+            heapq.heappush(self.wheap, (slide - 1, self.uid, seq, 0))
+            self.uid += 1
+        sat = c + self.cap  # from this step on it attends to cap tokens
+        if sat <= s + 1:
+            seq.sat = True
+            self.satkv += self.cap
+        else:
+            self.gn += 1
+            self.gsumc += c
+            heapq.heappush(self.wheap, (sat - 1, self.uid, seq, 1))
+            self.uid += 1
+
+    def start_sliding(self, seq: _Seq) -> None:
+        seq.fph = (seq.c + self.window - 1) % self.B
+        self.fhist[seq.fph] += 1
+        self.nfree += 1
+
+    def drop_seq(self, seq: _Seq) -> None:
+        """Remove a decoding sequence from the aggregates."""
+        self.hist[seq.ph] -= 1
+        self.ndec -= 1
+        if seq.fph >= 0:
+            self.fhist[seq.fph] -= 1
+            self.nfree -= 1
+        if seq.sat:
+            self.satkv -= self.cap
+        else:
+            self.gn -= 1
+            self.gsumc -= seq.c
+
+    def kv_at(self, t: int) -> int:
+        return self.gn * t - self.gsumc + self.satkv
+
+    # -- admission ----------------------------------------------------------------------
+    def admit(self, s: int, budget_left):
+        """Admit from the head of the queue; returns (budget left, wait reason, prefill tokens)."""
+        B, cache, wm, max_seqs = self.B, self.cache, self.wm, self.max_seqs
+        prefill = 0
+        start_clock = self.clock
+        requeued = self.requeued
+        running, done_prompts = self.running, self.done_prompts
+        while True:
+            if requeued:
+                grp = requeued[0]
+            else:
+                grp = self.nxt
+                if grp is None or grp.arrival > start_clock:
+                    break
+            lens = grp.lens
+            k = len(lens)
+            if self.nrun + k > max_seqs:
+                return budget_left, WAIT_SEATS, prefill
+            if budget_left is not None and budget_left <= 0:
+                return budget_left, WAIT_BUDGET, prefill
+            if cache is None or not grp.sizes:  # nothing of it can be cached
+                need = grp.need
+                if self.free + (cache.evictable if cache is not None else 0) - need < wm:
+                    self.blocked_need = need + wm  # free blocks it waits for
+                    return budget_left, WAIT_MEMORY, prefill
+                self.pop_head()
+                self.take(need)
+                hits = loaded = 0
+                found = ()
+                K = 0
+            else:
+                keys = grp.sizes
+                K = len(keys)
+                limit = min(K, (min(lens) - 1) // B)  # at least the last token is computed
+                h, ev, found = cache.lookup(keys, limit)
+                loaded = sum(found)
+                hits = min(h, limit)
+                need = K - h - k * K + grp.need
+                if self.free + cache.evictable - need - ev < wm:
+                    self.blocked_need = need + ev + wm
+                    return budget_left, WAIT_MEMORY, prefill
+                self.pop_head()
+                self.cflush(s)
+                cache.acquire(keys[:h])
+                self.take(need)
+                if loaded:
+                    cache.load(keys[h:h + loaded])
+                    secs = self.cfg.tiers.load_seconds(found[0], found[1], B)
+                    self.transfer_s += secs
+                    self.clock += secs  # the step waits for the copy (added to its time below)
+                    self.busy += secs
+                    self.avoided_s += self.model.step_seconds(0, 0, loaded * B) - self.model.step_seconds(0, 0, 0)
+                cache.register(keys[h:])
+                grp.readers = k
+                self.users += k * K
+                grp.keys = keys
+            P = grp.prompt
+            if lens[0] == P and lens[-1] == P and (k < 3 or all(x == P for x in lens)):
+                todo = P - (hits + loaded) * B  # a prompt: computed once for all its samples
+            else:  # after a preemption each sample recomputes its own tokens (the cached blocks once)
+                todo = (K - hits - loaded) * B + (sum(lens) - k * K * B)
+            if grp.first_start is None:
+                grp.first_start = start_clock
+                self.qdelay.append(start_clock - grp.arrival)
+                self.prompt_total += P
+                if cache is not None:
+                    self.hit[0] += hits * B
+                    for i, f in enumerate(found):
+                        self.hit[1 + i] += f * B
+            else:
+                self.recomputed += todo
+            grp.key = key = self.gkey
+            self.gkey = key + 1
+            running[key] = grp
+            self.nrun += k
+            if budget_left is None:
+                chunk = todo
+            else:
+                chunk = min(todo, budget_left)
+                budget_left -= chunk
+            grp.todo = todo - chunk
+            prefill += chunk
+            if grp.todo == 0:
+                self.start_decoding(grp, s)
+                done_prompts.append(grp)
+            else:
+                self.prefilling.append(grp)
+        return budget_left, WAIT_NONE, prefill
+
+    # -- leaving ------------------------------------------------------------------------
+    def release_keys(self, grp: _Group, readers_gone: int) -> None:
+        if grp.keys:
+            self.users -= readers_gone * len(grp.keys)
+            grp.readers -= readers_gone
+            if grp.readers == 0:
+                self.cache.release(grp.keys)
+
+    def preempt(self, s: int, u: int, need: int) -> int:
+        """Preempt the newest groups until ``need`` blocks (due at phase u of step s) fit."""
+        B, look = self.B, self.look
+        cache = self.cache
+        self.cflush(s)
+        running = self.running
+        while need > self.free + (cache.evictable if cache is not None else 0):
+            grp = running.pop(next(reversed(running)))
+            if grp.started:
+                lens, finals = [], []
+                for seq in grp.seqs:
+                    if seq.ph == u:
+                        need -= 1
+                    if seq.fph == u:
+                        self.free -= 1  # its release due at s was already given back by the caller
+                    self.drop_seq(seq)
+                    held = s - 1 - seq.c
+                    if seq.seg < s:
+                        self.usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, self.window,
+                                                  self.sink_blocks), self.cur_wait)
+                    self.free += self.held(held) - len(grp.keys)
+                    seq.dead = True
+                    lens.append(held)
+                    finals.append(seq.final)
+                grp.lens, grp.finals = lens, finals
+                grp.need = sum(self.held(x) for x in lens)
+            else:
+                self.prefilling.remove(grp)
+                self.free += sum(self.held(x) - len(grp.keys) for x in grp.lens)
+                grp.todo = 0
+            self.nrun -= len(grp.lens)
+            self.release_keys(grp, grp.readers)
+            grp.keys = []
+            grp.seqs = []
+            grp.started = False
+            self.requeued.appendleft(grp)
+            self.preemptions += 1
+        return need
+
+    def complete(self, seq: _Seq, s: int) -> None:
+        grp = seq.group
+        seq.dead = True
+        if self.window is None:
+            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look), self.cur_wait)
+            self.free += -(-(seq.final + self.look) // self.B) - len(grp.keys)
+            self.hist[seq.ph] -= 1
+            self.ndec -= 1
+            self.gn -= 1
+            self.gsumc -= seq.c
+        else:
+            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look, self.window,
+                                      self.sink_blocks), self.cur_wait)
+            self.free += self.held(seq.final) - len(grp.keys)
+            self.drop_seq(seq)
+        self.nrun -= 1
+        grp.seqs.remove(seq)
+        if grp.keys:
+            self.cflush(s + 1)
+            self.release_keys(grp, 1)
+        if not grp.seqs:
+            del self.running[grp.key]
+            self.request_done(grp)
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self) -> PolicyResult:
+        B = self.B
+        hist, fhist = self.hist, self.fhist
+        heap, wheap = self.heap, self.wheap
+        model = self.model
+        step_seconds = model.step_seconds
+        run_seconds = getattr(model, "decode_run_seconds", None) or (
+            lambda n, kv, g, k: decode_run_seconds(model, n, kv, g, k))
+        kv_on = getattr(model, "uses_kv_tokens", True)
+        windowed = self.window is not None
+        decode_tokens = self.cfg.decode_tokens
+        requeued = self.requeued
+        heappop = heapq.heappop
+        admit = True
+        done_prompts: list[_Group] = []
+        self.done_prompts = done_prompts
+        while self.running or requeued or self.nxt is not None:
+            now = self.now
+            s = heap[0][0] if heap else _NEVER
+            if wheap and wheap[0][0] < s:
+                s = wheap[0][0]
+            if self.prefilling and now + 1 < s:
+                s = now + 1
+            arrival_at = -1
+            nxt = self.nxt
+            if requeued or (nxt is not None and nxt.arrival <= self.clock):
+                if not admit and (requeued[0] if requeued else nxt) is not self.blocked:
+                    admit = True  # it arrived after the last attempt: try it
+                if admit and now + 1 < s:
+                    s = now + 1
+            elif nxt is not None:
+                if not self.nrun:  # idle: the clock jumps to the next arrival
+                    if nxt.arrival > self.clock:
+                        self.clock = nxt.arrival
+                    s = arrival_at = now + 1
+                else:
+                    limit = s - now - 1 if s != _NEVER else 1 << 62
+                    j = steps_until(model, self.clock, nxt.arrival, self.ndec,
+                                    self.kv_at(now + 1) if kv_on else 0, self.gn, limit)
+                    if now + 1 + j <= s:
+                        s = arrival_at = now + 1 + j
+            if not admit and self.nfree and self.cur_wait == WAIT_MEMORY and self.blocked is not None:
+                # windows release blocks as they slide: the first step (within a cycle; later
+                # cycles only take more) at which the waiting head would fit
+                avail = self.free
+                cum = 0
+                for i in range(1, min(B, s - now) + 1):
+                    u = (now + i - 1) % B
+                    cum += hist[u] - fhist[u]
+                    if avail - cum >= self.blocked_need:
+                        s = arrival_at = now + i
+                        break
+            if s == _NEVER:  # pragma: no cover - excluded by the fit check
+                raise RuntimeError("paged simulation stalled with requests waiting")
+            preempted = False
+            ndec = self.ndec
+            u = need = 0
+            if ndec:
+                # Blocks the decodes of steps now+1 .. s take, less those windows release.
+                full, rem = divmod(s - now, B)
+                u0 = now % B
+                take = full * ndec
+                give = full * self.nfree
+                if rem:
+                    end = u0 + rem
+                    take += sum(hist[u0:end]) if end <= B else sum(hist[u0:]) + sum(hist[: end - B])
+                    if self.nfree:
+                        give += sum(fhist[u0:end]) if end <= B else sum(fhist[u0:]) + sum(fhist[: end - B])
+                avail = self.free + (self.cache.evictable if self.cache is not None else 0)
+                if take - give <= avail and (not self.nfree or self.first_shortfall(now, avail, s)[0] > s):
+                    net = take - give
+                    if 0 <= net <= self.free:
+                        self.free -= net
+                    else:
+                        self.apply_net(net)
+                else:
+                    t, used, u = self.first_shortfall(now, avail)
+                    self.apply_net(used)
+                    s = t
+                    preempted = True
+                k = s - now - 1
+                if k > 0:  # time of the decode-only steps now+1 .. s-1
+                    secs = run_seconds(ndec, self.kv_at(now + 1) if kv_on else 0, self.gn, k)
+                    self.clock += secs
+                    self.busy += secs
+                if preempted:
+                    need = self.preempt(s, u, hist[u])
+                    self.take(need)
+            ndec_s = self.ndec  # the decodes of step s
+            dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
+            budget_left = None if self.budget is None else self.budget - ndec_s * decode_tokens
+            prefill = 0
+            # prefill: requests still computing their prompt, in admission order
+            if self.prefilling:
+                keep = []
+                for grp in self.prefilling:
+                    if budget_left is not None and budget_left <= 0:
+                        keep.append(grp)
+                        continue
+                    chunk = grp.todo if budget_left is None else min(grp.todo, budget_left)
+                    grp.todo -= chunk
+                    prefill += chunk
+                    if budget_left is not None:
+                        budget_left -= chunk
+                    if grp.todo == 0:
+                        self.start_decoding(grp, s)
+                        done_prompts.append(grp)
+                    else:
+                        keep.append(grp)
+                self.prefilling = keep
+            if s == arrival_at:
+                admit = True
+            if admit and not preempted:
+                budget_left, reason, more = self.admit(s, budget_left)
+                prefill += more
+                self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
+                if self.nrun > self.peak:
+                    self.peak = self.nrun
+                admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
+            else:  # no attempt: still blocked as before (after a preemption: for memory)
+                reason = WAIT_MEMORY if preempted else (self.cur_wait or WAIT_MEMORY)
+                if preempted:
+                    admit = True
+            nxt = self.nxt
+            if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
+                reason = WAIT_NONE
+            if reason != self.cur_wait:
+                self.set_wait(s, reason)
+            # steps of requests still mid-prompt: their computed tokens are token states, the
+            # rest of their (already allocated) prompt is reserved
+            if self.prefilling:
+                for grp in self.prefilling:
+                    self.prefill_step(grp)
+            self.prefill_tokens += prefill
+            secs = step_seconds(ndec_s, dec_kv, prefill)
+            self.clock += secs
+            self.busy += secs
+            if done_prompts:
+                clock = self.clock
+                for grp in done_prompts:
+                    if grp.ttft is None:
+                        grp.ttft = clock - grp.arrival
+                        self.ttft.append(grp.ttft)
+                done_prompts.clear()
+            while heap and heap[0][0] == s:
+                seq = heappop(heap)[2]
+                if seq.dead:
+                    continue
+                self.complete(seq, s)
+                admit = True
+            if windowed:
+                while wheap and wheap[0][0] == s:
+                    _, _, seq, kind = heappop(wheap)
+                    if seq.dead:
+                        continue
+                    if kind == 0:
+                        self.start_sliding(seq)
+                    else:
+                        seq.sat = True
+                        self.gn -= 1
+                        self.gsumc -= seq.c
+                        self.satkv += self.cap
+            self.now = s
+        self.cflush(self.now + 1)
+        return self.finish(self.cache_stats())
+
+    def prefill_step(self, grp: _Group) -> None:
+        B, look, K = self.B, self.look, len(grp.keys)
+        alloc = tok = fill = 0
+        for x, f in zip(grp.lens, grp.finals):
+            a = self.held(x) * B - K * B
+            alloc += a
+            tok += x - self.freed(x) * B - K * B
+            fill += min(-(-(x + look) // B) * B, f) - self.freed(x) * B - K * B
+        # Tokens not yet computed are reserved. With a window the blocks held are those of the
+        # prompt's end, which its last chunks fill: the computed tokens in them are what the
+        # uncomputed ones leave (never below none). Without a window the group's keyed blocks
+        # are counted full elsewhere, and tok - todo is the whole group's computed tokens.
+        tok = max(0, tok - grp.todo) if self.window is not None else tok - grp.todo
+        self.usage.add((len(grp.lens), tok, alloc, fill), self.cur_wait)
+
+    # -- decode arithmetic with windows -------------------------------------------------------
+    def give(self, x: int) -> None:
+        self.free += x
+
+    def apply_net(self, net: int) -> None:
+        if net >= 0:
+            self.take(net)
+        else:
+            self.give(-net)
+
+    def first_shortfall(self, now: int, avail: int, limit: int | None = None):
+        """The first step t > now at which the decodes need more blocks than are free (a
+        step's window releases counted before its needs): (t, net blocks taken over
+        now+1 .. t-1 less t's releases, phase of t). With ``limit``, stops after step
+        ``limit`` and returns limit + 1 if there is no shortfall up to it."""
+        B, hist, fhist = self.B, self.hist, self.fhist
+        ndec = self.ndec
+        u = now % B
+        if not self.nfree:  # needs only: skip the whole cycles that fit
+            k = avail // ndec
+            t, used = now + k * B, k * ndec
+        else:
+            cum = peak = 0
+            for i in range(B):  # one cycle of net needs from phase u
+                ph = (u + i) % B
+                cum += hist[ph] - fhist[ph]
+                peak = max(peak, cum)
+            drift = cum  # net blocks per cycle: decoding minus sliding sequences
+            if peak <= avail and drift <= 0:
+                return (limit + 1 if limit is not None else 1 << 62), 0, u
+            k = (avail - peak) // drift + 1 if peak <= avail else 0  # cycles that cannot fall short
+            t, used = now + k * B, k * drift
+        while True:
+            if limit is not None and t >= limit:
+                return limit + 1, used, u
+            t += 1
+            net = used - fhist[u]
+            need = hist[u]
+            if net + need > avail:
+                return t, net, u
+            used = net + need
+            u = u + 1 if u + 1 < B else 0
+
+    # -- results ------------------------------------------------------------------------------
+    def cache_stats(self) -> CacheStats | None:
+        if self.cache is None:
+            return None
+        B = self.B
+        tiers = self.cache.tiers
+        if self.hash_block:
+            src = f"trace hash_ids ({self.hash_block}-token prefix blocks; engine block j named by the id of the " \
+                  f"hash block holding its last token)"
+        elif self.n > 1:
+            src = "system prompt blocks and each request's prompt blocks for its samples"
+        else:
+            src = "system prompt blocks" if self.sys_keys else "none (nothing to share)"
+        return CacheStats(
+            block_size=B,
+            prompt_tokens=self.prompt_total,
+            gpu_hit_tokens=self.hit[0],
+            tier_hit_tokens=tuple(self.hit[1:1 + len(tiers)]),
+            tier_names=tuple(t.name for t in tiers),
+            tier_capacity_tokens=tuple(t.capacity * B for t in tiers),
+            tier_peak_tokens=tuple(t.peak * B for t in tiers),
+            tier_end_tokens=tuple(len(t.keys) * B for t in tiers),
+            transfer_s=self.transfer_s,
+            recompute_s_avoided=self.avoided_s,
+            evicted_blocks=self.cache.evicted,
+            key_source=src,
+        )
+
+
+# -- contiguous -----------------------------------------------------------------------------------
+class _ContiguousRun(_Run):
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, alloc_cls, progress):
+        self.alloc_cls = alloc_cls
+        self.ff = alloc_cls(pool_tokens)
+        self.largest = self.ff.largest_hole  # first-fit: the pool; buddy: its largest arena
+        self.cap = cfg.retention.cap
+        self.look = cfg.lookahead
+        self.running: dict[int, _Group] = {}
+        self.prefilling: list[_Group] = []
+        self.heap: list = []
+        self.uid = 0
+        self.ndec = 0
+        self.nrun = 0
+        self.sumc = 0
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
+
+    def sizes(self, grp: _Group) -> list[tuple[int, int]]:
+        """(reservation, chunk) per sample."""
+        res = []
+        for f in grp.finals:
+            want = self.policy.reservation(f, self.max_model_len, grp.prompt)
+            if self.cap is not None:
+                want = min(want, self.cap)
+            want += self.look
+            res.append((want, self.alloc_cls.chunk(want)))
+        return res
+
+    def check_fits(self, grp: _Group) -> None:
+        grp.sizes = self.sizes(grp)
+        sizes = [c for _, c in grp.sizes]
+        too_big = max(sizes) > self.largest or sum(sizes) > self.pool_tokens
+        if too_big or (len(sizes) > 1 and not _fits_alone(self.alloc_cls, self.pool_tokens, sizes)):
             raise DoesNotFitError(
-                f"{policy.name}: request #{rid + 1} alone needs {n} chunk(s) of {', '.join(f'{x:,}' for x in sizes)} "
-                f"contiguous slots but the {pool_tokens:,}-token KV pool's largest free range is {largest:,}; use a "
-                "larger --kv-pool-tokens or GPU, or a smaller --max-model-len"
+                f"{self.policy.name}: request #{grp.rid + 1} alone needs {len(sizes)} chunk(s) of "
+                f"{', '.join(f'{x:,}' for x in sizes)} contiguous slots but the {self.pool_tokens:,}-token KV pool's "
+                f"largest free range is {self.largest:,}; use a larger --kv-pool-tokens or GPU, or a smaller "
+                "--max-model-len"
             )
 
-    ff = alloc_cls(pool_tokens)
-    usage = Usage()
-    num = len(prompts)
-    next_rid = 0  # the queue: requests next_rid .. num-1, in order (nothing is ever preempted)
-    running: dict[int, _Group] = {}
-    heap: list = []
-    uid = 0
-    now = 0
-    admit = True
-    cur_wait, since = True, 1
-    running_seqs = peak = completed = reported = 0
+    def flush(self, s: int) -> None:
+        for grp in self.running.values():
+            if not grp.started:
+                continue
+            for seq in grp.seqs:
+                if seq.seg < s:
+                    self.add_seq(seq, seq.seg, s - 1)
+                    seq.seg = s
 
-    while heap or next_rid < num:
-        s = heap[0][0] if heap else _NEVER
-        if admit and next_rid < num and now + 1 < s:
-            s = now + 1
-        if s == _NEVER:  # pragma: no cover - excluded by the fit check above
-            raise RuntimeError("contiguous simulation stalled with requests waiting")
-        if admit:
-            while next_rid < num and running_seqs + n <= max_seqs:
-                rid = next_rid
-                P = S + prompts[rid]
-                grp = _Group(rid)
-                for o in outs[rid]:
-                    final = P + o
-                    want = reserve(final, max_model_len, P)
-                    size = chunk(want)
-                    start = ff.alloc(size)
-                    if start < 0:
-                        break
-                    grp.seqs.append(_Seq(s - P, final, 0, size, start, s, grp, size - want))
-                if len(grp.seqs) < n:
-                    for seq in grp.seqs:
-                        ff.free(seq.start, seq.size)
+    def add_seq(self, seq: _Seq, s0: int, s1: int) -> None:
+        self.usage.add(contiguous_sums(seq.c, seq.final, seq.size, s0, s1, self.cap), self.cur_wait)
+        self.usage.rounding += seq.slack * (s1 - s0 + 1)
+
+    def start_decoding(self, grp: _Group, s: int) -> None:
+        for seq in grp.seqs:
+            x = seq.c  # holds the length until decoding starts
+            seq.c = s - x
+            seq.seg = s
+            heapq.heappush(self.heap, (s + seq.final - x, self.uid, seq))
+            self.uid += 1
+            self.ndec += 1
+            self.sumc += seq.c
+        grp.started = True
+
+    def admit(self, s: int, budget_left):
+        prefill = 0
+        start_clock = self.clock
+        requeued = self.requeued
+        alloc, max_seqs = self.ff.alloc, self.max_seqs
+        while True:
+            if requeued:
+                grp = requeued[0]
+            else:
+                grp = self.nxt
+                if grp is None or grp.arrival > start_clock:
                     break
-                next_rid += 1
-                for seq in grp.seqs:
-                    heapq.heappush(heap, (s + seq.final - P, uid, seq))
-                    uid += 1
-                running[rid] = grp
-                running_seqs += n
-            if running_seqs > peak:
-                peak = running_seqs
-            admit = False
-        if (next_rid < num) != cur_wait:
-            for grp in running.values():
-                for seq in grp.seqs:
-                    if seq.seg < s:
-                        usage.add(contiguous_sums(seq.c, seq.final, seq.size, seq.seg, s - 1), cur_wait)
-                        usage.rounding += seq.slack * (s - seq.seg)
-                        seq.seg = s
-            if cur_wait:
-                usage.waiting_steps += s - since
-            cur_wait, since = not cur_wait, s
-        while heap and heap[0][0] == s:
-            seq = heapq.heappop(heap)[2]
-            usage.add(contiguous_sums(seq.c, seq.final, seq.size, seq.seg, s), cur_wait)
-            usage.rounding += seq.slack * (s - seq.seg + 1)
-            ff.free(seq.start, seq.size)
-            running_seqs -= 1
-            grp = seq.group
-            grp.seqs.remove(seq)
-            if not grp.seqs:
-                del running[grp.rid]
-                completed += 1
-            admit = True
-        now = s
-        if progress is not None and completed - reported >= 1024:
-            progress(completed - reported)
-            reported = completed
-    return _finish(policy, wl, pool_tokens, usage, now, cur_wait, since, completed, 0, peak, progress, reported)
+            finals = grp.finals
+            k = len(finals)
+            if self.nrun + k > max_seqs:
+                return budget_left, WAIT_SEATS, prefill
+            if budget_left is not None and budget_left <= 0:
+                return budget_left, WAIT_BUDGET, prefill
+            placed = []
+            for want, size in grp.sizes:
+                start = alloc(size)
+                if start < 0:
+                    break
+                placed.append((want, size, start))
+            if len(placed) < k:
+                for _, size, start in placed:
+                    self.ff.free(start, size)
+                return budget_left, WAIT_MEMORY, prefill
+            self.pop_head()
+            P = grp.prompt
+            grp.seqs = [_Seq(P, f, 0, s, grp, size, start, size - want) for (want, size, start), f in zip(placed, finals)]
+            if grp.first_start is None:
+                grp.first_start = start_clock
+                self.qdelay.append(start_clock - grp.arrival)
+            grp.key = self.uid
+            self.uid += 1
+            self.running[grp.key] = grp
+            self.nrun += k
+            todo = grp.prompt
+            chunk = todo if budget_left is None else min(todo, budget_left)
+            grp.todo = todo - chunk
+            prefill += chunk
+            if budget_left is not None:
+                budget_left -= chunk
+            if grp.todo == 0:
+                self.start_decoding(grp, s)
+                self.done_prompts.append(grp)
+            else:
+                self.prefilling.append(grp)
+        return budget_left, WAIT_NONE, prefill
+
+    def prefill_step(self, grp: _Group) -> None:
+        cap = self.cap
+        tok = alloc = fill = 0
+        for seq in grp.seqs:
+            x = seq.c
+            alloc += seq.size
+            held = x if cap is None else min(x, cap)
+            tok += held
+            fill += min(seq.size, seq.final if cap is None else min(seq.final, cap))
+        tok = max(0, tok - grp.todo) if cap is not None else tok - grp.todo  # see _PagedRun.prefill_step
+        self.usage.add((len(grp.seqs), tok, alloc, fill), self.cur_wait)
+        self.usage.rounding += sum(seq.slack for seq in grp.seqs)
+
+    def run(self) -> PolicyResult:
+        heap = self.heap
+        model = self.model
+        step_seconds = model.step_seconds
+        run_seconds = getattr(model, "decode_run_seconds", None) or (
+            lambda n, kv, g, k: decode_run_seconds(model, n, kv, g, k))
+        kv_on = getattr(model, "uses_kv_tokens", True)
+        decode_tokens = self.cfg.decode_tokens
+        requeued = self.requeued
+        heappop = heapq.heappop
+        ff_free = self.ff.free
+        usage, cap = self.usage, self.cap
+        admit = True
+        done_prompts: list[_Group] = []
+        self.done_prompts = done_prompts
+        while self.running or requeued or self.nxt is not None:
+            now = self.now
+            s = heap[0][0] if heap else _NEVER
+            if self.prefilling and now + 1 < s:
+                s = now + 1
+            arrival_at = -1
+            nxt = self.nxt
+            if requeued or (nxt is not None and nxt.arrival <= self.clock):
+                if not admit and (requeued[0] if requeued else nxt) is not self.blocked:
+                    admit = True  # it arrived after the last attempt: try it
+                if admit and now + 1 < s:
+                    s = now + 1
+            elif nxt is not None:
+                if not self.nrun:
+                    if nxt.arrival > self.clock:
+                        self.clock = nxt.arrival
+                    s = arrival_at = now + 1
+                else:
+                    limit = s - now - 1 if s != _NEVER else 1 << 62
+                    j = steps_until(model, self.clock, nxt.arrival, self.ndec,
+                                    self.kv_at(now + 1) if kv_on else 0, self.ndec, limit)
+                    if now + 1 + j <= s:
+                        s = arrival_at = now + 1 + j
+            if s == _NEVER:  # pragma: no cover - excluded by the fit check above
+                raise RuntimeError("contiguous simulation stalled with requests waiting")
+            k = s - now - 1
+            ndec_s = self.ndec
+            if k > 0 and ndec_s:
+                secs = run_seconds(ndec_s, self.kv_at(now + 1) if kv_on else 0, ndec_s, k)
+                self.clock += secs
+                self.busy += secs
+            dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
+            budget_left = None if self.budget is None else self.budget - ndec_s * decode_tokens
+            prefill = 0
+            if self.prefilling:
+                keep = []
+                for grp in self.prefilling:
+                    if budget_left is not None and budget_left <= 0:
+                        keep.append(grp)
+                        continue
+                    chunk = grp.todo if budget_left is None else min(grp.todo, budget_left)
+                    grp.todo -= chunk
+                    prefill += chunk
+                    if budget_left is not None:
+                        budget_left -= chunk
+                    if grp.todo == 0:
+                        self.start_decoding(grp, s)
+                        done_prompts.append(grp)
+                    else:
+                        keep.append(grp)
+                self.prefilling = keep
+            if s == arrival_at:
+                admit = True
+            if admit:
+                budget_left, reason, more = self.admit(s, budget_left)
+                prefill += more
+                self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
+                if self.nrun > self.peak:
+                    self.peak = self.nrun
+                admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
+            else:
+                reason = self.cur_wait or WAIT_MEMORY  # no attempt: still blocked as before
+            nxt = self.nxt
+            if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
+                reason = WAIT_NONE
+            if reason != self.cur_wait:
+                self.set_wait(s, reason)
+            if self.prefilling:
+                for grp in self.prefilling:
+                    self.prefill_step(grp)
+            self.prefill_tokens += prefill
+            secs = step_seconds(ndec_s, dec_kv, prefill)
+            self.clock += secs
+            self.busy += secs
+            if done_prompts:
+                clock = self.clock
+                for grp in done_prompts:
+                    if grp.ttft is None:
+                        grp.ttft = clock - grp.arrival
+                        self.ttft.append(grp.ttft)
+                done_prompts.clear()
+            while heap and heap[0][0] == s:
+                seq = heappop(heap)[2]
+                usage.add(contiguous_sums(seq.c, seq.final, seq.size, seq.seg, s, cap), self.cur_wait)
+                if seq.slack:
+                    usage.rounding += seq.slack * (s - seq.seg + 1)
+                ff_free(seq.start, seq.size)
+                self.nrun -= 1
+                self.ndec -= 1
+                self.sumc -= seq.c
+                grp = seq.group
+                seqs = grp.seqs
+                if len(seqs) == 1:
+                    del self.running[grp.key]
+                    self.request_done(grp)
+                else:
+                    seqs.remove(seq)
+                admit = True
+            self.now = s
+        return self.finish()
+
+    def kv_at(self, t: int) -> int:
+        n = self.ndec * t - self.sumc
+        return n  # contiguous: the decodes read every stored token (a window caps the chunk, not the count)
 
 
 def _fits_alone(alloc_cls, pool_tokens: int, sizes: list[int]) -> bool:
@@ -210,197 +1193,79 @@ def _fits_alone(alloc_cls, pool_tokens: int, sizes: list[int]) -> bool:
     return all(pool.alloc(x) >= 0 for x in sizes)
 
 
-def _paged(wl: Workload, policy: Policy, pool_tokens: int, max_seqs: int, watermark: float, progress):
-    B = policy.block_size
-    S = wl.system_prompt
-    prompts, outs, n = wl.prompt_lens, wl.output_lens, wl.n
-    num_blocks = pool_tokens // B
-    share = policy.share
-    sys_blocks = S // B if share else 0  # the system prompt's full blocks, stored once
-    avail = num_blocks - sys_blocks  # blocks for requests
-    wm = int(watermark * num_blocks)
-    for rid, (p, row) in enumerate(zip(prompts, outs)):
-        P = S + p
-        base_blocks = P // B if share else 0
-        shared = base_blocks - sys_blocks if share else 0
-        at_prompt = shared + n * (-(-P // B) - base_blocks)
-        at_end = shared + sum(-(-(P + o) // B) - base_blocks for o in row)
-        if at_prompt + wm > avail:
-            raise _no_fit(policy, rid, (at_prompt + wm) * B, avail * B, pool_tokens,
-                          "tokens of blocks (prompt + admission watermark)")
-        if at_end > avail:
-            raise _no_fit(policy, rid, at_end * B, avail * B, pool_tokens, "tokens of blocks")
+# -- static batching ----------------------------------------------------------------------------------
+class _StaticRun(_Run):
+    """Fixed batches, one at a time: up to ``batch`` waiting requests, every row padded to the
+    batch's longest prompt plus its longest output (the cache a padded ``generate`` call holds),
+    held until the whole batch is done."""
 
-    usage = Usage()
-    num = len(prompts)
-    next_rid = 0  # requests next_rid .. num-1 have never run
-    requeued: deque = deque()  # preempted requests, ahead of them in the queue
-    running: dict[int, _Group] = {}
-    heap: list = []
-    hist = [0] * B  # running sequences by phase c % B
-    nrun = 0
-    free = avail
-    uid = key = 0
-    now = 0
-    admit = True
-    cur_wait, since = True, 1
-    peak = completed = reported = preemptions = 0
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, progress):
+        self.batch = policy.batch_size or max(1, pool_tokens // max_model_len)
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, 1 << 62, progress)
 
-    while heap or requeued or next_rid < num:
-        waiting = requeued or next_rid < num
-        s = heap[0][0] if heap else _NEVER
-        if admit and waiting and now + 1 < s:
-            s = now + 1
-        if s == _NEVER:  # pragma: no cover - excluded by the fit check above
-            raise RuntimeError("paged simulation stalled with requests waiting")
-        preempted = False
-        if nrun:
-            # Blocks the decodes of steps now+1 .. s take: nrun per full cycle of B steps.
-            full, rem = divmod(s - now, B)
-            total = full * nrun
-            if rem:
-                u = now % B
-                end = u + rem
-                total += sum(hist[u:end]) if end <= B else sum(hist[u:]) + sum(hist[: end - B])
-            if total <= free:
-                free -= total
-            else:
-                # The first step at which the decodes need more blocks than are free.
-                k = free // nrun
-                t, used, u = now + k * B, k * nrun, now % B
-                while True:
-                    t += 1
-                    need = hist[u]
-                    if used + need > free:
-                        break
-                    used += need
-                    u = u + 1 if u + 1 < B else 0
-                free -= used
-                s = t
-                preempted = True
-                while need > free:
-                    grp = running.pop(next(reversed(running)))
-                    for seq in grp.seqs:
-                        ph = seq.c % B
-                        if ph == u:
-                            need -= 1
-                        hist[ph] -= 1
-                        held = s - 1 - seq.c
-                        usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1), cur_wait)
-                        free += -(-held // B) - seq.base // B
-                        seq.dead = True
-                        grp.lens.append(held)
-                        grp.finals.append(seq.final)
-                    usage.add_shared(grp.shared_blocks * B, s - grp.seg, cur_wait)
-                    free += grp.shared_blocks
-                    nrun -= len(grp.seqs)
-                    grp.seqs = []
-                    requeued.appendleft(grp)
-                    preemptions += 1
-                free -= need
-        if admit and not preempted:
-            while requeued or next_rid < num:
-                if requeued:
-                    grp = requeued[0]
-                    lens, finals = grp.lens, grp.finals
-                    base_blocks = (S + prompts[grp.rid]) // B if share else 0
-                else:
-                    P = S + prompts[next_rid]
-                    base_blocks = P // B if share else 0
-                    grp = _Group(next_rid, base_blocks - sys_blocks if share else 0)
-                    lens = [P] * n
-                    finals = [P + o for o in outs[next_rid]]
-                k = len(lens)
-                if nrun + k > max_seqs:
+    def check_fits(self, grp: _Group) -> None:
+        row = grp.prompt + max(grp.outs)
+        if len(grp.outs) * row > self.pool_tokens:
+            raise _no_fit(self.policy, grp.rid, len(grp.outs) * row, self.pool_tokens, self.pool_tokens,
+                          "slots of padded rows")
+
+    def flush(self, s: int) -> None:  # a batch's sums are added whole when it ends
+        pass
+
+    def run(self) -> PolicyResult:
+        model = self.model
+        u = self.usage
+        while self.requeued or self.nxt is not None:
+            if not self.eligible():  # idle: the clock jumps to the next arrival
+                self.clock = max(self.clock, self.nxt.arrival)
+            s = self.now + 1
+            start_clock = self.clock
+            batch: list[_Group] = []
+            pmax = omax = rows = 0
+            while self.eligible() and len(batch) < self.batch:
+                grp = self.head()
+                p2, o2 = max(pmax, grp.prompt), max(omax, max(grp.outs))
+                r2 = rows + len(grp.outs)
+                if batch and r2 * (p2 + o2) > self.pool_tokens:
                     break
-                need = grp.shared_blocks - k * base_blocks
-                for x in lens:
-                    need += -(-x // B)
-                if free - need < wm:
-                    break
-                if requeued:
-                    requeued.popleft()
+                self.pop_head()
+                batch.append(grp)
+                pmax, omax, rows = p2, o2, r2
+            for grp in batch:
+                self.first_admission(grp, start_clock)
+            if rows > self.peak:
+                self.peak = rows
+            end = s + omax  # resident omax + 1 steps, like a continuous-batching request
+            cnt = omax + 1
+            width = pmax + omax
+            for grp in batch:
+                for o in grp.outs:
+                    p = grp.prompt
+                    u.seq_steps += cnt
+                    u.token += cnt * p + o * (o + 1) // 2 + (omax - o) * o  # p + min(k, o), k = 0 .. omax
+                    u.fillable += cnt * (p + o)
+                    u.allocated += cnt * width
+                    u.padding += cnt * (width - p - o)
+            self.prefill_tokens += rows * pmax
+            prefill_s = model.step_seconds(0, 0, rows * pmax)
+            self.advance(prefill_s)
+            for grp in batch:
+                self.prompt_done(grp)
+            # requests that arrive while the batch runs wait for it: its seats are closed
+            if not self.requeued and self.nxt is not None:
+                arrive = self.nxt.arrival
+                if arrive <= start_clock:
+                    first = s
+                elif arrive <= self.clock:
+                    first = s + 1
                 else:
-                    next_rid += 1
-                free -= need
-                base = base_blocks * B
-                for x, f in zip(lens, finals):
-                    seq = _Seq(s - x, f, base, 0, 0, s, grp)
-                    grp.seqs.append(seq)
-                    hist[seq.c % B] += 1
-                    heapq.heappush(heap, (s + f - x, uid, seq))
-                    uid += 1
-                grp.lens, grp.finals = [], []
-                grp.seg = s
-                grp.key = key
-                running[key] = grp
-                key += 1
-                nrun += k
-            if nrun > peak:
-                peak = nrun
-            admit = False
-        elif preempted:
-            admit = True
-        if bool(requeued or next_rid < num) != cur_wait:
-            for grp in running.values():
-                for seq in grp.seqs:
-                    if seq.seg < s:
-                        usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1), cur_wait)
-                        seq.seg = s
-                if grp.seg < s:
-                    usage.add_shared(grp.shared_blocks * B, s - grp.seg, cur_wait)
-                    grp.seg = s
-            if cur_wait:
-                usage.waiting_steps += s - since
-            cur_wait, since = not cur_wait, s
-        while heap and heap[0][0] == s:
-            seq = heapq.heappop(heap)[2]
-            if seq.dead:
-                continue
-            usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s), cur_wait)
-            free += -(-seq.final // B) - seq.base // B
-            hist[seq.c % B] -= 1
-            nrun -= 1
-            grp = seq.group
-            grp.seqs.remove(seq)
-            if not grp.seqs:
-                usage.add_shared(grp.shared_blocks * B, s - grp.seg + 1, cur_wait)
-                free += grp.shared_blocks
-                del running[grp.key]
-                completed += 1
-            admit = True
-        now = s
-        if progress is not None and completed - reported >= 1024:
-            progress(completed - reported)
-            reported = completed
-    return _finish(
-        policy, wl, pool_tokens, usage, now, cur_wait, since, completed, preemptions, peak, progress, reported,
-        sys_tokens=sys_blocks * B,
-    )
-
-
-def _finish(
-    policy, wl, pool_tokens, usage, last_step, cur_wait, since, completed, preemptions, peak, progress, reported,
-    sys_tokens=0,
-):
-    if cur_wait:  # pragma: no cover - the queue is empty when the run ends
-        usage.waiting_steps += last_step + 1 - since
-    usage.steps = last_step
-    # The shared system prompt's full blocks stay allocated (and filled) for the whole run.
-    usage.token += sys_tokens * last_step
-    usage.allocated += sys_tokens * last_step
-    usage.fillable += sys_tokens * last_step
-    usage.allocated_waiting += sys_tokens * usage.waiting_steps
-    if progress is not None and completed > reported:
-        progress(completed - reported)
-    return PolicyResult(
-        policy=policy.name,
-        description=policy.describe(),
-        pool_tokens=pool_tokens,
-        block_size=policy.block_size,
-        requests=wl.num_requests,
-        completed=completed,
-        preemptions=preemptions,
-        peak_batch=peak,
-        usage=usage,
-    )
+                    first = s + 1 + steps_until(model, self.clock, arrive, rows, rows * (pmax + 1), rows, omax + 1)
+                if first <= end:
+                    u.wait_steps[WAIT_SEATS] += end - first + 1
+                    u.alloc_wait[WAIT_SEATS] += rows * width * (end - first + 1)
+            if omax:  # every row decodes (finished rows generate padding) until the longest output ends
+                self.advance(decode_run_seconds(model, rows, rows * (pmax + 1), rows, omax))
+            for grp in batch:
+                self.request_done(grp)
+            self.now = end
+        return self.finish()

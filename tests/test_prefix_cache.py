@@ -1,0 +1,144 @@
+"""The block-hash prefix cache: hits, the last-token rule, tail-first LRU eviction, CPU/disk tiers.
+
+Requests carry Mooncake-style prefix-block ids of H = 4 tokens each (equal ids = equal
+tokens up to that block's end); the engine block is B = 2 tokens, so engine block j is
+named (id of the hash block holding its last token, j). Requests arrive 10 s apart so
+each runs alone (step 1 s, 0.25 s per prompt token).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kvplan.fragment.config import ServingConfig, Tiers
+from kvplan.fragment.policies import parse_policy
+from kvplan.fragment.prefix_cache import BlockCache, Tier
+from kvplan.fragment.simulator import _KEY_SPAN, simulate
+from kvplan.fragment.timing import ConstantStepTime
+from kvplan.fragment.workloads import from_lengths
+
+STEP = ConstantStepTime(step_s=1.0, prefill_token_s=0.25, source="test")
+
+
+def k(hash_id, j):
+    return hash_id * _KEY_SPAN + j
+
+
+def run(prompts, hashes, pool, tiers=None, policy="paged-2-share"):
+    wl = from_lengths(prompts, [1] * len(prompts), arrival_s=[10.0 * i for i in range(len(prompts))],
+                      hash_ids=hashes, hash_block=4, max_model_len=64)
+    cfg = ServingConfig(step_time=STEP, tiers=tiers or Tiers())
+    return simulate(wl, parse_policy(policy), pool, max_model_len=64, watermark=0.0, serving=cfg)
+
+
+# r1: 8 tokens, ids [10, 11] -> engine blocks (10,0) (10,1) (11,2) (11,3)
+# r2: 8 tokens, ids [10, 12] -> (10,0) (10,1) (12,2) (12,3): shares r1's first 4 tokens
+# r3: 6 tokens, ids [10, 11] -> (10,0) (10,1) (11,2): r1's first 6 tokens, but the last must be computed
+PROMPTS = [8, 8, 6]
+HASHES = [[10, 11], [10, 12], [10, 11]]
+
+
+def test_hits_and_the_last_token_rule():
+    # r1: nothing cached, 8 tokens computed.
+    # r2: (10,0) (10,1) cached -> 4 tokens served; 4 computed.
+    # r3: all 3 blocks cached, but vLLM recomputes at least a prompt's last token: hits are capped at
+    #     (6 - 1) // 2 = 2 blocks = 4 tokens; block (11,2) is referenced (no new memory) and recomputed.
+    # hit rate = (0 + 4 + 4) / (8 + 8 + 6) = 8 / 22
+    res = run(PROMPTS, HASHES, 64)
+    c = res.cache
+    assert (c.prompt_tokens, c.gpu_hit_tokens, c.hit_tokens) == (22, 8, 8)
+    assert c.hit_rate == 8 / 22
+    assert res.timing.prefill_tokens == 8 + 4 + 2
+    # TTFT: 1 + 0.25 x computed tokens: 3.0, 2.0, 1.5
+    assert res.timing.ttft_s == ((3.0 + 2.0 + 1.5) / 3, 2.0, 3.0)
+    assert c.evicted_blocks == 0 and "hash_ids (4-token" in c.key_source
+
+
+def test_without_sharing_nothing_hits():
+    res = run(PROMPTS, HASHES, 64, policy="paged-2")
+    assert res.cache is None and res.timing.prefill_tokens == 22
+
+
+def test_tail_blocks_are_evicted_first():
+    # Pool 12 tokens = 6 blocks.
+    # r1: 4 keyed blocks + 1 own block for its 9th token (decode). At its end its own block is freed
+    #     (2 free) and its keyed blocks become evictable, tail first: LRU = (11,3) (11,2) (10,1) (10,0).
+    # r2: hits (10,0) (10,1) (out of the LRU), takes 2 free blocks for (12,2) (12,3); its 9th token
+    #     needs a block: none free, so the least recently used evictable one goes: (11,3).
+    #     At its end: LRU = (11,2) (12,3) (12,2) (10,1) (10,0), 1 block free.
+    # r3: (10,0) (10,1) (11,2) are all still cached: 4 tokens served, as with a large pool.
+    res = run(PROMPTS, HASHES, 12)
+    assert res.cache.evicted_blocks == 1 and res.cache.hit_tokens == 8
+    # Had eviction taken the head first, r3 would have lost (10,0) and missed everything. r4 = r1's
+    # prompt again (9 tokens, ids [10, 11, 13]) finds (10,0) (10,1) (11,2) on the GPU but (11,3) was
+    # evicted: 6 of its 9 tokens hit (the last-token cap, (9 - 1) // 2 = 4 blocks, does not bind).
+    res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12)
+    assert res.cache.hit_tokens == 8 + 6 and res.cache.prompt_tokens == 31
+
+
+def test_cpu_tier_serves_what_the_gpu_evicted():
+    # As above with a CPU tier of 2 blocks (bytes_per_token 1 B, so a 2-token block is 2 B): the
+    # evicted (11,3) moves to the CPU instead of being dropped. r4 finds (10,0) (10,1) (11,2) on the
+    # GPU and (11,3) on the CPU: 8 tokens served (6 GPU + 2 CPU), 1 computed. Loading the block at a
+    # 4 B/s host link takes 2 B / 4 B/s = 0.5 s (added to the step); computing its 2 tokens would
+    # have taken 2 x 0.25 = 0.5 s. r4's TTFT: 1 + 0.25 x 1 + 0.5 = 1.75 s.
+    tiers = Tiers(cpu_bytes=4, bytes_per_token=1, host_bandwidth=4, host_bandwidth_source="test")
+    res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12, tiers=tiers)
+    c = res.cache
+    assert (c.gpu_hit_tokens, c.tier_hit_tokens, c.hit_tokens) == (14, (2, 0), 16)
+    assert c.tier_names == ("cpu", "disk") and c.tier_capacity_tokens == (4, 0)
+    assert c.tier_peak_tokens[0] >= 2 and c.transfer_s == 0.5 and c.recompute_s_avoided == 0.5
+    assert res.timing.ttft_s[1:] == (1.75, 3.0)  # p50 of 3.0, 2.0, 1.5, 1.75 is 1.75
+    assert res.timing.prefill_tokens == 8 + 4 + 2 + 1
+
+
+def test_disk_tier_below_cpu():
+    # A CPU tier of 0 bytes and a disk tier: evictions fall through to disk; loads run at the slower
+    # of disk (2 B/s) and host link (4 B/s): 2 B / 2 B/s = 1 s.
+    tiers = Tiers(cpu_bytes=0, disk_bytes=4, bytes_per_token=1, host_bandwidth=4, disk_bandwidth=2)
+    res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12, tiers=tiers)
+    assert res.cache.tier_hit_tokens == (0, 2) and res.cache.transfer_s == 1.0
+
+
+def test_block_cache_unit():
+    cache = BlockCache([Tier("cpu", 1)])
+    cache.register([1, 2, 3])
+    cache.acquire([1])  # a second reader of block 1
+    assert cache.referenced == 3 and cache.ref == {1: 2, 2: 1, 3: 1}
+    cache.release([1, 2, 3])  # tail first: 3, then 2 become evictable; 1 still has a reader
+    assert list(cache.lru) == [3, 2] and cache.evictable == 2 and cache.referenced == 1
+    assert cache.lookup([1, 2, 3, 4], 4) == (3, 2, [0])
+    cache.evict(2)  # 3 then 2 leave the GPU; the CPU tier (1 block) keeps the latest, 2
+    assert list(cache.tiers[0].keys) == [2] and cache.evicted == 2
+    assert cache.lookup([1, 2, 3], 3) == (1, 0, [1])  # 1 on the GPU, then 2 on the CPU, 3 nowhere
+    assert cache.lookup([1, 2, 3], 1) == (1, 0, [0])  # the tier count respects the limit
+
+
+def test_samples_share_their_prompt_and_system_prompt_is_stored_once():
+    # n = 2 samples, system prompt 4, prompt 4 (8 tokens), outputs 1 and 3, block 2: the 4 full blocks
+    # are keyed (system prompt blocks and the request's own), stored once and read by both samples:
+    # shared reads per step = (readers - 1) x 8 tokens while both run.
+    wl = from_lengths([4], [(1, 3)], system_prompt=4, max_model_len=64)
+    res = simulate(wl, parse_policy("paged-2-share"), 64, max_model_len=64, watermark=0.0)
+    # steps 1-2 both samples read the 4 blocks (8 tokens, 1 extra reader); steps 3-4 one sample
+    assert res.usage.shared_reads == 8 * 2
+    assert res.served_share == (res.usage.token + 16) / res.accounted
+    assert res.cache.key_source.startswith("system prompt blocks and each request")
+
+
+def test_key_naming_matches_mooncake_prefix_semantics():
+    # Two Mooncake rows sharing their first 12 ids share 12 x 512 = 6,144 tokens (the trace README's
+    # example): with 16-token engine blocks, exactly 6,144 / 16 = 384 engine blocks have equal keys.
+    a = list(range(12)) + [100, 101]
+    b = list(range(12)) + [200]
+    wl = from_lengths([6955, 6472], [1, 1], hash_ids=[a, b], hash_block=512, max_model_len=8192)
+    res = simulate(wl, parse_policy("paged-16-share"), 20_000, max_model_len=8192)
+    assert res.cache.gpu_hit_tokens == 6144
+
+
+@pytest.mark.parametrize("bad", [[[1]], [[1, 2, 3]]])
+def test_hash_ids_must_cover_the_prompt(bad):
+    from kvplan.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="hash ids for a 8-token prompt"):
+        from_lengths([8], [1], hash_ids=bad, hash_block=4)
