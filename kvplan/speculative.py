@@ -169,6 +169,8 @@ _METHODS: dict[str, _Method] = {
     "ngram": _Method("draft", False, lambda sp: "n-gram proposer", lambda sp, target: (),
                      lambda sp, target, weights, tp: (0, 0)),
 }
+#: Methods whose drafter writes KV past the verified tokens (num_lookahead_tokens = k).
+LOOKAHEAD_METHODS = tuple(name for name, m in _METHODS.items() if m.lookahead)
 
 
 def mtp_kind(target: ModelSpec):
