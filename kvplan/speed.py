@@ -868,12 +868,8 @@ def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
         longest = s.pool.longest_context(per_replica)
         hi = max(longest, peak, 256)
         contexts = sorted({2 ** i for i in range(8, 24) if 2 ** i <= hi} | {table.ctx, longest} - {0})
-        cx, cy = [], []
-        for n in contexts:
-            p = estimate(s, u, n)
-            if p.fits:
-                cx.append(n)
-                cy.append(p.tpot_s * 1e3)
+        curve = [(n, t) for n, t in tpot_curve(s, u, contexts) if t is not None]
+        cx, cy = [n for n, _ in curve], [t * 1e3 for _, t in curve]
         line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} users")[0]
         if longest:
             ax_ctx.axvline(longest, color=line.get_color(), linestyle="--", linewidth=1)
