@@ -236,6 +236,9 @@ class LaunchCommand:
 
 
 def _tokens(text: str) -> list[str]:
+    # A command pasted over several lines: the shell joins "\\" + newline (a line
+    # continuation) before splitting words, and so does kvplan (a Windows line end too).
+    text = text.replace("\\\r\n", "").replace("\\\n", "")
     try:
         return shlex.split(text)
     except ValueError as err:
