@@ -60,6 +60,14 @@ def test_a_command_pasted_over_several_lines():
     assert sg.model == "meta-llama/Llama-3.1-8B" and sg.options["tp"] == 2
 
 
+def test_an_llm_call_as_written_in_a_script():
+    """``llm = LLM(...)`` over several lines, as scripts write it (was refused as not a command)."""
+    cmd = parse_vllm('llm = LLM(\n    model="meta-llama/Llama-3.1-8B",\n    tensor_parallel_size=2,\n'
+                     '    max_model_len=16384,\n)')
+    assert (cmd.model, cmd.usage_context) == ("meta-llama/Llama-3.1-8B", "llm")
+    assert cmd.options == {"tp": 2, "max_model_len": 16384}
+
+
 def test_api_server_module_with_equals_and_underscores():
     cmd = parse_vllm("CUDA_VISIBLE_DEVICES=0,1 python3 -m vllm.entrypoints.openai.api_server --model=/models/llama "
                      "--tensor_parallel_size=2 --max_model_len 8192 --disable-hybrid-kv-cache-manager "
