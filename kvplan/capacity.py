@@ -677,6 +677,14 @@ class Pool:
             return start
         return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
 
+    def runs(self, n: int, requests: int = 1) -> Verdict:
+        """What `kvplan capacity --ctx n --batch requests` answers: the deployment runs as
+        planned (``verdict``: the engine starts and one request of max_model_len fits) and
+        ``requests`` requests of ``n`` tokens run at once (``serves``); the first failure is
+        the reason."""
+        base = self.verdict()
+        return base if not base else self.serves(n, requests)
+
     def overcommitted_stage(self) -> int | None:
         """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
         activations, other buffers and KV cache exceed the GPU (vLLM then runs out of memory)."""
@@ -1007,11 +1015,9 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     load = (ctx, batch) if ctx is not None and batch is not None else None
 
     def passes(p: Pool) -> bool:
-        if not p.verdict():
-            return False
         if load is not None:
-            return bool(p.serves(*load))
-        return ctx is None or ctx <= p.max_model_len
+            return bool(p.runs(*load))
+        return bool(p.verdict()) and (ctx is None or ctx <= p.max_model_len)
 
     def attempt(**changes) -> bool:
         try:

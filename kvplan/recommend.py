@@ -10,10 +10,9 @@ family over GPU counts (1, 2, 4, 8, then whole nodes of 8: ``gpu_counts``) from 
 smallest that could hold the weights and KV at all, and every layout of that count: tp x pp x dp, and expert parallelism for MoE models. A layout
 is kept when
 
-  1. the engine starts and the KV pool holds the users (``pool.verdict()`` and
-     ``pool.serves(prompt + output, cdiv(users, dp))`` of ``plan(make_request(...))``: the
-     one capacity model, never a second fit rule; max_model_len is prompt + output unless
-     given),
+  1. the engine starts and the KV pool holds the users (``pool.runs(prompt + output,
+     cdiv(users, dp))`` of ``plan(make_request(...))``: `kvplan capacity`'s answer, never a
+     second fit rule; max_model_len is prompt + output unless given),
   2. its time per output token at that load is within ``tpot_s`` (``kvplan.speed``),
   3. the time to first token of one prompt is within ``ttft_s``.
 
@@ -345,9 +344,8 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         fam.shape = str(err)
         return
     pool = plan(req)
-    verdict = pool.verdict()  # the engine starts: one request of max_model_len fits
-    if verdict:
-        verdict = pool.serves(ctx + (output_tokens or 0), cdiv(users, dp))
+    # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
+    verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
     if not verdict:
         fam.memory = f"{layout}: {verdict.reason}"
         return

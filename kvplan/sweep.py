@@ -43,7 +43,8 @@ GPU_COLUMNS = (
     "headroom_bytes",  # kv_pool_bytes - reserved_bytes
     "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len)
     "fits",  # batch requests of ctx run at once
-    "limit",  # what stops them: weights, max_model_len, max_num_seqs, memory ("" when they fit)
+    "limit",  # what stops them: weights, max_model_len (the request's, or the deployment's does not
+    #           start), max_num_seqs, memory ("" when they fit)
 )
 
 _INT64_MAX = 2**63 - 1
@@ -308,7 +309,9 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
 def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int, block_size: int,
                   ctx, bat) -> None:
     """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
-    own rule (``Pool.limits``) for every (ctx, batch) at once."""
+    own rules for every (ctx, batch) at once: ``Pool.verdict`` (the deployment runs as
+    planned; else every point is limited by weights or max_model_len) then ``Pool.limits``
+    (the rule behind ``Pool.serves``): together ``Pool.runs``."""
     import numpy as np
 
     from kvplan.capacity import Pool, make_request, plan
@@ -317,6 +320,10 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
+    base = pool.verdict()  # as `kvplan capacity` (Pool.runs): the deployment must run as planned first
+    if not base:
+        # no pool at all, or the deployment's max_model_len does not start / fit one request
+        code = np.full_like(code, Pool.LIMITS.index("weights" if base.bound == "weights" else "max_model_len") + 1)
     reserved = (np.asarray(pool.reserved_bytes(n, b), dtype=np.int64) if pool.paged
                 else np.zeros((len(ctx), len(bat)), dtype=np.int64))
     fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)

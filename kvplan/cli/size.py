@@ -306,7 +306,7 @@ def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch):
     for fmt in formats:
         pool = plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size, **deploy))
         g = pool.request.gpu
-        v = pool.serves(ctx, batch)
+        v = pool.runs(ctx, batch)  # as `kvplan capacity --ctx --batch`: starts, and the load runs
         out[fmt.name] = {
             "engine": pool.engine, "kv_pool_bytes": pool.kv_pool_bytes,
             "reserved_bytes": pool.reserved_bytes(ctx, batch) if pool.paged else 0,
