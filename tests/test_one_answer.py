@@ -102,6 +102,18 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     assert (p["kv_pool_bytes"], p["max_requests"], p["fits"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
 
+    # kvplan speed: its capacity marks (speed takes the deployment options it times with)
+    speed_flags = ("--tp", "--pp", "--dp", "--engine", "--max-model-len", "--max-num-seqs", "--kv-dtype",
+                   "--enable-expert-parallel")
+    if all(o in speed_flags or not o.startswith("--") for o in opts):
+        code, out, _ = cli(capsys, "speed", model, "--gpu", gpu, *opts, "--ctx", ctx, "--users",
+                           batch * pool.request.dp, "--json")
+        assert code == 0
+        (sf,) = json.loads(out)["formats"]
+        assert (sf["max_requests_at_peak"], sf["points"][0]["fits"]) == (
+            truth["max_requests"], pool.serves(ctx, batch).ok)
+        assert sf["starts"] == pool.verdict().ok
+
     # kvplan check: min_concurrency asks the load alone (max_model_len_fits is its own requirement)
     load = pool.serves(ctx, batch).ok
     plan = tmp_path / "plan.yaml"
