@@ -42,15 +42,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: module -> (names of functions/classes/assignments to mutate, None = the whole module; tests to run)
 TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
+    "kvplan/paging.py": (
+        ("KERNEL_BLOCK_ALIGNMENT", "RULES", "Paging", "blocks_per_request", "_runner_kind", "_runner_layers",
+         "_hybrid_off", "_one_type", "pool_layout", "_unify_pages", "_grouped", "needed_bytes", "longest_fitting",
+         "Pages", "page_replica"),
+        ("tests/test_capacity.py", "tests/test_vllm_kv_cache_utils_v0_10.py",
+         "tests/test_vllm_kv_cache_utils_v0_11.py", "tests/test_vllm_kv_cache_utils_v0_19.py",
+         "tests/test_vllm_kv_cache_utils_v0_33.py", "tests/test_calibration.py", "tests/test_one_answer.py"),
+    ),
     "kvplan/capacity.py": (
-        ("GROUP_SIZE_RATIO", "KERNEL_BLOCK_ALIGNMENT", "_group_size", "pool_layout", "blocks_per_request", "Pool",
-         "plan", "summarize", "_suggest"),
-        ("tests/test_capacity.py", "tests/test_calibration.py", "tests/test_check.py", "tests/test_one_answer.py",
+        ("Pool", "plan", "summarize", "_suggest"),
+        ("tests/test_capacity.py", "tests/test_check.py", "tests/test_one_answer.py", "tests/test_calibration.py",
          "tests/test_sweep.py"),
     ),
+    "kvplan/engines/vllm_rules.py": (
+        ("RULES", "SAMPLER_PATH_BYTES_PER_LOGIT", "SORT_BYTES_PER_LOGIT", "sort_bytes_per_logit",
+         "PROFILE_WORKSPACE_BYTES", "NUM_SMS", "FORWARD_HIDDEN_COPIES", "FORWARD_MLP_COPIES"),
+        ("tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py", "tests/test_explain.py"),
+    ),
+    "kvplan/engines/vllm.py": (
+        ("VLLM", "rope_cache_bytes", "mlp_width", "next_power_of_2"),
+        ("tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py", "tests/test_explain.py"),
+    ),
+    "kvplan/engines/sglang.py": (
+        ("_reserved_0_4_9", "_reserved_0_5_4", "_round3", "default_fraction", "RULES", "SGLang"),
+        ("tests/test_engines.py", "tests/test_explain.py", "tests/test_calibration.py", "tests/test_capacity.py"),
+    ),
     "kvplan/layers.py": (
-        ("SlidingWindow", "ChunkedLocal", "StateSpace", "FullAttention", "MLALatent", "cdiv", "minimum"),
-        ("tests/test_layers.py", "tests/test_footprint.py", "tests/test_capacity.py", "tests/test_calibration.py"),
+        ("SlidingWindow", "ChunkedLocal", "StateSpace", "FullAttention", "MLALatent", "SinkWindow", "cdiv", "minimum"),
+        ("tests/test_layers.py", "tests/test_footprint.py", "tests/test_capacity.py", "tests/test_calibration.py",
+         "tests/test_sinks.py"),
     ),
     "kvplan/plan.py": (
         ("check_deployment",),
@@ -168,6 +189,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--module", action="append", help="only these target modules")
     ap.add_argument("--limit", type=int, default=0, help="at most N mutants per module (0: all)")
+    ap.add_argument("--count", action="store_true", help="only count the mutants of each module")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -183,7 +205,17 @@ def main() -> None:
         for module, (names, tests) in TARGETS.items():
             if args.module and module not in args.module:
                 continue
+            missing = [t for t in tests if not (ROOT / t).exists()]
+            if missing:
+                raise SystemExit(f"{module}: test files missing: {', '.join(missing)}")
             found = mutants(module, names)
+            if not args.count:  # the unmutated copy must pass, or every mutant would look "killed"
+                baseline = Mutant(module, 0, "baseline", (ROOT / module).read_text())
+                if run(baseline, tests, scratch, args.timeout) != "survived":
+                    raise SystemExit(f"{module}: the tests fail without any mutation; fix that first")
+            if args.count:
+                print(f"{module}: {len(found)} mutants")
+                continue
             if args.limit:
                 found = found[: args.limit]
             for m in found:

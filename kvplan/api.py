@@ -95,7 +95,8 @@ def footprint_dict(fp: Footprint, with_groups: bool = True) -> dict:
             "pp": fp.pp, **_fd(fp, with_groups)}
 
 
-def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None, **deploy):
+def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int | None = None, gpu=None,
+          **deploy):
     """Every point of the grid models x ctx x batch x kv_dtype x tp x pp as a DataFrame.
 
     Each axis is a value, a list, or a comma-separated string (``"4k,8k,32k"``). Columns:
@@ -104,7 +105,9 @@ def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int 
     ``gpu`` what that GPU's KV pool answers (the same Pool as ``plan``; ``deploy`` are its
     engine options): kv_pool_bytes, reserved_bytes, headroom_bytes, max_requests, fits, limit. Rows follow the cartesian product in
     that column order (pp varies fastest). Combinations a model cannot run are left out
-    and described in ``df.attrs["skipped"]``. Needs pandas and numpy (the `data` extra)."""
+    and described in ``df.attrs["skipped"]``. ``block_size`` None: the GPU's engine's default
+    block (vLLM 16, SGLang 1, TensorRT-LLM 32), 16 without a GPU. Needs pandas and numpy (the
+    `data` extra)."""
     from kvplan.sweep import sweep as _sweep
 
     return _sweep(models, ctx, batch, kv_dtype, tp, pp, block_size=block_size, gpu=gpu, **deploy)

@@ -575,19 +575,24 @@ class Pool:
         lookahead slots out of it)."""
         return round(self.pages.max_concurrency(n), 2) if self.paged else 0.0
 
-    def memory_requests(self, n: int) -> int:
-        """Whole requests of ``n`` tokens the pool's usable blocks hold at once (no caps)."""
-        per = self.blocks_per_request(n) if self.paged else 0
-        return self.usable_blocks // per if per else 0
+    def memory_requests(self, n):
+        """Whole requests of ``n`` tokens the pool's usable blocks hold at once (no caps).
+        int, or int64 array for an array of lengths (the sweep asks a column at once)."""
+        if not self.paged:
+            return n * 0
+        per = self.blocks_per_request(n)
+        return self.usable_blocks // (per + (per == 0)) * (per > 0)
 
-    def max_requests(self, n: int) -> int:
+    def max_requests(self, n):
         """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
-        max_num_seqs, and 0 for a request longer than max_model_len."""
-        if n > self.max_model_len:
-            return 0
+        max_num_seqs, and 0 for a request longer than max_model_len (int, or int64 array)."""
+        from kvplan.layers import minimum
+
         fit = self.memory_requests(n)
         cap = self.max_num_seqs
-        return min(fit, cap) if cap is not None else fit
+        if cap is not None:
+            fit = minimum(fit, cap)
+        return fit * (n <= self.max_model_len)
 
     #: What can stop a load, in the order it is reported (see ``limits``).
     LIMITS = ("weights", "max_model_len", "max_num_seqs", "memory")
@@ -682,6 +687,14 @@ class Pool:
         if serve:
             return start
         return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
+
+    def runs(self, n: int, requests: int = 1) -> Verdict:
+        """What `kvplan capacity --ctx n --batch requests` answers: the deployment runs as
+        planned (``verdict``: the engine starts and one request of max_model_len fits) and
+        ``requests`` requests of ``n`` tokens run at once (``serves``); the first failure is
+        the reason."""
+        base = self.verdict()
+        return base if not base else self.serves(n, requests)
 
     def overcommitted_stage(self) -> int | None:
         """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
@@ -1009,25 +1022,41 @@ def plan_capacity(spec: ModelSpec, gpu: str | GPU | None, *, ctx: int | None = N
 
 
 def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
-    """What would fit instead: a shorter context, fp8 KV, quantized weights, more GPUs."""
+    """What would fit instead: a shorter max_model_len (when one request of it is what fails)
+    or a shorter context for the batch (when the load is), fp8 KV, quantized weights, more
+    GPUs. Every alternative is re-planned and kept only when it passes what ``summarize``
+    asks: the verdict (one request of max_model_len) and the --ctx x --batch load."""
     from kvplan.errors import KvplanError
 
     req = pool.request
-    n = ctx if ctx is not None and batch is not None else req.model_len
-    requests = batch if ctx is not None and batch is not None else 1
-    out = []
-    longest = pool.longest_context(requests) if pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None else 0
-    if longest > 0 and ctx is not None and batch is not None:
-        out.append(f"a context of {longest:,} tokens for {batch} requests (--ctx {longest})")
-    elif longest > 0:
-        out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
+    load = (ctx, batch) if ctx is not None and batch is not None else None
+
+    def passes(p: Pool) -> bool:
+        if load is not None:
+            return bool(p.runs(*load))
+        return bool(p.verdict()) and (ctx is None or ctx <= p.max_model_len)
 
     def attempt(**changes) -> bool:
         try:
-            return bool(plan(req.replace(**changes)).serves(n, requests))
+            return passes(plan(req.replace(**changes)))
         except KvplanError:
             return False
 
+    out = []
+    has_pool = pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None
+    if has_pool and not pool.verdict():
+        longest = pool.longest_context(1)
+        if pool.paged:
+            longest = min(longest, pool.estimated_max_model_len())
+        if longest > 0 and attempt(max_model_len=longest):
+            out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
+    elif has_pool and load is not None:
+        longest = pool.longest_context(batch)
+        if longest > 0:
+            out.append(f"a context of {longest:,} tokens for {batch:,} request{'s' if batch != 1 else ''} "
+                       f"(--ctx {longest})")
+    elif has_pool and ctx is not None and ctx > pool.max_model_len and attempt(max_model_len=ctx):
+        out.append(f"max_model_len {ctx:,} (--max-model-len {ctx})")
     if req.kv_format.bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
         out.append("fp8 KV cache (--kv-dtype fp8)")
     if pool.weights.format in ("fp32", "bf16", "fp16"):

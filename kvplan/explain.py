@@ -34,9 +34,10 @@ from kvplan.explain_log import GIB, LoggedStartup, parse_log
 
 __all__ = ["Explanation", "Line", "explain", "explain_text", "parse_log", "WHAT_IF_KEYS"]
 
-#: What a what-if may change (vLLM's flag names, underscores).
+#: What a what-if of a vLLM log may change (vLLM's flag names, underscores; SGLang's are
+#: kvplan.explain_sglang.SGLANG_WHAT_IF).
 WHAT_IF_KEYS = ("max_model_len", "kv_cache_dtype", "tp", "pp", "gpu_memory_utilization", "max_num_seqs",
-                "max_num_batched_tokens", "gpu", "mem_fraction_static")
+                "max_num_batched_tokens", "gpu")
 
 
 @dataclass(frozen=True)

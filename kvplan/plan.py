@@ -111,7 +111,8 @@ def load_plan(path: str | Path) -> Plan:
             d = DeploymentSchema.model_validate(merged)
         except ValidationError as err:
             msg = validation_message(err, "")
-            raise BadInputError(f"{path}: deployments.{i}.{msg}") from None
+            sep = "." if err.errors()[0]["loc"] else ": "  # a field, or the deployment as a whole
+            raise BadInputError(f"{path}: deployments.{i}{sep}{msg}") from None
         if d.name in names:
             raise BadInputError(f"{path}: deployments.{i}.name: {d.name!r} is used twice; names must be unique")
         names.add(d.name)
@@ -190,6 +191,10 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     req = dep.requires
     out = []
 
+    # Tokens and requests count one replica (tp x pp GPUs, one engine instance); with dp the
+    # deployment has dp such replicas, and the messages say so.
+    replicas = f" (per replica; the deployment has {cap.dp} replicas)" if cap.dp > 1 else ""
+
     def add(name, ok, message, measured=None, required=None):
         out.append(RequirementResult(dep.name, name, ok, message, measured, required))
 
@@ -202,7 +207,7 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     if req["min_kv_tokens"] is not None:
         need = req["min_kv_tokens"]
         add("min_kv_tokens", cap.kv_cache_tokens >= need,
-            f"KV cache holds {cap.kv_cache_tokens:,} tokens; required {need:,}", cap.kv_cache_tokens, need)
+            f"KV cache holds {cap.kv_cache_tokens:,} tokens; required {need:,}{replicas}", cap.kv_cache_tokens, need)
     loads = []
     for c in req["min_concurrency"]:
         ctx, n = c["ctx"], c["requests"]
@@ -214,7 +219,7 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
             per = pool.blocks_per_request(ctx)
             loads.append(n * per)
             message = (f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds "
-                       f"{cap.num_blocks:,} ({fit:,} such requests)")
+                       f"{cap.num_blocks:,} ({fit:,} such requests){replicas}")
         add(f"min_concurrency@{ctx}", v.ok, message, fit, n)
     if req["min_headroom"] is not None:
         used_blocks = max(loads) if loads else cap.blocks_per_request

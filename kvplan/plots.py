@@ -296,11 +296,12 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
                                linestyle=_LINESTYLES[batches.index(batch) % len(_LINESTYLES)],
                                marker="o" if few else None, markersize=3, label=label)
                 handles.setdefault(label, h)
-        if gpu is not None and model in by_name:
+        drawn = [kv for kv in kv_names if any((str(model), int(tp), int(pp), kv, b) in lines for b in batches)]
+        if gpu is not None and model in by_name and drawn:
             from kvplan.formats import get_format
 
             spec = by_name[model]
-            fmt = get_format(kv_names[0], spec.dtype)
+            fmt = get_format(drawn[0], spec.dtype)  # a format of this panel (not one the sweep skipped)
             block = int(frame["block_size"].iloc[0])
             pool = _pools(spec, [fmt], gpu, Parallelism(int(tp), int(pp)), block, deploy)[fmt.name]
             _pool_line(ax, pool, annotate=True)

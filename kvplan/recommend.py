@@ -10,8 +10,9 @@ family over GPU counts (1, 2, 4, 8, then whole nodes of 8: ``gpu_counts``) from 
 smallest that could hold the weights and KV at all, and every layout of that count: tp x pp x dp, and expert parallelism for MoE models. A layout
 is kept when
 
-  1. the KV pool holds the users (``plan(make_request(...)).serves(prompt + output,
-     cdiv(users, dp))``: the one capacity model, never a second fit rule),
+  1. the engine starts and the KV pool holds the users (``pool.runs(prompt + output,
+     cdiv(users, dp))`` of ``plan(make_request(...))``: `kvplan capacity`'s answer, never a
+     second fit rule; max_model_len is prompt + output unless given),
   2. its time per output token at that load is within ``tpot_s`` (``kvplan.speed``),
   3. the time to first token of one prompt is within ``ttft_s``.
 
@@ -138,6 +139,7 @@ class Option:
         return {
             "gpu": r.gpu.name, "num_gpus": self.num_gpus, "tp": r.tp, "pp": r.pp, "dp": r.dp,
             "enable_expert_parallel": r.enable_expert_parallel, "weights": r.weights, "kv_dtype": r.kv_format.name,
+            "max_model_len": r.max_model_len,
             "usd_per_hour": self.usd_per_hour, "usd_per_million_output_tokens": self.usd_per_million_tokens,
             "tpot_ms": self.point.tpot_s * 1e3, "ttft_ms": self.point.ttft_s * 1e3,
             "tokens_per_s": self.point.tokens_per_s, "tokens_per_s_per_gpu": self.point.tokens_per_s_per_gpu,
@@ -290,6 +292,9 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
     if peak > model_len:
         raise BadInputError(f"{spec.name} takes at most {model_len:,} tokens a request (max_model_len), "
                             f"but {ctx:,} in + {output_tokens or 0:,} out = {peak:,} were asked")
+    if deploy.get("max_model_len") is None:
+        # Serve the load's length: the model's own max_model_len may not start where the load fits.
+        deploy = dict(deploy, max_model_len=peak)
     options, rejections = [], []
     tried = 0
     total = len(gpu_objs) * len(w_names) * len(kvs)
@@ -339,7 +344,8 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         fam.shape = str(err)
         return
     pool = plan(req)
-    verdict = pool.serves(ctx + (output_tokens or 0), cdiv(users, dp))
+    # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
+    verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
     if not verdict:
         fam.memory = f"{layout}: {verdict.reason}"
         return

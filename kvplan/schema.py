@@ -443,6 +443,8 @@ def validation_message(err: ValidationError, origin: str = "") -> str:
         msg = "required field is missing"
     elif first["type"] == "extra_forbidden":
         msg = "unknown field"
+    elif first["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
     prefix = f"{origin}: " if origin else ""
     where = f"{loc}: " if loc else ""
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""

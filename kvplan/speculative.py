@@ -65,8 +65,6 @@ MTP_ALIASES = ("deepseek_mtp", "mimo_mtp", "glm4_moe_mtp", "ernie_mtp", "qwen3_n
 #: models only when listed in MEMORY_NEUTRAL_KEYS; anything else is refused).
 KNOWN_KEYS = ("method", "model", "num_speculative_tokens", "draft_tensor_parallel_size")
 MEMORY_NEUTRAL_KEYS = ("prompt_lookup_max", "prompt_lookup_min", "disable_by_batch_size", "acceptance_rate")
-#: Methods whose drafter writes KV past the verified tokens (num_lookahead_tokens = k).
-LOOKAHEAD_METHODS = ("draft_model", "eagle", "mtp")
 #: Engine families whose speculative-decoding memory kvplan models.
 ENGINES = ("vllm", "raw")
 ENGINE_REFUSALS = {
@@ -86,9 +84,14 @@ class Speculative:
     mtp_layers: int = 0  # mtp: modules loaded
 
     @property
+    def kind(self) -> _Method:
+        """What the method does (``_METHODS``: its layers, weights, lookahead)."""
+        return _METHODS[self.method]
+
+    @property
     def lookahead_tokens(self) -> int:
         """vLLM's num_lookahead_tokens: slots the drafter writes past the verified tokens."""
-        return self.num_speculative_tokens if self.method in LOOKAHEAD_METHODS else 0
+        return self.num_speculative_tokens if self.kind.lookahead else 0
 
     @property
     def extra_slots(self) -> int:
@@ -98,23 +101,15 @@ class Speculative:
 
     @property
     def label(self) -> str:
-        return "mtp" if self.method == "mtp" else "draft"
+        return self.kind.label
 
     def describe(self) -> str:
-        what = {"draft_model": f"draft model {self.draft.name if self.draft else ''}",
-                "eagle": f"EAGLE head {self.draft.name if self.draft else ''}",
-                "mtp": f"{self.mtp_layers} MTP layer{'s' if self.mtp_layers != 1 else ''}",
-                "ngram": "n-gram proposer"}[self.method]
-        return f"{what.strip()}, {self.num_speculative_tokens} speculative tokens"
+        return f"{self.kind.what(self).strip()}, {self.num_speculative_tokens} speculative tokens"
 
     # -- the draft's KV layers -------------------------------------------------------------
     def draft_layers(self, target: ModelSpec) -> tuple:
         """Cache kinds of the drafter's attention layers (appended to the target's pool)."""
-        if self.method == "ngram":
-            return ()
-        if self.method == "mtp":
-            return (mtp_kind(target),) * self.mtp_layers
-        return tuple(self.draft.layers)
+        return self.kind.layers(self, target)
 
     def kv_spec(self, target: ModelSpec) -> ModelSpec:
         """The target with the draft's layers appended: the layers one KV pool pages."""
@@ -139,16 +134,43 @@ class Speculative:
     # -- the draft's weights ----------------------------------------------------------------
     def draft_weights(self, target: ModelSpec, weights: str | None, tp: int) -> tuple[int, int]:
         """(params, bytes on one tensor-parallel rank) of what the drafter adds to the GPU."""
-        if self.method == "ngram":
-            return 0, 0
-        if self.method == "draft_model":
-            from kvplan.weights import weights_footprint
+        return self.kind.weights(self, target, weights, tp)
 
-            w = weights_footprint(self.draft, None, tp, 1)  # its own checkpoint format
-            return w.stages[0].params, w.stages[0].bytes
-        if self.method == "mtp":
-            return mtp_weights(target, weights, tp, self.mtp_layers)
-        return eagle_weights(self.draft, tp)
+
+def _draft_model_weights(sp: Speculative, target: ModelSpec, weights: str | None, tp: int) -> tuple[int, int]:
+    """A draft model's weights in full, in its own checkpoint format (not --weights)."""
+    from kvplan.weights import weights_footprint
+
+    w = weights_footprint(sp.draft, None, tp, 1)
+    return w.stages[0].params, w.stages[0].bytes
+
+
+@dataclass(frozen=True)
+class _Method:
+    """One speculative-decoding method's behaviour: the label of its KV layers, how it is
+    described, whether the drafter writes lookahead slots, its KV layers and its weights."""
+
+    label: str
+    lookahead: bool  # vLLM num_lookahead_tokens = k (eagle / eagle3 / mtp / draft_model), else 0
+    what: object  # (Speculative) -> str
+    layers: object  # (Speculative, target) -> cache kinds appended to the pool
+    weights: object  # (Speculative, target, weights, tp) -> (params, bytes per rank)
+
+
+_METHODS: dict[str, _Method] = {
+    "draft_model": _Method("draft", True, lambda sp: f"draft model {sp.draft.name if sp.draft else ''}",
+                           lambda sp, target: tuple(sp.draft.layers), _draft_model_weights),
+    "eagle": _Method("draft", True, lambda sp: f"EAGLE head {sp.draft.name if sp.draft else ''}",
+                     lambda sp, target: tuple(sp.draft.layers),
+                     lambda sp, target, weights, tp: eagle_weights(sp.draft, tp)),
+    "mtp": _Method("mtp", True, lambda sp: f"{sp.mtp_layers} MTP layer{'s' if sp.mtp_layers != 1 else ''}",
+                   lambda sp, target: (mtp_kind(target),) * sp.mtp_layers,
+                   lambda sp, target, weights, tp: mtp_weights(target, weights, tp, sp.mtp_layers)),
+    "ngram": _Method("draft", False, lambda sp: "n-gram proposer", lambda sp, target: (),
+                     lambda sp, target, weights, tp: (0, 0)),
+}
+#: Methods whose drafter writes KV past the verified tokens (num_lookahead_tokens = k).
+LOOKAHEAD_METHODS = tuple(name for name, m in _METHODS.items() if m.lookahead)
 
 
 def mtp_kind(target: ModelSpec):

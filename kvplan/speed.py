@@ -414,6 +414,7 @@ class Setup:
 def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
     """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
     catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs."""
+    from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
 
     req = pool.request
@@ -455,7 +456,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
         linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
         q_heads_rank=cdiv(spec.num_attention_heads, req.tp),
-        act_bytes={"fp32": 4}.get(spec.dtype, 2),
+        act_bytes=FORMATS[spec.dtype].value_bits // 8,  # the model dtype's bytes (kvplan.formats)
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
     )
 
@@ -804,6 +805,7 @@ class SpeedTable:
                  "max_requests_at_peak": s.pool.max_requests(self.ctx + (self.output_tokens or 0)),
                  "deployment_max_requests_at_peak": s.request.dp * s.pool.max_requests(
                      self.ctx + (self.output_tokens or 0)),
+                 "starts": s.pool.verdict().ok, "verdict": s.pool.verdict().reason,
                  "points": [p.as_dict() for p in pts]}
                 for s, pts in zip(self.setups, self.points)
             ],
@@ -866,12 +868,8 @@ def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
         longest = s.pool.longest_context(per_replica)
         hi = max(longest, peak, 256)
         contexts = sorted({2 ** i for i in range(8, 24) if 2 ** i <= hi} | {table.ctx, longest} - {0})
-        cx, cy = [], []
-        for n in contexts:
-            p = estimate(s, u, n)
-            if p.fits:
-                cx.append(n)
-                cy.append(p.tpot_s * 1e3)
+        curve = [(n, t) for n, t in tpot_curve(s, u, contexts) if t is not None]
+        cx, cy = [n for n, _ in curve], [t * 1e3 for _, t in curve]
         line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} users")[0]
         if longest:
             ax_ctx.axvline(longest, color=line.get_color(), linestyle="--", linewidth=1)

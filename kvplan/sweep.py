@@ -44,7 +44,8 @@ GPU_COLUMNS = (
     "headroom_bytes",  # kv_pool_bytes - reserved_bytes
     "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len)
     "fits",  # batch requests of ctx run at once
-    "limit",  # what stops them: weights, max_model_len, max_num_seqs, memory ("" when they fit)
+    "limit",  # what stops them: weights, max_model_len (the request's, or the deployment's does not
+    #           start), max_num_seqs, memory ("" when they fit)
 )
 
 _INT64_MAX = 2**63 - 1
@@ -60,7 +61,8 @@ class Grid:
     kv_dtypes: tuple[str, ...]
     tps: tuple[int, ...] = (1,)
     pps: tuple[int, ...] = (1,)
-    block_size: int = 16
+    #: Tokens per page; None: the engine's default block (16 without a GPU; run_sweep resolves it).
+    block_size: int | None = 16
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,15 @@ def parse_kv_dtypes(value) -> tuple[str, ...]:
     return _dedupe(i.strip() for i in items)
 
 
-def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int = 16) -> Grid:
+def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int | None = 16) -> Grid:
     """Parse and check every axis of a grid; raise BadInputError (one line) on bad input,
-    and on a grid of more than kvplan.limits.MAX_GRID_POINTS points (before loading a model)."""
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+    and on a grid of more than kvplan.limits.MAX_GRID_POINTS points (before loading a model).
+    ``block_size`` None: the engine's default block (resolved by run_sweep)."""
+    if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
+                                   or block_size < 1):
         raise BadInputError(f"block size must be a positive whole number, got {block_size!r}")
-    limits.check_int(block_size, "block size", limits.MAX_BLOCK_SIZE)
+    if block_size is not None:
+        limits.check_int(block_size, "block size", limits.MAX_BLOCK_SIZE)
     ctxs = parse_counts(ctx, "ctx")
     batches = parse_counts(batch, "batch", limit=limits.MAX_BATCH)
     kv_dtypes = parse_kv_dtypes(kv_dtype)
@@ -319,7 +324,9 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
 def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int, block_size: int,
                   ctx, bat) -> None:
     """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
-    own rule (``Pool.limits``) for every (ctx, batch) at once."""
+    own rules for every (ctx, batch) at once: ``Pool.verdict`` (the deployment runs as
+    planned; else every point is limited by weights or max_model_len) then ``Pool.limits``
+    (the rule behind ``Pool.serves``): together ``Pool.runs``."""
     import numpy as np
 
     from kvplan.capacity import Pool, make_request, plan
@@ -332,17 +339,34 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
-    per = np.asarray(pool.blocks_per_request(ctx) if pool.paged else np.zeros_like(ctx), dtype=np.int64)
-    reserved = np.multiply.outer(per, bat) * pool.layout.unit_bytes
-    fit = np.where(per > 0, pool.num_blocks // np.maximum(per, 1), 0)
-    if pool.max_num_seqs is not None:
-        fit = np.minimum(fit, pool.max_num_seqs)
-    fit = np.where(ctx <= pool.max_model_len, fit, 0)
+    base = pool.verdict()  # as `kvplan capacity` (Pool.runs): the deployment must run as planned first
+    if not base:
+        # no pool at all, or the deployment's max_model_len does not start / fit one request
+        code = np.full_like(code, Pool.LIMITS.index("weights" if base.bound == "weights" else "max_model_len") + 1)
+    reserved = (np.asarray(pool.reserved_bytes(n, b), dtype=np.int64) if pool.paged
+                else np.zeros((len(ctx), len(bat)), dtype=np.int64))
+    fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)
     out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
     out["reserved_bytes"][sl] = reserved
     out["headroom_bytes"][sl] = pool.kv_pool_bytes - reserved
     out["max_requests"][sl] = fit[:, None]
     out["limit_code"][sl] = code
+
+
+def resolve_block_size(grid: Grid, gpu, deploy: dict | None) -> Grid:
+    """``grid`` with its block size set: as given, else the block the GPU's engine pages with
+    by default (vLLM 16, SGLang 1, TensorRT-LLM 32), so the byte columns and the pool's
+    answers count the same pages as `kvplan capacity`; 16 without a GPU."""
+    import dataclasses
+
+    if grid.block_size is not None:
+        return grid
+    block = 16
+    if gpu is not None:
+        from kvplan.engines import get_engine
+
+        block = get_engine((deploy or {}).get("engine") or "vllm").default_block_size
+    return dataclasses.replace(grid, block_size=block)
 
 
 def resolve_gpu(gpu):
@@ -368,6 +392,7 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     gpu_mem_bytes, dtype)."""
     np, pd = _np_pd()
     gpu = resolve_gpu(gpu)
+    grid = resolve_block_size(grid, gpu, deploy)
     skipped: list[Skipped] = []
     kv_names: list[str] = []
     blocks, model_names = [], []
@@ -412,9 +437,11 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     return frame
 
 
-def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int = 16, gpu=None, **deploy):
+def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int | None = None, gpu=None,
+          **deploy):
     """Parse the axes (strings like ``'4k,8k'`` or lists) and evaluate the grid; ``deploy``
-    are make_request's engine options for the GPU columns (engine, max_model_len, ...)."""
+    are make_request's engine options for the GPU columns (engine, max_model_len, ...).
+    ``block_size`` None: the engine's default block with a GPU, else 16."""
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     if deploy and gpu is None:
         raise BadInputError(f"{', '.join(sorted(deploy))} apply to a GPU's KV pool; give gpu=")

@@ -241,6 +241,9 @@ class LaunchCommand:
 
 
 def _tokens(text: str) -> list[str]:
+    # A command pasted over several lines: the shell joins "\\" + newline (a line
+    # continuation) before splitting words, and so does kvplan (a Windows line end too).
+    text = text.replace("\\\r\n", "").replace("\\\n", "")
     try:
         return shlex.split(text)
     except ValueError as err:
@@ -370,8 +373,9 @@ def parse_vllm(text: str) -> LaunchCommand:
     read or that changes memory in a way it does not model."""
     text = str(text).strip()
     notes: list[str] = []
-    if re.match(r"^(?:vllm\.)?LLM\s*\(", text):
-        return _parse_llm_call(text, notes)
+    call = re.match(r"^(?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*)?((?:vllm\.)?LLM\s*\(.*)$", text, re.S)
+    if call:  # LLM(...), or llm = LLM(...) as it is written in a script
+        return _parse_llm_call(call.group(1), notes)
     args, model = _strip_launcher(_tokens(text), "vllm")
     options = _parse_args(args, VLLM_FLAGS, "vllm", notes)
     return _finish("vllm", model, options, notes)

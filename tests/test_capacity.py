@@ -203,6 +203,8 @@ def test_cli_does_not_fit_exit_1(capsys):
         (["--gpu-memory-utilization", "1.5"], "(0, 1]"),
         (["--gpu-memory-utilization", "0"], "(0, 1]"),
         (["--gpus", "3", "--tp", "2"], "not a multiple"),
+        (["--dp", "0"], "dp must be a positive whole number, got 0"),  # was planned as dp 1
+        (["--dp", "-2"], "dp must be a positive whole number, got -2"),
     ],
 )
 def test_cli_bad_input_one_line_exit_2(capsys, argv, text):
@@ -468,3 +470,30 @@ def test_attention_and_state_in_one_layer_are_paged_as_two_layers():
     lay = pool_layout(spec, range(spec.num_layers), get_format("bf16"), 16, 1)
     assert lay.block_size == 800 and lay.unit_bytes == 36 * 409_600
     assert [(k.kind, n) for k, n, _ in lay.groups] == [("full_attention", 1), ("state_space", 1)]
+
+
+def test_suggestions_fix_what_failed_and_each_is_checked():
+    """When one request of max_model_len is what fails, a shorter --ctx fixes nothing: the
+    suggestion is a max_model_len, and every 'would fit' alternative is re-planned and passes
+    the whole verdict (one request of max_model_len and the --ctx x --batch load)."""
+    spec = load_model("llama3.1-8b")
+    # L4 under vLLM 0.19.1: KV pool 4,637,419,879 B = 2,211 blocks of 2 MiB (2,210 usable, one
+    # null block); one request of 128k needs 8,192. fp8 KV (4,096 blocks a request of 2 x 1 MiB
+    # halves) and fp8 weights (pool ~11.9 GB) still do not hold 128k; tp 2 does.
+    c = plan_capacity(spec, "l4", ctx=4096, batch=1)
+    assert not c.fits and c.num_blocks == 2_211
+    assert c.suggestions == ("max_model_len 35,360 (--max-model-len 35360)", "2 GPUs (--tp 2)")
+    for s in c.suggestions:
+        flag, value = s[s.index("(--") + 3:-1].split()
+        key = {"max-model-len": "max_model_len", "tp": "tp"}[flag]
+        assert plan_capacity(spec, "l4", ctx=4096, batch=1, **{key: int(value)}).fits
+    # The load alone fails (max_model_len fits): a shorter --ctx for that batch is the suggestion.
+    c = plan_capacity(spec, "l4", max_model_len=8192, ctx=8192, batch=8)
+    assert not c.fits and c.suggestions[0] == "a context of 4,416 tokens for 8 requests (--ctx 4416)"
+    # 8 requests of 4,416 tokens: 8 x 276 = 2,208 blocks of the 2,210 usable.
+    assert plan_capacity(spec, "l4", max_model_len=8192, ctx=4416, batch=8).fits
+    # With a fixed block count (--num-gpu-blocks-override) fp8 KV, fp8 weights or more GPUs
+    # change nothing: only the max_model_len suggestion is left.
+    c = plan_capacity(spec, "h100", num_gpu_blocks_override=8192, ctx=1024, batch=1)
+    assert not c.fits
+    assert c.suggestions == ("max_model_len 131,056 (--max-model-len 131056)",)

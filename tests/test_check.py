@@ -196,3 +196,30 @@ def test_headroom_is_left_after_the_largest_load(tmp_path):
     by = {r.requirement: r for r in report.deployments[0].results}
     # loads: 10 x 64 blocks = 640; 40 x 512 = 20,480 -> the larger is subtracted
     assert by["min_headroom"].measured == cap.kv_pool_bytes - 20_480 * cap.block_unit_bytes
+
+
+def test_dp_requirements_count_one_replica_and_say_so(tmp_path):
+    """min_concurrency and min_kv_tokens count one replica (what each engine instance admits);
+    with dp the message says the deployment has that many replicas."""
+    from kvplan.capacity import plan as plan_pool, make_request
+    from kvplan.loader import load_model
+
+    p = tmp_path / "p.yaml"
+    p.write_text("deployments:\n  - {name: moe, model: mixtral-8x7b, gpu: h100, tp: 2, dp: 2, max_model_len: 32k,\n"
+                 "     requires: {min_concurrency: [{ctx: 8k, requests: 8}], min_kv_tokens: 100k}}\n")
+    rep = check_plan(load_plan(p))
+    pool = plan_pool(make_request(load_model("mixtral-8x7b"), "h100", tp=2, dp=2, max_model_len=32768))
+    tokens, conc = rep.deployments[0].results[1:]
+    assert conc.measured == pool.max_requests(8192) and tokens.measured == pool.kv_cache_tokens
+    assert conc.message.endswith("(per replica; the deployment has 2 replicas)")
+    assert tokens.message.endswith("(per replica; the deployment has 2 replicas)")
+
+
+def test_a_deployment_wide_plan_error_reads_as_one_line(tmp_path, capsys):
+    """A check on the deployment as a whole (a name and its vLLM alias both given) printed
+    "deployments.0.Value error, give ..." (pydantic's prefix glued to the location)."""
+    p = tmp_path / "p.yaml"
+    p.write_text("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, tp: 2, tensor_parallel_size: 2}\n")
+    assert run(["check", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"kvplan: error: {p}: deployments.0: give tensor_parallel_size or tp, not both"

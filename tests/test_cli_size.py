@@ -198,3 +198,35 @@ def test_planning_imports_nothing_heavy():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_size_gpu_without_kv_dtype_compares_the_formats_the_engine_runs(capsys):
+    """`kvplan size gemma3-27b --ctx 32k --batch 8 --gpu h100` (an example of its --help) asks
+    the pool for every format vLLM can store (bf16, fp16, fp8_e4m3, fp8_e5m2) and names the
+    others in one warning; it used to stop at fp32 with exit 2."""
+    code, out, err = cli(capsys, "size", "gemma3-27b", "--ctx", "32k", "--batch", "8", "--gpu", "h100", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert [f["kv_dtype"] for f in d["formats"]] == ["bf16", "fp16", "fp8_e4m3", "fp8_e5m2"]
+    assert [f["on_gpu"]["max_requests"] for f in d["formats"]] == [2, 2, 4, 4]
+    assert "vllm==0.19.1 cannot store the KV cache as fp32" in d["skipped_formats"]["fp32"]
+    code, out, err = cli(capsys, "size", "gemma3-27b", "--ctx", "32k", "--batch", "8", "--gpu", "h100")
+    assert code == 0
+    assert one_line_error(err).startswith("kvplan: warning: fp32, q8_0, int8, ")
+    # a format asked for by name that the engine cannot run is still refused
+    code, out, err = cli(capsys, "size", "gemma3-27b", "--gpu", "h100", "--kv-dtype", "int4")
+    assert code == 2 and "cannot store the KV cache as int4" in one_line_error(err)
+
+
+def test_size_gpu_pages_with_the_engines_block(capsys):
+    """With --gpu and no --block-size the table and the pool count the engine's pages: SGLang's
+    page is one token, so 4 requests of 103,915 tokens fit as in `kvplan capacity` (blocks of 16
+    would need 4 x 6,495 = 25,980 of the pool's 25,978)."""
+    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "103915",
+                       "--batch", "4", "--kv-dtype", "auto", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["block_size"] == 1
+    assert (d["formats"][0]["on_gpu"]["max_requests"], d["formats"][0]["on_gpu"]["fits"]) == (4, True)
+    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--ctx", "8k", "--json")
+    assert json.loads(out)["block_size"] == 16

@@ -115,6 +115,8 @@ def test_what_if_that_does_not_fit_says_why_and_the_cli_exits_1():
 @pytest.mark.parametrize(("changes", "text"), [
     ({"kv_cache_dtype": "int4"}, "vllm==0.19.0 cannot store the KV cache as int4"),
     ({"temperature": 1}, "--what-if cannot change temperature"),
+    # SGLang's fraction on a vLLM log was ignored: the "what-if" was the logged deployment again
+    ({"mem_fraction_static": 0.5}, "--what-if cannot change mem_fraction_static"),
 ])
 def test_what_if_refusals(changes, text):
     with pytest.raises(BadInputError, match=text):

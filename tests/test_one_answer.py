@@ -5,11 +5,14 @@ they all ask the same kvplan.capacity.Pool."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from helpers import cli
 from kvplan import api
+
+QWEN3_NEXT = str(Path(__file__).parent / "fixtures" / "hf_configs" / "qwen3-next-80b-a3b-instruct.json")
 
 CASES = [
     # (model, gpu, options as CLI flags, ctx, batch)
@@ -18,6 +21,25 @@ CASES = [
     ("llama3.1-8b", "a100-80gb", ["--max-model-len", "4k", "--max-num-seqs", "32"], 2048, 40),
     ("qwen2.5-7b", "l4", ["--tp", "2", "--max-model-len", "16k"], 16384, 2),
     ("llama3.1-70b", "h100", [], 4096, 1),  # weights alone do not fit one H100
+    # a fixed block count: 8,192 blocks, 8,191 usable (the null block); 1k requests take 64
+    # blocks, so 127 run at once (8,192 // 64 = 128 would count the null block)
+    ("llama3.1-8b", "h100", ["--num-gpu-blocks-override", "8192", "--max-model-len", "8k"], 1024, 127),
+    ("llama3.1-70b", "h100", ["--tp", "4", "--pp", "2", "--max-model-len", "32k"], 16384, 8),
+    ("gpt-oss-20b", "h100", ["--max-model-len", "64k"], 32768, 8),  # sliding + full groups
+    # engines whose default block is not vLLM's 16: SGLang's page of 1 token, TensorRT-LLM's 32
+    ("llama3.1-8b", "h100", ["--engine", "sglang", "--max-model-len", "128k"], 103915, 4),
+    ("llama3.1-8b", "h100", ["--engine", "trtllm", "--max-model-len", "128k"], 1000, 460),
+    # data parallelism: each replica its own pool, the experts sharded over tp x dp (slices, or
+    # whole experts with expert parallelism; DeepSeek-style DP attention keeps a latent cache per rank)
+    ("mixtral-8x7b", "h100", ["--tp", "2", "--dp", "2", "--max-model-len", "32k"], 8192, 8),
+    ("mixtral-8x7b", "h100", ["--tp", "2", "--dp", "2", "--enable-expert-parallel", "--max-model-len", "32k"], 8192, 8),
+    ("deepseek-v3", "h200", ["--dp", "8", "--enable-expert-parallel", "--max-model-len", "16k"], 4096, 64),
+    # hybrids: linear attention + full attention (Qwen3-Next), sliding + full with the hybrid manager off
+    (QWEN3_NEXT, "h200", ["--tp", "2", "--max-model-len", "64k"], 32768, 8),
+    ("gemma3-27b", "h100", ["--max-model-len", "32k", "--disable-hybrid-kv-cache-manager"], 32768, 2),
+    # the load fits the pool, but vLLM does not start with the model's own max_model_len (131,072
+    # tokens on a pool of 35,376): capacity says "does not fit", and so must size and sweep
+    ("llama3.1-8b", "l4", [], 4096, 8),
 ]
 
 
@@ -25,13 +47,22 @@ def _flag(opts, name, default=None):
     return opts[opts.index(name) + 1] if name in opts else default
 
 
+#: CLI flag -> (make_request keyword, whether it is a whole number)
+_OPTIONS = {"--max-model-len": ("max_model_len", False), "--kv-dtype": ("kv_format", False),
+            "--max-num-seqs": ("max_num_seqs", True), "--tp": ("tp", True), "--pp": ("pp", True),
+            "--dp": ("dp", True), "--engine": ("engine", False),
+            "--num-gpu-blocks-override": ("num_gpu_blocks_override", True)}
+
+
 def _api_options(opts):
     out = {}
-    for flag, key in (("--max-model-len", "max_model_len"), ("--kv-dtype", "kv_format"),
-                      ("--max-num-seqs", "max_num_seqs"), ("--tp", "tp")):
+    for flag, (key, whole) in _OPTIONS.items():
         if flag in opts:
             value = _flag(opts, flag)
-            out[key] = int(value) if key in ("max_num_seqs", "tp") else value
+            out[key] = int(value) if whole else value
+    for flag in opts:
+        if flag.startswith("--") and flag not in _OPTIONS:
+            out[flag[2:].replace("-", "_")] = True
     return out
 
 
@@ -41,13 +72,14 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     truth = {
         "kv_pool_bytes": pool.kv_pool_bytes,
         "max_requests": pool.max_requests(ctx),
-        "fits": pool.serves(ctx, batch).ok,
+        # the deployment runs as planned (one request of max_model_len) and the load runs
+        "fits": pool.runs(ctx, batch).ok,
     }
 
     # kvplan capacity
     code, out, _ = cli(capsys, "capacity", model, "--gpu", gpu, *opts, "--ctx", ctx, "--batch", batch, "--json")
     d = json.loads(out)
-    assert code == (0 if truth["fits"] and pool.verdict().ok else 1)
+    assert code == (0 if truth["fits"] else 1)
     assert (d["kv_pool_bytes"], d["requests_at_ctx"], d["fits"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
     assert d["kv_cache_tokens"] == pool.kv_cache_tokens
@@ -70,7 +102,20 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     assert (p["kv_pool_bytes"], p["max_requests"], p["fits"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
 
-    # kvplan check
+    # kvplan speed: its capacity marks (speed takes the deployment options it times with)
+    speed_flags = ("--tp", "--pp", "--dp", "--engine", "--max-model-len", "--max-num-seqs", "--kv-dtype",
+                   "--enable-expert-parallel")
+    if all(o in speed_flags or not o.startswith("--") for o in opts):
+        code, out, _ = cli(capsys, "speed", model, "--gpu", gpu, *opts, "--ctx", ctx, "--users",
+                           batch * pool.request.dp, "--json")
+        assert code == 0
+        (sf,) = json.loads(out)["formats"]
+        assert (sf["max_requests_at_peak"], sf["points"][0]["fits"]) == (
+            truth["max_requests"], pool.serves(ctx, batch).ok)
+        assert sf["starts"] == pool.verdict().ok
+
+    # kvplan check: min_concurrency asks the load alone (max_model_len_fits is its own requirement)
+    load = pool.serves(ctx, batch).ok
     plan = tmp_path / "plan.yaml"
     plan_fields = {"kv_format": "kv_dtype"}
     fields = {"name": "q", "model": model, "gpu": gpu,
@@ -81,13 +126,14 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     dep = json.loads(out)["deployments"][0]
     (r,) = dep["requirements"]
     assert (dep["capacity"]["kv_pool_bytes"], r["measured"], r["passed"]) == (
-        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
-    assert code == (0 if truth["fits"] else 1)
+        truth["kv_pool_bytes"], truth["max_requests"], load)
+    assert code == (0 if load else 1)
+    assert dep["capacity"]["fits"] == pool.verdict().ok  # the deployment's own verdict, as capacity without --ctx
 
     # the API summary
     cap = api.capacity(model, gpu, ctx=ctx, batch=batch, **_api_options(opts))
     assert (cap.kv_pool_bytes, cap.requests_at_ctx, cap.fits) == (
-        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"] and pool.verdict().ok)
+        truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
 
 
 @pytest.mark.parametrize(("model", "gpu", "opts"), [(m, g, o) for m, g, o, _, _ in CASES[:4]])
@@ -107,3 +153,30 @@ def test_fragment_pool_is_the_capacity_pool(capsys, model, gpu, opts):
     report = json.loads(out)
     assert report["pool_tokens"] == pool.kv_cache_tokens
     assert report["max_seqs"] == pool.max_num_seqs  # the engine's default when not given
+
+
+def test_a_vllm_command_line_is_the_same_question(capsys, tmp_path):
+    """--from-vllm (capacity) and from_vllm (check) read a launch command into the same request
+    as the flags: the same pool, requests and verdict as the options spelled out (32K = 32,768)."""
+    cmd = ("vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 4 --max-model-len 32K --kv-cache-dtype fp8 "
+           "--gpu-memory-utilization=0.95 --max-num-seqs 128 --data-parallel-size 2")
+    pool = api.plan("llama3.1-70b", "h100", tp=4, dp=2, max_model_len=32768, kv_format="fp8",
+                    gpu_memory_utilization=0.95, max_num_seqs=128)
+    truth = (pool.kv_pool_bytes, pool.kv_cache_tokens, pool.max_requests(16384), bool(pool.serves(16384, 32)))
+    assert truth[2] == 62 and truth[3]  # 63,973 usable blocks of 16 tokens // 1,024 blocks a request of 16k
+
+    code, out, _ = cli(capsys, "capacity", "--gpu", "h100", "--from-vllm", cmd, "--ctx", "16384", "--batch", "32",
+                       "--json")
+    d = json.loads(out)
+    assert code == 0 and (d["kv_pool_bytes"], d["kv_cache_tokens"], d["requests_at_ctx"], d["fits"]) == truth
+    assert (d["tp"], d["dp"], d["max_model_len"], d["max_num_seqs"]) == (4, 2, 32768, 128)
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps({"deployments": [{
+        "name": "q", "model": "llama3.1-70b", "gpu": "h100", "from_vllm": cmd,
+        "requires": {"min_concurrency": [{"ctx": 16384, "requests": 32}]}}]}))
+    code, out, _ = cli(capsys, "check", str(plan), "--json")
+    dep = json.loads(out)["deployments"][0]
+    r = dep["requirements"][-1]
+    c = dep["capacity"]
+    assert code == 0 and (c["kv_pool_bytes"], c["kv_cache_tokens"], r["measured"], r["passed"]) == truth

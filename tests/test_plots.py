@@ -207,3 +207,14 @@ def test_no_pool_draws_a_note_not_a_line_at_zero():
     fig.canvas.draw()
     low, high = ax.get_ylim()
     assert low > 0.01 and high / low < 100  # the two points (0.31 and 2.5 GiB), not 1e-9
+
+
+def test_sweep_plot_pool_line_from_a_format_the_sweep_kept(capsys, tmp_path):
+    """`sweep --kv-dtype int4,bf16 --gpu h100 --plot` skips int4 (vLLM cannot store it) with a
+    warning; the plot took the pool of the first format named and failed with exit 2."""
+    png = tmp_path / "g.png"
+    code, _, err = cli(capsys, "sweep", "llama3-8b", "--ctx", "4k,8k", "--kv-dtype", "int4,bf16", "--gpu", "h100",
+                       "--plot", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert "skipped llama3-8b int4" in err

@@ -37,6 +37,25 @@ def test_every_option_holds_the_load_and_meets_the_target(rec8b):
         assert o.usd_per_million_tokens == pytest.approx(o.usd_per_hour / (p.tokens_per_s * 3600) * 1e6)
 
 
+def test_every_option_starts_as_capacity_plans_it(llama8b, capsys):
+    """An option is a deployment `kvplan capacity` also says fits: vLLM starts (one request of
+    max_model_len fits) as well as holding the load. Without --max-model-len the search plans
+    max_model_len = prompt + output, and says so; vLLM with Llama-3.1-8B's own 131,072 would
+    refuse to start on one L4 (a pool of 35,376 tokens), which the search used to recommend."""
+    rec = recommend(llama8b, ctx=2048, users=4, gpus=["l4"], weights=["bf16"], kv_formats=["auto"])
+    (o,) = rec.options
+    assert (o.num_gpus, o.request.max_model_len, o.as_dict()["max_model_len"]) == (1, 2048, 2048)
+    assert plan(o.request).verdict() and plan(o.request).serves(2048, 4)
+    code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "l4", "--max-model-len", "2048", "--ctx", "2048",
+                       "--batch", "4", "--json")
+    assert code == 0 and json.loads(out)["fits"]
+    # A max_model_len that is given is planned as given: 131,072 does not start on one L4.
+    rec = recommend(llama8b, ctx=2048, users=4, gpus=["l4"], weights=["bf16"], kv_formats=["auto"], max_gpus=1,
+                    max_model_len=131072)
+    assert not rec.options and rec.rejections[0].reason == "memory"
+    assert "refuses to start" in rec.rejections[0].detail
+
+
 def test_options_are_ranked_by_cost(rec8b):
     keys = [(o.usd_per_hour, o.usd_per_million_tokens) for o in rec8b.options]
     assert keys == sorted(keys)

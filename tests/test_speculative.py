@@ -260,3 +260,14 @@ def test_mtp_under_an_older_vllm_release(capsys):
     code, _, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--mtp", "--engine",
                        "vllm==0.10.1.1", "--max-model-len", "32k")
     assert code == 0, err
+
+
+def test_every_method_kvplan_names_has_its_behaviour():
+    """Each method in METHODS is one table entry of behaviour (no name chains): its label,
+    lookahead and layers; ngram alone writes no lookahead and adds no layers."""
+    from kvplan.speculative import _METHODS, METHODS
+
+    assert set(_METHODS) == set(METHODS)
+    assert [m for m, b in _METHODS.items() if not b.lookahead] == ["ngram"]
+    assert {m: b.label for m, b in _METHODS.items()} == {"draft_model": "draft", "eagle": "draft", "mtp": "mtp",
+                                                          "ngram": "draft"}

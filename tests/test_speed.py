@@ -340,3 +340,29 @@ def test_refuses_speculative_decoding_and_eviction():
         setup(plan(make_request(spec, "h100", draft="llama3.2-1b", num_speculative_tokens=4)))
     with pytest.raises(BadInputError, match="sink \\+ window"):
         setup(plan(make_request(spec, "h100", window="4k", sinks=4, engine="raw")))
+
+
+def test_speed_says_when_the_engine_would_not_start(capsys):
+    """The same verdict as `kvplan capacity`: Llama-3.1-8B on one L4 with its own max_model_len of
+    131,072 does not start under vLLM (a pool of 35,376 tokens); speed still times the users the
+    pool holds, and says in one warning line that the deployment does not run as planned."""
+    code, out, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "l4", "--ctx", "2k", "--users", "1", "--json")
+    assert code == 0
+    (f,) = json.loads(out)["formats"]
+    assert not f["starts"] and "refuses to start" in f["verdict"]
+    line = one_line_error(err)
+    assert line.startswith("kvplan: warning: KV bf16: this deployment does not run as planned (")
+    code, out, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "l4", "--ctx", "2k", "--users", "1",
+                         "--max-model-len", "2048", "--json")
+    assert code == 0 and err == "" and json.loads(out)["formats"][0]["starts"]
+
+
+def test_speed_takes_vllms_flag_names(capsys):
+    """-tp / --tensor-parallel-size, -dp, -ep and --kv-cache-dtype as `kvplan capacity` takes them."""
+    short = cli(capsys, "speed", "mixtral-8x7b", "--gpu", "h100", "-tp", "2", "-dp", "2", "-ep", "--kv-cache-dtype",
+                "fp8", "--ctx", "2k", "--users", "8", "--json")
+    long = cli(capsys, "speed", "mixtral-8x7b", "--gpu", "h100", "--tp", "2", "--dp", "2",
+               "--enable-expert-parallel", "--kv-dtype", "fp8", "--ctx", "2k", "--users", "8", "--json")
+    assert short[0] == long[0] == 0 and short[1] == long[1]
+    d = json.loads(short[1])
+    assert (d["tp"], d["dp"], d["enable_expert_parallel"], d["formats"][0]["kv_dtype"]) == (2, 2, True, "fp8_e4m3")

@@ -48,6 +48,26 @@ def test_vllm_serve_command():
     assert any("32,000" in n for n in cmd.notes) and any("4,096" in n for n in cmd.notes)
 
 
+def test_a_command_pasted_over_several_lines():
+    """Backslash line continuations, as launch commands are usually written (and pasted from
+    docs); the words were split with the newline as an argument ("unexpected argument '\\n'")."""
+    text = ("vllm serve meta-llama/Llama-3.1-8B \\\n  --tensor-parallel-size 2 \\\n  --max-model-len 32K \\\r\n"
+            "  --kv-cache-dtype fp8")
+    cmd = parse_vllm(text)
+    assert cmd.model == "meta-llama/Llama-3.1-8B"
+    assert cmd.options == {"tp": 2, "max_model_len": 32768, "kv_format": "fp8"}
+    sg = parse_sglang("python -m sglang.launch_server \\\n --model-path meta-llama/Llama-3.1-8B \\\n --tp 2")
+    assert sg.model == "meta-llama/Llama-3.1-8B" and sg.options["tp"] == 2
+
+
+def test_an_llm_call_as_written_in_a_script():
+    """``llm = LLM(...)`` over several lines, as scripts write it (was refused as not a command)."""
+    cmd = parse_vllm('llm = LLM(\n    model="meta-llama/Llama-3.1-8B",\n    tensor_parallel_size=2,\n'
+                     '    max_model_len=16384,\n)')
+    assert (cmd.model, cmd.usage_context) == ("meta-llama/Llama-3.1-8B", "llm")
+    assert cmd.options == {"tp": 2, "max_model_len": 16384}
+
+
 def test_api_server_module_with_equals_and_underscores():
     cmd = parse_vllm("CUDA_VISIBLE_DEVICES=0,1 python3 -m vllm.entrypoints.openai.api_server --model=/models/llama "
                      "--tensor_parallel_size=2 --max_model_len 8192 --disable-hybrid-kv-cache-manager "

@@ -150,7 +150,7 @@ def capacity(
     from kvplan.cli.common import warn_assumptions
 
     warn_assumptions(spec)
-    req = make_request(spec, gpu, tp=tp_, pp=pp_, dp=deploy.pop("dp", None) or 1, **deploy)
+    req = make_request(spec, gpu, tp=tp_, pp=pp_, dp=deploy.pop("dp", 1), **deploy)
     cap = summarize(plan(req), ctx=parse_tokens(ctx, "--ctx") if ctx else None, batch=batch)
     if cap.max_model_len > spec.max_position_embeddings:
         from kvplan.cli.common import warn

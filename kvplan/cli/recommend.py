@@ -9,6 +9,7 @@ import typer
 
 from kvplan import limits
 from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
     DtypeOpt,
     EngineOpt,
     GpuMemUtilOpt,
@@ -43,7 +44,7 @@ def recommend(
         typer.Option("--weights", help="Weight formats to consider, comma-separated [default: the model's, + fp8].")
     ] = None,
     kv_dtype: Annotated[
-        str, typer.Option("--kv-dtype", help="KV formats to consider, comma-separated.")
+        str, typer.Option(*KV_DTYPE_NAMES, help="KV formats to consider, comma-separated.")
     ] = "auto,fp8",
     prices: Annotated[
         Optional[str], typer.Option("--prices", help="YAML of $/GPU-hour replacing the shipped prices it names.")
@@ -63,10 +64,12 @@ def recommend(
     capacity`) and meet --tpot-ms / --ttft-s (the `kvplan speed` estimate), ranked by $/hour
     and $ per million output tokens (kvplan/data/prices.yaml, dated and cited; --prices
     overrides). Every family that cannot is listed with its reason: memory, tpot, ttft,
-    shape or gpu. Exit 1 when nothing qualifies.
+    shape or gpu. Exit 1 when nothing qualifies. Deployments are planned with
+    --max-model-len CTX + OUTPUT unless --max-model-len is given (the engine must start
+    with it, as `kvplan capacity` checks).
 
     Examples: kvplan recommend llama3.1-8b --ctx 8k --users 64 --tpot-ms 30;
-    kvplan recommend llama3-70b --ctx 32k --users 64 --tpot-ms 50 --ttft-s 2 --gpus h100,h200,b200,mi300x;
+    kvplan recommend llama3.1-70b --ctx 32k --users 64 --tpot-ms 50 --ttft-s 2 --gpus h100,h200,b200,mi300x;
     kvplan recommend deepseek-v3 --ctx 4k --users 256 --output 1k --gpus h200,b200,mi300x --max-gpus 16
     """
     from kvplan.errors import BadInputError
@@ -171,6 +174,8 @@ def _render(rec, top: int) -> None:
         con.print(out)
         if len(rec.options) > top:
             con.print(f"({len(rec.options) - top} more families qualify; --top or --json shows them)")
+        mml = rec.options[0].request.max_model_len
+        con.print(f"each planned with max_model_len {mml:,} (--max-model-len {mml})")
     else:
         con.print(title)
         con.print("nothing qualifies")

@@ -9,12 +9,13 @@ import typer
 from kvplan import limits
 from kvplan.cli.common import (
     KV_DTYPE_NAMES,
-    BlockSizeOpt,
     ChunkedPrefillSizeOpt,
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
+    DpOpt,
     DraftOpt,
+    EngineBlockSizeOpt,
     EngineOpt,
     ExpertParallelOpt,
     GpuMemOpt,
@@ -27,7 +28,6 @@ from kvplan.cli.common import (
     MaxRunningRequestsOpt,
     MemFractionStaticOpt,
     NumGpuBlocksOverrideOpt,
-    PpOpt,
     QuantizationOpt,
     SwapSpaceOpt,
     MtpOpt,
@@ -59,7 +59,7 @@ def size(
         Optional[str],
         typer.Option(*KV_DTYPE_NAMES, help="Only these formats, comma-separated (bf16,fp8,int4; auto = model dtype)."),
     ] = None,
-    block_size: BlockSizeOpt = 16,
+    block_size: EngineBlockSizeOpt = None,
     tp: TpOpt = 1,
     pp: PpOpt = 1,
     json_out: JsonOpt = False,
@@ -81,6 +81,7 @@ def size(
     kv_cache_memory: KvCacheMemoryOpt = None,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
     disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    dp: DpOpt = 1,
     enable_expert_parallel: ExpertParallelOpt = False,
     cpu_offload_gb: CpuOffloadOpt = None,
     swap_space: SwapSpaceOpt = None,
@@ -98,7 +99,8 @@ def size(
 ) -> None:
     """Exact KV-cache bytes: per token, per sequence, for ctx x batch, paged, and per GPU.
 
-    Without --kv-dtype, every format is compared (bf16 ... int2, llama.cpp q-formats).
+    Without --kv-dtype, every format is compared (bf16 ... int2, llama.cpp q-formats);
+    with --gpu, every format that GPU's engine can run.
     Sliding-window layers hold min(ctx, window) tokens, state-space layers a constant
     state, MLA one latent per token. Under --tp each GPU keeps max(1, kv_heads // tp)
     heads; --pp splits layers into stages (the largest is reported).
@@ -136,7 +138,6 @@ def size(
 
         raise ShapeError(next(iter(skipped.values())))
     par = Parallelism(tp, pp)
-    fps = [footprint(spec, fmt, n_ctx, batch, block_size, par) for fmt in usable]
     deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, weights=weights,
                             gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                             max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
@@ -147,8 +148,20 @@ def size(
                             swap_space=swap_space, mem_fraction_static=mem_fraction_static,
                             context_length=context_length, max_running_requests=max_running_requests,
                             chunked_prefill_size=chunked_prefill_size)
+    if dp != 1:
+        deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
+    on_gpu = gpu is not None or gpu_mem is not None
+    engine_note = None
+    if on_gpu:
+        usable, engine_note = _engine_formats(deploy["engine"], spec, usable, skipped, explicit=bool(kv_dtype))
+    if block_size is None:
+        # the block the GPU's engine pages with, so the table counts the pool's pages
+        from kvplan.engines import get_engine
+
+        block_size = get_engine(deploy["engine"]).default_block_size if on_gpu else 16
+    fps = [footprint(spec, fmt, n_ctx, batch, block_size, par) for fmt in usable]
     answers = None
-    if gpu is not None or gpu_mem is not None:
+    if on_gpu:
         answers = _pool_answers(target, usable, gpu, {**deploy, **cache}, par, block_size, n_ctx, batch)
     elif engine_options_given(deploy):
         from kvplan.errors import BadInputError
@@ -184,7 +197,10 @@ def size(
         )
         return
     for name, why in skipped.items():
-        warn(f"{name} not shown: {why}")
+        if engine_note is None or name not in engine_note[0]:
+            warn(f"{name} not shown: {why}")
+    if engine_note is not None and engine_note[0]:
+        warn(f"{', '.join(engine_note[0])} not shown: {engine_note[1]}")
     _render(spec, fps, par, answers)
     _render_extras(extras)
 
@@ -256,6 +272,32 @@ def _render_extras(extras: dict) -> None:
         con.print(line)
 
 
+def _engine_formats(engine, spec, formats, skipped: dict, explicit: bool):
+    """(the formats the engine release can run, (the names it cannot, why) for one warning
+    line). Those it cannot go to ``skipped`` with the engine's reason; asked for by name,
+    they are refused (one line, exit 2)."""
+    from kvplan.engines import get_engine
+    from kvplan.errors import BadInputError
+
+    prof = get_engine(engine)
+    out, refused = [], []
+    for fmt in formats:
+        try:
+            prof.check_kv_format(fmt, spec.dtype)
+        except BadInputError as err:
+            if explicit:
+                raise
+            skipped[fmt.name] = str(err)
+            refused.append(fmt.name)
+            continue
+        out.append(fmt)
+    if not out:
+        raise BadInputError(f"{prof.name} can run none of the formats asked for")
+    why = (f"{prof.name} cannot store the KV cache in them; its --kv-cache-dtype takes "
+           f"{', '.join(prof.kv_formats() or ())} (use --engine raw to plan other formats)")
+    return out, (refused, why)
+
+
 def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch):
     """(GPU, {format: the pool's answers for batch x ctx}) from kvplan.capacity."""
     from kvplan.capacity import make_request, plan
@@ -265,7 +307,7 @@ def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch):
     for fmt in formats:
         pool = plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size, **deploy))
         g = pool.request.gpu
-        v = pool.serves(ctx, batch)
+        v = pool.runs(ctx, batch)  # as `kvplan capacity --ctx --batch`: starts, and the load runs
         out[fmt.name] = {
             "engine": pool.engine, "kv_pool_bytes": pool.kv_pool_bytes,
             "reserved_bytes": pool.reserved_bytes(ctx, batch) if pool.paged else 0,

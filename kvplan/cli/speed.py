@@ -8,8 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan.cli.common import (
+    DP_NAMES,
+    KV_DTYPE_NAMES,
+    PP_NAMES,
+    TP_NAMES,
     DtypeOpt,
     EngineOpt,
+    ExpertParallelOpt,
     GpuMemUtilOpt,
     JsonOpt,
     MaxModelLenOpt,
@@ -20,15 +25,13 @@ from kvplan.cli.common import (
     deploy_options,
     print_json,
     tok,
+    warn,
 )
 
 CalibrationOpt = Annotated[
     Optional[str],
     typer.Option("--calibration", help="A `kvplan measure` report, or a JSON of achieved fractions "
                                        "(docs/speed.md), replacing the shipped efficiency factors."),
-]
-EpOpt = Annotated[
-    bool, typer.Option("--enable-expert-parallel", help="MoE: whole experts over the tp x dp GPUs (vLLM's flag).")
 ]
 OutputOpt = Annotated[
     Optional[str],
@@ -43,12 +46,12 @@ def speed(
     ctx: Annotated[str, typer.Option("--ctx", help="Prompt tokens per request (the context decode starts from).")],
     users: Annotated[str, typer.Option("--users", help="Concurrent requests, comma-separated: 1,8,32,128.")] = "1,8,32",
     output: OutputOpt = None,
-    tp: Annotated[int, typer.Option("--tp", min=1, help="Tensor-parallel degree.")] = 1,
-    pp: Annotated[int, typer.Option("--pp", min=1, help="Pipeline-parallel degree.")] = 1,
-    dp: Annotated[int, typer.Option("--dp", min=1, help="Data-parallel replicas (vLLM DP: MoE layers shared).")] = 1,
-    enable_expert_parallel: EpOpt = False,
+    tp: Annotated[int, typer.Option(*TP_NAMES, min=1, help="Tensor-parallel degree.")] = 1,
+    pp: Annotated[int, typer.Option(*PP_NAMES, min=1, help="Pipeline-parallel degree.")] = 1,
+    dp: Annotated[int, typer.Option(*DP_NAMES, min=1, help="Data-parallel replicas (vLLM DP: MoE layers shared).")] = 1,
+    enable_expert_parallel: ExpertParallelOpt = False,
     kv_dtype: Annotated[
-        Optional[str], typer.Option("--kv-dtype", help="KV formats, comma-separated (auto = the model's dtype).")
+        Optional[str], typer.Option(*KV_DTYPE_NAMES, help="KV formats, comma-separated (auto = the model's dtype).")
     ] = None,
     weights: WeightsOpt = None,
     dtype: DtypeOpt = None,
@@ -104,6 +107,11 @@ def speed(
 
         plot_speed(table, plot, users_list)
         print(f"kvplan: wrote {plot}", file=sys.stderr)
+    for s in table.setups:
+        v = s.pool.verdict()  # as `kvplan capacity` asks: does the engine start with max_model_len?
+        if not v:
+            warn(f"KV {s.request.kv_format.name}: this deployment does not run as planned ({v.reason}); the "
+                 f"figures assume it did (give --max-model-len)")
     if json_out:
         print_json(table.as_dict())
         return

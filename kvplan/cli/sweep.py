@@ -11,12 +11,13 @@ from kvplan.cli.common import (
     KV_DTYPE_NAMES,
     PP_NAMES,
     TP_NAMES,
-    BlockSizeOpt,
     ChunkedPrefillSizeOpt,
     ContextLengthOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
+    DpOpt,
     DtypeOpt,
+    EngineBlockSizeOpt,
     EngineOpt,
     ExpertParallelOpt,
     GpuMemOpt,
@@ -62,7 +63,7 @@ def sweep(
     ] = "auto,fp8,int4",
     tp: Annotated[str, typer.Option(*TP_NAMES, help="Tensor-parallel degrees, comma-separated: 1,2,4.")] = "1",
     pp: Annotated[str, typer.Option(*PP_NAMES, help="Pipeline-parallel degrees, comma-separated.")] = "1",
-    block_size: BlockSizeOpt = 16,
+    block_size: EngineBlockSizeOpt = None,
     gpu: Annotated[
         Optional[str],
         typer.Option("--gpu", help="Add what this GPU's KV pool answers for each point (as `kvplan capacity`)."),
@@ -79,6 +80,7 @@ def sweep(
     kv_cache_memory: KvCacheMemoryOpt = None,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
     disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    dp: DpOpt = 1,
     enable_expert_parallel: ExpertParallelOpt = False,
     cpu_offload_gb: CpuOffloadOpt = None,
     swap_space: SwapSpaceOpt = None,
@@ -132,6 +134,8 @@ def sweep(
                             swap_space=swap_space, mem_fraction_static=mem_fraction_static,
                             context_length=context_length, max_running_requests=max_running_requests,
                             chunked_prefill_size=chunked_prefill_size)
+    if dp != 1:
+        deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     if gpu is None and gpu_mem is None and engine_options_given(deploy):
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
     gpu_obj = resolve_gpu(gpu)
@@ -157,7 +161,7 @@ def sweep(
     if json_out:
         from kvplan.sweep import frame_records
 
-        print_json({"grid": grid_summary(grid), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
+        print_json({"grid": dict(grid_summary(grid), block_size=frame.attrs["block_size"]), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
                     "points": frame_records(frame)})
         return
     if not outputs:

@@ -115,7 +115,10 @@ class SGLang(Engine):
 
     family = "sglang"
     fraction_name = "mem_fraction_static"
-    default_block_size = 1
+
+    @property
+    def default_block_size(self) -> int:  # type: ignore[override]
+        return self.rule("page_size")
 
     @property
     def description(self) -> str:
@@ -141,7 +144,7 @@ class SGLang(Engine):
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
                  max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
-        block = positive(block_size, "--page-size") or self.rule("page_size")
+        block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
         default = self.default_memory_fraction(gpu, tp, pp) if memory_fraction is None else None

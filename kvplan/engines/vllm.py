@@ -79,7 +79,10 @@ class VLLM(Engine):
 
     family = "vllm"
     fraction_name = "gpu_memory_utilization"
-    default_block_size = 16
+
+    @property
+    def default_block_size(self) -> int:  # type: ignore[override]
+        return self.rule("block_size")
 
     @property
     def description(self) -> str:
@@ -130,7 +133,7 @@ class VLLM(Engine):
         if self.usage_context not in USAGE_CONTEXTS:
             raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
                                 f"got {self.usage_context!r}")
-        block = positive(block_size, "--block-size") or self.rule("block_size")
+        block = positive(block_size, "--block-size") or self.default_block_size
         size = "large" if self.large_gpu(gpu) else "small"
         default_tokens, default_seqs = self.rule("scheduler_defaults")[size][self.usage_context]
         tokens = positive(max_num_batched_tokens, "--max-num-batched-tokens") or default_tokens
