@@ -245,7 +245,7 @@ def test_plan_numbers(tmp_path, capsys):
     dep["requires"] = {"min_kv_tokens": limits.MAX_TOKENS + 1}
     path.write_text(json.dumps({"deployments": [dep]}))
     code, _, err = cli(capsys, "check", path)
-    assert code == 2 and "min_kv_tokens: Value error, token count: 4,294,967,297 tokens is beyond" in err
+    assert code == 2 and "requires.min_kv_tokens: token count: 4,294,967,297 tokens is beyond kvplan's limit" in err
 
 
 def test_interpreter_cache_bytes(tmp_path, capsys):

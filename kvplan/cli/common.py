@@ -17,7 +17,7 @@ BlockSizeOpt = Annotated[
 ]
 #: --block-size where a GPU's engine may decide it (size, sweep): its default block then.
 EngineBlockSizeOpt = Annotated[Optional[int], typer.Option(
-    "--block-size", min=1, show_default=False,
+    "--block-size", min=1, max=limits.MAX_BLOCK_SIZE, show_default=False,
     help="Tokens per page of the paged cache [default: with --gpu the engine's (vLLM 16, SGLang 1, TensorRT-LLM "
          "32), else 16].")]
 #: vLLM's flag names first, kvplan's earlier names kept as aliases (SGLang's --tp-size too).
