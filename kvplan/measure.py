@@ -674,9 +674,12 @@ def validate_report(data: object, origin: str) -> dict:
         raise BadInputError(f"{origin}: report schema_version {version!r}, this kvplan reads "
                             f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}")
     v2 = version >= 2
-    top = {k: v for k, v in _REPORT_FIELDS["top"].items() if v2 or k != "read_bandwidth"}
+    top = dict(_REPORT_FIELDS["top"])
+    if not v2:  # optional in version 1, but rendered when there: checked when there
+        top["read_bandwidth"] = (dict, False)
     _check_fields(data, top, "", origin)
-    for part in ("device", "config", "copy_bandwidth") + (("read_bandwidth",) if v2 else ()):
+    has_read = data.get("read_bandwidth") is not None
+    for part in ("device", "config", "copy_bandwidth") + (("read_bandwidth",) if has_read else ()):
         _check_fields(data[part], _REPORT_FIELDS[part], f"{part}.", origin)
     for i, f in enumerate(data["formats"]):
         if not isinstance(f, dict):
