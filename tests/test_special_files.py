@@ -3,6 +3,7 @@ Each is one line on stderr and exit 2, never a hang, a crash or a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -177,3 +178,13 @@ def test_deep_json_in_a_safetensors_header_and_an_option(capsys, tmp_path):
                        "[" * 50_000 + "]" * 50_000)
     assert code == 2 and one_line_error(err) == (
         "kvplan: error: --speculative-config: nested deeper than any configuration (see docs/limits.md)")
+
+
+def test_a_report_field_of_the_wrong_type_is_one_line(capsys, tmp_path):
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({
+        "schema_version": 1, "model": "m", "device": {"name": "cpu", "interpret": True},
+        "config": {"ctx": 8, "batch": 1, "block_size": 16, "layers_measured": 1, "num_layers": 2},
+        "copy_bandwidth": {"gbps": 1.0}, "read_bandwidth": {"gbps": "fast"}, "formats": []}))
+    code, _, err = cli(capsys, "report", report)
+    assert code == 2 and one_line_error(err) == f"kvplan: error: {report}: read_bandwidth.gbps: expected a number, got 'fast'"
