@@ -67,3 +67,32 @@ def test_quick_start_installs_and_runs_size():
     readme = (ROOT / "README.md").read_text()
     first = re.search(r"```bash\n(.+?)\n```", readme.split("## Quick start", 1)[1], re.S).group(1)
     assert first.strip() == "pip install . && kvplan size llama3-8b --ctx 32k"
+
+
+def test_command_table_matches_what_the_modules_register():
+    """kvplan.cli.main imports only the module of the command being run (start-up); its table
+    of commands must name every command each module registers, in help order."""
+    import importlib
+
+    import typer
+
+    from kvplan.cli.main import COMMAND_MODULES, COMMANDS
+
+    seen = {}
+    for module in COMMAND_MODULES:
+        app = typer.Typer()
+        importlib.import_module(f"kvplan.cli.{module}").register(app)
+        for cmd in app.registered_commands:
+            seen[cmd.name] = module
+    assert seen == COMMANDS
+
+
+def test_a_command_imports_only_its_own_module():
+    import subprocess
+    import sys
+
+    code = ("import sys; from kvplan.cli.main import run; run(['size', 'llama3-8b', '--ctx', '1k', '--kv-dtype', "
+            "'bf16']); print(sorted(m for m in sys.modules if m.startswith('kvplan.cli.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    mods = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own printed list
+    assert mods == ["kvplan.cli.common", "kvplan.cli.main", "kvplan.cli.size"]

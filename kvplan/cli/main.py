@@ -47,17 +47,39 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-#: Modules under kvplan.cli that define ``register(app)``; order is the help order.
-COMMAND_MODULES = ["size", "models", "sweep", "capacity", "gpus", "explain", "speed", "recommend", "fragment",
-                   "measure"]
+
+@app.callback()
+def _group() -> None:
+    """Keeps the app a group of commands even when only one is registered (see _register)."""
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"kvplan.cli.{name}").register(app)
+#: Each command and the module under kvplan.cli whose ``register(app)`` defines it, in the
+#: order `kvplan --help` lists them (tests/test_packaging.py checks this against register()).
+COMMANDS = {
+    "size": "size", "models": "models", "show": "models", "schema": "models", "import": "models",
+    "sweep": "sweep", "capacity": "capacity", "check": "capacity", "gpus": "gpus", "explain": "explain",
+    "speed": "speed", "recommend": "recommend", "fragment": "fragment", "measure": "measure", "report": "measure",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
+_registered: set[str] = set()
 
 
-_register()
+def _register(modules=None) -> None:
+    """Import and register command modules (default: all). Planning stays instant: a run of
+    one command imports only that command's module (``_run``), not the fifteen others'
+    option tables."""
+    for name in modules or COMMAND_MODULES:
+        if name not in _registered:
+            _registered.add(name)
+            importlib.import_module(f"kvplan.cli.{name}").register(app)
+
+
+def _modules_for(args: list[str]) -> list[str] | None:
+    """The one module a command line needs, or None (help, an unknown name: all of them)."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is None or first not in COMMANDS or any(a in ("-h", "--help") for a in args[: args.index(first)]):
+        return None
+    return [COMMANDS[first]]
 
 
 def _debug() -> bool:
@@ -202,6 +224,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    _register(_modules_for(args))
     try:
         result = app(args=args or ["--help"], prog_name="kvplan", standalone_mode=False)
         return result if isinstance(result, int) else 0
