@@ -1,6 +1,6 @@
 """How fast is a 20-panel `kvplan sweep --plot`? (Issue 12: 13-17 s before; target under 3 s.)
 
-The grid: 5 models (llama3-8b, llama3-70b, qwen2.5-7b, mistral-7b, gemma2-9b) x tp 1,2,4,8
+The grid: 5 models (llama3-8b, llama3-70b, llama3.1-8b, mistral-7b, gemma2-9b) x tp 1,2,4,8
 = 20 panels, each with 3 formats x 3 batch sizes = 9 lines over 8 contexts (1k .. 128k).
 
 Two measurements:
@@ -26,7 +26,7 @@ from pathlib import Path
 from _common import summarize, time_calls, write_json
 
 GRID = {
-    "models": "llama3-8b,llama3-70b,qwen2.5-7b,mistral-7b,gemma2-9b",
+    "models": "llama3-8b,llama3-70b,llama3.1-8b,mistral-7b,gemma2-9b",
     "ctx": "1k,2k,4k,8k,16k,32k,64k,128k",
     "batch": "1,8,32",
     "kv_dtype": "bf16,fp8,int4",

@@ -209,14 +209,14 @@ def _check_series(spec: ModelSpec, formats, ctx: int, batch: int, block_size: in
                                 f"a plotted series holds (2**63 - 1); use a smaller ctx or batch")
 
 
-def _save(fig, path) -> Path:
+def _save(fig, path, dpi: int = 120) -> Path:
     from kvplan.outputs import atomic_write
 
     kind = plot_type(path)
     # PNG: zlib level 1 instead of Pillow's 6 halves the encode time of a large grid for a
     # file about a third larger.
     extra = {"pil_kwargs": {"compress_level": 1}} if kind == "png" else {}
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=kind, dpi=120, **extra), "--plot file")
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=kind, dpi=dpi, **extra), "--plot file")
 
 
 def plot_size(spec: ModelSpec, formats, path, *, batch: int = 1, block_size: int = 16,
@@ -318,7 +318,10 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
 def plot_sweep(frame, path, *, specs=(), gpu=None, deploy: dict | None = None) -> Path:
     """Draw a sweep frame (see sweep_figure) to ``path``."""
     check_plot_output(path)
-    return _save(sweep_figure(frame, specs=specs, gpu=gpu, deploy=deploy), path)
+    fig = sweep_figure(frame, specs=specs, gpu=gpu, deploy=deploy)
+    # A large grid at 100 dpi: each 6 x 4 in panel is still 600 x 400 px, and the PNG is drawn
+    # and encoded in about two thirds of the time (benchmarks/plot_speed.py).
+    return _save(fig, path, dpi=100 if len(fig.axes) > 6 else 120)
 
 
 def measure_figure(report: dict):
