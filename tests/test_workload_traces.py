@@ -72,20 +72,37 @@ def test_generic_format_with_times_and_limit(tmp_path):
     assert wl.has_times and wl.num_requests == 2
 
 
-def test_streaming_reads_rows_lazily(tmp_path):
-    """A trace workload keeps only scalars; each pass reads the file again, row by row."""
+def test_streaming_reads_rows_lazily(tmp_path, monkeypatch):
+    """A trace longer than IN_MEMORY_ROWS keeps only scalars; each pass reads the file again,
+    row by row."""
+    import kvplan.fragment.workloads as workloads
+
+    monkeypatch.setattr(workloads, "IN_MEMORY_ROWS", 1_000)
     path = tmp_path / "big.csv"
     with open(path, "w") as fh:
         fh.write("prompt_len,output_len\n")
         for i in range(20_000):
             fh.write(f"{1 + i % 50},{1 + i % 7}\n")
     wl = load_workload(str(path), num_requests=None, max_model_len=64)
-    assert wl.num_requests == 20_000
+    assert wl.num_requests == 20_000 and wl.rows is None
     assert all(not isinstance(v, (list, tuple, dict)) for v in vars(wl).values())
     it = wl.iter_requests()
     assert next(it) == (1, (1,), 0.0, None)
     path.write_text("prompt_len,output_len\n9,9\n")  # a new pass sees the file as it is now
     assert next(iter(wl.iter_requests())) == (9, (9,), 0.0, None)
+
+
+def test_a_moderate_trace_is_read_once(tmp_path):
+    """Up to IN_MEMORY_ROWS rows, the checking pass keeps the clipped rows: every policy then
+    reads memory (the file may even be gone), and the figures are the streamed ones."""
+    path = tmp_path / "small.csv"
+    path.write_text("prompt_len,output_len\n" + "".join(f"{1 + i % 50},{1 + i % 7}\n" for i in range(500)))
+    wl = load_workload(str(path), num_requests=None, max_model_len=32)
+    assert wl.rows is not None and len(wl.rows) == 500
+    first = list(wl.iter_requests())
+    path.unlink()
+    assert list(wl.iter_requests()) == first
+    assert first[49] == (31, (1,), 0.0, None)  # prompt 50 clipped to max_model_len 32 - 1; output to 1
 
 
 def _cli_error(capsys, args):

@@ -28,7 +28,7 @@ Every workload yields requests as (prompt, outputs, arrival_s, hash_ids) in arri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kvplan.errors import BadInputError, UnknownNameError
@@ -252,6 +252,11 @@ def fixed_workload(
 
 
 
+#: Traces of up to this many rows are kept in memory after the checking pass (about 0.2 KB a
+#: row: 200k rows ~ 40 MB); longer ones are streamed from the file for every policy.
+IN_MEMORY_ROWS = 200_000
+
+
 @dataclass(frozen=True, eq=False)
 class TraceWorkload:
     """A trace file, streamed: each ``iter_requests()`` reads the file again, row by row.
@@ -275,6 +280,10 @@ class TraceWorkload:
     hash_block: int | None
     limit: int | None
     arrivals: object = AllAtOnce()
+    #: (clipped prompt, clipped outputs, arrival_s, hash_ids) of every row when the trace has
+    #: at most IN_MEMORY_ROWS rows (kept from the checking pass: each policy then reads memory,
+    #: not the file); None for a longer trace, which is streamed from the file every time.
+    rows: tuple | None = field(default=None, repr=False)
 
     def with_arrivals(self, arrivals) -> TraceWorkload:
         return replace(self, arrivals=arrivals)
@@ -282,17 +291,19 @@ class TraceWorkload:
     def _rows(self):
         from kvplan.fragment.traces import read_rows
 
-        return read_rows(self.path, self.limit)[1]
+        if self.rows is not None:
+            return iter(self.rows)
+        room = _room(self.system_prompt, self.max_model_len)
+        n = self.n
+        return ((*_clip_one(row.prompt, (row.output,) * n, room), row.arrival_s, row.hash_ids)
+                for row in read_rows(self.path, self.limit)[1])
 
     def iter_requests(self):
         rows = self._rows()
-        times_in = (r.arrival_s for r in self._rows()) if isinstance(self.arrivals, TraceTimes) else \
+        times_in = (r[2] for r in self._rows()) if isinstance(self.arrivals, TraceTimes) else \
             _nones(self.num_requests)
-        room = _room(self.system_prompt, self.max_model_len)
-        n = self.n
-        for row, t in zip(rows, self.arrivals.times(times_in)):
-            p, outs = _clip_one(row.prompt, (row.output,) * n, room)
-            yield p, outs, t, row.hash_ids
+        for (p, outs, _, hashes), t in zip(rows, self.arrivals.times(times_in)):
+            yield p, outs, t, hashes
 
     @property
     def prompt_lens(self) -> tuple[int, ...]:
@@ -332,8 +343,13 @@ def trace_workload(
     num = clipped = prompt_sum = output_sum = 0
     first_t = last_t = None
     has_hash = False
+    kept: list | None = []
     for row in rows:
         p, outs = _clip_one(row.prompt, (row.output,) * n, room)
+        if kept is not None:
+            kept.append((p, outs, row.arrival_s, row.hash_ids))
+            if len(kept) > IN_MEMORY_ROWS:
+                kept = None  # a long trace: streamed from the file for every policy instead
         clipped += p != row.prompt or outs[0] != row.output
         num += 1
         prompt_sum += p
@@ -352,6 +368,7 @@ def trace_workload(
         prompt_sum=prompt_sum, output_sum=output_sum, has_times=timed,
         span_s=(last_t - first_t) if timed else None, hash_block=fmt.hash_block if has_hash else None,
         limit=num_requests, arrivals=TraceTimes() if timed else AllAtOnce(),
+        rows=tuple(kept) if kept is not None else None,
     )
 
 
