@@ -45,7 +45,7 @@ from kvplan.cli.common import (
     b,
     cache_options,
     console,
-    deploy_options,
+    deploy_from,
     gib,
     launch_command,
     print_json,
@@ -129,16 +129,7 @@ def capacity(
     from kvplan.loader import load_model
     from kvplan.units import parse_tokens
 
-    deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
-                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-                            quantization=quantization, kv_cache_memory=kv_cache_memory,
-                            num_gpu_blocks_override=num_gpu_blocks_override,
-                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
-                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
-                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
-                            context_length=context_length, max_running_requests=max_running_requests,
-                            chunked_prefill_size=chunked_prefill_size)
+    deploy = deploy_from(locals())
     given = {"tp": tp, "pp": pp, "dp": dp, "kv_format": kv_dtype, "block_size": block_size}
     deploy.update({k: v for k, v in given.items() if v is not None})
     cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,

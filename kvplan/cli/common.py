@@ -196,6 +196,16 @@ _SGLANG_NAMES = {"mem_fraction_static": ("gpu_memory_utilization", "--gpu-memory
                  "chunked_prefill_size": ("max_num_batched_tokens", "--max-num-batched-tokens")}
 
 
+def deploy_from(params: dict) -> dict:
+    """deploy_options() of the deployment options among a command's parameters (pass the
+    command's ``locals()``): every command that takes them names them the same way, so none
+    repeats the list."""
+    import inspect
+
+    names = inspect.signature(deploy_options).parameters
+    return deploy_options(**{name: params[name] for name in names if name in params})
+
+
 def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu_memory_utilization=None,
                    max_model_len=None, max_num_batched_tokens=None, max_num_seqs=None, quantization=None,
                    kv_cache_memory=None, num_gpu_blocks_override=None, disable_hybrid_kv_cache_manager=None,

@@ -34,7 +34,7 @@ from kvplan.cli.common import (
     SwapSpaceOpt,
     WeightsOpt,
     console,
-    deploy_options,
+    deploy_from,
     engine_options_given,
     gib,
     print_json,
@@ -124,16 +124,7 @@ def sweep(
 
         check_plot_output(plot)
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
-    deploy = deploy_options(gpu_mem=gpu_mem, engine=engine, dtype=dtype, weights=weights,
-                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-                            quantization=quantization, kv_cache_memory=kv_cache_memory,
-                            num_gpu_blocks_override=num_gpu_blocks_override,
-                            disable_hybrid_kv_cache_manager=disable_hybrid_kv_cache_manager,
-                            enable_expert_parallel=enable_expert_parallel, cpu_offload_gb=cpu_offload_gb,
-                            swap_space=swap_space, mem_fraction_static=mem_fraction_static,
-                            context_length=context_length, max_running_requests=max_running_requests,
-                            chunked_prefill_size=chunked_prefill_size)
+    deploy = deploy_from(locals())
     if dp != 1:
         deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     if gpu is None and gpu_mem is None and engine_options_given(deploy):
