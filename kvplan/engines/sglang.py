@@ -47,14 +47,15 @@ def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int) -> Fraction:
     return Fraction(32 * 1024)
 
 
-def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int) -> Fraction:
-    """MiB reserved, 0.5.4-0.5.8 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
+def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, small_gpu_graphs: int = 16) -> Fraction:
+    """MiB reserved, 0.5.4 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
     max(chunked_prefill_size, 2048) + 2 x cuda_graph_max_bs + tp x pp / 8 GiB, at least
-    10 GiB on GPUs over 60 GiB."""
+    10 GiB on GPUs over 60 GiB. ``small_gpu_graphs``: cuda_graph_max_bs on 20-35 GiB GPUs
+    at tp < 4 (16 in 0.5.4, server_args.py line 694)."""
     if gpu_mib < 20 * 1024:
         chunk, graphs = 2048, 8
     elif gpu_mib < 35 * 1024:
-        chunk, graphs = 2048, 16 if tp < 4 else 80
+        chunk, graphs = 2048, small_gpu_graphs if tp < 4 else 80
     elif gpu_mib < 60 * 1024:
         chunk, graphs = 4096, 32 if tp < 4 else 160
     elif gpu_mib < 160 * 1024:
@@ -65,6 +66,17 @@ def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int) -> Fraction:
     if gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
+
+
+def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int) -> Fraction:
+    """MiB reserved, 0.5.6-0.5.8: 0.5.4's rule with cuda_graph_max_bs 24 (not 16) on 20-35 GiB
+    GPUs at tp < 4 (server_args.py: 0.5.6 line 753, 0.5.8 line 921). RTX 4090 (24,564 MiB),
+    tp 1: 512 + 3072 + 48 + 128 = 3,760 MiB, default 0.847 (0.5.4: 3,744 MiB, 0.848)."""
+    return _reserved_0_5_4(gpu_mib, tp, pp, small_gpu_graphs=24)
+
+
+#: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs.
+_RESERVED = {"reserved_0_4_9": _reserved_0_4_9, "reserved_0_5_4": _reserved_0_5_4, "reserved_0_5_6": _reserved_0_5_6}
 
 
 def _round3(x: Fraction) -> Fraction:
@@ -79,7 +91,7 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int) -> Fraction:
         for at_least, frac in ((16, "0.79"), (8, "0.81"), (4, "0.85"), (2, "0.87"), (1, "0.88")):
             if tp >= at_least:
                 return Fraction(frac)
-    reserved = _reserved_0_4_9(gpu_mib, tp, pp) if rule == "reserved_0_4_9" else _reserved_0_5_4(gpu_mib, tp, pp)
+    reserved = _RESERVED[rule](gpu_mib, tp, pp)
     return _round3((gpu_mib - reserved) / gpu_mib)
 
 
@@ -90,9 +102,12 @@ RULES = (
     Rule("mem_fraction_static_default", "0.4.9", "0.5.2", "reserved_0_4_9",
          _ARGS + ": __post_init__: round((gpu_mem - reserved_mem) / gpu_mem, 3), reserved_mem (9.5 + tp*pp/2) "
          "GiB on 35-90 GiB GPUs"),
-    Rule("mem_fraction_static_default", "0.5.4", "0.5.8", "reserved_0_5_4",
+    Rule("mem_fraction_static_default", "0.5.4", "0.5.4", "reserved_0_5_4",
          _ARGS + ": _handle_gpu_memory_settings: reserved_mem = 512 + 1.5 max(chunked_prefill_size, 2048) "
          "+ 2 cuda_graph_max_bs + tp*pp/8 GiB (>= 10 GiB above 60 GiB)"),
+    Rule("mem_fraction_static_default", "0.5.6", "0.5.8", "reserved_0_5_6",
+         _ARGS + ": _handle_gpu_memory_settings: as 0.5.4, but cuda_graph_max_bs 24 (was 16) on 20-35 GiB "
+         "GPUs at tp < 4"),
     Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
