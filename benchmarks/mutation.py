@@ -17,8 +17,13 @@ tests listed for that module (in a scratch copy of the repository, so the checko
 touched), and records whether the tests failed (killed) or passed (survived).
 
     python benchmarks/mutation.py [--module kvplan/capacity.py] [--limit N] [--out FILE]
+    python benchmarks/mutation.py --module kvplan/paging.py --rerun OLD.json --out NEW.json
+    python benchmarks/mutation.py --combine a.json b.json ... [--out FILE]
 
 Prints one line per mutant and a summary; writes benchmarks/results/mutation.json.
+``--rerun OLD.json`` keeps OLD.json's killed mutants (a mutant the tests killed stays killed
+when tests are only added; the module's code must not have changed since) and runs the rest:
+OLD.json's survivors and any mutant it does not list; ``--combine`` merges per-module result files into one without running anything.
 A survivor is not always a missing test: a mutation can be equivalent (e.g. n + 1 in a
 bound that no input reaches); the JSON keeps every survivor for a person to judge.
 """
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -46,27 +52,31 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
         ("KERNEL_BLOCK_ALIGNMENT", "RULES", "Paging", "blocks_per_request", "_runner_kind", "_runner_layers",
          "_hybrid_off", "_one_type", "pool_layout", "_unify_pages", "_grouped", "needed_bytes", "longest_fitting",
          "Pages", "page_replica"),
-        ("tests/test_capacity.py", "tests/test_vllm_kv_cache_utils_v0_10.py",
+        ("tests/test_paging_rules.py", "tests/test_capacity.py", "tests/test_vllm_kv_cache_utils_v0_10.py",
          "tests/test_vllm_kv_cache_utils_v0_11.py", "tests/test_vllm_kv_cache_utils_v0_19.py",
          "tests/test_vllm_kv_cache_utils_v0_33.py", "tests/test_calibration.py", "tests/test_one_answer.py"),
     ),
     "kvplan/capacity.py": (
         ("Pool", "plan", "summarize", "_suggest"),
-        ("tests/test_capacity.py", "tests/test_check.py", "tests/test_one_answer.py", "tests/test_calibration.py",
-         "tests/test_sweep.py"),
+        ("tests/test_rules_pinned.py", "tests/test_capacity.py", "tests/test_check.py", "tests/test_one_answer.py",
+         "tests/test_calibration.py", "tests/test_sweep.py"),
     ),
     "kvplan/engines/vllm_rules.py": (
         ("RULES", "SAMPLER_PATH_BYTES_PER_LOGIT", "SORT_BYTES_PER_LOGIT", "sort_bytes_per_logit",
          "PROFILE_WORKSPACE_BYTES", "NUM_SMS", "FORWARD_HIDDEN_COPIES", "FORWARD_MLP_COPIES"),
-        ("tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py", "tests/test_explain.py"),
+        ("tests/test_rules_pinned.py", "tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py",
+         "tests/test_explain.py"),
     ),
     "kvplan/engines/vllm.py": (
         ("VLLM", "rope_cache_bytes", "mlp_width", "next_power_of_2"),
-        ("tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py", "tests/test_explain.py"),
+        ("tests/test_rules_pinned.py", "tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py",
+         "tests/test_explain.py"),
     ),
     "kvplan/engines/sglang.py": (
-        ("_reserved_0_4_9", "_reserved_0_5_4", "_round3", "default_fraction", "RULES", "SGLang"),
-        ("tests/test_engines.py", "tests/test_explain.py", "tests/test_calibration.py", "tests/test_capacity.py"),
+        ("_reserved_0_4_9", "_reserved_0_5_4", "_reserved_0_5_6", "_RESERVED", "_round3", "default_fraction",
+         "RULES", "SGLang"),
+        ("tests/test_rules_pinned.py", "tests/test_engines.py", "tests/test_explain.py", "tests/test_calibration.py",
+         "tests/test_capacity.py"),
     ),
     "kvplan/layers.py": (
         ("SlidingWindow", "ChunkedLocal", "StateSpace", "FullAttention", "MLALatent", "SinkWindow", "cdiv", "minimum"),
@@ -75,7 +85,7 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     ),
     "kvplan/plan.py": (
         ("check_deployment",),
-        ("tests/test_check.py", "tests/test_one_answer.py"),
+        ("tests/test_rules_pinned.py", "tests/test_check.py", "tests/test_one_answer.py"),
     ),
 }
 
@@ -192,7 +202,14 @@ def main() -> None:
     ap.add_argument("--count", action="store_true", help="only count the mutants of each module")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--rerun", default=None, help="a previous result file: run only its survivors")
+    ap.add_argument("--combine", nargs="+", default=None, help="merge these result files; run nothing")
     args = ap.parse_args()
+    if args.combine:
+        results = [r for f in args.combine for r in json.loads(Path(f).read_text())["results"]]
+        _finish(results, args.out)
+        return
+    previous = json.loads(Path(args.rerun).read_text())["results"] if args.rerun else None
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "repo"
@@ -218,16 +235,34 @@ def main() -> None:
                 continue
             if args.limit:
                 found = found[: args.limit]
+            if previous is not None:  # keep what was killed; rerun survivors and mutants it does not list
+                old = {(r["module"], r["line"], r["mutation"]): r for r in previous if r["module"] == module}
+                kept = [old[k] for k in ((m.module, m.line, m.description) for m in found)
+                        if k in old and old[k]["status"] != "survived"]
+                results += kept
+                found = [m for m in found if old.get((m.module, m.line, m.description), {}).get("status")
+                         in (None, "survived")]
+                print(f"{module}: {len(kept)} killed before (kept), {len(found)} to run", flush=True)
             for m in found:
                 t0 = time.perf_counter()
                 status = run(m, tests, scratch, args.timeout)
                 results.append({"module": m.module, "line": m.line, "mutation": m.description, "status": status,
                                 "seconds": round(time.perf_counter() - t0, 1)})
                 print(f"{status:>17}  {m.module}:{m.line}  {m.description}", flush=True)
+    if not args.count:
+        _finish(results, args.out)
+
+
+def _finish(results: list[dict], out) -> None:
+    results = sorted(results, key=lambda r: (r["module"], r["line"]))
     survived = [r for r in results if r["status"] == "survived"]
+    for module in sorted({r["module"] for r in results}):
+        mine = [r for r in results if r["module"] == module]
+        alive = sum(r["status"] == "survived" for r in mine)
+        print(f"{module}: {len(mine)} mutants, {len(mine) - alive} killed, {alive} survived")
     print(f"{len(results)} mutants, {len(results) - len(survived)} killed, {len(survived)} survived")
     path = write_json({"targets": {k: list(v[1]) for k, v in TARGETS.items()}, "results": results,
-                       "survivors": survived}, args.out, "mutation.json")
+                       "survivors": survived}, out, "mutation.json")
     print(f"wrote {path}")
 
 

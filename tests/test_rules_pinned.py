@@ -1,0 +1,247 @@
+"""Decision rules the mutation pass found unpinned (benchmarks/mutation.py, issue 12 item 4).
+
+Each test names the rule and the engine source it was read from; every expected figure is
+worked out in the comment beside it from that source, not from kvplan. GPU memory figures
+sit exactly on and one MiB under each threshold, so a `<` that became `<=`, or a threshold
+that moved, changes the answer.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from kvplan.engines import get_engine
+from kvplan.engines.sglang import _reserved_0_4_9, _reserved_0_5_4, _reserved_0_5_6, default_fraction
+from kvplan.gpus import get_gpu
+
+# -- SGLang: mem_fraction_static default ---------------------------------------------------------
+# sglang==0.4.9 .. 0.5.2, python/sglang/srt/server_args.py, ServerArgs.__post_init__ (0.4.9: lines
+# 294-309): parallel_size = tp * pp; reserved_mem (MiB) =
+#   gpu_mem < 20 * 1024 or < 35 * 1024:  (2.8 + parallel_size / 10) * 1024
+#   gpu_mem < 90 * 1024:                 (9.5 + parallel_size / 2) * 1024
+#   gpu_mem < 100 * 1024 or < 160 * 1024: (12 + parallel_size / 2) * 1024
+#   else:                                32 * 1024
+# Here tp 2, pp 2 (parallel_size 4), so the tp*pp coefficient shows too.
+@pytest.mark.parametrize(("gpu_mib", "reserved_mib"), [
+    (35 * 1024 - 1, Fraction(16384, 5)),  # (2.8 + 4/10) * 1024 = 3276.8
+    (35 * 1024, 11776),                   # (9.5 + 4/2) * 1024
+    (90 * 1024 - 1, 11776),
+    (90 * 1024, 14336),                   # (12 + 4/2) * 1024
+    (160 * 1024 - 1, 14336),
+    (160 * 1024, 32768),                  # 32 * 1024, whatever tp and pp
+])
+def test_sglang_0_4_9_reserved_memory_tiers(gpu_mib, reserved_mib):
+    assert _reserved_0_4_9(gpu_mib, 2, 2) == reserved_mib
+
+
+@pytest.mark.parametrize(("gpu_mib", "expected"), [
+    # round((gpu_mem - reserved_mem) / gpu_mem, 3), tp 1 (parallel_size 1):
+    (35839, "0.917"),   # (35839 - 2969.6) / 35839 = 0.91714
+    (35840, "0.714"),   # (35840 - 10240) / 35840 = 0.71429
+    (92159, "0.889"),   # (92159 - 10240) / 92159 = 0.88889
+    (92160, "0.861"),   # (92160 - 12800) / 92160 = 0.86111
+    (163839, "0.922"),  # (163839 - 12800) / 163839 = 0.92188
+    (163840, "0.8"),    # (163840 - 32768) / 163840 = 0.8
+])
+def test_sglang_0_4_9_default_fraction_at_each_threshold(gpu_mib, expected):
+    assert default_fraction("reserved_0_4_9", gpu_mib, 1, 1) == Fraction(expected)
+
+
+# sglang==0.5.4, server_args.py, _handle_gpu_memory_settings (lines 668-798): by gpu_mem (MiB)
+#   < 20 GiB: chunked_prefill_size 2048, cuda_graph_max_bs 8
+#   < 35 GiB: 2048, 16 if tp < 4 else 80       (0.5.6 and 0.5.8: 24 if tp < 4 else 80)
+#   < 60 GiB: 4096, 32 if tp < 4 else 160
+#   < 90 GiB and < 160 GiB: 8192, 256 if tp < 4 else 512
+#   else: 16384, 512
+# reserved_mem = 512 + 1.5 * max(chunked_prefill_size, 2048) + 2 * cuda_graph_max_bs + tp * pp / 8 * 1024,
+# then max(reserved_mem, 10 * 1024) when gpu_mem > 60 * 1024.
+@pytest.mark.parametrize(("gpu_mib", "tp", "reserved_mib"), [
+    (20 * 1024 - 1, 1, 3728),   # 512 + 3072 + 2 * 8 + 128
+    (20 * 1024, 1, 3744),       # 512 + 3072 + 2 * 16 + 128
+    (20 * 1024, 4, 4256),       # 512 + 3072 + 2 * 80 + 512   (tp 4: not < 4)
+    (35 * 1024 - 1, 1, 3744),
+    (35 * 1024, 1, 6848),       # 512 + 6144 + 2 * 32 + 128
+    (35 * 1024, 4, 7488),       # 512 + 6144 + 2 * 160 + 512
+    (60 * 1024 - 1, 1, 6848),
+    (60 * 1024, 1, 13440),      # 512 + 12288 + 2 * 256 + 128
+    (60 * 1024, 4, 14336),      # 512 + 12288 + 2 * 512 + 512
+    (160 * 1024 - 1, 1, 13440),
+    (160 * 1024, 1, 26240),     # 512 + 24576 + 2 * 512 + 128
+    (160 * 1024, 4, 26624),     # 512 + 24576 + 2 * 512 + 512
+])
+def test_sglang_0_5_4_reserved_memory_tiers(gpu_mib, tp, reserved_mib):
+    assert _reserved_0_5_4(gpu_mib, tp, 1) == reserved_mib
+
+
+@pytest.mark.parametrize(("gpu_mib", "expected"), [
+    (20479, "0.818"),   # (20479 - 3728) / 20479 = 0.81796
+    (20480, "0.817"),   # (20480 - 3744) / 20480 = 0.81719
+    (35839, "0.896"),   # (35839 - 3744) / 35839 = 0.89553
+    (35840, "0.809"),   # (35840 - 6848) / 35840 = 0.80893
+    (61439, "0.889"),   # (61439 - 6848) / 61439 = 0.88854
+    (61440, "0.781"),   # (61440 - 13440) / 61440 = 0.78125
+    (163839, "0.918"),  # (163839 - 13440) / 163839 = 0.91797
+    (163840, "0.84"),   # (163840 - 26240) / 163840 = 0.83984
+])
+def test_sglang_0_5_4_default_fraction_at_each_threshold(gpu_mib, expected):
+    assert default_fraction("reserved_0_5_4", gpu_mib, 1, 1) == Fraction(expected)
+
+
+def test_sglang_0_5_4_ten_gib_floor_never_binds_at_default_sizes():
+    """The 10 GiB floor above 60 GiB: the smallest default reservation there is 13,440 MiB
+    (chunk 8192, 256 graphs, tp 1), so the floor never changes a default. A 61,441 MiB GPU
+    keeps 13,440, not 10,240."""
+    assert _reserved_0_5_4(61441, 1, 1) == 13440
+
+
+@pytest.mark.parametrize(("release", "expected"), [
+    # RTX 4090, nvidia-smi 24,564 MiB, tp 1 (20-35 GiB tier, chunk 2048):
+    ("0.5.4", "0.848"),  # cuda_graph_max_bs 16: (24564 - (512 + 3072 + 32 + 128)) / 24564 = 0.84758
+    ("0.5.6", "0.847"),  # cuda_graph_max_bs 24 (0.5.6 server_args.py line 753, 0.5.8 line 921):
+    ("0.5.8", "0.847"),  #   (24564 - (512 + 3072 + 48 + 128)) / 24564 = 0.84693
+])
+def test_sglang_small_gpu_graph_batch_changed_in_0_5_6(release, expected):
+    engine = get_engine(f"sglang=={release}")
+    assert engine.settings(get_gpu("rtx4090")).memory_fraction == Fraction(expected)
+
+
+@pytest.mark.parametrize(("release", "gpu", "tp", "expected"), [
+    # RTX 4090 at tp 4: cuda_graph_max_bs 80 in every 0.5.x release; reserved 512 + 3072 + 160 + 512 = 4256
+    ("0.5.4", "rtx4090", 4, "0.827"), ("0.5.8", "rtx4090", 4, "0.827"),  # (24564 - 4256) / 24564 = 0.82674
+    # A100 40GB (40,960 MiB, 35-60 GiB tier): chunk 4096, tp 1: 32 graphs; tp 4: 160
+    ("0.5.8", "a100-40gb", 1, "0.833"),  # (40960 - (512 + 6144 + 64 + 128)) / 40960 = 0.83281
+    ("0.5.8", "a100-40gb", 4, "0.817"),  # (40960 - (512 + 6144 + 320 + 512)) / 40960 = 0.81719
+])
+def test_sglang_0_5_x_defaults_by_gpu_and_tp(release, gpu, tp, expected):
+    assert get_engine(f"sglang=={release}").settings(get_gpu(gpu), tp=tp).memory_fraction == Fraction(expected)
+
+
+@pytest.mark.parametrize(("gpu_mib", "tp", "expected"), [
+    # sglang==0.4.6 server_args.py __post_init__ (lines 225-238): gpu_mem <= 81920 -> by tp_size
+    # >= 16: 0.79, >= 8: 0.81, >= 4: 0.85, >= 2: 0.87, else 0.88; above: (gpu_mem - 13 * 1024) / gpu_mem
+    (81920, 1, Fraction("0.88")), (81920, 2, Fraction("0.87")), (81920, 3, Fraction("0.87")),
+    (81920, 4, Fraction("0.85")), (81920, 7, Fraction("0.85")), (81920, 8, Fraction("0.81")),
+    (81920, 15, Fraction("0.81")), (81920, 16, Fraction("0.79")),
+    (81921, 1, Fraction(81921 - 13312, 81921)), (81921, 16, Fraction(81921 - 13312, 81921)),
+])
+def test_sglang_0_4_6_tp_table(gpu_mib, tp, expected):
+    assert default_fraction("tp_table", gpu_mib, tp, 1) == expected
+
+
+# -- kvplan check: the comparisons behind each requirement (kvplan/plan.py check_deployment) ------
+PLAN = """
+deployments:
+  - name: chat
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 8k
+    requires:
+      min_concurrency: [{{ctx: 2k, requests: 10}}, {{ctx: 8k, requests: 50}}]
+      min_kv_tokens: {tokens}
+      min_headroom: {headroom}
+"""
+
+
+def _check(tmp_path, tokens="400k", headroom="1GiB"):
+    from kvplan.plan import check_plan, load_plan
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN.format(tokens=tokens, headroom=headroom))
+    (dep,) = check_plan(load_plan(str(path))).deployments
+    return dep.capacity, {r.requirement: r for r in dep.results}
+
+
+def test_headroom_is_left_after_the_largest_load(tmp_path):
+    """min_headroom: pool bytes left after the largest min_concurrency load (schema:
+    RequirementsSchema.min_headroom). 10 x 2k = 10 x 128 blocks = 1,280; 50 x 8k = 50 x 512
+    = 25,600 blocks: the larger, listed last, sets the headroom (blocks of 16 tokens x 32
+    layers x 65,536 B = 2,097,152 B for Llama-3.1-8B in bf16)."""
+    cap, by = _check(tmp_path)
+    assert cap.block_unit_bytes == 2_097_152
+    assert by["min_headroom"].measured == cap.kv_pool_bytes - 25_600 * 2_097_152
+    assert "(25,600 blocks x 2,097,152 B)" in by["min_headroom"].message
+
+
+def test_requirements_pass_when_met_exactly(tmp_path):
+    """A requirement met exactly passes (`>=`), one more fails: min_kv_tokens and min_headroom."""
+    cap, by = _check(tmp_path)
+    tokens, headroom = by["min_kv_tokens"].measured, by["min_headroom"].measured
+    assert tokens == cap.kv_cache_tokens
+    _, exact = _check(tmp_path, tokens=str(tokens), headroom=str(headroom))
+    assert exact["min_kv_tokens"].passed and exact["min_headroom"].passed
+    _, over = _check(tmp_path, tokens=str(tokens + 1), headroom=str(headroom + 1))
+    assert not over["min_kv_tokens"].passed and not over["min_headroom"].passed
+
+
+def test_one_replica_is_not_called_replicas(tmp_path):
+    """Messages name the replica count only when dp > 1 (dp 2: test_check.py)."""
+    _, by = _check(tmp_path)
+    assert by["min_kv_tokens"].message == "KV cache holds {:,} tokens; required 409,600".format(
+        by["min_kv_tokens"].measured)
+    assert "replica" not in by["min_concurrency@8192"].message
+
+
+@pytest.mark.parametrize(("gpu_mib", "tp", "reserved_mib", "expected"), [
+    # sglang==0.5.6 / 0.5.8 server_args.py _handle_gpu_memory_settings (0.5.8 lines 904-1028): as 0.5.4,
+    # but cuda_graph_max_bs 24 if tp < 4 on 20-35 GiB GPUs (0.5.8 line 921)
+    (20 * 1024 - 1, 1, 3728, "0.818"),  # < 20 GiB: 512 + 3072 + 2 * 8 + 128; unchanged
+    (20 * 1024, 1, 3760, "0.816"),      # 512 + 3072 + 2 * 24 + 128; (20480 - 3760) / 20480 = 0.81641
+    (35 * 1024 - 1, 2, 3888, "0.892"),  # 512 + 3072 + 2 * 24 + 256; (35839 - 3888) / 35839 = 0.89151
+    (35 * 1024 - 1, 4, 4256, "0.881"),  # tp 4: 80 graphs; (35839 - 4256) / 35839 = 0.88125
+    (35 * 1024, 1, 6848, "0.809"),      # 35-60 GiB tier unchanged
+])
+def test_sglang_0_5_6_reserved_memory(gpu_mib, tp, reserved_mib, expected):
+    assert _reserved_0_5_6(gpu_mib, tp, 1) == reserved_mib
+    assert default_fraction("reserved_0_5_6", gpu_mib, tp, 1) == Fraction(expected)
+
+
+# -- vLLM: non-torch memory by release (kvplan/engines/vllm_rules.py, rule non_torch_bytes) ------
+@pytest.mark.parametrize(("release", "tp", "pp", "expected"), [
+    # 0.8.0-0.10.2 (v0.10.1.1 A100 startup logs, tests/fixtures/calibration A062-A066): ~0 GiB beyond the
+    # activation peak on one GPU and with pipeline stages only; 0.12 GiB at tp 2. From 0.9.1 the memory in
+    # use before loading is not counted (non_torch_counts_startup_memory), so these are the whole figure.
+    ("0.10.2", 1, 1, 0), ("0.10.2", 1, 2, 0), ("0.9.1", 1, 2, 0),
+    ("0.10.2", 2, 1, int(Fraction("0.12") * 2**30)),
+    # 0.11.0+: one GPU 0.25 GiB, pp only 0.07 GiB (v0.19.0 H100 logs)
+    ("0.19.0", 1, 1, int(Fraction("0.25") * 2**30)), ("0.19.0", 1, 2, int(Fraction("0.07") * 2**30)),
+])
+def test_vllm_non_torch_bytes_by_release(release, tp, pp, expected):
+    assert get_engine(f"vllm=={release}").non_torch_bytes(get_gpu("h100"), tp, pp) == expected
+
+
+# -- vLLM 0.17+: the Triton top-k/top-p buffer has min(next_pow2(S), num_SMs) rows (vllm_rules.NUM_SMS)
+#: Streaming multiprocessors from the vendors' datasheets (CUDA cores / 128 on Ampere consumer parts and
+#: Ada; MI300X: 304 compute units).
+SMS = {"a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132, "h100-pcie": 114,
+       "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304}
+
+
+@pytest.mark.parametrize("gpu", sorted(SMS))
+def test_vllm_triton_sampler_buffer_rows_are_the_gpus_sms(gpu):
+    """vllm/v1/sample/ops/topk_topp_triton.py (_TRITON_BUFFER_CACHE): one [rows, vocab] fp32
+    buffer, rows = min(next_pow2(S), num_SMs). Llama-3.1-8B (vocab 128,256, hidden 4,096,
+    bf16), S = 1024 rows, T = 8192: sampler peak = S x vocab x (2 + 4 + 8) + 49 MiB +
+    SMs x vocab x 4 + T x hidden x 2 (the [T, hidden] output, alive from 0.9.2)."""
+    from kvplan.loader import load_model
+
+    spec, g = load_model("llama3.1-8b"), get_gpu(gpu)
+    engine = get_engine("vllm==0.17.0")
+    s = engine.settings(g, max_num_batched_tokens=8192, max_num_seqs=1024)
+    expected = 1024 * 128256 * 14 + (49 << 20) + SMS[gpu] * 128256 * 4 + 8192 * 4096 * 2
+    assert engine.sampler_bytes(spec, g, s) == expected
+
+
+@pytest.mark.parametrize(("release", "gpu", "memory", "expected"), [
+    # vllm/engine/arg_utils.py (_set_default_args / get_batch_defaults): device_memory >= 70 * GiB_bytes
+    # (and, from 0.9.0, "a100" not in the device name) -> serve defaults 8192 tokens / 1024 seqs, else 2048 / 256
+    ("0.19.0", "h100", 70 << 30, (8192, 1024)),
+    ("0.19.0", "h100", (70 << 30) - 1, (2048, 256)),
+    ("0.8.5", "h100", 70 << 30, (8192, 1024)),
+    ("0.8.5", "h100", (70 << 30) - 1, (2048, 256)),
+])
+def test_vllm_large_gpu_is_at_least_70_gib(release, gpu, memory, expected):
+    g = get_gpu(gpu).with_memory(memory)
+    s = get_engine(f"vllm=={release}").settings(g)
+    assert (s.max_num_batched_tokens, s.max_num_seqs) == expected
