@@ -245,3 +245,23 @@ def test_vllm_large_gpu_is_at_least_70_gib(release, gpu, memory, expected):
     g = get_gpu(gpu).with_memory(memory)
     s = get_engine(f"vllm=={release}").settings(g)
     assert (s.max_num_batched_tokens, s.max_num_seqs) == expected
+
+
+@pytest.mark.parametrize(("rows", "expected_own", "buffer_rows"), [
+    # vllm 0.17.0-0.19.1, vllm/v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p (0.17.0 line 251):
+    #   if HAS_TRITON and logits.shape[0] >= 8: apply_top_k_top_p_triton, else apply_top_k_top_p_pytorch
+    # (the torch sort: 44 bytes a logit for 2-127 rows, 32 for one; no Triton buffer).
+    (1, 32, 0), (7, 44, 0),
+    (8, 8, 8),     # Triton: probs + noise 8 B a logit; buffer min(next_pow2(8), 132) = 8 rows
+    (9, 8, 16),    # next_pow2(9) = 16 rows
+])
+def test_vllm_triton_sampler_needs_8_rows(rows, expected_own, buffer_rows):
+    """Llama-3.1-8B (vocab 128,256, hidden 4,096, bf16) on an H100, T = 8192: sampler peak =
+    S x vocab x (2 + 4 + own) + rows x vocab x 4 + T x hidden x 2 + 49 MiB."""
+    from kvplan.loader import load_model
+
+    spec, g = load_model("llama3.1-8b"), get_gpu("h100")
+    engine = get_engine("vllm==0.17.0")
+    s = engine.settings(g, max_num_batched_tokens=8192, max_num_seqs=rows)
+    expected = rows * 128256 * (6 + expected_own) + buffer_rows * 128256 * 4 + 8192 * 4096 * 2 + (49 << 20)
+    assert engine.sampler_bytes(spec, g, s) == expected

@@ -15,7 +15,8 @@
   d: the model dtype's bytes (the logits as the LM head writes them); c32 = 4 for the
   ``logits.to(float32)`` copy (0 when the model is fp32); path: the top-k/top-p path's own
   fp32 tensors, by release (triton 8, FlashInfer 8, torch sort 32 bytes a logit for S >= 128
-  or S == 1 and 44 otherwise, see vllm_rules.SORT_BYTES_PER_LOGIT); triton_buffer: rows =
+  or S == 1 and 44 otherwise, see vllm_rules.SORT_BYTES_PER_LOGIT; from 0.17 the Triton path
+  runs only for S >= 8 rows, the sort below); triton_buffer: rows =
   min(next_pow2(S), num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
   the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
   other than the last run no sampler; a later stage also holds the received hidden states
@@ -160,10 +161,12 @@ class VLLM(Engine):
         s = min(settings.max_num_seqs, t)
         vocab = spec.vocab_size
         path = self.sampler_path()
+        if path == "triton" and s < R.TRITON_MIN_ROWS:  # fewer rows: the torch sort runs instead
+            path = "sort"
         own = R.sort_bytes_per_logit(s) if path == "sort" else R.SAMPLER_PATH_BYTES_PER_LOGIT[path]
         per_logit = d + (4 if d != 4 else 0) + own
         peak = s * vocab * per_logit + R.PROFILE_WORKSPACE_BYTES
-        if path == "triton" and s >= 8:
+        if path == "triton":
             sms = R.NUM_SMS.get(gpu.name, R.NUM_SMS["h100-sxm"])
             rows = min(next_power_of_2(min(sms, s)), sms)
             peak += rows * vocab * 4

@@ -171,3 +171,7 @@ NUM_SMS = {
 FORWARD_HIDDEN_COPIES = Fraction(67, 10)
 #: MLP activations per intermediate channel: gate_up output (2) + activation output (1).
 FORWARD_MLP_COPIES = 3
+#: Rows from which the Triton top-k/top-p kernel runs (0.17.0+): apply_top_k_top_p in
+#: vllm/v1/sample/ops/topk_topp_sampler.py (0.17.0 line 251) calls apply_top_k_top_p_triton
+#: when ``logits.shape[0] >= 8`` and the torch sort (apply_top_k_top_p_pytorch) below that.
+TRITON_MIN_ROWS = 8
