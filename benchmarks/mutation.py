@@ -23,7 +23,8 @@ touched), and records whether the tests failed (killed) or passed (survived).
 Prints one line per mutant and a summary; writes benchmarks/results/mutation.json.
 ``--rerun OLD.json`` keeps OLD.json's killed mutants (a mutant the tests killed stays killed
 when tests are only added; the module's code must not have changed since) and runs the rest:
-OLD.json's survivors and any mutant it does not list; ``--combine`` merges per-module result files into one without running anything.
+OLD.json's survivors and any mutant it does not list. ``--combine`` merges per-module result
+files into one without running anything.
 A survivor is not always a missing test: a mutation can be equivalent (e.g. n + 1 in a
 bound that no input reaches); the JSON keeps every survivor for a person to judge.
 """
@@ -59,7 +60,7 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "kvplan/capacity.py": (
         ("Pool", "plan", "summarize", "_suggest"),
         ("tests/test_rules_pinned.py", "tests/test_capacity.py", "tests/test_check.py", "tests/test_one_answer.py",
-         "tests/test_calibration.py", "tests/test_sweep.py"),
+         "tests/test_calibration.py", "tests/test_sweep.py", "tests/test_speculative.py"),
     ),
     "kvplan/engines/vllm_rules.py": (
         ("RULES", "SAMPLER_PATH_BYTES_PER_LOGIT", "SORT_BYTES_PER_LOGIT", "sort_bytes_per_logit",

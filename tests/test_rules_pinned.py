@@ -265,3 +265,143 @@ def test_vllm_triton_sampler_needs_8_rows(rows, expected_own, buffer_rows):
     s = engine.settings(g, max_num_batched_tokens=8192, max_num_seqs=rows)
     expected = rows * 128256 * (6 + expected_own) + buffer_rows * 128256 * 4 + 8192 * 4096 * 2 + (49 << 20)
     assert engine.sampler_bytes(spec, g, s) == expected
+
+
+# -- kvplan.capacity.Pool -------------------------------------------------------------------------
+def test_estimated_max_model_len_searches_up_to_the_models_limit():
+    """Pool.estimated_max_model_len: the longest max_model_len whose one request passes the
+    start-up check, searched up to the model's own limit (max_position_embeddings 131,072 for
+    Llama-3.1-8B), not only up to the configured 8,192: an H100's pool holds 443,552 tokens."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", max_model_len=8192))
+    assert pool.max_model_len == 8192 and pool.kv_cache_tokens > 131072
+    assert pool.estimated_max_model_len() == 131072
+
+
+def test_reserved_bytes_default_to_one_request():
+    """Pool.reserved_bytes(n): one request unless a batch is given. Llama-3.1-8B bf16, 8,192
+    tokens = 512 blocks of 16 x 32 layers x 65,536 B (16 tokens x 8 KV heads x 128 x 2 x 2 B)."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", max_model_len=8192))
+    assert pool.reserved_bytes(8192) == 512 * 32 * 65536
+    assert pool.reserved_bytes(8192, 3) == 3 * 512 * 32 * 65536
+
+
+@pytest.mark.parametrize(("spare", "bound"), [(0, "weights"), (1, "memory")])
+def test_no_pool_means_zero_bytes_or_less(spare, bound):
+    """Pool.limits: "no pool" is kv_pool_bytes <= 0. Raw engine (pool = memory - weights),
+    Llama-3.1-8B bf16 weights 16,060,522,496 B: a GPU of exactly that memory has no pool (the
+    weights bind); one byte more is a pool of 0 blocks (memory binds)."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    weights = plan(make_request(spec, "h100", engine="raw")).weights_bytes
+    assert weights == 16_060_522_496
+    pool = plan(make_request(spec, "h100", engine="raw", gpu_mem_bytes=weights + spare, max_model_len=4096))
+    assert pool.kv_pool_bytes == spare and pool.num_blocks == 0
+    assert pool.serves(16, 1).bound == bound
+
+
+def test_a_model_without_cache_layers_has_no_pages_and_is_never_memory_bound():
+    """A model whose every layer keeps nothing per sequence (Nemotron-NAS no_op layers): no
+    paged layers, so no request is held back by memory; memory_requests counts blocks: 0."""
+    from kvplan.capacity import make_request, plan
+    from vllm_port import model
+
+    pool = plan(make_request(model([{"kind": "no_cache"}] * 4, max_len=4096), "h100", engine="raw",
+                             max_model_len=4096))
+    assert not pool.paged
+    assert pool.limits(4096, 4) == (False, False, False, False) and pool.serves(4096, 4).ok
+    assert pool.memory_requests(4096) == 0
+
+
+def test_limits_and_serves_default_to_one_request():
+    """Pool.limits(n), Pool.serves(n) and Pool.longest_context() ask about one request: with max_num_seqs 1, one
+    fits and two do not."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", max_model_len=8192, max_num_seqs=1))
+    assert pool.limits(8192) == (False, False, False, False) and pool.serves(8192).ok
+    assert pool.limits(8192, 2)[2] is True and pool.serves(8192, 2).bound == "max_num_seqs"
+    assert pool.longest_context() == pool.longest_context(1) == 8192 and pool.longest_context(2) == 0
+
+
+# -- engine start-up constants: memory in use before loading (CUDA context, NCCL) -----------------
+# vllm_rules / sglang RULES startup_in_use_bytes: total - free at startup in the v0.19.0 H100 logs,
+# 79.19 - 78.68 = 0.51 GiB on one GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration).
+IN_USE_ONE, IN_USE_PARALLEL = int(Fraction("0.51") * 2**30), int(Fraction("1.53") * 2**30)
+
+
+@pytest.mark.parametrize(("release", "tp", "pp", "expected"), [
+    # 0.8.0-0.9.0.1 count it as non-torch memory (non_torch_counts_startup_memory), on top of the
+    # 0.10.1.1 A100 non-torch figures (0 on one GPU and pp only, 0.12 GiB at tp > 1)
+    ("0.9.0.1", 1, 1, IN_USE_ONE), ("0.9.0.1", 1, 2, IN_USE_PARALLEL),
+    ("0.9.0.1", 2, 1, int(Fraction("0.12") * 2**30) + IN_USE_PARALLEL),
+    ("0.9.1", 1, 1, 0),  # from 0.9.1 the worker measures from its init snapshot: not counted
+])
+def test_vllm_startup_memory_counted_up_to_0_9_0_1(release, tp, pp, expected):
+    assert get_engine(f"vllm=={release}").non_torch_bytes(get_gpu("h100"), tp, pp) == expected
+
+
+@pytest.mark.parametrize(("tp", "in_use"), [(1, IN_USE_ONE), (2, IN_USE_PARALLEL)])
+def test_sglang_pool_leaves_the_fraction_of_startup_memory(tp, in_use):
+    """SGLang: pool = mem_fraction_static x (total - in use before loading) - weights; kvplan
+    carves other = int(in use x fraction)."""
+    from kvplan.loader import load_model
+    from kvplan.weights import weights_footprint
+
+    engine, gpu = get_engine("sglang==0.5.8"), get_gpu("h100")
+    s = engine.settings(gpu, tp=tp, memory_fraction="0.8")
+    spec = load_model("llama3.1-8b")
+    (b, *_) = engine.carve(spec, gpu, weights_footprint(spec, None, tp, 1), s)
+    assert b.other_bytes == int(in_use * Fraction("0.8"))
+
+
+def _raw_pool(spare_bytes: int, block_size: int = 16, **options):
+    """Llama-3.1-8B under the raw engine on a GPU of its bf16 weights (16,060,522,496 B) plus
+    ``spare_bytes``: the pool is exactly the spare bytes (one token = 32 layers x 2 x 8 heads x
+    128 x 2 B = 131,072 B; a block of 16 = 2,097,152 B). No null block under raw."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    return plan(make_request(load_model("llama3.1-8b"), "h100", engine="raw",
+                             gpu_mem_bytes=16_060_522_496 + spare_bytes, max_model_len=4096,
+                             block_size=block_size, **options))
+
+
+def test_startup_with_no_kv_memory_blames_the_weights():
+    """Pool.startup: KV memory <= 0 -> the weights leave nothing (bound "weights"); 1 B -> the
+    start-up check fails on max_model_len, with no estimated length (0 tokens fit: no hint)."""
+    assert _raw_pool(0).startup().bound == "weights"
+    one = _raw_pool(1).startup()
+    assert one.bound == "max_model_len" and "more than the 1 B available" in one.reason
+    assert one.reason.startswith("raw refuses to start: one request")  # one stage: no "on pipeline stage"
+    assert "estimated" not in one.reason
+
+
+def test_startup_hint_names_any_positive_estimate():
+    """One token of KV memory with pages of one token: the estimate is 1 and is named."""
+    pool = _raw_pool(131_072, block_size=1)
+    assert pool.estimated_max_model_len() == 1
+    assert pool.startup().reason.endswith("; the estimated maximum model length is 1")
+
+
+def test_one_block_holds_one_block_of_context():
+    """Pool.longest_context: a pool of exactly one block (no null block under raw) holds 16 tokens."""
+    pool = _raw_pool(2_097_152)
+    assert (pool.num_blocks, pool.usable_blocks) == (1, 1)
+    assert pool.longest_context(1) == 16 and pool.longest_context() == 16
+
+
+def test_concurrency_bound_is_memory_when_memory_and_max_num_seqs_tie():
+    """Pool.concurrency_bound: max_num_seqs binds only when memory holds more requests than it."""
+    pool = _raw_pool(2_097_152 * 5)  # 5 blocks: 5 requests of 16 tokens
+    assert pool.memory_requests(16) == 5
+    assert _raw_pool(2_097_152 * 5, max_num_seqs=5).concurrency_bound(16) == "memory"
+    assert _raw_pool(2_097_152 * 5, max_num_seqs=4).concurrency_bound(16) == "max_num_seqs"
