@@ -405,3 +405,15 @@ def test_concurrency_bound_is_memory_when_memory_and_max_num_seqs_tie():
     assert pool.memory_requests(16) == 5
     assert _raw_pool(2_097_152 * 5, max_num_seqs=5).concurrency_bound(16) == "memory"
     assert _raw_pool(2_097_152 * 5, max_num_seqs=4).concurrency_bound(16) == "max_num_seqs"
+
+
+def test_startup_names_the_pipeline_stage_from_pp_2():
+    """With pp 2 the refusal names the stage: 16 layers a stage x 131,072 tokens x 4,096 B
+    (K + V: 2 x 8 heads x 128 x 2 B) = 8,589,934,592 B for one request of max_model_len."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine="raw", pp=2, gpu_mem_bytes=10 << 30,
+                             max_model_len=131072))
+    assert pool.startup().reason.startswith("raw refuses to start on pipeline stage 0: one request of "
+                                            "max_model_len 131,072 needs 8,589,934,592 B")
