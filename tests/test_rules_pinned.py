@@ -321,7 +321,7 @@ def test_a_model_without_cache_layers_has_no_pages_and_is_never_memory_bound():
 
 
 def test_limits_and_serves_default_to_one_request():
-    """Pool.limits(n), Pool.serves(n) and Pool.longest_context() ask about one request: with max_num_seqs 1, one
+    """Pool.limits(n), serves(n), runs(n) and longest_context() ask about one request: with max_num_seqs 1, one
     fits and two do not."""
     from kvplan.capacity import make_request, plan
     from kvplan.loader import load_model
@@ -330,6 +330,7 @@ def test_limits_and_serves_default_to_one_request():
     assert pool.limits(8192) == (False, False, False, False) and pool.serves(8192).ok
     assert pool.limits(8192, 2)[2] is True and pool.serves(8192, 2).bound == "max_num_seqs"
     assert pool.longest_context() == pool.longest_context(1) == 8192 and pool.longest_context(2) == 0
+    assert pool.runs(8192).ok and pool.runs(8192, 2).bound == "max_num_seqs"
 
 
 # -- engine start-up constants: memory in use before loading (CUDA context, NCCL) -----------------
@@ -417,3 +418,16 @@ def test_startup_names_the_pipeline_stage_from_pp_2():
                              max_model_len=131072))
     assert pool.startup().reason.startswith("raw refuses to start on pipeline stage 0: one request of "
                                             "max_model_len 131,072 needs 8,589,934,592 B")
+
+
+def test_verdict_joins_the_request_and_the_refusal_unless_the_weights_leave_nothing():
+    """Pool.verdict when one request of max_model_len neither fits nor lets the engine start:
+    the request's reason, then the refusal; when the weights leave no memory both say so, and
+    the verdict gives it once."""
+    nothing = _raw_pool(0)
+    assert nothing.startup().bound == nothing.serves(4096).bound == "weights"
+    assert nothing.verdict().reason == nothing.serves(4096).reason and ";" not in nothing.verdict().reason
+    one_byte = _raw_pool(1)
+    serve, start = one_byte.serves(4096), one_byte.startup()
+    assert (serve.bound, start.bound) == ("memory", "max_model_len")
+    assert one_byte.verdict() == type(serve)(False, f"{serve.reason}; {start.reason}", "memory")
