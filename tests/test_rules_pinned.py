@@ -431,3 +431,61 @@ def test_verdict_joins_the_request_and_the_refusal_unless_the_weights_leave_noth
     serve, start = one_byte.serves(4096), one_byte.startup()
     assert (serve.bound, start.bound) == ("memory", "max_model_len")
     assert one_byte.verdict() == type(serve)(False, f"{serve.reason}; {start.reason}", "memory")
+
+
+# -- kvplan.capacity.plan: which memory each stage gets and which stage binds ----------------------
+GIB = 1 << 30
+
+
+def test_kv_cache_memory_bytes_per_rank_gives_each_stage_its_smallest_rank():
+    """--kv-cache-memory-bytes per rank (vLLM's order, rank = stage x tp + tp rank): a stage
+    has its smallest rank's memory (vLLM takes the minimum over workers); the stage with the
+    fewest blocks binds. Llama-3.1-8B bf16: 16 layers a stage x 65,536 B = 1 MiB a block."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    tp2 = plan(make_request(spec, "h100", tp=2, kv_cache_memory_bytes=[2 * GIB, GIB], max_model_len=4096))
+    assert tp2.kv_pool_bytes == GIB
+    pp2 = plan(make_request(spec, "h100", pp=2, kv_cache_memory_bytes=[2 * GIB, GIB], max_model_len=4096))
+    assert [b.kv_pool_bytes for b in pp2.stages] == [2 * GIB, GIB]
+    assert pp2.stage_blocks == (2048, 1024) and pp2.binding_stage == 1
+
+
+@pytest.mark.parametrize(("extra", "over"), [(0, None), (1, 0)])
+def test_kv_cache_memory_bytes_may_fill_the_gpu_exactly(extra, over):
+    """Pool.overcommitted_stage: weights + activations + other + given KV memory above the
+    GPU's memory overflows it; equal to it does not. Raw engine, H100 85,029,027,840 B,
+    Llama-3.1-8B weights 16,060,522,496 B."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    kv = 85_029_027_840 - 16_060_522_496 + extra
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine="raw", kv_cache_memory_bytes=kv,
+                             max_model_len=4096))
+    assert pool.overcommitted_stage() == over
+
+
+def test_no_pool_reason_names_the_stage_short_by_the_most():
+    """Both pipeline stages of Llama-3.1-8B on a 1 GiB GPU have no pool; stage 1 (the LM head
+    and the final norm: 8,192 B more weights) is short by the most and is named."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine="raw", pp=2, gpu_mem_bytes=GIB,
+                             max_model_len=4096))
+    a, b = pool.stages
+    assert b.kv_pool_bytes == a.kv_pool_bytes - 8192 < 0
+    assert pool.serves(16).reason.startswith("no memory left for the KV cache on stage 1:")
+
+
+def test_a_cacheless_model_binds_on_its_smallest_pool():
+    """No paged layers: the binding stage is the one whose pool is smallest (stage 1: the
+    final norm's weights)."""
+    from kvplan.capacity import make_request, plan
+    from vllm_port import model
+
+    pool = plan(make_request(model([{"kind": "no_cache"}] * 4, max_len=4096), "h100", engine="raw", pp=2,
+                             max_model_len=4096))
+    a, b = pool.stages
+    assert b.kv_pool_bytes < a.kv_pool_bytes and pool.binding_stage == 1
