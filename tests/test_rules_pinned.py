@@ -489,3 +489,14 @@ def test_a_cacheless_model_binds_on_its_smallest_pool():
                              max_model_len=4096))
     a, b = pool.stages
     assert b.kv_pool_bytes < a.kv_pool_bytes and pool.binding_stage == 1
+
+
+@pytest.mark.parametrize(("ctx", "fits"), [(8192, True), (8193, False)])
+def test_capacity_ctx_up_to_max_model_len(ctx, fits):
+    """kvplan capacity --ctx without --batch: a context of max_model_len is served; one token
+    more is longer than max_model_len (the request's reason)."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", ctx=ctx, max_model_len=8192, suggest=False)
+    assert cap.reasons == (() if fits else ("a request of 8,193 tokens is longer than max_model_len 8,192",))
