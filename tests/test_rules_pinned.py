@@ -364,7 +364,7 @@ def test_sglang_pool_leaves_the_fraction_of_startup_memory(tp, in_use):
     assert b.other_bytes == int(in_use * Fraction("0.8"))
 
 
-def _raw_pool(spare_bytes: int, block_size: int = 16, **options):
+def _raw_pool(spare_bytes: int, block_size: int = 16, max_model_len: int = 4096, **options):
     """Llama-3.1-8B under the raw engine on a GPU of its bf16 weights (16,060,522,496 B) plus
     ``spare_bytes``: the pool is exactly the spare bytes (one token = 32 layers x 2 x 8 heads x
     128 x 2 B = 131,072 B; a block of 16 = 2,097,152 B). No null block under raw."""
@@ -372,7 +372,7 @@ def _raw_pool(spare_bytes: int, block_size: int = 16, **options):
     from kvplan.loader import load_model
 
     return plan(make_request(load_model("llama3.1-8b"), "h100", engine="raw",
-                             gpu_mem_bytes=16_060_522_496 + spare_bytes, max_model_len=4096,
+                             gpu_mem_bytes=16_060_522_496 + spare_bytes, max_model_len=max_model_len,
                              block_size=block_size, **options))
 
 
@@ -500,3 +500,33 @@ def test_capacity_ctx_up_to_max_model_len(ctx, fits):
 
     cap = plan_capacity(load_model("llama3.1-8b"), "h100", ctx=ctx, max_model_len=8192, suggest=False)
     assert cap.reasons == (() if fits else ("a request of 8,193 tokens is longer than max_model_len 8,192",))
+
+
+# -- kvplan.capacity._suggest: what would fit instead ---------------------------------------------
+def test_suggestions_name_any_positive_length_that_fits():
+    """Pages of one token, memory for one token: max_model_len 1 is suggested; memory for two
+    tokens and max_model_len 1: two requests of 2 tokens do not fit, two of 1 token do."""
+    from kvplan.capacity import summarize
+
+    assert "max_model_len 1 (--max-model-len 1)" in summarize(_raw_pool(131_072, block_size=1)).suggestions
+    load = summarize(_raw_pool(2 * 131_072, block_size=1, max_model_len=1), ctx=2, batch=2)
+    assert load.suggestions[0] == "a context of 1 tokens for 2 requests (--ctx 1)"
+
+
+def test_suggestions_never_offer_a_context_of_zero():
+    """Two requests with max_num_seqs 1 fit at no context: no "a context of" suggestion."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", ctx=1024, batch=2, max_num_seqs=1, max_model_len=8192)
+    assert cap.reasons and not any(s.startswith("a context of") for s in cap.suggestions)
+
+
+def test_suggested_max_model_len_may_equal_the_context():
+    """--ctx 16,384 over max_model_len 8,192: re-planned with max_model_len = ctx, which serves
+    it (ctx <= max_model_len), so it is suggested."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    cap = plan_capacity(load_model("llama3.1-8b"), "h100", ctx=16384, max_model_len=8192)
+    assert cap.suggestions == ("max_model_len 16,384 (--max-model-len 16384)",)
