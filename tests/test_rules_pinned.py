@@ -530,3 +530,16 @@ def test_suggested_max_model_len_may_equal_the_context():
 
     cap = plan_capacity(load_model("llama3.1-8b"), "h100", ctx=16384, max_model_len=8192)
     assert cap.suggestions == ("max_model_len 16,384 (--max-model-len 16384)",)
+
+
+def test_suggestions_for_one_request_and_for_a_two_byte_cache():
+    """Llama-3.1-8B on an L4 holds 35,360 tokens of bf16 KV at most for one request; at
+    max_model_len 65,536 an fp8 cache (1 byte a value, from 2) is among the fixes. One
+    request of 16,384 tokens over max_model_len 8,192: "1 request", singular."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    assert "fp8 KV cache (--kv-dtype fp8)" in plan_capacity(spec, "l4", max_model_len=65536).suggestions
+    one = plan_capacity(spec, "h100", ctx=16384, batch=1, max_model_len=8192)
+    assert one.suggestions == ("a context of 8,192 tokens for 1 request (--ctx 8192)",)
