@@ -543,3 +543,22 @@ def test_suggestions_for_one_request_and_for_a_two_byte_cache():
     assert "fp8 KV cache (--kv-dtype fp8)" in plan_capacity(spec, "l4", max_model_len=65536).suggestions
     one = plan_capacity(spec, "h100", ctx=16384, batch=1, max_model_len=8192)
     assert one.suggestions == ("a context of 8,192 tokens for 1 request (--ctx 8192)",)
+
+
+@pytest.mark.parametrize(("model", "gpu", "tp", "suggested"), [
+    ("llama3.1-70b", "l40s", 1, 4),      # bf16 weights 141 GB: 2 x 48 GB too few
+    ("llama3.1-70b", "l4", 1, 8),
+    ("llama3.1-405b", "h100", 1, 16),    # 810 GB of weights over 80 GB GPUs
+    ("llama3.1-405b", "l4", 4, 64),      # 16 x tp 4: 64 GPUs, the most suggested (128 heads)
+])
+def test_more_gpus_suggests_the_fewest_that_fit(model, gpu, tp, suggested):
+    """_suggest tries tp x 2, 4, 8, 16 (up to 64, dividing the heads) and names the first
+    that fits; each suggestion is the smallest such tp a direct plan accepts."""
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    cap = plan_capacity(spec, gpu, tp=tp, max_model_len=8192)
+    assert cap.suggestions[-1] == f"{suggested} GPUs (--tp {suggested})"
+    assert not plan_capacity(spec, gpu, tp=suggested, max_model_len=8192, suggest=False).reasons
+    assert plan_capacity(spec, gpu, tp=suggested // 2, max_model_len=8192, suggest=False).reasons
