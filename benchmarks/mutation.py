@@ -53,9 +53,10 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
         ("KERNEL_BLOCK_ALIGNMENT", "RULES", "Paging", "blocks_per_request", "_runner_kind", "_runner_layers",
          "_hybrid_off", "_one_type", "pool_layout", "_unify_pages", "_grouped", "needed_bytes", "longest_fitting",
          "Pages", "page_replica"),
-        ("tests/test_paging_rules.py", "tests/test_capacity.py", "tests/test_vllm_kv_cache_utils_v0_10.py",
-         "tests/test_vllm_kv_cache_utils_v0_11.py", "tests/test_vllm_kv_cache_utils_v0_19.py",
-         "tests/test_vllm_kv_cache_utils_v0_33.py", "tests/test_calibration.py", "tests/test_one_answer.py"),
+        ("tests/test_paging_rules.py", "tests/test_rules_pinned.py", "tests/test_capacity.py",
+         "tests/test_vllm_kv_cache_utils_v0_10.py", "tests/test_vllm_kv_cache_utils_v0_11.py",
+         "tests/test_vllm_kv_cache_utils_v0_19.py", "tests/test_vllm_kv_cache_utils_v0_33.py",
+         "tests/test_calibration.py", "tests/test_one_answer.py", "tests/test_speculative.py"),
     ),
     "kvplan/capacity.py": (
         ("Pool", "plan", "summarize", "_suggest"),
