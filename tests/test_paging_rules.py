@@ -78,3 +78,24 @@ def test_usable_blocks_never_negative(release, n, usable):
     """A pool of n blocks leaves n - 1 to requests (the null block), and 0, not -1, when n is 0 or 1."""
     pages = configs(release, [FULL] * 2, PAGE * 2 * n)
     assert pages.num_blocks == n and pages.usable_blocks == usable
+
+
+@pytest.mark.parametrize(("limit", "hi", "expected"), [
+    (5, 10, 5), (1, 10, 1), (0, 10, 0), (10, 10, 10), (10, 1, 1), (10, 0, 0),
+])
+def test_longest_fitting_is_the_largest_length_in_1_to_hi(limit, hi, expected):
+    """vLLM's estimate_max_model_len (kv_cache_utils.py): a binary search over 1..max_model_len
+    for the largest length that fits; 0 when one token does not fit (or the range is empty)."""
+    from kvplan.paging import longest_fitting
+
+    assert longest_fitting(lambda n: n <= limit, hi) == expected
+
+
+@pytest.mark.parametrize(("release", "n", "expected"), [("0.19.0", 1, 32.0), ("0.19.0", 16, 32.0),
+                                                        ("0.19.0", 17, 16.0), ("0.19.0", 0, 0.0)])
+def test_max_concurrency_from_one_token(release, n, expected):
+    """vLLM logs "Maximum concurrency for N tokens per request" = num_blocks / blocks per
+    request (0.9.1+): 32 blocks of 16 tokens hold 32 requests of 1 or 16 tokens, 16 of 17."""
+    pages = configs(release, [FULL] * 2, PAGE * 2 * 32)
+    assert pages.num_blocks == 32
+    assert pages.max_concurrency(n) == expected
