@@ -99,3 +99,14 @@ def test_max_concurrency_from_one_token(release, n, expected):
     pages = configs(release, [FULL] * 2, PAGE * 2 * 32)
     assert pages.num_blocks == 32
     assert pages.max_concurrency(n) == expected
+
+
+@pytest.mark.parametrize(("release", "kind", "blocks"), [("0.8.2", "FullAttention", 4), ("0.8.3", "SlidingWindow", 5)])
+def test_sliding_window_layers_are_full_attention_before_0_8_3(release, kind, blocks):
+    """kv_cache_interface.py has no SlidingWindowSpec before 0.8.3: sliding-window layers are
+    allocated as full attention (a 64-token request holds cdiv(64, 16) = 4 blocks); from 0.8.3
+    a window-1 layer holds cdiv(min(1 - 1 + 2048, 64), 16) + 1 = 5 at its peak."""
+    pages = configs(release, [SW] * 2, PAGE * 2 * 32, max_model_len=64)
+    (group,) = pages.layouts[0].groups
+    assert type(group[0]).__name__ == kind
+    assert pages.blocks_per_request(64) == blocks
