@@ -562,3 +562,11 @@ def test_more_gpus_suggests_the_fewest_that_fit(model, gpu, tp, suggested):
     assert cap.suggestions[-1] == f"{suggested} GPUs (--tp {suggested})"
     assert not plan_capacity(spec, gpu, tp=suggested, max_model_len=8192, suggest=False).reasons
     assert plan_capacity(spec, gpu, tp=suggested // 2, max_model_len=8192, suggest=False).reasons
+
+
+def test_memory_reason_counts_requests_in_words():
+    """Pool.serves: "1 request of ..." for one, "2 requests of ..." for more (a 1-byte pool
+    holds 0 blocks; 4,096 tokens are 256 blocks of 16)."""
+    pool = _raw_pool(1)
+    assert pool.serves(4096).reason.startswith("1 request of 4,096 tokens need 256 blocks but the pool holds 0")
+    assert pool.serves(4096, 2).reason.startswith("2 requests of 4,096 tokens need 512 blocks")
