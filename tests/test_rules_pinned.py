@@ -570,3 +570,37 @@ def test_memory_reason_counts_requests_in_words():
     pool = _raw_pool(1)
     assert pool.serves(4096).reason.startswith("1 request of 4,096 tokens need 256 blocks but the pool holds 0")
     assert pool.serves(4096, 2).reason.startswith("2 requests of 4,096 tokens need 512 blocks")
+
+
+# -- kvplan/engines/vllm.py helpers -----------------------------------------------------------------
+@pytest.mark.parametrize(("model", "expected"), [
+    ("llama3.1-8b", 131072 * 128 * 2),  # rotary cos/sin cache: max_position x rotary_dim x 2 B = 32 MiB
+    ("gpt2", 0), ("opt-13b", 0),         # learned positions: no rotary cache
+])
+def test_rope_cache_bytes(model, expected):
+    from kvplan.engines.vllm import rope_cache_bytes
+    from kvplan.loader import load_model
+
+    assert rope_cache_bytes(load_model(model)) == expected
+
+
+def test_mlp_width_is_the_widest_layer_of_the_stage():
+    """DeepSeek-V2-Lite (tests/fixtures/hf_configs): layer 0 is dense (intermediate_size
+    10,944), layers 1-26 MoE (6 routed + 2 shared experts of 1,408 = 11,264 a token). The
+    forward's MLP activations follow the widest layer of the stage, split over tp."""
+    from kvplan.engines.vllm import mlp_width
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/deepseek-v2-lite.json")
+    assert mlp_width(spec, 1, range(27)) == 11264
+    assert mlp_width(spec, 1, range(1)) == 10944
+    assert mlp_width(spec, 2, range(27)) == 5632
+    assert mlp_width(spec, 1, range(0)) == 0
+
+
+@pytest.mark.parametrize(("n", "expected"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16), (132, 256)])
+def test_next_power_of_2(n, expected):
+    """vllm.utils next_power_of_2 (the Triton buffer's row count before the SM cap)."""
+    from kvplan.engines.vllm import next_power_of_2
+
+    assert next_power_of_2(n) == expected
