@@ -245,6 +245,7 @@ def test_vllm_large_gpu_is_at_least_70_gib(release, gpu, memory, expected):
     g = get_gpu(gpu).with_memory(memory)
     s = get_engine(f"vllm=={release}").settings(g)
     assert (s.max_num_batched_tokens, s.max_num_seqs) == expected
+    assert (s.tp, s.pp) == (1, 1)  # settings() without parallelism: one GPU
 
 
 @pytest.mark.parametrize(("rows", "expected_own", "buffer_rows"), [
