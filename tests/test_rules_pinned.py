@@ -605,3 +605,18 @@ def test_next_power_of_2(n, expected):
     from kvplan.engines.vllm import next_power_of_2
 
     assert next_power_of_2(n) == expected
+
+
+def test_a_later_pipeline_stage_holds_the_received_hidden_states_and_residual():
+    """vLLM's pipeline stages after the first receive IntermediateTensors {hidden_states,
+    residual}, each [T, hidden] in the model dtype: a middle stage's peak is its forward plus
+    2 x T x hidden x 2 B (Llama-3.1-8B, T = 8192: 134,217,728 B); the first stage has none."""
+    from kvplan.loader import load_model
+
+    spec, gpu = load_model("llama3.1-8b"), get_gpu("h100")
+    engine = get_engine("vllm==0.19.0")
+    s = engine.settings(gpu, pp=3, max_num_batched_tokens=8192)
+    layers = range(11, 22)
+    forward = engine.forward_bytes(spec, s, layers)
+    assert engine.activation_bytes(spec, gpu, s, 1, layers) == forward + 2 * 8192 * 4096 * 2
+    assert engine.activation_bytes(spec, gpu, s, 0, layers) == forward
