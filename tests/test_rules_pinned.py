@@ -89,11 +89,31 @@ def test_sglang_0_5_4_default_fraction_at_each_threshold(gpu_mib, expected):
     assert default_fraction("reserved_0_5_4", gpu_mib, 1, 1) == Fraction(expected)
 
 
-def test_sglang_0_5_4_ten_gib_floor_never_binds_at_default_sizes():
-    """The 10 GiB floor above 60 GiB: the smallest default reservation there is 13,440 MiB
-    (chunk 8192, 256 graphs, tp 1), so the floor never changes a default. A 61,441 MiB GPU
-    keeps 13,440, not 10,240."""
-    assert _reserved_0_5_4(61441, 1, 1) == 13440
+@pytest.mark.parametrize(("gpu_mib", "chunk", "reserved_mib"), [
+    (61441, None, 13440),   # default chunk 8192: 13,440 MiB, above the floor
+    (61440, 2048, 4224),    # --chunked-prefill-size 2048: 512 + 3072 + 512 + 128; not over 60 GiB: no floor
+    (61441, 2048, 10240),   # over 60 GiB: max(4224, 10 * 1024)
+    (61441, 16384, 25728),  # 512 + 24576 + 512 + 128
+])
+def test_sglang_0_5_4_chunked_prefill_size_and_the_ten_gib_floor(gpu_mib, chunk, reserved_mib):
+    """server_args.py 0.5.4 _handle_gpu_memory_settings: the user's chunked_prefill_size (the
+    tier's default only when unset) enters reserved_mem; `if gpu_mem > 60 * 1024: reserved_mem
+    = max(reserved_mem, 10 * 1024)`. At default sizes the floor never binds (the smallest
+    reservation above 60 GiB is 13,440 MiB); with a small chunk it does."""
+    assert _reserved_0_5_4(gpu_mib, 1, 1, chunk) == reserved_mib
+
+
+@pytest.mark.parametrize(("release", "chunk", "expected"), [
+    # H100 (81,559 MiB), tp 1
+    ("0.5.4", None, "0.835"),   # (81559 - 13440) / 81559 = 0.83521
+    ("0.5.4", 2048, "0.874"),   # floor: (81559 - 10240) / 81559 = 0.87445
+    ("0.5.8", 16384, "0.685"),  # (81559 - 25728) / 81559 = 0.68455
+    ("0.4.9", 16384, "0.874"),  # 0.4.9-0.5.2 reserve by GPU tier only: (81559 - 10240) / 81559
+])
+def test_sglang_default_fraction_follows_the_chunked_prefill_size(release, chunk, expected):
+    engine = get_engine(f"sglang=={release}")
+    s = engine.settings(get_gpu("h100"), max_num_batched_tokens=chunk)
+    assert s.memory_fraction == Fraction(expected)
 
 
 @pytest.mark.parametrize(("release", "expected"), [

@@ -35,8 +35,9 @@ _ARGS = "python/sglang/srt/server_args.py"
 NVIDIA_SMI_MIB = {"h100-sxm": 81559, "rtx4090": 24564, "a100-80gb": 81920, "a100-40gb": 40960}
 
 
-def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int) -> Fraction:
-    """MiB reserved for activations and CUDA graphs, 0.4.9-0.5.2 (server_args.__post_init__)."""
+def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
+    """MiB reserved for activations and CUDA graphs, 0.4.9-0.5.2 (server_args.__post_init__;
+    by GPU tier only: --chunked-prefill-size does not enter it)."""
     par = Fraction(tp * pp)
     if gpu_mib < 35 * 1024:
         return (Fraction(28, 10) + par / 10) * 1024
@@ -47,11 +48,13 @@ def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int) -> Fraction:
     return Fraction(32 * 1024)
 
 
-def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, small_gpu_graphs: int = 16) -> Fraction:
+def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                    small_gpu_graphs: int = 16) -> Fraction:
     """MiB reserved, 0.5.4 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
     max(chunked_prefill_size, 2048) + 2 x cuda_graph_max_bs + tp x pp / 8 GiB, at least
-    10 GiB on GPUs over 60 GiB. ``small_gpu_graphs``: cuda_graph_max_bs on 20-35 GiB GPUs
-    at tp < 4 (16 in 0.5.4, server_args.py line 694)."""
+    10 GiB on GPUs over 60 GiB. chunked_prefill_size is the user's when given (the tier's
+    default only when it is None, lines 670-744). ``small_gpu_graphs``: cuda_graph_max_bs on
+    20-35 GiB GPUs at tp < 4 (16 in 0.5.4, server_args.py line 694)."""
     if gpu_mib < 20 * 1024:
         chunk, graphs = 2048, 8
     elif gpu_mib < 35 * 1024:
@@ -62,17 +65,18 @@ def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, small_gpu_graphs: int = 16) 
         chunk, graphs = 8192, 256 if tp < 4 else 512
     else:
         chunk, graphs = 16384, 512
+    chunk = chunk if chunked_prefill_size is None else chunked_prefill_size
     reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + 2 * graphs + Fraction(tp * pp, 8) * 1024
     if gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
 
 
-def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int) -> Fraction:
+def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
     """MiB reserved, 0.5.6-0.5.8: 0.5.4's rule with cuda_graph_max_bs 24 (not 16) on 20-35 GiB
     GPUs at tp < 4 (server_args.py: 0.5.6 line 753, 0.5.8 line 921). RTX 4090 (24,564 MiB),
     tp 1: 512 + 3072 + 48 + 128 = 3,760 MiB, default 0.847 (0.5.4: 3,744 MiB, 0.848)."""
-    return _reserved_0_5_4(gpu_mib, tp, pp, small_gpu_graphs=24)
+    return _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, small_gpu_graphs=24)
 
 
 #: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs.
@@ -84,14 +88,14 @@ def _round3(x: Fraction) -> Fraction:
     return Fraction(str(round(float(x), 3)))
 
 
-def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int) -> Fraction:
+def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
     if rule == "tp_table":
         if gpu_mib > 81920:
             return Fraction(gpu_mib - 13 * 1024, gpu_mib)
         for at_least, frac in ((16, "0.79"), (8, "0.81"), (4, "0.85"), (2, "0.87"), (1, "0.88")):
             if tp >= at_least:
                 return Fraction(frac)
-    reserved = _RESERVED[rule](gpu_mib, tp, pp)
+    reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size)
     return _round3((gpu_mib - reserved) / gpu_mib)
 
 
@@ -148,21 +152,21 @@ class SGLang(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
-    def default_memory_fraction(self, gpu: GPU, tp: int, pp: int) -> Fraction:
+    def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
         mib = NVIDIA_SMI_MIB.get(gpu.name)
         if mib is None:
             raise BadInputError(
                 f"SGLang {self.release} picks mem_fraction_static from the GPU's memory as nvidia-smi reports it, "
                 f"which kvplan does not know for {gpu.name}; give the memory fraction (mem_fraction_static)"
             )
-        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp)
+        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp, chunked_prefill_size)
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
                  max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
         block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
-        default = self.default_memory_fraction(gpu, tp, pp) if memory_fraction is None else None
+        default = self.default_memory_fraction(gpu, tp, pp, tokens) if memory_fraction is None else None
         frac = fraction(memory_fraction, "--mem-fraction-static", default)
         return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release))
 
