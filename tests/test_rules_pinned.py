@@ -640,3 +640,15 @@ def test_a_later_pipeline_stage_holds_the_received_hidden_states_and_residual():
     forward = engine.forward_bytes(spec, s, layers)
     assert engine.activation_bytes(spec, gpu, s, 1, layers) == forward + 2 * 8192 * 4096 * 2
     assert engine.activation_bytes(spec, gpu, s, 0, layers) == forward
+
+
+def test_kv_cache_memory_bytes_per_rank_with_tp_and_pp():
+    """tp 2 x pp 2, --kv-cache-memory-bytes per rank [4, 3, 2, 1] GiB (rank = stage x tp + tp
+    rank): stage 0 has min(4, 3) = 3 GiB, stage 1 min(2, 1) = 1 GiB (kvplan.paging.page_replica)."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", tp=2, pp=2,
+                             kv_cache_memory_bytes=[4 * GIB, 3 * GIB, 2 * GIB, GIB], max_model_len=4096))
+    assert [b.kv_pool_bytes for b in pool.stages] == [3 * GIB, GIB]
+    assert pool.pages.memory_bytes == (3 * GIB, GIB)
