@@ -56,7 +56,8 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
         ("tests/test_paging_rules.py", "tests/test_rules_pinned.py", "tests/test_capacity.py",
          "tests/test_vllm_kv_cache_utils_v0_10.py", "tests/test_vllm_kv_cache_utils_v0_11.py",
          "tests/test_vllm_kv_cache_utils_v0_19.py", "tests/test_vllm_kv_cache_utils_v0_33.py",
-         "tests/test_calibration.py", "tests/test_one_answer.py", "tests/test_speculative.py"),
+         "tests/test_calibration.py", "tests/test_one_answer.py", "tests/test_speculative.py",
+         "tests/test_verdict_properties.py"),
     ),
     "kvplan/capacity.py": (
         ("Pool", "plan", "summarize", "_suggest"),

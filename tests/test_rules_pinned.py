@@ -338,7 +338,7 @@ def test_a_model_without_cache_layers_has_no_pages_and_is_never_memory_bound():
                              max_model_len=4096))
     assert not pool.paged
     assert pool.limits(4096, 4) == (False, False, False, False) and pool.serves(4096, 4).ok
-    assert pool.memory_requests(4096) == 0
+    assert pool.memory_requests(4096) == 0 and pool.num_blocks == 0
 
 
 def test_limits_and_serves_default_to_one_request():
@@ -652,3 +652,13 @@ def test_kv_cache_memory_bytes_per_rank_with_tp_and_pp():
                              kv_cache_memory_bytes=[4 * GIB, 3 * GIB, 2 * GIB, GIB], max_model_len=4096))
     assert [b.kv_pool_bytes for b in pool.stages] == [3 * GIB, GIB]
     assert pool.pages.memory_bytes == (3 * GIB, GIB)
+
+
+def test_auto_fit_refuses_only_when_not_one_token_fits():
+    """--max-model-len -1 (vLLM's _auto_fit_max_model_len): no token fits in 1 byte -> refused;
+    one token's KV (131,072 B) with pages of one token -> max_model_len 1."""
+    from kvplan.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="cannot auto-fit max_model_len: not enough KV memory for a single token"):
+        _raw_pool(1, max_model_len=-1)
+    assert _raw_pool(131_072, block_size=1, max_model_len=-1).max_model_len == 1
