@@ -216,6 +216,9 @@ def resolve_gpu(gpu, gpu_mem_bytes=None) -> GPU:
     return g.with_memory(gpu_mem_bytes) if gpu_mem_bytes is not None else g
 
 
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "google": "Google", "intel": "Intel"}
+
+
 def make_request(
     spec: ModelSpec,
     gpu: str | GPU | None = None,
@@ -327,6 +330,10 @@ def make_request(
     if g.engines and family in ENGINE_NAMES and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    if prof.vendors and g.vendor and g.vendor not in prof.vendors:
+        raise BadInputError(f"kvplan models {family}'s memory only on {' and '.join(VENDOR_NAMES[v] for v in sorted(prof.vendors))} "
+                            f"GPUs; on {g.display_name or g.name} {family} sizes memory and pages in a worker of "
+                            f"its own that kvplan does not model; use --engine raw for memory alone")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     real = prof.resolve_kv_format(fmt, spec)  # e.g. vLLM's fp8 -> fp8_ds_mla for DeepSeek sparse attention
     if real != fmt:
@@ -754,6 +761,9 @@ def plan(req: CapacityRequest) -> Pool:
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
+    block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
+    if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
+        settings = dataclasses.replace(settings, block_size=block)
     w = _weights(req)
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights

@@ -135,6 +135,9 @@ class Anchored(Engine):
     def settings(self, gpu, **kw) -> EngineSettings:
         return self.base.settings(gpu, **kw)
 
+    def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
+        return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
+
     def carve(self, spec, gpu, weights, settings) -> list[StageBudget]:
         new = self.base.carve(spec, gpu, weights, settings)
         old_spec, old_weights, old_gpu = self.spec_at

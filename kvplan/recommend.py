@@ -340,10 +340,13 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     try:
         req = make_request(spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=ep, weights=w, kv_format=kv,
                            engine=engine, **deploy)
+        pool = plan(req)
     except ShapeError as err:
         fam.shape = str(err)
         return
-    pool = plan(req)
+    except BadInputError as err:  # the engine cannot be planned on this GPU (e.g. an MLA backend kvplan does not model)
+        fam.gpu = str(err)
+        return
     # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
     verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
     if not verdict:

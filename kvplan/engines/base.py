@@ -194,6 +194,10 @@ class Engine:
     description: str = ""
     fraction_name: str = ""
     default_block_size: int = 16
+    #: GPU vendors whose memory carve-up this engine class models (empty: any, e.g. raw). vLLM's
+    #: and SGLang's TPU (Pallas / SGLang-Jax) and Gaudi (vllm-gaudi, HPU worker) paths size their
+    #: memory and pages in their own workers, which kvplan does not model.
+    vendors: frozenset = frozenset()
 
     @property
     def name(self) -> str:
@@ -214,6 +218,11 @@ class Engine:
         """The format the engine really stores ``spec``'s cache in when asked for ``fmt``
         (engines may substitute one for a model's layers); default: ``fmt`` itself."""
         return fmt
+
+    def model_block_size(self, spec, gpu, fmt, requested: int | None, block_size: int) -> int:
+        """The KV block size the engine really runs ``spec`` at on ``gpu`` (``block_size``: the
+        --block-size or the engine default; engines may impose their attention backend's)."""
+        return block_size
 
     def check_kv_format(self, fmt, model_dtype: str) -> None:
         """Raise BadInputError when this engine cannot store the cache in ``fmt``."""
