@@ -165,6 +165,8 @@ def _engine_for(log: LoggedStartup, release: str | None, options: dict) -> tuple
     try:
         return get_engine(f"{log.engine}=={text}", **options), ""
     except BadInputError as err:
+        if release is not None:  # the user asked for these rules: refuse rather than note
+            raise BadInputError(f"--release {release}: {err}") from None
         return None, f"{log.engine} {text} (not modelled: {err})"
 
 

@@ -263,8 +263,9 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise BadInputError(f"{what} must be a positive whole number, got {v!r}")
     for what, v in (("tpot", tpot_s), ("ttft", ttft_s)):
-        if v is not None and not v > 0:
-            raise BadInputError(f"--{what} target must be positive, got {v!r}")
+        if v is not None and not 0 < v < float("inf"):
+            raise BadInputError(f"--{what} target must be a positive, finite number, got {v!r} (leave it out for "
+                                f"no target)")
     if not gpus:
         raise BadInputError("give at least one GPU (--gpus h100,h200)")
     prices = prices if prices is not None else load_prices()

@@ -199,6 +199,19 @@ class Engine:
     #: memory and pages in their own workers, which kvplan does not model.
     vendors: frozenset = frozenset()
 
+    #: The engine's release rule table (None: an engine without releases).
+    book = None
+
+    @classmethod
+    def for_release(cls, release: str | None, **options) -> Engine:
+        """This engine bound to ``release`` (None: the newest modelled); BadInputError for a
+        release its rule table does not cover."""
+        if cls.book is None:
+            if release is not None:
+                raise BadInputError(f"the {cls.family} engine has no releases (use --engine {cls.family})")
+            return cls(**options)
+        return cls(cls.book.resolve(release), **options)
+
     @property
     def name(self) -> str:
         """The label outputs print: ``vllm==0.19.1``; the family alone for release-less engines."""

@@ -114,6 +114,7 @@ class SGLang(Engine):
     release: Release
 
     family = "sglang"
+    book = BOOK
     vendors = frozenset({"nvidia", "amd"})
     fraction_name = "mem_fraction_static"
 

@@ -80,8 +80,24 @@ class VLLM(Engine):
     usage_context: str = "serve"
 
     family = "vllm"
+    book = BOOK
     vendors = frozenset({"nvidia", "amd"})
     fraction_name = "gpu_memory_utilization"
+
+    @classmethod
+    def for_release(cls, release: str | None, **options) -> VLLM:
+        """A release newer than the table is refused with the reason (vllm_rules.REFUSED)."""
+        if release is not None:
+            rel = Release.parse(release)
+            if rel > BOOK.newest:
+                reason = ""
+                for first, why in sorted(R.REFUSED.items(), key=lambda kv: Release.parse(kv[0])):
+                    if rel >= Release.parse(first):
+                        reason = why
+                raise BadInputError(
+                    f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
+                    f"modelled: {BOOK.modelled_text()}")
+        return cls(BOOK.resolve(release), **options)
 
     @property
     def default_block_size(self) -> int:  # type: ignore[override]
