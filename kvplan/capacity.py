@@ -141,6 +141,9 @@ class CapacityRequest:
     eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
     speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
     enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
+    #: a max_model_len beyond the model's own was allowed (VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 /
+    #: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1 where the engine runs)
+    allow_long_max_model_len: bool = False
 
     @property
     def served_spec(self) -> ModelSpec:
@@ -190,7 +193,8 @@ class CapacityRequest:
                     num_gpu_blocks_override=self.num_gpu_blocks_override,
                     disable_hybrid_kv_cache_manager=self.disable_hybrid_kv_cache_manager,
                     cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
-                    enable_expert_parallel=self.enable_expert_parallel)
+                    enable_expert_parallel=self.enable_expert_parallel,
+                    allow_long_max_model_len=self.allow_long_max_model_len)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -252,6 +256,7 @@ def make_request(
     swap_space=None,
     swap_space_bytes: int | None = None,
     enable_expert_parallel: bool = False,
+    allow_long_max_model_len: bool = False,
     quantization: str | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
@@ -355,12 +360,19 @@ def make_request(
     if disable_hybrid_kv_cache_manager is not None and not isinstance(disable_hybrid_kv_cache_manager, bool):
         raise BadInputError(f"disable_hybrid_kv_cache_manager must be true or false, got "
                             f"{disable_hybrid_kv_cache_manager!r}")
+    model_len = None if auto else _positive_int(max_model_len, "max_model_len", tokens=True)
+    env = prof.long_context_env
+    if model_len is not None and model_len > spec.max_position_embeddings and env and not allow_long_max_model_len:
+        # vllm/config/model.py _get_and_verify_max_len raises ValueError; SGLang's model_config.py likewise.
+        raise BadInputError(f"{prof.name} refuses max_model_len {model_len:,}: {spec.name} serves at most "
+                            f"{spec.max_position_embeddings:,} tokens (its config's derived length); with {env}=1 "
+                            f"where it runs, pass --allow-long-max-model-len")
     offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
     swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         memory_fraction=fraction,
-        max_model_len=None if auto else _positive_int(max_model_len, "max_model_len", tokens=True),
+        max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
         max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs", limit=limits.MAX_BATCH),
         block_size=_positive_int(block_size, "block_size", limit=limits.MAX_BLOCK_SIZE),

@@ -281,9 +281,9 @@ def _plan(tmp_path, body: str):
 
 
 def test_plan_accepts_vllm_names(tmp_path):
-    a = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3-70b, gpu: h100, tensor_parallel_size: 4,\n"
+    a = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3.1-70b, gpu: h100, tensor_parallel_size: 4,\n"
                         "     kv_cache_dtype: fp8, max_model_len: 32768, num_gpu_blocks_override: 5000}\n")
-    b = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3-70b, gpu: h100, tp: 4, kv_dtype: fp8,\n"
+    b = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3.1-70b, gpu: h100, tp: 4, kv_dtype: fp8,\n"
                         "     max_model_len: 32768, num_gpu_blocks_override: 5000}\n")
     ca, cb = a.deployments[0].capacity, b.deployments[0].capacity
     assert ca.tp == cb.tp == 4 and ca.kv_dtype == cb.kv_dtype == "fp8_e4m3" and ca.num_blocks == cb.num_blocks == 5000

@@ -198,6 +198,9 @@ class Engine:
     #: and SGLang's TPU (Pallas / SGLang-Jax) and Gaudi (vllm-gaudi, HPU worker) paths size their
     #: memory and pages in their own workers, which kvplan does not model.
     vendors: frozenset = frozenset()
+    #: The environment variable that lets the engine serve a max_model_len beyond the model's
+    #: derived length (None: the engine does not refuse one).
+    long_context_env: str | None = None
 
     #: The engine's release rule table (None: an engine without releases).
     book = None

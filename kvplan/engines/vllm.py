@@ -80,6 +80,7 @@ class VLLM(Engine):
     usage_context: str = "serve"
 
     family = "vllm"
+    long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
     book = BOOK
     vendors = frozenset({"nvidia", "amd"})
     fraction_name = "gpu_memory_utilization"
