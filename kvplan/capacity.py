@@ -339,6 +339,11 @@ def make_request(
         raise BadInputError(f"kvplan models {family}'s memory only on {' and '.join(VENDOR_NAMES[v] for v in sorted(prof.vendors))} "
                             f"GPUs; on {g.display_name or g.name} {family} sizes memory and pages in a worker of "
                             f"its own that kvplan does not model; use --engine raw for memory alone")
+    if isinstance(kv_format, str) and kv_format.strip().lower().replace("-", "_") == "fp8_inc" and prof.vendors:
+        # vLLM's fp8_inc is Intel Neural Compressor's fp8 for Gaudi (docs features/quantization/inc.md);
+        # no CUDA/ROCm attention backend takes it.
+        raise BadInputError(f"fp8_inc is vLLM's Intel Gaudi (INC) cache format, and kvplan models {family} on NVIDIA "
+                            f"and AMD GPUs only: use --kv-cache-dtype fp8 (or --engine raw for the bytes)")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     real = prof.resolve_kv_format(fmt, spec)  # e.g. vLLM's fp8 -> fp8_ds_mla for DeepSeek sparse attention
     if real != fmt:
@@ -369,6 +374,9 @@ def make_request(
                             f"where it runs, pass --allow-long-max-model-len")
     offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
     swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
+    if swap is not None and "swap_space" in prof.removed_options():
+        raise BadInputError(f"{prof.name} has no --swap-space (vLLM removed it in 0.18.0): the engine would not start "
+                            f"with it; drop the flag")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         memory_fraction=fraction,

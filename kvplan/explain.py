@@ -138,6 +138,9 @@ class Anchored(Engine):
     def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
         return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
 
+    def removed_options(self) -> tuple[str, ...]:
+        return self.base.removed_options()
+
     @property
     def long_context_env(self):  # type: ignore[override]
         return self.base.long_context_env

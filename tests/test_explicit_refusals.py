@@ -42,3 +42,11 @@ def test_every_engine_family_has_one_class():
     assert set(CLASSES) == set(ENGINES)
     for family in ENGINES:
         assert get_engine(family).family == family
+
+
+def test_fp8_inc_is_gaudi_only(capsys):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-dtype", "fp8_inc")
+    assert code == 2 and "Intel Gaudi" in one_line_error(err)
+    code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-dtype", "fp8_inc",
+                       "--engine", "raw")
+    assert code == 0

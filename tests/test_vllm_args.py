@@ -177,10 +177,17 @@ def test_num_gpu_blocks_override():
 
 
 def test_cpu_offload_frees_exactly_its_bytes_and_swap_space_none():
-    base, offload, swap = _pool(), _pool(cpu_offload_gb=4), _pool(swap_space=16)
+    base, offload = _pool(), _pool(cpu_offload_gb=4)
     assert base.weights_bytes - offload.weights_bytes == 4 * GiB
     assert offload.kv_pool_bytes - base.kv_pool_bytes == 4 * GiB
-    assert swap.kv_pool_bytes == base.kv_pool_bytes and swap.request.swap_space_bytes == 16 * GiB
+    old, swap = _pool(engine="vllm==0.17.1"), _pool(engine="vllm==0.17.1", swap_space=16)
+    assert swap.kv_pool_bytes == old.kv_pool_bytes and swap.request.swap_space_bytes == 16 * GiB
+
+
+def test_swap_space_is_refused_from_vllm_0_18():
+    """vllm/engine/arg_utils.py has no swap_space from 0.18.0: the engine would not start."""
+    with pytest.raises(BadInputError, match="no --swap-space"):
+        _pool(engine="vllm==0.18.0", swap_space=16)
 
 
 def test_quantization_fp8_is_fp8_weights():

@@ -175,7 +175,7 @@ CpuOffloadOpt = Annotated[Optional[float], typer.Option(
     "--cpu-offload-gb", min=0, help="vLLM: GiB of layer weights per GPU kept in CPU memory (frees that much GPU "
                                     "memory for the KV pool).")]
 SwapSpaceOpt = Annotated[Optional[float], typer.Option(
-    "--swap-space", min=0, help="vLLM: CPU swap space in GiB per GPU (removed in 0.19.0). CPU memory: it does not "
+    "--swap-space", min=0, help="vLLM: CPU swap space in GiB per GPU (removed in 0.18.0: refused with a later --engine). CPU memory: it does not "
                                 "change the GPU KV pool.")]
 FromVllmOpt = Annotated[Optional[str], typer.Option(
     "--from-vllm", help='A whole vLLM launch command, read as vLLM reads it: "vllm serve MODEL --max-model-len 32k '

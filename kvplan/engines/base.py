@@ -235,6 +235,10 @@ class Engine:
         (engines may substitute one for a model's layers); default: ``fmt`` itself."""
         return fmt
 
+    def removed_options(self) -> tuple[str, ...]:
+        """Options (make_request names) this release's CLI no longer takes."""
+        return ()
+
     def model_block_size(self, spec, gpu, fmt, requested: int | None, block_size: int) -> int:
         """The KV block size the engine really runs ``spec`` at on ``gpu`` (``block_size``: the
         --block-size or the engine default; engines may impose their attention backend's)."""

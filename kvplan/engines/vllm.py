@@ -119,6 +119,9 @@ class VLLM(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
+    def removed_options(self) -> tuple[str, ...]:
+        return self.rule("removed_options")
+
     def resolve_kv_format(self, fmt, spec):
         """DeepSeek sparse attention (DeepSeek-V3.2's mla_indexed layers) asked for any fp8
         cache is stored as fp8_ds_mla (656 B per latent): DeepseekV32ForCausalLM's

@@ -49,6 +49,10 @@ RULES = (
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
          "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+    # -- engine options a release no longer takes (its CLI rejects them)
+    Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
+    Rule("removed_options", "0.18.0", None, ("swap_space",),
+         "vllm/engine/arg_utils.py: no swap_space / --swap-space from 0.18.0 (0.17.1 still has it)"),
     # -- the values --block-size takes
     Rule("block_size_choices", "0.8.0", "0.8.4", (8, 16, 32, 64, 128),
          "vllm/engine/arg_utils.py: parser.add_argument('--block-size', choices=[8, 16, 32, 64, 128])"),
