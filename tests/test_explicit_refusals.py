@@ -50,3 +50,13 @@ def test_fp8_inc_is_gaudi_only(capsys):
     code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-dtype", "fp8_inc",
                        "--engine", "raw")
     assert code == 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--cpu-kv-gib", "nan"], "--cpu-kv-gib must be a finite number"),
+    (["--disk-kv-gib", "nan"], "--disk-kv-gib must be a finite number"),
+    (["--rate", "1e-300/s"], "slower than kvplan simulates"),
+])
+def test_fragment_refuses_non_finite_tiers_and_vanishing_rates(capsys, args, words):
+    code, out, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--requests", "5", *args)
+    assert code == 2 and words in one_line_error(err)
