@@ -60,3 +60,18 @@ def test_fp8_inc_is_gaudi_only(capsys):
 def test_fragment_refuses_non_finite_tiers_and_vanishing_rates(capsys, args, words):
     code, out, err = cli(capsys, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--requests", "5", *args)
     assert code == 2 and words in one_line_error(err)
+
+
+def test_fragment_gpu_takes_the_deployment_options_capacity_takes(capsys):
+    """fragment --gpu plans its pool with the same options as `kvplan capacity` (one answer)."""
+    import json
+
+    opts = ["--gpu", "h100", "--gpu-memory-utilization", "0.5", "--weights", "fp8", "--max-model-len", "8k"]
+    code, out, _ = cli(capsys, "capacity", "llama3.1-8b", *opts, "--json")
+    assert code == 0
+    tokens = json.loads(out)["kv_cache_tokens"]
+    code, out, _ = cli(capsys, "fragment", "llama3.1-8b", *opts, "--requests", "50", "--json")
+    assert code == 0
+    assert json.loads(out)["pool_tokens"] == tokens
+    code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--kv-pool-tokens", "64k", "--engine", "sglang")
+    assert code == 2 and "size the pool from --gpu" in one_line_error(err)

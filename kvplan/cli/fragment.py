@@ -9,7 +9,28 @@ from typing import Annotated, Optional
 import typer
 
 from kvplan import limits
-from kvplan.cli.common import KV_DTYPE_NAMES, BlockSizeOpt, JsonOpt, TpOpt, console, print_json, warn
+from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
+    AllowLongOpt,
+    BlockSizeOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
+    DtypeOpt,
+    EngineOpt,
+    ExpertParallelOpt,
+    GpuMemOpt,
+    GpuMemUtilOpt,
+    JsonOpt,
+    KvCacheMemoryOpt,
+    NumGpuBlocksOverrideOpt,
+    PpOpt,
+    QuantizationOpt,
+    TpOpt,
+    WeightsOpt,
+    console,
+    print_json,
+    warn,
+)
 
 _TIME = "Time (defaults are stated assumptions, printed with every result)"
 _TIERS = "Prefix cache tiers (for paged-B-share)"
@@ -61,6 +82,19 @@ def fragment(
         Optional[str], typer.Option(*KV_DTYPE_NAMES, help="KV cache format (bf16, fp8 ...) [default: model dtype].")
     ] = None,
     tp: TpOpt = 1,
+    pp: PpOpt = 1,
+    gpu_mem: GpuMemOpt = None,
+    engine: EngineOpt = "vllm",
+    dtype: DtypeOpt = None,
+    weights: WeightsOpt = None,
+    quantization: QuantizationOpt = None,
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    allow_long_max_model_len: AllowLongOpt = False,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
     rate: Annotated[
         Optional[str],
         typer.Option("--rate", rich_help_panel=_TIME, help="Arrivals: inf (all at time 0), trace (the trace's "
@@ -203,10 +237,19 @@ def fragment(
                                   (draft_step_ms or 0.0) / 1000.0, method)
     elif acceptance is not None or draft_model or draft_step_ms is not None or spec_method is not None:
         raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
+    from kvplan.cli.common import deploy_from, engine_options_given
+
+    deploy = deploy_from(locals())
+    for key in ("max_model_len", "max_num_seqs"):  # the simulator's own, given to the pool below
+        deploy.pop(key, None)
+    if gpu is None and (engine_options_given({k: v for k, v in deploy.items() if k != "max_num_batched_tokens"})
+                        or pp != 1):
+        raise BadInputError("engine and deployment options (--engine, --gpu-memory-utilization, --weights, --pp, ...) "
+                            "size the pool from --gpu; with --kv-pool-tokens the pool is given")
     if gpu is not None:
         pool, source, max_seqs, capacity_pool = pool_from_gpu(
-            spec, gpu, fmt=fmt, tp=tp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
-            speculative=speculative, draft=draft_model,
+            spec, gpu, fmt=fmt, tp=tp, pp=pp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
+            speculative=speculative, draft=draft_model, deploy=deploy,
         )
         step = _speed_step(capacity_pool, step, retention, speculative)
     else:
