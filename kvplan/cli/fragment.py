@@ -239,8 +239,9 @@ def fragment(
         raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
     from kvplan.cli.common import deploy_from, engine_options_given
 
-    deploy = deploy_from(locals())
-    for key in ("max_model_len", "max_num_seqs"):  # the simulator's own, given to the pool below
+    # max_model_len and max_num_seqs are the simulator's own (read above), given to the pool below
+    deploy = deploy_from({k: v for k, v in locals().items() if k != "max_model_len"})
+    for key in ("max_model_len", "max_num_seqs"):
         deploy.pop(key, None)
     if gpu is None and (engine_options_given({k: v for k, v in deploy.items() if k != "max_num_batched_tokens"})
                         or pp != 1):
