@@ -213,6 +213,10 @@ def _gpu_for(log: LoggedStartup, gpu: str | None):
         # the catalog GPU whose driver-reported memory rounds to the logged total
         hits = [c for c in list_gpus() if round(c.memory_bytes / GIB, 2) == float(log.total_gib)]
         g = hits[0] if len(hits) == 1 else custom_gpu(total)
+    if gpu and g is not None and total is not None and abs(g.memory_bytes - total) > g.memory_bytes // 50:
+        # drivers move the reported total by a few hundred MiB, never by 2%: another GPU
+        raise BadInputError(f"--gpu {gpu}: {g.display_name or g.name} has {g.memory_bytes / GIB:.2f} GiB, but the "
+                            f"log's GPU reports {float(log.total_gib):.2f} GiB; name the GPU the log ran on")
     if g is not None and total is not None and round(g.memory_bytes / GIB, 2) != float(log.total_gib):
         g = g.with_memory(total)
     return g

@@ -75,3 +75,11 @@ def test_fragment_gpu_takes_the_deployment_options_capacity_takes(capsys):
     assert json.loads(out)["pool_tokens"] == tokens
     code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--kv-pool-tokens", "64k", "--engine", "sglang")
     assert code == 2 and "size the pool from --gpu" in one_line_error(err)
+
+
+def test_explain_refuses_a_gpu_the_log_did_not_run_on(capsys):
+    log = "tests/fixtures/startup_logs/vllm_pr10511_llama3_8b_h100.log"
+    code, out, err = cli(capsys, "explain", log, "--release", "0.8.0", "--gpu", "h200")
+    assert code == 2 and "the log's GPU reports 79.22 GiB" in one_line_error(err)
+    code, out, _ = cli(capsys, "explain", log, "--release", "0.8.0", "--gpu", "h100")
+    assert code == 0
