@@ -1220,6 +1220,7 @@ class _ContiguousRun(_Run):
                 grp = seq.group
                 seqs = grp.seqs
                 if len(seqs) == 1:
+                    seqs.clear()  # no cycle left between the group and its sequence: freed at once, not by the GC
                     del running[grp.key]
                     self.request_done(grp)
                 else:
