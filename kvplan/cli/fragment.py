@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Annotated, Optional
 
@@ -214,6 +215,9 @@ def fragment(
         max_seqs = max_seqs or VLLM_MAX_NUM_SEQS
         pool, source = parse_tokens(kv_pool_tokens, "--kv-pool-tokens"), "--kv-pool-tokens"
     tiers = Tiers()
+    for flag, gib in (("--cpu-kv-gib", cpu_kv_gib), ("--disk-kv-gib", disk_kv_gib)):
+        if gib is not None and not math.isfinite(gib):
+            raise BadInputError(f"{flag} must be a finite number of GiB, got {gib}")
     if cpu_kv_gib or disk_kv_gib:
         if host_bandwidth:
             link, link_src = parse_bytes(host_bandwidth, "--host-bandwidth"), "--host-bandwidth"
