@@ -141,6 +141,9 @@ class CapacityRequest:
     eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
     speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
     enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
+    #: a max_model_len beyond the model's own was allowed (VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 /
+    #: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1 where the engine runs)
+    allow_long_max_model_len: bool = False
 
     @property
     def served_spec(self) -> ModelSpec:
@@ -190,7 +193,8 @@ class CapacityRequest:
                     num_gpu_blocks_override=self.num_gpu_blocks_override,
                     disable_hybrid_kv_cache_manager=self.disable_hybrid_kv_cache_manager,
                     cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
-                    enable_expert_parallel=self.enable_expert_parallel)
+                    enable_expert_parallel=self.enable_expert_parallel,
+                    allow_long_max_model_len=self.allow_long_max_model_len)
         spec = changes.pop("spec", self.spec)
         gpu = changes.pop("gpu", self.gpu)
         args.update(changes)
@@ -214,6 +218,9 @@ def resolve_gpu(gpu, gpu_mem_bytes=None) -> GPU:
         return custom_gpu(gpu_mem_bytes)
     g = get_gpu(gpu)
     return g.with_memory(gpu_mem_bytes) if gpu_mem_bytes is not None else g
+
+
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "google": "Google", "intel": "Intel"}
 
 
 def make_request(
@@ -249,6 +256,7 @@ def make_request(
     swap_space=None,
     swap_space_bytes: int | None = None,
     enable_expert_parallel: bool = False,
+    allow_long_max_model_len: bool = False,
     quantization: str | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
@@ -327,6 +335,15 @@ def make_request(
     if g.engines and family in ENGINE_NAMES and family not in g.engines:
         raise BadInputError(f"{family} does not run on {g.display_name or g.name} (engines that serve it: "
                             f"{', '.join(g.engines)}); use --engine raw for memory alone")
+    if prof.vendors and g.vendor and g.vendor not in prof.vendors:
+        raise BadInputError(f"kvplan models {family}'s memory only on {' and '.join(VENDOR_NAMES[v] for v in sorted(prof.vendors))} "
+                            f"GPUs; on {g.display_name or g.name} {family} sizes memory and pages in a worker of "
+                            f"its own that kvplan does not model; use --engine raw for memory alone")
+    if isinstance(kv_format, str) and kv_format.strip().lower().replace("-", "_") == "fp8_inc" and prof.vendors:
+        # vLLM's fp8_inc is Intel Neural Compressor's fp8 for Gaudi (docs features/quantization/inc.md);
+        # no CUDA/ROCm attention backend takes it.
+        raise BadInputError(f"fp8_inc is vLLM's Intel Gaudi (INC) cache format, and kvplan models {family} on NVIDIA "
+                            f"and AMD GPUs only: use --kv-cache-dtype fp8 (or --engine raw for the bytes)")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     real = prof.resolve_kv_format(fmt, spec)  # e.g. vLLM's fp8 -> fp8_ds_mla for DeepSeek sparse attention
     if real != fmt:
@@ -348,12 +365,22 @@ def make_request(
     if disable_hybrid_kv_cache_manager is not None and not isinstance(disable_hybrid_kv_cache_manager, bool):
         raise BadInputError(f"disable_hybrid_kv_cache_manager must be true or false, got "
                             f"{disable_hybrid_kv_cache_manager!r}")
+    model_len = None if auto else _positive_int(max_model_len, "max_model_len", tokens=True)
+    env = prof.long_context_env
+    if model_len is not None and model_len > spec.max_position_embeddings and env and not allow_long_max_model_len:
+        # vllm/config/model.py _get_and_verify_max_len raises ValueError; SGLang's model_config.py likewise.
+        raise BadInputError(f"{prof.name} refuses max_model_len {model_len:,}: {spec.name} serves at most "
+                            f"{spec.max_position_embeddings:,} tokens (its config's derived length); with {env}=1 "
+                            f"where it runs, pass --allow-long-max-model-len")
     offload = _gib_or_bytes(cpu_offload_gb, cpu_offload_bytes, "--cpu-offload-gb") or 0
     swap = _gib_or_bytes(swap_space, swap_space_bytes, "--swap-space")
+    if swap is not None and "swap_space" in prof.removed_options():
+        raise BadInputError(f"{prof.name} has no --swap-space (vLLM removed it in 0.18.0): the engine would not start "
+                            f"with it; drop the flag")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         memory_fraction=fraction,
-        max_model_len=None if auto else _positive_int(max_model_len, "max_model_len", tokens=True),
+        max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
         max_num_seqs=_positive_int(max_num_seqs, "max_num_seqs", limit=limits.MAX_BATCH),
         block_size=_positive_int(block_size, "block_size", limit=limits.MAX_BLOCK_SIZE),
@@ -754,6 +781,9 @@ def plan(req: CapacityRequest) -> Pool:
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
     )
+    block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
+    if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
+        settings = dataclasses.replace(settings, block_size=block)
     w = _weights(req)
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights

@@ -135,6 +135,20 @@ class Anchored(Engine):
     def settings(self, gpu, **kw) -> EngineSettings:
         return self.base.settings(gpu, **kw)
 
+    def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
+        return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
+
+    def removed_options(self) -> tuple[str, ...]:
+        return self.base.removed_options()
+
+    @property
+    def long_context_env(self):  # type: ignore[override]
+        return self.base.long_context_env
+
+    @property
+    def vendors(self):  # type: ignore[override]
+        return self.base.vendors
+
     def carve(self, spec, gpu, weights, settings) -> list[StageBudget]:
         new = self.base.carve(spec, gpu, weights, settings)
         old_spec, old_weights, old_gpu = self.spec_at
@@ -162,6 +176,8 @@ def _engine_for(log: LoggedStartup, release: str | None, options: dict) -> tuple
     try:
         return get_engine(f"{log.engine}=={text}", **options), ""
     except BadInputError as err:
+        if release is not None:  # the user asked for these rules: refuse rather than note
+            raise BadInputError(f"--release {release}: {err}") from None
         return None, f"{log.engine} {text} (not modelled: {err})"
 
 
@@ -197,6 +213,10 @@ def _gpu_for(log: LoggedStartup, gpu: str | None):
         # the catalog GPU whose driver-reported memory rounds to the logged total
         hits = [c for c in list_gpus() if round(c.memory_bytes / GIB, 2) == float(log.total_gib)]
         g = hits[0] if len(hits) == 1 else custom_gpu(total)
+    if gpu and g is not None and total is not None and abs(g.memory_bytes - total) > g.memory_bytes // 50:
+        # drivers move the reported total by a few hundred MiB, never by 2%: another GPU
+        raise BadInputError(f"--gpu {gpu}: {g.display_name or g.name} has {g.memory_bytes / GIB:.2f} GiB, but the "
+                            f"log's GPU reports {float(log.total_gib):.2f} GiB; name the GPU the log ran on")
     if g is not None and total is not None and round(g.memory_bytes / GIB, 2) != float(log.total_gib):
         g = g.with_memory(total)
     return g
@@ -211,13 +231,15 @@ def _kv_format(log: LoggedStartup, value=None) -> str:
     return value or log.kv_cache_dtype or "auto"
 
 
-def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs):
-    """The capacity planner's Pool for this deployment under ``engine`` (kvplan.capacity)."""
+def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs, logged_len=True):
+    """The capacity planner's Pool for this deployment under ``engine`` (kvplan.capacity).
+    ``logged_len``: max_model_len is the one the log ran with, so a length beyond the
+    model's own was allowed there; a what-if's new length is checked as the engine checks it."""
     from kvplan.capacity import make_request, plan
 
     return plan(make_request(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine,
                              gpu_memory_utilization=fraction, max_model_len=max_model_len,
-                             max_num_batched_tokens=tokens, max_num_seqs=seqs))
+                             max_num_batched_tokens=tokens, max_num_seqs=seqs, allow_long_max_model_len=logged_len))
 
 
 # -- the explanation ------------------------------------------------------------------------------------
@@ -351,7 +373,8 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
                 weights=None if wfmt == "unsupported" else wfmt, kv=kv, fraction=new_fraction,
                 max_model_len=changes.get("max_model_len", log.max_model_len),
                 tokens=changes.get("max_num_batched_tokens", log.max_num_batched_tokens),
-                seqs=changes.get("max_num_seqs", log.max_num_seqs))
+                seqs=changes.get("max_num_seqs", log.max_num_seqs),
+                logged_len=changes.get("max_model_len", log.max_model_len) == log.max_model_len)
     base = _plan(spec, g, anchored, tp=log.tp, pp=log.pp, weights=None if wfmt == "unsupported" else wfmt,
                  kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
                  tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)

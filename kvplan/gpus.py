@@ -45,7 +45,7 @@ ENGINE_NAMES = frozenset({"vllm", "sglang", "trtllm"})
 _ENTRY_KEYS = frozenset({
     "name", "display_name", "vendor", "aliases", "driver_names", "memory", "memory_source", "hbm_bandwidth",
     "bf16_dense_flops", "fp8_dense_flops", "fp4_dense_flops", "interconnect", "host_link", "tdp_watts",
-    "engines",
+    "engines", "compute_capability",
 })
 
 
@@ -80,6 +80,7 @@ class GPU:
     driver_names: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
     custom_memory: bool = False  # memory_bytes came from --gpu-mem, not the catalog
+    compute_capability: tuple[int, int] | None = None  # NVIDIA only: (major, minor), e.g. (9, 0) for Hopper
 
     def with_memory(self, memory_bytes: int) -> GPU:
         """The same GPU with memory overridden (``--gpu-mem``)."""
@@ -165,6 +166,11 @@ def _entry(entry: dict) -> GPU:
     engines = tuple(entry.get("engines") or ())
     if not set(engines) <= ENGINE_NAMES:
         raise SpecError(f"gpus.yaml: {name}: unknown engines {sorted(set(engines) - ENGINE_NAMES)}")
+    cc = entry.get("compute_capability")
+    if cc is not None and not (isinstance(cc, str) and re.fullmatch(r"\d+\.\d", cc)):
+        raise SpecError(f"gpus.yaml: {name}: compute_capability must be a string like \"9.0\", got {cc!r}")
+    if (cc is None) != (entry.get("vendor") != "nvidia"):
+        raise SpecError(f"gpus.yaml: {name}: compute_capability is given for NVIDIA parts, and only for them")
     tdp = entry.get("tdp_watts")
     if tdp is not None and (isinstance(tdp, bool) or not isinstance(tdp, int) or tdp <= 0):
         raise SpecError(f"gpus.yaml: {name}: tdp_watts must be a positive integer, got {tdp!r}")
@@ -184,6 +190,7 @@ def _entry(entry: dict) -> GPU:
         aliases=tuple(str(a) for a in entry.get("aliases") or ()),
         driver_names=tuple(str(a) for a in entry.get("driver_names") or ()),
         engines=engines,
+        compute_capability=tuple(int(x) for x in cc.split(".")) if cc else None,
     )
 
 
@@ -275,6 +282,7 @@ def gpu_dict(gpu: GPU) -> dict:
         "host_link": gpu.host_link.as_dict() if gpu.host_link else None,
         "tdp_watts": gpu.tdp_watts,
         "engines": list(gpu.engines),
+        "compute_capability": ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else None,
         "aliases": list(gpu.aliases),
         "driver_names": list(gpu.driver_names),
         "custom_memory": gpu.custom_memory,

@@ -68,6 +68,10 @@ MAX_SIMULATED_SEQUENCES = 1_000_000
 #: Arrival rates of one `kvplan fragment --rate` sweep: each rate simulates every policy
 #: again (5,000 rates of 50 requests took 118 s here); a sweep plot shows far fewer points.
 MAX_RATES = 256
+#: The slowest Poisson --rate: below it arrival times (seconds, float64) grow so large that a
+#: step of milliseconds is lost in their rounding (at 1e-300/s every delay came out 0 ms);
+#: 1e6 requests at 1e-6/s arrive over ~1e12 s, where a float still resolves 0.1 ms.
+MIN_RATE_PER_S = 1e-6
 #: Deployments in one `kvplan check` plan (each is planned once, ~1 ms).
 MAX_DEPLOYMENTS = 1_000
 #: Random seeds (measure, fragment): torch.Generator takes a 64-bit seed; 2**63 - 1 keeps

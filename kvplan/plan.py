@@ -124,6 +124,7 @@ def load_plan(path: str | Path) -> Plan:
             "block_size": d.block_size, "dtype": d.dtype, "kv_cache_memory_bytes": d.kv_cache_memory_bytes,
             "num_gpu_blocks_override": d.num_gpu_blocks_override,
             "disable_hybrid_kv_cache_manager": d.disable_hybrid_kv_cache_manager,
+            "allow_long_max_model_len": d.allow_long_max_model_len,
             "enable_expert_parallel": d.enable_expert_parallel, "cpu_offload_gb": d.cpu_offload_gb,
             "swap_space": d.swap_space, "window": d.window, "sinks": d.sinks,
             "speculative_config": d.speculative_config,

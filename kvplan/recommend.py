@@ -263,8 +263,9 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise BadInputError(f"{what} must be a positive whole number, got {v!r}")
     for what, v in (("tpot", tpot_s), ("ttft", ttft_s)):
-        if v is not None and not v > 0:
-            raise BadInputError(f"--{what} target must be positive, got {v!r}")
+        if v is not None and not 0 < v < float("inf"):
+            raise BadInputError(f"--{what} target must be a positive, finite number, got {v!r} (leave it out for "
+                                f"no target)")
     if not gpus:
         raise BadInputError("give at least one GPU (--gpus h100,h200)")
     prices = prices if prices is not None else load_prices()
@@ -340,10 +341,13 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     try:
         req = make_request(spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=ep, weights=w, kv_format=kv,
                            engine=engine, **deploy)
+        pool = plan(req)
     except ShapeError as err:
         fam.shape = str(err)
         return
-    pool = plan(req)
+    except BadInputError as err:  # the engine cannot be planned on this GPU (e.g. an MLA backend kvplan does not model)
+        fam.gpu = str(err)
+        return
     # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
     verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
     if not verdict:

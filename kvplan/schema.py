@@ -588,6 +588,7 @@ class DeploymentSchema(_Strict):
     kv_cache_memory_bytes: PlanKvMemory | None = None
     num_gpu_blocks_override: Annotated[int, Field(gt=0, le=limits.MAX_TOKENS)] | None = None
     disable_hybrid_kv_cache_manager: bool | None = None
+    allow_long_max_model_len: bool = False
     enable_expert_parallel: bool = False
     cpu_offload_gb: Annotated[float, Field(ge=0)] | None = None
     swap_space: Annotated[float, Field(ge=0)] | None = None

@@ -361,7 +361,7 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
                             "float32": "fp32"}.get(str(dtype).lower(), dtype)
     if options.get("swap_space") is not None:
         notes.append(f"--swap-space {options['swap_space']:g}: CPU memory for swapped-out blocks; it does not "
-                     f"change the GPU KV pool (and vLLM 0.19.0 removed the flag: that release rejects it)")
+                     f"change the GPU KV pool (vLLM 0.18.0 removed the flag; later releases reject it)")
     if options.get("quantization") in ("none", None):
         options.pop("quantization", None)
     return LaunchCommand(engine, model, options, tuple(notes), usage)

@@ -152,9 +152,9 @@ def test_capacity_delegates():
     from kvplan.capacity import plan_capacity
     from kvplan.gpus import get_gpu
 
-    spec = load_model("llama3-8b")
+    spec = load_model("llama3.1-8b")
     expected = plan_capacity(spec, get_gpu("h100"), tp=2, kv_format="bf16", max_model_len=32768)
-    got = api.capacity("llama3-8b", "h100", tp=2, kv_format="auto", max_model_len="32k")
+    got = api.capacity("llama3.1-8b", "h100", tp=2, kv_format="auto", max_model_len="32k")
     assert got.kv_pool_bytes == expected.kv_pool_bytes and got.kv_cache_tokens == expected.kv_cache_tokens
 
 

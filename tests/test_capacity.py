@@ -292,10 +292,18 @@ def test_state_only_model_pages_one_block_per_request():
     assert cap.max_num_seqs == 256 and cap.max_requests == 256 and cap.concurrency_bound == "max_num_seqs"
 
 
-def test_max_model_len_beyond_the_model_warns(capsys):
+def test_max_model_len_beyond_the_model_is_refused_as_vllm_refuses_it(capsys):
+    """vllm/config/model.py _get_and_verify_max_len raises ValueError for a max_model_len above the
+    derived length unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (--allow-long-max-model-len here)."""
     code, out, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100", "--max-model-len", "16k")
+    assert code == 2 and out == ""
+    assert "vllm==0.19.1 refuses max_model_len 16,384: llama3-8b serves at most 8,192 tokens" in err
+    code, out, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100", "--max-model-len", "16k",
+                         "--allow-long-max-model-len")
     assert code == 0
-    assert "exceeds llama3-8b's max_position_embeddings (8,192)" in err
+    assert "exceeds llama3-8b's own length (8,192)" in err
+    code, out, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "h100", "--max-model-len", "16k", "--engine", "raw")
+    assert code == 0  # no engine to refuse it
 
 
 # -- issue 12: one question, one answer ----------------------------------------------------

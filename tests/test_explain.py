@@ -288,6 +288,10 @@ def test_sglang_pool_from_the_logged_availability():
 def test_cli_what_if_that_does_not_fit_exits_1(capsys):
     # --release states the release the log's figures come from (the excerpt does not say)
     code, out, err = cli(capsys, *["explain", str(LOGS / "vllm_pr10511_llama3_8b_h100.log"), "--release", "0.8.5",
+                                   "--what-if", "--gpu-memory-utilization", "0.2"])
+    assert code == 1 and "what-if: gpu_memory_utilization 0.2" in out
+    assert err.startswith("kvplan: what-if does not fit: no memory left for the KV cache on stage 0")
+    # a max_model_len beyond Llama-3's 8,192 is refused, as vLLM refuses it (exit 2)
+    code, out, err = cli(capsys, *["explain", str(LOGS / "vllm_pr10511_llama3_8b_h100.log"), "--release", "0.8.5",
                                    "--what-if", "--max-model-len", "1M"])
-    assert code == 1 and "what-if: max_model_len 1,048,576" in out
-    assert err.startswith("kvplan: what-if does not fit: 1 request of 1,048,576 tokens need 65,536 blocks")
+    assert code == 2 and "refuses max_model_len 1,048,576" in err

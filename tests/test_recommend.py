@@ -124,7 +124,7 @@ def test_refusals(llama8b):
         recommend(load_model("llama3-70b"), ctx=32768, users=1, gpus=["h100"])
     with pytest.raises(BadInputError, match="no price for l40"):
         recommend(llama8b, ctx=1024, users=1, gpus=["l40"])
-    with pytest.raises(BadInputError, match="must be positive"):
+    with pytest.raises(BadInputError, match="must be a positive, finite number"):
         recommend(llama8b, ctx=1024, users=1, gpus=["h100"], tpot_s=0)
 
 

@@ -347,7 +347,7 @@ def test_gpu_columns_are_the_capacity_pools_answers():
     from kvplan.loader import load_model
 
     gpu = gpus.get_gpu("h100")
-    df = sweep("llama3-8b,gemma3-27b", ctx="8k,32k,128k", batch="1,8,64", kv_dtype="bf16,fp8", tp="1,2",
+    df = sweep("llama3.1-8b,gemma3-27b", ctx="8k,32k,128k", batch="1,8,64", kv_dtype="bf16,fp8", tp="1,2",
                gpu="h100", max_model_len="128k")
     assert df.attrs["gpu"] == gpu.name
     for row in df.itertuples(index=False):

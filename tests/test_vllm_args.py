@@ -177,10 +177,17 @@ def test_num_gpu_blocks_override():
 
 
 def test_cpu_offload_frees_exactly_its_bytes_and_swap_space_none():
-    base, offload, swap = _pool(), _pool(cpu_offload_gb=4), _pool(swap_space=16)
+    base, offload = _pool(), _pool(cpu_offload_gb=4)
     assert base.weights_bytes - offload.weights_bytes == 4 * GiB
     assert offload.kv_pool_bytes - base.kv_pool_bytes == 4 * GiB
-    assert swap.kv_pool_bytes == base.kv_pool_bytes and swap.request.swap_space_bytes == 16 * GiB
+    old, swap = _pool(engine="vllm==0.17.1"), _pool(engine="vllm==0.17.1", swap_space=16)
+    assert swap.kv_pool_bytes == old.kv_pool_bytes and swap.request.swap_space_bytes == 16 * GiB
+
+
+def test_swap_space_is_refused_from_vllm_0_18():
+    """vllm/engine/arg_utils.py has no swap_space from 0.18.0: the engine would not start."""
+    with pytest.raises(BadInputError, match="no --swap-space"):
+        _pool(engine="vllm==0.18.0", swap_space=16)
 
 
 def test_quantization_fp8_is_fp8_weights():
@@ -281,9 +288,9 @@ def _plan(tmp_path, body: str):
 
 
 def test_plan_accepts_vllm_names(tmp_path):
-    a = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3-70b, gpu: h100, tensor_parallel_size: 4,\n"
+    a = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3.1-70b, gpu: h100, tensor_parallel_size: 4,\n"
                         "     kv_cache_dtype: fp8, max_model_len: 32768, num_gpu_blocks_override: 5000}\n")
-    b = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3-70b, gpu: h100, tp: 4, kv_dtype: fp8,\n"
+    b = _plan(tmp_path, "deployments:\n  - {name: a, model: llama3.1-70b, gpu: h100, tp: 4, kv_dtype: fp8,\n"
                         "     max_model_len: 32768, num_gpu_blocks_override: 5000}\n")
     ca, cb = a.deployments[0].capacity, b.deployments[0].capacity
     assert ca.tp == cb.tp == 4 and ca.kv_dtype == cb.kv_dtype == "fp8_e4m3" and ca.num_blocks == cb.num_blocks == 5000

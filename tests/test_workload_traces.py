@@ -124,6 +124,8 @@ BASE = ["fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--policies", "paged
          "missing column(s) output_length (found: timestamp, input_length, hash_ids); a mooncake trace needs"),
         ("t.csv", "TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.6805900,374\n",
          "missing column(s) GeneratedTokens"),
+        # a column named twice (was read last-wins)
+        ("t.csv", "prompt_len,output_len,prompt_len\n100,10,5\n", "header: column 'prompt_len' appears twice"),
         # a field missing in one row of a JSONL trace
         ("t.jsonl", '{"prompt_len": 5, "output_len": 2}\n{"prompt_len": 5}\n', "row 2: output_len is missing"),
         # negative and zero lengths

@@ -15,6 +15,7 @@ from kvplan.cli.common import (
     ChunkedPrefillSizeOpt,
     ContextLengthOpt,
     CpuOffloadOpt,
+    AllowLongOpt,
     DisableHybridOpt,
     DraftOpt,
     DtypeOpt,
@@ -79,6 +80,7 @@ def capacity(
     kv_cache_memory: KvCacheMemoryOpt = None,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
     disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    allow_long_max_model_len: AllowLongOpt = False,
     enable_expert_parallel: ExpertParallelOpt = False,
     cpu_offload_gb: CpuOffloadOpt = None,
     swap_space: SwapSpaceOpt = None,
@@ -146,8 +148,8 @@ def capacity(
     if cap.max_model_len > spec.max_position_embeddings:
         from kvplan.cli.common import warn
 
-        warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s max_position_embeddings "
-             f"({spec.max_position_embeddings:,}); vLLM refuses this unless the model's rope scaling allows it")
+        warn(f"max_model_len {cap.max_model_len:,} exceeds {spec.name}'s own length ({spec.max_position_embeddings:,}): "
+             f"positions beyond it give NaNs (RoPE) or out-of-bounds reads (learned positions), in vLLM's words")
     from kvplan.cli.common import warn
 
     for note in cap.notes:

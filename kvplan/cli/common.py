@@ -164,6 +164,10 @@ DisableHybridOpt = Annotated[Optional[bool], typer.Option(
     "--disable-hybrid-kv-cache-manager/--no-disable-hybrid-kv-cache-manager",
     help="vLLM: allocate every attention layer as full attention (sliding-window and chunked-local layers keep all "
          "tokens) [default: the release's choice].", show_default=False)]
+AllowLongOpt = Annotated[bool, typer.Option(
+    "--allow-long-max-model-len", help="Plan a --max-model-len beyond the model's own length, as vLLM does with "
+                                       "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (SGLang: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1); "
+                                       "without it such a length is refused, as the engine refuses it.")]
 ExpertParallelOpt = Annotated[bool, typer.Option(
     "--enable-expert-parallel", "-ep", help="vLLM: whole experts over the tp x dp GPUs instead of a 1/(tp x dp) "
                                             "slice of every expert (MoE models).")]
@@ -171,7 +175,7 @@ CpuOffloadOpt = Annotated[Optional[float], typer.Option(
     "--cpu-offload-gb", min=0, help="vLLM: GiB of layer weights per GPU kept in CPU memory (frees that much GPU "
                                     "memory for the KV pool).")]
 SwapSpaceOpt = Annotated[Optional[float], typer.Option(
-    "--swap-space", min=0, help="vLLM: CPU swap space in GiB per GPU (removed in 0.19.0). CPU memory: it does not "
+    "--swap-space", min=0, help="vLLM: CPU swap space in GiB per GPU (removed in 0.18.0: refused with a later --engine). CPU memory: it does not "
                                 "change the GPU KV pool.")]
 FromVllmOpt = Annotated[Optional[str], typer.Option(
     "--from-vllm", help='A whole vLLM launch command, read as vLLM reads it: "vllm serve MODEL --max-model-len 32k '
@@ -209,7 +213,7 @@ def deploy_from(params: dict) -> dict:
 def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu_memory_utilization=None,
                    max_model_len=None, max_num_batched_tokens=None, max_num_seqs=None, quantization=None,
                    kv_cache_memory=None, num_gpu_blocks_override=None, disable_hybrid_kv_cache_manager=None,
-                   enable_expert_parallel=False, cpu_offload_gb=None, swap_space=None, mem_fraction_static=None,
+                   enable_expert_parallel=False, allow_long_max_model_len=False, cpu_offload_gb=None, swap_space=None, mem_fraction_static=None,
                    context_length=None, max_running_requests=None, chunked_prefill_size=None) -> dict:
     """The deployment options as kvplan.capacity.make_request keywords (strings parsed there).
 
@@ -239,6 +243,7 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
              "num_gpu_blocks_override": num_gpu_blocks_override,
              "disable_hybrid_kv_cache_manager": disable_hybrid_kv_cache_manager,
              "enable_expert_parallel": enable_expert_parallel or None, "cpu_offload_gb": cpu_offload_gb,
+             "allow_long_max_model_len": allow_long_max_model_len or None,
              "swap_space": swap_space}
     out.update({k: v for k, v in extra.items() if v is not None})
     for key in ("max_model_len", "max_num_batched_tokens"):

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from kvplan import limits
-from kvplan.cli.common import KV_DTYPE_NAMES, BlockSizeOpt, JsonOpt, TpOpt, console, print_json, warn
+from kvplan.cli.common import (
+    KV_DTYPE_NAMES,
+    AllowLongOpt,
+    BlockSizeOpt,
+    CpuOffloadOpt,
+    DisableHybridOpt,
+    DtypeOpt,
+    EngineOpt,
+    ExpertParallelOpt,
+    GpuMemOpt,
+    GpuMemUtilOpt,
+    JsonOpt,
+    KvCacheMemoryOpt,
+    NumGpuBlocksOverrideOpt,
+    PpOpt,
+    QuantizationOpt,
+    TpOpt,
+    WeightsOpt,
+    console,
+    print_json,
+    warn,
+)
 
 _TIME = "Time (defaults are stated assumptions, printed with every result)"
 _TIERS = "Prefix cache tiers (for paged-B-share)"
@@ -60,6 +82,19 @@ def fragment(
         Optional[str], typer.Option(*KV_DTYPE_NAMES, help="KV cache format (bf16, fp8 ...) [default: model dtype].")
     ] = None,
     tp: TpOpt = 1,
+    pp: PpOpt = 1,
+    gpu_mem: GpuMemOpt = None,
+    engine: EngineOpt = "vllm",
+    dtype: DtypeOpt = None,
+    weights: WeightsOpt = None,
+    quantization: QuantizationOpt = None,
+    gpu_memory_utilization: GpuMemUtilOpt = None,
+    kv_cache_memory: KvCacheMemoryOpt = None,
+    num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    disable_hybrid_kv_cache_manager: DisableHybridOpt = None,
+    allow_long_max_model_len: AllowLongOpt = False,
+    enable_expert_parallel: ExpertParallelOpt = False,
+    cpu_offload_gb: CpuOffloadOpt = None,
     rate: Annotated[
         Optional[str],
         typer.Option("--rate", rich_help_panel=_TIME, help="Arrivals: inf (all at time 0), trace (the trace's "
@@ -202,10 +237,20 @@ def fragment(
                                   (draft_step_ms or 0.0) / 1000.0, method)
     elif acceptance is not None or draft_model or draft_step_ms is not None or spec_method is not None:
         raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
+    from kvplan.cli.common import deploy_from, engine_options_given
+
+    # max_model_len and max_num_seqs are the simulator's own (read above), given to the pool below
+    deploy = deploy_from({k: v for k, v in locals().items() if k != "max_model_len"})
+    for key in ("max_model_len", "max_num_seqs"):
+        deploy.pop(key, None)
+    if gpu is None and (engine_options_given({k: v for k, v in deploy.items() if k != "max_num_batched_tokens"})
+                        or pp != 1):
+        raise BadInputError("engine and deployment options (--engine, --gpu-memory-utilization, --weights, --pp, ...) "
+                            "size the pool from --gpu; with --kv-pool-tokens the pool is given")
     if gpu is not None:
         pool, source, max_seqs, capacity_pool = pool_from_gpu(
-            spec, gpu, fmt=fmt, tp=tp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
-            speculative=speculative, draft=draft_model,
+            spec, gpu, fmt=fmt, tp=tp, pp=pp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
+            speculative=speculative, draft=draft_model, deploy=deploy,
         )
         step = _speed_step(capacity_pool, step, retention, speculative)
     else:
@@ -214,6 +259,9 @@ def fragment(
         max_seqs = max_seqs or VLLM_MAX_NUM_SEQS
         pool, source = parse_tokens(kv_pool_tokens, "--kv-pool-tokens"), "--kv-pool-tokens"
     tiers = Tiers()
+    for flag, gib in (("--cpu-kv-gib", cpu_kv_gib), ("--disk-kv-gib", disk_kv_gib)):
+        if gib is not None and not math.isfinite(gib):
+            raise BadInputError(f"{flag} must be a finite number of GiB, got {gib}")
     if cpu_kv_gib or disk_kv_gib:
         if host_bandwidth:
             link, link_src = parse_bytes(host_bandwidth, "--host-bandwidth"), "--host-bandwidth"

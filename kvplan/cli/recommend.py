@@ -11,6 +11,7 @@ from kvplan import limits
 from kvplan.cli.common import (
     KV_DTYPE_NAMES,
     DtypeOpt,
+    EngineBlockSizeOpt,
     EngineOpt,
     GpuMemUtilOpt,
     JsonOpt,
@@ -56,6 +57,7 @@ def recommend(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    block_size: EngineBlockSizeOpt = None,
     calibration: CalibrationOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -70,7 +72,7 @@ def recommend(
 
     Examples: kvplan recommend llama3.1-8b --ctx 8k --users 64 --tpot-ms 30;
     kvplan recommend llama3.1-70b --ctx 32k --users 64 --tpot-ms 50 --ttft-s 2 --gpus h100,h200,b200,mi300x;
-    kvplan recommend deepseek-v3 --ctx 4k --users 256 --output 1k --gpus h200,b200,mi300x --max-gpus 16
+    kvplan recommend deepseek-v3 --ctx 4k --users 256 --output 1k --gpus h200,b200,mi300x --block-size 128
     """
     from kvplan.errors import BadInputError
     from kvplan.formats import parse_formats
@@ -104,7 +106,7 @@ def recommend(
         efficiency = load_calibration(calibration, get_gpu(gpu_names[0]), kvs[0].name)
     deploy = {k: v for k, v in {"gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
                                 "max_num_batched_tokens": max_num_batched_tokens,
-                                "max_num_seqs": max_num_seqs}.items() if v is not None}
+                                "max_num_seqs": max_num_seqs, "block_size": block_size}.items() if v is not None}
     progress, finish = _progress_bar()
     try:
         rec = run(spec, ctx=n_ctx, users=users, output_tokens=parse_tokens(output, "--output") if output else None,

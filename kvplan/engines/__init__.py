@@ -60,6 +60,15 @@ def _split(name: str) -> tuple[str, str | None]:
     return ALIASES.get(family, family), release
 
 
+#: Each family's engine class, imported when first asked for (planning imports only its engine).
+CLASSES: dict[str, str] = {
+    "vllm": "kvplan.engines.vllm:VLLM",
+    "sglang": "kvplan.engines.sglang:SGLang",
+    "trtllm": "kvplan.engines.trtllm:TensorRTLLM",
+    "raw": "kvplan.engines.raw:Raw",
+}
+
+
 def get_engine(name, **options) -> Engine:
     """The engine ``name`` names (``family`` or ``family==release``), bound to its release.
 
@@ -69,38 +78,10 @@ def get_engine(name, **options) -> Engine:
     if isinstance(name, Engine):
         return name
     family, release = _split(name)
-    if family == "vllm":
-        from kvplan.engines import vllm_rules
-        from kvplan.engines.vllm import BOOK, VLLM
+    where = CLASSES.get(family)
+    if where is None:
+        raise UnknownNameError("engine", str(name), list(ENGINES) + ["vllm==0.11.0", "sglang==0.5.4"])
+    from importlib import import_module
 
-        if release is not None:
-            _refuse_unmodelled_vllm(release, vllm_rules.REFUSED, BOOK)
-        return VLLM(BOOK.resolve(release), **options)
-    if family == "sglang":
-        from kvplan.engines.sglang import BOOK, SGLang
-
-        return SGLang(BOOK.resolve(release), **options)
-    if family == "trtllm":
-        from kvplan.engines.trtllm import BOOK, TensorRTLLM
-
-        return TensorRTLLM(BOOK.resolve(release), **options)
-    if family == "raw":
-        from kvplan.engines.raw import Raw
-
-        if release is not None:
-            raise BadInputError("the raw engine has no releases (use --engine raw)")
-        return Raw()
-    raise UnknownNameError("engine", str(name), list(ENGINES) + ["vllm==0.11.0", "sglang==0.5.4"])
-
-
-def _refuse_unmodelled_vllm(release: str, refused: dict[str, str], book: RuleBook) -> None:
-    rel = Release.parse(release)
-    if rel > book.newest:
-        reason = ""
-        for first, why in sorted(refused.items(), key=lambda kv: Release.parse(kv[0])):
-            if rel >= Release.parse(first):
-                reason = why
-        raise BadInputError(
-            f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
-            f"modelled: {book.modelled_text()}"
-        )
+    module, _, cls = where.partition(":")
+    return getattr(import_module(module), cls).for_release(release, **options)

@@ -194,6 +194,26 @@ class Engine:
     description: str = ""
     fraction_name: str = ""
     default_block_size: int = 16
+    #: GPU vendors whose memory carve-up this engine class models (empty: any, e.g. raw). vLLM's
+    #: and SGLang's TPU (Pallas / SGLang-Jax) and Gaudi (vllm-gaudi, HPU worker) paths size their
+    #: memory and pages in their own workers, which kvplan does not model.
+    vendors: frozenset = frozenset()
+    #: The environment variable that lets the engine serve a max_model_len beyond the model's
+    #: derived length (None: the engine does not refuse one).
+    long_context_env: str | None = None
+
+    #: The engine's release rule table (None: an engine without releases).
+    book = None
+
+    @classmethod
+    def for_release(cls, release: str | None, **options) -> Engine:
+        """This engine bound to ``release`` (None: the newest modelled); BadInputError for a
+        release its rule table does not cover."""
+        if cls.book is None:
+            if release is not None:
+                raise BadInputError(f"the {cls.family} engine has no releases (use --engine {cls.family})")
+            return cls(**options)
+        return cls(cls.book.resolve(release), **options)
 
     @property
     def name(self) -> str:
@@ -214,6 +234,15 @@ class Engine:
         """The format the engine really stores ``spec``'s cache in when asked for ``fmt``
         (engines may substitute one for a model's layers); default: ``fmt`` itself."""
         return fmt
+
+    def removed_options(self) -> tuple[str, ...]:
+        """Options (make_request names) this release's CLI no longer takes."""
+        return ()
+
+    def model_block_size(self, spec, gpu, fmt, requested: int | None, block_size: int) -> int:
+        """The KV block size the engine really runs ``spec`` at on ``gpu`` (``block_size``: the
+        --block-size or the engine default; engines may impose their attention backend's)."""
+        return block_size
 
     def check_kv_format(self, fmt, model_dtype: str) -> None:
         """Raise BadInputError when this engine cannot store the cache in ``fmt``."""

@@ -133,6 +133,9 @@ class SGLang(Engine):
     release: Release
 
     family = "sglang"
+    long_context_env = "SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN"
+    book = BOOK
+    vendors = frozenset({"nvidia", "amd"})
     fraction_name = "mem_fraction_static"
 
     @property

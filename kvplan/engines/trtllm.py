@@ -46,6 +46,8 @@ class TensorRTLLM(Engine):
     release: None = None
 
     family = "trtllm"
+    book = BOOK
+    vendors = frozenset({"nvidia"})
     fraction_name = "free_gpu_memory_fraction"
     default_block_size = TOKENS_PER_BLOCK
     description = ("TensorRT-LLM (release not pinned): free_gpu_memory_fraction of the memory free after "

@@ -38,9 +38,11 @@ from kvplan.units import cdiv
 
 GIB = 1 << 30
 BOOK = RuleBook("vllm", R.RELEASES, R.RULES)
-#: GPUs on which vLLM's symmetric-memory all-reduce runs (compute capability 9.0 / 10.0:
-#: vllm/distributed/device_communicators/all_reduce_utils.py SYMM_MEM_ALL_REDUCE_MAX_SIZES).
-SYMM_MEM_GPUS = frozenset({"h100-sxm", "h100-pcie", "h200", "b200"})
+#: Compute capabilities on which vLLM's symmetric-memory all-reduce runs: the keys "9.0" and
+#: "10.0" of vllm/distributed/device_communicators/all_reduce_utils.py SYMM_MEM_ALL_REDUCE_MAX_SIZES,
+#: matched against capability.as_version_str() (symm_mem.py SymmMemCommunicator.__init__): every
+#: Hopper, and B200 / GB200 -- not B300 / GB300 (10.3).
+SYMM_MEM_CAPABILITIES = frozenset({(9, 0), (10, 0)})
 USAGE_CONTEXTS = ("serve", "llm")
 
 
@@ -79,7 +81,25 @@ class VLLM(Engine):
     usage_context: str = "serve"
 
     family = "vllm"
+    long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
+    book = BOOK
+    vendors = frozenset({"nvidia", "amd"})
     fraction_name = "gpu_memory_utilization"
+
+    @classmethod
+    def for_release(cls, release: str | None, **options) -> VLLM:
+        """A release newer than the table is refused with the reason (vllm_rules.REFUSED)."""
+        if release is not None:
+            rel = Release.parse(release)
+            if rel > BOOK.newest:
+                reason = ""
+                for first, why in sorted(R.REFUSED.items(), key=lambda kv: Release.parse(kv[0])):
+                    if rel >= Release.parse(first):
+                        reason = why
+                raise BadInputError(
+                    f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
+                    f"modelled: {BOOK.modelled_text()}")
+        return cls(BOOK.resolve(release), **options)
 
     @property
     def default_block_size(self) -> int:  # type: ignore[override]
@@ -100,6 +120,9 @@ class VLLM(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
+    def removed_options(self) -> tuple[str, ...]:
+        return self.rule("removed_options")
+
     def resolve_kv_format(self, fmt, spec):
         """DeepSeek sparse attention (DeepSeek-V3.2's mla_indexed layers) asked for any fp8
         cache is stored as fp8_ds_mla (656 B per latent): DeepseekV32ForCausalLM's
@@ -115,6 +138,86 @@ class VLLM(Engine):
                                 f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
+
+    def model_block_size(self, spec: ModelSpec, gpu: GPU, fmt, requested: int | None, block_size: int) -> int:
+        """The block size this release runs ``spec`` at on ``gpu``: MLA models take their
+        attention backend's (rules ``mla_block_size`` / ``sparse_mla_block_size``); other
+        models ``block_size`` (the --block-size, or the default 16). Where the backend, and so
+        the block, depends on what kvplan does not model (Blackwell's MLA backends, unknown
+        GPUs), BadInputError names it rather than guessing."""
+        from kvplan.layers import MLAIndexed, MLALatent
+
+        kinds = set(spec.layers)
+        if not any(isinstance(k, MLALatent) for k in kinds):
+            return block_size
+        sparse = any(isinstance(k, MLAIndexed) for k in kinds)
+        cc = gpu.compute_capability
+        where = f"{self.name} on {gpu.display_name or gpu.name}"
+        if gpu.vendor == "amd" and not sparse:
+            # ROCm with VLLM_ROCM_USE_AITER unset (the default, vllm/envs.py): TRITON_MLA, whatever the
+            # release (vllm/platforms/rocm.py); it takes a block that is a multiple of 16.
+            return self._triton_mla_block(requested, block_size, where)
+        if cc is None:
+            raise BadInputError(f"{where}: vLLM chooses an MLA model's KV block size by the GPU's CUDA compute "
+                                f"capability, which kvplan does not know for this GPU; name it with --gpu "
+                                f"(see `kvplan gpus`)")
+        if sparse:
+            return self._sparse_mla_block(cc, requested, where)
+        rule = self.rule("mla_block_size")
+        if cc[0] == 10:
+            # Blackwell: FlashInfer MLA (32 or a multiple of 64) or CUTLASS MLA (a multiple of 128), by
+            # release, head dims and flags. 128 is kept by both; from 0.18 any --block-size is kept.
+            if requested is not None and rule == "backend-preferred":
+                return self._triton_mla_block(requested, block_size, where)
+            if requested == 128:
+                return 128
+            raise BadInputError(f"{where}: kvplan does not model which MLA attention backend vLLM picks on "
+                                f"compute capability {cc[0]}.{cc[1]} (FlashInfer MLA: block 32 or 64; CUTLASS MLA: "
+                                f"128); give the block size the deployment runs, e.g. --block-size 128")
+        if cc[0] != 9:  # no FlashMLA / FlashAttention MLA: TRITON_MLA keeps the block
+            return self._triton_mla_block(requested, block_size, where) if rule == "backend-preferred" \
+                else block_size
+        if rule == "flashmla-exactly-64":
+            return 64
+        if rule == "flashmla-multiple-of-64":
+            return block_size if block_size % 64 == 0 else 64
+        # backend-preferred, Hopper: FLASH_ATTN_MLA (16) for 16-bit caches, FLASHMLA (64) for fp8.
+        if requested is not None:
+            return self._triton_mla_block(requested, block_size, where)
+        if fmt.name in ("bf16", "fp16"):
+            return 16
+        if fmt.name == "fp8_e4m3":
+            return 64
+        raise BadInputError(f"{where}: no MLA attention backend of this release stores the cache as "
+                            f"{fmt.name} on compute capability 9.x (FLASH_ATTN_MLA: 16-bit; FLASHMLA and "
+                            f"TRITON_MLA: 16-bit, fp8_e4m3)")
+
+    @staticmethod
+    def _triton_mla_block(requested: int | None, block_size: int, where: str) -> int:
+        if block_size % 16:
+            raise BadInputError(f"{where}: vLLM's MLA backends run blocks of a multiple of 16 tokens "
+                                f"(TRITON_MLA: MultipleOf(16)); got --block-size {block_size}")
+        return block_size
+
+    def _sparse_mla_block(self, cc: tuple[int, int], requested: int | None, where: str) -> int:
+        rule = self.rule("sparse_mla_block_size")
+        if rule is None:
+            raise BadInputError(f"{where}: this release has no DeepSeek sparse attention "
+                                f"(DeepseekV32ForCausalLM arrived in vLLM 0.11.0)")
+        if cc[0] not in (9, 10):
+            raise BadInputError(f"{where}: vLLM's DeepSeek sparse attention backends (FlashMLA sparse, FlashInfer "
+                                f"MLA sparse) need compute capability 9.x or 10.x, not {cc[0]}.{cc[1]}")
+        if rule == "exactly-64":
+            return 64
+        if requested is None:
+            if cc[0] == 10:
+                raise BadInputError(f"{where}: kvplan does not model whether vLLM picks FlashInfer MLA sparse "
+                                    f"(block 32) or FlashMLA sparse (64) here; give --block-size 64")
+            return 64
+        if requested % 64:
+            raise BadInputError(f"{where}: DeepSeek sparse attention runs blocks of a multiple of 64 tokens "
+                                f"(FlashMLA sparse: [64]); got --block-size {requested}")
+        return requested
 
     def sampler_path(self) -> str:
         path = self.rule("sampler_top_k_top_p")
@@ -135,6 +238,9 @@ class VLLM(Engine):
             raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
                                 f"got {self.usage_context!r}")
         block = positive(block_size, "--block-size") or self.default_block_size
+        choices = self.rule("block_size_choices")
+        if choices is not None and block not in choices:
+            raise BadInputError(f"{self.name} takes --block-size {', '.join(map(str, choices))}; got {block}")
         size = "large" if self.large_gpu(gpu) else "small"
         default_tokens, default_seqs = self.rule("scheduler_defaults")[size][self.usage_context]
         tokens = positive(max_num_batched_tokens, "--max-num-batched-tokens") or default_tokens
@@ -198,11 +304,11 @@ class VLLM(Engine):
 
     def non_torch_increase_bytes(self, gpu: GPU, tp: int, pp: int) -> int:
         table = self.rule("non_torch_bytes")
-        if tp == 1 and pp == 1 and gpu.name not in SYMM_MEM_GPUS and "single_pre_hopper" in table:
+        if tp == 1 and pp == 1 and gpu.compute_capability not in SYMM_MEM_CAPABILITIES and "single_pre_hopper" in table:
             return table["single_pre_hopper"]
         if tp == 1:
             return table["single"] if pp == 1 else table["pp_only"]
-        if self.rule("symmetric_memory_all_reduce") and gpu.name in SYMM_MEM_GPUS and table["tp_symm"]:
+        if self.rule("symmetric_memory_all_reduce") and gpu.compute_capability in SYMM_MEM_CAPABILITIES and table["tp_symm"]:
             return table["tp_symm"][2 if tp == 2 else 4]
         return table["tp"]
 

@@ -49,6 +49,47 @@ RULES = (
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
          "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+    # -- engine options a release no longer takes (its CLI rejects them)
+    Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
+    Rule("removed_options", "0.18.0", None, ("swap_space",),
+         "vllm/engine/arg_utils.py: no swap_space / --swap-space from 0.18.0 (0.17.1 still has it)"),
+    # -- the values --block-size takes
+    Rule("block_size_choices", "0.8.0", "0.8.4", (8, 16, 32, 64, 128),
+         "vllm/engine/arg_utils.py: parser.add_argument('--block-size', choices=[8, 16, 32, 64, 128])"),
+    Rule("block_size_choices", "0.8.5", "0.11.0", (1, 8, 16, 32, 64, 128),
+         "vllm/config.py (0.8.5-0.10.0), vllm/config/cache.py: BlockSize = Literal[1, 8, 16, 32, 64, 128]"),
+    Rule("block_size_choices", "0.11.1", "0.17.1", (1, 8, 16, 32, 64, 128, 256),
+         "vllm/config/cache.py: BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]"),
+    Rule("block_size_choices", "0.18.0", None, None,
+         "vllm/config/cache.py: block_size: SkipValidation[int]; the selected attention backend must support it "
+         "(FlexAttention, the last fallback, takes any size)"),
+    # -- the block size of MLA models (DeepSeek-V2/V3, Kimi-K2, ...): the attention backend's
+    #    (vllm/platforms/cuda.py: CudaPlatformBase.check_and_update_config up to 0.17.1; kvplan.engines.vllm
+    #    mla_block_size applies these by compute capability)
+    Rule("mla_block_size", "0.8.0", "0.11.0", "flashmla-exactly-64",
+         "vllm/platforms/cuda.py: check_and_update_config: with VLLM_ATTENTION_BACKEND unset MLA runs FlashMLA "
+         "where vllm/attention/ops/flashmla.py is_flashmla_supported (compute capability 9.x), and "
+         "`block_size != 64` sets block_size = 64 (\"Forcing kv cache block size to 64 for FlashMLA backend.\"); "
+         "0.9.1+ pick CUTLASS_MLA (block 128) on capability 10.0, 0.10.2+ also FlashInfer MLA"),
+    Rule("mla_block_size", "0.11.1", "0.17.1", "flashmla-multiple-of-64",
+         "vllm/platforms/cuda.py: check_and_update_config: FlashMLA (is_flashmla_dense_supported) and "
+         "`block_size % 64 != 0` sets block_size = 64; Blackwell (is_device_capability[_family](100)) picks "
+         "FlashInfer MLA (32 or a multiple of 64) or CUTLASS_MLA (a multiple of 128)"),
+    Rule("mla_block_size", "0.18.0", None, "backend-preferred",
+         "vllm/platforms/interface.py: Platform.update_block_size_for_backend keeps a --block-size, else takes "
+         "the selected backend's get_preferred_block_size (vllm/v1/attention/backend.py: 16 when supported, "
+         "else the smallest supported); vllm/platforms/cuda.py _get_backend_priorities on capability 9.x: "
+         "FLASH_ATTN_MLA (MultipleOf(16); kv auto/float16/bfloat16), FLASHMLA ([64]; also fp8, fp8_e4m3), "
+         "FLASHINFER_MLA (10.x only), TRITON_MLA (MultipleOf(16); kv auto/float16/bfloat16/fp8/fp8_e4m3)"),
+    Rule("sparse_mla_block_size", "0.8.0", "0.10.2", None,
+         "vllm/model_executor/models/registry.py has no DeepseekV32ForCausalLM before 0.11.0"),
+    Rule("sparse_mla_block_size", "0.11.0", "0.17.1", "exactly-64",
+         "vllm/platforms/cuda.py: check_and_update_config: `use_sparse and block_size != 64` (use_sparse: the "
+         "config has index_topk) sets block_size = 64"),
+    Rule("sparse_mla_block_size", "0.18.0", None, "multiple-of-64",
+         "vllm/v1/attention/backends/mla/flashmla_sparse.py: get_supported_kernel_block_sizes [64] (the "
+         "preferred size, and a --block-size must be a multiple of it); on 10.x FLASHINFER_MLA_SPARSE "
+         "([32, 64]) may come first (cuda.py _get_backend_priorities)"),
     Rule("cudagraph_estimate_subtracted", "0.8.0", None, False,
          _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
          "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),

@@ -94,6 +94,11 @@ def parse_rate(text: str, seed: int = 0):
     rate = float(m.group(1)) / _PER[(m.group(2) or "s").lower()]
     if not math.isfinite(rate) or rate <= 0:
         raise BadInputError(f"--rate: must be a positive rate, got {text!r}")
+    from kvplan import limits
+
+    if rate < limits.MIN_RATE_PER_S:
+        raise BadInputError(f"--rate: {text!r} is slower than kvplan simulates ({limits.MIN_RATE_PER_S:g}/s: simulated "
+                            f"time would lose its milliseconds; see docs/limits.md)")
     return Poisson(rate, seed)
 
 

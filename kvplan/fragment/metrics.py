@@ -77,14 +77,15 @@ def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look
     n0 = s0 - c
     n1 = s1 - c
     tok = cnt * n0 + cnt * (cnt - 1) // 2 - base * cnt
-    alloc = block * (pages_upto(n1 + look, block) - pages_upto(n0 - 1 + look, block)) - base * cnt
+    top = pages_upto(n1 + look, block)
+    alloc = block * (top - pages_upto(n0 - 1 + look, block)) - base * cnt
     # min(allocated, final) is final once n + look passes the start of the final block
     # (n + look > last_full); before that it is the allocation.
     last_full = (-(-final // block) - 1) * block
     lo = max(n0, last_full + 1 - look)
     minal = alloc
     if n1 >= lo:
-        minal -= block * (pages_upto(n1 + look, block) - pages_upto(lo - 1 + look, block)) - final * (n1 - lo + 1)
+        minal -= block * (top - pages_upto(lo - 1 + look, block)) - final * (n1 - lo + 1)
     if window is not None:
         start = max(n0, window + block * (sink_blocks + 1))  # first length with a freed block
         if n1 >= start:
@@ -146,11 +147,16 @@ class Usage:
 
 def percentile(values, q: float) -> float:
     """Nearest-rank percentile (the smallest value with at least q% of values at or below it)."""
+    return percentiles(values, (q,))[0]
+
+
+def percentiles(values, qs) -> tuple[float, ...]:
+    """``percentile(values, q)`` for each q in ``qs``, sorting the values once."""
     if not values:
-        return 0.0
+        return tuple(0.0 for _ in qs)
     ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))
-    return float(ordered[int(rank) - 1])
+    n = len(ordered)
+    return tuple(float(ordered[int(max(1, -(-n * q // 100))) - 1]) for q in qs)
 
 
 @dataclass(frozen=True)

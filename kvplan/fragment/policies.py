@@ -33,7 +33,28 @@ from kvplan.errors import BadInputError, UnknownNameError
 #: The paper's Figure 18b sweeps block sizes 1 .. 256; so do we.
 MAX_BLOCK_SIZE = 256
 
-_RESERVE = ("max", "pow2", "pow2-output", "oracle")
+
+
+def _reserve_max(final_len: int, max_model_len: int, prompt_len: int) -> int:
+    return max_model_len
+
+
+def _reserve_pow2(final_len: int, max_model_len: int, prompt_len: int) -> int:
+    return min(1 << (final_len - 1).bit_length(), max_model_len)
+
+
+def _reserve_pow2_output(final_len: int, max_model_len: int, prompt_len: int) -> int:
+    return min(prompt_len + (1 << (final_len - prompt_len - 1).bit_length()), max_model_len)
+
+
+def _reserve_oracle(final_len: int, max_model_len: int, prompt_len: int) -> int:
+    return final_len
+
+
+#: Each contiguous policy's reservation rule: (final length, max_model_len, prompt length) -> slots.
+_RESERVATIONS = {"max": _reserve_max, "pow2": _reserve_pow2, "pow2-output": _reserve_pow2_output,
+                 "oracle": _reserve_oracle}
+_RESERVE = tuple(_RESERVATIONS)
 _PAGED = re.compile(r"^paged-(\d+)(-share)?$")
 _STATIC = re.compile(r"^static(?:-(\d+))?$")
 
@@ -59,15 +80,16 @@ class Policy:
 
         orca-pow2 of 300 tokens reserves 512; of 1,500 with max_model_len 2,048 reserves 2,048.
         orca-pow2-output of prompt 100 + output 25 reserves 100 + 32 = 132."""
-        if self.reserve == "max":
-            return max_model_len
-        if self.reserve == "pow2":
-            return min(1 << (final_len - 1).bit_length(), max_model_len)
-        if self.reserve == "pow2-output":
-            return min(prompt_len + (1 << (final_len - prompt_len - 1).bit_length()), max_model_len)
-        if self.reserve == "oracle":
-            return final_len
-        raise BadInputError(f"policy {self.name} is paged: it reserves no contiguous chunk")
+        return self.reservation_rule(final_len, max_model_len, prompt_len)
+
+    @property
+    def reservation_rule(self):
+        """``reservation`` as a plain function of (final_len, max_model_len, prompt_len), for
+        a simulator that asks it once per request."""
+        rule = _RESERVATIONS.get(self.reserve)
+        if rule is None:
+            raise BadInputError(f"policy {self.name} is paged: it reserves no contiguous chunk")
+        return rule
 
     def describe(self) -> str:
         if self.reserve == "max":

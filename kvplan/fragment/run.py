@@ -239,11 +239,12 @@ def _compare_sharing(plain: PolicyResult, shared: PolicyResult, tag: str) -> str
 
 def pool_from_gpu(
     spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int | None,
-    speculative: Speculative | None = None, draft=None,
+    speculative: Speculative | None = None, draft=None, pp: int = 1, deploy: dict | None = None,
 ) -> tuple[int, str, int, object]:
     """(KV pool tokens per replica, where they come from, max running sequences, the Pool) from the
     capacity planner's Pool (vLLM engine profile); ``max_seqs`` None takes the engine's
-    default for that GPU. With speculative decoding the pool is the one `kvplan capacity
+    default for that GPU; ``deploy``: further make_request keywords (engine, weights,
+    gpu_memory_utilization, ... as `kvplan capacity` takes them). With speculative decoding the pool is the one `kvplan capacity
     --speculative-config` plans: the draft model's (or the MTP layers') KV paged with the
     target's and its weights subtracted, so the tokens returned already leave room for the
     draft's KV."""
@@ -259,13 +260,13 @@ def pool_from_gpu(
         if speculative.method == "draft_model":
             cfg["model"] = draft
         extra["speculative_config"] = cfg
-    pool = plan(make_request(spec, gpu, tp=tp, kv_format=fmt, max_model_len=max_model_len, block_size=block_size,
-                             max_num_seqs=max_seqs, **extra))
+    pool = plan(make_request(spec, gpu, tp=tp, pp=pp, kv_format=fmt, max_model_len=max_model_len,
+                             block_size=block_size, max_num_seqs=max_seqs, **extra, **(deploy or {})))
     if pool.kv_cache_tokens < 1:
         why = pool.verdict().reason or "no KV pool left"
-        raise DoesNotFitError(f"{spec.name} on {pool.request.gpu.name} (tp {tp}): {why}")
+        raise DoesNotFitError(f"{spec.name} on {pool.request.gpu.name} (tp {tp}, pp {pp}): {why}")
     seqs = pool.max_num_seqs or max_seqs or VLLM_MAX_NUM_SEQS
-    where = f"capacity plan: {pool.request.gpu.name}, tp {tp}, {pool.engine}"
+    where = f"capacity plan: {pool.request.gpu.name}, tp {tp}" + (f", pp {pp}" if pp > 1 else "") + f", {pool.engine}"
     if speculative is not None:
         where += f", {speculative.method} KV and weights included"
     return int(pool.kv_cache_tokens), where, seqs, pool

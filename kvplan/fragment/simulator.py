@@ -36,6 +36,7 @@ lookahead). Memory is linear in running sequences; the workload is read as a str
 from __future__ import annotations
 
 import heapq
+from heapq import heappop, heappush
 from array import array
 from collections import deque
 
@@ -53,7 +54,7 @@ from kvplan.fragment.metrics import (
     Usage,
     contiguous_sums,
     paged_sums,
-    percentile,
+    percentiles,
 )
 from kvplan.fragment.policies import Policy
 from kvplan.fragment.prefix_cache import BlockCache, Tier
@@ -72,21 +73,35 @@ _KEY_SPAN = 1 << 20  # block index limit inside one key: 2^20 blocks of >= 1 tok
 
 
 class _Seq:
-    __slots__ = ("c", "final", "base", "ph", "seg", "group", "dead", "size", "start", "slack", "fph", "sat")
+    """A paged sequence (one sample of a request) while it decodes."""
 
-    def __init__(self, c, final, base, seg, group, size=0, start=0, slack=0):
+    __slots__ = ("c", "final", "base", "ph", "seg", "group", "dead", "fph", "sat")
+
+    def __init__(self, c, final, base, ph, seg, group):
         self.c = c  # holds (t - c) tokens at step t
         self.final = final  # tokens when it completes
-        self.base = base  # paged: leading tokens held in cached (keyed) blocks, a multiple of the block
-        self.ph = 0  # paged: phase of its block needs
+        self.base = base  # leading tokens held in cached (keyed) blocks, a multiple of the block
+        self.ph = ph  # phase of its block needs
         self.seg = seg  # first step not yet added to the usage sums
         self.group = group
         self.dead = False  # preempted: its heap entry is stale
-        self.size = size  # contiguous: chunk slots
-        self.start = start  # contiguous: chunk address
-        self.slack = slack  # contiguous: chunk slots beyond the reservation (buddy rounding)
-        self.fph = -1  # paged with a window: phase of its block releases, once sliding
+        self.fph = -1  # with a window: phase of its block releases, once sliding
         self.sat = False  # with a window: attends to a constant sinks + window tokens
+
+
+class _ChunkSeq:
+    """A contiguous sequence: a chunk of the pool from admission to completion."""
+
+    __slots__ = ("c", "final", "seg", "group", "size", "start", "slack")
+
+    def __init__(self, c, final, seg, group, size, start, slack):
+        self.c = c  # holds the prompt length until decoding starts, then (t - c) tokens at step t
+        self.final = final  # tokens when it completes
+        self.seg = seg  # first step not yet added to the usage sums
+        self.group = group
+        self.size = size  # chunk slots
+        self.start = start  # chunk address
+        self.slack = slack  # chunk slots beyond the reservation (buddy rounding)
 
 
 class _Group:
@@ -109,7 +124,7 @@ class _Group:
         else:
             self.lens = [prompt] * len(outs)
             self.finals = [prompt + o for o in outs]
-        self.keys: list[int] = []  # keyed (cached) blocks it references
+        self.keys: list[int] | tuple = ()  # keyed (cached) blocks it references (never changed in place)
         self.todo = 0  # prompt tokens still to compute
         self.first_start = None  # time of its first admission step's start
         self.ttft = None
@@ -205,7 +220,7 @@ class _Run:
         prompt, outs, t, hashes = item
         rid = self.rid
         self.rid += 1
-        longest = self.S + prompt + max(outs)
+        longest = self.S + prompt + (outs[0] if len(outs) == 1 else max(outs))
         if longest > self.max_model_len:
             raise BadInputError(
                 f"request #{rid + 1} of {longest} tokens exceeds max_model_len {self.max_model_len}; clip the "
@@ -278,7 +293,7 @@ class _Run:
             self.progress(self.completed - self.reported)
 
         def trio(xs):
-            return (sum(xs) / len(xs) if xs else 0.0, percentile(xs, 50), percentile(xs, 99))
+            return (sum(xs) / len(xs) if xs else 0.0, *percentiles(xs, (50, 99)))
 
         timing = TimeStats(
             step_model=self.model.describe(),
@@ -463,26 +478,32 @@ class _PagedRun(_Run):
         base = len(grp.keys) * B
         grp.started = True
         hist, heap, seqs = self.hist, self.heap, grp.seqs
-        uid = self.uid
-        windowed = self.window is not None
-        for x, f in zip(grp.lens, grp.finals):
-            c = s - x
-            seq = _Seq(c, f, base, s, grp)
-            seq.ph = ph = (c - look) % B
-            seqs.append(seq)
-            hist[ph] += 1
-            heapq.heappush(heap, (s + f - x, uid, seq))
-            uid += 1
-            if windowed:
-                self.uid = uid
-                self.track_window(seq, s)
-                uid = self.uid
-            else:
-                self.gn += 1
+        lens, finals = grp.lens, grp.finals  # kept as they are until a preemption sets them again
+        if self.window is None:
+            uid = self.uid
+            for i in range(len(lens)):
+                x = lens[i]
+                c = s - x
+                ph = (c - look) % B
+                seq = _Seq(c, finals[i], base, ph, s, grp)
+                seqs.append(seq)
+                hist[ph] += 1
+                heappush(heap, (s + seq.final - x, uid, seq))
+                uid += 1
                 self.gsumc += c
-        self.uid = uid
-        self.ndec += len(seqs)
-        grp.lens, grp.finals = [], []
+            self.uid = uid
+            self.gn += len(lens)
+        else:
+            for x, f in zip(lens, finals):
+                c = s - x
+                ph = (c - look) % B
+                seq = _Seq(c, f, base, ph, s, grp)
+                seqs.append(seq)
+                hist[ph] += 1
+                heappush(heap, (s + f - x, self.uid, seq))
+                self.uid += 1
+                self.track_window(seq, s)
+        self.ndec += len(lens)
 
     def track_window(self, seq: _Seq, s: int) -> None:
         """Schedule (or apply) when its blocks start leaving the window and its attention saturates."""
@@ -632,6 +653,7 @@ class _PagedRun(_Run):
             grp = running.pop(next(reversed(running)))
             if grp.started:
                 lens, finals = [], []
+                held_blocks = 0
                 for seq in grp.seqs:
                     if seq.ph == u:
                         need -= 1
@@ -642,19 +664,21 @@ class _PagedRun(_Run):
                     if seq.seg < s:
                         self.usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, self.window,
                                                   self.sink_blocks), self.cur_wait)
-                    self.free += self.held(held) - len(grp.keys)
+                    h = self.held(held)
+                    held_blocks += h
+                    self.free += h - len(grp.keys)
                     seq.dead = True
                     lens.append(held)
                     finals.append(seq.final)
                 grp.lens, grp.finals = lens, finals
-                grp.need = sum(self.held(x) for x in lens)
+                grp.need = held_blocks
             else:
                 self.prefilling.remove(grp)
                 self.free += sum(self.held(x) - len(grp.keys) for x in grp.lens)
                 grp.todo = 0
             self.nrun -= len(grp.lens)
             self.release_keys(grp, grp.readers)
-            grp.keys = []
+            grp.keys = ()
             grp.seqs = []
             grp.started = False
             self.requeued.appendleft(grp)
@@ -698,12 +722,13 @@ class _PagedRun(_Run):
         windowed = self.window is not None
         decode_tokens = self.cfg.decode_tokens
         requeued = self.requeued
-        heappop = heapq.heappop
+        cache, budget, running = self.cache, self.budget, self.running
+        ttft_append = self.ttft.append
         admit = True
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
-        while self.running or requeued or self.nxt is not None:
-            now = self.now
+        now = self.now
+        while running or requeued or self.nxt is not None:
             s = heap[0][0] if heap else _NEVER
             if wheap and wheap[0][0] < s:
                 s = wheap[0][0]
@@ -749,12 +774,16 @@ class _PagedRun(_Run):
                 u0 = now % B
                 take = full * ndec
                 give = full * self.nfree
-                if rem:
+                if rem == 1:
+                    take += hist[u0]
+                    if self.nfree:
+                        give += fhist[u0]
+                elif rem:
                     end = u0 + rem
                     take += sum(hist[u0:end]) if end <= B else sum(hist[u0:]) + sum(hist[: end - B])
                     if self.nfree:
                         give += sum(fhist[u0:end]) if end <= B else sum(fhist[u0:]) + sum(fhist[: end - B])
-                avail = self.free + (self.cache.evictable if self.cache is not None else 0)
+                avail = self.free + (cache.evictable if cache is not None else 0)
                 if take - give <= avail and (not self.nfree or self.first_shortfall(now, avail, s)[0] > s):
                     net = take - give
                     if 0 <= net <= self.free:
@@ -776,7 +805,7 @@ class _PagedRun(_Run):
                     self.take(need)
             ndec_s = self.ndec  # the decodes of step s
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
-            budget_left = None if self.budget is None else self.budget - ndec_s * decode_tokens
+            budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
             # prefill: requests still computing their prompt, in admission order
             if self.prefilling:
@@ -828,7 +857,7 @@ class _PagedRun(_Run):
                 for grp in done_prompts:
                     if grp.ttft is None:
                         grp.ttft = clock - grp.arrival
-                        self.ttft.append(grp.ttft)
+                        ttft_append(grp.ttft)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
@@ -848,7 +877,7 @@ class _PagedRun(_Run):
                         self.gn -= 1
                         self.gsumc -= seq.c
                         self.satkv += self.cap
-            self.now = s
+            now = self.now = s
         self.cflush(self.now + 1)
         return self.finish(self.cache_stats())
 
@@ -943,6 +972,7 @@ class _PagedRun(_Run):
 class _ContiguousRun(_Run):
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, alloc_cls, progress):
         self.alloc_cls = alloc_cls
+        self.reserve = policy.reservation_rule
         self.ff = alloc_cls(pool_tokens)
         self.largest = self.ff.largest_hole  # first-fit: the pool; buddy: its largest arena
         self.cap = cfg.retention.cap
@@ -959,17 +989,23 @@ class _ContiguousRun(_Run):
     def sizes(self, grp: _Group) -> list[tuple[int, int]]:
         """(reservation, chunk) per sample."""
         res = []
+        reservation, mml, P, cap, look, chunk = (self.reserve, self.max_model_len, grp.prompt, self.cap, self.look,
+                                                 self.alloc_cls.chunk)
         for f in grp.finals:
-            want = self.policy.reservation(f, self.max_model_len, grp.prompt)
-            if self.cap is not None:
-                want = min(want, self.cap)
-            want += self.look
-            res.append((want, self.alloc_cls.chunk(want)))
+            want = reservation(f, mml, P)
+            if cap is not None:
+                want = min(want, cap)
+            want += look
+            res.append((want, chunk(want)))
         return res
 
     def check_fits(self, grp: _Group) -> None:
-        grp.sizes = self.sizes(grp)
-        sizes = [c for _, c in grp.sizes]
+        grp.sizes = res = self.sizes(grp)
+        if len(res) == 1:
+            size = res[0][1]
+            if size <= self.largest and size <= self.pool_tokens:
+                return
+        sizes = [c for _, c in res]
         too_big = max(sizes) > self.largest or sum(sizes) > self.pool_tokens
         if too_big or (len(sizes) > 1 and not _fits_alone(self.alloc_cls, self.pool_tokens, sizes)):
             raise DoesNotFitError(
@@ -993,14 +1029,16 @@ class _ContiguousRun(_Run):
         self.usage.rounding += seq.slack * (s1 - s0 + 1)
 
     def start_decoding(self, grp: _Group, s: int) -> None:
+        heap, uid = self.heap, self.uid
         for seq in grp.seqs:
             x = seq.c  # holds the length until decoding starts
-            seq.c = s - x
+            seq.c = c = s - x
             seq.seg = s
-            heapq.heappush(self.heap, (s + seq.final - x, self.uid, seq))
-            self.uid += 1
-            self.ndec += 1
-            self.sumc += seq.c
+            heappush(heap, (s + seq.final - x, uid, seq))
+            uid += 1
+            self.sumc += c
+        self.uid = uid
+        self.ndec += len(grp.seqs)
         grp.started = True
 
     def admit(self, s: int, budget_left):
@@ -1021,19 +1059,24 @@ class _ContiguousRun(_Run):
                 return budget_left, WAIT_SEATS, prefill
             if budget_left is not None and budget_left <= 0:
                 return budget_left, WAIT_BUDGET, prefill
-            placed = []
-            for want, size in grp.sizes:
+            P = grp.prompt
+            if k == 1:
+                want, size = grp.sizes[0]
                 start = alloc(size)
                 if start < 0:
-                    break
-                placed.append((want, size, start))
-            if len(placed) < k:
-                for _, size, start in placed:
-                    self.ff.free(start, size)
-                return budget_left, WAIT_MEMORY, prefill
+                    return budget_left, WAIT_MEMORY, prefill
+                seqs = [_ChunkSeq(P, finals[0], s, grp, size, start, size - want)]
+            else:
+                seqs = []
+                for (want, size), f in zip(grp.sizes, finals):
+                    start = alloc(size)
+                    if start < 0:
+                        for seq in seqs:
+                            self.ff.free(seq.start, seq.size)
+                        return budget_left, WAIT_MEMORY, prefill
+                    seqs.append(_ChunkSeq(P, f, s, grp, size, start, size - want))
             self.pop_head()
-            P = grp.prompt
-            grp.seqs = [_Seq(P, f, 0, s, grp, size, start, size - want) for (want, size, start), f in zip(placed, finals)]
+            grp.seqs = seqs
             if grp.first_start is None:
                 grp.first_start = start_clock
                 self.qdelay.append(start_clock - grp.arrival)
@@ -1079,11 +1122,13 @@ class _ContiguousRun(_Run):
         heappop = heapq.heappop
         ff_free = self.ff.free
         usage, cap = self.usage, self.cap
+        budget, running = self.budget, self.running
+        ttft_append = self.ttft.append
         admit = True
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
-        while self.running or requeued or self.nxt is not None:
-            now = self.now
+        now = self.now
+        while running or requeued or self.nxt is not None:
             s = heap[0][0] if heap else _NEVER
             if self.prefilling and now + 1 < s:
                 s = now + 1
@@ -1114,7 +1159,7 @@ class _ContiguousRun(_Run):
                 self.clock += secs
                 self.busy += secs
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
-            budget_left = None if self.budget is None else self.budget - ndec_s * decode_tokens
+            budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
             if self.prefilling:
                 keep = []
@@ -1161,7 +1206,7 @@ class _ContiguousRun(_Run):
                 for grp in done_prompts:
                     if grp.ttft is None:
                         grp.ttft = clock - grp.arrival
-                        self.ttft.append(grp.ttft)
+                        ttft_append(grp.ttft)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
@@ -1175,12 +1220,13 @@ class _ContiguousRun(_Run):
                 grp = seq.group
                 seqs = grp.seqs
                 if len(seqs) == 1:
-                    del self.running[grp.key]
+                    seqs.clear()  # no cycle left between the group and its sequence: freed at once, not by the GC
+                    del running[grp.key]
                     self.request_done(grp)
                 else:
                     seqs.remove(seq)
                 admit = True
-            self.now = s
+            now = self.now = s
         return self.finish()
 
     def kv_at(self, t: int) -> int:

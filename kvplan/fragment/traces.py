@@ -260,6 +260,9 @@ def _file_rows(path: Path, kind: str) -> Iterator[tuple[int, dict]]:
             if header is None:
                 raise BadInputError(f"{path}: empty file; a trace needs a header and at least one row")
             header = [h.strip() for h in header]
+            twice = sorted({h for h in header if header.count(h) > 1})
+            if twice:
+                raise BadInputError(f"{path}: header: column {twice[0]!r} appears twice; a trace names each column once")
             yield 0, dict.fromkeys(header)
             width = len(header)
             for num, values in enumerate(reader, 1):

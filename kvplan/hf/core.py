@@ -394,6 +394,57 @@ def classify(c: HFConfig, model_type: str) -> None:
         classify(child, model_type)
 
 
+# -- the context a model serves -------------------------------------------------------------
+#: vLLM's keys for a model's length limit, the smallest present wins, model_max_length overrides
+#: (vllm/transformers_utils/model_arch_config_convertor.py derive_max_model_len_and_key, 0.19.1).
+CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
+                "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len")
+
+
+def context_length(c: HFConfig) -> int:
+    """The longest sequence the engine serves the model at: vLLM's derived max_model_len
+    (vllm/config/model.py _get_and_verify_max_len, 0.19.1): the smallest of CONTEXT_KEYS
+    (model_max_length when given), times the rope scaling ``factor`` unless the rope type is
+    su, longrope or llama3 (whose max_position_embeddings is already the long context) or
+    the model is Gemma 3; YaRN scales ``original_max_position_embeddings``. Qwen2.5-7B with
+    YaRN factor 4 over 32,768 serves 131,072. A tokenizer_config.json model_max_length, which
+    vLLM also reads, is not seen here."""
+    found = {k: c.check_int(k, v) for k in CONTEXT_KEYS if (v := c.raw(k, None)) is not None}
+    if not found:
+        c.int(MAX_POS)  # SpecError naming the missing key
+    length = found.get("model_max_length") or min(found.values())
+    rope = c.raw("rope_scaling", None) or c.raw("rope_parameters", None)
+    model_type = f"{c.top.data.get('model_type', '')} {c.data.get('model_type', '')}"
+    if rope is None or "gemma3" in model_type:
+        return length
+    if not isinstance(rope, dict):
+        raise c.error(f"{c.where('rope_scaling')} must be a JSON object, got {rope!r}")
+    params = list(rope.values()) if rope and all(isinstance(v, dict) for v in rope.values()) else [rope]
+    factor = 1
+    for rp in params:
+        kind = rp.get("rope_type", rp.get("type"))
+        if kind in ("su", "longrope", "llama3", None):
+            if kind == "longrope" and rp.get("original_max_position_embeddings", c.raw(
+                    "original_max_position_embeddings", None)):
+                c.assume("vLLM's default max_model_len for a LongRoPE model is its original_max_position_embeddings "
+                         f"({rp.get('original_max_position_embeddings') or c.raw('original_max_position_embeddings')}"
+                         f"), kvplan's is {length:,}: give --max-model-len")
+            continue
+        f = rp.get("factor", factor)
+        factor = 1 if f is None else f
+        if kind == "yarn":
+            original = rp.get("original_max_position_embeddings")
+            if original is None:
+                raise c.error(f"{c.where('rope_scaling')}: yarn without original_max_position_embeddings")
+            length = c.check_int("rope_scaling.original_max_position_embeddings", original)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
+        raise c.error(f"{c.where('rope_scaling')}.factor must be a positive number, got {factor!r}")
+    scaled = int(length * factor)
+    if scaled != length:
+        c.note(f"serves {scaled:,} tokens: {length:,} x rope scaling factor {factor:g} (vLLM's derived max_model_len)")
+    return scaled
+
+
 # -- layout helpers every family shares -----------------------------------------------------
 def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool = True) -> dict:
     """Sizes shared by every decoder: layers, widths, heads, context (the KV sizes, required),
@@ -409,7 +460,7 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
         # transformers: a missing/null num_key_value_heads means multi-head attention
         # (LlamaConfig: "If it is not specified, will default to num_attention_heads").
         "num_kv_heads": c.int(KV_HEADS, default=heads),
-        "max_position_embeddings": c.int(MAX_POS),
+        "max_position_embeddings": context_length(c),
     }
     for name, keys in WEIGHT_ONLY_SIZES.items():
         if name == "intermediate_size" and not read_intermediate:
