@@ -83,8 +83,8 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     ),
     "kvplan/layers.py": (
         ("SlidingWindow", "ChunkedLocal", "StateSpace", "FullAttention", "MLALatent", "SinkWindow", "cdiv", "minimum"),
-        ("tests/test_layers.py", "tests/test_footprint.py", "tests/test_capacity.py", "tests/test_calibration.py",
-         "tests/test_sinks.py"),
+        ("tests/test_layers.py", "tests/test_rules_pinned.py", "tests/test_footprint.py", "tests/test_capacity.py",
+         "tests/test_calibration.py", "tests/test_sinks.py"),
     ),
     "kvplan/plan.py": (
         ("check_deployment",),

@@ -662,3 +662,14 @@ def test_auto_fit_refuses_only_when_not_one_token_fits():
     with pytest.raises(BadInputError, match="cannot auto-fit max_model_len: not enough KV memory for a single token"):
         _raw_pool(1, max_model_len=-1)
     assert _raw_pool(131_072, block_size=1, max_model_len=-1).max_model_len == 1
+
+
+@pytest.mark.parametrize(("window", "expected"), [(2, 3), (1, 2)])
+def test_sliding_window_peak_blocks(window, expected):
+    """vLLM SlidingWindowSpec.max_memory_usage_bytes (kv_cache_interface.py): cdiv(min(window - 1
+    + max_num_batched_tokens, max_model_len), block_size) + 1. Window 2, T = 16, block 16:
+    cdiv(17, 16) + 1 = 3; window 1: cdiv(16, 16) + 1 = 2."""
+    from kvplan.layers import SlidingWindow
+
+    kind = SlidingWindow(kv_heads=2, head_dim=64, v_head_dim=64, window=window)
+    assert kind.engine_blocks_per_request(10_000, 16, 16) == expected
