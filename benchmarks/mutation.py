@@ -67,12 +67,12 @@ TARGETS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "kvplan/engines/vllm_rules.py": (
         ("RULES", "SAMPLER_PATH_BYTES_PER_LOGIT", "SORT_BYTES_PER_LOGIT", "sort_bytes_per_logit",
          "PROFILE_WORKSPACE_BYTES", "NUM_SMS", "FORWARD_HIDDEN_COPIES", "FORWARD_MLP_COPIES", "TRITON_MIN_ROWS"),
-        ("tests/test_rules_pinned.py", "tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py",
-         "tests/test_explain.py"),
+        ("tests/test_rules_pinned.py", "tests/test_vllm_block_size.py", "tests/test_engines.py",
+         "tests/test_calibration.py", "tests/test_capacity.py", "tests/test_explain.py"),
     ),
     "kvplan/engines/vllm.py": (
         ("VLLM", "rope_cache_bytes", "mlp_width", "next_power_of_2"),
-        ("tests/test_rules_pinned.py", "tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py",
+        ("tests/test_rules_pinned.py", "tests/test_vllm_block_size.py", "tests/test_engines.py", "tests/test_calibration.py", "tests/test_capacity.py",
          "tests/test_explain.py"),
     ),
     "kvplan/engines/sglang.py": (

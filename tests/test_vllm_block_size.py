@@ -169,3 +169,22 @@ def test_recommend_lists_a_gpu_it_cannot_plan_instead_of_failing():
     rec = recommend(load_model("deepseek-v2-lite"), ctx=4096, users=4, gpus=["h100", "b200"], max_gpus=1)
     assert {o.request.gpu.name for o in rec.options} == {"h100-sxm"}
     assert {r.reason for r in rec.rejections if r.gpu == "b200"} == {"gpu"}
+
+
+#: --block-size values each release's CLI takes, as its source lists them (vllm_rules cites the files).
+CHOICES = {
+    "0.8.4": (8, 16, 32, 64, 128),  # arg_utils.py: choices=[8, 16, 32, 64, 128]
+    "0.10.1": (1, 8, 16, 32, 64, 128),  # config.py: BlockSize = Literal[1, 8, 16, 32, 64, 128]
+    "0.15.1": (1, 8, 16, 32, 64, 128, 256),  # config/cache.py: BlockSize = Literal[..., 256]
+}
+
+
+@pytest.mark.parametrize("release", sorted(CHOICES))
+def test_every_listed_block_size_and_no_other(release):
+    engine = get_engine(f"vllm=={release}")
+    gpu = get_gpu("h100")
+    for block in CHOICES[release]:
+        assert engine.settings(gpu, block_size=block).block_size == block
+    for block in {b + 1 for b in CHOICES[release]} - set(CHOICES[release]):
+        with pytest.raises(BadInputError, match="takes --block-size"):
+            engine.settings(gpu, block_size=block)
