@@ -127,6 +127,10 @@ def _parse_yaml(text: str, path: Path) -> object:
             _check_yaml_depth(text, path)
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
+        if "maximum nesting depth" in str(err):
+            # libyaml >= 0.2.6 (PyYAML 6.0.4 wheels) stops at 1,000 levels itself, while scanning
+            # ahead through a flow collection, before kvplan's event check sees level 65
+            raise SpecError(_too_deep(path)) from None
         raise _yaml_error(err, path) from None
     except RecursionError:
         raise SpecError(_too_deep(path)) from None
