@@ -101,7 +101,7 @@ def test_sparse_mla_block_size():
         new.model_block_size(spec, get_gpu("h200"), fmt, 32, 32)
     with pytest.raises(BadInputError, match="FlashInfer MLA sparse"):
         new.model_block_size(spec, get_gpu("b200"), fmt, None, 16)
-    with pytest.raises(BadInputError, match="9.x or 10.x"):
+    with pytest.raises(BadInputError, match=r"9\.x or 10\.x, not 8\.0"):
         new.model_block_size(spec, get_gpu("a100-80gb"), fmt, None, 16)
     with pytest.raises(BadInputError, match="0.11.0"):
         get_engine("vllm==0.10.2").model_block_size(spec, get_gpu("h200"), fmt, None, 16)
@@ -188,3 +188,18 @@ def test_every_listed_block_size_and_no_other(release):
     for block in {b + 1 for b in CHOICES[release]} - set(CHOICES[release]):
         with pytest.raises(BadInputError, match="takes --block-size"):
             engine.settings(gpu, block_size=block)
+
+
+def test_blackwell_refusal_names_the_compute_capability():
+    with pytest.raises(BadInputError, match=r"compute capability 10\.3 "):
+        _block("deepseek-v2-lite", "b300", "vllm==0.15.1")
+
+
+@pytest.mark.parametrize("release, reason", [
+    ("0.20", "CUDA-graph memory estimate"), ("0.20.0", "CUDA-graph memory estimate"),
+    ("0.21.0", "CUDA-graph memory estimate"), ("0.22", "Model Runner V2"), ("0.33.0", "Model Runner V2"),
+])
+def test_newer_vllm_releases_are_refused_with_their_reason(release, reason):
+    """vllm_rules.REFUSED: the reason of the newest entry at or below the release."""
+    with pytest.raises(BadInputError, match=reason):
+        get_engine(f"vllm=={release}")
