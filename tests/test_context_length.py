@@ -86,3 +86,9 @@ def test_explain_what_if_refuses_a_longer_max_model_len(capsys):
                          "--release", "0.8.0", "--what-if", "--max-model-len", "64k")
     assert code == 2
     assert "refuses max_model_len 65,536" in err
+
+
+@pytest.mark.parametrize("factor", [1e308, float("inf"), 1 << 40])
+def test_a_rope_factor_beyond_every_context_is_refused(factor):
+    with pytest.raises(Exception, match="beyond kvplan's limit"):
+        _len(rope_scaling={"rope_type": "linear", "factor": factor})

@@ -439,6 +439,11 @@ def context_length(c: HFConfig) -> int:
             length = c.check_int("rope_scaling.original_max_position_embeddings", original)
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
         raise c.error(f"{c.where('rope_scaling')}.factor must be a positive number, got {factor!r}")
+    from kvplan import limits
+
+    if not length * factor <= limits.MAX_TOKENS:  # inf and NaN too: int() of them raises
+        raise c.error(f"{c.where('rope_scaling')}.factor {factor!r} makes a context of more than "
+                      f"{limits.MAX_TOKENS:,} tokens, beyond kvplan's limit (see docs/limits.md)")
     scaled = int(length * factor)
     if scaled != length:
         c.note(f"serves {scaled:,} tokens: {length:,} x rope scaling factor {factor:g} (vLLM's derived max_model_len)")

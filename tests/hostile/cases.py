@@ -441,7 +441,8 @@ case("hf-unknown-field-esc", G, "size", "config.json",
 case("deployment-name-markup", G, "check", "p.yaml", files={"p.yaml": plan([dict(DEP, name="[/oops]")])})
 case("deployment-name-esc", G, "check", "p.yaml", files={"p.yaml": plan([dict(DEP, name=ESC_CLEAR + OSC52)])})
 case("deployment-name-junit", G, "check", "p.yaml", "--junit", "j.xml",
-     files={"p.yaml": plan([dict(DEP, name="bad\x01\x1b[2J<&>", max_model_len="1M")])},
+     files={"p.yaml": plan([dict(DEP, name="bad\x01\x1b[2J<&>", max_model_len="1M",
+                                  allow_long_max_model_len=True)])},
      check=lambda r: _valid_xml(r["work"] / "j.xml"))
 case("deployment-name-junit-fail", G, "check", "p.yaml", "--junit", "j.xml",
      files={"p.yaml": plan([dict(DEP, name="\x0b\x0c\ufffe", requires={"min_kv_tokens": "100M"})])},
