@@ -321,6 +321,28 @@ class _Run:
             static=self.policy.static,
         )
 
+    def prefill_chunks(self, s: int, budget_left, done_prompts: list) -> tuple:
+        """Step ``s``'s chunked prefill of the requests still computing their prompt, in
+        admission order, within ``budget_left`` tokens (None: no budget); a request whose
+        prompt completes starts decoding. Returns (budget left, prompt tokens computed)."""
+        keep, prefill = [], 0
+        for grp in self.prefilling:
+            if budget_left is not None and budget_left <= 0:
+                keep.append(grp)
+                continue
+            chunk = grp.todo if budget_left is None else min(grp.todo, budget_left)
+            grp.todo -= chunk
+            prefill += chunk
+            if budget_left is not None:
+                budget_left -= chunk
+            if grp.todo == 0:
+                self.start_decoding(grp, s)
+                done_prompts.append(grp)
+            else:
+                keep.append(grp)
+        self.prefilling = keep
+        return budget_left, prefill
+
 
 def _no_fit(policy: Policy, rid: int, need: int, have: int, pool_tokens: int, unit: str) -> DoesNotFitError:
     return DoesNotFitError(
@@ -807,24 +829,8 @@ class _PagedRun(_Run):
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
             budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
-            # prefill: requests still computing their prompt, in admission order
-            if self.prefilling:
-                keep = []
-                for grp in self.prefilling:
-                    if budget_left is not None and budget_left <= 0:
-                        keep.append(grp)
-                        continue
-                    chunk = grp.todo if budget_left is None else min(grp.todo, budget_left)
-                    grp.todo -= chunk
-                    prefill += chunk
-                    if budget_left is not None:
-                        budget_left -= chunk
-                    if grp.todo == 0:
-                        self.start_decoding(grp, s)
-                        done_prompts.append(grp)
-                    else:
-                        keep.append(grp)
-                self.prefilling = keep
+            if self.prefilling:  # requests still computing their prompt, in admission order
+                budget_left, prefill = self.prefill_chunks(s, budget_left, done_prompts)
             if s == arrival_at:
                 admit = True
             if admit and not preempted:
@@ -1161,23 +1167,8 @@ class _ContiguousRun(_Run):
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
             budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
-            if self.prefilling:
-                keep = []
-                for grp in self.prefilling:
-                    if budget_left is not None and budget_left <= 0:
-                        keep.append(grp)
-                        continue
-                    chunk = grp.todo if budget_left is None else min(grp.todo, budget_left)
-                    grp.todo -= chunk
-                    prefill += chunk
-                    if budget_left is not None:
-                        budget_left -= chunk
-                    if grp.todo == 0:
-                        self.start_decoding(grp, s)
-                        done_prompts.append(grp)
-                    else:
-                        keep.append(grp)
-                self.prefilling = keep
+            if self.prefilling:  # requests still computing their prompt, in admission order
+                budget_left, prefill = self.prefill_chunks(s, budget_left, done_prompts)
             if s == arrival_at:
                 admit = True
             if admit:
