@@ -25,6 +25,11 @@ NIM = ("docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance (llms.txt): Llama
 DSTACK = ("github.com/dstackai/benchmarks Deepseek-R1/raw_data/online_results.csv (commit 7f37e669; blog "
           "dstack.ai h200-mi300x-deepskeek-benchmark, 2025-03-18): DeepSeek-R1, random 3200 in / 800 out, "
           "500 prompts, median TPOT")
+ROCM_BLOG = ("github.com/ROCm/rocm-blogs blogs/artificial-intelligence/LLM_Inference/README.md (commit 11235ac2; "
+             "rocm.blogs.amd.com 'Best practices for competitive inference optimization on AMD Instinct MI300X "
+             "GPUs', 2025-01-29), section 'vLLM Latency Benchmark Results', MI300X column (endnote MI300-074): "
+             "vLLM benchmark_latency in the rocm/vllm-dev:20250112 image (vLLM 0.6.7.dev, ROCm 6.3), 8 x MI300X, "
+             "FP8 TP8, batch x 2048 in / 2048 out, end-to-end latency (TTLT) in ms")
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,23 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                        "0.4.6's with mem_fraction_static 0.81, the tp-8 default of 0.4.x")
       for c, v in ((4, 43.14762804), (8, 43.48452974), (16, 50.90542678), (32, 61.18636742), (64, 76.49795418),
                    (128, 108.3526393))),
+    # Llama 3.1 70B and 405B in FP8 on 8 x MI300X, vLLM's offline latency benchmark: a batch
+    # prefilled at once, then 2047 decode steps, so the figure is decode-bound. The blog gives
+    # e2e latency, not TPOT; these rows are checked as e2e, nothing is converted.
+    # KV fp8: the blog follows ROCm/MAD's standalone vLLM benchmark, whose float8 runs pass
+    # "--dtype float16 --quantization fp8 --kv-cache-dtype fp8" (ROCm/MAD
+    # scripts/vllm/vllm_benchmark_report.sh, commit 047bbf93); the blog's own serve commands for
+    # the FP8-KV checkpoints (Meta-Llama-3.1-70B/405B-Instruct-FP8-KV) pass the same flags.
+    *(Measurement(f"rocm-mi300x-70b-b{b}", "llama3.1-70b", "mi300x", "e2e", v,
+                  f"{ROCM_BLOG}; Llama 3.1 70B FP8, batch {b}: {v}",
+                  tp=8, weights="fp8", kv="fp8", concurrency=b, prompt=2048, output=2048)
+      for b, v in ((1, 19154), (2, 19671), (4, 19976), (8, 22486), (16, 25246), (32, 28967), (64, 39920),
+                   (128, 59514))),
+    *(Measurement(f"rocm-mi300x-405b-b{b}", "llama3.1-405b", "mi300x", "e2e", v,
+                  f"{ROCM_BLOG}; Llama 3.1 405B FP8, batch {b}: {v}",
+                  tp=8, weights="fp8", kv="fp8", concurrency=b, prompt=2048, output=2048)
+      for b, v in ((1, 52218), (2, 53227), (4, 55512), (8, 59931), (16, 66890), (32, 80688), (64, 108503),
+                   (128, 168846))),
 )
 
 
