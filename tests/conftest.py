@@ -29,3 +29,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="kvplan-test-hf-cache-")
 for _key in ("HF_ENDPOINT", "HF_TOKEN", "HF_HOME"):
     os.environ.pop(_key, None)
+
+# Tables are as wide as $COLUMNS says (kvplan.cli.common._width). A developer's exported
+# COLUMNS, or pytest-xdist's workers (which run with COLUMNS=80), would fold the tables the
+# tests read; tests that are about COLUMNS set it themselves.
+for _key in ("COLUMNS", "LINES"):
+    os.environ.pop(_key, None)

@@ -13,9 +13,10 @@ from kvplan.fragment.workloads import builtin_workload, fixed_workload, from_len
 
 @pytest.mark.parametrize("name, prompt_mean, output_mean", [("sharegpt", 161.31, 337.99), ("alpaca", 19.31, 58.45)])
 def test_builtin_means_match_the_paper(name, prompt_mean, output_mean):
-    # Geometric with p = 1/mean; 200k draws, no clipping (huge max_model_len). The standard
-    # error of a geometric mean over 200k draws is about mean / 447 (0.22%); allow 1%.
-    wl = builtin_workload(name, 200_000, max_model_len=1 << 30, seed=0)
+    # Geometric with p = 1/mean; 80k draws, no clipping (huge max_model_len). The standard
+    # error of a geometric mean over 80k draws is about mean / 283 (0.35%); allow 1% (2.8
+    # standard errors; the draw is seeded, so the test is deterministic).
+    wl = builtin_workload(name, 80_000, max_model_len=1 << 30, seed=0)
     s = wl.summary()
     assert s["mean_prompt_tokens"] == pytest.approx(prompt_mean, rel=0.01)
     assert s["mean_output_tokens"] == pytest.approx(output_mean, rel=0.01)
