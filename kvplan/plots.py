@@ -306,8 +306,14 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
             pool = _pools(spec, [fmt], gpu, Parallelism(int(tp), int(pp)), block, deploy)[fmt.name]
             _pool_line(ax, pool, annotate=True)
         par = f", tp {tp}, pp {pp}" if (tp, pp) != (1, 1) else ""
-        ax.set_title(mpl_text(f"{model}{par}"), fontsize="medium")
+        # y given: matplotlib then keeps the title where it is instead of measuring every
+        # panel's tick labels on each draw to lift it clear of them (the x ticks are below).
+        ax.set_title(mpl_text(f"{model}{par}"), fontsize="medium", y=1.0)
         _style_axes(ax, per_gpu=(tp, pp) != (1, 1), xlabel=p >= len(panel_keys) - ncols, ylabel=p % ncols == 0)
+        # Axis labels at fixed places in the panel (clear of the 45-degree tick labels): set,
+        # matplotlib skips measuring every tick label of every panel to place them.
+        ax.xaxis.set_label_coords(0.5, -0.2)
+        ax.yaxis.set_label_coords(-0.12, 0.5)
     # One legend for all panels, below them: the lines are the same formats and batches.
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncols=min(4, len(handles)),
                fontsize="small", bbox_to_anchor=(0.5, 0.0), frameon=False)
