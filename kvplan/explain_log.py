@@ -77,6 +77,7 @@ class LoggedStartup:
     concurrency_at_tokens: int | None = None
     num_gpu_blocks: int | None = None  # V0 "# GPU blocks: N"
     sampler: str | None = None  # "flashinfer" / "sort" when the log says which top-k/top-p path runs
+    nodes: int | None = None  # hosts the workers ran on, when the log shows it (see _nodes)
     # SGLang
     avail_before_load_gib: Fraction | None = None
     avail_after_load_gib: Fraction | None = None
@@ -154,6 +155,19 @@ def parse_log(text: str) -> LoggedStartup:
     if engine == "sglang":
         return _parse_sglang(text)
     raise BadInputError("not a vLLM or SGLang startup log (no engine, memory or KV-cache line found)")
+
+
+def _nodes(text: str, args: dict) -> int | None:
+    """Hosts a log's workers ran on, where the log shows it: an ``nnodes`` argument (vLLM
+    --nnodes from 0.11.1, vllm/engine/arg_utils.py; SGLang ServerArgs.nnodes), or Ray's
+    prefix on worker lines, which names the worker's ip only when it runs on another host
+    than the driver ("(RayWorkerWrapper pid=1234, ip=10.0.0.2) ..."): the driver's host
+    plus one per other ip. None when the log shows neither."""
+    n = args.get("nnodes")
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return n
+    ips = set(re.findall(r"\(\w+ pid=\d+, ip=([0-9A-Fa-f.:]+)\)", text))
+    return 1 + len(ips) if ips else None
 
 
 def _parse_vllm(text: str) -> LoggedStartup:
@@ -290,6 +304,7 @@ def _parse_vllm(text: str) -> LoggedStartup:
         m = _first(rf"\b{key}=(\d+)\b", text)
         if m and name not in v:
             v[name] = Fraction(int(m.group(1)), GIB)
+    v["nodes"] = _nodes(text, args)
     if re.search(r"Using FlashInfer for top-p & top-k sampling", text):
         v["sampler"] = "flashinfer"
     elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling", text):
@@ -348,6 +363,7 @@ def _parse_sglang(text: str) -> LoggedStartup:
     m = _first(r"max_running_requests=(\d+)", text)
     if m:
         v["max_num_seqs"] = int(m.group(1))
+    v["nodes"] = _nodes(text, args)
     if v.get("kv_tokens") is None:
         raise BadInputError("truncated SGLang log: no 'KV Cache is allocated' or 'max_total_num_tokens' line, "
                             "so the KV cache was not sized yet")
@@ -380,6 +396,6 @@ def from_record(r: dict) -> LoggedStartup:
         cudagraph_estimate_gib=f(e.get("cudagraph_memory_estimated_gib")), kv_gib=f(r["available_kv_cache_gib"]),
         kv_tokens=r["kv_cache_tokens"], max_concurrency=f(r["max_concurrency"]),
         concurrency_at_tokens=r["max_concurrency_at_tokens"], num_gpu_blocks=r.get("kv_cache_blocks"),
-        max_num_batched_tokens=e.get("max_num_batched_tokens_logged"), sampler=e.get("sampler"),
+        max_num_batched_tokens=e.get("max_num_batched_tokens_logged"), sampler=e.get("sampler"), nodes=r.get("nodes"),
         cudagraph_gib=f(e.get("cudagraph_memory_actual_gib")) if e.get("cudagraph_memory_estimated_gib") is None
         else None)
