@@ -184,6 +184,10 @@ class Paging:
     lookahead_capped: bool = True
     state_speculative_blocks: str = "admission_and_check"
     modelled_kinds: tuple[str, ...] | None = None
+    #: TensorRT-LLM rounds the block count up: blocks = ceil(floor(memory / bytes per token) /
+    #: tokens_per_block) (kvCacheManager.cpp calculateMaxNumBlocks, ``tc::ceilDiv(maxTokens,
+    #: tokensPerBlock)``), so its pool can exceed the fraction's bytes by up to one block.
+    round_blocks_up: bool = False
     sources: dict = field(default_factory=dict, compare=False, repr=False)
 
     def refuse(self, what: str, source: str = "") -> BadInputError:
@@ -208,7 +212,10 @@ def paging_for(engine) -> Paging:
     return maker(engine) if maker else Paging()
 
 
-_PAGINGS = {"vllm": lambda engine: vllm_paging(engine.release)}
+_PAGINGS = {
+    "vllm": lambda engine: vllm_paging(engine.release),
+    "trtllm": lambda engine: Paging(round_blocks_up=True),
+}
 
 
 # -- the layout of one worker ------------------------------------------------------------------
@@ -589,6 +596,18 @@ class Pages:
         return longest_fitting(self.fits_at, hi)
 
 
+def _blocks_of(paging: Paging, memory_bytes: int, unit_bytes: int, block_size: int) -> int:
+    """Blocks a pool of ``memory_bytes`` holds: vLLM's ``memory // unit``, or TensorRT-LLM's
+    ``ceil(floor(memory / per-token bytes) / tokens_per_block)`` (per-token bytes = unit /
+    block_size, kept as a ratio so the floor is exact). Llama-3.1-8B fp8 KV (65,536 B a token,
+    32-token blocks): 16.0527 GiB allotted -> 263,008 tokens -> 8,219 blocks either way; one
+    token more than a whole block gives one more block here."""
+    if not paging.round_blocks_up:
+        return memory_bytes // unit_bytes
+    max_tokens = memory_bytes * block_size // unit_bytes
+    return -(-max_tokens // block_size)
+
+
 def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp: int, block_size: int,
                  worker_memory_bytes, max_model_len: int | None, max_num_batched_tokens: int | None = None,
                  num_gpu_blocks_override: int | None = None, hybrid: bool | None = None,
@@ -625,7 +644,7 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
                                 _KCU + ": unify_kv_cache_configs asserts each rank's group specs")
     stage_blocks = tuple(None if lay.unit_bytes == 0 else
                          (num_gpu_blocks_override if num_gpu_blocks_override is not None
-                          else max(m, 0) // lay.unit_bytes)
+                          else _blocks_of(paging, max(m, 0), lay.unit_bytes, lay.block_size))
                          for m, lay in zip(mem, layouts))
     paged = [n for n in stage_blocks if n is not None]
     num_blocks = min(paged) if paged else 0

@@ -70,6 +70,8 @@ EXPECTED = {
                                       "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
     # 36 x 8 x 256 x 2 = 147,456
     "qwen3-8b": (147_456, {("full_attention", None, 8): 36}, 128, "Qwen/Qwen3-8B"),
+    # 28 x 2 x 8 x 128 x 2 = 114,688 (the TensorRT-LLM PyTorch-backend log's model, tests/fixtures/startup_logs)
+    "qwen3-0.6b": (114_688, {("full_attention", None, 8): 28}, 128, "Qwen/Qwen3-0.6B"),
     # 48 x 4 x 256 x 2 = 98,304: head_dim 128 from the file; 2048 / 32 = 64 would halve it
     "qwen3-30b-a3b": (98_304, {("full_attention", None, 4): 48}, 128, "Qwen/Qwen3-30B-A3B"),
     # 12 full layers (every 4th) x 2 x (256 + 256) x 2 = 24,576; 36 Gated DeltaNet layers hold state
@@ -145,7 +147,7 @@ WITH_BUILTIN = sorted(n for n in EXPECTED if _builtin_for(n))
 # Fixtures of models kvplan ships no built-in spec for (the importer alone is tested on them).
 WITHOUT_BUILTIN = {"deepseek-r1-distill-qwen-1.5b", "falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct",
                    "mistral-nemo-base-2407",
-                   "opt-125m", "qwen3-next-80b-a3b-instruct"}
+                   "opt-125m", "qwen3-0.6b", "qwen3-next-80b-a3b-instruct"}
 
 
 def test_fixtures_without_builtin_are_the_known_ones():

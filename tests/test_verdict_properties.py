@@ -109,8 +109,11 @@ def test_concurrency_never_exceeds_what_the_pool_holds(case, n):
     assert fit * per <= pool.num_blocks
     assert pool.memory_concurrency(n) <= pool.num_blocks / per + 0.005
     assert pool.max_requests(n) <= fit
+    # TensorRT-LLM rounds its block count up (kvplan.paging round_blocks_up): it allocates up
+    # to one block more than the fraction's bytes, so a stage may hold that much more
+    slack = pool.layout.unit_bytes if pool.paging.round_blocks_up else 0
     for i, stage in enumerate(pool.stages):
-        assert fit * stage_demand_bytes(pool, i, n) <= stage.kv_pool_bytes, f"stage {i} overcommitted"
+        assert fit * stage_demand_bytes(pool, i, n) <= stage.kv_pool_bytes + slack, f"stage {i} overcommitted"
 
 
 @PROPERTY

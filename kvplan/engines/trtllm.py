@@ -1,12 +1,27 @@
 """TensorRT-LLM: the KV pool is free_gpu_memory_fraction of the memory free after loading.
 
     pool = free_gpu_memory_fraction * (total - in_use_before_loading - weights)
+    blocks = ceil(floor(pool / bytes_per_token) / tokens_per_block)
 
 with free_gpu_memory_fraction 0.9 and tokens_per_block 32 (tensorrt_llm/llmapi/llm_args.py:
-KvCacheConfig, "Default is 90%"). No release is pinned: TensorRT-LLM's wheels are not on
-PyPI, so kvplan has not read any one release's source end to end; ``trtllm==X`` is refused
-and the bare name uses these documented defaults (the label says "release not pinned").
-Not calibrated against a log.
+KvCacheConfig, "Default is 90%"). The block count rounds up (cpp/tensorrt_llm/batch_manager/
+kvCacheManager.cpp, BaseKVCacheManager::calculateMaxNumBlocks: ``tc::ceilDiv(maxTokens,
+tokensPerBlock)``; kvplan.paging ``round_blocks_up``).
+
+What TensorRT-LLM calls "available" is measured, not derived (docs/calibration.md, TensorRT-LLM):
+the TensorRT-engine path takes cudaMemGetInfo's free memory plus the memory pool's free bytes
+(calculateFreeMemBytes) after the engine's weights, its execution-context (activation) memory,
+fixed when the engine was built, and the runtime and decoder buffers are allocated; the PyTorch
+backend (tensorrt_llm/_torch/pyexecutor/_util.py, KvCacheCreator) takes total - the peak of a
+profiling run (weights, activations of max_num_tokens, CUDA graphs, NCCL) + the trial KV cache.
+kvplan cannot know the engine's build-time activation memory, the buffers sized by
+max_batch_size or the profiled peak, so it subtracts none of them and overstates the pool by
+them (public logs: +1.6% for a 0.6B model under the PyTorch backend, +28% for an fp8 engine
+built with max_batch_size 2048). The memory in use before loading is vLLM's (STARTUP_IN_USE);
+at tp 2 its 1.53 GiB exceeds all the non-weight memory of a public TensorRT-LLM log, where
+kvplan is 0.7% under. No release is pinned: kvplan has not read any one release's source
+end to end; ``trtllm==X`` is refused and the bare name uses these rules (the label says
+"release not pinned").
 """
 
 from __future__ import annotations
@@ -51,7 +66,9 @@ class TensorRTLLM(Engine):
     fraction_name = "free_gpu_memory_fraction"
     default_block_size = TOKENS_PER_BLOCK
     description = ("TensorRT-LLM (release not pinned): free_gpu_memory_fraction of the memory free after "
-                   "loading; tokens_per_block 32")
+                   "loading; tokens_per_block 32, blocks rounded up; the engine's activation memory and "
+                   "runtime/decoder buffers (TensorRT engines) or the profiled peak (PyTorch backend) are not "
+                   "subtracted (not knowable before the engine is built or run)")
 
     @property
     def name(self) -> str:
