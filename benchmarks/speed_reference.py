@@ -64,6 +64,27 @@ class Measurement:
     note: str = ""
 
 
+#: The SGLang cookbook's three random-length runs (name, --random-input-len, --random-output-len,
+#: and per concurrency: requests, total input tokens, total generated tokens, as printed; the
+#: same seeds give the same totals for every model).
+_SGL_RUNS = (("chat", 1000, 1000, ((1, 10, 6101, 4210), (16, 80, 39668, 40725), (100, 500, 249831, 252162))),
+             ("reason", 1000, 8000, ((1, 10, 6101, 44452), (16, 80, 39668, 318226), (64, 320, 158939, 1300705))),
+             ("summ", 8000, 1000, ((1, 10, 41941, 4210), (16, 80, 300020, 41589), (64, 320, 1273893, 169680))))
+
+
+def _sgl_cookbook_random(tag: str, model: str, where: str, tpot_ms, *, weights=None, note=""):
+    """One row per run and concurrency of _SGL_RUNS; ``tpot_ms[run][i]`` the median TPOT printed.
+    Prompt and output are the run's means (total tokens / requests)."""
+    return tuple(
+        Measurement(f"sglcb-b200-{tag}-{name}-c{c}", model, "b200", "tpot", v,
+                    f"{SGL_COOKBOOK}; {where}, --random-input-len {rin} --random-output-len {rout} --max-concurrency "
+                    f"{c}: {n} requests, {tin} input / {tout} generated tokens, median TPOT {v} ms",
+                    tp=8, engine="sglang==0.5.6", weights=weights, memory_fraction=SGL_B200_TP8_FRACTION,
+                    concurrency=c, prompt=round(tin / n), output=round(tout / n), note=note)
+        for (name, rin, rout, points), row in zip(_SGL_RUNS, tpot_ms)
+        for (c, n, tin, tout), v in zip(points, row))
+
+
 MEASUREMENTS: tuple[Measurement, ...] = (
     # vLLM's own CI: 3 models x 3 GPUs, batch 8 (buildkite vllm/performance-benchmark)
     Measurement("ci-h100-8b", "llama3.1-8b", "h100-sxm", "e2e", 997.365, f"{VLLM_CI}; build 9555, 8xH100",
@@ -148,35 +169,16 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     # printed); that keeps the run's prefill-to-decode token ratio. Three scenarios per model:
     # chat 1000/1000 (1, 16, 100 users), reasoning 1000/8000 and summarization 8000/1000
     # (1, 16, 64 users).
-    *(Measurement(f"sglcb-b200-qwen3-{name}-c{c}", "qwen3-235b-a22b", "b200", "tpot", v,
-                  f"{SGL_COOKBOOK}; docs/autoregressive/Qwen/Qwen3.md, Qwen/Qwen3-235B-A22B-Instruct-2507 (BF16), "
-                  f"sglang 0.5.6, --random-input-len {rin} --random-output-len {rout} --max-concurrency {c}: "
-                  f"{n} requests, {tin} input / {tout} generated tokens, median TPOT {v} ms",
-                  tp=8, engine="sglang==0.5.6", memory_fraction=SGL_B200_TP8_FRACTION, concurrency=c,
-                  prompt=round(tin / n), output=round(tout / n),
-                  note="Qwen3-235B-A22B-Instruct-2507 has the qwen3-235b-a22b architecture (262k context, not 40k)")
-      for name, rin, rout, c, n, tin, tout, v in (
-          ("chat", 1000, 1000, 1, 10, 6101, 4210, 10.12), ("chat", 1000, 1000, 16, 80, 39668, 40725, 16.12),
-          ("chat", 1000, 1000, 100, 500, 249831, 252162, 34.04),
-          ("reason", 1000, 8000, 1, 10, 6101, 44452, 10.24), ("reason", 1000, 8000, 16, 80, 39668, 318226, 14.91),
-          ("reason", 1000, 8000, 64, 320, 158939, 1300705, 24.07),
-          ("summ", 8000, 1000, 1, 10, 41941, 4210, 10.33), ("summ", 8000, 1000, 16, 80, 300020, 41589, 16.66),
-          ("summ", 8000, 1000, 64, 320, 1273893, 169680, 34.27))),
-    *(Measurement(f"sglcb-b200-r1-{name}-c{c}", "deepseek-v3", "b200", "tpot", v,
-                  f"{SGL_COOKBOOK}; docs/autoregressive/DeepSeek/DeepSeek-R1.md, deepseek-ai/DeepSeek-R1-0528 (FP8), "
-                  f"SGLang 0.5.6.post1, --random-input-len {rin} --random-output-len {rout} --max-concurrency {c}: "
-                  f"{n} requests, {tin} input / {tout} generated tokens, median TPOT {v} ms",
-                  tp=8, engine="sglang==0.5.6", weights="fp8", memory_fraction=SGL_B200_TP8_FRACTION, concurrency=c,
-                  prompt=round(tin / n), output=round(tout / n),
-                  note="0.5.6.post1 planned with 0.5.6's rules; KV bf16: SGLang (server_args.py) forces fp8 KV on "
-                       "Blackwell only for DeepSeek NSA (V3.2), not for DeepseekV3ForCausalLM")
-      for name, rin, rout, c, n, tin, tout, v in (
-          ("chat", 1000, 1000, 1, 10, 6101, 4210, 9.15), ("chat", 1000, 1000, 16, 80, 39668, 40725, 17.46),
-          ("chat", 1000, 1000, 100, 500, 249831, 252162, 41.98),
-          ("reason", 1000, 8000, 1, 10, 6101, 44452, 9.20), ("reason", 1000, 8000, 16, 80, 39668, 318226, 15.59),
-          ("reason", 1000, 8000, 64, 320, 158939, 1300705, 26.72),
-          ("summ", 8000, 1000, 1, 10, 41941, 4210, 9.27), ("summ", 8000, 1000, 16, 80, 300020, 41589, 19.23),
-          ("summ", 8000, 1000, 64, 320, 1273893, 169680, 40.99))),
+    *_sgl_cookbook_random("qwen3", "qwen3-235b-a22b", "docs/autoregressive/Qwen/Qwen3.md, "
+                          "Qwen/Qwen3-235B-A22B-Instruct-2507 (BF16), sglang 0.5.6",
+                          ((10.12, 16.12, 34.04), (10.24, 14.91, 24.07), (10.33, 16.66, 34.27)),
+                          note="Qwen3-235B-A22B-Instruct-2507 has the qwen3-235b-a22b architecture (262k context, "
+                               "not 40k)"),
+    *_sgl_cookbook_random("r1", "deepseek-v3", "docs/autoregressive/DeepSeek/DeepSeek-R1.md, "
+                          "deepseek-ai/DeepSeek-R1-0528 (FP8), SGLang 0.5.6.post1",
+                          ((9.15, 17.46, 41.98), (9.20, 15.59, 26.72), (9.27, 19.23, 40.99)), weights="fp8",
+                          note="0.5.6.post1 planned with 0.5.6's rules; KV bf16: SGLang (server_args.py) forces fp8 KV "
+                               "on Blackwell only for DeepSeek NSA (V3.2), not for DeepseekV3ForCausalLM"),
     # gpt-oss-120b: bench_serving's default dataset (ShareGPT), so lengths vary more widely
     # (median TPOT 11.00 ms at 100 users, mean 14.31)
     *(Measurement(f"sglcb-b200-gptoss-c{c}", "gpt-oss-120b", "b200", "tpot", v,
