@@ -32,6 +32,17 @@ ROCM_BLOG = ("github.com/ROCm/rocm-blogs blogs/artificial-intelligence/LLM_Infer
              "FP8 TP8, batch x 2048 in / 2048 out, end-to-end latency (TTLT) in ms")
 
 
+SGL_COOKBOOK = ("github.com/sgl-project/sgl-cookbook (commit 7b5bd9c0, docs.sglang.io/cookbook), section "
+                "'5.1 Speed Benchmark': sglang.bench_serving --backend sglang, 8 x NVIDIA B200, --tp 8, no other "
+                "server flags (KV cache dtype auto = bf16), median TPOT")
+#: SGLang's default mem_fraction_static on a B200 (nvidia-smi: 183359 MiB) at tp 8, releases
+#: 0.5.6-0.5.8 (kvplan.engines.sglang.default_fraction("reserved_0_5_6", 183359, 8, 1)):
+#: reserved 512 + 1.5 x 16384 + 2 x 512 + 8/8 x 1024 = 27,136 MiB, round(156223 / 183359, 3).
+#: kvplan's catalog does not hold the B200's nvidia-smi figure, so the rows give it; it only
+#: decides whether the load fits.
+SGL_B200_TP8_FRACTION = 0.852
+
+
 @dataclass(frozen=True)
 class Measurement:
     id: str
@@ -51,6 +62,27 @@ class Measurement:
     memory_fraction: float | None = None  # the engine's memory fraction, where kvplan needs it given
     fit: bool = False  # used to fit the shipped factors (benchmarks/fit_speed.py): in-sample
     note: str = ""
+
+
+#: The SGLang cookbook's three random-length runs (name, --random-input-len, --random-output-len,
+#: and per concurrency: requests, total input tokens, total generated tokens, as printed; the
+#: same seeds give the same totals for every model).
+_SGL_RUNS = (("chat", 1000, 1000, ((1, 10, 6101, 4210), (16, 80, 39668, 40725), (100, 500, 249831, 252162))),
+             ("reason", 1000, 8000, ((1, 10, 6101, 44452), (16, 80, 39668, 318226), (64, 320, 158939, 1300705))),
+             ("summ", 8000, 1000, ((1, 10, 41941, 4210), (16, 80, 300020, 41589), (64, 320, 1273893, 169680))))
+
+
+def _sgl_cookbook_random(tag: str, model: str, where: str, tpot_ms, *, weights=None, note=""):
+    """One row per run and concurrency of _SGL_RUNS; ``tpot_ms[run][i]`` the median TPOT printed.
+    Prompt and output are the run's means (total tokens / requests)."""
+    return tuple(
+        Measurement(f"sglcb-b200-{tag}-{name}-c{c}", model, "b200", "tpot", v,
+                    f"{SGL_COOKBOOK}; {where}, --random-input-len {rin} --random-output-len {rout} --max-concurrency "
+                    f"{c}: {n} requests, {tin} input / {tout} generated tokens, median TPOT {v} ms",
+                    tp=8, engine="sglang==0.5.6", weights=weights, memory_fraction=SGL_B200_TP8_FRACTION,
+                    concurrency=c, prompt=round(tin / n), output=round(tout / n), note=note)
+        for (name, rin, rout, points), row in zip(_SGL_RUNS, tpot_ms)
+        for (c, n, tin, tout), v in zip(points, row))
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -130,6 +162,32 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                   tp=8, weights="fp8", kv="fp8", concurrency=b, prompt=2048, output=2048)
       for b, v in ((1, 52218), (2, 53227), (4, 55512), (8, 59931), (16, 66890), (32, 80688), (64, 108503),
                    (128, 168846))),
+
+    # SGLang's cookbook on 8 x B200 (--tp 8): bench_serving's random dataset draws each
+    # request's lengths up to --random-input-len / --random-output-len, so prompt and output
+    # here are the run's means (total input / generated tokens over successful requests, as
+    # printed); that keeps the run's prefill-to-decode token ratio. Three scenarios per model:
+    # chat 1000/1000 (1, 16, 100 users), reasoning 1000/8000 and summarization 8000/1000
+    # (1, 16, 64 users).
+    *_sgl_cookbook_random("qwen3", "qwen3-235b-a22b", "docs/autoregressive/Qwen/Qwen3.md, "
+                          "Qwen/Qwen3-235B-A22B-Instruct-2507 (BF16), sglang 0.5.6",
+                          ((10.12, 16.12, 34.04), (10.24, 14.91, 24.07), (10.33, 16.66, 34.27)),
+                          note="Qwen3-235B-A22B-Instruct-2507 has the qwen3-235b-a22b architecture (262k context, "
+                               "not 40k)"),
+    *_sgl_cookbook_random("r1", "deepseek-v3", "docs/autoregressive/DeepSeek/DeepSeek-R1.md, "
+                          "deepseek-ai/DeepSeek-R1-0528 (FP8), SGLang 0.5.6.post1",
+                          ((9.15, 17.46, 41.98), (9.20, 15.59, 26.72), (9.27, 19.23, 40.99)), weights="fp8",
+                          note="0.5.6.post1 planned with 0.5.6's rules; KV bf16: SGLang (server_args.py) forces fp8 KV "
+                               "on Blackwell only for DeepSeek NSA (V3.2), not for DeepseekV3ForCausalLM"),
+    # gpt-oss-120b: bench_serving's default dataset (ShareGPT), so lengths vary more widely
+    # (median TPOT 11.00 ms at 100 users, mean 14.31)
+    *(Measurement(f"sglcb-b200-gptoss-c{c}", "gpt-oss-120b", "b200", "tpot", v,
+                  f"{SGL_COOKBOOK}; docs/autoregressive/OpenAI/GPT-OSS.md, openai/gpt-oss-120b (MXFP4 experts), "
+                  f"sglang 0.5.6, ShareGPT, --num-prompt {n} --max-concurrency {c}: {tin} input / {tout} generated "
+                  f"tokens, median TPOT {v} ms",
+                  tp=8, engine="sglang==0.5.6", memory_fraction=SGL_B200_TP8_FRACTION, concurrency=c,
+                  prompt=round(tin / n), output=round(tout / n))
+      for c, n, tin, tout, v in ((1, 100, 33178, 21251, 2.31), (100, 1000, 297156, 192432, 11.00))),
 )
 
 

@@ -292,6 +292,11 @@ def make_request(
     check_parallelism(spec, Parallelism(tp, pp))
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     g = resolve_gpu(gpu, gpu_mem_bytes)
+    # The dtype the engine runs the model in: --dtype, or the engine's resolution of the config's
+    # (vLLM downcasts float32 and replaces bf16 on GPUs below compute capability 8.0).
+    served = get_engine(engine).serving_dtype(spec, g, explicit=bool(dtype))
+    if served != spec.dtype:
+        spec = dataclasses.replace(spec, dtype=served)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:

@@ -239,13 +239,15 @@ def _kv_format(log: LoggedStartup, value=None) -> str:
     return value or log.kv_cache_dtype or "auto"
 
 
-def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs, logged_len=True):
+def _plan(spec, gpu, engine, *, tp, pp, weights, kv, fraction, max_model_len, tokens, seqs, logged_len=True,
+          dtype=None):
     """The capacity planner's Pool for this deployment under ``engine`` (kvplan.capacity).
     ``logged_len``: max_model_len is the one the log ran with, so a length beyond the
-    model's own was allowed there; a what-if's new length is checked as the engine checks it."""
+    model's own was allowed there; a what-if's new length is checked as the engine checks it.
+    ``dtype``: the dtype the log ran in (the engine's resolved one), given as --dtype."""
     from kvplan.capacity import make_request, plan
 
-    return plan(make_request(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine,
+    return plan(make_request(spec, gpu, tp=tp, pp=pp, weights=weights, kv_format=kv, engine=engine, dtype=dtype,
                              gpu_memory_utilization=fraction, max_model_len=max_model_len,
                              max_num_batched_tokens=tokens, max_num_seqs=seqs, allow_long_max_model_len=logged_len))
 
@@ -287,7 +289,7 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
         wfmt = _weights_format(log)
         cap = _plan(spec, g, engine, tp=log.tp, pp=log.pp, weights=None if wfmt == "unsupported" else wfmt,
                     kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
-                    tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)
+                    tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs, dtype=log.dtype)
         st = cap.stages[0]  # vLLM logs rank 0 (the first pipeline stage)
         w_pred = st.weights_bytes if wfmt != "unsupported" else None
         act_pred, nt_pred = st.activation_bytes, st.other_bytes

@@ -244,6 +244,12 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def serving_dtype(self, spec, gpu, explicit: bool) -> str:
+        """The dtype the engine runs ``spec`` in on ``gpu``: ``spec.dtype`` is the config's
+        torch_dtype, or the --dtype given when ``explicit``. Default: as given. BadInputError
+        where the engine would refuse it."""
+        return spec.dtype
+
     def check_kv_format(self, fmt, model_dtype: str) -> None:
         """Raise BadInputError when this engine cannot store the cache in ``fmt``."""
         names = self.kv_formats()

@@ -155,6 +155,15 @@ class SGLang(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
+    def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
+        """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type
+        "gemma*"), else to fp16 (sglang/srt/configs/model_config.py _get_and_verify_dtype, read
+        in the 0.4.6 and 0.5.8 wheels; the releases between are taken to agree). Other dtypes
+        run as the config gives them; SGLang has no GPU-dependent fallback."""
+        if explicit or spec.dtype != "fp32":
+            return spec.dtype
+        return "bf16" if spec.architecture.startswith("Gemma") else "fp16"
+
     def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
         mib = NVIDIA_SMI_MIB.get(gpu.name)
         if mib is None:

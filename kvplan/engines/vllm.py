@@ -70,6 +70,17 @@ def next_power_of_2(n: int) -> int:
     return 1 << (n - 1).bit_length() if n > 1 else 1
 
 
+#: Hugging Face model_type of the architectures vLLM's dtype rules name (rule auto_dtype);
+#: every other architecture is none of them.
+HF_MODEL_TYPES = {
+    "Gemma2ForCausalLM": "gemma2",
+    "Gemma3ForConditionalGeneration": "gemma3",
+    "Gemma3ForCausalLM": "gemma3_text",
+    "Glm4ForCausalLM": "glm4",
+    "Plamo2ForCausalLM": "plamo2",
+}
+
+
 @dataclass(frozen=True)
 class VLLM(Engine):
     """vLLM at one release. ``flashinfer_sampler``: whether FlashInfer is installed, which
@@ -138,6 +149,43 @@ class VLLM(Engine):
                                 f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
+
+    def serving_dtype(self, spec: ModelSpec, gpu: GPU, explicit: bool) -> str:
+        """The dtype this release runs ``spec`` in on ``gpu`` (rule ``auto_dtype``): with --dtype
+        auto a float32 config is downcast and a dtype the GPU cannot run is replaced (e.g. a bf16
+        model on a T4 runs in fp16, Gemma-2 there in fp32); a --dtype the release refuses on this
+        GPU (bf16 below compute capability 8.0; fp16 for Gemma-2/3 and GLM-4 from 0.9.1) is
+        refused. A GPU without a known compute capability (--gpu-mem) is taken to run bf16."""
+        rule = self.rule("auto_dtype")
+        model_type = HF_MODEL_TYPES.get(spec.architecture, "")
+        cc = gpu.compute_capability
+        supported = ("bf16", "fp16", "fp32") if cc is None or cc >= (8, 0) else ("fp16", "fp32")
+        where = f"{self.name} on {gpu.display_name or gpu.name}" + (f" (compute capability {cc[0]}.{cc[1]})" if cc else "")
+        no_fp16 = rule.get("no_fp16", ())
+        d = spec.dtype
+        if explicit:
+            if d not in supported:
+                raise BadInputError(f"{where} refuses --dtype {d}: bfloat16 needs compute capability 8.0 "
+                                    f"(vllm/platforms/cuda.py); use --dtype fp16")
+            if d == "fp16" and model_type in no_fp16:
+                raise BadInputError(f"{self.name} refuses --dtype fp16 for {spec.name} (model type {model_type}: "
+                                    f"'Numerical instability', vllm _FLOAT16_NOT_SUPPORTED_MODELS); use bf16 or fp32")
+            return d
+        if rule["kind"] == "preferred":
+            runs = [x for x in supported if not (x == "fp16" and model_type in no_fp16)]
+            if d == "fp32":
+                d = runs[0]
+            return d if d in runs else runs[0]
+        if d == "fp32":
+            d = "bf16" if model_type in rule["fp32_to_bf16"] else "fp16"
+        if model_type in rule["always_bf16"]:
+            d = "bf16"
+        if d not in supported:
+            if not rule["fallback"]:
+                raise BadInputError(f"{where} does not start {spec.name} in {d}: this release refuses bfloat16 below "
+                                    f"compute capability 8.0 (vllm/v1/worker/gpu_worker.py); pass --dtype fp16")
+            d = supported[0]
+        return d
 
     def model_block_size(self, spec: ModelSpec, gpu: GPU, fmt, requested: int | None, block_size: int) -> int:
         """The block size this release runs ``spec`` at on ``gpu``: MLA models take their

@@ -148,6 +148,36 @@ RULES = (
     Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
          "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
+    # -- the dtype the model runs in with --dtype auto (the default), by the config's torch_dtype and
+    #    the GPU: "legacy" releases downcast a float32 config to fp16 (bf16 for the model types in
+    #    fp32_to_bf16) and force bf16 for always_bf16; "fallback" then replaces a dtype the GPU cannot
+    #    run by the platform's first (vllm/platforms/cuda.py supported_dtypes: bf16, fp16, fp32 from
+    #    compute capability 8.0; fp16, fp32 below), without it vLLM refuses bf16 below 8.0
+    #    (_check_if_gpu_supports_dtype, vllm/v1/worker/gpu_worker.py); "preferred" releases take the
+    #    platform's first dtype the model type can run (no_fp16: model types vLLM never runs in fp16)
+    #    for a float32 config and for one the GPU cannot run. The pooling-model branch is not modelled.
+    Rule("auto_dtype", "0.8.0", "0.8.0",
+         {"kind": "legacy", "fp32_to_bf16": ("gemma2", "gemma3", "gemma3_text"), "always_bf16": (),
+          "fallback": False},
+         "vllm/config.py: _get_and_verify_dtype (dtype == 'auto': float32 -> float16, 'For Gemma 2 and 3, we "
+         "downcast float32 to bfloat16')"),
+    Rule("auto_dtype", "0.8.1", "0.8.4", {"kind": "legacy", "fp32_to_bf16": (), "always_bf16": (), "fallback": False},
+         "vllm/config.py: _get_and_verify_dtype ('Following common practice, we use float16 for float32 models')"),
+    Rule("auto_dtype", "0.8.5", "0.8.5.post1",
+         {"kind": "legacy", "fp32_to_bf16": (), "always_bf16": ("plamo2",), "fallback": False},
+         "vllm/config.py: _get_and_verify_dtype (float32 -> float16; 'For PLaMo2, we cast models to bfloat16')"),
+    Rule("auto_dtype", "0.9.0", "0.9.0.1",
+         {"kind": "legacy", "fp32_to_bf16": (), "always_bf16": ("plamo2",), "fallback": True},
+         "vllm/config.py: _get_and_verify_dtype (float32 -> float16, PLaMo2 bfloat16, then 'Falling back to %s "
+         "for compatibility': current_platform.supported_dtypes[0])"),
+    Rule("auto_dtype", "0.9.1", "0.10.1.1",
+         {"kind": "preferred", "no_fp16": ("gemma2", "gemma3", "plamo2", "glm4")},
+         "vllm/config.py (0.9.1-0.10.1.1 vllm/config/__init__.py): _resolve_auto_dtype, "
+         "_FLOAT16_NOT_SUPPORTED_MODELS"),
+    Rule("auto_dtype", "0.10.2", None,
+         {"kind": "preferred", "no_fp16": ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")},
+         "vllm/config/__init__.py (0.11+: vllm/config/model.py): _resolve_auto_dtype, "
+         "_FLOAT16_NOT_SUPPORTED_MODELS (gemma3_text added in 0.10.2)"),
     Rule("kv_cache_dtypes", "0.8.0", "0.9.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2"),
          "vllm/config.py: CacheDType"),
     Rule("kv_cache_dtypes", "0.10.0", "0.10.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc"),

@@ -1,0 +1,93 @@
+"""The dtype an engine runs a model in, from its config's torch_dtype and the GPU (vLLM's
+--dtype auto; rule auto_dtype in kvplan.engines.vllm_rules), and the --dtype a release refuses.
+
+Expectations read from each release's vllm/config (_get_and_verify_dtype, _resolve_auto_dtype,
+_FLOAT16_NOT_SUPPORTED_MODELS) and vllm/platforms/cuda.py (supported_dtypes: bf16 from compute
+capability 8.0); SGLang's from sglang/srt/configs/model_config.py (0.4.6, 0.5.8)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from helpers import cli
+from kvplan.capacity import make_request, plan
+from kvplan.errors import BadInputError
+from kvplan.loader import load_model
+
+
+def _served(model, gpu, engine="vllm", dtype=None, **kw):
+    spec = load_model(model) if isinstance(model, str) else model
+    return make_request(spec, gpu, engine=engine, dtype=dtype, **kw).spec.dtype
+
+
+def _fp32(model):
+    return dataclasses.replace(load_model(model), dtype="fp32")
+
+
+@pytest.mark.parametrize(("engine", "gpu", "model", "want"), [
+    # a float32 config (gpt2's torch_dtype) under --dtype auto
+    ("vllm==0.19.1", "h100", "gpt2", "bf16"),   # the platform's first dtype from 0.9.1
+    ("vllm==0.9.1", "a100-80gb", "gpt2", "bf16"),
+    ("vllm==0.9.0", "h100", "gpt2", "fp16"),    # 'we use float16 for float32 models' up to 0.9.0.1
+    ("vllm==0.8.0", "h100", "gpt2", "fp16"),
+    ("vllm==0.19.1", "t4", "gpt2", "fp16"),     # no bf16 below compute capability 8.0
+    ("sglang==0.5.8", "h100", "gpt2", "fp16"),
+    ("sglang==0.4.6", "h100", "gpt2", "fp16"),
+    ("raw", "h100", "gpt2", "fp32"),            # the bytes as the config gives them
+    # a bf16 config on a GPU without bf16
+    ("vllm==0.19.1", "t4", "llama3.1-8b", "fp16"),
+    ("vllm==0.9.0", "t4", "llama3.1-8b", "fp16"),    # 0.9.0 falls back to supported_dtypes[0]
+    ("vllm==0.19.1", "t4", "gemma2-9b", "fp32"),     # never fp16 for gemma2: the next is fp32
+    ("vllm==0.10.1.1", "v100-32gb", "gemma2-9b", "fp32"),
+    ("vllm==0.9.0", "t4", "gemma2-9b", "fp16"),      # before _FLOAT16_NOT_SUPPORTED_MODELS
+    ("vllm==0.19.1", "h100", "llama3.1-8b", "bf16"),
+])
+def test_auto_dtype_by_release_and_gpu(engine, gpu, model, want):
+    assert _served(model, gpu, engine) == want
+
+
+def test_float32_gemma_configs_by_release():
+    g2 = _fp32("gemma2-9b")
+    assert _served(g2, "h100", "vllm==0.8.0") == "bf16"   # 'For Gemma 2 and 3, we downcast float32 to bfloat16'
+    assert _served(g2, "h100", "vllm==0.8.1") == "fp16"
+    assert _served(g2, "h100", "vllm==0.19.1") == "bf16"
+    assert _served(g2, "t4", "vllm==0.19.1") == "fp32"
+    assert _served(g2, "h100", "sglang==0.5.8") == "bf16"  # model_type.startswith("gemma")
+    gemma3_text = dataclasses.replace(_fp32("llama3.1-8b"), architecture="Gemma3ForCausalLM")
+    assert _served(gemma3_text, "t4", "vllm==0.10.1.1") == "fp16"  # gemma3_text joined the list in 0.10.2
+    assert _served(gemma3_text, "t4", "vllm==0.10.2") == "fp32"
+
+
+def test_the_plan_counts_the_bytes_of_the_dtype_the_engine_runs():
+    # gpt2 under vLLM 0.19.1 on an H100: bf16 weights and KV, half the float32 config's
+    spec = load_model("gpt2")
+    served = plan(make_request(spec, "h100", engine="vllm==0.19.1"))
+    as_fp32 = plan(make_request(spec, "h100", engine="vllm==0.19.1", dtype="fp32"))
+    assert served.request.kv_format.name == "bf16" and as_fp32.request.kv_format.name == "fp32"
+    assert 2 * served.weights_bytes == as_fp32.weights_bytes
+    assert 2 * served.reserved_bytes(1024) == as_fp32.reserved_bytes(1024)
+
+
+@pytest.mark.parametrize(("engine", "gpu", "model", "dtype", "match"), [
+    ("vllm==0.19.1", "t4", "llama3.1-8b", "bf16", "refuses --dtype bf16: bfloat16 needs compute capability 8.0"),
+    ("vllm==0.8.3", "t4", "llama3.1-8b", None, "does not start llama3.1-8b in bf16"),
+    ("vllm==0.19.1", "h100", "gemma2-9b", "fp16", "refuses --dtype fp16 for gemma2-9b"),
+])
+def test_a_dtype_the_release_refuses_is_refused(engine, gpu, model, dtype, match):
+    with pytest.raises(BadInputError, match=match):
+        _served(model, gpu, engine, dtype)
+
+
+def test_explicit_dtypes_the_release_runs_are_kept():
+    assert _served("gemma2-9b", "h100", "vllm==0.9.0", "fp16") == "fp16"  # no fp16 ban before 0.9.1
+    assert _served("llama3.1-8b", "t4", "vllm==0.19.1", "fp16") == "fp16"
+    assert _served("llama3.1-8b", "h100", "vllm==0.19.1", "fp32") == "fp32"
+
+
+def test_the_cli_prints_the_dtype_and_refuses_in_one_line(capsys):
+    code, out, _ = cli(capsys, "capacity", "gpt2", "--gpu", "h100")
+    assert code == 0 and "weights bf16, KV bf16" in out
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "t4", "--engine", "vllm==0.8.3")
+    assert code == 2 and err.count("\n") == 1 and "pass --dtype fp16" in err
