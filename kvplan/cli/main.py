@@ -223,10 +223,25 @@ def run(argv: list[str] | None = None) -> int:
         _restore_signals(previous)
 
 
+_built: dict = {}
+
+
+def _command():
+    """The click command of the registered command modules, built once per set of modules:
+    typer rebuilds it from every command's signature on each ``app()`` call (~14 ms, paid by
+    every in-process ``run``: tests, notebooks, scripts that call kvplan repeatedly)."""
+    import typer.main
+
+    key = frozenset(_registered)
+    if _built.get("key") != key:
+        _built.update(key=key, command=typer.main.get_command(app))
+    return _built["command"]
+
+
 def _run(args: list[str]) -> int:
     _register(_modules_for(args))
     try:
-        result = app(args=args or ["--help"], prog_name="kvplan", standalone_mode=False)
+        result = _command()(args=args or ["--help"], prog_name="kvplan", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except _cx.UsageError as err:
         if _debug():
