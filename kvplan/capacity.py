@@ -1002,6 +1002,9 @@ class Capacity:
         elif g.memory_source == "datasheet":
             out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
                        f"less (give --gpu-mem to use a measured figure)")
+        from kvplan.engines import get_engine
+
+        out.extend(get_engine(self.request.engine).caveats)
         sp = self.request.speculative
         if sp is not None and sp.method != "ngram":
             out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "

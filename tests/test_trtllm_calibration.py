@@ -138,3 +138,15 @@ def test_full_plan_against_the_log(name):
     assert pool.kv_cache_tokens == kvplan_tokens
     assert pool.num_blocks * tpb == kvplan_tokens
     assert lo <= Fraction(kvplan_tokens - tokens, tokens) <= hi
+
+
+def test_every_trtllm_plan_says_what_it_leaves_out(capsys):
+    from helpers import cli
+    from kvplan.capacity import plan_capacity
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    assert any("not subtracted" in n for n in plan_capacity(spec, "h100", engine="trtllm").notes)
+    assert not any("not subtracted" in n for n in plan_capacity(spec, "h100", engine="vllm").notes)
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "trtllm")
+    assert code == 0 and "trtllm: the engine's activation memory" in err

@@ -204,6 +204,9 @@ class Engine:
 
     #: The engine's release rule table (None: an engine without releases).
     book = None
+    #: What this engine's plan leaves out that makes its figures bounds rather than
+    #: predictions (one line each; every plan prints them as notes).
+    caveats: tuple[str, ...] = ()
 
     @classmethod
     def for_release(cls, release: str | None, **options) -> Engine:

@@ -65,6 +65,9 @@ class TensorRTLLM(Engine):
     vendors = frozenset({"nvidia"})
     fraction_name = "free_gpu_memory_fraction"
     default_block_size = TOKENS_PER_BLOCK
+    caveats = ("trtllm: the engine's activation memory and runtime buffers (measured at startup; fixed when the "
+               "engine is built, e.g. by max_batch_size) are not subtracted, so the KV pool and the tokens are mostly "
+               "overstated (public logs: -0.7% to +28%; docs/calibration.md)",)
     description = ("TensorRT-LLM (release not pinned): free_gpu_memory_fraction of the memory free after "
                    "loading; tokens_per_block 32, blocks rounded up; the engine's activation memory and "
                    "runtime/decoder buffers (TensorRT engines) or the profiled peak (PyTorch backend) are not "
