@@ -44,8 +44,8 @@ ENGINE_NAMES = frozenset({"vllm", "sglang", "trtllm"})
 
 _ENTRY_KEYS = frozenset({
     "name", "display_name", "vendor", "aliases", "driver_names", "memory", "memory_source", "hbm_bandwidth",
-    "bf16_dense_flops", "fp8_dense_flops", "fp4_dense_flops", "interconnect", "host_link", "tdp_watts",
-    "engines", "compute_capability",
+    "bf16_dense_flops", "fp8_dense_flops", "fp4_dense_flops", "fp16_dense_flops", "interconnect", "host_link",
+    "tdp_watts", "engines", "compute_capability",
 })
 
 
@@ -71,6 +71,9 @@ class GPU:
     bf16_dense_flops: int | None
     fp8_dense_flops: int | None = None
     fp4_dense_flops: int | None = None
+    #: FP16 tensor rate where it differs from bf16's (GPUs without BF16: Turing, Volta); None: the
+    #: bf16 figure (the same rate from Ampere on).
+    fp16_dense_flops: int | None = None
     interconnect: Link | None = None  # GPU-to-GPU, per direction per GPU
     host_link: Link | None = None  # GPU-to-host, per direction
     tdp_watts: int | None = None
@@ -182,6 +185,7 @@ def _entry(entry: dict) -> GPU:
         bf16_dense_flops=_flops(entry.get("bf16_dense_flops"), f"{name} bf16_dense_flops"),
         fp8_dense_flops=_flops(entry.get("fp8_dense_flops"), f"{name} fp8_dense_flops"),
         fp4_dense_flops=_flops(entry.get("fp4_dense_flops"), f"{name} fp4_dense_flops"),
+        fp16_dense_flops=_flops(entry.get("fp16_dense_flops"), f"{name} fp16_dense_flops"),
         interconnect=_link(entry.get("interconnect"), f"{name} interconnect"),
         host_link=_link(entry.get("host_link"), f"{name} host_link"),
         tdp_watts=tdp,
@@ -278,6 +282,7 @@ def gpu_dict(gpu: GPU) -> dict:
         "bf16_dense_flops": gpu.bf16_dense_flops,
         "fp8_dense_flops": gpu.fp8_dense_flops,
         "fp4_dense_flops": gpu.fp4_dense_flops,
+        "fp16_dense_flops": gpu.fp16_dense_flops or gpu.bf16_dense_flops,
         "interconnect": gpu.interconnect.as_dict() if gpu.interconnect else None,
         "host_link": gpu.host_link.as_dict() if gpu.host_link else None,
         "tdp_watts": gpu.tdp_watts,

@@ -357,11 +357,19 @@ def _prefill_dims(kind: CacheKind, spec: ModelSpec) -> int:
 #: Blackwell, MI300) and weight-only through the FP8 Marlin kernel (BF16 math) on Ampere;
 #: GPTQ/AWQ int4 and MXFP4 experts dequantize to BF16 (Marlin / triton kernels); int8 W8A8
 #: is taken at the BF16 rate (the catalog has no INT8 figure: an underestimate of speed).
+#: "act" stands for the activation dtype's peak: fp16 models (vLLM runs bf16 configs in fp16
+#: below compute capability 8.0) at the FP16 tensor rate where the catalog gives one that
+#: differs (Turing, Volta), else at the BF16 rate (the same from Ampere on).
 COMPUTE_PEAK = {
-    "bf16": ("bf16_dense_flops",), "fp16": ("bf16_dense_flops",),
-    "fp8": ("fp8_dense_flops", "bf16_dense_flops"), "int8": ("bf16_dense_flops",),
-    "int4": ("bf16_dense_flops",), "mxfp4": ("bf16_dense_flops",),
+    "bf16": ("bf16_dense_flops",), "fp16": ("fp16_dense_flops", "bf16_dense_flops"),
+    "fp8": ("fp8_dense_flops", "act"), "int8": ("act",), "int4": ("act",), "mxfp4": ("act",),
 }
+_ACT_PEAK = {"fp16": ("fp16_dense_flops", "bf16_dense_flops")}
+
+
+def _peak_fields(fields: tuple[str, ...], model_dtype: str) -> tuple[str, ...]:
+    act = _ACT_PEAK.get(model_dtype, ("bf16_dense_flops",))
+    return tuple(f for name in fields for f in (act if name == "act" else (name,)))
 
 
 def _peak_flops(gpu: GPU, fields: tuple[str, ...], what: str) -> int:
@@ -432,8 +440,8 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
     if wfmt not in COMPUTE_PEAK:
         raise BadInputError(f"kvplan speed has no compute path for {wfmt} weights (known: "
                             f"{', '.join(COMPUTE_PEAK)}); give --weights bf16 or --dtype bf16")
-    linear_peak = _peak_flops(gpu, COMPUTE_PEAK[wfmt], f"{wfmt} matmuls")
-    attention_peak = _peak_flops(gpu, ("bf16_dense_flops",), "attention")
+    linear_peak = _peak_flops(gpu, _peak_fields(COMPUTE_PEAK[wfmt], spec.dtype), f"{wfmt} matmuls")
+    attention_peak = _peak_flops(gpu, _peak_fields(("act",), spec.dtype), "attention")
     needs_link = req.tp > 1 or req.pp > 1 or (spec.moe is not None and req.dp > 1)
     if needs_link and (gpu.interconnect is None or not gpu.interconnect.bytes_per_s):
         raise BadInputError(f"{gpu.name}: the catalog gives no GPU-to-GPU link bandwidth; kvplan speed cannot "

@@ -91,3 +91,20 @@ def test_the_cli_prints_the_dtype_and_refuses_in_one_line(capsys):
     assert code == 0 and "weights bf16, KV bf16" in out
     code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "t4", "--engine", "vllm==0.8.3")
     assert code == 2 and err.count("\n") == 1 and "pass --dtype fp16" in err
+
+
+def test_speed_times_fp16_math_at_the_fp16_tensor_rate_where_bf16_has_none():
+    # vLLM runs a bf16 model in fp16 on a T4 / V100 (no BF16 tensor cores): their FP16 rate
+    # (T4 datasheet 65 TFLOPS, Volta whitepaper 125) times the matmuls; Ampere on: the bf16 figure.
+    from kvplan.gpus import get_gpu
+    from kvplan.speed import setup
+
+    s = setup(plan(make_request(load_model("qwen2.5-7b"), "t4", weights="int4", max_model_len=4096)))
+    assert (s.linear_flops_per_s, s.attention_flops_per_s) == (65 * 10**12, 65 * 10**12)
+    s = setup(plan(make_request(load_model("llama3.1-8b"), "v100-32gb", max_model_len=4096)))
+    assert s.request.spec.dtype == "fp16" and s.linear_flops_per_s == 125 * 10**12
+    h100 = get_gpu("h100")
+    s = setup(plan(make_request(load_model("llama3.1-8b"), "h100", dtype="fp16")))
+    assert h100.fp16_dense_flops is None and s.linear_flops_per_s == h100.bf16_dense_flops
+    with pytest.raises(BadInputError, match="no bf16 dense flops"):
+        setup(plan(make_request(load_model("llama3.1-8b"), "t4", engine="raw", max_model_len=4096)))
