@@ -223,6 +223,25 @@ def resolve_gpu(gpu, gpu_mem_bytes=None) -> GPU:
 VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "google": "Google", "intel": "Intel"}
 
 
+def served_spec(spec: ModelSpec, gpu, *, engine: str = "vllm", dtype: str | None = None, gpu_mem_bytes=None,
+                **_other) -> ModelSpec:
+    """``spec`` in the dtype ``engine`` runs it in on ``gpu``: ``dtype`` (--dtype) when given,
+    else the engine's resolution of the config's (vLLM downcasts float32 and replaces bf16
+    below compute capability 8.0: kvplan.engines.vllm.VLLM.serving_dtype). make_request plans
+    this spec; commands that resolve ``auto`` KV formats or default weights before asking
+    for a pool (size, sweep, fragment, recommend with a GPU) start from it too, so every
+    command counts the same bytes. Other keywords (a make_request options dict) are ignored."""
+    if dtype:
+        from kvplan.formats import MODEL_DTYPES
+
+        d = get_format(dtype).name
+        if d not in MODEL_DTYPES:
+            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
+        spec = dataclasses.replace(spec, dtype=d)
+    served = get_engine(engine).serving_dtype(spec, resolve_gpu(gpu, gpu_mem_bytes), explicit=bool(dtype))
+    return spec if served == spec.dtype else dataclasses.replace(spec, dtype=served)
+
+
 def make_request(
     spec: ModelSpec,
     gpu: str | GPU | None = None,
@@ -281,22 +300,11 @@ def make_request(
     from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
-    if dtype:
-        from kvplan.formats import MODEL_DTYPES
-
-        d = get_format(dtype).name
-        if d not in MODEL_DTYPES:
-            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-        spec = dataclasses.replace(spec, dtype=d)
+    spec = served_spec(spec, gpu, engine=engine, dtype=dtype, gpu_mem_bytes=gpu_mem_bytes)
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     g = resolve_gpu(gpu, gpu_mem_bytes)
-    # The dtype the engine runs the model in: --dtype, or the engine's resolution of the config's
-    # (vLLM downcasts float32 and replaces bf16 on GPUs below compute capability 8.0).
-    served = get_engine(engine).serving_dtype(spec, g, explicit=bool(dtype))
-    if served != spec.dtype:
-        spec = dataclasses.replace(spec, dtype=served)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
@@ -1004,7 +1012,11 @@ class Capacity:
                        f"less (give --gpu-mem to use a measured figure)")
         from kvplan.engines import get_engine
 
-        out.extend(get_engine(self.request.engine).caveats)
+        prof = get_engine(self.request.engine)
+        out.extend(prof.caveats)
+        if g.memory_source == "custom" and prof.family == "vllm" and self.request.spec.dtype == "bf16":
+            out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
+                       "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")
         sp = self.request.speculative
         if sp is not None and sp.method != "ngram":
             out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "

@@ -158,16 +158,29 @@ def parse_log(text: str) -> LoggedStartup:
 
 
 def _nodes(text: str, args: dict) -> int | None:
-    """Hosts a log's workers ran on, where the log shows it: an ``nnodes`` argument (vLLM
+    """Hosts a log's GPU workers ran on, where the log shows it: an ``nnodes`` argument (vLLM
     --nnodes from 0.11.1, vllm/engine/arg_utils.py; SGLang ServerArgs.nnodes), or Ray's
-    prefix on worker lines, which names the worker's ip only when it runs on another host
-    than the driver ("(RayWorkerWrapper pid=1234, ip=10.0.0.2) ..."): the driver's host
-    plus one per other ip. None when the log shows neither."""
+    prefixes on worker lines. Ray names a worker's ip only when its node's address differs
+    from the driver's ("(RayWorkerWrapper pid=1234, ip=10.0.0.2) ...", ray/_private/worker.py):
+    the hosts are the distinct ips, plus the driver's when a worker line has no ip (a worker
+    beside the driver), plus vLLM's ``distributed_init_method=tcp://IP:PORT`` host (rank 0's)
+    when it names one. A driver whose address merely resolves differently from its own
+    node's (containers, several interfaces) makes every worker line name the same ip: one
+    host. None when the log shows none of these."""
     n = args.get("nnodes")
     if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
         return n
-    ips = set(re.findall(r"\(\w+ pid=\d+, ip=([0-9A-Fa-f.:]+)\)", text))
-    return 1 + len(ips) if ips else None
+    workers = re.findall(r"\((?:\w+ )?pid=\d+(?:, ip=([0-9A-Fa-f.:]+))?\)", text)
+    ips = {ip for ip in workers if ip}
+    if not ips:
+        return None
+    hosts = set(ips)
+    m = re.search(r"distributed_init_method=tcp://\[?([0-9A-Fa-f.:]+?)\]?:\d+", text)
+    if m:
+        hosts.add(m.group(1))
+    elif any(not ip for ip in workers):
+        hosts.add("the driver's")
+    return len(hosts)
 
 
 def _parse_vllm(text: str) -> LoggedStartup:

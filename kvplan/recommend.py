@@ -277,13 +277,27 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                                 f"priced: {', '.join(sorted(prices))}")
         if g not in gpu_objs:
             gpu_objs.append(g)
-    default_w = resolve_weight_format(spec).name
-    if weights:
-        w_names = list(dict.fromkeys(get_weight_format(w, spec.dtype).name for w in weights))
-    else:
-        w_names = [default_w] + (["fp8"] if default_w in ("bf16", "fp16", "fp32") else [])
-    kvs = list(dict.fromkeys(get_format(k, spec.dtype) if not hasattr(k, "vector_bytes") else k
-                             for k in (kv_formats or ["auto", "fp8"])))
+    from kvplan.capacity import served_spec
+
+    def formats(sp):
+        """(weight names, KV formats) of the search for ``sp`` (the spec in the dtype the engine runs)."""
+        default_w = resolve_weight_format(sp).name
+        if weights:
+            ws = list(dict.fromkeys(get_weight_format(w, sp.dtype).name for w in weights))
+        else:
+            ws = [default_w] + (["fp8"] if default_w in ("bf16", "fp16", "fp32") else [])
+        return ws, list(dict.fromkeys(get_format(k, sp.dtype) if not hasattr(k, "vector_bytes") else k
+                                      for k in (kv_formats or ["auto", "fp8"])))
+
+    # Per GPU: the dtype the engine runs the model in there ("auto" and the default weights follow
+    # it: vLLM runs a bf16 model in fp16 on a T4); None: the engine does not start it there.
+    served = {}
+    for g in gpu_objs:
+        try:
+            served[g.name] = (served_spec(spec, g, engine=engine, dtype=deploy.get("dtype")), "")
+        except BadInputError as err:
+            served[g.name] = (None, str(err))
+    w_names, kvs = formats(next((sp for sp, _ in served.values() if sp is not None), spec))
     peak = ctx + (output_tokens or 0)
     model_len = deploy.get("max_model_len") or spec.max_position_embeddings
     if isinstance(model_len, str):
@@ -302,22 +316,32 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
     done = 0
     for gpu in gpu_objs:
         eff = efficiency or default_efficiency(gpu)
-        for w in w_names:
-            for kv in kvs:
+        gspec, refused = served[gpu.name]
+        g_w, g_kvs = formats(gspec) if gspec is not None else (w_names, kvs)
+        for w in g_w:
+            for kv in g_kvs:
                 fam = _Family()
+                if gspec is None:
+                    fam.gpu = refused
+                    rejections.append(_reject(gpu.name, w, kv.name, fam, max_gpus + 1, max_gpus, users, peak, tpot_s,
+                                              ttft_s))
+                    done += 1
+                    if progress:
+                        progress(done, total)
+                    continue
                 try:
-                    start = _min_gpus(spec, gpu, w, kv, peak, users)
-                    whole = _whole_bytes(spec, w, kv, peak)
+                    start = _min_gpus(gspec, gpu, w, kv, peak, users)
+                    whole = _whole_bytes(gspec, w, kv, peak)
                 except KvplanError as err:
                     start, fam.shape = max_gpus + 1, str(err)
                 for n in [c for c in gpu_counts(max_gpus, eff.gpus_per_node) if c >= start]:
                     for tp, pp, dp, ep in layouts(spec, n):
-                        if _cannot_fit(spec, gpu, whole, tp, pp, dp, users):
+                        if _cannot_fit(gspec, gpu, whole, tp, pp, dp, users):
                             fam.memory = fam.memory or (f"tp {tp} pp {pp} dp {dp}: weights and KV exceed "
                                                         f"{gpu.name}'s memory")
                             continue
                         tried += 1
-                        _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, output_tokens,
+                        _try(gspec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, output_tokens,
                              tpot_s, ttft_s, prices[gpu.name], fam, setup, estimate)
                     if fam.passed:
                         break

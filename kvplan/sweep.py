@@ -252,6 +252,10 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
     from kvplan.footprint import Parallelism, check_parallelism
     from kvplan.formats import get_format
 
+    if gpu is not None:  # formats named "auto" are the dtype the engine runs the model in
+        from kvplan.capacity import served_spec
+
+        spec = served_spec(spec, gpu, **deploy)
     fmts = _dedupe(get_format(name, spec.dtype) for name in grid.kv_dtypes)
     ctx = np.asarray(grid.ctxs, dtype=np.int64)
     bat = np.asarray(grid.batches, dtype=np.int64)

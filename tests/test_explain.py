@@ -88,15 +88,26 @@ INFO 08-20 10:00:40 [kv_cache_utils.py:849] GPU KV cache size: 412,944 tokens
 """
 
 
-@pytest.mark.parametrize(("tp", "ips", "nodes"), [(2, ["2"], 2), (4, ["2", "3", "3"], 3), (2, [], None)])
-def test_the_parser_counts_hosts_from_ray_worker_prefixes(tp, ips, nodes):
+@pytest.mark.parametrize(("ips", "init", "nodes"), [
+    (["", "2"], None, 2),          # a worker beside the driver, one on 10.0.0.2
+    (["", "2", "3", "3"], None, 3),
+    (["2", "3", "3"], None, 2),    # a driver without GPU workers is not a host of the model
+    (["2", "2"], None, 1),         # every worker names one ip: one host (the driver resolves another address)
+    (["", "2"], "2", 1),           # rank 0's host (distributed_init_method) is that ip
+    (["", "2"], "1", 2),
+    (["", ""], None, None),        # no ip named: nothing to count
+    ([], None, None),
+])
+def test_the_parser_counts_hosts_from_ray_worker_prefixes(ips, init, nodes):
     from kvplan.explain_log import parse_log
 
-    text = _VLLM_RAY_LOG.split("(RayWorkerWrapper")[0] + "".join(
-        f"(RayWorkerWrapper pid={2211 + i}, ip=10.0.0.{ip}) INFO loading\n" for i, ip in enumerate(ips)
-    ) + _VLLM_RAY_LOG.split("\n")[-2] + "\n"
-    text = text % {"tp": tp, "ip": ""}
-    assert parse_log(text).nodes == nodes
+    lines = "".join(f"(RayWorkerWrapper pid={2211 + i}{', ip=10.0.0.' + ip if ip else ''}) INFO loading\n"
+                    for i, ip in enumerate(ips))
+    if init:
+        lines += (f"INFO 08-20 10:00:20 [parallel_state.py:1] world_size=2 rank=0 local_rank=0 "
+                  f"distributed_init_method=tcp://10.0.0.{init}:41245 backend=nccl\n")
+    text = _VLLM_RAY_LOG.split("(RayWorkerWrapper")[0] + lines + _VLLM_RAY_LOG.split("\n")[-2] + "\n"
+    assert parse_log(text % {"tp": 2, "ip": ""}).nodes == nodes
 
 
 def test_the_parser_reads_nnodes_from_the_arguments():

@@ -68,13 +68,20 @@ def test_pipeline_stages(tiny):
     assert [s.bytes for s in w.stages] == [106_752, 106_880] and w.per_gpu_bytes == 106_880
 
 
-def test_float32_checkpoint_is_held_in_bf16(tmp_path):
+def test_float32_checkpoint_is_served_in_the_engines_dtype(tmp_path):
+    from kvplan.capacity import make_request
+
     cfg = dict(TINY_CONFIG, torch_dtype="float32")
     folder = write_checkpoint(tmp_path / "fp32", cfg, [tiny_tensors("F32")])
     spec = load_model(str(folder))
     assert spec.checkpoint.stored_bytes == 4 * TINY_PARAMS
-    assert spec.dtype == "bf16" and any("stored in float32" in a for a in spec.assumptions)
-    assert weights_footprint(spec).total_bytes == TINY_BF16_BYTES
+    assert spec.dtype == "fp32" and "stored in float32" in spec.notes
+    assert weights_footprint(spec).total_bytes == 2 * TINY_BF16_BYTES  # as stored, without an engine
+    # under an engine: vLLM 0.19.1 serves it in bf16 on an H100 and in fp16 on a T4; 0.8.3 in fp16
+    served = make_request(spec, "h100", engine="vllm==0.19.1").spec
+    assert served.dtype == "bf16" and weights_footprint(served).total_bytes == TINY_BF16_BYTES
+    assert make_request(spec, "t4", engine="vllm==0.19.1").spec.dtype == "fp16"
+    assert make_request(spec, "t4", engine="vllm==0.8.3", max_model_len=64).spec.dtype == "fp16"
 
 
 def test_missing_dtype_is_read_from_the_headers(tmp_path):

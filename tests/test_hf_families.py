@@ -4,7 +4,7 @@ Every fixture here is a real config.json (sources in tests/fixtures/hf_configs/R
 For each, the bytes one sequence holds at two context lengths are written out below as a
 formula over the config's own numbers, with what each layer caches and where vLLM's model
 code says so; kvplan must match them exactly. B is the bytes of one cached value in the
-model dtype (2 for bf16 / fp16; float32 checkpoints are served in bf16, see kvplan.hf.dtypes).
+model dtype (2 for bf16 / fp16; the float32 checkpoint, olmo-2, 4: see kvplan.hf.dtypes).
 """
 
 from __future__ import annotations
@@ -136,8 +136,9 @@ EXPECTED = {
     "aya-23-8b": ("cohere", lambda n: 32 * n * 8 * 256 * B),
     # 28 layers x 16 heads x (4096 / 16 = 256) x 2 (gpt_j.py)
     "gpt-j-6b": ("gptj", lambda n: 28 * n * 16 * 512 * B),
-    # 32 layers x 32 heads x 128 x 2; float32 checkpoint served in bf16 (olmo2.py)
-    "olmo-2-1124-7b": ("olmo2", lambda n: 32 * n * 32 * 256 * B),
+    # 32 layers x 32 heads x 128 x 2; a float32 checkpoint, counted as stored (4 bytes) without an
+    # engine (olmo2.py; an engine serves it in 16 bits: tests/test_serving_dtype.py)
+    "olmo-2-1124-7b": ("olmo2", lambda n: 32 * n * 32 * 256 * 4),
     # 32 layers x 8 KV heads x 128 x 2 (internlm2.py)
     "internlm2.5-7b": ("internlm2", lambda n: 32 * n * 8 * 256 * B),
     # 24 layers x 32 heads x (2048 / 32 = 64) x 2 (stablelm.py)

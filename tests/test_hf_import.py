@@ -446,7 +446,7 @@ def test_missing_num_key_value_heads_means_mha():
 
 
 @pytest.mark.parametrize("key, value, dtype", [
-    ("torch_dtype", "float16", "fp16"), ("torch_dtype", "float32", "bf16"), ("dtype", "bfloat16", "bf16"),
+    ("torch_dtype", "float16", "fp16"), ("torch_dtype", "float32", "fp32"), ("dtype", "bfloat16", "bf16"),
 ])
 def test_dtype_mapping(key, value, dtype):
     cfg = _config("llama-3.1-8b")
@@ -455,14 +455,20 @@ def test_dtype_mapping(key, value, dtype):
     assert spec_mapping_from_hf_config(cfg, "a.json")["dtype"] == dtype
 
 
-def test_float32_checkpoint_is_planned_as_vllm_serves_it():
-    """vLLM's _resolve_auto_dtype downcasts float32 to the platform's first dtype (bf16 on
-    compute capability >= 8.0); the spec says so."""
+def test_float32_checkpoint_is_planned_as_each_engine_serves_it():
+    """The spec keeps float32 (and says what engines do with it); each engine resolves it:
+    vLLM 0.19.1's _resolve_auto_dtype downcasts to bf16 on compute capability >= 8.0 and fp16
+    below, vLLM 0.8.3 to fp16 (kvplan.engines.vllm_rules auto_dtype)."""
+    from kvplan.capacity import make_request
+
     cfg = _config("llama-3.1-8b")
     cfg["torch_dtype"] = "float32"
     spec = spec_from_hf_config(cfg, "a.json")
-    assert spec.dtype == "bf16"
-    assert any("stored in float32" in a and "_resolve_auto_dtype" in a for a in spec.assumptions)
+    assert spec.dtype == "fp32" and "stored in float32" in spec.notes
+    assert make_request(spec, "h100", engine="vllm==0.19.1").spec.dtype == "bf16"
+    assert make_request(spec, "h100", engine="vllm==0.8.3").spec.dtype == "fp16"
+    assert make_request(spec, "t4", engine="vllm==0.19.1", max_model_len=4096).spec.dtype == "fp16"
+    assert make_request(spec, "h100", engine="raw").spec.dtype == "fp32"
 
 
 def test_missing_dtype_is_bf16_with_an_assumption_and_unknown_dtype_is_refused():

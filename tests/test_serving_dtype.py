@@ -71,7 +71,7 @@ def test_the_plan_counts_the_bytes_of_the_dtype_the_engine_runs():
 
 
 @pytest.mark.parametrize(("engine", "gpu", "model", "dtype", "match"), [
-    ("vllm==0.19.1", "t4", "llama3.1-8b", "bf16", "refuses --dtype bf16: bfloat16 needs compute capability 8.0"),
+    ("vllm==0.19.1", "t4", "llama3.1-8b", "bf16", "refuses --dtype bf16: vLLM runs bfloat16 only from compute capability 8.0"),
     ("vllm==0.8.3", "t4", "llama3.1-8b", None, "does not start llama3.1-8b in bf16"),
     ("vllm==0.19.1", "h100", "gemma2-9b", "fp16", "refuses --dtype fp16 for gemma2-9b"),
 ])
@@ -108,3 +108,32 @@ def test_speed_times_fp16_math_at_the_fp16_tensor_rate_where_bf16_has_none():
     assert h100.fp16_dense_flops is None and s.linear_flops_per_s == h100.bf16_dense_flops
     with pytest.raises(BadInputError, match="no bf16 dense flops"):
         setup(plan(make_request(load_model("llama3.1-8b"), "t4", engine="raw", max_model_len=4096)))
+
+
+def test_a_gpu_known_by_memory_alone_is_taken_to_run_bf16_and_the_plan_says_so():
+    from kvplan.capacity import plan_capacity
+
+    cap = plan_capacity(load_model("llama3.1-8b"), None, gpu_mem_bytes="80GiB")
+    assert cap.request.spec.dtype == "bf16" and any("taken to run bf16" in n for n in cap.notes)
+    assert not any("taken to run bf16" in n for n in plan_capacity(load_model("llama3.1-8b"), "h100").notes)
+
+
+def test_every_gpu_command_counts_the_dtype_capacity_plans(capsys):
+    # gemma2 on a V100 runs in fp32 under vLLM 0.19.1; gpt2's float32 config in bf16 on an H100:
+    # size, sweep and fragment --gpu give capacity's pool and format, not the config's dtype.
+    import json
+
+    args = ["--gpu", "v100-32gb", "--weights", "int4", "--max-model-len", "4096"]
+    pool = plan(make_request(load_model("gemma2-9b"), "v100-32gb", weights="int4", max_model_len=4096))
+    assert pool.request.kv_format.name == "fp32"
+    code, out, _ = cli(capsys, "size", "gemma2-9b", "--ctx", "4k", "--kv-dtype", "auto", "--json", *args)
+    row = json.loads(out)
+    assert code == 0 and json.dumps(row).count('"fp32"') >= 1 and '"bf16"' not in json.dumps(row)
+    code, out, _ = cli(capsys, "sweep", "gemma2-9b", "--ctx", "4k", "--kv-dtype", "auto", "--json", *args)
+    points = json.loads(out)["points"]
+    assert code == 0 and {p["kv_dtype"] for p in points} == {"fp32"}
+    assert {p["kv_pool_bytes"] for p in points} == {pool.kv_pool_bytes}
+    code, out, _ = cli(capsys, "fragment", "gemma2-9b", "--requests", "20", "--policies", "paged-16", "--json", *args)
+    assert code == 0 and json.loads(out)["pool_tokens"] == pool.kv_cache_tokens
+    code, out, _ = cli(capsys, "sweep", "gpt2", "--ctx", "1k", "--kv-dtype", "auto", "--gpu", "h100", "--json")
+    assert code == 0 and {p["kv_dtype"] for p in json.loads(out)["points"]} == {"bf16"}

@@ -201,6 +201,10 @@ def fragment(
 
         check_plot_output(plot)  # a known image type (.png, .svg, .pdf), writable, before simulating
     spec = load_model(model)
+    if gpu is not None:  # the dtype the engine runs it in: the pool's KV "auto" (kvplan.capacity.served_spec)
+        from kvplan.capacity import served_spec
+
+        spec = served_spec(spec, gpu, engine=engine, dtype=dtype, gpu_mem_bytes=gpu_mem)
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     retention = Retention(parse_tokens(window, "--window") if window else None, sinks)

@@ -94,7 +94,8 @@ def recommend(
         spec = dataclasses.replace(spec, dtype=d)
     gpu_names = parse_list(gpus, lambda t, w: t, "--gpus")
     w_names = parse_list(weights, lambda t, w: t, "--weights") if weights else None
-    kvs = parse_formats(kv_dtype, spec.dtype)
+    kvs = parse_formats(kv_dtype, spec.dtype)  # checked here; "auto" is resolved per GPU (the dtype run there)
+    kv_names = parse_list(kv_dtype, lambda t, w: t, "--kv-dtype")
     price_table = load_prices(prices)
     efficiency = None
     if calibration:
@@ -106,12 +107,13 @@ def recommend(
         efficiency = load_calibration(calibration, get_gpu(gpu_names[0]), kvs[0].name)
     deploy = {k: v for k, v in {"gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
                                 "max_num_batched_tokens": max_num_batched_tokens,
-                                "max_num_seqs": max_num_seqs, "block_size": block_size}.items() if v is not None}
+                                "max_num_seqs": max_num_seqs, "block_size": block_size,
+                                "dtype": spec.dtype if dtype else None}.items() if v is not None}
     progress, finish = _progress_bar()
     try:
         rec = run(spec, ctx=n_ctx, users=users, output_tokens=parse_tokens(output, "--output") if output else None,
                   tpot_s=tpot_ms / 1e3 if tpot_ms is not None else None, ttft_s=ttft_s, gpus=gpu_names,
-                  max_gpus=max_gpus, weights=w_names, kv_formats=kvs, prices=price_table, engine=engine,
+                  max_gpus=max_gpus, weights=w_names, kv_formats=kv_names, prices=price_table, engine=engine,
                   efficiency=efficiency, progress=progress, **deploy)
     finally:
         finish()

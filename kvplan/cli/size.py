@@ -130,6 +130,12 @@ def size(
     n_ctx = parse_tokens(ctx, "--ctx")
     target = load_model(model, revision=revision)
     warn_assumptions(target)
+    deploy = deploy_from(locals())
+    on_gpu = gpu is not None or gpu_mem is not None
+    if on_gpu:  # the dtype the engine runs the model in (kvplan.capacity.served_spec): its "auto" formats
+        from kvplan.capacity import served_spec
+
+        target = served_spec(target, gpu, **deploy)
     cache = cache_options(window=window, sinks=sinks, speculative_config=speculative_config, draft=draft,
                           num_speculative_tokens=num_speculative_tokens, mtp=mtp)
     spec, policy, spec_dec = _cache_spec(target, cache, tp, whatif=gpu is None and gpu_mem is None)
@@ -140,10 +146,8 @@ def size(
 
         raise ShapeError(next(iter(skipped.values())))
     par = Parallelism(tp, pp)
-    deploy = deploy_from(locals())
     if dp != 1:
         deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
-    on_gpu = gpu is not None or gpu_mem is not None
     engine_note = None
     if on_gpu:
         usable, engine_note = _engine_formats(deploy["engine"], spec, usable, skipped, explicit=bool(kv_dtype))

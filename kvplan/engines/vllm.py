@@ -165,8 +165,8 @@ class VLLM(Engine):
         d = spec.dtype
         if explicit:
             if d not in supported:
-                raise BadInputError(f"{where} refuses --dtype {d}: bfloat16 needs compute capability 8.0 "
-                                    f"(vllm/platforms/cuda.py); use --dtype fp16")
+                raise BadInputError(f"{where} refuses --dtype {d}: vLLM runs bfloat16 only from compute "
+                                    f"capability 8.0; use --dtype fp16")
             if d == "fp16" and model_type in no_fp16:
                 raise BadInputError(f"{self.name} refuses --dtype fp16 for {spec.name} (model type {model_type}: "
                                     f"'Numerical instability', vllm _FLOAT16_NOT_SUPPORTED_MODELS); use bf16 or fp32")

@@ -1,13 +1,12 @@
-"""How a checkpoint stores its weights: ``torch_dtype`` as vLLM serves it, ``quantization_config``.
+"""How a checkpoint stores its weights: ``torch_dtype``, ``quantization_config``.
 
-The dtype rule follows vLLM's ``_get_and_verify_dtype`` / ``_resolve_auto_dtype``
-(vllm/config/model.py, e.g. at commit 0052a5b8; introduced by vLLM PR #18751, "[Core] Rework
-dtype resolution"): with the default ``--dtype auto``, a float32 checkpoint is downcast to
-the platform's first supported dtype, which is bfloat16 on GPUs of compute capability 8.0
-and newer (vllm/platforms/cuda.py ``supported_dtypes``: [bfloat16, float16, float32]); 16-bit
-checkpoints keep their dtype. Before that PR vLLM cast float32 to float16. A config without
-a dtype is read from the safetensors headers by vLLM (``_find_dtype``); from the config
-alone kvplan assumes bfloat16 and says so.
+A float32 checkpoint is kept as float32: what it is served in depends on the engine, its
+release and the GPU, so each engine resolves it (kvplan.capacity.served_spec: vLLM 0.9.1+
+downcasts float32 to the platform's first dtype, bf16 from compute capability 8.0 and fp16
+below; earlier releases and SGLang to fp16; rule ``auto_dtype``). ``kvplan size`` without a
+GPU and ``--engine raw`` count it as stored. A config without a dtype is read from the
+safetensors headers by vLLM (``_find_dtype``); from the config alone kvplan assumes bfloat16
+and says so.
 """
 
 from __future__ import annotations
@@ -21,13 +20,9 @@ DTYPES = {
     "float32": "fp32", "fp32": "fp32", "float": "fp32",
 }
 
-#: What vLLM serves a float32 checkpoint in by default (see the module docstring).
-FP32_SERVED_AS = "bf16"
-
-
 def served_dtype(top: HFConfig, text: HFConfig, header_dtype: str | None = None) -> str:
-    """``torch_dtype`` (or ``dtype``, transformers >= 4.56), as vLLM serves it by default;
-    without one, ``header_dtype`` (from the safetensors headers, as vLLM's ``_find_dtype``)."""
+    """``torch_dtype`` (or ``dtype``, transformers >= 4.56), as stored; without one,
+    ``header_dtype`` (from the safetensors headers, as vLLM's ``_find_dtype``)."""
     for source in (top, text):
         for key in ("torch_dtype", "dtype"):
             value = source.raw(key, None)
@@ -37,12 +32,9 @@ def served_dtype(top: HFConfig, text: HFConfig, header_dtype: str | None = None)
                 raise source.error(f"{source.where(key)} {value!r} is not one of bfloat16, float16, float32")
             stored = DTYPES[value.lower()]
             if stored == "fp32":
-                top.assume(
-                    f"checkpoint stored in float32: planned in {FP32_SERVED_AS}, the dtype vLLM serves it in by "
-                    "default on GPUs of compute capability >= 8.0 (vllm/config/model.py _resolve_auto_dtype; "
-                    "float16 on older GPUs); pass --dtype to plan another"
-                )
-                return FP32_SERVED_AS
+                top.note("checkpoint stored in float32: with --gpu each engine plans the dtype it serves it in "
+                         "(vLLM 0.9.1+: bf16 on compute capability >= 8.0, fp16 below; earlier vLLM and SGLang: "
+                         "fp16); without a GPU, and with --engine raw, float32 is counted; --dtype picks one")
             return stored
     if header_dtype is not None:
         top.note(f"dtype {header_dtype} from the safetensors headers (the config names none)")
