@@ -341,6 +341,9 @@ def make_request(
     if weights is not None:
         weights = get_weight_format(weights, spec.dtype).name
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    from kvplan.weights import resolve_weight_format
+
+    prof.check_weights(weights or resolve_weight_format(spec).name, g)
     family = prof.family
     # Only the serving engines the catalog speaks of (raw, and explain's anchored re-plans, run anywhere).
     from kvplan.gpus import ENGINE_NAMES

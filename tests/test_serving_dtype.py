@@ -137,3 +137,22 @@ def test_every_gpu_command_counts_the_dtype_capacity_plans(capsys):
     assert code == 0 and json.loads(out)["pool_tokens"] == pool.kv_cache_tokens
     code, out, _ = cli(capsys, "sweep", "gpt2", "--ctx", "1k", "--kv-dtype", "auto", "--gpu", "h100", "--json")
     assert code == 0 and {p["kv_dtype"] for p in json.loads(out)["points"]} == {"bf16"}
+
+
+@pytest.mark.parametrize(("engine", "gpu", "model", "weights", "match"), [
+    # Fp8Config.get_min_capability: 80 up to 0.13.0, 75 from 0.14.0; Mxfp4Config 80 (from 0.10.1)
+    ("vllm==0.19.1", "v100-32gb", "llama3.1-8b", "fp8", "fp8 weights only from compute capability 7.5"),
+    ("vllm==0.13.0", "t4", "llama3.1-8b", "fp8", "fp8 weights only from compute capability 8.0"),
+    ("vllm==0.19.1", "t4", "gpt-oss-20b", None, "mxfp4 weights only from compute capability 8.0"),
+    ("vllm==0.9.2", "h100", "gpt-oss-20b", None, "has no quantization method for mxfp4"),
+])
+def test_a_weight_format_the_gpu_cannot_run_is_refused(engine, gpu, model, weights, match):
+    with pytest.raises(BadInputError, match=match):
+        make_request(load_model(model), gpu, engine=engine, weights=weights, max_model_len=4096)
+
+
+def test_weight_formats_the_gpu_runs_are_planned():
+    assert make_request(load_model("llama3.1-8b"), "t4", engine="vllm==0.14.0", weights="fp8",
+                        max_model_len=4096).weights == "fp8"
+    assert make_request(load_model("gpt-oss-20b"), "a100-80gb", engine="vllm==0.10.1").weights is None
+    assert make_request(load_model("llama3.1-8b"), "v100-32gb", engine="raw", weights="fp8").weights == "fp8"

@@ -247,6 +247,10 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def check_weights(self, weights: str, gpu) -> None:
+        """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
+        on ``gpu``. Default: any."""
+
     def serving_dtype(self, spec, gpu, explicit: bool) -> str:
         """The dtype the engine runs ``spec`` in on ``gpu``: ``spec.dtype`` is the config's
         torch_dtype, or the --dtype given when ``explicit``. Default: as given. BadInputError

@@ -150,6 +150,23 @@ class VLLM(Engine):
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
 
+    def check_weights(self, weights: str, gpu: GPU) -> None:
+        """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
+        ``weights_min_capability``), or that this release has no method for, is refused. A GPU
+        without a known compute capability (AMD, --gpu-mem) is not checked."""
+        need = self.rule("weights_min_capability")
+        if weights not in need:
+            return
+        if need[weights] is None:
+            raise BadInputError(f"{self.name} has no quantization method for {weights} weights (vLLM added it in a "
+                                f"later release); use a newer --engine vllm==X or other --weights")
+        cc = gpu.compute_capability
+        if cc is not None and cc < need[weights]:
+            a, b = need[weights]
+            raise BadInputError(f"{self.name} runs {weights} weights only from compute capability {a}.{b} (its "
+                                f"quantization method's get_min_capability); {gpu.display_name or gpu.name} has "
+                                f"{cc[0]}.{cc[1]}: use other --weights")
+
     def serving_dtype(self, spec: ModelSpec, gpu: GPU, explicit: bool) -> str:
         """The dtype this release runs ``spec`` in on ``gpu`` (rule ``auto_dtype``): with --dtype
         auto a float32 config is downcast and a dtype the GPU cannot run is replaced (e.g. a bf16

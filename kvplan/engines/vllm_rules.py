@@ -178,6 +178,16 @@ RULES = (
          {"kind": "preferred", "no_fp16": ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")},
          "vllm/config/__init__.py (0.11+: vllm/config/model.py): _resolve_auto_dtype, "
          "_FLOAT16_NOT_SUPPORTED_MODELS (gemma3_text added in 0.10.2)"),
+    # -- the compute capability a weight format's quantization method needs (its
+    #    QuantizationConfig.get_min_capability; vLLM refuses the model below it). None: the release
+    #    has no method for the format. Formats not named run everywhere vLLM does.
+    Rule("weights_min_capability", "0.8.0", "0.10.0", {"fp8": (8, 0), "mxfp4": None},
+         "vllm/model_executor/layers/quantization/fp8.py: Fp8Config.get_min_capability returns 80; no mxfp4.py "
+         "before 0.10.1"),
+    Rule("weights_min_capability", "0.10.1", "0.13.0", {"fp8": (8, 0), "mxfp4": (8, 0)},
+         "vllm/model_executor/layers/quantization/fp8.py: get_min_capability 80; mxfp4.py: Mxfp4Config 80"),
+    Rule("weights_min_capability", "0.14.0", None, {"fp8": (7, 5), "mxfp4": (8, 0)},
+         "vllm/model_executor/layers/quantization/fp8.py: get_min_capability 75 from 0.14.0; mxfp4.py 80"),
     Rule("kv_cache_dtypes", "0.8.0", "0.9.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2"),
          "vllm/config.py: CacheDType"),
     Rule("kv_cache_dtypes", "0.10.0", "0.10.2", ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc"),
