@@ -231,14 +231,25 @@ def served_spec(spec: ModelSpec, gpu, *, engine: str = "vllm", dtype: str | None
     this spec; commands that resolve ``auto`` KV formats or default weights before asking
     for a pool (size, sweep, fragment, recommend with a GPU) start from it too, so every
     command counts the same bytes. Other keywords (a make_request options dict) are ignored."""
-    if dtype:
-        from kvplan.formats import MODEL_DTYPES
+    spec = _with_dtype(spec, dtype)
+    return _served(spec, resolve_gpu(gpu, gpu_mem_bytes), get_engine(engine), explicit=bool(dtype))
 
-        d = get_format(dtype).name
-        if d not in MODEL_DTYPES:
-            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-        spec = dataclasses.replace(spec, dtype=d)
-    served = get_engine(engine).serving_dtype(spec, resolve_gpu(gpu, gpu_mem_bytes), explicit=bool(dtype))
+
+def _with_dtype(spec: ModelSpec, dtype: str | None) -> ModelSpec:
+    """``spec`` with the --dtype given (checked), or as it is."""
+    if not dtype:
+        return spec
+    from kvplan.formats import MODEL_DTYPES
+
+    d = get_format(dtype).name
+    if d not in MODEL_DTYPES:
+        raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
+    return dataclasses.replace(spec, dtype=d)
+
+
+def _served(spec: ModelSpec, g: GPU, prof, explicit: bool) -> ModelSpec:
+    """``spec`` in the dtype engine ``prof`` runs it in on ``g`` (served_spec, resolved)."""
+    served = prof.serving_dtype(spec, g, explicit=explicit)
     return spec if served == spec.dtype else dataclasses.replace(spec, dtype=served)
 
 
@@ -300,11 +311,13 @@ def make_request(
     from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
-    spec = served_spec(spec, gpu, engine=engine, dtype=dtype, gpu_mem_bytes=gpu_mem_bytes)
+    spec = _with_dtype(spec, dtype)
+    g = resolve_gpu(gpu, gpu_mem_bytes)
+    prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
-    g = resolve_gpu(gpu, gpu_mem_bytes)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
@@ -340,7 +353,6 @@ def make_request(
         weights = weights if q is None else q
     if weights is not None:
         weights = get_weight_format(weights, spec.dtype).name
-    prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
     from kvplan.weights import resolve_weight_format
 
     prof.check_weights(weights or resolve_weight_format(spec).name, g)

@@ -290,14 +290,15 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                                       for k in (kv_formats or ["auto", "fp8"])))
 
     # Per GPU: the dtype the engine runs the model in there ("auto" and the default weights follow
-    # it: vLLM runs a bf16 model in fp16 on a T4); None: the engine does not start it there.
-    served = {}
+    # it: vLLM runs a bf16 model in fp16 on a T4), and the families searched; a spec of None: the
+    # engine does not start the model there (every family is rejected with the reason).
+    searches = []
     for g in gpu_objs:
         try:
-            served[g.name] = (served_spec(spec, g, engine=engine, dtype=deploy.get("dtype")), "")
+            gspec, refused = served_spec(spec, g, engine=engine, dtype=deploy.get("dtype")), ""
         except BadInputError as err:
-            served[g.name] = (None, str(err))
-    w_names, kvs = formats(next((sp for sp, _ in served.values() if sp is not None), spec))
+            gspec, refused = None, str(err)
+        searches.append((g, gspec, refused, *formats(gspec or spec)))
     peak = ctx + (output_tokens or 0)
     model_len = deploy.get("max_model_len") or spec.max_position_embeddings
     if isinstance(model_len, str):
@@ -312,12 +313,10 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         deploy = dict(deploy, max_model_len=peak)
     options, rejections = [], []
     tried = 0
-    total = len(gpu_objs) * len(w_names) * len(kvs)
+    total = sum(len(g_w) * len(g_kvs) for *_, g_w, g_kvs in searches)
     done = 0
-    for gpu in gpu_objs:
+    for gpu, gspec, refused, g_w, g_kvs in searches:
         eff = efficiency or default_efficiency(gpu)
-        gspec, refused = served[gpu.name]
-        g_w, g_kvs = formats(gspec) if gspec is not None else (w_names, kvs)
         for w in g_w:
             for kv in g_kvs:
                 fam = _Family()

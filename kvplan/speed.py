@@ -364,11 +364,10 @@ COMPUTE_PEAK = {
     "bf16": ("bf16_dense_flops",), "fp16": ("fp16_dense_flops", "bf16_dense_flops"),
     "fp8": ("fp8_dense_flops", "act"), "int8": ("act",), "int4": ("act",), "mxfp4": ("act",),
 }
-_ACT_PEAK = {"fp16": ("fp16_dense_flops", "bf16_dense_flops")}
 
 
 def _peak_fields(fields: tuple[str, ...], model_dtype: str) -> tuple[str, ...]:
-    act = _ACT_PEAK.get(model_dtype, ("bf16_dense_flops",))
+    act = COMPUTE_PEAK["fp16" if model_dtype == "fp16" else "bf16"]
     return tuple(f for name in fields for f in (act if name == "act" else (name,)))
 
 
