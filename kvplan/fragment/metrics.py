@@ -35,8 +35,8 @@ def pages_upto(m: int, block: int) -> int:
     Block 4, m = 5: 1 + 1 + 1 + 1 + 2 = 6 = 4 * 1 * 2 / 2 + 1 * 2."""
     if m <= 0:
         return 0
-    q, r = divmod(m, block)
-    return block * q * (q + 1) // 2 + r * (q + 1)
+    q = m // block
+    return block * q * (q + 1) // 2 + (m - q * block) * (q + 1)
 
 
 def floors_upto(m: int, block: int) -> int:
@@ -61,7 +61,7 @@ def contiguous_sums(c: int, final: int, reserved: int, s0: int, s1: int,
         if s1 - c > cap:  # min(n, cap): tokens past the cap stay at cap
             over = s1 - c - max(n0, cap + 1) + 1
             tok -= (over * (over + 1)) // 2 + over * (max(n0, cap + 1) - cap - 1)
-    return cnt, tok, reserved * cnt, min(reserved, final) * cnt
+    return cnt, tok, reserved * cnt, (reserved if reserved < final else final) * cnt
 
 
 def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look: int = 0,
@@ -76,16 +76,20 @@ def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look
     cnt = s1 - s0 + 1
     n0 = s0 - c
     n1 = s1 - c
-    tok = cnt * n0 + cnt * (cnt - 1) // 2 - base * cnt
+    tok = cnt * (n0 - base) + cnt * (cnt - 1) // 2
     top = pages_upto(n1 + look, block)
-    alloc = block * (top - pages_upto(n0 - 1 + look, block)) - base * cnt
-    # min(allocated, final) is final once n + look passes the start of the final block
-    # (n + look > last_full); before that it is the allocation.
-    last_full = (-(-final // block) - 1) * block
-    lo = max(n0, last_full + 1 - look)
+    below = pages_upto(n0 - 1 + look, block)
+    alloc = block * (top - below) - base * cnt
+    # min(allocated, final) is final from the first length lo whose n + look passes the start
+    # of the final block (n + look > last_full); before that it is the allocation.
+    lo = (-(-final // block) - 1) * block + 1 - look
     minal = alloc
     if n1 >= lo:
-        minal -= block * (top - pages_upto(lo - 1 + look, block)) - final * (n1 - lo + 1)
+        if lo > n0:
+            below = pages_upto(lo - 1 + look, block)
+        else:
+            lo = n0
+        minal -= block * (top - below) - final * (n1 - lo + 1)
     if window is not None:
         start = max(n0, window + block * (sink_blocks + 1))  # first length with a freed block
         if n1 >= start:

@@ -107,23 +107,23 @@ class _ChunkSeq:
 class _Group:
     """A request: its n samples, admitted and preempted together."""
 
-    __slots__ = ("rid", "key", "seqs", "prompt", "outs", "arrival", "hashes", "lens", "finals", "keys", "todo",
+    __slots__ = ("rid", "seqs", "prompt", "outs", "arrival", "hashes", "lens", "finals", "keys", "todo",
                  "first_start", "ttft", "readers", "started", "sizes", "need")
 
     def __init__(self, rid, prompt, outs, arrival, hashes):
         self.rid = rid
-        self.key = 0
         self.seqs: list[_Seq] = []
         self.prompt = prompt  # system prompt + own prompt
         self.outs = outs
         self.arrival = arrival
         self.hashes = hashes
+        # tokens per sample to hold after the (re)fill, and at completion (never changed in place)
         if len(outs) == 1:
-            self.lens = [prompt]  # tokens per sample to hold after the (re)fill
-            self.finals = [prompt + outs[0]]
+            self.lens = (prompt,)
+            self.finals = (prompt + outs[0],)
         else:
-            self.lens = [prompt] * len(outs)
-            self.finals = [prompt + o for o in outs]
+            self.lens = (prompt,) * len(outs)
+            self.finals = tuple(prompt + o for o in outs)
         self.keys: list[int] | tuple = ()  # keyed (cached) blocks it references (never changed in place)
         self.todo = 0  # prompt tokens still to compute
         self.first_start = None  # time of its first admission step's start
@@ -340,7 +340,7 @@ class _Run:
                 done_prompts.append(grp)
             else:
                 keep.append(grp)
-        self.prefilling = keep
+        self.prefilling[:] = keep
         return budget_left, prefill
 
 
@@ -378,7 +378,7 @@ class _PagedRun(_Run):
         self.hash_block = wl.hash_block
         self.sys_keys = [-(j + 1) for j in range(wl.system_prompt // B)] if self.share else []
         self.free = self.num_blocks  # blocks neither allocated nor cached
-        self.running: dict[int, _Group] = {}  # admission order
+        self.running: dict[_Group, None] = {}  # admission order
         self.prefilling: list[_Group] = []
         self.heap: list = []  # (completion step, uid, seq)
         self.wheap: list = []  # (end of step, uid, seq, kind): window events
@@ -390,7 +390,7 @@ class _PagedRun(_Run):
         self.gn = 0  # decoding sequences whose attended tokens still grow
         self.gsumc = 0  # sum of c over those
         self.satkv = 0  # attended tokens of the saturated ones
-        self.uid = self.gkey = 0
+        self.uid = 0
         self.cseg = 1  # first step whose cache occupancy is not yet in the sums
         self.users = 0  # sum over keyed blocks in use of their readers
         self.hit = [0, 0, 0]  # prompt tokens of first admissions served from GPU, CPU, disk
@@ -484,7 +484,7 @@ class _PagedRun(_Run):
     def flush(self, s: int) -> None:
         B, look, w, sb = self.B, self.look, self.window, self.sink_blocks
         add = self.usage.add
-        for grp in self.running.values():
+        for grp in self.running:
             if not grp.started:
                 continue
             for seq in grp.seqs:
@@ -496,36 +496,28 @@ class _PagedRun(_Run):
     # -- sequences ----------------------------------------------------------------------
     def start_decoding(self, grp: _Group, s: int) -> None:
         """The group's prompt is complete at step s: its samples join the decode."""
-        B, look = self.B, self.look
+        B, look, windowed = self.B, self.look, self.window is not None
         base = len(grp.keys) * B
         grp.started = True
         hist, heap, seqs = self.hist, self.heap, grp.seqs
-        lens, finals = grp.lens, grp.finals  # kept as they are until a preemption sets them again
-        if self.window is None:
-            uid = self.uid
-            for i in range(len(lens)):
-                x = lens[i]
-                c = s - x
-                ph = (c - look) % B
-                seq = _Seq(c, finals[i], base, ph, s, grp)
-                seqs.append(seq)
-                hist[ph] += 1
-                heappush(heap, (s + seq.final - x, uid, seq))
-                uid += 1
-                self.gsumc += c
-            self.uid = uid
-            self.gn += len(lens)
-        else:
-            for x, f in zip(lens, finals):
-                c = s - x
-                ph = (c - look) % B
-                seq = _Seq(c, f, base, ph, s, grp)
-                seqs.append(seq)
-                hist[ph] += 1
-                heappush(heap, (s + f - x, self.uid, seq))
-                self.uid += 1
-                self.track_window(seq, s)
-        self.ndec += len(lens)
+        sumc = 0
+        for x, f in zip(grp.lens, grp.finals):  # kept as they are until a preemption sets them again
+            c = s - x
+            ph = (c - look) % B
+            seq = _Seq(c, f, base, ph, s, grp)
+            seqs.append(seq)
+            hist[ph] += 1
+            heappush(heap, (s + f - x, self.uid, seq))
+            self.uid += 1
+            if windowed:
+                self.track_window(seq, s)  # its attention grows until it saturates
+            else:
+                sumc += c
+        k = len(grp.lens)
+        if not windowed:
+            self.gn += k
+            self.gsumc += sumc
+        self.ndec += k
 
     def track_window(self, seq: _Seq, s: int) -> None:
         """Schedule (or apply) when its blocks start leaving the window and its attention saturates."""
@@ -639,9 +631,7 @@ class _PagedRun(_Run):
                         self.hit[1 + i] += f * B
             else:
                 self.recomputed += todo
-            grp.key = key = self.gkey
-            self.gkey = key + 1
-            running[key] = grp
+            running[grp] = None
             self.nrun += k
             if budget_left is None:
                 chunk = todo
@@ -672,7 +662,7 @@ class _PagedRun(_Run):
         self.cflush(s)
         running = self.running
         while need > self.free + (cache.evictable if cache is not None else 0):
-            grp = running.pop(next(reversed(running)))
+            grp = running.popitem()[0]
             if grp.started:
                 lens, finals = [], []
                 held_blocks = 0
@@ -728,7 +718,7 @@ class _PagedRun(_Run):
             self.cflush(s + 1)
             self.release_keys(grp, 1)
         if not grp.seqs:
-            del self.running[grp.key]
+            del self.running[grp]
             self.request_done(grp)
 
     # -- the loop -----------------------------------------------------------------------
@@ -743,18 +733,21 @@ class _PagedRun(_Run):
         kv_on = getattr(model, "uses_kv_tokens", True)
         windowed = self.window is not None
         decode_tokens = self.cfg.decode_tokens
-        requeued = self.requeued
+        requeued, prefilling = self.requeued, self.prefilling
         cache, budget, running = self.cache, self.budget, self.running
         ttft_append = self.ttft.append
+        admit_queue, complete, prefill_chunks = self.admit, self.complete, self.prefill_chunks
+        never = _NEVER
         admit = True
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
         now = self.now
+        prefill_tokens = self.prefill_tokens
         while running or requeued or self.nxt is not None:
-            s = heap[0][0] if heap else _NEVER
+            s = heap[0][0] if heap else never
             if wheap and wheap[0][0] < s:
                 s = wheap[0][0]
-            if self.prefilling and now + 1 < s:
+            if prefilling and now + 1 < s:
                 s = now + 1
             arrival_at = -1
             nxt = self.nxt
@@ -769,12 +762,12 @@ class _PagedRun(_Run):
                         self.clock = nxt.arrival
                     s = arrival_at = now + 1
                 else:
-                    limit = s - now - 1 if s != _NEVER else 1 << 62
+                    limit = s - now - 1 if s != never else 1 << 62
                     j = steps_until(model, self.clock, nxt.arrival, self.ndec,
                                     self.kv_at(now + 1) if kv_on else 0, self.gn, limit)
                     if now + 1 + j <= s:
                         s = arrival_at = now + 1 + j
-            if not admit and self.nfree and self.cur_wait == WAIT_MEMORY and self.blocked is not None:
+            if windowed and not admit and self.nfree and self.cur_wait == WAIT_MEMORY and self.blocked is not None:
                 # windows release blocks as they slide: the first step (within a cycle; later
                 # cycles only take more) at which the waiting head would fit
                 avail = self.free
@@ -785,31 +778,36 @@ class _PagedRun(_Run):
                     if avail - cum >= self.blocked_need:
                         s = arrival_at = now + i
                         break
-            if s == _NEVER:  # pragma: no cover - excluded by the fit check
+            if s == never:  # pragma: no cover - excluded by the fit check
                 raise RuntimeError("paged simulation stalled with requests waiting")
             preempted = False
             ndec = self.ndec
-            u = need = 0
             if ndec:
                 # Blocks the decodes of steps now+1 .. s take, less those windows release.
-                full, rem = divmod(s - now, B)
+                nfree = self.nfree
                 u0 = now % B
-                take = full * ndec
-                give = full * self.nfree
-                if rem == 1:
-                    take += hist[u0]
-                    if self.nfree:
-                        give += fhist[u0]
-                elif rem:
-                    end = u0 + rem
-                    take += sum(hist[u0:end]) if end <= B else sum(hist[u0:]) + sum(hist[: end - B])
-                    if self.nfree:
-                        give += sum(fhist[u0:end]) if end <= B else sum(fhist[u0:]) + sum(fhist[: end - B])
-                avail = self.free + (cache.evictable if cache is not None else 0)
-                if take - give <= avail and (not self.nfree or self.first_shortfall(now, avail, s)[0] > s):
-                    net = take - give
-                    if 0 <= net <= self.free:
-                        self.free -= net
+                if s - now == 1:
+                    take = hist[u0]
+                    give = fhist[u0] if nfree else 0
+                else:
+                    full, rem = divmod(s - now, B)
+                    take = full * ndec
+                    give = full * nfree
+                    if rem == 1:
+                        take += hist[u0]
+                        if nfree:
+                            give += fhist[u0]
+                    elif rem:
+                        end = u0 + rem
+                        take += sum(hist[u0:end]) if end <= B else sum(hist[u0:]) + sum(hist[: end - B])
+                        if nfree:
+                            give += sum(fhist[u0:end]) if end <= B else sum(fhist[u0:]) + sum(fhist[: end - B])
+                net = take - give
+                free = self.free
+                avail = free + cache.evictable if cache is not None else free
+                if net <= avail and (not nfree or self.first_shortfall(now, avail, s)[0] > s):
+                    if 0 <= net <= free:
+                        self.free = free - net
                     else:
                         self.apply_net(net)
                 else:
@@ -817,24 +815,22 @@ class _PagedRun(_Run):
                     self.apply_net(used)
                     s = t
                     preempted = True
-                k = s - now - 1
-                if k > 0:  # time of the decode-only steps now+1 .. s-1
-                    secs = run_seconds(ndec, self.kv_at(now + 1) if kv_on else 0, self.gn, k)
+                if s - now > 1:  # time of the decode-only steps now+1 .. s-1
+                    secs = run_seconds(ndec, self.kv_at(now + 1) if kv_on else 0, self.gn, s - now - 1)
                     self.clock += secs
                     self.busy += secs
                 if preempted:
-                    need = self.preempt(s, u, hist[u])
-                    self.take(need)
+                    self.take(self.preempt(s, u, hist[u]))
             ndec_s = self.ndec  # the decodes of step s
             dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
             budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
-            if self.prefilling:  # requests still computing their prompt, in admission order
-                budget_left, prefill = self.prefill_chunks(s, budget_left, done_prompts)
+            if prefilling:  # requests still computing their prompt, in admission order
+                budget_left, prefill = prefill_chunks(s, budget_left, done_prompts)
             if s == arrival_at:
                 admit = True
             if admit and not preempted:
-                budget_left, reason, more = self.admit(s, budget_left)
+                budget_left, reason, more = admit_queue(s, budget_left)
                 prefill += more
                 self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
                 if self.nrun > self.peak:
@@ -844,17 +840,18 @@ class _PagedRun(_Run):
                 reason = WAIT_MEMORY if preempted else (self.cur_wait or WAIT_MEMORY)
                 if preempted:
                     admit = True
-            nxt = self.nxt
-            if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
-                reason = WAIT_NONE
+            if reason:
+                nxt = self.nxt
+                if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
+                    reason = WAIT_NONE
             if reason != self.cur_wait:
                 self.set_wait(s, reason)
             # steps of requests still mid-prompt: their computed tokens are token states, the
             # rest of their (already allocated) prompt is reserved
-            if self.prefilling:
-                for grp in self.prefilling:
+            if prefilling:
+                for grp in prefilling:
                     self.prefill_step(grp)
-            self.prefill_tokens += prefill
+            prefill_tokens += prefill
             secs = step_seconds(ndec_s, dec_kv, prefill)
             self.clock += secs
             self.busy += secs
@@ -869,7 +866,7 @@ class _PagedRun(_Run):
                 seq = heappop(heap)[2]
                 if seq.dead:
                     continue
-                self.complete(seq, s)
+                complete(seq, s)
                 admit = True
             if windowed:
                 while wheap and wheap[0][0] == s:
@@ -883,8 +880,10 @@ class _PagedRun(_Run):
                         self.gn -= 1
                         self.gsumc -= seq.c
                         self.satkv += self.cap
-            now = self.now = s
-        self.cflush(self.now + 1)
+            now = s
+        self.now = now
+        self.prefill_tokens = prefill_tokens
+        self.cflush(now + 1)
         return self.finish(self.cache_stats())
 
     def prefill_step(self, grp: _Group) -> None:
@@ -983,7 +982,7 @@ class _ContiguousRun(_Run):
         self.largest = self.ff.largest_hole  # first-fit: the pool; buddy: its largest arena
         self.cap = cfg.retention.cap
         self.look = cfg.lookahead
-        self.running: dict[int, _Group] = {}
+        self.running: dict[_Group, None] = {}  # admission order
         self.prefilling: list[_Group] = []
         self.heap: list = []
         self.uid = 0
@@ -1022,7 +1021,7 @@ class _ContiguousRun(_Run):
             )
 
     def flush(self, s: int) -> None:
-        for grp in self.running.values():
+        for grp in self.running:
             if not grp.started:
                 continue
             for seq in grp.seqs:
@@ -1086,9 +1085,7 @@ class _ContiguousRun(_Run):
             if grp.first_start is None:
                 grp.first_start = start_clock
                 self.qdelay.append(start_clock - grp.arrival)
-            grp.key = self.uid
-            self.uid += 1
-            self.running[grp.key] = grp
+            self.running[grp] = None
             self.nrun += k
             todo = grp.prompt
             chunk = todo if budget_left is None else min(todo, budget_left)
@@ -1212,7 +1209,7 @@ class _ContiguousRun(_Run):
                 seqs = grp.seqs
                 if len(seqs) == 1:
                     seqs.clear()  # no cycle left between the group and its sequence: freed at once, not by the GC
-                    del running[grp.key]
+                    del running[grp]
                     self.request_done(grp)
                 else:
                     seqs.remove(seq)
