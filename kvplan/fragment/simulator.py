@@ -409,7 +409,8 @@ class _PagedRun(_Run):
 
     def held(self, n: int) -> int:
         """Blocks a sequence of n tokens holds (including the shared ones)."""
-        return -(-(n + self.look) // self.B) - self.freed(n)
+        blocks = -(-(n + self.look) // self.B)
+        return blocks - self.freed(n) if self.window is not None else blocks
 
     def keys_of(self, grp: _Group) -> list[int]:
         """Keys of the full prompt blocks this request can share (cached, reference-counted)."""
@@ -659,7 +660,8 @@ class _PagedRun(_Run):
         """Preempt the newest groups until ``need`` blocks (due at phase u of step s) fit."""
         B, look = self.B, self.look
         cache = self.cache
-        self.cflush(s)
+        if cache is not None:
+            self.cflush(s)
         running = self.running
         while need > self.free + (cache.evictable if cache is not None else 0):
             grp = running.popitem()[0]
@@ -689,8 +691,9 @@ class _PagedRun(_Run):
                 self.free += sum(self.held(x) - len(grp.keys) for x in grp.lens)
                 grp.todo = 0
             self.nrun -= len(grp.lens)
-            self.release_keys(grp, grp.readers)
-            grp.keys = ()
+            if grp.keys:
+                self.release_keys(grp, grp.readers)
+                grp.keys = ()
             grp.seqs = []
             grp.started = False
             self.requeued.appendleft(grp)
@@ -991,21 +994,18 @@ class _ContiguousRun(_Run):
         self.sumc = 0
         super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
 
-    def sizes(self, grp: _Group) -> list[tuple[int, int]]:
-        """(reservation, chunk) per sample."""
-        res = []
+    def check_fits(self, grp: _Group) -> None:
+        """Sets grp.sizes, (reservation, chunk) per sample, and refuses a request that cannot
+        fit the pool alone."""
         reservation, mml, P, cap, look, chunk = (self.reserve, self.max_model_len, grp.prompt, self.cap, self.look,
                                                  self.alloc_cls.chunk)
+        grp.sizes = res = []
         for f in grp.finals:
             want = reservation(f, mml, P)
             if cap is not None:
                 want = min(want, cap)
             want += look
             res.append((want, chunk(want)))
-        return res
-
-    def check_fits(self, grp: _Group) -> None:
-        grp.sizes = res = self.sizes(grp)
         if len(res) == 1:
             size = res[0][1]
             if size <= self.largest and size <= self.pool_tokens:
@@ -1121,19 +1121,22 @@ class _ContiguousRun(_Run):
             lambda n, kv, g, k: decode_run_seconds(model, n, kv, g, k))
         kv_on = getattr(model, "uses_kv_tokens", True)
         decode_tokens = self.cfg.decode_tokens
-        requeued = self.requeued
+        requeued, prefilling = self.requeued, self.prefilling
         heappop = heapq.heappop
         ff_free = self.ff.free
         usage, cap = self.usage, self.cap
         budget, running = self.budget, self.running
         ttft_append = self.ttft.append
+        admit_queue, prefill_chunks, request_done = self.admit, self.prefill_chunks, self.request_done
+        never = _NEVER
         admit = True
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
         now = self.now
+        prefill_tokens = self.prefill_tokens
         while running or requeued or self.nxt is not None:
-            s = heap[0][0] if heap else _NEVER
-            if self.prefilling and now + 1 < s:
+            s = heap[0][0] if heap else never
+            if prefilling and now + 1 < s:
                 s = now + 1
             arrival_at = -1
             nxt = self.nxt
@@ -1148,28 +1151,30 @@ class _ContiguousRun(_Run):
                         self.clock = nxt.arrival
                     s = arrival_at = now + 1
                 else:
-                    limit = s - now - 1 if s != _NEVER else 1 << 62
+                    limit = s - now - 1 if s != never else 1 << 62
                     j = steps_until(model, self.clock, nxt.arrival, self.ndec,
                                     self.kv_at(now + 1) if kv_on else 0, self.ndec, limit)
                     if now + 1 + j <= s:
                         s = arrival_at = now + 1 + j
-            if s == _NEVER:  # pragma: no cover - excluded by the fit check above
+            if s == never:  # pragma: no cover - excluded by the fit check above
                 raise RuntimeError("contiguous simulation stalled with requests waiting")
-            k = s - now - 1
             ndec_s = self.ndec
-            if k > 0 and ndec_s:
-                secs = run_seconds(ndec_s, self.kv_at(now + 1) if kv_on else 0, ndec_s, k)
-                self.clock += secs
-                self.busy += secs
-            dec_kv = self.kv_at(s) if kv_on and ndec_s else 0
+            if ndec_s:
+                if s - now > 1:  # time of the decode-only steps now+1 .. s-1
+                    secs = run_seconds(ndec_s, self.kv_at(now + 1) if kv_on else 0, ndec_s, s - now - 1)
+                    self.clock += secs
+                    self.busy += secs
+                dec_kv = self.kv_at(s) if kv_on else 0
+            else:
+                dec_kv = 0
             budget_left = None if budget is None else budget - ndec_s * decode_tokens
             prefill = 0
-            if self.prefilling:  # requests still computing their prompt, in admission order
-                budget_left, prefill = self.prefill_chunks(s, budget_left, done_prompts)
+            if prefilling:  # requests still computing their prompt, in admission order
+                budget_left, prefill = prefill_chunks(s, budget_left, done_prompts)
             if s == arrival_at:
                 admit = True
             if admit:
-                budget_left, reason, more = self.admit(s, budget_left)
+                budget_left, reason, more = admit_queue(s, budget_left)
                 prefill += more
                 self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
                 if self.nrun > self.peak:
@@ -1177,15 +1182,16 @@ class _ContiguousRun(_Run):
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
             else:
                 reason = self.cur_wait or WAIT_MEMORY  # no attempt: still blocked as before
-            nxt = self.nxt
-            if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
-                reason = WAIT_NONE
+            if reason:
+                nxt = self.nxt
+                if not (requeued or (nxt is not None and nxt.arrival <= self.clock)):
+                    reason = WAIT_NONE
             if reason != self.cur_wait:
                 self.set_wait(s, reason)
-            if self.prefilling:
-                for grp in self.prefilling:
+            if prefilling:
+                for grp in prefilling:
                     self.prefill_step(grp)
-            self.prefill_tokens += prefill
+            prefill_tokens += prefill
             secs = step_seconds(ndec_s, dec_kv, prefill)
             self.clock += secs
             self.busy += secs
@@ -1198,23 +1204,26 @@ class _ContiguousRun(_Run):
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
-                usage.add(contiguous_sums(seq.c, seq.final, seq.size, seq.seg, s, cap), self.cur_wait)
+                c = seq.c
+                usage.add(contiguous_sums(c, seq.final, seq.size, seq.seg, s, cap), self.cur_wait)
                 if seq.slack:
                     usage.rounding += seq.slack * (s - seq.seg + 1)
                 ff_free(seq.start, seq.size)
                 self.nrun -= 1
                 self.ndec -= 1
-                self.sumc -= seq.c
+                self.sumc -= c
                 grp = seq.group
                 seqs = grp.seqs
                 if len(seqs) == 1:
                     seqs.clear()  # no cycle left between the group and its sequence: freed at once, not by the GC
                     del running[grp]
-                    self.request_done(grp)
+                    request_done(grp)
                 else:
                     seqs.remove(seq)
                 admit = True
-            now = self.now = s
+            now = s
+        self.now = now
+        self.prefill_tokens = prefill_tokens
         return self.finish()
 
     def kv_at(self, t: int) -> int:
