@@ -4,7 +4,8 @@ FirstFit (the default): each chunk goes to the lowest free address range that is
 enough, so the pool fragments into holes between live chunks (external fragmentation).
 The free list is two sorted parallel lists (hole starts, hole sizes); holes merge with
 their neighbours when a chunk is freed. Its size is bounded by the number of live chunks
-+ 1, not by the pool size.
++ 1, not by the pool size. A bound on the largest hole (exact after a failed scan, raised
+by every free) refuses a request that fits nowhere without scanning again.
 
 Buddy: the allocator the PagedAttention paper assumes for its Orca baselines ("We assume
 Orca uses the buddy allocation algorithm to determine the memory address to store KV
@@ -26,7 +27,7 @@ from kvplan.errors import BadInputError
 class FirstFit:
     """Slots 0 .. size-1; ``alloc(n)`` returns the start of a free range of n slots or -1."""
 
-    __slots__ = ("size", "starts", "sizes", "free_slots")
+    __slots__ = ("size", "starts", "sizes", "free_slots", "bound")
 
     def __init__(self, size: int):
         if size < 1:
@@ -35,12 +36,15 @@ class FirstFit:
         self.starts = [0]
         self.sizes = [size]
         self.free_slots = size
+        self.bound = size  # no hole is larger
 
     @staticmethod
     def chunk(n: int) -> int:
         return n
 
     def alloc(self, n: int) -> int:
+        if n > self.bound:
+            return -1
         sizes = self.sizes
         for i, hole in enumerate(sizes):
             if hole >= n:
@@ -53,6 +57,7 @@ class FirstFit:
                     sizes[i] = hole - n
                 self.free_slots -= n
                 return start
+        self.bound = max(sizes) if sizes else 0
         return -1
 
     def free(self, start: int, n: int) -> None:
@@ -73,6 +78,9 @@ class FirstFit:
             starts.insert(i, start)
             sizes.insert(i, n)
         self.free_slots += n
+        hole = sizes[i - 1] if joins_prev else sizes[i]  # the hole the freed chunk is now part of
+        if hole > self.bound:
+            self.bound = hole
 
     @property
     def largest_hole(self) -> int:
