@@ -70,17 +70,18 @@ _INFMAX_TOKENS = {
 
 def _infmax(tag: str, model: str, gpu: str, engine: str, tp: int, isl: int, osl: int, tpot_ms: dict, *,
             run: str, hw: str, image: str, hf_model: str, script: str, commit: str, weights=None,
-            memory_fraction=None, note="", notes=None):
+            memory_fraction=None, note="", notes=None, fit_at: int | None = None):
     """One row per concurrency of one InferenceMAX sweep line; ``tpot_ms[conc]`` the artifact's
     median_tpot in ms (rounded to 0.01). Prompt and output: the run's means (_INFMAX_TOKENS).
-    ``notes[conc]`` replaces ``note`` for that row."""
+    ``notes[conc]`` replaces ``note`` for that row; the row at ``fit_at`` users is fit=True."""
     return tuple(
         Measurement(f"imax-{gpu}-{tag}-tp{tp}-{isl // 1024}k{osl // 1024}k-c{c}", model, gpu, "tpot", v,
                     INFMAX.format(run=run, hw=hw, image=image, model=hf_model, tp=tp, isl=isl, osl=osl, c=c,
                                   script=script, commit=commit)
                     + f": {n} requests, {tin} input / {tout} output tokens, median TPOT {v} ms",
                     tp=tp, engine=engine, weights=weights, memory_fraction=memory_fraction, concurrency=c,
-                    prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get(c, note))
+                    prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get(c, note),
+                    fit=c == fit_at)
         for c, v in tpot_ms.items()
         for n, tin, tout in (_INFMAX_TOKENS[(isl, osl)][c],))
 
@@ -170,13 +171,12 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     # DeepSeek-R1 (the deepseek-v3 architecture), FP8, 8 GPUs, dstack's runs
     *(Measurement(f"dstack-h200-vllm-c{c}", "deepseek-v3", "h200", "tpot", v,
                   f"{DSTACK}; H200, vLLM 0.7.4.dev (FLASHMLA), --tensor-parallel-size 8", tp=8, concurrency=c,
-                  prompt=3200, output=800, fit=c == 4)
+                  prompt=3200, output=800)
       for c, v in ((4, 25.73463239), (8, 31.32708064), (16, 49.75211769), (32, 51.99512878), (64, 64.41520109),
                    (128, 66.85374147))),
     *(Measurement(f"dstack-mi300x-vllm-c{c}", "deepseek-v3", "mi300x", "tpot", v,
                   f"{DSTACK}; MI300X, vLLM 0.7.3.dev (ROCm), --tensor-parallel-size 8", tp=8, concurrency=c,
-                  prompt=3200, output=800, fit=c == 16,
-                  note="c=16 sets the MI300X weights_bandwidth override" if c == 16 else "")
+                  prompt=3200, output=800)
       for c, v in ((4, 46.16849698), (8, 50.55525633), (16, 54.91463675), (32, 60.82328767), (64, 76.69277963),
                    (128, 108.6403598))),
     *(Measurement(f"dstack-h200-sglang-c{c}", "deepseek-v3", "h200", "tpot", v,
@@ -270,12 +270,15 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                          run="20621824084", hw="h200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
                          hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_h200_slurm.sh",
                          commit="4e52ed4c6", weights="fp8", memory_fraction=0.82,
+                         fit_at=16 if isl == 1024 else None,
                          notes={64: "8k/1k at 64 users refused by kvplan: 64 whole requests (7,387 + 922 tokens "
                                     "on average) need 531,776 KV tokens, 3% over the 514,708 kvplan finds at "
                                     "mem_fraction_static 0.82. The run completed; SGLang admits requests as pages "
                                     "free (mean TTFT 2.35 s here against 1.09 s at 32 users suggests queueing), so "
                                     "the refusal is kvplan's whole-request fit rule at the margin, not a measured "
-                                    "overflow"} if isl == 8192 else None)),
+                                    "overflow"} if isl == 8192 else
+                               {16: "fit: the MoE measurement of the five that set the shared factors "
+                                    "(benchmarks/fit_speed.py)"})),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.5.post3 on 8 x MI300X
     # (lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x, run 20720630953, after commit 70c1eceb6 of
     # 2026-01-05 that moved mi300x to this image; dsr1_fp8_mi300x_{docker,slurm}.sh unchanged
@@ -288,10 +291,12 @@ MEASUREMENTS: tuple[Measurement, ...] = (
       for row in _infmax("r1", "deepseek-v3", "mi300x", "sglang==0.5.4", 8, isl, osl, v,
                          run="20720630953", hw="mi300x", image="lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
                          hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_mi300x_slurm.sh",
-                         commit="70c1eceb6", weights="fp8", memory_fraction=0.8,
+                         commit="70c1eceb6", weights="fp8", memory_fraction=0.8, fit_at=16 if isl == 1024 else None,
                          note="SGLang 0.5.5.post3 is not a release kvplan models: the pool (the fit check only) "
                               "uses 0.5.4's rules, the last modelled release before it, with mem_fraction_static "
-                              "0.8 as given")),
+                              "0.8 as given",
+                         notes={16: "fit: sets the MI300X weights_bandwidth override (the twin of the H200 fit row); "
+                                    "SGLang 0.5.5.post3 planned with 0.5.4's rules"} if isl == 1024 else None)),
 )
 
 
