@@ -218,7 +218,7 @@ def test_refuses_a_gpu_known_only_by_its_memory():
 
 def test_refuses_tensor_parallel_without_a_link_figure():
     with pytest.raises(BadInputError, match="no GPU-to-GPU link"):
-        _setup(gpu="rtx4090", tp=2, weights="int4")
+        _setup(gpu="a10g", tp=2)
 
 
 def test_refuses_fp32_weights():
