@@ -248,7 +248,9 @@ def _with_dtype(spec: ModelSpec, dtype: str | None) -> ModelSpec:
 
 
 def _served(spec: ModelSpec, g: GPU, prof, explicit: bool) -> ModelSpec:
-    """``spec`` in the dtype engine ``prof`` runs it in on ``g`` (served_spec, resolved)."""
+    """``spec`` in the dtype engine ``prof`` runs it in on ``g`` (served_spec, resolved); an
+    engine release without a model class for its architecture refuses it here."""
+    prof.check_model(spec)
     served = prof.serving_dtype(spec, g, explicit=explicit)
     return spec if served == spec.dtype else dataclasses.replace(spec, dtype=served)
 

@@ -41,10 +41,16 @@ bytes for the global batch). Groups larger than a node use the inter-node bandwi
 Prefill (TTFT) of one prompt on an otherwise idle replica: chunked as the engine chunks it
 (``max_num_batched_tokens`` tokens a step), each chunk ``max(weights / bandwidth, FLOPs /
 FLOP/s) + comm``, pipelined over the pp stages. Queueing behind other requests is not
-modelled. With ``output_tokens`` given, every decode step also carries its share of the
-prompts of the requests it serves (chunked prefill mixes them in: ``users x prompt /
-output`` prompt tokens a step), as `vllm bench serve` sees it; without it, a pure decode
-step (disaggregated decode, or a batch whose prompts are done).
+modelled. With ``output_tokens`` given, the TPOT is the mean step a request sees while it
+decodes, as `vllm bench serve` measures it (``(latency - TTFT) / (output - 1)``): the other
+``users - 1`` requests each start a new prompt once per ``output`` steps, so a share
+``q = (users - 1) / output`` of the steps also computes a prompt (chunked prefill mixes it
+in), and TPOT = (1 - q) x decode step + q x step with a prompt. Its own prompt is in its
+TTFT, so one user's TPOT is a pure decode step. The mean is over step times, not one step
+at the mean token count: a prompt touches every expert of an MoE layer in the one step
+that computes it, where its tokens spread over all steps would touch more experts in each.
+Without ``output_tokens``, a pure decode step (disaggregated decode, or a batch whose
+prompts are done).
 
 Efficiency factors and fixed costs are data (``kvplan/data/efficiency.yaml``, each with
 its source); ``load_calibration`` replaces them from a `kvplan measure` report or a small
@@ -53,7 +59,7 @@ JSON of achieved fractions. Times are floats in seconds: estimates, not byte cou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -640,19 +646,32 @@ def decode_step(s: Setup, users_per_replica: int, ctx: int, prompt_tokens: int =
                 output_tokens: int | None = None) -> StepTime:
     """One decode step of a replica with ``users_per_replica`` sequences of ``ctx`` tokens.
 
-    With ``output_tokens``, the step also carries its share of new prompts (``users x
-    prompt / output`` tokens, chunked prefill). Pipeline stages each work on their own
-    micro-batch of ``cdiv(users, pp)`` sequences; a token passes every stage."""
+    With ``output_tokens`` and ``prompt_tokens``, the mean step one of them sees while it
+    decodes (its TPOT; module docstring): the time-weighted mean of the decode-only step and
+    the step that also computes another request's prompt, those being a share
+    ``q = (users - 1) / output`` of the steps (when that exceeds 1, every step computes
+    that many prompts' tokens). Pipeline stages each work on their own micro-batch of
+    ``cdiv(users, pp)`` sequences, and the prompts spread over the micro-batches likewise;
+    a token passes every stage."""
     pp = len(s.stages)
     micro = cdiv(users_per_replica, min(pp, users_per_replica))
-    prefill = 0.0
-    prompts = 0.0
-    if output_tokens and prompt_tokens:
-        prompts = micro / output_tokens
-        prefill = prompts * prompt_tokens
-    load = _Load(micro, ctx, prefill, 0, prompts)
-    t = _pass_time(s, load)
+    t = _pass_time(s, _Load(micro, ctx))
+    if output_tokens and prompt_tokens and users_per_replica > 1:
+        prompts = (users_per_replica - 1) * micro / (users_per_replica * output_tokens)
+        q = min(1.0, prompts)
+        with_prompt = _pass_time(s, _Load(micro, ctx, prompts / q * prompt_tokens, 0, prompts / q))
+        t = _mix(t, with_prompt, q)
+    return _with_step_overhead(s, t)
+
+
+def _with_step_overhead(s: Setup, t: StepTime) -> StepTime:
+    """``t`` plus the engine's fixed cost per step (outside the model)."""
     return replace(t, overhead_s=t.overhead_s + s.efficiency.step_overhead_s)
+
+
+def _mix(a: StepTime, b: StepTime, q: float) -> StepTime:
+    """The mean of ``a`` (a share 1 - q of the steps) and ``b`` (a share q), term by term."""
+    return StepTime(*((1 - q) * x + q * y for x, y in zip(astuple(a), astuple(b))))
 
 
 def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_tokens: int = 0) -> float:
@@ -668,7 +687,7 @@ def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_toke
     micro = cdiv(decode_seqs, min(pp, decode_seqs)) if decode_seqs else 0
     ctx = round(kv_tokens / decode_seqs) if decode_seqs else 0
     load = _Load(micro, ctx, float(prefill_tokens), 0, 1.0 if prefill_tokens else 0.0)
-    return _pass_time(s, load).total_s + s.efficiency.step_overhead_s
+    return _with_step_overhead(s, _pass_time(s, load)).total_s
 
 
 def prefill_time(s: Setup, prompt_tokens: int, prompts: int = 1) -> StepTime:

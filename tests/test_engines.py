@@ -222,6 +222,20 @@ def test_sglang_mem_fraction_static_default_on_h100(release, tp, expected):
     assert engine.settings(H100, tp=tp).memory_fraction == Fraction(expected)
 
 
+@pytest.mark.parametrize(("gpu", "release", "tp", "expected"), [
+    # B200, nvidia-smi 183,359 MiB, 0.5.6: reserved 512 + 1.5 x 16384 + 2 x 512 + tp/8 x 1024 = 27,136 MiB
+    # at tp 8 (chunked_prefill_size 16k, cuda_graph_max_bs 512): round(156223 / 183359, 3)
+    ("b200", "0.5.6", 8, "0.852"),
+    # H200, 143,771 MiB, 0.5.8: chunked_prefill_size 8k, cuda_graph_max_bs 256 at tp 1:
+    # 512 + 1.5 x 8192 + 2 x 256 + 1/8 x 1024 = 13,440 MiB; round(130331 / 143771, 3)
+    ("h200", "0.5.8", 1, "0.907"),
+])
+def test_sglang_default_on_h200_and_b200(gpu, release, tp, expected):
+    from fractions import Fraction
+
+    assert get_engine(f"sglang=={release}").settings(get_gpu(gpu), tp=tp).memory_fraction == Fraction(expected)
+
+
 def test_sglang_default_needs_nvidia_smi_memory():
     with pytest.raises(BadInputError, match=r"give the memory fraction \(mem_fraction_static\)"):
         get_engine("sglang").settings(get_gpu("l4"))

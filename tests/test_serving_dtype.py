@@ -144,7 +144,7 @@ def test_every_gpu_command_counts_the_dtype_capacity_plans(capsys):
     ("vllm==0.19.1", "v100-32gb", "llama3.1-8b", "fp8", "fp8 weights only from compute capability 7.5"),
     ("vllm==0.13.0", "t4", "llama3.1-8b", "fp8", "fp8 weights only from compute capability 8.0"),
     ("vllm==0.19.1", "t4", "gpt-oss-20b", None, "mxfp4 weights only from compute capability 8.0"),
-    ("vllm==0.9.2", "h100", "gpt-oss-20b", None, "has no quantization method for mxfp4"),
+    ("vllm==0.9.2", "h100", "llama3.1-8b", "mxfp4", "has no quantization method for mxfp4"),
 ])
 def test_a_weight_format_the_gpu_cannot_run_is_refused(engine, gpu, model, weights, match):
     with pytest.raises(BadInputError, match=match):

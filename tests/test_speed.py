@@ -161,6 +161,46 @@ def test_output_adds_the_share_of_new_prompts():
     assert estimate(s, 32, 4096, 256).tpot_s > estimate(s, 32, 4096 + 128).tpot_s
 
 
+def test_one_users_tpot_carries_no_prompt():
+    """TPOT = (latency - TTFT) / (output - 1): a lone request's own prompt is its TTFT, so its
+    decode steps compute no prompt, however long the prompt."""
+    s = _setup()
+    assert estimate(s, 1, 8192, 100).tpot_s == decode_step(s, 1, 8192 + 50).total_s
+
+
+@pytest.mark.parametrize(("users", "output"), [(8, 256), (33, 1000), (4, 2)])
+def test_tpot_is_the_time_mean_of_decode_steps_and_steps_with_a_prompt(users, output):
+    """The other users - 1 requests each bring a prompt once per ``output`` steps: a share
+    q = (users - 1) / output of the steps computes one (every step, (users - 1) / output
+    prompts, when q would exceed 1), and TPOT is the mean of the two step times."""
+    from kvplan.speed import _Load, _pass_time
+
+    s = _setup()
+    prompt, ctx = 1000, 1000 + output // 2
+    q = (users - 1) / output
+    plain = _pass_time(s, _Load(users, ctx)).total_s
+    if q <= 1:
+        want = (1 - q) * plain + q * _pass_time(s, _Load(users, ctx, float(prompt), 0, 1.0)).total_s
+    else:
+        want = _pass_time(s, _Load(users, ctx, q * prompt, 0, q)).total_s
+    got = decode_step(s, users, ctx, prompt, output).total_s - s.efficiency.step_overhead_s
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_a_prompt_touches_each_expert_once_not_in_every_step():
+    """Mixtral at 4 users with 3,200-token prompts over 800 steps: 3 of the 800 steps compute
+    a prompt and read every expert; spreading its users x prompt / output = 16 tokens into every
+    step would read 99.7% of the experts in each step (1 - (6/8)^20) instead of 68% (1 - (6/8)^4)."""
+    from kvplan.speed import _Load, _pass_time
+
+    s = _setup("mixtral-8x7b", tp=2)
+    mean = decode_step(s, 4, 3600, 3200, 800)
+    spread = _pass_time(s, _Load(4, 3600, 4 * 3200 / 800, 0, 4 / 800))
+    plain = _pass_time(s, _Load(4, 3600))
+    assert plain.weight_read_bytes < mean.weight_read_bytes < spread.weight_read_bytes
+    assert mean.weights_s < spread.weights_s
+
+
 def test_speed_table_one_pool_per_format():
     req = make_request(load_model("llama3.1-8b"), "h100")
     t = speed_table(req, [1, 64], 8192, [req.kv_format, req.replace(kv_format="fp8").kv_format])
@@ -178,7 +218,7 @@ def test_refuses_a_gpu_known_only_by_its_memory():
 
 def test_refuses_tensor_parallel_without_a_link_figure():
     with pytest.raises(BadInputError, match="no GPU-to-GPU link"):
-        _setup(gpu="rtx4090", tp=2, weights="int4")
+        _setup(gpu="a10g", tp=2)
 
 
 def test_refuses_fp32_weights():

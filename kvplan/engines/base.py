@@ -247,6 +247,10 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def check_model(self, spec) -> None:
+        """Raise BadInputError when this engine has no model class for ``spec``'s architecture.
+        Default: any (raw, TensorRT-LLM: not checked)."""
+
     def check_weights(self, weights: str, gpu) -> None:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
         on ``gpu``. Default: any."""
@@ -282,3 +286,41 @@ class Engine:
     def rules(self) -> dict[str, Rule]:
         """The release rules in force (empty for engines without a rule table)."""
         return {}
+
+
+# -- which architectures a release has a model class for ------------------------------------------
+_ENGINE_MODELS: dict | None = None
+
+
+def registered_spans(family: str, architecture: str) -> list[tuple[Release, Release]] | None:
+    """The runs of modelled ``family`` releases (first, last) that have a model class for
+    ``architecture`` (config.json architectures[0]); None if no modelled release has one.
+    Read from kvplan/data/engine_models.json, which tools/engine_models.py derives from each
+    release's own registry (vLLM: registry.py _VLLM_MODELS; SGLang: models/*.py EntryClass)."""
+    global _ENGINE_MODELS
+    if _ENGINE_MODELS is None:
+        import json
+        from importlib.resources import files
+
+        _ENGINE_MODELS = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())
+    spans = _ENGINE_MODELS[family]["architectures"].get(architecture)
+    return None if spans is None else [(Release.parse(a), Release.parse(b)) for a, b in spans]
+
+
+def check_registered(engine_name: str, family: str, release: Release, spec) -> None:
+    """Refuse ``spec`` on ``family`` ``release`` when that release has no model class for its
+    architecture (a spec without one, e.g. a user's YAML, is not checked). The engines'
+    Transformers-backend fallback (vLLM/SGLang --model-impl transformers) is not modelled."""
+    arch = getattr(spec, "architecture", "")
+    if not arch:
+        return
+    spans = registered_spans(family, arch)
+    if spans is not None and any(a <= release <= b for a, b in spans):
+        return
+    if spans is None:
+        where, use = f"no {family} release kvplan models has one", "--engine raw for memory alone"
+    else:
+        where = "releases " + ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in spans) + " have one"
+        use = "one of those releases (--engine " + family + "==X), or --engine raw for memory alone"
+    raise BadInputError(f"{engine_name} has no model class for {arch} ({spec.name}): {where}; its Transformers "
+                        f"fallback is not modelled (use {use})")

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, fraction, gib,
-                                 positive)
+from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, check_registered,
+                                 fraction, gib, positive)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
@@ -31,8 +31,11 @@ _ARGS = "python/sglang/srt/server_args.py"
 #: GPU memory as ``nvidia-smi --query-gpu=memory.total`` reports it (MiB), which SGLang's
 #: get_device_memory_capacity reads to pick defaults. Sources: nvidia-smi tables in public
 #: logs ("0MiB / 81559MiB" for H100 80GB HBM3, vllm-project/vllm#55169; "393MiB / 24564MiB"
-#: for an RTX 4090, vllm-project/vllm#7553) and NVIDIA's A100 80GB/40GB figures (81920 / 40960).
-NVIDIA_SMI_MIB = {"h100-sxm": 81559, "rtx4090": 24564, "a100-80gb": 81920, "a100-40gb": 40960}
+#: for an RTX 4090, vllm-project/vllm#7553; "124585MiB / 143771MiB" for an H200,
+#: sgl-project/sglang#3196; "166593MiB / 183359MiB" for a B200, NVIDIA/TensorRT-LLM#10278) and
+#: NVIDIA's A100 80GB/40GB figures (81920 / 40960).
+NVIDIA_SMI_MIB = {"h100-sxm": 81559, "rtx4090": 24564, "a100-80gb": 81920, "a100-40gb": 40960, "h200": 143771,
+                  "b200": 183359}
 
 
 def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
@@ -154,6 +157,9 @@ class SGLang(Engine):
 
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
+
+    def check_model(self, spec) -> None:
+        check_registered(self.name, "sglang", self.release, spec)
 
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type
