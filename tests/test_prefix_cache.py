@@ -109,7 +109,7 @@ def test_block_cache_unit():
     assert list(cache.lru) == [3, 2] and cache.evictable == 2 and cache.referenced == 1
     assert cache.lookup([1, 2, 3, 4], 4) == (3, 2, [0])
     cache.evict(2)  # 3 then 2 leave the GPU; the CPU tier (1 block) keeps the latest, 2
-    assert list(cache.tiers[0].keys) == [2] and cache.evicted == 2
+    assert list(cache.tiers[0].keys) == [2] and cache.evicted == 2 and cache.evictable == 0
     assert cache.lookup([1, 2, 3], 3) == (1, 0, [1])  # 1 on the GPU, then 2 on the CPU, 3 nowhere
     assert cache.lookup([1, 2, 3], 1) == (1, 0, [0])  # the tier count respects the limit
 
@@ -142,3 +142,30 @@ def test_hash_ids_must_cover_the_prompt(bad):
 
     with pytest.raises(BadInputError, match="hash ids for a 8-token prompt"):
         from_lengths([8], [1], hash_ids=bad, hash_block=4)
+
+
+def test_evictable_count_follows_the_lru():
+    # The count the simulator reads every step is kept as a field: it must equal len(lru) after
+    # any sequence of register / acquire / release / evict.
+    import random
+
+    rng = random.Random(7)
+    cache = BlockCache([Tier("cpu", 3)])
+    held: list[list[int]] = []
+    nxt = 0
+    for _ in range(2000):
+        op = rng.random()
+        if op < 0.35:
+            keys = list(range(nxt, nxt + rng.randint(1, 4)))
+            nxt += len(keys)
+            cache.register(keys)
+            held.append(keys)
+        elif op < 0.55 and cache.lru:
+            k = next(iter(cache.lru))
+            cache.acquire([k])
+            held.append([k])
+        elif op < 0.85 and held:
+            cache.release(held.pop(rng.randrange(len(held))))
+        elif cache.evictable:
+            cache.evict(rng.randint(1, cache.evictable))
+        assert cache.evictable == len(cache.lru)

@@ -56,7 +56,7 @@ class Tier:
 class BlockCache:
     """GPU-resident keyed blocks with reference counts; evictable ones in LRU order."""
 
-    __slots__ = ("ref", "lru", "tiers", "referenced", "evicted")
+    __slots__ = ("ref", "lru", "tiers", "referenced", "evicted", "evictable")
 
     def __init__(self, tiers: list[Tier] | None = None):
         self.ref: dict[int, int] = {}  # key -> requests referencing it (0: cached, evictable)
@@ -64,10 +64,8 @@ class BlockCache:
         self.tiers = tiers or []
         self.referenced = 0  # keys with ref > 0: allocated blocks holding full token states
         self.evicted = 0  # GPU blocks given up to make room
-
-    @property
-    def evictable(self) -> int:
-        return len(self.lru)
+        # len(lru), kept as a field: the simulator asks it at every step (a property costs a call)
+        self.evictable = 0
 
     def lookup(self, keys, limit: int) -> tuple[int, int, list[int]]:
         """(leading keys on the GPU, of which evictable now, per-tier counts of the keys that
@@ -101,6 +99,7 @@ class BlockCache:
             r = ref[k]
             if not r:
                 del lru[k]
+                self.evictable -= 1
                 self.referenced += 1
             ref[k] = r + 1
 
@@ -128,12 +127,14 @@ class BlockCache:
             ref[k] = r
             if not r:
                 lru[k] = None
+                self.evictable += 1
                 self.referenced -= 1
 
     def evict(self, count: int) -> None:
         """Give up the ``count`` least recently used evictable blocks (to the tiers, if any)."""
         ref, lru, tiers = self.ref, self.lru, self.tiers
         self.evicted += count
+        self.evictable -= count
         for _ in range(count):
             k = lru.popitem(last=False)[0]
             del ref[k]
