@@ -438,7 +438,9 @@ class _PagedRun(_Run):
 
     def check_fits(self, grp: _Group) -> None:
         B, P = self.B, grp.prompt
-        if not self.share and self.window is None:  # the common case, without the general helpers
+        if self.share:
+            grp.sizes = self.keys_of(grp)  # the prompt's block keys, computed once
+        if not grp.sizes and self.window is None:  # nothing to share: the common case, without the general helpers
             look = self.look
             at_prompt = grp.need = len(grp.outs) * -(-(P + look) // B)
             at_end = 0
@@ -446,8 +448,6 @@ class _PagedRun(_Run):
                 at_end += -(-(P + o + look) // B)
             if at_prompt + self.wm <= self.num_blocks and at_end <= self.num_blocks:
                 return
-        if self.share:
-            grp.sizes = self.keys_of(grp)  # the prompt's block keys, computed once
         K = len(grp.sizes) if self.share else 0
         grp.need = self.n * self.held(P)
         at_prompt = K + grp.need - self.n * K
