@@ -176,7 +176,16 @@ def simulate(
 
 
 class _Run:
-    """What every policy shares: the arrival queue, the clock, waiting reasons, request times."""
+    """What every policy shares: the arrival queue, the clock, waiting reasons, request times.
+
+    Runs have __slots__: with 35-66 attributes an instance dict is too large for CPython's
+    shared-key dicts (at most 30 keys), and slots keep every attribute access in the loops fast."""
+
+    __slots__ = ("wl", "policy", "pool_tokens", "cfg", "model", "budget", "max_model_len", "max_seqs", "progress",
+                 "S", "n", "usage", "stream", "rid", "nxt", "requeued", "now", "clock", "busy", "first_arrival",
+                 "blocked", "blocked_need", "cur_wait", "since", "completed", "reported", "preemptions", "peak",
+                 "ttft", "qdelay", "latency", "out_tokens", "prefill_tokens", "recomputed", "prefilling",
+                 "done_prompts")
 
     def __init__(self, wl, policy, pool_tokens, cfg: ServingConfig, max_model_len, max_seqs, progress):
         self.wl = wl
@@ -353,6 +362,10 @@ def _no_fit(policy: Policy, rid: int, need: int, have: int, pool_tokens: int, un
 
 # -- paged --------------------------------------------------------------------------------------
 class _PagedRun(_Run):
+    __slots__ = ("B", "look", "window", "sink_blocks", "cap", "num_blocks", "wm", "share", "cache", "hash_block",
+                 "sys_keys", "free", "running", "heap", "wheap", "hist", "fhist", "ndec", "nfree", "nrun", "gn",
+                 "gsumc", "satkv", "uid", "cseg", "users", "hit", "prompt_total", "transfer_s", "avoided_s")
+
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress):
         B = policy.block_size
         self.B = B
@@ -978,6 +991,9 @@ class _PagedRun(_Run):
 
 # -- contiguous -----------------------------------------------------------------------------------
 class _ContiguousRun(_Run):
+    __slots__ = ("alloc_cls", "reserve", "ff", "largest", "cap", "look", "running", "heap", "uid", "ndec", "nrun",
+                 "sumc")
+
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, alloc_cls, progress):
         self.alloc_cls = alloc_cls
         self.reserve = policy.reservation_rule
@@ -1241,6 +1257,8 @@ class _StaticRun(_Run):
     """Fixed batches, one at a time: up to ``batch`` waiting requests, every row padded to the
     batch's longest prompt plus its longest output (the cache a padded ``generate`` call holds),
     held until the whole batch is done."""
+
+    __slots__ = ("batch",)
 
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, progress):
         self.batch = policy.batch_size or max(1, pool_tokens // max_model_len)
