@@ -110,3 +110,175 @@ def test_sliding_window_layers_are_full_attention_before_0_8_3(release, kind, bl
     (group,) = pages.layouts[0].groups
     assert type(group[0]).__name__ == kind
     assert pages.blocks_per_request(64) == blocks
+
+
+# -- second mutation pass (benchmarks/mutation.py survivors on kvplan/paging.py) ----------------
+from vllm_port import MAMBA, full, model, sliding  # noqa: E402
+
+#: A full-attention layer with 4 KV heads of 32: the same page as FULL (16 x 2 x 4 x 32 x 4 =
+#: 16,384 B) but another CacheKind; FULL4 has 4 heads of 64, twice FULL's page.
+FULL_4X32 = full(kv_heads=4, head_dim=32)
+FULL4 = full(kv_heads=4)
+
+
+@pytest.mark.parametrize("release", ["0.8.0", "0.9.0.1"])
+def test_one_type_with_equal_pages_is_one_group_before_0_9_1(release):
+    """Before 0.9.1 vLLM's get_kv_cache_config takes one group when is_kv_cache_type_uniform
+    (kv_cache_utils.py): every layer's type_id equal, and FullAttentionSpec.type_id is
+    f"full_attention_{block_size}_{page_size_bytes}" (kv_cache_interface.py). Two full-attention
+    shapes with equal 16,384 B pages are one type: one group of 4 layers, 4 pages a block."""
+    lay = configs(release, [FULL] * 2 + [FULL_4X32] * 2, PAGE * 4 * 10).layouts[0]
+    assert lay.unit_bytes == 4 * PAGE and lay.tokens_divisor == 1 and len(lay.groups) == 1
+
+
+@pytest.mark.parametrize("release", ["0.8.0", "0.9.0.1"])
+def test_full_attention_with_unequal_pages_refused_before_0_9_1(release):
+    """Pages of 16,384 and 32,768 B give two type_ids: not uniform, and with no hybrid allocator
+    (0.9.1) get_kv_cache_config raises NotImplementedError. kvplan refuses (BadInputError)."""
+    from kvplan.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="one KV-cache type only"):
+        configs(release, [FULL] * 2 + [FULL4] * 2, PAGE * 6 * 10)
+
+
+def test_start_up_check_per_layer_counts_only_the_workers_layers():
+    """0.11.0-0.13.0 check each worker against the sum of max_memory_usage_bytes over its own
+    layers (check_enough_kv_cache_memory in get_kv_cache_configs, per worker's kv_cache_spec).
+    Stage 0 holds 4 sliding (window 1) layers, stage 1 the 4 full ones: stage 0 needs
+    4 x 5 blocks x 16,384 B for a 64-token request (cdiv(min(2048, 64), 16) + 1 = 5), nothing
+    for the full layers it does not hold; stage 1 needs 4 x cdiv(64, 16) = 16 pages."""
+    pages = configs("0.13.0", [SW] * 4 + [FULL] * 4, [PAGE * 8 * 64] * 2, max_model_len=64,
+                    stage_layers=[range(0, 4), range(4, 8)])
+    assert pages.needed_bytes(0, 64) == 4 * 5 * PAGE
+    assert pages.needed_bytes(1, 64) == 4 * 4 * PAGE
+
+
+def test_kv_size_report_counts_the_smallest_block_after_page_unification():
+    """0.12.0+ unify_kv_cache_spec_page_size doubles the block size of the sliding layers
+    (16,384 B pages) to match the full layers' 32,768 B pages: sliding blocks of 32 tokens,
+    full of 16. vLLM logs num_blocks // len(groups) * min_block_size (kv_cache_utils.py
+    _report_kv_cache_config, 0.14.0: min over the groups' block sizes): 2 + 2 layers, groups
+    of 2, 2 groups; 40 blocks of 2 x 32,768 B -> 40 // 2 * 16 = 320 tokens."""
+    pages = configs("0.14.0", [SW] * 2 + [FULL4] * 2, PAGE * 2 * 2 * 40, max_model_len=16)
+    lay = pages.layouts[0]
+    assert sorted(b for _, _, b in lay.groups) == [16, 32]
+    assert lay.block_size == 16 and pages.num_blocks == 40
+    assert pages.kv_cache_tokens == 320
+
+
+def test_generic_paging_unequal_pages_one_tensor_per_layer():
+    """kvplan's generic rules (Paging(): raw, SGLang, TensorRT-LLM) approximate unequal pages by
+    one tensor per layer (module docstring): 2 sliding layers of 16,384 B pages + 2 full of
+    32,768 B -> a block costs 2 x 16,384 + 2 x 32,768 = 98,304 B, one block table per kind, and
+    the logged tokens are num_blocks // 1 x 16. A 64-token request holds 5 sliding (window 1)
+    + 4 full blocks."""
+    from kvplan.formats import get_format
+    from kvplan.paging import Paging, blocks_per_request, page_replica, pool_layout
+
+    spec = model([SW] * 2 + [FULL4] * 2, 64)
+    lay = pool_layout(spec, range(4), get_format("fp32"), 16, 1, Paging())
+    assert lay.per_layer and lay.unit_bytes == 6 * PAGE
+    assert [(type(k).__name__, n, b) for k, n, b in lay.groups] == [("SlidingWindow", 1, 16), ("FullAttention", 1, 16)]
+    assert lay.tokens_divisor == 1 and lay.block_size == 16
+    assert blocks_per_request(lay, 64, 2048) == 5 + 4
+    pages = page_replica(spec, get_format("fp32"), Paging(), tp=1, pp=1, block_size=16,
+                         worker_memory_bytes=[6 * PAGE * 10], max_model_len=64, max_num_batched_tokens=2048)
+    assert pages.num_blocks == 10 and pages.kv_cache_tokens == 10 * 16
+
+
+def _hybrid(release, spec_tokens, memory_blocks=32):
+    """2 full + 2 state-space layers (vLLM's new_mamba_spec: a 16,384 B state = one full page at
+    block 16, so HybridAttentionMambaModelConfig keeps block 16): groups of 2, one table each,
+    a block 2 x 16,384 B."""
+    return configs(release, [FULL] * 2 + [MAMBA] * 2, PAGE * 2 * memory_blocks, max_model_len=64,
+                   num_speculative_tokens=spec_tokens)
+
+
+def test_hybrid_layout_block_and_unit():
+    pages = _hybrid("0.14.0", 0)
+    lay = pages.layouts[0]
+    assert lay.block_size == 16 and lay.unit_bytes == 2 * PAGE and pages.num_blocks == 32
+
+
+@pytest.mark.parametrize(("release", "spec_tokens", "admitted", "without_lookahead"), [
+    ("0.10.1", 2, 4 + 1, 4 + 1),   # no MambaSpec.num_speculative_blocks before 0.10.2
+    ("0.14.0", 2, 4 + 1 + 2, 4 + 1),
+    ("0.14.0", 0, 4 + 1, 4 + 1),
+    ("0.17.0", 2, 4 + 1 + 2, 4 + 1),
+])
+def test_state_layers_speculative_blocks_at_admission(release, spec_tokens, admitted, without_lookahead):
+    """single_type_kv_cache_manager.py MambaManager (0.10.2+) allocates 1 + num_speculative_blocks
+    blocks per state layer; before 0.10.2 MambaSpec has no speculative blocks. A 64-token request
+    with 2 lookahead slots (capped at max_model_len 64, 0.9.0+) holds cdiv(64, 16) = 4 full
+    blocks; without the lookahead, the state table holds its one block only."""
+    pages = _hybrid(release, spec_tokens)
+    assert pages.blocks_per_request(64) == admitted
+    assert pages.blocks_per_request(64, lookahead=False) == without_lookahead
+
+
+@pytest.mark.parametrize(("release", "spec_tokens", "per_request"), [
+    ("0.14.0", 2, 4 + 1),       # MambaSpec.max_memory_usage_bytes = one page (0.10.2-0.16.0)
+    ("0.14.0", 0, 4 + 1),
+    ("0.17.0", 2, 4 + 1 + 2),   # page * (1 + num_speculative_blocks) from 0.17.0
+    ("0.17.0", 0, 4 + 1),
+])
+def test_logged_concurrency_and_check_count_speculative_blocks_from_0_17(release, spec_tokens, per_request):
+    """vLLM's "Maximum concurrency" (get_max_concurrency_for_kv_cache_config) and the start-up
+    check (_max_memory_usage_bytes_from_groups, 0.14.0+) use max_memory_usage_bytes:
+    kv_cache_interface.py MambaSpec returns one page up to 0.16.0 and page * (1 +
+    num_speculative_blocks) from 0.17.0. 32 blocks / per_request blocks; the check asks the
+    2-layer unit (32,768 B) x per_request blocks."""
+    pages = _hybrid(release, spec_tokens)
+    assert pages.max_concurrency(64) == 32 / per_request
+    assert pages.needed_bytes(0, 64) == 2 * PAGE * per_request
+
+
+def _mamba(ssm_heads: int) -> dict:
+    """vLLM's new_mamba_spec with ``ssm_heads`` heads of (32, 32): (2 x 512 + ssm_heads x 1,024)
+    float32 values of state. 3 heads: 16,384 B; 5: 24,576 B; 11: 49,152 B; 15: 65,536 B."""
+    return dict(MAMBA, ssm_heads=ssm_heads)
+
+
+def test_hybrid_block_size_aligned_to_16_even_below_a_user_block_size_of_8():
+    """HybridAttentionMambaModelConfig.verify_and_update_config (vllm/model_executor/models/
+    config.py, 0.19.0): attn_block_size = kernel_block_alignment_size (16 for FlashAttention)
+    x cdiv(mamba_page_size, 16 x attn_page_size_1_token), used when the user's block size is
+    smaller. A 24,576 B state over FULL's 1,024 B a token: 16 x cdiv(24,576, 16,384) = 32
+    tokens (not 24, a multiple of the user's 8); pages 32 x 1,024 = 32,768 B, states padded."""
+    pages = configs("0.19.0", [FULL] * 2 + [_mamba(5)] * 2, 32768 * 2 * 8, block_size=8)
+    lay = pages.layouts[0]
+    assert lay.block_size == 32 and lay.unit_bytes == 2 * 32768
+    assert {s.page_bytes for s in lay.layers} == {32768}
+
+
+def test_hybrid_pages_hold_the_largest_state():
+    """The attention page must hold a state (vLLM logs "ensure that attention page size is >=
+    mamba page size"); vLLM models have one state shape, kvplan pads every state kind to one
+    page holding the largest: states of 16,384 and 65,536 B over 1,024 B a token give blocks of
+    16 x cdiv(65,536, 16,384) = 64 tokens and 65,536 B pages for every layer."""
+    pages = configs("0.19.0", [FULL] * 2 + [MAMBA] * 2 + [_mamba(15)] * 2, 65536 * 2 * 8)
+    lay = pages.layouts[0]
+    assert lay.block_size == 64
+    assert {s.page_bytes for s in lay.layers} == {65536}
+
+
+def test_hybrid_block_size_from_the_widest_attention():
+    """With two attention widths (1,024 and 2,048 B a token) and a 65,536 B state, the smallest
+    aligned block whose attention pages hold the state is 16 x cdiv(65,536, 16 x 2,048) = 32
+    (the widest page 32 x 2,048 = 65,536 B); sizing by the narrow one would give 64-token blocks
+    and 131,072 B pages."""
+    pages = configs("0.19.0", [FULL] * 2 + [FULL4] * 2 + [_mamba(15)] * 2, 65536 * 2 * 8)
+    lay = pages.layouts[0]
+    assert lay.block_size == 32
+    assert {s.page_bytes for s in lay.layers} == {65536}
+
+
+@pytest.mark.xfail(strict=True, reason="kvplan aligns the raised attention block to max(16, --block-size); "
+                                       "vLLM aligns it to the kernel's 16 (reported by helper h12-mut2)")
+def test_hybrid_user_block_size_is_not_the_alignment():
+    """vLLM (config.py, 0.10.0-0.19.0): attn_block_size = 16 x cdiv(mamba_page, 16 x per-token
+    page); the user's block size is kept only when it is at least that. A 49,152 B state over
+    1,024 B a token with --block-size 32: 16 x cdiv(49,152, 16,384) = 48 > 32 -> 48-token blocks.
+    kvplan gives 64 (a multiple of 32)."""
+    pages = configs("0.19.0", [FULL] * 2 + [_mamba(11)] * 2, 49152 * 2 * 8, block_size=32)
+    assert pages.layouts[0].block_size == 48
