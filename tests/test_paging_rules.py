@@ -113,7 +113,7 @@ def test_sliding_window_layers_are_full_attention_before_0_8_3(release, kind, bl
 
 
 # -- second mutation pass (benchmarks/mutation.py survivors on kvplan/paging.py) ----------------
-from vllm_port import MAMBA, full, model, sliding  # noqa: E402
+from vllm_port import MAMBA, full, model  # noqa: E402
 
 #: A full-attention layer with 4 KV heads of 32: the same page as FULL (16 x 2 x 4 x 32 x 4 =
 #: 16,384 B) but another CacheKind; FULL4 has 4 heads of 64, twice FULL's page.
