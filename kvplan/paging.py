@@ -310,11 +310,15 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
                             "(HybridAttentionMambaModelConfig)", paging.sources.get("state_space", ""))
     pages = {k: (k.page_bytes(fmt, block_size, tp), block_size) for k in model}
     if states and attention:
-        # One attention page must hold a whole state: raise the attention block size to a
-        # multiple of the kernel alignment, pad state pages up to the attention page.
+        # One attention page must hold a whole state: the smallest multiple of the kernel
+        # alignment (16, not the user's --block-size) whose page holds it replaces a smaller
+        # block size, even one the user set; pad state pages up to the attention page.
+        # vllm/model_executor/models/config.py HybridAttentionMambaModelConfig (0.10.0-0.19.x):
+        # attn_block_size = 16 * cdiv(mamba_page_size, 16 * attn_page_size_1_token), applied
+        # when cache_config.block_size < attn_block_size.
         state_page = max(k.state_bytes(tp) for k in states)
         per_token = max(k.per_token_bytes(fmt, tp) for k in attention)
-        align = max(KERNEL_BLOCK_ALIGNMENT, block_size)
+        align = KERNEL_BLOCK_ALIGNMENT
         block_size = max(block_size, align * cdiv(state_page, align * per_token))
         page = max([state_page] + [k.page_bytes(fmt, block_size, tp) for k in attention])
         pages = {k: (page, block_size) for k in model}
