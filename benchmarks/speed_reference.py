@@ -73,20 +73,22 @@ _INFMAX_TOKENS = {
 }
 
 
-def _infmax(tag: str, model: str, gpu: str, engine: str, tp: int, isl: int, osl: int, tpot_ms: dict, *,
-            run: str, hw: str, image: str, hf_model: str, script: str, commit: str, weights=None, kv=None,
-            memory_fraction=None, note="", notes=None, fit_at: int | None = None):
-    """One row per concurrency of one InferenceMAX sweep line; ``tpot_ms[conc]`` the artifact's
-    median_tpot in ms (rounded to 0.01). Prompt and output: the run's means (_INFMAX_TOKENS).
-    ``notes[conc]`` replaces ``note`` for that row; the row at ``fit_at`` users is fit=True."""
+def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw: str, image: str,
+            hf_model: str, script: str, commit: str, weights=None, kv=None, memory_fraction=None, note="",
+            notes=None, fit=None):
+    """One row per concurrency of each InferenceMAX sweep line ``(tp, isl, osl, tpot_ms)`` in
+    ``lines``; ``tpot_ms[conc]`` the artifact's median_tpot in ms (rounded to 0.01). Prompt and
+    output: the run's means (_INFMAX_TOKENS). ``notes[(isl, osl, conc)]`` replaces ``note`` for
+    that row; the row ``fit == (isl, osl, conc)`` is fit=True."""
     return tuple(
         Measurement(f"imax-{gpu}-{tag}-tp{tp}-{isl // 1024}k{osl // 1024}k-c{c}", model, gpu, "tpot", v,
                     INFMAX.format(run=run, hw=hw, image=image, model=hf_model, tp=tp, isl=isl, osl=osl, c=c,
                                   script=script, commit=commit)
                     + f": {n} requests, {tin} input / {tout} output tokens, median TPOT {v} ms",
                     tp=tp, engine=engine, weights=weights, kv=kv, memory_fraction=memory_fraction, concurrency=c,
-                    prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get(c, note),
-                    fit=c == fit_at)
+                    prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get((isl, osl, c), note),
+                    fit=(isl, osl, c) == fit)
+        for tp, isl, osl, tpot_ms in lines
         for c, v in tpot_ms.items()
         for n, tin, tout in (_INFMAX_TOKENS[(isl, osl)][c],))
 
@@ -254,92 +256,80 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     # the moment commit 4e52ed4c6 "Update vLLM version to v0.13.0" landed): MXFP4 experts
     # through the Marlin kernel (VLLM_MXFP4_USE_MARLIN=1), KV auto (bf16), async scheduling,
     # --max-num-batched-tokens 8192, --gpu-memory-utilization 0.9, --max-num-seqs = conc.
-    *(row for tp, isl, osl, v in (
+    *_infmax("gptoss", "gpt-oss-120b", "h100-sxm", "vllm==0.13.0", (
         (2, 1024, 1024, {4: 5.24, 8: 6.37, 16: 8.32, 32: 11.11, 64: 15.26}),
         (8, 1024, 1024, {4: 3.71, 8: 4.10, 16: 4.86, 32: 5.92, 64: 7.42}),
         (2, 8192, 1024, {4: 5.81, 8: 7.62, 16: 11.16, 32: 17.18, 64: 27.41}),
         (2, 1024, 8192, {4: 5.12, 8: 6.21, 16: 7.95, 32: 10.78, 64: 14.70}),
-        (8, 1024, 8192, {4: 3.69, 8: 3.99, 16: 4.67, 32: 5.62, 64: 7.20}))
-      for row in _infmax("gptoss", "gpt-oss-120b", "h100-sxm", "vllm==0.13.0", tp, isl, osl, v,
-                         run="20667906037", hw="h100", image="vllm/vllm-openai:v0.13.0",
-                         hf_model="openai/gpt-oss-120b", script="benchmarks/gptoss_fp4_h100_slurm.sh",
-                         commit="4e52ed4c6", memory_fraction=0.9)),
-    *(row for tp, isl, osl, v in (
+        (8, 1024, 8192, {4: 3.69, 8: 3.99, 16: 4.67, 32: 5.62, 64: 7.20})),
+             run="20667906037", hw="h100", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_h100_slurm.sh", commit="4e52ed4c6", memory_fraction=0.9),
+    *_infmax("gptoss", "gpt-oss-120b", "h200", "vllm==0.13.0", (
         (1, 8192, 1024, {4: 7.33, 8: 10.54, 16: 16.39, 32: 25.82, 64: 43.38}),
         (2, 1024, 1024, {4: 4.92, 8: 6.14, 16: 8.05, 32: 10.80, 64: 14.74}),
         (8, 1024, 1024, {4: 3.68, 8: 4.01, 16: 4.71, 32: 5.73, 64: 7.16}),
         (2, 8192, 1024, {4: 5.47, 8: 7.23, 16: 10.53, 32: 16.36, 64: 26.08}),
         (2, 1024, 8192, {4: 4.84, 8: 5.80, 16: 7.60, 32: 10.13, 64: 14.01}),
-        (8, 1024, 8192, {4: 3.60, 8: 3.97, 16: 4.53, 32: 5.41, 64: 6.86}))
-      for row in _infmax("gptoss", "gpt-oss-120b", "h200", "vllm==0.13.0", tp, isl, osl, v,
-                         run="20667906037", hw="h200", image="vllm/vllm-openai:v0.13.0",
-                         hf_model="openai/gpt-oss-120b", script="benchmarks/gptoss_fp4_h200_slurm.sh",
-                         commit="4e52ed4c6", memory_fraction=0.9)),
+        (8, 1024, 8192, {4: 3.60, 8: 3.97, 16: 4.53, 32: 5.41, 64: 6.86})),
+             run="20667906037", hw="h200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_h200_slurm.sh", commit="4e52ed4c6", memory_fraction=0.9),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.6 on 8 x H200 (lmsysorg/sglang:v0.5.6-cu129-amd64,
     # run 20621824084, between runs 20308883467 of 2025-12-17 and 20667906037 of 2026-01-02;
     # dsr1_fp8_h200_slurm.sh unchanged from 2025-11-21 to 2026-01-12): --tp 8,
     # --mem-fraction-static 0.82, --attention-backend flashinfer, --disable-radix-cache,
     # --chunked-prefill-size 32768, KV auto (bf16).
-    *(row for isl, osl, v in (
-        (1024, 1024, {4: 12.09, 8: 13.69, 16: 17.62, 32: 25.35, 64: 33.16}),
-        (8192, 1024, {4: 13.46, 8: 15.89, 16: 22.41, 32: 35.49, 64: 53.41}),
-        (1024, 8192, {4: 12.27, 8: 13.54, 16: 17.08, 32: 24.31, 64: 31.76}))
-      for row in _infmax("r1", "deepseek-v3", "h200", "sglang==0.5.6", 8, isl, osl, v,
-                         run="20621824084", hw="h200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
-                         hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_h200_slurm.sh",
-                         commit="4e52ed4c6", weights="fp8", memory_fraction=0.82,
-                         fit_at=16 if (isl, osl) == (1024, 1024) else None,
-                         notes={64: "8k/1k at 64 users refused by kvplan: 64 whole requests (7,387 + 922 tokens "
-                                    "on average) need 531,776 KV tokens, 3% over the 514,708 kvplan finds at "
-                                    "mem_fraction_static 0.82. The run completed; SGLang admits requests as pages "
-                                    "free (mean TTFT 2.35 s here against 1.09 s at 32 users suggests queueing), so "
-                                    "the refusal is kvplan's whole-request fit rule at the margin, not a measured "
-                                    "overflow"} if isl == 8192 else
-                               {16: "fit: the MoE measurement of the five that set the shared factors "
-                                    "(benchmarks/fit_speed.py)"} if osl == 1024 else
-                               {64: "1k/8k at 64 users refused by kvplan: 64 whole requests (922 + 7,386 tokens "
-                                    "on average) need 531,712 KV tokens, 3% over the 514,708 kvplan finds at "
-                                    "mem_fraction_static 0.82. The run completed (mean TTFT 0.51 s against 0.32 s "
-                                    "at 32 users, no sign of queueing): the 64 never hold their full lengths at once "
-                                    "(outputs range 6,553-8,192 tokens and a finished request is replaced by a new, "
-                                    "short one), so the refusal is kvplan's whole-request fit rule at the margin, "
-                                    "not a measured overflow"})),
+    *_infmax("r1", "deepseek-v3", "h200", "sglang==0.5.6", (
+        (8, 1024, 1024, {4: 12.09, 8: 13.69, 16: 17.62, 32: 25.35, 64: 33.16}),
+        (8, 8192, 1024, {4: 13.46, 8: 15.89, 16: 22.41, 32: 35.49, 64: 53.41}),
+        (8, 1024, 8192, {4: 12.27, 8: 13.54, 16: 17.08, 32: 24.31, 64: 31.76})),
+             run="20621824084", hw="h200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
+             hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_h200_slurm.sh",
+             commit="4e52ed4c6", weights="fp8", memory_fraction=0.82, fit=(1024, 1024, 16),
+             notes={(8192, 1024, 64): "8k/1k at 64 users refused by kvplan: 64 whole requests (7,387 + 922 tokens "
+                                      "on average) need 531,776 KV tokens, 3% over the 514,708 kvplan finds at "
+                                      "mem_fraction_static 0.82. The run completed; SGLang admits requests as pages "
+                                      "free (mean TTFT 2.35 s here against 1.09 s at 32 users suggests queueing), "
+                                      "so the refusal is kvplan's whole-request fit rule at the margin, not a "
+                                      "measured overflow",
+                    (1024, 1024, 16): "fit: the MoE measurement of the five that set the shared factors "
+                                      "(benchmarks/fit_speed.py)",
+                    (1024, 8192, 64): "1k/8k at 64 users refused by kvplan: 64 whole requests (922 + 7,386 tokens "
+                                      "on average) need 531,712 KV tokens, 3% over the 514,708 kvplan finds at "
+                                      "mem_fraction_static 0.82. The run completed (mean TTFT 0.51 s against "
+                                      "0.32 s at 32 users, no sign of queueing): the 64 never hold their full "
+                                      "lengths at once (outputs range 6,553-8,192 tokens and a finished request is "
+                                      "replaced by a new, short one), so the refusal is kvplan's whole-request fit "
+                                      "rule at the margin, not a measured overflow"}),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.5.post3 on 8 x MI300X
     # (lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x, run 20720630953, after commit 70c1eceb6 of
     # 2026-01-05 that moved mi300x to this image; dsr1_fp8_mi300x_{docker,slurm}.sh unchanged
     # from 2025-11-21 to 2026-01-12): --tp 8, --mem-fraction-static 0.8, SGLANG_USE_AITER=1,
     # --num-continuous-decode-steps 4, --disable-radix-cache, KV auto (bf16). The 8k/1k line
     # has no conc 64 result.
-    *(row for isl, osl, v in (
-        (1024, 1024, {4: 26.59, 8: 28.00, 16: 32.61, 32: 39.02, 64: 51.55}),
-        (8192, 1024, {4: 30.24, 8: 33.82, 16: 41.13, 32: 55.53}),
-        (1024, 8192, {4: 26.82, 8: 28.61, 16: 31.32, 32: 36.17, 64: 46.85}))
-      for row in _infmax("r1", "deepseek-v3", "mi300x", "sglang==0.5.4", 8, isl, osl, v,
-                         run="20720630953", hw="mi300x", image="lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
-                         hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_mi300x_slurm.sh",
-                         commit="70c1eceb6", weights="fp8", memory_fraction=0.8,
-                         fit_at=16 if (isl, osl) == (1024, 1024) else None,
-                         note="SGLang 0.5.5.post3 is not a release kvplan models: the pool (the fit check only) "
-                              "uses 0.5.4's rules, the last modelled release before it, with mem_fraction_static "
-                              "0.8 as given",
-                         notes={16: "fit: sets the MI300X weights_bandwidth override (the twin of the H200 fit row); "
-                                    "SGLang 0.5.5.post3 planned with 0.5.4's rules"} if (isl, osl) == (1024, 1024)
-                               else None)),
+    *_infmax("r1", "deepseek-v3", "mi300x", "sglang==0.5.4", (
+        (8, 1024, 1024, {4: 26.59, 8: 28.00, 16: 32.61, 32: 39.02, 64: 51.55}),
+        (8, 8192, 1024, {4: 30.24, 8: 33.82, 16: 41.13, 32: 55.53}),
+        (8, 1024, 8192, {4: 26.82, 8: 28.61, 16: 31.32, 32: 36.17, 64: 46.85})),
+             run="20720630953", hw="mi300x", image="lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
+             hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_mi300x_slurm.sh",
+             commit="70c1eceb6", weights="fp8", memory_fraction=0.8, fit=(1024, 1024, 16),
+             note="SGLang 0.5.5.post3 is not a release kvplan models: the pool (the fit check only) uses 0.5.4's "
+                  "rules, the last modelled release before it, with mem_fraction_static 0.8 as given",
+             notes={(1024, 1024, 16): "fit: sets the MI300X weights_bandwidth override (the twin of the H200 fit "
+                                      "row); SGLang 0.5.5.post3 planned with 0.5.4's rules"}),
     # gpt-oss-120b, vLLM 0.13.0 on B200 (same run 20667906037 and commit 4e52ed4c6 as the H100/H200
     # lines; gptoss_fp4_b200_slurm.sh, its _docker.sh twin has the same server flags): MXFP4 experts
     # through FlashInfer (VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1), --kv-cache-dtype fp8 (config.yaml),
     # async scheduling, --max-num-batched-tokens 8192, --gpu-memory-utilization 0.9,
     # --max-num-seqs 512, no prefix caching.
-    *(row for tp, isl, osl, v in (
+    *_infmax("gptoss", "gpt-oss-120b", "b200", "vllm==0.13.0", (
         (1, 1024, 1024, {4: 3.82, 8: 4.78, 16: 6.06, 32: 8.29, 64: 10.77}),
         (2, 1024, 1024, {4: 3.36, 8: 3.85, 16: 4.65, 32: 5.79, 64: 7.08}),
         (8, 1024, 1024, {4: 2.89, 8: 3.19}),
         (1, 8192, 1024, {4: 4.10, 8: 5.25, 16: 7.00, 32: 10.05, 64: 14.83}),
-        (2, 8192, 1024, {4: 3.59, 8: 4.10, 16: 5.22, 32: 6.86, 64: 9.83}))
-      for row in _infmax("gptoss", "gpt-oss-120b", "b200", "vllm==0.13.0", tp, isl, osl, v,
-                         run="20667906037", hw="b200", image="vllm/vllm-openai:v0.13.0",
-                         hf_model="openai/gpt-oss-120b", script="benchmarks/gptoss_fp4_b200_slurm.sh",
-                         commit="4e52ed4c6", kv="fp8", memory_fraction=0.9)),
+        (2, 8192, 1024, {4: 3.59, 8: 4.10, 16: 5.22, 32: 6.86, 64: 9.83})),
+             run="20667906037", hw="b200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_b200_slurm.sh", commit="4e52ed4c6", kv="fp8", memory_fraction=0.9),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.6 on 8 x B200 (same run 20621824084 and image as the H200
     # lines; dsr1_fp8_b200_docker.sh unchanged from 2025-11-21 to 2026-01-12, its _slurm.sh twin
     # added 2025-12-31 with the same server flags): --tp 8, --mem-fraction-static 0.82,
@@ -348,13 +338,12 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     # --moe-runner-backend flashinfer_trtllm, --disable-radix-cache. trtllm_mla turns page_size 1
     # into 64 (sglang 0.5.6 srt/server_args.py, "TensorRT-LLM MLA only supports page_size of 32 or
     # 64"); kvplan plans 1-token pages (the rows carry no page size): at most 63 tokens a request.
-    *(row for isl, osl, v in (
-        (1024, 1024, {4: 8.70, 8: 10.62, 16: 13.59, 32: 17.44, 64: 23.07}),
-        (8192, 1024, {4: 9.80, 8: 12.70, 16: 17.81, 32: 26.35, 64: 41.76}))
-      for row in _infmax("r1", "deepseek-v3", "b200", "sglang==0.5.6", 8, isl, osl, v,
-                         run="20621824084", hw="b200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
-                         hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
-                         commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82)),
+    *_infmax("r1", "deepseek-v3", "b200", "sglang==0.5.6", (
+        (8, 1024, 1024, {4: 8.70, 8: 10.62, 16: 13.59, 32: 17.44, 64: 23.07}),
+        (8, 8192, 1024, {4: 9.80, 8: 12.70, 16: 17.81, 32: 26.35, 64: 41.76})),
+             run="20621824084", hw="b200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
+             hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
+             commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82),
 )
 
 
