@@ -266,10 +266,14 @@ class _Run:
             grp.first_start = step_start
             self.qdelay.append(step_start - grp.arrival)
 
-    def prompt_done(self, grp: _Group) -> None:
-        if grp.ttft is None:
-            grp.ttft = self.clock - grp.arrival
-            self.ttft.append(grp.ttft)
+    def prompts_done(self, groups) -> None:
+        """The step that just ended finished these requests' prompts: their first token is now
+        (TTFT), unless a preemption had them recompute a prompt already done."""
+        clock, ttft = self.clock, self.ttft
+        for grp in groups:
+            if grp.ttft is None:
+                grp.ttft = clock - grp.arrival
+                ttft.append(grp.ttft)
 
     def request_done(self, grp: _Group) -> None:
         self.latency.append(self.clock - grp.arrival)
@@ -751,7 +755,6 @@ class _PagedRun(_Run):
         decode_tokens = self.cfg.decode_tokens
         requeued, prefilling = self.requeued, self.prefilling
         cache, budget, running = self.cache, self.budget, self.running
-        ttft_append = self.ttft.append
         admit_queue, complete, prefill_chunks = self.admit, self.complete, self.prefill_chunks
         never = _NEVER
         admit = True
@@ -872,11 +875,7 @@ class _PagedRun(_Run):
             self.clock += secs
             self.busy += secs
             if done_prompts:
-                clock = self.clock
-                for grp in done_prompts:
-                    if grp.ttft is None:
-                        grp.ttft = clock - grp.arrival
-                        ttft_append(grp.ttft)
+                self.prompts_done(done_prompts)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
@@ -1098,9 +1097,7 @@ class _ContiguousRun(_Run):
                     seqs.append(_ChunkSeq(P, f, s, grp, size, start, size - want))
             self.pop_head()
             grp.seqs = seqs
-            if grp.first_start is None:
-                grp.first_start = start_clock
-                self.qdelay.append(start_clock - grp.arrival)
+            self.first_admission(grp, start_clock)
             self.running[grp] = None
             self.nrun += k
             todo = grp.prompt
@@ -1142,7 +1139,6 @@ class _ContiguousRun(_Run):
         ff_free = self.ff.free
         usage, cap = self.usage, self.cap
         budget, running = self.budget, self.running
-        ttft_append = self.ttft.append
         admit_queue, prefill_chunks, request_done = self.admit, self.prefill_chunks, self.request_done
         never = _NEVER
         admit = True
@@ -1212,11 +1208,7 @@ class _ContiguousRun(_Run):
             self.clock += secs
             self.busy += secs
             if done_prompts:
-                clock = self.clock
-                for grp in done_prompts:
-                    if grp.ttft is None:
-                        grp.ttft = clock - grp.arrival
-                        ttft_append(grp.ttft)
+                self.prompts_done(done_prompts)
                 done_prompts.clear()
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
@@ -1310,8 +1302,7 @@ class _StaticRun(_Run):
             self.prefill_tokens += rows * pmax
             prefill_s = model.step_seconds(0, 0, rows * pmax)
             self.advance(prefill_s)
-            for grp in batch:
-                self.prompt_done(grp)
+            self.prompts_done(batch)
             # requests that arrive while the batch runs wait for it: its seats are closed
             if not self.requeued and self.nxt is not None:
                 arrive = self.nxt.arrival
