@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from kvplan.errors import BadInputError, SpecError, UnknownNameError
@@ -248,8 +249,11 @@ class Engine:
         return block_size
 
     def check_model(self, spec) -> None:
-        """Raise BadInputError when this engine has no model class for ``spec``'s architecture.
-        Default: any (raw, TensorRT-LLM: not checked)."""
+        """Raise BadInputError when this engine release has no model class for ``spec``'s
+        architecture (``check_registered``). Engines the table does not cover (raw, and
+        TensorRT-LLM, which pins no release) are not checked."""
+        if self.family in _engine_models():
+            check_registered(self.name, self.family, self.release, spec)
 
     def check_weights(self, weights: str, gpu) -> None:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
@@ -289,7 +293,13 @@ class Engine:
 
 
 # -- which architectures a release has a model class for ------------------------------------------
-_ENGINE_MODELS: dict | None = None
+@lru_cache(maxsize=1)
+def _engine_models() -> dict:
+    """kvplan/data/engine_models.json by engine family, read once."""
+    import json
+    from importlib.resources import files
+
+    return json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())
 
 
 def registered_spans(family: str, architecture: str) -> list[tuple[Release, Release]] | None:
@@ -297,13 +307,7 @@ def registered_spans(family: str, architecture: str) -> list[tuple[Release, Rele
     ``architecture`` (config.json architectures[0]); None if no modelled release has one.
     Read from kvplan/data/engine_models.json, which tools/engine_models.py derives from each
     release's own registry (vLLM: registry.py _VLLM_MODELS; SGLang: models/*.py EntryClass)."""
-    global _ENGINE_MODELS
-    if _ENGINE_MODELS is None:
-        import json
-        from importlib.resources import files
-
-        _ENGINE_MODELS = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())
-    spans = _ENGINE_MODELS[family]["architectures"].get(architecture)
+    spans = _engine_models()[family]["architectures"].get(architecture)
     return None if spans is None else [(Release.parse(a), Release.parse(b)) for a, b in spans]
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, check_registered,
-                                 fraction, gib, positive)
+from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, fraction, gib,
+                                 positive)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
@@ -157,9 +157,6 @@ class SGLang(Engine):
 
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
-
-    def check_model(self, spec) -> None:
-        check_registered(self.name, "sglang", self.release, spec)
 
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type

@@ -30,8 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
-from kvplan.engines.base import (Engine, EngineSettings, Release, RuleBook, StageBudget, check_registered, fraction,
-                                 positive)
+from kvplan.engines.base import Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.spec import ModelSpec
@@ -150,9 +149,6 @@ class VLLM(Engine):
                                 f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
-
-    def check_model(self, spec) -> None:
-        check_registered(self.name, "vllm", self.release, spec)
 
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
