@@ -13,6 +13,11 @@
         replay), speedups over bf16; MLA decode at 16 x 8k; prefill write GB/s.
     python benchmarks/gpu_session.py alloc                -> $GS_TMP/alloc.json
         memory_allocated of pool allocations vs tensor bytes (= planner) vs the allocator model.
+    python benchmarks/gpu_session.py step                 -> $GS_TMP/step.json
+        Llama-3.1-8B decode steps (CUDA-graph replay): its 129 bf16 weight matrices alone at
+        batch 1..128 (weights GB/s vs the read roof), and the whole decoder as unfused torch ops
+        around kvplan's kernels at 1..32 users x 1k..4k context (the cost per layer beyond the
+        matrices, against efficiency.yaml's layer_overhead_us).
     python benchmarks/gpu_session.py summary OUT_DIR      -> OUT_DIR/summary.json, summary.md
 
 GPU_SESSION_DRYRUN=1 runs every phase on the CPU under TRITON_INTERPRET=1 at tiny shapes (the
@@ -461,6 +466,145 @@ def phase_alloc() -> None:
     dump("alloc.json", out)
 
 
+# ------------------------------------------------------------------------------------ step
+#: Llama-3.1-8B's decoder (meta-llama/Llama-3.1-8B config.json: 32 layers, hidden 4096, 32 query
+#: and 8 KV heads of 128, intermediate 14336, vocab 128256), as vLLM lays out its matrices:
+#: qkv_proj, o_proj, gate_up_proj and down_proj per layer, then lm_head.
+STEP_MODEL = (dict(layers=2, hidden=64, hq=4, hkv=2, d=16, inter=96, vocab=160) if DRY else
+              dict(layers=32, hidden=4096, hq=32, hkv=8, d=128, inter=14336, vocab=128256))
+
+
+def _step_weights(m, gen):
+    """bf16 weights, one set per layer (no reuse through L2), each drawn with std 1/sqrt(in)
+    so that activations keep their scale through the layers (no inf, no zeros)."""
+    def mat(out_f, in_f):
+        w = torch.empty(out_f, in_f, device=DEV, dtype=torch.bfloat16)
+        return w.normal_(0.0, in_f ** -0.5, generator=gen)
+
+    qkv_out = (m["hq"] + 2 * m["hkv"]) * m["d"]
+    layers = [{"qkv": mat(qkv_out, m["hidden"]), "o": mat(m["hidden"], m["hq"] * m["d"]),
+               "gate_up": mat(2 * m["inter"], m["hidden"]), "down": mat(m["hidden"], m["inter"]),
+               "norm1": torch.ones(m["hidden"], device=DEV, dtype=torch.bfloat16),
+               "norm2": torch.ones(m["hidden"], device=DEV, dtype=torch.bfloat16)} for _ in range(m["layers"])]
+    lm_head = mat(m["vocab"], m["hidden"])
+    matrix_bytes = sum(w.numel() * 2 for lay in layers for k, w in lay.items() if not k.startswith("norm"))
+    return layers, lm_head, matrix_bytes + lm_head.numel() * 2
+
+
+def _gemms_only(m, layers, lm_head, x):
+    """The step's 129 matrix products alone, chained so that each reads the last one's output."""
+    qd = m["hq"] * m["d"]
+    for lay in layers:
+        qkv = x @ lay["qkv"].t()
+        h = qkv[:, :qd] @ lay["o"].t()
+        gu = h @ lay["gate_up"].t()
+        x = gu[:, : m["inter"]] @ lay["down"].t()
+    return x @ lm_head.t()
+
+
+def _layer_proxy(m, layers, lm_head, x, kv):
+    """One decode step of the decoder as eager torch ops around kvplan's Triton kernels:
+    RMSNorm, qkv, cache write, paged attention over every sequence's context, o, residual,
+    RMSNorm, gate_up, SiLU x up, down, residual; then the final norm and lm_head. No rotary
+    (one elementwise kernel in vLLM), no sampling. Unfused: an upper bound on what the small
+    kernels cost an engine that fuses them (vLLM's torch.compile fuses norm+quant, SiLU x mul)."""
+    from kvplan.kernels.decode import paged_decode_attention
+    from kvplan.kernels.write import paged_kv_write
+
+    B, qd, kd = x.shape[0], m["hq"] * m["d"], m["hkv"] * m["d"]
+    F = torch.nn.functional
+    for lay, cache in zip(layers, kv["caches"]):
+        h = F.rms_norm(x, (m["hidden"],), lay["norm1"], 1e-5)
+        qkv = h @ lay["qkv"].t()
+        q = qkv[:, :qd].view(B, m["hq"], m["d"])
+        k = qkv[:, qd: qd + kd].view(B, m["hkv"], m["d"])
+        v = qkv[:, qd + kd:].view(B, m["hkv"], m["d"])
+        paged_kv_write(k, v, slot_mapping=kv["slots"], check_slots=False, **cache)
+        paged_decode_attention(q, block_tables=kv["table"], seq_lens=kv["lens"], out=kv["out"], check_values=False,
+                               max_seq_len=kv["ctx"], **cache)
+        x = x + kv["out"].view(B, qd) @ lay["o"].t()
+        h = F.rms_norm(x, (m["hidden"],), lay["norm2"], 1e-5)
+        gu = h @ lay["gate_up"].t()
+        x = x + (F.silu(gu[:, : m["inter"]]) * gu[:, m["inter"]:]) @ lay["down"].t()
+    return F.rms_norm(x, (m["hidden"],), None, 1e-5) @ lm_head.t()
+
+
+def phase_step() -> None:
+    """Llama-3.1-8B decode steps on this GPU, with the host out (CUDA-graph replay): the 129
+    weight matrices alone at batch 1..128 (weights GB/s against the read roof: what
+    efficiency.yaml calls weights_bandwidth and matrix_overhead_us), and the whole decoder as
+    unfused torch ops around kvplan's kernels at a few (users, context) points (what is left
+    over the matrices and the attention per layer, against layer_overhead_us)."""
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate_pool
+    from kvplan.kernels.timing import read_bandwidth
+    from kvplan.layers import FullAttention
+    from kvplan.layout import layer_layout
+
+    bk = _bench_helpers()
+    t0 = time.time()
+    m = STEP_MODEL
+    res: dict = {"model": "llama3-8b (Llama-3.1-8B shapes)" if not DRY else "tiny", "shapes": m, "gemm": [], "full": []}
+    try:
+        gen = torch.Generator(device=DEV).manual_seed(3)
+        res["read_bps"] = read_bandwidth((1 << 20) if DRY else (2 << 30), device=DEV, repeat=3 if DRY else 10)[
+            "bytes_per_s"]
+        layers, lm_head, wbytes = _step_weights(m, gen)
+        res["weight_bytes"], res["matrices"] = wbytes, 4 * m["layers"] + 1
+        say({"weights": wbytes, "read_bps": res["read_bps"]})
+        for B in ([1, 4] if DRY else [1, 8, 32, 128]):
+            x = torch.randn(B, m["hidden"], device=DEV, generator=gen).to(torch.bfloat16)
+            t = _timed(lambda s: _gemms_only(m, layers, lm_head, s), [x], 3 if DRY else 10)
+            row = {"batch": B, "us": t["median_s"] * 1e6, "iqr_us": t["iqr_s"] * 1e6, "timing": t["method"],
+                   "weights_gbps": wbytes / t["median_s"] / 1e9,
+                   "pct_read_roof": 100 * wbytes / t["median_s"] / res["read_bps"]}
+            row["finite"] = bool(torch.isfinite(_gemms_only(m, layers, lm_head, x)).all())
+            res["gemm"].append(row)
+            say(row)
+        dump("step.json", res)
+        layout_kind = FullAttention(kv_heads=m["hkv"], head_dim=m["d"], v_head_dim=m["d"])
+        points = [(1, 32), (4, 40)] if DRY else [(1, 1024), (8, 1024), (32, 1024), (32, 4096)]
+        for B, ctx in points:
+            if time.time() - t0 > (120 if DRY else 70):
+                res["full"].append({"batch": B, "ctx": ctx, "skipped": "time budget"})
+                continue
+            row = {"batch": B, "ctx": ctx}
+            try:
+                bps = -(-ctx // BLOCK)
+                layout = layer_layout(layout_kind, get_format("bf16"), B * bps, BLOCK)
+                pool, caches = allocate_pool([layout] * m["layers"], DEV)
+                for c in caches:
+                    bk.fill_random_(c, gen)
+                table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+                pos = ctx - 1  # the new token's slot: the last of each sequence's context
+                slots = (table[:, pos // BLOCK].long() * BLOCK + pos % BLOCK).contiguous()
+                kv = {"caches": caches, "table": table, "slots": slots, "ctx": ctx,
+                      "lens": torch.full((B,), ctx, dtype=torch.int32, device=DEV),
+                      "out": torch.empty(B, m["hq"], m["d"], device=DEV, dtype=torch.bfloat16)}
+                x = torch.randn(B, m["hidden"], device=DEV, generator=gen).to(torch.bfloat16)
+                t = _timed(lambda s: _layer_proxy(m, layers, lm_head, s, kv), [x], 3 if DRY else 10)
+                g = _timed(lambda s: _gemms_only(m, layers, lm_head, s), [x], 3 if DRY else 10)
+                kv_read = m["layers"] * B * ctx * m["hkv"] * 2 * m["d"] * 2
+                logits = _layer_proxy(m, layers, lm_head, x, kv)
+                sync()
+                row["finite"] = bool(torch.isfinite(logits).all())  # the timed step computes numbers
+                row.update(us=t["median_s"] * 1e6, iqr_us=t["iqr_s"] * 1e6, timing=t["method"],
+                           gemm_us=g["median_s"] * 1e6, kv_read_bytes=kv_read,
+                           rest_per_layer_us=(t["median_s"] - g["median_s"]) * 1e6 / m["layers"])
+                pool = caches = kv = None
+            except Exception as err:  # noqa: BLE001
+                row.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-2000:])
+            res["full"].append(row)
+            say(row)
+            dump("step.json", res)
+            if DEV == "cuda":
+                torch.cuda.empty_cache()
+    except Exception as err:  # noqa: BLE001
+        res.update(error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()[-3000:])
+    res["seconds"] = time.time() - t0
+    dump("step.json", res)
+
+
 # --------------------------------------------------------------------------------- summary
 def _load(name: str):
     try:
@@ -471,7 +615,7 @@ def _load(name: str):
 
 def phase_summary(out_dir: str) -> None:
     res = {"env": _load("env.json"), "checks": [_load(p.name) for p in sorted(TMP.glob("check_*.json"))],
-           "bench": _load("bench.json"), "alloc": _load("alloc.json"), "measure": None,
+           "bench": _load("bench.json"), "alloc": _load("alloc.json"), "step": _load("step.json"), "measure": None,
            "phases": _load("phases.json")}
     measure_path = Path(out_dir) / "measure.json"
     if measure_path.exists():
@@ -519,6 +663,23 @@ def phase_summary(out_dir: str) -> None:
                      f"allocator {f.get('allocator_bytes_measured')} vs model {f.get('allocator_bytes_predicted')}; "
                      f"decode {f.get('decode_ms_median') or 0:.3f} ms, {f.get('pct_of_read_roof') or 0:.0f}% of the "
                      f"read roof, x{f.get('speedup_vs_bf16') or 0:.2f} vs bf16")
+    step = res["step"] or {}
+    if step.get("gemm") or step.get("full"):
+        lines += ["", f"Decode step, {step.get('model')}: {step.get('weight_bytes', 0):,} weight bytes in "
+                  f"{step.get('matrices')} matrices (bf16), read roof {step.get('read_bps', 0) / 1e9:.0f} GB/s",
+                  "", "| matrices only, batch | us | weights GB/s | % read roof |", "|---|---|---|---|"]
+        lines += [f"| {r['batch']} | {r['us']:.1f} | {r['weights_gbps']:.0f} | {r['pct_read_roof']:.1f} |"
+                  for r in step.get("gemm", [])]
+        lines += ["", "| whole decoder (unfused torch + kvplan kernels), users x ctx | us | matrices us | "
+                  "rest per layer us |", "|---|---|---|---|"]
+        for r in step.get("full", []):
+            if "us" in r:
+                lines.append(f"| {r['batch']} x {r['ctx']} | {r['us']:.1f} | {r['gemm_us']:.1f} | "
+                             f"{r['rest_per_layer_us']:.2f} |")
+            else:
+                lines.append(f"| {r['batch']} x {r['ctx']} | {r.get('skipped', r.get('error', ''))} | | |")
+    if step.get("error"):
+        lines.append(f"step phase error: {step['error']}")
     phases = res["phases"] or {}
     if phases:
         lines += ["", "Phases (seconds, exit status): " + ", ".join(f"{k} {v}" for k, v in phases.items())]
@@ -535,4 +696,4 @@ if __name__ == "__main__":
     elif phase == "summary":
         phase_summary(sys.argv[2])
     else:
-        {"env": phase_env, "bench": phase_bench, "alloc": phase_alloc}[phase]()
+        {"env": phase_env, "bench": phase_bench, "alloc": phase_alloc, "step": phase_step}[phase]()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything kvplan needs from a GPU, in ONE command that finishes within 8 minutes on a fresh
+# Everything kvplan needs from a GPU, in ONE command that finishes within 9 minutes on a fresh
 # H100/H200 (Triton JIT included) and always returns what it got:
 #
 #     bash benchmarks/gpu_session.sh                        # from the repo root; files go to $OUT
@@ -9,7 +9,7 @@
 # Needs only python3 with torch + triton (+ numpy, pyyaml, typer, rich): kvplan is imported from
 # this checkout (no pip install); without pydantic, built-in specs come from the validated
 # snapshot benchmarks/gpu_specs.json ($KVPLAN_VALIDATED_SPECS, see kvplan.measure.load_spec).
-# Phases, each under its own `timeout` and inside an overall 450 s deadline:
+# Phases, each under its own `timeout` and inside an overall 540 s deadline:
 #   env      versions, device facts, nvidia-smi                                          <= 30 s
 #   check    7 processes in parallel (their JIT compiles overlap; triton's disk cache then
 #            serves the later phases): write bit-exact and decode within 1e-2 of the torch
@@ -21,6 +21,8 @@
 #   alloc    pool allocations: tensor bytes vs planner, memory_allocated vs the caching
 #            allocator's model, and per-layer allocations for contrast                <= 45 s
 #   measure  kvplan measure llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8      <= 110 s
+#   step     Llama-3.1-8B decode steps: the 129 bf16 weight matrices alone at batch 1..128, and
+#            the whole decoder (unfused torch around kvplan's kernels) at 1..32 users          <= 90 s
 #   summary  summary.json + summary.md from whatever the phases left                  <= 20 s
 # Files in $OUT (4 of the 8 the device tool returns): log.txt, summary.md, summary.json,
 # measure.json. Commit them under docs/measurements/ named after the device.
@@ -31,7 +33,7 @@ OUT=${OUT:-$REPO/gpu_session_out}
 DRY=${GPU_SESSION_DRYRUN:-0}
 # The dry run's interpreter on a shared CPU is slow: its limits are scaled (GPU_SESSION_TIME_SCALE).
 SCALE=${GPU_SESSION_TIME_SCALE:-$([ "$DRY" = 1 ] && echo 4 || echo 1)}
-DEADLINE=$(( ${GPU_SESSION_DEADLINE_S:-450} * SCALE ))
+DEADLINE=$(( ${GPU_SESSION_DEADLINE_S:-540} * SCALE ))
 PY=${PY:-python3}
 export GS_TMP=${GS_TMP:-/tmp/kvplan_gpu_session}
 export GPU_SESSION_DRYRUN=$DRY PYTHONUNBUFFERED=1 KVPLAN_NO_CACHE=1 TRITON_CACHE_DIR=$GS_TMP/triton_cache
@@ -97,6 +99,7 @@ measure_args() {
   phase alloc "$(left 45)" "$PY" "$REPO/benchmarks/gpu_session.py" alloc
   # shellcheck disable=SC2046
   phase measure "$(left 110)" "$PY" -m kvplan.cli.main measure $(measure_args) --out "$OUT/measure.json"
+  phase step "$(left 90)" "$PY" "$REPO/benchmarks/gpu_session.py" step
   echo "{${PHASES%, }}" > "$GS_TMP/phases.json"
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv
   echo "[$(el)s] summary"

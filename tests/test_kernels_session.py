@@ -43,7 +43,13 @@ def test_gpu_session_dry_run(tmp_path):
         ("mla_decode", f) for f in ("bf16", "fp8_e4m3", "int8")}
     assert all("speedup_vs_bf16" in r for r in rows if r["kind"] == "decode")
     assert all(c["tensor_bytes_equal_planner"] for c in summary["alloc"]["cases"])
+    step = summary["step"]
+    assert [r["batch"] for r in step["gemm"]] == [1, 4] and all(r["finite"] for r in step["gemm"])
+    assert [(r["batch"], r["ctx"]) for r in step["full"]] == [(1, 32), (4, 40)]
+    assert all(r["finite"] and r["us"] > r["gemm_us"] > 0 for r in step["full"]), step["full"]
+    assert step["weight_bytes"] == 2 * (2 * (64 * 128 + 64 * 64 + 192 * 64 + 64 * 96) + 160 * 64)
     measure = json.loads((out / "measure.json").read_text())
     assert [f["kv_dtype"] for f in measure["formats"]] == ["bf16", "fp8_e4m3"]
     assert all(f["status"] == "ok" and f["tensor_bytes_diff"] == 0 for f in measure["formats"])
-    assert "Correctness: " in (out / "summary.md").read_text()
+    text = (out / "summary.md").read_text()
+    assert "Correctness: " in text and "| whole decoder" in text
