@@ -529,6 +529,42 @@ def _layer_proxy(m, layers, lm_head, x, kv):
     return F.rms_norm(x, (m["hidden"],), None, 1e-5) @ lm_head.t()
 
 
+def _fp8_gemms(m, layers, lm_head, bf16_bytes, res, gen) -> None:
+    """The same 129 matrices as fp8 e4m3 (one byte a weight, per-tensor scales) through
+    torch._scaled_mm at batch 16..128 (its dims must be multiples of 16): the weights GB/s
+    of an FP8 checkpoint's decode."""
+    res["fp8_gemm"] = []
+    try:
+        one = torch.ones((), device=DEV)
+        f8 = [{k: w.to(torch.float8_e4m3fn).t() for k, w in lay.items() if not k.startswith("norm")}
+              for lay in layers]  # [in, out] column-major views, as _scaled_mm wants its B
+        head = lm_head.to(torch.float8_e4m3fn).t()
+        qd = m["hq"] * m["d"]
+
+        def mm(a, b):
+            return torch._scaled_mm(a.to(torch.float8_e4m3fn), b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+
+        def step(x):
+            for lay in f8:
+                h = mm(mm(x, lay["qkv"])[:, :qd].contiguous(), lay["o"])
+                x = mm(mm(h, lay["gate_up"])[:, : m["inter"]].contiguous(), lay["down"])
+            return mm(x, head)
+
+        fbytes = bf16_bytes // 2
+        for B in ((16,) if DRY else (16, 32, 128)):
+            x = torch.randn(B, m["hidden"], device=DEV, generator=gen).to(torch.bfloat16)
+            t = _timed(step, [x], 3 if DRY else 10)
+            row = {"batch": B, "us": t["median_s"] * 1e6, "iqr_us": t["iqr_s"] * 1e6, "timing": t["method"],
+                   "weights_gbps": fbytes / t["median_s"] / 1e9,
+                   "pct_read_roof": 100 * fbytes / t["median_s"] / res["read_bps"],
+                   "finite": bool(torch.isfinite(step(x)).all())}
+            res["fp8_gemm"].append(row)
+            say(row)
+        f8 = head = None
+    except Exception as err:  # noqa: BLE001
+        res["fp8_gemm"].append({"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()[-2000:]})
+
+
 def phase_step() -> None:
     """Llama-3.1-8B decode steps on this GPU, with the host out (CUDA-graph replay): the 129
     weight matrices alone at batch 1..128 (weights GB/s against the read roof: what
@@ -561,6 +597,8 @@ def phase_step() -> None:
             row["finite"] = bool(torch.isfinite(_gemms_only(m, layers, lm_head, x)).all())
             res["gemm"].append(row)
             say(row)
+        dump("step.json", res)
+        _fp8_gemms(m, layers, lm_head, wbytes, res, gen)
         dump("step.json", res)
         layout_kind = FullAttention(kv_heads=m["hkv"], head_dim=m["d"], v_head_dim=m["d"])
         points = [(1, 32), (4, 40)] if DRY else [(1, 1024), (8, 1024), (32, 1024), (32, 4096)]
@@ -670,6 +708,14 @@ def phase_summary(out_dir: str) -> None:
                   "", "| matrices only, batch | us | weights GB/s | % read roof |", "|---|---|---|---|"]
         lines += [f"| {r['batch']} | {r['us']:.1f} | {r['weights_gbps']:.0f} | {r['pct_read_roof']:.1f} |"
                   for r in step.get("gemm", [])]
+        f8 = [r for r in step.get("fp8_gemm", []) if "us" in r]
+        if f8:
+            lines += ["", "| fp8 matrices only (torch._scaled_mm), batch | us | weights GB/s | % read roof |",
+                      "|---|---|---|---|"]
+            lines += [f"| {r['batch']} | {r['us']:.1f} | {r['weights_gbps']:.0f} | {r['pct_read_roof']:.1f} |"
+                      for r in f8]
+        lines += [f"fp8 matrices: {r.get('error', r.get('skipped'))}" for r in step.get("fp8_gemm", [])
+                  if "us" not in r]
         lines += ["", "| whole decoder (unfused torch + kvplan kernels), users x ctx | us | matrices us | "
                   "rest per layer us |", "|---|---|---|---|"]
         for r in step.get("full", []):

@@ -98,7 +98,7 @@ measure_args() {
   phase bench "$(left 140)" "$PY" "$REPO/benchmarks/gpu_session.py" bench
   phase alloc "$(left 45)" "$PY" "$REPO/benchmarks/gpu_session.py" alloc
   # shellcheck disable=SC2046
-  phase measure "$(left 110)" "$PY" -m kvplan.cli.main measure $(measure_args) --out "$OUT/measure.json"
+  phase measure "$(left 110)" "$PY" -P -m kvplan.cli.main measure $(measure_args) --out "$OUT/measure.json"
   phase step "$(left 90)" "$PY" "$REPO/benchmarks/gpu_session.py" step
   echo "{${PHASES%, }}" > "$GS_TMP/phases.json"
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv

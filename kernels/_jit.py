@@ -63,9 +63,12 @@ def quantize_e4m3(y):
     bits = (bits + 0x7FFFF + ((bits >> 20) & 1)) & ~0xFFFFF
     normal = bits.to(tl.float32, bitcast=True)
     sub = (a + 16384.0) - 16384.0  # the fp32 add rounds to a multiple of 2**-9 (ulp of 16384)
-    r = tl.where(a < 0.015625, sub, normal)
-    r = tl.where(y < 0, -r, r)
-    return r.to(tl.float8e4nv)
+    mag = tl.where(a < 0.015625, sub, normal).to(tl.float8e4nv).to(tl.uint8, bitcast=True)
+    # The sign goes on as a bit, from y's own sign bit: on an H200 (Triton 3.6) a negated
+    # zero came out as +0 (0x00), where torch writes -0 (0x80) for a negative y that rounds
+    # to zero (docs/measurements/h200-session.md).
+    neg = y.to(tl.int32, bitcast=True) < 0
+    return tl.where(neg, mag | 0x80, mag).to(tl.uint8).to(tl.float8e4nv, bitcast=True)
 
 
 @triton.jit

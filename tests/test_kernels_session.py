@@ -23,8 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 def test_gpu_session_dry_run(tmp_path):
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "KVPLAN_VALIDATED_SPECS")}
-    env.update(GPU_SESSION_DRYRUN="1", GPU_SESSION_BLOCK_PYDANTIC="1", PY=sys.executable, OUT=str(out),
-               GS_TMP=str(tmp_path / "tmp"))
+    # As on the GPU image, kvplan is not installed: python -S skips the .pth files (an
+    # editable install's finder among them) while PYTHONPATH still reaches torch and triton.
+    # The measure phase once imported the checkout's kvplan/ (the working directory comes
+    # first on sys.path), which has no model_specs or kernels, and failed there.
+    py = tmp_path / "python-no-site"
+    py.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    py.chmod(0o755)
+    site_dirs = [p for p in sys.path if p.endswith("-packages") and "kvplan" not in p]
+    env.update(GPU_SESSION_DRYRUN="1", GPU_SESSION_BLOCK_PYDANTIC="1", PY=str(py), OUT=str(out),
+               GS_TMP=str(tmp_path / "tmp"), PYTHONPATH=os.pathsep.join(site_dirs))
     proc = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_session.sh")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -45,6 +53,7 @@ def test_gpu_session_dry_run(tmp_path):
     assert all(c["tensor_bytes_equal_planner"] for c in summary["alloc"]["cases"])
     step = summary["step"]
     assert [r["batch"] for r in step["gemm"]] == [1, 4] and all(r["finite"] for r in step["gemm"])
+    assert [(r["batch"], r["finite"]) for r in step["fp8_gemm"]] == [(16, True)], step["fp8_gemm"]
     assert [(r["batch"], r["ctx"]) for r in step["full"]] == [(1, 32), (4, 40)]
     assert all(r["finite"] and r["us"] > r["gemm_us"] > 0 for r in step["full"]), step["full"]
     assert step["weight_bytes"] == 2 * (2 * (64 * 128 + 64 * 64 + 192 * 64 + 64 * 96) + 160 * 64)
