@@ -1,6 +1,11 @@
 """kvplan's speed model against published measurements: prints a markdown table, writes JSON.
 
     python benchmarks/speed_accuracy.py [--out FILE]
+    python benchmarks/speed_accuracy.py --calibration docs/measurements/h200-measure.json
+
+With --calibration (a `kvplan measure` report or calibration JSON, as `kvplan speed
+--calibration` takes), only the rows on that file's GPU, each predicted with the shipped
+factors and with the calibrated ones, and how many fall within 10% and 20% either way.
 
 Measurements and their sources: benchmarks/speed_reference.py. Rows marked "fit" were used
 to fit the shipped factors (benchmarks/fit_speed.py) and match by construction; the others
@@ -22,7 +27,12 @@ from speed_reference import MEASUREMENTS, predict  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="JSON output (default benchmarks/results/speed_accuracy.json)")
+    ap.add_argument("--calibration", help="compare the rows on this measure report's (or calibration file's) GPU "
+                                          "with and without it")
     args = ap.parse_args()
+    if args.calibration:
+        calibrated(args.calibration, args.out)
+        return
     rows = []
     print("| id | model | GPU x n | engine | load | metric | published ms | kvplan ms | error | |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -53,6 +63,45 @@ def main() -> None:
                        "low_concurrency": len(low), "low_within_20pct": len(low_within)}, args.out,
                       "speed_accuracy.json")
     print(f"wrote {path}")
+
+
+def calibrated(path: str, out: str | None) -> None:
+    """The rows measured on the calibration's GPU, shipped factors against calibrated."""
+    from kvplan.gpus import get_gpu
+    from kvplan.loader import read_json
+    from kvplan.speed import load_calibration
+    from speed_reference import request
+
+    data = read_json(Path(path))
+    device = data.get("device") or {}
+    gpu = get_gpu(str(device.get("catalog_gpu") or device.get("name") or data.get("gpu")))
+    print(f"rows on {gpu.name}; calibration {path}")
+    print("| id | engine | load | published ms | shipped ms | error | calibrated ms | error |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = []
+    for m in MEASUREMENTS:
+        if get_gpu(m.gpu).name != gpu.name:
+            continue
+        try:
+            eff = load_calibration(path, gpu, request(m).kv_format.name)
+            shipped, cal = predict(m), predict(m, eff)
+        except Exception as e:  # noqa: BLE001 - a refusal is a result too
+            print(f"| {m.id} | {m.engine} | | {m.value_ms:.1f} | refused: {e} | | | |")
+            continue
+        es, ec = (shipped - m.value_ms) / m.value_ms, (cal - m.value_ms) / m.value_ms
+        rows.append({"id": m.id, "engine": m.engine, "fit": m.fit, "published_ms": m.value_ms, "shipped_ms": shipped,
+                     "shipped_error": es, "calibrated_ms": cal, "calibrated_error": ec,
+                     "kv_bandwidth": eff.kv_bandwidth})
+        print(f"| {m.id} | {m.engine} | {m.concurrency} x {m.prompt}/{m.output} | {m.value_ms:.1f} | {shipped:.1f} | "
+              f"{100 * es:+.1f}% | {cal:.1f} | {100 * ec:+.1f}% |")
+    counts = {}
+    for key in ("shipped_error", "calibrated_error"):
+        counts[key] = {f"within_{p}pct": sum(abs(r[key]) <= p / 100 for r in rows) for p in (10, 20)}
+        print(f"{key.split('_')[0]}: {counts[key]['within_10pct']}/{len(rows)} within 10%, "
+              f"{counts[key]['within_20pct']}/{len(rows)} within 20%")
+    written = write_json({"gpu": gpu.name, "calibration": path, "rows": rows, "counts": counts}, out,
+                         "speed_accuracy_calibrated.json")
+    print(f"wrote {written}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ HEAD_TILE = 16  # query heads per program (tl.dot needs >= 16 rows)
 #: warp-instructions per 16 tokens of the main loop at (8 warps, 16 tokens) -> this choice:
 #: bf16 2,960 -> 1,398 (202 registers, 2 blocks/SM), fp8 5,624 -> 2,616 (247, 1 block/SM),
 #: int8 7,720 -> 4,748 (250, 2 blocks/SM; 32-token tiles spill there).
-MLA_GPU_TILES = {Q.PLAIN: (32, 4), Q.FP8: (32, 4), Q.INT8: (16, 4)}
+#: Then timed on an NVIDIA H200 (Triton 3.6, DeepSeek-V2-Lite latent at 16 x 8k, default
+#: splits; docs/measurements/h200-session.md), % of the read roof at 16 / 32 / 64 tokens:
+#: bf16 55 / 67 / 30, fp8 16 / 10 / 12, int8 17 / 20 / 20. So fp8 takes 16-token tiles and
+#: int8 32 (the spill costs less than the halved tile count saves).
+MLA_GPU_TILES = {Q.PLAIN: (32, 4), Q.FP8: (16, 4), Q.INT8: (32, 4)}
 
 
 @triton.jit

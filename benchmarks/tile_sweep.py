@@ -1,0 +1,110 @@
+"""Decode kernels' tile sizes and split counts on a GPU: % of the read roof per format.
+
+    # on the device machine, kvplan importable as in benchmarks/gpu_session.sh (a PYTHONPATH
+    # folder mapping kernels/ to kvplan.kernels), from the repo root:
+    python -P benchmarks/tile_sweep.py              # GQA 16 x 32k: block_n 32/64/128 x splits
+                                                    # default/8; MLA 16 x 8k: 16/32/64 x default/4
+    SWEEP=verify python -P benchmarks/tile_sweep.py # GQA 64 vs 128-token tiles at 1 x 32k,
+                                                    # 4 x 8k, 64 x 2k, 128 x 1k (default splits)
+
+Writes $OUT/sweep_knobs.json. GPU_SESSION_DRYRUN=1 runs tiny shapes under the interpreter.
+The defaults it set (kernels/decode.py default_block_n, kernels/mla.py MLA_GPU_TILES) and
+the H200 figures: docs/measurements/h200-session.md."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpu_session as gs  # noqa: E402
+import torch  # noqa: E402
+from kvplan.formats import get_format  # noqa: E402
+from kvplan.kernels.cache import allocate  # noqa: E402
+from kvplan.kernels.decode import paged_decode_attention  # noqa: E402
+from kvplan.kernels.mla import mla_decode_attention  # noqa: E402
+from kvplan.layers import FullAttention, MLALatent  # noqa: E402
+from kvplan.layout import layer_layout  # noqa: E402
+from kvplan.kernels.timing import read_bandwidth  # noqa: E402
+
+DEV, DRY = gs.DEV, gs.DRY
+OUT = os.environ.get("OUT", "/tmp")
+bk = gs._bench_helpers()
+gen = torch.Generator(device=DEV).manual_seed(0)
+res = {"read_bps": read_bandwidth((1 << 20) if DRY else (2 << 30), device=DEV, repeat=3 if DRY else 10)["bytes_per_s"], "rows": []}
+t0 = time.time()
+BUDGET = 40 if DRY else 200
+
+def run(kind, name, B, ctx, block_n, splits):
+    row = {"kind": kind, "format": name, "batch": B, "ctx": ctx, "block_n": block_n, "splits": splits}
+    if time.time() - t0 > BUDGET:
+        row["skipped"] = "budget"
+        res["rows"].append(row)
+        return
+    try:
+        fmt = get_format(name)
+        bps = -(-ctx // 16)
+        if kind == "gqa":
+            H, D, HQ = (2, 32, 8) if DRY else (8, 128, 32)
+            layout = layer_layout(FullAttention(kv_heads=H, head_dim=D, v_head_dim=D), fmt, B * bps, 16)
+            kv_read = B * ctx * H * 2 * fmt.vector_bytes(D)
+        else:
+            R, P, HQ = (64, 32, 16) if DRY else (512, 64, 16)
+            layout = layer_layout(MLALatent(kv_lora_rank=R, qk_rope_head_dim=P), fmt, B * bps, 16)
+            kv_read = B * ctx * fmt.vector_bytes(R + P)
+        sets = []
+        for _ in range(2):
+            cache = allocate(layout, DEV)
+            bk.fill_random_(cache, gen)
+            table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+            if kind == "gqa":
+                q = torch.randn(B, HQ, D, device=DEV, generator=gen).to(torch.bfloat16)
+                sets.append((q, cache, table, torch.empty(B, HQ, D, device=DEV, dtype=torch.bfloat16)))
+            else:
+                qn = (torch.randn(B, HQ, R, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+                qr = (torch.randn(B, HQ, P, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+                sets.append(((qn, qr), cache, table, torch.empty(B, HQ, R, device=DEV, dtype=torch.bfloat16)))
+        lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
+        if kind == "gqa":
+            kw = bk.fp8_kwargs(name, DEV)
+            def call(s):
+                q, cache, table, out = s
+                paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
+                                       max_seq_len=ctx, num_splits=splits, block_n=block_n, **cache, **kw)
+        else:
+            kw = {"scale": torch.tensor(0.05, device=DEV)} if name == "fp8_e4m3" else {}
+            def call(s):
+                (qn, qr), cache, table, out = s
+                mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=192 ** -0.5, out=out,
+                                     check_values=False, max_seq_len=ctx, num_splits=splits, block_n=block_n,
+                                     **cache, **kw)
+        t = gs._timed(call, sets, 3 if DRY else 10)
+        row.update(us=t["median_s"] * 1e6, pct_read_roof=100 * kv_read / t["median_s"] / res["read_bps"])
+    except Exception as err:  # noqa: BLE001
+        row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
+    res["rows"].append(row)
+    print(json.dumps(row), flush=True)
+    if DEV == "cuda":
+        torch.cuda.empty_cache()
+    json.dump(res, open(os.path.join(OUT, "sweep_knobs.json"), "w"), indent=0)
+
+if os.environ.get("SWEEP") == "verify":
+    shapes = [(2, 64)] if DRY else [(1, 32768), (4, 8192), (64, 2048), (128, 1024)]
+    for B, ctx in shapes:
+        for name in ("bf16", "fp8_e4m3", "int8"):
+            for bn in ((16, 32) if DRY else (64, 128)):
+                run("gqa", name, B, ctx, bn, None)
+    res["seconds"] = time.time() - t0
+    json.dump(res, open(os.path.join(OUT, "sweep_knobs.json"), "w"), indent=0)
+    sys.exit(0)
+B, ctx = (2, 64) if DRY else (16, 32768)
+for name in ("fp8_e4m3", "int8", "int4", "bf16"):
+    for bn in ((16, 32) if DRY else (32, 64, 128)):
+        for sp in (None, 8 if not DRY else 2):
+            run("gqa", name, B, ctx, bn, sp)
+B, ctx = (1, 64) if DRY else (16, 8192)
+for name in ("fp8_e4m3", "int8", "bf16"):
+    for bn in ((16,) if DRY else (16, 32, 64)):
+        for sp in (None, 4 if not DRY else 2):
+            run("mla", name, B, ctx, bn, sp)
+res["seconds"] = time.time() - t0
+json.dump(res, open(os.path.join(OUT, "sweep_knobs.json"), "w"), indent=0)
