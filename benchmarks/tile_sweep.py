@@ -6,6 +6,9 @@
                                                     # default/8; MLA 16 x 8k: 16/32/64 x default/4
     SWEEP=verify python -P benchmarks/tile_sweep.py # GQA 64 vs 128-token tiles at 1 x 32k,
                                                     # 4 x 8k, 64 x 2k, 128 x 1k (default splits)
+    SWEEP=launch python -P benchmarks/tile_sweep.py # num_warps 4/8 x num_stages 2/3/4 for the
+                                                    # quantized formats, each config checked
+                                                    # against the torch reference first
 
 Writes $OUT/sweep_knobs.json. GPU_SESSION_DRYRUN=1 runs tiny shapes under the interpreter.
 The defaults it set (kernels/decode.py default_block_n, kernels/mla.py MLA_GPU_TILES) and
@@ -32,7 +35,7 @@ bk = gs._bench_helpers()
 gen = torch.Generator(device=DEV).manual_seed(0)
 res = {"read_bps": read_bandwidth((1 << 20) if DRY else (2 << 30), device=DEV, repeat=3 if DRY else 10)["bytes_per_s"], "rows": []}
 t0 = time.time()
-BUDGET = 40 if DRY else 200
+BUDGET = 40 if DRY else 170
 
 def run(kind, name, B, ctx, block_n, splits):
     row = {"kind": kind, "format": name, "batch": B, "ctx": ctx, "block_n": block_n, "splits": splits}
@@ -87,6 +90,45 @@ def run(kind, name, B, ctx, block_n, splits):
         torch.cuda.empty_cache()
     json.dump(res, open(os.path.join(OUT, "sweep_knobs.json"), "w"), indent=0)
 
+if os.environ.get("SWEEP") == "launch":
+    # num_warps x num_stages per format at block_n 128 (GQA, 16 x 32k) and the MLA tiles
+    # (16 x 8k), each config first checked against the torch reference (gpu_session's checks)
+    from kvplan.kernels import decode as dec
+
+    def checked(group):
+        results = []
+        if group == "mla":
+            gs.check_mla(results)
+        else:
+            name, _, mode = group.partition(":")
+            gs.check_gqa(name, mode or None, results)
+        bad = [r for r in results if not r["ok"]]
+        return len(results), [{k: v for k, v in r.items() if k != "traceback"} for r in bad]
+
+    configs = [(w, st) for w in (4, 8) for st in (2, 3, 4)]
+    plan = [("gqa", f) for f in ("fp8_e4m3", "int8", "int4")] + [("mla", f) for f in ("fp8_e4m3", "int8")]
+    for kind, name in plan:
+        for w, st in (configs[:2] if DRY else configs):
+            dec.LAUNCH_TUNING.clear()
+            dec.LAUNCH_TUNING.update(num_warps=w, num_stages=st)
+            n_before = len(res["rows"])
+            if kind == "gqa":
+                run("gqa", name, *((2, 64) if DRY else (16, 32768)), None, None)
+            else:
+                run("mla", name, *((1, 64) if DRY else (16, 8192)), None, None)
+            row = res["rows"][-1] if len(res["rows"]) > n_before else {}
+            row.update(num_warps=w, num_stages=st)
+            if "us" in row and time.time() - t0 < BUDGET:
+                group = "mla" if kind == "mla" else ("fp8_e4m3:head" if name == "fp8_e4m3" else name)
+                try:
+                    row["checks"], row["check_failures"] = checked(group)
+                except Exception as err:  # noqa: BLE001
+                    row["check_error"] = f"{type(err).__name__}: {str(err)[:300]}"
+            print(json.dumps(row), flush=True)
+    dec.LAUNCH_TUNING.clear()
+    res["seconds"] = time.time() - t0
+    json.dump(res, open(os.path.join(OUT, "sweep_knobs.json"), "w"), indent=0)
+    sys.exit(0)
 if os.environ.get("SWEEP") == "verify":
     shapes = [(2, 64)] if DRY else [(1, 32768), (4, 8192), (64, 2048), (128, 1024)]
     for B, ctx in shapes:

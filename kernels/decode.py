@@ -387,6 +387,20 @@ def default_block_n(device: torch.device, head_dim: int) -> int:
     return 128 if head_dim <= 128 else 32
 
 
+#: Launch settings a benchmark may override (benchmarks/tile_sweep.py): ``num_warps`` and
+#: ``num_stages`` of the decode kernels (GQA here, MLA in kvplan.kernels.mla). Empty: the
+#: defaults below.
+LAUNCH_TUNING: dict = {}
+
+
+def launch_settings(default_warps: int) -> dict:
+    """``num_warps`` (and ``num_stages`` when overridden) for a decode launch."""
+    out = {"num_warps": LAUNCH_TUNING.get("num_warps", default_warps)}
+    if "num_stages" in LAUNCH_TUNING:
+        out["num_stages"] = LAUNCH_TUNING["num_stages"]
+    return out
+
+
 #: Resident programs per SM assumed when triton does not tell a compiled kernel's registers.
 FALLBACK_BLOCKS_PER_SM = 2
 #: No split shorter than this many tokens on a GPU: each program's fixed cost (query load,
@@ -573,7 +587,7 @@ def paged_decode_attention(
         GP=gp, BLOCK_D=max(32, triton.next_power_of_2(D)),  # int4 halves stay >= 16 for tl.dot
         BLOCK_DV=max(32, triton.next_power_of_2(DV)), BLOCK_N=block_n, BLOCK_SIZE=bs,
         OFF64=offsets_need_int64(k_cache, v_cache, k_cache_scale, v_cache_scale),
-        INTERPRET=interpreted(_decode_kernel), num_warps=4 if gp <= 16 else 8,
+        INTERPRET=interpreted(_decode_kernel), **launch_settings(4 if gp <= 16 else 8),
     )
     dummy = k_cache
 

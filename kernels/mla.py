@@ -36,6 +36,7 @@ from kvplan.kernels.decode import (
     default_num_splits,
     dot_dtype,
     gather_sequence,
+    launch_settings,
     merge_splits,
     occupancy_of,
     offsets_need_int64,
@@ -243,7 +244,7 @@ def mla_decode_attention(
         HQ=HQ, R=R, P=P, FMT=fmt.code, Q_DTYPE=q_tl, DOT_DTYPE=dot_dtype(fmt.code, q_tl), BLOCK_H=HEAD_TILE,
         BLOCK_R=block_r, BLOCK_P=max(16, triton.next_power_of_2(P)), BLOCK_N=block_n, BLOCK_SIZE=bs,
         OFF64=offsets_need_int64(kv_cache, kv_cache_scale), INTERPRET=interpreted(_mla_decode_kernel),
-        num_warps=num_warps,
+        **launch_settings(num_warps),
     )
     dummy = kv_cache
 
