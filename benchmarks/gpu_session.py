@@ -513,8 +513,9 @@ def _layer_proxy(m, layers, lm_head, x, kv):
 
     B, qd, kd = x.shape[0], m["hq"] * m["d"], m["hkv"] * m["d"]
     F = torch.nn.functional
+    rms_norm = getattr(F, "rms_norm", None) or _rms_norm  # F.rms_norm from torch 2.4
     for lay, cache in zip(layers, kv["caches"]):
-        h = F.rms_norm(x, (m["hidden"],), lay["norm1"], 1e-5)
+        h = rms_norm(x, (m["hidden"],), lay["norm1"], 1e-5)
         qkv = h @ lay["qkv"].t()
         q = qkv[:, :qd].view(B, m["hq"], m["d"])
         k = qkv[:, qd: qd + kd].view(B, m["hkv"], m["d"])
@@ -523,10 +524,15 @@ def _layer_proxy(m, layers, lm_head, x, kv):
         paged_decode_attention(q, block_tables=kv["table"], seq_lens=kv["lens"], out=kv["out"], check_values=False,
                                max_seq_len=kv["ctx"], **cache)
         x = x + kv["out"].view(B, qd) @ lay["o"].t()
-        h = F.rms_norm(x, (m["hidden"],), lay["norm2"], 1e-5)
+        h = rms_norm(x, (m["hidden"],), lay["norm2"], 1e-5)
         gu = h @ lay["gate_up"].t()
         x = x + (F.silu(gu[:, : m["inter"]]) * gu[:, m["inter"]:]) @ lay["down"].t()
-    return F.rms_norm(x, (m["hidden"],), None, 1e-5) @ lm_head.t()
+    return rms_norm(x, (m["hidden"],), None, 1e-5) @ lm_head.t()
+
+
+def _rms_norm(x, shape, weight, eps):
+    y = x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps).to(x.dtype)
+    return y if weight is None else y * weight
 
 
 def _fp8_gemms(m, layers, lm_head, bf16_bytes, res, gen) -> None:

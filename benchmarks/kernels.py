@@ -164,6 +164,7 @@ def bench_decode(fmt, kind, q_heads, batch, ctx, block_size, ctx_args):
 
     from kvplan.kernels.cache import allocate
     from kvplan.kernels.decode import default_block_n, default_num_splits, paged_decode_attention
+    from kvplan.kernels.quant import resolve_code
     from kvplan.kernels.timing import time_graph
     from kvplan.layout import layer_layout
 
@@ -179,7 +180,8 @@ def bench_decode(fmt, kind, q_heads, batch, ctx, block_size, ctx_args):
     if rotations < 1:
         row["skipped"] = f"cache of {layout.nbytes / GB:.1f} GB exceeds the {budget / GB:.1f} GB budget"
         return row, None
-    splits = default_num_splits(batch, H, ctx, torch.device(device), default_block_n(torch.device(device), D))
+    dev = torch.device(device)
+    splits = default_num_splits(batch, H, ctx, dev, default_block_n(dev, D, resolve_code(fmt.name)))
     dtype = torch.bfloat16
     sets = []
     for _ in range(rotations):

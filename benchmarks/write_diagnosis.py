@@ -62,7 +62,8 @@ for name, mode in (("fp8_e4m3", "tensor"), ("fp8_e4m3", "head"), ("int8", None))
         rec["kernel_ne_cpuconv_of_f64"] = int((kc.view(torch.uint8) != cpu_code.view(torch.uint8)).sum())
         rec["cudaconv_ne_cpuconv_of_f64"] = int((cuda_conv.view(torch.uint8) != cpu_code.view(torch.uint8)).sum())
         idx = (kc.view(torch.uint8) != rc.view(torch.uint8)).nonzero()[:12]
-        rec["samples"] = [{"x": float(xf[tuple(i)]), "s": float(s[tuple(i)]), "y_cuda": b32(y_cuda[tuple(i)].reshape(1))[0],
+        rec["samples"] = [{"x": float(xf[tuple(i)]), "s": float(s[tuple(i)]),
+                           "y_cuda": b32(y_cuda[tuple(i)].reshape(1))[0],
                            "y_f64": b32(y_f64[tuple(i)].reshape(1))[0], "y_f64_val": float(y_f64[tuple(i)]),
                            "kernel": int(kc.view(torch.uint8)[tuple(i)]), "ref": int(rc.view(torch.uint8)[tuple(i)]),
                            "cpu_of_f64": int(cpu_code.view(torch.uint8)[tuple(i)]),
@@ -78,4 +79,5 @@ for name, mode in (("fp8_e4m3", "tensor"), ("fp8_e4m3", "head"), ("int8", None))
         rec["n"] = T * H
     out[label] = rec
     print(label, json.dumps(rec)[:3000], flush=True)
-json.dump(out, open(os.path.join(os.environ.get("OUT", "/tmp"), "diag_write.json"), "w"), indent=1)
+with open(os.path.join(os.environ.get("OUT", "/tmp"), "diag_write.json"), "w") as fh:
+    json.dump(out, fh, indent=1)

@@ -375,16 +375,45 @@ def merge_splits(part_o: torch.Tensor, part_lse: torch.Tensor, out: torch.Tensor
     )
 
 
-def default_block_n(device: torch.device, head_dim: int) -> int:
-    """Tokens per tile: 128 (32 for head dims over 128) on GPUs; 16 in the interpreter.
+#: Shared memory of one program with 128-token tiles at head dim 128, per format (two K/V
+#: tiles in flight; compile_check for sm_80, sm_89 and sm_90 alike, triton 3.9): plain bf16 /
+#: fp16 139,264 B, fp8 73,728, int8 75,776, int4 40,960. With 64-token tiles every format
+#: needs at most 71,680 B.
+WIDE_TILE_SHARED_BYTES = {Q.PLAIN: 139_264, Q.FP8: 73_728, Q.INT8: 75_776, Q.INT4: 40_960}
+
+
+def default_block_n(device: torch.device, head_dim: int, fmt_code: int = Q.PLAIN) -> int:
+    """Tokens per tile on GPUs: 128 for head dims up to 128 where the GPU gives a program the
+    shared memory (WIDE_TILE_SHARED_BYTES; else 64), 32 for wider heads; 16 in the interpreter.
 
     128 from a sweep on an NVIDIA H200 (Triton 3.6; docs/measurements/h200-session.md): a
     llama3-8b layer at 16 x 32k with the default splits reads at 97 / 67 / 60 / 19% of the
     read roof (bf16 / fp8 / int8 / int4) with 128-token tiles, 87 / 58 / 56 / 15% with 64
-    and 73 / 44 / 39 / 13% with 32. Head dims over 128 were not measured."""
+    and 73 / 44 / 39 / 13% with 32. Plain caches at 128 need 136 KiB, more than the 99 KiB
+    a program gets on sm_86, sm_89 and sm_120 (A10, L4, RTX 4090 and 5090): 64 there. Head
+    dims over 128 were not measured."""
     if device.type != "cuda":
         return 16
-    return 128 if head_dim <= 128 else 32
+    if head_dim > 128:
+        return 32
+    return 128 if WIDE_TILE_SHARED_BYTES.get(fmt_code, WIDE_TILE_SHARED_BYTES[Q.PLAIN]) <= block_shared_bytes(
+        device) else 64
+
+
+def block_shared_bytes(device: torch.device) -> int:
+    """The most shared memory one program may take on ``device`` (the opt-in limit)."""
+    props = torch.cuda.get_device_properties(device)
+    limit = getattr(props, "shared_memory_per_block_optin", None)
+    if limit:
+        return int(limit)
+    # CUDA programming guide, compute capabilities table: 227 KiB on 9.0 and 10.x, 163 KiB on
+    # 8.0 and 8.7, 99 KiB on 8.6, 8.9 and 12.x, 64 KiB on 7.5
+    cc = (props.major, props.minor)
+    if props.major in (9, 10):
+        return 227 * 1024
+    if cc in ((8, 0), (8, 7)):
+        return 163 * 1024
+    return 64 * 1024 if cc == (7, 5) else 99 * 1024
 
 
 #: Launch settings a benchmark may override (benchmarks/tile_sweep.py): ``num_warps`` and
@@ -569,7 +598,7 @@ def paged_decode_attention(
         max_seq_len = longest
     device = q.device
     if block_n is None:
-        block_n = default_block_n(device, D)
+        block_n = default_block_n(device, D, fmt.code)
     if block_n < 16 or block_n & (block_n - 1):
         raise ValueError(f"block_n must be a power of two >= 16, got {block_n}")
     check_num_splits(num_splits)
@@ -665,7 +694,7 @@ def compile_variant(fmt: int, cache_type: str, scale_type: str, q_type: str, q_t
     types = dict(q_ptr=q_type, kc_ptr=cache_type, vc_ptr=cache_type, kcs_ptr=scale_type, vcs_ptr=scale_type,
                  ks_ptr="*fp32", vs_ptr="*fp32", bt_ptr="*i32", len_ptr="*i32", out_ptr=q_type, po_ptr="*fp32",
                  plse_ptr="*fp32", qk_scale="fp32")
-    block_n = 64
+    block_n = 128 if ints["D"] <= 128 else 32  # default_block_n on an sm_90 GPU
     hkv, d, dv = ints["HKV"], ints["D"], ints["DV"]
     hq = hkv * group
     consts = dict(HQ=hq, HKV=hkv, GROUP=group, D=d, DV=dv, FMT=fmt, Q_DTYPE=q_tl, DOT_DTYPE=dot_dtype(fmt, q_tl),

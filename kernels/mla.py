@@ -46,7 +46,8 @@ HEAD_TILE = 16  # query heads per program (tl.dot needs >= 16 rows)
 
 #: GPU tile per format for wide latents (kv_lora_rank >= 256): (tokens per tile, warps).
 #: From the sm_90 SASS of DeepSeek-V2-Lite's shapes (compile_check --sass; triton 3.6),
-#: warp-instructions per 16 tokens of the main loop at (8 warps, 16 tokens) -> this choice:
+#: warp-instructions per 16 tokens of the main loop at (8 warps, 16 tokens) -> (4 warps, 32
+#: tokens for bf16 and fp8, 16 for int8), the first choice:
 #: bf16 2,960 -> 1,398 (202 registers, 2 blocks/SM), fp8 5,624 -> 2,616 (247, 1 block/SM),
 #: int8 7,720 -> 4,748 (250, 2 blocks/SM; 32-token tiles spill there).
 #: Then timed on an NVIDIA H200 (Triton 3.6, DeepSeek-V2-Lite latent at 16 x 8k, default

@@ -226,7 +226,7 @@ def test_property_ieee_div_is_the_correctly_rounded_quotient(a, b):
 
     a = float(np.float32(a))
     exact = Fraction(a) / Fraction(float(np.float32(b)))
-    got = float(Q.ieee_div(torch.tensor([a], dtype=torch.float32), b)[0])
+    got = float(Q.ieee_div(torch.tensor([a], dtype=torch.float32, device=DEVICE), b)[0])
     near = np.float32(float(exact))
     candidates = [np.nextafter(near, np.float32(-np.inf)), near, np.nextafter(near, np.float32(np.inf))]
     best = min(candidates, key=lambda v: (abs(Fraction(float(v)) - exact), int(v.view(np.int32)) & 1))
