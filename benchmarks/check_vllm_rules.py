@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from kvplan.engines.base import Release  # noqa: E402
 from kvplan.engines.vllm import BOOK  # noqa: E402
 
 root = sys.argv[1] if len(sys.argv) > 1 else "vllm-src"
@@ -51,6 +52,19 @@ for rel in BOOK.releases:
     serve = re.search(r'UsageContext.OPENAI_API_SERVER: 8192', args) is not None
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
                cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes)
+    # fp8_kv_start: which code decides, told apart by the rule's source (function named there)
+    cuda = rd('platforms/cuda.py')
+    oracle = args[args.find('def _is_v1_supported_oracle'):][:6000]
+    if 'kv_cache_dtype != "auto"' in oracle and 'flash_attn_supports_fp8()' in oracle: fp8 = 'flash_attn_supports_fp8'
+    elif 'kv_cache_dtype != "auto"' in oracle and 'is_kv_cache_dtype_supported' in oracle: fp8 = 'is_kv_cache_dtype_supported'
+    elif 'kv_cache_dtype != "auto"' in oracle: fp8 = "'No Fp8 KV cache so far'"
+    elif 'use_fp8_kv_cache) and not cls.is_device_capability(90)' in cuda: fp8 = 'use_fp8_kv_cache'
+    elif 'def _get_backend_priorities' in cuda: fp8 = '_get_backend_priorities'
+    else: fp8 = '?'
+    told = ' '.join(r.source + ' '.join(row[3] for row in r.value) for r in BOOK.rules
+                    if r.name == 'fp8_kv_start' and r.covers(Release.parse(rel)))
+    if fp8 not in told:
+        print(f'{rel}: fp8_kv_start source={fp8!r}'); bad += 1
     for k, v in got.items():
         want = BOOK.value(k, rel)
         if want != v:

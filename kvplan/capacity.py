@@ -376,6 +376,7 @@ def make_request(
                             f"and AMD GPUs only: use --kv-cache-dtype fp8 (or --engine raw for the bytes)")
     prof.check_kv_format(fmt, spec.dtype)  # BadInputError: a format this engine release cannot run
     real = prof.resolve_kv_format(fmt, spec)  # e.g. vLLM's fp8 -> fp8_ds_mla for DeepSeek sparse attention
+    prof.check_kv_on_gpu(real, spec, g)  # BadInputError: a cache format this release does not start on this GPU
     if real != fmt:
         for kind in {*spec.layers}:
             kind.per_token_bytes(real, tp)

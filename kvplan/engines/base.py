@@ -255,6 +255,10 @@ class Engine:
         if self.family in _engine_models():
             check_registered(self.name, self.family, self.release, spec)
 
+    def check_kv_on_gpu(self, fmt, spec, gpu) -> None:
+        """Raise BadInputError when this engine does not start ``spec`` with a KV cache stored
+        as ``fmt`` on ``gpu``. Default: it does."""
+
     def check_weights(self, weights: str, gpu) -> None:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
         on ``gpu``. Default: any."""

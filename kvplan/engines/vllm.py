@@ -150,6 +150,30 @@ class VLLM(Engine):
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
 
+    def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
+        """An fp8 KV cache (fp8_e4m3, fp8_e5m2) on a GPU where this release does not start it
+        under the V1 engine (rule ``fp8_kv_start``: the attention backend refuses it or cannot
+        compile it, or the release falls back to its V0 engine, which kvplan does not model) is
+        refused. Models with MLA layers pick other backends and are not checked here; a GPU
+        without a known compute capability (AMD, --gpu-mem) is not checked."""
+        from kvplan.layers import MLALatent
+
+        cc = gpu.compute_capability
+        if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2") or any(isinstance(k, MLALatent) for k in set(spec.layers)):
+            return
+        verdict, why = next((v, w) for lo, below, v, w in self.rule("fp8_kv_start") if lo <= cc < below)
+        if verdict == "starts":
+            return
+        where = f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]})"
+        if verdict == "v0":
+            raise BadInputError(f"{where} runs --kv-cache-dtype {fmt.name} only in its V0 engine, whose memory kvplan "
+                                f"does not model ({why}); use --kv-dtype auto or another --engine vllm==X")
+        if verdict == "unmodelled":
+            raise BadInputError(f"{where}: kvplan does not model whether --kv-cache-dtype {fmt.name} starts ({why}); "
+                                f"use --kv-dtype auto or another --engine vllm==X")
+        raise BadInputError(f"{where} does not start with --kv-cache-dtype {fmt.name}: {why}; use --kv-dtype auto "
+                            f"or another --engine vllm==X")
+
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
         ``weights_min_capability``), or that this release has no method for, is refused. A GPU

@@ -200,6 +200,54 @@ RULES = (
     Rule("kv_cache_dtypes", "0.18.0", None,
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
          "vllm/config/cache.py: CacheDType"),
+    # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
+    #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
+    #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
+    #    engine (_raise_or_fallback logs 'Falling back to V0'), whose memory kvplan does not model;
+    #    "fails": the attention backend picked refuses it or cannot compile it; "unmodelled": the
+    #    backend depends on an optional package. Default install (pip install vllm==X, no
+    #    VLLM_ATTENTION_BACKEND): FlashInfer is an optional extra up to 0.11.0 and a dependency
+    #    (flashinfer-python==0.5.2) from 0.11.1 (the wheels' Requires-Dist). e4m3 and e5m2 go the
+    #    same way: the checks test kv_cache_dtype.startswith("fp8").
+    Rule("fp8_kv_start", "0.8.0", "0.8.1",
+         (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
+           "--kv-cache-dtype but auto ('No Fp8 KV cache so far')"),),
+         "vllm/engine/arg_utils.py: EngineArgs._is_v1_supported_oracle"),
+    Rule("fp8_kv_start", "0.8.2", "0.9.2",
+         (((9, 0), (10, 0), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/engine/arg_utils.py "
+           "_is_v1_supported_oracle: flash_attn_supports_fp8)"),
+          ((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: flash_attn_supports_fp8 "
+           "(FlashAttention 3, compute capability 9.x only) is false")),
+         "vllm/engine/arg_utils.py: EngineArgs._is_v1_supported_oracle; fa_utils.py flash_attn_supports_fp8"),
+    Rule("fp8_kv_start", "0.10.0", "0.10.2",
+         (((9, 0), (10, 0), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py "
+           "is_kv_cache_dtype_supported: flash_attn_supports_fp8)"),
+          ((10, 0), (10, 1), "unmodelled", "vllm/platforms/cuda.py is_kv_cache_dtype_supported keeps 10.0 on V1, "
+           "where get_attn_backend_cls picks FlashInfer only if the optional flashinfer package is installed "
+           "(FLASH_ATTN refuses fp8 there)"),
+          ((0, 0), (99, 0), "v0", "vllm/platforms/cuda.py is_kv_cache_dtype_supported (from "
+           "vllm/engine/arg_utils.py _is_v1_supported_oracle) is false: FlashAttention 3 runs fp8 on 9.x only")),
+         "vllm/engine/arg_utils.py: _is_v1_supported_oracle -> vllm/platforms/cuda.py is_kv_cache_dtype_supported"),
+    Rule("fp8_kv_start", "0.11.0", "0.11.0",
+         (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py get_attn_backend_cls)"),
+          ((8, 9), (99, 0), "starts", "TRITON_ATTN (vllm/platforms/cuda.py get_attn_backend_cls: fp8 cache off 9.0)"),
+          ((8, 0), (8, 9), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks TRITON_ATTN for an fp8 cache "
+           "off 9.0, whose kernels read it as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type "
+           "Triton compiles only from compute capability 8.9 (vLLM refuses it there by name from 0.24.0)"),
+          ((0, 0), (8, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION below 8.0, "
+           "which raises 'FlexAttention does not support quantized kv-cache' "
+           "(vllm/v1/attention/backends/flex_attention.py)")),
+         "vllm/platforms/cuda.py: CudaPlatform.get_attn_backend_cls (use_fp8_kv_cache)"),
+    Rule("fp8_kv_start", "0.11.1", None,
+         (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py _get_backend_priorities)"),
+          ((7, 5), (12, 2), "starts", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
+           "FlashInferBackend.supports_compute_capability 7.5-12.1)"),
+          ((8, 9), (99, 0), "starts", "TRITON_ATTN (vllm/platforms/cuda.py _get_backend_priorities)"),
+          ((0, 0), (7, 5), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
+           "(FLASH_ATTN needs 8.0, FLASHINFER 7.5), whose kernels read the cache as float8_e4m3fn "
+           "(vllm/v1/attention/backends/triton_attn.py), a type Triton compiles only from compute capability 8.9 "
+           "(vLLM refuses it there by name from 0.24.0)")),
+         "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
 )
 
