@@ -159,7 +159,9 @@ class VLLM(Engine):
         from kvplan.layers import MLALatent
 
         cc = gpu.compute_capability
-        if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2") or any(isinstance(k, MLALatent) for k in set(spec.layers)):
+        if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
+            return
+        if any(isinstance(k, MLALatent) for k in set(spec.layers)):
             return
         verdict, why = next((v, w) for lo, below, v, w in self.rule("fp8_kv_start") if lo <= cc < below)
         if verdict == "starts":
