@@ -50,8 +50,10 @@ for rel in BOOK.releases:
         m = re.search(r"--kv-cache-dtype'.{0,80}?choices=\[(.*?)\]", args, re.S)
         dtypes = tuple(sorted(re.findall(r"'([^']+)'", m.group(1)), key=['auto','fp8','fp8_e4m3','fp8_e5m2'].index))
     serve = re.search(r'UsageContext.OPENAI_API_SERVER: 8192', args) is not None
+    v1_cc = (8, 0) if 'feature_name="Compute Capability < 8.0"' in args else None  # else V1 runs below 8.0
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
-               cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes)
+               cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes,
+               v1_min_capability=v1_cc)
     # fp8_kv_start: which code decides, told apart by the rule's source (function named there)
     cuda = rd('platforms/cuda.py')
     oracle = args[args.find('def _is_v1_supported_oracle'):][:6000]

@@ -251,6 +251,7 @@ def _served(spec: ModelSpec, g: GPU, prof, explicit: bool) -> ModelSpec:
     """``spec`` in the dtype engine ``prof`` runs it in on ``g`` (served_spec, resolved); an
     engine release without a model class for its architecture refuses it here."""
     prof.check_model(spec)
+    prof.check_gpu(g)  # BadInputError: a GPU this release runs only in an engine kvplan does not model
     served = prof.serving_dtype(spec, g, explicit=explicit)
     return spec if served == spec.dtype else dataclasses.replace(spec, dtype=served)
 

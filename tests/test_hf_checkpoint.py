@@ -78,10 +78,11 @@ def test_float32_checkpoint_is_served_in_the_engines_dtype(tmp_path):
     assert spec.dtype == "fp32" and "stored in float32" in spec.notes
     assert weights_footprint(spec).total_bytes == 2 * TINY_BF16_BYTES  # as stored, without an engine
     # under an engine: vLLM 0.19.1 serves it in bf16 on an H100 and in fp16 on a T4; 0.8.3 in fp16
+    # on an H100 ('we use float16 for float32 models' up to 0.9.0.1)
     served = make_request(spec, "h100", engine="vllm==0.19.1").spec
     assert served.dtype == "bf16" and weights_footprint(served).total_bytes == TINY_BF16_BYTES
     assert make_request(spec, "t4", engine="vllm==0.19.1").spec.dtype == "fp16"
-    assert make_request(spec, "t4", engine="vllm==0.8.3", max_model_len=64).spec.dtype == "fp16"
+    assert make_request(spec, "h100", engine="vllm==0.8.3", max_model_len=64).spec.dtype == "fp16"
 
 
 def test_missing_dtype_is_read_from_the_headers(tmp_path):

@@ -38,14 +38,39 @@ def _fp32(model):
     ("raw", "h100", "gpt2", "fp32"),            # the bytes as the config gives them
     # a bf16 config on a GPU without bf16
     ("vllm==0.19.1", "t4", "llama3.1-8b", "fp16"),
-    ("vllm==0.9.0", "t4", "llama3.1-8b", "fp16"),    # 0.9.0 falls back to supported_dtypes[0]
     ("vllm==0.19.1", "t4", "gemma2-9b", "fp32"),     # never fp16 for gemma2: the next is fp32
-    ("vllm==0.10.1.1", "v100-32gb", "gemma2-9b", "fp32"),
-    ("vllm==0.9.0", "t4", "gemma2-9b", "fp16"),      # before _FLOAT16_NOT_SUPPORTED_MODELS
+    ("vllm==0.10.2", "v100-32gb", "gemma2-9b", "fp32"),
     ("vllm==0.19.1", "h100", "llama3.1-8b", "bf16"),
 ])
 def test_auto_dtype_by_release_and_gpu(engine, gpu, model, want):
     assert _served(model, gpu, engine) == want
+
+
+@pytest.mark.parametrize(("engine", "gpu", "model", "want"), [
+    ("vllm==0.9.0", "t4", "llama3.1-8b", "fp16"),    # 0.9.0 falls back to supported_dtypes[0]
+    ("vllm==0.10.1.1", "v100-32gb", "gemma2-9b", "fp32"),
+    ("vllm==0.9.0", "t4", "gemma2-9b", "fp16"),      # before _FLOAT16_NOT_SUPPORTED_MODELS
+])
+def test_auto_dtype_rule_of_releases_that_run_v0_below_8_0(engine, gpu, model, want):
+    """Up to 0.10.1.1 these GPUs run vLLM's V0 engine, which kvplan refuses to plan
+    (test_releases_that_run_v0_below_8_0_are_refused); the dtype rule itself, read from the
+    same configs, still says what the release would serve."""
+    from kvplan.engines import get_engine
+    from kvplan.gpus import get_gpu
+
+    assert get_engine(engine).serving_dtype(load_model(model), get_gpu(gpu), explicit=False) == want
+
+
+@pytest.mark.parametrize(("engine", "gpu"), [("vllm==0.8.0", "t4"), ("vllm==0.9.2", "v100-32gb"),
+                                             ("vllm==0.10.1.1", "t4")])
+def test_releases_that_run_v0_below_8_0_are_refused(engine, gpu):
+    with pytest.raises(BadInputError, match=r"compute capability 7\.[05]\) runs only its V0 engine.*vllm==0\.10\.2"):
+        _served("llama3.1-8b", gpu, engine, "fp16")
+
+
+def test_v1_below_8_0_from_0_10_2_and_v0_releases_on_ampere_plan():
+    assert _served("llama3.1-8b", "t4", "vllm==0.10.2") == "fp16"
+    assert _served("llama3.1-8b", "a100-80gb", "vllm==0.8.0") == "bf16"
 
 
 def test_float32_gemma_configs_by_release():
@@ -56,7 +81,11 @@ def test_float32_gemma_configs_by_release():
     assert _served(g2, "t4", "vllm==0.19.1") == "fp32"
     assert _served(g2, "h100", "sglang==0.5.8") == "bf16"  # model_type.startswith("gemma")
     gemma3_text = dataclasses.replace(_fp32("llama3.1-8b"), architecture="Gemma3ForCausalLM")
-    assert _served(gemma3_text, "t4", "vllm==0.10.1.1") == "fp16"  # gemma3_text joined the list in 0.10.2
+    from kvplan.engines import get_engine
+    from kvplan.gpus import get_gpu
+
+    # gemma3_text joined the list in 0.10.2 (0.10.1.1 runs V0 on a T4: the rule alone)
+    assert get_engine("vllm==0.10.1.1").serving_dtype(gemma3_text, get_gpu("t4"), explicit=False) == "fp16"
     assert _served(gemma3_text, "t4", "vllm==0.10.2") == "fp32"
 
 
@@ -72,7 +101,7 @@ def test_the_plan_counts_the_bytes_of_the_dtype_the_engine_runs():
 
 @pytest.mark.parametrize(("engine", "gpu", "model", "dtype", "match"), [
     ("vllm==0.19.1", "t4", "llama3.1-8b", "bf16", "refuses --dtype bf16: vLLM runs bfloat16 only from compute capability 8.0"),
-    ("vllm==0.8.3", "t4", "llama3.1-8b", None, "does not start llama3.1-8b in bf16"),
+    ("vllm==0.8.3", "t4", "llama3.1-8b", None, "runs only its V0 engine"),
     ("vllm==0.19.1", "h100", "gemma2-9b", "fp16", "refuses --dtype fp16 for gemma2-9b"),
 ])
 def test_a_dtype_the_release_refuses_is_refused(engine, gpu, model, dtype, match):
@@ -90,7 +119,7 @@ def test_the_cli_prints_the_dtype_and_refuses_in_one_line(capsys):
     code, out, _ = cli(capsys, "capacity", "gpt2", "--gpu", "h100")
     assert code == 0 and "weights bf16, KV bf16" in out
     code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "t4", "--engine", "vllm==0.8.3")
-    assert code == 2 and err.count("\n") == 1 and "pass --dtype fp16" in err
+    assert code == 2 and err.count("\n") == 1 and "runs only its V0 engine" in err
 
 
 def test_speed_times_fp16_math_at_the_fp16_tensor_rate_where_bf16_has_none():

@@ -255,6 +255,10 @@ class Engine:
         if self.family in _engine_models():
             check_registered(self.name, self.family, self.release, spec)
 
+    def check_gpu(self, gpu) -> None:
+        """Raise BadInputError when kvplan does not model this engine release on ``gpu``.
+        Default: it does."""
+
     def check_kv_on_gpu(self, fmt, spec, gpu) -> None:
         """Raise BadInputError when this engine does not start ``spec`` with a KV cache stored
         as ``fmt`` on ``gpu``. Default: it does."""

@@ -150,6 +150,18 @@ class VLLM(Engine):
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
 
+    def check_gpu(self, gpu: GPU) -> None:
+        """A GPU below the compute capability this release's V1 engine starts on (rule
+        ``v1_min_capability``: 8.0 up to 0.10.1.1) is refused: the release runs its V0 engine
+        there, whose memory kvplan does not model. A GPU without a known compute capability
+        (AMD, --gpu-mem) is not checked."""
+        need, cc = self.rule("v1_min_capability"), gpu.compute_capability
+        if need is not None and cc is not None and cc < need:
+            raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}) "
+                                f"runs only its V0 engine, whose memory kvplan does not model (below compute "
+                                f"capability {need[0]}.{need[1]}: vllm/engine/arg_utils.py _is_v1_supported_oracle "
+                                f"falls back to V0); use --engine vllm==0.10.2 or later")
+
     def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
         """An fp8 KV cache (fp8_e4m3, fp8_e5m2) on a GPU where this release does not start it
         under the V1 engine (rule ``fp8_kv_start``: the attention backend refuses it or cannot

@@ -178,6 +178,14 @@ RULES = (
          {"kind": "preferred", "no_fp16": ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")},
          "vllm/config/__init__.py (0.11+: vllm/config/model.py): _resolve_auto_dtype, "
          "_FLOAT16_NOT_SUPPORTED_MODELS (gemma3_text added in 0.10.2)"),
+    # -- the lowest compute capability the V1 engine starts on (kvplan models V1's memory only).
+    #    Below it the release falls back to its V0 engine for every model and setting
+    #    (_raise_or_fallback: 'Falling back to V0'). None: no such check (V0 is gone from 0.11.0).
+    Rule("v1_min_capability", "0.8.0", "0.10.1.1", (8, 0),
+         "vllm/engine/arg_utils.py: EngineArgs._is_v1_supported_oracle ('Compute Capability < 8.0', "
+         "'Need at least Ampere for now (FA support required)')"),
+    Rule("v1_min_capability", "0.10.2", None, None,
+         "vllm/engine/arg_utils.py: _is_v1_supported_oracle has no compute capability check from 0.10.2"),
     # -- the compute capability a weight format's quantization method needs (its
     #    QuantizationConfig.get_min_capability; vLLM refuses the model below it). None: the release
     #    has no method for the format. Formats not named run everywhere vLLM does.
