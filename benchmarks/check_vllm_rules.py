@@ -67,6 +67,31 @@ for rel in BOOK.releases:
                     if r.name == 'fp8_kv_start' and r.covers(Release.parse(rel)))
     if fp8 not in told:
         print(f'{rel}: fp8_kv_start source={fp8!r}'); bad += 1
+    # fp8_kv_start_mla: what the MLA backends do with an fp8 cache, told apart the same way
+    mla = lambda b: rd(f'v1/attention/backends/mla/{b}.py')
+    m = re.search(r'supported_kv_cache_dtypes[^=]*=\s*\[(.*?)\]', mla('triton_mla'), re.S)
+    if m:  # 0.11.1+: the backends' supported_kv_cache_dtypes
+        triton_fp8 = '"fp8"' in m.group(1)
+        fp8m = 'no fp8 before 0.18.0' if not triton_fp8 else 'fp8 from 0.18.0'
+    elif 'FlashMLA V1 with FP8 KV cache not yet supported' in mla('flashmla'):
+        fp8m = 'FlashMLA V1 with FP8 KV cache not yet supported'
+    elif 'descale_q' in mla('flashmla') and 'TritonMLA V1 with FP8 KV cache' in mla('triton_mla'):
+        fp8m = 'descale_q/descale_k from 0.10.2'
+    else:
+        fp8m = '?'
+    if 'No Fp8 KV cache so far' in oracle and 'flash_attn_supports_fp8' not in oracle \
+            and 'is_kv_cache_dtype_supported' not in oracle:
+        fp8m = "'No Fp8 KV cache so far'"
+    rule = next((r for r in BOOK.rules if r.name == 'fp8_kv_start_mla' and r.covers(Release.parse(rel))), None)
+    told = rule.source + ' ' + ' '.join(row[3] for rows in rule.value.values() for row in rows) if rule else ''
+    if fp8m not in told:
+        print(f'{rel}: fp8_kv_start_mla source={fp8m!r}'); bad += 1
+    # from 0.11.1 the table refuses fp8_e5m2 everywhere: no MLA backend may list it
+    e5m2 = any('"fp8_e5m2"' in mla(b) for b in ('flashmla', 'cutlass_mla', 'flashinfer_mla', 'triton_mla',
+                                                  'flashattn_mla'))
+    e5m2_told = rule is not None and all(r[2] == 'fails' for r in rule.value['fp8_e5m2'])
+    if m and e5m2 == e5m2_told:
+        print(f'{rel}: fp8_kv_start_mla fp8_e5m2 listed={e5m2} table refuses={e5m2_told}'); bad += 1
     for k, v in got.items():
         want = BOOK.value(k, rel)
         if want != v:

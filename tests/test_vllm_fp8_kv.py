@@ -51,8 +51,73 @@ def test_16_bit_caches_and_unknown_gpus_are_not_checked():
     assert _plan("mi300x", "0.11.0", "fp8").num_blocks > 0
 
 
-def test_mla_models_are_not_checked_by_this_rule():
-    assert _plan("a100-80gb", "0.11.0", "fp8", model="deepseek-v2-lite").num_blocks > 0
+# MLA models (rule fp8_kv_start_mla): (gpu, release, kv dtype, what the error says). Each group of
+# rows straddles a release boundary; B200 needs a --block-size (kvplan does not pick its MLA backend).
+MLA_REFUSED = [
+    ("h100-sxm", "0.8.1", "fp8", "only in its V0 engine"),          # 0.8.0-0.8.1: oracle, MLA or not
+    ("a100-80gb", "0.8.2", "fp8", "only in its V0 engine"),         # 0.8.2-0.10.1.1: FA3 fp8 is 9.x only
+    ("h100-sxm", "0.8.2", "fp8", "FlashMLA V1 with FP8 KV cache not yet supported"),
+    ("h100-sxm", "0.10.1.1", "fp8_e5m2", "FlashMLA V1 with FP8 KV cache not yet supported"),
+    ("b200", "0.10.0", "fp8", r"TRITON_MLA \(0.10.0\) or CUTLASS_MLA"),   # 10.0 stays on V1 from 0.10.0
+    ("b200", "0.10.1.1", "fp8", "not yet supported"),
+    ("l4", "0.10.1.1", "fp8", "only in its V0 engine"),
+    ("a100-80gb", "0.10.2", "fp8", "TritonMLA V1 with FP8 KV cache not yet supported"),  # V1 from 0.10.2
+    ("l4", "0.11.0", "fp8_e5m2", "TritonMLA V1 with FP8 KV cache not yet supported"),
+    ("l4", "0.11.1", "fp8", "no fp8 before 0.18.0"),                 # TRITON_MLA: supported_kv_cache_dtypes
+    ("a10g", "0.17.1", "fp8", "no fp8 before 0.18.0"),
+    ("a10g", "0.18.0", "fp8", "compiles only from compute capability 8.9"),  # fp8 TRITON_MLA below 8.9
+    ("a100-80gb", "0.19.1", "fp8", "compiles only from compute capability 8.9"),
+    ("h100-sxm", "0.11.1", "fp8_e5m2", "no MLA attention backend of this release lists fp8_e5m2"),
+    ("b200", "0.19.1", "fp8_e5m2", "no MLA attention backend of this release lists fp8_e5m2"),
+]
+MLA_STARTS = [
+    ("h100-sxm", "0.10.2", "fp8"), ("h100-sxm", "0.11.0", "fp8_e5m2"), ("b200", "0.10.2", "fp8"),
+    ("h100-sxm", "0.11.1", "fp8"), ("b200", "0.11.1", "fp8"), ("h100-sxm", "0.19.1", "fp8"),
+    ("b200", "0.19.1", "fp8"), ("l40s", "0.18.0", "fp8"), ("l40s", "0.19.1", "fp8"),  # L40S: 8.9
+]
+
+
+def _plan_mla(gpu, release, kv):
+    extra = {"block_size": 128} if gpu == "b200" else {}
+    return _plan(gpu, release, kv, model="deepseek-v2-lite", **extra)
+
+
+@pytest.mark.parametrize("gpu,release,kv,match", MLA_REFUSED)
+def test_an_fp8_cache_an_mla_model_does_not_start_is_refused(gpu, release, kv, match):
+    with pytest.raises(BadInputError, match=match):
+        _plan_mla(gpu, release, kv)
+
+
+@pytest.mark.parametrize("gpu,release,kv", MLA_STARTS)
+def test_an_fp8_cache_an_mla_model_starts_is_planned(gpu, release, kv):
+    assert _plan_mla(gpu, release, kv).num_blocks > 0
+
+
+def test_mla_models_read_their_own_rule_not_the_attention_one():
+    """llama3-8b fp8 starts on an A100 under 0.19.1 (FLASHINFER), DeepSeek-V2-Lite does not (TRITON_MLA);
+    on an H100 under 0.8.2 llama3-8b starts (FlashAttention 3), DeepSeek-V2-Lite fails (FlashMLA)."""
+    assert _plan("a100-80gb", "0.19.1", "fp8").num_blocks > 0
+    with pytest.raises(BadInputError, match="TRITON_MLA"):
+        _plan_mla("a100-80gb", "0.19.1", "fp8")
+    assert _plan("h100-sxm", "0.8.2", "fp8").num_blocks > 0
+    with pytest.raises(BadInputError, match="FlashMLA"):
+        _plan_mla("h100-sxm", "0.8.2", "fp8")
+
+
+def test_an_mla_model_on_an_unknown_gpu_or_in_16_bits_is_not_checked():
+    assert _plan_mla("a100-80gb", "0.11.0", "auto").num_blocks > 0
+    assert _plan_mla("mi300x", "0.19.1", "fp8").num_blocks > 0
+
+
+def test_the_cli_refuses_an_mla_model_in_one_line(capsys):
+    code, _, err = cli(capsys, "capacity", "deepseek-v2-lite", "--gpu", "a100-80gb", "--kv-dtype", "fp8",
+                       "--engine", "vllm==0.17.1")
+    line = one_line_error(err)
+    assert code == 2
+    for part in ("vllm==0.17.1", "A100", "compute capability 8.0", "TRITON_MLA", "triton_mla.py"):
+        assert part in line
+    code, out, _ = cli(capsys, "capacity", "deepseek-v2-lite", "--gpu", "h100-sxm", "--kv-dtype", "fp8")
+    assert code == 0 and "fits" in out
 
 
 def test_the_cli_refuses_in_one_line_naming_release_gpu_capability_and_source(capsys):

@@ -166,7 +166,8 @@ class VLLM(Engine):
         """An fp8 KV cache (fp8_e4m3, fp8_e5m2) on a GPU where this release does not start it
         under the V1 engine (rule ``fp8_kv_start``: the attention backend refuses it or cannot
         compile it, or the release falls back to its V0 engine, which kvplan does not model) is
-        refused. Models with MLA layers pick other backends and are not checked here; a GPU
+        refused. A model with MLA layers goes to the MLA backends and is checked against rule
+        ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
         from kvplan.layers import MLALatent
 
@@ -174,8 +175,10 @@ class VLLM(Engine):
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if any(isinstance(k, MLALatent) for k in set(spec.layers)):
-            return
-        verdict, why = next((v, w) for lo, below, v, w in self.rule("fp8_kv_start") if lo <= cc < below)
+            rows = self.rule("fp8_kv_start_mla")[fmt.name]
+        else:
+            rows = self.rule("fp8_kv_start")
+        verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below)
         if verdict == "starts":
             return
         where = f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]})"

@@ -42,6 +42,40 @@ _RUNNER = "vllm/v1/worker/gpu_model_runner.py: GPUModelRunner.profile_run / _dum
 _TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, apply_top_k_top_p"
 _ARGS = "vllm/engine/arg_utils.py: EngineArgs._set_default_args (default_max_num_batched_tokens/seqs)"
 
+# -- rows of rule fp8_kv_start_mla shared by several releases (see that rule)
+_MLA_V0_ALL = (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
+                "--kv-cache-dtype but auto ('No Fp8 KV cache so far'), MLA or not"),)
+_MLA_FLASHMLA_REFUSES_V0_ELSEWHERE = (
+    ((9, 0), (10, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks FlashMLA on 9.x, whose "
+     "FlashMLAImpl raises 'FlashMLA V1 with FP8 KV cache not yet supported' (vllm/v1/attention/backends/mla/"
+     "flashmla.py; TritonMLA, the other default, raises likewise)"),
+    ((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: FlashAttention 3 runs fp8 on 9.x "
+     "only (flash_attn_supports_fp8, later vllm/platforms/cuda.py is_kv_cache_dtype_supported), and the oracle "
+     "asks it for MLA models too"))
+_MLA_10_0_REFUSES = (
+    ((10, 0), (10, 1), "fails", "vllm/platforms/cuda.py is_kv_cache_dtype_supported keeps 10.0 on V1, where "
+     "get_attn_backend_cls picks TRITON_MLA (0.10.0) or CUTLASS_MLA (0.10.1), whose Impl raises NotImplementedError "
+     "for an fp8 cache (vllm/v1/attention/backends/mla/triton_mla.py, cutlass_mla.py: 'with FP8 KV cache not yet "
+     "supported')"),)
+_MLA_FLASHMLA_CUTLASS_TRITON = (
+    ((9, 0), (10, 0), "starts", "FLASHMLA (vllm/platforms/cuda.py get_attn_backend_cls; fp8 through "
+     "flash_mla_with_kvcache descale_q/descale_k from 0.10.2)"),
+    ((10, 0), (10, 1), "starts", "CUTLASS_MLA (vllm/platforms/cuda.py check_and_update_config forces it on 10.0 "
+     "with block size 128)"),
+    ((0, 0), (99, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls falls to TRITON_MLA off 9.x and 10.0, "
+     "whose TritonMLAImpl raises 'TritonMLA V1 with FP8 KV cache not yet supported' "
+     "(vllm/v1/attention/backends/mla/triton_mla.py)"))
+_MLA_FLASHMLA_9X = ((9, 0), (10, 0), "starts", "FLASHMLA (vllm/platforms/cuda.py _get_backend_priorities: "
+                    "FLASH_ATTN_MLA, first, has no fp8 in supported_kv_cache_dtypes)")
+_MLA_FLASHINFER_10X = ((10, 0), (11, 0), "starts", "FLASHINFER_MLA (vllm/platforms/cuda.py _get_backend_priorities, "
+                       "first for major 10 from 0.15.0)")
+_MLA_TRITON_AUTO_ONLY = ((0, 0), (99, 0), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves only "
+                         "TRITON_MLA off 9.x and 10.x, whose supported_kv_cache_dtypes has no fp8 before 0.18.0 "
+                         "(vllm/v1/attention/backends/mla/triton_mla.py): 'No valid attention backend found'")
+_MLA_NO_E5M2 = ((0, 0), (99, 0), "fails", "no MLA attention backend of this release lists fp8_e5m2 in its "
+                "supported_kv_cache_dtypes (vllm/v1/attention/backends/mla/*.py), so vllm/platforms/cuda.py "
+                "finds 'No valid attention backend'")
+
 RULES = (
     # -- the memory the engine gives itself
     Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
@@ -256,6 +290,46 @@ RULES = (
            "(vllm/v1/attention/backends/triton_attn.py), a type Triton compiles only from compute capability 8.9 "
            "(vLLM refuses it there by name from 0.24.0)")),
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
+    # -- the same question for a model with MLA layers (DeepSeek-V2/V3, use_mla), whose caches go
+    #    to the MLA backends (vllm/v1/attention/backends/mla/*.py); value: {format: rows}, rows as in
+    #    fp8_kv_start. DeepSeek sparse attention (DeepSeek-V3.2) stores fp8 as fp8_ds_mla and is not
+    #    checked here. FlashMLA is in every wheel (vllm/_flashmla_C.abi3.so in vllm-0.8.2, 0.10.2,
+    #    0.11.0, 0.11.1 and 0.19.1 manylinux x86_64) and runs on 9.x only (is_flashmla_supported).
+    Rule("fp8_kv_start_mla", "0.8.0", "0.8.1",
+         {f: _MLA_V0_ALL for f in ("fp8_e4m3", "fp8_e5m2")},
+         "vllm/engine/arg_utils.py: EngineArgs._is_v1_supported_oracle (applies to MLA models too)"),
+    Rule("fp8_kv_start_mla", "0.8.2", "0.9.2",
+         {f: _MLA_FLASHMLA_REFUSES_V0_ELSEWHERE for f in ("fp8_e4m3", "fp8_e5m2")},
+         "vllm/engine/arg_utils.py: _is_v1_supported_oracle; vllm/platforms/cuda.py get_attn_backend_cls (use_mla); "
+         "vllm/v1/attention/backends/mla/flashmla.py FlashMLAImpl"),
+    Rule("fp8_kv_start_mla", "0.10.0", "0.10.1.1",
+         {f: _MLA_10_0_REFUSES + _MLA_FLASHMLA_REFUSES_V0_ELSEWHERE for f in ("fp8_e4m3", "fp8_e5m2")},
+         "vllm/platforms/cuda.py: is_kv_cache_dtype_supported (no model_config before 0.10.2), "
+         "get_attn_backend_cls (use_mla)"),
+    Rule("fp8_kv_start_mla", "0.10.2", "0.11.0",
+         {f: _MLA_FLASHMLA_CUTLASS_TRITON for f in ("fp8_e4m3", "fp8_e5m2")},
+         "vllm/platforms/cuda.py: is_kv_cache_dtype_supported (model_config.use_mla: 'Only FlashMLA and "
+         "CUTLASS_MLA support fp8'), get_attn_backend_cls (use_mla)"),
+    Rule("fp8_kv_start_mla", "0.11.1", "0.14.1",
+         {"fp8_e4m3": (_MLA_FLASHMLA_9X, (((10, 0), (11, 0), "starts", "CUTLASS_MLA (vllm/platforms/cuda.py "
+                                            "_get_backend_priorities, first for major 10)")),
+                       _MLA_TRITON_AUTO_ONLY),
+          "fp8_e5m2": (_MLA_NO_E5M2,)},
+         "vllm/platforms/cuda.py: _get_backend_priorities (use_mla); the MLA backends' supported_kv_cache_dtypes"),
+    Rule("fp8_kv_start_mla", "0.15.0", "0.17.1",
+         {"fp8_e4m3": (_MLA_FLASHMLA_9X, _MLA_FLASHINFER_10X, _MLA_TRITON_AUTO_ONLY),
+          "fp8_e5m2": (_MLA_NO_E5M2,)},
+         "vllm/platforms/cuda.py: _get_backend_priorities (use_mla); the MLA backends' supported_kv_cache_dtypes"),
+    Rule("fp8_kv_start_mla", "0.18.0", None,
+         {"fp8_e4m3": (_MLA_FLASHMLA_9X, _MLA_FLASHINFER_10X,
+                       ((8, 9), (99, 0), "starts", "TRITON_MLA (vllm/platforms/cuda.py _get_backend_priorities; "
+                        "triton_mla.py supported_kv_cache_dtypes has fp8 from 0.18.0)"),
+                       ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_MLA "
+                        "off 9.x and 10.x (FLASH_ATTN_MLA, FLASHMLA and FLASHINFER_MLA refuse the capability), whose "
+                        "decode kernel reads the cache as float8_e4m3fn (vllm/v1/attention/ops/"
+                        "triton_decode_attention.py), a type Triton compiles only from compute capability 8.9")),
+          "fp8_e5m2": (_MLA_NO_E5M2,)},
+         "vllm/platforms/cuda.py: _get_backend_priorities (use_mla); the MLA backends' supported_kv_cache_dtypes"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
 )
 
