@@ -109,6 +109,17 @@ def _table(lens, gen):
     return ragged_block_tables(lens, BLOCK, spare_blocks=3, extra_columns=width - need, generator=gen)
 
 
+def fp8_scales(scale_mode: str | None, heads: int, gen) -> dict:
+    """The fp8 write's k/v scales: one per tensor (0.02, 0.015), one per head (uniform in
+    [0.005, 0.025), drawn from ``gen``), or none."""
+    if scale_mode == "tensor":
+        return {"k_scale": torch.tensor(0.02, device=DEV), "v_scale": torch.tensor(0.015, device=DEV)}
+    if scale_mode == "head":
+        return {"k_scale": (torch.rand(heads, generator=gen) * 0.02 + 0.005).to(DEV),
+                "v_scale": (torch.rand(heads, generator=gen) * 0.02 + 0.005).to(DEV)}
+    return {}
+
+
 def check_gqa(fmt_name: str, scale_mode: str | None, results: list) -> None:
     from kvplan.formats import get_format
     from kvplan.kernels.cache import allocate
@@ -132,12 +143,7 @@ def check_gqa(fmt_name: str, scale_mode: str | None, results: list) -> None:
     T = slots.numel()
     key = (torch.randn(T, H, D, generator=gen) * 1.5).to(dtype).to(DEV)
     val = torch.randn(T, H, D, generator=gen).to(dtype).to(DEV)
-    kw = {}
-    if scale_mode == "tensor":
-        kw = {"k_scale": torch.tensor(0.02, device=DEV), "v_scale": torch.tensor(0.015, device=DEV)}
-    elif scale_mode == "head":
-        kw = {"k_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV),
-              "v_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV)}
+    kw = fp8_scales(scale_mode, H, gen)
     paged_kv_write(key, val, slot_mapping=slots, **cache, **kw)
     paged_kv_write_ref(key, val, slot_mapping=slots, **cref, **kw)
     sync()
@@ -230,7 +236,10 @@ def _timed(fn, sets, repeat):
                       device=DEV)
 
 
-def bench_decode(bk, rows, bw, shapes, budget_s):
+def gqa_decode_case(bk, name: str, B: int, ctx: int, gen, block_n=None, splits=None):
+    """A paged decode of a llama3-8b layer (GQA shapes) in format ``name``, B x ctx tokens, on
+    two random caches rotated (a call never finds the last one's data in L2): (call, the two
+    input sets, KV bytes one call reads). block_n / splits None: the kernel's defaults."""
     from kvplan.formats import get_format
     from kvplan.kernels.cache import allocate
     from kvplan.kernels.decode import paged_decode_attention
@@ -238,7 +247,60 @@ def bench_decode(bk, rows, bw, shapes, budget_s):
     from kvplan.layout import layer_layout
 
     H, D, HQ = GQA["H"], GQA["D"], GQA["HQ"]
-    kind = FullAttention(kv_heads=H, head_dim=D, v_head_dim=D)
+    fmt = get_format(name)
+    bps = -(-ctx // BLOCK)
+    layout = layer_layout(FullAttention(kv_heads=H, head_dim=D, v_head_dim=D), fmt, B * bps, BLOCK)
+    sets = []
+    for _ in range(2):
+        cache = allocate(layout, DEV)
+        bk.fill_random_(cache, gen)
+        table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+        q = torch.randn(B, HQ, D, device=DEV, generator=gen).to(torch.bfloat16)
+        sets.append((q, cache, table, torch.empty(B, HQ, D, device=DEV, dtype=torch.bfloat16)))
+    lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
+    kw = bk.fp8_kwargs(name, DEV)
+
+    def call(s):
+        q, cache, table, out = s
+        paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
+                               max_seq_len=ctx, num_splits=splits, block_n=block_n, **cache, **kw)
+
+    return call, sets, B * ctx * H * 2 * fmt.vector_bytes(D)
+
+
+def mla_decode_case(bk, name: str, B: int, ctx: int, gen, block_n=None, splits=None):
+    """The same for the DeepSeek-V2-Lite latent (MLA decode, 16 query heads)."""
+    from kvplan.formats import get_format
+    from kvplan.kernels.cache import allocate
+    from kvplan.kernels.mla import mla_decode_attention
+    from kvplan.layers import MLALatent
+    from kvplan.layout import layer_layout
+
+    R, P, HQ = MLA["R"], MLA["P"], MLA["HQ"]
+    fmt = get_format(name)
+    bps = -(-ctx // BLOCK)
+    layout = layer_layout(MLALatent(kv_lora_rank=R, qk_rope_head_dim=P), fmt, B * bps, BLOCK)
+    sets = []
+    for _ in range(2):
+        cache = allocate(layout, DEV)
+        bk.fill_random_(cache, gen)
+        table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
+        qn = (torch.randn(B, HQ, R, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+        qr = (torch.randn(B, HQ, P, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
+        sets.append((qn, qr, cache, table, torch.empty(B, HQ, R, device=DEV, dtype=torch.bfloat16)))
+    lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
+    kw = {"scale": torch.tensor(0.05, device=DEV)} if name == "fp8_e4m3" else {}
+
+    def call(s):
+        qn, qr, cache, table, out = s
+        mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=192 ** -0.5, out=out,
+                             check_values=False, max_seq_len=ctx, num_splits=splits, block_n=block_n,
+                             **cache, **kw)
+
+    return call, sets, B * ctx * fmt.vector_bytes(R + P)
+
+
+def bench_decode(bk, rows, bw, shapes, budget_s):
     gen = torch.Generator(device=DEV).manual_seed(0)
     t_start = time.time()
     for B, ctx in shapes:
@@ -247,26 +309,9 @@ def bench_decode(bk, rows, bw, shapes, budget_s):
             if time.time() - t_start > budget_s:
                 rows.append(row | {"skipped": "time budget"})
                 continue
-            fmt = get_format(name)
-            bps = -(-ctx // BLOCK)
-            layout = layer_layout(kind, fmt, B * bps, BLOCK)
-            kv_read = B * ctx * H * 2 * fmt.vector_bytes(D)
+            sets = None
             try:
-                sets = []
-                for _ in range(2):  # two caches rotated: a call never finds the last one's data in L2
-                    cache = allocate(layout, DEV)
-                    bk.fill_random_(cache, gen)
-                    table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
-                    q = torch.randn(B, HQ, D, device=DEV, generator=gen).to(torch.bfloat16)
-                    sets.append((q, cache, table, torch.empty(B, HQ, D, device=DEV, dtype=torch.bfloat16)))
-                lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
-                kw = bk.fp8_kwargs(name, DEV)
-
-                def call(s, lens=lens, kw=kw, ctx=ctx):
-                    q, cache, table, out = s
-                    paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
-                                           max_seq_len=ctx, **cache, **kw)
-
+                call, sets, kv_read = gqa_decode_case(bk, name, B, ctx, gen)
                 t = _timed(call, sets, 3 if DRY else 10)
                 med = t["median_s"]
                 row.update(kv_read_bytes=kv_read, us=med * 1e6, iqr_us=t["iqr_s"] * 1e6, timing=t["method"],
@@ -282,39 +327,13 @@ def bench_decode(bk, rows, bw, shapes, budget_s):
 
 
 def bench_mla(bk, rows, bw):
-    from kvplan.formats import get_format
-    from kvplan.kernels.cache import allocate
-    from kvplan.kernels.mla import mla_decode_attention
-    from kvplan.layers import MLALatent
-    from kvplan.layout import layer_layout
-
-    R, P, HQ = MLA["R"], MLA["P"], MLA["HQ"]
     B, ctx = (1, 40) if DRY else (16, 8192)
-    kind = MLALatent(kv_lora_rank=R, qk_rope_head_dim=P)
     gen = torch.Generator(device=DEV).manual_seed(1)
     for name in ("bf16", "fp8_e4m3", "int8"):
-        fmt = get_format(name)
-        bps = -(-ctx // BLOCK)
-        layout = layer_layout(kind, fmt, B * bps, BLOCK)
-        kv_read = B * ctx * fmt.vector_bytes(R + P)
-        row = {"kind": "mla_decode", "format": name, "batch": B, "ctx": ctx, "q_heads": HQ}
+        row = {"kind": "mla_decode", "format": name, "batch": B, "ctx": ctx, "q_heads": MLA["HQ"]}
+        sets = None
         try:
-            sets = []
-            for _ in range(2):
-                cache = allocate(layout, DEV)
-                bk.fill_random_(cache, gen)
-                table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
-                qn = (torch.randn(B, HQ, R, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
-                qr = (torch.randn(B, HQ, P, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
-                sets.append((qn, qr, cache, table, torch.empty(B, HQ, R, device=DEV, dtype=torch.bfloat16)))
-            lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
-            kw = {"scale": torch.tensor(0.05, device=DEV)} if name == "fp8_e4m3" else {}
-
-            def call(s, lens=lens, kw=kw, ctx=ctx):
-                qn, qr, cache, table, out = s
-                mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=192 ** -0.5, out=out,
-                                     check_values=False, max_seq_len=ctx, **cache, **kw)
-
+            call, sets, kv_read = mla_decode_case(bk, name, B, ctx, gen)
             t = _timed(call, sets, 3 if DRY else 10)
             med = t["median_s"]
             row.update(kv_read_bytes=kv_read, us=med * 1e6, iqr_us=t["iqr_s"] * 1e6, timing=t["method"],

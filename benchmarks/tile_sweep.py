@@ -21,12 +21,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpu_session as gs  # noqa: E402
 import torch  # noqa: E402
-from kvplan.formats import get_format  # noqa: E402
-from kvplan.kernels.cache import allocate  # noqa: E402
-from kvplan.kernels.decode import paged_decode_attention  # noqa: E402
-from kvplan.kernels.mla import mla_decode_attention  # noqa: E402
-from kvplan.layers import FullAttention, MLALatent  # noqa: E402
-from kvplan.layout import layer_layout  # noqa: E402
 from kvplan.kernels.timing import read_bandwidth  # noqa: E402
 
 DEV, DRY = gs.DEV, gs.DRY
@@ -51,42 +45,8 @@ def run(kind, name, B, ctx, block_n, splits):
         res["rows"].append(row)
         return
     try:
-        fmt = get_format(name)
-        bps = -(-ctx // 16)
-        if kind == "gqa":
-            H, D, HQ = (2, 32, 8) if DRY else (8, 128, 32)
-            layout = layer_layout(FullAttention(kv_heads=H, head_dim=D, v_head_dim=D), fmt, B * bps, 16)
-            kv_read = B * ctx * H * 2 * fmt.vector_bytes(D)
-        else:
-            R, P, HQ = (64, 32, 16) if DRY else (512, 64, 16)
-            layout = layer_layout(MLALatent(kv_lora_rank=R, qk_rope_head_dim=P), fmt, B * bps, 16)
-            kv_read = B * ctx * fmt.vector_bytes(R + P)
-        sets = []
-        for _ in range(2):
-            cache = allocate(layout, DEV)
-            bk.fill_random_(cache, gen)
-            table = bk.shuffled_tables(B, bps, B * bps, DEV, gen)
-            if kind == "gqa":
-                q = torch.randn(B, HQ, D, device=DEV, generator=gen).to(torch.bfloat16)
-                sets.append((q, cache, table, torch.empty(B, HQ, D, device=DEV, dtype=torch.bfloat16)))
-            else:
-                qn = (torch.randn(B, HQ, R, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
-                qr = (torch.randn(B, HQ, P, device=DEV, generator=gen) * 0.2).to(torch.bfloat16)
-                sets.append(((qn, qr), cache, table, torch.empty(B, HQ, R, device=DEV, dtype=torch.bfloat16)))
-        lens = torch.full((B,), ctx, dtype=torch.int32, device=DEV)
-        if kind == "gqa":
-            kw = bk.fp8_kwargs(name, DEV)
-            def call(s):
-                q, cache, table, out = s
-                paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
-                                       max_seq_len=ctx, num_splits=splits, block_n=block_n, **cache, **kw)
-        else:
-            kw = {"scale": torch.tensor(0.05, device=DEV)} if name == "fp8_e4m3" else {}
-            def call(s):
-                (qn, qr), cache, table, out = s
-                mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=192 ** -0.5, out=out,
-                                     check_values=False, max_seq_len=ctx, num_splits=splits, block_n=block_n,
-                                     **cache, **kw)
+        case = gs.gqa_decode_case if kind == "gqa" else gs.mla_decode_case
+        call, sets, kv_read = case(bk, name, B, ctx, gen, block_n=block_n, splits=splits)
         t = gs._timed(call, sets, 3 if DRY else 10)
         row.update(us=t["median_s"] * 1e6, pct_read_roof=100 * kv_read / t["median_s"] / res["read_bps"])
     except Exception as err:  # noqa: BLE001

@@ -8,9 +8,10 @@ for fp8, a sample of mismatching values. Writes $OUT/diag_write.json. The H200 r
 and after the fixes: docs/measurements/h200-write-diagnosis.json."""
 import json
 import os
+import sys
 
-if os.environ.get("GPU_SESSION_DRYRUN") == "1":
-    os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpu_session as gs  # noqa: E402  (sets TRITON_INTERPRET for a dry run before triton loads)
 import torch  # noqa: E402
 from kvplan.formats import get_format  # noqa: E402
 from kvplan.kernels.cache import allocate  # noqa: E402
@@ -19,7 +20,7 @@ from kvplan.kernels.write import paged_kv_write, paged_kv_write_ref  # noqa: E40
 from kvplan.layers import FullAttention  # noqa: E402
 from kvplan.layout import layer_layout  # noqa: E402
 
-DEV = "cpu" if os.environ.get("GPU_SESSION_DRYRUN") == "1" else "cuda"
+DEV = gs.DEV
 T, H, D = (64, 2, 32) if DEV == "cpu" else (8192, 8, 128)
 out = {}
 gen = torch.Generator().manual_seed(7)
@@ -35,12 +36,7 @@ for name, mode in (("fp8_e4m3", "tensor"), ("fp8_e4m3", "head"), ("int8", None))
     label = f"{name}/{mode}"
     layout = layer_layout(FullAttention(kv_heads=H, head_dim=D, v_head_dim=D), get_format(name), T // 16, 16)
     cache, cref = allocate(layout, DEV), allocate(layout, DEV)
-    kw = {}
-    if mode == "tensor":
-        kw = {"k_scale": torch.tensor(0.02, device=DEV), "v_scale": torch.tensor(0.015, device=DEV)}
-    elif mode == "head":
-        kw = {"k_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV),
-              "v_scale": (torch.rand(H, generator=gen) * 0.02 + 0.005).to(DEV)}
+    kw = gs.fp8_scales(mode, H, gen)
     xd = x.to(DEV)
     paged_kv_write(xd, xd, slot_mapping=slots.to(DEV), **cache, **kw)
     paged_kv_write_ref(xd, xd, slot_mapping=slots.to(DEV), **cref, **kw)
