@@ -555,7 +555,7 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
 
     from kvplan.kernels.mla import MLA_DECODE_FORMATS
 
-    if any(isinstance(spec.layers[i], MLALatent) for i in range(spec.num_layers)):
+    if spec.has_mla:
         for fmt in cfg.formats:
             if fmt.name not in MLA_DECODE_FORMATS:
                 raise BadInputError(

@@ -159,6 +159,11 @@ class ModelSpec:
         return tuple(LayerGroup(label, kind, tuple(idx)) for (label, kind), idx in found.items())
 
     @property
+    def has_mla(self) -> bool:
+        """Some layer caches an MLA latent (DeepSeek-V2/V3 style; sparse MLA included)."""
+        return any(isinstance(k, MLALatent) for k in set(self.layers))
+
+    @property
     def is_hybrid(self) -> bool:
         return len({type(k) for k in self.layers}) > 1
 

@@ -169,12 +169,10 @@ class VLLM(Engine):
         refused. A model with MLA layers goes to the MLA backends and is checked against rule
         ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
-        from kvplan.layers import MLALatent
-
         cc = gpu.compute_capability
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
-        if any(isinstance(k, MLALatent) for k in set(spec.layers)):
+        if spec.has_mla:
             rows = self.rule("fp8_kv_start_mla")[fmt.name]
         else:
             rows = self.rule("fp8_kv_start")
@@ -251,12 +249,11 @@ class VLLM(Engine):
         models ``block_size`` (the --block-size, or the default 16). Where the backend, and so
         the block, depends on what kvplan does not model (Blackwell's MLA backends, unknown
         GPUs), BadInputError names it rather than guessing."""
-        from kvplan.layers import MLAIndexed, MLALatent
+        from kvplan.layers import MLAIndexed
 
-        kinds = set(spec.layers)
-        if not any(isinstance(k, MLALatent) for k in kinds):
+        if not spec.has_mla:
             return block_size
-        sparse = any(isinstance(k, MLAIndexed) for k in kinds)
+        sparse = any(isinstance(k, MLAIndexed) for k in set(spec.layers))
         cc = gpu.compute_capability
         where = f"{self.name} on {gpu.display_name or gpu.name}"
         if gpu.vendor == "amd" and not sparse:
