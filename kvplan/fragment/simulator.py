@@ -26,7 +26,8 @@ cacheflow/master/scheduler.py, e.g. commit 7e5f604e): running groups reserve slo
 evicting the most recently added group; new groups join only if none was evicted in the
 step. Nothing but decode happens between events (a completion, an arrival the engine can
 take, the admission step after memory was freed, a preemption, a sequence whose window
-starts sliding), so the loop jumps from event to event: contiguous sequences keep a
+starts sliding; the step after a preemption only if the preempted request could be
+readmitted in it, see head_waits), so the loop jumps from event to event: contiguous sequences keep a
 constant chunk, and the blocks paged sequences take in between are counted from a
 histogram of their phases (a sequence needs a block at step t when t - 1 - c is a
 multiple of the block size, c = the step at which it would hold 0 tokens, shifted by the
@@ -665,6 +666,27 @@ class _PagedRun(_Run):
                 self.prefilling.append(grp)
         return budget_left, WAIT_NONE, prefill
 
+    def head_waits(self, s: int) -> bool:
+        """After a preemption at step s, with nothing completing or prefilling: will step
+        s + 1's admission stop at the head of the queue (the request just preempted) for memory?
+        Then the loop need not stop at s + 1 to try. The checks are admit's, in its order (seats,
+        token budget, then free blocks after s + 1's decodes take theirs); only a request with
+        nothing cacheable is predicted. Sets what a failed attempt sets."""
+        grp = self.requeued[0]
+        cache = self.cache
+        if cache is not None and grp.sizes:
+            return False
+        if self.nrun + len(grp.lens) > self.max_seqs:
+            return False
+        if self.budget is not None and self.budget - self.ndec * self.cfg.decode_tokens <= 0:
+            return False
+        avail = self.free + (cache.evictable if cache is not None else 0) - self.hist[s % self.B]
+        if avail - grp.need >= self.wm:
+            return False
+        self.blocked = grp
+        self.blocked_need = grp.need + self.wm
+        return True
+
     # -- leaving ------------------------------------------------------------------------
     def release_keys(self, grp: _Group, readers_gone: int) -> None:
         if grp.keys:
@@ -877,12 +899,15 @@ class _PagedRun(_Run):
             if done_prompts:
                 self.prompts_done(done_prompts)
                 done_prompts.clear()
+            nrun = self.nrun
             while heap and heap[0][0] == s:
                 seq = heappop(heap)[2]
                 if seq.dead:
                     continue
                 complete(seq, s)
                 admit = True
+            if preempted and self.nrun == nrun and not windowed and not prefilling and self.head_waits(s):
+                admit = False  # step s + 1 would only find the preempted head still waiting for memory
             if windowed:
                 while wheap and wheap[0][0] == s:
                     _, _, seq, kind = heappop(wheap)
