@@ -75,7 +75,7 @@ _INFMAX_TOKENS = {
 
 def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw: str, image: str,
             hf_model: str, script: str, commit: str, weights=None, kv=None, memory_fraction=None, note="",
-            notes=None, fit=None):
+            notes=None, fit=None, fuse_allreduce_rms=False):
     """One row per concurrency of each InferenceMAX sweep line ``(tp, isl, osl, tpot_ms)`` in
     ``lines``; ``tpot_ms[conc]`` the artifact's median_tpot in ms (rounded to 0.01). Prompt and
     output: the run's means (_INFMAX_TOKENS). ``notes[(isl, osl, conc)]`` replaces ``note`` for
@@ -87,7 +87,7 @@ def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw:
                     + f": {n} requests, {tin} input / {tout} output tokens, median TPOT {v} ms",
                     tp=tp, engine=engine, weights=weights, kv=kv, memory_fraction=memory_fraction, concurrency=c,
                     prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get((isl, osl, c), note),
-                    fit=(isl, osl, c) == fit)
+                    fit=(isl, osl, c) == fit, fuse_allreduce_rms=fuse_allreduce_rms)
         for tp, isl, osl, tpot_ms in lines
         for c, v in tpot_ms.items()
         for n, tin, tout in (_INFMAX_TOKENS[(isl, osl)][c],))
@@ -112,6 +112,8 @@ class Measurement:
     memory_fraction: float | None = None  # the engine's memory fraction, where kvplan needs it given
     fit: bool = False  # used to fit the shipped factors (benchmarks/fit_speed.py): in-sample
     note: str = ""
+    #: vLLM ran with --compilation-config pass_config fuse_allreduce_rms (kvplan.speed.setup)
+    fuse_allreduce_rms: bool = False
 
 
 #: The SGLang cookbook's three random-length runs (name, --random-input-len, --random-output-len,
@@ -320,8 +322,10 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     # gpt-oss-120b, vLLM 0.13.0 on B200 (same run 20667906037 and commit 4e52ed4c6 as the H100/H200
     # lines; gptoss_fp4_b200_slurm.sh, its _docker.sh twin has the same server flags): MXFP4 experts
     # through FlashInfer (VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1), --kv-cache-dtype fp8 (config.yaml),
-    # async scheduling, --max-num-batched-tokens 8192, --gpu-memory-utilization 0.9,
-    # --max-num-seqs 512, no prefix caching.
+    # compilation-config pass_config {"fuse_allreduce_rms": true, "eliminate_noops": true} (the
+    # H100/H200 scripts leave it off, vLLM 0.13.0's default), async scheduling,
+    # --max-num-batched-tokens 8192, --gpu-memory-utilization 0.9, --max-num-seqs 512, no prefix
+    # caching.
     *_infmax("gptoss", "gpt-oss-120b", "b200", "vllm==0.13.0", (
         (1, 1024, 1024, {4: 3.82, 8: 4.78, 16: 6.06, 32: 8.29, 64: 10.77}),
         (2, 1024, 1024, {4: 3.36, 8: 3.85, 16: 4.65, 32: 5.79, 64: 7.08}),
@@ -329,7 +333,8 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         (1, 8192, 1024, {4: 4.10, 8: 5.25, 16: 7.00, 32: 10.05, 64: 14.83}),
         (2, 8192, 1024, {4: 3.59, 8: 4.10, 16: 5.22, 32: 6.86, 64: 9.83})),
              run="20667906037", hw="b200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
-             script="benchmarks/gptoss_fp4_b200_slurm.sh", commit="4e52ed4c6", kv="fp8", memory_fraction=0.9),
+             script="benchmarks/gptoss_fp4_b200_slurm.sh", commit="4e52ed4c6", kv="fp8", memory_fraction=0.9,
+             fuse_allreduce_rms=True),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.6 on 8 x B200 (same run 20621824084 and image as the H200
     # lines; dsr1_fp8_b200_docker.sh unchanged from 2025-11-21 to 2026-01-12, its _slurm.sh twin
     # added 2025-12-31 with the same server flags): --tp 8, --mem-fraction-static 0.82,
@@ -360,7 +365,7 @@ def predict(m: Measurement, efficiency=None) -> float:
     from kvplan.capacity import plan
     from kvplan.speed import decode_step, estimate, prefill_time, setup
 
-    s = setup(plan(request(m)), efficiency)
+    s = setup(plan(request(m)), efficiency, m.fuse_allreduce_rms)
     if m.metric == "e2e":
         prefill = prefill_time(s, m.prompt, m.concurrency).total_s
         decode = decode_step(s, m.concurrency, m.prompt + m.output // 2).total_s

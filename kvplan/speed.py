@@ -37,6 +37,8 @@ after the MLP), each an all-reduce of ``tokens x hidden`` activations, ring byte
 ``2 (g - 1) / g`` of the message. vLLM shards MoE layers over the tp x dp ranks: there the
 tokens of every data-parallel rank meet (all-gather + reduce-scatter, the same ring
 bytes for the global batch). Groups larger than a node use the inter-node bandwidth.
+With vLLM's ``fuse_allreduce_rms`` compilation pass, each tp all-reduce it fuses with the
+RMSNorm after it costs a measured saving less (``fused_allreduce_saving_us``, per GPU).
 
 Prefill (TTFT) of one prompt on an otherwise idle replica: chunked as the engine chunks it
 (``max_num_batched_tokens`` tokens a step), each chunk ``max(weights / bandwidth, FLOPs /
@@ -82,7 +84,8 @@ from kvplan.units import cdiv
 
 #: Fractions of a peak (0 < f <= 1) and fixed costs (microseconds) an Efficiency holds.
 FRACTIONS = ("weights_bandwidth", "kv_bandwidth", "flops", "interconnect")
-FIXED_US = ("collective_latency_us", "matrix_overhead_us", "layer_overhead_us", "step_overhead_us")
+FIXED_US = ("collective_latency_us", "matrix_overhead_us", "layer_overhead_us", "step_overhead_us",
+            "fused_allreduce_saving_us")
 CALIBRATION_VERSION = 1
 
 #: What limits a step (the largest term), in report order.
@@ -104,6 +107,8 @@ class Efficiency:
     step_overhead_s: float
     gpus_per_node: int
     inter_node_bytes_per_s: int
+    #: per all-reduce that vLLM's fuse_allreduce_rms pass fuses with the norm after it
+    fused_allreduce_saving_s: float = 0.0
     sources: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict:
@@ -113,6 +118,7 @@ class Efficiency:
             "matrix_overhead_us": self.matrix_overhead_s * 1e6,
             "layer_overhead_us": self.layer_overhead_s * 1e6,
             "step_overhead_us": self.step_overhead_s * 1e6,
+            "fused_allreduce_saving_us": self.fused_allreduce_saving_s * 1e6,
             "gpus_per_node": self.gpus_per_node,
             "inter_node_bytes_per_s": self.inter_node_bytes_per_s,
             "sources": dict(self.sources),
@@ -173,7 +179,8 @@ def default_efficiency(gpu: GPU | None = None) -> Efficiency:
     return Efficiency(
         weights_bandwidth=values["weights_bandwidth"], kv_bandwidth=values["kv_bandwidth"], flops=values["flops"],
         interconnect=values["interconnect"], collective_latency_s=values["collective_latency_us"],
-        matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"], step_overhead_s=values["step_overhead_us"], gpus_per_node=int(per_node),
+        matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"], step_overhead_s=values["step_overhead_us"],
+        fused_allreduce_saving_s=values["fused_allreduce_saving_us"], gpus_per_node=int(per_node),
         inter_node_bytes_per_s=parse_bytes(inter, "efficiency.yaml inter_node_bandwidth"), sources=tuple(sources),
     )
 
@@ -182,7 +189,7 @@ def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = N
     """Factors from ``path``: a `kvplan measure` report (its paged-decode kernel's achieved
     bandwidth replaces ``kv_bandwidth``), or a JSON object ``{"kvplan_calibration": 1,
     "gpu": NAME, "source": TEXT, <any of weights_bandwidth, kv_bandwidth, flops,
-    interconnect, collective_latency_us, step_overhead_us>}``. Fields it does not give keep
+    interconnect, or any FIXED_US figure>}``. Fields it does not give keep
     their shipped values. Refused with one line when it was measured on another GPU."""
     from kvplan.loader import read_json
 
@@ -386,6 +393,26 @@ def _peak_flops(gpu: GPU, fields: tuple[str, ...], what: str) -> int:
                         f"kvplan speed needs it for {what}")
 
 
+# -- vLLM's fused all-reduce + RMSNorm -----------------------------------------------------
+_MIB = 1024 * 1024
+#: The largest all-reduce (bytes of tokens x hidden activations) vLLM's fuse_allreduce_rms pass
+#: replaces with FlashInfer's fused all-reduce + residual add + RMSNorm kernel, per compute
+#: capability and tp size (vLLM 0.13.0 vllm/compilation/collective_fusion.py
+#: FI_ALLREDUCE_FUSION_MAX_SIZE_MB, read by PassConfig.flashinfer_max_size). Other tp sizes
+#: (FlashInfer supports 2, 4 and 8), tp 1 and other GPUs run the all-reduce unfused: the pass
+#: disables itself there (AllReduceFusionPass.__init__). E.g. gpt-oss-120b (hidden 2880, bf16)
+#: at tp 8 on a B200: 1 MiB / 5,760 B = 182 tokens fuse.
+FUSED_ALLREDUCE_MAX_BYTES = {
+    (9, 0): {2: 64 * _MIB, 4: 2 * _MIB, 8: _MIB // 2},
+    (10, 0): {2: 64 * _MIB, 4: 32 * _MIB, 8: _MIB},
+}
+
+
+def fused_allreduce_max_bytes(req: CapacityRequest) -> int:
+    """Bytes up to which vLLM fuses a tp all-reduce with the RMSNorm after it (0: never)."""
+    return FUSED_ALLREDUCE_MAX_BYTES.get(tuple(req.gpu.compute_capability or ()), {}).get(req.tp, 0)
+
+
 # -- inputs resolved once -----------------------------------------------------------------
 @dataclass(frozen=True)
 class _Stage:
@@ -414,6 +441,9 @@ class Setup:
     q_heads_rank: int
     act_bytes: int  # bytes of one activation value (model dtype)
     expert_hit: tuple[int, int] | None  # (k, E): top-k of E experts, or None for dense models
+    #: tp all-reduces up to this many bytes run fused with their RMSNorm (vLLM's
+    #: fuse_allreduce_rms; 0: not asked for, or vLLM would not fuse on this GPU and tp)
+    fused_allreduce_max_bytes: int = 0
 
     @property
     def request(self) -> CapacityRequest:
@@ -424,9 +454,13 @@ class Setup:
         return self.pool.request.spec
 
 
-def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
+def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: bool = False) -> Setup:
     """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
-    catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs."""
+    catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs.
+
+    ``fuse_allreduce_rms``: vLLM runs with ``--compilation-config '{"pass_config":
+    {"fuse_allreduce_rms": true}}'`` (off by default): each tp all-reduce that vLLM fuses
+    (``FUSED_ALLREDUCE_MAX_BYTES``) costs ``fused_allreduce_saving_us`` less."""
     from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
 
@@ -438,6 +472,14 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
     if getattr(req, "eviction", None) is not None:
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
+    fused_max = 0
+    if fuse_allreduce_rms:
+        from kvplan.engines import get_engine
+
+        if get_engine(req.engine).family != "vllm":
+            raise BadInputError(f"fuse_allreduce_rms is a vLLM compilation pass (pass_config); {req.engine} has "
+                                f"no such option")
+        fused_max = fused_allreduce_max_bytes(req)
     if not gpu.hbm_bandwidth_bytes_per_s:
         raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "
                             f"was given); kvplan speed needs --gpu with a catalog GPU")
@@ -471,6 +513,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None) -> Setup:
         q_heads_rank=cdiv(spec.num_attention_heads, req.tp),
         act_bytes=FORMATS[spec.dtype].value_bits // 8,  # the model dtype's bytes (kvplan.formats)
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
+        fused_allreduce_max_bytes=fused_max,
     )
 
 
@@ -560,6 +603,15 @@ def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, fl
     return eff.collective_latency_s + ring / (eff.interconnect * link), ring
 
 
+def _tp_allreduce_s(s: Setup, message_bytes: float) -> tuple[float, float]:
+    """(seconds, ring bytes per rank) of one all-reduce over the tp group, less the fused
+    kernel's saving where vLLM fuses it with the RMSNorm that follows (never below 0)."""
+    seconds, ring = _collective_s(s, s.request.tp, message_bytes)
+    if seconds and message_bytes <= s.fused_allreduce_max_bytes:
+        seconds = max(0.0, seconds - s.efficiency.fused_allreduce_saving_s)
+    return seconds, ring
+
+
 @dataclass(frozen=True)
 class _Load:
     """What one stage processes in a step (per data-parallel rank)."""
@@ -605,11 +657,12 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     # communication: two all-reduces a layer inside the replica; MoE layers over tp x dp
     message = tokens * spec.hidden_size * s.act_bytes
     dense_layers = st.num_layers - st.num_moe_layers
-    one_s, one_b = _collective_s(s, tp, message)
+    one_s, one_b = _tp_allreduce_s(s, message)
     comm_s, comm_b = 2 * dense_layers * one_s, 2 * dense_layers * one_b
     if st.num_moe_layers:
         attn_one_s, attn_one_b = one_s, one_b
-        moe_one_s, moe_one_b = _collective_s(s, tp * req.dp, message * req.dp)
+        # with dp 1 the MoE output is the same tp all-reduce (fused likewise); over dp ranks, not
+        moe_one_s, moe_one_b = (one_s, one_b) if req.dp == 1 else _collective_s(s, tp * req.dp, message * req.dp)
         comm_s += st.num_moe_layers * (attn_one_s + moe_one_s)
         comm_b += st.num_moe_layers * (attn_one_b + moe_one_b)
     # the larger of memory and compute is what each part costs; split the bound honestly
@@ -825,6 +878,7 @@ class SpeedTable:
             "model": req.spec.name, "gpu": req.gpu.name, "engine": first.pool.engine, "tp": req.tp, "pp": req.pp,
             "dp": req.dp, "enable_expert_parallel": req.enable_expert_parallel, "num_gpus": req.num_gpus,
             "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,
+            "fused_allreduce_max_bytes": first.fused_allreduce_max_bytes,
             "efficiency": first.efficiency.as_dict(),
             "formats": [
                 {"kv_dtype": s.request.kv_format.name,
@@ -839,14 +893,15 @@ class SpeedTable:
 
 
 def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=None, output_tokens: int | None = None,
-                efficiency: Efficiency | None = None) -> SpeedTable:
-    """Estimates for every users count and KV format (default: the request's), one pool each."""
+                efficiency: Efficiency | None = None, fuse_allreduce_rms: bool = False) -> SpeedTable:
+    """Estimates for every users count and KV format (default: the request's), one pool each
+    (``fuse_allreduce_rms``: as ``setup``)."""
     from kvplan.capacity import plan
 
     if not users:
         raise BadInputError("give at least one users count (--users 1,8,32)")
     requests = [req] if not kv_formats else [req.replace(kv_format=f) for f in kv_formats]
-    setups = tuple(setup(plan(r), efficiency) for r in requests)
+    setups = tuple(setup(plan(r), efficiency, fuse_allreduce_rms) for r in requests)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
     return SpeedTable(setups, ctx, output_tokens, points)
 

@@ -226,13 +226,61 @@ def test_refuses_fp32_weights():
         _setup(dtype="fp32")
 
 
+# -- vLLM's fused all-reduce + RMSNorm (pass_config fuse_allreduce_rms) ---------------------
+def _gptoss(gpu="b200", tp=2, fuse=True, **options):
+    return setup(plan(make_request(load_model("gpt-oss-120b"), gpu, tp=tp, **options)), None, fuse)
+
+
+def test_fused_allreduce_sizes_are_vllm_0_13_0s():
+    # FI_ALLREDUCE_FUSION_MAX_SIZE_MB: SM100 {2: 64, 4: 32, 8: 1}, SM90 {2: 64, 4: 2, 8: 0.5}
+    assert _gptoss("b200", 2).fused_allreduce_max_bytes == 64 * 1024 * 1024
+    assert _gptoss("b200", 8).fused_allreduce_max_bytes == 1_048_576
+    assert _gptoss("h100", 8).fused_allreduce_max_bytes == 524_288
+    assert _gptoss("b200", 1).fused_allreduce_max_bytes == 0  # the pass disables itself at tp 1
+    assert _gptoss("a100-80gb", 2).fused_allreduce_max_bytes == 0  # no size for SM80: unfused
+    assert _gptoss("b200", 2, fuse=False).fused_allreduce_max_bytes == 0
+
+
+def test_fused_allreduce_saves_the_b200_figure_on_every_tp_all_reduce():
+    fused, plain = decode_step(_gptoss(), 4, 1000), decode_step(_gptoss(fuse=False), 4, 1000)
+    # 36 layers x 2 all-reduces of 4 x 2880 bf16 (23,040 B, under 64 MiB), each 4.8 us cheaper
+    assert plain.comm_s - fused.comm_s == pytest.approx(72 * 4.8e-6)
+    assert fused.comm_bytes == plain.comm_bytes == 72 * 23_040
+    assert fused.weights_s == plain.weights_s and fused.overhead_s == plain.overhead_s
+
+
+def test_fused_allreduce_leaves_larger_messages_and_other_gpus_alone():
+    # tp 8 on B200 fuses up to 1 MiB: 182 tokens x 5,760 B fit, 256 tokens (1,474,560 B) do not
+    assert decode_step(_gptoss(tp=8), 256, 100).comm_s == decode_step(_gptoss(tp=8, fuse=False), 256, 100).comm_s
+    assert decode_step(_gptoss(tp=8), 182, 100).comm_s < decode_step(_gptoss(tp=8, fuse=False), 182, 100).comm_s
+    # H100: nothing measured to save (vLLM PR #22086), so the same time
+    assert decode_step(_gptoss("h100"), 4, 100).comm_s == decode_step(_gptoss("h100", fuse=False), 4, 100).comm_s
+
+
+def test_fused_allreduce_is_refused_for_other_engines():
+    with pytest.raises(BadInputError, match="fuse_allreduce_rms is a vLLM compilation pass"):
+        _gptoss(engine="sglang==0.5.6")
+
+
+def test_cli_fuse_allreduce_rms(capsys):
+    args = ("speed", "gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--users", "4", "--json")
+    code, out, _ = cli(capsys, *args, "--fuse-allreduce-rms")
+    assert code == 0
+    fused = json.loads(out)
+    code, out, _ = cli(capsys, *args)
+    plain = json.loads(out)
+    assert fused["fused_allreduce_max_bytes"] == 67_108_864 and plain["fused_allreduce_max_bytes"] == 0
+    f, p = fused["formats"][0]["points"][0]["step"], plain["formats"][0]["points"][0]["step"]
+    assert p["comm_s"] - f["comm_s"] == pytest.approx(72 * 4.8e-6)
+
+
 # -- efficiency data and calibration --------------------------------------------------------
 def test_every_shipped_factor_has_a_source():
     eff = default_efficiency()
     sources = dict(eff.sources)
     assert set(sources) >= {"weights_bandwidth", "kv_bandwidth", "flops", "interconnect", "collective_latency_us",
-                            "matrix_overhead_us", "layer_overhead_us", "step_overhead_us", "gpus_per_node",
-                            "inter_node_bandwidth"}
+                            "matrix_overhead_us", "layer_overhead_us", "step_overhead_us",
+                            "fused_allreduce_saving_us", "gpus_per_node", "inter_node_bandwidth"}
     assert all(len(v) > 20 for v in sources.values())
 
 
@@ -252,6 +300,17 @@ def test_calibration_json_replaces_what_it_gives(tmp_path):
     assert eff.kv_bandwidth == 0.9 and eff.step_overhead_s == pytest.approx(1e-4)
     assert eff.flops == default_efficiency().flops
     assert "my run" in dict(eff.sources)["kv_bandwidth"]
+
+
+def test_calibration_json_gives_the_fused_allreduce_saving(tmp_path):
+    from kvplan.gpus import get_gpu
+
+    f = tmp_path / "cal.json"
+    f.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "h100", "source": "my profile",
+                             "fused_allreduce_saving_us": 3}))
+    assert load_calibration(f, get_gpu("h100"), "bf16").fused_allreduce_saving_s == pytest.approx(3e-6)
+    assert default_efficiency(get_gpu("b200")).fused_allreduce_saving_s == pytest.approx(4.8e-6)
+    assert default_efficiency(get_gpu("h200")).fused_allreduce_saving_s == 0
 
 
 @pytest.mark.parametrize("body, text", [

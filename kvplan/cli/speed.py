@@ -61,6 +61,13 @@ def speed(
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
     calibration: CalibrationOpt = None,
+    fuse_allreduce_rms: Annotated[
+        bool,
+        typer.Option("--fuse-allreduce-rms",
+                     help="vLLM runs with --compilation-config '{\"pass_config\":{\"fuse_allreduce_rms\":true}}' "
+                          "(FlashInfer all-reduce + RMSNorm in one kernel; off by default): tp all-reduces vLLM "
+                          "fuses cost the measured saving less (kvplan/data/efficiency.yaml)."),
+    ] = False,
     json_out: JsonOpt = False,
     plot: Annotated[
         Optional[str],
@@ -101,7 +108,8 @@ def speed(
     )
     formats = parse_formats(kv_dtype, req.spec.dtype) if kv_dtype else [req.kv_format]
     eff = load_calibration(calibration, req.gpu, formats[0].name) if calibration else None
-    table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, eff)
+    table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, eff,
+                        fuse_allreduce_rms)
     if plot is not None:
         from kvplan.speed import plot_speed
 
