@@ -28,10 +28,10 @@ step. Nothing but decode happens between events (a completion, an arrival the en
 take, the admission step after memory was freed, a preemption, a sequence whose window
 starts sliding; not the would-be completion of a preempted sequence, nor the step after a
 preemption unless the preempted request could be readmitted in it, see head_waits), so the
-loop jumps from event to event: contiguous sequences keep a constant chunk, and the blocks paged sequences take in between are counted from a
-histogram of their phases (a sequence needs a block at step t when t - 1 - c is a
-multiple of the block size, c = the step at which it would hold 0 tokens, shifted by the
-lookahead). Memory is linear in running sequences; the workload is read as a stream.
+loop jumps from event to event: contiguous sequences keep a constant chunk, and the blocks
+paged sequences take in between are counted from a histogram of their phases (a sequence
+needs a block at step t when t - 1 - c is a multiple of the block size, c = the step at
+which it would hold 0 tokens, shifted by the lookahead). Memory is linear in running sequences; the workload is read as a stream.
 """
 
 from __future__ import annotations
