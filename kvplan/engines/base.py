@@ -165,7 +165,6 @@ class StageBudget:
         }
 
 
-
 @dataclass(frozen=True)
 class AllReduceFusion:
     """Whether the engine runs each tensor-parallel all-reduce fused with the RMSNorm after it
@@ -177,6 +176,7 @@ class AllReduceFusion:
 
     def as_dict(self) -> dict:
         return {"on": self.on, "max_bytes": self.max_bytes, "source": self.source}
+
 
 # -- argument checks shared by the engines ------------------------------------------------------
 def fraction(value, what: str, default) -> Fraction:
