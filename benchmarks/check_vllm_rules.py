@@ -10,10 +10,12 @@ release's own source, read from its published wheel.
 
 For each release it reads the markers the rules come from (the top-k/top-p path, whether
 the profile forward's output stays alive, the A100 exception, the CUDA-graph and
-symmetric-memory environment defaults, CacheDType; which backends take attention sinks and
-sliding windows at sample compute capabilities) and prints every disagreement with the
+symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNorm option,
+its O2 default and size table; which backends take attention sinks and sliding windows at
+sample compute capabilities) and prints every disagreement with the
 table. Nothing of vLLM's is kept in this repository.
 """
+import ast
 import os
 import re
 import sys
@@ -22,6 +24,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kvplan.engines.base import Release  # noqa: E402
 from kvplan.engines.vllm import BOOK  # noqa: E402
+
+def allreduce_rms_fusion(rd):
+    """Rule allreduce_rms_fusion as the release's source has it: None without
+    PassConfig.fuse_allreduce_rms; else the compute-capability ranges where the O2 default
+    (the default optimization_level) turns it on, and FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes."""
+    if not re.search(r'^\s+fuse_allreduce_rms: bool', rd('config/compilation.py'), re.M):
+        return None
+    vllm = rd('config/vllm.py')
+    if not re.search(r'optimization_level: OptimizationLevel = OptimizationLevel\.O2', vllm):
+        return 'the default optimization level is not O2'
+    o2 = re.search(r'^OPTIMIZATION_LEVEL_02 = \{(.*?)^\}', vllm, re.S | re.M).group(1)
+    o2_value = re.search(r'"fuse_allreduce_rms": (\w+)', o2).group(1)
+    ranges = ()
+    if o2_value != 'False':
+        body = re.search(rf'def {o2_value}\(.*?\n    \)\n', vllm, re.S).group(0)
+        for need in ('tensor_parallel_size > 1', 'is_cuda()', 'has_flashinfer()', 'data_parallel_size == 1',
+                     'pipeline_parallel_size == 1'):
+            if need not in body:
+                return f'{o2_value} does not test {need}'
+        tests = re.findall(r'is_device_capability(_family)?\((\d+)\)', body)
+        ranges = tuple(sorted((((int(c) // 10, int(c) % 10), (int(c) // 10 + 1, 0)) if family else
+                               ((int(c) // 10, int(c) % 10), (int(c) // 10, int(c) % 10 + 1)))
+                              for family, c in tests))
+    src = (rd('compilation/passes/fusion/allreduce_rms_fusion.py') or rd('compilation/collective_fusion.py'))
+    text = re.search(r'FI_ALLREDUCE_FUSION_MAX_SIZE_MB[^=]*= (\{.*?\n\})', src, re.S).group(1)
+    table = ast.literal_eval(re.sub(r'#.*', '', text))
+    mib = 1 << 20
+    max_bytes = {(cc // 10, cc % 10): {tp: int(mb * mib) for tp, mb in row.items()} for cc, row in table.items()}
+    return {"default_capabilities": ranges, "max_bytes": max_bytes}
+
 
 root = sys.argv[1] if len(sys.argv) > 1 else "vllm-src"
 bad = 0
@@ -54,7 +86,7 @@ for rel in BOOK.releases:
     v1_cc = (8, 0) if 'feature_name="Compute Capability < 8.0"' in args else None  # else V1 runs below 8.0
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
                cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes,
-               v1_min_capability=v1_cc)
+               v1_min_capability=v1_cc, allreduce_rms_fusion=allreduce_rms_fusion(rd))
     # fp8_kv_start: which code decides, told apart by the rule's source (function named there)
     cuda = rd('platforms/cuda.py')
     oracle = args[args.find('def _is_v1_supported_oracle'):][:6000]

@@ -75,7 +75,7 @@ _INFMAX_TOKENS = {
 
 def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw: str, image: str,
             hf_model: str, script: str, commit: str, weights=None, kv=None, memory_fraction=None, note="",
-            notes=None, fit=None, fuse_allreduce_rms=False):
+            notes=None, fit=None, fuse_allreduce_rms=None):
     """One row per concurrency of each InferenceMAX sweep line ``(tp, isl, osl, tpot_ms)`` in
     ``lines``; ``tpot_ms[conc]`` the artifact's median_tpot in ms (rounded to 0.01). Prompt and
     output: the run's means (_INFMAX_TOKENS). ``notes[(isl, osl, conc)]`` replaces ``note`` for
@@ -112,8 +112,9 @@ class Measurement:
     memory_fraction: float | None = None  # the engine's memory fraction, where kvplan needs it given
     fit: bool = False  # used to fit the shipped factors (benchmarks/fit_speed.py): in-sample
     note: str = ""
-    #: vLLM ran with --compilation-config pass_config fuse_allreduce_rms (kvplan.speed.setup)
-    fuse_allreduce_rms: bool = False
+    #: vLLM ran with --compilation-config pass_config fuse_allreduce_rms true / false; None: the
+    #: engine release's default (kvplan.speed.setup; on from vLLM 0.17.0 at tp > 1 on 9.0 / 10.x)
+    fuse_allreduce_rms: bool | None = None
 
 
 #: The SGLang cookbook's three random-length runs (name, --random-input-len, --random-output-len,

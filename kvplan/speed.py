@@ -37,8 +37,10 @@ after the MLP), each an all-reduce of ``tokens x hidden`` activations, ring byte
 ``2 (g - 1) / g`` of the message. vLLM shards MoE layers over the tp x dp ranks: there the
 tokens of every data-parallel rank meet (all-gather + reduce-scatter, the same ring
 bytes for the global batch). Groups larger than a node use the inter-node bandwidth.
-With vLLM's ``fuse_allreduce_rms`` compilation pass, each tp all-reduce it fuses with the
-RMSNorm after it costs a measured saving less (``fused_allreduce_saving_us``, per GPU).
+With vLLM's ``fuse_allreduce_rms`` compilation pass (the release's default from 0.17.0 on
+Hopper/Blackwell at tp > 1, or asked for: rule ``allreduce_rms_fusion``), each tp all-reduce
+it fuses with the RMSNorm after it costs a measured saving less (``fused_allreduce_saving_us``,
+per GPU).
 
 Prefill (TTFT) of one prompt on an otherwise idle replica: chunked as the engine chunks it
 (``max_num_batched_tokens`` tokens a step), each chunk ``max(weights / bandwidth, FLOPs /
@@ -66,6 +68,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from kvplan.capacity import CapacityRequest, Pool
+from kvplan.engines import get_engine
+from kvplan.engines.base import AllReduceFusion
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import (
@@ -393,26 +397,6 @@ def _peak_flops(gpu: GPU, fields: tuple[str, ...], what: str) -> int:
                         f"kvplan speed needs it for {what}")
 
 
-# -- vLLM's fused all-reduce + RMSNorm -----------------------------------------------------
-_MIB = 1024 * 1024
-#: The largest all-reduce (bytes of tokens x hidden activations) vLLM's fuse_allreduce_rms pass
-#: replaces with FlashInfer's fused all-reduce + residual add + RMSNorm kernel, per compute
-#: capability and tp size (vLLM 0.13.0 vllm/compilation/collective_fusion.py
-#: FI_ALLREDUCE_FUSION_MAX_SIZE_MB, read by PassConfig.flashinfer_max_size). Other tp sizes
-#: (FlashInfer supports 2, 4 and 8), tp 1 and other GPUs run the all-reduce unfused: the pass
-#: disables itself there (AllReduceFusionPass.__init__). E.g. gpt-oss-120b (hidden 2880, bf16)
-#: at tp 8 on a B200: 1 MiB / 5,760 B = 182 tokens fuse.
-FUSED_ALLREDUCE_MAX_BYTES = {
-    (9, 0): {2: 64 * _MIB, 4: 2 * _MIB, 8: _MIB // 2},
-    (10, 0): {2: 64 * _MIB, 4: 32 * _MIB, 8: _MIB},
-}
-
-
-def fused_allreduce_max_bytes(req: CapacityRequest) -> int:
-    """Bytes up to which vLLM fuses a tp all-reduce with the RMSNorm after it (0: never)."""
-    return FUSED_ALLREDUCE_MAX_BYTES.get(tuple(req.gpu.compute_capability or ()), {}).get(req.tp, 0)
-
-
 # -- inputs resolved once -----------------------------------------------------------------
 @dataclass(frozen=True)
 class _Stage:
@@ -441,9 +425,14 @@ class Setup:
     q_heads_rank: int
     act_bytes: int  # bytes of one activation value (model dtype)
     expert_hit: tuple[int, int] | None  # (k, E): top-k of E experts, or None for dense models
-    #: tp all-reduces up to this many bytes run fused with their RMSNorm (vLLM's
-    #: fuse_allreduce_rms; 0: not asked for, or vLLM would not fuse on this GPU and tp)
-    fused_allreduce_max_bytes: int = 0
+    #: whether tp all-reduces run fused with their RMSNorm (vLLM's fuse_allreduce_rms), up to
+    #: which size, and why (the engine release's rule: Engine.allreduce_rms_fusion)
+    allreduce_fusion: AllReduceFusion = AllReduceFusion(False, 0, "not resolved")
+
+    @property
+    def fused_allreduce_max_bytes(self) -> int:
+        """tp all-reduces up to this many bytes run fused (0: none)."""
+        return self.allreduce_fusion.max_bytes
 
     @property
     def request(self) -> CapacityRequest:
@@ -454,13 +443,16 @@ class Setup:
         return self.pool.request.spec
 
 
-def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: bool = False) -> Setup:
+def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: bool | None = None) -> Setup:
     """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
     catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs.
 
-    ``fuse_allreduce_rms``: vLLM runs with ``--compilation-config '{"pass_config":
-    {"fuse_allreduce_rms": true}}'`` (off by default): each tp all-reduce that vLLM fuses
-    (``FUSED_ALLREDUCE_MAX_BYTES``) costs ``fused_allreduce_saving_us`` less."""
+    ``fuse_allreduce_rms``: vLLM's FlashInfer all-reduce + RMSNorm pass on (``--compilation-config
+    '{"pass_config":{"fuse_allreduce_rms":true}}'``), off (``false``), or None: the engine
+    release's default (vLLM: on from 0.17.0 at tp > 1 on Hopper/Blackwell; other engines: off).
+    Each tp all-reduce it fuses (the release's FI_ALLREDUCE_FUSION_MAX_SIZE_MB) costs
+    ``fused_allreduce_saving_us`` less. Asking for it where the engine release has no such
+    option is refused (BadInputError)."""
     from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
 
@@ -472,14 +464,8 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     if getattr(req, "eviction", None) is not None:
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
-    fused_max = 0
-    if fuse_allreduce_rms:
-        from kvplan.engines import get_engine
-
-        if get_engine(req.engine).family != "vllm":
-            raise BadInputError(f"fuse_allreduce_rms is a vLLM compilation pass (pass_config); {req.engine} has "
-                                f"no such option")
-        fused_max = fused_allreduce_max_bytes(req)
+    fusion = get_engine(req.engine).allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp,
+                                                          asked=fuse_allreduce_rms)
     if not gpu.hbm_bandwidth_bytes_per_s:
         raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "
                             f"was given); kvplan speed needs --gpu with a catalog GPU")
@@ -513,7 +499,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         q_heads_rank=cdiv(spec.num_attention_heads, req.tp),
         act_bytes=FORMATS[spec.dtype].value_bits // 8,  # the model dtype's bytes (kvplan.formats)
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
-        fused_allreduce_max_bytes=fused_max,
+        allreduce_fusion=fusion,
     )
 
 
@@ -878,6 +864,7 @@ class SpeedTable:
             "model": req.spec.name, "gpu": req.gpu.name, "engine": first.pool.engine, "tp": req.tp, "pp": req.pp,
             "dp": req.dp, "enable_expert_parallel": req.enable_expert_parallel, "num_gpus": req.num_gpus,
             "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,
+            "fuse_allreduce_rms": {"on": first.allreduce_fusion.on, "source": first.allreduce_fusion.source},
             "fused_allreduce_max_bytes": first.fused_allreduce_max_bytes,
             "efficiency": first.efficiency.as_dict(),
             "formats": [
@@ -893,7 +880,7 @@ class SpeedTable:
 
 
 def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=None, output_tokens: int | None = None,
-                efficiency: Efficiency | None = None, fuse_allreduce_rms: bool = False) -> SpeedTable:
+                efficiency: Efficiency | None = None, fuse_allreduce_rms: bool | None = None) -> SpeedTable:
     """Estimates for every users count and KV format (default: the request's), one pool each
     (``fuse_allreduce_rms``: as ``setup``)."""
     from kvplan.capacity import plan

@@ -279,3 +279,29 @@ def test_default_fraction_tp_table_for_big_gpus():
     from fractions import Fraction
 
     assert default_fraction("tp_table", 143771, 1, 1) == Fraction(143771 - 13 * 1024, 143771)
+
+
+# -- allreduce_rms_fusion: vLLM's FlashInfer all-reduce + RMSNorm pass, by release ------------
+@pytest.mark.parametrize("release, exists, default_on_b200", [
+    ("0.9.2", False, False), ("0.11.2", False, False), ("0.12.0", True, False), ("0.16.0", True, False),
+    ("0.17.0", True, True), ("0.18.1", True, True), ("0.19.0", True, True), ("0.19.1", True, True)])
+def test_allreduce_rms_fusion_rule_by_release(release, exists, default_on_b200):
+    vllm = get_engine(f"vllm=={release}")
+    fusion = vllm.allreduce_rms_fusion(get_gpu("b200"), tp=4)
+    assert fusion.on is default_on_b200 and fusion.max_bytes == (32 * MIB if default_on_b200 else 0)
+    if exists:
+        assert vllm.allreduce_rms_fusion(get_gpu("b200"), tp=4, asked=True).max_bytes == 32 * MIB
+    else:
+        with pytest.raises(BadInputError, match=f"vllm {release} has no pass_config.fuse_allreduce_rms"):
+            vllm.allreduce_rms_fusion(get_gpu("b200"), tp=4, asked=True)
+
+
+def test_allreduce_rms_fusion_says_why_the_default_is_off():
+    vllm = get_engine("vllm==0.19.1")
+    off = vllm.allreduce_rms_fusion(get_gpu("b200"), tp=2, dp=2)
+    assert off.source == ("vLLM 0.19.1 default at O2: off for tp 2, dp 2, pp 1, CC 10.0 (on at tp > 1, dp 1, pp 1 "
+                          "on CC 9.0 or 10.x)")
+    assert get_engine("vllm==0.17.0").allreduce_rms_fusion(get_gpu("b300"), tp=2).source.endswith("CC 9.0 or 10.0)")
+    # the table's rows for 9.0 and 10.0 are the same in every release that has the option
+    rows = [r.value["max_bytes"] for r in R.RULES if r.name == "allreduce_rms_fusion" and r.value is not None]
+    assert all(t[(9, 0)] == rows[0][(9, 0)] and t[(10, 0)] == rows[0][(10, 0)] for t in rows)

@@ -227,18 +227,22 @@ def test_refuses_fp32_weights():
 
 
 # -- vLLM's fused all-reduce + RMSNorm (pass_config fuse_allreduce_rms) ---------------------
-def _gptoss(gpu="b200", tp=2, fuse=True, **options):
+def _gptoss(gpu="b200", tp=2, fuse: bool | None = True, **options):
     return setup(plan(make_request(load_model("gpt-oss-120b"), gpu, tp=tp, **options)), None, fuse)
 
 
-def test_fused_allreduce_sizes_are_vllm_0_13_0s():
-    # FI_ALLREDUCE_FUSION_MAX_SIZE_MB: SM100 {2: 64, 4: 32, 8: 1}, SM90 {2: 64, 4: 2, 8: 0.5}
+def test_fused_allreduce_sizes_are_the_releases_table():
+    # FI_ALLREDUCE_FUSION_MAX_SIZE_MB: SM100 {2: 64, 4: 32, 8: 1}, SM90 {2: 64, 4: 2, 8: 0.5} (0.11.1-0.19.1)
     assert _gptoss("b200", 2).fused_allreduce_max_bytes == 64 * 1024 * 1024
     assert _gptoss("b200", 8).fused_allreduce_max_bytes == 1_048_576
     assert _gptoss("h100", 8).fused_allreduce_max_bytes == 524_288
     assert _gptoss("b200", 1).fused_allreduce_max_bytes == 0  # the pass disables itself at tp 1
     assert _gptoss("a100-80gb", 2).fused_allreduce_max_bytes == 0  # no size for SM80: unfused
     assert _gptoss("b200", 2, fuse=False).fused_allreduce_max_bytes == 0
+    # 0.19.0 adds SM103 {2: 64, 4: 64, 8: 2}; before it a B300 (10.3) has no size, so nothing fuses
+    assert _gptoss("b300", 8, engine="vllm==0.19.0").fused_allreduce_max_bytes == 2 * 1024 * 1024
+    b300 = _gptoss("b300", 8, engine="vllm==0.18.1").allreduce_fusion
+    assert b300.on and b300.max_bytes == 0 and "no size for CC 10.3 at tp 8" in b300.source
 
 
 def test_fused_allreduce_saves_the_b200_figure_on_every_tp_all_reduce():
@@ -257,21 +261,94 @@ def test_fused_allreduce_leaves_larger_messages_and_other_gpus_alone():
     assert decode_step(_gptoss("h100"), 4, 100).comm_s == decode_step(_gptoss("h100", fuse=False), 4, 100).comm_s
 
 
-def test_fused_allreduce_is_refused_for_other_engines():
+def test_fused_allreduce_is_refused_for_other_engines_and_off_by_default_there():
     with pytest.raises(BadInputError, match="fuse_allreduce_rms is a vLLM compilation pass"):
         _gptoss(engine="sglang==0.5.6")
+    off = _gptoss(engine="sglang==0.5.6", fuse=None).allreduce_fusion
+    assert not off.on and off.max_bytes == 0
 
 
-def test_cli_fuse_allreduce_rms(capsys):
-    args = ("speed", "gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--users", "4", "--json")
-    code, out, _ = cli(capsys, *args, "--fuse-allreduce-rms")
-    assert code == 0
-    fused = json.loads(out)
-    code, out, _ = cli(capsys, *args)
-    plain = json.loads(out)
-    assert fused["fused_allreduce_max_bytes"] == 67_108_864 and plain["fused_allreduce_max_bytes"] == 0
-    f, p = fused["formats"][0]["points"][0]["step"], plain["formats"][0]["points"][0]["step"]
-    assert p["comm_s"] - f["comm_s"] == pytest.approx(72 * 4.8e-6)
+@pytest.mark.parametrize("engine, on", [("vllm==0.12.0", False), ("vllm==0.16.0", False), ("vllm==0.17.0", True),
+                                        ("vllm==0.18.1", True), ("vllm==0.19.1", True), ("vllm", True)])
+def test_fused_allreduce_default_follows_the_release(engine, on):
+    # off at every optimization level up to 0.16.0; O2 (the default) turns it on from 0.17.0 at tp > 1 on 10.0
+    fusion = _gptoss("b200", 2, fuse=None, engine=engine).allreduce_fusion
+    assert fusion.on is on and fusion.max_bytes == (64 * 1024 * 1024 if on else 0)
+
+
+def test_fused_allreduce_default_needs_tp_dp_1_pp_1_and_hopper_or_blackwell():
+    assert _gptoss("b200", 1, fuse=None).allreduce_fusion.on is False
+    assert _gptoss("b200", 2, fuse=None, dp=2).allreduce_fusion.on is False  # tp-dp: vllm issue #34458
+    assert _gptoss("b200", 2, fuse=None, pp=2).allreduce_fusion.on is False  # tp-pp: vllm issue #35426
+    assert _gptoss("a100-80gb", 2, fuse=None).allreduce_fusion.on is False
+    assert _gptoss("mi300x", 2, fuse=None).allreduce_fusion.on is False  # not CUDA
+    assert _gptoss("h100", 2, fuse=None).allreduce_fusion.on is True
+    # B300 (10.3): is_device_capability(100) is exact up to 0.18.1, the 10.x family from 0.19.0
+    assert _gptoss("b300", 2, fuse=None, engine="vllm==0.18.1").allreduce_fusion.on is False
+    assert _gptoss("b300", 2, fuse=None, engine="vllm==0.19.0").allreduce_fusion.on is True
+
+
+def test_fused_allreduce_asked_before_0_12_0_is_refused():
+    with pytest.raises(BadInputError, match=r"vllm 0.11.2 has no pass_config.fuse_allreduce_rms .*from 0.12.0"):
+        _gptoss(engine="vllm==0.11.2")
+    assert _gptoss(engine="vllm==0.11.2", fuse=None).allreduce_fusion.on is False
+    assert _gptoss(engine="vllm==0.11.2", fuse=False).allreduce_fusion.on is False
+
+
+def _speed_json(capsys, *extra, gpu="b200", engine="vllm==0.19.1"):
+    code, out, err = cli(capsys, "speed", "gpt-oss-120b", "--gpu", gpu, "--tp", "2", "--ctx", "1k", "--users", "4",
+                         "--engine", engine, "--json", *extra)
+    assert code == 0, err
+    data = json.loads(out)
+    return data, data["formats"][0]["points"][0]
+
+
+def test_cli_fuse_allreduce_rms_defaults_on_for_0_19_1_on_b200(capsys):
+    data, point = _speed_json(capsys)
+    assert data["fuse_allreduce_rms"] == {"on": True, "source": "vLLM 0.19.1 default at O2 (tp 2, dp 1, pp 1, CC 10.0)"}
+    assert data["fused_allreduce_max_bytes"] == 67_108_864
+    # 72 all-reduces of 23,040 B at 4.8 us + 2 (2 - 1) / 2 x 23,040 B over NVLink, less 4.8 us each
+    assert point["step"]["comm_s"] == pytest.approx(0.000340704, rel=1e-9)
+    assert point["tpot_ms"] == pytest.approx(3.9310406055568774, rel=1e-9)
+    off, off_point = _speed_json(capsys, "--no-fuse-allreduce-rms")
+    assert off["fuse_allreduce_rms"] == {"on": False, "source": "pass_config fuse_allreduce_rms false (asked)"}
+    assert off["fused_allreduce_max_bytes"] == 0
+    assert off_point["step"]["comm_s"] == pytest.approx(0.000686304, rel=1e-9)  # 72 x 4.8 us = 0.3456 ms more
+    assert off_point["tpot_ms"] == pytest.approx(4.276640605556878, rel=1e-9)
+
+
+def test_library_default_matches_the_cli_default():
+    # kvplan recommend and kvplan fragment's step times call setup(pool): the release default, as kvplan speed
+    s = setup(plan(make_request(load_model("gpt-oss-120b"), "b200", tp=2, engine="vllm==0.19.1")))
+    assert s.allreduce_fusion.on and s.fused_allreduce_max_bytes == 67_108_864
+    assert estimate(s, 4, 1024).tpot_s * 1e3 == pytest.approx(3.9310406055568774, rel=1e-9)
+
+
+def test_cli_fuse_allreduce_rms_is_off_on_0_16_0_unless_asked(capsys):
+    data, point = _speed_json(capsys, engine="vllm==0.16.0")
+    assert data["fuse_allreduce_rms"] == {"on": False, "source": "vLLM 0.16.0 default: off at every optimization level"}
+    assert point["tpot_ms"] == pytest.approx(4.276640605556878, rel=1e-9)
+    data, point = _speed_json(capsys, "--fuse-allreduce-rms", engine="vllm==0.16.0")
+    assert data["fuse_allreduce_rms"]["on"] and data["fused_allreduce_max_bytes"] == 67_108_864
+    assert point["tpot_ms"] == pytest.approx(3.9310406055568774, rel=1e-9)
+
+
+def test_cli_fuse_allreduce_rms_on_h100_saves_nothing(capsys):
+    on, on_point = _speed_json(capsys, gpu="h100")
+    off, off_point = _speed_json(capsys, "--no-fuse-allreduce-rms", gpu="h100")
+    assert on["fuse_allreduce_rms"]["on"] and on["fused_allreduce_max_bytes"] == 67_108_864
+    assert on_point == off_point
+
+
+def test_cli_fuse_allreduce_rms_refused_for_0_11_2(capsys):
+    # 0.11.2, not 0.11.0: on a B200 up to 0.11.0 gpt-oss's attention sinks are refused first (rule
+    # attention_features_start: the optional FlashInfer runs them only with downloaded TRTLLM cubins)
+    code, out, err = cli(capsys, "speed", "gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--engine", "vllm==0.11.2",
+                         "--fuse-allreduce-rms")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == ("kvplan: error: vllm 0.11.2 has no pass_config.fuse_allreduce_rms (vLLM has it "
+                                   "from 0.12.0; 0.10.0-0.11.2 have enable_fi_allreduce_fusion, which kvplan does "
+                                   "not model)")
 
 
 # -- efficiency data and calibration --------------------------------------------------------

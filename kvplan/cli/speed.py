@@ -62,12 +62,15 @@ def speed(
     max_num_seqs: MaxNumSeqsOpt = None,
     calibration: CalibrationOpt = None,
     fuse_allreduce_rms: Annotated[
-        bool,
-        typer.Option("--fuse-allreduce-rms",
-                     help="vLLM runs with --compilation-config '{\"pass_config\":{\"fuse_allreduce_rms\":true}}' "
-                          "(FlashInfer all-reduce + RMSNorm in one kernel; off by default): tp all-reduces vLLM "
-                          "fuses cost the measured saving less (kvplan/data/efficiency.yaml)."),
-    ] = False,
+        Optional[bool],
+        typer.Option("--fuse-allreduce-rms/--no-fuse-allreduce-rms",
+                     help="vLLM's --compilation-config '{\"pass_config\":{\"fuse_allreduce_rms\":true}}' (or "
+                          "false): FlashInfer all-reduce + RMSNorm in one kernel; tp all-reduces vLLM fuses cost "
+                          "the measured saving less (kvplan/data/efficiency.yaml). Default: the release's "
+                          "(off up to 0.16.0; from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 "
+                          "and 10.0, 10.x from 0.19.0). Refused for releases without the option (before 0.12.0) "
+                          "and other engines."),
+    ] = None,
     json_out: JsonOpt = False,
     plot: Annotated[
         Optional[str],
@@ -178,6 +181,10 @@ def _render(table, calibration: str | None) -> None:
         for p in points:
             if not p.fits:
                 con.print(f"  {p.users:,} users: {p.reason}")
+    fusion = first.allreduce_fusion
+    if fusion.on:
+        con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces up to {fusion.max_bytes:,} "
+                  f"bytes cost {first.efficiency.fused_allreduce_saving_s * 1e6:g} us less")
     source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
     con.print(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
               f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")

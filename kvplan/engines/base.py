@@ -165,6 +165,19 @@ class StageBudget:
         }
 
 
+@dataclass(frozen=True)
+class AllReduceFusion:
+    """Whether the engine runs each tensor-parallel all-reduce fused with the RMSNorm after it
+    (vLLM's ``pass_config.fuse_allreduce_rms``), up to which size, and why (for outputs)."""
+
+    on: bool  # the pass runs (asked for, or the release's default)
+    max_bytes: int  # all-reduces of up to this many bytes run fused (0: none, e.g. no size for this GPU/tp)
+    source: str
+
+    def as_dict(self) -> dict:
+        return {"on": self.on, "max_bytes": self.max_bytes, "source": self.source}
+
+
 # -- argument checks shared by the engines ------------------------------------------------------
 def fraction(value, what: str, default) -> Fraction:
     if value is None:
@@ -254,6 +267,16 @@ class Engine:
         TensorRT-LLM, which pins no release) are not checked."""
         if self.family in _engine_models():
             check_registered(self.name, self.family, self.release, spec)
+
+    def allreduce_rms_fusion(self, gpu, *, tp: int, pp: int = 1, dp: int = 1,
+                             asked: bool | None = None) -> AllReduceFusion:
+        """Whether tp all-reduces run fused with their RMSNorm (``asked``: the deployment turns
+        the pass on or off; None: the release's default). Default: this engine has no such
+        pass kvplan models; asking for it is refused."""
+        if asked:
+            raise BadInputError(f"fuse_allreduce_rms is a vLLM compilation pass (pass_config); {self.name} has "
+                                f"no such option")
+        return AllReduceFusion(False, 0, f"{self.name}: no all-reduce + RMSNorm fusion kvplan models")
 
     def check_gpu(self, gpu) -> None:
         """Raise BadInputError when kvplan does not model this engine release on ``gpu``.

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
-from kvplan.engines.base import Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
+from kvplan.engines.base import AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import SlidingWindow
@@ -80,6 +80,20 @@ HF_MODEL_TYPES = {
     "Glm4ForCausalLM": "glm4",
     "Plamo2ForCausalLM": "plamo2",
 }
+
+
+def _capability_text(cc: tuple[int, int] | None) -> str:
+    return "none (not CUDA)" if cc is None else f"{cc[0]}.{cc[1]}"
+
+
+def _capability_range_text(bounds: tuple[tuple[int, int], tuple[int, int]]) -> str:
+    """((10, 0), (11, 0)) -> '10.x'; ((9, 0), (9, 1)) -> '9.0'."""
+    (major, minor), below = bounds
+    if below == (major, minor + 1):
+        return f"{major}.{minor}"
+    if minor == 0 and below == (major + 1, 0):
+        return f"{major}.x"
+    return f"{major}.{minor} to below {below[0]}.{below[1]}"
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,44 @@ class VLLM(Engine):
                                 f"--engine vllm==X" + (" or --kv-dtype auto" if kv else " or GPU"))
         raise BadInputError(f"{where} does not start {what}{flag}: {why}; use another --engine vllm==X"
                             + (" or --kv-dtype auto" if kv else " or GPU"))
+    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1,
+                             asked: bool | None = None) -> AllReduceFusion:
+        """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
+        asked (``--compilation-config '{"pass_config":{"fuse_allreduce_rms":true}}'``), off when
+        turned off, else the release's default at optimization level O2 (off up to 0.16.0; from
+        0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from 0.19.0).
+        Where it runs, all-reduces up to FI_ALLREDUCE_FUSION_MAX_SIZE_MB[capability][tp] bytes
+        are fused; none at tp 1 or where the table has no size. A release without the option
+        refuses ``asked=True`` with one line."""
+        rule = self.rule("allreduce_rms_fusion")
+        if rule is None:
+            if asked:
+                raise BadInputError(
+                    f"vllm {self.release} has no pass_config.fuse_allreduce_rms (vLLM has it from 0.12.0; "
+                    f"0.10.0-0.11.2 have enable_fi_allreduce_fusion, which kvplan does not model)")
+            return AllReduceFusion(False, 0, f"vLLM {self.release}: no pass_config.fuse_allreduce_rms (from 0.12.0)")
+        cc = gpu.compute_capability
+        ranges = rule["default_capabilities"]
+        if asked is not None:
+            on, why = asked, f"pass_config fuse_allreduce_rms {'true' if asked else 'false'} (asked)"
+        elif not ranges:
+            on, why = False, f"vLLM {self.release} default: off at every optimization level"
+        else:
+            on = (tp > 1 and dp == 1 and pp == 1 and cc is not None
+                  and any(low <= cc < below for low, below in ranges))
+            where = " or ".join(_capability_range_text(r) for r in ranges)
+            here = f"tp {tp}, dp {dp}, pp {pp}, CC {_capability_text(cc)}"
+            why = (f"vLLM {self.release} default at O2 ({here})" if on else
+                   f"vLLM {self.release} default at O2: off for {here} (on at tp > 1, dp 1, pp 1 on CC {where})")
+        if not on:
+            return AllReduceFusion(False, 0, why)
+        max_bytes = rule["max_bytes"].get(cc, {}).get(tp, 0)
+        if tp == 1:
+            why += "; the pass disables itself at tp 1"
+        elif not max_bytes:
+            why += (f"; FI_ALLREDUCE_FUSION_MAX_SIZE_MB has no size for CC {_capability_text(cc)} at tp {tp}: "
+                    f"the pass disables itself")
+        return AllReduceFusion(True, max_bytes, why)
 
     def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
         """An fp8 KV cache (fp8_e4m3, fp8_e5m2) on a GPU where this release does not start it

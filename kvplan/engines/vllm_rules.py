@@ -80,6 +80,8 @@ _MLA_NO_E5M2 = ((0, 0), (99, 0), "fails", "no MLA attention backend of this rele
 _SW_STARTS = (((0, 0), (99, 0), "starts", "every attention backend this release picks on a GPU it runs V1 on "
                "takes sliding_window (vllm/v1/attention/backends/flash_attn.py, triton_attn.py, flashinfer.py; "
                "FlashInfer per KV cache group, one window each)"),)
+
+
 def _sinks_10_0_flashinfer(without: str) -> tuple:
     """attention_features_start "sinks" rows of 0.10.1-0.11.0; ``without``: what FlashInfer does
     with sinks when the TRTLLM cubins are not there."""
@@ -100,6 +102,18 @@ _SINKS_10_0_UNCHECKED = _sinks_10_0_flashinfer(
 _SINKS_10_0_RAISES = _sinks_10_0_flashinfer(
     "vllm/v1/attention/backends/flashinfer.py raises NotImplementedError 'FlashInfer backend currently does not "
     "support attention sinks'")
+
+_MIB = 1 << 20
+#: FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes (vllm/compilation/collective_fusion.py 0.11.1-0.15.1,
+#: vllm/compilation/passes/fusion/allreduce_rms_fusion.py from 0.16.0; the same in every release
+#: from 0.11.1 to 0.18.1, benchmarks/check_vllm_rules.py): by compute capability, then tp. E.g.
+#: gpt-oss-120b (hidden 2880, bf16) at tp 8 on a B200: 1 MiB / 5,760 B = 182 tokens fuse.
+_FI_MAX_BYTES = {
+    (9, 0): {2: 64 * _MIB, 4: 2 * _MIB, 8: _MIB // 2},
+    (10, 0): {2: 64 * _MIB, 4: 32 * _MIB, 8: _MIB},
+}
+#: 0.19.0 adds capability 10.3 (B300).
+_FI_MAX_BYTES_SM103 = {**_FI_MAX_BYTES, (10, 3): {2: 64 * _MIB, 4: 64 * _MIB, 8: 2 * _MIB}}
 
 RULES = (
     # -- the memory the engine gives itself
@@ -409,6 +423,42 @@ RULES = (
          "vllm/platforms/cuda.py: _get_backend_priorities; flashinfer.py FlashInferBackend.supports_sink "
          "(supports_trtllm_attention)"),
     # ---- end of model attention features
+    # -- FlashInfer's fused all-reduce + residual add + RMSNorm (kvplan.speed; VLLM.allreduce_rms_fusion).
+    #    None: no pass_config.fuse_allreduce_rms in the release. Otherwise {"default_capabilities":
+    #    the (lowest, below) compute-capability ranges where the default optimization level (O2) turns
+    #    it on, given tp > 1, dp 1, pp 1 and CUDA with FlashInfer installed (); none: off unless
+    #    asked; "max_bytes": FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes by exact capability, then tp
+    #    (read by PassConfig.flashinfer_max_size: tp 2, 4, 8 only, CUDA only, else None and
+    #    AllReduceFusionPass disables itself, as it does at tp 1)}. An all-reduce of T tokens runs
+    #    fused when T <= max_token_num = max_bytes // (hidden x dtype bytes), capped by
+    #    max_num_batched_tokens (AllReduceFusionPass.__init__), i.e. when its bytes <= max_bytes.
+    Rule("allreduce_rms_fusion", "0.8.0", "0.9.2", None,
+         "vllm/config.py: PassConfig has no FlashInfer all-reduce fusion (no AllReduceFusionPass in "
+         "vllm/compilation/ before 0.10.0)"),
+    Rule("allreduce_rms_fusion", "0.10.0", "0.11.2", None,
+         "vllm/config.py (0.10.x), vllm/config/compilation.py: PassConfig.enable_fi_allreduce_fusion (default "
+         "False; vllm/compilation/pass_manager.py PostGradPassManager.configure), not fuse_allreduce_rms; sizes "
+         "from _FI_MAX_SIZES and fi_allreduce_fusion_max_token_num up to 0.11.0 (vllm/compilation/"
+         "collective_fusion.py). kvplan does not model this option"),
+    Rule("allreduce_rms_fusion", "0.12.0", "0.16.0", {"default_capabilities": (), "max_bytes": _FI_MAX_BYTES},
+         "vllm/config/compilation.py: PassConfig.fuse_allreduce_rms (0.12.0 renames enable_fi_allreduce_fusion); "
+         "vllm/config/vllm.py OPTIMIZATION_LEVEL_00..03 set \"fuse_allreduce_rms\": False; sizes "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB in vllm/compilation/collective_fusion.py (0.16.0: "
+         "vllm/compilation/passes/fusion/allreduce_rms_fusion.py) via PassConfig.flashinfer_max_size"),
+    Rule("allreduce_rms_fusion", "0.17.0", "0.18.1",
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (10, 1))), "max_bytes": _FI_MAX_BYTES},
+         "vllm/config/vllm.py: OPTIMIZATION_LEVEL_02/03 set fuse_allreduce_rms to enable_allreduce_rms_fusion "
+         "(optimization_level defaults to O2): tensor_parallel_size > 1, is_cuda(), has_flashinfer() "
+         "(flashinfer-python==0.6.4 is a Requires-Dist of the 0.17.0 wheel), is_device_capability(100) or "
+         "is_device_capability(90), data_parallel_size == 1, pipeline_parallel_size == 1; sizes "
+         "vllm/compilation/passes/fusion/allreduce_rms_fusion.py FI_ALLREDUCE_FUSION_MAX_SIZE_MB"),
+    Rule("allreduce_rms_fusion", "0.19.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103},
+         "vllm/config/vllm.py: enable_allreduce_rms_fusion as 0.17.0 but is_device_capability_family(100) "
+         "(any 10.x; vllm/platforms/interface.py) or is_device_capability(90) (flashinfer-python==0.6.6 a "
+         "Requires-Dist of the 0.19.1 wheel); FI_ALLREDUCE_FUSION_MAX_SIZE_MB "
+         "(vllm/compilation/passes/fusion/allreduce_rms_fusion.py) adds capability 103 (2: 64, 4: 64, 8: 2 MB); "
+         "other 10.x parts get no size, so the pass disables itself there"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
 )
 

@@ -26,12 +26,12 @@ cacheflow/master/scheduler.py, e.g. commit 7e5f604e): running groups reserve slo
 evicting the most recently added group; new groups join only if none was evicted in the
 step. Nothing but decode happens between events (a completion, an arrival the engine can
 take, the admission step after memory was freed, a preemption, a sequence whose window
-starts sliding; the step after a preemption only if the preempted request could be
-readmitted in it, see head_waits), so the loop jumps from event to event: contiguous sequences keep a
-constant chunk, and the blocks paged sequences take in between are counted from a
-histogram of their phases (a sequence needs a block at step t when t - 1 - c is a
-multiple of the block size, c = the step at which it would hold 0 tokens, shifted by the
-lookahead). Memory is linear in running sequences; the workload is read as a stream.
+starts sliding; not the would-be completion of a preempted sequence, nor the step after a
+preemption unless the preempted request could be readmitted in it, see head_waits), so the
+loop jumps from event to event: contiguous sequences keep a constant chunk, and the blocks
+paged sequences take in between are counted from a histogram of their phases (a sequence
+needs a block at step t when t - 1 - c is a multiple of the block size, c = the step at
+which it would hold 0 tokens, shifted by the lookahead). Memory is linear in running sequences; the workload is read as a stream.
 """
 
 from __future__ import annotations
@@ -785,6 +785,8 @@ class _PagedRun(_Run):
         now = self.now
         prefill_tokens = self.prefill_tokens
         while running or requeued or self.nxt is not None:
+            while heap and heap[0][2].dead:  # a preempted sequence's entry: nothing happens at its step
+                heappop(heap)
             s = heap[0][0] if heap else never
             if wheap and wheap[0][0] < s:
                 s = wheap[0][0]
