@@ -11,7 +11,7 @@ release's own source, read from its published wheel.
 For each release it reads the markers the rules come from (the top-k/top-p path, whether
 the profile forward's output stays alive, the A100 exception, the CUDA-graph and
 symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNorm option,
-its O2 default and size table; which backends take attention sinks and sliding windows at
+its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks and sliding windows at
 sample compute capabilities) and prints every disagreement with the
 table. Nothing of vLLM's is kept in this repository.
 """
@@ -87,6 +87,8 @@ for rel in BOOK.releases:
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
                cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes,
                v1_min_capability=v1_cc, allreduce_rms_fusion=allreduce_rms_fusion(rd))
+    fi = re.search(r'def get_supported_head_sizes\(.*?return (\[[\d, ]*\])', rd('v1/attention/backends/flashinfer.py'), re.S)
+    got['flashinfer_head_sizes'] = tuple(ast.literal_eval(fi.group(1))) if fi else None
     # fp8_kv_start: which code decides, told apart by the rule's source (function named there)
     cuda = rd('platforms/cuda.py')
     oracle = args[args.find('def _is_v1_supported_oracle'):][:6000]

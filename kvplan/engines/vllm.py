@@ -279,8 +279,8 @@ class VLLM(Engine):
                 verdict, why = next((v, w) for lo, below, v, w in sinks if lo <= cc < below)
                 return self._refuse_unless_starts(verdict, why, gpu, "a model with attention sinks", fmt.name)
             rows = self.rule("fp8_kv_start")
-        verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below)
-        if verdict == "starts":
+        verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below and self._takes(v, spec))
+        if verdict in ("starts", "flashinfer"):
             return
         where = f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]})"
         if verdict == "v0":
@@ -291,6 +291,13 @@ class VLLM(Engine):
                                 f"use --kv-dtype auto or another --engine vllm==X")
         raise BadInputError(f"{where} does not start with --kv-cache-dtype {fmt.name}: {why}; use --kv-dtype auto "
                             f"or another --engine vllm==X")
+
+    def _takes(self, verdict: str, spec) -> bool:
+        """A row of fp8_kv_start applies: any row but FLASHINFER's, which applies only to a head size
+        FlashInfer supports (rule flashinfer_head_sizes); vLLM's backend selection passes over a
+        backend that refuses the head size to the next one (phi-3-mini's 96 on an A100: TRITON_ATTN,
+        which cannot compile its fp8 type below compute capability 8.9)."""
+        return verdict != "flashinfer" or spec.head_dim in self.rule("flashinfer_head_sizes")
 
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule

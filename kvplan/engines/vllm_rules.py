@@ -289,7 +289,15 @@ RULES = (
     #    backend depends on an optional package. Default install (pip install vllm==X, no
     #    VLLM_ATTENTION_BACKEND): FlashInfer is an optional extra up to 0.11.0 and a dependency
     #    (flashinfer-python==0.5.2) from 0.11.1 (the wheels' Requires-Dist). e4m3 and e5m2 go the
-    #    same way: the checks test kv_cache_dtype.startswith("fp8").
+    #    same way: the checks test kv_cache_dtype.startswith("fp8"). "flashinfer": FLASHINFER takes
+    #    it when it supports the model's head size (rule flashinfer_head_sizes); else the backend
+    #    selection goes on to the next backend (validate_configuration: "head_size not supported"),
+    #    so the next row that covers the capability decides.
+    Rule("flashinfer_head_sizes", "0.8.0", "0.8.4", None, "no V1 FlashInfer backend (vllm/v1/attention/backends)"),
+    Rule("flashinfer_head_sizes", "0.8.5", None, (64, 128, 256),
+         "vllm/v1/attention/backends/flashinfer.py: FlashInferBackend.get_supported_head_sizes (the same list in "
+         "every modelled release; [64, 128, 256, 512] from 0.22.0), checked by "
+         "AttentionBackend.validate_configuration / supports_head_size"),
     Rule("fp8_kv_start", "0.8.0", "0.8.1",
          (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
            "--kv-cache-dtype but auto ('No Fp8 KV cache so far')"),),
@@ -321,13 +329,14 @@ RULES = (
          "vllm/platforms/cuda.py: CudaPlatform.get_attn_backend_cls (use_fp8_kv_cache)"),
     Rule("fp8_kv_start", "0.11.1", None,
          (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py _get_backend_priorities)"),
-          ((7, 5), (12, 2), "starts", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
+          ((7, 5), (12, 2), "flashinfer", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
            "FlashInferBackend.supports_compute_capability 7.5-12.1)"),
           ((8, 9), (99, 0), "starts", "TRITON_ATTN (vllm/platforms/cuda.py _get_backend_priorities)"),
-          ((0, 0), (7, 5), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
-           "(FLASH_ATTN needs 8.0, FLASHINFER 7.5), whose kernels read the cache as float8_e4m3fn "
-           "(vllm/v1/attention/backends/triton_attn.py), a type Triton compiles only from compute capability 8.9 "
-           "(vLLM refuses it there by name from 0.24.0)")),
+          ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
+           "(FLASH_ATTN needs 8.0 and takes fp8 only as FlashAttention 3 on 9.x, FLASHINFER 7.5), and below 8.9 "
+           "for a head size FLASHINFER does not take (FlashInferBackend.get_supported_head_sizes 64, 128, 256), "
+           "whose kernels read the cache as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type "
+           "Triton compiles only from compute capability 8.9 (vLLM refuses it there by name from 0.24.0)")),
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
     # -- the same question for a model with MLA layers (DeepSeek-V2/V3, use_mla), whose caches go
     #    to the MLA backends (vllm/v1/attention/backends/mla/*.py); value: {format: rows}, rows as in
