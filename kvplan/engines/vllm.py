@@ -176,8 +176,8 @@ class VLLM(Engine):
                                 f"capability {need[0]}.{need[1]}: vllm/engine/arg_utils.py _is_v1_supported_oracle "
                                 f"falls back to V0); use --engine vllm==0.10.2 or later")
 
-    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1,
-                             asked: bool | None = None) -> AllReduceFusion:
+    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
+                             spec=None, nodes: int = 1) -> AllReduceFusion:
         """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
         asked (``--compilation-config '{"pass_config":{"fuse_allreduce_rms":true}}'``), off when
         turned off, else the release's default at optimization level O2 (off up to 0.16.0; from
