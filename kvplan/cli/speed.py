@@ -187,8 +187,8 @@ def _render(table, calibration: str | None) -> None:
     if fusion.on:
         sizes = (f"{fusion.max_bytes:,} bytes" if fusion.mlp_bytes == fusion.max_bytes else
                  f"{fusion.max_bytes:,} bytes (attention) / {fusion.mlp_bytes:,} bytes (MLP)")
-        last = "" if fusion.last_layer_mlp_fused else ", but the last layer's MLP one,"
-        con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces{last} up to {sizes} "
+        last = "" if fusion.last_layer_mlp_fused else " (not the last layer's MLP one)"
+        con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces up to {sizes}{last} "
                   f"cost {first.efficiency.fused_allreduce_saving_s * 1e6:g} us less")
     source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
     con.print(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "

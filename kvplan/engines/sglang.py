@@ -350,5 +350,5 @@ class SGLang(Engine):
         if tp == 1:
             return AllReduceFusion(True, 0, why + "; nothing fuses at tp 1")
         token_bytes = spec.hidden_size * (FORMATS[spec.dtype].value_bits // 8)
-        return AllReduceFusion(True, rule.attn_max_tokens * token_bytes, why, mlp_max_bytes=rule.mlp_max_tokens * token_bytes,
-                               last_layer_mlp_fused=False)
+        return AllReduceFusion(True, rule.attn_max_tokens * token_bytes, why,
+                               mlp_max_bytes=rule.mlp_max_tokens * token_bytes, last_layer_mlp_fused=False)
