@@ -11,7 +11,8 @@ release's own source, read from its published wheel.
 For each release it reads the markers the rules come from (the top-k/top-p path, whether
 the profile forward's output stays alive, the A100 exception, the CUDA-graph and
 symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNorm option,
-its O2 default and size table) and prints every disagreement with the
+its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks and sliding windows at
+sample compute capabilities) and prints every disagreement with the
 table. Nothing of vLLM's is kept in this repository.
 """
 import ast
@@ -86,6 +87,8 @@ for rel in BOOK.releases:
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
                cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes,
                v1_min_capability=v1_cc, allreduce_rms_fusion=allreduce_rms_fusion(rd))
+    fi = re.search(r'def get_supported_head_sizes\(.*?return (\[[\d, ]*\])', rd('v1/attention/backends/flashinfer.py'), re.S)
+    got['flashinfer_head_sizes'] = tuple(ast.literal_eval(fi.group(1))) if fi else None
     # fp8_kv_start: which code decides, told apart by the rule's source (function named there)
     cuda = rd('platforms/cuda.py')
     oracle = args[args.find('def _is_v1_supported_oracle'):][:6000]
@@ -124,6 +127,60 @@ for rel in BOOK.releases:
     e5m2_told = rule is not None and all(r[2] == 'fails' for r in rule.value['fp8_e5m2'])
     if m and e5m2 == e5m2_told:
         print(f'{rel}: fp8_kv_start_mla fp8_e5m2 listed={e5m2} table refuses={e5m2_told}'); bad += 1
+    # ---- model attention features (rules attention_features_start, fp8_kv_start_sinks): the verdict
+    #      each release's source gives at sample compute capabilities, against the table's rows ----
+    backends = lambda b: rd(f'v1/attention/backends/{b}.py')
+    priorities = 'def _get_backend_priorities' in cuda
+    v1_below_8 = 'feature_name="Compute Capability < 8.0"' not in args
+    flex_default_old = 'FlexAttention is the default for older GPUs' in cuda
+    any_sinks = any('sinks' in backends(b) for b in ('flash_attn', 'triton_attn', 'flashinfer'))
+    triton_sinks = re.search(r'def supports_sink\(cls\) -> bool:\s*return True', backends('triton_attn')) is not None
+    fi_sinks_trtllm = 'sinks' in backends('flashinfer') and 'trtllm' in backends('flashinfer').lower()
+    fi_sink_is_trtllm = re.search(r'def supports_sink\(cls\).*?return supports_trtllm_attention\(\)',
+                                  backends('flashinfer'), re.S) is not None
+    fi_first_on_100 = 'cls.is_device_capability(100)' in cuda and 'FLASHINFER_V1' in cuda
+    triton_off_90 = 'has_sink and not cls.is_device_capability(90)' in cuda or '(has_sink or' in cuda
+    fa_sink_from_90 = 'sink not supported on compute capability < 9.0' in backends('flash_attn')
+
+    def sinks_any(cc):
+        if not any_sinks:
+            return 'fails'
+        if priorities:
+            return 'starts' if triton_sinks else '?'
+        if cc == (10, 0) and fi_first_on_100 and fi_sinks_trtllm:
+            return 'unmodelled'
+        return 'starts' if (cc == (9, 0) or triton_off_90 or cc < (8, 0)) else '?'
+
+    def sliding_any(cc):
+        flex_refuses = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
+        return 'fails' if (cc < (8, 0) and v1_below_8 and flex_default_old and flex_refuses) else 'starts'
+
+    def fp8_sinks(cc):  # None: the table defers to fp8_kv_start
+        if not priorities:
+            return None
+        if cc[0] == 9:
+            return 'starts' if 'flash_attn_supports_sinks' in backends('flash_attn') else '?'
+        if cc >= (8, 9):
+            return 'starts' if triton_sinks else '?'
+        return 'fails' if (fi_sink_is_trtllm and fa_sink_from_90 and triton_sinks) else '?'
+
+    def verdict(rows, cc):
+        return next(v for lo, below, v, _ in rows if lo <= cc < below)
+
+    feats = BOOK.value('attention_features_start', rel)
+    fp8s = BOOK.value('fp8_kv_start_sinks', rel)
+    for cc in ((7, 0), (7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (10, 3), (12, 0)):
+        if not v1_below_8 and cc < (8, 0):
+            continue  # V0 there: check_gpu refuses before any feature is asked
+        for key, src in (('sinks', sinks_any(cc)), ('sliding_window', sliding_any(cc))):
+            if verdict(feats[key], cc) != src:
+                print(f'{rel}: attention_features_start {key} at {cc} table={verdict(feats[key], cc)!r} source={src!r}')
+                bad += 1
+        want_fp8 = fp8_sinks(cc)
+        got_fp8 = None if fp8s is None else verdict(fp8s, cc)
+        if got_fp8 != want_fp8:
+            print(f'{rel}: fp8_kv_start_sinks at {cc} table={got_fp8!r} source={want_fp8!r}'); bad += 1
+    # ---- end of model attention features
     for k, v in got.items():
         want = BOOK.value(k, rel)
         if want != v:

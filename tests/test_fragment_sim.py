@@ -350,3 +350,16 @@ def test_skipped_readmission_needs_the_memory_check(monkeypatch):
     slow = run()
     assert fast.preemptions > 0
     assert (fast.usage, fast.preemptions, fast.peak_batch) == (slow.usage, slow.preemptions, slow.peak_batch)
+
+
+def test_free_returns_the_free_range_it_joins():
+    # first-fit over 10 slots: chunks [0,3) [3,5) [5,9); freeing [3,5) alone gives a 2-slot
+    # hole; then [0,3) joins it (5); then [5,9) joins both and the tail slot 9 (10).
+    ff = FirstFit(10)
+    assert (ff.alloc(3), ff.alloc(2), ff.alloc(4)) == (0, 3, 5)
+    assert ff.free(3, 2) == 2 and ff.free(0, 3) == 5 and ff.free(5, 4) == 10
+    # buddy over 16: two 4-slot chunks at 0 and 4; freeing 4 leaves a 4-block (its buddy is
+    # taken), freeing 0 merges them into 8 and that with the free 8 at 8 into 16.
+    bd = Buddy(16)
+    assert (bd.alloc(4), bd.alloc(4)) == (0, 4)
+    assert bd.free(4, 4) == 4 and bd.free(0, 4) == 16

@@ -39,7 +39,6 @@ def _fp32(model):
     # a bf16 config on a GPU without bf16
     ("vllm==0.19.1", "t4", "llama3.1-8b", "fp16"),
     ("vllm==0.19.1", "t4", "gemma2-9b", "fp32"),     # never fp16 for gemma2: the next is fp32
-    ("vllm==0.10.2", "v100-32gb", "gemma2-9b", "fp32"),
     ("vllm==0.19.1", "h100", "llama3.1-8b", "bf16"),
 ])
 def test_auto_dtype_by_release_and_gpu(engine, gpu, model, want):
@@ -50,11 +49,13 @@ def test_auto_dtype_by_release_and_gpu(engine, gpu, model, want):
     ("vllm==0.9.0", "t4", "llama3.1-8b", "fp16"),    # 0.9.0 falls back to supported_dtypes[0]
     ("vllm==0.10.1.1", "v100-32gb", "gemma2-9b", "fp32"),
     ("vllm==0.9.0", "t4", "gemma2-9b", "fp16"),      # before _FLOAT16_NOT_SUPPORTED_MODELS
+    ("vllm==0.10.2", "v100-32gb", "gemma2-9b", "fp32"),  # refused: FlexAttention takes no sliding window
 ])
 def test_auto_dtype_rule_of_releases_that_run_v0_below_8_0(engine, gpu, model, want):
     """Up to 0.10.1.1 these GPUs run vLLM's V0 engine, which kvplan refuses to plan
-    (test_releases_that_run_v0_below_8_0_are_refused); the dtype rule itself, read from the
-    same configs, still says what the release would serve."""
+    (test_releases_that_run_v0_below_8_0_are_refused), and 0.10.2 runs no sliding-window model
+    there (rule attention_features_start); the dtype rule itself, read from the same configs,
+    still says what the release would serve."""
     from kvplan.engines import get_engine
     from kvplan.gpus import get_gpu
 

@@ -130,3 +130,33 @@ def test_the_cli_refuses_in_one_line_naming_release_gpu_capability_and_source(ca
     code, out, _ = cli(capsys, "capacity", "llama3-8b", "--gpu", "a100-80gb", "--kv-dtype", "fp8", "--dtype", "fp16",
                        "--engine", "vllm==0.19.1")
     assert code == 0 and "fits" in out
+
+
+# FLASHINFER takes head sizes 64, 128 and 256 only (rule flashinfer_head_sizes); vLLM's backend
+# selection then goes on to TRITON_ATTN, which compiles its fp8 type only from 8.9. phi-3-mini
+# has 96 (hidden 3072 / 32 heads): refused on 7.5-8.8 from 0.11.1, where llama3-8b (128) starts.
+@pytest.mark.parametrize("gpu,release,starts", [
+    ("a100-80gb", "0.11.1", False), ("a100-80gb", "0.19.1", False), ("a10g", "0.19.1", False),
+    ("t4", "0.19.1", False),
+    ("l40s", "0.19.1", True),   # 8.9: TRITON_ATTN
+    ("h100-sxm", "0.19.1", True),  # 9.0: FlashAttention 3 takes 96
+    ("b200", "0.19.1", True),   # 10.0: TRITON_ATTN (FLASHINFER refuses 96)
+])
+def test_a_head_size_flashinfer_refuses_falls_to_triton(gpu, release, starts):
+    assert load_model("phi3-mini").head_dim == 96
+    if starts:
+        assert _plan(gpu, release, model="phi3-mini").kv_cache_tokens > 0
+    else:
+        with pytest.raises(BadInputError, match="head size FLASHINFER does not take"):
+            _plan(gpu, release, model="phi3-mini")
+    if gpu != "t4":
+        assert _plan(gpu, release).kv_cache_tokens > 0  # llama3-8b's 128: FLASHINFER (or better) takes it
+
+
+def test_the_cli_refuses_a_head_size_flashinfer_does_not_take(capsys):
+    code, _, err = cli(capsys, "capacity", "phi3-mini", "--gpu", "a100-80gb", "--kv-dtype", "fp8")
+    line = one_line_error(err)
+    assert code == 2
+    for part in ("vllm==0.19.1", "A100", "compute capability 8.0", "get_supported_head_sizes 64, 128, 256",
+                 "triton_attn.py"):
+        assert part in line

@@ -33,6 +33,7 @@ from kvplan.engines import vllm_rules as R
 from kvplan.engines.base import AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import SlidingWindow
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -176,6 +177,50 @@ class VLLM(Engine):
                                 f"capability {need[0]}.{need[1]}: vllm/engine/arg_utils.py _is_v1_supported_oracle "
                                 f"falls back to V0); use --engine vllm==0.10.2 or later")
 
+    #: The attention features rule attention_features_start is keyed by, with the words a
+    #: refusal names them by, and how a spec shows each.
+    FEATURES = (
+        ("sinks", "attention sinks", lambda spec: spec.attention_sinks),
+        ("sliding_window", "sliding-window layers",
+         lambda spec: any(isinstance(k, SlidingWindow) for k in set(spec.layers))),
+    )
+
+    def check_attention_features(self, spec, gpu: GPU) -> None:
+        """A model whose attention features (attention sinks, sliding-window layers) no attention
+        backend this release picks on ``gpu`` runs, or where kvplan cannot tell which backend
+        runs them (rule ``attention_features_start``), is refused, whatever the cache dtype. A GPU
+        without a known compute capability (AMD, --gpu-mem) is checked only against rows that
+        cover every capability (a release with no backend for the feature at all)."""
+        table = self.rule("attention_features_start")
+        cc = gpu.compute_capability
+        for key, words, has in self.FEATURES:
+            if not has(spec):
+                continue
+            for lo, below, verdict, why in table[key]:
+                if cc is None and (lo, below) != ((0, 0), (99, 0)):
+                    continue
+                if cc is None or lo <= cc < below:
+                    self._refuse_unless_starts(verdict, why, gpu, f"a model with {words}")
+                    break
+
+    def _refuse_unless_starts(self, verdict: str, why: str, gpu: GPU, what: str, kv: str | None = None) -> None:
+        """BadInputError for a rule row's verdict other than "starts" (see fp8_kv_start)."""
+        if verdict == "starts":
+            return
+        cc = gpu.compute_capability
+        where = self.name + (f" on {gpu.display_name or gpu.name}" if gpu.name else "")
+        if cc is not None:
+            where += f" (compute capability {cc[0]}.{cc[1]})"
+        flag = f" with --kv-cache-dtype {kv}" if kv else ""
+        if verdict == "v0":
+            raise BadInputError(f"{where} runs {what}{flag} only in its V0 engine, whose memory kvplan does not model "
+                                f"({why}); use --kv-dtype auto or another --engine vllm==X")
+        if verdict == "unmodelled":
+            raise BadInputError(f"{where}: kvplan does not model whether {what}{flag} starts ({why}); use another "
+                                f"--engine vllm==X" + (" or --kv-dtype auto" if kv else " or GPU"))
+        raise BadInputError(f"{where} does not start {what}{flag}: {why}; use another --engine vllm==X"
+                            + (" or --kv-dtype auto" if kv else " or GPU"))
+
     def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
                              spec=None, nodes: int = 1) -> AllReduceFusion:
         """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
@@ -222,15 +267,21 @@ class VLLM(Engine):
         refused. A model with MLA layers goes to the MLA backends and is checked against rule
         ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
+        self.check_attention_features(spec, gpu)
         cc = gpu.compute_capability
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if spec.has_mla:
             rows = self.rule("fp8_kv_start_mla")[fmt.name]
         else:
+            # a model with attention sinks has rows of its own where they differ (fp8_kv_start_sinks)
+            sinks = self.rule("fp8_kv_start_sinks") if spec.attention_sinks else None
+            if sinks is not None:
+                verdict, why = next((v, w) for lo, below, v, w in sinks if lo <= cc < below)
+                return self._refuse_unless_starts(verdict, why, gpu, "a model with attention sinks", fmt.name)
             rows = self.rule("fp8_kv_start")
-        verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below)
-        if verdict == "starts":
+        verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below and self._takes(v, spec))
+        if verdict in ("starts", "flashinfer"):
             return
         where = f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]})"
         if verdict == "v0":
@@ -241,6 +292,13 @@ class VLLM(Engine):
                                 f"use --kv-dtype auto or another --engine vllm==X")
         raise BadInputError(f"{where} does not start with --kv-cache-dtype {fmt.name}: {why}; use --kv-dtype auto "
                             f"or another --engine vllm==X")
+
+    def _takes(self, verdict: str, spec) -> bool:
+        """A row of fp8_kv_start applies: any row but FLASHINFER's, which applies only to a head size
+        FlashInfer supports (rule flashinfer_head_sizes); vLLM's backend selection passes over a
+        backend that refuses the head size to the next one (phi-3-mini's 96 on an A100: TRITON_ATTN,
+        which cannot compile its fp8 type below compute capability 8.9)."""
+        return verdict != "flashinfer" or spec.head_dim in self.rule("flashinfer_head_sizes")
 
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule

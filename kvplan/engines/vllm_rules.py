@@ -76,6 +76,33 @@ _MLA_NO_E5M2 = ((0, 0), (99, 0), "fails", "no MLA attention backend of this rele
                 "supported_kv_cache_dtypes (vllm/v1/attention/backends/mla/*.py), so vllm/platforms/cuda.py "
                 "finds 'No valid attention backend'")
 
+# -- rows of rule attention_features_start shared by several releases (see that rule)
+_SW_STARTS = (((0, 0), (99, 0), "starts", "every attention backend this release picks on a GPU it runs V1 on "
+               "takes sliding_window (vllm/v1/attention/backends/flash_attn.py, triton_attn.py, flashinfer.py; "
+               "FlashInfer per KV cache group, one window each)"),)
+
+
+def _sinks_10_0_flashinfer(without: str) -> tuple:
+    """attention_features_start "sinks" rows of 0.10.1-0.11.0; ``without``: what FlashInfer does
+    with sinks when the TRTLLM cubins are not there."""
+    return (
+        ((10, 0), (10, 1), "unmodelled", "vllm/platforms/cuda.py get_attn_backend_cls picks FlashInfer on 10.0 "
+         "when the optional flashinfer package is installed, which runs sinks only through TRTLLM cubins "
+         "downloaded from NVIDIA's artifactory (vllm/utils/flashinfer.py supports_trtllm_attention: "
+         f"has_nvidia_artifactory; without them {without}), else TRITON_ATTN"),
+        ((0, 0), (99, 0), "starts", "FLASH_ATTN with FlashAttention 3 on 9.0, TRITON_ATTN on other GPUs from 8.0 "
+         "(vllm/platforms/cuda.py get_attn_backend_cls: has_sink and not is_device_capability(90)); below 8.0 "
+         "FLEX_ATTENTION, whose Impl takes the sinks in **kwargs and ignores them (0.10.2-0.11.0)"),
+    )
+
+
+_SINKS_10_0_UNCHECKED = _sinks_10_0_flashinfer(
+    "vllm/v1/attention/backends/flashinfer.py passes the sinks to the TRTLLM calls only and runs its other "
+    "kernels without them")
+_SINKS_10_0_RAISES = _sinks_10_0_flashinfer(
+    "vllm/v1/attention/backends/flashinfer.py raises NotImplementedError 'FlashInfer backend currently does not "
+    "support attention sinks'")
+
 _MIB = 1 << 20
 #: FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes (vllm/compilation/collective_fusion.py 0.11.1-0.15.1,
 #: vllm/compilation/passes/fusion/allreduce_rms_fusion.py from 0.16.0; the same in every release
@@ -262,7 +289,15 @@ RULES = (
     #    backend depends on an optional package. Default install (pip install vllm==X, no
     #    VLLM_ATTENTION_BACKEND): FlashInfer is an optional extra up to 0.11.0 and a dependency
     #    (flashinfer-python==0.5.2) from 0.11.1 (the wheels' Requires-Dist). e4m3 and e5m2 go the
-    #    same way: the checks test kv_cache_dtype.startswith("fp8").
+    #    same way: the checks test kv_cache_dtype.startswith("fp8"). "flashinfer": FLASHINFER takes
+    #    it when it supports the model's head size (rule flashinfer_head_sizes); else the backend
+    #    selection goes on to the next backend (validate_configuration: "head_size not supported"),
+    #    so the next row that covers the capability decides.
+    Rule("flashinfer_head_sizes", "0.8.0", "0.8.4", None, "no V1 FlashInfer backend (vllm/v1/attention/backends)"),
+    Rule("flashinfer_head_sizes", "0.8.5", None, (64, 128, 256),
+         "vllm/v1/attention/backends/flashinfer.py: FlashInferBackend.get_supported_head_sizes (the same list in "
+         "every modelled release; [64, 128, 256, 512] from 0.22.0), checked by "
+         "AttentionBackend.validate_configuration / supports_head_size"),
     Rule("fp8_kv_start", "0.8.0", "0.8.1",
          (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
            "--kv-cache-dtype but auto ('No Fp8 KV cache so far')"),),
@@ -294,13 +329,14 @@ RULES = (
          "vllm/platforms/cuda.py: CudaPlatform.get_attn_backend_cls (use_fp8_kv_cache)"),
     Rule("fp8_kv_start", "0.11.1", None,
          (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py _get_backend_priorities)"),
-          ((7, 5), (12, 2), "starts", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
+          ((7, 5), (12, 2), "flashinfer", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
            "FlashInferBackend.supports_compute_capability 7.5-12.1)"),
           ((8, 9), (99, 0), "starts", "TRITON_ATTN (vllm/platforms/cuda.py _get_backend_priorities)"),
-          ((0, 0), (7, 5), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
-           "(FLASH_ATTN needs 8.0, FLASHINFER 7.5), whose kernels read the cache as float8_e4m3fn "
-           "(vllm/v1/attention/backends/triton_attn.py), a type Triton compiles only from compute capability 8.9 "
-           "(vLLM refuses it there by name from 0.24.0)")),
+          ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
+           "(FLASH_ATTN needs 8.0 and takes fp8 only as FlashAttention 3 on 9.x, FLASHINFER 7.5), and below 8.9 "
+           "for a head size FLASHINFER does not take (FlashInferBackend.get_supported_head_sizes 64, 128, 256), "
+           "whose kernels read the cache as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type "
+           "Triton compiles only from compute capability 8.9 (vLLM refuses it there by name from 0.24.0)")),
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
     # -- the same question for a model with MLA layers (DeepSeek-V2/V3, use_mla), whose caches go
     #    to the MLA backends (vllm/v1/attention/backends/mla/*.py); value: {format: rows}, rows as in
@@ -342,6 +378,60 @@ RULES = (
                         "triton_decode_attention.py), a type Triton compiles only from compute capability 8.9")),
           "fp8_e5m2": (_MLA_NO_E5M2,)},
          "vllm/platforms/cuda.py: _get_backend_priorities (use_mla); the MLA backends' supported_kv_cache_dtypes"),
+    # ---- model attention features (sliding window, attention sinks): rules fp8_kv_start_sinks and
+    #      attention_features_start, read by kvplan.engines.vllm VLLM.check_attention_features /
+    #      check_kv_on_gpu; checked against each release by benchmarks/check_vllm_rules.py ----
+    # -- whether a model with these attention features starts at all, any --kv-cache-dtype:
+    #    {feature: rows}, rows as in fp8_kv_start (the first row with lowest <= capability < below
+    #    applies). Features: "sinks" (ModelSpec.attention_sinks, gpt-oss), "sliding_window" (a
+    #    SlidingWindow layer: Mistral-7B-v0.1, Gemma-2/3, gpt-oss, Phi-3). A GPU without a known
+    #    compute capability is checked only against rows covering every capability.
+    Rule("attention_features_start", "0.8.0", "0.10.0",
+         {"sinks": (((0, 0), (99, 0), "fails", "no attention backend of this release runs attention sinks "
+                     "(vllm/attention/layer.py: Attention takes no sinks before 0.10.1)"),),
+          "sliding_window": _SW_STARTS},
+         "vllm/attention/layer.py: Attention.__init__ (no sinks); vllm/v1/attention/backends/flash_attn.py "
+         "FlashAttentionImpl (sliding_window)"),
+    Rule("attention_features_start", "0.10.1", "0.10.1.1",
+         {"sinks": _SINKS_10_0_UNCHECKED, "sliding_window": _SW_STARTS},
+         "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink)"),
+    Rule("attention_features_start", "0.10.2", "0.10.2",
+         {"sinks": _SINKS_10_0_RAISES,
+          "sliding_window": (((0, 0), (8, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks "
+                              "FLEX_ATTENTION below 8.0, which raises 'FlexAttention does not support sliding window "
+                              "yet.' (vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl)"),) + _SW_STARTS},
+         "vllm/platforms/cuda.py: get_attn_backend_cls (FlexAttention is the default for older GPUs)"),
+    Rule("attention_features_start", "0.11.0", "0.11.0",
+         {"sinks": _SINKS_10_0_RAISES, "sliding_window": _SW_STARTS},
+         "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink); vllm/v1/attention/backends/flex_attention.py "
+         "FlexAttentionImpl keeps self.sliding_window from 0.11.0"),
+    Rule("attention_features_start", "0.11.1", None,
+         {"sinks": (((0, 0), (99, 0), "starts", "TRITON_ATTN (supports_sink True, every compute capability) "
+                     "where FLASH_ATTN (FlashAttention 3, 9.x) and FLASHINFER (TRTLLM on 10.x only) refuse sinks "
+                     "(vllm/platforms/cuda.py _get_backend_priorities)"),),
+          "sliding_window": _SW_STARTS},
+         "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration (has_sink)"),
+    # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
+    #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
+    #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
+    #    Before 0.11.1 the backends chosen for an fp8 cache take sinks (FLASH_ATTN: FlashAttention 3
+    #    on 9.0) or attention_features_start refuses the GPU already (10.0 in 0.10.1-0.11.0).
+    Rule("fp8_kv_start_sinks", "0.8.0", "0.11.0", None,
+         "vllm/platforms/cuda.py: get_attn_backend_cls picks FLASH_ATTN on 9.0 with sinks or fp8 "
+         "(FlashAttentionImpl asserts 'Sinks are only supported in FlashAttention 3', which 9.0 runs)"),
+    Rule("fp8_kv_start_sinks", "0.11.1", None,
+         (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py _get_backend_priorities; "
+           "flash_attn.py supports_sink: flash_attn_supports_sinks)"),
+          ((8, 9), (99, 0), "starts", "TRITON_ATTN, or FLASHINFER with TRTLLM on 10.x (vllm/platforms/cuda.py "
+           "_get_backend_priorities; triton_attn.py supports_sink True)"),
+          ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN for an fp8 "
+           "cache with sinks below 8.9 (FLASH_ATTN takes fp8 only with FlashAttention 3 on 9.x; FLASHINFER "
+           "supports_sink only with TRTLLM on the SM100 family, vllm/v1/attention/backends/flashinfer.py), whose "
+           "kernels read the cache as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type Triton "
+           "compiles only from compute capability 8.9")),
+         "vllm/platforms/cuda.py: _get_backend_priorities; flashinfer.py FlashInferBackend.supports_sink "
+         "(supports_trtllm_attention)"),
+    # ---- end of model attention features
     # -- FlashInfer's fused all-reduce + residual add + RMSNorm (kvplan.speed; VLLM.allreduce_rms_fusion).
     #    None: no pass_config.fuse_allreduce_rms in the release. Otherwise {"default_capabilities":
     #    the (lowest, below) compute-capability ranges where the default optimization level (O2) turns

@@ -60,7 +60,8 @@ class FirstFit:
         self.bound = max(sizes) if sizes else 0
         return -1
 
-    def free(self, start: int, n: int) -> None:
+    def free(self, start: int, n: int) -> int:
+        """Free n slots at start; returns the size of the free range they are now part of."""
         starts, sizes = self.starts, self.sizes
         i = bisect_left(starts, start)
         joins_prev = i > 0 and starts[i - 1] + sizes[i - 1] == start
@@ -81,6 +82,7 @@ class FirstFit:
         hole = sizes[i - 1] if joins_prev else sizes[i]  # the hole the freed chunk is now part of
         if hole > self.bound:
             self.bound = hole
+        return hole
 
     @property
     def largest_hole(self) -> int:
@@ -128,7 +130,8 @@ class Buddy:
                 return start
         return -1
 
-    def free(self, start: int, n: int) -> None:
+    def free(self, start: int, n: int) -> int:
+        """Free the chunk at start; returns the size of the free block it is now part of."""
         order = (n - 1).bit_length()
         self.free_slots += 1 << order
         limit = self._arena_order(start)
@@ -141,6 +144,7 @@ class Buddy:
             start = min(start, buddy)
             order += 1
         lists[order].add(start)
+        return 1 << order
 
     def _arena_order(self, start: int) -> int:
         for a_start, a_order in self.arenas:

@@ -1169,6 +1169,7 @@ class _ContiguousRun(_Run):
         admit_queue, prefill_chunks, request_done = self.admit, self.prefill_chunks, self.request_done
         never = _NEVER
         admit = True
+        grown = 0  # the largest free range a completion made since the last admission attempt
         done_prompts: list[_Group] = []
         self.done_prompts = done_prompts
         now = self.now
@@ -1216,6 +1217,7 @@ class _ContiguousRun(_Run):
                 budget_left, reason, more = admit_queue(s, budget_left)
                 prefill += more
                 self.blocked = (requeued[0] if requeued else self.nxt) if reason else None
+                grown = 0
                 if self.nrun > self.peak:
                     self.peak = self.nrun
                 admit = reason == WAIT_BUDGET  # the budget is back next step: try again then
@@ -1243,7 +1245,9 @@ class _ContiguousRun(_Run):
                 usage.add(contiguous_sums(c, seq.final, seq.size, seq.seg, s, cap), self.cur_wait)
                 if seq.slack:
                     usage.rounding += seq.slack * (s - seq.seg + 1)
-                ff_free(seq.start, seq.size)
+                hole = ff_free(seq.start, seq.size)
+                if hole > grown:
+                    grown = hole
                 self.nrun -= 1
                 self.ndec -= 1
                 self.sumc -= c
@@ -1256,6 +1260,13 @@ class _ContiguousRun(_Run):
                 else:
                     seqs.remove(seq)
                 admit = True
+            nxt = self.nxt
+            if admit and nxt is self.blocked and nxt is not None and grown < nxt.sizes[0][1] and not prefilling \
+                    and len(nxt.sizes) == 1 and self.cur_wait == WAIT_MEMORY and not requeued:
+                # The head last failed for memory and only frees happened since (FCFS admits no one
+                # behind it): no hole a free made since is as large as its chunk, so step s + 1's
+                # attempt would fail again (its seat and budget were there then and still are).
+                admit = False
             now = s
         self.now = now
         self.prefill_tokens = prefill_tokens

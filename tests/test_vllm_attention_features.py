@@ -1,0 +1,111 @@
+"""vLLM releases that do not start a model with attention sinks (gpt-oss) or sliding-window layers
+on some GPUs, whatever the cache dtype (rule attention_features_start), and fp8 caches of models
+with sinks where fp8_kv_start's backend refuses sinks (rule fp8_kv_start_sinks). Rules in
+kvplan/engines/vllm_rules.py, checked by VLLM.check_attention_features / check_kv_on_gpu."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from helpers import cli, one_line_error
+from kvplan.capacity import make_request
+from kvplan.errors import BadInputError
+from kvplan.loader import load_model
+
+
+def _request(model, gpu, release, kv="auto", **kw):
+    spec = load_model(model) if isinstance(model, str) else model
+    return make_request(spec, gpu, engine=f"vllm=={release}", kv_format=kv, **kw)
+
+
+# -- fp8 caches of models with sinks (fp8_kv_start_sinks). fp8_kv_start alone starts each of these
+#    (FLASHINFER on 7.5-12.1 from 0.11.1), so each fails without the sinks rows.
+FP8_SINKS_REFUSED = [
+    ("a100-80gb", "0.11.1"), ("a100-80gb", "0.19.1"), ("a10g", "0.15.0"),
+]
+FP8_SINKS_STARTS = [
+    ("h100-sxm", "0.11.1"), ("l40s", "0.11.1"), ("l4", "0.19.1"), ("b200", "0.19.1"), ("h100-sxm", "0.19.1"),
+]
+
+
+@pytest.mark.parametrize("gpu,release", FP8_SINKS_REFUSED)
+def test_an_fp8_cache_of_a_model_with_sinks_falls_to_triton_below_8_9(gpu, release):
+    with pytest.raises(BadInputError, match=r"a model with attention sinks with --kv-cache-dtype fp8_e4m3: "
+                                            r".*TRITON_ATTN.*float8_e4m3fn"):
+        _request("gpt-oss-20b", gpu, release, "fp8")
+    assert _request("llama3-8b", gpu, release, "fp8", dtype="fp16")  # no sinks: FLASHINFER
+
+
+@pytest.mark.parametrize("gpu,release", FP8_SINKS_STARTS)
+def test_an_fp8_cache_of_a_model_with_sinks_starts_from_8_9(gpu, release):
+    assert _request("gpt-oss-20b", gpu, release, "fp8").spec.attention_sinks
+
+
+def test_below_7_5_an_fp8_cache_fails_with_or_without_sinks():
+    anon = dataclasses.replace(load_model("gpt-oss-20b"), weights_format=None)  # bf16 weights: no mxfp4 check
+    for gpu in ("v100-32gb", "t4"):
+        with pytest.raises(BadInputError, match="attention sinks with --kv-cache-dtype fp8_e4m3.*below 8.9"):
+            _request(anon, gpu, "0.19.1", "fp8", dtype="fp16")
+    plain = dataclasses.replace(anon, attention_sinks=False)
+    with pytest.raises(BadInputError, match="TRITON_ATTN below 7.5"):
+        _request(plain, "v100-32gb", "0.19.1", "fp8", dtype="fp16")
+    assert _request(plain, "t4", "0.19.1", "fp8", dtype="fp16")  # FLASHINFER from 7.5
+
+
+# -- sinks, any cache dtype (attention_features_start "sinks")
+def test_b200_runs_sinks_through_an_optional_flashinfer_up_to_0_11_0():
+    for release in ("0.10.1", "0.10.2", "0.11.0"):
+        with pytest.raises(BadInputError, match=r"compute capability 10\.0\): kvplan does not model whether a model "
+                                                r"with attention sinks starts \(.*artifactory"):
+            _request("gpt-oss-20b", "b200", release)
+    assert _request("gpt-oss-20b", "b200", "0.11.1")
+    assert _request("gpt-oss-20b", "b300", "0.11.0")  # 10.3: TRITON_ATTN (is_device_capability(100) only)
+    assert _request("gpt-oss-20b", "h100-sxm", "0.10.1")  # FlashAttention 3
+    assert _request("gpt-oss-20b", "a100-80gb", "0.10.1")  # TRITON_ATTN
+    assert _request("gpt-oss-20b", None, "0.11.0", gpu_mem_bytes="80GiB")  # no capability: row not general
+
+
+def test_no_release_before_0_10_1_runs_sinks_on_any_gpu():
+    anon = dataclasses.replace(load_model("gpt-oss-20b"), architecture="")  # a user's YAML names no class
+    for gpu, extra in (("h100-sxm", {}), (None, {"gpu_mem_bytes": "80GiB"})):
+        with pytest.raises(BadInputError, match=r"vllm==0\.10\.0.* does not start a model with attention sinks: no "
+                                                r"attention backend .*vllm/attention/layer\.py"):
+            _request(anon, gpu, "0.10.0", weights="bf16", **extra)
+    assert _request(dataclasses.replace(anon, attention_sinks=False), "h100-sxm", "0.10.0", weights="bf16")
+
+
+# -- sliding-window layers, any cache dtype (attention_features_start "sliding_window")
+@pytest.mark.parametrize("model", ["mistral-7b", "gemma3-4b", "phi3-mini", "gemma2-9b"])
+def test_0_10_2_runs_no_sliding_window_below_8_0(model):
+    with pytest.raises(BadInputError, match=r"vllm==0\.10\.2 on .*\(compute capability 7\.5\) does not start a "
+                                            r"model with sliding-window layers: .*FlexAttention does not support "
+                                            r"sliding window yet"):
+        _request(model, "t4", "0.10.2")
+
+
+def test_sliding_window_starts_where_flex_attention_is_not_picked_or_takes_it():
+    assert _request("phi3-mini", "t4", "0.11.0")          # FlexAttention keeps the window from 0.11.0
+    assert _request("phi3-mini", "a10g", "0.10.2")        # 8.0+: FLASH_ATTN
+    assert _request("llama3.2-1b", "t4", "0.10.2")        # no sliding window: FlexAttention starts
+    assert _request("mistral-7b", None, "0.10.2", gpu_mem_bytes="16GiB")  # no capability: not checked
+
+
+def test_the_cli_refuses_a_feature_in_one_line_naming_release_gpu_capability_feature_and_source(capsys):
+    code, _, err = cli(capsys, "capacity", "gpt-oss-20b", "--gpu", "a100-80gb", "--kv-dtype", "fp8",
+                       "--engine", "vllm==0.19.1")
+    line = one_line_error(err)
+    assert code == 2
+    for part in ("vllm==0.19.1", "A100", "compute capability 8.0", "attention sinks", "fp8_e4m3",
+                 "vllm/platforms/cuda.py", "flashinfer.py", "triton_attn.py"):
+        assert part in line
+    code, _, err = cli(capsys, "capacity", "phi3-mini", "--gpu", "t4", "--engine", "vllm==0.10.2")
+    line = one_line_error(err)
+    assert code == 2
+    for part in ("vllm==0.10.2", "T4", "compute capability 7.5", "sliding-window layers", "flex_attention.py"):
+        assert part in line
+    code, out, _ = cli(capsys, "capacity", "gpt-oss-20b", "--gpu", "l40s", "--kv-dtype", "fp8",
+                       "--engine", "vllm==0.19.1")
+    assert code == 0 and "fits" in out
+    code, out, _ = cli(capsys, "capacity", "phi3-mini", "--gpu", "t4", "--engine", "vllm==0.11.0")
+    assert code == 0 and "fits" in out
