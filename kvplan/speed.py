@@ -37,10 +37,12 @@ after the MLP), each an all-reduce of ``tokens x hidden`` activations, ring byte
 ``2 (g - 1) / g`` of the message. vLLM shards MoE layers over the tp x dp ranks: there the
 tokens of every data-parallel rank meet (all-gather + reduce-scatter, the same ring
 bytes for the global batch). Groups larger than a node use the inter-node bandwidth.
-With vLLM's ``fuse_allreduce_rms`` compilation pass (the release's default from 0.17.0 on
-Hopper/Blackwell at tp > 1, or asked for: rule ``allreduce_rms_fusion``), each tp all-reduce
-it fuses with the RMSNorm after it costs a measured saving less (``fused_allreduce_saving_us``,
-per GPU).
+With FlashInfer's fused all-reduce + RMSNorm (vLLM's ``fuse_allreduce_rms`` compilation pass,
+the release's default from 0.17.0 on Hopper/Blackwell at tp > 1; SGLang's
+``--enable-flashinfer-allreduce-fusion``, on by default for some MoE architectures from
+0.5.1; or asked for: rule ``allreduce_rms_fusion`` of each engine), each tp all-reduce it
+fuses with the RMSNorm after it costs a measured saving less (``fused_allreduce_saving_us``,
+per GPU); SGLang leaves the model's last MLP all-reduce unfused.
 
 Prefill (TTFT) of one prompt on an otherwise idle replica: chunked as the engine chunks it
 (``max_num_batched_tokens`` tokens a step), each chunk ``max(weights / bandwidth, FLOPs /
@@ -425,8 +427,9 @@ class Setup:
     q_heads_rank: int
     act_bytes: int  # bytes of one activation value (model dtype)
     expert_hit: tuple[int, int] | None  # (k, E): top-k of E experts, or None for dense models
-    #: whether tp all-reduces run fused with their RMSNorm (vLLM's fuse_allreduce_rms), up to
-    #: which size, and why (the engine release's rule: Engine.allreduce_rms_fusion)
+    #: whether tp all-reduces run fused with their RMSNorm (vLLM's fuse_allreduce_rms, SGLang's
+    #: --enable-flashinfer-allreduce-fusion), up to which size, and why (the engine release's
+    #: rule: Engine.allreduce_rms_fusion)
     allreduce_fusion: AllReduceFusion = AllReduceFusion(False, 0, "not resolved")
 
     @property
@@ -447,12 +450,13 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     """Resolve the figures a speed estimate needs; one line (BadInputError) for a GPU the
     catalog gives no bandwidth or FLOP/s for, or a link figure a parallel layout needs.
 
-    ``fuse_allreduce_rms``: vLLM's FlashInfer all-reduce + RMSNorm pass on (``--compilation-config
-    '{"pass_config":{"fuse_allreduce_rms":true}}'``), off (``false``), or None: the engine
-    release's default (vLLM: on from 0.17.0 at tp > 1 on Hopper/Blackwell; other engines: off).
-    Each tp all-reduce it fuses (the release's FI_ALLREDUCE_FUSION_MAX_SIZE_MB) costs
-    ``fused_allreduce_saving_us`` less. Asking for it where the engine release has no such
-    option is refused (BadInputError)."""
+    ``fuse_allreduce_rms``: the engine's FlashInfer all-reduce + RMSNorm fusion on (vLLM
+    ``--compilation-config '{"pass_config":{"fuse_allreduce_rms":true}}'``, SGLang
+    ``--enable-flashinfer-allreduce-fusion``), off, or None: the engine release's default for
+    this model (vLLM: on from 0.17.0 at tp > 1 on Hopper/Blackwell; SGLang: on for some MoE
+    architectures from 0.5.1; other engines: off). Each tp all-reduce it fuses (up to the
+    release's sizes) costs ``fused_allreduce_saving_us`` less. What the engine release cannot
+    do (ask where it has no such option; turn SGLang's default off) is refused (BadInputError)."""
     from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
 
@@ -464,8 +468,8 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     if getattr(req, "eviction", None) is not None:
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
-    fusion = get_engine(req.engine).allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp,
-                                                          asked=fuse_allreduce_rms)
+    fusion = get_engine(req.engine).allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp, asked=fuse_allreduce_rms,
+                                                          spec=spec, nodes=cdiv(req.tp * req.pp, eff.gpus_per_node))
     if not gpu.hbm_bandwidth_bytes_per_s:
         raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "
                             f"was given); kvplan speed needs --gpu with a catalog GPU")
@@ -589,11 +593,12 @@ def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, fl
     return eff.collective_latency_s + ring / (eff.interconnect * link), ring
 
 
-def _tp_allreduce_s(s: Setup, message_bytes: float) -> tuple[float, float]:
+def _tp_allreduce_s(s: Setup, message_bytes: float, fused_max_bytes: int) -> tuple[float, float]:
     """(seconds, ring bytes per rank) of one all-reduce over the tp group, less the fused
-    kernel's saving where vLLM fuses it with the RMSNorm that follows (never below 0)."""
+    kernel's saving where the engine fuses it with the RMSNorm that follows (messages up to
+    ``fused_max_bytes``; never below 0)."""
     seconds, ring = _collective_s(s, s.request.tp, message_bytes)
-    if seconds and message_bytes <= s.fused_allreduce_max_bytes:
+    if seconds and message_bytes <= fused_max_bytes:
         seconds = max(0.0, seconds - s.efficiency.fused_allreduce_saving_s)
     return seconds, ring
 
@@ -641,16 +646,23 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     kv_s = kv_bytes / (eff.kv_bandwidth * s.hbm_bytes_per_s)
     attn_s = attn_flops / (eff.flops * s.attention_flops_per_s)
     # communication: two all-reduces a layer inside the replica; MoE layers over tp x dp
+    # (the attention output's, then the MLP output's; each fused up to the engine's limit for it)
     message = tokens * spec.hidden_size * s.act_bytes
     dense_layers = st.num_layers - st.num_moe_layers
-    one_s, one_b = _tp_allreduce_s(s, message)
-    comm_s, comm_b = 2 * dense_layers * one_s, 2 * dense_layers * one_b
+    fusion = s.allreduce_fusion
+    attn_one_s, one_b = _tp_allreduce_s(s, message, fusion.max_bytes)
+    mlp_one_s, _ = _tp_allreduce_s(s, message, fusion.mlp_bytes)
+    comm_s, comm_b = dense_layers * (attn_one_s + mlp_one_s), 2 * dense_layers * one_b
     if st.num_moe_layers:
-        attn_one_s, attn_one_b = one_s, one_b
         # with dp 1 the MoE output is the same tp all-reduce (fused likewise); over dp ranks, not
-        moe_one_s, moe_one_b = (one_s, one_b) if req.dp == 1 else _collective_s(s, tp * req.dp, message * req.dp)
+        moe_one_s, moe_one_b = ((mlp_one_s, one_b) if req.dp == 1 else
+                                _collective_s(s, tp * req.dp, message * req.dp))
         comm_s += st.num_moe_layers * (attn_one_s + moe_one_s)
-        comm_b += st.num_moe_layers * (attn_one_b + moe_one_b)
+        comm_b += st.num_moe_layers * (one_b + moe_one_b)
+    last = spec.num_layers - 1  # the model's last layer sits in the last stage
+    if (not fusion.last_layer_mlp_fused and st.index == len(s.stages) - 1
+            and (req.dp == 1 or not spec.is_moe_layer(last))):
+        comm_s += _collective_s(s, tp, message)[0] - mlp_one_s  # the model's last MLP all-reduce runs unfused
     # the larger of memory and compute is what each part costs; split the bound honestly
     compute_s = max(0.0, lin_s - mem_s) + max(0.0, attn_s - kv_s)
     return StepTime(weights_s=mem_s, kv_s=kv_s, compute_s=compute_s, comm_s=comm_s,
@@ -866,6 +878,7 @@ class SpeedTable:
             "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,
             "fuse_allreduce_rms": {"on": first.allreduce_fusion.on, "source": first.allreduce_fusion.source},
             "fused_allreduce_max_bytes": first.fused_allreduce_max_bytes,
+            "fused_allreduce_mlp_max_bytes": first.allreduce_fusion.mlp_bytes,
             "efficiency": first.efficiency.as_dict(),
             "formats": [
                 {"kv_dtype": s.request.kv_format.name,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from helpers import cli, one_line_error, toy_spec
 from kvplan.capacity import make_request, plan
 from kvplan.errors import BadInputError
+from kvplan.gpus import get_gpu
 from kvplan.loader import load_model
 from kvplan.speed import (
     decode_step,
@@ -262,9 +263,9 @@ def test_fused_allreduce_leaves_larger_messages_and_other_gpus_alone():
 
 
 def test_fused_allreduce_is_refused_for_other_engines_and_off_by_default_there():
-    with pytest.raises(BadInputError, match="fuse_allreduce_rms is a vLLM compilation pass"):
-        _gptoss(engine="sglang==0.5.6")
-    off = _gptoss(engine="sglang==0.5.6", fuse=None).allreduce_fusion
+    with pytest.raises(BadInputError, match="^trtllm has no all-reduce \\+ RMSNorm fusion option kvplan models"):
+        _gptoss(engine="trtllm")
+    off = _gptoss(engine="trtllm", fuse=None).allreduce_fusion
     assert not off.on and off.max_bytes == 0
 
 
@@ -542,3 +543,117 @@ def test_speed_takes_vllms_flag_names(capsys):
     assert short[0] == long[0] == 0 and short[1] == long[1]
     d = json.loads(short[1])
     assert (d["tp"], d["dp"], d["enable_expert_parallel"], d["formats"][0]["kv_dtype"]) == (2, 2, True, "fp8_e4m3")
+
+
+# -- SGLang's --enable-flashinfer-allreduce-fusion (rule allreduce_rms_fusion, kvplan/engines/sglang.py) ----------
+def _sgl(model="deepseek-v3", gpu="b200", tp=8, engine="sglang==0.5.6", fuse: bool | None = None, saving=None,
+         **options):
+    eff = None if saving is None else replace(default_efficiency(get_gpu(gpu)), fused_allreduce_saving_s=saving)
+    return setup(plan(make_request(load_model(model), gpu, tp=tp, engine=engine, **options)), eff, fuse)
+
+
+def test_sglang_0_5_6_fuses_deepseek_v3_on_b200_by_default():
+    s = _sgl()
+    # communicator.py: both all-reduces of a layer up to 2,048 tokens x 7,168 x 2 B = 29,360,128 B
+    assert s.allreduce_fusion.on and s.fused_allreduce_max_bytes == s.allreduce_fusion.mlp_bytes == 29_360_128
+    assert s.allreduce_fusion.source == "SGLang 0.5.6 default for DeepseekV3ForCausalLM (tp 8, dp 1, pp 1, CC 10.0)"
+    plain = _sgl(saving=0.0)
+    for users in (8, 2048):
+        # 61 layers x 2 all-reduces, less the last layer's MLP one (is_last_layer): 121 x 4.8 us = 0.5808 ms
+        fused, unfused = decode_step(s, users, 1000), decode_step(plain, users, 1000)
+        assert unfused.comm_s - fused.comm_s == pytest.approx(121 * 4.8e-6, rel=1e-9)
+        assert fused.comm_bytes == unfused.comm_bytes
+    # 2,049 tokens: over FUSE_ALLREDUCE_MAX_BATCH_SIZE, nothing fuses
+    assert decode_step(s, 2049, 1000).comm_s == decode_step(plain, 2049, 1000).comm_s
+    assert estimate(s, 8, 1024).tpot_s * 1e3 == pytest.approx(9.390255422945206, rel=1e-9)
+    assert estimate(plain, 8, 1024).tpot_s * 1e3 == pytest.approx(9.971055422945206, rel=1e-9)
+
+
+def test_sglang_default_is_off_before_0_5_1_with_dp_attention_and_for_other_models():
+    off = _sgl(engine="sglang==0.4.10").allreduce_fusion
+    assert (off.on, off.max_bytes) == (False, 0)
+    assert off.source == "SGLang 0.4.10 default: off (--enable-flashinfer-allreduce-fusion not given)"
+    dp = _sgl(tp=4, dp=2).allreduce_fusion  # --tp 8 --dp 2 --enable-dp-attention
+    assert not dp.on and "off for DeepseekV3ForCausalLM at tp 4, dp 2" in dp.source
+    assert not _sgl("llama3.1-8b", tp=2).allreduce_fusion.on  # not an architecture SGLang turns it on for
+    two_nodes = _sgl(tp=16).allreduce_fusion  # nnodes == 1 from 0.5.6 (flashinfer issue #2006); 8 GPUs a node
+    assert not two_nodes.on and "one node" in two_nodes.source
+    # 0.5.1 turns it on for gpt-oss only (server_args.py line 2245), not DeepSeek-V3 (from 0.5.4)
+    assert not _sgl(engine="sglang==0.5.1").allreduce_fusion.on
+    assert _sgl(engine="sglang==0.5.4").allreduce_fusion.on
+
+
+def test_sglang_0_5_1_fuses_gpt_oss_on_b200():
+    s = _sgl("gpt-oss-120b", tp=2, engine="sglang==0.5.1")
+    assert s.allreduce_fusion.on and s.fused_allreduce_max_bytes == 2048 * 2880 * 2 == 11_796_480
+    # 36 layers x 2 all-reduces less the last MLP one: 71 x 4.8 us
+    plain = _sgl("gpt-oss-120b", tp=2, engine="sglang==0.5.1", saving=0.0)
+    assert decode_step(plain, 4, 1000).comm_s - decode_step(s, 4, 1000).comm_s == pytest.approx(71 * 4.8e-6, rel=1e-9)
+    # 0.5.2 / 0.5.4: the attention all-reduce up to 4,096 tokens, the MLP one up to 2,048
+    f = _sgl("gpt-oss-120b", tp=2, engine="sglang==0.5.4").allreduce_fusion
+    assert (f.max_bytes, f.mlp_bytes) == (4096 * 5760, 2048 * 5760)
+
+
+def test_sglang_hopper_deepseek_off_in_0_5_6_on_in_0_5_8_saving_nothing():
+    off, on = _sgl(gpu="h100"), _sgl(gpu="h100", engine="sglang==0.5.8")
+    assert not off.allreduce_fusion.on  # is_sm100_supported(): compute capability major 10 only
+    assert on.allreduce_fusion.on and on.fused_allreduce_max_bytes == 29_360_128  # sm90 or sm100 in 0.5.8
+    assert decode_step(on, 8, 1000) == decode_step(off, 8, 1000)  # fused_allreduce_saving_us is 0 on H100
+    from kvplan.engines import get_engine
+
+    h20 = get_engine("sglang==0.5.8").allreduce_rms_fusion(get_gpu("h20"), tp=8, spec=load_model("deepseek-v3"))
+    assert not h20.on and h20.source.endswith("without DP attention, one node, not an H20)")  # flashinfer #2204
+
+
+def test_sglang_asked_for_where_kvplan_knows_the_paths():
+    s = _sgl(engine="sglang==0.4.10", fuse=True)  # deepseek_v2.py: both all-reduces up to 128 tokens
+    assert s.allreduce_fusion.source == "--enable-flashinfer-allreduce-fusion (asked)"
+    assert s.fused_allreduce_max_bytes == s.allreduce_fusion.mlp_bytes == 128 * 14_336
+    f = _sgl(engine="sglang==0.4.9", fuse=True).allreduce_fusion  # the attention all-reduce only, <= 1,024
+    assert (f.max_bytes, f.mlp_bytes) == (1024 * 14_336, 0)
+    assert _sgl(tp=1, engine="sglang==0.5.6").allreduce_fusion.max_bytes == 0  # nothing fuses at tp 1
+    assert not _sgl(engine="sglang==0.4.10", fuse=False).allreduce_fusion.on
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(engine="sglang==0.4.6", fuse=True),
+     "sglang 0.4.6 has no --enable-flashinfer-allreduce-fusion (SGLang has it from 0.4.9)"),
+    (dict(fuse=False), "sglang 0.5.6 turns --enable-flashinfer-allreduce-fusion on for DeepseekV3ForCausalLM at "
+                       "tp 8, dp 1, pp 1, CC 10.0 (server_args.py) and has no flag to turn it off; drop "
+                       "--no-fuse-allreduce-rms"),
+    (dict(model="llama3.1-8b", tp=2, fuse=True), "kvplan has not read which all-reduces SGLang 0.5.6 fuses for "
+                                                 "LlamaForCausalLM under --enable-flashinfer-allreduce-fusion"),
+    (dict(gpu="a100-80gb", fuse=True), "SGLang 0.5.6 runs --enable-flashinfer-allreduce-fusion only on compute "
+                                       "capability 9.x / 10.x; a100-80gb is not one"),
+    (dict(tp=4, dp=2, engine="sglang==0.5.4", fuse=True), "kvplan does not model SGLang 0.5.4's "
+                                                          "--enable-flashinfer-allreduce-fusion with DP attention"),
+    (dict(tp=4, pp=2), "kvplan does not model SGLang 0.5.6's --enable-flashinfer-allreduce-fusion with pipeline "
+                       "stages"),
+])
+def test_sglang_fusion_refusals(kwargs, message):
+    with pytest.raises(BadInputError) as err:
+        _sgl(**kwargs)
+    assert str(err.value).startswith(message)
+
+
+def test_cli_sglang_fusion_default_and_refusals(capsys):
+    base = ("speed", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--ctx", "1k", "--users", "8")
+    code, out, err = cli(capsys, *base, "--engine", "sglang==0.5.6", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["fuse_allreduce_rms"] == {"on": True, "source": "SGLang 0.5.6 default for DeepseekV3ForCausalLM "
+                                                                "(tp 8, dp 1, pp 1, CC 10.0)"}
+    assert data["fused_allreduce_max_bytes"] == data["fused_allreduce_mlp_max_bytes"] == 29_360_128
+    code, out, err = cli(capsys, *base, "--engine", "sglang==0.5.6", "--no-fuse-allreduce-rms")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == ("kvplan: error: sglang 0.5.6 turns --enable-flashinfer-allreduce-fusion on for "
+                                   "DeepseekV3ForCausalLM at tp 8, dp 1, pp 1, CC 10.0 (server_args.py) and has no "
+                                   "flag to turn it off; drop --no-fuse-allreduce-rms")
+    code, out, err = cli(capsys, *base, "--engine", "sglang==0.4.6", "--fuse-allreduce-rms")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == ("kvplan: error: sglang 0.4.6 has no --enable-flashinfer-allreduce-fusion (SGLang "
+                                   "has it from 0.4.9)")
+    code, out, err = cli(capsys, *base, "--engine", "sglang==0.4.10", "--fuse-allreduce-rms", "--json")
+    assert code == 0, err
+    assert json.loads(out)["fuse_allreduce_rms"] == {"on": True, "source": "--enable-flashinfer-allreduce-fusion "
+                                                                           "(asked)"}

@@ -64,12 +64,14 @@ def speed(
     fuse_allreduce_rms: Annotated[
         Optional[bool],
         typer.Option("--fuse-allreduce-rms/--no-fuse-allreduce-rms",
-                     help="vLLM's --compilation-config '{\"pass_config\":{\"fuse_allreduce_rms\":true}}' (or "
-                          "false): FlashInfer all-reduce + RMSNorm in one kernel; tp all-reduces vLLM fuses cost "
-                          "the measured saving less (kvplan/data/efficiency.yaml). Default: the release's "
-                          "(off up to 0.16.0; from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 "
-                          "and 10.0, 10.x from 0.19.0). Refused for releases without the option (before 0.12.0) "
-                          "and other engines."),
+                     help="FlashInfer all-reduce + RMSNorm in one kernel: vLLM's --compilation-config "
+                          "'{\"pass_config\":{\"fuse_allreduce_rms\":true}}' (or false), SGLang's "
+                          "--enable-flashinfer-allreduce-fusion; tp all-reduces the engine fuses cost the measured "
+                          "saving less (kvplan/data/efficiency.yaml). Default: the release's (vLLM: off up to 0.16.0; "
+                          "from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from "
+                          "0.19.0. SGLang: on for some MoE architectures on Blackwell from 0.5.1, Hopper too in "
+                          "0.5.8). Refused for releases without the option, other engines, and --no- where "
+                          "SGLang turns it on (it has no flag to turn it off)."),
     ] = None,
     json_out: JsonOpt = False,
     plot: Annotated[
@@ -183,8 +185,11 @@ def _render(table, calibration: str | None) -> None:
                 con.print(f"  {p.users:,} users: {p.reason}")
     fusion = first.allreduce_fusion
     if fusion.on:
-        con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces up to {fusion.max_bytes:,} "
-                  f"bytes cost {first.efficiency.fused_allreduce_saving_s * 1e6:g} us less")
+        sizes = (f"{fusion.max_bytes:,} bytes" if fusion.mlp_bytes == fusion.max_bytes else
+                 f"{fusion.max_bytes:,} bytes (attention) / {fusion.mlp_bytes:,} bytes (MLP)")
+        last = "" if fusion.last_layer_mlp_fused else " (not the last layer's MLP one)"
+        con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces up to {sizes}{last} "
+                  f"cost {first.efficiency.fused_allreduce_saving_s * 1e6:g} us less")
     source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
     con.print(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
               f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")

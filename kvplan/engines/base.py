@@ -173,9 +173,21 @@ class AllReduceFusion:
     on: bool  # the pass runs (asked for, or the release's default)
     max_bytes: int  # all-reduces of up to this many bytes run fused (0: none, e.g. no size for this GPU/tp)
     source: str
+    #: the all-reduce after the MLP / MoE block, where its limit differs (SGLang fuses it with the
+    #: next layer's input norm under its own token cap; 0: never); None: max_bytes as well
+    mlp_max_bytes: int | None = None
+    #: whether the model's last layer's MLP all-reduce is fused too (vLLM: with the final norm;
+    #: SGLang: no, LayerCommunicator.is_last_layer leaves it to postprocess_layer)
+    last_layer_mlp_fused: bool = True
+
+    @property
+    def mlp_bytes(self) -> int:
+        """The largest MLP-output all-reduce that runs fused."""
+        return self.max_bytes if self.mlp_max_bytes is None else self.mlp_max_bytes
 
     def as_dict(self) -> dict:
-        return {"on": self.on, "max_bytes": self.max_bytes, "source": self.source}
+        return {"on": self.on, "max_bytes": self.max_bytes, "mlp_max_bytes": self.mlp_bytes,
+                "last_layer_mlp_fused": self.last_layer_mlp_fused, "source": self.source}
 
 
 # -- argument checks shared by the engines ------------------------------------------------------
@@ -268,14 +280,15 @@ class Engine:
         if self.family in _engine_models():
             check_registered(self.name, self.family, self.release, spec)
 
-    def allreduce_rms_fusion(self, gpu, *, tp: int, pp: int = 1, dp: int = 1,
-                             asked: bool | None = None) -> AllReduceFusion:
+    def allreduce_rms_fusion(self, gpu, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
+                             spec=None, nodes: int = 1) -> AllReduceFusion:
         """Whether tp all-reduces run fused with their RMSNorm (``asked``: the deployment turns
-        the pass on or off; None: the release's default). Default: this engine has no such
-        pass kvplan models; asking for it is refused."""
+        the pass on or off; None: the release's default) for ``spec`` (the model: SGLang's
+        default depends on its architecture) on ``nodes`` nodes a replica. Default: this engine
+        has no such pass kvplan models; asking for it is refused."""
         if asked:
-            raise BadInputError(f"fuse_allreduce_rms is a vLLM compilation pass (pass_config); {self.name} has "
-                                f"no such option")
+            raise BadInputError(f"{self.name} has no all-reduce + RMSNorm fusion option kvplan models (vLLM's "
+                                f"pass_config fuse_allreduce_rms, SGLang's --enable-flashinfer-allreduce-fusion)")
         return AllReduceFusion(False, 0, f"{self.name}: no all-reduce + RMSNorm fusion kvplan models")
 
     def check_gpu(self, gpu) -> None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kvplan.engines.base import (Engine, EngineSettings, Release, Rule, RuleBook, StageBudget, fraction, gib,
-                                 positive)
+from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, Rule, RuleBook, StageBudget,
+                                 fraction, gib, positive)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
@@ -102,6 +102,37 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_
     return _round3((gpu_mib - reserved) / gpu_mib)
 
 
+@dataclass(frozen=True)
+class Fusion:
+    """What ``--enable-flashinfer-allreduce-fusion`` (FlashInfer's one-kernel all-reduce +
+    residual add + RMSNorm) does in one release, read from its wheel.
+
+    Two all-reduces a layer can fuse: the attention output's, with the post-attention norm
+    (layers/communicator.py ``_gather_hidden_states_and_residual``: up to ``attn_max_tokens``
+    tokens, on compute capability majors ``majors``), and the MLP / MoE output's, with the
+    next layer's input norm (the model sets ``_sglang_needs_allreduce_fusion``: up to
+    ``mlp_max_tokens`` tokens, never on the model's last layer; 0: no such path). Both need
+    tp > 1. ``archs``: the architectures whose SGLang model kvplan has read going through
+    these paths (asking for the flag with another is refused). ``defaults``: architecture ->
+    capability majors on which server_args.py turns the flag on by itself (without DP
+    attention; ``single_node``: only when nnodes == 1; never on ``not_gpus``).
+    ``dp_attention_unfused``: with DP attention neither path runs (else kvplan does not
+    know: asking is refused)."""
+
+    attn_max_tokens: int
+    mlp_max_tokens: int
+    majors: tuple[int, ...]
+    archs: tuple[str, ...]
+    defaults: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    single_node: bool = False
+    not_gpus: tuple[str, ...] = ()
+    dp_attention_unfused: bool = False
+
+
+_COMM = "python/sglang/srt/layers/communicator.py"
+_DSV = ("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM")  # models/deepseek_v2.py EntryClass
+_SM100, _SM90_100 = (10,), (9, 10)  # is_sm100_supported: major == 10; is_sm90_supported: major == 9
+
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
          _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
@@ -127,6 +158,59 @@ RULES = (
     Rule("startup_in_use_bytes", "0.4.6", "0.5.8", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log"),
+    # -- FlashInfer all-reduce + residual add + RMSNorm (kvplan.speed; SGLang.allreduce_rms_fusion).
+    #    None: no --enable-flashinfer-allreduce-fusion. Else a Fusion. The flag is store_true
+    #    (default False): nothing turns it off once server_args.py turns it on.
+    Rule("allreduce_rms_fusion", "0.4.6", "0.4.6", None,
+         _ARGS + ": no enable_flashinfer_allreduce_fusion (no layers/flashinfer_comm_fusion.py)"),
+    Rule("allreduce_rms_fusion", "0.4.9", "0.4.9",
+         Fusion(1024, 0, _SM100, _DSV + ("Qwen3MoeForCausalLM",), dp_attention_unfused=True),
+         _COMM + ": _gather_hidden_states_and_residual fuses the attention all-reduce when _is_sm100_supported "
+         "and hidden_states.shape[0] <= 1024 (not with DP attention: attn_dp_size != 1 branch); no model fuses "
+         "the MLP all-reduce; " + _ARGS + ": enable_flashinfer_allreduce_fusion default False, never set"),
+    Rule("allreduce_rms_fusion", "0.4.10", "0.4.10", Fusion(128, 128, _SM100, _DSV),
+         _COMM + ": attention all-reduce fused at shape[0] <= 128 on sm100; models/deepseek_v2.py "
+         "_should_fuse_mlp_allreduce_with_next_layer: MLP all-reduce at <= 128 tokens, sm100, not the last layer "
+         "(no DP-attention test); " + _ARGS + ": default False, never set"),
+    Rule("allreduce_rms_fusion", "0.5.1", "0.5.1",
+         Fusion(2048, 2048, _SM100, _DSV + ("GptOssForCausalLM",), (("GptOssForCausalLM", _SM100),)),
+         _COMM + ": attention all-reduce at shape[0] <= 2048 on sm100; should_fuse_mlp_allreduce_with_next_layer: "
+         "FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not is_last_layer, tp_size > 1 (no DP-attention test); models "
+         "deepseek_v2.py, gpt_oss.py; " + _ARGS + ": _handle_model_specific_adjustments (line 2245): "
+         "GptOssForCausalLM, is_sm100_supported(), not enable_dp_attention"),
+    Rule("allreduce_rms_fusion", "0.5.2", "0.5.2",
+         Fusion(4096, 2048, _SM90_100, _DSV + ("GptOssForCausalLM", "Qwen3MoeForCausalLM"),
+                (("GptOssForCausalLM", _SM100),)),
+         _COMM + ": attention all-reduce at shape[0] <= 4096 on sm90 or sm100 (layers/flashinfer_comm_fusion.py "
+         "sizes its workspace for 2048 tokens); MLP all-reduce FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048 (models "
+         "deepseek_v2.py, gpt_oss.py, qwen3_moe.py); " + _ARGS + " line 2459: GptOssForCausalLM on sm100 "
+         "without DP attention"),
+    Rule("allreduce_rms_fusion", "0.5.4", "0.5.4",
+         Fusion(4096, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM"),
+                (("DeepseekV3ForCausalLM", _SM100), ("GptOssForCausalLM", _SM100))),
+         _COMM + ": as 0.5.2 (attention <= 4096 tokens on sm90/sm100, MLP <= 2048); " + _ARGS
+         + ": _handle_model_specific_adjustments line 891 (DeepseekV3ForCausalLM without index_topk, sm100, "
+         "no DP attention) and line 930 (GptOssForCausalLM, sm100, no DP attention)"),
+    Rule("allreduce_rms_fusion", "0.5.6", "0.5.6",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM"),
+                (("DeepseekV3ForCausalLM", _SM100), ("GptOssForCausalLM", (10, 12))), single_node=True,
+                dp_attention_unfused=True),
+         _COMM + ": attention all-reduce at shape[0] <= 2048 on sm90/sm100; should_fuse_mlp_allreduce_with_next_layer "
+         "<= FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not is_last_layer, tp_size > 1, not is_dp_attention_enabled() "
+         "(models deepseek_v2.py, gpt_oss.py, qwen3_moe.py, glm4_moe.py); " + _ARGS + ": "
+         "_handle_model_specific_adjustments lines 1027-1031 (DeepseekV3ForCausalLM: is_sm100_supported(), no DP "
+         "attention, nnodes == 1) and 1085-1091 (GptOssForCausalLM: is_blackwell_supported(), major 10 or 12)"),
+    Rule("allreduce_rms_fusion", "0.5.8", "0.5.8",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
+                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
+                                               "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM")),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
+         _COMM + ": apply_flashinfer_allreduce_fusion (both paths): sm90 or sm100, 0 < tokens <= "
+         "FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not DP attention; MLP path not is_last_layer, tp_size > 1; "
+         + _ARGS + " lines 1610-1626: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe on sm90 or sm100, "
+         "no DP attention, nnodes == 1, not an H20, moe_a2a_backend none (the default)"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -198,3 +282,73 @@ class SGLang(Engine):
         other = int(self.startup_in_use_bytes(settings.tp, settings.pp) * frac)
         return [StageBudget(st.stage, st.layers, total, share, st.bytes, 0, other, share - st.bytes - other)
                 for st in weights.stages]
+
+    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
+                             spec=None, nodes: int = 1) -> AllReduceFusion:
+        """SGLang's ``--enable-flashinfer-allreduce-fusion`` (rule ``allreduce_rms_fusion``): on
+        when asked, else the release's default for the model's architecture (on by itself for
+        some MoE models on Hopper / Blackwell from 0.5.1, without DP attention: ``dp > 1`` for
+        these MoE models). Where on, the attention all-reduce of up to ``attn_max_tokens``
+        tokens and the MLP all-reduce of up to ``mlp_max_tokens`` (not the last layer's) run
+        fused; bytes = tokens x hidden_size x the model dtype's bytes, as kvplan.speed sizes
+        an all-reduce. The flag cannot be turned off: ``asked=False`` where the default is on
+        is refused, as are ``asked=True`` where the release lacks the flag, for an
+        architecture or GPU kvplan has not read it for, and with pipeline stages."""
+        from kvplan.formats import FORMATS
+
+        rule: Fusion | None = self.rule("allreduce_rms_fusion")
+        flag = "--enable-flashinfer-allreduce-fusion"
+        if rule is None:
+            if asked:
+                raise BadInputError(f"sglang {self.release} has no {flag} (SGLang has it from 0.4.9)")
+            return AllReduceFusion(False, 0, f"SGLang {self.release}: no {flag} (from 0.4.9)")
+        arch = getattr(spec, "architecture", "") or ""
+        cc = gpu.compute_capability
+        where = f"tp {tp}, dp {dp}, pp {pp}, CC {'none' if cc is None else f'{cc[0]}.{cc[1]}'}"
+        default_majors = dict(rule.defaults).get(arch)
+        default_on = (default_majors is not None and cc is not None and cc[0] in default_majors and dp == 1
+                      and not (rule.single_node and nodes > 1) and gpu.name not in rule.not_gpus)
+        if asked is False and default_on:
+            raise BadInputError(f"sglang {self.release} turns {flag} on for {arch} at {where} (server_args.py) and "
+                                f"has no flag to turn it off; drop --no-fuse-allreduce-rms")
+        if asked:
+            if not arch:
+                raise BadInputError(f"{flag}: kvplan needs the model's architecture to know which all-reduces "
+                                    f"SGLang {self.release} fuses, and this spec gives none")
+            if arch not in rule.archs:
+                raise BadInputError(f"kvplan has not read which all-reduces SGLang {self.release} fuses for {arch} "
+                                    f"under {flag} (read: {', '.join(rule.archs)})")
+            if cc is None or cc[0] not in rule.majors:
+                raise BadInputError(f"SGLang {self.release} runs {flag} only on compute capability "
+                                    f"{' / '.join(f'{m}.x' for m in rule.majors)}; {gpu.name} is not one")
+            if dp > 1 and not rule.dp_attention_unfused:
+                raise BadInputError(f"kvplan does not model SGLang {self.release}'s {flag} with DP attention "
+                                    f"(dp {dp}): its MLP path does not test for it")
+            why = f"{flag} (asked)"
+        elif asked is False:
+            return AllReduceFusion(False, 0, f"{flag} not given (asked)")
+        elif default_on:
+            why = f"SGLang {self.release} default for {arch} ({where})"
+        else:
+            if not arch:
+                why = f"SGLang {self.release}: off (the spec names no architecture, which SGLang's default reads)"
+            elif not rule.defaults:
+                why = f"SGLang {self.release} default: off ({flag} not given)"
+            else:
+                need = "; ".join(f"{a} on CC {' / '.join(f'{m}.x' for m in ms)}" for a, ms in rule.defaults)
+                extra = ", one node" if rule.single_node else ""
+                extra += ", not an H20" if rule.not_gpus else ""
+                why = (f"SGLang {self.release} default: off for {arch or 'this model'} at {where} (on for {need}, "
+                       f"without DP attention{extra})")
+            return AllReduceFusion(False, 0, why)
+        if dp > 1:
+            return AllReduceFusion(True, 0, why + "; with DP attention no all-reduce fuses (communicator.py)")
+        if pp > 1 and tp > 1:
+            raise BadInputError(f"kvplan does not model SGLang {self.release}'s {flag} with pipeline stages: the last "
+                                f"layer of a stage hands its MLP all-reduce to the next stage (is_last_layer counts "
+                                f"the model's last layer only); time it at pp 1")
+        if tp == 1:
+            return AllReduceFusion(True, 0, why + "; nothing fuses at tp 1")
+        token_bytes = spec.hidden_size * (FORMATS[spec.dtype].value_bits // 8)
+        return AllReduceFusion(True, rule.attn_max_tokens * token_bytes, why,
+                               mlp_max_bytes=rule.mlp_max_tokens * token_bytes, last_layer_mlp_fused=False)

@@ -220,8 +220,9 @@ class VLLM(Engine):
                                 f"--engine vllm==X" + (" or --kv-dtype auto" if kv else " or GPU"))
         raise BadInputError(f"{where} does not start {what}{flag}: {why}; use another --engine vllm==X"
                             + (" or --kv-dtype auto" if kv else " or GPU"))
-    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1,
-                             asked: bool | None = None) -> AllReduceFusion:
+
+    def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
+                             spec=None, nodes: int = 1) -> AllReduceFusion:
         """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
         asked (``--compilation-config '{"pass_config":{"fuse_allreduce_rms":true}}'``), off when
         turned off, else the release's default at optimization level O2 (off up to 0.16.0; from
