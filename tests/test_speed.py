@@ -627,8 +627,8 @@ def test_sglang_asked_for_where_kvplan_knows_the_paths():
                                        "capability 9.x / 10.x; a100-80gb is not one"),
     (dict(tp=4, dp=2, engine="sglang==0.5.4", fuse=True), "kvplan does not model SGLang 0.5.4's "
                                                           "--enable-flashinfer-allreduce-fusion with DP attention"),
-    (dict(tp=4, pp=2), "kvplan does not model SGLang 0.5.6's --enable-flashinfer-allreduce-fusion with pipeline "
-                       "stages"),
+    (dict(tp=4, pp=2), "kvplan does not model SGLang 0.5.6's --enable-flashinfer-allreduce-fusion (SGLang 0.5.6 "
+                       "default for DeepseekV3ForCausalLM (tp 4, dp 1, pp 2, CC 10.0)) with pipeline stages"),
 ])
 def test_sglang_fusion_refusals(kwargs, message):
     with pytest.raises(BadInputError) as err:

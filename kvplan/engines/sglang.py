@@ -344,9 +344,9 @@ class SGLang(Engine):
         if dp > 1:
             return AllReduceFusion(True, 0, why + "; with DP attention no all-reduce fuses (communicator.py)")
         if pp > 1 and tp > 1:
-            raise BadInputError(f"kvplan does not model SGLang {self.release}'s {flag} with pipeline stages: the last "
-                                f"layer of a stage hands its MLP all-reduce to the next stage (is_last_layer counts "
-                                f"the model's last layer only); time it at pp 1")
+            raise BadInputError(f"kvplan does not model SGLang {self.release}'s {flag} ({why}) with pipeline stages: "
+                                f"the last layer of a stage hands its MLP all-reduce to the next stage (is_last_layer "
+                                f"counts the model's last layer only); time it at pp 1")
         if tp == 1:
             return AllReduceFusion(True, 0, why + "; nothing fuses at tp 1")
         token_bytes = spec.hidden_size * (FORMATS[spec.dtype].value_bits // 8)
