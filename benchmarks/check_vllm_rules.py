@@ -11,7 +11,7 @@ release's own source, read from its published wheel.
 For each release it reads the markers the rules come from (the top-k/top-p path, whether
 the profile forward's output stays alive, the A100 exception, the CUDA-graph and
 symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNorm option,
-its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks and sliding windows at
+its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks, sliding windows and logit soft-caps (in float32 too) at
 sample compute capabilities) and prints every disagreement with the
 table. Nothing of vLLM's is kept in this repository.
 """
@@ -155,6 +155,26 @@ for rel in BOOK.releases:
         flex_refuses = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
         return 'fails' if (cc < (8, 0) and v1_below_8 and flex_default_old and flex_refuses) else 'starts'
 
+    flex_softcap_raises = 'FlexAttention does not support logits soft cap yet' in backends('flex_attention')
+    fa_dtypes = re.search(r'def get_supported_dtypes\(cls\).*?return (\[.*?\])', backends('flash_attn'), re.S)
+    fp32_to_flex = ('FP32 is only supported by FlexAttention' in cuda
+                    or ('use_flex_attention_reason["dtype"]' in cuda and fa_dtypes is not None
+                        and 'float32' not in fa_dtypes.group(1)))
+    fp32_v0 = 'V1_SUPPORTED_DTYPES' in oracle
+    takes_softcap = all('logits_soft_cap' in backends(b) for b in ('flash_attn', 'triton_attn', 'flashinfer')
+                        if backends(b))
+    if priorities:  # 0.11.1+: FLEX_ATTENTION last; TRITON_ATTN, before it, must take float32
+        fp32_to_flex = 'torch.float32' not in re.search(r'supported_dtypes[^=]*=\s*\[(.*?)\]',
+                                                        backends('triton_attn'), re.S).group(1)
+
+    def softcap_any(cc, fp32):
+        if fp32 and fp32_v0:
+            return 'v0'
+        if not takes_softcap:
+            return '?'
+        flex = (fp32 and fp32_to_flex) or (cc < (8, 0) and v1_below_8 and flex_default_old and not priorities)
+        return 'fails' if flex and flex_softcap_raises else 'starts'
+
     def fp8_sinks(cc):  # None: the table defers to fp8_kv_start
         if not priorities:
             return None
@@ -172,7 +192,8 @@ for rel in BOOK.releases:
     for cc in ((7, 0), (7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (10, 3), (12, 0)):
         if not v1_below_8 and cc < (8, 0):
             continue  # V0 there: check_gpu refuses before any feature is asked
-        for key, src in (('sinks', sinks_any(cc)), ('sliding_window', sliding_any(cc))):
+        for key, src in (('sinks', sinks_any(cc)), ('sliding_window', sliding_any(cc)),
+                         ('softcap', softcap_any(cc, False)), ('softcap_fp32', softcap_any(cc, True))):
             if verdict(feats[key], cc) != src:
                 print(f'{rel}: attention_features_start {key} at {cc} table={verdict(feats[key], cc)!r} source={src!r}')
                 bad += 1

@@ -402,6 +402,9 @@ class ModelSpecSchema(_Strict):
     attention_sinks: bool = False
     # Qwen3-Next: q_proj also produces a sigmoid output gate per query channel (twice the rows).
     attention_output_gate: bool = False
+    # The tanh soft-cap on attention logits, scores -> cap * tanh(scores / cap) (Gemma 2:
+    # attn_logit_softcapping 50.0); no bytes, but vLLM's FlexAttention refuses it.
+    attn_logit_softcapping: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None

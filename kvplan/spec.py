@@ -123,6 +123,9 @@ class ModelSpec:
     qk_norm: bool = False
     attention_sinks: bool = False
     attention_output_gate: bool = False
+    # tanh soft-cap on the attention logits (Gemma 2: config.json attn_logit_softcapping 50.0);
+    # no bytes, but some engines' attention backends refuse it (vLLM's FlexAttention).
+    attn_logit_softcapping: float | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()
     # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
@@ -295,6 +298,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         qk_norm=d.get("qk_norm", False),
         attention_sinks=d.get("attention_sinks", False),
         attention_output_gate=d.get("attention_output_gate", False),
+        attn_logit_softcapping=d.get("attn_logit_softcapping"),
         ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
         ffn=_ffn_layers(d),
         vision_tower=tower,

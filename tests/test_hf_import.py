@@ -719,3 +719,33 @@ def test_compressed_tensors_fp8_weights_match_the_vllm_log():
     spec = _with_quant(_ct({"num_bits": 8, "type": "float", "strategy": "channel"}))
     cap = plan_capacity(spec, "h100", gpu_memory_utilization=0.95, max_model_len=8192)
     assert round(cap.weights_bytes / 2**30, 2) == 8.49
+
+
+# -- attention logit soft-capping: Gemma 2 reads it; final_logit_softcapping (the LM head) stays ignored
+def test_gemma2_reads_attn_logit_softcapping():
+    config = _config("gemma-2-9b-it")
+    assert (config["attn_logit_softcapping"], config["final_logit_softcapping"]) == (50.0, 30.0)
+    assert _spec("gemma-2-9b-it").attn_logit_softcapping == 50.0
+    for value, want in ((30, 30.0), (None, None)):
+        assert spec_from_hf_config({**config, "attn_logit_softcapping": value}, "g.json").attn_logit_softcapping == want
+    absent = {k: v for k, v in config.items() if k != "attn_logit_softcapping"}
+    assert spec_from_hf_config(absent, "g.json").attn_logit_softcapping == 50.0  # Gemma2Config default
+    for bad in (0, -1.0, "50", True):
+        with pytest.raises(SpecError, match=r"^g\.json: attn_logit_softcapping must be a positive number or null, "
+                                            r"got "):
+            spec_from_hf_config({**config, "attn_logit_softcapping": bad}, "g.json")
+
+
+def test_a_spec_without_attn_logit_softcapping_has_none():
+    assert _spec("gemma-3-4b-it").attn_logit_softcapping is None
+    assert load_builtin("llama3-8b").attn_logit_softcapping is None
+
+
+def test_a_family_that_does_not_read_the_cap_refuses_a_non_null_one():
+    config = _config("llama-3-8b-instruct")
+    with pytest.raises(SpecError, match=r"attn_logit_softcapping is a field kvplan does not read for model_type "
+                                        r"'llama'"):
+        spec_from_hf_config({**config, "attn_logit_softcapping": 50.0}, "l.json")
+    # null, and the LM head's final_logit_softcapping: nothing to refuse
+    assert spec_from_hf_config({**config, "attn_logit_softcapping": None, "final_logit_softcapping": 30.0},
+                               "l.json").attn_logit_softcapping is None

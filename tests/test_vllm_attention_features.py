@@ -109,3 +109,59 @@ def test_the_cli_refuses_a_feature_in_one_line_naming_release_gpu_capability_fea
     assert code == 0 and "fits" in out
     code, out, _ = cli(capsys, "capacity", "phi3-mini", "--gpu", "t4", "--engine", "vllm==0.11.0")
     assert code == 0 and "fits" in out
+
+
+# -- attention logit soft-capping (attention_features_start "softcap", "softcap_fp32"): Gemma-2
+#    passes attn_logit_softcapping to every Attention; FlexAttentionImpl raises for it in every
+#    release that has it, so it fails wherever vLLM picks FLEX_ATTENTION.
+SOFTCAP_T4 = ("kvplan: error: vllm==0.11.0 on NVIDIA T4 (16 GB) (compute capability 7.5) does not start a model "
+              "with attention logit soft-capping: vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION "
+              "below 8.0, which raises 'FlexAttention does not support logits soft cap yet.' "
+              "(vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl); use another --engine vllm==X or GPU")
+
+
+def test_the_cli_refuses_gemma2_on_a_t4_under_0_11_0_in_one_line(capsys):
+    code, out, err = cli(capsys, "capacity", "gemma2-9b", "--gpu", "t4", "--tp", "4", "--engine", "vllm==0.11.0")
+    assert (code, out, one_line_error(err)) == (2, "", SOFTCAP_T4)
+    # the same deployment one release later (TRITON_ATTN before FLEX_ATTENTION) starts and fits
+    code, out, _ = cli(capsys, "capacity", "gemma2-9b", "--gpu", "t4", "--tp", "4", "--engine", "vllm==0.11.1")
+    assert code == 0 and "verdict: fits" in out
+
+
+@pytest.mark.parametrize("model", ["gemma2-9b", "gemma2-27b"])
+@pytest.mark.parametrize("gpu", ["t4", "v100-32gb"])
+def test_0_11_0_runs_no_softcap_below_8_0(model, gpu):
+    spec = load_model(model)
+    assert spec.attn_logit_softcapping == 50.0
+    with pytest.raises(BadInputError, match=r"does not start a model with attention logit soft-capping: .*"
+                                            r"FlexAttention does not support logits soft cap yet"):
+        _request(spec, gpu, "0.11.0")
+    # the sliding-window layers alone start there (FlexAttention keeps the window from 0.11.0)
+    assert _request(dataclasses.replace(spec, attn_logit_softcapping=None), gpu, "0.11.0")
+
+
+def test_softcap_starts_where_flex_attention_is_not_picked():
+    assert _request("gemma2-9b", "t4", "0.11.1").spec.dtype == "fp32"   # TRITON_ATTN takes fp32 and the cap
+    assert _request("gemma2-9b", "v100-32gb", "0.19.1")
+    assert _request("gemma2-9b", "a100-80gb", "0.11.0").spec.dtype == "bf16"  # FLASH_ATTN
+    assert _request("gemma2-9b", "a100-80gb", "0.9.2")
+    assert _request("gemma2-9b", None, "0.11.0", gpu_mem_bytes="16GiB")  # no capability: CUDA rows not checked
+    assert _request("gemma3-4b", "t4", "0.11.0").spec.attn_logit_softcapping is None  # Gemma-3: no cap
+
+
+@pytest.mark.parametrize("release", ["0.9.2", "0.10.0", "0.10.1.1", "0.10.2", "0.11.0"])
+def test_softcap_in_fp32_runs_on_flex_attention_from_0_9_2_to_0_11_0(release):
+    with pytest.raises(BadInputError, match=r"compute capability 8\.0\) does not start a model with attention logit "
+                                            r"soft-capping in fp32: .*FLEX_ATTENTION for a float32 model.*"
+                                            r"--dtype bf16 starts"):
+        _request("gemma2-9b", "a100-80gb", release, dtype="fp32")
+    assert _request("gemma2-9b", "a100-80gb", release, dtype="bf16")
+    assert _request("llama3-8b", "a100-80gb", release, dtype="fp32")  # no cap: FlexAttention starts it
+
+
+def test_softcap_in_fp32_starts_from_0_11_1_and_falls_back_to_v0_up_to_0_9_1():
+    assert _request("gemma2-9b", "a100-80gb", "0.11.1", dtype="fp32").spec.dtype == "fp32"
+    with pytest.raises(BadInputError, match=r"vllm==0\.9\.1 .* runs a model with attention logit soft-capping in fp32 "
+                                            r"only in its V0 engine.*V1_SUPPORTED_DTYPES.*; use another --engine "
+                                            r"vllm==X$"):
+        _request("gemma2-9b", "a100-80gb", "0.9.1", dtype="fp32")

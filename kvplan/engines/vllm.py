@@ -183,10 +183,14 @@ class VLLM(Engine):
         ("sinks", "attention sinks", lambda spec: spec.attention_sinks),
         ("sliding_window", "sliding-window layers",
          lambda spec: any(isinstance(k, SlidingWindow) for k in set(spec.layers))),
+        ("softcap", "attention logit soft-capping", lambda spec: spec.attn_logit_softcapping is not None),
+        ("softcap_fp32", "attention logit soft-capping in fp32",
+         lambda spec: spec.attn_logit_softcapping is not None and spec.dtype == "fp32"),
     )
 
     def check_attention_features(self, spec, gpu: GPU) -> None:
-        """A model whose attention features (attention sinks, sliding-window layers) no attention
+        """A model whose attention features (attention sinks, sliding-window layers, attention logit
+        soft-capping, that in fp32: ``spec`` is the served spec, in the dtype it runs in) no attention
         backend this release picks on ``gpu`` runs, or where kvplan cannot tell which backend
         runs them (rule ``attention_features_start``), is refused, whatever the cache dtype. A GPU
         without a known compute capability (AMD, --gpu-mem) is checked only against rows that
@@ -214,7 +218,7 @@ class VLLM(Engine):
         flag = f" with --kv-cache-dtype {kv}" if kv else ""
         if verdict == "v0":
             raise BadInputError(f"{where} runs {what}{flag} only in its V0 engine, whose memory kvplan does not model "
-                                f"({why}); use --kv-dtype auto or another --engine vllm==X")
+                                f"({why}); use " + ("--kv-dtype auto or " if kv else "") + "another --engine vllm==X")
         if verdict == "unmodelled":
             raise BadInputError(f"{where}: kvplan does not model whether {what}{flag} starts ({why}); use another "
                                 f"--engine vllm==X" + (" or --kv-dtype auto" if kv else " or GPU"))

@@ -103,6 +103,39 @@ _SINKS_10_0_RAISES = _sinks_10_0_flashinfer(
     "vllm/v1/attention/backends/flashinfer.py raises NotImplementedError 'FlashInfer backend currently does not "
     "support attention sinks'")
 
+#: attention_features_start "sinks" up to 0.10.0.
+_SINKS_NONE = (((0, 0), (99, 0), "fails", "no attention backend of this release runs attention sinks "
+                "(vllm/attention/layer.py: Attention takes no sinks before 0.10.1)"),)
+#: attention_features_start "softcap" where no backend this release picks raises for it.
+_SOFTCAP_STARTS = (((0, 0), (99, 0), "starts", "the backends vllm/platforms/cuda.py get_attn_backend_cls picks for a "
+                    "float16 or bfloat16 model on a GPU V1 runs on, FLASH_ATTN, TRITON_ATTN and FLASHINFER, take "
+                    "logits_soft_cap (vllm/v1/attention/backends/flash_attn.py, triton_attn.py, flashinfer.py); "
+                    "FLEX_ATTENTION (from 0.9.1), which raises for it, runs only when VLLM_ATTENTION_BACKEND names it"),)
+#: The FlexAttention refusal every release from 0.9.1 has (FlexAttentionImpl.__init__).
+_FLEX_SOFTCAP = ("raises 'FlexAttention does not support logits soft cap yet.' "
+                 "(vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl)")
+#: attention_features_start "softcap_fp32" in 0.9.2-0.11.0: float32 runs only on FlexAttention.
+#: Two rows, so that a GPU without a known compute capability (AMD: vllm/platforms/rocm.py picks
+#: its own backends; --gpu-mem) is not checked against CUDA's choice (check_attention_features).
+_SOFTCAP_FP32_FLEX = tuple(
+    (lo, below, "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION for a float32 model "
+     "('FP32 is only supported by FlexAttention' in 0.9.2; from 0.10.0 is_attn_backend_supported: FLASH_ATTN and "
+     f"FLASHINFER get_supported_dtypes are float16 and bfloat16), which {_FLEX_SOFTCAP}; --dtype bf16 starts")
+    for lo, below in (((0, 0), (8, 0)), ((8, 0), (99, 0))))
+
+#: attention_features_start "softcap" in 0.10.2-0.11.0, where V1 runs below 8.0 on FlexAttention.
+_SOFTCAP_FLEX_BELOW_8 = (
+    ((0, 0), (8, 0), "fails", f"vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION below 8.0, which "
+     f"{_FLEX_SOFTCAP}"),
+    ((8, 0), (99, 0), "starts", "vllm/platforms/cuda.py get_attn_backend_cls picks FLASH_ATTN from 8.0 (TRITON_ATTN "
+     "with sinks or an fp8 cache off 9.0, FLASHINFER first on 10.0 when installed), each taking logits_soft_cap"),
+)
+#: attention_features_start "softcap" and "softcap_fp32" from 0.11.1.
+_SOFTCAP_TRITON_BEFORE_FLEX = (((0, 0), (99, 0), "starts", "vllm/platforms/cuda.py _get_backend_priorities lists "
+                                "FLEX_ATTENTION last, after TRITON_ATTN, which takes every compute capability, "
+                                "float32 (supported_dtypes) and logits_soft_cap (vllm/v1/attention/backends/"
+                                "triton_attn.py); FLASH_ATTN and FLASHINFER, where they come first, take it too"),)
+
 _MIB = 1 << 20
 #: FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes (vllm/compilation/collective_fusion.py 0.11.1-0.15.1,
 #: vllm/compilation/passes/fusion/allreduce_rms_fusion.py from 0.16.0; the same in every release
@@ -384,32 +417,42 @@ RULES = (
     # -- whether a model with these attention features starts at all, any --kv-cache-dtype:
     #    {feature: rows}, rows as in fp8_kv_start (the first row with lowest <= capability < below
     #    applies). Features: "sinks" (ModelSpec.attention_sinks, gpt-oss), "sliding_window" (a
-    #    SlidingWindow layer: Mistral-7B-v0.1, Gemma-2/3, gpt-oss, Phi-3). A GPU without a known
+    #    SlidingWindow layer: Mistral-7B-v0.1, Gemma-2/3, gpt-oss, Phi-3), "softcap"
+    #    (ModelSpec.attn_logit_softcapping: Gemma-2) and "softcap_fp32" (that model served in
+    #    float32, which 0.9.2-0.11.0 run on FlexAttention alone). A GPU without a known
     #    compute capability is checked only against rows covering every capability.
-    Rule("attention_features_start", "0.8.0", "0.10.0",
-         {"sinks": (((0, 0), (99, 0), "fails", "no attention backend of this release runs attention sinks "
-                     "(vllm/attention/layer.py: Attention takes no sinks before 0.10.1)"),),
-          "sliding_window": _SW_STARTS},
+    Rule("attention_features_start", "0.8.0", "0.9.1",
+         {"sinks": _SINKS_NONE, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
+          "softcap_fp32": (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: a --dtype "
+                            "outside V1_SUPPORTED_DTYPES (float16, bfloat16) falls back to V0"),)},
          "vllm/attention/layer.py: Attention.__init__ (no sinks); vllm/v1/attention/backends/flash_attn.py "
-         "FlashAttentionImpl (sliding_window)"),
+         "FlashAttentionImpl (sliding_window, logits_soft_cap)"),
+    Rule("attention_features_start", "0.9.2", "0.10.0",
+         {"sinks": _SINKS_NONE, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
+          "softcap_fp32": _SOFTCAP_FP32_FLEX},
+         "vllm/platforms/cuda.py: get_attn_backend_cls ('FP32 is only supported by FlexAttention')"),
     Rule("attention_features_start", "0.10.1", "0.10.1.1",
-         {"sinks": _SINKS_10_0_UNCHECKED, "sliding_window": _SW_STARTS},
+         {"sinks": _SINKS_10_0_UNCHECKED, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
+          "softcap_fp32": _SOFTCAP_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink)"),
     Rule("attention_features_start", "0.10.2", "0.10.2",
          {"sinks": _SINKS_10_0_RAISES,
           "sliding_window": (((0, 0), (8, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks "
                               "FLEX_ATTENTION below 8.0, which raises 'FlexAttention does not support sliding window "
-                              "yet.' (vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl)"),) + _SW_STARTS},
+                              "yet.' (vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl)"),) + _SW_STARTS,
+          "softcap": _SOFTCAP_FLEX_BELOW_8, "softcap_fp32": _SOFTCAP_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls (FlexAttention is the default for older GPUs)"),
     Rule("attention_features_start", "0.11.0", "0.11.0",
-         {"sinks": _SINKS_10_0_RAISES, "sliding_window": _SW_STARTS},
+         {"sinks": _SINKS_10_0_RAISES, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_FLEX_BELOW_8,
+          "softcap_fp32": _SOFTCAP_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink); vllm/v1/attention/backends/flex_attention.py "
-         "FlexAttentionImpl keeps self.sliding_window from 0.11.0"),
+         "FlexAttentionImpl keeps self.sliding_window from 0.11.0 and still refuses logits_soft_cap"),
     Rule("attention_features_start", "0.11.1", None,
          {"sinks": (((0, 0), (99, 0), "starts", "TRITON_ATTN (supports_sink True, every compute capability) "
                      "where FLASH_ATTN (FlashAttention 3, 9.x) and FLASHINFER (TRTLLM on 10.x only) refuse sinks "
                      "(vllm/platforms/cuda.py _get_backend_priorities)"),),
-          "sliding_window": _SW_STARTS},
+          "sliding_window": _SW_STARTS,
+          "softcap": _SOFTCAP_TRITON_BEFORE_FLEX, "softcap_fp32": _SOFTCAP_TRITON_BEFORE_FLEX},
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration (has_sink)"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100

@@ -196,7 +196,7 @@ def _ordered(m: dict) -> dict:
     shape_defaults = {
         "mlp_gated": True, "qkv_bias": False, "o_bias": False, "mlp_bias": False, "norm": "rmsnorm",
         "position_embedding": "rope", "position_offset": 0, "norms_per_layer": 2, "qk_norm": False,
-        "attention_sinks": False,
+        "attention_sinks": False, "attn_logit_softcapping": None,
     }
     out = {k: m[k] for k in _ORDER if m.get(k) is not None}
     for k, v in m.items():

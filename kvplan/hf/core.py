@@ -189,6 +189,16 @@ class HFConfig:
             raise self.error(f"{self.where(key)} must be true or false, got {value!r}")
         return value
 
+    def softcap(self, key: str = "attn_logit_softcapping") -> float | None:
+        """A logit soft-cap: a positive finite number, or None when the config says null or
+        has no such key and the family no default for it (no cap)."""
+        value = self.raw(key, None)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise self.error(f"{self.where(key)} must be a positive number or null, got {value!r}")
+        return float(value)
+
     def window(self, key: str = "sliding_window") -> int | None:
         """A sliding window size; None when the config says null, or has no such key and
         the family no default for it (no window)."""
@@ -285,6 +295,11 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
                    "attention_softmax_in_fp32", "scale_attention_softmax_in_fp32", "apply_query_key_layer_scaling",
                    "scale_emb", "dim_model_base", "scale_depth"}),
         patterns=("*_eps", "*epsilon*", "*softcap*", "*softcapping*", "*_multiplier"),
+        # final_logit_softcapping caps the LM head's logits only (vLLM LogitsProcessor soft_cap):
+        # ignorable by the pattern. attn_logit_softcapping caps the attention scores, which
+        # some attention backends refuse (vLLM's FlexAttention): ignorable only when null; a
+        # family that runs it reads it (Gemma 2: ModelSpec.attn_logit_softcapping).
+        neutral={"attn_logit_softcapping": lambda value: value is None},
     ),
     IgnoreGroup(
         "rotary position frequencies and scaling: rotary tables are recomputed, never cached",

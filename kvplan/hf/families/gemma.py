@@ -31,6 +31,10 @@ def read_gemma2(c: HFConfig) -> dict:
         raise c.error(f"sliding_window_size {alias!r} disagrees with sliding_window {window!r}")
     m["cache"] = either(hf_layer_types(c, m, window), every_nth_global(m["num_layers"], 2, window))
     m["norms_per_layer"] = 4
+    # vllm/model_executor/models/gemma2.py passes config.attn_logit_softcapping to every
+    # Attention as logits_soft_cap (Gemma2Config default 50.0); final_logit_softcapping caps
+    # the LM head only and stays ignored (kvplan.hf.core IGNORABLE).
+    m["attn_logit_softcapping"] = c.softcap()
     return m
 
 
@@ -44,6 +48,9 @@ def read_gemma3(c: HFConfig) -> dict:
     period = c.int(("sliding_window_pattern", "_sliding_window_pattern"), default=6)
     m["cache"] = either(hf_layer_types(c, m, window), every_nth_global(m["num_layers"], period, window))
     m.update(norms_per_layer=4, qk_norm=True)
+    # Gemma3TextConfig's attn_logit_softcapping (null in Google's configs) is not used:
+    # vllm/model_executor/models/gemma3.py builds every Attention with attn_logits_soft_cap=None.
+    c.ignore("attn_logit_softcapping")
     return m
 
 
@@ -78,7 +85,8 @@ GEMMA = Family(read_gemma, "GemmaConfig", {"head_dim": 256, "tie_word_embeddings
                                            "max_position_embeddings": 8192})
 GEMMA2 = Family(
     read_gemma2, "Gemma2Config",
-    {"head_dim": 256, "sliding_window": 4096, "tie_word_embeddings": True, "max_position_embeddings": 8192},
+    {"head_dim": 256, "sliding_window": 4096, "tie_word_embeddings": True, "max_position_embeddings": 8192,
+     "attn_logit_softcapping": 50.0},
 )
 GEMMA3_TEXT = Family(
     read_gemma3, "Gemma3TextConfig",
