@@ -175,6 +175,12 @@ for rel in BOOK.releases:
         flex = (fp32 and fp32_to_flex) or (cc < (8, 0) and v1_below_8 and flex_default_old and not priorities)
         return 'fails' if flex and flex_softcap_raises else 'starts'
 
+    def fp32_any(cc, window):
+        if fp32_v0:
+            return 'v0'
+        flex_refuses = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
+        return 'fails' if (window and fp32_to_flex and flex_refuses) else 'starts'
+
     def fp8_sinks(cc):  # None: the table defers to fp8_kv_start
         if not priorities:
             return None
@@ -193,7 +199,8 @@ for rel in BOOK.releases:
         if not v1_below_8 and cc < (8, 0):
             continue  # V0 there: check_gpu refuses before any feature is asked
         for key, src in (('sinks', sinks_any(cc)), ('sliding_window', sliding_any(cc)),
-                         ('softcap', softcap_any(cc, False)), ('softcap_fp32', softcap_any(cc, True))):
+                         ('softcap', softcap_any(cc, False)), ('softcap_fp32', softcap_any(cc, True)),
+                         ('fp32', fp32_any(cc, False)), ('sliding_window_fp32', fp32_any(cc, True))):
             if verdict(feats[key], cc) != src:
                 print(f'{rel}: attention_features_start {key} at {cc} table={verdict(feats[key], cc)!r} source={src!r}')
                 bad += 1

@@ -165,3 +165,39 @@ def test_softcap_in_fp32_starts_from_0_11_1_and_falls_back_to_v0_up_to_0_9_1():
                                             r"only in its V0 engine.*V1_SUPPORTED_DTYPES.*; use another --engine "
                                             r"vllm==X$"):
         _request("gemma2-9b", "a100-80gb", "0.9.1", dtype="fp32")
+
+
+# -- any model in fp32 (feature "fp32"): V0 up to 0.9.1 (the V1 oracle's V1_SUPPORTED_DTYPES);
+#    FlexAttention from 0.9.2 to 0.11.0, which refuses sliding windows up to 0.10.2
+#    ("sliding_window_fp32"); TRITON_ATTN from 0.11.1.
+@pytest.mark.parametrize("release", ["0.8.0", "0.8.5", "0.9.1"])
+def test_fp32_falls_back_to_v0_up_to_0_9_1(release):
+    with pytest.raises(BadInputError, match=r"runs a model with dtype fp32 only in its V0 engine.*V1_SUPPORTED_DTYPES"):
+        _request("llama3-8b", "a100-80gb", release, dtype="fp32")
+    assert _request("llama3-8b", "a100-80gb", release, dtype="bf16")
+
+
+@pytest.mark.parametrize("release", ["0.9.2", "0.10.0", "0.10.2", "0.11.0", "0.11.1", "0.19.1"])
+def test_fp32_full_attention_starts_from_0_9_2(release):
+    assert _request("llama3-8b", "a100-80gb", release, dtype="fp32")
+
+
+@pytest.mark.parametrize("release,starts", [("0.9.2", False), ("0.10.1", False), ("0.10.2", False),
+                                             ("0.11.0", True), ("0.11.1", True), ("0.19.1", True)])
+def test_sliding_window_in_fp32_needs_a_flex_attention_that_takes_windows(release, starts):
+    if starts:
+        assert _request("mistral-7b", "a100-80gb", release, dtype="fp32")
+    else:
+        with pytest.raises(BadInputError, match=r"sliding-window layers in fp32: .*FLEX_ATTENTION.*does not support "
+                                                r"sliding window yet"):
+            _request("mistral-7b", "a100-80gb", release, dtype="fp32")
+    assert _request("mistral-7b", "a100-80gb", release, dtype="bf16")
+
+
+def test_the_cli_refuses_fp32_under_v0_in_one_line(capsys):
+    code, _, err = cli(capsys, "capacity", "llama3-8b", "--gpu", "a100-80gb", "--dtype", "fp32", "--engine",
+                       "vllm==0.9.1")
+    line = one_line_error(err)
+    assert code == 2
+    for part in ("vllm==0.9.1", "A100", "compute capability 8.0", "dtype fp32", "V0", "arg_utils.py"):
+        assert part in line

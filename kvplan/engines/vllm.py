@@ -186,6 +186,9 @@ class VLLM(Engine):
         ("softcap", "attention logit soft-capping", lambda spec: spec.attn_logit_softcapping is not None),
         ("softcap_fp32", "attention logit soft-capping in fp32",
          lambda spec: spec.attn_logit_softcapping is not None and spec.dtype == "fp32"),
+        ("fp32", "dtype fp32", lambda spec: spec.dtype == "fp32"),
+        ("sliding_window_fp32", "sliding-window layers in fp32",
+         lambda spec: spec.dtype == "fp32" and any(isinstance(k, SlidingWindow) for k in set(spec.layers))),
     )
 
     def check_attention_features(self, spec, gpu: GPU) -> None:

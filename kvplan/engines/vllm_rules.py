@@ -136,6 +136,29 @@ _SOFTCAP_TRITON_BEFORE_FLEX = (((0, 0), (99, 0), "starts", "vllm/platforms/cuda.
                                 "float32 (supported_dtypes) and logits_soft_cap (vllm/v1/attention/backends/"
                                 "triton_attn.py); FLASH_ATTN and FLASHINFER, where they come first, take it too"),)
 
+#: attention_features_start "fp32" and "sliding_window_fp32" up to 0.9.1: the V1 oracle's dtype test.
+_FP32_V0 = (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: a --dtype outside "
+             "V1_SUPPORTED_DTYPES (float16, bfloat16) falls back to V0"),)
+#: attention_features_start "fp32" in 0.9.2-0.11.0: FlexAttention runs float32 models.
+_FP32_FLEX = (((0, 0), (99, 0), "starts", "vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION for a "
+               "float32 model ('FP32 is only supported by FlexAttention' in 0.9.2; from 0.10.0 FLASH_ATTN and "
+               "FLASHINFER get_supported_dtypes are float16 and bfloat16), which runs full attention in float32"),)
+#: attention_features_start "sliding_window_fp32" in 0.9.2-0.10.2: that FlexAttention refuses windows.
+#: Two rows, as _SOFTCAP_FP32_FLEX, so that a GPU without a known compute capability is not checked.
+_SW_FP32_FLEX = tuple(
+    (lo, below, "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks FLEX_ATTENTION for a float32 model, "
+     "which raises 'FlexAttention does not support sliding window yet.' (vllm/v1/attention/backends/"
+     "flex_attention.py FlexAttentionImpl); --dtype bf16 starts")
+    for lo, below in (((0, 0), (8, 0)), ((8, 0), (99, 0))))
+#: attention_features_start "sliding_window_fp32" in 0.11.0: its FlexAttention keeps the window.
+_SW_FP32_FLEX_STARTS = (((0, 0), (99, 0), "starts", "vllm/platforms/cuda.py get_attn_backend_cls picks "
+                         "FLEX_ATTENTION for a float32 model; vllm/v1/attention/backends/flex_attention.py "
+                         "FlexAttentionImpl keeps self.sliding_window from 0.11.0"),)
+#: attention_features_start "fp32" and "sliding_window_fp32" from 0.11.1.
+_FP32_TRITON = (((0, 0), (99, 0), "starts", "vllm/platforms/cuda.py _get_backend_priorities lists TRITON_ATTN, "
+                 "which takes float32 (supported_dtypes) and sliding windows on every compute capability, before "
+                 "FLEX_ATTENTION"),)
+
 _MIB = 1 << 20
 #: FI_ALLREDUCE_FUSION_MAX_SIZE_MB in bytes (vllm/compilation/collective_fusion.py 0.11.1-0.15.1,
 #: vllm/compilation/passes/fusion/allreduce_rms_fusion.py from 0.16.0; the same in every release
@@ -419,32 +442,33 @@ RULES = (
     #    applies). Features: "sinks" (ModelSpec.attention_sinks, gpt-oss), "sliding_window" (a
     #    SlidingWindow layer: Mistral-7B-v0.1, Gemma-2/3, gpt-oss, Phi-3), "softcap"
     #    (ModelSpec.attn_logit_softcapping: Gemma-2) and "softcap_fp32" (that model served in
-    #    float32, which 0.9.2-0.11.0 run on FlexAttention alone). A GPU without a known
+    #    float32, which 0.9.2-0.11.0 run on FlexAttention alone), "fp32" (any model served in
+    #    float32: V0 up to 0.9.1) and "sliding_window_fp32" (FlexAttention refuses windows up to 0.10.2). A GPU without a known
     #    compute capability is checked only against rows covering every capability.
     Rule("attention_features_start", "0.8.0", "0.9.1",
          {"sinks": _SINKS_NONE, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
-          "softcap_fp32": (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: a --dtype "
-                            "outside V1_SUPPORTED_DTYPES (float16, bfloat16) falls back to V0"),)},
+          "softcap_fp32": _FP32_V0, "fp32": _FP32_V0, "sliding_window_fp32": _FP32_V0},
          "vllm/attention/layer.py: Attention.__init__ (no sinks); vllm/v1/attention/backends/flash_attn.py "
          "FlashAttentionImpl (sliding_window, logits_soft_cap)"),
     Rule("attention_features_start", "0.9.2", "0.10.0",
          {"sinks": _SINKS_NONE, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
-          "softcap_fp32": _SOFTCAP_FP32_FLEX},
+          "softcap_fp32": _SOFTCAP_FP32_FLEX, "fp32": _FP32_FLEX, "sliding_window_fp32": _SW_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls ('FP32 is only supported by FlexAttention')"),
     Rule("attention_features_start", "0.10.1", "0.10.1.1",
          {"sinks": _SINKS_10_0_UNCHECKED, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
-          "softcap_fp32": _SOFTCAP_FP32_FLEX},
+          "softcap_fp32": _SOFTCAP_FP32_FLEX, "fp32": _FP32_FLEX, "sliding_window_fp32": _SW_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink)"),
     Rule("attention_features_start", "0.10.2", "0.10.2",
          {"sinks": _SINKS_10_0_RAISES,
           "sliding_window": (((0, 0), (8, 0), "fails", "vllm/platforms/cuda.py get_attn_backend_cls picks "
                               "FLEX_ATTENTION below 8.0, which raises 'FlexAttention does not support sliding window "
                               "yet.' (vllm/v1/attention/backends/flex_attention.py FlexAttentionImpl)"),) + _SW_STARTS,
-          "softcap": _SOFTCAP_FLEX_BELOW_8, "softcap_fp32": _SOFTCAP_FP32_FLEX},
+          "softcap": _SOFTCAP_FLEX_BELOW_8, "softcap_fp32": _SOFTCAP_FP32_FLEX, "fp32": _FP32_FLEX,
+          "sliding_window_fp32": _SW_FP32_FLEX},
          "vllm/platforms/cuda.py: get_attn_backend_cls (FlexAttention is the default for older GPUs)"),
     Rule("attention_features_start", "0.11.0", "0.11.0",
          {"sinks": _SINKS_10_0_RAISES, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_FLEX_BELOW_8,
-          "softcap_fp32": _SOFTCAP_FP32_FLEX},
+          "softcap_fp32": _SOFTCAP_FP32_FLEX, "fp32": _FP32_FLEX, "sliding_window_fp32": _SW_FP32_FLEX_STARTS},
          "vllm/platforms/cuda.py: get_attn_backend_cls (has_sink); vllm/v1/attention/backends/flex_attention.py "
          "FlexAttentionImpl keeps self.sliding_window from 0.11.0 and still refuses logits_soft_cap"),
     Rule("attention_features_start", "0.11.1", None,
@@ -452,7 +476,8 @@ RULES = (
                      "where FLASH_ATTN (FlashAttention 3, 9.x) and FLASHINFER (TRTLLM on 10.x only) refuse sinks "
                      "(vllm/platforms/cuda.py _get_backend_priorities)"),),
           "sliding_window": _SW_STARTS,
-          "softcap": _SOFTCAP_TRITON_BEFORE_FLEX, "softcap_fp32": _SOFTCAP_TRITON_BEFORE_FLEX},
+          "softcap": _SOFTCAP_TRITON_BEFORE_FLEX, "softcap_fp32": _SOFTCAP_TRITON_BEFORE_FLEX, "fp32": _FP32_TRITON,
+          "sliding_window_fp32": _FP32_TRITON},
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration (has_sink)"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
