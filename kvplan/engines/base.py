@@ -213,6 +213,24 @@ def positive(value, what: str) -> int | None:
     return value
 
 
+def refuse_weights_below(engine_name: str, need: dict, weights: str, gpu, why: str, added: str) -> None:
+    """BadInputError when ``weights`` has a quantization method whose minimum compute capability
+    (``need[weights]``: (major, minor); None: the release has no method for it) is above ``gpu``'s.
+    ``why`` names where the minimum is read, ``added`` where a later release has the method. A
+    format not in ``need`` and a GPU without a known compute capability (AMD, --gpu-mem) pass."""
+    if weights not in need:
+        return
+    family = engine_name.split("==")[0]
+    if need[weights] is None:
+        raise BadInputError(f"{engine_name} has no quantization method for {weights} weights ({added}); use a "
+                            f"newer --engine {family}==X or other --weights")
+    cc = gpu.compute_capability
+    if cc is not None and cc < need[weights]:
+        a, b = need[weights]
+        raise BadInputError(f"{engine_name} runs {weights} weights only from compute capability {a}.{b} ({why}); "
+                            f"{gpu.display_name or gpu.name} has {cc[0]}.{cc[1]}: use other --weights")
+
+
 class Engine:
     """Base of the engine classes. Subclasses are frozen dataclasses with ``release``."""
 

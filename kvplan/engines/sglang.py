@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, Rule, RuleBook, StageBudget,
-                                 fraction, gib, positive)
+                                 fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
@@ -158,6 +158,18 @@ RULES = (
     Rule("startup_in_use_bytes", "0.4.6", "0.5.8", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log"),
+    # -- minimum compute capability of the quantization methods kvplan plans weights for, as
+    #    (major, minor); None: the release has no such method. SGLang refuses to load below it
+    #    (python/sglang/srt/model_loader/loader.py _get_quantization_config: "capability <
+    #    quant_config.get_min_capability()" raises "is not supported for the current GPU"; CUDA
+    #    only, so AMD is not checked). Read in each of the 8 wheels: Fp8Config 80 in all;
+    #    Mxfp4Config (layers/quantization/mxfp4.py) 80 from 0.5.1, no mxfp4.py before.
+    Rule("weights_min_capability", "0.4.6", "0.4.10", {"fp8": (8, 0), "mxfp4": None},
+         "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, checked by "
+         "model_loader/loader.py _get_quantization_config; no layers/quantization/mxfp4.py before 0.5.1"),
+    Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
+         "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
+         "checked by model_loader/loader.py _get_quantization_config"),
     # -- FlashInfer all-reduce + residual add + RMSNorm (kvplan.speed; SGLang.allreduce_rms_fusion).
     #    None: no --enable-flashinfer-allreduce-fusion. Else a Fusion. The flag is store_true
     #    (default False): nothing turns it off once server_args.py turns it on.
@@ -241,6 +253,14 @@ class SGLang(Engine):
 
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
+
+    def check_weights(self, weights: str, gpu: GPU) -> None:
+        """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
+        ``weights_min_capability``: fp8 and mxfp4 from compute capability 8.0), or that this
+        release has no method for (mxfp4 before 0.5.1), is refused. A GPU without a known
+        compute capability (AMD, --gpu-mem) is not checked."""
+        rule = BOOK.rule("weights_min_capability", self.release)
+        refuse_weights_below(self.name, rule.value, weights, gpu, rule.source, "SGLang has it from 0.5.1")
 
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type

@@ -30,7 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
-from kvplan.engines.base import AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget, fraction, positive
+from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget, fraction,
+                                 positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import SlidingWindow
@@ -311,18 +312,8 @@ class VLLM(Engine):
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
         ``weights_min_capability``), or that this release has no method for, is refused. A GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
-        need = self.rule("weights_min_capability")
-        if weights not in need:
-            return
-        if need[weights] is None:
-            raise BadInputError(f"{self.name} has no quantization method for {weights} weights (vLLM added it in a "
-                                f"later release); use a newer --engine vllm==X or other --weights")
-        cc = gpu.compute_capability
-        if cc is not None and cc < need[weights]:
-            a, b = need[weights]
-            raise BadInputError(f"{self.name} runs {weights} weights only from compute capability {a}.{b} (its "
-                                f"quantization method's get_min_capability); {gpu.display_name or gpu.name} has "
-                                f"{cc[0]}.{cc[1]}: use other --weights")
+        refuse_weights_below(self.name, self.rule("weights_min_capability"), weights, gpu,
+                             "its quantization method's get_min_capability", "vLLM added it in a later release")
 
     def serving_dtype(self, spec: ModelSpec, gpu: GPU, explicit: bool) -> str:
         """The dtype this release runs ``spec`` in on ``gpu`` (rule ``auto_dtype``): with --dtype
