@@ -317,6 +317,28 @@ class Engine:
         """Raise BadInputError when this engine does not start ``spec`` with a KV cache stored
         as ``fmt`` on ``gpu``. Default: it does."""
 
+    def _refuse_unless_starts(self, verdict: str, why: str, gpu, what: str, kv: str | None = None) -> None:
+        """BadInputError for a start rule's verdict other than "starts" (vLLM's fp8_kv_start, SGLang's
+        fp8_kv_start): "fails" (the engine refuses or crashes: ``why`` says where), "unmodelled"
+        (kvplan cannot tell from the engine's source), "v0" (vLLM runs it only in its V0 engine).
+        ``what`` names the model, ``kv`` the --kv-cache-dtype when the cache dtype decides."""
+        if verdict == "starts":
+            return
+        cc = gpu.compute_capability
+        where = self.name + (f" on {gpu.display_name or gpu.name}" if gpu.name else "")
+        if cc is not None:
+            where += f" (compute capability {cc[0]}.{cc[1]})"
+        flag = f" with --kv-cache-dtype {kv}" if kv else ""
+        other = f"another --engine {self.family}==X"
+        if verdict == "v0":
+            raise BadInputError(f"{where} runs {what}{flag} only in its V0 engine, whose memory kvplan does not model "
+                                f"({why}); use " + ("--kv-dtype auto or " if kv else "") + other)
+        if verdict == "unmodelled":
+            raise BadInputError(f"{where}: kvplan does not model whether {what}{flag} starts ({why}); use {other}"
+                                + (" or --kv-dtype auto" if kv else " or GPU"))
+        raise BadInputError(f"{where} does not start {what}{flag}: {why}; use {other}"
+                            + (" or --kv-dtype auto" if kv else " or GPU"))
+
     def check_weights(self, weights: str, gpu) -> None:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
         on ``gpu``. Default: any."""

@@ -133,6 +133,13 @@ _COMM = "python/sglang/srt/layers/communicator.py"
 _DSV = ("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM")  # models/deepseek_v2.py EntryClass
 _SM100, _SM90_100 = (10,), (9, 10)  # is_sm100_supported: major == 10; is_sm90_supported: major == 9
 
+_FA3_0_4_9 = ("Qwen2ForCausalLM", "Llama4ForConditionalGeneration", "LlamaForCausalLM", "Gemma2ForCausalLM",
+              "Gemma3ForConditionalGeneration", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM")
+_FA3_0_5_1 = _FA3_0_4_9 + ("Glm4MoeForCausalLM", "Glm4vMoeForConditionalGeneration", "Step3VLForConditionalGeneration")
+_FA3_NO_E5M2 = ("FlashAttention 3 reads no fp8_e5m2 cache (hopper/flash_api.cpp mha_fwd takes q in fp16, bf16 or "
+                "fp8_e4m3 and k in q's dtype; layers/attention/flashattention_backend.py hands it the cache as "
+                "stored); sglang 0.5.6 server_args.py sends fa3 + fp8_e5m2 to triton instead")
+
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
          _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
@@ -170,6 +177,64 @@ RULES = (
     Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
+    # -- the attention backend SGLang picks by default for a model without MLA (rule
+    #    mha_backend_default, read by SGLang.check_kv_on_gpu): rows (lowest capability, below,
+    #    backend, architectures or None for every model without MLA); the first row that covers
+    #    the GPU and the model's architecture applies, else FlashInfer (a dependency of every
+    #    release: Requires-Dist flashinfer_python), whose fp8 caches kvplan has not read, so not
+    #    checked. FA3 on 9.x (is_hopper_with_cuda_12_3: major 9) for the architectures of
+    #    is_fa3_default_architecture (sglang/srt/utils.py; utils/common.py from 0.5.4) and, from
+    #    0.5.1, GptOssForCausalLM (server_args.py _handle_model_specific_adjustments); from 0.5.8
+    #    FA3 for every model on 9.x and trtllm_mha on 10.x (is_sm100_supported: major 10) but for
+    #    the architectures whose own adjustment picks another backend there ("own").
+    Rule("mha_backend_default", "0.4.6", "0.4.6",
+         {"rows": (((9, 0), (10, 0), "fa3", ("Qwen2ForCausalLM", "Llama4ForConditionalGeneration",
+                                             "LlamaForCausalLM", "MistralForCausalLM", "Gemma2ForCausalLM",
+                                             "Gemma3ForConditionalGeneration")),), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment (attention_backend None); "
+         "utils.py is_fa3_default_architecture"),
+    Rule("mha_backend_default", "0.4.9", "0.4.9",
+         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_4_9),), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils.py "
+         "is_fa3_default_architecture"),
+    Rule("mha_backend_default", "0.4.10", "0.4.10",
+         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_4_9 + ("Glm4MoeForCausalLM",)),), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils.py "
+         "is_fa3_default_architecture"),
+    Rule("mha_backend_default", "0.5.1", "0.5.2",
+         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("GptOssForCausalLM",)),), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils.py "
+         "is_fa3_default_architecture; " + _ARGS + " _handle_model_specific_adjustments (GptOssForCausalLM: fa3 on sm90)"),
+    Rule("mha_backend_default", "0.5.4", "0.5.6",
+         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM")),), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py (0.5.4), " + _ARGS + " _handle_attention_backend (0.5.6); "
+         "utils/common.py is_fa3_default_architecture; _handle_model_specific_adjustments (GptOss, Olmo2: fa3 on sm90)"),
+    Rule("mha_backend_default", "0.5.8", "0.5.8",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "NemotronHForCausalLM")},
+         _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
+         "MHA model); _handle_model_specific_adjustments: Qwen3Next (triton) and NemotronH (flashinfer) on sm100"),
+    # -- whether the default backend starts an fp8 cache (rule fp8_kv_start, SGLang.check_kv_on_gpu):
+    #    {backend: {format: (verdict, why)}}, verdicts as vLLM's fp8_kv_start. A backend or format
+    #    not listed is not checked. FA3 takes fp8_e4m3 only: SGLang casts q to the cache dtype
+    #    (layers/attention/flashattention_backend.py forward_extend/forward_decode) and FlashAttention
+    #    3's mha_fwd refuses any other fp8 ("FlashAttention only supports fp16, bf16, and fp8_e4m3
+    #    data type", hopper/flash_api.cpp); from 0.5.6 server_args.py sends fa3 + fp8_e5m2 to triton.
+    Rule("fp8_kv_start", "0.4.6", "0.5.4",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("fails", _FA3_NO_E5M2)}},
+         "python/sglang/srt/layers/attention/flashattention_backend.py; FlashAttention 3 hopper/flash_api.cpp mha_fwd"),
+    Rule("fp8_kv_start", "0.5.6", "0.5.6",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("starts", "triton, " + _ARGS + ": fa3 with fp8_e5m2 "
+                                                                        "-> triton")}},
+         _ARGS + ": 'FlashAttention3 only supports fp8_e4m3 if using FP8; Setting attention backend to triton'"),
+    Rule("fp8_kv_start", "0.5.8", "0.5.8",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("starts", "triton, " + _ARGS + ": fa3 with fp8_e5m2 "
+                                                                        "-> triton")},
+          "trtllm_mha": {"fp8_e4m3": ("starts", "trtllm_mha"),
+                         "fp8_e5m2": ("unmodelled", "layers/attention/trtllm_mha_backend.py handles only a "
+                                      "float8_e4m3fn cache; whether FlashInfer's TensorRT-LLM kernels take fp8_e5m2 "
+                                      "is not read")}},
+         _ARGS + "; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
     # -- FlashInfer all-reduce + residual add + RMSNorm (kvplan.speed; SGLang.allreduce_rms_fusion).
     #    None: no --enable-flashinfer-allreduce-fusion. Else a Fusion. The flag is store_true
     #    (default False): nothing turns it off once server_args.py turns it on.
@@ -253,6 +318,29 @@ class SGLang(Engine):
 
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
+
+    def default_mha_backend(self, spec, gpu: GPU) -> str | None:
+        """The attention backend this release picks by default for ``spec`` on ``gpu`` where kvplan
+        has read it (rule ``mha_backend_default``): "fa3", "trtllm_mha"; None where it has not
+        (an MLA model, FlashInfer, an architecture with its own choice, a GPU without a known
+        compute capability)."""
+        cc, rule = gpu.compute_capability, self.rule("mha_backend_default")
+        arch = getattr(spec, "architecture", "") or ""
+        if cc is None or spec.has_mla or arch in rule["own"]:
+            return None
+        return next((backend for lo, below, backend, archs in rule["rows"]
+                     if lo <= cc < below and (archs is None or arch in archs)), None)
+
+    def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
+        """An fp8 KV cache the attention backend this release picks by default on ``gpu`` does
+        not run (rule ``fp8_kv_start``: fp8_e5m2 on FA3, Hopper, up to 0.5.4), or where kvplan
+        cannot tell (fp8_e5m2 on trtllm_mha, Blackwell, 0.5.8), is refused. Backends kvplan has
+        not read (FlashInfer, triton, the MLA backends) are not checked."""
+        backend = self.default_mha_backend(spec, gpu)
+        verdict = self.rule("fp8_kv_start").get(backend, {}).get(fmt.name)
+        if verdict is not None:
+            self._refuse_unless_starts(*verdict, gpu, f"{spec.name} on its default {backend} attention backend",
+                                       fmt.name)
 
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule

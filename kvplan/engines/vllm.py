@@ -211,24 +211,6 @@ class VLLM(Engine):
                     self._refuse_unless_starts(verdict, why, gpu, f"a model with {words}")
                     break
 
-    def _refuse_unless_starts(self, verdict: str, why: str, gpu: GPU, what: str, kv: str | None = None) -> None:
-        """BadInputError for a rule row's verdict other than "starts" (see fp8_kv_start)."""
-        if verdict == "starts":
-            return
-        cc = gpu.compute_capability
-        where = self.name + (f" on {gpu.display_name or gpu.name}" if gpu.name else "")
-        if cc is not None:
-            where += f" (compute capability {cc[0]}.{cc[1]})"
-        flag = f" with --kv-cache-dtype {kv}" if kv else ""
-        if verdict == "v0":
-            raise BadInputError(f"{where} runs {what}{flag} only in its V0 engine, whose memory kvplan does not model "
-                                f"({why}); use " + ("--kv-dtype auto or " if kv else "") + "another --engine vllm==X")
-        if verdict == "unmodelled":
-            raise BadInputError(f"{where}: kvplan does not model whether {what}{flag} starts ({why}); use another "
-                                f"--engine vllm==X" + (" or --kv-dtype auto" if kv else " or GPU"))
-        raise BadInputError(f"{where} does not start {what}{flag}: {why}; use another --engine vllm==X"
-                            + (" or --kv-dtype auto" if kv else " or GPU"))
-
     def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
                              spec=None, nodes: int = 1) -> AllReduceFusion:
         """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
