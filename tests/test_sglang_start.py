@@ -1,6 +1,8 @@
 """SGLang refuses to start some deployments kvplan could otherwise plan: weights whose
 quantization method needs a newer GPU (rule weights_min_capability, kvplan/engines/sglang.py;
-SGLang.check_weights)."""
+SGLang.check_weights), an fp8 cache its default attention backend does not run (rules
+mha_backend_default, fp8_kv_start; SGLang.check_kv_on_gpu), a GPU below compute capability 7.5
+(rule min_capability; SGLang.check_gpu)."""
 from __future__ import annotations
 
 import pytest
@@ -18,14 +20,14 @@ WEIGHTS_REFUSED = [
      "sglang==0.5.8 runs fp8 weights only from compute capability 8.0 (python/sglang/srt/layers/quantization/"
      f"fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, {_LOADER}); NVIDIA T4 (16 GB) has 7.5: "
      "use other --weights"),
-    ("sglang==0.4.6", "v100-32gb", "llama3.1-8b", "fp8",
+    ("sglang==0.4.6", "t4", "llama3.1-8b", "fp8",
      "sglang==0.4.6 runs fp8 weights only from compute capability 8.0 (python/sglang/srt/layers/quantization/"
      f"fp8.py Fp8Config.get_min_capability 80, {_LOADER}; no layers/quantization/mxfp4.py before 0.5.1); "
-     "NVIDIA V100 SXM2 32GB has 7.0: use other --weights"),
-    ("sglang==0.5.1", "v100-32gb", "gpt-oss-20b", None,
+     "NVIDIA T4 (16 GB) has 7.5: use other --weights"),
+    ("sglang==0.5.1", "t4", "gpt-oss-20b", None,
      "sglang==0.5.1 runs mxfp4 weights only from compute capability 8.0 (python/sglang/srt/layers/quantization/"
-     f"fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, {_LOADER}); NVIDIA V100 SXM2 32GB has "
-     "7.0: use other --weights"),
+     f"fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, {_LOADER}); NVIDIA T4 (16 GB) has "
+     "7.5: use other --weights"),
     ("sglang==0.4.10", "h100-sxm", "llama3.1-8b", "mxfp4",
      "sglang==0.4.10 has no quantization method for mxfp4 weights (SGLang has it from 0.5.1); use a newer "
      "--engine sglang==X or other --weights"),
@@ -104,3 +106,25 @@ def test_an_fp8_cache_the_default_backend_runs_or_kvplan_has_not_read_is_planned
     code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--engine", engine, "--kv-dtype", kv,
                          "--max-model-len", "4096")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("engine,gpu", [("sglang==0.4.6", "v100-32gb"), ("sglang==0.5.8", "v100-16gb")])
+def test_a_gpu_below_7_5_is_refused(capsys, engine, gpu):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", gpu, "--engine", engine,
+                         "--max-model-len", "4096", "--gpu-memory-utilization", "0.85")
+    name = {"v100-32gb": "NVIDIA V100 SXM2 32GB", "v100-16gb": "NVIDIA V100 SXM2 16GB"}[gpu]
+    assert code == 2 and out == ""
+    assert one_line_error(err) == (
+        f"kvplan: error: {engine} does not start on {name} (compute capability 7.0): it needs 7.5 "
+        "(python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'); "
+        "use another GPU")
+
+
+def test_a_gpu_below_8_0_runs_every_model_in_fp16():
+    # load_model: "Compute capability below sm80. Use float16", --dtype float32 or not
+    spec = load_model("llama3.1-8b")
+    sgl = make_request(spec, "t4", engine="sglang==0.5.8", dtype="fp32", gpu_memory_utilization="0.85",
+                       max_model_len=4096)
+    assert sgl.spec.dtype == "fp16"
+    assert make_request(spec, "a100-80gb", engine="sglang==0.5.8", dtype="fp32",
+                        max_model_len=4096).spec.dtype == "fp32"

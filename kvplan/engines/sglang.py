@@ -177,6 +177,11 @@ RULES = (
     Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
+    # -- the lowest compute capability SGLang starts on: ModelRunner.load_model raises "SGLang only
+    #    supports sm75 and above." when major < 8 and minor < 5 (7.0 V100, 6.x Pascal), and runs
+    #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
+    Rule("min_capability", "0.4.6", "0.5.8", (7, 5),
+         "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     # -- the attention backend SGLang picks by default for a model without MLA (rule
     #    mha_backend_default, read by SGLang.check_kv_on_gpu): rows (lowest capability, below,
     #    backend, architectures or None for every model without MLA); the first row that covers
@@ -319,6 +324,15 @@ class SGLang(Engine):
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
+    def check_gpu(self, gpu: GPU) -> None:
+        """A GPU below the compute capability SGLang starts on (rule ``min_capability``: 7.5) is
+        refused; a GPU without a known compute capability (AMD, --gpu-mem) is not checked."""
+        rule = BOOK.rule("min_capability", self.release)
+        cc, (a, b) = gpu.compute_capability, rule.value
+        if cc is not None and cc < rule.value:
+            raise BadInputError(f"{self.name} does not start on {gpu.display_name or gpu.name} (compute capability "
+                                f"{cc[0]}.{cc[1]}): it needs {a}.{b} ({rule.source}); use another GPU")
+
     def default_mha_backend(self, spec, gpu: GPU) -> str | None:
         """The attention backend this release picks by default for ``spec`` on ``gpu`` where kvplan
         has read it (rule ``mha_backend_default``): "fa3", "trtllm_mha"; None where it has not
@@ -354,7 +368,12 @@ class SGLang(Engine):
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type
         "gemma*"), else to fp16 (sglang/srt/configs/model_config.py _get_and_verify_dtype, read
         in the 0.4.6 and 0.5.8 wheels; the releases between are taken to agree). Other dtypes
-        run as the config gives them; SGLang has no GPU-dependent fallback."""
+        run as the config gives them, but on a GPU below compute capability 8.0 every model runs
+        in float16, --dtype or not (model_executor/model_runner.py load_model: "Compute
+        capability below sm80. Use float16", in all 8 wheels)."""
+        cc = gpu.compute_capability
+        if cc is not None and cc < (8, 0):
+            return "fp16"
         if explicit or spec.dtype != "fp32":
             return spec.dtype
         return "bf16" if spec.architecture.startswith("Gemma") else "fp16"
