@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass, field, fields
 
 from kvplan.errors import SpecError
-from kvplan.layers import KINDS, CacheKind, MLALatent, SharedKV
+from kvplan.layers import KINDS, CacheKind, MLALatent, SharedKV, SlidingWindow
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,11 @@ class ModelSpec:
     def has_mla(self) -> bool:
         """Some layer caches an MLA latent (DeepSeek-V2/V3 style; sparse MLA included)."""
         return any(isinstance(k, MLALatent) for k in set(self.layers))
+
+    @property
+    def has_sliding_window(self) -> bool:
+        """Some layer keeps a sliding window of tokens (Mistral-7B-v0.1, Gemma-2/3, gpt-oss)."""
+        return any(isinstance(k, SlidingWindow) for k in set(self.layers))
 
     @property
     def is_hybrid(self) -> bool:

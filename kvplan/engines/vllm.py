@@ -34,7 +34,6 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
-from kvplan.layers import SlidingWindow
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -182,14 +181,13 @@ class VLLM(Engine):
     #: refusal names them by, and how a spec shows each.
     FEATURES = (
         ("sinks", "attention sinks", lambda spec: spec.attention_sinks),
-        ("sliding_window", "sliding-window layers",
-         lambda spec: any(isinstance(k, SlidingWindow) for k in set(spec.layers))),
+        ("sliding_window", "sliding-window layers", lambda spec: spec.has_sliding_window),
         ("softcap", "attention logit soft-capping", lambda spec: spec.attn_logit_softcapping is not None),
         ("softcap_fp32", "attention logit soft-capping in fp32",
          lambda spec: spec.attn_logit_softcapping is not None and spec.dtype == "fp32"),
         ("fp32", "dtype fp32", lambda spec: spec.dtype == "fp32"),
         ("sliding_window_fp32", "sliding-window layers in fp32",
-         lambda spec: spec.dtype == "fp32" and any(isinstance(k, SlidingWindow) for k in set(spec.layers))),
+         lambda spec: spec.has_sliding_window and spec.dtype == "fp32"),
     )
 
     def check_attention_features(self, spec, gpu: GPU) -> None:
