@@ -593,14 +593,12 @@ def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, fl
     return eff.collective_latency_s + ring / (eff.interconnect * link), ring
 
 
-def _tp_allreduce_s(s: Setup, message_bytes: float, fused_max_bytes: int) -> tuple[float, float]:
-    """(seconds, ring bytes per rank) of one all-reduce over the tp group, less the fused
-    kernel's saving where the engine fuses it with the RMSNorm that follows (messages up to
-    ``fused_max_bytes``; never below 0)."""
-    seconds, ring = _collective_s(s, s.request.tp, message_bytes)
+def _fused_s(s: Setup, seconds: float, message_bytes: float, fused_max_bytes: int) -> float:
+    """``seconds`` of one tp all-reduce, less the fused kernel's saving where the engine fuses
+    it with the RMSNorm that follows (messages up to ``fused_max_bytes``; never below 0)."""
     if seconds and message_bytes <= fused_max_bytes:
-        seconds = max(0.0, seconds - s.efficiency.fused_allreduce_saving_s)
-    return seconds, ring
+        return max(0.0, seconds - s.efficiency.fused_allreduce_saving_s)
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -650,8 +648,9 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     message = tokens * spec.hidden_size * s.act_bytes
     dense_layers = st.num_layers - st.num_moe_layers
     fusion = s.allreduce_fusion
-    attn_one_s, one_b = _tp_allreduce_s(s, message, fusion.max_bytes)
-    mlp_one_s, _ = _tp_allreduce_s(s, message, fusion.mlp_bytes)
+    plain_s, one_b = _collective_s(s, tp, message)  # one tp all-reduce, unfused
+    attn_one_s = _fused_s(s, plain_s, message, fusion.max_bytes)
+    mlp_one_s = _fused_s(s, plain_s, message, fusion.mlp_bytes)
     comm_s, comm_b = dense_layers * (attn_one_s + mlp_one_s), 2 * dense_layers * one_b
     if st.num_moe_layers:
         # with dp 1 the MoE output is the same tp all-reduce (fused likewise); over dp ranks, not
@@ -662,7 +661,7 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     last = spec.num_layers - 1  # the model's last layer sits in the last stage
     if (not fusion.last_layer_mlp_fused and st.index == len(s.stages) - 1
             and (req.dp == 1 or not spec.is_moe_layer(last))):
-        comm_s += _collective_s(s, tp, message)[0] - mlp_one_s  # the model's last MLP all-reduce runs unfused
+        comm_s += plain_s - mlp_one_s  # the model's last MLP all-reduce runs unfused
     # the larger of memory and compute is what each part costs; split the bound honestly
     compute_s = max(0.0, lin_s - mem_s) + max(0.0, attn_s - kv_s)
     return StepTime(weights_s=mem_s, kv_s=kv_s, compute_s=compute_s, comm_s=comm_s,
