@@ -151,9 +151,10 @@ for rel in BOOK.releases:
             return 'unmodelled'
         return 'starts' if (cc == (9, 0) or triton_off_90 or cc < (8, 0)) else '?'
 
+    flex_refuses_window = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
+
     def sliding_any(cc):
-        flex_refuses = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
-        return 'fails' if (cc < (8, 0) and v1_below_8 and flex_default_old and flex_refuses) else 'starts'
+        return 'fails' if (cc < (8, 0) and v1_below_8 and flex_default_old and flex_refuses_window) else 'starts'
 
     flex_softcap_raises = 'FlexAttention does not support logits soft cap yet' in backends('flex_attention')
     fa_dtypes = re.search(r'def get_supported_dtypes\(cls\).*?return (\[.*?\])', backends('flash_attn'), re.S)
@@ -178,8 +179,7 @@ for rel in BOOK.releases:
     def fp32_any(cc, window):
         if fp32_v0:
             return 'v0'
-        flex_refuses = 'FlexAttention does not support sliding window yet' in backends('flex_attention')
-        return 'fails' if (window and fp32_to_flex and flex_refuses) else 'starts'
+        return 'fails' if (window and fp32_to_flex and flex_refuses_window) else 'starts'
 
     def fp8_sinks(cc):  # None: the table defers to fp8_kv_start
         if not priorities:
