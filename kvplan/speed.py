@@ -185,7 +185,8 @@ def default_efficiency(gpu: GPU | None = None) -> Efficiency:
     return Efficiency(
         weights_bandwidth=values["weights_bandwidth"], kv_bandwidth=values["kv_bandwidth"], flops=values["flops"],
         interconnect=values["interconnect"], collective_latency_s=values["collective_latency_us"],
-        matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"], step_overhead_s=values["step_overhead_us"],
+        matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"],
+        step_overhead_s=values["step_overhead_us"],
         fused_allreduce_saving_s=values["fused_allreduce_saving_us"], gpus_per_node=int(per_node),
         inter_node_bytes_per_s=parse_bytes(inter, "efficiency.yaml inter_node_bandwidth"), sources=tuple(sources),
     )

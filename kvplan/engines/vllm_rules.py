@@ -443,8 +443,9 @@ RULES = (
     #    SlidingWindow layer: Mistral-7B-v0.1, Gemma-2/3, gpt-oss, Phi-3), "softcap"
     #    (ModelSpec.attn_logit_softcapping: Gemma-2) and "softcap_fp32" (that model served in
     #    float32, which 0.9.2-0.11.0 run on FlexAttention alone), "fp32" (any model served in
-    #    float32: V0 up to 0.9.1) and "sliding_window_fp32" (FlexAttention refuses windows up to 0.10.2). A GPU without a known
-    #    compute capability is checked only against rows covering every capability.
+    #    float32: V0 up to 0.9.1) and "sliding_window_fp32" (FlexAttention refuses windows up to
+    #    0.10.2). A GPU without a known compute capability is checked only against rows covering
+    #    every capability.
     Rule("attention_features_start", "0.8.0", "0.9.1",
          {"sinks": _SINKS_NONE, "sliding_window": _SW_STARTS, "softcap": _SOFTCAP_STARTS,
           "softcap_fp32": _FP32_V0, "fp32": _FP32_V0, "sliding_window_fp32": _FP32_V0},

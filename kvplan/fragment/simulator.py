@@ -31,7 +31,8 @@ preemption unless the preempted request could be readmitted in it, see head_wait
 loop jumps from event to event: contiguous sequences keep a constant chunk, and the blocks
 paged sequences take in between are counted from a histogram of their phases (a sequence
 needs a block at step t when t - 1 - c is a multiple of the block size, c = the step at
-which it would hold 0 tokens, shifted by the lookahead). Memory is linear in running sequences; the workload is read as a stream.
+which it would hold 0 tokens, shifted by the lookahead). Memory is linear in running
+sequences; the workload is read as a stream.
 """
 
 from __future__ import annotations
