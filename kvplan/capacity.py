@@ -1033,6 +1033,11 @@ class Capacity:
 
         prof = get_engine(self.request.engine)
         out.extend(prof.caveats)
+        req = self.request
+        block = prof.block_size_note(req.served_spec, g, req.kv_format, req.block_size,
+                                     req.block_size or prof.default_block_size)
+        if block:  # e.g. SGLang's trtllm_mla: page 64, whatever --page-size says
+            out.append(block)
         if g.memory_source == "custom" and prof.family == "vllm" and self.request.spec.dtype == "bf16":
             out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
                        "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")

@@ -138,6 +138,9 @@ class Anchored(Engine):
     def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
         return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
 
+    def block_size_note(self, spec, gpu, fmt, requested, block_size) -> str | None:
+        return self.base.block_size_note(spec, gpu, fmt, requested, block_size)
+
     def removed_options(self) -> tuple[str, ...]:
         return self.base.removed_options()
 

@@ -61,26 +61,27 @@ def test_an_unknown_capability_is_not_checked():
     assert req.weights == "fp8"
 
 
-# fp8 caches on the attention backend SGLang picks by default (rules mha_backend_default and
-# fp8_kv_start): (engine, gpu, model, --kv-dtype, what the one line says)
-_FA3 = ("FlashAttention 3 reads no fp8_e5m2 cache (hopper/flash_api.cpp mha_fwd takes q in fp16, bf16 or fp8_e4m3 "
-        "and k in q's dtype; layers/attention/flashattention_backend.py hands it the cache as stored); sglang 0.5.6 "
-        "server_args.py sends fa3 + fp8_e5m2 to triton instead; use another --engine sglang==X or --kv-dtype auto")
+# fp8 caches on the attention backend SGLang picks by default (rules mha_backend_default,
+# mla_backend_default and fp8_kv_start): (engine, gpu, model, --kv-dtype, what the one line says)
+_TRTLLM_MHA = ("(layers/attention/trtllm_mha_backend.py handles only a float8_e4m3fn cache; whether FlashInfer's "
+               "TensorRT-LLM kernels take fp8_e5m2 is not read); use another --engine sglang==X or --kv-dtype auto")
 KV_REFUSED = [
-    ("sglang==0.5.4", "h100-sxm", "llama3.1-8b", "fp8_e5m2",   # 0.5.6 sends it to triton
-     "sglang==0.5.4 on NVIDIA H100 80GB SXM (HBM3) (compute capability 9.0) does not start llama3.1-8b on its "
-     f"default fa3 attention backend with --kv-cache-dtype fp8_e5m2: {_FA3}"),
-    ("sglang==0.4.6", "h200", "mistral-7b", "fp8_e5m2",        # MistralForCausalLM: fa3 by default in 0.4.6 only
-     "sglang==0.4.6 on NVIDIA H200 SXM 141GB (compute capability 9.0) does not start mistral-7b on its default fa3 "
-     f"attention backend with --kv-cache-dtype fp8_e5m2: {_FA3}"),
-    ("sglang==0.5.2", "h100-sxm", "gpt-oss-20b", "fp8_e5m2",   # GptOssForCausalLM: its own fa3 on sm90
-     "sglang==0.5.2 on NVIDIA H100 80GB SXM (HBM3) (compute capability 9.0) does not start gpt-oss-20b on its "
-     f"default fa3 attention backend with --kv-cache-dtype fp8_e5m2: {_FA3}"),
     ("sglang==0.5.8", "b200", "llama3.1-8b", "fp8_e5m2",       # trtllm_mha on sm100 by default from 0.5.8
      "sglang==0.5.8 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0): kvplan does not model whether "
-     "llama3.1-8b on its default trtllm_mha attention backend with --kv-cache-dtype fp8_e5m2 starts "
-     "(layers/attention/trtllm_mha_backend.py handles only a float8_e4m3fn cache; whether FlashInfer's TensorRT-LLM "
-     "kernels take fp8_e5m2 is not read); use another --engine sglang==X or --kv-dtype auto"),
+     f"llama3.1-8b on its default trtllm_mha attention backend with --kv-cache-dtype fp8_e5m2 starts {_TRTLLM_MHA}"),
+    ("sglang==0.5.6", "b200", "gpt-oss-20b", "fp8_e5m2",       # GptOssForCausalLM: its own trtllm_mha on sm100
+     "sglang==0.5.6 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0): kvplan does not model whether "
+     f"gpt-oss-20b on its default trtllm_mha attention backend with --kv-cache-dtype fp8_e5m2 starts {_TRTLLM_MHA}"),
+    ("sglang==0.5.4", "b200", "deepseek-v3", "fp8_e5m2",       # DeepseekV3ForCausalLM: trtllm_mla on sm100
+     "sglang==0.5.4 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0) does not start deepseek-v3 on its default "
+     "trtllm_mla attention backend with --kv-cache-dtype fp8_e5m2: python/sglang/srt/server_args.py line 1111 raises "
+     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3 or auto.'; use another --engine sglang==X "
+     "or --kv-dtype auto"),
+    ("sglang==0.5.8", "b200", "deepseek-v3", "fp8_e5m2",
+     "sglang==0.5.8 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0) does not start deepseek-v3 on its default "
+     "trtllm_mla attention backend with --kv-cache-dtype fp8_e5m2: python/sglang/srt/server_args.py line 1753 raises "
+     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3, fp4_e2m1, bf16, or auto.'; use another "
+     "--engine sglang==X or --kv-dtype auto"),
 ]
 
 
@@ -93,14 +94,19 @@ def test_an_fp8_cache_the_default_backend_does_not_run_is_refused(capsys, engine
 
 
 @pytest.mark.parametrize("engine,gpu,model,kv", [
-    ("sglang==0.5.6", "h100-sxm", "llama3.1-8b", "fp8_e5m2"),  # fa3 + fp8_e5m2 -> triton from 0.5.6
+    ("sglang==0.5.6", "h100-sxm", "llama3.1-8b", "fp8_e5m2"),  # fa3 + fp8_e5m2 -> triton (server_args.py)
+    ("sglang==0.5.4", "h100-sxm", "llama3.1-8b", "fp8_e5m2"),  # ... up to 0.5.4 in model_runner.py
+    ("sglang==0.4.6", "h200", "mistral-7b", "fp8_e5m2"),       # (model_specific_adjustment), every release
+    ("sglang==0.5.2", "h100-sxm", "gpt-oss-20b", "fp8_e5m2"),
+    ("sglang==0.5.2", "b200", "deepseek-v2-lite", "fp8_e5m2"),  # flashinfer MLA: not read, not checked
+    ("sglang==0.5.4", "b200", "gpt-oss-20b", "fp8_e5m2"),      # trtllm_mha before 0.5.6: not read
     ("sglang==0.5.8", "h100-sxm", "gpt-oss-20b", "fp8_e5m2"),
     ("sglang==0.5.4", "h100-sxm", "llama3.1-8b", "fp8_e4m3"),  # FA3 takes fp8_e4m3
     ("sglang==0.4.9", "h100-sxm", "mistral-7b", "fp8_e5m2"),   # not an fa3 default architecture in 0.4.9
     ("sglang==0.5.4", "b200", "llama3.1-8b", "fp8_e5m2"),      # trtllm_mha the default only from 0.5.8
     ("sglang==0.5.8", "b200", "llama3.1-8b", "fp8_e4m3"),
     ("sglang==0.5.4", "a100-80gb", "llama3.1-8b", "fp8_e5m2"),  # FlashInfer: not read, not checked
-    ("sglang==0.5.4", "h100-sxm", "deepseek-v2-lite", "fp8_e5m2"),  # MLA backends: not read, not checked
+    ("sglang==0.5.4", "h100-sxm", "deepseek-v2-lite", "fp8_e5m2"),  # MLA on fa3: triton likewise
 ])
 def test_an_fp8_cache_the_default_backend_runs_or_kvplan_has_not_read_is_planned(capsys, engine, gpu, model, kv):
     code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--engine", engine, "--kv-dtype", kv,

@@ -291,6 +291,12 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def block_size_note(self, spec, gpu, fmt, requested: int | None, block_size: int) -> str | None:
+        """One line saying why the engine runs another block size than ``block_size`` (see
+        ``model_block_size``), for the capacity notes; None: it runs ``block_size``, or the engine
+        gives no reason."""
+        return None
+
     def check_model(self, spec) -> None:
         """Raise BadInputError when this engine release has no model class for ``spec``'s
         architecture (``check_registered``). Engines the table does not cover (raw, and

@@ -136,9 +136,45 @@ _SM100, _SM90_100 = (10,), (9, 10)  # is_sm100_supported: major == 10; is_sm90_s
 _FA3_0_4_9 = ("Qwen2ForCausalLM", "Llama4ForConditionalGeneration", "LlamaForCausalLM", "Gemma2ForCausalLM",
               "Gemma3ForConditionalGeneration", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM")
 _FA3_0_5_1 = _FA3_0_4_9 + ("Glm4MoeForCausalLM", "Glm4vMoeForConditionalGeneration", "Step3VLForConditionalGeneration")
-_FA3_NO_E5M2 = ("FlashAttention 3 reads no fp8_e5m2 cache (hopper/flash_api.cpp mha_fwd takes q in fp16, bf16 or "
-                "fp8_e4m3 and k in q's dtype; layers/attention/flashattention_backend.py hands it the cache as "
-                "stored); sglang 0.5.6 server_args.py sends fa3 + fp8_e5m2 to triton instead")
+_FA3_FP8_MR = {"fp8_e4m3": ("starts", "fa3"),
+               "fp8_e5m2": ("starts", "triton, model_executor/model_runner.py model_specific_adjustment: fa3 with "
+                                      "fp8_e5m2 -> triton")}
+_FA3_FP8_SA = {"fp8_e4m3": ("starts", "fa3"),
+               "fp8_e5m2": ("starts", "triton, " + _ARGS + ": fa3 with fp8_e5m2 -> triton")}
+_TRTLLM_MHA_FP8 = {"fp8_e4m3": ("starts", "trtllm_mha"),
+                   "fp8_e5m2": ("unmodelled", "layers/attention/trtllm_mha_backend.py handles only a float8_e4m3fn "
+                                "cache; whether FlashInfer's TensorRT-LLM kernels take fp8_e5m2 is not read")}
+
+
+def _trtllm_mla_fp8(listed: str, line: int) -> dict:
+    """trtllm_mla's fp8 verdicts: fp8_e4m3 starts; fp8_e5m2 is refused at start-up, server_args.py
+    ``line``: ValueError 'TensorRT-LLM MLA backend only supports kv-cache-dtype of {listed}.'"""
+    return {"fp8_e4m3": ("starts", "trtllm_mla"),
+            "fp8_e5m2": ("fails", f"{_ARGS} line {line} raises 'TensorRT-LLM MLA backend only supports kv-cache-dtype "
+                                  f"of {listed}.'")}
+
+
+@dataclass(frozen=True)
+class DSA:
+    """What server_args.py sets for DeepSeek sparse attention (is_deepseek_nsa: DeepSeek-V3.2) in
+    one release: the page on NVIDIA (``page_nvidia``) and AMD (``page_amd``) GPUs, whatever
+    --page-size says; ``dp_attention_tp``: DP attention with dp_size = tp_size (every GPU its own
+    token pool); ``fp8_on_sm100``: the cache is fp8_e4m3 on compute capability 10.x "always" or
+    only for --kv-cache-dtype "auto"; ``formats``: the --kv-cache-dtype values it asserts (None:
+    no assertion)."""
+
+    page_nvidia: int
+    page_amd: int
+    dp_attention_tp: bool
+    fp8_on_sm100: str
+    formats: tuple[str, ...] | None
+
+def _sparse(spec) -> bool:
+    """DeepSeek sparse attention: the model caches mla_indexed layers (DeepSeek-V3.2)."""
+    from kvplan.layers import MLAIndexed
+
+    return any(isinstance(k, MLAIndexed) for k in set(spec.layers))
+
 
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
@@ -207,39 +243,124 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils.py "
          "is_fa3_default_architecture"),
     Rule("mha_backend_default", "0.5.1", "0.5.2",
-         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("GptOssForCausalLM",)),), "own": ()},
+         {"rows": (((10, 0), (11, 0), "trtllm_mha", ("GptOssForCausalLM",)),
+                   ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("GptOssForCausalLM",))), "own": ()},
          "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils.py "
-         "is_fa3_default_architecture; " + _ARGS + " _handle_model_specific_adjustments (GptOssForCausalLM: fa3 on sm90)"),
-    Rule("mha_backend_default", "0.5.4", "0.5.6",
-         {"rows": (((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM")),), "own": ()},
-         "python/sglang/srt/model_executor/model_runner.py (0.5.4), " + _ARGS + " _handle_attention_backend (0.5.6); "
-         "utils/common.py is_fa3_default_architecture; _handle_model_specific_adjustments (GptOss, Olmo2: fa3 on sm90)"),
+         "is_fa3_default_architecture; " + _ARGS + " model_specific_adjustments (GptOssForCausalLM: trtllm_mha on "
+         "sm100, fa3 on sm90; 0.5.1 line 2229)"),
+    Rule("mha_backend_default", "0.5.4", "0.5.4",
+         {"rows": (((10, 0), (11, 0), "trtllm_mha", ("GptOssForCausalLM", "Olmo2ForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM"))), "own": ()},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils/common.py "
+         "is_fa3_default_architecture; " + _ARGS + " _handle_model_specific_adjustments (GptOss, Olmo2: trtllm_mha on "
+         "sm100, lines 911 and 992; fa3 on sm90)"),
+    Rule("mha_backend_default", "0.5.6", "0.5.6",
+         {"rows": (((10, 0), (11, 0), "trtllm_mha", ("GptOssForCausalLM", "Olmo2ForCausalLM",
+                                                     "Llama4ForConditionalGeneration", "Llama4ForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM"))), "own": ()},
+         _ARGS + " _handle_attention_backend_compatibility; utils/common.py is_fa3_default_architecture; "
+         "_handle_model_specific_adjustments (GptOss, Olmo2 and every '\"Llama4\" in model_arch': trtllm_mha on "
+         "sm100; GptOss, Olmo2: fa3 on sm90)"),
     Rule("mha_backend_default", "0.5.8", "0.5.8",
          {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
-          "own": ("Qwen3NextForCausalLM", "NemotronHForCausalLM")},
+          "own": ("Qwen3NextForCausalLM", "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration")},
          _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
-         "MHA model); _handle_model_specific_adjustments: Qwen3Next (triton) and NemotronH (flashinfer) on sm100"),
+         "MHA model); _handle_model_specific_adjustments: Qwen3Next (triton), NemotronH (flashinfer), FalconH1 and "
+         "JetNemotron (triton) on sm100"),
+    # -- the attention backend SGLang picks by default for a model with MLA (dense: DeepSeek's
+    #    sparse attention is rule dsa), read by SGLang.default_backend; rows as mha_backend_default's,
+    #    the first that covers the GPU and the architecture applies, else triton (every other
+    #    NVIDIA GPU) or aiter / triton (AMD, by heads per rank), whose pages are the user's.
+    #    model_runner.py model_specific_adjustment (0.5.6 on: server_args.py
+    #    _handle_attention_backend_compatibility): "fa3" on Hopper (is_hopper_with_cuda_12_3),
+    #    from 0.4.9 "flashinfer" on sm100 (is_sm100_supported: major 10); from 0.5.4
+    #    server_args.py _handle_model_specific_adjustments picks "trtllm_mla" first for
+    #    DeepseekV3ForCausalLM on sm100 ('Use trtllm_mla as attention backend on sm100 for
+    #    DeepseekV3ForCausalLM'; not DeepseekV2ForCausalLM). Read in all 8 wheels.
+    Rule("mla_backend_default", "0.4.6", "0.4.6", {"rows": (((9, 0), (10, 0), "fa3", None),)},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment: MLA: fa3 if "
+         "is_hopper_with_cuda_12_3() else triton"),
+    Rule("mla_backend_default", "0.4.9", "0.5.2",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment: MLA: fa3 on Hopper, flashinfer "
+         "if is_sm100_supported(), else aiter/triton"),
+    Rule("mla_backend_default", "0.5.4", "0.5.6",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM",)), ((9, 0), (10, 0), "fa3", None),
+                   ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " _handle_model_specific_adjustments (0.5.4 line 886, 0.5.6 line 1022: trtllm_mla for "
+         "DeepseekV3ForCausalLM on sm100); the rest: model_runner.py model_specific_adjustment (0.5.4), "
+         + _ARGS + " _handle_attention_backend_compatibility (0.5.6)"),
+    Rule("mla_backend_default", "0.5.8", "0.5.8",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " _handle_model_specific_adjustments (line 1207: trtllm_mla for DeepseekV3ForCausalLM, "
+         "MistralLarge3ForCausalLM, PixtralForConditionalGeneration on sm100); _handle_attention_backend_compatibility "
+         "(line 1686: fa3 on Hopper, flashinfer on sm100)"),
+    # -- page sizes the default backends force (SGLang.model_block_size): {backend: (page sizes kept
+    #    as asked, the page any other --page-size, or none, becomes, the source's lines)}. server_args.py overrides
+    #    the user's --page-size with a warning ("TensorRT-LLM MHA only supports page_size of 16, 32
+    #    or 64, changing page_size from {page_size} to 64."; page_size is None when not given, so
+    #    the default is 64, not 1), it does not refuse. Backends not listed keep --page-size (else
+    #    1). flashmla (64), cutlass_mla (128), fa4 (128, prefill) and ascend (128) force pages too,
+    #    but only when asked for with --attention-backend, which kvplan does not take.
+    Rule("backend_page_size", "0.4.6", "0.4.10", {},
+         _ARGS + ": no default backend forces a page (0.4.9: flashmla 64, cutlass_mla 128 only when asked)"),
+    Rule("backend_page_size", "0.5.1", "0.5.1", {"trtllm_mla": ((32, 64), 64, "484-488"),
+                                                 "trtllm_mha": ((16, 32, 64), 64, "505-509")},
+         _ARGS + " __post_init__"),
+    Rule("backend_page_size", "0.5.2", "0.5.2", {"trtllm_mla": ((32, 64), 64, "587-591"),
+                                                 "trtllm_mha": ((16, 32, 64), 64, "608-612")},
+         _ARGS + " __post_init__"),
+    Rule("backend_page_size", "0.5.4", "0.5.4", {"trtllm_mla": ((32, 64), 64, "1103-1107"),
+                                                 "trtllm_mha": ((16, 32, 64), 64, "1124-1128")},
+         _ARGS + " _handle_attention_backend_compatibility"),
+    Rule("backend_page_size", "0.5.6", "0.5.6", {"trtllm_mla": ((32, 64), 64, "1375-1379"),
+                                                 "trtllm_mha": ((16, 32, 64), 64, "1396-1400")},
+         _ARGS + " _handle_attention_backend_compatibility"),
+    Rule("backend_page_size", "0.5.8", "0.5.8", {"trtllm_mla": ((32, 64), 64, "1745-1749"),
+                                                 "trtllm_mha": ((16, 32, 64), 64, "1766-1770")},
+         _ARGS + " _handle_attention_backend_compatibility"),
+    # -- DeepSeek sparse attention (mla_indexed layers, DeepSeek-V3.2; SGLang.model_block_size and
+    #    check_kv_on_gpu). None: no DeepseekV32ForCausalLM. Else a DSA.
+    Rule("dsa", "0.4.6", "0.5.2", None, "python/sglang/srt/models/deepseek_v2.py: no DeepseekV32ForCausalLM"),
+    Rule("dsa", "0.5.4", "0.5.4", DSA(64, 64, dp_attention_tp=True, fp8_on_sm100="always", formats=None),
+         _ARGS + " _handle_model_specific_adjustments lines 1010-1034: is_deepseek_nsa (not NPU): "
+         "enable_dp_attention, dp_size = tp_size, page_size = 64, kv_cache_dtype = fp8_e4m3 if major >= 10"),
+    Rule("dsa", "0.5.6", "0.5.6", DSA(64, 64, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3")),
+         _ARGS + " _handle_model_specific_adjustments lines 948-988: DeepSeek NSA (not NPU): 'Setting page size to "
+         "64 for DeepSeek NSA.', kv_cache_dtype auto -> fp8_e4m3 if major >= 10 else bfloat16, assert "
+         "kv_cache_dtype in [bfloat16, fp8_e4m3]"),
+    Rule("dsa", "0.5.8", "0.5.8", DSA(64, 1, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3")),
+         _ARGS + " _handle_model_specific_adjustments lines 1150-1175: DeepSeek DSA: page_size 1 on ROCm ('Setting "
+         "page size to 1 for DeepSeek DSA on ROCm.'), else 64; kv_cache_dtype auto -> fp8_e4m3 if major >= 10 else "
+         "bfloat16, assert kv_cache_dtype in [bfloat16, fp8_e4m3]"),
     # -- whether the default backend starts an fp8 cache (rule fp8_kv_start, SGLang.check_kv_on_gpu):
     #    {backend: {format: (verdict, why)}}, verdicts as vLLM's fp8_kv_start. A backend or format
-    #    not listed is not checked. FA3 takes fp8_e4m3 only: SGLang casts q to the cache dtype
-    #    (layers/attention/flashattention_backend.py forward_extend/forward_decode) and FlashAttention
-    #    3's mha_fwd refuses any other fp8 ("FlashAttention only supports fp16, bf16, and fp8_e4m3
-    #    data type", hopper/flash_api.cpp); from 0.5.6 server_args.py sends fa3 + fp8_e5m2 to triton.
-    Rule("fp8_kv_start", "0.4.6", "0.5.4",
-         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("fails", _FA3_NO_E5M2)}},
-         "python/sglang/srt/layers/attention/flashattention_backend.py; FlashAttention 3 hopper/flash_api.cpp mha_fwd"),
+    #    not listed is not checked (FlashInfer, triton, aiter; trtllm_mha before 0.5.6). FA3 takes
+    #    fp8_e4m3 only (FlashAttention 3's mha_fwd: "FlashAttention only supports fp16, bf16, and
+    #    fp8_e4m3 data type", hopper/flash_api.cpp), and every release hands fa3 + fp8_e5m2 to
+    #    triton before the backend is built, MHA and MLA alike: model_runner.py
+    #    model_specific_adjustment up to 0.5.4 (called from ModelRunner.__init__), server_args.py
+    #    _handle_attention_backend_compatibility from 0.5.6 ("FlashAttention3 only supports fp8_e4m3
+    #    if using FP8; Setting attention backend to triton."). trtllm_mla (DeepSeek-V3 on sm100 from
+    #    0.5.4) raises ValueError for any other --kv-cache-dtype than those it lists. trtllm_mha
+    #    (0.5.6, 0.5.8) casts q to float8_e4m3fn for an fp8_e4m3 cache only.
+    Rule("fp8_kv_start", "0.4.6", "0.5.2", {"fa3": _FA3_FP8_MR},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment: fa3 with fp8_e5m2 -> triton"),
+    Rule("fp8_kv_start", "0.5.4", "0.5.4",
+         {"fa3": _FA3_FP8_MR, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3 or auto", 1111)},
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment (fa3); " + _ARGS
+         + " _handle_attention_backend_compatibility (trtllm_mla)"),
     Rule("fp8_kv_start", "0.5.6", "0.5.6",
-         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("starts", "triton, " + _ARGS + ": fa3 with fp8_e5m2 "
-                                                                        "-> triton")}},
-         _ARGS + ": 'FlashAttention3 only supports fp8_e4m3 if using FP8; Setting attention backend to triton'"),
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, or auto", 1383),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + ": _handle_attention_backend_compatibility; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
     Rule("fp8_kv_start", "0.5.8", "0.5.8",
-         {"fa3": {"fp8_e4m3": ("starts", "fa3"), "fp8_e5m2": ("starts", "triton, " + _ARGS + ": fa3 with fp8_e5m2 "
-                                                                        "-> triton")},
-          "trtllm_mha": {"fp8_e4m3": ("starts", "trtllm_mha"),
-                         "fp8_e5m2": ("unmodelled", "layers/attention/trtllm_mha_backend.py handles only a "
-                                      "float8_e4m3fn cache; whether FlashInfer's TensorRT-LLM kernels take fp8_e5m2 "
-                                      "is not read")}},
-         _ARGS + "; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1753),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + ": _handle_attention_backend_compatibility; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
     # -- FlashInfer all-reduce + residual add + RMSNorm (kvplan.speed; SGLang.allreduce_rms_fusion).
     #    None: no --enable-flashinfer-allreduce-fusion. Else a Fusion. The flag is store_true
     #    (default False): nothing turns it off once server_args.py turns it on.
@@ -333,28 +454,117 @@ class SGLang(Engine):
             raise BadInputError(f"{self.name} does not start on {gpu.display_name or gpu.name} (compute capability "
                                 f"{cc[0]}.{cc[1]}): it needs {a}.{b} ({rule.source}); use another GPU")
 
-    def default_mha_backend(self, spec, gpu: GPU) -> str | None:
+    def default_backend(self, spec, gpu: GPU) -> str | None:
         """The attention backend this release picks by default for ``spec`` on ``gpu`` where kvplan
-        has read it (rule ``mha_backend_default``): "fa3", "trtllm_mha"; None where it has not
-        (an MLA model, FlashInfer, an architecture with its own choice, a GPU without a known
-        compute capability)."""
-        cc, rule = gpu.compute_capability, self.rule("mha_backend_default")
-        arch = getattr(spec, "architecture", "") or ""
-        if cc is None or spec.has_mla or arch in rule["own"]:
+        has read it: "nsa" for DeepSeek sparse attention (rule ``dsa``), else the first row of rule
+        ``mla_backend_default`` (models with MLA) or ``mha_backend_default`` that covers the GPU's
+        compute capability and the model's architecture ("fa3", "flashinfer", "trtllm_mla",
+        "trtllm_mha"); None where no row does (FlashInfer / triton / aiter fallbacks, an
+        architecture with its own choice, a GPU without a known compute capability)."""
+        if _sparse(spec):
+            return "nsa" if self.rule("dsa") is not None else None
+        cc = gpu.compute_capability
+        if cc is None:
             return None
-        return next((backend for lo, below, backend, archs in rule["rows"]
-                     if lo <= cc < below and (archs is None or arch in archs)), None)
+        return next((backend for lo, below, backend in self._rows(spec) if lo <= cc < below), None)
+
+    def _rows(self, spec) -> tuple[tuple[tuple[int, int], tuple[int, int], str], ...]:
+        """(lowest capability, below, backend) of the default-backend rows that apply to ``spec``'s
+        architecture, in SGLang's order."""
+        rule = self.rule("mla_backend_default" if spec.has_mla else "mha_backend_default")
+        arch = getattr(spec, "architecture", "") or ""
+        if arch in rule.get("own", ()):
+            return ()
+        return tuple((lo, below, backend) for lo, below, backend, archs in rule["rows"]
+                     if archs is None or arch in archs)
 
     def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
         """An fp8 KV cache the attention backend this release picks by default on ``gpu`` does
-        not run (rule ``fp8_kv_start``: fp8_e5m2 on FA3, Hopper, up to 0.5.4), or where kvplan
-        cannot tell (fp8_e5m2 on trtllm_mha, Blackwell, 0.5.8), is refused. Backends kvplan has
-        not read (FlashInfer, triton, the MLA backends) are not checked."""
-        backend = self.default_mha_backend(spec, gpu)
+        not start (rule ``fp8_kv_start``: fp8_e5m2 on trtllm_mla), or where kvplan cannot tell
+        (fp8_e5m2 on trtllm_mha), is refused; so is DeepSeek sparse attention where SGLang runs
+        what kvplan does not plan (rule ``dsa``: DP attention over every GPU in 0.5.4; an fp8_e4m3
+        cache on compute capability 10.x; a --kv-cache-dtype it asserts against). Backends kvplan
+        has not read (FlashInfer, triton, aiter) are not checked."""
+        backend = self.default_backend(spec, gpu)
+        if backend == "nsa":
+            self._check_dsa(fmt, spec, gpu)
+            return
         verdict = self.rule("fp8_kv_start").get(backend, {}).get(fmt.name)
         if verdict is not None:
             self._refuse_unless_starts(*verdict, gpu, f"{spec.name} on its default {backend} attention backend",
                                        fmt.name)
+
+    def _check_dsa(self, fmt, spec, gpu: GPU) -> None:
+        rule = BOOK.rule("dsa", self.release)
+        dsa: DSA = rule.value
+        where = f"{self.name} on {gpu.display_name or gpu.name}"
+        if dsa.dp_attention_tp:
+            raise BadInputError(f"{self.name} runs {spec.name}'s DeepSeek sparse attention with DP attention over "
+                                f"every GPU (dp_size = tp_size: each GPU a token pool of its own requests), which "
+                                f"kvplan does not model ({rule.source}); use --engine sglang==0.5.6 or later")
+        cc = gpu.compute_capability
+        if cc is not None and cc[0] >= 10 and fmt.name != "fp8_e4m3":
+            asked = ("whatever --kv-cache-dtype says" if dsa.fp8_on_sm100 == "always" else
+                     "for --kv-cache-dtype auto, which kvplan cannot tell from an explicit bf16")
+            raise BadInputError(f"{where} stores {spec.name}'s DeepSeek sparse attention cache as fp8_e4m3 on "
+                                f"compute capability {cc[0]}.{cc[1]} {asked} ({rule.source}); give --kv-dtype fp8_e4m3")
+        if dsa.formats is not None and fmt.name not in dsa.formats and fmt.name != "fp16":  # auto: bfloat16
+            self._refuse_unless_starts("fails", f"{_ARGS} asserts 'DeepSeek NSA only supports bf16/bfloat16 or "
+                                                f"fp8_e4m3 kv_cache_dtype'", gpu,
+                                       f"{spec.name}'s DeepSeek sparse attention", fmt.name)
+
+    def model_block_size(self, spec, gpu: GPU, fmt, requested: int | None, block_size: int) -> int:
+        """The page size this release runs ``spec`` at on ``gpu``: ``block_size`` (--page-size, else
+        1) unless SGLang sets another. It does for DeepSeek sparse attention (rule ``dsa``: 64, 1 on
+        ROCm in 0.5.8, whatever --page-size says) and for the default backends that run only some
+        pages (rule ``backend_page_size``: trtllm_mha keeps 16, 32 or 64, trtllm_mla 32 or 64,
+        else 64 with a warning, not an error). Where the backend, and so the page, depends on a
+        compute capability kvplan does not know, BadInputError says so rather than guessing."""
+        return self._page(spec, gpu, requested, block_size)[0]
+
+    def block_size_note(self, spec, gpu: GPU, fmt, requested: int | None, block_size: int) -> str | None:
+        """Why the page is not ``block_size`` (the --page-size, else 1): the line kvplan adds to
+        its notes; None when SGLang runs ``block_size``."""
+        return self._page(spec, gpu, requested, block_size)[1]
+
+    def _page(self, spec, gpu: GPU, requested: int | None, block_size: int) -> tuple[int, str | None]:
+        asked = f"--page-size {requested}" if requested is not None else f"the default page size {block_size}"
+        if _sparse(spec):
+            rule = BOOK.rule("dsa", self.release)
+            if rule.value is None:
+                return block_size, None  # no DeepseekV32ForCausalLM: check_model refuses the model
+            amd = rule.value.page_amd
+            page = amd if gpu.vendor == "amd" else rule.value.page_nvidia
+            if not gpu.vendor and amd != page:
+                raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name}: SGLang pages DeepSeek sparse "
+                                    f"attention by {page} tokens on NVIDIA GPUs and by {amd} on AMD ones "
+                                    f"({rule.source}); name the GPU with --gpu (see `kvplan gpus`)")
+            why = f"{self.name} sets page_size {page} for DeepSeek sparse attention, not {asked} ({rule.source})"
+            return page, why if page != block_size else None
+        forcing = self.rule("backend_page_size")
+        rule = BOOK.rule("backend_page_size", self.release)
+
+        def run(backend: str | None) -> int:
+            kept, forced, _ = forcing.get(backend, (None, None, None))
+            return block_size if kept is None or requested in kept else forced
+
+        cc = gpu.compute_capability
+        if cc is None and gpu.vendor != "amd":  # AMD: aiter / triton, which keep the page
+            outcomes = {run(None)} | {run(backend) for _, _, backend in self._rows(spec)}
+            if len(outcomes) > 1:
+                raise BadInputError(
+                    f"{self.name} on {gpu.display_name or gpu.name}: SGLang picks {spec.name}'s attention backend, and "
+                    f"with it the page size ({', '.join(sorted(map(str, outcomes)))} here), by the GPU's compute "
+                    f"capability, which kvplan does not know for this GPU; name it with --gpu (see `kvplan gpus`)")
+            return outcomes.pop(), None
+        backend = self.default_backend(spec, gpu)
+        page = run(backend)
+        if page == block_size:
+            return page, None
+        kept, _, lines = forcing[backend]
+        return page, (f"{self.name} runs {spec.name} on compute capability {cc[0]}.{cc[1]} on its default "
+                      f"{backend} attention backend, which takes pages of {'/'.join(map(str, kept))} tokens: SGLang "
+                      f"changes {asked} to {page} with a warning ({rule.source} lines {lines})")
 
     def check_weights(self, weights: str, gpu: GPU) -> None:
         """A weight format whose quantization method needs a newer GPU than ``gpu`` (rule
