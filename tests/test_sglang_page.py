@@ -84,7 +84,8 @@ def test_a_forced_page_is_said_in_the_notes(capsys):
     assert "KV cache 1,084,032 tokens in 16,938 blocks of 64" in out
     assert ("kvplan: warning: sglang==0.5.6 runs deepseek-v3 on compute capability 10.0 on its default trtllm_mla "
             "attention backend, which takes pages of 32/64 tokens: SGLang changes --page-size 16 to 64 with a "
-            "warning (python/sglang/srt/server_args.py _handle_attention_backend_compatibility lines 1375-1379)") in err.replace("\n", " ")
+            "warning (python/sglang/srt/server_args.py _handle_attention_backend_compatibility lines 1375-1379)"
+            ) in err.replace("\n", " ")
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--engine", "sglang==0.5.6",
                          "--block-size", "32", "--json")
     assert code == 0
