@@ -11,7 +11,9 @@ available_after_load = total - C - W, so
 
     pool = mem_fraction_static * (total - C) - W
 
-Pages of one token (page_size 1) unless --page-size is given. The default
+Pages of one token (page_size 1) unless --page-size is given, or the default attention backend
+or the model sets another (SGLang.model_block_size: trtllm_mha and trtllm_mla on sm100, DeepSeek
+sparse attention); the token count is rounded down to whole pages. The default
 mem_fraction_static changes with the release (server_args.py), see RULES.
 """
 
@@ -434,7 +436,8 @@ class SGLang(Engine):
 
     @property
     def description(self) -> str:
-        return f"SGLang {self.release}: mem_fraction_static of the free memory minus weights; token pool (page 1)"
+        return (f"SGLang {self.release}: mem_fraction_static of the free memory minus weights; token pool (page 1 "
+                f"unless --page-size, the backend or the model sets one)")
 
     def rule(self, name: str):
         return BOOK.value(name, self.release)
