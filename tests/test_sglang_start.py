@@ -65,7 +65,7 @@ def test_an_unknown_capability_is_not_checked():
 # fp8_kv_start): (engine, gpu, model, --kv-dtype, what the one line says)
 _FA3 = ("FlashAttention 3 reads no fp8_e5m2 cache (hopper/flash_api.cpp mha_fwd takes q in fp16, bf16 or fp8_e4m3 "
         "and k in q's dtype; layers/attention/flashattention_backend.py hands it the cache as stored); sglang 0.5.6 "
-        "server_args.py sends fa3 + fp8_e5m2 to triton instead; use another --engine sglang==X or --kv-dtype auto")
+        "server_args.py sends fa3 + fp8_e5m2 to triton instead; use --kv-dtype auto or another --engine sglang==X")
 KV_REFUSED = [
     ("sglang==0.5.4", "h100-sxm", "llama3.1-8b", "fp8_e5m2",   # 0.5.6 sends it to triton
      "sglang==0.5.4 on NVIDIA H100 80GB SXM (HBM3) (compute capability 9.0) does not start llama3.1-8b on its "
@@ -80,7 +80,7 @@ KV_REFUSED = [
      "sglang==0.5.8 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0): kvplan does not model whether "
      "llama3.1-8b on its default trtllm_mha attention backend with --kv-cache-dtype fp8_e5m2 starts "
      "(layers/attention/trtllm_mha_backend.py handles only a float8_e4m3fn cache; whether FlashInfer's TensorRT-LLM "
-     "kernels take fp8_e5m2 is not read); use another --engine sglang==X or --kv-dtype auto"),
+     "kernels take fp8_e5m2 is not read); use --kv-dtype auto or another --engine sglang==X"),
 ]
 
 
