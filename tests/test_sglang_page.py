@@ -126,7 +126,7 @@ REFUSED = [
     ([DSA, "--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.8", "--kv-dtype", "fp8_e5m2"],
      "sglang==0.5.8 on NVIDIA H200 SXM 141GB (compute capability 9.0) does not start deepseek-v3.2's DeepSeek sparse "
      "attention with --kv-cache-dtype fp8_e5m2: python/sglang/srt/server_args.py asserts 'DeepSeek NSA only "
-     "supports bf16/bfloat16 or fp8_e4m3 kv_cache_dtype'; use another --engine sglang==X or --kv-dtype auto"),
+     "supports bf16/bfloat16 or fp8_e4m3 kv_cache_dtype'; use --kv-dtype auto or another --engine sglang==X"),
     ([DSA, "--gpu-mem", "141GB", "--tp", "8", "--engine", "sglang==0.5.8", "--gpu-memory-utilization", "0.85"],
      "sglang==0.5.8 on GPU with 141,000,000,000 B: SGLang pages DeepSeek sparse attention by 64 tokens on NVIDIA "
      "GPUs and by 1 on AMD ones (python/sglang/srt/server_args.py _handle_model_specific_adjustments lines "

@@ -64,7 +64,7 @@ def test_an_unknown_capability_is_not_checked():
 # fp8 caches on the attention backend SGLang picks by default (rules mha_backend_default,
 # mla_backend_default and fp8_kv_start): (engine, gpu, model, --kv-dtype, what the one line says)
 _TRTLLM_MHA = ("(layers/attention/trtllm_mha_backend.py handles only a float8_e4m3fn cache; whether FlashInfer's "
-               "TensorRT-LLM kernels take fp8_e5m2 is not read); use another --engine sglang==X or --kv-dtype auto")
+               "TensorRT-LLM kernels take fp8_e5m2 is not read); use --kv-dtype auto or another --engine sglang==X")
 KV_REFUSED = [
     ("sglang==0.5.8", "b200", "llama3.1-8b", "fp8_e5m2",       # trtllm_mha on sm100 by default from 0.5.8
      "sglang==0.5.8 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0): kvplan does not model whether "
@@ -75,13 +75,13 @@ KV_REFUSED = [
     ("sglang==0.5.4", "b200", "deepseek-v3", "fp8_e5m2",       # DeepseekV3ForCausalLM: trtllm_mla on sm100
      "sglang==0.5.4 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0) does not start deepseek-v3 on its default "
      "trtllm_mla attention backend with --kv-cache-dtype fp8_e5m2: python/sglang/srt/server_args.py line 1111 raises "
-     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3 or auto.'; use another --engine sglang==X "
-     "or --kv-dtype auto"),
+     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3 or auto.'; use --kv-dtype auto or another "
+     "--engine sglang==X"),
     ("sglang==0.5.8", "b200", "deepseek-v3", "fp8_e5m2",
      "sglang==0.5.8 on NVIDIA B200 (HGX, 180 GB) (compute capability 10.0) does not start deepseek-v3 on its default "
      "trtllm_mla attention backend with --kv-cache-dtype fp8_e5m2: python/sglang/srt/server_args.py line 1753 raises "
-     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3, fp4_e2m1, bf16, or auto.'; use another "
-     "--engine sglang==X or --kv-dtype auto"),
+     "'TensorRT-LLM MLA backend only supports kv-cache-dtype of fp8_e4m3, fp4_e2m1, bf16, or auto.'; use --kv-dtype "
+     "auto or another --engine sglang==X"),
 ]
 
 

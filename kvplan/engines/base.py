@@ -327,7 +327,9 @@ class Engine:
         """BadInputError for a start rule's verdict other than "starts" (vLLM's fp8_kv_start, SGLang's
         fp8_kv_start): "fails" (the engine refuses or crashes: ``why`` says where), "unmodelled"
         (kvplan cannot tell from the engine's source), "v0" (vLLM runs it only in its V0 engine).
-        ``what`` names the model, ``kv`` the --kv-cache-dtype when the cache dtype decides."""
+        ``what`` names the model ("" for any model), ``kv`` the --kv-cache-dtype when the cache
+        dtype decides. Every refusal ends with the same way out: --kv-dtype auto (where the cache
+        dtype decides), another release, or (where the GPU decides) another GPU."""
         if verdict == "starts":
             return
         cc = gpu.compute_capability
@@ -335,15 +337,15 @@ class Engine:
         if cc is not None:
             where += f" (compute capability {cc[0]}.{cc[1]})"
         flag = f" with --kv-cache-dtype {kv}" if kv else ""
+        noun = f"{what}{flag}" if what else f"--kv-cache-dtype {kv}"  # what runs, or may not start
         other = f"another --engine {self.family}==X"
+        way_out = f"use --kv-dtype auto or {other}" if kv else f"use {other} or GPU"
         if verdict == "v0":
-            raise BadInputError(f"{where} runs {what}{flag} only in its V0 engine, whose memory kvplan does not model "
-                                f"({why}); use " + ("--kv-dtype auto or " if kv else "") + other)
+            raise BadInputError(f"{where} runs {noun} only in its V0 engine, whose memory kvplan does not model "
+                                f"({why}); " + (way_out if kv else f"use {other}"))  # V0 by dtype: any GPU
         if verdict == "unmodelled":
-            raise BadInputError(f"{where}: kvplan does not model whether {what}{flag} starts ({why}); use {other}"
-                                + (" or --kv-dtype auto" if kv else " or GPU"))
-        raise BadInputError(f"{where} does not start {what}{flag}: {why}; use {other}"
-                            + (" or --kv-dtype auto" if kv else " or GPU"))
+            raise BadInputError(f"{where}: kvplan does not model whether {noun} starts ({why}); {way_out}")
+        raise BadInputError(f"{where} does not start {(what + flag).lstrip()}: {why}; {way_out}")
 
     def check_weights(self, weights: str, gpu) -> None:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)

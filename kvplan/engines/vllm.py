@@ -269,17 +269,8 @@ class VLLM(Engine):
                 return self._refuse_unless_starts(verdict, why, gpu, "a model with attention sinks", fmt.name)
             rows = self.rule("fp8_kv_start")
         verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below and self._takes(v, spec))
-        if verdict in ("starts", "flashinfer"):
-            return
-        where = f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]})"
-        if verdict == "v0":
-            raise BadInputError(f"{where} runs --kv-cache-dtype {fmt.name} only in its V0 engine, whose memory kvplan "
-                                f"does not model ({why}); use --kv-dtype auto or another --engine vllm==X")
-        if verdict == "unmodelled":
-            raise BadInputError(f"{where}: kvplan does not model whether --kv-cache-dtype {fmt.name} starts ({why}); "
-                                f"use --kv-dtype auto or another --engine vllm==X")
-        raise BadInputError(f"{where} does not start with --kv-cache-dtype {fmt.name}: {why}; use --kv-dtype auto "
-                            f"or another --engine vllm==X")
+        if verdict != "flashinfer":
+            self._refuse_unless_starts(verdict, why, gpu, "", fmt.name)
 
     def _takes(self, verdict: str, spec) -> bool:
         """A row of fp8_kv_start applies: any row but FLASHINFER's, which applies only to a head size
