@@ -66,6 +66,8 @@ def test_names_resolve_to_one_release(name, label):
     ("vllm==0.11.5", "is not a release kvplan models"),
     ("vllm==0.21.0", "not modelled: its KV pool is reduced by a CUDA-graph memory estimate"),
     ("vllm==0.33.0", "Model Runner V2 is the default"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.19.1, as of 2026-11-30"),
+    ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan knows of"),  # 0.25.0 and 0.25.1 were published
     ("sglang==0.5.23", "sglang 0.5.23 is not a release kvplan models; modelled: 0.4.6 to 0.5.8"),
     ("trtllm==1.2.1", "trtllm 1.2.1 is not modelled"),
     ("raw==1", "the raw engine has no releases"),

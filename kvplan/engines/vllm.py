@@ -118,6 +118,11 @@ class VLLM(Engine):
         if release is not None:
             rel = Release.parse(release)
             if rel > BOOK.newest:
+                if not any(Release.parse(v).key == rel.key for v in R.PUBLISHED_LATER):
+                    raise BadInputError(
+                        f"vllm {release} is not a release kvplan knows of (published after {BOOK.newest}, as of "
+                        f"2026-11-30: {', '.join(R.PUBLISHED_LATER)}; none of them is modelled); modelled: "
+                        f"{BOOK.modelled_text()}")
                 reason = ""
                 for first, why in sorted(R.REFUSED.items(), key=lambda kv: Release.parse(kv[0])):
                     if rel >= Release.parse(first):

@@ -29,6 +29,14 @@ RELEASES = (
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
 )
 
+#: Releases published after the newest modelled one, as `pip index versions vllm` listed them on
+#: 2026-11-30: refused with the reason in REFUSED; a later version is named as one kvplan does
+#: not know of.
+PUBLISHED_LATER = (
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
+    "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+)
+
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
     "0.20": "its KV pool is reduced by a CUDA-graph memory estimate "
