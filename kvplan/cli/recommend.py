@@ -86,12 +86,9 @@ def recommend(
     if dtype:
         import dataclasses
 
-        from kvplan.formats import MODEL_DTYPES, get_format
+        from kvplan.capacity import model_dtype
 
-        d = get_format(dtype).name
-        if d not in MODEL_DTYPES:
-            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-        spec = dataclasses.replace(spec, dtype=d)
+        spec = dataclasses.replace(spec, dtype=model_dtype(dtype))
     gpu_names = parse_list(gpus, lambda t, w: t, "--gpus")
     w_names = parse_list(weights, lambda t, w: t, "--weights") if weights else None
     kvs = parse_formats(kv_dtype, spec.dtype)  # checked here; "auto" is resolved per GPU (the dtype run there)
