@@ -238,16 +238,27 @@ def served_spec(spec: ModelSpec, gpu, *, engine: str = "vllm", dtype: str | None
     return _served(spec, resolve_gpu(gpu, gpu_mem_bytes), get_engine(engine), explicit=bool(dtype))
 
 
+def model_dtype(dtype: str) -> str:
+    """The model dtype --dtype names (bf16, fp16, fp32; their aliases such as bfloat16);
+    BadInputError naming --dtype otherwise, for a name no format has too (int3), not "unknown
+    kv format"."""
+    from kvplan.errors import UnknownNameError
+    from kvplan.formats import MODEL_DTYPES
+
+    try:
+        d = get_format(dtype).name
+    except UnknownNameError:
+        d = None
+    if d not in MODEL_DTYPES:
+        raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
+    return d
+
+
 def _with_dtype(spec: ModelSpec, dtype: str | None) -> ModelSpec:
     """``spec`` with the --dtype given (checked), or as it is."""
     if not dtype:
         return spec
-    from kvplan.formats import MODEL_DTYPES
-
-    d = get_format(dtype).name
-    if d not in MODEL_DTYPES:
-        raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-    return dataclasses.replace(spec, dtype=d)
+    return dataclasses.replace(spec, dtype=model_dtype(dtype))
 
 
 def _served(spec: ModelSpec, g: GPU, prof, explicit: bool) -> ModelSpec:
@@ -1057,7 +1068,10 @@ class Capacity:
                                              context_len=req.model_len)
         if scaled:  # e.g. SGLang's aiter backend on ROCm
             out.append(scaled)
-        if g.memory_source == "custom" and prof.family == "vllm" and self.request.spec.dtype == "bf16":
+        # a GPU known only by --gpu-mem (kvplan.gpus.custom_gpu) has no vendor and no compute capability;
+        # a named GPU keeps both when --gpu-mem overrides its memory (memory_source "custom" then too)
+        unnamed = not g.vendor and g.compute_capability is None
+        if unnamed and prof.family == "vllm" and self.request.spec.dtype == "bf16":
             out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
                        "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")
         sp = self.request.speculative

@@ -142,8 +142,9 @@ def _pool_line(ax, pool, *, annotate: bool = False) -> None:
                     xytext=(0, 2), textcoords="offset points", fontsize="x-small", va="bottom")
 
 
-def _pools(spec: ModelSpec, formats, gpu, par: Parallelism, block_size: int, deploy: dict | None):
-    """format name -> the Pool that format gets on ``gpu`` (the one capacity model)."""
+def _pools(spec: ModelSpec, formats, gpu, par: Parallelism, block_size: int | None, deploy: dict | None):
+    """format name -> the Pool that format gets on ``gpu`` (the one capacity model);
+    ``block_size`` as the user gave it (None: the engine's choice, as `kvplan capacity`)."""
     from kvplan.capacity import make_request, plan
 
     return {fmt.name: plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size,
@@ -151,14 +152,15 @@ def _pools(spec: ModelSpec, formats, gpu, par: Parallelism, block_size: int, dep
             for fmt in formats}
 
 
-def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 16,
+def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int | None = 16,
                 par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None, ctxs=None,
                 deploy: dict | None = None):
     """The figure `kvplan size --plot` draws (a matplotlib Figure; nothing written).
 
     Without ``gpu``: paged KV bytes (per GPU) against context, one line per format. With
     ``gpu``: the bytes the engine reserves in its pool for ``batch`` requests of each
-    length (the same Pool as `kvplan capacity`, up to max_model_len), against that pool."""
+    length (the same Pool as `kvplan capacity`, up to max_model_len), against that pool;
+    ``block_size`` None then lets the engine choose it (the title says the pools' blocks)."""
     Figure, FigureCanvasAgg = _matplotlib()
     import numpy as np
 
@@ -172,7 +174,8 @@ def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 1
             mml = next(iter(pools.values())).max_model_len
             ctxs = [c for c in ctxs if c <= mml] or [mml]
     ctxs = list(ctxs)
-    _check_series(spec, formats, max(ctxs), batch, block_size, pools)
+    blocks = sorted({p.block_size for p in pools.values()}) if pools else [block_size]
+    _check_series(spec, formats, max(ctxs), batch, max(blocks), pools)
     if pools:
         n = np.asarray(ctxs, dtype=np.int64)
         series = {name: np.asarray(p.reserved_bytes(n, batch), dtype=np.int64) for name, p in pools.items()}
@@ -190,7 +193,8 @@ def size_figure(spec: ModelSpec, formats, *, batch: int = 1, block_size: int = 1
     multi = par.num_gpus > 1
     where = f", tp {par.tp}, pp {par.pp}" if multi else ""
     what = "KV the engine reserves" if pools else "KV cache"
-    ax.set_title(mpl_text(f"{spec.display_name or spec.name}: {what}, batch {batch} (block {block_size}{where})"))
+    block = "block " + "/".join(str(n) for n in blocks)  # the pools' own blocks with a GPU
+    ax.set_title(mpl_text(f"{spec.display_name or spec.name}: {what}, batch {batch} ({block}{where})"))
     _style_axes(ax, per_gpu=multi or bool(pools))
     fig.legend(loc="outside lower center", ncols=4, fontsize="small")
     return fig
@@ -219,7 +223,7 @@ def _save(fig, path, dpi: int = 120) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=kind, dpi=dpi, **extra), "--plot file")
 
 
-def plot_size(spec: ModelSpec, formats, path, *, batch: int = 1, block_size: int = 16,
+def plot_size(spec: ModelSpec, formats, path, *, batch: int = 1, block_size: int | None = 16,
               par: Parallelism = Parallelism(), ctx_mark: int | None = None, gpu=None,
               deploy: dict | None = None) -> Path:
     """Draw paged KV memory (per GPU) against context, one line per format, to ``path``.
@@ -302,7 +306,8 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
 
             spec = by_name[model]
             fmt = get_format(drawn[0], spec.dtype)  # a format of this panel (not one the sweep skipped)
-            block = int(frame["block_size"].iloc[0])
+            # the request as the sweep made it (None: the engine's block, as `kvplan capacity`)
+            block = frame.attrs.get("requested_block_size")
             pool = _pools(spec, [fmt], gpu, Parallelism(int(tp), int(pp)), block, deploy)[fmt.name]
             _pool_line(ax, pool, annotate=True)
         par = f", tp {tp}, pp {pp}" if (tp, pp) != (1, 1) else ""
@@ -317,7 +322,9 @@ def sweep_figure(frame, *, specs=(), gpu=None, deploy: dict | None = None):
     # One legend for all panels, below them: the lines are the same formats and batches.
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncols=min(4, len(handles)),
                fontsize="small", bbox_to_anchor=(0.5, 0.0), frameon=False)
-    fig.suptitle(f"KV cache against context (block {frame.attrs.get('block_size', '?')})")
+    block = frame.attrs.get("block_size")
+    fig.suptitle("KV cache against context (" + (f"block {block}" if block else "block by format: see the "
+                                                  "block_size column") + ")")
     return fig
 
 

@@ -61,7 +61,8 @@ class Grid:
     kv_dtypes: tuple[str, ...]
     tps: tuple[int, ...] = (1,)
     pps: tuple[int, ...] = (1,)
-    #: Tokens per page; None: the engine's default block (16 without a GPU; run_sweep resolves it).
+    #: Tokens per page; None: with a GPU the block each point's pool runs (the engine decides, as
+    #: `kvplan capacity` without --block-size), without one 16 (run_sweep resolves it).
     block_size: int | None = 16
 
 
@@ -144,7 +145,7 @@ def parse_kv_dtypes(value) -> tuple[str, ...]:
 def make_grid(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, block_size: int | None = 16) -> Grid:
     """Parse and check every axis of a grid; raise BadInputError (one line) on bad input,
     and on a grid of more than kvplan.limits.MAX_GRID_POINTS points (before loading a model).
-    ``block_size`` None: the engine's default block (resolved by run_sweep)."""
+    ``block_size`` None: the engine's block with a GPU, else 16 (resolved by run_sweep)."""
     if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
                                    or block_size < 1):
         raise BadInputError(f"block size must be a positive whole number, got {block_size!r}")
@@ -242,8 +243,8 @@ def check_int64(spec: ModelSpec, fmt, ctx: int, batch: int, block_size: int, wha
         )
 
 
-def _check_int64(spec: ModelSpec, fmt, grid: Grid) -> None:
-    check_int64(spec, fmt, max(grid.ctxs), max(grid.batches), grid.block_size)
+def _check_int64(spec: ModelSpec, fmt, grid: Grid, block_size: int) -> None:
+    check_int64(spec, fmt, max(grid.ctxs), max(grid.batches), block_size)
 
 
 def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str]):
@@ -261,7 +262,8 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
     bat = np.asarray(grid.batches, dtype=np.int64)
     nc, nb, nf, nt, npp = len(ctx), len(bat), len(fmts), len(grid.tps), len(grid.pps)
     shape = (nc, nb, nf, nt, npp)
-    names = ["bytes_per_token", "seq_bytes", "total_bytes", "paged_total_bytes", "per_gpu_bytes", "per_gpu_paged_bytes"]
+    names = ["block_size", "bytes_per_token", "seq_bytes", "total_bytes", "paged_total_bytes", "per_gpu_bytes",
+             "per_gpu_paged_bytes"]
     if gpu is not None:
         names += ["kv_pool_bytes", "reserved_bytes", "headroom_bytes", "max_requests", "limit_code"]
     out = {name: np.zeros(shape, dtype=np.int64) for name in names}
@@ -283,26 +285,40 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
         engine = get_engine(deploy.get("engine") or "vllm")
     for fi, fmt in enumerate(fmts):
         try:
-            _check_int64(spec, fmt, grid)  # also raises ShapeError for a format the layers cannot store
+            # also raises ShapeError for a format the layers cannot store (with a GPU the block is the
+            # pool's, checked again below)
+            _check_int64(spec, fmt, grid, grid.block_size or 1)
             if engine is not None:
                 engine.check_kv_format(fmt, spec.dtype)  # a format the engine cannot run: no pool to ask
         except BadInputError as err:  # ShapeError included
             skipped.append(Skipped(spec.name, fmt.name, None, None, str(err)))
             continue
-        bpt, seq, paged = whole_model_columns(spec, fmt, ctx, grid.block_size)
-        fsl = (slice(None), slice(None), fi)
-        out["bytes_per_token"][fsl] = bpt
-        out["seq_bytes"][fsl] = seq[:, None, None, None]
-        out["total_bytes"][fsl] = np.multiply.outer(seq, bat)[:, :, None, None]
-        out["paged_total_bytes"][fsl] = np.multiply.outer(paged, bat)[:, :, None, None]
+        whole = {}  # block -> the whole-model columns at that block
         for ti, tp, pi, pp in pars:
-            per_gpu, per_gpu_paged = per_gpu_columns(spec, fmt, ctx, grid.block_size, tp, pp)
-            valid[fi, ti, pi] = True
             sl = (slice(None), slice(None), fi, ti, pi)
+            block = grid.block_size
+            if gpu is not None:
+                # the request as `kvplan capacity` makes it (grid.block_size None: the engine decides);
+                # the byte columns then count the pages that pool runs
+                try:
+                    block = _pool_columns(out, sl, spec, gpu, deploy, fmt, tp, pp, grid.block_size, ctx, bat)
+                    if grid.block_size is None:
+                        _check_int64(spec, fmt, grid, block)
+                except BadInputError as err:  # the engine refuses this request (e.g. an MLA block on Blackwell)
+                    skipped.append(Skipped(spec.name, fmt.name, tp, pp, str(err)))
+                    continue
+            if block not in whole:
+                whole[block] = whole_model_columns(spec, fmt, ctx, block)
+            bpt, seq, paged = whole[block]
+            per_gpu, per_gpu_paged = per_gpu_columns(spec, fmt, ctx, block, tp, pp)
+            valid[fi, ti, pi] = True
+            out["block_size"][sl] = block
+            out["bytes_per_token"][sl] = bpt
+            out["seq_bytes"][sl] = seq[:, None]
+            out["total_bytes"][sl] = np.multiply.outer(seq, bat)
+            out["paged_total_bytes"][sl] = np.multiply.outer(paged, bat)
             out["per_gpu_bytes"][sl] = np.multiply.outer(per_gpu, bat)
             out["per_gpu_paged_bytes"][sl] = np.multiply.outer(per_gpu_paged, bat)
-            if gpu is not None:
-                _pool_columns(out, sl, spec, gpu, deploy, fmt, tp, pp, grid.block_size, ctx, bat)
     if not valid.any():
         return None
     for fmt in fmts:
@@ -325,12 +341,13 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
     return flat
 
 
-def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int, block_size: int,
-                  ctx, bat) -> None:
+def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int,
+                  block_size: int | None, ctx, bat) -> int:
     """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
     own rules for every (ctx, batch) at once: ``Pool.verdict`` (the deployment runs as
     planned; else every point is limited by weights or max_model_len) then ``Pool.limits``
-    (the rule behind ``Pool.serves``): together ``Pool.runs``."""
+    (the rule behind ``Pool.serves``): together ``Pool.runs``. ``block_size`` as the user
+    gave it (None: the engine's); returns the block the pool runs."""
     import numpy as np
 
     from kvplan.capacity import Pool, make_request, plan
@@ -355,22 +372,20 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     out["headroom_bytes"][sl] = pool.kv_pool_bytes - reserved
     out["max_requests"][sl] = fit[:, None]
     out["limit_code"][sl] = code
+    return pool.block_size
 
 
-def resolve_block_size(grid: Grid, gpu, deploy: dict | None) -> Grid:
-    """``grid`` with its block size set: as given, else the block the GPU's engine pages with
-    by default (vLLM 16, SGLang 1, TensorRT-LLM 32), so the byte columns and the pool's
-    answers count the same pages as `kvplan capacity`; 16 without a GPU."""
+def resolve_block_size(grid: Grid, gpu) -> Grid:
+    """``grid`` with its block size set where kvplan decides it: as given; without a GPU 16.
+    With a GPU and none given it stays None: each point's request leaves the block to the
+    engine, as `kvplan capacity` does (its MLA backends choose by GPU and format: vLLM's
+    FlashMLA runs 64 on Hopper for fp8), and the byte columns count the pages that pool runs
+    (the ``block_size`` column)."""
     import dataclasses
 
-    if grid.block_size is not None:
+    if grid.block_size is not None or gpu is not None:
         return grid
-    block = 16
-    if gpu is not None:
-        from kvplan.engines import get_engine
-
-        block = get_engine((deploy or {}).get("engine") or "vllm").default_block_size
-    return dataclasses.replace(grid, block_size=block)
+    return dataclasses.replace(grid, block_size=16)
 
 
 def resolve_gpu(gpu):
@@ -396,7 +411,7 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     gpu_mem_bytes, dtype)."""
     np, pd = _np_pd()
     gpu = resolve_gpu(gpu)
-    grid = resolve_block_size(grid, gpu, deploy)
+    grid = resolve_block_size(grid, gpu)
     skipped: list[Skipped] = []
     kv_names: list[str] = []
     blocks, model_names = [], []
@@ -419,8 +434,6 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     for name in KEY_COLUMNS[1:]:
         if name == "kv_dtype":
             data[name] = pd.Categorical.from_codes(cat(name), categories=kv_names)
-        elif name == "block_size":
-            data[name] = np.full(len(model_codes), grid.block_size, dtype=np.int64)
         else:
             data[name] = cat(name)
     for name in BYTE_COLUMNS:
@@ -435,7 +448,10 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
         data["limit"] = pd.Categorical.from_codes(code.astype(np.int16), categories=["", *Pool.LIMITS])
     frame = pd.DataFrame(data, copy=False)
     frame.attrs["skipped"] = [s.as_dict() for s in skipped]
-    frame.attrs["block_size"] = grid.block_size
+    blocks = set(data["block_size"].tolist())
+    # the one block of every row, or None where the pools page differently (the column says each)
+    frame.attrs["block_size"] = blocks.pop() if len(blocks) == 1 else None
+    frame.attrs["requested_block_size"] = grid.block_size  # what the requests were given (None: the engine's)
     if gpu is not None:
         frame.attrs["gpu"] = getattr(gpu, "name", str(gpu))
     return frame
@@ -445,7 +461,7 @@ def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int 
           **deploy):
     """Parse the axes (strings like ``'4k,8k'`` or lists) and evaluate the grid; ``deploy``
     are make_request's engine options for the GPU columns (engine, max_model_len, ...).
-    ``block_size`` None: the engine's default block with a GPU, else 16."""
+    ``block_size`` None: with a GPU the block each point's pool runs, else 16."""
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     if deploy and gpu is None:
         raise BadInputError(f"{', '.join(sorted(deploy))} apply to a GPU's KV pool; give gpu=")

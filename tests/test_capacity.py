@@ -505,3 +505,25 @@ def test_suggestions_fix_what_failed_and_each_is_checked():
     c = plan_capacity(spec, "h100", num_gpu_blocks_override=8192, ctx=1024, batch=1)
     assert not c.fits
     assert c.suggestions == ("max_model_len 131,056 (--max-model-len 131056)",)
+
+
+def test_memory_alone_note_only_when_no_gpu_is_named(capsys):
+    """'a GPU given by its memory alone' (bf16 assumed: no compute capability) is said for --gpu-mem
+    without --gpu, not for a named GPU whose memory --gpu-mem overrides (an H100 keeps compute
+    capability 9.0; the figures equal --gpu h100's at its own runtime memory, 85,029,027,840 B)."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--gpu-mem", "85029027840", "--json")
+    named = json.loads(out)
+    assert code == 0 and "memory alone" not in err and not any("memory alone" in n for n in named["notes"])
+    code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--json")
+    assert json.loads(out)["kv_pool_bytes"] == named["kv_pool_bytes"]
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu-mem", "85029027840", "--json")
+    assert code == 0 and any(n.startswith("a GPU given by its memory alone") for n in json.loads(out)["notes"])
+
+
+@pytest.mark.parametrize("command", [["capacity", "llama3.1-8b", "--gpu", "h100"],
+                                     ["recommend", "llama3.1-8b", "--ctx", "8k", "--users", "8"]])
+def test_dtype_that_is_no_format_names_the_dtype_option(capsys, command):
+    """--dtype int3 (no format of that name) said "unknown kv format 'int3'": it is the model dtype."""
+    code, out, err = cli(capsys, *command, "--dtype", "int3")
+    assert (code, out) == (2, "")
+    assert err.strip() == "kvplan: error: --dtype must be one of bf16, fp16, fp32, got 'int3'"

@@ -182,6 +182,21 @@ def test_models_and_show_and_schema(capsys):
     assert code == 0 and "LlamaForCausalLM" in out
 
 
+def test_show_prints_no_derived_head_dim_for_an_mla_model(capsys):
+    """DeepSeek-V3 (MLA) has q/k heads of 128 + 64 = 192 and v heads of 128; hidden_size / heads
+    = 7,168 / 128 = 56 is no dimension of it, so show prints the MLA sizes, and --json has no
+    head_dim (keys kept, null). A model with plain attention still shows its head_dim."""
+    code, out, _ = cli(capsys, "show", "deepseek-v3", "--json")
+    shown = json.loads(out)
+    assert code == 0 and (shown["spec"]["head_dim"], shown["spec"]["v_head_dim"]) == (None, None)
+    assert shown["derived"]["head_dim_source"] == "n/a (MLA: see spec.mla)"
+    assert shown["spec"]["mla"]["qk_nope_head_dim"] == 128 and shown["derived"]["bytes_per_token"]["bf16"] == 70_272
+    code, out, _ = cli(capsys, "show", "deepseek-v3")
+    line = next(ln for ln in out.splitlines() if ln.startswith("head_dim"))
+    assert "q/k heads 128 + 64 = 192, v heads 128" in line and "56" not in out.split("vocab_size")[0]
+    assert not any(ln.startswith("v_head_dim") for ln in out.splitlines())
+
+
 def test_planning_imports_nothing_heavy():
     code = textwrap.dedent(
         """

@@ -25,7 +25,7 @@ def test_json_lists_the_default_policies(capsys):
     # OPT-13B fp16: 2 (K, V) x 40 layers x 5120 hidden x 2 bytes = 819,200 B per token
     # (the paper's "800 KB"); 15,728 tokens x 819,200 B = 12,884,377,600 B (12.0 GiB, Table 1).
     assert d["bytes_per_token"] == 2 * 40 * 5120 * 2 == 819_200
-    assert d["pool_tokens"] == 15728 and d["pool_bytes"] == 15728 * 819_200
+    assert d["pool_tokens"] == 15728 and d["pool_tokens_bytes"] == 15728 * 819_200
     assert d["max_model_len"] == 2048 and d["workload"]["requests"] == 300
     for p in d["policies"]:
         parts = (p["token_state_share"] + p["reserved_share"] + p["internal_share"] + p["external_share"]

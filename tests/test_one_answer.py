@@ -40,6 +40,13 @@ CASES = [
     # the load fits the pool, but vLLM does not start with the model's own max_model_len (131,072
     # tokens on a pool of 35,376): capacity says "does not fit", and so must size and sweep
     ("llama3.1-8b", "l4", [], 4096, 8),
+    # the engine chooses the block: vLLM's FlashMLA pages DeepSeek-V3's fp8 cache in blocks of 64 on
+    # Hopper, so 1,000 tokens take 16 blocks and 17,595 blocks hold 1,099 requests (blocks of 16,
+    # which size and sweep once forced, would say 1,117 and "fits"); on Blackwell kvplan needs the
+    # block given; SGLang 0.5.8's trtllm_mha forces pages of 64 on a B200 (8,796 requests of 100)
+    ("deepseek-v3", "h200", ["--tp", "8", "--kv-dtype", "fp8", "--max-num-seqs", "4096"], 1000, 1100),
+    ("deepseek-v3", "b200", ["--tp", "8", "--block-size", "128", "--max-model-len", "32k"], 8192, 64),
+    ("llama3.1-8b", "b200", ["--engine", "sglang==0.5.8"], 100, 9000),
 ]
 
 
@@ -50,7 +57,7 @@ def _flag(opts, name, default=None):
 #: CLI flag -> (make_request keyword, whether it is a whole number)
 _OPTIONS = {"--max-model-len": ("max_model_len", False), "--kv-dtype": ("kv_format", False),
             "--max-num-seqs": ("max_num_seqs", True), "--tp": ("tp", True), "--pp": ("pp", True),
-            "--dp": ("dp", True), "--engine": ("engine", False),
+            "--dp": ("dp", True), "--engine": ("engine", False), "--block-size": ("block_size", True),
             "--num-gpu-blocks-override": ("num_gpu_blocks_override", True)}
 
 
@@ -90,9 +97,12 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     code, out, _ = cli(capsys, "size", model, "--gpu", gpu, *size_opts, "--kv-dtype", kv, "--ctx", ctx,
                        "--batch", batch, "--json")
     assert code == 0
-    (f,) = json.loads(out)["formats"]
+    d = json.loads(out)
+    (f,) = d["formats"]
     assert (f["on_gpu"]["kv_pool_bytes"], f["on_gpu"]["max_requests"], f["on_gpu"]["fits"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+    # the byte columns count the pages the pool runs, not a block size fills in
+    assert d["block_size"] == f["block_size"] == f["on_gpu"]["block_size"] == pool.block_size
 
     # kvplan sweep --gpu
     code, out, _ = cli(capsys, "sweep", model, "--gpu", gpu, *size_opts, "--kv-dtype", kv, "--ctx", ctx,
@@ -101,10 +111,11 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     (p,) = json.loads(out)["points"]
     assert (p["kv_pool_bytes"], p["max_requests"], p["fits"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
+    assert p["block_size"] == pool.block_size
 
     # kvplan speed: its capacity marks (speed takes the deployment options it times with)
     speed_flags = ("--tp", "--pp", "--dp", "--engine", "--max-model-len", "--max-num-seqs", "--kv-dtype",
-                   "--enable-expert-parallel")
+                   "--enable-expert-parallel", "--block-size")
     if all(o in speed_flags or not o.startswith("--") for o in opts):
         code, out, _ = cli(capsys, "speed", model, "--gpu", gpu, *opts, "--ctx", ctx, "--users",
                            batch * pool.request.dp, "--json")
@@ -136,23 +147,80 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
         truth["kv_pool_bytes"], truth["max_requests"], truth["fits"])
 
 
-@pytest.mark.parametrize(("model", "gpu", "opts"), [(m, g, o) for m, g, o, _, _ in CASES[:4]])
+@pytest.mark.parametrize(("model", "gpu", "opts"), [(m, g, o) for m, g, o, _, _ in CASES[:4] + CASES[-3:]])
 def test_fragment_pool_is_the_capacity_pool(capsys, model, gpu, opts):
+    """fragment --gpu simulates capacity's pool (its tokens, in the block the engine runs); the
+    default paged policies page in that block, a policy named paged-16 in blocks of 16 of it."""
     pool = api.plan(model, gpu, **_api_options(opts))
     mml = str(pool.max_model_len)
-    args = ["fragment", model, "--gpu", gpu, "--requests", "20", "--policies", "paged-16", "--max-model-len", mml,
-            "--json"]
-    if "--kv-dtype" in opts:
-        args += ["--kv-dtype", _flag(opts, "--kv-dtype")]
-    if "--tp" in opts:
-        args += ["--tp", _flag(opts, "--tp")]
+    args = ["fragment", model, "--gpu", gpu, "--requests", "20", "--max-model-len", mml, "--json"]
+    for flag in ("--kv-dtype", "--tp", "--engine", "--block-size"):
+        if flag in opts:
+            args += [flag, _flag(opts, flag)]
     if "--max-num-seqs" in opts:
         args += ["--max-seqs", _flag(opts, "--max-num-seqs")]
-    code, out, _ = cli(capsys, *args)
+    code, out, _ = cli(capsys, *args, "--policies", "paged-16")
     assert code == 0
     report = json.loads(out)
     assert report["pool_tokens"] == pool.kv_cache_tokens
-    assert report["max_seqs"] == pool.max_num_seqs  # the engine's default when not given
+    assert report["engine_block_size"] == pool.block_size
+    if pool.max_num_seqs is not None:  # SGLang's pool has no cap: fragment then simulates 256 (its own default)
+        assert report["max_seqs"] == pool.max_num_seqs  # the engine's default when not given
+    assert [p["policy"] for p in report["policies"]] == ["paged-16"]
+    if pool.kv_cache_tokens < pool.max_model_len:
+        return  # orca-max, a default policy, reserves max_model_len a request: it cannot run here
+    code, out, _ = cli(capsys, *args, "--requests", "5")
+    assert code == 0
+    report = json.loads(out)
+    assert report["pool_tokens"] == pool.kv_cache_tokens
+    names = [p["policy"] for p in report["policies"]]
+    assert f"paged-{pool.block_size}" in names and f"paged-{pool.block_size}-share" in names
+
+
+def test_an_mla_block_kvplan_cannot_tell_is_refused_by_every_command(capsys, tmp_path):
+    """On Blackwell vLLM's MLA backend (and so DeepSeek-V3's block) is not modelled: capacity refuses,
+    and size, sweep, speed, check and fragment (which once filled in a block of 16 and answered)
+    refuse with the same line; --block-size 128 is a CASES row above."""
+    code, _, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "b200", "--tp", "8")
+    assert code == 2
+    why = err.strip().removeprefix("kvplan: error: ")
+    assert "give the block size the deployment runs" in why and "\n" not in why
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps({"deployments": [{"name": "q", "model": "deepseek-v3", "gpu": "b200", "tp": 8,
+                                                 "requires": {"max_model_len_fits": True}}]}))
+    for args in (["size", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--ctx", "32k", "--kv-dtype", "bf16"],
+                 ["size", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--ctx", "32k"],  # every format
+                 ["sweep", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--ctx", "32k", "--kv-dtype", "bf16"],
+                 ["speed", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--ctx", "8k", "--users", "8"],
+                 ["check", str(plan)],
+                 ["fragment", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--requests", "20"]):
+        code, out, err = cli(capsys, *args, "--json")
+        assert (code, out) == (2, ""), args
+        assert err.count("\n") == 1 and why in err, args
+
+
+def test_size_pages_each_format_as_its_pool(capsys):
+    """One size table, two blocks: DeepSeek-V3 on an H200 runs FLASH_ATTN_MLA (16) for bf16 and
+    FLASHMLA (64) for fp8; each row counts its own pool's pages, and the title says so."""
+    code, out, _ = cli(capsys, "size", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--ctx", "8k", "--batch", "64",
+                       "--kv-dtype", "bf16,fp8", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["block_size"] is None
+    for f in d["formats"]:
+        pool = api.plan("deepseek-v3", "h200", tp=8, kv_format=f["kv_dtype"])
+        assert f["block_size"] == pool.block_size == {"bf16": 16, "fp8_e4m3": 64}[f["kv_dtype"]]
+        assert f["on_gpu"]["max_requests"] == pool.max_requests(8192)
+        # 8,192 tokens are 128 blocks of 64 or 512 of 16: no rounding either way, 61 layers x 576 x bytes
+        assert f["paged_total_bytes"] == 64 * 8192 * 61 * 576 * {"bf16": 2, "fp8_e4m3": 1}[f["kv_dtype"]]
+    code, out, _ = cli(capsys, "size", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--ctx", "8k", "--batch", "64",
+                       "--kv-dtype", "bf16,fp8")
+    assert code == 0 and "block by format" in out
+    code, out, _ = cli(capsys, "sweep", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--ctx", "8k", "--batch", "64",
+                       "--kv-dtype", "bf16,fp8", "--json")
+    d = json.loads(out)
+    assert d["grid"]["block_size"] is None
+    assert {p["kv_dtype"]: p["block_size"] for p in d["points"]} == {"bf16": 16, "fp8_e4m3": 64}
 
 
 def test_a_vllm_command_line_is_the_same_question(capsys, tmp_path):

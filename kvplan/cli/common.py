@@ -15,11 +15,25 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to 
 BlockSizeOpt = Annotated[
     int, typer.Option("--block-size", min=1, max=limits.MAX_BLOCK_SIZE, help="Tokens per page of the paged cache (vLLM: 16).")
 ]
-#: --block-size where a GPU's engine may decide it (size, sweep): its default block then.
+#: What the engine runs when --block-size is not given: the block kvplan.capacity.plan takes
+#: (Engine.model_block_size), which the pool then reports.
+_ENGINE_BLOCK = ("the block the engine runs, as `kvplan capacity` says: vLLM 16, an MLA model its attention "
+                 "backend's (Hopper: 64 for fp8, 16 for bf16; Blackwell: give it); SGLang 1, or the page its "
+                 "attention backend forces (e.g. 64 on Blackwell); TensorRT-LLM 32")
+#: --block-size where a GPU's engine may decide it (size, sweep): given, it goes to the request as
+#: `kvplan capacity --block-size`; not given, the engine decides and the figures count its pages.
 EngineBlockSizeOpt = Annotated[Optional[int], typer.Option(
     "--block-size", min=1, max=limits.MAX_BLOCK_SIZE, show_default=False,
-    help="Tokens per page of the paged cache [default: with --gpu the engine's (vLLM 16, SGLang 1, TensorRT-LLM "
-         "32), else 16].")]
+    help=f"Tokens per KV block; with --gpu the engine's --block-size, as `kvplan capacity` takes it [default: with "
+         f"--gpu {_ENGINE_BLOCK}; else 16].")]
+#: --block-size of a command that always plans on a GPU (speed).
+PoolBlockSizeOpt = Annotated[Optional[int], typer.Option(
+    "--block-size", min=1, max=limits.MAX_BLOCK_SIZE, show_default=False,
+    help=f"The engine's --block-size (tokens per KV block), as `kvplan capacity` takes it [default: {_ENGINE_BLOCK}].")]
+#: recommend's --block-size: every deployment it considers is planned with it.
+RecommendBlockSizeOpt = Annotated[Optional[int], typer.Option(
+    "--block-size", min=1, max=limits.MAX_BLOCK_SIZE, show_default=False,
+    help=f"The engine's --block-size for every deployment considered [default: on each GPU {_ENGINE_BLOCK}].")]
 #: vLLM's flag names first, kvplan's earlier names kept as aliases (SGLang's --tp-size too).
 TP_NAMES = ("--tensor-parallel-size", "-tp", "--tp", "--tp-size")
 PP_NAMES = ("--pipeline-parallel-size", "-pp", "--pp")
@@ -144,6 +158,13 @@ MaxModelLenOpt = Annotated[
         "--max-model-len", help="Max tokens per request [default: the model's max_position_embeddings]; -1 or auto: "
                                 "vLLM's auto-fit (0.14.0+). kvplan reads 32k as 32,768 (vLLM: 32k = 32,000, 32K = "
                                 "32,768).")
+]
+#: recommend plans each deployment for the load's longest request unless told otherwise.
+RecommendMaxModelLenOpt = Annotated[
+    Optional[str], typer.Option(
+        "--max-model-len", show_default=False,
+        help="Max tokens per request of every deployment considered [default: CTX + OUTPUT, the load's longest "
+             "request]. kvplan reads 32k as 32,768 (vLLM: 32k = 32,000, 32K = 32,768).")
 ]
 MaxNumBatchedTokensOpt = Annotated[
     Optional[str], typer.Option("--max-num-batched-tokens", help="Tokens per forward pass (vLLM default by GPU).")

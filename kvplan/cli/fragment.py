@@ -12,7 +12,6 @@ from kvplan import limits
 from kvplan.cli.common import (
     KV_DTYPE_NAMES,
     AllowLongOpt,
-    BlockSizeOpt,
     CpuOffloadOpt,
     DisableHybridOpt,
     DtypeOpt,
@@ -53,12 +52,20 @@ def fragment(
     requests: Annotated[
         Optional[int], typer.Option("--requests", min=1, max=limits.MAX_SIMULATED_SEQUENCES, help="Requests to draw [default: 10000; traces: all rows].")
     ] = None,
-    block_size: BlockSizeOpt = 16,
+    block_size: Annotated[
+        Optional[int],
+        typer.Option("--block-size", min=1, max=limits.MAX_BLOCK_SIZE, show_default=False,
+                     help="With --gpu the engine's --block-size, as `kvplan capacity --block-size` (it sizes the "
+                     "pool), and the B of the default paged policies [default: with --gpu the block the engine "
+                     "runs (as `kvplan capacity`: vLLM 16, 64 for MLA with fp8 on Hopper; SGLang 1, or its "
+                     "forced page), else 16]."),
+    ] = None,
     policies: Annotated[
         Optional[str],
         typer.Option("--policies", help="Comma-separated: orca-max, orca-pow2, orca-pow2-output, orca-oracle, "
-                     "static, static-N, paged-B, paged-B-share (1 <= B <= 256). [default: orca-max,orca-pow2,"
-                     "orca-oracle,static,paged-16,paged-16-share,paged-1; 16 is --block-size]"),
+                     "static, static-N, paged-B, paged-B-share (1 <= B <= 256; paged-B pages the pool in blocks "
+                     "of B tokens, whatever block the engine runs). [default: orca-max,orca-pow2,orca-oracle,"
+                     "static,paged-B,paged-B-share,paged-1; B as --block-size]"),
     ] = None,
     allocator: Annotated[
         str, typer.Option("--allocator", help="Placement of contiguous chunks: first-fit, or buddy (the paper's Orca).")
@@ -208,10 +215,6 @@ def fragment(
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     retention = Retention(parse_tokens(window, "--window") if window else None, sinks)
-    if policies:
-        pols = parse_policies(policies)
-    else:
-        pols = default_policies(block_size, share=retention.window is None)
     budget = parse_tokens(max_num_batched_tokens, "--max-num-batched-tokens") if max_num_batched_tokens else None
     step = ConstantStepTime(
         step_s=(step_ms if step_ms is not None else 25.0) / 1000.0,
@@ -252,16 +255,23 @@ def fragment(
         raise BadInputError("engine and deployment options (--engine, --gpu-memory-utilization, --weights, --pp, ...) "
                             "size the pool from --gpu; with --kv-pool-tokens the pool is given")
     if gpu is not None:
+        # --block-size as given (None: the engine's, as `kvplan capacity`): the pool is capacity's
         pool, source, max_seqs, capacity_pool = pool_from_gpu(
             spec, gpu, fmt=fmt, tp=tp, pp=pp, max_model_len=mml, block_size=block_size, max_seqs=max_seqs,
             speculative=speculative, draft=draft_model, deploy=deploy,
         )
         step = _speed_step(capacity_pool, step, retention, speculative)
+        engine_block = capacity_pool.block_size  # the block that pool runs (Pool.block_size)
     else:
         from kvplan.fragment.simulator import VLLM_MAX_NUM_SEQS
 
         max_seqs = max_seqs or VLLM_MAX_NUM_SEQS
         pool, source = parse_tokens(kv_pool_tokens, "--kv-pool-tokens"), "--kv-pool-tokens"
+        engine_block = block_size or 16
+    if policies:  # paged-B names its own block: B-token blocks carved from the same token pool
+        pols = parse_policies(policies)
+    else:  # the default paged policies page as the engine does
+        pols = default_policies(engine_block, share=retention.window is None)
     tiers = Tiers()
     for flag, gib in (("--cpu-kv-gib", cpu_kv_gib), ("--disk-kv-gib", disk_kv_gib)):
         if gib is not None and not math.isfinite(gib):
@@ -288,6 +298,10 @@ def fragment(
     rates = parse_rates(rate, seed) if rate else None
     report = _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates,
                   quiet=json_out)
+    if gpu is not None:
+        import dataclasses
+
+        report = dataclasses.replace(report, engine_block_size=engine_block)
     if plot:
         from kvplan.fragment.plot import plot_fragmentation, plot_rate_sweep
 
@@ -367,7 +381,7 @@ def _title(report) -> str:
         extra.append(f"n {wl['samples_per_request']}")
     if wl["system_prompt_tokens"]:
         extra.append(f"system prompt {wl['system_prompt_tokens']}")
-    pool = f"KV pool {report.pool_tokens:,} tokens = {format_bytes(report.pool_bytes)} ({report.pool_source})"
+    pool = f"KV pool {report.pool_tokens:,} tokens = {format_bytes(report.pool_tokens_bytes)} ({report.pool_source})"
     if report.sim_pool_tokens and report.sim_pool_tokens != report.pool_tokens:
         pool += f", {report.sim_pool_tokens:,} tokens beside the draft model's KV"
     return (

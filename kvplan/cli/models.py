@@ -54,6 +54,20 @@ def _cache_summary(spec) -> str:
     return " + ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
 
 
+def _mla_dims(spec) -> str | None:
+    """What an MLA model shows for head_dim: its query/key and value head sizes from spec.mla
+    (DeepSeek-V3: q/k 128 + 64 = 192, v 128), not hidden_size / heads (7,168 / 128 = 56, a size
+    no layer has). None when some layer is plain attention (its head_dim is then real)."""
+    from kvplan.layers import FullAttention
+
+    m = spec.mla
+    if m is None or any(isinstance(k, FullAttention) for k in set(spec.layers)):
+        return None
+    qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+    return (f"n/a (MLA: q/k heads {m.qk_nope_head_dim} + {m.qk_rope_head_dim} = {qk}, v heads {m.v_head_dim}, "
+            f"cache latent {m.kv_lora_rank} + rope {m.qk_rope_head_dim}; see mla)")
+
+
 def show(
     model: Annotated[str, typer.Argument(help="Built-in name, spec YAML, config.json, checkpoint folder or Hub id.")],
     revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit.")] = None,
@@ -72,13 +86,18 @@ def show(
     warn_assumptions(spec)
     usable, _ = supported_formats(spec, FORMATS.values())
     at_max = {f.name: footprint(spec, f, spec.max_position_embeddings) for f in usable}
+    mla = _mla_dims(spec)
     derived = {
-        "head_dim_source": "config" if spec.head_dim_explicit else "hidden_size / num_attention_heads",
+        "head_dim_source": ("n/a (MLA: see spec.mla)" if mla else
+                            "config" if spec.head_dim_explicit else "hidden_size / num_attention_heads"),
         "bytes_per_token": {name: fp.bytes_per_token for name, fp in at_max.items()},
         "seq_bytes_at_max_position_embeddings": {name: fp.seq_bytes for name, fp in at_max.items()},
     }
     if json_out:
-        print_json({"spec": spec_dict(spec), "derived": derived})
+        d = spec_dict(spec)
+        if mla:  # not a dimension of the model: its heads are the MLA ones (spec.mla)
+            d.update(head_dim=None, v_head_dim=None)
+        print_json({"spec": d, "derived": derived})
         return
     from rich.table import Table
 
@@ -101,7 +120,9 @@ def show(
         if value in (None, "", {}):
             continue
         if key == "head_dim":
-            value = f"{value} (from {derived['head_dim_source']})"
+            value = mla or f"{value} (from {derived['head_dim_source']})"
+        elif key == "v_head_dim" and mla:
+            continue  # in the head_dim line
         facts.add_row(key, str(value))
     con.print(facts)
     groups = Table(title="cache layout", title_justify="left")

@@ -11,11 +11,11 @@ from kvplan import limits
 from kvplan.cli.common import (
     KV_DTYPE_NAMES,
     DtypeOpt,
-    EngineBlockSizeOpt,
     EngineOpt,
     GpuMemUtilOpt,
     JsonOpt,
-    MaxModelLenOpt,
+    RecommendBlockSizeOpt,
+    RecommendMaxModelLenOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
     console,
@@ -54,10 +54,10 @@ def recommend(
     dtype: DtypeOpt = None,
     engine: EngineOpt = "vllm",
     gpu_memory_utilization: GpuMemUtilOpt = None,
-    max_model_len: MaxModelLenOpt = None,
+    max_model_len: RecommendMaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
-    block_size: EngineBlockSizeOpt = None,
+    block_size: RecommendBlockSizeOpt = None,
     calibration: CalibrationOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -86,12 +86,9 @@ def recommend(
     if dtype:
         import dataclasses
 
-        from kvplan.formats import MODEL_DTYPES, get_format
+        from kvplan.capacity import model_dtype
 
-        d = get_format(dtype).name
-        if d not in MODEL_DTYPES:
-            raise BadInputError(f"--dtype must be one of {', '.join(MODEL_DTYPES)}, got {dtype!r}")
-        spec = dataclasses.replace(spec, dtype=d)
+        spec = dataclasses.replace(spec, dtype=model_dtype(dtype))
     gpu_names = parse_list(gpus, lambda t, w: t, "--gpus")
     w_names = parse_list(weights, lambda t, w: t, "--weights") if weights else None
     kvs = parse_formats(kv_dtype, spec.dtype)  # checked here; "auto" is resolved per GPU (the dtype run there)

@@ -151,24 +151,27 @@ def size(
     engine_note = None
     if on_gpu:
         usable, engine_note = _engine_formats(deploy["engine"], spec, usable, skipped, explicit=bool(kv_dtype))
-    if block_size is None:
-        # the block the GPU's engine pages with, so the table counts the pool's pages
-        from kvplan.engines import get_engine
-
-        block_size = get_engine(deploy["engine"]).default_block_size if on_gpu else 16
-    fps = [footprint(spec, fmt, n_ctx, batch, block_size, par) for fmt in usable]
     answers = None
     if on_gpu:
-        answers = _pool_answers(target, usable, gpu, {**deploy, **cache}, par, block_size, n_ctx, batch)
+        # --block-size goes to the request as given (None: the engine decides, as `kvplan capacity`);
+        # the table then counts the pages each format's pool runs (vLLM's MLA backends: 64 on Hopper for fp8)
+        answers = _pool_answers(target, usable, gpu, {**deploy, **cache}, par, block_size, n_ctx, batch,
+                                skipped, explicit=bool(kv_dtype))
+        usable = [fmt for fmt in usable if fmt.name in answers[1]]
+        blocks = {name: a["block_size"] for name, a in answers[1].items()}
     elif engine_options_given(deploy):
         from kvplan.errors import BadInputError
 
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
+    else:
+        blocks = {fmt.name: 16 if block_size is None else block_size for fmt in usable}
+    fps = [footprint(spec, fmt, n_ctx, batch, blocks[fmt.name], par) for fmt in usable]
+    one_block = blocks[usable[0].name] if len(set(blocks.values())) == 1 else None  # None: it differs by format
     if plot:
         from kvplan.plots import plot_size
 
-        plot_size(spec, usable, plot, batch=batch, block_size=block_size, par=par, ctx_mark=n_ctx,
-                  gpu=answers[0] if answers else None, deploy=deploy)
+        plot_size(spec, usable, plot, batch=batch, block_size=block_size if on_gpu else blocks[usable[0].name],
+                  par=par, ctx_mark=n_ctx, gpu=answers[0] if answers else None, deploy=deploy)
     if n_ctx > spec.max_position_embeddings:
         warn(f"ctx {n_ctx} exceeds {spec.name}'s max_position_embeddings ({spec.max_position_embeddings})")
     extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights)
@@ -180,11 +183,12 @@ def size(
                 "model": spec.name,
                 "ctx": n_ctx,
                 "batch": batch,
-                "block_size": block_size,
+                "block_size": one_block,  # null when the formats' pools page differently (each format has its own)
                 "tp": tp,
                 "pp": pp,
                 "num_gpus": par.num_gpus,
-                "formats": [dict(footprint_dict(fp), **({"on_gpu": answers[1][fp.kv_dtype]} if answers else {}))
+                "formats": [dict(footprint_dict(fp), block_size=fp.block_size,
+                                 **({"on_gpu": answers[1][fp.kv_dtype]} if answers else {}))
                             for fp in fps],
                 "gpu": answers[0].name if answers else None,
                 "skipped_formats": skipped,
@@ -295,21 +299,38 @@ def _engine_formats(engine, spec, formats, skipped: dict, explicit: bool):
     return out, (refused, why)
 
 
-def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch):
-    """(GPU, {format: the pool's answers for batch x ctx}) from kvplan.capacity."""
+def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch, skipped: dict, explicit: bool):
+    """(GPU, {format: the pool's answers for batch x ctx}) from kvplan.capacity, each planned
+    with ``block_size`` as the user gave it (None: the engine's choice, as `kvplan capacity`);
+    ``block_size`` in the answers is the block the pool runs. A format whose request the
+    engine refuses (e.g. an MLA block kvplan cannot tell without --block-size) goes to
+    ``skipped`` with its reason, unless asked for by name (then refused); none left: the first
+    refusal is raised."""
     from kvplan.capacity import make_request, plan
+    from kvplan.errors import BadInputError
 
     out = {}
     g = None
+    first = None
     for fmt in formats:
-        pool = plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size, **deploy))
+        try:
+            pool = plan(make_request(spec, gpu, tp=par.tp, pp=par.pp, kv_format=fmt, block_size=block_size,
+                                     **deploy))
+        except BadInputError as err:
+            if explicit:
+                raise
+            first = first or err
+            skipped[fmt.name] = str(err)
+            continue
         g = pool.request.gpu
         v = pool.runs(ctx, batch)  # as `kvplan capacity --ctx --batch`: starts, and the load runs
         out[fmt.name] = {
-            "engine": pool.engine, "kv_pool_bytes": pool.kv_pool_bytes,
+            "engine": pool.engine, "block_size": pool.block_size, "kv_pool_bytes": pool.kv_pool_bytes,
             "reserved_bytes": pool.reserved_bytes(ctx, batch) if pool.paged else 0,
             "max_requests": pool.max_requests(ctx), "fits": v.ok, "limit": v.bound, "reason": v.reason,
         }
+    if not out:
+        raise first
     return g, out
 
 
@@ -319,16 +340,19 @@ def _render(spec, fps, par, answers=None) -> None:
     con = console()
     fp0 = fps[0]
     multi = par.num_gpus > 1
+    # one block for every format, else each format's pool pages its own (vLLM's MLA backends by format)
+    one_block = len({fp.block_size for fp in fps}) == 1
+    block = f"block {fp0.block_size}" if one_block else "block by format"
     title = (
         f"{spec.display_name}: KV cache for {tok(fp0.ctx)} tokens x {fp0.batch} "
-        f"(block {fp0.block_size}{f', tp {par.tp}, pp {par.pp}' if multi else ''})"
+        f"({block}{f', tp {par.tp}, pp {par.pp}' if multi else ''})"
     )
     table = Table(title=title, title_justify="left")
     table.add_column("format")
     table.add_column("bytes/token", justify="right")
     table.add_column("per sequence", justify="right")
     table.add_column("total", justify="right")
-    table.add_column(f"paged ({fp0.block_size})", justify="right")
+    table.add_column(f"paged ({fp0.block_size})" if one_block else "paged (block)", justify="right")
     if multi:
         table.add_column("per GPU (paged)", justify="right")
         table.add_column(f"all {par.num_gpus} GPUs (paged)", justify="right")
@@ -337,7 +361,8 @@ def _render(spec, fps, par, answers=None) -> None:
         table.add_column(f"{fp0.batch} x {tok(fp0.ctx)} on {gpu.name}", justify="left")
         table.add_column(f"max requests of {tok(fp0.ctx)}", justify="right")
     for fp in fps:
-        row = [fp.kv_dtype, b(fp.bytes_per_token), gib(fp.seq_bytes), gib(fp.total_bytes), gib(fp.paged_total_bytes)]
+        paged = gib(fp.paged_total_bytes) + ("" if one_block else f" ({fp.block_size})")
+        row = [fp.kv_dtype, b(fp.bytes_per_token), gib(fp.seq_bytes), gib(fp.total_bytes), paged]
         if multi:
             row += [gib(fp.per_gpu_paged_bytes), gib(fp.all_gpus_paged_bytes)]
         if answers:

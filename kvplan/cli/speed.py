@@ -18,6 +18,7 @@ from kvplan.cli.common import (
     GpuMemUtilOpt,
     JsonOpt,
     MaxModelLenOpt,
+    PoolBlockSizeOpt,
     MaxNumBatchedTokensOpt,
     MaxNumSeqsOpt,
     WeightsOpt,
@@ -60,6 +61,7 @@ def speed(
     max_model_len: MaxModelLenOpt = None,
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
+    block_size: PoolBlockSizeOpt = None,
     calibration: CalibrationOpt = None,
     fuse_allreduce_rms: Annotated[
         Optional[bool],
@@ -107,6 +109,7 @@ def speed(
     spec = load_model(model)
     req = make_request(
         spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=enable_expert_parallel, kv_format=None,
+        block_size=block_size,
         **deploy_options(engine=engine, dtype=dtype, weights=weights, gpu_memory_utilization=gpu_memory_utilization,
                          max_model_len=max_model_len, max_num_batched_tokens=max_num_batched_tokens,
                          max_num_seqs=max_num_seqs),

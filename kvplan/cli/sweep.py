@@ -167,11 +167,10 @@ def _render(frame) -> None:
     from kvplan.sweep import pivot
 
     con = console()
-    block = frame.attrs["block_size"]
     for (model, tp_, pp_), table, fits in pivot(frame):
         par = f", tp {tp_}, pp {pp_}" if (tp_, pp_) != (1, 1) else ""
         what = "paged KV per GPU" if (tp_, pp_) != (1, 1) else "paged KV"
-        title = f"{model}{par}: {what} (block {block})"
+        title = f"{model}{par}: {what} ({_blocks(frame, model, tp_, pp_)})"
         out = Table(title=title, title_justify="left")
         out.add_column("ctx", justify="right")
         out.add_column("batch", justify="right")
@@ -197,6 +196,16 @@ def _render(frame) -> None:
         con.print(f"* does not run on {frame.attrs.get('gpu')} as planned by `kvplan capacity` with the same "
                   f"options" + (f" (limited by {', '.join(limits)}; --csv or --json give each point's limit)"
                                 if limits else ""))
+
+
+def _blocks(frame, model, tp: int, pp: int) -> str:
+    """"block 16", or the block of each format where their pools page differently (with --gpu
+    the engine chooses: vLLM's MLA backends run 16 for bf16 and 64 for fp8 on Hopper)."""
+    part = frame[(frame["model"] == model) & (frame["tp"] == tp) & (frame["pp"] == pp)]
+    by_fmt = dict(zip(part["kv_dtype"].astype(str), part["block_size"].tolist()))
+    if len(set(by_fmt.values())) == 1:
+        return f"block {next(iter(by_fmt.values()))}"
+    return "blocks: " + ", ".join(f"{n} for {name}" for name, n in by_fmt.items())
 
 
 def register(app: typer.Typer) -> None:

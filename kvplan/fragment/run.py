@@ -81,13 +81,20 @@ class FragmentReport:
     serving: ServingConfig = field(default_factory=ServingConfig)
     speculative: Speculative | None = None
     sim_pool_tokens: int = 0  # tokens the simulated pool holds (less with a draft model's KV)
+    #: The block the engine runs the capacity pool in (--gpu; None: a pool given in tokens). A
+    #: paged-B policy pages the pool's tokens in its own B, which need not be this block.
+    engine_block_size: int | None = None
 
     @property
     def results(self) -> list[PolicyResult]:
         return self.runs[0].results if self.runs else []
 
     @property
-    def pool_bytes(self) -> int:
+    def pool_tokens_bytes(self) -> int:
+        """The bytes of the pool's tokens: pool_tokens x bytes_per_token (per GPU). Not
+        `kvplan capacity`'s kv_pool_bytes: that is the memory left for KV, of which whole
+        blocks make the tokens (llama3.1-8b on an H100: 58,138,726,400 B hold 27,722 blocks
+        of 16 x 131,072 B = 58,137,247,744 B)."""
         return self.pool_tokens * self.bytes_per_token
 
     def to_dict(self) -> dict:
@@ -98,8 +105,9 @@ class FragmentReport:
             "kv_dtype": self.kv_dtype,
             "bytes_per_token": self.bytes_per_token,
             "pool_tokens": self.pool_tokens,
-            "pool_bytes": self.pool_bytes,
+            "pool_tokens_bytes": self.pool_tokens_bytes,
             "pool_source": self.pool_source,
+            "engine_block_size": self.engine_block_size,
             "simulated_pool_tokens": self.sim_pool_tokens or self.pool_tokens,
             "max_model_len": self.max_model_len,
             "max_seqs": self.max_seqs,
@@ -238,12 +246,13 @@ def _compare_sharing(plain: PolicyResult, shared: PolicyResult, tag: str) -> str
 
 
 def pool_from_gpu(
-    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int, max_seqs: int | None,
+    spec, gpu: str, *, fmt, tp: int, max_model_len: int, block_size: int | None, max_seqs: int | None,
     speculative: Speculative | None = None, draft=None, pp: int = 1, deploy: dict | None = None,
 ) -> tuple[int, str, int, object]:
     """(KV pool tokens per replica, where they come from, max running sequences, the Pool) from the
     capacity planner's Pool (vLLM engine profile); ``max_seqs`` None takes the engine's
-    default for that GPU; ``deploy``: further make_request keywords (engine, weights,
+    default for that GPU; ``block_size`` the engine's --block-size as the user gave it (None: the
+    engine's choice, as `kvplan capacity`; the Pool says the block it runs); ``deploy``: further make_request keywords (engine, weights,
     gpu_memory_utilization, ... as `kvplan capacity` takes them). With speculative decoding the pool is the one `kvplan capacity
     --speculative-config` plans: the draft model's (or the MTP layers') KV paged with the
     target's and its weights subtracted, so the tokens returned already leave room for the
