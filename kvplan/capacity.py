@@ -144,6 +144,9 @@ class CapacityRequest:
     #: a max_model_len beyond the model's own was allowed (VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 /
     #: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1 where the engine runs)
     allow_long_max_model_len: bool = False
+    #: what the engine release does to the model as given (one line each; e.g. SGLang runs a
+    #: window its model class does not apply as full attention)
+    engine_notes: tuple[str, ...] = ()
 
     @property
     def served_spec(self) -> ModelSpec:
@@ -253,6 +256,7 @@ def _served(spec: ModelSpec, g: GPU, prof, explicit: bool) -> ModelSpec:
     prof.check_model(spec)
     prof.check_gpu(g)  # BadInputError: a GPU this release runs only in an engine kvplan does not model
     served = prof.serving_dtype(spec, g, explicit=explicit)
+    spec = prof.serving_spec(spec)  # e.g. SGLang: windows its model class does not apply are full layers
     return spec if served == spec.dtype else dataclasses.replace(spec, dtype=served)
 
 
@@ -317,6 +321,7 @@ def make_request(
     spec = _with_dtype(spec, dtype)
     g = resolve_gpu(gpu, gpu_mem_bytes)
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
+    layers_note = prof.serving_spec_note(spec)
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
@@ -411,6 +416,7 @@ def make_request(
                             f"with it; drop the flag")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
+        engine_notes=(layers_note,) if layers_note else (),
         memory_fraction=fraction,
         max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
@@ -801,6 +807,13 @@ def _weights(req: CapacityRequest) -> Weights:
     return w
 
 
+def _settings(req: CapacityRequest, prof) -> EngineSettings:
+    """The engine settings ``req`` resolves to, before the model-specific adjustments of plan()."""
+    return prof.settings(req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction,
+                         block_size=req.block_size, max_num_batched_tokens=req.max_num_batched_tokens,
+                         max_num_seqs=req.max_num_seqs)
+
+
 def plan(req: CapacityRequest) -> Pool:
     """The engine's memory waterfall per pipeline stage and the KV pool it leaves (or the KV
     memory the request gives), paged as the engine release pages it; the stage with the
@@ -809,13 +822,14 @@ def plan(req: CapacityRequest) -> Pool:
     spec = req.served_spec
     kv = req.kv_spec
     prof = get_engine(req.engine)
-    settings: EngineSettings = prof.settings(
-        req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
-        max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
-    )
+    settings = _settings(req, prof)
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
+    frac, _ = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp, context_len=req.model_len)
+    if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85
+        settings = dataclasses.replace(settings, memory_fraction=frac)
+    prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
     w = _weights(req)
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
@@ -1038,6 +1052,11 @@ class Capacity:
                                      req.block_size or prof.default_block_size)
         if block:  # e.g. SGLang's trtllm_mla: page 64, whatever --page-size says
             out.append(block)
+        out.extend(req.engine_notes)
+        _, scaled = prof.memory_fraction_for(req.served_spec, g, _settings(req, prof).memory_fraction, tp=req.tp,
+                                             context_len=req.model_len)
+        if scaled:  # e.g. SGLang's aiter backend on ROCm
+            out.append(scaled)
         if g.memory_source == "custom" and prof.family == "vllm" and self.request.spec.dtype == "bf16":
             out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
                        "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")

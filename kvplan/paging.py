@@ -188,6 +188,11 @@ class Paging:
     #: tokens_per_block) (kvCacheManager.cpp calculateMaxNumBlocks, ``tc::ceilDiv(maxTokens,
     #: tokensPerBlock)``), so its pool can exceed the fraction's bytes by up to one block.
     round_blocks_up: bool = False
+    #: whether the engine refuses to start when one request of max_model_len does not fit
+    #: (vLLM's check_enough_kv_cache_memory); SGLang starts and caps a request at the pool's
+    #: tokens less one (managers/tp_worker.py: max_req_len = min(context_len - 1,
+    #: max_total_num_tokens - 1)).
+    start_check: bool = True
     sources: dict = field(default_factory=dict, compare=False, repr=False)
 
     def refuse(self, what: str, source: str = "") -> BadInputError:
@@ -215,6 +220,12 @@ def paging_for(engine) -> Paging:
 _PAGINGS = {
     "vllm": lambda engine: vllm_paging(engine.release),
     "trtllm": lambda engine: Paging(round_blocks_up=True),
+    # SGLang's token pool (MHATokenToKVPool, mem_cache/memory_pool.py): one slot per token holds
+    # every layer's K and V, so a sliding-window or chunked-local layer keeps the whole context
+    # like a full one; where a release gives window layers their own pool (SWAKVPool),
+    # SGLang.check_kv_pool refuses.
+    "sglang": lambda engine: Paging(name=engine.name, sliding_window_spec=False, chunked_local_spec=False,
+                                    start_check=False),
 }
 
 
@@ -580,7 +591,10 @@ class Pages:
                    for i, b in enumerate(self.stage_blocks) if b is not None)
 
     def failing_stage(self) -> int | None:
-        """The first worker whose check fails at max_model_len (None: vLLM starts)."""
+        """The first worker whose check fails at max_model_len (None: vLLM starts, or an engine
+        without the check)."""
+        if not self.paging.start_check:
+            return None
         for i, b in enumerate(self.stage_blocks):
             if b is None:
                 continue

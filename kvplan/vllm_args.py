@@ -152,6 +152,8 @@ SGLANG_FLAGS = (
     Flag(("--kv-cache-dtype",), "kv_format", "str"),
     Flag(("--dtype",), "dtype", "str"),
     Flag(("--quantization",), "quantization", "str"),
+    # one token pool for every layer, windows or not (kvplan's --disable-hybrid-kv-cache-manager)
+    Flag(("--disable-hybrid-swa-memory",), "disable_hybrid_kv_cache_manager", "bool"),
 )
 
 #: vLLM flags known not to change GPU memory, with the reason (their values are ignored).

@@ -262,11 +262,21 @@ def test_fused_allreduce_leaves_larger_messages_and_other_gpus_alone():
     assert decode_step(_gptoss("h100"), 4, 100).comm_s == decode_step(_gptoss("h100", fuse=False), 4, 100).comm_s
 
 
+def _llama70b(fuse: bool | None, **options):
+    return setup(plan(make_request(load_model("llama3.1-70b"), "b200", tp=2, **options)), None, fuse)
+
+
 def test_fused_allreduce_is_refused_for_other_engines_and_off_by_default_there():
     with pytest.raises(BadInputError, match="^trtllm has no all-reduce \\+ RMSNorm fusion option kvplan models"):
-        _gptoss(engine="trtllm")
-    off = _gptoss(engine="trtllm", fuse=None).allreduce_fusion
+        _llama70b(True, engine="trtllm")
+    off = _llama70b(None, engine="trtllm").allreduce_fusion
     assert not off.on and off.max_bytes == 0
+
+
+def test_trtllm_refuses_a_model_with_its_own_windows():
+    # one pool per window size, memory split by static fractions kvplan has not read
+    with pytest.raises(BadInputError, match="^trtllm: gpt-oss-120b has layers of its own window"):
+        _gptoss(engine="trtllm", fuse=None)
 
 
 @pytest.mark.parametrize("engine, on", [("vllm==0.12.0", False), ("vllm==0.16.0", False), ("vllm==0.17.0", True),

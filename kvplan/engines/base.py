@@ -297,6 +297,24 @@ class Engine:
         gives no reason."""
         return None
 
+    def serving_spec(self, spec):
+        """``spec`` as this engine release runs its layers (an engine may attend to and keep the
+        whole context in layers the model defines as windowed); default: as it is."""
+        return spec
+
+    def serving_spec_note(self, spec) -> str | None:
+        """Why serving_spec changed ``spec``'s layers (a line for the notes); None if it did not."""
+        return None
+
+    def check_kv_pool(self, spec, gpu, disable_hybrid: bool | None) -> None:
+        """BadInputError where this release would allocate ``spec``'s KV pool in a way kvplan does
+        not model (``disable_hybrid``: --disable-hybrid-kv-cache-manager as given); default: none."""
+
+    def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, context_len: int):
+        """(the memory fraction the engine really applies to ``spec`` on ``gpu``, a note when it
+        is not ``fraction``); default: ``fraction`` as given."""
+        return fraction, None
+
     def check_model(self, spec) -> None:
         """Raise BadInputError when this engine release has no model class for ``spec``'s
         architecture (``check_registered``). Engines the table does not cover (raw, and

@@ -19,6 +19,7 @@ mem_fraction_static changes with the release (server_args.py), see RULES.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -170,6 +171,18 @@ class DSA:
     dp_attention_tp: bool
     fp8_on_sm100: str
     formats: tuple[str, ...] | None
+
+_WINDOWED = ("sliding_window", "chunked_local")  # layer kinds that keep a window of tokens
+_SW_0_4_6 = ("Gemma2ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration",
+             "Llama4ForConditionalGeneration")
+_SW_0_4_9 = _SW_0_4_6 + ("Gemma3nForCausalLM", "Gemma3nForConditionalGeneration")
+
+
+def _aiter(triton_archs: tuple[str, ...]) -> dict:
+    """Rule aiter_fraction's value: mem_fraction_static x 0.85 over 8192 tokens of context, on
+    aiter (not for ``triton_archs``; MLA only at 16 or 128 KV heads a rank)."""
+    return {"factor": Fraction(85, 100), "over": 8192, "triton": triton_archs, "mla_heads": (16, 128)}
+
 
 def _sparse(spec) -> bool:
     """DeepSeek sparse attention: the model caches mla_indexed layers (DeepSeek-V3.2)."""
@@ -416,6 +429,65 @@ RULES = (
          "FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not DP attention; MLP path not is_last_layer, tp_size > 1; "
          + _ARGS + " lines 1610-1626: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe on sm90 or sm100, "
          "no DP attention, nnodes == 1, not an H20, moe_a2a_backend none (the default)"),
+    # -- sliding windows and chunked-local attention (SGLang.serving_spec, check_kv_pool; kvplan.paging
+    #    sglang_paging). SGLang applies a window only in the model classes that pass one to their
+    #    attention (RadixAttention sliding_window_size; python/sglang/srt/models/*.py defining
+    #    get_attention_sliding_window_size), plus Llama 4's chunked local attention (llama4.py
+    #    use_irope); every other class attends to the whole context: MistralForCausalLM and
+    #    Phi3ForCausalLM are LlamaForCausalLM (models/mistral.py, models/llama.py) with no window.
+    #    The architectures below, read from each wheel's models/.
+    Rule("sliding_window_archs", "0.4.6", "0.4.6", _SW_0_4_6, "python/sglang/srt/models/gemma2.py, "
+         "gemma3_causal.py, gemma3_mm.py (get_attention_sliding_window_size); llama4.py (use_irope)"),
+    Rule("sliding_window_archs", "0.4.9", "0.4.10", _SW_0_4_9, "python/sglang/srt/models/: as 0.4.6, "
+         "gemma3n_causal.py, gemma3n_mm.py"),
+    Rule("sliding_window_archs", "0.5.1", "0.5.2", _SW_0_4_9 + ("GptOssForCausalLM",),
+         "python/sglang/srt/models/: as 0.4.9, gpt_oss.py"),
+    Rule("sliding_window_archs", "0.5.4", "0.5.4", _SW_0_4_9 + ("GptOssForCausalLM", "Olmo2ForCausalLM"),
+         "python/sglang/srt/models/: as 0.5.1, olmo2.py"),
+    Rule("sliding_window_archs", "0.5.6", "0.5.6", _SW_0_4_9 + ("GptOssForCausalLM", "Olmo2ForCausalLM",
+                                                                 "JetNemotronForCausalLM"),
+         "python/sglang/srt/models/: as 0.5.4, jet_nemotron.py"),
+    Rule("sliding_window_archs", "0.5.8", "0.5.8", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP"),
+         "python/sglang/srt/models/: as 0.5.6, afmoe.py, commandr.py (Cohere2), iquest_loopcoder.py, "
+         "mimo_v2_flash.py, mimo_v2_flash_nextn.py"),
+    #    Which of those get a second pool for their window layers (SWAKVPool, sized by
+    #    --swa-full-tokens-ratio): none up to 0.5.6 (model_runner.py enables it for a class with a
+    #    window only without --disable-hybrid-swa-memory, and server_args.py
+    #    _handle_model_specific_adjustments sets that for Gemma-2/3/3n, GptOss and Olmo2; Llama 4
+    #    only with --hybrid-kvcache-ratio, default None). 0.5.8 (configs/model_config.py
+    #    is_hybrid_swa_model): Llama 4, GptOss (server_args.py disables it on trtllm_mha and with
+    #    speculative decoding) and MiMo-V2-Flash. Everything else keeps one MHATokenToKVPool: a
+    #    token slot holds every layer's K and V, windows or not.
+    Rule("swa_pool_archs", "0.4.6", "0.5.6", (), "python/sglang/srt/server_args.py "
+         "_handle_model_specific_adjustments: disable_hybrid_swa_memory = True for Gemma2/Gemma3/Gemma3n, "
+         "GptOssForCausalLM, Olmo2ForCausalLM; configs/model_config.py is_hybrid_model: Llama4 only with "
+         "hybrid_kvcache_ratio"),
+    Rule("swa_pool_archs", "0.5.8", "0.5.8",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": ("trtllm_mha",),
+          "MiMoV2FlashForCausalLM": ()},
+         "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
+         "disable_hybrid_swa_memory with trtllm_mha)"),
+    # -- AMD: SGLang multiplies mem_fraction_static (the default or the user's) by 0.85 on the aiter
+    #    backend for a context over 8192 tokens. aiter is the default on ROCm for every model without
+    #    MLA (but GptOss and, from 0.5.4, Olmo2: triton) and for MLA models whose KV heads per rank
+    #    (get_num_kv_heads(tp)) are 16 or 128 (else triton; up to 0.5.2 only without speculative
+    #    decoding). None: no such scaling.
+    Rule("aiter_fraction", "0.4.6", "0.4.6", None,
+         "python/sglang/srt/model_executor/model_runner.py 0.4.6: no aiter backend"),
+    Rule("aiter_fraction", "0.4.9", "0.5.2", _aiter(("GptOssForCausalLM",)),
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment: attention_backend aiter "
+         "(_is_hip) and model_config.context_len > 8192: mem_fraction_static *= 0.85; server_args.py GptOss: triton "
+         "off CUDA"),
+    Rule("aiter_fraction", "0.5.4", "0.5.4", _aiter(("GptOssForCausalLM", "Olmo2ForCausalLM")),
+         "python/sglang/srt/model_executor/model_runner.py lines 566-584 (aiter on hip; MLA: head_num 16 or 128) "
+         "and 646-648 (context_len > 8192: mem_fraction_static *= 0.85); server_args.py GptOss, Olmo2: triton "
+         "off CUDA"),
+    Rule("aiter_fraction", "0.5.6", "0.5.8", _aiter(("GptOssForCausalLM", "Olmo2ForCausalLM")),
+         _ARGS + " _handle_attention_backend_compatibility (aiter on hip; MLA: head_num 16 or 128; "
+         "'if self.attention_backend == \"aiter\": if model_config.context_len > 8192: "
+         "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -576,6 +648,65 @@ class SGLang(Engine):
         compute capability (AMD, --gpu-mem) is not checked."""
         rule = BOOK.rule("weights_min_capability", self.release)
         refuse_weights_below(self.name, rule.value, weights, gpu, rule.source, "SGLang has it from 0.5.1")
+
+    def serving_spec(self, spec):
+        """Sliding-window and chunked-local layers of an architecture whose SGLang model class
+        applies no window (rule ``sliding_window_archs``: Mistral-7B-v0.1 and Phi-3 run as
+        LlamaForCausalLM) attend to and keep the whole context: they become full attention,
+        for memory and for speed. A spec with such layers that names no architecture is refused."""
+        if not any(k.kind in _WINDOWED for k in spec.layers):
+            return spec
+        arch = getattr(spec, "architecture", "") or ""
+        if not arch:
+            raise BadInputError(f"{self.name}: {spec.name} has sliding-window or chunked-local layers and names no "
+                                f"architecture; SGLang applies a window only in some model classes ("
+                                f"{BOOK.rule('sliding_window_archs', self.release).source}): add the architecture")
+        if arch in self.rule("sliding_window_archs"):
+            return spec
+        return dataclasses.replace(spec, layers=tuple(k.as_full_attention() if k.kind in _WINDOWED else k
+                                                      for k in spec.layers))
+
+    def serving_spec_note(self, spec) -> str | None:
+        if self.serving_spec(spec) is spec:
+            return None
+        return (f"{self.name} runs {spec.name} ({spec.architecture}) with no sliding window: its model class passes "
+                f"none to the attention, so every layer attends to and keeps the whole context "
+                f"({BOOK.rule('sliding_window_archs', self.release).source} lists the classes that do)")
+
+    def check_kv_pool(self, spec, gpu: GPU, disable_hybrid: bool | None) -> None:
+        """SGLang keeps one token pool (MHATokenToKVPool) in which a slot holds every layer, windows
+        or not (kvplan.paging sglang_paging), except where a release gives the window layers a pool
+        of their own (SWAKVPool, rule ``swa_pool_archs``: 0.5.8's Llama 4, GptOss off trtllm_mha,
+        MiMo-V2-Flash), sized by --swa-full-tokens-ratio, which kvplan does not model: refused, but
+        with --disable-hybrid-kv-cache-manager (SGLang's --disable-hybrid-swa-memory)."""
+        if disable_hybrid or not any(k.kind in _WINDOWED for k in spec.layers):
+            return
+        arch = getattr(spec, "architecture", "") or ""
+        kept = self.rule("swa_pool_archs").get(arch) if self.rule("swa_pool_archs") else None
+        if kept is None or self.default_backend(spec, gpu) in kept:
+            return
+        rule = BOOK.rule("swa_pool_archs", self.release)
+        raise BadInputError(f"{self.name} gives {spec.name}'s window layers a pool of their own (SWAKVPool, sized by "
+                            f"--swa-full-tokens-ratio; {rule.source}), which kvplan does not model; plan it with "
+                            f"--disable-hybrid-kv-cache-manager (SGLang's --disable-hybrid-swa-memory: one pool) or "
+                            f"another --engine")
+
+    def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, context_len: int):
+        """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
+        attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``)."""
+        rule = self.rule("aiter_fraction")
+        if rule is None or gpu.vendor != "amd" or context_len <= rule["over"]:
+            return fraction, None
+        arch = getattr(spec, "architecture", "") or ""
+        if _sparse(spec) or arch in rule["triton"]:
+            return fraction, None
+        if spec.has_mla and max(1, spec.num_kv_heads // tp) not in rule["mla_heads"]:
+            return fraction, None  # triton
+        scaled = fraction * rule["factor"]
+        src = BOOK.rule("aiter_fraction", self.release).source
+        return scaled, (f"{self.name} on {gpu.display_name or gpu.name} runs {spec.name} on its aiter attention backend "
+                        f"and, with a context over {rule['over']} tokens ({context_len:,}), scales mem_fraction_static "
+                        f"by {float(rule['factor'])}: {float(fraction):.4g} -> {float(scaled):.4g} ({src})")
 
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type

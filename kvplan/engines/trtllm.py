@@ -86,6 +86,19 @@ class TensorRTLLM(Engine):
         return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp,
                               "release not pinned")
 
+    def check_kv_pool(self, spec, gpu: GPU, disable_hybrid: bool | None) -> None:
+        """A model with its own sliding-window or chunked-local layers is refused: TensorRT-LLM
+        makes one pool per attention window size and number of heads and divides the memory
+        among them by static fractions set at initialization (docs: features/kvcache.html, "KV
+        Cache System"), which kvplan has not read."""
+        kinds = sorted({k.describe() for k in spec.layers if k.kind in ("sliding_window", "chunked_local")})
+        if kinds:
+            raise BadInputError(f"trtllm: {spec.name} has layers of its own window ({'; '.join(kinds)}); TensorRT-LLM "
+                                f"pools layers by attention window (one pool per window size, the memory split among them by "
+                                f"static fractions; windows from KvCacheConfig.max_attention_window) in a way kvplan has "
+                                f"not read (nvidia.github.io/TensorRT-LLM features/kvcache.html); use --engine vllm or "
+                                f"sglang")
+
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         total = gpu.memory_bytes
         other = STARTUP_IN_USE["single"] if settings.tp * settings.pp == 1 else STARTUP_IN_USE["parallel"]

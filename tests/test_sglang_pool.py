@@ -1,0 +1,108 @@
+"""SGLang's token pool: one slot per token holds every layer (windows are not freed), windows its
+model classes do not apply, the 0.5.8 window pool kvplan refuses, no start-up refusal, and the
+aiter fraction on ROCm. Figures read from the SGLang wheels (kvplan/engines/sglang.py rules
+sliding_window_archs, swa_pool_archs, aiter_fraction; kvplan/paging.py sglang paging)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kvplan.capacity import make_request, plan
+from kvplan.loader import load_model
+from tests.helpers import cli
+
+
+def _cap(model, gpu, engine, **kw):
+    return plan(make_request(load_model(model), gpu, engine=engine, **kw))
+
+
+def _json(capsys, *args):
+    code, out, err = cli(capsys, "capacity", *args, "--json")
+    assert code == 0, err
+    return json.loads(out), err
+
+
+@pytest.mark.parametrize("model,layers,kv_heads,head_dim", [
+    ("mistral-7b", 32, 8, 128),   # MistralForCausalLM: no window in SGLang (models/mistral.py -> llama.py)
+    ("gemma3-27b", 62, 16, 128),  # Gemma3: a window, but one pool (disable_hybrid_swa_memory)
+    ("gemma2-9b", 42, 8, 256),
+    ("phi3-mini", 32, 32, 96),    # Phi3ForCausalLM is LlamaForCausalLM in SGLang
+])
+def test_every_layer_holds_every_token_in_sglang_s_one_pool(model, layers, kv_heads, head_dim):
+    """tokens = pool bytes // (layers x kv heads x head dim x K and V x 2 bytes), SGLang's
+    cell_size: a sliding layer holds the whole context like a full one."""
+    cap = _cap(model, "h100-sxm", "sglang==0.5.4")
+    cell = layers * kv_heads * head_dim * 2 * 2
+    assert cap.kv_cache_tokens == cap.waterfall.kv_pool_bytes // cell
+
+
+def test_mistral_requests_of_32k_under_sglang_hold_32k_slots_each():
+    sgl = _cap("mistral-7b", "h100-sxm", "sglang==0.5.4")
+    assert sgl.kv_cache_tokens == 427_692
+    assert sgl.max_requests(32_768) == 427_692 // 32_768 == 13
+    # vLLM frees blocks outside the 4096-token window: the same tokens hold more requests
+    assert _cap("mistral-7b", "h100-sxm", "vllm").max_requests(32_768) > 13
+
+
+def test_a_window_sglang_does_not_apply_is_planned_as_full_attention_and_said(capsys):
+    _, err = _json(capsys, "mistral-7b", "--gpu", "h100", "--engine", "sglang==0.5.4")
+    assert "runs mistral-7b (MistralForCausalLM) with no sliding window" in err
+    req = make_request(load_model("mistral-7b"), "h100-sxm", engine="sglang==0.5.4")
+    assert not req.spec.has_sliding_window  # speed reads the whole context too
+    assert make_request(load_model("gemma2-9b"), "h100-sxm", engine="sglang==0.5.4").spec.has_sliding_window
+    assert make_request(load_model("mistral-7b"), "h100-sxm", engine="vllm").spec.has_sliding_window
+
+
+def test_sglang_starts_when_one_max_model_len_request_does_not_fit():
+    """SGLang caps a request at the pool's tokens less one (tp_worker.py max_req_len); it does
+    not refuse to start as vLLM does."""
+    v = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4").verdict()
+    assert not v and "refuses to start" not in v.reason
+    assert "the pool holds 30,866" in v.reason
+
+
+def test_sglang_0_5_8_window_pool_is_refused_unless_disabled(capsys):
+    code, out, err = cli(capsys, "capacity", "gpt-oss-20b", "--gpu", "h100", "--engine", "sglang==0.5.8")
+    assert code == 2 and not out
+    assert "SWAKVPool" in err and "--disable-hybrid-kv-cache-manager" in err and len(err.strip().splitlines()) == 1
+    off = _cap("gpt-oss-20b", "h100-sxm", "sglang==0.5.8", disable_hybrid_kv_cache_manager=True)
+    assert off.kv_cache_tokens == off.waterfall.kv_pool_bytes // (24 * 8 * 64 * 2 * 2)
+    # on trtllm_mha (Blackwell's default for GptOss) 0.5.8 keeps one pool
+    assert _cap("gpt-oss-20b", "b200", "sglang==0.5.8").kv_cache_tokens > 0
+    # up to 0.5.6 server_args.py sets disable_hybrid_swa_memory for GptOss
+    assert _cap("gpt-oss-20b", "h100-sxm", "sglang==0.5.6").kv_cache_tokens > 0
+
+
+def _pool(model, engine, frac, **kw):
+    return _cap(model, "mi300x", engine, gpu_memory_utilization=frac, **kw).waterfall.kv_pool_bytes
+
+
+@pytest.mark.parametrize("model,tp,scaled", [
+    ("mixtral-8x7b", 1, True),       # MHA: aiter on ROCm; context 32,768 > 8192
+    ("deepseek-v2-lite", 1, True),   # MLA, 16 KV heads a rank: aiter
+    ("deepseek-v2-lite", 2, False),  # MLA, 8 KV heads a rank: triton
+    ("gpt-oss-20b", 1, False),       # GptOss: triton off CUDA (server_args.py)
+])
+def test_aiter_scales_mem_fraction_static_by_0_85_over_8192_tokens(model, tp, scaled):
+    """At a context of 8192 nothing is scaled, and the pool does not depend on the context
+    otherwise, so the pool at 0.9 x 0.85 there is what the model's own context leaves at 0.9
+    where aiter scales the fraction."""
+    got = _pool(model, "sglang==0.5.4", "0.9", tp=tp)
+    assert got == _pool(model, "sglang==0.5.4", "0.765" if scaled else "0.9", tp=tp, max_model_len=8192)
+
+
+def test_aiter_leaves_the_fraction_at_8192_tokens_and_on_nvidia():
+    assert _pool("mixtral-8x7b", "sglang==0.5.8", "0.9", max_model_len=8192) == \
+        _pool("mixtral-8x7b", "sglang==0.4.6", "0.9", max_model_len=8192)
+    a = _cap("mixtral-8x7b", "h100-sxm", "sglang==0.5.8", gpu_memory_utilization="0.9")
+    b = _cap("mixtral-8x7b", "h100-sxm", "sglang==0.4.6", gpu_memory_utilization="0.9")
+    assert a.waterfall.kv_pool_bytes == b.waterfall.kv_pool_bytes
+
+
+def test_aiter_scaling_is_said(capsys):
+    d, err = _json(capsys, "mixtral-8x7b", "--gpu", "mi300x", "--engine", "sglang==0.5.4", "--mem-fraction-static",
+                   "0.9")
+    assert "scales mem_fraction_static by 0.85: 0.9 -> 0.765" in err
+    assert d["mem_fraction_static"] == pytest.approx(0.765)
