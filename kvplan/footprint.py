@@ -49,6 +49,9 @@ def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
         )
     for kind in {*spec.layers}:
         kind.check_tp(par.tp)
+    from kvplan.shapes import check_tp_splits
+
+    check_tp_splits(spec, par.tp)  # the dense MLP and the padded vocabulary (vLLM/SGLang assert)
 
 
 def check_sizes(ctx: int, batch: int, block_size: int) -> None:

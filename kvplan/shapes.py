@@ -24,6 +24,7 @@ weight and ``out`` biases). Tensor-parallel splits follow vLLM's layers
               kv_heads, as QKVParallelLinear does)
     heads     a per-query-head vector (attention sinks) split with the heads
     vocab     embedding / lm_head rows padded to a multiple of 64, then split tp ways
+              (the padded count must divide by tp: ``check_tp_splits``)
     replicated  norms, routers, MLA's q_a / kv_a down projections, position embeddings
 
 A decoder layer is a mixer, a feed-forward block and the norms in front of them:
@@ -64,6 +65,17 @@ REPLICATED = "replicated"
 #: vLLM pads vocab-parallel embeddings to a multiple of this (DEFAULT_VOCAB_PADDING_SIZE).
 VOCAB_PADDING = 64
 
+#: Where the engines refuse an uneven tensor-parallel split, read in their source (vLLM
+#: v0.8.0..v0.33.0 and SGLang 0.5.8 alike): ``divide(n, tp)`` (vllm/distributed/utils.py
+#: ensure_divisibility: ``assert numerator % denominator == 0``) in ColumnParallelLinear
+#: (output rows), MergedColumnParallelLinear (``assert all(output_size % tp_size == 0 ...)``,
+#: each of gate and up), RowParallelLinear (input columns: down_proj) and
+#: VocabParallelEmbedding / ParallelLMHead (``divide(num_embeddings_padded, tp_size)``,
+#: after padding the vocabulary to a multiple of 64: the padding is to 64, never to tp).
+#: TensorRT-LLM's Linear (tensorrt_llm/_torch/modules/linear.py) asserts the same for its
+#: row and column layers, but its Embedding/LMHead pad the vocabulary to a multiple of tp.
+SPLIT_RULE_ENGINES = "vLLM and SGLang"
+
 
 @dataclass(frozen=True)
 class Param:
@@ -91,6 +103,8 @@ class Param:
         """Rows one tensor-parallel rank holds (``tp=None``: the tensor itself, unpadded)."""
         if tp is None:
             return self.rows
+        # cdiv: an uneven dense MLP or vocabulary split is refused before (check_tp_splits); the
+        # other column and row splits are checked by the heads, the cache kinds and the MoE check
         if self.split == COLUMN:
             return cdiv(self.rows, tp)
         if self.split in (KV_HEADS, HEADS):
@@ -144,6 +158,42 @@ class MoEParallel:
     def experts_per_rank(self, num_experts: int) -> int:
         """Routed experts (whole or sliced) on the most loaded rank."""
         return cdiv(num_experts, self.ep)
+
+
+@lru_cache(maxsize=256)
+def _mlp_widths(spec: ModelSpec) -> tuple[int, ...]:
+    """The distinct intermediate sizes of the dense MLP layers (none without weight fields)."""
+    widths = {f.intermediate_size or spec.intermediate_size for i in range(spec.num_layers)
+              if (f := spec.ffn_kind(i)).kind == "mlp"}
+    return tuple(sorted(w for w in widths if w))
+
+
+def check_tp_splits(spec: ModelSpec, tp: int) -> None:
+    """ShapeError where the engines assert on an uneven tensor-parallel split of a dense
+    layer (``SPLIT_RULE_ENGINES``): the dense MLP's intermediate size (gate/up rows,
+    down_proj columns) and the vocabulary padded to a multiple of 64. Qwen2.5-7B at tp 28:
+    18,944 = 28 x 676 + 16, refused (kvplan used to round 677 rows up per rank). Attention
+    heads and KV heads are checked by ``footprint.check_parallelism`` and the cache kinds;
+    routed experts by the MoE sharding check (kvplan.capacity)."""
+    from kvplan.errors import ShapeError
+
+    if tp <= 1:
+        return
+    for width in _mlp_widths(spec):
+        if width % tp:
+            raise ShapeError(
+                f"tp={tp} does not divide {spec.name}'s MLP intermediate_size {width:,} ({width:,} = {tp} x "
+                f"{width // tp:,} + {width % tp}): {SPLIT_RULE_ENGINES} do not start it (vllm/model_executor/layers/"
+                f"linear.py MergedColumnParallelLinear / RowParallelLinear: divide(intermediate_size, tp)); use a tp "
+                f"that divides {width:,}")
+    if spec.vocab_size:
+        padded = cdiv(spec.vocab_size, VOCAB_PADDING) * VOCAB_PADDING
+        if padded % tp:
+            raise ShapeError(
+                f"tp={tp} does not divide {spec.name}'s vocabulary {spec.vocab_size:,} padded to {padded:,} (a "
+                f"multiple of {VOCAB_PADDING}): {SPLIT_RULE_ENGINES} do not start it (vllm/model_executor/layers/"
+                f"vocab_parallel_embedding.py VocabParallelEmbedding: divide(num_embeddings_padded, tp)); use a tp "
+                f"that divides {padded:,}")
 
 
 def linear(prefix: str, part: str, n_in: int, n_out: int, bias: bool, split: str, *, count: int = 1,

@@ -174,6 +174,71 @@ def test_bad_traces_exit_2_with_one_line(tmp_path, capsys, name, content, messag
         assert f"{name}: row " in err  # the file and the row are named
 
 
+KVPLAN = ("not a trace column of the kvplan format (prompt_len, output_len, arrival_s); rename or remove it "
+          "(arrival times: arrival_s, in seconds)")
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        # a misnamed arrival column was dropped: the timed trace ran as a burst at time 0 (exit 0)
+        ("arr.csv", "prompt_len,output_len,arrival\n100,50,0\n100,50,5\n", f"column 'arrival' is {KVPLAN}"),
+        ("ms.csv", "prompt_len,output_len,arrival_ms\n100,50,0\n", f"column 'arrival_ms' is {KVPLAN}"),
+        ("two.csv", "prompt_len,output_len,arrival,extra\n100,50,0,1\n",
+         "columns 'arrival', 'extra' are not trace columns of the kvplan format (prompt_len, output_len, arrival_s); "
+         "rename or remove them (arrival times: arrival_s, in seconds)"),
+        ("t.jsonl", '{"prompt_len": 1, "output_len": 2, "arrival": 0.5}\n', f"column 'arrival' is {KVPLAN}"),
+        ("t.json", '[{"prompt_len": 1, "output_len": 2, "time": 0.5}]', f"column 'time' is {KVPLAN}"),
+        # a pandas index written with the CSV is a column too
+        ("idx.csv", ",prompt_len,output_len\n0,100,50\n", f"column '' is {KVPLAN}"),
+        # Mooncake and Azure: their own columns only
+        ("mc.jsonl", '{"timestamp": 0, "input_length": 5, "output_length": 2, "hash_ids": [1], "session": 3}\n',
+         "column 'session' is not a trace column of the mooncake format (timestamp, input_length, "
+         "output_length, hash_ids); rename or remove it (arrival times: timestamp, in milliseconds)"),
+        ("az.csv", "TIMESTAMP,ContextTokens,GeneratedTokens,Model\n2023-11-16 18:15:46.68,374,44,x\n",
+         "column 'Model' is not a trace column of the azure format (TIMESTAMP, ContextTokens, "
+         "GeneratedTokens); rename or remove it (arrival times: TIMESTAMP, a date and time)"),
+        # JSON rows carry their own keys: a later row is checked too
+        ("late.jsonl", '{"prompt_len": 1, "output_len": 2}\n{"prompt_len": 1, "output_len": 2, "arrival": 3}\n',
+         f"row 2: column 'arrival' is {KVPLAN}"),
+        # arrival_s on a later row only would be dropped (row 1 made the trace untimed)
+        ("late_s.jsonl", '{"prompt_len": 1, "output_len": 2}\n{"prompt_len": 1, "output_len": 2, "arrival_s": 3}\n',
+         "row 2: column 'arrival_s' is not in row 1; a trace gives each column on every row or on none"),
+    ],
+)
+def test_unknown_columns_are_refused(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    code, err = _cli_error(capsys, BASE + [str(path), "--json"])
+    assert (code, err) == (2, f"kvplan: error: {path}: {message}")
+    assert capsys.readouterr().out == ""
+
+
+def test_every_known_column_is_accepted(tmp_path):
+    """The columns each format reads, all at once, still load (the refusal is for others only)."""
+    kv = tmp_path / "t.csv"
+    kv.write_text("arrival_s,output_len,prompt_len\n0.5,2,1\n1.5,3,4\n")
+    fmt, rows = read_rows(kv)
+    assert fmt.name == "kvplan" and [(r.prompt, r.output, r.arrival_s) for r in rows] == [(1, 2, 0.0), (4, 3, 1.0)]
+    js = tmp_path / "t.jsonl"
+    js.write_text('{"prompt_len": 1, "output_len": 2, "arrival_s": 0}\n{"output_len": 2, "prompt_len": 1, '
+                  '"arrival_s": 2}\n')
+    assert [r.arrival_s for r in read_rows(js)[1]] == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("name", ["azure_llm_2023_code.csv", "azure_llm_2023_conv.csv",
+                                  "mooncake_conversation_trace.jsonl", "mooncake_synthetic_trace.jsonl"])
+def test_real_traces_load_whole(name):
+    """The full public traces (../shared/traces; skipped where absent) pass the column checks on every row."""
+    path = Path("/work/shared/traces") / name
+    if not path.exists():
+        pytest.skip(f"{path} not on this machine")
+    fmt, rows = read_rows(path)
+    counts = {"azure_llm_2023_code.csv": 8_819, "azure_llm_2023_conv.csv": 19_366,
+              "mooncake_conversation_trace.jsonl": 12_031, "mooncake_synthetic_trace.jsonl": 3_993}
+    assert sum(1 for _ in rows) == counts[name] and fmt.name == name.split("_")[0]
+
+
 def test_bad_row_deep_in_a_trace_fails_before_simulating(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("prompt_len,output_len\n" + "5,3\n" * 5000 + "5,x\n")

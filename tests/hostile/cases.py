@@ -454,6 +454,16 @@ case("plan-unknown-key-esc", G, "check", "p.yaml",
      files={"p.yaml": plan([dict(DEP, **{ESC_CLEAR + "x": 1})])}, check=refused(2))
 case("trace-header-esc", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
      files={"t.csv": f"{ESC_CLEAR}prompt,[/oops]{OSC52}\n1,2\n"}, check=refused(2))
+# an unknown column is refused by name: an injected name is quoted, a huge header is cut short
+case("trace-unknown-column-esc", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
+     files={"t.csv": f"prompt_len,output_len,{ESC_CLEAR}[/x]{OSC52}\n1,2,3\n"},
+     check=refused(2, "is not a trace column of the kvplan format"))
+case("trace-unknown-columns-100k", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
+     files={"t.csv": "prompt_len,output_len," + ",".join(f"c{i}" for i in range(100_000)) + "\n"
+            + "1,2" + ",0" * 100_000 + "\n"}, check=refused(2, "and 99,995 more"))
+case("trace-unknown-column-huge-name", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload",
+     "t.jsonl", files={"t.jsonl": json.dumps({"prompt_len": 1, "output_len": 2, "x" * 100_000: 1}) + "\n"},
+     check=refused(2, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"))
 case("trace-value-esc", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "t.csv",
      files={"t.csv": f"prompt_len,output_len\n{ESC_CLEAR},2\n"}, check=refused(2))
 case("trace-name-markup", G, "fragment", "llama3-8b", "--kv-pool-tokens", "64k", "--workload", "[/x]\x1b[2J.csv",
