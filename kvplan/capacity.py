@@ -877,8 +877,13 @@ def plan(req: CapacityRequest) -> Pool:
         binding = min(paged, key=lambda i: (sb[i], -budgets[i].weights_bytes))
     else:  # attention-free model: nothing to page
         binding = min(range(len(budgets)), key=lambda i: budgets[i].kv_pool_bytes)
-    return Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
+    pool = Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
                 pages=pages, binding_stage=binding)
+    if settings.max_num_seqs is None:  # e.g. SGLang: max_running_requests from the pool it built
+        seats = prof.default_max_num_seqs(pool.kv_cache_tokens, req.model_len)
+        if seats is not None:
+            pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
+    return pool
 
 
 # -- the summary the commands print ---------------------------------------------------------

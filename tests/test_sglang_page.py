@@ -72,9 +72,10 @@ def test_the_pool_is_paged_by_the_forced_page():
     assert pool.settings.block_size == 64
     assert (pool.num_blocks, pool.kv_cache_tokens) == (17_593, 1_125_952)
     assert pool.blocks_per_request(100) == 2
-    assert pool.max_requests(100) == 8_796
+    assert pool.memory_requests(100) == 8_796
+    assert pool.max_requests(100) == 4_096  # max_running_requests: the request pool's 4,096 (tests/test_sglang_pool.py)
     at_one = plan(make_request(load_model("llama3.1-8b"), "b200", engine="sglang==0.5.6"))
-    assert (at_one.settings.block_size, at_one.kv_cache_tokens, at_one.max_requests(100)) == (1, 1_126_005, 11_260)
+    assert (at_one.settings.block_size, at_one.kv_cache_tokens, at_one.memory_requests(100)) == (1, 1_126_005, 11_260)
 
 
 def test_a_forced_page_is_said_in_the_notes(capsys):

@@ -106,3 +106,19 @@ def test_aiter_scaling_is_said(capsys):
                    "0.9")
     assert "scales mem_fraction_static by 0.85: 0.9 -> 0.765" in err
     assert d["mem_fraction_static"] == pytest.approx(0.765)
+
+
+@pytest.mark.parametrize("engine", ["sglang==0.4.6", "sglang==0.5.4", "sglang==0.5.8"])
+def test_max_running_requests_is_sglang_s_default_from_the_pool(engine):
+    """min(tokens // 2, min(max(int(tokens / context_len x 512), 2048), 4096)): tp_worker.py and
+    model_runner.py init_memory_pool, the same in every modelled release."""
+    pool = _cap("llama3.1-8b", "h100-sxm", engine)
+    t = pool.kv_cache_tokens
+    assert pool.max_num_seqs == min(t // 2, min(max(int(t / 131_072 * 512), 2048), 4096)) == 2048
+    assert pool.max_requests(100) == 2048 < pool.memory_requests(100)
+    short = _cap("llama3.1-8b", "h100-sxm", engine, max_model_len=16_384)  # 512 x tokens / 16k > 4096
+    assert short.max_num_seqs == 4096
+    tiny = _cap("llama3.1-8b", "h100-sxm", engine, max_model_len=1024, gpu_memory_utilization="0.2")
+    assert tiny.max_num_seqs == min(tiny.kv_cache_tokens // 2, 4096)
+    given = _cap("llama3.1-8b", "h100-sxm", engine, max_num_seqs=10_000)
+    assert given.max_num_seqs == 10_000

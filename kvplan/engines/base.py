@@ -310,6 +310,11 @@ class Engine:
         """BadInputError where this release would allocate ``spec``'s KV pool in a way kvplan does
         not model (``disable_hybrid``: --disable-hybrid-kv-cache-manager as given); default: none."""
 
+    def default_max_num_seqs(self, pool_tokens: int, context_len: int) -> int | None:
+        """The most requests the engine runs at once when none is given, where it depends on the
+        pool it built (``pool_tokens``); None where the settings already hold it, or none."""
+        return None
+
     def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, context_len: int):
         """(the memory fraction the engine really applies to ``spec`` on ``gpu``, a note when it
         is not ``fraction``); default: ``fraction`` as given."""

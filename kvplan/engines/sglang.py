@@ -691,6 +691,17 @@ class SGLang(Engine):
                             f"--disable-hybrid-kv-cache-manager (SGLang's --disable-hybrid-swa-memory: one pool) or "
                             f"another --engine")
 
+    def default_max_num_seqs(self, pool_tokens: int, context_len: int) -> int | None:
+        """max_running_requests without --max-running-requests (every modelled release): the
+        request pool holds min(max(int(tokens / context_len x 512), 2048), 4096) requests
+        (model_executor/model_runner.py init_memory_pool, model_runner_kv_cache_mixin.py in
+        0.5.8), and the scheduler runs min(tokens // 2, that) (managers/tp_worker.py; 0.5.8
+        model_runner.py). Float arithmetic as SGLang's."""
+        if pool_tokens <= 0:
+            return None
+        reqs = min(max(int(pool_tokens / context_len * 512), 2048), 4096)
+        return max(1, min(pool_tokens // 2, reqs))
+
     def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
         attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``)."""
