@@ -36,7 +36,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
         if family.wrapper:
             raise SpecError(f"{origin}: model_type {top_type!r} is a multimodal wrapper but the config has "
                             "no text_config")
-        top = c = HFConfig(config, origin, _defaults(family, nested=False), findings=findings)
+        top = c = HFConfig(config, origin, _defaults(family, nested=False), findings=findings, family=family)
         text_type, wrapper = top_type, None
     else:
         if not isinstance(text_data, dict):
@@ -48,7 +48,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
         text_type = text_data.get("model_type") or (wrapper.text_family if wrapper else None) or ""
         family = family_for(text_type) or UNKNOWN
         c = HFConfig(text_data, origin, _defaults(family, nested=True), path="text_config.", findings=findings,
-                     top=top)
+                     top=top, family=family)
     top.ignore("text_config", "quantization_config", "tie_word_embeddings")
     if family is UNKNOWN:
         c.assume(f"model_type {text_type!r} has no reader in kvplan")

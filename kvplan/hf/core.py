@@ -67,10 +67,12 @@ class HFConfig:
     """
 
     def __init__(self, data: dict, origin: str, defaults: dict | None = None, *, path: str = "",
-                 findings: Findings | None = None, top: HFConfig | None = None):
+                 findings: Findings | None = None, top: HFConfig | None = None, family: Family | None = None):
         self.data = data
         self.origin = origin
         self.defaults = dict(defaults or {})
+        #: The family whose class defaults fill this mapping (None for sub-mappings).
+        self.family = family
         self.path = path
         self.findings = findings if findings is not None else Findings()
         self.top = top if top is not None else self
@@ -233,6 +235,14 @@ class Family:
     ``text_family``: for a multimodal wrapper, the model_type of its ``text_config`` when
     that mapping does not say (Kimi-VL's is DeepSeek-V3). ``wrapper``: the reader reads the
     top-level mapping of a multimodal config and gets the text part's fields to extend.
+
+    KV heads (``kv_heads``): ``defaults`` holds the class's own KV-head key (one of
+    ``KV_HEADS``) at its ``__init__`` default, None where the class turns None into the
+    attention heads (LlamaConfig); a family without that key has no known default and a
+    config that leaves the key out is refused. ``null_kv_heads`` is what an explicit null
+    becomes: "heads" (``if num_key_value_heads is None: num_key_value_heads =
+    num_attention_heads``), "refuse" (the class keeps None and its attention cannot be
+    built), or a number (vLLM's RWConfig: ``1 if n_head_kv is None``).
     """
 
     reader: FamilyReader
@@ -242,6 +252,7 @@ class Family:
     sparse_text: bool = False
     wrapper: bool = False
     text_family: str | None = None
+    null_kv_heads: int | str = "heads"
 
 
 # -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------
@@ -477,9 +488,7 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
         "num_layers": c.int(LAYERS),
         "hidden_size": c.int(HIDDEN),
         "num_attention_heads": heads,
-        # transformers: a missing/null num_key_value_heads means multi-head attention
-        # (LlamaConfig: "If it is not specified, will default to num_attention_heads").
-        "num_kv_heads": c.int(KV_HEADS, default=heads),
+        "num_kv_heads": kv_heads(c, heads),
         "max_position_embeddings": context_length(c),
     }
     for name, keys in WEIGHT_ONLY_SIZES.items():
@@ -493,6 +502,43 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
     if head_dim is not None:
         m["head_dim"] = c.check_int("head_dim", head_dim)
     return m
+
+
+def kv_heads(c: HFConfig, heads: int) -> int:
+    """The KV-head count as transformers (and vLLM through it) fills it.
+
+    Written in the config: that value; two aliases of ``KV_HEADS`` that disagree are refused
+    (transformers reads its class's own key, vLLM's get_total_num_kv_heads takes n_head_kv,
+    num_kv_heads, num_key_value_heads in that order while its attention layers read the
+    class's key: one config, two answers). Absent: the family's class default (MistralConfig
+    8, Gemma2Config 4; None: the attention heads, LlamaConfig's rule); a class whose default
+    kvplan does not know is refused rather than guessed. Explicit null: ``Family.null_kv_heads``."""
+    c.read.update(KV_HEADS)
+    given = [(key, c.check_int(key, c.data[key])) for key in KV_HEADS if c.data.get(key) is not None]
+    if given:
+        (key, value), *rest = given
+        for other, other_value in rest:
+            if other_value != value:
+                raise c.error(f"{c.where(key)} {value} and {c.where(other)} {other_value} disagree (transformers "
+                              "reads one, vLLM's get_total_num_kv_heads another); keep one of them")
+        return value
+    family = c.family
+    own = next((key for key in KV_HEADS if family is not None and key in family.defaults), None)
+    where = c.where(own or KV_HEADS[0])
+    if own is None:
+        name = family.config_class if family is not None and family.config_class != "(unknown)" else \
+            f"model_type {c.data.get('model_type') or c.top.data.get('model_type')!r}"
+        raise c.error(f"{where} is missing and kvplan does not know the default {name} gives it; "
+                      f"add {KV_HEADS[0]} to the config")
+    if own not in c.data:  # absent: the class's __init__ default
+        default = family.defaults[own]
+        return heads if default is None else default
+    if family.null_kv_heads == "heads":
+        return heads
+    if family.null_kv_heads == "refuse":
+        raise c.error(f"{where} is null, which {family.config_class} keeps as None (it has no rule for it): "
+                      "give the number of KV heads")
+    return family.null_kv_heads
 
 
 def full() -> dict:

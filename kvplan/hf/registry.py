@@ -31,8 +31,8 @@ FAMILIES: dict[str, Family] = {
     "kimi_k2": deepseek.DEEPSEEK_V3,  # DeepseekV3ForCausalLM
     "gpt_oss": gpt_oss.GPT_OSS,
     "falcon": classic.FALCON,
-    "RefinedWeb": classic.FALCON,  # Falcon's original (trust_remote_code) model types
-    "RefinedWebModel": classic.FALCON,
+    "RefinedWeb": classic.REFINED_WEB,  # Falcon's original (trust_remote_code) model types
+    "RefinedWebModel": classic.REFINED_WEB,
     "gpt2": classic.GPT2,
     "opt": classic.OPT,
     "jamba": hybrid.JAMBA,
@@ -75,9 +75,9 @@ FAMILIES: dict[str, Family] = {
     "nemotron-nas": nas.NEMOTRON_NAS,
     "llava": multimodal.LLAVA,
     "qwen3_vl": multimodal.QWEN3_VL,
-    "qwen3_vl_text": qwen.QWEN3,
+    "qwen3_vl_text": qwen.QWEN3_VL_TEXT,
     "qwen3_vl_moe": multimodal.QWEN3_VL_MOE,
-    "qwen3_vl_moe_text": qwen.QWEN3_MOE,
+    "qwen3_vl_moe_text": qwen.QWEN3_VL_MOE_TEXT,
     "kimi_vl": multimodal.KIMI_VL,
     "ernie4_5": ernie.ERNIE4_5,
     "rwkv": unservable.RWKV,

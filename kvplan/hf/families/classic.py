@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import HIDDEN, KV_HEADS, Family, HFConfig, base
+from kvplan.hf.core import HIDDEN, Family, HFConfig, base
 
 
 def read_falcon(c: HFConfig) -> dict:
@@ -19,9 +19,7 @@ def read_falcon(c: HFConfig) -> dict:
     multi_query = c.flag("multi_query", True)
     hidden = c.int(HIDDEN)
     m = base(c, intermediate=4 * hidden)
-    if new_arch or not multi_query:
-        m["num_kv_heads"] = c.int(KV_HEADS, default=m["num_attention_heads"])
-    else:
+    if multi_query and not new_arch:  # else the count base() read stands
         m["num_kv_heads"] = 1
         if c.raw("num_kv_heads", None) not in (None, 1):
             c.note(
@@ -74,6 +72,20 @@ def read_opt(c: HFConfig) -> dict:
     return m
 
 
-FALCON = Family(read_falcon, "FalconConfig", {"tie_word_embeddings": True, "max_position_embeddings": 2048})
-GPT2 = Family(read_gpt2, "GPT2Config", {"tie_word_embeddings": True, "n_positions": 1024})
-OPT = Family(read_opt, "OPTConfig", {"tie_word_embeddings": True, "max_position_embeddings": 2048})
+# KV heads when the key is absent (transformers v4.57.1 models/<m>/configuration_<m>.py):
+# FalconConfig num_kv_heads None -> num_attention_heads. GPT2Config and OPTConfig have no
+# KV-head key: every layer is multi-head (vLLM gpt2.py / opt.py build heads K/V heads), so
+# None (= the heads). The original RefinedWeb / RefinedWebModel configs are loaded by vLLM
+# 0.19.1 with its own RWConfig (vllm/transformers_utils/configs/falcon.py): n_head_kv
+# "1 if n_head_kv is None", so an absent or null n_head_kv is 1 KV head there.
+FALCON = Family(read_falcon, "FalconConfig",
+                {"hidden_size": 4544, "num_hidden_layers": 32, "num_attention_heads": 71, "num_kv_heads": None,
+                 "tie_word_embeddings": True, "max_position_embeddings": 2048})
+REFINED_WEB = Family(read_falcon, "RWConfig",
+                     {"n_head_kv": 1, "tie_word_embeddings": True, "max_position_embeddings": 2048}, null_kv_heads=1)
+GPT2 = Family(read_gpt2, "GPT2Config",
+              {"n_embd": 768, "n_layer": 12, "n_head": 12, "num_key_value_heads": None, "tie_word_embeddings": True,
+               "n_positions": 1024})
+OPT = Family(read_opt, "OPTConfig",
+             {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "num_key_value_heads": None,
+              "tie_word_embeddings": True, "max_position_embeddings": 2048})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base
+from kvplan.hf.core import KV_HEADS, Family, HFConfig, base
 
 #: Expert routing and training settings of DeepSeek configs: they decide which experts a
 #: token picks and how the gate is trained, never the shapes (modeling_deepseek.py MoEGate).
@@ -16,6 +16,11 @@ def read_deepseek(c: HFConfig) -> dict:
     # layer (vLLM's MLA backends; DeepSeek-V2 paper section 2.1). Query/key heads are
     # qk_nope_head_dim + qk_rope_head_dim wide, value heads v_head_dim.
     m = base(c)
+    if not any(c.data.get(key) is not None for key in KV_HEADS):
+        # MLA caches one latent, not K/V heads, and neither vLLM's MLA attention nor kvplan's
+        # MLA shapes read the count; the class default (DeepseekV3Config 128) would only trip
+        # the spec's heads-per-KV-head check on Kimi K2's 64 heads, so the heads stand in.
+        m["num_kv_heads"] = m["num_attention_heads"]
     mla = {
         "kv_lora_rank": c.int("kv_lora_rank"),
         "qk_nope_head_dim": c.int("qk_nope_head_dim"),
@@ -67,15 +72,21 @@ def read_deepseek(c: HFConfig) -> dict:
     return m
 
 
+# KV heads (transformers v4.57.1 models/deepseek_v2/configuration_deepseek_v2.py,
+# models/deepseek_v3/configuration_deepseek_v3.py): DeepseekV2Config None -> num_attention_heads,
+# DeepseekV3Config 128 (null -> the heads). MLA caches a latent, not heads, so only the
+# weights read it.
 DEEPSEEK_V2 = Family(
     read_deepseek, "DeepseekV2Config",
-    {"first_k_dense_replace": 0, "moe_layer_freq": 1, "n_shared_experts": 2, "q_lora_rank": 1536,
+    {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": None,
+     "first_k_dense_replace": 0, "moe_layer_freq": 1, "n_shared_experts": 2, "q_lora_rank": 1536,
      "tie_word_embeddings": False, "max_position_embeddings": 2048},
     ignored=ROUTING,
 )
 DEEPSEEK_V3 = Family(
     read_deepseek, "DeepseekV3Config",
-    {"first_k_dense_replace": 3, "moe_layer_freq": 1, "n_shared_experts": 1, "q_lora_rank": 1536,
+    {"hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 128, "num_key_value_heads": 128,
+     "first_k_dense_replace": 3, "moe_layer_freq": 1, "n_shared_experts": 1, "q_lora_rank": 1536,
      "tie_word_embeddings": False, "max_position_embeddings": 4096},
     ignored=ROUTING,
 )

@@ -27,9 +27,13 @@ def read_deepseek_v32(c: HFConfig) -> dict:
     return m
 
 
+# vLLM 0.19.1 loads deepseek_v32 configs with transformers' DeepseekV3Config
+# (vllm/transformers_utils/config.py _CONFIG_REGISTRY): its defaults (v4.57.1
+# models/deepseek_v3/configuration_deepseek_v3.py), 128 KV heads, null -> the heads.
 DEEPSEEK_V32 = Family(
-    read_deepseek_v32, "DeepseekV32Config",
-    {"first_k_dense_replace": 3, "moe_layer_freq": 1, "n_shared_experts": 1, "q_lora_rank": 1536,
+    read_deepseek_v32, "DeepseekV3Config",
+    {"hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 128, "num_key_value_heads": 128,
+     "first_k_dense_replace": 3, "moe_layer_freq": 1, "n_shared_experts": 1, "q_lora_rank": 1536,
      "tie_word_embeddings": False, "max_position_embeddings": 4096},
     ignored=ROUTING,
 )

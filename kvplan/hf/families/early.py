@@ -133,9 +133,20 @@ def read_baichuan(c: HFConfig) -> dict:
     return m
 
 
-GPTJ = Family(read_gptj, "GPTJConfig", {"tie_word_embeddings": False, "n_positions": 2048})
-PHI = Family(read_phi, "PhiConfig", {"tie_word_embeddings": False, "max_position_embeddings": 2048})
-QWEN = Family(read_qwen, "QWenConfig", {"tie_word_embeddings": False, "no_bias": True})
-CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"tie_word_embeddings": False})
+# KV heads when the key is absent. GPTJConfig (transformers v4.57.1 models/gptj/
+# configuration_gptj.py) has no KV-head key: multi-head, None (= the heads). PhiConfig
+# (models/phi/configuration_phi.py): None -> num_attention_heads. QWenConfig and
+# BaichuanConfig are remote code; vLLM 0.19.1 qwen.py and baichuan.py build every layer
+# with num_heads K/V heads whatever the config says, so None. ChatGLMConfig (vLLM's copy,
+# vllm/transformers_utils/configs/chatglm.py): heads unless multi_query_attention, then
+# multi_query_group_num (read by read_chatglm). DbrxConfig: attn_config.kv_n_heads (read_dbrx).
+GPTJ = Family(read_gptj, "GPTJConfig",
+              {"n_embd": 4096, "n_layer": 28, "n_head": 16, "num_key_value_heads": None, "tie_word_embeddings": False,
+               "n_positions": 2048})
+PHI = Family(read_phi, "PhiConfig",
+             {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "num_key_value_heads": None,
+              "tie_word_embeddings": False, "max_position_embeddings": 2048})
+QWEN = Family(read_qwen, "QWenConfig", {"num_key_value_heads": None, "tie_word_embeddings": False, "no_bias": True})
+CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})
 DBRX = Family(read_dbrx, "DbrxConfig", {"tie_word_embeddings": False})
-BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"tie_word_embeddings": False})
+BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})

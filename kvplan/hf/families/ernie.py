@@ -17,7 +17,9 @@ def read_ernie4_5(c: HFConfig) -> dict:
     return m
 
 
-#: Ernie4_5Config defaults (transformers models/ernie4_5/configuration_ernie4_5.py).
+#: Ernie4_5Config defaults (transformers v4.57.1 models/ernie4_5/configuration_ernie4_5.py):
+#: 2 KV heads (null -> the heads).
 ERNIE4_5 = Family(read_ernie4_5, "Ernie4_5Config",
-                  {"head_dim": 128, "tie_word_embeddings": True, "max_position_embeddings": 131072,
+                  {"hidden_size": 1024, "num_hidden_layers": 18, "num_attention_heads": 16, "num_key_value_heads": 2,
+                   "head_dim": 128, "tie_word_embeddings": True, "max_position_embeddings": 131072,
                    "use_bias": False})

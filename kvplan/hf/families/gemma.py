@@ -81,12 +81,19 @@ def read_gemma3_wrapper(top: HFConfig, text_fields: dict) -> dict:
     return {**text_fields, "vision": {"tower": tower, "projector": projector}}
 
 
-GEMMA = Family(read_gemma, "GemmaConfig", {"head_dim": 256, "tie_word_embeddings": True,
-                                           "max_position_embeddings": 8192})
+# KV-shaping defaults (transformers v4.57.1 models/gemma*/configuration_gemma*.py __init__):
+# GemmaConfig 16 KV heads, Gemma2Config and Gemma3TextConfig 4, head_dim 256; none of the
+# three turns a null into the attention heads (null is refused).
+GEMMA = Family(read_gemma, "GemmaConfig",
+               {"hidden_size": 3072, "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 16,
+                "head_dim": 256, "tie_word_embeddings": True, "max_position_embeddings": 8192},
+               null_kv_heads="refuse")
 GEMMA2 = Family(
     read_gemma2, "Gemma2Config",
-    {"head_dim": 256, "sliding_window": 4096, "tie_word_embeddings": True, "max_position_embeddings": 8192,
+    {"hidden_size": 2304, "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4,
+     "head_dim": 256, "sliding_window": 4096, "tie_word_embeddings": True, "max_position_embeddings": 8192,
      "attn_logit_softcapping": 50.0},
+    null_kv_heads="refuse",
 )
 GEMMA3_TEXT = Family(
     read_gemma3, "Gemma3TextConfig",
@@ -94,6 +101,6 @@ GEMMA3_TEXT = Family(
      "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
      "max_position_embeddings": 131_072, "tie_word_embeddings": True, "sliding_window": 4096,
      "sliding_window_pattern": 6},
-    sparse_text=True,
+    sparse_text=True, null_kv_heads="refuse",
 )
 GEMMA3 = Family(read_gemma3_wrapper, "Gemma3Config", wrapper=True, text_family="gemma3_text")

@@ -29,6 +29,8 @@ def read_gpt_oss(c: HFConfig) -> dict:
 
 GPT_OSS = Family(
     read_gpt_oss, "GptOssConfig",
-    {"head_dim": 64, "sliding_window": 128, "tie_word_embeddings": False, "max_position_embeddings": 131072,
+    # transformers v4.57.1 models/gpt_oss/configuration_gpt_oss.py: 8 KV heads (null -> the heads).
+    {"hidden_size": 2880, "num_hidden_layers": 36, "num_attention_heads": 64, "num_key_value_heads": 8,
+     "head_dim": 64, "sliding_window": 128, "tie_word_embeddings": False, "max_position_embeddings": 131072,
      "num_experts_per_tok": 4, "num_local_experts": 128},
 )

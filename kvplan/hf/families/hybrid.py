@@ -43,9 +43,11 @@ def read_jamba(c: HFConfig) -> dict:
     return m
 
 
+# JambaConfig (transformers v4.57.1 models/jamba/configuration_jamba.py): 8 KV heads (null -> the heads).
 JAMBA = Family(
     read_jamba, "JambaConfig",
-    {"attn_layer_period": 8, "attn_layer_offset": 4, "expert_layer_period": 2, "expert_layer_offset": 1,
+    {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+     "attn_layer_period": 8, "attn_layer_offset": 4, "expert_layer_period": 2, "expert_layer_offset": 1,
      "mamba_dt_rank": "auto", "mamba_conv_bias": True, "mamba_proj_bias": False,
      "num_experts": 16, "num_experts_per_tok": 2, "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2,
      "sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 262144},

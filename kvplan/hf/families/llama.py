@@ -34,14 +34,18 @@ def read_unknown(c: HFConfig) -> dict:
     return m
 
 
-# LlamaConfig defaults (transformers models/llama/configuration_llama.py); a nested text_config
-# (LLaVA's) is written as a diff against them, so they may fill its sizes.
+# LlamaConfig defaults (transformers v4.57.1 models/llama/configuration_llama.py); a nested
+# text_config (LLaVA's) is written as a diff against them, so they may fill its sizes.
+# num_key_value_heads None: "if num_key_value_heads is None: num_key_value_heads =
+# num_attention_heads" (multi-head attention; Llama-2-7B, LLaVA-1.5's text model).
 LLAMA = Family(
     read_llama, "LlamaConfig",
     {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
-     "num_attention_heads": 32, "tie_word_embeddings": False, "max_position_embeddings": 2048},
+     "num_attention_heads": 32, "num_key_value_heads": None, "tie_word_embeddings": False,
+     "max_position_embeddings": 2048},
     sparse_text=True,
 )
 
-#: Used for a model_type kvplan has no reader for: no class defaults at all.
+#: Used for a model_type kvplan has no reader for: no class defaults at all (a config without
+#: num_key_value_heads is refused: kvplan cannot know what the class fills in).
 UNKNOWN = Family(read_unknown, "(unknown)", {})

@@ -89,9 +89,12 @@ def read_llama4_wrapper(top: HFConfig, text_fields: dict) -> dict:
     return {**text_fields, "vision": {"tower": tower, "projector": projector}}
 
 
+# Llama4TextConfig (transformers v4.57.1 models/llama4/configuration_llama4.py): 8 KV heads
+# (null -> the heads) of head_dim 128.
 LLAMA4_TEXT = Family(
     read_llama4_text, "Llama4TextConfig",
-    {"tie_word_embeddings": False, "max_position_embeddings": 4096 * 32, "interleave_moe_layer_step": 1,
+    {"hidden_size": 5120, "num_hidden_layers": 48, "num_attention_heads": 40, "num_key_value_heads": 8,
+     "head_dim": 128, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32, "interleave_moe_layer_step": 1,
      "num_local_experts": 16, "num_experts_per_tok": 1, "attention_chunk_size": 8192},
 )
 LLAMA4 = Family(read_llama4_wrapper, "Llama4Config", wrapper=True, text_family="llama4_text")

@@ -302,30 +302,52 @@ def read_glm4_moe(c: HFConfig) -> dict:
     return m
 
 
+# KV-shaping defaults (transformers v4.57.1 models/<m>/configuration_<m>.py __init__):
+# num_key_value_heads None (-> num_attention_heads) for Olmo2, Olmoe, Cohere, Cohere2;
+# SeedOss 8 and SmolLM3 4 (null -> the heads); StableLm 32, Qwen2Moe 16, Glm4Moe 8 with no
+# rule for null (refused). InternLM2, MiniCPM, Orion, HunYuan ("hunyuan"), MiMo and
+# MiniMax-M2 configs are remote code kvplan has not read: no default, so a config without
+# num_key_value_heads is refused (vLLM's modules read config.num_key_value_heads).
 INTERNLM2 = Family(read_internlm2, "InternLM2Config", {"tie_word_embeddings": False})
-STABLELM = Family(read_stablelm, "StableLmConfig", {"tie_word_embeddings": False, "max_position_embeddings": 4096})
+STABLELM = Family(read_stablelm, "StableLmConfig",
+                  {"hidden_size": 2560, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                   "tie_word_embeddings": False, "max_position_embeddings": 4096},
+                  null_kv_heads="refuse")
 MINICPM = Family(read_minicpm, "MiniCPMConfig", {"tie_word_embeddings": True})
 ORION = Family(read_orion, "OrionConfig", {"tie_word_embeddings": False})
-OLMO2 = Family(read_olmo2, "Olmo2Config", {"tie_word_embeddings": False, "max_position_embeddings": 2048})
+OLMO2 = Family(read_olmo2, "Olmo2Config",
+               {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": None,
+                "tie_word_embeddings": False, "max_position_embeddings": 2048})
 OLMOE = Family(read_olmoe, "OlmoeConfig",
-               {"tie_word_embeddings": False, "max_position_embeddings": 4096, "num_experts": 64,
+               {"hidden_size": 2048, "num_hidden_layers": 16, "num_attention_heads": 16, "num_key_value_heads": None,
+                "tie_word_embeddings": False, "max_position_embeddings": 4096, "num_experts": 64,
                 "num_experts_per_tok": 8}, ignored=ROUTING)
-COHERE = Family(read_cohere, "CohereConfig", {"tie_word_embeddings": True, "max_position_embeddings": 8192})
+COHERE = Family(read_cohere, "CohereConfig",
+                {"hidden_size": 8192, "num_hidden_layers": 40, "num_attention_heads": 64, "num_key_value_heads": None,
+                 "tie_word_embeddings": True, "max_position_embeddings": 8192})
 COHERE2 = Family(read_cohere2, "Cohere2Config",
-                 {"tie_word_embeddings": True, "max_position_embeddings": 8192, "sliding_window": 4096,
+                 {"hidden_size": 8192, "num_hidden_layers": 40, "num_attention_heads": 64, "num_key_value_heads": None,
+                  "tie_word_embeddings": True, "max_position_embeddings": 8192, "sliding_window": 4096,
                   "sliding_window_pattern": 4})
-SEED_OSS = Family(read_seed_oss, "SeedOssConfig", {"tie_word_embeddings": False, "max_position_embeddings": 524288})
-SMOLLM3 = Family(read_smollm3, "SmolLM3Config", {"tie_word_embeddings": True, "max_position_embeddings": 32768})
+SEED_OSS = Family(read_seed_oss, "SeedOssConfig",
+                  {"hidden_size": 4096, "num_hidden_layers": 64, "num_attention_heads": 80, "num_key_value_heads": 8,
+                   "head_dim": 128, "tie_word_embeddings": False, "max_position_embeddings": 524288})
+SMOLLM3 = Family(read_smollm3, "SmolLM3Config",
+                 {"hidden_size": 2048, "num_hidden_layers": 36, "num_attention_heads": 16, "num_key_value_heads": 4,
+                  "tie_word_embeddings": True, "max_position_embeddings": 32768})
 HUNYUAN = Family(read_hunyuan, "HunYuanConfig", {"tie_word_embeddings": True}, ignored=ROUTING)
 QWEN2_MOE = Family(
     read_qwen2_moe, "Qwen2MoeConfig",
-    {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28, "tie_word_embeddings": False,
+    {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 16,
+     "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28, "tie_word_embeddings": False,
      "max_position_embeddings": 32768, "decoder_sparse_step": 1},
-    ignored=ROUTING,
+    ignored=ROUTING, null_kv_heads="refuse",
 )
 MIMO = Family(read_mimo, "MiMoConfig",
               {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
                "tie_word_embeddings": False, "max_position_embeddings": 32768})
 MINIMAX_M2 = Family(read_minimax_m2, "MiniMaxM2Config", {"tie_word_embeddings": False}, ignored=ROUTING)
-GLM4_MOE = Family(read_glm4_moe, "Glm4MoeConfig", {"tie_word_embeddings": False, "first_k_dense_replace": 1},
-                  ignored=ROUTING)
+GLM4_MOE = Family(read_glm4_moe, "Glm4MoeConfig",
+                  {"hidden_size": 4096, "num_hidden_layers": 46, "num_attention_heads": 96, "num_key_value_heads": 8,
+                   "tie_word_embeddings": False, "first_k_dense_replace": 1},
+                  ignored=ROUTING, null_kv_heads="refuse")

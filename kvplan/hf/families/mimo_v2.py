@@ -63,4 +63,5 @@ def read_mimo_v2_flash(c: HFConfig) -> dict:
     return m
 
 
+#: Remote code: its KV-head default is not known to kvplan (a config without num_key_value_heads is refused).
 MIMO_V2_FLASH = Family(read_mimo_v2_flash, "MiMoV2FlashConfig", {"tie_word_embeddings": False}, ignored=ROUTING)

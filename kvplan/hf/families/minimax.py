@@ -53,4 +53,6 @@ def _minimax_moe(c: HFConfig) -> dict | None:
     return moe
 
 
+#: Remote code (MiniMaxText01Config is not transformers' MiniMaxConfig): its KV-head default is
+#: not known to kvplan, so a config without num_key_value_heads is refused.
 MINIMAX_TEXT_01 = Family(read_minimax_text_01, "MiniMaxText01Config", {"tie_word_embeddings": False})

@@ -27,12 +27,18 @@ def read_mixtral(c: HFConfig) -> dict:
     return m
 
 
+# MistralConfig / MixtralConfig defaults (transformers v4.57.1 models/mistral/configuration_mistral.py,
+# models/mixtral/configuration_mixtral.py): num_key_value_heads=8 when the key is absent (a
+# null becomes num_attention_heads), not the 32 attention heads: Mistral-7B without the key
+# caches 131,072 B a token in bf16, not 524,288.
 MISTRAL = Family(
     read_mistral, "MistralConfig",
-    {"sliding_window": 4096, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32},
+    {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+     "sliding_window": 4096, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32},
 )
 MIXTRAL = Family(
     read_mixtral, "MixtralConfig",
-    {"sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32,
+    {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+     "sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096 * 32,
      "num_experts_per_tok": 2, "num_local_experts": 8},
 )

@@ -106,4 +106,6 @@ def _ffn_blocks(c: HFConfig, blocks: list, hidden: int) -> dict:
     return ffn_layout(kinds, labels)
 
 
-NEMOTRON_NAS = Family(read_nemotron_nas, "DeciLMConfig", {"tie_word_embeddings": False})
+# num_key_value_heads: null in Nemotron-NAS configs and not read by vLLM 0.19.1 nemotron_nas.py,
+# which takes each layer's heads // n_heads_in_group (read above); None lets base() pass.
+NEMOTRON_NAS = Family(read_nemotron_nas, "DeciLMConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})

@@ -21,5 +21,8 @@ def read_phi3(c: HFConfig) -> dict:
     return m
 
 
+# Phi3Config defaults (transformers v4.57.1 models/phi3/configuration_phi3.py): num_key_value_heads
+# None -> num_attention_heads.
 PHI3 = Family(read_phi3, "Phi3Config",
-              {"sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096})
+              {"hidden_size": 3072, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": None,
+               "sliding_window": None, "tie_word_embeddings": False, "max_position_embeddings": 4096})

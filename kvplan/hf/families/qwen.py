@@ -119,17 +119,43 @@ def read_qwen3_next(c: HFConfig) -> dict:
 _QWEN_WINDOW = {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
                 "tie_word_embeddings": False, "max_position_embeddings": 32768}
 
-QWEN2 = Family(read_qwen2, "Qwen2Config", dict(_QWEN_WINDOW))
-QWEN3 = Family(read_qwen3, "Qwen3Config", {"head_dim": 128, **_QWEN_WINDOW})
+# KV-shaping defaults (transformers v4.57.1 models/<m>/configuration_<m>.py __init__):
+# Qwen2Config and Qwen3Config 32 KV heads (null: the attention heads); Qwen3MoeConfig 4 and
+# Qwen3NextConfig 2, with no rule for null (vLLM 0.19.1's own Qwen3NextConfig copy in
+# transformers_utils/configs/qwen3_next.py says the same).
+QWEN2 = Family(read_qwen2, "Qwen2Config",
+               {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                **_QWEN_WINDOW})
+QWEN3 = Family(read_qwen3, "Qwen3Config",
+               {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                "head_dim": 128, **_QWEN_WINDOW})
 QWEN3_MOE = Family(
     read_qwen3_moe, "Qwen3MoeConfig",
-    {**_QWEN_WINDOW, "decoder_sparse_step": 1, "moe_intermediate_size": 768, "num_experts_per_tok": 8,
+    {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "num_key_value_heads": 4,
+     **_QWEN_WINDOW, "decoder_sparse_step": 1, "moe_intermediate_size": 768, "num_experts_per_tok": 8,
      "num_experts": 128},
+    null_kv_heads="refuse",
+)
+# The text models of Qwen3-VL have classes of their own (models/qwen3_vl/configuration_qwen3_vl.py
+# Qwen3VLTextConfig, models/qwen3_vl_moe/configuration_qwen3_vl_moe.py Qwen3VLMoeTextConfig):
+# 32 and 16 KV heads (null: the attention heads), no sliding-window keys.
+QWEN3_VL_TEXT = Family(
+    read_qwen3, "Qwen3VLTextConfig",
+    {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+     "head_dim": 128, "tie_word_embeddings": False, "max_position_embeddings": 128000},
+)
+QWEN3_VL_MOE_TEXT = Family(
+    read_qwen3_moe, "Qwen3VLMoeTextConfig",
+    {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 16,
+     "tie_word_embeddings": False, "max_position_embeddings": 128000, "decoder_sparse_step": 1,
+     "moe_intermediate_size": 1408, "num_experts_per_tok": 4, "num_experts": 60},
 )
 QWEN3_NEXT = Family(
     read_qwen3_next, "Qwen3NextConfig",
-    {"head_dim": 256, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+    {"hidden_size": 2048, "num_hidden_layers": 48, "num_attention_heads": 16, "num_key_value_heads": 2,
+     "head_dim": 256, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
      "linear_num_key_heads": 16, "linear_num_value_heads": 32, "decoder_sparse_step": 1,
      "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512, "num_experts_per_tok": 10,
      "num_experts": 512, "tie_word_embeddings": False, "max_position_embeddings": 32768},
+    null_kv_heads="refuse",
 )

@@ -182,9 +182,16 @@ def read_falcon_h1(c: HFConfig) -> dict:
     return m
 
 
+# KV heads: BambaConfig and FalconH1Config (transformers v4.57.1 models/bamba/configuration_bamba.py,
+# models/falcon_h1/configuration_falcon_h1.py) 8, null -> the heads. NemotronHConfig is remote
+# code (not in transformers 4.57.1 nor in vLLM 0.19.1's _CONFIG_REGISTRY): no default known,
+# a config without num_key_value_heads is refused.
 NEMOTRON_H = Family(read_nemotron_h, "NemotronHConfig", {"tie_word_embeddings": False}, ignored=SCAN_SETTINGS)
 BAMBA = Family(read_bamba, "BambaConfig",
-               {"tie_word_embeddings": False, "max_position_embeddings": 262144, "mamba_n_heads": 128,
+               {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                "tie_word_embeddings": False, "max_position_embeddings": 262144, "mamba_n_heads": 128,
                 "mamba_d_head": "auto", "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4},
                ignored=SCAN_SETTINGS)
-FALCON_H1 = Family(read_falcon_h1, "FalconH1Config", {"tie_word_embeddings": False}, ignored=SCAN_SETTINGS)
+FALCON_H1 = Family(read_falcon_h1, "FalconH1Config",
+                   {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                    "tie_word_embeddings": False}, ignored=SCAN_SETTINGS)
