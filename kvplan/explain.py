@@ -90,7 +90,7 @@ class Explanation:
                "settings": self.settings, "lines": [ln.as_dict() for ln in self.lines], "notes": list(self.notes),
                "logged": self.log.stated() if self.log else None}
         if self.what_if is not None:
-            out["what_if"] = {"changes": self.what_if["changes"],
+            out["what_if"] = {"changes": self.what_if["changes"], "anchor": self.what_if.get("anchor"),
                               "lines": [ln.as_dict() for ln in self.what_if["lines"]]}
         return out
 
@@ -377,6 +377,28 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
     from kvplan.gpus import get_gpu
 
     anchored = _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged)
+    anchor_note = "activation and non-torch memory as the log states them"
+    kv_logged = _b(log.kv_gib)
+    if kv_logged is not None:
+        # The log states its KV memory: the part beside it that the log leaves out (else the
+        # activation, whose logged figure is rounded to 0.01 GiB like the others) takes what the
+        # re-added parts miss, so the logged deployment re-planned holds the logged KV and a
+        # what-if that changes nothing gives the log back.
+        at = _plan(spec, g, anchored, tp=log.tp, pp=log.pp, weights=None if _weights_format(log) == "unsupported"
+                   else _weights_format(log), kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
+                   tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs).waterfall
+        miss = at.kv_pool_bytes - kv_logged
+        if act_logged is None or nt_logged is not None:
+            was = "kvplan's estimate" if act_logged is None else "logged"
+            act_logged = at.activation_bytes + miss
+            kept = "kvplan's" if nt_logged is None else "the logged"
+            anchor_note = (f"activation = what the logged KV leaves, {act_logged / GIB:.3f} GiB ({was} "
+                           f"{at.activation_bytes / GIB:.3f} GiB; {kept} non-torch kept)")
+        else:
+            nt_logged = at.other_bytes + miss
+            anchor_note = (f"non-torch = what the logged KV leaves, {nt_logged / GIB:.2f} GiB (kvplan's estimate "
+                           f"{at.other_bytes / GIB:.2f} GiB; the logged activation kept)")
+        anchored = _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged)
     new_gpu = get_gpu(changes["gpu"]) if changes.get("gpu") else g
     new_fraction = changes.get("gpu_memory_utilization", fraction)
     wfmt = _weights_format(log)
@@ -404,7 +426,8 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
     )
     verdict = new.verdict()
     return {"changes": dict(changes), "lines": lines, "engine": engine.name, "fits": verdict.ok,
-            "verdict": "fits" if verdict.ok else "does not fit: " + verdict.reason}
+            "verdict": "fits" if verdict.ok else "does not fit: " + verdict.reason,
+            "anchor": "the logged deployment re-planned on the log's weights and KV memory; " + anchor_note}
 
 
 def _fmt(name, spec):

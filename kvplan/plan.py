@@ -115,6 +115,11 @@ def load_plan(path: str | Path) -> Plan:
             raise BadInputError(f"{path}: deployments.{i}{sep}{msg}") from None
         if d.name in names:
             raise BadInputError(f"{path}: deployments.{i}.name: {d.name!r} is used twice; names must be unique")
+        pairs = [(c.ctx, c.requests) for c in d.requires.min_concurrency]
+        twice = next((p for k, p in enumerate(pairs) if p in pairs[:k]), None)
+        if twice:
+            raise BadInputError(f"{path}: deployments.{i}.requires.min_concurrency: {twice[1]} requests of {twice[0]:,} "
+                                f"tokens is listed twice")
         names.add(d.name)
         settings = {
             "gpu": d.gpu, "gpu_mem_bytes": d.gpu_mem, "tp": d.tp, "pp": d.pp, "dp": d.dp, "weights": d.weights,
@@ -132,6 +137,10 @@ def load_plan(path: str | Path) -> Plan:
         model, notes = d.model, ()
         if d.from_vllm is not None or d.from_sglang is not None:
             model, settings, notes = _launch(d, settings, f"{path}: deployments.{i}")
+        from kvplan.units import suffix_note
+
+        notes += tuple(f"{d.name}: {text}" for key in ("max_model_len", "max_num_batched_tokens")
+                       if (text := suffix_note(key, merged.get(key))))  # as written: the schema made it a number
         candidate = path.parent / model
         if ("/" in model or model.endswith((".yaml", ".yml", ".json"))) and candidate.exists():
             model = str(candidate)  # spec paths are relative to the plan file
@@ -210,8 +219,11 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         add("min_kv_tokens", cap.kv_cache_tokens >= need,
             f"KV cache holds {cap.kv_cache_tokens:,} tokens; required {need:,}{replicas}", cap.kv_cache_tokens, need)
     loads = []
+    ctxs = [c["ctx"] for c in req["min_concurrency"]]
     for c in req["min_concurrency"]:
         ctx, n = c["ctx"], c["requests"]
+        # one name per requirement (JUnit keys a test case on it): the count too where a ctx repeats
+        name = f"min_concurrency@{ctx}" + (f"x{n}" if ctxs.count(ctx) > 1 else "")
         v = pool.serves(ctx, n)
         fit = pool.max_requests(ctx)
         if v.bound in ("weights", "max_model_len", "max_num_seqs"):
@@ -221,7 +233,7 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
             loads.append(n * per)
             message = (f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds "
                        f"{cap.num_blocks:,} ({fit:,} such requests){replicas}")
-        add(f"min_concurrency@{ctx}", v.ok, message, fit, n)
+        add(name, v.ok, message, fit, n)
     if req["min_headroom"] is not None:
         used_blocks = max(loads) if loads else cap.blocks_per_request
         headroom = cap.kv_pool_bytes - used_blocks * cap.block_unit_bytes

@@ -489,7 +489,8 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     stages = []
     for st, kinds in zip(pool.weights.stages, terms):
         bp, pc = st.by_part, st.params_by_part
-        # The embedding table is read only for the rows looked up, unless it is also the lm_head.
+        # The embedding table is not counted (one row a token, hidden_size x bytes: negligible), unless it
+        # is also the lm_head, read whole.
         embedding_read = bp["embedding"] if spec.tie_word_embeddings and req.pp == 1 else 0
         embedding_params = pc["embedding"] if spec.tie_word_embeddings and req.pp == 1 else 0
         read = st.bytes - bp["embedding"] - bp["experts"] + embedding_read

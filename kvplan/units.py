@@ -146,3 +146,20 @@ def format_tokens(n: int) -> str:
         if n >= size and n % size == 0:
             return f"{n // size}{suffix}"
     return f"{n:,}"
+
+
+def suffix_note(flag: str, value) -> str | None:
+    """kvplan reads token counts with binary suffixes (32k = 32,768); vLLM's human_readable_int
+    reads a lower-case suffix as decimal (32k = 32,000): the line saying so when they differ,
+    else None."""
+    import re
+
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"\s*(\d+)([kmg])\s*", value)
+    if not m:
+        return None
+    n, suffix = int(m.group(1)), m.group(2)
+    return (f"{flag} {value.strip()} is {parse_tokens(value, flag):,} tokens here (k = 1,024); vLLM reads "
+            f"{n}{suffix} as {n * 10 ** (3 * ' kmg'.index(suffix)):,} and {n}{suffix.upper()} as "
+            f"{parse_tokens(value, flag):,}")

@@ -42,6 +42,8 @@ def test_example_plan_passes(capsys):
 def test_failing_example_exits_1_with_numbers(capsys):
     assert run(["check", str(EXAMPLES / "capacity-too-small.yaml")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("kvplan: note: llama-70b-one-l4: max_model_len 8k is 8,192 tokens here")
+    err = err[1:]
     assert len(err) == 1 and err[0].startswith("kvplan: check failed: 2 of 2 requirements")
     assert "exceed the engine's" in err[0]
 
@@ -97,6 +99,8 @@ def test_junit_report(tmp_path):
         ("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100}\n  - {name: a, model: llama3.1-8b, gpu: l4}",
          "used twice"),
         ("deployments: [oops", "malformed YAML"),
+        ("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, requires: {min_concurrency: "
+         "[{ctx: 8k, requests: 5}, {ctx: 8192, requests: 5}]}}", "5 requests of 8,192 tokens is listed twice"),
     ],
 )
 def test_bad_plans_exit_2_with_one_line(tmp_path, capsys, text, message):
@@ -223,3 +227,19 @@ def test_a_deployment_wide_plan_error_reads_as_one_line(tmp_path, capsys):
     assert run(["check", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"kvplan: error: {p}: deployments.0: give tensor_parallel_size or tp, not both"
+
+
+def test_junit_names_each_requirement_once(tmp_path):
+    """A ctx listed twice (a pass and a fail) gets two test cases CI can tell apart."""
+    plan = write(tmp_path, GOOD.replace("[{ctx: 8k, requests: 50}]", "[{ctx: 8k, requests: 50}, {ctx: 8k, requests: 500}]"))
+    root = ET.fromstring(junit_xml(check_plan(load_plan(plan))))
+    names = [c.get("name") for c in root.iter("testcase")]
+    assert len(names) == len(set(names))
+    assert {"min_concurrency@8192x50", "min_concurrency@8192x500"} <= set(names)
+
+
+def test_check_says_how_it_reads_a_suffix_as_capacity_does(tmp_path, capsys):
+    plan = write(tmp_path, GOOD.replace("max_model_len: 8k", "max_model_len: 32k"))
+    run(["check", plan])
+    err = capsys.readouterr().err
+    assert "note: chat: max_model_len 32k is 32,768 tokens here (k = 1,024); vLLM reads 32k as 32,000" in err

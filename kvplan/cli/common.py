@@ -277,20 +277,11 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
 
 
 def _suffix_note(flag: str, value) -> None:
-    """kvplan reads token counts with binary suffixes (32k = 32,768); vLLM's human_readable_int
-    reads a lower-case suffix as decimal (32k = 32,000): say so when they differ."""
-    import re
+    from kvplan.units import suffix_note
 
-    if not isinstance(value, str):
-        return
-    m = re.fullmatch(r"\s*(\d+)([kmg])\s*", value)
-    if m:
-        from kvplan.units import parse_tokens
-
-        n, suffix = int(m.group(1)), m.group(2)
-        note(f"{flag} {value.strip()} is {parse_tokens(value, flag):,} tokens here (k = 1,024); vLLM reads "
-             f"{n}{suffix} as {n * 10 ** (3 * ' kmg'.index(suffix)):,} and {n}{suffix.upper()} as "
-             f"{parse_tokens(value, flag):,}")
+    text = suffix_note(flag, value)
+    if text:
+        note(text)
 
 
 def engine_options_given(deploy: dict) -> bool:

@@ -139,12 +139,14 @@ def _render(result) -> None:
         changed = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in w["changes"].items())
         t = Table(title=f"what-if: {changed} (anchored on the log; {w['engine']})", title_justify="left")
         t.add_column("one GPU")
-        t.add_column("as logged", justify="right")
+        t.add_column("logged setup", justify="right")
         t.add_column("what-if", justify="right")
         t.add_column("change", justify="right")
         for line in w["lines"]:
             t.add_row(line.label, _value(line.unit, line.logged), _value(line.unit, line.kvplan), _diff(line))
         con.print(t)
+        if w.get("anchor"):
+            con.print(f"logged setup: {w['anchor']}")
         con.print(f"what-if verdict: {w['verdict']}")
 
 

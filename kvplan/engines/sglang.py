@@ -670,8 +670,8 @@ class SGLang(Engine):
         if self.serving_spec(spec) is spec:
             return None
         return (f"{self.name} runs {spec.name} ({spec.architecture}) with no sliding window: its model class passes "
-                f"none to the attention, so every layer attends to and keeps the whole context "
-                f"({BOOK.rule('sliding_window_archs', self.release).source} lists the classes that do)")
+                f"none to the attention, so every layer attends to and keeps the whole context (SGLang applies "
+                f"windows in {', '.join(self.rule('sliding_window_archs'))}: python/sglang/srt/models/)")
 
     def check_kv_pool(self, spec, gpu: GPU, disable_hybrid: bool | None) -> None:
         """SGLang keeps one token pool (MHATokenToKVPool) in which a slot holds every layer, windows
