@@ -335,7 +335,7 @@ def make_request(
     layers_note = prof.serving_spec_note(spec)
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
-    check_parallelism(spec, Parallelism(tp, pp))
+    check_parallelism(spec, Parallelism(tp, pp), engine_family=prof.family)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format

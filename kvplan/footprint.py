@@ -36,7 +36,7 @@ class Parallelism:
         return self.tp * self.pp
 
 
-def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
+def check_parallelism(spec: ModelSpec, par: Parallelism, *, engine_family: str | None = None) -> None:
     """Raise ShapeError/BadInputError if ``spec`` cannot be split over ``par``."""
     if par.tp < 1 or par.pp < 1:
         raise BadInputError(f"tp and pp must be at least 1 (got tp={par.tp}, pp={par.pp})")
@@ -51,7 +51,12 @@ def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
         kind.check_tp(par.tp)
     from kvplan.shapes import check_tp_splits
 
-    check_tp_splits(spec, par.tp)  # the dense MLP and the padded vocabulary (vLLM/SGLang assert)
+    if engine_family in ("vllm", "sglang", "trtllm"):
+        # the dense MLP (all three assert) and the vocabulary padded to 64 (vLLM and SGLang assert;
+        # TensorRT-LLM pads it to a multiple of tp); without an engine (KV sizing) nothing to refuse
+        trt = engine_family == "trtllm"
+        check_tp_splits(spec, par.tp, vocab=not trt, engines="vLLM, SGLang and TensorRT-LLM (its Linear)" if trt
+                        else "vLLM and SGLang")
 
 
 def check_sizes(ctx: int, batch: int, block_size: int) -> None:

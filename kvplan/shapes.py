@@ -168,7 +168,7 @@ def _mlp_widths(spec: ModelSpec) -> tuple[int, ...]:
     return tuple(sorted(w for w in widths if w))
 
 
-def check_tp_splits(spec: ModelSpec, tp: int) -> None:
+def check_tp_splits(spec: ModelSpec, tp: int, *, vocab: bool = True, engines: str = SPLIT_RULE_ENGINES) -> None:
     """ShapeError where the engines assert on an uneven tensor-parallel split of a dense
     layer (``SPLIT_RULE_ENGINES``): the dense MLP's intermediate size (gate/up rows,
     down_proj columns) and the vocabulary padded to a multiple of 64. Qwen2.5-7B at tp 28:
@@ -183,10 +183,10 @@ def check_tp_splits(spec: ModelSpec, tp: int) -> None:
         if width % tp:
             raise ShapeError(
                 f"tp={tp} does not divide {spec.name}'s MLP intermediate_size {width:,} ({width:,} = {tp} x "
-                f"{width // tp:,} + {width % tp}): {SPLIT_RULE_ENGINES} do not start it (vllm/model_executor/layers/"
+                f"{width // tp:,} + {width % tp}): {engines} do not start it (vllm/model_executor/layers/"
                 f"linear.py MergedColumnParallelLinear / RowParallelLinear: divide(intermediate_size, tp)); use a tp "
                 f"that divides {width:,}")
-    if spec.vocab_size:
+    if vocab and spec.vocab_size:
         padded = cdiv(spec.vocab_size, VOCAB_PADDING) * VOCAB_PADDING
         if padded % tp:
             raise ShapeError(

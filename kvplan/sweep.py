@@ -255,8 +255,10 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
 
     if gpu is not None:  # formats named "auto" are the dtype the engine runs the model in
         from kvplan.capacity import served_spec
+        from kvplan.engines import get_engine
 
-        spec = served_spec(spec, gpu, **deploy)
+        # the layers as the engine's pool holds them (SGLang: windows kept whole)
+        spec = get_engine(deploy.get("engine") or "vllm").pooled_spec(served_spec(spec, gpu, **deploy))
     fmts = _dedupe(get_format(name, spec.dtype) for name in grid.kv_dtypes)
     ctx = np.asarray(grid.ctxs, dtype=np.int64)
     bat = np.asarray(grid.batches, dtype=np.int64)

@@ -150,16 +150,19 @@ def format_tokens(n: int) -> str:
 
 def suffix_note(flag: str, value) -> str | None:
     """kvplan reads token counts with binary suffixes (32k = 32,768); vLLM's human_readable_int
-    reads a lower-case suffix as decimal (32k = 32,000): the line saying so when they differ,
-    else None."""
+    reads a lower-case suffix as decimal (32k = 32,000; 1.5k = int(1.5 x 1000)) and an
+    upper-case one as binary, whole numbers only (vllm/engine/arg_utils.py): the line saying so
+    when they differ, else None."""
     import re
 
     if not isinstance(value, str):
         return None
-    m = re.fullmatch(r"\s*(\d+)([kmg])\s*", value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)([kmg])\s*", value)
     if not m:
         return None
-    n, suffix = int(m.group(1)), m.group(2)
-    return (f"{flag} {value.strip()} is {parse_tokens(value, flag):,} tokens here (k = 1,024); vLLM reads "
-            f"{n}{suffix} as {n * 10 ** (3 * ' kmg'.index(suffix)):,} and {n}{suffix.upper()} as "
-            f"{parse_tokens(value, flag):,}")
+    number, suffix = m.group(1), m.group(2)
+    ours = parse_tokens(value, flag)
+    theirs = int(float(number) * 10 ** (3 * " kmg".index(suffix)))
+    upper = f"{ours:,}" if "." not in number else "an error (no decimals with binary suffixes)"
+    return (f"{flag} {value.strip()} is {ours:,} tokens here (k = 1,024); vLLM reads {number}{suffix} as "
+            f"{theirs:,} and {number}{suffix.upper()} as {upper}")

@@ -105,12 +105,12 @@ REFUSED = [
     (["llama3.1-8b", "--gpu-mem", "80GiB", "--engine", "sglang==0.5.8", "--gpu-memory-utilization", "0.9"],
      "sglang==0.5.8 on GPU with 85,899,345,920 B: SGLang picks llama3.1-8b's attention backend, and with it the "
      "page size (1, 64 here), by the GPU's compute capability, which kvplan does not know for this GPU; name it "
-     "with --gpu (see `kvplan gpus`)"),
+     "with --gpu (see `kvplan gpus`), or give a --block-size every such backend keeps (16, 32, 64)"),
     (["deepseek-v3", "--gpu-mem", "180GB", "--tp", "8", "--engine", "sglang==0.5.4", "--gpu-memory-utilization",
       "0.85"],
      "sglang==0.5.4 on GPU with 180,000,000,000 B: SGLang picks deepseek-v3's attention backend, and with it the "
      "page size (1, 64 here), by the GPU's compute capability, which kvplan does not know for this GPU; name it "
-     "with --gpu (see `kvplan gpus`)"),
+     "with --gpu (see `kvplan gpus`), or give a --block-size every such backend keeps (32, 64)"),
     # DeepSeek sparse attention
     ([DSA, "--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.4"],
      "sglang==0.5.4 runs deepseek-v3.2's DeepSeek sparse attention with DP attention over every GPU (dp_size = "

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from kvplan.capacity import make_request, plan
+from kvplan.errors import BadInputError
 from kvplan.loader import load_model
 from tests.helpers import cli
 
@@ -114,11 +115,69 @@ def test_max_running_requests_is_sglang_s_default_from_the_pool(engine):
     model_runner.py init_memory_pool, the same in every modelled release."""
     pool = _cap("llama3.1-8b", "h100-sxm", engine)
     t = pool.kv_cache_tokens
-    assert pool.max_num_seqs == min(t // 2, min(max(int(t / 131_072 * 512), 2048), 4096)) == 2048
-    assert pool.max_requests(100) == 2048 < pool.memory_requests(100)
+    extra = 1 if engine == "sglang==0.4.6" else 0  # 0.4.6: ReqToTokenPool(size=max_num_reqs + 1)
+    assert pool.max_num_seqs == min(t // 2, min(max(int(t / 131_072 * 512), 2048), 4096) + extra) == 2048 + extra
+    assert pool.max_requests(100) == 2048 + extra < pool.memory_requests(100)
     short = _cap("llama3.1-8b", "h100-sxm", engine, max_model_len=16_384)  # 512 x tokens / 16k > 4096
-    assert short.max_num_seqs == 4096
+    assert short.max_num_seqs == 4096 + extra
     tiny = _cap("llama3.1-8b", "h100-sxm", engine, max_model_len=1024, gpu_memory_utilization="0.2")
-    assert tiny.max_num_seqs == min(tiny.kv_cache_tokens // 2, 4096)
+    assert tiny.max_num_seqs == min(tiny.kv_cache_tokens // 2, 4096 + extra)
     given = _cap("llama3.1-8b", "h100-sxm", engine, max_num_seqs=10_000)
     assert given.max_num_seqs == 10_000
+
+
+def test_sglang_0_4_10_gives_gemma_a_window_pool_kvplan_refuses():
+    """0.4.10's model_runner.py turns SWAKVPool on for a class with a window (not Llama 4), and
+    its server_args.py turns it off for none; 0.5.1 turns it off for Gemma."""
+    with pytest.raises(BadInputError, match="SWAKVPool"):
+        _cap("gemma2-9b", "h100-sxm", "sglang==0.4.10")
+    assert _cap("gemma2-9b", "h100-sxm", "sglang==0.4.10", disable_hybrid_kv_cache_manager=True).kv_cache_tokens > 0
+    assert _cap("gemma2-9b", "h100-sxm", "sglang==0.5.1").kv_cache_tokens > 0
+    assert _cap("gemma2-9b", "h100-sxm", "sglang==0.4.9").kv_cache_tokens > 0
+
+
+def test_size_and_sweep_count_the_window_layers_sglang_keeps_whole(capsys):
+    """The byte columns beside an SGLang pool hold every token in every layer, as the pool does."""
+    code, out, err = cli(capsys, "size", "gemma2-9b", "--gpu", "h100", "--engine", "sglang==0.5.4", "--ctx", "8k",
+                         "--kv-dtype", "bf16", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    row = d["formats"][0] if "formats" in d else d["rows"][0]
+    assert row["bytes_per_token"] == 42 * 8 * 256 * 2 * 2
+    assert row["seq_bytes"] == 42 * 8 * 256 * 2 * 2 * 8192
+
+
+def test_state_space_models_are_refused_under_sglang(capsys):
+    """SGLang keeps Mamba / linear-attention states in a pool of its own (MambaPool): not modelled."""
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "fixtures" / "hf_configs" / "qwen3-next-80b-a3b-instruct.json"
+    code, out, err = cli(capsys, "capacity", str(cfg), "--gpu", "h100", "--tp", "4", "--engine", "sglang==0.5.8")
+    assert code == 2 and not out and "has state-space layers" in err and "MambaPool" in err
+    code, out, err = cli(capsys, "capacity", str(cfg), "--gpu", "h100", "--tp", "4")
+    assert code == 0, err  # vLLM's hybrid allocator is modelled
+
+
+def test_llama4_text_class_applies_its_chunks_under_sglang():
+    """SGLang's Llama4ForCausalLM (models/llama4.py) runs chunked local attention (use_irope)."""
+    from kvplan.engines import get_engine
+
+    assert "Llama4ForCausalLM" in get_engine("sglang==0.5.4").rule("sliding_window_archs")
+
+
+def test_a_gpu_known_by_memory_alone_gets_the_block_size_that_plans_it(capsys):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu-mem", "80GiB", "--engine", "sglang==0.5.8",
+                         "--gpu-memory-utilization", "0.9")
+    assert code == 2 and "or give a --block-size every such backend keeps (16, 32, 64)" in err
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu-mem", "80GiB", "--engine", "sglang==0.5.8",
+                         "--gpu-memory-utilization", "0.9", "--block-size", "32")
+    assert code == 0, err
+
+
+def test_the_suffix_note_reads_decimals_as_vllm_does():
+    from kvplan.units import suffix_note
+
+    assert suffix_note("--max-model-len", "1.5k") == (
+        "--max-model-len 1.5k is 1,536 tokens here (k = 1,024); vLLM reads 1.5k as 1,500 and 1.5K as an error "
+        "(no decimals with binary suffixes)")
+    assert suffix_note("--max-model-len", "8192") is None

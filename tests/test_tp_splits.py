@@ -40,7 +40,7 @@ def _cli(capsys, args):
          f"tp=28 does not divide qwen2.5-7b's MLP intermediate_size 18,944 (18,944 = 28 x 676 + 16): {MLP_RULE}; "
          "use a tp that divides 18,944"),
         # 40 heads / 40 pass; 13,824 = 40 x 345 + 24
-        (["size", "llama2-13b", "--tp", "40", "--ctx", "4k"],
+        (["size", "llama2-13b", "--tp", "40", "--ctx", "4k", "--gpu", "h100"],
          f"tp=40 does not divide llama2-13b's MLP intermediate_size 13,824 (13,824 = 40 x 345 + 24): {MLP_RULE}; "
          "use a tp that divides 13,824"),
         # OPT-13B: 40 heads / 5 and the MLP 20,480 / 5 pass; the vocabulary 50,272 pads to 50,304
@@ -100,7 +100,7 @@ def test_accepted_tp_divides_every_dense_split(spec, tp):
     them: replicated), every dense MLP width, and the vocabulary padded to 64; and the per-rank
     rows and columns kvplan counts for those tensors are exact shares (nothing rounded up)."""
     try:
-        check_parallelism(spec, Parallelism(tp, 1))
+        check_parallelism(spec, Parallelism(tp, 1), engine_family="vllm")
     except (ShapeError, BadInputError):
         return
     kinds = {*spec.layers}
@@ -129,10 +129,21 @@ def test_the_property_sees_refusals_and_acceptances():
     for spec in DENSE:
         for tp in range(1, 65):
             try:
-                check_parallelism(spec, Parallelism(tp, 1))
+                check_parallelism(spec, Parallelism(tp, 1), engine_family="vllm")
                 accepted += 1
             except ShapeError as err:
                 refused_by_split += "vLLM and SGLang do not start it" in str(err)
             except BadInputError:
                 pass
     assert accepted > 100 and refused_by_split >= 5
+
+
+def test_the_split_rules_are_the_engines_not_kv_sizing(capsys):
+    """Without an engine (KV sizing) an uneven dense split is not the question; TensorRT-LLM pads
+    the vocabulary to a multiple of tp (its Embedding/LMHead) but asserts the MLP like vLLM."""
+    code, out, err = _cli(capsys, ["size", "llama2-13b", "--tp", "40", "--ctx", "4k"])
+    assert code == 0 and not err
+    code, out, err = _cli(capsys, ["capacity", "opt-13b", "--gpu", "h100", "--tp", "5", "--engine", "trtllm"])
+    assert code == 0, err
+    code, out, err = _cli(capsys, ["capacity", "qwen2.5-7b", "--gpu", "h100", "--tp", "28", "--engine", "trtllm"])
+    assert code == 2 and "vLLM, SGLang and TensorRT-LLM (its Linear) do not start it" in err

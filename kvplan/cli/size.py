@@ -165,6 +165,10 @@ def size(
         raise BadInputError("engine options (--engine, --max-model-len, ...) apply with --gpu; add --gpu")
     else:
         blocks = {fmt.name: 16 if block_size is None else block_size for fmt in usable}
+    if on_gpu:  # the layers as the engine's pool holds them (SGLang: windows kept whole)
+        from kvplan.engines import get_engine
+
+        spec = get_engine(deploy["engine"]).pooled_spec(spec)
     fps = [footprint(spec, fmt, n_ctx, batch, blocks[fmt.name], par) for fmt in usable]
     one_block = blocks[usable[0].name] if len(set(blocks.values())) == 1 else None  # None: it differs by format
     if plot:

@@ -302,6 +302,11 @@ class Engine:
         whole context in layers the model defines as windowed); default: as it is."""
         return spec
 
+    def pooled_spec(self, spec):
+        """``spec`` as the engine's KV pool holds its layers (byte figures beside the pool: size,
+        sweep); default: as it is (vLLM's own rules are in kvplan.paging)."""
+        return spec
+
     def serving_spec_note(self, spec) -> str | None:
         """Why serving_spec changed ``spec``'s layers (a line for the notes); None if it did not."""
         return None

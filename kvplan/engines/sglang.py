@@ -174,8 +174,23 @@ class DSA:
 
 _WINDOWED = ("sliding_window", "chunked_local")  # layer kinds that keep a window of tokens
 _SW_0_4_6 = ("Gemma2ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration",
-             "Llama4ForConditionalGeneration")
+             "Llama4ForCausalLM", "Llama4ForConditionalGeneration")
 _SW_0_4_9 = _SW_0_4_6 + ("Gemma3nForCausalLM", "Gemma3nForConditionalGeneration")
+
+
+def _full_windows(spec):
+    """``spec`` with its sliding-window and chunked-local layers as full attention (same heads)."""
+    if not any(k.kind in _WINDOWED for k in spec.layers):
+        return spec
+    return dataclasses.replace(spec, layers=tuple(k.as_full_attention() if k.kind in _WINDOWED else k
+                                                  for k in spec.layers))
+
+
+def _kept_by_all(forcing: dict, backends: list) -> set:
+    """Page sizes every one of ``backends`` runs as given (rule backend_page_size; a backend not
+    in it keeps any page): the --block-size that plans whichever of them SGLang picks."""
+    sets = [set(forcing[b][0]) for b in backends if b in forcing and forcing[b][0] is not None]
+    return set.intersection(*sets) if sets else set()
 
 
 def _aiter(triton_archs: tuple[str, ...]) -> dict:
@@ -460,15 +475,27 @@ RULES = (
     #    is_hybrid_swa_model): Llama 4, GptOss (server_args.py disables it on trtllm_mha and with
     #    speculative decoding) and MiMo-V2-Flash. Everything else keeps one MHATokenToKVPool: a
     #    token slot holds every layer's K and V, windows or not.
-    Rule("swa_pool_archs", "0.4.6", "0.5.6", (), "python/sglang/srt/server_args.py "
+    Rule("swa_pool_archs", "0.4.6", "0.4.9", {}, "python/sglang/srt/model_executor/model_runner.py: is_hybrid "
+         "only from configs/model_config.py is_hybrid_model (Llama4 with hybrid_kvcache_ratio, default None)"),
+    Rule("swa_pool_archs", "0.4.10", "0.4.10", {a: () for a in _SW_0_4_9 if not a.startswith("Llama4")},
+         "python/sglang/srt/model_executor/model_runner.py lines 283-290: a model with "
+         "get_attention_sliding_window_size (not Llama4) gets SWAKVPool unless --disable-hybrid-swa-memory, and "
+         "server_args.py sets that for no model in 0.4.10"),
+    Rule("swa_pool_archs", "0.5.1", "0.5.6", {}, "python/sglang/srt/server_args.py "
          "_handle_model_specific_adjustments: disable_hybrid_swa_memory = True for Gemma2/Gemma3/Gemma3n, "
-         "GptOssForCausalLM, Olmo2ForCausalLM; configs/model_config.py is_hybrid_model: Llama4 only with "
-         "hybrid_kvcache_ratio"),
+         "GptOssForCausalLM, Olmo2ForCausalLM (the classes with get_attention_sliding_window_size); "
+         "configs/model_config.py is_hybrid_model: Llama4 only with hybrid_kvcache_ratio"),
     Rule("swa_pool_archs", "0.5.8", "0.5.8",
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": ("trtllm_mha",),
           "MiMoV2FlashForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
          "disable_hybrid_swa_memory with trtllm_mha)"),
+    # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
+    Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
+         "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
+    Rule("request_pool_extra", "0.4.9", "0.5.8", 0,
+         "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
+         "ReqToTokenPool(size=max_num_reqs)"),
     # -- AMD: SGLang multiplies mem_fraction_static (the default or the user's) by 0.85 on the aiter
     #    backend for a context over 8192 tokens. aiter is the default on ROCm for every model without
     #    MLA (but GptOss and, from 0.5.4, Olmo2: triton) and for MLA models whose KV heads per rank
@@ -630,7 +657,9 @@ class SGLang(Engine):
                 raise BadInputError(
                     f"{self.name} on {gpu.display_name or gpu.name}: SGLang picks {spec.name}'s attention backend, and "
                     f"with it the page size ({', '.join(sorted(map(str, outcomes)))} here), by the GPU's compute "
-                    f"capability, which kvplan does not know for this GPU; name it with --gpu (see `kvplan gpus`)")
+                    f"capability, which kvplan does not know for this GPU; name it with --gpu (see `kvplan gpus`)"
+                    + (f", or give a --block-size every such backend keeps ({', '.join(map(str, sorted(keep)))})"
+                       if (keep := _kept_by_all(forcing, [None] + [b for _, _, b in self._rows(spec)])) else ""))
             return outcomes.pop(), None
         backend = self.default_backend(spec, gpu)
         page = run(backend)
@@ -659,12 +688,16 @@ class SGLang(Engine):
         arch = getattr(spec, "architecture", "") or ""
         if not arch:
             raise BadInputError(f"{self.name}: {spec.name} has sliding-window or chunked-local layers and names no "
-                                f"architecture; SGLang applies a window only in some model classes ("
-                                f"{BOOK.rule('sliding_window_archs', self.release).source}): add the architecture")
+                                f"architecture; SGLang applies windows only in {', '.join(self.rule('sliding_window_archs'))} "
+                                f"(python/sglang/srt/models/): add `architecture:` to the spec")
         if arch in self.rule("sliding_window_archs"):
             return spec
-        return dataclasses.replace(spec, layers=tuple(k.as_full_attention() if k.kind in _WINDOWED else k
-                                                      for k in spec.layers))
+        return _full_windows(spec)
+
+    def pooled_spec(self, spec):
+        """One token pool: a window layer holds every token like a full one (kvplan.paging's sglang
+        paging does the same to the pool)."""
+        return _full_windows(spec)
 
     def serving_spec_note(self, spec) -> str | None:
         if self.serving_spec(spec) is spec:
@@ -679,27 +712,36 @@ class SGLang(Engine):
         of their own (SWAKVPool, rule ``swa_pool_archs``: 0.5.8's Llama 4, GptOss off trtllm_mha,
         MiMo-V2-Flash), sized by --swa-full-tokens-ratio, which kvplan does not model: refused, but
         with --disable-hybrid-kv-cache-manager (SGLang's --disable-hybrid-swa-memory)."""
+        states = sorted({k.kind for k in spec.layers if k.kind in ("state_space", "attention_with_state")})
+        if states:
+            raise BadInputError(f"{self.name}: {spec.name} has state-space layers (Mamba / linear attention); SGLang "
+                                f"keeps their states in a pool of its own beside the token pool (MambaPool: "
+                                f"--max-mamba-cache-size and, in 0.5.8, --mamba-full-memory-ratio split the memory; "
+                                f"model_runner.py init_memory_pool), which kvplan does not model; use --engine vllm")
         if disable_hybrid or not any(k.kind in _WINDOWED for k in spec.layers):
             return
         arch = getattr(spec, "architecture", "") or ""
-        kept = self.rule("swa_pool_archs").get(arch) if self.rule("swa_pool_archs") else None
+        kept = self.rule("swa_pool_archs").get(arch)
         if kept is None or self.default_backend(spec, gpu) in kept:
             return
         rule = BOOK.rule("swa_pool_archs", self.release)
         raise BadInputError(f"{self.name} gives {spec.name}'s window layers a pool of their own (SWAKVPool, sized by "
-                            f"--swa-full-tokens-ratio; {rule.source}), which kvplan does not model; plan it with "
-                            f"--disable-hybrid-kv-cache-manager (SGLang's --disable-hybrid-swa-memory: one pool) or "
-                            f"another --engine")
+                            f"--swa-full-tokens-ratio; {rule.source}), which kvplan does not model; plan the "
+                            f"deployment with SGLang's --disable-hybrid-swa-memory (one pool; kvplan's "
+                            f"--disable-hybrid-kv-cache-manager, disable_hybrid_kv_cache_manager in a plan) or "
+                            f"another release or engine")
 
     def default_max_num_seqs(self, pool_tokens: int, context_len: int) -> int | None:
         """max_running_requests without --max-running-requests (every modelled release): the
         request pool holds min(max(int(tokens / context_len x 512), 2048), 4096) requests
         (model_executor/model_runner.py init_memory_pool, model_runner_kv_cache_mixin.py in
         0.5.8), and the scheduler runs min(tokens // 2, that) (managers/tp_worker.py; 0.5.8
-        model_runner.py). Float arithmetic as SGLang's."""
+        model_runner.py); 0.4.6's request pool holds one more (rule ``request_pool_extra``). Float
+        arithmetic as SGLang's, on the pool's tokens after rounding to pages (SGLang takes them
+        before: the two differ only where a page's worth of tokens crosses a bound)."""
         if pool_tokens <= 0:
             return None
-        reqs = min(max(int(pool_tokens / context_len * 512), 2048), 4096)
+        reqs = min(max(int(pool_tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
         return max(1, min(pool_tokens // 2, reqs))
 
     def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, context_len: int):
