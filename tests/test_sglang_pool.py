@@ -181,3 +181,17 @@ def test_the_suffix_note_reads_decimals_as_vllm_does():
         "--max-model-len 1.5k is 1,536 tokens here (k = 1,024); vLLM reads 1.5k as 1,500 and 1.5K as an error "
         "(no decimals with binary suffixes)")
     assert suffix_note("--max-model-len", "8192") is None
+
+
+@pytest.mark.parametrize("engine,refused", [("sglang==0.4.9", False), ("sglang==0.4.10", True), ("sglang==0.5.1", True),
+                                            ("sglang==0.5.4", True), ("sglang==0.5.6", False)])
+def test_llama4_needs_a_backend_sglang_asserts_before_picking_one(capsys, engine, refused):
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "fixtures" / "hf_configs" / "llama-4-scout-17b-16e-instruct.json"
+    code, out, err = cli(capsys, "capacity", str(cfg), "--gpu", "h100", "--tp", "8", "--engine", engine,
+                         "--max-model-len", "128k")
+    if refused:
+        assert code == 2 and "without --attention-backend" in err and "sglang==0.5.6 or later" in err
+    else:
+        assert "without --attention-backend" not in err

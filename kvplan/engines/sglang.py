@@ -490,6 +490,17 @@ RULES = (
           "MiMoV2FlashForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
          "disable_hybrid_swa_memory with trtllm_mha)"),
+    # -- Llama 4: these releases assert a backend before any default is picked (None fails)
+    Rule("llama4_backend_asserted", "0.4.6", "0.4.9", None, _ARGS + ": no Llama4 check"),
+    Rule("llama4_backend_asserted", "0.4.10", "0.4.10", ("fa3",),
+         _ARGS + " check_server_args line 1862: 'assert self.attention_backend == \"fa3\"'"),
+    Rule("llama4_backend_asserted", "0.5.1", "0.5.1", ("fa3", "aiter"),
+         _ARGS + " _handle_model_specific_adjustments line 2279: 'fa3 or aiter is required for Llama4 model'"),
+    Rule("llama4_backend_asserted", "0.5.2", "0.5.4", ("fa3", "aiter", "triton"),
+         _ARGS + " _handle_model_specific_adjustments (0.5.4 line 965): 'fa3, aiter, or triton is required for "
+         "Llama4 model', before the default backend is picked (model_runner.py)"),
+    Rule("llama4_backend_asserted", "0.5.6", "0.5.8", None,
+         _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert"),
     # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
@@ -546,6 +557,17 @@ class SGLang(Engine):
 
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
+
+    def check_model(self, spec) -> None:
+        """Engine.check_model, then Llama 4 where this release asserts an --attention-backend
+        that it does not pick itself (rule ``llama4_backend_asserted``)."""
+        super().check_model(spec)
+        arch = getattr(spec, "architecture", "") or ""
+        rule = BOOK.rule("llama4_backend_asserted", self.release)
+        if rule.value and "Llama4" in arch:
+            raise BadInputError(f"{self.name} does not start {spec.name} ({arch}) without --attention-backend "
+                                f"{' / '.join(rule.value)} ({rule.source}), an option kvplan does not take; use "
+                                f"--engine sglang==0.5.6 or later, which picks it")
 
     def check_gpu(self, gpu: GPU) -> None:
         """A GPU below the compute capability SGLang starts on (rule ``min_capability``: 7.5) is
