@@ -138,11 +138,12 @@ def capacity(model: str | ModelSpec, gpu=None, *, ctx=None, batch=None, **option
     return summarize(plan(model, gpu, **options), _tokens(ctx, "ctx") if ctx is not None else None, batch)
 
 
-def plot_size(model: str | ModelSpec, path, kv_dtype="auto", *, ctx=None, batch: int = 1, block_size: int = 16,
-              tp: int = 1, pp: int = 1, gpu=None, **deploy):
+def plot_size(model: str | ModelSpec, path, kv_dtype="auto", *, ctx=None, batch: int = 1,
+              block_size: int | None = None, tp: int = 1, pp: int = 1, gpu=None, **deploy):
     """Draw KV memory against context (one line per format) to ``path`` (.png/.svg/.pdf);
     what ``kvplan size --plot`` draws (with ``gpu``: what the engine reserves against that
-    GPU's KV pool; ``deploy``: make_request's engine options). Needs matplotlib."""
+    GPU's KV pool, in the block the engine runs unless ``block_size`` is given; without: block
+    16 unless given; ``deploy``: make_request's engine options). Needs matplotlib."""
     from kvplan.formats import parse_formats
     from kvplan.plots import plot_size as _plot
 
@@ -150,5 +151,6 @@ def plot_size(model: str | ModelSpec, path, kv_dtype="auto", *, ctx=None, batch:
     fmts = parse_formats(kv_dtype, spec.dtype) if isinstance(kv_dtype, str) else [
         f for name in kv_dtype for f in parse_formats(name, spec.dtype)]
     mark = _tokens(ctx, "ctx") if ctx is not None else None
-    return _plot(spec, fmts, path, batch=_count(batch, "batch"), block_size=_count(block_size, "block size"),
+    block = _count(block_size, "block size") if block_size is not None else (None if gpu is not None else 16)
+    return _plot(spec, fmts, path, batch=_count(batch, "batch"), block_size=block,
                  par=Parallelism(_count(tp, "tp"), _count(pp, "pp")), ctx_mark=mark, gpu=gpu, deploy=deploy)

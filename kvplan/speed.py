@@ -478,6 +478,11 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     if wfmt not in COMPUTE_PEAK:
         raise BadInputError(f"kvplan speed has no compute path for {wfmt} weights (known: "
                             f"{', '.join(COMPUTE_PEAK)}); give --weights bf16 or --dtype bf16")
+    if wfmt == "fp8" and not gpu.fp8_dense_flops and (gpu.compute_capability or (0, 0)) >= (8, 9):
+        # FP8 tensor cores from compute capability 8.9: the bf16 rate would time them at half speed
+        raise BadInputError(f"{gpu.name}: the GPU catalog has no FP8 figure, and this GPU runs fp8 matmuls on its own "
+                            f"tensor cores (compute capability 8.9 or later), not at the bf16 rate; kvplan speed "
+                            f"cannot time fp8 weights on it")
     linear_peak = _peak_flops(gpu, _peak_fields(COMPUTE_PEAK[wfmt], spec.dtype), f"{wfmt} matmuls")
     attention_peak = _peak_flops(gpu, _peak_fields(("act",), spec.dtype), "attention")
     needs_link = req.tp > 1 or req.pp > 1 or (spec.moe is not None and req.dp > 1)
@@ -952,7 +957,7 @@ def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
         contexts = sorted({2 ** i for i in range(8, 24) if 2 ** i <= hi} | {table.ctx, longest} - {0})
         curve = [(n, t) for n, t in tpot_curve(s, u, contexts) if t is not None]
         cx, cy = [n for n, _ in curve], [t * 1e3 for _, t in curve]
-        line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} users")[0]
+        line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} user{'' if u == 1 else 's'}")[0]
         if longest:
             ax_ctx.axvline(longest, color=line.get_color(), linestyle="--", linewidth=1)
     ax_users.set_xscale("log", base=2)

@@ -82,6 +82,13 @@ class Skipped:
 
 
 # -- parsing ------------------------------------------------------------------------------
+
+class SharedList(list):
+    """A list that copy.deepcopy returns as it is (read-only metadata in DataFrame.attrs)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 def _dedupe(items: Iterable) -> tuple:
     """Drop repeats, keep the first-seen order."""
     return tuple(dict.fromkeys(items))
@@ -449,7 +456,9 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
         data["fits"] = code == 0
         data["limit"] = pd.Categorical.from_codes(code.astype(np.int16), categories=["", *Pool.LIMITS])
     frame = pd.DataFrame(data, copy=False)
-    frame.attrs["skipped"] = [s.as_dict() for s in skipped]
+    # pandas deep-copies attrs into every frame an operation makes (groupby, pivot): a list of a
+    # million skipped points made the table take minutes, so the list is shared, not copied
+    frame.attrs["skipped"] = SharedList(s.as_dict() for s in skipped)
     blocks = set(data["block_size"].tolist())
     # the one block of every row, or None where the pools page differently (the column says each)
     frame.attrs["block_size"] = blocks.pop() if len(blocks) == 1 else None

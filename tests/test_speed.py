@@ -667,3 +667,14 @@ def test_cli_sglang_fusion_default_and_refusals(capsys):
     assert code == 0, err
     assert json.loads(out)["fuse_allreduce_rms"] == {"on": True, "source": "--enable-flashinfer-allreduce-fusion "
                                                                            "(asked)"}
+
+
+def test_fp8_weights_on_a_gpu_with_fp8_tensor_cores_and_no_catalog_figure_are_refused():
+    """From compute capability 8.9 fp8 matmuls run on FP8 tensor cores: the bf16 rate (the
+    fallback for GPUs without them, e.g. Marlin on an A100) would time them at half speed."""
+    with pytest.raises(BadInputError, match="^rtx-pro-6000-workstation: the GPU catalog has no FP8 figure"):
+        setup(plan(make_request(load_model("llama3.1-8b"), "rtx-pro-6000-workstation", weights="fp8")))
+    l40 = setup(plan(make_request(load_model("llama3.1-8b"), "l40", weights="fp8")))
+    assert l40.linear_flops_per_s == 362 * 10**12  # the L40 datasheet's dense FP8 (gpus.yaml)
+    a100 = setup(plan(make_request(load_model("llama3.1-8b"), "a100-80gb", weights="fp8")))
+    assert a100.linear_flops_per_s == 312 * 10**12  # no FP8 tensor cores: the bf16 rate

@@ -376,3 +376,14 @@ def test_gpu_extremes():
     # 8k x 1 in bf16 is 1 GiB: it fits an H100; 64 x 8k in bf16 (64 GiB) does not on one GPU
     assert df[df.batch == 1]["fits"].all()
     assert not df[(df.batch == 64) & (df.kv_dtype == "bf16") & (df.tp == 1)]["fits"].any()
+
+
+def test_the_skipped_list_is_shared_not_copied_by_pandas_operations():
+    """frame.attrs is deep-copied into every frame pandas makes; a million skipped points made the
+    table take minutes, so the list is shared."""
+    import copy
+
+    from kvplan.sweep import SharedList
+
+    skipped = SharedList([{"tp": 3}])
+    assert copy.deepcopy({"skipped": skipped})["skipped"] is skipped

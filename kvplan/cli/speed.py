@@ -185,7 +185,7 @@ def _render(table, calibration: str | None) -> None:
         con.print(out)
         for p in points:
             if not p.fits:
-                con.print(f"  {p.users:,} users: {p.reason}")
+                con.print(f"  {p.users:,} user{'' if p.users == 1 else 's'}: {p.reason}")
     fusion = first.allreduce_fusion
     if fusion.on:
         sizes = (f"{fusion.max_bytes:,} bytes" if fusion.mlp_bytes == fusion.max_bytes else
