@@ -960,6 +960,10 @@ def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
         line = ax_ctx.plot(cx, cy, marker="o", markersize=3, label=f"KV {name}, {u} user{'' if u == 1 else 's'}")[0]
         if longest:
             ax_ctx.axvline(longest, color=line.get_color(), linestyle="--", linewidth=1)
+    if not any(line.get_xdata().size for line in ax_users.get_lines()):
+        # no users count fits the pool (each row says why): say so instead of an empty axis
+        ax_users.text(0.5, 0.5, f"no users count runs requests of\n{peak:,} tokens here (the table says why)",
+                      transform=ax_users.transAxes, ha="center", va="center", fontsize=9)
     ax_users.set_xscale("log", base=2)
     ax_users.set_xlabel("concurrent users")
     ax_users.set_ylabel("output tokens/s (deployment)")
