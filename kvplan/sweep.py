@@ -254,7 +254,8 @@ def _check_int64(spec: ModelSpec, fmt, grid: Grid, block_size: int) -> None:
     check_int64(spec, fmt, max(grid.ctxs), max(grid.batches), block_size)
 
 
-def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str]):
+def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str],
+                 progress=None):
     import numpy as np
 
     from kvplan.footprint import Parallelism, check_parallelism
@@ -279,6 +280,7 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
     valid = np.zeros((nf, nt, npp), dtype=bool)
     # What a model cannot do is reported once: a parallelism for all formats, a format for all tp/pp.
     pars = []
+    tick = progress or (lambda k: None)  # sweep_units(grid, gpu) units a model, as they are done
     for ti, tp in enumerate(grid.tps):
         for pi, pp in enumerate(grid.pps):
             try:
@@ -287,6 +289,8 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
                 skipped.append(Skipped(spec.name, None, tp, pp, str(err)))
             else:
                 pars.append((ti, tp, pi, pp))
+            tick(1)
+    share = 1 / len(fmts) if gpu is not None else 0  # with a GPU each (tp, pp) is one more unit over the formats
     engine = None
     if gpu is not None:
         from kvplan.engines import get_engine
@@ -301,12 +305,15 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
                 engine.check_kv_format(fmt, spec.dtype)  # a format the engine cannot run: no pool to ask
         except BadInputError as err:  # ShapeError included
             skipped.append(Skipped(spec.name, fmt.name, None, None, str(err)))
+            tick(share * (len(grid.tps) * len(grid.pps)))
             continue
         whole = {}  # block -> the whole-model columns at that block
+        tick(share * (len(grid.tps) * len(grid.pps) - len(pars)))  # the (tp, pp) already skipped
         for ti, tp, pi, pp in pars:
             sl = (slice(None), slice(None), fi, ti, pi)
             block = grid.block_size
             if gpu is not None:
+                tick(share)
                 # the request as `kvplan capacity` makes it (grid.block_size None: the engine decides);
                 # the byte columns then count the pages that pool runs
                 try:
@@ -406,7 +413,12 @@ def resolve_gpu(gpu):
     return get_gpu(gpu)
 
 
-def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
+def sweep_units(grid: Grid, gpu=None) -> int:
+    """The units of work run_sweep reports to ``progress``: each (model, tp, pp), twice with a GPU."""
+    return len(grid.models) * len(grid.tps) * len(grid.pps) * (2 if gpu is not None else 1)
+
+
+def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None, progress=None):
     """Evaluate ``grid``; return a pandas DataFrame, one row per point.
 
     Row order is the cartesian product in column order: model, ctx, batch, kv_dtype,
@@ -417,7 +429,7 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     that (model, kv_dtype, tp, pp) gets on that GPU, from the same request and pool as
     `kvplan capacity` (``deploy``: make_request's engine options: engine,
     gpu_memory_utilization, max_model_len, max_num_seqs, max_num_batched_tokens, weights,
-    gpu_mem_bytes, dtype)."""
+    gpu_mem_bytes, dtype). ``progress(k)`` is called as work is done (sweep_units in all)."""
     np, pd = _np_pd()
     gpu = resolve_gpu(gpu)
     grid = resolve_block_size(grid, gpu)
@@ -425,7 +437,7 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None):
     kv_names: list[str] = []
     blocks, model_names = [], []
     for spec in grid.models:
-        block = _model_block(spec, grid, gpu, dict(deploy or {}), skipped, kv_names)
+        block = _model_block(spec, grid, gpu, dict(deploy or {}), skipped, kv_names, progress)
         if block is not None:
             blocks.append(block)
             model_names.append(spec.name)

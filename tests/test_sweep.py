@@ -387,3 +387,18 @@ def test_the_skipped_list_is_shared_not_copied_by_pandas_operations():
 
     skipped = SharedList([{"tp": 3}])
     assert copy.deepcopy({"skipped": skipped})["skipped"] is skipped
+
+
+@pytest.mark.parametrize("gpu", [None, "h100"])
+def test_progress_reports_every_unit_of_the_sweep(gpu):
+    """The progress callback (the CLI's bar on large grids) adds up to sweep_units, skipped cells
+    (tp 3 does not split the heads) and formats included."""
+    from kvplan.gpus import get_gpu
+    from kvplan.loader import load_model
+    from kvplan.sweep import Grid, run_sweep, sweep_units
+
+    g = Grid(models=(load_model("llama3.1-8b"), load_model("deepseek-v2-lite")), ctxs=(8192,), batches=(1, 4),
+             kv_dtypes=("bf16", "fp8"), tps=(1, 2, 3, 4), pps=(1, 2), block_size=None)
+    done = []
+    run_sweep(g, gpu, {}, progress=done.append)
+    assert round(sum(done), 9) == sweep_units(g, get_gpu(gpu) if gpu else None) == (32 if gpu else 16)

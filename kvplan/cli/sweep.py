@@ -136,7 +136,7 @@ def sweep(
         from kvplan.capacity import resolve_gpu as gpu_with_memory
 
         gpu_obj = gpu_with_memory(None, gpu_mem)
-    frame = run_sweep(grid, gpu_obj, deploy)
+    frame = _run_with_progress(grid, gpu_obj, deploy)
     skipped = frame.attrs["skipped"]
     for s in skipped[:MAX_SKIP_WARNINGS]:
         what = s["kv_dtype"] if s["kv_dtype"] is not None else f"tp {s['tp']}, pp {s['pp']}"
@@ -210,3 +210,23 @@ def _blocks(frame, model, tp: int, pp: int) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep)
+
+
+def _run_with_progress(grid, gpu, deploy):
+    """run_sweep, with a progress bar on a terminal when the grid is large (thousands of (model,
+    tp, pp) cells, or hundreds of capacity plans with a GPU)."""
+    import sys
+
+    from kvplan.sweep import run_sweep, sweep_units
+
+    units = sweep_units(grid, gpu)
+    if not sys.stderr.isatty() or units < (400 if gpu is not None else 5000):
+        return run_sweep(grid, gpu, deploy)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kvplan.cli.common import console
+
+    with Progress(TextColumn("sweeping {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"{len(grid.models)} model(s) x {len(grid.tps)} tp x {len(grid.pps)} pp", total=units)
+        return run_sweep(grid, gpu, deploy, progress=lambda k: bar.advance(task, k))
