@@ -335,7 +335,8 @@ def make_request(
     layers_note = prof.serving_spec_note(spec)
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
-    check_parallelism(spec, Parallelism(tp, pp), engine_family=prof.family)
+    check_parallelism(spec, Parallelism(tp, pp))
+    prof.check_tp_splits(spec, tp)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
@@ -555,6 +556,9 @@ class Pool:
     stages: tuple[StageBudget, ...]
     pages: Pages
     binding_stage: int
+    #: what the engine did to the request while planning (one line each: a forced page, a scaled
+    #: memory fraction), said with Capacity.notes
+    engine_notes: tuple[str, ...] = ()
 
     # -- what the engine logs -----------------------------------------------------------------
     @property
@@ -818,13 +822,6 @@ def _weights(req: CapacityRequest) -> Weights:
     return w
 
 
-def _settings(req: CapacityRequest, prof) -> EngineSettings:
-    """The engine settings ``req`` resolves to, before the model-specific adjustments of plan()."""
-    return prof.settings(req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction,
-                         block_size=req.block_size, max_num_batched_tokens=req.max_num_batched_tokens,
-                         max_num_seqs=req.max_num_seqs)
-
-
 def plan(req: CapacityRequest) -> Pool:
     """The engine's memory waterfall per pipeline stage and the KV pool it leaves (or the KV
     memory the request gives), paged as the engine release pages it; the stage with the
@@ -833,11 +830,17 @@ def plan(req: CapacityRequest) -> Pool:
     spec = req.served_spec
     kv = req.kv_spec
     prof = get_engine(req.engine)
-    settings = _settings(req, prof)
+    settings: EngineSettings = prof.settings(
+        req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
+        max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
+    )
+    notes = [prof.block_size_note(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)]
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
-    frac, _ = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp, context_len=req.model_len)
+    frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp,
+                                                   context_len=req.model_len)
+    notes.append(fraction_note)
     if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85
         settings = dataclasses.replace(settings, memory_fraction=frac)
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
@@ -878,7 +881,7 @@ def plan(req: CapacityRequest) -> Pool:
     else:  # attention-free model: nothing to page
         binding = min(range(len(budgets)), key=lambda i: budgets[i].kv_pool_bytes)
     pool = Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
-                pages=pages, binding_stage=binding)
+                pages=pages, binding_stage=binding, engine_notes=tuple(n for n in notes if n))
     if settings.max_num_seqs is None:  # e.g. SGLang: max_running_requests from the pool it built
         seats = prof.default_max_num_seqs(pool.kv_cache_tokens, req.model_len)
         if seats is not None:
@@ -1064,15 +1067,8 @@ class Capacity:
         prof = get_engine(self.request.engine)
         out.extend(prof.caveats)
         req = self.request
-        block = prof.block_size_note(req.served_spec, g, req.kv_format, req.block_size,
-                                     req.block_size or prof.default_block_size)
-        if block:  # e.g. SGLang's trtllm_mla: page 64, whatever --page-size says
-            out.append(block)
-        out.extend(req.engine_notes)
-        _, scaled = prof.memory_fraction_for(req.served_spec, g, _settings(req, prof).memory_fraction, tp=req.tp,
-                                             context_len=req.model_len)
-        if scaled:  # e.g. SGLang's aiter backend on ROCm
-            out.append(scaled)
+        out.extend(self.pool.engine_notes)  # e.g. SGLang's trtllm_mla page 64; aiter's x 0.85 on ROCm
+        out.extend(req.engine_notes)  # e.g. SGLang runs a window its model class does not apply as full
         # a GPU known only by --gpu-mem (kvplan.gpus.custom_gpu) has no vendor and no compute capability;
         # a named GPU keeps both when --gpu-mem overrides its memory (memory_source "custom" then too)
         unnamed = not g.vendor and g.compute_capability is None

@@ -138,6 +138,9 @@ class Anchored(Engine):
     def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
         return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
 
+    def check_tp_splits(self, spec, tp: int) -> None:
+        self.base.check_tp_splits(spec, tp)
+
     def block_size_note(self, spec, gpu, fmt, requested, block_size) -> str | None:
         return self.base.block_size_note(spec, gpu, fmt, requested, block_size)
 
@@ -376,6 +379,14 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
                             f"{', '.join(WHAT_IF_KEYS)}")
     from kvplan.gpus import get_gpu
 
+    wfmt = _weights_format(log)
+    weights = None if wfmt == "unsupported" else wfmt
+
+    def logged_setup(eng):
+        """The logged deployment planned by ``eng``."""
+        return _plan(spec, g, eng, tp=log.tp, pp=log.pp, weights=weights, kv=_kv_format(log), fraction=fraction,
+                     max_model_len=log.max_model_len, tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)
+
     anchored = _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged)
     anchor_note = "activation and non-torch memory as the log states them"
     kv_logged = _b(log.kv_gib)
@@ -384,9 +395,7 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
         # activation, whose logged figure is rounded to 0.01 GiB like the others) takes what the
         # re-added parts miss, so the logged deployment re-planned holds the logged KV and a
         # what-if that changes nothing gives the log back.
-        at = _plan(spec, g, anchored, tp=log.tp, pp=log.pp, weights=None if _weights_format(log) == "unsupported"
-                   else _weights_format(log), kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
-                   tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs).waterfall
+        at = logged_setup(anchored).waterfall
         miss = at.kv_pool_bytes - kv_logged
         if act_logged is None or nt_logged is not None:
             was = "kvplan's estimate" if act_logged is None else "logged"
@@ -401,18 +410,15 @@ def _what_if(log, engine, spec, g, cap, fraction, w_logged, act_logged, nt_logge
         anchored = _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged)
     new_gpu = get_gpu(changes["gpu"]) if changes.get("gpu") else g
     new_fraction = changes.get("gpu_memory_utilization", fraction)
-    wfmt = _weights_format(log)
     kv = _kv_format(log, changes.get("kv_cache_dtype"))
     engine.check_kv_format(_fmt(kv, spec), spec.dtype)
     new = _plan(spec, new_gpu, anchored, tp=changes.get("tp", log.tp), pp=changes.get("pp", log.pp),
-                weights=None if wfmt == "unsupported" else wfmt, kv=kv, fraction=new_fraction,
+                weights=weights, kv=kv, fraction=new_fraction,
                 max_model_len=changes.get("max_model_len", log.max_model_len),
                 tokens=changes.get("max_num_batched_tokens", log.max_num_batched_tokens),
                 seqs=changes.get("max_num_seqs", log.max_num_seqs),
                 logged_len=changes.get("max_model_len", log.max_model_len) == log.max_model_len)
-    base = _plan(spec, g, anchored, tp=log.tp, pp=log.pp, weights=None if wfmt == "unsupported" else wfmt,
-                 kv=_kv_format(log), fraction=fraction, max_model_len=log.max_model_len,
-                 tokens=log.max_num_batched_tokens, seqs=log.max_num_seqs)
+    base = logged_setup(anchored)
     b0, n0 = base.waterfall, new.waterfall
     lines = (
         Line("requested", "bytes", b0.engine_share_bytes, n0.engine_share_bytes),

@@ -36,8 +36,9 @@ class Parallelism:
         return self.tp * self.pp
 
 
-def check_parallelism(spec: ModelSpec, par: Parallelism, *, engine_family: str | None = None) -> None:
-    """Raise ShapeError/BadInputError if ``spec`` cannot be split over ``par``."""
+def check_parallelism(spec: ModelSpec, par: Parallelism) -> None:
+    """Raise ShapeError/BadInputError if ``spec`` cannot be split over ``par`` (the engine's own
+    dense-split asserts: Engine.check_tp_splits)."""
     if par.tp < 1 or par.pp < 1:
         raise BadInputError(f"tp and pp must be at least 1 (got tp={par.tp}, pp={par.pp})")
     if par.pp > spec.num_layers:
@@ -49,14 +50,6 @@ def check_parallelism(spec: ModelSpec, par: Parallelism, *, engine_family: str |
         )
     for kind in {*spec.layers}:
         kind.check_tp(par.tp)
-    from kvplan.shapes import check_tp_splits
-
-    if engine_family in ("vllm", "sglang", "trtllm"):
-        # the dense MLP (all three assert) and the vocabulary padded to 64 (vLLM and SGLang assert;
-        # TensorRT-LLM pads it to a multiple of tp); without an engine (KV sizing) nothing to refuse
-        trt = engine_family == "trtllm"
-        check_tp_splits(spec, par.tp, vocab=not trt, engines="vLLM, SGLang and TensorRT-LLM (its Linear)" if trt
-                        else "vLLM and SGLang")
 
 
 def check_sizes(ctx: int, batch: int, block_size: int) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kvplan.errors import BadInputError, KvplanError
+from kvplan.units import suffix_note
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,6 @@ def load_plan(path: str | Path) -> Plan:
         model, notes = d.model, ()
         if d.from_vllm is not None or d.from_sglang is not None:
             model, settings, notes = _launch(d, settings, f"{path}: deployments.{i}")
-        from kvplan.units import suffix_note
-
         notes += tuple(f"{d.name}: {text}" for key in ("max_model_len", "max_num_batched_tokens")
                        if (text := suffix_note(key, merged.get(key))))  # as written: the schema made it a number
         candidate = path.parent / model

@@ -81,14 +81,14 @@ class Skipped:
         return {"model": self.model, "kv_dtype": self.kv_dtype, "tp": self.tp, "pp": self.pp, "reason": self.reason}
 
 
-# -- parsing ------------------------------------------------------------------------------
-
 class SharedList(list):
     """A list that copy.deepcopy returns as it is (read-only metadata in DataFrame.attrs)."""
 
     def __deepcopy__(self, memo):
         return self
 
+
+# -- parsing ------------------------------------------------------------------------------
 def _dedupe(items: Iterable) -> tuple:
     """Drop repeats, keep the first-seen order."""
     return tuple(dict.fromkeys(items))

@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 from kvplan.cli.main import run
 from kvplan.errors import BadInputError, ShapeError
+from kvplan.engines import get_engine
 from kvplan.footprint import Parallelism, check_parallelism
 from kvplan.loader import builtin_names, load_builtin
 from kvplan.shapes import COLUMN, ROW, VOCAB, VOCAB_PADDING, layer_shapes, model_shapes
 
+VLLM_ENGINE = get_engine("vllm")
 MLP_RULE = ("vLLM and SGLang do not start it (vllm/model_executor/layers/linear.py MergedColumnParallelLinear / "
             "RowParallelLinear: divide(intermediate_size, tp))")
 VOCAB_RULE = ("vLLM and SGLang do not start it (vllm/model_executor/layers/vocab_parallel_embedding.py "
@@ -100,7 +102,8 @@ def test_accepted_tp_divides_every_dense_split(spec, tp):
     them: replicated), every dense MLP width, and the vocabulary padded to 64; and the per-rank
     rows and columns kvplan counts for those tensors are exact shares (nothing rounded up)."""
     try:
-        check_parallelism(spec, Parallelism(tp, 1), engine_family="vllm")
+        check_parallelism(spec, Parallelism(tp, 1))
+        VLLM_ENGINE.check_tp_splits(spec, tp)
     except (ShapeError, BadInputError):
         return
     kinds = {*spec.layers}
@@ -129,7 +132,8 @@ def test_the_property_sees_refusals_and_acceptances():
     for spec in DENSE:
         for tp in range(1, 65):
             try:
-                check_parallelism(spec, Parallelism(tp, 1), engine_family="vllm")
+                check_parallelism(spec, Parallelism(tp, 1))
+                VLLM_ENGINE.check_tp_splits(spec, tp)
                 accepted += 1
             except ShapeError as err:
                 refused_by_split += "vLLM and SGLang do not start it" in str(err)

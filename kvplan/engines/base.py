@@ -251,6 +251,18 @@ class Engine:
     #: What this engine's plan leaves out that makes its figures bounds rather than
     #: predictions (one line each; every plan prints them as notes).
     caveats: tuple[str, ...] = ()
+    #: Who asserts that tp divides the dense MLP and the vocabulary padded to 64
+    #: (kvplan.shapes.check_tp_splits), for the refusal; None: not checked (raw: memory alone).
+    tp_split_rule: str | None = None
+    #: Whether the vocabulary is checked too (TensorRT-LLM pads it to a multiple of tp).
+    tp_split_vocab: bool = True
+
+    def check_tp_splits(self, spec, tp: int) -> None:
+        """ShapeError where this engine asserts on an uneven dense tensor-parallel split."""
+        if self.tp_split_rule:
+            from kvplan.shapes import check_tp_splits
+
+            check_tp_splits(spec, tp, vocab=self.tp_split_vocab, engines=self.tp_split_rule)
 
     @classmethod
     def for_release(cls, release: str | None, **options) -> Engine:

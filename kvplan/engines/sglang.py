@@ -186,6 +186,12 @@ def _full_windows(spec):
                                                   for k in spec.layers))
 
 
+def _trtllm_pages(mla_lines: str, mha_lines: str) -> dict:
+    """Rule backend_page_size's value from 0.5.1: trtllm_mla keeps pages of 32 or 64, trtllm_mha
+    16, 32 or 64, and both turn any other (or none) into 64; the server_args.py lines of each."""
+    return {"trtllm_mla": ((32, 64), 64, mla_lines), "trtllm_mha": ((16, 32, 64), 64, mha_lines)}
+
+
 def _kept_by_all(forcing: dict, backends: list) -> set:
     """Page sizes every one of ``backends`` runs as given (rule backend_page_size; a backend not
     in it keeps any page): the --block-size that plans whichever of them SGLang picks."""
@@ -337,20 +343,15 @@ RULES = (
     #    but only when asked for with --attention-backend, which kvplan does not take.
     Rule("backend_page_size", "0.4.6", "0.4.10", {},
          _ARGS + ": no default backend forces a page (0.4.9: flashmla 64, cutlass_mla 128 only when asked)"),
-    Rule("backend_page_size", "0.5.1", "0.5.1", {"trtllm_mla": ((32, 64), 64, "484-488"),
-                                                 "trtllm_mha": ((16, 32, 64), 64, "505-509")},
+    Rule("backend_page_size", "0.5.1", "0.5.1", _trtllm_pages("484-488", "505-509"),
          _ARGS + " __post_init__"),
-    Rule("backend_page_size", "0.5.2", "0.5.2", {"trtllm_mla": ((32, 64), 64, "587-591"),
-                                                 "trtllm_mha": ((16, 32, 64), 64, "608-612")},
+    Rule("backend_page_size", "0.5.2", "0.5.2", _trtllm_pages("587-591", "608-612"),
          _ARGS + " __post_init__"),
-    Rule("backend_page_size", "0.5.4", "0.5.4", {"trtllm_mla": ((32, 64), 64, "1103-1107"),
-                                                 "trtllm_mha": ((16, 32, 64), 64, "1124-1128")},
+    Rule("backend_page_size", "0.5.4", "0.5.4", _trtllm_pages("1103-1107", "1124-1128"),
          _ARGS + " _handle_attention_backend_compatibility"),
-    Rule("backend_page_size", "0.5.6", "0.5.6", {"trtllm_mla": ((32, 64), 64, "1375-1379"),
-                                                 "trtllm_mha": ((16, 32, 64), 64, "1396-1400")},
+    Rule("backend_page_size", "0.5.6", "0.5.6", _trtllm_pages("1375-1379", "1396-1400"),
          _ARGS + " _handle_attention_backend_compatibility"),
-    Rule("backend_page_size", "0.5.8", "0.5.8", {"trtllm_mla": ((32, 64), 64, "1745-1749"),
-                                                 "trtllm_mha": ((16, 32, 64), 64, "1766-1770")},
+    Rule("backend_page_size", "0.5.8", "0.5.8", _trtllm_pages("1745-1749", "1766-1770"),
          _ARGS + " _handle_attention_backend_compatibility"),
     # -- DeepSeek sparse attention (mla_indexed layers, DeepSeek-V3.2; SGLang.model_block_size and
     #    check_kv_on_gpu). None: no DeepseekV32ForCausalLM. Else a DSA.
@@ -538,6 +539,8 @@ class SGLang(Engine):
     long_context_env = "SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN"
     book = BOOK
     vendors = frozenset({"nvidia", "amd"})
+    # dense tp splits asserted: vllm/model_executor/layers/linear.py divide(), SGLang's linear.py alike
+    tp_split_rule = "vLLM and SGLang"
     fraction_name = "mem_fraction_static"
 
     @property
@@ -674,14 +677,15 @@ class SGLang(Engine):
 
         cc = gpu.compute_capability
         if cc is None and gpu.vendor != "amd":  # AMD: aiter / triton, which keep the page
-            outcomes = {run(None)} | {run(backend) for _, _, backend in self._rows(spec)}
+            backends = [None] + [backend for _, _, backend in self._rows(spec)]
+            outcomes = {run(backend) for backend in backends}
             if len(outcomes) > 1:
                 raise BadInputError(
                     f"{self.name} on {gpu.display_name or gpu.name}: SGLang picks {spec.name}'s attention backend, and "
                     f"with it the page size ({', '.join(sorted(map(str, outcomes)))} here), by the GPU's compute "
                     f"capability, which kvplan does not know for this GPU; name it with --gpu (see `kvplan gpus`)"
                     + (f", or give a --block-size every such backend keeps ({', '.join(map(str, sorted(keep)))})"
-                       if (keep := _kept_by_all(forcing, [None] + [b for _, _, b in self._rows(spec)])) else ""))
+                       if (keep := _kept_by_all(forcing, backends)) else ""))
             return outcomes.pop(), None
         backend = self.default_backend(spec, gpu)
         page = run(backend)

@@ -63,6 +63,9 @@ class TensorRTLLM(Engine):
     family = "trtllm"
     book = BOOK
     vendors = frozenset({"nvidia"})
+    # tensorrt_llm/_torch/modules/linear.py Linear asserts the dense MLP split as vLLM does
+    tp_split_rule = "vLLM, SGLang and TensorRT-LLM (its Linear)"
+    tp_split_vocab = False  # _torch/modules/embedding.py pads the vocabulary to a multiple of tp
     fraction_name = "free_gpu_memory_fraction"
     default_block_size = TOKENS_PER_BLOCK
     caveats = ("trtllm: the engine's activation memory and runtime buffers (measured at startup; fixed when the "

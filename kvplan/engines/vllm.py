@@ -110,6 +110,8 @@ class VLLM(Engine):
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
     book = BOOK
     vendors = frozenset({"nvidia", "amd"})
+    # dense tp splits asserted: vllm/model_executor/layers/linear.py divide(), SGLang's linear.py alike
+    tp_split_rule = "vLLM and SGLang"
     fraction_name = "gpu_memory_utilization"
 
     @classmethod
