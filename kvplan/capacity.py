@@ -848,12 +848,13 @@ class Pool:
                 f"{b.engine_share_bytes:,} B")
 
 
-def _weights(req: CapacityRequest) -> Weights:
+def _weights(req: CapacityRequest, vocab_padding: int) -> Weights:
     """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
-    experts with expert parallelism), less what --cpu-offload-gb keeps in CPU memory."""
+    experts with expert parallelism), the vocabulary padded as the engine pads it
+    (``vocab_padding``), less what --cpu-offload-gb keeps in CPU memory."""
     from kvplan.weights import weights_footprint
 
-    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel)
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel, vocab_padding=vocab_padding)
     if req.cpu_offload_bytes:
         # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
         # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
@@ -890,7 +891,7 @@ def plan(req: CapacityRequest) -> Pool:
     if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85
         settings = dataclasses.replace(settings, memory_fraction=frac)
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
-    w = _weights(req)
+    w = _weights(req, prof.vocab_padding)
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 

@@ -280,6 +280,10 @@ class Engine:
     tp_split_rule: str | None = None
     #: Whether the vocabulary is checked too (TensorRT-LLM pads it to a multiple of tp).
     tp_split_vocab: bool = True
+    #: The embedding and lm_head rows are padded to a multiple of this before the tensor-parallel
+    #: split (kvplan.shapes.Param.rank_rows): vLLM's and SGLang's DEFAULT_VOCAB_PADDING_SIZE 64
+    #: (vocab_parallel_embedding.py); 1 pads to a multiple of tp alone (TensorRT-LLM).
+    vocab_padding: int = 64
     #: How long one request may run beyond what its blocks need (RequestCap: none by default).
     request_cap: RequestCap = RequestCap()
 
