@@ -210,8 +210,8 @@ class RequestCap:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
         setting alone)."""
         if pool_tokens is not None and self.by_pool:
-            return min(max_model_len, pool_tokens) - self.short
-        return max_model_len - self.short
+            return max(0, min(max_model_len, pool_tokens) - self.short)
+        return max(0, max_model_len - self.short)
 
 
 # -- argument checks shared by the engines ------------------------------------------------------
