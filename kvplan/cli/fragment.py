@@ -124,7 +124,7 @@ def fragment(
     window: Annotated[
         Optional[str],
         typer.Option("--window", help="Keep only the last W tokens of each sequence (sliding window; with --sinks: "
-                     "StreamingLLM)."),
+                     "StreamingLLM). A what-if no serving engine runs: with --gpu only --engine raw."),
     ] = None,
     sinks: Annotated[int, typer.Option("--sinks", min=0, max=limits.MAX_TOKENS, help="Also keep each sequence's first S tokens.")] = 0,
     cpu_kv_gib: Annotated[
@@ -215,6 +215,12 @@ def fragment(
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     retention = Retention(parse_tokens(window, "--window") if window else None, sinks)
+    if retention.window is not None:  # the same refusals as size and capacity (kvplan.eviction)
+        from kvplan.eviction import SinkWindowPolicy, check_engine
+
+        if gpu is not None:
+            check_engine(engine)
+        SinkWindowPolicy(retention.window, retention.sinks).apply(spec)  # MLA, attention + state: refused
     budget = parse_tokens(max_num_batched_tokens, "--max-num-batched-tokens") if max_num_batched_tokens else None
     step = ConstantStepTime(
         step_s=(step_ms if step_ms is not None else 25.0) / 1000.0,
@@ -298,6 +304,10 @@ def fragment(
     rates = parse_rates(rate, seed) if rate else None
     report = _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates,
                   quiet=json_out)
+    if retention.window is not None:  # said once the run is through (a refused run prints its error alone)
+        from kvplan.eviction import WHATIF_NOTE
+
+        warn(WHATIF_NOTE)
     if gpu is not None:
         import dataclasses
 
