@@ -371,6 +371,8 @@ def make_request(
     if eviction is not None:
         _eviction.check_engine(engine)
         eviction.apply(spec)  # ShapeError for layers the policy cannot take
+    elif any(k.kind == "sink_window" for k in spec.layers):  # a spec that states the kind itself
+        _eviction.check_engine(engine, f"{spec.name}'s sink_window layers")
     if speculative is None:
         speculative = _speculative.make_speculative(
             spec, speculative_config, draft=draft, num_speculative_tokens=num_speculative_tokens, mtp=mtp, tp=tp)
