@@ -415,6 +415,18 @@ def check_engine(engine_name: str, method: str | None = None) -> None:
                             f"{VLLM_DRAFT_MODEL_FIRST} (DraftModelProposer)")
 
 
+def reserved_slots(n, extra_slots: int, max_model_len: int):
+    """Slots a decoding request holding ``n`` tokens reserves under speculative decoding:
+    min(n + extra_slots, max_model_len) (vllm/v1/core/kv_cache_manager.py allocate_slots:
+    ``num_tokens_need_slot = min(num_computed + num_new + num_lookahead_tokens,
+    max_model_len)``, from 0.9.0). The capacity pool (kvplan.paging) and the fragment
+    simulator both apply it. A request of 8,192 tokens at max_model_len 8,192 with k = 4 and a
+    drafter reserves 8,192 slots (512 blocks of 16), not 8,200 (513). int, or an int64 array."""
+    from kvplan.layers import minimum
+
+    return minimum(n + extra_slots, max_model_len)
+
+
 def with_draft_weights(w, draft_params: int, draft_bytes: int):
     """``w`` (kvplan.weights.Weights of the target, pp 1) with the drafter's weights added
     to its GPU, under the part "draft" (its by_part and its stage's)."""
