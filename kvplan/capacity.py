@@ -943,8 +943,13 @@ def plan(req: CapacityRequest) -> Pool:
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 
-        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp))
+        # the drafter's experts split as the target's (MTP) and what the release shares with the target
+        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp,
+                                                                 moe=req.moe_parallel, engine=prof))
     budgets = prof.carve(spec, req.gpu, w, settings)
+    if req.speculative is not None and req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None:
+        # a pool derived from the profile run; the sampler runs on the last stage (speculative: pp 1)
+        notes.append(prof.speculative_profile_note(spec, req.gpu, settings, budgets[-1]))
     if req.kv_cache_memory_bytes is not None:
         # vLLM uses kv_cache_memory_bytes as each worker's KV memory, ignoring
         # gpu_memory_utilization (gpu_worker.py determine_available_memory).
@@ -1329,6 +1334,12 @@ def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
             "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt, req.tp) for k in draft_layers),
             "draft_weights_bytes": pool.draft_weights_bytes,
             "lookahead_tokens": sp.lookahead_tokens, "extra_slots": sp.extra_slots,
+            # the profile run's rejection-sampler pass, left out: the pool is overstated by at least this
+            # (null: by an amount kvplan does not bound; 0 for a pool given rather than profiled)
+            "pool_overstated_bytes_at_least": (
+                get_engine(req.engine).rejection_pass_overstatement(req.served_spec, req.gpu, pool.settings,
+                                                                    pool.stages[-1])
+                if req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None else 0),
             "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
                 req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],
             "without": without(speculative=None),

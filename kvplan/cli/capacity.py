@@ -315,8 +315,12 @@ def _requests_line(pool, n: int, what: str) -> str:
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
     if pool.request.extra_slots:
+        # vLLM logs one concurrency, for max_model_len (kv_cache_utils.py get_max_concurrency_for_kv_cache_config)
+        from kvplan.engines import get_engine
+
+        logged = n == pool.max_model_len and get_engine(pool.request.engine).family == "vllm"
         return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
-                       f"vLLM logs {memory} without them)")
+                       f"{'vLLM logs' if logged else 'memory alone:'} {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 

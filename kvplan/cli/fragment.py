@@ -42,7 +42,9 @@ def fragment(
         Optional[str], typer.Option("--gpu", help="Size the KV pool by capacity planning on this GPU (vLLM).")
     ] = None,
     kv_pool_tokens: Annotated[
-        Optional[str], typer.Option("--kv-pool-tokens", help="KV pool size in tokens instead of --gpu: 15728, 64k.")
+        Optional[str], typer.Option("--kv-pool-tokens", help="KV pool size in tokens instead of --gpu: 15728, 64k "
+                                    "(the target model's tokens; a drafter's KV, draft model, EAGLE head or MTP "
+                                    "layers, takes its share of them).")
     ] = None,
     workload: Annotated[
         str,
@@ -155,7 +157,8 @@ def fragment(
     ] = None,
     draft_model: Annotated[
         Optional[str], typer.Option("--draft-model", rich_help_panel=_SPEC,
-                                    help="Draft model whose KV shares the pool (built-in name, YAML or config.json).")
+                                    help="Draft model (or, with --spec-method eagle, the EAGLE head) whose KV "
+                                         "shares the pool (built-in name, YAML or config.json).")
     ] = None,
     spec_method: Annotated[
         Optional[str], typer.Option("--spec-method", rich_help_panel=_SPEC,
@@ -230,25 +233,31 @@ def fragment(
     )
     speculative = None
     if spec_tokens is not None:
-        draft_bpt, draft_name = 0, ""
-        if draft_model:
-            from kvplan.footprint import bytes_per_token
-
-            draft = load_model(draft_model)
-            # With --gpu the capacity pool already holds the draft's KV beside the target's.
-            draft_bpt = 0 if gpu is not None else bytes_per_token(draft, get_format(kv_dtype or draft.dtype,
-                                                                                      draft.dtype), tp)
-            draft_name = draft.name
         if acceptance is not None and not 0.0 <= acceptance < 1.0:
             raise BadInputError(f"--acceptance must be in [0, 1), got {acceptance!r}")
         method = spec_method or ("draft_model" if draft_model else None)
         if method is None:
             raise BadInputError("--spec-tokens without --draft-model: give --spec-method eagle, mtp or ngram "
                                 "(a drafter reserves k more slots per sequence than n-gram lookup)")
-        if draft_model and method != "draft_model":
-            raise BadInputError(f"--draft-model is a draft_model method, not {method}")
-        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt, draft_name,
-                                  (draft_step_ms or 0.0) / 1000.0, method)
+        from kvplan.speculative import LOOKAHEAD_METHODS, make_speculative
+
+        if method not in (*LOOKAHEAD_METHODS, "ngram"):
+            raise BadInputError(f"--spec-method {method!r}: use one of {', '.join((*LOOKAHEAD_METHODS, 'ngram'))}")
+        if draft_model and method not in ("draft_model", "eagle"):
+            raise BadInputError(f"--draft-model names a draft model or an EAGLE head, not a {method} drafter")
+        if method == "eagle" and not draft_model:
+            raise BadInputError("--spec-method eagle: give the EAGLE head with --draft-model HEAD (its KV layers "
+                                "share the pool)")
+        # The drafter's KV layers by kvplan.speculative's rules, as `kvplan capacity` pages them: a
+        # draft model's, an EAGLE head's, the model's own MTP layers; none for n-gram lookup.
+        sp = make_speculative(spec, {"method": method, "num_speculative_tokens": spec_tokens,
+                                     **({"model": draft_model} if draft_model else {})}, tp=tp)
+        # --kv-pool-tokens is the target's tokens the pool's memory holds: the drafter's KV takes its
+        # share out of them; with --gpu the capacity pool already holds it beside the target's.
+        draft_bpt = 0 if gpu is not None else sum(k.per_token_bytes(fmt, tp) for k in sp.draft_layers(spec))
+        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt,
+                                  sp.draft.name if sp.draft is not None else "", (draft_step_ms or 0.0) / 1000.0,
+                                  method)
     elif acceptance is not None or draft_model or draft_step_ms is not None or spec_method is not None:
         raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
     from kvplan.cli.common import deploy_from, engine_options_given

@@ -178,7 +178,9 @@ def size(
                   par=par, ctx_mark=n_ctx, gpu=answers[0] if answers else None, deploy=deploy)
     if n_ctx > spec.max_position_embeddings:
         warn(f"ctx {n_ctx} exceeds {spec.name}'s max_position_embeddings ({spec.max_position_embeddings})")
-    extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights)
+    extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights,
+                           dp=dp, expert_parallel=enable_expert_parallel,
+                           engine=deploy["engine"] if on_gpu else None)
     if json_out:
         from kvplan.report import footprint_dict
 
@@ -226,9 +228,14 @@ def _cache_spec(target, cache: dict, tp: int, whatif: bool = True):
     return (spec_dec.kv_spec(served) if spec_dec else served), policy, spec_dec
 
 
-def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights) -> dict:
-    """The eviction cap and the drafter in figures (for --json and the lines under the table)."""
+def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights, dp: int = 1, expert_parallel: bool = False,
+                  engine: str | None = None) -> dict:
+    """The eviction cap and the drafter in figures (for --json and the lines under the table);
+    the drafter's weights as `kvplan capacity` counts them (experts split as the deployment's,
+    ``engine``'s sharing rules with --gpu; without it the newest vLLM's)."""
+    from kvplan.engines import get_engine
     from kvplan.errors import SpecError
+    from kvplan.shapes import MoEParallel
 
     out = {}
     if policy:
@@ -243,7 +250,9 @@ def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights) -> dict:
                 "kv_format": fmt.name, "lookahead_tokens": spec_dec.lookahead_tokens,
                 "extra_slots": spec_dec.extra_slots, "tp": par.tp}
         try:
-            params, per_gpu = spec_dec.draft_weights(target, weights, par.tp)
+            moe = MoEParallel.of(par.tp, dp, expert_parallel)
+            params, per_gpu = spec_dec.draft_weights(target, weights, par.tp, moe=moe,
+                                                     engine=get_engine(engine) if engine is not None else None)
             info.update(draft_weights_params=params, draft_weights_bytes_per_gpu=per_gpu)
         except SpecError as err:
             info.update(draft_weights_params=None, draft_weights_bytes_per_gpu=None, draft_weights_unknown=str(err))

@@ -15,7 +15,8 @@ from kvplan.fragment.timing import SpeculativeStepTime
 @dataclass(frozen=True)
 class Speculative:
     """Speculative decoding: k draft tokens verified per step, their acceptance rate, and the
-    draft model's KV (bytes per token per GPU; 0 for draft heads that keep none)."""
+    drafter's KV (bytes per token per GPU of a draft model's, an EAGLE head's or the MTP layers'
+    KV layers, kvplan.speculative; 0 for n-gram lookup, and when the pool given already holds it)."""
 
     num_tokens: int
     acceptance: float
@@ -263,10 +264,7 @@ def pool_from_gpu(
     extra = {}
     if speculative is not None:
         cfg = {"method": speculative.method, "num_speculative_tokens": speculative.num_tokens}
-        if speculative.method == "eagle":
-            raise BadInputError("fragment --gpu with --spec-method eagle: plan the EAGLE head's KV with "
-                                "`kvplan capacity --speculative-config` and pass its --kv-pool-tokens here")
-        if speculative.method == "draft_model":
+        if speculative.method in ("draft_model", "eagle"):  # the draft model or the EAGLE head
             cfg["model"] = draft
         extra["speculative_config"] = cfg
     pool = plan(make_request(spec, gpu, tp=tp, pp=pp, kv_format=fmt, max_model_len=max_model_len,
