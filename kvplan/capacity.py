@@ -755,7 +755,7 @@ class Pool:
         where = f" on pipeline stage {stage}" if self.request.pp > 1 else ""
         return Verdict(False, f"{self.engine} refuses to start{where}: one request of max_model_len "
                               f"{self.max_model_len:,} needs {need:,} B of KV cache, more than the {mem:,} B "
-                              f"available{hint}", "max_model_len")
+                              f"available{hint}{self.pages.check_scope_note()}", "max_model_len")
 
     def verdict(self) -> Verdict:
         """Does the deployment start and serve at least one request of max_model_len? When

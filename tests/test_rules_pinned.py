@@ -673,3 +673,74 @@ def test_sliding_window_peak_blocks(window, expected):
 
     kind = SlidingWindow(kv_heads=2, head_dim=64, v_head_dim=64, window=window)
     assert kind.engine_blocks_per_request(10_000, 16, 16) == expected
+
+
+# -- vLLM's start-up check by release (kvplan.paging rules memory_check, memory_check_scope) -----
+# vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups: group_size x page x the
+# blocks of kv_cache_groups[0] only in 0.14.0-0.18.1 (0.14.0 :1348-1351, 0.18.1 :1359-1362), of
+# every group from 0.19.0 (:1362-1365). Gemma-3-27B: 52 sliding (window 1,024) + 10 full layers,
+# groups of 10 (7 tables), page 16 x 16 KV heads x 128 x 2 (K, V) x 2 B = 131,072 B, unit 10 x
+# 131,072 = 1,310,720 B; layer 0 is sliding, so the first group is a window group. With
+# T = 8,192 (serve on an H100) a window layer needs cdiv(min(1,023 + 8,192, 131,072), 16) + 1 =
+# 577 blocks; a full layer cdiv(131,072, 16) = 8,192. KV memory pinned at 11,016,823,584 B
+# (8,405 blocks): 0.14.0-0.18.1 ask 577 x 1,310,720 = 756,285,440 B and start; 0.19.0 asks
+# (6 x 577 + 8,192) x 1,310,720 = 15,275,130,880 B and refuses, estimating the longest L with
+# 3,462 + cdiv(L, 16) <= 8,405: 4,943 x 16 = 79,088.
+GEMMA3_KV_BYTES = 11_016_823_584
+
+
+@pytest.mark.parametrize(("release", "needed", "starts", "auto_fit"), [
+    ("0.13.0", (52 * 577 + 10 * 8192) * 131_072, False, None),   # per layer; no auto-fit before 0.14.0
+    ("0.14.0", 577 * 1_310_720, True, 131_072),
+    ("0.18.1", 577 * 1_310_720, True, 131_072),
+    ("0.19.0", (6 * 577 + 8192) * 1_310_720, False, 79_088),
+])
+def test_vllm_start_up_check_first_group_then_every_group(release, needed, starts, auto_fit):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("gemma3-27b")
+    pool = plan(make_request(spec, "h100", engine=f"vllm=={release}", kv_cache_memory_bytes=GEMMA3_KV_BYTES))
+    assert pool.num_blocks == 8405 and pool.pages.max_model_len == 131_072
+    assert pool.pages.needed_bytes(0, 131_072) == needed
+    assert bool(pool.startup()) is starts
+    if not starts and release == "0.19.0":
+        assert pool.estimated_max_model_len() == 79_088
+        assert "refuses to start: one request of max_model_len 131,072 needs 15,275,130,880 B" in pool.startup().reason
+    if auto_fit is not None:
+        fitted = plan(make_request(spec, "h100", engine=f"vllm=={release}", kv_cache_memory_bytes=GEMMA3_KV_BYTES,
+                                   max_model_len=-1))
+        assert fitted.max_model_len == auto_fit
+
+
+# vllm/v1/core/kv_cache_utils.py get_kv_cache_configs 0.14.0-0.16.0 (0.14.0 :1513-1524): the global
+# groups (every pipeline stage's layers) against min(available_memory); 0.13.0 each worker's own
+# layers (:1337-1342); 0.17.0 each worker's projected groups (:1465, :1568-1577; PR #33698, issue
+# #32105). Llama-3.1-8B, pp 2 (16 layers a stage), KV memory 12 GiB and 10 GiB a stage (--kv-cache-
+# memory-bytes per rank): page 16 x 8 x 128 x 2 x 2 = 65,536 B; one request of 131,072 tokens =
+# 8,192 blocks. 0.14.0-0.16.0: 32 x 65,536 x 8,192 = 17,179,869,184 B > 10 GiB = 10,737,418,240:
+# refused; estimate: 10,737,418,240 // (32 x 65,536) = 5,120 blocks -> 81,920 tokens. Per stage:
+# 16 x 65,536 x 8,192 = 8,589,934,592 B <= 10 GiB: starts.
+@pytest.mark.parametrize(("release", "starts", "auto_fit"), [
+    ("0.13.0", True, None), ("0.14.0", False, 81_920), ("0.16.0", False, 81_920), ("0.17.0", True, 131_072),
+])
+def test_vllm_0_14_to_0_16_check_the_whole_model_against_one_worker(release, starts, auto_fit):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    kv = [12 * GIB, 10 * GIB]
+    pool = plan(make_request(spec, "h100", pp=2, engine=f"vllm=={release}", kv_cache_memory_bytes=kv))
+    assert pool.num_blocks == 10 * GIB // (16 * 65_536) == 10_240
+    verdict = pool.startup()
+    assert bool(verdict) is starts
+    if not starts:
+        assert pool.pages.needed_bytes(0, 131_072) == 17_179_869_184
+        assert pool.estimated_max_model_len() == 81_920
+        assert "needs 17,179,869,184 B of KV cache, more than the 10,737,418,240 B" in verdict.reason
+        assert "checks the whole model's KV cache" in verdict.reason
+    if auto_fit is not None:
+        fitted = plan(make_request(spec, "h100", pp=2, engine=f"vllm=={release}", kv_cache_memory_bytes=kv,
+                                   max_model_len=-1))
+        assert fitted.max_model_len == auto_fit
+
