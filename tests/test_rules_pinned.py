@@ -744,3 +744,52 @@ def test_vllm_0_14_to_0_16_check_the_whole_model_against_one_worker(release, sta
                                    max_model_len=-1))
         assert fitted.max_model_len == auto_fit
 
+
+# -- vLLM rule mamba_ssm_cache_dtype: Nemotron-H's recurrent state -----------------------------------
+# vllm/model_executor/models/config.py NemotronHForCausalLMConfig (0.13.0 :493-510, 0.19.1 :483-500):
+# mamba_ssm_cache_dtype "auto" -> getattr(hf_config, "mamba_ssm_cache_dtype", "float16"); before
+# 0.13.0 no hook: "auto" keeps the state in the model dtype and the config's field is not read.
+# Attention pages hold a state (HybridAttentionMambaModelConfig): block = 16 x cdiv(state,
+# 16 x attention bytes a token).
+# Nemotron-H-56B, tp 4, no mamba_ssm_cache_dtype: state a GPU = ssm 64 heads x 64 x 256 x 2 B
+# (fp16 from 0.13.0, bf16 before) = 2,097,152 + conv (16,384 + 2 x 8 x 256) / 4 x 3 x 2 B = 30,720
+# -> 2,127,872 B; attention 2 KV heads x 128 x 2 x 2 B = 1,024 B a token -> block 16 x
+# cdiv(2,127,872, 16,384) = 2,080 either way (float32, 4,225,024 B, would give 4,128). KV memory
+# 43,939,468,155 B; 54 state + 10 attention layers, groups of 10 (7 tables), unit 2,080 x 1,024 x 10
+# = 21,299,200 B -> 2,062 blocks, 2,062 // 7 x 2,080 = 611,520 tokens; a request of 8,192: 4 + 6 =
+# 10 blocks -> 206.20x.
+# Nemotron-3-Nano (config: mamba_ssm_cache_dtype float32), tp 1: conv (4,096 + 2 x 8 x 128) x 3 x 2 =
+# 36,864 B + ssm 64 x 64 x 128 x 4 B = 2,097,152 (0.13.0+) or x 2 B = 1,048,576 (0.12.0: not read)
+# -> block 16 x cdiv(2,134,016, 16,384) = 2,096, resp. 16 x cdiv(1,085,440, 16,384) = 1,072.
+@pytest.mark.parametrize(("model", "tp", "release", "block", "dtype"), [
+    ("nemotron-h-56b-base-8k", 4, "0.12.0", 2080, "bf16"),
+    ("nemotron-h-56b-base-8k", 4, "0.13.0", 2080, "fp16"),
+    ("nemotron-h-56b-base-8k", 4, "0.19.1", 2080, "fp16"),
+    ("nemotron-3-nano-30b-a3b", 1, "0.12.0", 1072, "bf16"),
+    ("nemotron-3-nano-30b-a3b", 1, "0.13.0", 2096, "fp32"),
+])
+def test_vllm_nemotron_h_recurrent_state_dtype_by_release(model, tp, release, block, dtype):
+    from kvplan.capacity import make_request, plan
+    from kvplan.layers import StateSpace
+    from kvplan.loader import load_model
+
+    spec = load_model(f"tests/fixtures/hf_configs/{model}.json")
+    req = make_request(spec, "h100", tp=tp, engine=f"vllm=={release}", kv_cache_memory_bytes=43_939_468_155,
+                       max_model_len=8192)
+    assert {k.recurrent_dtype for k in req.spec.layers if isinstance(k, StateSpace)} == {dtype}
+    pool = plan(req)
+    assert pool.block_size == block
+    if model == "nemotron-h-56b-base-8k":
+        assert (pool.num_blocks, pool.kv_cache_tokens, pool.memory_concurrency(8192)) == (2062, 611_520, 206.2)
+
+
+def test_vllm_nemotron_h_state_dtype_note_names_the_rule():
+    from kvplan.capacity import make_request
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/nemotron-h-56b-base-8k.json")
+    req = make_request(spec, "h100", tp=4, engine="vllm==0.19.1")
+    assert any("the config names no mamba_ssm_cache_dtype, so vllm==0.19.1 keeps it in fp16" in n
+               for n in req.engine_notes)
+    nano = load_model("tests/fixtures/hf_configs/nemotron-3-nano-30b-a3b.json")
+    assert not make_request(nano, "h100", engine="vllm==0.19.1").engine_notes  # float32 named and read

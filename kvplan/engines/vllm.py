@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
@@ -34,6 +35,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import AttentionWithState, StateSpace
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -80,6 +82,14 @@ HF_MODEL_TYPES = {
     "Glm4ForCausalLM": "glm4",
     "Plamo2ForCausalLM": "plamo2",
 }
+
+
+def _states(spec):
+    """Every state-space cache of ``spec``'s layers (a side-by-side layer's state too)."""
+    for kind in spec.layers:
+        for part in kind.parts():
+            if isinstance(part, StateSpace):
+                yield part
 
 
 def _capability_text(cc: tuple[int, int] | None) -> str:
@@ -171,6 +181,45 @@ class VLLM(Engine):
                                 f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
+
+    def serving_spec(self, spec):
+        """``spec`` with the recurrent-state dtype this release keeps for its architecture when the
+        spec (the HF config) names none (rule ``mamba_ssm_cache_dtype``): Nemotron-H in float16 from
+        0.13.0, and in the model dtype before, even where the config names one."""
+        table = self.rule("mamba_ssm_cache_dtype")
+        if spec.architecture not in table:
+            return spec
+        default = table[spec.architecture]
+
+        def state(kind):
+            if not isinstance(kind, StateSpace):
+                return kind
+            dtype = default and (kind.ssm_state_dtype or default)
+            return kind if dtype == kind.ssm_state_dtype else dataclasses.replace(kind, ssm_state_dtype=dtype)
+
+        def layer(kind):
+            if isinstance(kind, AttentionWithState):
+                new = state(kind.state)
+                return kind if new is kind.state else dataclasses.replace(kind, state=new)
+            return state(kind)
+
+        layers = tuple(layer(k) for k in spec.layers)
+        return spec if layers == spec.layers else dataclasses.replace(spec, layers=layers)
+
+    def serving_spec_note(self, spec) -> str | None:
+        """Which recurrent-state dtype this release gives the model's state-space layers, where its
+        rule for the architecture changed the spec."""
+        served = self.serving_spec(spec)
+        if served is spec:
+            return None
+        before = {k.recurrent_dtype for k in _states(spec)}
+        after = sorted({k.recurrent_dtype for k in _states(served)})
+        where = "vllm/model_executor/models/config.py"
+        why = (f"the config names no mamba_ssm_cache_dtype, so {self.name} keeps it in {after[0]} ({where} "
+               f"NemotronHForCausalLMConfig)" if self.rule("mamba_ssm_cache_dtype")[spec.architecture] else
+               f"{self.name} does not read the config's mamba_ssm_cache_dtype ({', '.join(sorted(before))}) and "
+               f"keeps it in the model dtype, {after[0]} ({where} has no NemotronHForCausalLMConfig before 0.13.0)")
+        return f"{spec.name} ({spec.architecture}): recurrent state dtype: {why}"
 
     def check_gpu(self, gpu: GPU) -> None:
         """A GPU below the compute capability this release's V1 engine starts on (rule

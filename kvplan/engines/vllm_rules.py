@@ -284,6 +284,20 @@ RULES = (
     #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
     Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
          "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
+    # -- the recurrent (ssm) state's dtype of a state-space layer whose spec names none, by
+    #    architecture: {architecture: dtype}. None: the model dtype whatever the HF config says
+    #    (CacheConfig.mamba_ssm_cache_dtype "auto": MambaStateDtypeCalculator._mamba_state_dtype
+    #    keeps it in the conv state's dtype, the model dtype; vllm/model_executor/layers/mamba/
+    #    mamba_utils.py); a dtype: the HF config's mamba_ssm_cache_dtype, else that dtype.
+    #    Architectures not named: the spec as it is (vLLM reads no config field for them).
+    Rule("mamba_ssm_cache_dtype", "0.8.0", "0.12.0", {"NemotronHForCausalLM": None},
+         "vllm/model_executor/models/config.py has no NemotronHForCausalLMConfig before 0.13.0: "
+         "mamba_ssm_cache_dtype stays 'auto' (vllm/config/cache.py), the model dtype; the HF config's "
+         "mamba_ssm_cache_dtype is not read (nemotron_h.py get_mamba_state_dtype_from_config reads cache_config)"),
+    Rule("mamba_ssm_cache_dtype", "0.13.0", None, {"NemotronHForCausalLM": "fp16"},
+         "vllm/model_executor/models/config.py NemotronHForCausalLMConfig.verify_and_update_config (0.13.0 "
+         ":493-510, 0.19.1 :483-500): 'auto' -> getattr(hf_config, 'mamba_ssm_cache_dtype', 'float16'); "
+         "DEFAULT_MAMBA_SSM_CACHE_DTYPE 'float32' replaces the 'float16' only from 0.20.0 (:409-429)"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
     # -- the dtype the model runs in with --dtype auto (the default), by the config's torch_dtype and
     #    the GPU: "legacy" releases downcast a float32 config to fp16 (bf16 for the model types in
