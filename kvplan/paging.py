@@ -60,7 +60,7 @@ from kvplan.engines import vllm_rules
 from kvplan.engines.base import Release, Rule, RuleBook
 from kvplan.errors import BadInputError, ShapeError
 from kvplan.formats import KVFormat
-from kvplan.layers import CacheKind, minimum
+from kvplan.layers import CacheKind, MLALatent, minimum
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -202,6 +202,9 @@ class Paging:
     override_in_check: bool = False
     memory_check: str = "groups"
     memory_check_scope: str = "worker"
+    #: the kernel alignment of an attention block raised to hold a state (the engine may raise
+    #: it for the model and GPU: Engine.pool_paging)
+    hybrid_block_alignment: int = KERNEL_BLOCK_ALIGNMENT
     auto_fit_max_model_len: bool = True
     kv_cache_memory_bytes: bool = True
     lookahead_capped: bool = True
@@ -342,6 +345,12 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
     if states and attention and paging.state_space != "hybrid":
         raise paging.refuse("attention + state-space models need vLLM 0.10.0 or later "
                             "(HybridAttentionMambaModelConfig)", paging.sources.get("state_space", ""))
+    if states and any(isinstance(k, MLALatent) for k in attention):
+        # No importer builds one (kvplan.hf.registry): a hand-written spec only.
+        raise paging.refuse("MLA attention + state-space layers: kvplan does not model their attention block "
+                            "(vLLM aligns it to 64 tokens, 128 with CUTLASS_MLA, from 0.11.1; kvplan aligns to 16)",
+                            "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: "
+                            "kernel_block_alignment_size = 128 if use_cutlass_mla else 64 (0.19.1 :206-210)")
     pages = {k: (k.page_bytes(fmt, block_size, tp), block_size) for k in model}
     if states and attention:
         # One attention page must hold a whole state: the smallest multiple of the kernel
@@ -352,7 +361,7 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
         # when cache_config.block_size < attn_block_size.
         state_page = max(k.state_bytes(tp) for k in states)
         per_token = max(k.per_token_bytes(fmt, tp) for k in attention)
-        align = KERNEL_BLOCK_ALIGNMENT
+        align = paging.hybrid_block_alignment
         block_size = max(block_size, align * cdiv(state_page, align * per_token))
         page = max([state_page] + [k.page_bytes(fmt, block_size, tp) for k in attention])
         pages = {k: (page, block_size) for k in model}

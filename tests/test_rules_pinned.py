@@ -9,6 +9,7 @@ that moved, changes the answer.
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -793,3 +794,168 @@ def test_vllm_nemotron_h_state_dtype_note_names_the_rule():
                for n in req.engine_notes)
     nano = load_model("tests/fixtures/hf_configs/nemotron-3-nano-30b-a3b.json")
     assert not make_request(nano, "h100", engine="vllm==0.19.1").engine_notes  # float32 named and read
+
+
+# -- vLLM and state-space models: V0 fallback, prefix caching, speculative decoding, alignment -----
+BAMBA = "tests/fixtures/hf_configs/bamba-9b.json"
+QWEN3_NEXT = "tests/fixtures/hf_configs/qwen3-next-80b-a3b-instruct.json"
+
+
+@pytest.mark.parametrize(("model", "release", "v0"), [
+    (BAMBA, "0.10.1.1", True), (BAMBA, "0.10.2", False),
+    ("tests/fixtures/hf_configs/mamba-2.8b.json", "0.10.0", True),
+    ("tests/fixtures/hf_configs/mamba-2.8b.json", "0.10.2", False),
+])
+def test_vllm_runs_state_space_models_on_v0_before_0_10_2(model, release, v0):
+    """vllm/engine/arg_utils.py _is_v1_supported_oracle: 'V1 mamba models are unoptimized':
+    has_inner_state and _warn_or_fallback('Mamba') falls back to V0 unless VLLM_USE_V1=1
+    (0.9.2-0.10.1.1; 0.10.1.1 :1428-1431); gone in 0.10.2."""
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    if v0:
+        with pytest.raises(BadInputError, match="on its V0 engine by default"):
+            make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=2048)
+    else:
+        make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=2048)
+
+
+@pytest.mark.parametrize(("release", "outcome"), [("0.11.0", "off"), ("0.11.1", "refused"), ("0.14.1", "refused"),
+                                                  ("0.15.0", "refused"), ("0.19.1", "refused")])
+def test_vllm_prefix_caching_on_a_state_space_model(release, outcome):
+    """models/config.py MambaModelConfig: 0.10.2-0.11.0 set enable_prefix_caching = False (0.11.0
+    :296); from 0.11.1 it stays on for SupportsMambaPrefixCaching models (Bamba) and
+    HybridAttentionMambaModelConfig sizes the attention block to a multiple of mamba_chunk_size
+    (Bamba-9B at 0.19.1: 768 tokens, not 528; kv_cache_interface.py MambaSpec: cdiv(max_model_len,
+    block) pages a state layer), which kvplan does not model: refused. Without the flag (None) or
+    with --no-enable-prefix-caching the plan is the default one."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(BAMBA)
+    base = plan(make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768))
+    off = plan(make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=False))
+    assert (off.num_blocks, off.block_size) == (base.num_blocks, base.block_size) == (off.num_blocks, 528)
+    if outcome == "refused":
+        with pytest.raises(BadInputError, match="--enable-prefix-caching with bamba-9b's state-space layers: "
+                                                f"vllm=={release} keeps it on"):
+            make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=True)
+    else:
+        req = make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=True)
+        assert any("turns prefix caching off for state-space models" in n for n in req.engine_notes)
+        assert plan(req).num_blocks == base.num_blocks
+
+
+def test_vllm_prefix_caching_leaves_an_attention_model_alone():
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    on = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=32768, enable_prefix_caching=True))
+    assert on.num_blocks == plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=32768)).num_blocks
+
+
+def test_vllm_prefix_caching_refused_from_the_command_line_and_a_plan(capsys, tmp_path):
+    from helpers import cli
+
+    command = f"vllm serve {BAMBA} --max-model-len 32768 --enable-prefix-caching"
+    code, _, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.19.1", "--from-vllm", command)
+    errors = [ln for ln in err.splitlines() if ln.startswith("kvplan: error")]
+    assert code == 2 and len(errors) == 1 and "--enable-prefix-caching with bamba-9b's state-space layers" in errors[0]
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"deployments:\n  - name: b\n    model: {Path(BAMBA).resolve()}\n    gpu: h100\n"
+                         f"    engine: vllm==0.19.1\n    max_model_len: 32768\n    enable_prefix_caching: true\n")
+    code, _, err = cli(capsys, "check", plan_file)
+    assert code == 2 and "--enable-prefix-caching with bamba-9b's state-space layers" in err
+
+
+@pytest.mark.parametrize(("model", "release", "starts"), [
+    (BAMBA, "0.16.0", False), (BAMBA, "0.17.0", True), (QWEN3_NEXT, "0.16.0", True),
+])
+def test_vllm_speculative_decoding_with_state_space_layers(model, release, starts):
+    """vllm/model_executor/layers/mamba/abstract.py MambaBase.get_kv_cache_spec (0.11.1-0.16.0
+    :44-50) raises 'Mamba with speculative decoding is not supported yet' unless model_type is
+    qwen3_next; no check from 0.17.0."""
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    ngram = '{"method": "ngram", "num_speculative_tokens": 2, "prompt_lookup_max": 4}'
+    args = dict(engine=f"vllm=={release}", max_model_len=32768, speculative_config=ngram, tp=4)
+    if starts:
+        make_request(spec, "h100", **args)
+    else:
+        with pytest.raises(BadInputError, match="raises 'Mamba with speculative decoding is not supported yet' for "
+                                                "BambaForCausalLM"):
+            make_request(spec, "h100", **args)
+
+
+# Qwen3-Next-80B at tp 4 (models/config.py HybridAttentionMambaModelConfig; mamba_utils.py
+# gated_delta_net_state_shape): conv (2 x 16 x 128 + 32 x 128) / 4 = 2,048 channels x 3 x 2 B =
+# 12,288 B + temporal 32 / 4 = 8 heads x 128 x 128 x 2 B = 262,144 B -> a state of 274,432 B; the
+# 2 KV heads are replicated at tp 4, so an attention token is 1 x 256 x 2 x 2 B = 1,024 B. Aligned
+# to 16: 16 x cdiv(274,432, 16 x 1,024) = 272 tokens; to 32 (0.11.1-0.17.1 on Blackwell, head size
+# 256: 0.13.0 :364-375): 32 x cdiv(274,432, 32 x 1,024) = 288.
+@pytest.mark.parametrize(("gpu", "release", "block"), [
+    ("b200", "0.11.0", 272), ("b200", "0.12.0", 288), ("b200", "0.14.0", 288), ("b200", "0.17.1", 288),
+    ("b200", "0.18.0", 272), ("h100", "0.14.0", 272),
+])
+def test_vllm_hybrid_block_aligned_to_32_on_blackwell_for_heads_of_256(gpu, release, block):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model(QWEN3_NEXT), gpu, tp=4, engine=f"vllm=={release}", max_model_len=32768))
+    assert pool.block_size == block
+
+
+def test_mla_with_state_space_layers_is_refused():
+    """models/config.py HybridAttentionMambaModelConfig aligns an MLA model's attention block to 64
+    (128 with CUTLASS_MLA) from 0.11.1 (0.19.1 :206-210); no importer builds such a model."""
+    from kvplan.errors import BadInputError
+    from kvplan.formats import get_format
+    from kvplan.layers import MLALatent
+    from kvplan.paging import pool_layout, vllm_paging
+    from vllm_port import MAMBA, model
+
+    mla = {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64}
+    spec = model([mla, MAMBA])
+    assert isinstance(spec.layers[0], MLALatent)
+    with pytest.raises(BadInputError, match="MLA attention \\+ state-space layers: kvplan does not model"):
+        pool_layout(spec, range(2), get_format("bf16"), 16, 1, vllm_paging("0.19.1"))
+
+
+# vllm/engine/arg_utils.py (0.11.1 :2021-2036, 0.19.1 :2224-2241): a default max_num_batched_tokens
+# is capped at max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens;
+# 0.8.0-0.11.0 take the usage-context defaults (serve on an H100: 8,192 tokens, 1,024 sequences).
+@pytest.mark.parametrize(("release", "seqs", "tokens", "expected"), [
+    ("0.11.0", 1, None, (8192, 1)), ("0.11.1", 1, None, (4096, 1)), ("0.19.1", 1, None, (4096, 1)),
+    ("0.19.1", 1, 8192, (8192, 1)),            # given tokens are kept
+    ("0.11.0", None, 512, (512, 1024)), ("0.19.1", None, 512, (512, 512)),
+    ("0.19.1", None, None, (8192, 1024)),      # 1,024 x 4,096 is far above 8,192
+])
+def test_vllm_scheduler_defaults_capped_from_0_11_1(release, seqs, tokens, expected):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine=f"vllm=={release}", max_model_len=4096,
+                             max_num_seqs=seqs, max_num_batched_tokens=tokens))
+    assert (pool.settings.max_num_batched_tokens, pool.settings.max_num_seqs) == expected
+
+
+def test_vllm_capped_batch_shrinks_the_profiled_forward():
+    """Llama-3.1-8B, max_num_seqs 1, max_model_len 4,096 at 0.19.1: T = min(1 x 4,096, 8,192) = 4,096;
+    the forward peak is T x 2 B x (6.7 x 4,096 + 3 x 14,336) = 577,136,230 B (kvplan.engines.vllm
+    forward_bytes), as with --max-num-batched-tokens 4096."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    capped = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=4096, max_num_seqs=1))
+    given = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=4096, max_num_seqs=1,
+                              max_num_batched_tokens=4096))
+    assert capped.stages[0].activation_bytes == given.stages[0].activation_bytes == 577_136_230
+    assert capped.num_blocks == given.num_blocks

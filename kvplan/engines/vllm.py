@@ -221,6 +221,79 @@ class VLLM(Engine):
                f"keeps it in the model dtype, {after[0]} ({where} has no NemotronHForCausalLMConfig before 0.13.0)")
         return f"{spec.name} ({spec.architecture}): recurrent state dtype: {why}"
 
+    def check_model(self, spec) -> None:
+        """Besides the model class (Engine.check_model): a model with state-space layers (Mamba,
+        linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
+        ``state_space_engine``), whose memory kvplan does not model: refused."""
+        super().check_model(spec)
+        if any(_states(spec)) and self.rule("state_space_engine") == "v0":
+            raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
+                                f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
+                                f"_is_v1_supported_oracle); use --engine vllm==0.10.2 or later")
+
+    def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
+        """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
+        refused where vLLM keeps it on for them (0.11.1+: the attention block becomes a multiple of
+        the Mamba chunk and state layers hold more blocks, which kvplan does not model); a note where
+        vLLM turns it off (0.10.2-0.11.0). Without the flag it is off for them in every release
+        kvplan plans, and for attention-only models it reuses blocks without changing the pool."""
+        if not enabled or not any(_states(spec)):
+            return None
+        rule = BOOK.rule("state_prefix_caching", self.release)
+        if rule.value == "off":
+            return (f"--enable-prefix-caching: {self.name} turns prefix caching off for state-space models "
+                    f"({rule.source.split(' (')[0]}); the pool is planned without it")
+        if rule.value == "honoured":
+            raise BadInputError(f"--enable-prefix-caching with {spec.name}'s state-space layers: {self.name} keeps it "
+                                f"on for them and then sizes the attention block to the Mamba chunk and the state "
+                                f"layers' blocks per request by its mamba cache mode (vllm/model_executor/models/"
+                                f"config.py MambaModelConfig, HybridAttentionMambaModelConfig; vllm/v1/"
+                                f"kv_cache_interface.py MambaSpec), which kvplan does not model; drop the flag "
+                                f"(vLLM's default for these models is off)")
+        return None
+
+    def check_speculative(self, spec, speculative) -> None:
+        """Speculative decoding on a model with state-space layers, where this release raises
+        'Mamba with speculative decoding is not supported yet' for its architecture (rule
+        ``state_speculative_archs``: every architecture but Qwen3-Next up to 0.16.0)."""
+        allowed = self.rule("state_speculative_archs")
+        if speculative is None or allowed is None or not any(_states(spec)) or spec.architecture in allowed:
+            return
+        raise BadInputError(f"speculative decoding with {spec.name}'s state-space layers: {self.name} raises 'Mamba "
+                            f"with speculative decoding is not supported yet' for {spec.architecture or 'it'} "
+                            f"(MambaBase.get_kv_cache_spec, vllm/model_executor/layers/mamba/abstract.py; "
+                            f"vllm/v1/worker/gpu_model_runner.py before 0.11.1; it runs "
+                            f"{', '.join(allowed) or 'none'}); use vllm 0.17.0 or later")
+
+    def pool_paging(self, paging, spec, gpu: GPU):
+        """``paging`` with the attention block alignment this release gives an attention +
+        state-space model on ``gpu``: 32, not 16, for attention heads of 256 on Blackwell with
+        FlashInfer, the default backend there (rule ``hybrid_alignment_32``, 0.11.1-0.17.1).
+        Qwen3-Next-80B (heads of 256) on a B200: its state needs 34 x 16 = 17 x 32 = 544 tokens
+        of attention page either way; a state needing 33 x 16 gets 17 x 32 = 544, not 528."""
+        where = self.rule("hybrid_alignment_32")
+        cc = gpu.compute_capability
+        if where is None or cc is None or not where[0] <= cc < where[1] or spec.head_dim != 256:
+            return paging
+        if not any(_states(spec)) or not any(k.token_proportional for k in spec.layers):
+            return paging
+        return dataclasses.replace(paging, hybrid_block_alignment=32)
+
+    def scheduler_limits(self, settings: EngineSettings, max_model_len: int, *, tokens_given: bool,
+                         seqs_given: bool) -> EngineSettings:
+        """From 0.11.1 (rule ``scheduler_default_caps``) a default max_num_batched_tokens is capped at
+        max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens
+        (vllm/engine/arg_utils.py _set_default_max_num_seqs_and_batched_tokens_args, 0.19.1
+        :2224-2241): max_num_seqs 1 with max_model_len 4,096 profiles 4,096 tokens, not 8,192."""
+        if not self.rule("scheduler_default_caps"):
+            return settings
+        tokens, seqs = settings.max_num_batched_tokens, settings.max_num_seqs
+        if not tokens_given:
+            tokens = min(seqs * max_model_len, tokens)
+        if not seqs_given:
+            seqs = min(seqs, tokens)
+        return dataclasses.replace(settings, max_num_batched_tokens=tokens, max_num_seqs=seqs)
+
     def check_gpu(self, gpu: GPU) -> None:
         """A GPU below the compute capability this release's V1 engine starts on (rule
         ``v1_min_capability``: 8.0 up to 0.10.1.1) is refused: the release runs its V0 engine

@@ -238,6 +238,15 @@ RULES = (
          {"large": {"serve": (8192, 1024), "llm": (16384, 1024)},
           "small": {"serve": (2048, 256), "llm": (8192, 256)}},
          _ARGS + ": OPENAI_API_SERVER 8192/2048 tokens, LLM_CLASS 16384/8192; max_num_seqs 1024/256"),
+    # -- caps on the defaults when the user leaves them unset: max_num_batched_tokens at
+    #    max_num_seqs x max_model_len, then max_num_seqs at max_num_batched_tokens
+    Rule("scheduler_default_caps", "0.8.0", "0.11.0", False,
+         _ARGS + " sets both from the usage context; vllm/config/scheduler.py SchedulerConfig.__post_init__ caps "
+         "max_num_batched_tokens at max_num_seqs x max_model_len only when it is None (0.11.0 :196-199), which "
+         "the usage-context default never leaves it"),
+    Rule("scheduler_default_caps", "0.11.1", None, True,
+         "vllm/engine/arg_utils.py: when unset, max_num_batched_tokens = min(max_num_seqs * max_model_len, default) "
+         "and max_num_seqs = min(max_num_seqs, max_num_batched_tokens) (0.11.1 :2021-2036, 0.19.1 :2224-2241)"),
     # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
     Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
          _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
@@ -284,6 +293,60 @@ RULES = (
     #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
     Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
          "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
+    # ---- state-space models (Mamba, linear attention: kvplan StateSpace layers) ----
+    # -- which engine runs them by default: "v0" (kvplan models V1 only: refused) or "v1"
+    Rule("state_space_engine", "0.8.0", "0.10.1.1", "v0",
+         "vllm/engine/arg_utils.py _is_v1_supported_oracle: 'No Mamba or Encoder-Decoder so far' (their classes "
+         "are SupportsV0Only up to 0.9.1, vllm/model_executor/models/registry.py is_v1_compatible), and from 0.9.2 "
+         "'V1 mamba models are unoptimized': has_inner_state and _warn_or_fallback('Mamba') falls back to V0 "
+         "unless VLLM_USE_V1=1 (0.10.1.1 :1428-1431)"),
+    Rule("state_space_engine", "0.10.2", None, "v1",
+         "vllm/engine/arg_utils.py: no Mamba fallback to V0 from 0.10.2"),
+    # -- what --enable-prefix-caching does to them: "v0" (not planned, see state_space_engine),
+    #    "off" (vLLM turns it off), "honoured" (it changes the attention block size and the blocks
+    #    a request holds, which kvplan does not model: refused). Without the flag it is off for
+    #    them in every release kvplan plans (0.11.1-0.11.2: default_prefix_caching = not is_hybrid,
+    #    and an attention-free Mamba with it on keeps mamba_block_size = max_model_len, one block a
+    #    request as without it; 0.12.0+: ModelConfig.is_prefix_caching_supported is False for
+    #    "hybrid" and "attention_free", vllm/config/model.py 0.19.1 :1785-1795).
+    Rule("state_prefix_caching", "0.8.0", "0.10.1.1", "v0",
+         "rule state_space_engine; V1 itself raises 'Prefix caching is not supported for Mamba yet' "
+         "(vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec, 0.9.2-0.11.0)"),
+    Rule("state_prefix_caching", "0.10.2", "0.11.0", "off",
+         "vllm/model_executor/models/config.py MambaModelConfig.verify_and_update_config sets "
+         "cache_config.enable_prefix_caching = False (0.10.2 :309, 0.11.0 :296)"),
+    Rule("state_prefix_caching", "0.11.1", None, "honoured",
+         "vllm/model_executor/models/config.py MambaModelConfig keeps it on for SupportsMambaPrefixCaching models "
+         "(0.11.1 :293-305; from 0.15.0 mamba_cache_mode 'all', else 'align', 0.19.1 :436-455), and "
+         "HybridAttentionMambaModelConfig then makes the attention block a multiple of mamba_chunk_size (0.19.1 "
+         ":244-265) and MambaSpec.max_memory_usage_bytes counts cdiv(max_model_len, block_size) pages "
+         "('all') or 2 + num_speculative_blocks ('align') per state layer (vllm/v1/kv_cache_interface.py :293-300)"),
+    # -- which architectures' state-space layers run with speculative decoding: None every one;
+    #    else only those named (vLLM raises NotImplementedError 'Mamba with speculative decoding is
+    #    not supported yet' for the others)
+    Rule("state_speculative_archs", "0.8.0", "0.10.1.1", (),
+         "vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec: any speculative_config with Mamba layers raises"),
+    Rule("state_speculative_archs", "0.10.2", "0.16.0", ("Qwen3NextForCausalLM",),
+         "vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec (0.10.2-0.11.0), vllm/model_executor/layers/"
+         "mamba/abstract.py MambaBase.get_kv_cache_spec (0.11.1-0.16.0 :44-50): raises unless hf_config.model_type "
+         "is 'qwen3_next'"),
+    Rule("state_speculative_archs", "0.17.0", None, None,
+         "vllm/model_executor/layers/mamba/abstract.py: no speculative-decoding check from 0.17.0"),
+    # -- compute capabilities (lowest, below) where an attention + state-space model whose
+    #    attention head size is 256 gets its attention block aligned to 32, not 16
+    #    (HybridAttentionMambaModelConfig: FlashInfer on Blackwell, flashinfer issue 1993), with no
+    #    attention backend named (kvplan.engines.vllm VLLM.pool_paging). None: nowhere.
+    Rule("hybrid_alignment_32", "0.8.0", "0.11.0", None,
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: attn_block_size = 16 x cdiv(...)"),
+    Rule("hybrid_alignment_32", "0.11.1", "0.12.0", ((10, 0), (10, 1)),
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: is_device_capability(100) and "
+         "get_head_size() == 256 -> kernel_block_alignment_size = 32 (0.12.0 :364-375)"),
+    Rule("hybrid_alignment_32", "0.13.0", "0.17.1", ((10, 0), (11, 0)),
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: is_device_capability_family(100) "
+         "and get_head_size() == 256 -> kernel_block_alignment_size = 32 (0.13.0 :364-375, 0.17.1)"),
+    Rule("hybrid_alignment_32", "0.18.0", None, None,
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: 16 for every non-MLA attention "
+         "(0.19.1 :217-218)"),
     # -- the recurrent (ssm) state's dtype of a state-space layer whose spec names none, by
     #    architecture: {architecture: dtype}. None: the model dtype whatever the HF config says
     #    (CacheConfig.mamba_ssm_cache_dtype "auto": MambaStateDtypeCalculator._mamba_state_dtype
