@@ -10,7 +10,8 @@ model runner by default. Later releases are refused (see ``REFUSED``): from 0.20
 KV pool is reduced by a CUDA-graph memory estimate (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS``
 defaults to "1" in vllm/envs.py; the log line says "default since v0.21.0") that kvplan
 does not predict, and from 0.22.0 Model Runner V2 (a different profile run and sampler)
-is the default (vllm/config/vllm.py: use_v2_model_runner, env default None).
+is the default for some architectures (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES,
+0.22.0-0.28.0) and from 0.29.0 wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RELEASES = (
 
 #: Releases published after the newest modelled one, as `pip index versions vllm` listed them on
 #: 2026-11-30: refused with the reason in REFUSED; a later version is named as one kvplan does
-#: not know of.
+#: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
+#: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
@@ -41,8 +43,14 @@ PUBLISHED_LATER = (
 REFUSED = {
     "0.20": "its KV pool is reduced by a CUDA-graph memory estimate "
             "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default, vllm/envs.py) that kvplan does not predict",
-    "0.22": "Model Runner V2 is the default (vllm/config/vllm.py: use_v2_model_runner), whose profile run "
-            "kvplan does not model",
+    "0.22": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
+            "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
+            "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds Llama and Mistral)",
+    "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
+            "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
+            "no architecture list from 0.29.0)",
 }
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
@@ -184,8 +192,9 @@ RULES = (
     Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
          "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
     Rule("block_size", "0.8.0", None, 16,
-         "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
-         "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+         "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
+         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
+         "vllm/platforms/interface.py update_block_size_for_backend"),
     # -- engine options a release no longer takes (its CLI rejects them)
     Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
     Rule("removed_options", "0.18.0", None, ("swap_space",),
