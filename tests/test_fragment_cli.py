@@ -182,8 +182,8 @@ def test_tiers_report_the_link(capsys):
     d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies",
                        "paged-16-share", "--cpu-kv-gib", "8"])
     assert d["tiers"]["cpu_bytes"] == 8 << 30
-    # the catalog's H100 SXM host link: PCIe 5.0 x16, 64 GB/s per direction
-    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 64_000_000_000 and "host link" in d["tiers"]["host_bandwidth_source"]
+    # the catalog's H100 SXM host link: PCIe 5.0 x16, 32e9 x 16 x 128 / 130 / 8 = 63,015,384,615 B/s a direction
+    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 63_015_384_615 and "host link" in d["tiers"]["host_bandwidth_source"]
     assert d["policies"][0]["prefix_cache"]["tiers"]["cpu"]["capacity_tokens"] == (8 << 30) // (16 * 131_072) * 16
 
 

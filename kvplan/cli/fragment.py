@@ -124,7 +124,7 @@ def fragment(
     window: Annotated[
         Optional[str],
         typer.Option("--window", help="Keep only the last W tokens of each sequence (sliding window; with --sinks: "
-                     "StreamingLLM)."),
+                     "StreamingLLM). A what-if no serving engine runs: with --gpu only --engine raw."),
     ] = None,
     sinks: Annotated[int, typer.Option("--sinks", min=0, max=limits.MAX_TOKENS, help="Also keep each sequence's first S tokens.")] = 0,
     cpu_kv_gib: Annotated[
@@ -137,8 +137,9 @@ def fragment(
     ] = None,
     host_bandwidth: Annotated[
         Optional[str], typer.Option("--host-bandwidth", rich_help_panel=_TIERS,
-                                    help="GPU-host link per direction, e.g. 64GB (per second) [default: the GPU "
-                                    "catalog's host link, else PCIe 4.0 x16 = 31.5 GB/s].")
+                                    help="GPU-host link per direction, e.g. 63GB (per second) [default: with --gpu the "
+                                    "GPU catalog's host link (refused where it has none); with --kv-pool-tokens PCIe "
+                                    "4.0 x16 after encoding, 31.51 GB/s].")
     ] = None,
     disk_bandwidth: Annotated[
         Optional[str], typer.Option("--disk-bandwidth", rich_help_panel=_TIERS,
@@ -215,6 +216,12 @@ def fragment(
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     retention = Retention(parse_tokens(window, "--window") if window else None, sinks)
+    if retention.window is not None:  # the same refusals as size and capacity (kvplan.eviction)
+        from kvplan.eviction import SinkWindowPolicy, check_engine
+
+        if gpu is not None:
+            check_engine(engine)
+        SinkWindowPolicy(retention.window, retention.sinks).apply(spec)  # MLA, attention + state: refused
     budget = parse_tokens(max_num_batched_tokens, "--max-num-batched-tokens") if max_num_batched_tokens else None
     step = ConstantStepTime(
         step_s=(step_ms if step_ms is not None else 25.0) / 1000.0,
@@ -280,8 +287,8 @@ def fragment(
         if host_bandwidth:
             link, link_src = parse_bytes(host_bandwidth, "--host-bandwidth"), "--host-bandwidth"
         else:
-            found = host_link(gpu) if gpu is not None else None
-            link, link_src = found if found else (Tiers().host_bandwidth, Tiers().host_bandwidth_source)
+            link, link_src = host_link(gpu) if gpu is not None else (Tiers().host_bandwidth,
+                                                                        Tiers().host_bandwidth_source)
         tiers = Tiers(
             cpu_bytes=int((cpu_kv_gib or 0) * (1 << 30)), disk_bytes=int((disk_kv_gib or 0) * (1 << 30)),
             bytes_per_token=1, host_bandwidth=link, host_bandwidth_source=link_src,
@@ -298,6 +305,10 @@ def fragment(
     rates = parse_rates(rate, seed) if rate else None
     report = _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates,
                   quiet=json_out)
+    if retention.window is not None:  # said once the run is through (a refused run prints its error alone)
+        from kvplan.eviction import WHATIF_NOTE
+
+        warn(WHATIF_NOTE)
     if gpu is not None:
         import dataclasses
 
@@ -421,7 +432,7 @@ def _render(report) -> None:
                      "served = token states + shared reads, the tokens the sequences read per slot (the headline "
                      "with sharing: it can pass 100%)." if sharing else ""))
         _render_time(con, results)
-        _render_cache(con, results)
+        _render_cache(con, results, cfg.tiers)
     con.print(f"Step time: {cfg.step_time.describe()}"
               + (f"; token budget {cfg.max_num_batched_tokens:,} per step" if cfg.max_num_batched_tokens else
                  "; each prompt computed in its admission step")
@@ -452,7 +463,7 @@ def _render_time(con, results) -> None:
     con.print(table)
 
 
-def _render_cache(con, results) -> None:
+def _render_cache(con, results, tiers_cfg) -> None:
     from rich.table import Table
 
     shared = [r for r in results if r.cache is not None]
@@ -478,6 +489,14 @@ def _render_cache(con, results) -> None:
     con.print(table)
     con.print(f"Blocks named by: {shared[0].cache.key_source}. KV memory saved: token states read through shared "
               "blocks beyond the one copy stored, as a share of KV memory.")
+    if tiers:
+        t = tiers_cfg
+        disk = (f"; disk at {t.disk_bandwidth / 1e9:.4g} GB/s (--disk-bandwidth, default one PCIe 4.0 NVMe SSD), "
+                f"capped by the host link" if t.disk_bytes else "")
+        con.print(f"Transfer: CPU blocks over the host link at {t.host_bandwidth / 1e9:.4g} GB/s per direction "
+                  f"({t.host_bandwidth_source}){disk}. Each copy runs at that peak rate (an upper bound on the rate) "
+                  f"and the step that admits the request waits for it: kvplan's assumptions, not an engine's "
+                  f"(docs/prefix-caching.md).")
 
 
 def _render_sweep(con, report) -> None:

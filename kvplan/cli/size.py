@@ -114,7 +114,7 @@ def size(
 
     --window W --sinks S sizes the cache under a StreamingLLM cap (every full-attention
     layer keeps its first S and last W tokens): a what-if of the footprint, taken under any
-    engine (with --gpu the engine must run it: trtllm, raw). --speculative-config (vLLM's
+    engine (with --gpu only --engine raw: no serving engine kvplan models runs it). --speculative-config (vLLM's
     JSON), --draft M --num-speculative-tokens K, or --mtp adds the drafter's KV layers
     (rows labelled draft / mtp) and says what the drafter adds per token and in weights.
 
@@ -213,16 +213,14 @@ def size(
 def _cache_spec(target, cache: dict, tp: int, whatif: bool = True):
     """(the layers to size, the eviction policy, the speculative setup) from the options:
     the target's full-attention layers under --window/--sinks, the drafter's layers appended.
-    The policy is a what-if here under any engine; one warning line says who runs it."""
-    from kvplan.eviction import ENGINE_SUPPORT, make_policy
+    Without --gpu the policy is a what-if; one warning line says so (kvplan.eviction.WHATIF_NOTE)."""
+    from kvplan.eviction import WHATIF_NOTE, make_policy
     from kvplan.speculative import make_speculative
 
     policy = make_policy(cache["window"], cache["sinks"])
     served = policy.apply(target) if policy else target
     if policy and whatif:
-        runs = ", ".join(name for name, how in ENGINE_SUPPORT.items() if how)
-        warn(f"--window/--sinks: a what-if of the cache footprint; engines that run it: {runs} "
-             f"(vLLM and SGLang do not; see docs/speculative.md)")
+        warn(WHATIF_NOTE)
     spec_dec = make_speculative(target, cache["speculative_config"], draft=cache["draft"],
                                 num_speculative_tokens=cache["num_speculative_tokens"], mtp=cache["mtp"], tp=tp)
     return (spec_dec.kv_spec(served) if spec_dec else served), policy, spec_dec

@@ -629,7 +629,7 @@ class _PagedRun(_Run):
                     cache.load(keys[h:h + loaded])
                     secs = self.cfg.tiers.load_seconds(found[0], found[1], B)
                     self.transfer_s += secs
-                    self.clock += secs  # the step waits for the copy (added to its time below)
+                    self.clock += secs  # kvplan's assumption: the step waits for the copy (an upper bound on the stall)
                     self.busy += secs
                     self.avoided_s += self.model.step_seconds(0, 0, loaded * B) - self.model.step_seconds(0, 0, 0)
                 cache.register(keys[h:])
