@@ -269,8 +269,8 @@ class VLLM(Engine):
         """``paging`` with the attention block alignment this release gives an attention +
         state-space model on ``gpu``: 32, not 16, for attention heads of 256 on Blackwell with
         FlashInfer, the default backend there (rule ``hybrid_alignment_32``, 0.11.1-0.17.1).
-        Qwen3-Next-80B (heads of 256) on a B200: its state needs 34 x 16 = 17 x 32 = 544 tokens
-        of attention page either way; a state needing 33 x 16 gets 17 x 32 = 544, not 528."""
+        Qwen3-Next-80B (heads of 256) at tp 4 on a B200: a 274,432 B state over 1,024 B a token
+        needs 32 x cdiv(274,432, 32,768) = 288 tokens, not 16 x 17 = 272 (at tp 2 both give 544)."""
         where = self.rule("hybrid_alignment_32")
         cc = gpu.compute_capability
         if where is None or cc is None or not where[0] <= cc < where[1] or spec.head_dim != 256:
