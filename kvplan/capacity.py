@@ -185,6 +185,14 @@ class CapacityRequest:
         return MoEParallel.of(self.tp, self.dp, self.enable_expert_parallel)
 
     @property
+    def dp_attention(self) -> int:
+        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
+        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
+        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
+        ``--tp tp --dp dp``)."""
+        return self.dp if self.spec.moe is not None else 1
+
+    @property
     def num_gpus(self) -> int:
         """GPUs of the whole deployment."""
         return self.tp * self.pp * self.dp
@@ -319,6 +327,7 @@ def make_request(
     allow_long_max_model_len: bool = False,
     quantization: str | None = None,
     enable_prefix_caching: bool | None = None,
+    dp_attention: bool | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
     UnknownNameError (one line) on anything kvplan cannot use.
@@ -338,7 +347,11 @@ def make_request(
     ``disable_hybrid_kv_cache_manager``, ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as
     vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel``, ``quantization``
     (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights) and
-    ``enable_prefix_caching`` (refused where the release changes the pool with it)."""
+    ``enable_prefix_caching`` (refused where the release changes the pool with it).
+
+    ``dp_attention``: SGLang's --enable-dp-attention as a launch command gave it (None: kvplan's
+    own meaning of dp, DP attention for a mixture-of-experts model and replicas for a dense
+    one); a layout that meaning cannot express is refused (``_check_dp_attention``)."""
     from kvplan import eviction as _eviction
     from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
@@ -355,6 +368,7 @@ def make_request(
     check_parallelism(spec, Parallelism(tp, pp))
     prof.check_tp_splits(spec, tp)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
+    dp_note = _check_dp_attention(spec, prof, tp, dp, dp_attention)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
@@ -449,7 +463,7 @@ def make_request(
     prefix_note = prof.check_prefix_caching(spec, enable_prefix_caching)
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
-        engine_notes=tuple(n for n in (layers_note, prefix_note) if n),
+        engine_notes=tuple(n for n in (dp_note, layers_note, prefix_note) if n),
         enable_prefix_caching=enable_prefix_caching,
         model_spec=given, dtype_asked=model_dtype(dtype) if dtype else None,
         memory_fraction=fraction,
@@ -523,6 +537,37 @@ def _rank_memory(value, ranks: int) -> tuple[int, ...] | None:
                             f"ranks of a replica (tp x pp), got {len(out)}")
     return tuple(out)
 
+
+
+def _check_dp_attention(spec: ModelSpec, prof, tp: int, dp: int, dp_attention) -> str | None:
+    """kvplan's ``dp`` is DP attention for a mixture-of-experts model (CapacityRequest.dp_attention)
+    and independent replicas for a dense one. An SGLang launch command that says otherwise is
+    refused: ``--dp D`` without --enable-dp-attention runs D copies of a MoE model, each with its
+    experts over its own --tp GPUs (managers/data_parallel_controller.py), which kvplan's dp
+    does not express; --enable-dp-attention with a dense model splits its attention over tp / dp
+    and its MLP over the whole --tp, which kvplan does not model. Returns a note saying how an
+    accepted --enable-dp-attention was read."""
+    if dp_attention is None:
+        return None
+    if not isinstance(dp_attention, bool):
+        raise BadInputError(f"dp_attention must be true or false, got {dp_attention!r}")
+    if prof.family != "sglang":
+        raise BadInputError(f"dp_attention is SGLang's --enable-dp-attention; {prof.name} has no such flag")
+    if dp_attention and spec.moe is None:
+        raise BadInputError(f"--enable-dp-attention: {spec.name} is dense, and kvplan models SGLang's DP attention "
+                            f"only for mixture-of-experts models (its MLP would split over the whole --tp "
+                            f"{tp * dp}, its attention over {tp}); plan --dp {dp} replicas without the flag")
+    if not dp_attention and dp > 1 and spec.moe is not None:
+        raise BadInputError(f"--dp {dp} without --enable-dp-attention: SGLang runs {dp} independent copies of "
+                            f"{spec.name}, each with its experts over its own --tp {tp} "
+                            f"(managers/data_parallel_controller.py), and kvplan's dp for a mixture-of-experts "
+                            f"model is DP attention (experts shared over tp x dp); plan one copy (drop --dp) or "
+                            f"add --enable-dp-attention")
+    if not dp_attention:
+        return None
+    return (f"--tp {tp * dp} --dp {dp} --enable-dp-attention: SGLang's DP attention over {tp * dp} GPUs, each of "
+            f"the {dp} DP ranks its own attention over {tp} and its own KV pool, the experts over all {tp * dp}: "
+            f"kvplan plans it as tp {tp} x dp {dp}")
 
 
 def _check_moe_parallel(spec: ModelSpec, tp: int, dp: int, expert_parallel) -> None:
@@ -894,6 +939,7 @@ def plan(req: CapacityRequest) -> Pool:
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
+        dp_attention=req.dp_attention,
     )
     settings = prof.scheduler_limits(settings, req.model_len, tokens_given=req.max_num_batched_tokens is not None,
                                      seqs_given=req.max_num_seqs is not None)
@@ -997,6 +1043,14 @@ class Capacity:
     @property
     def dp(self) -> int:
         return self.request.dp
+
+    @property
+    def dp_attention(self) -> int:
+        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
+        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
+        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
+        ``--tp tp --dp dp``)."""
+        return self.dp if self.spec.moe is not None else 1
 
     @property
     def num_gpus(self) -> int:

@@ -137,6 +137,9 @@ class EngineSettings:
     tp: int = 1
     pp: int = 1
     release: str = ""  # "" for engines without releases (raw)
+    #: ranks of one DP-attention group (kvplan.capacity.CapacityRequest.dp_attention: dp for a
+    #: mixture-of-experts model, each rank its own attention and KV pool); 1: none
+    dp_attention: int = 1
 
 
 @dataclass(frozen=True)
