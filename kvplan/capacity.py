@@ -1051,11 +1051,8 @@ class Capacity:
 
     @property
     def dp_attention(self) -> int:
-        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
-        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
-        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
-        ``--tp tp --dp dp``)."""
-        return self.dp if self.spec.moe is not None else 1
+        """Ranks of one DP-attention group (``CapacityRequest.dp_attention``)."""
+        return self.request.dp_attention
 
     @property
     def num_gpus(self) -> int:
