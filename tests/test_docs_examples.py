@@ -2,7 +2,7 @@
 
 The convention (docs/README.md, "Examples are tested"):
 
-- A fenced block (```, ```console or ```text) holding a `$ kvplan` line is a *session*: its
+- A fenced block (```, ```console or ```text) with a `$ ` line that runs kvplan is a *session*: its
   `$ ` commands run in order in one bash shell (stderr merged into stdout, stdin empty, not a
   terminal, COLUMNS unset: tables 200 columns wide), in a fresh temporary folder that links
   the repository's top-level entries (tests/, examples/, docs/, ...), so `tests/fixtures/...`
@@ -13,7 +13,7 @@ The convention (docs/README.md, "Examples are tested"):
 - A block right after `<!-- file: NAME -->` is written to NAME in the session's folder of
   every example on that page (a plan or a config the page shows once and then uses).
 - `<!-- docs-check: skip: REASON -->` right before a block skips its examples with REASON
-  (a FIFO, a Hub download: what CI cannot do). Examples reading the public traces under
+  (a downloaded checkpoint, the Hub: what CI cannot do). Examples reading the public traces under
   /work/shared/traces skip where those are absent.
 
 One case per command, named page:line.
@@ -41,7 +41,8 @@ SKIP_MARK = re.compile(r"^<!--\s*docs-check:\s*skip:\s*(.+?)\s*-->$")
 EXIT_LINE = re.compile(r"\[exit (\d+)\]")
 RUNS_KVPLAN = re.compile(r"(\w+=\S*\s+)*kvplan(\s|$)")  # `kvplan ...`, `HF_HUB_OFFLINE=1 kvplan ...`
 SHARED_PATH = re.compile(r"/work/shared/[^\s'\"|;)]+")
-#: A whole session; the slowest block (fragment runs over real traces) takes a few seconds.
+#: A whole session; the slowest block (prefix-caching.md's replay of the 12,031-request Mooncake
+#: trace, twice) takes about 35 s of CPU.
 TIMEOUT_S = 600
 
 
@@ -170,7 +171,7 @@ def _all_blocks() -> list[Block]:
 def run_block(request):
     """block -> (output, exit status) per command. The sessions of the blocks this pytest run
     selected start on a thread pool as wide as the machine when the first example is checked
-    (each is a chain of kvplan processes: about 140 s of CPU for all the pages); those not yet
+    (each is a chain of kvplan processes: about 150 s of CPU for all the pages); those not yet
     started are dropped when the module ends (-x). Under pytest-xdist each worker runs the
     blocks of the cases it is handed, one at a time."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -281,3 +282,16 @@ def test_matching_rule_can_fail():
     assert _first_mismatch(("[exit 1]",), out, 0) == "[exit 1] (the exit status was 0)"
     assert _first_mismatch((), out, 0) is None
     assert _first_mismatch(("",), out, 2) == "(no output shown, so exit 0; the exit status was 2)"
+
+
+def test_a_session_keeps_its_state_and_stays_out_of_the_repository():
+    block = Block("README.md", 1, (
+        Command(1, "printf 'a: 1\\na: 2\\n' > dup.yaml", ()),
+        Command(2, "kvplan size dup.yaml", ("kvplan: error: dup.yaml: malformed YAML (line 2, column 1)", "[exit 2]")),
+        Command(3, "echo $?", ("2",)),
+        Command(4, "ls docs/img | wc -l; test -L tests", ("0", "[exit 0]")),
+    ), None)
+    results = _session(block)
+    for command, (output, rc) in zip(block.commands, results):
+        assert _first_mismatch(command.shown, output, rc) is None, (command.text, output, rc)
+    assert not (ROOT / "dup.yaml").exists()
