@@ -288,8 +288,9 @@ def test_replace_keeps_the_engine_s_note_and_plans_the_model_as_given():
 
 @pytest.mark.parametrize("model,tp,dp,weights,frac,tokens", [
     # 16 KV heads over SGLang's --tp 2 (tp 1 x dp 2): 8 a rank, triton, no x 0.85 (kvplan took
-    # 16 a rank: 0.765, 4,509,430 tokens)
-    ("deepseek-v2-lite", 1, 2, None, "0.9", 5_401_765),
+    # 16 a rank: 0.765, 4,509,430 tokens); every GPU joins the --tp 2 group at start-up: 1.53 GiB
+    # in use, not one GPU's 0.51 (5,401,765 tokens before)
+    ("deepseek-v2-lite", 1, 2, None, "0.9", 5_370_075),
     # 128 KV heads over --tp 8 (tp 2 x dp 4): 16 a rank, aiter, x 0.85 (kvplan took 64: triton,
     # 0.9, 1,305,414 tokens)
     ("deepseek-v3", 2, 4, "fp8", "0.765", 912_550),
