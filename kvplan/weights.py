@@ -365,6 +365,30 @@ def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: froz
     return out
 
 
+def kv_b_proj_quantized(spec: ModelSpec, w: Weights) -> bool:
+    """Whether ``w`` holds MLA's kv_b_proj quantized: read from the checkpoint's headers
+    (a kv_b_proj tensor of a non-float dtype: an F8 weight, packed I32 qweight/qzeros) when
+    ``w`` came from one, else whether ``w``'s format quantizes the attention part (after the
+    spec's ``exclude`` list). False for a model without MLA."""
+    if spec.mla is None:
+        return False
+    if w.format == "checkpoint":
+        from kvplan.hf.safetensors import FLOAT_DTYPES
+
+        return any(".kv_b_proj." in t.name and t.dtype not in FLOAT_DTYPES for t in spec.checkpoint.tensors)
+    return "attention" in w.quantized_parts
+
+
+def mla_absorbed_bytes(spec: ModelSpec, layers: range, tp: int, element_bytes: int) -> int:
+    """Bytes on one tensor-parallel rank of the absorbed MLA up-projections
+    (``kvplan.shapes.mla_absorbed_shapes``) of ``layers``, ``element_bytes`` a value.
+    DeepSeek-V3, 61 layers in bf16: 61 x 16,777,216 x 2 = 2,046,820,352 B at tp 1,
+    61 x 4,194,304 = 255,852,544 B at tp 8."""
+    from kvplan.shapes import mla_absorbed_shapes
+
+    return element_bytes * sum(p.rank_numel(tp) for i in layers for p in mla_absorbed_shapes(spec, i))
+
+
 def weight_bytes(spec: ModelSpec, weights: str | None = None) -> int:
     """Bytes of one copy of the whole model's weights."""
     return weights_footprint(spec, weights).total_bytes

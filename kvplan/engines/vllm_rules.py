@@ -186,6 +186,29 @@ RULES = (
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
          "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+    # -- weights beyond the checkpoint's: MLA layers (DeepSeek-V2/V3, Kimi-K2) keep kv_b_proj and
+    #    also W_UK_T / W_UV, views of kv_b_proj's weight in the model dtype (act_dtype =
+    #    model_config.dtype, vllm/model_executor/model_loader/utils.py process_weights_after_loading,
+    #    inside load_model, so "Model loading took" counts it). A quantized kv_b_proj (fp8, int8,
+    #    GPTQ/AWQ: any quant method but UnquantizedLinearMethod) is dequantized into a new tensor that
+    #    those views keep alive; an unquantized one is returned itself (no copy). kv_b_proj stays:
+    #    the prefill path runs it (mla_attention.py 0.19.1 lines 2507, 2617, 2673). The ROCm-only
+    #    branches (VLLM_ROCM_USE_AITER=1 with AITER FP8/FP4 BMM, off by default: vllm/envs.py) build
+    #    fp8/mxfp4 copies instead; kvplan models the default environment. Value: the copy is held.
+    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1.
+    Rule("mla_kv_b_dequantized_copy", "0.8.0", "0.10.1.1", True,
+         "vllm/v1/attention/backends/mla/common.py MLACommonImpl.process_weights_after_loading (0.8.0 lines "
+         "660-709; 0.10.1.1 956-1005): get_and_maybe_dequant_weights = quant_method.apply(layer, eye(act_dtype)) "
+         "for a quantized layer, layer.weight otherwise; self.W_UV / self.W_UK_T = transpose / permute of it"),
+    Rule("mla_kv_b_dequantized_copy", "0.10.2", "0.14.1", True,
+         "vllm/v1/attention/backends/mla/common.py process_weights_after_loading (0.10.2 lines 1157-1246; "
+         "0.14.1 MLACommonBaseImpl 1186-1281 and MLACommonImpl 1602-1697): as 0.8.0, plus the ROCm "
+         "is_rocm_aiter_fp8bmm_enabled branch (VLLM_ROCM_USE_AITER, default off)"),
+    Rule("mla_kv_b_dequantized_copy", "0.15.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py process_weights_after_loading (0.19.1 "
+         "MLAAttention lines 710-808) with vllm/model_executor/layers/quantization/utils/quant_utils.py "
+         "get_and_maybe_dequant_weights (0.19.1 lines 342-391): weight.to(act_dtype) when unquantized; "
+         "Fp8LinearMethod: scaled_dequantize(..., out_dtype=act_dtype); else quant_method.apply(layer, eye)"),
     # -- engine options a release no longer takes (its CLI rejects them)
     Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
     Rule("removed_options", "0.18.0", None, ("swap_space",),
