@@ -50,11 +50,12 @@ requests can use every block but the null block (0.8.3+).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from kvplan import limits
 from kvplan.engines import EngineSettings, StageBudget, get_engine
+from kvplan.engines.base import RequestCap
 from kvplan.errors import BadInputError
 from kvplan.eviction import SinkWindowPolicy
 from kvplan.formats import KVFormat, get_format
@@ -147,6 +148,11 @@ class CapacityRequest:
     #: what the engine release does to the model as given (one line each; e.g. SGLang runs a
     #: window its model class does not apply as full attention)
     engine_notes: tuple[str, ...] = ()
+    #: the model as make_request was given it, and the --dtype asked (None: the config's), before
+    #: the engine's serving dtype and serving_spec: replace() plans from them, so the engine's
+    #: changes and their notes are made again (under another engine too)
+    model_spec: ModelSpec | None = field(default=None, compare=False, repr=False)
+    dtype_asked: str | None = None
 
     @property
     def served_spec(self) -> ModelSpec:
@@ -198,8 +204,9 @@ class CapacityRequest:
                     cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
                     enable_expert_parallel=self.enable_expert_parallel,
                     allow_long_max_model_len=self.allow_long_max_model_len)
-        spec = changes.pop("spec", self.spec)
+        spec = changes.pop("spec", self.model_spec or self.spec)
         gpu = changes.pop("gpu", self.gpu)
+        args["dtype"] = self.dtype_asked
         args.update(changes)
         return make_request(spec, gpu, **args)
 
@@ -329,6 +336,7 @@ def make_request(
     from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
 
+    given = spec
     spec = _with_dtype(spec, dtype)
     g = resolve_gpu(gpu, gpu_mem_bytes)
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
@@ -429,6 +437,7 @@ def make_request(
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
         engine_notes=(layers_note,) if layers_note else (),
+        model_spec=given, dtype_asked=model_dtype(dtype) if dtype else None,
         memory_fraction=fraction,
         max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
         max_num_batched_tokens=_positive_int(max_num_batched_tokens, "max_num_batched_tokens", tokens=True),
@@ -559,6 +568,9 @@ class Pool:
     #: what the engine did to the request while planning (one line each: a forced page, a scaled
     #: memory fraction), said with Capacity.notes
     engine_notes: tuple[str, ...] = ()
+    #: how long one request may run under the engine (kvplan.engines.base.RequestCap: SGLang
+    #: stops a request 2 tokens short of context_len and of its pool's tokens)
+    request_cap: RequestCap = RequestCap()
 
     # -- what the engine logs -----------------------------------------------------------------
     @property
@@ -626,6 +638,29 @@ class Pool:
         """The engine's cap on running requests per replica (None: the engine has none)."""
         return self.settings.max_num_seqs
 
+    @property
+    def max_request_tokens(self) -> int:
+        """The most tokens (prompt and output) one request runs to: max_model_len, or less where
+        the engine stops it sooner (``request_cap``; SGLang: min(context_len, pool tokens) - 2)."""
+        return self.request_cap.tokens(self.max_model_len, self.kv_cache_tokens)
+
+    @property
+    def model_len_request_tokens(self) -> int:
+        """The longest request max_model_len allows, whatever the pool (the request ``verdict``
+        asks the pool to hold): max_model_len; SGLang's context_len - 2."""
+        return self.request_cap.tokens(self.max_model_len)
+
+    def too_long(self, n: int) -> str:
+        """Why a request of ``n`` tokens (more than ``max_request_tokens``) does not run: "longer
+        than max_model_len N", or the engine's shorter cap with its source."""
+        cap = self.request_cap
+        if not cap.short and not cap.by_pool:
+            return f"longer than max_model_len {self.max_model_len:,}"
+        pool = self.kv_cache_tokens
+        where = (f"when the pool holds {pool:,} (max_model_len {self.max_model_len:,}; "
+                 if cap.by_pool and pool < self.max_model_len else f"at max_model_len {self.max_model_len:,} (")
+        return f"longer than {self.engine} runs one: at most {self.max_request_tokens:,} tokens {where}{cap.source})"
+
     def estimated_max_model_len(self) -> int:
         """vLLM's "estimated maximum model length": the longest max_model_len (up to the model's
         own limit) whose one request passes the start-up check on every worker."""
@@ -672,14 +707,15 @@ class Pool:
         cap = self.max_num_seqs
         if cap is not None:
             fit = minimum(fit, cap)
-        return fit * (n <= self.max_model_len)
+        return fit * (n <= self.max_request_tokens)
 
     #: What can stop a load, in the order it is reported (see ``limits``).
     LIMITS = ("weights", "max_model_len", "max_num_seqs", "memory")
 
     def limits(self, n, requests=1) -> tuple:
         """The four conditions that each stop ``requests`` requests of ``n`` tokens, in the
-        order of ``LIMITS``: no pool at all, longer than max_model_len, more than max_num_seqs,
+        order of ``LIMITS``: no pool at all, longer than a request runs (``max_request_tokens``:
+        max_model_len, or SGLang's shorter cap), more than max_num_seqs,
         more blocks than the pool's usable blocks. Python bools for ints; numpy bool arrays
         (broadcast) when ``n`` or ``requests`` are arrays. The one rule behind ``serves`` and
         the sweep."""
@@ -687,7 +723,7 @@ class Pool:
         need = requests * self.blocks_per_request(n) if self.paged else requests * 0
         return (
             self.kv_pool_bytes <= 0 or self.overcommitted_stage() is not None,
-            n > self.max_model_len,
+            n > self.max_request_tokens,
             requests > cap if cap is not None else requests < 0,
             need > self.usable_blocks,
         )
@@ -699,8 +735,7 @@ class Pool:
         if no_pool:
             return Verdict(False, self._no_pool_reason(), "weights")
         if too_long:
-            return Verdict(False, f"a request of {n:,} tokens is longer than max_model_len {self.max_model_len:,}",
-                           "max_model_len")
+            return Verdict(False, f"a request of {n:,} tokens is {self.too_long(n)}", "max_model_len")
         if too_many:
             cap = self.max_num_seqs
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "
@@ -715,19 +750,21 @@ class Pool:
         return Verdict(True)
 
     def longest_context(self, batch: int = 1) -> int:
-        """The largest L <= max_model_len such that ``batch`` requests of L tokens fit; 0 when
-        not even one token each does (or ``batch`` exceeds max_num_seqs)."""
+        """The largest L <= max_request_tokens (max_model_len, or SGLang's shorter cap) such
+        that ``batch`` requests of L tokens fit; 0 when not even one token each does (or
+        ``batch`` exceeds max_num_seqs)."""
         from kvplan.paging import longest_fitting
 
         cap = self.max_num_seqs
         if not self.paged or self.num_blocks <= 0 or (cap is not None and batch > cap):
             return 0
         return longest_fitting(lambda n: batch * self.blocks_per_request(n) <= self.usable_blocks,
-                               self.max_model_len)
+                               self.max_request_tokens)
 
     def concurrency_bound(self, n: int) -> str:
-        """What limits concurrency at ``n`` tokens: "max_model_len", "max_num_seqs" or "memory"."""
-        if n > self.max_model_len:
+        """What limits concurrency at ``n`` tokens: "max_model_len" (longer than a request runs),
+        "max_num_seqs" or "memory"."""
+        if n > self.max_request_tokens:
             return "max_model_len"
         cap = self.max_num_seqs
         if cap is not None and self.memory_requests(n) > cap:
@@ -743,6 +780,14 @@ class Pool:
             return Verdict(False, self._no_pool_reason(), "weights")
         if not self.paged:
             return Verdict(True)
+        cap = self.request_cap
+        if min(self.max_model_len, self.kv_cache_tokens) < cap.start_min:
+            if self.kv_pool_bytes <= 0:
+                return Verdict(False, self._no_pool_reason(), "weights")
+            return Verdict(False, f"{self.engine} refuses to start with max_model_len {self.max_model_len:,} and a "
+                                  f"pool of {self.kv_cache_tokens:,} tokens: it needs at least {cap.start_min} of "
+                                  f"each ({cap.start_why})",
+                           "max_model_len" if self.max_model_len < cap.start_min else "memory")
         stage = self.pages.failing_stage()
         if stage is None:
             return Verdict(True)
@@ -758,10 +803,11 @@ class Pool:
                               f"available{hint}", "max_model_len")
 
     def verdict(self) -> Verdict:
-        """Does the deployment start and serve at least one request of max_model_len? When
-        both fail, the request's reason comes first and the engine's refusal (with vLLM's
-        estimated maximum model length) follows."""
-        start, serve = self.startup(), self.serves(self.max_model_len, 1)
+        """Does the deployment start and serve at least one request of max_model_len (under
+        SGLang, of context_len - 2: ``model_len_request_tokens``)? When both fail, the request's
+        reason comes first and the engine's refusal (with vLLM's estimated maximum model length)
+        follows."""
+        start, serve = self.startup(), self.serves(self.model_len_request_tokens, 1)
         if start or not serve and start.bound == "weights":
             return serve
         if serve:
@@ -802,12 +848,13 @@ class Pool:
                 f"{b.engine_share_bytes:,} B")
 
 
-def _weights(req: CapacityRequest) -> Weights:
+def _weights(req: CapacityRequest, vocab_padding: int) -> Weights:
     """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
-    experts with expert parallelism), less what --cpu-offload-gb keeps in CPU memory."""
+    experts with expert parallelism), the vocabulary padded as the engine pads it
+    (``vocab_padding``), less what --cpu-offload-gb keeps in CPU memory."""
     from kvplan.weights import weights_footprint
 
-    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel)
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel, vocab_padding=vocab_padding)
     if req.cpu_offload_bytes:
         # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
         # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
@@ -838,13 +885,13 @@ def plan(req: CapacityRequest) -> Pool:
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
-    frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp,
+    frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp, dp=req.dp,
                                                    context_len=req.model_len)
     notes.append(fraction_note)
     if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85
         settings = dataclasses.replace(settings, memory_fraction=frac)
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
-    w = _weights(req)
+    w = _weights(req, prof.vocab_padding)
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 
@@ -881,9 +928,10 @@ def plan(req: CapacityRequest) -> Pool:
     else:  # attention-free model: nothing to page
         binding = min(range(len(budgets)), key=lambda i: budgets[i].kv_pool_bytes)
     pool = Pool(request=req, engine=prof.name, settings=settings, weights=w, stages=tuple(budgets),
-                pages=pages, binding_stage=binding, engine_notes=tuple(n for n in notes if n))
+                pages=pages, binding_stage=binding, engine_notes=tuple(n for n in notes if n),
+                request_cap=prof.request_cap)
     if settings.max_num_seqs is None:  # e.g. SGLang: max_running_requests from the pool it built
-        seats = prof.default_max_num_seqs(pool.kv_cache_tokens, req.model_len)
+        seats = prof.default_max_num_seqs(pool.kv_cache_tokens, pages.profiled_tokens, req.model_len)
         if seats is not None:
             pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
     return pool
@@ -988,23 +1036,29 @@ class Capacity:
         return self.pool.kv_cache_tokens
 
     @property
+    def model_len_request_tokens(self) -> int:
+        """The longest request max_model_len allows (max_model_len; SGLang's context_len - 2):
+        the request the figures below count."""
+        return self.pool.model_len_request_tokens
+
+    @property
     def blocks_per_request(self) -> int:
         """Blocks one request of max_model_len holds."""
-        return self.pool.blocks_per_request(self.max_model_len)
+        return self.pool.blocks_per_request(self.model_len_request_tokens)
 
     @property
     def max_concurrency(self) -> float:
         """vLLM's logged "Maximum concurrency" at max_model_len (memory only)."""
-        return self.pool.memory_concurrency(self.max_model_len)
+        return self.pool.memory_concurrency(self.model_len_request_tokens)
 
     @property
     def max_requests(self) -> int:
         """Whole requests of max_model_len that run at once (capped by max_num_seqs)."""
-        return self.pool.max_requests(self.max_model_len)
+        return self.pool.max_requests(self.model_len_request_tokens)
 
     @property
     def concurrency_bound(self) -> str:
-        return self.pool.concurrency_bound(self.max_model_len)
+        return self.pool.concurrency_bound(self.model_len_request_tokens)
 
     @property
     def ctx_blocks_per_request(self) -> int | None:
@@ -1012,10 +1066,10 @@ class Capacity:
 
     @property
     def concurrency_at_ctx(self) -> float | None:
-        """Memory concurrency at --ctx (vLLM's formula; 0 beyond max_model_len)."""
+        """Memory concurrency at --ctx (vLLM's formula; 0 beyond the longest request)."""
         if self.ctx is None:
             return None
-        return self.pool.memory_concurrency(self.ctx) if self.ctx <= self.max_model_len else 0.0
+        return self.pool.memory_concurrency(self.ctx) if self.ctx <= self.pool.max_request_tokens else 0.0
 
     @property
     def requests_at_ctx(self) -> int | None:
@@ -1112,7 +1166,7 @@ def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, sugg
         load = pool.serves(ctx, batch)
         if not load:
             reasons.append(load.reason)
-    elif ctx is not None and base and ctx > pool.max_model_len:
+    elif ctx is not None and base and ctx > pool.max_request_tokens:
         reasons.append(pool.serves(ctx, 1).reason)
     suggestions = _suggest(pool, ctx, batch) if reasons and suggest else ()
     return Capacity(pool=pool, ctx=ctx, batch=batch, reasons=tuple(reasons), suggestions=suggestions)
@@ -1142,7 +1196,7 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     def passes(p: Pool) -> bool:
         if load is not None:
             return bool(p.runs(*load))
-        return bool(p.verdict()) and (ctx is None or ctx <= p.max_model_len)
+        return bool(p.verdict()) and (ctx is None or ctx <= p.max_request_tokens)
 
     def attempt(**changes) -> bool:
         try:
@@ -1152,8 +1206,10 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
 
     out = []
     has_pool = pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None
+    short = pool.max_model_len - pool.model_len_request_tokens  # SGLang: a request stops 2 short of it
     if has_pool and not pool.verdict():
-        longest = pool.longest_context(1)
+        fit = pool.longest_context(1)
+        longest = fit + short if fit else 0
         if pool.paged:
             longest = min(longest, pool.estimated_max_model_len())
         if longest > 0 and attempt(max_model_len=longest):
@@ -1163,8 +1219,8 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
         if longest > 0:
             out.append(f"a context of {longest:,} tokens for {batch:,} request{'s' if batch != 1 else ''} "
                        f"(--ctx {longest})")
-    elif has_pool and ctx is not None and ctx > pool.max_model_len and attempt(max_model_len=ctx):
-        out.append(f"max_model_len {ctx:,} (--max-model-len {ctx})")
+    elif has_pool and ctx is not None and ctx > pool.max_request_tokens and attempt(max_model_len=ctx + short):
+        out.append(f"max_model_len {ctx + short:,} (--max-model-len {ctx + short})")
     if req.kv_format.bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
         out.append("fp8 KV cache (--kv-dtype fp8)")
     if pool.weights.format in ("fp32", "bf16", "fp16"):
@@ -1189,7 +1245,7 @@ def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
     Empty when neither is set."""
     req = pool.request
     out: dict = {}
-    n = pool.max_model_len
+    n = pool.model_len_request_tokens
 
     def without(**changes) -> dict:
         other = plan(req.replace(**changes))
@@ -1254,6 +1310,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "max_num_batched_tokens": cap.max_num_batched_tokens,
         "max_num_seqs": cap.max_num_seqs,
         "max_model_len": cap.max_model_len,
+        "max_request_tokens": cap.pool.max_request_tokens,
         "weights_bytes": cap.weights_bytes,
         "activation_bytes": w.activation_bytes,
         "other_bytes": w.other_bytes,

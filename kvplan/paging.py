@@ -190,8 +190,7 @@ class Paging:
     round_blocks_up: bool = False
     #: whether the engine refuses to start when one request of max_model_len does not fit
     #: (vLLM's check_enough_kv_cache_memory); SGLang starts and caps a request at the pool's
-    #: tokens less one (managers/tp_worker.py: max_req_len = min(context_len - 1,
-    #: max_total_num_tokens - 1)).
+    #: tokens less two (its RequestCap, rule request_cap in kvplan/engines/sglang.py).
     start_check: bool = True
     sources: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -568,6 +567,15 @@ class Pages:
         if self.paging.kv_size_report == "concurrency":
             return int(self.max_concurrency() * self.max_model_len)
         return self.num_blocks // lay.tokens_divisor * lay.block_size
+
+    @property
+    def profiled_tokens(self) -> int:
+        """Tokens the KV memory holds before the rounding down to whole blocks, floor(memory x
+        block_size / block bytes), on the stage with the fewest (SGLang's profile_max_num_token,
+        which sizes its request pool before it rounds to pages); 0 without paged layers."""
+        counts = [max(m, 0) * lay.block_size // lay.unit_bytes
+                  for m, lay, n in zip(self.memory_bytes, self.layouts, self.stage_blocks) if n is not None]
+        return min(counts) if counts else 0
 
     # -- vLLM's start-up check ----------------------------------------------------------------
     def check_memory_bytes(self, stage: int) -> int:

@@ -210,7 +210,7 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     if req["max_model_len_fits"]:
         v = pool.verdict()
         message = v.reason if not v else (
-            f"one request of {cap.max_model_len:,} tokens needs {cap.blocks_per_request:,} blocks; "
+            f"one request of {cap.model_len_request_tokens:,} tokens needs {cap.blocks_per_request:,} blocks; "
             f"the pool holds {cap.num_blocks:,} ({cap.kv_cache_tokens:,} tokens)")
         add("max_model_len_fits", v.ok, message, cap.num_blocks, cap.blocks_per_request)
     if req["min_kv_tokens"] is not None:

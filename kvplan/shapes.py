@@ -99,8 +99,11 @@ class Param:
     def numel(self) -> int:
         return self.count * self.rows * max(self.cols, 1)
 
-    def rank_rows(self, tp: int | None) -> int:
-        """Rows one tensor-parallel rank holds (``tp=None``: the tensor itself, unpadded)."""
+    def rank_rows(self, tp: int | None, vocab_padding: int = VOCAB_PADDING) -> int:
+        """Rows one tensor-parallel rank holds (``tp=None``: the tensor itself, unpadded). A
+        vocabulary split pads the rows to a multiple of ``vocab_padding`` first (the engine's:
+        kvplan.engines.base.Engine.vocab_padding; 1 for TensorRT-LLM, whose padding to a
+        multiple of tp leaves cdiv(rows, tp) a rank)."""
         if tp is None:
             return self.rows
         # cdiv: an uneven dense MLP or vocabulary split is refused before (check_tp_splits); the
@@ -112,7 +115,7 @@ class Param:
             kept = max(1, self.heads // tp) if self.split == KV_HEADS else cdiv(self.heads, tp)
             return kept * per_head
         if self.split == VOCAB:
-            return cdiv(cdiv(self.rows, VOCAB_PADDING) * VOCAB_PADDING, tp)
+            return cdiv(cdiv(self.rows, vocab_padding) * vocab_padding, tp)
         return self.rows
 
     def rank_cols(self, tp: int | None) -> int:
@@ -121,8 +124,8 @@ class Param:
             return cdiv(self.cols, tp)
         return self.cols
 
-    def rank_numel(self, tp: int | None) -> int:
-        return self.count * self.rank_rows(tp) * max(self.rank_cols(tp), 1)
+    def rank_numel(self, tp: int | None, vocab_padding: int = VOCAB_PADDING) -> int:
+        return self.count * self.rank_rows(tp, vocab_padding) * max(self.rank_cols(tp), 1)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kvplan.errors import UnknownNameError
+from kvplan.shapes import VOCAB_PADDING
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -200,14 +201,16 @@ class Weights:
         return max(self.stages, key=lambda s: s.bytes).stage
 
 
-def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> int:
+def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dtype_bits: int,
+                  vocab_padding: int = VOCAB_PADDING) -> int:
     """Bytes of one rank's share of tensor ``p``: a matrix of a quantized part in ``fmt``,
     everything else (vectors, embeddings, norms, routers, excluded parts) in the model dtype
-    (or in ``fmt`` itself when it is a plain dtype)."""
+    (or in ``fmt`` itself when it is a plain dtype); vocabulary rows padded to a multiple of
+    ``vocab_padding`` before the split (kvplan.shapes.Param.rank_rows)."""
     if p.is_matrix and p.part in quantized:
-        return fmt.matrix_bytes(p.rank_rows(tp), p.rank_cols(tp), p.count)
+        return fmt.matrix_bytes(p.rank_rows(tp, vocab_padding), p.rank_cols(tp), p.count)
     bits = dtype_bits if fmt.is_quantized else fmt.bits
-    return cdiv(p.rank_numel(tp) * bits, 8)
+    return cdiv(p.rank_numel(tp, vocab_padding) * bits, 8)
 
 
 _MEMO: dict[tuple, tuple] = {}
@@ -231,15 +234,15 @@ def _layer_shapes(spec: ModelSpec) -> tuple:
 
 
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                      pp: int = 1, moe=None) -> Weights:
+                      pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
     """Memoised ``_weights_footprint`` (a Weights is frozen). Keyed by the spec's identity,
     as ``kvplan.layer_sums.stage_terms`` is (hashing a spec hashes every layer); the entry
     holds the spec so its id is never reused while cached."""
-    key = (id(spec), weights, tp, pp, moe)
+    key = (id(spec), weights, tp, pp, moe, vocab_padding)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    out = _weights_footprint(spec, weights, tp, pp, moe)
+    out = _weights_footprint(spec, weights, tp, pp, moe, vocab_padding)
     if len(_MEMO) > 1024:
         _MEMO.clear()
     _MEMO[key] = (spec, out)
@@ -247,7 +250,7 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
 
 
 def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                       pp: int = 1, moe=None) -> Weights:
+                       pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
     """Weight bytes of ``spec`` in format ``weights`` (default: spec's quantization or dtype),
     for the whole model and for each pipeline stage on one tensor-parallel rank.
 
@@ -256,7 +259,9 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     the lm_head and final norm (last stage; a tied lm_head needs its own copy there when
     pp > 1). Routed experts are held as ``moe`` says (a ``kvplan.shapes.MoEParallel``:
     slices over the tp x dp ranks, or whole experts under expert parallelism); by default
-    each rank holds a 1/tp slice of every expert."""
+    each rank holds a 1/tp slice of every expert. The embedding and lm_head rows are padded
+    to a multiple of ``vocab_padding`` before the tp split (the engine's: vLLM and SGLang 64,
+    TensorRT-LLM 1, kvplan.engines.base.Engine.vocab_padding)."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
     from kvplan.shapes import MoEParallel, Param, model_shapes
 
@@ -301,8 +306,8 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
             t = rank_tp
             if t is not None and p.part == "experts":
                 p, t = moe.share(p)
-            by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits)
-            k = p.rank_numel(t)
+            by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
+            k = p.rank_numel(t, vocab_padding)
             cn[p.part] = cn.get(p.part, 0) + k
             n += k
         return by, cn, n

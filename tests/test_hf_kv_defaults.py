@@ -153,7 +153,8 @@ def test_nested_mistral_text_config_without_the_key_reads_8():
 def test_a_class_default_that_does_not_divide_the_heads_is_refused():
     # Qwen2.5-7B has 28 attention heads; Qwen2Config's default is 32 KV heads, which no engine
     # can build (28 // 32 = 0 query heads per KV head): refused, not planned with 28.
-    with pytest.raises(SpecError, match=r"num_attention_heads \(28\) is not a multiple of num_kv_heads \(32\)"):
+    with pytest.raises(SpecError, match=r"the KV heads are Qwen2Config's class default, 32, and "
+                                        r"num_attention_heads \(28\) is not a multiple of 32"):
         spec_from_hf_config(_without_kv("qwen2.5-7b"), "q.json")
 
 

@@ -42,7 +42,8 @@ def test_every_layer_holds_every_token_in_sglang_s_one_pool(model, layers, kv_he
 def test_mistral_requests_of_32k_under_sglang_hold_32k_slots_each():
     sgl = _cap("mistral-7b", "h100-sxm", "sglang==0.5.4")
     assert sgl.kv_cache_tokens == 427_692
-    assert sgl.max_requests(32_768) == 427_692 // 32_768 == 13
+    # at context_len 32,768 SGLang runs a request to 32,766 tokens (rule request_cap)
+    assert sgl.max_requests(32_766) == 427_692 // 32_766 == 13
     # vLLM frees blocks outside the 4096-token window: the same tokens hold more requests
     assert _cap("mistral-7b", "h100-sxm", "vllm").max_requests(32_768) > 13
 
@@ -57,11 +58,11 @@ def test_a_window_sglang_does_not_apply_is_planned_as_full_attention_and_said(ca
 
 
 def test_sglang_starts_when_one_max_model_len_request_does_not_fit():
-    """SGLang caps a request at the pool's tokens less one (tp_worker.py max_req_len); it does
-    not refuse to start as vLLM does."""
+    """SGLang caps a request at the pool's tokens less two (tp_worker.py max_req_len, then
+    scheduler.py's max_new_tokens); it does not refuse to start as vLLM does."""
     v = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4").verdict()
     assert not v and "refuses to start" not in v.reason
-    assert "the pool holds 30,866" in v.reason
+    assert "at most 30,864 tokens when the pool holds 30,866" in v.reason
 
 
 def test_sglang_0_5_8_window_pool_is_refused_unless_disabled(capsys):
@@ -195,3 +196,107 @@ def test_llama4_needs_a_backend_sglang_asserts_before_picking_one(capsys, engine
         assert code == 2 and "without --attention-backend" in err and "sglang==0.5.6 or later" in err
     else:
         assert "without --attention-backend" not in err
+
+
+# -- how long one request runs under SGLang (rule request_cap) -------------------------------
+# tp_worker.py: max_req_len = min(context_len - 1, max_total_num_tokens - 1); scheduler.py
+# init_req_max_new_tokens: max_new_tokens <= max_req_len - len(prompt) - 1. So prompt + output
+# stop at min(context_len, pool tokens) - 2, in all 8 wheels.
+
+def test_a_request_under_sglang_stops_two_tokens_short_of_the_pool():
+    """gemma3-27b at 128k on an H100 under 0.5.4: a pool of 30,866 tokens runs requests of up to
+    30,864 tokens (kvplan said 30,866: one request of the pool's tokens)."""
+    pool = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4")
+    assert pool.kv_cache_tokens == 30_866
+    assert pool.longest_context(1) == 30_864          # was 30,866
+    assert pool.max_requests(30_864) == 1
+    assert pool.max_requests(30_865) == 0             # was 1: memory alone holds it
+    assert pool.max_request_tokens == 30_864
+    assert not pool.serves(30_865) and pool.serves(30_865).bound == "max_model_len"
+    assert pool.serves(30_864)
+
+
+def test_a_request_under_sglang_stops_two_tokens_short_of_context_len(capsys):
+    """mistral-7b (context_len 32,768) under 0.5.4: requests of 32,766 tokens at most; --ctx 32k
+    does not run (kvplan said 13 at once, fits)."""
+    pool = _cap("mistral-7b", "h100-sxm", "sglang==0.5.4")
+    assert pool.max_requests(32_768) == 0 and pool.verdict()  # was 13
+    assert pool.max_request_tokens == pool.model_len_request_tokens == 32_766
+    code, out, err = cli(capsys, "capacity", "mistral-7b", "--gpu", "h100", "--engine", "sglang==0.5.4", "--ctx",
+                         "32k", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["requests_at_ctx"] == 0 and d["max_requests"] == 13 and d["max_request_tokens"] == 32_766
+    assert "a request of 32,768 tokens is longer than sglang==0.5.4 runs one: at most 32,766 tokens at " \
+           "max_model_len 32,768" in d["verdict"]
+    # vLLM runs a request of max_model_len
+    assert _cap("mistral-7b", "h100-sxm", "vllm").max_request_tokens == 32_768
+
+
+def test_the_sglang_verdict_asks_for_the_longest_request_context_len_allows(capsys):
+    """The verdict asks the pool for a request of context_len - 2 tokens: it fails exactly where
+    the pool holds fewer tokens than context_len, and the suggested max_model_len is the pool's."""
+    short = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4", max_model_len=30_867)
+    assert not short.verdict() and "at most 30,864 tokens when the pool holds 30,866" in short.verdict().reason
+    assert _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4", max_model_len=30_866).verdict()
+    code, out, err = cli(capsys, "capacity", "gemma3-27b", "--gpu", "h100", "--engine", "sglang==0.5.4")
+    assert code == 1 and "Would fit: max_model_len 30,866 (--max-model-len 30866)" in err
+    assert "requests of 131,070 (the longest request at max_model_len 131,072) at once: 0" in out
+
+
+def test_sglang_refuses_to_start_below_seven_tokens():
+    """tp_worker.py asserts max_req_input_len = max_req_len - 5 > 0 ('Memory pool size is too
+    small'): context_len 6 does not start."""
+    v = _cap("llama3.1-8b", "h100-sxm", "sglang==0.5.4", max_model_len=6).startup()
+    assert not v and "refuses to start with max_model_len 6" in v.reason and "Memory pool size is too small" in v.reason
+    assert _cap("llama3.1-8b", "h100-sxm", "sglang==0.5.4", max_model_len=7).startup()
+    assert _cap("llama3.1-8b", "h100-sxm", "vllm", max_model_len=6).startup()
+
+
+# -- max_running_requests: the request pool from the tokens before the page rounding -----------
+
+@pytest.mark.parametrize("engine,gpu,extra,tokens,profiled,seats", [
+    # 0.5.4, --page-size 64, context 100,000: int(415,660 / 100,000 x 512) = 2,128 (kvplan took the
+    # 415,616 tokens after rounding: 2,127)
+    ("sglang==0.5.4", "h100-sxm", dict(block_size=64, max_model_len=100_000), 415_616, 415_660, 2128),
+    # 0.5.8 on a B200 (trtllm_mha: pages of 64), context 250,000: 2,306 (was 2,305)
+    ("sglang==0.5.8", "b200", dict(max_model_len=250_000, allow_long_max_model_len=True), 1_125_952, 1_126_005,
+     2306),
+])
+def test_the_request_pool_is_sized_before_the_page_rounding(engine, gpu, extra, tokens, profiled, seats):
+    pool = _cap("llama3.1-8b", gpu, engine, **extra)
+    assert pool.max_num_seqs == seats  # was seats - 1
+    assert (pool.kv_cache_tokens, pool.pages.profiled_tokens) == (tokens, profiled)
+    assert seats == min(tokens // 2, int(profiled / pool.max_model_len * 512))
+
+
+def test_replace_keeps_the_engine_s_note_and_plans_the_model_as_given():
+    """CapacityRequest.replace() re-plans from the model as given: the 'no sliding window' note
+    survives (it was lost), and another engine gets the windows back (it got SGLang's full
+    layers)."""
+    req = make_request(load_model("mistral-7b"), "h100-sxm", engine="sglang==0.5.4")
+    note = req.engine_notes
+    assert len(note) == 1 and "with no sliding window" in note[0]
+    assert req.replace(max_model_len=8192).engine_notes == note
+    vllm = req.replace(engine="vllm")
+    assert vllm.engine_notes == () and vllm.spec.has_sliding_window
+    assert plan(vllm).max_requests(32_768) == _cap("mistral-7b", "h100-sxm", "vllm").max_requests(32_768) == 37
+    fp16 = make_request(load_model("mistral-7b"), "h100-sxm", engine="sglang==0.5.4", dtype="fp16")
+    assert fp16.replace(max_model_len=8192).spec.dtype == "fp16"
+
+
+# -- aiter with DP attention: SGLang counts KV heads over its whole --tp ----------------------
+
+@pytest.mark.parametrize("model,tp,dp,weights,frac,tokens", [
+    # 16 KV heads over SGLang's --tp 2 (tp 1 x dp 2): 8 a rank, triton, no x 0.85 (kvplan took
+    # 16 a rank: 0.765, 4,509,430 tokens)
+    ("deepseek-v2-lite", 1, 2, None, "0.9", 5_401_765),
+    # 128 KV heads over --tp 8 (tp 2 x dp 4): 16 a rank, aiter, x 0.85 (kvplan took 64: triton,
+    # 0.9, 1,305,414 tokens)
+    ("deepseek-v3", 2, 4, "fp8", "0.765", 912_550),
+])
+def test_aiter_counts_mla_heads_over_sglang_s_whole_tp_with_dp_attention(model, tp, dp, weights, frac, tokens):
+    from fractions import Fraction
+
+    pool = _cap(model, "mi300x", "sglang==0.5.4", gpu_memory_utilization="0.9", tp=tp, dp=dp, weights=weights)
+    assert pool.settings.memory_fraction == Fraction(frac)
+    assert pool.kv_cache_tokens == tokens

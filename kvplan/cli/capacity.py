@@ -237,14 +237,17 @@ def _render(spec, cap) -> None:
         con.print(f"  (vLLM's count: {b(cap.num_blocks)} blocks shared by {tables} block tables, / {tables} x "
                   f"{cap.block_size} tokens; tables of windowed or state layers need fewer blocks per request, so "
                   f"requests below can be longer than that count suggests)")
-    con.print(f"{replica}: {_requests_line(pool, cap.max_model_len, 'max_model_len')}")
+    full = cap.model_len_request_tokens  # SGLang: a request stops 2 tokens short of max_model_len
+    what = "max_model_len" if full == cap.max_model_len else f"the longest request at max_model_len {cap.max_model_len:,}"
+    con.print(f"{replica}: {_requests_line(pool, full, what)}")
     if cap.ctx is not None:
         con.print(f"{replica}: {_requests_line(pool, cap.ctx, '--ctx')}")
     if cap.batch is not None:
         longest = cap.max_context_at_batch
         if longest:
             con.print(f"{replica}: longest context for {cap.batch} concurrent requests: {b(longest)} tokens"
-                      + (" (max_model_len)" if longest == cap.max_model_len else ""))
+                      + (" (max_model_len)" if longest == cap.max_model_len else
+                         " (the longest request at max_model_len)" if longest == full else ""))
         else:
             why = (f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
                    and cap.batch > cap.max_num_seqs else "not even one token each fits")
@@ -254,7 +257,7 @@ def _render(spec, cap) -> None:
     if cap.dp > 1:
         con.print(f"whole deployment ({cap.dp} replicas, {cap.request.num_gpus} GPUs): "
                   f"{b(cap.dp * cap.kv_cache_tokens)} KV tokens, {b(cap.dp * cap.max_requests)} requests of "
-                  f"{tok(cap.max_model_len)} at once")
+                  f"{tok(full)} at once")
     if cap.pp > 1:
         stages = Table(title="pipeline stages (one GPU each)", title_justify="left")
         for col in ("stage", "layers", "weights", "activations", "other", "KV pool", "blocks"):
@@ -272,7 +275,7 @@ def _policy_lines(cap) -> list[str]:
 
     out = []
     info = cache_policy_dict(cap.pool, cap.ctx)
-    n = tok(cap.max_model_len)
+    n = tok(cap.model_len_request_tokens)
     ev = info.get("eviction")
     if ev:
         wo = ev["without"]
@@ -306,7 +309,7 @@ def _requests_line(pool, n: int, what: str) -> str:
     head = f"requests of {tok(n)} ({what}) at once: "
     bound = pool.concurrency_bound(n)
     if bound == "max_model_len":
-        return head + f"0 (longer than max_model_len {pool.max_model_len:,})"
+        return head + f"0 ({pool.too_long(n)})"
     count = pool.max_requests(n)
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":

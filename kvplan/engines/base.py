@@ -190,6 +190,30 @@ class AllReduceFusion:
                 "last_layer_mlp_fused": self.last_layer_mlp_fused, "source": self.source}
 
 
+@dataclass(frozen=True)
+class RequestCap:
+    """How many tokens (prompt and output together) one request may run to under an engine,
+    whatever the memory: ``max_model_len - short``, and, where the engine caps a request by its
+    pool's tokens instead of refusing to start (``by_pool``), ``pool tokens - short`` too; the
+    engine refuses to start when min(max_model_len, pool tokens) is under ``start_min``.
+    ``source`` says where the rule is read. The default (vLLM, TensorRT-LLM, raw) is a request
+    of max_model_len: vLLM refuses to start where one does not fit (kvplan.capacity
+    Pool.startup)."""
+
+    short: int = 0
+    by_pool: bool = False
+    start_min: int = 0
+    source: str = ""
+    start_why: str = ""  # the refusal below start_min, with its source
+
+    def tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
+        """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
+        setting alone)."""
+        if pool_tokens is not None and self.by_pool:
+            return max(0, min(max_model_len, pool_tokens) - self.short)
+        return max(0, max_model_len - self.short)
+
+
 # -- argument checks shared by the engines ------------------------------------------------------
 def fraction(value, what: str, default) -> Fraction:
     if value is None:
@@ -256,6 +280,12 @@ class Engine:
     tp_split_rule: str | None = None
     #: Whether the vocabulary is checked too (TensorRT-LLM pads it to a multiple of tp).
     tp_split_vocab: bool = True
+    #: The embedding and lm_head rows are padded to a multiple of this before the tensor-parallel
+    #: split (kvplan.shapes.Param.rank_rows): vLLM's and SGLang's DEFAULT_VOCAB_PADDING_SIZE 64
+    #: (vocab_parallel_embedding.py); 1 pads to a multiple of tp alone (TensorRT-LLM).
+    vocab_padding: int = 64
+    #: How long one request may run beyond what its blocks need (RequestCap: none by default).
+    request_cap: RequestCap = RequestCap()
 
     def check_tp_splits(self, spec, tp: int) -> None:
         """ShapeError where this engine asserts on an uneven dense tensor-parallel split."""
@@ -327,14 +357,16 @@ class Engine:
         """BadInputError where this release would allocate ``spec``'s KV pool in a way kvplan does
         not model (``disable_hybrid``: --disable-hybrid-kv-cache-manager as given); default: none."""
 
-    def default_max_num_seqs(self, pool_tokens: int, context_len: int) -> int | None:
+    def default_max_num_seqs(self, pool_tokens: int, profiled_tokens: int, context_len: int) -> int | None:
         """The most requests the engine runs at once when none is given, where it depends on the
-        pool it built (``pool_tokens``); None where the settings already hold it, or none."""
+        pool it built (``pool_tokens``, in whole pages; ``profiled_tokens``, what its memory holds
+        before the rounding to pages); None where the settings already hold it, or none."""
         return None
 
-    def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, context_len: int):
-        """(the memory fraction the engine really applies to ``spec`` on ``gpu``, a note when it
-        is not ``fraction``); default: ``fraction`` as given."""
+    def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp: int = 1, context_len: int):
+        """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` x ``dp``
+        (kvplan.capacity.CapacityRequest's layout), a note when it is not ``fraction``);
+        default: ``fraction`` as given."""
         return fraction, None
 
     def check_model(self, spec) -> None:

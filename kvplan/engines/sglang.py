@@ -23,8 +23,8 @@ import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, Rule, RuleBook, StageBudget,
-                                 fraction, gib, positive, refuse_weights_below)
+from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RequestCap, Rule, RuleBook,
+                                 StageBudget, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
@@ -502,6 +502,25 @@ RULES = (
          "Llama4 model', before the default backend is picked (model_runner.py)"),
     Rule("llama4_backend_asserted", "0.5.6", "0.5.8", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert"),
+    # -- how long one request runs (Pool.max_request_tokens): managers/tp_worker.py sets
+    #    max_req_len = min(context_len - 1, max_total_num_tokens - 1) (0.5.8: max_token_pool_size,
+    #    which is max_total_num_tokens without a window pool), and managers/scheduler.py
+    #    init_req_max_new_tokens caps max_new_tokens at max_req_len - len(prompt) - 1, so prompt and
+    #    output stop at max_req_len - 1 = min(context_len, pool tokens) - 2 tokens; a longer prompt
+    #    (>= max_req_input_len = max_req_len - 5) is aborted or, with --allow-auto-truncate, cut.
+    #    tp_worker.py asserts max_req_len > 0 and max_req_input_len > 0 ("Memory pool size is too
+    #    small"): SGLang starts only when min(context_len, pool tokens) >= 7. gemma3-27b at 128k on an
+    #    H100: a pool of 30,866 tokens runs requests of up to min(131,072, 30,866) - 2 = 30,864.
+    #    The same lines in all 8 wheels (0.4.6 tp_worker.py 120-127, scheduler.py 875; 0.5.8
+    #    tp_worker.py 286-293, scheduler.py 1342).
+    Rule("request_cap", "0.4.6", "0.5.8",
+         RequestCap(short=2, by_pool=True, start_min=7,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
+                           "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
+                    start_why="managers/tp_worker.py asserts max_req_len - 5 > 0: 'Memory pool size is too small'; "
+                              "a pool of 0 tokens: model_runner.py init_memory_pool 'Not enough memory'"),
+         "python/sglang/srt/managers/tp_worker.py __init__ (max_req_len, max_req_input_len, 'Memory pool size is "
+         "too small'); managers/scheduler.py init_req_max_new_tokens"),
     # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
@@ -554,6 +573,10 @@ class SGLang(Engine):
 
     def rule(self, name: str):
         return BOOK.value(name, self.release)
+
+    @property
+    def request_cap(self) -> RequestCap:  # type: ignore[override]
+        return self.rule("request_cap")
 
     def rules(self):
         return BOOK.table(self.release)
@@ -757,29 +780,36 @@ class SGLang(Engine):
                             f"--disable-hybrid-kv-cache-manager, disable_hybrid_kv_cache_manager in a plan) or "
                             f"another release or engine")
 
-    def default_max_num_seqs(self, pool_tokens: int, context_len: int) -> int | None:
-        """max_running_requests without --max-running-requests (every modelled release): the
-        request pool holds min(max(int(tokens / context_len x 512), 2048), 4096) requests
-        (model_executor/model_runner.py init_memory_pool, model_runner_kv_cache_mixin.py in
-        0.5.8), and the scheduler runs min(tokens // 2, that) (managers/tp_worker.py; 0.5.8
-        model_runner.py); 0.4.6's request pool holds one more (rule ``request_pool_extra``). Float
-        arithmetic as SGLang's, on the pool's tokens after rounding to pages (SGLang takes them
-        before: the two differ only where a page's worth of tokens crosses a bound)."""
+    def default_max_num_seqs(self, pool_tokens: int, profiled_tokens: int, context_len: int) -> int | None:
+        """max_running_requests without --max-running-requests (every modelled release). SGLang
+        sizes its request pool (ReqToTokenPool) from the tokens its memory holds before the
+        rounding to pages, min(max(int(tokens / context_len x 512), 2048), 4096) requests (0.4.6:
+        one more, rule ``request_pool_extra``), then rounds max_total_num_tokens down to whole
+        pages and runs min(that // 2, the request pool's size) (model_executor/model_runner.py
+        init_memory_pool: max_num_reqs before 'max_total_num_tokens // page_size * page_size', 0.5.8
+        model_runner_kv_cache_mixin.py lines 257-311; the min in managers/tp_worker.py up to 0.5.6,
+        model_runner.py line 558 in 0.5.8). Float arithmetic as SGLang's. With pipeline stages each
+        rank sizes its own request pool: kvplan takes the stage with the fewest tokens."""
         if pool_tokens <= 0:
             return None
-        reqs = min(max(int(pool_tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
+        reqs = min(max(int(profiled_tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
         return max(1, min(pool_tokens // 2, reqs))
 
-    def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, context_len: int):
+    def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp: int = 1, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
-        attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``)."""
+        attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``).
+        For MLA it picks aiter by the KV heads of a rank of its whole --tp
+        (model_config.get_num_kv_heads(server_args.tp_size)): with kvplan's dp > 1 for a
+        mixture-of-experts model (DP attention, ``--tp tp*dp --dp dp --enable-dp-attention``: see
+        kvplan.capacity.CapacityRequest) that is tp x dp GPUs, not the tp of one attention rank."""
         rule = self.rule("aiter_fraction")
         if rule is None or gpu.vendor != "amd" or context_len <= rule["over"]:
             return fraction, None
         arch = getattr(spec, "architecture", "") or ""
         if _sparse(spec) or arch in rule["triton"]:
             return fraction, None
-        if spec.has_mla and max(1, spec.num_kv_heads // tp) not in rule["mla_heads"]:
+        sglang_tp = tp * dp if spec.moe is not None else tp  # a dense model's dp replicas each run --tp tp
+        if spec.has_mla and max(1, spec.num_kv_heads // sglang_tp) not in rule["mla_heads"]:
             return fraction, None  # triton
         scaled = fraction * rule["factor"]
         src = BOOK.rule("aiter_fraction", self.release).source

@@ -66,6 +66,16 @@ class TensorRTLLM(Engine):
     # tensorrt_llm/_torch/modules/linear.py Linear asserts the dense MLP split as vLLM does
     tp_split_rule = "vLLM, SGLang and TensorRT-LLM (its Linear)"
     tp_split_vocab = False  # _torch/modules/embedding.py pads the vocabulary to a multiple of tp
+    #: TensorRT-LLM splits the embedding and lm_head rows unpadded, ceil(vocab / tp) a rank (the
+    #: vocabulary padded to a multiple of tp): tensorrt_llm/_torch/modules/embedding.py LMHead
+    #: (TensorParallelMode.COLUMN: local_out_features = math.ceil(num_embeddings / tp_size)), the
+    #: lm_head of every DecoderModelForCausalLM (_torch/models/modeling_utils.py) and the embedding
+    #: of LlamaModel and Qwen3Model (modeling_llama.py, modeling_qwen3.py: COLUMN); the TensorRT
+    #: engines' lm_head likewise (pad_vocab_size(vocab_size, tp_size)). OPT-13B (50,272 rows) at tp
+    #: 8: 6,284 rows a rank (vLLM's pad to 64: 50,304 / 8 = 6,288). Not modelled: model classes that
+    #: keep the embedding whole (GLM-4's Embedding without a mapping), attention DP (LMHead and
+    #: Embedding unsplit) and the TensorRT engines' embedding without --use_parallel_embedding.
+    vocab_padding = 1
     fraction_name = "free_gpu_memory_fraction"
     default_block_size = TOKENS_PER_BLOCK
     caveats = ("trtllm: the engine's activation memory and runtime buffers (measured at startup; fixed when the "

@@ -8,7 +8,8 @@ from pathlib import PurePath
 
 from kvplan.errors import SpecError
 from kvplan.hf import dtypes
-from kvplan.hf.core import HEADS, HIDDEN, INTERMEDIATE, LAYERS, VOCAB, Family, Findings, HFConfig, classify, sanitize
+from kvplan.hf.core import (HEADS, HIDDEN, INTERMEDIATE, LAYERS, VOCAB, Family, Findings, HFConfig, check_kv_heads,
+                            classify, sanitize)
 from kvplan.hf.families.llama import UNKNOWN
 from kvplan.hf.registry import ARCHITECTURES, family_for
 
@@ -54,6 +55,7 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
         c.assume(f"model_type {text_type!r} has no reader in kvplan")
     c.ignore(*family.ignored)
     fields = family.reader(c)
+    check_kv_heads(c, fields)
     if wrapper is not None:
         top.ignore(*wrapper.ignored)
         fields = wrapper.reader(top, fields)

@@ -79,6 +79,11 @@ class HFConfig:
         self.read: set[str] = set()
         self.children: list[HFConfig] = []
         self.only_weights = False
+        #: The KV-head key ``kv_heads`` read as the class's own (None: it read none).
+        self.kv_key: str | None = None
+        #: (where, value, class) when the KV-head count is a class default for an absent key;
+        #: a reader that settles the count otherwise clears it (``check_kv_heads`` reads it).
+        self.kv_default: tuple[str, int, str] | None = None
 
     # -- bookkeeping --------------------------------------------------------------------
     @property
@@ -243,6 +248,12 @@ class Family:
     becomes: "heads" (``if num_key_value_heads is None: num_key_value_heads =
     num_attention_heads``), "refuse" (the class keeps None and its attention cannot be
     built), or a number (vLLM's RWConfig: ``1 if n_head_kv is None``).
+
+    ``kv_heads_from``: set where the engine's attention reads no ``KV_HEADS`` key at all
+    (GPT-2, OPT, GPT-J ... build multi-head attention; GPT-BigCode and ChatGLM decide by
+    their own flags, DBRX reads attn_config.kv_n_heads): what gives the count instead, in
+    words. ``kv_heads`` then returns the attention heads, the reader settles the count, and
+    a KV-head key the config states anyway must agree with it (``check_kv_heads``).
     """
 
     reader: FamilyReader
@@ -253,6 +264,7 @@ class Family:
     wrapper: bool = False
     text_family: str | None = None
     null_kv_heads: int | str = "heads"
+    kv_heads_from: str | None = None
 
 
 # -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------
@@ -505,40 +517,102 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
 
 
 def kv_heads(c: HFConfig, heads: int) -> int:
-    """The KV-head count as transformers (and vLLM through it) fills it.
+    """The KV-head count as transformers (and vLLM through it) fills it from the class's own key.
 
-    Written in the config: that value; two aliases of ``KV_HEADS`` that disagree are refused
-    (transformers reads its class's own key, vLLM's get_total_num_kv_heads takes n_head_kv,
-    num_kv_heads, num_key_value_heads in that order while its attention layers read the
-    class's key: one config, two answers). Absent: the family's class default (MistralConfig
-    8, Gemma2Config 4; None: the attention heads, LlamaConfig's rule); a class whose default
-    kvplan does not know is refused rather than guessed. Explicit null: ``Family.null_kv_heads``."""
+    The own key is the ``KV_HEADS`` key in the family's defaults (``num_key_value_heads``
+    where kvplan knows the class but not its default). Written in the config: that value.
+    Absent: the class default (MistralConfig 8, Gemma2Config 4; None: the attention heads,
+    LlamaConfig's rule), recorded in ``c.kv_default``; a class whose default kvplan does not
+    know is refused rather than guessed. Explicit null: ``Family.null_kv_heads``. The other
+    KV-head keys are the class's business only if they agree (``check_kv_heads``, after the
+    reader). A family with ``kv_heads_from`` reads no key: the heads, the reader settles it.
+    For a model_type kvplan has no reader for, any of ``KV_HEADS`` is read and two that
+    disagree are refused (transformers reads its class's key, vLLM's get_total_num_kv_heads
+    takes n_head_kv, num_kv_heads, num_key_value_heads in that order: one config, two answers)."""
     c.read.update(KV_HEADS)
-    given = [(key, c.check_int(key, c.data[key])) for key in KV_HEADS if c.data.get(key) is not None]
-    if given:
-        (key, value), *rest = given
-        for other, other_value in rest:
-            if other_value != value:
-                raise c.error(f"{c.where(key)} {value} and {c.where(other)} {other_value} disagree (transformers "
-                              "reads one, vLLM's get_total_num_kv_heads another); keep one of them")
-        return value
     family = c.family
-    own = next((key for key in KV_HEADS if family is not None and key in family.defaults), None)
-    where = c.where(own or KV_HEADS[0])
-    if own is None:
-        name = family.config_class if family is not None and family.config_class != "(unknown)" else \
-            f"model_type {c.data.get('model_type') or c.top.data.get('model_type')!r}"
-        raise c.error(f"{where} is missing and kvplan does not know the default {name} gives it; "
+    if family is None or family.config_class == "(unknown)":
+        given = [(key, c.check_int(key, c.data[key])) for key in KV_HEADS if c.data.get(key) is not None]
+        if given:
+            (key, value), *rest = given
+            for other, other_value in rest:
+                if other_value != value:
+                    raise _disagree(c, key, value, other, other_value)
+            return value
+        name = f"model_type {c.data.get('model_type') or c.top.data.get('model_type')!r}"
+        raise c.error(f"{c.where(KV_HEADS[0])} is missing and kvplan does not know the default {name} gives it; "
                       f"add {KV_HEADS[0]} to the config")
+    if family.kv_heads_from is not None:
+        return heads
+    own = next((key for key in KV_HEADS if key in family.defaults), KV_HEADS[0])
+    c.kv_key = own
+    where = c.where(own)
+    if c.data.get(own) is not None:
+        return c.check_int(own, c.data[own])
+    if own not in family.defaults:
+        raise c.error(f"{where} is missing and kvplan does not know the default {family.config_class} gives it; "
+                      f"add {own} to the config")
     if own not in c.data:  # absent: the class's __init__ default
         default = family.defaults[own]
-        return heads if default is None else default
+        value = heads if default is None else default
+        c.kv_default = (where, value, family.config_class) if default is not None else None
+        return value
     if family.null_kv_heads == "heads":
         return heads
     if family.null_kv_heads == "refuse":
         raise c.error(f"{where} is null, which {family.config_class} keeps as None (it has no rule for it): "
                       "give the number of KV heads")
     return family.null_kv_heads
+
+
+def _disagree(c: HFConfig, key: str, value: int, other: str, other_value: int) -> SpecError:
+    return c.error(f"{c.where(key)} {value} and {c.where(other)} {other_value} disagree (transformers reads one, "
+                   "vLLM's get_total_num_kv_heads another); keep one of them")
+
+
+def check_kv_heads(c: HFConfig, fields: dict) -> None:
+    """After the family reader settled ``fields["num_kv_heads"]``: the KV-head keys the
+    class does not read must agree with it, and a class default must fit the heads.
+
+    A key other than the class's own (``c.kv_key``) is read by no attention layer: vLLM's
+    model files take the count from the class's key or their own rule (gpt2.py, opt.py:
+    the heads; falcon.py: multi_query ...), transformers' classes likewise; only vLLM's
+    get_total_num_kv_heads reads n_head_kv / num_kv_heads first. Stated beside the own
+    key it must equal it; stated alone it must equal the count kvplan plans, else the
+    import stops naming it (GPT-2 with "num_key_value_heads": 1 would otherwise plan a
+    twelfth of what vLLM caches). A count taken from a class default that does not divide
+    the attention heads is refused naming the default (Qwen2.5-7B without the key: 28
+    heads, Qwen2Config's 32), and a default the plan keeps is noted."""
+    family = c.family
+    if family is None or family.config_class == "(unknown)":
+        return  # kv_heads read whichever key the file has
+    if c.kv_key is None and family.kv_heads_from is None:
+        return  # the reader counts no KV heads (Mamba): classify judges any KV-head key
+    c.read.update(KV_HEADS)
+    final, heads = fields["num_kv_heads"], fields["num_attention_heads"]
+    own = c.kv_key
+    own_value = c.check_int(own, c.data[own]) if own is not None and c.data.get(own) is not None else None
+    for key in KV_HEADS:
+        if key == own or c.data.get(key) is None:
+            continue
+        value = c.check_int(key, c.data[key])
+        if own_value is not None:
+            if value != own_value:
+                raise _disagree(c, own, own_value, key, value)
+        elif value != final:
+            if family.kv_heads_from is not None:
+                raise c.error(f"{c.where(key)} {value} is not read for {family.config_class}: its KV heads are "
+                              f"{family.kv_heads_from}, {final} here; remove the key")
+            how = "absent" if own not in c.data else "null"
+            raise c.error(f"{c.where(key)} {value} is not read by {family.config_class}: its key {c.where(own)} is "
+                          f"{how}, which gives {final} KV heads (vLLM's attention layers read {own} too, only its "
+                          f"get_total_num_kv_heads reads {key}); remove {key} or state {own}")
+    if c.kv_default is not None and c.kv_default[1] == final:
+        where, value, cls = c.kv_default
+        if heads % value:
+            raise c.error(f"{where} is absent, so the KV heads are {cls}'s class default, {value}, and "
+                          f"num_attention_heads ({heads}) is not a multiple of {value}; add {where} to the config")
+        c.note(f"{where} absent: {cls}'s class default, {value}")
 
 
 def full() -> dict:

@@ -45,12 +45,13 @@ def read_starcoder2(c: HFConfig) -> dict:
 
 
 # transformers v4.57.1 models/gpt_bigcode/configuration_gpt_bigcode.py: no KV-head key,
-# multi_query (default true) decides: 1 KV head, else the heads (None). Starcoder2Config
+# multi_query (default true) decides: 1 KV head, else the heads (vLLM 0.19.1
+# gpt_bigcode.py:77-83); a KV-head key a config states anyway must agree (core.check_kv_heads). Starcoder2Config
 # (models/starcoder2/configuration_starcoder2.py): 2 KV heads, no rule for null (refused).
 GPT_BIGCODE = Family(read_gpt_bigcode, "GPTBigCodeConfig",
-                     {"n_embd": 768, "n_layer": 12, "n_head": 12, "num_key_value_heads": None,
-                      "tie_word_embeddings": True, "n_positions": 1024},
-                     ignored=SOFTMAX_NUMERICS)
+                     {"n_embd": 768, "n_layer": 12, "n_head": 12, "tie_word_embeddings": True, "n_positions": 1024},
+                     ignored=SOFTMAX_NUMERICS,
+                     kv_heads_from="1 with multi_query, else num_attention_heads (vLLM's gpt_bigcode.py)")
 STARCODER2 = Family(read_starcoder2, "Starcoder2Config",
                     {"hidden_size": 3072, "num_hidden_layers": 30, "num_attention_heads": 24, "num_key_value_heads": 2,
                      "tie_word_embeddings": True, "max_position_embeddings": 4096, "sliding_window": None},

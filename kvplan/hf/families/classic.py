@@ -6,26 +6,55 @@ from kvplan.hf.core import HIDDEN, Family, HFConfig, base
 
 
 def read_falcon(c: HFConfig) -> dict:
-    # Falcon (modeling_falcon.FalconAttention): num_kv_heads = config.num_kv_heads if
-    # (new_decoder_architecture or not multi_query) else 1. Falcon-7B: multi_query, old
-    # architecture -> 1 KV head even where the file also says num_kv_heads: 71;
-    # Falcon-40B: new architecture -> num_kv_heads (8). The original RefinedWeb /
-    # RefinedWebModel configs (n_head, n_head_kv, no new_decoder_architecture key) map as
-    # NeMo's converter maps them: RefinedWeb is the new architecture, RefinedWebModel the
-    # old one. ffn_hidden_size defaults to 4 * hidden_size, max_position_embeddings to
-    # 2048 (FalconConfig). Plain GELU MLP (dense_h_to_4h, dense_4h_to_h), LayerNorm.
-    model_type = str(c.data.get("model_type", ""))
-    new_arch = c.flag("new_decoder_architecture", model_type == "RefinedWeb")
+    # FalconConfig (transformers v4.57.1 models/falcon/configuration_falcon.py:144-190):
+    # new_decoder_architecture default false, multi_query true, num_kv_heads None -> the heads.
+    return _falcon(c, c.flag("new_decoder_architecture", False), "num_kv_heads")
+
+
+def read_refined_web(c: HFConfig) -> dict:
+    # The original RefinedWeb (falcon-40b) / RefinedWebModel (falcon-7b) configs, which vLLM
+    # loads with its own RWConfig (vllm/transformers_utils/configs/falcon.py, 0.19.1):
+    # new_decoder_architecture and parallel_attn default false (lines 52-53), and "if
+    # self.hidden_size == 8192: ... new_decoder_architecture = True" (lines 77-79, the
+    # falcon-40b hack), whatever the model_type. A file that says false there is refused:
+    # vLLM would build the new architecture over weights the file says are the old one.
+    hidden = c.int(HIDDEN)
+    if hidden == 8192:
+        if c.raw("new_decoder_architecture", None) is False:
+            raise c.error("new_decoder_architecture false with hidden_size 8192: vLLM's RWConfig builds the new "
+                          "architecture for every 8192-wide RefinedWeb model; which one the weights hold is not known")
+        c.ignore("new_decoder_architecture")
+        return _falcon(c, True, "n_head_kv")
+    return _falcon(c, c.flag("new_decoder_architecture", False), "n_head_kv")
+
+
+def _falcon(c: HFConfig, new_arch: bool, kv_key: str) -> dict:
+    # KV heads (vLLM 0.19.1 model_executor/models/falcon.py:116-121 FalconAttention;
+    # transformers v4.57.1 modeling_falcon.py:216-227 FalconAttention):
+    #   new_decoder_architecture: the class's KV-head key (``kv_key``; base() reads it);
+    #   else multi_query: 1 KV head, whatever the key says (Falcon-7B's file also says
+    #     num_kv_heads 71: noted, not used);
+    #   else multi-head: the attention heads. A key that says otherwise is refused: vLLM
+    #     builds the heads, while transformers fuses 3 x hidden_size (line 221) and views K/V
+    #     with num_kv_heads heads (lines 300-308), which fails for any other count.
+    # ffn_hidden_size defaults to 4 * hidden_size, max_position_embeddings to 2048
+    # (FalconConfig). Plain GELU MLP (dense_h_to_4h, dense_4h_to_h), LayerNorm.
     multi_query = c.flag("multi_query", True)
     hidden = c.int(HIDDEN)
     m = base(c, intermediate=4 * hidden)
-    if multi_query and not new_arch:  # else the count base() read stands
-        m["num_kv_heads"] = 1
-        if c.raw("num_kv_heads", None) not in (None, 1):
-            c.note(
-                f"num_kv_heads {c.raw('num_kv_heads')} ignored: multi_query without "
-                "new_decoder_architecture means 1 KV head"
-            )
+    stated = c.data.get(kv_key)
+    if not new_arch:
+        c.kv_default = None  # the count is the architecture's, not a class default
+        if multi_query:
+            m["num_kv_heads"] = 1
+            if stated not in (None, 1):
+                c.note(f"{kv_key} {stated} ignored: multi_query without new_decoder_architecture means 1 KV head")
+        else:
+            m["num_kv_heads"] = heads = m["num_attention_heads"]
+            if stated is not None and stated != heads:
+                raise c.error(f"{c.where(kv_key)} {stated} with multi_query and new_decoder_architecture false: "
+                              f"that Falcon attention has one K/V head per query head ({heads}); remove {kv_key} "
+                              "or fix the flags")
     bias = c.flag("bias", False)
     # FalconDecoderLayer: parallel_attn with the new architecture uses two norms (ln_attn,
     # ln_mlp; num_ln_in_parallel_attn defaults to 2 there), the old one a single
@@ -73,19 +102,27 @@ def read_opt(c: HFConfig) -> dict:
 
 
 # KV heads when the key is absent (transformers v4.57.1 models/<m>/configuration_<m>.py):
-# FalconConfig num_kv_heads None -> num_attention_heads. GPT2Config and OPTConfig have no
-# KV-head key: every layer is multi-head (vLLM gpt2.py / opt.py build heads K/V heads), so
-# None (= the heads). The original RefinedWeb / RefinedWebModel configs are loaded by vLLM
-# 0.19.1 with its own RWConfig (vllm/transformers_utils/configs/falcon.py): n_head_kv
-# "1 if n_head_kv is None", so an absent or null n_head_kv is 1 KV head there.
+# FalconConfig num_kv_heads None -> num_attention_heads. The original RefinedWeb /
+# RefinedWebModel configs are loaded by vLLM 0.19.1 with its own RWConfig
+# (vllm/transformers_utils/configs/falcon.py:49,71): "1 if n_head_kv is None", so an absent
+# or null n_head_kv is 1 KV head there; parallel_attn defaults to false (line 52).
+# GPT2Config and OPTConfig have no KV-head key and neither model reads one: vLLM 0.19.1
+# gpt2.py:73-100 (GPT2Attention: QKVParallelLinear(hidden, head_dim, num_attention_heads),
+# Attention(num_heads, ...)) and opt.py:86-110 (OPTAttention, num_heads =
+# config.num_attention_heads at line 140) build multi-head attention, as transformers'
+# GPT2Attention / OPTAttention do; a config stating another count is refused
+# (core.check_kv_heads): it is not a GPT-2 / OPT any engine here builds.
 FALCON = Family(read_falcon, "FalconConfig",
                 {"hidden_size": 4544, "num_hidden_layers": 32, "num_attention_heads": 71, "num_kv_heads": None,
                  "tie_word_embeddings": True, "max_position_embeddings": 2048})
-REFINED_WEB = Family(read_falcon, "RWConfig",
-                     {"n_head_kv": 1, "tie_word_embeddings": True, "max_position_embeddings": 2048}, null_kv_heads=1)
+REFINED_WEB = Family(read_refined_web, "RWConfig",
+                     {"n_head_kv": 1, "parallel_attn": False, "tie_word_embeddings": True,
+                      "max_position_embeddings": 2048}, null_kv_heads=1)
+_MHA = "num_attention_heads (vLLM's {} builds multi-head attention)"
 GPT2 = Family(read_gpt2, "GPT2Config",
-              {"n_embd": 768, "n_layer": 12, "n_head": 12, "num_key_value_heads": None, "tie_word_embeddings": True,
-               "n_positions": 1024})
+              {"n_embd": 768, "n_layer": 12, "n_head": 12, "tie_word_embeddings": True, "n_positions": 1024},
+              kv_heads_from=_MHA.format("gpt2.py"))
 OPT = Family(read_opt, "OPTConfig",
-             {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "num_key_value_heads": None,
-              "tie_word_embeddings": True, "max_position_embeddings": 2048})
+             {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "tie_word_embeddings": True,
+              "max_position_embeddings": 2048},
+             kv_heads_from=_MHA.format("opt.py"))

@@ -21,6 +21,7 @@ def read_deepseek(c: HFConfig) -> dict:
         # MLA shapes read the count; the class default (DeepseekV3Config 128) would only trip
         # the spec's heads-per-KV-head check on Kimi K2's 64 heads, so the heads stand in.
         m["num_kv_heads"] = m["num_attention_heads"]
+        c.kv_default = None
     mla = {
         "kv_lora_rank": c.int("kv_lora_rank"),
         "qk_nope_head_dim": c.int("qk_nope_head_dim"),

@@ -75,6 +75,8 @@ def read_chatglm(c: HFConfig) -> dict:
     m = base(c)
     if c.flag("multi_query_attention", False):
         m["num_kv_heads"] = c.int("multi_query_group_num")
+    else:
+        c.ignore("multi_query_group_num")  # unused without multi_query_attention (vLLM chatglm.py:63-67)
     _head_dim_must_be_hidden_over_heads(c, m, "kv_channels")
     vocab = c.int("padded_vocab_size", default=None)
     if vocab is not None:
@@ -96,18 +98,35 @@ def read_dbrx(c: HFConfig) -> dict:
     # n_heads, kv heads = attn_config.kv_n_heads, every layer a MoE of moe_num_experts GLU
     # experts (w1, v1, w2) of ffn_hidden_size, router Linear without bias. No biases; its
     # LayerNorms have a weight and no bias, which the spec's weight-only norm counts exactly.
+    # attn_config.kv_n_heads: DbrxAttentionConfig's default is 1 (transformers v4.57.1
+    # models/dbrx/configuration_dbrx.py:50; the same in vLLM's own copy of 0.8.0-0.10.0,
+    # transformers_utils/configs/dbrx.py:42, line 43 from 0.9.1), and DbrxConfig builds that
+    # class from a missing attn_config (configuration_dbrx.py:199-200): absent means 1 KV
+    # head. A null stays None there and no attention can be built: refused.
     attn = c.sub("attn_config")
     ffn = c.sub("ffn_config")
-    if attn is None or ffn is None:
-        raise c.error("attn_config and ffn_config are required for model_type 'dbrx'")
+    if ffn is None:
+        raise c.error("ffn_config is required for model_type 'dbrx'")
     heads = c.int("n_heads")
+    if attn is None:
+        kv = 1
+        c.kv_default = (c.where("attn_config.kv_n_heads"), 1, "DbrxAttentionConfig")
+    elif attn.has("kv_n_heads"):
+        if attn.data["kv_n_heads"] is None:
+            raise c.error(f"{attn.where('kv_n_heads')} is null, which DbrxAttentionConfig keeps as None (it has no "
+                          "rule for it): give the number of KV heads")
+        kv = attn.int("kv_n_heads")
+    else:
+        kv = 1
+        c.kv_default = (attn.where("kv_n_heads"), 1, "DbrxAttentionConfig")
     m = {"num_layers": c.int("n_layers"), "hidden_size": c.int(HIDDEN), "num_attention_heads": heads,
-         "num_kv_heads": attn.int("kv_n_heads"), "max_position_embeddings": c.int("max_seq_len")}
+         "num_kv_heads": kv, "max_position_embeddings": c.int("max_seq_len")}
     vocab = c.int("vocab_size", default=None)
     if vocab is not None:
         m["vocab_size"] = vocab
     # clip_qkv clamps q/k/v values; rope_theta: rotary frequencies; attn_pdrop: training.
-    attn.ignore("clip_qkv", "rope_theta", "model_type", "attn_pdrop")
+    if attn is not None:
+        attn.ignore("clip_qkv", "rope_theta", "model_type", "attn_pdrop")
     m["intermediate_size"] = ffn.int("ffn_hidden_size")
     m["moe"] = c.weights_only(lambda: {
         "num_experts": ffn.int("moe_num_experts"),
@@ -133,20 +152,36 @@ def read_baichuan(c: HFConfig) -> dict:
     return m
 
 
-# KV heads when the key is absent. GPTJConfig (transformers v4.57.1 models/gptj/
-# configuration_gptj.py) has no KV-head key: multi-head, None (= the heads). PhiConfig
-# (models/phi/configuration_phi.py): None -> num_attention_heads. QWenConfig and
-# BaichuanConfig are remote code; vLLM 0.19.1 qwen.py and baichuan.py build every layer
-# with num_heads K/V heads whatever the config says, so None. ChatGLMConfig (vLLM's copy,
-# vllm/transformers_utils/configs/chatglm.py): heads unless multi_query_attention, then
-# multi_query_group_num (read by read_chatglm). DbrxConfig: attn_config.kv_n_heads (read_dbrx).
+# KV heads. None of these models' attention reads a KV-head key (``kv_heads_from``; a
+# config stating one that differs is refused by core.check_kv_heads):
+#   GPT-J: GPTJConfig has none; vLLM 0.19.1 gpt_j.py:71-75 builds num_attention_heads K/V heads.
+#   Phi-1/2: PhiConfig has num_key_value_heads (transformers v4.57.1 models/phi/
+#     configuration_phi.py:187-190, None -> the heads) and transformers' PhiAttention reads it,
+#     but vLLM 0.19.1 phi.py:87-98 builds num_attention_heads K/V heads: a grouped count is
+#     something the two disagree on, so it is refused; the heads (or null) are read.
+#   QWen (v1) and Baichuan (remote code): vLLM 0.19.1 qwen.py:103-107 (num_heads =
+#     config.num_attention_heads, line 164) and baichuan.py:148-156 (line 233) multi-head.
+#   ChatGLM: vLLM 0.19.1 chatglm.py:63-67: multi_query_group_num when multi_query_attention,
+#     else the heads (read_chatglm); its ChatGLMConfig maps n_head_kv onto
+#     multi_query_group_num (transformers_utils/configs/chatglm.py:11-14).
+#   DBRX: attn_config.kv_n_heads (vLLM 0.19.1 dbrx.py:198; transformers modeling_dbrx.py:227);
+#     DbrxConfig also writes it out as a top-level num_key_value_heads
+#     (configuration_dbrx.py:223), which must then agree.
+_MHA = "num_attention_heads (vLLM's {} builds multi-head attention)"
 GPTJ = Family(read_gptj, "GPTJConfig",
-              {"n_embd": 4096, "n_layer": 28, "n_head": 16, "num_key_value_heads": None, "tie_word_embeddings": False,
-               "n_positions": 2048})
+              {"n_embd": 4096, "n_layer": 28, "n_head": 16, "tie_word_embeddings": False, "n_positions": 2048},
+              kv_heads_from=_MHA.format("gpt_j.py"))
 PHI = Family(read_phi, "PhiConfig",
-             {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "num_key_value_heads": None,
-              "tie_word_embeddings": False, "max_position_embeddings": 2048})
-QWEN = Family(read_qwen, "QWenConfig", {"num_key_value_heads": None, "tie_word_embeddings": False, "no_bias": True})
-CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})
-DBRX = Family(read_dbrx, "DbrxConfig", {"tie_word_embeddings": False})
-BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})
+             {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "tie_word_embeddings": False,
+              "max_position_embeddings": 2048},
+             kv_heads_from="num_attention_heads (vLLM's phi.py builds multi-head attention; only transformers' "
+                           "PhiAttention reads num_key_value_heads)")
+QWEN = Family(read_qwen, "QWenConfig", {"tie_word_embeddings": False, "no_bias": True},
+              kv_heads_from=_MHA.format("qwen.py"))
+CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"tie_word_embeddings": False},
+                 kv_heads_from="multi_query_group_num with multi_query_attention, else num_attention_heads "
+                               "(vLLM's chatglm.py)")
+DBRX = Family(read_dbrx, "DbrxConfig", {"tie_word_embeddings": False},
+              kv_heads_from="attn_config.kv_n_heads (vLLM's dbrx.py)")
+BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"tie_word_embeddings": False},
+                  kv_heads_from=_MHA.format("baichuan.py"))

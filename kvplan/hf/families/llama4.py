@@ -20,7 +20,9 @@ def read_llama4_text(c: HFConfig) -> dict:
     m = base(c)
     n = m["num_layers"]
     nope = c.raw("no_rope_layers", None)
-    if nope is None:
+    # An empty list means the default too (transformers v4.57.1 models/llama4/
+    # configuration_llama4.py:372-379: "if no_rope_layers == []: no_rope_layers = None").
+    if nope is None or nope == []:
         interval = c.int("no_rope_layer_interval", default=4)
         nope = [int((i + 1) % interval != 0) for i in range(n)]
     else:

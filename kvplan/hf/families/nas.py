@@ -107,5 +107,8 @@ def _ffn_blocks(c: HFConfig, blocks: list, hidden: int) -> dict:
 
 
 # num_key_value_heads: null in Nemotron-NAS configs and not read by vLLM 0.19.1 nemotron_nas.py,
-# which takes each layer's heads // n_heads_in_group (read above); None lets base() pass.
-NEMOTRON_NAS = Family(read_nemotron_nas, "DeciLMConfig", {"num_key_value_heads": None, "tie_word_embeddings": False})
+# which takes each layer's heads // n_heads_in_group (lines 154-156, read above); a stated
+# count must be the spec's default, the largest per-layer count (core.check_kv_heads).
+NEMOTRON_NAS = Family(read_nemotron_nas, "DeciLMConfig", {"tie_word_embeddings": False},
+                      kv_heads_from="num_attention_heads // block_configs[i].attention.n_heads_in_group, the "
+                                    "largest of them (vLLM's nemotron_nas.py)")
