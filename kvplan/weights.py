@@ -234,15 +234,15 @@ def _layer_shapes(spec: ModelSpec) -> tuple:
 
 
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                      pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
+                      pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> Weights:
     """Memoised ``_weights_footprint`` (a Weights is frozen). Keyed by the spec's identity,
     as ``kvplan.layer_sums.stage_terms`` is (hashing a spec hashes every layer); the entry
     holds the spec so its id is never reused while cached."""
-    key = (id(spec), weights, tp, pp, moe, vocab_padding)
+    key = (id(spec), weights, tp, pp, moe, vocab_padding, splits)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    out = _weights_footprint(spec, weights, tp, pp, moe, vocab_padding)
+    out = _weights_footprint(spec, weights, tp, pp, moe, vocab_padding, splits)
     if len(_MEMO) > 1024:
         _MEMO.clear()
     _MEMO[key] = (spec, out)
@@ -250,7 +250,7 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
 
 
 def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                       pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
+                       pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> Weights:
     """Weight bytes of ``spec`` in format ``weights`` (default: spec's quantization or dtype),
     for the whole model and for each pipeline stage on one tensor-parallel rank.
 
@@ -261,7 +261,11 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     slices over the tp x dp ranks, or whole experts under expert parallelism); by default
     each rank holds a 1/tp slice of every expert. The embedding and lm_head rows are padded
     to a multiple of ``vocab_padding`` before the tp split (the engine's: vLLM and SGLang 64,
-    TensorRT-LLM 1, kvplan.engines.base.Engine.vocab_padding)."""
+    TensorRT-LLM 1, kvplan.engines.base.Engine.vocab_padding). ``splits`` are the engine's
+    exceptions to splitting a part by ``tp`` (``kvplan.engines.base.Engine.weight_splits``):
+    (part, name prefix, tensor-parallel degree) rows, the first whose part and prefix match a
+    tensor applies (1 keeps it whole; SGLang's DP attention splits the lm_head over its whole
+    tp group)."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
     from kvplan.shapes import MoEParallel, Param, model_shapes
 
@@ -274,6 +278,10 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
             raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; "
                                 f"experts sharded over data-parallel ranks or expert parallelism are not modelled "
                                 f"for them (give --weights to plan from the architecture)")
+        if splits:
+            raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; the "
+                                f"engine holds {', '.join(sorted({s[0] for s in splits}))} otherwise, which is not "
+                                f"modelled for them (give --weights to plan from the architecture)")
         return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
@@ -306,6 +314,8 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
             t = rank_tp
             if t is not None and p.part == "experts":
                 p, t = moe.share(p)
+            elif t is not None:
+                t = next((n for part, prefix, n in splits if p.part == part and p.name.startswith(prefix)), t)
             by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
             k = p.rank_numel(t, vocab_padding)
             cn[p.part] = cn.get(p.part, 0) + k
