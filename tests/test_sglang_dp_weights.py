@@ -146,3 +146,29 @@ def test_checkpoint_bytes_are_not_split_by_the_engine(v3):
     spec = dataclasses.replace(v3, checkpoint=Checkpoint("test", (TensorInfo("lm_head.weight", "BF16", (129280, 7168)),)))
     with pytest.raises(BadInputError, match="the engine holds lm_head, mlp otherwise"):
         weights_footprint(spec, None, 1, moe=MoEParallel(1, 1), splits=(("lm_head", "", 8), ("mlp", "", 8)))
+
+
+# -- notes on memory the plan leaves out (audit D5; SGLang's w_kc / w_vc) --------------------------
+
+def test_vllm_dp_with_moe_says_the_gathered_tokens_are_not_counted(v3):
+    cap_notes = plan(make_request(v3, "h200", tp=1, dp=8, enable_expert_parallel=True,
+                                  max_model_len=5120)).engine_notes
+    note = ("dp 8: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM 0.19.1's MoE "
+            "layers run on the tokens of all 8 ranks (all-gather (allgather_reducescatter): the profile run gathers "
+            "8 x max_num_batched_tokens tokens) and the data-parallel communicators add buffers, neither counted, so "
+            "the KV pool can be smaller than planned")
+    assert note in cap_notes
+    old = plan(make_request(v3, "h200", engine="vllm==0.10.1.1", tp=1, dp=8, enable_expert_parallel=True,
+                            max_model_len=5120, block_size=64)).engine_notes
+    assert any("(naive multicast:" in n for n in old)
+    # dp 1, or a dense model's independent replicas: no such note
+    assert not any(n.startswith("dp ") for n in plan(make_request(v3, "h200", tp=8)).engine_notes)
+    dense = plan(make_request(load_model("llama3.1-8b"), "h100", tp=1, dp=4)).engine_notes
+    assert not any(n.startswith("dp ") for n in dense)
+
+
+def test_sglang_names_its_uncounted_mla_copies(v3):
+    notes = plan(make_request(v3, "h200", engine="sglang", tp=8)).engine_notes
+    assert any("w_kc / w_vc" in n and "not counted: 255,852,544 B a GPU in bf16" in n for n in notes)
+    assert not any("w_kc" in n for n in plan(make_request(load_model("llama3.1-8b"), "h100",
+                                                          engine="sglang")).engine_notes)

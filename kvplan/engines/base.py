@@ -301,6 +301,11 @@ class Engine:
         run their own tp group; the routed experts follow kvplan.shapes.MoEParallel)."""
         return ()
 
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """Memory this release allocates for ``spec`` that the plan does not count (one line each,
+        for the notes); none by default."""
+        return ()
+
     @classmethod
     def for_release(cls, release: str | None, **options) -> Engine:
         """This engine bound to ``release`` (None: the newest modelled); BadInputError for a

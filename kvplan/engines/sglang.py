@@ -961,6 +961,24 @@ class SGLang(Engine):
                 check_tp_splits(spec, tp * dp, vocab="lm_head" in split_all, engines="SGLang")
         return tuple(rows)
 
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """MLA models: SGLang's w_kc / w_vc copies of kv_b_proj (models/deepseek_v2.py
+        post_load_weights in every wheel; 0.5.8: models/deepseek_common/deepseek_weight_loader.py
+        lines 367-575) are made with .contiguous() from the weight, or from its dequantized bf16
+        form, and kept beside kv_b_proj, which the MHA prefill path still runs. Their dtype
+        follows the checkpoint's quantization (bf16; fp8 for per-channel fp8, for block fp8 on
+        AMD, and in 0.4.6 for block fp8 too), which kvplan's fp8 format does not record."""
+        from kvplan.weights import mla_absorbed_bytes
+
+        if spec.mla is None:
+            return ()
+        copy = max(mla_absorbed_bytes(spec, st.layers, weights.tp, 2) for st in weights.stages)
+        if not copy:
+            return ()
+        return (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's kv_b_proj (models/deepseek_v2.py "
+                f"post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from a bf16, int8 or AWQ "
+                f"kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other fp8)",)
+
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan
         does not know is refused where the rule depends on it."""

@@ -451,6 +451,17 @@ class VLLM(Engine):
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
 
+    def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
+        tokens of every DP rank and the DP communicators are not in the plan's activation peak
+        and non-torch figures, which are dp 1's."""
+        if dp <= 1 or spec.moe is None:
+            return ()
+        return (f"dp {dp}: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM "
+                f"{self.release}'s MoE layers run on the tokens of all {dp} ranks ({self.rule('dp_moe_token_gather')}: "
+                f"the profile run gathers {dp} x max_num_batched_tokens tokens) and the data-parallel communicators "
+                f"add buffers, neither counted, so the KV pool can be smaller than planned",)
+
     # -- the parts of the waterfall -------------------------------------------------------------
     def mla_copy_bytes(self, spec: ModelSpec, weights, layers: range) -> int:
         """The model-dtype copy of each MLA layer's quantized kv_b_proj that this release keeps

@@ -209,6 +209,21 @@ RULES = (
          "MLAAttention lines 710-808) with vllm/model_executor/layers/quantization/utils/quant_utils.py "
          "get_and_maybe_dequant_weights (0.19.1 lines 342-391): weight.to(act_dtype) when unquantized; "
          "Fp8LinearMethod: scaled_dequantize(..., out_dtype=act_dtype); else quant_method.apply(layer, eye)"),
+    # -- data parallelism with a MoE model: each rank's MoE layers run on the tokens of every DP
+    #    rank, gathered into one [sum of the ranks' tokens, hidden] tensor (and gathered router
+    #    logits), so the profile run's MoE activations grow with dp; the DP / EP communicators add
+    #    buffers. kvplan plans each rank's activation peak and non-torch memory as dp 1's and says
+    #    so (VLLM.unmodelled_notes). Value: how the tokens are gathered by default.
+    Rule("dp_moe_token_gather", "0.8.0", "0.8.5.post1", "naive multicast",
+         "vllm/model_executor/layers/fused_moe/layer.py FusedMoE.naive_multicast (0.8.0 lines 735-751): "
+         "torch.empty((cu_tokens_across_dp_cpu[-1], hidden)) filled by broadcasts from every DP rank"),
+    Rule("dp_moe_token_gather", "0.9.0", "0.10.2", "naive multicast",
+         "vllm/envs.py VLLM_ALL2ALL_BACKEND default 'naive'; vllm/distributed/device_communicators/all2all.py "
+         "NaiveAll2AllManager.dispatch -> naive_multicast (0.9.0 lines 32-57)"),
+    Rule("dp_moe_token_gather", "0.11.0", None, "all-gather (allgather_reducescatter)",
+         "vllm/envs.py VLLM_ALL2ALL_BACKEND default 'allgather_reducescatter' (0.11.0), vllm/config/parallel.py "
+         "all2all_backend = 'allgather_reducescatter' (0.19.1 line 160); all2all.py AgRsAll2AllManager.dispatch "
+         "-> all_gatherv (0.19.1 lines 193-218)"),
     # -- engine options a release no longer takes (its CLI rejects them)
     Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
     Rule("removed_options", "0.18.0", None, ("swap_space",),
