@@ -182,6 +182,14 @@ class CapacityRequest:
         return MoEParallel.of(self.tp, self.dp, self.enable_expert_parallel)
 
     @property
+    def dp_attention(self) -> int:
+        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
+        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
+        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
+        ``--tp tp --dp dp``)."""
+        return self.dp if self.spec.moe is not None else 1
+
+    @property
     def num_gpus(self) -> int:
         """GPUs of the whole deployment."""
         return self.tp * self.pp * self.dp
@@ -314,6 +322,7 @@ def make_request(
     enable_expert_parallel: bool = False,
     allow_long_max_model_len: bool = False,
     quantization: str | None = None,
+    dp_attention: bool | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
     UnknownNameError (one line) on anything kvplan cannot use.
@@ -332,7 +341,11 @@ def make_request(
     for every GPU or a list with one per rank), ``num_gpu_blocks_override``,
     ``disable_hybrid_kv_cache_manager``, ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as
     vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel`` and ``quantization``
-    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights)."""
+    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights).
+
+    ``dp_attention``: SGLang's --enable-dp-attention as a launch command gave it (None: kvplan's
+    own meaning of dp, DP attention for a mixture-of-experts model and replicas for a dense
+    one); a layout that meaning cannot express is refused (``_check_dp_attention``)."""
     from kvplan import eviction as _eviction
     from kvplan import speculative as _speculative
     from kvplan.footprint import Parallelism, check_parallelism
@@ -347,6 +360,7 @@ def make_request(
     check_parallelism(spec, Parallelism(tp, pp))
     prof.check_tp_splits(spec, tp)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
+    dp_note = _check_dp_attention(spec, prof, tp, dp, dp_attention)
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
@@ -358,6 +372,8 @@ def make_request(
     if eviction is not None:
         _eviction.check_engine(engine)
         eviction.apply(spec)  # ShapeError for layers the policy cannot take
+    elif any(k.kind == "sink_window" for k in spec.layers):  # a spec that states the kind itself
+        _eviction.check_engine(engine, f"{spec.name}'s sink_window layers")
     if speculative is None:
         speculative = _speculative.make_speculative(
             spec, speculative_config, draft=draft, num_speculative_tokens=num_speculative_tokens, mtp=mtp, tp=tp)
@@ -437,7 +453,7 @@ def make_request(
                             f"with it; drop the flag")
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
-        engine_notes=(layers_note,) if layers_note else (),
+        engine_notes=tuple(n for n in (dp_note, layers_note) if n),
         model_spec=given, dtype_asked=model_dtype(dtype) if dtype else None,
         memory_fraction=fraction,
         max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
@@ -510,6 +526,37 @@ def _rank_memory(value, ranks: int) -> tuple[int, ...] | None:
                             f"ranks of a replica (tp x pp), got {len(out)}")
     return tuple(out)
 
+
+
+def _check_dp_attention(spec: ModelSpec, prof, tp: int, dp: int, dp_attention) -> str | None:
+    """kvplan's ``dp`` is DP attention for a mixture-of-experts model (CapacityRequest.dp_attention)
+    and independent replicas for a dense one. An SGLang launch command that says otherwise is
+    refused: ``--dp D`` without --enable-dp-attention runs D copies of a MoE model, each with its
+    experts over its own --tp GPUs (managers/data_parallel_controller.py), which kvplan's dp
+    does not express; --enable-dp-attention with a dense model splits its attention over tp / dp
+    and its MLP over the whole --tp, which kvplan does not model. Returns a note saying how an
+    accepted --enable-dp-attention was read."""
+    if dp_attention is None:
+        return None
+    if not isinstance(dp_attention, bool):
+        raise BadInputError(f"dp_attention must be true or false, got {dp_attention!r}")
+    if prof.family != "sglang":
+        raise BadInputError(f"dp_attention is SGLang's --enable-dp-attention; {prof.name} has no such flag")
+    if dp_attention and spec.moe is None:
+        raise BadInputError(f"--enable-dp-attention: {spec.name} is dense, and kvplan models SGLang's DP attention "
+                            f"only for mixture-of-experts models (its MLP would split over the whole --tp "
+                            f"{tp * dp}, its attention over {tp}); plan --dp {dp} replicas without the flag")
+    if not dp_attention and dp > 1 and spec.moe is not None:
+        raise BadInputError(f"--dp {dp} without --enable-dp-attention: SGLang runs {dp} independent copies of "
+                            f"{spec.name}, each with its experts over its own --tp {tp} "
+                            f"(managers/data_parallel_controller.py), and kvplan's dp for a mixture-of-experts "
+                            f"model is DP attention (experts shared over tp x dp); plan one copy (drop --dp) or "
+                            f"add --enable-dp-attention")
+    if not dp_attention:
+        return None
+    return (f"--tp {tp * dp} --dp {dp} --enable-dp-attention: SGLang's DP attention over {tp * dp} GPUs, each of "
+            f"the {dp} DP ranks its own attention over {tp} and its own KV pool, the experts over all {tp * dp}: "
+            f"kvplan plans it as tp {tp} x dp {dp}")
 
 
 def _check_moe_parallel(spec: ModelSpec, tp: int, dp: int, expert_parallel) -> None:
@@ -885,6 +932,7 @@ def plan(req: CapacityRequest) -> Pool:
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
+        dp_attention=req.dp_attention,
     )
     notes = [prof.block_size_note(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)]
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
@@ -901,8 +949,13 @@ def plan(req: CapacityRequest) -> Pool:
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 
-        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp))
+        # the drafter's experts split as the target's (MTP) and what the release shares with the target
+        w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp,
+                                                                 moe=req.moe_parallel, engine=prof))
     budgets = prof.carve(spec, req.gpu, w, settings)
+    if req.speculative is not None and req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None:
+        # a pool derived from the profile run; the sampler runs on the last stage (speculative: pp 1)
+        notes.append(prof.speculative_profile_note(spec, req.gpu, settings, budgets[-1]))
     if req.kv_cache_memory_bytes is not None:
         # vLLM uses kv_cache_memory_bytes as each worker's KV memory, ignoring
         # gpu_memory_utilization (gpu_worker.py determine_available_memory).
@@ -987,6 +1040,14 @@ class Capacity:
     @property
     def dp(self) -> int:
         return self.request.dp
+
+    @property
+    def dp_attention(self) -> int:
+        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
+        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
+        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
+        ``--tp tp --dp dp``)."""
+        return self.dp if self.spec.moe is not None else 1
 
     @property
     def num_gpus(self) -> int:
@@ -1279,6 +1340,12 @@ def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
             "draft_kv_bytes_per_token": sum(k.per_token_bytes(fmt, req.tp) for k in draft_layers),
             "draft_weights_bytes": pool.draft_weights_bytes,
             "lookahead_tokens": sp.lookahead_tokens, "extra_slots": sp.extra_slots,
+            # the profile run's rejection-sampler pass, left out: the pool is overstated by at least this
+            # (null: by an amount kvplan does not bound; 0 for a pool given rather than profiled)
+            "pool_overstated_bytes_at_least": (
+                get_engine(req.engine).rejection_pass_overstatement(req.served_spec, req.gpu, pool.settings,
+                                                                    pool.stages[-1])
+                if req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None else 0),
             "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
                 req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],
             "without": without(speculative=None),

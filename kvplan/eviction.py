@@ -19,15 +19,24 @@ What it applies to, layer kind by kind:
   its attention op with sink_token_length 0: tensorrt_llm/_torch/attention_backend/trtllm.py),
   so kvplan will not print a figure for it.
 
-Which engines run it (``capacity`` asks ``check_engine``; ``size`` is a what-if of the cache
-and takes the policy under any engine, saying so):
+Which engines run it (``capacity`` asks ``check_engine``; ``size`` and ``fragment`` take the
+policy as a what-if of the cache, saying so with ``WHATIF_NOTE``): none of the serving engines
+kvplan models, so only ``raw`` (memory alone) plans with it.
 
-- TensorRT-LLM: ``KvCacheConfig(sink_token_length=S, max_attention_window=[S + W])`` (its
-  "StreamingLLM" feature: the attention window of N = S + W tokens includes the S sinks,
-  docs/source/advanced/gpt-attention.md). Sink tokens are honoured by the TensorRT engine
-  backend; the PyTorch backend passes sink_token_length 0 to its attention op and honours
-  only the window (max_attention_window).
-- raw: memory alone, the policy as stated.
+- TensorRT-LLM: refused. StreamingLLM (``sink_token_length``) is gone: the TensorRT build path
+  asserts "StreamingLLM is no longer supported because attention sink cannot work with the
+  non-cyclic kv cache kernel & runtime changes" (tensorrt_llm/commands/build.py, build_model;
+  NVIDIA/TensorRT-LLM commit 65f1d153), and the PyTorch backend ignores sink_token_length
+  (NVIDIA/TensorRT-LLM PR #14275). A window alone (``max_attention_window``) it does run, but
+  the scheduler then reserves cdiv(min(n, W + T) + bubble, B) blocks a request, where T, the
+  "temporary attention window", is min(max_num_tokens, max_seq_len - 1 - W) whenever paged
+  context FMHA is on, which the PyTorch backend always sets for a windowed cache
+  (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, getRemainingBlocksToCompletion and
+  calculateTemporaryAttentionWindow; tensorrt_llm/_torch/pyexecutor/resource_manager.py,
+  _set_temp_attention_window_inputs). T hangs on max_num_tokens and max_seq_len as a release
+  sets them, and the rule has changed across releases; kvplan pins no TensorRT-LLM release
+  (kvplan.engines.trtllm), so it prints no figure.
+- raw: memory alone, the policy as stated, paged by SinkWindow.pages (the page rule).
 - vLLM (0.33.0): refused. It slides a window only where the model's config declares one
   (SlidingWindowSpec) and has no sink-token eviction; ``SinkFullAttentionSpec`` (OpenPangu)
   prepends learned sink keys and keeps the full cache (vllm/v1/kv_cache_interface.py).
@@ -47,22 +56,31 @@ from kvplan.spec import ModelSpec
 
 #: Engine family -> how it runs a sink + window policy (None: it does not).
 ENGINE_SUPPORT: dict[str, str | None] = {
-    "trtllm": ("TensorRT-LLM KvCacheConfig(sink_token_length=S, max_attention_window=[S + W]); sink tokens "
-               "need the TensorRT engine backend (the PyTorch backend honours only the window)"),
-    "raw": "memory alone",
+    "raw": "memory alone, a what-if: no serving engine kvplan models runs a sink + window cache",
+    "trtllm": None,
     "vllm": None,
     "sglang": None,
 }
 
+_RAW_ONLY = "a sink + window cache plans only under --engine raw (memory alone, a what-if)"
+
 #: Why an engine family refuses, one line each (what it supports instead).
 ENGINE_REFUSALS = {
     "vllm": ("vLLM slides a window only where the model's config declares one (SlidingWindowSpec) and evicts no "
-             "sink tokens (its SinkFullAttentionSpec keeps learned sink keys and the full cache); --window/--sinks "
-             "run under --engine trtllm (sink_token_length + max_attention_window) or --engine raw"),
+             "sink tokens (its SinkFullAttentionSpec keeps learned sink keys and the full cache); " + _RAW_ONLY),
     "sglang": ("SGLang applies a sink + window only to the speculative draft's attention "
                "(--speculative-draft-window-size / --speculative-draft-sink-size), never to the model's KV cache; "
-               "--window/--sinks run under --engine trtllm or --engine raw"),
+               + _RAW_ONLY),
+    "trtllm": ("TensorRT-LLM dropped StreamingLLM sinks (tensorrt_llm/commands/build.py asserts 'StreamingLLM is no "
+               "longer supported'; the PyTorch backend ignores sink_token_length, PR #14275), and for a window it "
+               "reserves W + min(max_num_tokens, max_seq_len - 1 - W) tokens a request (kvCacheManager.cpp "
+               "getRemainingBlocksToCompletion), which turns on a release kvplan does not pin; " + _RAW_ONLY),
 }
+
+#: The line ``size`` and ``fragment`` print when they take the policy as a what-if.
+WHATIF_NOTE = ("--window/--sinks: a what-if of the cache; no serving engine kvplan models runs it (vLLM and SGLang "
+               "keep every token of a model without its own window, TensorRT-LLM dropped StreamingLLM sinks); "
+               "see docs/speculative.md")
 
 
 @dataclass(frozen=True)
@@ -80,7 +98,7 @@ class SinkWindowPolicy:
 
     @property
     def max_tokens(self) -> int:
-        """Tokens a layer under the policy holds at most (TensorRT-LLM's max_attention_window)."""
+        """Tokens a layer under the policy holds at most: S + W."""
         return self.sinks + self.window
 
     def describe(self) -> str:
@@ -130,13 +148,13 @@ def engine_family(engine_name: str) -> str:
     return get_engine(engine_name).family
 
 
-def check_engine(engine_name: str) -> str:
+def check_engine(engine_name: str, what: str = "--window/--sinks") -> str:
     """How ``engine_name`` runs a sink + window policy; BadInputError (one line naming what it
-    supports) for an engine that does not."""
+    supports) for an engine that does not. ``what``: the thing asked for (the options, or a
+    spec's own sink_window layers)."""
     family = engine_family(engine_name)
     how = ENGINE_SUPPORT.get(family)
     if how is None:
-        why = ENGINE_REFUSALS.get(family, f"{family} is not known to run a sink + window KV cache; "
-                                          f"use --engine trtllm or --engine raw")
-        raise BadInputError(f"--window/--sinks under {engine_name}: {why}")
+        why = ENGINE_REFUSALS.get(family, f"{family} is not known to run a sink + window KV cache; {_RAW_ONLY}")
+        raise BadInputError(f"{what} under {engine_name}: {why}")
     return how

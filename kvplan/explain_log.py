@@ -83,6 +83,9 @@ class LoggedStartup:
     avail_after_load_gib: Fraction | None = None
     k_gib: Fraction | None = None
     v_gib: Fraction | None = None
+    #: SGLang's DP ranks under enable_dp_attention=True (dp_size; 1 without): ``tp`` stays its
+    #: whole --tp, each rank's attention runs over tp // dp_attention GPUs
+    dp_attention: int = 1
 
     def stated(self) -> dict:
         """The fields the log stated (for --json)."""
@@ -343,6 +346,8 @@ def _parse_sglang(text: str) -> LoggedStartup:
     v["dtype"] = _dtype(args.get("dtype")) if args.get("dtype") not in (None, "auto") else None
     v["tp"] = args.get("tp_size") or 1
     v["pp"] = args.get("pp_size") or 1
+    if args.get("enable_dp_attention") is True and (args.get("dp_size") or 1) > 1:
+        v["dp_attention"] = args["dp_size"]
     v["kv_cache_dtype"] = args.get("kv_cache_dtype")
     q = args.get("quantization")
     v["quantization"] = q

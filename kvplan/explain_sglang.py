@@ -11,6 +11,13 @@ at start, "Load weight end. ... avail mem" after loading). kvplan recomputes the
 the logged availability and the tokens from the model's per-token bytes, so the only
 difference left is the log's 0.01 GB rounding. A what-if moves the same formula:
 mem_fraction_static, the KV dtype, or tp (weights scale by kvplan's per-rank ratio).
+
+Under DP attention (``enable_dp_attention=True`` and ``dp_size`` D > 1 in the ServerArgs line)
+the logged ``tp_size`` N is every GPU of the group, and each rank's attention, and so its
+cell_size, runs over N / D of them (profile_max_num_token: get_num_kv_heads(get_attention_tp_size()),
+model_runner.py 0.4.6 line 701, 0.5.4 line 1419; 0.5.8 model_runner_kv_cache_mixin.py line
+83); the default mem_fraction_static
+reads N and reserves DP attention's memory (kvplan.engines.sglang.default_fraction).
 """
 
 from __future__ import annotations
@@ -27,6 +34,14 @@ SGLANG_WHAT_IF = ("mem_fraction_static", "kv_cache_dtype", "tp")
 def _cell_bytes(spec, fmt, tp: int) -> int:
     """K+V bytes of one token over every cache-holding layer on one rank."""
     return sum(kind.per_token_bytes(fmt, tp) for kind in spec.layers if kind.token_proportional)
+
+
+def _attention_tp(tp: int, dp_attention: int) -> int:
+    """The GPUs one DP rank's attention runs over: SGLang's --tp over its DP-attention ranks."""
+    if tp % dp_attention:
+        raise BadInputError(f"SGLang's DP attention needs --tp % --dp == 0 (server_args.py); tp {tp}, dp "
+                            f"{dp_attention}")
+    return tp // dp_attention
 
 
 def _tokens(rest_gib: Fraction, cell: int) -> int:
@@ -59,10 +74,10 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     fmt = get_format(kv_name, spec.dtype)
     engine.check_kv_format(fmt, spec.dtype)
     frac = log.memory_fraction if log.memory_fraction is not None else engine.default_memory_fraction(
-        g, log.tp, log.pp)
+        g, log.tp, log.pp, dp_attention=log.dp_attention)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib
     rest = after - before * (1 - frac)
-    cell = _cell_bytes(spec, fmt, log.tp)
+    cell = _cell_bytes(spec, fmt, _attention_tp(log.tp, log.dp_attention))
     tokens = _tokens(rest, cell)
     from kvplan.weights import weights_footprint
 
@@ -76,7 +91,8 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
              tokens * cell),
         Line("KV cache tokens", "tokens", log.kv_tokens, tokens),
     )
-    settings = {"tp": log.tp, "pp": log.pp, "mem_fraction_static": float(frac), "kv_cache_dtype": kv_name,
+    settings = {"tp": log.tp, "pp": log.pp, **({"dp_attention": log.dp_attention} if log.dp_attention > 1 else {}),
+                "mem_fraction_static": float(frac), "kv_cache_dtype": kv_name,
                 "context_length": log.max_model_len, "cell_size_bytes": cell}
     notes = ["the pool is recomputed from the logged 'avail mem' figures (0.01 GB rounding)"]
     if log.memory_fraction is None:
@@ -97,7 +113,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
         w_new = w_logged * Fraction(weights_footprint(spec, None, new_tp, log.pp).stages[0].bytes, w_pred)
         new_after = before - w_new
         new_rest = new_after - before * (1 - new_frac)
-        new_cell = _cell_bytes(spec, new_fmt, new_tp)
+        new_cell = _cell_bytes(spec, new_fmt, _attention_tp(new_tp, log.dp_attention))
         new_tokens = _tokens(new_rest, new_cell) if new_rest > 0 else 0
         wl = (
             Line("model weights", "bytes", int(w_logged * GIB), int(w_new * GIB)),

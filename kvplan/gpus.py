@@ -42,6 +42,26 @@ LINK_KINDS = frozenset({
 
 ENGINE_NAMES = frozenset({"vllm", "sglang", "trtllm"})
 
+#: PCIe signalling rate per lane, GT/s, by generation (PCI-SIG base specifications 3.0 / 4.0 / 5.0).
+#: Each uses 128b/130b line encoding, so a lane carries GT/s x 128/130 / 8 bytes per second in
+#: each direction: x16 gen4 = 16e9 x 16 x 128 / 130 / 8 = 31,507,692,307 B/s (the datasheets'
+#: "64 GB/s" is 16 GT/s x 16 / 8 x 2 directions, before encoding). This is the one PCIe figure
+#: kvplan uses: host links, PCIe peer links and fragment's default link all derive from it. It
+#: is the link's peak data rate; packet headers and DMA setup leave measured copies below it.
+#: PCIe 6.0 (64 GT/s, PAM4, FLIT mode with its own overhead) has no rate here.
+PCIE_GT_PER_S = {"pcie3": 8, "pcie4": 16, "pcie5": 32}
+PCIE_LANES = (1, 2, 4, 8, 16)
+
+
+def pcie_bytes_per_s(kind: str, lanes: int) -> int:
+    """Bytes/s per direction of a PCIe link after 128b/130b encoding, rounded down (exact
+    integers: 16 GT/s x 16 lanes -> 31,507,692,307)."""
+    if kind not in PCIE_GT_PER_S:
+        raise SpecError(f"{kind}: kvplan derives PCIe rates for {', '.join(PCIE_GT_PER_S)} only")
+    if lanes not in PCIE_LANES:
+        raise SpecError(f"{kind}: lanes must be one of {', '.join(map(str, PCIE_LANES))}, got {lanes!r}")
+    return PCIE_GT_PER_S[kind] * 10**9 * lanes * 128 // (130 * 8)
+
 _ENTRY_KEYS = frozenset({
     "name", "display_name", "vendor", "aliases", "driver_names", "memory", "memory_source", "hbm_bandwidth",
     "bf16_dense_flops", "fp8_dense_flops", "fp4_dense_flops", "fp16_dense_flops", "interconnect", "host_link",
@@ -55,9 +75,16 @@ class Link:
 
     kind: str
     bytes_per_s: int | None
+    lanes: int | None = None  # PCIe links: the lane count the rate derives from (pcie_bytes_per_s)
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "bytes_per_s": self.bytes_per_s}
+
+    def describe(self) -> str:
+        """'pcie5 x16, 63.02 GB/s' / 'nvlink-c2c, 450 GB/s' (per direction)."""
+        lanes = f" x{self.lanes}" if self.lanes else ""
+        rate = "n/a" if self.bytes_per_s is None else f"{self.bytes_per_s / 1e9:.4g} GB/s"
+        return f"{self.kind}{lanes}, {rate}"
 
 
 @dataclass(frozen=True)
@@ -149,12 +176,23 @@ def _bytes(value, what: str) -> int | None:
 
 
 def _link(value, what: str) -> Link | None:
+    """A catalog link: {kind, bandwidth}, or for PCIe {kind, lanes} (the rate is derived,
+    pcie_bytes_per_s; lanes null: not published)."""
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) != {"kind", "bandwidth"}:
-        raise SpecError(f"gpus.yaml: {what}: expected {{kind, bandwidth}}, got {value!r}")
+    pcie = isinstance(value, dict) and str(value.get("kind", "")).startswith("pcie")
+    keys = {"kind", "lanes"} if pcie else {"kind", "bandwidth"}
+    if not isinstance(value, dict) or set(value) != keys:
+        raise SpecError(f"gpus.yaml: {what}: expected {{{', '.join(sorted(keys))}}}, got {value!r}")
     if value["kind"] not in LINK_KINDS:
         raise SpecError(f"gpus.yaml: {what}: unknown link kind {value['kind']!r}")
+    if pcie:
+        lanes = value["lanes"]
+        try:
+            rate = None if lanes is None else pcie_bytes_per_s(value["kind"], lanes)
+        except SpecError as err:
+            raise SpecError(f"gpus.yaml: {what}: {err}") from None
+        return Link(kind=value["kind"], bytes_per_s=rate, lanes=lanes)
     return Link(kind=value["kind"], bytes_per_s=_bytes(value["bandwidth"], f"{what} bandwidth"))
 
 

@@ -245,13 +245,9 @@ class SinkWindow(FullAttention):
     e.g. sinks 4, window 4096, B 16: s = 1, cdiv(min(n, 4127), 16) = 258 pages once
     n >= 4113 (1 sink page + 257 window pages); sinks 0 gives SlidingWindow's count.
 
-    The engine that runs it, TensorRT-LLM (``KvCacheConfig(sink_token_length=S,
-    max_attention_window=[S + W])``), keeps the window in a ring of blocks after the sink
-    blocks, padding the last sink block with a "bubble" of (-S) % B slots, and reserves
-    cdiv(min(n, S + W) + bubble, B) blocks for a request of n tokens
-    (cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, getRemainingBlocksToCompletion:
-    ceilDiv(min(promptLen + maxNewTokens, maxAttentionWindow) + sinkBubbleLength,
-    tokensPerBlock)): sinks 4, window 4096, B 32: cdiv(4100 + 28, 32) = 129 blocks.
+    The same page rule sizes the pool's blocks per request (``engine_blocks_per_request``
+    is the base class's, ``pages``): the only engine kvplan plans it under is ``raw``, memory
+    alone (kvplan.eviction: no serving engine it models runs a sink + window cache).
     """
 
     kind: ClassVar[str] = "sink_window"
@@ -267,11 +263,6 @@ class SinkWindow(FullAttention):
     def pages(self, n, block_size: int):
         peak_at = self.window + (self.sink_pages(block_size) + 1) * block_size - 1
         return cdiv(minimum(n, peak_at), block_size)
-
-    def engine_blocks_per_request(self, n: int, block_size: int, max_num_batched_tokens: int | None = None,
-                                  num_speculative_blocks: int = 0) -> int:
-        bubble = -self.sinks % block_size
-        return cdiv(minimum(n, self.sinks + self.window) + bubble, block_size)
 
     def slot_class(self) -> tuple:
         """Layers of this kind need the same slots only with the same sinks and window."""

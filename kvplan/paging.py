@@ -534,9 +534,12 @@ class Pages:
         k = self.lookahead_tokens if lookahead else 0
         spec_blocks = self.num_speculative_blocks if lookahead and self.paging.state_speculative_blocks != "none" else 0
         if k:
-            n = n + k
             if self.paging.lookahead_capped:
-                n = minimum(n, self.max_model_len)
+                from kvplan.speculative import reserved_slots
+
+                n = reserved_slots(n, k, self.max_model_len)
+            else:
+                n = n + k
         return blocks_per_request(self.scheduler_layout, n, self.max_num_batched_tokens, spec_blocks)
 
     def logged_blocks_per_request(self, n):

@@ -513,6 +513,26 @@ def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     return tuple(out)
 
 
+def mtp_module_shapes(spec: ModelSpec, own_head: bool = False) -> tuple[Param, ...]:
+    """Tensors of one multi-token-prediction module outside its decoder layer (vLLM
+    vllm/model_executor/models/deepseek_mtp.py DeepSeekMultiTokenPredictorLayer): enorm and
+    hnorm (RMSNorm, hidden), eh_proj = nn.Linear(2 x hidden, hidden, bias=False) (a plain
+    torch module: neither split nor quantized, so whole on every rank in the model dtype;
+    part "other", which no weight format quantizes) and shared_head.norm; with ``own_head``
+    also shared_head.head = ParallelLMHead(vocab, hidden), vocab-parallel and unquantized
+    like the model's lm_head (Fp8Config.get_quant_method gives a VocabParallelEmbedding no
+    method). The module's decoder layer is ``layer_shapes`` of the layer after the target's
+    last. DeepSeek-V3 (hidden 7,168): 3 x 7,168 + 7,168 x 14,336 = 102,781,952 values; its
+    own head 129,280 x 7,168 = 926,679,040 more (115,834,880 a rank at tp 8)."""
+    hidden = spec.hidden_size
+    out = [Param("enorm.weight", "norms", hidden), Param("hnorm.weight", "norms", hidden),
+           *linear("eh_proj", "other", 2 * hidden, hidden, False, REPLICATED),
+           Param("shared_head.norm.weight", "norms", hidden)]
+    if own_head:
+        out.append(Param("shared_head.head.weight", "lm_head", spec.vocab_size, hidden, split=VOCAB))
+    return tuple(out)
+
+
 def mlp_width(spec: ModelSpec, layer: int) -> int:
     """Intermediate channels one token passes through in a layer's feed-forward block (all
     ranks): the dense MLP's, the routed experts it is sent to plus the shared experts, or 0

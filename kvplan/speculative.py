@@ -21,7 +21,10 @@ sizes one KV pool for both:
   num_hidden_layers + i, so one more MLA layer with its own latent cache, plus enorm, hnorm,
   eh_proj = nn.Linear(2 x hidden, hidden) and shared_head.norm; the embedding and the head
   are the target's, shared by ``SpecDecodeBaseProposer._maybe_share_embeddings`` /
-  ``_maybe_share_lm_head``, vllm/v1/spec_decode/llm_base_proposer.py). ``eagle``: the head's
+  ``_maybe_share_lm_head``, vllm/v1/spec_decode/llm_base_proposer.py; before 0.16.0 each MTP
+  layer keeps its own shared_head.head, an engine rule: ``Engine.mtp_keeps_own_head``). The
+  MTP layer is built from the target's VllmConfig, so its experts split as the target's
+  across tp x dp (whole under expert parallelism). ``eagle``: the head's
   decoder layers (vllm/model_executor/models/llama_eagle.py: ``LlamaDecoderLayer`` x
   num_hidden_layers of the head's config, the first without its input_layernorm, plus
   fc = Linear(2 x hidden, hidden)), embedding and lm_head shared with the target at pp 1.
@@ -132,15 +135,31 @@ class Speculative:
         return tuple(self.draft.layers) if self.draft is not None else ()
 
     # -- the draft's weights ----------------------------------------------------------------
-    def draft_weights(self, target: ModelSpec, weights: str | None, tp: int) -> tuple[int, int]:
-        """(params, bytes on one tensor-parallel rank) of what the drafter adds to the GPU."""
-        return self.kind.weights(self, target, weights, tp)
+    def draft_weights(self, target: ModelSpec, weights: str | None, tp: int, moe=None,
+                      engine=None) -> tuple[int, int]:
+        """(params, bytes on one tensor-parallel rank) of what the drafter adds to the GPU.
+        ``moe``: how the deployment holds the target's routed experts (kvplan.shapes.MoEParallel;
+        default a 1/tp slice each); ``engine``: the engine release (kvplan.engines), whose rules
+        decide what the drafter shares with the target (default: everything it can, as the
+        newest vLLM does)."""
+        from kvplan.shapes import MoEParallel
+
+        return self.kind.weights(self, target, weights, tp, moe if moe is not None else MoEParallel(tp, 1), engine)
 
 
-def _draft_model_weights(sp: Speculative, target: ModelSpec, weights: str | None, tp: int) -> tuple[int, int]:
-    """A draft model's weights in full, in its own checkpoint format (not --weights)."""
+def _draft_model_weights(sp: Speculative, target: ModelSpec, weights: str | None, tp: int, moe,
+                         engine) -> tuple[int, int]:
+    """A draft model's weights in full, in its own checkpoint format (not --weights). vLLM
+    builds it with its own ParallelConfig, the target's tp and none of its expert parallelism
+    (vllm/config/speculative.py create_draft_parallel_config; draft_model.py
+    _create_draft_vllm_config), so a MoE draft holds a 1/tp slice of each expert at dp 1;
+    across data-parallel ranks (the experts of FusedMoE shard over the global dp group) it is
+    not modelled."""
     from kvplan.weights import weights_footprint
 
+    if sp.draft.moe is not None and moe.tp * moe.ep != tp:
+        raise BadInputError(f"draft_model: {sp.draft.name} is a mixture of experts; how vLLM shards a draft "
+                            f"model's experts across data-parallel ranks is not modelled (plan it at --dp 1)")
     w = weights_footprint(sp.draft, None, tp, 1)
     return w.stages[0].params, w.stages[0].bytes
 
@@ -154,7 +173,7 @@ class _Method:
     lookahead: bool  # vLLM num_lookahead_tokens = k (eagle / eagle3 / mtp / draft_model), else 0
     what: object  # (Speculative) -> str
     layers: object  # (Speculative, target) -> cache kinds appended to the pool
-    weights: object  # (Speculative, target, weights, tp) -> (params, bytes per rank)
+    weights: object  # (Speculative, target, weights, tp, moe, engine) -> (params, bytes per rank)
 
 
 _METHODS: dict[str, _Method] = {
@@ -162,12 +181,14 @@ _METHODS: dict[str, _Method] = {
                            lambda sp, target: tuple(sp.draft.layers), _draft_model_weights),
     "eagle": _Method("draft", True, lambda sp: f"EAGLE head {sp.draft.name if sp.draft else ''}",
                      lambda sp, target: tuple(sp.draft.layers),
-                     lambda sp, target, weights, tp: eagle_weights(sp.draft, tp)),
+                     lambda sp, target, weights, tp, moe, engine: eagle_weights(sp.draft, tp)),
     "mtp": _Method("mtp", True, lambda sp: f"{sp.mtp_layers} MTP layer{'s' if sp.mtp_layers != 1 else ''}",
                    lambda sp, target: (mtp_kind(target),) * sp.mtp_layers,
-                   lambda sp, target, weights, tp: mtp_weights(target, weights, tp, sp.mtp_layers)),
+                   lambda sp, target, weights, tp, moe, engine: mtp_weights(
+                       target, weights, tp, sp.mtp_layers, moe=moe,
+                       own_head=engine is not None and engine.mtp_keeps_own_head())),
     "ngram": _Method("draft", False, lambda sp: "n-gram proposer", lambda sp, target: (),
-                     lambda sp, target, weights, tp: (0, 0)),
+                     lambda sp, target, weights, tp, moe, engine: (0, 0)),
 }
 #: Methods whose drafter writes KV past the verified tokens (num_lookahead_tokens = k).
 LOOKAHEAD_METHODS = tuple(name for name, m in _METHODS.items() if m.lookahead)
@@ -187,32 +208,33 @@ def _outer_bytes(spec: ModelSpec, tp: int) -> int:
     """Bytes (one rank) of the tensors outside the decoder layers: embedding, lm_head, final
     norm, extras, in the spec's own format (kvplan.weights' rule)."""
     from kvplan.shapes import model_shapes
-    from kvplan.weights import WEIGHT_FORMATS, _tensor_bytes, excluded_parts, resolve_weight_format
+    from kvplan.weights import tensors_on_rank
 
-    fmt = resolve_weight_format(spec, None)
-    quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
-    bits = WEIGHT_FORMATS[spec.dtype].bits
-    return sum(_tensor_bytes(p, tp, fmt, quantized, bits) for p in model_shapes(spec))
+    return tensors_on_rank(spec, model_shapes(spec), None, tp)[1]
 
 
-def mtp_weights(target: ModelSpec, weights: str | None, tp: int, modules: int) -> tuple[int, int]:
-    """(params, bytes per rank) of ``modules`` MTP modules: each a decoder layer numbered
-    after the target's last (DeepSeek-V3: layer 61, MLA + MoE, in the target's weight format),
-    plus enorm, hnorm and shared_head.norm (3 x hidden) and eh_proj (2 x hidden x hidden),
-    nn modules vLLM neither splits nor quantizes, so whole on every rank in the model dtype.
-    DeepSeek-V3: eh_proj 2 x 7168 x 7168 + 3 x 7168 = 102,781,952 values = 205,563,904 B bf16."""
-    from kvplan.weights import WEIGHT_FORMATS, weights_footprint
+def mtp_weights(target: ModelSpec, weights: str | None, tp: int, modules: int, moe=None,
+                own_head: bool = False) -> tuple[int, int]:
+    """(params, bytes per rank) of ``modules`` MTP modules, by the weight rules of the target's
+    own layers (kvplan.weights.tensors_on_rank): each a decoder layer numbered after the
+    target's last (DeepSeek-V3: layer 61, MLA + MoE, in the target's weight format, its routed
+    experts held as the deployment's ``moe`` split holds the target's: vLLM builds the MTP
+    drafter from the target's VllmConfig, parallel config included, vllm/v1/spec_decode/
+    eagle.py _get_model / _create_draft_vllm_config), plus the module's own tensors
+    (kvplan.shapes.mtp_module_shapes: enorm, hnorm, eh_proj, shared_head.norm, and with
+    ``own_head`` the shared_head.head copy of the lm_head vLLM keeps before 0.16.0).
+    DeepSeek-V3 at tp 8: 1,668,653,824 B; at dp 8 with expert parallelism (tp 1, 32 whole
+    experts a rank) 1,851,452,160 B, not the 11,726,547,712 B of all 256 experts."""
+    from kvplan.shapes import layer_shapes, mtp_module_shapes
+    from kvplan.weights import tensors_on_rank
 
     kind = mtp_kind(target)
     ext = dataclasses.replace(target, num_layers=target.num_layers + modules,
                               layers=target.layers + (kind,) * modules,
                               layer_labels=target.layer_labels + ("mtp",) * modules)
-    base = weights_footprint(target, weights, tp, 1).stages[0]
-    more = weights_footprint(ext, weights, tp, 1).stages[0]
-    h = target.hidden_size
-    extra_params = modules * (2 * h * h + 3 * h)
-    extra_bytes = extra_params * WEIGHT_FORMATS[target.dtype].bits // 8
-    return more.params - base.params + extra_params, more.bytes - base.bytes + extra_bytes
+    tensors = [p for i in range(target.num_layers, ext.num_layers) for p in layer_shapes(ext, i)]
+    tensors += mtp_module_shapes(target, own_head) * modules
+    return tensors_on_rank(ext, tensors, weights, tp, moe)
 
 
 def eagle_weights(head: ModelSpec, tp: int) -> tuple[int, int]:
@@ -325,6 +347,8 @@ def make_speculative(target: ModelSpec, speculative_config=None, *, draft=None, 
                 raise BadInputError(f"draft_model: {draft_spec.name}'s vocabulary ({draft_spec.vocab_size:,}) differs "
                                     f"from {target.name}'s ({target.vocab_size:,}); vLLM refuses a draft model "
                                     f"with another vocabulary size")
+            if method == "eagle":
+                _check_eagle_head(draft_spec, target)
     dtp = cfg.get("draft_tensor_parallel_size")
     if dtp is not None and dtp != tp:
         raise BadInputError(f"draft_tensor_parallel_size {dtp!r}: kvplan models the draft at the target's "
@@ -334,12 +358,37 @@ def make_speculative(target: ModelSpec, speculative_config=None, *, draft=None, 
     return out
 
 
+def _check_eagle_head(head: ModelSpec, target: ModelSpec) -> None:
+    """BadInputError unless ``head`` can be ``target``'s EAGLE head as vLLM builds one
+    (vllm/model_executor/models/llama_eagle.py LlamaModel.forward: fc(torch.cat((input_embeds,
+    hidden_states))), fc = ReplicatedLinear(2 x head hidden, head hidden), input_embeds from the
+    embedding shared with the target and hidden_states the target's): the hidden sizes must be
+    equal; and kvplan counts the head without an embedding or lm_head of its own (shared with the
+    target: eagle_weights), which vLLM does only for a head whose vocabulary is the target's
+    (vllm/v1/spec_decode/eagle.py _maybe_share_embeddings / _maybe_share_lm_head: no own copy,
+    or one torch.equal to the target's)."""
+    if head.hidden_size != target.hidden_size:
+        raise BadInputError(f"eagle: {head.name}'s hidden size ({head.hidden_size:,}) differs from {target.name}'s "
+                            f"({target.hidden_size:,}); vLLM's EAGLE head feeds the target's hidden states and "
+                            f"embeddings through fc (2 x hidden), so it cannot load it as {target.name}'s head")
+    if target.vocab_size and head.vocab_size and head.vocab_size != target.vocab_size:
+        raise BadInputError(f"eagle: {head.name}'s vocabulary ({head.vocab_size:,}) differs from {target.name}'s "
+                            f"({target.vocab_size:,}); vLLM shares the target's embedding and lm_head only with a "
+                            f"head of the same vocabulary, and kvplan counts the head without its own")
+
+
 #: vLLM releases whose speculative decoding was read for this module (scheduler lookahead,
 #: allocate_slots): the same rule in all of them. Releases before the first are refused.
-VLLM_READ = ("0.10.1.1", "0.11.0", "0.14.0", "0.19.0", "0.33.0")
-#: draft_model: vllm/engine/arg_utils.py raises "Draft model speculative decoding is not
-#: supported yet" in 0.11.0 and 0.14.0 (V1); 0.19.0 runs it (DraftModelProposer, lookahead k).
-VLLM_DRAFT_MODEL_FIRST = "0.19.0"
+VLLM_READ = ("0.10.1.1", "0.11.0", "0.14.0", "0.15.0", "0.19.0", "0.33.0")
+#: draft_model: vllm/engine/arg_utils.py raises NotImplementedError ("Speculative decoding with
+#: draft model is not supported yet" in the V1 oracle, 0.10.1.1 line 1450 and 0.10.2; "Draft
+#: model speculative decoding is not supported yet" from 0.11.0 through 0.14.1, 0.14.1 line
+#: 1794); 0.15.0 drops
+#: it and ships vllm/v1/spec_decode/draft_model.py DraftModelProposer (gpu_model_runner.py
+#: builds it for uses_draft_model(); its scheduler sets num_lookahead_tokens = k, scheduler.py
+#: 213; the draft's tp must equal the target's; no embedding or lm_head sharing), as every
+#: release to 0.19.1 does.
+VLLM_DRAFT_MODEL_FIRST = "0.15.0"
 
 
 def check_engine(engine_name: str, method: str | None = None) -> None:
@@ -361,8 +410,21 @@ def check_engine(engine_name: str, method: str | None = None) -> None:
                             f"({', '.join(VLLM_READ)}); pick a later release")
     if method == "draft_model" and release < Release.parse(VLLM_DRAFT_MODEL_FIRST):
         raise BadInputError(f"draft_model under {prof.name}: vLLM before {VLLM_DRAFT_MODEL_FIRST} refuses it "
-                            f"(engine/arg_utils.py: 'Draft model speculative decoding is not supported yet' in 0.11.0 "
-                            f"and 0.14.0); use eagle, mtp or ngram there, or a release from {VLLM_DRAFT_MODEL_FIRST}")
+                            f"(engine/arg_utils.py raises NotImplementedError: draft model speculative decoding is "
+                            f"not supported yet, through 0.14.1); use eagle, mtp or ngram there, or a release from "
+                            f"{VLLM_DRAFT_MODEL_FIRST} (DraftModelProposer)")
+
+
+def reserved_slots(n, extra_slots: int, max_model_len: int):
+    """Slots a decoding request holding ``n`` tokens reserves under speculative decoding:
+    min(n + extra_slots, max_model_len) (vllm/v1/core/kv_cache_manager.py allocate_slots:
+    ``num_tokens_need_slot = min(num_computed + num_new + num_lookahead_tokens,
+    max_model_len)``, from 0.9.0). The capacity pool (kvplan.paging) and the fragment
+    simulator both apply it. A request of 8,192 tokens at max_model_len 8,192 with k = 4 and a
+    drafter reserves 8,192 slots (512 blocks of 16), not 8,200 (513). int, or an int64 array."""
+    from kvplan.layers import minimum
+
+    return minimum(n + extra_slots, max_model_len)
 
 
 def with_draft_weights(w, draft_params: int, draft_bytes: int):

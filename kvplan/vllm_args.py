@@ -154,6 +154,8 @@ SGLANG_FLAGS = (
     Flag(("--quantization",), "quantization", "str"),
     # one token pool for every layer, windows or not (kvplan's --disable-hybrid-kv-cache-manager)
     Flag(("--disable-hybrid-swa-memory",), "disable_hybrid_kv_cache_manager", "bool"),
+    # DP attention: --tp N is every GPU, each of the --dp D ranks its own attention over N / D
+    Flag(("--enable-dp-attention",), "dp_attention", "bool"),
 )
 
 #: vLLM flags known not to change GPU memory, with the reason (their values are ignored).
@@ -388,7 +390,33 @@ def parse_sglang(text: str) -> LaunchCommand:
     notes: list[str] = []
     args, model = _strip_launcher(_tokens(str(text).strip()), "sglang")
     options = _parse_args(args, SGLANG_FLAGS, "sglang", notes)
+    _sglang_layout(options)
     return _finish("sglang", model, options, notes)
+
+
+def _sglang_layout(options: dict) -> None:
+    """SGLang's --tp / --dp / --enable-dp-attention as kvplan's tp, dp and ``dp_attention``
+    (kvplan.capacity.make_request). With --enable-dp-attention, --tp N counts every GPU and
+    each of the D DP ranks runs attention over N / D of them: kvplan's tp N / D, dp D. SGLang
+    asserts N % D == 0 (server_args.py: 0.4.6 line 295, 0.5.4 line 1172) and, up to 0.5.1,
+    D > 1 (0.4.6 line 293); 0.5.2+ turn the flag off at --dp 1 but still reserve its memory
+    (0.5.2 lines 493 and 634, 0.5.4 _handle_gpu_memory_settings before
+    _handle_data_parallelism), which kvplan does not model: refused. Without the flag, --dp D
+    runs D copies of --tp N GPUs each: dp_attention False, which make_request refuses for a
+    mixture-of-experts model."""
+    enabled = options.pop("dp_attention", False)
+    tp, dp = options.get("tp", 1), options.get("dp", 1)
+    if not enabled:
+        if dp > 1:
+            options["dp_attention"] = False
+        return
+    if dp <= 1:
+        raise BadInputError("--enable-dp-attention without --dp > 1: SGLang up to 0.5.1 refuses it, later releases "
+                            "turn it off but keep its memory reserve, which kvplan does not model; give --dp")
+    if tp % dp:
+        raise BadInputError(f"--enable-dp-attention: SGLang asserts --tp % --dp == 0 (server_args.py), and "
+                            f"{tp} % {dp} = {tp % dp}")
+    options["tp"], options["dp_attention"] = tp // dp, True
 
 
 def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:

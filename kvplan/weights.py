@@ -213,6 +213,47 @@ def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dt
     return cdiv(p.rank_numel(tp, vocab_padding) * bits, 8)
 
 
+def _storage(spec: ModelSpec, weights: str | WeightFormat | None) -> tuple[WeightFormat, frozenset, int]:
+    """(the format ``weights`` names for ``spec``, the parts it quantizes, the model dtype's bits)."""
+    fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
+    quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
+    return fmt, quantized, WEIGHT_FORMATS[spec.dtype].bits
+
+
+def _rank_sum(params, rank_tp: int | None, moe, fmt: WeightFormat, quantized: frozenset, dtype_bits: int,
+              vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> tuple[dict[str, int], dict[str, int], int]:
+    """(bytes by part, parameters by part, parameters) of tensors ``params`` on one rank
+    (``rank_tp`` None: whole), routed experts held as ``moe`` (a kvplan.shapes.MoEParallel) says,
+    vocabulary rows padded to ``vocab_padding`` before the split, the engine's ``splits`` rows
+    (part, name prefix, degree; the first that matches) in place of ``rank_tp``."""
+    by, cn, n = {}, {}, 0
+    for p in params:
+        t = rank_tp
+        if t is not None and p.part == "experts":
+            p, t = moe.share(p)
+        elif t is not None:
+            t = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)), t)
+        by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
+        k = p.rank_numel(t, vocab_padding)
+        cn[p.part] = cn.get(p.part, 0) + k
+        n += k
+    return by, cn, n
+
+
+def tensors_on_rank(spec: ModelSpec, params, weights: str | WeightFormat | None = None, tp: int = 1,
+                    moe=None) -> tuple[int, int]:
+    """(parameters, bytes) of tensors ``params`` (``kvplan.shapes`` Params of ``spec``) on one
+    tensor-parallel rank, by the rules ``weights_footprint`` applies to the model's own layers:
+    the format ``weights`` names (default: the spec's), the tensor-parallel splits, and routed
+    experts held as ``moe`` says (default: a 1/tp slice of each). For modules planned beside
+    the model's layers (a speculative drafter's MTP layer)."""
+    from kvplan.shapes import MoEParallel
+
+    fmt, quantized, dtype_bits = _storage(spec, weights)
+    by, _, n = _rank_sum(params, tp, moe if moe is not None else MoEParallel(tp, 1), fmt, quantized, dtype_bits)
+    return n, sum(by.values())
+
+
 _MEMO: dict[tuple, tuple] = {}
 _SHAPES: dict[int, tuple] = {}
 
@@ -284,9 +325,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
                                 f"modelled for them (give --weights to plan from the architecture)")
         return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
-    fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
-    dtype_bits = WEIGHT_FORMATS[spec.dtype].bits
-    quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
+    fmt, quantized, dtype_bits = _storage(spec, weights)
     outer = model_shapes(spec)
 
     layers = _layer_shapes(spec)
@@ -309,18 +348,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
         return hit[2]
 
     def _sum(params, rank_tp):
-        by, cn, n = {}, {}, 0
-        for p in params:
-            t = rank_tp
-            if t is not None and p.part == "experts":
-                p, t = moe.share(p)
-            elif t is not None:
-                t = next((n for part, prefix, n in splits if p.part == part and p.name.startswith(prefix)), t)
-            by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
-            k = p.rank_numel(t, vocab_padding)
-            cn[p.part] = cn.get(p.part, 0) + k
-            n += k
-        return by, cn, n
+        return _rank_sum(params, rank_tp, moe, fmt, quantized, dtype_bits, vocab_padding, splits)
 
     # Whole model, one copy.
     by_part = dict.fromkeys(PARTS, 0)

@@ -182,8 +182,8 @@ def test_tiers_report_the_link(capsys):
     d = _json(capsys, ["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies",
                        "paged-16-share", "--cpu-kv-gib", "8"])
     assert d["tiers"]["cpu_bytes"] == 8 << 30
-    # the catalog's H100 SXM host link: PCIe 5.0 x16, 64 GB/s per direction
-    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 64_000_000_000 and "host link" in d["tiers"]["host_bandwidth_source"]
+    # the catalog's H100 SXM host link: PCIe 5.0 x16, 32e9 x 16 x 128 / 130 / 8 = 63,015,384,615 B/s a direction
+    assert d["tiers"]["host_bandwidth_bytes_per_s"] == 63_015_384_615 and "host link" in d["tiers"]["host_bandwidth_source"]
     assert d["policies"][0]["prefix_cache"]["tiers"]["cpu"]["capacity_tokens"] == (8 << 30) // (16 * 131_072) * 16
 
 
@@ -230,3 +230,68 @@ def test_spec_tokens_without_a_draft_model_needs_a_method(capsys):
     code, _, err = cli(capsys, "fragment", "opt-13b", "--kv-pool-tokens", "15728", "--requests", "20",
                        "--spec-tokens", "4")
     assert code == 2 and "--spec-method" in one_line_error(err)
+
+
+def test_lookahead_capped_at_max_model_len_as_capacity(capsys):
+    """vLLM reserves min(n + lookahead, max_model_len) slots (kvplan.speculative.reserved_slots):
+    capacity holds 41 requests of 8,192 tokens (max_model_len) with ngram k = 4 in 20,993 blocks
+    (20,992 usable = 41 x 512), and the simulator on that pool preempts none (it preempted 4 when
+    it reserved 8,196 slots = 513 blocks)."""
+    import json
+
+    from helpers import cli
+
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "8192",
+                         "--speculative-config", '{"method": "ngram", "num_speculative_tokens": 4, '
+                         '"prompt_lookup_max": 4}', "--num-gpu-blocks-override", "20993", "--ctx", "8192", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert (d["requests_at_ctx"], d["blocks_per_request"]) == (41, 512)
+    code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--kv-pool-tokens", str(20_992 * 16), "--max-model-len",
+                         "8192", "--workload", "fixed:8000:192", "--requests", "200", "--spec-tokens", "4",
+                         "--spec-method", "ngram", "--policies", "paged-16", "--max-seqs", "1024", "--json")
+    assert code == 0, err
+    (r,) = json.loads(out)["policies"]
+    assert (r["preemptions"], r["peak_batch"], r["completed"]) == (0, 41, 200)
+
+
+def test_kv_pool_tokens_take_every_drafters_kv_out(capsys, tmp_path):
+    """--kv-pool-tokens are the target's tokens: a drafter's KV, whichever it is, takes its share
+    (kvplan.speculative's layers, as capacity pages them). DeepSeek-V3 with its MTP layer: 61 + 1
+    MLA layers of 1,152 B, 620,000 x 70,272 // 71,424 = 610,000 tokens simulated (it was
+    620,000, while a draft model's KV was taken out)."""
+    import json
+
+    from helpers import cli, one_line_error
+
+    def run(*args):
+        code, out, err = cli(capsys, "fragment", *args, "--workload", "fixed:8000:192", "--requests", "20",
+                             "--policies", "paged-16", "--json")
+        assert code == 0, err
+        d = json.loads(out)
+        return d["simulated_pool_tokens"], d["speculative"]["draft_bytes_per_token"]
+
+    assert run("deepseek-v3", "--kv-pool-tokens", "620000", "--spec-tokens", "1", "--spec-method", "mtp") == (
+        620_000 * 70_272 // 71_424, 1152) == (610_000, 1152)
+    assert run("llama3.1-8b", "--kv-pool-tokens", "443552", "--spec-tokens", "4", "--draft-model",
+               "llama3.2-1b") == (443_552 * 131_072 // 163_840, 32_768) == (354_841, 32_768)
+    # An EAGLE head (one Llama-3.1-8B-shaped decoder layer, 4,096 B per token here) is named with
+    # --draft-model; without it the head's KV is unknown and the run is refused.
+    head = tmp_path / "eagle.yaml"
+    head.write_text(json.dumps({"name": "eagle-llama3.1-8b", "source": "test", "num_layers": 1, "hidden_size": 4096,
+                                "num_attention_heads": 32, "num_kv_heads": 8, "head_dim": 128, "vocab_size": 128256,
+                                "intermediate_size": 14336, "dtype": "bf16", "max_position_embeddings": 131072}))
+    assert run("llama3.1-8b", "--kv-pool-tokens", "443552", "--spec-tokens", "3", "--spec-method", "eagle",
+               "--draft-model", str(head)) == (443_552 * 131_072 // 135_168, 4096)
+    code, _, err = cli(capsys, "fragment", "llama3.1-8b", "--kv-pool-tokens", "443552", "--spec-tokens", "3",
+                       "--spec-method", "eagle", "--requests", "5")
+    assert code == 2 and "give the EAGLE head with --draft-model" in one_line_error(err)
+    code, _, err = cli(capsys, "fragment", "llama3.1-8b", "--kv-pool-tokens", "443552", "--spec-tokens", "3",
+                       "--spec-method", "eagle", "--draft-model", "llama3.2-1b", "--requests", "5")
+    assert code == 2 and "hidden size (2,048) differs" in one_line_error(err)
+    # with --gpu the capacity pool holds the head's layer beside the target's (as `kvplan capacity`)
+    code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--gpu", "h100", "--spec-tokens", "3", "--spec-method",
+                         "eagle", "--draft-model", str(head), "--workload", "fixed:8000:192", "--requests", "5",
+                         "--policies", "paged-16", "--json")
+    assert code == 0, err
+    assert "eagle KV and weights included" in json.loads(out)["pool_source"]

@@ -54,10 +54,16 @@ def buddy_place(slots, size):
     return None if best is None else best[1]
 
 
-def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="first-fit"):
-    """Step-by-step simulation of the documented rules; returns a dict of exact sums."""
+def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="first-fit", look=0):
+    """Step-by-step simulation of the documented rules; returns a dict of exact sums. ``look``:
+    slots a sequence holds past its tokens (speculative decoding), never past max_model_len
+    (vLLM allocate_slots: min(tokens + lookahead, max_model_len))."""
     S, n = wl.system_prompt, wl.n
     B = policy.block_size
+
+    def blocks(length):  # a paged sample's blocks, its lookahead included
+        return cdiv(min(length + look, max_model_len) if look else length, B)
+
     paged = not policy.contiguous
     out = dict(seq_steps=0, token=0, allocated=0, fillable=0, allocated_waiting=0, waiting_steps=0,
                rounding=0, preemptions=0, peak=0, completed=0, seat_steps=0, seat_allocated=0)
@@ -76,13 +82,13 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
         preempted = False
         # 1. decode
         if paged:
-            needs = lambda g: sum(1 for q in g["seqs"] if q["len"] % B == 0)  # full blocks: one more
+            needs = lambda g: sum(1 for q in g["seqs"] if blocks(q["len"] + 1) > blocks(q["len"]))
             demand = sum(needs(g) for g in running)
             while demand > free_blocks:
                 victim = running.pop()
                 demand -= needs(victim)
                 for q in victim["seqs"]:
-                    free_blocks += cdiv(q["len"], B) - victim["base_blocks"]
+                    free_blocks += blocks(q["len"]) - victim["base_blocks"]
                 free_blocks += victim["shared_blocks"]
                 waiting.appendleft({"rid": victim["rid"], "lens": [q["len"] for q in victim["seqs"]],
                                     "finals": [q["final"] for q in victim["seqs"]]})
@@ -106,7 +112,7 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                 if paged:
                     base_blocks = P // B if policy.share else 0
                     shared_blocks = base_blocks - sys_blocks if policy.share else 0
-                    need = shared_blocks + sum(cdiv(x, B) - base_blocks for x in lens)
+                    need = shared_blocks + sum(blocks(x) - base_blocks for x in lens)
                     if free_blocks - need < wm:
                         break
                     free_blocks -= need
@@ -117,6 +123,8 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                     ok = True
                     for x, f in zip(lens, finals):
                         size = want = policy.reservation(f, max_model_len, P)
+                        if look:
+                            size = want = max(want, min(want + look, max_model_len))
                         if allocator == "buddy":
                             size = 1 << (size - 1).bit_length()
                             start = buddy_place(slots, size)
@@ -140,8 +148,8 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
             for q in g["seqs"]:
                 if paged:
                     base = g["base_blocks"] * B
-                    a = B * cdiv(q["len"], B)
-                    assert a - q["len"] < B  # less than one block of waste per sample
+                    a = B * blocks(q["len"])
+                    assert a - q["len"] < B + look  # less than one block of waste per sample past its lookahead
                     tok += q["len"] - base
                     alloc += a - base
                     fill += min(a, q["final"]) - base
@@ -176,7 +184,7 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                 if q["len"] == q["final"]:
                     g["seqs"].remove(q)
                     if paged:
-                        free_blocks += cdiv(q["final"], B) - g["base_blocks"]
+                        free_blocks += blocks(q["final"]) - g["base_blocks"]
                     else:
                         slots[q["start"]:q["start"] + q["size"]] = [False] * q["size"]
             if not g["seqs"]:
@@ -252,3 +260,61 @@ def test_reference_runs_most_scenarios():
             res = simulate(wl, parse_policy(name), 64, max_model_len=32, max_seqs=4, watermark=0.0,
                            allocator=allocator)
             assert res.completed == 3
+
+
+@st.composite
+def lookahead_scenarios(draw):
+    """Paged policies with speculative lookahead; max_model_len close to the requests' lengths so
+    the cap at max_model_len binds often."""
+    n = draw(st.integers(1, 2))
+    num = draw(st.integers(1, 8))
+    prompts = draw(st.lists(st.integers(1, 16), min_size=num, max_size=num))
+    outs = draw(st.lists(st.tuples(*[st.integers(1, 16)] * n), min_size=num, max_size=num))
+    policy = parse_policy(draw(st.sampled_from(["paged-1", "paged-2", "paged-3", "paged-4", "paged-8",
+                                                "paged-2-share", "paged-4-share", "orca-max", "orca-oracle"])))
+    max_model_len = draw(st.integers(2, 34))
+    wl = from_lengths(prompts, outs, max_model_len=max_model_len)
+    pool = draw(st.integers(4, 200))
+    max_seqs = draw(st.integers(n, 6))
+    watermark = draw(st.sampled_from([0.0, 0.05]))
+    k = draw(st.integers(1, 4))
+    lookahead = draw(st.sampled_from([0, k]))  # ngram: k slots; a drafter: k + k
+    return wl, policy, pool, max_model_len, max_seqs, watermark, k, lookahead
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lookahead_scenarios())
+def test_lookahead_capped_at_max_model_len_equals_step_by_step(sc):
+    """The event-driven simulator with speculative lookahead slots, capped at max_model_len as
+    the capacity pool caps them (kvplan.speculative.reserved_slots), agrees with the plain
+    step-by-step one to the integer."""
+    from kvplan.fragment.config import ServingConfig
+    from kvplan.fragment.timing import ConstantStepTime, SpeculativeStepTime
+
+    wl, policy, pool, mml, max_seqs, watermark, k, lookahead = sc
+    serving = ServingConfig(step_time=SpeculativeStepTime(ConstantStepTime(), k, 0.5, 0.0, lookahead))
+    try:
+        res = simulate(wl, policy, pool, max_model_len=mml, max_seqs=max_seqs, watermark=watermark, serving=serving)
+    except DoesNotFitError:
+        return
+    ref = reference(wl, policy, pool, mml, max_seqs, watermark, look=serving.lookahead)
+    u = res.usage
+    got = dict(seq_steps=u.seq_steps, token=u.token, allocated=u.allocated, fillable=u.fillable,
+               allocated_waiting=u.allocated_waiting, waiting_steps=u.waiting_steps, rounding=u.rounding,
+               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps,
+               seat_steps=u.wait_steps[WAIT_SEATS], seat_allocated=u.alloc_wait[WAIT_SEATS])
+    assert got == ref
+
+
+def test_lookahead_cap_frees_the_last_block():
+    """One request of 8 prompt + 8 output tokens at max_model_len 16, block 4, k = 2 with a
+    drafter (4 slots past its tokens): it holds cdiv(min(n + 4, 16), 4) blocks, at most 4, so a
+    pool of 4 blocks runs it without a preemption; uncapped it would need cdiv(20, 4) = 5."""
+    from kvplan.fragment.config import ServingConfig
+    from kvplan.fragment.timing import ConstantStepTime, SpeculativeStepTime
+
+    wl = from_lengths([8], [(8,)], max_model_len=16)
+    serving = ServingConfig(step_time=SpeculativeStepTime(ConstantStepTime(), 2, 0.5, 0.0, 2))
+    res = simulate(wl, parse_policy("paged-4"), 16, max_model_len=16, max_seqs=4, watermark=0.0, serving=serving)
+    assert (res.completed, res.preemptions) == (1, 0)
+    assert res.usage.allocated == reference(wl, parse_policy("paged-4"), 16, 16, 4, 0.0, look=4)["allocated"]

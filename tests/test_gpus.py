@@ -209,7 +209,8 @@ def test_exact_driver_figures():
     assert h100.bf16_dense_flops == 989_400_000_000_000
     assert h100.fp8_dense_flops == 1_978_900_000_000_000
     assert h100.interconnect.kind == "nvlink4" and h100.interconnect.bytes_per_s == 450_000_000_000
-    assert h100.host_link.kind == "pcie5" and h100.host_link.bytes_per_s == 64_000_000_000
+    # PCIe 5.0 x16 after 128b/130b encoding: 32e9 x 16 x 128 / 130 / 8, rounded down (kvplan.gpus.pcie_bytes_per_s)
+    assert h100.host_link.kind == "pcie5" and h100.host_link.bytes_per_s == 63_015_384_615
     # 79.25 GiB = 85,094,039,552 B exactly (vLLM log on an A100 80GB SXM)
     assert get_gpu("a100-80gb").memory_bytes == 85_094_039_552
     # deviceQuery: "Total amount of global memory: 32494 MBytes (34072559616 bytes)"

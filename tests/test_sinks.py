@@ -41,11 +41,11 @@ def test_sink_window_llama_layer():
     assert k.pages(4113, 16) == 258  # 1 sink page + 257 window pages (the window straddles)
     assert k.pages(131072, 16) == 258
     assert k.paged_seq_bytes(131072, BF16, 16) == 258 * 16 * 4096
-    # TensorRT-LLM's ring: bubble = (-4) % 32 = 28; cdiv(4100 + 28, 32) = 129 blocks
-    # (1 sink block + 4,096 / 32 = 128 window blocks).
-    assert k.engine_blocks_per_request(131072, 32) == 129
-    assert k.engine_blocks_per_request(131072, 16) == 257  # cdiv(4100 + 12, 16)
-    assert k.engine_blocks_per_request(100, 32) == 4  # cdiv(100 + 28, 32)
+    # The pool reserves by the same page rule (h24-audit-spec I3: TensorRT-LLM's ring rule gave
+    # 257 here while size's paged column said 258). B 32: s = 1, cdiv(min(n, 4096 + 63), 32) = 130.
+    assert k.engine_blocks_per_request(131072, 16) == 258
+    assert k.engine_blocks_per_request(131072, 32) == 130
+    assert k.engine_blocks_per_request(100, 32) == 4  # cdiv(100, 32)
     assert k.describe() == "4 sinks + window 4096, 8 kv heads x 128"
 
 
@@ -73,7 +73,7 @@ def test_numpy_columns_match_ints():
     k = SinkWindow(window=4096, sinks=4, **LAYER)
     n = np.array([1, 4100, 4113, 131072], dtype=np.int64)
     assert list(k.pages(n, 16)) == [k.pages(int(x), 16) for x in n]
-    assert list(k.engine_blocks_per_request(n, 32)) == [k.engine_blocks_per_request(int(x), 32) for x in n]
+    assert list(k.engine_blocks_per_request(n, 16)) == [k.engine_blocks_per_request(int(x), 16) for x in n]
 
 
 def test_spec_states_it_directly():
@@ -124,13 +124,13 @@ def test_policy_inputs():
         make_policy(4096, -1)
 
 
-@pytest.mark.parametrize("engine,ok", [("trtllm", True), ("raw", True), ("vllm", False), ("vllm-0.10", False),
+@pytest.mark.parametrize("engine,ok", [("raw", True), ("trtllm", False), ("vllm", False), ("vllm-0.10", False),
                                        ("sglang", False)])
 def test_engines_that_run_it(engine, ok):
     if ok:
-        assert check_engine(engine)
+        assert "what-if" in check_engine(engine)
     else:
-        with pytest.raises(BadInputError, match="--engine trtllm"):
+        with pytest.raises(BadInputError, match="only under --engine raw"):
             check_engine(engine)
 
 
@@ -149,7 +149,8 @@ def test_size_llama_128k_window_4096_sinks_4(capsys):
     assert fp["groups"][0]["kind"] == "sink_window" and fp["groups"][0]["cached_tokens"] == 4100
     assert d["eviction"] == {"window": 4096, "sinks": 4, "max_tokens_per_layer": 4100, "layers_capped": 32,
                              "layers": 32}
-    assert "what-if" in err and "trtllm" in err  # size says who runs it
+    # size says it is a what-if that no serving engine kvplan models runs (trtllm included: M1)
+    assert one_line_error(err).startswith("kvplan: warning: --window/--sinks: a what-if") and "no serving engine" in err
 
 
 def test_size_text_says_what_is_capped(capsys):
@@ -180,31 +181,57 @@ def test_capacity_raw_exact():
     # A block of 16 tokens: 16 x 4,096 B x 32 layers = 2 MiB.
     assert pool.layout.unit_bytes == 2_097_152
     assert pool.num_blocks == 68_968_505_344 // 2_097_152 == 32_886
-    # A request of 128k holds cdiv(4,100 + 12, 16) = 257 blocks: 32,886 // 257 = 127 at once
-    # (4 without the cap: 32,886 // 8,192).
-    assert pool.blocks_per_request(131_072) == 257
+    # A request of 128k holds the page rule's 258 blocks (1 sink block + 257 window blocks):
+    # 32,886 // 258 = 127 at once (4 without the cap: 32,886 // 8,192).
+    assert pool.blocks_per_request(131_072) == 258
     assert pool.max_requests(131_072) == 127
     assert plan(pool.request.replace(eviction=None)).max_requests(131_072) == 4
 
 
-def test_capacity_trtllm(capsys):
-    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "trtllm", "--window", "4096",
-                         "--sinks", "4", "--max-model-len", "128k", "--json")
+def test_size_gpu_one_block_rule_for_every_column(capsys):
+    # h24-audit-spec I3: one `size --gpu` output said 258 pages (paged column) and reserved 257
+    # blocks (TensorRT-LLM's ring rule) for the same request. Now both are the page rule.
+    code, out, err = cli(capsys, "size", "llama3.1-8b", "--ctx", "8192", "--window", "4096", "--sinks", "4",
+                         "--kv-dtype", "bf16", "--gpu", "h100", "--engine", "raw", "--max-model-len", "8192", "--json")
     assert code == 0, err
-    d = json.loads(out)
-    # TensorRT-LLM pages 32 tokens: a block is 32 x 4,096 B x 32 layers = 4 MiB; a request
-    # of 128k holds cdiv(4,100 + 28, 32) = 129 blocks.
-    assert d["block_size"] == 32
-    # TensorRT-LLM rounds the blocks up (kvCacheManager.cpp calculateMaxNumBlocks: ceilDiv of
-    # the whole tokens the pool holds at 131,072 B a token; docs/calibration.md, TensorRT-LLM)
-    assert d["num_blocks"] == -(-(d["kv_pool_bytes"] // 131_072) // 32)
-    assert d["blocks_per_request"] == 129
-    assert d["max_requests"] == d["num_blocks"] // 129
-    ev = d["eviction"]
-    assert (ev["window"], ev["sinks"], ev["max_tokens_per_layer"]) == (4096, 4, 4100)
-    assert ev["without"]["blocks_per_request"] == 4096  # 131,072 / 32
-    assert ev["without"]["max_requests"] == d["num_blocks"] // 4096
-    assert "sink_token_length" in ev["engine"]
+    (fp,) = json.loads(out)["formats"]
+    # 258 blocks x 16 tokens x 131,072 B = 541,065,216 B, in both columns
+    assert fp["paged_total_bytes"] == 258 * 16 * 131_072 == 541_065_216
+    assert fp["on_gpu"]["reserved_bytes"] == 541_065_216
+    assert fp["on_gpu"]["max_requests"] == 68_968_505_344 // 2_097_152 // 258 == 127
+
+
+@pytest.mark.parametrize("sinks", ["4", "0"])
+def test_capacity_trtllm_refused(capsys, sinks):
+    # h24-audit-spec M1 / W2: TensorRT-LLM runs no StreamingLLM sinks (build.py asserts; the PyTorch
+    # backend ignores sink_token_length), and a window there reserves W + a temporary attention
+    # window that kvplan cannot size without a pinned release: no figure, one line.
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "trtllm", "--window", "4096",
+                         "--sinks", sinks, "--max-model-len", "131072")
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("kvplan: error: --window/--sinks under trtllm: TensorRT-LLM dropped StreamingLLM sinks")
+    assert "max_num_tokens" in line and "only under --engine raw" in line
+
+
+def test_size_gpu_trtllm_refused(capsys):
+    code, _, err = cli(capsys, "size", "qwen3-8b", "--window", "4096", "--sinks", "4", "--gpu", "h100",
+                       "--engine", "trtllm")
+    assert code == 2
+    assert "TensorRT-LLM dropped StreamingLLM sinks" in one_line_error(err)
+
+
+def test_spec_stated_sink_window_asks_the_engine(capsys, tmp_path):
+    # A spec that states sink_window layers itself meets the same engine check as --window.
+    path = tmp_path / "toy.yaml"
+    path.write_text("name: toy-streaming\nsource: test\nnum_layers: 4\nhidden_size: 1024\nnum_attention_heads: 8\n"
+                    "num_kv_heads: 8\ndtype: bf16\nmax_position_embeddings: 65536\nvocab_size: 32000\nintermediate_size: 4096\n"
+                    "cache:\n  kinds:\n    attention: {kind: sink_window, window: 1020, sinks: 4}\n")
+    code, _, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--max-model-len", "8192")
+    assert code == 2
+    assert one_line_error(err).startswith("kvplan: error: toy-streaming's sink_window layers under vllm")
+    code, _, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", "raw", "--max-model-len", "8192")
+    assert code == 0, err
 
 
 @pytest.mark.parametrize("engine,needle", [("vllm", "vLLM slides a window only"),
@@ -235,3 +262,31 @@ def test_check_plan_takes_window(tmp_path, capsys):
     assert code == 1  # 127 requests fit (test_capacity_raw_exact), 128 do not
     results = {d["name"]: d["passed"] for d in json.loads(out)["deployments"]}
     assert results == {"streaming": True, "too-many": False}
+
+
+# -- fragment: the same refusals (h24-audit-spec I2) --------------------------------------------
+def test_fragment_refuses_a_vllm_pool_with_a_window(capsys):
+    # The pool is vLLM's (the default engine), and vLLM runs no sink + window cache: refused with
+    # capacity's line, before anything is simulated.
+    code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--gpu", "h100", "--workload", "fixed:8000:192",
+                         "--requests", "30", "--window", "4096", "--sinks", "4", "--max-model-len", "8192",
+                         "--policies", "paged-16")
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith("kvplan: error: --window/--sinks under vllm: vLLM slides a window only")
+
+
+@pytest.mark.parametrize("model,needle", [("deepseek-v2-lite", "MLA latent"), ("mistral-7b", "no full-attention layers to evict from")])
+def test_fragment_refuses_layers_the_policy_cannot_take(capsys, model, needle):
+    code, _, err = cli(capsys, "fragment", model, "--kv-pool-tokens", "100000", "--workload", "fixed:8000:192",
+                       "--requests", "10", "--window", "4096", "--sinks", "4", "--policies", "paged-16")
+    assert code == 2
+    assert needle in one_line_error(err)
+
+
+def test_fragment_window_is_a_what_if(capsys):
+    code, out, err = cli(capsys, "fragment", "llama3.1-8b", "--gpu", "h100", "--engine", "raw", "--workload",
+                         "fixed:8000:192", "--requests", "30", "--window", "4096", "--sinks", "4", "--max-model-len",
+                         "8192", "--policies", "paged-16", "--json")
+    assert code == 0, err
+    assert json.loads(out)["retention"] == {"window": 4096, "sinks": 4}
+    assert one_line_error(err).startswith("kvplan: warning: --window/--sinks: a what-if")

@@ -204,12 +204,12 @@ def test_mtp_k_must_be_a_multiple():
 
 
 # -- an EAGLE head -----------------------------------------------------------------------------------
-def eagle_head(tmp_path):
+def eagle_head(tmp_path, **changes):
     """An EAGLE head for Llama-3.1-8B: one decoder layer of the target's shape."""
     head = {"name": "eagle-llama3.1-8b", "source": "test", "num_layers": 1, "hidden_size": 4096,
             "num_attention_heads": 32, "num_kv_heads": 8, "head_dim": 128, "vocab_size": 128256,
-            "intermediate_size": 14336, "dtype": "bf16", "max_position_embeddings": 131072}
-    path = tmp_path / "eagle.yaml"
+            "intermediate_size": 14336, "dtype": "bf16", "max_position_embeddings": 131072, **changes}
+    path = tmp_path / f"{head['name']}.yaml"
     path.write_text(json.dumps(head))
     return path, spec_from_mapping(head)
 
@@ -244,16 +244,20 @@ def test_ngram_adds_slots_only(capsys):
     assert pool.blocks_per_request(8192) == 513  # cdiv(8,192 + 5, 16): no lookahead for ngram
 
 
-@pytest.mark.parametrize("engine,ok", [("vllm", True), ("vllm==0.19.0", True), ("vllm==0.14.0", False),
+@pytest.mark.parametrize("engine,ok", [("vllm", True), ("vllm==0.19.0", True), ("vllm==0.18.1", True),
+                                       ("vllm==0.15.0", True), ("vllm==0.14.1", False), ("vllm==0.14.0", False),
                                        ("vllm==0.10.1.1", False), ("raw", True)])
 def test_draft_model_by_vllm_release(capsys, engine, ok):
+    # engine/arg_utils.py raises NotImplementedError for draft_model through 0.14.1 (0.14.1 line
+    # 1794); 0.15.0 drops it and ships vllm/v1/spec_decode/draft_model.py DraftModelProposer.
     code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--draft",
                        "llama3.2-1b", "--num-speculative-tokens", "2")
     if ok:
         assert code == 0, err
     else:
         assert code == 2
-        assert "Draft model speculative decoding is not supported yet" in one_line_error(err)
+        line = one_line_error(err)
+        assert "vLLM before 0.15.0 refuses it" in line and "not supported yet, through 0.14.1" in line
 
 
 def test_mtp_under_an_older_vllm_release(capsys):
@@ -271,3 +275,122 @@ def test_every_method_kvplan_names_has_its_behaviour():
     assert [m for m, b in _METHODS.items() if not b.lookahead] == ["ngram"]
     assert {m: b.label for m, b in _METHODS.items()} == {"draft_model": "draft", "eagle": "draft", "mtp": "mtp",
                                                           "ngram": "draft"}
+
+
+# -- the MTP module under data and expert parallelism, and by vLLM release ------------------------
+# One routed expert of DeepSeek-V3 in fp8 (1 B a weight + a fp32 scale per output channel):
+# gate_up 4,096 x 7,168 + 4,096 x 4 B, down 7,168 x 2,048 + 7,168 x 4 B = 44,085,248 B.
+DSV3_FP8_EXPERT_BYTES = 4096 * 7168 + 4096 * 4 + 7168 * 2048 + 7168 * 4
+
+
+def test_mtp_experts_follow_the_deployments_split():
+    """vLLM builds the MTP drafter from the target's VllmConfig (vllm/v1/spec_decode/eagle.py
+    _get_model / _create_draft_vllm_config returns self.vllm_config), so the MTP layer's FusedMoE
+    is sharded over tp x dp like the target's (whole experts with expert parallelism)."""
+    from kvplan.shapes import MoEParallel
+
+    spec = load_model("deepseek-v3")
+    whole = mtp_weights(spec, None, 1, 1)[1]
+    assert whole == 11_726_547_712  # tp 1, dp 1: all 256 experts on the GPU
+    # dp 8 with EP: 32 whole experts a rank, 224 fewer
+    dp8_ep = mtp_weights(spec, None, 1, 1, moe=MoEParallel.of(1, 8, True))[1]
+    assert dp8_ep == whole - 224 * DSV3_FP8_EXPERT_BYTES == 1_851_452_160
+    assert mtp_weights(spec, None, 1, 1, moe=MoEParallel.of(1, 8, False))[1] == 1_857_874_688  # 1/8 of each
+    assert mtp_weights(spec, None, 2, 1, moe=MoEParallel.of(2, 4, True))[1] == 1_743_325_952
+    assert mtp_weights(spec, None, 8, 1, moe=MoEParallel.of(8, 1, False))[1] == 1_668_653_824  # tp 8 as before
+    # tp 8 with EP: 32 whole experts instead of 256 eighths; the same weights, but down_proj's
+    # per-output-channel scales of 224 fewer experts: 224 x 7,168 x 4 B = 6,422,528 B less
+    assert mtp_weights(spec, None, 8, 1, moe=MoEParallel.of(8, 1, True))[1] == 1_668_653_824 - 6_422_528
+
+
+def test_mtp_pool_at_dp8_with_expert_parallelism(capsys):
+    spec = load_model("deepseek-v3")
+    pool = plan(make_request(spec, "h200", dp=8, enable_expert_parallel=True, mtp=True, max_model_len="32k"))
+    # Was 11,726,547,712 B of drafter (every expert on every GPU): 17,572 blocks, 8 requests of 32k.
+    assert pool.draft_weights_bytes == 1_851_452_160
+    # 29,956,485,635 less vLLM's bf16 copy of the target's 61 fp8 kv_b_proj (W_UK_T / W_UV, rule
+    # mla_kv_b_dequantized_copy: 61 x 33,554,432 = 2,046,820,352 B at tp 1; the MTP layer's own is
+    # not counted)
+    assert pool.kv_pool_bytes == 29_956_485_635 - 2_046_820_352 == 27_909_665_283
+    assert pool.num_blocks == 27_909_665_283 // (62 * 16 * 1152) == 24_422
+    assert pool.max_requests(32_768) == (24_422 - 1) // 2048 == 11  # one null block; 2,048 blocks a request
+    code, out, err = cli(capsys, "size", "deepseek-v3", "--mtp", "--gpu", "h200", "--dp", "8", "-ep",
+                         "--max-model-len", "32k", "--kv-dtype", "bf16", "--json")
+    assert code == 0, err
+    assert json.loads(out)["speculative"]["draft_weights_bytes_per_gpu"] == 1_851_452_160
+
+
+@pytest.mark.parametrize("release,head", [("0.10.1.1", True), ("0.14.0", True), ("0.15.1", True),
+                                          ("0.16.0", False), ("0.19.1", False)])
+def test_mtp_lm_head_copy_by_release(release, head):
+    """Before 0.16.0 each MTP layer keeps its own shared_head.head (deepseek_mtp.py SharedHead);
+    eagle.py shares it with the target's lm_head from 0.16.0. The copy at tp 8: 129,280 rows
+    (a multiple of 64) / 8 x 7,168 x 2 B (no quant method for a vocab embedding) = 231,669,760 B."""
+    spec = load_model("deepseek-v3")
+    pool = plan(make_request(spec, "h200", tp=8, mtp=True, max_model_len="32k", engine=f"vllm=={release}"))
+    head_bytes = 129_280 // 8 * 7168 * 2
+    assert head_bytes == 231_669_760
+    assert pool.draft_weights_bytes == 1_668_653_824 + (head_bytes if head else 0)
+    if release in ("0.14.0", "0.16.0"):  # 0.14.0 was 8,827 blocks of 64 x 71,424 B, as 0.16.0 is
+        # (8,776 and 8,827 before the target's kv_b_proj copy, 61 x 4,194,304 B at tp 8: 56 blocks)
+        assert pool.num_blocks == (8_720 if head else 8_771)
+
+
+# -- the profile run's rejection-sampler pass ----------------------------------------------------------
+def test_rejection_sampler_pass_is_stated(capsys, llama70b):
+    """From 0.11.1 _dummy_sampler_run passes randn logits of 2S rows to the rejection sampler,
+    which samples the bonus tokens from an S-row copy with a raw fp32 copy kept beside the sampled
+    one: S x vocab x (2d + 4) B more than the sampler pass kvplan counts, with every method."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "--tp", "4", "--speculative-config",
+                         SPEC_CONFIG, "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    # S = min(max_num_seqs 1,024, 8,192 tokens); 1,024 x 128,256 x (2 x 2 + 4) B. The sampler pass
+    # (2,091,995,136 B) binds over the forward pass, so all of it is missing from the peak.
+    assert d["speculative"]["pool_overstated_bytes_at_least"] == 1024 * 128_256 * 8 == 1_050_673_152
+    assert any("rejection-sampler pass" in n and "at least 1,050,673,152 B" in n for n in d["notes"])
+    ngram = plan(make_request(llama70b, "h100", tp=4, speculative_config='{"method": "ngram", '
+                                                                          '"num_speculative_tokens": 3}'))
+    from kvplan.capacity import Capacity
+
+    notes = Capacity(ngram, None, None, (), ()).notes
+    assert any("ngram included" in n and "1,050,673,152" in n for n in notes)
+    old = plan(make_request(llama70b, "h100", tp=4, engine="vllm==0.11.0", speculative_config='{"method": '
+                            '"ngram", "num_speculative_tokens": 3}'))
+    assert any("not bounded for vllm==0.11.0" in n for n in old.engine_notes)
+    raw = plan(make_request(llama70b, "h100", tp=4, engine="raw", speculative_config=SPEC_CONFIG))
+    assert not any("rejection" in n for n in raw.engine_notes)
+
+
+# -- EAGLE heads against their target ------------------------------------------------------------------
+def test_eagle_head_must_match_the_target(tmp_path, capsys):
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--speculative-config",
+                       '{"method": "eagle", "model": "llama3.2-1b", "num_speculative_tokens": 3}')
+    assert code == 2
+    assert "eagle: llama3.2-1b's hidden size (2,048) differs from" in one_line_error(err)
+    path, _ = eagle_head(tmp_path)
+    other, _ = eagle_head(tmp_path, name="eagle-32k", vocab_size=32000)
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--speculative-config",
+                       json.dumps({"method": "eagle", "model": str(other), "num_speculative_tokens": 3}))
+    assert code == 2
+    assert "eagle: eagle-32k's vocabulary (32,000) differs from" in one_line_error(err)
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--speculative-config",
+                       json.dumps({"method": "eagle", "model": str(path), "num_speculative_tokens": 3}))
+    assert code == 0, err
+
+
+
+def test_moe_draft_model_split(capsys):
+    """A draft model gets its own ParallelConfig (vllm/config/speculative.py
+    create_draft_parallel_config: the target's tp, no expert parallelism), so at dp 1 a MoE draft
+    holds a 1/tp slice of each expert even under -ep; across dp ranks it is refused."""
+    from kvplan.weights import weights_footprint
+
+    target, draft = load_model("qwen3-235b-a22b"), load_model("qwen3-30b-a3b")
+    pool = plan(make_request(target, "h200", tp=4, enable_expert_parallel=True, draft=draft,
+                             num_speculative_tokens=2, max_model_len="32k"))
+    assert pool.draft_weights_bytes == weights_footprint(draft, None, 4, 1).stages[0].bytes
+    code, _, err = cli(capsys, "capacity", "qwen3-235b-a22b", "--gpu", "h200", "--tp", "4", "--dp", "2", "-ep",
+                       "--draft", "qwen3-30b-a3b", "--num-speculative-tokens", "2")
+    assert code == 2
+    assert "draft_model: qwen3-30b-a3b is a mixture of experts" in one_line_error(err)

@@ -41,8 +41,11 @@ def reference(wl, policy, pool, mml, max_seqs, watermark, budget, look, window, 
             return 0
         return max(0, (n - window) // B - sb)
 
+    def reach(n):  # a sequence's tokens and lookahead slots, never past max_model_len (vLLM allocate_slots)
+        return min(n + look, mml) if look else n
+
     def held(n):  # paged blocks of a sequence of n tokens
-        return cdiv(n + look, B) - freed(n)
+        return cdiv(reach(n), B) - freed(n)
 
     out = dict(seq_steps=0, token=0, allocated=0, fillable=0, wait=[0, 0, 0, 0], alloc_wait=[0, 0, 0, 0],
                preemptions=0, peak=0, completed=0)
@@ -132,7 +135,9 @@ def reference(wl, policy, pool, mml, max_seqs, watermark, budget, look, window, 
                     chunks, ok = [], True
                     for f in finals:
                         want = policy.reservation(f, mml, P)
-                        size = (want if cap is None else min(want, cap)) + look
+                        size = want if cap is None else min(want, cap)
+                        if look:
+                            size = max(size, min(size + look, mml))
                         at = next((a for a in range(pool - size + 1) if not any(slots[a:a + size])), None)
                         if at is None:
                             ok = False
@@ -176,7 +181,7 @@ def reference(wl, policy, pool, mml, max_seqs, watermark, budget, look, window, 
                     fr = freed(n) * B
                     alloc += held(n) * B
                     tok += n - fr
-                    fill += min(cdiv(n + look, B) * B, f) - fr
+                    fill += min(cdiv(reach(n), B) * B, f) - fr
                 else:
                     size = chunk[1]
                     alloc += size

@@ -111,8 +111,8 @@ def capacity(
     --batch the answers for that load; with --dp the whole deployment. When it does not fit,
     what would. Exit 1 when it does not fit.
 
-    --window W --sinks S caps every full-attention layer at S + W tokens (StreamingLLM;
-    engines that run it: trtllm, raw). --speculative-config (vLLM's JSON), or --draft M
+    --window W --sinks S caps every full-attention layer at S + W tokens (StreamingLLM; a
+    what-if under --engine raw only: no serving engine kvplan models runs it). --speculative-config (vLLM's JSON), or --draft M
     --num-speculative-tokens K, or --mtp adds the drafter: its KV layers in the same pool,
     its weights, and k + k lookahead slots per request (engines: vllm, raw). Each prints
     what the deployment holds without it. See docs/speculative.md.
@@ -123,7 +123,7 @@ def capacity(
 
     Examples: kvplan capacity llama3.1-8b --gpu h100;  kvplan capacity llama3-70b --gpu a100-80gb -tp 4 --kv-cache-dtype fp8;
     kvplan capacity gemma3-27b --gpu h100 --ctx 32k --batch 8;
-    kvplan capacity llama3.1-8b --gpu h100 --engine trtllm --window 4096 --sinks 4;
+    kvplan capacity llama3.1-8b --gpu h100 --engine raw --window 4096 --sinks 4;
     kvplan capacity llama3.1-70b --gpu h100 -tp 4 --speculative-config '{"model": "llama3.2-1b", "num_speculative_tokens": 4}';
     kvplan capacity --gpu h100 --from-vllm "vllm serve meta-llama/Llama-3.1-8B --max-model-len 32k"
     """
@@ -315,8 +315,12 @@ def _requests_line(pool, n: int, what: str) -> str:
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
     if pool.request.extra_slots:
+        # vLLM logs one concurrency, for max_model_len (kv_cache_utils.py get_max_concurrency_for_kv_cache_config)
+        from kvplan.engines import get_engine
+
+        logged = n == pool.max_model_len and get_engine(pool.request.engine).family == "vllm"
         return head + (f"{count:,} ({pool.blocks_per_request(n):,} blocks each with the speculative slots; "
-                       f"vLLM logs {memory} without them)")
+                       f"{'vLLM logs' if logged else 'memory alone:'} {memory} without them)")
     return head + f"{count:,} (memory: {memory}, {pool.blocks_per_request(n):,} blocks each)"
 
 

@@ -42,7 +42,9 @@ def fragment(
         Optional[str], typer.Option("--gpu", help="Size the KV pool by capacity planning on this GPU (vLLM).")
     ] = None,
     kv_pool_tokens: Annotated[
-        Optional[str], typer.Option("--kv-pool-tokens", help="KV pool size in tokens instead of --gpu: 15728, 64k.")
+        Optional[str], typer.Option("--kv-pool-tokens", help="KV pool size in tokens instead of --gpu: 15728, 64k "
+                                    "(the target model's tokens; a drafter's KV, draft model, EAGLE head or MTP "
+                                    "layers, takes its share of them).")
     ] = None,
     workload: Annotated[
         str,
@@ -124,7 +126,7 @@ def fragment(
     window: Annotated[
         Optional[str],
         typer.Option("--window", help="Keep only the last W tokens of each sequence (sliding window; with --sinks: "
-                     "StreamingLLM)."),
+                     "StreamingLLM). A what-if no serving engine runs: with --gpu only --engine raw."),
     ] = None,
     sinks: Annotated[int, typer.Option("--sinks", min=0, max=limits.MAX_TOKENS, help="Also keep each sequence's first S tokens.")] = 0,
     cpu_kv_gib: Annotated[
@@ -137,8 +139,9 @@ def fragment(
     ] = None,
     host_bandwidth: Annotated[
         Optional[str], typer.Option("--host-bandwidth", rich_help_panel=_TIERS,
-                                    help="GPU-host link per direction, e.g. 64GB (per second) [default: the GPU "
-                                    "catalog's host link, else PCIe 4.0 x16 = 31.5 GB/s].")
+                                    help="GPU-host link per direction, e.g. 63GB (per second) [default: with --gpu the "
+                                    "GPU catalog's host link (refused where it has none); with --kv-pool-tokens PCIe "
+                                    "4.0 x16 after encoding, 31.51 GB/s].")
     ] = None,
     disk_bandwidth: Annotated[
         Optional[str], typer.Option("--disk-bandwidth", rich_help_panel=_TIERS,
@@ -154,7 +157,8 @@ def fragment(
     ] = None,
     draft_model: Annotated[
         Optional[str], typer.Option("--draft-model", rich_help_panel=_SPEC,
-                                    help="Draft model whose KV shares the pool (built-in name, YAML or config.json).")
+                                    help="Draft model (or, with --spec-method eagle, the EAGLE head) whose KV "
+                                         "shares the pool (built-in name, YAML or config.json).")
     ] = None,
     spec_method: Annotated[
         Optional[str], typer.Option("--spec-method", rich_help_panel=_SPEC,
@@ -215,6 +219,12 @@ def fragment(
     fmt = get_format(kv_dtype or spec.dtype, spec.dtype)
     mml = parse_tokens(max_model_len, "--max-model-len") if max_model_len else spec.max_position_embeddings
     retention = Retention(parse_tokens(window, "--window") if window else None, sinks)
+    if retention.window is not None:  # the same refusals as size and capacity (kvplan.eviction)
+        from kvplan.eviction import SinkWindowPolicy, check_engine
+
+        if gpu is not None:
+            check_engine(engine)
+        SinkWindowPolicy(retention.window, retention.sinks).apply(spec)  # MLA, attention + state: refused
     budget = parse_tokens(max_num_batched_tokens, "--max-num-batched-tokens") if max_num_batched_tokens else None
     step = ConstantStepTime(
         step_s=(step_ms if step_ms is not None else 25.0) / 1000.0,
@@ -223,25 +233,31 @@ def fragment(
     )
     speculative = None
     if spec_tokens is not None:
-        draft_bpt, draft_name = 0, ""
-        if draft_model:
-            from kvplan.footprint import bytes_per_token
-
-            draft = load_model(draft_model)
-            # With --gpu the capacity pool already holds the draft's KV beside the target's.
-            draft_bpt = 0 if gpu is not None else bytes_per_token(draft, get_format(kv_dtype or draft.dtype,
-                                                                                      draft.dtype), tp)
-            draft_name = draft.name
         if acceptance is not None and not 0.0 <= acceptance < 1.0:
             raise BadInputError(f"--acceptance must be in [0, 1), got {acceptance!r}")
         method = spec_method or ("draft_model" if draft_model else None)
         if method is None:
             raise BadInputError("--spec-tokens without --draft-model: give --spec-method eagle, mtp or ngram "
                                 "(a drafter reserves k more slots per sequence than n-gram lookup)")
-        if draft_model and method != "draft_model":
-            raise BadInputError(f"--draft-model is a draft_model method, not {method}")
-        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt, draft_name,
-                                  (draft_step_ms or 0.0) / 1000.0, method)
+        from kvplan.speculative import LOOKAHEAD_METHODS, make_speculative
+
+        if method not in (*LOOKAHEAD_METHODS, "ngram"):
+            raise BadInputError(f"--spec-method {method!r}: use one of {', '.join((*LOOKAHEAD_METHODS, 'ngram'))}")
+        if draft_model and method not in ("draft_model", "eagle"):
+            raise BadInputError(f"--draft-model names a draft model or an EAGLE head, not a {method} drafter")
+        if method == "eagle" and not draft_model:
+            raise BadInputError("--spec-method eagle: give the EAGLE head with --draft-model HEAD (its KV layers "
+                                "share the pool)")
+        # The drafter's KV layers by kvplan.speculative's rules, as `kvplan capacity` pages them: a
+        # draft model's, an EAGLE head's, the model's own MTP layers; none for n-gram lookup.
+        sp = make_speculative(spec, {"method": method, "num_speculative_tokens": spec_tokens,
+                                     **({"model": draft_model} if draft_model else {})}, tp=tp)
+        # --kv-pool-tokens is the target's tokens the pool's memory holds: the drafter's KV takes its
+        # share out of them; with --gpu the capacity pool already holds it beside the target's.
+        draft_bpt = 0 if gpu is not None else sum(k.per_token_bytes(fmt, tp) for k in sp.draft_layers(spec))
+        speculative = Speculative(spec_tokens, 0.7 if acceptance is None else acceptance, draft_bpt,
+                                  sp.draft.name if sp.draft is not None else "", (draft_step_ms or 0.0) / 1000.0,
+                                  method)
     elif acceptance is not None or draft_model or draft_step_ms is not None or spec_method is not None:
         raise BadInputError("--acceptance, --draft-model, --spec-method and --draft-step-ms need --spec-tokens K")
     from kvplan.cli.common import deploy_from, engine_options_given
@@ -280,8 +296,8 @@ def fragment(
         if host_bandwidth:
             link, link_src = parse_bytes(host_bandwidth, "--host-bandwidth"), "--host-bandwidth"
         else:
-            found = host_link(gpu) if gpu is not None else None
-            link, link_src = found if found else (Tiers().host_bandwidth, Tiers().host_bandwidth_source)
+            link, link_src = host_link(gpu) if gpu is not None else (Tiers().host_bandwidth,
+                                                                        Tiers().host_bandwidth_source)
         tiers = Tiers(
             cpu_bytes=int((cpu_kv_gib or 0) * (1 << 30)), disk_bytes=int((disk_kv_gib or 0) * (1 << 30)),
             bytes_per_token=1, host_bandwidth=link, host_bandwidth_source=link_src,
@@ -298,6 +314,10 @@ def fragment(
     rates = parse_rates(rate, seed) if rate else None
     report = _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates,
                   quiet=json_out)
+    if retention.window is not None:  # said once the run is through (a refused run prints its error alone)
+        from kvplan.eviction import WHATIF_NOTE
+
+        warn(WHATIF_NOTE)
     if gpu is not None:
         import dataclasses
 
@@ -421,7 +441,7 @@ def _render(report) -> None:
                      "served = token states + shared reads, the tokens the sequences read per slot (the headline "
                      "with sharing: it can pass 100%)." if sharing else ""))
         _render_time(con, results)
-        _render_cache(con, results)
+        _render_cache(con, results, cfg.tiers)
     con.print(f"Step time: {cfg.step_time.describe()}"
               + (f"; token budget {cfg.max_num_batched_tokens:,} per step" if cfg.max_num_batched_tokens else
                  "; each prompt computed in its admission step")
@@ -452,7 +472,7 @@ def _render_time(con, results) -> None:
     con.print(table)
 
 
-def _render_cache(con, results) -> None:
+def _render_cache(con, results, tiers_cfg) -> None:
     from rich.table import Table
 
     shared = [r for r in results if r.cache is not None]
@@ -478,6 +498,14 @@ def _render_cache(con, results) -> None:
     con.print(table)
     con.print(f"Blocks named by: {shared[0].cache.key_source}. KV memory saved: token states read through shared "
               "blocks beyond the one copy stored, as a share of KV memory.")
+    if tiers:
+        t = tiers_cfg
+        disk = (f"; disk at {t.disk_bandwidth / 1e9:.4g} GB/s (--disk-bandwidth, default one PCIe 4.0 NVMe SSD), "
+                f"capped by the host link" if t.disk_bytes else "")
+        con.print(f"Transfer: CPU blocks over the host link at {t.host_bandwidth / 1e9:.4g} GB/s per direction "
+                  f"({t.host_bandwidth_source}){disk}. Each copy runs at that peak rate (an upper bound on the rate) "
+                  f"and the step that admits the request waits for it: kvplan's assumptions, not an engine's "
+                  f"(docs/prefix-caching.md).")
 
 
 def _render_sweep(con, report) -> None:

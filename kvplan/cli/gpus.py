@@ -57,9 +57,10 @@ def _rate(bytes_per_s: int | None, unit: str) -> str:
 def _link(link) -> str:
     if link is None:
         return "n/a"
+    kind = f"{link.kind} x{link.lanes}" if link.lanes else link.kind
     if link.bytes_per_s is None:
-        return f"{link.kind} (n/a)"
-    return f"{link.kind} {link.bytes_per_s / 1e9:g} GB/s"
+        return f"{kind} (n/a)"
+    return f"{kind} {link.bytes_per_s / 1e9:.4g} GB/s"
 
 
 def register(app: typer.Typer) -> None:

@@ -114,7 +114,7 @@ def size(
 
     --window W --sinks S sizes the cache under a StreamingLLM cap (every full-attention
     layer keeps its first S and last W tokens): a what-if of the footprint, taken under any
-    engine (with --gpu the engine must run it: trtllm, raw). --speculative-config (vLLM's
+    engine (with --gpu only --engine raw: no serving engine kvplan models runs it). --speculative-config (vLLM's
     JSON), --draft M --num-speculative-tokens K, or --mtp adds the drafter's KV layers
     (rows labelled draft / mtp) and says what the drafter adds per token and in weights.
 
@@ -178,7 +178,9 @@ def size(
                   par=par, ctx_mark=n_ctx, gpu=answers[0] if answers else None, deploy=deploy)
     if n_ctx > spec.max_position_embeddings:
         warn(f"ctx {n_ctx} exceeds {spec.name}'s max_position_embeddings ({spec.max_position_embeddings})")
-    extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights)
+    extras = _cache_extras(target, spec, policy, spec_dec, usable[0] if usable else None, par, weights,
+                           dp=dp, expert_parallel=enable_expert_parallel,
+                           engine=deploy["engine"] if on_gpu else None)
     if json_out:
         from kvplan.report import footprint_dict
 
@@ -213,24 +215,27 @@ def size(
 def _cache_spec(target, cache: dict, tp: int, whatif: bool = True):
     """(the layers to size, the eviction policy, the speculative setup) from the options:
     the target's full-attention layers under --window/--sinks, the drafter's layers appended.
-    The policy is a what-if here under any engine; one warning line says who runs it."""
-    from kvplan.eviction import ENGINE_SUPPORT, make_policy
+    Without --gpu the policy is a what-if; one warning line says so (kvplan.eviction.WHATIF_NOTE)."""
+    from kvplan.eviction import WHATIF_NOTE, make_policy
     from kvplan.speculative import make_speculative
 
     policy = make_policy(cache["window"], cache["sinks"])
     served = policy.apply(target) if policy else target
     if policy and whatif:
-        runs = ", ".join(name for name, how in ENGINE_SUPPORT.items() if how)
-        warn(f"--window/--sinks: a what-if of the cache footprint; engines that run it: {runs} "
-             f"(vLLM and SGLang do not; see docs/speculative.md)")
+        warn(WHATIF_NOTE)
     spec_dec = make_speculative(target, cache["speculative_config"], draft=cache["draft"],
                                 num_speculative_tokens=cache["num_speculative_tokens"], mtp=cache["mtp"], tp=tp)
     return (spec_dec.kv_spec(served) if spec_dec else served), policy, spec_dec
 
 
-def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights) -> dict:
-    """The eviction cap and the drafter in figures (for --json and the lines under the table)."""
+def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights, dp: int = 1, expert_parallel: bool = False,
+                  engine: str | None = None) -> dict:
+    """The eviction cap and the drafter in figures (for --json and the lines under the table);
+    the drafter's weights as `kvplan capacity` counts them (experts split as the deployment's,
+    ``engine``'s sharing rules with --gpu; without it the newest vLLM's)."""
+    from kvplan.engines import get_engine
     from kvplan.errors import SpecError
+    from kvplan.shapes import MoEParallel
 
     out = {}
     if policy:
@@ -245,7 +250,9 @@ def _cache_extras(target, spec, policy, spec_dec, fmt, par, weights) -> dict:
                 "kv_format": fmt.name, "lookahead_tokens": spec_dec.lookahead_tokens,
                 "extra_slots": spec_dec.extra_slots, "tp": par.tp}
         try:
-            params, per_gpu = spec_dec.draft_weights(target, weights, par.tp)
+            moe = MoEParallel.of(par.tp, dp, expert_parallel)
+            params, per_gpu = spec_dec.draft_weights(target, weights, par.tp, moe=moe,
+                                                     engine=get_engine(engine) if engine is not None else None)
             info.update(draft_weights_params=params, draft_weights_bytes_per_gpu=per_gpu)
         except SpecError as err:
             info.update(draft_weights_params=None, draft_weights_bytes_per_gpu=None, draft_weights_unknown=str(err))

@@ -137,6 +137,9 @@ class EngineSettings:
     tp: int = 1
     pp: int = 1
     release: str = ""  # "" for engines without releases (raw)
+    #: ranks of one DP-attention group (kvplan.capacity.CapacityRequest.dp_attention: dp for a
+    #: mixture-of-experts model, each rank its own attention and KV pool); 1: none
+    dp_attention: int = 1
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,22 @@ class Engine:
 
     def serving_spec_note(self, spec) -> str | None:
         """Why serving_spec changed ``spec``'s layers (a line for the notes); None if it did not."""
+        return None
+
+    def mtp_keeps_own_head(self) -> bool:
+        """Whether this release's MTP drafter keeps each MTP layer's own lm_head copy beside the
+        target's (kvplan.speculative.mtp_weights); default: no, the target's head is shared."""
+        return False
+
+    def rejection_pass_overstatement(self, spec, gpu, settings, budget) -> int | None:
+        """Bytes by which, at least, the KV pool of ``budget`` (the stage running the sampler) is
+        overstated because the engine's profile run under speculative decoding peaks higher than
+        the plan counts (None: by an amount kvplan does not bound); default 0: nothing left out."""
+        return 0
+
+    def speculative_profile_note(self, spec, gpu, settings, budget) -> str | None:
+        """One line on what the profile run does under speculative decoding that the plan leaves
+        out (see ``rejection_pass_overstatement``); None: nothing."""
         return None
 
     def check_kv_pool(self, spec, gpu, disable_hybrid: bool | None) -> None:

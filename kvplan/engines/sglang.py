@@ -41,26 +41,38 @@ NVIDIA_SMI_MIB = {"h100-sxm": 81559, "rtx4090": 24564, "a100-80gb": 81920, "a100
                   "b200": 183359}
 
 
-def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
+def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                    dp_attention: int = 1) -> Fraction:
     """MiB reserved for activations and CUDA graphs, 0.4.9-0.5.2 (server_args.__post_init__;
-    by GPU tier only: --chunked-prefill-size does not enter it)."""
+    by GPU tier only: --chunked-prefill-size does not enter it), 4 GiB more with DP attention
+    (``if self.enable_dp_attention: reserved_mem += 4 * 1024``: server_args.py 0.4.9 line 317,
+    0.4.10 line 323, 0.5.1 line 391, 0.5.2 line 494). ``tp``: SGLang's --tp, every GPU of a
+    DP-attention group."""
     par = Fraction(tp * pp)
     if gpu_mib < 35 * 1024:
-        return (Fraction(28, 10) + par / 10) * 1024
-    if gpu_mib < 90 * 1024:
-        return (Fraction(95, 10) + par / 2) * 1024
-    if gpu_mib < 160 * 1024:
-        return (12 + par / 2) * 1024
-    return Fraction(32 * 1024)
+        reserved = (Fraction(28, 10) + par / 10) * 1024
+    elif gpu_mib < 90 * 1024:
+        reserved = (Fraction(95, 10) + par / 2) * 1024
+    elif gpu_mib < 160 * 1024:
+        reserved = (12 + par / 2) * 1024
+    else:
+        reserved = Fraction(32 * 1024)
+    return reserved + (4 * 1024 if dp_attention > 1 else 0)
 
 
 def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
-                    small_gpu_graphs: int = 16) -> Fraction:
+                    dp_attention: int = 1, small_gpu_graphs: int = 16) -> Fraction:
     """MiB reserved, 0.5.4 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
     max(chunked_prefill_size, 2048) + 2 x cuda_graph_max_bs + tp x pp / 8 GiB, at least
     10 GiB on GPUs over 60 GiB. chunked_prefill_size is the user's when given (the tier's
-    default only when it is None, lines 670-744). ``small_gpu_graphs``: cuda_graph_max_bs on
-    20-35 GiB GPUs at tp < 4 (16 in 0.5.4, server_args.py line 694)."""
+    default only when it is None, lines 670-744; DP attention divides it by dp only later,
+    _handle_data_parallelism line 1173). ``small_gpu_graphs``: cuda_graph_max_bs on 20-35 GiB
+    GPUs at tp < 4 (16 in 0.5.4, server_args.py line 694). ``tp``: SGLang's --tp (every GPU of
+    a DP-attention group: cuda_graph_max_bs reads it too). DP attention over ``dp_attention``
+    ranks adds cuda_graph_max_bs x dp x 3 MiB, and x 1.5 more where cuda_graph_max_bs > 300,
+    before the 10 GiB floor (lines 776-787; 0.5.6 lines 834-845, 0.5.8 lines 1001-1017).
+    H200 (143,771 MiB), --tp 8 --dp 8: 512 + 12,288 + 1,024 + 1,024 + 12,288 + 6,144 = 33,280
+    MiB, default round(110,491 / 143,771, 3) = 0.769."""
     if gpu_mib < 20 * 1024:
         chunk, graphs = 2048, 8
     elif gpu_mib < 35 * 1024:
@@ -73,16 +85,19 @@ def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
         chunk, graphs = 16384, 512
     chunk = chunk if chunked_prefill_size is None else chunked_prefill_size
     reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + 2 * graphs + Fraction(tp * pp, 8) * 1024
+    if dp_attention > 1:
+        reserved += graphs * dp_attention * 3 + (graphs * dp_attention * Fraction(3, 2) if graphs > 300 else 0)
     if gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
 
 
-def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
+def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                    dp_attention: int = 1) -> Fraction:
     """MiB reserved, 0.5.6-0.5.8: 0.5.4's rule with cuda_graph_max_bs 24 (not 16) on 20-35 GiB
     GPUs at tp < 4 (server_args.py: 0.5.6 line 753, 0.5.8 line 921). RTX 4090 (24,564 MiB),
     tp 1: 512 + 3072 + 48 + 128 = 3,760 MiB, default 0.847 (0.5.4: 3,744 MiB, 0.848)."""
-    return _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, small_gpu_graphs=24)
+    return _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24)
 
 
 #: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs.
@@ -94,14 +109,18 @@ def _round3(x: Fraction) -> Fraction:
     return Fraction(str(round(float(x), 3)))
 
 
-def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
+def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                     dp_attention: int = 1) -> Fraction:
+    """SGLang's default mem_fraction_static. ``tp`` is SGLang's --tp: under DP attention
+    (``dp_attention`` > 1 ranks, --enable-dp-attention) every GPU of the group, kvplan's tp x
+    dp. 0.4.6 (``tp_table``) reserves nothing for DP attention."""
     if rule == "tp_table":
         if gpu_mib > 81920:
             return Fraction(gpu_mib - 13 * 1024, gpu_mib)
         for at_least, frac in ((16, "0.79"), (8, "0.81"), (4, "0.85"), (2, "0.87"), (1, "0.88")):
             if tp >= at_least:
                 return Fraction(frac)
-    reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size)
+    reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size, dp_attention)
     return _round3((gpu_mib - reserved) / gpu_mib)
 
 
@@ -912,23 +931,52 @@ class SGLang(Engine):
             return spec.dtype
         return "bf16" if spec.architecture.startswith("Gemma") else "fp16"
 
-    def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None) -> Fraction:
+    def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                                dp_attention: int = 1) -> Fraction:
+        """The release's default mem_fraction_static on ``gpu``; ``tp`` is SGLang's --tp (under
+        DP attention over ``dp_attention`` ranks, every GPU of the group: kvplan's tp x dp)."""
         mib = NVIDIA_SMI_MIB.get(gpu.name)
         if mib is None:
             raise BadInputError(
                 f"SGLang {self.release} picks mem_fraction_static from the GPU's memory as nvidia-smi reports it, "
                 f"which kvplan does not know for {gpu.name}; give the memory fraction (mem_fraction_static)"
             )
-        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp, chunked_prefill_size)
+        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp, chunked_prefill_size,
+                                dp_attention)
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1) -> EngineSettings:
+        """``tp``: kvplan's tp, the attention ranks of one DP rank. With ``dp_attention`` > 1
+        (kvplan's dp for a mixture-of-experts model: SGLang's ``--tp tp*dp --dp dp
+        --enable-dp-attention``) SGLang sizes its defaults from its whole --tp and divides some
+        flags among the DP ranks: --max-running-requests R runs R // dp requests a rank
+        (managers/tp_worker.py ``max_running_requests // (dp_size if enable_dp_attention else
+        1)``: 0.4.6 line 115, 0.5.4 line 284, 0.5.6 line 294; 0.5.8 model_executor/model_runner.py
+        line 563), refused where that is 0 (tp_worker asserts 'max_running_request is zero');
+        --chunked-prefill-size C prefills C // dp tokens a step on each rank (server_args.py:
+        0.4.6 line 296, 0.5.4 line 1173, 0.5.8 line 1937: after the default mem_fraction_static
+        read C)."""
         block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
-        default = self.default_memory_fraction(gpu, tp, pp, tokens) if memory_fraction is None else None
+        group_tp = tp * dp_attention  # SGLang's --tp
+        default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention)
+                   if memory_fraction is None else None)
         frac = fraction(memory_fraction, "--mem-fraction-static", default)
-        return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release))
+        if dp_attention > 1 and seqs is not None:
+            if seqs // dp_attention == 0:
+                raise BadInputError(f"{self.name} runs --max-running-requests {seqs} // dp {dp_attention} = 0 "
+                                    f"requests a DP-attention rank and does not start (managers/tp_worker.py: "
+                                    f"'max_running_request is zero'); give at least {dp_attention}")
+            seqs //= dp_attention
+        if dp_attention > 1 and tokens is not None:
+            if tokens // dp_attention == 0:
+                raise BadInputError(f"{self.name} prefills --chunked-prefill-size {tokens} // dp {dp_attention} = 0 "
+                                    f"tokens a DP-attention rank (server_args.py), which kvplan does not model; "
+                                    f"give at least {dp_attention}")
+            tokens //= dp_attention
+        return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release),
+                              dp_attention)
 
     def startup_in_use_bytes(self, tp: int, pp: int) -> int:
         table = self.rule("startup_in_use_bytes")
@@ -1002,11 +1050,12 @@ class SGLang(Engine):
 
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         """share = fraction x total; other = fraction x (memory in use before loading), so that
-        pool = share - weights - other = fraction x (total - in use) - weights."""
+        pool = share - weights - other = fraction x (total - in use) - weights. Under DP
+        attention every GPU joins SGLang's whole --tp group (tp x dp ranks) at start-up."""
         total = gpu.memory_bytes
         frac = settings.memory_fraction
         share = int(total * frac)
-        other = int(self.startup_in_use_bytes(settings.tp, settings.pp) * frac)
+        other = int(self.startup_in_use_bytes(settings.tp * settings.dp_attention, settings.pp) * frac)
         return [StageBudget(st.stage, st.layers, total, share, st.bytes, 0, other, share - st.bytes - other)
                 for st in weights.stages]
 

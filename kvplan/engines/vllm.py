@@ -425,7 +425,7 @@ class VLLM(Engine):
 
     # -- the planner's interface --------------------------------------------------------------
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1) -> EngineSettings:
         if self.usage_context not in USAGE_CONTEXTS:
             raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
                                 f"got {self.usage_context!r}")
@@ -439,6 +439,9 @@ class VLLM(Engine):
         seqs = positive(max_num_seqs, "--max-num-seqs") or default_seqs
         frac = fraction(memory_fraction, "--gpu-memory-utilization", self.rule("gpu_memory_utilization"))
         return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release))
+
+    def mtp_keeps_own_head(self) -> bool:
+        return self.rule("mtp_own_lm_head")
 
     def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         total = gpu.memory_bytes
@@ -493,6 +496,38 @@ class VLLM(Engine):
         if self.rule("hidden_states_alive_in_sampler"):
             peak += t * spec.hidden_size * d
         return peak
+
+    def rejection_pass_excess_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int | None:
+        """How much more than ``sampler_bytes`` the profile run's rejection-sampler pass holds, at
+        least, with a speculative config (any method, ngram included); None where kvplan does not
+        bound it (vllm_rules rejection_sampler_bonus_pass). From 0.11.1, while it samples the
+        bonus tokens: the 2S-row randn logits (2d a logit of S rows), the S-row bonus_logits copy
+        (d), the sampler's raw_logits fp32 copy (4: max_num_logprobs=-1) and its sampled fp32
+        copy and path as in the first pass, whose S-row logits (d) are freed: S x vocab x (2d + 4)
+        more. Llama-3.1-70B, S = 1,024, bf16: 1,024 x 128,256 x 8 = 1,050,673,152 B. Its later
+        phases (fp32 target logits, their clone, probabilities, q) are not bounded here."""
+        if not self.rule("rejection_sampler_bonus_pass"):
+            return None
+        s = min(settings.max_num_seqs, settings.max_num_batched_tokens)
+        return s * spec.vocab_size * (2 * dtype_bytes(spec) + 4)
+
+    def rejection_pass_overstatement(self, spec, gpu, settings, budget) -> int | None:
+        excess = self.rejection_pass_excess_bytes(spec, settings)
+        if excess is None:
+            return None
+        return max(0, self.sampler_bytes(spec, gpu, settings) + excess - budget.activation_bytes)
+
+    def speculative_profile_note(self, spec, gpu, settings, budget) -> str | None:
+        head = ("speculative decoding: vLLM's profile run adds a rejection-sampler pass with every method, ngram "
+                "included (vllm/v1/worker/gpu_model_runner.py _dummy_sampler_run), which kvplan does not count")
+        excess = self.rejection_pass_excess_bytes(spec, settings)
+        if excess is None:
+            return head + f"; its peak is not bounded for {self.name}, so the KV pool may be overstated"
+        rows = min(settings.max_num_seqs, settings.max_num_batched_tokens)
+        over = self.rejection_pass_overstatement(spec, gpu, settings, budget)
+        return (head + f": sampling the bonus tokens alone holds {excess:,} B more than the sampler pass counted "
+                f"({rows:,} rows x {spec.vocab_size:,} logits x {2 * dtype_bytes(spec) + 4} B), so the KV pool is "
+                f"overstated by at least {over:,} B (the pass's later phases are not bounded)")
 
     def forward_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range) -> int:
         d = dtype_bytes(spec)

@@ -290,6 +290,26 @@ RULES = (
     Rule("hidden_states_alive_in_sampler", "0.9.2", None, True,
          _RUNNER + ": hidden_states, last_hidden_states = self._dummy_run(...); both alive until "
          "`del hidden_states, output`"),
+    # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
+    #    the MTP layer's own lm_head copy
+    Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
+         _RUNNER + ": no bonus-token sampling: 0.8.0 runs no rejection-sampler pass; 0.8.1 to 0.11.0 pass "
+                   "randn target_logits [S, vocab] and zero bonus_token_ids (RejectionSampler.forward in "
+                   "vllm/v1/sample/rejection_sampler.py: compute_probs, rejection_sample)"),
+    Rule("rejection_sampler_bonus_pass", "0.11.1", None, True,
+         _RUNNER + ": with a speculative_config (any method, ngram included) logits = torch.randn(num_tokens + "
+                   "num_reqs, vocab) (2S rows, model dtype) and RejectionSampler.forward samples the bonus tokens "
+                   "from bonus_logits = logits[bonus_logits_indices] (S rows, a copy) with max_num_logprobs=-1 and "
+                   "logprobs_mode_override raw_logits (vllm/v1/sample/sampler.py: raw_logprobs = "
+                   "logits.to(float32), a second fp32 copy beside the sampled one)"),
+    Rule("mtp_own_lm_head", "0.8.0", "0.15.1", True,
+         "vllm/model_executor/models/deepseek_mtp.py: SharedHead builds ParallelLMHead(vocab, hidden) in every "
+         "MTP layer (shared_head.head, loaded from the checkpoint); vllm/v1/spec_decode/eagle.py load_model "
+         "replaces self.model.lm_head, which DeepSeekMTP does not have, and never touches shared_head (read "
+         "in 0.10.1.1, 0.11.0, 0.14.0, 0.15.0, 0.15.1: no 'shared_head' in eagle.py)"),
+    Rule("mtp_own_lm_head", "0.16.0", None, False,
+         "vllm/v1/spec_decode/eagle.py load_model: 'MTP models call compute_logits via shared_head.head ... "
+         "Always share it explicitly': del sh.head; sh.head = target_language_model.lm_head (0.16.0 to 0.19.1)"),
     # -- non-torch memory (NCCL, custom all-reduce, symmetric-memory workspaces, cuBLAS)
     Rule("symmetric_memory_all_reduce", "0.8.0", "0.10.2", False,
          "vllm/envs.py: VLLM_ALLREDUCE_USE_SYMM_MEM absent (0.8-0.10.1.1) or default '0' (0.10.2)"),

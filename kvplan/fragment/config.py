@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 from kvplan.errors import BadInputError
 from kvplan.fragment.timing import ConstantStepTime, SpeculativeStepTime, StepTimeModel
+from kvplan.gpus import pcie_bytes_per_s
 
-#: PCIe 4.0 x16, one direction: 16 GT/s x 16 lanes x 128/130 encoding / 8 = 31.5 GB/s
-#: (PCI-SIG PCIe 4.0 base specification rates). The link of an A100; a stated default for
-#: GPUs whose catalog entry has no host link bandwidth (--host-bandwidth overrides it).
-DEFAULT_HOST_BANDWIDTH = 31_507_692_307  # 16e9 * 16 * 128 / 130 / 8, rounded down
+#: PCIe 4.0 x16, one direction, after 128b/130b encoding: 16e9 x 16 x 128 / 130 / 8 =
+#: 31,507,692,307 B/s, from the one PCIe rule (kvplan.gpus.pcie_bytes_per_s; the catalog's
+#: pcie4 x16 links are the same figure). The stated default with --kv-pool-tokens (no GPU);
+#: with --gpu the catalog's host link is used, and a GPU without one is refused
+#: (--host-bandwidth overrides both).
+DEFAULT_HOST_BANDWIDTH = pcie_bytes_per_s("pcie4", 16)
 #: One PCIe 4.0 x4 NVMe SSD reading sequentially: about 7 GB/s (e.g. Samsung 990 PRO
 #: datasheet, 7,450 MB/s); a stated default (--disk-bandwidth overrides it).
 DEFAULT_DISK_BANDWIDTH = 7_000_000_000
@@ -57,7 +60,7 @@ class Tiers:
     disk_bytes: int = 0
     bytes_per_token: int = 0  # per GPU, of the model's KV (all layers)
     host_bandwidth: int = DEFAULT_HOST_BANDWIDTH
-    host_bandwidth_source: str = "default: PCIe 4.0 x16, 31.5 GB/s"
+    host_bandwidth_source: str = "default: PCIe 4.0 x16 after encoding, 31.51 GB/s"
     disk_bandwidth: int = DEFAULT_DISK_BANDWIDTH
 
     def __post_init__(self):

@@ -64,29 +64,40 @@ def contiguous_sums(c: int, final: int, reserved: int, s0: int, s1: int,
     return cnt, tok, reserved * cnt, (reserved if reserved < final else final) * cnt
 
 
+def pages_upto_capped(m: int, block: int, limit: int | None) -> int:
+    """sum over y = 1..m of cdiv(min(y, limit), block): ``pages_upto`` of slots that stop
+    growing at ``limit`` (None: no limit). Block 4, limit 5, m = 7: 1 + 1 + 1 + 1 + 2 + 2 + 2 =
+    pages_upto(5, 4) + 2 x cdiv(5, 4) = 6 + 4 = 10."""
+    if limit is None or m <= limit:
+        return pages_upto(m, block)
+    return pages_upto(limit, block) + (m - limit) * -(-limit // block)
+
+
 def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look: int = 0,
-               window: int | None = None, sink_blocks: int = 0) -> tuple[int, int, int, int]:
+               window: int | None = None, sink_blocks: int = 0, limit: int | None = None) -> tuple[int, int, int, int]:
     """The same for a paged sequence owning the blocks past its first ``base`` tokens
     (``base`` is a multiple of ``block``; those blocks are shared and counted elsewhere).
 
     ``look`` slots beyond its tokens are allocated too (speculative lookahead: a sequence
-    holding n tokens has cdiv(n + look, block) blocks). With a ``window`` it keeps only the
+    holding n tokens has cdiv(min(n + look, limit), block) blocks, ``limit`` = max_model_len,
+    kvplan.speculative.reserved_slots). With a ``window`` it keeps only the
     blocks overlapping its last ``window`` tokens and its first ``sink_blocks`` blocks:
     freed(n) = max(0, floor((n - window) / block) - sink_blocks) blocks are released."""
     cnt = s1 - s0 + 1
     n0 = s0 - c
     n1 = s1 - c
     tok = cnt * (n0 - base) + cnt * (cnt - 1) // 2
-    top = pages_upto(n1 + look, block)
-    below = pages_upto(n0 - 1 + look, block)
+    top = pages_upto_capped(n1 + look, block, limit)
+    below = pages_upto_capped(n0 - 1 + look, block, limit)
     alloc = block * (top - below) - base * cnt
     # min(allocated, final) is final from the first length lo whose n + look passes the start
-    # of the final block (n + look > last_full); before that it is the allocation.
+    # of the final block (n + look > last_full); before that it is the allocation (the limit
+    # is at least final, so it does not move lo).
     lo = (-(-final // block) - 1) * block + 1 - look
     minal = alloc
     if n1 >= lo:
         if lo > n0:
-            below = pages_upto(lo - 1 + look, block)
+            below = pages_upto_capped(lo - 1 + look, block, limit)
         else:
             lo = n0
         minal -= block * (top - below) - final * (n1 - lo + 1)

@@ -15,7 +15,8 @@ from kvplan.fragment.timing import SpeculativeStepTime
 @dataclass(frozen=True)
 class Speculative:
     """Speculative decoding: k draft tokens verified per step, their acceptance rate, and the
-    draft model's KV (bytes per token per GPU; 0 for draft heads that keep none)."""
+    drafter's KV (bytes per token per GPU of a draft model's, an EAGLE head's or the MTP layers'
+    KV layers, kvplan.speculative; 0 for n-gram lookup, and when the pool given already holds it)."""
 
     num_tokens: int
     acceptance: float
@@ -263,10 +264,7 @@ def pool_from_gpu(
     extra = {}
     if speculative is not None:
         cfg = {"method": speculative.method, "num_speculative_tokens": speculative.num_tokens}
-        if speculative.method == "eagle":
-            raise BadInputError("fragment --gpu with --spec-method eagle: plan the EAGLE head's KV with "
-                                "`kvplan capacity --speculative-config` and pass its --kv-pool-tokens here")
-        if speculative.method == "draft_model":
+        if speculative.method in ("draft_model", "eagle"):  # the draft model or the EAGLE head
             cfg["model"] = draft
         extra["speculative_config"] = cfg
     pool = plan(make_request(spec, gpu, tp=tp, pp=pp, kv_format=fmt, max_model_len=max_model_len,
@@ -281,12 +279,18 @@ def pool_from_gpu(
     return int(pool.kv_cache_tokens), where, seqs, pool
 
 
-def host_link(gpu: str) -> tuple[int, str] | None:
-    """(bytes/s per direction, description) of a catalog GPU's host link, None if unpublished."""
+def host_link(gpu: str) -> tuple[int, str]:
+    """(bytes/s per direction, description) of a catalog GPU's host link; BadInputError (one
+    line naming the GPU and the missing field) when the catalog has none: kvplan does not
+    guess a PCIe generation."""
+    from kvplan.errors import BadInputError
     from kvplan.gpus import get_gpu
 
     g = get_gpu(gpu)
-    link = getattr(g, "host_link", None)
-    if link is None or not getattr(link, "bytes_per_s", None):
-        return None
-    return int(link.bytes_per_s), f"{g.name} host link ({link.kind}), kvplan/data/gpus.yaml"
+    link = g.host_link
+    if link is None or not link.bytes_per_s:
+        what = "no host_link" if link is None else f"a {link.kind} host_link without a lane count"
+        raise BadInputError(f"--cpu-kv-gib/--disk-kv-gib: the GPU catalog gives {g.name} {what} "
+                            f"(kvplan/data/gpus.yaml); give the link with --host-bandwidth (per direction, e.g. "
+                            f"15.75GB for PCIe 3.0 x16, 31.5GB for 4.0 x16)")
+    return int(link.bytes_per_s), f"{g.name} host link ({link.describe()}), kvplan/data/gpus.yaml"

@@ -61,6 +61,7 @@ from kvplan.fragment.metrics import (
 from kvplan.fragment.policies import Policy
 from kvplan.fragment.prefix_cache import BlockCache, Tier
 from kvplan.fragment.timing import decode_run_seconds, steps_until
+from kvplan.speculative import reserved_slots
 
 #: vLLM's default cap on running sequences on GPUs below 70 GiB and on A100s
 #: (EngineArgs.max_num_seqs = 256, vllm/engine/arg_utils.py); `fragment --gpu` takes the
@@ -370,7 +371,8 @@ def _no_fit(policy: Policy, rid: int, need: int, have: int, pool_tokens: int, un
 class _PagedRun(_Run):
     __slots__ = ("B", "look", "window", "sink_blocks", "cap", "num_blocks", "wm", "share", "cache", "hash_block",
                  "sys_keys", "free", "running", "heap", "wheap", "hist", "fhist", "ndec", "nfree", "nrun", "gn",
-                 "gsumc", "satkv", "uid", "cseg", "users", "hit", "prompt_total", "transfer_s", "avoided_s")
+                 "gsumc", "satkv", "uid", "cseg", "users", "hit", "prompt_total", "transfer_s", "avoided_s",
+                 "ncapped", "stop_at")
 
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress):
         B = policy.block_size
@@ -416,9 +418,19 @@ class _PagedRun(_Run):
         self.prompt_total = 0
         self.transfer_s = 0.0
         self.avoided_s = 0.0
+        # Lookahead slots stop at max_model_len (kvplan.speculative.reserved_slots): a decoding
+        # sequence holds cdiv(min(n + look, max_model_len), B) blocks, so it takes no block from
+        # the length stop_at = cdiv(max_model_len, B) x B + 1 - look on (the first n whose
+        # n + look - 1 is a multiple of B past max_model_len); ncapped of them are out of hist.
+        self.ncapped = 0
+        self.stop_at = -(-max_model_len // B) * B + 1 - self.look
         super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
 
     # -- blocks -------------------------------------------------------------------------
+    def slots(self, n: int) -> int:
+        """Slots a sequence of n tokens holds, its lookahead included (capped at max_model_len)."""
+        return reserved_slots(n, self.look, self.max_model_len) if self.look else n
+
     def freed(self, n: int) -> int:
         """Blocks a sequence of n tokens has released to its window."""
         w = self.window
@@ -428,7 +440,7 @@ class _PagedRun(_Run):
 
     def held(self, n: int) -> int:
         """Blocks a sequence of n tokens holds (including the shared ones)."""
-        blocks = -(-(n + self.look) // self.B)
+        blocks = -(-self.slots(n) // self.B)
         return blocks - self.freed(n) if self.window is not None else blocks
 
     def keys_of(self, grp: _Group) -> list[int]:
@@ -460,11 +472,11 @@ class _PagedRun(_Run):
         if self.share:
             grp.sizes = self.keys_of(grp)  # the prompt's block keys, computed once
         if not grp.sizes and self.window is None:  # nothing to share: the common case, without the general helpers
-            look = self.look
-            at_prompt = grp.need = len(grp.outs) * -(-(P + look) // B)
+            slots = self.slots
+            at_prompt = grp.need = len(grp.outs) * -(-slots(P) // B)
             at_end = 0
             for o in grp.outs:
-                at_end += -(-(P + o + look) // B)
+                at_end += -(-slots(P + o) // B)
             if at_prompt + self.wm <= self.num_blocks and at_end <= self.num_blocks:
                 return
         K = len(grp.sizes) if self.share else 0
@@ -502,14 +514,14 @@ class _PagedRun(_Run):
             self.cseg = upto
 
     def flush(self, s: int) -> None:
-        B, look, w, sb = self.B, self.look, self.window, self.sink_blocks
+        B, look, w, sb, mml = self.B, self.look, self.window, self.sink_blocks, self.max_model_len
         add = self.usage.add
         for grp in self.running:
             if not grp.started:
                 continue
             for seq in grp.seqs:
                 if seq.seg < s:
-                    add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, w, sb), self.cur_wait)
+                    add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, w, sb, mml), self.cur_wait)
                     seq.seg = s
         self.cflush(s)
 
@@ -521,12 +533,20 @@ class _PagedRun(_Run):
         grp.started = True
         hist, heap, seqs = self.hist, self.heap, grp.seqs
         sumc = 0
+        stop = self.stop_at if look else None  # without lookahead no sequence outgrows max_model_len
         for x, f in zip(grp.lens, grp.finals):  # kept as they are until a preemption sets them again
             c = s - x
             ph = (c - look) % B
             seq = _Seq(c, f, base, ph, s, grp)
             seqs.append(seq)
-            hist[ph] += 1
+            if stop is not None and stop <= x + 1:  # at its max_model_len blocks already: takes none
+                seq.ph = -1
+                self.ncapped += 1
+            else:
+                hist[ph] += 1
+                if stop is not None and stop <= f:  # stops taking blocks before it completes
+                    heappush(self.wheap, (c + stop - 1, self.uid, seq, 2))
+                    self.uid += 1
             heappush(heap, (s + f - x, self.uid, seq))
             self.uid += 1
             if windowed:
@@ -565,7 +585,7 @@ class _PagedRun(_Run):
 
     def drop_seq(self, seq: _Seq) -> None:
         """Remove a decoding sequence from the aggregates."""
-        self.hist[seq.ph] -= 1
+        self.unhist(seq)
         self.ndec -= 1
         if seq.fph >= 0:
             self.fhist[seq.fph] -= 1
@@ -575,6 +595,19 @@ class _PagedRun(_Run):
         else:
             self.gn -= 1
             self.gsumc -= seq.c
+
+    def unhist(self, seq: _Seq) -> None:
+        """Take a decoding sequence out of the block takers (or out of the capped ones)."""
+        if seq.ph >= 0:
+            self.hist[seq.ph] -= 1
+        else:
+            self.ncapped -= 1
+
+    def stop_growing(self, seq: _Seq) -> None:
+        """The sequence holds its max_model_len blocks: it takes no more (see stop_at)."""
+        self.hist[seq.ph] -= 1
+        seq.ph = -1
+        self.ncapped += 1
 
     def kv_at(self, t: int) -> int:
         return self.gn * t - self.gsumc + self.satkv
@@ -629,7 +662,7 @@ class _PagedRun(_Run):
                     cache.load(keys[h:h + loaded])
                     secs = self.cfg.tiers.load_seconds(found[0], found[1], B)
                     self.transfer_s += secs
-                    self.clock += secs  # the step waits for the copy (added to its time below)
+                    self.clock += secs  # kvplan's assumption: the step waits for the copy (an upper bound on the stall)
                     self.busy += secs
                     self.avoided_s += self.model.step_seconds(0, 0, loaded * B) - self.model.step_seconds(0, 0, 0)
                 cache.register(keys[h:])
@@ -717,7 +750,7 @@ class _PagedRun(_Run):
                     held = s - 1 - seq.c
                     if seq.seg < s:
                         self.usage.add(paged_sums(seq.c, seq.final, seq.base, B, seq.seg, s - 1, look, self.window,
-                                                  self.sink_blocks), self.cur_wait)
+                                                  self.sink_blocks, self.max_model_len), self.cur_wait)
                     h = self.held(held)
                     held_blocks += h
                     self.free += h - len(grp.keys)
@@ -744,15 +777,16 @@ class _PagedRun(_Run):
         grp = seq.group
         seq.dead = True
         if self.window is None:
-            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look), self.cur_wait)
-            self.free += -(-(seq.final + self.look) // self.B) - len(grp.keys)
-            self.hist[seq.ph] -= 1
+            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look,
+                                      limit=self.max_model_len), self.cur_wait)
+            self.free += self.held(seq.final) - len(grp.keys)
+            self.unhist(seq)
             self.ndec -= 1
             self.gn -= 1
             self.gsumc -= seq.c
         else:
             self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look, self.window,
-                                      self.sink_blocks), self.cur_wait)
+                                      self.sink_blocks, self.max_model_len), self.cur_wait)
             self.free += self.held(seq.final) - len(grp.keys)
             self.drop_seq(seq)
         self.nrun -= 1
@@ -835,7 +869,7 @@ class _PagedRun(_Run):
                     give = fhist[u0] if nfree else 0
                 else:
                     full, rem = divmod(s - now, B)
-                    take = full * ndec
+                    take = full * (ndec - self.ncapped)
                     give = full * nfree
                     if rem == 1:
                         take += hist[u0]
@@ -909,20 +943,22 @@ class _PagedRun(_Run):
                     continue
                 complete(seq, s)
                 admit = True
+            while wheap and wheap[0][0] == s:  # window events; a sequence reaching its max_model_len blocks
+                _, _, seq, kind = heappop(wheap)
+                if seq.dead:
+                    continue
+                if kind == 2:
+                    self.stop_growing(seq)
+                elif kind == 0:
+                    self.start_sliding(seq)
+                else:
+                    seq.sat = True
+                    self.gn -= 1
+                    self.gsumc -= seq.c
+                    self.satkv += self.cap
+            # after the events: a sequence that stopped growing at s takes no block at s + 1
             if preempted and self.nrun == nrun and not windowed and not prefilling and self.head_waits(s):
                 admit = False  # step s + 1 would only find the preempted head still waiting for memory
-            if windowed:
-                while wheap and wheap[0][0] == s:
-                    _, _, seq, kind = heappop(wheap)
-                    if seq.dead:
-                        continue
-                    if kind == 0:
-                        self.start_sliding(seq)
-                    else:
-                        seq.sat = True
-                        self.gn -= 1
-                        self.gsumc -= seq.c
-                        self.satkv += self.cap
             now = s
         self.now = now
         self.prefill_tokens = prefill_tokens
@@ -930,13 +966,13 @@ class _PagedRun(_Run):
         return self.finish(self.cache_stats())
 
     def prefill_step(self, grp: _Group) -> None:
-        B, look, K = self.B, self.look, len(grp.keys)
+        B, K = self.B, len(grp.keys)
         alloc = tok = fill = 0
         for x, f in zip(grp.lens, grp.finals):
             a = self.held(x) * B - K * B
             alloc += a
             tok += x - self.freed(x) * B - K * B
-            fill += min(-(-(x + look) // B) * B, f) - self.freed(x) * B - K * B
+            fill += min(-(-self.slots(x) // B) * B, f) - self.freed(x) * B - K * B
         # Tokens not yet computed are reserved. With a window the blocks held are those of the
         # prompt's end, which its last chunks fill: the computed tokens in them are what the
         # uncomputed ones leave (never below none). Without a window the group's keyed blocks
@@ -960,11 +996,13 @@ class _PagedRun(_Run):
         now+1 .. t-1 less t's releases, phase of t). With ``limit``, stops after step
         ``limit`` and returns limit + 1 if there is no shortfall up to it."""
         B, hist, fhist = self.B, self.hist, self.fhist
-        ndec = self.ndec
+        takers = self.ndec - self.ncapped
         u = now % B
         if not self.nfree:  # needs only: skip the whole cycles that fit
-            k = avail // ndec
-            t, used = now + k * B, k * ndec
+            if not takers:  # every decoding sequence holds its max_model_len blocks
+                return (limit + 1 if limit is not None else 1 << 62), 0, u
+            k = avail // takers
+            t, used = now + k * B, k * takers
         else:
             cum = peak = 0
             for i in range(B):  # one cycle of net needs from phase u
@@ -1047,7 +1085,8 @@ class _ContiguousRun(_Run):
             want = reservation(f, mml, P)
             if cap is not None:
                 want = min(want, cap)
-            want += look
+            if look:  # the lookahead past the reservation, up to max_model_len (kvplan.speculative)
+                want = max(want, reserved_slots(want, look, mml))
             res.append((want, chunk(want)))
         if len(res) == 1:
             size = res[0][1]
