@@ -12,8 +12,10 @@ For each release it reads the markers the rules come from (the top-k/top-p path,
 the profile forward's output stays alive, the A100 exception, the CUDA-graph and
 symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNorm option,
 its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks, sliding windows and logit soft-caps (in float32 too) at
-sample compute capabilities) and prints every disagreement with the
-table. Nothing of vLLM's is kept in this repository.
+sample compute capabilities; what the start-up check counts and on which worker, MambaSpec's
+speculative blocks, Nemotron-H's state dtype, prefix caching and speculative decoding with
+Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default caps) and prints
+every disagreement with the table. Nothing of vLLM's is kept in this repository.
 """
 import ast
 import os
@@ -24,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kvplan.engines.base import Release  # noqa: E402
 from kvplan.engines.vllm import BOOK  # noqa: E402
+from kvplan.paging import BOOK as PAGING  # noqa: E402
 
 def allreduce_rms_fusion(rd):
     """Rule allreduce_rms_fusion as the release's source has it: None without
@@ -209,6 +212,68 @@ for rel in BOOK.releases:
         if got_fp8 != want_fp8:
             print(f'{rel}: fp8_kv_start_sinks at {cc} table={got_fp8!r} source={want_fp8!r}'); bad += 1
     # ---- end of model attention features
+    # ---- state-space models and scheduler caps (rules state_space_engine, state_prefix_caching,
+    #      state_speculative_archs, hybrid_alignment_32, mamba_ssm_cache_dtype, scheduler_default_caps)
+    models_cfg = rd('model_executor/models/config.py')
+    got['state_space_engine'] = ('v0' if ('has_inner_state and _warn_or_fallback' in args
+                                          or 'No Mamba or Encoder-Decoder so far' in args
+                                          and 'SupportsV0Only' in rd('model_executor/models/mamba.py')) else 'v1')
+    if got['state_space_engine'] == 'v0':
+        prefix = 'v0'
+    elif re.search(r'^\s+cache_config\.enable_prefix_caching = False\n\s+logger\.info\("Hybrid or mamba-based model '
+                   r'detected: disabling prefix', models_cfg, re.M):
+        prefix = 'off'
+    elif 'supports_mamba_prefix_caching' in models_cfg:
+        prefix = 'honoured'
+    else:
+        prefix = '?'
+    got['state_prefix_caching'] = prefix
+    abstract = rd('model_executor/layers/mamba/abstract.py')
+    spec_check = runner + abstract
+    if 'class MambaSpec' not in rd('v1/kv_cache_interface.py'):
+        got['state_speculative_archs'] = ()  # no state-space layers in V1 at all
+    elif 'Mamba with speculative decoding is not supported yet' not in spec_check:
+        got['state_speculative_archs'] = None
+    elif 'not in ["qwen3_next"]' in spec_check:
+        got['state_speculative_archs'] = ('Qwen3NextForCausalLM',)
+    else:
+        got['state_speculative_archs'] = ()
+    if 'kernel_block_alignment_size = 32' not in models_cfg:
+        got['hybrid_alignment_32'] = None
+    elif 'is_device_capability_family(100)' in models_cfg:
+        got['hybrid_alignment_32'] = ((10, 0), (11, 0))
+    else:
+        got['hybrid_alignment_32'] = ((10, 0), (10, 1))
+    m = re.search(r'class NemotronHForCausalLMConfig.*?getattr\(\s*hf_config, "mamba_ssm_cache_dtype", "(\w+)"',
+                  models_cfg, re.S)
+    got['mamba_ssm_cache_dtype'] = {'NemotronHForCausalLM': {'float16': 'fp16'}.get(m.group(1), m.group(1))
+                                    if m else None}
+    got['scheduler_default_caps'] = re.search(r'self\.max_num_batched_tokens = min\(\s*self\.max_num_seqs \* '
+                                              r'model_config\.max_model_len', args) is not None
+    # paging rules read from vllm/v1/core/kv_cache_utils.py and kv_cache_interface.py
+    kcu = rd('v1/core/kv_cache_utils.py')
+    if '_max_memory_usage_bytes_from_groups' not in kcu:
+        check = 'layers'
+    elif 'any_spec = kv_cache_groups[0].kv_cache_spec' in kcu:
+        check = 'first_group'
+    else:
+        check = 'groups'
+    if '_project_kv_cache_groups_to_worker' in kcu or '_max_memory_usage_bytes_from_groups' not in kcu:
+        scope = 'worker'
+    else:
+        scope = 'model' if re.search(r'_check_enough_kv_cache_memory\(\s*min\(available_memory\)', kcu) else '?'
+    kci = rd('v1/kv_cache_interface.py')
+    mamba_spec = kci[kci.find('class MambaSpec'):][:3000]
+    if 'num_speculative_blocks' not in mamba_spec:
+        spec_blocks = 'none'
+    elif '(1 + self.num_speculative_blocks)' in mamba_spec:
+        spec_blocks = 'admission_and_check'
+    else:
+        spec_blocks = 'admission'
+    for k, v in (('memory_check', check), ('memory_check_scope', scope), ('state_speculative_blocks', spec_blocks)):
+        want = PAGING.value(k, rel)
+        if want != v:
+            print(f'{rel}: paging {k} table={want!r} source={v!r}'); bad += 1
     for k, v in got.items():
         want = BOOK.value(k, rel)
         if want != v:

@@ -114,11 +114,10 @@ EXPECTED: dict[str, Expect | Refuse] = {
     "llama-3.3-nemotron-super-49b-v1": Expect(((49, 8 * 256 * BF16, None),), why="per-layer block_configs"),
     # nemotron_h: hybrid_override_pattern: 10 attention layers x 8 x 256 x 2; 54 Mamba2 layers:
     # conv (256 x 64 + 2 x 8 x 256) x 3 = 61,440 values in bf16 + ssm 256 x 64 x 256 = 4,194,304
-    # values in float32: the config names no mamba_ssm_cache_dtype, and vLLM's
-    # NemotronHForCausalLMConfig.DEFAULT_MAMBA_SSM_CACHE_DTYPE is "float32"
-    # (vllm/model_executor/models/config.py)
-    "nemotron-h-56b-base-8k": Expect(((10, 8 * 256 * BF16, None),), state=54 * (61_440 * BF16 + 4_194_304 * 4),
-                                     why="Mamba2 hybrid, fp32 ssm state"),
+    # values in the model dtype: the config names no mamba_ssm_cache_dtype (vLLM picks one by
+    # release, float16 in 0.13.0-0.19.1: kvplan.engines.vllm_rules mamba_ssm_cache_dtype)
+    "nemotron-h-56b-base-8k": Expect(((10, 8 * 256 * BF16, None),), state=54 * (61_440 * BF16 + 4_194_304 * BF16),
+                                     why="Mamba2 hybrid, ssm state dtype not named"),
     # nemotron_h MoE: 6 attention x 2 x 256 x 2; 23 Mamba2: conv (64 x 64 + 2 x 8 x 128) x 3 = 18,432
     # bf16 + ssm 64 x 64 x 128 = 524,288 in float32 (mamba_ssm_cache_dtype)
     "nemotron-3-nano-30b-a3b": Expect(((6, 2 * 256 * BF16, None),), state=23 * (18_432 * BF16 + 524_288 * 4),

@@ -143,6 +143,10 @@ class CapacityRequest:
     eviction: SinkWindowPolicy | None = None  # --window/--sinks (kvplan.eviction)
     speculative: Speculative | None = None  # --speculative-config / --draft / --mtp (kvplan.speculative)
     enable_expert_parallel: bool = False  # MoE: whole experts over the tp x dp ranks (vLLM's flag)
+    #: vLLM --enable-prefix-caching (True), --no-enable-prefix-caching (False), or the engine's
+    #: default (None): block reuse, no change to the pool, but where the engine release changes
+    #: a state-space model's pages with it (Engine.check_prefix_caching refuses those)
+    enable_prefix_caching: bool | None = None
     #: a max_model_len beyond the model's own was allowed (VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 /
     #: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1 where the engine runs)
     allow_long_max_model_len: bool = False
@@ -212,6 +216,7 @@ class CapacityRequest:
                     disable_hybrid_kv_cache_manager=self.disable_hybrid_kv_cache_manager,
                     cpu_offload_bytes=self.cpu_offload_bytes, swap_space_bytes=self.swap_space_bytes,
                     enable_expert_parallel=self.enable_expert_parallel,
+                    enable_prefix_caching=self.enable_prefix_caching,
                     allow_long_max_model_len=self.allow_long_max_model_len)
         spec = changes.pop("spec", self.model_spec or self.spec)
         gpu = changes.pop("gpu", self.gpu)
@@ -322,6 +327,7 @@ def make_request(
     enable_expert_parallel: bool = False,
     allow_long_max_model_len: bool = False,
     quantization: str | None = None,
+    enable_prefix_caching: bool | None = None,
     dp_attention: bool | None = None,
 ) -> CapacityRequest:
     """Check and resolve every option into a CapacityRequest; BadInputError / ShapeError /
@@ -340,8 +346,9 @@ def make_request(
     vLLM's own options keep vLLM's meaning: ``kv_cache_memory_bytes`` (bytes or a size, one
     for every GPU or a list with one per rank), ``num_gpu_blocks_override``,
     ``disable_hybrid_kv_cache_manager``, ``cpu_offload_gb`` / ``swap_space`` (GiB per GPU, as
-    vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel`` and ``quantization``
-    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights).
+    vLLM's flags; or the ``*_bytes`` forms), ``enable_expert_parallel``, ``quantization``
+    (vLLM's method names, read as a weight format: kvplan.vllm_args.quantization_weights) and
+    ``enable_prefix_caching`` (refused where the release changes the pool with it).
 
     ``dp_attention``: SGLang's --enable-dp-attention as a launch command gave it (None: kvplan's
     own meaning of dp, DP attention for a mixture-of-experts model and replicas for a dense
@@ -355,6 +362,8 @@ def make_request(
     g = resolve_gpu(gpu, gpu_mem_bytes)
     prof = get_engine(engine)  # UnknownNameError for an unknown engine or release
     layers_note = prof.serving_spec_note(spec)
+    if enable_prefix_caching is not None and not isinstance(enable_prefix_caching, bool):
+        raise BadInputError(f"enable_prefix_caching must be true or false, got {enable_prefix_caching!r}")
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
@@ -381,6 +390,7 @@ def make_request(
         raise BadInputError("give speculative_config/draft/num_speculative_tokens/mtp or a Speculative, not both")
     if speculative is not None:
         _speculative.check_engine(engine, speculative.method)
+        prof.check_speculative(spec, speculative)
         if pp > 1:
             raise BadInputError("speculative decoding is modelled with pp=1 only (where an engine places the "
                                 "draft's layers across pipeline stages is not modelled)")
@@ -451,9 +461,11 @@ def make_request(
     if swap is not None and "swap_space" in prof.removed_options():
         raise BadInputError(f"{prof.name} has no --swap-space (vLLM removed it in 0.18.0): the engine would not start "
                             f"with it; drop the flag")
+    prefix_note = prof.check_prefix_caching(spec, enable_prefix_caching)
     return CapacityRequest(
         spec=spec, gpu=g, kv_format=fmt, engine=engine, tp=tp, pp=pp, dp=dp, weights=weights,
-        engine_notes=tuple(n for n in (dp_note, layers_note) if n),
+        engine_notes=tuple(n for n in (dp_note, layers_note, prefix_note) if n),
+        enable_prefix_caching=enable_prefix_caching,
         model_spec=given, dtype_asked=model_dtype(dtype) if dtype else None,
         memory_fraction=fraction,
         max_model_len=model_len, allow_long_max_model_len=bool(allow_long_max_model_len),
@@ -848,7 +860,7 @@ class Pool:
         where = f" on pipeline stage {stage}" if self.request.pp > 1 else ""
         return Verdict(False, f"{self.engine} refuses to start{where}: one request of max_model_len "
                               f"{self.max_model_len:,} needs {need:,} B of KV cache, more than the {mem:,} B "
-                              f"available{hint}", "max_model_len")
+                              f"available{hint}{self.pages.check_scope_note()}", "max_model_len")
 
     def verdict(self) -> Verdict:
         """Does the deployment start and serve at least one request of max_model_len (under
@@ -934,6 +946,8 @@ def plan(req: CapacityRequest) -> Pool:
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
         dp_attention=req.dp_attention,
     )
+    settings = prof.scheduler_limits(settings, req.model_len, tokens_given=req.max_num_batched_tokens is not None,
+                                     seqs_given=req.max_num_seqs is not None)
     notes = [prof.block_size_note(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)]
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
@@ -962,7 +976,7 @@ def plan(req: CapacityRequest) -> Pool:
         budgets = [dataclasses.replace(b, kv_pool_bytes=min(req.kv_cache_memory_bytes[b.stage * req.tp:
                                                                                       (b.stage + 1) * req.tp]))
                    for b in budgets]
-    paging = paging_for(prof)
+    paging = prof.pool_paging(paging_for(prof), kv, req.gpu)
     hybrid = None if req.disable_hybrid_kv_cache_manager is None else not req.disable_hybrid_kv_cache_manager
     sp = req.speculative
     pages = page_replica(
@@ -1043,11 +1057,8 @@ class Capacity:
 
     @property
     def dp_attention(self) -> int:
-        """Ranks of one DP-attention group: ``dp`` for a mixture-of-experts model (each rank its
-        own attention and KV pool, the experts shared: SGLang's ``--tp tp*dp --dp dp
-        --enable-dp-attention``), 1 for a dense model (``dp`` independent replicas: SGLang's
-        ``--tp tp --dp dp``)."""
-        return self.dp if self.spec.moe is not None else 1
+        """Ranks of one DP-attention group (``CapacityRequest.dp_attention``)."""
+        return self.request.dp_attention
 
     @property
     def num_gpus(self) -> int:

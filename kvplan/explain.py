@@ -135,6 +135,18 @@ class Anchored(Engine):
     def settings(self, gpu, **kw) -> EngineSettings:
         return self.base.settings(gpu, **kw)
 
+    def scheduler_limits(self, settings, max_model_len: int, **given) -> EngineSettings:
+        return self.base.scheduler_limits(settings, max_model_len, **given)
+
+    def serving_spec(self, spec):
+        return self.base.serving_spec(spec)
+
+    def pool_paging(self, paging, spec, gpu):
+        return self.base.pool_paging(paging, spec, gpu)
+
+    def serving_spec_note(self, spec) -> str | None:
+        return self.base.serving_spec_note(spec)
+
     def model_block_size(self, spec, gpu, fmt, requested, block_size) -> int:
         return self.base.model_block_size(spec, gpu, fmt, requested, block_size)
 

@@ -35,9 +35,12 @@ The steps, for one replica (tp x pp workers):
    concurrency" = ``num_tokens / max_model_len`` (before 0.9.1) or ``num_blocks /`` the blocks
    one request of max_model_len needs over all groups.
 6. Start-up check: one request of max_model_len must fit (``check_enough_kv_cache_memory``),
-   summed over layers (before 0.14.0) or over groups (0.14.0+), against the worker's memory
-   (0.22.0+: ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block);
-   when not, vLLM stops with the estimated maximum model length (``estimate_max_model_len``).
+   summed over layers (before 0.14.0), or the group size x page x the blocks of the first
+   group only (0.14.0-0.18.1) or of every group (0.19.0+), against the worker's memory
+   (0.22.0+: ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block).
+   0.14.0-0.16.0 check the whole model's groups (every pipeline stage's layers) against the
+   smallest worker's memory; the others each worker's own layers. When it does not fit, vLLM
+   stops with the estimated maximum model length (``estimate_max_model_len``).
    ``--max-model-len -1`` (0.14.0+) picks that estimate instead.
 7. ``BlockPool`` keeps one block back as the null block (0.8.3+), so requests can use
    ``num_blocks - 1``.
@@ -49,6 +52,7 @@ layer, no null block).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -56,7 +60,7 @@ from kvplan.engines import vllm_rules
 from kvplan.engines.base import Release, Rule, RuleBook
 from kvplan.errors import BadInputError, ShapeError
 from kvplan.formats import KVFormat
-from kvplan.layers import CacheKind, minimum
+from kvplan.layers import CacheKind, MLALatent, minimum
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -131,7 +135,23 @@ RULES = (
          _KCU + ": get_kv_cache_configs replaces available_memory by override * bytes per block"),
     Rule("memory_check", "0.8.0", "0.13.0", "layers",
          _KCU + ": check_enough_kv_cache_memory: sum of max_memory_usage_bytes over the worker's layers"),
-    Rule("memory_check", "0.14.0", None, "groups", _KCU + ": _max_memory_usage_bytes_from_groups"),
+    Rule("memory_check", "0.14.0", "0.18.1", "first_group",
+         _KCU + ": _max_memory_usage_bytes_from_groups: any_spec = kv_cache_groups[0].kv_cache_spec; group_size x "
+         "page x cdiv(any_spec.max_memory_usage_bytes, page) (0.14.0 :1348-1351, 0.18.1 :1359-1362): the first "
+         "group's blocks only"),
+    Rule("memory_check", "0.19.0", None, "groups",
+         _KCU + " (0.33.0: " + _KCP + "): _max_memory_usage_bytes_from_groups: blocks_needed = sum over "
+         "kv_cache_groups (0.19.0 :1362-1365)"),
+    Rule("memory_check_scope", "0.8.0", "0.13.0", "worker",
+         _KCU + ": get_kv_cache_configs calls check_enough_kv_cache_memory for each worker's own layers "
+         "(0.13.0 :1337-1342)"),
+    Rule("memory_check_scope", "0.14.0", "0.16.0", "model",
+         _KCU + ": get_kv_cache_configs checks the global groups (every layer of every pipeline stage) against "
+         "min(available_memory) (0.14.0 :1513-1524, auto-fit :1420); fixed in 0.17.0 (vllm-project/vllm PR #33698, "
+         "issue #32105)"),
+    Rule("memory_check_scope", "0.17.0", None, "worker",
+         _KCU + " (0.33.0: " + _KCP + "): _project_kv_cache_groups_to_worker, then each worker's groups against "
+         "its own memory (0.17.0 :1465, :1568-1577)"),
     Rule("auto_fit_max_model_len", "0.8.0", "0.13.0", False, _KCU + ": no auto-fit"),
     Rule("auto_fit_max_model_len", "0.14.0", None, True, _KCU + ": _auto_fit_max_model_len (max_model_len -1)"),
     Rule("kv_cache_memory_bytes", "0.8.0", "0.10.1.1", False, "vllm/engine/arg_utils.py: no --kv-cache-memory"),
@@ -142,11 +162,13 @@ RULES = (
     Rule("lookahead_capped", "0.9.0", None, True,
          "vllm/v1/core/kv_cache_manager.py: num_tokens_need_slot = min(... + num_lookahead_tokens, max_model_len)"),
     Rule("state_speculative_blocks", "0.8.0", "0.10.1.1", "none", _KCI + ": MambaSpec without speculative blocks"),
-    Rule("state_speculative_blocks", "0.10.2", "0.16.0", "admission",
+    Rule("state_speculative_blocks", "0.10.2", "0.14.1", "admission",
          "vllm/v1/core/single_type_kv_cache_manager.py: MambaManager allocates num_speculative_blocks more; "
-         + _KCI + ": MambaSpec.max_memory_usage_bytes is one page"),
-    Rule("state_speculative_blocks", "0.17.0", None, "admission_and_check",
-         _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks)"),
+         + _KCI + ": MambaSpec.max_memory_usage_bytes is cdiv(max_model_len, block_size) pages with the state's "
+         "block_size = max_model_len: one page (0.14.1 :292-294)"),
+    Rule("state_speculative_blocks", "0.15.0", None, "admission_and_check",
+         _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
+         "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
@@ -179,6 +201,10 @@ class Paging:
     null_block_in_check: bool = False
     override_in_check: bool = False
     memory_check: str = "groups"
+    memory_check_scope: str = "worker"
+    #: the kernel alignment of an attention block raised to hold a state (the engine may raise
+    #: it for the model and GPU: Engine.pool_paging)
+    hybrid_block_alignment: int = KERNEL_BLOCK_ALIGNMENT
     auto_fit_max_model_len: bool = True
     kv_cache_memory_bytes: bool = True
     lookahead_capped: bool = True
@@ -318,6 +344,12 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
     if states and attention and paging.state_space != "hybrid":
         raise paging.refuse("attention + state-space models need vLLM 0.10.0 or later "
                             "(HybridAttentionMambaModelConfig)", paging.sources.get("state_space", ""))
+    if states and any(isinstance(k, MLALatent) for k in attention):
+        # No importer builds one (kvplan.hf.registry): a hand-written spec only.
+        raise paging.refuse("MLA attention + state-space layers: kvplan does not model their attention block "
+                            "(vLLM aligns it to 64 tokens, 128 with CUTLASS_MLA, from 0.11.1; kvplan aligns to 16)",
+                            "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: "
+                            "kernel_block_alignment_size = 128 if use_cutlass_mla else 64 (0.19.1 :206-210)")
     pages = {k: (k.page_bytes(fmt, block_size, tp), block_size) for k in model}
     if states and attention:
         # One attention page must hold a whole state: the smallest multiple of the kernel
@@ -328,7 +360,7 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
         # when cache_config.block_size < attn_block_size.
         state_page = max(k.state_bytes(tp) for k in states)
         per_token = max(k.per_token_bytes(fmt, tp) for k in attention)
-        align = KERNEL_BLOCK_ALIGNMENT
+        align = paging.hybrid_block_alignment
         block_size = max(block_size, align * cdiv(state_page, align * per_token))
         page = max([state_page] + [k.page_bytes(fmt, block_size, tp) for k in attention])
         pages = {k: (page, block_size) for k in model}
@@ -454,7 +486,13 @@ def needed_bytes(layout: PoolLayout, paging: Paging, n: int, max_num_batched_tok
                  num_speculative_blocks: int = 0) -> int:
     """Bytes of KV cache vLLM's start-up check asks of a worker for one request of ``n``
     tokens (``check_enough_kv_cache_memory``): per layer as the runner specifies them
-    (before 0.14.0), or per group (0.14.0+: ``_max_memory_usage_bytes_from_groups``)."""
+    (before 0.14.0), or per group (``_max_memory_usage_bytes_from_groups``): the group size
+    x page x the blocks of the first group only (0.14.0-0.18.1) or of every group (0.19.0+).
+
+    vLLM's first group holds the layers of the kind met first in layer order (the runner
+    lists layers as the model registers them; ``_get_kv_cache_groups_uniform_page_size``
+    keeps that order), which kvplan's ``layout.groups`` keeps too: Gemma-3's layer 0 is a
+    sliding-window layer, so 0.14.0-0.18.1 check a window's blocks, not a full layer's."""
     spec_blocks = num_speculative_blocks if paging.state_speculative_blocks == "admission_and_check" else 0
 
     def blocks(s: LayerSet) -> int:
@@ -464,6 +502,9 @@ def needed_bytes(layout: PoolLayout, paging: Paging, n: int, max_num_batched_tok
         return sum(s.count * blocks(s) * s.page_bytes for s in layout.runner_layers)
     if layout.per_layer:
         return sum(s.count * blocks(s) * s.page_bytes for s in layout.layers)
+    if paging.memory_check == "first_group" and layout.groups:
+        kind, _tables, block = layout.groups[0]
+        return layout.unit_bytes * kind.engine_blocks_per_request(n, block, max_num_batched_tokens, spec_blocks)
     return layout.unit_bytes * blocks_per_request(layout, n, max_num_batched_tokens, spec_blocks)
 
 
@@ -505,6 +546,9 @@ class Pages:
     num_gpu_blocks_override: int | None = None
     derived_max_model_len: int = 0  # the model's own limit (auto-fit searches below it)
     auto_fit: bool = False  # max_model_len was chosen by vLLM's auto-fit (--max-model-len -1)
+    #: The whole model's layout, which the start-up check of 0.14.0-0.16.0 plans one worker by
+    #: (rule memory_check_scope "model"); None: each worker is checked by its own layout.
+    model_layout: PoolLayout | None = None
 
     @property
     def paged(self) -> bool:
@@ -581,9 +625,7 @@ class Pages:
         return min(counts) if counts else 0
 
     # -- vLLM's start-up check ----------------------------------------------------------------
-    def check_memory_bytes(self, stage: int) -> int:
-        """The KV memory the start-up check plans a worker against: its memory (0.22.0+:
-        ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block)."""
+    def _own_memory_bytes(self, stage: int) -> int:
         mem, lay = self.memory_bytes[stage], self.layouts[stage]
         if self.num_gpu_blocks_override is not None and self.paging.override_in_check:
             mem = self.num_gpu_blocks_override * lay.unit_bytes
@@ -591,24 +633,46 @@ class Pages:
             mem -= lay.unit_bytes
         return mem
 
+    def check_memory_bytes(self, stage: int) -> int:
+        """The KV memory the start-up check plans a worker against: its memory (0.22.0+:
+        ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block); in
+        0.14.0-0.16.0 with pipeline stages the smallest worker's (``min(available_memory)``)."""
+        if self.model_layout is not None:
+            return min(self._own_memory_bytes(i) for i in range(len(self.layouts)))
+        return self._own_memory_bytes(stage)
+
     def needed_bytes(self, stage: int, n: int) -> int:
-        """KV bytes the start-up check asks of ``stage`` for one request of ``n`` tokens."""
-        return needed_bytes(self.layouts[stage], self.paging, n, self.max_num_batched_tokens,
-                            self.num_speculative_blocks)
+        """KV bytes the start-up check asks of ``stage`` for one request of ``n`` tokens (in
+        0.14.0-0.16.0 with pipeline stages: the whole model's, whatever the stage)."""
+        layout = self.model_layout if self.model_layout is not None else self.layouts[stage]
+        return needed_bytes(layout, self.paging, n, self.max_num_batched_tokens, self.num_speculative_blocks)
+
+    def _checked_stages(self) -> list[int]:
+        """The workers the start-up check runs on: every paged stage, or (0.14.0-0.16.0 with
+        pipeline stages) one check of the whole model against the smallest worker's memory."""
+        paged = [i for i, b in enumerate(self.stage_blocks) if b is not None]
+        if self.model_layout is not None and paged:
+            return [min(range(len(self.layouts)), key=self._own_memory_bytes)]
+        return paged
+
+    def check_scope_note(self) -> str:
+        """How the check reads its figures when it does not check each worker by its own layers."""
+        if self.model_layout is None:
+            return ""
+        return (f" ({self.paging.name} checks the whole model's KV cache, every pipeline stage's layers, against "
+                f"the smallest worker's memory: {_KCU} get_kv_cache_configs; fixed in 0.17.0 by vllm-project/vllm "
+                f"PR #33698)")
 
     def fits_at(self, n: int) -> bool:
         """Does the start-up check pass on every worker for max_model_len ``n``?"""
-        return all(self.needed_bytes(i, n) <= self.check_memory_bytes(i)
-                   for i, b in enumerate(self.stage_blocks) if b is not None)
+        return all(self.needed_bytes(i, n) <= self.check_memory_bytes(i) for i in self._checked_stages())
 
     def failing_stage(self) -> int | None:
         """The first worker whose check fails at max_model_len (None: vLLM starts, or an engine
         without the check)."""
         if not self.paging.start_check:
             return None
-        for i, b in enumerate(self.stage_blocks):
-            if b is None:
-                continue
+        for i in self._checked_stages():
             mem = self.check_memory_bytes(i)
             if mem <= 0 or self.needed_bytes(i, self.max_model_len) > mem:
                 return i
@@ -658,6 +722,9 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
         raise BadInputError(f"give KV memory for each of the {len(ranges)} pipeline stages or each of the "
                             f"{len(ranges) * tp} ranks, got {len(mem)} values")
     layouts = tuple(pool_layout(spec, r, fmt, block_size, tp, paging, hybrid=hybrid) for r in ranges)
+    # 0.14.0-0.16.0 check the global groups (all stages' layers) against one worker's memory
+    model_layout = (pool_layout(spec, range(spec.num_layers), fmt, block_size, tp, paging, hybrid=hybrid)
+                    if paging.memory_check_scope == "model" and len(ranges) > 1 else None)
     if paging.grouping == "per_worker":
         # Up to 0.10.2 each worker groups its own layers and unify_kv_cache_configs asserts that
         # every worker's groups have rank 0's specs: stages holding different cache kinds (full
@@ -680,7 +747,7 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
     derived = spec.max_position_embeddings
     pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, max_model_len or derived, max_num_batched_tokens,
                   lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived,
-                  auto_fit=max_model_len is None)
+                  auto_fit=max_model_len is None, model_layout=model_layout)
     if max_model_len is None and pages.paged:
         if not paging.auto_fit_max_model_len:
             raise paging.refuse("has no auto-fit of max_model_len (--max-model-len -1 needs vLLM 0.14.0 or later)",
@@ -689,8 +756,7 @@ def page_replica(spec: ModelSpec, fmt: KVFormat, paging: Paging, *, tp: int, pp:
         if fitted <= 0:
             raise paging.refuse("cannot auto-fit max_model_len: not enough KV memory for a single token",
                                 _KCU + ": _auto_fit_max_model_len")
-        pages = Pages(paging, layouts, mem, stage_blocks, num_blocks, fitted, max_num_batched_tokens,
-                      lookahead_tokens, num_speculative_blocks, num_gpu_blocks_override, derived, auto_fit=True)
+        pages = dataclasses.replace(pages, max_model_len=fitted)
     return pages
 
 __all__ = [

@@ -131,7 +131,8 @@ def load_plan(path: str | Path) -> Plan:
             "num_gpu_blocks_override": d.num_gpu_blocks_override,
             "disable_hybrid_kv_cache_manager": d.disable_hybrid_kv_cache_manager,
             "allow_long_max_model_len": d.allow_long_max_model_len,
-            "enable_expert_parallel": d.enable_expert_parallel, "cpu_offload_gb": d.cpu_offload_gb,
+            "enable_expert_parallel": d.enable_expert_parallel, "enable_prefix_caching": d.enable_prefix_caching,
+            "cpu_offload_gb": d.cpu_offload_gb,
             "swap_space": d.swap_space, "window": d.window, "sinks": d.sinks,
             "speculative_config": d.speculative_config,
         }

@@ -593,6 +593,7 @@ class DeploymentSchema(_Strict):
     disable_hybrid_kv_cache_manager: bool | None = None
     allow_long_max_model_len: bool = False
     enable_expert_parallel: bool = False
+    enable_prefix_caching: bool | None = None
     cpu_offload_gb: Annotated[float, Field(ge=0)] | None = None
     swap_space: Annotated[float, Field(ge=0)] | None = None
     from_vllm: str | None = None

@@ -137,6 +137,9 @@ VLLM_FLAGS = (
     Flag(("--cpu-offload-gb",), "cpu_offload_gb", "float"),
     Flag(("--swap-space",), "swap_space", "float"),
     Flag(("--speculative-config",), "speculative_config", "str"),
+    # block reuse, no change to the pool, except for state-space models (make_request refuses
+    # those where the release changes their pages: Engine.check_prefix_caching)
+    Flag(("--enable-prefix-caching",), "enable_prefix_caching", "bool"),
 )
 
 SGLANG_FLAGS = (
@@ -178,8 +181,6 @@ NEUTRAL = {
     "--disable-frontend-multiprocessing": "process layout of the API server (CPU)",
     "--api-server-count": "API server processes (CPU)", "--distributed-executor-backend": "worker launcher",
     "--generation-config": "default sampling parameters", "--override-generation-config": "sampling defaults",
-    "--enable-prefix-caching": "block reuse between requests; the pool's size is unchanged",
-    "--no-enable-prefix-caching": "block reuse between requests; the pool's size is unchanged",
     "--prefix-caching-hash-algo": "block hashing", "--scheduling-policy": "request order",
     "--max-num-partial-prefills": "scheduling", "--max-long-partial-prefills": "scheduling",
     "--long-prefill-token-threshold": "scheduling", "--async-scheduling": "scheduling (up to 0.19.1)",
@@ -225,12 +226,13 @@ SWITCHES = frozenset({
     "--trust-remote-code", "--enforce-eager", "--disable-log-stats", "--disable-log-requests", "--enable-log-requests",
     "--enable-auto-tool-choice", "--disable-fastapi-docs", "--enable-prompt-tokens-details",
     "--enable-force-include-usage", "--return-tokens-as-token-ids", "--disable-frontend-multiprocessing",
-    "--enable-prefix-caching", "--no-enable-prefix-caching", "--async-scheduling", "--no-async-scheduling",
+    "--async-scheduling", "--no-async-scheduling",
     "--use-tqdm-on-load", "--kv-cache-metrics", "--disable-uvicorn-access-log", "--headless", "--allow-credentials",
 })
 
 _BOOL_NEGATIONS = {"--no-enable-expert-parallel": "--enable-expert-parallel",
-                   "--no-disable-hybrid-kv-cache-manager": "--disable-hybrid-kv-cache-manager"}
+                   "--no-disable-hybrid-kv-cache-manager": "--disable-hybrid-kv-cache-manager",
+                   "--no-enable-prefix-caching": "--enable-prefix-caching"}
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,9 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
     if options.get("swap_space") is not None:
         notes.append(f"--swap-space {options['swap_space']:g}: CPU memory for swapped-out blocks; it does not "
                      f"change the GPU KV pool (vLLM 0.18.0 removed the flag; later releases reject it)")
+    if options.get("enable_prefix_caching"):
+        notes.append("--enable-prefix-caching: block reuse between requests; it leaves the pool's size unchanged "
+                     "except for state-space models, which kvplan checks by release")
     if options.get("quantization") in ("none", None):
         options.pop("quantization", None)
     return LaunchCommand(engine, model, options, tuple(notes), usage)

@@ -68,9 +68,10 @@ EXPECTED = {
     "mimo-v2-flash": ("mimo_v2_flash", lambda n: 9 * n * 4 * 320 * B + 39 * w(n, 128) * 8 * 320 * B),
     # hybrid_override_pattern: 10 '*' attention layers (8 KV heads x 256); 54 'M' Mamba-2
     # layers of 256 heads x 64 (16,384 channels), 8 groups, state 256, conv 4, recurrent
-    # state in float32 (vLLM's Nemotron-H default, models/config.py); 54 '-' MLP layers: nothing
+    # state in the model dtype (the config names no mamba_ssm_cache_dtype; vLLM's own default by
+    # release is applied by --engine vllm, kvplan.engines.vllm_rules); 54 '-' MLP layers: nothing
     "nemotron-h-56b-base-8k": (
-        "nemotron_h", lambda n: 10 * n * 8 * 256 * B + 54 * mamba2(256 * 64, 8, 256, 64, 256, 4, ssm_b=4)),
+        "nemotron_h", lambda n: 10 * n * 8 * 256 * B + 54 * mamba2(256 * 64, 8, 256, 64, 256, 4)),
     # 6 '*' layers of 2 KV heads x (128 + 128); 23 'M' layers of 64 heads x 64 (4,096
     # channels, not expand x hidden), 8 groups, state 128, mamba_ssm_cache_dtype float32;
     # 23 'E' MoE layers: nothing (nemotron_h.py)
@@ -237,7 +238,9 @@ def test_nemotron_h_state_dtypes():
     assert state.conv_dim == 64 * 64 + 2 * 8 * 128
     assert sum(isinstance(k, NoCache) for k in nano.layers) == 23
     mapping = spec_mapping_from_hf_config(_config("nemotron-h-56b-base-8k"), "nemotron-h")
-    assert "float32, vLLM's default for Nemotron-H" in mapping["notes"]
+    assert "mamba_ssm_cache_dtype not in the config: the recurrent state in the model dtype" in mapping["notes"]
+    state = next(k for k in _spec("nemotron-h-56b-base-8k").layers if isinstance(k, StateSpace))
+    assert state.ssm_state_dtype is None and state.recurrent_dtype == "bf16"
 
 
 def test_falcon_h1_every_layer_keeps_attention_and_state():

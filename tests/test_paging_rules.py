@@ -56,21 +56,32 @@ def test_null_block_from_0_8_3(release, null):
     assert pages.null_blocks == null and pages.usable_blocks == 32 - null
 
 
-@pytest.mark.parametrize(("release", "rule"), [("0.11.0", "layers"), ("0.13.0", "layers"), ("0.14.0", "groups"),
-                                               ("0.19.0", "groups")])
-def test_start_up_check_sums_layers_before_0_14_and_groups_after(release, rule):
-    """vLLM's check_enough_kv_cache_memory asks, for one request of max_model_len, the sum over
-    layers before 0.14.0 and over groups (padding layers included) from 0.14.0
-    (_max_memory_usage_bytes_from_groups). 13 sliding (window 1) + 10 full layers, 0.14.0:
-    groups of 10 -> 2 sliding tables + 1 full table of 10 layers = 30 layer-pages per block;
-    per layer: 13 + 10 = 23. A 64-token request: full cdiv(64, 16) = 4 blocks; a window-1
-    layer cdiv(min(1 - 1 + 2048, 64), 16) + 1 = 5."""
+@pytest.mark.parametrize(("release", "expected"), [
+    ("0.11.0", (13 * 5 + 10 * 4) * PAGE), ("0.13.0", (13 * 5 + 10 * 4) * PAGE),
+    ("0.14.0", 10 * PAGE * 5), ("0.17.1", 10 * PAGE * 5), ("0.18.1", 13 * PAGE * 5),
+    ("0.19.0", 13 * PAGE * (5 + 4)),
+])
+def test_start_up_check_layers_then_first_group_then_every_group(release, expected):
+    """vLLM's check_enough_kv_cache_memory asks, for one request of max_model_len: the sum over
+    layers before 0.14.0; from 0.14.0 _max_memory_usage_bytes_from_groups, group_size x page x
+    the blocks of kv_cache_groups[0] only (``any_spec``, kv_cache_utils.py 0.14.0 :1348-1351,
+    0.18.1 :1359-1362), and of every group from 0.19.0 (``sum(...)``, 0.19.0 :1362-1365).
+    13 sliding (window 1) + 10 full layers: groups of 10 up to 0.17.1 (2 sliding tables + 1 full),
+    of 13 from 0.18.0 (ratio 1.5: 1 + 1); layer 0 is sliding, so the first group is a sliding
+    one. A 64-token request: full cdiv(64, 16) = 4 blocks; a window-1 layer cdiv(min(1 - 1 +
+    2048, 64), 16) + 1 = 5. Per layer: 13 x 5 + 10 x 4 = 105 pages; first group: 10 x 5 = 50
+    (13 x 5 = 65 from 0.18.0) pages; every group (0.19.0): 13 x (5 + 4) = 117 pages."""
     pages = configs(release, [SW] * 13 + [FULL] * 10, PAGE * 30 * 64, max_model_len=64)
-    per_layer = (13 * 5 + 10 * 4) * PAGE
-    lay = pages.layouts[0]
-    per_group = lay.unit_bytes * (5 * (lay.tokens_divisor - 1) + 4)
-    assert pages.needed_bytes(0, 64) == (per_layer if rule == "layers" else per_group)
-    assert per_layer != per_group
+    assert pages.needed_bytes(0, 64) == expected
+
+
+@pytest.mark.parametrize(("release", "pages_needed"), [("0.14.0", 10 * 4), ("0.18.1", 13 * 4), ("0.19.0", 13 * 9)])
+def test_first_group_is_the_kind_of_layer_0(release, pages_needed):
+    """The first group is the kind the runner lists first (layer order): with the full layers
+    first (10 full, then 13 sliding), 0.14.0-0.18.1 check the full group's 4 blocks x the group
+    size (10; 13 from 0.18.0); 0.19.0 every group's (4 + 5) x 13."""
+    pages = configs(release, [FULL] * 10 + [SW] * 13, PAGE * 30 * 64, max_model_len=64)
+    assert pages.needed_bytes(0, 64) == pages_needed * PAGE
 
 
 @pytest.mark.parametrize(("release", "n", "usable"), [("0.19.0", 2, 1), ("0.19.0", 1, 0)])
@@ -216,21 +227,25 @@ def test_state_layers_speculative_blocks_at_admission(release, spec_tokens, admi
     assert pages.blocks_per_request(64, lookahead=False) == without_lookahead
 
 
-@pytest.mark.parametrize(("release", "spec_tokens", "per_request"), [
-    ("0.14.0", 2, 4 + 1),       # MambaSpec.max_memory_usage_bytes = one page (0.10.2-0.16.0)
-    ("0.14.0", 0, 4 + 1),
-    ("0.17.0", 2, 4 + 1 + 2),   # page * (1 + num_speculative_blocks) from 0.17.0
-    ("0.17.0", 0, 4 + 1),
+@pytest.mark.parametrize(("release", "spec_tokens", "per_request", "checked"), [
+    ("0.14.1", 2, 4 + 1, 4),        # MambaSpec.max_memory_usage_bytes = one page (0.10.2-0.14.1)
+    ("0.14.0", 0, 4 + 1, 4),
+    ("0.15.0", 2, 4 + 1 + 2, 4),    # page * (1 + num_speculative_blocks) from 0.15.0 (kv_cache_interface.py :300)
+    ("0.17.0", 2, 4 + 1 + 2, 4),
+    ("0.17.0", 0, 4 + 1, 4),
+    ("0.19.0", 2, 4 + 1 + 2, 4 + 1 + 2),  # the check sums every group from 0.19.0
 ])
-def test_logged_concurrency_and_check_count_speculative_blocks_from_0_17(release, spec_tokens, per_request):
-    """vLLM's "Maximum concurrency" (get_max_concurrency_for_kv_cache_config) and the start-up
-    check (_max_memory_usage_bytes_from_groups, 0.14.0+) use max_memory_usage_bytes:
-    kv_cache_interface.py MambaSpec returns one page up to 0.16.0 and page * (1 +
-    num_speculative_blocks) from 0.17.0. 32 blocks / per_request blocks; the check asks the
-    2-layer unit (32,768 B) x per_request blocks."""
+def test_logged_concurrency_and_check_count_speculative_blocks_from_0_15(release, spec_tokens, per_request, checked):
+    """vLLM's "Maximum concurrency" (get_max_concurrency_for_kv_cache_config) sums
+    max_memory_usage_bytes over the groups: kv_cache_interface.py MambaSpec returns one page up
+    to 0.14.1 (cdiv(max_model_len, block_size) pages with the state's block = max_model_len) and
+    page * (1 + num_speculative_blocks) from 0.15.0 (mamba_cache_mode 'none'). 32 blocks /
+    per_request blocks. The start-up check (_max_memory_usage_bytes_from_groups) asks the 2-layer
+    unit (32,768 B) x the blocks of the first group (layer 0: full attention, cdiv(64, 16) = 4)
+    in 0.14.0-0.18.1, of every group from 0.19.0."""
     pages = _hybrid(release, spec_tokens)
     assert pages.max_concurrency(64) == 32 / per_request
-    assert pages.needed_bytes(0, 64) == 2 * PAGE * per_request
+    assert pages.needed_bytes(0, 64) == 2 * PAGE * checked
 
 
 def _mamba(ssm_heads: int) -> dict:

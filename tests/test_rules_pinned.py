@@ -9,6 +9,7 @@ that moved, changes the answer.
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -673,3 +674,288 @@ def test_sliding_window_peak_blocks(window, expected):
 
     kind = SlidingWindow(kv_heads=2, head_dim=64, v_head_dim=64, window=window)
     assert kind.engine_blocks_per_request(10_000, 16, 16) == expected
+
+
+# -- vLLM's start-up check by release (kvplan.paging rules memory_check, memory_check_scope) -----
+# vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups: group_size x page x the
+# blocks of kv_cache_groups[0] only in 0.14.0-0.18.1 (0.14.0 :1348-1351, 0.18.1 :1359-1362), of
+# every group from 0.19.0 (:1362-1365). Gemma-3-27B: 52 sliding (window 1,024) + 10 full layers,
+# groups of 10 (7 tables), page 16 x 16 KV heads x 128 x 2 (K, V) x 2 B = 131,072 B, unit 10 x
+# 131,072 = 1,310,720 B; layer 0 is sliding, so the first group is a window group. With
+# T = 8,192 (serve on an H100) a window layer needs cdiv(min(1,023 + 8,192, 131,072), 16) + 1 =
+# 577 blocks; a full layer cdiv(131,072, 16) = 8,192. KV memory pinned at 11,016,823,584 B
+# (8,405 blocks): 0.14.0-0.18.1 ask 577 x 1,310,720 = 756,285,440 B and start; 0.19.0 asks
+# (6 x 577 + 8,192) x 1,310,720 = 15,275,130,880 B and refuses, estimating the longest L with
+# 3,462 + cdiv(L, 16) <= 8,405: 4,943 x 16 = 79,088.
+GEMMA3_KV_BYTES = 11_016_823_584
+
+
+@pytest.mark.parametrize(("release", "needed", "starts", "auto_fit"), [
+    ("0.13.0", (52 * 577 + 10 * 8192) * 131_072, False, None),   # per layer; no auto-fit before 0.14.0
+    ("0.14.0", 577 * 1_310_720, True, 131_072),
+    ("0.18.1", 577 * 1_310_720, True, 131_072),
+    ("0.19.0", (6 * 577 + 8192) * 1_310_720, False, 79_088),
+])
+def test_vllm_start_up_check_first_group_then_every_group(release, needed, starts, auto_fit):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("gemma3-27b")
+    pool = plan(make_request(spec, "h100", engine=f"vllm=={release}", kv_cache_memory_bytes=GEMMA3_KV_BYTES))
+    assert pool.num_blocks == 8405 and pool.pages.max_model_len == 131_072
+    assert pool.pages.needed_bytes(0, 131_072) == needed
+    assert bool(pool.startup()) is starts
+    if not starts and release == "0.19.0":
+        assert pool.estimated_max_model_len() == 79_088
+        assert "refuses to start: one request of max_model_len 131,072 needs 15,275,130,880 B" in pool.startup().reason
+    if auto_fit is not None:
+        fitted = plan(make_request(spec, "h100", engine=f"vllm=={release}", kv_cache_memory_bytes=GEMMA3_KV_BYTES,
+                                   max_model_len=-1))
+        assert fitted.max_model_len == auto_fit
+
+
+# vllm/v1/core/kv_cache_utils.py get_kv_cache_configs 0.14.0-0.16.0 (0.14.0 :1513-1524): the global
+# groups (every pipeline stage's layers) against min(available_memory); 0.13.0 each worker's own
+# layers (:1337-1342); 0.17.0 each worker's projected groups (:1465, :1568-1577; PR #33698, issue
+# #32105). Llama-3.1-8B, pp 2 (16 layers a stage), KV memory 12 GiB and 10 GiB a stage (--kv-cache-
+# memory-bytes per rank): page 16 x 8 x 128 x 2 x 2 = 65,536 B; one request of 131,072 tokens =
+# 8,192 blocks. 0.14.0-0.16.0: 32 x 65,536 x 8,192 = 17,179,869,184 B > 10 GiB = 10,737,418,240:
+# refused; estimate: 10,737,418,240 // (32 x 65,536) = 5,120 blocks -> 81,920 tokens. Per stage:
+# 16 x 65,536 x 8,192 = 8,589,934,592 B <= 10 GiB: starts.
+@pytest.mark.parametrize(("release", "starts", "auto_fit"), [
+    ("0.13.0", True, None), ("0.14.0", False, 81_920), ("0.16.0", False, 81_920), ("0.17.0", True, 131_072),
+])
+def test_vllm_0_14_to_0_16_check_the_whole_model_against_one_worker(release, starts, auto_fit):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    kv = [12 * GIB, 10 * GIB]
+    pool = plan(make_request(spec, "h100", pp=2, engine=f"vllm=={release}", kv_cache_memory_bytes=kv))
+    assert pool.num_blocks == 10 * GIB // (16 * 65_536) == 10_240
+    verdict = pool.startup()
+    assert bool(verdict) is starts
+    if not starts:
+        assert pool.pages.needed_bytes(0, 131_072) == 17_179_869_184
+        assert pool.estimated_max_model_len() == 81_920
+        assert "needs 17,179,869,184 B of KV cache, more than the 10,737,418,240 B" in verdict.reason
+        assert "checks the whole model's KV cache" in verdict.reason
+    if auto_fit is not None:
+        fitted = plan(make_request(spec, "h100", pp=2, engine=f"vllm=={release}", kv_cache_memory_bytes=kv,
+                                   max_model_len=-1))
+        assert fitted.max_model_len == auto_fit
+
+
+# -- vLLM rule mamba_ssm_cache_dtype: Nemotron-H's recurrent state -----------------------------------
+# vllm/model_executor/models/config.py NemotronHForCausalLMConfig (0.13.0 :493-510, 0.19.1 :483-500):
+# mamba_ssm_cache_dtype "auto" -> getattr(hf_config, "mamba_ssm_cache_dtype", "float16"); before
+# 0.13.0 no hook: "auto" keeps the state in the model dtype and the config's field is not read.
+# Attention pages hold a state (HybridAttentionMambaModelConfig): block = 16 x cdiv(state,
+# 16 x attention bytes a token).
+# Nemotron-H-56B, tp 4, no mamba_ssm_cache_dtype: state a GPU = ssm 64 heads x 64 x 256 x 2 B
+# (fp16 from 0.13.0, bf16 before) = 2,097,152 + conv (16,384 + 2 x 8 x 256) / 4 x 3 x 2 B = 30,720
+# -> 2,127,872 B; attention 2 KV heads x 128 x 2 x 2 B = 1,024 B a token -> block 16 x
+# cdiv(2,127,872, 16,384) = 2,080 either way (float32, 4,225,024 B, would give 4,128). KV memory
+# 43,939,468,155 B; 54 state + 10 attention layers, groups of 10 (7 tables), unit 2,080 x 1,024 x 10
+# = 21,299,200 B -> 2,062 blocks, 2,062 // 7 x 2,080 = 611,520 tokens; a request of 8,192: 4 + 6 =
+# 10 blocks -> 206.20x.
+# Nemotron-3-Nano (config: mamba_ssm_cache_dtype float32), tp 1: conv (4,096 + 2 x 8 x 128) x 3 x 2 =
+# 36,864 B + ssm 64 x 64 x 128 x 4 B = 2,097,152 (0.13.0+) or x 2 B = 1,048,576 (0.12.0: not read)
+# -> block 16 x cdiv(2,134,016, 16,384) = 2,096, resp. 16 x cdiv(1,085,440, 16,384) = 1,072.
+@pytest.mark.parametrize(("model", "tp", "release", "block", "dtype"), [
+    ("nemotron-h-56b-base-8k", 4, "0.12.0", 2080, "bf16"),
+    ("nemotron-h-56b-base-8k", 4, "0.13.0", 2080, "fp16"),
+    ("nemotron-h-56b-base-8k", 4, "0.19.1", 2080, "fp16"),
+    ("nemotron-3-nano-30b-a3b", 1, "0.12.0", 1072, "bf16"),
+    ("nemotron-3-nano-30b-a3b", 1, "0.13.0", 2096, "fp32"),
+])
+def test_vllm_nemotron_h_recurrent_state_dtype_by_release(model, tp, release, block, dtype):
+    from kvplan.capacity import make_request, plan
+    from kvplan.layers import StateSpace
+    from kvplan.loader import load_model
+
+    spec = load_model(f"tests/fixtures/hf_configs/{model}.json")
+    req = make_request(spec, "h100", tp=tp, engine=f"vllm=={release}", kv_cache_memory_bytes=43_939_468_155,
+                       max_model_len=8192)
+    assert {k.recurrent_dtype for k in req.spec.layers if isinstance(k, StateSpace)} == {dtype}
+    pool = plan(req)
+    assert pool.block_size == block
+    if model == "nemotron-h-56b-base-8k":
+        assert (pool.num_blocks, pool.kv_cache_tokens, pool.memory_concurrency(8192)) == (2062, 611_520, 206.2)
+
+
+def test_vllm_nemotron_h_state_dtype_note_names_the_rule():
+    from kvplan.capacity import make_request
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/nemotron-h-56b-base-8k.json")
+    req = make_request(spec, "h100", tp=4, engine="vllm==0.19.1")
+    assert any("the config names no mamba_ssm_cache_dtype, so vllm==0.19.1 keeps it in fp16" in n
+               for n in req.engine_notes)
+    nano = load_model("tests/fixtures/hf_configs/nemotron-3-nano-30b-a3b.json")
+    assert not make_request(nano, "h100", engine="vllm==0.19.1").engine_notes  # float32 named and read
+
+
+# -- vLLM and state-space models: V0 fallback, prefix caching, speculative decoding, alignment -----
+BAMBA = "tests/fixtures/hf_configs/bamba-9b.json"
+QWEN3_NEXT = "tests/fixtures/hf_configs/qwen3-next-80b-a3b-instruct.json"
+
+
+@pytest.mark.parametrize(("model", "release", "v0"), [
+    (BAMBA, "0.10.1.1", True), (BAMBA, "0.10.2", False),
+    ("tests/fixtures/hf_configs/mamba-2.8b.json", "0.10.0", True),
+    ("tests/fixtures/hf_configs/mamba-2.8b.json", "0.10.2", False),
+])
+def test_vllm_runs_state_space_models_on_v0_before_0_10_2(model, release, v0):
+    """vllm/engine/arg_utils.py _is_v1_supported_oracle: 'V1 mamba models are unoptimized':
+    has_inner_state and _warn_or_fallback('Mamba') falls back to V0 unless VLLM_USE_V1=1
+    (0.9.2-0.10.1.1; 0.10.1.1 :1428-1431); gone in 0.10.2."""
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    if v0:
+        with pytest.raises(BadInputError, match="on its V0 engine by default"):
+            make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=2048)
+    else:
+        make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=2048)
+
+
+@pytest.mark.parametrize(("release", "outcome"), [("0.11.0", "off"), ("0.11.1", "refused"), ("0.14.1", "refused"),
+                                                  ("0.15.0", "refused"), ("0.19.1", "refused")])
+def test_vllm_prefix_caching_on_a_state_space_model(release, outcome):
+    """models/config.py MambaModelConfig: 0.10.2-0.11.0 set enable_prefix_caching = False (0.11.0
+    :296); from 0.11.1 it stays on for SupportsMambaPrefixCaching models (Bamba) and
+    HybridAttentionMambaModelConfig sizes the attention block to a multiple of mamba_chunk_size
+    (Bamba-9B at 0.19.1: 768 tokens, not 528; kv_cache_interface.py MambaSpec: cdiv(max_model_len,
+    block) pages a state layer), which kvplan does not model: refused. Without the flag (None) or
+    with --no-enable-prefix-caching the plan is the default one."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(BAMBA)
+    base = plan(make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768))
+    off = plan(make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=False))
+    assert (off.num_blocks, off.block_size) == (base.num_blocks, base.block_size) == (off.num_blocks, 528)
+    if outcome == "refused":
+        with pytest.raises(BadInputError, match="--enable-prefix-caching with bamba-9b's state-space layers: "
+                                                f"vllm=={release} keeps it on"):
+            make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=True)
+    else:
+        req = make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=True)
+        assert any("turns prefix caching off for state-space models" in n for n in req.engine_notes)
+        assert plan(req).num_blocks == base.num_blocks
+
+
+def test_vllm_prefix_caching_leaves_an_attention_model_alone():
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    on = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=32768, enable_prefix_caching=True))
+    assert on.num_blocks == plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=32768)).num_blocks
+
+
+def test_vllm_prefix_caching_refused_from_the_command_line_and_a_plan(capsys, tmp_path):
+    from helpers import cli
+
+    command = f"vllm serve {BAMBA} --max-model-len 32768 --enable-prefix-caching"
+    code, _, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.19.1", "--from-vllm", command)
+    errors = [ln for ln in err.splitlines() if ln.startswith("kvplan: error")]
+    assert code == 2 and len(errors) == 1 and "--enable-prefix-caching with bamba-9b's state-space layers" in errors[0]
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"deployments:\n  - name: b\n    model: {Path(BAMBA).resolve()}\n    gpu: h100\n"
+                         f"    engine: vllm==0.19.1\n    max_model_len: 32768\n    enable_prefix_caching: true\n")
+    code, _, err = cli(capsys, "check", plan_file)
+    assert code == 2 and "--enable-prefix-caching with bamba-9b's state-space layers" in err
+
+
+@pytest.mark.parametrize(("model", "release", "starts"), [
+    (BAMBA, "0.16.0", False), (BAMBA, "0.17.0", True), (QWEN3_NEXT, "0.16.0", True),
+])
+def test_vllm_speculative_decoding_with_state_space_layers(model, release, starts):
+    """vllm/model_executor/layers/mamba/abstract.py MambaBase.get_kv_cache_spec (0.11.1-0.16.0
+    :44-50) raises 'Mamba with speculative decoding is not supported yet' unless model_type is
+    qwen3_next; no check from 0.17.0."""
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    ngram = '{"method": "ngram", "num_speculative_tokens": 2, "prompt_lookup_max": 4}'
+    args = dict(engine=f"vllm=={release}", max_model_len=32768, speculative_config=ngram, tp=4)
+    if starts:
+        make_request(spec, "h100", **args)
+    else:
+        with pytest.raises(BadInputError, match="raises 'Mamba with speculative decoding is not supported yet' for "
+                                                "BambaForCausalLM"):
+            make_request(spec, "h100", **args)
+
+
+# Qwen3-Next-80B at tp 4 (models/config.py HybridAttentionMambaModelConfig; mamba_utils.py
+# gated_delta_net_state_shape): conv (2 x 16 x 128 + 32 x 128) / 4 = 2,048 channels x 3 x 2 B =
+# 12,288 B + temporal 32 / 4 = 8 heads x 128 x 128 x 2 B = 262,144 B -> a state of 274,432 B; the
+# 2 KV heads are replicated at tp 4, so an attention token is 1 x 256 x 2 x 2 B = 1,024 B. Aligned
+# to 16: 16 x cdiv(274,432, 16 x 1,024) = 272 tokens; to 32 (0.11.1-0.17.1 on Blackwell, head size
+# 256: 0.13.0 :364-375): 32 x cdiv(274,432, 32 x 1,024) = 288.
+@pytest.mark.parametrize(("gpu", "release", "block"), [
+    ("b200", "0.11.0", 272), ("b200", "0.12.0", 288), ("b200", "0.14.0", 288), ("b200", "0.17.1", 288),
+    ("b200", "0.18.0", 272), ("h100", "0.14.0", 272),
+])
+def test_vllm_hybrid_block_aligned_to_32_on_blackwell_for_heads_of_256(gpu, release, block):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model(QWEN3_NEXT), gpu, tp=4, engine=f"vllm=={release}", max_model_len=32768))
+    assert pool.block_size == block
+
+
+def test_mla_with_state_space_layers_is_refused():
+    """models/config.py HybridAttentionMambaModelConfig aligns an MLA model's attention block to 64
+    (128 with CUTLASS_MLA) from 0.11.1 (0.19.1 :206-210); no importer builds such a model."""
+    from kvplan.errors import BadInputError
+    from kvplan.formats import get_format
+    from kvplan.layers import MLALatent
+    from kvplan.paging import pool_layout, vllm_paging
+    from vllm_port import MAMBA, model
+
+    mla = {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64}
+    spec = model([mla, MAMBA])
+    assert isinstance(spec.layers[0], MLALatent)
+    with pytest.raises(BadInputError, match="MLA attention \\+ state-space layers: kvplan does not model"):
+        pool_layout(spec, range(2), get_format("bf16"), 16, 1, vllm_paging("0.19.1"))
+
+
+# vllm/engine/arg_utils.py (0.11.1 :2021-2036, 0.19.1 :2224-2241): a default max_num_batched_tokens
+# is capped at max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens;
+# 0.8.0-0.11.0 take the usage-context defaults (serve on an H100: 8,192 tokens, 1,024 sequences).
+@pytest.mark.parametrize(("release", "seqs", "tokens", "expected"), [
+    ("0.11.0", 1, None, (8192, 1)), ("0.11.1", 1, None, (4096, 1)), ("0.19.1", 1, None, (4096, 1)),
+    ("0.19.1", 1, 8192, (8192, 1)),            # given tokens are kept
+    ("0.11.0", None, 512, (512, 1024)), ("0.19.1", None, 512, (512, 512)),
+    ("0.19.1", None, None, (8192, 1024)),      # 1,024 x 4,096 is far above 8,192
+])
+def test_vllm_scheduler_defaults_capped_from_0_11_1(release, seqs, tokens, expected):
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine=f"vllm=={release}", max_model_len=4096,
+                             max_num_seqs=seqs, max_num_batched_tokens=tokens))
+    assert (pool.settings.max_num_batched_tokens, pool.settings.max_num_seqs) == expected
+
+
+def test_vllm_capped_batch_shrinks_the_profiled_forward():
+    """Llama-3.1-8B, max_num_seqs 1, max_model_len 4,096 at 0.19.1: T = min(1 x 4,096, 8,192) = 4,096;
+    the forward peak is T x 2 B x (6.7 x 4,096 + 3 x 14,336) = 577,136,230 B (kvplan.engines.vllm
+    forward_bytes), as with --max-num-batched-tokens 4096."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model("llama3.1-8b")
+    capped = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=4096, max_num_seqs=1))
+    given = plan(make_request(spec, "h100", engine="vllm==0.19.1", max_model_len=4096, max_num_seqs=1,
+                              max_num_batched_tokens=4096))
+    assert capped.stages[0].activation_bytes == given.stages[0].activation_bytes == 577_136_230
+    assert capped.num_blocks == given.num_blocks

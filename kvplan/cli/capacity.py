@@ -230,8 +230,8 @@ def _render(spec, cap) -> None:
         con.print(f"  ({pool.pages.null_blocks} block held back as the null block: requests can use "
                   f"{b(pool.usable_blocks)})")
     if pool.pages.auto_fit:
-        con.print(f"max_model_len auto-fitted to {b(cap.max_model_len)} (--max-model-len -1: the longest the KV "
-                  f"memory holds, at most {b(pool.pages.derived_max_model_len)})")
+        con.print(f"max_model_len auto-fitted to {b(cap.max_model_len)} (--max-model-len -1: the longest whose one "
+                  f"request passes vLLM's start-up check, at most {b(pool.pages.derived_max_model_len)})")
     tables = pool.layout.tokens_divisor
     if tables > 1 and pool.layout.has_tokens:
         con.print(f"  (vLLM's count: {b(cap.num_blocks)} blocks shared by {tables} block tables, / {tables} x "

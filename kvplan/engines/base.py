@@ -388,6 +388,28 @@ class Engine:
         """BadInputError where this release would allocate ``spec``'s KV pool in a way kvplan does
         not model (``disable_hybrid``: --disable-hybrid-kv-cache-manager as given); default: none."""
 
+    def pool_paging(self, paging, spec, gpu):
+        """The paging rules (kvplan.paging.Paging) this engine pages ``spec``'s pool by on ``gpu``,
+        where they depend on the model and the GPU; default: ``paging`` as it is."""
+        return paging
+
+    def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
+        """BadInputError where prefix caching as given (``enabled``: --enable-prefix-caching true,
+        false, or None: the engine's default) changes this release's pool in a way kvplan does not
+        model; else a note for the capacity notes, or None. Default: block reuse between requests
+        leaves the pool's size unchanged."""
+        return None
+
+    def check_speculative(self, spec, speculative) -> None:
+        """BadInputError where this release does not start ``spec`` with speculative decoding
+        (``speculative``: a kvplan.speculative.Speculative, or None). Default: it does."""
+
+    def scheduler_limits(self, settings, max_model_len: int, *, tokens_given: bool, seqs_given: bool):
+        """``settings`` with the caps the engine puts on its scheduler defaults for a
+        ``max_model_len`` (``tokens_given`` / ``seqs_given``: the user set max_num_batched_tokens /
+        max_num_seqs); default: as they are."""
+        return settings
+
     def default_max_num_seqs(self, pool_tokens: int, profiled_tokens: int, context_len: int) -> int | None:
         """The most requests the engine runs at once when none is given, where it depends on the
         pool it built (``pool_tokens``, in whole pages; ``profiled_tokens``, what its memory holds

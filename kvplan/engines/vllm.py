@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
@@ -36,6 +37,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import AttentionWithState, StateSpace
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -82,6 +84,14 @@ HF_MODEL_TYPES = {
     "Glm4ForCausalLM": "glm4",
     "Plamo2ForCausalLM": "plamo2",
 }
+
+
+def _states(spec):
+    """Every state-space cache of ``spec``'s layers (a side-by-side layer's state too)."""
+    for kind in spec.layers:
+        for part in kind.parts():
+            if isinstance(part, StateSpace):
+                yield part
 
 
 def _capability_text(cc: tuple[int, int] | None) -> str:
@@ -173,6 +183,118 @@ class VLLM(Engine):
                                 f"attention's cache in fp8 (its --kv-cache-dtype has no fp8_ds_mla); use a "
                                 f"release from 0.11.1, or --kv-dtype auto")
         return get_format("fp8_ds_mla")
+
+    def serving_spec(self, spec):
+        """``spec`` with the recurrent-state dtype this release keeps for its architecture when the
+        spec (the HF config) names none (rule ``mamba_ssm_cache_dtype``): Nemotron-H in float16 from
+        0.13.0, and in the model dtype before, even where the config names one."""
+        table = self.rule("mamba_ssm_cache_dtype")
+        if spec.architecture not in table:
+            return spec
+        default = table[spec.architecture]
+
+        def state(kind):
+            if not isinstance(kind, StateSpace):
+                return kind
+            dtype = default and (kind.ssm_state_dtype or default)
+            return kind if dtype == kind.ssm_state_dtype else dataclasses.replace(kind, ssm_state_dtype=dtype)
+
+        def layer(kind):
+            if isinstance(kind, AttentionWithState):
+                new = state(kind.state)
+                return kind if new is kind.state else dataclasses.replace(kind, state=new)
+            return state(kind)
+
+        layers = tuple(layer(k) for k in spec.layers)
+        return spec if layers == spec.layers else dataclasses.replace(spec, layers=layers)
+
+    def serving_spec_note(self, spec) -> str | None:
+        """Which recurrent-state dtype this release gives the model's state-space layers, where its
+        rule for the architecture changed the spec."""
+        served = self.serving_spec(spec)
+        if served is spec:
+            return None
+        before = {k.recurrent_dtype for k in _states(spec)}
+        after = sorted({k.recurrent_dtype for k in _states(served)})
+        where = "vllm/model_executor/models/config.py"
+        why = (f"the config names no mamba_ssm_cache_dtype, so {self.name} keeps it in {after[0]} ({where} "
+               f"NemotronHForCausalLMConfig)" if self.rule("mamba_ssm_cache_dtype")[spec.architecture] else
+               f"{self.name} does not read the config's mamba_ssm_cache_dtype ({', '.join(sorted(before))}) and "
+               f"keeps it in the model dtype, {after[0]} ({where} has no NemotronHForCausalLMConfig before 0.13.0)")
+        return f"{spec.name} ({spec.architecture}): recurrent state dtype: {why}"
+
+    def check_model(self, spec) -> None:
+        """Besides the model class (Engine.check_model): a model with state-space layers (Mamba,
+        linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
+        ``state_space_engine``), whose memory kvplan does not model: refused."""
+        super().check_model(spec)
+        if any(_states(spec)) and self.rule("state_space_engine") == "v0":
+            raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
+                                f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
+                                f"_is_v1_supported_oracle); use --engine vllm==0.10.2 or later")
+
+    def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
+        """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
+        refused where vLLM keeps it on for them (0.11.1+: the attention block becomes a multiple of
+        the Mamba chunk and state layers hold more blocks, which kvplan does not model); a note where
+        vLLM turns it off (0.10.2-0.11.0). Without the flag it is off for them in every release
+        kvplan plans, and for attention-only models it reuses blocks without changing the pool."""
+        if not enabled or not any(_states(spec)):
+            return None
+        rule = BOOK.rule("state_prefix_caching", self.release)
+        if rule.value == "off":
+            return (f"--enable-prefix-caching: {self.name} turns prefix caching off for state-space models "
+                    f"({rule.source.split(' (')[0]}); the pool is planned without it")
+        if rule.value == "honoured":
+            raise BadInputError(f"--enable-prefix-caching with {spec.name}'s state-space layers: {self.name} keeps it "
+                                f"on for them and then sizes the attention block to the Mamba chunk and the state "
+                                f"layers' blocks per request by its mamba cache mode (vllm/model_executor/models/"
+                                f"config.py MambaModelConfig, HybridAttentionMambaModelConfig; vllm/v1/"
+                                f"kv_cache_interface.py MambaSpec), which kvplan does not model; drop the flag "
+                                f"(vLLM's default for these models is off)")
+        return None
+
+    def check_speculative(self, spec, speculative) -> None:
+        """Speculative decoding on a model with state-space layers, where this release raises
+        'Mamba with speculative decoding is not supported yet' for its architecture (rule
+        ``state_speculative_archs``: every architecture but Qwen3-Next up to 0.16.0)."""
+        allowed = self.rule("state_speculative_archs")
+        if speculative is None or allowed is None or not any(_states(spec)) or spec.architecture in allowed:
+            return
+        raise BadInputError(f"speculative decoding with {spec.name}'s state-space layers: {self.name} raises 'Mamba "
+                            f"with speculative decoding is not supported yet' for {spec.architecture or 'it'} "
+                            f"(MambaBase.get_kv_cache_spec, vllm/model_executor/layers/mamba/abstract.py; "
+                            f"vllm/v1/worker/gpu_model_runner.py before 0.11.1; it runs "
+                            f"{', '.join(allowed) or 'none'}); use vllm 0.17.0 or later")
+
+    def pool_paging(self, paging, spec, gpu: GPU):
+        """``paging`` with the attention block alignment this release gives an attention +
+        state-space model on ``gpu``: 32, not 16, for attention heads of 256 on Blackwell with
+        FlashInfer, the default backend there (rule ``hybrid_alignment_32``, 0.11.1-0.17.1).
+        Qwen3-Next-80B (heads of 256) at tp 4 on a B200: a 274,432 B state over 1,024 B a token
+        needs 32 x cdiv(274,432, 32,768) = 288 tokens, not 16 x 17 = 272 (at tp 2 both give 544)."""
+        where = self.rule("hybrid_alignment_32")
+        cc = gpu.compute_capability
+        if where is None or cc is None or not where[0] <= cc < where[1] or spec.head_dim != 256:
+            return paging
+        if not any(_states(spec)) or not any(k.token_proportional for k in spec.layers):
+            return paging
+        return dataclasses.replace(paging, hybrid_block_alignment=32)
+
+    def scheduler_limits(self, settings: EngineSettings, max_model_len: int, *, tokens_given: bool,
+                         seqs_given: bool) -> EngineSettings:
+        """From 0.11.1 (rule ``scheduler_default_caps``) a default max_num_batched_tokens is capped at
+        max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens
+        (vllm/engine/arg_utils.py _set_default_max_num_seqs_and_batched_tokens_args, 0.19.1
+        :2224-2241): max_num_seqs 1 with max_model_len 4,096 profiles 4,096 tokens, not 8,192."""
+        if not self.rule("scheduler_default_caps"):
+            return settings
+        tokens, seqs = settings.max_num_batched_tokens, settings.max_num_seqs
+        if not tokens_given:
+            tokens = min(seqs * max_model_len, tokens)
+        if not seqs_given:
+            seqs = min(seqs, tokens)
+        return dataclasses.replace(settings, max_num_batched_tokens=tokens, max_num_seqs=seqs)
 
     def check_gpu(self, gpu: GPU) -> None:
         """A GPU below the compute capability this release's V1 engine starts on (rule

@@ -10,7 +10,8 @@ model runner by default. Later releases are refused (see ``REFUSED``): from 0.20
 KV pool is reduced by a CUDA-graph memory estimate (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS``
 defaults to "1" in vllm/envs.py; the log line says "default since v0.21.0") that kvplan
 does not predict, and from 0.22.0 Model Runner V2 (a different profile run and sampler)
-is the default (vllm/config/vllm.py: use_v2_model_runner, env default None).
+is the default for some architectures (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES,
+0.22.0-0.28.0) and from 0.29.0 wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RELEASES = (
 
 #: Releases published after the newest modelled one, as `pip index versions vllm` listed them on
 #: 2026-11-30: refused with the reason in REFUSED; a later version is named as one kvplan does
-#: not know of.
+#: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
+#: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
@@ -41,8 +43,14 @@ PUBLISHED_LATER = (
 REFUSED = {
     "0.20": "its KV pool is reduced by a CUDA-graph memory estimate "
             "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default, vllm/envs.py) that kvplan does not predict",
-    "0.22": "Model Runner V2 is the default (vllm/config/vllm.py: use_v2_model_runner), whose profile run "
-            "kvplan does not model",
+    "0.22": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
+            "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
+            "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds Llama and Mistral)",
+    "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
+            "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
+            "no architecture list from 0.29.0)",
 }
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
@@ -184,8 +192,9 @@ RULES = (
     Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
          "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
     Rule("block_size", "0.8.0", None, 16,
-         "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset "
-         "(0.19: CacheConfig.DEFAULT_BLOCK_SIZE = 16)"),
+         "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
+         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
+         "vllm/platforms/interface.py update_block_size_for_backend"),
     # -- weights beyond the checkpoint's: MLA layers (DeepSeek-V2/V3, Kimi-K2) keep kv_b_proj and
     #    also W_UK_T / W_UV, views of kv_b_proj's weight in the model dtype (act_dtype =
     #    model_config.dtype, vllm/model_executor/model_loader/utils.py process_weights_after_loading,
@@ -276,6 +285,15 @@ RULES = (
          {"large": {"serve": (8192, 1024), "llm": (16384, 1024)},
           "small": {"serve": (2048, 256), "llm": (8192, 256)}},
          _ARGS + ": OPENAI_API_SERVER 8192/2048 tokens, LLM_CLASS 16384/8192; max_num_seqs 1024/256"),
+    # -- caps on the defaults when the user leaves them unset: max_num_batched_tokens at
+    #    max_num_seqs x max_model_len, then max_num_seqs at max_num_batched_tokens
+    Rule("scheduler_default_caps", "0.8.0", "0.11.0", False,
+         _ARGS + " sets both from the usage context; vllm/config/scheduler.py SchedulerConfig.__post_init__ caps "
+         "max_num_batched_tokens at max_num_seqs x max_model_len only when it is None (0.11.0 :196-199), which "
+         "the usage-context default never leaves it"),
+    Rule("scheduler_default_caps", "0.11.1", None, True,
+         "vllm/engine/arg_utils.py: when unset, max_num_batched_tokens = min(max_num_seqs * max_model_len, default) "
+         "and max_num_seqs = min(max_num_seqs, max_num_batched_tokens) (0.11.1 :2021-2036, 0.19.1 :2224-2241)"),
     # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
     Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
          _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
@@ -342,6 +360,74 @@ RULES = (
     #: GPU, 79.19 - 77.66 = 1.53 GiB at tp 2 (tests/fixtures/calibration A017, A027).
     Rule("startup_in_use_bytes", "0.8.0", None, {"single": gib("0.51"), "parallel": gib("1.53")},
          "startup logs of v0.19.0 on H100 (free_memory_at_startup: 78.68 one GPU, 77.66 tp 2, of 79.19 GiB)"),
+    # ---- state-space models (Mamba, linear attention: kvplan StateSpace layers) ----
+    # -- which engine runs them by default: "v0" (kvplan models V1 only: refused) or "v1"
+    Rule("state_space_engine", "0.8.0", "0.10.1.1", "v0",
+         "vllm/engine/arg_utils.py _is_v1_supported_oracle: 'No Mamba or Encoder-Decoder so far' (their classes "
+         "are SupportsV0Only up to 0.9.1, vllm/model_executor/models/registry.py is_v1_compatible), and from 0.9.2 "
+         "'V1 mamba models are unoptimized': has_inner_state and _warn_or_fallback('Mamba') falls back to V0 "
+         "unless VLLM_USE_V1=1 (0.10.1.1 :1428-1431)"),
+    Rule("state_space_engine", "0.10.2", None, "v1",
+         "vllm/engine/arg_utils.py: no Mamba fallback to V0 from 0.10.2"),
+    # -- what --enable-prefix-caching does to them: "v0" (not planned, see state_space_engine),
+    #    "off" (vLLM turns it off), "honoured" (it changes the attention block size and the blocks
+    #    a request holds, which kvplan does not model: refused). Without the flag it is off for
+    #    them in every release kvplan plans (0.11.1-0.11.2: default_prefix_caching = not is_hybrid,
+    #    and an attention-free Mamba with it on keeps mamba_block_size = max_model_len, one block a
+    #    request as without it; 0.12.0+: ModelConfig.is_prefix_caching_supported is False for
+    #    "hybrid" and "attention_free", vllm/config/model.py 0.19.1 :1785-1795).
+    Rule("state_prefix_caching", "0.8.0", "0.10.1.1", "v0",
+         "rule state_space_engine; V1 itself raises 'Prefix caching is not supported for Mamba yet' "
+         "(vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec, 0.9.2-0.11.0)"),
+    Rule("state_prefix_caching", "0.10.2", "0.11.0", "off",
+         "vllm/model_executor/models/config.py MambaModelConfig.verify_and_update_config sets "
+         "cache_config.enable_prefix_caching = False (0.10.2 :309, 0.11.0 :296)"),
+    Rule("state_prefix_caching", "0.11.1", None, "honoured",
+         "vllm/model_executor/models/config.py MambaModelConfig keeps it on for SupportsMambaPrefixCaching models "
+         "(0.11.1 :293-305; from 0.15.0 mamba_cache_mode 'all', else 'align', 0.19.1 :436-455), and "
+         "HybridAttentionMambaModelConfig then makes the attention block a multiple of mamba_chunk_size (0.19.1 "
+         ":244-265) and MambaSpec.max_memory_usage_bytes counts cdiv(max_model_len, block_size) pages "
+         "('all') or 2 + num_speculative_blocks ('align') per state layer (vllm/v1/kv_cache_interface.py :293-300)"),
+    # -- which architectures' state-space layers run with speculative decoding: None every one;
+    #    else only those named (vLLM raises NotImplementedError 'Mamba with speculative decoding is
+    #    not supported yet' for the others)
+    Rule("state_speculative_archs", "0.8.0", "0.10.1.1", (),
+         "vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec: any speculative_config with Mamba layers raises"),
+    Rule("state_speculative_archs", "0.10.2", "0.16.0", ("Qwen3NextForCausalLM",),
+         "vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec (0.10.2-0.11.0), vllm/model_executor/layers/"
+         "mamba/abstract.py MambaBase.get_kv_cache_spec (0.11.1-0.16.0 :44-50): raises unless hf_config.model_type "
+         "is 'qwen3_next'"),
+    Rule("state_speculative_archs", "0.17.0", None, None,
+         "vllm/model_executor/layers/mamba/abstract.py: no speculative-decoding check from 0.17.0"),
+    # -- compute capabilities (lowest, below) where an attention + state-space model whose
+    #    attention head size is 256 gets its attention block aligned to 32, not 16
+    #    (HybridAttentionMambaModelConfig: FlashInfer on Blackwell, flashinfer issue 1993), with no
+    #    attention backend named (kvplan.engines.vllm VLLM.pool_paging). None: nowhere.
+    Rule("hybrid_alignment_32", "0.8.0", "0.11.0", None,
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: attn_block_size = 16 x cdiv(...)"),
+    Rule("hybrid_alignment_32", "0.11.1", "0.12.0", ((10, 0), (10, 1)),
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: is_device_capability(100) and "
+         "get_head_size() == 256 -> kernel_block_alignment_size = 32 (0.12.0 :364-375)"),
+    Rule("hybrid_alignment_32", "0.13.0", "0.17.1", ((10, 0), (11, 0)),
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: is_device_capability_family(100) "
+         "and get_head_size() == 256 -> kernel_block_alignment_size = 32 (0.13.0 :364-375, 0.17.1)"),
+    Rule("hybrid_alignment_32", "0.18.0", None, None,
+         "vllm/model_executor/models/config.py HybridAttentionMambaModelConfig: 16 for every non-MLA attention "
+         "(0.19.1 :217-218)"),
+    # -- the recurrent (ssm) state's dtype of a state-space layer whose spec names none, by
+    #    architecture: {architecture: dtype}. None: the model dtype whatever the HF config says
+    #    (CacheConfig.mamba_ssm_cache_dtype "auto": MambaStateDtypeCalculator._mamba_state_dtype
+    #    keeps it in the conv state's dtype, the model dtype; vllm/model_executor/layers/mamba/
+    #    mamba_utils.py); a dtype: the HF config's mamba_ssm_cache_dtype, else that dtype.
+    #    Architectures not named: the spec as it is (vLLM reads no config field for them).
+    Rule("mamba_ssm_cache_dtype", "0.8.0", "0.12.0", {"NemotronHForCausalLM": None},
+         "vllm/model_executor/models/config.py has no NemotronHForCausalLMConfig before 0.13.0: "
+         "mamba_ssm_cache_dtype stays 'auto' (vllm/config/cache.py), the model dtype; the HF config's "
+         "mamba_ssm_cache_dtype is not read (nemotron_h.py get_mamba_state_dtype_from_config reads cache_config)"),
+    Rule("mamba_ssm_cache_dtype", "0.13.0", None, {"NemotronHForCausalLM": "fp16"},
+         "vllm/model_executor/models/config.py NemotronHForCausalLMConfig.verify_and_update_config (0.13.0 "
+         ":493-510, 0.19.1 :483-500): 'auto' -> getattr(hf_config, 'mamba_ssm_cache_dtype', 'float16'); "
+         "DEFAULT_MAMBA_SSM_CACHE_DTYPE 'float32' replaces the 'float16' only from 0.20.0 (:409-429)"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
     # -- the dtype the model runs in with --dtype auto (the default), by the config's torch_dtype and
     #    the GPU: "legacy" releases downcast a float32 config to fp16 (bf16 for the model types in

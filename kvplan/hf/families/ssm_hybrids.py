@@ -7,12 +7,6 @@ from kvplan.hf.core import Family, HFConfig, base, full, layout
 from kvplan.hf.dtypes import DTYPES
 from kvplan.hf.families.mamba import SCAN_SETTINGS, mamba2_state
 
-#: vLLM's recurrent-state dtype for Nemotron-H when the config names none
-#: (vllm/model_executor/models/config.py NemotronHForCausalLMConfig.DEFAULT_MAMBA_SSM_CACHE_DTYPE,
-#: "Only float32 is known to have no accuracy issues"; earlier releases used float16).
-NEMOTRON_H_SSM_DTYPE = "float32"
-
-
 def _dtype(c: HFConfig, key: str, value: str) -> str:
     if not isinstance(value, str) or value.lower() not in DTYPES:
         raise c.error(f"{c.where(key)} {value!r} is not one of bfloat16, float16, float32")
@@ -26,8 +20,9 @@ def read_nemotron_h(c: HFConfig) -> dict:
     # (attention_head_dim in older configs). Mamba-2: mamba_num_heads x mamba_head_dim
     # channels (not expand x hidden_size: Nemotron-3-Nano's expand does not match them),
     # n_groups groups of ssm_state_size, conv_kernel; the recurrent state in
-    # mamba_ssm_cache_dtype, float32 by default (vLLM's NemotronH config hook), the conv
-    # state in the model dtype.
+    # mamba_ssm_cache_dtype when the config names one, else left to the engine (vLLM's
+    # NemotronH config hook picks it by release: kvplan.engines.vllm_rules mamba_ssm_cache_dtype),
+    # the conv state in the model dtype.
     m = base(c, read_intermediate=False)
     pattern = c.raw("hybrid_override_pattern", None)
     if not isinstance(pattern, str) or len(pattern) != m["num_layers"] or set(pattern) - set("M*-E"):
@@ -37,9 +32,12 @@ def read_nemotron_h(c: HFConfig) -> dict:
         m["head_dim"] = c.check_int("head_dim", head_dim)
     if c.window() is not None:
         raise c.error("sliding_window is set: sliding attention in Nemotron-H is not modelled")
-    ssm_dtype = _dtype(c, "mamba_ssm_cache_dtype", c.raw("mamba_ssm_cache_dtype", NEMOTRON_H_SSM_DTYPE))
-    if not c.has("mamba_ssm_cache_dtype"):
-        c.note(f"mamba_ssm_cache_dtype not in the config: {NEMOTRON_H_SSM_DTYPE}, vLLM's default for Nemotron-H")
+    ssm_dtype = None
+    if c.has("mamba_ssm_cache_dtype"):
+        ssm_dtype = _dtype(c, "mamba_ssm_cache_dtype", c.raw("mamba_ssm_cache_dtype", None))
+    else:
+        c.note("mamba_ssm_cache_dtype not in the config: the recurrent state in the model dtype; vLLM picks it "
+               "by release (float16 in 0.13.0-0.19.1, float32 from 0.20.0; --engine vllm==X applies it)")
     heads, head = c.int("mamba_num_heads"), c.int("mamba_head_dim")
     mamba = mamba2_state(heads * head, c.int("n_groups"), heads, head, c.int("ssm_state_size"),
                          c.int("conv_kernel"), ssm_dtype)
