@@ -107,7 +107,8 @@ class CapacityRequest:
     rank holds the MLA latents of its own requests), while the routed experts are sharded
     over all ``tp * dp`` ranks, as slices of every expert or, with
     ``enable_expert_parallel``, as whole experts (``kvplan.shapes.MoEParallel``). SGLang's
-    ``--tp N --dp D --enable-dp-attention`` is the same layout with tp = N / D here."""
+    ``--tp N --dp D --enable-dp-attention`` is tp = N / D here, and SGLang also splits the
+    lm_head, dense MLP and shared experts over all N (``Engine.weight_splits``)."""
 
     spec: ModelSpec
     gpu: GPU
@@ -907,13 +908,17 @@ class Pool:
                 f"{b.engine_share_bytes:,} B")
 
 
-def _weights(req: CapacityRequest, vocab_padding: int) -> Weights:
+def _weights(req: CapacityRequest, prof) -> Weights:
     """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
     experts with expert parallelism), the vocabulary padded as the engine pads it
-    (``vocab_padding``), less what --cpu-offload-gb keeps in CPU memory."""
+    (``prof.vocab_padding``), the parts the engine splits otherwise as it does
+    (``prof.weight_splits``: SGLang's DP attention), less what --cpu-offload-gb keeps in CPU
+    memory."""
     from kvplan.weights import weights_footprint
 
-    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel, vocab_padding=vocab_padding)
+    splits = prof.weight_splits(req.spec, req.gpu, tp=req.tp, dp=req.dp, expert_parallel=req.enable_expert_parallel)
+    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel,
+                          vocab_padding=prof.vocab_padding, splits=splits)
     if req.cpu_offload_bytes:
         # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
         # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
@@ -953,7 +958,8 @@ def plan(req: CapacityRequest) -> Pool:
     if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85
         settings = dataclasses.replace(settings, memory_fraction=frac)
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
-    w = _weights(req, prof.vocab_padding)
+    w = _weights(req, prof)
+    notes.extend(prof.unmodelled_notes(spec, w, dp=req.dp))  # e.g. vLLM's DP ranks gather MoE tokens
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 

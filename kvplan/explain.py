@@ -153,6 +153,9 @@ class Anchored(Engine):
     def check_tp_splits(self, spec, tp: int) -> None:
         self.base.check_tp_splits(spec, tp)
 
+    def weight_splits(self, spec, gpu, **kw) -> tuple:
+        return self.base.weight_splits(spec, gpu, **kw)
+
     def block_size_note(self, spec, gpu, fmt, requested, block_size) -> str | None:
         return self.base.block_size_note(spec, gpu, fmt, requested, block_size)
 

@@ -277,6 +277,24 @@ def _mla(spec: ModelSpec, kind: CacheKind) -> list[Param]:
     return out + _sinks(spec)
 
 
+def mla_absorbed_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
+    """The absorbed up-projections an engine may build from an MLA layer's kv_b_proj at load
+    time, for decode on the latent (vLLM's ``W_UK_T`` / ``W_UV``, SGLang's ``w_kc`` /
+    ``w_vc``): per head, the qk_nope_head_dim x kv_lora_rank key part and the v_head_dim x
+    kv_lora_rank value part, together kv_b_proj's shape, split with the query heads. Whether
+    an engine holds them beside kv_b_proj, and in which dtype, is the engine's rule
+    (kvplan.engines). () for a layer without MLA. DeepSeek-V3 (128 heads, 128 + 128,
+    kv_lora 512): 8,388,608 + 8,388,608 values a layer; 1,048,576 each on a rank at tp 8."""
+    if not isinstance(spec.layers[layer], MLALatent):
+        return ()
+    m = spec.mla
+    if m is None:
+        raise SpecError(f"{spec.origin or spec.source}: weight figures need the mla block (MLA projection sizes)")
+    heads = spec.num_attention_heads
+    return (Param("W_UK", "attention", heads * m.qk_nope_head_dim, m.kv_lora_rank, split=HEADS, heads=heads),
+            Param("W_UV", "attention", heads * m.v_head_dim, m.kv_lora_rank, split=HEADS, heads=heads))
+
+
 def _mla_indexed(spec: ModelSpec, kind: MLAIndexed) -> list[Param]:
     """MLA plus DeepSeek sparse attention's lightning indexer (vLLM deepseek_v2.py
     Indexer, every module replicated): wq_b from the q latent to index_n_heads x

@@ -221,15 +221,18 @@ def _storage(spec: ModelSpec, weights: str | WeightFormat | None) -> tuple[Weigh
 
 
 def _rank_sum(params, rank_tp: int | None, moe, fmt: WeightFormat, quantized: frozenset, dtype_bits: int,
-              vocab_padding: int = VOCAB_PADDING) -> tuple[dict[str, int], dict[str, int], int]:
+              vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> tuple[dict[str, int], dict[str, int], int]:
     """(bytes by part, parameters by part, parameters) of tensors ``params`` on one rank
     (``rank_tp`` None: whole), routed experts held as ``moe`` (a kvplan.shapes.MoEParallel) says,
-    vocabulary rows padded to ``vocab_padding`` before the split."""
+    vocabulary rows padded to ``vocab_padding`` before the split, the engine's ``splits`` rows
+    (part, name prefix, degree; the first that matches) in place of ``rank_tp``."""
     by, cn, n = {}, {}, 0
     for p in params:
         t = rank_tp
         if t is not None and p.part == "experts":
             p, t = moe.share(p)
+        elif t is not None:
+            t = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)), t)
         by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
         k = p.rank_numel(t, vocab_padding)
         cn[p.part] = cn.get(p.part, 0) + k
@@ -272,15 +275,15 @@ def _layer_shapes(spec: ModelSpec) -> tuple:
 
 
 def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                      pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
+                      pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> Weights:
     """Memoised ``_weights_footprint`` (a Weights is frozen). Keyed by the spec's identity,
     as ``kvplan.layer_sums.stage_terms`` is (hashing a spec hashes every layer); the entry
     holds the spec so its id is never reused while cached."""
-    key = (id(spec), weights, tp, pp, moe, vocab_padding)
+    key = (id(spec), weights, tp, pp, moe, vocab_padding, splits)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    out = _weights_footprint(spec, weights, tp, pp, moe, vocab_padding)
+    out = _weights_footprint(spec, weights, tp, pp, moe, vocab_padding, splits)
     if len(_MEMO) > 1024:
         _MEMO.clear()
     _MEMO[key] = (spec, out)
@@ -288,7 +291,7 @@ def weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None
 
 
 def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = None, tp: int = 1,
-                       pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING) -> Weights:
+                       pp: int = 1, moe=None, vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> Weights:
     """Weight bytes of ``spec`` in format ``weights`` (default: spec's quantization or dtype),
     for the whole model and for each pipeline stage on one tensor-parallel rank.
 
@@ -299,7 +302,11 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
     slices over the tp x dp ranks, or whole experts under expert parallelism); by default
     each rank holds a 1/tp slice of every expert. The embedding and lm_head rows are padded
     to a multiple of ``vocab_padding`` before the tp split (the engine's: vLLM and SGLang 64,
-    TensorRT-LLM 1, kvplan.engines.base.Engine.vocab_padding)."""
+    TensorRT-LLM 1, kvplan.engines.base.Engine.vocab_padding). ``splits`` are the engine's
+    exceptions to splitting a part by ``tp`` (``kvplan.engines.base.Engine.weight_splits``):
+    (part, name prefix, tensor-parallel degree) rows, the first whose part and prefix match a
+    tensor applies (1 keeps it whole; SGLang's DP attention splits the lm_head over its whole
+    tp group)."""
     from kvplan.footprint import Parallelism, check_parallelism, pp_stage_ranges
     from kvplan.shapes import MoEParallel, Param, model_shapes
 
@@ -312,6 +319,10 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
             raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; "
                                 f"experts sharded over data-parallel ranks or expert parallelism are not modelled "
                                 f"for them (give --weights to plan from the architecture)")
+        if splits:
+            raise BadInputError(f"{spec.name}: bytes read from a checkpoint are split by tensor parallelism only; the "
+                                f"engine holds {', '.join(sorted({s[0] for s in splits}))} otherwise, which is not "
+                                f"modelled for them (give --weights to plan from the architecture)")
         return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
     fmt, quantized, dtype_bits = _storage(spec, weights)
@@ -337,7 +348,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
         return hit[2]
 
     def _sum(params, rank_tp):
-        return _rank_sum(params, rank_tp, moe, fmt, quantized, dtype_bits, vocab_padding)
+        return _rank_sum(params, rank_tp, moe, fmt, quantized, dtype_bits, vocab_padding, splits)
 
     # Whole model, one copy.
     by_part = dict.fromkeys(PARTS, 0)
@@ -395,6 +406,30 @@ def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: froz
         if p.part == "other":
             out[_EXTRA_SECTIONS.get(p.name.split(".")[0], "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
     return out
+
+
+def kv_b_proj_quantized(spec: ModelSpec, w: Weights) -> bool:
+    """Whether ``w`` holds MLA's kv_b_proj quantized: read from the checkpoint's headers
+    (a kv_b_proj tensor of a non-float dtype: an F8 weight, packed I32 qweight/qzeros) when
+    ``w`` came from one, else whether ``w``'s format quantizes the attention part (after the
+    spec's ``exclude`` list). False for a model without MLA."""
+    if spec.mla is None:
+        return False
+    if w.format == "checkpoint":
+        from kvplan.hf.safetensors import FLOAT_DTYPES
+
+        return any(".kv_b_proj." in t.name and t.dtype not in FLOAT_DTYPES for t in spec.checkpoint.tensors)
+    return "attention" in w.quantized_parts
+
+
+def mla_absorbed_bytes(spec: ModelSpec, layers: range, tp: int, element_bytes: int) -> int:
+    """Bytes on one tensor-parallel rank of the absorbed MLA up-projections
+    (``kvplan.shapes.mla_absorbed_shapes``) of ``layers``, ``element_bytes`` a value.
+    DeepSeek-V3, 61 layers in bf16: 61 x 16,777,216 x 2 = 2,046,820,352 B at tp 1,
+    61 x 4,194,304 = 255,852,544 B at tp 8."""
+    from kvplan.shapes import mla_absorbed_shapes
+
+    return element_bytes * sum(p.rank_numel(tp) for i in layers for p in mla_absorbed_shapes(spec, i))
 
 
 def weight_bytes(spec: ModelSpec, weights: str | None = None) -> int:

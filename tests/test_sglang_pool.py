@@ -289,11 +289,15 @@ def test_replace_keeps_the_engine_s_note_and_plans_the_model_as_given():
 @pytest.mark.parametrize("model,tp,dp,weights,frac,tokens", [
     # 16 KV heads over SGLang's --tp 2 (tp 1 x dp 2): 8 a rank, triton, no x 0.85 (kvplan took
     # 16 a rank: 0.765, 4,509,430 tokens); every GPU joins the --tp 2 group at start-up: 1.53 GiB
-    # in use, not one GPU's 0.51 (5,401,765 tokens before)
-    ("deepseek-v2-lite", 1, 2, None, "0.9", 5_370_075),
+    # in use, not one GPU's 0.51 (5,401,765 tokens before); and DP attention's weights (rule
+    # dp_attention_weights): lm_head, dense MLP and shared experts over --tp 2 hold 726,794,240 B
+    # less a GPU than whole (5,370,075 tokens without them)
+    ("deepseek-v2-lite", 1, 2, None, "0.9", 5_393_442),
     # 128 KV heads over --tp 8 (tp 2 x dp 4): 16 a rank, aiter, x 0.85 (kvplan took 64: triton,
-    # 0.9, 1,305,414 tokens)
-    ("deepseek-v3", 2, 4, "fp8", "0.765", 912_550),
+    # 0.9, 1,305,414 tokens). Weights: lm_head -695,009,280, dense MLP -446,072,832, shared experts
+    # -958,230,528 (over 8 instead of 2), embedding +926,679,040 (whole, enable_tp=False in 0.5.4):
+    # 1,172,633,600 B less than split by 2 (912,550 tokens before)
+    ("deepseek-v3", 2, 4, "fp8", "0.765", 929_237),
 ])
 def test_aiter_counts_mla_heads_over_sglang_s_whole_tp_with_dp_attention(model, tp, dp, weights, frac, tokens):
     from fractions import Fraction

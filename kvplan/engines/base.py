@@ -297,6 +297,18 @@ class Engine:
 
             check_tp_splits(spec, tp, vocab=self.tp_split_vocab, engines=self.tp_split_rule)
 
+    def weight_splits(self, spec, gpu, *, tp: int, dp: int = 1, expert_parallel: bool = False) -> tuple:
+        """Where this engine holds a part of the weights otherwise than split by ``tp``
+        (``kvplan.weights.weights_footprint`` ``splits``: (part, name prefix, degree) rows). None
+        by default: every rank of a replica holds a 1/tp share (vLLM's data-parallel ranks each
+        run their own tp group; the routed experts follow kvplan.shapes.MoEParallel)."""
+        return ()
+
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """Memory this release allocates for ``spec`` that the plan does not count (one line each,
+        for the notes); none by default."""
+        return ()
+
     @classmethod
     def for_release(cls, release: str | None, **options) -> Engine:
         """This engine bound to ``release`` (None: the newest modelled); BadInputError for a

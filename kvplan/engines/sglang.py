@@ -231,6 +231,38 @@ def _sparse(spec) -> bool:
     return any(isinstance(k, MLAIndexed) for k in set(spec.layers))
 
 
+#: torch.cuda.get_device_capability() on ROCm reports the gfx target's major and minor, which
+#: SGLang compares (models/deepseek_v2.py 0.5.8 lines 2848-2857: "(9, 4)" for "gfx942(MI30x)").
+#: Targets from AMD's ROCm GPU specifications: MI250X gfx90a, MI300X and MI325X gfx942, MI355X gfx950.
+AMD_CAPABILITY = {"mi250x": (9, 0), "mi300x": (9, 4), "mi325x": (9, 4), "mi355x": (9, 5)}
+
+#: DP attention's weight layout (rule dp_attention_weights): rows (part, name prefix, degree),
+#: degree "all" = SGLang's whole --tp group (tp x dp in kvplan's terms), "attention" = the
+#: attention tp group (kvplan's tp), "whole" = not split. The lm_head is ParallelLMHead(...,
+#: use_attn_tp_group=enable_dp_lm_head) (0.4.6: no such argument), and enable_dp_lm_head is
+#: off by default (server_args.py); DeepSeek's dense layers and shared experts are
+#: DeepseekV2MLP(tp_size=None) -> get_tensor_model_parallel_world_size(), the whole group
+#: (layers/linear.py), unless moe_dense_tp_size == 1 (default None) or a DeepEP all-to-all.
+_LM_ALL = ("lm_head", "", "all")
+_DS_EMB_WHOLE = (("embedding", "", "whole"), _LM_ALL, ("mlp", "", "all"))
+_DS_EMB_ATTN = (("embedding", "", "attention"), _LM_ALL, ("mlp", "", "all"))
+_EMB_WHOLE_LM_ALL = (("embedding", "", "whole"), _LM_ALL)
+
+
+@dataclass(frozen=True)
+class FusedSharedExpert:
+    """Where SGLang folds DeepSeek-V3's shared expert into the routed experts so that every rank
+    holds it whole (rule shared_expert_whole): DeepseekV3ForCausalLM with 256 routed experts
+    (and one shared expert: ``one_shared``), on an NVIDIA GPU of compute capability
+    ``nvidia_min`` or more / an AMD GPU of ``amd_min`` or more (None: never there), only under
+    expert parallelism when ``ep_only``."""
+
+    nvidia_min: tuple[int, int] | None
+    amd_min: tuple[int, int] | None
+    ep_only: bool
+    one_shared: bool
+
+
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
          _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
@@ -565,6 +597,55 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility (aiter on hip; MLA: head_num 16 or 128; "
          "'if self.attention_backend == \"aiter\": if model_config.context_len > 8192: "
          "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
+    # -- DP attention (--tp N --dp D --enable-dp-attention, kvplan's dp > 1 for a MoE model, tp =
+    #    N / D): attention and its norms over the attention tp group, routed experts over all N
+    #    (kvplan.shapes.MoEParallel), the rest as the model class builds it (rows above). An
+    #    architecture not listed is refused with dp > 1.
+    Rule("dp_attention_weights", "0.4.6", "0.4.6", {a: _DS_EMB_WHOLE for a in _DSV},
+         "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(enable_tp=not enable_dp_attention) line "
+         "1374; ParallelLMHead line 1446 (split over the whole tp group); dense DeepseekV2MLP line 1154, shared "
+         "experts line 253; Qwen3-MoE has no attention tp group in 0.4.6 (models/qwen3_moe.py)"),
+    Rule("dp_attention_weights", "0.4.9", "0.4.9",
+         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": _EMB_WHOLE_LM_ALL},
+         "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(use_attn_tp_group=True) line 1930; "
+         "ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 2025; DeepseekV2MLP lines 1785 (dense), 328 "
+         "(shared); models/qwen2_moe.py VocabParallelEmbedding(enable_tp=not enable_dp_attention)"),
+    Rule("dp_attention_weights", "0.4.10", "0.4.10",
+         {**{a: _DS_EMB_WHOLE for a in _DSV}, "Qwen3MoeForCausalLM": _EMB_WHOLE_LM_ALL},
+         "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(enable_tp=not enable_dp_attention) line "
+         "1975; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 2070; DeepseekV2MLP lines 1797, 370"),
+    Rule("dp_attention_weights", "0.5.1", "0.5.6",
+         {**{a: _DS_EMB_WHOLE for a in _DSV}, "Qwen3MoeForCausalLM": _EMB_WHOLE_LM_ALL,
+          "GptOssForCausalLM": _EMB_WHOLE_LM_ALL},
+         "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(enable_tp=not is_dp_attention_enabled()) "
+         "(0.5.6 line 3139), ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) (0.5.6 line 3377), DeepseekV2MLP "
+         "(0.5.6 lines 2916, 679); models/qwen2_moe.py and gpt_oss.py the same embedding and lm_head"),
+    Rule("dp_attention_weights", "0.5.8", None,
+         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": _EMB_WHOLE_LM_ALL,
+          "GptOssForCausalLM": _EMB_WHOLE_LM_ALL},
+         "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(use_attn_tp_group=is_dp_attention_enabled()) "
+         "line 2520; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 2798; DeepseekV2MLP lines 2295 "
+         "(dense), 458 (shared); models/qwen2_moe.py line 570, gpt_oss.py line 502 enable_tp=not "
+         "is_dp_attention_enabled(); qwen3_moe.py line 910, gpt_oss.py line 597 use_attn_tp_group=enable_dp_lm_head"),
+    # -- DeepSeek-V3's shared expert held whole on every rank, with or without DP attention
+    #    (elsewhere it is split over the tp group: unfused DeepseekV2MLP, or one fused expert
+    #    sliced like the routed ones). 0.4.6 makes tp_size clones of it among the routed experts
+    #    on capability >= 9.0 (every AMD GPU: gfx90a reports 9.0): each rank holds tp_size slices
+    #    of 1/tp_size, or one whole clone under EP; 0.5.6+ on AMD gfx942+ keeps one fused expert
+    #    on every expert-parallel rank (layers/moe/fused_moe_triton/layer.py: num_local_experts =
+    #    routed // ep_size + num_fused_shared_experts). DeepSeek-V3 fp8 at --tp 8: 44,040,192
+    #    weights a layer instead of 5,505,024.
+    Rule("shared_expert_whole", "0.4.6", "0.4.6", FusedSharedExpert((9, 0), (0, 0), ep_only=False, one_shared=False),
+         "python/sglang/srt/models/deepseek_v2.py determine_n_share_experts_fusion (lines 1455-1485): "
+         "n_share_experts_fusion = tp_size when get_device_capability() >= (9, 0), DeepseekV3ForCausalLM, "
+         "n_routed_experts == 256, not enable_deepep_moe; FusedMoE(num_experts=256 + n_share_experts_fusion) line 230"),
+    Rule("shared_expert_whole", "0.4.9", "0.5.4", None,
+         "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts: one fused expert (capability "
+         ">= 8.0, no expert parallelism), sliced over the tp group like the routed experts; else DeepseekV2MLP"),
+    Rule("shared_expert_whole", "0.5.6", None, FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
+         "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
+         "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
+         "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197)"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -900,6 +981,72 @@ class SGLang(Engine):
     def startup_in_use_bytes(self, tp: int, pp: int) -> int:
         table = self.rule("startup_in_use_bytes")
         return table["single"] if tp * pp == 1 else table["parallel"]
+
+    def weight_splits(self, spec, gpu: GPU, *, tp: int, dp: int = 1, expert_parallel: bool = False) -> tuple:
+        """Where SGLang holds weights otherwise than split by kvplan's tp (rows for
+        kvplan.weights.weights_footprint): DeepSeek-V3's shared expert whole where it is fused
+        into the routed experts (rule ``shared_expert_whole``), and with dp > 1 for a MoE model
+        (DP attention, SGLang's --tp tp x dp) the embedding, lm_head and MLP part as the model
+        class builds them (rule ``dp_attention_weights``; an architecture not read is refused).
+        DeepSeek-V3 fp8 at --tp 8 --dp 8: the lm_head 1,853,358,080 B -> 231,669,760 B a GPU."""
+        from kvplan.shapes import check_tp_splits
+
+        rows = []
+        if self._shared_expert_whole(spec, gpu, expert_parallel):
+            rows.append(("mlp", "mlp.shared_experts.", 1))
+        if dp > 1 and spec.moe is not None:
+            layouts = self.rule("dp_attention_weights")
+            layout = layouts.get(spec.architecture or "")
+            if layout is None:
+                raise BadInputError(
+                    f"{self.name}: kvplan has not read how DP attention (--tp {tp * dp} --dp {dp} "
+                    f"--enable-dp-attention) holds the weights of {spec.architecture or spec.name} (read for "
+                    f"{', '.join(sorted(layouts))}); plan it with --dp 1")
+            degree = {"all": tp * dp, "attention": tp, "whole": 1}
+            rows += [(part, prefix, degree[how]) for part, prefix, how in layout]
+            split_all = {part for part, _, how in layout if how == "all"}
+            if split_all:  # the MLP and the vocabulary divided by the whole group, as SGLang asserts
+                check_tp_splits(spec, tp * dp, vocab="lm_head" in split_all, engines="SGLang")
+        return tuple(rows)
+
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """MLA models: SGLang's w_kc / w_vc copies of kv_b_proj (models/deepseek_v2.py
+        post_load_weights in every wheel; 0.5.8: models/deepseek_common/deepseek_weight_loader.py
+        lines 367-575) are made with .contiguous() from the weight, or from its dequantized bf16
+        form, and kept beside kv_b_proj, which the MHA prefill path still runs. Their dtype
+        follows the checkpoint's quantization (bf16; fp8 for per-channel fp8, for block fp8 on
+        AMD, and in 0.4.6 for block fp8 too), which kvplan's fp8 format does not record."""
+        from kvplan.weights import mla_absorbed_bytes
+
+        if spec.mla is None:
+            return ()
+        copy = max(mla_absorbed_bytes(spec, st.layers, weights.tp, 2) for st in weights.stages)
+        if not copy:
+            return ()
+        return (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's kv_b_proj (models/deepseek_v2.py "
+                f"post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from a bf16, int8 or AWQ "
+                f"kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other fp8)",)
+
+    def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
+        """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan
+        does not know is refused where the rule depends on it."""
+        rule: FusedSharedExpert | None = self.rule("shared_expert_whole")
+        moe = spec.moe
+        if (rule is None or moe is None or spec.architecture != "DeepseekV3ForCausalLM" or moe.num_experts != 256
+                or not moe.num_shared_experts or (rule.one_shared and moe.num_shared_experts != 1)
+                or (rule.ep_only and not expert_parallel)):
+            return False
+        if gpu.vendor == "amd":
+            cc, least = AMD_CAPABILITY.get(gpu.name), rule.amd_min
+        else:
+            cc, least = gpu.compute_capability, rule.nvidia_min
+        if least is None:
+            return False
+        if cc is None:
+            raise BadInputError(f"{self.name}: whether SGLang holds DeepSeek-V3's shared expert whole on every GPU "
+                                f"depends on the compute capability, which kvplan does not know for {gpu.name} "
+                                f"(models/deepseek_v2.py shared-experts fusion); name the GPU")
+        return cc >= least
 
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         """share = fraction x total; other = fraction x (memory in use before loading), so that

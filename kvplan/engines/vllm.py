@@ -4,7 +4,9 @@
     kv_pool   = requested - (weights + torch_peak + non_torch)       (gpu_worker.py)
 
 - weights: the parameters plus the rotary cos/sin cache (max_position x rotary_dim in the
-  model dtype; a module buffer, so vLLM's "Model loading took" figure includes it).
+  model dtype; a module buffer, so vLLM's "Model loading took" figure includes it), plus, for
+  an MLA layer whose kv_b_proj is quantized, the model-dtype copy of it that W_UK_T / W_UV
+  keep (rule mla_kv_b_dequantized_copy; DeepSeek-V3 fp8: 33,554,432 / tp B a layer).
 - torch_peak, the profile run (gpu_model_runner.py: profile_run): a forward over
   T = max_num_batched_tokens tokens, then a dummy sampler with top-k and top-p on over
   S = min(max_num_seqs, T) rows of vocabulary-wide logits. The larger phase binds:
@@ -569,12 +571,34 @@ class VLLM(Engine):
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
-            w = st.bytes + rope_cache_bytes(spec)
+            w = st.bytes + rope_cache_bytes(spec) + self.mla_copy_bytes(spec, weights, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
 
+    def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1) -> tuple[str, ...]:
+        """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
+        tokens of every DP rank and the DP communicators are not in the plan's activation peak
+        and non-torch figures, which are dp 1's."""
+        if dp <= 1 or spec.moe is None:
+            return ()
+        return (f"dp {dp}: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM "
+                f"{self.release}'s MoE layers run on the tokens of all {dp} ranks ({self.rule('dp_moe_token_gather')}: "
+                f"the profile run gathers {dp} x max_num_batched_tokens tokens) and the data-parallel communicators "
+                f"add buffers, neither counted, so the KV pool can be smaller than planned",)
+
     # -- the parts of the waterfall -------------------------------------------------------------
+    def mla_copy_bytes(self, spec: ModelSpec, weights, layers: range) -> int:
+        """The model-dtype copy of each MLA layer's quantized kv_b_proj that this release keeps
+        beside it (W_UK_T / W_UV, rule ``mla_kv_b_dequantized_copy``) for ``layers``, on one
+        tensor-parallel rank; 0 when kv_b_proj is unquantized (bf16 DeepSeek-V2-Lite) or the
+        model has no MLA. DeepSeek-V3 fp8, bf16 model: 2,046,820,352 B at tp 1, 255,852,544 at tp 8."""
+        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
+
+        if not self.rule("mla_kv_b_dequantized_copy") or not kv_b_proj_quantized(spec, weights):
+            return 0
+        return mla_absorbed_bytes(spec, layers, weights.tp, dtype_bytes(spec))
+
     def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
         """The dummy sampler's torch peak (last pipeline stage)."""
         d = dtype_bytes(spec)

@@ -195,6 +195,44 @@ RULES = (
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
          "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
          "vllm/platforms/interface.py update_block_size_for_backend"),
+    # -- weights beyond the checkpoint's: MLA layers (DeepSeek-V2/V3, Kimi-K2) keep kv_b_proj and
+    #    also W_UK_T / W_UV, views of kv_b_proj's weight in the model dtype (act_dtype =
+    #    model_config.dtype, vllm/model_executor/model_loader/utils.py process_weights_after_loading,
+    #    inside load_model, so "Model loading took" counts it). A quantized kv_b_proj (fp8, int8,
+    #    GPTQ/AWQ: any quant method but UnquantizedLinearMethod) is dequantized into a new tensor that
+    #    those views keep alive; an unquantized one is returned itself (no copy). kv_b_proj stays:
+    #    the prefill path runs it (mla_attention.py 0.19.1 lines 2507, 2617, 2673). The ROCm-only
+    #    branches (VLLM_ROCM_USE_AITER=1 with AITER FP8/FP4 BMM, off by default: vllm/envs.py) build
+    #    fp8/mxfp4 copies instead; kvplan models the default environment. Value: the copy is held.
+    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1.
+    Rule("mla_kv_b_dequantized_copy", "0.8.0", "0.10.1.1", True,
+         "vllm/v1/attention/backends/mla/common.py MLACommonImpl.process_weights_after_loading (0.8.0 lines "
+         "660-709; 0.10.1.1 956-1005): get_and_maybe_dequant_weights = quant_method.apply(layer, eye(act_dtype)) "
+         "for a quantized layer, layer.weight otherwise; self.W_UV / self.W_UK_T = transpose / permute of it"),
+    Rule("mla_kv_b_dequantized_copy", "0.10.2", "0.14.1", True,
+         "vllm/v1/attention/backends/mla/common.py process_weights_after_loading (0.10.2 lines 1157-1246; "
+         "0.14.1 MLACommonBaseImpl 1186-1281 and MLACommonImpl 1602-1697): as 0.8.0, plus the ROCm "
+         "is_rocm_aiter_fp8bmm_enabled branch (VLLM_ROCM_USE_AITER, default off)"),
+    Rule("mla_kv_b_dequantized_copy", "0.15.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py process_weights_after_loading (0.19.1 "
+         "MLAAttention lines 710-808) with vllm/model_executor/layers/quantization/utils/quant_utils.py "
+         "get_and_maybe_dequant_weights (0.19.1 lines 342-391): weight.to(act_dtype) when unquantized; "
+         "Fp8LinearMethod: scaled_dequantize(..., out_dtype=act_dtype); else quant_method.apply(layer, eye)"),
+    # -- data parallelism with a MoE model: each rank's MoE layers run on the tokens of every DP
+    #    rank, gathered into one [sum of the ranks' tokens, hidden] tensor (and gathered router
+    #    logits), so the profile run's MoE activations grow with dp; the DP / EP communicators add
+    #    buffers. kvplan plans each rank's activation peak and non-torch memory as dp 1's and says
+    #    so (VLLM.unmodelled_notes). Value: how the tokens are gathered by default.
+    Rule("dp_moe_token_gather", "0.8.0", "0.8.5.post1", "naive multicast",
+         "vllm/model_executor/layers/fused_moe/layer.py FusedMoE.naive_multicast (0.8.0 lines 735-751): "
+         "torch.empty((cu_tokens_across_dp_cpu[-1], hidden)) filled by broadcasts from every DP rank"),
+    Rule("dp_moe_token_gather", "0.9.0", "0.10.2", "naive multicast",
+         "vllm/envs.py VLLM_ALL2ALL_BACKEND default 'naive'; vllm/distributed/device_communicators/all2all.py "
+         "NaiveAll2AllManager.dispatch -> naive_multicast (0.9.0 lines 32-57)"),
+    Rule("dp_moe_token_gather", "0.11.0", None, "all-gather (allgather_reducescatter)",
+         "vllm/envs.py VLLM_ALL2ALL_BACKEND default 'allgather_reducescatter' (0.11.0), vllm/config/parallel.py "
+         "all2all_backend = 'allgather_reducescatter' (0.19.1 line 160); all2all.py AgRsAll2AllManager.dispatch "
+         "-> all_gatherv (0.19.1 lines 193-218)"),
     # -- engine options a release no longer takes (its CLI rejects them)
     Rule("removed_options", "0.8.0", "0.17.1", (), "vllm/engine/arg_utils.py: EngineArgs has swap_space"),
     Rule("removed_options", "0.18.0", None, ("swap_space",),
