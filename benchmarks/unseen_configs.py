@@ -130,6 +130,7 @@ EXPECTED: dict[str, Expect | Refuse] = {
 
 
 def judge(path: Path) -> dict:
+    from kvplan.capacity import served_spec
     from kvplan.errors import KvplanError
     from kvplan.footprint import footprint
     from kvplan.formats import get_format
@@ -138,7 +139,9 @@ def judge(path: Path) -> dict:
     expect = EXPECTED[path.stem]
     try:
         spec = load_model(str(path))
-        fmt = get_format(spec.dtype)
+        # the dtype vLLM serves the config in on an H100 (a float32 config such as OLMo-2's is
+        # downcast: VLLM.serving_dtype), which is what the expectations are written in
+        fmt = get_format(served_spec(spec, "h100").dtype)
         got = [footprint(spec, fmt, n).seq_bytes for n in CTXS]
     except KvplanError as err:
         return {"verdict": "refused", "detail": str(err)}
