@@ -172,3 +172,25 @@ def test_sglang_names_its_uncounted_mla_copies(v3):
     assert any("w_kc / w_vc" in n and "not counted: 255,852,544 B a GPU in bf16" in n for n in notes)
     assert not any("w_kc" in n for n in plan(make_request(load_model("llama3.1-8b"), "h100",
                                                           engine="sglang")).engine_notes)
+
+
+def test_sglang_counts_the_copies_of_an_unquantized_kv_b_proj():
+    """DeepSeek-V2-Lite in bf16 (27 MLA layers, 16 heads, kv_lora 512, 128 + 128): w_kc / w_vc
+    copy kv_b_proj in bf16, 27 x 16 x 256 x 512 x 2 = 113,246,208 B at tp 1, taken from the
+    pool and not warned about; at tp 16 (one head a rank) w_vc is a contiguous view, so only
+    w_kc is copied: 27 x 128 x 512 x 2 = 3,538,944 B. Pools before the copies were counted:
+    39,129,016,843 and 65,096,236,207 B."""
+    from kvplan.engines import get_engine
+    from kvplan.weights import weights_footprint
+
+    lite = load_model("deepseek-v2-lite")
+    sglang = get_engine("sglang==0.5.4")
+    for tp, copy, pool_bytes in ((1, 113_246_208, 39_015_770_635), (16, 3_538_944, 65_092_697_263)):
+        weights = weights_footprint(lite, None, tp=tp)
+        assert sglang.mla_copy_bytes(lite, weights, range(lite.num_layers)) == copy
+        pool = plan(make_request(lite, "h100", engine="sglang==0.5.4", tp=tp))
+        assert pool.kv_pool_bytes == pool_bytes
+        assert not any("w_kc" in n for n in pool.engine_notes)
+    # a quantized kv_b_proj: not counted, said (test above)
+    v3 = load_model("deepseek-v3")
+    assert sglang.mla_copy_bytes(v3, weights_footprint(v3, "fp8", tp=8), range(v3.num_layers)) == 0

@@ -1010,22 +1010,45 @@ class SGLang(Engine):
         return tuple(rows)
 
     def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
-        """MLA models: SGLang's w_kc / w_vc copies of kv_b_proj (models/deepseek_v2.py
-        post_load_weights in every wheel; 0.5.8: models/deepseek_common/deepseek_weight_loader.py
-        lines 367-575) are made with .contiguous() from the weight, or from its dequantized bf16
-        form, and kept beside kv_b_proj, which the MHA prefill path still runs. Their dtype
-        follows the checkpoint's quantization (bf16; fp8 for per-channel fp8, for block fp8 on
-        AMD, and in 0.4.6 for block fp8 too), which kvplan's fp8 format does not record."""
-        from kvplan.weights import mla_absorbed_bytes
+        """MLA models with a quantized kv_b_proj: SGLang's w_kc / w_vc (see ``mla_copy_bytes``)
+        follow the checkpoint's quantization (bf16 from int8, AWQ and, from 0.4.9 on NVIDIA,
+        128 x 128 block fp8; fp8 for per-channel fp8, block fp8 on AMD, and block fp8 in 0.4.6),
+        which kvplan's fp8 format does not record: not counted, said."""
+        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
 
-        if spec.mla is None:
+        if spec.mla is None or not kv_b_proj_quantized(spec, weights):
             return ()
         copy = max(mla_absorbed_bytes(spec, st.layers, weights.tp, 2) for st in weights.stages)
         if not copy:
             return ()
-        return (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's kv_b_proj (models/deepseek_v2.py "
-                f"post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from a bf16, int8 or AWQ "
-                f"kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other fp8)",)
+        return (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's quantized kv_b_proj (models/"
+                f"deepseek_v2.py post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from an int8 "
+                f"or AWQ kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other "
+                f"fp8)",)
+
+    def mla_copy_bytes(self, spec, weights, layers: range) -> int:
+        """SGLang's w_kc / w_vc for ``layers`` on one rank, where kvplan knows them exactly: an
+        unquantized kv_b_proj. post_load_weights (models/deepseek_v2.py in every wheel, 0.4.10
+        lines 2182 and 2263-2272; 0.5.8: models/deepseek_common/deepseek_weight_loader.py) splits
+        the weight per head into its key and value parts and keeps ``w_kc.transpose(1, 2)
+        .contiguous()`` and ``w_vc.contiguous()`` beside kv_b_proj, which the MHA prefill still
+        runs: copies in the model dtype, together kv_b_proj's size, except that with one head a
+        rank the value slice is already contiguous and ``.contiguous()`` returns it uncopied.
+        DeepSeek-V2-Lite (16 heads, 27 layers, kv_lora 512, 128 + 128) in bf16 at tp 1:
+        27 x 16 x 256 x 512 x 2 = 113,246,208 B. A quantized kv_b_proj: 0 here, stated by
+        ``unmodelled_notes``."""
+        from kvplan.engines.vllm import dtype_bytes
+        from kvplan.shapes import mla_absorbed_shapes
+        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
+
+        if spec.mla is None or kv_b_proj_quantized(spec, weights):
+            return 0
+        d = dtype_bytes(spec)
+        copy = mla_absorbed_bytes(spec, layers, weights.tp, d)
+        if copy and spec.num_attention_heads // weights.tp == 1:  # w_vc is a contiguous view: not copied
+            mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
+            copy -= mla_layers * spec.mla.v_head_dim * spec.mla.kv_lora_rank * d
+        return copy
 
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan
@@ -1056,8 +1079,11 @@ class SGLang(Engine):
         frac = settings.memory_fraction
         share = int(total * frac)
         other = int(self.startup_in_use_bytes(settings.tp * settings.dp_attention, settings.pp) * frac)
-        return [StageBudget(st.stage, st.layers, total, share, st.bytes, 0, other, share - st.bytes - other)
-                for st in weights.stages]
+        out = []
+        for st in weights.stages:
+            w = st.bytes + self.mla_copy_bytes(spec, weights, st.layers)
+            out.append(StageBudget(st.stage, st.layers, total, share, w, 0, other, share - w - other))
+        return out
 
     def allreduce_rms_fusion(self, gpu: GPU, *, tp: int, pp: int = 1, dp: int = 1, asked: bool | None = None,
                              spec=None, nodes: int = 1) -> AllReduceFusion:
