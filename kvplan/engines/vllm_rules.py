@@ -204,7 +204,8 @@ RULES = (
     #    the prefill path runs it (mla_attention.py 0.19.1 lines 2507, 2617, 2673). The ROCm-only
     #    branches (VLLM_ROCM_USE_AITER=1 with AITER FP8/FP4 BMM, off by default: vllm/envs.py) build
     #    fp8/mxfp4 copies instead; kvplan models the default environment. Value: the copy is held.
-    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1.
+    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1. An MTP
+    #    drafter's MLA layer too: the same loader builds it (kvplan.speculative.mtp_copy_bytes).
     Rule("mla_kv_b_dequantized_copy", "0.8.0", "0.10.1.1", True,
          "vllm/v1/attention/backends/mla/common.py MLACommonImpl.process_weights_after_loading (0.8.0 lines "
          "660-709; 0.10.1.1 956-1005): get_and_maybe_dequant_weights = quant_method.apply(layer, eye(act_dtype)) "
