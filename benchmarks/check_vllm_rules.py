@@ -58,6 +58,32 @@ def allreduce_rms_fusion(rd):
     return {"default_capabilities": ranges, "max_bytes": max_bytes}
 
 
+
+def mamba_prefix_caching_archs(d):
+    """The architectures vLLM's registry maps to a class that lists SupportsMambaPrefixCaching
+    among its bases (models/*.py), sorted."""
+    models = f'{d}/model_executor/models'
+    classes = set()
+    for name in os.listdir(models):
+        if not name.endswith('.py'):
+            continue
+        for node in ast.walk(ast.parse(open(f'{models}/{name}').read())):
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(b).endswith('SupportsMambaPrefixCaching')
+                                                      for b in node.bases):
+                classes.add((name[:-3], node.name))
+    archs = set()
+    for node in ast.walk(ast.parse(open(f'{models}/registry.py').read())):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and isinstance(value, ast.Tuple) and len(value.elts) == 2:
+                    try:
+                        if tuple(ast.literal_eval(value)) in classes:
+                            archs.add(key.value)
+                    except ValueError:
+                        pass
+    return tuple(sorted(archs))
+
+
 root = sys.argv[1] if len(sys.argv) > 1 else "vllm-src"
 bad = 0
 for rel in BOOK.releases:
@@ -223,8 +249,10 @@ for rel in BOOK.releases:
     elif re.search(r'^\s+cache_config\.enable_prefix_caching = False\n\s+logger\.info\("Hybrid or mamba-based model '
                    r'detected: disabling prefix', models_cfg, re.M):
         prefix = 'off'
-    elif 'supports_mamba_prefix_caching' in models_cfg:
+    elif 'mamba_cache_mode' in models_cfg:  # 0.15.0+: on for every class ('all' or 'align')
         prefix = 'honoured'
+    elif 'support for prefix caching: disabling' in models_cfg and 'supports_mamba_prefix_caching' in models_cfg:
+        prefix = mamba_prefix_caching_archs(d)  # on for these, off for the others
     else:
         prefix = '?'
     got['state_prefix_caching'] = prefix

@@ -967,6 +967,11 @@ def plan(req: CapacityRequest) -> Pool:
         w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp,
                                                                  moe=req.moe_parallel, engine=prof))
     budgets = prof.carve(spec, req.gpu, w, settings)
+    if req.speculative is not None:
+        # what the engine keeps beside the drafter's weights, by its rule for the target's layers
+        # (vLLM: an MTP layer's model-dtype kv_b_proj copy), as carve counts the target's
+        extra = req.speculative.engine_copy_bytes(req.spec, w, prof)
+        budgets = [b.with_more_weights(extra) for b in budgets]
     if req.speculative is not None and req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None:
         # a pool derived from the profile run; the sampler runs on the last stage (speculative: pp 1)
         notes.append(prof.speculative_profile_note(spec, req.gpu, settings, budgets[-1]))

@@ -146,6 +146,15 @@ class Speculative:
 
         return self.kind.weights(self, target, weights, tp, moe if moe is not None else MoEParallel(tp, 1), engine)
 
+    def engine_copy_bytes(self, target: ModelSpec, w, engine) -> int:
+        """Bytes on one rank that ``engine`` keeps beside the drafter's stored weights, by the
+        rule it applies to the target's own layers (``w``: the target's kvplan.weights.Weights,
+        its format and tp): for ``mtp``, vLLM's model-dtype copy of each MTP layer's quantized
+        kv_b_proj (``Engine.mla_copy_bytes``; the drafter is loaded by the same
+        model_loader, whose process_weights_after_loading runs on its MLA layer too); 0 for the
+        other methods. Counted with the engine's memory, not in ``draft_weights``."""
+        return self.kind.engine_copy(self, target, w, engine)
+
 
 def _draft_model_weights(sp: Speculative, target: ModelSpec, weights: str | None, tp: int, moe,
                          engine) -> tuple[int, int]:
@@ -174,6 +183,7 @@ class _Method:
     what: object  # (Speculative) -> str
     layers: object  # (Speculative, target) -> cache kinds appended to the pool
     weights: object  # (Speculative, target, weights, tp, moe, engine) -> (params, bytes per rank)
+    engine_copy: object = lambda sp, target, w, engine: 0  # (Speculative, target, Weights, engine) -> bytes per rank
 
 
 _METHODS: dict[str, _Method] = {
@@ -186,7 +196,8 @@ _METHODS: dict[str, _Method] = {
                    lambda sp, target: (mtp_kind(target),) * sp.mtp_layers,
                    lambda sp, target, weights, tp, moe, engine: mtp_weights(
                        target, weights, tp, sp.mtp_layers, moe=moe,
-                       own_head=engine is not None and engine.mtp_keeps_own_head())),
+                       own_head=engine is not None and engine.mtp_keeps_own_head()),
+                   lambda sp, target, w, engine: mtp_copy_bytes(target, w, sp.mtp_layers, engine)),
     "ngram": _Method("draft", False, lambda sp: "n-gram proposer", lambda sp, target: (),
                      lambda sp, target, weights, tp, moe, engine: (0, 0)),
 }
@@ -228,13 +239,35 @@ def mtp_weights(target: ModelSpec, weights: str | None, tp: int, modules: int, m
     from kvplan.shapes import layer_shapes, mtp_module_shapes
     from kvplan.weights import tensors_on_rank
 
-    kind = mtp_kind(target)
-    ext = dataclasses.replace(target, num_layers=target.num_layers + modules,
-                              layers=target.layers + (kind,) * modules,
-                              layer_labels=target.layer_labels + ("mtp",) * modules)
+    ext = mtp_spec(target, modules)
     tensors = [p for i in range(target.num_layers, ext.num_layers) for p in layer_shapes(ext, i)]
     tensors += mtp_module_shapes(target, own_head) * modules
     return tensors_on_rank(ext, tensors, weights, tp, moe)
+
+
+def mtp_spec(target: ModelSpec, modules: int) -> ModelSpec:
+    """The target with its ``modules`` MTP decoder layers appended, numbered after its last
+    (DeepSeek-V3: layer 61), each of the last layer's kind (``mtp_kind``)."""
+    kind = mtp_kind(target)
+    return dataclasses.replace(target, num_layers=target.num_layers + modules,
+                               layers=target.layers + (kind,) * modules,
+                               layer_labels=target.layer_labels + ("mtp",) * modules)
+
+
+def mtp_copy_bytes(target: ModelSpec, w, modules: int, engine) -> int:
+    """What ``engine`` keeps beside the stored weights of ``modules`` MTP layers on one rank, by
+    its rule for the target's MLA layers (``Engine.mla_copy_bytes``, 0 without an engine). vLLM
+    loads the drafter with get_model (vllm/v1/spec_decode/eagle.py: 0.10.1.1 line 600, 0.14.1
+    995, 0.19.1 1239), whose loader runs process_weights_after_loading on every MLA attention of
+    it (vllm/model_executor/model_loader/utils.py: 0.10.1.1 lines 118-122, 0.19.1 112-118); the
+    MTP module's mtp_block is a DeepseekV2DecoderLayer with the target's quant_config
+    (vllm/model_executor/models/deepseek_mtp.py: 0.10.1.1 lines 61-62, 0.19.1 84-94), so an fp8
+    kv_b_proj gets the model-dtype copy. DeepSeek-V3 fp8, one layer: 33,554,432 B at tp 1,
+    4,194,304 B at tp 8."""
+    if engine is None:
+        return 0
+    ext = mtp_spec(target, modules)
+    return engine.mla_copy_bytes(ext, w, range(target.num_layers, ext.num_layers))
 
 
 def eagle_weights(head: ModelSpec, tp: int) -> tuple[int, int]:

@@ -822,8 +822,8 @@ def test_vllm_runs_state_space_models_on_v0_before_0_10_2(model, release, v0):
         make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=2048)
 
 
-@pytest.mark.parametrize(("release", "outcome"), [("0.11.0", "off"), ("0.11.1", "refused"), ("0.14.1", "refused"),
-                                                  ("0.15.0", "refused"), ("0.19.1", "refused")])
+@pytest.mark.parametrize(("release", "outcome"), [("0.11.0", "off"), ("0.11.1", "refused"), ("0.12.0", "refused"),
+                                                  ("0.14.1", "refused"), ("0.15.0", "refused"), ("0.19.1", "refused")])
 def test_vllm_prefix_caching_on_a_state_space_model(release, outcome):
     """models/config.py MambaModelConfig: 0.10.2-0.11.0 set enable_prefix_caching = False (0.11.0
     :296); from 0.11.1 it stays on for SupportsMambaPrefixCaching models (Bamba) and
@@ -847,6 +847,96 @@ def test_vllm_prefix_caching_on_a_state_space_model(release, outcome):
         req = make_request(spec, "h100", engine=f"vllm=={release}", max_model_len=32768, enable_prefix_caching=True)
         assert any("turns prefix caching off for state-space models" in n for n in req.engine_notes)
         assert plan(req).num_blocks == base.num_blocks
+
+
+MINIMAX_M1 = "tests/fixtures/hf_configs/minimax-m1.json"
+
+
+# models/config.py MambaModelConfig.verify_and_update_config, 0.11.1-0.14.1 (0.12.0 :292-309): with
+# --enable-prefix-caching, 'if model_config.supports_mamba_prefix_caching' keeps it on, else logs
+# 'Hybrid or mamba-based model detected without support for prefix caching: disabling.' and sets
+# cache_config.enable_prefix_caching = False. The SupportsMambaPrefixCaching classes (models/*.py,
+# by registry name) are the same nine in all six releases; Qwen3NextForCausalLM (qwen3_next.py,
+# IsHybrid) and MiniMaxText01ForCausalLM (minimax_text_01.py, also MiniMaxM1ForCausalLM) are not,
+# and both reach MambaModelConfig through HybridAttentionMambaModelConfig (vllm/config/vllm.py
+# 'if self.model_config.is_hybrid', 0.12.0 :1164). From 0.15.0 it stays on for every architecture
+# (mamba_cache_mode 'align' for the others, 0.15.0 :332-381).
+NINE = ("BambaForCausalLM", "FalconH1ForCausalLM", "FalconMambaForCausalLM", "GraniteMoeHybridForCausalLM",
+        "JambaForCausalLM", "Mamba2ForCausalLM", "MambaForCausalLM", "NemotronHForCausalLM", "Zamba2ForCausalLM")
+
+
+@pytest.mark.parametrize(("release", "value"), [
+    ("0.10.1.1", "v0"), ("0.10.2", "off"), ("0.11.0", "off"), ("0.11.1", NINE), ("0.11.2", NINE), ("0.12.0", NINE),
+    ("0.13.0", NINE), ("0.14.0", NINE), ("0.14.1", NINE), ("0.15.0", "honoured"), ("0.19.1", "honoured"),
+])
+def test_vllm_state_prefix_caching_rule_by_release(release, value):
+    assert get_engine(f"vllm=={release}").rule("state_prefix_caching") == value
+
+
+@pytest.mark.parametrize(("model", "gpu", "tp", "release", "arch"), [
+    (QWEN3_NEXT, "h100", 4, "0.11.1", "Qwen3NextForCausalLM"), (QWEN3_NEXT, "h100", 4, "0.12.0", "Qwen3NextForCausalLM"),
+    (MINIMAX_M1, "h200", 8, "0.13.0", "MiniMaxM1ForCausalLM"), (MINIMAX_M1, "h200", 8, "0.14.1", "MiniMaxM1ForCausalLM"),
+])
+def test_vllm_turns_prefix_caching_off_for_other_state_space_classes(model, gpu, tp, release, arch):
+    """Planned as without the flag, with a note naming the release's lines; not refused."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.loader import load_model
+
+    spec = load_model(model)
+    assert spec.architecture == arch
+    args = dict(engine=f"vllm=={release}", max_model_len=32768, tp=tp)
+    base = plan(make_request(spec, gpu, **args))
+    req = make_request(spec, gpu, enable_prefix_caching=True, **args)
+    lines = {"0.11.1": "0.11.1 :293-305", "0.12.0": "0.12.0 :292-309", "0.13.0": "0.13.0 :289-306",
+             "0.14.1": "0.14.1 :332-349"}[release]
+    note = (f"--enable-prefix-caching: vllm=={release} turns prefix caching off for {spec.name}: {arch} does not "
+            f"support it for state-space layers (vllm/model_executor/models/config.py "
+            f"MambaModelConfig.verify_and_update_config, {lines}: 'Hybrid or mamba-based model detected without "
+            f"support for prefix caching: disabling.'); the pool is planned without it")
+    assert note in req.engine_notes
+    on = plan(req)
+    assert (on.num_blocks, on.block_size, on.kv_pool_bytes) == (base.num_blocks, base.block_size, base.kv_pool_bytes)
+
+
+def test_vllm_prefix_caching_by_class_from_the_command_line(capsys):
+    """Exit 0 and the note for Qwen3-Next on 0.12.0 and MiniMax-M1 on 0.14.1 (the same blocks as without
+    the flag); exit 2 and one line for Bamba on 0.12.0 (SupportsMambaPrefixCaching) and for Qwen3-Next
+    on 0.15.0 (kept on for every class)."""
+    import json
+
+    from helpers import cli
+
+    for model, gpu, tp, release in ((QWEN3_NEXT, "h100", 4, "0.12.0"), (MINIMAX_M1, "h200", 8, "0.14.1")):
+        runs = []
+        for flag in (" --enable-prefix-caching", ""):
+            command = f"vllm serve {model} --tensor-parallel-size {tp} --max-model-len 32768{flag}"
+            code, out, err = cli(capsys, "capacity", "--gpu", gpu, "--engine", f"vllm=={release}", "--from-vllm",
+                                 command, "--json")
+            assert code == 0, err
+            runs.append((json.loads(out)["num_blocks"], err))
+        assert runs[0][0] == runs[1][0]
+        assert f"vllm=={release} turns prefix caching off for" in runs[0][1]
+        assert "turns prefix caching off" not in runs[1][1]
+    for model, gpu, tp, release, them in ((BAMBA, "h100", 1, "0.12.0", "BambaForCausalLM (SupportsMambaPrefixCaching)"),
+                                          (QWEN3_NEXT, "h100", 4, "0.15.0", "them")):
+        command = f"vllm serve {model} --tensor-parallel-size {tp} --max-model-len 32768 --enable-prefix-caching"
+        code, out, err = cli(capsys, "capacity", "--gpu", gpu, "--engine", f"vllm=={release}", "--from-vllm", command)
+        errors = [ln for ln in err.splitlines() if ln.startswith("kvplan: error")]
+        assert code == 2 and out == "" and len(errors) == 1
+        assert f"state-space layers: vllm=={release} keeps it on for {them} and then sizes" in errors[0]
+
+
+def test_vllm_prefix_caching_state_space_model_without_an_architecture():
+    """0.11.1-0.14.1 decide by class: a spec that names none is refused, not guessed."""
+    import dataclasses
+
+    from kvplan.capacity import make_request
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+
+    spec = dataclasses.replace(load_model(QWEN3_NEXT), architecture=None)
+    with pytest.raises(BadInputError, match="keeps it on only for its SupportsMambaPrefixCaching architectures"):
+        make_request(spec, "h100", engine="vllm==0.12.0", tp=4, max_model_len=32768, enable_prefix_caching=True)
 
 
 def test_vllm_prefix_caching_leaves_an_attention_model_alone():

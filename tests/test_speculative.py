@@ -308,12 +308,12 @@ def test_mtp_pool_at_dp8_with_expert_parallelism(capsys):
     pool = plan(make_request(spec, "h200", dp=8, enable_expert_parallel=True, mtp=True, max_model_len="32k"))
     # Was 11,726,547,712 B of drafter (every expert on every GPU): 17,572 blocks, 8 requests of 32k.
     assert pool.draft_weights_bytes == 1_851_452_160
-    # 29,956,485,635 less vLLM's bf16 copy of the target's 61 fp8 kv_b_proj (W_UK_T / W_UV, rule
-    # mla_kv_b_dequantized_copy: 61 x 33,554,432 = 2,046,820,352 B at tp 1; the MTP layer's own is
-    # not counted)
-    assert pool.kv_pool_bytes == 29_956_485_635 - 2_046_820_352 == 27_909_665_283
-    assert pool.num_blocks == 27_909_665_283 // (62 * 16 * 1152) == 24_422
-    assert pool.max_requests(32_768) == (24_422 - 1) // 2048 == 11  # one null block; 2,048 blocks a request
+    # 29,956,485,635 less vLLM's bf16 copy of the fp8 kv_b_proj (W_UK_T / W_UV, rule
+    # mla_kv_b_dequantized_copy, 33,554,432 B a layer at tp 1) of the target's 61 layers
+    # (2,046,820,352 B) and of the MTP layer (33,554,432 B; 27,909,665,283 B and 24,422 blocks without it)
+    assert pool.kv_pool_bytes == 29_956_485_635 - 2_046_820_352 - 33_554_432 == 27_876_110_851
+    assert pool.num_blocks == 27_876_110_851 // (62 * 16 * 1152) == 24_393
+    assert pool.max_requests(32_768) == (24_393 - 1) // 2048 == 11  # one null block; 2,048 blocks a request
     code, out, err = cli(capsys, "size", "deepseek-v3", "--mtp", "--gpu", "h200", "--dp", "8", "-ep",
                          "--max-model-len", "32k", "--kv-dtype", "bf16", "--json")
     assert code == 0, err
@@ -332,8 +332,42 @@ def test_mtp_lm_head_copy_by_release(release, head):
     assert head_bytes == 231_669_760
     assert pool.draft_weights_bytes == 1_668_653_824 + (head_bytes if head else 0)
     if release in ("0.14.0", "0.16.0"):  # 0.14.0 was 8,827 blocks of 64 x 71,424 B, as 0.16.0 is
-        # (8,776 and 8,827 before the target's kv_b_proj copy, 61 x 4,194,304 B at tp 8: 56 blocks)
-        assert pool.num_blocks == (8_720 if head else 8_771)
+        # (8,776 and 8,827 before the target's kv_b_proj copy, 61 x 4,194,304 B at tp 8: 56 blocks;
+        # 8,720 and 8,771 before the MTP layer's own, 4,194,304 B: 39,862,732,414 -> 39,858,538,110 B
+        # at 0.14.0, 40,094,402,174 -> 40,090,207,870 B at 0.16.0, each one block of 4,571,136 B fewer)
+        assert pool.kv_pool_bytes == (39_858_538_110 if head else 40_090_207_870)
+        assert pool.num_blocks == pool.kv_pool_bytes // (64 * 71_424) == (8_719 if head else 8_770)
+
+
+@pytest.mark.parametrize("release", ["0.10.1.1", "0.14.1", "0.15.0", "0.19.1"])
+@pytest.mark.parametrize("dp,tp,ep,copy_bytes", [(1, 8, False, 4_194_304), (8, 1, True, 33_554_432)])
+def test_mtp_layer_keeps_its_own_kv_b_proj_copy(release, dp, tp, ep, copy_bytes):
+    """vLLM loads the MTP drafter with get_model, whose loader runs process_weights_after_loading
+    on its MLA layer as on the target's: the fp8 kv_b_proj of DeepSeek-V3's MTP layer gets the
+    bf16 W_UK_T / W_UV copy too (rule mla_kv_b_dequantized_copy, 128 x 256 x 512 x 2 B =
+    33,554,432 B at tp 1, split by heads: 4,194,304 B at tp 8). Weights with --mtp less weights
+    without = the drafter's stored weights + that copy; the drafter's figure stays its tensors."""
+    from kvplan.shapes import MoEParallel
+    from kvplan.weights import mla_absorbed_bytes
+
+    spec = load_model("deepseek-v3")
+    assert mla_absorbed_bytes(spec, range(60, 61), tp, 2) == copy_bytes
+    opts = dict(tp=tp, dp=dp, enable_expert_parallel=ep, max_model_len="32k", engine=f"vllm=={release}")
+    base, pool = plan(make_request(spec, "h200", **opts)), plan(make_request(spec, "h200", mtp=True, **opts))
+    own_head = release in ("0.10.1.1", "0.14.1", "0.15.0")
+    stored = mtp_weights(spec, None, tp, 1, moe=MoEParallel.of(tp, dp, ep), own_head=own_head)[1]
+    assert pool.draft_weights_bytes == stored
+    assert pool.waterfall.weights_bytes - base.waterfall.weights_bytes == stored + copy_bytes
+    assert base.waterfall.kv_pool_bytes - pool.waterfall.kv_pool_bytes == stored + copy_bytes
+
+
+def test_mtp_copy_is_the_engines():
+    """An unquantized kv_b_proj (bf16 weights) has no copy; the raw engine keeps none."""
+    spec = load_model("deepseek-v3")
+    for engine, weights in (("vllm==0.19.1", "bf16"), ("raw", None)):
+        opts = dict(tp=8, max_model_len="32k", engine=engine, weights=weights)
+        base, pool = plan(make_request(spec, "h200", **opts)), plan(make_request(spec, "h200", mtp=True, **opts))
+        assert pool.waterfall.weights_bytes - base.waterfall.weights_bytes == pool.draft_weights_bytes
 
 
 # -- the profile run's rejection-sampler pass ----------------------------------------------------------

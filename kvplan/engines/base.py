@@ -23,6 +23,7 @@ plus ``check_kv_format(fmt)`` (raises when the engine cannot store that format).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -166,6 +167,11 @@ class StageBudget:
             "other_bytes": self.other_bytes,
             "kv_pool_bytes": self.kv_pool_bytes,
         }
+
+    def with_more_weights(self, extra_bytes: int) -> "StageBudget":
+        """This stage with ``extra_bytes`` more held as weights, taken from the KV pool."""
+        return dataclasses.replace(self, weights_bytes=self.weights_bytes + extra_bytes,
+                                   kv_pool_bytes=self.kv_pool_bytes - extra_bytes)
 
 
 @dataclass(frozen=True)
@@ -367,6 +373,12 @@ class Engine:
     def serving_spec_note(self, spec) -> str | None:
         """Why serving_spec changed ``spec``'s layers (a line for the notes); None if it did not."""
         return None
+
+    def mla_copy_bytes(self, spec, weights, layers: range) -> int:
+        """Bytes on one rank this engine keeps beside the stored kv_b_proj of ``spec``'s MLA
+        ``layers`` (``weights``: kvplan.weights.Weights; e.g. vLLM's model-dtype copy of a
+        quantized one); default 0: none."""
+        return 0
 
     def mtp_keeps_own_head(self) -> bool:
         """Whether this release's MTP drafter keeps each MTP layer's own lm_head copy beside the

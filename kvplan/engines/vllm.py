@@ -235,20 +235,35 @@ class VLLM(Engine):
 
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
-        refused where vLLM keeps it on for them (0.11.1+: the attention block becomes a multiple of
-        the Mamba chunk and state layers hold more blocks, which kvplan does not model); a note where
-        vLLM turns it off (0.10.2-0.11.0). Without the flag it is off for them in every release
-        kvplan plans, and for attention-only models it reuses blocks without changing the pool."""
+        refused where vLLM keeps it on for them (0.11.1-0.14.1: for the SupportsMambaPrefixCaching
+        architectures the rule names; 0.15.0+: every one): the attention block becomes a multiple of
+        the Mamba chunk and state layers hold more blocks, which kvplan does not model. A note where
+        vLLM turns it off (0.10.2-0.11.0; 0.11.1-0.14.1 for the other architectures: Qwen3-Next,
+        MiniMax-M1). Without the flag it is off for them in every release kvplan plans, and for
+        attention-only models it reuses blocks without changing the pool."""
         if not enabled or not any(_states(spec)):
             return None
         rule = BOOK.rule("state_prefix_caching", self.release)
-        if rule.value == "off":
+        where = rule.source.split(" (")[0]
+        if isinstance(rule.value, tuple):
+            if spec.architecture is None:
+                raise BadInputError(f"--enable-prefix-caching with {spec.name}'s state-space layers: {self.name} keeps "
+                                    f"it on only for its SupportsMambaPrefixCaching architectures "
+                                    f"({', '.join(rule.value)}) and {spec.name} names none; give the model's "
+                                    f"architecture or drop the flag")
+            if spec.architecture not in rule.value:
+                return (f"--enable-prefix-caching: {self.name} turns prefix caching off for {spec.name}: "
+                        f"{spec.architecture} does not support it for state-space layers ({where}, "
+                        f"{rule.source.split(' (')[1].split(')')[0]}: 'Hybrid or mamba-based model detected without "
+                        f"support for prefix caching: disabling.'); the pool is planned without it")
+        elif rule.value == "off":
             return (f"--enable-prefix-caching: {self.name} turns prefix caching off for state-space models "
-                    f"({rule.source.split(' (')[0]}); the pool is planned without it")
-        if rule.value == "honoured":
+                    f"({where}); the pool is planned without it")
+        if isinstance(rule.value, tuple) or rule.value == "honoured":
+            them = f"{spec.architecture} (SupportsMambaPrefixCaching)" if isinstance(rule.value, tuple) else "them"
             raise BadInputError(f"--enable-prefix-caching with {spec.name}'s state-space layers: {self.name} keeps it "
-                                f"on for them and then sizes the attention block to the Mamba chunk and the state "
-                                f"layers' blocks per request by its mamba cache mode (vllm/model_executor/models/"
+                                f"on for {them} and then sizes the attention block and the state layers' blocks per "
+                                f"request for it (vllm/model_executor/models/"
                                 f"config.py MambaModelConfig, HybridAttentionMambaModelConfig; vllm/v1/"
                                 f"kv_cache_interface.py MambaSpec), which kvplan does not model; drop the flag "
                                 f"(vLLM's default for these models is off)")

@@ -187,6 +187,12 @@ _FI_MAX_BYTES = {
 #: 0.19.0 adds capability 10.3 (B300).
 _FI_MAX_BYTES_SM103 = {**_FI_MAX_BYTES, (10, 3): {2: 64 * _MIB, 4: 64 * _MIB, 8: 2 * _MIB}}
 
+#: vLLM's SupportsMambaPrefixCaching model classes, 0.11.1-0.15.0 (rule state_prefix_caching; 0.19.1
+#: adds NemotronHPuzzleForCausalLM).
+MAMBA_PREFIX_CACHING_ARCHS = ("BambaForCausalLM", "FalconH1ForCausalLM", "FalconMambaForCausalLM",
+                              "GraniteMoeHybridForCausalLM", "JambaForCausalLM", "Mamba2ForCausalLM",
+                              "MambaForCausalLM", "NemotronHForCausalLM", "Zamba2ForCausalLM")
+
 RULES = (
     # -- the memory the engine gives itself
     Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
@@ -204,7 +210,8 @@ RULES = (
     #    the prefill path runs it (mla_attention.py 0.19.1 lines 2507, 2617, 2673). The ROCm-only
     #    branches (VLLM_ROCM_USE_AITER=1 with AITER FP8/FP4 BMM, off by default: vllm/envs.py) build
     #    fp8/mxfp4 copies instead; kvplan models the default environment. Value: the copy is held.
-    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1.
+    #    DeepSeek-V3 fp8: 512 x 128 x (128 + 128) x 2 B = 33,554,432 B a layer at tp 1. An MTP
+    #    drafter's MLA layer too: the same loader builds it (kvplan.speculative.mtp_copy_bytes).
     Rule("mla_kv_b_dequantized_copy", "0.8.0", "0.10.1.1", True,
          "vllm/v1/attention/backends/mla/common.py MLACommonImpl.process_weights_after_loading (0.8.0 lines "
          "660-709; 0.10.1.1 956-1005): get_and_maybe_dequant_weights = quant_method.apply(layer, eye(act_dtype)) "
@@ -371,20 +378,39 @@ RULES = (
          "vllm/engine/arg_utils.py: no Mamba fallback to V0 from 0.10.2"),
     # -- what --enable-prefix-caching does to them: "v0" (not planned, see state_space_engine),
     #    "off" (vLLM turns it off), "honoured" (it changes the attention block size and the blocks
-    #    a request holds, which kvplan does not model: refused). Without the flag it is off for
-    #    them in every release kvplan plans (0.11.1-0.11.2: default_prefix_caching = not is_hybrid,
-    #    and an attention-free Mamba with it on keeps mamba_block_size = max_model_len, one block a
-    #    request as without it; 0.12.0+: ModelConfig.is_prefix_caching_supported is False for
-    #    "hybrid" and "attention_free", vllm/config/model.py 0.19.1 :1785-1795).
+    #    a request holds, which kvplan does not model: refused), or a tuple of architectures:
+    #    honoured for those (the SupportsMambaPrefixCaching classes, refused), off for the others
+    #    (vLLM logs 'Hybrid or mamba-based model detected without support for prefix caching:
+    #    disabling.'). MambaModelConfig runs for every state-space model vLLM serves: hybrids
+    #    (IsHybrid: Qwen3-Next, MiniMax-Text-01 / M1) through HybridAttentionMambaModelConfig
+    #    (vllm/config/vllm.py try_verify_and_update_config, 0.12.0 :1164-1165), before its own
+    #    prefix-caching branch; Mamba / Mamba2 / FalconMamba through MODELS_CONFIG_MAP. Without
+    #    the flag it is off for them in every release kvplan plans (0.11.1-0.11.2:
+    #    default_prefix_caching = not is_hybrid, and an attention-free Mamba with it on keeps
+    #    mamba_block_size = max_model_len, one block a request as without it; 0.12.0+:
+    #    ModelConfig.is_prefix_caching_supported is False for "hybrid" and "attention_free",
+    #    vllm/config/model.py 0.19.1 :1785-1795).
     Rule("state_prefix_caching", "0.8.0", "0.10.1.1", "v0",
          "rule state_space_engine; V1 itself raises 'Prefix caching is not supported for Mamba yet' "
          "(vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec, 0.9.2-0.11.0)"),
     Rule("state_prefix_caching", "0.10.2", "0.11.0", "off",
          "vllm/model_executor/models/config.py MambaModelConfig.verify_and_update_config sets "
          "cache_config.enable_prefix_caching = False (0.10.2 :309, 0.11.0 :296)"),
-    Rule("state_prefix_caching", "0.11.1", None, "honoured",
-         "vllm/model_executor/models/config.py MambaModelConfig keeps it on for SupportsMambaPrefixCaching models "
-         "(0.11.1 :293-305; from 0.15.0 mamba_cache_mode 'all', else 'align', 0.19.1 :436-455), and "
+    # The SupportsMambaPrefixCaching classes, by the name vLLM's registry gives them
+    # (vllm/model_executor/models/registry.py; FalconMamba is mamba.py's MambaForCausalLM): the
+    # same nine in 0.11.1, 0.11.2, 0.12.0, 0.13.0, 0.14.0, 0.14.1 (bamba.py, falcon_h1.py,
+    # granitemoehybrid.py, jamba.py, mamba.py, mamba2.py, nemotron_h.py, zamba2.py; not
+    # qwen3_next.py, minimax_text_01.py).
+    *(Rule("state_prefix_caching", first, last, MAMBA_PREFIX_CACHING_ARCHS,
+           f"vllm/model_executor/models/config.py MambaModelConfig.verify_and_update_config ({lines}): kept on "
+           f"when model_config.supports_mamba_prefix_caching, else cache_config.enable_prefix_caching = False; "
+           f"from the SupportsMambaPrefixCaching classes vLLM then sizes as for 'honoured'")
+      for first, last, lines in (("0.11.1", "0.11.2", "0.11.1 :293-305"), ("0.12.0", "0.12.0", "0.12.0 :292-309"),
+                                 ("0.13.0", "0.13.0", "0.13.0 :289-306"), ("0.14.0", "0.14.1", "0.14.1 :332-349"))),
+    Rule("state_prefix_caching", "0.15.0", None, "honoured",
+         "vllm/model_executor/models/config.py MambaModelConfig keeps it on for every state-space model, "
+         "mamba_cache_mode 'all' for SupportsMambaPrefixCaching models, else 'align' (0.15.0 :332-381, "
+         "0.19.1 :436-455), and "
          "HybridAttentionMambaModelConfig then makes the attention block a multiple of mamba_chunk_size (0.19.1 "
          ":244-265) and MambaSpec.max_memory_usage_bytes counts cdiv(max_model_len, block_size) pages "
          "('all') or 2 + num_speculative_blocks ('align') per state layer (vllm/v1/kv_cache_interface.py :293-300)"),
