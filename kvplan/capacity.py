@@ -552,7 +552,7 @@ def _check_dp_attention(spec: ModelSpec, prof, tp: int, dp: int, dp_attention) -
         return None
     if not isinstance(dp_attention, bool):
         raise BadInputError(f"dp_attention must be true or false, got {dp_attention!r}")
-    if prof.family != "sglang":
+    if not prof.dp_attention_flag:
         raise BadInputError(f"dp_attention is SGLang's --enable-dp-attention; {prof.name} has no such flag")
     if dp_attention and spec.moe is None:
         raise BadInputError(f"--enable-dp-attention: {spec.name} is dense, and kvplan models SGLang's DP attention "
@@ -710,6 +710,13 @@ class Pool:
         asks the pool to hold): max_model_len; SGLang's context_len - 2."""
         return self.request_cap.tokens(self.max_model_len)
 
+    @property
+    def cap_bound(self) -> str:
+        """What sets ``max_request_tokens``: "memory" where the engine caps a request by a pool
+        shorter than max_model_len (SGLang), else "max_model_len"."""
+        by_pool = self.request_cap.by_pool and self.kv_cache_tokens < self.max_model_len
+        return "memory" if by_pool else "max_model_len"
+
     def too_long(self, n: int) -> str:
         """Why a request of ``n`` tokens (more than ``max_request_tokens``) does not run: "longer
         than max_model_len N", or the engine's shorter cap with its source."""
@@ -795,7 +802,7 @@ class Pool:
         if no_pool:
             return Verdict(False, self._no_pool_reason(), "weights")
         if too_long:
-            return Verdict(False, f"a request of {n:,} tokens is {self.too_long(n)}", "max_model_len")
+            return Verdict(False, f"a request of {n:,} tokens is {self.too_long(n)}", self.cap_bound)
         if too_many:
             cap = self.max_num_seqs
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "
@@ -825,7 +832,7 @@ class Pool:
         """What limits concurrency at ``n`` tokens: "max_model_len" (longer than a request runs),
         "max_num_seqs" or "memory"."""
         if n > self.max_request_tokens:
-            return "max_model_len"
+            return self.cap_bound
         cap = self.max_num_seqs
         if cap is not None and self.memory_requests(n) > cap:
             return "max_num_seqs"
@@ -863,11 +870,15 @@ class Pool:
                               f"available{hint}{self.pages.check_scope_note()}", "max_model_len")
 
     def verdict(self) -> Verdict:
-        """Does the deployment start and serve at least one request of max_model_len (under
-        SGLang, of context_len - 2: ``model_len_request_tokens``)? When both fail, the request's
-        reason comes first and the engine's refusal (with vLLM's estimated maximum model length)
-        follows."""
-        start, serve = self.startup(), self.serves(self.model_len_request_tokens, 1)
+        """Does the deployment start and serve at least one request of the longest length it
+        runs? vLLM: a request of max_model_len. An engine that caps a request by its pool
+        (``RequestCap.by_pool``, SGLang) starts with max_model_len beyond the pool and stops each
+        request at min(context_len, pool tokens) - 2 (``max_request_tokens``; 0.5.8
+        managers/tp_worker.py:286-293, scheduler.py:1335-1343), so it asks for one request of
+        that. When both fail, the request's reason comes first and the engine's refusal (with
+        vLLM's estimated maximum model length) follows."""
+        longest = self.max_request_tokens if self.request_cap.by_pool else self.model_len_request_tokens
+        start, serve = self.startup(), self.serves(longest, 1)
         if start or not serve and start.bound == "weights":
             return serve
         if serve:
@@ -908,17 +919,28 @@ class Pool:
                 f"{b.engine_share_bytes:,} B")
 
 
+def engine_weights(prof, spec: ModelSpec, gpu, weights=None, *, tp: int, pp: int = 1, dp_attention: int = 1, moe=None,
+                   expert_parallel: bool = False) -> Weights:
+    """Weights per GPU as engine ``prof`` holds them at ``tp`` x ``pp`` with ``dp_attention``
+    DP-attention ranks (``CapacityRequest.dp_attention``): experts as ``moe`` says
+    (``kvplan.shapes.MoEParallel``), the vocabulary padded as the engine pads it
+    (``prof.vocab_padding``), the parts the engine splits otherwise as it does
+    (``prof.weight_splits``: SGLang's DP attention). The one weight rule of ``plan`` and of
+    `kvplan explain` on an SGLang log."""
+    from kvplan.weights import weights_footprint
+
+    splits = prof.weight_splits(spec, gpu, tp=tp, dp_attention=dp_attention, expert_parallel=expert_parallel)
+    return weights_footprint(spec, weights, tp, pp, moe=moe, vocab_padding=prof.vocab_padding, splits=splits)
+
+
 def _weights(req: CapacityRequest, prof) -> Weights:
     """Weights per GPU: experts held as ``req.moe_parallel`` says (slices over tp x dp, or whole
     experts with expert parallelism), the vocabulary padded as the engine pads it
     (``prof.vocab_padding``), the parts the engine splits otherwise as it does
     (``prof.weight_splits``: SGLang's DP attention), less what --cpu-offload-gb keeps in CPU
     memory."""
-    from kvplan.weights import weights_footprint
-
-    splits = prof.weight_splits(req.spec, req.gpu, tp=req.tp, dp=req.dp, expert_parallel=req.enable_expert_parallel)
-    w = weights_footprint(req.spec, req.weights, req.tp, req.pp, moe=req.moe_parallel,
-                          vocab_padding=prof.vocab_padding, splits=splits)
+    w = engine_weights(prof, req.spec, req.gpu, req.weights, tp=req.tp, pp=req.pp, dp_attention=req.dp_attention,
+                       moe=req.moe_parallel, expert_parallel=req.enable_expert_parallel)
     if req.cpu_offload_bytes:
         # vLLM moves decoder-layer parameters to CPU, tensor by tensor, until the moved bytes
         # reach --cpu-offload-gb (model_executor/offloader/uva.py _maybe_offload_to_cpu): the
@@ -952,7 +974,8 @@ def plan(req: CapacityRequest) -> Pool:
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
-    frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp, dp=req.dp,
+    frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp,
+                                                   dp_attention=req.dp_attention,
                                                    context_len=req.model_len)
     notes.append(fraction_note)
     if frac != settings.memory_fraction:  # e.g. SGLang's aiter backend on ROCm: x 0.85

@@ -44,6 +44,19 @@ def _attention_tp(tp: int, dp_attention: int) -> int:
     return tp // dp_attention
 
 
+def _weights_bytes(engine, spec, gpu, tp: int, pp: int, dp_attention: int) -> int:
+    """Weights of one GPU at SGLang's --tp ``tp`` (under DP attention, every GPU of the group):
+    capacity's rule (kvplan.capacity.engine_weights) at kvplan's layout, tp // dp_attention x
+    dp_attention, the experts over the whole --tp (MoEParallel.of; expert parallelism is not
+    read from the log)."""
+    from kvplan.capacity import engine_weights
+    from kvplan.shapes import MoEParallel
+
+    tp_attn = _attention_tp(tp, dp_attention)
+    return engine_weights(engine, spec, gpu, tp=tp_attn, pp=pp, dp_attention=dp_attention,
+                          moe=MoEParallel.of(tp_attn, dp_attention)).stages[0].bytes
+
+
 def _tokens(rest_gib: Fraction, cell: int) -> int:
     return int(rest_gib * GIB // cell)
 
@@ -79,9 +92,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     rest = after - before * (1 - frac)
     cell = _cell_bytes(spec, fmt, _attention_tp(log.tp, log.dp_attention))
     tokens = _tokens(rest, cell)
-    from kvplan.weights import weights_footprint
-
-    w_pred = weights_footprint(spec, None, log.tp, log.pp).stages[0].bytes
+    w_pred = _weights_bytes(engine, spec, g, log.tp, log.pp, log.dp_attention)
     lines = (
         Line("GPU memory", "bytes", None, g.memory_bytes if g is not None else None),
         Line("free at start", "bytes", int(before * GIB), None),
@@ -110,7 +121,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
         engine.check_kv_format(new_fmt, spec.dtype)
         new_tp = what_if.get("tp", log.tp)
         w_logged = after and (before - after)
-        w_new = w_logged * Fraction(weights_footprint(spec, None, new_tp, log.pp).stages[0].bytes, w_pred)
+        w_new = w_logged * Fraction(_weights_bytes(engine, spec, g, new_tp, log.pp, log.dp_attention), w_pred)
         new_after = before - w_new
         new_rest = new_after - before * (1 - new_frac)
         new_cell = _cell_bytes(spec, new_fmt, _attention_tp(new_tp, log.dp_attention))

@@ -209,7 +209,10 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         out.append(RequirementResult(dep.name, name, ok, message, measured, required))
 
     if req["max_model_len_fits"]:
-        v = pool.verdict()
+        # the deployment starts (Pool.verdict) and one request of max_model_len runs: under SGLang,
+        # which starts with a pool shorter than max_model_len and caps requests at it, the second
+        # can fail alone
+        v = pool.runs(cap.model_len_request_tokens, 1)
         message = v.reason if not v else (
             f"one request of {cap.model_len_request_tokens:,} tokens needs {cap.blocks_per_request:,} blocks; "
             f"the pool holds {cap.num_blocks:,} ({cap.kv_cache_tokens:,} tokens)")

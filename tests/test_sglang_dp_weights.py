@@ -65,7 +65,7 @@ def test_by_part_at_dp8(v3):
 
 def test_vllm_dp_ranks_keep_them_whole(v3):
     """vLLM's DP ranks each run their own tp group: only the routed experts span tp x dp."""
-    assert get_engine("vllm").weight_splits(v3, get_gpu("h200"), tp=1, dp=8, expert_parallel=True) == ()
+    assert get_engine("vllm").weight_splits(v3, get_gpu("h200"), tp=1, dp_attention=8, expert_parallel=True) == ()
 
 
 def test_0_4_6_keeps_the_shared_expert_whole_on_hopper(v3):
@@ -126,13 +126,16 @@ def test_an_architecture_not_read_is_refused_with_dp(capsys):
         plan(make_request(load_model("qwen3-30b-a3b"), "h100", engine="sglang==0.4.6", tp=1, dp=2))
     # dp 1, or a dense model's dp replicas: no DP attention, nothing refused
     assert get_engine("sglang").weight_splits(load_model("mixtral-8x7b"), get_gpu("h100"), tp=2) == ()
-    assert get_engine("sglang").weight_splits(load_model("llama3.1-8b"), get_gpu("h100"), tp=1, dp=4) == ()
+    llama = load_model("llama3.1-8b")
+    assert make_request(llama, "h100", engine="sglang", dp=4).dp_attention == 1
+    assert (plan(make_request(llama, "h100", engine="sglang", dp=4)).weights
+            == plan(make_request(llama, "h100", engine="sglang")).weights)
 
 
 def test_the_whole_group_must_divide_the_vocabulary():
     lite = load_model("deepseek-v2-lite")  # vocab 102,400: not a multiple of 3
     with pytest.raises(ShapeError, match="tp=3 does not divide .*vocabulary 102,400"):
-        get_engine("sglang").weight_splits(lite, get_gpu("h100"), tp=1, dp=3)
+        get_engine("sglang").weight_splits(lite, get_gpu("h100"), tp=1, dp_attention=3)
 
 
 def test_a_gpu_without_a_capability_is_refused_where_the_fusion_depends_on_it(v3):

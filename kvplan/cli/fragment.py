@@ -278,12 +278,14 @@ def fragment(
         )
         step = _speed_step(capacity_pool, step, retention, speculative)
         engine_block = capacity_pool.block_size  # the block that pool runs (Pool.block_size)
+        longest = capacity_pool.max_request_tokens  # SGLang stops a request 2 short of min(context_len, pool)
     else:
         from kvplan.fragment.simulator import VLLM_MAX_NUM_SEQS
 
         max_seqs = max_seqs or VLLM_MAX_NUM_SEQS
         pool, source = parse_tokens(kv_pool_tokens, "--kv-pool-tokens"), "--kv-pool-tokens"
         engine_block = block_size or 16
+        capacity_pool, longest = None, mml
     if policies:  # paged-B names its own block: B-token blocks carved from the same token pool
         pols = parse_policies(policies)
     else:  # the default paged policies page as the engine does
@@ -308,12 +310,19 @@ def fragment(
     elif host_bandwidth or disk_bandwidth:
         raise BadInputError("--host-bandwidth and --disk-bandwidth need --cpu-kv-gib or --disk-kv-gib")
     serving = ServingConfig(step_time=step, max_num_batched_tokens=budget, retention=retention, tiers=tiers)
-    wl = load_workload(workload, num_requests=requests, n=n, system_prompt=system_prompt, max_model_len=mml, seed=seed)
-    if wl.clipped:
+    # Requests longer than the engine runs are cut to it, as the workload is cut to max_model_len
+    # under vLLM; SGLang likewise clips max_new_tokens to its cap (managers/scheduler.py
+    # init_req_max_new_tokens)
+    wl = load_workload(workload, num_requests=requests, n=n, system_prompt=system_prompt, max_model_len=longest,
+                       seed=seed)
+    if wl.clipped and longest == mml:
         warn(f"{wl.clipped:,} of {wl.num_requests:,} requests were cut to max_model_len {mml:,}")
+    elif wl.clipped:
+        warn(f"{wl.clipped:,} of {wl.num_requests:,} requests were cut to {longest:,} tokens: a request of "
+             f"{longest + 1:,} is {capacity_pool.too_long(longest + 1)}")
     rates = parse_rates(rate, seed) if rate else None
     report = _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates,
-                  quiet=json_out)
+                  quiet=json_out, max_request_tokens=longest)
     if retention.window is not None:  # said once the run is through (a refused run prints its error alone)
         from kvplan.eviction import WHATIF_NOTE
 
@@ -352,11 +361,12 @@ def _speed_step(pool, step, retention, speculative):
     return SpeedModelStepTime(s, f"{req.gpu.name}, tp {req.tp}, weights {pool.weights.format}, KV {req.kv_format.name}")
 
 
-def _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates, quiet):
+def _run(spec, fmt, wl, pols, pool, source, mml, max_seqs, allocator, tp, serving, speculative, rates, quiet,
+         max_request_tokens=None):
     from kvplan.fragment.run import run_fragment
 
     kwargs = dict(pool_source=source, max_model_len=mml, max_seqs=max_seqs, allocator=allocator, tp=tp,
-                  serving=serving, speculative=speculative, rates=rates)
+                  serving=serving, speculative=speculative, rates=rates, max_request_tokens=max_request_tokens)
     if quiet or not sys.stderr.isatty():
         return run_fragment(spec, fmt, wl, pols, pool, **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

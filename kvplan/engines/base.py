@@ -278,6 +278,9 @@ class Engine:
     #: The environment variable that lets the engine serve a max_model_len beyond the model's
     #: derived length (None: the engine does not refuse one).
     long_context_env: str | None = None
+    #: Whether the engine has SGLang's --enable-dp-attention flag (kvplan's dp of a
+    #: mixture-of-experts model planned as DP attention; ``CapacityRequest.dp_attention``).
+    dp_attention_flag: bool = False
 
     #: The engine's release rule table (None: an engine without releases).
     book = None
@@ -303,8 +306,9 @@ class Engine:
 
             check_tp_splits(spec, tp, vocab=self.tp_split_vocab, engines=self.tp_split_rule)
 
-    def weight_splits(self, spec, gpu, *, tp: int, dp: int = 1, expert_parallel: bool = False) -> tuple:
+    def weight_splits(self, spec, gpu, *, tp: int, dp_attention: int = 1, expert_parallel: bool = False) -> tuple:
         """Where this engine holds a part of the weights otherwise than split by ``tp``
+        (``dp_attention``: ranks of one DP-attention group, ``CapacityRequest.dp_attention``)
         (``kvplan.weights.weights_footprint`` ``splits``: (part, name prefix, degree) rows). None
         by default: every rank of a replica holds a 1/tp share (vLLM's data-parallel ranks each
         run their own tp group; the routed experts follow kvplan.shapes.MoEParallel)."""
@@ -428,9 +432,10 @@ class Engine:
         before the rounding to pages); None where the settings already hold it, or none."""
         return None
 
-    def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp: int = 1, context_len: int):
-        """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` x ``dp``
-        (kvplan.capacity.CapacityRequest's layout), a note when it is not ``fraction``);
+    def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
+        """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` with
+        ``dp_attention`` DP-attention ranks (``CapacityRequest.dp_attention``), a note when it is
+        not ``fraction``);
         default: ``fraction`` as given."""
         return fraction, None
 

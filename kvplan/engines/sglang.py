@@ -656,6 +656,7 @@ class SGLang(Engine):
 
     family = "sglang"
     long_context_env = "SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN"
+    dp_attention_flag = True
     book = BOOK
     vendors = frozenset({"nvidia", "amd"})
     # dense tp splits asserted: vllm/model_executor/layers/linear.py divide(), SGLang's linear.py alike
@@ -895,20 +896,21 @@ class SGLang(Engine):
         reqs = min(max(int(profiled_tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
         return max(1, min(pool_tokens // 2, reqs))
 
-    def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp: int = 1, context_len: int):
+    def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
         attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``).
         For MLA it picks aiter by the KV heads of a rank of its whole --tp
-        (model_config.get_num_kv_heads(server_args.tp_size)): with kvplan's dp > 1 for a
-        mixture-of-experts model (DP attention, ``--tp tp*dp --dp dp --enable-dp-attention``: see
-        kvplan.capacity.CapacityRequest) that is tp x dp GPUs, not the tp of one attention rank."""
+        (model_config.get_num_kv_heads(server_args.tp_size)): under DP attention over
+        ``dp_attention`` ranks (``--tp tp*dp --dp dp --enable-dp-attention``: see
+        kvplan.capacity.CapacityRequest.dp_attention) that is tp x dp GPUs, not the tp of one
+        attention rank."""
         rule = self.rule("aiter_fraction")
         if rule is None or gpu.vendor != "amd" or context_len <= rule["over"]:
             return fraction, None
         arch = getattr(spec, "architecture", "") or ""
         if _sparse(spec) or arch in rule["triton"]:
             return fraction, None
-        sglang_tp = tp * dp if spec.moe is not None else tp  # a dense model's dp replicas each run --tp tp
+        sglang_tp = tp * dp_attention  # SGLang's --tp
         if spec.has_mla and max(1, spec.num_kv_heads // sglang_tp) not in rule["mla_heads"]:
             return fraction, None  # triton
         scaled = fraction * rule["factor"]
@@ -982,11 +984,11 @@ class SGLang(Engine):
         table = self.rule("startup_in_use_bytes")
         return table["single"] if tp * pp == 1 else table["parallel"]
 
-    def weight_splits(self, spec, gpu: GPU, *, tp: int, dp: int = 1, expert_parallel: bool = False) -> tuple:
+    def weight_splits(self, spec, gpu: GPU, *, tp: int, dp_attention: int = 1, expert_parallel: bool = False) -> tuple:
         """Where SGLang holds weights otherwise than split by kvplan's tp (rows for
         kvplan.weights.weights_footprint): DeepSeek-V3's shared expert whole where it is fused
-        into the routed experts (rule ``shared_expert_whole``), and with dp > 1 for a MoE model
-        (DP attention, SGLang's --tp tp x dp) the embedding, lm_head and MLP part as the model
+        into the routed experts (rule ``shared_expert_whole``), and under DP attention over
+        ``dp_attention`` ranks (``CapacityRequest.dp_attention``; SGLang's --tp tp x dp) the embedding, lm_head and MLP part as the model
         class builds them (rule ``dp_attention_weights``; an architecture not read is refused).
         DeepSeek-V3 fp8 at --tp 8 --dp 8: the lm_head 1,853,358,080 B -> 231,669,760 B a GPU."""
         from kvplan.shapes import check_tp_splits
@@ -994,7 +996,8 @@ class SGLang(Engine):
         rows = []
         if self._shared_expert_whole(spec, gpu, expert_parallel):
             rows.append(("mlp", "mlp.shared_experts.", 1))
-        if dp > 1 and spec.moe is not None:
+        dp = dp_attention
+        if dp > 1:
             layouts = self.rule("dp_attention_weights")
             layout = layouts.get(spec.architecture or "")
             if layout is None:
@@ -1059,6 +1062,9 @@ class SGLang(Engine):
                 or not moe.num_shared_experts or (rule.one_shared and moe.num_shared_experts != 1)
                 or (rule.ep_only and not expert_parallel)):
             return False
+        if gpu is None:  # kvplan explain on a log that names no GPU
+            raise BadInputError(f"{self.name}: whether SGLang holds DeepSeek-V3's shared expert whole depends on the "
+                                f"GPU (models/deepseek_v2.py shared-experts fusion); give --gpu")
         if gpu.vendor == "amd":
             cc, least = AMD_CAPABILITY.get(gpu.name), rule.amd_min
         else:

@@ -85,6 +85,9 @@ class FragmentReport:
     #: The block the engine runs the capacity pool in (--gpu; None: a pool given in tokens). A
     #: paged-B policy pages the pool's tokens in its own B, which need not be this block.
     engine_block_size: int | None = None
+    #: The longest request the engine runs (a capacity plan's Pool.max_request_tokens: SGLang's
+    #: min(context_len, pool) - 2); None: max_model_len.
+    max_request_tokens: int | None = None
 
     @property
     def results(self) -> list[PolicyResult]:
@@ -111,6 +114,7 @@ class FragmentReport:
             "engine_block_size": self.engine_block_size,
             "simulated_pool_tokens": self.sim_pool_tokens or self.pool_tokens,
             "max_model_len": self.max_model_len,
+            "max_request_tokens": self.max_request_tokens or self.max_model_len,
             "max_seqs": self.max_seqs,
             "watermark": self.watermark,
             "allocator": self.allocator,
@@ -151,9 +155,12 @@ def run_fragment(
     speculative: Speculative | None = None,
     rates: list | None = None,
     progress=None,
+    max_request_tokens: int | None = None,
 ) -> FragmentReport:
     """Simulate every policy on the same workload and pool (tokens of ``spec`` in ``fmt``),
-    once per arrival process in ``rates`` (default: the workload's own arrivals)."""
+    once per arrival process in ``rates`` (default: the workload's own arrivals).
+    ``max_request_tokens``: the longest request the engine runs (a capacity plan's
+    ``Pool.max_request_tokens``; None: max_model_len)."""
     from kvplan.footprint import bytes_per_token
 
     if not policies:
@@ -177,7 +184,7 @@ def run_fragment(
         wl = workload.with_arrivals(arrivals)
         results = [
             simulate(wl, pol, sim_pool, max_model_len=max_model_len, max_seqs=max_seqs, watermark=watermark,
-                     allocator=allocator, serving=cfg, progress=progress)
+                     allocator=allocator, serving=cfg, progress=progress, max_request_tokens=max_request_tokens)
             for pol in policies
         ]
         runs.append(RateRun(arrivals, results))
@@ -196,6 +203,7 @@ def run_fragment(
         serving=cfg,
         speculative=speculative,
         sim_pool_tokens=sim_pool,
+        max_request_tokens=max_request_tokens,
     )
 
 

@@ -148,6 +148,7 @@ def simulate(
     allocator: str = "first-fit",
     serving: ServingConfig | None = None,
     progress=None,
+    max_request_tokens: int | None = None,
 ) -> PolicyResult:
     """Run ``workload`` through ``policy`` on a pool of ``pool_tokens`` KV slots.
 
@@ -155,8 +156,11 @@ def simulate(
     paper's assumption for Orca; chunks rounded up to powers of two). ``serving`` sets the
     time model, token budget, retention window, lookahead and tiers (defaults: whole
     prompts per step, full retention). ``progress(k)`` (optional) is called as requests
-    complete, with the number completed since the last call. Raises DoesNotFitError if one
-    request alone cannot fit the pool."""
+    complete, with the number completed since the last call. ``max_request_tokens``: the
+    longest request the engine runs (kvplan.capacity.Pool.max_request_tokens: SGLang stops one
+    2 tokens short of min(context_len, pool)); None: max_model_len. A longer request is refused
+    (BadInputError): load the workload clipped to it. Raises DoesNotFitError if one request
+    alone cannot fit the pool."""
     cfg = serving or ServingConfig()
     if pool_tokens < 1:
         raise BadInputError(f"KV pool must hold at least 1 token, got {pool_tokens}")
@@ -171,11 +175,14 @@ def simulate(
             f"token(s) per sequence; vLLM requires max_num_batched_tokens >= max_num_seqs (raise it, or lower "
             "--max-seqs)")
     if policy.static:
-        return _StaticRun(workload, policy, pool_tokens, cfg, max_model_len, progress).run()
-    if policy.contiguous:
-        return _ContiguousRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, ALLOCATORS[allocator],
-                              progress).run()
-    return _PagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress).run()
+        run = _StaticRun(workload, policy, pool_tokens, cfg, max_model_len, progress, max_request_tokens)
+    elif policy.contiguous:
+        run = _ContiguousRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, ALLOCATORS[allocator],
+                             progress, max_request_tokens)
+    else:
+        run = _PagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
+                        max_request_tokens)
+    return run.run()
 
 
 class _Run:
@@ -184,13 +191,15 @@ class _Run:
     Runs have __slots__: with 35-66 attributes an instance dict is too large for CPython's
     shared-key dicts (at most 30 keys), and slots keep every attribute access in the loops fast."""
 
-    __slots__ = ("wl", "policy", "pool_tokens", "cfg", "model", "budget", "max_model_len", "max_seqs", "progress",
+    __slots__ = ("wl", "policy", "pool_tokens", "cfg", "model", "budget", "max_model_len", "max_request", "max_seqs",
+                 "progress",
                  "S", "n", "usage", "stream", "rid", "nxt", "requeued", "now", "clock", "busy", "first_arrival",
                  "blocked", "blocked_need", "cur_wait", "since", "completed", "reported", "preemptions", "peak",
                  "ttft", "qdelay", "latency", "out_tokens", "prefill_tokens", "recomputed", "prefilling",
                  "done_prompts")
 
-    def __init__(self, wl, policy, pool_tokens, cfg: ServingConfig, max_model_len, max_seqs, progress):
+    def __init__(self, wl, policy, pool_tokens, cfg: ServingConfig, max_model_len, max_seqs, progress,
+                 max_request_tokens=None):
         self.wl = wl
         self.policy = policy
         self.pool_tokens = pool_tokens
@@ -198,6 +207,7 @@ class _Run:
         self.model = cfg.step_time
         self.budget = cfg.max_num_batched_tokens
         self.max_model_len = max_model_len
+        self.max_request = max_model_len if max_request_tokens is None else max_request_tokens
         self.max_seqs = max_seqs
         self.progress = progress
         self.S = wl.system_prompt
@@ -233,10 +243,10 @@ class _Run:
         rid = self.rid
         self.rid += 1
         longest = self.S + prompt + (outs[0] if len(outs) == 1 else max(outs))
-        if longest > self.max_model_len:
-            raise BadInputError(
-                f"request #{rid + 1} of {longest} tokens exceeds max_model_len {self.max_model_len}; clip the "
-                "workload to it")
+        if longest > self.max_request:
+            what = (f"max_model_len {self.max_model_len}" if self.max_request == self.max_model_len else
+                    f"the {self.max_request} tokens the engine runs a request to (max_model_len {self.max_model_len})")
+            raise BadInputError(f"request #{rid + 1} of {longest} tokens exceeds {what}; clip the workload to it")
         if self.first_arrival is None:
             self.first_arrival = t
         grp = _Group(rid, self.S + prompt, outs, t, hashes)
@@ -374,7 +384,8 @@ class _PagedRun(_Run):
                  "gsumc", "satkv", "uid", "cseg", "users", "hit", "prompt_total", "transfer_s", "avoided_s",
                  "ncapped", "stop_at")
 
-    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress):
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
+                 max_request_tokens=None):
         B = policy.block_size
         self.B = B
         self.look = cfg.lookahead
@@ -424,7 +435,7 @@ class _PagedRun(_Run):
         # n + look - 1 is a multiple of B past max_model_len); ncapped of them are out of hist.
         self.ncapped = 0
         self.stop_at = -(-max_model_len // B) * B + 1 - self.look
-        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress, max_request_tokens)
 
     # -- blocks -------------------------------------------------------------------------
     def slots(self, n: int) -> int:
@@ -1059,7 +1070,8 @@ class _ContiguousRun(_Run):
     __slots__ = ("alloc_cls", "reserve", "ff", "largest", "cap", "look", "running", "heap", "uid", "ndec", "nrun",
                  "sumc")
 
-    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, alloc_cls, progress):
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, alloc_cls, progress,
+                 max_request_tokens=None):
         self.alloc_cls = alloc_cls
         self.reserve = policy.reservation_rule
         self.ff = alloc_cls(pool_tokens)
@@ -1073,7 +1085,7 @@ class _ContiguousRun(_Run):
         self.ndec = 0
         self.nrun = 0
         self.sumc = 0
-        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress)
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress, max_request_tokens)
 
     def check_fits(self, grp: _Group) -> None:
         """Sets grp.sizes, (reservation, chunk) per sample, and refuses a request that cannot
@@ -1330,9 +1342,9 @@ class _StaticRun(_Run):
 
     __slots__ = ("batch",)
 
-    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, progress):
+    def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, progress, max_request_tokens=None):
         self.batch = policy.batch_size or max(1, pool_tokens // max_model_len)
-        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, 1 << 62, progress)
+        super().__init__(wl, policy, pool_tokens, cfg, max_model_len, 1 << 62, progress, max_request_tokens)
 
     def check_fits(self, grp: _Group) -> None:
         row = grp.prompt + max(grp.outs)
