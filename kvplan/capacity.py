@@ -870,27 +870,35 @@ class Pool:
                               f"available{hint}{self.pages.check_scope_note()}", "max_model_len")
 
     def verdict(self) -> Verdict:
-        """Does the deployment start and serve at least one request of the longest length it
-        runs? vLLM: a request of max_model_len. An engine that caps a request by its pool
-        (``RequestCap.by_pool``, SGLang) starts with max_model_len beyond the pool and stops each
-        request at min(context_len, pool tokens) - 2 (``max_request_tokens``; 0.5.8
-        managers/tp_worker.py:286-293, scheduler.py:1335-1343), so it asks for one request of
-        that. When both fail, the request's reason comes first and the engine's refusal (with
-        vLLM's estimated maximum model length) follows."""
-        longest = self.max_request_tokens if self.request_cap.by_pool else self.model_len_request_tokens
-        start, serve = self.startup(), self.serves(longest, 1)
+        """Does the deployment start and serve at least one request of max_model_len (under
+        SGLang, of context_len - 2: ``model_len_request_tokens``)? An engine that caps a request
+        by its pool (``RequestCap.by_pool``, SGLang) starts with max_model_len beyond the pool and
+        stops each request at min(context_len, pool tokens) - 2 (0.5.8 managers/tp_worker.py:
+        286-293, scheduler.py:1335-1343): the deployment runs, but not the max_model_len it was
+        planned for, so the verdict is "does not fit" with the memory as its reason (a planner
+        that said "fits" there would pass a 128k deployment that cuts every request at 30k).
+        When both fail, the request's reason comes first and the engine's refusal (with vLLM's
+        estimated maximum model length) follows."""
+        start, serve = self.startup(), self.serves(self.model_len_request_tokens, 1)
         if start or not serve and start.bound == "weights":
             return serve
         if serve:
             return start
         return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
 
+    def planned(self) -> Verdict:
+        """Does the deployment run as planned, so that a load can be asked of it? Under vLLM the
+        verdict: it starts only where one request of max_model_len fits (the start-up check).
+        An engine that caps a request by its pool (``RequestCap.by_pool``: SGLang) starts with
+        max_model_len beyond the pool and runs the requests the cap allows: its start-up. The
+        base of ``runs``, of `kvplan sweep`'s points and of ``summarize`` with --ctx."""
+        return self.startup() if self.request_cap.by_pool else self.verdict()
+
     def runs(self, n: int, requests: int = 1) -> Verdict:
         """What `kvplan capacity --ctx n --batch requests` answers: the deployment runs as
-        planned (``verdict``: the engine starts and one request of max_model_len fits) and
-        ``requests`` requests of ``n`` tokens run at once (``serves``); the first failure is
-        the reason."""
-        base = self.verdict()
+        planned (``planned``) and ``requests`` requests of ``n`` tokens run at once
+        (``serves``); the first failure is the reason."""
+        base = self.planned()
         return base if not base else self.serves(n, requests)
 
     def overcommitted_stage(self) -> int | None:
@@ -1265,7 +1273,7 @@ def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, sugg
     _positive_int(ctx, "ctx", tokens=True)
     _positive_int(batch, "batch", limit=limits.MAX_BATCH)
     reasons = []
-    base = pool.verdict()
+    base = pool.planned() if ctx is not None else pool.verdict()  # with --ctx: the load is the question
     if not base:
         reasons.append(base.reason)
     if ctx is not None and batch is not None and base:
@@ -1302,7 +1310,9 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     def passes(p: Pool) -> bool:
         if load is not None:
             return bool(p.runs(*load))
-        return bool(p.verdict()) and (ctx is None or ctx <= p.max_request_tokens)
+        if ctx is None:
+            return bool(p.verdict())
+        return bool(p.planned()) and ctx <= p.max_request_tokens
 
     def attempt(**changes) -> bool:
         try:

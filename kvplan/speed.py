@@ -891,7 +891,7 @@ class SpeedTable:
                  "max_requests_at_peak": s.pool.max_requests(self.ctx + (self.output_tokens or 0)),
                  "deployment_max_requests_at_peak": s.request.dp * s.pool.max_requests(
                      self.ctx + (self.output_tokens or 0)),
-                 "starts": s.pool.verdict().ok, "verdict": s.pool.verdict().reason,
+                 "starts": s.pool.planned().ok, "verdict": s.pool.verdict().reason,
                  "points": [p.as_dict() for p in pts]}
                 for s, pts in zip(self.setups, self.points)
             ],

@@ -376,7 +376,7 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
-    base = pool.verdict()  # as `kvplan capacity` (Pool.runs): the deployment must run as planned first
+    base = pool.planned()  # as `kvplan capacity` (Pool.runs): the deployment must run as planned first
     if not base:
         # no pool at all, or the deployment's max_model_len does not start / fit one request
         code = np.full_like(code, Pool.LIMITS.index("weights" if base.bound == "weights" else "max_model_len") + 1)

@@ -115,7 +115,8 @@ def test_size_says_fits_where_sglang_runs_the_load(capsys):
 def test_capacity_and_check_agree_on_sglang_s_cap(capsys, tmp_path):
     pool = plan(make_request(load_model("gemma3-27b"), "h100", engine="sglang==0.5.8", max_model_len=131_072))
     assert (pool.kv_cache_tokens, pool.max_request_tokens) == (30_866, 30_864)
-    assert pool.verdict().ok  # SGLang starts and runs requests of up to 30,864 tokens
+    assert pool.planned().ok  # SGLang starts and runs requests of up to 30,864 tokens,
+    assert pool.verdict().bound == "memory"  # but not one of max_model_len: the plan's verdict fails
     assert pool.runs(30_864).ok
     v = pool.runs(30_865)
     assert (v.ok, v.bound) == (False, "memory")

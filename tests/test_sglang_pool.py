@@ -59,11 +59,11 @@ def test_a_window_sglang_does_not_apply_is_planned_as_full_attention_and_said(ca
 
 def test_sglang_starts_when_one_max_model_len_request_does_not_fit():
     """SGLang caps a request at the pool's tokens less two (tp_worker.py max_req_len, then
-    scheduler.py's max_new_tokens); it does not refuse to start as vLLM does, so the deployment
-    runs (the verdict) and a request of max_model_len does not (its limit: the memory)."""
+    scheduler.py's max_new_tokens); it does not refuse to start as vLLM does: it starts, and a
+    request of max_model_len does not run (the verdict's reason: the memory, not a refusal)."""
     pool = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4")
-    assert pool.verdict() and pool.startup()
-    v = pool.serves(pool.model_len_request_tokens)
+    assert pool.startup()
+    v = pool.verdict()
     assert not v and v.bound == "memory" and "refuses to start" not in v.reason
     assert "at most 30,864 tokens when the pool holds 30,866" in v.reason
 
@@ -235,17 +235,18 @@ def test_a_request_under_sglang_stops_two_tokens_short_of_context_len(capsys):
     assert _cap("mistral-7b", "h100-sxm", "vllm").max_request_tokens == 32_768
 
 
-def test_the_sglang_verdict_asks_for_the_longest_request_it_runs(capsys):
-    """The verdict asks the pool for the longest request SGLang runs, min(context_len, pool) - 2
-    (review h24 F5: it asked for context_len - 2 and said "does not fit" for a deployment SGLang
-    starts and serves); a request of max_model_len beyond the pool still runs 0 at once, with
-    the cap as the reason."""
+def test_the_sglang_verdict_asks_for_the_longest_request_context_len_allows(capsys):
+    """The verdict asks the pool for a request of context_len - 2 tokens: it fails exactly where
+    the pool holds fewer tokens than context_len (SGLang starts, but cuts every request at the
+    pool: the reason is the memory), and the suggested max_model_len is the pool's. A request
+    the pool-set cap allows (30,864) is served (review h24 F5: with --ctx)."""
     short = _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4", max_model_len=30_867)
-    assert short.verdict() and short.max_request_tokens == 30_864
-    assert not short.serves(30_865) and "at most 30,864 tokens when the pool holds 30,866" in short.serves(30_865).reason
+    v = short.verdict()
+    assert not v and v.bound == "memory" and "at most 30,864 tokens when the pool holds 30,866" in v.reason
+    assert short.serves(30_864) and short.max_request_tokens == 30_864
     assert _cap("gemma3-27b", "h100-sxm", "sglang==0.5.4", max_model_len=30_866).verdict()
     code, out, err = cli(capsys, "capacity", "gemma3-27b", "--gpu", "h100", "--engine", "sglang==0.5.4")
-    assert code == 0 and "verdict: fits" in out
+    assert code == 1 and "Would fit: max_model_len 30,866 (--max-model-len 30866)" in err
     assert "requests of 131,070 (the longest request at max_model_len 131,072) at once: 0" in out
 
 
