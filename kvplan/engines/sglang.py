@@ -965,18 +965,18 @@ class SGLang(Engine):
         default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention)
                    if memory_fraction is None else None)
         frac = fraction(memory_fraction, "--mem-fraction-static", default)
-        if dp_attention > 1 and seqs is not None:
-            if seqs // dp_attention == 0:
-                raise BadInputError(f"{self.name} runs --max-running-requests {seqs} // dp {dp_attention} = 0 "
-                                    f"requests a DP-attention rank and does not start (managers/tp_worker.py: "
-                                    f"'max_running_request is zero'); give at least {dp_attention}")
-            seqs //= dp_attention
-        if dp_attention > 1 and tokens is not None:
-            if tokens // dp_attention == 0:
-                raise BadInputError(f"{self.name} prefills --chunked-prefill-size {tokens} // dp {dp_attention} = 0 "
-                                    f"tokens a DP-attention rank (server_args.py), which kvplan does not model; "
+        def per_rank(value, option, what):  # a flag SGLang divides among the DP-attention ranks
+            if dp_attention == 1 or value is None:
+                return value
+            if value // dp_attention == 0:
+                raise BadInputError(f"{self.name} {what.format(f'{option} {value} // dp {dp_attention} = 0')}; "
                                     f"give at least {dp_attention}")
-            tokens //= dp_attention
+            return value // dp_attention
+
+        seqs = per_rank(seqs, "--max-running-requests", "runs {} requests a DP-attention rank and does not start "
+                        "(managers/tp_worker.py: 'max_running_request is zero')")
+        tokens = per_rank(tokens, "--chunked-prefill-size", "prefills {} tokens a DP-attention rank "
+                          "(server_args.py), which kvplan does not model")
         return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release),
                               dp_attention)
 
