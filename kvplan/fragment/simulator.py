@@ -451,7 +451,8 @@ class _PagedRun(_Run):
 
     def held(self, n: int) -> int:
         """Blocks a sequence of n tokens holds (including the shared ones)."""
-        blocks = -(-self.slots(n) // self.B)
+        look = self.look
+        blocks = -(-(reserved_slots(n, look, self.max_model_len) if look else n) // self.B)
         return blocks - self.freed(n) if self.window is not None else blocks
 
     def keys_of(self, grp: _Group) -> list[int]:
@@ -787,11 +788,14 @@ class _PagedRun(_Run):
     def complete(self, seq: _Seq, s: int) -> None:
         grp = seq.group
         seq.dead = True
-        if self.window is None:
-            self.usage.add(paged_sums(seq.c, seq.final, seq.base, self.B, seq.seg, s, self.look,
-                                      limit=self.max_model_len), self.cur_wait)
-            self.free += self.held(seq.final) - len(grp.keys)
-            self.unhist(seq)
+        if self.window is None:  # held() and unhist() inlined: once per request, on the hot path
+            B, look, mml, f = self.B, self.look, self.max_model_len, seq.final
+            self.usage.add(paged_sums(seq.c, f, seq.base, B, seq.seg, s, look, limit=mml), self.cur_wait)
+            self.free += -(-(reserved_slots(f, look, mml) if look else f) // B) - len(grp.keys)
+            if seq.ph >= 0:
+                self.hist[seq.ph] -= 1
+            else:
+                self.ncapped -= 1
             self.ndec -= 1
             self.gn -= 1
             self.gsumc -= seq.c
