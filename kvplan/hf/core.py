@@ -267,6 +267,12 @@ class Family:
     kv_heads_from: str | None = None
 
 
+
+def vllm_multi_head(model_file: str) -> str:
+    """``Family.kv_heads_from`` for a class whose vLLM attention (``model_file``) is multi-head
+    whatever KV-head key the config states."""
+    return f"num_attention_heads (vLLM's {model_file} builds multi-head attention)"
+
 # -- the allow-list: keys that never change KV-cache bytes or weight bytes ------------------
 @dataclass(frozen=True)
 class IgnoreGroup:

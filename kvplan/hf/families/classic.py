@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import HIDDEN, Family, HFConfig, base
+from kvplan.hf.core import HIDDEN, Family, HFConfig, base, vllm_multi_head
 
 
 def read_falcon(c: HFConfig) -> dict:
@@ -118,11 +118,10 @@ FALCON = Family(read_falcon, "FalconConfig",
 REFINED_WEB = Family(read_refined_web, "RWConfig",
                      {"n_head_kv": 1, "parallel_attn": False, "tie_word_embeddings": True,
                       "max_position_embeddings": 2048}, null_kv_heads=1)
-_MHA = "num_attention_heads (vLLM's {} builds multi-head attention)"
 GPT2 = Family(read_gpt2, "GPT2Config",
               {"n_embd": 768, "n_layer": 12, "n_head": 12, "tie_word_embeddings": True, "n_positions": 1024},
-              kv_heads_from=_MHA.format("gpt2.py"))
+              kv_heads_from=vllm_multi_head("gpt2.py"))
 OPT = Family(read_opt, "OPTConfig",
              {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "tie_word_embeddings": True,
               "max_position_embeddings": 2048},
-             kv_heads_from=_MHA.format("opt.py"))
+             kv_heads_from=vllm_multi_head("opt.py"))

@@ -3,7 +3,7 @@ Qwen (v1), ChatGLM2/3, DBRX and Baichuan."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import HIDDEN, Family, HFConfig, base
+from kvplan.hf.core import HIDDEN, Family, HFConfig, base, vllm_multi_head
 
 
 def _head_dim_must_be_hidden_over_heads(c: HFConfig, m: dict, key: str) -> None:
@@ -167,21 +167,20 @@ def read_baichuan(c: HFConfig) -> dict:
 #   DBRX: attn_config.kv_n_heads (vLLM 0.19.1 dbrx.py:198; transformers modeling_dbrx.py:227);
 #     DbrxConfig also writes it out as a top-level num_key_value_heads
 #     (configuration_dbrx.py:223), which must then agree.
-_MHA = "num_attention_heads (vLLM's {} builds multi-head attention)"
 GPTJ = Family(read_gptj, "GPTJConfig",
               {"n_embd": 4096, "n_layer": 28, "n_head": 16, "tie_word_embeddings": False, "n_positions": 2048},
-              kv_heads_from=_MHA.format("gpt_j.py"))
+              kv_heads_from=vllm_multi_head("gpt_j.py"))
 PHI = Family(read_phi, "PhiConfig",
              {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "tie_word_embeddings": False,
               "max_position_embeddings": 2048},
              kv_heads_from="num_attention_heads (vLLM's phi.py builds multi-head attention; only transformers' "
                            "PhiAttention reads num_key_value_heads)")
 QWEN = Family(read_qwen, "QWenConfig", {"tie_word_embeddings": False, "no_bias": True},
-              kv_heads_from=_MHA.format("qwen.py"))
+              kv_heads_from=vllm_multi_head("qwen.py"))
 CHATGLM = Family(read_chatglm, "ChatGLMConfig", {"tie_word_embeddings": False},
                  kv_heads_from="multi_query_group_num with multi_query_attention, else num_attention_heads "
                                "(vLLM's chatglm.py)")
 DBRX = Family(read_dbrx, "DbrxConfig", {"tie_word_embeddings": False},
               kv_heads_from="attn_config.kv_n_heads (vLLM's dbrx.py)")
 BAICHUAN = Family(read_baichuan, "BaichuanConfig", {"tie_word_embeddings": False},
-                  kv_heads_from=_MHA.format("baichuan.py"))
+                  kv_heads_from=vllm_multi_head("baichuan.py"))
