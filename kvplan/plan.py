@@ -209,9 +209,10 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         out.append(RequirementResult(dep.name, name, ok, message, measured, required))
 
     if req["max_model_len_fits"]:
-        # the deployment starts (Pool.verdict) and one request of max_model_len runs: under SGLang,
-        # which starts with a pool shorter than max_model_len and caps requests at it, the second
-        # can fail alone
+        # the deployment starts (Pool.planned) and one request of max_model_len runs: under SGLang,
+        # which starts with a pool shorter than max_model_len and caps requests at it, and under vLLM
+        # 0.14.0-0.18.1, whose start-up check counts the first KV-cache group only, the second can
+        # fail alone
         v = pool.runs(cap.model_len_request_tokens, 1)
         message = v.reason if not v else (
             f"one request of {cap.model_len_request_tokens:,} tokens needs {cap.blocks_per_request:,} blocks; "
@@ -227,15 +228,18 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         ctx, n = c["ctx"], c["requests"]
         # one name per requirement (JUnit keys a test case on it): the count too where a ctx repeats
         name = f"min_concurrency@{ctx}" + (f"x{n}" if ctxs.count(ctx) > 1 else "")
-        v = pool.serves(ctx, n)
+        # as `kvplan capacity --ctx --batch` (Pool.runs): the engine starts, then the load runs
+        v = pool.runs(ctx, n)
         fit = pool.max_requests(ctx)
-        if v.bound in ("weights", "max_model_len", "max_num_seqs"):
+        if not pool.planned() or v.bound in ("weights", "max_model_len", "max_num_seqs"):
             message = v.reason
         else:
             per = pool.blocks_per_request(ctx)
             loads.append(n * per)
-            message = (f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds "
-                       f"{cap.num_blocks:,} ({fit:,} such requests){replicas}")
+            # vLLM 0.14.0-0.18.1 start with a max_model_len one request of which outgrows the pool
+            alone = pool.pages.request_beyond_pool_note(pool.max_model_len) if per > pool.usable_blocks else ""
+            message = (f"{n} request{'s' if n != 1 else ''} of {ctx:,} tokens need {n * per:,} blocks; the pool "
+                       f"holds {cap.num_blocks:,} ({fit:,} such requests){replicas}{alone}")
         add(name, v.ok, message, fit, n)
     if req["min_headroom"] is not None:
         used_blocks = max(loads) if loads else cap.blocks_per_request

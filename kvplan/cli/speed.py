@@ -124,7 +124,7 @@ def speed(
         plot_speed(table, plot, users_list)
         print(f"kvplan: wrote {plot}", file=sys.stderr)
     for s in table.setups:
-        v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the deployment run as planned?
+        v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the engine start?
         if not v:
             warn(f"KV {s.request.kv_format.name}: this deployment does not run as planned ({v.reason}); the "
                  f"figures assume it did (give --max-model-len)")
