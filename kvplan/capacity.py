@@ -676,6 +676,27 @@ class Pool:
         return self.waterfall.kv_pool_bytes
 
     @property
+    def kv_cache_bytes(self) -> int:
+        """KV cache bytes the binding GPU allocates: ``num_blocks`` blocks of the bytes a block
+        costs across its layers. vLLM sizes its KV tensors by the block count, which
+        --num-gpu-blocks-override replaces whatever the memory holds (v0.19.1
+        v1/core/kv_cache_utils.py may_override_num_blocks, 823-835; the tensors are page x
+        num_blocks, 1116-1125): Llama-3.1-8B bf16 on an H100 with an override of 1,000 allocates
+        1,000 x 2,097,152 B = 2,097,152,000 B of a 58,138,726,400 B ``kv_pool_bytes``."""
+        return self.num_blocks * self.layout.unit_bytes if self.paged else 0
+
+    def headroom_bytes(self, n, requests: int = 1):
+        """Bytes per GPU of the pool's usable blocks left free while ``requests`` requests of
+        ``n`` tokens run: (usable_blocks - requests x blocks_per_request(n)) x the bytes a block
+        costs on the binding GPU. The blocks the engine has (``num_blocks``: the override's
+        when given, less the null block), not its memory: the part of ``kv_pool_bytes`` an
+        override leaves unallocated, and the remainder below one block, hold no request.
+        Negative when the load does not fit."""
+        if not self.paged:
+            return n * 0
+        return (self.usable_blocks - requests * self.blocks_per_request(n)) * self.layout.unit_bytes
+
+    @property
     def weights_bytes(self) -> int:
         return self.waterfall.weights_bytes
 
@@ -924,13 +945,22 @@ class Pool:
         base = self.planned()
         return base if not base else self.serves(n, requests)
 
+    def _given_kv_bytes(self, stage: int) -> int | None:
+        """The KV cache a stage's GPU allocates whatever its memory holds: --kv-cache-memory-bytes,
+        or --num-gpu-blocks-override blocks of the stage's block bytes; None when neither."""
+        if self.request.kv_cache_memory_bytes is not None:
+            return self.stages[stage].kv_pool_bytes
+        if self.request.num_gpu_blocks_override is not None:
+            return self.request.num_gpu_blocks_override * self.layouts[stage].unit_bytes
+        return None
+
     def overcommitted_stage(self) -> int | None:
-        """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
-        activations, other buffers and KV cache exceed the GPU (vLLM then runs out of memory)."""
-        if self.request.kv_cache_memory_bytes is None:
-            return None
+        """With the KV memory given (--kv-cache-memory-bytes, or --num-gpu-blocks-override blocks:
+        ``kv_cache_bytes``), the first stage whose weights, activations, other buffers and KV cache
+        exceed the GPU (vLLM then runs out of memory)."""
         for b in self.stages:
-            if b.weights_bytes + b.activation_bytes + b.other_bytes + b.kv_pool_bytes > b.total_bytes:
+            kv = self._given_kv_bytes(b.stage)
+            if kv is not None and b.weights_bytes + b.activation_bytes + b.other_bytes + kv > b.total_bytes:
                 return b.stage
         return None
 
@@ -938,8 +968,10 @@ class Pool:
         over = self.overcommitted_stage()
         if over is not None:
             b = self.stages[over]
+            given = ("--kv-cache-memory-bytes" if self.request.kv_cache_memory_bytes is not None else
+                     f"--num-gpu-blocks-override: {self.request.num_gpu_blocks_override:,} blocks")
             return (f"stage {b.stage}: weights {b.weights_bytes:,} B + activations {b.activation_bytes:,} B + other "
-                    f"{b.other_bytes:,} B + KV cache {b.kv_pool_bytes:,} B (--kv-cache-memory-bytes) exceed the "
+                    f"{b.other_bytes:,} B + KV cache {self._given_kv_bytes(over):,} B ({given}) exceed the "
                     f"GPU's {b.total_bytes:,} B")
         if self.request.kv_cache_memory_bytes is not None or self.request.num_gpu_blocks_override is not None:
             return "no KV memory for a single block"
@@ -1463,6 +1495,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "other_bytes": w.other_bytes,
         "engine_share_bytes": w.engine_share_bytes,
         "kv_pool_bytes": cap.kv_pool_bytes,
+        "kv_cache_bytes": cap.pool.kv_cache_bytes,
         "num_blocks": cap.num_blocks,
         "kv_cache_tokens": cap.kv_cache_tokens,
         "deployment_kv_cache_tokens": cap.dp * cap.kv_cache_tokens,

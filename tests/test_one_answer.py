@@ -136,10 +136,11 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     plan.write_text(json.dumps({"deployments": [fields]}))
     code, out, _ = cli(capsys, "check", str(plan), "--json")
     dep = json.loads(out)["deployments"][0]
-    (r,) = dep["requirements"]
+    starts, r = dep["requirements"]  # `starts` is always asked (Pool.startup, capacity's "starts")
+    assert (starts["requirement"], starts["passed"]) == ("starts", pool.startup().ok)
     assert (dep["capacity"]["kv_pool_bytes"], r["measured"], r["passed"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], load)
-    assert code == (0 if load else 1)
+    assert code == (0 if load and pool.startup().ok else 1)
     assert dep["capacity"]["fits"] == pool.verdict().ok  # the deployment's own verdict, as capacity without --ctx
 
     # the API summary
