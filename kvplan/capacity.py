@@ -367,6 +367,7 @@ def make_request(
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
+    prof.check_pipeline(pp)
     prof.check_tp_splits(spec, tp)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     dp_note = _check_dp_attention(spec, prof, tp, dp, dp_attention)
