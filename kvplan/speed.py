@@ -22,8 +22,12 @@ Bytes read: every weight matrix of the stage once (the embedding table only for 
 looked up, except a tied lm_head, which reads it whole); routed experts only in the share
 the batch activates: with ``T`` tokens entering an MoE layer and top-``k`` of ``E`` experts
 under uniform routing an expert is hit with probability ``1 - (1 - k/E)^T`` (Mixtral,
-k=2, E=8: 25% at T=1, 90% at T=8, 99.99% at T=32), while all ``E`` stay resident. KV
-bytes read: each running sequence's cache at its length, in its format with scales, on
+k=2, E=8: 25% at T=1, 90% at T=8, 99.99% at T=32), while all ``E`` stay resident. An MLA
+layer's absorbed decode reads the up-projection as the engine holds it for decode: vLLM's
+model-dtype W_UK_T / W_UV copy of a quantized kv_b_proj (``Engine.mla_decode_read_bytes``,
+the rule capacity counts the copy's memory by; DeepSeek-V3 fp8 at tp 8: 255,852,544 B of
+bf16 a step instead of the stored 128,925,696 B), while a step that computes a prompt also
+runs kv_b_proj itself. KV bytes read: each running sequence's cache at its length, in its format with scales, on
 this rank (sliding windows hold ``min(n, window)`` tokens, an MLA latent is read whole on
 every rank, a shared-KV layer reads its source's cache again).
 
@@ -413,6 +417,11 @@ class _Stage:
     kinds: tuple[tuple[CacheKind, int], ...]
     num_layers: int
     num_moe_layers: int
+    #: MLA under an engine whose absorbed decode reads a copy of kv_b_proj (Engine.mla_decode_read_bytes,
+    #: vLLM's model-dtype W_UK_T / W_UV of a quantized one): the stored kv_b_proj, read only by steps that
+    #: compute a prompt (left out of weight_read_bytes), and the copy, read by steps that decode
+    prefill_only_bytes: int = 0
+    decode_only_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -460,6 +469,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     do (ask where it has no such option; turn SGLang's default off) is refused (BadInputError)."""
     from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
+    from kvplan.weights import kv_b_proj_bytes
 
     req = pool.request
     spec, gpu = req.spec, req.gpu
@@ -491,6 +501,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
                             f"time tp {req.tp} x pp {req.pp} x dp {req.dp} collectives on it")
     terms = stage_terms(spec, req.pp)
     moe = spec.moe
+    engine = get_engine(req.engine)
     stages = []
     for st, kinds in zip(pool.weights.stages, terms):
         bp, pc = st.by_part, st.params_by_part
@@ -502,8 +513,12 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         linear = sum(pc.values()) - pc["embedding"] - pc["experts"] - pc["norms"] + embedding_params
         moe_layers = sum(1 for i in st.layers if spec.is_moe_layer(i))  # the ffn layout's, when given
         dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
-        stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
-                             len(st.layers), moe_layers))
+        # the up-projection an MLA decode reads: the engine's copy where it keeps one (the rule capacity
+        # counts its memory by, Engine.mla_copy_bytes), else kv_b_proj itself
+        copy = engine.mla_decode_read_bytes(spec, pool.weights, st.layers)
+        stored = kv_b_proj_bytes(spec, st.layers, pool.weights) if copy is not None else 0
+        stages.append(_Stage(st.stage, read - stored, bp["experts"], linear, pc["experts"], dense_m, expert_m,
+                             _parts(kinds), len(st.layers), moe_layers, stored, copy or 0))
     return Setup(
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
         linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
@@ -624,7 +639,8 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     fmt, tp = req.kv_format, req.tp
     tokens = load.decode_seqs + load.prefill_tokens
     # linear layers
-    weight_bytes = float(st.weight_read_bytes)
+    weight_bytes = float(st.weight_read_bytes + (st.decode_only_bytes if load.decode_seqs else 0)
+                         + (st.prefill_only_bytes if load.prefill_tokens else 0))
     matrices = float(st.dense_matrices)
     flops = 2.0 * st.linear_params * tokens
     if s.expert_hit is not None and st.expert_bytes:
