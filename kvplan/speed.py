@@ -891,10 +891,17 @@ class SpeedTable:
     output_tokens: int | None
     points: tuple[tuple[SpeedPoint, ...], ...]  # [format][users]
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
+        deployment), each once: the KV formats' pools share most of them."""
+        return tuple(dict.fromkeys(n for s in self.setups for n in s.pool.notes))
+
     def as_dict(self) -> dict:
         first = self.setups[0]
         req = first.request
         return {
+            "warnings": list(self.warnings),
             "model": req.spec.name, "gpu": req.gpu.name, "engine": first.pool.engine, "tp": req.tp, "pp": req.pp,
             "dp": req.dp, "enable_expert_parallel": req.enable_expert_parallel, "num_gpus": req.num_gpus,
             "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,
