@@ -74,22 +74,20 @@ def test_recommend_options_carry_their_pools_notes(v3_recommend):
     for option in v3_recommend.options:
         assert option.warnings == plan(option.request).notes
     layouts = [o.layout for o in v3_recommend.options]
-    assert layouts[:5] == ["tp 4 dp 2 ep", "tp 4 pp 2 dp 2 ep", "tp 2 dp 4 ep", "tp 1 dp 8 ep", "tp 2 dp 4 ep"]
+    assert layouts[:5] == ["tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 1 dp 8 ep", "tp 2 dp 4 ep"]
 
 
 def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
-    """Rows 1 and 2 run dp 2, rows 3 and 5 dp 4, row 4 dp 8: three lines, each naming its rows."""
+    """Rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows."""
     shown = v3_recommend.warnings(5)
-    assert [(text.split(":")[0], ranks) for text, ranks in shown] == [("dp 2", (1, 2)), ("dp 4", (3, 5)),
-                                                                       ("dp 8", (4,))]
+    assert [(text.split(":")[0], ranks) for text, ranks in shown] == [("dp 4", (1, 2, 3, 5)), ("dp 8", (4,))]
 
 
 def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
     code, out, err = cli(capsys, "recommend", "deepseek-v3", "--ctx", "4k", "--users", "256", "--output", "1k",
                          "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--top", "3")
     assert code == 0
-    assert [ln.split(": each rank")[0] for ln in _warnings(err)] == ["kvplan: warning: #1, #2: dp 2",
-                                                                     "kvplan: warning: #3: dp 4"]
+    assert [ln.split(": each rank")[0] for ln in _warnings(err)] == ["kvplan: warning: #1, #2, #3: dp 4"]
 
 
 def test_recommend_json_lists_warnings_per_option_and_once(capsys):
