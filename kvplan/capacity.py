@@ -633,6 +633,47 @@ class Pool:
     #: stops a request 2 tokens short of context_len and of its pool's tokens)
     request_cap: RequestCap = RequestCap()
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats about the deployment and the plan (one line each), for stderr and --json:
+        the GPU's memory figure, the engine's caveats, what the engine did to the request or
+        does not have modelled (``engine_notes``: e.g. vLLM's dp > 1 MoE token gather, SGLang's
+        quantized w_kc / w_vc, the rejection sampler's lower bound), the request's own, and the
+        drafter's. Every command that plans this pool prints them: capacity, speed, recommend."""
+        g = self.request.gpu
+        out = []
+        if g.memory_source == "smi":
+            out.append(f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
+                       f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
+                       f"figure)")
+        elif g.memory_source == "datasheet":
+            out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
+                       f"less (give --gpu-mem to use a measured figure)")
+        from kvplan.engines import get_engine
+
+        prof = get_engine(self.request.engine)
+        out.extend(prof.caveats)
+        req = self.request
+        out.extend(self.engine_notes)  # e.g. SGLang's trtllm_mla page 64; aiter's x 0.85 on ROCm
+        out.extend(req.engine_notes)  # e.g. SGLang runs a window its model class does not apply as full
+        started = self.starts_beyond_pool()  # e.g. vLLM 0.14.0-0.18.1 with Gemma-3's first group
+        if started:
+            out.append(started)
+        # a GPU known only by --gpu-mem (kvplan.gpus.custom_gpu) has no vendor and no compute capability;
+        # a named GPU keeps both when --gpu-mem overrides its memory (memory_source "custom" then too)
+        unnamed = not g.vendor and g.compute_capability is None
+        if unnamed and prof.family == "vllm" and self.request.spec.dtype == "bf16":
+            out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
+                       "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")
+        sp = self.request.speculative
+        if sp is not None and sp.method != "ngram":
+            out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "
+                       "peak and rotary cache are not (the engine profile is the target's)")
+            if sp.method == "eagle":
+                out.append("eagle: the head is assumed to share the target's embedding and lm_head (vLLM shares "
+                           "them when the head has none or identical ones)")
+        return tuple(out)
+
     # -- what the engine logs -----------------------------------------------------------------
     @property
     def paging(self) -> Paging:
@@ -1276,40 +1317,9 @@ class Capacity:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """Caveats about the inputs (one line each), for stderr and --json."""
-        g = self.request.gpu
-        out = []
-        if g.memory_source == "smi":
-            out.append(f"{g.name}'s memory is nvidia-smi's figure, a few hundred MiB above what the CUDA runtime "
-                       f"reports to the engine: this plan is slightly optimistic (give --gpu-mem to use a runtime "
-                       f"figure)")
-        elif g.memory_source == "datasheet":
-            out.append(f"{g.name}'s memory is the datasheet figure, not one read from a driver: the engine sees "
-                       f"less (give --gpu-mem to use a measured figure)")
-        from kvplan.engines import get_engine
-
-        prof = get_engine(self.request.engine)
-        out.extend(prof.caveats)
-        req = self.request
-        out.extend(self.pool.engine_notes)  # e.g. SGLang's trtllm_mla page 64; aiter's x 0.85 on ROCm
-        out.extend(req.engine_notes)  # e.g. SGLang runs a window its model class does not apply as full
-        started = self.pool.starts_beyond_pool()  # e.g. vLLM 0.14.0-0.18.1 with Gemma-3's first group
-        if started:
-            out.append(started)
-        # a GPU known only by --gpu-mem (kvplan.gpus.custom_gpu) has no vendor and no compute capability;
-        # a named GPU keeps both when --gpu-mem overrides its memory (memory_source "custom" then too)
-        unnamed = not g.vendor and g.compute_capability is None
-        if unnamed and prof.family == "vllm" and self.request.spec.dtype == "bf16":
-            out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
-                       "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")
-        sp = self.request.speculative
-        if sp is not None and sp.method != "ngram":
-            out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "
-                       "peak and rotary cache are not (the engine profile is the target's)")
-            if sp.method == "eagle":
-                out.append("eagle: the head is assumed to share the target's embedding and lm_head (vLLM shares "
-                           "them when the head has none or identical ones)")
-        return tuple(out)
+        """Caveats about the inputs (one line each), for stderr and --json: the pool's
+        (``Pool.notes``, which speed and recommend print too)."""
+        return self.pool.notes
 
     # -- the verdict ---------------------------------------------------------------------------
     @property

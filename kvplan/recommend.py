@@ -115,6 +115,8 @@ class Option:
     request: CapacityRequest
     point: object  # kvplan.speed.SpeedPoint at the requested users
     price: Price
+    #: the pool's caveats (kvplan.capacity.Pool.notes: what `kvplan capacity` prints for this deployment)
+    warnings: tuple[str, ...] = ()
 
     @property
     def num_gpus(self) -> int:
@@ -143,7 +145,7 @@ class Option:
             "usd_per_hour": self.usd_per_hour, "usd_per_million_output_tokens": self.usd_per_million_tokens,
             "tpot_ms": self.point.tpot_s * 1e3, "ttft_ms": self.point.ttft_s * 1e3,
             "tokens_per_s": self.point.tokens_per_s, "tokens_per_s_per_gpu": self.point.tokens_per_s_per_gpu,
-            "bound": self.point.bound, "price": self.price.as_dict(),
+            "bound": self.point.bound, "price": self.price.as_dict(), "warnings": list(self.warnings),
         }
 
 
@@ -175,8 +177,19 @@ class Recommendation:
     rejections: tuple[Rejection, ...]
     layouts_tried: int
 
+    def warnings(self, top: int | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Each caveat of the first ``top`` options (all: None) once, with the options (1-based
+        ranks) whose pools give it, in the order they first appear; the rows of one table
+        share most of them (every vLLM dp > 1 MoE layout the same gather warning)."""
+        seen: dict[str, list[int]] = {}
+        for rank, option in enumerate(self.options[:top], 1):
+            for text in option.warnings:
+                seen.setdefault(text, []).append(rank)
+        return tuple((text, tuple(ranks)) for text, ranks in seen.items())
+
     def as_dict(self) -> dict:
         return {
+            "warnings": [{"text": text, "options": list(ranks)} for text, ranks in self.warnings()],
             "model": self.model, "ctx": self.ctx, "users": self.users, "output_tokens": self.output_tokens,
             "tpot_ms": None if self.tpot_s is None else self.tpot_s * 1e3, "ttft_s": self.ttft_s,
             "max_gpus": self.max_gpus, "layouts_tried": self.layouts_tried,
@@ -405,7 +418,7 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         return
     if ttft_s is not None and (point.ttft_s is None or point.ttft_s > ttft_s):
         return
-    fam.passed.append(Option(req, point, price))
+    fam.passed.append(Option(req, point, price, pool.notes))
 
 
 def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, users: int, peak: int,

@@ -22,8 +22,12 @@ Bytes read: every weight matrix of the stage once (the embedding table only for 
 looked up, except a tied lm_head, which reads it whole); routed experts only in the share
 the batch activates: with ``T`` tokens entering an MoE layer and top-``k`` of ``E`` experts
 under uniform routing an expert is hit with probability ``1 - (1 - k/E)^T`` (Mixtral,
-k=2, E=8: 25% at T=1, 90% at T=8, 99.99% at T=32), while all ``E`` stay resident. KV
-bytes read: each running sequence's cache at its length, in its format with scales, on
+k=2, E=8: 25% at T=1, 90% at T=8, 99.99% at T=32), while all ``E`` stay resident. An MLA
+layer's absorbed decode reads the up-projection as the engine holds it for decode: vLLM's
+model-dtype W_UK_T / W_UV copy of a quantized kv_b_proj (``Engine.mla_decode_read_bytes``,
+the rule capacity counts the copy's memory by; DeepSeek-V3 fp8 at tp 8: 255,852,544 B of
+bf16 a step instead of the stored 128,925,696 B), while a step that computes a prompt also
+runs kv_b_proj itself. KV bytes read: each running sequence's cache at its length, in its format with scales, on
 this rank (sliding windows hold ``min(n, window)`` tokens, an MLA latent is read whole on
 every rank, a shared-KV layer reads its source's cache again).
 
@@ -436,6 +440,11 @@ class _Stage:
     #: - 1, line 4069 hidden_states[logits_indices]; SGLang 0.5.8 layers/logits_processor.py
     #: lines 426 and 440 last_index, hidden_states[last_index])
     head_params: int = 0
+    #: MLA under an engine whose absorbed decode reads a copy of kv_b_proj (Engine.mla_decode_read_bytes,
+    #: vLLM's model-dtype W_UK_T / W_UV of a quantized one): the stored kv_b_proj, read only by steps that
+    #: compute a prompt (left out of weight_read_bytes), and the copy, read by steps that decode
+    prefill_only_bytes: int = 0
+    decode_only_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -483,6 +492,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     do (ask where it has no such option; turn SGLang's default off) is refused (BadInputError)."""
     from kvplan.formats import FORMATS
     from kvplan.layer_sums import stage_terms
+    from kvplan.weights import kv_b_proj_bytes
 
     req = pool.request
     spec, gpu = req.spec, req.gpu
@@ -514,6 +524,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
                             f"time tp {req.tp} x pp {req.pp} x dp {req.dp} collectives on it")
     terms = stage_terms(spec, req.pp)
     moe = spec.moe
+    engine = get_engine(req.engine)
     stages = []
     for st, kinds in zip(pool.weights.stages, terms):
         bp, pc = st.by_part, st.params_by_part
@@ -526,9 +537,13 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         moe_layers = sum(1 for i in st.layers if spec.is_moe_layer(i))  # the ffn layout's, when given
         dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
         mixer_reduces, mlp_layers = _reduce_counts(spec, st.layers)
-        stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
-                             len(st.layers), moe_layers, mixer_reduces, mlp_layers,
-                             pc.get("lm_head", 0) + embedding_params))
+        # the up-projection an MLA decode reads: the engine's copy where it keeps one (the rule capacity
+        # counts its memory by, Engine.mla_copy_bytes), else kv_b_proj itself
+        copy = engine.mla_decode_read_bytes(spec, pool.weights, st.layers)
+        stored = kv_b_proj_bytes(spec, st.layers, pool.weights) if copy is not None else 0
+        stages.append(_Stage(st.stage, read - stored, bp["experts"], linear, pc["experts"], dense_m, expert_m,
+                             _parts(kinds), len(st.layers), moe_layers, mixer_reduces, mlp_layers,
+                             pc.get("lm_head", 0) + embedding_params, stored, copy or 0))
     return Setup(
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
         linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
@@ -699,7 +714,8 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     fmt, tp = req.kv_format, req.tp
     tokens = load.decode_seqs + load.prefill_tokens
     # linear layers
-    weight_bytes = float(st.weight_read_bytes)
+    weight_bytes = float(st.weight_read_bytes + (st.decode_only_bytes if load.decode_seqs else 0)
+                         + (st.prefill_only_bytes if load.prefill_tokens else 0))
     matrices = float(st.dense_matrices)
     logit_rows = load.decode_seqs + load.prefill_prompts  # one a request in the step
     flops = 2.0 * (st.linear_params - st.head_params) * tokens + 2.0 * st.head_params * logit_rows
@@ -1010,10 +1026,17 @@ class SpeedTable:
     output_tokens: int | None
     points: tuple[tuple[SpeedPoint, ...], ...]  # [format][users]
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
+        deployment), each once: the KV formats' pools share most of them."""
+        return tuple(dict.fromkeys(n for s in self.setups for n in s.pool.notes))
+
     def as_dict(self) -> dict:
         first = self.setups[0]
         req = first.request
         return {
+            "warnings": list(self.warnings),
             "model": req.spec.name, "gpu": req.gpu.name, "engine": first.pool.engine, "tp": req.tp, "pp": req.pp,
             "dp": req.dp, "enable_expert_parallel": req.enable_expert_parallel, "num_gpus": req.num_gpus,
             "weights_format": first.pool.weights.format, "ctx": self.ctx, "output_tokens": self.output_tokens,

@@ -422,6 +422,23 @@ def kv_b_proj_quantized(spec: ModelSpec, w: Weights) -> bool:
     return "attention" in w.quantized_parts
 
 
+def kv_b_proj_bytes(spec: ModelSpec, layers: range, w: Weights) -> int:
+    """Bytes on one tensor-parallel rank of the stored kv_b_proj of ``layers`` (MLA's up
+    projection, ``kvplan.shapes``) in ``w``'s format and tp, by the rule ``w``'s stages
+    were summed with (``tensors_on_rank``). DeepSeek-V3 fp8 at tp 8: 4,096 x 512 values and
+    4,096 fp32 scales, 2,113,536 B a layer. 0 for a model without MLA; refused for bytes read
+    from a checkpoint."""
+    from kvplan.errors import BadInputError
+    from kvplan.shapes import layer_shapes
+
+    if spec.mla is None:
+        return 0
+    if w.format == "checkpoint":
+        raise BadInputError(f"{spec.name}: kv_b_proj's bytes from a checkpoint are not split out (give --weights)")
+    params = [p for i in layers for p in layer_shapes(spec, i) if p.name == "kv_b_proj.weight"]
+    return tensors_on_rank(spec, params, w.format, w.tp)[1] if params else 0
+
+
 def mla_absorbed_bytes(spec: ModelSpec, layers: range, tp: int, element_bytes: int) -> int:
     """Bytes on one tensor-parallel rank of the absorbed MLA up-projections
     (``kvplan.shapes.mla_absorbed_shapes``) of ``layers``, ``element_bytes`` a value.

@@ -1,4 +1,4 @@
-"""Every `$ kvplan ...` example in docs/*.md prints what the page shows.
+"""Every `$ kvplan ...` example in docs/*.md and README.md prints what the page shows.
 
 The convention (docs/README.md, "Examples are tested"):
 
@@ -16,7 +16,8 @@ The convention (docs/README.md, "Examples are tested"):
   (a downloaded checkpoint, the Hub: what CI cannot do). Examples reading the public traces under
   /work/shared/traces skip where those are absent.
 
-One case per command, named page:line.
+One case per command, named by the page's path from the repository root and the line:
+docs/capacity.md:12, README.md:44.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+#: The pages whose examples run, as paths from the repository root: every docs page and the README.
+PAGES = tuple(sorted(f"docs/{p.name}" for p in DOCS.glob("*.md"))) + ("README.md",)
 CHECKED_FENCES = ("", "console", "text")
 FILE_MARK = re.compile(r"^<!--\s*file:\s*(\S+)\s*-->$")
 SKIP_MARK = re.compile(r"^<!--\s*docs-check:\s*skip:\s*(.+?)\s*-->$")
@@ -55,13 +58,13 @@ class Command:
 
 @dataclass(frozen=True)
 class Block:
-    page: str
+    page: str  # the page's path from the repository root (docs/capacity.md, README.md)
     line: int  # 1-based line of the opening fence
     commands: tuple[Command, ...]
     skip: str | None
 
     def __repr__(self) -> str:
-        return f"<block at docs/{self.page}:{self.line}, {len(self.commands)} command(s)>"
+        return f"<block at {self.page}:{self.line}, {len(self.commands)} command(s)>"
 
 
 def _fences(lines: list[str]):
@@ -103,17 +106,17 @@ def _commands(body: list[str], first_line: int) -> tuple[Command, ...]:
 @functools.lru_cache(maxsize=None)
 def _page(page: str) -> tuple[dict[str, str], tuple[Block, ...]]:
     """A page's files ({name: text}) and its checked blocks."""
-    lines = (DOCS / page).read_text(encoding="utf-8").split("\n")
+    lines = (ROOT / page).read_text(encoding="utf-8").split("\n")
     files: dict[str, str] = {}
     blocks = []
     for i, info, body, mark in _fences(lines):
         file_mark = FILE_MARK.match(mark)
         if file_mark:
             name = file_mark.group(1)
-            assert name not in files, f"docs/{page}: two blocks write {name}"
+            assert name not in files, f"{page}: two blocks write {name}"
             # inside the session's folder, beside (never inside) the repository's linked entries
-            assert not Path(name).is_absolute() and ".." not in Path(name).parts, f"docs/{page}: {name}"
-            assert not (ROOT / Path(name).parts[0]).exists(), f"docs/{page}: {name} would write into the repository"
+            assert not Path(name).is_absolute() and ".." not in Path(name).parts, f"{page}: {name}"
+            assert not (ROOT / Path(name).parts[0]).exists(), f"{page}: {name} would write into the repository"
             files[name] = "\n".join(body) + "\n"
             continue
         commands = _commands(body, i + 2)
@@ -164,7 +167,7 @@ def _script(block: Block) -> str:
 
 
 def _all_blocks() -> list[Block]:
-    return [block for path in sorted(DOCS.glob("*.md")) for block in _page(path.name)[1]]
+    return [block for page in PAGES for block in _page(page)[1]]
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +266,7 @@ def test_docs_example_prints_what_the_page_shows(block: Block, index: int, run_b
     output, rc = run_block(block)[index]
     missing = _first_mismatch(command.shown, output, rc)
     assert missing is None, (
-        f"docs/{block.page}:{command.line}: `$ {command.text}` did not print\n    {missing}\n"
+        f"{block.page}:{command.line}: `$ {command.text}` did not print\n    {missing}\n"
         f"it printed (exit {rc}):\n{output}")
 
 
@@ -271,7 +274,18 @@ def test_the_pages_hold_examples():
     """The parser finds the examples (a change to it cannot silently skip them all)."""
     cases = list(_cases())
     assert len(cases) >= 140
-    assert {c.values[0].page for c in cases} >= {"capacity.md", "size.md", "speed.md", "one-answer.md"}
+    assert {c.values[0].page for c in cases} >= {"docs/capacity.md", "docs/size.md", "docs/speed.md",
+                                                 "docs/one-answer.md", "README.md"}
+
+
+def test_the_readme_examples_run():
+    """README.md's quick start and its list of commands are sessions like the docs pages' (the
+    Hub example skipped with its reason)."""
+    blocks = _page("README.md")[1]
+    commands = [c.text for b in blocks if not b.skip for c in b.commands]
+    assert commands[0] == "kvplan size llama3.1-8b --ctx 32k" and len(commands) >= 15
+    assert [b.skip for b in blocks if b.skip] == [
+        "reads the Hugging Face Hub (tests/test_hub.py runs Hub ids against a local stand-in)"]
 
 
 def test_matching_rule_can_fail():

@@ -193,6 +193,15 @@ AllowLongOpt = Annotated[bool, typer.Option(
 ExpertParallelOpt = Annotated[bool, typer.Option(
     "--enable-expert-parallel", "-ep", help="vLLM: whole experts over the tp x dp GPUs instead of a 1/(tp x dp) "
                                             "slice of every expert (MoE models).")]
+PrefixCachingOpt = Annotated[Optional[bool], typer.Option(
+    "--enable-prefix-caching/--no-enable-prefix-caching",
+    help="vLLM: reuse KV blocks between requests with a shared prefix [default: the release's]. It leaves the "
+         "pool's size alone, except for models with state-space layers (Mamba, linear attention), whose Mamba "
+         "cache it changes: vLLM 0.10.2-0.11.0 turns it off for them (a note, the pool as without it); 0.11.1-0.14.1 "
+         "keeps it on for its SupportsMambaPrefixCaching classes (Bamba, Jamba, Mamba, NemotronH ...: per-block "
+         "states) and turns it off for the others; from 0.15.0 it stays on for every one (mamba_cache_mode 'all' "
+         "or 'align': the attention block a multiple of the Mamba chunk). Where it stays on, kvplan does not model "
+         "the pool: refused. Off for them without the flag in every release.", show_default=False)]
 CpuOffloadOpt = Annotated[Optional[float], typer.Option(
     "--cpu-offload-gb", min=0, help="vLLM: GiB of layer weights per GPU kept in CPU memory (frees that much GPU "
                                     "memory for the KV pool).")]
@@ -236,7 +245,8 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
                    max_model_len=None, max_num_batched_tokens=None, max_num_seqs=None, quantization=None,
                    kv_cache_memory=None, num_gpu_blocks_override=None, disable_hybrid_kv_cache_manager=None,
                    enable_expert_parallel=False, allow_long_max_model_len=False, cpu_offload_gb=None, swap_space=None, mem_fraction_static=None,
-                   context_length=None, max_running_requests=None, chunked_prefill_size=None) -> dict:
+                   context_length=None, max_running_requests=None, chunked_prefill_size=None,
+                   enable_prefix_caching=None) -> dict:
     """The deployment options as kvplan.capacity.make_request keywords (strings parsed there).
 
     SGLang's names are refused unless the engine is SGLang, and may not be given with their
@@ -266,7 +276,7 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
              "disable_hybrid_kv_cache_manager": disable_hybrid_kv_cache_manager,
              "enable_expert_parallel": enable_expert_parallel or None, "cpu_offload_gb": cpu_offload_gb,
              "allow_long_max_model_len": allow_long_max_model_len or None,
-             "swap_space": swap_space}
+             "swap_space": swap_space, "enable_prefix_caching": enable_prefix_caching}
     out.update({k: v for k, v in extra.items() if v is not None})
     for key in ("max_model_len", "max_num_batched_tokens"):
         _suffix_note("--" + key.replace("_", "-"), out[key])
@@ -311,7 +321,9 @@ def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | 
         engine = family
     out = dict(deploy, engine=engine)
     for key, value in cmd.options.items():
-        if out.get(key) not in (None, False):
+        # a switch given False (--no-enable-prefix-caching, --no-disable-hybrid-kv-cache-manager) is given
+        # too; switches that are only ever on are None when left out (deploy_options)
+        if out.get(key) is not None:
             raise BadInputError(f"{key.replace('_', '-')} is given both in --from-{family} and as an option")
         out[key] = value
     if cmd.usage_context != "serve":

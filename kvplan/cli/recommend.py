@@ -113,6 +113,12 @@ def recommend(
                   calibration=calibration, progress=progress, **deploy)
     finally:
         finish()
+    # the shown deployments' pool caveats (what `kvplan capacity` prints for each), each once,
+    # with the ranks it applies to (--json: all options, in "warnings" and per option)
+    from kvplan.cli.common import warn
+
+    for text, ranks in rec.warnings(None if json_out else top):
+        warn(f"{_ranks(ranks)}: {text}")
     if json_out:
         print_json(rec.as_dict())
     else:
@@ -120,6 +126,11 @@ def recommend(
     if not rec.options:
         print("kvplan: no deployment meets the targets within the search (see the reasons above)", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _ranks(ranks) -> str:
+    """``#1``, ``#1, #3``: the table rows a warning applies to."""
+    return ", ".join(f"#{r}" for r in ranks)
 
 
 def _progress_bar():

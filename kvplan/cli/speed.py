@@ -122,6 +122,8 @@ def speed(
 
         plot_speed(table, plot, users_list)
         print(f"kvplan: wrote {plot}", file=sys.stderr)
+    for text in table.warnings:  # the pool's caveats, as `kvplan capacity` prints them
+        warn(text)
     for s in table.setups:
         v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the engine start?
         if not v:

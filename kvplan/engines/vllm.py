@@ -614,6 +614,20 @@ class VLLM(Engine):
             return 0
         return mla_absorbed_bytes(spec, layers, weights.tp, dtype_bytes(spec))
 
+    def mla_decode_read_bytes(self, spec: ModelSpec, weights, layers: range) -> int | None:
+        """The model-dtype copy of a quantized kv_b_proj (``mla_copy_bytes``, the same rule): the
+        absorbed decode reads W_UK_T and W_UV, never kv_b_proj, which only the prefill path runs.
+        vllm/model_executor/layers/attention/mla_attention.py (0.19.1): decode, forward_impl's
+        ``torch.bmm(mqa_q_nope, self.W_UK_T, ...)`` (line 664) and _v_up_proj's ``torch.bmm(x,
+        self.W_UV, ...)`` (line 872); prefill, forward_mha's ``self.kv_b_proj(kv_c_normed)`` (line
+        2673). Before 0.15.0 vllm/v1/attention/backends/mla/common.py does the same (0.8.0: W_UK_T
+        line 656, W_UV 642, kv_b_proj in _forward_prefill 799; 0.10.1.1: 1199, 952, 1084; 0.14.1:
+        2102, 1298, 1910). An unquantized kv_b_proj's W_UK_T / W_UV are views of its weight: None.
+        DeepSeek-V3 fp8 at tp 8: 61 x 4,194,304 = 255,852,544 B a step in bf16, for the
+        61 x 2,113,536 = 128,925,696 B of the stored fp8 kv_b_proj (4,096 x 512 values, 4,096 fp32
+        scales a rank)."""
+        return self.mla_copy_bytes(spec, weights, layers) or None
+
     def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
         """The dummy sampler's torch peak (last pipeline stage)."""
         d = dtype_bytes(spec)

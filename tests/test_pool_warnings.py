@@ -1,0 +1,103 @@
+"""`kvplan speed` and `kvplan recommend` print the pool's caveats that `kvplan capacity` prints
+for the same deployment (kvplan.capacity.Pool.notes), each once: on stderr, and as
+``warnings`` in --json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import cli
+from kvplan.capacity import make_request, plan, summarize
+from kvplan.loader import load_model
+
+DP_GATHER = "dp 8: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM 0.19.1's MoE"
+SGLANG_COPY = "sglang==0.5.6 also keeps w_kc / w_vc, copies of every MLA layer's quantized kv_b_proj"
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("kvplan: warning: ")]
+
+
+def test_pool_notes_are_capacitys_notes():
+    pool = plan(make_request(load_model("deepseek-v3"), "h200", dp=8))
+    assert summarize(pool).notes == pool.notes
+    assert [n for n in pool.notes if n.startswith(DP_GATHER)]
+
+
+def test_speed_prints_the_vllm_dp_moe_warning_once(capsys):
+    """Three users counts, two KV formats (two pools): one line, as capacity prints it."""
+    args = ("deepseek-v3", "--gpu", "h200", "--dp", "8", "--enable-expert-parallel")
+    code, _, cap_err = cli(capsys, "capacity", *args)
+    assert code == 0
+    code, out, err = cli(capsys, "speed", *args, "--ctx", "4k", "--users", "8,64,256", "--kv-dtype", "bf16,fp8")
+    assert code == 0
+    lines = _warnings(err)
+    assert len([ln for ln in lines if DP_GATHER in ln]) == 1
+    assert [ln for ln in _warnings(cap_err) if DP_GATHER in ln] == [ln for ln in lines if DP_GATHER in ln]
+    assert "warning" not in out
+
+
+def test_speed_json_carries_the_warnings(capsys):
+    args = ("deepseek-v3", "--gpu", "h200", "--dp", "8", "--enable-expert-parallel")
+    code, out, _ = cli(capsys, "capacity", *args, "--json")
+    notes = json.loads(out)["notes"]
+    code, out, err = cli(capsys, "speed", *args, "--ctx", "4k", "--users", "8,64", "--json")
+    assert code == 0
+    assert json.loads(out)["warnings"] == notes
+    assert len(notes) == 1 and notes[0].startswith(DP_GATHER)
+
+
+def test_speed_prints_sglangs_quantized_copy_warning(capsys):
+    code, _, err = cli(capsys, "speed", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.6",
+                       "--ctx", "1k", "--users", "4,32")
+    assert code == 0
+    assert len([ln for ln in _warnings(err) if SGLANG_COPY in ln]) == 1
+
+
+def test_speed_without_caveats_prints_none(capsys):
+    code, out, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "h100", "--ctx", "8k", "--users", "1,8",
+                         "--json")
+    assert code == 0 and json.loads(out)["warnings"] == [] and _warnings(err) == []
+
+
+@pytest.fixture(scope="module")
+def v3_recommend():
+    from kvplan.recommend import recommend
+
+    return recommend(load_model("deepseek-v3"), ctx=4096, users=256, output_tokens=1024, tpot_s=0.08,
+                     gpus=["h200", "b200", "mi300x"], block_size=128)
+
+
+def test_recommend_options_carry_their_pools_notes(v3_recommend):
+    for option in v3_recommend.options:
+        assert option.warnings == plan(option.request).notes
+    layouts = [o.layout for o in v3_recommend.options]
+    assert layouts[:5] == ["tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 1 dp 8 ep", "tp 2 dp 4 ep"]
+
+
+def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
+    """Rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows."""
+    shown = v3_recommend.warnings(5)
+    assert [(text.split(":")[0], ranks) for text, ranks in shown] == [("dp 4", (1, 2, 3, 5)), ("dp 8", (4,))]
+
+
+def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
+    code, out, err = cli(capsys, "recommend", "deepseek-v3", "--ctx", "4k", "--users", "256", "--output", "1k",
+                         "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--top", "3")
+    assert code == 0
+    assert [ln.split(": each rank")[0] for ln in _warnings(err)] == ["kvplan: warning: #1, #2, #3: dp 4"]
+
+
+def test_recommend_json_lists_warnings_per_option_and_once(capsys):
+    code, out, err = cli(capsys, "recommend", "deepseek-v3", "--ctx", "4k", "--users", "256", "--output", "1k",
+                         "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--json")
+    assert code == 0
+    data = json.loads(out)
+    texts = [w["text"] for w in data["warnings"]]
+    assert len(texts) == len(set(texts))
+    for w in data["warnings"]:
+        for rank in w["options"]:
+            assert w["text"] in data["options"][rank - 1]["warnings"]
+    assert sum(len(o["warnings"]) for o in data["options"]) == sum(len(w["options"]) for w in data["warnings"])
