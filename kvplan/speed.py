@@ -648,12 +648,18 @@ def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, fl
     """(seconds, ring bytes per rank) of one all-reduce of ``message_bytes`` over ``group`` ranks."""
     if group <= 1 or message_bytes <= 0:
         return 0.0, 0.0
+    ring = 2 * (group - 1) / group * message_bytes
+    return _over_group_s(s, group, ring), ring
+
+
+def _over_group_s(s: Setup, group: int, sent_bytes: float) -> float:
+    """Seconds of a collective over ``group`` ranks that moves ``sent_bytes`` per rank: the
+    GPU's interconnect (the inter-node link when the group spans nodes) at its efficiency."""
     eff = s.efficiency
     link = s.request.gpu.interconnect.bytes_per_s
     if group > eff.gpus_per_node:
         link = min(link, eff.inter_node_bytes_per_s)
-    ring = 2 * (group - 1) / group * message_bytes
-    return eff.collective_latency_s + ring / (eff.interconnect * link), ring
+    return eff.collective_latency_s + sent_bytes / (eff.interconnect * link)
 
 
 def _gather_s(s: Setup, group: int, message_bytes: float) -> tuple[float, float]:
@@ -661,12 +667,8 @@ def _gather_s(s: Setup, group: int, message_bytes: float) -> tuple[float, float]
     rank sends its 1/group: (g - 1) / g of the message crosses the root's link)."""
     if group <= 1 or message_bytes <= 0:
         return 0.0, 0.0
-    eff = s.efficiency
-    link = s.request.gpu.interconnect.bytes_per_s
-    if group > eff.gpus_per_node:
-        link = min(link, eff.inter_node_bytes_per_s)
     sent = (group - 1) / group * message_bytes
-    return eff.collective_latency_s + sent / (eff.interconnect * link), sent
+    return _over_group_s(s, group, sent), sent
 
 
 def _fused_s(s: Setup, seconds: float, message_bytes: float, fused_max_bytes: int) -> float:
