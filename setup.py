@@ -7,7 +7,10 @@ C extensions when mypy (a build requirement) and a C compiler are at hand, which
 them (no compiler, no mypy, or KVPLAN_PURE_PYTHON=1) installs the pure-Python package instead.
 Next to the extensions the build writes the SHA-256 of each source it compiled
 (kvplan/fragment/_native.py reads it and runs the source whenever they differ, so an edited
-checkout never runs a stale extension).
+checkout never runs a stale extension). A compile that was attempted and failed writes the
+reason there instead: the modules then run as Python, `_native.mode` says why, and
+tests/test_fragment_native.py fails (CI builds with mypy, so an edit mypyc cannot compile is
+caught there rather than leaving every user on the slow path).
 """
 
 from __future__ import annotations
@@ -32,20 +35,30 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _record(folder: Path, record: dict) -> None:
+    (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def _failed(why: str, folder: Path = ROOT / "kvplan" / "fragment") -> None:
+    print(f"kvplan: {why}; the simulator stays pure Python", file=sys.stderr)
+    _record(folder, {"failed": why})
+
+
 class BuildNative(build_ext):
     """build_ext that tolerates a failed compile (pure Python then) and records the sources."""
 
     def run(self) -> None:
+        if not self.extensions:
+            return
+        out = Path(self.get_ext_fullpath("kvplan.fragment.simulator")).parent
+        out.mkdir(parents=True, exist_ok=True)
         try:
             super().run()
         except Exception as err:  # noqa: BLE001 - any compiler failure leaves the pure package
             self.warn(f"kvplan: compiling the simulator failed ({err}); installing pure Python")
+            _failed(f"the C compiler failed: {type(err).__name__}: {err}"[:2000], out)
             return
-        if not self.extensions:
-            return
-        out = Path(self.get_ext_fullpath("kvplan.fragment.simulator")).parent
-        record = {Path(p).stem: _digest(ROOT / p) for p in NATIVE}
-        (out / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        _record(out, {Path(p).stem: _digest(ROOT / p) for p in NATIVE})
 
     def build_extension(self, ext) -> None:
         try:
@@ -59,15 +72,15 @@ def native_extensions() -> list:
         return []
     try:
         from mypyc.build import mypycify
-    except ImportError:
+    except ImportError:  # not attempted (e.g. --no-build-isolation without mypy): no record
         print("kvplan: mypy is not installed; the simulator stays pure Python", file=sys.stderr)
         return []
     cwd = os.getcwd()
     os.chdir(ROOT)  # mypyc names modules by their paths relative to the working directory
     try:
         return mypycify(MYPY_FLAGS + NATIVE, opt_level="3", group_name="kvplan_fragment_native")
-    except BaseException as err:  # noqa: BLE001 - a type error in the sources: stay pure, say why
-        print(f"kvplan: mypyc could not compile the simulator ({err}); it stays pure Python", file=sys.stderr)
+    except BaseException as err:  # noqa: BLE001 - a type error in the sources, or mypyc itself: say why
+        _failed(f"mypyc could not compile the simulator: {type(err).__name__}: {err}"[:2000])
         return []
     finally:
         os.chdir(cwd)

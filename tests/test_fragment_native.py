@@ -152,6 +152,21 @@ def test_a_stale_extension_is_never_chosen(tmp_path, monkeypatch):
     assert _native._why_source() == f"no readable {_native.RECORD}"
 
 
+def test_a_failed_compile_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(_native, "HERE", tmp_path)
+    monkeypatch.delenv("KVPLAN_PURE_PYTHON", raising=False)
+    _fake_build(tmp_path, record={"failed": "mypyc could not compile the simulator: AssertionError: object"})
+    assert _native._why_source() == "compile failed at install: mypyc could not compile the simulator: " \
+        "AssertionError: object"
+
+
+def test_this_install_compiled_if_it_tried():
+    # setup.py records a compile it attempted and could not finish (a type error, a mypyc crash, no
+    # compiler): CI installs with mypy, so an edit that mypyc cannot compile fails here instead of
+    # leaving every user on the slow path
+    assert not _native.mode.startswith("python (compile failed"), _native.mode
+
+
 def test_a_partial_build_is_not_chosen(tmp_path, monkeypatch):
     monkeypatch.setattr(_native, "HERE", tmp_path)
     monkeypatch.delenv("KVPLAN_PURE_PYTHON", raising=False)

@@ -42,11 +42,15 @@ def _why_source() -> str | None:
     """None when the compiled modules are there and match their sources; else why not."""
     if os.environ.get("KVPLAN_PURE_PYTHON") == "1":
         return "KVPLAN_PURE_PYTHON=1"
-    if not any(_extension(name) for name in COMPILED):
-        return "not compiled"
     try:
         record = json.loads((HERE / RECORD).read_text())
     except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and "failed" in record:  # the install tried and failed (setup.py)
+        return f"compile failed at install: {record['failed']}"
+    if not any(_extension(name) for name in COMPILED):
+        return "not compiled"
+    if not isinstance(record, dict):
         return f"no readable {RECORD}"
     for name in COMPILED:
         if _extension(name) is None:
@@ -80,7 +84,7 @@ def select() -> str:
         mode = "compiled"
     else:
         mode = f"python ({why})"
-        if why != "not compiled":
+        if any(_extension(name) for name in COMPILED):
             for name in COMPILED:
                 if f"{PACKAGE}.{name}" not in sys.modules:
                     _load_source(name)
