@@ -15,7 +15,7 @@ whose Orca baselines reserve one contiguous chunk per request:
     paged-B-share  the same, plus a vLLM-style prefix cache: full prompt blocks named by
                  their prefix (a common system prompt, a request's prompt for its n
                  parallel samples, a trace's hash ids) are stored once, reference-counted,
-                 and stay cached (evictable, LRU) after their requests end
+                 and stay cached (evictable, in vLLM V1's free queue) after their requests end
     static, static-N  static batching (Hugging Face ``generate`` with padding,
                  FasterTransformer-style serving): batches of N requests (default: as many
                  max_model_len rows as fit the pool), one at a time, every row padded to

@@ -3,8 +3,8 @@
 Blocks are named by keys that identify their whole prefix (vLLM hashes each full block
 together with its parent's hash, vllm/v1/core/kv_cache_utils.py ``hash_block_tokens``; a
 Mooncake trace gives such prefix-chained ids directly). A block on the GPU is referenced by
-the requests using it (a reference count); at zero it stays cached but evictable, in LRU
-order, and counts as free memory. A request's blocks are released tail first, so that its
+the requests using it (a reference count); at zero it stays cached but evictable, in the free
+queue (below), and counts as free memory. A request's blocks are released tail first, so that its
 last blocks are evicted first (vLLM ``KVCacheManager.free``: "We free the blocks in reverse
 order so that the tail blocks are evicted first when caching is enabled").
 
