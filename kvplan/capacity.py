@@ -367,6 +367,7 @@ def make_request(
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
+    prof.check_pipeline(pp)
     prof.check_tp_splits(spec, tp)
     _check_moe_parallel(spec, tp, dp, enable_expert_parallel)
     dp_note = _check_dp_attention(spec, prof, tp, dp, dp_attention)
@@ -676,6 +677,27 @@ class Pool:
         return self.waterfall.kv_pool_bytes
 
     @property
+    def kv_cache_bytes(self) -> int:
+        """KV cache bytes the binding GPU allocates: ``num_blocks`` blocks of the bytes a block
+        costs across its layers. vLLM sizes its KV tensors by the block count, which
+        --num-gpu-blocks-override replaces whatever the memory holds (v0.19.1
+        v1/core/kv_cache_utils.py may_override_num_blocks, 823-835; the tensors are page x
+        num_blocks, 1116-1125): Llama-3.1-8B bf16 on an H100 with an override of 1,000 allocates
+        1,000 x 2,097,152 B = 2,097,152,000 B of a 58,138,726,400 B ``kv_pool_bytes``."""
+        return self.num_blocks * self.layout.unit_bytes if self.paged else 0
+
+    def headroom_bytes(self, n, requests: int = 1):
+        """Bytes per GPU of the pool's usable blocks left free while ``requests`` requests of
+        ``n`` tokens run: (usable_blocks - requests x blocks_per_request(n)) x the bytes a block
+        costs on the binding GPU. The blocks the engine has (``num_blocks``: the override's
+        when given, less the null block), not its memory: the part of ``kv_pool_bytes`` an
+        override leaves unallocated, and the remainder below one block, hold no request.
+        Negative when the load does not fit."""
+        if not self.paged:
+            return n * 0
+        return (self.usable_blocks - requests * self.blocks_per_request(n)) * self.layout.unit_bytes
+
+    @property
     def weights_bytes(self) -> int:
         return self.waterfall.weights_bytes
 
@@ -808,12 +830,14 @@ class Pool:
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "
                                   f"{cap:,} at once)", "max_num_seqs")
         if too_big:
-            need = requests * self.blocks_per_request(n)
+            per = self.blocks_per_request(n)
+            need = requests * per
             null = (f", {self.usable_blocks:,} usable: vLLM's BlockPool keeps one as the null block"
                     if need <= self.num_blocks else "")
+            alone = self.pages.request_beyond_pool_note(self.max_model_len) if per > self.usable_blocks else ""
             return Verdict(False, f"{requests:,} request{'s' if requests != 1 else ''} of {n:,} tokens need "
                                   f"{need:,} blocks but the pool holds {self.num_blocks:,} "
-                                  f"({self.kv_cache_tokens:,} tokens{null})", "memory")
+                                  f"({self.kv_cache_tokens:,} tokens{null}){alone}", "memory")
         return Verdict(True)
 
     def longest_context(self, batch: int = 1) -> int:
@@ -887,12 +911,33 @@ class Pool:
         return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
 
     def planned(self) -> Verdict:
-        """Does the deployment run as planned, so that a load can be asked of it? Under vLLM the
-        verdict: it starts only where one request of max_model_len fits (the start-up check).
-        An engine that caps a request by its pool (``RequestCap.by_pool``: SGLang) starts with
-        max_model_len beyond the pool and runs the requests the cap allows: its start-up. The
-        base of ``runs``, of `kvplan sweep`'s points and of ``summarize`` with --ctx."""
-        return self.startup() if self.request_cap.by_pool else self.verdict()
+        """Does the deployment run, so that a load can be asked of it? The engine's start-up,
+        under every engine: the load is then the question (``serves``). Where the start-up asks
+        for less than one request of max_model_len, the engine starts with a max_model_len whose
+        requests do not fit and runs the shorter ones: SGLang caps a request by its pool
+        (``RequestCap.by_pool``), vLLM 0.14.0-0.18.1 check the first KV-cache group only (rule
+        memory_check "first_group": Gemma-3-27B on an H100 starts with 131,072 and runs 8k
+        requests), and up to 0.28.0 vLLM's check leaves the null block in. The base of
+        ``runs``, of `kvplan sweep`'s points, of ``summarize`` with --ctx and of speed's "starts";
+        the verdict without a load (``verdict``) still asks for a request of max_model_len."""
+        return self.startup()
+
+    def starts_beyond_pool(self) -> str:
+        """Where the engine starts (``startup``) though one request of max_model_len needs more
+        blocks than requests can use, and does not cap requests by its pool as SGLang does: a
+        line saying so and how long a request that runs may be ("" otherwise)."""
+        n = self.model_len_request_tokens
+        if self.request_cap.by_pool or not self.paged or not self.startup():
+            return ""
+        per = self.blocks_per_request(n)
+        if per <= self.usable_blocks:
+            return ""
+        why = (f" (its start-up check asks for the first KV-cache group's blocks only, "
+               f"{self.pages.needed_bytes(self.binding_stage, n):,} B: vllm/v1/core/kv_cache_utils.py "
+               f"_max_memory_usage_bytes_from_groups)" if self.paging.memory_check == "first_group" else "")
+        return (f"{self.engine} starts with max_model_len {self.max_model_len:,} though one request of it needs "
+                f"{per:,} blocks and requests can use {self.usable_blocks:,}{why}; one request runs up to "
+                f"{self.longest_context(1):,} tokens")
 
     def runs(self, n: int, requests: int = 1) -> Verdict:
         """What `kvplan capacity --ctx n --batch requests` answers: the deployment runs as
@@ -901,13 +946,22 @@ class Pool:
         base = self.planned()
         return base if not base else self.serves(n, requests)
 
+    def _given_kv_bytes(self, stage: int) -> int | None:
+        """The KV cache a stage's GPU allocates whatever its memory holds: --kv-cache-memory-bytes,
+        or --num-gpu-blocks-override blocks of the stage's block bytes; None when neither."""
+        if self.request.kv_cache_memory_bytes is not None:
+            return self.stages[stage].kv_pool_bytes
+        if self.request.num_gpu_blocks_override is not None:
+            return self.request.num_gpu_blocks_override * self.layouts[stage].unit_bytes
+        return None
+
     def overcommitted_stage(self) -> int | None:
-        """With the KV memory given (--kv-cache-memory-bytes), the first stage whose weights,
-        activations, other buffers and KV cache exceed the GPU (vLLM then runs out of memory)."""
-        if self.request.kv_cache_memory_bytes is None:
-            return None
+        """With the KV memory given (--kv-cache-memory-bytes, or --num-gpu-blocks-override blocks:
+        ``kv_cache_bytes``), the first stage whose weights, activations, other buffers and KV cache
+        exceed the GPU (vLLM then runs out of memory)."""
         for b in self.stages:
-            if b.weights_bytes + b.activation_bytes + b.other_bytes + b.kv_pool_bytes > b.total_bytes:
+            kv = self._given_kv_bytes(b.stage)
+            if kv is not None and b.weights_bytes + b.activation_bytes + b.other_bytes + kv > b.total_bytes:
                 return b.stage
         return None
 
@@ -915,8 +969,10 @@ class Pool:
         over = self.overcommitted_stage()
         if over is not None:
             b = self.stages[over]
+            given = ("--kv-cache-memory-bytes" if self.request.kv_cache_memory_bytes is not None else
+                     f"--num-gpu-blocks-override: {self.request.num_gpu_blocks_override:,} blocks")
             return (f"stage {b.stage}: weights {b.weights_bytes:,} B + activations {b.activation_bytes:,} B + other "
-                    f"{b.other_bytes:,} B + KV cache {b.kv_pool_bytes:,} B (--kv-cache-memory-bytes) exceed the "
+                    f"{b.other_bytes:,} B + KV cache {self._given_kv_bytes(over):,} B ({given}) exceed the "
                     f"GPU's {b.total_bytes:,} B")
         if self.request.kv_cache_memory_bytes is not None or self.request.num_gpu_blocks_override is not None:
             return "no KV memory for a single block"
@@ -1237,6 +1293,9 @@ class Capacity:
         req = self.request
         out.extend(self.pool.engine_notes)  # e.g. SGLang's trtllm_mla page 64; aiter's x 0.85 on ROCm
         out.extend(req.engine_notes)  # e.g. SGLang runs a window its model class does not apply as full
+        started = self.pool.starts_beyond_pool()  # e.g. vLLM 0.14.0-0.18.1 with Gemma-3's first group
+        if started:
+            out.append(started)
         # a GPU known only by --gpu-mem (kvplan.gpus.custom_gpu) has no vendor and no compute capability;
         # a named GPU keeps both when --gpu-mem overrides its memory (memory_source "custom" then too)
         unnamed = not g.vendor and g.compute_capability is None
@@ -1273,15 +1332,11 @@ def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, sugg
     _positive_int(ctx, "ctx", tokens=True)
     _positive_int(batch, "batch", limit=limits.MAX_BATCH)
     reasons = []
-    base = pool.planned() if ctx is not None else pool.verdict()  # with --ctx: the load is the question
-    if not base:
-        reasons.append(base.reason)
-    if ctx is not None and batch is not None and base:
-        load = pool.serves(ctx, batch)
-        if not load:
-            reasons.append(load.reason)
-    elif ctx is not None and base and ctx > pool.max_request_tokens:
-        reasons.append(pool.serves(ctx, 1).reason)
+    # with --ctx the load is the question (Pool.runs: the engine starts, and --batch requests of
+    # --ctx tokens, one without --batch, run at once); without it, one request of max_model_len
+    v = pool.runs(ctx, batch if batch is not None else 1) if ctx is not None else pool.verdict()
+    if not v:
+        reasons.append(v.reason)
     suggestions = _suggest(pool, ctx, batch) if reasons and suggest else ()
     return Capacity(pool=pool, ctx=ctx, batch=batch, reasons=tuple(reasons), suggestions=suggestions)
 
@@ -1305,14 +1360,10 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     from kvplan.errors import KvplanError
 
     req = pool.request
-    load = (ctx, batch) if ctx is not None and batch is not None else None
+    load = (ctx, batch if batch is not None else 1) if ctx is not None else None
 
     def passes(p: Pool) -> bool:
-        if load is not None:
-            return bool(p.runs(*load))
-        if ctx is None:
-            return bool(p.verdict())
-        return bool(p.planned()) and ctx <= p.max_request_tokens
+        return bool(p.runs(*load)) if load is not None else bool(p.verdict())
 
     def attempt(**changes) -> bool:
         try:
@@ -1323,20 +1374,27 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     out = []
     has_pool = pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None
     short = pool.max_model_len - pool.model_len_request_tokens  # SGLang: a request stops 2 short of it
-    if has_pool and not pool.verdict():
+    if has_pool and not (pool.planned() if load is not None else pool.verdict()):
         fit = pool.longest_context(1)
         longest = fit + short if fit else 0
         if pool.paged:
             longest = min(longest, pool.estimated_max_model_len())
         if longest > 0 and attempt(max_model_len=longest):
             out.append(f"max_model_len {longest:,} (--max-model-len {longest})")
-    elif has_pool and load is not None:
+    elif has_pool and batch is not None and load is not None:
         longest = pool.longest_context(batch)
         if longest > 0:
             out.append(f"a context of {longest:,} tokens for {batch:,} request{'s' if batch != 1 else ''} "
                        f"(--ctx {longest})")
-    elif has_pool and ctx is not None and ctx > pool.max_request_tokens and attempt(max_model_len=ctx + short):
-        out.append(f"max_model_len {ctx + short:,} (--max-model-len {ctx + short})")
+    elif has_pool and ctx is not None and ctx > pool.max_request_tokens:
+        if attempt(max_model_len=ctx + short):
+            out.append(f"max_model_len {ctx + short:,} (--max-model-len {ctx + short})")
+    elif has_pool and ctx is not None:
+        # one request of ctx (within max_model_len) outgrows the pool: vLLM 0.14.0-0.18.1, which
+        # start with such a max_model_len (Pool.starts_beyond_pool)
+        longest = pool.longest_context(1)
+        if longest > 0:
+            out.append(f"a context of {longest:,} tokens (--ctx {longest})")
     if req.kv_format.bytes_per_value > 1 and attempt(kv_format=get_format("fp8")):
         out.append("fp8 KV cache (--kv-dtype fp8)")
     if pool.weights.format in ("fp32", "bf16", "fp16"):
@@ -1438,6 +1496,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "other_bytes": w.other_bytes,
         "engine_share_bytes": w.engine_share_bytes,
         "kv_pool_bytes": cap.kv_pool_bytes,
+        "kv_cache_bytes": cap.pool.kv_cache_bytes,
         "num_blocks": cap.num_blocks,
         "kv_cache_tokens": cap.kv_cache_tokens,
         "deployment_kv_cache_tokens": cap.dp * cap.kv_cache_tokens,

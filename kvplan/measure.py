@@ -2,8 +2,8 @@
 
 For each KV format the pipeline is:
 
-1. predict the paged cache bytes of the measured layers with the planner (each layer
-   kind's ``paged_seq_bytes``, the arithmetic `kvplan size` sums);
+1. predict the paged cache bytes of the measured layers with the planner
+   (``predicted_bytes``: kvplan.layer_sums, the sums `kvplan size` prints);
 2. allocate the cache through the same layout objects (``kvplan.layout`` ->
    ``kvplan.kernels.cache.allocate_pool``): ONE pool tensor, each layer's cache a view
    into it, as vLLM allocates its KV pool. Two figures: the tensor bytes (must equal the
@@ -187,6 +187,17 @@ def paged_layers(spec: ModelSpec, layers) -> list[int]:
     return [i for i in layers if isinstance(spec.layers[i], (FullAttention, MLALatent))]
 
 
+def predicted_bytes(spec: ModelSpec, fmt: KVFormat, layers, ctx: int, batch: int, block_size: int) -> tuple[int, int]:
+    """The planner's figures for ``batch`` sequences of ``ctx`` tokens over the paged layers of
+    ``layers`` (state-space layers' constant state has no kernel here and is not measured):
+    (paged cache bytes, bytes one decode step reads), summed by kvplan.layer_sums, the sums
+    `kvplan size` prints."""
+    from kvplan.layer_sums import kind_counts, paged_seq_bytes, seq_bytes
+
+    terms = kind_counts(spec, paged_layers(spec, layers))
+    return batch * paged_seq_bytes(terms, ctx, fmt, block_size), batch * seq_bytes(terms, ctx, fmt)
+
+
 # -- device facts ---------------------------------------------------------------------------------
 def device_info(torch, device) -> dict:
     if device.type != "cuda":
@@ -338,10 +349,7 @@ def measure_format(torch, kernels, timing, spec: ModelSpec, fmt: KVFormat, cfg: 
 
     block = cfg.block_size
     measured_layers = paged_layers(spec, layers)
-    # The planner's arithmetic, per layer kind (what `kvplan size` sums), for the layers this run
-    # allocates: state-space layers' constant state has no kernel here and is not measured.
-    predicted = batch * sum(spec.layers[i].paged_seq_bytes(ctx, fmt, block) for i in measured_layers)
-    bytes_read = batch * sum(spec.layers[i].seq_bytes(ctx, fmt) for i in measured_layers)
+    predicted, bytes_read = predicted_bytes(spec, fmt, layers, ctx, batch, block)
     result: dict = {
         "kv_dtype": fmt.name,
         "cache_bytes_predicted": int(predicted),
@@ -583,7 +591,7 @@ def run_measure(spec: ModelSpec, cfg: MeasureConfig, progress: Progress | None =
         progress(f"{fmt.name}: allocating")
         r = measure_format(torch, kernels, timing, spec, fmt, cfg, ctx, batch, layers, device, copy_bps, read_bps,
                            progress)
-        whole = batch * sum(spec.layers[i].paged_seq_bytes(ctx, fmt, cfg.block_size) for i in paged_layers(spec, full))
+        whole = predicted_bytes(spec, fmt, full, ctx, batch, cfg.block_size)[0]
         scale_bytes[fmt.name] = whole / r["cache_bytes_predicted"] if r["cache_bytes_predicted"] else None
         r["whole_model_cache_bytes_predicted"] = int(whole)
         if r.get("decode_ms_median") is not None and scale_bytes[fmt.name]:

@@ -44,6 +44,9 @@ The steps, for one replica (tp x pp workers):
    ``--max-model-len -1`` (0.14.0+) picks that estimate instead.
 7. ``BlockPool`` keeps one block back as the null block (0.8.3+), so requests can use
    ``num_blocks - 1``.
+8. A request within max_model_len that needs more blocks than the pool holds (0.14.0-0.18.1
+   start with such a max_model_len, step 6) is admitted and preempts itself over and over: it
+   never finishes (rule ``request_beyond_pool``; other releases not read).
 
 Engines other than vLLM use ``Paging`` (kvplan's generic rules: every kind paged with the
 hybrid grouping of the newest vLLM release, unequal pages approximated by one tensor per
@@ -142,6 +145,18 @@ RULES = (
     Rule("memory_check", "0.19.0", None, "groups",
          _KCU + " (0.33.0: " + _KCP + "): _max_memory_usage_bytes_from_groups: blocks_needed = sum over "
          "kv_cache_groups (0.19.0 :1362-1365)"),
+    Rule("request_beyond_pool", "0.8.0", "0.13.0", None,
+         "not read: what the scheduler does with one request that needs more blocks than the pool"),
+    Rule("request_beyond_pool", "0.14.0", "0.18.1", "preempts_itself",
+         "vllm/v1/core/kv_cache_manager.py: allocate_slots returns None when the step needs more blocks "
+         "than are free (0.14.0 :334-336, 0.18.1 :348); vllm/v1/core/sched/scheduler.py: schedule then "
+         "preempts the running requests, newest first, and last the request itself (0.14.0 :352-401, "
+         "0.18.1 :453-495), and _preempt_request frees its blocks, resets num_computed_tokens to 0 and puts "
+         "it back at the head of the waiting queue (0.14.0 :800-819, 0.18.1 :929-949)"),
+    Rule("request_beyond_pool", "0.19.0", None, None,
+         "not read: 0.19.0 adds an admission gate (vllm/v1/core/sched/scheduler.py :733-744, "
+         "KVCacheManager.can_fit_full_sequence; vllm/config/scheduler.py scheduler_reserve_full_isl, default "
+         "True) that kvplan does not model"),
     Rule("memory_check_scope", "0.8.0", "0.13.0", "worker",
          _KCU + ": get_kv_cache_configs calls check_enough_kv_cache_memory for each worker's own layers "
          "(0.13.0 :1337-1342)"),
@@ -202,6 +217,10 @@ class Paging:
     override_in_check: bool = False
     memory_check: str = "groups"
     memory_check_scope: str = "worker"
+    #: what the engine does with one request (within max_model_len) that needs more blocks than
+    #: the pool holds, where read: "preempts_itself" (vLLM 0.14.0-0.18.1, which start with such a
+    #: max_model_len: rule memory_check "first_group"); None: not read, the verdict says no more
+    request_beyond_pool: str | None = None
     #: the kernel alignment of an attention block raised to hold a state (the engine may raise
     #: it for the model and GPU: Engine.pool_paging)
     hybrid_block_alignment: int = KERNEL_BLOCK_ALIGNMENT
@@ -654,6 +673,19 @@ class Pages:
         if self.model_layout is not None and paged:
             return [min(range(len(self.layouts)), key=self._own_memory_bytes)]
         return paged
+
+    def request_beyond_pool_note(self, max_model_len: int) -> str:
+        """What the release's scheduler does with one request (within ``max_model_len``) that
+        needs more blocks than the pool holds (rule request_beyond_pool), as "; ..." to follow a
+        verdict; "" where kvplan has not read it."""
+        if self.paging.request_beyond_pool != "preempts_itself":
+            return ""
+        # 0.14.0 line numbers; 0.18.1's are in the rule's source
+        return (f"; {self.paging.name} does not refuse it (it is within max_model_len {max_model_len:,}): when a "
+                f"step needs more blocks than are free, allocate_slots fails (vllm/v1/core/kv_cache_manager.py:"
+                f"334-336) and the scheduler preempts the running requests, then the request itself, which starts "
+                f"over at the head of the waiting queue (vllm/v1/core/sched/scheduler.py:352-401, 800-819 at "
+                f"v0.14.0): a request that outgrows the pool never finishes")
 
     def check_scope_note(self) -> str:
         """How the check reads its figures when it does not check each worker by its own layers."""

@@ -93,7 +93,7 @@ def load_plan(path: str | Path) -> Plan:
     from pydantic import ValidationError
 
     from kvplan.loader import read_structured
-    from kvplan.schema import DeploymentSchema, PlanSchema, validation_message
+    from kvplan.schema import DeploymentSchema, PlanSchema, first_error, validation_message
 
     path = Path(path)
     data = read_structured(path)
@@ -102,7 +102,7 @@ def load_plan(path: str | Path) -> Plan:
     try:
         top = PlanSchema.model_validate(data)
     except ValidationError as err:
-        raise BadInputError(validation_message(err, str(path))) from None
+        raise BadInputError(validation_message(err, str(path), PlanSchema)) from None
     deployments, names = [], set()
     for i, raw in enumerate(top.deployments):
         merged = {**top.defaults, **raw}
@@ -111,9 +111,11 @@ def load_plan(path: str | Path) -> Plan:
         try:
             d = DeploymentSchema.model_validate(merged)
         except ValidationError as err:
-            msg = validation_message(err, "")
-            sep = "." if err.errors()[0]["loc"] else ": "  # a field, or the deployment as a whole
-            raise BadInputError(f"{path}: deployments.{i}{sep}{msg}") from None
+            msg = validation_message(err, "", DeploymentSchema)
+            loc = first_error(err, DeploymentSchema)["loc"]
+            sep = "." if loc else ": "  # a field, or the deployment as a whole
+            where = "defaults" if _from_defaults(loc, raw, top.defaults) else f"deployments.{i}"
+            raise BadInputError(f"{path}: {where}{sep}{msg}") from None
         if d.name in names:
             raise BadInputError(f"{path}: deployments.{i}.name: {d.name!r} is used twice; names must be unique")
         pairs = [(c.ctx, c.requests) for c in d.requires.min_concurrency]
@@ -148,6 +150,21 @@ def load_plan(path: str | Path) -> Plan:
             settings[key] = settings[key] or default
         deployments.append(Deployment(i, d.name, model, settings, d.requires.model_dump(), notes))
     return Plan(str(path), tuple(deployments))
+
+
+def _from_defaults(loc: tuple, raw: dict, defaults: dict) -> bool:
+    """Whether the field at ``loc`` (of a deployment merged with the plan's defaults) came from
+    ``defaults:`` (a field, under any of its names, or a key of a merged ``requires``)."""
+    from kvplan.schema import DEPLOYMENT_ALIASES
+
+    if not loc:
+        return False
+    names = {loc[0], *(alias for alias, field in DEPLOYMENT_ALIASES.items() if field == loc[0])}
+    given = [n for n in names if n in raw]
+    if loc[0] == "requires" and len(loc) > 1 and isinstance(raw.get("requires"), dict):
+        inner = defaults.get("requires")
+        return loc[1] not in raw["requires"] and isinstance(inner, dict) and loc[1] in inner
+    return not given and any(n in defaults for n in names)
 
 
 def _launch(d, settings: dict, where: str) -> tuple[str, dict, tuple[str, ...]]:
@@ -195,7 +212,9 @@ def _capacity(dep: Deployment, plan_path: str):
 
 def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     """Every requirement of one deployment, with the numbers that decide it. Each is a
-    question to the deployment's one pool (kvplan.capacity.Pool)."""
+    question to the deployment's one pool (kvplan.capacity.Pool). The first, ``starts``, is
+    always asked: a deployment whose engine does not start (weights beyond the GPU, vLLM's
+    start-up check) fails whatever else it requires."""
     cap = _capacity(dep, plan_path)
     pool = cap.pool
     req = dep.requires
@@ -208,10 +227,16 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
     def add(name, ok, message, measured=None, required=None):
         out.append(RequirementResult(dep.name, name, ok, message, measured, required))
 
+    start = pool.startup()
+    override = " (--num-gpu-blocks-override)" if cap.request.num_gpu_blocks_override is not None else ""
+    add("starts", start.ok, start.reason if not start else (
+        f"{cap.engine} starts: weights {cap.weights_bytes:,} B per GPU, KV cache {cap.kv_cache_tokens:,} tokens in "
+        f"{cap.num_blocks:,} blocks{override}" if pool.paged else f"{cap.engine} starts (no paged KV cache)"))
     if req["max_model_len_fits"]:
-        # the deployment starts (Pool.verdict) and one request of max_model_len runs: under SGLang,
-        # which starts with a pool shorter than max_model_len and caps requests at it, the second
-        # can fail alone
+        # the deployment starts (Pool.planned) and one request of max_model_len runs: under SGLang,
+        # which starts with a pool shorter than max_model_len and caps requests at it, and under vLLM
+        # 0.14.0-0.18.1, whose start-up check counts the first KV-cache group only, the second can
+        # fail alone
         v = pool.runs(cap.model_len_request_tokens, 1)
         message = v.reason if not v else (
             f"one request of {cap.model_len_request_tokens:,} tokens needs {cap.blocks_per_request:,} blocks; "
@@ -221,29 +246,33 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         need = req["min_kv_tokens"]
         add("min_kv_tokens", cap.kv_cache_tokens >= need,
             f"KV cache holds {cap.kv_cache_tokens:,} tokens; required {need:,}{replicas}", cap.kv_cache_tokens, need)
-    loads = []
+    loads = []  # (blocks, ctx, requests) of each load the pool's memory decides
     ctxs = [c["ctx"] for c in req["min_concurrency"]]
     for c in req["min_concurrency"]:
         ctx, n = c["ctx"], c["requests"]
         # one name per requirement (JUnit keys a test case on it): the count too where a ctx repeats
         name = f"min_concurrency@{ctx}" + (f"x{n}" if ctxs.count(ctx) > 1 else "")
-        v = pool.serves(ctx, n)
+        # as `kvplan capacity --ctx --batch` (Pool.runs): the engine starts, then the load runs
+        v = pool.runs(ctx, n)
         fit = pool.max_requests(ctx)
-        if v.bound in ("weights", "max_model_len", "max_num_seqs"):
+        if not pool.planned() or v.bound in ("weights", "max_model_len", "max_num_seqs"):
             message = v.reason
         else:
             per = pool.blocks_per_request(ctx)
-            loads.append(n * per)
-            message = (f"{n} requests of {ctx:,} tokens need {n * per:,} blocks; the pool holds "
-                       f"{cap.num_blocks:,} ({fit:,} such requests){replicas}")
+            loads.append((n * per, ctx, n))
+            # vLLM 0.14.0-0.18.1 start with a max_model_len one request of which outgrows the pool
+            alone = pool.pages.request_beyond_pool_note(pool.max_model_len) if per > pool.usable_blocks else ""
+            message = (f"{n} request{'s' if n != 1 else ''} of {ctx:,} tokens need {n * per:,} blocks; the pool "
+                       f"holds {cap.num_blocks:,} ({fit:,} such requests){replicas}{alone}")
         add(name, v.ok, message, fit, n)
     if req["min_headroom"] is not None:
-        used_blocks = max(loads) if loads else cap.blocks_per_request
-        headroom = cap.kv_pool_bytes - used_blocks * cap.block_unit_bytes
+        used, ctx, n = max(loads) if loads else (cap.blocks_per_request, cap.model_len_request_tokens, 1)
+        headroom = pool.headroom_bytes(ctx, n)
         need = req["min_headroom"]
         add("min_headroom", headroom >= need,
-            f"KV pool {cap.kv_pool_bytes:,} B minus the load ({used_blocks:,} blocks x {cap.block_unit_bytes:,} B) "
-            f"leaves {headroom:,} B; required {need:,} B", headroom, need)
+            f"the pool's {pool.usable_blocks:,} usable blocks{override} less the load ({used:,} blocks) leave "
+            f"{pool.usable_blocks - used:,} x {cap.block_unit_bytes:,} B = {headroom:,} B per GPU; required "
+            f"{need:,} B", headroom, need)
     return DeploymentResult(dep.name, cap, tuple(out))
 
 

@@ -195,9 +195,11 @@ class _Family:
     best_ttft: float | None = None
     best_ttft_layout: str = ""
     best_ttft_tpot: float | None = None  # that layout's TPOT
-    memory: str = ""  # the last memory verdict
+    memory: str = ""  # the last memory verdict (of a planned pool, or the bound before planning)
+    memory_planned: bool = False  # a planned pool gave it (not only the bound before planning)
     shape: str = ""
-    gpu: str = ""
+    gpu: str = ""  # the last layout the engine or the catalog refused (others may have been planned)
+    refused: str = ""  # the engine does not start the model on this GPU at all: every layout
     fitted: bool = False
     passed: list = field(default_factory=list)
 
@@ -206,12 +208,13 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def layouts(spec: ModelSpec, n: int) -> list[tuple[int, int, int, bool]]:
+def layouts(spec: ModelSpec, n: int, pipeline_parallel: bool = True) -> list[tuple[int, int, int, bool]]:
     """(tp, pp, dp, expert_parallel) with tp x pp x dp = n (EP only for MoE models with
-    more than one rank in tp x dp)."""
+    more than one rank in tp x dp; pp 1 only under an engine release without pipeline
+    parallelism, ``Engine.pipeline_parallel``)."""
     out = []
     for tp in _divisors(n):
-        for pp in PP_CHOICES:
+        for pp in PP_CHOICES if pipeline_parallel else (1,):
             if (n // tp) % pp or pp > spec.num_layers:
                 continue
             dp = n // (tp * pp)
@@ -249,14 +252,16 @@ def _cannot_fit(spec: ModelSpec, gpu, whole: tuple[int, int], tp: int, pp: int, 
 def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | None = None,
               tpot_s: float | None = None, ttft_s: float | None = None, gpus: list[str], max_gpus: int = 16,
               weights: list[str] | None = None, kv_formats: list | None = None, prices: dict | None = None,
-              engine: str = "vllm", efficiency=None, progress=None, **deploy) -> Recommendation:
+              engine: str = "vllm", efficiency=None, calibration=None, progress=None, **deploy) -> Recommendation:
     """Search GPU x count x layout x weights x KV for the cheapest deployment that serves
     ``users`` concurrent requests of ``ctx`` prompt tokens (+ ``output_tokens``) within the
     targets. ``progress(done, total)`` is called after each family. ``deploy`` are further
-    make_request keywords (gpu_memory_utilization, max_model_len, ...)."""
+    make_request keywords (gpu_memory_utilization, max_model_len, ...). ``calibration``: a
+    file for ``kvplan.speed.load_calibration``, read for each family's GPU and KV format (a
+    measure report's kv_bandwidth is the format's own), in place of ``efficiency``."""
     from kvplan.formats import get_format
     from kvplan.gpus import get_gpu
-    from kvplan.speed import default_efficiency, estimate, setup
+    from kvplan.speed import default_efficiency, estimate, load_calibration, setup
     from kvplan.weights import get_weight_format, resolve_weight_format
 
     for what, v in (("ctx", ctx), ("users", users), ("max_gpus", max_gpus)):
@@ -305,23 +310,31 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         from kvplan.units import parse_tokens
 
         model_len = parse_tokens(model_len, "max_model_len")
-    if peak > model_len:
-        raise BadInputError(f"{spec.name} takes at most {model_len:,} tokens a request (max_model_len), "
-                            f"but {ctx:,} in + {output_tokens or 0:,} out = {peak:,} were asked")
+    # How long a request runs at a max_model_len is the engine's rule (RequestCap, as the pool
+    # asks it: SGLang stops one 2 tokens short), never re-derived here.
+    from kvplan.engines import get_engine
+
+    cap = get_engine(engine).request_cap
+    if peak > cap.tokens(model_len):
+        engine_cut = f" ({engine} runs one to max_model_len - {cap.short}: {cap.source})" if cap.short else ""
+        raise BadInputError(f"{spec.name} takes at most {cap.tokens(model_len):,} tokens a request at max_model_len "
+                            f"{model_len:,}{engine_cut}, but {ctx:,} in + {output_tokens or 0:,} out = {peak:,} "
+                            f"were asked")
     if deploy.get("max_model_len") is None:
         # Serve the load's length: the model's own max_model_len may not start where the load fits.
-        deploy = dict(deploy, max_model_len=peak)
+        deploy = dict(deploy, max_model_len=cap.max_model_len_for(peak))
     options, rejections = [], []
     tried = 0
     total = sum(len(g_w) * len(g_kvs) for *_, g_w, g_kvs in searches)
     done = 0
     for gpu, gspec, refused, g_w, g_kvs in searches:
-        eff = efficiency or default_efficiency(gpu)
+        base_eff = efficiency or default_efficiency(gpu)
         for w in g_w:
             for kv in g_kvs:
+                eff = load_calibration(calibration, gpu, kv.name) if calibration is not None else base_eff
                 fam = _Family()
                 if gspec is None:
-                    fam.gpu = refused
+                    fam.refused = refused
                     rejections.append(_reject(gpu.name, w, kv.name, fam, max_gpus + 1, max_gpus, users, peak, tpot_s,
                                               ttft_s))
                     done += 1
@@ -334,7 +347,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                 except KvplanError as err:
                     start, fam.shape = max_gpus + 1, str(err)
                 for n in [c for c in gpu_counts(max_gpus, eff.gpus_per_node) if c >= start]:
-                    for tp, pp, dp, ep in layouts(spec, n):
+                    for tp, pp, dp, ep in layouts(spec, n, get_engine(engine).pipeline_parallel):
                         if _cannot_fit(gspec, gpu, whole, tp, pp, dp, users):
                             fam.memory = fam.memory or (f"tp {tp} pp {pp} dp {dp}: weights and KV exceed "
                                                         f"{gpu.name}'s memory")
@@ -374,7 +387,7 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
     verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
     if not verdict:
-        fam.memory = f"{layout}: {verdict.reason}"
+        fam.memory, fam.memory_planned = f"{layout}: {verdict.reason}", True
         return
     fam.fitted = True
     try:
@@ -397,8 +410,13 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
 
 def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, users: int, peak: int,
             tpot_s, ttft_s) -> Rejection:
-    if fam.gpu:
-        return Rejection(gpu, w, kv, "gpu", fam.gpu)
+    """The family's closest miss: a layout that fits but is too slow (tpot, ttft) before a
+    planned pool that does not hold the load (memory) before a layout the engine or the
+    catalog refused (gpu) before the bound that rules a layout out unplanned (memory), and
+    shape last. A refusal of every layout (the engine does not start the model on the GPU)
+    is the family's reason whatever else."""
+    if fam.refused:
+        return Rejection(gpu, w, kv, "gpu", fam.refused)
     if fam.fitted:
         if tpot_s is not None and fam.best_tpot is not None and fam.best_tpot > tpot_s:
             return Rejection(gpu, w, kv, "tpot", f"fastest that fits: {fam.best_tpot * 1e3:,.1f} ms a token "
@@ -418,6 +436,8 @@ def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, 
             return Rejection(gpu, w, kv, "shape", fam.shape)
         return Rejection(gpu, w, kv, "memory", f"weights + KV of {users:,} requests of {peak:,} tokens need at least "
                                                f"{start} GPUs, more than --max-gpus {max_gpus}")
-    if fam.memory:
+    if fam.memory and (fam.memory_planned or not fam.gpu):
         return Rejection(gpu, w, kv, "memory", f"up to {max_gpus} GPUs; last tried {fam.memory}")
+    if fam.gpu:
+        return Rejection(gpu, w, kv, "gpu", fam.gpu)
     return Rejection(gpu, w, kv, "shape", fam.shape or f"no layout of up to {max_gpus} GPUs splits the model")

@@ -436,22 +436,68 @@ class ModelSpecSchema(_Strict):
         return self
 
 
-def validation_message(err: ValidationError, origin: str = "") -> str:
-    """One line from a pydantic error: ``origin: layers.2.head_dim: Input should be > 0``."""
+def validation_message(err: ValidationError, origin: str = "", schema: type[BaseModel] | None = None) -> str:
+    """One line from a pydantic error: ``origin: layers.2.head_dim: Input should be > 0``.
+
+    With the ``schema`` that was validated, an unknown field is reported first (a misspelt
+    name is why the field it meant is "missing") with the close names the schema knows
+    there: ``deployment: unknown field; did you mean deployments?``."""
     errors = err.errors()
-    first = errors[0]
+    first = first_error(err, schema)
     loc = ".".join(map(str, first["loc"]))
     msg = first["msg"]
     if first["type"] == "missing":
         msg = "required field is missing"
     elif first["type"] == "extra_forbidden":
         msg = "unknown field"
+        close = close_field_names(schema, first["loc"]) if schema is not None else []
+        if close:
+            msg += "; did you mean " + ", ".join(close) + "?"
     elif first["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
     prefix = f"{origin}: " if origin else ""
     where = f"{loc}: " if loc else ""
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return f"{prefix}{where}{msg}{more}"
+
+
+def first_error(err: ValidationError, schema: type[BaseModel] | None = None) -> dict:
+    """The error a one-line message reports: pydantic's first, or with ``schema`` given the
+    first unknown field (``deployment:`` misspelt makes ``deployments`` missing too)."""
+    errors = err.errors()
+    if schema is not None:
+        return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    return errors[0]
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``X | None``, ``list[X]``), if any."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def close_field_names(schema: type[BaseModel], loc: tuple) -> list[str]:
+    """Names the model holding ``loc``'s last part knows (its fields, and the other names it
+    takes: ``FIELD_ALIASES``) closest to that part."""
+    from kvplan.errors import close_names
+
+    model = schema
+    for part in loc[:-1]:
+        if isinstance(part, int):  # a list item: the same model
+            continue
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field is not None else None
+        if model is None:
+            return []
+    known = [*model.model_fields, *FIELD_ALIASES.get(model, ())]
+    return close_names(str(loc[-1]), known) if loc else []
 
 
 def validate_spec(data: object, origin: str = "") -> dict:
@@ -558,10 +604,13 @@ DEPLOYMENT_ALIASES = {
     "data_parallel_size": "dp", "dp_size": "dp", "kv_cache_dtype": "kv_dtype", "kv_cache_memory": "kv_cache_memory_bytes",
     "context_length": "max_model_len", "max_running_requests": "max_num_seqs",
     "chunked_prefill_size": "max_num_batched_tokens", "mem_fraction_static": "gpu_memory_utilization",
+    # SGLang's --disable-hybrid-swa-memory: one token pool for every layer, the request field
+    # `kvplan capacity --disable-hybrid-kv-cache-manager` sets (kvplan.vllm_args reads the flag so)
+    "disable_hybrid_swa_memory": "disable_hybrid_kv_cache_manager",
 }
 #: Aliases that are SGLang's only (need engine: sglang).
 SGLANG_ALIASES = ("tp_size", "pp_size", "dp_size", "context_length", "max_running_requests", "chunked_prefill_size",
-                  "mem_fraction_static")
+                  "mem_fraction_static", "disable_hybrid_swa_memory")
 
 
 class DeploymentSchema(_Strict):
@@ -641,3 +690,7 @@ class PlanSchema(_Strict):
     version: Literal[1] = 1
     defaults: dict[str, object] = {}
     deployments: list[dict[str, object]] = Field(min_length=1, max_length=limits.MAX_DEPLOYMENTS)
+
+
+#: Names a model takes besides its fields (close_field_names suggests them too).
+FIELD_ALIASES: dict[type[BaseModel], tuple[str, ...]] = {DeploymentSchema: tuple(DEPLOYMENT_ALIASES)}

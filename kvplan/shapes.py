@@ -492,6 +492,25 @@ def layer_shapes(spec: ModelSpec, layer: int) -> tuple[Param, ...]:
     return tuple(mixer + norms + ffn)
 
 
+@lru_cache(maxsize=4096)
+def tp_all_reduces(spec: ModelSpec, layer: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The all-reduces decoder layer ``layer`` runs under tensor parallelism, as the widths of
+    their messages (values a token): (the mixer's, the feed-forward block's). One per
+    row-parallel output: each RowParallelLinear sums its partial products over the tp group
+    (vLLM model_executor/layers/linear.py, reduce_results). The mixer's: attention or MLA
+    o_proj, a Mamba-2 or linear-attention out_proj (hidden wide); Mamba-1 also x_proj
+    (dt_rank + 2 x state wide: vLLM 0.19.1 layers/mamba/mamba_mixer.py lines 105 and 147);
+    Falcon-H1's parallel attention and Mamba branches each (models/falcon_h1.py line 270
+    o_proj, layers/mamba/mamba_mixer2.py line 456 out_proj). The feed-forward block's: one
+    (down_proj, falcon_h1.py line 77; an MoE block's routed and shared experts reduce once
+    together: models/nemotron_h.py lines 187 and 219 reduce_results=False, line 275).
+    Llama: ((hidden,), (hidden,)); Nemotron-H's one-mixer blocks (nemotron_h.py lines 282, 381,
+    507): a Mamba or attention block ((hidden,), ()), an MLP block ((), (hidden,)); Falcon-H1
+    ((hidden, hidden), (hidden,))."""
+    mixer = tuple(p.rows for p in _mixer(spec, spec.layers[layer]) if p.is_matrix and p.split == ROW)
+    return mixer, (spec.hidden_size,) if _ffn(spec, layer) else ()
+
+
 @lru_cache(maxsize=256)
 def model_shapes(spec: ModelSpec) -> tuple[Param, ...]:
     """Tensors outside the decoder layers: token embedding (+ learned positions, replicated),

@@ -141,15 +141,26 @@ def _figure(entry, where: str) -> tuple[object, str]:
     return entry["value"], str(entry["source"]).strip()
 
 
+#: The plausible range of an achieved fraction of a peak and of a fixed cost. The shipped
+#: factors run from 0.21 (flops) to 0.93 and from 0 to 620 us (efficiency.yaml); a figure
+#: below 5% of the peak or over 100 ms a step is a unit slip (seconds given as us, a percent
+#: as a fraction of 1e-9), refused: a calibration of flops 1e-9 and step_overhead_us
+#: 9,999,999 printed a TPOT of 15,722,744 ms (audit h25 S10).
+MIN_FRACTION = 0.05
+MAX_FIXED_US = 100_000
+
+
 def _fraction(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise BadInputError(f"{where}: expected a fraction in (0, 1], got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not MIN_FRACTION <= value <= 1:
+        raise BadInputError(f"{where}: expected an achieved fraction of the peak in [{MIN_FRACTION:g}, 1], "
+                            f"got {value!r}")
     return float(value)
 
 
 def _micros(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e7 or value != value:
-        raise BadInputError(f"{where}: expected microseconds >= 0, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or not 0 <= value <= MAX_FIXED_US):
+        raise BadInputError(f"{where}: expected microseconds in [0, {MAX_FIXED_US:,}], got {value!r}")
     return float(value) / 1e6
 
 
@@ -205,7 +216,8 @@ def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = N
     data = read_json(path)
     if isinstance(data, dict) and "formats" in data and "copy_bandwidth" in data:
         return _from_measure_report(data, path, gpu, kv_format, base)
-    if not isinstance(data, dict) or data.get("kvplan_calibration") != CALIBRATION_VERSION:
+    version = data.get("kvplan_calibration") if isinstance(data, dict) else None
+    if type(version) is not int or version != CALIBRATION_VERSION:  # True == 1, but is no version
         raise BadInputError(f"{path}: not a kvplan measure report nor a calibration file "
                             f"(expected \"kvplan_calibration\": {CALIBRATION_VERSION}; see docs/speed.md)")
     allowed = {"kvplan_calibration", "gpu", "source", *FRACTIONS, *FIXED_US}
@@ -413,6 +425,17 @@ class _Stage:
     kinds: tuple[tuple[CacheKind, int], ...]
     num_layers: int
     num_moe_layers: int
+    #: tp all-reduces of the stage's mixers as (values a token, how many): one per row-parallel
+    #: output (kvplan.shapes.tp_all_reduces); Llama-3.1-8B ((4096, 32),), Nemotron-H-56B
+    #: ((8192, 64),) for its 54 Mamba and 10 attention blocks, Falcon-H1 two a layer
+    mixer_reduces: tuple[tuple[int, int], ...] = ()
+    mlp_layers: int = 0  # layers with a dense feed-forward block (one tp all-reduce each)
+    #: of ``linear_params``, the lm_head's (or the tied embedding's): its logits are computed for
+    #: one row a request in the step, the last position of a prompt's chunk, not every token
+    #: (vLLM 0.19.1 v1/worker/gpu_model_runner.py line 2047 logits_indices = query_start_loc[1:]
+    #: - 1, line 4069 hidden_states[logits_indices]; SGLang 0.5.8 layers/logits_processor.py
+    #: lines 426 and 440 last_index, hidden_states[last_index])
+    head_params: int = 0
 
 
 @dataclass(frozen=True)
@@ -502,8 +525,10 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         linear = sum(pc.values()) - pc["embedding"] - pc["experts"] - pc["norms"] + embedding_params
         moe_layers = sum(1 for i in st.layers if spec.is_moe_layer(i))  # the ffn layout's, when given
         dense_m, expert_m = _matrix_counts(spec, st.layers, req.moe_parallel, st.stage == len(terms) - 1)
+        mixer_reduces, mlp_layers = _reduce_counts(spec, st.layers)
         stages.append(_Stage(st.stage, read, bp["experts"], linear, pc["experts"], dense_m, expert_m, _parts(kinds),
-                             len(st.layers), moe_layers))
+                             len(st.layers), moe_layers, mixer_reduces, mlp_layers,
+                             pc.get("lm_head", 0) + embedding_params))
     return Setup(
         pool=pool, efficiency=eff, stages=tuple(stages), hbm_bytes_per_s=gpu.hbm_bandwidth_bytes_per_s,
         linear_flops_per_s=linear_peak, attention_flops_per_s=attention_peak,
@@ -512,6 +537,22 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
         allreduce_fusion=fusion,
     )
+
+
+def _reduce_counts(spec: ModelSpec, layers: range) -> tuple[tuple[tuple[int, int], ...], int]:
+    """(the mixers' tp all-reduces as (width, count), the dense feed-forward layers) of
+    ``layers``, from ``kvplan.shapes.tp_all_reduces``."""
+    from collections import Counter
+
+    from kvplan.shapes import tp_all_reduces
+
+    widths: Counter = Counter()
+    mlp = 0
+    for layer in layers:
+        mixer, ffn = tp_all_reduces(spec, layer)
+        widths.update(mixer)
+        mlp += bool(ffn) and not spec.is_moe_layer(layer)
+    return tuple(sorted(widths.items())), mlp
 
 
 _MATRIX_MEMO: dict[tuple, tuple] = {}
@@ -600,6 +641,19 @@ def _collective_s(s: Setup, group: int, message_bytes: float) -> tuple[float, fl
     return eff.collective_latency_s + ring / (eff.interconnect * link), ring
 
 
+def _gather_s(s: Setup, group: int, message_bytes: float) -> tuple[float, float]:
+    """(seconds, bytes per rank) of one gather to one rank of ``message_bytes`` whole (each
+    rank sends its 1/group: (g - 1) / g of the message crosses the root's link)."""
+    if group <= 1 or message_bytes <= 0:
+        return 0.0, 0.0
+    eff = s.efficiency
+    link = s.request.gpu.interconnect.bytes_per_s
+    if group > eff.gpus_per_node:
+        link = min(link, eff.inter_node_bytes_per_s)
+    sent = (group - 1) / group * message_bytes
+    return eff.collective_latency_s + sent / (eff.interconnect * link), sent
+
+
 def _fused_s(s: Setup, seconds: float, message_bytes: float, fused_max_bytes: int) -> float:
     """``seconds`` of one tp all-reduce, less the fused kernel's saving where the engine fuses
     it with the RMSNorm that follows (messages up to ``fused_max_bytes``; never below 0)."""
@@ -617,6 +671,27 @@ class _Load:
     prefill_tokens: float = 0.0  # prompt tokens processed in the same step
     prefill_start: int = 0  # prompt position the prefill tokens start at (one prompt)
     prefill_prompts: float = 0.0  # prompts whose chunk [start, start + tokens/prompts) runs
+    #: tokens the other data-parallel ranks together bring to the MoE layers in the same step
+    #: (None: dp - 1 times this rank's, a balanced step). An idle rank runs a dummy pass of one token: vLLM 0.19.1
+    #: v1/engine/core.py lines 1718-1723 ("must execute a dummy pass"), v1/worker/gpu_worker.py
+    #: lines 889-891 (uniform_decode_query_len tokens, 1); v1/worker/dp_utils.py line 153 pads the
+    #: ranks to the largest batch only under CUDA graphs or micro-batching, which a prefill step of
+    #: thousands of tokens does not run. DeepSeek-V3 dp 8, a 4k prompt: 4,096 + 7 tokens meet in
+    #: the experts, not 8 x 4,096.
+    other_ranks_tokens: float | None = None
+
+
+def _last_has_ffn(spec: ModelSpec) -> bool:
+    from kvplan.shapes import tp_all_reduces
+
+    return bool(tp_all_reduces(spec, spec.num_layers - 1)[1])
+
+
+def _moe_tokens(dp: int, tokens: float, load: _Load) -> float:
+    """Tokens that meet in an MoE layer sharded over the dp ranks: this rank's ``tokens`` and
+    what the ``dp - 1`` others bring (``_Load.other_ranks_tokens``)."""
+    other = (dp - 1) * tokens if load.other_ranks_tokens is None else load.other_ranks_tokens
+    return tokens + other
 
 
 def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
@@ -626,10 +701,11 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
     # linear layers
     weight_bytes = float(st.weight_read_bytes)
     matrices = float(st.dense_matrices)
-    flops = 2.0 * st.linear_params * tokens
+    logit_rows = load.decode_seqs + load.prefill_prompts  # one a request in the step
+    flops = 2.0 * (st.linear_params - st.head_params) * tokens + 2.0 * st.head_params * logit_rows
     if s.expert_hit is not None and st.expert_bytes:
         k, e = s.expert_hit
-        moe_tokens = tokens * req.dp  # vLLM: every dp rank's tokens meet in the MoE layers
+        moe_tokens = _moe_tokens(req.dp, tokens, load)  # vLLM: every dp rank's tokens meet in the MoE layers
         hit = expert_hit_fraction(k, e, moe_tokens)
         weight_bytes += st.expert_bytes * hit
         matrices += st.expert_matrices * hit
@@ -650,24 +726,43 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
             kv_bytes += count * load.prefill_prompts * cost.reads(kind, spec, round(end), fmt, tp)
     kv_s = kv_bytes / (eff.kv_bandwidth * s.hbm_bytes_per_s)
     attn_s = attn_flops / (eff.flops * s.attention_flops_per_s)
-    # communication: two all-reduces a layer inside the replica; MoE layers over tp x dp
-    # (the attention output's, then the MLP output's; each fused up to the engine's limit for it)
-    message = tokens * spec.hidden_size * s.act_bytes
-    dense_layers = st.num_layers - st.num_moe_layers
+    # communication inside the replica: one tp all-reduce per row-parallel output of a layer
+    # (kvplan.shapes.tp_all_reduces: Llama two, a Nemotron-H block one, Falcon-H1 three), each
+    # fused up to the engine's limit for it (the mixer's as attention, the feed-forward's as the
+    # MLP); MoE layers over tp x dp
     fusion = s.allreduce_fusion
+    comm_s = comm_b = 0.0
+    for width, count in st.mixer_reduces:
+        msg = tokens * width * s.act_bytes
+        one_s, one_b = _collective_s(s, tp, msg)
+        comm_s += count * _fused_s(s, one_s, msg, fusion.max_bytes)
+        comm_b += count * one_b
+    message = tokens * spec.hidden_size * s.act_bytes
     plain_s, one_b = _collective_s(s, tp, message)  # one tp all-reduce, unfused
-    attn_one_s = _fused_s(s, plain_s, message, fusion.max_bytes)
     mlp_one_s = _fused_s(s, plain_s, message, fusion.mlp_bytes)
-    comm_s, comm_b = dense_layers * (attn_one_s + mlp_one_s), 2 * dense_layers * one_b
+    comm_s += st.mlp_layers * mlp_one_s
+    comm_b += st.mlp_layers * one_b
     if st.num_moe_layers:
         # with dp 1 the MoE output is the same tp all-reduce (fused likewise); over dp ranks, not
-        moe_one_s, moe_one_b = ((mlp_one_s, one_b) if req.dp == 1 else
-                                _collective_s(s, tp * req.dp, message * req.dp))
-        comm_s += st.num_moe_layers * (attn_one_s + moe_one_s)
-        comm_b += st.num_moe_layers * (one_b + moe_one_b)
+        moe_one_s, moe_one_b = ((mlp_one_s, one_b) if req.dp == 1 else _collective_s(
+            s, tp * req.dp, _moe_tokens(req.dp, tokens, load) * spec.hidden_size * s.act_bytes))
+        comm_s += st.num_moe_layers * moe_one_s
+        comm_b += st.num_moe_layers * moe_one_b
+    if st.index == 0:
+        # the embedding lookup on a vocabulary split over tp: each rank holds a slice of the rows
+        # and the output is all-reduced once a step (vLLM 0.19.1 vocab_parallel_embedding.py
+        # line 483 tensor_model_parallel_all_reduce)
+        comm_s += plain_s
+        comm_b += one_b
+    if st.index == len(s.stages) - 1 and st.head_params and tp > 1:
+        # the logits of a vocabulary split over tp are gathered once a step, a row a request
+        # (vLLM 0.19.1 logits_processor.py lines 75-87 tensor_model_parallel_gather)
+        head_s, head_b = _gather_s(s, tp, logit_rows * spec.vocab_size * s.act_bytes)
+        comm_s += head_s
+        comm_b += head_b
     last = spec.num_layers - 1  # the model's last layer sits in the last stage
     if (not fusion.last_layer_mlp_fused and st.index == len(s.stages) - 1
-            and (req.dp == 1 or not spec.is_moe_layer(last))):
+            and (req.dp == 1 or not spec.is_moe_layer(last)) and _last_has_ffn(spec)):
         comm_s += plain_s - mlp_one_s  # the model's last MLP all-reduce runs unfused
     # the larger of memory and compute is what each part costs; split the bound honestly
     compute_s = max(0.0, lin_s - mem_s) + max(0.0, attn_s - kv_s)
@@ -675,6 +770,18 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
                     overhead_s=st.num_layers * eff.layer_overhead_s,
                     weight_read_bytes=weight_bytes, kv_read_bytes=kv_bytes, flops=flops + attn_flops,
                     comm_bytes=comm_b)
+
+
+def _handoff_links(tp: int, pp: int, per_node: int, nvlink: int, inter_node: int) -> list[int]:
+    """Bytes/s of each of the pp - 1 hand-offs between stages, ranks placed stage after stage
+    (stage i on ranks i x tp .. i x tp + tp - 1): rank r of one stage sends to rank r of the
+    next, over the inter-node link where any such pair sits on two nodes (tp 8 pp 2 on 8-GPU
+    nodes: every hand-off; tp 2 pp 2: none)."""
+    out = []
+    for i in range(1, pp):
+        crosses = any(((i - 1) * tp + r) // per_node != (i * tp + r) // per_node for r in range(tp))
+        out.append(min(nvlink, inter_node) if crosses else nvlink)
+    return out
 
 
 def _pass_time(s: Setup, load: _Load) -> StepTime:
@@ -686,9 +793,10 @@ def _pass_time(s: Setup, load: _Load) -> StepTime:
     handoff = 0.0
     if pp > 1:
         tokens = load.decode_seqs + load.prefill_tokens
-        link = s.request.gpu.interconnect.bytes_per_s
-        handoff = (pp - 1) * (s.efficiency.collective_latency_s
-                              + tokens * s.spec.hidden_size * s.act_bytes / (s.efficiency.interconnect * link))
+        eff = s.efficiency
+        nvlink = s.request.gpu.interconnect.bytes_per_s
+        for link in _handoff_links(s.request.tp, pp, eff.gpus_per_node, nvlink, eff.inter_node_bytes_per_s):
+            handoff += eff.collective_latency_s + tokens * s.spec.hidden_size * s.act_bytes / (eff.interconnect * link)
     return StepTime(
         weights_s=sum(t.weights_s for t in times), kv_s=sum(t.kv_s for t in times),
         compute_s=sum(t.compute_s for t in times), comm_s=sum(t.comm_s for t in times) + handoff,
@@ -709,15 +817,34 @@ def decode_step(s: Setup, users_per_replica: int, ctx: int, prompt_tokens: int =
     ``q = (users - 1) / output`` of the steps (when that exceeds 1, every step computes
     that many prompts' tokens). Pipeline stages each work on their own micro-batch of
     ``cdiv(users, pp)`` sequences, and the prompts spread over the micro-batches likewise;
-    a token passes every stage."""
+    a token passes every stage.
+
+    The other data-parallel ranks of an MoE model bring their own decode tokens to the shared
+    MoE layers, and their own new prompts at their own rate (``r = micro / output`` a step
+    each: all their users restart once per ``output`` steps), never this rank's prompt dp
+    times (``_Load.other_ranks_tokens``): a share ``1 - (1 - r)^(dp - 1)`` of the steps
+    carries at least one of their prompts (and every rank waits for it in the MoE layers), the
+    rest their decode tokens alone. Mixed step by step as above, not at the mean token count
+    (a prompt every 1,024 steps on 7 other ranks would otherwise read 3 x the experts of an
+    8-token DeepSeek-V3 step in every step)."""
     pp = len(s.stages)
     micro = cdiv(users_per_replica, min(pp, users_per_replica))
-    t = _pass_time(s, _Load(micro, ctx))
+    others = s.request.dp - 1 if s.expert_hit is not None else 0
+    idle, busy, p_busy = float(others * micro), 0.0, 0.0
+    if others and output_tokens and prompt_tokens:
+        rate = micro / output_tokens  # prompts a step on each other rank
+        p_busy = 1.0 if rate >= 1 else 1.0 - (1.0 - rate) ** others
+        busy = idle + others * rate / p_busy * prompt_tokens
+
+    def with_others(load: _Load) -> StepTime:
+        t = _pass_time(s, replace(load, other_ranks_tokens=idle))
+        return _mix(t, _pass_time(s, replace(load, other_ranks_tokens=busy)), p_busy) if p_busy else t
+
+    t = with_others(_Load(micro, ctx))
     if output_tokens and prompt_tokens and users_per_replica > 1:
         prompts = (users_per_replica - 1) * micro / (users_per_replica * output_tokens)
         q = min(1.0, prompts)
-        with_prompt = _pass_time(s, _Load(micro, ctx, prompts / q * prompt_tokens, 0, prompts / q))
-        t = _mix(t, with_prompt, q)
+        t = _mix(t, with_others(_Load(micro, ctx, prompts / q * prompt_tokens, 0, prompts / q)), q)
     return _with_step_overhead(s, t)
 
 
@@ -747,9 +874,15 @@ def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_toke
     return _with_step_overhead(s, _pass_time(s, load)).total_s
 
 
+#: Tokens an idle data-parallel rank runs while another computes a prompt: a dummy pass of
+#: one token (vLLM 0.19.1 v1/worker/gpu_worker.py execute_dummy_batch, lines 889-891; see _Load).
+IDLE_RANK_TOKENS = 1
+
+
 def prefill_time(s: Setup, prompt_tokens: int, prompts: int = 1) -> StepTime:
     """Time to first token of ``prompts`` prompts of ``prompt_tokens`` arriving together on
-    an idle replica: steps of at most the engine's ``max_num_batched_tokens`` tokens (all
+    an idle replica (the other data-parallel ranks idle: one dummy token each in the MoE
+    layers, ``IDLE_RANK_TOKENS``): steps of at most the engine's ``max_num_batched_tokens`` tokens (all
     at once when it has none), whole prompts batched into a step while they fit, a longer
     prompt chunked; steps overlap across pipeline stages."""
     _positive(prompt_tokens, "prompt tokens")
@@ -760,11 +893,13 @@ def prefill_time(s: Setup, prompt_tokens: int, prompts: int = 1) -> StepTime:
         per_step = max(1, budget // prompt_tokens)
         for first in range(0, prompts, per_step):
             n = min(per_step, prompts - first)
-            loads.append(_Load(0, 0, float(n * prompt_tokens), 0, float(n)))
+            loads.append(_Load(0, 0, float(n * prompt_tokens), 0, float(n),
+                               float((s.request.dp - 1) * IDLE_RANK_TOKENS)))
     else:
         for _ in range(prompts):
             for start in range(0, prompt_tokens, budget):
-                loads.append(_Load(0, 0, float(min(budget, prompt_tokens - start)), start, 1.0))
+                loads.append(_Load(0, 0, float(min(budget, prompt_tokens - start)), start, 1.0,
+                                   float((s.request.dp - 1) * IDLE_RANK_TOKENS)))
     total = None
     for load in loads:
         t = _pass_time(s, load)
@@ -887,7 +1022,7 @@ class SpeedTable:
             "fused_allreduce_mlp_max_bytes": first.allreduce_fusion.mlp_bytes,
             "efficiency": first.efficiency.as_dict(),
             "formats": [
-                {"kv_dtype": s.request.kv_format.name,
+                {"kv_dtype": s.request.kv_format.name, "efficiency": s.efficiency.as_dict(),
                  "max_requests_at_peak": s.pool.max_requests(self.ctx + (self.output_tokens or 0)),
                  "deployment_max_requests_at_peak": s.request.dp * s.pool.max_requests(
                      self.ctx + (self.output_tokens or 0)),
@@ -899,15 +1034,23 @@ class SpeedTable:
 
 
 def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=None, output_tokens: int | None = None,
-                efficiency: Efficiency | None = None, fuse_allreduce_rms: bool | None = None) -> SpeedTable:
+                efficiency: Efficiency | None = None, fuse_allreduce_rms: bool | None = None,
+                calibration=None) -> SpeedTable:
     """Estimates for every users count and KV format (default: the request's), one pool each
-    (``fuse_allreduce_rms``: as ``setup``)."""
+    (``fuse_allreduce_rms``: as ``setup``). ``calibration``: a file for ``load_calibration``,
+    read for each KV format with that format's name (a measure report's kv_bandwidth is the
+    format's own: bf16 4,131 GB/s, fp8 2,418 GB/s in docs/measurements/h200-measure.json),
+    in place of ``efficiency``."""
     from kvplan.capacity import plan
 
     if not users:
         raise BadInputError("give at least one users count (--users 1,8,32)")
     requests = [req] if not kv_formats else [req.replace(kv_format=f) for f in kv_formats]
-    setups = tuple(setup(plan(r), efficiency, fuse_allreduce_rms) for r in requests)
+
+    def eff(r: CapacityRequest) -> Efficiency | None:
+        return load_calibration(calibration, r.gpu, r.kv_format.name) if calibration is not None else efficiency
+
+    setups = tuple(setup(plan(r), eff(r), fuse_allreduce_rms) for r in requests)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
     return SpeedTable(setups, ctx, output_tokens, points)
 

@@ -360,8 +360,8 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
 def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int,
                   block_size: int | None, ctx, bat) -> int:
     """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
-    own rules for every (ctx, batch) at once: ``Pool.verdict`` (the deployment runs as
-    planned; else every point is limited by weights or max_model_len) then ``Pool.limits``
+    own rules for every (ctx, batch) at once: ``Pool.planned`` (the engine starts; else every
+    point is limited by weights or max_model_len) then ``Pool.limits``
     (the rule behind ``Pool.serves``): together ``Pool.runs``. ``block_size`` as the user
     gave it (None: the engine's); returns the block the pool runs."""
     import numpy as np
@@ -376,9 +376,9 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
-    base = pool.planned()  # as `kvplan capacity` (Pool.runs): the deployment must run as planned first
+    base = pool.planned()  # as `kvplan capacity` (Pool.runs): the engine must start first
     if not base:
-        # no pool at all, or the deployment's max_model_len does not start / fit one request
+        # no pool at all, or the engine refuses to start with the deployment's max_model_len
         code = np.full_like(code, Pool.LIMITS.index("weights" if base.bound == "weights" else "max_model_len") + 1)
     reserved = (np.asarray(pool.reserved_bytes(n, b), dtype=np.int64) if pool.paged
                 else np.zeros((len(ctx), len(bat)), dtype=np.int64))

@@ -44,7 +44,7 @@ def test_failing_example_exits_1_with_numbers(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("kvplan: note: llama-70b-one-l4: max_model_len 8k is 8,192 tokens here")
     err = err[1:]
-    assert len(err) == 1 and err[0].startswith("kvplan: check failed: 2 of 2 requirements")
+    assert len(err) == 1 and err[0].startswith("kvplan: check failed: 3 of 3 requirements")
     assert "exceed the engine's" in err[0]
 
 
@@ -57,8 +57,8 @@ def test_requirements_use_exact_block_arithmetic(tmp_path):
     assert by["min_concurrency@8192"].measured == cap.num_blocks // 512
     assert by["min_concurrency@8192"].passed == (cap.num_blocks >= 25_600)
     assert by["min_kv_tokens"].measured == cap.kv_cache_tokens and by["min_kv_tokens"].required == 409_600
-    # headroom = pool - 25,600 blocks * (65,536 B * 32 layers)
-    assert by["min_headroom"].measured == cap.kv_pool_bytes - 25_600 * 2_097_152
+    # headroom = (usable blocks - 25,600) * (65,536 B * 32 layers)
+    assert by["min_headroom"].measured == (cap.num_blocks - 1 - 25_600) * 2_097_152
     assert report.passed
 
 
@@ -68,6 +68,7 @@ def test_failures_are_named_with_numbers(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     failed = [r for d in out["deployments"] for r in d["requirements"] if not r["passed"]]
     assert [r["requirement"] for r in failed] == ["min_concurrency@8192", "min_headroom"]
+    assert out["deployments"][0]["requirements"][0]["requirement"] == "starts"
     assert "500 requests of 8,192 tokens need 256,000 blocks" in failed[0]["message"]
 
 
@@ -78,7 +79,7 @@ def test_junit_report(tmp_path):
     assert run(["check", plan, "--junit", str(junit)]) == 1
     root = ET.fromstring(junit.read_text())
     suite = root.find("testsuite")
-    assert suite.get("tests") == "4" and suite.get("failures") == "2"
+    assert suite.get("tests") == "5" and suite.get("failures") == "2"
     names = [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None]
     assert names == ["min_concurrency@8192", "min_headroom"]
     assert junit_xml(check_plan(load_plan(plan))).startswith("<?xml")
@@ -173,7 +174,7 @@ def test_requirements_at_exactly_the_boundary_pass(tmp_path):
 
     cap = plan_capacity(load_model("llama3.1-8b"), "h100", max_model_len=8192)
     load = 50 * 512  # 50 requests of 8k: 512 blocks each
-    headroom = cap.kv_pool_bytes - load * cap.block_unit_bytes
+    headroom = (cap.pool.usable_blocks - load) * cap.block_unit_bytes
     text = (f"      min_kv_tokens: {cap.kv_cache_tokens}\n"
             f"      min_concurrency: [{{ctx: 8k, requests: 50}}]\n"
             f"      min_headroom: {headroom}\n")
@@ -199,7 +200,7 @@ def test_headroom_is_left_after_the_largest_load(tmp_path):
     report = check_plan(load_plan(_plan_with(tmp_path, text)))
     by = {r.requirement: r for r in report.deployments[0].results}
     # loads: 10 x 64 blocks = 640; 40 x 512 = 20,480 -> the larger is subtracted
-    assert by["min_headroom"].measured == cap.kv_pool_bytes - 20_480 * cap.block_unit_bytes
+    assert by["min_headroom"].measured == (cap.pool.usable_blocks - 20_480) * cap.block_unit_bytes
 
 
 def test_dp_requirements_count_one_replica_and_say_so(tmp_path):
@@ -213,7 +214,7 @@ def test_dp_requirements_count_one_replica_and_say_so(tmp_path):
                  "     requires: {min_concurrency: [{ctx: 8k, requests: 8}], min_kv_tokens: 100k}}\n")
     rep = check_plan(load_plan(p))
     pool = plan_pool(make_request(load_model("mixtral-8x7b"), "h100", tp=2, dp=2, max_model_len=32768))
-    tokens, conc = rep.deployments[0].results[1:]
+    tokens, conc = rep.deployments[0].results[2:]
     assert conc.measured == pool.max_requests(8192) and tokens.measured == pool.kv_cache_tokens
     assert conc.message.endswith("(per replica; the deployment has 2 replicas)")
     assert tokens.message.endswith("(per replica; the deployment has 2 replicas)")
@@ -243,3 +244,169 @@ def test_check_says_how_it_reads_a_suffix_as_capacity_does(tmp_path, capsys):
     run(["check", plan])
     err = capsys.readouterr().err
     assert "note: chat: max_model_len 32k is 32,768 tokens here (k = 1,024); vLLM reads 32k as 32,000" in err
+
+
+# -- review h25 (F1, F2, F10-F12) ------------------------------------------------------------------
+OVERRIDE = """
+deployments:
+  - name: override
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 8192
+    num_gpu_blocks_override: 1000
+    requires: {min_headroom: 40GiB, min_concurrency: [{ctx: 8k, requests: 1}]}
+"""
+
+
+def test_headroom_counts_the_blocks_an_override_allocates(tmp_path, capsys):
+    """vLLM allocates num_gpu_blocks_override blocks whatever the memory holds (v0.19.1
+    v1/core/kv_cache_utils.py 823-835): 1,000 blocks, 999 usable, less one 8k request's 512
+    leave 487 x 2,097,152 B. The memory left (58,138,726,400 B less the load: 57,064,984,576 B)
+    passed 40 GiB before."""
+    assert run(["check", write(tmp_path, OVERRIDE), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    by = {r["requirement"]: r for r in out["deployments"][0]["requirements"]}
+    assert by["min_headroom"]["measured"] == 487 * 2_097_152 == 1_021_313_024
+    assert not by["min_headroom"]["passed"] and by["min_headroom"]["required"] == 40 << 30
+    assert by["min_headroom"]["message"] == (
+        "the pool's 999 usable blocks (--num-gpu-blocks-override) less the load (512 blocks) leave 487 x 2,097,152 B "
+        "= 1,021,313,024 B per GPU; required 42,949,672,960 B")
+    cap = out["deployments"][0]["capacity"]
+    assert (cap["num_blocks"], cap["kv_cache_bytes"], cap["kv_pool_bytes"]) == (1000, 2_097_152_000, 58_138_726_400)
+    # the other requirements already asked the overridden pool
+    assert by["min_concurrency@8192"]["measured"] == 1 and by["starts"]["passed"]
+
+
+def test_capacity_says_what_an_override_allocates(capsys):
+    code, out = run(["capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "8192",
+                     "--num-gpu-blocks-override", "1000"]), capsys.readouterr().out
+    assert code == 0
+    assert ("(vLLM allocates only these: 1,000 x 2,097,152 B = 2,097,152,000 B per GPU of the 58,138,726,400 B KV "
+            "pool; the rest of the KV pool stays unallocated)") in " ".join(out.split())
+
+
+def test_an_override_beyond_the_gpu_does_not_fit(capsys):
+    """100,000 blocks x 2,097,152 B = 209,715,200,000 B on an 85,029,027,840 B H100: vLLM runs out
+    of memory allocating them (said "fits" before, with 195 requests of 8k)."""
+    assert run(["capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "8192",
+                "--num-gpu-blocks-override", "100000", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert not out["starts"] and not out["fits"]
+    assert out["reasons"][0] == (
+        "stage 0: weights 16,094,076,928 B + activations 2,024,886,272 B + other 268,435,456 B + KV cache "
+        "209,715,200,000 B (--num-gpu-blocks-override: 100,000 blocks) exceed the GPU's 85,029,027,840 B")
+    # 30,000 blocks (62,914,560,000 B) exceed the 58,138,726,400 B pool but not the GPU: vLLM allocates them
+    assert run(["capacity", "llama3.1-8b", "--gpu", "h100", "--max-model-len", "8192",
+                "--num-gpu-blocks-override", "30000"]) == 0
+    assert "more than the KV pool: vLLM allocates them beyond its memory budget" in capsys.readouterr().out
+
+
+NO_START = """
+deployments:
+  - {name: big-on-l4, model: llama3.1-70b, gpu: l4, requires: {max_model_len_fits: false}}
+"""
+
+
+def test_a_deployment_that_cannot_start_fails_without_requirements(tmp_path, capsys):
+    """Llama-3.1-70B bf16 (141 GB of weights) on one L4 passed with "0 passed, 0 failed", exit 0."""
+    plan = write(tmp_path, NO_START)
+    junit = tmp_path / "r.xml"
+    assert run(["check", plan, "--junit", str(junit)]) == 1
+    out, err = capsys.readouterr()
+    assert "0 passed, 1 failed" in out
+    reason = ("no memory left for the KV cache on stage 0: weights 141,140,967,424 B + activations 577,136,230 B + "
+              "other 0 B exceed the engine's 21,289,079,143 B")
+    assert err.strip() == f"kvplan: check failed: 1 of 1 requirements (big-on-l4: {reason})"
+    suite = ET.fromstring(junit.read_text()).find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    (case,) = suite.findall("testcase")
+    assert case.get("name") == "starts" and case.find("failure").get("message") == reason
+    assert run(["check", plan, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["passed"], out["num_requirements"], out["num_failed"]) == (False, 1, 1)
+
+
+def test_vllm_refusing_to_start_fails_the_check(tmp_path, capsys):
+    """Llama-3.1-8B on an L4 at its own 131,072 tokens: vLLM's start-up check refuses (a pool of
+    4,637,419,879 B, 35,376 tokens at most), even with max_model_len_fits switched off."""
+    plan = write(tmp_path, "deployments:\n  - {name: a, model: llama3.1-8b, gpu: l4, "
+                           "requires: {max_model_len_fits: false}}\n")
+    assert run(["check", plan, "--json"]) == 1
+    (r,) = json.loads(capsys.readouterr().out)["deployments"][0]["requirements"]
+    assert r["requirement"] == "starts" and not r["passed"]
+    assert r["message"] == ("vllm==0.19.1 refuses to start: one request of max_model_len 131,072 needs "
+                            "17,179,869,184 B of KV cache, more than the 4,637,419,879 B available; the estimated "
+                            "maximum model length is 35,376")
+
+
+def test_a_plan_without_requirements_says_what_it_checked(tmp_path, capsys):
+    plan = write(tmp_path, "deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, max_model_len: 8k, "
+                           "requires: {max_model_len_fits: false}}\n")
+    assert run(["check", plan]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("a │ starts │ pass │ vllm==0.19.1 starts: weights 16,094,076,928 B per GPU, KV cache 443,552 tokens in "
+            "27,722 blocks") in out
+    assert "1 passed, 0 failed" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # F10: a field of `defaults:` was reported as deployments.0.<field>
+        ("defaults: {gpu_memory_utilisation: 0.8}\ndeployments:\n  - {name: a, model: llama3.1-8b, gpu: h100}\n",
+         "defaults.gpu_memory_utilisation: unknown field; did you mean gpu_memory_utilization?"),
+        ("defaults: {gpu_memory_utilization: 1.5}\ndeployments:\n  - {name: a, model: llama3.1-8b, gpu: h100}\n",
+         "defaults.gpu_memory_utilization: Input should be less than or equal to 1"),
+        ("defaults: {requires: {min_headrom: 1GiB}}\n"
+         "deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, requires: {min_kv_tokens: 1}}\n",
+         "defaults.requires.min_headrom: unknown field; did you mean min_headroom?"),
+        # the deployment's own field stays its own, also where defaults give the same name
+        ("defaults: {gpu_memory_utilization: 0.8}\n"
+         "deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, gpu_memory_utilization: 1.5}\n",
+         "deployments.0.gpu_memory_utilization: Input should be less than or equal to 1"),
+        ("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, gpu_memory_utilisation: 0.8}\n",
+         "deployments.0.gpu_memory_utilisation: unknown field; did you mean gpu_memory_utilization?"),
+        ("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, tensor_paralel_size: 2}\n",
+         "deployments.0.tensor_paralel_size: unknown field; did you mean tensor_parallel_size, data_parallel_size, "
+         "pipeline_parallel_size?"),
+        # F11: the misspelt top-level key was hidden behind "deployments: required field is missing"
+        ("deployment:\n  - {name: a, model: llama3.1-8b, gpu: h100}\n",
+         "deployment: unknown field; did you mean deployments? (and 1 more problems)"),
+        ("default: {gpu: h100}\ndeployments:\n  - {name: a, model: llama3.1-8b, gpu: h100}\n",
+         "default: unknown field; did you mean defaults?"),
+        ("deployments:\n  - {name: a, model: llama3.1-8b, gpu: h100, requires: {min_concurrency: "
+         "[{ctx: 1k, request: 2}]}}\n",
+         "deployments.0.requires.min_concurrency.0.request: unknown field; did you mean requests? "
+         "(and 1 more problems)"),
+    ],
+)
+def test_plan_errors_name_the_field_where_it_was_written(tmp_path, capsys, text, line):
+    plan = write(tmp_path, text)
+    assert run(["check", plan]) == 2
+    assert capsys.readouterr().err.strip() == f"kvplan: error: {plan}: {line}"
+
+
+SWA = """
+deployments:
+  - {name: oss, model: gpt-oss-120b, gpu: h100, engine: sglang, max_model_len: 64k, disable_hybrid_swa_memory: true}
+"""
+
+
+def test_sglang_disable_hybrid_swa_memory_is_a_plan_field(tmp_path, capsys):
+    """SGLang's --disable-hybrid-swa-memory: the request field `kvplan capacity
+    --disable-hybrid-kv-cache-manager` sets (one token pool; without it sglang==0.5.8 gives
+    gpt-oss's window layers a pool of their own, which kvplan refuses)."""
+    assert run(["check", write(tmp_path, SWA), "--json"]) == 0
+    cap = json.loads(capsys.readouterr().out)["deployments"][0]["capacity"]
+    assert run(["capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "sglang", "--max-model-len", "65536",
+                "--disable-hybrid-kv-cache-manager", "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert cap["disable_hybrid_kv_cache_manager"] is True
+    assert (cap["num_blocks"], cap["kv_cache_tokens"]) == (want["num_blocks"], want["kv_cache_tokens"]) == (71_793, 71_793)
+    plan = write(tmp_path, SWA.replace(", disable_hybrid_swa_memory: true", ""))
+    assert run(["check", plan]) == 2
+    assert "SWAKVPool" in capsys.readouterr().err
+    plan = write(tmp_path, SWA.replace("engine: sglang, ", ""))
+    assert run(["check", plan]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "deployments.0: disable_hybrid_swa_memory is SGLang's name (engine: sglang); use disable_hybrid_kv_cache_manager")

@@ -123,10 +123,11 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
         (sf,) = json.loads(out)["formats"]
         assert (sf["max_requests_at_peak"], sf["points"][0]["fits"]) == (
             truth["max_requests"], pool.serves(ctx, batch).ok)
-        assert sf["starts"] == pool.verdict().ok
+        assert sf["starts"] == pool.startup().ok  # the engine starts (Pool.planned), whatever the load
 
-    # kvplan check: min_concurrency asks the load alone (max_model_len_fits is its own requirement)
-    load = pool.serves(ctx, batch).ok
+    # kvplan check: min_concurrency asks what capacity --ctx --batch asks (Pool.runs: the engine
+    # starts, then the load runs), max_model_len_fits (off here) a request of max_model_len
+    load = truth["fits"]
     plan = tmp_path / "plan.yaml"
     plan_fields = {"kv_format": "kv_dtype"}
     fields = {"name": "q", "model": model, "gpu": gpu,
@@ -135,10 +136,11 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     plan.write_text(json.dumps({"deployments": [fields]}))
     code, out, _ = cli(capsys, "check", str(plan), "--json")
     dep = json.loads(out)["deployments"][0]
-    (r,) = dep["requirements"]
+    starts, r = dep["requirements"]  # `starts` is always asked (Pool.startup, capacity's "starts")
+    assert (starts["requirement"], starts["passed"]) == ("starts", pool.startup().ok)
     assert (dep["capacity"]["kv_pool_bytes"], r["measured"], r["passed"]) == (
         truth["kv_pool_bytes"], truth["max_requests"], load)
-    assert code == (0 if load else 1)
+    assert code == (0 if load and pool.startup().ok else 1)
     assert dep["capacity"]["fits"] == pool.verdict().ok  # the deployment's own verdict, as capacity without --ctx
 
     # the API summary

@@ -175,14 +175,15 @@ def _check(tmp_path, tokens="400k", headroom="1GiB"):
 
 
 def test_headroom_is_left_after_the_largest_load(tmp_path):
-    """min_headroom: pool bytes left after the largest min_concurrency load (schema:
-    RequirementsSchema.min_headroom). 10 x 2k = 10 x 128 blocks = 1,280; 50 x 8k = 50 x 512
-    = 25,600 blocks: the larger, listed last, sets the headroom (blocks of 16 tokens x 32
-    layers x 65,536 B = 2,097,152 B for Llama-3.1-8B in bf16)."""
+    """min_headroom: bytes of the pool's usable blocks left after the largest min_concurrency
+    load (schema: RequirementsSchema.min_headroom). 10 x 2k = 10 x 128 blocks = 1,280; 50 x 8k
+    = 50 x 512 = 25,600 blocks: the larger, listed last, sets the headroom (blocks of 16 tokens
+    x 32 layers x 65,536 B = 2,097,152 B for Llama-3.1-8B in bf16). The pool's 27,722 blocks
+    less the null block leave 27,721 usable: (27,721 - 25,600) x 2,097,152 B."""
     cap, by = _check(tmp_path)
-    assert cap.block_unit_bytes == 2_097_152
-    assert by["min_headroom"].measured == cap.kv_pool_bytes - 25_600 * 2_097_152
-    assert "(25,600 blocks x 2,097,152 B)" in by["min_headroom"].message
+    assert cap.block_unit_bytes == 2_097_152 and cap.num_blocks == 27_722
+    assert by["min_headroom"].measured == 2_121 * 2_097_152 == 4_448_059_392
+    assert "less the load (25,600 blocks) leave 2,121 x 2,097,152 B = 4,448,059,392 B" in by["min_headroom"].message
 
 
 def test_requirements_pass_when_met_exactly(tmp_path):

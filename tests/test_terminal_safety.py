@@ -86,7 +86,7 @@ def test_deployment_names_in_the_table_the_error_line_and_junit(capsys, tmp_path
     assert code == 1
     assert _control_free(out) and _control_free(err)
     assert "bad\\x01\\x1b[2J\\x1b[H<&>[/x]" in out
-    assert one_line_error(err).startswith("kvplan: check failed: 1 of 2 requirements (bad\\x01\\x1b[2J\\x1b[H<&>[/x]: ")
+    assert one_line_error(err).startswith("kvplan: check failed: 1 of 3 requirements (bad\\x01\\x1b[2J\\x1b[H<&>[/x]: ")
     tree = ET.parse(junit)  # valid XML: control characters would make it unreadable
     case = tree.getroot().find(".//testcase[@name='min_kv_tokens']")
     assert case.get("classname") == "kvplan.check.bad\\x01\\x1b[2J\\x1b[H<&>[/x]"

@@ -229,6 +229,11 @@ def _render(spec, cap) -> None:
     if pool.pages.null_blocks and pool.paged:
         con.print(f"  ({pool.pages.null_blocks} block held back as the null block: requests can use "
                   f"{b(pool.usable_blocks)})")
+    if req.num_gpu_blocks_override is not None and pool.paged:
+        beyond = ("more than the KV pool: vLLM allocates them beyond its memory budget"
+                  if pool.kv_cache_bytes > w.kv_pool_bytes else "the rest of the KV pool stays unallocated")
+        con.print(f"  (vLLM allocates only these: {b(cap.num_blocks)} x {b(cap.block_unit_bytes)} B = "
+                  f"{b(pool.kv_cache_bytes)} B per GPU of the {b(w.kv_pool_bytes)} B KV pool; {beyond})")
     if pool.pages.auto_fit:
         con.print(f"max_model_len auto-fitted to {b(cap.max_model_len)} (--max-model-len -1: the longest whose one "
                   f"request passes vLLM's start-up check, at most {b(pool.pages.derived_max_model_len)})")

@@ -94,14 +94,13 @@ def recommend(
     kvs = parse_formats(kv_dtype, spec.dtype)  # checked here; "auto" is resolved per GPU (the dtype run there)
     kv_names = parse_list(kv_dtype, lambda t, w: t, "--kv-dtype")
     price_table = load_prices(prices)
-    efficiency = None
     if calibration:
         if len(gpu_names) != 1:
             raise BadInputError("--calibration describes one GPU: give exactly one --gpus with it")
         from kvplan.gpus import get_gpu
         from kvplan.speed import load_calibration
 
-        efficiency = load_calibration(calibration, get_gpu(gpu_names[0]), kvs[0].name)
+        load_calibration(calibration, get_gpu(gpu_names[0]), kvs[0].name)  # refused before the search
     deploy = {k: v for k, v in {"gpu_memory_utilization": gpu_memory_utilization, "max_model_len": max_model_len,
                                 "max_num_batched_tokens": max_num_batched_tokens,
                                 "max_num_seqs": max_num_seqs, "block_size": block_size,
@@ -111,7 +110,7 @@ def recommend(
         rec = run(spec, ctx=n_ctx, users=users, output_tokens=parse_tokens(output, "--output") if output else None,
                   tpot_s=tpot_ms / 1e3 if tpot_ms is not None else None, ttft_s=ttft_s, gpus=gpu_names,
                   max_gpus=max_gpus, weights=w_names, kv_formats=kv_names, prices=price_table, engine=engine,
-                  efficiency=efficiency, progress=progress, **deploy)
+                  calibration=calibration, progress=progress, **deploy)
     finally:
         finish()
     if json_out:

@@ -97,7 +97,7 @@ def speed(
     from kvplan.capacity import make_request
     from kvplan.formats import parse_formats
     from kvplan.loader import load_model
-    from kvplan.speed import load_calibration, speed_table
+    from kvplan.speed import speed_table
     from kvplan.units import parse_list, parse_tokens
 
     if plot is not None:
@@ -105,7 +105,7 @@ def speed(
 
         check_plot_output(plot)
     n_ctx = parse_tokens(ctx, "--ctx")
-    users_list = parse_list(users, lambda t, w: _users(t), "--users")
+    users_list = list(dict.fromkeys(parse_list(users, lambda t, w: _users(t), "--users")))  # 1,1,1: one row
     spec = load_model(model)
     req = make_request(
         spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=enable_expert_parallel, kv_format=None,
@@ -115,16 +115,15 @@ def speed(
                          max_num_seqs=max_num_seqs),
     )
     formats = parse_formats(kv_dtype, req.spec.dtype) if kv_dtype else [req.kv_format]
-    eff = load_calibration(calibration, req.gpu, formats[0].name) if calibration else None
-    table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, eff,
-                        fuse_allreduce_rms)
+    table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, None,
+                        fuse_allreduce_rms, calibration=calibration)  # calibrated per KV format
     if plot is not None:
         from kvplan.speed import plot_speed
 
         plot_speed(table, plot, users_list)
         print(f"kvplan: wrote {plot}", file=sys.stderr)
     for s in table.setups:
-        v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the deployment run as planned?
+        v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the engine start?
         if not v:
             warn(f"KV {s.request.kv_format.name}: this deployment does not run as planned ({v.reason}); the "
                  f"figures assume it did (give --max-model-len)")

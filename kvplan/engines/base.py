@@ -222,6 +222,13 @@ class RequestCap:
             return max(0, min(max_model_len, pool_tokens) - self.short)
         return max(0, max_model_len - self.short)
 
+    def max_model_len_for(self, num_tokens: int) -> int:
+        """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output),
+        the pool aside: the inverse of ``tokens``. SGLang: 4,096 + 2 = 4,098 for a request of
+        4,096 (managers/tp_worker.py max_req_len = context_len - 1, a request stopping at
+        max_req_len - 1); vLLM: 4,096."""
+        return num_tokens + self.short
+
 
 # -- argument checks shared by the engines ------------------------------------------------------
 def fraction(value, what: str, default) -> Fraction:
@@ -298,6 +305,17 @@ class Engine:
     vocab_padding: int = 64
     #: How long one request may run beyond what its blocks need (RequestCap: none by default).
     request_cap: RequestCap = RequestCap()
+    #: Whether the release splits a model over pipeline stages (--pp > 1): vLLM, TensorRT-LLM
+    #: and raw do; SGLang from 0.4.9 (its rule ``pipeline_parallel``).
+    pipeline_parallel: bool = True
+    pipeline_parallel_source: str = ""
+
+    def check_pipeline(self, pp: int) -> None:
+        """BadInputError for ``pp`` > 1 under a release without pipeline parallelism (the
+        one rule `kvplan capacity`, `speed` and `recommend` ask)."""
+        if pp > 1 and not self.pipeline_parallel:
+            raise BadInputError(f"{self.name} has no pipeline parallelism ({self.pipeline_parallel_source}); "
+                                f"plan it with --pp 1, or a release that has it")
 
     def check_tp_splits(self, spec, tp: int) -> None:
         """ShapeError where this engine asserts on an uneven dense tensor-parallel split."""

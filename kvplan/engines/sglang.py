@@ -572,6 +572,13 @@ RULES = (
                               "a pool of 0 tokens: model_runner.py init_memory_pool 'Not enough memory'"),
          "python/sglang/srt/managers/tp_worker.py __init__ (max_req_len, max_req_input_len, 'Memory pool size is "
          "too small'); managers/scheduler.py init_req_max_new_tokens"),
+    # -- pipeline parallelism (--pipeline-parallel-size, ServerArgs.pp_size): none in 0.4.6, whose
+    #    server_args.py has tp_size, dp_size and nnodes only (`grep -c pp_size` finds 0 lines in the
+    #    0.4.6 wheel, 8 in 0.4.9); 0.4.9 server_args.py line 86 `pp_size: int = 1`, line 862
+    #    "--pipeline-parallel-size"
+    Rule("pipeline_parallel", "0.4.6", "0.4.6", False, _ARGS + " 0.4.6: no pp_size, no --pipeline-parallel-size"),
+    Rule("pipeline_parallel", "0.4.9", "0.5.8", True,
+         _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields)"),
     # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
@@ -678,6 +685,14 @@ class SGLang(Engine):
     @property
     def request_cap(self) -> RequestCap:  # type: ignore[override]
         return self.rule("request_cap")
+
+    @property
+    def pipeline_parallel(self) -> bool:  # type: ignore[override]
+        return self.rule("pipeline_parallel")
+
+    @property
+    def pipeline_parallel_source(self) -> str:  # type: ignore[override]
+        return BOOK.rule("pipeline_parallel", self.release).source
 
     def rules(self):
         return BOOK.table(self.release)
