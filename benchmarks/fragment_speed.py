@@ -4,6 +4,10 @@ Target (issue 14): 100,000 trace requests through 6 policies in under 10 s on ON
 memory linear in running sequences (not in requests or tokens), and traces of millions of
 rows streamed rather than loaded whole.
 
+Build: the simulator's hot modules are compiled with mypyc where `pip install` could
+(setup.py); the figures say which ran ("compiled", or "python (why)": KVPLAN_PURE_PYTHON=1 times
+the Python source).
+
 Configuration: OPT-13B's pool from the PagedAttention paper (Table 1: 12 GB of KV cache =
 15,728 tokens of 819,200 B), max_model_len 2,048, policies orca-max, orca-pow2,
 orca-oracle, paged-16, paged-16-share, paged-1 (the six of the step-0 benchmark; static
@@ -69,7 +73,7 @@ def main() -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
     from kvplan.formats import get_format
-    from kvplan.fragment import load_workload, parse_policies, run_fragment, simulate
+    from kvplan.fragment import _native, load_workload, parse_policies, run_fragment, simulate
     from kvplan.fragment.arrivals import AllAtOnce, Poisson
     from kvplan.loader import load_model
 
@@ -85,7 +89,7 @@ def main() -> None:
     load_s = time.perf_counter() - t1
     print(f"kvplan fragment speed: {spec.name}, pool {POOL_TOKENS:,} tokens, a {args.requests:,}-row trace "
           f"(written in {t1 - t0:.2f} s, checked in {load_s:.2f} s), {len(policies)} policies: "
-          f"{', '.join(p.name for p in policies)}; pinned to CPU {cpus}")
+          f"{', '.join(p.name for p in policies)}; pinned to CPU {cpus}; simulator {_native.mode}")
 
     def all_policies(arrivals):
         return lambda: run_fragment(spec, fmt, wl, policies, POOL_TOKENS, max_model_len=MAX_MODEL_LEN,
@@ -153,7 +157,8 @@ def main() -> None:
         {
             "config": {"model": spec.name, "pool_tokens": POOL_TOKENS, "max_model_len": MAX_MODEL_LEN,
                        "workload": "sharegpt fit written as a kvplan CSV trace", "requests": args.requests,
-                       "seed": 0, "policies": [p.name for p in policies], "cpus": cpus, "trace_check_s": load_s},
+                       "seed": 0, "policies": [p.name for p in policies], "cpus": cpus, "trace_check_s": load_s,
+                       "simulator": _native.mode},
             "all_policies": timing,
             "requests_per_second": rate,
             "poisson_2_per_s_s": poisson_s,

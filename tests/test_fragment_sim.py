@@ -314,9 +314,12 @@ def test_skipped_readmission_attempts_change_nothing(monkeypatch, policy, servin
     # After a preemption the loop skips step s + 1's admission attempt when head_waits
     # predicts it fails for memory. Every integer of the result must be what trying gives,
     # and the prediction must have been used (else this test proves nothing).
+    from kvplan.fragment import _native
     from kvplan.fragment.config import ServingConfig
-    from kvplan.fragment.simulator import _PagedRun
 
+    # the Python source, also where the simulator is compiled (a compiled class ignores a patched method)
+    source = _native.source_module("simulator")
+    _PagedRun, simulate = source._PagedRun, source.simulate
     wl = builtin_workload("sharegpt", num_requests=300, n=n, system_prompt=system_prompt, max_model_len=2048,
                           seed=3)
     cfg = ServingConfig(max_num_batched_tokens=1024) if serving else None
@@ -343,8 +346,10 @@ def test_skipped_readmission_needs_the_memory_check(monkeypatch):
     # Three samples a request: preempting one frees more than the step needs, and in this
     # run the preempted head does fit at s + 1 now and then (hypothesis found it against a
     # head_waits without its free-block check). Trying and predicting must agree.
-    from kvplan.fragment.simulator import _PagedRun
+    from kvplan.fragment import _native
 
+    source = _native.source_module("simulator")  # see test_skipped_readmission_attempts_change_nothing
+    _PagedRun, simulate = source._PagedRun, source.simulate
     wl = from_lengths([1, 1, 12] + [1] * 6, [(1, 1, 12), (1, 12, 12), (9, 9, 9)] + [(1, 1, 1)] * 6,
                       system_prompt=7, max_model_len=28)
 

@@ -17,6 +17,10 @@ Imports numpy (workload draws), pyarrow (Parquet traces) and matplotlib lazily; 
 imported by planning commands.
 """
 
+from kvplan.fragment import _native
+
+_native.select()  # compiled simulator modules, or their sources (see _native.py)
+
 from kvplan.fragment.arrivals import AllAtOnce, Poisson, TraceTimes, parse_rate, parse_rates
 from kvplan.fragment.config import Retention, ServingConfig, Tiers
 from kvplan.fragment.metrics import CacheStats, PolicyResult, TimeStats, Usage

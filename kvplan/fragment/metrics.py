@@ -87,9 +87,9 @@ def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look
     n0 = s0 - c
     n1 = s1 - c
     tok = cnt * (n0 - base) + cnt * (cnt - 1) // 2
-    pages = pages_upto if not look or limit is None else lambda m, b: pages_upto_capped(m, b, limit)
-    top = pages(n1 + look, block)  # without lookahead no sequence passes max_model_len: no cap to apply
-    below = pages(n0 - 1 + look, block)
+    capped = look and limit is not None  # without lookahead no sequence passes max_model_len: no cap to apply
+    top = pages_upto_capped(n1 + look, block, limit) if capped else pages_upto(n1 + look, block)
+    below = pages_upto_capped(n0 - 1 + look, block, limit) if capped else pages_upto(n0 - 1 + look, block)
     alloc = block * (top - below) - base * cnt
     # min(allocated, final) is final from the first length lo whose n + look passes the start
     # of the final block (n + look > last_full); before that it is the allocation (the limit
@@ -98,7 +98,7 @@ def paged_sums(c: int, final: int, base: int, block: int, s0: int, s1: int, look
     minal = alloc
     if n1 >= lo:
         if lo > n0:
-            below = pages(lo - 1 + look, block)
+            below = pages_upto_capped(lo - 1 + look, block, limit) if capped else pages_upto(lo - 1 + look, block)
         else:
             lo = n0
         minal -= block * (top - below) - final * (n1 - lo + 1)

@@ -37,6 +37,7 @@ sequences; the workload is read as a stream.
 
 from __future__ import annotations
 
+from typing import Any, Final
 import heapq
 from heapq import heappop, heappush
 from array import array
@@ -71,7 +72,7 @@ VLLM_MAX_NUM_SEQS = 256
 #: int(0.01 * total blocks) (BlockSpaceManager(watermark=0.01), vllm/core/block_manager.py).
 VLLM_WATERMARK = 0.01
 
-_NEVER = float("inf")
+_NEVER: Final = 1 << 62
 _KEY_SPAN = 1 << 20  # block index limit inside one key: 2^20 blocks of >= 1 token each
 
 
@@ -80,16 +81,16 @@ class _Seq:
 
     __slots__ = ("c", "final", "base", "ph", "seg", "group", "dead", "fph", "sat")
 
-    def __init__(self, c, final, base, ph, seg, group):
+    def __init__(self, c: int, final: int, base: int, ph: int, seg: int, group: _Group):
         self.c = c  # holds (t - c) tokens at step t
         self.final = final  # tokens when it completes
         self.base = base  # leading tokens held in cached (keyed) blocks, a multiple of the block
         self.ph = ph  # phase of its block needs
         self.seg = seg  # first step not yet added to the usage sums
         self.group = group
-        self.dead = False  # preempted: its heap entry is stale
+        self.dead: bool = False  # preempted: its heap entry is stale
         self.fph = -1  # with a window: phase of its block releases, once sliding
-        self.sat = False  # with a window: attends to a constant sinks + window tokens
+        self.sat: bool = False  # with a window: attends to a constant sinks + window tokens
 
 
 class _ChunkSeq:
@@ -97,7 +98,7 @@ class _ChunkSeq:
 
     __slots__ = ("c", "final", "seg", "group", "size", "start", "slack")
 
-    def __init__(self, c, final, seg, group, size, start, slack):
+    def __init__(self, c: int, final: int, seg: int, group: _Group, size: int, start: int, slack: int):
         self.c = c  # holds the prompt length until decoding starts, then (t - c) tokens at step t
         self.final = final  # tokens when it completes
         self.seg = seg  # first step not yet added to the usage sums
@@ -113,28 +114,28 @@ class _Group:
     __slots__ = ("rid", "seqs", "prompt", "outs", "arrival", "hashes", "lens", "finals", "keys", "todo",
                  "first_start", "ttft", "readers", "started", "sizes", "need")
 
-    def __init__(self, rid, prompt, outs, arrival, hashes):
+    def __init__(self, rid: int, prompt: int, outs, arrival, hashes):
         self.rid = rid
-        self.seqs: list[_Seq] = []
+        self.seqs: list = []
         self.prompt = prompt  # system prompt + own prompt
         self.outs = outs
         self.arrival = arrival
         self.hashes = hashes
         # tokens per sample to hold after the (re)fill, and at completion (never changed in place)
         if len(outs) == 1:
-            self.lens = (prompt,)
-            self.finals = (prompt + outs[0],)
+            self.lens: Any = (prompt,)
+            self.finals: Any = (prompt + outs[0],)
         else:
             self.lens = (prompt,) * len(outs)
             self.finals = tuple(prompt + o for o in outs)
         self.keys: list[int] | tuple = ()  # keyed (cached) blocks it references (never changed in place)
-        self.todo = 0  # prompt tokens still to compute
-        self.first_start = None  # time of its first admission step's start
-        self.ttft = None
-        self.readers = 0  # live samples reading its keyed blocks
-        self.started = False  # decoding (its samples are in the heap)
-        self.sizes = None  # contiguous: (reservation, chunk) per sample; paged with sharing: prompt block keys
-        self.need = 0  # paged: blocks its lens hold with nothing cached
+        self.todo: int = 0  # prompt tokens still to compute
+        self.first_start: Any = None  # time of its first admission step's start
+        self.ttft: Any = None
+        self.readers: int = 0  # live samples reading its keyed blocks
+        self.started: bool = False  # decoding (its samples are in the heap)
+        self.sizes: Any = None  # contiguous: (reservation, chunk) per sample; paged with sharing: prompt block keys
+        self.need: int = 0  # paged: blocks its lens hold with nothing cached
 
 
 def simulate(
@@ -174,6 +175,7 @@ def simulate(
             f"--max-num-batched-tokens {budget:,} is below --max-seqs {max_seqs} x {cfg.decode_tokens} decode "
             f"token(s) per sequence; vLLM requires max_num_batched_tokens >= max_num_seqs (raise it, or lower "
             "--max-seqs)")
+    run: _Run
     if policy.static:
         run = _StaticRun(workload, policy, pool_tokens, cfg, max_model_len, progress, max_request_tokens)
     elif policy.contiguous:
@@ -189,7 +191,12 @@ class _Run:
     """What every policy shares: the arrival queue, the clock, waiting reasons, request times.
 
     Runs have __slots__: with 35-66 attributes an instance dict is too large for CPython's
-    shared-key dicts (at most 30 keys), and slots keep every attribute access in the loops fast."""
+    shared-key dicts (at most 30 keys), and slots keep every attribute access in the loops fast.
+    Attributes are annotated for mypyc (setup.py compiles this module): an ``int`` counter
+    becomes a machine integer, ``Any`` marks values that may be int, float or None (clocks,
+    arrival times)."""
+
+    prefilling: list[_Group]  # requests still computing their prompt, in admission order (set by subclasses)
 
     __slots__ = ("wl", "policy", "pool_tokens", "cfg", "model", "budget", "max_model_len", "max_request", "max_seqs",
                  "progress",
@@ -214,23 +221,28 @@ class _Run:
         self.n = wl.n
         self.usage = Usage()
         self.stream = iter(wl.iter_requests())
-        self.rid = 0
-        self.nxt = None  # the next request not yet taken from the stream: a _Group
-        self.requeued: deque = deque()  # preempted requests, ahead of the stream
-        self.now = 0
-        self.clock = 0.0  # seconds at the end of step `now`
-        self.busy = 0.0
-        self.first_arrival = None
-        self.blocked = None  # the request at the head of the queue when admission last stopped
-        self.blocked_need = 0  # paged: free blocks it needs, when memory stopped it
-        self.cur_wait = WAIT_NONE
-        self.since = 1
-        self.completed = self.reported = self.preemptions = self.peak = 0
+        self.rid: int = 0
+        self.nxt: _Group | None = None  # the next request not yet taken from the stream: a _Group
+        self.requeued: deque[_Group] = deque()  # preempted requests, ahead of the stream
+        self.now: int = 0
+        self.clock: Any = 0.0  # seconds at the end of step `now`
+        self.busy: Any = 0.0
+        self.first_arrival: Any = None
+        self.blocked: _Group | None = None  # the request at the head of the queue when admission last stopped
+        self.blocked_need: int = 0  # paged: free blocks it needs, when memory stopped it
+        self.cur_wait: int = WAIT_NONE
+        self.since: int = 1
+        self.completed: int = 0
+        self.reported: int = 0
+        self.preemptions: int = 0
+        self.peak: int = 0
         # per-request times, for exact percentiles: 8 bytes each (array), 24 bytes per request
         self.ttft = array("d")
         self.qdelay = array("d")
         self.latency = array("d")
-        self.out_tokens = self.prefill_tokens = self.recomputed = 0
+        self.out_tokens: int = 0
+        self.prefill_tokens: int = 0
+        self.recomputed: int = 0
         self.pull()
 
     # -- the queue --------------------------------------------------------------------
@@ -256,12 +268,20 @@ class _Run:
     def check_fits(self, grp: _Group) -> None:
         raise NotImplementedError
 
+    def start_decoding(self, grp: _Group, s: int) -> None:
+        """The group's prompt is complete at step s: its samples join the decode."""
+        raise NotImplementedError
+
     def eligible(self) -> bool:
         """Some request has arrived (by the start of the next step) and waits."""
         return bool(self.requeued) or (self.nxt is not None and self.nxt.arrival <= self.clock)
 
     def head(self) -> _Group:
-        return self.requeued[0] if self.requeued else self.nxt
+        """The first waiting request (only asked when one waits)."""
+        if self.requeued:
+            return self.requeued[0]
+        assert self.nxt is not None
+        return self.nxt
 
     def pop_head(self) -> None:
         if self.requeued:
@@ -386,16 +406,16 @@ class _PagedRun(_Run):
 
     def __init__(self, wl, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
                  max_request_tokens=None):
-        B = policy.block_size
-        self.B = B
-        self.look = cfg.lookahead
+        B: int = policy.block_size
+        self.B: int = B
+        self.look: int = cfg.lookahead
         ret = cfg.retention
-        self.window = ret.window
-        self.sink_blocks = -(-ret.sinks // B)
-        self.cap = ret.cap
-        self.num_blocks = pool_tokens // B
-        self.wm = int(watermark * self.num_blocks) if policy.watermark_applies else 0
-        self.share = policy.share
+        self.window: Any = ret.window
+        self.sink_blocks: int = -(-ret.sinks // B)
+        self.cap: Any = ret.cap
+        self.num_blocks: int = pool_tokens // B
+        self.wm: int = int(watermark * self.num_blocks) if policy.watermark_applies else 0
+        self.share: bool = bool(policy.share)
         if self.share and self.window is not None:
             raise BadInputError(f"{policy.name}: prefix sharing with --window is not modelled (a window releases "
                                 "shared blocks per sequence); use paged-B without -share")
@@ -409,32 +429,32 @@ class _PagedRun(_Run):
         self.cache = BlockCache(tiers) if self.share else None
         self.hash_block = wl.hash_block
         self.sys_keys = [-(j + 1) for j in range(wl.system_prompt // B)] if self.share else []
-        self.free = self.num_blocks  # blocks neither allocated nor cached
+        self.free: int = self.num_blocks  # blocks neither allocated nor cached
         self.running: dict[_Group, None] = {}  # admission order
         self.prefilling: list[_Group] = []
-        self.heap: list = []  # (completion step, uid, seq)
-        self.wheap: list = []  # (end of step, uid, seq, kind): window events
-        self.hist = [0] * B  # decoding sequences by need phase
-        self.fhist = [0] * B  # sliding sequences by release phase
-        self.ndec = 0  # decoding sequences
-        self.nfree = 0  # sliding sequences
-        self.nrun = 0  # sequences running (decoding + prefilling)
-        self.gn = 0  # decoding sequences whose attended tokens still grow
-        self.gsumc = 0  # sum of c over those
-        self.satkv = 0  # attended tokens of the saturated ones
-        self.uid = 0
-        self.cseg = 1  # first step whose cache occupancy is not yet in the sums
-        self.users = 0  # sum over keyed blocks in use of their readers
+        self.heap: list[tuple[int, int, _Seq]] = []  # (completion step, uid, seq)
+        self.wheap: list[tuple[int, int, _Seq, int]] = []  # (end of step, uid, seq, kind): window events
+        self.hist: list[int] = [0] * B  # decoding sequences by need phase
+        self.fhist: list[int] = [0] * B  # sliding sequences by release phase
+        self.ndec: int = 0  # decoding sequences
+        self.nfree: int = 0  # sliding sequences
+        self.nrun: int = 0  # sequences running (decoding + prefilling)
+        self.gn: int = 0  # decoding sequences whose attended tokens still grow
+        self.gsumc: int = 0  # sum of c over those
+        self.satkv: int = 0  # attended tokens of the saturated ones
+        self.uid: int = 0
+        self.cseg: int = 1  # first step whose cache occupancy is not yet in the sums
+        self.users: int = 0  # sum over keyed blocks in use of their readers
         self.hit = [0, 0, 0]  # prompt tokens of first admissions served from GPU, CPU, disk
-        self.prompt_total = 0
-        self.transfer_s = 0.0
-        self.avoided_s = 0.0
+        self.prompt_total: int = 0
+        self.transfer_s: Any = 0.0
+        self.avoided_s: Any = 0.0
         # Lookahead slots stop at max_model_len (kvplan.speculative.reserved_slots): a decoding
         # sequence holds cdiv(min(n + look, max_model_len), B) blocks, so it takes no block from
         # the length stop_at = cdiv(max_model_len, B) x B + 1 - look on (the first n whose
         # n + look - 1 is a multiple of B past max_model_len); ncapped of them are out of hist.
-        self.ncapped = 0
-        self.stop_at = -(-max_model_len // B) * B + 1 - self.look
+        self.ncapped: int = 0
+        self.stop_at: int = -(-max_model_len // B) * B + 1 - self.look
         super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress, max_request_tokens)
 
     # -- blocks -------------------------------------------------------------------------
@@ -636,9 +656,10 @@ class _PagedRun(_Run):
             if requeued:
                 grp = requeued[0]
             else:
-                grp = self.nxt
-                if grp is None or grp.arrival > start_clock:
+                nxt = self.nxt
+                if nxt is None or nxt.arrival > start_clock:
                     break
+                grp = nxt
             lens = grp.lens
             k = len(lens)
             if self.nrun + k > max_seqs:
@@ -653,7 +674,7 @@ class _PagedRun(_Run):
                 self.pop_head()
                 self.take(need)
                 hits = loaded = 0
-                found = ()
+                found: Any = ()
                 K = 0
             else:
                 keys = grp.sizes
@@ -1124,11 +1145,11 @@ class _ContiguousRun(_Run):
         self.look = cfg.lookahead
         self.running: dict[_Group, None] = {}  # admission order
         self.prefilling: list[_Group] = []
-        self.heap: list = []
-        self.uid = 0
-        self.ndec = 0
-        self.nrun = 0
-        self.sumc = 0
+        self.heap: list[tuple[int, int, _ChunkSeq]] = []
+        self.uid: int = 0
+        self.ndec: int = 0
+        self.nrun: int = 0
+        self.sumc: int = 0
         super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress, max_request_tokens)
 
     def check_fits(self, grp: _Group) -> None:
@@ -1167,7 +1188,7 @@ class _ContiguousRun(_Run):
                     self.add_seq(seq, seq.seg, s - 1)
                     seq.seg = s
 
-    def add_seq(self, seq: _Seq, s0: int, s1: int) -> None:
+    def add_seq(self, seq: _ChunkSeq, s0: int, s1: int) -> None:
         self.usage.add(contiguous_sums(seq.c, seq.final, seq.size, s0, s1, self.cap), self.cur_wait)
         self.usage.rounding += seq.slack * (s1 - s0 + 1)
 
@@ -1193,9 +1214,10 @@ class _ContiguousRun(_Run):
             if requeued:
                 grp = requeued[0]
             else:
-                grp = self.nxt
-                if grp is None or grp.arrival > start_clock:
+                nxt = self.nxt
+                if nxt is None or nxt.arrival > start_clock:
                     break
+                grp = nxt
             finals = grp.finals
             k = len(finals)
             if self.nrun + k > max_seqs:
@@ -1404,6 +1426,7 @@ class _StaticRun(_Run):
         u = self.usage
         while self.requeued or self.nxt is not None:
             if not self.eligible():  # idle: the clock jumps to the next arrival
+                assert self.nxt is not None
                 self.clock = max(self.clock, self.nxt.arrival)
             s = self.now + 1
             start_clock = self.clock
