@@ -5,7 +5,7 @@ Each request runs alone (``max_seqs`` 1, all queued at time 0: only the order of
 matters, as in the paper's Figure 9, "We consider only the sequence of requests and do not
 account for factors such as prefill computation time"), on a GPU pool of C tokens of
 Llama-3.1-70B KV (327,680 B per token: the paper's "320 KB", §5.3.1) with paged-16-share
-(16-token blocks, LRU eviction). The pool minus the running request is the cache. The
+(16-token blocks, vLLM V1's free queue). The pool minus the running request is the cache. The
 unbounded figure ("max") is computed from the trace alone: a request reuses the prefix
 named by the leading hash ids seen before (its last token always recomputed).
 

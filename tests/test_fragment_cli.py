@@ -295,3 +295,14 @@ def test_kv_pool_tokens_take_every_drafters_kv_out(capsys, tmp_path):
                          "--policies", "paged-16", "--json")
     assert code == 0, err
     assert "eagle KV and weights included" in json.loads(out)["pool_source"]
+
+
+def test_mtp_and_eagle_drop_the_last_cached_block(capsys):
+    # 200 requests of a 1,024-token system prompt (64 blocks) + 2,048 own tokens: 199 hit the system
+    # prompt, 64 blocks each without a drafter (203,776 tokens), 63 with MTP, whose last matched block
+    # vLLM recomputes (199 x 63 x 16 = 200,592; single_type_kv_cache_manager.py find_longest_cache_hit).
+    base = ["fragment", "deepseek-v3", "--kv-pool-tokens", "200k", "--workload", "fixed:2048:64", "--requests", "200",
+            "--system-prompt", "1024", "--policies", "paged-16-share", "--rate", "inf", "--json"]
+    for extra, hits in (([], 203_776), (["--spec-tokens", "1", "--spec-method", "mtp"], 200_592)):
+        d = _json(capsys, base + extra)
+        assert d["policies"][0]["prefix_cache"]["gpu_hit_tokens"] == hits

@@ -71,7 +71,7 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
         num_blocks = pool // B
         sys_blocks = S // B if policy.share else 0
         free_blocks = num_blocks - sys_blocks
-        wm = int(watermark * num_blocks)
+        wm = 0 if policy.share else int(watermark * num_blocks)  # -share: vLLM V1, no watermark
     else:
         slots = [False] * pool  # True = taken
     waiting = deque({"rid": i, "lens": None} for i in range(wl.num_requests))

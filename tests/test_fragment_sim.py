@@ -135,10 +135,16 @@ def test_paged_share_hand_computed():
     assert (plain.usage.token, plain.usage.allocated, plain.usage.fillable) == (10 + 12 + 7 + 8, 40, 40)
 
 
-def test_share_without_anything_to_share_equals_paged():
-    for pool in (8, 12, 30):
+def test_share_without_anything_to_share_equals_paged_without_watermark():
+    for pool in (8, 12, 30):  # int(0.01 x blocks) = 0: the watermark keeps nothing back
         a, b = run("paged-2", pool=pool), run("paged-2-share", pool=pool)
         assert sums(a) == sums(b)
+    # 983 blocks: paged-16 keeps vLLM V0's int(0.01 x 983) = 9 blocks free at admission,
+    # paged-16-share (vLLM V1) none; with nothing to share that is the only difference.
+    wl = builtin_workload("sharegpt", 300, max_model_len=2048)
+    share = sums(simulate(wl, parse_policy("paged-16-share"), 15728, max_model_len=2048))
+    assert share == sums(simulate(wl, parse_policy("paged-16"), 15728, max_model_len=2048, watermark=0.0))
+    assert share != sums(simulate(wl, parse_policy("paged-16"), 15728, max_model_len=2048))
 
 
 def test_first_fit_places_lowest_and_merges():

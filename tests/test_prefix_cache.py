@@ -59,45 +59,86 @@ def test_without_sharing_nothing_hits():
     assert res.cache is None and res.timing.prefill_tokens == 22
 
 
-def test_tail_blocks_are_evicted_first():
-    # Pool 12 tokens = 6 blocks.
-    # r1: 4 keyed blocks + 1 own block for its 9th token (decode). At its end its own block is freed
-    #     (2 free) and its keyed blocks become evictable, tail first: LRU = (11,3) (11,2) (10,1) (10,0).
-    # r2: hits (10,0) (10,1) (out of the LRU), takes 2 free blocks for (12,2) (12,3); its 9th token
-    #     needs a block: none free, so the least recently used evictable one goes: (11,3).
-    #     At its end: LRU = (11,2) (12,3) (12,2) (10,1) (10,0), 1 block free.
-    # r3: (10,0) (10,1) (11,2) are all still cached: 4 tokens served, as with a large pool.
+def test_one_free_queue_tail_blocks_first():
+    # vLLM 0.8.0-0.23.0 (every release kvplan models): ONE free queue; new blocks come from its head,
+    # whatever is there, and a request's blocks are freed tail first to its tail. Pool 12 tokens =
+    # 6 blocks, queue [6 unnamed].
+    # r1: takes 4 for its keyed blocks and 1 for its 9th token (decode): [1 unnamed]. At its end its
+    #     own block, then its keys tail first, join the tail: [2 unnamed, (11,3) (11,2) (10,1) (10,0)].
+    # r2: hits (10,0) (10,1) (out of the queue), takes the 2 unnamed for (12,2) (12,3); its 9th token
+    #     takes the head, evicting (11,3). At its end: [(11,2), 1 unnamed, (12,3) (12,2) (10,1) (10,0)].
+    # r3: (10,0) (10,1) (11,2) are cached but its hit stops at (6 - 1) // 2 = 2 blocks; its last
+    #     prompt block is a fresh one, from the head: (11,2) is evicted. 4 tokens served.
+    # The old rule (unnamed free blocks first, then the LRU) evicted 1 block here, not 2.
     res = run(PROMPTS, HASHES, 12)
-    assert res.cache.evicted_blocks == 1 and res.cache.hit_tokens == 8
-    # Had eviction taken the head first, r3 would have lost (10,0) and missed everything. r4 = r1's
-    # prompt again (9 tokens, ids [10, 11, 13]) finds (10,0) (10,1) (11,2) on the GPU but (11,3) was
-    # evicted: 6 of its 9 tokens hit (the last-token cap, (9 - 1) // 2 = 4 blocks, does not bind).
+    assert res.cache.evicted_blocks == 2 and res.cache.hit_tokens == 8
+    # r3 decodes into the unnamed block, and at its end: [(12,3) (12,2), 2 unnamed, (10,1) (10,0)].
+    # r4 = r1's prompt again (9 tokens, ids [10, 11, 13]): (11,2) is gone, so 2 blocks = 4 tokens hit
+    # (the old rule: 6); its 3 new blocks evict (12,3) (12,2) and take 1 unnamed: 4 evictions.
     res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12)
-    assert res.cache.hit_tokens == 8 + 6 and res.cache.prompt_tokens == 31
+    assert (res.cache.evicted_blocks, res.cache.hit_tokens, res.cache.prompt_tokens) == (4, 8 + 4, 31)
+
+
+def test_a_whole_prompt_hit_computes_its_last_block_into_a_fresh_block():
+    # vLLM caps a hit at P - 1 tokens and allocates a new block for the rest (v0.10.0
+    # kv_cache_manager.py:178-186); the cached copy stays in the free queue. Pool 10 tokens = 5 blocks.
+    # r1: 8 tokens [10, 11] + 1 decoded: all 5 blocks; at its end [1 unnamed, (11,3) (11,2) (10,1) (10,0)].
+    # r2: the same prompt: hits 3 blocks (6 tokens), takes the unnamed block for its last prompt
+    #     block and, for its 9th token, the head: (11,3) is evicted. The old rule referenced (11,3)
+    #     instead (one block fewer held) and evicted nothing.
+    res = run([8, 8], [[10, 11], [10, 11]], 10)
+    assert (res.cache.hit_tokens, res.cache.evicted_blocks) == (6, 1)
+    assert res.timing.prefill_tokens == 8 + 2
+
+
+def test_eagle_and_mtp_drop_the_last_matched_block():
+    # find_longest_cache_hit pops the last matched block with use_eagle (v0.19.1
+    # single_type_kv_cache_manager.py:457): r2 keeps 1 of its 2 cached blocks (2 tokens), r3 1 of
+    # its 2 (2 tokens): 4 tokens hit instead of 8.
+    wl = from_lengths(PROMPTS, [1] * 3, arrival_s=[0.0, 10.0, 20.0], hash_ids=HASHES, hash_block=4, max_model_len=64)
+    for drop, hit in ((False, 8), (True, 4)):
+        cfg = ServingConfig(step_time=STEP, drops_last_hit_block=drop)
+        res = simulate(wl, parse_policy("paged-2-share"), 64, max_model_len=64, watermark=0.0, serving=cfg)
+        assert res.cache.hit_tokens == hit
+        assert res.timing.prefill_tokens == 22 - hit
+
+
+def test_share_policy_has_no_watermark():
+    # vLLM V1's KVCacheManager admits while the new blocks fit the free ones (no watermark);
+    # paged-B keeps V0's: a 40-token prompt (20 blocks) with a 50% watermark of 32 blocks does not fit.
+    from kvplan.errors import DoesNotFitError
+
+    wl = from_lengths([40], [1], hash_ids=[list(range(10))], hash_block=4, max_model_len=64)
+    assert parse_policy("paged-2-share").watermark_applies is False and parse_policy("paged-2").watermark_applies
+    res = simulate(wl, parse_policy("paged-2-share"), 64, max_model_len=64, watermark=0.5)
+    assert res.completed == 1
+    with pytest.raises(DoesNotFitError):
+        simulate(wl, parse_policy("paged-2"), 64, max_model_len=64, watermark=0.5)
 
 
 def test_cpu_tier_serves_what_the_gpu_evicted():
     # As above with a CPU tier of 2 blocks (bytes_per_token 1 B, so a 2-token block is 2 B): the
-    # evicted (11,3) moves to the CPU instead of being dropped. r4 finds (10,0) (10,1) (11,2) on the
-    # GPU and (11,3) on the CPU: 8 tokens served (6 GPU + 2 CPU), 1 computed. Loading the block at a
-    # 4 B/s host link takes 2 B / 4 B/s = 0.5 s (added to the step); computing its 2 tokens would
-    # have taken 2 x 0.25 = 0.5 s. r4's TTFT: 1 + 0.25 x 1 + 0.5 = 1.75 s.
+    # evicted (11,3) and (11,2) move to the CPU instead of being dropped ((12,3) and (12,2), evicted
+    # for r4 itself, come after its lookup). r4 finds (10,0) (10,1) on the GPU and (11,2) (11,3) on
+    # the CPU: 8 tokens served (4 GPU + 4 CPU), 1 computed. Loading 2 blocks at a 4 B/s host link
+    # takes 4 B / 4 B/s = 1 s (added to the step); computing their 4 tokens would have taken
+    # 4 x 0.25 = 1 s. r4's TTFT: 1 + 0.25 x 1 + 1 = 2.25 s.
     tiers = Tiers(cpu_bytes=4, bytes_per_token=1, host_bandwidth=4, host_bandwidth_source="test")
     res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12, tiers=tiers)
     c = res.cache
-    assert (c.gpu_hit_tokens, c.tier_hit_tokens, c.hit_tokens) == (14, (2, 0), 16)
+    assert (c.gpu_hit_tokens, c.tier_hit_tokens, c.hit_tokens) == (12, (4, 0), 16)
     assert c.tier_names == ("cpu", "disk") and c.tier_capacity_tokens == (4, 0)
-    assert c.tier_peak_tokens[0] >= 2 and c.transfer_s == 0.5 and c.recompute_s_avoided == 0.5
-    assert res.timing.ttft_s[1:] == (1.75, 3.0)  # p50 of 3.0, 2.0, 1.5, 1.75 is 1.75
+    assert c.tier_peak_tokens[0] == 4 and c.transfer_s == 1.0 and c.recompute_s_avoided == 1.0
+    assert res.timing.ttft_s[1:] == (2.0, 3.0)  # p50 of 3.0, 2.0, 1.5, 2.25 is 2.0
     assert res.timing.prefill_tokens == 8 + 4 + 2 + 1
 
 
 def test_disk_tier_below_cpu():
     # A CPU tier of 0 bytes and a disk tier: evictions fall through to disk; loads run at the slower
-    # of disk (2 B/s) and host link (4 B/s): 2 B / 2 B/s = 1 s.
+    # of disk (2 B/s) and host link (4 B/s): 2 blocks, 4 B / 2 B/s = 2 s.
     tiers = Tiers(cpu_bytes=0, disk_bytes=4, bytes_per_token=1, host_bandwidth=4, disk_bandwidth=2)
     res = run(PROMPTS + [9], HASHES + [[10, 11, 13]], 12, tiers=tiers)
-    assert res.cache.tier_hit_tokens == (0, 2) and res.cache.transfer_s == 1.0
+    assert res.cache.tier_hit_tokens == (0, 4) and res.cache.transfer_s == 2.0
 
 
 def test_block_cache_unit():
@@ -145,8 +186,9 @@ def test_hash_ids_must_cover_the_prompt(bad):
 
 
 def test_evictable_count_follows_the_lru():
-    # The count the simulator reads every step is kept as a field: it must equal len(lru) after
-    # any sequence of register / acquire / release / evict.
+    # The count the simulator reads every step is kept as a field: it must equal the blocks in the
+    # free queue (keys, and runs of unnamed blocks) after any sequence of register / acquire /
+    # release / append_free / evict.
     import random
 
     rng = random.Random(7)
@@ -160,12 +202,33 @@ def test_evictable_count_follows_the_lru():
             nxt += len(keys)
             cache.register(keys)
             held.append(keys)
-        elif op < 0.55 and cache.lru:
-            k = next(iter(cache.lru))
+        elif op < 0.55 and any(n is None for n in cache.lru.values()):
+            k = next(k for k, n in cache.lru.items() if n is None)
             cache.acquire([k])
             held.append([k])
-        elif op < 0.85 and held:
+        elif op < 0.8 and held:
             cache.release(held.pop(rng.randrange(len(held))))
+        elif op < 0.9:
+            cache.append_free(rng.randint(0, 3))
         elif cache.evictable:
             cache.evict(rng.randint(1, cache.evictable))
-        assert cache.evictable == len(cache.lru)
+        assert cache.evictable == sum(1 if n is None else n for n in cache.lru.values())
+        assert all(cache.ref[k] == 0 for k, n in cache.lru.items() if n is None)
+
+
+def test_free_queue_takes_from_the_head_whatever_is_there():
+    cache = BlockCache()
+    cache.append_free(2)
+    cache.register([1, 2])
+    cache.release([1, 2])  # tail first: queue [2 unnamed, 2, 1]
+    cache.append_free(1)
+    cache.append_free(2)  # merged with the run at the tail: [2 unnamed, 2, 1, 3 unnamed]
+    assert cache.evictable == 7 and len(cache.lru) == 4
+    cache.evict(1)  # from the run at the head
+    assert (cache.evictable, cache.evicted, sorted(cache.ref)) == (6, 0, [1, 2])
+    cache.evict(2)  # the run's last block, then key 2
+    assert (cache.evictable, cache.evicted, sorted(cache.ref)) == (4, 1, [1])
+    assert cache.lookup([1, 2], 2) == (1, 1, [])
+    cache.evict(2)  # key 1 and one unnamed block
+    assert (cache.evictable, cache.evicted, cache.ref) == (2, 2, {})
+    assert list(cache.lru.values()) == [2]

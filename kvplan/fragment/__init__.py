@@ -7,7 +7,7 @@
     allocators    first-fit and buddy address ranges for the contiguous policies
     timing        the step-time protocol, a stated constant model, speculative decoding's mean field
     config        token budget, retention window and sinks, CPU/disk tiers
-    prefix_cache  block-hash prefix cache with reference counts, LRU eviction and tiers
+    prefix_cache  block-hash prefix cache with reference counts, vLLM V1's free queue and tiers
     simulator     event-driven continuous (and static) batching in time (FCFS, preemption)
     metrics       closed-form step sums; memory shares, times, cache statistics
     run           all policies (and rates) on one workload and pool -> FragmentReport

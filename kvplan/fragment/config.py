@@ -98,6 +98,9 @@ class ServingConfig:
     max_num_batched_tokens: int | None = None  # None: each prompt computed in its admission step
     retention: Retention = field(default_factory=Retention)
     tiers: Tiers = field(default_factory=Tiers)
+    #: A prefix-cache hit gives up its last GPU block (vLLM with an EAGLE, EAGLE-3 or MTP
+    #: drafter: kvplan.fragment.run.Speculative.drops_last_hit_block).
+    drops_last_hit_block: bool = False
 
     def __post_init__(self):
         t = self.max_num_batched_tokens

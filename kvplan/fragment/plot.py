@@ -124,7 +124,7 @@ def plot_cache_capacity(rows, unbounded_rate: float, trace_name: str, path) -> N
     fig = _figure(6.4, 4.0)
     ax = fig.add_subplot()
     caps = [r["capacity_tokens"] for r in rows]
-    ax.plot(caps, [100 * r["hit_rate"] for r in rows], "o-", color="C0", label="kvplan, paged-16-share (LRU)")
+    ax.plot(caps, [100 * r["hit_rate"] for r in rows], "o-", color="C0", label="kvplan, paged-16-share (vLLM V1 free queue)")
     ax.axhline(100 * unbounded_rate, color="C1", linestyle="--", label=f"unbounded cache ({100 * unbounded_rate:.1f}%)")
     ax.set_xscale("log")
     ax.set_xlabel("cache capacity (tokens)")

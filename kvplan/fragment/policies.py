@@ -15,7 +15,7 @@ whose Orca baselines reserve one contiguous chunk per request:
     paged-B-share  the same, plus a vLLM-style prefix cache: full prompt blocks named by
                  their prefix (a common system prompt, a request's prompt for its n
                  parallel samples, a trace's hash ids) are stored once, reference-counted,
-                 and stay cached (evictable, LRU) after their requests end
+                 and stay cached (evictable, in vLLM V1's free queue) after their requests end
     static, static-N  static batching (Hugging Face ``generate`` with padding,
                  FasterTransformer-style serving): batches of N requests (default: as many
                  max_model_len rows as fit the pool), one at a time, every row padded to
@@ -74,6 +74,17 @@ class Policy:
     def contiguous(self) -> bool:
         return self.reserve is not None
 
+    @property
+    def watermark_applies(self) -> bool:
+        """Whether admission keeps vLLM V0's watermark of free blocks (BlockSpaceManager(watermark=0.01),
+        vllm/core/block_manager.py, the block manager of the PagedAttention paper's vLLM, which
+        the paged-B reproduction follows). paged-B-share models vLLM V1's KVCacheManager, whose
+        prefix cache it reproduces, and V1 has no watermark: a request is admitted while its new
+        blocks fit the free ones (v0.10.0 vllm/v1/core/kv_cache_manager.py:271, "if
+        num_blocks_to_allocate > self.block_pool.get_num_free_blocks(): return None"; no
+        watermark in vllm/v1/core of v0.8.0 or v0.19.1)."""
+        return not self.share
+
     def reservation(self, final_len: int, max_model_len: int, prompt_len: int = 0) -> int:
         """Contiguous slots reserved for a sequence of ``prompt_len`` prompt tokens that will
         end at ``final_len`` tokens.
@@ -103,7 +114,7 @@ class Policy:
         if self.static:
             n = f"{self.batch_size} requests" if self.batch_size else "pool // max_model_len requests"
             return f"static batches of {n}, padded to the longest prompt + output, one at a time"
-        extra = ", prefix cache (shared prompt blocks, LRU)" if self.share else ""
+        extra = ", prefix cache (shared prompt blocks, vLLM V1's free queue, no watermark)" if self.share else ""
         return f"paged, {self.block_size}-token blocks on demand{extra}"
 
 

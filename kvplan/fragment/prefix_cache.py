@@ -3,10 +3,23 @@
 Blocks are named by keys that identify their whole prefix (vLLM hashes each full block
 together with its parent's hash, vllm/v1/core/kv_cache_utils.py ``hash_block_tokens``; a
 Mooncake trace gives such prefix-chained ids directly). A block on the GPU is referenced by
-the requests using it (a reference count); at zero it stays cached but evictable, in LRU
-order, and counts as free memory. A request's blocks are released tail first, so that its
+the requests using it (a reference count); at zero it stays cached but evictable, in the free
+queue (below), and counts as free memory. A request's blocks are released tail first, so that its
 last blocks are evicted first (vLLM ``KVCacheManager.free``: "We free the blocks in reverse
 order so that the tail blocks are evicted first when caching is enabled").
+
+**One free queue.** vLLM 0.8.0-0.23.0 keep every free block, never cached or cached and
+unreferenced, in ONE queue: a new block is taken from its head (``get_new_blocks``:
+``free_block_queue.popleft``, v0.8.0 vllm/v1/core/block_pool.py:150; ``popleft_n``,
+v0.10.0 :217, v0.19.1 :334), evicting whatever cached block is there, and a freed block is
+appended to its tail (``free_blocks``: ``append``, v0.8.0 :219; ``append_n``, v0.19.1 :421).
+A cached block becomes a hit only while it waits in the queue (a hit ``touch``-es it out,
+v0.19.1 :392). So blocks never cached (the pool at start) are spent before any cached
+block, but a block freed uncached (a sequence's partial last block) waits its turn behind
+the cached blocks freed before it. Unnamed free blocks are runs (counts) in the same ordered
+queue. (From 0.24.0, not modelled by kvplan, ``free_blocks`` prepends blocks without a hash,
+v0.24.0 :634, so uncached blocks go first; 0.23.0 does so only for sliding-window and Mamba
+layers, single_type_kv_cache_manager.py:764.)
 
 With tiers (``--cpu-kv-gib``, ``--disk-kv-gib``), a block evicted from the GPU is copied to
 CPU memory instead of dropped, and a block evicted from the CPU tier goes to disk (each
@@ -14,7 +27,8 @@ tier an LRU of its own capacity; what falls off disk is dropped): LMCache / vLLM
 style, write-back on eviction. A lookup continues past the GPU prefix into CPU then disk;
 a block found there is loaded (copied up; the lower copy stays) instead of recomputed.
 
-Keys are Python ints (tuples would cost more to hash at a million lookups).
+Keys are Python ints (tuples would cost more to hash at a million lookups); a run of unnamed
+free blocks is an ``object()`` in the queue with its count as the value.
 """
 
 from __future__ import annotations
@@ -54,32 +68,45 @@ class Tier:
 
 
 class BlockCache:
-    """GPU-resident keyed blocks with reference counts; evictable ones in LRU order."""
+    """GPU-resident keyed blocks with reference counts, and the free queue: unreferenced keyed
+    blocks and runs of unnamed free blocks, in the order they were freed (head first)."""
 
     __slots__ = ("ref", "lru", "tiers", "referenced", "evicted", "evictable")
 
     def __init__(self, tiers: list[Tier] | None = None):
-        self.ref: dict[int, int] = {}  # key -> requests referencing it (0: cached, evictable)
-        self.lru: OrderedDict[int, None] = OrderedDict()  # evictable keys, oldest first
+        self.ref: dict[int, int] = {}  # key -> requests referencing it (0: cached, in the free queue)
+        # the free queue, head (taken first) first: key -> None, or a run marker -> its block count
+        self.lru: OrderedDict = OrderedDict()
         self.tiers = tiers or []
         self.referenced = 0  # keys with ref > 0: allocated blocks holding full token states
-        self.evicted = 0  # GPU blocks given up to make room
-        # len(lru), kept as a field: the simulator asks it at every step (a property costs a call)
+        self.evicted = 0  # keyed GPU blocks given up to make room
+        # blocks in the free queue (keyed and unnamed), kept as a field: the simulator asks it at
+        # every step (a property costs a call)
         self.evictable = 0
 
-    def lookup(self, keys, limit: int) -> tuple[int, int, list[int]]:
-        """(leading keys on the GPU, of which evictable now, per-tier counts of the keys that
-        follow them in the tiers, in order, while the total stays within ``limit``). The GPU
-        count is not capped: a block already cached is referenced even where its tokens must
-        be computed again (vLLM recomputes at least a prompt's last token)."""
+    def lookup(self, keys, limit: int, drop_last: bool = False) -> tuple[int, int, list[int]]:
+        """(leading keys on the GPU, at most ``limit``, of which in the free queue now, per-tier
+        counts of the keys that follow them in the tiers, in order, while the total stays within
+        ``limit``). ``limit`` is vLLM's: a hit never covers a prompt's last token, and a block
+        cached beyond it is not referenced (vLLM computes that block into a fresh one:
+        ``max_cache_hit_length = request.num_tokens - 1``, v0.10.0 kv_cache_manager.py:178-186).
+        ``drop_last`` (EAGLE, EAGLE-3, MTP drafters): the last block of the GPU match is given up
+        and computed again (``find_longest_cache_hit``: "if use_eagle and computed_blocks[0]:
+        ... pop()", v0.19.1 vllm/v1/core/single_type_kv_cache_manager.py:457; the tiers are then
+        not searched: kvplan's assumption, the connectors' own lookup was not read)."""
         ref = self.ref
         h = ev = 0
-        n = len(keys)
+        n = min(len(keys), limit)
         while h < n and keys[h] in ref:
             if not ref[keys[h]]:
                 ev += 1
             h += 1
         found = [0] * len(self.tiers)
+        if drop_last and h:
+            h -= 1
+            if not ref[keys[h]]:
+                ev -= 1
+            return h, ev, found
         i = h
         while i < limit and self.tiers:
             k = keys[i]
@@ -130,15 +157,42 @@ class BlockCache:
                 self.evictable += 1
                 self.referenced -= 1
 
+    def append_free(self, count: int) -> None:
+        """``count`` unnamed blocks join the tail of the free queue (a run; merged with a run
+        already at the tail)."""
+        if count <= 0:
+            return
+        lru = self.lru
+        if lru:
+            last = next(reversed(lru))
+            run = lru[last]
+            if run is not None:
+                lru[last] = run + count
+                self.evictable += count
+                return
+        lru[object()] = count
+        self.evictable += count
+
     def evict(self, count: int) -> None:
-        """Give up the ``count`` least recently used evictable blocks (to the tiers, if any)."""
+        """Take ``count`` blocks from the head of the free queue: a keyed block met there is
+        given up (to the tiers, if any), an unnamed one is simply reused."""
         ref, lru, tiers = self.ref, self.lru, self.tiers
-        self.evicted += count
         self.evictable -= count
-        for _ in range(count):
-            k = lru.popitem(last=False)[0]
+        evicted = 0
+        while count:
+            k, run = lru.popitem(last=False)
+            if run is not None:  # unnamed free blocks
+                if run > count:
+                    lru[k] = run - count
+                    lru.move_to_end(k, last=False)
+                    break
+                count -= run
+                continue
+            count -= 1
+            evicted += 1
             del ref[k]
             for tier in tiers:
                 k = tier.put(k)
                 if k is None:
                     break
+        self.evicted += evicted

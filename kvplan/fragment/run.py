@@ -43,6 +43,18 @@ class Speculative:
 
         return self.num_tokens if self.method in LOOKAHEAD_METHODS else 0
 
+    @property
+    def drops_last_hit_block(self) -> bool:
+        """vLLM drops the last block of a prefix-cache hit with EAGLE, EAGLE-3 and MTP drafters,
+        to compute the hidden states the drafting head needs (``find_longest_cache_hit``: "if
+        use_eagle and computed_blocks[0]: ... pop()", v0.10.1.1-0.19.1
+        vllm/v1/core/single_type_kv_cache_manager.py, v0.19.1 :457 and :509; ``use_eagle`` is
+        ``method in ("eagle", "eagle3", "mtp")``, v0.19.1 vllm/config/speculative.py:859-860,
+        "deepseek_mtp" before 0.11.0; kvplan's ``eagle`` covers EAGLE and EAGLE-3). kvplan
+        models speculative decoding from 0.10.1.1 (kvplan.speculative.VLLM_READ); a draft model
+        and n-gram lookup keep the whole hit."""
+        return self.method in ("eagle", "mtp")
+
     def to_dict(self) -> dict:
         return {"num_speculative_tokens": self.num_tokens, "method": self.method,
                 "lookahead_tokens": self.lookahead_tokens, "acceptance": self.acceptance,
@@ -174,7 +186,8 @@ def run_fragment(
     sim_pool = pool_tokens
     if speculative is not None:
         cfg = replace(cfg, step_time=SpeculativeStepTime(cfg.step_time, speculative.num_tokens, speculative.acceptance,
-                                                         speculative.draft_step_s, speculative.lookahead_tokens))
+                                                         speculative.draft_step_s, speculative.lookahead_tokens),
+                      drops_last_hit_block=speculative.drops_last_hit_block)
         sim_pool = speculative_pool_tokens(pool_tokens, bpt, speculative.draft_bytes_per_token)
     if cfg.retention.window is not None and any(p.share for p in policies):
         names = ", ".join(p.name for p in policies if p.share)

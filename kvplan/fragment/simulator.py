@@ -182,8 +182,8 @@ def simulate(
         run = _ContiguousRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, ALLOCATORS[allocator],
                              progress, max_request_tokens)
     else:
-        run = _PagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
-                        max_request_tokens)
+        run = (_SharedPagedRun if policy.share else _PagedRun)(
+            workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress, max_request_tokens)
     return run.run()
 
 
@@ -414,7 +414,7 @@ class _PagedRun(_Run):
         self.sink_blocks: int = -(-ret.sinks // B)
         self.cap: Any = ret.cap
         self.num_blocks: int = pool_tokens // B
-        self.wm: int = int(watermark * self.num_blocks)
+        self.wm: int = int(watermark * self.num_blocks) if policy.watermark_applies else 0
         self.share: bool = bool(policy.share)
         if self.share and self.window is not None:
             raise BadInputError(f"{policy.name}: prefix sharing with --window is not modelled (a window releases "
@@ -678,11 +678,17 @@ class _PagedRun(_Run):
                 K = 0
             else:
                 keys = grp.sizes
-                K = len(keys)
-                limit = min(K, (min(lens) - 1) // B)  # at least the last token is computed
-                h, ev, found = cache.lookup(keys, limit)
+                limit = min(len(keys), (min(lens) - 1) // B)  # at least the last token is computed
+                h, ev, found = cache.lookup(keys, limit, self.cfg.drops_last_hit_block)
                 loaded = sum(found)
-                hits = min(h, limit)
+                hits = h
+                ref = cache.ref
+                if any(x in ref for x in keys[h:]):
+                    # blocks cached beyond the hit (a whole prompt's last block, an EAGLE-dropped
+                    # block) are computed into fresh blocks of the request's own, unnamed (vLLM
+                    # allocates new blocks past the hit; their hash stays with the cached copy)
+                    keys = keys[:h] + [x for x in keys[h:] if x not in ref]
+                K = len(keys)
                 need = K - h - k * K + grp.need
                 if self.free + cache.evictable - need - ev < wm:
                     self.blocked_need = need + ev + wm
@@ -1088,6 +1094,40 @@ class _PagedRun(_Run):
             evicted_blocks=self.cache.evicted,
             key_source=src,
         )
+
+
+class _SharedPagedRun(_PagedRun):
+    """paged-B-share: the free blocks form vLLM V1's one free queue (kvplan.fragment.prefix_cache):
+    ``free`` stays 0 and every free block, unnamed or cached, waits in the cache's queue. A
+    finished (or preempted) request's unnamed blocks join its tail before its named blocks (vLLM
+    frees a request's blocks tail first), and new blocks come from its head."""
+
+    __slots__ = ()
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.queue_freed()  # the whole pool, never cached, at the head
+
+    def queue_freed(self) -> None:
+        if self.free:
+            self.cache.append_free(self.free)
+            self.free = 0
+
+    def take(self, x: int) -> None:
+        self.cache.evict(x)
+
+    def release_keys(self, grp: _Group, readers_gone: int) -> None:
+        self.queue_freed()
+        super().release_keys(grp, readers_gone)
+
+    def complete(self, seq: _Seq, s: int) -> None:
+        super().complete(seq, s)
+        self.queue_freed()
+
+    def preempt(self, s: int, u: int, need: int) -> int:
+        need = super().preempt(s, u, need)
+        self.queue_freed()
+        return need
 
 
 # -- contiguous -----------------------------------------------------------------------------------
