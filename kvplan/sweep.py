@@ -41,7 +41,7 @@ BYTE_COLUMNS = (
 GPU_COLUMNS = (
     "kv_pool_bytes",  # the engine's KV pool on the most loaded GPU
     "reserved_bytes",  # what batch requests of ctx hold in it (blocks x bytes per block, engine rules)
-    "headroom_bytes",  # kv_pool_bytes - reserved_bytes
+    "headroom_bytes",  # the usable blocks the load leaves, in bytes (Pool.headroom_bytes, as check)
     "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len)
     "fits",  # batch requests of ctx run at once
     "limit",  # what stops them: weights, max_model_len (the request's, or the deployment's does not
@@ -385,7 +385,8 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)
     out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
     out["reserved_bytes"][sl] = reserved
-    out["headroom_bytes"][sl] = pool.kv_pool_bytes - reserved
+    out["headroom_bytes"][sl] = (np.asarray(pool.headroom_bytes(n, b), dtype=np.int64) if pool.paged
+                                 else pool.kv_pool_bytes - reserved)  # as `kvplan check`'s min_headroom
     out["max_requests"][sl] = fit[:, None]
     out["limit_code"][sl] = code
     return pool.block_size

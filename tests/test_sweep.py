@@ -356,7 +356,7 @@ def test_gpu_columns_are_the_capacity_pools_answers():
         v = pool.serves(row.ctx, row.batch)
         assert row.kv_pool_bytes == pool.kv_pool_bytes
         assert row.reserved_bytes == pool.reserved_bytes(row.ctx, row.batch)
-        assert row.headroom_bytes == pool.kv_pool_bytes - row.reserved_bytes
+        assert row.headroom_bytes == pool.headroom_bytes(row.ctx, row.batch)  # as check's min_headroom
         assert row.max_requests == pool.max_requests(row.ctx)
         assert (row.fits, row.limit) == (v.ok, v.bound)
     gemma = df[(df.model == "gemma3-27b") & (df.ctx == 32768) & (df.kv_dtype == "bf16") & (df.tp == 1)]
@@ -402,3 +402,18 @@ def test_progress_reports_every_unit_of_the_sweep(gpu):
     done = []
     run_sweep(g, gpu, {}, progress=done.append)
     assert round(sum(done), 9) == sweep_units(g, get_gpu(gpu) if gpu else None) == (32 if gpu else 16)
+
+
+def test_sweep_headroom_is_checks_with_a_block_override():
+    # review h25 R4: with --num-gpu-blocks-override vLLM allocates only those blocks; sweep's
+    # headroom said 57,601,855,488 B for 4 requests of 1k where check says 1,558,183,936 B
+    from kvplan.capacity import make_request, plan
+    from kvplan.gpus import get_gpu
+    from kvplan.loader import load_model
+    from kvplan.sweep import sweep
+
+    pool = plan(make_request(load_model("llama3.1-8b"), get_gpu("h100"), max_model_len=8192,
+                             num_gpu_blocks_override=1000))
+    assert pool.headroom_bytes(1024, 4) == (999 - 4 * 64) * 2_097_152 == 1_558_183_936
+    df = sweep("llama3.1-8b", 1024, 4, "bf16", gpu="h100", max_model_len=8192, num_gpu_blocks_override=1000)
+    assert int(df.iloc[0]["headroom_bytes"]) == 1_558_183_936

@@ -181,9 +181,12 @@ def simulate(
     elif policy.contiguous:
         run = _ContiguousRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, ALLOCATORS[allocator],
                              progress, max_request_tokens)
+    elif policy.share:
+        run = _SharedPagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
+                              max_request_tokens)
     else:
-        run = (_SharedPagedRun if policy.share else _PagedRun)(
-            workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress, max_request_tokens)
+        run = _PagedRun(workload, policy, pool_tokens, cfg, max_model_len, max_seqs, watermark, progress,
+                        max_request_tokens)
     return run.run()
 
 
@@ -455,6 +458,9 @@ class _PagedRun(_Run):
         # n + look - 1 is a multiple of B past max_model_len); ncapped of them are out of hist.
         self.ncapped: int = 0
         self.stop_at: int = -(-max_model_len // B) * B + 1 - self.look
+        if self.cache is not None:  # paged-B-share (_SharedPagedRun): one free queue, the whole pool at its head
+            self.cache.append_free(self.free)
+            self.free = 0
         super().__init__(wl, policy, pool_tokens, cfg, max_model_len, max_seqs, progress, max_request_tokens)
 
     # -- blocks -------------------------------------------------------------------------
@@ -1104,9 +1110,8 @@ class _SharedPagedRun(_PagedRun):
 
     __slots__ = ()
 
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.queue_freed()  # the whole pool, never cached, at the head
+    # No __init__ of its own (mypyc 2.4 crashes on one calling super().__init__ here):
+    # _PagedRun.__init__ puts the whole pool, never cached, at the head of the queue.
 
     def queue_freed(self) -> None:
         if self.free:
