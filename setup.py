@@ -16,6 +16,7 @@ caught there rather than leaving every user on the slow path).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -25,10 +26,21 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-NATIVE = ["kvplan/fragment/allocators.py", "kvplan/fragment/metrics.py", "kvplan/fragment/simulator.py"]
-RECORD = "_native_sources.json"  # kept in step with kvplan/fragment/_native.py
-#: mypy options for the compiled modules: their imports of the rest of kvplan are checked as Any
-MYPY_FLAGS = ["--ignore-missing-imports", "--follow-imports=skip", "--disable-error-code", "annotation-unchecked"]
+
+
+def _native_module():
+    """kvplan/fragment/_native.py alone (standard library only; kvplan's own imports need its
+    dependencies, which a build environment lacks): the module names and the record's name."""
+    spec = importlib.util.spec_from_file_location("_kvplan_native", ROOT / "kvplan" / "fragment" / "_native.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_NATIVE = _native_module()
+NATIVE = [f"kvplan/fragment/{name}.py" for name in _NATIVE.COMPILED]
+RECORD = _NATIVE.RECORD
+GROUP = _NATIVE.GROUP
 
 
 def _digest(path: Path) -> str:
@@ -42,6 +54,11 @@ def _record(folder: Path, record: dict) -> None:
 def _failed(why: str, folder: Path = ROOT / "kvplan" / "fragment") -> None:
     print(f"kvplan: {why}; the simulator stays pure Python", file=sys.stderr)
     _record(folder, {"failed": why})
+
+
+#: the sources' digests as they were when compiled (taken before mypyc reads them: an edit during
+#: the build then reads as stale, never as fresh)
+DIGESTS = {Path(p).stem: _digest(ROOT / p) for p in NATIVE}
 
 
 class BuildNative(build_ext):
@@ -58,7 +75,7 @@ class BuildNative(build_ext):
             self.warn(f"kvplan: compiling the simulator failed ({err}); installing pure Python")
             _failed(f"the C compiler failed: {type(err).__name__}: {err}"[:2000], out)
             return
-        _record(out, {Path(p).stem: _digest(ROOT / p) for p in NATIVE})
+        _record(out, DIGESTS)
 
     def build_extension(self, ext) -> None:
         try:
@@ -78,8 +95,8 @@ def native_extensions() -> list:
     cwd = os.getcwd()
     os.chdir(ROOT)  # mypyc names modules by their paths relative to the working directory
     try:
-        return mypycify(MYPY_FLAGS + NATIVE, opt_level="3", group_name="kvplan_fragment_native")
-    except BaseException as err:  # noqa: BLE001 - a type error in the sources, or mypyc itself: say why
+        return mypycify([*_NATIVE.MYPY_FLAGS, *NATIVE], opt_level="3", group_name=GROUP)
+    except (Exception, SystemExit) as err:  # a type error in the sources, or mypyc itself: say why (not Ctrl-C)
         _failed(f"mypyc could not compile the simulator: {type(err).__name__}: {err}"[:2000])
         return []
     finally:

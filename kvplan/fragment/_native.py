@@ -21,9 +21,13 @@ import sys
 from pathlib import Path
 
 PACKAGE = "kvplan.fragment"
-#: in import order (each imports only those before it)
+#: in import order (each imports only those before it); setup.py compiles these
 COMPILED = ("allocators", "metrics", "simulator")
 RECORD = "_native_sources.json"
+#: mypyc's shared library for the group (a top-level module next to the ``kvplan`` package)
+GROUP = "kvplan_fragment_native"
+#: mypy options for the compiled modules: their imports of the rest of kvplan are checked as Any
+MYPY_FLAGS = ("--ignore-missing-imports", "--follow-imports=skip", "--disable-error-code", "annotation-unchecked")
 HERE = Path(__file__).resolve().parent
 
 #: what select() chose: "compiled", or "python (<why>)"
@@ -52,6 +56,8 @@ def _why_source() -> str | None:
         return "not compiled"
     if not isinstance(record, dict):
         return f"no readable {RECORD}"
+    if importlib.util.find_spec(f"{GROUP}__mypyc") is None:
+        return f"{GROUP}__mypyc (mypyc's shared library) not found"
     for name in COMPILED:
         if _extension(name) is None:
             return f"{name} not compiled"
