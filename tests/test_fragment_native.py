@@ -123,13 +123,15 @@ def test_variants_take_the_paths_they_name():
     assert run("paged-16-window-sinks").usage != run("paged-16").usage
 
 
-def _fake_build(tmp_path, record=None, names=_native.COMPILED):
+def _fake_build(tmp_path, record=None, names=_native.COMPILED, monkeypatch=None):
     for name in _native.COMPILED:
         (tmp_path / f"{name}.py").write_text(f"# {name}\n")
     for name in names:
         (tmp_path / f"{name}{_native.importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"")
     if record is not None:
         (tmp_path / _native.RECORD).write_text(json.dumps(record))
+    if monkeypatch is not None:  # the group's shared library, wherever these tests run
+        monkeypatch.setattr(_native, "_group_found", lambda: True)
 
 
 def _digest(text):
@@ -141,8 +143,11 @@ def test_a_stale_extension_is_never_chosen(tmp_path, monkeypatch):
     monkeypatch.delenv("KVPLAN_PURE_PYTHON", raising=False)
     assert _native._why_source() == "not compiled"
     good = {name: _digest(f"# {name}\n") for name in _native.COMPILED}
-    _fake_build(tmp_path, record=good)
+    _fake_build(tmp_path, record=good, monkeypatch=monkeypatch)
     assert _native._why_source() is None
+    monkeypatch.setattr(_native, "_group_found", lambda: False)  # review h25 R9
+    assert _native._why_source() == "kvplan_fragment_native__mypyc (mypyc's shared library) not found"
+    monkeypatch.setattr(_native, "_group_found", lambda: True)
     monkeypatch.setenv("KVPLAN_PURE_PYTHON", "1")
     assert _native._why_source() == "KVPLAN_PURE_PYTHON=1"
     monkeypatch.delenv("KVPLAN_PURE_PYTHON")
@@ -171,7 +176,7 @@ def test_a_partial_build_is_not_chosen(tmp_path, monkeypatch):
     monkeypatch.setattr(_native, "HERE", tmp_path)
     monkeypatch.delenv("KVPLAN_PURE_PYTHON", raising=False)
     good = {name: _digest(f"# {name}\n") for name in _native.COMPILED}
-    _fake_build(tmp_path, record=good, names=("simulator",))
+    _fake_build(tmp_path, record=good, names=("simulator",), monkeypatch=monkeypatch)
     assert _native._why_source() == "allocators not compiled"
 
 
@@ -206,3 +211,14 @@ def test_setup_compiles_what_the_guard_checks():
     text = (_native.HERE.parent.parent / "setup.py").read_text()
     assert "_NATIVE.COMPILED" in text and "_NATIVE.RECORD" in text and "_NATIVE.GROUP" in text
     assert "allocators.py" not in text and '"_native_sources.json"' not in text
+
+
+def test_fragment_json_says_which_simulator_ran():
+    # review h25 R8: pip hides the build's messages; the output names what ran
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "kvplan.cli.main", "fragment", "llama3-8b", "--kv-pool-tokens", "4096",
+                          "--requests", "20", "--policies", "paged-16", "--json"], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ, "KVPLAN_PURE_PYTHON": "1"}).stdout
+    assert json.loads(out)["simulator"] == "python (KVPLAN_PURE_PYTHON=1)"

@@ -56,8 +56,6 @@ def _why_source() -> str | None:
         return "not compiled"
     if not isinstance(record, dict):
         return f"no readable {RECORD}"
-    if importlib.util.find_spec(f"{GROUP}__mypyc") is None:
-        return f"{GROUP}__mypyc (mypyc's shared library) not found"
     for name in COMPILED:
         if _extension(name) is None:
             return f"{name} not compiled"
@@ -66,7 +64,14 @@ def _why_source() -> str | None:
             continue
         if record.get(name) != hashlib.sha256(source.read_bytes()).hexdigest():
             return f"{name}.py changed since it was compiled"
+    if not _group_found():
+        return f"{GROUP}__mypyc (mypyc's shared library) not found"
     return None
+
+
+def _group_found() -> bool:
+    """The compiled modules' shared library is importable (it sits beside the kvplan package)."""
+    return importlib.util.find_spec(f"{GROUP}__mypyc") is not None
 
 
 def _load_source(name: str) -> None:

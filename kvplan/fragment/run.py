@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from kvplan.errors import BadInputError
+from kvplan.fragment import _native
 from kvplan.fragment.config import ServingConfig
 from kvplan.fragment.metrics import PolicyResult
 from kvplan.fragment.policies import Policy
@@ -142,6 +143,8 @@ class FragmentReport:
             "workload": self.workload.summary(),
             "notes": explain(self),
             "policies": [r.to_dict() for r in self.results],
+            # which simulator ran: "compiled" or "python (why)" (kvplan.fragment._native; same figures)
+            "simulator": _native.mode,
         }
         d["workload"]["arrivals"] = self.runs[0].arrivals.label if self.runs else d["workload"]["arrivals"]
         if len(self.runs) > 1:
