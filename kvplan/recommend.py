@@ -333,9 +333,14 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         raise BadInputError(f"{spec.name} takes at most {cap.tokens(model_len):,} tokens a request at max_model_len "
                             f"{model_len:,}{engine_cut}, but {ctx:,} in + {output_tokens or 0:,} out = {peak:,} "
                             f"were asked")
+    if ctx > model_len - cap.prompt_short:
+        raise BadInputError(f"{engine} accepts a prompt of at most max_model_len - {cap.prompt_short} = "
+                            f"{model_len - cap.prompt_short:,} tokens at max_model_len {model_len:,}, but --ctx is "
+                            f"{ctx:,}")
     if deploy.get("max_model_len") is None:
-        # Serve the load's length: the model's own max_model_len may not start where the load fits.
-        deploy = dict(deploy, max_model_len=cap.max_model_len_for(peak))
+        # Serve the load's length: the model's own max_model_len may not start where the load fits,
+        # and the engine must accept the prompt (RequestCap.prompt_short: vLLM 1, SGLang 7).
+        deploy = dict(deploy, max_model_len=cap.max_model_len_for(peak, ctx))
     options, rejections = [], []
     tried = 0
     total = sum(len(g_w) * len(g_kvs) for *_, g_w, g_kvs in searches)

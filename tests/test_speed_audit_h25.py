@@ -83,7 +83,9 @@ def test_s2_recommend_under_sglang_plans_two_tokens_more_and_finds_options(capsy
     assert code == 0
     d = __import__("json").loads(out)
     assert len(d["options"]) == 4 and not d["rejections"]
-    assert {o["max_model_len"] for o in d["options"]} == {4098}
+    # a prompt of 4,096 needs max_model_len 4,103 (review h25-2 Q1: SGLang aborts a prompt of
+    # max_req_input_len = context_len - 6 or more; 4,098 accepted prompts of at most 4,091)
+    assert {o["max_model_len"] for o in d["options"]} == {4103}
     assert {(o["weights"], o["kv_dtype"], round(o["tpot_ms"], 1)) for o in d["options"]} == {
         ("fp8", "fp8_e4m3", 6.1), ("fp8", "bf16", 7.0), ("bf16", "fp8_e4m3", 8.6), ("bf16", "bf16", 9.6)}
 
@@ -96,6 +98,22 @@ def test_s2_the_cap_is_the_engines_request_cap():
     assert get_engine("vllm").request_cap.max_model_len_for(4096) == 4096
     cap = get_engine("sglang==0.5.8").request_cap
     assert cap.tokens(cap.max_model_len_for(12345)) == 12345
+    # the prompt's own limit: SGLang aborts len(prompt) >= context_len - 1 - 5; vLLM needs room for 1 output token
+    assert cap.max_model_len_for(4096, 4096) == 4103 and cap.max_model_len_for(4200, 4096) == 4202
+    assert get_engine("vllm").request_cap.max_model_len_for(4096, 4096) == 4097
+
+
+def test_q1_recommend_plans_a_max_model_len_that_accepts_the_prompt(capsys):
+    # review h25-2 Q1: --ctx 4k without --output planned max_model_len 4,096 under vLLM, whose
+    # 0.14.0+ input processor refuses a prompt of max_model_len (no room for the output token)
+    from helpers import cli
+
+    code, out, _ = cli(capsys, "recommend", "llama3.1-8b", "--ctx", "4k", "--users", "8", "--gpus", "h100", "--json")
+    assert code == 0
+    assert {o["max_model_len"] for o in __import__("json").loads(out)["options"]} == {4097}
+    code, _, err = cli(capsys, "recommend", "llama3.1-8b", "--ctx", "4k", "--users", "8", "--gpus", "h100",
+                       "--engine", "sglang==0.5.8", "--max-model-len", "4100")
+    assert code == 2 and "accepts a prompt of at most max_model_len - 7 = 4,093 tokens" in err
 
 
 def test_s2_a_max_model_len_sglang_cuts_short_is_refused_in_one_line(capsys):
@@ -107,8 +125,11 @@ def test_s2_a_max_model_len_sglang_cuts_short_is_refused_in_one_line(capsys):
     assert "takes at most 4,094 tokens a request at max_model_len 4,096 (sglang==0.5.8 runs one to " \
            "max_model_len - 2" in one_line_error(err)
     code, out, _ = cli(capsys, "recommend", "llama3.1-8b", "--ctx", "4k", "--users", "8", "--gpus", "h100",
-                       "--engine", "vllm", "--max-model-len", "4096", "--json")
+                       "--engine", "vllm", "--max-model-len", "4097", "--json")
     assert code == 0
+    code, _, err = cli(capsys, "recommend", "llama3.1-8b", "--ctx", "4k", "--users", "8", "--gpus", "h100",
+                       "--engine", "vllm", "--max-model-len", "4096")  # the prompt leaves no output token
+    assert code == 2 and "accepts a prompt of at most max_model_len - 1 = 4,095 tokens" in err
 
 
 # -- S6: SGLang 0.4.6 has no pipeline parallelism ---------------------------------------------

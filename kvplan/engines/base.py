@@ -214,6 +214,11 @@ class RequestCap:
     start_min: int = 0
     source: str = ""
     start_why: str = ""  # the refusal below start_min, with its source
+    #: a prompt must leave this many tokens of max_model_len: 1 by default (every request makes at
+    #: least one output token; vLLM 0.14.0+ refuses a prompt of max_model_len outright,
+    #: v1/engine/input_processor.py 'plus the number of requested output tokens (at least 1)');
+    #: SGLang 7 (a prompt of max_req_input_len = max_req_len - 5 = context_len - 6 or more is aborted)
+    prompt_short: int = 1
 
     def tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
@@ -222,12 +227,13 @@ class RequestCap:
             return max(0, min(max_model_len, pool_tokens) - self.short)
         return max(0, max_model_len - self.short)
 
-    def max_model_len_for(self, num_tokens: int) -> int:
-        """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output),
-        the pool aside: the inverse of ``tokens``. SGLang: 4,096 + 2 = 4,098 for a request of
-        4,096 (managers/tp_worker.py max_req_len = context_len - 1, a request stopping at
-        max_req_len - 1); vLLM: 4,096."""
-        return num_tokens + self.short
+    def max_model_len_for(self, num_tokens: int, prompt_tokens: int = 0) -> int:
+        """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output)
+        and accept a prompt of ``prompt_tokens``, the pool aside: the inverse of ``tokens`` and
+        ``prompt_short``. SGLang: 4,096 + 2 = 4,098 for a request of 4,096 (managers/tp_worker.py
+        max_req_len = context_len - 1, a request stopping at max_req_len - 1), and 4,096 + 7 =
+        4,103 for a prompt of 4,096; vLLM: 4,096, and 4,097 for a prompt of 4,096."""
+        return max(num_tokens + self.short, prompt_tokens + self.prompt_short)
 
 
 # -- argument checks shared by the engines ------------------------------------------------------

@@ -565,7 +565,7 @@ RULES = (
     #    The same lines in all 8 wheels (0.4.6 tp_worker.py 120-127, scheduler.py 875; 0.5.8
     #    tp_worker.py 286-293, scheduler.py 1342).
     Rule("request_cap", "0.4.6", "0.5.8",
-         RequestCap(short=2, by_pool=True, start_min=7,
+         RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
                            "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
                     start_why="managers/tp_worker.py asserts max_req_len - 5 > 0: 'Memory pool size is too small'; "
