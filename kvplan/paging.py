@@ -685,7 +685,10 @@ class Pages:
                 f"step needs more blocks than are free, allocate_slots fails (vllm/v1/core/kv_cache_manager.py:"
                 f"334-336) and the scheduler preempts the running requests, then the request itself, which starts "
                 f"over at the head of the waiting queue (vllm/v1/core/sched/scheduler.py:352-401, 800-819 at "
-                f"v0.14.0): a request that outgrows the pool never finishes")
+                f"v0.14.0): a request that outgrows the pool never finishes; kvplan's block count is an upper bound (it holds "
+                f"a window layer's blocks as the start-up check reserves them at every step, while the manager frees "
+                f"blocks that left the window before each allocation (kv_cache_manager.py:321), so a request a little "
+                f"past the count may still finish)")
 
     def check_scope_note(self) -> str:
         """How the check reads its figures when it does not check each worker by its own layers."""

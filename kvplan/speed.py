@@ -263,9 +263,11 @@ def _from_measure_report(data: dict, path: Path, gpu: GPU, kv_format: str, base:
         raise BadInputError(f"{path}: an --interpret report times the CPU, not a GPU; it cannot calibrate speed")
     _same_gpu(device.get("catalog_gpu") or device.get("name"), gpu, path)
     ok = {f["kv_dtype"]: f for f in data["formats"] if f["status"] == "ok" and f.get("achieved_gbps")}
-    entry = ok.get(kv_format) or ok.get("bf16")
-    if entry is None:
-        raise BadInputError(f"{path}: no timed {kv_format} (or bf16) decode to calibrate from")
+    entry = ok.get(kv_format)
+    if entry is None:  # another format's bandwidth is not this one's (review h25-2 Q2): measure it
+        have = ", ".join(sorted(ok)) or "none"
+        raise BadInputError(f"{path}: no timed {kv_format} decode to calibrate {kv_format} from (it has: {have}); "
+                            f"run kvplan measure with --kv-dtype {kv_format}, or leave {kv_format} out of --kv-dtype")
     peak = gpu.hbm_bandwidth_bytes_per_s
     fraction = min(1.0, entry["achieved_gbps"] * 1e9 / peak)
     sources = dict(base.sources)
@@ -774,7 +776,8 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
         comm_b += one_b
     if st.index == len(s.stages) - 1 and st.head_params and tp > 1:
         # the logits of a vocabulary split over tp are gathered once a step, a row a request
-        # (vLLM 0.19.1 logits_processor.py lines 75-87 tensor_model_parallel_gather)
+        # (vLLM 0.19.1 logits_processor.py lines 75-87: an all-gather on every platform,
+        # platforms/interface.py use_all_gather -> True; each rank sends its slice, as timed here)
         head_s, head_b = _gather_s(s, tp, logit_rows * spec.vocab_size * s.act_bytes)
         comm_s += head_s
         comm_b += head_b

@@ -435,8 +435,10 @@ def test_measure_report_sets_the_kv_factor(tmp_path):
 
     f = tmp_path / "report.json"
     f.write_text(json.dumps(_report()))
-    eff = load_calibration(f, get_gpu("h100"), "fp8_e4m3")  # no fp8 entry: the bf16 kernel's figure
-    assert eff.kv_bandwidth == pytest.approx(2680 / 3350)
+    assert load_calibration(f, get_gpu("h100"), "bf16").kv_bandwidth == pytest.approx(2680 / 3350)
+    # no fp8 entry: refused, not the bf16 kernel's figure (review h25-2 Q2)
+    with pytest.raises(BadInputError, match=r"no timed fp8_e4m3 decode to calibrate fp8_e4m3 from \(it has: bf16\)"):
+        load_calibration(f, get_gpu("h100"), "fp8_e4m3")
     f.write_text(json.dumps(_report(interpret=True)))
     with pytest.raises(BadInputError, match="--interpret report"):
         load_calibration(f, get_gpu("h100"), "bf16")

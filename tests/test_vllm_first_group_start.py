@@ -29,7 +29,9 @@ SCHEDULER = ("vllm==0.14.0 does not refuse it (it is within max_model_len 131,07
              "than are free, allocate_slots fails (vllm/v1/core/kv_cache_manager.py:334-336) and the scheduler "
              "preempts the running requests, then the request itself, which starts over at the head of the waiting "
              "queue (vllm/v1/core/sched/scheduler.py:352-401, 800-819 at v0.14.0): a request that outgrows the pool "
-             "never finishes")
+             "never finishes; kvplan's block count is an upper bound (it holds a window layer's blocks as the start-up "
+             "check reserves them at every step, while the manager frees blocks that left the window before each "
+             "allocation (kv_cache_manager.py:321), so a request a little past the count may still finish)")
 STARTED = ("vllm==0.14.0 starts with max_model_len 131,072 though one request of it needs 11,654 blocks and requests "
            "can use 8,404 (its start-up check asks for the first KV-cache group's blocks only, 756,285,440 B: "
            "vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups); one request runs up to 79,072 "

@@ -206,8 +206,8 @@ class RequestCap:
     pool's tokens instead of refusing to start (``by_pool``), ``pool tokens - short`` too; the
     engine refuses to start when min(max_model_len, pool tokens) is under ``start_min``.
     ``source`` says where the rule is read. The default (vLLM, TensorRT-LLM, raw) is a request
-    of max_model_len: vLLM refuses to start where one does not fit (kvplan.capacity
-    Pool.startup)."""
+    of max_model_len; whether the engine starts is ``kvplan.capacity.Pool.startup`` (vLLM's
+    start-up check, by release: all KV-cache groups, or the first only in 0.14.0-0.18.1)."""
 
     short: int = 0
     by_pool: bool = False
