@@ -101,3 +101,18 @@ def test_a_command_imports_only_its_own_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     mods = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own printed list
     assert mods == ["kvplan.cli.common", "kvplan.cli.main", "kvplan.cli.size"]
+
+
+def test_a_wheel_built_with_mypy_carries_the_compiled_simulator(wheel):
+    # setup.py compiles the simulator where mypy is installed (the build requirement; the test extra
+    # has it too): the wheel then holds the three extensions, mypyc's group library and the record
+    # of the sources they were compiled from (kvplan/fragment/_native.py checks it at import)
+    pytest.importorskip("mypyc.build")
+    from kvplan.fragment import _native
+
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in _native.COMPILED:
+        assert any(n.startswith(f"kvplan/fragment/{name}.") and n.endswith(".so") for n in names), name
+    assert any(n.startswith(f"{_native.GROUP}__mypyc.") for n in names)
+    record = json.loads(zipfile.ZipFile(wheel).read(f"kvplan/fragment/{_native.RECORD}"))
+    assert set(record) == set(_native.COMPILED)
