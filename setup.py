@@ -15,7 +15,6 @@ caught there rather than leaving every user on the slow path).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -43,10 +42,6 @@ RECORD = _NATIVE.RECORD
 GROUP = _NATIVE.GROUP
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _record(folder: Path, record: dict) -> None:
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
@@ -58,7 +53,7 @@ def _failed(why: str, folder: Path = ROOT / "kvplan" / "fragment") -> None:
 
 #: the sources' digests as they were when compiled (taken before mypyc reads them: an edit during
 #: the build then reads as stale, never as fresh)
-DIGESTS = {Path(p).stem: _digest(ROOT / p) for p in NATIVE}
+DIGESTS = {Path(p).stem: _NATIVE.digest(ROOT / p) for p in NATIVE}
 
 
 class BuildNative(build_ext):

@@ -34,6 +34,11 @@ HERE = Path(__file__).resolve().parent
 mode = "python (not selected yet)"
 
 
+def digest(path: Path) -> str:
+    """The SHA-256 of a source file, as setup.py records it and the guard compares it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _extension(name: str) -> Path | None:
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = HERE / f"{name}{suffix}"
@@ -62,7 +67,7 @@ def _why_source() -> str | None:
         source = HERE / f"{name}.py"
         if not source.exists():  # a wheel without its sources: the extensions are all there is
             continue
-        if record.get(name) != hashlib.sha256(source.read_bytes()).hexdigest():
+        if record.get(name) != digest(source):
             return f"{name}.py changed since it was compiled"
     if not _group_found():
         return f"{GROUP}__mypyc (mypyc's shared library) not found"
@@ -74,8 +79,9 @@ def _group_found() -> bool:
     return importlib.util.find_spec(f"{GROUP}__mypyc") is not None
 
 
-def _load_source(name: str) -> None:
-    full = f"{PACKAGE}.{name}"
+def _exec_source(name: str, full: str):
+    """Run ``name``.py as the module ``full`` (registered in sys.modules, where dataclasses and
+    the compiled modules' callers look it up; removed again if it fails)."""
     spec = importlib.util.spec_from_file_location(full, HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[full] = module
@@ -84,7 +90,11 @@ def _load_source(name: str) -> None:
     except BaseException:
         del sys.modules[full]
         raise
-    setattr(sys.modules[PACKAGE], name, module)
+    return module
+
+
+def _load_source(name: str) -> None:
+    setattr(sys.modules[PACKAGE], name, _exec_source(name, f"{PACKAGE}.{name}"))
 
 
 def select() -> str:
@@ -106,9 +116,4 @@ def source_module(name: str):
     """A fresh copy of ``name``'s Python source as a private module (``kvplan.fragment._source_<name>``),
     whatever select() chose: what tests monkeypatch (a compiled class ignores patched methods)
     and compare the compiled module with. Its own imports resolve as usual."""
-    full = f"{PACKAGE}._source_{name}"
-    spec = importlib.util.spec_from_file_location(full, HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[full] = module  # dataclasses and pickling look a module up by name
-    spec.loader.exec_module(module)
-    return module
+    return _exec_source(name, f"{PACKAGE}._source_{name}")
