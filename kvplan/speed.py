@@ -909,6 +909,12 @@ def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_toke
 
 #: Tokens an idle data-parallel rank runs while another computes a prompt: a dummy pass of
 #: one token (vLLM 0.19.1 v1/worker/gpu_worker.py execute_dummy_batch, lines 889-891; see _Load).
+#: Its uniform_decode_query_len is 1 + the speculative tokens, but speed refuses speculative
+#: decoding (``setup``). Not modelled (review h25-2 Q7): a step under CUDA graphs (a chunk of at
+#: most max_cudagraph_capture_size tokens, min(2 x max_num_seqs, 512) by default,
+#: config/compilation.py) pads every DP rank to the largest rank's token count
+#: (v1/worker/dp_utils.py _post_process_dp_padding), so a short prompt's TTFT is understated
+#: by the idle ranks' padded MoE work.
 IDLE_RANK_TOKENS = 1
 
 
