@@ -1079,6 +1079,12 @@ def plan(req: CapacityRequest) -> Pool:
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
+    # SGLang scales a multimodal model's (default) fraction first (server_args.py), the aiter
+    # backend's x 0.85 (memory_fraction_for) comes later
+    frac, vlm_note = prof.multimodal_fraction(spec, settings.memory_fraction, given=req.memory_fraction is not None)
+    notes.append(vlm_note)
+    if frac != settings.memory_fraction:
+        settings = dataclasses.replace(settings, memory_fraction=frac)
     frac, fraction_note = prof.memory_fraction_for(spec, req.gpu, settings.memory_fraction, tp=req.tp,
                                                    dp_attention=req.dp_attention,
                                                    context_len=req.model_len)

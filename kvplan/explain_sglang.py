@@ -88,6 +88,8 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     engine.check_kv_format(fmt, spec.dtype)
     frac = log.memory_fraction if log.memory_fraction is not None else engine.default_memory_fraction(
         g, log.tp, log.pp, dp_attention=log.dp_attention)
+    # a multimodal model's: the logged server_args are already scaled (but 0.4.6 scales in model_runner.py)
+    frac, vlm_note = engine.multimodal_fraction(spec, frac, given=log.memory_fraction is not None)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib
     rest = after - before * (1 - frac)
     cell = _cell_bytes(spec, fmt, _attention_tp(log.tp, log.dp_attention))
@@ -106,6 +108,8 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
                 "mem_fraction_static": float(frac), "kv_cache_dtype": kv_name,
                 "context_length": log.max_model_len, "cell_size_bytes": cell}
     notes = ["the pool is recomputed from the logged 'avail mem' figures (0.01 GB rounding)"]
+    if vlm_note:
+        notes.append(vlm_note)
     if log.memory_fraction is None:
         notes.append(f"mem_fraction_static is not in the log: {engine.name}'s default for this GPU and tp "
                      f"({float(frac):g}) is used")

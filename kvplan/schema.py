@@ -283,6 +283,7 @@ class TowerSpec(_Strict):
     image_size: PositiveInt | None = None
     num_channels: PositiveInt | None = None
     post_norm: bool | None = None
+    config_num_layers: PositiveInt | None = None
     temporal_patch_size: PositiveInt | None = None
     num_position_embeddings: PositiveInt | None = None
     spatial_merge_size: PositiveInt | None = None

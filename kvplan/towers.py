@@ -101,7 +101,10 @@ class ClipTower(Component):
     """CLIP ViT (LLaVA): class embedding, bias-free patch conv, ``(image / patch)^2 + 1``
     learned positions, a pre LayerNorm, ``num_layers`` encoder layers (the layers vLLM
     builds: up to the feature layer LLaVA reads, e.g. 23 of 24 for
-    ``vision_feature_layer: -2``) and the post LayerNorm only when ``post_norm``."""
+    ``vision_feature_layer: -2``) and the post LayerNorm only when ``post_norm``.
+    ``config_num_layers``: the checkpoint's depth (vision_config.num_hidden_layers) where it
+    is more than the layers built (no weights; SGLang's default mem_fraction_static reads
+    it, kvplan.engines.sglang rule ``vlm_fraction``); None: ``num_layers``."""
 
     kind: ClassVar[str] = "clip"
     hidden_size: int
@@ -111,6 +114,7 @@ class ClipTower(Component):
     image_size: int
     num_channels: int = 3
     post_norm: bool = False
+    config_num_layers: int | None = None
 
     def shapes(self) -> tuple[Param, ...]:
         h, pre = self.hidden_size, TOWER

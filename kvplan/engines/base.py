@@ -472,6 +472,12 @@ class Engine:
         default: ``fraction`` as given."""
         return fraction, None
 
+    def multimodal_fraction(self, spec, fraction, *, given: bool):
+        """(the memory fraction the engine runs a multimodal ``spec`` at, a note when it is not
+        ``fraction``); ``given``: the user set the fraction (else it is the engine's default).
+        Default: ``fraction`` as it is."""
+        return fraction, None
+
     def check_model(self, spec) -> None:
         """Raise BadInputError when this engine release has no model class for ``spec``'s
         architecture (``check_registered``). Engines the table does not cover (raw, and

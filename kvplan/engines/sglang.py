@@ -263,6 +263,69 @@ class FusedSharedExpert:
     one_shared: bool
 
 
+#: -- rule vlm_fraction: what SGLang does to mem_fraction_static for a multimodal model. Its
+#: multimodal architectures (configs/model_config.py ``multimodal_model_archs``, matched against
+#: every entry of config.json ``architectures``), read from each wheel; ``mm_disabled_models``
+#: turns multimodal off (enable_multimodal None, the default, becomes False) when
+#: ``architectures[0]`` is one of them, so those run as text models.
+_MM_0_4_6 = ("CLIPModel", "DeepseekVL2ForCausalLM", "Gemma3ForConditionalGeneration", "Grok1AForCausalLM",
+             "Grok1VForCausalLM", "Llama4ForConditionalGeneration", "LlavaLlamaForCausalLM", "LlavaMistralForCausalLM",
+             "LlavaQwenForCausalLM", "LlavaVidForCausalLM", "MiniCPMO", "MiniCPMV", "MllamaForConditionalGeneration",
+             "MultiModalityCausalLM", "Qwen2VLForConditionalGeneration", "Qwen2_5_VLForConditionalGeneration")
+_MM_0_4_9 = _MM_0_4_6 + ("Gemma3nForConditionalGeneration", "InternVLChatModel", "KimiVLForConditionalGeneration",
+                         "LlavaForConditionalGeneration", "Mistral3ForConditionalGeneration", "Phi4MMForCausalLM",
+                         "Qwen2AudioForConditionalGeneration", "VILAForConditionalGeneration")
+_MM_0_4_10 = _MM_0_4_9 + ("InternS1ForConditionalGeneration", "Step3VLForConditionalGeneration")
+_MM_0_5_1 = _MM_0_4_10 + ("Glm4vForConditionalGeneration", "Glm4vMoeForConditionalGeneration")
+_MM_0_5_4 = _MM_0_5_1 + ("DeepseekOCRForCausalLM", "DotsOCRForCausalLM", "DotsVLMForCausalLM", "POINTSV15ChatModel",
+                         "Qwen3OmniMoeForConditionalGeneration", "Qwen3VLForConditionalGeneration",
+                         "Qwen3VLMoeForConditionalGeneration", "Sarashina2VisionForCausalLM")
+_MM_0_5_6 = tuple(a for a in _MM_0_5_4 if a != "VILAForConditionalGeneration") + (
+    "JetVLMForConditionalGeneration", "NVILAForConditionalGeneration", "NVILALiteForConditionalGeneration",
+    "NemotronH_Nano_VL_V2")
+_MM_0_5_8 = _MM_0_5_6 + ("GlmAsrForConditionalGeneration", "MiDashengLMModel", "PaddleOCRVLForConditionalGeneration",
+                         "PixtralForConditionalGeneration")
+_MM_OFF = ("Gemma3ForConditionalGeneration", "Llama4ForConditionalGeneration")
+_MM_OFF_0_5_1 = _MM_OFF + ("Step3VLForConditionalGeneration",)
+_MC = "python/sglang/srt/configs/model_config.py"
+
+#: How SGLang's ``adjust_mem_fraction_for_vlm`` reads the vision tower: ``getattr(vision_config,
+#: "num_hidden_layers", 24)`` and ``getattr(vision_config, "hidden_size", 1024)`` on the config
+#: object of model_config.hf_config.vision_config, by architecture: (the kvplan.towers kind
+#: kvplan holds, the tower -> the layer count SGLang reads, why). Qwen3-VL: transformers 4.57.1
+#: (the pin of SGLang 0.5.4-0.5.8) Qwen3VLVisionConfig / Qwen3VLMoeVisionConfig store ``depth``
+#: and define neither num_hidden_layers nor an attribute_map (models/qwen3_vl/
+#: configuration_qwen3_vl.py lines 25-60; SGLang does not register its own configs/qwen3_vl.py
+#: with AutoConfig), so SGLang reads the default 24, not the 27 blocks. LLaVA: CLIPVisionConfig
+#: .num_hidden_layers, the checkpoint's depth (24 for CLIP ViT-L), not the 23 layers built to
+#: vision_feature_layer -2. Kimi-VL: SGLang's own MoonViTConfig (configs/kimi_vl_moonvit.py,
+#: registered for model_type kimi_vl) sets num_hidden_layers. Other architectures: not read.
+_QWEN3_VL_READ = ("qwen3_vl", lambda t: 24, "its config class stores depth, not num_hidden_layers: getattr's default")
+_VIT_READ = {
+    "Qwen3VLForConditionalGeneration": _QWEN3_VL_READ,
+    "Qwen3VLMoeForConditionalGeneration": _QWEN3_VL_READ,
+    "LlavaForConditionalGeneration": ("clip", lambda t: t.config_num_layers or (t.num_layers if t.post_norm else None),
+                                      "CLIPVisionConfig.num_hidden_layers"),
+    "KimiVLForConditionalGeneration": ("moonvit", lambda t: t.num_layers, "MoonViTConfig.num_hidden_layers"),
+}
+
+
+@dataclass(frozen=True)
+class VLMFraction:
+    """Rule vlm_fraction's value: for an architecture in ``archs`` whose ``architectures[0]`` is
+    not in ``disabled``, SGLang scales mem_fraction_static by ``flat`` (0.4.6, 0.4.9), or, where
+    ``flat`` is None (0.4.10 on), by ``adjust_mem_fraction_for_vlm``'s factor when config.json
+    has a vision_config: 0.95 x clamp(1 - 0.1 x (L h^2 / (24 x 1024^2) - 1), 0.8, 1.05), L and h
+    the tower's num_hidden_layers and hidden_size as the config object gives them (``_VIT_READ``),
+    in float arithmetic, the product not rounded. ``given_too``: a --mem-fraction-static given
+    is scaled as well (0.4.6 only; later releases scale only the default)."""
+
+    archs: tuple[str, ...]
+    disabled: tuple[str, ...]
+    flat: float | None
+    given_too: bool = False
+
+
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
          _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
@@ -653,6 +716,35 @@ RULES = (
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
          "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197)"),
+    # -- a multimodal model's mem_fraction_static (VLMFraction; SGLang.multimodal_fraction). Qwen3-VL-8B
+    #    on an H100 under 0.5.8: the default round((81,559 - 13,440) / 81,559, 3) = 0.835, then L = 24
+    #    (getattr's default: its vision_config has depth 27), h = 1152: ratio 1.265625, factor
+    #    0.95 x (1 - 0.1 x 0.265625) = 0.9247656249999999, mem_fraction_static 0.7721792968749999.
+    Rule("vlm_fraction", "0.4.6", "0.4.6", VLMFraction(_MM_0_4_6, _MM_OFF, 0.90, given_too=True),
+         "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment lines 307-316 ('if "
+         "self.is_multimodal: self.mem_fraction_static *= 0.90', the given or the default fraction); " + _MC +
+         " lines 75-92 (mm_disabled_models), 509 (multimodal_model_archs)"),
+    Rule("vlm_fraction", "0.4.9", "0.4.9", VLMFraction(_MM_0_4_9, _MM_OFF, 0.90),
+         _ARGS + " __post_init__ lines 323-329 (inside 'if self.mem_fraction_static is None': 'if "
+         "model_config.is_multimodal: self.mem_fraction_static *= 0.90'); " + _MC + " lines 103-114, 578"),
+    Rule("vlm_fraction", "0.4.10", "0.4.10", VLMFraction(_MM_0_4_10, _MM_OFF, None),
+         _ARGS + " __post_init__ lines 334-335 (inside 'if self.mem_fraction_static is None') -> "
+         "adjust_mem_fraction_for_vlm line 1946; " + _MC + " lines 111-122, 623"),
+    Rule("vlm_fraction", "0.5.1", "0.5.1", VLMFraction(_MM_0_5_1, _MM_OFF_0_5_1, None),
+         _ARGS + " __post_init__ lines 402-403 -> adjust_mem_fraction_for_vlm line 2297; " + _MC +
+         " lines 112-124, 673"),
+    Rule("vlm_fraction", "0.5.2", "0.5.2", VLMFraction(_MM_0_5_1, _MM_OFF_0_5_1, None),
+         _ARGS + " __post_init__ lines 505-506 -> adjust_mem_fraction_for_vlm line 2513; " + _MC +
+         " lines 112-124, 703"),
+    Rule("vlm_fraction", "0.5.4", "0.5.4", VLMFraction(_MM_0_5_4, _MM_OFF_0_5_1, None),
+         _ARGS + " _handle_gpu_memory_settings lines 808-809 -> adjust_mem_fraction_for_vlm line 3588; " + _MC +
+         " lines 135-147, 888"),
+    Rule("vlm_fraction", "0.5.6", "0.5.6", VLMFraction(_MM_0_5_6, _MM_OFF_0_5_1, None),
+         _ARGS + " _handle_gpu_memory_settings lines 868-869 -> adjust_mem_fraction_for_vlm line 4278; " + _MC +
+         " lines 136-148, 921"),
+    Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
+         _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
+         " lines 142-154, 1119"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -933,6 +1025,49 @@ class SGLang(Engine):
         return scaled, (f"{self.name} on {gpu.display_name or gpu.name} runs {spec.name} on its aiter attention backend "
                         f"and, with a context over {rule['over']} tokens ({context_len:,}), scales mem_fraction_static "
                         f"by {float(rule['factor'])}: {float(fraction):.4g} -> {float(scaled):.4g} ({src})")
+
+    def multimodal_fraction(self, spec, fraction: Fraction, *, given: bool) -> tuple[Fraction, str | None]:
+        """SGLang's mem_fraction_static for a multimodal model (rule ``vlm_fraction``): ``fraction``
+        (the release's default, or the user's when ``given``) scaled as server_args.py (model_runner.py
+        in 0.4.6) scales it, with a note; as it is for a text model, a multimodal architecture
+        SGLang runs as text (mm_disabled_models: Gemma 3, Llama 4, Step3-VL), and a given fraction
+        after 0.4.6. The scaling is float arithmetic as SGLang's (the product is not rounded), kept
+        exactly as the float's shortest decimal. Where the factor depends on the vision tower and
+        kvplan cannot tell the num_hidden_layers / hidden_size SGLang reads (``_VIT_READ``: no
+        vision block, an architecture not read, a CLIP tower without its checkpoint depth),
+        BadInputError says so."""
+        rule = BOOK.rule("vlm_fraction", self.release)
+        vlm: VLMFraction = rule.value
+        arch = getattr(spec, "architecture", "") or ""
+        if arch not in vlm.archs or arch in vlm.disabled or (given and not vlm.given_too):
+            return fraction, None
+        if vlm.flat is not None:
+            factor, why = vlm.flat, f"x {vlm.flat}"
+        else:
+            read = _VIT_READ.get(arch)
+            tower = getattr(spec, "vision_tower", None)
+            layers = (read[1](tower) if read is not None and tower is not None and tower.kind == read[0]
+                      else None)
+            if layers is None:
+                if read is None:
+                    missing = f"kvplan has not read how SGLang's config of {arch} gives them"
+                elif tower is None or tower.kind != read[0]:
+                    missing = f"the spec has no {read[0]} vision tower (a `vision:` block)"
+                else:
+                    missing = (f"its {tower.kind} tower records the {tower.num_layers} layers built, not the "
+                               f"checkpoint's depth (config_num_layers)")
+                raise BadInputError(
+                    f"{self.name} scales {arch}'s default mem_fraction_static by vision_config.num_hidden_layers and "
+                    f"hidden_size ({rule.source}), which kvplan cannot tell for {spec.name}: {missing}; give "
+                    f"--mem-fraction-static (no scaling then)")
+            hidden = tower.hidden_size
+            ratio = layers * hidden ** 2 / (24 * 1024 ** 2)  # float, as SGLang divides
+            factor = 0.95 * max(0.8, min(1.05, 1.0 - 0.1 * (ratio - 1.0)))
+            why = f"x {factor!r}: vision tower {layers} layers ({read[2]}) x {hidden} wide, ratio {ratio!r}"
+        scaled = Fraction(repr(float(fraction) * factor))
+        what = "the given" if given else "its default"
+        return scaled, (f"{self.name} runs {spec.name} ({arch}) as a multimodal model and scales {what} "
+                        f"mem_fraction_static {float(fraction):g} {why} = {float(scaled)!r} ({rule.source})")
 
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type

@@ -236,6 +236,10 @@ case("spec-layer-types-1000-ok", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "
            "layer_types": ["a" if (i * i) % 7 < 3 else "b" for i in range(1000)]})})
 case("spec-vocab-401", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
      files={"s.yaml": spec(vocab_size=Raw(DIGITS_401))}, check=refused(2))
+# a multimodal architecture whose vision tower kvplan cannot read: SGLang's default fraction depends on it
+case("spec-vlm-no-tower-sglang", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "sglang",
+     files={"s.yaml": spec(architecture="Qwen2_5_VLForConditionalGeneration")},
+     check=refused(2, "vision_config.num_hidden_layers", "--mem-fraction-static"))
 case("spec-hidden-5000", G, "size", "s.yaml", files={"s.yaml": spec(hidden_size=Raw(DIGITS_5000))},
      check=refused(2))
 case("spec-maxpos-10^30", G, "size", "s.yaml", files={"s.yaml": spec(max_position_embeddings=10**30)},

@@ -24,6 +24,11 @@ _VISION_NUMERICS = ("hidden_act", "layer_norm_eps", "norm_eps", "num_attention_h
 #: CLIPVisionConfig defaults (transformers models/clip/configuration_clip.py).
 CLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_channels": 3,
                  "image_size": 224, "patch_size": 32}
+#: The CLIP tower LlavaConfig builds when config.json has no vision_config (transformers
+#: models/llava/configuration_llava.py, 4.57.1 lines 111-121: CLIP ViT-L/14 at 336 px), not
+#: CLIPVisionConfig's own defaults.
+LLAVA_ABSENT_VISION = {**CLIP_DEFAULTS, "intermediate_size": 4096, "hidden_size": 1024, "patch_size": 14,
+                       "image_size": 336, "num_hidden_layers": 24}
 #: Qwen3VLVisionConfig defaults (transformers models/qwen3_vl/configuration_qwen3_vl.py).
 QWEN3_VL_VISION_DEFAULTS = {"depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "in_channels": 3,
                             "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
@@ -35,13 +40,14 @@ MOONVIT_DEFAULTS = {"patch_size": 14, "init_pos_emb_height": 64, "init_pos_emb_w
                     "hidden_size": 1152, "intermediate_size": 4304, "merge_kernel_size": [2, 2]}
 
 
-def vision_config(top: HFConfig, defaults: dict, model_type: str | None, what: str) -> HFConfig | None:
+def vision_config(top: HFConfig, defaults: dict, model_type: str | None, what: str,
+                  absent: dict | None = None) -> HFConfig | None:
     """``vision_config`` as an HFConfig over the tower's class defaults (an absent one is
-    the class's defaults, as transformers builds it), or None (weights then refuse) when it
-    names another tower than ``model_type``."""
+    ``absent``, else the class's defaults, as transformers builds it), or None (weights then
+    refuse) when it names another tower than ``model_type``."""
     v = top.sub("vision_config", defaults, weights_only=True)
-    if v is None:  # transformers fills an absent (or null) vision_config with the class defaults
-        v = HFConfig({}, top.origin, defaults, path="vision_config.", findings=top.findings, top=top)
+    if v is None:  # transformers fills an absent (or null) vision_config with the wrapper's defaults
+        v = HFConfig({}, top.origin, absent or defaults, path="vision_config.", findings=top.findings, top=top)
         v.only_weights = True
         top.children.append(v)
     v.ignore(*_VISION_NUMERICS)
@@ -71,14 +77,15 @@ def read_llava_wrapper(top: HFConfig, text_fields: dict) -> dict:
     vocab = top.raw("vocab_size", None)
     if vocab is not None and text_fields.get("vocab_size") not in (None, vocab):
         raise top.error(f"vocab_size {vocab} differs from text_config.vocab_size {text_fields['vocab_size']}")
-    v = vision_config(top, CLIP_DEFAULTS, "clip_vision_model", "LLaVA's CLIP tower")
+    v = vision_config(top, CLIP_DEFAULTS, "clip_vision_model", "LLaVA's CLIP tower", absent=LLAVA_ABSENT_VISION)
     if v is None:
         return text_fields
     layers = v.int("num_hidden_layers")
     built = _feature_layers(top, layers)
     tower = {"kind": "clip", "hidden_size": v.int("hidden_size"), "intermediate_size": v.int("intermediate_size"),
              "num_layers": built, "patch_size": v.int("patch_size"), "image_size": v.int("image_size"),
-             "num_channels": v.int("num_channels"), "post_norm": built == layers}
+             "num_channels": v.int("num_channels"), "post_norm": built == layers,
+             **({"config_num_layers": layers} if built != layers else {})}
     projector = {"kind": "llava", "vision_hidden_size": tower["hidden_size"],
                  "text_hidden_size": text_fields["hidden_size"], "bias": top.flag("multimodal_projector_bias", True)}
     return {**text_fields, "vision": {"tower": tower, "projector": projector}}
