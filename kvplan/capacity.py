@@ -374,6 +374,8 @@ def make_request(
     if isinstance(kv_format, KVFormat):
         fmt = kv_format
     else:
+        if kv_format in (None, "") or str(kv_format).strip().lower() == "auto":
+            prof.check_auto_kv(spec)  # e.g. a ModelOpt checkpoint's FP8 KV cache under SGLang 0.5.4+
         fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
     if eviction is None:
         eviction = _eviction.make_policy(window, sinks)

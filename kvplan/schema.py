@@ -384,6 +384,10 @@ class ModelSpecSchema(_Strict):
     # num_nextn_predict_layers): each is one more decoder layer, loaded only for speculative
     # decoding (vLLM --speculative-config '{"method": "mtp"}').
     num_nextn_predict_layers: NonNegativeInt = 0
+    # The checkpoint's quantization config asks for an FP8 KV cache (ModelOpt: quant_method
+    # modelopt with kv_cache_quant_algo FP8 or an 8-bit float kv_cache_scheme): some engine
+    # releases then store --kv-cache-dtype auto as fp8 (rule checkpoint_fp8_kv_auto).
+    kv_cache_quant_algo: Literal["FP8"] | None = None
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True

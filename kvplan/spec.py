@@ -136,6 +136,7 @@ class ModelSpec:
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
+    kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache (ModelOpt)
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -312,6 +313,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),
         num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
+        kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
         origin=origin,
     )
 

@@ -141,3 +141,15 @@ def test_aiter_scales_after_the_vlm_factor():
     cap = plan(make_request(load_model(QWEN3_VL), "mi300x", engine="sglang==0.5.8",
                             gpu_memory_utilization=0.8))
     assert cap.settings.memory_fraction == Fraction("0.8") * Fraction(85, 100)
+
+
+def test_llava_without_vision_config_gets_llava_config_s_clip_tower(tmp_path):
+    """transformers LlavaConfig builds CLIP ViT-L/14 at 336 px (24 x 1024) for an absent
+    vision_config (configuration_llava.py, 4.57.1 lines 111-121), not CLIPVisionConfig's 12 x 768."""
+    config = json.loads(open(LLAVA).read())
+    del config["vision_config"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    tower = load_model(str(path)).vision_tower
+    assert (tower.hidden_size, tower.intermediate_size, tower.num_layers, tower.config_num_layers,
+            tower.patch_size, tower.image_size) == (1024, 4096, 23, 24, 14, 336)

@@ -472,6 +472,25 @@ class Engine:
         default: ``fraction`` as given."""
         return fraction, None
 
+    def check_auto_kv(self, spec) -> None:
+        """--kv-cache-dtype auto (kvplan: no --kv-dtype) for a checkpoint whose quantization config
+        asks for an FP8 KV cache (``spec.kv_cache_quant_algo``, ModelOpt): BadInputError where this
+        release may store the cache as fp8 rather than the model dtype (rule
+        ``checkpoint_fp8_kv_auto`` True) or where kvplan has not read it (no such rule: TensorRT-LLM,
+        whose quant config carries kv_cache_quant_algo too). raw (memory alone): the model dtype."""
+        if not getattr(spec, "kv_cache_quant_algo", "") or self.book is None:
+            return
+        if "checkpoint_fp8_kv_auto" in self.book.names:
+            rule = self.book.rule("checkpoint_fp8_kv_auto", self.release)
+            if not rule.value:
+                return
+            why = f"may store it as fp8_e4m3 ({rule.source})"
+        else:
+            why = "reads it, and kvplan has not read whether it then stores fp8"
+        raise BadInputError(f"{self.name}: {spec.name}'s quantization config asks for an FP8 KV cache "
+                            f"(ModelOpt kv_cache_quant_algo / kv_cache_scheme), and for --kv-cache-dtype auto "
+                            f"{self.name} {why}; give --kv-dtype fp8_e4m3 or {spec.dtype}")
+
     def multimodal_fraction(self, spec, fraction, *, given: bool):
         """(the memory fraction the engine runs a multimodal ``spec`` at, a note when it is not
         ``fraction``); ``given``: the user set the fraction (else it is the engine's default).

@@ -742,6 +742,18 @@ RULES = (
     Rule("vlm_fraction", "0.5.6", "0.5.6", VLMFraction(_MM_0_5_6, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 868-869 -> adjust_mem_fraction_for_vlm line 4278; " + _MC +
          " lines 136-148, 921"),
+    # -- --kv-cache-dtype auto for a checkpoint whose ModelOpt quantization config asks for an FP8 KV
+    #    cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release stores it as
+    #    fp8_e4m3 when the loaded quant config's kv_cache_quant_algo is "FP8" (which spellings set that
+    #    differs by release and weight format: not modelled, refused).
+    Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", False,
+         "python/sglang/srt/model_executor/model_runner.py init_memory_pool: 'if self.server_args.kv_cache_dtype == "
+         "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.8", True,
+         "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
+         "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
+         "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
+         "from_config)"),
     Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
          " lines 142-154, 1119"),

@@ -716,6 +716,16 @@ RULES = (
          "(vllm/compilation/passes/fusion/allreduce_rms_fusion.py) adds capability 103 (2: 64, 4: 64, 8: 2 MB); "
          "other 10.x parts get no size, so the pass disables itself there"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
+    # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
+    #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
+    #    it as fp8_e4m3 instead of the model dtype, which kvplan refuses to guess.
+    Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", False,
+         "vllm/engine/arg_utils.py create_engine_config passes kv_cache_dtype to CacheConfig as given: auto is "
+         "the model dtype (no kv_cache_quant_algo read outside model_executor/layers/quantization, 0.13.0)"),
+    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", True,
+         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
+         "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
+         "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
 )
 
 # -- per-logit bytes of the dummy sampler, beyond the logits in the model dtype -------------

@@ -98,3 +98,31 @@ def _compressed_tensors_format(q: dict) -> str | None:
             return "mxfp4"
         return None
     return None
+
+
+def kv_cache_quant_algo(top: HFConfig, text: HFConfig) -> str | None:
+    """"FP8" when a ModelOpt quantization_config (quant_method modelopt*, or the nested
+    hf_quant_config.json layout with producer modelopt) asks for an FP8 KV cache: its
+    kv_cache_quant_algo "FP8" or an 8-bit float kv_cache_scheme, the spellings SGLang's
+    ModelOptFp8Config / ModelOptFp4Config (layers/quantization/modelopt_quant.py from_config)
+    and vLLM's get_kv_cache_quant_algo_string (utils/torch_utils.py, 0.14.0+) read. Else None
+    (other methods: both engines keep --kv-cache-dtype auto at the model dtype)."""
+    q = top.raw("quantization_config", None)
+    if q is None and text is not top:
+        q = text.raw("quantization_config", None)
+    if not isinstance(q, dict):
+        return None
+    producer = q.get("producer")
+    if not (str(q.get("quant_method", "")).lower().startswith("modelopt")
+            or (isinstance(producer, dict) and producer.get("name") == "modelopt")):
+        return None
+    inner = q.get("quantization") if isinstance(q.get("quantization"), dict) else {}
+    for where in (inner, q):
+        algo, scheme = where.get("kv_cache_quant_algo"), where.get("kv_cache_scheme")
+        if isinstance(algo, str) and algo.strip().upper() == "FP8":
+            return "FP8"
+        if isinstance(scheme, dict) and scheme.get("type") == "float" and scheme.get("num_bits") == 8:
+            return "FP8"
+        if isinstance(scheme, str) and scheme.strip().upper() in ("FP8", "FLOAT8"):
+            return "FP8"
+    return None

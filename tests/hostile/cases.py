@@ -240,6 +240,9 @@ case("spec-vocab-401", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
 case("spec-vlm-no-tower-sglang", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "sglang",
      files={"s.yaml": spec(architecture="Qwen2_5_VLForConditionalGeneration")},
      check=refused(2, "vision_config.num_hidden_layers", "--mem-fraction-static"))
+# a ModelOpt checkpoint's FP8 KV cache under --kv-cache-dtype auto: the release may store fp8
+case("spec-modelopt-fp8-kv-auto", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "vllm",
+     files={"s.yaml": spec(kv_cache_quant_algo="FP8")}, check=refused(2, "FP8 KV cache", "--kv-dtype"))
 case("spec-hidden-5000", G, "size", "s.yaml", files={"s.yaml": spec(hidden_size=Raw(DIGITS_5000))},
      check=refused(2))
 case("spec-maxpos-10^30", G, "size", "s.yaml", files={"s.yaml": spec(max_position_embeddings=10**30)},
