@@ -145,6 +145,8 @@ def sweep(
         warn(f"skipped {s['model']} {what}: {s['reason']}")
     if len(skipped) > MAX_SKIP_WARNINGS:
         warn(f"... and {len(skipped) - MAX_SKIP_WARNINGS:,} more combinations skipped (--json lists every one)")
+    for text in _note_lines(frame):  # the pools' caveats, as `kvplan capacity` prints them
+        warn(text)
     if plot is not None:
         from kvplan.plots import plot_sweep
 
@@ -157,10 +159,35 @@ def sweep(
         from kvplan.sweep import frame_records
 
         print_json({"grid": dict(grid_summary(grid), block_size=frame.attrs["block_size"]), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
-                    "points": frame_records(frame)})
+                    "notes": frame.attrs["notes"], "points": frame_records(frame)})
         return
     if not outputs:
         _render(frame)
+
+
+#: Most pools named before a caveat that is about some of the sweep's pools only.
+MAX_NOTE_POOLS = 3
+
+
+def _note_lines(frame) -> list[str]:
+    """Each pool caveat once (``frame.attrs["notes"]``: kvplan.capacity.Pool.notes), as `kvplan
+    capacity` prints it; led by the pools it is about where it is not about every pool planned."""
+    notes = frame.attrs.get("notes") or []
+    if not notes:
+        return []
+    planned = len(frame[["model", "kv_dtype", "tp", "pp"]].drop_duplicates())
+    out = []
+    for note in notes:
+        pools = note["pools"]
+        if len(pools) == planned:
+            out.append(note["text"])
+            continue
+        names = [f"{p['model']} {p['kv_dtype']}" + (f" tp {p['tp']}, pp {p['pp']}" if (p["tp"], p["pp"]) != (1, 1)
+                                                     else "") for p in pools[:MAX_NOTE_POOLS]]
+        more = len(pools) - MAX_NOTE_POOLS
+        which = "; ".join(names) + (f" and {more:,} more pools (--json lists them)" if more > 0 else "")
+        out.append(f"{which}: {note['text']}")
+    return out
 
 
 def _render(frame) -> None:
