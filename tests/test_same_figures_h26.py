@@ -79,11 +79,23 @@ def test_sweep_prints_the_prefix_caching_note_once_for_two_pools(capsys):
     assert cap_line == [f"kvplan: warning: {PREFIX_OFF}"]
     code, out, err = cli(capsys, "sweep", *args, "--ctx", "8k", "--batch", "1,4", "--kv-dtype", "auto,fp8")
     assert code == 0
-    assert _warnings(err) == cap_line
+    assert [ln for ln in _warnings(err) if PREFIX_OFF in ln] == cap_line
+    assert _warnings(err) == _warnings(cap_err)  # and the spec's assumption (no torch_dtype) before it, as there
     code, out, _ = cli(capsys, "sweep", *args, "--ctx", "8k", "--kv-dtype", "auto,fp8", "--json")
     (note,) = json.loads(out)["notes"]
     assert note["text"] == PREFIX_OFF
     assert [p["kv_dtype"] for p in note["pools"]] == ["bf16", "fp8_e4m3"]
+
+
+def test_sweep_warns_what_a_spec_assumed_as_size_and_capacity_do(capsys):
+    """Bamba's config names no dtype: the one line size and capacity print, once per model."""
+    code, _, size_err = cli(capsys, "size", BAMBA, "--ctx", "8k")
+    assumed = [ln for ln in _warnings(size_err) if "bamba-9b: assumed: " in ln]
+    assert code == 0 and len(assumed) == 1
+    code, _, err = cli(capsys, "sweep", BAMBA, "--ctx", "8k,32k", "--kv-dtype", "auto,fp8")
+    assert code == 0 and _warnings(err) == assumed
+    code, _, cap_err = cli(capsys, "capacity", BAMBA, "--gpu", "h100", "--max-model-len", "32768")
+    assert [ln for ln in _warnings(cap_err) if "assumed" in ln] == assumed
 
 
 def test_a_caveat_about_some_pools_names_them(capsys, tmp_path):

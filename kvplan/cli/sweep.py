@@ -43,6 +43,7 @@ from kvplan.cli.common import (
     stderr_line,
     tok,
     warn,
+    warn_assumptions,
 )
 
 #: Most table rows printed per (model, tp, pp); the files and --json always hold every row.
@@ -129,6 +130,8 @@ def sweep(
         check_plot_output(plot)
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     deploy = deploy_from(locals())
+    for spec in grid.models:  # what each spec's importer assumed, as `kvplan size` and `capacity` warn
+        warn_assumptions(spec)
     if dp != 1:
         deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     if gpu is None and gpu_mem is None and engine_options_given(deploy):
