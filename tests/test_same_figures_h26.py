@@ -98,6 +98,20 @@ def test_sweep_warns_what_a_spec_assumed_as_size_and_capacity_do(capsys):
     assert [ln for ln in _warnings(cap_err) if "assumed" in ln] == assumed
 
 
+def test_size_on_a_gpu_prints_capacitys_caveat(capsys):
+    """`kvplan size --gpu` plans a pool per format: the caveat once, as capacity prints it; led by
+    the format where the other formats' pools do not have it (Gemma-3's fp8 pools start within
+    it), and per format in --json."""
+    code, _, err = cli(capsys, "size", "gemma3-27b", "--gpu", "h100", "--engine", "vllm==0.14.0", "--ctx", "8k",
+                       "--kv-dtype", "bf16")
+    assert code == 0 and _warnings(err) == [f"kvplan: warning: {GEMMA_014}"]
+    code, out, err = cli(capsys, "size", "gemma3-27b", "--gpu", "h100", "--engine", "vllm==0.14.0", "--ctx", "8k",
+                         "--kv-dtype", "bf16,fp8", "--json")
+    assert code == 0 and _warnings(err) == [f"kvplan: warning: KV bf16: {GEMMA_014}"]
+    assert {f["kv_dtype"]: f["on_gpu"]["notes"] for f in json.loads(out)["formats"]} == {
+        "bf16": [GEMMA_014], "fp8_e4m3": []}
+
+
 def test_a_caveat_about_some_pools_names_them(capsys, tmp_path):
     code, out, err = cli(capsys, "sweep", "gemma3-27b,llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.14.0",
                          "--ctx", "8k", "--kv-dtype", "bf16", "--csv", tmp_path / "grid.csv")
