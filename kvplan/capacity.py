@@ -1302,7 +1302,8 @@ class Capacity:
 
     @property
     def max_requests(self) -> int:
-        """Whole requests of max_model_len that run at once (capped by max_num_seqs)."""
+        """Whole requests of max_model_len that run at once (capped by max_num_seqs; 0 where the
+        deployment does not start: Pool.max_requests)."""
         return self.pool.max_requests(self.model_len_request_tokens)
 
     @property
@@ -1322,7 +1323,8 @@ class Capacity:
 
     @property
     def requests_at_ctx(self) -> int | None:
-        """Whole requests of --ctx tokens that run at once (capped by max_num_seqs)."""
+        """Whole requests of --ctx tokens that run at once (capped by max_num_seqs; 0 where the
+        deployment does not start)."""
         return self.pool.max_requests(self.ctx) if self.ctx is not None else None
 
     @property
