@@ -169,8 +169,8 @@ def _render(table, calibration: str | None) -> None:
     load = f"prompts of {tok(table.ctx)}" + (f", {tok(table.output_tokens)} out" if table.output_tokens else "")
     for s, points in zip(table.setups, table.points):
         r = s.request
-        peak = table.ctx + (table.output_tokens or 0)
-        cap = r.dp * s.pool.max_requests(peak)
+        peak = table.peak
+        cap = table.requests_held(s)
         title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
                  f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
                  f"{tok(peak)}")
