@@ -50,6 +50,7 @@ def test_every_modelled_sglang_release_caps_the_prompt_by_its_pool(release):
     max_req_len - 5; utils.py validate_input_length aborts len >= max_req_input_len."""
     cap = get_engine(f"sglang=={release}").request_cap
     assert (cap.by_pool, cap.prompt_short, cap.short) == (True, 7, 2)
+    assert cap.prompt_source == SGL_RULE  # SGLang's own rule, never the default (vLLM's) text
     assert cap.prompt_tokens(131072, 27316) == 27316 - 1 - 5 - 1
 
 
