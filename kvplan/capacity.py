@@ -798,6 +798,19 @@ class Pool:
                  if cap.by_pool and pool < self.max_model_len else f"at max_model_len {self.max_model_len:,} (")
         return f"longer than {self.engine} runs one: at most {self.max_request_tokens:,} tokens {where}{cap.source})"
 
+    @property
+    def max_prompt_tokens(self) -> int:
+        """The longest prompt the engine accepts (``RequestCap.prompt_tokens``): max_model_len - 1
+        (vLLM); SGLang's min(context_len, pool tokens) - 7."""
+        return self.request_cap.prompt_tokens(self.max_model_len, self.kv_cache_tokens)
+
+    def refusal(self, prompt_tokens: int, output_tokens: int = 0) -> str:
+        """Why the engine, at this pool's max_model_len and whatever its memory, does not run a
+        request of ``prompt_tokens`` in + ``output_tokens`` out ("" when it does): the check
+        `kvplan recommend` makes of its --max-model-len (``RequestCap.refusal``)."""
+        return self.request_cap.refusal(self.engine, self.request.spec.name, prompt_tokens, output_tokens,
+                                        self.max_model_len)
+
     def estimated_max_model_len(self) -> int:
         """vLLM's "estimated maximum model length": the longest max_model_len (up to the model's
         own limit) whose one request passes the start-up check on every worker."""
@@ -835,19 +848,21 @@ class Pool:
         per = self.blocks_per_request(n)
         return self.usable_blocks // (per + (per == 0)) * (per > 0)
 
-    def max_requests(self, n):
+    def max_requests(self, n, prompt_tokens: int | None = None):
         """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
-        max_num_seqs, 0 for a request longer than max_model_len, and 0 where the deployment
+        max_num_seqs, 0 for a request longer than max_model_len, 0 where the deployment
         does not start (``start_bound``: no request runs in an engine that refused to start,
-        whatever its pool would hold; ``memory_requests`` is the memory's answer alone). int,
-        or int64 array."""
+        whatever its pool would hold; ``memory_requests`` is the memory's answer alone), and 0
+        (``prompt_tokens``: the prompt of the ``n``, where the caller knows it) for a prompt the
+        engine refuses. int, or int64 array."""
         from kvplan.layers import minimum
 
         fit = self.memory_requests(n)
         cap = self.max_num_seqs
         if cap is not None:
             fit = minimum(fit, cap)
-        return fit * (n <= self.max_request_tokens) * (not self.start_bound())
+        accepted = prompt_tokens is None or prompt_tokens <= self.max_prompt_tokens
+        return fit * (n <= self.max_request_tokens) * (not self.start_bound()) * accepted
 
     def start_bound(self) -> str:
         """What stops the deployment before any load (``planned``): "" where the engine starts;
@@ -878,14 +893,19 @@ class Pool:
             need > self.usable_blocks,
         )
 
-    def serves(self, n: int, requests: int = 1) -> Verdict:
+    def serves(self, n: int, requests: int = 1, prompt_tokens: int | None = None) -> Verdict:
         """Can ``requests`` requests of ``n`` tokens each run at once? The first limit that
-        stops them (``limits``) is the reason."""
+        stops them (``limits``) is the reason; with ``prompt_tokens`` (the prompt of the ``n``,
+        where the caller knows it), a prompt longer than the engine accepts (``max_prompt_tokens``)
+        stops them too, after a request too long."""
         no_pool, too_long, too_many, too_big = self.limits(n, requests)
         if no_pool:
             return Verdict(False, self._no_pool_reason(), "weights")
         if too_long:
             return Verdict(False, f"a request of {n:,} tokens is {self.too_long(n)}", self.cap_bound)
+        if prompt_tokens is not None and prompt_tokens > self.max_prompt_tokens:
+            return Verdict(False, self.request_cap.prompt_refusal(self.engine, prompt_tokens, self.max_model_len,
+                                                                  self.kv_cache_tokens), self.cap_bound)
         if too_many:
             cap = self.max_num_seqs
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "
@@ -1020,12 +1040,13 @@ class Pool:
                 f"{per:,} blocks and requests can use {self.usable_blocks:,}{why}; one request runs up to "
                 f"{self.longest_context(1):,} tokens")
 
-    def runs(self, n: int, requests: int = 1) -> Verdict:
+    def runs(self, n: int, requests: int = 1, prompt_tokens: int | None = None) -> Verdict:
         """What `kvplan capacity --ctx n --batch requests` answers: the deployment runs as
         planned (``planned``) and ``requests`` requests of ``n`` tokens run at once
-        (``serves``); the first failure is the reason."""
+        (``serves``, with the prompt's own limit where ``prompt_tokens`` is given: recommend);
+        the first failure is the reason."""
         base = self.planned()
-        return base if not base else self.serves(n, requests)
+        return base if not base else self.serves(n, requests, prompt_tokens)
 
     def _given_kv_bytes(self, stage: int) -> int | None:
         """The KV cache a stage's GPU allocates whatever its memory holds: --kv-cache-memory-bytes,

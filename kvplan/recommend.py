@@ -323,20 +323,16 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         from kvplan.units import parse_tokens
 
         model_len = parse_tokens(model_len, "max_model_len")
-    # How long a request runs at a max_model_len is the engine's rule (RequestCap, as the pool
-    # asks it: SGLang stops one 2 tokens short), never re-derived here.
+    # How long a request and its prompt run at a max_model_len is the engine's rule (RequestCap, as
+    # the pool and `kvplan speed` ask it: SGLang stops one 2 tokens short and aborts a prompt 7 short),
+    # never re-derived here; each family's pool is asked again in _try (SGLang's cap by its pool).
     from kvplan.engines import get_engine
 
-    cap = get_engine(engine).request_cap
-    if peak > cap.tokens(model_len):
-        engine_cut = f" ({engine} runs one to max_model_len - {cap.short}: {cap.source})" if cap.short else ""
-        raise BadInputError(f"{spec.name} takes at most {cap.tokens(model_len):,} tokens a request at max_model_len "
-                            f"{model_len:,}{engine_cut}, but {ctx:,} in + {output_tokens or 0:,} out = {peak:,} "
-                            f"were asked")
-    if ctx > model_len - cap.prompt_short:
-        raise BadInputError(f"{engine} accepts a prompt of at most max_model_len - {cap.prompt_short} = "
-                            f"{model_len - cap.prompt_short:,} tokens at max_model_len {model_len:,}, but --ctx is "
-                            f"{ctx:,}")
+    prof = get_engine(engine)
+    cap = prof.request_cap
+    why = cap.refusal(prof.name, spec.name, ctx, output_tokens or 0, model_len)
+    if why:
+        raise BadInputError(why)
     if deploy.get("max_model_len") is None:
         # Serve the load's length: the model's own max_model_len may not start where the load fits,
         # and the engine must accept the prompt (RequestCap.prompt_short: vLLM 1, SGLang 7).
@@ -403,7 +399,7 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         fam.gpu = str(err)
         return
     # the engine starts with max_model_len, and the load runs (kvplan capacity's answer)
-    verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp))
+    verdict = pool.runs(ctx + (output_tokens or 0), cdiv(users, dp), prompt_tokens=ctx)
     if not verdict:
         fam.memory, fam.memory_planned = f"{layout}: {verdict.reason}", True
         return

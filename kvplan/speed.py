@@ -1030,9 +1030,11 @@ def estimate(s: Setup, users: int, ctx: int, output_tokens: int | None = None) -
     req = s.request
     per_replica = cdiv(users, req.dp)
     peak = ctx + (output_tokens or 0)
-    verdict = s.pool.serves(peak, per_replica)
+    # the prompt's own limit too (Pool.max_prompt_tokens: SGLang aborts one of min(context_len,
+    # pool tokens) - 6 or more), so a prompt the engine refuses is neither decoded nor prefilled
+    verdict = s.pool.serves(peak, per_replica, prompt_tokens=ctx)
     mean_ctx = ctx + (output_tokens or 0) // 2
-    ttft = prefill_time(s, ctx) if s.pool.serves(ctx, 1) else None
+    ttft = prefill_time(s, ctx) if s.pool.serves(ctx, 1, prompt_tokens=ctx) else None
     if not verdict:
         return SpeedPoint(users, per_replica, mean_ctx, False, verdict.reason, verdict.bound, None, ttft,
                           req.num_gpus)
@@ -1055,6 +1057,16 @@ class SpeedTable:
         deployment), each once: the KV formats' pools share most of them."""
         return tuple(dict.fromkeys(n for s in self.setups for n in s.pool.notes))
 
+    @property
+    def peak(self) -> int:
+        """Tokens a request holds at its end: prompt and output."""
+        return self.ctx + (self.output_tokens or 0)
+
+    def requests_held(self, s: Setup) -> int:
+        """Requests of the peak length ``s``'s deployment (its dp replicas) runs at once; 0 where
+        the engine refuses the prompt (``Pool.max_requests`` with the prompt)."""
+        return s.request.dp * s.pool.max_requests(self.peak, self.ctx)
+
     def as_dict(self) -> dict:
         first = self.setups[0]
         req = first.request
@@ -1069,9 +1081,8 @@ class SpeedTable:
             "efficiency": first.efficiency.as_dict(),
             "formats": [
                 {"kv_dtype": s.request.kv_format.name, "efficiency": s.efficiency.as_dict(),
-                 "max_requests_at_peak": s.pool.max_requests(self.ctx + (self.output_tokens or 0)),
-                 "deployment_max_requests_at_peak": s.request.dp * s.pool.max_requests(
-                     self.ctx + (self.output_tokens or 0)),
+                 "max_requests_at_peak": s.pool.max_requests(self.peak, self.ctx),
+                 "deployment_max_requests_at_peak": self.requests_held(s),
                  "starts": s.pool.planned().ok, "verdict": s.pool.verdict().reason,
                  "points": [p.as_dict() for p in pts]}
                 for s, pts in zip(self.setups, self.points)
@@ -1086,7 +1097,10 @@ def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=Non
     (``fuse_allreduce_rms``: as ``setup``). ``calibration``: a file for ``load_calibration``,
     read for each KV format with that format's name (a measure report's kv_bandwidth is the
     format's own: bf16 4,131 GB/s, fp8 2,418 GB/s in docs/measurements/h200-measure.json),
-    in place of ``efficiency``."""
+    in place of ``efficiency``. A load the engine refuses at the pool's max_model_len whatever the
+    memory (``Pool.refusal``: a prompt of max_model_len under vLLM, a request past SGLang's
+    context_len - 2) is a BadInputError; one its pool refuses (SGLang's cap by the pool's tokens)
+    is a point that does not fit."""
     from kvplan.capacity import plan
 
     if not users:
@@ -1097,6 +1111,10 @@ def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=Non
         return load_calibration(calibration, r.gpu, r.kv_format.name) if calibration is not None else efficiency
 
     setups = tuple(setup(plan(r), eff(r), fuse_allreduce_rms) for r in requests)
+    for s in setups:  # a load the engine refuses at its max_model_len, whatever the memory: `kvplan recommend`'s check
+        why = s.pool.refusal(ctx, output_tokens or 0)
+        if why:
+            raise BadInputError(f"KV {s.request.kv_format.name}: {why}" if len(setups) > 1 else why)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
     return SpeedTable(setups, ctx, output_tokens, points)
 
@@ -1118,13 +1136,13 @@ def plot_speed(table: SpeedTable, path, users: list[int]) -> None:
     Figure, FigureCanvasAgg = _matplotlib()
     fig = Figure(figsize=(11, 4.4))
     ax_users, ax_ctx = fig.subplots(1, 2)
-    peak = table.ctx + (table.output_tokens or 0)
+    peak = table.peak
     first = table.setups[0]
     req = first.request
     top = max(users)
     for s, points in zip(table.setups, table.points):
         name = s.request.kv_format.name
-        cap = s.request.dp * s.pool.max_requests(peak)
+        cap = table.requests_held(s)
         grid = sorted({u for u in users} | {2 ** i for i in range(0, 20) if 2 ** i <= max(top, cap)} | {cap} - {0})
         xs, ys = [], []
         for u in grid:

@@ -117,13 +117,22 @@ def test_every_command_gives_the_same_answer(capsys, tmp_path, model, gpu, opts,
     speed_flags = ("--tp", "--pp", "--dp", "--engine", "--max-model-len", "--max-num-seqs", "--kv-dtype",
                    "--enable-expert-parallel", "--block-size")
     if all(o in speed_flags or not o.startswith("--") for o in opts):
-        code, out, _ = cli(capsys, "speed", model, "--gpu", gpu, *opts, "--ctx", ctx, "--users",
-                           batch * pool.request.dp, "--json")
-        assert code == 0
-        (sf,) = json.loads(out)["formats"]
-        assert (sf["max_requests_at_peak"], sf["points"][0]["fits"]) == (
-            truth["max_requests"], pool.serves(ctx, batch).ok)
-        assert sf["starts"] == pool.startup().ok  # the engine starts (Pool.planned), whatever the load
+        # speed's --ctx is a prompt: one of max_model_len (8,192 at 8k) the engine refuses, exit 2
+        # with the line recommend gives (Pool.refusal); one its pool refuses (SGLang's min(context_len,
+        # pool tokens) - 7) holds no request
+        code, out, err = cli(capsys, "speed", model, "--gpu", gpu, *opts, "--ctx", ctx, "--users",
+                             batch * pool.request.dp, "--json")
+        refused = pool.refusal(ctx)
+        if refused:
+            # the last line (a --max-model-len 8k note may come first)
+            assert code == 2 and err.splitlines()[-1] == f"kvplan: error: {refused}" and "Traceback" not in err
+        else:
+            assert code == 0
+            (sf,) = json.loads(out)["formats"]
+            accepted = ctx <= pool.max_prompt_tokens
+            assert (sf["max_requests_at_peak"], sf["points"][0]["fits"]) == (
+                truth["max_requests"] * accepted, pool.serves(ctx, batch).ok and accepted)
+            assert sf["starts"] == pool.startup().ok  # the engine starts (Pool.planned), whatever the load
 
     # kvplan check: min_concurrency asks what capacity --ctx --batch asks (Pool.runs: the engine
     # starts, then the load runs), max_model_len_fits (off here) a request of max_model_len

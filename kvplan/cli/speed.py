@@ -169,11 +169,15 @@ def _render(table, calibration: str | None) -> None:
     load = f"prompts of {tok(table.ctx)}" + (f", {tok(table.output_tokens)} out" if table.output_tokens else "")
     for s, points in zip(table.setups, table.points):
         r = s.request
-        peak = table.ctx + (table.output_tokens or 0)
-        cap = r.dp * s.pool.max_requests(peak)
+        peak = table.peak
+        cap = table.requests_held(s)
+        # a deployment that does not start holds no request (as capacity and sweep say); the rows
+        # are timed as if it started (the warning says so), so the memory's own count is given too
+        alone = (f" (it does not start; its memory alone: {r.dp * s.pool.memory_requests(peak):,})"
+                 if s.pool.start_bound() else "")
         title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
                  f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
-                 f"{tok(peak)}")
+                 f"{tok(peak)}{alone}")
         out = Table(title=title, title_justify="left")
         for col in ("users", "TPOT ms", "TTFT ms", "tok/s/user", "tok/s", "tok/s/GPU", "bound"):
             out.add_column(col, justify="left" if col == "bound" else "right")

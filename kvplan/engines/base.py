@@ -217,15 +217,71 @@ class RequestCap:
     #: a prompt must leave this many tokens of max_model_len: 1 by default (every request makes at
     #: least one output token; vLLM 0.14.0+ refuses a prompt of max_model_len outright,
     #: v1/engine/input_processor.py 'plus the number of requested output tokens (at least 1)');
-    #: SGLang 7 (a prompt of max_req_input_len = max_req_len - 5 = context_len - 6 or more is aborted)
+    #: SGLang 7 (a prompt of max_req_input_len = max_req_len - 5 = min(context_len, pool tokens) - 6
+    #: or more is aborted, ``by_pool`` applying to the prompt as to the whole request)
     prompt_short: int = 1
+    prompt_source: str = ("every request makes at least one output token; vLLM 0.14.0+ "
+                          "v1/engine/input_processor.py refuses a prompt of max_model_len")
+
+    def _limit(self, max_model_len: int, pool_tokens: int | None) -> int:
+        """What a request's length is measured against: max_model_len, or where the engine caps a
+        request by its pool (``by_pool``) and ``pool_tokens`` is given, the shorter of the two."""
+        return min(max_model_len, pool_tokens) if pool_tokens is not None and self.by_pool else max_model_len
+
+    def _where(self, max_model_len: int, pool_tokens: int | None) -> tuple[str, str]:
+        """(the rule's left-hand side, where) for messages: ("min(max_model_len, pool tokens)",
+        " with a pool of N tokens") where the pool binds, else ("max_model_len", "")."""
+        if self._limit(max_model_len, pool_tokens) < max_model_len:
+            return "min(max_model_len, pool tokens)", f" with a pool of {pool_tokens:,} tokens"
+        return "max_model_len", ""
 
     def tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
         setting alone)."""
-        if pool_tokens is not None and self.by_pool:
-            return max(0, min(max_model_len, pool_tokens) - self.short)
-        return max(0, max_model_len - self.short)
+        return max(0, self._limit(max_model_len, pool_tokens) - self.short)
+
+    def prompt_tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
+        """The longest prompt the engine accepts at ``max_model_len`` in a pool of ``pool_tokens``
+        (None: the setting alone): ``max_model_len - prompt_short``, and where the engine caps a
+        request by its pool (``by_pool``), ``min(max_model_len, pool tokens) - prompt_short``.
+        vLLM: 4,095 at 4,096. SGLang (all 8 modelled releases, 0.4.6 to 0.5.8): tp_worker.py
+        max_req_len = min(context_len - 1, pool tokens - 1) (0.5.8 line 286: max_token_pool_size),
+        max_req_input_len = max_req_len - 5 (line 290), and managers/utils.py validate_input_length
+        aborts len(prompt) >= max_req_input_len: at most min(context_len, pool tokens) - 7, 4,089
+        at 4,096, 30,859 in a pool of 30,866 tokens at 131,072."""
+        return max(0, self._limit(max_model_len, pool_tokens) - self.prompt_short)
+
+    def request_refusal(self, engine: str, model: str, prompt_tokens: int, output_tokens: int, max_model_len: int,
+                        pool_tokens: int | None = None) -> str:
+        """Why the engine does not run ``prompt_tokens`` in + ``output_tokens`` out to the end
+        (longer than ``tokens``), one line; "" when it does."""
+        total, most = prompt_tokens + output_tokens, self.tokens(max_model_len, pool_tokens)
+        if total <= most:
+            return ""
+        lhs, where = self._where(max_model_len, pool_tokens)
+        cut = f" ({engine} runs one to {lhs} - {self.short}: {self.source})" if self.short or where else ""
+        return (f"{model} takes at most {most:,} tokens a request at max_model_len {max_model_len:,}{where}{cut}, "
+                f"but {prompt_tokens:,} in + {output_tokens:,} out = {total:,} were asked")
+
+    def prompt_refusal(self, engine: str, prompt_tokens: int, max_model_len: int,
+                       pool_tokens: int | None = None) -> str:
+        """Why the engine refuses a prompt of ``prompt_tokens`` tokens (more than the method
+        ``prompt_tokens`` allows), one line; "" when it accepts it."""
+        most = self.prompt_tokens(max_model_len, pool_tokens)
+        if prompt_tokens <= most:
+            return ""
+        lhs, where = self._where(max_model_len, pool_tokens)
+        return (f"{engine} accepts a prompt of at most {lhs} - {self.prompt_short} = {most:,} tokens at "
+                f"max_model_len {max_model_len:,}{where} ({self.prompt_source}), but --ctx is {prompt_tokens:,}")
+
+    def refusal(self, engine: str, model: str, prompt_tokens: int, output_tokens: int, max_model_len: int,
+                pool_tokens: int | None = None) -> str:
+        """The one check of a load against the engine's limits (`kvplan recommend` and `kvplan
+        speed` ask it): "" when the engine runs a request of ``prompt_tokens`` in +
+        ``output_tokens`` out at ``max_model_len`` (in a pool of ``pool_tokens``; None: the setting
+        alone), else why not in one line: the whole request first, then the prompt."""
+        return (self.request_refusal(engine, model, prompt_tokens, output_tokens, max_model_len, pool_tokens)
+                or self.prompt_refusal(engine, prompt_tokens, max_model_len, pool_tokens))
 
     def max_model_len_for(self, num_tokens: int, prompt_tokens: int = 0) -> int:
         """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output)

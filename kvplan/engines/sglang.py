@@ -632,7 +632,9 @@ RULES = (
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
                            "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
                     start_why="managers/tp_worker.py asserts max_req_len - 5 > 0: 'Memory pool size is too small'; "
-                              "a pool of 0 tokens: model_runner.py init_memory_pool 'Not enough memory'"),
+                              "a pool of 0 tokens: model_runner.py init_memory_pool 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length aborts a prompt of max_req_input_len = "
+                                  "max_req_len - 5 tokens or more"),
          "python/sglang/srt/managers/tp_worker.py __init__ (max_req_len, max_req_input_len, 'Memory pool size is "
          "too small'); managers/scheduler.py init_req_max_new_tokens"),
     # -- pipeline parallelism (--pipeline-parallel-size, ServerArgs.pp_size): none in 0.4.6, whose
