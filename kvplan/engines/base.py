@@ -219,13 +219,22 @@ class RequestCap:
     #: v1/engine/input_processor.py 'plus the number of requested output tokens (at least 1)');
     #: SGLang 7 (a prompt of max_req_input_len = max_req_len - 5 = context_len - 6 or more is aborted)
     prompt_short: int = 1
+    #: where the pool caps a request (``by_pool``), whether it does at pool tokens - page - 1
+    #: (SGLang 0.5.23's allocator: a prompt rounded up to whole pages plus one page, and one token
+    #: more) rather than pool tokens - ``short``; with pages of one token both are pool - 2
+    pool_page_short: bool = False
 
-    def tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
+    def tokens(self, max_model_len: int, pool_tokens: int | None = None, page: int = 1) -> int:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
-        setting alone)."""
+        setting alone) paged by ``page`` tokens."""
         if pool_tokens is not None and self.by_pool:
-            return max(0, min(max_model_len, pool_tokens) - self.short)
+            by_pool = pool_tokens - page - 1 if self.pool_page_short else pool_tokens - self.short
+            return max(0, min(max_model_len - self.short, by_pool))
         return max(0, max_model_len - self.short)
+
+    def pool_binds(self, max_model_len: int, pool_tokens: int, page: int = 1) -> bool:
+        """Whether the pool, not max_model_len, sets ``tokens`` (``by_pool`` engines)."""
+        return self.by_pool and self.tokens(max_model_len, pool_tokens, page) < self.tokens(max_model_len)
 
     def max_model_len_for(self, num_tokens: int, prompt_tokens: int = 0) -> int:
         """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output)
@@ -464,6 +473,12 @@ class Engine:
         pool it built (``pool_tokens``, in whole pages; ``profiled_tokens``, what its memory holds
         before the rounding to pages); None where the settings already hold it, or none."""
         return None
+
+    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
+        """The requests the engine runs at once for a given max_num_seqs (per replica, as the
+        settings hold it) once its pool holds ``pool_tokens``; default: as given (SGLang 0.5.23
+        caps it at half the pool)."""
+        return max_num_seqs
 
     def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` with
