@@ -105,7 +105,8 @@ def sweep(models, ctx, batch=1, kv_dtype="auto", tp=1, pp=1, *, block_size: int 
     ``gpu`` what that GPU's KV pool answers (the same Pool as ``plan``; ``deploy`` are its
     engine options): kv_pool_bytes, reserved_bytes, headroom_bytes, max_requests, fits, limit. Rows follow the cartesian product in
     that column order (pp varies fastest). Combinations a model cannot run are left out
-    and described in ``df.attrs["skipped"]``. ``block_size`` None: the GPU's engine's default
+    and described in ``df.attrs["skipped"]``; with ``gpu`` the pools' caveats (``Pool.notes``,
+    what `kvplan capacity` warns) are in ``df.attrs["notes"]``. ``block_size`` None: the GPU's engine's default
     block (vLLM 16, SGLang 1, TensorRT-LLM 32), 16 without a GPU. Needs pandas and numpy (the
     `data` extra)."""
     from kvplan.sweep import sweep as _sweep

@@ -639,7 +639,8 @@ class Pool:
         the GPU's memory figure, the engine's caveats, what the engine did to the request or
         does not have modelled (``engine_notes``: e.g. vLLM's dp > 1 MoE token gather, SGLang's
         quantized w_kc / w_vc, the rejection sampler's lower bound), the request's own, and the
-        drafter's. Every command that plans this pool prints them: capacity, speed, recommend."""
+        drafter's. Every command that plans this pool prints them: capacity, speed, recommend, sweep
+        (once for all its points), check (in --json's capacity)."""
         g = self.request.gpu
         out = []
         if g.memory_source == "smi":
@@ -733,9 +734,13 @@ class Pool:
         costs on the binding GPU. The blocks the engine has (``num_blocks``: the override's
         when given, less the null block), not its memory: the part of ``kv_pool_bytes`` an
         override leaves unallocated, and the remainder below one block, hold no request.
-        Negative when the load does not fit."""
+        Negative when the load does not fit. A pool without paged layers (a model whose layers
+        keep nothing per sequence) has no blocks: 0, whatever ``kv_pool_bytes`` is, as vLLM
+        allocates no KV tensor for it (v0.19.1 v1/core/kv_cache_utils.py:1097-1104: no KV cache
+        groups, num_blocks=1 for the null block, kv_cache_tensors=[]). The one figure of `kvplan
+        check`'s min_headroom and `kvplan sweep`'s headroom_bytes column."""
         if not self.paged:
-            return n * 0
+            return n * requests * 0
         return (self.usable_blocks - requests * self.blocks_per_request(n)) * self.layout.unit_bytes
 
     @property
@@ -831,14 +836,27 @@ class Pool:
 
     def max_requests(self, n):
         """Whole requests of ``n`` tokens that can run at once: the memory's answer, capped by
-        max_num_seqs, and 0 for a request longer than max_model_len (int, or int64 array)."""
+        max_num_seqs, 0 for a request longer than max_model_len, and 0 where the deployment
+        does not start (``start_bound``: no request runs in an engine that refused to start,
+        whatever its pool would hold; ``memory_requests`` is the memory's answer alone). int,
+        or int64 array."""
         from kvplan.layers import minimum
 
         fit = self.memory_requests(n)
         cap = self.max_num_seqs
         if cap is not None:
             fit = minimum(fit, cap)
-        return fit * (n <= self.max_request_tokens)
+        return fit * (n <= self.max_request_tokens) * (not self.start_bound())
+
+    def start_bound(self) -> str:
+        """What stops the deployment before any load (``planned``): "" where the engine starts;
+        "weights" where no pool is left; else "max_model_len" (the engine refuses to start with
+        the deployment's max_model_len, or its pool is shorter than the engine's minimum). The
+        limit `kvplan sweep` gives every point of such a pool, and ``concurrency_bound``'s."""
+        base = self.planned()
+        if base:
+            return ""
+        return "weights" if base.bound == "weights" else "max_model_len"
 
     #: What can stop a load, in the order it is reported (see ``limits``).
     LIMITS = ("weights", "max_model_len", "max_num_seqs", "memory")
@@ -876,16 +894,32 @@ class Pool:
             need = requests * per
             null = (f", {self.usable_blocks:,} usable: vLLM's BlockPool keeps one as the null block"
                     if need <= self.num_blocks else "")
-            alone = self.pages.request_beyond_pool_note(self.max_model_len) if per > self.usable_blocks else ""
             return Verdict(False, f"{requests:,} request{'s' if requests != 1 else ''} of {n:,} tokens need "
                                   f"{need:,} blocks but the pool holds {self.num_blocks:,} "
-                                  f"({self.kv_cache_tokens:,} tokens{null}){alone}", "memory")
+                                  f"({self.kv_cache_tokens:,} tokens{null}){self.beyond_pool_note(n)}", "memory")
         return Verdict(True)
+
+    def beyond_pool_note(self, n: int) -> str:
+        """Where one request of ``n`` tokens needs more blocks than requests can use: what the
+        release's scheduler does with it (``Pages.request_beyond_pool_note``, "; ..." to follow
+        a verdict: vLLM 0.14.0-0.18.1 start with such a max_model_len and preempt the request
+        over and over); "" where one fits. The one condition behind ``serves`` and `kvplan
+        check`'s min_concurrency."""
+        if self.blocks_per_request(n) <= self.usable_blocks:
+            return ""
+        return self.pages.request_beyond_pool_note(self.max_model_len)
 
     def longest_context(self, batch: int = 1) -> int:
         """The largest L <= max_request_tokens (max_model_len, or SGLang's shorter cap) such
-        that ``batch`` requests of L tokens fit; 0 when not even one token each does (or
-        ``batch`` exceeds max_num_seqs)."""
+        that ``batch`` requests of L tokens run at once: ``memory_longest_context``, and 0
+        where the deployment does not start (``start_bound``)."""
+        return 0 if self.start_bound() else self.memory_longest_context(batch)
+
+    def memory_longest_context(self, batch: int = 1) -> int:
+        """The largest L <= max_request_tokens such that ``batch`` requests of L tokens fit the
+        pool's usable blocks, whether or not the engine starts (what a shorter max_model_len
+        would run: ``_suggest``); 0 when not even one token each fits (or ``batch`` exceeds
+        max_num_seqs)."""
         from kvplan.paging import longest_fitting
 
         cap = self.max_num_seqs
@@ -895,8 +929,12 @@ class Pool:
                                self.max_request_tokens)
 
     def concurrency_bound(self, n: int) -> str:
-        """What limits concurrency at ``n`` tokens: "max_model_len" (longer than a request runs),
+        """What limits concurrency at ``n`` tokens: the deployment not starting (``start_bound``:
+        "weights" or "max_model_len"), "max_model_len" (longer than a request runs),
         "max_num_seqs" or "memory"."""
+        start = self.start_bound()
+        if start:
+            return start
         if n > self.max_request_tokens:
             return self.cap_bound
         cap = self.max_num_seqs
@@ -1267,7 +1305,8 @@ class Capacity:
 
     @property
     def max_requests(self) -> int:
-        """Whole requests of max_model_len that run at once (capped by max_num_seqs)."""
+        """Whole requests of max_model_len that run at once (capped by max_num_seqs; 0 where the
+        deployment does not start: Pool.max_requests)."""
         return self.pool.max_requests(self.model_len_request_tokens)
 
     @property
@@ -1287,7 +1326,8 @@ class Capacity:
 
     @property
     def requests_at_ctx(self) -> int | None:
-        """Whole requests of --ctx tokens that run at once (capped by max_num_seqs)."""
+        """Whole requests of --ctx tokens that run at once (capped by max_num_seqs; 0 where the
+        deployment does not start)."""
         return self.pool.max_requests(self.ctx) if self.ctx is not None else None
 
     @property
@@ -1388,7 +1428,7 @@ def _suggest(pool: Pool, ctx: int | None, batch: int | None) -> tuple[str, ...]:
     has_pool = pool.kv_pool_bytes > 0 and pool.overcommitted_stage() is None
     short = pool.max_model_len - pool.model_len_request_tokens  # SGLang: a request stops 2 short of it
     if has_pool and not (pool.planned() if load is not None else pool.verdict()):
-        fit = pool.longest_context(1)
+        fit = pool.memory_longest_context(1)  # the engine does not start: what a shorter max_model_len runs
         longest = fit + short if fit else 0
         if pool.paged:
             longest = min(longest, pool.estimated_max_model_len())

@@ -261,9 +261,8 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
             per = pool.blocks_per_request(ctx)
             loads.append((n * per, ctx, n))
             # vLLM 0.14.0-0.18.1 start with a max_model_len one request of which outgrows the pool
-            alone = pool.pages.request_beyond_pool_note(pool.max_model_len) if per > pool.usable_blocks else ""
             message = (f"{n} request{'s' if n != 1 else ''} of {ctx:,} tokens need {n * per:,} blocks; the pool "
-                       f"holds {cap.num_blocks:,} ({fit:,} such requests){replicas}{alone}")
+                       f"holds {cap.num_blocks:,} ({fit:,} such requests){replicas}{pool.beyond_pool_note(ctx)}")
         add(name, v.ok, message, fit, n)
     if req["min_headroom"] is not None:
         used, ctx, n = max(loads) if loads else (cap.blocks_per_request, cap.model_len_request_tokens, 1)

@@ -793,16 +793,23 @@ def _stage_time(s: Setup, st: _Stage, load: _Load) -> StepTime:
                     comm_bytes=comm_b)
 
 
-def _handoff_links(tp: int, pp: int, per_node: int, nvlink: int, inter_node: int) -> list[int]:
-    """Bytes/s of each of the pp - 1 hand-offs between stages, ranks placed stage after stage
-    (stage i on ranks i x tp .. i x tp + tp - 1): rank r of one stage sends to rank r of the
-    next, over the inter-node link where any such pair sits on two nodes (tp 8 pp 2 on 8-GPU
-    nodes: every hand-off; tp 2 pp 2: none)."""
-    out = []
-    for i in range(1, pp):
-        crosses = any(((i - 1) * tp + r) // per_node != (i * tp + r) // per_node for r in range(tp))
-        out.append(min(nvlink, inter_node) if crosses else nvlink)
-    return out
+def _handoff_links(tp: int, pp: int, per_node: int, nvlink: int, inter_node: int, dp: int = 1) -> list[int]:
+    """Bytes/s of each of the pp - 1 hand-offs between stages of the slowest data-parallel
+    replica, ranks placed replica after replica and stage after stage (vLLM's global rank
+    (replica x pp + stage) x tp + r): rank r of one stage sends to rank r of the next, over the
+    inter-node link where any such pair sits on two nodes (tp 8 pp 2 on 8-GPU nodes: every
+    hand-off; tp 2 pp 2: none; tp 3 pp 2 dp 2: replica 0 on ranks 0-5 crosses nowhere, replica
+    1 on ranks 6-11 crosses from rank 7 to 10, so its link is the one a user of it sees)."""
+
+    def links(first: int) -> list[int]:
+        out = []
+        for i in range(1, pp):
+            crosses = any((first + (i - 1) * tp + r) // per_node != (first + i * tp + r) // per_node
+                          for r in range(tp))
+            out.append(min(nvlink, inter_node) if crosses else nvlink)
+        return out
+
+    return max((links(k * tp * pp) for k in range(dp)), key=lambda ls: sum(1 / link for link in ls))
 
 
 def _pass_time(s: Setup, load: _Load) -> StepTime:
@@ -816,7 +823,12 @@ def _pass_time(s: Setup, load: _Load) -> StepTime:
         tokens = load.decode_seqs + load.prefill_tokens
         eff = s.efficiency
         nvlink = s.request.gpu.interconnect.bytes_per_s
-        for link in _handoff_links(s.request.tp, pp, eff.gpus_per_node, nvlink, eff.inter_node_bytes_per_s):
+        req = s.request
+        # SGLang's DP attention runs one group of --tp = tp x dp ranks a stage (server_args.py
+        # _handle_data_parallelism asserts tp_size % dp_size == 0); vLLM's DP ranks are replicas
+        width, replicas = ((req.tp * req.dp, 1) if req.dp_attention > 1 and get_engine(req.engine).dp_attention_flag
+                           else (req.tp, req.dp))
+        for link in _handoff_links(width, pp, eff.gpus_per_node, nvlink, eff.inter_node_bytes_per_s, replicas):
             handoff += eff.collective_latency_s + tokens * s.spec.hidden_size * s.act_bytes / (eff.interconnect * link)
     return StepTime(
         weights_s=sum(t.weights_s for t in times), kv_s=sum(t.kv_s for t in times),
@@ -897,6 +909,12 @@ def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_toke
 
 #: Tokens an idle data-parallel rank runs while another computes a prompt: a dummy pass of
 #: one token (vLLM 0.19.1 v1/worker/gpu_worker.py execute_dummy_batch, lines 889-891; see _Load).
+#: Its uniform_decode_query_len is 1 + the speculative tokens, but speed refuses speculative
+#: decoding (``setup``). Not modelled (review h25-2 Q7): a step under CUDA graphs (a chunk of at
+#: most max_cudagraph_capture_size tokens, min(2 x max_num_seqs, 512) by default,
+#: config/compilation.py) pads every DP rank to the largest rank's token count
+#: (v1/worker/dp_utils.py _post_process_dp_padding), so a short prompt's TTFT is understated
+#: by the idle ranks' padded MoE work.
 IDLE_RANK_TOKENS = 1
 
 

@@ -42,7 +42,8 @@ GPU_COLUMNS = (
     "kv_pool_bytes",  # the engine's KV pool on the most loaded GPU
     "reserved_bytes",  # what batch requests of ctx hold in it (blocks x bytes per block, engine rules)
     "headroom_bytes",  # the usable blocks the load leaves, in bytes (Pool.headroom_bytes, as check)
-    "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len)
+    "max_requests",  # whole requests of ctx that run at once (capped by max_num_seqs; 0 past max_model_len,
+    #                  and 0 where the deployment does not start: Pool.max_requests)
     "fits",  # batch requests of ctx run at once
     "limit",  # what stops them: weights, max_model_len (the request's, or the deployment's does not
     #           start), max_num_seqs, memory ("" when they fit)
@@ -255,7 +256,7 @@ def _check_int64(spec: ModelSpec, fmt, grid: Grid, block_size: int) -> None:
 
 
 def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[Skipped], kv_names: list[str],
-                 progress=None):
+                 progress=None, notes: dict | None = None):
     import numpy as np
 
     from kvplan.footprint import Parallelism, check_parallelism
@@ -317,12 +318,17 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
                 # the request as `kvplan capacity` makes it (grid.block_size None: the engine decides);
                 # the byte columns then count the pages that pool runs
                 try:
-                    block = _pool_columns(out, sl, spec, gpu, deploy, fmt, tp, pp, grid.block_size, ctx, bat)
+                    pool = _pool_columns(out, sl, spec, gpu, deploy, fmt, tp, pp, grid.block_size, ctx, bat)
+                    block = pool.block_size
                     if grid.block_size is None:
                         _check_int64(spec, fmt, grid, block)
                 except BadInputError as err:  # the engine refuses this request (e.g. an MLA block on Blackwell)
                     skipped.append(Skipped(spec.name, fmt.name, tp, pp, str(err)))
                     continue
+                if notes is not None:  # the pool's caveats, as `kvplan capacity` prints them for it
+                    for text in pool.notes:
+                        notes.setdefault(text, []).append({"model": spec.name, "kv_dtype": fmt.name, "tp": tp,
+                                                           "pp": pp})
             if block not in whole:
                 whole[block] = whole_model_columns(spec, fmt, ctx, block)
             bpt, seq, paged = whole[block]
@@ -358,12 +364,12 @@ def _model_block(spec: ModelSpec, grid: Grid, gpu, deploy: dict, skipped: list[S
 
 
 def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: int, pp: int,
-                  block_size: int | None, ctx, bat) -> int:
+                  block_size: int | None, ctx, bat):
     """Fill the GPU columns of one (model, format, tp, pp) from its Pool, asking the pool's
     own rules for every (ctx, batch) at once: ``Pool.planned`` (the engine starts; else every
     point is limited by weights or max_model_len) then ``Pool.limits``
     (the rule behind ``Pool.serves``): together ``Pool.runs``. ``block_size`` as the user
-    gave it (None: the engine's); returns the block the pool runs."""
+    gave it (None: the engine's); returns the pool (its block is the one the byte columns count)."""
     import numpy as np
 
     from kvplan.capacity import Pool, make_request, plan
@@ -376,20 +382,19 @@ def _pool_columns(out: dict, sl, spec: ModelSpec, gpu, deploy: dict, fmt, tp: in
     n, b = ctx[:, None], bat[None, :]
     limits = [np.broadcast_to(np.asarray(x), (len(ctx), len(bat))) for x in pool.limits(n, b)]
     code = np.select(limits, list(range(1, len(Pool.LIMITS) + 1)), 0)
-    base = pool.planned()  # as `kvplan capacity` (Pool.runs): the engine must start first
-    if not base:
+    start = pool.start_bound()  # as `kvplan capacity` (Pool.runs): the engine must start first
+    if start:
         # no pool at all, or the engine refuses to start with the deployment's max_model_len
-        code = np.full_like(code, Pool.LIMITS.index("weights" if base.bound == "weights" else "max_model_len") + 1)
+        code = np.full_like(code, Pool.LIMITS.index(start) + 1)
     reserved = (np.asarray(pool.reserved_bytes(n, b), dtype=np.int64) if pool.paged
                 else np.zeros((len(ctx), len(bat)), dtype=np.int64))
     fit = np.asarray(pool.max_requests(ctx), dtype=np.int64)
     out["kv_pool_bytes"][sl] = pool.kv_pool_bytes
     out["reserved_bytes"][sl] = reserved
-    out["headroom_bytes"][sl] = (np.asarray(pool.headroom_bytes(n, b), dtype=np.int64) if pool.paged
-                                 else pool.kv_pool_bytes - reserved)  # as `kvplan check`'s min_headroom
+    out["headroom_bytes"][sl] = np.asarray(pool.headroom_bytes(n, b), dtype=np.int64)  # as check's min_headroom
     out["max_requests"][sl] = fit[:, None]
     out["limit_code"][sl] = code
-    return pool.block_size
+    return pool
 
 
 def resolve_block_size(grid: Grid, gpu) -> Grid:
@@ -426,6 +431,8 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None, progress=None):
     tp, pp (the last varies fastest). Combinations a model cannot run (a tp that does
     not split its heads, a block format its head_dim does not fill) are left out and
     listed in ``frame.attrs["skipped"]``; if nothing is left, ShapeError.
+    ``frame.attrs["notes"]``: the caveats of the pools planned (``Pool.notes``, what `kvplan
+    capacity` prints for each), once each: ``{"text", "pools": [{model, kv_dtype, tp, pp}]}``.
     ``gpu`` (a name or kvplan.gpus.GPU) adds the GPU_COLUMNS: the answers of the KV pool
     that (model, kv_dtype, tp, pp) gets on that GPU, from the same request and pool as
     `kvplan capacity` (``deploy``: make_request's engine options: engine,
@@ -436,9 +443,10 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None, progress=None):
     grid = resolve_block_size(grid, gpu)
     skipped: list[Skipped] = []
     kv_names: list[str] = []
+    notes: dict[str, list[dict]] = {}  # each pool caveat -> the pools (model, kv_dtype, tp, pp) it is about
     blocks, model_names = [], []
     for spec in grid.models:
-        block = _model_block(spec, grid, gpu, dict(deploy or {}), skipped, kv_names, progress)
+        block = _model_block(spec, grid, gpu, dict(deploy or {}), skipped, kv_names, progress, notes)
         if block is not None:
             blocks.append(block)
             model_names.append(spec.name)
@@ -472,6 +480,9 @@ def run_sweep(grid: Grid, gpu=None, deploy: dict | None = None, progress=None):
     # pandas deep-copies attrs into every frame an operation makes (groupby, pivot): a list of a
     # million skipped points made the table take minutes, so the list is shared, not copied
     frame.attrs["skipped"] = SharedList(s.as_dict() for s in skipped)
+    # the pools' caveats (kvplan.capacity.Pool.notes: what `kvplan capacity` prints for each), once
+    # each, in the order first met, with the pools they are about
+    frame.attrs["notes"] = SharedList({"text": text, "pools": pools} for text, pools in notes.items())
     blocks = set(data["block_size"].tolist())
     # the one block of every row, or None where the pools page differently (the column says each)
     frame.attrs["block_size"] = blocks.pop() if len(blocks) == 1 else None

@@ -417,18 +417,28 @@ def test_startup_hint_names_any_positive_estimate():
 
 
 def test_one_block_holds_one_block_of_context():
-    """Pool.longest_context: a pool of exactly one block (no null block under raw) holds 16 tokens."""
+    """Pool.memory_longest_context: a pool of exactly one block (no null block under raw) holds 16
+    tokens. At max_model_len 4,096 the engine does not start (one request of it needs 256
+    blocks), so no request runs: longest_context 0 and max_requests 0 (Pool.start_bound); at
+    max_model_len 16 it starts and runs one request of 16."""
     pool = _raw_pool(2_097_152)
     assert (pool.num_blocks, pool.usable_blocks) == (1, 1)
-    assert pool.longest_context(1) == 16 and pool.longest_context() == 16
+    assert pool.memory_longest_context(1) == 16 and pool.memory_longest_context() == 16
+    assert pool.start_bound() == "max_model_len" and pool.longest_context(1) == 0
+    assert pool.memory_requests(16) == 1 and pool.max_requests(16) == 0
+    assert pool.concurrency_bound(16) == "max_model_len"
+    short = _raw_pool(2_097_152, max_model_len=16)
+    assert short.start_bound() == "" and short.longest_context(1) == 16 and short.max_requests(16) == 1
+    assert short.concurrency_bound(16) == "memory"
+    assert _raw_pool(0).start_bound() == "weights" and _raw_pool(0).concurrency_bound(16) == "weights"
 
 
 def test_concurrency_bound_is_memory_when_memory_and_max_num_seqs_tie():
     """Pool.concurrency_bound: max_num_seqs binds only when memory holds more requests than it."""
-    pool = _raw_pool(2_097_152 * 5)  # 5 blocks: 5 requests of 16 tokens
+    pool = _raw_pool(2_097_152 * 5, max_model_len=16)  # 5 blocks: 5 requests of 16 tokens (the engine starts)
     assert pool.memory_requests(16) == 5
-    assert _raw_pool(2_097_152 * 5, max_num_seqs=5).concurrency_bound(16) == "memory"
-    assert _raw_pool(2_097_152 * 5, max_num_seqs=4).concurrency_bound(16) == "max_num_seqs"
+    assert _raw_pool(2_097_152 * 5, max_model_len=16, max_num_seqs=5).concurrency_bound(16) == "memory"
+    assert _raw_pool(2_097_152 * 5, max_model_len=16, max_num_seqs=4).concurrency_bound(16) == "max_num_seqs"
 
 
 def test_startup_names_the_pipeline_stage_from_pp_2():

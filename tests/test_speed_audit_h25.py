@@ -320,3 +320,24 @@ def test_s12_duplicate_users_print_one_row(capsys):
                        "--json")
     assert code == 0
     assert [p["users"] for p in json.loads(out)["formats"][0]["points"]] == [1, 8]  # was [1, 8, 1, 8, 1]
+
+
+def test_q9_handoff_links_take_the_slowest_replica():
+    """Review h25-2 Q9: with dp replicas placed one after another (vLLM's global rank
+    (replica x pp + stage) x tp + r), replica 0 of tp 3 pp 2 on 8-GPU nodes (ranks 0-5) crosses
+    no node, replica 1 (ranks 6-11) hands off from ranks 6-8 to 9-11, 7 -> 10 across nodes."""
+    from kvplan.speed import _handoff_links
+
+    assert _handoff_links(3, 2, 8, 450, 50) == [450]
+    assert _handoff_links(3, 2, 8, 450, 50, dp=2) == [50]
+    assert _handoff_links(2, 2, 8, 450, 50, dp=4) == [450]  # four replicas of 4 GPUs, two to a node
+    assert _handoff_links(4, 2, 8, 450, 50, dp=2) == [450]  # each replica fills one node
+
+
+def test_q9_sglang_dp_attention_stages_span_the_whole_tp_group():
+    """SGLang's DP attention: one stage is --tp = tp x dp ranks, so tp 2 dp 4 pp 2 (16 GPUs) hands
+    off from ranks 0-7 to 8-11 across nodes, where vLLM's four DP ranks of tp 2 pp 2 never cross."""
+    def comm(engine):
+        return decode_step(_setup("qwen3-235b-a22b", "h100", engine=engine, tp=2, pp=2, dp=4), 4, 1024).comm_s
+
+    assert comm("sglang==0.5.8") > comm("vllm==0.19.1")

@@ -159,6 +159,8 @@ def size(
                                 skipped, explicit=bool(kv_dtype))
         usable = [fmt for fmt in usable if fmt.name in answers[1]]
         blocks = {name: a["block_size"] for name, a in answers[1].items()}
+        for text in _pool_notes(answers[1]):
+            warn(text)
     elif engine_options_given(deploy):
         from kvplan.errors import BadInputError
 
@@ -310,6 +312,17 @@ def _engine_formats(engine, spec, formats, skipped: dict, explicit: bool):
     return out, (refused, why)
 
 
+def _pool_notes(answers: dict) -> list[str]:
+    """Each pool caveat once (``Pool.notes``, as `kvplan capacity` warns it), led by the formats
+    it is about where it is not about every format's pool."""
+    about: dict[str, list[str]] = {}
+    for name, a in answers.items():
+        for text in a["notes"]:
+            about.setdefault(text, []).append(name)
+    return [text if len(names) == len(answers) else f"KV {', '.join(names)}: {text}"
+            for text, names in about.items()]
+
+
 def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch, skipped: dict, explicit: bool):
     """(GPU, {format: the pool's answers for batch x ctx}) from kvplan.capacity, each planned
     with ``block_size`` as the user gave it (None: the engine's choice, as `kvplan capacity`);
@@ -339,6 +352,7 @@ def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch, skipp
             "engine": pool.engine, "block_size": pool.block_size, "kv_pool_bytes": pool.kv_pool_bytes,
             "reserved_bytes": pool.reserved_bytes(ctx, batch) if pool.paged else 0,
             "max_requests": pool.max_requests(ctx), "fits": v.ok, "limit": v.bound, "reason": v.reason,
+            "notes": list(pool.notes),  # the pool's caveats (Pool.notes), what `kvplan capacity` warns
         }
     if not out:
         raise first

@@ -43,6 +43,7 @@ from kvplan.cli.common import (
     stderr_line,
     tok,
     warn,
+    warn_assumptions,
 )
 
 #: Most table rows printed per (model, tp, pp); the files and --json always hold every row.
@@ -129,6 +130,8 @@ def sweep(
         check_plot_output(plot)
     grid = make_grid(models, ctx, batch, kv_dtype, tp, pp, block_size)
     deploy = deploy_from(locals())
+    for spec in grid.models:  # what each spec's importer assumed, as `kvplan size` and `capacity` warn
+        warn_assumptions(spec)
     if dp != 1:
         deploy["dp"] = dp  # the pool's replicas (MoE experts shard over tp x dp)
     if gpu is None and gpu_mem is None and engine_options_given(deploy):
@@ -145,6 +148,8 @@ def sweep(
         warn(f"skipped {s['model']} {what}: {s['reason']}")
     if len(skipped) > MAX_SKIP_WARNINGS:
         warn(f"... and {len(skipped) - MAX_SKIP_WARNINGS:,} more combinations skipped (--json lists every one)")
+    for text in _note_lines(frame):  # the pools' caveats, as `kvplan capacity` prints them
+        warn(text)
     if plot is not None:
         from kvplan.plots import plot_sweep
 
@@ -157,10 +162,35 @@ def sweep(
         from kvplan.sweep import frame_records
 
         print_json({"grid": dict(grid_summary(grid), block_size=frame.attrs["block_size"]), "gpu": frame.attrs.get("gpu"), "skipped": frame.attrs["skipped"],
-                    "points": frame_records(frame)})
+                    "notes": frame.attrs["notes"], "points": frame_records(frame)})
         return
     if not outputs:
         _render(frame)
+
+
+#: Most pools named before a caveat that is about some of the sweep's pools only.
+MAX_NOTE_POOLS = 3
+
+
+def _note_lines(frame) -> list[str]:
+    """Each pool caveat once (``frame.attrs["notes"]``: kvplan.capacity.Pool.notes), as `kvplan
+    capacity` prints it; led by the pools it is about where it is not about every pool planned."""
+    notes = frame.attrs.get("notes") or []
+    if not notes:
+        return []
+    planned = len(frame[["model", "kv_dtype", "tp", "pp"]].drop_duplicates())
+    out = []
+    for note in notes:
+        pools = note["pools"]
+        if len(pools) == planned:
+            out.append(note["text"])
+            continue
+        names = [f"{p['model']} {p['kv_dtype']}" + (f" tp {p['tp']}, pp {p['pp']}" if (p["tp"], p["pp"]) != (1, 1)
+                                                     else "") for p in pools[:MAX_NOTE_POOLS]]
+        more = len(pools) - MAX_NOTE_POOLS
+        which = "; ".join(names) + (f" and {more:,} more pools (--json lists them)" if more > 0 else "")
+        out.append(f"{which}: {note['text']}")
+    return out
 
 
 def _render(frame) -> None:
