@@ -247,3 +247,30 @@ def test_an_architecture_whose_backend_choice_is_not_read_is_refused():
     with pytest.raises(BadInputError, match=r"by its own rules for Exaone4ForCausalLM \(arg_groups/model_overrides/"
                                             r"exaone.py\), which kvplan has not read"):
         get_engine(NEW).check_model(exaone)
+
+
+def test_start_up_checks_cite_where_0_5_23_moved_them(capsys):
+    # min_capability: model_runner_components/load_model_utils.py lines 80-91 (was model_runner.py)
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "v100-32gb", "--engine", NEW,
+                         "--max-model-len", "4096", "--gpu-memory-utilization", "0.85")
+    assert (code, out) == (2, "")
+    assert one_line_error(err) == (
+        "kvplan: error: sglang==0.5.23 does not start on NVIDIA V100 SXM2 32GB (compute capability 7.0): it needs 7.5 "
+        "(sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
+        "lines 80-91: 'SGLang only supports sm75 and above.'); use another GPU")
+    # fp8_kv_start: trtllm_mla lists fp8_e4m3, bf16, auto (0.5.8 also fp4_e2m1), overrides.py line 1216
+    code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--engine", NEW,
+                         "--kv-dtype", "fp8_e5m2", "--weights", "fp8")
+    assert (code, out) == (2, "")
+    assert "sglang/srt/arg_groups/overrides.py line 1216 raises 'TensorRT-LLM MLA backend only supports " \
+           "kv-cache-dtype of fp8_e4m3, bf16, or auto.'" in one_line_error(err)
+
+
+def test_deepseek_v3_on_a_b200_keeps_trtllm_mla_and_its_prefill_graph_reserve():
+    # model_overrides/deepseek_v2.py lines 176-188: trtllm_mla on sm100; the prefill graph that
+    # cuda_graph_hook.py disable_prefill_cuda_graph_for_deepseek_trtllm_mla turns off runs after the
+    # reservation (arg_groups/pipeline.py: handle_gpu_memory_settings first), so the 1.5 GiB stays:
+    # 512 + 24,576 + 1,024 + 1,024 + 1,536 = 28,672 MiB, round(154,687 / 183,359, 3) = 0.844
+    pool = _pool("deepseek-v3", "b200", tp=8, weights="fp8")
+    assert get_engine(NEW).default_backend(load_model("deepseek-v3"), get_gpu("b200")) == "trtllm_mla"
+    assert (pool.settings.memory_fraction, pool.settings.block_size) == (Fraction("0.844"), 64)
