@@ -48,7 +48,8 @@ def _spec():
     return dataclasses.replace(load_model(BASE), kv_cache_quant_algo="FP8")
 
 
-@pytest.mark.parametrize("engine", ["sglang==0.5.4", "sglang==0.5.8", "vllm==0.14.0", "vllm==0.19.1", "trtllm"])
+@pytest.mark.parametrize("engine", ["sglang==0.5.4", "sglang==0.5.8", "sglang==0.5.23", "vllm==0.14.0",
+                                    "vllm==0.19.1", "trtllm"])
 def test_auto_is_refused_where_the_release_may_store_fp8(engine):
     with pytest.raises(BadInputError, match="asks for an FP8 KV cache .* give --kv-dtype fp8_e4m3 or bf16"):
         make_request(_spec(), "h100-sxm", engine=engine)

@@ -49,21 +49,22 @@ def test_a_given_fraction_is_not_scaled_from_0_4_9(capsys):
     cap = _cap(QWEN3_VL, "sglang==0.5.8", gpu_memory_utilization=0.835)
     assert cap.settings.memory_fraction == Fraction("0.835")
     assert cap.waterfall.kv_pool_bytes == 53_007_737_899
-    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang",
+    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang==0.5.8",
                          "--mem-fraction-static", "0.835", "--json")
     assert code == 0 and "multimodal" not in err
-    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang", "--json")
+    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang==0.5.8", "--json")
     assert code == 0 and "scales its default mem_fraction_static 0.835 x 0.9247656249999999" in err
 
 
-@pytest.mark.parametrize("engine", ["sglang==0.4.6", "sglang==0.4.9", "sglang==0.5.4", "sglang==0.5.8"])
+@pytest.mark.parametrize("engine", ["sglang==0.4.6", "sglang==0.4.9", "sglang==0.5.4", "sglang==0.5.8",
+                                    "sglang==0.5.23"])
 @pytest.mark.parametrize("model", ["gemma3-4b", "gemma3-27b"])
 def test_gemma3_runs_as_a_text_model_unscaled(model, engine):
     """Gemma3ForConditionalGeneration is in multimodal_model_archs but also in mm_disabled_models in
     every release: enable_multimodal None becomes False, no scaling."""
     eng = get_engine(engine)
     cap = _cap(model, engine)
-    assert cap.settings.memory_fraction == eng.default_memory_fraction(cap.request.gpu, 1, 1)
+    assert cap.settings.memory_fraction == eng.default_memory_fraction(cap.request.gpu, 1, 1, spec=cap.request.spec)
 
 
 def test_llava_clip_depth_is_the_checkpoint_s_not_the_layers_built():
@@ -153,3 +154,9 @@ def test_llava_without_vision_config_gets_llava_config_s_clip_tower(tmp_path):
     tower = load_model(str(path)).vision_tower
     assert (tower.hidden_size, tower.intermediate_size, tower.num_layers, tower.config_num_layers,
             tower.patch_size, tower.image_size) == (1024, 4096, 23, 24, 14, 336)
+
+
+def test_0_5_23_scales_llava_s_default_as_0_5_8():
+    """arg_groups/memory_hook.py adjust_mem_fraction_for_vlm (the 0.5.8 formula): 0.83 x 0.95."""
+    cap = _cap(LLAVA, "sglang==0.5.23")
+    assert cap.settings.memory_fraction == Fraction(repr(0.83 * 0.95)) == Fraction("0.7885")

@@ -72,8 +72,9 @@ def speed(
                           "saving less (kvplan/data/efficiency.yaml). Default: the release's (vLLM: off up to 0.16.0; "
                           "from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from "
                           "0.19.0. SGLang: on for some MoE architectures on Blackwell from 0.5.1, Hopper too in "
-                          "0.5.8). Refused for releases without the option, other engines, and --no- where "
-                          "SGLang turns it on (it has no flag to turn it off)."),
+                          "0.5.8; 0.5.23 on but not read: refused where on, --no- turns it off). Refused for releases "
+                          "without the option, other engines, and --no- where SGLang up to 0.5.8 turns it on (no "
+                          "flag turns it off there)."),
     ] = None,
     json_out: JsonOpt = False,
     plot: Annotated[

@@ -237,7 +237,7 @@ case("spec-layer-types-1000-ok", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "
 case("spec-vocab-401", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
      files={"s.yaml": spec(vocab_size=Raw(DIGITS_401))}, check=refused(2))
 # a multimodal architecture whose vision tower kvplan cannot read: SGLang's default fraction depends on it
-case("spec-vlm-no-tower-sglang", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "sglang",
+case("spec-vlm-no-tower-sglang", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "sglang==0.5.8",
      files={"s.yaml": spec(architecture="Qwen2_5_VLForConditionalGeneration")},
      check=refused(2, "vision_config.num_hidden_layers", "--mem-fraction-static"))
 # a ModelOpt checkpoint's FP8 KV cache under --kv-cache-dtype auto: the release may store fp8
