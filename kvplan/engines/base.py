@@ -251,7 +251,7 @@ class RequestCap:
         """The longest prompt the engine accepts at ``max_model_len`` in a pool of ``pool_tokens``
         (None: the setting alone): ``max_model_len - prompt_short``, and where the engine caps a
         request by its pool (``by_pool``), ``min(max_model_len, pool tokens) - prompt_short``.
-        vLLM: 4,095 at 4,096. SGLang (all 8 modelled releases, 0.4.6 to 0.5.8): tp_worker.py
+        vLLM: 4,095 at 4,096. SGLang (every modelled release, 0.4.6 to 0.5.8 and 0.5.23): tp_worker.py
         max_req_len = min(context_len - 1, pool tokens - 1) (0.5.8 line 286: max_token_pool_size),
         max_req_input_len = max_req_len - 5 (line 290), and managers/utils.py validate_input_length
         aborts len(prompt) >= max_req_input_len: at most min(context_len, pool tokens) - 7, 4,089
