@@ -769,8 +769,9 @@ class Pool:
     @property
     def max_request_tokens(self) -> int:
         """The most tokens (prompt and output) one request runs to: max_model_len, or less where
-        the engine stops it sooner (``request_cap``; SGLang: min(context_len, pool tokens) - 2)."""
-        return self.request_cap.tokens(self.max_model_len, self.kv_cache_tokens)
+        the engine stops it sooner (``request_cap``; SGLang: min(context_len, pool tokens) - 2; 0.5.23
+        with pages of P tokens: at most pool tokens - P - 1)."""
+        return self.request_cap.tokens(self.max_model_len, self.kv_cache_tokens, self.settings.block_size)
 
     @property
     def model_len_request_tokens(self) -> int:
@@ -782,7 +783,7 @@ class Pool:
     def cap_bound(self) -> str:
         """What sets ``max_request_tokens``: "memory" where the engine caps a request by a pool
         shorter than max_model_len (SGLang), else "max_model_len"."""
-        by_pool = self.request_cap.by_pool and self.kv_cache_tokens < self.max_model_len
+        by_pool = self.request_cap.pool_binds(self.max_model_len, self.kv_cache_tokens, self.settings.block_size)
         return "memory" if by_pool else "max_model_len"
 
     def too_long(self, n: int) -> str:
@@ -793,7 +794,7 @@ class Pool:
             return f"longer than max_model_len {self.max_model_len:,}"
         pool = self.kv_cache_tokens
         where = (f"when the pool holds {pool:,} (max_model_len {self.max_model_len:,}; "
-                 if cap.by_pool and pool < self.max_model_len else f"at max_model_len {self.max_model_len:,} (")
+                 if self.cap_bound == "memory" else f"at max_model_len {self.max_model_len:,} (")
         return f"longer than {self.engine} runs one: at most {self.max_request_tokens:,} tokens {where}{cap.source})"
 
     @property
@@ -1130,7 +1131,7 @@ def plan(req: CapacityRequest) -> Pool:
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
-        dp_attention=req.dp_attention,
+        dp_attention=req.dp_attention, spec=spec,
     )
     settings = prof.scheduler_limits(settings, req.model_len, tokens_given=req.max_num_batched_tokens is not None,
                                      seqs_given=req.max_num_seqs is not None)
@@ -1197,8 +1198,10 @@ def plan(req: CapacityRequest) -> Pool:
                 request_cap=prof.request_cap)
     if settings.max_num_seqs is None:  # e.g. SGLang: max_running_requests from the pool it built
         seats = prof.default_max_num_seqs(pool.kv_cache_tokens, pages.profiled_tokens, req.model_len)
-        if seats is not None:
-            pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
+    else:  # e.g. SGLang 0.5.23: at most half the pool's tokens
+        seats = prof.given_max_num_seqs(settings.max_num_seqs, pool.kv_cache_tokens)
+    if seats is not None and seats != settings.max_num_seqs:
+        pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
     return pool
 
 

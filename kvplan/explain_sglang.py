@@ -87,7 +87,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     fmt = get_format(kv_name, spec.dtype)
     engine.check_kv_format(fmt, spec.dtype)
     frac = log.memory_fraction if log.memory_fraction is not None else engine.default_memory_fraction(
-        g, log.tp, log.pp, dp_attention=log.dp_attention)
+        g, log.tp, log.pp, dp_attention=log.dp_attention, spec=spec)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib
     rest = after - before * (1 - frac)
     cell = _cell_bytes(spec, fmt, _attention_tp(log.tp, log.dp_attention))

@@ -235,9 +235,10 @@ def test_size_gpu_without_kv_dtype_compares_the_formats_the_engine_runs(capsys):
 
 def test_size_gpu_pages_with_the_engines_block(capsys):
     """With --gpu and no --block-size the table and the pool count the engine's pages: SGLang's
-    page is one token, so 4 requests of 103,915 tokens fit as in `kvplan capacity` (blocks of 16
-    would need 4 x 6,495 = 25,980 of the pool's 25,978)."""
-    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "103915",
+    page is one token, so 4 requests of 103,109 tokens fit as in `kvplan capacity` (412,436 of the
+    412,437 tokens sglang==0.5.23 pools; blocks of 16 would need 4 x 6,445 = 25,780 of the pool's
+    25,777). Under 0.5.8 (415,660 tokens) the same holds at 103,915."""
+    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "103109",
                        "--batch", "4", "--kv-dtype", "auto", "--json")
     assert code == 0
     d = json.loads(out)

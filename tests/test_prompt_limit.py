@@ -46,11 +46,13 @@ def test_prompt_tokens_by_engine_and_pool():
 @pytest.mark.parametrize("release", [str(r) for r in BOOK.releases])
 def test_every_modelled_sglang_release_caps_the_prompt_by_its_pool(release):
     """tp_worker.py (0.4.6 line 120, 0.4.9 132, 0.4.10 141, 0.5.1 142, 0.5.2 151, 0.5.4 293,
-    0.5.6 303, 0.5.8 286): max_req_len = min(context_len - 1, pool - 1); max_req_input_len =
+    0.5.6 303, 0.5.8 286; 0.5.23 568-572): max_req_len = min(context_len - 1, pool - 1); max_req_input_len =
     max_req_len - 5; utils.py validate_input_length aborts len >= max_req_input_len."""
     cap = get_engine(f"sglang=={release}").request_cap
     assert (cap.by_pool, cap.prompt_short, cap.short) == (True, 7, 2)
-    assert cap.prompt_source == SGL_RULE  # SGLang's own rule, never the default (vLLM's) text
+    # SGLang's own rule, never the default (vLLM's) text (0.5.23's cites its lines)
+    assert cap.prompt_source.startswith("managers/utils.py validate_input_length")
+    assert "max_req_input_len = max_req_len - 5 tokens or more" in cap.prompt_source
     assert cap.prompt_tokens(131072, 27316) == 27316 - 1 - 5 - 1
 
 

@@ -246,3 +246,13 @@ def test_suggestions_still_read_the_memory_where_vllm_does_not_start():
 
     cap = summarize(plan(make_request(load_model("llama3.1-8b"), "l4")))
     assert cap.suggestions[0] == "max_model_len 35,360 (--max-model-len 35360)"  # as before start_bound
+
+
+def test_speed_title_of_a_deployment_that_does_not_start(capsys):
+    """speed times such a deployment as if it started (it warns); its title says it holds no
+    request, as capacity does, and gives the memory's own count beside it."""
+    code, out, err = cli(capsys, "speed", "llama3.1-8b", "--gpu", "l4", "--ctx", "4096", "--users", "1")
+    assert code == 0
+    title = " ".join(out.split())
+    assert "the pool holds 0 requests of 4k (it does not start; its memory alone: 8)" in title
+    assert "refuses to start" in err

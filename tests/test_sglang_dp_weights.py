@@ -118,7 +118,7 @@ def test_an_architecture_not_read_is_refused_with_dp(capsys):
                          "--dp", "2")
     assert (code, out) == (2, "")
     assert one_line_error(err) == (
-        "kvplan: error: sglang==0.5.8: kvplan has not read how DP attention (--tp 2 --dp 2 --enable-dp-attention) "
+        "kvplan: error: sglang==0.5.23: kvplan has not read how DP attention (--tp 2 --dp 2 --enable-dp-attention) "
         "holds the weights of MixtralForCausalLM (read for DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, "
         "GptOssForCausalLM, Qwen3MoeForCausalLM); plan it with --dp 1")
     with pytest.raises(BadInputError, match="Qwen3MoeForCausalLM \\(read for DeepseekV2ForCausalLM, "

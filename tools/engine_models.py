@@ -5,7 +5,8 @@
 
 ``--vllm DIR`` holds one unpacked vLLM wheel per modelled release as ``DIR/vX.Y.Z/vllm/``
 (kvplan.engines.vllm_rules.RELEASES); ``--sglang DIR`` holds the published SGLang wheels
-``sglang-X.Y.Z-py3-none-any.whl`` (kvplan.engines.sglang.RELEASES). Nothing is copied
+``sglang-X.Y.Z-*.whl`` (kvplan.engines.sglang.RELEASES; pure-Python up to 0.5.8, 0.5.23 is a
+cp311 manylinux wheel). Without ``--vllm`` the vLLM table already in the output is kept. Nothing is copied
 from either project but the class names:
 
   * vLLM: the keys of ``_VLLM_MODELS`` in vllm/model_executor/models/registry.py (every
@@ -85,20 +86,31 @@ def runs(per_release: dict[str, set[str]]) -> dict[str, list[list[str]]]:
     return out
 
 
+def _one(paths, release: str) -> Path:
+    found = sorted(paths)
+    if len(found) != 1:
+        raise SystemExit(f"sglang {release}: expected one wheel sglang-{release}-*.whl, found {len(found)}")
+    return found[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vllm", required=True, type=Path)
+    ap.add_argument("--vllm", type=Path, help="omit to keep the vLLM table already written")
     ap.add_argument("--sglang", required=True, type=Path)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "kvplan/data/engine_models.json")
     args = ap.parse_args()
     from kvplan.engines import sglang, vllm_rules
 
-    vllm = {r: vllm_architectures(args.vllm / f"v{r}") for r in vllm_rules.RELEASES}
-    sgl = {r: sglang_architectures(args.sglang / f"sglang-{r}-py3-none-any.whl") for r in sglang.RELEASES}
+    sgl = {r: sglang_architectures(_one(args.sglang.glob(f"sglang-{r}-*.whl"), r)) for r in sglang.RELEASES}
+    if args.vllm is not None:
+        vllm = {r: vllm_architectures(args.vllm / f"v{r}") for r in vllm_rules.RELEASES}
+        vllm_table = {"source": "vllm/model_executor/models/registry.py: keys of _VLLM_MODELS (no Transformers* "
+                                "backend classes), each release's published wheel",
+                      "architectures": runs(vllm)}
+    else:
+        vllm, vllm_table = {}, json.loads(args.out.read_text())["vllm"]
     data = {
-        "vllm": {"source": "vllm/model_executor/models/registry.py: keys of _VLLM_MODELS (no Transformers* "
-                           "backend classes), each release's published wheel",
-                 "architectures": runs(vllm)},
+        "vllm": vllm_table,
         "sglang": {"source": "sglang/srt/models/*.py: EntryClass names (ModelRegistry; no Transformers* "
                              "backend classes), each release's published wheel",
                    "architectures": runs(sgl)},

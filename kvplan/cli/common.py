@@ -185,7 +185,7 @@ DisableHybridOpt = Annotated[Optional[bool], typer.Option(
     "--disable-hybrid-kv-cache-manager/--no-disable-hybrid-kv-cache-manager",
     help="vLLM: allocate every attention layer as full attention (sliding-window and chunked-local layers keep all "
          "tokens) [default: the release's choice]. SGLang: --disable-hybrid-swa-memory, one token pool for every "
-         "layer (what kvplan plans there; needed for 0.5.8's separate window pools).", show_default=False)]
+         "layer (what kvplan plans there; needed for the separate window pools of 0.5.8 and 0.5.23).", show_default=False)]
 AllowLongOpt = Annotated[bool, typer.Option(
     "--allow-long-max-model-len", help="Plan a --max-model-len beyond the model's own length, as vLLM does with "
                                        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (SGLang: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1); "

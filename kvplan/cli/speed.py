@@ -72,8 +72,9 @@ def speed(
                           "saving less (kvplan/data/efficiency.yaml). Default: the release's (vLLM: off up to 0.16.0; "
                           "from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from "
                           "0.19.0. SGLang: on for some MoE architectures on Blackwell from 0.5.1, Hopper too in "
-                          "0.5.8). Refused for releases without the option, other engines, and --no- where "
-                          "SGLang turns it on (it has no flag to turn it off)."),
+                          "0.5.8; 0.5.23 on but not read: refused where on, --no- turns it off). Refused for releases "
+                          "without the option, other engines, and --no- where SGLang up to 0.5.8 turns it on (no "
+                          "flag turns it off there)."),
     ] = None,
     json_out: JsonOpt = False,
     plot: Annotated[
@@ -171,9 +172,13 @@ def _render(table, calibration: str | None) -> None:
         r = s.request
         peak = table.peak
         cap = table.requests_held(s)
+        # a deployment that does not start holds no request (as capacity and sweep say); the rows
+        # are timed as if it started (the warning says so), so the memory's own count is given too
+        alone = (f" (it does not start; its memory alone: {r.dp * s.pool.memory_requests(peak):,})"
+                 if s.pool.start_bound() else "")
         title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
                  f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
-                 f"{tok(peak)}")
+                 f"{tok(peak)}{alone}")
         out = Table(title=title, title_justify="left")
         for col in ("users", "TPOT ms", "TTFT ms", "tok/s/user", "tok/s", "tok/s/GPU", "bound"):
             out.add_column(col, justify="left" if col == "bound" else "right")

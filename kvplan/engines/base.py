@@ -222,6 +222,10 @@ class RequestCap:
     prompt_short: int = 1
     prompt_source: str = ("every request makes at least one output token; vLLM 0.14.0+ "
                           "v1/engine/input_processor.py refuses a prompt of max_model_len")
+    #: where the pool caps a request (``by_pool``), whether it does at pool tokens - page - 1
+    #: (SGLang 0.5.23's allocator: a prompt rounded up to whole pages plus one page, and one token
+    #: more) rather than pool tokens - ``short``; with pages of one token both are pool - 2
+    pool_page_short: bool = False
 
     def _limit(self, max_model_len: int, pool_tokens: int | None) -> int:
         """What a request's length is measured against: max_model_len, or where the engine caps a
@@ -235,16 +239,19 @@ class RequestCap:
             return "min(max_model_len, pool tokens)", f" with a pool of {pool_tokens:,} tokens"
         return "max_model_len", ""
 
-    def tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
+    def tokens(self, max_model_len: int, pool_tokens: int | None = None, page: int = 1) -> int:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
-        setting alone)."""
-        return max(0, self._limit(max_model_len, pool_tokens) - self.short)
+        setting alone) paged by ``page`` tokens."""
+        if pool_tokens is not None and self.by_pool:
+            by_pool = pool_tokens - page - 1 if self.pool_page_short else pool_tokens - self.short
+            return max(0, min(max_model_len - self.short, by_pool))
+        return max(0, max_model_len - self.short)
 
     def prompt_tokens(self, max_model_len: int, pool_tokens: int | None = None) -> int:
         """The longest prompt the engine accepts at ``max_model_len`` in a pool of ``pool_tokens``
         (None: the setting alone): ``max_model_len - prompt_short``, and where the engine caps a
         request by its pool (``by_pool``), ``min(max_model_len, pool tokens) - prompt_short``.
-        vLLM: 4,095 at 4,096. SGLang (all 8 modelled releases, 0.4.6 to 0.5.8): tp_worker.py
+        vLLM: 4,095 at 4,096. SGLang (every modelled release, 0.4.6 to 0.5.8 and 0.5.23): tp_worker.py
         max_req_len = min(context_len - 1, pool tokens - 1) (0.5.8 line 286: max_token_pool_size),
         max_req_input_len = max_req_len - 5 (line 290), and managers/utils.py validate_input_length
         aborts len(prompt) >= max_req_input_len: at most min(context_len, pool tokens) - 7, 4,089
@@ -252,14 +259,18 @@ class RequestCap:
         return max(0, self._limit(max_model_len, pool_tokens) - self.prompt_short)
 
     def request_refusal(self, engine: str, model: str, prompt_tokens: int, output_tokens: int, max_model_len: int,
-                        pool_tokens: int | None = None) -> str:
+                        pool_tokens: int | None = None, page: int = 1) -> str:
         """Why the engine does not run ``prompt_tokens`` in + ``output_tokens`` out to the end
         (longer than ``tokens``), one line; "" when it does."""
-        total, most = prompt_tokens + output_tokens, self.tokens(max_model_len, pool_tokens)
+        total, most = prompt_tokens + output_tokens, self.tokens(max_model_len, pool_tokens, page)
         if total <= most:
             return ""
-        lhs, where = self._where(max_model_len, pool_tokens)
-        cut = f" ({engine} runs one to {lhs} - {self.short}: {self.source})" if self.short or where else ""
+        if pool_tokens is not None and self.pool_page_short and self.pool_binds(max_model_len, pool_tokens, page):
+            where = f" with a pool of {pool_tokens:,} tokens in pages of {page:,}"
+            cut = f" ({engine} runs one to pool tokens - page - 1: {self.source})"
+        else:
+            lhs, where = self._where(max_model_len, pool_tokens)
+            cut = f" ({engine} runs one to {lhs} - {self.short}: {self.source})" if self.short or where else ""
         return (f"{model} takes at most {most:,} tokens a request at max_model_len {max_model_len:,}{where}{cut}, "
                 f"but {prompt_tokens:,} in + {output_tokens:,} out = {total:,} were asked")
 
@@ -275,13 +286,17 @@ class RequestCap:
                 f"max_model_len {max_model_len:,}{where} ({self.prompt_source}), but --ctx is {prompt_tokens:,}")
 
     def refusal(self, engine: str, model: str, prompt_tokens: int, output_tokens: int, max_model_len: int,
-                pool_tokens: int | None = None) -> str:
+                pool_tokens: int | None = None, page: int = 1) -> str:
         """The one check of a load against the engine's limits (`kvplan recommend` and `kvplan
         speed` ask it): "" when the engine runs a request of ``prompt_tokens`` in +
         ``output_tokens`` out at ``max_model_len`` (in a pool of ``pool_tokens``; None: the setting
         alone), else why not in one line: the whole request first, then the prompt."""
-        return (self.request_refusal(engine, model, prompt_tokens, output_tokens, max_model_len, pool_tokens)
+        return (self.request_refusal(engine, model, prompt_tokens, output_tokens, max_model_len, pool_tokens, page)
                 or self.prompt_refusal(engine, prompt_tokens, max_model_len, pool_tokens))
+
+    def pool_binds(self, max_model_len: int, pool_tokens: int, page: int = 1) -> bool:
+        """Whether the pool, not max_model_len, sets ``tokens`` (``by_pool`` engines)."""
+        return self.by_pool and self.tokens(max_model_len, pool_tokens, page) < self.tokens(max_model_len)
 
     def max_model_len_for(self, num_tokens: int, prompt_tokens: int = 0) -> int:
         """The smallest max_model_len whose requests run to ``num_tokens`` (prompt and output)
@@ -520,6 +535,12 @@ class Engine:
         pool it built (``pool_tokens``, in whole pages; ``profiled_tokens``, what its memory holds
         before the rounding to pages); None where the settings already hold it, or none."""
         return None
+
+    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
+        """The requests the engine runs at once for a given max_num_seqs (per replica, as the
+        settings hold it) once its pool holds ``pool_tokens``; default: as given (SGLang 0.5.23
+        caps it at half the pool)."""
+        return max_num_seqs
 
     def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` with

@@ -14,7 +14,12 @@ available_after_load = total - C - W, so
 Pages of one token (page_size 1) unless --page-size is given, or the default attention backend
 or the model sets another (SGLang.model_block_size: trtllm_mha and trtllm_mla on sm100, DeepSeek
 sparse attention); the token count is rounded down to whole pages. The default
-mem_fraction_static changes with the release (server_args.py), see RULES.
+mem_fraction_static changes with the release (server_args.py; 0.5.23
+arg_groups/memory_hook.py), see RULES.
+
+Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
+against 0.5.8; the fourteen releases between them (0.5.9 to 0.5.22) were not read, and
+RuleBook.resolve refuses them, so a rule written "0.5.8".."0.5.23" claims only those two.
 """
 
 from __future__ import annotations
@@ -28,8 +33,13 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
-RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8")
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
+#: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
+#: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
+_MEM23 = "sglang/srt/arg_groups/memory_hook.py"
+_OVR23 = "sglang/srt/arg_groups/overrides.py"
+_MOD23 = "sglang/srt/arg_groups/model_overrides/"
 
 #: GPU memory as ``nvidia-smi --query-gpu=memory.total`` reports it (MiB), which SGLang's
 #: get_device_memory_capacity reads to pick defaults. Sources: nvidia-smi tables in public
@@ -100,8 +110,80 @@ def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
     return _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24)
 
 
+def prefill_graph_sizes(max_bs: int) -> int:
+    """How many token counts 0.5.23 captures a prefill CUDA graph for up to ``max_bs``
+    (arg_groups/cuda_graph_hook.py generate_prefill_cuda_graph_batch_sizes, lines 480-497: 4-32
+    by 4, 48-256 by 16, 288-512 by 32, 576-1024 by 64, 1280-4096 by 256, then by 512). 8,192:
+    8 + 14 + 8 + 8 + 12 + 8 = 58; 16,384: 74; 4,096: 50."""
+    sizes = [*range(4, 33, 4), *range(48, 257, 16), *range(288, 513, 32), *range(576, 1025, 64),
+             *range(1280, 4097, 256), *range(4608, max_bs + 1, 512)]
+    return sum(1 for n in sizes if n <= max_bs)
+
+
+@dataclass(frozen=True)
+class GraphModel:
+    """What 0.5.23's reservation reads from the model and the launch (rule
+    mem_fraction_static_default "reserved_0_5_23"): ``mla`` (use_mla_backend: the model's
+    attention is MLA), ``llama2`` ('"llama-2" in model_path.lower()', memory_hook.py line 260:
+    prefill graphs up to 4,096 tokens; kvplan reads the model's source and name for it),
+    ``max_running_requests`` (--max-running-requests as given, before the DP division: it caps
+    the decode graphs' max_bs, lines 180-186)."""
+
+    mla: bool = False
+    llama2: bool = False
+    max_running_requests: int | None = None
+
+    @classmethod
+    def of(cls, spec, max_running_requests: int | None = None) -> "GraphModel":
+        where = " ".join(str(getattr(spec, f, "") or "") for f in ("source", "name", "checkpoint", "origin"))
+        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests)
+
+
+def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                     dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
+    """MiB reserved, 0.5.23 (arg_groups/memory_hook.py handle_gpu_memory_settings and
+    reserve_for_graph_mb, lines 89-399). As 0.5.6-0.5.8 (512 + 1.5 x max(chunked_prefill_size,
+    2048) + tp x pp / 8 GiB + 2 x the decode graphs' max_bs, DP attention's 3 (+1.5 over 300) x
+    max_bs x dp, at least 10 GiB above 60 GiB), but: 20-35 GiB GPUs take chunked_prefill_size
+    4,096 (was 2,048) and max_bs 48 / 160 at tp < 4 / >= 4 (was 24 / 80; lines 101-117); a
+    --max-running-requests below the tier's max_bs lowers it (lines 180-186); and the prefill
+    CUDA graphs, on by default on CUDA (model_executor/cuda_graph_config.py
+    default_prefill_backend: breakable; off by default with pipeline stages, cuda_graph_hook.py
+    lines 147-161), reserve 8 MiB per captured token count (up to chunked_prefill_size) or,
+    for an MLA model, 1.5 GiB (lines 380-389), before the 10 GiB floor.
+    H100 (81,559 MiB), Llama-3.1-8B, tp 1: 512 + 12,288 + 128 + 512 + 58 x 8 = 13,904 MiB,
+    default round(67,655 / 81,559, 3) = 0.830 (0.5.8: 13,440 MiB, 0.835). DeepSeek-V3 on an H200
+    (143,771 MiB) at --tp 8: 512 + 12,288 + 1,024 + 1,024 + 1,536 = 16,384 MiB, 0.886."""
+    graphs = graphs or GraphModel()
+    if gpu_mib < 20 * 1024:
+        chunk, max_bs = 2048, 8
+    elif gpu_mib < 35 * 1024:
+        chunk, max_bs = 4096, 48 if tp < 4 else 160
+    elif gpu_mib < 60 * 1024:
+        chunk, max_bs = 4096, 32 if tp < 4 else 160
+    elif gpu_mib < 160 * 1024:
+        chunk, max_bs = 8192, 256 if tp < 4 else 512
+    else:
+        chunk, max_bs = 16384, 512
+    chunk = chunk if chunked_prefill_size is None else chunked_prefill_size
+    if graphs.max_running_requests is not None:
+        max_bs = min(max_bs, graphs.max_running_requests)
+    reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + Fraction(tp * pp, 8) * 1024 + 2 * max_bs
+    if dp_attention > 1:
+        reserved += max_bs * dp_attention * 3 + (max_bs * dp_attention * Fraction(3, 2) if max_bs > 300 else 0)
+    if pp == 1:  # the breakable prefill graphs
+        if graphs.mla:
+            reserved += Fraction(3, 2) * 1024
+        else:
+            reserved += 8 * prefill_graph_sizes(min(chunk, 4096) if graphs.llama2 else chunk)
+    if gpu_mib > 60 * 1024:
+        reserved = max(reserved, Fraction(10 * 1024))
+    return reserved
+
+
 #: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs.
-_RESERVED = {"reserved_0_4_9": _reserved_0_4_9, "reserved_0_5_4": _reserved_0_5_4, "reserved_0_5_6": _reserved_0_5_6}
+_RESERVED = {"reserved_0_4_9": _reserved_0_4_9, "reserved_0_5_4": _reserved_0_5_4, "reserved_0_5_6": _reserved_0_5_6,
+             "reserved_0_5_23": _reserved_0_5_23}
 
 
 def _round3(x: Fraction) -> Fraction:
@@ -110,17 +192,21 @@ def _round3(x: Fraction) -> Fraction:
 
 
 def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
-                     dp_attention: int = 1) -> Fraction:
+                     dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
     """SGLang's default mem_fraction_static. ``tp`` is SGLang's --tp: under DP attention
     (``dp_attention`` > 1 ranks, --enable-dp-attention) every GPU of the group, kvplan's tp x
-    dp. 0.4.6 (``tp_table``) reserves nothing for DP attention."""
+    dp. 0.4.6 (``tp_table``) reserves nothing for DP attention. ``graphs``: what 0.5.23 reads
+    from the model (``reserved_0_5_23``; the other rules do not read it)."""
     if rule == "tp_table":
         if gpu_mib > 81920:
             return Fraction(gpu_mib - 13 * 1024, gpu_mib)
         for at_least, frac in ((16, "0.79"), (8, "0.81"), (4, "0.85"), (2, "0.87"), (1, "0.88")):
             if tp >= at_least:
                 return Fraction(frac)
-    reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size, dp_attention)
+    if rule == "reserved_0_5_23":
+        reserved = _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
+    else:
+        reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size, dp_attention)
     return _round3((gpu_mib - reserved) / gpu_mib)
 
 
@@ -139,7 +225,12 @@ class Fusion:
     capability majors on which server_args.py turns the flag on by itself (without DP
     attention; ``single_node``: only when nnodes == 1; never on ``not_gpus``).
     ``dp_attention_unfused``: with DP attention neither path runs (else kvplan does not
-    know: asking is refused)."""
+    know: asking is refused). From 0.5.23: ``multi_node_majors``, the capability majors on which
+    the default holds across nodes too; ``flag`` (--flashinfer-allreduce-fusion-backend) and
+    ``can_disable`` (--enforce-disable-flashinfer-allreduce-fusion); ``paths_read`` False: kvplan
+    has not read which all-reduces the release fuses (``attn_max_tokens`` / ``mlp_max_tokens`` /
+    ``archs`` then mean nothing), so a deployment where it is on at tp > 1 without DP attention is
+    refused."""
 
     attn_max_tokens: int
     mlp_max_tokens: int
@@ -149,6 +240,11 @@ class Fusion:
     single_node: bool = False
     not_gpus: tuple[str, ...] = ()
     dp_attention_unfused: bool = False
+    multi_node_majors: tuple[int, ...] = ()
+    flag: str = "--enable-flashinfer-allreduce-fusion"
+    can_disable: bool = False
+    paths_read: bool = True
+    source_paths: str = ""
 
 
 _COMM = "python/sglang/srt/layers/communicator.py"
@@ -168,12 +264,18 @@ _TRTLLM_MHA_FP8 = {"fp8_e4m3": ("starts", "trtllm_mha"),
                                 "cache; whether FlashInfer's TensorRT-LLM kernels take fp8_e5m2 is not read")}
 
 
-def _trtllm_mla_fp8(listed: str, line: int) -> dict:
-    """trtllm_mla's fp8 verdicts: fp8_e4m3 starts; fp8_e5m2 is refused at start-up, server_args.py
+def _trtllm_mla_fp8(listed: str, line: int, path: str = _ARGS) -> dict:
+    """trtllm_mla's fp8 verdicts: fp8_e4m3 starts; fp8_e5m2 is refused at start-up, ``path``
     ``line``: ValueError 'TensorRT-LLM MLA backend only supports kv-cache-dtype of {listed}.'"""
     return {"fp8_e4m3": ("starts", "trtllm_mla"),
-            "fp8_e5m2": ("fails", f"{_ARGS} line {line} raises 'TensorRT-LLM MLA backend only supports kv-cache-dtype "
+            "fp8_e5m2": ("fails", f"{path} line {line} raises 'TensorRT-LLM MLA backend only supports kv-cache-dtype "
                                   f"of {listed}.'")}
+
+
+#: fa4 (0.5.23's default for MHA models whose K and V rows differ in width on sm100, and
+#: MiMo-V2's): kvplan has not read which fp8 caches its kernels take.
+_FA4_FP8 = {f: ("unmodelled", "layers/attention/ fa4 backend: its fp8 cache support is not read")
+            for f in ("fp8_e4m3", "fp8_e5m2")}
 
 
 @dataclass(frozen=True)
@@ -183,13 +285,17 @@ class DSA:
     --page-size says; ``dp_attention_tp``: DP attention with dp_size = tp_size (every GPU its own
     token pool); ``fp8_on_sm100``: the cache is fp8_e4m3 on compute capability 10.x "always" or
     only for --kv-cache-dtype "auto"; ``formats``: the --kv-cache-dtype values it asserts (None:
-    no assertion)."""
+    no assertion). From 0.5.23: ``page_amd`` None where the ROCm page depends on what kvplan
+    cannot know (the Triton version and environment), and ``fp8_scaled_below``: on a compute
+    capability major below it an fp8_e4m3 latent is stored with per-block scales and a bf16 rope
+    (656 B for 512 + 64), which kvplan's fp8_e4m3 does not plan (0: never)."""
 
     page_nvidia: int
-    page_amd: int
+    page_amd: int | None
     dp_attention_tp: bool
     fp8_on_sm100: str
     formats: tuple[str, ...] | None
+    fp8_scaled_below: int = 0
 
 _WINDOWED = ("sliding_window", "chunked_local")  # layer kinds that keep a window of tokens
 _SW_0_4_6 = ("Gemma2ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration",
@@ -276,16 +382,52 @@ RULES = (
     Rule("mem_fraction_static_default", "0.5.6", "0.5.8", "reserved_0_5_6",
          _ARGS + ": _handle_gpu_memory_settings: as 0.5.4, but cuda_graph_max_bs 24 (was 16) on 20-35 GiB "
          "GPUs at tp < 4"),
+    Rule("mem_fraction_static_default", "0.5.23", "0.5.23", "reserved_0_5_23",
+         _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
+         "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
+         "--max-running-requests, and the breakable prefill CUDA graphs (on by default on CUDA, off with pp > 1): "
+         "8 MiB per captured size, 1.5 GiB for MLA"),
+    # 0.5.23 (mem_cache/kv_cache_configurator.py _profile_available_bytes lines 2990-3062): rest =
+    # free now - pre_model_load_memory x (1 - mem_fraction_static), pre_model_load_memory the free
+    # memory after the distributed init (distributed/bootstrap.py measure_pre_model_load_memory
+    # lines 193-223), tokens = int(rest x 2**30) // cell_size rounded down to pages
+    # (model_executor/pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines
+    # 637-647): 0.5.8's formula. Its one new term, mm_runtime_reservation_gb (100 MiB more for a
+    # multimodal model, lines 202-219), belongs to the multimodal models 0.5.23 refuses (rule
+    # multimodal_unmodelled).
     Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
+    Rule("pool_formula", "0.5.23", "0.5.23", "fraction_of_free_at_start",
+         "sglang/srt/mem_cache/kv_cache_configurator.py _profile_available_bytes (lines 2990-3062); "
+         "model_executor/pool_configurator.py calculate_pool_sizes (lines 637-647)"),
     Rule("page_size", "0.4.6", "0.5.8", 1, _ARGS + ": page_size default 1"),
+    Rule("page_size", "0.5.23", "0.5.23", 1,
+         _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
+         "vectorized_5d (default 'nhd', environ.py line 1031)"),
     Rule("kv_cache_dtypes", "0.4.6", "0.5.2", ("auto", "fp8_e5m2", "fp8_e4m3"), _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.4", "0.5.6", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.8", "0.5.8", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
-    Rule("startup_in_use_bytes", "0.4.6", "0.5.8", {"single": gib("0.51"), "parallel": gib("1.53")},
+    Rule("kv_cache_dtypes", "0.5.23", "0.5.23",
+         ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
+         "sglang/srt/arg_groups/fields/model.py lines 197-220: --kv-cache-dtype choices"),
+    # -- --kv-cache-dtype values kvplan has a format of that name for but does not plan under the
+    #    release: {name: why}. 0.5.23's nvfp4 keeps scale buffers (linear or per page, by
+    #    backend) and a dequant workspace beside the e2m1 values (layers/quantization/
+    #    fp4_kv_cache_quant_method.py NVFP4KVCacheMethod.create_buffers lines 572-660), whose
+    #    bytes kvplan's nvfp4 (d/2 + d/16) does not follow.
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.8", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+         "but does not plan (fp4_e2m1 has no kvplan format)"),
+    Rule("kv_dtypes_unmodelled", "0.5.23", "0.5.23",
+         {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
+                   "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
+                   "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
+         "sglang/srt/layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod (lines 443-660)"),
+    #    0.5.23 measures the baseline as 0.5.8 does (distributed/bootstrap.py
+    #    measure_pre_model_load_memory lines 193-223, after the distributed init): the same figures.
+    Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log"),
     # -- minimum compute capability of the quantization methods kvplan plans weights for, as
@@ -300,11 +442,17 @@ RULES = (
     Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
+    Rule("weights_min_capability", "0.5.23", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
+         "sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability lines 329-339 (80 but for mxfp8 "
+         "checkpoints), mxfp4.py Mxfp4Config line 339 (80), checked by model_loader/loader.py lines 253-264"),
     # -- the lowest compute capability SGLang starts on: ModelRunner.load_model raises "SGLang only
     #    supports sm75 and above." when major < 8 and minor < 5 (7.0 V100, 6.x Pascal), and runs
     #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
     Rule("min_capability", "0.4.6", "0.5.8", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
+    Rule("min_capability", "0.5.23", "0.5.23", (7, 5),
+         "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
+         "lines 80-91: 'SGLang only supports sm75 and above.'"),
     # -- the attention backend SGLang picks by default for a model without MLA (rule
     #    mha_backend_default, read by SGLang.check_kv_on_gpu): rows (lowest capability, below,
     #    backend, architectures or None for every model without MLA); the first row that covers
@@ -355,6 +503,54 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
          "MHA model); _handle_model_specific_adjustments: Qwen3Next (triton), NemotronH (flashinfer), FalconH1 and "
          "JetNemotron (triton) on sm100"),
+    #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
+    #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
+    #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
+    #    whose own override (arg_groups/model_overrides/, run before the default fills in) picks
+    #    another come first. GptOss (gpt_oss.py lines 29-33) and Llama 4 (llama4.py lines 23-37)
+    #    pick what the default picks on NVIDIA; those whose choice kvplan has not read are rule
+    #    own_backend_unread.
+    Rule("mha_backend_default", "0.5.23", "0.5.23",
+         {"rows": (((10, 0), (11, 0), "fa4", ("MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM")),
+                   ((10, 0), (11, 0), "triton", ("FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                                                 "JetVLMForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration",
+                                                 "MiniCPMV4_7ForConditionalGeneration")),
+                   ((10, 0), (11, 0), "flashinfer", ("Lfm2ForCausalLM", "Lfm2MoeForCausalLM",
+                                                     "GraniteMoeHybridForCausalLM")),
+                   ((0, 0), (99, 0), "triton", ("EmbeddingGemma2Model",)),
+                   ((10, 0), (11, 0), "trtllm_mha", ("Olmo2ForCausalLM",)),
+                   ((8, 0), (99, 0), "fa3", ("Olmo2ForCausalLM",)),
+                   ((9, 0), (11, 0), "trtllm_mha", ("BeamForCausalLM",)),
+                   ((12, 0), (13, 0), "trtllm_mha", ("BeamForCausalLM",)),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": (), "asymmetric_kv": "fa4"},
+         "sglang/srt/arg_groups/model_override_base.py get_default_attn_backend lines 306-325; model_overrides/ "
+         "mimo_v2.py line 27 (fa4 on sm100), falcon_h1.py line 17, minicpmv.py line 16 (triton on sm100), lfm2.py "
+         "line 15, granitemoehybrid.py line 18 (flashinfer on sm100), embedding_gemma2.py line 41 (triton), "
+         "olmo2.py lines 24-30 (trtllm_mha on sm100, else fa3 from sm80), beam.py lines 27-31 (trtllm_mha on "
+         "sm90/sm100/sm120)"),
+    # -- 0.5.23 architectures whose own override (arg_groups/model_overrides/) picks an attention
+    #    backend, and with it a page size, by conditions kvplan has not read: {architecture: file}.
+    #    Refused (SGLang.check_model). None of them before 0.5.23: their choices were read (rows
+    #    above) or the release had no such override.
+    Rule("own_backend_unread", "0.4.6", "0.5.8", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    Rule("own_backend_unread", "0.5.23", "0.5.23",
+         {**{a: "gemma4.py" for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+                                      "Gemma4UnifiedForConditionalGeneration", "DiffusionGemmaForBlockDiffusion")},
+          **{a: "exaone.py" for a in ("Exaone4ForCausalLM", "ExaoneMoEForCausalLM", "ExaoneMoeForCausalLM")},
+          **{a: "inkling.py" for a in ("InklingForConditionalGeneration", "InklingForConditionalGenerationMTP")},
+          **{a: "iquest_q1.py" for a in ("IQuestQ1ForCausalLM", "IQuestQ1MTP")},
+          **{a: "minicpm.py" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
+          **{a: "minimax_m3.py" for a in ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration")},
+          **{a: "qwen3_5.py" for a in ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration",
+                                       "Qwen3_5ForConditionalGeneration", "InternS2PreviewForConditionalGeneration",
+                                       "InternS2MobiusForConditionalGeneration")},
+          "Qwen4ExpForConditionalGeneration": "qwen4_exp.py", "KimiK3ForConditionalGeneration": "kimi_k3.py",
+          "MossVLForConditionalGeneration": "moss_vl.py", "DeepseekV4ForCausalLM": "deepseek_v4.py",
+          **{a: "qwen3_vl.py" for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")},
+          **{a: "nemotron_h.py" for a in ("NemotronHForCausalLM", "NemotronHPuzzleForCausalLM",
+                                          "NemotronH_Omni_Reasoning_V3")}},
+         "sglang/srt/arg_groups/model_overrides/ (the modules that set attention_backend or page_size)"),
     # -- the attention backend SGLang picks by default for a model with MLA (dense: DeepSeek's
     #    sparse attention is rule dsa), read by SGLang.default_backend; rows as mha_backend_default's,
     #    the first that covers the GPU and the architecture applies, else triton (every other
@@ -385,6 +581,16 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments (line 1207: trtllm_mla for DeepseekV3ForCausalLM, "
          "MistralLarge3ForCausalLM, PixtralForConditionalGeneration on sm100); _handle_attention_backend_compatibility "
          "(line 1686: fa3 on Hopper, flashinfer on sm100)"),
+    Rule("mla_backend_default", "0.5.23", "0.5.23",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
+                                                     "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
+                                                     "HYV4ForCausalLM", "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM",
+                                                     "LongcatFlashForCausalLMNextN", "Dots3NoteForCausalLM",
+                                                     "GlmMoeDsaForCausalLM", "Glm5NextForConditionalGeneration")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _MOD23 + "deepseek_v2.py lines 37-50 and 176-188 (trtllm_mla on sm100 for the DeepSeek family without "
+         "DSA, no backend given); model_override_base.py get_default_attn_backend lines 336-347 (fa3 on Hopper, "
+         "flashinfer on sm100, else aiter / triton)"),
     # -- page sizes the default backends force (SGLang.model_block_size): {backend: (page sizes kept
     #    as asked, the page any other --page-size, or none, becomes, the source's lines)}. server_args.py overrides
     #    the user's --page-size with a warning ("TensorRT-LLM MHA only supports page_size of 16, 32
@@ -404,6 +610,14 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility"),
     Rule("backend_page_size", "0.5.8", "0.5.8", _trtllm_pages("1745-1749", "1766-1770"),
          _ARGS + " _handle_attention_backend_compatibility"),
+    #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
+    #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
+    #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
+    #    architectures, changing page_size from {page_size} to 128.").
+    Rule("backend_page_size", "0.5.23", "0.5.23",
+         {"trtllm_mla": ((32, 64), 64, "1155-1163"), "trtllm_mha": ((16, 32, 64, 128), 64, "1174-1186"),
+          "fa4": ((128,), 128, "1274-1298")},
+         _OVR23 + " _mla_backend_page_constraints and _fa4_page_constraint"),
     # -- DeepSeek sparse attention (mla_indexed layers, DeepSeek-V3.2; SGLang.model_block_size and
     #    check_kv_on_gpu). None: no DeepseekV32ForCausalLM. Else a DSA.
     Rule("dsa", "0.4.6", "0.5.2", None, "python/sglang/srt/models/deepseek_v2.py: no DeepseekV32ForCausalLM"),
@@ -418,6 +632,19 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments lines 1150-1175: DeepSeek DSA: page_size 1 on ROCm ('Setting "
          "page size to 1 for DeepSeek DSA on ROCm.'), else 64; kv_cache_dtype auto -> fp8_e4m3 if major >= 10 else "
          "bfloat16, assert kv_cache_dtype in [bfloat16, fp8_e4m3]"),
+    #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
+    #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
+    #    an environment variable), which kvplan cannot know. The dtype default and assertion as
+    #    0.5.8. An fp8_e4m3 latent is stored raw (576 B for 512 + 64) only for the trtllm DSA
+    #    backends, the default on 10.x; below, flashmla_kv stores 512 fp8 + 4 fp32 scales + 64 bf16
+    #    rope = 656 B (mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475;
+    #    overrides.py _dsa_split_backend_resolution lines 713-718).
+    Rule("dsa", "0.5.23", "0.5.23",
+         DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _MOD23 + "deepseek_v2.py lines 142-172 (page 64 x index_kpool; ROCm: 1 without aiter's preshuffle "
+         "paged-MQA kernel); " + _OVR23 + " _dsa_kv_cache_dtype_default lines 491-547 (auto -> fp8_e4m3 if major >= "
+         "10 else bfloat16; assert bfloat16 / fp8_e4m3), _dsa_split_backend_resolution lines 709-724; "
+         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475"),
     # -- whether the default backend starts an fp8 cache (rule fp8_kv_start, SGLang.check_kv_on_gpu):
     #    {backend: {format: (verdict, why)}}, verdicts as vLLM's fp8_kv_start. A backend or format
     #    not listed is not checked (FlashInfer, triton, aiter; trtllm_mha before 0.5.6). FA3 takes
@@ -443,6 +670,14 @@ RULES = (
          {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1753),
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + ": _handle_attention_backend_compatibility; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
+    Rule("fp8_kv_start", "0.5.23", "0.5.23",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"),
+                  "fp8_e5m2": ("starts", "triton, " + _OVR23 + " _attention_backend_fa3_fp8_fallback lines 1263-1271: "
+                                         "fa3 with fp8_e5m2 -> triton")},
+          "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, bf16, or auto", 1216, _OVR23),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR23 + " _mla_kv_cache_dtype_checks lines 1204-1218, _attention_backend_fa3_fp8_fallback; "
+         "sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 699, 1636-1642)"),
     # -- FlashInfer all-reduce + residual add + RMSNorm (kvplan.speed; SGLang.allreduce_rms_fusion).
     #    None: no --enable-flashinfer-allreduce-fusion. Else a Fusion. The flag is store_true
     #    (default False): nothing turns it off once server_args.py turns it on.
@@ -496,6 +731,33 @@ RULES = (
          "FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not DP attention; MLP path not is_last_layer, tp_size > 1; "
          + _ARGS + " lines 1610-1626: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe on sm90 or sm100, "
          "no DP attention, nnodes == 1, not an H20, moe_a2a_backend none (the default)"),
+    #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
+    #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
+    #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
+    #    all-to-all (overrides.py _flashinfer_allreduce_fusion_auto_enable lines 955-1001; MiMo-V2
+    #    on sm100 only, and only in bf16 at tp 2 / 4 / 8 / 16: kvplan takes it as on on sm100,
+    #    which can only refuse more); --enforce-disable-flashinfer-allreduce-fusion turns it off
+    #    (lines 1004-1016). Where it
+    #    fuses moved into layers/layer_boundary/ (fusions/allreduce.py fused_attn_input and
+    #    fused_ffn_input, add_norm.py flashinfer_ar_fusion_applies: sm90 / sm100, no DP attention,
+    #    1-2,048 tokens), written for every model through its norms: which of a model's all-reduces
+    #    (the last layer's included) take that path kvplan has not read, so a deployment where it is
+    #    on at tp > 1 without DP attention is refused.
+    Rule("allreduce_rms_fusion", "0.5.23", "0.5.23",
+         Fusion(0, 0, _SM90_100, (), tuple((a, _SM90_100) for a in (
+             "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "DeepseekV4ForCausalLM", "GptOssForCausalLM",
+             "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM", "MistralLarge3ForCausalLM",
+             "Qwen3MoeForCausalLM", "Qwen3VLMoeForConditionalGeneration", "Qwen3NextForCausalLM",
+             "Qwen4ExpForConditionalGeneration", "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+             "InternS2PreviewForConditionalGeneration", "Qwen3_5ForConditionalGeneration", "NemotronHForCausalLM",
+             "NemotronHPuzzleForCausalLM", "NemotronH_Omni_Reasoning_V3"))
+                + (("MiMoV2ForCausalLM", _SM100), ("MiMoV2FlashForCausalLM", _SM100)),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True, paths_read=False,
+                source_paths="sglang/srt/layers/layer_boundary/fusions/allreduce.py fused_attn_input / fused_ffn_input, "
+                             "residual/add_norm.py flashinfer_ar_fusion_applies lines 144-158"),
+         _OVR23 + " _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 929-951, _flashinfer_allreduce_fusion_auto_enable lines "
+         "955-1001, _enforce_disable_allreduce_fusion lines 1004-1016; fusion paths not read"),
     # -- sliding windows and chunked-local attention (SGLang.serving_spec, check_kv_pool; kvplan.paging
     #    sglang_paging). SGLang applies a window only in the model classes that pass one to their
     #    attention (RadixAttention sliding_window_size; python/sglang/srt/models/*.py defining
@@ -519,6 +781,17 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP"),
          "python/sglang/srt/models/: as 0.5.6, afmoe.py, commandr.py (Cohere2), iquest_loopcoder.py, "
          "mimo_v2_flash.py, mimo_v2_flash_nextn.py"),
+    Rule("sliding_window_archs", "0.5.23", "0.5.23", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "BeamForCausalLM",
+        "Cohere2MoeForCausalLM", "EmbeddingGemma2Model", "Exaone4ForCausalLM", "ExaoneMoEForCausalLM",
+        "ExaoneMoeForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "DiffusionGemmaForBlockDiffusion",
+        "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "InklingForConditionalGeneration", "IQuestQ1ForCausalLM",
+        "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
+        "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "Step3p5ForCausalLM", "Spark2_5ForCausalLM"),
+         "sglang/srt/models/: the EntryClass of every module passing a sliding_window_size to RadixAttention or "
+         "defining get_attention_sliding_window_size (granite.py / granitemoe.py: the SWA model types only; "
+         "commandr.py: Cohere2 only; mimo_v2.py, mimo_v2_nextn.py replace mimo_v2_flash*.py)"),
     #    Which of those get a second pool for their window layers (SWAKVPool, sized by
     #    --swa-full-tokens-ratio): none up to 0.5.6 (model_runner.py enables it for a class with a
     #    window only without --disable-hybrid-swa-memory, and server_args.py
@@ -542,6 +815,20 @@ RULES = (
           "MiMoV2FlashForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
          "disable_hybrid_swa_memory with trtllm_mha)"),
+    #    0.5.23: GptOss on every backend (no model override sets disable_hybrid_swa_memory for it any
+    #    more: only gemma2_gemma3.py, olmo2.py, exaone.py and Step3p5 with HiCache do), and the new
+    #    hybrid-SWA architectures (configs/model_config.py is_hybrid_swa_model lines 2651-2697, with
+    #    SWA_SINK_ARCHS lines 88-96 and MIMO_V2_MODEL_ARCHS lines 74-77).
+    Rule("swa_pool_archs", "0.5.23", "0.5.23",
+         {a: () for a in ("BeamForCausalLM", "Llama4ForConditionalGeneration", "GptOssForCausalLM",
+                          "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "IQuestQ1ForCausalLM", "IQuestQ1MTP",
+                          "MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP", "Step3p5ForCausalLM",
+                          "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
+                          "DiffusionGemmaForBlockDiffusion", "LagunaForCausalLM", "MellumForCausalLM",
+                          "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
+                          "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM")},
+         "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2651-2697; ModelConfig.is_hybrid_swa line "
+         "1215 (not with disable_hybrid_swa_memory)"),
     # -- Llama 4: these releases assert a backend before any default is picked (None fails)
     Rule("llama4_backend_asserted", "0.4.6", "0.4.9", None, _ARGS + ": no Llama4 check"),
     Rule("llama4_backend_asserted", "0.4.10", "0.4.10", ("fa3",),
@@ -551,7 +838,8 @@ RULES = (
     Rule("llama4_backend_asserted", "0.5.2", "0.5.4", ("fa3", "aiter", "triton"),
          _ARGS + " _handle_model_specific_adjustments (0.5.4 line 965): 'fa3, aiter, or triton is required for "
          "Llama4 model', before the default backend is picked (model_runner.py)"),
-    Rule("llama4_backend_asserted", "0.5.6", "0.5.8", None,
+    #    0.5.23: arg_groups/model_overrides/llama4.py lines 23-37 pick it, model_hook.py line 622 asserts after.
+    Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert"),
     # -- how long one request runs (Pool.max_request_tokens): managers/tp_worker.py sets
     #    max_req_len = min(context_len - 1, max_total_num_tokens - 1) (0.5.8: max_token_pool_size,
@@ -574,19 +862,52 @@ RULES = (
                                   "max_req_len - 5 tokens or more"),
          "python/sglang/srt/managers/tp_worker.py __init__ (max_req_len, max_req_input_len, 'Memory pool size is "
          "too small'); managers/scheduler.py init_req_max_new_tokens"),
+    #    0.5.23: max_req_len and max_req_input_len as before (managers/tp_worker.py get_worker_info
+    #    lines 568-572; the prompt check managers/utils.py validate_input_length lines 259-289), but
+    #    init_req_max_new_tokens (managers/scheduler.py lines 2693-2736) also asks the allocator,
+    #    whose max_new_tokens_for_memory (mem_cache/allocator/base.py lines 88-105) allows
+    #    pool tokens - ceil(prompt / page) x page - page - 1 new tokens: a request runs to at most
+    #    pool tokens - page - 1 (page 1: pool - 2, as before; a B200's trtllm_mha page 64: pool - 65).
+    #    Start-up asserts only max_req_len > 0 (tp_worker.py line 425), so min(context_len, pool) >= 2.
+    Rule("request_cap", "0.5.23", "0.5.23",
+         RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens (a request stops at max_req_len - 1), "
+                           "mem_cache/allocator/base.py max_new_tokens_for_memory (at pool tokens - page - 1)",
+                    start_why="managers/tp_worker.py line 425 asserts max_req_len > 0: 'Memory pool size is too "
+                              "small'; a pool of 0 tokens: model_executor/pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 259-289) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 572)"),
+         "sglang/srt/managers/tp_worker.py lines 420-425, 568-572; managers/scheduler.py init_req_max_new_tokens "
+         "lines 2693-2736; mem_cache/allocator/base.py max_new_tokens_for_memory lines 88-105"),
     # -- pipeline parallelism (--pipeline-parallel-size, ServerArgs.pp_size): none in 0.4.6, whose
     #    server_args.py has tp_size, dp_size and nnodes only (`grep -c pp_size` finds 0 lines in the
     #    0.4.6 wheel, 8 in 0.4.9); 0.4.9 server_args.py line 86 `pp_size: int = 1`, line 862
     #    "--pipeline-parallel-size"
     Rule("pipeline_parallel", "0.4.6", "0.4.6", False, _ARGS + " 0.4.6: no pp_size, no --pipeline-parallel-size"),
-    Rule("pipeline_parallel", "0.4.9", "0.5.8", True,
+    #    0.5.23: arg_groups/fields/parallel.py line 59 pp_size, alias --pipeline-parallel-size.
+    Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields)"),
     # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
-    Rule("request_pool_extra", "0.4.9", "0.5.8", 0,
+    #    0.5.23: mem_cache/kv_cache_configurator.py _build_req_to_token_pool line 1772, size=max_num_reqs.
+    Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs)"),
+    # -- how max_running_requests follows the pool (SGLang.default_max_num_seqs, given_max_num_seqs):
+    #    ``aligned``: the request-pool estimate min(max(int(tokens / context_len x 512), 2048), 4096)
+    #    reads the pool after its rounding to pages (else the profiled tokens before it);
+    #    ``given_capped``: a --max-running-requests R runs min(max(1, R // dp), pool tokens // 2) a
+    #    rank (else R // dp, refused at 0).
+    Rule("running_requests", "0.4.6", "0.5.8", {"aligned": False, "given_capped": False},
+         "python/sglang/srt/model_executor/model_runner.py init_memory_pool (0.5.8: model_runner_kv_cache_mixin.py "
+         "lines 257-311: max_num_reqs before the page rounding; model_runner.py line 558: min(R // dp, the request "
+         "pool of R))"),
+    Rule("running_requests", "0.5.23", "0.5.23", {"aligned": True, "given_capped": True},
+         "sglang/srt/mem_cache/kv_cache_configurator.py resolve_max_num_reqs lines 3119-3133 and "
+         "_resolve_memory_pool_config lines 3174-3188 (the estimate from config.max_total_num_tokens, already "
+         "whole pages; a given R: min(max(1, R // attn_dp_size), token_capacity // 2))"),
     # -- AMD: SGLang multiplies mem_fraction_static (the default or the user's) by 0.85 on the aiter
     #    backend for a context over 8192 tokens. aiter is the default on ROCm for every model without
     #    MLA (but GptOss and, from 0.5.4, Olmo2: triton) and for MLA models whose KV heads per rank
@@ -606,6 +927,13 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility (aiter on hip; MLA: head_num 16 or 128; "
          "'if self.attention_backend == \"aiter\": if model_config.context_len > 8192: "
          "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
+    #    0.5.23: GptOss takes aiter on ROCm now (model_overrides/gpt_oss.py line 39); Olmo2 triton
+    #    off CUDA (olmo2.py line 30); the 0.85 unless SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION (default
+    #    False, environ.py line 1071) with an explicit fraction.
+    Rule("aiter_fraction", "0.5.23", "0.5.23", _aiter(("Olmo2ForCausalLM",)),
+         "sglang/srt/arg_groups/attention_hook.py handle_attention_backend_compatibility lines 243-270 (context_len "
+         "> 8192: mem_fraction_static * 0.85); model_override_base.py get_default_attn_backend lines 326-345 (aiter "
+         "on hip; MLA: head_num 16 or 128); model_overrides/gpt_oss.py line 39 (aiter), olmo2.py line 30 (triton)"),
     # -- DP attention (--tp N --dp D --enable-dp-attention, kvplan's dp > 1 for a MoE model, tp =
     #    N / D): attention and its norms over the attention tp group, routed experts over all N
     #    (kvplan.shapes.MoEParallel), the rest as the model class builds it (rows above). An
@@ -629,13 +957,28 @@ RULES = (
          "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(enable_tp=not is_dp_attention_enabled()) "
          "(0.5.6 line 3139), ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) (0.5.6 line 3377), DeepseekV2MLP "
          "(0.5.6 lines 2916, 679); models/qwen2_moe.py and gpt_oss.py the same embedding and lm_head"),
-    Rule("dp_attention_weights", "0.5.8", None,
+    Rule("dp_attention_weights", "0.5.8", "0.5.8",
          {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": _EMB_WHOLE_LM_ALL,
           "GptOssForCausalLM": _EMB_WHOLE_LM_ALL},
          "python/sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(use_attn_tp_group=is_dp_attention_enabled()) "
          "line 2520; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 2798; DeepseekV2MLP lines 2295 "
          "(dense), 458 (shared); models/qwen2_moe.py line 570, gpt_oss.py line 502 enable_tp=not "
          "is_dp_attention_enabled(); qwen3_moe.py line 910, gpt_oss.py line 597 use_attn_tp_group=enable_dp_lm_head"),
+    #    0.5.23: Qwen3-MoE's and GptOss's embedding split over the attention tp group
+    #    (use_attn_tp_group=is_dp_attention_enabled(), no longer enable_tp=False); DeepSeek's through
+    #    get_embedding_tp_kwargs (layers/vocab_parallel_embedding.py lines 166-185: the attention tp
+    #    group, whole only with SGLANG_ENABLE_EMBED_REPLICATION, default False); the lm_head over the
+    #    whole group (enable_dp_lm_head default False; the TP lm_head all-to-all only on PD decode
+    #    nodes, overrides.py lines 1400-1418); DeepSeek's dense MLP and shared experts
+    #    parallel_group "tp", the whole group (layers/linear.py line 633), unless moe_dense_tp_size 1
+    #    or a DeepEP-style all-to-all.
+    Rule("dp_attention_weights", "0.5.23", "0.5.23",
+         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
+          "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)},
+         "sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(**get_embedding_tp_kwargs()) line 2943, "
+         "ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 3291, DeepseekV2MLP(parallel_group=...) lines "
+         "888 (shared) and 2666 (dense); models/qwen2_moe.py line 1115 and gpt_oss.py line 659 "
+         "use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 1017, gpt_oss.py line 768 lm_head"),
     # -- DeepSeek-V3's shared expert held whole on every rank, with or without DP attention
     #    (elsewhere it is split over the tp group: unfused DeepseekV2MLP, or one fused expert
     #    sliced like the routed ones). 0.4.6 makes tp_size clones of it among the routed experts
@@ -651,10 +994,60 @@ RULES = (
     Rule("shared_expert_whole", "0.4.9", "0.5.4", None,
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts: one fused expert (capability "
          ">= 8.0, no expert parallelism), sliced over the tp group like the routed experts; else DeepseekV2MLP"),
-    Rule("shared_expert_whole", "0.5.6", None, FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
+    #    0.5.23: models/deepseek_v2.py shared_experts_fusion_disable_reason lines 3325-3393 (the same
+    #    tests, resolved by layers/moe/utils.py resolve_shared_experts_config lines 601-623),
+    #    fused_moe_triton/layer.py line 416 (num_local_experts = routed // ep + fused).
+    Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
          "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197)"),
+    # -- models SGLang serves as multimodal (ModelConfig.is_multimodal): None, not read for the
+    #    release (kvplan plans such a model as its language model alone); else {"archs": the
+    #    architectures (and any spec with a vision tower), "kv_reserve_mib": what the KV budget
+    #    loses}. 0.5.23 scales the default mem_fraction_static by the vision tower's size
+    #    (arg_groups/memory_hook.py adjust_mem_fraction_for_vlm lines 417-462, reading the HF
+    #    vision_config, which kvplan does not keep: the default is refused) and takes
+    #    SGLANG_VLM_CACHE_SIZE_MB = 100 MiB (environ.py line 1598) off the KV budget
+    #    (mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 202-219: 1 GiB more
+    #    only with the cuda_ipc / cuda_vmm feature transport, default cpu on one node).
+    Rule("multimodal", "0.4.6", "0.5.8", None,
+         "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
+         "apply it)"),
+    Rule("multimodal", "0.5.23", "0.5.23", {"kv_reserve_mib": 100, "archs": (
+        "CLIPModel", "Cohere2VisionForConditionalGeneration", "Cosmos3EdgeForConditionalGeneration",
+        "DeepseekVL2ForCausalLM", "Ernie4_5_VLMoeForConditionalGeneration",
+        "MiniMaxM3SparseForConditionalGeneration", "Gemma3ForConditionalGeneration",
+        "Gemma3nForConditionalGeneration", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
+        "Gemma4UnifiedForConditionalGeneration", "DiffusionGemmaForBlockDiffusion",
+        "Glm4vForConditionalGeneration", "Glm4vMoeForConditionalGeneration", "Glm5NextForConditionalGeneration",
+        "GlmOcrForConditionalGeneration", "GlmAsrForConditionalGeneration", "GlmImageForConditionalGeneration",
+        "Grok1VForCausalLM", "Grok1AForCausalLM", "LlavaLlamaForCausalLM", "Llama4ForConditionalGeneration",
+        "LlavaMistralForCausalLM", "LlavaQwenForCausalLM", "LlavaForConditionalGeneration",
+        "LlavaVidForCausalLM", "Lfm2VlForConditionalGeneration", "LightOnOCRForConditionalGeneration",
+        "MiMoV2ASRForCausalLM", "MiniCPMO", "MiniCPMV", "Mistral3ForConditionalGeneration",
+        "MultiModalityCausalLM", "MllamaForConditionalGeneration", "MossVLForConditionalGeneration",
+        "NemotronH_Nano_VL_V2", "NemotronH_Nano_Omni_Reasoning_V3", "NemotronH_Omni_Reasoning_V3",
+        "MuseGlimmerForConditionalGeneration", "MuseSparkForConditionalGeneration",
+        "PixtralForConditionalGeneration", "Qwen2AudioForConditionalGeneration",
+        "Qwen2VLForConditionalGeneration", "Qwen2_5_VLForConditionalGeneration",
+        "Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration",
+        "Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+        "Qwen4ExpForConditionalGeneration", "InternS2PreviewForConditionalGeneration",
+        "InternS2MobiusForConditionalGeneration", "Qwen3ASRForConditionalGeneration",
+        "Qwen3OmniMoeForConditionalGeneration", "KimiVLForConditionalGeneration",
+        "LocateAnythingForConditionalGeneration", "InternVLChatModel", "InternS1ForConditionalGeneration",
+        "InternS1ProForConditionalGeneration", "Phi4MMForCausalLM", "VoxtralForConditionalGeneration",
+        "WhisperForConditionalGeneration", "Step3VLForConditionalGeneration", "POINTSV15ChatModel",
+        "DotsVLMForCausalLM", "Dots3NoteForCausalLM", "DotsOCRForCausalLM", "Sarashina2VisionForCausalLM",
+        "NVILAForConditionalGeneration", "NVILALiteForConditionalGeneration", "DeepseekOCRForCausalLM",
+        "UnlimitedOCRForCausalLM", "JetVLMForConditionalGeneration", "PaddleOCRVLForConditionalGeneration",
+        "MiDashengLMModel", "StepVLForConditionalGeneration", "Step3p7ForConditionalGeneration",
+        "KimiK25ForConditionalGeneration", "BailingMMNativeForConditionalGeneration",
+        "BailingMM2NativeForConditionalGeneration", "BailingMoeV3VLForConditionalGeneration",
+        "MiMoV2ForCausalLM")},
+         "sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490 (with "
+         "MIMO_V2_MULTIMODAL_ARCHS, line 78), "
+         "is_multimodal line 820"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -704,9 +1097,17 @@ class SGLang(Engine):
 
     def check_model(self, spec) -> None:
         """Engine.check_model, then Llama 4 where this release asserts an --attention-backend
-        that it does not pick itself (rule ``llama4_backend_asserted``)."""
+        that it does not pick itself (rule ``llama4_backend_asserted``), a model this release
+        serves as multimodal where kvplan does not follow what that reserves (rule
+        ``multimodal_unmodelled``), and an architecture whose own attention-backend choice kvplan
+        has not read (rule ``own_backend_unread``)."""
         super().check_model(spec)
         arch = getattr(spec, "architecture", "") or ""
+        unread = self.rule("own_backend_unread").get(arch)
+        if unread is not None:
+            raise BadInputError(f"{self.name} picks {spec.name}'s attention backend, and with it the page size, by its "
+                                f"own rules for {arch} (arg_groups/model_overrides/{unread}), which kvplan has not "
+                                f"read; use another release or --engine raw for memory alone")
         rule = BOOK.rule("llama4_backend_asserted", self.release)
         if rule.value and "Llama4" in arch:
             raise BadInputError(f"{self.name} does not start {spec.name} ({arch}) without --attention-backend "
@@ -743,8 +1144,19 @@ class SGLang(Engine):
         arch = getattr(spec, "architecture", "") or ""
         if arch in rule.get("own", ()):
             return ()
-        return tuple((lo, below, backend) for lo, below, backend, archs in rule["rows"]
-                     if archs is None or arch in archs)
+        # 0.5.23: fa4 where trtllm_mha cannot run K and V rows of different widths
+        swap = rule.get("asymmetric_kv") if (spec.v_head_dim or spec.head_dim) != spec.head_dim else None
+        return tuple((lo, below, swap if swap and backend == "trtllm_mha" and archs is None else backend)
+                     for lo, below, backend, archs in rule["rows"] if archs is None or arch in archs)
+
+    def check_kv_format(self, fmt, model_dtype: str) -> None:
+        """Engine.check_kv_format, then a --kv-cache-dtype this release has but kvplan does not plan
+        (rule ``kv_dtypes_unmodelled``: 0.5.23's nvfp4)."""
+        super().check_kv_format(fmt, model_dtype)
+        why = self.rule("kv_dtypes_unmodelled").get(fmt.name)
+        if why is not None:
+            raise BadInputError(f"{self.name} --kv-cache-dtype {fmt.name}: {why}; use another --kv-dtype or "
+                                f"--engine raw for the bytes alone")
 
     def check_kv_on_gpu(self, fmt, spec, gpu: GPU) -> None:
         """An fp8 KV cache the attention backend this release picks by default on ``gpu`` does
@@ -771,6 +1183,12 @@ class SGLang(Engine):
                                 f"every GPU (dp_size = tp_size: each GPU a token pool of its own requests), which "
                                 f"kvplan does not model ({rule.source}); use --engine sglang==0.5.6 or later")
         cc = gpu.compute_capability
+        if dsa.fp8_scaled_below and fmt.name == "fp8_e4m3" and (cc is None or cc[0] < dsa.fp8_scaled_below):
+            raise BadInputError(f"{where}: below compute capability {dsa.fp8_scaled_below}.0 (or where kvplan does not "
+                                f"know it) SGLang stores {spec.name}'s fp8_e4m3 DeepSeek sparse attention latent with "
+                                f"per-block scales and a bf16 rope (512 + 4 x 4 + 64 x 2 = 656 B; flashmla_kv), which "
+                                f"kvplan's fp8_e4m3 (576 B) does not plan ({rule.source}); use --kv-dtype bf16 or a "
+                                f"compute capability 10.x GPU")
         if cc is not None and cc[0] >= 10 and fmt.name != "fp8_e4m3":
             asked = ("whatever --kv-cache-dtype says" if dsa.fp8_on_sm100 == "always" else
                      "for --kv-cache-dtype auto, which kvplan cannot tell from an explicit bf16")
@@ -802,6 +1220,11 @@ class SGLang(Engine):
             if rule.value is None:
                 return block_size, None  # no DeepseekV32ForCausalLM: check_model refuses the model
             amd = rule.value.page_amd
+            if amd is None and gpu.vendor != "nvidia":
+                raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name}: on ROCm SGLang pages DeepSeek "
+                                    f"sparse attention by 1 or by {rule.value.page_nvidia} tokens as aiter's preshuffle "
+                                    f"paged-MQA kernel is there or not (its Triton version and environment), which "
+                                    f"kvplan cannot know ({rule.source}); plan it on an NVIDIA GPU or another release")
             page = amd if gpu.vendor == "amd" else rule.value.page_nvidia
             if not gpu.vendor and amd != page:
                 raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name}: SGLang pages DeepSeek sparse "
@@ -883,7 +1306,7 @@ class SGLang(Engine):
         if states:
             raise BadInputError(f"{self.name}: {spec.name} has state-space layers (Mamba / linear attention); SGLang "
                                 f"keeps their states in a pool of its own beside the token pool (MambaPool: "
-                                f"--max-mamba-cache-size and, in 0.5.8, --mamba-full-memory-ratio split the memory; "
+                                f"--max-mamba-cache-size and, from 0.5.8, --mamba-full-memory-ratio split the memory; "
                                 f"model_runner.py init_memory_pool), which kvplan does not model; use --engine vllm")
         if disable_hybrid or not any(k.kind in _WINDOWED for k in spec.layers):
             return
@@ -907,11 +1330,22 @@ class SGLang(Engine):
         init_memory_pool: max_num_reqs before 'max_total_num_tokens // page_size * page_size', 0.5.8
         model_runner_kv_cache_mixin.py lines 257-311; the min in managers/tp_worker.py up to 0.5.6,
         model_runner.py line 558 in 0.5.8). Float arithmetic as SGLang's. With pipeline stages each
-        rank sizes its own request pool: kvplan takes the stage with the fewest tokens."""
+        rank sizes its own request pool: kvplan takes the stage with the fewest tokens. 0.5.23 (rule
+        ``running_requests`` "aligned") estimates from the pool in whole pages."""
         if pool_tokens <= 0:
             return None
-        reqs = min(max(int(profiled_tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
+        tokens = pool_tokens if self.rule("running_requests")["aligned"] else profiled_tokens
+        reqs = min(max(int(tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
         return max(1, min(pool_tokens // 2, reqs))
+
+    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
+        """A --max-running-requests already divided among the DP-attention ranks (``settings``):
+        0.5.23 also caps it at half the pool's tokens (rule ``running_requests`` "given_capped":
+        mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
+        token_capacity // 2)); earlier releases run it as given."""
+        if self.rule("running_requests")["given_capped"] and pool_tokens > 0:
+            return max(1, min(max_num_seqs, pool_tokens // 2))
+        return max_num_seqs
 
     def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
@@ -951,20 +1385,34 @@ class SGLang(Engine):
         return "bf16" if spec.architecture.startswith("Gemma") else "fp16"
 
     def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None,
-                                dp_attention: int = 1) -> Fraction:
+                                dp_attention: int = 1, spec=None, max_running_requests: int | None = None) -> Fraction:
         """The release's default mem_fraction_static on ``gpu``; ``tp`` is SGLang's --tp (under
-        DP attention over ``dp_attention`` ranks, every GPU of the group: kvplan's tp x dp)."""
+        DP attention over ``dp_attention`` ranks, every GPU of the group: kvplan's tp x dp).
+        0.5.23 reads the model (``spec``: MLA, a Llama-2 path) and --max-running-requests as given
+        (``max_running_requests``, before the DP division) for its CUDA-graph reservation."""
         mib = NVIDIA_SMI_MIB.get(gpu.name)
         if mib is None:
             raise BadInputError(
                 f"SGLang {self.release} picks mem_fraction_static from the GPU's memory as nvidia-smi reports it, "
                 f"which kvplan does not know for {gpu.name}; give the memory fraction (mem_fraction_static)"
             )
-        return default_fraction(self.rule("mem_fraction_static_default"), mib, tp, pp, chunked_prefill_size,
-                                dp_attention)
+        rule = self.rule("mem_fraction_static_default")
+        graphs = None
+        if spec is not None and self._multimodal_reserve_bytes(spec):
+            raise BadInputError(f"{self.name} serves {spec.name} ({spec.architecture or 'a vision tower'}) as a "
+                                f"multimodal model and scales its default mem_fraction_static by the vision tower's "
+                                f"size ({_MEM23} adjust_mem_fraction_for_vlm, from the checkpoint's vision_config), "
+                                f"which kvplan does not model; give the memory fraction (--gpu-memory-utilization, "
+                                f"SGLang's --mem-fraction-static)")
+        if rule == "reserved_0_5_23":
+            if spec is None:
+                raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
+                                    f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
+            graphs = GraphModel.of(spec, max_running_requests)
+        return default_fraction(rule, mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
         """``tp``: kvplan's tp, the attention ranks of one DP rank. With ``dp_attention`` > 1
         (kvplan's dp for a mixture-of-experts model: SGLang's ``--tp tp*dp --dp dp
         --enable-dp-attention``) SGLang sizes its defaults from its whole --tp and divides some
@@ -974,12 +1422,13 @@ class SGLang(Engine):
         line 563), refused where that is 0 (tp_worker asserts 'max_running_request is zero');
         --chunked-prefill-size C prefills C // dp tokens a step on each rank (server_args.py:
         0.4.6 line 296, 0.5.4 line 1173, 0.5.8 line 1937: after the default mem_fraction_static
-        read C)."""
+        read C). 0.5.23 runs max(1, R // dp) (mem_cache/kv_cache_configurator.py resolve_max_num_reqs:
+        never zero), and reads ``spec`` for its default fraction (``default_memory_fraction``)."""
         block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
         group_tp = tp * dp_attention  # SGLang's --tp
-        default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention)
+        default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention, spec, seqs)
                    if memory_fraction is None else None)
         frac = fraction(memory_fraction, "--mem-fraction-static", default)
         def per_rank(value, option, what):  # a flag SGLang divides among the DP-attention ranks
@@ -990,8 +1439,11 @@ class SGLang(Engine):
                                     f"give at least {dp_attention}")
             return value // dp_attention
 
-        seqs = per_rank(seqs, "--max-running-requests", "runs {} requests a DP-attention rank and does not start "
-                        "(managers/tp_worker.py: 'max_running_request is zero')")
+        if self.rule("running_requests")["given_capped"]:
+            seqs = None if seqs is None else max(1, seqs // dp_attention)
+        else:
+            seqs = per_rank(seqs, "--max-running-requests", "runs {} requests a DP-attention rank and does not start "
+                            "(managers/tp_worker.py: 'max_running_request is zero')")
         tokens = per_rank(tokens, "--chunked-prefill-size", "prefills {} tokens a DP-attention rank "
                           "(server_args.py), which kvplan does not model")
         return EngineSettings(self.name, frac, self.fraction_name, block, tokens, seqs, tp, pp, str(self.release),
@@ -1094,14 +1546,26 @@ class SGLang(Engine):
                                 f"(models/deepseek_v2.py shared-experts fusion); name the GPU")
         return cc >= least
 
+    def _multimodal_reserve_bytes(self, spec) -> int:
+        """What this release takes off the KV budget of a model it serves as multimodal (rule
+        ``multimodal``: 100 MiB in 0.5.23); 0 otherwise, or where the release was not read for it."""
+        rule = self.rule("multimodal")
+        arch = getattr(spec, "architecture", "") or ""
+        if rule is None or not (arch in rule["archs"] or getattr(spec, "vision_tower", None) is not None):
+            return 0
+        return rule["kv_reserve_mib"] * 2**20
+
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         """share = fraction x total; other = fraction x (memory in use before loading), so that
         pool = share - weights - other = fraction x (total - in use) - weights. Under DP
-        attention every GPU joins SGLang's whole --tp group (tp x dp ranks) at start-up."""
+        attention every GPU joins SGLang's whole --tp group (tp x dp ranks) at start-up. 0.5.23
+        takes 100 MiB more off a multimodal model's pool (rule ``multimodal``), counted in other:
+        Gemma-3-27B on an H100 at mem_fraction_static 0.85 loses 104,857,600 B of KV pool."""
         total = gpu.memory_bytes
         frac = settings.memory_fraction
         share = int(total * frac)
         other = int(self.startup_in_use_bytes(settings.tp * settings.dp_attention, settings.pp) * frac)
+        other += self._multimodal_reserve_bytes(spec)
         out = []
         for st in weights.stages:
             w = st.bytes + self.mla_copy_bytes(spec, weights, st.layers)
@@ -1122,7 +1586,7 @@ class SGLang(Engine):
         from kvplan.formats import FORMATS
 
         rule: Fusion | None = self.rule("allreduce_rms_fusion")
-        flag = "--enable-flashinfer-allreduce-fusion"
+        flag = "--enable-flashinfer-allreduce-fusion" if rule is None else rule.flag
         if rule is None:
             if asked:
                 raise BadInputError(f"sglang {self.release} has no {flag} (SGLang has it from 0.4.9)")
@@ -1132,15 +1596,19 @@ class SGLang(Engine):
         where = f"tp {tp}, dp {dp}, pp {pp}, CC {'none' if cc is None else f'{cc[0]}.{cc[1]}'}"
         default_majors = dict(rule.defaults).get(arch)
         default_on = (default_majors is not None and cc is not None and cc[0] in default_majors and dp == 1
-                      and not (rule.single_node and nodes > 1) and gpu.name not in rule.not_gpus)
+                      and not (rule.single_node and nodes > 1 and cc[0] not in rule.multi_node_majors)
+                      and gpu.name not in rule.not_gpus)
+        if asked is False and default_on and rule.can_disable:
+            return AllReduceFusion(False, 0, f"--enforce-disable-flashinfer-allreduce-fusion (asked; SGLang "
+                                             f"{self.release} turns {flag} on for {arch} at {where})")
         if asked is False and default_on:
             raise BadInputError(f"sglang {self.release} turns {flag} on for {arch} at {where} (server_args.py) and "
                                 f"has no flag to turn it off; drop --no-fuse-allreduce-rms")
         if asked:
-            if not arch:
+            if not arch and rule.paths_read:
                 raise BadInputError(f"{flag}: kvplan needs the model's architecture to know which all-reduces "
                                     f"SGLang {self.release} fuses, and this spec gives none")
-            if arch not in rule.archs:
+            if rule.paths_read and arch not in rule.archs:
                 raise BadInputError(f"kvplan has not read which all-reduces SGLang {self.release} fuses for {arch} "
                                     f"under {flag} (read: {', '.join(rule.archs)})")
             if cc is None or cc[0] not in rule.majors:
@@ -1174,6 +1642,11 @@ class SGLang(Engine):
                                 f"counts the model's last layer only); time it at pp 1")
         if tp == 1:
             return AllReduceFusion(True, 0, why + "; nothing fuses at tp 1")
+        if not rule.paths_read:
+            raise BadInputError(f"SGLang {self.release} runs {flag} here ({why}), and kvplan has not read which of "
+                                f"{spec.name if spec is not None else 'the model'}'s all-reduces it fuses "
+                                f"({rule.source_paths}); time it with --no-fuse-allreduce-rms (SGLang's "
+                                f"--enforce-disable-flashinfer-allreduce-fusion) or another release")
         token_bytes = spec.hidden_size * (FORMATS[spec.dtype].value_bits // 8)
         return AllReduceFusion(True, rule.attn_max_tokens * token_bytes, why,
                                mlp_max_bytes=rule.mlp_max_tokens * token_bytes, last_layer_mlp_fused=False)
