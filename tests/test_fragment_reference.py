@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kvplan.errors import DoesNotFitError
@@ -110,7 +110,12 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                     seats = True
                     break
                 if paged:
-                    base_blocks = P // B if policy.share else 0
+                    # -share (vLLM V1): the n samples are n child requests, each of whose cache hit
+                    # stops before the prompt's last token (v0.19.1 vllm/v1/core/kv_cache_manager.py:201
+                    # max_cache_hit_length = num_tokens - 1; llm_engine.py:279-281 makes the children),
+                    # so they share (P - 1) // B blocks: P = 2, B = 2, n = 2 holds 2 blocks, not 1.
+                    # Alone (n = 1) it makes no difference which of its blocks count as the group's.
+                    base_blocks = ((P - 1) // B if n > 1 else P // B) if policy.share else 0
                     shared_blocks = base_blocks - sys_blocks if policy.share else 0
                     need = shared_blocks + sum(blocks(x) - base_blocks for x in lens)
                     if free_blocks - need < wm:
@@ -219,8 +224,17 @@ def scenarios(draw):
     return wl, policy, pool, max_model_len, max_seqs, watermark, allocator
 
 
+def _two_requests(pool):
+    """Found by hypothesis: request 2's prompt (2 tokens) is one whole block; its 2 samples share
+    none of it (vLLM V1), so at pool 6 it does not fit alone, and at pool 8 it is preempted once."""
+    wl = from_lengths([1, 2], [(1, 1), (1, 1)], system_prompt=0, max_model_len=3)
+    return wl, parse_policy("paged-2-share"), pool, 3, 4, 0.0, "first-fit"
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+@example(_two_requests(6))
+@example(_two_requests(8))
 def test_event_driven_equals_step_by_step(sc):
     wl, policy, pool, mml, max_seqs, watermark, allocator = sc
     try:
@@ -240,6 +254,48 @@ def test_event_driven_equals_step_by_step(sc):
              + res.seat_cap_share + res.budget_cap_share + res.padding_share)
     assert total == pytest.approx(1.0)
     assert 0.0 <= res.token_state_share <= 1.0
+
+
+@pytest.mark.parametrize("prompts, outs, pool, expected_allocated, expected_preemptions", [
+    # P = 2, B = 2, n = 2 (block-aligned): each sample computes the prompt's only block into a block
+    # of its own (a child's hit stops at P - 1 = 1 token, under one block): 2 blocks at the prompt,
+    # 4 at 3 tokens: (2 + 4) x 2 = 12 token-slots (sharing the block would give (1 + 3) x 2 = 8).
+    ([2], [(1, 1)], 12, 12, 0),
+    # P = 4, B = 2: 1 shared block + 1 each = 3 blocks at the prompt, 5 at 5 tokens: (3 + 5) x 2 = 16.
+    ([4], [(1, 1)], 10, 16, 0),
+    # P = 3, B = 2 (not aligned): 1 shared block + a partial block each = 3 blocks at 3 and 4 tokens,
+    # 5 at 5 tokens: (3 + 3 + 5) x 2 = 22.
+    ([3], [(2, 2)], 10, 22, 0),
+    # After a preemption, the same rule. Pool 5 blocks; request 1 (P = 1) holds 2 blocks, request 2
+    # (P = 4) 3: 10 slots at step 1. Step 2 request 2 needs 2 more: preempted (its shared block stays
+    # cached); request 1 holds 2 blocks (4) and ends. Step 3 request 2 returns: the cached block hit,
+    # 1 block each: 3 (6); step 4: 5 blocks (10). 10 + 4 + 6 + 10 = 30 (28 with the whole prompt shared).
+    ([1, 4], [(1, 1), (1, 1)], 10, 30, 1),
+    # Not aligned, P = 3: 5 + 5 blocks at steps 1-2 (20); step 3 both need 2 blocks, request 2 is
+    # preempted: request 1 holds 4 (8) and ends; then request 2 holds 3 blocks at 4 tokens (6) and
+    # 5 at 5 tokens (10): 20 + 8 + 6 + 10 = 44.
+    ([1, 3], [(2, 2), (2, 2)], 10, 44, 1),
+])
+def test_samples_share_the_blocks_before_the_prompts_last_token(prompts, outs, pool, expected_allocated,
+                                                               expected_preemptions):
+    """vLLM V1 runs n samples as n child requests (v0.19.1 vllm/v1/engine/llm_engine.py:279-281),
+    each of whose prefix-cache hit stops at num_tokens - 1 tokens (kv_cache_manager.py:201): the
+    samples share (P - 1) // B prompt blocks, at the first admission and after a preemption."""
+    wl = from_lengths(prompts, outs, max_model_len=6)
+    policy = parse_policy("paged-2-share")
+    res = simulate(wl, policy, pool, max_model_len=6, max_seqs=4, watermark=0.0)
+    ref = reference(wl, policy, pool, 6, 4, 0.0)
+    assert (res.usage.allocated, res.preemptions) == (expected_allocated, expected_preemptions)
+    assert (ref["allocated"], ref["preemptions"]) == (expected_allocated, expected_preemptions)
+    assert res.usage.token == ref["token"]
+
+
+def test_block_aligned_prompt_with_two_samples_needs_a_block_each():
+    """P = 2, B = 2, n = 2, 1 output token each: 2 blocks each at 3 tokens, 4 blocks (8 slots); a
+    6-slot pool cannot hold the request (it could if the samples shared the prompt's block)."""
+    wl = from_lengths([2], [(1, 1)], max_model_len=3)
+    with pytest.raises(DoesNotFitError, match="needs 8 tokens of blocks"):
+        simulate(wl, parse_policy("paged-2-share"), 6, max_model_len=3, max_seqs=4, watermark=0.0)
 
 
 def test_buddy_reference_placement():

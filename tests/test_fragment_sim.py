@@ -119,8 +119,9 @@ def test_paged_1_hand_computed():
 def test_paged_share_hand_computed():
     # System prompt S=2, one request with prompt 3 and n=2 samples of outputs 1 and 3; block 2,
     # pool 16 slots = 8 blocks, watermark 0. Prompt P = 5 tokens: block 0 (the system prompt,
-    # stored once for the run), block 1 (prompt tokens 3-4, shared by the samples), and a
-    # partial block (token 5) copied for each sample. Finals: 6 and 8.
+    # stored once for the run), block 1 (prompt tokens 3-4, shared by the samples: it ends before
+    # the prompt's last token), and a partial block (token 5) each sample computes into a block of
+    # its own. Finals: 6 and 8.
     wl = from_lengths([3], [(1, 3)], system_prompt=2, max_model_len=16)
     res = simulate(wl, parse_policy("paged-2-share"), 16, max_model_len=16, watermark=0.0)
     # step 1: system 2 + shared 2 + own 1 + 1 = 6 tokens; alloc 2 + 2 + 2 + 2 = 8; fill 8

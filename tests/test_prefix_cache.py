@@ -156,14 +156,16 @@ def test_block_cache_unit():
 
 
 def test_samples_share_their_prompt_and_system_prompt_is_stored_once():
-    # n = 2 samples, system prompt 4, prompt 4 (8 tokens), outputs 1 and 3, block 2: the 4 full blocks
-    # are keyed (system prompt blocks and the request's own), stored once and read by both samples:
-    # shared reads per step = (readers - 1) x 8 tokens while both run.
+    # n = 2 samples, system prompt 4, prompt 4 (8 tokens), outputs 1 and 3, block 2: the 3 full blocks
+    # before the prompt's last token are keyed (2 system prompt blocks and 1 of the request's own),
+    # stored once and read by both samples; the 4th, holding the last token, each sample computes
+    # into a block of its own (vLLM V1: a child's hit stops at num_tokens - 1, see
+    # simulator.keys_of). Shared reads per step = (readers - 1) x 6 tokens while both run.
     wl = from_lengths([4], [(1, 3)], system_prompt=4, max_model_len=64)
     res = simulate(wl, parse_policy("paged-2-share"), 64, max_model_len=64, watermark=0.0)
-    # steps 1-2 both samples read the 4 blocks (8 tokens, 1 extra reader); steps 3-4 one sample
-    assert res.usage.shared_reads == 8 * 2
-    assert res.served_share == (res.usage.token + 16) / res.accounted
+    # steps 1-2 both samples read the 3 blocks (6 tokens, 1 extra reader); steps 3-4 one sample
+    assert res.usage.shared_reads == 6 * 2
+    assert res.served_share == (res.usage.token + 12) / res.accounted
     assert res.cache.key_source.startswith("system prompt blocks and each request")
 
 
@@ -232,3 +234,17 @@ def test_free_queue_takes_from_the_head_whatever_is_there():
     cache.evict(2)  # key 1 and one unnamed block
     assert (cache.evictable, cache.evicted, cache.ref) == (2, 2, {})
     assert list(cache.lru.values()) == [2]
+
+
+def test_trace_samples_share_the_blocks_before_the_prompts_last_token():
+    # A 4-token prompt named by trace hash ids (2-token hash blocks = engine blocks), n = 2: the
+    # samples share 1 block ((4 - 1) // 2; the block holding the last token is each sample's own):
+    # 3 blocks at the prompt, 5 at 5 tokens: (3 + 5) x 2 = 16 slots; 1 shared block read by 1 extra
+    # sample for 2 steps = 4 shared reads. Sharing the whole prompt would give (2 + 4) x 2 = 12.
+    wl = from_lengths([4], [(1, 1)], hash_ids=[[1, 2]], hash_block=2, max_model_len=8)
+    res = simulate(wl, parse_policy("paged-2-share"), 16, max_model_len=8, watermark=0.0)
+    assert (res.usage.allocated, res.usage.shared_reads) == (16, 4)
+    # Alone (n = 1) the request names both of its blocks: a later request extending the prompt hits both.
+    wl = from_lengths([4, 6], [1, 1], hash_ids=[[1, 2], [1, 2, 3]], hash_block=2, max_model_len=8)
+    res = simulate(wl, parse_policy("paged-2-share"), 16, max_model_len=8, max_seqs=1, watermark=0.0)
+    assert res.cache.gpu_hit_tokens == 4

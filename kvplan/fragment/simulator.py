@@ -486,16 +486,28 @@ class _PagedRun(_Run):
         if not self.share:
             return []
         B, P = self.B, grp.prompt
+        # The samples of a request share only the full blocks before its prompt's last token.
+        # vLLM V1 runs n samples as n child requests with the same prompt (v0.19.1
+        # vllm/v1/engine/llm_engine.py:279-281, async_llm.py:396-397; no block-table fork), and
+        # each child's cache hit stops at num_tokens - 1 tokens (kv_cache_manager.py:201,
+        # v0.24.0 :227; find_longest_cache_hit takes max_length // block_size blocks,
+        # single_type_kv_cache_manager.py:445), so every child computes the block holding the
+        # prompt's last token into a block of its own. P = 2, B = 2, n = 2: (2 - 1) // 2 = 0
+        # shared, 2 blocks, not 1; P = 3: 1 shared block and a partial block each, 3 blocks.
+        # Alone (n = 1) a request names all P // B of its full blocks, the last one included,
+        # for later requests to hit. vLLM names each sample's copy of that block too
+        # (block_pool.py:33-52, "we don't de-duplicate"); kvplan leaves the copies unnamed.
+        full = P // B if self.n == 1 else (P - 1) // B
         if grp.hashes is not None:
             # Engine block j holds tokens [jB, (j+1)B); the trace id of the hash block holding
             # its last token names every token up to that block's end, so (id, j) names block j.
             H = self.hash_block
             h = grp.hashes
-            return [h[((j + 1) * B - 1) // H] * _KEY_SPAN + j for j in range(P // B)]
-        keys = list(self.sys_keys)
-        if self.n > 1:  # the samples of a request share its prompt (vLLM forks the block table)
+            return [h[((j + 1) * B - 1) // H] * _KEY_SPAN + j for j in range(full)]
+        keys = list(self.sys_keys)  # S // B <= (P - 1) // B: a prompt has at least one token past S
+        if self.n > 1:
             base = -(grp.rid + 1) * _KEY_SPAN
-            keys.extend(base - j for j in range(len(keys), P // B))
+            keys.extend(base - j for j in range(len(keys), full))
         return keys
 
     def most_held(self, P: int, f: int) -> int:
@@ -715,9 +727,10 @@ class _PagedRun(_Run):
                 self.users += k * K
                 grp.keys = keys
             P = grp.prompt
-            if lens[0] == P and lens[-1] == P and (k < 3 or all(x == P for x in lens)):
-                todo = P - (hits + loaded) * B  # a prompt: computed once for all its samples
-            else:  # after a preemption each sample recomputes its own tokens (the cached blocks once)
+            if cache is None and lens[0] == P and lens[-1] == P and (k < 3 or all(x == P for x in lens)):
+                todo = P  # paged-B (vLLM V0): one prefill per sequence group, for all its samples
+            else:  # each sample computes its own tokens past the K shared blocks (those once), as a
+                # V1 child request does at first admission (see keys_of) and every sample after a preemption
                 todo = (K - hits - loaded) * B + (sum(lens) - k * K * B)
             if grp.first_start is None:
                 grp.first_start = start_clock
