@@ -159,6 +159,10 @@ SGLANG_FLAGS = (
     Flag(("--disable-hybrid-swa-memory",), "disable_hybrid_kv_cache_manager", "bool"),
     # DP attention: --tp N is every GPU, each of the --dp D ranks its own attention over N / D
     Flag(("--enable-dp-attention",), "dp_attention", "bool"),
+    # its spelling from SGLang 0.5.22 (arg_groups/fields/parallel.py attn_dp_size; 0.5.23 lines 81-90):
+    # --tp N --attn-dp-size D is --tp N --dp D --enable-dp-attention (parallel_hook.py
+    # handle_deprecated_dp_attention rewrites the old spelling into it, lines 39-61)
+    Flag(("--attn-dp-size", "--attention-data-parallel-size"), "attn_dp_size", "int"),
 )
 
 #: vLLM flags known not to change GPU memory, with the reason (their values are ignored).
@@ -400,7 +404,8 @@ def parse_sglang(text: str) -> LaunchCommand:
 
 
 def _sglang_layout(options: dict) -> None:
-    """SGLang's --tp / --dp / --enable-dp-attention as kvplan's tp, dp and ``dp_attention``
+    """SGLang's --tp / --dp / --enable-dp-attention (0.5.22+: --attn-dp-size D for --dp D
+    --enable-dp-attention) as kvplan's tp, dp and ``dp_attention``
     (kvplan.capacity.make_request). With --enable-dp-attention, --tp N counts every GPU and
     each of the D DP ranks runs attention over N / D of them: kvplan's tp N / D, dp D. SGLang
     asserts N % D == 0 (server_args.py: 0.4.6 line 295, 0.5.4 line 1172) and, up to 0.5.1,
@@ -410,6 +415,19 @@ def _sglang_layout(options: dict) -> None:
     runs D copies of --tp N GPUs each: dp_attention False, which make_request refuses for a
     mixture-of-experts model."""
     enabled = options.pop("dp_attention", False)
+    attn_dp = options.pop("attn_dp_size", None)
+    if attn_dp is not None and attn_dp < 1:
+        raise BadInputError(f"--attn-dp-size must be a positive whole number, got {attn_dp}")
+    if attn_dp is not None and attn_dp > 1:
+        # SGLang 0.5.22+: attention DP groups inside the TP group; --dp-size then counts replicas of
+        # the whole layout (0.5.23 parallel.py: "dp_size * attn_dp_size" schedulers)
+        if enabled:
+            raise BadInputError("--attn-dp-size with --enable-dp-attention: give one spelling (SGLang 0.5.22+ "
+                                "rewrites --dp N --enable-dp-attention into --attn-dp-size N)")
+        if options.get("dp", 1) > 1:
+            raise BadInputError(f"--dp-size {options['dp']} with --attn-dp-size {attn_dp}: replicas of a DP-attention "
+                                f"layout are not modelled; plan one replica (--dp-size 1)")
+        options["dp"], enabled = attn_dp, True
     tp, dp = options.get("tp", 1), options.get("dp", 1)
     if not enabled:
         if dp > 1:

@@ -190,3 +190,34 @@ def test_sglang_settings_without_dp_attention_are_unchanged():
     g = resolve_gpu("h200")
     # 512 + 12,288 + 1,024 + 1,024 = 14,848 MiB -> round(128,923 / 143,771, 3) = 0.897
     assert get_engine("sglang==0.5.4").settings(g, tp=8).memory_fraction == Fraction("0.897")
+
+
+def test_from_sglang_reads_attn_dp_size_as_the_old_spelling(capsys):
+    """SGLang 0.5.22+: --tp 8 --attn-dp-size 8 is --tp 8 --dp 8 --enable-dp-attention (0.5.23
+    arg_groups/parallel_hook.py handle_deprecated_dp_attention rewrites the old one into it)."""
+    import json
+
+    def run(flags):
+        code, out, err = cli(capsys, "capacity", "--gpu", "h200", "--engine", "sglang==0.5.23", "--weights", "fp8",
+                             "--from-sglang", SGL + flags, "--json")
+        assert code == 0, err
+        d = json.loads(out)
+        return d["tp"], d["dp"], d["deployment_num_gpus"], d["mem_fraction_static"], d["kv_cache_tokens"]
+
+    new = run("--tp 8 --attn-dp-size 8")
+    assert new[:3] == (1, 8, 8)
+    assert new == run("--tp 8 --dp 8 --enable-dp-attention")
+    assert run("--tp 8 --attention-data-parallel-size 8") == new
+
+
+@pytest.mark.parametrize("flags,text", [
+    ("--tp 8 --dp 2 --attn-dp-size 4", "--dp-size 2 with --attn-dp-size 4: replicas of a DP-attention layout"),
+    ("--tp 8 --dp 8 --enable-dp-attention --attn-dp-size 8", "give one spelling"),
+    ("--tp 8 --attn-dp-size 3", "8 % 3 = 2"),
+    ("--tp 8 --attn-dp-size 0", "--attn-dp-size must be a positive whole number, got 0"),
+])
+def test_from_sglang_attn_dp_size_refusals(capsys, flags, text):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h200", "--engine", "sglang==0.5.23", "--weights", "fp8",
+                         "--from-sglang", SGL + flags)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert text in err
