@@ -276,3 +276,19 @@ def test_deepseek_v3_on_a_b200_keeps_trtllm_mla_and_its_prefill_graph_reserve():
     pool = _pool("deepseek-v3", "b200", tp=8, weights="fp8")
     assert get_engine(NEW).default_backend(load_model("deepseek-v3"), get_gpu("b200")) == "trtllm_mla"
     assert (pool.settings.memory_fraction, pool.settings.block_size) == (Fraction("0.844"), 64)
+
+
+def test_trtllm_mha_pages_of_128_need_gqa_on_sm100(capsys):
+    """Review h26 F1: 0.5.23 trtllm_mha_backend.py lines 368-389 refuse pages of 128 or more on
+    sm100 unless each rank has more than one query head a KV head: Llama-2-7B (32 / 32) does not
+    start, Llama-3.1-8B (32 / 8) does; 0.5.8 turns 128 into 64 (no such check); pages of 64 run."""
+    from tests.helpers import cli as _cli
+
+    code, out, err = _cli(capsys, "capacity", "llama2-7b", "--gpu", "b200", "--engine", "sglang==0.5.23",
+                          "--block-size", "128")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "trtllm_mha with pages of 128 runs only GQA models" in err and "32 / 32 at tp 1" in err
+    for model, engine, block in (("llama3.1-8b", "sglang==0.5.23", "128"), ("llama2-7b", "sglang==0.5.23", "64"),
+                                 ("llama2-7b", "sglang==0.5.8", "128")):
+        code, _, err = _cli(capsys, "capacity", model, "--gpu", "b200", "--engine", engine, "--block-size", block)
+        assert code == 0, err

@@ -453,6 +453,11 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def check_page(self, spec, gpu, page: int, tp: int) -> None:
+        """BadInputError where the engine's attention backend does not start ``spec`` on ``gpu``
+        with pages of ``page`` tokens at attention tp ``tp`` (SGLang 0.5.23's trtllm_mha); default:
+        every page starts."""
+
     def block_size_note(self, spec, gpu, fmt, requested: int | None, block_size: int) -> str | None:
         """One line saying why the engine runs another block size than ``block_size`` (see
         ``model_block_size``), for the capacity notes; None: it runs ``block_size``, or the engine

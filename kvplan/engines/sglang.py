@@ -724,6 +724,15 @@ RULES = (
          {"trtllm_mla": ((32, 64), 64, "1155-1163"), "trtllm_mha": ((16, 32, 64, 128), 64, "1174-1186"),
           "fa4": ((128,), 128, "1274-1298")},
          _OVR23 + " _mla_backend_page_constraints and _fa4_page_constraint"),
+    # -- the smallest trtllm_mha page that needs trtllm-gen's dynamic tokens-per-page kernels on
+    #    sm100 (SGLang.check_page), None where no such check: before 0.5.23 trtllm_mha runs 16, 32
+    #    or 64 only (backend_page_size); 0.5.23 layers/attention/trtllm_mha_backend.py lines 368-389
+    #    raise ValueError for page_size >= 128 when num_q_heads // num_kv_heads <= 1 (per attention
+    #    tp rank), head_dim != v_head_dim or the page is not a power of 2 (not on the XQA path).
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.8", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    Rule("trtllm_mha_large_page", "0.5.23", "0.5.23", 128,
+         "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
+         "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'"),
     # -- DeepSeek sparse attention (mla_indexed layers, DeepSeek-V3.2; SGLang.model_block_size and
     #    check_kv_on_gpu). None: no DeepseekV32ForCausalLM. Else a DSA.
     Rule("dsa", "0.4.6", "0.5.2", None, "python/sglang/srt/models/deepseek_v2.py: no DeepseekV32ForCausalLM"),
@@ -1339,6 +1348,31 @@ class SGLang(Engine):
         """Why the page is not ``block_size`` (the --page-size, else 1): the line kvplan adds to
         its notes; None when SGLang runs ``block_size``."""
         return self._page(spec, gpu, requested, block_size)[1]
+
+    def check_page(self, spec, gpu: GPU, page: int, tp: int) -> None:
+        """Rule ``trtllm_mha_large_page``: from 0.5.23 trtllm_mha serves pages of 128 or more on
+        sm100 only through trtllm-gen's dynamic tokens-per-page kernels, and refuses at start-up
+        (ValueError) a model whose ranks have one query head per KV head or fewer, K and V rows of
+        different widths, or a page that is not a power of 2. Llama-2-7B (32 query, 32 KV heads)
+        on a B200 with --page-size 128: refused; Llama-3.1-8B (32 / 8): 4 query heads a KV head,
+        runs."""
+        rule = BOOK.rule("trtllm_mha_large_page", self.release)
+        if not rule.value or page < rule.value or self.default_backend(spec, gpu) != "trtllm_mha":
+            return
+        cc = gpu.compute_capability
+        if cc is None or cc[0] != 10:  # the XQA path (sm90, sm120) has native page-128 kernels
+            return
+        full = [k for k in spec.layers if k.kind in ("full_attention", "sliding_window", "chunked_local")]
+        if not full:
+            return
+        q = spec.num_attention_heads // tp
+        kv = max(1, full[0].kv_heads // tp)
+        widths = {(k.head_dim, k.v_head_dim) for k in full}
+        if q // kv <= 1 or any(d != v for d, v in widths) or page & (page - 1):
+            raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name}: trtllm_mha with pages of {page:,} "
+                                f"runs only GQA models (more than one query head a KV head a rank; {spec.name} has "
+                                f"{q} / {kv} at tp {tp}) with equal K and V widths and a power-of-2 page, and "
+                                f"refuses to start otherwise ({rule.source}); give --block-size 64")
 
     def _page(self, spec, gpu: GPU, requested: int | None, block_size: int) -> tuple[int, str | None]:
         asked = f"--page-size {requested}" if requested is not None else f"the default page size {block_size}"
