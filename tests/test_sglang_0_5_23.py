@@ -292,3 +292,15 @@ def test_trtllm_mha_pages_of_128_need_gqa_on_sm100(capsys):
                                  ("llama2-7b", "sglang==0.5.8", "128")):
         code, _, err = _cli(capsys, "capacity", model, "--gpu", "b200", "--engine", engine, "--block-size", block)
         assert code == 0, err
+
+
+@pytest.mark.parametrize("arch", ["Step3p5ForCausalLM", "Step3p7ForConditionalGeneration",
+                                  "MuseSparkForConditionalGeneration"])
+def test_overrides_py_hooks_are_refused(arch):
+    """Review h26 F3/F3b: 0.5.23 arg_groups/overrides.py picks fa4 (pages of 128) for Step-3.5 / 3.7 on
+    Blackwell and fp8_e4m3 for MuseSpark's auto KV cache; kvplan has not modelled either: refused."""
+    import dataclasses
+
+    spec = dataclasses.replace(load_model("llama3.1-8b"), architecture=arch)
+    with pytest.raises(BadInputError, match=r"by its own rules for " + arch + r" \(arg_groups/overrides.py"):
+        plan(make_request(spec, "b200", engine="sglang==0.5.23", gpu_memory_utilization="0.85"))

@@ -655,8 +655,16 @@ RULES = (
           "MossVLForConditionalGeneration": "moss_vl.py", "DeepseekV4ForCausalLM": "deepseek_v4.py",
           **{a: "qwen3_vl.py" for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")},
           **{a: "nemotron_h.py" for a in ("NemotronHForCausalLM", "NemotronHPuzzleForCausalLM",
-                                          "NemotronH_Omni_Reasoning_V3")}},
-         "sglang/srt/arg_groups/model_overrides/ (the modules that set attention_backend or page_size)"),
+                                          "NemotronH_Omni_Reasoning_V3")},
+          # review h26 F3/F3b: overrides.py's own per-architecture hooks. Step-3.5 / 3.7
+          # (_step3p_overrides, lines 331-345): fa4 on Blackwell, whose pages are 128
+          # (_fa4_page_constraint, lines 1274-1296), fa3 on sm90; MuseSpark (_muse_spark_overrides,
+          # lines 309-320): --kv-cache-dtype auto becomes fp8_e4m3
+          **{a: "arg_groups/overrides.py _step3p_overrides lines 331-345"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
+          "MuseSparkForConditionalGeneration": "arg_groups/overrides.py _muse_spark_overrides lines 309-320"},
+         "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (the hooks that set attention_backend, "
+         "page_size or kv_cache_dtype)"),
     # -- the attention backend SGLang picks by default for a model with MLA (dense: DeepSeek's
     #    sparse attention is rule dsa), read by SGLang.default_backend; rows as mha_backend_default's,
     #    the first that covers the GPU and the architecture applies, else triton (every other
@@ -1241,9 +1249,10 @@ class SGLang(Engine):
         arch = getattr(spec, "architecture", "") or ""
         unread = self.rule("own_backend_unread").get(arch)
         if unread is not None:
-            raise BadInputError(f"{self.name} picks {spec.name}'s attention backend, and with it the page size, by its "
-                                f"own rules for {arch} (arg_groups/model_overrides/{unread}), which kvplan has not "
-                                f"read; use another release or --engine raw for memory alone")
+            where = unread if "/" in unread else f"arg_groups/model_overrides/{unread}"
+            raise BadInputError(f"{self.name} picks {spec.name}'s attention backend, and with it the page size or the "
+                                f"KV cache dtype, by its own rules for {arch} ({where}), which kvplan has not read; "
+                                f"use another release or --engine raw for memory alone")
         rule = BOOK.rule("llama4_backend_asserted", self.release)
         if rule.value and "Llama4" in arch:
             raise BadInputError(f"{self.name} does not start {spec.name} ({arch}) without --attention-backend "
