@@ -775,6 +775,13 @@ class Pool:
         with pages of P tokens: at most pool tokens - P - 1)."""
         return self.request_cap.tokens(self.max_model_len, self.kv_cache_tokens, self.settings.block_size)
 
+    def request_tokens_with_prompt(self, prompt_tokens: int) -> int:
+        """``max_request_tokens`` for a request whose prompt is ``prompt_tokens`` long: the same,
+        except where the engine caps a request by its pool less the prompt's rounding up to
+        whole pages (SGLang 0.5.23, ``RequestCap.tokens``)."""
+        return self.request_cap.tokens(self.max_model_len, self.kv_cache_tokens, self.settings.block_size,
+                                       prompt_tokens)
+
     @property
     def model_len_request_tokens(self) -> int:
         """The longest request max_model_len allows, whatever the pool (the request ``verdict``
@@ -862,7 +869,8 @@ class Pool:
         cap = self.max_num_seqs
         if cap is not None:
             fit = minimum(fit, cap)
-        accepted = prompt_tokens is None or prompt_tokens <= self.max_prompt_tokens
+        accepted = prompt_tokens is None or (prompt_tokens <= self.max_prompt_tokens
+                                             and n <= self.request_tokens_with_prompt(prompt_tokens))
         return fit * (n <= self.max_request_tokens) * (not self.start_bound()) * accepted
 
     def start_bound(self) -> str:
@@ -907,6 +915,13 @@ class Pool:
         if prompt_tokens is not None and prompt_tokens > self.max_prompt_tokens:
             return Verdict(False, self.request_cap.prompt_refusal(self.engine, prompt_tokens, self.max_model_len,
                                                                   self.kv_cache_tokens), self.cap_bound)
+        if prompt_tokens is not None and n > self.request_tokens_with_prompt(prompt_tokens):
+            page = self.settings.block_size
+            return Verdict(False, f"a request of {n:,} tokens with a prompt of {prompt_tokens:,} is longer than "
+                                  f"{self.engine} runs one: at most {self.request_tokens_with_prompt(prompt_tokens):,} "
+                                  f"tokens when the pool holds {self.kv_cache_tokens:,} in pages of {page:,} (pool "
+                                  f"tokens - page - 1, less the prompt's {-prompt_tokens % page:,} tokens of rounding "
+                                  f"to whole pages: {self.request_cap.source})", "memory")
         if too_many:
             cap = self.max_num_seqs
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "

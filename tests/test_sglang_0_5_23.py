@@ -304,3 +304,20 @@ def test_overrides_py_hooks_are_refused(arch):
     spec = dataclasses.replace(load_model("llama3.1-8b"), architecture=arch)
     with pytest.raises(BadInputError, match=r"by its own rules for " + arch + r" \(arg_groups/overrides.py"):
         plan(make_request(spec, "b200", engine="sglang==0.5.23", gpu_memory_utilization="0.85"))
+
+
+def test_the_request_cap_loses_the_prompt_s_rounding_to_pages():
+    """Review h26 F2: 0.5.23 allocator/base.py max_new_tokens_for_memory allows pool -
+    ceil(prompt / page) x page - page - 1 new tokens, so with pages of 16 a prompt of 1,000
+    (1,008 paged) runs to pool - 16 - 1 - 8 tokens in all: Llama-3.1-8B on an RTX 4090 (pool
+    12,864 tokens at pages of 16) runs 1,000 + 11,839 and not 1,000 + 11,840."""
+    pool = plan(make_request(load_model("llama3.1-8b"), "rtx4090", engine="sglang==0.5.23", block_size=16))
+    assert pool.settings.block_size == 16 and pool.kv_cache_tokens == 12_864
+    assert pool.max_request_tokens == 12_864 - 16 - 1  # a prompt of whole pages
+    assert pool.request_tokens_with_prompt(1_008) == 12_847
+    assert pool.request_tokens_with_prompt(1_000) == 12_839
+    assert pool.serves(12_839, 1, prompt_tokens=1_000)
+    v = pool.serves(12_840, 1, prompt_tokens=1_000)
+    assert not v and v.bound == "memory" and "less the prompt's 8 tokens of rounding to whole pages" in v.reason
+    assert pool.max_requests(12_840, 1_000) == 0 and pool.max_requests(12_839, 1_000) == 1
+    assert pool.serves(12_840, 1)  # without the prompt: the best case, as before

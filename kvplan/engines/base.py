@@ -239,11 +239,17 @@ class RequestCap:
             return "min(max_model_len, pool tokens)", f" with a pool of {pool_tokens:,} tokens"
         return "max_model_len", ""
 
-    def tokens(self, max_model_len: int, pool_tokens: int | None = None, page: int = 1) -> int:
+    def tokens(self, max_model_len: int, pool_tokens: int | None = None, page: int = 1,
+               prompt_tokens: int | None = None) -> int:
         """The longest request at ``max_model_len`` in a pool of ``pool_tokens`` (None: the
-        setting alone) paged by ``page`` tokens."""
+        setting alone) paged by ``page`` tokens. Where the pool caps it at pool - page - 1
+        (``pool_page_short``), a prompt of ``prompt_tokens`` also loses its rounding up to whole
+        pages (SGLang 0.5.23 mem_cache/allocator/base.py max_new_tokens_for_memory, lines 88-105:
+        pool - ceil(prompt / page) x page - page - 1 new tokens; pages of 64, a prompt of 1,000:
+        24 tokens fewer); without the prompt, the best case (a prompt of whole pages)."""
         if pool_tokens is not None and self.by_pool:
-            by_pool = pool_tokens - page - 1 if self.pool_page_short else pool_tokens - self.short
+            waste = -prompt_tokens % page if prompt_tokens is not None else 0
+            by_pool = pool_tokens - page - 1 - waste if self.pool_page_short else pool_tokens - self.short
             return max(0, min(max_model_len - self.short, by_pool))
         return max(0, max_model_len - self.short)
 
