@@ -256,3 +256,13 @@ def test_speed_title_of_a_deployment_that_does_not_start(capsys):
     title = " ".join(out.split())
     assert "the pool holds 0 requests of 4k (it does not start; its memory alone: 8)" in title
     assert "refuses to start" in err
+
+
+def test_speed_without_a_pool_does_not_ask_for_max_model_len(capsys):
+    """Review h26 F5: where the weights leave no pool no row is timed, so speed says the deployment
+    does not run, without 'the figures assume it did (give --max-model-len)'."""
+    code, out, err = cli(capsys, "speed", "llama3-70b", "--gpu", "h100", "--ctx", "4096", "--users", "1")
+    assert code == 0
+    assert "this deployment does not run (no memory left for the KV cache" in err
+    assert "assume it did" not in err and "--max-model-len" not in err
+    assert "the pool holds 0 requests of 4k (it does not start)" in " ".join(out.split())

@@ -127,7 +127,9 @@ def speed(
         warn(text)
     for s in table.setups:
         v = s.pool.planned()  # as `kvplan capacity --ctx` asks: does the engine start?
-        if not v:
+        if not v and s.pool.start_bound() == "weights":  # no row is timed: nothing to assume
+            warn(f"KV {s.request.kv_format.name}: this deployment does not run ({v.reason})")
+        elif not v:
             warn(f"KV {s.request.kv_format.name}: this deployment does not run as planned ({v.reason}); the "
                  f"figures assume it did (give --max-model-len)")
     if json_out:
@@ -174,8 +176,9 @@ def _render(table, calibration: str | None) -> None:
         cap = table.requests_held(s)
         # a deployment that does not start holds no request (as capacity and sweep say); the rows
         # are timed as if it started (the warning says so), so the memory's own count is given too
+        bound = s.pool.start_bound()
         alone = (f" (it does not start; its memory alone: {r.dp * s.pool.memory_requests(peak):,})"
-                 if s.pool.start_bound() else "")
+                 if bound == "max_model_len" else " (it does not start)" if bound else "")
         title = (f"{r.spec.display_name} on {r.num_gpus} x {r.gpu.name} ({par}) under {s.pool.engine}; weights "
                  f"{s.pool.weights.format}, KV {r.kv_format.name}; {load}; the pool holds {cap:,} requests of "
                  f"{tok(peak)}{alone}")
