@@ -47,6 +47,23 @@ def test_policies_block_size_and_sharing_options(capsys):
     assert [p["policy"] for p in d["policies"]][3:] == ["static", "paged-64", "paged-64-share", "paged-1"]
 
 
+def test_samples_counted_in_the_hit_rate_as_child_requests(capsys):
+    # --n 2 -share: each sample's lookup counted (vLLM V1 child requests), so 2 x the prompts are
+    # queried and the second samples' shared blocks are hits; "prefill tokens saved" is exactly the
+    # prompt tokens first admissions did not compute. The table's footnote says so.
+    args = SMALL + ["--policies", "paged-16-share", "--n", "2"]
+    one = _json(capsys, SMALL + ["--policies", "paged-16-share"])["policies"][0]
+    p = _json(capsys, args)["policies"][0]
+    c, t = p["prefix_cache"], p["time"]
+    assert c["prompt_tokens"] == 2 * one["prefix_cache"]["prompt_tokens"] > 0
+    assert c["prefill_tokens_saved"] == c["prompt_tokens"] - (t["prefill_tokens"] - t["recomputed_tokens"]) > 0
+    assert run(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Hit rate with --n 2: each sample counted as vLLM V1 counts its child requests" in out
+    assert run(SMALL + ["--policies", "paged-16-share"]) == 0
+    assert "Hit rate with --n" not in capsys.readouterr().out
+
+
 def test_pool_from_gpu_matches_capacity_planner(capsys):
     from kvplan.capacity import plan_capacity
     from kvplan.loader import load_model

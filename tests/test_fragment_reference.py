@@ -72,6 +72,8 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
         sys_blocks = S // B if policy.share else 0
         free_blocks = num_blocks - sys_blocks
         wm = 0 if policy.share else int(watermark * num_blocks)  # -share: vLLM V1, no watermark
+        sys_cached = False  # the system prompt's blocks, once computed, are never evicted here
+        out.update(prompt_tokens=0, hit_tokens=0)
     else:
         slots = [False] * pool  # True = taken
     waiting = deque({"rid": i, "lens": None} for i in range(wl.num_requests))
@@ -121,6 +123,15 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
                     if free_blocks - need < wm:
                         break
                     free_blocks -= need
+                    if policy.share and head["lens"] is None:
+                        # vLLM V1's prefix-cache counters (v0.19.1 kv_cache_manager.py:208-214): each
+                        # child request queries its P tokens; the first hits the system prompt's
+                        # blocks if an earlier request computed them, the n - 1 others the base_blocks
+                        # the first one named. A preempted request's return is not counted (0.11.1+
+                        # preempted_* counters, as kvplan's first-admission figures).
+                        out["prompt_tokens"] += n * P
+                        out["hit_tokens"] += ((sys_blocks if sys_cached else 0) + (n - 1) * base_blocks) * B
+                        sys_cached = True
                     g = {"rid": head["rid"], "base_blocks": base_blocks, "shared_blocks": shared_blocks,
                          "seqs": [{"len": x, "final": f} for x, f in zip(lens, finals)]}
                 else:
@@ -202,6 +213,23 @@ def reference(wl, policy, pool, max_model_len, max_seqs, watermark, allocator="f
     return out
 
 
+def _sums(res):
+    """The simulator's figures the reference computes; with prefix caching, also its hit counts,
+    and "prefill tokens saved" checked to be the prompt tokens first admissions did not compute."""
+    u = res.usage
+    got = dict(seq_steps=u.seq_steps, token=u.token, allocated=u.allocated, fillable=u.fillable,
+               allocated_waiting=u.allocated_waiting, waiting_steps=u.waiting_steps, rounding=u.rounding,
+               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps,
+               seat_steps=u.wait_steps[WAIT_SEATS], seat_allocated=u.alloc_wait[WAIT_SEATS])
+    if res.block_size is not None:  # paged
+        c = res.cache
+        got.update(prompt_tokens=c.prompt_tokens if c else 0, hit_tokens=c.hit_tokens if c else 0)
+    if res.cache is not None:
+        t = res.timing
+        assert res.cache.hit_tokens == res.cache.prompt_tokens - (t.prefill_tokens - t.recomputed_tokens)
+    return got
+
+
 POLICIES = ["orca-max", "orca-pow2", "orca-pow2-output", "orca-oracle", "paged-1", "paged-2", "paged-3", "paged-4",
             "paged-8",
             "paged-2-share", "paged-3-share", "paged-4-share"]
@@ -243,12 +271,7 @@ def test_event_driven_equals_step_by_step(sc):
     except DoesNotFitError:
         return  # one request alone does not fit: checked separately
     ref = reference(wl, policy, pool, mml, max_seqs, watermark, allocator)
-    u = res.usage
-    got = dict(seq_steps=u.seq_steps, token=u.token, allocated=u.allocated, fillable=u.fillable,
-               allocated_waiting=u.allocated_waiting, waiting_steps=u.waiting_steps, rounding=u.rounding,
-               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps,
-               seat_steps=u.wait_steps[WAIT_SEATS], seat_allocated=u.alloc_wait[WAIT_SEATS])
-    assert got == ref
+    assert _sums(res) == ref
     # shares partition the accounted memory
     total = (res.token_state_share + res.reserved_share + res.internal_share + res.external_share
              + res.seat_cap_share + res.budget_cap_share + res.padding_share)
@@ -288,6 +311,8 @@ def test_samples_share_the_blocks_before_the_prompts_last_token(prompts, outs, p
     assert (res.usage.allocated, res.preemptions) == (expected_allocated, expected_preemptions)
     assert (ref["allocated"], ref["preemptions"]) == (expected_allocated, expected_preemptions)
     assert res.usage.token == ref["token"]
+    # each sample's first lookup counted (vLLM V1 child requests); a return after a preemption not
+    assert (res.cache.prompt_tokens, res.cache.hit_tokens) == (ref["prompt_tokens"], ref["hit_tokens"])
 
 
 def test_block_aligned_prompt_with_two_samples_needs_a_block_each():
@@ -354,12 +379,7 @@ def test_lookahead_capped_at_max_model_len_equals_step_by_step(sc):
     except DoesNotFitError:
         return
     ref = reference(wl, policy, pool, mml, max_seqs, watermark, look=serving.lookahead)
-    u = res.usage
-    got = dict(seq_steps=u.seq_steps, token=u.token, allocated=u.allocated, fillable=u.fillable,
-               allocated_waiting=u.allocated_waiting, waiting_steps=u.waiting_steps, rounding=u.rounding,
-               preemptions=res.preemptions, peak=res.peak_batch, completed=res.completed, steps=u.steps,
-               seat_steps=u.wait_steps[WAIT_SEATS], seat_allocated=u.alloc_wait[WAIT_SEATS])
-    assert got == ref
+    assert _sums(res) == ref
 
 
 def test_lookahead_cap_frees_the_last_block():

@@ -244,7 +244,37 @@ def test_trace_samples_share_the_blocks_before_the_prompts_last_token():
     wl = from_lengths([4], [(1, 1)], hash_ids=[[1, 2]], hash_block=2, max_model_len=8)
     res = simulate(wl, parse_policy("paged-2-share"), 16, max_model_len=8, watermark=0.0)
     assert (res.usage.allocated, res.usage.shared_reads) == (16, 4)
+    # Counted as vLLM counts the 2 child requests: 2 x 4 queried, the second child hits the 1 block.
+    assert (res.cache.prompt_tokens, res.cache.gpu_hit_tokens) == (8, 2)
     # Alone (n = 1) the request names both of its blocks: a later request extending the prompt hits both.
     wl = from_lengths([4, 6], [1, 1], hash_ids=[[1, 2], [1, 2, 3]], hash_block=2, max_model_len=8)
     res = simulate(wl, parse_policy("paged-2-share"), 16, max_model_len=8, max_seqs=1, watermark=0.0)
     assert res.cache.gpu_hit_tokens == 4
+
+
+def test_each_sample_is_counted_as_vllm_counts_its_child_requests():
+    # vLLM V1 runs n samples as n child requests, each recording its lookup: queries += num_tokens,
+    # hits += the hit (v0.19.1 vllm/v1/core/kv_cache_manager.py:208-214, metrics/stats.py:131-142).
+    # One request, P = 33, B = 16, n = 4, empty cache: the first child hits nothing, each of the 3
+    # others the (33 - 1) // 16 = 2 blocks the first one named: queries 4 x 33 = 132, hits
+    # 3 x 2 x 16 = 96. Prefill computed: 33 (the first) + 3 x 1 (the others' last token) = 36 =
+    # 132 - 96, so "prefill tokens saved" = 96.
+    wl = from_lengths([33], [(1, 1, 1, 1)], max_model_len=64)
+    res = simulate(wl, parse_policy("paged-16-share"), 256, max_model_len=64, watermark=0.0)
+    c = res.cache
+    assert (c.prompt_tokens, c.gpu_hit_tokens, c.hit_tokens, c.hit_rate) == (132, 96, 96, 96 / 132)
+    assert (res.timing.prefill_tokens, res.timing.recomputed_tokens) == (36, 0)
+    # Plus the real hits: a 16-token system prompt and 17 own tokens (P = 33), n = 2, two requests.
+    # Request 1: its first child misses the system prompt block, the second hits 2 blocks: 32 of 66.
+    # Request 2: its first child hits the cached system prompt block (16), the second 2 blocks (32):
+    # 48 of 66. Queries 132, hits 80; computed 34 + 18 = 52 = 132 - 80.
+    wl = from_lengths([17, 17], [(1, 1), (1, 1)], system_prompt=16, arrival_s=[0.0, 10.0], max_model_len=64)
+    res = simulate(wl, parse_policy("paged-16-share"), 256, max_model_len=64, watermark=0.0,
+                   serving=ServingConfig(step_time=STEP))
+    assert (res.cache.prompt_tokens, res.cache.gpu_hit_tokens) == (132, 80)
+    assert res.timing.prefill_tokens == 52
+    # n = 1 is unchanged: a request is one lookup; request 2 hits the system prompt block only.
+    wl = from_lengths([17, 17], [1, 1], system_prompt=16, arrival_s=[0.0, 10.0], max_model_len=64)
+    res = simulate(wl, parse_policy("paged-16-share"), 256, max_model_len=64, watermark=0.0,
+                   serving=ServingConfig(step_time=STEP))
+    assert (res.cache.prompt_tokens, res.cache.gpu_hit_tokens, res.timing.prefill_tokens) == (66, 16, 50)

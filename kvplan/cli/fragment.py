@@ -451,7 +451,7 @@ def _render(report) -> None:
                      "served = token states + shared reads, the tokens the sequences read per slot (the headline "
                      "with sharing: it can pass 100%)." if sharing else ""))
         _render_time(con, results)
-        _render_cache(con, results, cfg.tiers)
+        _render_cache(con, results, cfg.tiers, report.workload.summary()["samples_per_request"])
     con.print(f"Step time: {cfg.step_time.describe()}"
               + (f"; token budget {cfg.max_num_batched_tokens:,} per step" if cfg.max_num_batched_tokens else
                  "; each prompt computed in its admission step")
@@ -482,7 +482,7 @@ def _render_time(con, results) -> None:
     con.print(table)
 
 
-def _render_cache(con, results, tiers_cfg) -> None:
+def _render_cache(con, results, tiers_cfg, n: int) -> None:
     from rich.table import Table
 
     shared = [r for r in results if r.cache is not None]
@@ -507,7 +507,10 @@ def _render_cache(con, results, tiers_cfg) -> None:
         table.add_row(*row)
     con.print(table)
     con.print(f"Blocks named by: {shared[0].cache.key_source}. KV memory saved: token states read through shared "
-              "blocks beyond the one copy stored, as a share of KV memory.")
+              "blocks beyond the one copy stored, as a share of KV memory."
+              + (f" Hit rate with --n {n}: each sample counted as vLLM V1 counts its child requests, {n} lookups of "
+                 f"the prompt per request; the shared blocks the first sample computed are hits for the other "
+                 f"{n - 1}." if n > 1 else ""))
     if tiers:
         t = tiers_cfg
         disk = (f"; disk at {t.disk_bandwidth / 1e9:.4g} GB/s (--disk-bandwidth, default one PCIe 4.0 NVMe SSD), "

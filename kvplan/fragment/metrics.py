@@ -217,11 +217,13 @@ class TimeStats:
 
 @dataclass(frozen=True)
 class CacheStats:
-    """Prefix caching: what the first admission of each request found (tokens)."""
+    """Prefix caching: what the first admission of each request found (tokens). With n samples
+    a request counts n times, as vLLM V1 counts its n child requests: n prompts queried, and the
+    blocks its samples share are hits for all but the first (kvplan.fragment.simulator admit)."""
 
     block_size: int
-    prompt_tokens: int  # prompts of all requests (first admissions)
-    gpu_hit_tokens: int  # served from GPU-cached blocks
+    prompt_tokens: int  # prompts of all requests (first admissions), n per request with n samples
+    gpu_hit_tokens: int  # served from GPU-cached blocks (a request's shared blocks, for its other samples)
     tier_hit_tokens: tuple[int, ...]  # loaded from the CPU, disk tiers
     tier_names: tuple[str, ...]
     tier_capacity_tokens: tuple[int, ...]

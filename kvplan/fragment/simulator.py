@@ -448,8 +448,8 @@ class _PagedRun(_Run):
         self.uid: int = 0
         self.cseg: int = 1  # first step whose cache occupancy is not yet in the sums
         self.users: int = 0  # sum over keyed blocks in use of their readers
-        self.hit = [0, 0, 0]  # prompt tokens of first admissions served from GPU, CPU, disk
-        self.prompt_total: int = 0
+        self.hit = [0, 0, 0]  # prompt tokens of first admissions served from GPU, CPU, disk (each sample)
+        self.prompt_total: int = 0  # prompt tokens of first admissions, each of a request's samples (-share)
         self.transfer_s: Any = 0.0
         self.avoided_s: Any = 0.0
         # Lookahead slots stop at max_model_len (kvplan.speculative.reserved_slots): a decoding
@@ -735,9 +735,17 @@ class _PagedRun(_Run):
             if grp.first_start is None:
                 grp.first_start = start_clock
                 self.qdelay.append(start_clock - grp.arrival)
-                self.prompt_total += P
                 if cache is not None:
-                    self.hit[0] += hits * B
+                    # vLLM V1's prefix-cache counters, one lookup per child request (v0.19.1
+                    # kv_cache_manager.py:208-214 records num_tokens as queries and the hit as hits;
+                    # PrefixCacheStats.record, metrics/stats.py:131-142): each of the k samples asks
+                    # for its P prompt tokens; the first finds what the cache held (hits, and the
+                    # tiers' found), each of the k - 1 others its K shared blocks, which the first
+                    # sample's allocation named (K * B tokens it does not compute; todo above).
+                    # P = 33, B = 16, k = 4, empty cache: K = (33 - 1) // 16 = 2, queries 4 x 33 =
+                    # 132, hits 3 x 2 x 16 = 96 = 4 x 33 - todo (todo = 2 x 16 + 132 - 4 x 2 x 16 = 36).
+                    self.prompt_total += k * P
+                    self.hit[0] += (hits + (k - 1) * K) * B
                     for i, f in enumerate(found):
                         self.hit[1 + i] += f * B
             else:
