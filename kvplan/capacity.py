@@ -1157,6 +1157,7 @@ def plan(req: CapacityRequest) -> Pool:
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64
         settings = dataclasses.replace(settings, block_size=block)
     prof.check_page(spec, req.gpu, block, req.tp)  # e.g. SGLang 0.5.23's trtllm_mha: 128 needs GQA
+    notes.append(prof.kv_alloc_note(spec, req.kv_format))  # e.g. SGLang 0.5.4-0.5.8's fp8 DSA latent
     # SGLang scales a multimodal model's (default) fraction first (server_args.py), the aiter
     # backend's x 0.85 (memory_fraction_for) comes later
     frac, vlm_note = prof.multimodal_fraction(spec, settings.memory_fraction, given=req.memory_fraction is not None)

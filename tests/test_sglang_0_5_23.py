@@ -321,3 +321,22 @@ def test_the_request_cap_loses_the_prompt_s_rounding_to_pages():
     assert not v and v.bound == "memory" and "less the prompt's 8 tokens of rounding to whole pages" in v.reason
     assert pool.max_requests(12_840, 1_000) == 0 and pool.max_requests(12_839, 1_000) == 1
     assert pool.serves(12_840, 1)  # without the prompt: the best case, as before
+
+
+@pytest.mark.parametrize("release,said", [("0.5.4", True), ("0.5.6", True), ("0.5.8", True), ("0.5.2", False),
+                                          ("0.5.23", False)])
+def test_dsa_fp8_latent_allocated_beyond_the_profile_is_said(release, said):
+    """0.5.4-0.5.8 size an fp8_e4m3 DeepSeek sparse attention pool at 576 B a latent token and layer
+    (the profile's cell size) and allocate 656 (512 fp8 + 4 x 4 scales + 64 x 2 rope): the note gives
+    80 x 61 = 4,880 B a token for DeepSeek-V3.2; bf16 and other releases say nothing."""
+    from pathlib import Path
+
+    from kvplan.formats import get_format
+
+    spec = load_model(str(Path(__file__).parent.parent / "benchmarks" / "unseen_configs" / "deepseek-v3.2.json"))
+    note = get_engine(f"sglang=={release}").kv_alloc_note(spec, get_format("fp8_e4m3"))
+    assert (note is not None) == said
+    if said:
+        assert "at 576 B a latent token and layer but allocates 656" in note and "80 x 61 = 4,880 B a token" in note
+    assert get_engine(f"sglang=={release}").kv_alloc_note(spec, get_format("bf16")) is None
+    assert get_engine(f"sglang=={release}").kv_alloc_note(load_model("deepseek-v3"), get_format("fp8_e4m3")) is None

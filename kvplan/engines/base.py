@@ -459,6 +459,12 @@ class Engine:
         --block-size or the engine default; engines may impose their attention backend's)."""
         return block_size
 
+    def kv_alloc_note(self, spec, fmt) -> str | None:
+        """A line where the engine allocates more bytes a cached token than it sizes its pool by
+        (the token count is the engine's; the extra comes out of the memory left beside the
+        pool); default None."""
+        return None
+
     def check_page(self, spec, gpu, page: int, tp: int) -> None:
         """BadInputError where the engine's attention backend does not start ``spec`` on ``gpu``
         with pages of ``page`` tokens at attention tp ``tp`` (SGLang 0.5.23's trtllm_mha); default:

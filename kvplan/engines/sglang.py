@@ -732,6 +732,21 @@ RULES = (
          {"trtllm_mla": ((32, 64), 64, "1155-1163"), "trtllm_mha": ((16, 32, 64, 128), 64, "1174-1186"),
           "fa4": ((128,), 128, "1274-1298")},
          _OVR23 + " _mla_backend_page_constraints and _fa4_page_constraint"),
+    # -- an fp8_e4m3 DeepSeek sparse attention latent: the bytes a token and layer the pool allocates
+    #    where they exceed what the profile sized it by (SGLang.kv_alloc_note), None where they do not.
+    #    0.5.4 mem_cache/memory_pool.py MLATokenToKVPool kv_cache_dim = 656 for nsa_kv_cache_store_fp8
+    #    (lines 1246-1251, "TODO do not hardcode"); 0.5.6 / 0.5.8 NSATokenToKVPool override_dim =
+    #    512 + 512 // 128 x 4 + 64 x 2 = 656 (0.5.6 lines 1748-1751, 0.5.8 1702-1706), while
+    #    profile_max_num_token's cell size is (kv_lora_rank + qk_rope_head_dim) x 1 B (0.5.4
+    #    model_runner.py line 1402, 0.5.6 1386, 0.5.8 model_runner_kv_cache_mixin.py lines 50-54).
+    #    0.5.23 sizes by what it stores (kv_cache_configurator.py calculate_mla_kv_cache_dim) and
+    #    refuses the 656 B layout below 10.x (rule dsa).
+    Rule("dsa_fp8_alloc_bytes", "0.4.6", "0.5.2", None, "no DeepSeek sparse attention (rule dsa)"),
+    Rule("dsa_fp8_alloc_bytes", "0.5.4", "0.5.8", 656,
+         "mem_cache/memory_pool.py 656-byte fp8 latent (0.5.4 line 1249, 0.5.6 1748-1751, 0.5.8 1702-1706) against "
+         "the profile's kv_lora_rank + qk_rope_head_dim bytes (0.5.8 model_runner_kv_cache_mixin.py 50-54)"),
+    Rule("dsa_fp8_alloc_bytes", "0.5.23", "0.5.23", None,
+         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475: sized as stored"),
     # -- the smallest trtllm_mha page that needs trtllm-gen's dynamic tokens-per-page kernels on
     #    sm100 (SGLang.check_page), None where no such check: before 0.5.23 trtllm_mha runs 16, 32
     #    or 64 only (backend_page_size); 0.5.23 layers/attention/trtllm_mha_backend.py lines 368-389
@@ -1357,6 +1372,27 @@ class SGLang(Engine):
         """Why the page is not ``block_size`` (the --page-size, else 1): the line kvplan adds to
         its notes; None when SGLang runs ``block_size``."""
         return self._page(spec, gpu, requested, block_size)[1]
+
+    def kv_alloc_note(self, spec, fmt) -> str | None:
+        """Rule ``dsa_fp8_alloc_bytes``: 0.5.4-0.5.8 size a DeepSeek sparse attention pool in
+        fp8_e4m3 at 576 B a latent token and layer (kv_lora_rank + rope, one byte each: the
+        profile's cell size) but allocate 656 (512 fp8 + 4 fp32 scales + 64 bf16 rope): SGLang's
+        own token count, 80 B a token and layer more memory than it planned, out of what
+        mem_fraction_static leaves for activations. DeepSeek-V3.2 (61 layers): 4,880 B a token."""
+        value = self.rule("dsa_fp8_alloc_bytes")
+        if not value or fmt.name != "fp8_e4m3" or not _sparse(spec):
+            return None
+        from kvplan.layers import MLAIndexed
+
+        layers = sum(1 for k in spec.layers if isinstance(k, MLAIndexed))
+        mla = spec.mla
+        planned = mla.kv_lora_rank + mla.qk_rope_head_dim
+        extra = value - planned
+        rule = BOOK.rule("dsa_fp8_alloc_bytes", self.release)
+        return (f"{self.name} sizes {spec.name}'s fp8_e4m3 DeepSeek sparse attention pool at {planned} B a latent "
+                f"token and layer but allocates {value} ({rule.source}): the token count is SGLang's, and the pool "
+                f"takes {extra} x {layers} = {extra * layers:,} B a token more than the KV pool shown, out of the "
+                f"memory mem_fraction_static leaves beside it")
 
     def check_page(self, spec, gpu: GPU, page: int, tp: int) -> None:
         """Rule ``trtllm_mha_large_page``: from 0.5.23 trtllm_mha serves pages of 128 or more on
