@@ -466,6 +466,8 @@ class Setup:
     #: --enable-flashinfer-allreduce-fusion), up to which size, and why (the engine release's
     #: rule: Engine.allreduce_rms_fusion)
     allreduce_fusion: AllReduceFusion = AllReduceFusion(False, 0, "not resolved")
+    #: bytes/s of each of the pp - 1 hand-offs between pipeline stages (``_handoff_links``)
+    handoff_links: tuple[int, ...] = ()
 
     @property
     def fused_allreduce_max_bytes(self) -> int:
@@ -504,7 +506,8 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
     if getattr(req, "eviction", None) is not None:
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
-    fusion = get_engine(req.engine).allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp, asked=fuse_allreduce_rms,
+    engine = get_engine(req.engine)
+    fusion = engine.allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp, asked=fuse_allreduce_rms,
                                                           spec=spec, nodes=cdiv(req.tp * req.pp, eff.gpus_per_node))
     if not gpu.hbm_bandwidth_bytes_per_s:
         raise BadInputError(f"{gpu.name}: no memory bandwidth figure (the catalog has none, or --gpu-mem alone "
@@ -526,7 +529,6 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
                             f"time tp {req.tp} x pp {req.pp} x dp {req.dp} collectives on it")
     terms = stage_terms(spec, req.pp)
     moe = spec.moe
-    engine = get_engine(req.engine)
     stages = []
     for st, kinds in zip(pool.weights.stages, terms):
         bp, pc = st.by_part, st.params_by_part
@@ -553,7 +555,18 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         act_bytes=FORMATS[spec.dtype].value_bits // 8,  # the model dtype's bytes (kvplan.formats)
         expert_hit=(moe.experts_per_token, moe.num_experts) if moe is not None else None,
         allreduce_fusion=fusion,
+        handoff_links=_stage_links(req, engine, eff) if req.pp > 1 else (),
     )
+
+
+def _stage_links(req: CapacityRequest, engine, eff: Efficiency) -> tuple[int, ...]:
+    """``_handoff_links`` of ``req``'s layout: SGLang's DP attention runs one group of --tp =
+    tp x dp ranks a stage (server_args.py _handle_data_parallelism asserts tp_size % dp_size ==
+    0); vLLM's DP ranks are replicas."""
+    width, replicas = ((req.tp * req.dp, 1) if req.dp_attention > 1 and engine.dp_attention_flag
+                       else (req.tp, req.dp))
+    return tuple(_handoff_links(width, req.pp, eff.gpus_per_node, req.gpu.interconnect.bytes_per_s,
+                                eff.inter_node_bytes_per_s, replicas))
 
 
 def _reduce_counts(spec: ModelSpec, layers: range) -> tuple[tuple[tuple[int, int], ...], int]:
@@ -822,13 +835,7 @@ def _pass_time(s: Setup, load: _Load) -> StepTime:
     if pp > 1:
         tokens = load.decode_seqs + load.prefill_tokens
         eff = s.efficiency
-        nvlink = s.request.gpu.interconnect.bytes_per_s
-        req = s.request
-        # SGLang's DP attention runs one group of --tp = tp x dp ranks a stage (server_args.py
-        # _handle_data_parallelism asserts tp_size % dp_size == 0); vLLM's DP ranks are replicas
-        width, replicas = ((req.tp * req.dp, 1) if req.dp_attention > 1 and get_engine(req.engine).dp_attention_flag
-                           else (req.tp, req.dp))
-        for link in _handoff_links(width, pp, eff.gpus_per_node, nvlink, eff.inter_node_bytes_per_s, replicas):
+        for link in s.handoff_links:
             handoff += eff.collective_latency_s + tokens * s.spec.hidden_size * s.act_bytes / (eff.interconnect * link)
     return StepTime(
         weights_s=sum(t.weights_s for t in times), kv_s=sum(t.kv_s for t in times),
