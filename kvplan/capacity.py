@@ -916,12 +916,10 @@ class Pool:
             return Verdict(False, self.request_cap.prompt_refusal(self.engine, prompt_tokens, self.max_model_len,
                                                                   self.kv_cache_tokens), self.cap_bound)
         if prompt_tokens is not None and n > self.request_tokens_with_prompt(prompt_tokens):
-            page = self.settings.block_size
-            return Verdict(False, f"a request of {n:,} tokens with a prompt of {prompt_tokens:,} is longer than "
-                                  f"{self.engine} runs one: at most {self.request_tokens_with_prompt(prompt_tokens):,} "
-                                  f"tokens when the pool holds {self.kv_cache_tokens:,} in pages of {page:,} (pool "
-                                  f"tokens - page - 1, less the prompt's {-prompt_tokens % page:,} tokens of rounding "
-                                  f"to whole pages: {self.request_cap.source})", "memory")
+            # SGLang 0.5.23: the pool's cap less the prompt's rounding to whole pages (RequestCap.tokens)
+            return Verdict(False, self.request_cap.request_refusal(
+                self.engine, self.request.spec.name, prompt_tokens, n - prompt_tokens, self.max_model_len,
+                self.kv_cache_tokens, self.settings.block_size), "memory")
         if too_many:
             cap = self.max_num_seqs
             return Verdict(False, f"{requests:,} requests exceed max_num_seqs {cap:,} (the engine runs at most "

@@ -268,12 +268,13 @@ class RequestCap:
                         pool_tokens: int | None = None, page: int = 1) -> str:
         """Why the engine does not run ``prompt_tokens`` in + ``output_tokens`` out to the end
         (longer than ``tokens``), one line; "" when it does."""
-        total, most = prompt_tokens + output_tokens, self.tokens(max_model_len, pool_tokens, page)
+        total, most = prompt_tokens + output_tokens, self.tokens(max_model_len, pool_tokens, page, prompt_tokens)
         if total <= most:
             return ""
-        if pool_tokens is not None and self.pool_page_short and self.pool_binds(max_model_len, pool_tokens, page):
+        if pool_tokens is not None and self.pool_page_short and most < self.tokens(max_model_len):
             where = f" with a pool of {pool_tokens:,} tokens in pages of {page:,}"
-            cut = f" ({engine} runs one to pool tokens - page - 1: {self.source})"
+            cut = (f" ({engine} runs one to pool tokens - page - 1, less the prompt's {-prompt_tokens % page:,} "
+                   f"tokens of rounding to whole pages: {self.source})")
         else:
             lhs, where = self._where(max_model_len, pool_tokens)
             cut = f" ({engine} runs one to {lhs} - {self.short}: {self.source})" if self.short or where else ""
