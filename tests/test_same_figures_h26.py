@@ -266,3 +266,14 @@ def test_speed_without_a_pool_does_not_ask_for_max_model_len(capsys):
     assert "this deployment does not run (no memory left for the KV cache" in err
     assert "assume it did" not in err and "--max-model-len" not in err
     assert "the pool holds 0 requests of 4k (it does not start)" in " ".join(out.split())
+
+
+def test_scoped_notes_lead_a_partial_caveat_with_its_pools():
+    """The one rule size and sweep print pool caveats by (kvplan.cli.common.scoped_notes): a caveat
+    about every pool as it is, else led by its pools' labels, past ``limit`` with how many more."""
+    from kvplan.cli.common import scoped_notes
+
+    about = {"all": ["a", "b", "c", "d", "e"], "some": ["a", "b"], "most": ["a", "b", "c", "d"]}
+    assert scoped_notes(about, 5, prefix="KV ") == ["all", "KV a, b: some", "KV a, b, c, d: most"]
+    assert scoped_notes(about, 5, sep="; ", limit=3) == [
+        "all", "a; b: some", "a; b; c and 1 more pools (--json lists them): most"]

@@ -93,6 +93,23 @@ def warn(message: str) -> None:
     stderr_line(f"warning: {message}")
 
 
+def scoped_notes(about: dict[str, list[str]], total: int, *, sep: str = ", ", prefix: str = "",
+                 limit: int | None = None) -> list[str]:
+    """Each caveat of ``about`` (text -> the labels of the pools it is about) once, as `kvplan
+    capacity` prints it; led by ``prefix`` and its pools' labels where it is not about all
+    ``total`` pools planned (past ``limit`` labels: how many more, --json listing them)."""
+    out = []
+    for text, labels in about.items():
+        if len(labels) == total:
+            out.append(text)
+            continue
+        shown = labels if limit is None else labels[:limit]
+        more = len(labels) - len(shown)
+        which = prefix + sep.join(shown) + (f" and {more:,} more pools (--json lists them)" if more > 0 else "")
+        out.append(f"{which}: {text}")
+    return out
+
+
 def note(message: str) -> None:
     """A remark on how an input was read (stderr, one line)."""
     stderr_line(f"note: {message}")

@@ -315,12 +315,13 @@ def _engine_formats(engine, spec, formats, skipped: dict, explicit: bool):
 def _pool_notes(answers: dict) -> list[str]:
     """Each pool caveat once (``Pool.notes``, as `kvplan capacity` warns it), led by the formats
     it is about where it is not about every format's pool."""
+    from kvplan.cli.common import scoped_notes
+
     about: dict[str, list[str]] = {}
     for name, a in answers.items():
         for text in a["notes"]:
             about.setdefault(text, []).append(name)
-    return [text if len(names) == len(answers) else f"KV {', '.join(names)}: {text}"
-            for text, names in about.items()]
+    return scoped_notes(about, len(answers), prefix="KV ")
 
 
 def _pool_answers(spec, formats, gpu, deploy, par, block_size, ctx, batch, skipped: dict, explicit: bool):

@@ -40,6 +40,7 @@ from kvplan.cli.common import (
     engine_options_given,
     gib,
     print_json,
+    scoped_notes,
     stderr_line,
     tok,
     warn,
@@ -179,18 +180,10 @@ def _note_lines(frame) -> list[str]:
     if not notes:
         return []
     planned = len(frame[["model", "kv_dtype", "tp", "pp"]].drop_duplicates())
-    out = []
-    for note in notes:
-        pools = note["pools"]
-        if len(pools) == planned:
-            out.append(note["text"])
-            continue
-        names = [f"{p['model']} {p['kv_dtype']}" + (f" tp {p['tp']}, pp {p['pp']}" if (p["tp"], p["pp"]) != (1, 1)
-                                                     else "") for p in pools[:MAX_NOTE_POOLS]]
-        more = len(pools) - MAX_NOTE_POOLS
-        which = "; ".join(names) + (f" and {more:,} more pools (--json lists them)" if more > 0 else "")
-        out.append(f"{which}: {note['text']}")
-    return out
+    about = {note["text"]: [f"{p['model']} {p['kv_dtype']}" + (f" tp {p['tp']}, pp {p['pp']}"
+                                                               if (p["tp"], p["pp"]) != (1, 1) else "")
+                            for p in note["pools"]] for note in notes}
+    return scoped_notes(about, planned, sep="; ", limit=MAX_NOTE_POOLS)
 
 
 def _render(frame) -> None:
