@@ -181,9 +181,9 @@ def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     return reserved
 
 
-#: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs.
-_RESERVED = {"reserved_0_4_9": _reserved_0_4_9, "reserved_0_5_4": _reserved_0_5_4, "reserved_0_5_6": _reserved_0_5_6,
-             "reserved_0_5_23": _reserved_0_5_23}
+#: mem_fraction_static_default rule -> MiB SGLang reserves for activations and CUDA graphs
+#: ("reserved_0_5_23" reads the model too: default_fraction calls _reserved_0_5_23 with it).
+_RESERVED = {"reserved_0_4_9": _reserved_0_4_9, "reserved_0_5_4": _reserved_0_5_4, "reserved_0_5_6": _reserved_0_5_6}
 
 
 def _round3(x: Fraction) -> Fraction:
