@@ -115,7 +115,8 @@ class Option:
     request: CapacityRequest
     point: object  # kvplan.speed.SpeedPoint at the requested users
     price: Price
-    #: the pool's caveats (kvplan.capacity.Pool.notes: what `kvplan capacity` prints for this deployment)
+    #: the pool's caveats (kvplan.capacity.Pool.notes: what `kvplan capacity` prints for this deployment), and
+    #: a `kvplan calibrate` file's, where it was fitted on another deployment
     warnings: tuple[str, ...] = ()
 
     @property
@@ -337,6 +338,9 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
         # Serve the load's length: the model's own max_model_len may not start where the load fits,
         # and the engine must accept the prompt (RequestCap.prompt_short: vLLM 1, SGLang 7).
         deploy = dict(deploy, max_model_len=cap.max_model_len_for(peak, ctx))
+    from kvplan.calibrate import fitted_on
+
+    calibrated_on = fitted_on(calibration) if calibration is not None else None
     options, rejections = [], []
     tried = 0
     total = sum(len(g_w) * len(g_kvs) for *_, g_w, g_kvs in searches)
@@ -368,7 +372,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                             continue
                         tried += 1
                         _try(gspec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, output_tokens,
-                             tpot_s, ttft_s, prices[gpu.name], fam, setup, estimate)
+                             tpot_s, ttft_s, prices[gpu.name], fam, setup, estimate, (calibration, calibrated_on))
                     if fam.passed:
                         break
                 if fam.passed:
@@ -386,7 +390,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
 
 
 def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, output_tokens, tpot_s, ttft_s, price,
-         fam: _Family, setup, estimate) -> None:
+         fam: _Family, setup, estimate, calibrated=(None, None)) -> None:
     layout = f"tp {tp}" + (f" pp {pp}" if pp > 1 else "") + (f" dp {dp}" if dp > 1 else "") + (" ep" if ep else "")
     try:
         req = make_request(spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=ep, weights=w, kv_format=kv,
@@ -419,7 +423,10 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         return
     if ttft_s is not None and (point.ttft_s is None or point.ttft_s > ttft_s):
         return
-    fam.passed.append(Option(req, point, price, pool.notes))
+    from kvplan.calibrate import mismatch_note
+
+    other = mismatch_note(calibrated[0], calibrated[1], pool) if calibrated[1] else None
+    fam.passed.append(Option(req, point, price, pool.notes + ((other,) if other else ())))
 
 
 def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, users: int, peak: int,

@@ -95,7 +95,7 @@ from kvplan.units import cdiv
 #: Fractions of a peak (0 < f <= 1) and fixed costs (microseconds) an Efficiency holds.
 FRACTIONS = ("weights_bandwidth", "kv_bandwidth", "flops", "interconnect")
 FIXED_US = ("collective_latency_us", "matrix_overhead_us", "layer_overhead_us", "step_overhead_us",
-            "fused_allreduce_saving_us")
+            "fused_allreduce_saving_us", "sequence_overhead_us")
 CALIBRATION_VERSION = 1
 
 #: What limits a step (the largest term), in report order.
@@ -119,6 +119,9 @@ class Efficiency:
     inter_node_bytes_per_s: int
     #: per all-reduce that vLLM's fuse_allreduce_rms pass fuses with the norm after it
     fused_allreduce_saving_s: float = 0.0
+    #: per decoding sequence and step, outside the model's terms (0 in the shipped factors;
+    #: `kvplan calibrate` fits it from an engine's own runs)
+    sequence_overhead_s: float = 0.0
     sources: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict:
@@ -129,6 +132,7 @@ class Efficiency:
             "layer_overhead_us": self.layer_overhead_s * 1e6,
             "step_overhead_us": self.step_overhead_s * 1e6,
             "fused_allreduce_saving_us": self.fused_allreduce_saving_s * 1e6,
+            "sequence_overhead_us": self.sequence_overhead_s * 1e6,
             "gpus_per_node": self.gpus_per_node,
             "inter_node_bytes_per_s": self.inter_node_bytes_per_s,
             "sources": dict(self.sources),
@@ -202,7 +206,8 @@ def default_efficiency(gpu: GPU | None = None) -> Efficiency:
         interconnect=values["interconnect"], collective_latency_s=values["collective_latency_us"],
         matrix_overhead_s=values["matrix_overhead_us"], layer_overhead_s=values["layer_overhead_us"],
         step_overhead_s=values["step_overhead_us"],
-        fused_allreduce_saving_s=values["fused_allreduce_saving_us"], gpus_per_node=int(per_node),
+        fused_allreduce_saving_s=values["fused_allreduce_saving_us"],
+        sequence_overhead_s=values["sequence_overhead_us"], gpus_per_node=int(per_node),
         inter_node_bytes_per_s=parse_bytes(inter, "efficiency.yaml inter_node_bandwidth"), sources=tuple(sources),
     )
 
@@ -224,11 +229,13 @@ def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = N
     if type(version) is not int or version != CALIBRATION_VERSION:  # True == 1, but is no version
         raise BadInputError(f"{path}: not a kvplan measure report nor a calibration file "
                             f"(expected \"kvplan_calibration\": {CALIBRATION_VERSION}; see docs/speed.md)")
-    allowed = {"kvplan_calibration", "gpu", "source", *FRACTIONS, *FIXED_US}
+    allowed = {"kvplan_calibration", "gpu", "source", "fitted_on", *FRACTIONS, *FIXED_US}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise BadInputError(f"{path}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
     _same_gpu(data.get("gpu"), gpu, path)
+    if "fitted_on" in data and not isinstance(data["fitted_on"], dict):
+        raise BadInputError(f"{path}: fitted_on must be an object (the deployment `kvplan calibrate` fitted on)")
     source = str(data.get("source") or "").strip()
     if not source:
         raise BadInputError(f"{path}: say where the figures come from (\"source\": ...)")
@@ -885,12 +892,14 @@ def decode_step(s: Setup, users_per_replica: int, ctx: int, prompt_tokens: int =
         prompts = (users_per_replica - 1) * micro / (users_per_replica * output_tokens)
         q = min(1.0, prompts)
         t = _mix(t, with_others(_Load(micro, ctx, prompts / q * prompt_tokens, 0, prompts / q)), q)
-    return _with_step_overhead(s, t)
+    return _with_step_overhead(s, t, micro)
 
 
-def _with_step_overhead(s: Setup, t: StepTime) -> StepTime:
-    """``t`` plus the engine's fixed cost per step (outside the model)."""
-    return replace(t, overhead_s=t.overhead_s + s.efficiency.step_overhead_s)
+def _with_step_overhead(s: Setup, t: StepTime, decode_seqs: int) -> StepTime:
+    """``t`` plus the engine's cost per step outside the model: a fixed part and a part per
+    decoding sequence (``sequence_overhead_us``, 0 unless calibrated)."""
+    eff = s.efficiency
+    return replace(t, overhead_s=t.overhead_s + eff.step_overhead_s + decode_seqs * eff.sequence_overhead_s)
 
 
 def _mix(a: StepTime, b: StepTime, q: float) -> StepTime:
@@ -911,7 +920,7 @@ def engine_step_seconds(s: Setup, decode_seqs: int, kv_tokens: int, prefill_toke
     micro = cdiv(decode_seqs, min(pp, decode_seqs)) if decode_seqs else 0
     ctx = round(kv_tokens / decode_seqs) if decode_seqs else 0
     load = _Load(micro, ctx, float(prefill_tokens), 0, 1.0 if prefill_tokens else 0.0)
-    return _with_step_overhead(s, _pass_time(s, load)).total_s
+    return _with_step_overhead(s, _pass_time(s, load), micro).total_s
 
 
 #: Tokens an idle data-parallel rank runs while another computes a prompt: a dummy pass of
@@ -1057,12 +1066,15 @@ class SpeedTable:
     ctx: int
     output_tokens: int | None
     points: tuple[tuple[SpeedPoint, ...], ...]  # [format][users]
+    #: where a `kvplan calibrate` file was fitted on another deployment (``calibration_notes``)
+    calibration_notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
-        deployment), each once: the KV formats' pools share most of them."""
-        return tuple(dict.fromkeys(n for s in self.setups for n in s.pool.notes))
+        deployment), each once: the KV formats' pools share most of them; then the
+        calibration's."""
+        return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)))
 
     @property
     def peak(self) -> int:
@@ -1123,7 +1135,18 @@ def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=Non
         if why:
             raise BadInputError(f"KV {s.request.kv_format.name}: {why}" if len(setups) > 1 else why)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
-    return SpeedTable(setups, ctx, output_tokens, points)
+    notes = calibration_notes(calibration, [s.pool for s in setups]) if calibration is not None else ()
+    return SpeedTable(setups, ctx, output_tokens, points, notes)
+
+
+def calibration_notes(path, pools) -> tuple[str, ...]:
+    """One line for each of ``pools`` that differs from the deployment a `kvplan calibrate`
+    file at ``path`` was fitted on (``kvplan.calibrate.mismatch_note``); none for other
+    calibration files."""
+    from kvplan.calibrate import fitted_on, mismatch_note
+
+    where = fitted_on(path)
+    return tuple(dict.fromkeys(n for n in (mismatch_note(path, where, p) for p in pools) if n))
 
 
 def tpot_curve(s: Setup, users: int, contexts: list[int]) -> list[tuple[int, float | None]]:

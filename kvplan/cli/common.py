@@ -110,6 +110,31 @@ def scoped_notes(about: dict[str, list[str]], total: int, *, sep: str = ", ", pr
     return out
 
 
+def progress_bar(label: str, unit: str):
+    """(update(done, total), finish()) of a rich progress bar on stderr when it is a terminal;
+    no-ops otherwise (update is None then)."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
+                   console=console(stderr=True), transient=True)
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done)
+
+    def finish() -> None:
+        if task is not None:
+            bar.stop()
+
+    return update, finish
+
+
 def note(message: str) -> None:
     """A remark on how an input was read (stderr, one line)."""
     stderr_line(f"note: {message}")

@@ -58,7 +58,8 @@ def _group() -> None:
 COMMANDS = {
     "size": "size", "models": "models", "show": "models", "schema": "models", "import": "models",
     "sweep": "sweep", "capacity": "capacity", "check": "capacity", "gpus": "gpus", "explain": "explain",
-    "speed": "speed", "recommend": "recommend", "fragment": "fragment", "measure": "measure", "report": "measure",
+    "speed": "speed", "calibrate": "calibrate", "recommend": "recommend", "fragment": "fragment", "measure": "measure",
+    "report": "measure",
 }
 COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 _registered: set[str] = set()

@@ -20,6 +20,7 @@ from kvplan.cli.common import (
     MaxNumSeqsOpt,
     console,
     print_json,
+    progress_bar,
     tok,
 )
 from kvplan.cli.speed import CalibrationOpt, OutputOpt
@@ -105,7 +106,7 @@ def recommend(
                                 "max_num_batched_tokens": max_num_batched_tokens,
                                 "max_num_seqs": max_num_seqs, "block_size": block_size,
                                 "dtype": spec.dtype if dtype else None}.items() if v is not None}
-    progress, finish = _progress_bar()
+    progress, finish = progress_bar("searching", "families")
     try:
         rec = run(spec, ctx=n_ctx, users=users, output_tokens=parse_tokens(output, "--output") if output else None,
                   tpot_s=tpot_ms / 1e3 if tpot_ms is not None else None, ttft_s=ttft_s, gpus=gpu_names,
@@ -133,30 +134,6 @@ def _ranks(ranks) -> str:
     return ", ".join(f"#{r}" for r in ranks)
 
 
-def _progress_bar():
-    """A rich progress bar on stderr when it is a terminal; no-ops otherwise."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    from kvplan.cli.common import console
-
-    bar = Progress(TextColumn("searching"), BarColumn(), TextColumn("{task.completed}/{task.total} families"),
-                   console=console(stderr=True), transient=True)
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task("search", total=total)
-        bar.update(task, completed=done)
-
-    def finish() -> None:
-        if task is not None:
-            bar.stop()
-
-    return update, finish
 
 
 def _render(rec, top: int) -> None:

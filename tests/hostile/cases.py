@@ -726,6 +726,24 @@ case("speed-users-huge", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", 
      check=refused(2))
 case("speed-users-list", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--users",
      ",".join(str(i) for i in range(1, 20001)), timeout=120)
+RUN = {"request_rate": "inf", "max_concurrency": 8, "completed": 80, "total_input_tokens": 80_000,
+       "total_output_tokens": 40_000, "median_tpot_ms": 6.0}
+case("calibrate-fifo", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm", files={"r.json": fifo},
+     check=refused(2), timeout=20)
+case("calibrate-devzero", G, "calibrate", "llama3-8b", "/dev/zero", "--gpu", "h100-sxm", check=refused(2),
+     timeout=30)
+case("calibrate-deep", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm",
+     files={"r.json": "[" * 100_000 + "]" * 100_000}, check=refused(2))
+case("calibrate-huge-users", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm",
+     files={"r.json": json.dumps([dict(RUN, max_concurrency=10**18, completed=10**18, total_input_tokens=10**21,
+                                       total_output_tokens=10**20)])}, check=refused(2))
+case("calibrate-1e308-tokens", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm",
+     files={"r.json": json.dumps([RUN, dict(RUN, max_concurrency=16, total_input_tokens=1e308)])},
+     check=refused(2))
+case("calibrate-esc", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm",
+     files={"r.json": json.dumps([dict(RUN, request_rate=ESC_CLEAR + "[/x]" + OSC52)])}, check=refused(2))
+case("calibrate-out-dir", G, "calibrate", "llama3-8b", "r.json", "--gpu", "h100-sxm", "--out", "{dir}",
+     files={"r.json": json.dumps([RUN, dict(RUN, max_concurrency=32, median_tpot_ms=9.0)])}, check=refused(2))
 case("speed-calibration-fifo", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--calibration",
      "c.json", files={"c.json": fifo}, check=refused(2), timeout=20)
 case("speed-calibration-devzero", G, "speed", "llama3-8b", "--gpu", "h100-sxm", "--ctx", "4k", "--calibration",
