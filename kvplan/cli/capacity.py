@@ -322,6 +322,8 @@ def _requests_line(pool, n: int, what: str) -> str:
     if bound == "max_model_len":
         return head + f"0 ({pool.too_long(n)})"
     count = pool.max_requests(n)
+    if not pool.paged and count:  # a request holds no block: memory stops none (Pool.max_requests)
+        return head + f"{count:,} (max_num_seqs {pool.max_num_seqs:,}; no paged KV cache, so memory holds any number)"
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
