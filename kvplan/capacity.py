@@ -862,16 +862,32 @@ class Pool:
         does not start (``start_bound``: no request runs in an engine that refused to start,
         whatever its pool would hold; ``memory_requests`` is the memory's answer alone), and 0
         (``prompt_tokens``: the prompt of the ``n``, where the caller knows it) for a prompt the
-        engine refuses. int, or int64 array."""
+        engine refuses. A pool without paged layers (a model whose layers keep nothing per sequence)
+        runs max_num_seqs requests of any length up to the cap (``memory_requests``, which counts
+        blocks, is 0 there); refused where the engine has no cap. int, or int64 array."""
         from kvplan.layers import minimum
 
         fit = self.memory_requests(n)
         cap = self.max_num_seqs
-        if cap is not None:
+        if not self.paged:
+            # no paged layers: a request holds no block, so memory stops none of them (``limits``) and the
+            # count is the engine's cap (``serves`` answers exactly that), or none where there is no pool
+            fit = n * 0 + (0 if self.limits(1)[0] else self._unpaged_cap())
+        elif cap is not None:
             fit = minimum(fit, cap)
         accepted = prompt_tokens is None or (prompt_tokens <= self.max_prompt_tokens
                                              and n <= self.request_tokens_with_prompt(prompt_tokens))
         return fit * (n <= self.max_request_tokens) * (not self.start_bound()) * accepted
+
+    def _unpaged_cap(self) -> int:
+        """The requests at once of a pool without paged layers: max_num_seqs, as nothing else
+        bounds them; refused where the engine has no cap (raw; TensorRT-LLM without
+        --max-batch-size), as no count is then right."""
+        if self.max_num_seqs is None:
+            raise BadInputError(f"{self.request.spec.name} keeps no KV cache (no paged layers) and {self.engine} caps "
+                                f"no request count: the requests that run at once have no bound to report; give "
+                                f"--max-num-seqs")
+        return self.max_num_seqs
 
     def start_bound(self) -> str:
         """What stops the deployment before any load (``planned``): "" where the engine starts;
@@ -954,11 +970,16 @@ class Pool:
         """The largest L <= max_request_tokens such that ``batch`` requests of L tokens fit the
         pool's usable blocks, whether or not the engine starts (what a shorter max_model_len
         would run: ``_suggest``); 0 when not even one token each fits (or ``batch`` exceeds
-        max_num_seqs)."""
+        max_num_seqs). A pool without paged layers holds any length: max_request_tokens (0 where
+        there is no pool), as ``serves`` answers."""
         from kvplan.paging import longest_fitting
 
         cap = self.max_num_seqs
-        if not self.paged or self.num_blocks <= 0 or (cap is not None and batch > cap):
+        if cap is not None and batch > cap:
+            return 0
+        if not self.paged:  # a request holds no block: any length up to the cap runs where there is a pool
+            return 0 if self.limits(1)[0] else self.max_request_tokens
+        if self.num_blocks <= 0:
             return 0
         return longest_fitting(lambda n: batch * self.blocks_per_request(n) <= self.usable_blocks,
                                self.max_request_tokens)
@@ -972,6 +993,8 @@ class Pool:
             return start
         if n > self.max_request_tokens:
             return self.cap_bound
+        if not self.paged:  # no block to hold: no pool at all, or the engine's cap
+            return "weights" if self.limits(n)[0] else "max_num_seqs"
         cap = self.max_num_seqs
         if cap is not None and self.memory_requests(n) > cap:
             return "max_num_seqs"
@@ -1428,6 +1451,7 @@ def summarize(pool: Pool, ctx: int | None = None, batch: int | None = None, sugg
     ``batch``) do ``batch`` requests of ``ctx`` tokens; what would fit when not."""
     _positive_int(ctx, "ctx", tokens=True)
     _positive_int(batch, "batch", limit=limits.MAX_BATCH)
+    pool.max_requests(pool.model_len_request_tokens)  # refused here, before any output, where no count is right
     reasons = []
     # with --ctx the load is the question (Pool.runs: the engine starts, and --batch requests of
     # --ctx tokens, one without --batch, run at once); without it, one request of max_model_len

@@ -3,6 +3,7 @@
 SGLang sizes its token pool from two availability figures it logs (GiB, printed as "GB"):
 
     rest_GiB = avail_after_load - avail_at_start * (1 - mem_fraction_static)
+               [- 100 MiB for a model 0.5.23 serves as multimodal: SGLang.multimodal_reserve_bytes]
     #tokens  = int(rest_GiB * 2**30 // cell_size)
     K size = V size = #tokens * cell_size / 2 / 2**30
 
@@ -91,7 +92,11 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     # a multimodal model's: the logged server_args are already scaled (but 0.4.6 scales in model_runner.py)
     frac, vlm_note = engine.multimodal_fraction(spec, frac, given=log.memory_fraction is not None)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib
-    rest = after - before * (1 - frac)
+    # 0.5.23 takes 100 MiB more off a multimodal model's KV budget (mem_cache/kv_cache_configurator.py
+    # mm_runtime_reservation_gb, lines 202-219; it logs "Reserving 0.10 GB of the KV budget ..."): the
+    # rule capacity applies (SGLang.multimodal_reserve_bytes)
+    mm_reserve = engine.multimodal_reserve_bytes(spec)
+    rest = after - before * (1 - frac) - Fraction(mm_reserve, GIB)
     cell = _cell_bytes(spec, fmt, _attention_tp(log.tp, log.dp_attention))
     tokens = _tokens(rest, cell)
     w_pred = _weights_bytes(engine, spec, g, log.tp, log.pp, log.dp_attention)
@@ -100,6 +105,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
         Line("free at start", "bytes", int(before * GIB), None),
         Line("model weights", "bytes", int(log.weights_gib * GIB) if log.weights_gib is not None else None, w_pred),
         Line(f"reserved (x {1 - float(frac):g})", "bytes", None, int(before * (1 - frac) * GIB)),
+        *([Line("multimodal reserve", "bytes", None, mm_reserve)] if mm_reserve else []),
         Line("KV cache memory", "bytes", int(log.kv_gib * GIB) if log.kv_gib is not None else None,
              tokens * cell),
         Line("KV cache tokens", "tokens", log.kv_tokens, tokens),
@@ -110,6 +116,10 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     notes = ["the pool is recomputed from the logged 'avail mem' figures (0.01 GB rounding)"]
     if vlm_note:
         notes.append(vlm_note)
+    if mm_reserve:
+        notes.append(f"{engine.name} serves {spec.name} as multimodal and takes {mm_reserve // 2**20} MiB off its KV "
+                     f"budget for post-sizing multimodal allocations (SGLANG_VLM_CACHE_SIZE_MB; "
+                     f"mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb)")
     if log.memory_fraction is None:
         notes.append(f"mem_fraction_static is not in the log: {engine.name}'s default for this GPU and tp "
                      f"({float(frac):g}) is used")
@@ -127,7 +137,7 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
         w_logged = after and (before - after)
         w_new = w_logged * Fraction(_weights_bytes(engine, spec, g, new_tp, log.pp, log.dp_attention), w_pred)
         new_after = before - w_new
-        new_rest = new_after - before * (1 - new_frac)
+        new_rest = new_after - before * (1 - new_frac) - Fraction(mm_reserve, GIB)
         new_cell = _cell_bytes(spec, new_fmt, _attention_tp(new_tp, log.dp_attention))
         new_tokens = _tokens(new_rest, new_cell) if new_rest > 0 else 0
         wl = (

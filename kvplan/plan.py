@@ -257,6 +257,9 @@ def check_deployment(dep: Deployment, plan_path: str = "") -> DeploymentResult:
         fit = pool.max_requests(ctx)
         if not pool.planned() or v.bound in ("weights", "max_model_len", "max_num_seqs"):
             message = v.reason
+        elif not pool.paged:  # a request holds no block: max_num_seqs is the count (Pool.max_requests)
+            message = (f"{n} request{'s' if n != 1 else ''} of {ctx:,} tokens hold no KV blocks (no paged KV cache); "
+                       f"{fit:,} such requests run at once (max_num_seqs){replicas}")
         else:
             per = pool.blocks_per_request(ctx)
             loads.append((n * per, ctx, n))

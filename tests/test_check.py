@@ -413,3 +413,45 @@ def test_sglang_disable_hybrid_swa_memory_is_a_plan_field(tmp_path, capsys):
     assert run(["check", plan]) == 2
     assert capsys.readouterr().err.strip().endswith(
         "deployments.0: disable_hybrid_swa_memory is SGLang's name (engine: sglang); use disable_hybrid_kv_cache_manager")
+
+
+NOTED = """
+deployments:
+  - name: gemma
+    model: gemma3-27b
+    gpu: h100
+    engine: vllm==0.14.0
+    kv_dtype: bf16
+    requires:
+      max_model_len_fits: false
+      min_concurrency: [{ctx: 8192, requests: 2}]
+  - name: llama
+    model: llama3.1-8b
+    gpu: h100
+    max_model_len: 8192
+    requires:
+      min_concurrency: [{ctx: 8192, requests: 4}]
+"""
+
+
+def test_check_warns_the_pools_caveats_on_stderr_as_capacity_does(tmp_path, capsys):
+    """The pool's caveats (Pool.notes) were in --json only. They go to stderr as `kvplan capacity`
+    warns them, led by the deployments they are about where not about all (as sweep leads with its
+    pools); stdout's table and count line are unchanged. Gemma-3-27B under vLLM 0.14.0 starts with
+    131,072 tokens one request of which outgrows the pool (tests/test_same_figures_h26.py)."""
+    from test_same_figures_h26 import GEMMA_014
+
+    plan = write(tmp_path, NOTED)
+    assert run(["check", plan]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"kvplan: warning: gemma: {GEMMA_014}"]
+    assert "warning" not in out and out.splitlines()[-1] == "5 passed, 0 failed"
+    assert run(["check", plan, "--json"]) == 0
+    out, json_err = capsys.readouterr()
+    assert json_err == err
+    assert [d["capacity"]["notes"] for d in json.loads(out)["deployments"]] == [[GEMMA_014], []]
+    assert run(["capacity", "gemma3-27b", "--gpu", "h100", "--engine", "vllm==0.14.0", "--kv-dtype", "bf16"]) == 1
+    assert f"kvplan: warning: {GEMMA_014}" in capsys.readouterr().err.splitlines()
+    # about every deployment (here the only one): the line as capacity prints it, without a name
+    assert run(["check", write(tmp_path, NOTED.split("  - name: llama")[0])]) == 0
+    assert capsys.readouterr().err.splitlines() == [f"kvplan: warning: {GEMMA_014}"]

@@ -169,23 +169,27 @@ def test_vllm_0_19_has_no_beyond_pool_note():
     ("llama3.1-8b", "vllm", 8192, 8192, 4, 53_840_183_296),
     # no paged layers: no blocks, 0 B, whatever the KV pool (vLLM allocates no KV tensor for it)
     ("no-cache.yaml", "vllm", 4096, 2048, 4, 0),
+    # raw caps no request count: its count of such a model's requests is refused without --max-num-seqs
+    # (tests/test_cacheless_model.py), so the sweep and the plan give one
     ("no-cache.yaml", "raw", 4096, 2048, 4, 0),
 ])
 def test_sweep_headroom_is_checks_min_headroom(capsys, tmp_path, monkeypatch, model, engine, max_model_len, ctx,
                                                batch, headroom):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "no-cache.yaml").write_text(NO_CACHE_SPEC)
-    pool = plan(make_request(load_model(model), "h100", engine=engine, max_model_len=max_model_len))
+    seqs = {"max_num_seqs": 64} if engine == "raw" else {}
+    pool = plan(make_request(load_model(model), "h100", engine=engine, max_model_len=max_model_len, **seqs))
     assert pool.headroom_bytes(ctx, batch) == headroom
     code, out, _ = cli(capsys, "sweep", model, "--gpu", "h100", "--engine", engine, "--max-model-len", max_model_len,
-                       "--ctx", ctx, "--batch", batch, "--kv-dtype", "auto", "--json")
+                       "--ctx", ctx, "--batch", batch, "--kv-dtype", "auto", "--json",
+                       *(("--max-num-seqs", 64) if seqs else ()))
     assert code == 0
     (p,) = json.loads(out)["points"]
     assert p["headroom_bytes"] == headroom and p["fits"]
     if model == "no-cache.yaml":
         assert not pool.paged and p["kv_pool_bytes"] == pool.kv_pool_bytes > 0  # the pool's bytes are not headroom
     (tmp_path / "plan.yaml").write_text(json.dumps({"deployments": [{
-        "name": "d", "model": model, "gpu": "h100", "engine": engine, "max_model_len": max_model_len,
+        "name": "d", "model": model, "gpu": "h100", "engine": engine, "max_model_len": max_model_len, **seqs,
         "requires": {"min_concurrency": [{"ctx": ctx, "requests": batch}], "min_headroom": 1}}]}))
     code, out, _ = cli(capsys, "check", "plan.yaml", "--json")
     (r,) = [r for r in json.loads(out)["deployments"][0]["requirements"] if r["requirement"] == "min_headroom"]

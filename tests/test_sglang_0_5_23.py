@@ -205,6 +205,43 @@ def test_a_multimodal_model_loses_100_mib_of_pool():
     assert old.stages[0].kv_pool_bytes == new.stages[0].kv_pool_bytes
 
 
+# Not a real log (no public SGLang 0.5.23 startup log of a multimodal model is kept): the lines SGLang
+# prints, with "avail mem" figures made up, for LLaVA-1.5-7B (32 layers x 32 KV heads x 128 x K and V x 2 B
+# = 524,288 B a token) at mem_fraction_static 0.85; 0.5.23 logs the reserve it takes
+# (kv_cache_configurator.py mm_runtime_reservation_gb: "Reserving %.2f GB of the KV budget ...").
+_LLAVA_LOG = """\
+[2026-01-10 10:00:00] server_args=ServerArgs(model_path='llava-hf/llava-1.5-7b-hf', dtype='auto', \
+kv_cache_dtype='auto', mem_fraction_static=0.85, tp_size=1, pp_size=1)
+[2026-01-10 10:00:05 TP0] Load weight begin. avail mem=78.00 GB
+[2026-01-10 10:00:30 TP0] Load weight end. type=LlavaForConditionalGeneration, dtype=torch.bfloat16, \
+avail mem=64.00 GB, mem usage=14.00 GB.
+[2026-01-10 10:00:30 TP0] Reserving 0.10 GB of the KV budget for post-sizing multimodal allocations \
+(feature-transport pools + embedding cache).
+[2026-01-10 10:00:31 TP0] KV Cache is allocated. #tokens: 106910, K size: 26.10 GB, V size: 26.10 GB
+"""
+
+
+def test_explain_takes_the_multimodal_reserve_capacity_takes():
+    """rest = 64 - 78 x 0.15 - 100/1024 = 52.20234375 GiB -> int(52.20234375 x 2**30 // 524,288) = 106,910
+    tokens, the log's; explain left the 100 MiB in (107,110, +200 = 104,857,600 / 524,288) though
+    capacity takes it (test_a_multimodal_model_loses_100_mib_of_pool). 0.5.8 has no such reserve."""
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    llava = "benchmarks/unseen_configs/llava-1.5-7b.json"
+    log = parse_log(_LLAVA_LOG)
+    ex = explain(log, model=llava, gpu="h100", release="0.5.23")
+    assert ex.line("KV cache tokens").kvplan == ex.line("KV cache tokens").logged == 106_910
+    assert ex.line("multimodal reserve").kvplan == 104_857_600
+    assert any("takes 100 MiB off its KV budget" in n for n in ex.notes)
+    old = explain(log, model=llava, gpu="h100", release="0.5.8")
+    assert old.line("KV cache tokens").kvplan == 107_110
+    assert all(line.label != "multimodal reserve" for line in old.lines)
+    # the what-if keeps it: 64 - 78 x 0.2 - 100/1024 = 48.30234375 GiB -> 98,923 tokens
+    wi = explain(log, model=llava, gpu="h100", release="0.5.23", what_if={"mem_fraction_static": 0.8})
+    assert wi.what_if["lines"][2].kvplan == 98_923
+
+
 REFUSED = [
     # GptOss: a window pool on every backend now (no disable_hybrid_swa_memory for it)
     (["capacity", "gpt-oss-20b", "--gpu", "b200"], "gives gpt-oss-20b's window layers a pool of their own"),

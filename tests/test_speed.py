@@ -684,3 +684,21 @@ def test_fp8_weights_on_a_gpu_with_fp8_tensor_cores_and_no_catalog_figure_are_re
     assert l40.linear_flops_per_s == 362 * 10**12  # the L40 datasheet's dense FP8 (gpus.yaml)
     a100 = setup(plan(make_request(load_model("llama3.1-8b"), "a100-80gb", weights="fp8")))
     assert a100.linear_flops_per_s == 312 * 10**12  # no FP8 tensor cores: the bf16 rate
+
+
+FOOTER_TAIL = ("efficiency: shipped factors (kvplan/data/efficiency.yaml). Estimates: see docs/speed.md for measured "
+               "errors.")
+
+
+@pytest.mark.parametrize(("users", "footer"), [
+    # 1,024 is vLLM 0.19.1's max_num_seqs here: no row is timed, so the footer times no TPOT
+    ("2000,4000", "No users count fits: no TPOT timed; TTFT of one prompt on an idle replica; " + FOOTER_TAIL),
+    ("1,2000", "TPOT timed at 8k tokens a sequence; TTFT of one prompt on an idle replica; " + FOOTER_TAIL),
+])
+def test_speed_footer_claims_only_what_was_timed(capsys, users, footer):
+    """The footer said "TPOT timed at 8k tokens a sequence" where every row was "does not fit"."""
+    code, out, _ = cli(capsys, "speed", "llama3.1-8b", "--gpu", "h100", "--ctx", "8k", "--users", users)
+    assert code == 0
+    assert out.splitlines()[-1] == footer
+    fits = [ln for ln in out.splitlines() if ln.startswith("│") and "does not fit" not in ln]
+    assert len(fits) == (0 if users == "2000,4000" else 1)

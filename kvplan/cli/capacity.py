@@ -322,6 +322,8 @@ def _requests_line(pool, n: int, what: str) -> str:
     if bound == "max_model_len":
         return head + f"0 ({pool.too_long(n)})"
     count = pool.max_requests(n)
+    if not pool.paged and count:  # a request holds no block: memory stops none (Pool.max_requests)
+        return head + f"{count:,} (max_num_seqs {pool.max_num_seqs:,}; no paged KV cache, so memory holds any number)"
     memory = f"{pool.memory_concurrency(n):.2f}x"
     if bound == "max_num_seqs":
         return head + f"{count:,} (capped by max_num_seqs {pool.max_num_seqs:,}; memory alone: {memory})"
@@ -344,7 +346,8 @@ def check(
 
     Each deployment names a model, GPU, parallelism, formats and engine settings, and
     requirements (min concurrency at a context, min KV tokens, min headroom,
-    max_model_len must fit). See docs/check.md and examples/capacity.yaml.
+    max_model_len must fit). The pools' caveats go to stderr, as `kvplan capacity` warns them.
+    See docs/check.md and examples/capacity.yaml.
     """
     from kvplan.errors import CheckFailedError
     from kvplan.plan import check_plan, junit_xml, load_plan, report_dict
@@ -354,11 +357,13 @@ def check(
 
         check_writable(junit, "--junit")
     p = load_plan(plan)
-    from kvplan.cli.common import note
+    from kvplan.cli.common import note, warn
 
     for line in (n for d in p.deployments for n in d.notes):
         note(line)
     report = check_plan(p)
+    for line in _check_notes(report):  # the pools' caveats, as `kvplan capacity` and sweep warn them
+        warn(line)
     if junit:
         from kvplan.outputs import atomic_write_text
 
@@ -374,6 +379,19 @@ def check(
             f"check failed: {len(failed)} of {report.num_requirements} requirements "
             f"({first.deployment}: {first.message}{'; ...' if len(failed) > 1 else ''})"
         )
+
+
+def _check_notes(report) -> list[str]:
+    """Each deployment pool's caveat once (``Capacity.notes``: kvplan.capacity.Pool.notes, what
+    `kvplan capacity` warns for it; --json holds them in each deployment's capacity), led by the
+    deployments it is about where it is not about all of them."""
+    from kvplan.cli.common import scoped_notes
+
+    about: dict[str, list[str]] = {}
+    for d in report.deployments:
+        for text in d.capacity.notes:
+            about.setdefault(text, []).append(d.name)
+    return scoped_notes(about, len(report.deployments))
 
 
 def _render_check(report) -> None:

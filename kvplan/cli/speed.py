@@ -203,8 +203,13 @@ def _render(table, calibration: str | None) -> None:
         con.print(f"all-reduce + RMSNorm fusion on: {fusion.source}; tp all-reduces up to {sizes}{last} "
                   f"cost {first.efficiency.fused_allreduce_saving_s * 1e6:g} us less")
     source = f"calibration {calibration}" if calibration else "shipped factors (kvplan/data/efficiency.yaml)"
-    con.print(f"TPOT timed at {tok(table.points[0][0].ctx)} tokens a sequence; TTFT of one prompt "
-              f"on an idle replica; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")
+    # say only what was timed: no TPOT where no users count fits, no TTFT where no prompt is served
+    rows = [p for points in table.points for p in points]
+    timed = ([f"TPOT timed at {tok(rows[0].ctx)} tokens a sequence"] if any(p.fits for p in rows) else
+             ["No users count fits: no TPOT timed"])
+    if any(p.ttft_s is not None for p in rows):
+        timed.append("TTFT of one prompt on an idle replica")
+    con.print(f"{'; '.join(timed)}; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")
 
 
 def register(app: typer.Typer) -> None:

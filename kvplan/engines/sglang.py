@@ -499,8 +499,7 @@ RULES = (
     # lines 193-223), tokens = int(rest x 2**30) // cell_size rounded down to pages
     # (model_executor/pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines
     # 637-647): 0.5.8's formula. Its one new term, mm_runtime_reservation_gb (100 MiB more for a
-    # multimodal model, lines 202-219), belongs to the multimodal models 0.5.23 refuses (rule
-    # multimodal_unmodelled).
+    # multimodal model, lines 202-219), is rule multimodal (SGLang.multimodal_reserve_bytes).
     Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
@@ -1789,9 +1788,10 @@ class SGLang(Engine):
                                 f"(models/deepseek_v2.py shared-experts fusion); name the GPU")
         return cc >= least
 
-    def _multimodal_reserve_bytes(self, spec) -> int:
+    def multimodal_reserve_bytes(self, spec) -> int:
         """What this release takes off the KV budget of a model it serves as multimodal (rule
-        ``multimodal``: 100 MiB in 0.5.23); 0 otherwise, or where the release was not read for it."""
+        ``multimodal``: 100 MiB in 0.5.23); 0 otherwise, or where the release was not read for it.
+        The one rule of ``carve`` (capacity) and of `kvplan explain` (kvplan.explain_sglang)."""
         rule = self.rule("multimodal")
         if rule is None or not self.rule("vlm_fraction").serves(spec):  # not mm_disabled_models (Gemma 3)
             return 0
@@ -1807,7 +1807,7 @@ class SGLang(Engine):
         frac = settings.memory_fraction
         share = int(total * frac)
         other = int(self.startup_in_use_bytes(settings.tp * settings.dp_attention, settings.pp) * frac)
-        other += self._multimodal_reserve_bytes(spec)
+        other += self.multimodal_reserve_bytes(spec)
         out = []
         for st in weights.stages:
             w = st.bytes + self.mla_copy_bytes(spec, weights, st.layers)
