@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kvplan.engines.base import Release  # noqa: E402
 from kvplan.engines.vllm import BOOK  # noqa: E402
+from kvplan.engines.vllm_rules import KV_CACHE_DTYPES_NOT_MODELLED  # noqa: E402
 from kvplan.paging import BOOK as PAGING  # noqa: E402
 
 def allreduce_rms_fusion(rd):
@@ -42,10 +43,12 @@ def allreduce_rms_fusion(rd):
     ranges = ()
     if o2_value != 'False':
         body = re.search(rf'def {o2_value}\(.*?\n    \)\n', vllm, re.S).group(0)
-        for need in ('tensor_parallel_size > 1', 'is_cuda()', 'has_flashinfer()', 'data_parallel_size == 1',
-                     'pipeline_parallel_size == 1'):
+        for need in ('tensor_parallel_size > 1', 'is_cuda()', 'has_flashinfer()'):
             if need not in body:
                 return f'{o2_value} does not test {need}'
+        single = [need in body for need in ('data_parallel_size == 1', 'pipeline_parallel_size == 1')]
+        if single[0] != single[1]:
+            return f'{o2_value} tests only one of data_parallel_size == 1, pipeline_parallel_size == 1'
         tests = re.findall(r'is_device_capability(_family)?\((\d+)\)', body)
         ranges = tuple(sorted((((int(c) // 10, int(c) % 10), (int(c) // 10 + 1, 0)) if family else
                                ((int(c) // 10, int(c) % 10), (int(c) // 10, int(c) % 10 + 1)))
@@ -55,7 +58,10 @@ def allreduce_rms_fusion(rd):
     table = ast.literal_eval(re.sub(r'#.*', '', text))
     mib = 1 << 20
     max_bytes = {(cc // 10, cc % 10): {tp: int(mb * mib) for tp, mb in row.items()} for cc, row in table.items()}
-    return {"default_capabilities": ranges, "max_bytes": max_bytes}
+    out = {"default_capabilities": ranges, "max_bytes": max_bytes}
+    if o2_value != 'False' and not single[0]:
+        out["single_dp_pp"] = False  # 0.21.0+: on at any dp and pp
+    return out
 
 
 
@@ -107,7 +113,8 @@ for rel in BOOK.releases:
     cfg = rd('config/cache.py') or rd('config.py')
     m = re.search(r'CacheDType = Literal\[(.*?)\]', cfg, re.S)
     if m:
-        dtypes = tuple(re.findall(r'"([^"]+)"', m.group(1)))
+        dtypes = tuple(d for d in re.findall(r'"([^"]+)"', m.group(1))
+                       if d not in KV_CACHE_DTYPES_NOT_MODELLED)  # 0.20.0+: left out on purpose
     else:
         m = re.search(r"--kv-cache-dtype'.{0,80}?choices=\[(.*?)\]", args, re.S)
         dtypes = tuple(sorted(re.findall(r"'([^']+)'", m.group(1)), key=['auto','fp8','fp8_e4m3','fp8_e5m2'].index))
@@ -272,10 +279,15 @@ for rel in BOOK.releases:
         got['hybrid_alignment_32'] = ((10, 0), (11, 0))
     else:
         got['hybrid_alignment_32'] = ((10, 0), (10, 1))
-    m = re.search(r'class NemotronHForCausalLMConfig.*?getattr\(\s*hf_config, "mamba_ssm_cache_dtype", "(\w+)"',
-                  models_cfg, re.S)
-    got['mamba_ssm_cache_dtype'] = {'NemotronHForCausalLM': {'float16': 'fp16'}.get(m.group(1), m.group(1))
-                                    if m else None}
+    m = re.search(r'class NemotronHForCausalLMConfig.*?getattr\(\s*hf_config, "mamba_ssm_cache_dtype", '
+                  r'(?:"(\w+)"|cls\.DEFAULT_MAMBA_SSM_CACHE_DTYPE)', models_cfg, re.S)
+    if m and m.group(1) is None:  # 0.20.0+: the class constant
+        m2 = re.search(r'DEFAULT_MAMBA_SSM_CACHE_DTYPE = "(\w+)"', models_cfg)
+        name = m2.group(1) if m2 else '?'
+    else:
+        name = m.group(1) if m else None
+    got['mamba_ssm_cache_dtype'] = {'NemotronHForCausalLM': {'float16': 'fp16', 'float32': 'fp32'}.get(name, name)
+                                    if name else None}
     got['scheduler_default_caps'] = re.search(r'self\.max_num_batched_tokens = min\(\s*self\.max_num_seqs \* '
                                               r'model_config\.max_model_len', args) is not None
     # paging rules read from vllm/v1/core/kv_cache_utils.py and kv_cache_interface.py

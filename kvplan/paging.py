@@ -122,20 +122,22 @@ RULES = (
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
          _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
     Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
-    Rule("kv_size_report", "0.8.0", "0.20.2", "blocks_per_group",
-         _KCU + ": num_tokens = num_blocks // len(kv_cache_groups) * min_block_size"),
-    Rule("kv_size_report", "0.22.0", None, "concurrency",
-         _KCU + ": get_kv_cache_capacity: int(max_concurrency * max_model_len)"),
+    Rule("kv_size_report", "0.8.0", "0.20.0", "blocks_per_group",
+         _KCU + ": num_tokens = num_blocks // len(kv_cache_groups) * min_block_size (0.20.0 :1689-1711)"),
+    Rule("kv_size_report", "0.20.1", None, "concurrency",
+         _KCU + ": num_tokens = int(max_concurrency * max_model_len) (0.20.1 :1699-1708, 0.21.0 :1701-1710; "
+         "0.22.0+ get_kv_cache_capacity)"),
     Rule("null_block", "0.8.0", "0.8.2", False, "vllm/v1/core/block_pool.py: no null block"),
     Rule("null_block", "0.8.3", None, True,
          "vllm/v1/core/block_pool.py: BlockPool.__init__: null_block = free_block_queue.popleft()"),
     Rule("null_block_in_check", "0.8.0", "0.28.0", False, _KCU + ": check against the whole memory"),
     Rule("null_block_in_check", "0.29.0", None, True,
          _KCU + " (0.33.0: " + _KCP + "): get_kv_cache_configs 'Reserve the null block'"),
-    Rule("override_in_check", "0.8.0", "0.20.2", False,
+    Rule("override_in_check", "0.8.0", "0.20.0", False,
          _KCU + ": num_gpu_blocks_override applied after the memory check"),
-    Rule("override_in_check", "0.22.0", None, True,
-         _KCU + ": get_kv_cache_configs replaces available_memory by override * bytes per block"),
+    Rule("override_in_check", "0.20.1", None, True,
+         _KCU + ": get_kv_cache_configs replaces available_memory by override * _pool_bytes_per_block (0.20.1 "
+         ":1984-2002, 0.21.0 likewise)"),
     Rule("memory_check", "0.8.0", "0.13.0", "layers",
          _KCU + ": check_enough_kv_cache_memory: sum of max_memory_usage_bytes over the worker's layers"),
     Rule("memory_check", "0.14.0", "0.18.1", "first_group",
@@ -185,6 +187,11 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
+    Rule("modelled_kinds", "0.20.0", "0.21.0", ("full_attention",),
+         _KCI + " (0.20.0: 333 lines changed, not read but for full attention: FullAttentionSpec.page_size_bytes "
+         "and max_memory_usage_bytes as 0.19.1 for auto and fp8 caches) and " + _KCU + " (466 lines); "
+         "vllm/model_executor/layers/attention/mla_attention.py (377 lines) and the state-space configs "
+         "(vllm/model_executor/models/config.py, 265 lines) changed"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
@@ -247,7 +254,7 @@ class Paging:
 def vllm_paging(release: str | Release | None = None) -> Paging:
     """vLLM's paging rules at ``release`` (None: the newest release the vLLM engine models,
     as ``--engine vllm``)."""
-    rel = release if isinstance(release, Release) else BOOK.resolve(release or vllm_rules.RELEASES[-1])
+    rel = release if isinstance(release, Release) else BOOK.resolve(release or vllm_rules.DEFAULT_RELEASE)
     table = BOOK.table(rel)
     values = {name: rule.value for name, rule in table.items()}
     return Paging(name=f"vllm=={rel}", unequal_pages_per_layer=False,

@@ -187,10 +187,10 @@ def _launch(d, settings: dict, where: str) -> tuple[str, dict, tuple[str, ...]]:
         if out.get(key) not in (None, False):
             raise BadInputError(f"{where}: {key} is given both in from_{cmd.engine} and as a field")
         out[key] = value
-    if cmd.usage_context != "serve":
+    if cmd.engine_options:  # LLM(...), --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS
         from kvplan.engines import get_engine
 
-        out["engine"] = get_engine(out["engine"], usage_context=cmd.usage_context)
+        out["engine"] = get_engine(out["engine"], **cmd.engine_options)
     model = d.model or cmd.model
     if model is None:
         raise BadInputError(f"{where}: the {cmd.engine} command names no model")

@@ -140,7 +140,15 @@ VLLM_FLAGS = (
     # block reuse, no change to the pool, except for state-space models (make_request refuses
     # those where the release changes their pages: Engine.check_prefix_caching)
     Flag(("--enable-prefix-caching",), "enable_prefix_caching", "bool"),
+    # no CUDA graphs: vLLM 0.20.0+ then subtract no CUDA-graph estimate (an engine option, not a
+    # make_request keyword: LaunchCommand.engine_options)
+    Flag(("--enforce-eager",), "enforce_eager", "bool"),
 )
+
+#: Environment variables a --from-vllm command may set before ``vllm serve`` that kvplan reads
+#: (the engine option each sets, and how its value is read); any other VAR=value is ignored
+#: with a note. VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: vllm/envs.py bool(int(value)).
+VLLM_ENV = {"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "estimate_cudagraphs"}
 
 SGLANG_FLAGS = (
     Flag(("--model-path", "--model"), "model", "str"),
@@ -188,8 +196,8 @@ NEUTRAL = {
     "--prefix-caching-hash-algo": "block hashing", "--scheduling-policy": "request order",
     "--max-num-partial-prefills": "scheduling", "--max-long-partial-prefills": "scheduling",
     "--long-prefill-token-threshold": "scheduling", "--async-scheduling": "scheduling (up to 0.19.1)",
-    "--no-async-scheduling": "scheduling", "--enforce-eager": "CUDA graphs, whose memory vLLM up to 0.19.1 does "
-    "not subtract from the KV pool", "--max-seq-len-to-capture": "CUDA graphs (not subtracted up to 0.19.1)",
+    "--no-async-scheduling": "scheduling", "--max-seq-len-to-capture": "CUDA graphs (their memory estimate is "
+    "subtracted from 0.20.0, which kvplan plans only with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0)",
     "--disable-custom-all-reduce-check": "a check", "--use-tqdm-on-load": "progress bar",
     "--load-format": "how weights are read (auto, safetensors, pt); bitsandbytes is refused",
     "--safetensors-load-strategy": "how weights are read", "--max-parallel-loading-workers": "loading workers",
@@ -227,7 +235,7 @@ REFUSED = {
 
 #: NEUTRAL flags that take no value.
 SWITCHES = frozenset({
-    "--trust-remote-code", "--enforce-eager", "--disable-log-stats", "--disable-log-requests", "--enable-log-requests",
+    "--trust-remote-code", "--disable-log-stats", "--disable-log-requests", "--enable-log-requests",
     "--enable-auto-tool-choice", "--disable-fastapi-docs", "--enable-prompt-tokens-details",
     "--enable-force-include-usage", "--return-tokens-as-token-ids", "--disable-frontend-multiprocessing",
     "--async-scheduling", "--no-async-scheduling",
@@ -248,6 +256,17 @@ class LaunchCommand:
     options: dict  # make_request keywords (max_model_len may be "auto")
     notes: tuple[str, ...] = ()
     usage_context: str = "serve"  # "llm" for the LLM(...) keyword style
+    #: options for the engine class (kvplan.engines.get_engine): enforce_eager, estimate_cudagraphs
+    engine_settings: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def engine_options(self) -> dict:
+        """What the command sets on the engine itself (get_engine keywords): the usage context
+        when not ``vllm serve``'s, --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS."""
+        out = dict(self.engine_settings)
+        if self.usage_context != "serve":
+            out["usage_context"] = self.usage_context
+        return out
 
 
 def _tokens(text: str) -> list[str]:
@@ -361,8 +380,12 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
     return out
 
 
-def _finish(engine: str, model: str | None, options: dict, notes: list[str], usage: str = "serve") -> LaunchCommand:
+def _finish(engine: str, model: str | None, options: dict, notes: list[str], usage: str = "serve",
+            env: dict | None = None) -> LaunchCommand:
     model = options.pop("model", None) or model
+    settings = dict(env or {})
+    if options.pop("enforce_eager", False):
+        settings["enforce_eager"] = True
     if options.get("kv_format") == "auto":
         options["kv_format"] = None
     dtype = options.get("dtype")
@@ -377,7 +400,25 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
                      "except for state-space models, which kvplan checks by release")
     if options.get("quantization") in ("none", None):
         options.pop("quantization", None)
-    return LaunchCommand(engine, model, options, tuple(notes), usage)
+    return LaunchCommand(engine, model, options, tuple(notes), usage, tuple(sorted(settings.items())))
+
+
+def _vllm_env(words: list[str], notes: list[str]) -> dict:
+    """The VAR=value words before the launcher: VLLM_ENV's as engine options, the rest noted."""
+    out = {}
+    for word in words:
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", word)
+        if not m:
+            break
+        name, value = m.groups()
+        if name in VLLM_ENV:
+            try:
+                out[VLLM_ENV[name]] = bool(int(value))
+            except ValueError:
+                raise BadInputError(f"{name}={value}: vLLM reads it as an integer (0 or 1)") from None
+        else:
+            notes.append(f"{name}: an environment variable kvplan does not read (ignored)")
+    return out
 
 
 def parse_vllm(text: str) -> LaunchCommand:
@@ -389,9 +430,11 @@ def parse_vllm(text: str) -> LaunchCommand:
     call = re.match(r"^(?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*)?((?:vllm\.)?LLM\s*\(.*)$", text, re.S)
     if call:  # LLM(...), or llm = LLM(...) as it is written in a script
         return _parse_llm_call(call.group(1), notes)
-    args, model = _strip_launcher(_tokens(text), "vllm")
+    words = _tokens(text)
+    env = _vllm_env(words, notes)
+    args, model = _strip_launcher(words, "vllm")
     options = _parse_args(args, VLLM_FLAGS, "vllm", notes)
-    return _finish("vllm", model, options, notes)
+    return _finish("vllm", model, options, notes, env=env)
 
 
 def parse_sglang(text: str) -> LaunchCommand:

@@ -62,15 +62,14 @@ def test_names_resolve_to_one_release(name, label):
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.19.1"),
+    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.21.0"),
     ("vllm==0.11.5", "is not a release kvplan models"),
-    ("vllm==0.21.0", "not modelled: its KV pool is reduced by a CUDA-graph memory estimate"),
     # vllm/config/vllm.py: Model Runner V2 by default for DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES only in
     # 0.22.0-0.28.0, wherever its features are supported from 0.29.0; the CUDA-graph estimate throughout
     ("vllm==0.22.0", "is the default for the architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER"),
     ("vllm==0.28.0", "CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default since 0.20.0"),
     ("vllm==0.33.0", "Model Runner V2, whose profile run kvplan does not model, is the default wherever its features"),
-    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.19.1, as of 2026-11-30"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.21.0, as of 2026-11-30"),
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan knows of"),  # 0.25.0 and 0.25.1 were published
     # 0.5.9-0.5.22 are published but were not read: refused, though 0.5.8 and 0.5.23 are modelled
     ("sglang==0.5.9", "sglang 0.5.9 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
@@ -176,9 +175,10 @@ def test_non_torch_memory_by_release_gpu_and_parallelism():
     assert old.non_torch_bytes(H100, 1, 1) == 0
 
 
-def test_no_modelled_release_subtracts_a_cuda_graph_estimate():
+def test_only_0_20_and_later_subtract_a_cuda_graph_estimate():
+    # vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS default "0" up to 0.19.1, "1" from 0.20.0
     for release in VLLM_BOOK.releases:
-        assert VLLM_BOOK.value("cudagraph_estimate_subtracted", release) is False
+        assert VLLM_BOOK.value("cudagraph_estimate_subtracted", release) is (release >= Release.parse("0.20.0"))
 
 
 # -- KV formats ---------------------------------------------------------------------------------

@@ -368,10 +368,10 @@ def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | 
         if out.get(key) is not None:
             raise BadInputError(f"{key.replace('_', '-')} is given both in --from-{family} and as an option")
         out[key] = value
-    if cmd.usage_context != "serve":
+    if cmd.engine_options:  # LLM(...), --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS
         from kvplan.engines import get_engine
 
-        out["engine"] = get_engine(engine, usage_context=cmd.usage_context)
+        out["engine"] = get_engine(engine, **cmd.engine_options)
     for line in cmd.notes:
         note(line)
     if model is None:

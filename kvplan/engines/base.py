@@ -614,6 +614,11 @@ class Engine:
         """Raise BadInputError when kvplan does not model this engine release on ``gpu``.
         Default: it does."""
 
+    def check_profiled_pool(self, gpu) -> None:
+        """Raise BadInputError when kvplan cannot plan the pool this engine release derives from
+        its start-up profile on ``gpu`` (asked only when no KV memory is given outright).
+        Default: it can."""
+
     def check_kv_on_gpu(self, fmt, spec, gpu) -> None:
         """Raise BadInputError when this engine does not start ``spec`` with a KV cache stored
         as ``fmt`` on ``gpu``. Default: it does."""

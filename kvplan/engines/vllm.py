@@ -112,11 +112,16 @@ def _capability_range_text(bounds: tuple[tuple[int, int], tuple[int, int]]) -> s
 class VLLM(Engine):
     """vLLM at one release. ``flashinfer_sampler``: whether FlashInfer is installed, which
     decides the sampler path of releases up to 0.11.0 (None: yes, as in the vllm-openai
-    image); ``usage_context``: "serve" (``vllm serve``) or "llm" (the ``LLM`` class)."""
+    image); ``usage_context``: "serve" (``vllm serve``) or "llm" (the ``LLM`` class);
+    ``enforce_eager``: ``--enforce-eager`` (no CUDA graphs); ``estimate_cudagraphs``: the
+    environment's VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (None: unset, the release's default).
+    The last two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool)."""
 
     release: Release
     flashinfer_sampler: bool | None = None
     usage_context: str = "serve"
+    enforce_eager: bool = False
+    estimate_cudagraphs: bool | None = None
 
     family = "vllm"
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
@@ -144,7 +149,7 @@ class VLLM(Engine):
                 raise BadInputError(
                     f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
                     f"modelled: {BOOK.modelled_text()}")
-        return cls(BOOK.resolve(release), **options)
+        return cls(BOOK.resolve(release or R.DEFAULT_RELEASE), **options)
 
     @property
     def default_block_size(self) -> int:  # type: ignore[override]
@@ -323,6 +328,23 @@ class VLLM(Engine):
                                 f"capability {need[0]}.{need[1]}: vllm/engine/arg_utils.py _is_v1_supported_oracle "
                                 f"falls back to V0); use --engine vllm==0.10.2 or later")
 
+    def check_profiled_pool(self, gpu: GPU) -> None:
+        """From 0.20.0 (rule ``cudagraph_estimate_subtracted``) vLLM subtracts from the KV pool a
+        CUDA-graph memory estimate it measures by capturing trial graphs (gpu_model_runner.py
+        profile_cudagraph_memory), which kvplan cannot predict: refused unless the estimate is not
+        subtracted: --enforce-eager (cudagraph_mode NONE, not measured),
+        VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or a
+        GPU that is not CUDA (AMD: not measured)."""
+        if not self.rule("cudagraph_estimate_subtracted") or self.enforce_eager or self.estimate_cudagraphs is False:
+            return
+        if gpu.vendor == "amd":
+            return
+        raise BadInputError(
+            f"{self.name} subtracts a CUDA-graph memory estimate from the KV pool (VLLM_MEMORY_PROFILER_ESTIMATE_"
+            f"CUDAGRAPHS=1 by default from 0.20.0), measured by trial graph captures that kvplan does not "
+            f"predict; plan with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in --from-vllm, "
+            f"or --engine vllm==0.19.1")
+
     #: The attention features rule attention_features_start is keyed by, with the words a
     #: refusal names them by, and how a spec shows each.
     FEATURES = (
@@ -378,12 +400,14 @@ class VLLM(Engine):
         elif not ranges:
             on, why = False, f"vLLM {self.release} default: off at every optimization level"
         else:
-            on = (tp > 1 and dp == 1 and pp == 1 and cc is not None
+            single = rule.get("single_dp_pp", True)  # 0.17.0-0.20.2: dp 1 and pp 1 only
+            on = (tp > 1 and (not single or (dp == 1 and pp == 1)) and cc is not None
                   and any(low <= cc < below for low, below in ranges))
             where = " or ".join(_capability_range_text(r) for r in ranges)
             here = f"tp {tp}, dp {dp}, pp {pp}, CC {_capability_text(cc)}"
+            need = "tp > 1, dp 1, pp 1" if single else "tp > 1"
             why = (f"vLLM {self.release} default at O2 ({here})" if on else
-                   f"vLLM {self.release} default at O2: off for {here} (on at tp > 1, dp 1, pp 1 on CC {where})")
+                   f"vLLM {self.release} default at O2: off for {here} (on at {need} on CC {where})")
         if not on:
             return AllReduceFusion(False, 0, why)
         max_bytes = rule["max_bytes"].get(cc, {}).get(tp, 0)
@@ -646,7 +670,18 @@ class VLLM(Engine):
             peak += rows * vocab * 4
         if self.rule("hidden_states_alive_in_sampler"):
             peak += t * spec.hidden_size * d
+        if self.flashinfer_first(gpu):
+            peak += self.rule("sampler_flashinfer_first_bytes")
         return peak
+
+    def flashinfer_first(self, gpu: GPU) -> bool:
+        """Whether this release's dummy sampler runs FlashInfer before the native path on ``gpu``
+        (rule ``sampler_flashinfer_first_bytes``: 0.21.0 on a CUDA GPU of compute capability
+        7.5-12.1, FlashInferBackend.supports_compute_capability; a GPU given by --gpu-mem is taken
+        for such a one)."""
+        cc = gpu.compute_capability
+        return (self.rule("sampler_flashinfer_first_bytes") > 0 and self.flashinfer_sampler is not False
+                and gpu.vendor != "amd" and (cc is None or (7, 5) <= cc < (12, 2)))
 
     def rejection_pass_excess_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int | None:
         """How much more than ``sampler_bytes`` the profile run's rejection-sampler pass holds, at

@@ -5,11 +5,14 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.19.1 that runs the V1
-model runner by default. Later releases are refused (see ``REFUSED``): from 0.20.0 the
-KV pool is reduced by a CUDA-graph memory estimate (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS``
-defaults to "1" in vllm/envs.py; the log line says "default since v0.21.0") that kvplan
-does not predict, and from 0.22.0 Model Runner V2 (a different profile run and sampler)
+Modelled releases: every published vLLM release from 0.8.0 to 0.21.0 that runs the V1
+model runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
+(``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
+says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
+predict: 0.20.0-0.21.0 are planned only where it is not subtracted (rule
+``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
+a GPU that is not CUDA), and only for full-attention models (kvplan.paging rule
+``modelled_kinds``). Later releases are refused (see ``REFUSED``): from 0.22.0 Model Runner V2 (a different profile run and sampler)
 is the default for some architectures (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES,
 0.22.0-0.28.0) and from 0.29.0 wherever its features are supported.
 """
@@ -28,21 +31,24 @@ RELEASES = (
     "0.11.0", "0.11.1", "0.11.2",
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0",
 )
+
+#: The release a bare ``--engine vllm`` plans for: the newest whose default start-up (CUDA graphs
+#: on, no environment) kvplan models exactly; 0.20.0+ subtract a CUDA-graph estimate by default.
+DEFAULT_RELEASE = "0.19.1"
 
 #: Releases published after the newest modelled one, as `pip index versions vllm` listed them on
 #: 2026-11-30: refused with the reason in REFUSED; a later version is named as one kvplan does
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
+    "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.20": "its KV pool is reduced by a CUDA-graph memory estimate "
-            "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default, vllm/envs.py) that kvplan does not predict",
     "0.22": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
@@ -54,6 +60,10 @@ REFUSED = {
 }
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
+#: --kv-cache-dtype values vLLM 0.20.0+ takes that kvplan does not plan (rule kv_cache_dtypes).
+KV_CACHE_DTYPES_NOT_MODELLED = ("turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc",
+                                "int8_per_token_head", "fp8_per_token_head", "nvfp4")
+
 _RUNNER = "vllm/v1/worker/gpu_model_runner.py: GPUModelRunner.profile_run / _dummy_sampler_run"
 _TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, apply_top_k_top_p"
 _ARGS = "vllm/engine/arg_utils.py: EngineArgs._set_default_args (default_max_num_batched_tokens/seqs)"
@@ -195,8 +205,11 @@ MAMBA_PREFIX_CACHING_ARCHS = ("BambaForCausalLM", "FalconH1ForCausalLM", "Falcon
 
 RULES = (
     # -- the memory the engine gives itself
-    Rule("gpu_memory_utilization", "0.8.0", None, Fraction(9, 10),
+    Rule("gpu_memory_utilization", "0.8.0", "0.19.1", Fraction(9, 10),
          "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
+    Rule("gpu_memory_utilization", "0.20.0", None, Fraction(23, 25),
+         "vllm/config/cache.py: CacheConfig.gpu_memory_utilization = Field(default=0.92) (0.20.0 and 0.21.0 "
+         "line 66)"),
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
          "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
@@ -281,9 +294,24 @@ RULES = (
          "vllm/v1/attention/backends/mla/flashmla_sparse.py: get_supported_kernel_block_sizes [64] (the "
          "preferred size, and a --block-size must be a multiple of it); on 10.x FLASHINFER_MLA_SPARSE "
          "([32, 64]) may come first (cuda.py _get_backend_priorities)"),
-    Rule("cudagraph_estimate_subtracted", "0.8.0", None, False,
+    # -- whether vLLM subtracts its CUDA-graph memory estimate from the KV pool by default. The
+    #    estimate is measured, not computed: GPUModelRunner.profile_cudagraph_memory captures the
+    #    first two graphs of each CUDA-graph mode, reads torch.cuda.mem_get_info around each, and
+    #    extrapolates first + (n - 1) x second (0.20.0 gpu_model_runner.py :5949-6047), so kvplan
+    #    cannot predict it. True: the release subtracts it unless --enforce-eager (cudagraph_mode
+    #    NONE: not measured, vllm/config/vllm.py VllmConfig.__post_init__), or
+    #    VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as in 0.18-0.19), or
+    #    a GPU that is not CUDA (not measured); kvplan.engines.vllm VLLM.check_cudagraph_estimate
+    #    refuses the rest.
+    Rule("cudagraph_estimate_subtracted", "0.8.0", "0.19.1", False,
          _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
          "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),
+    Rule("cudagraph_estimate_subtracted", "0.20.0", None, True,
+         _WORKER + ": available_kv_cache_memory_bytes = requested_memory - non_kv_cache_memory - "
+         "cudagraph_memory_estimate_applied (0.20.0 :419-423, 0.21.0 :441-445), the estimate measured when "
+         "cudagraph_mode != NONE on CUDA (0.20.0 :379-385 'not current_platform.is_rocm()', 0.21.0 :401-407 "
+         "'current_platform.is_cuda()') and applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (vllm/envs.py "
+         "default '1' from 0.20.0, line 1725; 0.21.0 line 1769)"),
     # -- scheduler defaults: (large GPU test, {usage context: (max_num_batched_tokens, max_num_seqs)})
     Rule("large_gpu_test", "0.8.0", "0.8.5.post1", ">= 70 GiB", _ARGS + ": device_memory >= 70 * GiB_bytes"),
     Rule("large_gpu_test", "0.9.0", None, ">= 70 GiB and not A100",
@@ -309,6 +337,23 @@ RULES = (
          _TOPK + ": FlashInfer is opt-in (VLLM_USE_FLASHINFER_SAMPLER=1); forward_native sorts the logits"),
     Rule("sampler_top_k_top_p", "0.17.0", None, "triton",
          _TOPK + ": apply_top_k_top_p_triton for >= 8 rows (vllm/v1/sample/ops/topk_topp_triton.py)"),
+    # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
+    #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
+    #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
+    #    FlashInferBackend.supports_compute_capability, 7.5-12.1), then with a generator, which
+    #    forward_cuda sends to forward_native, the path of sampler_top_k_top_p. FlashInfer's call holds
+    #    the [S, vocab] fp32 logits, top_k_mask_logits' output and the softmax (flashinfer-python
+    #    0.6.8.post1 sampling.py top_k_top_p_sampling_from_logits :1286, top_k_mask_logits :1740):
+    #    8 B a logit, no more than the native call's own (triton 8 + its buffer, sort 32 or 44), and
+    #    keeps a 1 MiB row-state buffer (_get_cache_buf 'top_k_mask_logits_row_states', zero_init;
+    #    utils.py :212-223) that is alive during the native call. Value: those persistent bytes,
+    #    added to the native call's peak on such a GPU (VLLM.sampler_bytes); 0: FlashInfer not run.
+    Rule("sampler_flashinfer_first_bytes", "0.8.0", "0.20.2", 0,
+         _RUNNER + ": one sampler call; 0.20.x: VLLM_USE_FLASHINFER_SAMPLER default None, read as off "
+         "(topk_topp_sampler.py: 'disabled by default')"),
+    Rule("sampler_flashinfer_first_bytes", "0.21.0", None, 1 << 20,
+         _RUNNER + " (0.21.0 :5741-5764: the FlashInfer call, then forward_native); flashinfer-python==0.6.8.post1 "
+         "(a Requires-Dist of the 0.21.0 wheel) sampling.py top_k_mask_logits: row_states_buffer 1024 * 1024 B"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -450,10 +495,14 @@ RULES = (
          "vllm/model_executor/models/config.py has no NemotronHForCausalLMConfig before 0.13.0: "
          "mamba_ssm_cache_dtype stays 'auto' (vllm/config/cache.py), the model dtype; the HF config's "
          "mamba_ssm_cache_dtype is not read (nemotron_h.py get_mamba_state_dtype_from_config reads cache_config)"),
-    Rule("mamba_ssm_cache_dtype", "0.13.0", None, {"NemotronHForCausalLM": "fp16"},
+    Rule("mamba_ssm_cache_dtype", "0.13.0", "0.19.1", {"NemotronHForCausalLM": "fp16"},
          "vllm/model_executor/models/config.py NemotronHForCausalLMConfig.verify_and_update_config (0.13.0 "
          ":493-510, 0.19.1 :483-500): 'auto' -> getattr(hf_config, 'mamba_ssm_cache_dtype', 'float16'); "
          "DEFAULT_MAMBA_SSM_CACHE_DTYPE 'float32' replaces the 'float16' only from 0.20.0 (:409-429)"),
+    Rule("mamba_ssm_cache_dtype", "0.20.0", None, {"NemotronHForCausalLM": "fp32"},
+         "vllm/model_executor/models/config.py NemotronHForCausalLMConfig.update_mamba_ssm_cache_dtype (0.20.0 "
+         ":410-429): 'auto' -> getattr(hf_config, 'mamba_ssm_cache_dtype', DEFAULT_MAMBA_SSM_CACHE_DTYPE = "
+         "'float32')"),
     # -- KV-cache dtypes --kv-cache-dtype accepts (vllm/config/cache.py: CacheDType)
     # -- the dtype the model runs in with --dtype auto (the default), by the config's torch_dtype and
     #    the GPU: "legacy" releases downcast a float32 config to fp16 (bf16 for the model types in
@@ -512,9 +561,16 @@ RULES = (
     Rule("kv_cache_dtypes", "0.11.1", "0.17.1",
          ("auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
          "vllm/config/cache.py: CacheDType"),
-    Rule("kv_cache_dtypes", "0.18.0", None,
+    Rule("kv_cache_dtypes", "0.18.0", "0.19.1",
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
          "vllm/config/cache.py: CacheDType"),
+    # 0.20.0 adds turboquant_k8v4, turboquant_4bit_nc, turboquant_k3v4_nc, turboquant_3bit_nc,
+    # int8_per_token_head, fp8_per_token_head and nvfp4 (KV_CACHE_DTYPES_NOT_MODELLED), whose pages
+    # (kv_cache_interface.py AttentionSpec.page_size_bytes: per-token-head scales, nvfp4 packing) and
+    # attention backends kvplan has not read: they are left out, so kvplan refuses them.
+    Rule("kv_cache_dtypes", "0.20.0", None,
+         ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
+         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38), less KV_CACHE_DTYPES_NOT_MODELLED"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -708,13 +764,20 @@ RULES = (
          "(flashinfer-python==0.6.4 is a Requires-Dist of the 0.17.0 wheel), is_device_capability(100) or "
          "is_device_capability(90), data_parallel_size == 1, pipeline_parallel_size == 1; sizes "
          "vllm/compilation/passes/fusion/allreduce_rms_fusion.py FI_ALLREDUCE_FUSION_MAX_SIZE_MB"),
-    Rule("allreduce_rms_fusion", "0.19.0", None,
+    Rule("allreduce_rms_fusion", "0.19.0", "0.20.2",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103},
          "vllm/config/vllm.py: enable_allreduce_rms_fusion as 0.17.0 but is_device_capability_family(100) "
          "(any 10.x; vllm/platforms/interface.py) or is_device_capability(90) (flashinfer-python==0.6.6 a "
          "Requires-Dist of the 0.19.1 wheel); FI_ALLREDUCE_FUSION_MAX_SIZE_MB "
          "(vllm/compilation/passes/fusion/allreduce_rms_fusion.py) adds capability 103 (2: 64, 4: 64, 8: 2 MB); "
          "other 10.x parts get no size, so the pass disables itself there"),
+    # 0.21.0 drops the dp 1 / pp 1 conditions ("single_dp_pp": False; absent: True).
+    Rule("allreduce_rms_fusion", "0.21.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
+          "single_dp_pp": False},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion (0.21.0 :119-139): tensor_parallel_size > 1, is_cuda(), "
+         "has_flashinfer(), is_device_capability_family(100) or is_device_capability(90); no data_parallel_size "
+         "or pipeline_parallel_size test; FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0 (allreduce_rms_fusion.py :66-82)"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
     #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
@@ -726,6 +789,10 @@ RULES = (
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
+    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, True,
+         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 line 375, unchanged; "
+         "called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685): auto -> fp8_e4m3 for fp8, and "
+         "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363)"),
 )
 
 # -- per-logit bytes of the dummy sampler, beyond the logits in the model dtype -------------

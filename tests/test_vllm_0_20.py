@@ -1,0 +1,93 @@
+"""vLLM 0.20.0-0.21.0: planned only where the CUDA-graph memory estimate is not subtracted
+(rule cudagraph_estimate_subtracted: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
+an AMD GPU), and only for full-attention models (kvplan.paging modelled_kinds); refused with one
+line otherwise. Figures derived by hand from the rules (docs/capacity.md, vllm_rules.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import cli, one_line_error  # noqa: F401
+
+from kvplan.engines import get_engine
+from kvplan.vllm_args import parse_vllm
+
+ESTIMATE = ("kvplan: error: vllm==0.21.0 subtracts a CUDA-graph memory estimate from the KV pool "
+            "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default from 0.20.0), measured by trial graph captures "
+            "that kvplan does not predict; plan with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 "
+            "in --from-vllm, or --engine vllm==0.19.1")
+SERVE = "vllm serve meta-llama/Llama-3.1-8B"
+
+
+def _plan(capsys, *args):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_llama31_8b_h100_0_21_enforce_eager_against_0_19_1(capsys):
+    # H100: 85,029,027,840 B (79.19 GiB). Weights 16,094,076,928 and non-torch 268,435,456 (0.25 GiB)
+    # as 0.19.1. 0.19.1: activation 2,024,886,272 (the sampler binds), share int(total x 0.9) =
+    # 76,526,125,056, pool 58,138,726,400, 58,138,726,400 // (16 x 131,072) = 27,722 blocks, 443,552 tokens.
+    old = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.19.1")
+    assert (old["activation_bytes"], old["kv_pool_bytes"], old["num_blocks"], old["kv_cache_tokens"]) == (
+        2_024_886_272, 58_138_726_400, 27_722, 443_552)
+    # 0.21.0: gpu_memory_utilization 0.92 (int(total x 23 / 25) = 78,226,705,612); the sampler's
+    # FlashInfer call leaves its 1 MiB row-state buffer for the native call: 2,024,886,272 + 1,048,576
+    # = 2,025,934,848; pool 78,226,705,612 - 16,094,076,928 - 2,025,934,848 - 268,435,456 =
+    # 59,838,258,380 -> 28,533 blocks; "GPU KV cache size" int(28,533 / 8,192 x 131,072) = 456,528.
+    new = _plan(capsys, "--engine", "vllm==0.21.0", "--from-vllm", SERVE + " --enforce-eager")
+    assert (new["weights_bytes"], new["other_bytes"]) == (old["weights_bytes"], old["other_bytes"])
+    assert (new["activation_bytes"], new["kv_pool_bytes"], new["num_blocks"], new["kv_cache_tokens"]) == (
+        2_025_934_848, 59_838_258_380, 28_533, 456_528)
+
+
+def test_0_20_0_estimate_off_by_environment(capsys):
+    # 0.20.0: no FlashInfer call (VLLM_USE_FLASHINFER_SAMPLER unset is off): activation as 0.19.1,
+    # pool 78,226,705,612 - 16,094,076,928 - 2,024,886,272 - 268,435,456 = 59,839,306,956 -> 28,533
+    # blocks, 28,533 x 16 = 456,528 tokens (num_blocks // groups x block size, up to 0.20.0)
+    got = _plan(capsys, "--engine", "vllm==0.20.0", "--from-vllm",
+                "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 " + SERVE)
+    assert (got["activation_bytes"], got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (
+        2_024_886_272, 59_839_306_956, 28_533, 456_528)
+
+
+@pytest.mark.parametrize("release", ["0.20.0", "0.20.1", "0.20.2", "0.21.0"])
+def test_default_graphs_refused(capsys, release):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}")
+    assert code == 2 and out == ""
+    assert err.strip() == ESTIMATE.replace("0.21.0", release)
+
+
+def test_environment_on_is_refused_too(capsys):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.21.0", "--from-vllm",
+                         "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 " + SERVE)
+    assert code == 2 and err.strip() == ESTIMATE
+
+
+def test_kv_cache_memory_bytes_needs_no_profile(capsys):
+    # gpu_worker.py determine_available_memory returns kv_cache_memory_bytes before profiling
+    got = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.21.0", "--kv-cache-memory-bytes", "32G")
+    assert got["num_blocks"] == (32 << 30) // (16 * 131_072)
+
+
+def test_bare_engine_is_still_0_19_1():
+    assert str(get_engine("vllm").release) == "0.19.1"
+
+
+def test_non_full_attention_refused_on_0_20(capsys):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.21.0", "--from-vllm",
+                         "vllm serve google/gemma-3-27b-it --enforce-eager")
+    assert code == 2 and out == ""
+    assert "layers are not modelled for this release (kvplan models full_attention layers there)" in err
+
+
+def test_from_vllm_reads_enforce_eager_and_the_environment():
+    cmd = parse_vllm("VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 FOO=1 vllm serve m --enforce-eager")
+    assert cmd.engine_options == {"enforce_eager": True, "estimate_cudagraphs": False}
+    assert "enforce_eager" not in cmd.options
+    assert any(n.startswith("FOO: an environment variable kvplan does not read") for n in cmd.notes)
+    assert parse_vllm("LLM(model='m', enforce_eager=True)").engine_options == {"enforce_eager": True,
+                                                                               "usage_context": "llm"}
