@@ -112,9 +112,11 @@ for rel in BOOK.releases:
     symm = bool(m and m.group(1) == '1')
     cfg = rd('config/cache.py') or rd('config.py')
     m = re.search(r'CacheDType = Literal\[(.*?)\]', cfg, re.S)
+    unmodelled = ()
     if m:
         dtypes = tuple(d for d in re.findall(r'"([^"]+)"', m.group(1))
                        if d not in KV_CACHE_DTYPES_NOT_MODELLED)  # 0.20.0+: left out on purpose
+        unmodelled = tuple(d for d in KV_CACHE_DTYPES_NOT_MODELLED if f'"{d}"' in m.group(1))
     else:
         m = re.search(r"--kv-cache-dtype'.{0,80}?choices=\[(.*?)\]", args, re.S)
         dtypes = tuple(sorted(re.findall(r"'([^']+)'", m.group(1)), key=['auto','fp8','fp8_e4m3','fp8_e5m2'].index))
@@ -122,6 +124,7 @@ for rel in BOOK.releases:
     v1_cc = (8, 0) if 'feature_name="Compute Capability < 8.0"' in args else None  # else V1 runs below 8.0
     got = dict(sampler_top_k_top_p=path, hidden_states_alive_in_sampler=alive, large_gpu_test=large,
                cudagraph_estimate_subtracted=cg, symmetric_memory_all_reduce=symm, kv_cache_dtypes=dtypes,
+               kv_cache_dtypes_unmodelled=unmodelled,
                v1_min_capability=v1_cc, allreduce_rms_fusion=allreduce_rms_fusion(rd))
     fi = re.search(r'def get_supported_head_sizes\(.*?return (\[[\d, ]*\])', rd('v1/attention/backends/flashinfer.py'), re.S)
     got['flashinfer_head_sizes'] = tuple(ast.literal_eval(fi.group(1))) if fi else None

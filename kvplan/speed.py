@@ -514,6 +514,12 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
     eff = efficiency or default_efficiency(gpu)
     engine = get_engine(req.engine)
+    if getattr(engine, "enforce_eager", False):
+        # every published step time kvplan's factors were fitted to ran under CUDA graphs
+        # (efficiency.yaml); eager decode launches each kernel from Python, a cost not modelled
+        raise BadInputError(f"kvplan speed does not model {engine.name} with --enforce-eager (no CUDA graphs: "
+                            f"kernel launches the fitted factors never paid); time the deployment with CUDA "
+                            f"graphs")
     fusion = engine.allreduce_rms_fusion(gpu, tp=req.tp, pp=req.pp, dp=req.dp, asked=fuse_allreduce_rms,
                                                           spec=spec, nodes=cdiv(req.tp * req.pp, eff.gpus_per_node))
     if not gpu.hbm_bandwidth_bytes_per_s:

@@ -91,3 +91,30 @@ def test_from_vllm_reads_enforce_eager_and_the_environment():
     assert any(n.startswith("FOO: an environment variable kvplan does not read") for n in cmd.notes)
     assert parse_vllm("LLM(model='m', enforce_eager=True)").engine_options == {"enforce_eager": True,
                                                                                "usage_context": "llm"}
+
+
+def test_speed_refuses_an_eager_engine():
+    """kvplan's speed factors were fitted on CUDA-graph runs: an eager vLLM is refused, not timed."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.errors import BadInputError
+    from kvplan.loader import load_model
+    from kvplan.speed import setup
+
+    pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine=get_engine("vllm==0.21.0", enforce_eager=True)))
+    assert pool.stages[0].kv_pool_bytes == 59_838_258_380  # planned: the eager pool itself is exact
+    with pytest.raises(BadInputError, match="does not model vllm==0.21.0 with --enforce-eager"):
+        setup(pool)
+
+
+def test_kv_dtypes_the_release_takes_but_kvplan_does_not_plan_are_named(capsys):
+    """0.20.0 adds turboquant / per-token-head / nvfp4 KV dtypes (vllm/config/cache.py CacheDType):
+    refused as not planned by kvplan, not as absent from the release (0.19.1 keeps its wording)."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.21.0",
+                         "--kv-dtype", "nvfp4")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert "kvplan does not plan vllm==0.21.0 with the KV cache as nvfp4" in line
+    assert "the page layouts of turboquant_k8v4" in line and "nvfp4 are not read" in line
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.19.1",
+                         "--kv-dtype", "nvfp4")
+    assert code == 2 and "vllm==0.19.1 cannot store the KV cache as nvfp4" in one_line_error(err)

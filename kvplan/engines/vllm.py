@@ -173,6 +173,20 @@ class VLLM(Engine):
     def removed_options(self) -> tuple[str, ...]:
         return self.rule("removed_options")
 
+    def check_kv_format(self, fmt, model_dtype: str) -> None:
+        """As Engine.check_kv_format; the refusal also names the --kv-cache-dtype values the
+        release takes whose pages kvplan has not read (rule kv_cache_dtypes_unmodelled: from
+        0.20.0), so it does not claim the release lacks them."""
+        try:
+            super().check_kv_format(fmt, model_dtype)
+        except BadInputError as err:
+            if not self.rule("kv_cache_dtypes_unmodelled"):
+                raise
+            raise BadInputError(f"kvplan does not plan {self.name} with the KV cache as {fmt.name}: of its "
+                                f"--kv-cache-dtype values it plans {', '.join(self.kv_formats())}; the page layouts "
+                                f"of {', '.join(self.rule('kv_cache_dtypes_unmodelled'))} are not read (use --engine "
+                                f"raw to plan other formats)") from err
+
     def resolve_kv_format(self, fmt, spec):
         """DeepSeek sparse attention (DeepSeek-V3.2's mla_indexed layers) asked for any fp8
         cache is stored as fp8_ds_mla (656 B per latent): DeepseekV32ForCausalLM's

@@ -571,6 +571,10 @@ RULES = (
     Rule("kv_cache_dtypes", "0.20.0", None,
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
          "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38), less KV_CACHE_DTYPES_NOT_MODELLED"),
+    # -- the --kv-cache-dtype values the release takes that kvplan does not plan (named in the refusal)
+    Rule("kv_cache_dtypes_unmodelled", "0.8.0", "0.19.1", (), "vllm/config/cache.py: CacheDType (every value planned)"),
+    Rule("kv_cache_dtypes_unmodelled", "0.20.0", None, KV_CACHE_DTYPES_NOT_MODELLED,
+         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
