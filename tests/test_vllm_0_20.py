@@ -118,3 +118,15 @@ def test_kv_dtypes_the_release_takes_but_kvplan_does_not_plan_are_named(capsys):
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.19.1",
                          "--kv-dtype", "nvfp4")
     assert code == 2 and "vllm==0.19.1 cannot store the KV cache as nvfp4" in one_line_error(err)
+
+
+def test_enforce_eager_is_an_option_of_capacity(capsys):
+    """`--enforce-eager` plans 0.21.0 as `--from-vllm "... --enforce-eager"` does (456,528 tokens on
+    an H100 for Llama-3.1-8B); vLLM's option only."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.21.0",
+                         "--enforce-eager", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert (got["num_blocks"], got["kv_cache_tokens"]) == (28_533, 456_528)
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--enforce-eager")
+    assert code == 2 and "--enforce-eager is vLLM's option; --engine sglang does not take it" in one_line_error(err)

@@ -232,6 +232,10 @@ AllowLongOpt = Annotated[bool, typer.Option(
     "--allow-long-max-model-len", help="Plan a --max-model-len beyond the model's own length, as vLLM does with "
                                        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (SGLang: SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN=1); "
                                        "without it such a length is refused, as the engine refuses it.")]
+EnforceEagerOpt = Annotated[bool, typer.Option(
+    "--enforce-eager", help="vLLM: no CUDA graphs. From vLLM 0.20.0 the pool is planned only with it (or "
+                            "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in --from-vllm): otherwise vLLM subtracts "
+                            "a CUDA-graph estimate it measures at start-up. Up to 0.19.1 the pool is the same.")]
 ExpertParallelOpt = Annotated[bool, typer.Option(
     "--enable-expert-parallel", "-ep", help="vLLM: whole experts over the tp x dp GPUs instead of a 1/(tp x dp) "
                                             "slice of every expert (MoE models).")]
@@ -288,7 +292,7 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
                    kv_cache_memory=None, num_gpu_blocks_override=None, disable_hybrid_kv_cache_manager=None,
                    enable_expert_parallel=False, allow_long_max_model_len=False, cpu_offload_gb=None, swap_space=None, mem_fraction_static=None,
                    context_length=None, max_running_requests=None, chunked_prefill_size=None,
-                   enable_prefix_caching=None) -> dict:
+                   enable_prefix_caching=None, enforce_eager=False) -> dict:
     """The deployment options as kvplan.capacity.make_request keywords (strings parsed there).
 
     SGLang's names are refused unless the engine is SGLang, and may not be given with their
@@ -320,6 +324,12 @@ def deploy_options(*, gpu_mem=None, engine="vllm", dtype=None, weights=None, gpu
              "allow_long_max_model_len": allow_long_max_model_len or None,
              "swap_space": swap_space, "enable_prefix_caching": enable_prefix_caching}
     out.update({k: v for k, v in extra.items() if v is not None})
+    if enforce_eager:
+        from kvplan.engines import get_engine
+
+        if not str(engine).strip().lower().startswith("vllm"):
+            raise BadInputError(f"--enforce-eager is vLLM's option; --engine {engine} does not take it")
+        out["engine"] = get_engine(engine, enforce_eager=True)
     for key in ("max_model_len", "max_num_batched_tokens"):
         _suffix_note("--" + key.replace("_", "-"), out[key])
     if swap_space is not None:
