@@ -1,5 +1,6 @@
 """SGLang 0.5.23, read against 0.5.8 from its published wheel (sglang-0.5.23-cp311-cp311-
-manylinux_2_34_x86_64.whl; the 14 releases between them are not modelled and stay refused).
+manylinux_2_34_x86_64.whl; 0.5.22 is modelled from its own wheel, tests/test_sglang_0_5_22.py; the
+13 releases 0.5.9-0.5.21 are not modelled and stay refused).
 Every figure below is worked from the 0.5.23 source the rules in kvplan/engines/sglang.py cite.
 
 The pool formula is 0.5.8's (mem_cache/kv_cache_configurator.py _profile_available_bytes):
@@ -33,7 +34,7 @@ def _pool(model, gpu, engine=NEW, **options):
 
 def test_bare_sglang_is_0_5_23_and_the_releases_between_are_refused():
     assert get_engine("sglang").name == NEW
-    for text in ("0.5.9", "0.5.15", "0.5.22"):
+    for text in ("0.5.9", "0.5.15", "0.5.21"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models; modelled: 0.4.6 "
                                                 f"to 0.5.23"):
             get_engine(f"sglang=={text}")
@@ -43,8 +44,8 @@ def test_every_rule_has_one_row_at_0_5_23():
     release = get_engine(NEW).release
     table = BOOK.table(release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    # a row written 0.5.8..0.5.23 claims no release in between: those are not resolvable
-    assert [str(r) for r in BOOK.releases][-2:] == ["0.5.8", "0.5.23"]
+    # a row written 0.5.8..0.5.22 claims no release in between: those are not resolvable
+    assert [str(r) for r in BOOK.releases][-3:] == ["0.5.8", "0.5.22", "0.5.23"]
 
 
 def test_prefill_graph_sizes():
@@ -296,7 +297,7 @@ def test_start_up_checks_cite_where_0_5_23_moved_them(capsys):
     assert one_line_error(err) == (
         "kvplan: error: sglang==0.5.23 does not start on NVIDIA V100 SXM2 32GB (compute capability 7.0): it needs 7.5 "
         "(sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
-        "lines 80-91: 'SGLang only supports sm75 and above.'); use another GPU")
+        "lines 80-91: 'SGLang only supports sm75 and above.'; 0.5.22 the same file); use another GPU")
     # fp8_kv_start: trtllm_mla lists fp8_e4m3, bf16, auto (0.5.8 also fp4_e2m1), overrides.py line 1216
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "b200", "--tp", "8", "--engine", NEW,
                          "--kv-dtype", "fp8_e5m2", "--weights", "fp8")

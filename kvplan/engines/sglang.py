@@ -18,8 +18,11 @@ mem_fraction_static changes with the release (server_args.py; 0.5.23
 arg_groups/memory_hook.py), see RULES.
 
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
-against 0.5.8; the fourteen releases between them (0.5.9 to 0.5.22) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.8".."0.5.23" claims only those two.
+against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
+FINDINGS); the thirteen releases between 0.5.8 and 0.5.22 (0.5.9 to 0.5.21) were not read, and
+RuleBook.resolve refuses them, so a rule written "0.5.8".."0.5.22" claims only those two. 0.5.21
+sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
+the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 
-RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.23")
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -122,21 +125,32 @@ def prefill_graph_sizes(max_bs: int) -> int:
 
 @dataclass(frozen=True)
 class GraphModel:
-    """What 0.5.23's reservation reads from the model and the launch (rule
+    """What 0.5.22's and 0.5.23's reservation reads from the model and the launch (rule
     mem_fraction_static_default "reserved_0_5_23"): ``mla`` (use_mla_backend: the model's
-    attention is MLA), ``llama2`` ('"llama-2" in model_path.lower()', memory_hook.py line 260:
-    prefill graphs up to 4,096 tokens; kvplan reads the model's source and name for it),
-    ``max_running_requests`` (--max-running-requests as given, before the DP division: it caps
-    the decode graphs' max_bs, lines 180-186)."""
+    attention is MLA), ``llama2`` ('"llama-2" in model_path.lower()', memory_hook.py 0.5.23 line
+    260, 0.5.22 line 262: prefill graphs up to 4,096 tokens; kvplan reads the model's source and
+    name for it), ``max_running_requests`` (--max-running-requests as given, before the DP division:
+    it caps the decode graphs' max_bs, lines 183-188), ``prefill_graphs`` (False where SGLang turns
+    the breakable prefill graphs off for a multimodal model: rule prefill_graphs) and
+    ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512)."""
 
     mla: bool = False
     llama2: bool = False
     max_running_requests: int | None = None
+    prefill_graphs: bool = True
+    prefill_max_bs: int | None = None
 
     @classmethod
-    def of(cls, spec, max_running_requests: int | None = None) -> "GraphModel":
+    def of(cls, spec, max_running_requests: int | None = None, prefill=None, vlm=None) -> "GraphModel":
+        """``prefill``: rule prefill_graphs' value, ``vlm``: rule vlm_fraction's (whether SGLang
+        serves ``spec`` as multimodal), both of the release."""
         where = " ".join(str(getattr(spec, f, "") or "") for f in ("source", "name", "checkpoint", "origin"))
-        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests)
+        arch = getattr(spec, "architecture", "") or ""
+        kept, max_bs = True, None
+        if prefill is not None:
+            kept = not (vlm is not None and vlm.serves(spec)) or arch in prefill["mm_kept"]
+            max_bs = prefill["max_bs"].get(arch)
+        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs)
 
 
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
@@ -149,8 +163,10 @@ def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     --max-running-requests below the tier's max_bs lowers it (lines 180-186); and the prefill
     CUDA graphs, on by default on CUDA (model_executor/cuda_graph_config.py
     default_prefill_backend: breakable; off by default with pipeline stages, cuda_graph_hook.py
-    lines 147-161), reserve 8 MiB per captured token count (up to chunked_prefill_size) or,
-    for an MLA model, 1.5 GiB (lines 380-389), before the 10 GiB floor.
+    lines 147-161; off for a multimodal model not on SGLang's list, up to 512 tokens for
+    MuseGlimmer: rule prefill_graphs), reserve 8 MiB per captured token count (up to
+    chunked_prefill_size) or, for an MLA model, 1.5 GiB (lines 380-389), before the 10 GiB floor.
+    0.5.22 the same (memory_hook.py lines 47-401).
     H100 (81,559 MiB), Llama-3.1-8B, tp 1: 512 + 12,288 + 128 + 512 + 58 x 8 = 13,904 MiB,
     default round(67,655 / 81,559, 3) = 0.830 (0.5.8: 13,440 MiB, 0.835). DeepSeek-V3 on an H200
     (143,771 MiB) at --tp 8: 512 + 12,288 + 1,024 + 1,024 + 1,536 = 16,384 MiB, 0.886."""
@@ -171,9 +187,11 @@ def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + Fraction(tp * pp, 8) * 1024 + 2 * max_bs
     if dp_attention > 1:
         reserved += max_bs * dp_attention * 3 + (max_bs * dp_attention * Fraction(3, 2) if max_bs > 300 else 0)
-    if pp == 1:  # the breakable prefill graphs
+    if pp == 1 and graphs.prefill_graphs:  # the breakable prefill graphs
         if graphs.mla:
             reserved += Fraction(3, 2) * 1024
+        elif graphs.prefill_max_bs is not None:
+            reserved += 8 * prefill_graph_sizes(graphs.prefill_max_bs)
         else:
             reserved += 8 * prefill_graph_sizes(min(chunk, 4096) if graphs.llama2 else chunk)
     if gpu_mib > 60 * 1024:
@@ -277,6 +295,16 @@ def _trtllm_mla_fp8(listed: str, line: int, path: str = _ARGS) -> dict:
 _FA4_FP8 = {f: ("unmodelled", "layers/attention/ fa4 backend: its fp8 cache support is not read")
             for f in ("fp8_e4m3", "fp8_e5m2")}
 
+#: overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS (0.5.22 lines 905-927, 0.5.23 lines 929-951, the
+#: same 19): the architectures --flashinfer-allreduce-fusion-backend defaults to "auto" for.
+_FUSION_ARCHS_0_5_22 = (
+    "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "DeepseekV4ForCausalLM", "GptOssForCausalLM",
+    "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM", "MistralLarge3ForCausalLM",
+    "Qwen3MoeForCausalLM", "Qwen3VLMoeForConditionalGeneration", "Qwen3NextForCausalLM",
+    "Qwen4ExpForConditionalGeneration", "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+    "InternS2PreviewForConditionalGeneration", "Qwen3_5ForConditionalGeneration", "NemotronHForCausalLM",
+    "NemotronHPuzzleForCausalLM", "NemotronH_Omni_Reasoning_V3")
+
 
 @dataclass(frozen=True)
 class DSA:
@@ -301,6 +329,23 @@ _WINDOWED = ("sliding_window", "chunked_local")  # layer kinds that keep a windo
 _SW_0_4_6 = ("Gemma2ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration",
              "Llama4ForCausalLM", "Llama4ForConditionalGeneration")
 _SW_0_4_9 = _SW_0_4_6 + ("Gemma3nForCausalLM", "Gemma3nForConditionalGeneration")
+_SW_0_5_23 = _SW_0_4_9 + (
+    "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+    "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "BeamForCausalLM",
+    "Cohere2MoeForCausalLM", "EmbeddingGemma2Model", "Exaone4ForCausalLM", "ExaoneMoEForCausalLM",
+    "ExaoneMoeForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "DiffusionGemmaForBlockDiffusion",
+    "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "InklingForConditionalGeneration", "IQuestQ1ForCausalLM",
+    "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
+    "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "Step3p5ForCausalLM", "Spark2_5ForCausalLM")
+#: configs/model_config.py is_hybrid_swa_model, 0.5.23 (lines 2651-2697, with SWA_SINK_ARCHS lines
+#: 88-96 and MIMO_V2_MODEL_ARCHS lines 74-77): the architectures that get a second pool for their
+#: window layers (rule swa_pool_archs).
+_SWA_POOL_0_5_23 = (
+    "BeamForCausalLM", "Llama4ForConditionalGeneration", "GptOssForCausalLM", "GraniteSWAForCausalLM",
+    "GraniteMoeSWAForCausalLM", "IQuestQ1ForCausalLM", "IQuestQ1MTP", "MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM",
+    "MiMoV2MTP", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
+    "DiffusionGemmaForBlockDiffusion", "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM",
+    "MuseGlimmerForConditionalGeneration", "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM")
 
 
 def _full_windows(spec):
@@ -425,6 +470,19 @@ _MM_0_5_23 = (
     "KimiK25ForConditionalGeneration", "BailingMMNativeForConditionalGeneration",
     "BailingMM2NativeForConditionalGeneration", "BailingMoeV3VLForConditionalGeneration",
     "MiMoV2ForCausalLM")
+#: 0.5.22's (configs/model_config.py lines 2279-2360): 0.5.23's without MuseSpark, which 0.5.22 has no model for.
+_MM_0_5_22 = tuple(a for a in _MM_0_5_23 if a != "MuseSparkForConditionalGeneration")
+#: -- rule prefill_graphs: the multimodal architectures whose breakable prefill CUDA graph stays on
+#: (configs/model_config.py multimodal_breakable_cuda_graph_supported_model_archs, 0.5.22), and the
+#: architectures whose prefill graphs stop at 512 tokens (cuda_graph_hook.py
+#: apply_muse_glimmer_prefill_cuda_graph_max_bs_default: cuda_graph_max_bs_prefill = 512).
+_MM_BCG_0_5_22 = ("Cohere2VisionForConditionalGeneration", "Glm5NextForConditionalGeneration",
+                  "InternS2MobiusForConditionalGeneration", "PaddleOCRVLForConditionalGeneration",
+                  "Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+                  "Qwen4ExpForConditionalGeneration", "MuseGlimmerForConditionalGeneration",
+                  "KimiK3ForConditionalGeneration", "KimiK25ForConditionalGeneration", "MiniMaxM3SparseForCausalLM",
+                  "MiniMaxM3SparseForConditionalGeneration")
+_MUSE_GLIMMER_512 = {"MuseGlimmerForCausalLM": 512, "MuseGlimmerForConditionalGeneration": 512}
 _MM_OFF = ("Gemma3ForConditionalGeneration", "Llama4ForConditionalGeneration")
 _MM_OFF_0_5_1 = _MM_OFF + ("Step3VLForConditionalGeneration",)
 _MC = "python/sglang/srt/configs/model_config.py"
@@ -475,6 +533,36 @@ class VLMFraction:
         return listed and arch not in self.disabled
 
 
+def _own_overrides(step3p: str, muse_spark: str | None = None) -> dict:
+    """Rule own_backend_unread's value from 0.5.22: {architecture: where its override is} for the
+    model overrides (arg_groups/model_overrides/, identical files in 0.5.22 and 0.5.23 but for
+    kimi_k3.py, minimax_m3.py and nemotron_h.py, whose architectures are here in both) and
+    overrides.py's own hooks, at the release's lines: Step-3.5 / 3.7 (_step3p_overrides,
+    ``step3p``): fa4 on Blackwell, whose pages are 128 (_fa4_page_constraint), fa3 on sm90
+    (review h26 F3); MuseSpark (_muse_spark_overrides, ``muse_spark``, 0.5.23 only): --kv-cache-dtype
+    auto becomes fp8_e4m3 (review h26 F3b)."""
+    own = {**{a: "gemma4.py" for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+                                         "Gemma4UnifiedForConditionalGeneration", "DiffusionGemmaForBlockDiffusion")},
+           **{a: "exaone.py" for a in ("Exaone4ForCausalLM", "ExaoneMoEForCausalLM", "ExaoneMoeForCausalLM")},
+           **{a: "inkling.py" for a in ("InklingForConditionalGeneration", "InklingForConditionalGenerationMTP")},
+           **{a: "iquest_q1.py" for a in ("IQuestQ1ForCausalLM", "IQuestQ1MTP")},
+           **{a: "minicpm.py" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
+           **{a: "minimax_m3.py" for a in ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration")},
+           **{a: "qwen3_5.py" for a in ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration",
+                                        "Qwen3_5ForConditionalGeneration", "InternS2PreviewForConditionalGeneration",
+                                        "InternS2MobiusForConditionalGeneration")},
+           "Qwen4ExpForConditionalGeneration": "qwen4_exp.py", "KimiK3ForConditionalGeneration": "kimi_k3.py",
+           "MossVLForConditionalGeneration": "moss_vl.py", "DeepseekV4ForCausalLM": "deepseek_v4.py",
+           **{a: "qwen3_vl.py" for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")},
+           **{a: "nemotron_h.py" for a in ("NemotronHForCausalLM", "NemotronHPuzzleForCausalLM",
+                                           "NemotronH_Omni_Reasoning_V3")},
+           **{a: f"arg_groups/overrides.py _step3p_overrides lines {step3p}"
+              for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}}
+    if muse_spark:
+        own["MuseSparkForConditionalGeneration"] = f"arg_groups/overrides.py _muse_spark_overrides lines {muse_spark}"
+    return own
+
+
 RULES = (
     Rule("mem_fraction_static_default", "0.4.6", "0.4.6", "tp_table",
          _ARGS + ": __post_init__: gpu_mem <= 81920 MiB -> 0.88 / 0.87 (tp 2) / 0.85 (4) / 0.81 (8) / 0.79 (16), "
@@ -488,11 +576,14 @@ RULES = (
     Rule("mem_fraction_static_default", "0.5.6", "0.5.8", "reserved_0_5_6",
          _ARGS + ": _handle_gpu_memory_settings: as 0.5.4, but cuda_graph_max_bs 24 (was 16) on 20-35 GiB "
          "GPUs at tp < 4"),
-    Rule("mem_fraction_static_default", "0.5.23", "0.5.23", "reserved_0_5_23",
+    Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
          "--max-running-requests, and the breakable prefill CUDA graphs (on by default on CUDA, off with pp > 1): "
-         "8 MiB per captured size, 1.5 GiB for MLA"),
+         "8 MiB per captured size, 1.5 GiB for MLA; "
+         "0.5.22 the same (arg_groups/memory_hook.py handle_gpu_memory_settings lines 47-345, reserve_for_graph_mb "
+         "lines 359-401; cuda_graph_hook.py generate_prefill_cuda_graph_batch_sizes lines 442-459; its MLA prefill "
+         "graphs stop at 2,048 tokens, not min(8192, chunked_prefill_size), which the flat 1.5 GiB does not read)"),
     # 0.5.23 (mem_cache/kv_cache_configurator.py _profile_available_bytes lines 2990-3062): rest =
     # free now - pre_model_load_memory x (1 - mem_fraction_static), pre_model_load_memory the free
     # memory after the distributed init (distributed/bootstrap.py measure_pre_model_load_memory
@@ -503,21 +594,24 @@ RULES = (
     Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
-    Rule("pool_formula", "0.5.23", "0.5.23", "fraction_of_free_at_start",
+    Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
          "sglang/srt/mem_cache/kv_cache_configurator.py _profile_available_bytes (lines 2990-3062); "
-         "model_executor/pool_configurator.py calculate_pool_sizes (lines 637-647)"),
+         "model_executor/pool_configurator.py calculate_pool_sizes (lines 637-647); "
+         "0.5.22 the same (kv_cache_configurator.py _profile_available_bytes lines 2671-2743)"),
     Rule("page_size", "0.4.6", "0.5.8", 1, _ARGS + ": page_size default 1"),
-    Rule("page_size", "0.5.23", "0.5.23", 1,
+    Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
-         "vectorized_5d (default 'nhd', environ.py line 1031)"),
+         "vectorized_5d (default 'nhd', environ.py line 1031); "
+         "0.5.22 the same (overrides.py _page_size_default lines 1304-1327)"),
     Rule("kv_cache_dtypes", "0.4.6", "0.5.2", ("auto", "fp8_e5m2", "fp8_e4m3"), _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.4", "0.5.6", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.8", "0.5.8", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
-    Rule("kv_cache_dtypes", "0.5.23", "0.5.23",
+    Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
-         "sglang/srt/arg_groups/fields/model.py lines 197-220: --kv-cache-dtype choices"),
+         "sglang/srt/arg_groups/fields/model.py lines 197-220: --kv-cache-dtype choices; "
+         "0.5.22 the same (arg_groups/fields/model.py lines 191-214)"),
     # -- --kv-cache-dtype values kvplan has a format of that name for but does not plan under the
     #    release: {name: why}. 0.5.23's nvfp4 keeps scale buffers (linear or per page, by
     #    backend) and a dequant workspace beside the e2m1 values (layers/quantization/
@@ -525,16 +619,18 @@ RULES = (
     #    bytes kvplan's nvfp4 (d/2 + d/16) does not follow.
     Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.8", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
-    Rule("kv_dtypes_unmodelled", "0.5.23", "0.5.23",
+    Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
                    "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
-         "sglang/srt/layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod (lines 443-660)"),
+         "sglang/srt/layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod (lines 443-660); "
+         "0.5.22 the same file"),
     #    0.5.23 measures the baseline as 0.5.8 does (distributed/bootstrap.py
     #    measure_pre_model_load_memory lines 193-223, after the distributed init): the same figures.
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
-         "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log"),
+         "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
+         "0.5.22 the same measurement (distributed/bootstrap.py measure_pre_model_load_memory lines 187-217)"),
     # -- minimum compute capability of the quantization methods kvplan plans weights for, as
     #    (major, minor); None: the release has no such method. SGLang refuses to load below it
     #    (python/sglang/srt/model_loader/loader.py _get_quantization_config: "capability <
@@ -547,17 +643,19 @@ RULES = (
     Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
-    Rule("weights_min_capability", "0.5.23", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability lines 329-339 (80 but for mxfp8 "
-         "checkpoints), mxfp4.py Mxfp4Config line 339 (80), checked by model_loader/loader.py lines 253-264"),
+         "checkpoints), mxfp4.py Mxfp4Config line 339 (80), checked by model_loader/loader.py lines 253-264; "
+         "0.5.22 the same (fp8.py lines 323-333, model_loader/loader.py lines 249-260)"),
     # -- the lowest compute capability SGLang starts on: ModelRunner.load_model raises "SGLang only
     #    supports sm75 and above." when major < 8 and minor < 5 (7.0 V100, 6.x Pascal), and runs
     #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
     Rule("min_capability", "0.4.6", "0.5.8", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
-    Rule("min_capability", "0.5.23", "0.5.23", (7, 5),
+    Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
-         "lines 80-91: 'SGLang only supports sm75 and above.'"),
+         "lines 80-91: 'SGLang only supports sm75 and above.'; "
+         "0.5.22 the same file"),
     # -- the attention backend SGLang picks by default for a model without MLA (rule
     #    mha_backend_default, read by SGLang.check_kv_on_gpu): rows (lowest capability, below,
     #    backend, architectures or None for every model without MLA); the first row that covers
@@ -615,6 +713,24 @@ RULES = (
     #    another come first. GptOss (gpt_oss.py lines 29-33) and Llama 4 (llama4.py lines 23-37)
     #    pick what the default picks on NVIDIA; those whose choice kvplan has not read are rule
     #    own_backend_unread.
+    #    0.5.22: the same get_default_attn_backend (model_override_base.py lines 268-341: fa3 line 302,
+    #    fa4 for asymmetric K/V line 314, trtllm_mha line 315) and the same model overrides, but no
+    #    model_overrides/beam.py (no BeamForCausalLM model) and minicpmv.py registers
+    #    MiniCPMV4_6ForConditionalGeneration only (0.5.23 line 13 adds MiniCPMV4_7).
+    Rule("mha_backend_default", "0.5.22", "0.5.22",
+         {"rows": (((10, 0), (11, 0), "fa4", ("MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM")),
+                   ((10, 0), (11, 0), "triton", ("FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                                                 "JetVLMForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration")),
+                   ((10, 0), (11, 0), "flashinfer", ("Lfm2ForCausalLM", "Lfm2MoeForCausalLM",
+                                                     "GraniteMoeHybridForCausalLM")),
+                   ((0, 0), (99, 0), "triton", ("EmbeddingGemma2Model",)),
+                   ((10, 0), (11, 0), "trtllm_mha", ("Olmo2ForCausalLM",)),
+                   ((8, 0), (99, 0), "fa3", ("Olmo2ForCausalLM",)),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": (), "asymmetric_kv": "fa4"},
+         "sglang/srt/arg_groups/model_override_base.py get_default_attn_backend lines 297-316; model_overrides/ "
+         "mimo_v2.py, falcon_h1.py, minicpmv.py (MiniCPMV4_6 only), lfm2.py, granitemoehybrid.py, "
+         "embedding_gemma2.py, olmo2.py as 0.5.23's; no beam.py"),
     Rule("mha_backend_default", "0.5.23", "0.5.23",
          {"rows": (((10, 0), (11, 0), "fa4", ("MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM")),
                    ((10, 0), (11, 0), "triton", ("FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -639,29 +755,12 @@ RULES = (
     #    Refused (SGLang.check_model). None of them before 0.5.23: their choices were read (rows
     #    above) or the release had no such override.
     Rule("own_backend_unread", "0.4.6", "0.5.8", {}, _ARGS + ": every model-specific backend read (rows above)"),
-    Rule("own_backend_unread", "0.5.23", "0.5.23",
-         {**{a: "gemma4.py" for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
-                                      "Gemma4UnifiedForConditionalGeneration", "DiffusionGemmaForBlockDiffusion")},
-          **{a: "exaone.py" for a in ("Exaone4ForCausalLM", "ExaoneMoEForCausalLM", "ExaoneMoeForCausalLM")},
-          **{a: "inkling.py" for a in ("InklingForConditionalGeneration", "InklingForConditionalGenerationMTP")},
-          **{a: "iquest_q1.py" for a in ("IQuestQ1ForCausalLM", "IQuestQ1MTP")},
-          **{a: "minicpm.py" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
-          **{a: "minimax_m3.py" for a in ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration")},
-          **{a: "qwen3_5.py" for a in ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration",
-                                       "Qwen3_5ForConditionalGeneration", "InternS2PreviewForConditionalGeneration",
-                                       "InternS2MobiusForConditionalGeneration")},
-          "Qwen4ExpForConditionalGeneration": "qwen4_exp.py", "KimiK3ForConditionalGeneration": "kimi_k3.py",
-          "MossVLForConditionalGeneration": "moss_vl.py", "DeepseekV4ForCausalLM": "deepseek_v4.py",
-          **{a: "qwen3_vl.py" for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")},
-          **{a: "nemotron_h.py" for a in ("NemotronHForCausalLM", "NemotronHPuzzleForCausalLM",
-                                          "NemotronH_Omni_Reasoning_V3")},
-          # review h26 F3/F3b: overrides.py's own per-architecture hooks. Step-3.5 / 3.7
-          # (_step3p_overrides, lines 331-345): fa4 on Blackwell, whose pages are 128
-          # (_fa4_page_constraint, lines 1274-1296), fa3 on sm90; MuseSpark (_muse_spark_overrides,
-          # lines 309-320): --kv-cache-dtype auto becomes fp8_e4m3
-          **{a: "arg_groups/overrides.py _step3p_overrides lines 331-345"
-             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
-          "MuseSparkForConditionalGeneration": "arg_groups/overrides.py _muse_spark_overrides lines 309-320"},
+    #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
+    #    _step3p_overrides at overrides.py lines 309-323.
+    Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
+         "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (0.5.22: _step3p_overrides lines "
+         "309-323; no _muse_spark_overrides)"),
+    Rule("own_backend_unread", "0.5.23", "0.5.23", _own_overrides("331-345", muse_spark="309-320"),
          "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (the hooks that set attention_backend, "
          "page_size or kv_cache_dtype)"),
     # -- the attention backend SGLang picks by default for a model with MLA (dense: DeepSeek's
@@ -694,7 +793,7 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments (line 1207: trtllm_mla for DeepseekV3ForCausalLM, "
          "MistralLarge3ForCausalLM, PixtralForConditionalGeneration on sm100); _handle_attention_backend_compatibility "
          "(line 1686: fa3 on Hopper, flashinfer on sm100)"),
-    Rule("mla_backend_default", "0.5.23", "0.5.23",
+    Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
                                                      "HYV4ForCausalLM", "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM",
@@ -703,7 +802,9 @@ RULES = (
                    ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
          _MOD23 + "deepseek_v2.py lines 37-50 and 176-188 (trtllm_mla on sm100 for the DeepSeek family without "
          "DSA, no backend given); model_override_base.py get_default_attn_backend lines 336-347 (fa3 on Hopper, "
-         "flashinfer on sm100, else aiter / triton)"),
+         "flashinfer on sm100, else aiter / triton); "
+         "0.5.22 the same (model_overrides/deepseek_v2.py lines 37-50 and 177-189, model_override_base.py lines "
+         "326-341)"),
     # -- page sizes the default backends force (SGLang.model_block_size): {backend: (page sizes kept
     #    as asked, the page any other --page-size, or none, becomes, the source's lines)}. server_args.py overrides
     #    the user's --page-size with a warning ("TensorRT-LLM MHA only supports page_size of 16, 32
@@ -727,6 +828,12 @@ RULES = (
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
     #    architectures, changing page_size from {page_size} to 128.").
+    #    0.5.22: the same pages for these backends, at other lines (and tokenspeed_mla 32 / 64, lines
+    #    1105-1113, a backend no default picks: only with --attention-backend).
+    Rule("backend_page_size", "0.5.22", "0.5.22",
+         {"trtllm_mla": ((32, 64), 64, "1096-1104"), "trtllm_mha": ((16, 32, 64, 128), 64, "1124-1136"),
+          "fa4": ((128,), 128, "1237-1261")},
+         _OVR23 + " (0.5.22) _mla_backend_page_constraints and _fa4_page_constraint"),
     Rule("backend_page_size", "0.5.23", "0.5.23",
          {"trtllm_mla": ((32, 64), 64, "1155-1163"), "trtllm_mha": ((16, 32, 64, 128), 64, "1174-1186"),
           "fa4": ((128,), 128, "1274-1298")},
@@ -744,17 +851,19 @@ RULES = (
     Rule("dsa_fp8_alloc_bytes", "0.5.4", "0.5.8", 656,
          "mem_cache/memory_pool.py 656-byte fp8 latent (0.5.4 line 1249, 0.5.6 1748-1751, 0.5.8 1702-1706) against "
          "the profile's kv_lora_rank + qk_rope_head_dim bytes (0.5.8 model_runner_kv_cache_mixin.py 50-54)"),
-    Rule("dsa_fp8_alloc_bytes", "0.5.23", "0.5.23", None,
-         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475: sized as stored"),
+    Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
+         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475: sized as stored; "
+         "0.5.22 the same (lines 3086-3149)"),
     # -- the smallest trtllm_mha page that needs trtllm-gen's dynamic tokens-per-page kernels on
     #    sm100 (SGLang.check_page), None where no such check: before 0.5.23 trtllm_mha runs 16, 32
     #    or 64 only (backend_page_size); 0.5.23 layers/attention/trtllm_mha_backend.py lines 368-389
     #    raise ValueError for page_size >= 128 when num_q_heads // num_kv_heads <= 1 (per attention
     #    tp rank), head_dim != v_head_dim or the page is not a power of 2 (not on the XQA path).
     Rule("trtllm_mha_large_page", "0.4.6", "0.5.8", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
-    Rule("trtllm_mha_large_page", "0.5.23", "0.5.23", 128,
+    Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
-         "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'"),
+         "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
+         "0.5.22 the same (lines 356-377)"),
     # -- DeepSeek sparse attention (mla_indexed layers, DeepSeek-V3.2; SGLang.model_block_size and
     #    check_kv_on_gpu). None: no DeepseekV32ForCausalLM. Else a DSA.
     Rule("dsa", "0.4.6", "0.5.2", None, "python/sglang/srt/models/deepseek_v2.py: no DeepseekV32ForCausalLM"),
@@ -776,12 +885,14 @@ RULES = (
     #    backends, the default on 10.x; below, flashmla_kv stores 512 fp8 + 4 fp32 scales + 64 bf16
     #    rope = 656 B (mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475;
     #    overrides.py _dsa_split_backend_resolution lines 713-718).
-    Rule("dsa", "0.5.23", "0.5.23",
+    Rule("dsa", "0.5.22", "0.5.23",
          DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _MOD23 + "deepseek_v2.py lines 142-172 (page 64 x index_kpool; ROCm: 1 without aiter's preshuffle "
          "paged-MQA kernel); " + _OVR23 + " _dsa_kv_cache_dtype_default lines 491-547 (auto -> fp8_e4m3 if major >= "
          "10 else bfloat16; assert bfloat16 / fp8_e4m3), _dsa_split_backend_resolution lines 709-724; "
-         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475"),
+         "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475; "
+         "0.5.22 the same (model_overrides/deepseek_v2.py lines 143-173; overrides.py lines 467-523, 685-700; "
+         "kv_cache_configurator.py lines 3086-3149)"),
     # -- whether the default backend starts an fp8 cache (rule fp8_kv_start, SGLang.check_kv_on_gpu):
     #    {backend: {format: (verdict, why)}}, verdicts as vLLM's fp8_kv_start. A backend or format
     #    not listed is not checked (FlashInfer, triton, aiter; trtllm_mha before 0.5.6). FA3 takes
@@ -807,6 +918,16 @@ RULES = (
          {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1753),
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + ": _handle_attention_backend_compatibility; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
+    #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
+    #    tokenspeed_mla, a backend no default picks).
+    Rule("fp8_kv_start", "0.5.22", "0.5.22",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"),
+                  "fp8_e5m2": ("starts", "triton, " + _OVR23 + " _attention_backend_fa3_fp8_fallback lines 1226-1234: "
+                                         "fa3 with fp8_e5m2 -> triton")},
+          "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, bf16, or auto", 1166, _OVR23),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR23 + " (0.5.22) _mla_kv_cache_dtype_checks lines 1154-1181, _attention_backend_fa3_fp8_fallback; "
+         "sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 646, 1516-1522)"),
     Rule("fp8_kv_start", "0.5.23", "0.5.23",
          {"fa3": {"fp8_e4m3": ("starts", "fa3"),
                   "fp8_e5m2": ("starts", "triton, " + _OVR23 + " _attention_backend_fa3_fp8_fallback lines 1263-1271: "
@@ -880,14 +1001,19 @@ RULES = (
     #    1-2,048 tokens), written for every model through its norms: which of a model's all-reduces
     #    (the last layer's included) take that path kvplan has not read, so a deployment where it is
     #    on at tp > 1 without DP attention is refused.
+    #    0.5.22: the same architectures, conditions, flag and --enforce-disable, but MiMo-V2 is not
+    #    turned on by itself (0.5.23 added its is_mimo branch, overrides.py lines 963-977).
+    Rule("allreduce_rms_fusion", "0.5.22", "0.5.22",
+         Fusion(0, 0, _SM90_100, (), tuple((a, _SM90_100) for a in _FUSION_ARCHS_0_5_22),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True, paths_read=False,
+                source_paths="sglang/srt/layers/layer_boundary/fusions/allreduce.py fused_attn_input / fused_ffn_input, "
+                             "residual/add_norm.py flashinfer_ar_fusion_applies lines 144-158"),
+         _OVR23 + " (0.5.22) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 905-927, _flashinfer_allreduce_fusion_auto_enable "
+         "lines 930-960, _enforce_disable_allreduce_fusion lines 965-977; serving_hook.py lines 284-297; fusion paths "
+         "not read"),
     Rule("allreduce_rms_fusion", "0.5.23", "0.5.23",
-         Fusion(0, 0, _SM90_100, (), tuple((a, _SM90_100) for a in (
-             "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "DeepseekV4ForCausalLM", "GptOssForCausalLM",
-             "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM", "MistralLarge3ForCausalLM",
-             "Qwen3MoeForCausalLM", "Qwen3VLMoeForConditionalGeneration", "Qwen3NextForCausalLM",
-             "Qwen4ExpForConditionalGeneration", "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-             "InternS2PreviewForConditionalGeneration", "Qwen3_5ForConditionalGeneration", "NemotronHForCausalLM",
-             "NemotronHPuzzleForCausalLM", "NemotronH_Omni_Reasoning_V3"))
+         Fusion(0, 0, _SM90_100, (), tuple((a, _SM90_100) for a in _FUSION_ARCHS_0_5_22)
                 + (("MiMoV2ForCausalLM", _SM100), ("MiMoV2FlashForCausalLM", _SM100)),
                 single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
                 flag="--flashinfer-allreduce-fusion-backend", can_disable=True, paths_read=False,
@@ -918,14 +1044,11 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP"),
          "python/sglang/srt/models/: as 0.5.6, afmoe.py, commandr.py (Cohere2), iquest_loopcoder.py, "
          "mimo_v2_flash.py, mimo_v2_flash_nextn.py"),
-    Rule("sliding_window_archs", "0.5.23", "0.5.23", _SW_0_4_9 + (
-        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
-        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "BeamForCausalLM",
-        "Cohere2MoeForCausalLM", "EmbeddingGemma2Model", "Exaone4ForCausalLM", "ExaoneMoEForCausalLM",
-        "ExaoneMoeForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "DiffusionGemmaForBlockDiffusion",
-        "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "InklingForConditionalGeneration", "IQuestQ1ForCausalLM",
-        "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
-        "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "Step3p5ForCausalLM", "Spark2_5ForCausalLM"),
+    #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
+    #    head), less models/beam.py, which 0.5.22 does not have.
+    Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
+         "sglang/srt/models/ (0.5.22): as 0.5.23, no beam.py"),
+    Rule("sliding_window_archs", "0.5.23", "0.5.23", _SW_0_5_23,
          "sglang/srt/models/: the EntryClass of every module passing a sliding_window_size to RadixAttention or "
          "defining get_attention_sliding_window_size (granite.py / granitemoe.py: the SWA model types only; "
          "commandr.py: Cohere2 only; mimo_v2.py, mimo_v2_nextn.py replace mimo_v2_flash*.py)"),
@@ -956,14 +1079,12 @@ RULES = (
     #    more: only gemma2_gemma3.py, olmo2.py, exaone.py and Step3p5 with HiCache do), and the new
     #    hybrid-SWA architectures (configs/model_config.py is_hybrid_swa_model lines 2651-2697, with
     #    SWA_SINK_ARCHS lines 88-96 and MIMO_V2_MODEL_ARCHS lines 74-77).
-    Rule("swa_pool_archs", "0.5.23", "0.5.23",
-         {a: () for a in ("BeamForCausalLM", "Llama4ForConditionalGeneration", "GptOssForCausalLM",
-                          "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "IQuestQ1ForCausalLM", "IQuestQ1MTP",
-                          "MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP", "Step3p5ForCausalLM",
-                          "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
-                          "DiffusionGemmaForBlockDiffusion", "LagunaForCausalLM", "MellumForCausalLM",
-                          "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
-                          "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM")},
+    #    0.5.22: the same but BeamForCausalLM (0.5.23 adds it to is_hybrid_swa_model, lines 2656 and
+    #    2681-2684; 0.5.22 has no Beam model).
+    Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
+         "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
+         "1106 (not with disable_hybrid_swa_memory)"),
+    Rule("swa_pool_archs", "0.5.23", "0.5.23", {a: () for a in _SWA_POOL_0_5_23},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2651-2697; ModelConfig.is_hybrid_swa line "
          "1215 (not with disable_hybrid_swa_memory)"),
     # -- Llama 4: these releases assert a backend before any default is picked (None fails)
@@ -977,7 +1098,8 @@ RULES = (
          "Llama4 model', before the default backend is picked (model_runner.py)"),
     #    0.5.23: arg_groups/model_overrides/llama4.py lines 23-37 pick it, model_hook.py line 622 asserts after.
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
-         _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert"),
+         _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
+         "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
     # -- how long one request runs (Pool.max_request_tokens): managers/tp_worker.py sets
     #    max_req_len = min(context_len - 1, max_total_num_tokens - 1) (0.5.8: max_token_pool_size,
     #    which is max_total_num_tokens without a window pool), and managers/scheduler.py
@@ -1006,6 +1128,20 @@ RULES = (
     #    pool tokens - ceil(prompt / page) x page - page - 1 new tokens: a request runs to at most
     #    pool tokens - page - 1 (page 1: pool - 2, as before; a B200's trtllm_mha page 64: pool - 65).
     #    Start-up asserts only max_req_len > 0 (tp_worker.py line 425), so min(context_len, pool) >= 2.
+    #    0.5.22: the same lines of code (tp_worker.py lines 413-418, 549-553; scheduler.py
+    #    init_req_max_new_tokens lines 2585-2628, identical; allocator/base.py lines 88-105;
+    #    managers/utils.py validate_input_length lines 254-284, identical).
+    Rule("request_cap", "0.5.22", "0.5.22",
+         RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens (a request stops at max_req_len - 1), "
+                           "mem_cache/allocator/base.py max_new_tokens_for_memory (at pool tokens - page - 1)",
+                    start_why="managers/tp_worker.py line 418 asserts max_req_len > 0: 'Memory pool size is too "
+                              "small'; a pool of 0 tokens: model_executor/pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 254-284) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 553)"),
+         "sglang/srt/managers/tp_worker.py lines 413-418, 549-553; managers/scheduler.py init_req_max_new_tokens "
+         "lines 2585-2628; mem_cache/allocator/base.py max_new_tokens_for_memory lines 88-105"),
     Rule("request_cap", "0.5.23", "0.5.23",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
@@ -1024,24 +1160,34 @@ RULES = (
     Rule("pipeline_parallel", "0.4.6", "0.4.6", False, _ARGS + " 0.4.6: no pp_size, no --pipeline-parallel-size"),
     #    0.5.23: arg_groups/fields/parallel.py line 59 pp_size, alias --pipeline-parallel-size.
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
-         _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields)"),
+         _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
+         "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
     # -- the request pool (ReqToTokenPool) holds max_num_reqs requests, one more in 0.4.6
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
     #    0.5.23: mem_cache/kv_cache_configurator.py _build_req_to_token_pool line 1772, size=max_num_reqs.
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
-         "ReqToTokenPool(size=max_num_reqs)"),
+         "ReqToTokenPool(size=max_num_reqs); "
+         "0.5.22 kv_cache_configurator.py line 1612 size=max_num_reqs"),
     # -- how max_running_requests follows the pool (SGLang.default_max_num_seqs, given_max_num_seqs):
     #    ``aligned``: the request-pool estimate min(max(int(tokens / context_len x 512), 2048), 4096)
     #    reads the pool after its rounding to pages (else the profiled tokens before it);
-    #    ``given_capped``: a --max-running-requests R runs min(max(1, R // dp), pool tokens // 2) a
-    #    rank (else R // dp, refused at 0).
-    Rule("running_requests", "0.4.6", "0.5.8", {"aligned": False, "given_capped": False},
+    #    ``given_capped``: a --max-running-requests R runs min(R // dp, pool tokens // 2) a rank (else
+    #    R // dp); ``floor_one``: R // dp is raised to 1 (else refused at 0).
+    Rule("running_requests", "0.4.6", "0.5.8", {"aligned": False, "given_capped": False, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool (0.5.8: model_runner_kv_cache_mixin.py "
          "lines 257-311: max_num_reqs before the page rounding; model_runner.py line 558: min(R // dp, the request "
          "pool of R))"),
-    Rule("running_requests", "0.5.23", "0.5.23", {"aligned": True, "given_capped": True},
+    #    0.5.22: the same estimate and cap, but R // attn_dp_size without 0.5.23's max(1, ...)
+    #    (resolve_max_num_reqs line 2809; pool_configurator.py lines 930, 1115), so --max-running-requests
+    #    below the DP-attention size leaves 0 and managers/tp_worker.py line 413 asserts 'max_running_request
+    #    is zero' ("floor_one" False).
+    Rule("running_requests", "0.5.22", "0.5.22", {"aligned": True, "given_capped": True, "floor_one": False},
+         "sglang/srt/mem_cache/kv_cache_configurator.py resolve_max_num_reqs lines 2800-2853 (line 2809: "
+         "max_num_reqs // self.attn_dp_size) and _resolve_memory_pool_config lines 2855-2871; managers/tp_worker.py "
+         "line 413"),
+    Rule("running_requests", "0.5.23", "0.5.23", {"aligned": True, "given_capped": True, "floor_one": True},
          "sglang/srt/mem_cache/kv_cache_configurator.py resolve_max_num_reqs lines 3119-3133 and "
          "_resolve_memory_pool_config lines 3174-3188 (the estimate from config.max_total_num_tokens, already "
          "whole pages; a given R: min(max(1, R // attn_dp_size), token_capacity // 2))"),
@@ -1067,10 +1213,11 @@ RULES = (
     #    0.5.23: GptOss takes aiter on ROCm now (model_overrides/gpt_oss.py line 39); Olmo2 triton
     #    off CUDA (olmo2.py line 30); the 0.85 unless SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION (default
     #    False, environ.py line 1071) with an explicit fraction.
-    Rule("aiter_fraction", "0.5.23", "0.5.23", _aiter(("Olmo2ForCausalLM",)),
+    Rule("aiter_fraction", "0.5.22", "0.5.23", _aiter(("Olmo2ForCausalLM",)),
          "sglang/srt/arg_groups/attention_hook.py handle_attention_backend_compatibility lines 243-270 (context_len "
          "> 8192: mem_fraction_static * 0.85); model_override_base.py get_default_attn_backend lines 326-345 (aiter "
-         "on hip; MLA: head_num 16 or 128); model_overrides/gpt_oss.py line 39 (aiter), olmo2.py line 30 (triton)"),
+         "on hip; MLA: head_num 16 or 128); model_overrides/gpt_oss.py line 39 (aiter), olmo2.py line 30 (triton); "
+         "0.5.22 the same (attention_hook.py lines 244-269; model_overrides/gpt_oss.py, olmo2.py identical)"),
     # -- DP attention (--tp N --dp D --enable-dp-attention, kvplan's dp > 1 for a MoE model, tp =
     #    N / D): attention and its norms over the attention tp group, routed experts over all N
     #    (kvplan.shapes.MoEParallel), the rest as the model class builds it (rows above). An
@@ -1109,13 +1256,15 @@ RULES = (
     #    nodes, overrides.py lines 1400-1418); DeepSeek's dense MLP and shared experts
     #    parallel_group "tp", the whole group (layers/linear.py line 633), unless moe_dense_tp_size 1
     #    or a DeepEP-style all-to-all.
-    Rule("dp_attention_weights", "0.5.23", "0.5.23",
+    Rule("dp_attention_weights", "0.5.22", "0.5.23",
          {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
           "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)},
          "sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(**get_embedding_tp_kwargs()) line 2943, "
          "ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 3291, DeepseekV2MLP(parallel_group=...) lines "
          "888 (shared) and 2666 (dense); models/qwen2_moe.py line 1115 and gpt_oss.py line 659 "
-         "use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 1017, gpt_oss.py line 768 lm_head"),
+         "use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 1017, gpt_oss.py line 768 lm_head; "
+         "0.5.22 the same (models/deepseek_v2.py lines 2889-2892, 3236-3241, 821-829, 2612; qwen2_moe.py line 1125, "
+         "gpt_oss.py lines 661, 772, qwen3_moe.py line 1035)"),
     # -- DeepSeek-V3's shared expert held whole on every rank, with or without DP attention
     #    (elsewhere it is split over the tp group: unfused DeepseekV2MLP, or one fused expert
     #    sliced like the routed ones). 0.4.6 makes tp_size clones of it among the routed experts
@@ -1137,7 +1286,9 @@ RULES = (
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
-         "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197)"),
+         "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197); "
+         "0.5.22 the same decision (deepseek_v2.py shared_experts_fusion_disable_reason lines 3270-3339, moe/utils.py "
+         "install_shared_experts_fusion_decision line 618, fused_moe_triton/layer.py line 398)"),
     # -- a multimodal model's mem_fraction_static (VLMFraction; SGLang.multimodal_fraction). Qwen3-VL-8B
     #    on an H100 under 0.5.8: the default round((81,559 - 13,440) / 81,559, 3) = 0.835, then L = 24
     #    (getattr's default: its vision_config has depth 27), h = 1152: ratio 1.265625, factor
@@ -1179,10 +1330,17 @@ RULES = (
     Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
          " lines 142-154, 1119"),
-    Rule("checkpoint_fp8_kv_auto", "0.5.23", "0.5.23", True,
+    Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
-         "kv_cache_quant_algo 'FP8'"),
+         "kv_cache_quant_algo 'FP8'; "
+         "0.5.22 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-45, called by model_runner.py "
+         "line 1530)"),
+    Rule("vlm_fraction", "0.5.22", "0.5.22",
+         VLMFraction(_MM_0_5_22, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
+         _MEM23 + " (0.5.22) handle_gpu_memory_settings lines 283-340 -> adjust_mem_fraction_for_vlm lines 419-464 "
+         "(as 0.5.23); sglang/srt/configs/model_config.py lines 600-628 (mm_disabled_models, the same four), 730-737 "
+         "(is_multimodal), 2279-2360 (multimodal_model_archs: 0.5.23's but MuseSparkForConditionalGeneration)"),
     Rule("vlm_fraction", "0.5.23", "0.5.23",
          VLMFraction(_MM_0_5_23, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " handle_gpu_memory_settings lines 281-337 (is_vlm: is_multimodal, not --language-only) -> "
@@ -1202,10 +1360,37 @@ RULES = (
     Rule("multimodal", "0.4.6", "0.5.8", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
+    Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
+         "sglang/srt/configs/model_config.py multimodal_model_archs lines 2279-2360, is_multimodal line 730; "
+         "mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 197-214 (as 0.5.23); environ.py "
+         "SGLANG_VLM_CACHE_SIZE_MB = 100 line 1450"),
     Rule("multimodal", "0.5.23", "0.5.23", {"kv_reserve_mib": 100, "archs": _MM_0_5_23},
          "sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490 (with "
          "MIMO_V2_MULTIMODAL_ARCHS, line 78), "
          "is_multimodal line 820"),
+    # -- what turns the breakable prefill CUDA graphs off or resizes them before the default
+    #    mem_fraction_static is sized (GraphModel.of): None where the release reserves nothing for
+    #    prefill graphs (rule mem_fraction_static_default); else {"mm_kept": the multimodal
+    #    architectures whose prefill graph stays on, "max_bs": {architecture: prefill max_bs}}. For a
+    #    model SGLang serves as multimodal (ModelConfig.is_multimodal, rule vlm_fraction) and not in
+    #    "mm_kept", arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible turns
+    #    the prefill graph off ('Breakable CUDA graph is incompatible with multimodal model'), and
+    #    apply_muse_glimmer_prefill_cuda_graph_max_bs_default captures MuseGlimmer up to 512 tokens;
+    #    both run before handle_gpu_memory_settings (arg_groups/pipeline.py 0.5.22 lines 176-181 /
+    #    208, 0.5.23 lines 186-191 / 218), so reserve_for_graph_mb sees them: LLaVA-1.5 on an H100
+    #    reserves 13,440 MiB, not 13,904.
+    Rule("prefill_graphs", "0.4.6", "0.5.8", None, _ARGS + ": no prefill CUDA graph term in the reserved memory"),
+    Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
+         "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
+         "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
+         "configs/model_config.py multimodal_breakable_cuda_graph_supported_model_archs lines 2388-2401, "
+         "is_multimodal_breakable_cuda_graph_supported line 915"),
+    Rule("prefill_graphs", "0.5.23", "0.5.23",
+         {"mm_kept": _MM_BCG_0_5_22 + ("MuseSparkForConditionalGeneration",), "max_bs": _MUSE_GLIMMER_512},
+         "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 170-255 "
+         "(multimodal rule lines 230-238), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 375-389; "
+         "configs/model_config.py multimodal_breakable_cuda_graph_supported_model_archs lines 2501-2516, "
+         "is_multimodal_breakable_cuda_graph_supported line 1006"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -1545,8 +1730,8 @@ class SGLang(Engine):
 
     def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
-        0.5.23 also caps it at half the pool's tokens (rule ``running_requests`` "given_capped":
-        mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
+        0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
+        "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
         token_capacity // 2)); earlier releases run it as given."""
         if self.rule("running_requests")["given_capped"] and pool_tokens > 0:
             return max(1, min(max_num_seqs, pool_tokens // 2))
@@ -1650,7 +1835,7 @@ class SGLang(Engine):
             if spec is None:
                 raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
                                     f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
-            graphs = GraphModel.of(spec, max_running_requests)
+            graphs = GraphModel.of(spec, max_running_requests, self.rule("prefill_graphs"), self.rule("vlm_fraction"))
         return default_fraction(rule, mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
@@ -1665,7 +1850,8 @@ class SGLang(Engine):
         --chunked-prefill-size C prefills C // dp tokens a step on each rank (server_args.py:
         0.4.6 line 296, 0.5.4 line 1173, 0.5.8 line 1937: after the default mem_fraction_static
         read C). 0.5.23 runs max(1, R // dp) (mem_cache/kv_cache_configurator.py resolve_max_num_reqs:
-        never zero), and reads ``spec`` for its default fraction (``default_memory_fraction``)."""
+        never zero; rule ``running_requests`` "floor_one"; 0.5.22 asserts as 0.5.8), and 0.5.22 /
+        0.5.23 read ``spec`` for their default fraction (``default_memory_fraction``)."""
         block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
@@ -1681,7 +1867,7 @@ class SGLang(Engine):
                                     f"give at least {dp_attention}")
             return value // dp_attention
 
-        if self.rule("running_requests")["given_capped"]:
+        if self.rule("running_requests")["floor_one"]:
             seqs = None if seqs is None else max(1, seqs // dp_attention)
         else:
             seqs = per_rank(seqs, "--max-running-requests", "runs {} requests a DP-attention rank and does not start "
