@@ -83,7 +83,8 @@ def main() -> None:
                     lines[_line(m)].append(m)
                 if len(lines) < 2:
                     continue
-                first = min(lines, key=lambda ln: (str(ln).count("8"), str(ln)))
+                # the shortest line: the least mean prompt + output over its runs
+                first = min(lines, key=lambda ln: sum(m.prompt + m.output for m in lines[ln]) / len(lines[ln]))
                 given = lines[first]
             scored = [m for m in usable if m not in given and not m.fit]
             if not scored or len({m.concurrency for m in given}) < 2:
@@ -96,26 +97,34 @@ def main() -> None:
                 errs.append(ec)
                 rows.append({"id": m.id, "deployment": name, "users": m.concurrency, "prompt": m.prompt,
                              "output": m.output, "published_ms": m.value_ms, "shipped_error": es,
-                             "calibrated_error": ec})
+                             "calibrated_error": ec, "fit_refused": bool(f.refusal())})
             fits.append({"deployment": name, "fitted_on": [m.id for m in given], "figures": f.figures(),
-                         "fit_errors": f.errors()})
+                         "fit_errors": f.errors(), "iterations": f.iterations, "converged": f.converged,
+                         "refused": f.refusal()})
             n_s = sum(abs(r["shipped_error"]) <= 0.10 for r in rows[-len(scored):])
             n_c = sum(abs(e) <= 0.10 for e in errs)
-            print(f"| {name} | {len(given)} runs | {len(scored)} | {n_s} | {n_c} | "
-                  f"{' '.join(f'{100 * e:+.0f}%' for e in errs)} |")
+            print(f"| {name} | {len(given)} runs{' (refused)' if f.refusal() else ''} | {len(scored)} | {n_s} | {n_c} "
+                  f"| {' '.join(f'{100 * e:+.0f}%' for e in errs)} |")
+        # `kvplan calibrate` refuses a fit that misses its own runs by more than MAX_FIT_ERROR: a user
+        # of those runs gets no file, so their rows count as refused, not scored
+        refused = [r for r in rows if r["fit_refused"]]
+        rows_all, rows = rows, [r for r in rows if not r["fit_refused"]]
         low = [r for r in rows if r["users"] <= 32]
         summary = {k: {f"within_{p}pct": sum(abs(r[k]) <= p / 100 for r in rows) for p in (10, 20)}
                    for k in ("shipped_error", "calibrated_error")}
+        summary["refused_rows"] = len(refused)
+        summary["refused_fits"] = sum(1 for f in fits if f["refused"])
         summary["scored"] = len(rows)
         summary["scored_1_32_users"] = len(low)
         summary["calibrated_within_10pct_1_32_users"] = sum(abs(r["calibrated_error"]) <= 0.10 for r in low)
         summary["shipped_within_10pct_1_32_users"] = sum(abs(r["shipped_error"]) <= 0.10 for r in low)
-        print(f"\n{split}: {len(rows)} held-out rows; within 10%: shipped {summary['shipped_error']['within_10pct']}, "
+        print(f"\n{split}: {summary['refused_fits']} fits refused (own runs missed by more than 10%: "
+              f"{len(refused)} rows not scored); {len(rows)} held-out rows scored; within 10%: shipped {summary['shipped_error']['within_10pct']}, "
               f"calibrated {summary['calibrated_error']['within_10pct']}; within 20%: shipped "
               f"{summary['shipped_error']['within_20pct']}, calibrated {summary['calibrated_error']['within_20pct']}; "
               f"at 1-32 users within 10%: shipped {summary['shipped_within_10pct_1_32_users']}/{len(low)}, calibrated "
               f"{summary['calibrated_within_10pct_1_32_users']}/{len(low)}")
-        result["splits"][split] = {"summary": summary, "rows": rows, "fits": fits}
+        result["splits"][split] = {"summary": summary, "rows": rows_all, "fits": fits}
     path = write_json(result, args.out, "calibrate_holdout.json")
     print(f"wrote {path}")
 

@@ -423,10 +423,10 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         return
     if ttft_s is not None and (point.ttft_s is None or point.ttft_s > ttft_s):
         return
-    from kvplan.calibrate import mismatch_note
+    from kvplan.speed import calibration_notes
 
-    other = mismatch_note(calibrated[0], calibrated[1], pool) if calibrated[1] else None
-    fam.passed.append(Option(req, point, price, pool.notes + ((other,) if other else ())))
+    other = calibration_notes(calibrated[0], [s], ctx, output_tokens) if calibrated[1] else ()
+    fam.passed.append(Option(req, point, price, pool.notes + other))
 
 
 def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, users: int, peak: int,

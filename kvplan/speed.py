@@ -17,6 +17,9 @@ stage on one GPU:
     comm     = per collective: collective_latency + ring bytes / (interconnect x link)
     stage    = linear + attention + comm
     TPOT     = pp x stage (one token passes every stage) + step_overhead
+               + decoding sequences x sequence_overhead (0 unless calibrated; under pp the
+               sequences of one micro-batch, cdiv(users, pp): a scheduler that samples every
+               micro-batch in turn would pay it for all users, not modelled)
 
 Bytes read: every weight matrix of the stage once (the embedding table only for the rows
 looked up, except a tied lm_head, which reads it whole); routed experts only in the share
@@ -1141,18 +1144,25 @@ def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=Non
         if why:
             raise BadInputError(f"KV {s.request.kv_format.name}: {why}" if len(setups) > 1 else why)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
-    notes = calibration_notes(calibration, [s.pool for s in setups]) if calibration is not None else ()
+    notes = calibration_notes(calibration, setups, ctx, output_tokens) if calibration is not None else ()
     return SpeedTable(setups, ctx, output_tokens, points, notes)
 
 
-def calibration_notes(path, pools) -> tuple[str, ...]:
-    """One line for each of ``pools`` that differs from the deployment a `kvplan calibrate`
-    file at ``path`` was fitted on (``kvplan.calibrate.mismatch_note``); none for other
-    calibration files."""
-    from kvplan.calibrate import fitted_on, mismatch_note
+def calibration_notes(path, setups, ctx: int, output_tokens: int | None) -> tuple[str, ...]:
+    """The caveats of a `kvplan calibrate` file at ``path`` for ``setups`` and the load
+    (``kvplan.calibrate.calibration_notes``: another deployment, lengths outside its runs), and
+    where its fitted flops moved TTFT: only TPOT was fitted. None for other calibration files."""
+    from kvplan.calibrate import calibration_notes as notes, fitted_on
 
     where = fitted_on(path)
-    return tuple(dict.fromkeys(n for n in (mismatch_note(path, where, p) for p in pools) if n))
+    out = []
+    for s in setups:
+        out += notes(path, where, s.pool, s.allreduce_fusion.on, ctx, output_tokens)
+        shipped = default_efficiency(s.request.gpu).flops
+        if where and abs(s.efficiency.flops / shipped - 1) > 0.10:
+            out.append(f"calibration {Path(path).name} sets flops {s.efficiency.flops:.3g} (shipped {shipped:.3g}) "
+                       f"from TPOT runs alone, and TTFT follows it: no first token was measured for it")
+    return tuple(dict.fromkeys(out))
 
 
 def tpot_curve(s: Setup, users: int, contexts: list[int]) -> list[tuple[int, float | None]]:

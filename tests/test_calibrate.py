@@ -75,6 +75,61 @@ def test_unusable_runs_are_refused_in_one_line(tmp_path, over, phrase):
     assert phrase in str(err.value) and str(p) in str(err.value)
 
 
+@pytest.mark.parametrize("over, phrase", [
+    # vllm/benchmarks/serve.py 0.19.1 lines 1018-1028: speculative runs carry spec_decode_* metrics
+    ({"spec_decode_acceptance_length": 2.4}, "spec_decode_acceptance_length 2.4: a run with speculative decoding"),
+    # SGLang's saved server_info (http_server.py 0.5.8 lines 581-598: the server args)
+    ({"server_info": {"speculative_algorithm": "EAGLE", "tp_size": 1}},
+     "server_info speculative_algorithm 'EAGLE': a run with speculative decoding"),
+    # serve.py lines 1848-1857: a ramped run saves request_rate "inf" and its strategy
+    ({"ramp_up_strategy": "linear"}, "ramp_up_strategy 'linear': a ramped run does not hold a fixed concurrency"),
+    ({"failed": 3}, "3 requests failed"),
+])
+def test_speculative_ramped_and_failing_runs_are_refused(tmp_path, over, phrase):
+    p = _write(tmp_path, "v.json", json.dumps(_vllm_run(8, 6.0, **over)))
+    with pytest.raises(BadInputError) as err:
+        read_runs([p])
+    assert phrase in str(err.value)
+    # the same run without them reads
+    ok = {k: v for k, v in _vllm_run(8, 6.0).items()}
+    ok.update({"failed": 0, "spec_decode_acceptance_length": None})
+    assert read_runs([_write(tmp_path, "ok.json", json.dumps(ok))])[0].users == 8
+
+
+def test_a_run_without_request_rate_is_refused(tmp_path):
+    run = _vllm_run(8, 6.0)
+    del run["request_rate"]
+    with pytest.raises(BadInputError, match="no request_rate"):
+        read_runs([_write(tmp_path, "v.json", json.dumps(run))])
+
+
+def test_sglang_server_info_must_match_the_deployment(tmp_path, capsys):
+    """SGLang saves its server args with each run: a layout or release other than the options
+    given is refused; a vLLM model_id that is none of the model's names is a note."""
+    def runs(**info):
+        return _write(tmp_path, "s.jsonl", "\n".join(json.dumps(_vllm_run(u, 8.5 + u / 10, server_info=info))
+                                                     for u in (4, 16, 64)))
+
+    base = ["calibrate", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.8"]
+    code, _, err = cli(capsys, *base[:2], runs(tp_size=2, pp_size=1, version="0.5.8"), *base[2:])
+    assert code == 2 and "the server ran --tp 2 (server_info), but this deployment is tp 1" in one_line_error(err)
+    code, _, err = cli(capsys, *base[:2], runs(tp_size=1, version="0.5.6.post1"), *base[2:])
+    assert code == 2 and "served by SGLang 0.5.6.post1 (server_info), not sglang==0.5.8" in one_line_error(err)
+    code, _, err = cli(capsys, *base[:2], runs(tp_size=1, version="0.5.8"), "--gpu", "h100")
+    assert code == 2 and "served by SGLang 0.5.8 (server_info); give --engine sglang" in one_line_error(err)
+    code, _, err = cli(capsys, *base[:2], runs(tp_size=1, pp_size=1, version="0.5.8.post1"), *base[2:])
+    assert code == 0, err
+    vllm = _write(tmp_path, "v.jsonl", "\n".join(json.dumps(_vllm_run(u, 7.0 + u / 10, model_id="Qwen/Qwen3-8B"))
+                                                 for u in (4, 16, 64)))
+    code, _, err = cli(capsys, "calibrate", "llama3.1-8b", vllm, "--gpu", "h100")
+    assert code == 0 and "the runs name the model 'Qwen/Qwen3-8B', which is not one of llama3.1-8b's names" in err
+    ok = _write(tmp_path, "m.jsonl", "\n".join(json.dumps(_vllm_run(u, 7.0 + u / 10,
+                                                                   model_id="meta-llama/Llama-3.1-8B-Instruct"))
+                                               for u in (4, 16, 64)))
+    code, _, err = cli(capsys, "calibrate", "llama3.1-8b", ok, "--gpu", "h100")
+    assert code == 0 and "not one of" not in err
+
+
 def test_malformed_files_are_refused(tmp_path):
     bad = _write(tmp_path, "b.jsonl", json.dumps(_vllm_run()) + "\n{not json\n")
     with pytest.raises(BadInputError, match=r"b.jsonl:2: malformed JSON"):
@@ -128,13 +183,18 @@ def test_a_run_the_pool_cannot_hold_is_refused(pool):
         fit(pool, [BenchRun("a", 8, 1000, 500, 9.0), BenchRun("big", 64, 100_000, 1000, 90.0)])
 
 
-def test_figures_stay_in_the_range_a_calibration_file_accepts(pool):
-    """Runs far faster than any figure allows: fractions stop at 1, fixed costs at 0."""
+def test_runs_the_model_cannot_follow_are_refused_not_written(pool):
+    """Runs faster than reading the weights at the full HBM bandwidth allows (0.5 / 0.6 ms for
+    Llama-3.1-8B on an H100): the fit ends with figures at their bounds and misses the runs by
+    hundreds of percent; `kvplan calibrate` refuses such a fit (Fit.refusal)."""
     result = fit(pool, [BenchRun("a", 4, 1000, 500, 0.5), BenchRun("b", 64, 1000, 500, 0.6)])
     figs = result.figures()
     assert all(0.05 <= figs[k] <= 1 for k in ("weights_bandwidth", "kv_bandwidth", "flops"))
-    assert all(0 <= figs[k] <= 100_000 for k in ("step_overhead_us", "sequence_overhead_us", "matrix_overhead_us"))
     assert figs["weights_bandwidth"] == 1.0
+    why = result.refusal()
+    assert why is not None and "the fitted figures miss" in why and "at the end of its range: weights_bandwidth 1" in why
+    # and a fit that follows its runs is not refused
+    assert fit(pool, [BenchRun("a", 4, 1000, 500, 9.0), BenchRun("b", 64, 1000, 500, 16.0)]).refusal() is None
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -156,7 +216,17 @@ def test_calibrate_writes_a_file_speed_reads(tmp_path, capsys):
         assert code == 0, err
         got = [p["tpot_ms"] for p in json.loads(stdout)["formats"][0]["points"]]
         assert all(abs(g - w) / w < 0.05 for g, w in zip(got, published)), got
-        assert json.loads(stdout)["warnings"] == []
+        # only TPOT was fitted: the fitted flops (0.283 here) moves TTFT, and speed says so
+        assert json.loads(stdout)["warnings"] == [
+            f"calibration cal.json sets flops {data['flops']:.3g} (shipped 0.53) from TPOT runs alone, and TTFT "
+            f"follows it: no first token was measured for it"]
+    # 1k in / 8k out is outside the runs' outputs (915-922 tokens): a caveat, as held out it carries less
+    code, stdout, err = cli(capsys, "speed", "gpt-oss-120b", *DEPLOY, "--ctx", 921, "--output", 7416, "--users", "8",
+                            "--calibration", out)
+    assert code == 0 and "outputs of 7,416 (runs: 915-922) lie outside its runs" in err
+    assert data["fitted_on"]["converged"] is True and data["fitted_on"]["iterations"] < 60
+    assert data["fitted_on"]["fuse_allreduce_rms"] is False  # vLLM 0.13.0: off by default
+    assert data["source"].endswith(f"({EXAMPLE})")
 
 
 def test_speed_warns_when_the_calibration_was_fitted_on_another_deployment(tmp_path, capsys):
@@ -179,6 +249,14 @@ def test_calibrate_json_and_nothing_written_without_out(capsys):
     assert data["written"] is None and data["shipped"]["step_overhead_us"] == 620.0
     assert set(data) >= {"step_overhead_us", "weights_bandwidth", "kv_bandwidth", "flops", "matrix_overhead_us",
                          "sequence_overhead_us", "fitted_on", "source"}
+
+
+def test_a_fit_that_cannot_follow_its_runs_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "cal.json"
+    fast = _write(tmp_path, "f.jsonl", "\n".join(json.dumps(_vllm_run(u, t)) for u, t in ((4, 0.5), (64, 0.9))))
+    code, stdout, err = cli(capsys, "calibrate", "gpt-oss-120b", fast, *DEPLOY, "--out", out)
+    assert code == 2 and stdout == "" and not out.exists()
+    assert "the fitted figures miss" in one_line_error(err)
 
 
 def test_a_refused_calibration_leaves_no_file(tmp_path, capsys):

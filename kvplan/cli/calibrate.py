@@ -80,7 +80,8 @@ def calibrate(
     Examples: kvplan calibrate gpt-oss-120b runs/*.json --gpu h200 --tp 2 --engine vllm==0.13.0 --out h200-cal.json;
     kvplan calibrate deepseek-v3 bench.jsonl --gpu h200 --tp 8 --weights fp8 --engine sglang==0.5.6 --json
     """
-    from kvplan.calibrate import calibration_file, fit, read_runs
+    from kvplan.calibrate import calibration_file, check_runs, fit, read_runs
+    from kvplan.speed import setup
     from kvplan.capacity import make_request, plan
     from kvplan.formats import parse_formats
     from kvplan.loader import load_model
@@ -108,12 +109,20 @@ def calibrate(
     pool = plan(req)
     for text in pool.notes:
         warn(text)
-    update, finish = progress_bar("fitting", "iterations")
+    for text in check_runs(runs, pool):  # refuses runs whose saved server state contradicts the options
+        warn(text)
+    update, finish = progress_bar("fitting", "iterations (at most)")
     try:
         result = fit(pool, runs, fuse_allreduce_rms=fuse_allreduce_rms, progress=update)
     finally:
         finish()
-    data = calibration_file(result, pool, [r.where.rsplit(":", 1)[0].split("[")[0] for r in runs], metric)
+    why = result.refusal()
+    if why:
+        from kvplan.errors import BadInputError
+
+        raise BadInputError(why)
+    fused = setup(pool, result.efficiency, fuse_allreduce_rms).allreduce_fusion.on
+    data = calibration_file(result, pool, metric, fused)
     if out is not None:
         from kvplan.outputs import atomic_write_text
 
