@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_json  # noqa: E402
+from kvplan.calibrate import solve  # noqa: E402  (Gaussian elimination, shared with kvplan calibrate)
 from speed_reference import MEASUREMENTS, predict  # noqa: E402
 
 #: GPUs whose weights_bandwidth is fitted on their own (one measurement each), after the
@@ -37,20 +38,6 @@ NAMES = ("weights_bandwidth", "matrix_overhead_us", "layer_overhead_us", "step_o
 def efficiency(x: list[float], base):
     return replace(base, weights_bandwidth=1 / x[0], matrix_overhead_s=x[1] * 1e-6, layer_overhead_s=x[2] * 1e-6,
                    step_overhead_s=x[3] * 1e-6, flops=1 / x[4])
-
-
-def solve(a: list[list[float]], b: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (n is 5)."""
-    n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
-    for c in range(n):
-        p = max(range(c, n), key=lambda r: abs(m[r][c]))
-        m[c], m[p] = m[p], m[c]
-        for r in range(n):
-            if r != c and m[c][c]:
-                f = m[r][c] / m[c][c]
-                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
-    return [m[i][n] / m[i][i] for i in range(n)]
 
 
 def main() -> None:

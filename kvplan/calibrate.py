@@ -39,7 +39,6 @@ runs give the same file. Times are floats (estimates), not byte counts.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -305,15 +304,16 @@ def _bounds(field: str) -> tuple[float, float]:
     return (MIN_FIXED_S, MAX_FIXED_US / 1e6) if field.endswith("_s") else (MIN_FRACTION, 1.0)
 
 
-def _solve(a: list[list[float]], b: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (a is small and, with LM damping, regular)."""
+def solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (a is small; with LM damping, regular).
+    benchmarks/fit_speed.py solves its Newton steps with it too."""
     n = len(b)
     m = [row[:] + [b[i]] for i, row in enumerate(a)]
     for c in range(n):
         p = max(range(c, n), key=lambda r: abs(m[r][c]))
         m[c], m[p] = m[p], m[c]
         for r in range(n):
-            if r != c:
+            if r != c and m[c][c]:
                 f = m[r][c] / m[c][c]
                 m[r] = [x - f * y for x, y in zip(m[r], m[c])]
     return [m[i][n] / m[i][i] for i in range(n)]
@@ -387,7 +387,7 @@ def fit(pool, runs, base=None, fuse_allreduce_rms: bool | None = None, progress=
         free = [i for i in range(len(x)) if not ((x[i] >= top[i] and g[i] > 0) or (x[i] <= bottom[i] and g[i] < 0))]
         a = [[sum(jac[i][k] * jac[j][k] for k in range(len(r))) + (damping if i == j else 0.0) for j in free]
              for i in free]
-        d = dict(zip(free, _solve(a, [g[i] for i in free]))) if free else {}
+        d = dict(zip(free, solve(a, [g[i] for i in free]))) if free else {}
         y = clamp([v + d.get(i, 0.0) for i, v in enumerate(x)])
         ry = residuals(y)
         cy = sum(v * v for v in ry)

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from kvplan.cli.speed import FuseAllreduceRmsOpt
 from kvplan.cli.common import (
     DP_NAMES,
     KV_DTYPE_NAMES,
@@ -25,7 +26,6 @@ from kvplan.cli.common import (
     PoolBlockSizeOpt,
     WeightsOpt,
     console,
-    deploy_options,
     print_json,
     progress_bar,
     tok,
@@ -57,12 +57,7 @@ def calibrate(
     max_num_batched_tokens: MaxNumBatchedTokensOpt = None,
     max_num_seqs: MaxNumSeqsOpt = None,
     block_size: PoolBlockSizeOpt = None,
-    fuse_allreduce_rms: Annotated[
-        Optional[bool],
-        typer.Option("--fuse-allreduce-rms/--no-fuse-allreduce-rms",
-                     help="Whether the runs' engine fused tp all-reduces with RMSNorm (as `kvplan speed`; "
-                          "default: the release's)."),
-    ] = None,
+    fuse_allreduce_rms: FuseAllreduceRmsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit kvplan's speed factors to your engine's own TPOT runs on the GPU you plan for, and
@@ -82,23 +77,16 @@ def calibrate(
     """
     from kvplan.calibrate import calibration_file, check_runs, fit, read_runs
     from kvplan.speed import setup
-    from kvplan.capacity import make_request, plan
+    from kvplan.capacity import plan
+    from kvplan.cli.speed import deployment_request
     from kvplan.formats import parse_formats
-    from kvplan.loader import load_model
 
     if out is not None:
         from kvplan.outputs import check_writable
 
         check_writable(out, "--out")
     runs = read_runs(results, metric)
-    spec = load_model(model)
-    req = make_request(
-        spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=enable_expert_parallel, kv_format=None,
-        block_size=block_size,
-        **deploy_options(engine=engine, dtype=dtype, weights=weights, gpu_memory_utilization=gpu_memory_utilization,
-                         max_model_len=max_model_len, max_num_batched_tokens=max_num_batched_tokens,
-                         max_num_seqs=max_num_seqs),
-    )
+    req = deployment_request(locals())
     if kv_dtype:
         formats = parse_formats(kv_dtype, req.spec.dtype)
         if len(formats) != 1:

@@ -23,7 +23,6 @@ from kvplan.cli.common import (
     MaxNumSeqsOpt,
     WeightsOpt,
     console,
-    deploy_options,
     print_json,
     tok,
     warn,
@@ -39,6 +38,33 @@ OutputOpt = Annotated[
     typer.Option("--output", help="Output tokens per request: decode is timed at ctx + output/2 and "
                                           "each step also carries its share of new prompts (chunked prefill)."),
 ]
+
+
+FuseAllreduceRmsOpt = Annotated[
+    Optional[bool],
+    typer.Option("--fuse-allreduce-rms/--no-fuse-allreduce-rms",
+                 help="FlashInfer all-reduce + RMSNorm in one kernel: vLLM's --compilation-config "
+                      "'{\"pass_config\":{\"fuse_allreduce_rms\":true}}' (or false), SGLang's "
+                      "--enable-flashinfer-allreduce-fusion; tp all-reduces the engine fuses cost the measured "
+                      "saving less (kvplan/data/efficiency.yaml). Default: the release's (vLLM: off up to 0.16.0; "
+                      "from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from "
+                      "0.19.0. SGLang: on for some MoE architectures on Blackwell from 0.5.1, Hopper too in "
+                      "0.5.8; 0.5.23 on but not read: refused where on, --no- turns it off). Refused for releases "
+                      "without the option, other engines, and --no- where SGLang up to 0.5.8 turns it on (no "
+                      "flag turns it off there)."),
+]
+
+
+def deployment_request(params: dict):
+    """The CapacityRequest of the deployment options `kvplan speed` and `kvplan calibrate` share
+    (``params``: the command's locals(): model, gpu, tp, pp, dp, block_size and the
+    deploy_options names), KV format the model's (the caller sets its own)."""
+    from kvplan.capacity import make_request
+    from kvplan.cli.common import deploy_from
+    from kvplan.loader import load_model
+
+    return make_request(load_model(params["model"]), params["gpu"], tp=params["tp"], pp=params["pp"],
+                        dp=params["dp"], kv_format=None, block_size=params["block_size"], **deploy_from(params))
 
 
 def speed(
@@ -63,19 +89,7 @@ def speed(
     max_num_seqs: MaxNumSeqsOpt = None,
     block_size: PoolBlockSizeOpt = None,
     calibration: CalibrationOpt = None,
-    fuse_allreduce_rms: Annotated[
-        Optional[bool],
-        typer.Option("--fuse-allreduce-rms/--no-fuse-allreduce-rms",
-                     help="FlashInfer all-reduce + RMSNorm in one kernel: vLLM's --compilation-config "
-                          "'{\"pass_config\":{\"fuse_allreduce_rms\":true}}' (or false), SGLang's "
-                          "--enable-flashinfer-allreduce-fusion; tp all-reduces the engine fuses cost the measured "
-                          "saving less (kvplan/data/efficiency.yaml). Default: the release's (vLLM: off up to 0.16.0; "
-                          "from 0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from "
-                          "0.19.0. SGLang: on for some MoE architectures on Blackwell from 0.5.1, Hopper too in "
-                          "0.5.8; 0.5.23 on but not read: refused where on, --no- turns it off). Refused for releases "
-                          "without the option, other engines, and --no- where SGLang up to 0.5.8 turns it on (no "
-                          "flag turns it off there)."),
-    ] = None,
+    fuse_allreduce_rms: FuseAllreduceRmsOpt = None,
     json_out: JsonOpt = False,
     plot: Annotated[
         Optional[str],
@@ -95,9 +109,7 @@ def speed(
     kvplan speed llama3-70b --gpu h100 --tp 4 --ctx 4k --output 512 --kv-dtype bf16,fp8 --json;
     kvplan speed deepseek-v3 --gpu h200 --dp 8 --enable-expert-parallel --ctx 4k --users 64,256
     """
-    from kvplan.capacity import make_request
     from kvplan.formats import parse_formats
-    from kvplan.loader import load_model
     from kvplan.speed import speed_table
     from kvplan.units import parse_list, parse_tokens
 
@@ -107,14 +119,7 @@ def speed(
         check_plot_output(plot)
     n_ctx = parse_tokens(ctx, "--ctx")
     users_list = list(dict.fromkeys(parse_list(users, lambda t, w: _users(t), "--users")))  # 1,1,1: one row
-    spec = load_model(model)
-    req = make_request(
-        spec, gpu, tp=tp, pp=pp, dp=dp, enable_expert_parallel=enable_expert_parallel, kv_format=None,
-        block_size=block_size,
-        **deploy_options(engine=engine, dtype=dtype, weights=weights, gpu_memory_utilization=gpu_memory_utilization,
-                         max_model_len=max_model_len, max_num_batched_tokens=max_num_batched_tokens,
-                         max_num_seqs=max_num_seqs),
-    )
+    req = deployment_request(locals())
     formats = parse_formats(kv_dtype, req.spec.dtype) if kv_dtype else [req.kv_format]
     table = speed_table(req, users_list, n_ctx, formats, parse_tokens(output, "--output") if output else None, None,
                         fuse_allreduce_rms, calibration=calibration)  # calibrated per KV format
