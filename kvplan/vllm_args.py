@@ -149,6 +149,19 @@ VLLM_FLAGS = (
 #: (the engine option each sets, and how its value is read); any other VAR=value is ignored
 #: with a note. VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: vllm/envs.py bool(int(value)).
 VLLM_ENV = {"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "estimate_cudagraphs"}
+#: The engine's own variables that only set logging, networking, telemetry or paths, and so leave
+#: memory alone; any other VLLM_* / SGLANG_* variable before the launcher is refused (review h27b
+#: M1/H3: VLLM_USE_FLASHINFER_SAMPLER and VLLM_USE_V2_MODEL_RUNNER change the profile run,
+#: SGLANG_ENABLE_POST_CAPTURE_KV_SIZING=1 SGLang's default mem_fraction_static: 0.5.22
+#: arg_groups/memory_hook.py lines 291-298), since kvplan cannot tell which of them change memory.
+ENV_NEUTRAL = frozenset({
+    "VLLM_LOGGING_LEVEL", "VLLM_CONFIGURE_LOGGING", "VLLM_LOGGING_CONFIG_PATH", "VLLM_LOGGING_PREFIX",
+    "VLLM_HOST_IP", "VLLM_PORT", "VLLM_API_KEY", "VLLM_NO_USAGE_STATS", "VLLM_DO_NOT_TRACK",
+    "VLLM_CACHE_ROOT", "VLLM_CONFIG_ROOT", "VLLM_RPC_TIMEOUT", "VLLM_ENGINE_ITERATION_TIMEOUT_S",
+    "VLLM_LOG_STATS_INTERVAL", "SGLANG_LOG_LEVEL", "SGLANG_HOST_IP", "SGLANG_PORT",
+})
+#: Prefixes of the engines' own variables (checked against ENV_NEUTRAL).
+ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_", "SGL_", "MOONCAKE_")
 
 SGLANG_FLAGS = (
     Flag(("--model-path", "--model"), "model", "str"),
@@ -403,19 +416,24 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
     return LaunchCommand(engine, model, options, tuple(notes), usage, tuple(sorted(settings.items())))
 
 
-def _vllm_env(words: list[str], notes: list[str]) -> dict:
-    """The VAR=value words before the launcher: VLLM_ENV's as engine options, the rest noted."""
+def _launch_env(words: list[str], notes: list[str], engine: str) -> dict:
+    """The VAR=value words before the launcher: VLLM_ENV's as engine options (vLLM); the engines'
+    own other variables refused unless they only set logging or networking (ENV_NEUTRAL); the
+    rest (CUDA_VISIBLE_DEVICES, HF_TOKEN, ...) noted as ignored."""
     out = {}
     for word in words:
         m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", word)
         if not m:
             break
         name, value = m.groups()
-        if name in VLLM_ENV:
+        if engine == "vllm" and name in VLLM_ENV:
             try:
                 out[VLLM_ENV[name]] = bool(int(value))
             except ValueError:
                 raise BadInputError(f"{name}={value}: vLLM reads it as an integer (0 or 1)") from None
+        elif name.startswith(ENGINE_ENV_PREFIXES) and name not in ENV_NEUTRAL:
+            raise BadInputError(f"{name}={value}: an engine environment variable kvplan does not model (it may "
+                                f"change the memory the engine plans); plan without it")
         else:
             notes.append(f"{name}: an environment variable kvplan does not read (ignored)")
     return out
@@ -431,7 +449,7 @@ def parse_vllm(text: str) -> LaunchCommand:
     if call:  # LLM(...), or llm = LLM(...) as it is written in a script
         return _parse_llm_call(call.group(1), notes)
     words = _tokens(text)
-    env = _vllm_env(words, notes)
+    env = _launch_env(words, notes, "vllm")
     args, model = _strip_launcher(words, "vllm")
     options = _parse_args(args, VLLM_FLAGS, "vllm", notes)
     return _finish("vllm", model, options, notes, env=env)
@@ -440,7 +458,9 @@ def parse_vllm(text: str) -> LaunchCommand:
 def parse_sglang(text: str) -> LaunchCommand:
     """An SGLang launch command (``python -m sglang.launch_server --model-path MODEL ...``)."""
     notes: list[str] = []
-    args, model = _strip_launcher(_tokens(str(text).strip()), "sglang")
+    words = _tokens(str(text).strip())
+    _launch_env(words, notes, "sglang")
+    args, model = _strip_launcher(words, "sglang")
     options = _parse_args(args, SGLANG_FLAGS, "sglang", notes)
     _sglang_layout(options)
     return _finish("sglang", model, options, notes)

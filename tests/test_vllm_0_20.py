@@ -16,8 +16,9 @@ from kvplan.vllm_args import parse_vllm
 
 ESTIMATE = ("kvplan: error: vllm==0.21.0 subtracts a CUDA-graph memory estimate from the KV pool "
             "(VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default from 0.20.0), measured by trial graph captures "
-            "that kvplan does not predict; plan with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 "
-            "in --from-vllm, or --engine vllm==0.19.1")
+            "that kvplan does not predict; plan it eager (kvplan capacity --enforce-eager, or --enforce-eager in a "
+            "--from-vllm command or a plan's from_vllm) or with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in front "
+            "of one, or use --engine vllm==0.19.1")
 SERVE = "vllm serve meta-llama/Llama-3.1-8B"
 
 
@@ -130,3 +131,38 @@ def test_enforce_eager_is_an_option_of_capacity(capsys):
     assert (got["num_blocks"], got["kv_cache_tokens"]) == (28_533, 456_528)
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--enforce-eager")
     assert code == 2 and "--enforce-eager is vLLM's option; --engine sglang does not take it" in one_line_error(err)
+
+
+def test_the_estimate_asked_for_on_an_older_release_is_refused(capsys):
+    """VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 on 0.19.1 (gpu_worker.py lines 397, 446 subtract the
+    estimate when it is set) was planned as the default pool (review h27b H1): refused now."""
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.19.1", "--from-vllm",
+                         "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 vllm serve meta-llama/Llama-3.1-8B")
+    assert code == 2 and out == ""
+    assert "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1: vLLM releases that have the variable" in one_line_error(err)
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.19.1", "--from-vllm",
+                         "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 vllm serve meta-llama/Llama-3.1-8B --enforce-eager",
+                         "--json")
+    assert code == 0 and json.loads(out)["num_blocks"] == 27_722
+
+
+@pytest.mark.parametrize("flag, command", [
+    ("--from-vllm", "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve meta-llama/Llama-3.1-8B"),
+    ("--from-vllm", "VLLM_USE_FLASHINFER_SAMPLER=0 vllm serve meta-llama/Llama-3.1-8B"),
+    # SGLang 0.5.22 arg_groups/memory_hook.py lines 291-298: 0.830 -> 0.980 with it
+    ("--from-sglang", "SGLANG_ENABLE_POST_CAPTURE_KV_SIZING=1 python -m sglang.launch_server "
+                      "--model-path meta-llama/Llama-3.1-8B-Instruct"),
+])
+def test_engine_environment_variables_kvplan_does_not_model_are_refused(capsys, flag, command):
+    engine = "sglang==0.5.22" if flag == "--from-sglang" else "vllm==0.19.1"
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", engine, flag, command)
+    assert code == 2 and out == ""
+    assert "an engine environment variable kvplan does not model" in one_line_error(err)
+
+
+def test_other_environment_variables_are_noted(capsys):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--from-vllm",
+                         "CUDA_VISIBLE_DEVICES=0 VLLM_LOGGING_LEVEL=DEBUG vllm serve meta-llama/Llama-3.1-8B")
+    assert code == 0
+    assert "CUDA_VISIBLE_DEVICES: an environment variable kvplan does not read (ignored)" in err
+    assert "VLLM_LOGGING_LEVEL: an environment variable kvplan does not read (ignored)" in err

@@ -349,15 +349,25 @@ class VLLM(Engine):
         subtracted: --enforce-eager (cudagraph_mode NONE, not measured),
         VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or a
         GPU that is not CUDA (AMD: not measured)."""
-        if not self.rule("cudagraph_estimate_subtracted") or self.enforce_eager or self.estimate_cudagraphs is False:
+        if self.enforce_eager or self.estimate_cudagraphs is False or gpu.vendor == "amd":
             return
-        if gpu.vendor == "amd":
+        if self.estimate_cudagraphs and not self.rule("cudagraph_estimate_subtracted"):
+            # an opt-in before 0.20.0 (0.19.1 gpu_worker.py lines 397 and 446 subtract it when set; 0.13.0
+            # has no such variable): kvplan has not read from which release the variable exists, and
+            # where it does the estimate is as unpredictable as from 0.20.0
+            raise BadInputError(
+                f"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1: vLLM releases that have the variable (0.19.1 does; "
+                f"kvplan has not read from which one) subtract a CUDA-graph memory estimate from the KV pool, "
+                f"measured by trial graph captures that kvplan does not predict; plan {self.name} without it, or "
+                f"with --enforce-eager")
+        if not self.rule("cudagraph_estimate_subtracted"):
             return
         raise BadInputError(
             f"{self.name} subtracts a CUDA-graph memory estimate from the KV pool (VLLM_MEMORY_PROFILER_ESTIMATE_"
             f"CUDAGRAPHS=1 by default from 0.20.0), measured by trial graph captures that kvplan does not "
-            f"predict; plan with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in --from-vllm, "
-            f"or --engine vllm==0.19.1")
+            f"predict; plan it eager (kvplan capacity --enforce-eager, or --enforce-eager in a --from-vllm command "
+            f"or a plan's from_vllm) or with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in front of one, or use "
+            f"--engine vllm==0.19.1")
 
     #: The attention features rule attention_features_start is keyed by, with the words a
     #: refusal names them by, and how a spec shows each.
