@@ -166,3 +166,12 @@ def test_other_environment_variables_are_noted(capsys):
     assert code == 0
     assert "CUDA_VISIBLE_DEVICES: an environment variable kvplan does not read (ignored)" in err
     assert "VLLM_LOGGING_LEVEL: an environment variable kvplan does not read (ignored)" in err
+
+
+def test_moe_models_are_refused_on_0_20(capsys):
+    """0.20.0 picks unquantized MoE kernels by a new oracle (FlashInfer first; fused_moe/oracle/
+    unquantized.py lines 67-72), whose workspaces kvplan has not read (review h27b H2)."""
+    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.21.0",
+                         "--enforce-eager")
+    assert code == 2 and out == ""
+    assert "picks qwen3-30b-a3b's mixture-of-experts kernels by a new oracle" in one_line_error(err)

@@ -247,6 +247,10 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
+        if spec.moe is not None and not self.rule("moe_read"):
+            raise BadInputError(f"{self.name} picks {spec.name}'s mixture-of-experts kernels by a new oracle "
+                                f"(FlashInfer TRT-LLM / CUTLASS before Triton, model_executor/layers/fused_moe/oracle) "
+                                f"whose workspaces kvplan has not read; use --engine vllm==0.19.1")
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
                                 f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
