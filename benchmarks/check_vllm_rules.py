@@ -313,7 +313,26 @@ for rel in BOOK.releases:
         spec_blocks = 'admission_and_check'
     else:
         spec_blocks = 'admission'
-    for k, v in (('memory_check', check), ('memory_check_scope', scope), ('state_speculative_blocks', spec_blocks)):
+    # window_v_head_dim: does SlidingWindowSpec (ChunkedLocalAttentionSpec) carry head_size_v, and does
+    # unify_hybrid_kv_cache_specs pass it on when it makes the layer full attention
+    def _body(cls):
+        at = kci.find(f'class {cls}(')
+        nxt = kci.find('\nclass ', at + 1)
+        return kci[at:nxt if nxt > 0 else None]
+    sw_branch = re.search(r'isinstance\(spec, SlidingWindowSpec\):\s*kv_cache_spec\[layer_name\] = '
+                          r'FullAttentionSpec\((.*?)\)', kcu, re.S)
+    window_v = {}
+    for kind, cls in (('sliding_window', 'SlidingWindowSpec'), ('chunked_local', 'ChunkedLocalAttentionSpec')):
+        if 'head_size_v' not in _body(cls):
+            window_v[kind] = 'never'
+        elif kind == 'sliding_window' and sw_branch and 'head_size_v' in sw_branch.group(1):
+            window_v[kind] = 'always'
+        else:
+            window_v[kind] = 'hybrid'
+    if PAGING.value('window_v_head_dim', rel) is None:
+        window_v = None  # not read for this release: the table says so, nothing to compare
+    for k, v in (('memory_check', check), ('memory_check_scope', scope), ('state_speculative_blocks', spec_blocks),
+                 ('window_v_head_dim', window_v)):
         want = PAGING.value(k, rel)
         if want != v:
             print(f'{rel}: paging {k} table={want!r} source={v!r}'); bad += 1

@@ -31,13 +31,13 @@ The steps, for one replica (tp x pp workers):
 4. ``num_gpu_blocks_override`` replaces every worker's block count; the smallest count of
    all workers is used by all.
 5. What vLLM logs: "GPU KV cache size: N tokens" = ``num_blocks // num_groups * block_size``
-   (before 0.22.0) or ``int(max_concurrency * max_model_len)`` (0.22.0+); "Maximum
+   (before 0.20.1) or ``int(max_concurrency * max_model_len)`` (0.20.1+); "Maximum
    concurrency" = ``num_tokens / max_model_len`` (before 0.9.1) or ``num_blocks /`` the blocks
    one request of max_model_len needs over all groups.
 6. Start-up check: one request of max_model_len must fit (``check_enough_kv_cache_memory``),
    summed over layers (before 0.14.0), or the group size x page x the blocks of the first
    group only (0.14.0-0.18.1) or of every group (0.19.0+), against the worker's memory
-   (0.22.0+: ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block).
+   (0.20.1+: ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block).
    0.14.0-0.16.0 check the whole model's groups (every pipeline stage's layers) against the
    smallest worker's memory; the others each worker's own layers. When it does not fit, vLLM
    stops with the estimated maximum model length (``estimate_max_model_len``).
@@ -187,14 +187,37 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.21.0", ("full_attention",),
-         _KCI + " (0.20.0: 333 lines changed, not read but for full attention: FullAttentionSpec.page_size_bytes "
-         "and max_memory_usage_bytes as 0.19.1 for auto and fp8 caches) and " + _KCU + " (466 lines); "
-         "vllm/model_executor/layers/attention/mla_attention.py (377 lines) and the state-space configs "
-         "(vllm/model_executor/models/config.py, 265 lines) changed"),
+    Rule("modelled_kinds", "0.20.0", "0.21.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
+         "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
+         "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
+         ":390-474, refactored into max_admission_blocks_per_request, same formulas), grouping "
+         "(_get_kv_cache_groups_uniform_page_size, unify_kv_cache_spec_page_size, is_kv_cache_spec_uniform, "
+         "get_max_concurrency_for_kv_cache_config, check_enough_kv_cache_memory unchanged) and the null block "
+         "(block_pool.py BlockPool.__init__) are 0.19.1's; what is new (SlidingWindowMLASpec, "
+         "group_and_unify_kv_cache_specs, _get_kv_cache_config_deepseek_v4) is DeepSeek-V4's alone. Not modelled: "
+         "DeepSeek sparse attention (mla_indexed: deepseek_v2.py fuses the indexer's wk into wk_weights_proj, "
+         "unquantized, from 0.20.0) and state-space layers (vllm/model_executor/models/config.py and "
+         "vllm/platforms/interface.py _align_hybrid_block_size, 265 + 239 lines changed, not read)"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
+    # -- whether a sliding-window or chunked-local layer keeps a V head size of its own (a layer whose
+    #    K and V head sizes differ): "never" (pages are 2 x head_size: AttentionSpec.real_page_size_bytes),
+    #    "hybrid" (only while the hybrid KV cache manager is on: with it off, unify_hybrid_kv_cache_specs
+    #    makes a FullAttentionSpec without head_size_v, which then defaults to head_size), "always";
+    #    None: not read. kvplan refuses such a layer where the release does not keep its V size.
+    Rule("window_v_head_dim", "0.8.0", "0.19.0", None, "not read"),
+    Rule("window_v_head_dim", "0.19.1", "0.19.1", {"sliding_window": "never", "chunked_local": "never"},
+         _KCI + ": SlidingWindowSpec and ChunkedLocalAttentionSpec have no head_size_v (AttentionSpec."
+         "real_page_size_bytes 0.19.1 :80-87: 2 x block_size x num_kv_heads x head_size)"),
+    Rule("window_v_head_dim", "0.20.0", "0.20.2", {"sliding_window": "hybrid", "chunked_local": "never"},
+         _KCI + ": SlidingWindowSpec.head_size_v and real_page_size_bytes (0.20.0 :404-419: head_size + "
+         "head_size_v), set by attention.py Attention.get_kv_cache_spec (0.20.0 :596-604); " + _KCU
+         + " unify_hybrid_kv_cache_specs (0.20.0 :1379-1386) builds the FullAttentionSpec without head_size_v"),
+    Rule("window_v_head_dim", "0.21.0", None, {"sliding_window": "always", "chunked_local": "never"},
+         _KCU + ": unify_hybrid_kv_cache_specs passes head_size_v (0.21.0 :1384-1393); ChunkedLocalAttentionSpec "
+         "still has none (" + _KCI + " 0.21.0 :387-411)"),
 )
 
 BOOK = RuleBook("vllm paging", RELEASES, RULES)
@@ -236,6 +259,8 @@ class Paging:
     lookahead_capped: bool = True
     state_speculative_blocks: str = "admission_and_check"
     modelled_kinds: tuple[str, ...] | None = None
+    #: rule window_v_head_dim (None: not read, no check; the generic paging keeps V sizes)
+    window_v_head_dim: dict | None = None
     #: TensorRT-LLM rounds the block count up: blocks = ceil(floor(memory / bytes per token) /
     #: tokens_per_block) (kvCacheManager.cpp calculateMaxNumBlocks, ``tc::ceilDiv(maxTokens,
     #: tokensPerBlock)``), so its pool can exceed the fraction's bytes by up to one block.
@@ -410,6 +435,28 @@ def _hybrid_off(sets: tuple[LayerSet, ...], fmt: KVFormat, tp: int) -> tuple[Lay
     return tuple(merged.values())
 
 
+def _check_window_v(sets: tuple[LayerSet, ...], paging: Paging, hybrid: bool) -> None:
+    """Rule window_v_head_dim: a sliding-window or chunked-local layer whose V head size is not
+    its K head size is refused where the release pages it as 2 x the K head size (kvplan would
+    count head_dim + v_head_dim): always, or (0.20.0-0.20.2) once the hybrid manager is off and
+    unify_hybrid_kv_cache_specs turns it into full attention without its V size."""
+    rule = paging.window_v_head_dim
+    if rule is None:
+        return
+    has_full = any(s.kind.slot_class() == ("full_attention",) for s in sets)
+    for s in sets:
+        kind = s.kind
+        when = rule.get(kind.kind)
+        if when is None or getattr(kind, "v_head_dim", None) in (None, getattr(kind, "head_dim", None)):
+            continue
+        if when == "never" or (when == "hybrid" and not hybrid and has_full):
+            how = ("as full attention with the hybrid KV cache manager off" if when == "hybrid"
+                   else "in pages of 2 x the K head size")
+            raise paging.refuse(f"{kind.describe()} layers: this release keeps no V head size of their own "
+                                f"({kind.v_head_dim} differs from {kind.head_dim}) and allocates them {how}; "
+                                f"kvplan does not plan that", paging.sources.get("window_v_head_dim", ""))
+
+
 def _one_type(sets, exact_pages: bool) -> bool:
     """All layers need the same token slots (and, for releases before 0.9.1, the same page:
     vLLM's type_id held the page size)."""
@@ -434,6 +481,7 @@ def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, 
         hybrid = paging.hybrid_allocator and not (chunked and paging.hybrid_off_for_chunked_local)
     elif hybrid and not paging.hybrid_allocator:
         raise paging.refuse("has no hybrid KV cache manager (added in 0.9.1)", paging.sources.get("hybrid_allocator", ""))
+    _check_window_v(sets, paging, hybrid)
     if not hybrid:
         sets = _hybrid_off(sets, fmt, tp)
     per_worker = paging.grouping == "per_worker"
@@ -660,7 +708,7 @@ class Pages:
         return mem
 
     def check_memory_bytes(self, stage: int) -> int:
-        """The KV memory the start-up check plans a worker against: its memory (0.22.0+:
+        """The KV memory the start-up check plans a worker against: its memory (0.20.1+:
         ``num_gpu_blocks_override`` blocks when given; 0.29.0+: less the null block); in
         0.14.0-0.16.0 with pipeline stages the smallest worker's (``min(available_memory)``)."""
         if self.model_layout is not None:

@@ -1,7 +1,9 @@
 """vLLM 0.20.0-0.21.0: planned only where the CUDA-graph memory estimate is not subtracted
 (rule cudagraph_estimate_subtracted: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
-an AMD GPU), and only for full-attention models (kvplan.paging modelled_kinds); refused with one
-line otherwise. Figures derived by hand from the rules (docs/capacity.md, vllm_rules.py)."""
+an AMD GPU), and for full-attention, MLA, sliding-window and chunked-local layers (kvplan.paging
+modelled_kinds; FINDINGS_h27_v20b.md: DeepSeek sparse attention and state-space layers stay refused);
+refused with one line otherwise. Figures derived by hand from the rules (docs/capacity.md,
+vllm_rules.py, paging.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import json
 import pytest
 
 from helpers import cli, one_line_error  # noqa: F401
+from vllm_port import FULL, MAMBA, PAGE, SW, chunked, configs, tables
+
+from kvplan.errors import BadInputError
 
 from kvplan.engines import get_engine
 from kvplan.vllm_args import parse_vllm
@@ -78,11 +83,133 @@ def test_bare_engine_is_still_0_19_1():
     assert str(get_engine("vllm").release) == "0.19.1"
 
 
-def test_non_full_attention_refused_on_0_20(capsys):
-    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.21.0", "--from-vllm",
-                         "vllm serve google/gemma-3-27b-it --enforce-eager")
-    assert code == 2 and out == ""
-    assert "layers are not modelled for this release (kvplan models full_attention layers there)" in err
+def _figures(got):
+    return tuple(got[k] for k in ("activation_bytes", "kv_pool_bytes", "num_blocks", "kv_cache_tokens",
+                                  "blocks_per_request"))
+
+
+def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
+    """MLA on 0.21.0 (modelled_kinds): latent page, FLASH_ATTN_MLA's block 16 for a bf16 cache on
+    Hopper and the dequantized kv_b_proj copy are 0.19.1's (FINDINGS_h27_v20b.md)."""
+    # H200: 150,119,844,413 B. Weights per rank 85,858,369,792 (with the bf16 kv_b_proj copy, 61 x
+    # 33,554,432 / 8 B; rule mla_kv_b_dequantized_copy), other 2,287,070,085 (tp 8 non-torch): as 0.19.1.
+    # 0.19.1: the sampler binds: S = 1,024 rows x vocab 129,280 x (2 + 4 + 8) = 1,853,358,080, Triton
+    # buffer 132 x 129,280 x 4 = 68,259,840, hidden 8,192 x 7,168 x 2 = 117,440,512, workspace
+    # 51,380,224: 2,090,438,656. Share int(total x 0.9) = 135,107,859,971, pool 44,871,981,438; a block
+    # is 61 layers x 16 x 576 x 2 = 1,124,352 B: 39,909 blocks, 39,909 x 16 = 638,544 tokens.
+    args = ("deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "fp8", "--enforce-eager", "--json")
+    code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.19.1", "--json")
+    assert code == 0, err
+    old = json.loads(out)
+    assert old["block_size"] == 16 and old["weights_bytes"] == 85_858_369_792
+    assert _figures(old) == (2_090_438_656, 44_871_981_438, 39_909, 638_544, 10_240)
+    # 0.21.0: share int(total x 23 / 25) = 138,110,256,859; activation + 1 MiB (FlashInfer sampler's
+    # row-state buffer) = 2,091,487,232; pool 138,110,256,859 - 85,858,369,792 - 2,091,487,232 -
+    # 2,287,070,085 = 47,873,329,750 -> 42,578 blocks; "GPU KV cache size" int(42,578 / 10,240 x 163,840)
+    # = 681,248 (a request of 163,840 tokens needs 10,240 blocks).
+    # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md): activation + 1 MiB
+    # = 2,091,487,232; pool 47,873,329,750, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
+    # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_read): refused.
+    code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.21.0", "--json")
+    assert code == 2 and out == "" and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
+
+
+def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys):
+    """Sliding window (with gpt-oss's attention sinks) on 0.21.0: two groups of 18 layers, as 0.19.1."""
+    # H100: 85,029,027,840 B. Weights 65,265,592,960, non-torch 268,435,456. Sampler: 1,024 x 201,088 x 14
+    # + 132 x 201,088 x 4 + 8,192 x 2,880 x 2 + 51,380,224 = 3,087,538,176. A page is 16 x 8 heads x
+    # (64 + 64) x 2 = 32,768 B; 18 full + 18 window layers -> 2 groups of 18: a block unit 589,824 B.
+    # A request of 131,072: 8,192 full blocks + cdiv(min(127 + 8,192, 131,072), 16) + 1 = 521 window blocks.
+    # 0.19.1: pool 76,526,125,056 - 65,265,592,960 - 3,087,538,176 - 268,435,456 = 7,904,558,464 ->
+    # 13,401 blocks, 13,401 // 2 x 16 = 107,200 tokens.
+    old = _plan(capsys, "gpt-oss-120b", "--engine", "vllm==0.19.1")
+    assert _figures(old) == (3_087_538_176, 7_904_558_464, 13_401, 107_200, 8_713)
+    # 0.21.0: activation + 1 MiB = 3,088,586,752; pool 78,226,705,612 - 65,265,592,960 - 3,088,586,752 -
+    # 268,435,456 = 9,604,090,444 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
+    # (as MoE, refused: rule moe_read)
+    code, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.21.0",
+                         "--enforce-eager")
+    assert code == 2 and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
+
+
+def test_gemma3_27b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys):
+    # Pages 16 x 16 heads x 256 x 2 = 131,072 B; 52 window + 10 full layers: group size 10 (52 is not
+    # under 1.5 x 10), 1 + 6 groups, 8 padding layers, unit 1,310,720 B. A request of 131,072: 8,192 +
+    # 6 x (cdiv(1,023 + 8,192, 16) + 1 = 577) = 11,654 blocks. Sampler: 1,024 x 262,208 x 14 + 132 x
+    # 262,208 x 4 + 8,192 x 5,376 x 2 + 51,380,224 = 4,036,920,320.
+    # 0.19.1: pool 76,526,125,056 - 54,898,367,712 - 4,036,920,320 - 268,435,456 = 17,322,401,568 ->
+    # 13,215 blocks, 13,215 // 7 x 16 = 30,192 tokens.
+    old = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.19.1")
+    assert _figures(old) == (4_036_920_320, 17_322_401_568, 13_215, 30_192, 11_654)
+    # 0.21.0: activation 4,037,968,896; pool 78,226,705,612 - 54,898,367,712 - 4,037,968,896 - 268,435,456
+    # = 19,021,933,548 -> 14,512 blocks; int(14,512 / 11,654 x 131,072) = 163,215 tokens
+    new = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.21.0", "--enforce-eager")
+    assert _figures(new) == (4_037_968_896, 19_021_933_548, 14_512, 163_215, 11_654)
+    assert new["padding_layers"] == 8
+    # 0.20.0 (no FlashInfer sampler; "GPU KV cache size" still num_blocks // groups x block size):
+    # pool 19,022,982,124 -> 14,513 blocks, 14,513 // 7 x 16 = 33,168 tokens
+    mid = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.20.0", "--enforce-eager")
+    assert _figures(mid) == (4_036_920_320, 19_022_982_124, 14_513, 33_168, 11_654)
+
+
+_MLA = {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64}
+
+
+@pytest.mark.parametrize("layer, what", [
+    ({**_MLA, "kind": "mla_indexed", "index_head_dim": 128}, "MLA latent 512 + rope 64"),
+    (MAMBA, "state"),
+])
+@pytest.mark.parametrize("release", ["0.20.0", "0.20.2", "0.21.0"])
+def test_sparse_mla_and_state_space_stay_refused(layer, what, release):
+    """DeepSeek sparse attention (the indexer's wk is fused and unquantized from 0.20.0) and
+    state-space layers (their block alignment moved, not read) are refused on 0.20.0-0.21.0."""
+    with pytest.raises(BadInputError) as e:
+        configs(release, [FULL, layer], PAGE * 100, dtype="bf16")
+    msg = str(e.value)
+    assert msg.startswith(f"vllm=={release}: ") and "layers are not modelled for this release" in msg
+    assert what in msg and "\n" not in msg
+    assert configs("0.19.1", [FULL, MAMBA], PAGE * 100).num_blocks > 0  # 0.19.1 still plans it
+
+
+def test_mla_chunked_and_window_pages_at_0_21_are_0_19_1s():
+    """The paging of the kinds opened up is the same arithmetic at 0.19.1 and 0.21.0 for the same
+    memory (override_in_check / kv_size_report aside, which differ from 0.20.1 only with an override
+    or in the logged token count): blocks, groups, padding and the start-up check."""
+    mla = {**_MLA}
+    # units: 3 latents of 16 x 576 x 4 B; 2 full + 4 window layers in 3 groups of 2 (2 x PAGE); 1 full
+    # + 3 chunked layers in 4 groups of 1 (PAGE)
+    cases = [([mla] * 3, 16 * 576 * 4 * 3), ([FULL, SW, SW, FULL, SW, SW], PAGE * 2),
+             ([FULL] + [chunked(32)] * 3, PAGE)]
+    for layers, unit in cases:
+        a, b = (configs(r, layers, unit * 10, max_model_len=64) for r in ("0.19.1", "0.21.0"))
+        assert a.num_blocks == b.num_blocks == 10 and a.layouts[0].unit_bytes == unit
+        assert tables(a.layouts[0]) == tables(b.layouts[0])
+        assert a.needed_bytes(0, 64) == b.needed_bytes(0, 64)
+        assert a.estimated_max_model_len() == b.estimated_max_model_len()
+
+
+_SW_V32 = {"kind": "sliding_window", "window": 1, "kv_heads": 2, "head_dim": 64, "v_head_dim": 32}
+
+
+def test_window_layer_with_its_own_v_head_size():
+    """Rule window_v_head_dim: 0.20.0+ SlidingWindowSpec pages are head_size + head_size_v; with the
+    hybrid manager off 0.20.0-0.20.2 rebuild the layer as full attention without head_size_v (2 x 64),
+    which 0.21.0 fixes; 0.19.1's SlidingWindowSpec has no V size at all."""
+    # hybrid on, 0.20.0: full page 16,384 B; window page 16 x 2 x (64 + 32) x 4 = 12,288 B does not
+    # divide 16,384, so vLLM refuses for page sizes; one window layer alone pages at 12,288
+    got = configs("0.20.0", [_SW_V32, _SW_V32], 12_288 * 2 * 7)
+    assert got.layouts[0].unit_bytes == 12_288 * 2 and got.num_blocks == 7
+    with pytest.raises(BadInputError, match=r"vllm==0\.20\.0: .*as full attention with the hybrid KV cache "
+                                            r"manager off"):
+        configs("0.20.0", [FULL, _SW_V32], PAGE * 10, hybrid=False)
+    # 0.21.0 keeps the V size when it unifies: 16,384 + 12,288 a block
+    assert configs("0.21.0", [FULL, _SW_V32], (PAGE + 12_288) * 10, hybrid=False).num_blocks == 10
+    for hybrid in (None, False):
+        with pytest.raises(BadInputError, match=r"vllm==0\.19\.1: .*in pages of 2 x the K head size"):
+            configs("0.19.1", [_SW_V32, _SW_V32], PAGE * 10, hybrid=hybrid)
+    # chunked local has no V size in any release read
+    with pytest.raises(BadInputError, match="keeps no V head size"):
+        configs("0.21.0", [FULL, {**chunked(32), "v_head_dim": 32}], PAGE * 10)
 
 
 def test_from_vllm_reads_enforce_eager_and_the_environment():

@@ -11,8 +11,8 @@ model runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memo
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
 predict: 0.20.0-0.21.0 are planned only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
-a GPU that is not CUDA), and only for full-attention models (kvplan.paging rule
-``modelled_kinds``). Later releases are refused (see ``REFUSED``): from 0.22.0 Model Runner V2 (a different profile run and sampler)
+a GPU that is not CUDA), and for full-attention, MLA, sliding-window and chunked-local layers
+(kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers). Later releases are refused (see ``REFUSED``): from 0.22.0 Model Runner V2 (a different profile run and sampler)
 is the default for some architectures (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES,
 0.22.0-0.28.0) and from 0.29.0 wherever its features are supported.
 """
