@@ -302,3 +302,12 @@ def test_moe_models_are_refused_on_0_20(capsys):
                          "--enforce-eager")
     assert code == 2 and out == ""
     assert "picks qwen3-30b-a3b's mixture-of-experts kernels by a new oracle" in one_line_error(err)
+
+
+def test_speculative_decoding_is_refused_on_0_20(capsys):
+    """0.20.0's v1/spec_decode/eagle.py changed throughout and was not read (rule speculative_read)."""
+    code, out, err = cli(capsys, "capacity", "llama3.1-70b", "--gpu", "h100", "-tp", "4", "--engine", "vllm==0.21.0",
+                         "--enforce-eager", "--speculative-config",
+                         '{"model": "llama3.2-1b", "num_speculative_tokens": 4}')
+    assert code == 2 and out == ""
+    assert "speculative decoding on vllm==0.21.0: its drafter code" in one_line_error(err)

@@ -296,6 +296,9 @@ class VLLM(Engine):
         """Speculative decoding on a model with state-space layers, where this release raises
         'Mamba with speculative decoding is not supported yet' for its architecture (rule
         ``state_speculative_archs``: every architecture but Qwen3-Next up to 0.16.0)."""
+        if speculative is not None and not self.rule("speculative_read"):
+            raise BadInputError(f"speculative decoding on {self.name}: its drafter code (v1/spec_decode/eagle.py) "
+                                f"changed from 0.20.0 and kvplan has not read it; use --engine vllm==0.19.1")
         allowed = self.rule("state_speculative_archs")
         if speculative is None or allowed is None or not any(_states(spec)) or spec.architecture in allowed:
             return

@@ -309,6 +309,11 @@ RULES = (
     #    CUDA; 0.19.1 select_unquantized_moe_backend: TRITON unless VLLM_USE_FLASHINFER_MOE_FP16,
     #    lines 97-176), and with it the experts' workspace shapes (review h27b H2): not read, so MoE
     #    models are refused there.
+    # -- whether kvplan has read the release's speculative-decoding memory (drafter, its KV layers,
+    #    lookahead slots, the rejection sampler; kvplan.speculative): not for 0.20.0+, whose
+    #    v1/spec_decode/eagle.py changed throughout (FINDINGS_h27_v20b.md): refused there.
+    Rule("speculative_read", "0.8.0", "0.19.1", True, "v1/spec_decode (the releases kvplan read)"),
+    Rule("speculative_read", "0.20.0", None, False, "v1/spec_decode/eagle.py (0.20.0, 0.21.0): not read"),
     Rule("moe_read", "0.8.0", "0.19.1", True, "model_executor/layers/fused_moe (the releases kvplan read)"),
     Rule("moe_read", "0.20.0", None, False,
          "model_executor/layers/fused_moe/oracle/unquantized.py _get_priority_backends (0.20.0 and 0.21.0 lines "
