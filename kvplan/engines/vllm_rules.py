@@ -391,7 +391,8 @@ RULES = (
          "(0.15.0 :77-93); modular_kernel.py _allocate_buffers (0.14.0 :790-866): chunks of "
          "min(M, VLLM_FUSED_MOE_CHUNK_SIZE = 16 * 1024) (envs.py; VLLM_ENABLE_FUSED_MOE_ACTIVATION_CHUNKING "
          "default 1, TritonExperts.supports_chunking True), one chunk: get_simultaneous(workspace13, workspace2) "
-         "with fused_out a view of workspace13; more: a third (M, K) fused_out"),
+         "with fused_out a view of workspace13 (0.15.0-0.17.1: get_simultaneous((max(workspace13, fused_out),), "
+         "workspace2), the same bytes); more: a third (M, K) fused_out"),
     Rule("moe_persistent_workspace", "0.18.0", "0.19.1", "triton",
          "oracle/unquantized.py as 0.17.1 (identical 0.18.0-0.19.1); modular_kernel.py _allocate_buffers "
          "(0.19.1 :1009-1069, called with M_chunk = M_full :1176-1193, no chunking): "
