@@ -640,6 +640,7 @@ class VLLM(Engine):
         share = int(total * settings.memory_fraction)
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
+        self.check_moe_workspace(spec, gpu, weights, settings)
         for st in weights.stages:
             w = st.bytes + rope_cache_bytes(spec) + self.mla_copy_bytes(spec, weights, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers)
@@ -705,6 +706,71 @@ class VLLM(Engine):
             peak += self.rule("sampler_flashinfer_first_bytes")
         return peak
 
+    def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range) -> int:
+        """The fused-MoE workspace vLLM keeps after the profile forward, so alive during the dummy
+        sampler (rule ``moe_persistent_workspace``), for a stage holding ``layers``; 0 for a dense
+        stage and where the workspace is freed. Cases check_moe_workspace lets through only: the
+        modular kernel with TritonExperts, unquantized experts, MoEPrepareAndFinalizeNoEP, so M =
+        T tokens. TritonExperts.workspace_shapes (fused_moe.py, 0.19.1 :1976-1991): workspace13
+        (C, topk, max(N/2, K)), workspace2 (C, topk, max(N, K)), fused_out (T, K), in the model
+        dtype, N = w13's rows a rank = 2 x expert_intermediate / tp, K = hidden, C = the chunk:
+        T, or min(T, 16,384) on 0.14.0-0.17.1. One chunk: fused_out is a view of workspace13 (the
+        larger); more: its own buffer. WorkspaceManager.get_simultaneous rounds each part up to
+        256 B (vllm/v1/worker/workspace.py). Qwen3-30B-A3B, T = 8,192, tp 1: 2 x 8,192 x 8 x
+        2,048 x 2 = 536,870,912 B."""
+        kind = self.rule("moe_persistent_workspace")
+        if kind not in ("triton", "triton chunked") or spec.moe is None:
+            return 0
+        if not any(spec.is_moe_layer(layer) for layer in layers):
+            return 0
+        t = settings.max_num_batched_tokens
+        k = spec.hidden_size
+        topk = spec.moe.experts_per_token
+        half = spec.moe.expert_intermediate_size // settings.tp  # adjust_N_for_activation: N // 2 (gated)
+        chunk = min(t, R.FUSED_MOE_CHUNK_SIZE) if kind == "triton chunked" else t
+        ws13 = chunk * topk * max(half, k)
+        ws2 = chunk * topk * max(2 * half, k)
+        parts = (max(ws13, t * k), ws2) if chunk == t else (ws13, ws2, t * k)
+        return sum(cdiv(p * dtype_bytes(spec), 256) * 256 for p in parts)
+
+    def check_moe_workspace(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> None:
+        """A MoE model whose persistent fused-MoE workspace kvplan cannot size (rule
+        ``moe_persistent_workspace``) is refused, one line: every MoE model from 0.20.0 (FlashInfer
+        TRTLLM / CUTLASS come before Triton); quantized experts from 0.11.0 (their kernels'
+        buffers not read); and from 0.14.0 expert parallelism, dp > 1, AMD GPUs, ungated experts
+        and experts with biases (other experts classes or prepare/finalize, not read)."""
+        kind = self.rule("moe_persistent_workspace")
+        if spec.moe is None or kind == "none":
+            return
+        kept = "kept after the profile forward, so alive during the dummy sampler"
+        if kind == "unread":
+            raise BadInputError(f"{self.name}: {spec.name}'s fused-MoE workspace ({kept}: vllm/v1/worker/workspace.py "
+                                f"WorkspaceManager) is not modelled from 0.20.0: unquantized MoE picks FlashInfer TRTLLM / "
+                                f"CUTLASS experts before Triton (fused_moe/oracle/unquantized.py _get_priority_backends), "
+                                f"not read; use --engine vllm==0.19.1")
+        if weights.format not in ("bf16", "fp16", "fp32"):
+            raise BadInputError(f"{self.name}: the fused-MoE workspace of {weights.format} experts is not modelled (from "
+                                f"0.11.0 the modular MoE kernel's workspace is {kept}: fused_moe/modular_kernel.py "
+                                f"SharedResizableBuffer, then WorkspaceManager; the quantized experts' kernels are not "
+                                f"read); plan unquantized weights or --engine vllm==0.10.2")
+        if kind == "quantized unread":
+            return
+        why = None
+        if weights.moe_ep > 1:
+            why = "with --enable-expert-parallel"
+        elif weights.moe_tp != settings.tp:
+            why = f"with dp {weights.moe_tp // settings.tp} (the experts run on the gathered tokens of every rank)"
+        elif gpu.vendor == "amd":
+            why = "on AMD GPUs (the ROCm experts path is not read)"
+        elif not spec.mlp_gated:
+            why = "for ungated experts"
+        elif spec.moe.expert_bias:
+            why = "for experts with biases"
+        if why:
+            raise BadInputError(f"{self.name}: {spec.name}'s fused-MoE workspace ({kept}: WorkspaceManager) is not "
+                                f"modelled {why}; kvplan sizes it for TritonExperts on unquantized, gated experts without "
+                                f"expert or data parallelism")
+
     def flashinfer_first(self, gpu: GPU) -> bool:
         """Whether this release's dummy sampler runs FlashInfer before the native path on ``gpu``
         (rule ``sampler_flashinfer_first_bytes``: 0.21.0 on a CUDA GPU of compute capability
@@ -732,7 +798,8 @@ class VLLM(Engine):
         excess = self.rejection_pass_excess_bytes(spec, settings)
         if excess is None:
             return None
-        return max(0, self.sampler_bytes(spec, gpu, settings) + excess - budget.activation_bytes)
+        held = self.sampler_bytes(spec, gpu, settings) + self.moe_workspace_bytes(spec, settings, budget.layers)
+        return max(0, held + excess - budget.activation_bytes)
 
     def speculative_profile_note(self, spec, gpu, settings, budget) -> str | None:
         head = ("speculative decoding: vLLM's profile run adds a rejection-sampler pass with every method, ngram "
@@ -757,7 +824,7 @@ class VLLM(Engine):
         """vLLM's profiled torch peak for one pipeline stage."""
         peak = self.forward_bytes(spec, settings, layers)
         if stage == settings.pp - 1:
-            peak = max(peak, self.sampler_bytes(spec, gpu, settings))
+            peak = max(peak, self.sampler_bytes(spec, gpu, settings) + self.moe_workspace_bytes(spec, settings, layers))
         if stage > 0:
             peak += 2 * settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec)
         return peak

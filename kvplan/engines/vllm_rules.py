@@ -34,6 +34,10 @@ RELEASES = (
     "0.20.0", "0.20.1", "0.20.2", "0.21.0",
 )
 
+#: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
+#: modular kernel's chunk on 0.14.0-0.17.1 (rule moe_persistent_workspace "triton chunked").
+FUSED_MOE_CHUNK_SIZE = 16 * 1024
+
 #: The release a bare ``--engine vllm`` plans for: the newest whose default start-up (CUDA graphs
 #: on, no environment) kvplan models exactly; 0.20.0+ subtract a CUDA-graph estimate by default.
 DEFAULT_RELEASE = "0.19.1"
@@ -375,6 +379,42 @@ RULES = (
     Rule("hidden_states_alive_in_sampler", "0.9.2", None, True,
          _RUNNER + ": hidden_states, last_hidden_states = self._dummy_run(...); both alive until "
          "`del hidden_states, output`"),
+    # -- a MoE model's fused-experts workspace kept past the profile forward, so alive during the
+    #    dummy sampler (profile_run: `hidden_states, last_hidden_states = self._dummy_run(...)`, then
+    #    `_dummy_sampler_run(last_hidden_states)`, 0.14.0 gpu_model_runner.py :4743-4754, 0.19.1
+    #    :5782-5793). Values (VLLM.moe_workspace_bytes / check_moe_workspace, FINDINGS_h27_moe.md):
+    #    "none": every MoE workspace is a torch.empty inside the forward, freed after it;
+    #    "quantized unread": the default unquantized path still calls the fused_experts function
+    #    (freed scratch), but the modular kernel keeps its buffers (SharedResizableBuffer, then the
+    #    WorkspaceManager) and the quantized methods' kernels are not read: quantized experts refused;
+    #    "triton chunked" / "triton": the unquantized default on CUDA is the modular kernel with
+    #    TritonExperts, whose workspace the global WorkspaceManager (vllm/v1/worker/workspace.py
+    #    _current_workspaces) keeps; counted on the sampler-time peak; "unread": refused.
+    Rule("moe_persistent_workspace", "0.8.0", "0.10.2", "none",
+         "vllm/model_executor/layers/fused_moe/modular_kernel.py: workspace13 / workspace2 = torch.empty(...) in "
+         "the forward (0.9.2 :518-521, 0.10.1.1 :499-502, 0.10.2 :562-565); fused_moe.py fused_experts_impl scratch "
+         "is local to the call"),
+    Rule("moe_persistent_workspace", "0.11.0", "0.13.0", "quantized unread",
+         "unquantized forward_cuda calls the fused_experts function on CUDA (0.11.0 layer.py :616-617; 0.12.0 "
+         "unquantized_fused_moe_method.py :382; 0.13.0 :325); modular_kernel.py keeps SharedResizableBuffer "
+         "workspaces (0.11.0 :606, 0.12.0 :679) and from 0.13.0 takes them from current_workspace_manager() "
+         "(:805-847), which the quantized methods' modular kernels may use"),
+    Rule("moe_persistent_workspace", "0.14.0", "0.17.1", "triton chunked",
+         "unquantized_fused_moe_method.py 0.14.0 :281-286 FusedMoEModularKernel(MoEPrepareAndFinalizeNoEP(), "
+         "TritonExperts) unless VLLM_USE_FLASHINFER_MOE_FP16 with EP (:68-74); 0.15.0-0.17.1 "
+         "oracle/unquantized.py select_unquantized_moe_backend: CUDA -> TRITON without VLLM_USE_FLASHINFER_MOE_FP16 "
+         "(0.15.0 :77-93); modular_kernel.py _allocate_buffers (0.14.0 :790-866): chunks of "
+         "min(M, VLLM_FUSED_MOE_CHUNK_SIZE = 16 * 1024) (envs.py; VLLM_ENABLE_FUSED_MOE_ACTIVATION_CHUNKING "
+         "default 1, TritonExperts.supports_chunking True), one chunk: get_simultaneous(workspace13, workspace2) "
+         "with fused_out a view of workspace13 (0.15.0-0.17.1: get_simultaneous((max(workspace13, fused_out),), "
+         "workspace2), the same bytes); more: a third (M, K) fused_out"),
+    Rule("moe_persistent_workspace", "0.18.0", "0.19.1", "triton",
+         "oracle/unquantized.py as 0.17.1 (identical 0.18.0-0.19.1); modular_kernel.py _allocate_buffers "
+         "(0.19.1 :1009-1069, called with M_chunk = M_full :1176-1193, no chunking): "
+         "get_simultaneous((max(workspace13, fused_out),), workspace2)"),
+    Rule("moe_persistent_workspace", "0.20.0", None, "unread",
+         "oracle/unquantized.py _get_priority_backends (0.20.0 :67-72): FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, "
+         "TRITON, BATCHED_TRITON, the first supported is taken (:282-290); FlashInfer's workspaces not read"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
