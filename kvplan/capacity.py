@@ -1194,6 +1194,7 @@ def plan(req: CapacityRequest) -> Pool:
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
     w = _weights(req, prof)
     notes.extend(prof.unmodelled_notes(spec, w, dp=req.dp))  # e.g. vLLM's DP ranks gather MoE tokens
+    notes.append(prof.moe_workspace_note(spec, req.gpu, w, settings))  # e.g. vLLM's fp8 experts' kept workspace
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights
 
@@ -1210,7 +1211,7 @@ def plan(req: CapacityRequest) -> Pool:
         budgets = [b.with_more_weights(extra) for b in budgets]
     if req.speculative is not None and req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None:
         # a pool derived from the profile run; the sampler runs on the last stage (speculative: pp 1)
-        notes.append(prof.speculative_profile_note(spec, req.gpu, settings, budgets[-1]))
+        notes.append(prof.speculative_profile_note(spec, req.gpu, settings, budgets[-1], w))
     if req.kv_cache_memory_bytes is not None:
         # vLLM uses kv_cache_memory_bytes as each worker's KV memory, ignoring
         # gpu_memory_utilization (gpu_worker.py determine_available_memory).
@@ -1574,7 +1575,7 @@ def cache_policy_dict(pool: Pool, ctx: int | None = None) -> dict:
             # (null: by an amount kvplan does not bound; 0 for a pool given rather than profiled)
             "pool_overstated_bytes_at_least": (
                 get_engine(req.engine).rejection_pass_overstatement(req.served_spec, req.gpu, pool.settings,
-                                                                    pool.stages[-1])
+                                                                    pool.stages[-1], pool.weights)
                 if req.kv_cache_memory_bytes is None and req.num_gpu_blocks_override is None else 0),
             "draft_kinds": [{"cache": k.describe(), "layers": c} for k, c in kind_counts(
                 req.kv_spec, range(req.served_spec.num_layers, req.kv_spec.num_layers))],

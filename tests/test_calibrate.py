@@ -217,9 +217,11 @@ def test_calibrate_writes_a_file_speed_reads(tmp_path, capsys):
         got = [p["tpot_ms"] for p in json.loads(stdout)["formats"][0]["points"]]
         assert all(abs(g - w) / w < 0.05 for g, w in zip(got, published)), got
         # only TPOT was fitted: the fitted flops (0.283 here) moves TTFT, and speed says so
-        assert json.loads(stdout)["warnings"] == [
-            f"calibration cal.json sets flops {data['flops']:.3g} (shipped 0.53) from TPOT runs alone, and TTFT "
-            f"follows it: no first token was measured for it"]
+        # (and the pool's own caveat: vLLM 0.13.0 keeps the mxfp4 experts' fused-MoE workspace, not counted)
+        warnings = json.loads(stdout)["warnings"]
+        assert warnings[-1] == (f"calibration cal.json sets flops {data['flops']:.3g} (shipped 0.53) from TPOT runs "
+                                f"alone, and TTFT follows it: no first token was measured for it")
+        assert len(warnings) == 2 and "mxfp4 experts' kernels" in warnings[0]
     # 1k in / 8k out is outside the runs' outputs (915-922 tokens): a caveat, as held out it carries less
     code, stdout, err = cli(capsys, "speed", "gpt-oss-120b", *DEPLOY, "--ctx", 921, "--output", 7416, "--users", "8",
                             "--calibration", out)
@@ -256,7 +258,8 @@ def test_a_fit_that_cannot_follow_its_runs_writes_nothing(tmp_path, capsys):
     fast = _write(tmp_path, "f.jsonl", "\n".join(json.dumps(_vllm_run(u, t)) for u, t in ((4, 0.5), (64, 0.9))))
     code, stdout, err = cli(capsys, "calibrate", "gpt-oss-120b", fast, *DEPLOY, "--out", out)
     assert code == 2 and stdout == "" and not out.exists()
-    assert "the fitted figures miss" in one_line_error(err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]  # the pool's caveat (a warning), then the refusal
+    assert lines[-1].startswith("kvplan: error: the fitted figures miss") and "Traceback" not in err
 
 
 def test_a_refused_calibration_leaves_no_file(tmp_path, capsys):

@@ -416,6 +416,11 @@ class Engine:
         run their own tp group; the routed experts follow kvplan.shapes.MoEParallel)."""
         return ()
 
+    def moe_workspace_note(self, spec, gpu, weights, settings) -> str | None:
+        """One line where a mixture-of-experts kernel's workspace this engine keeps through its
+        profile run is not counted (the pool can be smaller than planned). Default: none."""
+        return None
+
     def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
         """Memory this release allocates for ``spec`` that the plan does not count (one line each,
         for the notes); none by default."""
@@ -511,13 +516,13 @@ class Engine:
         target's (kvplan.speculative.mtp_weights); default: no, the target's head is shared."""
         return False
 
-    def rejection_pass_overstatement(self, spec, gpu, settings, budget) -> int | None:
+    def rejection_pass_overstatement(self, spec, gpu, settings, budget, weights=None) -> int | None:
         """Bytes by which, at least, the KV pool of ``budget`` (the stage running the sampler) is
         overstated because the engine's profile run under speculative decoding peaks higher than
         the plan counts (None: by an amount kvplan does not bound); default 0: nothing left out."""
         return 0
 
-    def speculative_profile_note(self, spec, gpu, settings, budget) -> str | None:
+    def speculative_profile_note(self, spec, gpu, settings, budget, weights=None) -> str | None:
         """One line on what the profile run does under speculative decoding that the plan leaves
         out (see ``rejection_pass_overstatement``); None: nothing."""
         return None

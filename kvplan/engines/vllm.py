@@ -640,10 +640,9 @@ class VLLM(Engine):
         share = int(total * settings.memory_fraction)
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
-        self.check_moe_workspace(spec, gpu, weights, settings)
         for st in weights.stages:
             w = st.bytes + rope_cache_bytes(spec) + self.mla_copy_bytes(spec, weights, st.layers)
-            act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers)
+            act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
 
@@ -706,7 +705,8 @@ class VLLM(Engine):
             peak += self.rule("sampler_flashinfer_first_bytes")
         return peak
 
-    def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range) -> int:
+    def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
+                            weights) -> int:
         """The fused-MoE workspace vLLM keeps after the profile forward, so alive during the dummy
         sampler (rule ``moe_persistent_workspace``), for a stage holding ``layers``; 0 for a dense
         stage and where the workspace is freed. Cases check_moe_workspace lets through only: the
@@ -719,8 +719,10 @@ class VLLM(Engine):
         256 B (vllm/v1/worker/workspace.py). Qwen3-30B-A3B, T = 8,192, tp 1: 2 x 8,192 x 8 x
         2,048 x 2 = 536,870,912 B."""
         kind = self.rule("moe_persistent_workspace")
-        if kind not in ("triton", "triton chunked") or spec.moe is None:
+        if kind not in ("triton", "triton chunked") or spec.moe is None or weights is None:
             return 0
+        if self.moe_workspace_note(spec, gpu, weights, settings) is not None:
+            return 0  # a case kvplan has not read: not counted, and the pool's notes say so
         if not any(spec.is_moe_layer(layer) for layer in layers):
             return 0
         t = settings.max_num_batched_tokens
@@ -733,28 +735,25 @@ class VLLM(Engine):
         parts = (max(ws13, t * k), ws2) if chunk == t else (ws13, ws2, t * k)
         return sum(cdiv(p * dtype_bytes(spec), 256) * 256 for p in parts)
 
-    def check_moe_workspace(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> None:
-        """A MoE model whose persistent fused-MoE workspace kvplan cannot size (rule
-        ``moe_persistent_workspace``) is refused, one line: every MoE model from 0.20.0 (FlashInfer
-        TRTLLM / CUTLASS come before Triton); quantized experts from 0.11.0 (their kernels'
-        buffers not read); and from 0.14.0 expert parallelism, dp > 1, AMD GPUs, ungated experts
-        and experts with biases (other experts classes or prepare/finalize, not read)."""
+    def moe_workspace_note(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
+        """Where the persistent fused-MoE workspace (rule ``moe_persistent_workspace``) is not
+        counted: quantized experts from 0.11.0 (their kernels' buffers not read), and from 0.14.0
+        expert parallelism, dp > 1, AMD GPUs, ungated experts and experts with biases (other
+        experts classes or prepare/finalize, not read). One line saying the pool can be smaller
+        than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
+        counted (``moe_workspace_bytes``) or freed. 0.20.0+ is refused before this
+        (``check_model``, rule ``moe_read``)."""
         kind = self.rule("moe_persistent_workspace")
-        if spec.moe is None or kind == "none":
-            return
-        kept = "kept after the profile forward, so alive during the dummy sampler"
-        if kind == "unread":
-            raise BadInputError(f"{self.name}: {spec.name}'s fused-MoE workspace ({kept}: vllm/v1/worker/workspace.py "
-                                f"WorkspaceManager) is not modelled from 0.20.0: unquantized MoE picks FlashInfer TRTLLM / "
-                                f"CUTLASS experts before Triton (fused_moe/oracle/unquantized.py _get_priority_backends), "
-                                f"not read; use --engine vllm==0.19.1")
+        if spec.moe is None or kind in ("none", "unread"):
+            return None
+        kept = ("vLLM keeps the fused-MoE workspace after the profile forward, so it is alive during the dummy "
+                "sampler (vllm/v1/worker/workspace.py WorkspaceManager")
         if weights.format not in ("bf16", "fp16", "fp32"):
-            raise BadInputError(f"{self.name}: the fused-MoE workspace of {weights.format} experts is not modelled (from "
-                                f"0.11.0 the modular MoE kernel's workspace is {kept}: fused_moe/modular_kernel.py "
-                                f"SharedResizableBuffer, then WorkspaceManager; the quantized experts' kernels are not "
-                                f"read); plan unquantized weights or --engine vllm==0.10.2")
+            return (f"{self.name}: {kept}; from 0.11.0 the modular MoE kernel keeps its buffers); kvplan has not read "
+                    f"the {weights.format} experts' kernels, so their workspace is not counted and the KV pool can be "
+                    f"smaller than planned")
         if kind == "quantized unread":
-            return
+            return None
         why = None
         if weights.moe_ep > 1:
             why = "with --enable-expert-parallel"
@@ -766,10 +765,10 @@ class VLLM(Engine):
             why = "for ungated experts"
         elif spec.moe.expert_bias:
             why = "for experts with biases"
-        if why:
-            raise BadInputError(f"{self.name}: {spec.name}'s fused-MoE workspace ({kept}: WorkspaceManager) is not "
-                                f"modelled {why}; kvplan sizes it for TritonExperts on unquantized, gated experts without "
-                                f"expert or data parallelism")
+        if why is None:
+            return None
+        return (f"{self.name}: {kept}); kvplan sizes it for TritonExperts on unquantized, gated experts without "
+                f"expert or data parallelism, so {why} it is not counted and the KV pool can be smaller than planned")
 
     def flashinfer_first(self, gpu: GPU) -> bool:
         """Whether this release's dummy sampler runs FlashInfer before the native path on ``gpu``
@@ -794,21 +793,22 @@ class VLLM(Engine):
         s = min(settings.max_num_seqs, settings.max_num_batched_tokens)
         return s * spec.vocab_size * (2 * dtype_bytes(spec) + 4)
 
-    def rejection_pass_overstatement(self, spec, gpu, settings, budget) -> int | None:
+    def rejection_pass_overstatement(self, spec, gpu, settings, budget, weights=None) -> int | None:
         excess = self.rejection_pass_excess_bytes(spec, settings)
         if excess is None:
             return None
-        held = self.sampler_bytes(spec, gpu, settings) + self.moe_workspace_bytes(spec, settings, budget.layers)
+        held = self.sampler_bytes(spec, gpu, settings) + self.moe_workspace_bytes(spec, settings, budget.layers, gpu,
+                                                                                  weights)
         return max(0, held + excess - budget.activation_bytes)
 
-    def speculative_profile_note(self, spec, gpu, settings, budget) -> str | None:
+    def speculative_profile_note(self, spec, gpu, settings, budget, weights=None) -> str | None:
         head = ("speculative decoding: vLLM's profile run adds a rejection-sampler pass with every method, ngram "
                 "included (vllm/v1/worker/gpu_model_runner.py _dummy_sampler_run), which kvplan does not count")
         excess = self.rejection_pass_excess_bytes(spec, settings)
         if excess is None:
             return head + f"; its peak is not bounded for {self.name}, so the KV pool may be overstated"
         rows = min(settings.max_num_seqs, settings.max_num_batched_tokens)
-        over = self.rejection_pass_overstatement(spec, gpu, settings, budget)
+        over = self.rejection_pass_overstatement(spec, gpu, settings, budget, weights)
         return (head + f": sampling the bonus tokens alone holds {excess:,} B more than the sampler pass counted "
                 f"({rows:,} rows x {spec.vocab_size:,} logits x {2 * dtype_bytes(spec) + 4} B), so the KV pool is "
                 f"overstated by at least {over:,} B (the pass's later phases are not bounded)")
@@ -820,11 +820,13 @@ class VLLM(Engine):
         return int(t * d * (R.FORWARD_HIDDEN_COPIES * spec.hidden_size + R.FORWARD_MLP_COPIES * width))
 
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
-                         layers: range) -> int:
-        """vLLM's profiled torch peak for one pipeline stage."""
+                         layers: range, weights=None) -> int:
+        """vLLM's profiled torch peak for one pipeline stage (``weights``: what decides whether the
+        kept MoE workspace is counted, ``moe_workspace_bytes``)."""
         peak = self.forward_bytes(spec, settings, layers)
         if stage == settings.pp - 1:
-            peak = max(peak, self.sampler_bytes(spec, gpu, settings) + self.moe_workspace_bytes(spec, settings, layers))
+            peak = max(peak, self.sampler_bytes(spec, gpu, settings)
+                       + self.moe_workspace_bytes(spec, settings, layers, gpu, weights))
         if stage > 0:
             peak += 2 * settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec)
         return peak
