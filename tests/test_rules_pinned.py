@@ -237,7 +237,9 @@ def test_vllm_non_torch_bytes_by_release(release, tp, pp, expected):
 #: Streaming multiprocessors from the vendors' datasheets (CUDA cores / 128 on Ampere consumer parts and
 #: Ada; MI300X: 304 compute units).
 SMS = {"a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132, "h100-pcie": 114,
-       "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304}
+       "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304,
+       # multi_processor_count in the public torch logs kvplan/data/gpus.yaml quotes for these GPUs' memory
+       "h20": 78, "a100-40gb-pcie": 108, "v100-16gb": 80, "rtx6000-ada": 142}
 
 
 @pytest.mark.parametrize("gpu", sorted(SMS))

@@ -894,10 +894,14 @@ def sort_bytes_per_logit(rows: int) -> int:
 #: all keep them within 0.13% (bar A045, whose error is its weights); 49 keeps the Llama-3.1-8B
 #: logs within one block and rounds its peak to the logged 1.89 GiB (docs/calibration.md).
 PROFILE_WORKSPACE_BYTES = 49 << 20
-#: Streaming multiprocessors per GPU (vendor datasheets), for the Triton buffer's rows.
+#: Streaming multiprocessors per GPU (vendor datasheets), for the Triton buffer's rows. The last
+#: four are torch.cuda.get_device_properties' multi_processor_count in the public logs
+#: kvplan/data/gpus.yaml quotes for their memory (review h27b L2: they fell back to the H100's 132).
+#: A GPU not listed still falls back to the H100's 132 (a few tens of MB either way; noted).
 NUM_SMS = {
     "a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132,
     "h100-pcie": 114, "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304,
+    "h20": 78, "a100-40gb-pcie": 108, "v100-16gb": 80, "rtx6000-ada": 142,
 }
 #: Hidden-size activations alive at the forward peak, per token (fit on pp stages: 6.3-7.1).
 FORWARD_HIDDEN_COPIES = Fraction(67, 10)
