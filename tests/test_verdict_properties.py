@@ -118,13 +118,35 @@ def test_concurrency_never_exceeds_what_the_pool_holds(case, n):
 
 @PROPERTY
 @given(deployments(), st.sampled_from([1, 100, 4096]))
-def test_max_requests_is_exactly_what_serves_answers(case, n):
+def test_max_requests_is_exactly_what_runs_answers(case, n):
+    """max_requests counts what runs at once in a deployment that starts (Pool.start_bound: 0 where
+    it does not, as capacity, sweep and check say since stop 26), so it is exactly what ``runs``
+    (start-up, then ``serves``) answers, not ``serves`` alone."""
     pool = _pool(case)
     assume(n <= pool.max_model_len)
     count = pool.max_requests(n)
     if count:
-        assert pool.serves(n, count)
-    assert not pool.serves(n, count + 1)
+        assert pool.runs(n, count)
+    assert not pool.runs(n, count + 1)
+
+
+def test_a_deployment_that_does_not_start_runs_nothing_though_memory_holds_a_short_request():
+    """The example a random draw found against the old property (max_requests against serves):
+    raw on 6 GiB, one full-attention and 16 chunked-local layers (chunk 8,192), max_model_len
+    4,096: one request of 4,096 does not fit, so the deployment does not start (start_bound
+    "max_model_len") and runs no request, though the memory alone holds a 1-token one."""
+    import dataclasses
+
+    from kvplan.layers import ChunkedLocal, FullAttention
+
+    spec = toy_spec(num_layers=17)
+    spec = dataclasses.replace(spec, max_position_embeddings=4096, layers=(
+        FullAttention(kv_heads=4, head_dim=128, v_head_dim=128),
+        *(ChunkedLocal(kv_heads=4, head_dim=128, v_head_dim=128, chunk=8192) for _ in range(16))))
+    pool = plan(make_request(spec, None, engine="raw", kv_format="bf16", gpu_mem_bytes="6GiB"))
+    assert pool.start_bound() == "max_model_len"
+    assert pool.max_requests(1) == 0 and not pool.runs(1, 1)
+    assert pool.serves(1, 1) and pool.memory_requests(1) == 63
 
 
 @PROPERTY
