@@ -322,14 +322,23 @@ def solve(a: list[list[float]], b: list[float]) -> list[float]:
 def tpot_ms(pool, efficiency, run: BenchRun, fuse_allreduce_rms: bool | None = None) -> float:
     """kvplan's TPOT for ``run`` on ``pool`` with ``efficiency`` (BadInputError where the pool
     does not hold the run's users: kvplan cannot time what it says does not fit)."""
+    return tpots_ms(pool, efficiency, (run,), fuse_allreduce_rms)[0]
+
+
+def tpots_ms(pool, efficiency, runs, fuse_allreduce_rms: bool | None = None) -> tuple[float, ...]:
+    """``tpot_ms`` of each of ``runs``, the speed model set up once for ``efficiency``."""
     from kvplan.speed import estimate, setup
 
-    point = estimate(setup(pool, efficiency, fuse_allreduce_rms), run.users, run.prompt_tokens, run.output_tokens)
-    if not point.fits:
-        raise BadInputError(f"{run.where}: {run.users:,} users of {run.prompt_tokens:,} + {run.output_tokens:,} tokens "
-                            f"do not fit this deployment as kvplan plans it ({point.reason}); check the deployment "
-                            f"options, or leave this run out")
-    return point.tpot_s * 1e3
+    s = setup(pool, efficiency, fuse_allreduce_rms)
+    out = []
+    for run in runs:
+        point = estimate(s, run.users, run.prompt_tokens, run.output_tokens)
+        if not point.fits:
+            raise BadInputError(f"{run.where}: {run.users:,} users of {run.prompt_tokens:,} + {run.output_tokens:,} "
+                                f"tokens do not fit this deployment as kvplan plans it ({point.reason}); check the "
+                                f"deployment options, or leave this run out")
+        out.append(point.tpot_s * 1e3)
+    return tuple(out)
 
 
 def fit(pool, runs, base=None, fuse_allreduce_rms: bool | None = None, progress=None) -> Fit:
@@ -354,14 +363,13 @@ def fit(pool, runs, base=None, fuse_allreduce_rms: bool | None = None, progress=
         return v / LINEAR_UNIT_S if f in LINEAR else math.log(v)
 
     start = [to_x(f, getattr(base, f), lo, hi) for f, lo, hi in zip(fields, lows, highs)]
-    shipped = tuple(tpot_ms(pool, base, r, fuse_allreduce_rms) for r in runs)
+    shipped = tpots_ms(pool, base, runs, fuse_allreduce_rms)
 
     def eff(x: list[float]):
         return replace(base, **{f: v * LINEAR_UNIT_S if li else math.exp(v) for f, v, li in zip(fields, x, lin)})
 
     def residuals(x: list[float]) -> list[float]:
-        e = eff(x)
-        out = [math.log(tpot_ms(pool, e, r, fuse_allreduce_rms) / r.tpot_ms) for r in runs]
+        out = [math.log(t / r.tpot_ms) for t, r in zip(tpots_ms(pool, eff(x), runs, fuse_allreduce_rms), runs)]
         return out + [math.sqrt(PRIOR_WEIGHT) * (v - s) for v, s, li in zip(x, start, lin) if not li]
 
     bottom = [0.0 if li else math.log(lo) for lo, li in zip(lows, lin)]
@@ -402,8 +410,7 @@ def fit(pool, runs, base=None, fuse_allreduce_rms: bool | None = None, progress=
         if converged:
             break
     fitted = eff(x)
-    return Fit(fitted, base, runs, shipped, tuple(tpot_ms(pool, fitted, r, fuse_allreduce_rms) for r in runs),
-               iterations, converged)
+    return Fit(fitted, base, runs, shipped, tpots_ms(pool, fitted, runs, fuse_allreduce_rms), iterations, converged)
 
 
 def calibration_file(result: Fit, pool, metric: str, fused: bool) -> dict:
