@@ -116,7 +116,7 @@ class Option:
     point: object  # kvplan.speed.SpeedPoint at the requested users
     price: Price
     #: the pool's caveats (kvplan.capacity.Pool.notes: what `kvplan capacity` prints for this deployment), and
-    #: a `kvplan calibrate` file's, where it was fitted on another deployment
+    #: a `kvplan calibrate` file's for this deployment and load (kvplan.speed.calibration_notes)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -425,7 +425,7 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
         return
     from kvplan.speed import calibration_notes
 
-    other = calibration_notes(calibrated[0], [s], ctx, output_tokens) if calibrated[1] else ()
+    other = calibration_notes(calibrated[0], calibrated[1], [s], ctx, output_tokens) if calibrated[1] else ()
     fam.passed.append(Option(req, point, price, pool.notes + other))
 
 

@@ -1075,7 +1075,7 @@ class SpeedTable:
     ctx: int
     output_tokens: int | None
     points: tuple[tuple[SpeedPoint, ...], ...]  # [format][users]
-    #: where a `kvplan calibrate` file was fitted on another deployment (``calibration_notes``)
+    #: a `kvplan calibrate` file's caveats for this load (``calibration_notes``)
     calibration_notes: tuple[str, ...] = ()
 
     @property
@@ -1144,17 +1144,22 @@ def speed_table(req: CapacityRequest, users: list[int], ctx: int, kv_formats=Non
         if why:
             raise BadInputError(f"KV {s.request.kv_format.name}: {why}" if len(setups) > 1 else why)
     points = tuple(tuple(estimate(s, u, ctx, output_tokens) for u in users) for s in setups)
-    notes = calibration_notes(calibration, setups, ctx, output_tokens) if calibration is not None else ()
+    if calibration is not None:
+        from kvplan.calibrate import fitted_on
+
+        notes = calibration_notes(calibration, fitted_on(calibration), setups, ctx, output_tokens)
+    else:
+        notes = ()
     return SpeedTable(setups, ctx, output_tokens, points, notes)
 
 
-def calibration_notes(path, setups, ctx: int, output_tokens: int | None) -> tuple[str, ...]:
-    """The caveats of a `kvplan calibrate` file at ``path`` for ``setups`` and the load
+def calibration_notes(path, where: dict | None, setups, ctx: int, output_tokens: int | None) -> tuple[str, ...]:
+    """The caveats of a `kvplan calibrate` file at ``path`` (``where``: its fitted_on, read once
+    by the caller: ``kvplan.calibrate.fitted_on``) for ``setups`` and the load
     (``kvplan.calibrate.calibration_notes``: another deployment, lengths outside its runs), and
     where its fitted flops moved TTFT: only TPOT was fitted. None for other calibration files."""
-    from kvplan.calibrate import calibration_notes as notes, fitted_on
+    from kvplan.calibrate import calibration_notes as notes
 
-    where = fitted_on(path)
     out = []
     for s in setups:
         out += notes(path, where, s.pool, s.allreduce_fusion.on, ctx, output_tokens)
