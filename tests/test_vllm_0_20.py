@@ -109,7 +109,7 @@ def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
     # = 681,248 (a request of 163,840 tokens needs 10,240 blocks).
     # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md): activation + 1 MiB
     # = 2,091,487,232; pool 47,873,329,750, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
-    # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_read): refused.
+    # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_persistent_workspace: unread): refused.
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.21.0", "--json")
     assert code == 2 and out == "" and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
 
@@ -126,7 +126,7 @@ def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(caps
     assert _figures(old) == (3_087_538_176, 7_904_558_464, 13_401, 107_200, 8_713)
     # 0.21.0: activation + 1 MiB = 3,088,586,752; pool 78,226,705,612 - 65,265,592,960 - 3,088,586,752 -
     # 268,435,456 = 9,604,090,444 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
-    # (as MoE, refused: rule moe_read)
+    # (as MoE, refused: rule moe_persistent_workspace: unread)
     code, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.21.0",
                          "--enforce-eager")
     assert code == 2 and "mixture-of-experts kernels by a new oracle" in one_line_error(err)

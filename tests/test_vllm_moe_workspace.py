@@ -1,7 +1,7 @@
 """vLLM's fused-MoE workspace kept after the profile forward (rule moe_persistent_workspace,
 FINDINGS_h27_moe.md): counted on the sampler-time peak for TritonExperts (0.14.0-0.19.1); a
 note where kvplan has not read the kernel (the pool can be smaller than planned, as for dp > 1's
-token gather); MoE on 0.20.0+ refused (rule moe_read)."""
+token gather); MoE on 0.20.0+ refused (rule moe_persistent_workspace: unread)."""
 
 import subprocess
 

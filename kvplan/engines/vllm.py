@@ -247,7 +247,7 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
-        if spec.moe is not None and not self.rule("moe_read"):
+        if spec.moe is not None and self.rule("moe_persistent_workspace") == "unread":
             raise BadInputError(f"{self.name} picks {spec.name}'s mixture-of-experts kernels by a new oracle "
                                 f"(FlashInfer TRT-LLM / CUTLASS before Triton, model_executor/layers/fused_moe/oracle) "
                                 f"whose workspaces kvplan has not read; use --engine vllm==0.19.1")
@@ -742,7 +742,7 @@ class VLLM(Engine):
         experts classes or prepare/finalize, not read). One line saying the pool can be smaller
         than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
         counted (``moe_workspace_bytes``) or freed. 0.20.0+ is refused before this
-        (``check_model``, rule ``moe_read``)."""
+        (``check_model``, the rule's "unread")."""
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or kind in ("none", "unread"):
             return None

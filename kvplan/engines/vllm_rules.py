@@ -307,21 +307,11 @@ RULES = (
     #    VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as in 0.18-0.19), or
     #    a GPU that is not CUDA (not measured); kvplan.engines.vllm VLLM.check_cudagraph_estimate
     #    refuses the rest.
-    # -- whether kvplan has read the release's mixture-of-experts kernel choice for the profile run.
-    #    0.20.0 changed the unquantized oracle (model_executor/layers/fused_moe/oracle/unquantized.py
-    #    _get_priority_backends lines 67-72: FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, then TRITON on
-    #    CUDA; 0.19.1 select_unquantized_moe_backend: TRITON unless VLLM_USE_FLASHINFER_MOE_FP16,
-    #    lines 97-176), and with it the experts' workspace shapes (review h27b H2): not read, so MoE
-    #    models are refused there.
     # -- whether kvplan has read the release's speculative-decoding memory (drafter, its KV layers,
     #    lookahead slots, the rejection sampler; kvplan.speculative): not for 0.20.0+, whose
     #    v1/spec_decode/eagle.py changed throughout (FINDINGS_h27_v20b.md): refused there.
     Rule("speculative_read", "0.8.0", "0.19.1", True, "v1/spec_decode (the releases kvplan read)"),
     Rule("speculative_read", "0.20.0", None, False, "v1/spec_decode/eagle.py (0.20.0, 0.21.0): not read"),
-    Rule("moe_read", "0.8.0", "0.19.1", True, "model_executor/layers/fused_moe (the releases kvplan read)"),
-    Rule("moe_read", "0.20.0", None, False,
-         "model_executor/layers/fused_moe/oracle/unquantized.py _get_priority_backends (0.20.0 and 0.21.0 lines "
-         "67-72), experts/flashinfer_cutlass_moe.py workspace_shapes: not read"),
     Rule("cudagraph_estimate_subtracted", "0.8.0", "0.19.1", False,
          _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
          "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),
@@ -412,6 +402,9 @@ RULES = (
          "oracle/unquantized.py as 0.17.1 (identical 0.18.0-0.19.1); modular_kernel.py _allocate_buffers "
          "(0.19.1 :1009-1069, called with M_chunk = M_full :1176-1193, no chunking): "
          "get_simultaneous((max(workspace13, fused_out),), workspace2)"),
+    #    "unread" also refuses every MoE model on these releases (VLLM.check_model): 0.20.0 changed the
+    #    unquantized oracle (0.19.1 select_unquantized_moe_backend: TRITON unless VLLM_USE_FLASHINFER_MOE_FP16,
+    #    lines 97-176), and with it the experts' workspace shapes (review h27b H2).
     Rule("moe_persistent_workspace", "0.20.0", None, "unread",
          "oracle/unquantized.py _get_priority_backends (0.20.0 :67-72): FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, "
          "TRITON, BATCHED_TRITON, the first supported is taken (:282-290); FlashInfer's workspaces not read"),
