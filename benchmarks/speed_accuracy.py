@@ -59,10 +59,45 @@ def main() -> None:
     low_within = [r for r in low if abs(r["error"]) <= 0.20]
     print(f"\nout of sample: {len(within)}/{len(checked)} within 20%; at 1-32 users: "
           f"{len(low_within)}/{len(low)} within 20%")
+    pairs = by_deployment(checked)
+    met = [p for p in pairs if p["low_and_high"] and p["all_low_within_20pct"]]
+    print(f"\ndeployments measured at low (1-8) and high (25+) users: "
+          f"{sum(p['low_and_high'] for p in pairs)}; with every point at 1-32 users within 20%: {len(met)}")
+    print("| model | GPU x n | engine | users | points at 1-32 users | within 20% | within 10% | worst at 1-32 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in pairs:
+        worst = f"{100 * p['worst_low_error']:+.1f}%" if p["worst_low_error"] is not None else "-"
+        print(f"| {p['model']} | {p['gpu']} x {p['gpus']} | {p['engine']} | {p['users']} | {p['low_points']} | "
+              f"{p['low_within_20pct']} | {p['low_within_10pct']} | {worst} |")
     path = write_json({"rows": rows, "out_of_sample": len(checked), "within_20pct": len(within),
-                       "low_concurrency": len(low), "low_within_20pct": len(low_within)}, args.out,
+                       "low_concurrency": len(low), "low_within_20pct": len(low_within),
+                       "deployments": pairs, "deployments_low_and_high_all_within_20pct": len(met)}, args.out,
                       "speed_accuracy.json")
     print(f"wrote {path}")
+
+
+def by_deployment(checked: list[dict]) -> list[dict]:
+    """Out-of-sample TPOT/e2e rows grouped by deployment (model, GPU, parallelism, engine, weights), in
+    table order: the issue's "model x GPU pairs at low and high concurrency", each with its errors at
+    1-32 users (low: some point at 1-8 users; high: some point at 25 or more)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in checked:
+        if r["metric"] == "ttft":
+            continue
+        groups.setdefault((r["model"], r["gpu"], r["tp"], r["dp"], r["engine"], r["weights"]), []).append(r)
+    pairs = []
+    for (model, gpu, tp, dp, engine, weights), rs in groups.items():
+        users = sorted({r["concurrency"] for r in rs})
+        low = [r for r in rs if r["concurrency"] <= 32]
+        worst = max((r["error"] for r in low), key=abs, default=None)
+        pairs.append({"model": model, "gpu": gpu, "gpus": tp * dp, "tp": tp, "dp": dp, "engine": engine,
+                      "weights": weights, "users": ",".join(map(str, users)),
+                      "low_and_high": users[0] <= 8 and users[-1] >= 25,
+                      "low_points": len(low), "low_within_20pct": sum(abs(r["error"]) <= 0.20 for r in low),
+                      "low_within_10pct": sum(abs(r["error"]) <= 0.10 for r in low),
+                      "all_low_within_20pct": bool(low) and all(abs(r["error"]) <= 0.20 for r in low),
+                      "worst_low_error": worst})
+    return pairs
 
 
 def calibrated(path: str, out: str | None) -> None:
