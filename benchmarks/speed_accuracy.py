@@ -40,20 +40,20 @@ def main() -> None:
         try:
             pred = predict(m)
             err = (pred - m.value_ms) / m.value_ms
-            note = "fit" if m.fit else ""
+            note = "fit" if m.fit else ("no factors: not counted" if m.unfactored else "")
         except Exception as e:  # noqa: BLE001 - a refusal is a result too
             pred, err, note = None, None, f"refused: {e}"
         rows.append({"id": m.id, "model": m.model, "gpu": m.gpu, "tp": m.tp, "dp": m.dp, "engine": m.engine,
                      "weights": m.weights, "concurrency": m.concurrency, "prompt": m.prompt, "output": m.output,
                      "metric": m.metric, "published_ms": m.value_ms, "predicted_ms": pred, "error": err,
-                     "fit": m.fit, "source": m.source, "note": m.note})
+                     "fit": m.fit, "unfactored": m.unfactored, "source": m.source, "note": m.note})
         n = m.tp * m.dp
         load = f"{m.concurrency} x {m.prompt}/{m.output}"
         shown = f"{pred:.1f}" if pred is not None else "-"
         e = f"{100 * err:+.1f}%" if err is not None else "-"
         print(f"| {m.id} | {m.model} | {m.gpu} x {n} | {m.engine} | {load} | {m.metric} | {m.value_ms:.1f} | "
               f"{shown} | {e} | {note} |")
-    checked = [r for r in rows if r["error"] is not None and not r["fit"]]
+    checked = [r for r in rows if r["error"] is not None and not r["fit"] and not r["unfactored"]]
     within = [r for r in checked if abs(r["error"]) <= 0.20]
     low = [r for r in checked if r["concurrency"] <= 32]
     low_within = [r for r in low if abs(r["error"]) <= 0.20]

@@ -71,15 +71,29 @@ _INFMAX_TOKENS = {
     (1024, 8192): {4: (40, 37068, 290482), 8: (80, 73777, 588640), 16: (160, 148103, 1180476),
                    32: (320, 294646, 2373111), 64: (640, 590227, 4727146)},
 }
+#: The MI355X runner asks 50 x conc prompts of DeepSeek-R1 (20 x conc at 8k out), not 10 x conc
+#: (InferenceX runners/launch_mi355x-amd.sh at 70c1eceb6: NUM_PROMPTS); redrawn the same way, each
+#: line's in/out ratio equals the artifact's input_tput_per_gpu / output_tput_per_gpu to the 4th
+#: digit (run 20609406656, 1k/1k conc 4: 33.664 / 33.623 = 1.0012 = 184378 / 184153; 8k/1k conc 4:
+#: 241.80 / 30.187 = 8.0102 = 1471966 / 183762).
+_INFMAX_TOKENS_R1_MI355X = {
+    (1024, 1024): {4: (200, 184378, 184153), 8: (400, 368531, 370510), 16: (800, 739041, 736508),
+                   32: (1600, 1475549, 1472859), 64: (3200, 2948408, 2950415)},
+    (8192, 1024): {4: (200, 1471966, 183762), 8: (400, 2945105, 370364), 16: (800, 5916180, 736700),
+                   32: (1600, 11810993, 1471942), 64: (3200, 23590518, 2952237)},
+    (1024, 8192): {4: (80, 73777, 588640), 8: (160, 148103, 1180476), 16: (320, 294646, 2373111),
+                   32: (640, 590227, 4727146), 64: (1280, 1180188, 9428955)},
+}
 
 
 def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw: str, image: str,
             hf_model: str, script: str, commit: str, weights=None, kv=None, memory_fraction=None, note="",
-            notes=None, fit=None, fuse_allreduce_rms=None):
+            notes=None, fit=None, fuse_allreduce_rms=None, tokens=None, unfactored=False):
     """One row per concurrency of each InferenceMAX sweep line ``(tp, isl, osl, tpot_ms)`` in
     ``lines``; ``tpot_ms[conc]`` the artifact's median_tpot in ms (rounded to 0.01). Prompt and
     output: the run's means (_INFMAX_TOKENS). ``notes[(isl, osl, conc)]`` replaces ``note`` for
-    that row; the row ``fit == (isl, osl, conc)`` is fit=True."""
+    that row; the row ``fit == (isl, osl, conc)`` is fit=True. ``tokens``: the run's draw when it is
+    not _INFMAX_TOKENS (10 x conc prompts)."""
     return tuple(
         Measurement(f"imax-{gpu}-{tag}-tp{tp}-{isl // 1024}k{osl // 1024}k-c{c}", model, gpu, "tpot", v,
                     INFMAX.format(run=run, hw=hw, image=image, model=hf_model, tp=tp, isl=isl, osl=osl, c=c,
@@ -87,10 +101,10 @@ def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw:
                     + f": {n} requests, {tin} input / {tout} output tokens, median TPOT {v} ms",
                     tp=tp, engine=engine, weights=weights, kv=kv, memory_fraction=memory_fraction, concurrency=c,
                     prompt=round(tin / n), output=round(tout / n), note=(notes or {}).get((isl, osl, c), note),
-                    fit=(isl, osl, c) == fit, fuse_allreduce_rms=fuse_allreduce_rms)
+                    fit=(isl, osl, c) == fit, fuse_allreduce_rms=fuse_allreduce_rms, unfactored=unfactored)
         for tp, isl, osl, tpot_ms in lines
         for c, v in tpot_ms.items()
-        for n, tin, tout in (_INFMAX_TOKENS[(isl, osl)][c],))
+        for n, tin, tout in ((tokens or _INFMAX_TOKENS)[(isl, osl)][c],))
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,9 @@ class Measurement:
     #: vLLM ran with --compilation-config pass_config fuse_allreduce_rms true / false; None: the
     #: engine release's default (kvplan.speed.setup; on from vLLM 0.17.0 at tp > 1 on 9.0 / 10.x)
     fuse_allreduce_rms: bool | None = None
+    #: a GPU kvplan speed refuses without --calibration (speed.shipped_efficiency: no factors of its
+    #: own): timed with the NVIDIA-fitted factors to show why, and left out of the counts
+    unfactored: bool = False
 
 
 #: The SGLang cookbook's three random-length runs (name, --random-input-len, --random-output-len,
@@ -320,6 +337,35 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                   "rules, the last modelled release before it, with mem_fraction_static 0.8 as given",
              notes={(1024, 1024, 16): "fit: sets the MI300X weights_bandwidth override (the twin of the H200 fit "
                                       "row); SGLang 0.5.5.post3 planned with 0.5.4's rules"}),
+    # DeepSeek-R1-0528 (FP8), SGLang 0.5.5.post3 on 8 x MI325X, the same run and server flags as the
+    # MI300X lines above (dsr1_fp8_mi325x_{docker,slurm}.sh at 70c1eceb6: --tp 8, --mem-fraction-static
+    # 0.8, SGLANG_USE_AITER=1, --num-continuous-decode-steps 4, --disable-radix-cache, --cuda-graph-max-bs
+    # 128), image lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x. kvplan speed refuses the MI325X (no factors
+    # of its own); the rows show the NVIDIA-fitted factors' error. The MI325X has 13% more bandwidth
+    # than the MI300X and measures within 5% of it at every point: the stack, not HBM, sets the pace.
+    *_infmax("r1", "deepseek-v3", "mi325x", "sglang==0.5.4", (
+        (8, 1024, 1024, {4: 27.26, 8: 28.25, 16: 31.27, 32: 36.29, 64: 44.57}),
+        (8, 8192, 1024, {4: 30.14, 8: 32.19, 16: 38.78, 32: 50.83, 64: 75.21}),
+        (8, 1024, 8192, {4: 27.68, 8: 28.31, 16: 30.94, 32: 35.02, 64: 42.17})),
+             run="20720630953", hw="mi325x", image="lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
+             hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_mi325x_slurm.sh",
+             commit="70c1eceb6", weights="fp8", memory_fraction=0.8, unfactored=True,
+             note="no MI325X factors: kvplan speed refuses it; NVIDIA-fitted factors shown, not counted"),
+    # DeepSeek-R1-0528 (FP8), SGLang 0.5.5.post3 on 8 x MI355X (run 20609406656, image
+    # lmsysorg/sglang:v0.5.5.post3-rocm700-mi35x, which commit 70c1eceb6 (PR #307 merged as #332)
+    # introduced; the artifact does not record its commit, so the flags are that commit's
+    # dsr1_fp8_mi355x_slurm.sh: --tp 8, --mem-fraction-static 0.8, --attention-backend aiter,
+    # --enable-torch-compile, --num-continuous-decode-steps 4, ROCM_QUICK_REDUCE_QUANTIZATION=INT4).
+    # 50 x conc prompts (20 x at 8k out): _INFMAX_TOKENS_R1_MI355X.
+    *_infmax("r1", "deepseek-v3", "mi355x", "sglang==0.5.4", (
+        (8, 1024, 1024, {4: 14.46, 8: 14.85, 16: 16.69, 32: 19.45, 64: 25.67}),
+        (8, 8192, 1024, {4: 15.62, 8: 16.71, 16: 20.25, 32: 26.87, 64: 40.85}),
+        (8, 1024, 8192, {4: 14.72, 8: 14.88, 16: 16.23, 32: 18.70, 64: 24.41})),
+             run="20609406656", hw="mi355x", image="lmsysorg/sglang:v0.5.5.post3-rocm700-mi35x",
+             hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_mi355x_slurm.sh",
+             commit="70c1eceb6", weights="fp8", memory_fraction=0.8, tokens=_INFMAX_TOKENS_R1_MI355X,
+             unfactored=True,
+             note="no MI355X factors: kvplan speed refuses it; NVIDIA-fitted factors shown, not counted"),
     # gpt-oss-120b, vLLM 0.13.0 on B200 (same run 20667906037 and commit 4e52ed4c6 as the H100/H200
     # lines; gptoss_fp4_b200_slurm.sh, its _docker.sh twin has the same server flags): MXFP4 experts
     # through FlashInfer (VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1), --kv-cache-dtype fp8 (config.yaml),
@@ -366,7 +412,12 @@ def predict(m: Measurement, efficiency=None) -> float:
     from kvplan.capacity import plan
     from kvplan.speed import decode_step, estimate, prefill_time, setup
 
-    s = setup(plan(request(m)), efficiency, m.fuse_allreduce_rms)
+    pool = plan(request(m))
+    if efficiency is None and m.unfactored:
+        from kvplan.speed import default_efficiency
+
+        efficiency = default_efficiency(pool.request.gpu)
+    s = setup(pool, efficiency, m.fuse_allreduce_rms)
     if m.metric == "e2e":
         prefill = prefill_time(s, m.prompt, m.concurrency).total_s
         decode = decode_step(s, m.concurrency, m.prompt + m.output // 2).total_s

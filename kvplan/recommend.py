@@ -275,7 +275,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
     measure report's kv_bandwidth is the format's own), in place of ``efficiency``."""
     from kvplan.formats import get_format
     from kvplan.gpus import get_gpu
-    from kvplan.speed import default_efficiency, estimate, load_calibration, setup
+    from kvplan.speed import estimate, load_calibration, setup, shipped_efficiency
     from kvplan.weights import get_weight_format, resolve_weight_format
 
     for what, v in (("ctx", ctx), ("users", users), ("max_gpus", max_gpus)):
@@ -346,10 +346,14 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
     total = sum(len(g_w) * len(g_kvs) for *_, g_w, g_kvs in searches)
     done = 0
     for gpu, gspec, refused, g_w, g_kvs in searches:
-        base_eff = efficiency or default_efficiency(gpu)
+        base_eff = efficiency
+        if efficiency is None and calibration is None and gspec is not None:
+            try:
+                base_eff = shipped_efficiency(gpu)
+            except BadInputError as err:  # no factors for this GPU: its families are refused, the search goes on
+                gspec, refused = None, str(err)
         for w in g_w:
             for kv in g_kvs:
-                eff = load_calibration(calibration, gpu, kv.name) if calibration is not None else base_eff
                 fam = _Family()
                 if gspec is None:
                     fam.refused = refused
@@ -359,6 +363,7 @@ def recommend(spec: ModelSpec, *, ctx: int, users: int, output_tokens: int | Non
                     if progress:
                         progress(done, total)
                     continue
+                eff = load_calibration(calibration, gpu, kv.name) if calibration is not None else base_eff
                 try:
                     start = _min_gpus(gspec, gpu, w, kv, peak, users)
                     whole = _whole_bytes(gspec, w, kv, peak)

@@ -185,6 +185,26 @@ def _efficiency_data() -> dict:
     return data
 
 
+def has_shipped_factors(gpu: GPU) -> bool:
+    """Whether the shipped factors describe ``gpu`` (shipped_efficiency)."""
+    return gpu.vendor == "nvidia" or gpu.name in (_efficiency_data().get("gpus") or {})
+
+
+def shipped_efficiency(gpu: GPU) -> Efficiency:
+    """The shipped factors for ``gpu`` when nothing replaces them, or one line (BadInputError) for a
+    GPU they do not describe. They were fitted on NVIDIA GPUs (benchmarks/fit_speed.py); a GPU of
+    another vendor gets them only through its own entry under ``gpus:`` in efficiency.yaml (MI300X).
+    Published DeepSeek-R1 runs under one SGLang stack (InferenceMAX, benchmarks/speed_reference.py
+    ``imax-mi325x-*`` / ``imax-mi355x-*``) take 1.4-3.2x the NVIDIA factors' TPOT on the MI325X and
+    up to 1.8x on the MI355X at 4-8 users: a figure from them would be confidently wrong."""
+    if gpu.hbm_bandwidth_bytes_per_s is not None and not has_shipped_factors(gpu):  # no bandwidth: setup says so
+        raise BadInputError(
+            f"kvplan speed has no factors for {gpu.name}: the shipped ones were fitted on NVIDIA GPUs, and "
+            f"published runs on AMD's MI325X / MI355X take up to 3.2x / 1.8x the time they give "
+            f"(docs/speed.md); give --calibration FILE (kvplan calibrate on the engine's own runs)")
+    return default_efficiency(gpu)
+
+
 def default_efficiency(gpu: GPU | None = None) -> Efficiency:
     """The shipped factors (``kvplan/data/efficiency.yaml``), with the GPU's own overrides."""
     from kvplan.units import parse_bytes
@@ -227,6 +247,10 @@ def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = N
     path = Path(path)
     data = read_json(path)
     if isinstance(data, dict) and "formats" in data and "copy_bandwidth" in data:
+        if not has_shipped_factors(gpu):
+            raise BadInputError(f"{path}: a kvplan measure report replaces kv_bandwidth only, and kvplan has no "
+                                f"shipped factors for {gpu.name} to keep for the rest (they were fitted on NVIDIA "
+                                f"GPUs); calibrate from the engine's own runs (kvplan calibrate)")
         return _from_measure_report(data, path, gpu, kv_format, base)
     version = data.get("kvplan_calibration") if isinstance(data, dict) else None
     if type(version) is not int or version != CALIBRATION_VERSION:  # True == 1, but is no version
@@ -515,7 +539,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
                             "time the deployment without it")
     if getattr(req, "eviction", None) is not None:
         raise BadInputError("kvplan speed does not model sink + window eviction; time the deployment without it")
-    eff = efficiency or default_efficiency(gpu)
+    eff = efficiency or shipped_efficiency(gpu)
     engine = get_engine(req.engine)
     if getattr(engine, "enforce_eager", False):
         # every published step time kvplan's factors were fitted to ran under CUDA graphs
