@@ -3,10 +3,12 @@ FINDINGS_h27_moe.md): counted on the sampler-time peak for TritonExperts (0.14.0
 note where kvplan has not read the kernel (the pool can be smaller than planned, as for dp > 1's
 token gather); MoE on 0.20.0+ refused (rule moe_persistent_workspace: unread)."""
 
+import json
 import subprocess
 
 import pytest
 
+from kvplan.capacity import make_request, plan
 from kvplan.engines import get_engine
 from kvplan.gpus import get_gpu
 from kvplan.loader import load_builtin
@@ -90,3 +92,59 @@ def test_moe_on_0_20_is_refused_in_one_line():
 def test_quantized_before_0_11_still_planned():
     rc, _ = _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.10.2", "--weights", "fp8")
     assert rc == 0
+
+
+# -- mxfp4 experts (gpt-oss), rule moe_mxfp4_sm90_freed (FINDINGS_h28_moeq.md) --------------------
+GPT_OSS = load_builtin("gpt-oss-120b")
+
+
+def _capacity(*args):
+    p = subprocess.run(["kvplan", "capacity", *args, "--json"], capture_output=True, text=True)
+    return p.returncode, json.loads(p.stdout), p.stderr
+
+
+def _moe_notes(data):
+    return [n for n in data["notes"] if "fused-MoE workspace" in n]
+
+
+@pytest.mark.parametrize("release, rc, activation, pool, blocks", [
+    # H100 (80 GiB, capability 9.0), gpt-oss-120b, defaults: the figures kvplan gave with the note, now
+    # without it; vLLM's mxfp4 Triton path keeps no workspace, so none is added (0 B).
+    # 0.14.1 is vllm issue #33155's release ("[mxfp4.py:165] Using Triton backend"); exit 1 there: a
+    # 131,072-token request needs 8,713 blocks, more than the pool's 5,202 (the plan's verdict, not the MoE)
+    ("0.14.1", 1, 7_923_302_400, 3_068_794_240, 5_202),
+    ("0.18.1", 0, 3_087_538_176, 7_904_558_464, 13_401),
+    ("0.19.1", 0, 3_087_538_176, 7_904_558_464, 13_401),
+])
+def test_gpt_oss_on_hopper_is_planned_without_the_note(release, rc, activation, pool, blocks):
+    got, data, err = _capacity("gpt-oss-120b", "--gpu", "h100", "--engine", f"vllm=={release}")
+    assert got == rc and not _moe_notes(data) and "fused-MoE" not in err
+    assert (data["activation_bytes"], data["kv_pool_bytes"], data["num_blocks"]) == (activation, pool, blocks)
+
+
+@pytest.mark.parametrize("release", ["0.12.0", "0.13.0", "0.14.1", "0.15.1", "0.16.0", "0.17.1", "0.18.1", "0.19.1"])
+@pytest.mark.parametrize("gpu", ["h100", "h200"])
+def test_mxfp4_on_capability_9_0_keeps_no_workspace(release, gpu):
+    e = get_engine(f"vllm=={release}")
+    g = get_gpu(gpu)
+    s = e.settings(g)
+    w = plan(make_request(GPT_OSS, gpu, engine=f"vllm=={release}")).weights
+    assert w.format == "mxfp4" and e.mxfp4_experts_freed(g, w, s)
+    assert e.moe_workspace_note(GPT_OSS, g, w, s) is None
+    assert e.moe_workspace_bytes(GPT_OSS, s, range(GPT_OSS.num_layers), g, w) == 0
+
+
+@pytest.mark.parametrize("args, why", [
+    # 0.11.x: triton_kernels is neither vendored nor a dependency: Triton or Marlin by what is installed
+    (("--gpu", "h100", "--engine", "vllm==0.11.2"), "mxfp4 experts' kernels"),
+    # Blackwell: FlashInfer when flashinfer-cubin is installed or nvcc is on PATH (before 0.19.0), not read
+    (("--gpu", "b200", "--engine", "vllm==0.14.1"), "mxfp4 experts' kernels"),
+    (("--gpu", "b200", "--engine", "vllm==0.19.1"), "mxfp4 experts' kernels"),
+    (("--gpu", "mi300x", "--engine", "vllm==0.19.1"), "mxfp4 experts' kernels"),
+    (("--gpu", "h100", "--engine", "vllm==0.14.1", "--dp", "2"), "mxfp4 experts' kernels"),
+    (("--gpu", "h100", "--engine", "vllm==0.14.1", "--tp", "2", "--enable-expert-parallel"), "mxfp4 experts' kernels"),
+])
+def test_mxfp4_cases_not_read_keep_the_note(args, why):
+    rc, data, err = _capacity("gpt-oss-120b", "--max-model-len", "8192", *args)
+    assert rc == 0 and len(_moe_notes(data)) == 1 and why in _moe_notes(data)[0]
+    assert "the KV pool can be smaller than planned" in _moe_notes(data)[0]

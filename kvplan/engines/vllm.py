@@ -723,6 +723,8 @@ class VLLM(Engine):
             return 0
         if self.moe_workspace_note(spec, gpu, weights, settings) is not None:
             return 0  # a case kvplan has not read: not counted, and the pool's notes say so
+        if self.mxfp4_experts_freed(gpu, weights, settings):
+            return 0  # mxfp4 on capability 9.0: the Triton backend frees its buffers
         if not any(spec.is_moe_layer(layer) for layer in layers):
             return 0
         t = settings.max_num_batched_tokens
@@ -737,7 +739,8 @@ class VLLM(Engine):
 
     def moe_workspace_note(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """Where the persistent fused-MoE workspace (rule ``moe_persistent_workspace``) is not
-        counted: quantized experts from 0.11.0 (their kernels' buffers not read), and from 0.14.0
+        counted: quantized experts from 0.11.0 (their kernels' buffers not read; not mxfp4 experts
+        where ``mxfp4_experts_freed``: nothing is kept, so nothing to say), and from 0.14.0
         expert parallelism, dp > 1, AMD GPUs, ungated experts and experts with biases (other
         experts classes or prepare/finalize, not read). One line saying the pool can be smaller
         than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
@@ -748,6 +751,8 @@ class VLLM(Engine):
             return None
         kept = ("vLLM keeps the fused-MoE workspace after the profile forward, so it is alive during the dummy "
                 "sampler (vllm/v1/worker/workspace.py WorkspaceManager")
+        if self.mxfp4_experts_freed(gpu, weights, settings):
+            return None
         if weights.format not in ("bf16", "fp16", "fp32"):
             return (f"{self.name}: {kept}; from 0.11.0 the modular MoE kernel keeps its buffers); kvplan has not read "
                     f"the {weights.format} experts' kernels, so their workspace is not counted and the KV pool can be "
@@ -769,6 +774,18 @@ class VLLM(Engine):
             return None
         return (f"{self.name}: {kept}); kvplan sizes it for TritonExperts on unquantized, gated experts without "
                 f"expert or data parallelism, so {why} it is not counted and the KV pool can be smaller than planned")
+
+    def mxfp4_experts_freed(self, gpu: GPU, weights, settings: EngineSettings) -> bool:
+        """Whether mxfp4 experts (gpt-oss) keep nothing past the profile forward, so the plan needs
+        no workspace and no note (rule ``moe_mxfp4_sm90_freed`` "freed", 0.12.0-0.19.1): on an
+        NVIDIA GPU of compute capability 9.0 (H100, H200; vLLM's is_device_capability(90)), dp 1,
+        no expert parallelism, the Triton backend runs outside the modular kernel and its buffers
+        are local to the call. Elsewhere (0.11.x, whose kernel depends on whether triton_kernels is
+        installed; Blackwell, whose FlashInfer path depends on flashinfer-cubin or nvcc before
+        0.19.0 and is not read; AMD; dp > 1; EP) the note stays."""
+        return (weights.format == "mxfp4" and self.rule("moe_mxfp4_sm90_freed") == "freed"
+                and gpu.vendor != "amd" and gpu.compute_capability == (9, 0)
+                and weights.moe_ep <= 1 and weights.moe_tp == settings.tp)
 
     def flashinfer_first(self, gpu: GPU) -> bool:
         """Whether this release's dummy sampler runs FlashInfer before the native path on ``gpu``

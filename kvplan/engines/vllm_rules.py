@@ -408,6 +408,48 @@ RULES = (
     Rule("moe_persistent_workspace", "0.20.0", None, "unread",
          "oracle/unquantized.py _get_priority_backends (0.20.0 :67-72): FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, "
          "TRITON, BATCHED_TRITON, the first supported is taken (:282-290); FlashInfer's workspaces not read"),
+    # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
+    #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moe.md)?
+    #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
+    #    "installed": which kernel runs depends on what is installed, so kept bytes are not known;
+    #    "freed": the Triton backend runs outside the modular kernel and frees every buffer.
+    #    Paths below under vllm/model_executor/layers/ unless written otherwise.
+    Rule("moe_mxfp4_sm90_freed", "0.8.0", "0.10.2", None,
+         "fused_moe/modular_kernel.py: no kept workspace before 0.11.0 (rule moe_persistent_workspace 'none')"),
+    Rule("moe_mxfp4_sm90_freed", "0.11.0", "0.11.2", "installed",
+         "quantization/mxfp4.py get_mxfp4_backend (0.11.0 :59-108, 0.11.2 :89-154): TRITON only when "
+         "has_triton_kernels(), else MARLIN; has_triton_kernels = _has_module('triton_kernels') (0.11.0 "
+         "vllm/utils/__init__.py :3431, 0.11.2 vllm/utils/import_utils.py :398): the package is not vendored "
+         "(no vllm/third_party/triton_kernels) and not a Requires-Dist of the wheel, so the kernel is an "
+         "installation fact"),
+    Rule("moe_mxfp4_sm90_freed", "0.12.0", "0.18.1", "freed",
+         "quantization/mxfp4.py get_mxfp4_backend (0.12.0 :107-165, 0.14.1 :107-166, 0.15.0 :106-164, 0.16.0 "
+         ":103-160, 0.17.0 :108-168, 0.18.0 :109-169): capability 9.0 takes FlashInfer only with "
+         "VLLM_USE_FLASHINFER_MOE_MXFP4_BF16 (default 0), else TRITON when has_triton_kernels(), true from "
+         "0.12.0 by the vendored vllm/third_party/triton_kernels (vllm/utils/import_utils.py 0.12.0 :431-438); "
+         "dp 1 without EP builds no modular kernel (fused_moe/all2all_utils.py maybe_make_prepare_finalize "
+         "returns None, 0.14.1 :72-73), so Mxfp4MoEMethod.apply (0.12.0-0.14.1) / apply_monolithic "
+         "(is_monolithic for TRITON, 0.15.0 :893, 0.18.0 :1031-1039) calls triton_kernel_moe_forward "
+         "(0.12.0 :1079, 0.14.1 :1065, 0.15.0 :1090, 0.17.0 :1158, 0.18.0 :1192) directly: its output "
+         "(fused_moe/gpt_oss_triton_kernels_moe.py torch.empty_like, 0.14.1 :94, 0.18.0 :246) and "
+         "intermediate_cache (torch.empty, 0.14.1 :154, 0.18.0 :312) are local; triton_kernels "
+         "matmul_ogs allocates its output and scratchpads per call (apply_allocation, "
+         "vllm/third_party/triton_kernels/matmul_ogs.py 0.14.1 :175-186), and the one kept per-stream "
+         "tensor (matmul_ogs_details/_p_matmul_ogs.py get_per_device_per_stream_alloc_fn, 0.14.1 :460-471, "
+         "0.17.0 :586) is set only for persistent kernels, which 4-bit weights below capability 10 never "
+         "are (can_use_tma false: matmul_ogs.py 0.12.0-0.16.0 :368, 0.17.0-0.18.1 :427)"),
+    Rule("moe_mxfp4_sm90_freed", "0.19.0", "0.19.1", "freed",
+         "fused_moe/oracle/mxfp4.py select_mxfp4_moe_backend (0.19.0 = 0.19.1, :197-373): priority "
+         "FLASHINFER_TRTLLM_MXFP4_BF16 (capability family 10.0 only, experts/trtllm_mxfp4_moe.py :79-81), CK "
+         "(ROCm), TRITON: OAITritonMxfp4ExpertsMonolithic (fused_moe/gpt_oss_triton_kernels_moe.py :867-979; "
+         "capability 9.0-10.x, dp <= 1, no all2all, Renormalize routing as gpt-oss's renormalize=True, "
+         "fused_moe/config.py get_routing_method_type :143-145); the monolithic kernel takes no workspace "
+         "(fused_moe/modular_kernel.py FusedMoEKernelMonolithicImpl.apply :1402-1451) and calls "
+         "triton_kernel_moe_forward, whose buffers are local (:280 torch.empty_like, :346 torch.empty); "
+         "the vendored triton_kernels keep nothing for 4-bit weights below capability 10 (matmul_ogs.py "
+         ":427 can_use_tma false, so no persistent kernel and no per-stream allocator, :474)"),
+    Rule("moe_mxfp4_sm90_freed", "0.20.0", None, None,
+         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
