@@ -668,6 +668,10 @@ class Pool:
         if unnamed and prof.family == "vllm" and self.request.spec.dtype == "bf16":
             out.append("a GPU given by its memory alone: taken to run bf16 (compute capability 8.0 or newer); below "
                        "it vLLM runs this model in fp16 (Gemma-2/3 and GLM-4 in fp32, twice the bytes)")
+        if unnamed and prof.family == "vllm" and prof.sampler_path() == "triton":
+            out.append(f"a GPU given by its memory alone: taken to have {prof.MEMORY_ALONE_SMS} SMs (an H100 SXM's) "
+                       f"for vLLM's Triton top-k/top-p buffer, one fp32 row of the vocabulary per SM up to the rows "
+                       f"sampled ({self.request.spec.vocab_size * 4:,} B each); --gpu names a GPU with its own count")
         sp = self.request.speculative
         if sp is not None and sp.method != "ngram":
             out.append("speculative decoding: the drafter's weights and KV layers are counted; its own activation "

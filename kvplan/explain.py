@@ -286,7 +286,10 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
     if sampler is not None:
         options["flashinfer_sampler"] = sampler == "flashinfer"
     engine, why = _engine_for(log, release, options)
-    if engine is not None and engine.rule("sampler_top_k_top_p") != "flashinfer-if-installed":
+    if (engine is not None and engine.rule("sampler_top_k_top_p") != "flashinfer-if-installed"
+            and not engine.rule("sampler_flashinfer_first_bytes")):
+        # the log's sampler line changes nothing for this release (0.21.0 keeps it: whether the
+        # FlashInfer call runs before the native one, rule sampler_flashinfer_first_bytes)
         engine, why = _engine_for(log, release, {})
     spec, why_spec = _spec_for(log, model)
     g = _gpu_for(log, gpu)
@@ -294,7 +297,10 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
     fraction = log.memory_fraction if log.memory_fraction is not None else (
         engine.rule("gpu_memory_utilization") if engine is not None else Fraction(9, 10))
     total = g.memory_bytes if g is not None else _b(log.total_gib)
-    requested = int(total * fraction) if total is not None else _b(log.requested_gib)
+    if total is None:
+        requested = _b(log.requested_gib)
+    else:  # as the release rounds it (rule requested_memory_rounding); no release known: truncated
+        requested = engine.requested_bytes(total, fraction) if engine is not None else int(total * fraction)
     w_logged = _b(log.weights_gib)
     act_logged, nt_logged = _b(log.activation_gib), _b(log.non_torch_gib)
     if w_logged is None and log.weights_plus_non_torch_gib is not None and nt_logged is not None:

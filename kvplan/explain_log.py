@@ -323,7 +323,13 @@ def _parse_vllm(text: str) -> LoggedStartup:
     v["nodes"] = _nodes(text, args)
     if re.search(r"Using FlashInfer for top-p & top-k sampling", text):
         v["sampler"] = "flashinfer"
-    elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling", text):
+    elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling"
+                   # v1/sample/ops/topk_topp_sampler.py TopKTopPSampler.__init__, the native sampler:
+                   # 0.20.0 :57-61 (debug, FlashInfer off by default), 0.21.0 :62-66 (a GPU FlashInfer
+                   # does not support) and :71-74 (VLLM_USE_FLASHINFER_SAMPLER=0)
+                   r"|FlashInfer top-p/top-k sampling is available but disabled"
+                   r"|FlashInfer top-p/top-k sampling not supported on compute capability"
+                   r"|FlashInfer top-p/top-k sampling disabled via VLLM_USE_FLASHINFER_SAMPLER=0", text):
         v["sampler"] = "sort"
     if v.get("kv_gib") is None and v.get("num_gpu_blocks") is None and v.get("kv_tokens") is None:
         raise BadInputError("truncated vLLM log: no 'Available KV cache memory', 'GPU KV cache size' (or V0 "

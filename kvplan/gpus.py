@@ -65,7 +65,7 @@ def pcie_bytes_per_s(kind: str, lanes: int) -> int:
 _ENTRY_KEYS = frozenset({
     "name", "display_name", "vendor", "aliases", "driver_names", "memory", "memory_source", "hbm_bandwidth",
     "bf16_dense_flops", "fp8_dense_flops", "fp4_dense_flops", "fp16_dense_flops", "interconnect", "host_link",
-    "tdp_watts", "engines", "compute_capability",
+    "tdp_watts", "engines", "compute_capability", "compute_units",
 })
 
 
@@ -111,6 +111,8 @@ class GPU:
     engines: tuple[str, ...] = ()
     custom_memory: bool = False  # memory_bytes came from --gpu-mem, not the catalog
     compute_capability: tuple[int, int] | None = None  # NVIDIA only: (major, minor), e.g. (9, 0) for Hopper
+    #: SMs (NVIDIA) / CUs (AMD): torch's multi_processor_count; None where no source gave it
+    compute_units: int | None = None
 
     def with_memory(self, memory_bytes: int) -> GPU:
         """The same GPU with memory overridden (``--gpu-mem``)."""
@@ -215,6 +217,9 @@ def _entry(entry: dict) -> GPU:
     tdp = entry.get("tdp_watts")
     if tdp is not None and (isinstance(tdp, bool) or not isinstance(tdp, int) or tdp <= 0):
         raise SpecError(f"gpus.yaml: {name}: tdp_watts must be a positive integer, got {tdp!r}")
+    units = entry.get("compute_units")
+    if units is not None and (isinstance(units, bool) or not isinstance(units, int) or units <= 0):
+        raise SpecError(f"gpus.yaml: {name}: compute_units must be a positive integer or null, got {units!r}")
     return GPU(
         name=name,
         display_name=entry.get("display_name") or name,
@@ -233,6 +238,7 @@ def _entry(entry: dict) -> GPU:
         driver_names=tuple(str(a) for a in entry.get("driver_names") or ()),
         engines=engines,
         compute_capability=tuple(int(x) for x in cc.split(".")) if cc else None,
+        compute_units=units,
     )
 
 
@@ -326,6 +332,7 @@ def gpu_dict(gpu: GPU) -> dict:
         "tdp_watts": gpu.tdp_watts,
         "engines": list(gpu.engines),
         "compute_capability": ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else None,
+        "compute_units": gpu.compute_units,
         "aliases": list(gpu.aliases),
         "driver_names": list(gpu.driver_names),
         "custom_memory": gpu.custom_memory,

@@ -485,7 +485,7 @@ def test_suggestions_fix_what_failed_and_each_is_checked():
     suggestion is a max_model_len, and every 'would fit' alternative is re-planned and passes
     the whole verdict (one request of max_model_len and the --ctx x --batch load)."""
     spec = load_model("llama3.1-8b")
-    # L4 under vLLM 0.19.1: KV pool 4,637,419,879 B = 2,211 blocks of 2 MiB (2,210 usable, one
+    # L4 under vLLM 0.19.1: KV pool 4,637,419,880 B = 2,211 blocks of 2 MiB (2,210 usable, one
     # null block); one request of 128k needs 8,192. fp8 KV (4,096 blocks a request of 2 x 1 MiB
     # halves) and fp8 weights (pool ~11.9 GB) still do not hold 128k; tp 2 does.
     c = plan_capacity(spec, "l4", ctx=4096, batch=1)

@@ -315,7 +315,7 @@ def test_a_deployment_that_cannot_start_fails_without_requirements(tmp_path, cap
     out, err = capsys.readouterr()
     assert "0 passed, 1 failed" in out
     reason = ("no memory left for the KV cache on stage 0: weights 141,140,967,424 B + activations 577,136,230 B + "
-              "other 0 B exceed the engine's 21,289,079,143 B")
+              "other 0 B exceed the engine's 21,289,079,144 B")
     assert err.strip() == f"kvplan: check failed: 1 of 1 requirements (big-on-l4: {reason})"
     suite = ET.fromstring(junit.read_text()).find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
@@ -328,14 +328,14 @@ def test_a_deployment_that_cannot_start_fails_without_requirements(tmp_path, cap
 
 def test_vllm_refusing_to_start_fails_the_check(tmp_path, capsys):
     """Llama-3.1-8B on an L4 at its own 131,072 tokens: vLLM's start-up check refuses (a pool of
-    4,637,419,879 B, 35,376 tokens at most), even with max_model_len_fits switched off."""
+    4,637,419,880 B, 35,376 tokens at most), even with max_model_len_fits switched off."""
     plan = write(tmp_path, "deployments:\n  - {name: a, model: llama3.1-8b, gpu: l4, "
                            "requires: {max_model_len_fits: false}}\n")
     assert run(["check", plan, "--json"]) == 1
     (r,) = json.loads(capsys.readouterr().out)["deployments"][0]["requirements"]
     assert r["requirement"] == "starts" and not r["passed"]
     assert r["message"] == ("vllm==0.19.1 refuses to start: one request of max_model_len 131,072 needs "
-                            "17,179,869,184 B of KV cache, more than the 4,637,419,879 B available; the estimated "
+                            "17,179,869,184 B of KV cache, more than the 4,637,419,880 B available; the estimated "
                             "maximum model length is 35,376")
 
 

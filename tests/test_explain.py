@@ -353,3 +353,36 @@ def test_cli_what_if_that_does_not_fit_exits_1(capsys):
     code, out, err = cli(capsys, *["explain", str(LOGS / "vllm_pr10511_llama3_8b_h100.log"), "--release", "0.8.5",
                                    "--what-if", "--max-model-len", "1M"])
     assert code == 2 and "refuses max_model_len 1,048,576" in err
+
+
+_V21_SAMPLER_LOG = """INFO 05-20 10:00:01 [api_server.py:1805] vLLM API server version 0.21.0
+INFO 05-20 10:00:01 [utils.py:326] non-default args: {'model': 'meta-llama/Llama-3.1-8B-Instruct'}
+%s
+INFO 05-20 10:00:40 [kv_cache_utils.py:849] GPU KV cache size: 456,528 tokens
+"""
+
+
+@pytest.mark.parametrize(("line", "sampler"), [
+    # vllm/v1/sample/ops/topk_topp_sampler.py TopKTopPSampler.__init__, 0.21.0 :70-73 and :61-65
+    ("INFO 05-20 10:00:20 [topk_topp_sampler.py:70] FlashInfer top-p/top-k sampling disabled via "
+     "VLLM_USE_FLASHINFER_SAMPLER=0; using PyTorch-native sampler.", "sort"),
+    ("WARNING 05-20 10:00:20 [topk_topp_sampler.py:61] FlashInfer top-p/top-k sampling not supported on compute "
+     "capability 7.0; falling back to PyTorch-native sampler. Set VLLM_USE_FLASHINFER_SAMPLER=0 to silence.", "sort"),
+    # 0.20.0 :57-61 (debug): FlashInfer off by default
+    ("DEBUG 05-20 10:00:20 [topk_topp_sampler.py:57] FlashInfer top-p/top-k sampling is available but disabled by "
+     "default. Set VLLM_USE_FLASHINFER_SAMPLER=1 to opt in after verifying accuracy for your workloads.", "sort"),
+    ("INFO 05-20 10:00:20 [topk_topp_sampler.py:44] Using FlashInfer for top-p & top-k sampling.", "flashinfer"),
+    ("", None),
+])
+def test_the_0_21_sampler_lines_say_whether_flashinfer_ran(line, sampler):
+    """Review h27b L4: the 0.21.0 native-sampler texts were not read, so explain planned the 1 MiB
+    FlashInfer buffer (rule sampler_flashinfer_first_bytes) for a run that never made it."""
+    log = parse_log(_V21_SAMPLER_LOG % line)
+    assert (log.release, log.sampler) == ("0.21.0", sampler)
+    if sampler is not None:
+        # the engine explain plans with keeps what the log says (0.21.0's sampler rule is "triton")
+        from kvplan.explain import _engine_for
+        from kvplan.gpus import get_gpu
+
+        engine, why = _engine_for(log, None, {"flashinfer_sampler": sampler == "flashinfer"})
+        assert why == "" and engine.flashinfer_first(get_gpu("h100")) is (sampler == "flashinfer")

@@ -83,3 +83,18 @@ def test_explain_refuses_a_gpu_the_log_did_not_run_on(capsys):
     assert code == 2 and "the log's GPU reports 79.22 GiB" in one_line_error(err)
     code, out, _ = cli(capsys, "explain", log, "--release", "0.8.0", "--gpu", "h100")
     assert code == 0
+
+
+@pytest.mark.parametrize("release", ["0.5.22", "0.5.23"])
+@pytest.mark.parametrize("gpu", ["mi300x", "mi355x"])
+def test_sglang_default_fraction_on_amd_names_rocminfo_not_nvidia_smi(capsys, release, gpu):
+    """Review h27b L6: on ROCm SGLang sizes its default fraction from get_amdgpu_memory_capacity
+    (rocminfo), not nvidia-smi (utils/common.py get_device_memory_capacity, 0.5.22 :962-963)."""
+    from helpers import cli, one_line_error
+
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", gpu, "--engine", f"sglang=={release}")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == (
+        f"kvplan: error: SGLang {release} picks mem_fraction_static on an AMD GPU from the memory rocminfo reports "
+        f"(get_amdgpu_memory_capacity), which kvplan does not know for {gpu}; give the memory fraction "
+        f"(mem_fraction_static)")

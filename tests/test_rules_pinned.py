@@ -233,13 +233,41 @@ def test_vllm_non_torch_bytes_by_release(release, tp, pp, expected):
     assert get_engine(f"vllm=={release}").non_torch_bytes(get_gpu("h100"), tp, pp) == expected
 
 
-# -- vLLM 0.17+: the Triton top-k/top-p buffer has min(next_pow2(S), num_SMs) rows (vllm_rules.NUM_SMS)
-#: Streaming multiprocessors from the vendors' datasheets (CUDA cores / 128 on Ampere consumer parts and
-#: Ada; MI300X: 304 compute units).
-SMS = {"a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132, "h100-pcie": 114,
-       "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304,
-       # multi_processor_count in the public torch logs kvplan/data/gpus.yaml quotes for these GPUs' memory
-       "h20": 78, "a100-40gb-pcie": 108, "v100-16gb": 80, "rtx6000-ada": 142}
+# -- vLLM 0.17+: the Triton top-k/top-p buffer has min(next_pow2(S), num_SMs) rows, the SM (CU) count being
+#    the GPU catalog's compute_units (torch's multi_processor_count; sources in kvplan/data/gpus.yaml)
+SMS = {"h20": 78, "h100-pcie": 114, "h100-sxm": 132, "h200": 132, "gh200-96gb": 132, "b200": 148,
+       "a100-40gb": 108, "a100-40gb-pcie": 108, "a100-80gb": 108, "a100-80gb-pcie": 108, "a10g": 80, "a10": 72,
+       "l4": 58, "l40s": 142, "t4": 40, "v100-16gb": 80, "v100-32gb": 80, "rtx3090": 82, "rtx4090": 128,
+       "rtx5090": 170, "rtx6000-ada": 142, "rtx-pro-6000-server": 188, "mi250x": 110, "mi300x": 304,
+       "mi325x": 304, "mi355x": 256}
+#: No count found (or not a CUDA/ROCm device): refused, never another GPU's count.
+NO_SMS = ("h800", "h100-nvl", "h200-nvl", "gh200-144gb", "b300", "gb200", "gb300", "l40",
+          "rtx-pro-6000-workstation", "gaudi3", "tpu-v5e", "tpu-v6e")
+
+
+def test_every_catalog_gpu_has_its_sm_count_or_none():
+    from kvplan.gpus import list_gpus
+
+    assert {g.name: g.compute_units for g in list_gpus()} == {**SMS, **dict.fromkeys(NO_SMS)}
+
+
+@pytest.mark.parametrize("gpu", NO_SMS[:9])
+def test_vllm_triton_sampler_refuses_a_gpu_without_its_sm_count(gpu, capsys):
+    from helpers import cli, one_line_error
+
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", gpu, "--engine", "vllm==0.19.1")
+    assert code == 2 and out == ""
+    assert f"kvplan has no SM count for {gpu} (" in one_line_error(err)
+
+
+def test_vllm_sort_sampler_needs_no_sm_count():
+    """0.11.1-0.16.0 sort the logits (rule sampler_top_k_top_p "sort"): the H800 plans."""
+    from kvplan.loader import load_model
+
+    g = get_gpu("h800")
+    engine = get_engine("vllm==0.16.0")
+    s = engine.settings(g, max_num_batched_tokens=8192, max_num_seqs=1024)
+    assert engine.sampler_bytes(load_model("llama3.1-8b"), g, s) == 1024 * 128256 * (2 + 4 + 32) + (49 << 20) + 8192 * 4096 * 2
 
 
 @pytest.mark.parametrize("gpu", sorted(SMS))

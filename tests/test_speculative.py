@@ -308,11 +308,11 @@ def test_mtp_pool_at_dp8_with_expert_parallelism(capsys):
     pool = plan(make_request(spec, "h200", dp=8, enable_expert_parallel=True, mtp=True, max_model_len="32k"))
     # Was 11,726,547,712 B of drafter (every expert on every GPU): 17,572 blocks, 8 requests of 32k.
     assert pool.draft_weights_bytes == 1_851_452_160
-    # 29,956,485,635 less vLLM's bf16 copy of the fp8 kv_b_proj (W_UK_T / W_UV, rule
+    # 29,956,485,636 less vLLM's bf16 copy of the fp8 kv_b_proj (W_UK_T / W_UV, rule
     # mla_kv_b_dequantized_copy, 33,554,432 B a layer at tp 1) of the target's 61 layers
     # (2,046,820,352 B) and of the MTP layer (33,554,432 B; 27,909,665,283 B and 24,422 blocks without it)
-    assert pool.kv_pool_bytes == 29_956_485_635 - 2_046_820_352 - 33_554_432 == 27_876_110_851
-    assert pool.num_blocks == 27_876_110_851 // (62 * 16 * 1152) == 24_393
+    assert pool.kv_pool_bytes == 29_956_485_636 - 2_046_820_352 - 33_554_432 == 27_876_110_852
+    assert pool.num_blocks == 27_876_110_852 // (62 * 16 * 1152) == 24_393
     assert pool.max_requests(32_768) == (24_393 - 1) // 2048 == 11  # one null block; 2,048 blocks a request
     code, out, err = cli(capsys, "size", "deepseek-v3", "--mtp", "--gpu", "h200", "--dp", "8", "-ep",
                          "--max-model-len", "32k", "--kv-dtype", "bf16", "--json")
@@ -333,9 +333,9 @@ def test_mtp_lm_head_copy_by_release(release, head):
     assert pool.draft_weights_bytes == 1_668_653_824 + (head_bytes if head else 0)
     if release in ("0.14.0", "0.16.0"):  # 0.14.0 was 8,827 blocks of 64 x 71,424 B, as 0.16.0 is
         # (8,776 and 8,827 before the target's kv_b_proj copy, 61 x 4,194,304 B at tp 8: 56 blocks;
-        # 8,720 and 8,771 before the MTP layer's own, 4,194,304 B: 39,862,732,414 -> 39,858,538,110 B
-        # at 0.14.0, 40,094,402,174 -> 40,090,207,870 B at 0.16.0, each one block of 4,571,136 B fewer)
-        assert pool.kv_pool_bytes == (39_858_538_110 if head else 40_090_207_870)
+        # 8,720 and 8,771 before the MTP layer's own, 4,194,304 B: 39,862,732,415 -> 39,858,538,111 B
+        # at 0.14.0, 40,094,402,175 -> 40,090,207,871 B at 0.16.0, each one block of 4,571,136 B fewer)
+        assert pool.kv_pool_bytes == (39_858_538_111 if head else 40_090_207_871)
         assert pool.num_blocks == pool.kv_pool_bytes // (64 * 71_424) == (8_719 if head else 8_770)
 
 

@@ -35,29 +35,29 @@ def _plan(capsys, *args):
 
 def test_llama31_8b_h100_0_21_enforce_eager_against_0_19_1(capsys):
     # H100: 85,029,027,840 B (79.19 GiB). Weights 16,094,076,928 and non-torch 268,435,456 (0.25 GiB)
-    # as 0.19.1. 0.19.1: activation 2,024,886,272 (the sampler binds), share int(total x 0.9) =
-    # 76,526,125,056, pool 58,138,726,400, 58,138,726,400 // (16 x 131,072) = 27,722 blocks, 443,552 tokens.
+    # as 0.19.1. 0.19.1: activation 2,024,886,272 (the sampler binds), share ceil(total x 0.9) =
+    # 76,526,125,056 (utils.py request_memory, rule requested_memory_rounding), pool 58,138,726,400, 58,138,726,400 // (16 x 131,072) = 27,722 blocks, 443,552 tokens.
     old = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.19.1")
     assert (old["activation_bytes"], old["kv_pool_bytes"], old["num_blocks"], old["kv_cache_tokens"]) == (
         2_024_886_272, 58_138_726_400, 27_722, 443_552)
-    # 0.21.0: gpu_memory_utilization 0.92 (int(total x 23 / 25) = 78,226,705,612); the sampler's
-    # FlashInfer call leaves its 1 MiB row-state buffer for the native call: 2,024,886,272 + 1,048,576
-    # = 2,025,934,848; pool 78,226,705,612 - 16,094,076,928 - 2,025,934,848 - 268,435,456 =
-    # 59,838,258,380 -> 28,533 blocks; "GPU KV cache size" int(28,533 / 8,192 x 131,072) = 456,528.
+    # 0.21.0: gpu_memory_utilization 0.92 (ceil(total x 0.92) = ceil(78,226,705,612.8) = 78,226,705,613); the sampler's
+    # FlashInfer call leaves its 1 MiB row-state buffer and its output (1,024 x 4 B) for the native call:
+    # 2,024,886,272 + 1,048,576 + 4,096 = 2,025,938,944; pool 78,226,705,613 - 16,094,076,928 - 2,025,938,944 -
+    # 268,435,456 = 59,838,254,285 -> 28,533 blocks; "GPU KV cache size" int(28,533 / 8,192 x 131,072) = 456,528.
     new = _plan(capsys, "--engine", "vllm==0.21.0", "--from-vllm", SERVE + " --enforce-eager")
     assert (new["weights_bytes"], new["other_bytes"]) == (old["weights_bytes"], old["other_bytes"])
     assert (new["activation_bytes"], new["kv_pool_bytes"], new["num_blocks"], new["kv_cache_tokens"]) == (
-        2_025_934_848, 59_838_258_380, 28_533, 456_528)
+        2_025_938_944, 59_838_254_285, 28_533, 456_528)
 
 
 def test_0_20_0_estimate_off_by_environment(capsys):
     # 0.20.0: no FlashInfer call (VLLM_USE_FLASHINFER_SAMPLER unset is off): activation as 0.19.1,
-    # pool 78,226,705,612 - 16,094,076,928 - 2,024,886,272 - 268,435,456 = 59,839,306,956 -> 28,533
+    # pool 78,226,705,613 - 16,094,076,928 - 2,024,886,272 - 268,435,456 = 59,839,306,957 -> 28,533
     # blocks, 28,533 x 16 = 456,528 tokens (num_blocks // groups x block size, up to 0.20.0)
     got = _plan(capsys, "--engine", "vllm==0.20.0", "--from-vllm",
                 "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 " + SERVE)
     assert (got["activation_bytes"], got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (
-        2_024_886_272, 59_839_306_956, 28_533, 456_528)
+        2_024_886_272, 59_839_306_957, 28_533, 456_528)
 
 
 @pytest.mark.parametrize("release", ["0.20.0", "0.20.1", "0.20.2", "0.21.0"])
@@ -95,20 +95,20 @@ def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
     # 33,554,432 / 8 B; rule mla_kv_b_dequantized_copy), other 2,287,070,085 (tp 8 non-torch): as 0.19.1.
     # 0.19.1: the sampler binds: S = 1,024 rows x vocab 129,280 x (2 + 4 + 8) = 1,853,358,080, Triton
     # buffer 132 x 129,280 x 4 = 68,259,840, hidden 8,192 x 7,168 x 2 = 117,440,512, workspace
-    # 51,380,224: 2,090,438,656. Share int(total x 0.9) = 135,107,859,971, pool 44,871,981,438; a block
+    # 51,380,224: 2,090,438,656. Share ceil(total x 0.9) = ceil(135,107,859,971.7) = 135,107,859,972, pool 44,871,981,439; a block
     # is 61 layers x 16 x 576 x 2 = 1,124,352 B: 39,909 blocks, 39,909 x 16 = 638,544 tokens.
     args = ("deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "fp8", "--enforce-eager", "--json")
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.19.1", "--json")
     assert code == 0, err
     old = json.loads(out)
     assert old["block_size"] == 16 and old["weights_bytes"] == 85_858_369_792
-    assert _figures(old) == (2_090_438_656, 44_871_981_438, 39_909, 638_544, 10_240)
-    # 0.21.0: share int(total x 23 / 25) = 138,110,256,859; activation + 1 MiB (FlashInfer sampler's
-    # row-state buffer) = 2,091,487,232; pool 138,110,256,859 - 85,858,369,792 - 2,091,487,232 -
-    # 2,287,070,085 = 47,873,329,750 -> 42,578 blocks; "GPU KV cache size" int(42,578 / 10,240 x 163,840)
+    assert _figures(old) == (2_090_438_656, 44_871_981_439, 39_909, 638_544, 10_240)
+    # 0.21.0: share ceil(total x 0.92) = ceil(138,110,256,859.96) = 138,110,256,860; activation + 1 MiB + 4,096 B (FlashInfer
+    # sampler's row-state buffer and output) = 2,091,491,328; pool 138,110,256,860 - 85,858,369,792 - 2,091,491,328 -
+    # 2,287,070,085 = 47,873,325,655 -> 42,578 blocks; "GPU KV cache size" int(42,578 / 10,240 x 163,840)
     # = 681,248 (a request of 163,840 tokens needs 10,240 blocks).
     # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md): activation + 1 MiB
-    # = 2,091,487,232; pool 47,873,329,750, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
+    # + 4,096 = 2,091,491,328; pool 47,873,325,655, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
     # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_persistent_workspace: unread): refused.
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.21.0", "--json")
     assert code == 2 and out == "" and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
@@ -124,8 +124,8 @@ def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(caps
     # 13,401 blocks, 13,401 // 2 x 16 = 107,200 tokens.
     old = _plan(capsys, "gpt-oss-120b", "--engine", "vllm==0.19.1")
     assert _figures(old) == (3_087_538_176, 7_904_558_464, 13_401, 107_200, 8_713)
-    # 0.21.0: activation + 1 MiB = 3,088,586,752; pool 78,226,705,612 - 65,265,592,960 - 3,088,586,752 -
-    # 268,435,456 = 9,604,090,444 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
+    # 0.21.0: activation + 1 MiB + 4,096 = 3,088,590,848; pool 78,226,705,613 - 65,265,592,960 - 3,088,590,848 -
+    # 268,435,456 = 9,604,086,349 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
     # (as MoE, refused: rule moe_persistent_workspace: unread)
     code, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.21.0",
                          "--enforce-eager")
@@ -141,15 +141,15 @@ def test_gemma3_27b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys
     # 13,215 blocks, 13,215 // 7 x 16 = 30,192 tokens.
     old = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.19.1")
     assert _figures(old) == (4_036_920_320, 17_322_401_568, 13_215, 30_192, 11_654)
-    # 0.21.0: activation 4,037,968,896; pool 78,226,705,612 - 54,898,367,712 - 4,037,968,896 - 268,435,456
-    # = 19,021,933,548 -> 14,512 blocks; int(14,512 / 11,654 x 131,072) = 163,215 tokens
+    # 0.21.0: activation 4,037,972,992 (+ 1 MiB + 4,096); pool 78,226,705,613 - 54,898,367,712 - 4,037,972,992 -
+    # 268,435,456 = 19,021,929,453 -> 14,512 blocks; int(14,512 / 11,654 x 131,072) = 163,215 tokens
     new = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.21.0", "--enforce-eager")
-    assert _figures(new) == (4_037_968_896, 19_021_933_548, 14_512, 163_215, 11_654)
+    assert _figures(new) == (4_037_972_992, 19_021_929_453, 14_512, 163_215, 11_654)
     assert new["padding_layers"] == 8
     # 0.20.0 (no FlashInfer sampler; "GPU KV cache size" still num_blocks // groups x block size):
-    # pool 19,022,982,124 -> 14,513 blocks, 14,513 // 7 x 16 = 33,168 tokens
+    # pool 19,022,982,125 -> 14,513 blocks, 14,513 // 7 x 16 = 33,168 tokens
     mid = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.20.0", "--enforce-eager")
-    assert _figures(mid) == (4_036_920_320, 19_022_982_124, 14_513, 33_168, 11_654)
+    assert _figures(mid) == (4_036_920_320, 19_022_982_125, 14_513, 33_168, 11_654)
 
 
 _MLA = {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64}
@@ -229,7 +229,7 @@ def test_speed_refuses_an_eager_engine():
     from kvplan.speed import setup
 
     pool = plan(make_request(load_model("llama3.1-8b"), "h100", engine=get_engine("vllm==0.21.0", enforce_eager=True)))
-    assert pool.stages[0].kv_pool_bytes == 59_838_258_380  # planned: the eager pool itself is exact
+    assert pool.stages[0].kv_pool_bytes == 59_838_254_285  # planned: the eager pool itself is exact
     with pytest.raises(BadInputError, match="does not model vllm==0.21.0 with --enforce-eager"):
         setup(pool)
 

@@ -57,8 +57,8 @@ def test_dp8_weights_and_pool_before_and_after(v3):
     cap = plan_capacity(v3, "h200", dp=8, enable_expert_parallel=True, max_model_len=5120, block_size=128,
                         ctx=5120)
     assert cap.weights_bytes == 100_941_048_064 + V3_TP1 == 102_987_868_416
-    assert cap.kv_pool_bytes == 31_807_937_795 - V3_TP1 == 29_761_117_443
-    assert cap.num_blocks == 3_308  # was 3,536: 29,761,117,443 // (128 x 70,272)
+    assert cap.kv_pool_bytes == 31_807_937_796 - V3_TP1 == 29_761_117_444
+    assert cap.num_blocks == 3_308  # was 3,536: 29,761,117,444 // (128 x 70,272)
     assert cap.pool.max_requests(5120) == 82  # was 88: 3,307 usable blocks // 40
     assert cap.pool.max_requests(5120) * 8 == 656  # across the deployment, was 704
 
@@ -66,7 +66,7 @@ def test_dp8_weights_and_pool_before_and_after(v3):
 def test_tp8_weights_and_pool_before_and_after(v3):
     cap = plan_capacity(v3, "h200", tp=8, max_model_len=32768)
     assert cap.weights_bytes == 85_602_517_248 + V3_TP8 == 85_858_369_792
-    assert cap.kv_pool_bytes == 45_127_833_982 - V3_TP8
+    assert cap.kv_pool_bytes == 45_127_833_983 - V3_TP8
     assert cap.num_blocks == 39_909  # was 40,136 (blocks of 16 x 70,272 B)
 
 

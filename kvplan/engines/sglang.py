@@ -1823,6 +1823,15 @@ class SGLang(Engine):
         DP attention over ``dp_attention`` ranks, every GPU of the group: kvplan's tp x dp).
         0.5.23 reads the model (``spec``: MLA, a Llama-2 path) and --max-running-requests as given
         (``max_running_requests``, before the DP division) for its CUDA-graph reservation."""
+        if gpu.vendor == "amd":
+            # ROCm: utils/common.py get_device_memory_capacity takes is_hip()'s get_amdgpu_memory_capacity
+            # (rocminfo's pool size; 0.5.22 :962-963, 0.5.23 :999-1000), and 0.5.23's prefill graphs are off
+            # there (model_executor/cuda_graph_config.py default_prefill_backend :119-123: DISABLED unless
+            # is_cuda()), which reserved_0_5_23's GraphModel does not take: refused before either is needed
+            raise BadInputError(
+                f"SGLang {self.release} picks mem_fraction_static on an AMD GPU from the memory rocminfo reports "
+                f"(get_amdgpu_memory_capacity), which kvplan does not know for {gpu.name}; give the memory fraction "
+                f"(mem_fraction_static)")
         mib = NVIDIA_SMI_MIB.get(gpu.name)
         if mib is None:
             raise BadInputError(

@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
@@ -635,9 +636,17 @@ class VLLM(Engine):
     def mtp_keeps_own_head(self) -> bool:
         return self.rule("mtp_own_lm_head")
 
+    def requested_bytes(self, total_bytes: int, memory_fraction) -> int:
+        """The memory a worker asks for, ``total x gpu_memory_utilization`` in whole bytes as this
+        release rounds it (rule ``requested_memory_rounding``). vLLM multiplies in Python floats
+        (the utilization is a float), so the float product is rounded, not the exact fraction.
+        H100 SXM (85,029,027,840 B) x 0.92: 78,226,705,612.8 -> 78,226,705,613 B on 0.14.0+."""
+        requested = total_bytes * float(memory_fraction)
+        return math.ceil(requested) if self.rule("requested_memory_rounding") == "ceil" else math.floor(requested)
+
     def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         total = gpu.memory_bytes
-        share = int(total * settings.memory_fraction)
+        share = self.requested_bytes(total, settings.memory_fraction)
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
@@ -683,6 +692,28 @@ class VLLM(Engine):
         scales a rank)."""
         return self.mla_copy_bytes(spec, weights, layers) or None
 
+    #: The SM count a GPU given by --gpu-mem alone is taken to have (the H100 SXM's; a note says so).
+    MEMORY_ALONE_SMS = 132
+
+    def triton_compute_units(self, gpu: GPU) -> int:
+        """The SM (NVIDIA) / CU (AMD) count the Triton top-k/top-p kernel sizes its buffer by:
+        apply_top_k_top_p_triton's ``num_sm = num_compute_units(logits.device.index)`` (0.17.0-0.18.1
+        topk_topp_triton.py :992, 0.19.0-0.21.0 :1010), which is
+        ``torch.cuda.get_device_properties(device_id).multi_processor_count`` on CUDA and ROCm alike
+        (vllm/platforms/cuda.py num_compute_units, 0.19.1 :520-521, 0.21.0 :560-561; rocm.py 0.19.1
+        :869-870, 0.21.0 :922-923): the catalog's ``compute_units``. Refused for a catalog GPU without
+        one; a GPU known only by its memory (no vendor) is taken to have the H100 SXM's, and the plan
+        says so (Pool.notes), as it says which dtype such a GPU is taken to run."""
+        if gpu.compute_units is None and not gpu.vendor:
+            return self.MEMORY_ALONE_SMS
+        if gpu.compute_units is None:
+            raise BadInputError(
+                f"{self.name}: the Triton top-k/top-p sampler's buffer has one row of the vocabulary per SM (CU on "
+                f"AMD) up to the rows sampled (vllm/v1/sample/ops/topk_topp_triton.py), and kvplan has no SM count "
+                f"for {gpu.name} ({gpu.display_name}; compute_units in kvplan/data/gpus.yaml): not planned; --gpu with "
+                f"a catalog GPU that has one plans it (--gpu-mem then sets only the memory)")
+        return gpu.compute_units
+
     def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
         """The dummy sampler's torch peak (last pipeline stage)."""
         d = dtype_bytes(spec)
@@ -696,13 +727,17 @@ class VLLM(Engine):
         per_logit = d + (4 if d != 4 else 0) + own
         peak = s * vocab * per_logit + R.PROFILE_WORKSPACE_BYTES
         if path == "triton":
-            sms = R.NUM_SMS.get(gpu.name, R.NUM_SMS["h100-sxm"])
+            sms = self.triton_compute_units(gpu)
             rows = min(next_power_of_2(min(sms, s)), sms)
             peak += rows * vocab * 4
         if self.rule("hidden_states_alive_in_sampler"):
             peak += t * spec.hidden_size * d
         if self.flashinfer_first(gpu):
-            peak += self.rule("sampler_flashinfer_first_bytes")
+            # and the first call's SamplerOutput, held in sampler_output during the second (0.21.0
+            # gpu_model_runner.py :5743-5765): sampled_token_ids int32 [S, 1] (sampler.py :133-141;
+            # max_num_logprobs None, so no logprobs tensors), a block of S x 4 B rounded up to the
+            # caching allocator's 512 B: 4,096 B at S = 1,024
+            peak += self.rule("sampler_flashinfer_first_bytes") + cdiv(s * 4, 512) * 512
         return peak
 
     def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,

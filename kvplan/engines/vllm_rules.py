@@ -214,6 +214,20 @@ RULES = (
     Rule("gpu_memory_utilization", "0.20.0", None, Fraction(23, 25),
          "vllm/config/cache.py: CacheConfig.gpu_memory_utilization = Field(default=0.92) (0.20.0 and 0.21.0 "
          "line 66)"),
+    # -- how the requested memory (total x gpu_memory_utilization, a Python float) becomes whole
+    #    bytes. "floor": the float is kept and the KV pool truncated, int(total x util - non-KV), which
+    #    for a pool of at least 0 B is floor(total x util) - non-KV (the float's ulp divides both
+    #    terms, so the subtraction is exact). "ceil": rounded up before anything is subtracted.
+    #    85,029,027,840 B x 0.92 = 78,226,705,612.8: ...612 B floor, ...613 B ceil.
+    Rule("requested_memory_rounding", "0.8.0", "0.13.0", "floor",
+         _WORKER + ": return int(total_gpu_memory * gpu_memory_utilization - peak_memory) (0.8.0 :182-186, "
+         "0.9.0 :210-214); from 0.9.1 requested_memory = total_memory * gpu_memory_utilization kept as a float "
+         "(0.9.1 :136-137, 0.11.0 :183-184, 0.13.0 :241-244) and return int(requested_memory - "
+         "non_kv_cache_memory) (0.9.1 :218-231, 0.11.0 :279-302, 0.13.0 :357-382)"),
+    Rule("requested_memory_rounding", "0.14.0", None, "ceil",
+         "vllm/v1/worker/utils.py: request_memory, requested_memory = math.ceil(total_memory * "
+         "gpu_memory_utilization) (0.14.0 :258, 0.15.0 :255, 0.16.0 :97, 0.17.0 :222, 0.17.1-0.21.0 :408), "
+         "which Worker.init_device stores as requested_memory (0.14.0 gpu_worker.py :234, 0.20.0 :283, 0.21.0 :303)"),
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
          "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
@@ -356,7 +370,9 @@ RULES = (
     #    8 B a logit, no more than the native call's own (triton 8 + its buffer, sort 32 or 44), and
     #    keeps a 1 MiB row-state buffer (_get_cache_buf 'top_k_mask_logits_row_states', zero_init;
     #    utils.py :212-223) that is alive during the native call. Value: those persistent bytes,
-    #    added to the native call's peak on such a GPU (VLLM.sampler_bytes); 0: FlashInfer not run.
+    #    added to the native call's peak on such a GPU (VLLM.sampler_bytes), with the first call's
+    #    output (sampled int32 [S, 1], S x 4 B in 512 B blocks, held in sampler_output :5743); 0:
+    #    FlashInfer not run.
     Rule("sampler_flashinfer_first_bytes", "0.8.0", "0.20.2", 0,
          _RUNNER + ": one sampler call; 0.20.x: VLLM_USE_FLASHINFER_SAMPLER default None, read as off "
          "(topk_topp_sampler.py: 'disabled by default')"),
@@ -922,22 +938,14 @@ def sort_bytes_per_logit(rows: int) -> int:
 
 
 #: The Triton kernel keeps one [min(next_pow2(S), num_SMs), vocab] fp32 buffer per device
-#: (topk_topp_triton.py: _TRITON_BUFFER_CACHE; H100 SXM: 132 rows x 128,256 x 4 B = 64.6 MiB).
+#: (topk_topp_triton.py: _TRITON_BUFFER_CACHE; H100 SXM: 132 rows x 128,256 x 4 B = 64.6 MiB); the SM / CU
+#: count is the GPU catalog's compute_units (kvplan.engines.vllm VLLM.triton_compute_units).
 #: Fixed work buffers allocated by the profile run's first GEMMs through PyTorch's caching
 #: allocator (cuBLAS / cuBLASLt workspaces): 49 MiB, fitted on the token counts of the 24
 #: v0.19.0 H100 logs (tests/fixtures/calibration) once the terms above are counted: 44-53 MiB
 #: all keep them within 0.13% (bar A045, whose error is its weights); 49 keeps the Llama-3.1-8B
 #: logs within one block and rounds its peak to the logged 1.89 GiB (docs/calibration.md).
 PROFILE_WORKSPACE_BYTES = 49 << 20
-#: Streaming multiprocessors per GPU (vendor datasheets), for the Triton buffer's rows. The last
-#: four are torch.cuda.get_device_properties' multi_processor_count in the public logs
-#: kvplan/data/gpus.yaml quotes for their memory (review h27b L2: they fell back to the H100's 132).
-#: A GPU not listed still falls back to the H100's 132 (a few tens of MB either way; noted).
-NUM_SMS = {
-    "a10g": 80, "l4": 58, "l40s": 142, "a100-40gb": 108, "a100-80gb": 108, "h100-sxm": 132,
-    "h100-pcie": 114, "h200": 132, "b200": 148, "rtx3090": 82, "rtx4090": 128, "mi300x": 304,
-    "h20": 78, "a100-40gb-pcie": 108, "v100-16gb": 80, "rtx6000-ada": 142,
-}
 #: Hidden-size activations alive at the forward peak, per token (fit on pp stages: 6.3-7.1).
 FORWARD_HIDDEN_COPIES = Fraction(67, 10)
 #: MLP activations per intermediate channel: gate_up output (2) + activation output (1).
