@@ -710,8 +710,8 @@ class VLLM(Engine):
             raise BadInputError(
                 f"{self.name}: the Triton top-k/top-p sampler's buffer has one row of the vocabulary per SM (CU on "
                 f"AMD) up to the rows sampled (vllm/v1/sample/ops/topk_topp_triton.py), and kvplan has no SM count "
-                f"for {gpu.name} ({gpu.display_name}; compute_units in kvplan/data/gpus.yaml): not planned; --gpu with "
-                f"a catalog GPU that has one plans it (--gpu-mem then sets only the memory)")
+                f"for {gpu.name} ({gpu.display_name}; compute_units in kvplan/data/gpus.yaml): not planned; vLLM "
+                f"0.16.0 and earlier (no Triton sampler) or --engine raw plan it")
         return gpu.compute_units
 
     def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
