@@ -14,7 +14,9 @@ symmetric-memory environment defaults, CacheDType, the fused all-reduce + RMSNor
 its O2 default and size table; FlashInfer's head sizes; which backends take attention sinks, sliding windows and logit soft-caps (in float32 too) at
 sample compute capabilities; what the start-up check counts and on which worker, MambaSpec's
 speculative blocks, Nemotron-H's state dtype, prefix caching and speculative decoding with
-Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default caps) and prints
+Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default caps, the
+architectures that run Model Runner V2 by default, the multimodal prefix-LM floor on
+max_num_batched_tokens) and prints
 every disagreement with the table. Nothing of vLLM's is kept in this repository.
 """
 import ast
@@ -291,6 +293,34 @@ for rel in BOOK.releases:
         name = m.group(1) if m else None
     got['mamba_ssm_cache_dtype'] = {'NemotronHForCausalLM': {'float16': 'fp16', 'float32': 'fp32'}.get(name, name)
                                     if name else None}
+    # v2_model_runner_architectures: no VLLM_USE_V2_MODEL_RUNNER -> None; default "0" -> (); unset by
+    # default -> the DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES of vllm/config/vllm.py, sorted
+    m = re.search(r'"VLLM_USE_V2_MODEL_RUNNER":(.{0,120})', envs, re.S)
+    if m is None:
+        got['v2_model_runner_architectures'] = None
+    elif '"0"' in m.group(1):
+        got['v2_model_runner_architectures'] = ()
+    else:
+        m2 = re.search(r'DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset\(\s*\{(.*?)\}', rd('config/vllm.py'), re.S)
+        got['v2_model_runner_architectures'] = tuple(sorted(re.findall(r'"(\w+)"', m2.group(1)))) if m2 else '?'
+    # mm_prefix_lm_token_floor: the registry's architectures whose module's ProcessingInfo overrides
+    # get_mm_max_tokens_per_item and whose model type is a prefix-LM one (MM_PREFIX_LM_MODELS), plus
+    # the one the code names (Gemma 4, its config's is_mm_prefix_lm not read); () without the floor
+    if '_get_min_mm_batched_tokens' not in args:
+        got['mm_prefix_lm_token_floor'] = ()
+    else:
+        conv = rd('transformers_utils/model_arch_config_convertor.py')
+        prefix_types = set(re.findall(r'"(\w+)"', re.search(r'MM_PREFIX_LM_MODELS = \((.*?)\)', conv, re.S).group(1)))
+        registry = rd('model_executor/models/registry.py')
+        floor = set()
+        for arch, module in re.findall(r'"(\w+)": \(\s*"(\w+)",', registry):
+            src = rd(f'model_executor/models/{module}.py')
+            # the module's name, the model types it and its vLLM config (transformers_utils/configs/<module>.py) name
+            types = {module} | set(re.findall(r'model_type\s*[=:]\s*"(\w+)"',
+                                              src + rd(f'transformers_utils/configs/{module}.py')))
+            if 'def get_mm_max_tokens_per_item' in src and (types & prefix_types or module == 'gemma4_mm'):
+                floor.add(arch)
+        got['mm_prefix_lm_token_floor'] = tuple(sorted(floor))
     got['scheduler_default_caps'] = re.search(r'self\.max_num_batched_tokens = min\(\s*self\.max_num_seqs \* '
                                               r'model_config\.max_model_len', args) is not None
     # paging rules read from vllm/v1/core/kv_cache_utils.py and kv_cache_interface.py

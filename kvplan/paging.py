@@ -125,8 +125,8 @@ RULES = (
     Rule("kv_size_report", "0.8.0", "0.20.0", "blocks_per_group",
          _KCU + ": num_tokens = num_blocks // len(kv_cache_groups) * min_block_size (0.20.0 :1689-1711)"),
     Rule("kv_size_report", "0.20.1", None, "concurrency",
-         _KCU + ": num_tokens = int(max_concurrency * max_model_len) (0.20.1 :1699-1708, 0.21.0 :1701-1710; "
-         "0.22.0+ get_kv_cache_capacity)"),
+         _KCU + ": num_tokens = int(max_concurrency * max_model_len) (0.20.1 :1699-1708, 0.21.0 :1701-1710, "
+         "0.22.0 and 0.23.0 _report_kv_cache_config :1709-1738; a later release moves it to get_kv_cache_capacity)"),
     Rule("null_block", "0.8.0", "0.8.2", False, "vllm/v1/core/block_pool.py: no null block"),
     Rule("null_block", "0.8.3", None, True,
          "vllm/v1/core/block_pool.py: BlockPool.__init__: null_block = free_block_queue.popleft()"),
@@ -187,7 +187,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.21.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.22.1", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -198,7 +198,12 @@ RULES = (
          "group_and_unify_kv_cache_specs, _get_kv_cache_config_deepseek_v4) is DeepSeek-V4's alone. Not modelled: "
          "DeepSeek sparse attention (mla_indexed: deepseek_v2.py fuses the indexer's wk into wk_weights_proj, "
          "unquantized, from 0.20.0) and state-space layers (vllm/model_executor/models/config.py and "
-         "vllm/platforms/interface.py _align_hybrid_block_size, 265 + 239 lines changed, not read)"),
+         "vllm/platforms/interface.py _align_hybrid_block_size, 265 + 239 lines changed, not read). 0.22.0 (0.22.1 "
+         "the same files) changes, of these, only what other specs use (FINDINGS_h28_v22.md): get_kv_cache_groups "
+         "(" + _KCU + " :1618-1684) sets HiddenStateCacheSpec layers (extract_hidden_states only) aside; "
+         "MambaSpec.max_memory_usage_bytes adds num_speculative_blocks in 'all' mode (" + _KCI + " :582-591); "
+         "the MLA profile forward's kv-cache update returns on the empty cache as before (v1/attention/backend.py "
+         ":990-1010); the rest of both files and block_pool.py BlockPool.__init__ AST-identical to 0.21.0"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

@@ -147,11 +147,14 @@ VLLM_FLAGS = (
 
 #: Environment variables a --from-vllm command may set before ``vllm serve`` that kvplan reads
 #: (the engine option each sets, and how its value is read); any other VAR=value is ignored
-#: with a note. VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: vllm/envs.py bool(int(value)).
-VLLM_ENV = {"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "estimate_cudagraphs"}
+#: with a note. VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: vllm/envs.py bool(int(value));
+#: VLLM_USE_V2_MODEL_RUNNER: bool(int(value)) (0.22.0 maybe_convert_bool; the model runner,
+#: kvplan.engines.vllm VLLM.check_model_runner).
+VLLM_ENV = {"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "estimate_cudagraphs",
+            "VLLM_USE_V2_MODEL_RUNNER": "use_v2_model_runner"}
 #: The engine's own variables that only set logging, networking, telemetry or paths, and so leave
 #: memory alone; any other VLLM_* / SGLANG_* variable before the launcher is refused (review h27b
-#: M1/H3: VLLM_USE_FLASHINFER_SAMPLER and VLLM_USE_V2_MODEL_RUNNER change the profile run,
+#: M1/H3: VLLM_USE_FLASHINFER_SAMPLER changes the profile run (VLLM_USE_V2_MODEL_RUNNER too: read, VLLM_ENV),
 #: SGLANG_ENABLE_POST_CAPTURE_KV_SIZING=1 SGLang's default mem_fraction_static: 0.5.22
 #: arg_groups/memory_hook.py lines 291-298), since kvplan cannot tell which of them change memory.
 ENV_NEUTRAL = frozenset({
@@ -269,13 +272,15 @@ class LaunchCommand:
     options: dict  # make_request keywords (max_model_len may be "auto")
     notes: tuple[str, ...] = ()
     usage_context: str = "serve"  # "llm" for the LLM(...) keyword style
-    #: options for the engine class (kvplan.engines.get_engine): enforce_eager, estimate_cudagraphs
+    #: options for the engine class (kvplan.engines.get_engine): enforce_eager, estimate_cudagraphs,
+    #: use_v2_model_runner
     engine_settings: tuple[tuple[str, object], ...] = ()
 
     @property
     def engine_options(self) -> dict:
         """What the command sets on the engine itself (get_engine keywords): the usage context
-        when not ``vllm serve``'s, --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS."""
+        when not ``vllm serve``'s, --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
+        VLLM_USE_V2_MODEL_RUNNER."""
         out = dict(self.engine_settings)
         if self.usage_context != "serve":
             out["usage_context"] = self.usage_context

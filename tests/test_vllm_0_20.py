@@ -274,7 +274,7 @@ def test_the_estimate_asked_for_on_an_older_release_is_refused(capsys):
 
 
 @pytest.mark.parametrize("flag, command", [
-    ("--from-vllm", "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve meta-llama/Llama-3.1-8B"),
+    # VLLM_USE_V2_MODEL_RUNNER is read (kvplan.vllm_args.VLLM_ENV): tests/test_vllm_0_22.py
     ("--from-vllm", "VLLM_USE_FLASHINFER_SAMPLER=0 vllm serve meta-llama/Llama-3.1-8B"),
     # SGLang 0.5.22 arg_groups/memory_hook.py lines 291-298: 0.830 -> 0.980 with it
     ("--from-sglang", "SGLANG_ENABLE_POST_CAPTURE_KV_SIZING=1 python -m sglang.launch_server "

@@ -116,13 +116,16 @@ class VLLM(Engine):
     image); ``usage_context``: "serve" (``vllm serve``) or "llm" (the ``LLM`` class);
     ``enforce_eager``: ``--enforce-eager`` (no CUDA graphs); ``estimate_cudagraphs``: the
     environment's VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (None: unset, the release's default).
-    The last two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool)."""
+    Those two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool).
+    ``use_v2_model_runner``: the environment's VLLM_USE_V2_MODEL_RUNNER (None: unset), which
+    decides the model runner from 0.12.0 (check_model_runner)."""
 
     release: Release
     flashinfer_sampler: bool | None = None
     usage_context: str = "serve"
     enforce_eager: bool = False
     estimate_cudagraphs: bool | None = None
+    use_v2_model_runner: bool | None = None
 
     family = "vllm"
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
@@ -252,10 +255,34 @@ class VLLM(Engine):
             raise BadInputError(f"{self.name} picks {spec.name}'s mixture-of-experts kernels by a new oracle "
                                 f"(FlashInfer TRT-LLM / CUTLASS before Triton, model_executor/layers/fused_moe/oracle) "
                                 f"whose workspaces kvplan has not read; use --engine vllm==0.19.1")
+        self.check_model_runner(spec)
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
                                 f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
                                 f"_is_v1_supported_oracle); use --engine vllm==0.10.2 or later")
+
+    def check_model_runner(self, spec) -> None:
+        """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py).
+        Refused: VLLM_USE_V2_MODEL_RUNNER=1 on a release that has Model Runner V2 (0.12.0+), and,
+        with the variable unset, an architecture the release runs on V2 by default (rule
+        ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1), or a spec naming no
+        architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1."""
+        v2 = self.rule("v2_model_runner_architectures")
+        if v2 is None or self.use_v2_model_runner is False:
+            return
+        runner = "Model Runner V2 (vllm/v1/worker/gpu/), whose profile run kvplan does not model"
+        if self.use_v2_model_runner:
+            raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
+        way_out = ("plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
+                   "vllm==0.21.0")
+        where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
+        if spec.architecture in v2:
+            raise BadInputError(f"{self.name} runs {spec.architecture} ({spec.name}) on {runner}, by default ({where}; "
+                                f"V1 only for a checkpoint with a quantization_config or a feature V2 lacks); "
+                                f"{way_out}")
+        if v2 and not spec.architecture:
+            raise BadInputError(f"{spec.name} names no architecture, and {self.name} runs {', '.join(v2)} on {runner}, "
+                                f"by default ({where}); give the model's architecture, or {way_out}")
 
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
@@ -628,6 +655,13 @@ class VLLM(Engine):
             raise BadInputError(f"{self.name} takes --block-size {', '.join(map(str, choices))}; got {block}")
         size = "large" if self.large_gpu(gpu) else "small"
         default_tokens, default_seqs = self.rule("scheduler_defaults")[size][self.usage_context]
+        arch = getattr(spec, "architecture", None)
+        if max_num_batched_tokens is None and arch in self.rule("mm_prefix_lm_token_floor"):
+            # vllm/engine/arg_utils.py _get_min_mm_batched_tokens (rule mm_prefix_lm_token_floor)
+            raise BadInputError(f"{self.name} raises the default max_num_batched_tokens of {arch} to its largest "
+                                f"multimodal item's tokens (vllm/engine/arg_utils.py _get_min_mm_batched_tokens, "
+                                f"for multimodal prefix-LM models), which kvplan does not compute; give "
+                                f"--max-num-batched-tokens")
         tokens = positive(max_num_batched_tokens, "--max-num-batched-tokens") or default_tokens
         seqs = positive(max_num_seqs, "--max-num-seqs") or default_seqs
         frac = fraction(memory_fraction, "--gpu-memory-utilization", self.rule("gpu_memory_utilization"))

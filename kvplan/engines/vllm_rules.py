@@ -5,16 +5,19 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.21.0 that runs the V1
-model runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
+Modelled releases: every published vLLM release from 0.8.0 to 0.22.1 that runs the V1 model
+runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.21.0 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.22.1 are planned only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 a GPU that is not CUDA), and for full-attention, MLA, sliding-window and chunked-local layers
-(kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers). Later releases are refused (see ``REFUSED``): from 0.22.0 Model Runner V2 (a different profile run and sampler)
-is the default for some architectures (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES,
-0.22.0-0.28.0) and from 0.29.0 wherever its features are supported.
+(kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
+0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
+default for Qwen3ForCausalLM (rule ``v2_model_runner_architectures``), which is refused there.
+Later releases are refused (see ``REFUSED``): 0.23.0 adds LlamaForCausalLM and
+MistralForCausalLM to vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.23.0-0.28.0),
+and from 0.29.0 Model Runner V2 runs wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ RELEASES = (
     "0.11.0", "0.11.1", "0.11.2",
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
-    "0.20.0", "0.20.1", "0.20.2", "0.21.0",
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -47,16 +50,17 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
+    "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.22": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.23": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
-            "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds Llama and Mistral)",
+            "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds LlamaForCausalLM and "
+            "MistralForCausalLM), which kvplan has not read past 0.22.1",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -212,8 +216,8 @@ RULES = (
     Rule("gpu_memory_utilization", "0.8.0", "0.19.1", Fraction(9, 10),
          "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
     Rule("gpu_memory_utilization", "0.20.0", None, Fraction(23, 25),
-         "vllm/config/cache.py: CacheConfig.gpu_memory_utilization = Field(default=0.92) (0.20.0 and 0.21.0 "
-         "line 66)"),
+         "vllm/config/cache.py: CacheConfig.gpu_memory_utilization = Field(default=0.92) (0.20.0, 0.21.0, 0.22.0 "
+         "and 0.22.1 line 66)"),
     # -- how the requested memory (total x gpu_memory_utilization, a Python float) becomes whole
     #    bytes. "floor": the float is kept and the KV pool truncated, int(total x util - non-KV), which
     #    for a pool of at least 0 B is floor(total x util) - non-KV (the float's ulp divides both
@@ -226,12 +230,12 @@ RULES = (
          "non_kv_cache_memory) (0.9.1 :218-231, 0.11.0 :279-302, 0.13.0 :357-382)"),
     Rule("requested_memory_rounding", "0.14.0", None, "ceil",
          "vllm/v1/worker/utils.py: request_memory, requested_memory = math.ceil(total_memory * "
-         "gpu_memory_utilization) (0.14.0 :258, 0.15.0 :255, 0.16.0 :97, 0.17.0 :222, 0.17.1-0.21.0 :408), "
+         "gpu_memory_utilization) (0.14.0 :258, 0.15.0 :255, 0.16.0 :97, 0.17.0 :222, 0.17.1-0.22.1 :408), "
          "which Worker.init_device stores as requested_memory (0.14.0 gpu_worker.py :234, 0.20.0 :283, 0.21.0 :303)"),
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
-         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34), applied by "
-         "vllm/platforms/interface.py update_block_size_for_backend"),
+         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34; 0.21.0 and 0.22.0 :45), applied "
+         "by vllm/platforms/interface.py update_block_size_for_backend"),
     # -- weights beyond the checkpoint's: MLA layers (DeepSeek-V2/V3, Kimi-K2) keep kv_b_proj and
     #    also W_UK_T / W_UV, views of kv_b_proj's weight in the model dtype (act_dtype =
     #    model_config.dtype, vllm/model_executor/model_loader/utils.py process_weights_after_loading,
@@ -325,7 +329,9 @@ RULES = (
     #    lookahead slots, the rejection sampler; kvplan.speculative): not for 0.20.0+, whose
     #    v1/spec_decode/eagle.py changed throughout (FINDINGS_h27_v20b.md): refused there.
     Rule("speculative_read", "0.8.0", "0.19.1", True, "v1/spec_decode (the releases kvplan read)"),
-    Rule("speculative_read", "0.20.0", None, False, "v1/spec_decode/eagle.py (0.20.0, 0.21.0): not read"),
+    Rule("speculative_read", "0.20.0", None, False, "v1/spec_decode/eagle.py (0.20.0, 0.21.0, 0.22.0): not read; "
+         "0.22.0's _dummy_sampler_run adds a probabilistic draft_probs [tokens, vocab] fp32 pass (gpu_model_runner.py "
+         ":5992-6002)"),
     Rule("cudagraph_estimate_subtracted", "0.8.0", "0.19.1", False,
          _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
          "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),
@@ -333,8 +339,49 @@ RULES = (
          _WORKER + ": available_kv_cache_memory_bytes = requested_memory - non_kv_cache_memory - "
          "cudagraph_memory_estimate_applied (0.20.0 :419-423, 0.21.0 :441-445), the estimate measured when "
          "cudagraph_mode != NONE on CUDA (0.20.0 :379-385 'not current_platform.is_rocm()', 0.21.0 :401-407 "
-         "'current_platform.is_cuda()') and applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (vllm/envs.py "
-         "default '1' from 0.20.0, line 1725; 0.21.0 line 1769)"),
+         "'current_platform.is_cuda()'; 0.22.0 :405-411, determine_available_memory AST-identical to 0.21.0) and "
+         "applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (vllm/envs.py default '1' from 0.20.0, line 1725; "
+         "0.21.0 line 1769; 0.22.0 line 1955)"),
+    # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
+    #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
+    #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
+    #    VLLM.check_model_runner refuses them, and VLLM_USE_V2_MODEL_RUNNER=1 anywhere it exists;
+    #    VLLM_USE_V2_MODEL_RUNNER=0 keeps V1). From 0.22.0 the default also needs a "generate" runner,
+    #    no MoE (ModelConfig.is_moe), no quantization_config in the checkpoint's config
+    #    (ModelConfig.is_quantized), Triton, and none of the features V2 lacks; where those fail
+    #    vLLM falls back to V1, which kvplan does not tell apart: it refuses the architecture.
+    Rule("v2_model_runner_architectures", "0.8.0", "0.11.2", None,
+         "vllm/envs.py: no VLLM_USE_V2_MODEL_RUNNER (no vllm/v1/worker/gpu/ model runner) before 0.12.0"),
+    Rule("v2_model_runner_architectures", "0.12.0", "0.21.0", (),
+         "vllm/envs.py: VLLM_USE_V2_MODEL_RUNNER default '0' (0.12.0 :1550-1552, 0.19.1 :1605-1607, 0.21.0 "
+         ":1711-1713), read by vllm/v1/worker/gpu_worker.py Worker.__init__ (use_v2_model_runner): V1 unless set"),
+    Rule("v2_model_runner_architectures", "0.22.0", None, ("Qwen3ForCausalLM",),
+         "vllm/config/vllm.py: DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'Qwen3ForCausalLM'}) (0.22.0 and "
+         "0.22.1 :69), read by VllmConfig.use_v2_model_runner (:492-516: envs.VLLM_USE_V2_MODEL_RUNNER when set, "
+         "vllm/envs.py :1897-1899 maybe_convert_bool, default None; else _is_default_v2_model_runner_model :518-532, "
+         "HAS_TRITON and _get_v2_model_runner_unsupported_features :1977-2055), which gpu_worker.py Worker.__init__ "
+         "takes (:153)"),
+    # -- multimodal prefix-LM models whose default max_num_batched_tokens vLLM raises to the largest
+    #    multimodal item's token count (kvplan.engines.vllm VLLM.settings refuses them when
+    #    --max-num-batched-tokens is not given: kvplan does not compute that count). Value: the
+    #    architectures, by vllm/model_executor/models/registry.py, whose model type is prefix-LM
+    #    (model_arch_config_convertor.py is_mm_prefix_lm: the HF config's is_mm_prefix_lm, else
+    #    model_type in MM_PREFIX_LM_MODELS) and whose ProcessingInfo overrides
+    #    get_mm_max_tokens_per_item (the default returns None: no floor). Gemma4ForConditionalGeneration
+    #    is named by the code's comment ("e.g., Gemma 4"); its config's is_mm_prefix_lm is
+    #    transformers', not read: refused with the others rather than guessed.
+    Rule("mm_prefix_lm_token_floor", "0.8.0", "0.21.0", (),
+         _ARGS + ": no multimodal floor on max_num_batched_tokens (0.21.0 "
+         "_set_default_max_num_seqs_and_batched_tokens_args :2377-2449)"),
+    Rule("mm_prefix_lm_token_floor", "0.22.0", None,
+         ("BagelForConditionalGeneration", "Cheers", "CheersForConditionalGeneration", "Gemma4ForConditionalGeneration",
+          "HfMoondream", "Moondream3ForCausalLM"),
+         "vllm/engine/arg_utils.py: _set_default_max_num_seqs_and_batched_tokens_args (0.22.0 :2524-2540) raises an "
+         "unset max_num_batched_tokens to _get_min_mm_batched_tokens (:2443-2473) for is_multimodal_model and "
+         "is_mm_prefix_lm (vllm/transformers_utils/model_arch_config_convertor.py :261-276: MM_PREFIX_LM_MODELS "
+         "bagel, gemma3, molmo2, moondream3, paligemma, umm); get_mm_max_tokens_per_item is overridden by bagel.py "
+         ":213, cheers.py :435 (model_type umm), moondream3.py :905, gemma4_mm.py :232, not by gemma3_mm.py, "
+         "molmo2.py or paligemma.py (multimodal/processing/context.py :464: None)"),
     # -- scheduler defaults: (large GPU test, {usage context: (max_num_batched_tokens, max_num_seqs)})
     Rule("large_gpu_test", "0.8.0", "0.8.5.post1", ">= 70 GiB", _ARGS + ": device_memory >= 70 * GiB_bytes"),
     Rule("large_gpu_test", "0.9.0", None, ">= 70 GiB and not A100",
@@ -377,8 +424,12 @@ RULES = (
          _RUNNER + ": one sampler call; 0.20.x: VLLM_USE_FLASHINFER_SAMPLER default None, read as off "
          "(topk_topp_sampler.py: 'disabled by default')"),
     Rule("sampler_flashinfer_first_bytes", "0.21.0", None, 1 << 20,
-         _RUNNER + " (0.21.0 :5741-5764: the FlashInfer call, then forward_native); flashinfer-python==0.6.8.post1 "
-         "(a Requires-Dist of the 0.21.0 wheel) sampling.py top_k_mask_logits: row_states_buffer 1024 * 1024 B"),
+         _RUNNER + " (0.21.0 :5741-5764, 0.22.0 :5950-5975: the FlashInfer call, then forward_native; the dummy "
+         "sampler's non-speculative part is 0.21.0's, VLLM_USE_FLASHINFER_SAMPLER default True, 0.22.0 envs.py "
+         ":818-822); flashinfer-python==0.6.8.post1 (a Requires-Dist of the 0.21.0 wheel) sampling.py "
+         "top_k_mask_logits: row_states_buffer 1024 * 1024 B; 0.6.11.post2 (0.22.0, 0.22.1) changes sampling.py only "
+         "in its @flashinfer_api(trace=...) decorators, which return the function itself at FLASHINFER_LOGLEVEL 0 "
+         "(api_logging.py :1575-1650), and keeps utils.py _get_cache_buf (:212-223)"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -676,11 +727,12 @@ RULES = (
     # attention backends kvplan has not read: they are left out, so kvplan refuses them.
     Rule("kv_cache_dtypes", "0.20.0", None,
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
-         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38), less KV_CACHE_DTYPES_NOT_MODELLED"),
+         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34, the same values), less "
+         "KV_CACHE_DTYPES_NOT_MODELLED"),
     # -- the --kv-cache-dtype values the release takes that kvplan does not plan (named in the refusal)
     Rule("kv_cache_dtypes_unmodelled", "0.8.0", "0.19.1", (), "vllm/config/cache.py: CacheDType (every value planned)"),
     Rule("kv_cache_dtypes_unmodelled", "0.20.0", None, KV_CACHE_DTYPES_NOT_MODELLED,
-         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38)"),
+         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -694,10 +746,12 @@ RULES = (
     #    selection goes on to the next backend (validate_configuration: "head_size not supported"),
     #    so the next row that covers the capability decides.
     Rule("flashinfer_head_sizes", "0.8.0", "0.8.4", None, "no V1 FlashInfer backend (vllm/v1/attention/backends)"),
-    Rule("flashinfer_head_sizes", "0.8.5", None, (64, 128, 256),
+    Rule("flashinfer_head_sizes", "0.8.5", "0.21.0", (64, 128, 256),
          "vllm/v1/attention/backends/flashinfer.py: FlashInferBackend.get_supported_head_sizes (the same list in "
-         "every modelled release; [64, 128, 256, 512] from 0.22.0), checked by "
-         "AttentionBackend.validate_configuration / supports_head_size"),
+         "every release 0.8.5-0.21.0), checked by AttentionBackend.validate_configuration / supports_head_size"),
+    Rule("flashinfer_head_sizes", "0.22.0", None, (64, 128, 256, 512),
+         "vllm/v1/attention/backends/flashinfer.py: FlashInferBackend.get_supported_head_sizes returns "
+         "[64, 128, 256, 512] (0.22.0 :402-405)"),
     Rule("fp8_kv_start", "0.8.0", "0.8.1",
          (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
            "--kv-cache-dtype but auto ('No Fp8 KV cache so far')"),),
@@ -727,7 +781,7 @@ RULES = (
            "which raises 'FlexAttention does not support quantized kv-cache' "
            "(vllm/v1/attention/backends/flex_attention.py)")),
          "vllm/platforms/cuda.py: CudaPlatform.get_attn_backend_cls (use_fp8_kv_cache)"),
-    Rule("fp8_kv_start", "0.11.1", None,
+    Rule("fp8_kv_start", "0.11.1", "0.21.0",
          (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3 (vllm/platforms/cuda.py _get_backend_priorities)"),
           ((7, 5), (12, 2), "flashinfer", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
            "FlashInferBackend.supports_compute_capability 7.5-12.1)"),
@@ -735,6 +789,19 @@ RULES = (
           ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
            "(FLASH_ATTN needs 8.0 and takes fp8 only as FlashAttention 3 on 9.x, FLASHINFER 7.5), and below 8.9 "
            "for a head size FLASHINFER does not take (FlashInferBackend.get_supported_head_sizes 64, 128, 256), "
+           "whose kernels read the cache as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type "
+           "Triton compiles only from compute capability 8.9 (vLLM refuses it there by name from 0.24.0)")),
+         "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
+    Rule("fp8_kv_start", "0.22.0", None,
+         (((9, 0), (9, 1), "starts", "FLASH_ATTN, FlashAttention 3, for fp8 and fp8_e4m3 (vllm/platforms/cuda.py "
+           "_get_backend_priorities; flash_attn.py supports_kv_cache_dtype 0.22.0 :183-193); fp8_e5m2 goes on to "
+           "FLASHINFER or TRITON_ATTN (supported_kv_cache_dtypes), which start it on 9.0 too"),
+          ((7, 5), (12, 2), "flashinfer", "FLASHINFER (vllm/platforms/cuda.py _get_backend_priorities; "
+           "FlashInferBackend.supports_compute_capability 7.5-12.1)"),
+          ((8, 9), (99, 0), "starts", "TRITON_ATTN (vllm/platforms/cuda.py _get_backend_priorities)"),
+          ((0, 0), (8, 9), "fails", "vllm/platforms/cuda.py _get_backend_priorities leaves TRITON_ATTN below 7.5 "
+           "(FLASH_ATTN needs 8.0 and takes fp8 only as FlashAttention 3 on 9.x, FLASHINFER 7.5), and below 8.9 "
+           "for a head size FLASHINFER does not take (FlashInferBackend.get_supported_head_sizes 64, 128, 256, 512), "
            "whose kernels read the cache as float8_e4m3fn (vllm/v1/attention/backends/triton_attn.py), a type "
            "Triton compiles only from compute capability 8.9 (vLLM refuses it there by name from 0.24.0)")),
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration"),
@@ -900,8 +967,8 @@ RULES = (
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
     Rule("checkpoint_fp8_kv_auto", "0.20.0", None, True,
-         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 line 375, unchanged; "
-         "called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685): auto -> fp8_e4m3 for fp8, and "
+         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 and 0.22.0 line 375, "
+         "unchanged; called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685, 0.22.0 line 1746): auto -> fp8_e4m3 for fp8, and "
          "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363)"),
 )
 
