@@ -49,9 +49,8 @@ def test_llama31_8b_h100_eager(capsys, release):
     rope_parameters check):
 
     - requested = total x gpu_memory_utilization: H100 85,029,027,840 B x 0.92 (config/cache.py :66);
-      kvplan takes int(total x 23 / 25) = 78,226,705,612. (v1/worker/utils.py request_memory :408
-      takes math.ceil of the float product, 78,226,705,613: 1 B more, issue L1, fixed on another
-      branch; the block count is the same.)
+      v1/worker/utils.py request_memory :408 takes math.ceil of the float product: 78,226,705,613
+      (rule requested_memory_rounding).
     - weights: 8,030,261,248 parameters x 2 B + the rotary cache 131,072 x 128 x 2 B (llama.py and
       rotary_embedding unchanged from 0.21.0) = 16,094,076,928.
     - activation, the sampler binds (profile_run :6104-6177 and _dummy_run AST-identical to 0.21.0;
@@ -60,15 +59,16 @@ def test_llama31_8b_h100_eager(capsys, release):
       min(next_pow2(1,024), 132 SMs) = 132 rows x 128,256 x 4 = 67,719,168; hidden states alive
       8,192 x 4,096 x 2 = 67,108,864; workspace 49 MiB = 51,380,224; the first, FlashInfer sampler
       call's row-state buffer 1 MiB = 1,048,576 (VLLM_USE_FLASHINFER_SAMPLER default True, envs.py
-      :818-822; flashinfer-python 0.6.11.post2 sampling.py as 0.6.8.post1's): 2,025,934,848. The
+      :818-822; flashinfer-python 0.6.11.post2 sampling.py as 0.6.8.post1's), and that call's sampled ids, int32 [1,024, 1] = 4,096 B, held
+      while the native call runs (the 0.21.0 code, unchanged): 2,025,938,944. The
       forward, 8,192 x 2 x (6.7 x 4,096 + 3 x 14,336) = 1,154,272,870, is smaller.
     - non-torch 0.25 GiB = 268,435,456 (fit of the v0.19.0 H100 logs, inherited).
-    - pool 78,226,705,612 - 16,094,076,928 - 2,025,934,848 - 268,435,456 = 59,838,258,380
+    - pool 78,226,705,613 - 16,094,076,928 - 2,025,938,944 - 268,435,456 = 59,838,254,285
       (gpu_worker.py determine_available_memory AST-identical; no graph estimate under eager).
     - page 16 x 8 heads x (128 + 128) x 2 B x 32 layers = 2,097,152: 28,533 blocks; "GPU KV cache
       size" int(28,533 / 8,192 x 131,072) = 456,528 (kv_cache_utils.py :1731)."""
     got = _plan(capsys, "llama3.1-8b", "--engine", f"vllm=={release}", "--enforce-eager")
-    assert _figures(got) == (16_094_076_928, 2_025_934_848, 268_435_456, 78_226_705_612, 59_838_258_380,
+    assert _figures(got) == (16_094_076_928, 2_025_938_944, 268_435_456, 78_226_705_613, 59_838_254_285,
                              28_533, 456_528)
     assert (got["gpu_memory_utilization"], got["block_size"]) == (0.92, 16)
     old = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.21.0", "--enforce-eager")
@@ -78,7 +78,7 @@ def test_llama31_8b_h100_eager(capsys, release):
 def test_estimate_off_by_environment_plans_the_same(capsys):
     got = _plan(capsys, "--engine", "vllm==0.22.1", "--from-vllm",
                 "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 vllm serve meta-llama/Llama-3.1-8B")
-    assert (got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (59_838_258_380, 28_533, 456_528)
+    assert (got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (59_838_254_285, 28_533, 456_528)
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -103,12 +103,12 @@ def test_qwen3_on_v1_with_the_variable_off(capsys):
     """`VLLM_USE_V2_MODEL_RUNNER=0` (envs.py :1897-1899, read first by use_v2_model_runner) keeps
     Qwen3-8B on V1. By hand: weights 8,190,735,360 x 2 + 40,960 x 128 x 2 = 16,391,956,480;
     sampler 1,024 x 151,936 x 14 = 2,178,154,496 + 132 x 151,936 x 4 = 80,222,208 + 67,108,864 +
-    51,380,224 + 1,048,576 = 2,377,914,368; pool 78,226,705,612 - 16,391,956,480 - 2,377,914,368 -
-    268,435,456 = 59,188,399,308; page 16 x 8 x 256 x 2 x 36 = 2,359,296: 25,087 blocks;
+    51,380,224 + 1,048,576 + 4,096 = 2,377,918,464; pool 78,226,705,613 - 16,391,956,480 -
+    2,377,918,464 - 268,435,456 = 59,188,395,213; page 16 x 8 x 256 x 2 x 36 = 2,359,296: 25,087 blocks;
     int(25,087 / 2,560 x 40,960) = 401,392 tokens. 0.21.0 plans the same."""
     got = _plan(capsys, "--engine", "vllm==0.22.0", "--from-vllm",
                 "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve Qwen/Qwen3-8B --enforce-eager")
-    assert _figures(got) == (16_391_956_480, 2_377_914_368, 268_435_456, 78_226_705_612, 59_188_399_308,
+    assert _figures(got) == (16_391_956_480, 2_377_918_464, 268_435_456, 78_226_705_613, 59_188_395_213,
                              25_087, 401_392)
     assert _figures(_plan(capsys, "qwen3-8b", "--engine", "vllm==0.21.0", "--enforce-eager")) == _figures(got)
 
