@@ -85,8 +85,9 @@ def test_v100_tier_uses_pcie3(capsys, trace):
                                       ("tpu-v6e", "a pcie5 host_link without a lane count")])
 def test_a_gpu_without_a_host_link_is_refused(capsys, trace, gpu, what):
     engine = ["--engine", "raw"] if gpu.startswith("tpu") else []  # vLLM on a TPU is not modelled
+    # a stated step time: the speed model has no factors for AMD / TPU (it would warn and fall back)
     code, out, err = cli(capsys, "fragment", "llama3.2-1b", "--gpu", gpu, "--workload", trace, "--cpu-kv-gib", "8",
-                         "--policies", "paged-16-share", *engine)
+                         "--policies", "paged-16-share", "--step-ms", "25", *engine)
     assert code == 2 and out == ""
     line = one_line_error(err)
     assert f"the GPU catalog gives {gpu} {what}" in line and "--host-bandwidth" in line
