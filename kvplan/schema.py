@@ -347,6 +347,10 @@ class QuantizationBlock(_Strict):
 
     format: str
     exclude: list[str] = []
+    # fp8 (quant_method fp8) only: the [rows, columns] of the weight blocks sharing one scale
+    # (config quantization_config.weight_block_size); absent: per-tensor / per-channel scales
+    # or not read. vLLM picks its fp8 MoE kernel by it (VLLM.fp8_block_experts_triton).
+    weight_block_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = None
 
 
 class ModelSpecSchema(_Strict):

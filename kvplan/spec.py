@@ -135,6 +135,8 @@ class ModelSpec:
     vision_projector: object = None  # kvplan.towers.Component
     weights_format: str | None = None
     weights_exclude: tuple[str, ...] = ()
+    # fp8 checkpoints: quantization_config.weight_block_size (block-quantized weights), else None
+    weights_block: tuple[int, ...] | None = None
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
     kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache (ModelOpt)
     origin: str = field(default="", compare=False)
@@ -312,6 +314,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         extra_params=tuple(sorted((d.get("extra_params") or {}).items())),
         weights_format=quant.get("format"),
         weights_exclude=tuple(quant.get("exclude") or ()),
+        weights_block=tuple(quant["weight_block_size"]) if quant.get("weight_block_size") else None,
         num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
         origin=origin,

@@ -166,7 +166,7 @@ def test_fixture_matches_builtin_spec(name):
 SHAPE_FIELDS = (
     "hidden_size", "intermediate_size", "vocab_size", "tie_word_embeddings", "moe", "mla", "mlp_gated",
     "qkv_bias", "o_bias", "mlp_bias", "norm", "position_embedding", "position_offset", "norms_per_layer",
-    "qk_norm", "attention_sinks", "weights_format",
+    "qk_norm", "attention_sinks", "weights_format", "weights_block",
 )
 
 
@@ -708,6 +708,21 @@ def test_unread_quantization_blocks_weights_not_kv():
     assert spec.weights_unknown == ("quantization_config (quant_method 'compressed-tensors' is not a storage "
                                     "format kvplan reads)",)
     assert bytes_per_token(spec, BF16) == 131_072
+
+
+def test_fp8_weight_block_size_is_read():
+    # DeepSeek-V3's config.json: weight_block_size [128, 128] (vLLM's fp8 MoE kernel choice reads it)
+    assert _spec("deepseek-v3").weights_block == (128, 128)
+    assert _with_quant({"quant_method": "fp8", "weight_block_size": [128, 64]}).weights_block == (128, 64)
+    # per-tensor / per-channel fp8 has none; other methods never carry one
+    assert _with_quant({"quant_method": "fp8", "activation_scheme": "dynamic"}).weights_block is None
+    assert _with_quant(_ct({"num_bits": 8, "type": "float", "strategy": "channel"})).weights_block is None
+
+
+@pytest.mark.parametrize("block", [[128], [128, 0], "128x128", [128.0, 128], [True, 128]])
+def test_fp8_weight_block_size_malformed_is_refused(block):
+    with pytest.raises(Exception, match="weight_block_size must be two positive integers"):
+        _with_quant({"quant_method": "fp8", "weight_block_size": block})
 
 
 def test_fp8_ignored_layers_are_read():

@@ -95,19 +95,24 @@ def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
     # 33,554,432 / 8 B; rule mla_kv_b_dequantized_copy), other 2,287,070,085 (tp 8 non-torch): as 0.19.1.
     # 0.19.1: the sampler binds: S = 1,024 rows x vocab 129,280 x (2 + 4 + 8) = 1,853,358,080, Triton
     # buffer 132 x 129,280 x 4 = 68,259,840, hidden 8,192 x 7,168 x 2 = 117,440,512, workspace
-    # 51,380,224: 2,090,438,656. Share ceil(total x 0.9) = ceil(135,107,859,971.7) = 135,107,859,972, pool 44,871,981,439; a block
-    # is 61 layers x 16 x 576 x 2 = 1,124,352 B: 39,909 blocks, 39,909 x 16 = 638,544 tokens.
+    # 51,380,224: 2,090,438,656, plus the kept fused-MoE workspace of the block-quantized fp8 experts
+    # (TritonExperts on capability 9.0, rule moe_fp8_block_sm90_triton): 2 x 8,192 x 8 x 7,168 x 2 =
+    # 1,879,048,192: 3,969,486,848 (was 2,090,438,656 with a note). Share ceil(total x 0.9) =
+    # ceil(135,107,859,971.7) = 135,107,859,972, pool 42,992,933,247 (44,871,981,439 without the
+    # workspace); a block is 61 layers x 16 x 576 x 2 = 1,124,352 B: 38,237 blocks (was 39,909),
+    # 38,237 x 16 = 611,792 tokens (was 638,544).
     args = ("deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "fp8", "--enforce-eager", "--json")
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.19.1", "--json")
     assert code == 0, err
     old = json.loads(out)
     assert old["block_size"] == 16 and old["weights_bytes"] == 85_858_369_792
-    assert _figures(old) == (2_090_438_656, 44_871_981_439, 39_909, 638_544, 10_240)
+    assert _figures(old) == (3_969_486_848, 42_992_933_247, 38_237, 611_792, 10_240)
     # 0.21.0: share ceil(total x 0.92) = ceil(138,110,256,859.96) = 138,110,256,860; activation + 1 MiB + 4,096 B (FlashInfer
     # sampler's row-state buffer and output) = 2,091,491,328; pool 138,110,256,860 - 85,858,369,792 - 2,091,491,328 -
     # 2,287,070,085 = 47,873,325,655 -> 42,578 blocks; "GPU KV cache size" int(42,578 / 10,240 x 163,840)
     # = 681,248 (a request of 163,840 tokens needs 10,240 blocks).
-    # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md): activation + 1 MiB
+    # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md, without the MoE
+    # workspace): activation + 1 MiB
     # + 4,096 = 2,091,491,328; pool 47,873,325,655, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
     # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_persistent_workspace: unread): refused.
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.21.0", "--json")

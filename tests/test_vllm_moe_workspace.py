@@ -148,3 +148,82 @@ def test_mxfp4_cases_not_read_keep_the_note(args, why):
     rc, data, err = _capacity("gpt-oss-120b", "--max-model-len", "8192", *args)
     assert rc == 0 and len(_moe_notes(data)) == 1 and why in _moe_notes(data)[0]
     assert "the KV pool can be smaller than planned" in _moe_notes(data)[0]
+
+
+# -- block-quantized fp8 experts on capability 9.0, rule moe_fp8_block_sm90_triton (FINDINGS_h28_moeq.md
+#    section 6): vLLM 0.17.0-0.19.1's fp8 oracle puts TritonExperts first there, so the workspace counts
+DSV3 = load_builtin("deepseek-v3")
+
+
+def test_deepseek_v3_spec_is_block_quantized():
+    assert (DSV3.weights_format, DSV3.weights_block) == ("fp8_e4m3", (128, 128))
+
+
+@pytest.mark.parametrize("release", ["0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1"])
+def test_deepseek_v3_fp8_block_workspace_h200_tp8(release):
+    # K = 7,168, topk 8, N = 2 x 2,048 / 8 = 512: workspace13 8,192 x 8 x max(256, 7,168),
+    # workspace2 8,192 x 8 x max(512, 7,168), bf16 (the activations' dtype, not fp8):
+    # 2 x 469,762,048 x 2 = 1,879,048,192 B
+    g = get_gpu("h200")
+    e = get_engine(f"vllm=={release}")
+    s = e.settings(g, tp=8)
+    w = plan(make_request(DSV3, "h200", tp=8, engine=f"vllm=={release}")).weights
+    assert w.format == "fp8" and e.fp8_block_experts_triton(DSV3, g, w, s)
+    assert e.moe_workspace_note(DSV3, g, w, s) is None
+    assert e.moe_workspace_bytes(DSV3, s, range(DSV3.num_layers), g, w) == 1_879_048_192
+    # the dense first three layers alone hold none
+    assert e.moe_workspace_bytes(DSV3, s, range(3), g, w) == 0
+
+
+@pytest.mark.parametrize("release, before, after", [
+    # kvplan capacity deepseek-v3 --gpu h200 --tp 8 --engine vllm==RELEASE --json:
+    # (activation_bytes, kv_pool_bytes, num_blocks) before (not counted, with the note) and after
+    ("0.17.1", (2_090_438_656, 44_871_981_439, 9_977), (3_969_486_848, 42_992_933_247, 9_559)),
+    ("0.18.1", (2_090_438_656, 44_871_981_439, 39_909), (3_969_486_848, 42_992_933_247, 38_237)),
+    ("0.19.1", (2_090_438_656, 44_871_981_439, 39_909), (3_969_486_848, 42_992_933_247, 38_237)),
+])
+def test_deepseek_v3_h200_tp8_counts_the_workspace(release, before, after):
+    rc, data, err = _capacity("deepseek-v3", "--gpu", "h200", "--tp", "8", "--engine", f"vllm=={release}")
+    assert rc == 0 and not _moe_notes(data) and "fused-MoE" not in err
+    got = (data["activation_bytes"], data["kv_pool_bytes"], data["num_blocks"])
+    assert got == after
+    # the pool shrinks by exactly the workspace
+    assert after[0] - before[0] == before[1] - after[1] == 1_879_048_192
+
+
+@pytest.mark.parametrize("args, why", [
+    # 0.16.0: DEEPGEMM before TRITON, an installation fact
+    (("deepseek-v3", "--gpu", "h200", "--tp", "8", "--engine", "vllm==0.16.0"), "fp8 experts' kernels"),
+    # Blackwell: FlashInfer TRTLLM first, not read
+    (("deepseek-v3", "--gpu", "b200", "--tp", "8", "--block-size", "64", "--engine", "vllm==0.19.1"),
+     "fp8 experts' kernels"),
+    # expert parallelism: FlashInfer CUTLASS first
+    (("deepseek-v3", "--gpu", "h200", "--tp", "8", "--enable-expert-parallel", "--engine", "vllm==0.19.1"),
+     "fp8 experts' kernels"),
+    (("deepseek-v3", "--gpu", "h200", "--tp", "8", "--dp", "2", "--engine", "vllm==0.19.1"), "fp8 experts' kernels"),
+    # fp8 without a block size (per-tensor scales: another oracle order)
+    (("qwen3-30b-a3b", "--gpu", "h100", "--weights", "fp8", "--engine", "vllm==0.19.1"), "fp8 experts' kernels"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--quantization", "fp8", "--engine", "vllm==0.19.1"), "fp8 experts' kernels"),
+])
+def test_fp8_cases_not_read_keep_the_note(args, why):
+    rc, data, err = _capacity(*args, "--max-model-len", "8192")
+    assert rc == 0 and len(_moe_notes(data)) == 1 and why in _moe_notes(data)[0], (rc, data.get("notes"), err)
+
+
+def test_sparse_attention_keeps_the_note(tmp_path):
+    # DeepSeek-V3.2 (fp8, weight_block_size [128, 128]): its indexer and FlashMLA sparse share the
+    # WorkspaceManager buffer, not read
+    from pathlib import Path
+
+    from kvplan.hf_import import spec_from_hf_config
+
+    cfg = json.loads((Path(__file__).parent / "fixtures/hf_configs/deepseek-v3.2.json").read_text())
+    spec = spec_from_hf_config(cfg, "deepseek-v3.2.json")
+    assert spec.weights_block == (128, 128)
+    g = get_gpu("h200")
+    e = get_engine("vllm==0.19.1")
+    s = e.settings(g, tp=8)
+    w = plan(make_request(spec, "h200", tp=8, engine="vllm==0.19.1")).weights
+    assert not e.fp8_block_experts_triton(spec, g, w, s)
+    assert "fp8 experts' kernels" in e.moe_workspace_note(spec, g, w, s)
+    assert e.moe_workspace_bytes(spec, s, range(spec.num_layers), g, w) == 0

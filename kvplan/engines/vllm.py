@@ -779,8 +779,10 @@ class VLLM(Engine):
         """The fused-MoE workspace vLLM keeps after the profile forward, so alive during the dummy
         sampler (rule ``moe_persistent_workspace``), for a stage holding ``layers``; 0 for a dense
         stage and where the workspace is freed. Cases check_moe_workspace lets through only: the
-        modular kernel with TritonExperts, unquantized experts, MoEPrepareAndFinalizeNoEP, so M =
-        T tokens. TritonExperts.workspace_shapes (fused_moe.py, 0.19.1 :1976-1991): workspace13
+        modular kernel with TritonExperts, unquantized experts (or block-quantized fp8 experts
+        where ``fp8_block_experts_triton``: the same shapes, in the model dtype),
+        MoEPrepareAndFinalizeNoEP, so M = T tokens. TritonExperts.workspace_shapes (fused_moe.py,
+        0.19.1 :1976-1991): workspace13
         (C, topk, max(N/2, K)), workspace2 (C, topk, max(N, K)), fused_out (T, K), in the model
         dtype, N = w13's rows a rank = 2 x expert_intermediate / tp, K = hidden, C = the chunk:
         T, or min(T, 16,384) on 0.14.0-0.17.1. One chunk: fused_out is a view of workspace13 (the
@@ -809,7 +811,8 @@ class VLLM(Engine):
     def moe_workspace_note(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """Where the persistent fused-MoE workspace (rule ``moe_persistent_workspace``) is not
         counted: quantized experts from 0.11.0 (their kernels' buffers not read; not mxfp4 experts
-        where ``mxfp4_experts_freed``: nothing is kept, so nothing to say), and from 0.14.0
+        where ``mxfp4_experts_freed``: nothing is kept, so nothing to say; not block-quantized fp8
+        experts where ``fp8_block_experts_triton``: counted as unquantized), and from 0.14.0
         expert parallelism, dp > 1, AMD GPUs, ungated experts and experts with biases (other
         experts classes or prepare/finalize, not read). One line saying the pool can be smaller
         than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
@@ -822,7 +825,8 @@ class VLLM(Engine):
                 "sampler (vllm/v1/worker/workspace.py WorkspaceManager")
         if self.mxfp4_experts_freed(gpu, weights, settings):
             return None
-        if weights.format not in ("bf16", "fp16", "fp32"):
+        if weights.format not in ("bf16", "fp16", "fp32") and not self.fp8_block_experts_triton(spec, gpu, weights,
+                                                                                                settings):
             return (f"{self.name}: {kept}; from 0.11.0 the modular MoE kernel keeps its buffers); kvplan has not read "
                     f"the {weights.format} experts' kernels, so their workspace is not counted and the KV pool can be "
                     f"smaller than planned")
@@ -855,6 +859,26 @@ class VLLM(Engine):
         return (weights.format == "mxfp4" and self.rule("moe_mxfp4_sm90_freed") == "freed"
                 and gpu.vendor != "amd" and gpu.compute_capability == (9, 0)
                 and weights.moe_ep <= 1 and weights.moe_tp == settings.tp)
+
+    def fp8_block_experts_triton(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> bool:
+        """Whether block-quantized fp8 experts run TritonExperts in the modular kernel, whose kept
+        workspace ``moe_workspace_bytes`` counts as for unquantized experts (rule
+        ``moe_fp8_block_sm90_triton`` "triton", 0.17.0-0.19.1): the checkpoint's fp8 (e4m3)
+        weights with a quantization_config.weight_block_size, served as stored, on an NVIDIA GPU
+        of compute capability 9.0 (vLLM's is_device_capability(90); a --gpu-mem GPU has none),
+        dp 1, no expert parallelism. Not with DeepSeek sparse attention, whose indexer and
+        FlashMLA sparse take the same WorkspaceManager buffer (vllm/model_executor/layers/
+        sparse_attn_indexer.py, vllm/v1/attention/backends/mla/flashmla_sparse.py; not read).
+        Elsewhere the warning stays: fp8 without a block size (the oracle's default order puts
+        FlashInfer and DeepGEMM before Triton: what is installed decides), 0.14.0-0.16.0
+        (DeepGEMM first), Blackwell (FlashInfer TRTLLM first), EP (FlashInfer CUTLASS first)."""
+        from kvplan.layers import MLAIndexed
+
+        return (weights.format == "fp8" and spec.weights_format == "fp8_e4m3" and spec.weights_block is not None
+                and self.rule("moe_fp8_block_sm90_triton") == "triton"
+                and gpu.vendor != "amd" and gpu.compute_capability == (9, 0)
+                and weights.moe_ep <= 1 and weights.moe_tp == settings.tp
+                and not any(isinstance(k, MLAIndexed) for k in set(spec.layers)))
 
     def flashinfer_first(self, gpu: GPU) -> bool:
         """Whether this release's dummy sampler runs FlashInfer before the native path on ``gpu``

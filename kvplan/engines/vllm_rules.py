@@ -517,6 +517,37 @@ RULES = (
          ":427 can_use_tma false, so no persistent kernel and no per-stream allocator, :474)"),
     Rule("moe_mxfp4_sm90_freed", "0.20.0", None, None,
          "every MoE model refused (rule moe_persistent_workspace 'unread')"),
+    # -- block-quantized fp8 experts (DeepSeek-V3: quantization_config weight_block_size [128, 128])
+    #    on compute capability 9.0 with dp 1 and no EP: which experts class runs
+    #    (VLLM.fp8_block_experts_triton, FINDINGS_h28_moeq.md section 6). None: not read, or the
+    #    kernel depends on what is installed (DeepGEMM, FlashInfer), so the warning stays;
+    #    "triton": TritonExperts in the modular kernel, whose workspace is the unquantized one's
+    #    (rule moe_persistent_workspace). Paths under vllm/model_executor/layers/.
+    Rule("moe_fp8_block_sm90_triton", "0.8.0", "0.16.0", None,
+         "not read before 0.14.0; 0.14.0-0.16.0 fused_moe/oracle/fp8.py select_fp8_moe_backend puts DEEPGEMM "
+         "before TRITON (0.16.0 :154-166; 0.14.x at tp < 8 :123-137): has_deep_gemm(), an installation fact "
+         "(deep_gemm is no Requires-Dist of the wheel)"),
+    Rule("moe_fp8_block_sm90_triton", "0.17.0", "0.19.1", "triton",
+         "fused_moe/oracle/fp8.py _get_priority_backends (0.17.0-0.19.1 :57-102; identical 0.17.0 = 0.17.1, "
+         "0.18.0 = 0.18.1, 0.19.0 = 0.19.1): on CUDA with is_device_capability(90), kFp8Static128BlockSym x "
+         "kFp8Dynamic128Sym and ep_size 1, TRITON is moved to the front (:85-95), before DEEPGEMM and FlashInfer, "
+         "so what is installed does not matter; quantization/fp8.py Fp8MoEMethod.__init__ takes those keys for "
+         "any weight_block_size (0.17.0 :667, 0.18.1 :672, 0.19.1 :590-592) and select_fp8_moe_backend (0.17.0 "
+         ":203-, 0.19.1 :209-; LoRA also TRITON, :213 / :220) takes the first supported class: TritonExperts "
+         "(fused_moe.py _supports_quant_scheme lists the pair, 0.17.0 :1971, 0.18.0 :1946, 0.19.1 :1943; "
+         "capability >= 8.9). make_fp8_moe_kernel (0.17.0 :521, 0.18.0 :527, 0.19.1 :542) builds "
+         "FusedMoEKernel(MoEPrepareAndFinalizeNoEP, TritonExperts): fused_moe/all2all_utils.py "
+         "maybe_make_prepare_finalize with allow_new_interface=True returns the no-DP/EP prepare/finalize "
+         "at dp 1 without all2all (0.17.0 :96-114, 0.19.1 :110-128). Its workspace is the unquantized one: "
+         "TritonExperts.workspace_shapes (0.17.0 :2001-2016, 0.18.0 :1979-1993, 0.19.1 :1976-1991) in "
+         "workspace_dtype(in_dtype) = hidden_states.dtype before quantization, the model dtype "
+         "(fused_moe/modular_kernel.py workspace_dtype 0.19.1 :789-793, not overridden by TritonExperts; "
+         "in_dtype=hidden_states.dtype :1366; 0.17.0 :804, :1538); the fp8 copies of the activations "
+         "(prepare's a1q, apply's qintermediate_cache2 from moe_kernel_quantize_input) are allocated per "
+         "call, outside the WorkspaceManager, and freed; 0.17.x chunking as unquantized "
+         "(TritonExperts.supports_chunking True, 0.17.0 :1992, 0.17.1 :1995)"),
+    Rule("moe_fp8_block_sm90_triton", "0.20.0", None, None,
+         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,

@@ -46,7 +46,8 @@ def served_dtype(top: HFConfig, text: HFConfig, header_dtype: str | None = None)
 
 def quantization(top: HFConfig, text: HFConfig) -> dict | None:
     """quantization_config (top level, else the text_config's: Kimi-K2.5 keeps it there) ->
-    {format, exclude}: how the checkpoint's weights are stored."""
+    {format, exclude} (and weight_block_size for block-quantized fp8): how the checkpoint's
+    weights are stored."""
     q = top.raw("quantization_config", None)
     if q is None and text is not top:
         q = text.raw("quantization_config", None)
@@ -67,6 +68,14 @@ def quantization(top: HFConfig, text: HFConfig) -> dict | None:
         fmt = "mxfp4"
     elif method == "fp8":
         fmt = "fp8_e5m2" if str(q.get("fmt", "e4m3")).lower() == "e5m2" else "fp8_e4m3"
+        # Block-quantized weights (DeepSeek-V3: [128, 128]): vLLM's Fp8Config reads the same key
+        # and picks its fp8 MoE kernel by it (VLLM.fp8_block_experts_triton).
+        block = q.get("weight_block_size")
+        if block is not None:
+            if not (isinstance(block, list) and len(block) == 2
+                    and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in block)):
+                raise top.error(f"quantization_config.weight_block_size must be two positive integers, got {block!r}")
+            return {"format": fmt, "exclude": list(exclude), "weight_block_size": list(block)}
     elif method in ("gptq", "awq") and q.get("bits") in (4, 8):
         fmt = f"int{q['bits']}"
     elif method == "compressed-tensors" and (fmt := _compressed_tensors_format(q)):
