@@ -49,8 +49,8 @@ def allreduce_rms_fusion(rd):
             if need not in body:
                 return f'{o2_value} does not test {need}'
         single = [need in body for need in ('data_parallel_size == 1', 'pipeline_parallel_size == 1')]
-        if single[0] != single[1]:
-            return f'{o2_value} tests only one of data_parallel_size == 1, pipeline_parallel_size == 1'
+        if single[0] and not single[1]:
+            return f'{o2_value} tests data_parallel_size == 1 but not pipeline_parallel_size == 1'
         tests = re.findall(r'is_device_capability(_family)?\((\d+)\)', body)
         ranges = tuple(sorted((((int(c) // 10, int(c) % 10), (int(c) // 10 + 1, 0)) if family else
                                ((int(c) // 10, int(c) % 10), (int(c) // 10, int(c) % 10 + 1)))
@@ -63,6 +63,8 @@ def allreduce_rms_fusion(rd):
     out = {"default_capabilities": ranges, "max_bytes": max_bytes}
     if o2_value != 'False' and not single[0]:
         out["single_dp_pp"] = False  # 0.21.0+: on at any dp and pp
+        if single[1]:
+            out["single_pp"] = True  # 0.23.0+: pp 1 again, any dp
     return out
 
 

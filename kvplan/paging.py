@@ -137,7 +137,8 @@ RULES = (
          _KCU + ": num_gpu_blocks_override applied after the memory check"),
     Rule("override_in_check", "0.20.1", None, True,
          _KCU + ": get_kv_cache_configs replaces available_memory by override * _pool_bytes_per_block (0.20.1 "
-         ":1984-2002, 0.21.0 likewise)"),
+         ":1984-2002, 0.21.0 likewise; 0.23.0 :2027-2041, _pool_bytes_per_block :930-949 the same for one group "
+         "or uniform pages, its several-UniformTypeKVCacheSpecs branch, DeepSeek-V4's, bucketed by page size)"),
     Rule("memory_check", "0.8.0", "0.13.0", "layers",
          _KCU + ": check_enough_kv_cache_memory: sum of max_memory_usage_bytes over the worker's layers"),
     Rule("memory_check", "0.14.0", "0.18.1", "first_group",
@@ -187,7 +188,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.22.1", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.23.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -203,7 +204,15 @@ RULES = (
          "(" + _KCU + " :1618-1684) sets HiddenStateCacheSpec layers (extract_hidden_states only) aside; "
          "MambaSpec.max_memory_usage_bytes adds num_speculative_blocks in 'all' mode (" + _KCI + " :582-591); "
          "the MLA profile forward's kv-cache update returns on the empty cache as before (v1/attention/backend.py "
-         ":990-1010); the rest of both files and block_pool.py BlockPool.__init__ AST-identical to 0.21.0"),
+         ":990-1010); the rest of both files and block_pool.py BlockPool.__init__ AST-identical to 0.21.0. 0.23.0 "
+         "(FINDINGS_h28_v23.md): every function above AST-identical to 0.22.1 (" + _KCU + " get_kv_cache_groups "
+         ":1629-1695, _get_kv_cache_groups_uniform_page_size :1074-1193, get_kv_cache_config_from_groups :1247-1332, "
+         "_max_memory_usage_bytes_from_groups :1752-1812, _report_kv_cache_config :1720-1749; " + _KCI + " "
+         "AttentionSpec.real_page_size_bytes :183-200, MLAAttentionSpec :370-384, max_memory_usage_bytes); "
+         "UniformTypeKVCacheSpecs.is_uniform_type (:743-755) asks each spec's is_uniform_with_collection, the same "
+         "grouping for these kinds (KVCacheSpecRegistry: MLAAttentionSpec with FullAttentionSpec, windows and chunks "
+         "by size); get_kv_cache_configs only adds KVCacheSpecRegistry.check_kv_cache_spec_registry (:2004-2006) "
+         "and _pool_bytes_per_block (:930-949) generalises the DeepSeek-V4 branch alone"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

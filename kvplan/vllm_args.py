@@ -247,6 +247,9 @@ REFUSED = {
     "--decode-context-parallel-size": "context parallelism is not modelled",
     "--prefill-context-parallel-size": "context parallelism is not modelled",
     "--enable-eplb": "redundant experts are not modelled", "--skip-mm-profiling": "changes the profile run",
+    # vllm 0.23.0: float64 exponential noise (topk_topp_sampler.py empty_exponential_noise_like), and
+    # TopKTopPSampler.forward_cuda skips FlashInfer for the native path: another sampler peak
+    "--use-fp64-gumbel": "float64 sampling noise changes the profile run's sampler peak (not modelled)",
 }
 
 #: NEUTRAL flags that take no value.

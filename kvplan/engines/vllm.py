@@ -265,7 +265,8 @@ class VLLM(Engine):
         """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py).
         Refused: VLLM_USE_V2_MODEL_RUNNER=1 on a release that has Model Runner V2 (0.12.0+), and,
         with the variable unset, an architecture the release runs on V2 by default (rule
-        ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1), or a spec naming no
+        ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1, LlamaForCausalLM,
+        MistralForCausalLM and Qwen3ForCausalLM in 0.23.0), or a spec naming no
         architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1."""
         v2 = self.rule("v2_model_runner_architectures")
         if v2 is None or self.use_v2_model_runner is False:
@@ -273,8 +274,12 @@ class VLLM(Engine):
         runner = "Model Runner V2 (vllm/v1/worker/gpu/), whose profile run kvplan does not model"
         if self.use_v2_model_runner:
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
-        way_out = ("plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
-                   "vllm==0.21.0")
+        # the newest earlier release that runs the architecture (any, without one) on V1 by default
+        earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release
+                       and not (set(BOOK.value("v2_model_runner_architectures", rel) or ())
+                                & ({spec.architecture} if spec.architecture else set(v2))))
+        way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
+                   f"vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
         if spec.architecture in v2:
             raise BadInputError(f"{self.name} runs {spec.architecture} ({spec.name}) on {runner}, by default ({where}; "
@@ -441,7 +446,8 @@ class VLLM(Engine):
         """vLLM's FlashInfer all-reduce + RMSNorm pass (rule ``allreduce_rms_fusion``): on when
         asked (``--compilation-config '{"pass_config":{"fuse_allreduce_rms":true}}'``), off when
         turned off, else the release's default at optimization level O2 (off up to 0.16.0; from
-        0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from 0.19.0).
+        0.17.0 on at tp > 1, dp 1, pp 1 on compute capability 9.0 and 10.0, 10.x from 0.19.0; any dp
+        and pp in 0.21.0-0.22.1; pp 1 again from 0.23.0).
         Where it runs, all-reduces up to FI_ALLREDUCE_FUSION_MAX_SIZE_MB[capability][tp] bytes
         are fused; none at tp 1 or where the table has no size. A release without the option
         refuses ``asked=True`` with one line."""
@@ -460,11 +466,12 @@ class VLLM(Engine):
             on, why = False, f"vLLM {self.release} default: off at every optimization level"
         else:
             single = rule.get("single_dp_pp", True)  # 0.17.0-0.20.2: dp 1 and pp 1 only
-            on = (tp > 1 and (not single or (dp == 1 and pp == 1)) and cc is not None
-                  and any(low <= cc < below for low, below in ranges))
+            single_pp = rule.get("single_pp", False)  # 0.23.0+: pp 1 only (any dp)
+            on = (tp > 1 and (not single or (dp == 1 and pp == 1)) and (not single_pp or pp == 1)
+                  and cc is not None and any(low <= cc < below for low, below in ranges))
             where = " or ".join(_capability_range_text(r) for r in ranges)
             here = f"tp {tp}, dp {dp}, pp {pp}, CC {_capability_text(cc)}"
-            need = "tp > 1, dp 1, pp 1" if single else "tp > 1"
+            need = "tp > 1, dp 1, pp 1" if single else "tp > 1, pp 1" if single_pp else "tp > 1"
             why = (f"vLLM {self.release} default at O2 ({here})" if on else
                    f"vLLM {self.release} default at O2: off for {here} (on at {need} on CC {where})")
         if not on:
@@ -732,7 +739,7 @@ class VLLM(Engine):
     def triton_compute_units(self, gpu: GPU) -> int:
         """The SM (NVIDIA) / CU (AMD) count the Triton top-k/top-p kernel sizes its buffer by:
         apply_top_k_top_p_triton's ``num_sm = num_compute_units(logits.device.index)`` (0.17.0-0.18.1
-        topk_topp_triton.py :992, 0.19.0-0.21.0 :1010), which is
+        topk_topp_triton.py :992, 0.19.0-0.21.0 :1010, 0.23.0 :906), which is
         ``torch.cuda.get_device_properties(device_id).multi_processor_count`` on CUDA and ROCm alike
         (vllm/platforms/cuda.py num_compute_units, 0.19.1 :520-521, 0.21.0 :560-561; rocm.py 0.19.1
         :869-870, 0.21.0 :922-923): the catalog's ``compute_units``. Refused for a catalog GPU without

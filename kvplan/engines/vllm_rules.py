@@ -5,19 +5,19 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.22.1 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.23.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.22.1 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.23.0 are planned only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 a GPU that is not CUDA), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
-default for Qwen3ForCausalLM (rule ``v2_model_runner_architectures``), which is refused there.
-Later releases are refused (see ``REFUSED``): 0.23.0 adds LlamaForCausalLM and
-MistralForCausalLM to vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.23.0-0.28.0),
-and from 0.29.0 Model Runner V2 runs wherever its features are supported.
+default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM (rule
+``v2_model_runner_architectures``), which are refused there. Later releases are refused (see
+``REFUSED``): 0.24.0-0.28.0 are not read, and from 0.29.0 Model Runner V2 runs wherever its
+features are supported.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ RELEASES = (
     "0.11.0", "0.11.1", "0.11.2",
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
-    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1",
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -50,17 +50,17 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.23.0", "0.24.0", "0.25.0", "0.25.1", "0.26.0",
+    "0.24.0", "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.23": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.24": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
             "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds LlamaForCausalLM and "
-            "MistralForCausalLM), which kvplan has not read past 0.22.1",
+            "MistralForCausalLM), which kvplan has not read past 0.23.0",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -217,7 +217,7 @@ RULES = (
          "vllm/config.py (0.8-0.10.0), vllm/config/cache.py: CacheConfig.gpu_memory_utilization = 0.9"),
     Rule("gpu_memory_utilization", "0.20.0", None, Fraction(23, 25),
          "vllm/config/cache.py: CacheConfig.gpu_memory_utilization = Field(default=0.92) (0.20.0, 0.21.0, 0.22.0 "
-         "and 0.22.1 line 66)"),
+         "and 0.22.1 line 66; 0.23.0 line 67)"),
     # -- how the requested memory (total x gpu_memory_utilization, a Python float) becomes whole
     #    bytes. "floor": the float is kept and the KV pool truncated, int(total x util - non-KV), which
     #    for a pool of at least 0 B is floor(total x util) - non-KV (the float's ulp divides both
@@ -230,11 +230,13 @@ RULES = (
          "non_kv_cache_memory) (0.9.1 :218-231, 0.11.0 :279-302, 0.13.0 :357-382)"),
     Rule("requested_memory_rounding", "0.14.0", None, "ceil",
          "vllm/v1/worker/utils.py: request_memory, requested_memory = math.ceil(total_memory * "
-         "gpu_memory_utilization) (0.14.0 :258, 0.15.0 :255, 0.16.0 :97, 0.17.0 :222, 0.17.1-0.22.1 :408), "
+         "gpu_memory_utilization) (0.14.0 :258, 0.15.0 :255, 0.16.0 :97, 0.17.0 :222, 0.17.1-0.22.1 :408, 0.23.0 :410; "
+         "request_memory AST-identical 0.22.1 -> 0.23.0), "
          "which Worker.init_device stores as requested_memory (0.14.0 gpu_worker.py :234, 0.20.0 :283, 0.21.0 :303)"),
     Rule("block_size", "0.8.0", None, 16,
          "vllm/platforms/cuda.py: check_and_update_config sets block_size 16 when unset (0.17.1 :178-179); "
-         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34; 0.21.0 and 0.22.0 :45), applied "
+         "from 0.18.0 vllm/config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE = 16 (:34; 0.21.0 and 0.22.0 :45; "
+         "0.23.0 :46), applied "
          "by vllm/platforms/interface.py update_block_size_for_backend"),
     # -- weights beyond the checkpoint's: MLA layers (DeepSeek-V2/V3, Kimi-K2) keep kv_b_proj and
     #    also W_UK_T / W_UV, views of kv_b_proj's weight in the model dtype (act_dtype =
@@ -286,9 +288,16 @@ RULES = (
          "vllm/config.py (0.8.5-0.10.0), vllm/config/cache.py: BlockSize = Literal[1, 8, 16, 32, 64, 128]"),
     Rule("block_size_choices", "0.11.1", "0.17.1", (1, 8, 16, 32, 64, 128, 256),
          "vllm/config/cache.py: BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]"),
-    Rule("block_size_choices", "0.18.0", None, None,
+    Rule("block_size_choices", "0.18.0", "0.22.1", None,
          "vllm/config/cache.py: block_size: SkipValidation[int]; the selected attention backend must support it "
          "(FlexAttention, the last fallback, takes any size)"),
+    # 0.23.0 validates the field (a positive integer, which kvplan's --block-size already must be); the
+    # backend test and the default are 0.22.1's (Platform.update_block_size_for_backend,
+    # AttentionBackend.get_preferred_block_size / get_supported_kernel_block_sizes AST-identical).
+    Rule("block_size_choices", "0.23.0", None, None,
+         "vllm/config/cache.py (0.23.0): block_size: int = Field(default=None, gt=0) (:48) with "
+         "CacheConfig._skip_none_validation (:224-230) letting None through to _apply_block_size_default "
+         "(:232-244, DEFAULT_BLOCK_SIZE 16); no list of sizes, the selected attention backend must support it"),
     # -- the block size of MLA models (DeepSeek-V2/V3, Kimi-K2, ...): the attention backend's
     #    (vllm/platforms/cuda.py: CudaPlatformBase.check_and_update_config up to 0.17.1; kvplan.engines.vllm
     #    mla_block_size applies these by compute capability)
@@ -331,7 +340,7 @@ RULES = (
     Rule("speculative_read", "0.8.0", "0.19.1", True, "v1/spec_decode (the releases kvplan read)"),
     Rule("speculative_read", "0.20.0", None, False, "v1/spec_decode/eagle.py (0.20.0, 0.21.0, 0.22.0): not read; "
          "0.22.0's _dummy_sampler_run adds a probabilistic draft_probs [tokens, vocab] fp32 pass (gpu_model_runner.py "
-         ":5992-6002)"),
+         ":5992-6002); 0.23.0 adds Step3p5MTPProposer (GPUModelRunner.__init__) and a use_fp64_gumbel draft path"),
     Rule("cudagraph_estimate_subtracted", "0.8.0", "0.19.1", False,
          _WORKER + " (no estimate before 0.18; 0.18-0.19 estimate it but subtract only with "
          "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, default '0' in vllm/envs.py)"),
@@ -339,9 +348,9 @@ RULES = (
          _WORKER + ": available_kv_cache_memory_bytes = requested_memory - non_kv_cache_memory - "
          "cudagraph_memory_estimate_applied (0.20.0 :419-423, 0.21.0 :441-445), the estimate measured when "
          "cudagraph_mode != NONE on CUDA (0.20.0 :379-385 'not current_platform.is_rocm()', 0.21.0 :401-407 "
-         "'current_platform.is_cuda()'; 0.22.0 :405-411, determine_available_memory AST-identical to 0.21.0) and "
-         "applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (vllm/envs.py default '1' from 0.20.0, line 1725; "
-         "0.21.0 line 1769; 0.22.0 line 1955)"),
+         "'current_platform.is_cuda()'; 0.22.0 :405-411, determine_available_memory AST-identical to 0.21.0; 0.23.0 "
+         ":419-425, :439-465, AST-identical to 0.22.1) and applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS "
+         "(vllm/envs.py default '1' from 0.20.0, line 1725; 0.21.0 line 1769; 0.22.0 line 1955; 0.23.0 line 1978)"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -355,12 +364,21 @@ RULES = (
     Rule("v2_model_runner_architectures", "0.12.0", "0.21.0", (),
          "vllm/envs.py: VLLM_USE_V2_MODEL_RUNNER default '0' (0.12.0 :1550-1552, 0.19.1 :1605-1607, 0.21.0 "
          ":1711-1713), read by vllm/v1/worker/gpu_worker.py Worker.__init__ (use_v2_model_runner): V1 unless set"),
-    Rule("v2_model_runner_architectures", "0.22.0", None, ("Qwen3ForCausalLM",),
+    Rule("v2_model_runner_architectures", "0.22.0", "0.22.1", ("Qwen3ForCausalLM",),
          "vllm/config/vllm.py: DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'Qwen3ForCausalLM'}) (0.22.0 and "
          "0.22.1 :69), read by VllmConfig.use_v2_model_runner (:492-516: envs.VLLM_USE_V2_MODEL_RUNNER when set, "
          "vllm/envs.py :1897-1899 maybe_convert_bool, default None; else _is_default_v2_model_runner_model :518-532, "
          "HAS_TRITON and _get_v2_model_runner_unsupported_features :1977-2055), which gpu_worker.py Worker.__init__ "
          "takes (:153)"),
+    Rule("v2_model_runner_architectures", "0.23.0", None,
+         ("LlamaForCausalLM", "MistralForCausalLM", "Qwen3ForCausalLM"),
+         "vllm/config/vllm.py (0.23.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'LlamaForCausalLM', "
+         "'MistralForCausalLM', 'Qwen3ForCausalLM'}) (:69-75); VllmConfig.use_v2_model_runner (:519-542) and "
+         "_is_default_v2_model_runner_model (:544-558) as 0.22.1's but for log text "
+         "(envs.VLLM_USE_V2_MODEL_RUNNER when set, vllm/envs.py :1921-1923 maybe_convert_bool, default None; "
+         "else a 'generate' runner, an architecture in the set, not is_moe and not is_quantized, HAS_TRITON, no "
+         "_get_v2_model_runner_unsupported_features); "
+         "gpu_worker.py Worker.__init__ takes it (:161)"),
     # -- multimodal prefix-LM models whose default max_num_batched_tokens vLLM raises to the largest
     #    multimodal item's token count (kvplan.engines.vllm VLLM.settings refuses them when
     #    --max-num-batched-tokens is not given: kvplan does not compute that count). Value: the
@@ -405,8 +423,20 @@ RULES = (
          "flashinfer-python is only an extra (wheel metadata) but ships in the vllm-openai image"),
     Rule("sampler_top_k_top_p", "0.11.1", "0.16.0", "sort",
          _TOPK + ": FlashInfer is opt-in (VLLM_USE_FLASHINFER_SAMPLER=1); forward_native sorts the logits"),
-    Rule("sampler_top_k_top_p", "0.17.0", None, "triton",
+    Rule("sampler_top_k_top_p", "0.17.0", "0.22.1", "triton",
          _TOPK + ": apply_top_k_top_p_triton for >= 8 rows (vllm/v1/sample/ops/topk_topp_triton.py)"),
+    # 0.23.0 rewrites the Triton kernel (_topk_topp_kernel, topk_topp_triton.py :94-853, the Qrita pivot
+    # search), which reads and writes only the logits (in place), its per-program BUFFER row and the two
+    # lookup tables: no allocation of its own. The host side is 0.22.1's on a GPU: the same
+    # _TRITON_BUFFER_CACHE buffer (kvplan.engines.vllm VLLM.sampler_bytes), only the tile sizes move into
+    # a CPU / GPU choice (8192 / 4096 on a GPU, as before).
+    Rule("sampler_top_k_top_p", "0.23.0", None, "triton",
+         _TOPK + " (0.23.0: apply_top_k_top_p :334-349 runs apply_top_k_top_p_triton when HAS_TRITON and "
+         "logits.shape[0] >= 8, :345; random_sample :435-457 keeps q = torch.empty(probs.shape, probs.dtype), "
+         "float32, through empty_exponential_noise_like :419-423 while use_fp64_gumbel is False, the default, "
+         "vllm/config/model.py :237); topk_topp_triton.py apply_top_k_top_p_triton (:856-954): num_sm = "
+         "num_compute_units (:906), buffer = logits.new_empty((min(next_power_of_2(min(num_sm, rows)), num_sm), "
+         "vocab)) (:913-915), the kernel (:94-853) storing only to LOGITS_ROW and BUFFER_ROW"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
     #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
@@ -423,13 +453,22 @@ RULES = (
     Rule("sampler_flashinfer_first_bytes", "0.8.0", "0.20.2", 0,
          _RUNNER + ": one sampler call; 0.20.x: VLLM_USE_FLASHINFER_SAMPLER default None, read as off "
          "(topk_topp_sampler.py: 'disabled by default')"),
-    Rule("sampler_flashinfer_first_bytes", "0.21.0", None, 1 << 20,
+    Rule("sampler_flashinfer_first_bytes", "0.21.0", "0.22.1", 1 << 20,
          _RUNNER + " (0.21.0 :5741-5764, 0.22.0 :5950-5975: the FlashInfer call, then forward_native; the dummy "
          "sampler's non-speculative part is 0.21.0's, VLLM_USE_FLASHINFER_SAMPLER default True, 0.22.0 envs.py "
          ":818-822); flashinfer-python==0.6.8.post1 (a Requires-Dist of the 0.21.0 wheel) sampling.py "
          "top_k_mask_logits: row_states_buffer 1024 * 1024 B; 0.6.11.post2 (0.22.0, 0.22.1) changes sampling.py only "
          "in its @flashinfer_api(trace=...) decorators, which return the function itself at FLASHINFER_LOGLEVEL 0 "
          "(api_logging.py :1575-1650), and keeps utils.py _get_cache_buf (:212-223)"),
+    Rule("sampler_flashinfer_first_bytes", "0.23.0", None, 1 << 20,
+         _RUNNER + " (0.23.0 :5974-6079, AST-identical to 0.22.1: the FlashInfer call, then forward_native with a "
+         "generator, :6015-6037); topk_topp_sampler.py TopKTopPSampler.__init__ (:78-129) takes forward_cuda when "
+         "flashinfer_sampler_supported (:21-67: CUDA, VLLM_USE_FLASHINFER_SAMPLER, default True, envs.py :820-824, "
+         "FlashInferBackend.supports_compute_capability), forward_cuda (:155-182) sends use_fp64_gumbel to "
+         "forward_native (off by default); flashinfer-python==0.6.12 (a Requires-Dist of the 0.23.0 wheel): "
+         "sampling.py, csrc/sampling.cu and include/flashinfer/sampling.cuh identical to 0.6.11.post2, utils.py "
+         "_get_cache_buf (:212-223) unchanged, @flashinfer_api at FLASHINFER_LOGLEVEL 0 only attaches fi_trace "
+         "(api_logging.py :2451-2454)"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -980,12 +1019,23 @@ RULES = (
          "(vllm/compilation/passes/fusion/allreduce_rms_fusion.py) adds capability 103 (2: 64, 4: 64, 8: 2 MB); "
          "other 10.x parts get no size, so the pass disables itself there"),
     # 0.21.0 drops the dp 1 / pp 1 conditions ("single_dp_pp": False; absent: True).
-    Rule("allreduce_rms_fusion", "0.21.0", None,
+    Rule("allreduce_rms_fusion", "0.21.0", "0.22.1",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
           "single_dp_pp": False},
          "vllm/config/vllm.py enable_allreduce_rms_fusion (0.21.0 :119-139): tensor_parallel_size > 1, is_cuda(), "
          "has_flashinfer(), is_device_capability_family(100) or is_device_capability(90); no data_parallel_size "
          "or pipeline_parallel_size test; FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0 (allreduce_rms_fusion.py :66-82)"),
+    # 0.23.0 tests pipeline_parallel_size == 1 again, not data_parallel_size ("single_pp": True), and adds
+    # Gemma-style (weight + 1 in float32) RMSNorm patterns to the pass (AllReduceGemmaRMSNormPattern and
+    # AllReduceFusedAddGemmaRMSNormPattern, allreduce_rms_fusion.py :447-565), so Gemma models fuse as
+    # others do, which kvplan's speed model assumes of every model.
+    Rule("allreduce_rms_fusion", "0.23.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
+          "single_dp_pp": False, "single_pp": True},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion (0.23.0 :129-156): tensor_parallel_size > 1, "
+         "pipeline_parallel_size == 1 ('Gated off for PP > 1'), is_cuda(), has_flashinfer(), "
+         "is_device_capability_family(100) or is_device_capability(90); no data_parallel_size test; "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
     #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
