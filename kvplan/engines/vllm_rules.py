@@ -515,7 +515,7 @@ RULES = (
          "oracle/unquantized.py _get_priority_backends (0.20.0 :67-72): FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, "
          "TRITON, BATCHED_TRITON, the first supported is taken (:282-290); FlashInfer's workspaces not read"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
-    #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moe.md)?
+    #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
     #    "installed": which kernel runs depends on what is installed, so kept bytes are not known;
     #    "freed": the Triton backend runs outside the modular kernel and frees every buffer.
