@@ -249,6 +249,20 @@ class MLABlock(_Strict):
     index_n_heads: PositiveInt | None = None
 
 
+class RopeScalingBlock(_Strict):
+    """Rotary scaling whose cos/sin table some engine releases size differently from the
+    context: dynamic NTK (Hugging Face rope_scaling type "dynamic" with a factor; InternLM2.5-7B:
+    factor 2.0 over max_position_embeddings 32,768). ``original_max_position_embeddings``: the
+    config's length before the factor, the ``max_position`` the model hands vLLM's get_rope;
+    the spec's max_position_embeddings is the scaled context, floor(original x factor). vLLM
+    keeps original x factor table rows up to 0.21.0 and original rows from 0.22.0 (rule
+    ``dynamic_ntk_rope_rows``)."""
+
+    type: Literal["dynamic"]
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)]
+    original_max_position_embeddings: PositiveInt
+
+
 class SSMBlock(_Strict):
     """The mixer of the state_space layers, for their weights (the kind holds the state
     sizes). ``mamba1``: in/x/dt/out projections, needs ``time_step_rank``; ``mamba2``
@@ -414,6 +428,8 @@ class ModelSpecSchema(_Strict):
     # The tanh soft-cap on attention logits, scores -> cap * tanh(scores / cap) (Gemma 2:
     # attn_logit_softcapping 50.0); no bytes, but vLLM's FlexAttention refuses it.
     attn_logit_softcapping: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # Rotary scaling that sizes an engine's rotary table differently from the context (see RopeScalingBlock).
+    rope_scaling: RopeScalingBlock | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None
@@ -437,6 +453,13 @@ class ModelSpecSchema(_Strict):
                 raise ValueError(
                     f"{name}.layer_types has {len(block.layer_types)} entries for {self.num_layers} layers"
                 )
+        rope = self.rope_scaling
+        scaled = None if rope is None else int(rope.original_max_position_embeddings * rope.factor)
+        if rope is not None and scaled != self.max_position_embeddings:
+            raise ValueError(
+                f"rope_scaling: original_max_position_embeddings {rope.original_max_position_embeddings} x factor "
+                f"{rope.factor:g} is not max_position_embeddings ({self.max_position_embeddings}), the scaled context"
+            )
         if self.cache and self.mla is None:
             for name, kind in self.cache.kinds.items():
                 if isinstance(kind, MLASpec) and (kind.kv_lora_rank is None or kind.qk_rope_head_dim is None):

@@ -46,6 +46,15 @@ class MLA:
 
 
 @dataclass(frozen=True)
+class RopeScaling:
+    """Rotary scaling that sizes an engine's rotary table (see kvplan.schema.RopeScalingBlock)."""
+
+    type: str
+    factor: float
+    original_max_position_embeddings: int
+
+
+@dataclass(frozen=True)
 class SSM:
     """Which mixer a state-space layer runs and its weight-only details (see
     kvplan.schema.SSMBlock); the layer's cache kind carries the state sizes."""
@@ -126,6 +135,9 @@ class ModelSpec:
     # tanh soft-cap on the attention logits (Gemma 2: config.json attn_logit_softcapping 50.0);
     # no bytes, but some engines' attention backends refuse it (vLLM's FlexAttention).
     attn_logit_softcapping: float | None = None
+    # Dynamic-NTK rotary scaling (HF rope_scaling type "dynamic"): vLLM's rotary table rows by
+    # release (kvplan.engines.vllm.rope_cache_bytes); None: the table has max_position_embeddings rows.
+    rope_scaling: RopeScaling | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()
     # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
@@ -307,6 +319,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         attention_sinks=d.get("attention_sinks", False),
         attention_output_gate=d.get("attention_output_gate", False),
         attn_logit_softcapping=d.get("attn_logit_softcapping"),
+        rope_scaling=RopeScaling(**d["rope_scaling"]) if d.get("rope_scaling") else None,
         ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
         ffn=_ffn_layers(d),
         vision_tower=tower,

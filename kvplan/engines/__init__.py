@@ -40,11 +40,11 @@ def engine_families() -> list[str]:
     return list(ENGINES)
 
 
-def rope_cache_bytes(spec) -> int:
-    """vLLM's rotary cos/sin cache (see kvplan.engines.vllm.rope_cache_bytes)."""
+def rope_cache_bytes(spec, release: str | None = None) -> int:
+    """vLLM's rotary cos/sin cache at a release (see kvplan.engines.vllm.rope_cache_bytes)."""
     from kvplan.engines.vllm import rope_cache_bytes as _rope
 
-    return _rope(spec)
+    return _rope(spec, release)
 
 
 def _split(name: str) -> tuple[str, str | None]:

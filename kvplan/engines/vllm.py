@@ -56,13 +56,22 @@ def dtype_bytes(spec: ModelSpec) -> int:
     return {"fp32": 4, "bf16": 2, "fp16": 2}[spec.dtype]
 
 
-def rope_cache_bytes(spec: ModelSpec) -> int:
+def rope_cache_bytes(spec: ModelSpec, release: str | None = None) -> int:
     """vLLM's rotary cos/sin cache: max_position_embeddings x rotary_dim in the model dtype
-    (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights)."""
+    (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights). A
+    dynamic-NTK model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B,
+    32,768 x factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
+    ``release`` (default: kvplan's default release) matters only for such a model."""
     if spec.position_embedding != "rope":
         return 0
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
-    return spec.max_position_embeddings * rotary * dtype_bytes(spec)
+    rows = spec.max_position_embeddings
+    rope = spec.rope_scaling
+    if rope is not None and rope.type == "dynamic":
+        original = rope.original_max_position_embeddings
+        scaled = BOOK.value("dynamic_ntk_rope_rows", BOOK.resolve(release or R.DEFAULT_RELEASE)) == "scaled"
+        rows = math.ceil(original * rope.factor) if scaled else original
+    return rows * rotary * dtype_bytes(spec)
 
 
 def mlp_width(spec: ModelSpec, tp: int, layers: range) -> int:
@@ -691,7 +700,7 @@ class VLLM(Engine):
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
-            w = st.bytes + rope_cache_bytes(spec) + self.mla_copy_bytes(spec, weights, st.layers)
+            w = st.bytes + rope_cache_bytes(spec, str(self.release)) + self.mla_copy_bytes(spec, weights, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out

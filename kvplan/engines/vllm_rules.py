@@ -262,6 +262,27 @@ RULES = (
          "MLAAttention lines 710-808) with vllm/model_executor/layers/quantization/utils/quant_utils.py "
          "get_and_maybe_dequant_weights (0.19.1 lines 342-391): weight.to(act_dtype) when unquantized; "
          "Fp8LinearMethod: scaled_dequantize(..., out_dtype=act_dtype); else quant_method.apply(layer, eye)"),
+    # -- the rotary cos/sin table of a dynamic-NTK model (HF rope_scaling type "dynamic" with a
+    #    factor; ModelSpec.rope_scaling): get_rope hands DynamicNTKScalingRotaryEmbedding the
+    #    config's max_position_embeddings (llama.py, internlm2.py: max_position=config value, not the
+    #    scaled max_model_len), and its _compute_cos_sin_cache sizes the table; a module buffer in the
+    #    model dtype (RotaryEmbeddingBase.__init__ cache.to(dtype)), so part of the weights. Value: the
+    #    rows, "scaled" = ceil(max_position x factor) (torch.arange of a float end), "unscaled" =
+    #    max_position. InternLM2.5-7B (32,768 x 2.0, head_dim 128, bf16): 16 MiB up to 0.21.0, 8 MiB
+    #    from 0.22.0. Linear scaling (LinearScalingRotaryEmbedding: max_position x factor rows per
+    #    factor, concatenated), YaRN (original x factor), llama3 (max_position) and longrope (original +
+    #    max_position, Phi3LongRoPEScaledRotaryEmbedding long_short_cos_sin_cache) did not change at 0.22.0.
+    Rule("dynamic_ntk_rope_rows", "0.8.0", "0.21.0", "scaled",
+         "DynamicNTKScalingRotaryEmbedding._compute_cos_sin_cache: max_len = self.max_position_embeddings * "
+         "self.scaling_factor; t = torch.arange(max_len) (vllm/model_executor/layers/rotary_embedding.py 0.8.0 "
+         ":456-462, 0.10.0 :463-469; rotary_embedding/dynamic_ntk_scaling_rope.py 0.10.1 :55-61, 0.21.0 :56-62); "
+         "get_rope passes max_position (0.8.0 rotary_embedding.py :1159-1163, 0.21.0 rotary_embedding/__init__.py "
+         ":200-223)"),
+    Rule("dynamic_ntk_rope_rows", "0.22.0", None, "unscaled",
+         "vllm/model_executor/layers/rotary_embedding/dynamic_ntk_scaling_rope.py (0.22.0, 0.22.1) "
+         "_compute_cos_sin_cache :53-73: t = torch.arange(self.max_position_embeddings); the factor only moves "
+         "the base, by max_position / max_trained_positions (rotary_embedding/__init__.py get_rope :212-223: "
+         "rope_parameters max_trained_positions, default max_position)"),
     # -- data parallelism with a MoE model: each rank's MoE layers run on the tokens of every DP
     #    rank, gathered into one [sum of the ranks' tokens, hidden] tensor (and gathered router
     #    logits), so the profile run's MoE activations grow with dp; the DP / EP communicators add

@@ -453,17 +453,10 @@ def context_length(c: HFConfig) -> int:
     the model is Gemma 3; YaRN scales ``original_max_position_embeddings``. Qwen2.5-7B with
     YaRN factor 4 over 32,768 serves 131,072. A tokenizer_config.json model_max_length, which
     vLLM also reads, is not seen here."""
-    found = {k: c.check_int(k, v) for k in CONTEXT_KEYS if (v := c.raw(k, None)) is not None}
-    if not found:
-        c.int(MAX_POS)  # SpecError naming the missing key
-    length = found.get("model_max_length") or min(found.values())
-    rope = c.raw("rope_scaling", None) or c.raw("rope_parameters", None)
-    model_type = f"{c.top.data.get('model_type', '')} {c.data.get('model_type', '')}"
-    if rope is None or "gemma3" in model_type:
+    length = _unscaled_length(c)
+    params = _rope_params(c)
+    if params is None:
         return length
-    if not isinstance(rope, dict):
-        raise c.error(f"{c.where('rope_scaling')} must be a JSON object, got {rope!r}")
-    params = list(rope.values()) if rope and all(isinstance(v, dict) for v in rope.values()) else [rope]
     factor = 1
     for rp in params:
         kind = rp.get("rope_type", rp.get("type"))
@@ -494,6 +487,55 @@ def context_length(c: HFConfig) -> int:
     return scaled
 
 
+def _unscaled_length(c: HFConfig) -> int:
+    """The smallest of CONTEXT_KEYS (model_max_length when given), before any rope factor."""
+    found = {k: c.check_int(k, v) for k in CONTEXT_KEYS if (v := c.raw(k, None)) is not None}
+    if not found:
+        c.int(MAX_POS)  # SpecError naming the missing key
+    return found.get("model_max_length") or min(found.values())
+
+
+def _rope_params(c: HFConfig) -> list[dict] | None:
+    """The rope scaling parameter sets (one, or one per layer type in a transformers v5
+    rope_parameters), None when there is none or the model is Gemma 3 (whose factor vLLM does
+    not apply to the context)."""
+    rope = c.raw("rope_scaling", None) or c.raw("rope_parameters", None)
+    model_type = f"{c.top.data.get('model_type', '')} {c.data.get('model_type', '')}"
+    if rope is None or "gemma3" in model_type:
+        return None
+    if not isinstance(rope, dict):
+        raise c.error(f"{c.where('rope_scaling')} must be a JSON object, got {rope!r}")
+    return list(rope.values()) if rope and all(isinstance(v, dict) for v in rope.values()) else [rope]
+
+
+def rope_scaling(c: HFConfig) -> dict | None:
+    """The spec's rope_scaling block for dynamic NTK (rope type "dynamic" with a factor), whose
+    rotary table vLLM sizes by release: ``max_position x factor`` rows up to 0.21.0
+    (DynamicNTKScalingRotaryEmbedding._compute_cos_sin_cache, ``t = torch.arange(max_len)``:
+    rotary_embedding.py :462 in 0.8.0, rotary_embedding/dynamic_ntk_scaling_rope.py :62 in
+    0.21.0), ``max_position`` rows from 0.22.0 (:67; get_rope :212-223 passes
+    max_trained_positions); ``max_position`` is the config's length, the unscaled one here.
+    A factor of 1 changes nothing and gives none. With an ``alpha`` (Hunyuan) vLLM builds
+    DynamicNTKAlphaRotaryEmbedding (max_position rows) from 0.9.2, the factor one before: a
+    factor other than 1 beside an alpha is refused."""
+    params = _rope_params(c)
+    if params is None:
+        return None
+    dynamic = [rp for rp in params if rp.get("rope_type", rp.get("type")) == "dynamic"]
+    if not dynamic:
+        return None
+    factor = dynamic[0].get("factor", 1)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor == 1:
+        return None  # 1: no scaling; a bad factor is named by context_length
+    if len(params) > 1:
+        raise c.error(f"{c.where('rope_scaling')}: dynamic NTK scaling in a per-layer-type rope_parameters is not "
+                      "modelled (which layers' rotary table it sizes is not read)")
+    if "alpha" in dynamic[0]:
+        raise c.error(f"{c.where('rope_scaling')}: dynamic NTK scaling with both alpha and factor {factor!r} is not "
+                      "modelled (vLLM's rotary table follows the alpha from 0.9.2 and the factor before)")
+    return {"type": "dynamic", "factor": float(factor), "original_max_position_embeddings": _unscaled_length(c)}
+
+
 # -- layout helpers every family shares -----------------------------------------------------
 def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool = True) -> dict:
     """Sizes shared by every decoder: layers, widths, heads, context (the KV sizes, required),
@@ -509,6 +551,8 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
         "num_kv_heads": kv_heads(c, heads),
         "max_position_embeddings": context_length(c),
     }
+    if (rope := rope_scaling(c)) is not None:
+        m["rope_scaling"] = rope
     for name, keys in WEIGHT_ONLY_SIZES.items():
         if name == "intermediate_size" and not read_intermediate:
             continue
