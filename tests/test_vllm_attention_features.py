@@ -39,7 +39,10 @@ def test_an_fp8_cache_of_a_model_with_sinks_falls_to_triton_below_8_9(gpu, relea
 
 @pytest.mark.parametrize("gpu,release", FP8_SINKS_STARTS)
 def test_an_fp8_cache_of_a_model_with_sinks_starts_from_8_9(gpu, release):
-    assert _request("gpt-oss-20b", gpu, release, "fp8").spec.attention_sinks
+    # mxfp4 experts on capability 9.0 under 0.10.2-0.11.2 are refused (their layout depends on whether
+    # triton_kernels is installed: rule mxfp4_sm90_expert_layout), so there the model runs bf16 weights
+    weights = "bf16" if (gpu, release) == ("h100-sxm", "0.11.1") else None
+    assert _request("gpt-oss-20b", gpu, release, "fp8", weights=weights).spec.attention_sinks
 
 
 def test_below_7_5_an_fp8_cache_fails_with_or_without_sinks():

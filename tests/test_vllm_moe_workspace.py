@@ -108,13 +108,15 @@ def _moe_notes(data):
 
 
 @pytest.mark.parametrize("release, rc, activation, pool, blocks", [
-    # H100 (80 GiB, capability 9.0), gpt-oss-120b, defaults: the figures kvplan gave with the note, now
-    # without it; vLLM's mxfp4 Triton path keeps no workspace, so none is added (0 B).
-    # 0.14.1 is vllm issue #33155's release ("[mxfp4.py:165] Using Triton backend"); exit 1 there: a
-    # 131,072-token request needs 8,713 blocks, more than the pool's 5,202 (the plan's verdict, not the MoE)
-    ("0.14.1", 1, 7_923_302_400, 3_068_794_240, 5_202),
-    ("0.18.1", 0, 3_087_538_176, 7_904_558_464, 13_401),
-    ("0.19.1", 0, 3_087_538_176, 7_904_558_464, 13_401),
+    # H100 (80 GiB, capability 9.0), gpt-oss-120b, defaults, without the note: vLLM's mxfp4 Triton path
+    # keeps no workspace, so none is added (0 B). The pools carry the Triton experts' resident bytes
+    # (rule mxfp4_sm90_expert_layout, tests/test_vllm_mxfp4_experts.py: 3,812,294,656 B above the
+    # checkpoint's with the float32 rotary cache). 0.14.1 is vllm issue #33155's release ("[mxfp4.py:165]
+    # Using Triton backend"): no memory left for the KV cache (exit 1), as that issue reports; 0.18.1 and
+    # 0.19.1: exit 1, a 131,072-token request needs 8,713 blocks, more than the pool's 6,938
+    ("0.14.1", 1, 7_923_302_400, -743_500_416, 0),
+    ("0.18.1", 1, 3_087_538_176, 4_092_263_808, 6_938),
+    ("0.19.1", 1, 3_087_538_176, 4_092_263_808, 6_938),
 ])
 def test_gpt_oss_on_hopper_is_planned_without_the_note(release, rc, activation, pool, blocks):
     got, data, err = _capacity("gpt-oss-120b", "--gpu", "h100", "--engine", f"vllm=={release}")
@@ -135,8 +137,8 @@ def test_mxfp4_on_capability_9_0_keeps_no_workspace(release, gpu):
 
 
 @pytest.mark.parametrize("args, why", [
-    # 0.11.x: triton_kernels is neither vendored nor a dependency: Triton or Marlin by what is installed
-    (("--gpu", "h100", "--engine", "vllm==0.11.2"), "mxfp4 experts' kernels"),
+    # (0.11.x on capability 9.0, Triton or Marlin by whether triton_kernels is installed, is refused:
+    # tests/test_vllm_mxfp4_experts.py test_install_dependent_releases_refused)
     # Blackwell: FlashInfer when flashinfer-cubin is installed or nvcc is on PATH (before 0.19.0), not read
     (("--gpu", "b200", "--engine", "vllm==0.14.1"), "mxfp4 experts' kernels"),
     (("--gpu", "b200", "--engine", "vllm==0.19.1"), "mxfp4 experts' kernels"),

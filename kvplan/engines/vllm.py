@@ -56,11 +56,19 @@ def dtype_bytes(spec: ModelSpec) -> int:
     return {"fp32": 4, "bf16": 2, "fp16": 2}[spec.dtype]
 
 
+#: Architectures whose attention builds its rotary embedding with get_rope(..., dtype=torch.float32),
+#: so the cos/sin cache is float32 whatever the model dtype: gpt-oss (vllm/model_executor/models/
+#: gpt_oss.py OAIAttention.__init__: 0.10.1 = 0.10.1.1 :49-54, 0.12.0 :72, 0.14.1 :68-71, 0.17.0 :80,
+#: 0.19.1 :85; the model exists in vLLM from 0.10.1).
+FP32_ROPE_ARCHITECTURES = frozenset({"GptOssForCausalLM"})
+
+
 def rope_cache_bytes(spec: ModelSpec, release: str | None = None) -> int:
     """vLLM's rotary cos/sin cache: max_position_embeddings x rotary_dim in the model dtype
-    (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights). A
-    dynamic-NTK model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B,
-    32,768 x factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
+    (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights), in float32
+    for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A dynamic-NTK
+    model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B, 32,768 x
+    factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
     ``release`` (default: kvplan's default release) matters only for such a model."""
     if spec.position_embedding != "rope":
         return 0
@@ -71,7 +79,36 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None) -> int:
         original = rope.original_max_position_embeddings
         scaled = BOOK.value("dynamic_ntk_rope_rows", BOOK.resolve(release or R.DEFAULT_RELEASE)) == "scaled"
         rows = math.ceil(original * rope.factor) if scaled else original
-    return rows * rotary * dtype_bytes(spec)
+    element = 4 if getattr(spec, "architecture", None) in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
+    return rows * rotary * element
+
+
+def round_up(n: int, m: int) -> int:
+    return cdiv(n, m) * m
+
+
+def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
+    """Bytes one MoE layer's mxfp4 experts hold on one rank after process_weights_after_loading
+    on compute capability 9.0 (rule ``mxfp4_sm90_expert_layout``): E experts of hidden H and
+    per-rank intermediate I // moe_tp (FusedMoE.intermediate_size_per_partition), padded as the
+    layout's create_weights pads it. "marlin": I to 128 and H to 256, weights k x n / 2, e8m0
+    scales k / 32 x n, biases in the model dtype (workspace not counted). "triton": I to 64,
+    weights with rows to 16 and row bytes to 32, the original scales kept beside swizzled copies
+    (rows to 256, columns to 2), float32 biases. gpt-oss-120b tp 1: marlin 1,847,263,232 B,
+    triton 1,799,700,480 B."""
+    e, h = spec.moe.num_experts, spec.hidden_size
+    i = spec.moe.expert_intermediate_size // moe_tp
+    bias = spec.moe.expert_bias
+    if layout == "marlin":
+        i, h = round_up(i, 128), round_up(h, 256)
+        weights = e * (2 * i * h // 2 + h * i // 2)
+        scales = e * (h // 32 * 2 * i + i // 32 * h)
+        return weights + scales + (e * (2 * i + h) * dtype_bytes(spec) if bias else 0)
+    i = round_up(i, 64)
+    weights = e * (round_up(2 * i, 16) * round_up(h // 2, 32) + round_up(h, 16) * round_up(i // 2, 32))
+    scales = e * (2 * i * (h // 32) + h * (i // 32))
+    swizzled = e * (round_up(2 * i, 256) * round_up(h // 32, 2) + round_up(h, 256) * round_up(i // 32, 2))
+    return weights + scales + swizzled + (e * (2 * i + h) * 4 if bias else 0)
 
 
 def mlp_width(spec: ModelSpec, tp: int, layers: range) -> int:
@@ -530,6 +567,12 @@ class VLLM(Engine):
         without a known compute capability (AMD, --gpu-mem) is not checked."""
         refuse_weights_below(self.name, self.rule("weights_min_capability"), weights, gpu,
                              "its quantization method's get_min_capability", "vLLM added it in a later release")
+        if (weights == "mxfp4" and self.rule("mxfp4_sm90_expert_layout") == "installed" and gpu.vendor != "amd"
+                and gpu.compute_capability == (9, 0)):
+            raise BadInputError(f"{self.name} holds mxfp4 experts on compute capability 9.0 in the Marlin or the "
+                                f"Triton layout by whether the triton_kernels package is installed (not vendored, "
+                                f"not a dependency; rule mxfp4_sm90_expert_layout), so their bytes are not known: "
+                                f"use --engine vllm==0.10.1.1 or vllm==0.12.0 to 0.19.1")
 
     def serving_dtype(self, spec: ModelSpec, gpu: GPU, explicit: bool) -> str:
         """The dtype this release runs ``spec`` in on ``gpu`` (rule ``auto_dtype``): with --dtype
@@ -700,7 +743,8 @@ class VLLM(Engine):
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
-            w = st.bytes + rope_cache_bytes(spec, str(self.release)) + self.mla_copy_bytes(spec, weights, st.layers)
+            w = (st.bytes + rope_cache_bytes(spec, str(self.release)) + self.mla_copy_bytes(spec, weights, st.layers)
+                 + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st))
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
@@ -717,6 +761,32 @@ class VLLM(Engine):
                 f"add buffers, neither counted, so the KV pool can be smaller than planned",)
 
     # -- the parts of the waterfall -------------------------------------------------------------
+    def mxfp4_expert_layout(self, spec: ModelSpec, gpu: GPU, weights) -> str | None:
+        """The layout (rule ``mxfp4_sm90_expert_layout``: "marlin" or "triton") in which this
+        release holds mxfp4 experts on ``gpu``: an NVIDIA GPU of compute capability 9.0 without
+        expert parallelism, for gated experts with biases (gpt-oss); None elsewhere (Blackwell,
+        AMD, --gpu-mem, EP: not read; experts without biases: Mxfp4MoEMethod.create_weights
+        registers w13_bias / w2_bias unconditionally before 0.19.0 (0.14.1 quantization/mxfp4.py
+        :359-405) and only with moe.has_bias in 0.19.1, not read per release; the pool's
+        ``moe_workspace_note`` says so)."""
+        layout = self.rule("mxfp4_sm90_expert_layout")
+        if (weights is None or weights.format != "mxfp4" or layout not in ("marlin", "triton")
+                or spec.moe is None or not spec.moe.expert_bias or not spec.mlp_gated
+                or gpu.vendor == "amd" or gpu.compute_capability != (9, 0) or weights.moe_ep > 1):
+            return None
+        return layout
+
+    def mxfp4_expert_extra_bytes(self, spec: ModelSpec, gpu: GPU, weights, st) -> int:
+        """What vLLM's mxfp4 experts hold on one rank in stage ``st`` beyond the checkpoint's bytes
+        (``mxfp4_expert_bytes`` per MoE layer, minus kvplan's checkpoint 'experts' part); 0 where
+        ``mxfp4_expert_layout`` is None. gpt-oss-120b tp 1 on 0.14.1: 36 x 1,799,700,480 -
+        60,993,699,840 = 3,795,517,440 B."""
+        layout = self.mxfp4_expert_layout(spec, gpu, weights)
+        if layout is None:
+            return 0
+        layers = sum(1 for layer in st.layers if spec.is_moe_layer(layer))
+        return layers * mxfp4_expert_bytes(spec, weights.moe_tp, layout) - st.by_part.get("experts", 0)
+
     def mla_copy_bytes(self, spec: ModelSpec, weights, layers: range) -> int:
         """The model-dtype copy of each MLA layer's quantized kv_b_proj that this release keeps
         beside it (W_UK_T / W_UV, rule ``mla_kv_b_dequantized_copy``) for ``layers``, on one
@@ -833,19 +903,31 @@ class VLLM(Engine):
         experts classes or prepare/finalize, not read). One line saying the pool can be smaller
         than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
         counted (``moe_workspace_bytes``) or freed. 0.20.0+ is refused before this
-        (``check_model``, the rule's "unread")."""
+        (``check_model``, the rule's "unread"). For mxfp4 experts whose resident layout kvplan
+        has not read (``mxfp4_expert_layout`` None: Blackwell, AMD, --gpu-mem, EP) the same line
+        also says they are planned at the checkpoint's bytes (one line, not a second warning)."""
         kind = self.rule("moe_persistent_workspace")
+        layout = ""
+        if (spec.moe is not None and weights is not None and weights.format == "mxfp4" and kind != "unread"
+                and self.mxfp4_expert_layout(spec, gpu, weights) is None):
+            # Blackwell (0.14.1 quantization/mxfp4.py create_weights :300-310 pads to 256 for the SM100
+            # FlashInfer backends, chosen by has_flashinfer()), AMD, --gpu-mem, EP, experts without
+            # biases: not read to the end
+            layout = (f"kvplan has not read the layout {self.name} holds these mxfp4 experts in here after "
+                      f"process_weights_after_loading (padding, scale and bias copies: vllm/model_executor/layers/"
+                      f"quantization/mxfp4.py), so they are planned at the checkpoint's bytes")
         if spec.moe is None or kind in ("none", "unread"):
-            return None
+            return f"{self.name}: {layout} and the KV pool can be smaller than planned" if layout else None
         kept = ("vLLM keeps the fused-MoE workspace after the profile forward, so it is alive during the dummy "
                 "sampler (vllm/v1/worker/workspace.py WorkspaceManager")
         if self.mxfp4_experts_freed(gpu, weights, settings):
             return None
         if weights.format not in ("bf16", "fp16", "fp32") and not self.fp8_block_experts_triton(spec, gpu, weights,
                                                                                                 settings):
+            also = f"; {layout}," if layout else ""
             return (f"{self.name}: {kept}; from 0.11.0 the modular MoE kernel keeps its buffers); kvplan has not read "
-                    f"the {weights.format} experts' kernels, so their workspace is not counted and the KV pool can be "
-                    f"smaller than planned")
+                    f"the {weights.format} experts' kernels, so their workspace is not counted{also} and the KV pool "
+                    f"can be smaller than planned")
         if kind == "quantized unread":
             return None
         why = None

@@ -577,6 +577,45 @@ RULES = (
          ":427 can_use_tma false, so no persistent kernel and no per-stream allocator, :474)"),
     Rule("moe_mxfp4_sm90_freed", "0.20.0", None, None,
          "every MoE model refused (rule moe_persistent_workspace 'unread')"),
+    # -- mxfp4 experts (gpt-oss) on compute capability 9.0 (NVIDIA, vLLM's is_device_capability(90)),
+    #    no expert parallelism: the layout their tensors have after process_weights_after_loading,
+    #    which VLLM.mxfp4_expert_bytes turns into resident bytes per MoE layer (FINDINGS_h28_mxw.md).
+    #    None: no mxfp4 method (refused by weights_min_capability) or MoE refused (0.20.0+);
+    #    "installed": Marlin or Triton by whether triton_kernels is installed: refused (check_weights).
+    #    Resident bytes are tensor bytes; vLLM's "Model loading took" is torch.cuda.max_memory_allocated
+    #    (0.14.1 vllm/utils/mem_utils.py DeviceMemoryProfiler :42-60), so caching-allocator block
+    #    rounding is on top and not modelled: gpt-oss-120b tp 1 is 0.037 GiB (0.10.1 Marlin) and
+    #    0.041-0.051 GiB (0.14.1 Triton) below the logged 65.9651 / 64.38 GiB (issues #23278, #33155),
+    #    as is Marlin's per-layer workspace (SM count x 4 int32: 2,112 B on 132 SMs; the catalog has no
+    #    SM count). Paths under vllm/model_executor/layers/quantization/.
+    Rule("mxfp4_sm90_expert_layout", "0.8.0", "0.10.0", None,
+         "no mxfp4.py before 0.10.1 (rule weights_min_capability)"),
+    Rule("mxfp4_sm90_expert_layout", "0.10.1", "0.10.1.1", "marlin",
+         "mxfp4.py Mxfp4MoEMethod._should_use_marlin :123-135 (0.10.1 = 0.10.1.1): True on capability 9.0 "
+         "without triton_kernels or with torch < 2.8.0, and the wheel pins torch==2.7.1 (METADATA Requires-Dist); "
+         "create_weights :156-167 pads the per-partition intermediate size to a multiple of 128 and hidden to 256; "
+         "utils/marlin_utils_fp4.py prepare_moe_fp4_layer_for_marlin :195-297: gptq_marlin_repack keeps "
+         "size_k x size_n / 2 B, scales become float8_e8m0fnu (mxfp4_marlin_process_scales :59-69, 1 B per "
+         "32 inputs), biases .to(params_dtype) permuted (model dtype), workspace marlin_make_workspace_new(4) "
+         "(utils/marlin_utils.py :201-209, not counted, see above)"),
+    Rule("mxfp4_sm90_expert_layout", "0.10.2", "0.11.2", "installed",
+         "mxfp4.py (0.10.2 _should_use_marlin; 0.11.0 get_mxfp4_backend :59-108, 0.11.2 :89-154): TRITON when "
+         "has_triton_kernels() (torch 2.8.0+ pinned), else MARLIN; triton_kernels is neither vendored nor a "
+         "Requires-Dist of these wheels, so the experts' layout depends on the installation"),
+    Rule("mxfp4_sm90_expert_layout", "0.12.0", "0.19.1", "triton",
+         "mxfp4.py get_mxfp4_backend (0.12.0 :107-165, 0.14.1 :107-166; 0.19.0-0.19.1 fused_moe/oracle/mxfp4.py "
+         "_get_priority_backends :169-183, select_mxfp4_moe_backend :197-365): TRITON with the vendored "
+         "triton_kernels; create_weights pads the intermediate size to a multiple of 64 only (0.12.0 :328-331, "
+         "0.14.1 :327-329, 0.17.0 :343-346; 0.19.1 fused_moe/oracle/mxfp4.py "
+         "mxfp4_round_up_hidden_size_and_intermediate_size :376-400 via Mxfp4MoEMethod.maybe_roundup_sizes); "
+         "process_weights_after_loading (0.14.1 TRITON branch :746-783; 0.19.1 fused_moe/oracle/mxfp4.py "
+         ":721-752 with mxfp4.py _setup_kernel :296-311) replaces the biases by float32 copies, swizzles the "
+         "weights (vllm/third_party/triton_kernels/tensor_details/layout_details/hopper_value.py swizzle_data "
+         ":99-175: rows padded to 16, bytes per row to 32) and copies the scales into w13/w2_precision_config "
+         "(hopper_scale.py swizzle_data :22-46: rows padded to SWIZZLE_ALIGN_M = 2 x num_warps(8) x 2 x 8 = 256, "
+         "scale columns to 2), while layer.w13_weight_scale / w2_weight_scale are never deleted: both kept"),
+    Rule("mxfp4_sm90_expert_layout", "0.20.0", None, None,
+         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
     # -- block-quantized fp8 experts (DeepSeek-V3: quantization_config weight_block_size [128, 128])
     #    on compute capability 9.0 with dp 1 and no EP: which experts class runs
     #    (VLLM.fp8_block_experts_triton, FINDINGS_h28_moeq.md section 6). None: not read, or the
