@@ -58,8 +58,9 @@ def test_0_14_1_triton_pool_negative(capsys):
 def test_0_10_1_1_marlin(capsys):
     rc, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.10.1.1")
     assert rc == 1
-    assert d["weights_bytes"] == 4_255_115_904 + (32 << 20) + 36 * 1_847_263_232 == 70_790_146_688
-    assert d["kv_pool_bytes"] == 2_754_614_656
+    # + each layer's Marlin workspace, 132 SMs x 4 int32 = 2,112 B (marlin_make_workspace_new(device, 4))
+    assert d["weights_bytes"] == 4_255_115_904 + (32 << 20) + 36 * (1_847_263_232 + 2_112) == 70_790_222_720
+    assert d["kv_pool_bytes"] == 2_754_538_624
     assert "vllm==0.10.1.1 refuses to start" in d["verdict"]
 
 
@@ -67,7 +68,7 @@ def test_tp2_and_20b(capsys):
     _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.14.1", "--tp", "2")
     assert d["weights_bytes"] == 2_141_147_520 + (32 << 20) + 36 * 921_288_704 == 35_341_095_296
     _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.10.1.1", "--tp", "2")
-    assert d["weights_bytes"] == 2_141_147_520 + (32 << 20) + 36 * 964_165_632 == 36_884_664_704
+    assert d["weights_bytes"] == 2_141_147_520 + (32 << 20) + 36 * (964_165_632 + 2_112) == 36_884_740_736
     _, d = _json(capsys, "gpt-oss-20b", "--gpu", "h100", "--engine", "vllm==0.14.1")
     assert d["weights_bytes"] == 3_595_648_128 + (32 << 20) + 24 * 449_925_120 == 14_427_405_440
 
@@ -103,3 +104,11 @@ def test_blackwell_amd_and_ep_keep_checkpoint_bytes_with_one_note(capsys):
     # on capability 9.0 with the layout read, no such note
     _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.14.1", "--tp", "2")
     assert not [n for n in d["notes"] if "mxfp4 experts" in n]
+
+
+def test_marlin_workspace_needs_the_sm_count(capsys):
+    """The Marlin workspace is SMs x 16 B a layer: a Hopper GPU without a catalog SM count is refused
+    (H800: capability 9.0, compute_units unknown), as the Triton sampler's buffer is on 0.17.0+."""
+    rc, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h800", "--engine", "vllm==0.10.1.1")
+    assert rc == 2 and out == ""
+    assert "Marlin mxfp4 MoE workspace" in one_line_error(err) and "no SM count for h800" in err

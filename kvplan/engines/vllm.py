@@ -92,7 +92,8 @@ def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
     on compute capability 9.0 (rule ``mxfp4_sm90_expert_layout``): E experts of hidden H and
     per-rank intermediate I // moe_tp (FusedMoE.intermediate_size_per_partition), padded as the
     layout's create_weights pads it. "marlin": I to 128 and H to 256, weights k x n / 2, e8m0
-    scales k / 32 x n, biases in the model dtype (workspace not counted). "triton": I to 64,
+    scales k / 32 x n, biases in the model dtype (its per-layer workspace, SMs x 16 B, is
+    VLLM.marlin_workspace_bytes). "triton": I to 64,
     weights with rows to 16 and row bytes to 32, the original scales kept beside swizzled copies
     (rows to 256, columns to 2), float32 biases. gpt-oss-120b tp 1: marlin 1,847,263,232 B,
     triton 1,799,700,480 B."""
@@ -785,7 +786,22 @@ class VLLM(Engine):
         if layout is None:
             return 0
         layers = sum(1 for layer in st.layers if spec.is_moe_layer(layer))
-        return layers * mxfp4_expert_bytes(spec, weights.moe_tp, layout) - st.by_part.get("experts", 0)
+        extra = layers * mxfp4_expert_bytes(spec, weights.moe_tp, layout) - st.by_part.get("experts", 0)
+        if layout == "marlin":  # each layer's marlin_make_workspace_new(device, 4): SMs x 4 int32
+            extra += layers * self.marlin_workspace_bytes(gpu)
+        return extra
+
+    def marlin_workspace_bytes(self, gpu: GPU) -> int:
+        """prepare_moe_fp4_layer_for_marlin's ``layer.workspace = marlin_make_workspace_new(device, 4)``
+        (0.10.1.1 utils/marlin_utils_fp4.py :212): torch.zeros(SMs x 4, int32) (utils/marlin_utils.py
+        :201-209, ``multi_processor_count``, the catalog's compute_units): 2,112 B on an H100's 132
+        SMs. Refused for a GPU without a count, as the Triton sampler's buffer is."""
+        if gpu.compute_units is None:
+            raise BadInputError(
+                f"{self.name}: the Marlin mxfp4 MoE workspace has 4 int32 a streaming multiprocessor "
+                f"(vllm/model_executor/layers/quantization/utils/marlin_utils.py marlin_make_workspace_new), and "
+                f"kvplan has no SM count for {gpu.name} (compute_units in kvplan/data/gpus.yaml): not planned")
+        return gpu.compute_units * 4 * 4
 
     def mla_copy_bytes(self, spec: ModelSpec, weights, layers: range) -> int:
         """The model-dtype copy of each MLA layer's quantized kv_b_proj that this release keeps

@@ -597,7 +597,7 @@ RULES = (
          "utils/marlin_utils_fp4.py prepare_moe_fp4_layer_for_marlin :195-297: gptq_marlin_repack keeps "
          "size_k x size_n / 2 B, scales become float8_e8m0fnu (mxfp4_marlin_process_scales :59-69, 1 B per "
          "32 inputs), biases .to(params_dtype) permuted (model dtype), workspace marlin_make_workspace_new(4) "
-         "(utils/marlin_utils.py :201-209, not counted, see above)"),
+         "(utils/marlin_utils.py :201-209: SMs x 4 int32 a layer, counted from the catalog's compute_units)"),
     Rule("mxfp4_sm90_expert_layout", "0.10.2", "0.11.2", "installed",
          "mxfp4.py (0.10.2 _should_use_marlin; 0.11.0 get_mxfp4_backend :59-108, 0.11.2 :89-154): TRITON when "
          "has_triton_kernels() (torch 2.8.0+ pinned), else MARLIN; triton_kernels is neither vendored nor a "
