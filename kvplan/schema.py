@@ -251,16 +251,19 @@ class MLABlock(_Strict):
 
 class RopeScalingBlock(_Strict):
     """Rotary scaling whose cos/sin table some engine releases size differently from the
-    context: dynamic NTK (Hugging Face rope_scaling type "dynamic" with a factor; InternLM2.5-7B:
-    factor 2.0 over max_position_embeddings 32,768). ``original_max_position_embeddings``: the
-    config's length before the factor, the ``max_position`` the model hands vLLM's get_rope;
-    the spec's max_position_embeddings is the scaled context, floor(original x factor). vLLM
-    keeps original x factor table rows up to 0.21.0 and original rows from 0.22.0 (rule
-    ``dynamic_ntk_rope_rows``)."""
+    context. ``dynamic``: dynamic NTK (Hugging Face rope_scaling type "dynamic" with a factor;
+    InternLM2.5-7B: factor 2.0 over max_position_embeddings 32,768). ``original_max_position_embeddings``
+    (dynamic only): the config's length before the factor, the ``max_position`` the model hands
+    vLLM's get_rope; the spec's max_position_embeddings is the scaled context, floor(original x
+    factor). vLLM keeps original x factor table rows up to 0.21.0 and original rows from 0.22.0
+    (rule ``dynamic_ntk_rope_rows``). ``linear`` (Gemma 3 only, with ``rope_local_base_freq``):
+    the full-attention layers' table, max_position_embeddings x factor rows
+    (LinearScalingRotaryEmbedding), while the context stays max_position_embeddings (gemma-3-27b:
+    factor 8.0 over 131,072)."""
 
-    type: Literal["dynamic"]
+    type: Literal["dynamic", "linear"]
     factor: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)]
-    original_max_position_embeddings: PositiveInt
+    original_max_position_embeddings: PositiveInt | None = None
 
 
 class SSMBlock(_Strict):
@@ -430,6 +433,10 @@ class ModelSpecSchema(_Strict):
     attn_logit_softcapping: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     # Rotary scaling that sizes an engine's rotary table differently from the context (see RopeScalingBlock).
     rope_scaling: RopeScalingBlock | None = None
+    # Gemma 3: the sliding (local) layers' rotary base (config.json rope_local_base_freq, 10,000;
+    # the global layers keep rope_theta and rope_scaling). vLLM's gemma3.py gives those layers
+    # their own default rotary table of max_position_embeddings rows, beside the global one.
+    rope_local_base_freq: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)] | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None
@@ -454,12 +461,22 @@ class ModelSpecSchema(_Strict):
                     f"{name}.layer_types has {len(block.layer_types)} entries for {self.num_layers} layers"
                 )
         rope = self.rope_scaling
-        scaled = None if rope is None else int(rope.original_max_position_embeddings * rope.factor)
-        if rope is not None and scaled != self.max_position_embeddings:
-            raise ValueError(
-                f"rope_scaling: original_max_position_embeddings {rope.original_max_position_embeddings} x factor "
-                f"{rope.factor:g} is not max_position_embeddings ({self.max_position_embeddings}), the scaled context"
-            )
+        if rope is not None and rope.type == "dynamic":
+            original = rope.original_max_position_embeddings
+            if original is None:
+                raise ValueError("rope_scaling: dynamic needs original_max_position_embeddings")
+            if int(original * rope.factor) != self.max_position_embeddings:
+                raise ValueError(
+                    f"rope_scaling: original_max_position_embeddings {original} x factor {rope.factor:g} is not "
+                    f"max_position_embeddings ({self.max_position_embeddings}), the scaled context"
+                )
+        if rope is not None and rope.type == "linear":
+            if rope.original_max_position_embeddings is not None:
+                raise ValueError("rope_scaling: linear scales the table, not the context: "
+                                 "original_max_position_embeddings does not apply")
+            if self.rope_local_base_freq is None:
+                raise ValueError("rope_scaling: linear is modelled only for Gemma 3's global layers (with "
+                                 "rope_local_base_freq); another model's linear table has the context's rows")
         if self.cache and self.mla is None:
             for name, kind in self.cache.kinds.items():
                 if isinstance(kind, MLASpec) and (kind.kv_lora_rank is None or kind.qk_rope_head_dim is None):

@@ -49,9 +49,9 @@ class MLA:
 class RopeScaling:
     """Rotary scaling that sizes an engine's rotary table (see kvplan.schema.RopeScalingBlock)."""
 
-    type: str
+    type: str  # "dynamic" or "linear" (Gemma 3's global layers)
     factor: float
-    original_max_position_embeddings: int
+    original_max_position_embeddings: int | None = None  # dynamic only
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,12 @@ class ModelSpec:
     # tanh soft-cap on the attention logits (Gemma 2: config.json attn_logit_softcapping 50.0);
     # no bytes, but some engines' attention backends refuse it (vLLM's FlexAttention).
     attn_logit_softcapping: float | None = None
-    # Dynamic-NTK rotary scaling (HF rope_scaling type "dynamic"): vLLM's rotary table rows by
-    # release (kvplan.engines.vllm.rope_cache_bytes); None: the table has max_position_embeddings rows.
+    # Rotary scaling that sizes vLLM's rotary table (kvplan.engines.vllm.rope_cache_bytes): dynamic
+    # NTK (rows by release), linear (Gemma 3's global layers); None: max_position_embeddings rows.
     rope_scaling: RopeScaling | None = None
+    # Gemma 3: the sliding layers' rotary base (config.json rope_local_base_freq): vLLM builds
+    # them a separate table (kvplan.engines.vllm.rope_cache_bytes); None: one table for all layers.
+    rope_local_base_freq: float | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()
     # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
@@ -320,6 +323,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         attention_output_gate=d.get("attention_output_gate", False),
         attn_logit_softcapping=d.get("attn_logit_softcapping"),
         rope_scaling=RopeScaling(**d["rope_scaling"]) if d.get("rope_scaling") else None,
+        rope_local_base_freq=d.get("rope_local_base_freq"),
         ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
         ffn=_ffn_layers(d),
         vision_tower=tower,

@@ -92,6 +92,10 @@ EXPECTED = {
     "gemma-3-4b-it": (
         139_264, {("sliding_window", 1024, 4): 29, ("full_attention", None, 4): 5}, 256, "google/gemma-3-4b-it",
     ),
+    # 26 x 1 x 512 x 2 = 26,624; globals at 5, 11, 17, 23 (4), 22 local of 512 tokens
+    "gemma-3-1b-it": (
+        26_624, {("sliding_window", 512, 1): 22, ("full_attention", None, 1): 4}, 256, "google/gemma-3-1b-it",
+    ),
     # 32 x 32 x (96 + 96) x 2 = 393,216; head_dim 3072 / 32 = 96
     "phi-3-mini-4k-instruct": (
         393_216, {("sliding_window", 2047, 32): 32}, 96, "microsoft/Phi-3-mini-4k-instruct",
@@ -145,8 +149,8 @@ def _builtin_for(name):
 
 WITH_BUILTIN = sorted(n for n in EXPECTED if _builtin_for(n))
 # Fixtures of models kvplan ships no built-in spec for (the importer alone is tested on them).
-WITHOUT_BUILTIN = {"deepseek-r1-distill-qwen-1.5b", "falcon-40b-instruct", "jamba-1.5-mini", "kimi-k2-instruct",
-                   "mistral-nemo-base-2407",
+WITHOUT_BUILTIN = {"deepseek-r1-distill-qwen-1.5b", "falcon-40b-instruct", "gemma-3-1b-it", "jamba-1.5-mini",
+                   "kimi-k2-instruct", "mistral-nemo-base-2407",
                    "opt-125m", "qwen3-0.6b", "qwen3-next-80b-a3b-instruct"}
 
 

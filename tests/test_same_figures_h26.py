@@ -16,9 +16,9 @@ from kvplan.capacity import make_request, plan
 from kvplan.loader import load_model
 
 GEMMA_014 = ("vllm==0.14.0 starts with max_model_len 131,072 though one request of it needs 11,654 blocks and "
-             "requests can use 8,404 (its start-up check asks for the first KV-cache group's blocks only, "
+             "requests can use 8,199 (its start-up check asks for the first KV-cache group's blocks only, "
              "756,285,440 B: vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups); one request "
-             "runs up to 79,072 tokens")
+             "runs up to 75,792 tokens")
 BAMBA = "tests/fixtures/hf_configs/bamba-9b.json"
 PREFIX_OFF = ("--enable-prefix-caching: vllm==0.11.0 turns prefix caching off for state-space models "
               "(vllm/model_executor/models/config.py MambaModelConfig.verify_and_update_config sets "
@@ -132,17 +132,17 @@ def test_sweep_without_caveats_prints_none(capsys):
 # -- Q5: one condition for the note on a request beyond the pool ----------------------------------
 def test_beyond_pool_note_is_one_condition_for_serves_and_check(capsys, tmp_path):
     """Gemma-3-27B on an H100 under 0.14.0: a request of 8k fits (""), one of 100k needs more than
-    the 8,404 usable blocks and gets the release's note, in capacity's verdict and in check's
+    the 8,199 usable blocks and gets the release's note, in capacity's verdict and in check's
     min_concurrency message alike; two of 50k (each alone within the pool) get none."""
     pool = plan(make_request(load_model("gemma3-27b"), "h100", engine="vllm==0.14.0"))
-    assert pool.usable_blocks == 8404
-    assert pool.blocks_per_request(8192) <= 8404 and pool.beyond_pool_note(8192) == ""
-    assert pool.blocks_per_request(100_000) > 8404
+    assert pool.usable_blocks == 8199
+    assert pool.blocks_per_request(8192) <= 8199 and pool.beyond_pool_note(8192) == ""
+    assert pool.blocks_per_request(100_000) > 8199
     note = pool.beyond_pool_note(100_000)
     assert note == pool.pages.request_beyond_pool_note(131_072)
     assert note.startswith("; vllm==0.14.0 does not refuse it (it is within max_model_len 131,072)")
     # two requests of 50k need more blocks than the pool, but each alone fits: no note
-    assert pool.blocks_per_request(50_000) <= 8404 and not pool.serves(50_000, 2)
+    assert pool.blocks_per_request(50_000) <= 8199 and not pool.serves(50_000, 2)
     assert not pool.serves(50_000, 2).reason.endswith(note) and pool.beyond_pool_note(50_000) == ""
     assert pool.serves(100_000, 1).reason.endswith(note)
     plan_file = tmp_path / "plan.yaml"

@@ -145,19 +145,19 @@ def test_gemma3_27b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys
     # under 1.5 x 10), 1 + 6 groups, 8 padding layers, unit 1,310,720 B. A request of 131,072: 8,192 +
     # 6 x (cdiv(1,023 + 8,192, 16) + 1 = 577) = 11,654 blocks. Sampler: 1,024 x 262,208 x 14 + 132 x
     # 262,208 x 4 + 8,192 x 5,376 x 2 + 51,380,224 = 4,036,920,320.
-    # 0.19.1: pool 76,526,125,056 - 54,898,367,712 - 4,036,920,320 - 268,435,456 = 17,322,401,568 ->
-    # 13,215 blocks, 13,215 // 7 x 16 = 30,192 tokens.
+    # 0.19.1: pool 76,526,125,056 - 55,166,803,168 - 4,036,920,320 - 268,435,456 = 17,053,966,112 ->
+    # 13,011 blocks, 13,011 // 7 x 16 = 29,728 tokens.
     old = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.19.1")
-    assert _figures(old) == (4_036_920_320, 17_322_401_568, 13_215, 30_192, 11_654)
-    # 0.21.0: activation 4,037,972,992 (+ 1 MiB + 4,096); pool 78,226,705,613 - 54,898,367,712 - 4,037,972,992 -
-    # 268,435,456 = 19,021,929,453 -> 14,512 blocks; int(14,512 / 11,654 x 131,072) = 163,215 tokens
+    assert _figures(old) == (4_036_920_320, 17_053_966_112, 13_011, 29_728, 11_654)
+    # 0.21.0: activation 4,037,972,992 (+ 1 MiB + 4,096); pool 78,226,705,613 - 55,166,803,168 - 4,037,972,992 -
+    # 268,435,456 = 18,753,493,997 -> 14,307 blocks; int(14,307 / 11,654 x 131,072) = 160,910 tokens
     new = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.21.0", "--enforce-eager")
-    assert _figures(new) == (4_037_972_992, 19_021_929_453, 14_512, 163_215, 11_654)
+    assert _figures(new) == (4_037_972_992, 18_753_493_997, 14_307, 160_910, 11_654)
     assert new["padding_layers"] == 8
     # 0.20.0 (no FlashInfer sampler; "GPU KV cache size" still num_blocks // groups x block size):
-    # pool 19,022,982,125 -> 14,513 blocks, 14,513 // 7 x 16 = 33,168 tokens
+    # pool 18,754,546,669 -> 14,308 blocks, 14,308 // 7 x 16 = 32,704 tokens
     mid = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.20.0", "--enforce-eager")
-    assert _figures(mid) == (4_036_920_320, 19_022_982_125, 14_513, 33_168, 11_654)
+    assert _figures(mid) == (4_036_920_320, 18_754_546_669, 14_308, 32_704, 11_654)
 
 
 _MLA = {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64}

@@ -47,7 +47,8 @@ def test_gemma3_27b_h100_eager(capsys):
 
     - requested: 85,029,027,840 B x 0.92 (config/cache.py :67), math.ceil (v1/worker/utils.py
       request_memory :410) = 78,226,705,613.
-    - weights: 27,432,406,640 parameters x 2 B + the rotary cache 131,072 x 128 x 2 B = 54,898,367,712
+    - weights: 27,432,406,640 parameters x 2 B + the rotary caches (131,072 x 8 global + 131,072
+      local rows) x 128 x 2 B = 55,166,803,168
       (gemma3.py, gemma3_mm.py, siglip.py change only load_weights; rotary_embedding base.py only
       ROCm AITER branches).
     - activation, the sampler binds (profile_run :6168-6241, _dummy_sampler_run :5974-6079 and
@@ -63,16 +64,16 @@ def test_gemma3_27b_h100_eager(capsys):
       4,096 B: 4,037,972,992. The forward, 8,192 x 2 x (6.7 x 5,376 + 3 x 21,504) = 1,647,103,180,
       is smaller.
     - non-torch 268,435,456 (fit, inherited; the default device communicators unchanged).
-    - pool 78,226,705,613 - 54,898,367,712 - 4,037,972,992 - 268,435,456 = 19,021,929,453
+    - pool 78,226,705,613 - 55,166,803,168 - 4,037,972,992 - 268,435,456 = 18,753,493,997
       (determine_available_memory :372-524 AST-identical; cudagraph_mode NONE under eager).
     - pages 16 x 16 heads x (128 + 128) x 2 B = 131,072; 52 window + 10 full layers in 1 + 6 groups
       of 10 (8 padding layers), unit 10 x 131,072 = 1,310,720 B (kv_cache_utils.py
-      _get_kv_cache_groups_uniform_page_size :1074-1193 AST-identical): 14,512 blocks; a
+      _get_kv_cache_groups_uniform_page_size :1074-1193 AST-identical): 14,307 blocks; a
       131,072-token request 8,192 + 6 x 577 = 11,654 blocks; "GPU KV cache size"
-      int(14,512 / 11,654 x 131,072) = 163,215 (_report_kv_cache_config :1720-1749)."""
+      int(14,307 / 11,654 x 131,072) = 160,910 (_report_kv_cache_config :1720-1749)."""
     got = _plan(capsys, "gemma3-27b", "--engine", "vllm==0.23.0", "--enforce-eager")
-    assert _figures(got) == (54_898_367_712, 4_037_972_992, 268_435_456, 78_226_705_613, 19_021_929_453,
-                             14_512, 163_215)
+    assert _figures(got) == (55_166_803_168, 4_037_972_992, 268_435_456, 78_226_705_613, 18_753_493_997,
+                             14_307, 160_910)
     assert (got["blocks_per_request"], got["padding_layers"], got["block_size"]) == (11_654, 8, 16)
     assert _figures(_plan(capsys, "gemma3-27b", "--engine", "vllm==0.22.1", "--enforce-eager")) == _figures(got)
 
@@ -81,7 +82,7 @@ def test_estimate_off_by_environment_plans_the_same(capsys):
     """VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (envs.py :1978-1980): measured, not subtracted."""
     got = _plan(capsys, "--engine", "vllm==0.23.0", "--from-vllm",
                 "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 vllm serve google/gemma-3-27b-it")
-    assert (got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (19_021_929_453, 14_512, 163_215)
+    assert (got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"]) == (18_753_493_997, 14_307, 160_910)
 
 
 def test_default_graphs_refused(capsys):

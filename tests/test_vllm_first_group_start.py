@@ -5,11 +5,11 @@ start-up), and a request that outgrows the pool is "does not fit", with what the
 (rule request_beyond_pool).
 
 Gemma-3-27B on one H100 under vLLM 0.14.0 (gpu_memory_utilization 0.9): KV pool
-11,016,823,584 B = 8,405 blocks of 1,310,720 B (7 block tables of 10 layers, 16 tokens a block),
-8,404 usable (the null block). A request of L tokens holds, in each of 6 window tables,
+10,748,388,128 B = 8,200 blocks of 1,310,720 B (7 block tables of 10 layers, 16 tokens a block),
+8,199 usable (the null block). A request of L tokens holds, in each of 6 window tables,
 cdiv(min(1,023 + 8,192, L), 16) + 1 blocks (577 from L = 9,215 on; 513 at 8,192), and cdiv(L, 16)
-in the full table: 131,072 -> 3,462 + 8,192 = 11,654; 102,400 -> 3,462 + 6,400 = 9,862; 79,072 ->
-3,462 + 4,942 = 8,404 (every usable block); 79,073 -> 8,405; 8,192 -> 3,078 + 512 = 3,590. The
+in the full table: 131,072 -> 3,462 + 8,192 = 11,654; 102,400 -> 3,462 + 6,400 = 9,862; 75,792 ->
+3,462 + 4,737 = 8,199 (every usable block); 75,793 -> 8,200; 8,192 -> 3,078 + 512 = 3,590. The
 start-up check asks for the first table's 577 blocks x 1,310,720 B = 756,285,440 B.
 """
 
@@ -33,11 +33,11 @@ SCHEDULER = ("vllm==0.14.0 does not refuse it (it is within max_model_len 131,07
              "check reserves them at every step, while the manager frees blocks that left the window before each "
              "allocation (kv_cache_manager.py:321), so a request a little past the count may still finish)")
 STARTED = ("vllm==0.14.0 starts with max_model_len 131,072 though one request of it needs 11,654 blocks and requests "
-           "can use 8,404 (its start-up check asks for the first KV-cache group's blocks only, 756,285,440 B: "
-           "vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups); one request runs up to 79,072 "
+           "can use 8,199 (its start-up check asks for the first KV-cache group's blocks only, 756,285,440 B: "
+           "vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups); one request runs up to 75,792 "
            "tokens")
 #: gemma3-27b's KV memory on an H100 under 0.14.0, given to other releases (their activation peaks differ)
-KV_BYTES = 11_016_823_584
+KV_BYTES = 10_748_388_128
 
 
 def _pool(engine="vllm==0.14.0", **options):
@@ -47,23 +47,23 @@ def _pool(engine="vllm==0.14.0", **options):
 def test_planned_is_the_start_up_and_loads_are_asked_of_it():
     pool = _pool()
     assert (pool.kv_pool_bytes, pool.num_blocks, pool.usable_blocks, pool.max_model_len) == (
-        KV_BYTES, 8_405, 8_404, 131_072)
-    assert [pool.blocks_per_request(n) for n in (131_072, 102_400, 79_073, 79_072, 8_192)] == [
-        11_654, 9_862, 8_405, 8_404, 3_590]
+        KV_BYTES, 8_200, 8_199, 131_072)
+    assert [pool.blocks_per_request(n) for n in (131_072, 102_400, 75_793, 75_792, 8_192)] == [
+        11_654, 9_862, 8_200, 8_199, 3_590]
     assert pool.startup().ok and pool.planned().ok  # vLLM starts (the old planned() was the verdict: False)
     v = pool.verdict()  # without a load: one request of max_model_len, which does not run
     assert (v.ok, v.bound) == (False, "memory")
-    assert v.reason == ("1 request of 131,072 tokens need 11,654 blocks but the pool holds 8,405 (19,200 tokens); "
+    assert v.reason == ("1 request of 131,072 tokens need 11,654 blocks but the pool holds 8,200 (18,736 tokens); "
                         + SCHEDULER)
-    assert pool.runs(8_192, 2).ok and pool.runs(79_072).ok
-    assert pool.longest_context(1) == 79_072 and pool.longest_context(2) == 11_840
+    assert pool.runs(8_192, 2).ok and pool.runs(75_792).ok
+    assert pool.longest_context(1) == 75_792 and pool.longest_context(2) == 10_192
     three = pool.runs(8_192, 3)
     assert (three.ok, three.bound) == (False, "memory")
-    assert three.reason == "3 requests of 8,192 tokens need 10,770 blocks but the pool holds 8,405 (19,200 tokens)"
-    one = pool.runs(79_073)  # 8,405 blocks: the pool's all, one more than requests can use
+    assert three.reason == "3 requests of 8,192 tokens need 10,770 blocks but the pool holds 8,200 (18,736 tokens)"
+    one = pool.runs(75_793)  # 8,200 blocks: the pool's all, one more than requests can use
     assert (one.ok, one.bound) == (False, "memory")
-    assert one.reason == ("1 request of 79,073 tokens need 8,405 blocks but the pool holds 8,405 (19,200 tokens, "
-                          "8,404 usable: vLLM's BlockPool keeps one as the null block); " + SCHEDULER)
+    assert one.reason == ("1 request of 75,793 tokens need 8,200 blocks but the pool holds 8,200 (18,736 tokens, "
+                          "8,199 usable: vLLM's BlockPool keeps one as the null block); " + SCHEDULER)
     assert pool.starts_beyond_pool() == STARTED
 
 
@@ -74,27 +74,27 @@ def test_capacity_cli_exit_codes_and_lines(capsys):
     code, out, _ = cli(capsys, "capacity", *GEMMA, "--ctx", "8k", "--batch", "2", "--json")
     d = json.loads(out)
     assert code == 0 and (d["fits"], d["starts"], d["requests_at_ctx"], d["max_context_at_batch"]) == (
-        True, True, 2, 11_840)
+        True, True, 2, 10_192)
     assert d["notes"] == [STARTED]
     code, _, err = cli(capsys, "capacity", *GEMMA, "--ctx", "100k")
     assert code == 1
     assert err.splitlines()[-1] == (
-        "kvplan: does not fit: 1 request of 102,400 tokens need 9,862 blocks but the pool holds 8,405 (19,200 "
-        f"tokens); {SCHEDULER}. Would fit: a context of 79,072 tokens (--ctx 79072); fp8 KV cache (--kv-dtype fp8); "
+        "kvplan: does not fit: 1 request of 102,400 tokens need 9,862 blocks but the pool holds 8,200 (18,736 "
+        f"tokens); {SCHEDULER}. Would fit: a context of 75,792 tokens (--ctx 75792); fp8 KV cache (--kv-dtype fp8); "
         "fp8 weights (--weights fp8); 2 GPUs (--tp 2)")
     # without --ctx the verdict is unchanged: max_model_len requests do not run, so not a fit
     code, _, err = cli(capsys, "capacity", *GEMMA)
     assert code == 1
     assert err.splitlines()[-1] == (
-        "kvplan: does not fit: 1 request of 131,072 tokens need 11,654 blocks but the pool holds 8,405 (19,200 "
-        f"tokens); {SCHEDULER}. Would fit: max_model_len 79,072 (--max-model-len 79072); fp8 KV cache (--kv-dtype "
+        "kvplan: does not fit: 1 request of 131,072 tokens need 11,654 blocks but the pool holds 8,200 (18,736 "
+        f"tokens); {SCHEDULER}. Would fit: max_model_len 75,792 (--max-model-len 75792); fp8 KV cache (--kv-dtype "
         "fp8); fp8 weights (--weights fp8); 2 GPUs (--tp 2)")
-    assert cli(capsys, "capacity", *GEMMA, "--ctx", "79072")[0] == 0
-    assert cli(capsys, "capacity", *GEMMA, "--ctx", "79073")[0] == 1
+    assert cli(capsys, "capacity", *GEMMA, "--ctx", "75792")[0] == 0
+    assert cli(capsys, "capacity", *GEMMA, "--ctx", "75793")[0] == 1
 
 
 @pytest.mark.parametrize(("ctx", "batch", "fits", "limit"), [
-    (8_192, 2, True, ""), (8_192, 3, False, "memory"), (102_400, 1, False, "memory"), (79_072, 1, True, ""),
+    (8_192, 2, True, ""), (8_192, 3, False, "memory"), (102_400, 1, False, "memory"), (75_792, 1, True, ""),
 ])
 def test_every_command_asks_the_running_deployment(capsys, tmp_path, ctx, batch, fits, limit):
     """size, sweep, speed, check and the API give capacity's answer (each said "max_model_len" or
@@ -138,7 +138,7 @@ def test_every_command_asks_the_running_deployment(capsys, tmp_path, ctx, batch,
 ])
 def test_by_release_on_the_same_pool(release, starts, fits_8k):
     pool = _pool(f"vllm=={release}", kv_cache_memory_bytes=KV_BYTES)
-    assert pool.num_blocks == 8_405
+    assert pool.num_blocks == 8_200
     assert pool.startup().ok is starts and pool.planned().ok is starts
     assert not pool.verdict()
     assert pool.runs(8_192, 2).ok is fits_8k

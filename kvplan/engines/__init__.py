@@ -40,11 +40,12 @@ def engine_families() -> list[str]:
     return list(ENGINES)
 
 
-def rope_cache_bytes(spec, release: str | None = None) -> int:
-    """vLLM's rotary cos/sin cache at a release (see kvplan.engines.vllm.rope_cache_bytes)."""
+def rope_cache_bytes(spec, release: str | None = None, layers: range | None = None) -> int:
+    """vLLM's rotary cos/sin caches at a release, of the layers given (default all; see
+    kvplan.engines.vllm.rope_cache_bytes)."""
     from kvplan.engines.vllm import rope_cache_bytes as _rope
 
-    return _rope(spec, release)
+    return _rope(spec, release, layers)
 
 
 def _split(name: str) -> tuple[str, str | None]:

@@ -4,7 +4,8 @@
     kv_pool   = requested - (weights + torch_peak + non_torch)       (gpu_worker.py)
 
 - weights: the parameters plus the rotary cos/sin cache (max_position x rotary_dim in the
-  model dtype; a module buffer, so vLLM's "Model loading took" figure includes it), plus, for
+  model dtype; a module buffer, so vLLM's "Model loading took" figure includes it; Gemma 3 has
+  two, rope_cache_bytes), plus, for
   an MLA layer whose kv_b_proj is quantized, the model-dtype copy of it that W_UK_T / W_UV
   keep (rule mla_kv_b_dequantized_copy; DeepSeek-V3 fp8: 33,554,432 / tp B a layer).
 - torch_peak, the profile run (gpu_model_runner.py: profile_run): a forward over
@@ -38,7 +39,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
-from kvplan.layers import AttentionWithState, StateSpace
+from kvplan.layers import AttentionWithState, SlidingWindow, StateSpace
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
 
@@ -63,13 +64,23 @@ def dtype_bytes(spec: ModelSpec) -> int:
 FP32_ROPE_ARCHITECTURES = frozenset({"GptOssForCausalLM"})
 
 
-def rope_cache_bytes(spec: ModelSpec, release: str | None = None) -> int:
-    """vLLM's rotary cos/sin cache: max_position_embeddings x rotary_dim in the model dtype
+def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range | None = None) -> int:
+    """vLLM's rotary cos/sin caches: max_position_embeddings x rotary_dim in the model dtype
     (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights), in float32
-    for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A dynamic-NTK
-    model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B, 32,768 x
-    factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
-    ``release`` (default: kvplan's default release) matters only for such a model."""
+    for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A
+    dynamic-NTK model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B,
+    32,768 x factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
+    ``release`` (default: kvplan's default release) matters only for such a model.
+
+    Gemma 3 (``rope_local_base_freq``) builds two tables, each once (get_rope caches one module
+    per distinct argument set, and the two differ in base and rope_scaling): the global layers'
+    with the config's rope_scaling (linear factor 8: LinearScalingRotaryEmbedding, max_position x
+    8 rows) and the local layers' default table of max_position rows (vllm/model_executor/models/
+    gemma3.py Gemma3Attention.__init__: 0.8.0 :141-160, 0.12.0 :160-183, 0.19.1 :163-186, 0.23.0
+    :158-180; get_rope's key, 0.23.0 rotary_embedding/__init__.py :74-84), both in the model dtype
+    (get_default_dtype; base.py cache.to(dtype)). gemma-3-27b (head_dim 128): 256 MiB + 32 MiB;
+    gemma-3-1b (32,768, no scaling, head_dim 256): 16 MiB + 16 MiB. ``layers`` (a pipeline stage's; default all) holds a table
+    only when some layer of its kind is there (make_layers builds only the stage's layers)."""
     if spec.position_embedding != "rope":
         return 0
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
@@ -80,7 +91,16 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None) -> int:
         scaled = BOOK.value("dynamic_ntk_rope_rows", BOOK.resolve(release or R.DEFAULT_RELEASE)) == "scaled"
         rows = math.ceil(original * rope.factor) if scaled else original
     element = 4 if getattr(spec, "architecture", None) in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
-    return rows * rotary * element
+    if spec.rope_local_base_freq is None:
+        return rows * rotary * element
+    if rope is not None and rope.type == "linear":
+        # LinearScalingRotaryEmbedding._compute_cos_sin_cache: t = torch.arange(max_position x
+        # factor) (a float end: ceil rows).
+        rows = math.ceil(spec.max_position_embeddings * rope.factor)
+    kinds = [spec.layers[i] for i in (layers if layers is not None else range(spec.num_layers))]
+    local = any(isinstance(k, SlidingWindow) for k in kinds)
+    glob = any(not isinstance(k, SlidingWindow) for k in kinds)
+    return (glob * rows + local * spec.max_position_embeddings) * rotary * element
 
 
 def round_up(n: int, m: int) -> int:
@@ -744,7 +764,8 @@ class VLLM(Engine):
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
-            w = (st.bytes + rope_cache_bytes(spec, str(self.release)) + self.mla_copy_bytes(spec, weights, st.layers)
+            rope = rope_cache_bytes(spec, str(self.release), st.layers)
+            w = (st.bytes + rope + self.mla_copy_bytes(spec, weights, st.layers)
                  + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st))
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))

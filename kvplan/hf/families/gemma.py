@@ -51,7 +51,54 @@ def read_gemma3(c: HFConfig) -> dict:
     # Gemma3TextConfig's attn_logit_softcapping (null in Google's configs) is not used:
     # vllm/model_executor/models/gemma3.py builds every Attention with attn_logits_soft_cap=None.
     c.ignore("attn_logit_softcapping")
+    m.update(gemma3_rope(c))
     return m
+
+
+def _positive(c: HFConfig, key: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise c.error(f"{c.where(key)} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def gemma3_rope(c: HFConfig) -> dict:
+    """Gemma 3's two rotary tables in vLLM (kvplan.engines.vllm.rope_cache_bytes): the global
+    layers get the config's rope_theta and rope_scaling, the local (sliding) layers a default
+    rope of base rope_local_base_freq (vllm/model_executor/models/gemma3.py
+    Gemma3Attention.__init__, 0.8.0 :141-160, 0.19.1 :163-186; with a transformers v5
+    rope_parameters per layer type, its full_attention and sliding_attention entries). get_rope
+    builds one table per distinct argument set, so two. gemma-3-4b/12b/27b config.json:
+    rope_scaling {"factor": 8.0, "rope_type": "linear"}, rope_local_base_freq 10000 (default),
+    rope_theta 1,000,000 (default); gemma-3-1b: rope_scaling null. Refused: another scaling
+    type on the global layers, scaling on the local ones, or one base for both (whether vLLM
+    then shares a table depends on how the release keys its cache)."""
+    params = c.raw("rope_parameters", None)
+    if isinstance(params, dict) and "sliding_attention" in params:
+        full, local = params.get("full_attention") or {}, params["sliding_attention"] or {}
+        if local.get("rope_type", "default") != "default":
+            raise c.error(f"{c.where('rope_parameters')}.sliding_attention: rope type {local.get('rope_type')!r} "
+                          "on Gemma 3's local layers is not modelled")
+        local_base = _positive(c, "rope_parameters.sliding_attention.rope_theta", local.get("rope_theta", 10_000.0))
+        scaling, theta = full, full.get("rope_theta", 1_000_000.0)
+    else:
+        local_base = _positive(c, "rope_local_base_freq", c.raw("rope_local_base_freq", 10_000.0))
+        scaling = c.raw("rope_scaling", None) or (params if isinstance(params, dict) else None) or {}
+        theta = c.raw("rope_theta", scaling.get("rope_theta", 1_000_000.0))
+    if not isinstance(scaling, dict):
+        raise c.error(f"{c.where('rope_scaling')} must be a JSON object, got {scaling!r}")
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    out: dict = {"rope_local_base_freq": local_base}
+    if kind == "linear":
+        factor = _positive(c, "rope_scaling.factor", scaling.get("factor", 1.0))
+        if factor != 1:
+            out["rope_scaling"] = {"type": "linear", "factor": factor}
+    elif kind != "default":
+        raise c.error(f"{c.where('rope_scaling')}: rope type {kind!r} on Gemma 3's global layers is not modelled "
+                      "(vLLM's rotary table for it is not read)")
+    if "rope_scaling" not in out and _positive(c, "rope_theta", theta) == local_base:
+        raise c.error(f"{c.where('rope_local_base_freq')} equals rope_theta ({theta:g}): whether vLLM shares one "
+                      "rotary table between Gemma 3's local and global layers is not modelled")
+    return out
 
 
 #: SiglipVisionConfig defaults (transformers models/siglip/configuration_siglip.py), for the
