@@ -48,3 +48,18 @@ def toy_spec(**over):
     )
     base.update(over)
     return spec_from_mapping(base, "test")
+
+
+def capacity_json(capsys, *args) -> dict:
+    """`kvplan capacity --gpu h100 ARGS... --json`, which must succeed: its JSON."""
+    import json
+
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def pool_figures(got: dict) -> tuple:
+    """The byte budget of a capacity JSON: weights, activation, other, engine share, pool, blocks, tokens."""
+    return (got["weights_bytes"], got["activation_bytes"], got["other_bytes"], got["engine_share_bytes"],
+            got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"])

@@ -8,11 +8,10 @@ worked out from the 0.23.0 wheel's source (FINDINGS_h28_v23.md has the rule-by-r
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from helpers import cli, one_line_error, toy_spec
+from helpers import capacity_json as _plan, cli, one_line_error, pool_figures as _figures, toy_spec
 
 from kvplan.engines import get_engine
 from kvplan.errors import BadInputError
@@ -27,17 +26,6 @@ V2 = ("kvplan: error: vllm==0.23.0 runs {arch} ({model}) on Model Runner V2 (vll
       "run kvplan does not model, by default (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES; V1 only for "
       "a checkpoint with a quantization_config or a feature V2 lacks); plan it with VLLM_USE_V2_MODEL_RUNNER=0 in "
       "front of a --from-vllm command, or use --engine vllm=={earlier}")
-
-
-def _plan(capsys, *args):
-    code, out, err = cli(capsys, "capacity", "--gpu", "h100", *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def _figures(got):
-    return (got["weights_bytes"], got["activation_bytes"], got["other_bytes"], got["engine_share_bytes"],
-            got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"])
 
 
 def test_gemma3_27b_h100_eager(capsys):
