@@ -263,6 +263,12 @@ def load_calibration(path, gpu: GPU, kv_format: str, base: Efficiency | None = N
     _same_gpu(data.get("gpu"), gpu, path)
     if "fitted_on" in data and not isinstance(data["fitted_on"], dict):
         raise BadInputError(f"{path}: fitted_on must be an object (the deployment `kvplan calibrate` fitted on)")
+    if "fitted_on" not in data and not has_shipped_factors(gpu):
+        # a hand-written file keeps the shipped (NVIDIA) figures for every factor it leaves out (review
+        # h28 F2); kvplan calibrate's fit to the engine's own runs absorbs them for its deployment
+        raise BadInputError(f"{path}: kvplan has no shipped factors for {gpu.name} (they were fitted on NVIDIA "
+                            f"GPUs) to keep for the figures this file leaves out; calibrate from the engine's "
+                            f"own runs (kvplan calibrate writes fitted_on)")
     source = str(data.get("source") or "").strip()
     if not source:
         raise BadInputError(f"{path}: say where the figures come from (\"source\": ...)")

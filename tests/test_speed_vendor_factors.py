@@ -43,6 +43,7 @@ def test_nvidia_and_the_mi300x_keep_their_factors():
 def test_a_calibration_from_the_engines_runs_is_accepted_on_mi325x(tmp_path):
     p = tmp_path / "c.json"
     p.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "mi325x", "source": "my runs",
+                             "fitted_on": {"model": "llama3.1-8b"},
                              "weights_bandwidth": 0.3, "step_overhead_us": 15000}), encoding="utf-8")
     pool = plan(make_request(load_model("llama3.1-8b"), "mi325x"))
     eff = load_calibration(p, pool.request.gpu, "bf16")
@@ -84,3 +85,17 @@ def test_the_reference_rows_say_why():
     m = rows["imax-mi355x-r1-tp8-1k1k-c4"]
     assert (m.prompt, m.output) == (922, 921)  # 200 prompts drawn (50 x conc), not 40
     assert m.value_ms / predict(m) == pytest.approx(1.82, abs=0.01)
+
+
+def test_a_hand_written_partial_calibration_is_refused_on_mi325x(tmp_path):
+    """Without fitted_on (kvplan calibrate's mark), the factors it leaves out would be the NVIDIA ones
+    (review h28 F2: kv_bandwidth alone gave a TPOT bound by the shipped weights_bandwidth)."""
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "mi325x", "source": "x", "kv_bandwidth": 0.5}),
+                 encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"no shipped factors for mi325x .* \(kvplan calibrate writes fitted_on\)"):
+        load_calibration(p, get_gpu("mi325x"), "bf16")
+    q = tmp_path / "n.json"  # on an NVIDIA GPU a partial file keeps the shipped rest, as before
+    q.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "h100", "source": "x", "kv_bandwidth": 0.5}),
+                 encoding="utf-8")
+    assert load_calibration(q, get_gpu("h100"), "bf16").kv_bandwidth == 0.5

@@ -121,17 +121,18 @@ def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
 
 def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys):
     """Sliding window (with gpt-oss's attention sinks) on 0.21.0: two groups of 18 layers, as 0.19.1."""
-    # H100: 85,029,027,840 B. Weights 69,077,887,616 (the mxfp4 experts' Triton layout and the float32
-    # rotary cache: tests/test_vllm_mxfp4_experts.py), non-torch 268,435,456. Sampler: 1,024 x 201,088 x 14
+    # H100: 85,029,027,840 B. Weights 70,351,907,456 (the mxfp4 experts' Triton layout, rows and row
+    # bytes padded to 64 from 0.17.0, and the float32 rotary cache: tests/test_vllm_mxfp4_experts.py),
+    # non-torch 268,435,456. Sampler: 1,024 x 201,088 x 14
     # + 132 x 201,088 x 4 + 8,192 x 2,880 x 2 + 51,380,224 = 3,087,538,176. A page is 16 x 8 heads x
     # (64 + 64) x 2 = 32,768 B; 18 full + 18 window layers -> 2 groups of 18: a block unit 589,824 B.
     # A request of 131,072: 8,192 full blocks + cdiv(min(127 + 8,192, 131,072), 16) + 1 = 521 window blocks.
-    # 0.19.1: pool 76,526,125,056 - 69,077,887,616 - 3,087,538,176 - 268,435,456 = 4,092,263,808 ->
-    # 6,938 blocks, 6,938 // 2 x 16 = 55,504 tokens: one request of 131,072 does not fit (exit 1).
+    # 0.19.1: pool 76,526,125,056 - 70,351,907,456 - 3,087,538,176 - 268,435,456 = 2,818,243,968 ->
+    # 4,778 blocks, 4,778 // 2 x 16 = 38,224 tokens: one request of 131,072 does not fit (exit 1).
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "gpt-oss-120b", "--engine", "vllm==0.19.1", "--json")
     old = json.loads(out)
-    assert code == 1 and old["weights_bytes"] == 69_077_887_616
-    assert _figures(old) == (3_087_538_176, 4_092_263_808, 6_938, 55_504, 8_713)
+    assert code == 1 and old["weights_bytes"] == 70_351_907_456
+    assert _figures(old) == (3_087_538_176, 2_818_243_968, 4_778, 38_224, 8_713)
     # 0.21.0: activation + 1 MiB + 4,096 = 3,088,590,848; pool 78,226,705,613 - 65,265,592,960 - 3,088,590,848 -
     # 268,435,456 = 9,604,086,349 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
     # (as MoE, refused: rule moe_persistent_workspace: unread)

@@ -115,8 +115,8 @@ def _moe_notes(data):
     # Using Triton backend"): no memory left for the KV cache (exit 1), as that issue reports; 0.18.1 and
     # 0.19.1: exit 1, a 131,072-token request needs 8,713 blocks, more than the pool's 6,938
     ("0.14.1", 1, 7_923_302_400, -743_500_416, 0),
-    ("0.18.1", 1, 3_087_538_176, 4_092_263_808, 6_938),
-    ("0.19.1", 1, 3_087_538_176, 4_092_263_808, 6_938),
+    ("0.18.1", 1, 3_087_538_176, 2_818_243_968, 4_778),  # the 0.17.0+ layout's padding to 64
+    ("0.19.1", 1, 3_087_538_176, 2_818_243_968, 4_778),
 ])
 def test_gpt_oss_on_hopper_is_planned_without_the_note(release, rc, activation, pool, blocks):
     got, data, err = _capacity("gpt-oss-120b", "--gpu", "h100", "--engine", f"vllm=={release}")

@@ -112,3 +112,16 @@ def test_marlin_workspace_needs_the_sm_count(capsys):
     rc, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h800", "--engine", "vllm==0.10.1.1")
     assert rc == 2 and out == ""
     assert "Marlin mxfp4 MoE workspace" in one_line_error(err) and "no SM count for h800" in err
+
+
+def test_0_17_pads_the_triton_layout_to_64(capsys):
+    """From 0.17.0 triton_kernels' hopper_value.py swizzle_data pads both dims of each expert weight to
+    multiples of 64 first (0.17.0 :128-133, 0.19.1 :129-134; not in 0.16.0): gpt-oss's 1,440-byte rows
+    become 1,472 (review h28 F1). tp 1: 36 x 1,835,089,920 B; tp 2: 945,143,808 B a layer."""
+    assert mxfp4_expert_bytes(G120, 1, "triton64") == 1_835_089_920
+    assert mxfp4_expert_bytes(G120, 2, "triton64") == 945_143_808
+    for release, weights in (("0.16.0", 69_077_887_616), ("0.17.0", 70_351_907_456), ("0.19.1", 70_351_907_456)):
+        _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", f"vllm=={release}")
+        assert d["weights_bytes"] == weights, release
+    _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.19.1")
+    assert (d["kv_pool_bytes"], d["num_blocks"]) == (2_818_243_968, 4_778)

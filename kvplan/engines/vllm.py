@@ -115,8 +115,9 @@ def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
     scales k / 32 x n, biases in the model dtype (its per-layer workspace, SMs x 16 B, is
     VLLM.marlin_workspace_bytes). "triton": I to 64,
     weights with rows to 16 and row bytes to 32, the original scales kept beside swizzled copies
-    (rows to 256, columns to 2), float32 biases. gpt-oss-120b tp 1: marlin 1,847,263,232 B,
-    triton 1,799,700,480 B."""
+    (rows to 256, columns to 2), float32 biases; "triton64" (0.17.0-0.19.1) pads each weight's rows
+    and row bytes to 64 before that. gpt-oss-120b tp 1: marlin 1,847,263,232 B, triton
+    1,799,700,480 B, triton64 1,835,089,920 B."""
     e, h = spec.moe.num_experts, spec.hidden_size
     i = spec.moe.expert_intermediate_size // moe_tp
     bias = spec.moe.expert_bias
@@ -126,7 +127,9 @@ def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
         scales = e * (h // 32 * 2 * i + i // 32 * h)
         return weights + scales + (e * (2 * i + h) * dtype_bytes(spec) if bias else 0)
     i = round_up(i, 64)
-    weights = e * (round_up(2 * i, 16) * round_up(h // 2, 32) + round_up(h, 16) * round_up(i // 2, 32))
+    # "triton64" (0.17.0+): swizzle_data pads both dims of each (rows, bytes) weight to 64 first
+    p = (lambda n: round_up(n, 64)) if layout == "triton64" else (lambda n: n)
+    weights = e * (round_up(p(2 * i), 16) * round_up(p(h // 2), 32) + round_up(p(h), 16) * round_up(p(i // 2), 32))
     scales = e * (2 * i * (h // 32) + h * (i // 32))
     swizzled = e * (round_up(2 * i, 256) * round_up(h // 32, 2) + round_up(h, 256) * round_up(i // 32, 2))
     return weights + scales + swizzled + (e * (2 * i + h) * 4 if bias else 0)
@@ -792,7 +795,7 @@ class VLLM(Engine):
         :359-405) and only with moe.has_bias in 0.19.1, not read per release; the pool's
         ``moe_workspace_note`` says so)."""
         layout = self.rule("mxfp4_sm90_expert_layout")
-        if (weights is None or weights.format != "mxfp4" or layout not in ("marlin", "triton")
+        if (weights is None or weights.format != "mxfp4" or layout not in ("marlin", "triton", "triton64")
                 or spec.moe is None or not spec.moe.expert_bias or not spec.mlp_gated
                 or gpu.vendor == "amd" or gpu.compute_capability != (9, 0) or weights.moe_ep > 1):
             return None

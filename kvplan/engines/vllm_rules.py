@@ -602,7 +602,7 @@ RULES = (
          "mxfp4.py (0.10.2 _should_use_marlin; 0.11.0 get_mxfp4_backend :59-108, 0.11.2 :89-154): TRITON when "
          "has_triton_kernels() (torch 2.8.0+ pinned), else MARLIN; triton_kernels is neither vendored nor a "
          "Requires-Dist of these wheels, so the experts' layout depends on the installation"),
-    Rule("mxfp4_sm90_expert_layout", "0.12.0", "0.19.1", "triton",
+    Rule("mxfp4_sm90_expert_layout", "0.12.0", "0.16.0", "triton",
          "mxfp4.py get_mxfp4_backend (0.12.0 :107-165, 0.14.1 :107-166; 0.19.0-0.19.1 fused_moe/oracle/mxfp4.py "
          "_get_priority_backends :169-183, select_mxfp4_moe_backend :197-365): TRITON with the vendored "
          "triton_kernels; create_weights pads the intermediate size to a multiple of 64 only (0.12.0 :328-331, "
@@ -614,6 +614,10 @@ RULES = (
          ":99-175: rows padded to 16, bytes per row to 32) and copies the scales into w13/w2_precision_config "
          "(hopper_scale.py swizzle_data :22-46: rows padded to SWIZZLE_ALIGN_M = 2 x num_warps(8) x 2 x 8 = 256, "
          "scale columns to 2), while layer.w13_weight_scale / w2_weight_scale are never deleted: both kept"),
+    Rule("mxfp4_sm90_expert_layout", "0.17.0", "0.19.1", "triton64",
+         "as 0.12.0-0.16.0, but the vendored triton_kernels' hopper_value.py swizzle_data first pads both matrix "
+         "dims of each expert weight to multiples of 64 (0.17.0-0.19.0 :128-133, 0.19.1 :129-134; absent in 0.16.0): "
+         "gpt-oss's 1,440 bytes a row become 1,472 (review h28 F1: gpt-oss-120b tp 1 1,835,089,920 B a layer)"),
     Rule("mxfp4_sm90_expert_layout", "0.20.0", None, None,
          "every MoE model refused (rule moe_persistent_workspace 'unread')"),
     # -- block-quantized fp8 experts (DeepSeek-V3: quantization_config weight_block_size [128, 128])
