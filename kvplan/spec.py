@@ -49,9 +49,9 @@ class MLA:
 class RopeScaling:
     """Rotary scaling that sizes an engine's rotary table (see kvplan.schema.RopeScalingBlock)."""
 
-    type: str  # "dynamic" or "linear" (Gemma 3's global layers)
-    factor: float
-    original_max_position_embeddings: int | None = None  # dynamic only
+    type: str  # "dynamic", "linear" (Gemma 3's global layers) or "longrope" (su / LongRoPE)
+    factor: float | None = None  # dynamic and linear; None for longrope
+    original_max_position_embeddings: int | None = None  # dynamic and longrope
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A
     dynamic-NTK model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B,
     32,768 x factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
-    ``release`` (default: kvplan's default release) matters only for such a model.
+    ``release`` (default: kvplan's default release) matters only for such a model. A LongRoPE
+    model (rope type longrope / su) keeps original + max_position rows, its short and long tables
+    concatenated: Phi-3-mini-128k, 4,096 + 131,072 rows x 96 x 2 B = 25,952,256 B.
 
     Gemma 3 (``rope_local_base_freq``) builds two tables, each once (get_rope caches one module
     per distinct argument set, and the two differ in base and rope_scaling): the global layers'
@@ -90,6 +92,10 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
         original = rope.original_max_position_embeddings
         scaled = BOOK.value("dynamic_ntk_rope_rows", BOOK.resolve(release or R.DEFAULT_RELEASE)) == "scaled"
         rows = math.ceil(original * rope.factor) if scaled else original
+    if rope is not None and rope.type == "longrope":
+        # Phi3LongRoPEScaledRotaryEmbedding: the short table (original rows) and the long one
+        # (max_position rows) in one buffer, every release (kvplan.hf.core._longrope cites it).
+        rows = rope.original_max_position_embeddings + spec.max_position_embeddings
     element = 4 if getattr(spec, "architecture", None) in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
     if spec.rope_local_base_freq is None:
         return rows * rotary * element
