@@ -441,6 +441,9 @@ class ModelSpecSchema(_Strict):
     # the global layers keep rope_theta and rope_scaling). vLLM's gemma3.py gives those layers
     # their own default rotary table of max_position_embeddings rows, beside the global one.
     rope_local_base_freq: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)] | None = None
+    # The rotary table's width when the rotary embedding covers only part of each head (Phi-4-mini:
+    # partial_rotary_factor 0.75 of head_dim 128, 96): vLLM's cos/sin cache has this many columns.
+    rotary_dim: PositiveInt | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None
@@ -464,6 +467,9 @@ class ModelSpecSchema(_Strict):
                 raise ValueError(
                     f"{name}.layer_types has {len(block.layer_types)} entries for {self.num_layers} layers"
                 )
+        head_dim = self.head_dim or self.hidden_size // self.num_attention_heads
+        if self.rotary_dim is not None and self.rotary_dim > head_dim:
+            raise ValueError(f"rotary_dim ({self.rotary_dim}) is more than head_dim ({head_dim})")
         rope = self.rope_scaling
         if rope is not None and (rope.factor is None) != (rope.type == "longrope"):
             raise ValueError(f"rope_scaling: {rope.type} " + ("takes no factor" if rope.type == "longrope"

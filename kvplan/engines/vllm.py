@@ -85,7 +85,7 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     only when some layer of its kind is there (make_layers builds only the stage's layers)."""
     if spec.position_embedding != "rope":
         return 0
-    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
+    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
     rows = spec.max_position_embeddings
     rope = spec.rope_scaling
     if rope is not None and rope.type == "dynamic":
