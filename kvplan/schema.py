@@ -259,10 +259,14 @@ class RopeScalingBlock(_Strict):
     (rule ``dynamic_ntk_rope_rows``). ``linear`` (Gemma 3 only, with ``rope_local_base_freq``):
     the full-attention layers' table, max_position_embeddings x factor rows
     (LinearScalingRotaryEmbedding), while the context stays max_position_embeddings (gemma-3-27b:
-    factor 8.0 over 131,072)."""
+    factor 8.0 over 131,072). ``longrope`` (Hugging Face rope_scaling type "longrope" or "su";
+    Phi-3-mini-128k: original_max_position_embeddings 4,096 under a max_position_embeddings of
+    131,072), no factor: vLLM's Phi3LongRoPEScaledRotaryEmbedding keeps a short table of
+    ``original_max_position_embeddings`` rows and a long one of max_position_embeddings rows, one
+    buffer (long_short_cos_sin_cache)."""
 
-    type: Literal["dynamic", "linear"]
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)]
+    type: Literal["dynamic", "linear", "longrope"]
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)] | None = None
     original_max_position_embeddings: PositiveInt | None = None
 
 
@@ -437,6 +441,9 @@ class ModelSpecSchema(_Strict):
     # the global layers keep rope_theta and rope_scaling). vLLM's gemma3.py gives those layers
     # their own default rotary table of max_position_embeddings rows, beside the global one.
     rope_local_base_freq: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=False)] | None = None
+    # The rotary table's width when the rotary embedding covers only part of each head (Phi-4-mini:
+    # partial_rotary_factor 0.75 of head_dim 128, 96): vLLM's cos/sin cache has this many columns.
+    rotary_dim: PositiveInt | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None
@@ -460,7 +467,15 @@ class ModelSpecSchema(_Strict):
                 raise ValueError(
                     f"{name}.layer_types has {len(block.layer_types)} entries for {self.num_layers} layers"
                 )
+        head_dim = self.head_dim or self.hidden_size // self.num_attention_heads
+        if self.rotary_dim is not None and self.rotary_dim > head_dim:
+            raise ValueError(f"rotary_dim ({self.rotary_dim}) is more than head_dim ({head_dim})")
         rope = self.rope_scaling
+        if rope is not None and (rope.factor is None) != (rope.type == "longrope"):
+            raise ValueError(f"rope_scaling: {rope.type} " + ("takes no factor" if rope.type == "longrope"
+                                                                else "needs a factor"))
+        if rope is not None and rope.type == "longrope" and rope.original_max_position_embeddings is None:
+            raise ValueError("rope_scaling: longrope needs original_max_position_embeddings (the short table's rows)")
         if rope is not None and rope.type == "dynamic":
             original = rope.original_max_position_embeddings
             if original is None:

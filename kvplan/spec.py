@@ -49,9 +49,9 @@ class MLA:
 class RopeScaling:
     """Rotary scaling that sizes an engine's rotary table (see kvplan.schema.RopeScalingBlock)."""
 
-    type: str  # "dynamic" or "linear" (Gemma 3's global layers)
-    factor: float
-    original_max_position_embeddings: int | None = None  # dynamic only
+    type: str  # "dynamic", "linear" (Gemma 3's global layers) or "longrope" (su / LongRoPE)
+    factor: float | None = None  # dynamic and linear; None for longrope
+    original_max_position_embeddings: int | None = None  # dynamic and longrope
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,9 @@ class ModelSpec:
     # Gemma 3: the sliding layers' rotary base (config.json rope_local_base_freq): vLLM builds
     # them a separate table (kvplan.engines.vllm.rope_cache_bytes); None: one table for all layers.
     rope_local_base_freq: float | None = None
+    # The rotary table's width (vLLM's rotary_dim) when less than head_dim (Phi-3 family:
+    # int(head_dim x partial_rotary_factor)); None: head_dim, or the MLA rope width.
+    rotary_dim: int | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()
     # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
@@ -324,6 +327,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         attn_logit_softcapping=d.get("attn_logit_softcapping"),
         rope_scaling=RopeScaling(**d["rope_scaling"]) if d.get("rope_scaling") else None,
         rope_local_base_freq=d.get("rope_local_base_freq"),
+        rotary_dim=d.get("rotary_dim"),
         ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
         ffn=_ffn_layers(d),
         vision_tower=tower,

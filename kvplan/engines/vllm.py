@@ -70,7 +70,9 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A
     dynamic-NTK model's rows follow the release (rule ``dynamic_ntk_rope_rows``): InternLM2.5-7B,
     32,768 x factor 2.0, has 65,536 rows (16 MiB) up to 0.21.0 and 32,768 (8 MiB) from 0.22.0.
-    ``release`` (default: kvplan's default release) matters only for such a model.
+    ``release`` (default: kvplan's default release) matters only for such a model. A LongRoPE
+    model (rope type longrope / su) keeps original + max_position rows, its short and long tables
+    concatenated: Phi-3-mini-128k, 4,096 + 131,072 rows x 96 x 2 B = 25,952,256 B.
 
     Gemma 3 (``rope_local_base_freq``) builds two tables, each once (get_rope caches one module
     per distinct argument set, and the two differ in base and rope_scaling): the global layers'
@@ -79,17 +81,23 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     gemma3.py Gemma3Attention.__init__: 0.8.0 :141-160, 0.12.0 :160-183, 0.19.1 :163-186, 0.23.0
     :158-180; get_rope's key, 0.23.0 rotary_embedding/__init__.py :74-84), both in the model dtype
     (get_default_dtype; base.py cache.to(dtype)). gemma-3-27b (head_dim 128): 256 MiB + 32 MiB;
-    gemma-3-1b (32,768, no scaling, head_dim 256): 16 MiB + 16 MiB. ``layers`` (a pipeline stage's; default all) holds a table
+    gemma-3-1b (32,768, no scaling, head_dim 256): 16 MiB + 16 MiB. MiMo-V2-Flash's sliding layers
+    (swa_rope_theta, as rope_local_base_freq) and full ones build two tables the same way,
+    ``rotary_dim`` (partial_rotary_factor 0.334 of 192: 64) wide: 2 x 32 MiB (kvplan.hf.families.mimo_v2). ``layers`` (a pipeline stage's; default all) holds a table
     only when some layer of its kind is there (make_layers builds only the stage's layers)."""
     if spec.position_embedding != "rope":
         return 0
-    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
+    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
     rows = spec.max_position_embeddings
     rope = spec.rope_scaling
     if rope is not None and rope.type == "dynamic":
         original = rope.original_max_position_embeddings
         scaled = BOOK.value("dynamic_ntk_rope_rows", BOOK.resolve(release or R.DEFAULT_RELEASE)) == "scaled"
         rows = math.ceil(original * rope.factor) if scaled else original
+    if rope is not None and rope.type == "longrope":
+        # Phi3LongRoPEScaledRotaryEmbedding: the short table (original rows) and the long one
+        # (max_position rows) in one buffer, every release (kvplan.hf.core._longrope cites it).
+        rows = rope.original_max_position_embeddings + spec.max_position_embeddings
     element = 4 if getattr(spec, "architecture", None) in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
     if spec.rope_local_base_freq is None:
         return rows * rotary * element

@@ -521,6 +521,8 @@ def rope_scaling(c: HFConfig) -> dict | None:
     params = _rope_params(c)
     if params is None:
         return None
+    if any(rp.get("rope_type", rp.get("type")) in ("longrope", "su") for rp in params):
+        return _longrope(c, params)
     dynamic = [rp for rp in params if rp.get("rope_type", rp.get("type")) == "dynamic"]
     if not dynamic:
         return None
@@ -534,6 +536,34 @@ def rope_scaling(c: HFConfig) -> dict | None:
         raise c.error(f"{c.where('rope_scaling')}: dynamic NTK scaling with both alpha and factor {factor!r} is not "
                       "modelled (vLLM's rotary table follows the alpha from 0.9.2 and the factor before)")
     return {"type": "dynamic", "factor": float(factor), "original_max_position_embeddings": _unscaled_length(c)}
+
+
+def _longrope(c: HFConfig, params: list[dict]) -> dict:
+    """The spec's rope_scaling block for LongRoPE (rope type "longrope", or the older name "su", which
+    vLLM renames longrope: transformers_utils/config.py patch_rope_parameters, 0.23.0 :472-474).
+    get_rope builds Phi3LongRoPEScaledRotaryEmbedding, whose one buffer long_short_cos_sin_cache
+    concatenates a short table of original_max_position_embeddings rows and a long one of
+    max_position rows, each cast to the model dtype (vllm/model_executor/layers/rotary_embedding.py
+    0.8.0 :624-635, 0.9.2 :724-735; rotary_embedding/phi3_long_rope_scaled_rope.py 0.10.1 :63-74,
+    0.12.0 = 0.19.1 = 0.23.0 :82-95; get_rope's longrope branch 0.8.0 :1193-1206, 0.23.0
+    __init__.py :315-335). max_position is the config's max_position_embeddings (llama.py
+    LlamaModel / LlamaAttention, which Phi-3 runs), and the original comes from the top-level
+    original_max_position_embeddings when there is one, else from rope_scaling (0.8.0 llama.py
+    :221-225 and 0.23.0 transformers_utils/config.py :502, :524-525 copy the top-level one over)."""
+    if len(params) > 1:
+        raise c.error(f"{c.where('rope_scaling')}: LongRoPE in a per-layer-type rope_parameters is not modelled "
+                      "(which layers' rotary table it sizes is not read)")
+    original = c.raw("original_max_position_embeddings", None) or params[0].get("original_max_position_embeddings")
+    if original is None:
+        raise c.error(f"{c.where('rope_scaling')}: LongRoPE without original_max_position_embeddings (the length "
+                      "of vLLM's short rotary table) is not modelled")
+    length = _unscaled_length(c)
+    if c.raw("max_position_embeddings", None) != length:
+        raise c.error(f"{c.where('rope_scaling')}: LongRoPE with a context of {length:,} tokens other than "
+                      f"max_position_embeddings ({c.raw('max_position_embeddings', None)!r}, the long rotary "
+                      "table's rows in vLLM) is not modelled")
+    return {"type": "longrope",
+            "original_max_position_embeddings": c.check_int("original_max_position_embeddings", original)}
 
 
 # -- layout helpers every family shares -----------------------------------------------------

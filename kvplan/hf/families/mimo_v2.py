@@ -32,10 +32,10 @@ def read_mimo_v2_flash(c: HFConfig) -> dict:
     swa = {"kind": "sliding_window", "window": window, "kv_heads": c.int("swa_num_key_value_heads"),
            "head_dim": c.int("swa_head_dim"), "v_head_dim": c.int("swa_v_head_dim")}
     m["cache"] = layout({"full": {"kind": "full_attention"}, "swa": swa}, ["swa" if p else "full" for p in pattern])
+    _rotary_tables(c, m, swa["head_dim"])
     # attention_chunk_size repeats the window in this config; vLLM's MiMoV2Attention takes the
-    # window from sliding_window_size. attention_value_scale scales V at run time;
-    # swa_rope_theta: rotary frequencies; the sink biases add one logit per head (64
-    # values a layer, not counted).
+    # window from sliding_window_size. attention_value_scale scales V at run time; the sink
+    # biases add one logit per head (64 values a layer, not counted).
     chunk = c.raw("attention_chunk_size", None)
     if chunk is not None and chunk != window:
         raise c.error(f"attention_chunk_size {chunk} differs from the window {window}; write a spec by hand")
@@ -61,6 +61,41 @@ def read_mimo_v2_flash(c: HFConfig) -> dict:
 
     m["moe"] = c.weights_only(moe)
     return m
+
+
+def _rotary_tables(c: HFConfig, m: dict, swa_head_dim: int) -> None:
+    """vLLM's rotary tables for MiMo-V2-Flash (kvplan.engines.vllm.rope_cache_bytes): each
+    MiMoV2Attention calls get_rope(head_size, max_position=config.max_position_embeddings,
+    rope_parameters={"rope_type": "default", "rope_theta", "partial_rotary_factor"}), the sliding
+    layers with swa_head_dim and swa_rope_theta (default rope_theta), the full ones with head_dim
+    and rope_theta (default 1,000,000), both with config.partial_rotary_factor (default 1.0)
+    (vllm/model_executor/models/mimo_v2_flash.py 0.14.0 :270-278 / :339-377, 0.19.1 :271-279 /
+    :340-378; mimo_v2.py 0.23.0 :277-285 / :348-387). get_rope's width is int(head_size x
+    factor) (rotary_embedding/__init__.py 0.19.1 :62-66, 0.23.0 :69-72) and it caches one table
+    per distinct argument set (0.23.0 :74-84): two tables of max_position rows when the thetas
+    differ (rope_local_base_freq carries the sliding layers' one), one when they match.
+    MiMo-V2-Flash: head_dim 192 x 0.334 -> 64, thetas 5,000,000 and 10,000: 2 x 262,144 x 64 x
+    2 B = 67,108,864 B. The rope type is fixed at default, so a config rope_scaling, or K widths
+    that differ between the kinds, leave the weights refused."""
+    head_dim = m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"]
+    if swa_head_dim != head_dim:
+        c.weights_need(f"swa_head_dim {swa_head_dim} other than head_dim {head_dim} (vLLM's two rotary tables "
+                       "of different widths are not modelled)")
+        return
+    if "rope_scaling" in m:
+        c.weights_need("rope_scaling on MiMo-V2-Flash (vLLM's MiMoV2Attention builds a default rotary table, "
+                       "kvplan's table would follow the scaling)")
+    factor = c.raw("partial_rotary_factor", 1.0)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise c.error(f"{c.where('partial_rotary_factor')} must be a number in (0, 1], got {factor!r}")
+    if factor != 1:
+        m["rotary_dim"] = int(head_dim * factor)
+    theta = c.raw("rope_theta", 1_000_000)
+    swa_theta = c.raw("swa_rope_theta", theta)
+    if swa_theta != theta:
+        if isinstance(swa_theta, bool) or not isinstance(swa_theta, (int, float)) or not swa_theta > 0:
+            raise c.error(f"{c.where('swa_rope_theta')} must be a positive number, got {swa_theta!r}")
+        m["rope_local_base_freq"] = float(swa_theta)
 
 
 #: Remote code: its KV-head default is not known to kvplan (a config without num_key_value_heads is refused).
