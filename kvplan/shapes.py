@@ -53,7 +53,7 @@ from kvplan.errors import SpecError
 from kvplan.layers import (AttentionWithState, CacheKind, FullAttention, MLAIndexed, MLALatent, NoCache, SharedKV,
                            StateSpace)
 from kvplan.spec import FFN, ModelSpec
-from kvplan.units import cdiv
+from kvplan.units import cdiv, round_up
 
 COLUMN = "column"
 ROW = "row"
@@ -115,7 +115,7 @@ class Param:
             kept = max(1, self.heads // tp) if self.split == KV_HEADS else cdiv(self.heads, tp)
             return kept * per_head
         if self.split == VOCAB:
-            return cdiv(cdiv(self.rows, vocab_padding) * vocab_padding, tp)
+            return cdiv(round_up(self.rows, vocab_padding), tp)
         return self.rows
 
     def rank_cols(self, tp: int | None) -> int:
@@ -190,7 +190,7 @@ def check_tp_splits(spec: ModelSpec, tp: int, *, vocab: bool = True, engines: st
                 f"linear.py MergedColumnParallelLinear / RowParallelLinear: divide(intermediate_size, tp)); use a tp "
                 f"that divides {width:,}")
     if vocab and spec.vocab_size:
-        padded = cdiv(spec.vocab_size, VOCAB_PADDING) * VOCAB_PADDING
+        padded = round_up(spec.vocab_size, VOCAB_PADDING)
         if padded % tp:
             raise ShapeError(
                 f"tp={tp} does not divide {spec.name}'s vocabulary {spec.vocab_size:,} padded to {padded:,} (a "

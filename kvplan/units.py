@@ -40,6 +40,11 @@ def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def round_up(n: int, m: int) -> int:
+    """``n`` rounded up to a multiple of ``m`` (non-negative integers)."""
+    return cdiv(n, m) * m
+
+
 def _split(text: str, what: str) -> tuple[int, int, str]:
     """``'1.5k'`` -> (15, 10, 'k'): the number as an exact fraction num/den, and the unit.
 

@@ -41,7 +41,7 @@ from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, SlidingWindow, StateSpace
 from kvplan.spec import ModelSpec
-from kvplan.units import cdiv
+from kvplan.units import cdiv, round_up
 
 GIB = 1 << 30
 BOOK = RuleBook("vllm", R.RELEASES, R.RULES)
@@ -109,10 +109,6 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     local = any(isinstance(k, SlidingWindow) for k in kinds)
     glob = any(not isinstance(k, SlidingWindow) for k in kinds)
     return (glob * rows + local * spec.max_position_embeddings) * rotary * element
-
-
-def round_up(n: int, m: int) -> int:
-    return cdiv(n, m) * m
 
 
 def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
@@ -828,12 +824,18 @@ class VLLM(Engine):
         (0.10.1.1 utils/marlin_utils_fp4.py :212): torch.zeros(SMs x 4, int32) (utils/marlin_utils.py
         :201-209, ``multi_processor_count``, the catalog's compute_units): 2,112 B on an H100's 132
         SMs. Refused for a GPU without a count, as the Triton sampler's buffer is."""
+        return self.compute_units(gpu, "the Marlin mxfp4 MoE workspace has 4 int32 a streaming multiprocessor "
+                                       "(vllm/model_executor/layers/quantization/utils/marlin_utils.py "
+                                       "marlin_make_workspace_new)") * 4 * 4
+
+    def compute_units(self, gpu: GPU, needs: str, way_out: str = "") -> int:
+        """The catalog GPU's SM (NVIDIA) / CU (AMD) count, what vLLM reads from
+        ``multi_processor_count``; one line (BadInputError) naming what ``needs`` it where the
+        catalog has none."""
         if gpu.compute_units is None:
-            raise BadInputError(
-                f"{self.name}: the Marlin mxfp4 MoE workspace has 4 int32 a streaming multiprocessor "
-                f"(vllm/model_executor/layers/quantization/utils/marlin_utils.py marlin_make_workspace_new), and "
-                f"kvplan has no SM count for {gpu.name} (compute_units in kvplan/data/gpus.yaml): not planned")
-        return gpu.compute_units * 4 * 4
+            raise BadInputError(f"{self.name}: {needs}, and kvplan has no SM count for {gpu.name} ({gpu.display_name}; "
+                                f"compute_units in kvplan/data/gpus.yaml): not planned{way_out}")
+        return gpu.compute_units
 
     def mla_copy_bytes(self, spec: ModelSpec, weights, layers: range) -> int:
         """The model-dtype copy of each MLA layer's quantized kv_b_proj that this release keeps
@@ -874,13 +876,9 @@ class VLLM(Engine):
         says so (Pool.notes), as it says which dtype such a GPU is taken to run."""
         if gpu.compute_units is None and not gpu.vendor:
             return self.MEMORY_ALONE_SMS
-        if gpu.compute_units is None:
-            raise BadInputError(
-                f"{self.name}: the Triton top-k/top-p sampler's buffer has one row of the vocabulary per SM (CU on "
-                f"AMD) up to the rows sampled (vllm/v1/sample/ops/topk_topp_triton.py), and kvplan has no SM count "
-                f"for {gpu.name} ({gpu.display_name}; compute_units in kvplan/data/gpus.yaml): not planned; vLLM "
-                f"0.16.0 and earlier (no Triton sampler) or --engine raw plan it")
-        return gpu.compute_units
+        return self.compute_units(gpu, "the Triton top-k/top-p sampler's buffer has one row of the vocabulary per "
+                                       "SM (CU on AMD) up to the rows sampled (vllm/v1/sample/ops/topk_topp_triton.py)",
+                                  "; vLLM 0.16.0 and earlier (no Triton sampler) or --engine raw plan it")
 
     def sampler_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings) -> int:
         """The dummy sampler's torch peak (last pipeline stage)."""
@@ -905,7 +903,7 @@ class VLLM(Engine):
             # gpu_model_runner.py :5743-5765): sampled_token_ids int32 [S, 1] (sampler.py :133-141;
             # max_num_logprobs None, so no logprobs tensors), a block of S x 4 B rounded up to the
             # caching allocator's 512 B: 4,096 B at S = 1,024
-            peak += self.rule("sampler_flashinfer_first_bytes") + cdiv(s * 4, 512) * 512
+            peak += self.rule("sampler_flashinfer_first_bytes") + round_up(s * 4, 512)
         return peak
 
     def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
@@ -940,7 +938,7 @@ class VLLM(Engine):
         ws13 = chunk * topk * max(half, k)
         ws2 = chunk * topk * max(2 * half, k)
         parts = (max(ws13, t * k), ws2) if chunk == t else (ws13, ws2, t * k)
-        return sum(cdiv(p * dtype_bytes(spec), 256) * 256 for p in parts)
+        return sum(round_up(p * dtype_bytes(spec), 256) for p in parts)
 
     def moe_workspace_note(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """Where the persistent fused-MoE workspace (rule ``moe_persistent_workspace``) is not
