@@ -83,7 +83,8 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     (get_default_dtype; base.py cache.to(dtype)). gemma-3-27b (head_dim 128): 256 MiB + 32 MiB;
     gemma-3-1b (32,768, no scaling, head_dim 256): 16 MiB + 16 MiB. MiMo-V2-Flash's sliding layers
     (swa_rope_theta, as rope_local_base_freq) and full ones build two tables the same way,
-    ``rotary_dim`` (partial_rotary_factor 0.334 of 192: 64) wide: 2 x 32 MiB (kvplan.hf.families.mimo_v2). ``layers`` (a pipeline stage's; default all) holds a table
+    ``rotary_dim`` (partial_rotary_factor 0.334 of 192: 64) wide: 2 x 32 MiB
+    (kvplan.hf.families.mimo_v2). ``layers`` (a pipeline stage's; default all) holds a table
     only when some layer of its kind is there (make_layers builds only the stage's layers)."""
     if spec.position_embedding != "rope":
         return 0

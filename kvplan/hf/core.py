@@ -196,15 +196,18 @@ class HFConfig:
             raise self.error(f"{self.where(key)} must be true or false, got {value!r}")
         return value
 
+    def check_positive(self, key: str, value, or_null: bool = False) -> float:
+        """``value`` (read from ``key``) as a positive finite number; one line naming the key otherwise."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise self.error(f"{self.where(key)} must be a positive number{' or null' if or_null else ''}, "
+                             f"got {value!r}")
+        return float(value)
+
     def softcap(self, key: str = "attn_logit_softcapping") -> float | None:
         """A logit soft-cap: a positive finite number, or None when the config says null or
         has no such key and the family no default for it (no cap)."""
         value = self.raw(key, None)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-            raise self.error(f"{self.where(key)} must be a positive number or null, got {value!r}")
-        return float(value)
+        return None if value is None else self.check_positive(key, value, or_null=True)
 
     def window(self, key: str = "sliding_window") -> int | None:
         """A sliding window size; None when the config says null, or has no such key and
@@ -564,6 +567,18 @@ def _longrope(c: HFConfig, params: list[dict]) -> dict:
                       "table's rows in vLLM) is not modelled")
     return {"type": "longrope",
             "original_max_position_embeddings": c.check_int("original_max_position_embeddings", original)}
+
+
+def partial_rotary_dim(c: HFConfig, head_dim: int) -> int | None:
+    """vLLM's rotary width when the rotary embedding covers part of each head, get_rope's
+    int(head_size x partial_rotary_factor) (the citations per family: phi.py _rotary_dim,
+    mimo_v2.py _rotary_tables); None for the whole head (no factor, or 1)."""
+    factor = c.raw("partial_rotary_factor", None)
+    if factor is None:
+        return None
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise c.error(f"{c.where('partial_rotary_factor')} must be a number in (0, 1], got {factor!r}")
+    return None if factor == 1 else int(head_dim * factor)
 
 
 # -- layout helpers every family shares -----------------------------------------------------

@@ -55,12 +55,6 @@ def read_gemma3(c: HFConfig) -> dict:
     return m
 
 
-def _positive(c: HFConfig, key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise c.error(f"{c.where(key)} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def gemma3_rope(c: HFConfig) -> dict:
     """Gemma 3's two rotary tables in vLLM (kvplan.engines.vllm.rope_cache_bytes): the global
     layers get the config's rope_theta and rope_scaling, the local (sliding) layers a default
@@ -78,10 +72,10 @@ def gemma3_rope(c: HFConfig) -> dict:
         if local.get("rope_type", "default") != "default":
             raise c.error(f"{c.where('rope_parameters')}.sliding_attention: rope type {local.get('rope_type')!r} "
                           "on Gemma 3's local layers is not modelled")
-        local_base = _positive(c, "rope_parameters.sliding_attention.rope_theta", local.get("rope_theta", 10_000.0))
+        local_base = c.check_positive("rope_parameters.sliding_attention.rope_theta", local.get("rope_theta", 10_000.0))
         scaling, theta = full, full.get("rope_theta", 1_000_000.0)
     else:
-        local_base = _positive(c, "rope_local_base_freq", c.raw("rope_local_base_freq", 10_000.0))
+        local_base = c.check_positive("rope_local_base_freq", c.raw("rope_local_base_freq", 10_000.0))
         scaling = c.raw("rope_scaling", None) or (params if isinstance(params, dict) else None) or {}
         theta = c.raw("rope_theta", scaling.get("rope_theta", 1_000_000.0))
     if not isinstance(scaling, dict):
@@ -89,13 +83,13 @@ def gemma3_rope(c: HFConfig) -> dict:
     kind = scaling.get("rope_type", scaling.get("type", "default"))
     out: dict = {"rope_local_base_freq": local_base}
     if kind == "linear":
-        factor = _positive(c, "rope_scaling.factor", scaling.get("factor", 1.0))
+        factor = c.check_positive("rope_scaling.factor", scaling.get("factor", 1.0))
         if factor != 1:
             out["rope_scaling"] = {"type": "linear", "factor": factor}
     elif kind != "default":
         raise c.error(f"{c.where('rope_scaling')}: rope type {kind!r} on Gemma 3's global layers is not modelled "
                       "(vLLM's rotary table for it is not read)")
-    if "rope_scaling" not in out and _positive(c, "rope_theta", theta) == local_base:
+    if "rope_scaling" not in out and c.check_positive("rope_theta", theta) == local_base:
         raise c.error(f"{c.where('rope_local_base_freq')} equals rope_theta ({theta:g}): whether vLLM shares one "
                       "rotary table between Gemma 3's local and global layers is not modelled")
     return out

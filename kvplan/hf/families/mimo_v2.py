@@ -3,7 +3,7 @@ head sizes (hybrid_layer_pattern, swa_*), and K and V heads of different widths.
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, layout
+from kvplan.hf.core import Family, HFConfig, base, layout, partial_rotary_dim
 
 ROUTING = frozenset({"norm_topk_prob", "routed_scaling_factor", "n_group", "topk_group", "topk_method",
                      "scoring_func"})
@@ -85,17 +85,12 @@ def _rotary_tables(c: HFConfig, m: dict, swa_head_dim: int) -> None:
     if "rope_scaling" in m:
         c.weights_need("rope_scaling on MiMo-V2-Flash (vLLM's MiMoV2Attention builds a default rotary table, "
                        "kvplan's table would follow the scaling)")
-    factor = c.raw("partial_rotary_factor", 1.0)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
-        raise c.error(f"{c.where('partial_rotary_factor')} must be a number in (0, 1], got {factor!r}")
-    if factor != 1:
-        m["rotary_dim"] = int(head_dim * factor)
+    if (rotary := partial_rotary_dim(c, head_dim)) is not None:
+        m["rotary_dim"] = rotary
     theta = c.raw("rope_theta", 1_000_000)
     swa_theta = c.raw("swa_rope_theta", theta)
     if swa_theta != theta:
-        if isinstance(swa_theta, bool) or not isinstance(swa_theta, (int, float)) or not swa_theta > 0:
-            raise c.error(f"{c.where('swa_rope_theta')} must be a positive number, got {swa_theta!r}")
-        m["rope_local_base_freq"] = float(swa_theta)
+        m["rope_local_base_freq"] = c.check_positive("swa_rope_theta", swa_theta)
 
 
 #: Remote code: its KV-head default is not known to kvplan (a config without num_key_value_heads is refused).

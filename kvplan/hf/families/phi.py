@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, sliding
+from kvplan.hf.core import Family, HFConfig, base, partial_rotary_dim, sliding
 
 
 def read_phi3(c: HFConfig) -> dict:
@@ -36,16 +36,12 @@ def _rotary_dim(c: HFConfig, head_dim: int) -> int | None:
     0.23.0 :500 / :523), and get_rope takes int(head_size x factor) (0.13.0 __init__.py :59-63,
     0.19.1 :62-66, 0.23.0 :69-72). Phi-4-mini: 0.75 x 128 = 96. None: the whole head. rotary_pct or
     rotary_emb_fraction alone, which only the releases from 0.13.0 read, is refused."""
-    factor = c.raw("partial_rotary_factor", None)
-    if factor is None:
+    if c.raw("partial_rotary_factor", None) is None:
         other = [k for k in ("rotary_pct", "rotary_emb_fraction") if c.raw(k, None) not in (None, 1, 1.0)]
         if other:
             raise c.error(f"{c.where(other[0])}: a partial rotary width named {other[0]} is not modelled for Phi-3 "
                           "(vLLM reads it only from 0.13.0)")
-        return None
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
-        raise c.error(f"{c.where('partial_rotary_factor')} must be a number in (0, 1], got {factor!r}")
-    return None if factor == 1 else int(head_dim * factor)
+    return partial_rotary_dim(c, head_dim)
 
 
 # Phi3Config defaults (transformers v4.57.1 models/phi3/configuration_phi3.py): num_key_value_heads
