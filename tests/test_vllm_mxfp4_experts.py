@@ -125,3 +125,16 @@ def test_0_17_pads_the_triton_layout_to_64(capsys):
         assert d["weights_bytes"] == weights, release
     _, d = _json(capsys, "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.19.1")
     assert (d["kv_pool_bytes"], d["num_blocks"]) == (2_818_243_968, 4_778)
+
+
+def test_mxfp4_experts_without_biases_on_hopper_keep_the_layout_warning(capsys):
+    """--weights mxfp4 on an MoE without expert biases (Qwen3-30B-A3B): the Triton backend keeps no
+    workspace (rule moe_mxfp4_sm90_freed), but the resident layout is not read for such experts
+    (mxfp4_expert_layout None), so the plan says so, as mxfp4_expert_layout's docstring promises."""
+    rc, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--weights", "mxfp4",
+                       "--engine", "vllm==0.19.1")
+    assert rc == 0
+    warnings = [ln for ln in err.splitlines() if ln.startswith("kvplan: warning:")]
+    assert len(warnings) == 1 and "kvplan has not read the layout vllm==0.19.1 holds these mxfp4 experts" in warnings[0]
+    _, _, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.19.1")
+    assert "mxfp4 experts" not in err  # gpt-oss: layout read, nothing kept

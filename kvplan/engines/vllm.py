@@ -963,12 +963,11 @@ class VLLM(Engine):
             layout = (f"kvplan has not read the layout {self.name} holds these mxfp4 experts in here after "
                       f"process_weights_after_loading (padding, scale and bias copies: vllm/model_executor/layers/"
                       f"quantization/mxfp4.py), so they are planned at the checkpoint's bytes")
-        if spec.moe is None or kind in ("none", "unread"):
-            return f"{self.name}: {layout} and the KV pool can be smaller than planned" if layout else None
+        alone = f"{self.name}: {layout} and the KV pool can be smaller than planned" if layout else None
+        if spec.moe is None or kind in ("none", "unread") or self.mxfp4_experts_freed(gpu, weights, settings):
+            return alone  # no kept workspace to speak of; mxfp4 experts without biases: layout still unread
         kept = ("vLLM keeps the fused-MoE workspace after the profile forward, so it is alive during the dummy "
                 "sampler (vllm/v1/worker/workspace.py WorkspaceManager")
-        if self.mxfp4_experts_freed(gpu, weights, settings):
-            return None
         if weights.format not in ("bf16", "fp16", "fp32") and not self.fp8_block_experts_triton(spec, gpu, weights,
                                                                                                 settings):
             also = f"; {layout}," if layout else ""
