@@ -63,3 +63,15 @@ def pool_figures(got: dict) -> tuple:
     """The byte budget of a capacity JSON: weights, activation, other, engine share, pool, blocks, tokens."""
     return (got["weights_bytes"], got["activation_bytes"], got["other_bytes"], got["engine_share_bytes"],
             got["kv_pool_bytes"], got["num_blocks"], got["kv_cache_tokens"])
+
+
+def config_refusal(capsys, tmp_path, config: dict) -> str:
+    """Write ``config`` as a Hugging Face config.json, run `kvplan size` on it, assert exit 2, and
+    return the one line it printed."""
+    import json
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
+    assert code == 2
+    return one_line_error(err)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import cli, config_refusal
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
@@ -120,8 +120,4 @@ def test_spec_contradiction_refused():
      "dynamic NTK scaling in a per-layer-type rope_parameters is not modelled"),
 ])
 def test_refused(tmp_path, capsys, rope, message):
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config(**rope)), encoding="utf-8")
-    code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
-    assert code == 2
-    assert message in one_line_error(err)
+    assert message in config_refusal(capsys, tmp_path, _config(**rope))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import cli, config_refusal
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
@@ -151,11 +151,7 @@ def test_transformers_v5_rope_parameters_read_alike():
 def test_refused(tmp_path, capsys, change, message):
     config = json.loads(ONE_B.read_text())
     config.update(change)
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
-    assert code == 2
-    assert message in one_line_error(err)
+    assert message in config_refusal(capsys, tmp_path, config)
 
 
 @pytest.mark.parametrize(("rope", "extra", "message"), [

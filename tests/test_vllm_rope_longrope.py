@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import cli, config_refusal
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
@@ -99,8 +99,4 @@ def test_refused(tmp_path, capsys, over, message):
     config = _config(**over)
     if over.get("original_max_position_embeddings", 1) is None:
         del config["original_max_position_embeddings"]
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
-    assert code == 2
-    assert message in one_line_error(err)
+    assert message in config_refusal(capsys, tmp_path, config)

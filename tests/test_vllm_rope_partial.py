@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import cli, config_refusal
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
@@ -52,11 +52,7 @@ def test_half_width_without_scaling():
     ({"partial_rotary_factor": 1.5}, "partial_rotary_factor must be a number in (0, 1], got 1.5"),
 ])
 def test_refused(tmp_path, capsys, over, message):
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config(**over)), encoding="utf-8")
-    code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
-    assert code == 2
-    assert message in one_line_error(err)
+    assert message in config_refusal(capsys, tmp_path, _config(**over))
 
 
 def test_capacity(tmp_path, capsys):
