@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,14 @@ def prepare(cfg: MeasureConfig):
         os.environ["TRITON_INTERPRET"] = "1"
     torch = _import_torch()
     if cfg.interpret:
+        loaded = sys.modules.get("kvplan.kernels.decode")
+        if loaded is not None:
+            from kvplan.kernels._jit import interpreted
+
+            if not interpreted(loaded._decode_kernel):
+                raise BadInputError(
+                    "--interpret needs the Triton interpreter from the start, but this process already loaded "
+                    "kvplan's kernels for the GPU: run it in a new process (or set TRITON_INTERPRET=1 first)")
         return torch, torch.device("cpu")
     if os.environ.get("TRITON_INTERPRET", "") not in ("", "0"):
         raise BadInputError("TRITON_INTERPRET is set: unset it to measure on the GPU, or pass --interpret")

@@ -3,6 +3,7 @@
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,17 @@ import pytest
 from kvplan.cli.main import run
 from helpers import cli, one_line_error
 
-interpret = pytest.mark.interpret
+
+
+def interpret(test):
+    """Marks a test that runs `kvplan measure --interpret` in this process. Where the tests run on
+    a CUDA GPU (tests/conftest.py leaves TRITON_INTERPRET unset there), this process loads the
+    kernels for the GPU and measure.prepare refuses --interpret; there they run as
+    `TRITON_INTERPRET=1 pytest -m interpret tests/test_measure.py`."""
+    skip = pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",
+                              reason="in-process --interpret needs TRITON_INTERPRET=1 from the start")
+    return pytest.mark.interpret(skip(test))
+
 
 REQUIRED = ("kv_dtype", "cache_bytes_predicted", "cache_bytes_measured", "decode_ms_median",
             "decode_ms_predicted", "achieved_gbps", "copy_gbps", "read_gbps", "pct_of_read_roof", "tensor_bytes")
@@ -128,7 +139,10 @@ def test_out_of_memory_is_reported_not_raised(monkeypatch, capsys):
     ],
 )
 def test_bad_input(capsys, args, needle, monkeypatch):
-    monkeypatch.delenv("TRITON_INTERPRET", raising=False) if args == ["measure", "llama3-8b"] else None
+    if args == ["measure", "llama3-8b"]:
+        if pytest.importorskip("torch").cuda.is_available():
+            pytest.skip("this machine has a CUDA GPU")
+        monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     code, out, err = cli(capsys, *args)
     assert code == 2
     assert needle in one_line_error(err)
@@ -166,6 +180,18 @@ def test_hybrid_state_space_model_measures_its_attention_layers(capsys):
     assert f["cache_bytes_predicted"] == f["cache_bytes_measured"] == 2 * 2 * 3 * 16 * 8 * 256 * 2
     # the whole model has 4 attention layers: twice the measured ones
     assert f["whole_model_cache_bytes_predicted"] == 2 * f["cache_bytes_predicted"]
+
+
+@interpret
+def test_interpret_refused_after_the_gpu_kernels_loaded(monkeypatch, capsys):
+    """A process that already decorated the kernels for the GPU cannot switch to the
+    interpreter: measure says so in one line instead of failing every format."""
+    from types import SimpleNamespace
+
+    monkeypatch.setitem(sys.modules, "kvplan.kernels.decode", SimpleNamespace(_decode_kernel=object()))
+    code, out, err = cli(capsys, "measure", "llama3-8b", "--interpret", "--kv-dtype", "bf16")
+    assert code == 2 and out == ""
+    assert "already loaded kvplan's kernels for the GPU" in one_line_error(err)
 
 
 @interpret
