@@ -4,8 +4,16 @@
     # folder mapping kernels/ to kvplan.kernels), from the repo root:
     python -P benchmarks/tile_sweep.py              # GQA 16 x 32k: block_n 32/64/128 x splits
                                                     # default/8; MLA 16 x 8k: 16/32/64 x default/4
-    SWEEP=verify python -P benchmarks/tile_sweep.py # GQA 64 vs 128-token tiles at 1 x 32k,
-                                                    # 4 x 8k, 64 x 2k, 128 x 1k (default splits)
+    SWEEP=verify python -P benchmarks/tile_sweep.py # GQA 64 vs 128-token tiles per format at
+                                                    # 16 x 32k, 16 x 8k, 4 x 32k, 1 x 32k, 4 x 8k,
+                                                    # 64 x 2k, 128 x 1k (default splits)
+    SWEEP=splits python -P benchmarks/tile_sweep.py # split counts around the default, GQA at
+                                                    # 16 x 8k/32k and 4 x 32k, MLA at 16 x 8k
+    SWEEP=maxnreg python -P benchmarks/tile_sweep.py # a register cap (168, 160) for the quantized
+                                                    # GQA kernels at four shapes, then checked
+    SWEEP=caps python -P benchmarks/tile_sweep.py   # the default launch (its own register-cap
+                                                    # choice) against no cap, fp8 and int8 at six
+                                                    # shapes, then the correctness checks
     SWEEP=launch python -P benchmarks/tile_sweep.py # num_warps 4/8 x num_stages 2/3/4 for the
                                                     # quantized formats, each config timed,
                                                     # then checked against the torch references
@@ -96,10 +104,89 @@ if os.environ.get("SWEEP") == "launch":
     res["seconds"] = time.time() - t0
     save(res)
     sys.exit(0)
+if os.environ.get("SWEEP") == "splits":
+    # split counts around the default (kernels/decode.py wave_splits), each timed: GQA at
+    # 16 x 8k, 16 x 32k and 4 x 32k, MLA at 16 x 8k; then the occupancy the wrappers computed
+    from kvplan.kernels import decode as dec
+
+    BUDGET = 40 if DRY else 230
+    gqa = [((2, 64), (1, 2, None))] if DRY else [
+        ((16, 8192), (1, 2, 3, 4, 6, 8, 16, None)), ((16, 32768), (1, 2, 3, 4, 6, 8, 16, None)),
+        ((4, 32768), (4, 8, 9, 16, None))]
+    for (B, ctx), counts in gqa:
+        for name in ("bf16", "fp8_e4m3", "int8", "int4"):
+            for sp in counts:
+                run("gqa", name, B, ctx, None, sp)
+    for name in ("bf16", "fp8_e4m3", "int8"):
+        for sp in ((1, 2, None) if DRY else (8, 16, 17, 24, 32, 33, None)):
+            run("mla", name, *((1, 64) if DRY else (16, 8192)), None, sp)
+    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
+    res["seconds"] = time.time() - t0
+    save(res)
+    sys.exit(0)
+if os.environ.get("SWEEP") == "maxnreg":
+    # a register cap for the quantized GQA kernels (ptxas maxnreg): 168 lets three 4-warp
+    # programs share an SM's 64K registers (247-255 uncapped: two); each cap timed with the
+    # default splits (which read the capped kernel's occupancy) at four shapes, then checked
+    from kvplan.kernels import decode as dec
+
+    BUDGET = 40 if DRY else 200
+    caps = (None, 128) if DRY else (None, 168, 160)
+    shapes = [(2, 64)] if DRY else [(16, 32768), (16, 8192), (4, 32768), (64, 2048)]
+    for name in ("fp8_e4m3", "int8", "int4"):
+        for cap in caps:
+            dec.LAUNCH_TUNING.clear()
+            dec.LAUNCH_TUNING.update(maxnreg=cap)
+            for B, ctx in shapes:
+                run("gqa", name, B, ctx, None, None)
+                res["rows"][-1]["maxnreg"] = cap
+            if time.time() - t0 < BUDGET:
+                try:
+                    results = []
+                    gs.check_gqa(name, "head" if name == "fp8_e4m3" else None, results)
+                    bad = [{k: v for k, v in r.items() if k != "traceback"} for r in results if not r["ok"]]
+                    res["rows"].append({"kind": "check", "format": name, "maxnreg": cap, "checks": len(results),
+                                        "check_failures": bad})
+                except Exception as err:  # noqa: BLE001
+                    res["rows"].append({"kind": "check", "format": name, "maxnreg": cap,
+                                        "check_error": f"{type(err).__name__}: {str(err)[:300]}"})
+                print(json.dumps(res["rows"][-1])[:400], flush=True)
+    dec.LAUNCH_TUNING.clear()
+    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
+    res["seconds"] = time.time() - t0
+    save(res)
+    sys.exit(0)
+if os.environ.get("SWEEP") == "caps":
+    # the wrapper's own register-cap choice (decode.choose_launch) against forcing no cap, per
+    # shape, then the correctness checks on the default launches
+    from kvplan.kernels import decode as dec
+
+    shapes = [(2, 64)] if DRY else [(16, 32768), (16, 8192), (4, 32768), (64, 2048), (1, 32768), (128, 1024)]
+    for name in ("fp8_e4m3", "int8"):
+        for B, ctx in shapes:
+            for forced in (False, True):
+                dec.LAUNCH_TUNING.clear()
+                if forced:
+                    dec.LAUNCH_TUNING["maxnreg"] = None
+                run("gqa", name, B, ctx, None, None)
+                res["rows"][-1]["launch"] = "no cap" if forced else "default"
+        dec.LAUNCH_TUNING.clear()
+        for mode in (("head", "tensor") if name == "fp8_e4m3" else (None,)):
+            results = []
+            gs.check_gqa(name, mode, results)
+            bad = [{k: v for k, v in r.items() if k != "traceback"} for r in results if not r["ok"]]
+            res["rows"].append({"kind": "check", "format": name, "mode": mode, "checks": len(results),
+                                "check_failures": bad})
+            print(json.dumps(res["rows"][-1])[:400], flush=True)
+    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
+    res["seconds"] = time.time() - t0
+    save(res)
+    sys.exit(0)
 if os.environ.get("SWEEP") == "verify":
-    shapes = [(2, 64)] if DRY else [(1, 32768), (4, 8192), (64, 2048), (128, 1024)]
+    shapes = [(2, 64)] if DRY else [(16, 32768), (16, 8192), (4, 32768), (1, 32768), (4, 8192), (64, 2048),
+                                    (128, 1024)]
     for B, ctx in shapes:
-        for name in ("bf16", "fp8_e4m3", "int8"):
+        for name in ("bf16", "fp8_e4m3", "int8", "int4"):
             for bn in ((16, 32) if DRY else (64, 128)):
                 run("gqa", name, B, ctx, bn, None)
     res["seconds"] = time.time() - t0

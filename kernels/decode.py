@@ -35,6 +35,7 @@ kernel serves every split count above 1).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import torch
 import triton
@@ -389,7 +390,9 @@ def default_block_n(device: torch.device, head_dim: int, fmt_code: int = Q.PLAIN
     128 from a sweep on an NVIDIA H200 (Triton 3.6; docs/measurements/h200-session.md): a
     llama3-8b layer at 16 x 32k with the default splits reads at 97 / 67 / 60 / 19% of the
     read roof (bf16 / fp8 / int8 / int4) with 128-token tiles, 87 / 58 / 56 / 15% with 64
-    and 73 / 44 / 39 / 13% with 32. Plain caches at 128 need 136 KiB, more than the 99 KiB
+    and 73 / 44 / 39 / 13% with 32; with the wave-filling split counts (wave_splits) 128 still
+    beat 64 for fp8, int8 and int4 at seven shapes from 1 x 32k to 128 x 1k, and bf16 lost only
+    at 128 x 1k (docs/measurements/h200-session2.md). Plain caches at 128 need 136 KiB, more than the 99 KiB
     a program gets on sm_86, sm_89 and sm_120 (A10, L4, RTX 4090 and 5090): 64 there. Head
     dims over 128 were not measured."""
     if device.type != "cuda":
@@ -417,8 +420,9 @@ def block_shared_bytes(device: torch.device) -> int:
 
 
 #: Launch settings a benchmark may override (benchmarks/tile_sweep.py): ``num_warps`` and
-#: ``num_stages`` of the decode kernels (GQA here, MLA in kvplan.kernels.mla). Empty: the
-#: defaults below.
+#: ``num_stages`` of the decode kernels (GQA here, MLA in kvplan.kernels.mla), and ``maxnreg``
+#: of the GQA kernel (ptxas's register cap per thread; None: no cap; see register_caps). Empty:
+#: the defaults below.
 LAUNCH_TUNING: dict = {}
 
 
@@ -430,6 +434,46 @@ def launch_settings(default_warps: int) -> dict:
     return out
 
 
+#: A register cap per thread that GQA decode may launch fp8 and int8 caches with. Uncapped
+#: they compile to 247-255 registers, two 4-warp programs per SM; at 168 ptxas spills nothing
+#: in the token loop (compile_check, sm_90) and three fit. On an H200 (Triton 3.6,
+#: docs/measurements/h200-session2.md) 168 took fp8 at 16 x 32k from 73.1 to 79.6% of the read
+#: roof and int8 from 63.7 to 68.0, but fp8 at 64 x 2k from 67.2 to 58.8: 512 programs that
+#: filled two waves of 264 spill into a second wave of 396. So the wrapper launches the cap
+#: only where its grid fills its waves at least as well (choose_launch). int4 lost at every
+#: shape (its loop spills at 168) and has none.
+REGISTER_CAPS = {Q.FP8: 168, Q.INT8: 168}
+
+
+def register_caps(fmt_code: int) -> tuple:
+    """The maxnreg values a GQA launch chooses among: LAUNCH_TUNING's alone when it sets one,
+    else no cap and the format's REGISTER_CAPS entry."""
+    if "maxnreg" in LAUNCH_TUNING:
+        return (LAUNCH_TUNING["maxnreg"],)
+    cap = REGISTER_CAPS.get(fmt_code)
+    return (None,) if cap is None else (None, cap)
+
+
+def wave_fill(programs: int, slots: int) -> Fraction:
+    """How full a grid of ``programs`` keeps its waves of ``slots`` resident programs."""
+    return Fraction(programs, -(-programs // slots) * slots)
+
+
+def choose_launch(options: list, pairs: int, sms: int) -> tuple:
+    """Of ``options`` [(maxnreg, blocks per SM, splits)], the one whose grid of pairs x splits
+    programs fills its waves of blocks x sms best; of equals, the one with more programs per
+    SM (more loads in flight), then the first."""
+    def score(opt):
+        _, per_sm, splits = opt
+        return wave_fill(pairs * splits, per_sm * sms), per_sm
+
+    best = options[0]
+    for opt in options[1:]:
+        if score(opt) > score(best):
+            best = opt
+    return best
+
+
 #: Resident programs per SM assumed when triton does not tell a compiled kernel's registers.
 FALLBACK_BLOCKS_PER_SM = 2
 #: No split shorter than this many tokens on a GPU: each program's fixed cost (query load,
@@ -437,11 +481,30 @@ FALLBACK_BLOCKS_PER_SM = 2
 MIN_SPLIT_TOKENS = 256
 
 
+def wave_splits(programs_per_split: int, slots: int, most: int) -> int:
+    """The split count s in 1..min(most, cdiv(slots, programs_per_split)) whose grid of
+    programs_per_split x s programs fills its waves of ``slots`` resident programs best
+    (programs / (waves x slots)); of equals, the larger s.
+
+    Rounding the split count up to one wave left a partial second wave, which an H200 showed
+    (docs/measurements/h200-session2.md, Nsight Compute): GQA fp8 at 16 x 8 heads with 2
+    programs per SM took 3 splits, 384 programs for 264 slots (1.45 waves, the last 120
+    programs alone on their SMs); MLA at 16 heads took 17, 272 programs for 264 slots. Here:
+    2 splits (256 programs, 0.97 of one wave) and 16 (256)."""
+    per = max(1, programs_per_split)
+    best = 1
+    for s in range(2, max(1, min(most, -(-slots // per))) + 1):
+        if wave_fill(per * s, slots) >= wave_fill(per * best, slots):
+            best = s
+    return best
+
+
 def default_num_splits(batch: int, programs_per_seq: int, max_seq_len: int | None, device: torch.device,
                        block_n: int = 64, blocks_per_sm: int | None = None) -> int:
-    """Splits per sequence so that batch x programs_per_seq x splits fills one wave of the GPU.
+    """Splits per sequence so that batch x programs_per_seq x splits fills the GPU's waves
+    (wave_splits: at most about one wave, and no partial wave where a smaller count avoids it).
 
-    On a GPU the wave is ``blocks_per_sm`` (the compiled kernel's real occupancy:
+    On a GPU a wave is ``blocks_per_sm`` (the compiled kernel's real occupancy:
     kvplan.kernels.occupancy; FALLBACK_BLOCKS_PER_SM when unknown) x the SM count; at most
     MAX_SPLITS, and no split shorter than MIN_SPLIT_TOKENS. In the interpreter the target
     is 4 programs and one tile per split. ``programs_per_seq`` is the KV heads (GQA) or the
@@ -449,14 +512,12 @@ def default_num_splits(batch: int, programs_per_seq: int, max_seq_len: int | Non
     """
     if device.type == "cuda":
         per_sm = blocks_per_sm or FALLBACK_BLOCKS_PER_SM
-        target = per_sm * torch.cuda.get_device_properties(device).multi_processor_count
+        slots = per_sm * torch.cuda.get_device_properties(device).multi_processor_count
         min_tokens = MIN_SPLIT_TOKENS
     else:
-        target, min_tokens = 4, block_n
-    splits = -(-target // max(1, batch * programs_per_seq))
-    if max_seq_len is not None:
-        splits = min(splits, -(-max_seq_len // min_tokens))
-    return max(1, min(splits, MAX_SPLITS))
+        slots, min_tokens = 4, block_n
+    most = MAX_SPLITS if max_seq_len is None else min(MAX_SPLITS, -(-max_seq_len // min_tokens))
+    return wave_splits(batch * programs_per_seq, slots, most)
 
 
 _OCCUPANCY: dict = {}
@@ -629,10 +690,23 @@ def paged_decode_attention(
                 q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_tables.stride(0),
                 ks[1] if ks else 0, vs[1] if vs else 0, splits)
 
-    if num_splits is None:
-        key = ("gqa", device.index, *sorted((k, str(v)) for k, v in consts.items()))
-        per_sm = occupancy_of(_decode_kernel, key, device, args(2, out, out), dict(consts, SPLIT=True))
-        num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n, per_sm)
+    caps = register_caps(fmt.code)
+    if device.type == "cuda" and (num_splits is None or len(caps) > 1):
+        options = []
+        for cap in caps:
+            launch = consts if cap is None else dict(consts, maxnreg=cap)
+            key = ("gqa", device.index, *sorted((k, str(v)) for k, v in launch.items()))
+            per_sm = occupancy_of(_decode_kernel, key, device, args(2, out, out), dict(launch, SPLIT=True))
+            splits = num_splits or default_num_splits(B, HKV, max_seq_len, device, block_n, per_sm)
+            options.append((cap, per_sm or FALLBACK_BLOCKS_PER_SM, splits))
+        cap, _, num_splits = choose_launch(options, B * HKV,
+                                           torch.cuda.get_device_properties(device).multi_processor_count)
+        if cap is not None:
+            consts = dict(consts, maxnreg=cap)
+    elif num_splits is None:
+        num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n)
+    elif device.type == "cuda" and caps[0] is not None:
+        consts = dict(consts, maxnreg=caps[0])
     if num_splits > 1:
         part_o = torch.empty((B, HQ, num_splits, DV), dtype=torch.float32, device=device)
         part_lse = torch.empty((B, HQ, num_splits), dtype=torch.float32, device=device)

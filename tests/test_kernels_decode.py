@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from fractions import Fraction
 
 import pytest
 
@@ -26,11 +27,17 @@ pytest.importorskip("triton")
 from kvplan.formats import get_format  # noqa: E402
 from kvplan.kernels.cache import allocate  # noqa: E402
 from kvplan.kernels.decode import (  # noqa: E402
+    choose_launch,
     default_num_splits,
+    register_caps,
+    wave_fill,
+    wave_splits,
     paged_decode_attention,
     paged_decode_attention_ref,
 )
 from kvplan.kernels.testing import poison_, ragged_block_tables, rel_err, slots_for  # noqa: E402
+from kvplan.kernels import decode as decode_module  # noqa: E402
+from kvplan.kernels import quant as Q  # noqa: E402
 from kvplan.kernels.write import paged_kv_write_ref  # noqa: E402
 from kvplan.layers import FullAttention  # noqa: E402
 from kvplan.layout import layer_layout  # noqa: E402
@@ -151,6 +158,47 @@ def test_default_num_splits():
     assert default_num_splits(1, 1, 20, cpu, 16) == 2  # cdiv(20, 16) tiles
     assert default_num_splits(64, 8, 100000, cpu, 16) == 1
     assert default_num_splits(1, 1, None, cpu, 16) == 4
+
+
+def test_choose_launch_takes_the_register_cap_where_its_waves_fill():
+    # H200: uncapped fp8/int8 kernels hold 2 programs per SM, capped at 168 registers 3; 132 SMs
+    def pick(pairs):
+        options = [(None, 2, wave_splits(pairs, 264, 64)), (168, 3, wave_splits(pairs, 396, 64))]
+        return choose_launch(options, pairs, 132)[::2]
+
+    assert pick(128) == (168, 3)  # 16 x 8 heads: 384 of 396 against 256 of 264, equal: the cap
+    assert pick(32) == (168, 12)  # 4 x 8 heads
+    assert pick(512) == (None, 1)  # 64 x 8 heads: 512 programs, 0.97 of 2 waves uncapped, 0.65 capped
+    assert choose_launch([(None, 2, 1), (168, 2, 1)], 128, 132)[0] is None  # no more per SM: no cap
+    assert wave_fill(384, 264) == Fraction(384, 528) and wave_fill(256, 264) == Fraction(256, 264)
+
+
+def test_register_caps(monkeypatch):
+    assert register_caps(Q.FP8) == (None, 168) and register_caps(Q.INT8) == (None, 168)
+    assert register_caps(Q.PLAIN) == (None,) and register_caps(Q.INT4) == (None,)
+    monkeypatch.setitem(decode_module.LAUNCH_TUNING, "maxnreg", None)
+    assert register_caps(Q.FP8) == (None,)
+
+
+def test_wave_splits_leaves_no_partial_wave():
+    # The H200 (132 SMs) cases that rounding up to one wave got wrong: GQA fp8 at 16 sequences x
+    # 8 KV heads, 2 programs per SM (264 slots): 3 splits were 384 programs, 1.45 waves; 2 fill
+    # 256 of 264. MLA, 16 sequences x one 16-head tile: 17 splits were 272, 16 fill 256.
+    assert wave_splits(128, 264, 64) == 2
+    assert wave_splits(16, 264, 64) == 16
+    assert wave_splits(32, 264, 64) == 8  # 4 x 8 heads: 9 splits would be 288 programs
+    assert wave_splits(8, 264, 64) == 33  # 1 x 8 heads: 264 programs, exactly one wave
+    assert wave_splits(128, 132, 64) == 2  # 1 or 2 waves of 128 in 132: equal, the larger
+    assert wave_splits(8, 264, 5) == 5  # capped by the sequence's length
+    assert wave_splits(1000, 264, 64) == 1
+    for per in range(1, 300):
+        s = wave_splits(per, 264, 64)
+        programs = per * s
+        waves = -(-programs // 264)
+        assert 1 <= s <= max(1, -(-264 // per))
+        # never worse than the old rule's count, cdiv(slots, per)
+        old = max(1, min(64, -(-264 // per)))
+        assert programs * (-(-per * old // 264)) * 264 >= per * old * waves * 264
 
 
 # -- wrapper checks --------------------------------------------------------------------------
