@@ -18,6 +18,9 @@
         batch 1..128 (weights GB/s vs the read roof), and the whole decoder as unfused torch ops
         around kvplan's kernels at 1..32 users x 1k..4k context (the cost per layer beyond the
         matrices, against efficiency.yaml's layer_overhead_us).
+    python benchmarks/gpu_session.py ncu                  (stdout; gpu_session.sh runs it under ncu)
+        one decode launch per case (GQA bf16/fp8/int8/int4 at 16 x 32k, MLA bf16/fp8 at 16 x 8k)
+        for Nsight Compute's counters: where the quantized formats lose the read roof.
     python benchmarks/gpu_session.py summary OUT_DIR      -> OUT_DIR/summary.json, summary.md
 
 GPU_SESSION_DRYRUN=1 runs every phase on the CPU under TRITON_INTERPRET=1 at tiny shapes (the
@@ -485,6 +488,29 @@ def phase_alloc() -> None:
     dump("alloc.json", out)
 
 
+# -------------------------------------------------------------------------------------- ncu
+NCU_CASES = (("gqa", "bf16"), ("gqa", "fp8_e4m3"), ("gqa", "int8"), ("gqa", "int4"), ("mla", "bf16"),
+             ("mla", "fp8_e4m3"))
+
+
+def phase_ncu() -> None:
+    """One decode launch per case of NCU_CASES, in that order, for Nsight Compute to profile
+    (gpu_session.sh runs this under `ncu -k regex:_decode_kernel`): GQA at 16 x 32k (llama3-8b
+    layer), MLA at 16 x 8k (DeepSeek-V2-Lite latent), the bench's shapes and default launches."""
+    bk = _bench_helpers()
+    gen = torch.Generator(device=DEV).manual_seed(1)
+    for kind, name in NCU_CASES:
+        B, ctx = ((1, 40) if DRY else (16, 32768)) if kind == "gqa" else ((1, 40) if DRY else (16, 8192))
+        case = gqa_decode_case if kind == "gqa" else mla_decode_case
+        call, sets, kv_read = case(bk, name, B, ctx, gen)
+        call(sets[0])
+        sync()
+        say({"ncu_case": f"{kind} {name}", "batch": B, "ctx": ctx, "kv_read_bytes": kv_read})
+        sets = None
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
+
+
 # ------------------------------------------------------------------------------------ step
 #: Llama-3.1-8B's decoder (meta-llama/Llama-3.1-8B config.json: 32 layers, hidden 4096, 32 query
 #: and 8 KV heads of 128, intermediate 14336, vocab 128256), as vLLM lays out its matrices:
@@ -767,4 +793,4 @@ if __name__ == "__main__":
     elif phase == "summary":
         phase_summary(sys.argv[2])
     else:
-        {"env": phase_env, "bench": phase_bench, "alloc": phase_alloc, "step": phase_step}[phase]()
+        {"env": phase_env, "bench": phase_bench, "alloc": phase_alloc, "step": phase_step, "ncu": phase_ncu}[phase]()

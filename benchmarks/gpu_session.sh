@@ -24,8 +24,18 @@
 #   step     Llama-3.1-8B decode steps: the 129 bf16 weight matrices alone at batch 1..128, and
 #            the whole decoder (unfused torch around kvplan's kernels) at 1..32 users          <= 90 s
 #   summary  summary.json + summary.md from whatever the phases left                  <= 20 s
-# Files in $OUT (4 of the 8 the device tool returns): log.txt, summary.md, summary.json,
-# measure.json. Commit them under docs/measurements/ named after the device.
+# Then, on a GPU (or with GPU_SESSION_EXTRA=1), three more phases, each only if time is left:
+#   ncu      Nsight Compute's counters for one decode launch per format (GQA bf16, fp8, int8,
+#            int4 at 16 x 32k; MLA bf16, fp8 at 16 x 8k): ncu.txt                      <= 120 s
+#   cli      kvplan as a user installs it (pip install -e . with pydantic, carried as wheels
+#            in .whl/ where the image lacks it): kvplan measure on four models, the capacity
+#            probe against the raw planner, kvplan report and kvplan speed --calibration on the
+#            fresh report: cli.json (every command, its exit status and output)        <= 170 s
+#   pytest   the kernel and measure test files on the GPU (pytest -n 8), then measure's
+#            interpreter tests under TRITON_INTERPRET=1: pytest.txt                  <= 100 s
+# Files in $OUT (at most 7 of the 8 the device tool returns): log.txt, summary.md, summary.json,
+# measure.json (+ ncu.txt, cli.json, pytest.txt). Commit them under docs/measurements/ named
+# after the device.
 set -uo pipefail
 T0=$(date +%s)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +44,7 @@ DRY=${GPU_SESSION_DRYRUN:-0}
 # The dry run's interpreter on a shared CPU is slow: its limits are scaled (GPU_SESSION_TIME_SCALE).
 SCALE=${GPU_SESSION_TIME_SCALE:-$([ "$DRY" = 1 ] && echo 4 || echo 1)}
 DEADLINE=$(( ${GPU_SESSION_DEADLINE_S:-540} * SCALE ))
+EXTRA=${GPU_SESSION_EXTRA:-$([ "$DRY" = 1 ] && echo 0 || echo 1)}
 PY=${PY:-python3}
 export GS_TMP=${GS_TMP:-/tmp/kvplan_gpu_session}
 export GPU_SESSION_DRYRUN=$DRY PYTHONUNBUFFERED=1 KVPLAN_NO_CACHE=1 TRITON_CACHE_DIR=$GS_TMP/triton_cache
@@ -89,6 +100,91 @@ measure_args() {
     echo "llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8 --repeat 10"
   fi
 }
+cli_runs() {  # name, then kvplan's arguments: one command per line, JSON reports into $CLI_DIR
+  if [ "$DRY" = 1 ]; then
+    local m="--interpret --ctx 40 --batch 2 --layers 2 --repeat 1"
+    echo "measure-llama3-8b measure llama3-8b $m --kv-dtype bf16,fp8,int8,int4 --out @/measure-llama3-8b.json"
+    echo "measure-gemma2-9b measure gemma2-9b $m --kv-dtype bf16,fp8 --out @/measure-gemma2-9b.json"
+    echo "measure-deepseek-v2-lite measure deepseek-v2-lite $m --kv-dtype bf16,fp8,int8 --out @/measure-deepseek-v2-lite.json"
+  else
+    echo "measure-llama3-8b measure llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8,int4 --repeat 10 --probe-capacity --out @/measure-llama3-8b.json"
+    echo "measure-gemma2-9b measure gemma2-9b --ctx 8k --batch 16 --kv-dtype bf16,fp8 --repeat 10 --out @/measure-gemma2-9b.json"
+    echo "measure-deepseek-v2-lite measure deepseek-v2-lite --ctx 32k --batch 8 --kv-dtype bf16,fp8,int8 --repeat 10 --out @/measure-deepseek-v2-lite.json"
+    echo "probe-llama3-70b-fp8 measure llama3-70b --ctx 8k --batch 16 --layers 4 --kv-dtype fp8 --weights fp8 --repeat 5 --probe-capacity --out @/probe-llama3-70b-fp8.json"
+  fi
+  echo "report-llama3-8b report @/measure-llama3-8b.json"
+  echo "speed-calibrated speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --calibration @/measure-llama3-8b.json --json"
+  echo "speed-shipped speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --json"
+}
+cli_phase() {  # kvplan installed as a user installs it; every command's exit status and output -> $OUT/cli.json
+  export CLI_DIR=$GS_TMP/cli
+  mkdir -p "$CLI_DIR"
+  if [ "$DRY" != 1 ]; then
+    if ! "$PY" -c 'import pydantic' 2> /dev/null; then
+      ls "$REPO"/.whl/*.whl > /dev/null 2>&1 || { echo "no pydantic here and no wheels in .whl/"; return 3; }
+      "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$GS_TMP/site" \
+        "$REPO"/.whl/*.whl || return 4
+    fi
+    (cd "$REPO" && KVPLAN_PURE_PYTHON=1 "$PY" -m pip install -q --no-deps --no-build-isolation -e .) || return 5
+    export PYTHONPATH=$GS_TMP/site
+    unset KVPLAN_VALIDATED_SPECS
+  fi
+  cd "$CLI_DIR" || return 6
+  local name args rc
+  cli_runs | while read -r name args; do
+    args=${args//@/$CLI_DIR}
+    echo "+ kvplan $args"
+    # shellcheck disable=SC2086
+    "$PY" -P -m kvplan.cli.main $args > "$CLI_DIR/$name.out" 2>&1
+    rc=$?
+    echo "$rc" > "$CLI_DIR/$name.rc"
+    echo "  exit $rc: $(tail -n 2 "$CLI_DIR/$name.out" | tr '\n' ' ' | cut -c1-300)"
+  done
+  "$PY" - "$CLI_DIR" "$OUT/cli.json" <<'PYEOF'
+import json, pathlib, sys
+d = pathlib.Path(sys.argv[1])
+runs = {}
+for rc in sorted(d.glob("*.rc")):
+    out = rc.with_suffix(".out").read_text(errors="replace")
+    rep = d / (rc.stem + ".json")
+    runs[rc.stem] = {"exit": int(rc.read_text()), "output": out[-20000:],
+                     "report": json.loads(rep.read_text()) if rep.exists() else None}
+pathlib.Path(sys.argv[2]).write_text(json.dumps(runs, indent=1) + "\n")
+print(f"cli.json: {len(runs)} commands, exits {[r['exit'] for r in runs.values()]}")
+PYEOF
+}
+ncu_phase() {  # Nsight Compute on one decode launch per format -> $OUT/ncu.txt (plain run without ncu)
+  local ncu
+  ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2> /dev/null | head -n 1)
+  if [ -z "$ncu" ] || [ "$DRY" = 1 ]; then
+    echo "no ncu (or a dry run): the launches alone"
+    "$PY" "$REPO/benchmarks/gpu_session.py" ncu
+    return $?
+  fi
+  "$ncu" --clock-control none -k regex:_decode_kernel -c 6 --section SpeedOfLight --section Occupancy \
+    --section LaunchStats --section MemoryWorkloadAnalysis --section WarpStateStats --section ComputeWorkloadAnalysis \
+    --section SchedulerStats "$PY" "$REPO/benchmarks/gpu_session.py" ncu > "$OUT/ncu.txt" 2>&1
+  local rc=$?
+  grep -E "ncu_case|_decode_kernel|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per|Duration|Issue Slots Busy|No Eligible|Stall" "$OUT/ncu.txt" | head -n 80
+  return $rc
+}
+pytest_phase() {  # the kernel and measure tests on the GPU, with the cli phase's install -> $OUT/pytest.txt
+  cd "$REPO" || return 6
+  export PYTHONPATH=$GS_TMP/site
+  unset KVPLAN_VALIDATED_SPECS
+  "$PY" -P -m pytest -q -p no:cacheprovider -n 8 tests/test_kernels_write.py tests/test_kernels_decode.py \
+    tests/test_kernels_mla.py tests/test_kernels_alloc.py tests/test_kernels_tiles.py tests/test_measure.py \
+    > "$OUT/pytest.txt" 2>&1
+  local rc=$?
+  tail -n 12 "$OUT/pytest.txt"
+  # measure --interpret in process needs the interpreter from the start (tests/test_measure.py)
+  echo "--- TRITON_INTERPRET=1 -m interpret tests/test_measure.py" >> "$OUT/pytest.txt"
+  TRITON_INTERPRET=1 "$PY" -P -m pytest -q -p no:cacheprovider -n 8 -m interpret tests/test_measure.py \
+    >> "$OUT/pytest.txt" 2>&1
+  local rc2=$?
+  tail -n 4 "$OUT/pytest.txt"
+  [ "$rc" = 0 ] && [ "$rc2" = 0 ]
+}
 {
   echo "[0s] kvplan GPU session $(date -u +%FT%TZ) in $REPO ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)); dry run: $DRY"
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem,power.draw,temperature.gpu --format=csv
@@ -100,6 +196,13 @@ measure_args() {
   # shellcheck disable=SC2046
   phase measure "$(left 110)" "$PY" -P -m kvplan.cli.main measure $(measure_args) --out "$OUT/measure.json"
   phase step "$(left 90)" "$PY" "$REPO/benchmarks/gpu_session.py" step
+  if [ "$EXTRA" = 1 ]; then
+    phase ncu "$(left 120)" bash -c "$(declare -f ncu_phase); DRY='$DRY' PY='$PY' REPO='$REPO' OUT='$OUT' ncu_phase"
+    phase cli "$(left 170)" bash -c "$(declare -f cli_runs cli_phase); DRY='$DRY' PY='$PY' REPO='$REPO' OUT='$OUT' \
+      GS_TMP='$GS_TMP' cli_phase"
+    [ "$DRY" = 1 ] || phase pytest "$(left 100)" bash -c "$(declare -f pytest_phase); PY='$PY' REPO='$REPO' \
+      OUT='$OUT' GS_TMP='$GS_TMP' pytest_phase"
+  fi
   echo "{${PHASES%, }}" > "$GS_TMP/phases.json"
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv
   echo "[$(el)s] summary"
