@@ -142,7 +142,8 @@ class ModelSpec:
     # them a separate table (kvplan.engines.vllm.rope_cache_bytes); None: one table for all layers.
     rope_local_base_freq: float | None = None
     # The rotary table's width (vLLM's rotary_dim) when less than head_dim (Phi-3 family:
-    # int(head_dim x partial_rotary_factor)); None: head_dim, or the MLA rope width.
+    # int(head_dim x partial_rotary_factor); each family reader cites its model file);
+    # None: head_dim, or the MLA rope width.
     rotary_dim: int | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()

@@ -60,8 +60,13 @@ def dtype_bytes(spec: ModelSpec) -> int:
 #: Architectures whose attention builds its rotary embedding with get_rope(..., dtype=torch.float32),
 #: so the cos/sin cache is float32 whatever the model dtype: gpt-oss (vllm/model_executor/models/
 #: gpt_oss.py OAIAttention.__init__: 0.10.1 = 0.10.1.1 :49-54, 0.12.0 :72, 0.14.1 :68-71, 0.17.0 :80,
-#: 0.19.1 :85; the model exists in vLLM from 0.10.1).
-FP32_ROPE_ARCHITECTURES = frozenset({"GptOssForCausalLM"})
+#: 0.19.1 :85; the model exists in vLLM from 0.10.1); MiniMax-Text-01 / M1 (minimax_text_01.py, all
+#: three names registered to MiniMaxText01ForCausalLM: its own MiniMaxText01RotaryEmbedding with
+#: cache_dtype=torch.float32 in MiniMaxText01Model on 0.8.3-0.10.1.1, 0.8.3 :849-856, 0.10.1.1
+#: :979-986; get_rope(..., dtype=torch.float32) in MiniMaxText01Attention from 0.10.2, 0.10.2 :256,
+#: 0.12.0 :252, 0.19.1 :257, 0.23.0 :260). MiniMax-M1: 10,240,000 rows x 64 x 4 B = 2,621,440,000 B.
+FP32_ROPE_ARCHITECTURES = frozenset({"GptOssForCausalLM", "MiniMaxForCausalLM", "MiniMaxText01ForCausalLM",
+                                     "MiniMaxM1ForCausalLM"})
 
 
 def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range | None = None) -> int:

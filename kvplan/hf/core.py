@@ -26,6 +26,7 @@ model_type kvplan has no reader for).
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -297,6 +298,25 @@ def _falsy(value) -> bool:
     return not value
 
 
+#: Config keys naming a rotary fraction of each head, in the order vLLM 0.13.0+ tries them
+#: (rope_parameters_factor).
+ROPE_PARAMETERS_FACTORS = ("partial_rotary_factor", "rotary_pct", "rotary_emb_fraction")
+#: Keys that set the width of vLLM's rotary cos/sin table (kvplan.engines.vllm.rope_cache_bytes):
+#: the fractions, GPT-J's / MiniMax's rotary_dim, StableLM's rope_pct, Bamba's attn_rotary_emb.
+#: A family whose model file reads them reads them; elsewhere a value other than the whole head
+#: is a weights-only unknown (the table is counted in vLLM's weights), named by any weight figure.
+ROTARY_WIDTH_KEYS = ROPE_PARAMETERS_FACTORS + ("rotary_dim", "rope_pct", "attn_rotary_emb")
+
+
+def _null(value) -> bool:
+    return value is None
+
+
+def _full_rotary(value) -> bool:
+    """A rotary-width key at its neutral value: null, or a fraction of 1."""
+    return value is None or (not isinstance(value, bool) and isinstance(value, (int, float)) and value == 1)
+
+
 IGNORABLE: tuple[IgnoreGroup, ...] = (
     IgnoreGroup(
         "identity and provenance: names, classes, versions",
@@ -335,10 +355,13 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
     ),
     IgnoreGroup(
         "rotary position frequencies and scaling: rotary tables are recomputed, never cached",
-        frozenset({"rope_theta", "rope_scaling", "rope_parameters", "rope_interleave", "rotary_dim",
-                   "rotary_pct", "rotary_emb_base", "rotary_emb_fraction", "partial_rotary_factor",
+        frozenset({"rope_theta", "rope_scaling", "rope_parameters", "rope_interleave", "rotary_emb_base",
                    "original_max_position_embeddings", "use_mrope", "mrope_section", "rope_type",
                    "initial_context_length"}),
+        # The keys that narrow vLLM's rotary table (ROTARY_WIDTH_KEYS) only at their neutral
+        # value; else a family reads them or they shape the weights (WEIGHT_NAMES).
+        neutral={**{key: _full_rotary for key in ROPE_PARAMETERS_FACTORS + ("rope_pct",)},
+                 "rotary_dim": _null, "attn_rotary_emb": _null},
     ),
     IgnoreGroup(
         "runtime switches of transformers (kernels, caching, outputs)",
@@ -378,7 +401,7 @@ IGNORABLE: tuple[IgnoreGroup, ...] = (
 
 #: Keys that place MoE layers among dense ones: weights only (experts never change the cache).
 #: spatial_merge_size: patches merged before the multimodal projector (its input width).
-WEIGHT_NAMES = frozenset({"decoder_sparse_step", "first_k_dense_replace", "spatial_merge_size"})
+WEIGHT_NAMES = frozenset({"decoder_sparse_step", "first_k_dense_replace", "spatial_merge_size", *ROTARY_WIDTH_KEYS})
 
 #: Name fragments of keys that shape only the weights (experts, MLP width, vocabulary,
 #: vision tower, biases, norms). Checked before CACHE_TOKENS: ``attention_bias`` is a weight.
@@ -433,7 +456,10 @@ def classify(c: HFConfig, model_type: str) -> None:
                 f"shape the KV cache; write a spec by hand (a draft: kvplan import CONFIG --ignore "
                 f"{c.where(key)}; see docs/import.md)"
             )
-        if what == "weights":
+        if what == "weights" and key in ROTARY_WIDTH_KEYS:
+            c.weights_need(f"{c.where(key)} {value!r} (the width of vLLM's rotary table, not read for model_type "
+                           f"{model_type!r})")
+        elif what == "weights":
             c.weights_need(f"{c.where(key)} (not read for model_type {model_type!r})")
         else:
             c.findings.unread.append(c.where(key))
@@ -569,16 +595,56 @@ def _longrope(c: HFConfig, params: list[dict]) -> dict:
             "original_max_position_embeddings": c.check_int("original_max_position_embeddings", original)}
 
 
+def rotary_factor(c: HFConfig, key: str) -> float | None:
+    """A rotary fraction of each head (partial_rotary_factor, rotary_pct, ...): a number in
+    (0, 1], or None when absent or null."""
+    factor = c.raw(key, None)
+    if factor is None:
+        return None
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise c.error(f"{c.where(key)} must be a number in (0, 1], got {factor!r}")
+    return factor
+
+
 def partial_rotary_dim(c: HFConfig, head_dim: int) -> int | None:
     """vLLM's rotary width when the rotary embedding covers part of each head, get_rope's
     int(head_size x partial_rotary_factor) (the citations per family: phi.py _rotary_dim,
     mimo_v2.py _rotary_tables); None for the whole head (no factor, or 1)."""
-    factor = c.raw("partial_rotary_factor", None)
-    if factor is None:
-        return None
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
-        raise c.error(f"{c.where('partial_rotary_factor')} must be a number in (0, 1], got {factor!r}")
-    return None if factor == 1 else int(head_dim * factor)
+    factor = rotary_factor(c, "partial_rotary_factor")
+    return None if factor is None or factor == 1 else int(head_dim * factor)
+
+
+def rope_parameters_factor(c: HFConfig) -> float | None:
+    """The rotary fraction vLLM 0.13.0+ puts in config.rope_parameters: transformers_utils/
+    config.py patch_rope_parameters copies the first non-null of ROPE_PARAMETERS_FACTORS
+    (getattr_iter, config value else class default) into rope_parameters["partial_rotary_factor"]
+    (0.13.0 :314 / :328, 0.19.1 :385 / :403, 0.23.0 :500 / :523), which get_rope turns into
+    int(head_size x factor) columns for every model that passes config.rope_parameters
+    (0.13.0 rotary_embedding/__init__.py :59-63, 0.19.1 :62-66, 0.23.0 :69-72). Releases
+    0.8.0-0.12.0 read only what each model file passes. None: no fraction (the whole head)."""
+    for key in ROPE_PARAMETERS_FACTORS:
+        factor = rotary_factor(c, key)
+        if factor is not None:
+            return factor
+    return None
+
+
+def one_rotary_width(c: HFConfig, head_dim: int, field: str, widths: dict[str, float]) -> int | None:
+    """The columns of vLLM's rotary table when the rotary_dim each release range passes
+    (``widths``) gives the same table, None when that is the whole head; refused, naming
+    ``field``, when releases differ (kvplan plans one width for every release). The table holds
+    cos and sin of torch.arange(0, rotary_dim, 2) frequencies (base.py RotaryEmbedding.
+    _compute_inv_freq, every release: 0.8.0 rotary_embedding.py :110-111, 0.23.0
+    rotary_embedding/base.py :86-90), 2 x ceil(rotary_dim / 2) columns."""
+    widths = {r: 2 * math.ceil(w / 2) for r, w in widths.items()}
+    if len(set(widths.values())) > 1:
+        per = ", ".join(f"{w} on {r}" for r, w in widths.items())
+        raise c.error(f"{c.where(field)}: vLLM's rotary table width differs by release ({per} columns of "
+                      f"{head_dim}), which kvplan does not model; write a spec by hand with rotary_dim")
+    width = next(iter(widths.values()))
+    if not 0 < width <= head_dim:
+        raise c.error(f"{c.where(field)}: a rotary width of {width} columns is not in 1..head_dim {head_dim}")
+    return None if width == head_dim else width
 
 
 # -- layout helpers every family shares -----------------------------------------------------

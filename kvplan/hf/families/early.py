@@ -3,7 +3,8 @@ Qwen (v1), ChatGLM2/3, DBRX and Baichuan."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import HIDDEN, Family, HFConfig, base, vllm_multi_head
+from kvplan.hf.core import (HIDDEN, Family, HFConfig, base, one_rotary_width, rope_parameters_factor, rotary_factor,
+                            vllm_multi_head)
 
 
 def _head_dim_must_be_hidden_over_heads(c: HFConfig, m: dict, key: str) -> None:
@@ -28,7 +29,24 @@ def read_gptj(c: HFConfig) -> dict:
     m.update(mlp_gated=False, qkv_bias=False, o_bias=False, mlp_bias=True, norm="layernorm", norms_per_layer=1)
     if "vocab_size" in m:
         m["extra_params"] = {"lm_head.bias": m["vocab_size"]}
+    if (rotary := _gptj_rotary_dim(c, m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
     return m
+
+
+def _gptj_rotary_dim(c: HFConfig, head: int) -> int | None:
+    """vLLM's rotary table width for GPT-J (gpt_j.py GPTJAttention, head_size = hidden / heads):
+    config.rotary_dim (GPTJConfig default 64), passed as get_rope's rotary_dim on 0.8.0-0.12.0
+    (0.8.0 :84-91, 0.9.2 :86-92, 0.11.2 :97-102, 0.12.0 :97-101); from 0.13.0 as
+    rope_parameters["partial_rotary_factor"] = rotary_dim / head_size (0.13.0-0.23.0 :97-101),
+    which get_rope turns back into int(head_size x factor) (core.rope_parameters_factor cites
+    it). GPT-J-6B: 64 of 256 either way. Odd or missing widths fail vLLM's assert."""
+    rotary = c.raw("rotary_dim", None)
+    if rotary is None or c.check_int("rotary_dim", rotary) % 2:
+        raise c.error(f"{c.where('rotary_dim')} must be an even number of channels (vLLM's gpt_j.py asserts it), "
+                      f"got {rotary!r}")
+    return one_rotary_width(c, head, "rotary_dim",
+                            {"0.8.0-0.12.0": rotary, "0.13.0+": int(head * (rotary / head))})
 
 
 def read_phi(c: HFConfig) -> dict:
@@ -42,7 +60,22 @@ def read_phi(c: HFConfig) -> dict:
     m.update(mlp_gated=False, qkv_bias=True, o_bias=True, mlp_bias=True, norm="layernorm", norms_per_layer=1)
     if "vocab_size" in m:
         m["extra_params"] = {"lm_head.bias": m["vocab_size"]}
+    if (rotary := _phi_rotary_dim(c, m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
     return m
+
+
+def _phi_rotary_dim(c: HFConfig, head: int) -> int | None:
+    """vLLM's rotary table width for Phi-1/1.5/2 (phi.py PhiAttention, head_size = hidden /
+    heads): int(partial_rotary_factor x head_size), PhiConfig's default factor 0.5, in every
+    release: computed in phi.py and passed as get_rope's rotary_dim on 0.8.0-0.12.0 (0.8.0
+    :102-116, 0.9.2 :103-113, 0.11.2 :112-125, 0.12.0 :112-121); from 0.13.0 get_rope takes the
+    factor from config.rope_parameters (phi.py :113-117; core.rope_parameters_factor), where
+    partial_rotary_factor comes first. Phi-2: 0.4 x 80 = 32. A null factor fails 0.8.0-0.12.0."""
+    factor = rotary_factor(c, "partial_rotary_factor")
+    if factor is None:
+        raise c.error(f"{c.where('partial_rotary_factor')} is null: vLLM's phi.py multiplies it (0.8.0-0.12.0)")
+    return one_rotary_width(c, head, "partial_rotary_factor", {"0.8.0+": int(factor * head)})
 
 
 def read_qwen(c: HFConfig) -> dict:
@@ -59,9 +92,18 @@ def read_qwen(c: HFConfig) -> dict:
     # Qwen v1 configs) decides here. use_dynamic_ntk / use_logn_attn rescale attention
     # scores at long context; scale_attn_weights is the 1/sqrt(d) factor: no shapes.
     c.ignore("bf16", "fp16", "fp32", "use_dynamic_ntk", "use_logn_attn", "scale_attn_weights", "seq_length",
-             "rotary_pct", "rotary_emb_base")
+             "rotary_emb_base")
     bias = not c.flag("no_bias", True)
     m.update(qkv_bias=True, o_bias=bias, mlp_bias=bias)
+    # vLLM's rotary table (qwen.py QWenAttention): the whole head on 0.8.0-0.12.0 (get_rope's
+    # rotary_dim=head_dim: 0.8.0 :109-115, 0.11.2 :116-121, 0.12.0 :115-119); from 0.13.0
+    # get_rope reads config.rope_parameters (0.13.0 :115, 0.23.0 :124-128), where rotary_pct lands
+    # (core.rope_parameters_factor). Qwen v1 configs say rotary_pct 1.0: the whole head both ways.
+    head = m["hidden_size"] // m["num_attention_heads"]
+    factor = rope_parameters_factor(c)
+    field = next((k for k in ("partial_rotary_factor", "rotary_pct", "rotary_emb_fraction")
+                  if c.raw(k, None) is not None), "rotary_pct")
+    one_rotary_width(c, head, field, {"0.8.0-0.12.0": head, "0.13.0+": int(head * (factor or 1))})
     return m
 
 
@@ -89,6 +131,13 @@ def read_chatglm(c: HFConfig) -> dict:
              "original_rope", "bias_dropout_fusion", "seq_length")
     linear_bias = c.flag("add_bias_linear", False)
     m.update(qkv_bias=c.flag("add_qkv_bias", False), o_bias=linear_bias, mlp_bias=linear_bias)
+    # vLLM's rotary table (chatglm.py GLMAttention): half of each head in every release, whatever
+    # the config says: get_rope(rotary_dim=head_dim // 2) on 0.8.0-0.12.0 (0.8.0 :93-95, 0.11.2
+    # :105-107, 0.12.0 :106-108), its own rope_parameters {"partial_rotary_factor": 0.5} from
+    # 0.13.0 (0.13.0-0.23.0 :102-113, int(head x 0.5)). ChatGLM3-6B: 64 of 128. Rotary-width keys
+    # in the config are not read by it.
+    m["rotary_dim"] = m["hidden_size"] // m["num_attention_heads"] // 2
+    c.ignore("partial_rotary_factor", "rotary_pct", "rotary_emb_fraction", "rotary_dim")
     return m
 
 
@@ -168,11 +217,12 @@ def read_baichuan(c: HFConfig) -> dict:
 #     DbrxConfig also writes it out as a top-level num_key_value_heads
 #     (configuration_dbrx.py:223), which must then agree.
 GPTJ = Family(read_gptj, "GPTJConfig",
-              {"n_embd": 4096, "n_layer": 28, "n_head": 16, "tie_word_embeddings": False, "n_positions": 2048},
+              {"n_embd": 4096, "n_layer": 28, "n_head": 16, "tie_word_embeddings": False, "n_positions": 2048,
+               "rotary_dim": 64},
               kv_heads_from=vllm_multi_head("gpt_j.py"))
 PHI = Family(read_phi, "PhiConfig",
              {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 32, "tie_word_embeddings": False,
-              "max_position_embeddings": 2048},
+              "max_position_embeddings": 2048, "partial_rotary_factor": 0.5},
              kv_heads_from="num_attention_heads (vLLM's phi.py builds multi-head attention; only transformers' "
                            "PhiAttention reads num_key_value_heads)")
 QWEN = Family(read_qwen, "QWenConfig", {"tie_word_embeddings": False, "no_bias": True},

@@ -6,7 +6,8 @@ head_dim (hidden / heads unless the config gives head_dim), except where a reade
 
 from __future__ import annotations
 
-from kvplan.hf.core import ABSENT, Family, HFConfig, base, either, every_nth_global, hf_layer_types
+from kvplan.hf.core import (ABSENT, ROPE_PARAMETERS_FACTORS, Family, HFConfig, base, either, every_nth_global,
+                            hf_layer_types, one_rotary_width, partial_rotary_dim, rope_parameters_factor, rotary_factor)
 from kvplan.hf.families.qwen import qwen_moe, read_qwen2
 
 #: MoE routing settings: which experts a token picks and how their outputs are weighed.
@@ -40,7 +41,35 @@ def read_stablelm(c: HFConfig) -> dict:
         raise c.error("qk_layernorm / use_parallel_residual true: that StableLM variant is not modelled; "
                       "write a spec by hand")
     m.update(qkv_bias=c.flag("use_qkv_bias", False), norm="layernorm")
+    if (rotary := _stablelm_rotary_dim(c, m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
     return m
+
+
+def _stablelm_rotary_dim(c: HFConfig, head: int) -> int | None:
+    """vLLM's rotary table width for StableLM (stablelm.py StablelmAttention, head_dim = hidden /
+    heads): int(head_dim x factor) in every release, the factor config.rope_pct, else
+    partial_rotary_factor (StableLmConfig default 0.25) on 0.8.0-0.12.0 (0.8.0 :108-110 / :132-136
+    as get_rope's rotary_dim; 0.8.5 :108-109 / :130-135, 0.11.2 :122-123 / :152-157 and 0.12.0
+    :122-123 / :152-157 as get_rope's partial_rotary_factor), the first non-null of
+    partial_rotary_factor, rotary_pct, rotary_emb_fraction from 0.13.0 (:149-153,
+    core.rope_parameters_factor): rope_pct is read only before 0.13.0. StableLM-2-1.6B: 0.25 x 64
+    = 16."""
+    before = rotary_factor(c, "rope_pct")
+    if before is None:
+        before = rotary_factor(c, "partial_rotary_factor") or 1
+    after = rope_parameters_factor(c) or 1
+    field = "rope_pct" if c.raw("rope_pct", None) is not None else "partial_rotary_factor"
+    return one_rotary_width(c, head, field, {"0.8.0-0.12.0": int(head * before), "0.13.0+": int(head * after)})
+
+
+def _whole_head_before_0_13(c: HFConfig, head: int) -> None:
+    """For model files that build the whole head's table on 0.8.0-0.12.0 and pass
+    config.rope_parameters from 0.13.0 (core.rope_parameters_factor): a rotary fraction below 1
+    in the config makes the width differ by release, refused naming it."""
+    factor = rope_parameters_factor(c)
+    field = next((k for k in ROPE_PARAMETERS_FACTORS if c.raw(k, None) is not None), "partial_rotary_factor")
+    one_rotary_width(c, head, field, {"0.8.0-0.12.0": head, "0.13.0+": int(head * (factor or 1))})
 
 
 def read_minicpm(c: HFConfig) -> dict:
@@ -93,6 +122,10 @@ def read_cohere(c: HFConfig) -> dict:
     bias = c.flag("attention_bias", False)
     m.update(qkv_bias=bias, o_bias=bias, norms_per_layer=1, qk_norm=c.flag("use_qk_norm", False))
     c.ignore("logit_scale")
+    # vLLM's rotary table (commandr.py CohereAttention, head_dim = hidden / heads): the whole
+    # head on 0.8.0-0.12.0 (get_rope(rotary_dim=head_dim): 0.8.0 :169-174, 0.11.2 :178-183,
+    # 0.12.0 :176-180), config.rope_parameters from 0.13.0 (0.13.0-0.23.0 :176-181).
+    _whole_head_before_0_13(c, m["hidden_size"] // m["num_attention_heads"])
     return m
 
 
@@ -117,7 +150,7 @@ def read_cohere2(c: HFConfig) -> dict:
     for key, want in (("use_parallel_block", True), ("use_gated_activation", True)):
         if c.flag(key, want) != want:
             raise c.error(f"{key} {not want}: that Command R7B variant is not modelled")
-    c.ignore("position_embedding_type", "rotary_pct", "use_embedding_sharing", "use_parallel_embedding")
+    c.ignore("position_embedding_type", "use_embedding_sharing", "use_parallel_embedding")
     m["cache"] = either(hf_layer_types(c, m, window), every_nth_global(m["num_layers"], period, window))
     return m
 
@@ -260,6 +293,8 @@ def read_minimax_m2(c: HFConfig) -> dict:
     # (use_routing_bias); shared_intermediate_size 0 means no shared expert. MTP modules
     # (use_mtp, num_mtp_modules, mtp_transformer_layers) are a speculative draft only.
     m = base(c)
+    if (rotary := _minimax_m2_rotary_dim(c, m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"])):
+        m["rotary_dim"] = rotary
     if c.raw("qk_norm_type", "per_layer") != "per_layer":
         raise c.error(f"qk_norm_type {c.raw('qk_norm_type')!r}: only per_layer is read")
     m["qk_norm"] = c.flag("use_qk_norm", True)
@@ -282,6 +317,25 @@ def read_minimax_m2(c: HFConfig) -> dict:
     return m
 
 
+def _minimax_m2_rotary_dim(c: HFConfig, head: int) -> int | None:
+    """vLLM's rotary table width for MiniMax-M2 (minimax_m2.py, from 0.11.1): config.rotary_dim
+    as get_rope's rotary_dim on 0.11.1-0.12.0 (0.11.2 :204-209 / :271, 0.12.0 :202-206 / :266);
+    from 0.13.0 rope_parameters["partial_rotary_factor"] = rotary_dim / head_dim unless the
+    rope_parameters already hold a fraction (0.13.0 :202-207 / :270, 0.15.1 :200-205 / :269,
+    0.23.0 :200-205 / :280; core.rope_parameters_factor), int(head_dim x factor) columns. MiniMax-M2.5: 64 of 128.
+    Without rope_theta or rope_scaling the 0.13.0+ config has no rope_parameters and the whole
+    head is used: refused."""
+    rotary = c.raw("rotary_dim", None)
+    if rotary is None:
+        raise c.error(f"{c.where('rotary_dim')} is required for MiniMax-M2 (vLLM's minimax_m2.py reads it)")
+    rotary = c.check_int("rotary_dim", rotary)
+    if c.raw("rope_theta", None) is None and c.raw("rope_scaling", None) is None:
+        raise c.error(f"{c.where('rope_theta')} is absent: whether vLLM 0.13.0+ narrows MiniMax-M2's rotary table "
+                      "to rotary_dim is not read then")
+    factor = rope_parameters_factor(c) or rotary / head
+    return one_rotary_width(c, head, "rotary_dim", {"0.11.1-0.12.0": rotary, "0.13.0+": int(head * factor)})
+
+
 def read_glm4_moe(c: HFConfig) -> dict:
     # Glm4MoeConfig (GLM-4.5, 4.6, 4.7; vLLM glm4_moe.py): explicit head_dim, partial
     # rotary, biases on q/k/v (attention_bias), optional per-head q/k norm (use_qk_norm).
@@ -299,6 +353,17 @@ def read_glm4_moe(c: HFConfig) -> dict:
         "router_bias": True,
     })
     _mtp_note(c, "num_nextn_predict_layers")
+    # vLLM's rotary table (glm4_moe.py Glm4MoeAttention, head_dim = config.head_dim or hidden /
+    # heads): int(head_dim x partial_rotary_factor), Glm4MoeConfig's default 0.5, in every
+    # release that has the model: getattr(config, "partial_rotary_factor", 0.5) passed to get_rope
+    # on 0.10.0-0.12.0 (0.10.0 :254-261, 0.11.2 :289-296, 0.12.0 :285-291); from 0.13.0
+    # config.rope_parameters.setdefault("partial_rotary_factor", 0.5) over the config's own
+    # (0.13.0 :285-289, 0.23.0 :275-279; core.rope_parameters_factor). GLM-4.7: 64 of 128.
+    head = m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"]
+    if rotary_factor(c, "partial_rotary_factor") is None:
+        raise c.error(f"{c.where('partial_rotary_factor')} is null: vLLM's glm4_moe.py multiplies it (0.10.0-0.12.0)")
+    if (rotary := partial_rotary_dim(c, head)) is not None:
+        m["rotary_dim"] = rotary
     return m
 
 
@@ -311,7 +376,7 @@ def read_glm4_moe(c: HFConfig) -> dict:
 INTERNLM2 = Family(read_internlm2, "InternLM2Config", {"tie_word_embeddings": False})
 STABLELM = Family(read_stablelm, "StableLmConfig",
                   {"hidden_size": 2560, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
-                   "tie_word_embeddings": False, "max_position_embeddings": 4096},
+                   "tie_word_embeddings": False, "max_position_embeddings": 4096, "partial_rotary_factor": 0.25},
                   null_kv_heads="refuse")
 MINICPM = Family(read_minicpm, "MiniCPMConfig", {"tie_word_embeddings": True})
 ORION = Family(read_orion, "OrionConfig", {"tie_word_embeddings": False})
@@ -349,5 +414,5 @@ MIMO = Family(read_mimo, "MiMoConfig",
 MINIMAX_M2 = Family(read_minimax_m2, "MiniMaxM2Config", {"tie_word_embeddings": False}, ignored=ROUTING)
 GLM4_MOE = Family(read_glm4_moe, "Glm4MoeConfig",
                   {"hidden_size": 4096, "num_hidden_layers": 46, "num_attention_heads": 96, "num_key_value_heads": 8,
-                   "tie_word_embeddings": False, "first_k_dense_replace": 1},
+                   "tie_word_embeddings": False, "first_k_dense_replace": 1, "partial_rotary_factor": 0.5},
                   ignored=ROUTING, null_kv_heads="refuse")

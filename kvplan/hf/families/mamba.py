@@ -56,6 +56,9 @@ def attention_free_base(c: HFConfig) -> dict:
         m["vocab_size"] = vocab
     c.note("attention-free model: num_attention_heads / num_kv_heads 1 are placeholders, no layer attends")
     m["ffn"] = MIXER_ONLY
+    # No attention, so no rotary cos/sin table (vLLM mamba.py and mamba2.py build no get_rope in
+    # any release, 0.8.0-0.23.0).
+    m["position_embedding"] = "none"
     return m
 
 

@@ -3,7 +3,7 @@ layer every few layers (attn_type_list)."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, full, layout
+from kvplan.hf.core import Family, HFConfig, base, full, layout, one_rotary_width
 
 
 def read_minimax_text_01(c: HFConfig) -> dict:
@@ -35,7 +35,26 @@ def read_minimax_text_01(c: HFConfig) -> dict:
     # Linear(hidden, 1) (kvplan's shared expert gate).
     m["ssm"] = {"type": "lightning"}
     m["moe"] = c.weights_only(lambda: _minimax_moe(c))
+    if (rotary := _rotary_dim(c, head_dim)) is not None:
+        m["rotary_dim"] = rotary
     return m
+
+
+def _rotary_dim(c: HFConfig, head_dim: int) -> int | None:
+    """vLLM's rotary table width for the softmax layers (minimax_text_01.py, from 0.8.3):
+    config.rotary_dim when the config has one, else head_dim, as the rotary_dim of the model's own
+    MiniMaxText01RotaryEmbedding on 0.8.3-0.10.1.1 (0.8.3 :617 / :849-856, 0.10.1.1 :720 /
+    :979-986) and of get_rope on 0.10.2-0.12.0 (0.10.2 :250 / :323, 0.12.0 :246 / :325); from
+    0.13.0 rope_parameters["partial_rotary_factor"] = rotary_dim / head_dim, overwriting any
+    fraction the config holds (0.13.0 :291 / :250, 0.23.0 :299-300 / :260), int(head_dim x
+    factor) columns. MiniMax-M1 / Text-01: 64 of 128. The table is float32 in every release
+    (kvplan.engines.vllm.FP32_ROPE_ARCHITECTURES)."""
+    rotary = c.raw("rotary_dim", None)
+    if rotary is None:
+        return None
+    rotary = c.check_int("rotary_dim", rotary)
+    return one_rotary_width(c, head_dim, "rotary_dim",
+                            {"0.8.3-0.12.0": rotary, "0.13.0+": int(head_dim * (rotary / head_dim))})
 
 
 def _minimax_moe(c: HFConfig) -> dict | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import ABSENT, Family, HFConfig, base, full, hf_layer_types, layout, sliding
+from kvplan.hf.core import (ABSENT, Family, HFConfig, base, full, hf_layer_types, layout, partial_rotary_dim,
+                            rotary_factor, sliding)
 
 
 def read_qwen2(c: HFConfig) -> dict:
@@ -113,6 +114,17 @@ def read_qwen3_next(c: HFConfig) -> dict:
     # output gate (2 x heads x head_dim rows, 8,192 for the 80B), per-head q/k norms; the
     # linear-attention layers are Gated DeltaNet mixers (kvplan.shapes).
     m.update(qk_norm=True, attention_output_gate=True, ssm={"type": "gated_deltanet"})
+    # vLLM's rotary table (qwen3_next.py Qwen3NextAttention, head_dim = config.head_dim):
+    # int(head_dim x partial_rotary_factor), Qwen3NextConfig's default 0.25, in every release
+    # that has the model: config.partial_rotary_factor passed to get_rope on 0.10.2-0.12.0
+    # (0.10.2 :675-681, 0.11.2 :752-758, 0.12.0 :748-753), config.rope_parameters from 0.13.0
+    # (0.13.0 :748, 0.19.1 :253, 0.23.0 :260-265; core.rope_parameters_factor, where
+    # partial_rotary_factor comes first). Qwen3-Next-80B-A3B: 64 of 256.
+    head = m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"]
+    if rotary_factor(c, "partial_rotary_factor") is None:
+        raise c.error(f"{c.where('partial_rotary_factor')} is null: vLLM's qwen3_next.py multiplies it (0.10.2-0.12.0)")
+    if (rotary := partial_rotary_dim(c, head)) is not None:
+        m["rotary_dim"] = rotary
     return m
 
 
@@ -156,6 +168,7 @@ QWEN3_NEXT = Family(
      "head_dim": 256, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
      "linear_num_key_heads": 16, "linear_num_value_heads": 32, "decoder_sparse_step": 1,
      "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512, "num_experts_per_tok": 10,
-     "num_experts": 512, "tie_word_embeddings": False, "max_position_embeddings": 32768},
+     "num_experts": 512, "tie_word_embeddings": False, "max_position_embeddings": 32768,
+     "partial_rotary_factor": 0.25},
     null_kv_heads="refuse",
 )

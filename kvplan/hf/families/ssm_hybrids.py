@@ -3,7 +3,7 @@ Falcon-H1 (attention and Mamba-2 side by side in every layer)."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, full, layout
+from kvplan.hf.core import ROTARY_WIDTH_KEYS, Family, HFConfig, base, full, layout, one_rotary_width, rotary_factor
 from kvplan.hf.dtypes import DTYPES
 from kvplan.hf.families.mamba import SCAN_SETTINGS, mamba2_state
 
@@ -57,6 +57,10 @@ def read_nemotron_h(c: HFConfig) -> dict:
     m.update(c.weights_only(lambda: _nemotron_h_ffn(c, pattern)) or {})
     # n_group / topk_group / norm_topk_prob / routed_scaling_factor: routing, not shapes.
     c.ignore("n_group", "topk_group", "norm_topk_prob", "routed_scaling_factor")
+    # vLLM's NemotronHAttention has no rotary embedding (nemotron_h.py builds no get_rope in any
+    # release, 0.9.1-0.23.0): no cos/sin table, and rotary keys of the config shape nothing.
+    m["position_embedding"] = "none"
+    c.ignore(*ROTARY_WIDTH_KEYS)
     return m
 
 
@@ -140,8 +144,30 @@ def read_bamba(c: HFConfig) -> dict:
     # RMSNorms; attention q/k/v/o carry no biases.
     m["ssm"] = {"type": "mamba2", "conv_bias": c.flag("mamba_conv_bias", True),
                 "proj_bias": c.flag("mamba_proj_bias", False)}
-    c.ignore("attn_rotary_emb", "mamba_dt_rank", "mamba_chunk_size", "z_loss_coefficient")
+    c.ignore("mamba_dt_rank", "mamba_chunk_size", "z_loss_coefficient")
+    head = m["hidden_size"] // m["num_attention_heads"]
+    if (rotary := _attn_rotary_emb_width(c, head, "0.8.0-0.12.0", rotary_factor(c, "partial_rotary_factor") or 0.5)):
+        m["rotary_dim"] = rotary
     return m
+
+
+def _attn_rotary_emb_width(c: HFConfig, head: int, before: str, factor: float | None) -> int | None:
+    """vLLM's rotary table width for Bamba (bamba.py BambaAttentionDecoderLayer, head_dim = hidden
+    / heads) and Falcon-H1 (falcon_h1.py FalconH1AttentionDecoderLayer, head_dim = config.head_dim
+    or hidden / heads). Up to 0.12.0 ``before``: head_dim x partial_rotary_factor when the config
+    object has one, else attn_rotary_emb, else the head (Bamba 0.8.0 :167-174, 0.9.2 :172-179,
+    0.10.0 :171-178 with int(), 0.11.2 :185-192, 0.12.0 :181-188; Falcon-H1 0.9.2 :229-236, 0.12.0
+    :245-252). BambaConfig sets partial_rotary_factor 0.5 itself, a config.json value overriding
+    it (transformers v4.57.1 models/bamba/configuration_bamba.py :169 before super().__init__ at
+    :194); FalconH1Config has none. From 0.13.0 rope_parameters["partial_rotary_factor"] =
+    attn_rotary_emb (default head_dim) / head_dim, over any fraction of the config (Bamba 0.13.0
+    :181-184, 0.23.0 :183-186; Falcon-H1 0.13.0 :245-248, 0.23.0 :251-254). Bamba-9B: 64 of 128
+    both ways. ``factor``: the fraction the releases up to 0.12.0 read, None when there is none."""
+    attn = c.raw("attn_rotary_emb", None)
+    attn = head if attn is None else c.check_int("attn_rotary_emb", attn)
+    field = "partial_rotary_factor" if factor is not None and c.has("partial_rotary_factor") else "attn_rotary_emb"
+    return one_rotary_width(c, head, field, {before: head * factor if factor is not None else attn,
+                                             "0.13.0+": int(head * (attn / head))})
 
 
 def read_falcon_h1(c: HFConfig) -> dict:
@@ -177,6 +203,9 @@ def read_falcon_h1(c: HFConfig) -> dict:
     c.ignore("mamba_expand", "mamba_chunk_size", "mamba_norm_before_gate", "mlp_multipliers", "ssm_multipliers",
              "mlp_expansion_factor", "attn_layer_indices")
     m["mlp_bias"] = c.flag("mlp_bias", False)
+    head = m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"]
+    if (rotary := _attn_rotary_emb_width(c, head, "0.9.0-0.12.0", rotary_factor(c, "partial_rotary_factor"))):
+        m["rotary_dim"] = rotary
     return m
 
 
