@@ -391,8 +391,9 @@ def default_block_n(device: torch.device, head_dim: int, fmt_code: int = Q.PLAIN
     llama3-8b layer at 16 x 32k with the default splits reads at 97 / 67 / 60 / 19% of the
     read roof (bf16 / fp8 / int8 / int4) with 128-token tiles, 87 / 58 / 56 / 15% with 64
     and 73 / 44 / 39 / 13% with 32; with the wave-filling split counts (wave_splits) 128 still
-    beat 64 for fp8, int8 and int4 at seven shapes from 1 x 32k to 128 x 1k, and bf16 lost only
-    at 128 x 1k (docs/measurements/h200-session2.md). Plain caches at 128 need 136 KiB, more than the 99 KiB
+    beat 64 for fp8, int8 and int4 at seven shapes from 1 x 32k to 128 x 1k; bf16 lost at 128 x 1k
+    (85.9 against 93.4%) and by at most 1.4 points at 16 x 8k and 16 x 32k
+    (docs/measurements/h200-s2-tile-verify.json). Plain caches at 128 need 136 KiB, more than the 99 KiB
     a program gets on sm_86, sm_89 and sm_120 (A10, L4, RTX 4090 and 5090): 64 there. Head
     dims over 128 were not measured."""
     if device.type != "cuda":

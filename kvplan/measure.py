@@ -140,21 +140,34 @@ def _import_torch():
     return torch
 
 
+#: A jitted function of each kernel module measure runs: kvplan.kernels._jit is imported by every
+#: kernel module (write, decode, mla), so a write-only import shows there too.
+_KERNEL_PROBES = (("kvplan.kernels._jit", "dot"), ("kvplan.kernels.decode", "_decode_kernel"))
+
+
+def _gpu_kernels_loaded() -> bool:
+    """Whether this process already decorated kvplan's kernels for the GPU (Triton fixes the
+    interpreter when it decorates a kernel). Reads sys.modules only: imports nothing."""
+    for name, attr in _KERNEL_PROBES:
+        kernel = getattr(sys.modules.get(name), attr, None)
+        if kernel is not None and type(kernel).__name__ != "InterpretedFunction":
+            return True
+    return False
+
+
 def prepare(cfg: MeasureConfig):
     """Check the environment and return (torch, device). Sets TRITON_INTERPRET when asked."""
     if cfg.interpret:
+        # Refused before TRITON_INTERPRET is set: a refused call leaves the environment as it was
+        # (a later GPU measure in this process would otherwise be refused for TRITON_INTERPRET).
+        if _gpu_kernels_loaded():
+            raise BadInputError(
+                "--interpret needs the Triton interpreter from the start, but this process already loaded "
+                "kvplan's kernels for the GPU: run it in a new process (or set TRITON_INTERPRET=1 first)")
         # Must be set before triton decorates the kernels (first import of kvplan.kernels.*).
         os.environ["TRITON_INTERPRET"] = "1"
     torch = _import_torch()
     if cfg.interpret:
-        loaded = sys.modules.get("kvplan.kernels.decode")
-        if loaded is not None:
-            from kvplan.kernels._jit import interpreted
-
-            if not interpreted(loaded._decode_kernel):
-                raise BadInputError(
-                    "--interpret needs the Triton interpreter from the start, but this process already loaded "
-                    "kvplan's kernels for the GPU: run it in a new process (or set TRITON_INTERPRET=1 first)")
         return torch, torch.device("cpu")
     if os.environ.get("TRITON_INTERPRET", "") not in ("", "0"):
         raise BadInputError("TRITON_INTERPRET is set: unset it to measure on the GPU, or pass --interpret")

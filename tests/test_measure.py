@@ -194,6 +194,28 @@ def test_interpret_refused_after_the_gpu_kernels_loaded(monkeypatch, capsys):
     assert "already loaded kvplan's kernels for the GPU" in one_line_error(err)
 
 
+@pytest.mark.parametrize("module, attr", [("kvplan.kernels.decode", "_decode_kernel"),
+                                          ("kvplan.kernels._jit", "dot")])
+def test_interpret_refusal_leaves_the_environment(monkeypatch, module, attr):
+    """The refusal comes before TRITON_INTERPRET is set (a later GPU measure in the same process
+    is not then refused for it), and a process that loaded only the write kernels (every kernel
+    module imports kvplan.kernels._jit) is refused too. Imports neither torch nor triton."""
+    from types import SimpleNamespace
+
+    from kvplan.errors import BadInputError
+    from kvplan.formats import get_format
+    from kvplan.measure import MeasureConfig, prepare
+
+    for name in ("kvplan.kernels.decode", "kvplan.kernels._jit"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, module, SimpleNamespace(**{attr: object()}))
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    cfg = MeasureConfig(ctx=16, batch=1, formats=(get_format("bf16"),), interpret=True, repeat=1)
+    with pytest.raises(BadInputError, match="already loaded kvplan's kernels for the GPU"):
+        prepare(cfg)
+    assert "TRITON_INTERPRET" not in os.environ
+
+
 @interpret
 def test_failed_kernel_exits_1(monkeypatch, capsys):
     import kvplan.kernels as kernels
