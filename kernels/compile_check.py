@@ -43,6 +43,7 @@ class Variant:
     num_warps: int
     ints: dict = field(default_factory=dict)  # example integer arguments (for specialization)
     tile_tokens: int = 0  # tokens per main-loop iteration (0: no token loop)
+    maxnreg: int | None = None  # ptxas's register cap per thread (decode.REGISTER_CAPS), None: none
 
 
 # Example integer arguments of a real launch: llama3-8b (32 query heads, 8 KV heads,
@@ -116,7 +117,8 @@ def compile_variant(v: Variant, arch: int = 90):
     import triton
     from triton.backends.compiler import GPUTarget
 
-    return triton.compile(_source(v), target=GPUTarget("cuda", int(arch), 32), options={"num_warps": v.num_warps})
+    options = {"num_warps": v.num_warps} | ({} if v.maxnreg is None else {"maxnreg": v.maxnreg})
+    return triton.compile(_source(v), target=GPUTarget("cuda", int(arch), 32), options=options)
 
 
 def compile_all(archs=(90,), quick: bool = False) -> list[tuple[str, str]]:
@@ -231,8 +233,22 @@ def sass_report(v: Variant, arch: int = 90) -> dict:
 
 
 def sass_all(arch: int = 90, quick: bool = True) -> list[dict]:
+    """sass_report of every token-loop variant, and of each GQA decode variant again under the
+    register cap its format may launch with (decode.REGISTER_CAPS: registers, stack, spills)."""
+    import dataclasses
+
+    from kvplan.kernels import decode
+
     _check_env()
-    return [sass_report(v, arch) for v in _variants(quick) if v.tile_tokens]
+    rows = []
+    for v in _variants(quick):
+        if not v.tile_tokens:
+            continue
+        rows.append(sass_report(v, arch))
+        cap = decode.REGISTER_CAPS.get(v.consts.get("FMT")) if v.fn is decode._decode_kernel else None
+        if cap is not None:
+            rows.append(sass_report(dataclasses.replace(v, name=f"{v.name} maxnreg={cap}", maxnreg=cap), arch))
+    return rows
 
 
 def format_sass_table(rows: list[dict]) -> str:
