@@ -163,8 +163,7 @@ def bench_decode(fmt, kind, q_heads, batch, ctx, block_size, ctx_args):
     import torch
 
     from kvplan.kernels.cache import allocate
-    from kvplan.kernels.decode import default_block_n, default_num_splits, paged_decode_attention
-    from kvplan.kernels.quant import resolve_code
+    from kvplan.kernels.decode import paged_decode_attention
     from kvplan.kernels.timing import time_graph
     from kvplan.layout import layer_layout
 
@@ -180,8 +179,6 @@ def bench_decode(fmt, kind, q_heads, batch, ctx, block_size, ctx_args):
     if rotations < 1:
         row["skipped"] = f"cache of {layout.nbytes / GB:.1f} GB exceeds the {budget / GB:.1f} GB budget"
         return row, None
-    dev = torch.device(device)
-    splits = default_num_splits(batch, H, ctx, dev, default_block_n(dev, D, resolve_code(fmt.name)))
     dtype = torch.bfloat16
     sets = []
     for _ in range(rotations):
@@ -194,16 +191,20 @@ def bench_decode(fmt, kind, q_heads, batch, ctx, block_size, ctx_args):
     lens = torch.full((batch,), ctx, dtype=torch.int32, device=device)
     kw = fp8_kwargs(fmt.name, device)
 
-    def call(s):
+    def call(s, launch_info=None):  # the wrapper's own launch (split count, register cap), as users get it
         q, cache, table, out = s
         paged_decode_attention(q, block_tables=table, seq_lens=lens, out=out, check_values=False,
-                               max_seq_len=ctx, num_splits=splits, **cache, **kw)
+                               max_seq_len=ctx, launch_info=launch_info, **cache, **kw)
 
+    launch: dict = {}
+    call(sets[0], launch)
+    splits = launch["num_splits"]
     timing = time_graph(call, sets, calls_per_replay=4 * len(sets), replays=repeat,
                         warmup=ctx_args["warmup"], device=device)
     other = (batch * q_heads * (D + DV) * 2 + batch * blocks_per_seq * 4 + batch * 4
              + (2 * batch * q_heads * splits * (DV + 1) * 4 if splits > 1 else 0))
-    row.update(num_splits=splits, rotations=rotations, kv_read_bytes=kv_read, bytes=kv_read + other, timing=timing)
+    row.update(num_splits=splits, maxnreg=launch["maxnreg"], rotations=rotations, kv_read_bytes=kv_read,
+               bytes=kv_read + other, timing=timing)
     return row, sets[0]
 
 
@@ -293,8 +294,7 @@ def bench_mla(fmt, mla_kind, q_heads, batch, ctx, block_size, ctx_args):
     import torch
 
     from kvplan.kernels.cache import allocate
-    from kvplan.kernels.decode import default_num_splits
-    from kvplan.kernels.mla import HEAD_TILE, mla_decode_attention
+    from kvplan.kernels.mla import mla_decode_attention
     from kvplan.kernels.timing import time_graph
     from kvplan.layout import layer_layout
 
@@ -310,7 +310,6 @@ def bench_mla(fmt, mla_kind, q_heads, batch, ctx, block_size, ctx_args):
     if rotations < 1:
         row["skipped"] = f"cache of {layout.nbytes / GB:.1f} GB exceeds the budget"
         return row
-    splits = default_num_splits(batch, -(-q_heads // HEAD_TILE), ctx, torch.device(device))
     sets = []
     for _ in range(rotations):
         cache = allocate(layout, device)
@@ -322,11 +321,14 @@ def bench_mla(fmt, mla_kind, q_heads, batch, ctx, block_size, ctx_args):
     lens = torch.full((batch,), ctx, dtype=torch.int32, device=device)
     kw = {"scale": fp8_kwargs(fmt.name, device)["k_scale"]} if fmt.name == "fp8_e4m3" else {}
 
-    def call(s):
+    def call(s, launch_info=None):
         qn, qr, cache, table, out = s
         mla_decode_attention(qn, qr, block_tables=table, seq_lens=lens, sm_scale=0.07, out=out, check_values=False,
-                             max_seq_len=ctx, num_splits=splits, **cache, **kw)
+                             max_seq_len=ctx, launch_info=launch_info, **cache, **kw)
 
+    launch: dict = {}
+    call(sets[0], launch)
+    splits = launch["num_splits"]
     timing = time_graph(call, sets, calls_per_replay=4 * len(sets), replays=repeat,
                         warmup=ctx_args["warmup"], device=device)
     other = batch * q_heads * (2 * R + P) * 2 + batch * blocks_per_seq * 4 + (

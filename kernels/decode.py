@@ -629,6 +629,7 @@ def paged_decode_attention(
     block_n: int | None = None,
     check_values: bool = True,
     max_seq_len: int | None = None,
+    launch_info: dict | None = None,
 ) -> torch.Tensor:
     """Decode attention: one query token per sequence over its paged K/V.
 
@@ -646,6 +647,8 @@ def paged_decode_attention(
     Returns ``out`` (allocated when not given): softmax(q K^T * sm_scale) V per sequence,
     computed with an fp32 online softmax; the caches are only read.
 
+    ``launch_info``: a dict the wrapper fills with the launch it chose (num_splits, maxnreg,
+    blocks_per_sm where it read the compiled kernel's occupancy, block_n), for benchmarks.
     Tuning: ``num_splits`` (default: default_num_splits), ``block_n`` tokens per tile
     (a power of two >= 16; default_block_n). ``check_values`` (default) checks seq_lens
     and the block ids the sequences use against the cache, which syncs with the device;
@@ -698,16 +701,22 @@ def paged_decode_attention(
             launch = consts if cap is None else dict(consts, maxnreg=cap)
             key = ("gqa", device.index, *sorted((k, str(v)) for k, v in launch.items()))
             per_sm = occupancy_of(_decode_kernel, key, device, args(2, out, out), dict(launch, SPLIT=True))
+            if per_sm is None and cap is not None and len(caps) > 1:
+                continue  # a capped kernel whose occupancy triton does not tell is not guessed at
             splits = num_splits or default_num_splits(B, HKV, max_seq_len, device, block_n, per_sm)
             options.append((cap, per_sm or FALLBACK_BLOCKS_PER_SM, splits))
-        cap, _, num_splits = choose_launch(options, B * HKV,
-                                           torch.cuda.get_device_properties(device).multi_processor_count)
+        cap, per_sm, num_splits = choose_launch(options, B * HKV,
+                                                torch.cuda.get_device_properties(device).multi_processor_count)
         if cap is not None:
             consts = dict(consts, maxnreg=cap)
-    elif num_splits is None:
-        num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n)
-    elif device.type == "cuda" and caps[0] is not None:
-        consts = dict(consts, maxnreg=caps[0])
+    else:
+        cap, per_sm = (caps[0] if device.type == "cuda" else None), None
+        if num_splits is None:
+            num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n)
+        if cap is not None:
+            consts = dict(consts, maxnreg=cap)
+    if launch_info is not None:
+        launch_info.update(num_splits=num_splits, maxnreg=cap, blocks_per_sm=per_sm, block_n=block_n)
     if num_splits > 1:
         part_o = torch.empty((B, HQ, num_splits, DV), dtype=torch.float32, device=device)
         part_lse = torch.empty((B, HQ, num_splits), dtype=torch.float32, device=device)

@@ -201,6 +201,7 @@ def mla_decode_attention(
     block_n: int | None = None,
     check_values: bool = True,
     max_seq_len: int | None = None,
+    launch_info: dict | None = None,
 ) -> torch.Tensor:
     """MLA decode (absorbed form): every query head attends over the shared latent cache.
 
@@ -217,7 +218,7 @@ def mla_decode_attention(
       out            optional [B, Hq, R] of the queries' dtype, written in place
     Returns ``out``: softmax((q_nope c_kv^T + q_rope k_rope^T) * sm_scale) c_kv, fp32 online
     softmax; V is the first R values of the latent. The cache is only read.
-    ``num_splits``, ``block_n``, ``check_values`` and ``max_seq_len`` as in
+    ``num_splits``, ``block_n``, ``check_values``, ``max_seq_len`` and ``launch_info`` as in
     paged_decode_attention. Raises TypeError / ValueError on bad inputs.
     """
     fmt, B, HQ, R, P, nb, bs, sc = _check_mla(
@@ -256,10 +257,13 @@ def mla_decode_attention(
                 q_nope.stride(0), q_nope.stride(1), q_rope.stride(0), q_rope.stride(1), out.stride(0),
                 out.stride(1), block_tables.stride(0), splits)
 
+    per_sm = None
     if num_splits is None:
         key = ("mla", device.index, *sorted((k, str(v)) for k, v in consts.items()))
         per_sm = occupancy_of(_mla_decode_kernel, key, device, args(2, out, out), dict(consts, SPLIT=True))
         num_splits = default_num_splits(B, head_tiles, max_seq_len, device, block_n, per_sm)
+    if launch_info is not None:  # as paged_decode_attention's
+        launch_info.update(num_splits=num_splits, maxnreg=None, blocks_per_sm=per_sm, block_n=block_n)
     if num_splits > 1:
         part_o = torch.empty((B, HQ, num_splits, R), dtype=torch.float32, device=device)
         part_lse = torch.empty((B, HQ, num_splits), dtype=torch.float32, device=device)

@@ -160,6 +160,16 @@ def test_default_num_splits():
     assert default_num_splits(1, 1, None, cpu, 16) == 4
 
 
+def test_launch_info_reports_the_launch():
+    q, cache, table, lens, kw = build_case("fp8_e4m3", "tensor", group=2, block_size=8, seq_lens=[3, 9], seed=5)
+    info: dict = {}
+    run_and_compare(q, cache, table, lens, kw, launch_info=info)
+    if DEVICE == "cpu":  # the interpreter: 4 programs, 2 sequences x 2 KV heads -> 1 split, 16-token tiles
+        assert info == {"num_splits": 1, "maxnreg": None, "blocks_per_sm": None, "block_n": 16}
+    else:
+        assert info["maxnreg"] in (None, 168) and info["num_splits"] >= 1 and info["blocks_per_sm"] >= 1
+
+
 def test_choose_launch_takes_the_register_cap_where_its_waves_fill():
     # H200: uncapped fp8/int8 kernels hold 2 programs per SM, capped at 168 registers 3; 132 SMs
     def pick(pairs):
