@@ -283,6 +283,15 @@ def no_pydantic(monkeypatch):
     kvplan.loader.load_builtin.cache_clear()
 
 
+def test_planning_without_pydantic_says_so_in_one_line(no_pydantic, capsys):
+    # the GPU image has no pydantic: a planning command names the missing dependency (exit 2),
+    # not an internal error (exit 3)
+    code, out, err = cli(capsys, "size", "llama3-8b", "--ctx", "4k")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == ("kvplan: error: kvplan needs pydantic, one of its dependencies, and this Python "
+                                   "has none; install it with: pip install pydantic (or reinstall kvplan)")
+
+
 def test_load_spec_without_pydantic_uses_the_snapshot(no_pydantic):
     from kvplan.errors import BadInputError
     from kvplan.measure import load_spec

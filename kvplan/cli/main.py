@@ -269,10 +269,24 @@ def _run(args: list[str]) -> int:
             raise  # a write to stdout: run() says so
         where = f"{err.filename}: " if err.filename is not None else ""
         return _fail(f"error: {where}{err.strerror or err}", 2)
+    except ModuleNotFoundError as err:
+        if _debug() or err.name not in _REQUIRED:
+            return _internal(err)
+        return _fail(f"error: kvplan needs {err.name}, one of its dependencies, and this Python has none; install "
+                     f"it with: pip install {_REQUIRED[err.name]} (or reinstall kvplan)", 2)
     except Exception as err:  # a bug: still one line, but a distinct exit code
-        if _debug():
-            raise
-        return _fail(f"internal error: {type(err).__name__}: {err} (set KVPLAN_DEBUG=1 for the traceback)", 3)
+        return _internal(err)
+
+
+#: kvplan's required dependencies that are imported on first use (pyproject.toml
+#: [project] dependencies), by module name: the distribution to install.
+_REQUIRED = {"pydantic": "pydantic", "pydantic_core": "pydantic", "yaml": "pyyaml"}
+
+
+def _internal(err: Exception) -> int:
+    if _debug():
+        raise err
+    return _fail(f"internal error: {type(err).__name__}: {err} (set KVPLAN_DEBUG=1 for the traceback)", 3)
 
 
 def main() -> None:
