@@ -1177,6 +1177,7 @@ def plan(req: CapacityRequest) -> Pool:
     )
     settings = prof.scheduler_limits(settings, req.model_len, tokens_given=req.max_num_batched_tokens is not None,
                                      seqs_given=req.max_num_seqs is not None)
+    settings = dataclasses.replace(settings, max_model_len=req.model_len)  # the rotary rows of some models
     notes = [prof.block_size_note(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)]
     block = prof.model_block_size(spec, req.gpu, req.kv_format, req.block_size, settings.block_size)
     if block != settings.block_size:  # e.g. vLLM's FlashMLA on Hopper: 64

@@ -390,6 +390,7 @@ def _anchor(engine, spec, g, log, fraction, w_logged, act_logged, nt_logged) -> 
     weights = weights_footprint(spec, None if wfmt == "unsupported" else wfmt, log.tp, log.pp)
     at = engine.settings(g, tp=log.tp, pp=log.pp, memory_fraction=fraction,
                          max_num_batched_tokens=log.max_num_batched_tokens, max_num_seqs=log.max_num_seqs)
+    at = replace(at, max_model_len=log.max_model_len)  # the logged length (MiniMax's rotary rows)
     return Anchored(engine, at, (spec, weights, g), w_logged, act_logged, nt_logged)
 
 

@@ -96,13 +96,14 @@ def test_refused(tmp_path, capsys, name, over, message):
 
 
 def test_unread_fraction_refuses_weights(tmp_path, capsys):
-    """A family that does not read a rotary fraction (Llama) keeps KV sizing and refuses weight
-    figures naming it; at 1.0 (the whole head) it is ignorable as before."""
+    """A family whose model file does not read a rotary fraction before 0.13.0 (Qwen2: qwen2.py
+    passes none to get_rope on 0.8.0-0.12.0) keeps KV sizing and refuses weight figures naming
+    it; at 1.0 (the whole head) it is ignorable as before. (Llama reads it: test_vllm_rope_llama.)"""
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config("llama-3.1-8b", partial_rotary_factor=0.5)), encoding="utf-8")
+    path.write_text(json.dumps(_config("qwen2.5-7b", partial_rotary_factor=0.5)), encoding="utf-8")
     code, _, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", "vllm==0.19.1")
     assert code == 2
     assert "weight figures need partial_rotary_factor 0.5 (the width of vLLM's rotary table, not read for " \
-           "model_type 'llama')" in err
+           "model_type 'qwen2')" in err
     assert cli(capsys, "size", str(path), "--ctx", "4096")[0] == 0
-    assert spec_from_hf_config(_config("llama-3.1-8b", partial_rotary_factor=1.0), "x").weights_unknown == ()
+    assert spec_from_hf_config(_config("qwen2.5-7b", partial_rotary_factor=1.0), "x").weights_unknown == ()

@@ -1,5 +1,5 @@
 """vLLM's rotary table width for a partial rotary embedding in the Phi-3 family
-(kvplan.hf.families.phi._rotary_dim cites it per release): int(head_dim x partial_rotary_factor)
+(kvplan.hf.core.llama_rotary_dim cites it per release): int(head_dim x partial_rotary_factor)
 columns. Phi-4-mini's shape (hidden 3,072, 24 heads of 128, partial_rotary_factor 0.75, LongRoPE
 4,096 / 131,072): (4,096 + 131,072) x 96 x 2 = 25,952,256 B, where kvplan counted
 (4,096 + 131,072) x 128 x 2 = 34,603,008 B with LongRoPE's short table and 131,072 x 128 x 2 =
@@ -48,7 +48,8 @@ def test_half_width_without_scaling():
 
 
 @pytest.mark.parametrize("over, message", [
-    ({"rotary_pct": 0.5}, "a partial rotary width named rotary_pct is not modelled for Phi-3"),
+    ({"rotary_pct": 0.5},  # read only from 0.13.0 (kvplan.hf.core.llama_rotary_dim)
+     "rotary_pct: vLLM's rotary table width differs by release (96 on 0.8.0-0.12.0, 48 on 0.13.0+ columns of 96)"),
     ({"partial_rotary_factor": 1.5}, "partial_rotary_factor must be a number in (0, 1], got 1.5"),
 ])
 def test_refused(tmp_path, capsys, over, message):

@@ -40,12 +40,13 @@ def engine_families() -> list[str]:
     return list(ENGINES)
 
 
-def rope_cache_bytes(spec, release: str | None = None, layers: range | None = None) -> int:
-    """vLLM's rotary cos/sin caches at a release, of the layers given (default all; see
-    kvplan.engines.vllm.rope_cache_bytes)."""
+def rope_cache_bytes(spec, release: str | None = None, layers: range | None = None,
+                     max_model_len: int | None = None) -> int:
+    """vLLM's rotary cos/sin caches at a release, of the layers given (default all), for a
+    deployment's max_model_len (default the model's own; see kvplan.engines.vllm.rope_cache_bytes)."""
     from kvplan.engines.vllm import rope_cache_bytes as _rope
 
-    return _rope(spec, release, layers)
+    return _rope(spec, release, layers, max_model_len)
 
 
 def _split(name: str) -> tuple[str, str | None]:

@@ -141,6 +141,10 @@ class EngineSettings:
     #: ranks of one DP-attention group (kvplan.capacity.CapacityRequest.dp_attention: dp for a
     #: mixture-of-experts model, each rank its own attention and KV pool); 1: none
     dp_attention: int = 1
+    #: the max_model_len the model is built with (vLLM's model_config.max_model_len at load: as
+    #: given, else the model's own; auto-fit shortens it only after profiling); None: the
+    #: model's own. Sizes the rotary table of some models (kvplan.engines.vllm.rope_cache_bytes).
+    max_model_len: int | None = None
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,24 @@ def dtype_bytes(spec: ModelSpec) -> int:
 FP32_ROPE_ARCHITECTURES = frozenset({"GptOssForCausalLM", "MiniMaxForCausalLM", "MiniMaxText01ForCausalLM",
                                      "MiniMaxM1ForCausalLM"})
 
+#: Architectures whose rotary table rows follow the deployment's max_model_len: the model class
+#: copies model_config.max_model_len into hf_config.max_model_len before it builds its layers, and
+#: the layer passes get_rope a max_position from it (docs/findings/FINDINGS_h29_rope4.md).
+#: min(max_position_embeddings, max_model_len): MiniMax-Text-01 / M1 (minimax_text_01.py, every
+#: release that has it: copy in MiniMaxText01ForCausalLM.__init__, 0.8.3-0.8.4 :978-979, 0.10.1.1
+#: :1126-1127, 0.12.0 :677-678, 0.19.1 :912-913, 0.23.0 :892-893; the min in MiniMaxText01Model's
+#: own rotary embedding on 0.8.3-0.10.1.1, 0.8.3 :845-848 / :853, 0.10.1.1 :975-978 / :983, and in
+#: MiniMaxText01DecoderLayer from 0.10.2, 0.10.2 :295-298, 0.12.0 :293-297, 0.19.1 :300-304, 0.23.0
+#: :301-305 / :317). max(...): MiniMax-M2 (minimax_m2.py MiniMaxM2DecoderLayer, every release
+#: 0.11.1-0.23.0: 0.11.1 :257-261 / :274, 0.19.1 :253-257 / :269, 0.23.0 :266-270 / :282; the copy
+#: 0.11.1 :497-498, 0.23.0 :535-536), so only a max_model_len beyond the model's (allowed with
+#: VLLM_ALLOW_LONG_MAX_MODEL_LEN=1) lengthens it.
+MAX_MODEL_LEN_ROPE_ROWS = {"MiniMaxForCausalLM": min, "MiniMaxText01ForCausalLM": min, "MiniMaxM1ForCausalLM": min,
+                           "MiniMaxM2ForCausalLM": max}
 
-def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range | None = None) -> int:
+
+def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range | None = None,
+                     max_model_len: int | None = None) -> int:
     """vLLM's rotary cos/sin caches: max_position_embeddings x rotary_dim in the model dtype
     (Llama-3.1-8B: 131072 * 128 * 2 = 32 MiB, part of the logged 14.99 GiB weights), in float32
     for ``FP32_ROPE_ARCHITECTURES`` (gpt-oss-120b: 131072 * 64 * 4 = 32 MiB). A
@@ -90,11 +106,18 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     (swa_rope_theta, as rope_local_base_freq) and full ones build two tables the same way,
     ``rotary_dim`` (partial_rotary_factor 0.334 of 192: 64) wide: 2 x 32 MiB
     (kvplan.hf.families.mimo_v2). ``layers`` (a pipeline stage's; default all) holds a table
-    only when some layer of its kind is there (make_layers builds only the stage's layers)."""
+    only when some layer of its kind is there (make_layers builds only the stage's layers).
+
+    ``max_model_len`` (the deployment's; default the model's own) sizes the rows of the
+    ``MAX_MODEL_LEN_ROPE_ROWS`` architectures: MiniMax-M1 at --max-model-len 40,960 holds
+    40,960 x 64 x 4 = 10,485,760 B, not 10,240,000 rows' 2,621,440,000 B."""
     if spec.position_embedding != "rope":
         return 0
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
     rows = spec.max_position_embeddings
+    by_len = MAX_MODEL_LEN_ROPE_ROWS.get(getattr(spec, "architecture", None))
+    if by_len is not None and max_model_len is not None:
+        rows = by_len(rows, max_model_len)
     rope = spec.rope_scaling
     if rope is not None and rope.type == "dynamic":
         original = rope.original_max_position_embeddings
@@ -777,7 +800,7 @@ class VLLM(Engine):
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
         out = []
         for st in weights.stages:
-            rope = rope_cache_bytes(spec, str(self.release), st.layers)
+            rope = rope_cache_bytes(spec, str(self.release), st.layers, settings.max_model_len)
             w = (st.bytes + rope + self.mla_copy_bytes(spec, weights, st.layers)
                  + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st))
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)

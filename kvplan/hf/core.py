@@ -647,6 +647,32 @@ def one_rotary_width(c: HFConfig, head_dim: int, field: str, widths: dict[str, f
     return None if width == head_dim else width
 
 
+def llama_rotary_dim(c: HFConfig, head_dim: int) -> int | None:
+    """vLLM's rotary table width for a model whose attention is llama.py's LlamaAttention
+    (LlamaForCausalLM; Phi3ForCausalLM, phi3.py's subclass; MistralForCausalLM, registered to
+    llama.py's class up to 0.14.1 and from 0.15.0 mistral.py's MistralAttention(LlamaAttention),
+    which calls its __init__). LlamaAttention reads partial_rotary_factor in every release, in
+    three ways: 0.8.0-0.8.4 rotary_dim = int(getattr(config, "partial_rotary_factor", 1) x head_dim)
+    (llama.py 0.8.0-0.8.2 :131-133, 0.8.3-0.8.4 :133-135) as get_rope's rotary_dim (0.8.0 :163-166,
+    0.8.3 :165-168); 0.8.5-0.12.0 self.partial_rotary_factor (0.8.5-0.8.5.post1 :132-134, 0.9.0-0.9.0.1
+    :138-140, 0.9.1-0.10.1.1 :139-141, 0.10.2 :141-143, 0.11.0 :143-145, 0.11.1-0.11.2 :155-156, 0.12.0
+    :152-153) as get_rope's partial_rotary_factor (0.8.5 :164-171, 0.9.0 :214-221, 0.9.1-0.10.0
+    :215-222, 0.10.1-0.10.1.1 :208-215, 0.10.2 :228-235, 0.11.0 :230-237, 0.11.1-0.11.2 :269-276, 0.12.0
+    :262-268), which takes int(rotary_dim x factor) (0.9.2 rotary_embedding.py :1892-1893, 0.12.0
+    rotary_embedding/__init__.py :58-59); from 0.13.0 config.rope_parameters (0.13.0 :260-263,
+    0.14.0-0.14.1 :268-271, 0.15.0-0.17.1 :244-247, 0.18.0-0.23.0 :245-248), where
+    partial_rotary_factor, else rotary_pct, else rotary_emb_fraction lands (rope_parameters_factor).
+    So partial_rotary_factor gives the same width in every release; rotary_pct or
+    rotary_emb_fraction alone is read only from 0.13.0 (refused: the width differs by
+    release). Phi-4-mini: 0.75 x 128 = 96. None: the whole head."""
+    before = rotary_factor(c, "partial_rotary_factor")
+    after = rope_parameters_factor(c)
+    field = "partial_rotary_factor" if before is not None else next(
+        (k for k in ROPE_PARAMETERS_FACTORS if c.raw(k, None) is not None), "partial_rotary_factor")
+    return one_rotary_width(c, head_dim, field, {"0.8.0-0.12.0": int(head_dim * (before or 1)),
+                                                 "0.13.0+": int(head_dim * (after or 1))})
+
+
 # -- layout helpers every family shares -----------------------------------------------------
 def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool = True) -> dict:
     """Sizes shared by every decoder: layers, widths, heads, context (the KV sizes, required),

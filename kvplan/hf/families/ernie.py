@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base
+from kvplan.hf.core import Family, HFConfig, base, llama_rotary_dim
 
 
 def read_ernie4_5(c: HFConfig) -> dict:
@@ -14,6 +14,10 @@ def read_ernie4_5(c: HFConfig) -> dict:
     m = base(c)
     if c.flag("use_bias", False):
         c.weights_need("use_bias true: vLLM builds Ernie 4.5 from Llama modules without those biases")
+    # Ernie4_5ForCausalLM(LlamaForCausalLM) in every release that has it (ernie45.py 0.10.1-0.11.0 :31,
+    # 0.11.1-0.23.0 :42): llama.py's LlamaAttention reads the rotary width (core.llama_rotary_dim).
+    if (rotary := llama_rotary_dim(c, m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
     return m
 
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base
+from kvplan.hf.core import Family, HFConfig, base, llama_rotary_dim
 
 
 def read_llama(c: HFConfig) -> dict:
+    m = _llama_layout(c)
+    # vLLM's llama.py reads partial_rotary_factor in every release (core.llama_rotary_dim).
+    if (rotary := llama_rotary_dim(c, m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
+    return m
+
+
+def _llama_layout(c: HFConfig) -> dict:
     # LlamaAttention: q/k/v/o_proj all use bias=config.attention_bias; LlamaMLP uses
     # bias=config.mlp_bias (transformers models/llama/modeling_llama.py).
     m = base(c)
@@ -17,7 +25,9 @@ def read_llama(c: HFConfig) -> dict:
 def read_unknown(c: HFConfig) -> dict:
     """A model_type with no reader: only proceeds when every key was understood or judged
     not to shape the cache (``classify`` refuses the rest), and says what it assumed."""
-    m = read_llama(c)
+    # Llama's layout, but not its rotary keys: which vLLM model file runs an unknown model_type
+    # (and whether it reads a rotary fraction) is not known, so they stay weights-only unknowns.
+    m = _llama_layout(c)
     # sliding_window null means "no window" in every transformers config class that has the key;
     # a number could apply to some layers only, so it is left to classify (which refuses it).
     if c.has("sliding_window") and c.data["sliding_window"] is None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, either, hf_layer_types, sliding
+from kvplan.hf.core import Family, HFConfig, base, either, hf_layer_types, llama_rotary_dim, sliding
 
 
 def read_mistral(c: HFConfig) -> dict:
+    m = _mistral_layout(c)
+    # MistralForCausalLM runs llama.py's LlamaAttention in every release (core.llama_rotary_dim),
+    # which reads partial_rotary_factor; mixtral.py does not before 0.13.0 (read_mixtral).
+    if (rotary := llama_rotary_dim(c, m.get("head_dim") or m["hidden_size"] // m["num_attention_heads"])) is not None:
+        m["rotary_dim"] = rotary
+    return m
+
+
+def _mistral_layout(c: HFConfig) -> dict:
     # MistralConfig: sliding_window defaults to 4096 when the key is absent; an explicit
     # null means no window (Mistral-7B-v0.3, Mistral-Nemo). The window is the same on
     # every layer (Mistral 7B paper, arXiv:2310.06825, section 2).
@@ -16,7 +25,7 @@ def read_mistral(c: HFConfig) -> dict:
 
 
 def read_mixtral(c: HFConfig) -> dict:
-    m = read_mistral(c)
+    m = _mistral_layout(c)
     # Every layer is a sparse MoE block of num_local_experts SwiGLU experts of
     # intermediate_size (MixtralSparseMoeBlock); the router is a bias-free Linear.
     m["moe"] = c.weights_only(lambda: {

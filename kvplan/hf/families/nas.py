@@ -3,7 +3,7 @@ with per-layer KV heads and layers whose attention was pruned away."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import Family, HFConfig, base, layout
+from kvplan.hf.core import Family, HFConfig, base, layout, llama_rotary_dim
 from kvplan.hf.families.ssm_hybrids import ffn_layout
 
 #: block_configs attention keys that must be at these values for a plain attention layer;
@@ -62,6 +62,13 @@ def read_nemotron_nas(c: HFConfig) -> dict:
     c.ignore("intermediate_size")
     bias = c.flag("attention_bias", False)
     m.update(qkv_bias=bias, o_bias=bias, mlp_bias=c.flag("mlp_bias", False))
+    # The rotary table: llama.py's LlamaAttention (0.8.5 nemotron_nas.py :100), from 0.9.0
+    # DeciLMAttention(LlamaAttention) whose _init_rotary_emb passes LlamaAttention's
+    # self.partial_rotary_factor to get_rope up to 0.12.0 (0.9.0 :99-106, 0.10.1.1 :100-107,
+    # 0.11.2 :125-132, 0.12.0 :119-125) and config.rope_parameters from 0.13.0 (0.13.0-0.23.0
+    # :119-122): core.llama_rotary_dim's reading.
+    if (rotary := llama_rotary_dim(c, m.get("head_dim") or m["hidden_size"] // heads)) is not None:
+        m["rotary_dim"] = rotary
     return m
 
 
