@@ -27,10 +27,11 @@
 # Then, on a GPU (or with GPU_SESSION_EXTRA=1), three more phases, each only if time is left:
 #   ncu      Nsight Compute's counters for one decode launch per format (GQA bf16, fp8, int8,
 #            int4 at 16 x 32k; MLA bf16, fp8 at 16 x 8k): ncu.txt                      <= 120 s
-#   cli      kvplan as a user installs it (pip install -e . with pydantic, carried as wheels
-#            in .whl/ where the image lacks it): kvplan measure on four models, the capacity
-#            probe against the raw planner, kvplan report and kvplan speed --calibration on the
-#            fresh report: cli.json (every command, its exit status and output)        <= 170 s
+#   cli      kvplan's CLI with pydantic (carried as wheels in .whl/ where the machine lacks it;
+#            GPU_SESSION_INSTALL=1 also pip-installs the checkout, as on the throwaway device
+#            machine): kvplan measure on four models, the capacity probe against the raw
+#            planner, kvplan report and kvplan speed --calibration on the fresh report:
+#            cli.json (each command, its exit status against the expected one, output) <= 170 s
 #   pytest   the kernel and measure test files on the GPU (pytest -n 8), then measure's
 #            interpreter tests under TRITON_INTERPRET=1: pytest.txt                  <= 100 s
 # Files in $OUT (at most 7 of the 8 the device tool returns): log.txt, summary.md, summary.json,
@@ -74,6 +75,11 @@ left() {  # seconds a phase may take: its cap (scaled), within the deadline (20 
 phase() {  # name cap command...: run under its own timeout, record seconds and exit status
   local name=$1 cap=$2; shift 2
   local t=$(date +%s)
+  if [ "$cap" -lt 5 ]; then  # the deadline leaves it no time: skipped, recorded as timed out
+    echo "[$(el)s] $name: skipped, $cap s left"
+    PHASES="$PHASES\"$name\": [0, 124], "
+    return
+  fi
   echo "[$(el)s] $name (limit ${cap}s)"
   timeout -k 5 "$cap" "$@"
   local rc=$?
@@ -100,57 +106,73 @@ measure_args() {
     echo "llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8 --repeat 10"
   fi
 }
-cli_runs() {  # name, then kvplan's arguments: one command per line, JSON reports into $CLI_DIR
+cli_runs() {  # name, the exit status it must end with, then kvplan's arguments; JSON reports into $CLI_DIR
   if [ "$DRY" = 1 ]; then
     local m="--interpret --ctx 40 --batch 2 --layers 2 --repeat 1"
-    echo "measure-llama3-8b measure llama3-8b $m --kv-dtype bf16,fp8,int8,int4 --out @/measure-llama3-8b.json"
-    echo "measure-gemma2-9b measure gemma2-9b $m --kv-dtype bf16,fp8 --out @/measure-gemma2-9b.json"
-    echo "measure-deepseek-v2-lite measure deepseek-v2-lite $m --kv-dtype bf16,fp8,int8 --out @/measure-deepseek-v2-lite.json"
+    echo "measure-llama3-8b 0 measure llama3-8b $m --kv-dtype bf16,fp8,int8,int4 --out @/measure-llama3-8b.json"
+    echo "measure-gemma2-9b 0 measure gemma2-9b $m --kv-dtype bf16,fp8 --out @/measure-gemma2-9b.json"
+    echo "measure-deepseek-v2-lite 0 measure deepseek-v2-lite $m --kv-dtype bf16,fp8,int8 --out @/measure-deepseek-v2-lite.json"
+    echo "report-llama3-8b 0 report @/measure-llama3-8b.json"
+    echo "speed-calibrated 2 speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --calibration @/measure-llama3-8b.json --json"
   else
-    echo "measure-llama3-8b measure llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8,int4 --repeat 10 --probe-capacity --out @/measure-llama3-8b.json"
-    echo "measure-gemma2-9b measure gemma2-9b --ctx 8k --batch 16 --kv-dtype bf16,fp8 --repeat 10 --out @/measure-gemma2-9b.json"
-    echo "measure-deepseek-v2-lite measure deepseek-v2-lite --ctx 32k --batch 8 --kv-dtype bf16,fp8,int8 --repeat 10 --out @/measure-deepseek-v2-lite.json"
-    echo "probe-llama3-70b-fp8 measure llama3-70b --ctx 8k --batch 16 --layers 4 --kv-dtype fp8 --weights fp8 --repeat 5 --probe-capacity --out @/probe-llama3-70b-fp8.json"
+    echo "measure-llama3-8b 0 measure llama3-8b --ctx 8k --batch 16 --kv-dtype bf16,fp8,int8,int4 --repeat 10 --probe-capacity --out @/measure-llama3-8b.json"
+    echo "measure-gemma2-9b 0 measure gemma2-9b --ctx 8k --batch 16 --kv-dtype bf16,fp8 --repeat 10 --out @/measure-gemma2-9b.json"
+    echo "measure-deepseek-v2-lite 0 measure deepseek-v2-lite --ctx 32k --batch 8 --kv-dtype bf16,fp8,int8 --repeat 10 --out @/measure-deepseek-v2-lite.json"
+    echo "probe-llama3-70b-fp8 0 measure llama3-70b --ctx 8k --batch 16 --layers 4 --kv-dtype fp8 --weights fp8 --repeat 5 --probe-capacity --out @/probe-llama3-70b-fp8.json"
+    echo "report-llama3-8b 0 report @/measure-llama3-8b.json"
+    echo "speed-calibrated 0 speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --calibration @/measure-llama3-8b.json --json"
   fi
-  echo "report-llama3-8b report @/measure-llama3-8b.json"
-  echo "speed-calibrated speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --calibration @/measure-llama3-8b.json --json"
-  echo "speed-shipped speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --json"
+  echo "speed-shipped 0 speed llama3-8b --gpu h200 --ctx 4k --users 1,16,64 --json"
 }
-cli_phase() {  # kvplan installed as a user installs it; every command's exit status and output -> $OUT/cli.json
+cli_path() {  # PYTHONPATH for the cli and pytest phases: pydantic (carried wheels where the machine has none)
+  # and kvplan: the checkout's package folder, or, with GPU_SESSION_INSTALL=1, the checkout installed
+  # with pip into this python (what the device machine, which is thrown away after, does)
+  local path=$GS_TMP/pkg
+  if ! PYTHONPATH= "$PY" -c 'import pydantic' 2> /dev/null; then
+    ls "$REPO"/.whl/*.whl > /dev/null 2>&1 || { echo "no pydantic here and no wheels in .whl/" >&2; return 3; }
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$GS_TMP/site" \
+      "$REPO"/.whl/*.whl >&2 || return 4
+    path=$GS_TMP/site:$path
+  fi
+  if [ "${GPU_SESSION_INSTALL:-0}" = 1 ]; then
+    (cd "$REPO" && KVPLAN_PURE_PYTHON=1 "$PY" -m pip install -q --no-deps --no-build-isolation -e .) >&2 || return 5
+    path=${path%"$GS_TMP/pkg"}
+  fi
+  echo "${path%:}"
+}
+cli_phase() {  # kvplan's CLI with pydantic; every command's exit status and output -> $OUT/cli.json
   export CLI_DIR=$GS_TMP/cli
   mkdir -p "$CLI_DIR"
-  if [ "$DRY" != 1 ]; then
-    if ! "$PY" -c 'import pydantic' 2> /dev/null; then
-      ls "$REPO"/.whl/*.whl > /dev/null 2>&1 || { echo "no pydantic here and no wheels in .whl/"; return 3; }
-      "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$GS_TMP/site" \
-        "$REPO"/.whl/*.whl || return 4
-    fi
-    (cd "$REPO" && KVPLAN_PURE_PYTHON=1 "$PY" -m pip install -q --no-deps --no-build-isolation -e .) || return 5
-    export PYTHONPATH=$GS_TMP/site
-    unset KVPLAN_VALIDATED_SPECS
-  fi
+  local path
+  path=$(cli_path) || return $?
+  echo "$path" > "$GS_TMP/cli_pythonpath"
+  export PYTHONPATH=$path
+  unset KVPLAN_VALIDATED_SPECS
   cd "$CLI_DIR" || return 6
-  local name args rc
-  cli_runs | while read -r name args; do
+  local name want args rc
+  cli_runs | while read -r name want args; do
     args=${args//@/$CLI_DIR}
     echo "+ kvplan $args"
     # shellcheck disable=SC2086
     "$PY" -P -m kvplan.cli.main $args > "$CLI_DIR/$name.out" 2>&1
     rc=$?
-    echo "$rc" > "$CLI_DIR/$name.rc"
-    echo "  exit $rc: $(tail -n 2 "$CLI_DIR/$name.out" | tr '\n' ' ' | cut -c1-300)"
+    echo "$rc $want" > "$CLI_DIR/$name.rc"
+    echo "  exit $rc (expected $want): $(tail -n 2 "$CLI_DIR/$name.out" | tr '\n' ' ' | cut -c1-300)"
   done
   "$PY" - "$CLI_DIR" "$OUT/cli.json" <<'PYEOF'
 import json, pathlib, sys
 d = pathlib.Path(sys.argv[1])
 runs = {}
 for rc in sorted(d.glob("*.rc")):
+    got, want = (int(x) for x in rc.read_text().split())
     out = rc.with_suffix(".out").read_text(errors="replace")
     rep = d / (rc.stem + ".json")
-    runs[rc.stem] = {"exit": int(rc.read_text()), "output": out[-20000:],
+    runs[rc.stem] = {"exit": got, "expected_exit": want, "output": out[-20000:],
                      "report": json.loads(rep.read_text()) if rep.exists() else None}
 pathlib.Path(sys.argv[2]).write_text(json.dumps(runs, indent=1) + "\n")
-print(f"cli.json: {len(runs)} commands, exits {[r['exit'] for r in runs.values()]}")
+bad = [k for k, r in runs.items() if r["exit"] != r["expected_exit"]]
+print(f"cli.json: {len(runs)} commands, exits {[r['exit'] for r in runs.values()]}; unexpected: {bad or 'none'}")
+sys.exit(1 if bad else 0)
 PYEOF
 }
 ncu_phase() {  # Nsight Compute on one decode launch per format -> $OUT/ncu.txt (plain run without ncu)
@@ -168,9 +190,10 @@ ncu_phase() {  # Nsight Compute on one decode launch per format -> $OUT/ncu.txt 
   grep -E "ncu_case|_decode_kernel|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per|Duration|Issue Slots Busy|No Eligible|Stall" "$OUT/ncu.txt" | head -n 80
   return $rc
 }
-pytest_phase() {  # the kernel and measure tests on the GPU, with the cli phase's install -> $OUT/pytest.txt
+pytest_phase() {  # the kernel and measure tests on the GPU, kvplan as the cli phase found it -> $OUT/pytest.txt
   cd "$REPO" || return 6
-  export PYTHONPATH=$GS_TMP/site
+  [ -f "$GS_TMP/cli_pythonpath" ] || { echo "the cli phase did not run"; return 3; }
+  export PYTHONPATH=$(cat "$GS_TMP/cli_pythonpath")
   unset KVPLAN_VALIDATED_SPECS
   "$PY" -P -m pytest -q -p no:cacheprovider -n 8 tests/test_kernels_write.py tests/test_kernels_decode.py \
     tests/test_kernels_mla.py tests/test_kernels_alloc.py tests/test_kernels_tiles.py tests/test_measure.py \
@@ -198,7 +221,7 @@ pytest_phase() {  # the kernel and measure tests on the GPU, with the cli phase'
   phase step "$(left 90)" "$PY" "$REPO/benchmarks/gpu_session.py" step
   if [ "$EXTRA" = 1 ]; then
     phase ncu "$(left 120)" bash -c "$(declare -f ncu_phase); DRY='$DRY' PY='$PY' REPO='$REPO' OUT='$OUT' ncu_phase"
-    phase cli "$(left 170)" bash -c "$(declare -f cli_runs cli_phase); DRY='$DRY' PY='$PY' REPO='$REPO' OUT='$OUT' \
+    phase cli "$(left 170)" bash -c "$(declare -f cli_runs cli_path cli_phase); DRY='$DRY' PY='$PY' REPO='$REPO' OUT='$OUT' \
       GS_TMP='$GS_TMP' cli_phase"
     [ "$DRY" = 1 ] || phase pytest "$(left 100)" bash -c "$(declare -f pytest_phase); PY='$PY' REPO='$REPO' \
       OUT='$OUT' GS_TMP='$GS_TMP' pytest_phase"
