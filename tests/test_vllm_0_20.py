@@ -111,12 +111,13 @@ def test_deepseek_v3_h200_tp8_fp8_mla_0_21_enforce_eager_against_0_19_1(capsys):
     # sampler's row-state buffer and output) = 2,091,491,328; pool 138,110,256,860 - 85,858,369,792 - 2,091,491,328 -
     # 2,287,070,085 = 47,873,325,655 -> 42,578 blocks; "GPU KV cache size" int(42,578 / 10,240 x 163,840)
     # = 681,248 (a request of 163,840 tokens needs 10,240 blocks).
-    # 0.21.0 would give (the MLA paging read against 0.19.1, FINDINGS_h27_v20b.md, without the MoE
-    # workspace): activation + 1 MiB
-    # + 4,096 = 2,091,491,328; pool 47,873,325,655, 42,578 blocks, 681,248 tokens. DeepSeek-V3 is a mixture of
-    # experts, whose 0.20.0 kernel oracle kvplan has not read (rule moe_persistent_workspace: unread): refused.
+    # That is without the kept fused-MoE workspace; 0.21.0's fp8 oracle still puts TritonExperts first for
+    # block fp8 on capability 9.0 without EP (oracle/fp8.py :90-101, rule moe_fp8_block_sm90_triton,
+    # FINDINGS_h29_moe20.md), so 1,879,048,192 B more: activation 3,970,539,520, pool 45,994,277,463 ->
+    # 40,907 blocks; int(40,907 / 10,240 x 163,840) = 654,512 tokens.
     code, out, err = cli(capsys, "capacity", *args[:-1], "--engine", "vllm==0.21.0", "--json")
-    assert code == 2 and out == "" and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
+    assert code == 0, err
+    assert _figures(json.loads(out)) == (3_970_539_520, 45_994_277_463, 40_907, 654_512, 10_240)
 
 
 def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys):
@@ -135,10 +136,10 @@ def test_gpt_oss_120b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(caps
     assert _figures(old) == (3_087_538_176, 2_818_243_968, 4_778, 38_224, 8_713)
     # 0.21.0: activation + 1 MiB + 4,096 = 3,088,590,848; pool 78,226,705,613 - 65,265,592,960 - 3,088,590,848 -
     # 268,435,456 = 9,604,086,349 -> 16,282 blocks; int(16,282 / 8,713 x 131,072) = 244,934 tokens
-    # (as MoE, refused: rule moe_persistent_workspace: unread)
+    # (its mxfp4 experts refused: 0.20.0+'s oracle/mxfp4.py not read, FINDINGS_h29_moe20.md)
     code, out, err = cli(capsys, "capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "vllm==0.21.0",
                          "--enforce-eager")
-    assert code == 2 and "mixture-of-experts kernels by a new oracle" in one_line_error(err)
+    assert code == 2 and "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts" in one_line_error(err)
 
 
 def test_gemma3_27b_h100_sliding_window_0_21_enforce_eager_against_0_19_1(capsys):
@@ -304,13 +305,16 @@ def test_other_environment_variables_are_noted(capsys):
     assert "VLLM_LOGGING_LEVEL: an environment variable kvplan does not read (ignored)" in err
 
 
-def test_moe_models_are_refused_on_0_20(capsys):
-    """0.20.0 picks unquantized MoE kernels by a new oracle (FlashInfer first; fused_moe/oracle/
-    unquantized.py lines 67-72), whose workspaces kvplan has not read (review h27b H2)."""
-    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.21.0",
-                         "--enforce-eager")
-    assert code == 2 and out == ""
-    assert "picks qwen3-30b-a3b's mixture-of-experts kernels by a new oracle" in one_line_error(err)
+def test_unquantized_moe_on_hopper_is_planned_on_0_20(capsys):
+    """0.20.0 picks unquantized MoE kernels by an oracle (oracle/unquantized.py :66-72, :280-287): on
+    capability 9.0 FlashInferExperts (FlashInfer's CUTLASS fused MoE), which keeps only its (T, hidden)
+    output in the WorkspaceManager: 8,192 x 2,048 x 2 = 33,554,432 B on the sampler's 2,343,311,360
+    (FINDINGS_h29_moe20.md). Pool ceil(85,029,027,840 x 0.92) = 78,226,705,613 - 61,074,731,008 -
+    2,376,865,792 - 268,435,456 = 14,506,673,357 -> 9,223 blocks of 1,572,864 B."""
+    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.20.0",
+                         "--enforce-eager", "--json")
+    assert code == 0, err
+    assert _figures(json.loads(out)) == (2_376_865_792, 14_506_673_357, 9_223, 147_568, 2_560)
 
 
 def test_speculative_decoding_is_refused_on_0_20(capsys):

@@ -1,7 +1,7 @@
 """vLLM's fused-MoE workspace kept after the profile forward (rule moe_persistent_workspace,
 FINDINGS_h27_moe.md): counted on the sampler-time peak for TritonExperts (0.14.0-0.19.1); a
 note where kvplan has not read the kernel (the pool can be smaller than planned, as for dp > 1's
-token gather); MoE on 0.20.0+ refused (rule moe_persistent_workspace: unread)."""
+token gather). 0.20.0+ (the oracle releases): tests/test_vllm_moe_oracle.py."""
 
 import json
 import subprocess
@@ -82,11 +82,6 @@ def test_unmodelled_cases_are_planned_with_a_note(args, words):
     rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", *args)
     assert rc == 0 and words in err
     assert "fused-MoE workspace" in err and "not counted and the KV pool can be smaller than planned" in err
-
-
-def test_moe_on_0_20_is_refused_in_one_line():
-    rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.21.0", "--enforce-eager")
-    assert rc == 2 and "mixture-of-experts kernels by a new oracle" in err and len(err.splitlines()) == 1
 
 
 def test_quantized_before_0_11_still_planned():

@@ -354,10 +354,6 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
-        if spec.moe is not None and self.rule("moe_persistent_workspace") == "unread":
-            raise BadInputError(f"{self.name} picks {spec.name}'s mixture-of-experts kernels by a new oracle "
-                                f"(FlashInfer TRT-LLM / CUTLASS before Triton, model_executor/layers/fused_moe/oracle) "
-                                f"whose workspaces kvplan has not read; use --engine vllm==0.19.1")
         self.check_model_runner(spec)
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
@@ -795,6 +791,7 @@ class VLLM(Engine):
         return math.ceil(requested) if self.rule("requested_memory_rounding") == "ceil" else math.floor(requested)
 
     def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
+        self.moe_oracle_experts(spec, gpu, weights, settings)  # 0.20.0+: refuses the MoE cases not read
         total = gpu.memory_bytes
         share = self.requested_bytes(total, settings.memory_fraction)
         other = self.non_torch_bytes(gpu, settings.tp, settings.pp)
@@ -951,6 +948,15 @@ class VLLM(Engine):
         256 B (vllm/v1/worker/workspace.py). Qwen3-30B-A3B, T = 8,192, tp 1: 2 x 8,192 x 8 x
         2,048 x 2 = 536,870,912 B."""
         kind = self.rule("moe_persistent_workspace")
+        if kind.startswith("oracle"):  # 0.20.0+
+            experts = self.moe_oracle_experts(spec, gpu, weights, settings)
+            if experts is None or not any(spec.is_moe_layer(layer) for layer in layers):
+                return 0
+            if experts == "flashinfer cutlass":
+                # FlashInferExperts.workspace_shapes: workspace13 (T, K) shared with the (T, K) output,
+                # workspace2 (0,): get_simultaneous rounds each part to 256 B
+                return round_up(settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec), 256)
+            kind = "triton"
         if kind not in ("triton", "triton chunked") or spec.moe is None or weights is None:
             return 0
         if self.moe_workspace_note(spec, gpu, weights, settings) is not None:
@@ -977,11 +983,13 @@ class VLLM(Engine):
         expert parallelism, dp > 1, AMD GPUs, ungated experts and experts with biases (other
         experts classes or prepare/finalize, not read). One line saying the pool can be smaller
         than planned, as ``unmodelled_notes`` says of the dp > 1 token gather; None where it is
-        counted (``moe_workspace_bytes``) or freed. 0.20.0+ is refused before this
-        (``check_model``, the rule's "unread"). For mxfp4 experts whose resident layout kvplan
+        counted (``moe_workspace_bytes``) or freed. 0.20.0+ has no note: planned or refused
+        by ``moe_oracle_experts``. For mxfp4 experts whose resident layout kvplan
         has not read (``mxfp4_expert_layout`` None: Blackwell, AMD, --gpu-mem, EP) the same line
         also says they are planned at the checkpoint's bytes (one line, not a second warning)."""
         kind = self.rule("moe_persistent_workspace")
+        if kind.startswith("oracle"):
+            return None  # 0.20.0+: planned exactly or refused (moe_oracle_experts, from carve)
         layout = ""
         if (spec.moe is not None and weights is not None and weights.format == "mxfp4" and kind != "unread"
                 and self.mxfp4_expert_layout(spec, gpu, weights) is None):
@@ -1019,6 +1027,89 @@ class VLLM(Engine):
             return None
         return (f"{self.name}: {kept}); kvplan sizes it for TritonExperts on unquantized, gated experts without "
                 f"expert or data parallelism, so {why} it is not counted and the KV pool can be smaller than planned")
+
+    def moe_oracle_experts(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
+        """The experts class vLLM 0.20.0+'s oracle (vllm/model_executor/layers/fused_moe/oracle/) picks
+        for this deployment, in the cases kvplan has read (rule ``moe_persistent_workspace`` "oracle
+        fi-cutlass" / "oracle triton", FINDINGS_h29_moe20.md): "flashinfer cutlass" (FlashInferExperts:
+        unquantized gated experts without biases on compute capability 9.0, 0.20.0-0.22.1) or "triton"
+        (TritonExperts: the same experts on 9.0 from 0.23.0 and below 9.0 on every 0.20+ release;
+        block-quantized fp8 experts on 9.0, rule ``moe_fp8_block_sm90_triton``), always on an NVIDIA
+        GPU with dp 1 and no expert parallelism. None before 0.20.0 or for a dense model. Every other
+        case is refused with one line (BadInputError) naming what kvplan has not read."""
+        kind = self.rule("moe_persistent_workspace")
+        if spec.moe is None or weights is None or not kind.startswith("oracle"):
+            return None
+        where = "vllm/model_executor/layers/fused_moe/oracle/"
+
+        def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:
+            raise BadInputError(f"{self.name} picks {spec.name}'s mixture-of-experts kernels by an oracle ({where}): "
+                                f"{what}; {way_out}")
+
+        cc = gpu.compute_capability
+        if weights.moe_ep > 1:
+            refuse("with --enable-expert-parallel it picks experts classes and all-to-all buffers kvplan has not read")
+        if weights.moe_tp != settings.tp:
+            refuse(f"with dp {weights.moe_tp // settings.tp} it picks prepare/finalize classes (every rank's tokens "
+                   f"gathered) kvplan has not read")
+        if gpu.vendor == "amd":
+            refuse("on AMD GPUs it picks the ROCm AITER experts, which kvplan has not read")
+        if cc is None:
+            refuse(f"it branches on the GPU's compute capability, which {gpu.display_name} (given by its memory "
+                   f"alone) does not have", "name the GPU with --gpu")
+        fp8_block = self.fp8_block_experts_triton(spec, gpu, weights, settings)
+        if weights.format not in ("bf16", "fp16") and not fp8_block:
+            if weights.format == "fp8" and spec.weights_block is not None and cc == (9, 0):
+                refuse("DeepSeek sparse attention's indexer takes the fused-MoE WorkspaceManager buffer too "
+                       "(layers/sparse_attn_indexer.py), whose size then kvplan has not read")
+            what = {"fp8": "for per-tensor fp8 experts, and block fp8 off compute capability 9.0, oracle/fp8.py puts "
+                           "FlashInfer, DeepGEMM or CUTLASS experts first, whose buffers kvplan has not read",
+                    "mxfp4": "kvplan has not read which kernel oracle/mxfp4.py select_gpt_oss_mxfp4_moe_backend picks "
+                             "for mxfp4 experts (gpt-oss) nor the layout it holds them in"}
+            refuse(what.get(weights.format, f"kvplan has not read what it picks for {weights.format} experts"))
+        if not spec.mlp_gated:
+            refuse("kvplan has not read what it picks for ungated experts")
+        if spec.moe.expert_bias:
+            refuse("kvplan has not read what it picks for experts with biases")
+        if fp8_block:
+            return "triton"
+        if cc >= (10, 0):
+            refuse(f"on compute capability {cc[0]}.{cc[1]} it puts FlashInfer's TRT-LLM / CUTLASS bf16 MoE first "
+                   f"(experts/trtllm_bf16_moe.py, flashinfer_cutlass_moe.py), whose buffers kvplan has not read")
+        if cc == (9, 0) and kind == "oracle fi-cutlass":
+            forward = self.forward_bytes(spec, settings, range(spec.num_layers))
+            call = self.flashinfer_cutlass_moe_call_bytes(spec, settings)
+            if forward + call > self.sampler_bytes(spec, gpu, settings):
+                refuse(f"on Hopper it runs FlashInfer's CUTLASS fused MoE (flashinfer_cutlass_moe.py), whose "
+                       f"per-call workspace (up to {call:,} B at {settings.max_num_batched_tokens:,} tokens) can lift "
+                       f"the profile forward's peak above the sampler's, and kvplan does not know that forward "
+                       f"peak to the byte", "use --engine vllm==0.23.0 (Triton on Hopper) or 0.19.1")
+            return "flashinfer cutlass"
+        return "triton"
+
+    def flashinfer_cutlass_moe_call_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
+        """At most what one call of FlashInfer's CUTLASS fused MoE allocates (through the torch
+        allocator, freed when it returns) for unquantized gated experts at T tokens, tp ways, no EP
+        (flashinfer-python 0.6.8.post1, the Requires-Dist of vLLM 0.20.x-0.21.0; 0.6.11.post2 for
+        0.22.x): the CutlassMoeFCRunner workspace (csrc/fused_moe/cutlass_backend/
+        cutlass_fused_moe_kernels.cuh getWorkspaceDeviceBufferSizes :2470-2646, n = T x topk rows):
+        overlapped GEMM inputs max(n x K, n x I) and outputs max(n x 2I, n x K) in the model dtype,
+        two n-int maps, the final scales (n fp32), three blocked maps of at most E x T int32, plus
+        src_to_dest_map (n int, flashinfer_cutlass_fused_moe_binding.cu getWorkspaceInfo :840-864),
+        experts_to_token_score (E x T fp32, fused_moe/core.py cutlass_fused_moe) and vLLM's int32
+        topk_ids copy (n); and 16 MiB for the expert offsets, pointer arrays and the TMA / CUTLASS
+        grouped-GEMM workspaces (per expert and per SM, not sized here). An upper bound: what the
+        plan compares with the sampler's peak (``moe_oracle_experts``). Qwen3-30B-A3B, T = 8,192,
+        tp 1: 571,736,064 B."""
+        t = settings.max_num_batched_tokens
+        n = t * spec.moe.experts_per_token
+        k = spec.hidden_size
+        i = spec.moe.expert_intermediate_size // settings.tp
+        e = spec.moe.num_experts
+        d = dtype_bytes(spec)
+        gemm = n * max(k, i) * d + n * max(2 * i, k) * d
+        maps = 2 * n * 4 + n * 4 + 3 * e * t * 4 + n * 4 + e * t * 4 + n * 4
+        return gemm + maps + (16 << 20)
 
     def mxfp4_experts_freed(self, gpu: GPU, weights, settings: EngineSettings) -> bool:
         """Whether mxfp4 experts (gpt-oss) keep nothing past the profile forward, so the plan needs

@@ -506,7 +506,7 @@ RULES = (
     #    WorkspaceManager) and the quantized methods' kernels are not read: quantized experts refused;
     #    "triton chunked" / "triton": the unquantized default on CUDA is the modular kernel with
     #    TritonExperts, whose workspace the global WorkspaceManager (vllm/v1/worker/workspace.py
-    #    _current_workspaces) keeps; counted on the sampler-time peak; "unread": refused.
+    #    _current_workspaces) keeps; counted on the sampler-time peak; "oracle ...": 0.20.0+, below.
     Rule("moe_persistent_workspace", "0.8.0", "0.10.2", "none",
          "vllm/model_executor/layers/fused_moe/modular_kernel.py: workspace13 / workspace2 = torch.empty(...) in "
          "the forward (0.9.2 :518-521, 0.10.1.1 :499-502, 0.10.2 :562-565); fused_moe.py fused_experts_impl scratch "
@@ -529,12 +529,38 @@ RULES = (
          "oracle/unquantized.py as 0.17.1 (identical 0.18.0-0.19.1); modular_kernel.py _allocate_buffers "
          "(0.19.1 :1009-1069, called with M_chunk = M_full :1176-1193, no chunking): "
          "get_simultaneous((max(workspace13, fused_out),), workspace2)"),
-    #    "unread" also refuses every MoE model on these releases (VLLM.check_model): 0.20.0 changed the
-    #    unquantized oracle (0.19.1 select_unquantized_moe_backend: TRITON unless VLLM_USE_FLASHINFER_MOE_FP16,
-    #    lines 97-176), and with it the experts' workspace shapes (review h27b H2).
-    Rule("moe_persistent_workspace", "0.20.0", None, "unread",
-         "oracle/unquantized.py _get_priority_backends (0.20.0 :67-72): FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, "
-         "TRITON, BATCHED_TRITON, the first supported is taken (:282-290); FlashInfer's workspaces not read"),
+    #    0.20.0+: the experts class comes from an oracle per quantization (fused_moe/oracle/*.py), and
+    #    kvplan plans only the cases it has read (VLLM.moe_oracle_experts; everything else is refused
+    #    with one line naming what is unread, FINDINGS_h29_moe20.md). "oracle fi-cutlass": unquantized
+    #    gated experts on capability 9.0 run FlashInferExperts (FlashInfer's CUTLASS fused MoE), whose
+    #    only WorkspaceManager request is its (M, K) output; "oracle triton": they run TritonExperts
+    #    again (the 0.18.0-0.19.1 "triton" bytes). Below 9.0 (NVIDIA) both take TritonExperts.
+    Rule("moe_persistent_workspace", "0.20.0", "0.22.1", "oracle fi-cutlass",
+         "oracle/unquantized.py _get_priority_backends on CUDA: FLASHINFER_TRTLLM, FLASHINFER_CUTLASS, TRITON, "
+         "BATCHED_TRITON (0.20.0 :66-72, 0.21.0 :66-72, 0.22.0 :63-69; FLASHINFER_CUTLASS moved back only with "
+         "dp > 1), select_unquantized_moe_backend takes the first class whose is_supported_config holds (0.20.0 "
+         ":280-287, 0.21.0 :282-, 0.22.0 :279-; VLLM_USE_FLASHINFER_MOE_FP16 / moe_backend act only when set). "
+         "experts/trtllm_bf16_moe.py TrtLlmBf16Experts._supports_current_device :46-53: capability family 100 only. "
+         "FlashInferExperts (0.20.0 fused_moe/flashinfer_cutlass_moe.py, 0.21.0+ experts/flashinfer_cutlass_moe.py): "
+         "_supports_current_device is_device_capability(90) (or 100/110/120) and has_flashinfer_cutlass_fused_moe() "
+         "(0.20.0 :125-136, 0.22.0 :135-, vllm/utils/flashinfer.py has_flashinfer: flashinfer-python and "
+         "flashinfer-cubin are Requires-Dist of every 0.20.0-0.23.0 wheel), _supports_quant_scheme (None, None) on "
+         "9.0+ (0.20.0 :143-178), SiLU, no routing / shape limits (modular_kernel.py is_supported_config 0.20.0 "
+         ":530-575, base _supports_routing_method / _supports_shape True); below 9.0 neither FlashInfer class is "
+         "supported, so TritonExperts. FlashInferExperts.workspace_shapes (0.20.0 :206-242, 0.22.0 :216-252): "
+         "workspace13 (M, K), workspace2 (0,), output (M, K); modular_kernel.py _allocate_buffers (0.20.0 "
+         ":1041-1102, called with M_full :1232) get_simultaneous((max(M K, M K),), (0,)): T x hidden in the model "
+         "dtype, rounded to 256 B (v1/worker/workspace.py :92-117, identical 0.20.0-0.23.0). FlashInfer's own "
+         "workspace is allocated per call through the torch allocator and freed (flashinfer-python 0.6.8.post1 "
+         "csrc/fused_moe/cutlass_backend/flashinfer_cutlass_fused_moe_binding.cu getWorkspaceInfo :840-864 "
+         "alloc_tensor; fused_moe/core.py experts_to_token_score torch.empty); its autotuner runs after the "
+         "profile run (v1/worker/gpu_worker.py compile_or_warm_up_model -> kernel_warmup :586) and outside "
+         "tuning mode choose_one only reads its cache (autotuner.py :705-726)"),
+    Rule("moe_persistent_workspace", "0.23.0", None, "oracle triton",
+         "oracle/unquantized.py _get_priority_backends (0.23.0 :71-76): on capability family 90 FLASHINFER_TRTLLM "
+         "and FLASHINFER_CUTLASS are moved behind TRITON ('the FlashInfer unquantized MoE kernels are slower than "
+         "Triton'), so TritonExperts (experts/triton_moe.py :54-, _supports_current_device :72-73, workspace_shapes "
+         ":141-156); modular_kernel.py _allocate_buffers :1031-1092 (M_full :1224), as 0.18.0-0.19.1 'triton'"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -576,7 +602,8 @@ RULES = (
          "the vendored triton_kernels keep nothing for 4-bit weights below capability 10 (matmul_ogs.py "
          ":427 can_use_tma false, so no persistent kernel and no per-stream allocator, :474)"),
     Rule("moe_mxfp4_sm90_freed", "0.20.0", None, None,
-         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
+         "mxfp4 experts refused (VLLM.moe_oracle_experts): fused_moe/oracle/mxfp4.py "
+         "select_gpt_oss_mxfp4_moe_backend (0.20.0 :193-) not read to the end"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 (NVIDIA, vLLM's is_device_capability(90)),
     #    no expert parallelism: the layout their tensors have after process_weights_after_loading,
     #    which VLLM.mxfp4_expert_bytes turns into resident bytes per MoE layer (FINDINGS_h28_mxw.md).
@@ -619,7 +646,7 @@ RULES = (
          "dims of each expert weight to multiples of 64 (0.17.0-0.19.0 :128-133, 0.19.1 :129-134; absent in 0.16.0): "
          "gpt-oss's 1,440 bytes a row become 1,472 (review h28 F1: gpt-oss-120b tp 1 1,835,089,920 B a layer)"),
     Rule("mxfp4_sm90_expert_layout", "0.20.0", None, None,
-         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
+         "mxfp4 experts refused (VLLM.moe_oracle_experts): their 0.20.0+ layout not read"),
     # -- block-quantized fp8 experts (DeepSeek-V3: quantization_config weight_block_size [128, 128])
     #    on compute capability 9.0 with dp 1 and no EP: which experts class runs
     #    (VLLM.fp8_block_experts_triton, FINDINGS_h28_moeq.md section 6). None: not read, or the
@@ -649,8 +676,16 @@ RULES = (
          "(prepare's a1q, apply's qintermediate_cache2 from moe_kernel_quantize_input) are allocated per "
          "call, outside the WorkspaceManager, and freed; 0.17.x chunking as unquantized "
          "(TritonExperts.supports_chunking True, 0.17.0 :1992, 0.17.1 :1995)"),
-    Rule("moe_fp8_block_sm90_triton", "0.20.0", None, None,
-         "every MoE model refused (rule moe_persistent_workspace 'unread')"),
+    Rule("moe_fp8_block_sm90_triton", "0.20.0", None, "triton",
+         "fused_moe/oracle/fp8.py _get_priority_backends ('On Hopper for Block Fp8, prefer Triton for TP': "
+         "0.20.0 :88-99, 0.21.0 :90-101, 0.22.0 = 0.22.1 :87-98, 0.23.0 :87-98): on CUDA, is_device_capability(90), "
+         "kFp8Static128BlockSym x kFp8Dynamic128Sym and ep_size 1 TRITON goes to the front; quantization/fp8.py "
+         "Fp8MoEMethod takes those keys for a weight_block_size (0.20.0 :575-582); select_fp8_moe_backend (0.20.0 "
+         ":212-, 0.23.0 :224-) takes the first supported class, TritonExperts (_supports_quant_scheme lists the pair, "
+         "0.23.0 experts/triton_moe.py :80-101), built by make_fp8_moe_kernel (0.20.0 :560, 0.23.0 :595) into the "
+         "modular kernel with the no-DP/EP prepare/finalize; workspace as rule moe_persistent_workspace 'triton' "
+         "(TritonExperts.workspace_shapes 0.20.0 fused_moe.py :1968-1984, 0.21.0 experts/triton_moe.py :129-, "
+         "0.23.0 :141-156; workspace_dtype the activation dtype, modular_kernel.py 0.23.0 :815-819)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
