@@ -398,11 +398,33 @@ AMD_CAPABILITY = {"mi250x": (9, 0), "mi300x": (9, 4), "mi325x": (9, 4), "mi355x"
 #: 145-150 (0.5.23 154-170: the float32 branch is NPU's sequence classifier), gpt_oss.py 278-284 (from
 #: 0.5.1; YaRN: original x factor rows); deepseek_v2.py DeepseekV2AttentionMLA, qk_rope_head_dim wide,
 #: rope_type deepseek_yarn (0.5.8 lines 1122-1123 / 1204-1212, 0.5.23 2065-2066 / 2167-2175)); Gemma 3
-#: in gemma3_causal.py (rule rope_table).
+#: in gemma3_causal.py (rule rope_table). LlavaForConditionalGeneration (llava.py, from 0.4.9:
+#: 0.4.9 lines 602 / 723-731, 0.5.8 lines 727-734, 0.5.23 lines 779-786) builds its language model
+#: from text_config's class through _get_sgl_model_cls (kvplan reads text_config with its own
+#: family reader, whose rotary fields the spec keeps), and the vision tower from CLIPVisionModel
+#: (clip.py: no rotary embedding in any release): the table is the backbone's.
 ROPE_ARCHITECTURES = frozenset({
     "LlamaForCausalLM", "MistralForCausalLM", "Phi3ForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
     "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Gemma2ForCausalLM", "GptOssForCausalLM", "DeepseekV2ForCausalLM",
-    "DeepseekV3ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"})
+    "DeepseekV3ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration", "LlavaForConditionalGeneration"})
+
+#: Qwen's vision-language models: the text model's MRotaryEmbedding is RotaryEmbedding's table
+#: (layers/rotary_embedding.py MRotaryEmbedding.__init__ calls super().__init__: 0.4.6 line 816,
+#: 0.5.8 lines 1409-1425; 0.5.22 / 0.5.23 rotary_embedding/mrope.py line 60, which also registers
+#: axis_map, rotary_dim / 2 int64 on the table's device, line 109), but the vision tower keeps a
+#: rotary table of its own sized by the vision head width, hidden_size / vision_config.num_heads,
+#: which kvplan's spec does not record (its reader ignores vision head counts): models/qwen2_vl.py
+#: Qwen2VisionRotaryEmbedding(head_dim // 2), an inv_freq buffer (0.5.8 lines 250-257 / 317);
+#: qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2) (0.5.8 line 303; 0.5.23 lines
+#: 123-127 / 397); qwen3_vl.py the same up to 0.5.6 (0.5.4 line 275), then get_rope(head_dim,
+#: rotary_dim=head_dim // 2, max_position=8192) (0.5.8 lines 318-324, 0.5.23 lines 421-427);
+#: Qwen3VLMoeForConditionalGeneration runs qwen3_vl.py's tower (qwen3_vl_moe.py). Refused.
+_ROPE_VISION_UNREAD = {
+    "Qwen2VLForConditionalGeneration": "models/qwen2_vl.py Qwen2VisionRotaryEmbedding(head_dim // 2)",
+    "Qwen2_5_VLForConditionalGeneration": "models/qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2)",
+    "Qwen3VLForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
+    "Qwen3VLMoeForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
+}
 
 #: DP attention's weight layout (rule dp_attention_weights): rows (part, name prefix, degree),
 #: degree "all" = SGLang's whole --tp group (tp x dp in kvplan's terms), "attention" = the
@@ -2028,6 +2050,11 @@ class SGLang(Engine):
         if spec.position_embedding != "rope":
             return 0
         arch = getattr(spec, "architecture", None) or ""
+        if arch in _ROPE_VISION_UNREAD:
+            raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s "
+                                f"vision tower ({arch}: {_ROPE_VISION_UNREAD[arch]}, head_dim = hidden_size / "
+                                f"vision_config.num_heads, which kvplan's spec does not record), which it counts "
+                                f"in the weights; use --engine vllm or --engine raw")
         if arch not in ROPE_ARCHITECTURES or _sparse(spec):
             what = "DeepSeek sparse attention's indexer" if _sparse(spec) else (arch or "a spec without an architecture")
             raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
