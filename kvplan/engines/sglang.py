@@ -2044,9 +2044,11 @@ class SGLang(Engine):
         131,072 x 128 x 4 = 67,108,864 B (vLLM: 33,554,432, bf16). Gemma 3: the model's two
         Gemma3RotaryEmbedding inv_freq buffers (float32, rotary_dim / 2 each), and from 0.5.22 two
         rope_type default tables of max_position rows (the global layers' linear factor is not
-        applied there): gemma-3-27b 2 x 131,072 x 128 x 4 + 512 B. Refused: an architecture whose
-        model file kvplan has not read for it, DeepSeek sparse attention (its indexer's rotary
-        table is not read)."""
+        applied there): gemma-3-27b 2 x 131,072 x 128 x 4 + 512 B. LLaVA: its text backbone's table.
+        Refused: an architecture whose model file kvplan has not read for it, Qwen's
+        vision-language models (their vision tower's table is sized by vision_config.num_heads,
+        which the spec does not record: _ROPE_VISION_UNREAD), DeepSeek sparse attention (its
+        indexer's rotary table is not read)."""
         if spec.position_embedding != "rope":
             return 0
         arch = getattr(spec, "architecture", None) or ""
