@@ -397,15 +397,16 @@ def test_sglang_disable_hybrid_swa_memory_is_a_plan_field(tmp_path, capsys):
     --disable-hybrid-kv-cache-manager` sets (one token pool; without it sglang==0.5.23, like 0.5.8 on
     Hopper, gives gpt-oss's window layers a pool of their own, which kvplan refuses). Bare sglang is
     0.5.23: mem_fraction_static 0.830 (0.5.8: 0.835; its prefill CUDA graphs reserve 464 MiB more),
-    int(85,029,027,840 x 0.83) - 65,248,815,744 - 454,514,913 = 4,870,762,450 B of pool, 36 layers x
-    8 x (64 + 64) x 2 = 73,728 B a token: 66,063 tokens (71,793 under 0.5.8)."""
+    int(85,029,027,840 x 0.83) - 65,248,815,744 - 454,514,913 - 33,554,432 (the float32 rotary table,
+    YaRN 4,096 x 32 rows x 64) = 4,837,208,018 B of pool, 36 layers x 8 x (64 + 64) x 2 = 73,728 B a
+    token: 65,608 tokens (71,338 under 0.5.8)."""
     assert run(["check", write(tmp_path, SWA), "--json"]) == 0
     cap = json.loads(capsys.readouterr().out)["deployments"][0]["capacity"]
     assert run(["capacity", "gpt-oss-120b", "--gpu", "h100", "--engine", "sglang", "--max-model-len", "65536",
                 "--disable-hybrid-kv-cache-manager", "--json"]) == 0
     want = json.loads(capsys.readouterr().out)
     assert cap["disable_hybrid_kv_cache_manager"] is True
-    assert (cap["num_blocks"], cap["kv_cache_tokens"]) == (want["num_blocks"], want["kv_cache_tokens"]) == (66_063, 66_063)
+    assert (cap["num_blocks"], cap["kv_cache_tokens"]) == (want["num_blocks"], want["kv_cache_tokens"]) == (65_608, 65_608)
     plan = write(tmp_path, SWA.replace(", disable_hybrid_swa_memory: true", ""))
     assert run(["check", plan]) == 2
     assert "SWAKVPool" in capsys.readouterr().err

@@ -235,14 +235,18 @@ def test_size_gpu_without_kv_dtype_compares_the_formats_the_engine_runs(capsys):
 
 def test_size_gpu_pages_with_the_engines_block(capsys):
     """With --gpu and no --block-size the table and the pool count the engine's pages: SGLang's
-    page is one token, so 4 requests of 103,109 tokens fit as in `kvplan capacity` (412,436 of the
-    412,437 tokens sglang==0.5.23 pools; blocks of 16 would need 4 x 6,445 = 25,780 of the pool's
-    25,777). Under 0.5.8 (415,660 tokens) the same holds at 103,915."""
-    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "103109",
+    page is one token, so 4 requests of 102,981 tokens fit as in `kvplan capacity` (411,924 of the
+    411,925 tokens sglang==0.5.23 pools; blocks of 16 would need 4 x 6,437 = 25,748 of the pool's
+    25,745). Under 0.5.8 (415,148 tokens) the same holds at 103,787."""
+    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "102981",
                        "--batch", "4", "--kv-dtype", "auto", "--json")
     assert code == 0
     d = json.loads(out)
     assert d["block_size"] == 1
     assert (d["formats"][0]["on_gpu"]["max_requests"], d["formats"][0]["on_gpu"]["fits"]) == (4, True)
+    code, out, _ = cli(capsys, "size", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang", "--ctx", "102982",
+                       "--batch", "4", "--kv-dtype", "auto", "--json")
+    on_gpu = json.loads(out)["formats"][0]["on_gpu"]
+    assert (on_gpu["max_requests"], on_gpu["fits"]) == (3, False)  # 4 x 102,982 > 411,925
     code, out, _ = cli(capsys, "size", "llama3.1-8b", "--ctx", "8k", "--json")
     assert json.loads(out)["block_size"] == 16

@@ -130,8 +130,9 @@ def test_speed_names_the_kv_format_when_it_times_several(capsys):
 @pytest.mark.parametrize(("model", "gpu", "options", "pool_tokens"), [
     # a long max_model_len: Gemma-3-27B's own 131,072 on an H100, a pool of 30,866 tokens
     ("gemma3-27b", "h100", [], 30866),
-    # a small GPU: Llama-3.1-8B on an L4 at mem_fraction_static 0.85, a pool of 27,316 tokens
-    ("llama3.1-8b", "l4", ["--gpu-memory-utilization", "0.85"], 27316),
+    # a small GPU: Llama-3.1-8B on an L4 at mem_fraction_static 0.85, a pool of 26,804 tokens
+    # (27,316 before SGLang's 64 MiB float32 rotary table was counted in its weights)
+    ("llama3.1-8b", "l4", ["--gpu-memory-utilization", "0.85"], 26804),
 ])
 def test_speed_sglang_prompt_beyond_its_pool_does_not_run(capsys, model, gpu, options, pool_tokens):
     """SGLang starts with max_model_len 131,072 and a shorter pool; max_req_input_len is
@@ -185,20 +186,21 @@ def test_recommend_prompt_boundary_at_a_given_max_model_len(capsys, engine, long
 
 
 def test_recommend_sglang_prompt_beyond_the_pool_is_rejected(capsys):
-    """Llama-3.1-8B on an L4 under SGLang 0.5.8 at 0.85: max_model_len_for(27,310, 27,310) =
-    27,317 but the pool holds 27,316 tokens, so SGLang aborts a prompt of 27,310 (27,316 - 6).
-    Before: recommended (1 x l4, TPOT 79.7 ms, planned with max_model_len 27,317)."""
+    """Llama-3.1-8B on an L4 under SGLang 0.5.8 at 0.85: max_model_len_for(26,798, 26,798) =
+    26,805 but the pool holds 26,804 tokens (weights with the 64 MiB float32 rotary table), so
+    SGLang aborts a prompt of 26,798 (26,804 - 6). Before: recommended (1 x l4, planned with
+    max_model_len 26,805)."""
     base = ["recommend", "llama3.1-8b", "--users", "1", "--gpus", "l4", "--engine", "sglang==0.5.8",
             "--gpu-memory-utilization", "0.85", "--max-gpus", "1", "--weights", "bf16", "--kv-dtype", "bf16", "--json"]
-    code, out, err = cli(capsys, *base, "--ctx", "27309")
+    code, out, err = cli(capsys, *base, "--ctx", "26797")
     assert code == 0, err
     (o,) = json.loads(out)["options"]
-    assert (o["gpu"], o["max_model_len"]) == ("l4", 27316)
-    code, out, err = cli(capsys, *base, "--ctx", "27310")
+    assert (o["gpu"], o["max_model_len"]) == ("l4", 26804)
+    code, out, err = cli(capsys, *base, "--ctx", "26798")
     assert code == 1
     d = json.loads(out)
     (r,) = d["rejections"]
     assert not d["options"] and r["reason"] == "memory"
     assert r["detail"].endswith(
-        f"sglang==0.5.8 accepts a prompt of at most min(max_model_len, pool tokens) - 7 = 27,309 tokens at "
-        f"max_model_len 27,317 with a pool of 27,316 tokens ({SGL_RULE}), but --ctx is 27,310")
+        f"sglang==0.5.8 accepts a prompt of at most min(max_model_len, pool tokens) - 7 = 26,797 tokens at "
+        f"max_model_len 26,805 with a pool of 26,804 tokens ({SGL_RULE}), but --ctx is 26,798")

@@ -44,24 +44,25 @@ def test_llama3_1_8b_on_an_h100(capsys):
     # the breakable prefill graphs, 8 MiB for each of the 58 captured sizes up to 8,192
     # (cuda_graph_hook.py lines 442-459): 13,904 -> round(67,655 / 81,559, 3) = 0.830, as 0.5.23.
     # share int(85,029,027,840 x 0.830) = 70,574,093,107; in use int(547,608,330 x 0.830) = 454,514,913;
-    # weights 16,060,522,496: pool 54,059,055,698 B / 131,072 B a token (32 layers x 8 KV heads x
-    # (128 + 128) x 2 B) = 412,437 tokens
+    # weights 16,060,522,496 + the float32 rotary table 131,072 x 128 x 4 = 67,108,864 (rule rope_table):
+    # pool 53,991,946,834 B / 131,072 B a token (32 layers x 8 KV heads x (128 + 128) x 2 B) = 411,925 tokens
     assert default_fraction("reserved_0_5_23", 81559, 1, 1, graphs=GraphModel()) == Fraction("0.830")
     pool = _pool("llama3.1-8b", "h100")
     assert pool.settings.memory_fraction == Fraction("0.830")
-    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (54_059_055_698, 412_437)
+    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (53_991_946_834, 411_925)
     code, out, _ = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", REL)
-    assert code == 0 and "(mem_fraction_static 0.83)" in out and "KV cache 412,437 tokens" in out
+    assert code == 0 and "(mem_fraction_static 0.83)" in out and "KV cache 411,925 tokens" in out
 
 
 def test_deepseek_v3_tp8_on_an_h200_fp8():
     # H200 143,771 MiB, --tp 8: 512 + 12,288 + 8 / 8 x 1,024 + 2 x 512 = 14,848 MiB, and MLA's prefill
     # graphs 1.5 GiB (reserve_for_graph_mb line 391): 16,384 -> round(127,387 / 143,771, 3) = 0.886.
     # int(150,119,844,413 x 0.886) = 133,006,182,149, in use int(1,642,824,990 x 0.886) = 1,455,542,941,
-    # weights (fp8) 85,581,545,728: 45,969,093,480 B / (61 layers x (512 + 64) x 2 B = 70,272 B) = 654,159
+    # weights (fp8) 85,581,545,728 + the rotary table 163,840 x 64 (qk_rope_head_dim) x 4 = 41,943,040:
+    # 45,927,150,440 B / (61 layers x (512 + 64) x 2 B = 70,272 B) = 653,562
     pool = _pool("deepseek-v3", "h200", tp=8, weights="fp8")
     assert pool.settings.memory_fraction == Fraction("0.886")
-    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (45_969_093_480, 654_159)
+    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (45_927_150_440, 653_562)
 
 
 def test_a_multimodal_model_s_prefill_graphs_are_off_before_the_reserve():
@@ -69,12 +70,13 @@ def test_a_multimodal_model_s_prefill_graphs_are_off_before_the_reserve():
     # multimodal and not in multimodal_breakable_cuda_graph_supported_model_archs, so its prefill graph
     # is off before handle_gpu_memory_settings (pipeline.py lines 181 / 208): 13,440 MiB, 0.835; then
     # adjust_mem_fraction_for_vlm (CLIP-L: 24 x 1024, ratio 1) x 0.95 = 0.7932499999999999 (float).
-    # share int(85,029,027,840 x 0.79325) - weights 14,101,657,600 - in use and SGLANG_VLM_CACHE_SIZE_MB's
-    # 100 MiB 539,247,907 = 52,808,370,827 B / 524,288 B a token = 100,723 tokens; 0.5.23 the same
+    # share int(85,029,027,840 x 0.79325) - weights 14,101,657,600 - the Llama backbone's float32 rotary
+    # table 4,096 x 128 x 4 = 2,097,152 - in use and SGLANG_VLM_CACHE_SIZE_MB's 100 MiB 539,247,907
+    # = 52,806,273,675 B / 524,288 B a token = 100,719 tokens; 0.5.23 the same
     for engine in (REL, NEW):
         pool = _pool(LLAVA, "h100", engine=engine)
         assert pool.settings.memory_fraction == Fraction(repr(0.835 * 0.95)) == Fraction(repr(0.7932499999999999))
-        assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (52_808_370_827, 100_723)
+        assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (52_806_273_675, 100_719)
     # a text model keeps them: the same H100 reserves 13,904 MiB (above)
     assert GraphModel.of(load_model(LLAVA), None, BOOK.rule("prefill_graphs", get_engine(REL).release).value,
                          BOOK.rule("vlm_fraction", get_engine(REL).release).value).prefill_graphs is False
@@ -97,8 +99,8 @@ def test_max_running_requests_under_dp_attention_is_not_raised_to_one():
     with pytest.raises(BadInputError, match=r"--max-running-requests 7 // dp 8 = 0 .*max_running_request is zero"):
         _pool(ds, "h200", tp=1, dp=8, weights="fp8", max_num_seqs=7)
     assert _pool(ds, "h200", engine=NEW, tp=1, dp=8, weights="fp8", max_num_seqs=7).settings.max_num_seqs == 1
-    # the cap at half the pool's tokens as 0.5.23 (RTX 4090: 12,865 // 2)
-    assert _pool("llama3.1-8b", "rtx4090", max_num_seqs=10_000).settings.max_num_seqs == 6_432
+    # the cap at half the pool's tokens as 0.5.23 (RTX 4090: 12,353 // 2)
+    assert _pool("llama3.1-8b", "rtx4090", max_num_seqs=10_000).settings.max_num_seqs == 6_176
 
 
 def test_mimo_v2_all_reduce_fusion_is_not_turned_on_by_itself():

@@ -101,45 +101,47 @@ def test_dp_attention_reserve():
 
 def test_llama3_1_8b_on_an_h100():
     # share int(85,029,027,840 x 0.830) = 70,574,093,107; in use int(547,608,330 x 0.830) = 454,514,913;
-    # weights 16,060,522,496: pool 54,059,055,698 B; 32 layers x 8 KV heads x (128 + 128) x 2 B =
-    # 131,072 B a token: 412,437 tokens (0.5.8: 415,660)
+    # weights 16,060,522,496 + the float32 rotary table 131,072 x 128 x 4 = 67,108,864 (rule rope_table): pool 53,991,946,834 B;
+    # 32 layers x 8 KV heads x (128 + 128) x 2 B = 131,072 B a token: 411,925 tokens (0.5.8: 415,148)
     pool = _pool("llama3.1-8b", "h100")
     assert pool.settings.memory_fraction == Fraction("0.830")
-    assert pool.stages[0].kv_pool_bytes == 54_059_055_698
-    assert pool.kv_cache_tokens == 412_437
-    assert _pool("llama3.1-8b", "h100", engine=OLD).kv_cache_tokens == 415_660
+    assert pool.stages[0].kv_pool_bytes == 53_991_946_834
+    assert pool.kv_cache_tokens == 411_925
+    assert _pool("llama3.1-8b", "h100", engine=OLD).kv_cache_tokens == 415_148
 
 
 def test_llama3_1_8b_on_an_h200_and_a_b200():
-    # H200: int(150,119,844,413 x 0.903) - 16,060,522,496 - int(547,608,330 x 0.903) = 135,558,219,504
-    # - 16,060,522,496 - 494,490,321 = 119,003,206,687 B: 907,922 tokens (0.5.8: 912,486)
+    # H200: int(150,119,844,413 x 0.903) - 16,127,631,360 (weights and rotary table) - int(547,608,330 x
+    # 0.903) = 135,558,219,504 - 16,127,631,360 - 494,490,321 = 118,936,097,823 B: 907,410 tokens
+    # (0.5.8: 911,974)
     h200 = _pool("llama3.1-8b", "h200")
-    assert (h200.stages[0].kv_pool_bytes, h200.kv_cache_tokens) == (119_003_206_687, 907_922)
-    # B200 at 0.854: 147,014,940,862 B = 1,121,634 tokens, in trtllm_mha pages of 64: 1,121,600
-    # (0.5.8: 1,125,952)
+    assert (h200.stages[0].kv_pool_bytes, h200.kv_cache_tokens) == (118_936_097_823, 907_410)
+    # B200 at 0.854: 146,947,831,998 B = 1,121,122 tokens, in trtllm_mha pages of 64: 1,121,088
+    # (0.5.8: 1,125,440)
     b200 = _pool("llama3.1-8b", "b200")
     assert (b200.stages[0].kv_pool_bytes, b200.kv_cache_tokens, b200.settings.block_size) == (
-        147_014_940_862, 1_121_600, 64)
+        146_947_831_998, 1_121_088, 64)
 
 
 def test_deepseek_v3_tp8_on_an_h200():
     # 0.886: int(150,119,844,413 x 0.886) = 133,006,182,149, in use int(1,642,824,990 x 0.886) =
-    # 1,455,542,941, weights (fp8) 85,581,545,728: 45,969,093,480 B; 61 layers x (512 + 64) x 2 B =
-    # 70,272 B a token: 654,159 tokens (0.5.8 at 0.897: 677,401)
+    # 1,455,542,941, weights (fp8) 85,581,545,728 + the rotary table 163,840 x 64 x 4 = 41,943,040:
+    # 45,927,150,440 B; 61 layers x (512 + 64) x 2 B = 70,272 B a token: 653,562 tokens (0.5.8 at
+    # 0.897: 676,804)
     pool = _pool("deepseek-v3", "h200", tp=8, weights="fp8")
     assert pool.settings.memory_fraction == Fraction("0.886")
-    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (45_969_093_480, 654_159)
-    assert _pool("deepseek-v3", "h200", engine=OLD, tp=8, weights="fp8").kv_cache_tokens == 677_401
+    assert (pool.stages[0].kv_pool_bytes, pool.kv_cache_tokens) == (45_927_150_440, 653_562)
+    assert _pool("deepseek-v3", "h200", engine=OLD, tp=8, weights="fp8").kv_cache_tokens == 676_804
 
 
 def test_a_request_stops_a_page_and_a_token_short_of_the_pool():
     # mem_cache/allocator/base.py max_new_tokens_for_memory: pool - ceil(prompt / page) x page - page - 1
-    # new tokens. RTX 4090 at --page-size 16: 12,865 tokens -> 12,864 in pages; a request runs to
-    # 12,864 - 16 - 1 = 12,847 (0.5.8's rule: 12,864 - 2 = 12,862)
+    # new tokens. RTX 4090 at --page-size 16: 12,353 tokens -> 12,352 in pages; a request runs to
+    # 12,352 - 16 - 1 = 12,335 (0.5.8's rule: 12,352 - 2 = 12,350)
     pool = _pool("llama3.1-8b", "rtx4090", block_size=16)
-    assert (pool.kv_cache_tokens, pool.max_request_tokens, pool.cap_bound) == (12_864, 12_847, "memory")
+    assert (pool.kv_cache_tokens, pool.max_request_tokens, pool.cap_bound) == (12_352, 12_335, "memory")
     one = _pool("llama3.1-8b", "rtx4090")  # pages of 1: pool - 2, as before
-    assert one.max_request_tokens == one.kv_cache_tokens - 2 == 12_863
+    assert one.max_request_tokens == one.kv_cache_tokens - 2 == 12_351
 
 
 def test_start_needs_two_tokens_not_seven():
@@ -150,8 +152,8 @@ def test_start_needs_two_tokens_not_seven():
 
 def test_max_running_requests():
     # default: min(max(int(pool / context_len x 512), 2048), 4096), then pool // 2; a given R runs
-    # min(max(1, R // dp), pool // 2) (kv_cache_configurator.py resolve_max_num_reqs): 12,865 // 2 = 6,432
-    assert _pool("llama3.1-8b", "rtx4090", max_num_seqs=10_000).settings.max_num_seqs == 6_432
+    # min(max(1, R // dp), pool // 2) (kv_cache_configurator.py resolve_max_num_reqs): 12,353 // 2 = 6,176
+    assert _pool("llama3.1-8b", "rtx4090", max_num_seqs=10_000).settings.max_num_seqs == 6_176
     assert _pool("llama3.1-8b", "rtx4090", engine=OLD, max_num_seqs=10_000).settings.max_num_seqs == 10_000
     # DP attention: R // dp, at least 1 (0.5.8 refuses 7 // 8 = 0)
     ds = load_model("deepseek-v3")
@@ -196,14 +198,15 @@ def test_gpt_oss_on_rocm_takes_aiter_and_its_0_85():
 def test_a_multimodal_model_loses_100_mib_of_pool():
     # mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb: SGLANG_VLM_CACHE_SIZE_MB = 100, for
     # a model ModelConfig.is_multimodal; Gemma 3 is in mm_disabled_models (configs/model_config.py lines
-    # 690-705): served as text, it loses nothing
+    # 690-705): served as text, it loses nothing to the reserve, but 0.5.23 builds two rope_type default
+    # rotary tables of 131,072 x 128 x 4 B that 0.5.8 does not (rule rope_table)
     llava = "benchmarks/unseen_configs/llava-1.5-7b.json"
     new = _pool(llava, "h100", gpu_memory_utilization="0.85")
     old = _pool(llava, "h100", engine=OLD, gpu_memory_utilization="0.85")
     assert old.stages[0].kv_pool_bytes - new.stages[0].kv_pool_bytes == 104_857_600
     new = _pool("gemma3-27b", "h100", gpu_memory_utilization="0.85")
     old = _pool("gemma3-27b", "h100", engine=OLD, gpu_memory_utilization="0.85")
-    assert old.stages[0].kv_pool_bytes == new.stages[0].kv_pool_bytes
+    assert old.stages[0].kv_pool_bytes - new.stages[0].kv_pool_bytes == 2 * 131_072 * 128 * 4 == 134_217_728
 
 
 # Not a real log (no public SGLang 0.5.23 startup log of a multimodal model is kept): the lines SGLang
@@ -348,17 +351,17 @@ def test_the_request_cap_loses_the_prompt_s_rounding_to_pages():
     """Review h26 F2: 0.5.23 allocator/base.py max_new_tokens_for_memory allows pool -
     ceil(prompt / page) x page - page - 1 new tokens, so with pages of 16 a prompt of 1,000
     (1,008 paged) runs to pool - 16 - 1 - 8 tokens in all: Llama-3.1-8B on an RTX 4090 (pool
-    12,864 tokens at pages of 16) runs 1,000 + 11,839 and not 1,000 + 11,840."""
+    12,352 tokens at pages of 16) runs 1,000 + 11,327 and not 1,000 + 11,328."""
     pool = plan(make_request(load_model("llama3.1-8b"), "rtx4090", engine="sglang==0.5.23", block_size=16))
-    assert pool.settings.block_size == 16 and pool.kv_cache_tokens == 12_864
-    assert pool.max_request_tokens == 12_864 - 16 - 1  # a prompt of whole pages
-    assert pool.request_tokens_with_prompt(1_008) == 12_847
-    assert pool.request_tokens_with_prompt(1_000) == 12_839
-    assert pool.serves(12_839, 1, prompt_tokens=1_000)
-    v = pool.serves(12_840, 1, prompt_tokens=1_000)
+    assert pool.settings.block_size == 16 and pool.kv_cache_tokens == 12_352
+    assert pool.max_request_tokens == 12_352 - 16 - 1  # a prompt of whole pages
+    assert pool.request_tokens_with_prompt(1_008) == 12_335
+    assert pool.request_tokens_with_prompt(1_000) == 12_327
+    assert pool.serves(12_327, 1, prompt_tokens=1_000)
+    v = pool.serves(12_328, 1, prompt_tokens=1_000)
     assert not v and v.bound == "memory" and "less the prompt's 8 tokens of rounding to whole pages" in v.reason
-    assert pool.max_requests(12_840, 1_000) == 0 and pool.max_requests(12_839, 1_000) == 1
-    assert pool.serves(12_840, 1)  # without the prompt: the best case, as before
+    assert pool.max_requests(12_328, 1_000) == 0 and pool.max_requests(12_327, 1_000) == 1
+    assert pool.serves(12_328, 1)  # without the prompt: the best case, as before
 
 
 @pytest.mark.parametrize("release,said", [("0.5.4", True), ("0.5.6", True), ("0.5.8", True), ("0.5.2", False),

@@ -33,6 +33,8 @@ BEFORE = 100_920_076_544
 LM_HEAD = 1_621_688_320
 DENSE = 1_040_836_608
 SHARED = 2_235_871_232
+#: SGLang's float32 rotary table, counted in its weights (rule rope_table): 163,840 rows x 64 x 4 B
+ROPE = 163_840 * 64 * 4
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_hand_figures():
 @pytest.mark.parametrize("release", ["0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8"])
 def test_dp8_splits_lm_head_dense_mlp_and_shared_experts_over_tp8(v3, release):
     got = _weights(v3, engine=f"sglang=={release}", tp=1, dp=8, enable_expert_parallel=True, max_model_len=5120)
-    assert got == BEFORE - LM_HEAD - DENSE - SHARED == 96_021_680_384
+    assert got == BEFORE - LM_HEAD - DENSE - SHARED + ROPE == 96_021_680_384 + 41_943_040
 
 
 def test_by_part_at_dp8(v3):
@@ -72,14 +74,14 @@ def test_0_4_6_keeps_the_shared_expert_whole_on_hopper(v3):
     """0.4.6 clones the shared expert tp_size times among the routed experts on capability >= 9.0:
     each rank holds a whole one, with or without DP attention."""
     dp8 = _weights(v3, engine="sglang==0.4.6", tp=1, dp=8, enable_expert_parallel=True, max_model_len=5120)
-    assert dp8 == BEFORE - LM_HEAD - DENSE == 98_257_551_616
+    assert dp8 == BEFORE - LM_HEAD - DENSE + ROPE == 98_257_551_616 + 41_943_040
     eng = get_engine("sglang==0.4.6")
     assert eng.weight_splits(v3, get_gpu("h200"), tp=8) == (("mlp", "mlp.shared_experts.", 1),)
     assert eng.weight_splits(v3, get_gpu("a100-80gb"), tp=8) == ()  # 8.0: no fusion, split over tp
     assert eng.weight_splits(v3, get_gpu("mi300x"), tp=8) == (("mlp", "mlp.shared_experts.", 1),)
     tp8 = weights_footprint(v3, None, 8).per_gpu_bytes
-    assert _weights(v3, engine="sglang==0.4.6", tp=8) - tp8 == SHARED  # + 58 x 7/8 of a shared expert
-    assert _weights(v3, engine="sglang==0.4.9", tp=8) == tp8
+    assert _weights(v3, engine="sglang==0.4.6", tp=8) - tp8 == SHARED + ROPE  # + 58 x 7/8 of a shared expert
+    assert _weights(v3, engine="sglang==0.4.9", tp=8) == tp8 + ROPE
 
 
 def test_0_5_6_fuses_the_shared_expert_under_ep_on_amd_gfx942(v3):
@@ -107,7 +109,8 @@ def test_embedding_by_release_with_an_attention_tp_group(v3):
 def test_other_read_architectures_split_the_lm_head():
     q = load_model("qwen3-30b-a3b")  # vocab 151,936, hidden 2,048, bf16, untied; no dense MLP
     whole = weights_footprint(q, None, 1, moe=MoEParallel.of(1, 2)).per_gpu_bytes
-    assert _weights(q, gpu="h100", tp=1, dp=2) == whole - 151_936 * 2_048 * 2 // 2
+    rope = 40_960 * 128 * 4  # SGLang's float32 rotary table (rule rope_table)
+    assert _weights(q, gpu="h100", tp=1, dp=2) == whole - 151_936 * 2_048 * 2 // 2 + rope
     w = plan(make_request(q, "h100", engine="sglang", tp=1, dp=2)).weights.stages[0].by_part
     assert w["lm_head"] == 151_936 * 2_048 * 2 // 2 == 311_164_928
     assert w["embedding"] == 151_936 * 2_048 * 2
@@ -182,13 +185,14 @@ def test_sglang_counts_the_copies_of_an_unquantized_kv_b_proj():
     copy kv_b_proj in bf16, 27 x 16 x 256 x 512 x 2 = 113,246,208 B at tp 1, taken from the
     pool and not warned about; at tp 16 (one head a rank) w_vc is a contiguous view, so only
     w_kc is copied: 27 x 128 x 512 x 2 = 3,538,944 B. Pools before the copies were counted:
-    39,129,016,843 and 65,096,236,207 B."""
+    39,129,016,843 and 65,096,236,207 B; both less SGLang's float32 rotary table, 163,840 x 64 x 4 =
+    41,943,040 B, since it is counted (rule rope_table)."""
     from kvplan.engines import get_engine
     from kvplan.weights import weights_footprint
 
     lite = load_model("deepseek-v2-lite")
     sglang = get_engine("sglang==0.5.4")
-    for tp, copy, pool_bytes in ((1, 113_246_208, 39_015_770_635), (16, 3_538_944, 65_092_697_263)):
+    for tp, copy, pool_bytes in ((1, 113_246_208, 39_015_770_635 - 41_943_040), (16, 3_538_944, 65_092_697_263 - 41_943_040)):
         weights = weights_footprint(lite, None, tp=tp)
         assert sglang.mla_copy_bytes(lite, weights, range(lite.num_layers)) == copy
         pool = plan(make_request(lite, "h100", engine="sglang==0.5.4", tp=tp))

@@ -38,23 +38,25 @@ def test_explain_predicts_dp_attention_weights_as_capacity_plans_them():
     """Qwen3-30B-A3B at --tp 4 --dp 4 --enable-dp-attention (the made-up log of
     test_sglang_dp_attention, which logs 16.00 GB): capacity plans tp 1 x dp 4, attention
     whole on each GPU and the experts over 4; explain took every tensor over --tp 4
-    (15,285,252,096 B)."""
+    (15,285,252,096 B). Both count SGLang's float32 rotary table, 40,960 x 128 x 4 = 20,971,520 B
+    (rule rope_table): 17,110,953,984 B of tensors."""
     ex = explain(parse_log(_DP_LOG), model="qwen3-30b-a3b", gpu="h100", release="0.5.4")
     cap = plan(make_request(load_model("qwen3-30b-a3b"), "h100", engine="sglang==0.5.4", tp=1, dp=4))
     line = ex.line("model weights")
-    assert line.kvplan == cap.weights_bytes == 17_110_953_984
+    assert line.kvplan == cap.weights_bytes == 17_110_953_984 + 20_971_520
     assert line.logged == 16 * GIB == 17_179_869_184
 
 
 def test_explain_what_if_tp_moves_the_weights_by_capacity_s_ratio():
-    """--what-if tp=8 (SGLang's --tp 8, --dp 4: capacity's tp 2 x dp 4, 8,879,435,776 B a GPU):
-    the logged 16 GiB x 8,879,435,776 / 17,110,953,984 = 8,915,198,135 B."""
+    """--what-if tp=8 (SGLang's --tp 8, --dp 4: capacity's tp 2 x dp 4, 8,879,435,776 B of tensors
+    + the 20,971,520 B rotary table a GPU): the logged 16 GiB x 8,900,407,296 / 17,131,925,504 =
+    8,925,315,078 B."""
     ex = explain(parse_log(_DP_LOG), model="qwen3-30b-a3b", release="0.5.4", what_if={"tp": 8})
     cap8 = plan(make_request(load_model("qwen3-30b-a3b"), "h100", engine="sglang==0.5.4", tp=2, dp=4))
-    assert cap8.weights_bytes == 8_879_435_776
+    assert cap8.weights_bytes == 8_879_435_776 + 20_971_520
     w = ex.what_if["lines"][0]
     assert w.label == "model weights"
-    assert w.kvplan == int(16 * GIB * Fraction(8_879_435_776, 17_110_953_984)) == 8_915_198_135
+    assert w.kvplan == int(16 * GIB * Fraction(8_900_407_296, 17_131_925_504)) == 8_925_315_078
 
 
 # -- F3: fragment runs requests as SGLang caps them -----------------------------------------------

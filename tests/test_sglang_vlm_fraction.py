@@ -27,33 +27,45 @@ def _cap(model, engine, **kw):
     return plan(make_request(spec, "h100-sxm", engine=engine, **kw))
 
 
-def test_qwen3_vl_8b_pool_under_sglang_0_5_8_by_hand():
+def test_qwen3_vl_8b_fraction_under_sglang_0_5_8_by_hand():
     """H100 (nvidia-smi 81,559 MiB), tp 1: default round((81,559 - 13,440) / 81,559, 3) = 0.835.
     Qwen3-VL's vision_config has depth 27 and hidden_size 1152; transformers 4.57.1's
     Qwen3VLVisionConfig has no num_hidden_layers, so getattr gives SGLang 24:
     ratio 24 x 1152^2 / (24 x 1024^2) = 1.265625, factor 0.95 x (1 - 0.1 x 0.265625)
-    = 0.9247656249999999 (float), fraction 0.835 x that = 0.7721792968749999.
-    total 85,029,027,840 B; share int(total x f) = 65,657,654,931; other int(0.51 GiB x f) =
-    int(547,608,330.24 x f) = 422,851,815; weights 17,534,247,392 (bf16);
-    pool = 65,657,654,931 - 17,534,247,392 - 422,851,815 = 47,700,555,724 B
-    (53,007,737,899 B at the unscaled 0.835)."""
-    cap = _cap(QWEN3_VL, "sglang==0.5.8")
-    assert float(cap.settings.memory_fraction) == 0.7721792968749999 == 0.835 * (0.95 * (1.0 - 0.1 * 0.265625))
+    = 0.9247656249999999 (float), fraction 0.835 x that = 0.7721792968749999. The pool is not
+    planned: SGLang's weights hold the vision tower's rotary table, sized by vision_config.num_heads,
+    which kvplan's spec does not record (rule rope_table): refused in one line, exit 2."""
+    frac, note = get_engine("sglang==0.5.8").multimodal_fraction(load_model(QWEN3_VL), Fraction("0.835"), given=False)
+    assert float(frac) == 0.7721792968749999 == 0.835 * (0.95 * (1.0 - 0.1 * 0.265625))
+    assert "its config class stores depth, not num_hidden_layers" in note
+    with pytest.raises(BadInputError, match=r"vision tower \(Qwen3VLForConditionalGeneration: .*vision_config.num_heads"):
+        _cap(QWEN3_VL, "sglang==0.5.8")
+
+
+def test_llava_pool_under_sglang_0_5_8_by_hand():
+    """LLaVA-1.5-7B (CLIP-L: 24 x 1024, ratio 1): 0.835 x 0.95 = 0.7932499999999999 (float).
+    total 85,029,027,840 B; share int(total x f) = 67,449,276,334; other int(547,608,330.24 x f) =
+    434,390,307; weights 14,101,657,600 (fp16) + the Llama backbone's float32 rotary table 4,096 x
+    128 x 4 = 2,097,152 (rule rope_table); pool 52,911,131,275 B / 524,288 B a token = 100,919."""
+    cap = _cap(LLAVA, "sglang==0.5.8")
+    assert cap.settings.memory_fraction == Fraction("0.7932499999999999")
     w = cap.waterfall
     assert w.total_bytes == 85_029_027_840
-    assert w.engine_share_bytes == int(85_029_027_840 * Fraction("0.7721792968749999")) == 65_657_654_931
-    assert w.kv_pool_bytes == 65_657_654_931 - 17_534_247_392 - 422_851_815 == 47_700_555_724
+    assert w.engine_share_bytes == int(85_029_027_840 * Fraction("0.7932499999999999")) == 67_449_276_334
+    assert w.weights_bytes == 14_101_657_600 + 2_097_152
+    assert w.kv_pool_bytes == 67_449_276_334 - 14_103_754_752 - 434_390_307 == 52_911_131_275
+    assert cap.kv_cache_tokens == 100_919
 
 
 def test_a_given_fraction_is_not_scaled_from_0_4_9(capsys):
-    cap = _cap(QWEN3_VL, "sglang==0.5.8", gpu_memory_utilization=0.835)
+    cap = _cap(LLAVA, "sglang==0.5.8", gpu_memory_utilization=0.835)
     assert cap.settings.memory_fraction == Fraction("0.835")
-    assert cap.waterfall.kv_pool_bytes == 53_007_737_899
-    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang==0.5.8",
+    assert cap.waterfall.kv_pool_bytes == 56_438_230_539
+    code, out, err = cli(capsys, "capacity", LLAVA, "--gpu", "h100", "--engine", "sglang==0.5.8",
                          "--mem-fraction-static", "0.835", "--json")
     assert code == 0 and "multimodal" not in err
-    code, out, err = cli(capsys, "capacity", QWEN3_VL, "--gpu", "h100", "--engine", "sglang==0.5.8", "--json")
-    assert code == 0 and "scales its default mem_fraction_static 0.835 x 0.9247656249999999" in err
+    code, out, err = cli(capsys, "capacity", LLAVA, "--gpu", "h100", "--engine", "sglang==0.5.8", "--json")
+    assert code == 0 and "scales its default mem_fraction_static 0.835 x 0.95" in err
 
 
 @pytest.mark.parametrize("engine", ["sglang==0.4.6", "sglang==0.4.9", "sglang==0.5.4", "sglang==0.5.8",
@@ -132,15 +144,18 @@ def test_refused_where_kvplan_cannot_tell_the_tower_sglang_reads(capsys, tmp_pat
                            "mem_fraction_static by vision_config.num_hidden_layers and hidden_size")
     assert line.endswith("kvplan has not read how SGLang's config of Qwen2_5_VLForConditionalGeneration gives "
                          "them; give --mem-fraction-static (no scaling then)")
+    # with the fraction given, the vision tower's rotary table, which the spec cannot size, refuses it
     code, _, err = cli(capsys, "capacity", path, "--gpu", "h100", "--engine", "sglang==0.5.8",
                        "--mem-fraction-static", "0.8")
-    assert code in (0, 1), err
+    assert code == 2
+    assert one_line_error(err).startswith("kvplan: error: sglang==0.5.8: kvplan cannot size the rotary table SGLang "
+                                          "builds for my-qwen25-vl's vision tower (Qwen2_5_VLForConditionalGeneration")
 
 
 def test_aiter_scales_after_the_vlm_factor():
-    """On ROCm with a context over 8192 (Qwen3-VL: 262,144) the aiter backend's x 0.85 follows."""
-    cap = plan(make_request(load_model(QWEN3_VL), "mi300x", engine="sglang==0.5.8",
-                            gpu_memory_utilization=0.8))
+    """On ROCm with a context over 8192 (LLaVA run at 16,384) the aiter backend's x 0.85 follows."""
+    cap = plan(make_request(load_model(LLAVA), "mi300x", engine="sglang==0.5.8", gpu_memory_utilization=0.8,
+                            max_model_len=16_384, allow_long_max_model_len=True))
     assert cap.settings.memory_fraction == Fraction("0.8") * Fraction(85, 100)
 
 

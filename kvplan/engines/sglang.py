@@ -28,6 +28,7 @@ the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -35,6 +36,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  StageBudget, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import SlidingWindow
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
@@ -386,6 +388,43 @@ def _sparse(spec) -> bool:
 #: SGLang compares (models/deepseek_v2.py 0.5.8 lines 2848-2857: "(9, 4)" for "gfx942(MI30x)").
 #: Targets from AMD's ROCm GPU specifications: MI250X gfx90a, MI300X and MI325X gfx942, MI355X gfx950.
 AMD_CAPABILITY = {"mi250x": (9, 0), "mi300x": (9, 4), "mi325x": (9, 4), "mi355x": (9, 5)}
+
+#: Architectures whose model files kvplan read for the rotary tables they build (SGLang.rope_table_bytes),
+#: the same in every modelled release: get_rope(head_dim or int(partial_rotary_factor x head_dim),
+#: max_position=config.max_position_embeddings, rope_scaling=config's) once per layer (models/llama.py
+#: LlamaAttention 0.4.6 lines 135 / 159-166, 0.5.8 156 / 180-187, 0.5.23 200 / 225-232, with
+#: MistralForCausalLM (mistral.py) and Phi3ForCausalLM (llama.py EntryClass) on it; qwen2.py 0.5.8
+#: lines 160-166, qwen3.py 124-130, qwen3_moe.py 474-480, mixtral.py 169-174 / 215, gemma2.py
+#: 145-150 (0.5.23 154-170: the float32 branch is NPU's sequence classifier), gpt_oss.py 278-284 (from
+#: 0.5.1; YaRN: original x factor rows); deepseek_v2.py DeepseekV2AttentionMLA, qk_rope_head_dim wide,
+#: rope_type deepseek_yarn (0.5.8 lines 1122-1123 / 1204-1212, 0.5.23 2065-2066 / 2167-2175)); Gemma 3
+#: in gemma3_causal.py (rule rope_table). LlavaForConditionalGeneration (llava.py, from 0.4.9:
+#: 0.4.9 lines 602 / 723-731, 0.5.8 lines 727-734, 0.5.23 lines 779-786) builds its language model
+#: from text_config's class through _get_sgl_model_cls (kvplan reads text_config with its own
+#: family reader, whose rotary fields the spec keeps), and the vision tower from CLIPVisionModel
+#: (clip.py: no rotary embedding in any release): the table is the backbone's.
+ROPE_ARCHITECTURES = frozenset({
+    "LlamaForCausalLM", "MistralForCausalLM", "Phi3ForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+    "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Gemma2ForCausalLM", "GptOssForCausalLM", "DeepseekV2ForCausalLM",
+    "DeepseekV3ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration", "LlavaForConditionalGeneration"})
+
+#: Qwen's vision-language models: the text model's MRotaryEmbedding is RotaryEmbedding's table
+#: (layers/rotary_embedding.py MRotaryEmbedding.__init__ calls super().__init__: 0.4.6 line 816,
+#: 0.5.8 lines 1409-1425; 0.5.22 / 0.5.23 rotary_embedding/mrope.py line 60, which also registers
+#: axis_map, rotary_dim / 2 int64 on the table's device, line 109), but the vision tower keeps a
+#: rotary table of its own sized by the vision head width, hidden_size / vision_config.num_heads,
+#: which kvplan's spec does not record (its reader ignores vision head counts): models/qwen2_vl.py
+#: Qwen2VisionRotaryEmbedding(head_dim // 2), an inv_freq buffer (0.5.8 lines 250-257 / 317);
+#: qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2) (0.5.8 line 303; 0.5.23 lines
+#: 123-127 / 397); qwen3_vl.py the same up to 0.5.6 (0.5.4 line 275), then get_rope(head_dim,
+#: rotary_dim=head_dim // 2, max_position=8192) (0.5.8 lines 318-324, 0.5.23 lines 421-427);
+#: Qwen3VLMoeForConditionalGeneration runs qwen3_vl.py's tower (qwen3_vl_moe.py). Refused.
+_ROPE_VISION_UNREAD = {
+    "Qwen2VLForConditionalGeneration": "models/qwen2_vl.py Qwen2VisionRotaryEmbedding(head_dim // 2)",
+    "Qwen2_5_VLForConditionalGeneration": "models/qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2)",
+    "Qwen3VLForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
+    "Qwen3VLMoeForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
+}
 
 #: DP attention's weight layout (rule dp_attention_weights): rows (part, name prefix, degree),
 #: degree "all" = SGLang's whole --tp group (tp x dp in kvplan's terms), "attention" = the
@@ -1391,6 +1430,32 @@ RULES = (
          "(multimodal rule lines 230-238), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 375-389; "
          "configs/model_config.py multimodal_breakable_cuda_graph_supported_model_archs lines 2501-2516, "
          "is_multimodal_breakable_cuda_graph_supported line 1006"),
+    # -- the rotary cos/sin tables a model keeps on the GPU from load (SGLang.rope_table_bytes).
+    #    The model's __init__ runs under the GPU device (model_loader/loader.py DefaultModelLoader
+    #    .load_model, ``with target_device``), so the buffers count in the memory left after load
+    #    that profile_max_num_token reads. get_rope keeps one module per argument key (_ROPE_DICT),
+    #    so every layer with the same arguments shares one table. RotaryEmbedding keeps
+    #    _compute_cos_sin_cache's float32 table on CUDA ("cache needs to be in FP32"), cast to the
+    #    model dtype elsewhere: on ROCm up to 0.5.8, float32 there too from 0.5.22. "hip_fp32":
+    #    that ROCm change; "deepseek_totals": DeepseekScalingRotaryEmbedding (deepseek_yarn) also
+    #    keeps cos_cached_total / sin_cached_total, rows x rotary_dim float32 each (0.5.8 only; NPU
+    #    only in 0.5.22 / 0.5.23); "gemma3_get_rope": Gemma 3's attention builds get_rope tables
+    #    (global rope_theta and local rope_local_base_freq, both rope_type default) beside the
+    #    model's HF-style Gemma3RotaryEmbedding inv_freq buffers, which are all it has up to 0.5.8.
+    Rule("rope_table", "0.4.6", "0.5.6", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": False},
+         "python/sglang/srt/layers/rotary_embedding.py RotaryEmbedding.__init__ (0.4.6 lines 81-84 / 92, 0.4.9 = "
+         "0.4.10 98-101 / 111, 0.5.1 = 0.5.2 99-102 / 112, 0.5.4 110-113 / 125, 0.5.6 111-114 / 129), get_rope "
+         "_ROPE_DICT (0.4.6 lines 1061 / 1095, 0.5.6 2507 / 2554); models/gemma3_causal.py Gemma3RotaryEmbedding "
+         "(0.4.6 lines 382, 485, 492)"),
+    Rule("rope_table", "0.5.8", "0.5.8", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": False},
+         "python/sglang/srt/layers/rotary_embedding.py RotaryEmbedding.__init__ lines 112-115 / 133, "
+         "DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 875-890, get_rope _ROPE_DICT lines 2522 / "
+         "2569; models/gemma3_causal.py Gemma3RotaryEmbedding lines 393, 496, 503"),
+    Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True},
+         "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
+         "115-120 / 154), rope_variant.py DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 406-421 "
+         "(totals under _is_npu), factory.py get_rope key lines 158-170 / 439; models/gemma3_causal.py "
+         "Gemma3Attention lines 196-225, Gemma3RotaryEmbedding lines 442, 595, 603"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -1925,12 +1990,19 @@ class SGLang(Engine):
         which kvplan's fp8 format does not record: not counted, said."""
         from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
 
+        notes = ()
+        if spec.mla is not None and self.rule("rope_table")["deepseek_totals"]:
+            rows = spec.max_position_embeddings * spec.mla.qk_rope_head_dim * 4
+            notes = (f"{self.name} keeps, for a DeepSeek config whose rope_scaling is YaRN (deepseek_yarn), "
+                     f"cos_cached_total and sin_cached_total beside the rotary table (layers/rotary_embedding.py "
+                     f"DeepseekScalingRotaryEmbedding), which are not counted: {2 * rows:,} B a GPU (kvplan's spec "
+                     f"does not record the scaling type)",)
         if spec.mla is None or not kv_b_proj_quantized(spec, weights):
-            return ()
+            return notes
         copy = max(mla_absorbed_bytes(spec, st.layers, weights.tp, 2) for st in weights.stages)
         if not copy:
-            return ()
-        return (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's quantized kv_b_proj (models/"
+            return notes
+        return notes + (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's quantized kv_b_proj (models/"
                 f"deepseek_v2.py post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from an int8 "
                 f"or AWQ kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other "
                 f"fp8)",)
@@ -1958,6 +2030,58 @@ class SGLang(Engine):
             mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
             copy -= mla_layers * spec.mla.v_head_dim * spec.mla.kv_lora_rank * d
         return copy
+
+    def rope_table_bytes(self, spec, gpu: GPU | None, layers: range | None = None) -> int:
+        """The rotary tables ``spec``'s model keeps on one GPU of a stage holding ``layers`` (default
+        all) from load, counted in SGLang's weights (rule ``rope_table``; each architecture's model
+        file read in every release: ROPE_ARCHITECTURES). One table per distinct get_rope key, every
+        layer sharing it, of max_position rows (the config's max_position_embeddings, which
+        model_config.py overrides only for a draft model; YaRN: original x factor, kvplan's context
+        for it) x rotary_dim, float32 on NVIDIA (model dtype on AMD up to 0.5.8). Dynamic NTK:
+        ceil(original x factor) rows (DynamicNTKScalingRotaryEmbedding, t = arange(max_position x
+        factor)). LongRoPE (Phi3LongRoPEScaledRotaryEmbedding): short, long and their concatenation,
+        three buffers cast to the model dtype, 2 x (original + max_position) rows. Llama-3.1-8B:
+        131,072 x 128 x 4 = 67,108,864 B (vLLM: 33,554,432, bf16). Gemma 3: the model's two
+        Gemma3RotaryEmbedding inv_freq buffers (float32, rotary_dim / 2 each), and from 0.5.22 two
+        rope_type default tables of max_position rows (the global layers' linear factor is not
+        applied there): gemma-3-27b 2 x 131,072 x 128 x 4 + 512 B. LLaVA: its text backbone's table.
+        Refused: an architecture whose model file kvplan has not read for it, Qwen's
+        vision-language models (their vision tower's table is sized by vision_config.num_heads,
+        which the spec does not record: _ROPE_VISION_UNREAD), DeepSeek sparse attention (its
+        indexer's rotary table is not read)."""
+        if spec.position_embedding != "rope":
+            return 0
+        arch = getattr(spec, "architecture", None) or ""
+        if arch in _ROPE_VISION_UNREAD:
+            raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s "
+                                f"vision tower ({arch}: {_ROPE_VISION_UNREAD[arch]}, head_dim = hidden_size / "
+                                f"vision_config.num_heads, which kvplan's spec does not record), which it counts "
+                                f"in the weights; use --engine vllm or --engine raw")
+        if arch not in ROPE_ARCHITECTURES or _sparse(spec):
+            what = "DeepSeek sparse attention's indexer" if _sparse(spec) else (arch or "a spec without an architecture")
+            raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
+                                f"{spec.name} ({what}), which it counts in the weights (layers/rotary_embedding.py "
+                                f"get_rope and the model file); use --engine vllm or --engine raw")
+        rule = self.rule("rope_table")
+        fp32 = gpu is None or gpu.vendor != "amd" or rule["hip_fp32"]
+        model = {"fp32": 4, "bf16": 2, "fp16": 2}[spec.dtype]
+        element = 4 if fp32 else model
+        rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
+        rows = spec.max_position_embeddings
+        rope = spec.rope_scaling
+        if spec.rope_local_base_freq is not None:  # Gemma 3
+            inv_freq = 2 * (rotary // 2) * 4
+            if not rule["gemma3_get_rope"]:
+                return inv_freq
+            kinds = [spec.layers[i] for i in (layers if layers is not None else range(spec.num_layers))]
+            tables = any(isinstance(k, SlidingWindow) for k in kinds) + any(
+                not isinstance(k, SlidingWindow) for k in kinds)
+            return inv_freq + tables * rows * rotary * element
+        if rope is not None and rope.type == "dynamic":
+            rows = math.ceil(rope.original_max_position_embeddings * rope.factor)
+        if rope is not None and rope.type == "longrope":
+            return 2 * (rope.original_max_position_embeddings + rows) * rotary * model
+        return rows * rotary * element
 
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan
@@ -2005,7 +2129,7 @@ class SGLang(Engine):
         other += self.multimodal_reserve_bytes(spec)
         out = []
         for st in weights.stages:
-            w = st.bytes + self.mla_copy_bytes(spec, weights, st.layers)
+            w = st.bytes + self.rope_table_bytes(spec, gpu, st.layers) + self.mla_copy_bytes(spec, weights, st.layers)
             out.append(StageBudget(st.stage, st.layers, total, share, w, 0, other, share - w - other))
         return out
 
