@@ -3,7 +3,20 @@ tests/ on sys.path)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from kvplan.cli.main import run
+
+#: Real Hugging Face config.json files the tests import (tests/fixtures/hf_configs/).
+HF_FIXTURES = Path(__file__).parent / "fixtures" / "hf_configs"
+
+
+def hf_fixture(name: str, **over) -> dict:
+    """The config of tests/fixtures/hf_configs/NAME.json with ``over``'s keys set."""
+    config = json.loads((HF_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    config.update(over)
+    return config
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:

@@ -11,23 +11,17 @@ Nemotron-3-Nano 67,108,864 -> 0; Mamba-2.8B 10,485,760 -> 0. MiniMax-M1's table 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from helpers import cli, config_refusal
+from helpers import HF_FIXTURES, cli, config_refusal, hf_fixture
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
 from kvplan.hf import spec_from_hf_config
 
-FIXTURES = Path(__file__).parent / "fixtures" / "hf_configs"
+FIXTURES = HF_FIXTURES
 
-
-def _config(name: str, **over) -> dict:
-    config = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    config.update(over)
-    return config
 
 
 @pytest.mark.parametrize("name, rotary_dim, table_bytes", [
@@ -50,7 +44,7 @@ def _config(name: str, **over) -> dict:
     ("falcon-h1-0.5b", None, 16_384 * 64 * 2),  # no attn_rotary_emb
 ])
 def test_table_every_release(name, rotary_dim, table_bytes):
-    spec = spec_from_hf_config(_config(name), name)
+    spec = spec_from_hf_config(hf_fixture(name), name)
     assert spec.rotary_dim == rotary_dim and spec.weights_unknown == ()
     assert {rope_cache_bytes(spec, release) for release in R.RELEASES} == {table_bytes}
 
@@ -92,7 +86,7 @@ def test_capacity_weights(capsys, name, engine, flags, weights, blocks):
     ("glm-4.7", {"partial_rotary_factor": 1.5}, "partial_rotary_factor must be a number in (0, 1], got 1.5"),
 ])
 def test_refused(tmp_path, capsys, name, over, message):
-    assert message in config_refusal(capsys, tmp_path, _config(name, **over))
+    assert message in config_refusal(capsys, tmp_path, hf_fixture(name, **over))
 
 
 def test_unread_fraction_refuses_weights(tmp_path, capsys):
@@ -100,10 +94,10 @@ def test_unread_fraction_refuses_weights(tmp_path, capsys):
     passes none to get_rope on 0.8.0-0.12.0) keeps KV sizing and refuses weight figures naming
     it; at 1.0 (the whole head) it is ignorable as before. (Llama reads it: test_vllm_rope_llama.)"""
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config("qwen2.5-7b", partial_rotary_factor=0.5)), encoding="utf-8")
+    path.write_text(json.dumps(hf_fixture("qwen2.5-7b", partial_rotary_factor=0.5)), encoding="utf-8")
     code, _, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", "vllm==0.19.1")
     assert code == 2
     assert "weight figures need partial_rotary_factor 0.5 (the width of vLLM's rotary table, not read for " \
            "model_type 'qwen2')" in err
     assert cli(capsys, "size", str(path), "--ctx", "4096")[0] == 0
-    assert spec_from_hf_config(_config("qwen2.5-7b", partial_rotary_factor=1.0), "x").weights_unknown == ()
+    assert spec_from_hf_config(hf_fixture("qwen2.5-7b", partial_rotary_factor=1.0), "x").weights_unknown == ()

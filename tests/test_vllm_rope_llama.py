@@ -9,23 +9,17 @@ Mixtral (mixtral.py) and Qwen2 do not read the fraction before 0.13.0 and still 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from helpers import cli, config_refusal, one_line_error
+from helpers import HF_FIXTURES, cli, config_refusal, hf_fixture, one_line_error
 
 from kvplan.engines import rope_cache_bytes
 from kvplan.engines import vllm_rules as R
 from kvplan.hf import spec_from_hf_config
 
-FIXTURES = Path(__file__).parent / "fixtures" / "hf_configs"
+FIXTURES = HF_FIXTURES
 
-
-def _config(name: str, **over) -> dict:
-    config = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    config.update(over)
-    return config
 
 
 @pytest.mark.parametrize("name, rows, head", [
@@ -35,10 +29,10 @@ def _config(name: str, **over) -> dict:
     ("llama-3.3-nemotron-super-49b-v1", 131_072, 128),  # DeciLMAttention(LlamaAttention)
 ])
 def test_half_width_every_release(name, rows, head):
-    spec = spec_from_hf_config(_config(name, partial_rotary_factor=0.5), name)
+    spec = spec_from_hf_config(hf_fixture(name, partial_rotary_factor=0.5), name)
     assert spec.rotary_dim == head // 2 and spec.weights_unknown == ()
     assert {rope_cache_bytes(spec, release) for release in R.RELEASES} == {rows * head // 2 * 2}
-    whole = spec_from_hf_config(_config(name, partial_rotary_factor=1.0), name)
+    whole = spec_from_hf_config(hf_fixture(name, partial_rotary_factor=1.0), name)
     assert whole.rotary_dim is None and rope_cache_bytes(whole) == rows * head * 2
 
 
@@ -54,7 +48,7 @@ def test_half_width_every_release(name, rows, head):
 def test_capacity(tmp_path, capsys, name, engine, flags, weights, blocks):
     """`kvplan capacity <NAME with partial_rotary_factor 0.5> --gpu h100 --engine ENGINE FLAGS --json`."""
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config(name, partial_rotary_factor=0.5)), encoding="utf-8")
+    path.write_text(json.dumps(hf_fixture(name, partial_rotary_factor=0.5)), encoding="utf-8")
     code, out, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", engine, *flags, "--json")
     assert code == 0, err
     got = json.loads(out)
@@ -69,13 +63,13 @@ def test_capacity(tmp_path, capsys, name, engine, flags, weights, blocks):
     ("llama-3.1-8b", {"partial_rotary_factor": 0}, "partial_rotary_factor must be a number in (0, 1], got 0"),
 ])
 def test_refused(tmp_path, capsys, name, over, message):
-    assert message in config_refusal(capsys, tmp_path, _config(name, **over))
+    assert message in config_refusal(capsys, tmp_path, hf_fixture(name, **over))
 
 
 def test_factor_first_as_vllm_reads_it():
     """partial_rotary_factor beside rotary_pct: llama.py reads the former before 0.13.0 and
     patch_rope_parameters puts it first from 0.13.0, so the width is one: 0.5 of 128."""
-    spec = spec_from_hf_config(_config("llama-3.1-8b", partial_rotary_factor=0.5, rotary_pct=0.25), "x")
+    spec = spec_from_hf_config(hf_fixture("llama-3.1-8b", partial_rotary_factor=0.5, rotary_pct=0.25), "x")
     assert spec.rotary_dim == 64
 
 
@@ -84,7 +78,7 @@ def test_unread_still_refuses_weights(tmp_path, capsys, name, model_type):
     """Mixtral shares Mistral's layout reader but runs mixtral.py, which passes no fraction to
     get_rope before 0.13.0: weight figures refuse, naming the key, in one line, exit 2."""
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(_config(name, partial_rotary_factor=0.5)), encoding="utf-8")
+    path.write_text(json.dumps(hf_fixture(name, partial_rotary_factor=0.5)), encoding="utf-8")
     code, _, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", "vllm==0.19.1", "--tp", "2")
     assert code == 2
     assert one_line_error(err).startswith(f"kvplan: error: {path}: weight figures need partial_rotary_factor 0.5 "
@@ -95,7 +89,7 @@ def test_unread_still_refuses_weights(tmp_path, capsys, name, model_type):
 def test_unknown_model_type_not_read():
     """A model_type without a reader takes Llama's layout but not its rotary reading (which
     vLLM file runs it is unknown): the fraction stays a weights-only unknown."""
-    spec = spec_from_hf_config(_config("llama-3.1-8b", partial_rotary_factor=0.5, model_type="newthing",
+    spec = spec_from_hf_config(hf_fixture("llama-3.1-8b", partial_rotary_factor=0.5, model_type="newthing",
                                        architectures=["NewThingForCausalLM"]), "x")
     assert spec.rotary_dim is None
     assert ("partial_rotary_factor 0.5 (the width of vLLM's rotary table, not read for model_type 'newthing')"
