@@ -194,6 +194,12 @@ class ModelSpec:
         return any(isinstance(k, SlidingWindow) for k in set(self.layers))
 
     @property
+    def rotary_width(self) -> int:
+        """Columns of the rotary cos/sin table the engines build: the MLA rope width, else
+        rotary_dim where the family narrows it, else head_dim."""
+        return self.mla.qk_rope_head_dim if self.mla is not None else (self.rotary_dim or self.head_dim)
+
+    @property
     def is_hybrid(self) -> bool:
         return len({type(k) for k in self.layers}) > 1
 

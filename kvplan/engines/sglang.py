@@ -36,7 +36,6 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  StageBudget, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
-from kvplan.layers import SlidingWindow
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
@@ -2062,21 +2061,20 @@ class SGLang(Engine):
             raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
                                 f"{spec.name} ({what}), which it counts in the weights (layers/rotary_embedding.py "
                                 f"get_rope and the model file); use --engine vllm or --engine raw")
+        from kvplan.engines.vllm import dtype_bytes, rope_tables_held
+
         rule = self.rule("rope_table")
         fp32 = gpu is None or gpu.vendor != "amd" or rule["hip_fp32"]
-        model = {"fp32": 4, "bf16": 2, "fp16": 2}[spec.dtype]
+        model = dtype_bytes(spec)
         element = 4 if fp32 else model
-        rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
+        rotary = spec.rotary_width
         rows = spec.max_position_embeddings
         rope = spec.rope_scaling
         if spec.rope_local_base_freq is not None:  # Gemma 3
             inv_freq = 2 * (rotary // 2) * 4
             if not rule["gemma3_get_rope"]:
                 return inv_freq
-            kinds = [spec.layers[i] for i in (layers if layers is not None else range(spec.num_layers))]
-            tables = any(isinstance(k, SlidingWindow) for k in kinds) + any(
-                not isinstance(k, SlidingWindow) for k in kinds)
-            return inv_freq + tables * rows * rotary * element
+            return inv_freq + sum(rope_tables_held(spec, layers)) * rows * rotary * element
         if rope is not None and rope.type == "dynamic":
             rows = math.ceil(rope.original_max_position_embeddings * rope.factor)
         if rope is not None and rope.type == "longrope":

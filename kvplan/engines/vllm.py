@@ -113,7 +113,7 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     40,960 x 64 x 4 = 10,485,760 B, not 10,240,000 rows' 2,621,440,000 B."""
     if spec.position_embedding != "rope":
         return 0
-    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else (spec.rotary_dim or spec.head_dim)
+    rotary = spec.rotary_width
     rows = spec.max_position_embeddings
     by_len = MAX_MODEL_LEN_ROPE_ROWS.get(getattr(spec, "architecture", None))
     if by_len is not None and max_model_len is not None:
@@ -134,10 +134,16 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
         # LinearScalingRotaryEmbedding._compute_cos_sin_cache: t = torch.arange(max_position x
         # factor) (a float end: ceil rows).
         rows = math.ceil(spec.max_position_embeddings * rope.factor)
-    kinds = [spec.layers[i] for i in (layers if layers is not None else range(spec.num_layers))]
-    local = any(isinstance(k, SlidingWindow) for k in kinds)
-    glob = any(not isinstance(k, SlidingWindow) for k in kinds)
+    glob, local = rope_tables_held(spec, layers)
     return (glob * rows + local * spec.max_position_embeddings) * rotary * element
+
+
+def rope_tables_held(spec: ModelSpec, layers: range | None = None) -> tuple[bool, bool]:
+    """(global, local): whether a stage holding ``layers`` (default all) builds the full-attention
+    layers' rotary table and the sliding layers' one, for models whose two kinds of layer keep
+    separate tables (Gemma 3, MiMo-V2): an engine builds only its stage's layers."""
+    kinds = [spec.layers[i] for i in (layers if layers is not None else range(spec.num_layers))]
+    return (any(not isinstance(k, SlidingWindow) for k in kinds), any(isinstance(k, SlidingWindow) for k in kinds))
 
 
 def mxfp4_expert_bytes(spec: ModelSpec, moe_tp: int, layout: str) -> int:
