@@ -629,6 +629,20 @@ def rope_parameters_factor(c: HFConfig) -> float | None:
     return None
 
 
+def rope_parameters_key(c: HFConfig) -> str:
+    """The key rope_parameters_factor reads its fraction from (the first of
+    ROPE_PARAMETERS_FACTORS the config sets), else partial_rotary_factor: what a refusal names."""
+    return next((k for k in ROPE_PARAMETERS_FACTORS if c.raw(k, None) is not None), "partial_rotary_factor")
+
+
+def whole_head_before_0_13(c: HFConfig, head: int) -> None:
+    """For model files that build the whole head's table on 0.8.0-0.12.0 and pass
+    config.rope_parameters from 0.13.0 (rope_parameters_factor): a rotary fraction below 1 in the
+    config makes the width differ by release, refused naming it."""
+    factor = rope_parameters_factor(c)
+    one_rotary_width(c, head, rope_parameters_key(c), {"0.8.0-0.12.0": head, "0.13.0+": int(head * (factor or 1))})
+
+
 def one_rotary_width(c: HFConfig, head_dim: int, field: str, widths: dict[str, float]) -> int | None:
     """The columns of vLLM's rotary table when the rotary_dim each release range passes
     (``widths``) gives the same table, None when that is the whole head; refused, naming
@@ -667,8 +681,7 @@ def llama_rotary_dim(c: HFConfig, head_dim: int) -> int | None:
     release). Phi-4-mini: 0.75 x 128 = 96. None: the whole head."""
     before = rotary_factor(c, "partial_rotary_factor")
     after = rope_parameters_factor(c)
-    field = "partial_rotary_factor" if before is not None else next(
-        (k for k in ROPE_PARAMETERS_FACTORS if c.raw(k, None) is not None), "partial_rotary_factor")
+    field = "partial_rotary_factor" if before is not None else rope_parameters_key(c)
     return one_rotary_width(c, head_dim, field, {"0.8.0-0.12.0": int(head_dim * (before or 1)),
                                                  "0.13.0+": int(head_dim * (after or 1))})
 

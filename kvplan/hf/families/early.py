@@ -3,8 +3,8 @@ Qwen (v1), ChatGLM2/3, DBRX and Baichuan."""
 
 from __future__ import annotations
 
-from kvplan.hf.core import (HIDDEN, Family, HFConfig, base, one_rotary_width, rope_parameters_factor, rotary_factor,
-                            vllm_multi_head)
+from kvplan.hf.core import (HIDDEN, Family, HFConfig, base, one_rotary_width, rotary_factor, vllm_multi_head,
+                            whole_head_before_0_13)
 
 
 def _head_dim_must_be_hidden_over_heads(c: HFConfig, m: dict, key: str) -> None:
@@ -99,11 +99,7 @@ def read_qwen(c: HFConfig) -> dict:
     # rotary_dim=head_dim: 0.8.0 :109-115, 0.11.2 :116-121, 0.12.0 :115-119); from 0.13.0
     # get_rope reads config.rope_parameters (0.13.0 :115, 0.23.0 :124-128), where rotary_pct lands
     # (core.rope_parameters_factor). Qwen v1 configs say rotary_pct 1.0: the whole head both ways.
-    head = m["hidden_size"] // m["num_attention_heads"]
-    factor = rope_parameters_factor(c)
-    field = next((k for k in ("partial_rotary_factor", "rotary_pct", "rotary_emb_fraction")
-                  if c.raw(k, None) is not None), "rotary_pct")
-    one_rotary_width(c, head, field, {"0.8.0-0.12.0": head, "0.13.0+": int(head * (factor or 1))})
+    whole_head_before_0_13(c, m["hidden_size"] // m["num_attention_heads"])
     return m
 
 

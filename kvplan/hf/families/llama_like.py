@@ -6,8 +6,9 @@ head_dim (hidden / heads unless the config gives head_dim), except where a reade
 
 from __future__ import annotations
 
-from kvplan.hf.core import (ABSENT, ROPE_PARAMETERS_FACTORS, Family, HFConfig, base, either, every_nth_global,
-                            hf_layer_types, one_rotary_width, partial_rotary_dim, rope_parameters_factor, rotary_factor)
+from kvplan.hf.core import (ABSENT, Family, HFConfig, base, either, every_nth_global, hf_layer_types,
+                            one_rotary_width, partial_rotary_dim, rope_parameters_factor, rotary_factor,
+                            whole_head_before_0_13)
 from kvplan.hf.families.qwen import qwen_moe, read_qwen2
 
 #: MoE routing settings: which experts a token picks and how their outputs are weighed.
@@ -63,15 +64,6 @@ def _stablelm_rotary_dim(c: HFConfig, head: int) -> int | None:
     return one_rotary_width(c, head, field, {"0.8.0-0.12.0": int(head * before), "0.13.0+": int(head * after)})
 
 
-def _whole_head_before_0_13(c: HFConfig, head: int) -> None:
-    """For model files that build the whole head's table on 0.8.0-0.12.0 and pass
-    config.rope_parameters from 0.13.0 (core.rope_parameters_factor): a rotary fraction below 1
-    in the config makes the width differ by release, refused naming it."""
-    factor = rope_parameters_factor(c)
-    field = next((k for k in ROPE_PARAMETERS_FACTORS if c.raw(k, None) is not None), "partial_rotary_factor")
-    one_rotary_width(c, head, field, {"0.8.0-0.12.0": head, "0.13.0+": int(head * (factor or 1))})
-
-
 def read_minicpm(c: HFConfig) -> dict:
     # MiniCPM (trust_remote_code): a Llama layout; scale_emb / scale_depth / dim_model_base
     # are muP scalars applied to activations (vLLM minicpm.py), no shapes.
@@ -125,7 +117,7 @@ def read_cohere(c: HFConfig) -> dict:
     # vLLM's rotary table (commandr.py CohereAttention, head_dim = hidden / heads): the whole
     # head on 0.8.0-0.12.0 (get_rope(rotary_dim=head_dim): 0.8.0 :169-174, 0.11.2 :178-183,
     # 0.12.0 :176-180), config.rope_parameters from 0.13.0 (0.13.0-0.23.0 :176-181).
-    _whole_head_before_0_13(c, m["hidden_size"] // m["num_attention_heads"])
+    whole_head_before_0_13(c, m["hidden_size"] // m["num_attention_heads"])
     return m
 
 
