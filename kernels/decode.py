@@ -468,11 +468,7 @@ def choose_launch(options: list, pairs: int, sms: int) -> tuple:
         _, per_sm, splits = opt
         return wave_fill(pairs * splits, per_sm * sms), per_sm
 
-    best = options[0]
-    for opt in options[1:]:
-        if score(opt) > score(best):
-            best = opt
-    return best
+    return max(options, key=score)  # the first of equal scores
 
 
 #: Resident programs per SM assumed when triton does not tell a compiled kernel's registers.
@@ -707,14 +703,12 @@ def paged_decode_attention(
             options.append((cap, per_sm or FALLBACK_BLOCKS_PER_SM, splits))
         cap, per_sm, num_splits = choose_launch(options, B * HKV,
                                                 torch.cuda.get_device_properties(device).multi_processor_count)
-        if cap is not None:
-            consts = dict(consts, maxnreg=cap)
     else:
         cap, per_sm = (caps[0] if device.type == "cuda" else None), None
         if num_splits is None:
             num_splits = default_num_splits(B, HKV, max_seq_len, device, block_n)
-        if cap is not None:
-            consts = dict(consts, maxnreg=cap)
+    if cap is not None:
+        consts = dict(consts, maxnreg=cap)
     if launch_info is not None:
         launch_info.update(num_splits=num_splits, maxnreg=cap, blocks_per_sm=per_sm, block_n=block_n)
     if num_splits > 1:
