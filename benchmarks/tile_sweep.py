@@ -65,20 +65,32 @@ def run(kind, name, B, ctx, block_n, splits):
         torch.cuda.empty_cache()
     save(res)
 
+def checked(group):
+    """gpu_session's correctness checks of one group ("mla", or a format with an optional
+    ":mode" of fp8 scales) under the launch settings in force: (checks run, failures)."""
+    results = []
+    if group == "mla":
+        gs.check_mla(results)
+    else:
+        name, _, mode = group.partition(":")
+        gs.check_gqa(name, mode or None, results)
+    bad = [r for r in results if not r["ok"]]
+    return len(results), [{k: v for k, v in r.items() if k != "traceback"} for r in bad]
+
+
+def finish(dec=None):
+    """Save the sweep (with the occupancy the decode wrappers computed, if ``dec``) and exit."""
+    if dec is not None:
+        res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
+    res["seconds"] = time.time() - t0
+    save(res)
+    sys.exit(0)
+
+
 if os.environ.get("SWEEP") == "launch":
     # num_warps x num_stages per format at block_n 128 (GQA, 16 x 32k) and the MLA tiles
     # (16 x 8k), each config first checked against the torch reference (gpu_session's checks)
     from kvplan.kernels import decode as dec
-
-    def checked(group):
-        results = []
-        if group == "mla":
-            gs.check_mla(results)
-        else:
-            name, _, mode = group.partition(":")
-            gs.check_gqa(name, mode or None, results)
-        bad = [r for r in results if not r["ok"]]
-        return len(results), [{k: v for k, v in r.items() if k != "traceback"} for r in bad]
 
     configs = [(w, st) for w in (4, 8) for st in (2, 3, 4)]
     plan = [("gqa", f) for f in ("fp8_e4m3", "int8", "int4")] + [("mla", f) for f in ("fp8_e4m3", "int8")]
@@ -101,9 +113,7 @@ if os.environ.get("SWEEP") == "launch":
                     row["check_error"] = f"{type(err).__name__}: {str(err)[:300]}"
             print(json.dumps(row), flush=True)
     dec.LAUNCH_TUNING.clear()
-    res["seconds"] = time.time() - t0
-    save(res)
-    sys.exit(0)
+    finish()
 if os.environ.get("SWEEP") == "splits":
     # split counts around the default (kernels/decode.py wave_splits), each timed: GQA at
     # 16 x 8k, 16 x 32k and 4 x 32k, MLA at 16 x 8k; then the occupancy the wrappers computed
@@ -120,10 +130,7 @@ if os.environ.get("SWEEP") == "splits":
     for name in ("bf16", "fp8_e4m3", "int8"):
         for sp in ((1, 2, None) if DRY else (8, 16, 17, 24, 32, 33, None)):
             run("mla", name, *((1, 64) if DRY else (16, 8192)), None, sp)
-    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
-    res["seconds"] = time.time() - t0
-    save(res)
-    sys.exit(0)
+    finish(dec)
 if os.environ.get("SWEEP") == "maxnreg":
     # a register cap for the quantized GQA kernels (ptxas maxnreg): 168 lets three 4-warp
     # programs share an SM's 64K registers (247-255 uncapped: two); each cap timed with the
@@ -142,20 +149,15 @@ if os.environ.get("SWEEP") == "maxnreg":
                 res["rows"][-1]["maxnreg"] = cap
             if time.time() - t0 < BUDGET:
                 try:
-                    results = []
-                    gs.check_gqa(name, "head" if name == "fp8_e4m3" else None, results)
-                    bad = [{k: v for k, v in r.items() if k != "traceback"} for r in results if not r["ok"]]
-                    res["rows"].append({"kind": "check", "format": name, "maxnreg": cap, "checks": len(results),
+                    n, bad = checked("fp8_e4m3:head" if name == "fp8_e4m3" else name)
+                    res["rows"].append({"kind": "check", "format": name, "maxnreg": cap, "checks": n,
                                         "check_failures": bad})
                 except Exception as err:  # noqa: BLE001
                     res["rows"].append({"kind": "check", "format": name, "maxnreg": cap,
                                         "check_error": f"{type(err).__name__}: {str(err)[:300]}"})
                 print(json.dumps(res["rows"][-1])[:400], flush=True)
     dec.LAUNCH_TUNING.clear()
-    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
-    res["seconds"] = time.time() - t0
-    save(res)
-    sys.exit(0)
+    finish(dec)
 if os.environ.get("SWEEP") == "caps":
     # the wrapper's own register-cap choice (decode.choose_launch) against forcing no cap, per
     # shape, then the correctness checks on the default launches
@@ -172,16 +174,10 @@ if os.environ.get("SWEEP") == "caps":
                 res["rows"][-1]["launch"] = "no cap" if forced else "default"
         dec.LAUNCH_TUNING.clear()
         for mode in (("head", "tensor") if name == "fp8_e4m3" else (None,)):
-            results = []
-            gs.check_gqa(name, mode, results)
-            bad = [{k: v for k, v in r.items() if k != "traceback"} for r in results if not r["ok"]]
-            res["rows"].append({"kind": "check", "format": name, "mode": mode, "checks": len(results),
-                                "check_failures": bad})
+            n, bad = checked(f"{name}:{mode}" if mode else name)
+            res["rows"].append({"kind": "check", "format": name, "mode": mode, "checks": n, "check_failures": bad})
             print(json.dumps(res["rows"][-1])[:400], flush=True)
-    res["occupancy"] = [{"key": repr(k), "blocks_per_sm": v} for k, v in dec._OCCUPANCY.items()]
-    res["seconds"] = time.time() - t0
-    save(res)
-    sys.exit(0)
+    finish(dec)
 if os.environ.get("SWEEP") == "verify":
     shapes = [(2, 64)] if DRY else [(16, 32768), (16, 8192), (4, 32768), (1, 32768), (4, 8192), (64, 2048),
                                     (128, 1024)]
@@ -189,9 +185,7 @@ if os.environ.get("SWEEP") == "verify":
         for name in ("bf16", "fp8_e4m3", "int8", "int4"):
             for bn in ((16, 32) if DRY else (64, 128)):
                 run("gqa", name, B, ctx, bn, None)
-    res["seconds"] = time.time() - t0
-    save(res)
-    sys.exit(0)
+    finish()
 B, ctx = (2, 64) if DRY else (16, 32768)
 for name in ("fp8_e4m3", "int8", "int4", "bf16"):
     for bn in ((16, 32) if DRY else (32, 64, 128)):
