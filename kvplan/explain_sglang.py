@@ -49,15 +49,15 @@ def _weights_bytes(engine, spec, gpu, tp: int, pp: int, dp_attention: int) -> in
     """Weights of one GPU at SGLang's --tp ``tp`` (under DP attention, every GPU of the group):
     capacity's rule (kvplan.capacity.engine_weights) at kvplan's layout, tp // dp_attention x
     dp_attention, the experts over the whole --tp (MoEParallel.of; expert parallelism is not
-    read from the log), and the rotary cos/sin tables SGLang builds at load, which its weight
-    line counts as capacity's does (SGLang.rope_table_bytes, rule rope_table)."""
+    read from the log), with what SGLang builds at load and its weight line counts: the rotary
+    cos/sin tables and the MLA up-projection copies (SGLang.loaded_bytes, capacity's sum)."""
     from kvplan.capacity import engine_weights
     from kvplan.shapes import MoEParallel
 
     tp_attn = _attention_tp(tp, dp_attention)
-    first = engine_weights(engine, spec, gpu, tp=tp_attn, pp=pp, dp_attention=dp_attention,
-                           moe=MoEParallel.of(tp_attn, dp_attention)).stages[0]
-    return first.bytes + engine.rope_table_bytes(spec, gpu, first.layers)
+    weights = engine_weights(engine, spec, gpu, tp=tp_attn, pp=pp, dp_attention=dp_attention,
+                             moe=MoEParallel.of(tp_attn, dp_attention))
+    return engine.loaded_bytes(spec, gpu, weights, weights.stages[0])
 
 
 def _tokens(rest_gib: Fraction, cell: int) -> int:

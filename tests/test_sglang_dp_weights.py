@@ -201,3 +201,17 @@ def test_sglang_counts_the_copies_of_an_unquantized_kv_b_proj():
     # a quantized kv_b_proj: not counted, said (test above)
     v3 = load_model("deepseek-v3")
     assert sglang.mla_copy_bytes(v3, weights_footprint(v3, "fp8", tp=8), range(v3.num_layers)) == 0
+
+
+def test_explain_on_an_sglang_log_counts_the_mla_copies_as_capacity_does():
+    """SGLang logs its weight line after post_load_weights, so `kvplan explain` predicts the
+    w_kc / w_vc copies capacity counts (SGLang.loaded_bytes, the one sum of both): DeepSeek-V2-Lite
+    in bf16 on the SGLang 0.4.6 H100 log, 31,454,911,488 B before (tensors and rotary table only)
+    + 113,246,208 B of copies = 31,568,157,696 B, capacity's weights."""
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    log = open("tests/fixtures/startup_logs/sglang_pr4760_llama31_8b_fa3_h100.log").read()
+    ex = explain(parse_log(log), model="deepseek-v2-lite", gpu="h100", release="0.4.6")
+    cap = plan(make_request(load_model("deepseek-v2-lite"), "h100", engine="sglang==0.4.6"))
+    assert ex.line("model weights").kvplan == cap.weights_bytes == 31_454_911_488 + 113_246_208

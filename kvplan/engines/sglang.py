@@ -2006,6 +2006,15 @@ class SGLang(Engine):
                 f"or AWQ kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other "
                 f"fp8)",)
 
+    def loaded_bytes(self, spec, gpu: GPU | None, weights, stage) -> int:
+        """What one GPU of ``stage`` holds once SGLang has loaded the model, the figure its "Load
+        weight end" line logs: the stage's tensors, the rotary tables built at load
+        (``rope_table_bytes``) and the MLA up-projection copies post_load_weights makes
+        (``mla_copy_bytes``). The one sum of ``carve`` (capacity) and of `kvplan explain`
+        (kvplan.explain_sglang)."""
+        return (stage.bytes + self.rope_table_bytes(spec, gpu, stage.layers)
+                + self.mla_copy_bytes(spec, weights, stage.layers))
+
     def mla_copy_bytes(self, spec, weights, layers: range) -> int:
         """SGLang's w_kc / w_vc for ``layers`` on one rank, where kvplan knows them exactly: an
         unquantized kv_b_proj. post_load_weights (models/deepseek_v2.py in every wheel, 0.4.10
@@ -2127,7 +2136,7 @@ class SGLang(Engine):
         other += self.multimodal_reserve_bytes(spec)
         out = []
         for st in weights.stages:
-            w = st.bytes + self.rope_table_bytes(spec, gpu, st.layers) + self.mla_copy_bytes(spec, weights, st.layers)
+            w = self.loaded_bytes(spec, gpu, weights, st)
             out.append(StageBudget(st.stage, st.layers, total, share, w, 0, other, share - w - other))
         return out
 
