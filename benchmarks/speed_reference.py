@@ -382,6 +382,38 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              run="20667906037", hw="b200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
              script="benchmarks/gptoss_fp4_b200_slurm.sh", commit="4e52ed4c6", kv="fp8", memory_fraction=0.9,
              fuse_allreduce_rms=True),
+    # The rest of run 20667906037's gpt-oss lines at conc 4-64, added 2026-11-30 (session 30), after
+    # the rows above had been compared with kvplan: every tp 4 line, the tp 8 8k/1k lines, H200's
+    # tp 1 1k/1k and 1k/8k lines (conc 4 only) and B200's 1k/8k lines. Taken whole, whatever kvplan
+    # says of them (docs/speed.md gives the counts with and without them). Same images, scripts and
+    # server flags as the lines above.
+    *_infmax("gptoss", "gpt-oss-120b", "h100-sxm", "vllm==0.13.0", (
+        (4, 1024, 1024, {4: 4.14, 8: 4.88, 16: 5.92, 32: 7.62, 64: 10.00}),
+        (4, 1024, 8192, {4: 4.11, 8: 4.77, 16: 5.74, 32: 7.17, 64: 9.76}),
+        (4, 8192, 1024, {4: 4.51, 8: 5.60, 16: 7.57, 32: 11.05, 64: 17.56}),
+        (8, 8192, 1024, {4: 3.96, 8: 4.61, 16: 5.96})),
+             run="20667906037", hw="h100", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_h100_slurm.sh", commit="4e52ed4c6", memory_fraction=0.9),
+    *_infmax("gptoss", "gpt-oss-120b", "h200", "vllm==0.13.0", (
+        (1, 1024, 1024, {4: 6.51}),
+        (1, 1024, 8192, {4: 6.20}),
+        (4, 1024, 1024, {4: 4.03, 8: 4.59, 16: 5.75, 32: 7.29, 64: 9.68}),
+        (4, 1024, 8192, {4: 3.99, 8: 4.49, 16: 5.38, 32: 6.91, 64: 9.34}),
+        (4, 8192, 1024, {4: 4.37, 8: 5.30, 16: 7.27, 32: 10.50, 64: 16.83}),
+        (8, 8192, 1024, {4: 3.88, 8: 4.51, 16: 5.72, 32: 7.84})),
+             run="20667906037", hw="h200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_h200_slurm.sh", commit="4e52ed4c6", memory_fraction=0.9),
+    *_infmax("gptoss", "gpt-oss-120b", "b200", "vllm==0.13.0", (
+        (1, 1024, 8192, {4: 3.74, 8: 4.57, 16: 5.74, 32: 7.74, 64: 10.06}),
+        (2, 1024, 8192, {4: 3.39, 8: 3.72, 16: 4.38, 32: 5.37, 64: 6.94}),
+        (4, 1024, 1024, {4: 2.99, 8: 3.29, 16: 3.82, 32: 4.54, 64: 5.36}),
+        (4, 1024, 8192, {4: 3.02, 8: 3.25, 16: 3.68, 32: 4.36, 64: 5.08}),
+        (4, 8192, 1024, {4: 3.17, 8: 3.54, 16: 4.20, 32: 5.35, 64: 7.23}),
+        (8, 1024, 8192, {4: 2.87, 8: 3.19}),
+        (8, 8192, 1024, {4: 3.01})),
+             run="20667906037", hw="b200", image="vllm/vllm-openai:v0.13.0", hf_model="openai/gpt-oss-120b",
+             script="benchmarks/gptoss_fp4_b200_slurm.sh", commit="4e52ed4c6", kv="fp8", memory_fraction=0.9,
+             fuse_allreduce_rms=True),
     # DeepSeek-R1-0528 (FP8), SGLang 0.5.6 on 8 x B200 (same run 20621824084 and image as the H200
     # lines; dsr1_fp8_b200_docker.sh unchanged from 2025-11-21 to 2026-01-12, its _slurm.sh twin
     # added 2025-12-31 with the same server flags): --tp 8, --mem-fraction-static 0.82,
