@@ -315,6 +315,8 @@ class TowerSpec(_Strict):
     adapter_bias: bool | None = None
     pos_emb_height: PositiveInt | None = None
     pos_emb_width: PositiveInt | None = None
+    num_heads: PositiveInt | None = None
+    mrope: bool | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> TowerSpec:

@@ -137,7 +137,13 @@ class Qwen3VLTower(Component):
     ``num_position_embeddings`` learned positions, ``depth`` blocks, the patch merger (a
     LayerNorm over the hidden size, then fc1 of (hidden x merge^2)^2 and fc2 to
     ``out_hidden_size``) and one deepstack merger per deepstack layer (its LayerNorm over
-    hidden x merge^2)."""
+    hidden x merge^2).
+
+    Two fields shape no weight, only the rotary tables SGLang keeps from load
+    (kvplan.engines.sglang SGLang.rope_table_bytes): ``num_heads`` (vision_config.num_heads;
+    the vision head width is hidden_size / num_heads) and ``mrope`` (the text model's
+    rope_scaling names an mrope_section: SGLang 0.5.22+ keeps an axis_map beside the text
+    table). None: not recorded (a spec written before kvplan read them), and SGLang refuses."""
 
     kind: ClassVar[str] = "qwen3_vl"
     hidden_size: int
@@ -150,6 +156,8 @@ class Qwen3VLTower(Component):
     spatial_merge_size: int
     out_hidden_size: int
     num_deepstack: int
+    num_heads: int | None = None
+    mrope: bool | None = None
 
     def _merger(self, pre: str, postshuffle: bool) -> list[Param]:
         merged = self.hidden_size * self.spatial_merge_size ** 2

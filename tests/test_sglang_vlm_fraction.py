@@ -32,14 +32,21 @@ def test_qwen3_vl_8b_fraction_under_sglang_0_5_8_by_hand():
     Qwen3-VL's vision_config has depth 27 and hidden_size 1152; transformers 4.57.1's
     Qwen3VLVisionConfig has no num_hidden_layers, so getattr gives SGLang 24:
     ratio 24 x 1152^2 / (24 x 1024^2) = 1.265625, factor 0.95 x (1 - 0.1 x 0.265625)
-    = 0.9247656249999999 (float), fraction 0.835 x that = 0.7721792968749999. The pool is not
-    planned: SGLang's weights hold the vision tower's rotary table, sized by vision_config.num_heads,
-    which kvplan's spec does not record (rule rope_table): refused in one line, exit 2."""
+    = 0.9247656249999999 (float), fraction 0.835 x that = 0.7721792968749999. total 85,029,027,840 B;
+    share int(total x f) = 65,657,654,931; other int(547,608,330.24 x f) = 422,851,815; weights
+    8,767,123,696 x 2 + the text model's float32 rotary table 262,144 x 128 x 4 + the vision tower's
+    get_rope table 8,192 x 36 x 4 (head width 1152 / vision_config.num_heads 16 = 72; rule
+    rope_table) = 17,669,644,768; pool 47,565,158,348 B / 147,456 B a token = 322,571 (was refused:
+    the spec did not record the vision heads)."""
     frac, note = get_engine("sglang==0.5.8").multimodal_fraction(load_model(QWEN3_VL), Fraction("0.835"), given=False)
     assert float(frac) == 0.7721792968749999 == 0.835 * (0.95 * (1.0 - 0.1 * 0.265625))
     assert "its config class stores depth, not num_hidden_layers" in note
-    with pytest.raises(BadInputError, match=r"vision tower \(Qwen3VLForConditionalGeneration: .*vision_config.num_heads"):
-        _cap(QWEN3_VL, "sglang==0.5.8")
+    cap = _cap(QWEN3_VL, "sglang==0.5.8")
+    w = cap.waterfall
+    assert w.engine_share_bytes == int(85_029_027_840 * Fraction("0.7721792968749999")) == 65_657_654_931
+    assert w.weights_bytes == 17_534_247_392 + 134_217_728 + 1_179_648 == 17_669_644_768
+    assert w.kv_pool_bytes == 65_657_654_931 - 17_669_644_768 - 422_851_815 == 47_565_158_348
+    assert cap.kv_cache_tokens == 47_565_158_348 // 147_456 == 322_571
 
 
 def test_llava_pool_under_sglang_0_5_8_by_hand():
@@ -144,11 +151,11 @@ def test_refused_where_kvplan_cannot_tell_the_tower_sglang_reads(capsys, tmp_pat
                            "mem_fraction_static by vision_config.num_hidden_layers and hidden_size")
     assert line.endswith("kvplan has not read how SGLang's config of Qwen2_5_VLForConditionalGeneration gives "
                          "them; give --mem-fraction-static (no scaling then)")
-    # with the fraction given, the vision tower's rotary table, which the spec cannot size, refuses it
+    # with the fraction given, the vision tower's rotary buffer, which kvplan cannot size, refuses it
     code, _, err = cli(capsys, "capacity", path, "--gpu", "h100", "--engine", "sglang==0.5.8",
                        "--mem-fraction-static", "0.8")
     assert code == 2
-    assert one_line_error(err).startswith("kvplan: error: sglang==0.5.8: kvplan cannot size the rotary table SGLang "
+    assert one_line_error(err).startswith("kvplan: error: sglang==0.5.8: kvplan cannot size the rotary buffer SGLang "
                                           "builds for my-qwen25-vl's vision tower (Qwen2_5_VLForConditionalGeneration")
 
 

@@ -409,21 +409,43 @@ ROPE_ARCHITECTURES = frozenset({
 
 #: Qwen's vision-language models: the text model's MRotaryEmbedding is RotaryEmbedding's table
 #: (layers/rotary_embedding.py MRotaryEmbedding.__init__ calls super().__init__: 0.4.6 line 816,
-#: 0.5.8 lines 1409-1425; 0.5.22 / 0.5.23 rotary_embedding/mrope.py line 60, which also registers
-#: axis_map, rotary_dim / 2 int64 on the table's device, line 109), but the vision tower keeps a
-#: rotary table of its own sized by the vision head width, hidden_size / vision_config.num_heads,
-#: which kvplan's spec does not record (its reader ignores vision head counts): models/qwen2_vl.py
-#: Qwen2VisionRotaryEmbedding(head_dim // 2), an inv_freq buffer (0.5.8 lines 250-257 / 317);
-#: qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2) (0.5.8 line 303; 0.5.23 lines
-#: 123-127 / 397); qwen3_vl.py the same up to 0.5.6 (0.5.4 line 275), then get_rope(head_dim,
-#: rotary_dim=head_dim // 2, max_position=8192) (0.5.8 lines 318-324, 0.5.23 lines 421-427);
-#: Qwen3VLMoeForConditionalGeneration runs qwen3_vl.py's tower (qwen3_vl_moe.py). Refused.
+#: 0.5.4 line 1239, 0.5.6 line 1387, 0.5.8 lines 1409-1425; 0.5.22 / 0.5.23 rotary_embedding/mrope.py
+#: line 60, which also registers axis_map, rotary_dim / 2 int64 on the table's device, when the
+#: config's mrope_section is non-empty: lines 109 / 113-138), and the vision tower keeps a rotary
+#: buffer or table of its own sized by the vision head width, built on every pipeline rank:
+#: - Qwen3VLForConditionalGeneration (from 0.5.4; Qwen3VLMoeForConditionalGeneration runs the same
+#:   tower, qwen3_vl_moe.py calling Qwen3VLForConditionalGeneration.__init__: 0.5.4 line 168, 0.5.8
+#:   line 173, 0.5.22 line 205): models/qwen3_vl.py Qwen3VLMoeVisionModel.__init__, head_dim =
+#:   vision_config.hidden_size // vision_config.num_heads. Up to 0.5.6 rotary_pos_emb =
+#:   transformers' Qwen2_5_VisionRotaryEmbedding(head_dim // 2) (0.5.4 lines 274-275, 0.5.6 lines
+#:   287-288; transformers 4.57.1, SGLang's pin, models/qwen2_5_vl/modeling_qwen2_5_vl.py: one
+#:   float32 buffer inv_freq = arange(0, dim, 2), persistent=False). From 0.5.8 get_rope(head_size=
+#:   head_dim, rotary_dim=head_dim // 2, max_position=8192, base=10000.0, is_neox_style=True) (0.5.8
+#:   lines 317-324, 0.5.22 / 0.5.23 lines 420-427): RotaryEmbedding's table, 8192 rows x rotary_dim,
+#:   with the text model's element type (rule rope_table). Its get_rope key (head_size, rotary_dim,
+#:   max_position, base, neox, rope_scaling, ...; 0.5.8 rotary_embedding.py lines 2559-2568,
+#:   0.5.22 / 0.5.23 rotary_embedding/factory.py lines 158-167) differs from the text model's,
+#:   whose rotary_dim is its whole head (qwen3.py Qwen3Attention), so it is a table of its own.
+#:   Qwen3-VL-8B (1152 / 16 = 72): 18 x 4 = 72 B up to 0.5.6, 8192 x 36 x 4 = 1,179,648 B from 0.5.8.
+#: - Qwen2VLForConditionalGeneration: models/qwen2_vl.py Qwen2VisionRotaryEmbedding(head_dim // 2),
+#:   head_dim = vision_config.embed_dim // num_heads, an inv_freq float32 buffer (0.4.6 lines
+#:   262-269 / 328-329, 0.5.8 lines 250-257 / 316-317, 0.5.23 lines 255-261 / 319-320).
+#: - Qwen2_5_VLForConditionalGeneration: models/qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim
+#:   // 2), head_dim = vision_config.hidden_size // num_heads: transformers' class up to 0.5.8 (0.4.6
+#:   lines 41 / 256-257, 0.5.8 lines 41 / 302-303), SGLang's own copy from 0.5.22 (lines 123-127 /
+#:   394-397), an inv_freq float32 buffer either way.
+#: kvplan reads no Qwen2-VL or Qwen2.5-VL vision_config (no kvplan.towers class for them), so those
+#: two stay refused: the value says what the vision table needs.
 _ROPE_VISION_UNREAD = {
-    "Qwen2VLForConditionalGeneration": "models/qwen2_vl.py Qwen2VisionRotaryEmbedding(head_dim // 2)",
-    "Qwen2_5_VLForConditionalGeneration": "models/qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2)",
-    "Qwen3VLForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
-    "Qwen3VLMoeForConditionalGeneration": "models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb",
+    "Qwen2VLForConditionalGeneration": "models/qwen2_vl.py Qwen2VisionRotaryEmbedding(head_dim // 2), head_dim = "
+                                       "vision_config.embed_dim / num_heads",
+    "Qwen2_5_VLForConditionalGeneration": "models/qwen2_5_vl.py Qwen2_5_VisionRotaryEmbedding(head_dim // 2), "
+                                          "head_dim = vision_config.hidden_size / num_heads",
 }
+#: The Qwen3-VL architectures whose vision tower's rotary table kvplan sizes (the qwen3_vl tower's
+#: num_heads; rule rope_table "qwen3_vl_get_rope"), their text model's table being Qwen3's
+#: (qwen3.py) or Qwen3-MoE's (qwen3_moe.py), which ROPE_ARCHITECTURES covers.
+ROPE_QWEN3_VL = frozenset({"Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration"})
 
 #: DP attention's weight layout (rule dp_attention_weights): rows (part, name prefix, degree),
 #: degree "all" = SGLang's whole --tp group (tp x dp in kvplan's terms), "attention" = the
@@ -1441,20 +1463,30 @@ RULES = (
     #    only in 0.5.22 / 0.5.23); "gemma3_get_rope": Gemma 3's attention builds get_rope tables
     #    (global rope_theta and local rope_local_base_freq, both rope_type default) beside the
     #    model's HF-style Gemma3RotaryEmbedding inv_freq buffers, which are all it has up to 0.5.8.
-    Rule("rope_table", "0.4.6", "0.5.6", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": False},
+    #    "qwen3_vl_get_rope": Qwen3-VL's vision tower builds a get_rope table (8192 rows x half its
+    #    head width), not transformers' inv_freq buffer; "mrope_axis_map": MRotaryEmbedding keeps
+    #    an int64 axis_map of rotary_dim / 2 lanes (_ROPE_VISION_UNREAD's comment cites both).
+    Rule("rope_table", "0.4.6", "0.5.6", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": False,
+                                          "qwen3_vl_get_rope": False, "mrope_axis_map": False},
          "python/sglang/srt/layers/rotary_embedding.py RotaryEmbedding.__init__ (0.4.6 lines 81-84 / 92, 0.4.9 = "
          "0.4.10 98-101 / 111, 0.5.1 = 0.5.2 99-102 / 112, 0.5.4 110-113 / 125, 0.5.6 111-114 / 129), get_rope "
          "_ROPE_DICT (0.4.6 lines 1061 / 1095, 0.5.6 2507 / 2554); models/gemma3_causal.py Gemma3RotaryEmbedding "
-         "(0.4.6 lines 382, 485, 492)"),
-    Rule("rope_table", "0.5.8", "0.5.8", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": False},
+         "(0.4.6 lines 382, 485, 492); models/qwen3_vl.py Qwen3VLMoeVisionModel (0.5.4 lines 274-275, 0.5.6 "
+         "287-288: transformers 4.57.1 Qwen2_5_VisionRotaryEmbedding)"),
+    Rule("rope_table", "0.5.8", "0.5.8", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": False,
+                                          "qwen3_vl_get_rope": True, "mrope_axis_map": False},
          "python/sglang/srt/layers/rotary_embedding.py RotaryEmbedding.__init__ lines 112-115 / 133, "
          "DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 875-890, get_rope _ROPE_DICT lines 2522 / "
-         "2569; models/gemma3_causal.py Gemma3RotaryEmbedding lines 393, 496, 503"),
-    Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True},
+         "2569; models/gemma3_causal.py Gemma3RotaryEmbedding lines 393, 496, 503; models/qwen3_vl.py "
+         "Qwen3VLMoeVisionModel get_rope lines 317-324"),
+    Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
+                                            "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
          "115-120 / 154), rope_variant.py DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 406-421 "
          "(totals under _is_npu), factory.py get_rope key lines 158-170 / 439; models/gemma3_causal.py "
-         "Gemma3Attention lines 196-225, Gemma3RotaryEmbedding lines 442, 595, 603"),
+         "Gemma3Attention lines 196-225, Gemma3RotaryEmbedding lines 442, 595, 603; models/qwen3_vl.py "
+         "Qwen3VLMoeVisionModel get_rope lines 420-427; rotary_embedding/mrope.py MRotaryEmbedding axis_map "
+         "lines 109 / 113-138"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -2053,19 +2085,25 @@ class SGLang(Engine):
         Gemma3RotaryEmbedding inv_freq buffers (float32, rotary_dim / 2 each), and from 0.5.22 two
         rope_type default tables of max_position rows (the global layers' linear factor is not
         applied there): gemma-3-27b 2 x 131,072 x 128 x 4 + 512 B. LLaVA: its text backbone's table.
-        Refused: an architecture whose model file kvplan has not read for it, Qwen's
-        vision-language models (their vision tower's table is sized by vision_config.num_heads,
-        which the spec does not record: _ROPE_VISION_UNREAD), DeepSeek sparse attention (its
-        indexer's rotary table is not read)."""
+        Qwen3-VL (dense and MoE): the text model's table (and from 0.5.22 MRotaryEmbedding's int64
+        axis_map of rotary_dim / 2 lanes where the config's rope_scaling has an mrope_section) plus
+        the vision tower's, head width hidden_size / num_heads of the spec's qwen3_vl tower:
+        transformers' inv_freq, ceil(head_dim / 4) float32, up to 0.5.6, and from 0.5.8 a get_rope
+        table of 8192 rows x head_dim / 2 (_ROPE_VISION_UNREAD's comment; rule ``rope_table``
+        "qwen3_vl_get_rope"). Qwen3-VL-8B (mrope_section [24, 20, 20]) on an H100: 134,217,728 +
+        72 B (0.5.6), + 1,179,648 B (0.5.8), + 1,179,648 + 512 B (0.5.22).
+        Refused: an architecture whose model file kvplan has not read for it, Qwen2-VL and
+        Qwen2.5-VL (kvplan reads no vision_config of theirs for the vision head width:
+        _ROPE_VISION_UNREAD), a Qwen3-VL spec without its qwen3_vl tower's num_heads (or, from
+        0.5.22, its mrope), DeepSeek sparse attention (its indexer's rotary table is not read)."""
         if spec.position_embedding != "rope":
             return 0
         arch = getattr(spec, "architecture", None) or ""
         if arch in _ROPE_VISION_UNREAD:
-            raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s "
-                                f"vision tower ({arch}: {_ROPE_VISION_UNREAD[arch]}, head_dim = hidden_size / "
-                                f"vision_config.num_heads, which kvplan's spec does not record), which it counts "
-                                f"in the weights; use --engine vllm or --engine raw")
-        if arch not in ROPE_ARCHITECTURES or _sparse(spec):
+            raise BadInputError(f"{self.name}: kvplan cannot size the rotary buffer SGLang builds for {spec.name}'s "
+                                f"vision tower ({arch}: {_ROPE_VISION_UNREAD[arch]}), which it counts in the "
+                                f"weights: kvplan reads no vision_config of {arch}; use --engine vllm or --engine raw")
+        if (arch not in ROPE_ARCHITECTURES and arch not in ROPE_QWEN3_VL) or _sparse(spec):
             what = "DeepSeek sparse attention's indexer" if _sparse(spec) else (arch or "a spec without an architecture")
             raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
                                 f"{spec.name} ({what}), which it counts in the weights (layers/rotary_embedding.py "
@@ -2079,6 +2117,7 @@ class SGLang(Engine):
         rotary = spec.rotary_width
         rows = spec.max_position_embeddings
         rope = spec.rope_scaling
+        vision = self._qwen3_vl_rope_bytes(spec, rule, element) if arch in ROPE_QWEN3_VL else 0
         if spec.rope_local_base_freq is not None:  # Gemma 3
             inv_freq = 2 * (rotary // 2) * 4
             if not rule["gemma3_get_rope"]:
@@ -2087,8 +2126,45 @@ class SGLang(Engine):
         if rope is not None and rope.type == "dynamic":
             rows = math.ceil(rope.original_max_position_embeddings * rope.factor)
         if rope is not None and rope.type == "longrope":
-            return 2 * (rope.original_max_position_embeddings + rows) * rotary * model
-        return rows * rotary * element
+            return 2 * (rope.original_max_position_embeddings + rows) * rotary * model + vision
+        return rows * rotary * element + vision
+
+    def _qwen3_vl_rope_bytes(self, spec, rule, element: int) -> int:
+        """What Qwen3-VL adds to its text model's rotary table in SGLang (rope_table_bytes): the
+        vision tower's inv_freq (up to 0.5.6) or get_rope table (from 0.5.8), and from 0.5.22 the
+        text MRotaryEmbedding's axis_map where the config has an mrope_section. One-line
+        refusal where the spec's qwen3_vl tower lacks what that needs."""
+        tower = getattr(spec, "vision_tower", None)
+        arch = spec.architecture
+        where = (f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s vision tower "
+                 f"({arch}: models/qwen3_vl.py Qwen3VLMoeVisionModel rotary_pos_emb, head_dim = hidden_size / "
+                 f"vision_config.num_heads), which it counts in the weights")
+        if getattr(tower, "kind", None) != "qwen3_vl":
+            raise BadInputError(f"{where}: the spec has no qwen3_vl vision tower (a `vision:` block; kvplan import "
+                                f"writes it from config.json); use --engine vllm or --engine raw")
+        if tower.num_heads is None:
+            raise BadInputError(f"{where}: the spec's qwen3_vl vision tower has no num_heads (vision.tower.num_heads, "
+                                f"vision_config.num_heads, which kvplan import records); use --engine vllm or "
+                                f"--engine raw")
+        if tower.hidden_size % tower.num_heads:
+            raise BadInputError(f"{where}: vision.tower.num_heads {tower.num_heads} does not divide "
+                                f"vision.tower.hidden_size {tower.hidden_size}")
+        head_dim = tower.hidden_size // tower.num_heads
+        half = head_dim // 2  # the rotary_dim / dim both classes get
+        if rule["qwen3_vl_get_rope"]:
+            # RotaryEmbedding: inv_freq of arange(0, rotary_dim, 2), cos and sin side by side.
+            vision = 8192 * 2 * ((half + 1) // 2) * element
+        else:
+            vision = (half + 1) // 2 * 4  # transformers' inv_freq = arange(0, dim, 2), float32
+        if not rule["mrope_axis_map"]:
+            return vision
+        if tower.mrope is None:
+            raise BadInputError(f"{self.name}: kvplan cannot tell whether SGLang keeps an M-RoPE axis_map beside "
+                                f"{spec.name}'s text rotary table (rotary_embedding/mrope.py MRotaryEmbedding, "
+                                f"rotary_dim / 2 int64 where rope_scaling has an mrope_section under rope type "
+                                f"default): the spec's qwen3_vl vision tower does not record it (vision.tower.mrope, "
+                                f"which kvplan import records); use --engine vllm or --engine raw")
+        return vision + (spec.rotary_width // 2 * 8 if tower.mrope else 0)
 
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan

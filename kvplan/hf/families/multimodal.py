@@ -29,8 +29,11 @@ CLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_laye
 #: CLIPVisionConfig's own defaults.
 LLAVA_ABSENT_VISION = {**CLIP_DEFAULTS, "intermediate_size": 4096, "hidden_size": 1024, "patch_size": 14,
                        "image_size": 336, "num_hidden_layers": 24}
-#: Qwen3VLVisionConfig defaults (transformers models/qwen3_vl/configuration_qwen3_vl.py).
+#: Qwen3VLVisionConfig defaults (transformers models/qwen3_vl/configuration_qwen3_vl.py; SGLang's own
+#: copy, python/sglang/srt/configs/qwen3_vl.py Qwen3VLVisionConfig.__init__ lines 8-24 in 0.5.4-0.5.23,
+#: has the same, num_heads=16 among them).
 QWEN3_VL_VISION_DEFAULTS = {"depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "in_channels": 3,
+                            "num_heads": 16,
                             "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
                             "out_hidden_size": 3584, "num_position_embeddings": 2304,
                             "deepstack_visual_indexes": [8, 16, 24]}
@@ -105,10 +108,32 @@ def read_qwen3_vl_wrapper(top: HFConfig, text_fields: dict) -> dict:
              "num_position_embeddings": v.int("num_position_embeddings"),
              "spatial_merge_size": v.int("spatial_merge_size"), "out_hidden_size": v.int("out_hidden_size"),
              "num_deepstack": len(deepstack)}
+    # The vision heads shape no weight (the fused q/k/v is hidden x 3 hidden) but size the vision
+    # tower's rotary table in SGLang (head width hidden_size / num_heads, kvplan.engines.sglang
+    # SGLang.rope_table_bytes); vLLM's and SGLang's vision attention split hidden_size by them.
+    heads = v.check_int("num_heads", v.raw("num_heads"))
+    if tower["hidden_size"] % heads:
+        raise top.error(f"vision_config.num_heads {heads} does not divide vision_config.hidden_size "
+                        f"{tower['hidden_size']} (the vision head width)")
+    tower["num_heads"] = heads
+    tower["mrope"] = _mrope(top)
     if tower["out_hidden_size"] != text_fields["hidden_size"]:
         raise top.error(f"vision_config.out_hidden_size {tower['out_hidden_size']} differs from the text model's "
                         f"hidden_size {text_fields['hidden_size']}")
     return {**text_fields, "vision": {"tower": tower}}
+
+
+def _mrope(top: HFConfig) -> bool | None:
+    """Whether the text model's rotary scaling names an mrope_section (M-RoPE: positions from the
+    vision grid), which SGLang's get_rope turns into MRotaryEmbedding for a rope type "default";
+    from 0.5.22 that class keeps an axis_map beside its table (kvplan.engines.sglang
+    SGLang.rope_table_bytes). None where no rope type, or another, carries the section (not read:
+    get_rope's other branches)."""
+    text = top.raw("text_config", None)
+    rope = text.get("rope_scaling") or text.get("rope_parameters") if isinstance(text, dict) else None
+    if not isinstance(rope, dict) or not rope.get("mrope_section"):
+        return False
+    return True if rope.get("rope_type", rope.get("type")) == "default" else None
 
 
 def read_kimi_vl_wrapper(top: HFConfig, text_fields: dict) -> dict:
