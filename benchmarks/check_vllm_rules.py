@@ -15,8 +15,9 @@ its O2 default and size table; FlashInfer's head sizes; which backends take atte
 sample compute capabilities; what the start-up check counts and on which worker, MambaSpec's
 speculative blocks, Nemotron-H's state dtype, prefix caching and speculative decoding with
 Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default caps, the
-architectures that run Model Runner V2 by default, the multimodal prefix-LM floor on
-max_num_batched_tokens) and prints
+architectures that run Model Runner V2 by default and whether a quantized checkpoint escapes it,
+the multimodal prefix-LM floor on max_num_batched_tokens, whether the fused-MoE layer is 0.24.0's
+rewritten factory, whether unequal pages that do not divide are padded) and prints
 every disagreement with the table. Nothing of vLLM's is kept in this repository.
 """
 import ast
@@ -305,6 +306,19 @@ for rel in BOOK.releases:
     else:
         m2 = re.search(r'DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset\(\s*\{(.*?)\}', rd('config/vllm.py'), re.S)
         got['v2_model_runner_architectures'] = tuple(sorted(re.findall(r'"(\w+)"', m2.group(1)))) if m2 else '?'
+    # v2_model_runner_skips_quantized: None without default-V2 architectures; else whether
+    # _is_default_v2_model_runner_model ends in `not model_config.is_moe and not model_config.is_quantized`
+    if not got['v2_model_runner_architectures']:
+        got['v2_model_runner_skips_quantized'] = None
+    else:
+        body = re.search(r'def _is_default_v2_model_runner_model\(self\).*?(?=\n    (?:@|def ))', rd('config/vllm.py'),
+                         re.S)
+        got['v2_model_runner_skips_quantized'] = (None if body is None else
+                                                  'not model_config.is_quantized' in body.group(0))
+    # moe_persistent_workspace "oracle unread" (0.24.0+): fused_moe/layer.py FusedMoE is a factory
+    # function (the MoE refactor), not the class the "oracle ..." rows were read on
+    if re.search(r'^def FusedMoE\(', rd('model_executor/layers/fused_moe/layer.py'), re.M):
+        got['moe_persistent_workspace'] = 'oracle unread'
     # mm_prefix_lm_token_floor: the registry's architectures whose module's ProcessingInfo overrides
     # get_mm_max_tokens_per_item and whose model type is a prefix-LM one (MM_PREFIX_LM_MODELS), plus
     # the one the code names (Gemma 4, its config's is_mm_prefix_lm not read); () without the floor
@@ -363,8 +377,13 @@ for rel in BOOK.releases:
             window_v[kind] = 'hybrid'
     if PAGING.value('window_v_head_dim', rel) is None:
         window_v = None  # not read for this release: the table says so, nothing to compare
+    # unify_page_sizes: False without unify_kv_cache_spec_page_size; "pad" where a page that does not
+    # divide the largest may be padded (page_size_padded for indexes_kv_by_block_stride, 0.24.0+)
+    unify = re.search(r'def unify_kv_cache_spec_page_size\(.*?(?=\ndef )', kcu, re.S)
+    unify = (False if unify is None else
+             'pad' if 'page_size_padded=max_page_size' in unify.group(0) else True)
     for k, v in (('memory_check', check), ('memory_check_scope', scope), ('state_speculative_blocks', spec_blocks),
-                 ('window_v_head_dim', window_v)):
+                 ('window_v_head_dim', window_v), ('unify_page_sizes', unify)):
         want = PAGING.value(k, rel)
         if want != v:
             print(f'{rel}: paging {k} table={want!r} source={v!r}'); bad += 1

@@ -118,7 +118,18 @@ RULES = (
     Rule("uniform_type_pages", "0.11.0", None, True,
          _KCI + ": UniformTypeKVCacheSpecs (one group, a tensor per layer)"),
     Rule("unify_page_sizes", "0.8.0", "0.11.2", False, _KCU + ": get_kv_cache_groups raises NotImplementedError"),
-    Rule("unify_page_sizes", "0.12.0", None, True, _KCU + ": unify_kv_cache_spec_page_size"),
+    Rule("unify_page_sizes", "0.12.0", "0.23.0", True,
+         _KCU + ": unify_kv_cache_spec_page_size (0.23.0 :1029-1066): a smaller page that does not divide the "
+         "largest raises NotImplementedError"),
+    # "pad": as True where pages divide; a page that does not is padded to the largest (same block size)
+    # when its attention backend reads pages by the block stride, else vLLM raises. kvplan does not model
+    # which backends do, so it refuses that case.
+    Rule("unify_page_sizes", "0.24.0", None, "pad",
+         _KCU + ": unify_kv_cache_spec_page_size (0.24.0 :1049-1100): a smaller page that does not divide the "
+         "largest gets page_size_padded = the largest page (" + _KCI + " AttentionSpec.page_size_padded :165, "
+         "page_size_bytes :178-180) when spec.indexes_kv_by_block_stride, set from the backend's "
+         "indexes_kv_by_block_stride (vllm/v1/attention/backend.py :204-, gpu_model_runner.py get_kv_cache_spec "
+         ":7493-7499), else NotImplementedError"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
          _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
     Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
@@ -126,7 +137,8 @@ RULES = (
          _KCU + ": num_tokens = num_blocks // len(kv_cache_groups) * min_block_size (0.20.0 :1689-1711)"),
     Rule("kv_size_report", "0.20.1", None, "concurrency",
          _KCU + ": num_tokens = int(max_concurrency * max_model_len) (0.20.1 :1699-1708, 0.21.0 :1701-1710, "
-         "0.22.0 and 0.23.0 _report_kv_cache_config :1709-1738; a later release moves it to get_kv_cache_capacity)"),
+         "0.22.0 and 0.23.0 _report_kv_cache_config :1709-1738; 0.24.0 get_kv_cache_capacity :1788-1798, logged by "
+         "get_kv_cache_configs :2136-2151 with the same two lines)"),
     Rule("null_block", "0.8.0", "0.8.2", False, "vllm/v1/core/block_pool.py: no null block"),
     Rule("null_block", "0.8.3", None, True,
          "vllm/v1/core/block_pool.py: BlockPool.__init__: null_block = free_block_queue.popleft()"),
@@ -138,7 +150,9 @@ RULES = (
     Rule("override_in_check", "0.20.1", None, True,
          _KCU + ": get_kv_cache_configs replaces available_memory by override * _pool_bytes_per_block (0.20.1 "
          ":1984-2002, 0.21.0 likewise; 0.23.0 :2027-2041, _pool_bytes_per_block :930-949 the same for one group "
-         "or uniform pages, its several-UniformTypeKVCacheSpecs branch, DeepSeek-V4's, bucketed by page size)"),
+         "or uniform pages, its several-UniformTypeKVCacheSpecs branch, DeepSeek-V4's, bucketed by page size; 0.24.0 "
+         ":2070-2092, _pool_bytes_per_block :950-969 takes that branch by _use_packed_kv_cache_config :1255-1274, "
+         "DeepSeek-V4 or a KV connector's enable_cross_layers_blocks)"),
     Rule("memory_check", "0.8.0", "0.13.0", "layers",
          _KCU + ": check_enough_kv_cache_memory: sum of max_memory_usage_bytes over the worker's layers"),
     Rule("memory_check", "0.14.0", "0.18.1", "first_group",
@@ -188,7 +202,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.23.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.24.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -212,7 +226,14 @@ RULES = (
          "UniformTypeKVCacheSpecs.is_uniform_type (:743-755) asks each spec's is_uniform_with_collection, the same "
          "grouping for these kinds (KVCacheSpecRegistry: MLAAttentionSpec with FullAttentionSpec, windows and chunks "
          "by size); get_kv_cache_configs only adds KVCacheSpecRegistry.check_kv_cache_spec_registry (:2004-2006) "
-         "and _pool_bytes_per_block (:930-949) generalises the DeepSeek-V4 branch alone"),
+         "and _pool_bytes_per_block (:930-949) generalises the DeepSeek-V4 branch alone. 0.24.0 (FINDINGS_h30_v24.md): "
+         "get_kv_cache_groups, _get_kv_cache_groups_uniform_page_size, get_num_blocks, may_override_num_blocks, "
+         "get_max_concurrency_for_kv_cache_config, _max_memory_usage_bytes_from_groups, check_enough_kv_cache_memory, "
+         "_auto_fit_max_model_len, unify_hybrid_kv_cache_specs AST-identical to 0.23.0; "
+         "get_kv_cache_config_from_groups (:1318-1400) takes the packed layout (_get_kv_cache_config_packed :1277-1312) only for DeepSeek-V4 or a KV "
+         "connector's enable_cross_layers_blocks (_use_packed_kv_cache_config :1255-1274); " + _KCI + ": pages and "
+         "max_memory_usage_bytes unchanged, AttentionSpec gains indexes_kv_by_block_stride / non_causal (merge carries "
+         "them); unify_kv_cache_spec_page_size pads pages that do not divide (rule unify_page_sizes 'pad')"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
@@ -252,7 +273,7 @@ class Paging:
     grouping: str = "global"
     group_size_ratio: Fraction | None = Fraction(3, 2)
     uniform_type_pages: bool = True
-    unify_page_sizes: bool = False
+    unify_page_sizes: bool | str = False  # "pad": vLLM 0.24.0+ (rule unify_page_sizes)
     unequal_pages_per_layer: bool = True  # the approximation; vLLM rules refuse instead
     concurrency: str = "blocks"
     kv_size_report: str = "blocks_per_group"
@@ -527,7 +548,8 @@ def pool_layout(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: int, 
 
 def _unify_pages(sets: tuple[LayerSet, ...], paging: Paging) -> tuple[LayerSet, ...]:
     """unify_kv_cache_spec_page_size (0.12.0+): smaller pages get a block size that many
-    times larger; a page that does not divide the largest is refused (NotImplementedError)."""
+    times larger; a page that does not divide the largest is refused (NotImplementedError up to
+    0.23.0; from 0.24.0 padded for some attention backends, which kvplan does not model)."""
     if paging.unequal_pages_per_layer:
         return sets
     desc = "; ".join(f"{s.kind.describe()}: {s.page_bytes:,} B" for s in sets)
@@ -537,6 +559,11 @@ def _unify_pages(sets: tuple[LayerSet, ...], paging: Paging) -> tuple[LayerSet, 
     top = max(s.page_bytes for s in sets)
     out = []
     for s in sets:
+        if top % s.page_bytes and paging.unify_page_sizes == "pad":
+            raise paging.refuse(f"a page of {s.page_bytes:,} B does not divide the largest page {top:,} B ({desc}): "
+                                f"vLLM pads it to the largest where the layer's attention backend reads pages by "
+                                f"the block stride and refuses to start otherwise, and kvplan does not model which "
+                                f"backends do", paging.sources.get("unify_page_sizes", ""))
         if top % s.page_bytes:
             raise paging.refuse(f"refuses to start: a page of {s.page_bytes:,} B does not divide the largest page "
                                 f"{top:,} B ({desc})", paging.sources.get("unify_page_sizes", ""))

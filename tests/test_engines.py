@@ -62,16 +62,17 @@ def test_names_resolve_to_one_release(name, label):
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.23.0"),
+    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.24.0"),
     ("vllm==0.11.5", "is not a release kvplan models"),
     # vllm/config/vllm.py: Model Runner V2 by default for DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES only in
-    # 0.22.0-0.28.0 (0.22.0-0.23.0 modelled for the others), wherever its features are supported from 0.29.0;
+    # 0.22.0-0.28.0 (0.22.0-0.24.0 modelled for the others), wherever its features are supported from 0.29.0;
     # the CUDA-graph estimate throughout
-    ("vllm==0.24.0", "is the default for the architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER"),
-    ("vllm==0.24.0", "0.23.0 adds LlamaForCausalLM and MistralForCausalLM), which kvplan has not read past 0.23.0"),
+    ("vllm==0.25.0", "is the default for the architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER"),
+    ("vllm==0.25.0", "0.24.0 adds DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM and drops the "
+                     "test that kept MoE and quantized checkpoints on V1), which kvplan has not read past 0.24.0"),
     ("vllm==0.28.0", "CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default since 0.20.0"),
     ("vllm==0.33.0", "Model Runner V2, whose profile run kvplan does not model, is the default wherever its features"),
-    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.23.0, as of 2026-11-30"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.24.0, as of 2026-11-30"),
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan knows of"),  # 0.25.0 and 0.25.1 were published
     # 0.5.9-0.5.21 are published but were not read: refused, though 0.5.8 and 0.5.22 are modelled
     ("sglang==0.5.9", "sglang 0.5.9 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),

@@ -39,7 +39,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
-from kvplan.layers import AttentionWithState, SlidingWindow, StateSpace
+from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv, round_up
 
@@ -371,8 +371,11 @@ class VLLM(Engine):
         Refused: VLLM_USE_V2_MODEL_RUNNER=1 on a release that has Model Runner V2 (0.12.0+), and,
         with the variable unset, an architecture the release runs on V2 by default (rule
         ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1, LlamaForCausalLM,
-        MistralForCausalLM and Qwen3ForCausalLM in 0.23.0), or a spec naming no
-        architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1."""
+        MistralForCausalLM and Qwen3ForCausalLM in 0.23.0, also DeepseekV2ForCausalLM,
+        GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0), or a spec naming no
+        architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1. The refusal says
+        that a quantized checkpoint runs V1 only where the release says so (rule
+        ``v2_model_runner_skips_quantized``: 0.22.0-0.23.0)."""
         v2 = self.rule("v2_model_runner_architectures")
         if v2 is None or self.use_v2_model_runner is False:
             return
@@ -387,9 +390,10 @@ class VLLM(Engine):
                    f"vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
         if spec.architecture in v2:
+            v1_only = ("a checkpoint with a quantization_config or a feature V2 lacks"
+                       if self.rule("v2_model_runner_skips_quantized") else "a feature V2 lacks")
             raise BadInputError(f"{self.name} runs {spec.architecture} ({spec.name}) on {runner}, by default ({where}; "
-                                f"V1 only for a checkpoint with a quantization_config or a feature V2 lacks); "
-                                f"{way_out}")
+                                f"V1 only for {v1_only}); {way_out}")
         if v2 and not spec.architecture:
             raise BadInputError(f"{spec.name} names no architecture, and {self.name} runs {', '.join(v2)} on {runner}, "
                                 f"by default ({where}); give the model's architecture, or {way_out}")
@@ -481,11 +485,25 @@ class VLLM(Engine):
         there, whose memory kvplan does not model. A GPU without a known compute capability
         (AMD, --gpu-mem) is not checked."""
         need, cc = self.rule("v1_min_capability"), gpu.compute_capability
+        self._check_backends_read(gpu, "any")
         if need is not None and cc is not None and cc < need:
             raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}) "
                                 f"runs only its V0 engine, whose memory kvplan does not model (below compute "
                                 f"capability {need[0]}.{need[1]}: vllm/engine/arg_utils.py _is_v1_supported_oracle "
                                 f"falls back to V0); use --engine vllm==0.10.2 or later")
+
+    def _check_backends_read(self, gpu: GPU, which: str) -> None:
+        """Refuse a GPU whose compute capability falls where this release's attention-backend
+        choice changed unread (rule ``attention_backends_unread``: 0.24.0 below 8.0, and 12.x for MLA)."""
+        unread, cc = self.rule("attention_backends_unread"), gpu.compute_capability
+        if unread is None or cc is None or which not in unread or not (unread[which][0] <= cc < unread[which][1]):
+            return
+        what = ("FlashInfer's attention and sampler no longer run below 8.0 (vllm/v1/attention/backends/flashinfer.py "
+                "FlashInferBackend.supports_compute_capability)" if which == "any" else
+                "MLA models get their own attention-backend list on 12.x (vllm/platforms/cuda.py "
+                "_get_backend_priorities)")
+        raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): "
+                            f"{what}, which kvplan has not re-read; use --engine vllm==0.23.0")
 
     def check_profiled_pool(self, gpu: GPU) -> None:
         """From 0.20.0 (rule ``cudagraph_estimate_subtracted``) vLLM subtracts from the KV pool a
@@ -596,6 +614,8 @@ class VLLM(Engine):
         refused. A model with MLA layers goes to the MLA backends and is checked against rule
         ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
+        if any(isinstance(k, MLALatent) for k in set(spec.layers)):
+            self._check_backends_read(gpu, "mla")
         self.check_attention_features(spec, gpu)
         cc = gpu.compute_capability
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
@@ -1046,6 +1066,11 @@ class VLLM(Engine):
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or weights is None or not kind.startswith("oracle"):
             return None
+        if kind == "oracle unread":  # 0.24.0: the fused-MoE layer rewritten (FINDINGS_h30_v24.md)
+            raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through a rewritten "
+                                f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, now a factory of "
+                                f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts) that kvplan has "
+                                f"not read to the end; use --engine vllm==0.23.0")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:

@@ -34,7 +34,7 @@ RELEASES = (
     "0.11.0", "0.11.1", "0.11.2",
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
-    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0",
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -50,17 +50,18 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.24.0", "0.25.0", "0.25.1", "0.26.0",
+    "0.25.0", "0.25.1", "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.24": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.25": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
             "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds LlamaForCausalLM and "
-            "MistralForCausalLM), which kvplan has not read past 0.23.0",
+            "MistralForCausalLM; 0.24.0 adds DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM and "
+            "drops the test that kept MoE and quantized checkpoints on V1), which kvplan has not read past 0.24.0",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -391,7 +392,7 @@ RULES = (
          "vllm/envs.py :1897-1899 maybe_convert_bool, default None; else _is_default_v2_model_runner_model :518-532, "
          "HAS_TRITON and _get_v2_model_runner_unsupported_features :1977-2055), which gpu_worker.py Worker.__init__ "
          "takes (:153)"),
-    Rule("v2_model_runner_architectures", "0.23.0", None,
+    Rule("v2_model_runner_architectures", "0.23.0", "0.23.0",
          ("LlamaForCausalLM", "MistralForCausalLM", "Qwen3ForCausalLM"),
          "vllm/config/vllm.py (0.23.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'LlamaForCausalLM', "
          "'MistralForCausalLM', 'Qwen3ForCausalLM'}) (:69-75); VllmConfig.use_v2_model_runner (:519-542) and "
@@ -400,6 +401,27 @@ RULES = (
          "else a 'generate' runner, an architecture in the set, not is_moe and not is_quantized, HAS_TRITON, no "
          "_get_v2_model_runner_unsupported_features); "
          "gpu_worker.py Worker.__init__ takes it (:161)"),
+    # 0.24.0 adds three MoE architectures and drops the `not is_moe and not is_quantized` test: a
+    # quantized Llama / Mistral / Qwen3 checkpoint now runs V2 as well (rule v2_model_runner_skips_quantized).
+    Rule("v2_model_runner_architectures", "0.24.0", None,
+         ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "LlamaForCausalLM", "MistralForCausalLM",
+          "Qwen2MoeForCausalLM", "Qwen3ForCausalLM"),
+         "vllm/config/vllm.py (0.24.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'Qwen3ForCausalLM', "
+         "'DeepseekV2ForCausalLM', 'Qwen2MoeForCausalLM', 'GraniteMoeForCausalLM', 'LlamaForCausalLM', "
+         "'MistralForCausalLM'}) (:68-77); VllmConfig.use_v2_model_runner (:522-548: envs.VLLM_USE_V2_MODEL_RUNNER "
+         "when set, vllm/envs.py maybe_convert_bool, default None, unchanged; then a diffusion model (is_diffusion) "
+         "always V2; else _is_default_v2_model_runner_model, HAS_TRITON, no _get_v2_model_runner_unsupported_features "
+         ":1994-2090) and _is_default_v2_model_runner_model (:550-561: a 'generate' runner and an architecture in "
+         "the set; the 0.22.0-0.23.0 `not is_moe and not is_quantized` test is gone); Worker.__init__ AST-identical"),
+    # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
+    #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
+    Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
+    Rule("v2_model_runner_skips_quantized", "0.22.0", "0.23.0", True,
+         "vllm/config/vllm.py _is_default_v2_model_runner_model: `return not model_config.is_moe and not "
+         "model_config.is_quantized` (0.22.0 :518-532, 0.23.0 :544-558)"),
+    Rule("v2_model_runner_skips_quantized", "0.24.0", None, False,
+         "vllm/config/vllm.py _is_default_v2_model_runner_model (0.24.0 :550-561) returns `any(arch in "
+         "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...)` alone"),
     # -- multimodal prefix-LM models whose default max_num_batched_tokens vLLM raises to the largest
     #    multimodal item's token count (kvplan.engines.vllm VLLM.settings refuses them when
     #    --max-num-batched-tokens is not given: kvplan does not compute that count). Value: the
@@ -556,11 +578,23 @@ RULES = (
          "alloc_tensor; fused_moe/core.py experts_to_token_score torch.empty); its autotuner runs after the "
          "profile run (v1/worker/gpu_worker.py compile_or_warm_up_model -> kernel_warmup :586) and outside "
          "tuning mode choose_one only reads its cache (autotuner.py :705-726)"),
-    Rule("moe_persistent_workspace", "0.23.0", None, "oracle triton",
+    Rule("moe_persistent_workspace", "0.23.0", "0.23.0", "oracle triton",
          "oracle/unquantized.py _get_priority_backends (0.23.0 :71-76): on capability family 90 FLASHINFER_TRTLLM "
          "and FLASHINFER_CUTLASS are moved behind TRITON ('the FlashInfer unquantized MoE kernels are slower than "
          "Triton'), so TritonExperts (experts/triton_moe.py :54-, _supports_current_device :72-73, workspace_shapes "
          ":141-156); modular_kernel.py _allocate_buffers :1031-1092 (M_full :1224), as 0.18.0-0.19.1 'triton'"),
+    # 0.24.0 (FINDINGS_h30_v24.md): the oracle's Hopper order (oracle/unquantized.py _get_priority_backends
+    # :60-75, oracle/fp8.py :64-126 adds a Blackwell DeepEP-v2 clause only, :93-103), TritonExperts.workspace_shapes,
+    # modular_kernel.py _allocate_buffers and v1/worker/workspace.py (md5-identical) hold, but the layer that
+    # builds and runs the kernel was rewritten (MoE refactor, vllm-project/vllm #41184): layer.py FusedMoE
+    # is now a factory (:103-409) returning runner/moe_runner.py MoERunner (forward, _forward_impl,
+    # _maybe_pad_hidden_states, _apply_quant_method changed; maybe_init_modular_kernel :845- new) around
+    # routed_experts.py RoutedExperts (the old FusedMoE's weights). Not read to the end: every MoE model is
+    # refused on 0.24.0 (VLLM.moe_oracle_experts).
+    Rule("moe_persistent_workspace", "0.24.0", None, "oracle unread",
+         "vllm/model_executor/layers/fused_moe/layer.py FusedMoE (0.24.0 :103-409, a factory), "
+         "runner/moe_runner.py MoERunner, routed_experts.py RoutedExperts: rewritten from 0.23.0's FusedMoE "
+         "class (layer.py :102-1390), not read to the end"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -676,7 +710,7 @@ RULES = (
          "(prepare's a1q, apply's qintermediate_cache2 from moe_kernel_quantize_input) are allocated per "
          "call, outside the WorkspaceManager, and freed; 0.17.x chunking as unquantized "
          "(TritonExperts.supports_chunking True, 0.17.0 :1992, 0.17.1 :1995)"),
-    Rule("moe_fp8_block_sm90_triton", "0.20.0", None, "triton",
+    Rule("moe_fp8_block_sm90_triton", "0.20.0", "0.23.0", "triton",
          "fused_moe/oracle/fp8.py _get_priority_backends ('On Hopper for Block Fp8, prefer Triton for TP': "
          "0.20.0 :88-99, 0.21.0 :90-101, 0.22.0 = 0.22.1 :87-98, 0.23.0 :87-98): on CUDA, is_device_capability(90), "
          "kFp8Static128BlockSym x kFp8Dynamic128Sym and ep_size 1 TRITON goes to the front; quantization/fp8.py "
@@ -686,6 +720,10 @@ RULES = (
          "modular kernel with the no-DP/EP prepare/finalize; workspace as rule moe_persistent_workspace 'triton' "
          "(TritonExperts.workspace_shapes 0.20.0 fused_moe.py :1968-1984, 0.21.0 experts/triton_moe.py :129-, "
          "0.23.0 :141-156; workspace_dtype the activation dtype, modular_kernel.py 0.23.0 :815-819)"),
+    Rule("moe_fp8_block_sm90_triton", "0.24.0", None, None,
+         "MoE refused on 0.24.0 (rule moe_persistent_workspace 'oracle unread'); oracle/fp8.py "
+         "_get_priority_backends keeps the Hopper block-fp8 clause (0.24.0 :105-115) and adds one for DeepEP v2 "
+         "on the SM100 family (:93-103)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1060,6 +1098,17 @@ RULES = (
           "softcap": _SOFTCAP_TRITON_BEFORE_FLEX, "softcap_fp32": _SOFTCAP_TRITON_BEFORE_FLEX, "fp32": _FP32_TRITON,
           "sliding_window_fp32": _FP32_TRITON},
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration (has_sink)"),
+    # -- compute capabilities whose attention-backend choice changed in a way kvplan has not re-read:
+    #    None (all read), else {"any": [lowest, below) for every model, "mla": [lowest, below) for MLA
+    #    models}; VLLM.check_gpu / check_kv_on_gpu refuse them (FINDINGS_h30_v24.md).
+    Rule("attention_backends_unread", "0.8.0", "0.23.0", None,
+         "the attention rules above (attention_features_start, fp8_kv_start*, mla_block_size) read them"),
+    Rule("attention_backends_unread", "0.24.0", None, {"any": ((0, 0), (8, 0)), "mla": ((12, 0), (13, 0))},
+         "vllm/v1/attention/backends/flashinfer.py FlashInferBackend.supports_compute_capability (0.24.0 :426-434) "
+         "raises the floor from 7.5 to 8.0 (flashinfer issue 3620), which moves the backend (fp8, sinks, soft-cap "
+         "verdicts) and the sampler (topk_topp_sampler.py flashinfer_sampler_supported :21-67 asks the same test: no "
+         "FlashInfer call below 8.0) on 7.x; vllm/platforms/cuda.py _get_backend_priorities (0.24.0 :84-159) gives "
+         "MLA models on major 12 their own list (TRITON_MLA, FLASHINFER_MLA_SPARSE_SM120). Not re-read"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
@@ -1128,13 +1177,22 @@ RULES = (
     # Gemma-style (weight + 1 in float32) RMSNorm patterns to the pass (AllReduceGemmaRMSNormPattern and
     # AllReduceFusedAddGemmaRMSNormPattern, allreduce_rms_fusion.py :447-565), so Gemma models fuse as
     # others do, which kvplan's speed model assumes of every model.
-    Rule("allreduce_rms_fusion", "0.23.0", None,
+    Rule("allreduce_rms_fusion", "0.23.0", "0.23.0",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
           "single_dp_pp": False, "single_pp": True},
          "vllm/config/vllm.py enable_allreduce_rms_fusion (0.23.0 :129-156): tensor_parallel_size > 1, "
          "pipeline_parallel_size == 1 ('Gated off for PP > 1'), is_cuda(), has_flashinfer(), "
          "is_device_capability_family(100) or is_device_capability(90); no data_parallel_size test; "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0"),
+    # 0.24.0 drops the pipeline_parallel_size == 1 test again (as 0.21.0-0.22.1).
+    Rule("allreduce_rms_fusion", "0.24.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
+          "single_dp_pp": False},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion (0.24.0 :131-151, docstring 'Enable if TP > 1 and "
+         "Hopper/Blackwell and flashinfer installed'): tensor_parallel_size > 1, is_cuda(), has_flashinfer(), "
+         "is_device_capability_family(100) or is_device_capability(90); no pipeline_parallel_size or "
+         "data_parallel_size test; OPTIMIZATION_LEVEL_02 (:238-) and the O2 default (:364) as before; "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0 (allreduce_rms_fusion.py :91-)"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
     #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
