@@ -446,6 +446,11 @@ class ModelSpecSchema(_Strict):
     # The rotary table's width when the rotary embedding covers only part of each head (Phi-4-mini:
     # partial_rotary_factor 0.75 of head_dim 128, 96): vLLM's cos/sin cache has this many columns.
     rotary_dim: PositiveInt | None = None
+    # The rotary table's rows before any rope factor, where they are not the context's: the
+    # max_position the model file passes to get_rope (config.json max_position_embeddings; Cohere's
+    # model_max_length first) when another context key is smaller, or a rope factor scales the
+    # context, and rope_scaling's original_max_position_embeddings is not it. SGLang's table follows it.
+    rope_max_position: PositiveInt | None = None
     ssm: SSMBlock | None = None
     ffn: FFNSpec | None = None
     vision: VisionBlock | None = None

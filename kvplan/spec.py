@@ -145,6 +145,10 @@ class ModelSpec:
     # int(head_dim x partial_rotary_factor); each family reader cites its model file);
     # None: head_dim, or the MLA rope width.
     rotary_dim: int | None = None
+    # The max_position the model file passes to get_rope (config.json max_position_embeddings)
+    # where it is not max_position_embeddings (the context) nor rope_scaling's original
+    # (kvplan.hf.core.rope_max_position); None: those rows. SGLang's table follows it.
+    rope_max_position: int | None = None
     extra_params: tuple[tuple[str, int], ...] = ()
     ssm: SSM = SSM()
     # One FFN per layer when the spec lays them out (``ffn``); None: the moe block's layers
@@ -335,6 +339,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         rope_scaling=RopeScaling(**d["rope_scaling"]) if d.get("rope_scaling") else None,
         rope_local_base_freq=d.get("rope_local_base_freq"),
         rotary_dim=d.get("rotary_dim"),
+        rope_max_position=d.get("rope_max_position"),
         ssm=SSM(**{k: v for k, v in (d.get("ssm") or {}).items() if v is not None}),
         ffn=_ffn_layers(d),
         vision_tower=tower,

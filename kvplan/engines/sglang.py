@@ -447,6 +447,62 @@ _ROPE_VISION_UNREAD = {
 #: (qwen3.py) or Qwen3-MoE's (qwen3_moe.py), which ROPE_ARCHITECTURES covers.
 ROPE_QWEN3_VL = frozenset({"Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration"})
 
+#: h30 group A (docs/findings/FINDINGS_h30_sgla.md): model files read in every release that serves
+#: them (models/X.py; lines 0.5.8, then 0.5.23 where they moved), each one get_rope per layer with
+#: the same arguments (one shared table, rows x width, RotaryEmbedding's dtype: rule rope_table),
+#: rows = the max_position passed (ModelSpec.rope_max_position, else the context), rope_scaling
+#: passed where rule rope_scaling_passed lists the architecture. Width "head": the whole head,
+#: hidden_size // num_attention_heads, whatever fraction key the config has; "rotary": the
+#: model file's partial width, the formula kvplan imports as rotary_dim (spec.rotary_width).
+#:   Qwen2MoeForCausalLM qwen2_moe.py Qwen2MoeAttention: head_dim = hidden // heads (:368; 0.5.23
+#:     :926), get_rope(head_dim, head_dim, max_position_embeddings, rope_scaling, dual_chunk) (:398-405;
+#:     0.4.6 :221-227, 0.5.23 :954-961), max_position getattr(config, "max_position_embeddings", 8192)
+#:     (:444; 0.5.23 :1001, rope via get_rope_config); dual_chunk_attention_config is refused at import.
+#:   OlmoeForCausalLM olmoe.py OlmoeAttention: hidden // heads (:137), get_rope(..., rope_scaling,
+#:     is_neox_style=True) (:163-170; 0.4.6 :159-166, 0.5.23 :165-172), max_position getattr(...,
+#:     4096) (:209).
+#:   Olmo2ForCausalLM olmo2.py Olmo2Attention: hidden // heads (:97), max_position
+#:     config.max_position_embeddings (:100), get_rope (:135-141); no rope_scaling up to 0.5.2
+#:     (0.4.6-0.5.2 :108-113), config.rope_scaling from 0.5.4 (0.5.4 :118-135; a sliding layer of
+#:     layer_types would take {"rope_type": "default"}, a second key: Olmo2 configs have none, and
+#:     kvplan's reader refuses layer_types).
+#:   PhiForCausalLM phi.py PhiAttention (from 0.4.10): rotary_dim = int(partial_rotary_factor x
+#:     hidden // heads), asserted even (:60-64; 0.5.23 :61-65), get_rope without rope_scaling,
+#:     max_position getattr(..., 2048) (:67-73; 0.5.23 :68-74).
+#:   StableLmForCausalLM stablelm.py StablelmAttention: rotary_ndims = int(head_dim x getattr(config,
+#:     "rope_pct", getattr(config, "partial_rotary_factor", 1))) (:109-112; 0.5.23 :114-117), get_rope
+#:     without rope_scaling, max_position config.max_position_embeddings (:140-145; 0.5.22 / 0.5.23
+#:     :146-151, the float32 branch :153 is NPU's).
+#:   InternLM2ForCausalLM internlm2.py InternLM2Attention: hidden // heads (:111), get_rope(...,
+#:     rope_scaling) (:135-141; 0.5.23 :137-143), max_position getattr(..., 8192) (:178; 0.5.23 :180);
+#:     dynamic NTK: max_position x factor rows (InternLM2.5-7B 65,536).
+#:   CohereForCausalLM, Cohere2ForCausalLM commandr.py CohereAttention: hidden // heads (:157),
+#:     max_position = getattr(config, "model_max_length", None) or getattr(config,
+#:     "max_position_embeddings", 8192) (:171-173), get_rope(..., rope_scaling, is_neox_style=False)
+#:     (:193-200; 0.5.22 / 0.5.23 :194-201 with config.rope_parameters); Cohere2's sliding layers
+#:     skip the rotation in forward (:250) but build the same key: one table.
+#:   BaichuanForCausalLM baichuan.py: "ROPE" when hidden_size == 4096 (:435; 0.5.23 :443), else ALiBi
+#:     (no get_rope: kvplan's reader sets position_embedding alibi); BaiChuanAttention get_rope
+#:     without rope_scaling (:185-190; 0.5.23 :197-202), max_position getattr(..., 8192) (:230). From
+#:     0.5.22 an ALiBi layer keeps its rank's slopes as a bf16 tensor on the GPU (:191-195,
+#:     dtype default :131): rule alibi_slopes_tensor, SGLang.alibi_slopes_bytes.
+#:   OrionForCausalLM orion.py OrionAttention (from 0.5.6): hidden // heads (:102), get_rope(...,
+#:     rope_scaling) (:126-132), max_position getattr(..., 8192) (:169; 0.5.23 :168).
+#:   GPTJForCausalLM gpt_j.py GPTJAttention (0.5.22 / 0.5.23 only): get_rope(head_dim,
+#:     config.rotary_dim, max_position=getattr(config, "max_position_embeddings", 8192) -- GPTJConfig
+#:     maps it to n_positions --, is_neox_style=False) (:86-95), no rope_scaling.
+#:   QWenLMHeadModel qwen.py QWenAttention: hidden // heads (:103), get_rope(..., rope_scaling)
+#:     (:122-128; 0.5.23 :124-130), max_position config.max_position_embeddings (:170; 0.5.23 :171),
+#:     rope_scaling getattr(config, "rope_scaling", None) (:166): use_dynamic_ntk is not read.
+ROPE_GROUP_A = {
+    "Qwen2MoeForCausalLM": "head", "OlmoeForCausalLM": "head", "Olmo2ForCausalLM": "head", "PhiForCausalLM": "rotary",
+    "StableLmForCausalLM": "rotary", "InternLM2ForCausalLM": "head", "CohereForCausalLM": "head",
+    "Cohere2ForCausalLM": "head", "BaichuanForCausalLM": "head", "OrionForCausalLM": "head",
+    "GPTJForCausalLM": "rotary", "QWenLMHeadModel": "head",
+}
+_ROPE_SCALING_A = frozenset({"Qwen2MoeForCausalLM", "OlmoeForCausalLM", "InternLM2ForCausalLM", "CohereForCausalLM",
+                             "Cohere2ForCausalLM", "OrionForCausalLM", "QWenLMHeadModel"})
+
 #: DP attention's weight layout (rule dp_attention_weights): rows (part, name prefix, degree),
 #: degree "all" = SGLang's whole --tp group (tp x dp in kvplan's terms), "attention" = the
 #: attention tp group (kvplan's tp), "whole" = not split. The lm_head is ParallelLMHead(...,
@@ -1487,6 +1543,21 @@ RULES = (
          "Gemma3Attention lines 196-225, Gemma3RotaryEmbedding lines 442, 595, 603; models/qwen3_vl.py "
          "Qwen3VLMoeVisionModel get_rope lines 420-427; rotary_embedding/mrope.py MRotaryEmbedding axis_map "
          "lines 109 / 113-138"),
+    # -- which ROPE_GROUP_A model files pass config.rope_scaling to get_rope (the others build a
+    #    plain table of max_position rows whatever the config scales): Olmo2 from 0.5.4.
+    Rule("rope_scaling_passed", "0.4.6", "0.5.2", _ROPE_SCALING_A,
+         "python/sglang/srt/models/olmo2.py Olmo2Attention get_rope lines 108-113 (no rope_scaling); qwen2_moe.py "
+         "0.4.6 lines 221-227, olmoe.py 159-166, internlm2.py 135-141, commandr.py 193-200, qwen.py 122-128"),
+    Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
+         "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
+         "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
+    # -- Baichuan's ALiBi layers (hidden_size != 4096) keep their rank's slopes as a tensor on the
+    #    GPU from 0.5.22 (a list before): SGLang.alibi_slopes_bytes.
+    Rule("alibi_slopes_tensor", "0.4.6", "0.5.8", False,
+         "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
+    Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
+         "sglang/srt/models/baichuan.py BaiChuanAttention lines 184-195 (torch.tensor(..., dtype=torch.bfloat16 "
+         "default line 131, device cuda))"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -2041,11 +2112,12 @@ class SGLang(Engine):
     def loaded_bytes(self, spec, gpu: GPU | None, weights, stage) -> int:
         """What one GPU of ``stage`` holds once SGLang has loaded the model, the figure its "Load
         weight end" line logs: the stage's tensors, the rotary tables built at load
-        (``rope_table_bytes``) and the MLA up-projection copies post_load_weights makes
-        (``mla_copy_bytes``). The one sum of ``carve`` (capacity) and of `kvplan explain`
+        (``rope_table_bytes``), the MLA up-projection copies post_load_weights makes
+        (``mla_copy_bytes``) and Baichuan's ALiBi slopes tensors (``alibi_slopes_bytes``). The one sum of ``carve`` (capacity) and of `kvplan explain`
         (kvplan.explain_sglang)."""
         return (stage.bytes + self.rope_table_bytes(spec, gpu, stage.layers)
-                + self.mla_copy_bytes(spec, weights, stage.layers))
+                + self.mla_copy_bytes(spec, weights, stage.layers)
+                + self.alibi_slopes_bytes(spec, weights.tp, stage.layers))
 
     def mla_copy_bytes(self, spec, weights, layers: range) -> int:
         """SGLang's w_kc / w_vc for ``layers`` on one rank, where kvplan knows them exactly: an
@@ -2096,6 +2168,8 @@ class SGLang(Engine):
         Qwen2.5-VL (kvplan reads no vision_config of theirs for the vision head width:
         _ROPE_VISION_UNREAD), a Qwen3-VL spec without its qwen3_vl tower's num_heads (or, from
         0.5.22, its mrope), DeepSeek sparse attention (its indexer's rotary table is not read)."""
+        if getattr(spec, "architecture", None) in ROPE_GROUP_A:
+            return self._rope_group_a_bytes(spec, gpu)
         if spec.position_embedding != "rope":
             return 0
         arch = getattr(spec, "architecture", None) or ""
@@ -2165,6 +2239,49 @@ class SGLang(Engine):
                                 f"default): the spec's qwen3_vl vision tower does not record it (vision.tower.mrope, "
                                 f"which kvplan import records); use --engine vllm or --engine raw")
         return vision + (spec.rotary_width // 2 * 8 if tower.mrope else 0)
+
+    def _rope_group_a_bytes(self, spec, gpu: GPU | None) -> int:
+        """The one table a ROPE_GROUP_A model builds (its model file's get_rope arguments cited
+        there): rows = the max_position passed (spec.rope_max_position, else the context, or a
+        dynamic rope_scaling's original), x factor for dynamic NTK where rule rope_scaling_passed
+        lists the architecture; width the whole head or the imported partial width; float32 on
+        NVIDIA (model dtype on AMD up to 0.5.8). A scaled context whose unscaled rows the spec
+        does not keep (linear, YaRN) is refused where the rope_scaling reaches get_rope.
+        phi-2 2,048 x 32 x 4 = 262,144 B; InternLM2.5-7B 32,768 x 2 x 128 x 4 = 33,554,432 B."""
+        if spec.position_embedding != "rope":
+            return 0
+        from kvplan.engines.vllm import dtype_bytes
+
+        arch = spec.architecture
+        fp32 = gpu is None or gpu.vendor != "amd" or self.rule("rope_table")["hip_fp32"]
+        element = 4 if fp32 else dtype_bytes(spec)
+        head = spec.hidden_size // spec.num_attention_heads
+        width = 2 * math.ceil(head / 2) if ROPE_GROUP_A[arch] == "head" else spec.rotary_width
+        rope = spec.rope_scaling if spec.rope_scaling is not None and spec.rope_scaling.type == "dynamic" else None
+        rows = spec.rope_max_position or (rope.original_max_position_embeddings if rope else
+                                          spec.max_position_embeddings)
+        if arch not in self.rule("rope_scaling_passed"):
+            return rows * width * element
+        if rope is not None:
+            return math.ceil(rows * rope.factor) * width * element
+        if spec.rope_scaling is not None or spec.rope_max_position:
+            why = (f"rope_scaling type {spec.rope_scaling.type}" if spec.rope_scaling is not None else
+                   f"max_position_embeddings {spec.rope_max_position:,} beside a context of "
+                   f"{spec.max_position_embeddings:,} (a smaller context key, or a rope factor kvplan does not keep)")
+            raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name} "
+                                f"({arch}: get_rope receives the config's rope_scaling; {why}), which it counts in "
+                                f"the weights; use --engine vllm or --engine raw")
+        return rows * width * element
+
+    def alibi_slopes_bytes(self, spec, tp: int, layers: range | None = None) -> int:
+        """Baichuan's ALiBi layers (hidden_size != 4096) from 0.5.22: each keeps its rank's
+        num_attention_heads / tp slopes as a bf16 tensor on the GPU (rule alibi_slopes_tensor);
+        Baichuan2-13B at tp 1: 40 layers x 40 x 2 = 3,200 B. 0 otherwise."""
+        if (getattr(spec, "architecture", None) != "BaichuanForCausalLM" or spec.position_embedding != "alibi"
+                or not self.rule("alibi_slopes_tensor")):
+            return 0
+        held = len(layers) if layers is not None else spec.num_layers
+        return held * (spec.num_attention_heads // tp) * 2
 
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan

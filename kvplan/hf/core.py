@@ -703,6 +703,8 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
     }
     if (rope := rope_scaling(c)) is not None:
         m["rope_scaling"] = rope
+    if (given := c.raw("max_position_embeddings", None)) is not None:
+        m.update(rope_max_position(m, c.check_int("max_position_embeddings", given)))
     for name, keys in WEIGHT_ONLY_SIZES.items():
         if name == "intermediate_size" and not read_intermediate:
             continue
@@ -714,6 +716,20 @@ def base(c: HFConfig, intermediate: int | None = None, read_intermediate: bool =
     if head_dim is not None:
         m["head_dim"] = c.check_int("head_dim", head_dim)
     return m
+
+
+def rope_max_position(m: dict, rows: int) -> dict:
+    """{"rope_max_position": rows} when ``rows`` (the max_position a model file passes to get_rope:
+    config.json max_position_embeddings, with the class default; commandr.py's model_max_length
+    first) is neither the context ``m`` plans (max_position_embeddings: the smallest context key,
+    model_max_length first, times a rope factor) nor a dynamic rope_scaling's original, else {}:
+    the spec then carries the rotary table's unscaled rows without a second copy. Qwen-14B-style
+    configs (max_position_embeddings 8,192, seq_length 2,048) plan 2,048 tokens, while SGLang's
+    qwen.py builds 8,192 rows (engines.sglang.SGLang.rope_table_bytes reads this)."""
+    rope = m.get("rope_scaling") or {}
+    if rows in (m["max_position_embeddings"], rope.get("original_max_position_embeddings")):
+        return {}
+    return {"rope_max_position": rows}
 
 
 def kv_heads(c: HFConfig, heads: int) -> int:

@@ -7,8 +7,8 @@ head_dim (hidden / heads unless the config gives head_dim), except where a reade
 from __future__ import annotations
 
 from kvplan.hf.core import (ABSENT, Family, HFConfig, base, either, every_nth_global, hf_layer_types,
-                            one_rotary_width, partial_rotary_dim, rope_parameters_factor, rotary_factor,
-                            whole_head_before_0_13)
+                            one_rotary_width, partial_rotary_dim, rope_max_position, rope_parameters_factor,
+                            rotary_factor, whole_head_before_0_13)
 from kvplan.hf.families.qwen import qwen_moe, read_qwen2
 
 #: MoE routing settings: which experts a token picks and how their outputs are weighed.
@@ -118,6 +118,11 @@ def read_cohere(c: HFConfig) -> dict:
     # head on 0.8.0-0.12.0 (get_rope(rotary_dim=head_dim): 0.8.0 :169-174, 0.11.2 :178-183,
     # 0.12.0 :176-180), config.rope_parameters from 0.13.0 (0.13.0-0.23.0 :176-181).
     whole_head_before_0_13(c, m["hidden_size"] // m["num_attention_heads"])
+    # The rotary table's rows: commandr.py's max_position is model_max_length, else
+    # max_position_embeddings (8,192 by default), in SGLang (0.4.6-0.5.8 :171-173, 0.5.22 / 0.5.23
+    # :172-174) and vLLM alike (core.rope_max_position).
+    m.pop("rope_max_position", None)
+    m.update(rope_max_position(m, c.int(("model_max_length", "max_position_embeddings"), default=8192)))
     return m
 
 
