@@ -126,3 +126,18 @@ def test_an_unread_architecture_is_still_refused(capsys):
     assert code == 2 and out == ""
     line = one_line_error(err)
     assert "kvplan has not read which rotary cos/sin tables SGLang builds for" in line and "ChatGLM" in line
+
+
+def test_explain_counts_the_alibi_slopes_as_capacity_does(capsys, tmp_path):
+    # SGLang.loaded_bytes is the one sum of carve and explain: the 3,200 B of slopes reach the
+    # predicted weight line of an SGLang log too (explain on the 0.4.6 H100 log, read as 0.5.23)
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    path = _config(tmp_path, "baichuan2-7b", hidden_size=5_120, num_attention_heads=40, num_hidden_layers=40,
+                   intermediate_size=13_696)
+    log = parse_log(open("tests/fixtures/startup_logs/sglang_pr4760_llama31_8b_fa3_h100.log").read())
+    new = explain(log, model=path, gpu="h100", release="0.5.23").line("model weights").kvplan
+    old = explain(log, model=path, gpu="h100", release="0.5.8").line("model weights").kvplan
+    assert new - old == 3_200
+    assert new == capacity_json(capsys, path, "--engine", "sglang==0.5.23")["weights_bytes"]
