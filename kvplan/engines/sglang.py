@@ -442,7 +442,7 @@ ROPE_ARCHITECTURES = frozenset({
 #:   0.4.9 270, 0.4.10 272, 0.5.1-0.5.4 285, 0.5.6 = 0.5.8 286, 0.5.22 284, 0.5.23 290): head_dim wide,
 #:   text_config.max_position_embeddings rows (llama3 scaling: Llama3RotaryEmbedding keeps them), on the
 #:   three rope layers of four. Llama-4-Scout: 10,485,760 x 128 x 4 = 5,368,709,120 B. The vision
-#:   tower's table: rule llama4_vision_rope.
+#:   tower's table: rule llama4_vision_tower.
 ROPE_ARCHITECTURES = ROPE_ARCHITECTURES | frozenset({
     "ChatGLMModel", "DbrxForCausalLM", "DeciLMForCausalLM", "Ernie4_5_ForCausalLM", "Ernie4_5_MoeForCausalLM",
     "Glm4MoeForCausalLM", "HunYuanMoEV1ForCausalLM", "HunYuanDenseV1ForCausalLM", "MiMoForCausalLM",
@@ -1496,7 +1496,8 @@ RULES = (
          "115-120 / 154), rope_variant.py DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 406-421 "
          "(totals under _is_npu), factory.py get_rope key lines 158-170 / 439; models/gemma3_causal.py "
          "Gemma3Attention lines 196-225, Gemma3RotaryEmbedding lines 442, 595, 603"),
-    # -- whether Llama4ForConditionalGeneration builds its vision tower, whose Llama4VisionRotaryEmbedding
+    # -- whether Llama4ForConditionalGeneration builds its vision tower and projector (True): their
+    #    weights (SGLang.loaded_spec drops them where not) and the tower's Llama4VisionRotaryEmbedding
     #    keeps freqs_ci, (image_size / patch_size)^2 + 1 rows x (vision hidden_size / num_attention_heads / 2)
     #    complex64, made in __init__ on the GPU (0.5.8 mllama4.py lines 297-322): sized by the vision
     #    head count, which the spec's llama4 tower does not record, so refused where the tower is built
@@ -1505,10 +1506,10 @@ RULES = (
     #    1433-1448); from 0.4.10 only when has_vision = the checkpoint's vision weights and
     #    enable_multimodal, which model_config.py turns off for Llama4ForConditionalGeneration
     #    (mm_disabled_models) unless --enable-multimodal, an option kvplan does not take.
-    Rule("llama4_vision_rope", "0.4.6", "0.4.9", True,
+    Rule("llama4_vision_tower", "0.4.6", "0.4.9", True,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ (0.4.6 line 38, 0.4.9 line "
          "40: Llama4VisionModel(config.vision_config) from transformers)"),
-    Rule("llama4_vision_rope", "0.4.10", "0.5.23", False,
+    Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
          "mm_disabled_models (0.4.10 lines 111-117, 0.5.8 142-149, 0.5.22 601-612)"),
@@ -2087,6 +2088,17 @@ class SGLang(Engine):
             copy -= mla_layers * spec.mla.v_head_dim * spec.mla.kv_lora_rank * d
         return copy
 
+    def loaded_spec(self, spec):
+        """``spec`` without the vision tower and projector where this release does not build them:
+        Llama4ForConditionalGeneration from 0.4.10 (rule llama4_vision_tower False; mllama4.py
+        _should_skip_weight skips their checkpoint tensors, 0.4.10 lines 250 / 275-277, 0.5.8 651 / 690-692).
+        Llama-4-Scout at tp 8: 115,453,056 B a GPU fewer."""
+        if (getattr(spec, "architecture", None) == "Llama4ForConditionalGeneration"
+                and not self.rule("llama4_vision_tower")
+                and (spec.vision_tower is not None or spec.vision_projector is not None)):
+            return dataclasses.replace(spec, vision_tower=None, vision_projector=None)
+        return spec
+
     def rope_table_bytes(self, spec, gpu: GPU | None, layers: range | None = None) -> int:
         """The rotary tables ``spec``'s model keeps on one GPU of a stage holding ``layers`` (default
         all) from load, counted in SGLang's weights (rule ``rope_table``; each architecture's model
@@ -2104,7 +2116,7 @@ class SGLang(Engine):
         A Nemotron-NAS (DeciLM) stage of no_op attention layers only: none. Llama-4-Scout: 10,485,760
         x 128 x 4 = 5,368,709,120 B.
         Refused: an architecture whose model file kvplan has not read for it, Llama 4's vision
-        tower where SGLang builds it (rule llama4_vision_rope: 0.4.6 / 0.4.9), Qwen's
+        tower where SGLang builds it (rule llama4_vision_tower: 0.4.6 / 0.4.9), Qwen's
         vision-language models (their vision tower's table is sized by vision_config.num_heads,
         which the spec does not record: _ROPE_VISION_UNREAD), DeepSeek sparse attention (its
         indexer's rotary table is not read)."""
@@ -2121,7 +2133,7 @@ class SGLang(Engine):
             raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
                                 f"{spec.name} ({what}), which it counts in the weights (layers/rotary_embedding.py "
                                 f"get_rope and the model file); use --engine vllm or --engine raw")
-        if arch == "Llama4ForConditionalGeneration" and self.rule("llama4_vision_rope"):
+        if arch == "Llama4ForConditionalGeneration" and self.rule("llama4_vision_tower"):
             raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s "
                                 f"vision tower ({arch}: transformers' Llama4VisionRotaryEmbedding freqs_ci, "
                                 f"(image_size / patch_size)^2 + 1 rows x hidden_size / vision_config."
