@@ -1132,10 +1132,12 @@ def engine_weights(prof, spec: ModelSpec, gpu, weights=None, *, tp: int, pp: int
     DP-attention ranks (``CapacityRequest.dp_attention``): experts as ``moe`` says
     (``kvplan.shapes.MoEParallel``), the vocabulary padded as the engine pads it
     (``prof.vocab_padding``), the parts the engine splits otherwise as it does
-    (``prof.weight_splits``: SGLang's DP attention). The one weight rule of ``plan`` and of
-    `kvplan explain` on an SGLang log."""
+    (``prof.weight_splits``: SGLang's DP attention), of the tensors the engine builds
+    (``prof.loaded_spec``: not SGLang's Llama 4 vision tower from 0.4.10). The one weight rule of
+    ``plan`` and of `kvplan explain` on an SGLang log."""
     from kvplan.weights import weights_footprint
 
+    spec = prof.loaded_spec(spec)
     splits = prof.weight_splits(spec, gpu, tp=tp, dp_attention=dp_attention, expert_parallel=expert_parallel)
     return weights_footprint(spec, weights, tp, pp, moe=moe, vocab_padding=prof.vocab_padding, splits=splits)
 

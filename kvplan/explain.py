@@ -156,6 +156,9 @@ class Anchored(Engine):
     def weight_splits(self, spec, gpu, **kw) -> tuple:
         return self.base.weight_splits(spec, gpu, **kw)
 
+    def loaded_spec(self, spec):
+        return self.base.loaded_spec(spec)
+
     def block_size_note(self, spec, gpu, fmt, requested, block_size) -> str | None:
         return self.base.block_size_note(spec, gpu, fmt, requested, block_size)
 

@@ -412,6 +412,11 @@ class Engine:
 
             check_tp_splits(spec, tp, vocab=self.tp_split_vocab, engines=self.tp_split_rule)
 
+    def loaded_spec(self, spec):
+        """``spec`` as far as this engine builds and loads its tensors (``capacity.engine_weights``).
+        Default: all of them."""
+        return spec
+
     def weight_splits(self, spec, gpu, *, tp: int, dp_attention: int = 1, expert_parallel: bool = False) -> tuple:
         """Where this engine holds a part of the weights otherwise than split by ``tp``
         (``dp_attention``: ranks of one DP-attention group, ``CapacityRequest.dp_attention``)

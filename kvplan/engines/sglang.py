@@ -407,6 +407,47 @@ ROPE_ARCHITECTURES = frozenset({
     "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Gemma2ForCausalLM", "GptOssForCausalLM", "DeepseekV2ForCausalLM",
     "DeepseekV3ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration", "LlavaForConditionalGeneration"})
 
+#: Read in h30 (docs/findings/FINDINGS_h30_sglb.md): one get_rope table shared by every layer, no
+#: dtype argument (the base RotaryEmbedding's float32 on CUDA), every release that registers the
+#: class (the model file's EntryClass), rows and width as rope_table_bytes computes them:
+#: - ChatGLMModel (chatglm.py GLMAttention, 0.4.6-0.5.23 line 103, the file unchanged but imports):
+#:   head_dim = hidden_size // heads, rotary_dim = head_dim // 2, max_position = getattr(config,
+#:   "seq_length", 8192) (line 102; kvplan's context for ChatGLM), no rope_scaling. ChatGLM3-6B 8,192 x 64.
+#: - DbrxForCausalLM (dbrx.py DbrxAttention: 0.4.6-0.4.10 lines 199-203 / 222, 0.5.1-0.5.8 205-209 /
+#:   228, 0.5.22 214-218 / 237, 0.5.23 215-219 / 238): d_model // n_heads wide, max_seq_len rows, no scaling.
+#: - DeciLMForCausalLM (nemotron_nas.py DeciLMDecoderLayer, 0.5.1-0.5.8 lines 68 / 73 / 80 / 91-106,
+#:   0.5.22 = 0.5.23 76 / 81 / 88 / 99-103): llama.py's LlamaAttention (partial_rotary_factor x
+#:   head_dim, config.max_position_embeddings, the config's rope_scaling; 0.5.22+ rope_parameters),
+#:   built only where attention is not no_op: a stage of no_op layers holds no table.
+#: - Ernie4_5_ForCausalLM, Ernie4_5_MoeForCausalLM (ernie4.py Ernie4DecoderLayer, LlamaAttention as
+#:   Ernie4Attention, 0.5.1-0.5.6 lines 44 / 161-170, 0.5.8 162-171, 0.5.22 169-178, 0.5.23 170-179; EntryClass
+#:   both): LlamaAttention's table; the MTP block is ernie4_eagle.py's draft only.
+#: - Glm4MoeForCausalLM (glm4_moe.py Glm4MoeAttention, 0.4.10 line 240, 0.5.1 236, 0.5.2 242, 0.5.4
+#:   230, 0.5.6 231, 0.5.8 236, 0.5.22 279, 0.5.23 278): get_rope(head_dim, partial_rotary_factor=
+#:   config's, default 0.5; 0.5.22+ rope_parameters' first, 0.5.22 lines 704-707), which narrows to
+#:   int(head_dim x factor) (layers/rotary_embedding.py get_rope, 0.5.8 lines 2557-2558, 0.5.23
+#:   factory.py 156-157); config.max_position_embeddings rows. GLM-4.7 202,752 x 64. NextN: the draft only.
+#: - HunYuanMoEV1ForCausalLM (0.4.9+), HunYuanDenseV1ForCausalLM (0.4.10+) (hunyuan.py HunYuanAttention,
+#:   0.4.9 line 288, 0.4.10-0.5.2 330, 0.5.4 = 0.5.6 325, 0.5.8 326, 0.5.22 324, 0.5.23 325): head_dim
+#:   wide (get_head_dim: head_dim, else attention_head_dim, from 0.4.10), max_position_embeddings rows;
+#:   the config's dynamic scaling with an alpha is DynamicNTKAlphaRotaryEmbedding (0.5.8
+#:   rotary_embedding.py lines 1126-1160, 2650-2659): max_position rows, only the base changes.
+#: - MiMoForCausalLM (mimo.py MiMoModel(Qwen2Model) with Qwen2DecoderLayer, 0.4.9-0.5.2 lines 31 / 42,
+#:   0.5.4-0.5.23 20 / 31): qwen2.py's table (0.5.8 lines 160 / 205); the mtp_layers are skipped at
+#:   load (line 114) and built only by mimo_mtp.py's draft.
+#: - MiniMaxM2ForCausalLM (minimax_m2.py MiniMaxM2Attention, 0.5.6 lines 369-372 / 399, 0.5.8 553-556 /
+#:   583, 0.5.22 676-679 / 707, 0.5.23 672-675 / 703): getattr(config, "rotary_dim", head_dim) wide,
+#:   config.max_position_embeddings rows (vLLM: max(that, max_model_len)). MiniMax-M2.5 196,608 x 64.
+#: - Llama4ForCausalLM, Llama4ForConditionalGeneration (llama4.py Llama4Attention, 0.4.6 line 218,
+#:   0.4.9 270, 0.4.10 272, 0.5.1-0.5.4 285, 0.5.6 = 0.5.8 286, 0.5.22 284, 0.5.23 290): head_dim wide,
+#:   text_config.max_position_embeddings rows (llama3 scaling: Llama3RotaryEmbedding keeps them), on the
+#:   three rope layers of four. Llama-4-Scout: 10,485,760 x 128 x 4 = 5,368,709,120 B. The vision
+#:   tower's table: rule llama4_vision_tower.
+ROPE_ARCHITECTURES = ROPE_ARCHITECTURES | frozenset({
+    "ChatGLMModel", "DbrxForCausalLM", "DeciLMForCausalLM", "Ernie4_5_ForCausalLM", "Ernie4_5_MoeForCausalLM",
+    "Glm4MoeForCausalLM", "HunYuanMoEV1ForCausalLM", "HunYuanDenseV1ForCausalLM", "MiMoForCausalLM",
+    "MiniMaxM2ForCausalLM", "Llama4ForCausalLM", "Llama4ForConditionalGeneration"})
+
 #: Qwen's vision-language models: the text model's MRotaryEmbedding is RotaryEmbedding's table
 #: (layers/rotary_embedding.py MRotaryEmbedding.__init__ calls super().__init__: 0.4.6 line 816,
 #: 0.5.4 line 1239, 0.5.6 line 1387, 0.5.8 lines 1409-1425; 0.5.22 / 0.5.23 rotary_embedding/mrope.py
@@ -1558,6 +1599,23 @@ RULES = (
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
          "sglang/srt/models/baichuan.py BaiChuanAttention lines 184-195 (torch.tensor(..., dtype=torch.bfloat16 "
          "default line 131, device cuda))"),
+    # -- whether Llama4ForConditionalGeneration builds its vision tower and projector (True): their
+    #    weights (SGLang.loaded_spec drops them where not) and the tower's Llama4VisionRotaryEmbedding
+    #    keeps freqs_ci, (image_size / patch_size)^2 + 1 rows x (vision hidden_size / num_attention_heads / 2)
+    #    complex64, made in __init__ on the GPU (0.5.8 mllama4.py lines 297-322): sized by the vision
+    #    head count, which the spec's llama4 tower does not record, so refused where the tower is built
+    #    (True). 0.4.6 / 0.4.9 build transformers' Llama4VisionModel always (mllama4.py 0.4.6 line 38,
+    #    0.4.9 line 40; transformers 4.51.1 modeling_llama4.py Llama4VisionRotaryEmbedding lines
+    #    1433-1448); from 0.4.10 only when has_vision = the checkpoint's vision weights and
+    #    enable_multimodal, which model_config.py turns off for Llama4ForConditionalGeneration
+    #    (mm_disabled_models) unless --enable-multimodal, an option kvplan does not take.
+    Rule("llama4_vision_tower", "0.4.6", "0.4.9", True,
+         "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ (0.4.6 line 38, 0.4.9 line "
+         "40: Llama4VisionModel(config.vision_config) from transformers)"),
+    Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
+         "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
+         "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
+         "mm_disabled_models (0.4.10 lines 111-117, 0.5.8 142-149, 0.5.22 601-612)"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
 
@@ -2143,6 +2201,17 @@ class SGLang(Engine):
             copy -= mla_layers * spec.mla.v_head_dim * spec.mla.kv_lora_rank * d
         return copy
 
+    def loaded_spec(self, spec):
+        """``spec`` without the vision tower and projector where this release does not build them:
+        Llama4ForConditionalGeneration from 0.4.10 (rule llama4_vision_tower False; mllama4.py
+        _should_skip_weight skips their checkpoint tensors, 0.4.10 lines 250 / 275-277, 0.5.8 651 / 690-692).
+        Llama-4-Scout at tp 8: 115,453,056 B a GPU fewer."""
+        if (getattr(spec, "architecture", None) == "Llama4ForConditionalGeneration"
+                and not self.rule("llama4_vision_tower")
+                and (spec.vision_tower is not None or spec.vision_projector is not None)):
+            return dataclasses.replace(spec, vision_tower=None, vision_projector=None)
+        return spec
+
     def rope_table_bytes(self, spec, gpu: GPU | None, layers: range | None = None) -> int:
         """The rotary tables ``spec``'s model keeps on one GPU of a stage holding ``layers`` (default
         all) from load, counted in SGLang's weights (rule ``rope_table``; each architecture's model
@@ -2164,7 +2233,10 @@ class SGLang(Engine):
         table of 8192 rows x head_dim / 2 (_ROPE_VISION_UNREAD's comment; rule ``rope_table``
         "qwen3_vl_get_rope"). Qwen3-VL-8B (mrope_section [24, 20, 20]) on an H100: 134,217,728 +
         72 B (0.5.6), + 1,179,648 B (0.5.8), + 1,179,648 + 512 B (0.5.22).
-        Refused: an architecture whose model file kvplan has not read for it, Qwen2-VL and
+        A Nemotron-NAS (DeciLM) stage of no_op attention layers only: none. Llama-4-Scout: 10,485,760
+        x 128 x 4 = 5,368,709,120 B.
+        Refused: an architecture whose model file kvplan has not read for it, Llama 4's vision
+        tower where SGLang builds it (rule llama4_vision_tower: 0.4.6 / 0.4.9), Qwen2-VL and
         Qwen2.5-VL (kvplan reads no vision_config of theirs for the vision head width:
         _ROPE_VISION_UNREAD), a Qwen3-VL spec without its qwen3_vl tower's num_heads (or, from
         0.5.22, its mrope), DeepSeek sparse attention (its indexer's rotary table is not read)."""
@@ -2182,7 +2254,19 @@ class SGLang(Engine):
             raise BadInputError(f"{self.name}: kvplan has not read which rotary cos/sin tables SGLang builds for "
                                 f"{spec.name} ({what}), which it counts in the weights (layers/rotary_embedding.py "
                                 f"get_rope and the model file); use --engine vllm or --engine raw")
+        if arch == "Llama4ForConditionalGeneration" and self.rule("llama4_vision_tower"):
+            raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name}'s "
+                                f"vision tower ({arch}: transformers' Llama4VisionRotaryEmbedding freqs_ci, "
+                                f"(image_size / patch_size)^2 + 1 rows x hidden_size / vision_config."
+                                f"num_attention_heads / 2 complex64, which kvplan's spec does not record; built in "
+                                f"0.4.6 and 0.4.9, not from 0.4.10 without --enable-multimodal), which it counts in "
+                                f"the weights; use --engine sglang==0.5.6 or later, --engine vllm or --engine raw")
         from kvplan.engines.vllm import dtype_bytes, rope_tables_held
+        from kvplan.layers import NoCache
+
+        if arch == "DeciLMForCausalLM" and all(isinstance(spec.layers[i], NoCache)
+                                               for i in (layers if layers is not None else range(spec.num_layers))):
+            return 0  # nemotron_nas.py: a no_op attention layer builds no LlamaAttention, so no get_rope
 
         rule = self.rule("rope_table")
         fp32 = gpu is None or gpu.vendor != "amd" or rule["hip_fp32"]
