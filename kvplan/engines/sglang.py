@@ -1344,14 +1344,14 @@ RULES = (
          "lines 1594-1595; deep_gemm: w_scale_k / w_scale_v, w_kc / w_vc lines 1609-1612)"),
     Rule("mla_copy_block_fp8", "0.4.9", "0.4.9", "bf16_if_bf16",
          "python/sglang/srt/models/deepseek_v2.py DeepseekV2ForCausalLM.post_load_weights lines 2096-2260 "
-         "(_is_cuda, 128 x 128, model_dtype bf16 lines 2163-2167; block_quant_dequant line 2175; "
+         "(_is_cuda, 128 x 128, model_dtype bf16 lines 2163-2167; block_quant_dequant line 2177; "
          "block_quant_to_tensor_quant line 2184; w_kc / w_vc lines 2223-2228)"),
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
-         "2210, block_quant_dequant(..., torch.bfloat16) line 2219, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
-         "2463-2631; 0.5.4 2947-3117; 0.5.6 3502-3686: line 3586, 3595, 3653), from 0.5.8 "
-         "models/deepseek_common/deepseek_weight_loader.py (0.5.8 lines 367-571: 470, 479, 537; 0.5.22 547-786: "
-         "664, 673, 752; 0.5.23 586-814: 692, 701, 780)"),
+         "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
+         "2463-2631; 0.5.4 2947-3117; 0.5.6 3502-3686: lines 3586, 3597, 3653), from 0.5.8 "
+         "models/deepseek_common/deepseek_weight_loader.py (0.5.8 lines 367-571: 470, 481, 537; 0.5.22 547-786: "
+         "664, 675, 752; 0.5.23 586-820: 692, 703, 780)"),
     # -- a multimodal model's mem_fraction_static (VLMFraction; SGLang.multimodal_fraction). Qwen3-VL-8B
     #    on an H100 under 0.5.8: the default round((81,559 - 13,440) / 81,559, 3) = 0.835, then L = 24
     #    (getattr's default: its vision_config has depth 27), h = 1152: ratio 1.265625, factor
