@@ -135,3 +135,23 @@ def test_capacity_before_and_after(capsys):
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "int8",
                          "--engine", "sglang==0.5.6", "--json")
     assert code == 0 and "which are not counted (kvplan's int8 does not say" in err
+
+
+@pytest.mark.parametrize("release, copy", [("0.4.6", 61 * (128 * 256 * 512 + 128 * 4 * 2 * 4)),
+                                           ("0.5.6", 61 * 128 * 256 * 512 * 2)])
+def test_explain_counts_the_copies_capacity_counts(v3, release, copy):
+    """Both go through SGLang.loaded_bytes with the GPU: DeepSeek-V3 fp8 at tp 1 on an H100 (the
+    SGLang 0.4.6 H100 log, model overridden): 0.4.6 keeps fp8 copies and DeepGEMM block scales
+    (1,023,660,032 B), 0.5.6 bf16 ones (2,046,820,352 B)."""
+    from kvplan.capacity import make_request, plan
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    log = open("tests/fixtures/startup_logs/sglang_pr4760_llama31_8b_fa3_h100.log").read()
+    ex = explain(parse_log(log), model="deepseek-v3", gpu="h100", release=release)
+    cap = plan(make_request(v3, "h100", engine=f"sglang=={release}"))
+    assert ex.line("model weights").kvplan == cap.weights_bytes
+    assert _copy(v3, release, "h100", tp=1) == copy
+    stored = cap.weights.stages[0].bytes
+    rope = get_engine(f"sglang=={release}").rope_table_bytes(v3, get_gpu("h100"))
+    assert cap.weights_bytes == stored + rope + copy
