@@ -1200,7 +1200,7 @@ def plan(req: CapacityRequest) -> Pool:
         settings = dataclasses.replace(settings, memory_fraction=frac)
     prof.check_kv_pool(spec, req.gpu, req.disable_hybrid_kv_cache_manager)
     w = _weights(req, prof)
-    notes.extend(prof.unmodelled_notes(spec, w, dp=req.dp))  # e.g. vLLM's DP ranks gather MoE tokens
+    notes.extend(prof.unmodelled_notes(spec, w, dp=req.dp, gpu=req.gpu))  # e.g. vLLM's DP ranks gather MoE tokens
     notes.append(prof.moe_workspace_note(spec, req.gpu, w, settings))  # e.g. vLLM's fp8 experts' kept workspace
     if req.speculative is not None:
         from kvplan.speculative import with_draft_weights

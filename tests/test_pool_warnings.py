@@ -53,7 +53,7 @@ def test_speed_json_carries_the_warnings(capsys):
 
 def test_speed_prints_sglangs_quantized_copy_warning(capsys):
     code, _, err = cli(capsys, "speed", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.6",
-                       "--ctx", "1k", "--users", "4,32")
+                       "--weights", "int8", "--ctx", "1k", "--users", "4,32")
     assert code == 0
     assert len([ln for ln in _warnings(err) if SGLANG_COPY in ln]) == 1
 

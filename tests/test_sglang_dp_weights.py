@@ -35,6 +35,11 @@ DENSE = 1_040_836_608
 SHARED = 2_235_871_232
 #: SGLang's float32 rotary table, counted in its weights (rule rope_table): 163,840 rows x 64 x 4 B
 ROPE = 163_840 * 64 * 4
+#: SGLang's w_kc / w_vc of the block-fp8 kv_b_proj (SGLang.mla_copy_bytes), 61 layers of 128 heads x
+#: (128 + 128) x 512 at attention tp 1: bf16 from 0.4.9 on NVIDIA; 0.4.6 on an H200 (9.0): fp8 copies
+#: and DeepGEMM's float32 block scales, 128 heads x 4 x (1 + 1) each
+COPY_BF16_TP1 = 61 * 128 * 256 * 512 * 2
+COPY_0_4_6_TP1 = 61 * (128 * 256 * 512 + 128 * 4 * 2 * 4)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,7 @@ def test_hand_figures():
 @pytest.mark.parametrize("release", ["0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8"])
 def test_dp8_splits_lm_head_dense_mlp_and_shared_experts_over_tp8(v3, release):
     got = _weights(v3, engine=f"sglang=={release}", tp=1, dp=8, enable_expert_parallel=True, max_model_len=5120)
-    assert got == BEFORE - LM_HEAD - DENSE - SHARED + ROPE == 96_021_680_384 + 41_943_040
+    assert got == BEFORE - LM_HEAD - DENSE - SHARED + ROPE + COPY_BF16_TP1 == 96_021_680_384 + 41_943_040 + 2_046_820_352
 
 
 def test_by_part_at_dp8(v3):
@@ -74,14 +79,15 @@ def test_0_4_6_keeps_the_shared_expert_whole_on_hopper(v3):
     """0.4.6 clones the shared expert tp_size times among the routed experts on capability >= 9.0:
     each rank holds a whole one, with or without DP attention."""
     dp8 = _weights(v3, engine="sglang==0.4.6", tp=1, dp=8, enable_expert_parallel=True, max_model_len=5120)
-    assert dp8 == BEFORE - LM_HEAD - DENSE + ROPE == 98_257_551_616 + 41_943_040
+    assert dp8 == BEFORE - LM_HEAD - DENSE + ROPE + COPY_0_4_6_TP1 == 98_257_551_616 + 41_943_040 + 1_023_660_032
     eng = get_engine("sglang==0.4.6")
     assert eng.weight_splits(v3, get_gpu("h200"), tp=8) == (("mlp", "mlp.shared_experts.", 1),)
     assert eng.weight_splits(v3, get_gpu("a100-80gb"), tp=8) == ()  # 8.0: no fusion, split over tp
     assert eng.weight_splits(v3, get_gpu("mi300x"), tp=8) == (("mlp", "mlp.shared_experts.", 1),)
     tp8 = weights_footprint(v3, None, 8).per_gpu_bytes
-    assert _weights(v3, engine="sglang==0.4.6", tp=8) - tp8 == SHARED + ROPE  # + 58 x 7/8 of a shared expert
-    assert _weights(v3, engine="sglang==0.4.9", tp=8) == tp8 + ROPE
+    # + 58 x 7/8 of a shared expert; w_kc / w_vc at tp 8: 61 x (2,097,152 fp8 + 512 of scales), 61 x 4,194,304 bf16
+    assert _weights(v3, engine="sglang==0.4.6", tp=8) - tp8 == SHARED + ROPE + 127_957_504
+    assert _weights(v3, engine="sglang==0.4.9", tp=8) == tp8 + ROPE + 255_852_544
 
 
 def test_0_5_6_fuses_the_shared_expert_under_ep_on_amd_gfx942(v3):
@@ -174,8 +180,11 @@ def test_vllm_dp_with_moe_says_the_gathered_tokens_are_not_counted(v3):
 
 
 def test_sglang_names_its_uncounted_mla_copies(v3):
-    notes = plan(make_request(v3, "h200", engine="sglang", tp=8)).engine_notes
-    assert any("w_kc / w_vc" in n and "not counted: 255,852,544 B a GPU in bf16" in n for n in notes)
+    """An int8 kv_b_proj (w8a8_int8 or compressed-tensors: not told apart) still warns; the
+    checkpoint's block fp8 is counted, not warned about (tests/test_sglang_mla_copy.py)."""
+    notes = plan(make_request(v3, "h200", engine="sglang", tp=8, weights="int8")).engine_notes
+    assert any("w_kc / w_vc" in n and ": 255,852,544 B a GPU if bf16, half that if fp8" in n for n in notes)
+    assert not any("w_kc" in n for n in plan(make_request(v3, "h200", engine="sglang", tp=8)).engine_notes)
     assert not any("w_kc" in n for n in plan(make_request(load_model("llama3.1-8b"), "h100",
                                                           engine="sglang")).engine_notes)
 
@@ -198,7 +207,7 @@ def test_sglang_counts_the_copies_of_an_unquantized_kv_b_proj():
         pool = plan(make_request(lite, "h100", engine="sglang==0.5.4", tp=tp))
         assert pool.kv_pool_bytes == pool_bytes
         assert not any("w_kc" in n for n in pool.engine_notes)
-    # a quantized kv_b_proj: not counted, said (test above)
+    # a block-fp8 kv_b_proj without a GPU (vendor unknown): not counted, said (tests/test_sglang_mla_copy.py)
     v3 = load_model("deepseek-v3")
     assert sglang.mla_copy_bytes(v3, weights_footprint(v3, "fp8", tp=8), range(v3.num_layers)) == 0
 

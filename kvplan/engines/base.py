@@ -430,9 +430,9 @@ class Engine:
         profile run is not counted (the pool can be smaller than planned). Default: none."""
         return None
 
-    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
-        """Memory this release allocates for ``spec`` that the plan does not count (one line each,
-        for the notes); none by default."""
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1, gpu=None) -> tuple[str, ...]:
+        """Memory this release allocates for ``spec`` on ``gpu`` (None: unknown) that the plan
+        does not count (one line each, for the notes); none by default."""
         return ()
 
     @classmethod

@@ -1446,6 +1446,31 @@ RULES = (
          "layers/moe/fused_moe_triton/layer.py num_local_experts (0.5.6 lines 182-185, 0.5.8 194-197); "
          "0.5.22 the same decision (deepseek_v2.py shared_experts_fusion_disable_reason lines 3270-3339, moe/utils.py "
          "install_shared_experts_fusion_decision line 618, fused_moe_triton/layer.py line 398)"),
+    # -- what post_load_weights makes of a block-fp8 kv_b_proj (the checkpoint's quant_method fp8
+    #    with weight_block_size, served as stored) on NVIDIA with a 128 x 128 block: w_kc / w_vc
+    #    (SGLang.mla_copy_bytes). "deep_gemm_sm90": fp8 w_kc / w_vc copied from kv_b_proj with
+    #    their block scales w_scale_k / w_scale_v when _ENABLE_JIT_DEEPGEMM (compute capability
+    #    9.0: layers/quantization/deep_gemm.py lines 14-29, SGL_ENABLE_JIT_DEEPGEMM default true;
+    #    deep_gemm ships in sgl-kernel, imported unguarded on CUDA) and the model dtype is bf16,
+    #    else requantized per tensor (block_quant_to_tensor_quant: fp8 and a 4-byte scale).
+    #    "bf16_if_bf16": dequantized to the model dtype when it is bf16 (block_quant_dequant),
+    #    else requantized; "bf16": dequantized to bf16. From 0.4.9 the DeepGEMM bmm path needs
+    #    SGL_USE_DEEPGEMM_BMM (0.5.23: SGLANG_USE_DEEPGEMM_BMM, environ.py line 1375), default
+    #    false: not planned. Other block sizes and AMD: requantized per tensor in every release.
+    Rule("mla_copy_block_fp8", "0.4.6", "0.4.6", "deep_gemm_sm90",
+         "python/sglang/srt/models/deepseek_v2.py DeepseekV2ForCausalLM.post_load_weights lines 1505-1614 "
+         "(128 x 128, _ENABLE_JIT_DEEPGEMM, model_dtype bf16 lines 1553-1558; requant line 1563; w_kc / w_vc "
+         "lines 1594-1595; deep_gemm: w_scale_k / w_scale_v, w_kc / w_vc lines 1609-1612)"),
+    Rule("mla_copy_block_fp8", "0.4.9", "0.4.9", "bf16_if_bf16",
+         "python/sglang/srt/models/deepseek_v2.py DeepseekV2ForCausalLM.post_load_weights lines 2096-2260 "
+         "(_is_cuda, 128 x 128, model_dtype bf16 lines 2163-2167; block_quant_dequant line 2177; "
+         "block_quant_to_tensor_quant line 2184; w_kc / w_vc lines 2223-2228)"),
+    Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
+         "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
+         "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
+         "2463-2631; 0.5.4 2947-3117; 0.5.6 3502-3686: lines 3586, 3597, 3653), from 0.5.8 "
+         "models/deepseek_common/deepseek_weight_loader.py (0.5.8 lines 367-571: 470, 481, 537; 0.5.22 547-786: "
+         "664, 675, 752; 0.5.23 586-820: 692, 703, 780)"),
     # -- a multimodal model's mem_fraction_static (VLMFraction; SGLang.multimodal_fraction). Qwen3-VL-8B
     #    on an H100 under 0.5.8: the default round((81,559 - 13,440) / 81,559, 3) = 0.835, then L = 24
     #    (getattr's default: its vision_config has depth 27), h = 1152: ratio 1.265625, factor
@@ -1618,6 +1643,23 @@ RULES = (
          "mm_disabled_models (0.4.10 lines 111-117, 0.5.8 142-149, 0.5.22 601-612)"),
 )
 BOOK = RuleBook("sglang", RELEASES, RULES)
+
+#: The architectures whose post_load_weights kvplan read for a quantized kv_b_proj
+#: (models/deepseek_v2.py DeepseekV2ForCausalLM, DeepseekV3ForCausalLM its subclass; from 0.5.8
+#: models/deepseek_common/deepseek_weight_loader.py): SGLang.mla_copy_for.
+_MLA_COPY_READ = frozenset({"DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM"})
+
+
+@dataclass(frozen=True)
+class MLACopy:
+    """How SGLang's post_load_weights holds w_kc / w_vc (SGLang.mla_copy_for): ``element``
+    bytes a value; ``fresh``: built from a tensor post_load_weights made (or whose storage
+    kv_b_proj drops afterwards), which a one-head view keeps whole; ``scale``: "none",
+    "tensor" (one 4-byte w_scale a layer) or "block" (0.4.6 DeepGEMM's w_scale_k / w_scale_v)."""
+
+    element: int
+    fresh: bool
+    scale: str = "none"
 
 
 @dataclass(frozen=True)
@@ -2143,11 +2185,9 @@ class SGLang(Engine):
                 check_tp_splits(spec, tp * dp, vocab="lm_head" in split_all, engines="SGLang")
         return tuple(rows)
 
-    def unmodelled_notes(self, spec, weights, *, dp: int = 1) -> tuple[str, ...]:
-        """MLA models with a quantized kv_b_proj: SGLang's w_kc / w_vc (see ``mla_copy_bytes``)
-        follow the checkpoint's quantization (bf16 from int8, AWQ and, from 0.4.9 on NVIDIA,
-        128 x 128 block fp8; fp8 for per-channel fp8, block fp8 on AMD, and block fp8 in 0.4.6),
-        which kvplan's fp8 format does not record: not counted, said."""
+    def unmodelled_notes(self, spec, weights, *, dp: int = 1, gpu: GPU | None = None) -> tuple[str, ...]:
+        """MLA models with a quantized kv_b_proj whose w_kc / w_vc kvplan cannot size
+        (``mla_copy_for`` None): not counted, said, with the bf16 and the fp8 figure."""
         from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
 
         notes = ()
@@ -2157,15 +2197,14 @@ class SGLang(Engine):
                      f"cos_cached_total and sin_cached_total beside the rotary table (layers/rotary_embedding.py "
                      f"DeepseekScalingRotaryEmbedding), which are not counted: {2 * rows:,} B a GPU (kvplan's spec "
                      f"does not record the scaling type)",)
-        if spec.mla is None or not kv_b_proj_quantized(spec, weights):
+        if spec.mla is None or not kv_b_proj_quantized(spec, weights) or self.mla_copy_for(spec, weights, gpu):
             return notes
         copy = max(mla_absorbed_bytes(spec, st.layers, weights.tp, 2) for st in weights.stages)
         if not copy:
             return notes
         return notes + (f"{self.name} also keeps w_kc / w_vc, copies of every MLA layer's quantized kv_b_proj (models/"
-                f"deepseek_v2.py post_load_weights), which are not counted: {copy:,} B a GPU in bf16 (from an int8 "
-                f"or AWQ kv_b_proj, and from 0.4.9 a 128 x 128 block-fp8 one on NVIDIA), half that in fp8 (other "
-                f"fp8)",)
+                f"deepseek_v2.py post_load_weights), which are not counted ({self._mla_copy_unknown(spec, weights, gpu)}"
+                f"): {copy:,} B a GPU if bf16, half that if fp8",)
 
     def loaded_bytes(self, spec, gpu: GPU | None, weights, stage) -> int:
         """What one GPU of ``stage`` holds once SGLang has loaded the model, the figure its "Load
@@ -2174,31 +2213,105 @@ class SGLang(Engine):
         (``mla_copy_bytes``) and Baichuan's ALiBi slopes tensors (``alibi_slopes_bytes``). The one sum of ``carve`` (capacity) and of `kvplan explain`
         (kvplan.explain_sglang)."""
         return (stage.bytes + self.rope_table_bytes(spec, gpu, stage.layers)
-                + self.mla_copy_bytes(spec, weights, stage.layers)
+                + self.mla_copy_bytes(spec, weights, stage.layers, gpu=gpu)
                 + self.alibi_slopes_bytes(spec, weights.tp, stage.layers))
 
-    def mla_copy_bytes(self, spec, weights, layers: range) -> int:
-        """SGLang's w_kc / w_vc for ``layers`` on one rank, where kvplan knows them exactly: an
-        unquantized kv_b_proj. post_load_weights (models/deepseek_v2.py in every wheel, 0.4.10
-        lines 2182 and 2263-2272; 0.5.8: models/deepseek_common/deepseek_weight_loader.py) splits
-        the weight per head into its key and value parts and keeps ``w_kc.transpose(1, 2)
-        .contiguous()`` and ``w_vc.contiguous()`` beside kv_b_proj, which the MHA prefill still
-        runs: copies in the model dtype, together kv_b_proj's size, except that with one head a
-        rank the value slice is already contiguous and ``.contiguous()`` returns it uncopied.
-        DeepSeek-V2-Lite (16 heads, 27 layers, kv_lora 512, 128 + 128) in bf16 at tp 1:
-        27 x 16 x 256 x 512 x 2 = 113,246,208 B. A quantized kv_b_proj: 0 here, stated by
-        ``unmodelled_notes``."""
+    def mla_copy_for(self, spec, weights, gpu: GPU | None) -> MLACopy | None:
+        """How post_load_weights (models/deepseek_v2.py in every wheel; from 0.5.8
+        models/deepseek_common/deepseek_weight_loader.py) builds w_kc / w_vc from each MLA
+        layer's kv_b_proj, which it runs before the quant methods' process_weights_after_loading
+        (model_loader/loader.py: DeepseekV2ForCausalLM.load_weights calls it; 0.4.6 lines
+        377-388, 0.5.23 load_weights_only / postprocess_weights lines 1028-1090), so kv_b_proj
+        is still as loaded; None where kvplan cannot tell (``unmodelled_notes`` says so).
+        An unquantized kv_b_proj, and one quantized online (--weights fp8 on a checkpoint without
+        a quantization_config: SGLang's --quantization fp8 creates it in the model dtype and
+        quantizes it afterwards, dropping that storage): copies in the model dtype. The
+        checkpoint's block fp8 served as stored (quant_method fp8 with weight_block_size, read
+        for DeepseekV2 / V3 only): dequantized to bf16 on NVIDIA with a 128 x 128 block (rule
+        ``mla_copy_block_fp8``; 0.4.6 on compute capability 9.0 keeps fp8 copies and their block
+        scales instead), else requantized per tensor (fp8 copies and one 4-byte float32
+        w_scale: block_quant_to_tensor_quant, scaled_fp8_quant's torch.zeros(1) on CUDA,
+        input_to_float8's scalar on ROCm). Not decided: int8 (w8a8_int8 dequantizes to bf16,
+        compressed-tensors int8 in 0.5.8 keeps int8), int4 (AWQ and GPTQ, one format here), fp8
+        without a block size (per-tensor fp8 and compressed-tensors channel or block schemes),
+        a GPU of unknown vendor, or of unknown compute capability under 0.4.6."""
         from kvplan.engines.vllm import dtype_bytes
-        from kvplan.shapes import mla_absorbed_shapes
-        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
+        from kvplan.weights import kv_b_proj_quantized
 
-        if spec.mla is None or kv_b_proj_quantized(spec, weights):
+        if spec.mla is None:
+            return None
+        if not kv_b_proj_quantized(spec, weights):
+            return MLACopy(dtype_bytes(spec), False)
+        if spec.architecture not in _MLA_COPY_READ:
+            return None
+        if weights.format == "fp8" and not spec.weights_format:  # online: bf16 at post_load_weights
+            return MLACopy(dtype_bytes(spec), True)
+        if not (weights.format in ("fp8", "checkpoint") and spec.weights_format == "fp8_e4m3"
+                and spec.weights_block is not None):
+            return None
+        if gpu is None or gpu.vendor not in ("nvidia", "amd"):
+            return None
+        requant = MLACopy(1, True, "tensor")
+        if gpu.vendor == "amd" or tuple(spec.weights_block) != (128, 128):
+            return requant
+        path = self.rule("mla_copy_block_fp8")
+        if path == "deep_gemm_sm90":
+            if gpu.compute_capability is None:
+                return None
+            return MLACopy(1, False, "block") if gpu.compute_capability == (9, 0) and spec.dtype == "bf16" else requant
+        if path == "bf16_if_bf16" and spec.dtype != "bf16":
+            return requant
+        return MLACopy(2, True)
+
+    def _mla_copy_unknown(self, spec, weights, gpu: GPU | None) -> str:
+        """Why ``mla_copy_for`` cannot size a quantized kv_b_proj's w_kc / w_vc (for the note)."""
+        if spec.architecture not in _MLA_COPY_READ:
+            return f"{spec.architecture or spec.name}'s post_load_weights for a quantized kv_b_proj not read"
+        if weights.format == "fp8" and spec.weights_format == "fp8_e4m3" and spec.weights_block is None:
+            return ("an fp8 checkpoint without weight_block_size: per-tensor fp8 keeps fp8 copies, a compressed-"
+                    "tensors block scheme bf16 ones from 0.5.8, which kvplan's spec does not tell apart")
+        if weights.format in ("int8", "int4"):
+            return (f"kvplan's {weights.format} does not say which quantization SGLang loads: w8a8_int8 and AWQ "
+                    f"dequantize to bf16, compressed-tensors int8 keeps int8 in 0.5.8, GPTQ is not read")
+        if weights.format == "fp8" and spec.weights_format == "fp8_e4m3":
+            return ("the GPU's vendor decides: bf16 on NVIDIA, fp8 on AMD" if gpu is None or gpu.vendor
+                    not in ("nvidia", "amd") else "the GPU's compute capability decides in 0.4.6: fp8 with "
+                    "block scales on 9.0, else fp8 with one scale")
+        return f"a {weights.format} kv_b_proj from a {spec.weights_format or 'unquantized'} checkpoint is not read"
+
+    def mla_copy_bytes(self, spec, weights, layers: range, gpu: GPU | None = None) -> int:
+        """SGLang's w_kc / w_vc for ``layers`` on one rank, as ``mla_copy_for`` says they are
+        built: per head the key and value parts of kv_b_proj (or of what post_load_weights made of
+        it), ``w_kc.transpose(1, 2).contiguous()`` and ``w_vc.contiguous()`` (0.4.10 lines 2267-2272),
+        copies together kv_b_proj's size in ``MLACopy.element`` bytes a value, except that with one
+        head a rank the value slice is already contiguous and ``.contiguous()`` returns a view: of
+        kv_b_proj, nothing more, or of a tensor post_load_weights made (``MLACopy.fresh``), which
+        the view then keeps whole. Scales: one 4-byte w_scale a layer (requantized per tensor), or
+        0.4.6's DeepGEMM w_scale_k / w_scale_v, the float32 block scales of each head's key and
+        value rows (views with one head a rank). DeepSeek-V2-Lite bf16 at tp 1: 27 x 16 x 256 x
+        512 x 2 = 113,246,208 B; DeepSeek-V3 block fp8 at tp 8 on an H200, 0.4.10+: 61 x 4,194,304
+        = 255,852,544 B (bf16); 0.4.6: 61 x (2,097,152 + 512) = 127,957,504 B; on an MI300X: 61 x
+        (2,097,152 + 4) = 127,926,516 B. Undecided (``mla_copy_for`` None): 0, said by
+        ``unmodelled_notes``."""
+        from kvplan.shapes import mla_absorbed_shapes
+        from kvplan.weights import mla_absorbed_bytes
+
+        how = self.mla_copy_for(spec, weights, gpu)
+        if how is None:
             return 0
-        d = dtype_bytes(spec)
-        copy = mla_absorbed_bytes(spec, layers, weights.tp, d)
-        if copy and spec.num_attention_heads // weights.tp == 1:  # w_vc is a contiguous view: not copied
-            mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
-            copy -= mla_layers * spec.mla.v_head_dim * spec.mla.kv_lora_rank * d
+        e = how.element
+        copy = mla_absorbed_bytes(spec, layers, weights.tp, e)
+        if not copy:
+            return 0
+        m, heads = spec.mla, spec.num_attention_heads // weights.tp
+        mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
+        if heads == 1:  # w_vc is a contiguous view: of kv_b_proj (nothing), or of a new w (all of it)
+            copy += mla_layers * m.kv_lora_rank * e * ((m.qk_nope_head_dim + m.v_head_dim) * how.fresh - m.v_head_dim)
+        if how.scale == "tensor":
+            copy += mla_layers * 4
+        elif how.scale == "block" and heads > 1:  # 128 x 128 tiles: heads x kv_lora / 128 of each part
+            copy += mla_layers * 4 * heads * -(-m.kv_lora_rank // 128) * (m.qk_nope_head_dim // 128
+                                                                           + m.v_head_dim // 128)
         return copy
 
     def loaded_spec(self, spec):

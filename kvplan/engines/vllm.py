@@ -830,7 +830,7 @@ class VLLM(Engine):
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
 
-    def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1) -> tuple[str, ...]:
+    def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1, gpu=None) -> tuple[str, ...]:
         """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
         tokens of every DP rank and the DP communicators are not in the plan's activation peak
         and non-torch figures, which are dp 1's."""
