@@ -306,7 +306,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_h200_slurm.sh",
              commit="4e52ed4c6", weights="fp8", memory_fraction=0.82, fit=(1024, 1024, 16),
              notes={(8192, 1024, 64): "8k/1k at 64 users refused by kvplan: 64 whole requests (7,387 + 922 tokens "
-                                      "on average) need 531,776 KV tokens, 3% over the 514,708 kvplan finds at "
+                                      "on average) need 531,776 KV tokens, 4% over the 510,470 kvplan finds at "
                                       "mem_fraction_static 0.82. The run completed; SGLang admits requests as pages "
                                       "free (mean TTFT 2.35 s here against 1.09 s at 32 users suggests queueing), "
                                       "so the refusal is kvplan's whole-request fit rule at the margin, not a "
@@ -314,7 +314,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                     (1024, 1024, 16): "fit: the MoE measurement of the five that set the shared factors "
                                       "(benchmarks/fit_speed.py)",
                     (1024, 8192, 64): "1k/8k at 64 users refused by kvplan: 64 whole requests (922 + 7,386 tokens "
-                                      "on average) need 531,712 KV tokens, 3% over the 514,708 kvplan finds at "
+                                      "on average) need 531,712 KV tokens, 4% over the 510,470 kvplan finds at "
                                       "mem_fraction_static 0.82. The run completed (mean TTFT 0.51 s against "
                                       "0.32 s at 32 users, no sign of queueing): the 64 never hold their full "
                                       "lengths at once (outputs range 6,553-8,192 tokens and a finished request is "
