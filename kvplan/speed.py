@@ -589,7 +589,7 @@ def setup(pool: Pool, efficiency: Efficiency | None = None, fuse_allreduce_rms: 
         mixer_reduces, mlp_layers = _reduce_counts(spec, st.layers)
         # the up-projection an MLA decode reads: the engine's copy where it keeps one (the rule capacity
         # counts its memory by, Engine.mla_copy_bytes), else kv_b_proj itself
-        copy = engine.mla_decode_read_bytes(spec, pool.weights, st.layers)
+        copy = engine.mla_decode_read_bytes(spec, pool.weights, st.layers, gpu=gpu)
         stored = kv_b_proj_bytes(spec, st.layers, pool.weights) if copy is not None else 0
         stages.append(_Stage(st.stage, read - stored, bp["experts"], linear, pc["experts"], dense_m, expert_m,
                              _parts(kinds), len(st.layers), moe_layers, mixer_reduces, mlp_layers,

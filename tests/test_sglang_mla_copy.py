@@ -155,3 +155,25 @@ def test_explain_counts_the_copies_capacity_counts(v3, release, copy):
     stored = cap.weights.stages[0].bytes
     rope = get_engine(f"sglang=={release}").rope_table_bytes(v3, get_gpu("h100"))
     assert cap.weights_bytes == stored + rope + copy
+
+
+def test_speed_reads_sglang_s_w_kc_w_vc_as_held():
+    """SGLang's absorbed decode reads w_kc / w_vc (forward_absorb), so kvplan.speed times the copies
+    capacity counts: DeepSeek-V3 block fp8 at tp 8, bf16 on an H200 from 0.4.9 (255,852,544 B),
+    fp8 with DeepGEMM's block scales under 0.4.6 (127,957,504 B), fp8 with one scale a layer on an
+    MI300X (127,926,516 B); no GPU: undecided, timed as stored (None)."""
+    from kvplan.engines import get_engine
+    from kvplan.gpus import get_gpu
+    from kvplan.loader import load_model
+    from kvplan.weights import weights_footprint
+
+    v3 = load_model("deepseek-v3")
+    w = weights_footprint(v3, "fp8", tp=8)
+    every = range(v3.num_layers)
+    assert get_engine("sglang==0.5.6").mla_decode_read_bytes(v3, w, every, gpu=get_gpu("h200")) == 255_852_544
+    assert get_engine("sglang==0.4.6").mla_decode_read_bytes(v3, w, every, gpu=get_gpu("h200")) == 127_957_504
+    assert get_engine("sglang==0.5.6").mla_decode_read_bytes(v3, w, every, gpu=get_gpu("mi300x")) == 127_926_516
+    assert get_engine("sglang==0.5.6").mla_decode_read_bytes(v3, w, every) is None
+    lite = load_model("deepseek-v2-lite")  # unquantized: the copies are the stored bytes, nothing to add
+    assert get_engine("sglang==0.5.6").mla_decode_read_bytes(lite, weights_footprint(lite, "bf16"),
+                                                             range(lite.num_layers), gpu=get_gpu("h100")) is None

@@ -86,8 +86,19 @@ def test_unquantized_kv_b_proj_is_read_as_it_is(v3):
     assert (st.prefill_only_bytes, st.decode_only_bytes) == (0, 0)
 
 
-def test_sglang_reads_kv_b_proj_bytes(v3):
-    """SGLang's w_kc / w_vc from an fp8 kv_b_proj: their dtype is not known to kvplan (the pool's
-    note says so); speed reads the stored bytes, as capacity counts none."""
+def test_sglang_decode_reads_its_bf16_w_kc_w_vc(v3):
+    """SGLang 0.5.6 on an H200 dequantizes the block-fp8 kv_b_proj into bf16 w_kc / w_vc
+    (SGLang.mla_copy_for, the rule capacity counts them by) and its absorbed decode reads those,
+    as vLLM's reads W_UK_T / W_UV; the prefill still runs the stored kv_b_proj."""
     st = _setup(v3, engine="sglang==0.5.6").stages[0]
+    assert (st.prefill_only_bytes, st.decode_only_bytes) == (STORED_TP8, COPY_TP8)
+
+
+def test_sglang_s_undecided_copies_are_read_as_stored(v3):
+    """fp8 without a weight_block_size: kvplan cannot tell SGLang's copies' dtype (the pool's note
+    says so), so speed reads the stored bytes, as capacity counts none."""
+    import dataclasses
+
+    per_tensor = dataclasses.replace(v3, weights_block=None)
+    st = _setup(per_tensor, engine="sglang==0.5.6").stages[0]
     assert (st.prefill_only_bytes, st.decode_only_bytes) == (0, 0)

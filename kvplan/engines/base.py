@@ -511,11 +511,12 @@ class Engine:
         quantized one); default 0: none."""
         return 0
 
-    def mla_decode_read_bytes(self, spec, weights, layers: range) -> int | None:
+    def mla_decode_read_bytes(self, spec, weights, layers: range, gpu=None) -> int | None:
         """Bytes one rank's absorbed MLA decode reads, a step, of the up-projections of ``spec``'s
         MLA ``layers`` where that is not the stored kv_b_proj (``weights``: kvplan.weights.Weights):
         the copy ``mla_copy_bytes`` counts, when the decode path reads it instead (kvplan.speed
-        times a decode step with it; a prefill step still runs kv_b_proj). Default None: decode
+        times a decode step with it; a prefill step still runs kv_b_proj; ``gpu``: where the copy
+        depends on it). Default None: decode
         reads bytes equal to the stored kv_b_proj's (views of its weight, or copies of it in the
         same dtype)."""
         return None

@@ -1650,6 +1650,12 @@ BOOK = RuleBook("sglang", RELEASES, RULES)
 _MLA_COPY_READ = frozenset({"DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM"})
 
 
+def _block_scale_bytes(mla, heads: int) -> int:
+    """0.4.6 DeepGEMM's w_scale_k / w_scale_v of one MLA layer on a rank of ``heads`` heads: the
+    float32 scales of 128 x 128 tiles, heads x kv_lora / 128 of each head's key and value parts."""
+    return 4 * heads * -(-mla.kv_lora_rank // 128) * (mla.qk_nope_head_dim // 128 + mla.v_head_dim // 128)
+
+
 @dataclass(frozen=True)
 class MLACopy:
     """How SGLang's post_load_weights holds w_kc / w_vc (SGLang.mla_copy_for): ``element``
@@ -2279,6 +2285,33 @@ class SGLang(Engine):
                     "block scales on 9.0, else fp8 with one scale")
         return f"a {weights.format} kv_b_proj from a {spec.weights_format or 'unquantized'} checkpoint is not read"
 
+    def mla_decode_read_bytes(self, spec, weights, layers: range, gpu=None) -> int | None:
+        """What one rank's absorbed MLA decode reads of the up-projections a step: w_kc and w_vc
+        as ``mla_copy_for`` says post_load_weights holds them (models/deepseek_v2.py 0.5.6
+        forward_absorb: ``bmm_fp8(q_nope_val, self.w_kc, q_nope_scale, self.w_scale, ...)`` for
+        fp8 (line 1890), else ``torch.bmm(q_nope.transpose(0, 1), self.w_kc)`` (line 1893), and
+        the same for w_vc (lines 1999-2040)), with their scales; never kv_b_proj, which only the
+        MHA prefill runs. DeepSeek-V3 block fp8 at tp 8 on an H200, 0.4.10+: 255,852,544 B of
+        bf16 a step where the stored fp8 kv_b_proj is 128,925,696 B. None where decode reads
+        bytes equal to the stored kv_b_proj (an unquantized one) or where ``mla_copy_for`` cannot
+        tell (the capacity warning says so; kvplan.speed then times kv_b_proj as stored)."""
+        from kvplan.shapes import mla_absorbed_shapes
+        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
+
+        how = self.mla_copy_for(spec, weights, gpu)
+        if how is None or not kv_b_proj_quantized(spec, weights):
+            return None
+        read = mla_absorbed_bytes(spec, layers, weights.tp, how.element)
+        if not read:
+            return None
+        m = spec.mla
+        mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
+        if how.scale == "tensor":
+            read += mla_layers * 4
+        elif how.scale == "block":
+            read += mla_layers * _block_scale_bytes(m, spec.num_attention_heads // weights.tp)
+        return read
+
     def mla_copy_bytes(self, spec, weights, layers: range, gpu: GPU | None = None) -> int:
         """SGLang's w_kc / w_vc for ``layers`` on one rank, as ``mla_copy_for`` says they are
         built: per head the key and value parts of kv_b_proj (or of what post_load_weights made of
@@ -2309,9 +2342,8 @@ class SGLang(Engine):
             copy += mla_layers * m.kv_lora_rank * e * ((m.qk_nope_head_dim + m.v_head_dim) * how.fresh - m.v_head_dim)
         if how.scale == "tensor":
             copy += mla_layers * 4
-        elif how.scale == "block" and heads > 1:  # 128 x 128 tiles: heads x kv_lora / 128 of each part
-            copy += mla_layers * 4 * heads * -(-m.kv_lora_rank // 128) * (m.qk_nope_head_dim // 128
-                                                                           + m.v_head_dim // 128)
+        elif how.scale == "block" and heads > 1:
+            copy += mla_layers * _block_scale_bytes(m, heads)
         return copy
 
     def loaded_spec(self, spec):

@@ -900,7 +900,7 @@ class VLLM(Engine):
             return 0
         return mla_absorbed_bytes(spec, layers, weights.tp, dtype_bytes(spec))
 
-    def mla_decode_read_bytes(self, spec: ModelSpec, weights, layers: range) -> int | None:
+    def mla_decode_read_bytes(self, spec: ModelSpec, weights, layers: range, gpu=None) -> int | None:
         """The model-dtype copy of a quantized kv_b_proj (``mla_copy_bytes``, the same rule): the
         absorbed decode reads W_UK_T and W_UV, never kv_b_proj, which only the prefill path runs.
         vllm/model_executor/layers/attention/mla_attention.py (0.19.1): decode, forward_impl's
