@@ -17,8 +17,9 @@ speculative blocks, Nemotron-H's state dtype, prefix caching and speculative dec
 Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default caps, the
 architectures that run Model Runner V2 by default and whether a quantized checkpoint escapes it,
 the multimodal prefix-LM floor on max_num_batched_tokens, whether the fused-MoE layer is 0.24.0's
-rewritten factory, whether unequal pages that do not divide are padded) and prints
-every disagreement with the table. Nothing of vLLM's is kept in this repository.
+rewritten factory and still keeps what 0.24.0's reading found, whether unequal pages that do
+not divide are padded) and prints every disagreement with the table. Nothing of vLLM's is kept
+in this repository.
 """
 import ast
 import os
@@ -315,10 +316,24 @@ for rel in BOOK.releases:
                          re.S)
         got['v2_model_runner_skips_quantized'] = (None if body is None else
                                                   'not model_config.is_quantized' in body.group(0))
-    # moe_persistent_workspace "oracle unread" (0.24.0+): fused_moe/layer.py FusedMoE is a factory
-    # function (the MoE refactor), not the class the "oracle ..." rows were read on
+    # moe_persistent_workspace for the refactored layer (0.24.0+: fused_moe/layer.py FusedMoE is a
+    # factory function, not the class the 0.20.0-0.23.0 rows were read on): "oracle triton" where
+    # 0.24.0's reading holds by its markers (RoutedExperts creates the weights, the quant method builds
+    # the kernel in process_weights_after_loading, Hopper moves FlashInfer CUTLASS behind Triton,
+    # TritonExperts.workspace_shapes and the modular kernel's single get_simultaneous), else "oracle unread"
     if re.search(r'^def FusedMoE\(', rd('model_executor/layers/fused_moe/layer.py'), re.M):
-        got['moe_persistent_workspace'] = 'oracle unread'
+        fm = 'model_executor/layers/fused_moe/'
+        unq, triton = rd(fm + 'oracle/unquantized.py'), rd(fm + 'experts/triton_moe.py')
+        hopper = re.search(r'is_device_capability_family\(90\):\s*\n(?:\s*_move_to_back\([^)]*\)\s*\n)*'
+                           r'\s*_move_to_back\(_AVAILABLE_BACKENDS, UnquantizedMoeBackend\.FLASHINFER_CUTLASS\)', unq)
+        read = (hopper is not None
+                and 'self.quant_method.create_weights(layer=self' in rd(fm + 'routed_experts.py')
+                and 'self.moe_kernel = make_unquantized_moe_kernel(' in rd(fm + 'unquantized_fused_moe_method.py')
+                and 'supports_internal_mk' in rd(fm + 'runner/moe_runner.py')
+                and 'workspace1 = (M, topk, max(activation_out_dim, K))' in triton
+                and 'workspace2 = (M, topk, max(N, K))' in triton
+                and rd(fm + 'modular_kernel.py').count('get_simultaneous(') == 1)
+        got['moe_persistent_workspace'] = 'oracle triton' if read else 'oracle unread'
     # mm_prefix_lm_token_floor: the registry's architectures whose module's ProcessingInfo overrides
     # get_mm_max_tokens_per_item and whose model type is a prefix-LM one (MM_PREFIX_LM_MODELS), plus
     # the one the code names (Gemma 4, its config's is_mm_prefix_lm not read); () without the floor

@@ -4,9 +4,10 @@ DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM on Model Ru
 too, quantized checkpoints included (rules v2_model_runner_architectures,
 v2_model_runner_skips_quantized), drops the pp 1 test of the fused all-reduce + RMSNorm pass again
 (rule allreduce_rms_fusion), pads unequal pages that do not divide for some attention backends (rule
-unify_page_sizes "pad", refused), and runs every mixture-of-experts layer through a rewritten
-fused-MoE layer kvplan has not read to the end (rule moe_persistent_workspace "oracle unread",
-refused). Worker.determine_available_memory, request_memory, profile_run, _dummy_run,
+unify_page_sizes "pad", refused), and runs mixture-of-experts layers through a rewritten fused-MoE
+layer (a FusedMoE factory of MoERunner / RoutedExperts) that keeps what 0.23.0 kept: the same
+experts, kernel and workspace (rules moe_persistent_workspace "oracle triton", moe_fp8_block_sm90_triton
+"triton"; FINDINGS_h30_v24moe.md), so MoE plans as 0.23.0 and refuses what 0.23.0 refuses. Worker.determine_available_memory, request_memory, profile_run, _dummy_run,
 _dummy_sampler_run, the CUDA sampler (FlashInfer 0.6.12 again) and the paging functions are
 AST-identical to 0.23.0 (FINDINGS_h30_v24.md has the reading), so the planned figures equal
 0.23.0's: each test below asserts the 0.24.0 figure and that 0.23.0 gives the same."""
@@ -27,9 +28,7 @@ V2 = ("kvplan: error: vllm==0.24.0 runs {arch} ({model}) on Model Runner V2 (vll
       "run kvplan does not model, by default (vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES; V1 only for "
       "a feature V2 lacks); plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use "
       "--engine vllm=={earlier}")
-MOE = ("kvplan: error: vllm==0.24.0 runs {model}'s mixture-of-experts layers through a rewritten fused-MoE layer "
-       "(vllm/model_executor/layers/fused_moe/layer.py FusedMoE, now a factory of runner/moe_runner.py MoERunner and "
-       "routed_experts.py RoutedExperts) that kvplan has not read to the end; use --engine vllm==0.23.0")
+
 
 
 def test_gemma3_27b_h100_eager_as_0_23_0(capsys):
@@ -78,24 +77,128 @@ def test_quantized_escape_by_release():
             for r in ("0.21.0", "0.22.0", "0.23.0", "0.24.0")] == [None, True, True, False]
 
 
-@pytest.mark.parametrize("args", [
-    ("qwen3-30b-a3b",), ("gpt-oss-120b",), ("deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "8"),
-    ("mixtral-8x7b", "--tp", "2")])
-def test_moe_refused(capsys, args):
-    """0.23.0 plans Qwen3-30B-A3B (activation 2,881,234,944 B, 8,902 blocks) and DeepSeek-V3 fp8 tp 8
-    (3,970,539,520 B, 40,907 blocks) and refuses gpt-oss (mxfp4); 0.24.0 refuses every MoE model in one
-    line: fused_moe/layer.py FusedMoE is now a factory (:103-409) of MoERunner / RoutedExperts."""
-    model, rest = args[0], list(args[1:])
-    gpu = [] if "--gpu" in rest else ["--gpu", "h100"]
-    code, out, err = cli(capsys, "capacity", model, *gpu, *rest, "--engine", "vllm==0.24.0", "--enforce-eager")
+@pytest.mark.parametrize("args, figures", [
+    # Qwen3-30B-A3B, H100: TritonExperts keeps 2 x 8,192 x 8 x 2,048 x 2 = 536,870,912 B on the sampler's
+    # 2,344,364,032 (activation 2,881,234,944); pool 78,226,705,613 - 61,074,731,008 - 2,881,234,944 -
+    # 268,435,456 = 14,002,304,205 B, blocks of 1,572,864 B
+    (("qwen3-30b-a3b", "--gpu", "h100"),
+     (61_074_731_008, 2_881_234_944, 268_435_456, 78_226_705_613, 14_002_304_205, 8_902, 142_432)),
+    # Qwen3-235B-A22B, 8 x H200: 2 x 8,192 x 8 x 4,096 x 2 = 1,073,741,824 B kept
+    (("qwen3-235b-a22b", "--gpu", "h200", "--tp", "8"),
+     (58_970_102_784, 3_451_660_288, 2_287_070_085, 138_110_256_860, 73_401_423_703, 95_320, 1_525_120)),
+    # Mixtral-8x7B, 2 x H100: (8,192 x 2 x 7,168 + 8,192 x 2 x 14,336) x 2 = 704,643,072 B kept
+    (("mixtral-8x7b", "--gpu", "h100", "--tp", "2"),
+     (46_712_496_128, 1_299_832_832, 2_244_120_412, 78_226_705_613, 27_970_256_241, 26_674, 426_784)),
+    # DeepSeek-V3 block fp8, 8 x H200: TritonExperts first for block fp8 on 9.0 (oracle/fp8.py :105-115),
+    # 2 x 8,192 x 8 x 7,168 x 2 = 1,879,048,192 B kept in bf16
+    (("deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "8"),
+     (85_858_369_792, 3_970_539_520, 2_287_070_085, 138_110_256_860, 45_994_277_463, 40_907, 654_512)),
+])
+def test_moe_plans_as_0_23_0(capsys, args, figures):
+    """`kvplan capacity M ... --engine vllm==0.24.0 --enforce-eager --json`: 0.23.0's figures, because
+    what they come from holds through the refactor: RoutedExperts.__init__ (routed_experts.py :54-169)
+    creates the same expert tensors (create_weights, :168; 0.23.0 layer.py :416) and
+    process_weights_after_loading keeps them as before (unquantized_fused_moe_method.py :201-270,
+    Fp8MoEMethod AST-identical), building the same FusedMoEKernel (no-DP/EP prepare/finalize, TritonExperts:
+    oracle/unquantized.py :72-74 and oracle/fp8.py :105-115 on Hopper); TritonExperts.workspace_shapes
+    (experts/triton_moe.py :181-196), modular_kernel.py _allocate_buffers / _fused_experts and
+    v1/worker/workspace.py are unchanged, so the kept workspace and the profile's peak are 0.23.0's."""
+    code, out, err = cli(capsys, "capacity", *args, "--engine", "vllm==0.24.0", "--enforce-eager", "--json")
+    assert code == 0, err
+    assert _figures(json.loads(out)) == figures
+    code, out, err = cli(capsys, "capacity", *args, "--engine", "vllm==0.23.0", "--enforce-eager", "--json")
+    assert code == 0 and _figures(json.loads(out)) == figures
+
+
+@pytest.mark.parametrize("spec, gpu, tp, kept", [
+    ("qwen3-30b-a3b", "h100", 1, 536_870_912), ("qwen3-235b-a22b", "h200", 8, 1_073_741_824),
+    ("mixtral-8x7b", "h100", 2, 704_643_072), ("deepseek-v3", "h200", 8, 1_879_048_192),
+    ("qwen3-30b-a3b", "a100-80gb", 1, 536_870_912)])
+def test_kept_workspace_is_triton_as_0_23_0(spec, gpu, tp, kept):
+    """The experts class and the kept bytes at 8,192 tokens, for the cases 0.23.0 plans: TritonExperts
+    on Hopper (FlashInfer's bf16 classes moved behind it) and below 9.0 (neither FlashInfer class
+    supported: experts/flashinfer_cutlass_moe.py :132-143, trtllm_bf16_moe.py :49-56)."""
+    from kvplan.capacity import engine_weights
+    from kvplan.loader import load_builtin
+
+    model = load_builtin(spec)
+    for release in ("0.23.0", "0.24.0"):
+        e, g = get_engine(f"vllm=={release}"), get_gpu(gpu)
+        s = e.settings(g, tp=tp, max_num_batched_tokens=8192)
+        w = engine_weights(e, model, g, tp=tp)
+        assert e.moe_oracle_experts(model, g, w, s) == "triton"
+        assert e.moe_workspace_bytes(model, s, range(model.num_layers), g, w) == kept
+
+
+def test_deepseek_v3_from_a_v1_command(capsys):
+    """DeepseekV3ForCausalLM is not in 0.24.0's DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (config/vllm.py
+    :68-77): the same plan with VLLM_USE_V2_MODEL_RUNNER=0 as without, 40,907 blocks on 8 x H200."""
+    cmd = ("VLLM_USE_V2_MODEL_RUNNER=0 vllm serve deepseek-ai/DeepSeek-V3 --tensor-parallel-size 8 "
+           "--enforce-eager")
+    got = _plan(capsys, "--gpu", "h200", "--engine", "vllm==0.24.0", "--from-vllm", cmd)
+    assert (got["weights_format"], got["tp"]) == ("fp8", 8)
+    assert _figures(got) == (85_858_369_792, 3_970_539_520, 2_287_070_085, 138_110_256_860, 45_994_277_463,
+                             40_907, 654_512)
+
+
+def test_deepseek_v2_lite_on_v1_as_0_23_0(capsys):
+    """DeepseekV2ForCausalLM runs V2 by default on 0.24.0 (refused above); with
+    VLLM_USE_V2_MODEL_RUNNER=0 it runs V1 and its bf16 experts TritonExperts, as 0.23.0: 89,293 blocks."""
+    cmd = "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve deepseek-ai/DeepSeek-V2-Lite --enforce-eager"
+    got = _plan(capsys, "--engine", "vllm==0.24.0", "--from-vllm", cmd)
+    assert (got["activation_bytes"], got["kv_pool_bytes"], got["num_blocks"]) == (2_086_211_584, 44_438_118_605,
+                                                                                  89_293)
+    assert _figures(_plan(capsys, "--engine", "vllm==0.23.0", "--from-vllm", cmd)) == _figures(got)
+
+
+@pytest.mark.parametrize("args, words", [
+    (("gpt-oss-120b", "--gpu", "h100"), "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts"),
+    (("qwen3-30b-a3b", "--gpu", "b200"), "on compute capability 10.0 it puts FlashInfer's TRT-LLM"),
+    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs it picks the ROCm AITER experts"),
+    (("qwen3-30b-a3b", "--gpu-mem", "80GB"), "given by its memory alone"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel"), "with --enable-expert-parallel"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--dp", "2"), "with dp 2 it picks prepare/finalize classes"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--weights", "fp8"), "for per-tensor fp8 experts"),
+    (("deepseek-v3", "--weights", "fp8", "--gpu", "b200", "--tp", "8", "--block-size", "64"),
+     "block fp8 off compute capability 9.0"),
+    (("tests/fixtures/hf_configs/deepseek-v3.2.json", "--gpu", "h200", "--tp", "8"),
+     "DeepSeek sparse attention's indexer takes the fused-MoE WorkspaceManager buffer too"),
+])
+def test_moe_refused_as_0_23_0(capsys, args, words):
+    """What 0.23.0 refuses, 0.24.0 refuses with the same line: the oracle (mxfp4, Blackwell, AMD, per-tensor
+    fp8, DeepSeek sparse attention's shared workspace) and EP / dp > 1 paths were not read for either."""
+    lines = []
+    for release in ("0.23.0", "0.24.0"):
+        code, out, err = cli(capsys, "capacity", *args, "--engine", f"vllm=={release}", "--enforce-eager")
+        assert code == 2 and out == ""
+        lines.append(one_line_error(err).replace(release, "R"))
+    assert lines[0] == lines[1] and words in lines[1]
+    assert "mixture-of-experts kernels by an oracle (vllm/model_executor/layers/fused_moe/oracle/)" in lines[1]
+
+
+def test_moe_rules_by_release():
+    rules = [(get_engine(f"vllm=={r}").rule("moe_persistent_workspace"),
+              get_engine(f"vllm=={r}").rule("moe_fp8_block_sm90_triton")) for r in ("0.22.1", "0.23.0", "0.24.0")]
+    assert rules == [("oracle fi-cutlass", "triton"), ("oracle triton", "triton"), ("oracle triton", "triton")]
+
+
+def test_an_unread_layer_rewrite_refuses_every_moe_model(capsys, monkeypatch):
+    """Rule value "oracle unread" (a fused-MoE layer rewrite not read to the end; no release has it since
+    0.24.0's was read): one line naming the layer, for any MoE model; dense models are untouched."""
+    from kvplan.engines.vllm import VLLM
+
+    real = VLLM.rule
+    monkeypatch.setattr(VLLM, "rule", lambda self, name: "oracle unread" if name == "moe_persistent_workspace"
+                        else real(self, name))
+    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.24.0",
+                         "--enforce-eager")
     assert code == 2 and out == ""
-    assert one_line_error(err) == MOE.format(model=model)
-
-
-def test_moe_figures_on_0_23_0_unchanged(capsys):
-    code, out, _ = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.23.0",
-                       "--enforce-eager", "--json")
-    assert code == 0 and (json.loads(out)["activation_bytes"], json.loads(out)["num_blocks"]) == (2_881_234_944, 8_902)
+    assert one_line_error(err) == (
+        "kvplan: error: vllm==0.24.0 runs qwen3-30b-a3b's mixture-of-experts layers through a rewritten fused-MoE "
+        "layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, now a factory of runner/moe_runner.py "
+        "MoERunner and routed_experts.py RoutedExperts) that kvplan has not read to the end; use --engine "
+        "vllm==0.23.0")
+    assert _plan(capsys, "gemma3-27b", "--engine", "vllm==0.24.0", "--enforce-eager")["num_blocks"] == 14_307
 
 
 def test_allreduce_rms_fusion_without_the_pp_test():

@@ -1061,12 +1061,15 @@ class VLLM(Engine):
         unquantized gated experts without biases on compute capability 9.0, 0.20.0-0.22.1) or "triton"
         (TritonExperts: the same experts on 9.0 from 0.23.0 and below 9.0 on every 0.20+ release;
         block-quantized fp8 experts on 9.0, rule ``moe_fp8_block_sm90_triton``), always on an NVIDIA
-        GPU with dp 1 and no expert parallelism. None before 0.20.0 or for a dense model. Every other
-        case is refused with one line (BadInputError) naming what kvplan has not read."""
+        GPU with dp 1 and no expert parallelism. 0.24.0's refactored layer (a FusedMoE factory of
+        MoERunner / RoutedExperts) keeps the same experts, kernel and workspace (FINDINGS_h30_v24moe.md),
+        so it is planned as 0.23.0. None before 0.20.0 or for a dense model. Every other case is
+        refused with one line (BadInputError) naming what kvplan has not read ("oracle unread": a
+        layer rewrite not read to the end refuses every MoE model)."""
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or weights is None or not kind.startswith("oracle"):
             return None
-        if kind == "oracle unread":  # 0.24.0: the fused-MoE layer rewritten (FINDINGS_h30_v24.md)
+        if kind == "oracle unread":  # a fused-MoE layer rewrite not read to the end (none since 0.24.0)
             raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through a rewritten "
                                 f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, now a factory of "
                                 f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts) that kvplan has "

@@ -583,18 +583,38 @@ RULES = (
          "and FLASHINFER_CUTLASS are moved behind TRITON ('the FlashInfer unquantized MoE kernels are slower than "
          "Triton'), so TritonExperts (experts/triton_moe.py :54-, _supports_current_device :72-73, workspace_shapes "
          ":141-156); modular_kernel.py _allocate_buffers :1031-1092 (M_full :1224), as 0.18.0-0.19.1 'triton'"),
-    # 0.24.0 (FINDINGS_h30_v24.md): the oracle's Hopper order (oracle/unquantized.py _get_priority_backends
-    # :60-75, oracle/fp8.py :64-126 adds a Blackwell DeepEP-v2 clause only, :93-103), TritonExperts.workspace_shapes,
-    # modular_kernel.py _allocate_buffers and v1/worker/workspace.py (md5-identical) hold, but the layer that
-    # builds and runs the kernel was rewritten (MoE refactor, vllm-project/vllm #41184): layer.py FusedMoE
-    # is now a factory (:103-409) returning runner/moe_runner.py MoERunner (forward, _forward_impl,
-    # _maybe_pad_hidden_states, _apply_quant_method changed; maybe_init_modular_kernel :845- new) around
-    # routed_experts.py RoutedExperts (the old FusedMoE's weights). Not read to the end: every MoE model is
-    # refused on 0.24.0 (VLLM.moe_oracle_experts).
-    Rule("moe_persistent_workspace", "0.24.0", None, "oracle unread",
-         "vllm/model_executor/layers/fused_moe/layer.py FusedMoE (0.24.0 :103-409, a factory), "
-         "runner/moe_runner.py MoERunner, routed_experts.py RoutedExperts: rewritten from 0.23.0's FusedMoE "
-         "class (layer.py :102-1390), not read to the end"),
+    # 0.24.0 (FINDINGS_h30_v24moe.md): the MoE refactor (vllm-project/vllm #41184) makes layer.py FusedMoE
+    # a factory (:103-391) of runner/moe_runner.py MoERunner around routed_experts.py RoutedExperts (the
+    # old class's weights, loaders and quant_method); read to the end for what kvplan counts, the
+    # same as 0.23.0: create_weights / process_weights_after_loading and the kernel they build, the
+    # oracle's Hopper order, TritonExperts.workspace_shapes, the modular kernel's _allocate_buffers and
+    # the WorkspaceManager; no new persistent tensor (the routers' _routing_replay_out is never set).
+    Rule("moe_persistent_workspace", "0.24.0", None, "oracle triton",
+         "fused_moe/layer.py FusedMoE (0.24.0 :103-391, a factory; 0.23.0 the class :70-1400): the same "
+         "FusedMoEParallelConfig.make, ExpertMapManager (expert_map_manager.py identical), router, and "
+         "FusedMoEConfig (config.py __post_init__ :1302-1346: intermediate_size_per_partition = "
+         "intermediate_size // tp, as 0.23.0 layer.py :264; max_num_tokens = max_num_batched_tokens) that "
+         "0.23.0's FusedMoE.__init__ (:102-443) built; routed_experts.py RoutedExperts.__init__ (:54-169) gets the "
+         "quant method and calls create_weights (:168) as 0.23.0 (:365, :416); UnquantizedFusedMoEMethod "
+         "create_weights / "
+         "process_weights_after_loading / _setup_kernel (unquantized_fused_moe_method.py 0.24.0 :88-138, "
+         ":201-270, :155-199; 0.23.0 :90-140, :204-273, :157-202) differ in type hints and the SwiGLU "
+         "clamp / alpha / beta of get_fused_moe_quant_config (:272-293; None without swiglu_limit) only, and "
+         "build the kernel in process_weights_after_loading (make_unquantized_moe_kernel :294-, identical), so "
+         "MoERunner.maybe_init_modular_kernel (runner/moe_runner.py :845-882) returns at once. "
+         "oracle/unquantized.py _get_priority_backends identical (0.24.0 :43-86, Hopper move :72-74); "
+         "select_unquantized_moe_backend (:152-254) loses only the removed VLLM_USE_FLASHINFER_MOE_FP16 branch; "
+         "convert_to_unquantized_kernel_format (:257-291) changes the FlashInfer TRT-LLM branch only. "
+         "TritonExperts (experts/triton_moe.py :54-): _supports_current_device (:91), _supports_quant_scheme "
+         "(:99-), workspace_shapes (:181-196) as 0.23.0; apply (:198-525) changes the LoRA paths only. "
+         "modular_kernel.py _allocate_buffers (:1041-1102, get_simultaneous :1095) and _fused_experts "
+         "(:1205-1284, M_full :1222) AST-identical to 0.23.0 (:1031-1092, :1194-1273); v1/worker/workspace.py "
+         "md5-identical. MoERunner.forward / "
+         "_forward_impl / _apply_quant_method (:628-716, :779-833, :534-583; 0.23.0 :594-680, :744-801, "
+         ":498-549): the same steps (gate, select_experts, quant_method.apply through "
+         "RoutedExperts.forward_modular :1063-1098, shared experts, routed scale in place, all-reduce); "
+         "runner/shared_experts.py SharedExperts becomes an nn.Module holding the model's shared-expert "
+         "module (:39-72, a second reference, no copy)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -720,10 +740,17 @@ RULES = (
          "modular kernel with the no-DP/EP prepare/finalize; workspace as rule moe_persistent_workspace 'triton' "
          "(TritonExperts.workspace_shapes 0.20.0 fused_moe.py :1968-1984, 0.21.0 experts/triton_moe.py :129-, "
          "0.23.0 :141-156; workspace_dtype the activation dtype, modular_kernel.py 0.23.0 :815-819)"),
-    Rule("moe_fp8_block_sm90_triton", "0.24.0", None, None,
-         "MoE refused on 0.24.0 (rule moe_persistent_workspace 'oracle unread'); oracle/fp8.py "
-         "_get_priority_backends keeps the Hopper block-fp8 clause (0.24.0 :105-115) and adds one for DeepEP v2 "
-         "on the SM100 family (:93-103)"),
+    Rule("moe_fp8_block_sm90_triton", "0.24.0", None, "triton",
+         "fused_moe/oracle/fp8.py _get_priority_backends (0.24.0 :64-126): the Hopper block-fp8 clause as "
+         "0.23.0 (:105-115 / :87-98); the new DeepEP v2 clause (:93-103) needs the SM100 family and all2all "
+         "kernels; select_fp8_moe_backend (:242-390) loses only the removed VLLM_USE_FLASHINFER_MOE_FP8 branch; "
+         "quantization/fp8.py Fp8Config.get_quant_method (:179-221) gives Fp8MoEMethod to the RoutedExperts "
+         "(:201-218; Mxfp4MoEMethod only for a store_dtype 'mxfp4' config); Fp8MoEMethod.__init__, create_weights, "
+         "_setup_kernel, process_weights_after_loading (:505-532, :534-672, :674-717, :719-762) AST-identical to "
+         "0.23.0 (:572-599, :601-739, :741-784, :786-829), convert_to_fp8_moe_kernel_format (:393-480) changes the "
+         "unsupported-backend list only; make_fp8_moe_kernel (:577) identical; TritonExperts workspace as rule "
+         "moe_persistent_workspace 0.24.0 (experts/triton_moe.py :181-196; workspace_dtype modular_kernel.py "
+         ":815-819)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
