@@ -723,6 +723,18 @@ def test_fp8_weight_block_size_is_read():
     assert _with_quant(_ct({"num_bits": 8, "type": "float", "strategy": "channel"})).weights_block is None
 
 
+def test_fp8_with_mxfp4_experts_blocks_weights_not_kv():
+    # vLLM 0.24.0 Fp8Config: store_dtype "mxfp4" gives the experts Mxfp4MoEMethod (quantization/fp8.py
+    # :208-213); kvplan would otherwise plan them as fp8 (block fp8 on Hopper: TritonExperts)
+    spec = _with_quant({"quant_method": "fp8", "weight_block_size": [128, 128], "store_dtype": "mxfp4"})
+    assert (spec.weights_format, spec.weights_block) == (None, None)
+    assert spec.weights_unknown == ("quantization_config (quant_method 'fp8' with store_dtype 'mxfp4': mxfp4 "
+                                    "experts beside fp8 layers, which kvplan does not read)",)
+    assert bytes_per_token(spec, BF16) == 131_072
+    # any other store_dtype is not read by vLLM either: fp8 as before
+    assert _with_quant({"quant_method": "fp8", "store_dtype": "fp8"}).weights_format == "fp8_e4m3"
+
+
 @pytest.mark.parametrize("block", [[128], [128, 0], "128x128", [128.0, 128], [True, 128]])
 def test_fp8_weight_block_size_malformed_is_refused(block):
     with pytest.raises(Exception, match="weight_block_size must be two positive integers"):

@@ -68,6 +68,13 @@ def quantization(top: HFConfig, text: HFConfig) -> dict | None:
         fmt = "mxfp4"
     elif method == "fp8":
         fmt = "fp8_e5m2" if str(q.get("fmt", "e4m3")).lower() == "e5m2" else "fp8_e4m3"
+        if q.get("store_dtype") == "mxfp4":
+            # vLLM 0.24.0 Fp8Config.from_config reads store_dtype (quantization/fp8.py :166) and gives
+            # the experts Mxfp4MoEMethod for "mxfp4" (get_quant_method :208-213): experts stored as
+            # mxfp4 beside fp8 linears, a mix kvplan's weight formats do not describe
+            top.weights_need("quantization_config (quant_method 'fp8' with store_dtype 'mxfp4': mxfp4 experts "
+                             "beside fp8 layers, which kvplan does not read)")
+            return None
         # Block-quantized weights (DeepSeek-V3: [128, 128]): vLLM's Fp8Config reads the same key
         # and picks its fp8 MoE kernel by it (VLLM.fp8_block_experts_triton).
         block = q.get("weight_block_size")
