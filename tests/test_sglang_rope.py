@@ -239,3 +239,33 @@ def test_explain_counts_qwen3_vl_s_vision_table_as_capacity_does(release, weight
     ex = explain(parse_log(log), model=QWEN3_VL_8B, gpu="h100", release=release)
     cap = plan(make_request(load_model(QWEN3_VL_8B), "h100", engine=f"sglang=={release}"))
     assert ex.line("model weights").kvplan == cap.weights_bytes == weights
+
+
+def _llama_config(tmp_path, name, **change):
+    data = json.load(open("tests/fixtures/hf_configs/" + name + ".json"))
+    data.update(change)
+    path = tmp_path / f"{name}-x.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_a_smaller_context_key_than_max_position_embeddings_is_refused(capsys, tmp_path):
+    # llama.py passes config.max_position_embeddings (131,072 for Llama-3.1-8B) to get_rope whatever
+    # model_max_length says; kvplan's context is 8,192 there, so the table is not its rows: refused
+    # (before: weights 16,064,716,800 B, a 8,192-row table, 62,914,560 B short; REVIEW_h30 F1)
+    path = _llama_config(tmp_path, "llama-3.1-8b", model_max_length=8_192)
+    assert load_model(path).rope_max_position == 131_072
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "h100", "--engine", "sglang==0.5.8")
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert ("kvplan cannot size the rotary table SGLang builds for llama-3.1-8b-x (LlamaForCausalLM: get_rope "
+            "receives config.max_position_embeddings 131,072, beyond the context of 8,192") in line
+
+
+def test_a_rope_factor_s_context_keeps_its_rows(tmp_path):
+    # a linear factor 2 over 8,192: context 16,384 = LinearScalingRotaryEmbedding's max_position x factor
+    # rows; rope_max_position (8,192) is below the context, not refused
+    path = _llama_config(tmp_path, "llama-3-8b-instruct", rope_scaling={"type": "linear", "factor": 2.0})
+    spec = load_model(path)
+    assert (spec.max_position_embeddings, spec.rope_max_position) == (16_384, 8_192)
+    assert get_engine("sglang==0.5.8").rope_table_bytes(spec, get_gpu("h100")) == 16_384 * 128 * 4

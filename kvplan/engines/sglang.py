@@ -2425,12 +2425,31 @@ class SGLang(Engine):
             inv_freq = 2 * (rotary // 2) * 4
             if not rule["gemma3_get_rope"]:
                 return inv_freq
+            self._check_rope_rows(spec, arch)
             return inv_freq + sum(rope_tables_held(spec, layers)) * rows * rotary * element
+        self._check_rope_rows(spec, arch)
         if rope is not None and rope.type == "dynamic":
             rows = math.ceil(rope.original_max_position_embeddings * rope.factor)
         if rope is not None and rope.type == "longrope":
             return 2 * (rope.original_max_position_embeddings + rows) * rotary * model + vision
         return rows * rotary * element + vision
+
+    def _check_rope_rows(self, spec, arch: str) -> None:
+        """Refuse where the context kvplan plans is not the rows the model file's get_rope gets:
+        the ROPE_ARCHITECTURES files other than chatglm.py (seq_length) and dbrx.py (max_seq_len)
+        pass config.max_position_embeddings (llama.py LlamaModel, 0.5.8 line 260: getattr(config,
+        "max_position_embeddings", 8192); configs/model_config.py _derive_context_length, 0.5.8
+        lines 334-366, overrides it for a draft model only), so a smaller context key
+        (model_max_length, seq_length, ...: spec.rope_max_position above the context) leaves
+        those rows, or a rope factor kvplan does not keep times them, in the table.
+        Llama-3.1-8B with model_max_length 8,192: 131,072 rows (67,108,864 B), not 8,192."""
+        if (spec.rope_max_position is None or spec.rope_max_position <= spec.max_position_embeddings
+                or arch in ("ChatGLMModel", "DbrxForCausalLM")):
+            return
+        raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name} ({arch}: "
+                            f"get_rope receives config.max_position_embeddings {spec.rope_max_position:,}, beyond the "
+                            f"context of {spec.max_position_embeddings:,} a smaller context key gives, times any rope "
+                            f"factor kvplan does not keep), which it counts in the weights; use --engine raw")
 
     def _qwen3_vl_rope_bytes(self, spec, rule, element: int) -> int:
         """What Qwen3-VL adds to its text model's rotary table in SGLang (rope_table_bytes): the
