@@ -386,7 +386,7 @@ class VLLM(Engine):
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
         dense = spec.moe is None and not any(_states(spec))
 
-        def on_v2(rel: Release) -> bool:  # does release ``rel`` run this spec (any listed one, without an architecture) on V2
+        def on_v2(rel: Release) -> bool:  # does ``rel`` run this spec (any listed one, no architecture) on V2
             if dense and BOOK.value("v2_model_runner_dense", rel):
                 return True
             return bool(set(BOOK.value("v2_model_runner_architectures", rel) or ())
@@ -397,9 +397,10 @@ class VLLM(Engine):
                    f"vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
         if dense and self.rule("v2_model_runner_dense"):
-            raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every generating model without "
-                                f"experts or state-space layers (vllm/config/vllm.py _is_default_v2_model_runner_model: "
-                                f"`or not model_config.is_moe`; V1 only for a feature V2 lacks); {way_out}")
+            raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every generating model "
+                                f"without experts or state-space layers (vllm/config/vllm.py "
+                                f"_is_default_v2_model_runner_model: `or not model_config.is_moe`; V1 only for a "
+                                f"feature V2 lacks); {way_out}")
         if spec.architecture in v2:
             v1_only = ("a checkpoint with a quantization_config or a feature V2 lacks"
                        if self.rule("v2_model_runner_skips_quantized") else "a feature V2 lacks")
@@ -619,10 +620,10 @@ class VLLM(Engine):
         max_bytes = rule["max_bytes"].get(cc, {}).get(tp, 0)
         if asked is None and max_bytes and nodes > 1 and rule.get("multi_node_unread"):
             raise BadInputError(
-                f"vLLM {self.release} fuses all-reduce + RMSNorm at tp {tp} across {nodes} nodes only where FlashInfer's "
-                f"mnnvl workspace builds (vllm/distributed/device_communicators/flashinfer_all_reduce.py "
-                f"get_fi_ar_workspace: multi-node NVLink), which kvplan cannot tell; say which with --fuse-allreduce-rms or "
-                f"--no-fuse-allreduce-rms")
+                f"vLLM {self.release} fuses all-reduce + RMSNorm at tp {tp} across {nodes} nodes only where "
+                f"FlashInfer's mnnvl workspace builds (vllm/distributed/device_communicators/flashinfer_all_reduce.py "
+                f"get_fi_ar_workspace: multi-node NVLink), which kvplan cannot tell; say which with "
+                f"--fuse-allreduce-rms or --no-fuse-allreduce-rms")
         if tp == 1:
             why += "; the pass disables itself at tp 1"
         elif not max_bytes:
