@@ -61,8 +61,14 @@ def allreduce_rms_fusion(rd):
     text = re.search(r'FI_ALLREDUCE_FUSION_MAX_SIZE_MB[^=]*= (\{.*?\n\})', src, re.S).group(1)
     table = ast.literal_eval(re.sub(r'#.*', '', text))
     mib = 1 << 20
-    max_bytes = {(cc // 10, cc % 10): {tp: int(mb * mib) for tp, mb in row.items()} for cc, row in table.items()}
+    # PassConfig.flashinfer_max_size answers only for FI_SUPPORTED_WORLD_SIZES (2, 4, 8; 16 from 0.25.0)
+    sizes = re.search(r'FI_SUPPORTED_WORLD_SIZES = (\[[\d, ]*\])', rd('config/compilation.py'))
+    sizes = ast.literal_eval(sizes.group(1)) if sizes else [2, 4, 8]
+    max_bytes = {(cc // 10, cc % 10): {tp: int(mb * mib) for tp, mb in row.items() if tp in sizes}
+                 for cc, row in table.items()}
     out = {"default_capabilities": ranges, "max_bytes": max_bytes}
+    if any(tp > 8 for row in max_bytes.values() for tp in row):
+        out["multi_node_unread"] = True  # 0.25.0+: tp 16 ("mnnvl multi-node"), kvplan refuses it across nodes
     if o2_value != 'False' and not single[0]:
         out["single_dp_pp"] = False  # 0.21.0+: on at any dp and pp
         if single[1]:
@@ -181,8 +187,13 @@ for rel in BOOK.releases:
     any_sinks = any('sinks' in backends(b) for b in ('flash_attn', 'triton_attn', 'flashinfer'))
     triton_sinks = re.search(r'def supports_sink\(cls\) -> bool:\s*return True', backends('triton_attn')) is not None
     fi_sinks_trtllm = 'sinks' in backends('flashinfer') and 'trtllm' in backends('flashinfer').lower()
+    # FlashInfer takes sinks only through TRTLLM: `return supports_trtllm_attention()` (SM100 inside it), or
+    # from 0.25.0 an explicit SM100-family test, then the prefill and decode TRTLLM tests
     fi_sink_is_trtllm = re.search(r'def supports_sink\(cls\).*?return supports_trtllm_attention\(\)',
-                                  backends('flashinfer'), re.S) is not None
+                                  backends('flashinfer'), re.S) is not None or re.search(
+        r'def supports_sink\(cls\).*?if not current_platform\.is_device_capability_family\(100\):\s*return False'
+        r'.*?return supports_trtllm_attention\(\s*is_prefill=False\s*\) and supports_trtllm_attention\(\s*is_prefill=True',
+        backends('flashinfer'), re.S) is not None
     fi_first_on_100 = 'cls.is_device_capability(100)' in cuda and 'FLASHINFER_V1' in cuda
     triton_off_90 = 'has_sink and not cls.is_device_capability(90)' in cuda or '(has_sink or' in cuda
     fa_sink_from_90 = 'sink not supported on compute capability < 9.0' in backends('flash_attn')
@@ -316,6 +327,10 @@ for rel in BOOK.releases:
                          re.S)
         got['v2_model_runner_skips_quantized'] = (None if body is None else
                                                   'not model_config.is_quantized' in body.group(0))
+    # v2_model_runner_dense: _is_default_v2_model_runner_model also takes every model without experts
+    # (`or not model_config.is_moe`, 0.25.0+)
+    body = re.search(r'def _is_default_v2_model_runner_model\(self\).*?(?=\n    (?:@|def ))', rd('config/vllm.py'), re.S)
+    got['v2_model_runner_dense'] = body is not None and 'or not model_config.is_moe' in body.group(0)
     # moe_persistent_workspace for the refactored layer (0.24.0+: fused_moe/layer.py FusedMoE is a
     # factory function, not the class the 0.20.0-0.23.0 rows were read on): "oracle triton" where
     # 0.24.0's reading holds by its markers (RoutedExperts creates the weights, the quant method builds
@@ -397,8 +412,12 @@ for rel in BOOK.releases:
     unify = re.search(r'def unify_kv_cache_spec_page_size\(.*?(?=\ndef )', kcu, re.S)
     unify = (False if unify is None else
              'pad' if 'page_size_padded=max_page_size' in unify.group(0) else True)
+    # window_block_size: None where Attention.get_kv_cache_spec gives SlidingWindowSpec the cache's block
+    # size; 16 where it asks _largest_kernel_block_within (the backends' smallest kernel block, 16 on CUDA)
+    attn = rd('model_executor/layers/attention/attention.py') or rd('attention/layer.py')
+    window_block = 16 if 'sw_block_size = _largest_kernel_block_within(' in attn else None
     for k, v in (('memory_check', check), ('memory_check_scope', scope), ('state_speculative_blocks', spec_blocks),
-                 ('window_v_head_dim', window_v), ('unify_page_sizes', unify)):
+                 ('window_v_head_dim', window_v), ('unify_page_sizes', unify), ('window_block_size', window_block)):
         want = PAGING.value(k, rel)
         if want != v:
             print(f'{rel}: paging {k} table={want!r} source={v!r}'); bad += 1

@@ -202,7 +202,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.24.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.25.1", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -233,10 +233,30 @@ RULES = (
          "get_kv_cache_config_from_groups (:1318-1400) takes the packed layout (_get_kv_cache_config_packed :1277-1312) only for DeepSeek-V4 or a KV "
          "connector's enable_cross_layers_blocks (_use_packed_kv_cache_config :1255-1274); " + _KCI + ": pages and "
          "max_memory_usage_bytes unchanged, AttentionSpec gains indexes_kv_by_block_stride / non_causal (merge carries "
-         "them); unify_kv_cache_spec_page_size pads pages that do not divide (rule unify_page_sizes 'pad')"),
+         "them); unify_kv_cache_spec_page_size pads pages that do not divide (rule unify_page_sizes 'pad'). 0.25.0 "
+         "and 0.25.1 (FINDINGS_h30_v25.md): " + _KCU + " byte-identical to 0.24.0; " + _KCI + " changes only the "
+         "int4_per_token_head pages (AttentionSpec / FullAttentionSpec / MLAAttentionSpec.real_page_size_bytes "
+         ":188-202 / :310-324 / :380-398, a KV dtype kvplan refuses) and adds RSWASpec (:441-477, "
+         "UnlimitedOCRForCausalLM's reference sliding window); a sliding-window layer's spec takes its own block "
+         "size (rule window_block_size); block_pool.py AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
+    # -- the block size a sliding-window layer's KV-cache spec takes before the pages are unified: None,
+    #    the cache's (--block-size or the default); a number: that size whatever --block-size says
+    #    (_runner_layers refuses a sliding-window model at another block size: what unify and the
+    #    hybrid-off path then make of unequal block sizes is not modelled).
+    Rule("window_block_size", "0.8.0", "0.24.0", None,
+         "vllm/model_executor/layers/attention/attention.py Attention.get_kv_cache_spec: SlidingWindowSpec("
+         "block_size=vllm_config.cache_config.block_size) (0.24.0 :581-632)"),
+    Rule("window_block_size", "0.25.0", None, 16,
+         "vllm/model_executor/layers/attention/attention.py Attention.get_kv_cache_spec (0.25.0 :616-688): "
+         "SlidingWindowSpec(block_size=_largest_kernel_block_within(attn_backend, per-token page, "
+         "cache_config.skip_page_size_padded, block_size)) (:95-119), which without --kv-cache-dtype-skip-layers "
+         "(skip_page_size_padded None) is the smallest of the backend's get_supported_kernel_block_sizes: 16 on "
+         "every CUDA backend (flash_attn.py :76-77 MultipleOf(16), flashinfer.py :343-362 [16, 32, 64, ...], "
+         "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16)); 0.33.0: sliding-window layers "
+         "refused there (modelled_kinds)"),
     # -- whether a sliding-window or chunked-local layer keeps a V head size of its own (a layer whose
     #    K and V head sizes differ): "never" (pages are 2 x head_size: AttentionSpec.real_page_size_bytes),
     #    "hybrid" (only while the hybrid KV cache manager is on: with it off, unify_hybrid_kv_cache_specs
@@ -294,6 +314,8 @@ class Paging:
     lookahead_capped: bool = True
     state_speculative_blocks: str = "admission_and_check"
     modelled_kinds: tuple[str, ...] | None = None
+    #: rule window_block_size (None: a sliding-window layer pages at the cache's block size)
+    window_block_size: int | None = None
     #: rule window_v_head_dim (None: not read, no check; the generic paging keeps V sizes)
     window_v_head_dim: dict | None = None
     #: TensorRT-LLM rounds the block count up: blocks = ceil(floor(memory / bytes per token) /
@@ -423,6 +445,11 @@ def _runner_layers(spec: ModelSpec, layers: range, fmt: KVFormat, block_size: in
                 raise paging.refuse(f"{k.describe()} layers are not modelled for this release (kvplan models "
                                     f"{', '.join(paging.modelled_kinds)} layers there)",
                                     paging.sources.get("modelled_kinds", ""))
+    window = paging.window_block_size
+    if window is not None and block_size != window and any(k.kind == "sliding_window" for k in model):
+        raise paging.refuse(f"sliding-window layers take a block of {window} tokens whatever the block size "
+                            f"({block_size} here), and kvplan does not model how vLLM then unifies their pages with "
+                            f"the others (plan at --block-size {window})", paging.sources.get("window_block_size", ""))
     attention = [k for k in model if k.token_proportional]
     states = [k for k in model if not k.token_proportional]
     if states and paging.state_space == "none":

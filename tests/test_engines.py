@@ -62,17 +62,18 @@ def test_names_resolve_to_one_release(name, label):
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.24.0"),
+    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.25.1"),
     ("vllm==0.11.5", "is not a release kvplan models"),
     # vllm/config/vllm.py: Model Runner V2 by default for DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES only in
-    # 0.22.0-0.28.0 (0.22.0-0.24.0 modelled for the others), wherever its features are supported from 0.29.0;
+    # 0.22.0-0.28.0 (0.22.0-0.25.1 modelled for the others; from 0.25.0 also every model without experts or
+    # state-space layers), wherever its features are supported from 0.29.0;
     # the CUDA-graph estimate throughout
-    ("vllm==0.25.0", "is the default for the architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER"),
-    ("vllm==0.25.0", "0.24.0 adds DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM and drops the "
-                     "test that kept MoE and quantized checkpoints on V1), which kvplan has not read past 0.24.0"),
+    ("vllm==0.26.0", "is the default for every generating model without experts or state-space layers and for the "
+                     "MoE architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"),
+    ("vllm==0.26.0", "(_is_default_v2_model_runner_model from 0.25.0), which kvplan has not read past 0.25.1"),
     ("vllm==0.28.0", "CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default since 0.20.0"),
     ("vllm==0.33.0", "Model Runner V2, whose profile run kvplan does not model, is the default wherever its features"),
-    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.24.0, as of 2026-11-30"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.25.1, as of 2026-11-30"),
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan knows of"),  # 0.25.0 and 0.25.1 were published
     # 0.5.9-0.5.21 are published but were not read: refused, though 0.5.8 and 0.5.22 are modelled
     ("sglang==0.5.9", "sglang 0.5.9 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
@@ -316,6 +317,9 @@ def test_allreduce_rms_fusion_says_why_the_default_is_off():
     assert off.source == ("vLLM 0.19.1 default at O2: off for tp 2, dp 2, pp 1, CC 10.0 (on at tp > 1, dp 1, pp 1 "
                           "on CC 9.0 or 10.x)")
     assert get_engine("vllm==0.17.0").allreduce_rms_fusion(get_gpu("b300"), tp=2).source.endswith("CC 9.0 or 10.0)")
-    # the table's rows for 9.0 and 10.0 are the same in every release that has the option
+    # the table's rows for 9.0 and 10.0 are the same in every release that has the option, but for the
+    # tp 16 size 0.25.0 adds (PassConfig.flashinfer_max_size takes world size 16 from then)
     rows = [r.value["max_bytes"] for r in R.RULES if r.name == "allreduce_rms_fusion" and r.value is not None]
-    assert all(t[(9, 0)] == rows[0][(9, 0)] and t[(10, 0)] == rows[0][(10, 0)] for t in rows)
+    below_16 = [{cc: {tp: b for tp, b in t[cc].items() if tp < 16} for cc in ((9, 0), (10, 0))} for t in rows]
+    assert all(t == below_16[0] for t in below_16)
+    assert [16 in t[(10, 0)] for t in rows] == [False] * (len(rows) - 1) + [True]

@@ -372,9 +372,11 @@ class VLLM(Engine):
         with the variable unset, an architecture the release runs on V2 by default (rule
         ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1, LlamaForCausalLM,
         MistralForCausalLM and Qwen3ForCausalLM in 0.23.0, also DeepseekV2ForCausalLM,
-        GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0), or a spec naming no
-        architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1. The refusal says
-        that a quantized checkpoint runs V1 only where the release says so (rule
+        GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0; only those three from 0.25.0), and
+        from 0.25.0 every model without experts or state-space layers (rule ``v2_model_runner_dense``:
+        vLLM's ``or not model_config.is_moe``; hybrid and attention-free models stay on V1), or a spec
+        naming no architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1. The refusal
+        says that a quantized checkpoint runs V1 only where the release says so (rule
         ``v2_model_runner_skips_quantized``: 0.22.0-0.23.0)."""
         v2 = self.rule("v2_model_runner_architectures")
         if v2 is None or self.use_v2_model_runner is False:
@@ -382,13 +384,23 @@ class VLLM(Engine):
         runner = "Model Runner V2 (vllm/v1/worker/gpu/), whose profile run kvplan does not model"
         if self.use_v2_model_runner:
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
+        dense = spec.moe is None and not any(_states(spec))
+
+        def on_v2(rel: Release) -> bool:  # does ``rel`` run this spec (any listed one, no architecture) on V2
+            if dense and BOOK.value("v2_model_runner_dense", rel):
+                return True
+            return bool(set(BOOK.value("v2_model_runner_architectures", rel) or ())
+                        & ({spec.architecture} if spec.architecture else set(v2)))
         # the newest earlier release that runs the architecture (any, without one) on V1 by default
-        earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release
-                       and not (set(BOOK.value("v2_model_runner_architectures", rel) or ())
-                                & ({spec.architecture} if spec.architecture else set(v2))))
+        earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release and not on_v2(rel))
         way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
                    f"vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
+        if dense and self.rule("v2_model_runner_dense"):
+            raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every generating model "
+                                f"without experts or state-space layers (vllm/config/vllm.py "
+                                f"_is_default_v2_model_runner_model: `or not model_config.is_moe`; V1 only for a "
+                                f"feature V2 lacks); {way_out}")
         if spec.architecture in v2:
             v1_only = ("a checkpoint with a quantization_config or a feature V2 lacks"
                        if self.rule("v2_model_runner_skips_quantized") else "a feature V2 lacks")
@@ -496,12 +508,18 @@ class VLLM(Engine):
         """Refuse a GPU whose compute capability falls where this release's attention-backend
         choice changed unread (rule ``attention_backends_unread``: 0.24.0 below 8.0, and 12.x for MLA)."""
         unread, cc = self.rule("attention_backends_unread"), gpu.compute_capability
-        if unread is None or cc is None or which not in unread or not (unread[which][0] <= cc < unread[which][1]):
+        if unread is None or cc is None or which not in unread:
+            return
+        ranges = unread[which] if isinstance(unread[which][0][0], tuple) else (unread[which],)  # one range or several
+        if not any(low <= cc < below for low, below in ranges):
             return
         what = ("FlashInfer's attention and sampler no longer run below 8.0 (vllm/v1/attention/backends/flashinfer.py "
                 "FlashInferBackend.supports_compute_capability)" if which == "any" else
                 "MLA models get their own attention-backend list on 12.x (vllm/platforms/cuda.py "
-                "_get_backend_priorities)")
+                "_get_backend_priorities)" if cc >= (12, 0) else
+                "MLA models run TRITON_MLA here, whose metadata builder reserves a decode workspace outside the KV "
+                "pool (vllm/v1/attention/backends/mla/triton_mla.py TritonMLAMetadataBuilder."
+                "_reserve_attn_logits_workspace)")
         raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): "
                             f"{what}, which kvplan has not re-read; use --engine vllm==0.23.0")
 
@@ -600,6 +618,12 @@ class VLLM(Engine):
         if not on:
             return AllReduceFusion(False, 0, why)
         max_bytes = rule["max_bytes"].get(cc, {}).get(tp, 0)
+        if asked is None and max_bytes and nodes > 1 and rule.get("multi_node_unread"):
+            raise BadInputError(
+                f"vLLM {self.release} fuses all-reduce + RMSNorm at tp {tp} across {nodes} nodes only where "
+                f"FlashInfer's mnnvl workspace builds (vllm/distributed/device_communicators/flashinfer_all_reduce.py "
+                f"get_fi_ar_workspace: multi-node NVLink), which kvplan cannot tell; say which with "
+                f"--fuse-allreduce-rms or --no-fuse-allreduce-rms")
         if tp == 1:
             why += "; the pass disables itself at tp 1"
         elif not max_bytes:
@@ -1069,11 +1093,11 @@ class VLLM(Engine):
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or weights is None or not kind.startswith("oracle"):
             return None
-        if kind == "oracle unread":  # a fused-MoE layer rewrite not read to the end (none since 0.24.0)
-            raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through a rewritten "
-                                f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, now a factory of "
-                                f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts) that kvplan has "
-                                f"not read to the end; use --engine vllm==0.23.0")
+        if kind == "oracle unread":  # the fused-MoE layer of a release not read for it (0.25.0+)
+            raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through the rewritten "
+                                f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, a factory of "
+                                f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts), which kvplan "
+                                f"has read for 0.24.0 only, not for this release; use --engine vllm==0.24.0")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:

@@ -5,19 +5,21 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.23.0 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.25.1 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.23.0 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.25.1 are planned only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 a GPU that is not CUDA), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
-default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM (rule
-``v2_model_runner_architectures``), which are refused there. Later releases are refused (see
-``REFUSED``): 0.24.0-0.28.0 are not read, and from 0.29.0 Model Runner V2 runs wherever its
-features are supported.
+default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
+also for three MoE architectures (rule ``v2_model_runner_architectures``), and 0.25.0-0.25.1 for
+every model without experts or state-space layers (rule ``v2_model_runner_dense``), which are
+refused there unless VLLM_USE_V2_MODEL_RUNNER=0. Later releases are refused (see ``REFUSED``):
+0.26.0-0.28.0 are not read, and from 0.29.0 Model Runner V2 runs wherever its features are
+supported.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ RELEASES = (
     "0.11.0", "0.11.1", "0.11.2",
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
-    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0",
+    "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -50,18 +52,17 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.25.0", "0.25.1", "0.26.0",
+    "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.25": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.26": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
-            "run kvplan does not model, is the default for the architectures in vllm/config/vllm.py "
-            "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (0.22.0: Qwen3ForCausalLM; 0.23.0 adds LlamaForCausalLM and "
-            "MistralForCausalLM; 0.24.0 adds DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM and "
-            "drops the test that kept MoE and quantized checkpoints on V1), which kvplan has not read past 0.24.0",
+            "run kvplan does not model, is the default for every generating model without experts or state-space "
+            "layers and for the MoE architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES "
+            "(_is_default_v2_model_runner_model from 0.25.0), which kvplan has not read past 0.25.1",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -71,7 +72,7 @@ REFUSED = {
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
 #: --kv-cache-dtype values vLLM 0.20.0+ takes that kvplan does not plan (rule kv_cache_dtypes).
 KV_CACHE_DTYPES_NOT_MODELLED = ("turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc",
-                                "int8_per_token_head", "fp8_per_token_head", "nvfp4")
+                                "int4_per_token_head", "int8_per_token_head", "fp8_per_token_head", "nvfp4")
 
 _RUNNER = "vllm/v1/worker/gpu_model_runner.py: GPUModelRunner.profile_run / _dummy_sampler_run"
 _TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, apply_top_k_top_p"
@@ -205,6 +206,9 @@ _FI_MAX_BYTES = {
 }
 #: 0.19.0 adds capability 10.3 (B300).
 _FI_MAX_BYTES_SM103 = {**_FI_MAX_BYTES, (10, 3): {2: 64 * _MIB, 4: 64 * _MIB, 8: 2 * _MIB}}
+#: 0.25.0 adds tp 16 on 10.0 and 10.3 (64 MB, "mnnvl multi-node").
+_FI_MAX_BYTES_TP16 = {**_FI_MAX_BYTES_SM103, (10, 0): {**_FI_MAX_BYTES[(10, 0)], 16: 64 * _MIB},
+                      (10, 3): {**_FI_MAX_BYTES_SM103[(10, 3)], 16: 64 * _MIB}}
 
 #: vLLM's SupportsMambaPrefixCaching model classes, 0.11.1-0.15.0 (rule state_prefix_caching; 0.19.1
 #: adds NemotronHPuzzleForCausalLM).
@@ -403,7 +407,7 @@ RULES = (
          "gpu_worker.py Worker.__init__ takes it (:161)"),
     # 0.24.0 adds three MoE architectures and drops the `not is_moe and not is_quantized` test: a
     # quantized Llama / Mistral / Qwen3 checkpoint now runs V2 as well (rule v2_model_runner_skips_quantized).
-    Rule("v2_model_runner_architectures", "0.24.0", None,
+    Rule("v2_model_runner_architectures", "0.24.0", "0.24.0",
          ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "LlamaForCausalLM", "MistralForCausalLM",
           "Qwen2MoeForCausalLM", "Qwen3ForCausalLM"),
          "vllm/config/vllm.py (0.24.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'Qwen3ForCausalLM', "
@@ -413,6 +417,24 @@ RULES = (
          "always V2; else _is_default_v2_model_runner_model, HAS_TRITON, no _get_v2_model_runner_unsupported_features "
          ":1994-2090) and _is_default_v2_model_runner_model (:550-561: a 'generate' runner and an architecture in "
          "the set; the 0.22.0-0.23.0 `not is_moe and not is_quantized` test is gone); Worker.__init__ AST-identical"),
+    # 0.25.0 keeps only the three MoE architectures in the set: _is_default_v2_model_runner_model adds
+    # `or not model_config.is_moe`, so every model without experts runs V2 (rule v2_model_runner_dense).
+    Rule("v2_model_runner_architectures", "0.25.0", None,
+         ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "Qwen2MoeForCausalLM"),
+         "vllm/config/vllm.py (0.25.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'DeepseekV2ForCausalLM', "
+         "'Qwen2MoeForCausalLM', 'GraniteMoeForCausalLM'}) (:68-74); VllmConfig.use_v2_model_runner (:519-555: "
+         "envs.VLLM_USE_V2_MODEL_RUNNER when set, default None, unchanged; then speculative method 'dspark' and "
+         "diffusion models always V2; else _is_default_v2_model_runner_model, HAS_TRITON, no "
+         "_get_v2_model_runner_unsupported_features :2042-2135); Worker.__init__ takes it as before"),
+    # -- Model Runner V2 by default for every generating model without experts (is_moe: get_num_experts() > 0)
+    #    that is neither hybrid (state-space layers with attention) nor attention-free; kvplan.engines.vllm
+    #    VLLM.check_model_runner refuses a spec without MoE and without state-space layers there.
+    Rule("v2_model_runner_dense", "0.8.0", "0.24.0", False,
+         "vllm/config/vllm.py _is_default_v2_model_runner_model (0.22.0-0.24.0): the architecture set alone"),
+    Rule("v2_model_runner_dense", "0.25.0", None, True,
+         "vllm/config/vllm.py _is_default_v2_model_runner_model (0.25.0 :557-574): runner_type 'generate', not "
+         "model_config.is_hybrid (config/model.py :1655-1663), not is_attention_free (:1651-1652), then "
+         "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904)"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -589,7 +611,7 @@ RULES = (
     # same as 0.23.0: create_weights / process_weights_after_loading and the kernel they build, the
     # oracle's Hopper order, TritonExperts.workspace_shapes, the modular kernel's _allocate_buffers and
     # the WorkspaceManager; no new persistent tensor (the routers' _routing_replay_out is never set).
-    Rule("moe_persistent_workspace", "0.24.0", None, "oracle triton",
+    Rule("moe_persistent_workspace", "0.24.0", "0.24.0", "oracle triton",
          "fused_moe/layer.py FusedMoE (0.24.0 :103-391, a factory; 0.23.0 the class :70-1400): the same "
          "FusedMoEParallelConfig.make, ExpertMapManager (expert_map_manager.py identical), router, and "
          "FusedMoEConfig (config.py __post_init__ :1302-1346: intermediate_size_per_partition = "
@@ -615,6 +637,10 @@ RULES = (
          "RoutedExperts.forward_modular :1063-1098, shared experts, routed scale in place, all-reduce); "
          "runner/shared_experts.py SharedExperts becomes an nn.Module holding the model's shared-expert "
          "module (:39-72, a second reference, no copy)"),
+    Rule("moe_persistent_workspace", "0.25.0", None, "oracle unread",
+         "not read for 0.25.0: the fused-MoE layer was read end to end on 0.24.0 only (FINDINGS_h30_v24moe.md); "
+         "0.25.0 was read against 0.24.0 for the dense V1 path (FINDINGS_h30_v25.md), and its fp8 online MoE "
+         "path moved, so every MoE model stays refused there"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -740,7 +766,7 @@ RULES = (
          "modular kernel with the no-DP/EP prepare/finalize; workspace as rule moe_persistent_workspace 'triton' "
          "(TritonExperts.workspace_shapes 0.20.0 fused_moe.py :1968-1984, 0.21.0 experts/triton_moe.py :129-, "
          "0.23.0 :141-156; workspace_dtype the activation dtype, modular_kernel.py 0.23.0 :815-819)"),
-    Rule("moe_fp8_block_sm90_triton", "0.24.0", None, "triton",
+    Rule("moe_fp8_block_sm90_triton", "0.24.0", "0.24.0", "triton",
          "fused_moe/oracle/fp8.py _get_priority_backends (0.24.0 :64-126): the Hopper block-fp8 clause as "
          "0.23.0 (:105-115 / :87-98); the new DeepEP v2 clause (:93-103) needs the SM100 family and all2all "
          "kernels; select_fp8_moe_backend (:242-390) loses only the removed VLLM_USE_FLASHINFER_MOE_FP8 branch; "
@@ -751,6 +777,8 @@ RULES = (
          "unsupported-backend list only; make_fp8_moe_kernel (:577) identical; TritonExperts workspace as rule "
          "moe_persistent_workspace 0.24.0 (experts/triton_moe.py :181-196; workspace_dtype modular_kernel.py "
          ":815-819)"),
+    Rule("moe_fp8_block_sm90_triton", "0.25.0", None, None,
+         "not read for 0.25.0 (rule moe_persistent_workspace 0.25.0: MoE refused there)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -959,14 +987,19 @@ RULES = (
     # int8_per_token_head, fp8_per_token_head and nvfp4 (KV_CACHE_DTYPES_NOT_MODELLED), whose pages
     # (kv_cache_interface.py AttentionSpec.page_size_bytes: per-token-head scales, nvfp4 packing) and
     # attention backends kvplan has not read: they are left out, so kvplan refuses them.
+    # 0.25.0 adds int4_per_token_head (kv_cache_interface.py KVQuantMode.INT4_PER_TOKEN_HEAD: half the head
+    # size a token, 0.25.0 AttentionSpec.real_page_size_bytes :188-202), left out likewise.
     Rule("kv_cache_dtypes", "0.20.0", None,
          ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"),
-         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34, the same values), less "
-         "KV_CACHE_DTYPES_NOT_MODELLED"),
+         "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34, the same values; "
+         "0.25.0 lines 19-36), less KV_CACHE_DTYPES_NOT_MODELLED"),
     # -- the --kv-cache-dtype values the release takes that kvplan does not plan (named in the refusal)
     Rule("kv_cache_dtypes_unmodelled", "0.8.0", "0.19.1", (), "vllm/config/cache.py: CacheDType (every value planned)"),
-    Rule("kv_cache_dtypes_unmodelled", "0.20.0", None, KV_CACHE_DTYPES_NOT_MODELLED,
+    Rule("kv_cache_dtypes_unmodelled", "0.20.0", "0.24.0",
+         tuple(d for d in KV_CACHE_DTYPES_NOT_MODELLED if d != "int4_per_token_head"),
          "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34)"),
+    Rule("kv_cache_dtypes_unmodelled", "0.25.0", None, KV_CACHE_DTYPES_NOT_MODELLED,
+         "vllm/config/cache.py: CacheDType (0.25.0 lines 19-36 add int4_per_token_head)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -1130,12 +1163,24 @@ RULES = (
     #    models}; VLLM.check_gpu / check_kv_on_gpu refuse them (FINDINGS_h30_v24.md).
     Rule("attention_backends_unread", "0.8.0", "0.23.0", None,
          "the attention rules above (attention_features_start, fp8_kv_start*, mla_block_size) read them"),
-    Rule("attention_backends_unread", "0.24.0", None, {"any": ((0, 0), (8, 0)), "mla": ((12, 0), (13, 0))},
+    Rule("attention_backends_unread", "0.24.0", "0.24.0", {"any": ((0, 0), (8, 0)), "mla": ((12, 0), (13, 0))},
          "vllm/v1/attention/backends/flashinfer.py FlashInferBackend.supports_compute_capability (0.24.0 :426-434) "
          "raises the floor from 7.5 to 8.0 (flashinfer issue 3620), which moves the backend (fp8, sinks, soft-cap "
          "verdicts) and the sampler (topk_topp_sampler.py flashinfer_sampler_supported :21-67 asks the same test: no "
          "FlashInfer call below 8.0) on 7.x; vllm/platforms/cuda.py _get_backend_priorities (0.24.0 :84-159) gives "
          "MLA models on major 12 their own list (TRITON_MLA, FLASHINFER_MLA_SPARSE_SM120). Not re-read"),
+    # 0.25.0 (FINDINGS_h30_v25.md): as 0.24.0 (supports_compute_capability :442-450 unchanged), and MLA models
+    # where TRITON_MLA is picked (8.x: _get_backend_priorities :83-159 lists FLASH_ATTN_MLA, FLASHMLA and
+    # FLASHINFER_MLA first, which take 9.x / 10.x only) gain a decode workspace the metadata builder reserves
+    # after the pool is sized: TritonMLAMetadataBuilder._reserve_attn_logits_workspace (mla/triton_mla.py
+    # :57-76), max_num_seqs x heads x splits (up to 2 x SMs) x (kv_lora_rank + 1) float32 from the shared
+    # WorkspaceManager -- gigabytes at long max_model_len, taken outside the pool kvplan plans. Not modelled.
+    Rule("attention_backends_unread", "0.25.0", None,
+         {"any": ((0, 0), (8, 0)), "mla": (((8, 0), (9, 0)), ((12, 0), (13, 0)))},
+         "as 0.24.0 (flashinfer.py FlashInferBackend.supports_compute_capability 0.25.0 :442-450, cuda.py "
+         "_get_backend_priorities :83-159), plus TRITON_MLA on 8.x: mla/triton_mla.py TritonMLAMetadataBuilder."
+         "_reserve_attn_logits_workspace (0.25.0 :57-76) reserves max_num_seqs x heads x min(next_pow2(max_model_len "
+         "// 512), 2 x SMs) x (kv_lora_rank + 1) float32 after the KV pool is sized. Not modelled"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
@@ -1212,7 +1257,7 @@ RULES = (
          "is_device_capability_family(100) or is_device_capability(90); no data_parallel_size test; "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0"),
     # 0.24.0 drops the pipeline_parallel_size == 1 test again (as 0.21.0-0.22.1).
-    Rule("allreduce_rms_fusion", "0.24.0", None,
+    Rule("allreduce_rms_fusion", "0.24.0", "0.24.0",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM103,
           "single_dp_pp": False},
          "vllm/config/vllm.py enable_allreduce_rms_fusion (0.24.0 :131-151, docstring 'Enable if TP > 1 and "
@@ -1220,6 +1265,22 @@ RULES = (
          "is_device_capability_family(100) or is_device_capability(90); no pipeline_parallel_size or "
          "data_parallel_size test; OPTIMIZATION_LEVEL_02 (:238-) and the O2 default (:364) as before; "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB as 0.19.0 (allreduce_rms_fusion.py :91-)"),
+    # 0.25.0: PassConfig.flashinfer_max_size takes world size 16 (config/compilation.py :181-196,
+    # FI_SUPPORTED_WORLD_SIZES = [2, 4, 8, 16]) and FI_ALLREDUCE_FUSION_MAX_SIZE_MB gives 10.0 and 10.3 a
+    # 64 MB size at 16 ('mnnvl multi-node', allreduce_rms_fusion.py :90-108). Across nodes the pass's
+    # workspace needs FlashInfer's mnnvl backend (distributed/device_communicators/flashinfer_all_reduce.py
+    # get_fi_ar_workspace :123-: the trtllm backend raises for more than one node, an mnnvl workspace that
+    # fails to build disables the pass), which kvplan cannot tell from the GPU: "multi_node_unread"
+    # (VLLM.allreduce_rms_fusion refuses the default there). 0.25.1 adds a dtype check to the generic
+    # patterns (_norm_input_weight_dtype_match :53-65) that routes Gemma's float32 gamma to the Gemma
+    # patterns 0.23.0 added: every all-reduce still fuses.
+    Rule("allreduce_rms_fusion", "0.25.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_TP16,
+          "single_dp_pp": False, "multi_node_unread": True},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical to 0.24.0 (0.25.0 :128-148); "
+         "config/compilation.py PassConfig.flashinfer_max_size (:181-196) adds world size 16; "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :90-108) adds 16: 64 MB "
+         "for 100 and 103; AllReduceFusionPass.__init__ AST-identical"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
     #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
