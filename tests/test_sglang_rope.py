@@ -269,3 +269,19 @@ def test_a_rope_factor_s_context_keeps_its_rows(tmp_path):
     spec = load_model(path)
     assert (spec.max_position_embeddings, spec.rope_max_position) == (16_384, 8_192)
     assert get_engine("sglang==0.5.8").rope_table_bytes(spec, get_gpu("h100")) == 16_384 * 128 * 4
+
+
+def test_vllm_refuses_the_same_smaller_context_key(capsys, tmp_path):
+    # vLLM's llama.py passes config.max_position_embeddings too (0.24.0 :266): its table had 131,072 rows
+    # where kvplan sized 8,192 (weights 16,062,619,648 B, 31,457,280 B short; REVIEW_h30 F2): refused now,
+    # by capacity and speed alike; the unchanged config keeps its figure
+    path = _llama_config(tmp_path, "llama-3.1-8b", model_max_length=8_192)
+    for command in (("capacity", path, "--gpu", "h100", "--engine", "vllm==0.22.1", "--enforce-eager"),
+                    ("speed", path, "--gpu", "h100", "--ctx", "1k", "--engine", "vllm==0.19.1")):
+        code, out, err = cli(capsys, *command)
+        assert code == 2 and out == ""
+        assert ("kvplan cannot size vLLM's rotary table for llama-3.1-8b-x (LlamaForCausalLM: get_rope receives "
+                "config.max_position_embeddings 131,072, beyond the context of 8,192") in one_line_error(err)
+    code, out, err = cli(capsys, "capacity", "tests/fixtures/hf_configs/llama-3.1-8b.json", "--gpu", "h100",
+                         "--engine", "vllm==0.22.1", "--enforce-eager", "--json")
+    assert code == 0 and json.loads(out)["weights_bytes"] == 16_094_076_928

@@ -113,11 +113,26 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
     40,960 x 64 x 4 = 10,485,760 B, not 10,240,000 rows' 2,621,440,000 B."""
     if spec.position_embedding != "rope":
         return 0
+    arch = getattr(spec, "architecture", None)
+    by_len = MAX_MODEL_LEN_ROPE_ROWS.get(arch)
+    if (spec.rope_max_position is not None and spec.rope_max_position > spec.max_position_embeddings
+            and by_len is None and arch not in ("ChatGLMModel", "DbrxForCausalLM")):
+        # The model files pass config.max_position_embeddings to get_rope (llama.py LlamaModel:
+        # getattr(config, "max_position_embeddings", 8192), 0.24.0 :266; chatglm.py seq_length and
+        # dbrx.py max_seq_len excepted), not the smaller context key vLLM's max_model_len takes
+        # (model_max_length, seq_length, ...: config/model.py _get_and_verify_max_len), nor a
+        # factor kvplan folded into that context (REVIEW_h30 F2).
+        raise BadInputError(f"kvplan cannot size vLLM's rotary table for {spec.name} ({arch or 'no architecture'}: "
+                            f"get_rope receives config.max_position_embeddings {spec.rope_max_position:,}, beyond "
+                            f"the context of {spec.max_position_embeddings:,} a smaller context key gives, times "
+                            f"any rope factor kvplan does not keep), which vLLM counts in the weights; use "
+                            f"--engine raw")
     rotary = spec.rotary_width
     rows = spec.max_position_embeddings
-    by_len = MAX_MODEL_LEN_ROPE_ROWS.get(getattr(spec, "architecture", None))
     if by_len is not None and max_model_len is not None:
-        rows = by_len(rows, max_model_len)
+        # MiniMax's files take config.max_position_embeddings itself (rope_max_position where a
+        # smaller context key gave kvplan's context)
+        rows = by_len(spec.rope_max_position or rows, max_model_len)
     rope = spec.rope_scaling
     if rope is not None and rope.type == "dynamic":
         original = rope.original_max_position_embeddings
@@ -127,7 +142,7 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
         # Phi3LongRoPEScaledRotaryEmbedding: the short table (original rows) and the long one
         # (max_position rows) in one buffer, every release (kvplan.hf.core._longrope cites it).
         rows = rope.original_max_position_embeddings + spec.max_position_embeddings
-    element = 4 if getattr(spec, "architecture", None) in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
+    element = 4 if arch in FP32_ROPE_ARCHITECTURES else dtype_bytes(spec)
     if spec.rope_local_base_freq is None:
         return rows * rotary * element
     if rope is not None and rope.type == "linear":
