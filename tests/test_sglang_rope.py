@@ -285,3 +285,18 @@ def test_vllm_refuses_the_same_smaller_context_key(capsys, tmp_path):
     code, out, err = cli(capsys, "capacity", "tests/fixtures/hf_configs/llama-3.1-8b.json", "--gpu", "h100",
                          "--engine", "vllm==0.22.1", "--enforce-eager", "--json")
     assert code == 0 and json.loads(out)["weights_bytes"] == 16_094_076_928
+
+
+def test_a_malformed_mrope_section_is_refused_on_import(capsys, tmp_path):
+    # REVIEW_h30 F6: an mrope_section that is not a list of positive integers is one line, exit 2
+    data = json.load(open("tests/fixtures/hf_configs/qwen3-vl-8b-instruct.json"))
+    for bad in ("abc", [24, 0, 20], [24.0, 20, 20], [True, 20, 20]):
+        data["text_config"]["rope_scaling"] = {"rope_type": "default", "mrope_section": bad}
+        path = tmp_path / "qwen3-vl-bad.json"
+        path.write_text(json.dumps(data))
+        code, out, err = cli(capsys, "size", str(path), "--ctx", "8k")
+        assert code == 2 and out == ""
+        assert "text_config's rope mrope_section must be a list of positive integers" in one_line_error(err)
+    data["text_config"]["rope_scaling"] = {"rope_type": "default", "mrope_section": [24, 20, 20]}
+    path.write_text(json.dumps(data))
+    assert load_model(str(path)).vision_tower.mrope is True

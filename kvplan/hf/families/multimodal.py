@@ -133,6 +133,10 @@ def _mrope(top: HFConfig) -> bool | None:
     rope = text.get("rope_scaling") or text.get("rope_parameters") if isinstance(text, dict) else None
     if not isinstance(rope, dict) or not rope.get("mrope_section"):
         return False
+    section = rope["mrope_section"]
+    if not (isinstance(section, list) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                              for v in section)):
+        raise top.error(f"text_config's rope mrope_section must be a list of positive integers, got {section!r}")
     return True if rope.get("rope_type", rope.get("type")) == "default" else None
 
 
