@@ -155,6 +155,46 @@ def _sgl_cookbook_random(tag: str, model: str, where: str, tpot_ms, *, weights=N
         for (c, n, tin, tout), v in zip(points, row))
 
 
+#: GPUStack's performance lab (github.com/gpustack/gpustack docs/performance-lab/, commit 47277d79,
+#: 2026-08-21; pages last changed at 1f37f1b8, 2026-01-06; docs.gpustack.ai performance-lab):
+#: `vllm bench serve --backend openai-chat --endpoint /v1/chat/completions --dataset-name sharegpt
+#: --num-prompts 100 --max-concurrency N` against the page's "Baseline" (vLLM without any
+#: optimizations) serving script; every printed block gives the run's request count and total
+#: input / generated tokens, so prompt and output are the run's means.
+GPUSTACK = ("github.com/gpustack/gpustack {page} (commit 47277d79; docs.gpustack.ai performance-lab), "
+            "{section}: baseline `{serve}` ({engine}), {hw}; vllm bench serve --backend openai-chat "
+            "--dataset-name sharegpt --num-prompts 100 --max-concurrency {c}: 100 requests, {tin} input / {tout} "
+            "generated tokens, median TPOT {v} ms")
+#: Rows taken, by a rule fixed before comparing with kvplan: every result block of those pages
+#: that prints "Maximum request concurrency" (a fixed --max-concurrency), was run against the
+#: page's baseline serving script (the other sections turn on speculative decoding, EAGLE,
+#: torch.compile or other engines' tuning, not all modelled), and is of a model with a kvplan
+#: built-in of the same architecture on a GPU kvplan has factors for (the Ascend 910B pages and
+#: the Qwen3.5 / GLM pages drop out). That is the Qwen3-8B latency page's BS=1/2/4/8 sweep and
+#: the ShareGPT batch-size-4 point of the gpt-oss-120b H100 and A100 pages and of the
+#: DeepSeek-R1 H200 page. KV auto (bf16): no baseline script sets --kv-cache-dtype.
+_GPUSTACK_ROWS = (
+    # (id tag, model, gpu, tp, engine, weights, page, section, serve, hw, c, tin, tout, median TPOT)
+    *(("qwen3-8b", "qwen3-8b", "h100-sxm", 1, "vllm==0.11.0", None, "docs/performance-lab/qwen3-8b/h100-latency.md",
+       "'Other Benchmark Cases', Baseline benchmark results # BS=" + str(c), "vllm serve Qwen/Qwen3-8B",
+       "Qwen/Qwen3-8B (BF16), a single NVIDIA H100 SXM GPU", c, 23260, 22061, v)
+      for c, v in ((1, 7.22), (2, 7.30), (4, 7.40), (8, 7.67))),
+    ("gptoss", "gpt-oss-120b", "h100-sxm", 1, "vllm==0.10.2", None, "docs/performance-lab/gpt-oss-120b/h100.md",
+     "'Other Benchmark Cases', Baseline benchmark results # ShareGPT batch size 4",
+     "vllm serve openai/gpt-oss-120b --max-model-len 32768",
+     "openai/gpt-oss-120b (MXFP4 experts), 2 x NVIDIA H100 SXM, the baseline on one (no -tp)", 4, 22946, 21691, 8.24),
+    ("gptoss", "gpt-oss-120b", "a100-80gb", 1, "vllm==0.11.0", None, "docs/performance-lab/gpt-oss-120b/a100.md",
+     "'Other Benchmark Cases', Baseline benchmark results # ShareGPT batch size 4",
+     "vllm serve openai/gpt-oss-120b --max-model-len 32768",
+     "openai/gpt-oss-120b (MXFP4 experts), 2 x NVIDIA A100 SXM 80GB, the baseline on one (no -tp)", 4, 22946, 21691,
+     11.44),
+    ("r1", "deepseek-v3", "h200", 8, "vllm==0.11.0", "fp8", "docs/performance-lab/deepseek-r1/h200.md",
+     "'Other Benchmark Cases', Baseline benchmark results # ShareGPT batch size 4",
+     "vllm serve deepseek-ai/DeepSeek-R1-0528 -tp 8", "deepseek-ai/DeepSeek-R1-0528 (FP8), 8 x NVIDIA H200 SXM",
+     4, 22836, 21338, 19.13),
+)
+
+
 MEASUREMENTS: tuple[Measurement, ...] = (
     # vLLM's own CI: 3 models x 3 GPUs, batch 8 (buildkite vllm/performance-benchmark)
     Measurement("ci-h100-8b", "llama3.1-8b", "h100-sxm", "e2e", 997.365, f"{VLLM_CI}; build 9555, 8xH100",
@@ -428,6 +468,13 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              run="20621824084", hw="b200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
              hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
              commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82),
+    # GPUStack's performance lab (see GPUSTACK and _GPUSTACK_ROWS below: the rule and the rows)
+    *(Measurement(f"gpstk-{gpu}-{tag}-tp{tp}-c{c}", model, gpu, "tpot", v,
+                  GPUSTACK.format(page=page, section=section, serve=serve, engine=engine, hw=hw, c=c, tin=tin,
+                                  tout=tout, v=v),
+                  tp=tp, engine=engine, weights=weights, concurrency=c, prompt=round(tin / 100),
+                  output=round(tout / 100))
+      for tag, model, gpu, tp, engine, weights, page, section, serve, hw, c, tin, tout, v in _GPUSTACK_ROWS),
 )
 
 
