@@ -39,8 +39,13 @@ def _copy(spec, release, gpu, weights="fp8", tp=8):
                                                             gpu=get_gpu(gpu) if gpu else None)
 
 
-def test_hand_figures():
-    assert BF16_TP8 == 255_852_544 and FP8_TP8 == 127_926_272
+def test_hand_figures_are_the_absorbed_shapes(v3):
+    # 61 MLA layers x 16 heads a rank at tp 8 x (128 key + 128 value rows) x kv_lora 512: the
+    # library's shape of the up-projection (kvplan.weights.mla_absorbed_bytes) in bf16 and fp8
+    from kvplan.weights import mla_absorbed_bytes
+
+    assert mla_absorbed_bytes(v3, range(v3.num_layers), 8, 2) == BF16_TP8 == 255_852_544
+    assert mla_absorbed_bytes(v3, range(v3.num_layers), 8, 1) == FP8_TP8 == 127_926_272
 
 
 @pytest.mark.parametrize("release", ["0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22",
