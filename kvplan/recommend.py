@@ -21,8 +21,9 @@ the cheapest; its layouts are ranked by $ per million output tokens. Families ar
 by $/hour, then $ per million output tokens. A family with no kept layout up to
 ``max_gpus`` is reported with the reason of its closest miss: "memory" (nothing holds the
 load), "tpot" / "ttft" (it fits, but the best layout is too slow: its figure is given),
-"shape" (no layout the model's heads allow), or "gpu" (the catalog lacks a figure the
-estimate needs).
+"shape" (no layout the model's heads allow), or "gpu" (the engine release or the catalog
+refuses the family: a figure the estimate needs, or a model or layout the release is not
+planned for; the detail names it, docs/recommend.md).
 
 Prices are data (``kvplan/data/prices.yaml``: dated, each cited); ``load_prices(path)``
 overlays a user's own. A GPU without a price is refused with one line.
