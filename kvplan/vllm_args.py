@@ -561,6 +561,11 @@ def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:
             out[flag.option] = value
         elif kw.arg in refused:
             raise BadInputError(f"{kw.arg}: {refused[kw.arg]}")
+        elif kw.arg in ("async_scheduling", "distributed_executor_backend"):
+            # vLLM 0.26.0+: the tokens a window layer reserves (VLLM.window_tokens)
+            out["async_scheduling" if kw.arg == "async_scheduling" else "executor_backend"] = value
+            notes.append(f"{kw.arg}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a "
+                         f"sliding-window or chunked-local layer reserves; no other memory change")
         elif kw.arg in neutral:
             notes.append(f"{kw.arg}: ignored, it does not change GPU memory")
         else:

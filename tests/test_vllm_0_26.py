@@ -200,3 +200,16 @@ def test_release_table():
             get_engine(f"vllm=={rel}")
     with pytest.raises(BadInputError, match=r"is the default wherever its features are supported"):
         get_engine("vllm==0.29.0")
+
+
+def test_launch_flags_that_reach_the_engine():
+    """--async-scheduling / --no-async-scheduling / --distributed-executor-backend (and the LLM(...)
+    keywords) become VLLM engine options (vllm_args._WINDOW_FLAGS), with a note, no other effect."""
+    from kvplan.vllm_args import parse_vllm
+
+    cmd = parse_vllm("vllm serve google/gemma-3-27b-it --no-async-scheduling --distributed-executor-backend ray")
+    assert cmd.engine_options == {"async_scheduling": False, "executor_backend": "ray"} and cmd.options == {}
+    assert parse_vllm("vllm serve m --async-scheduling").engine_options == {"async_scheduling": True}
+    llm = parse_vllm('LLM("m", async_scheduling=False, distributed_executor_backend="mp")')
+    assert llm.engine_options == {"async_scheduling": False, "executor_backend": "mp", "usage_context": "llm"}
+    assert any(n.startswith("async_scheduling: kept for vLLM 0.26.0+") for n in llm.notes)
