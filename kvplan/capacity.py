@@ -1228,12 +1228,15 @@ def plan(req: CapacityRequest) -> Pool:
     paging = prof.pool_paging(paging_for(prof), kv, req.gpu)
     hybrid = None if req.disable_hybrid_kv_cache_manager is None else not req.disable_hybrid_kv_cache_manager
     sp = req.speculative
+    # the tokens a sliding-window / chunked-local layer reserves beyond its window (vLLM 0.26.0: every
+    # step in flight, VllmConfig.max_in_flight_tokens)
+    window_tokens = prof.window_tokens(kv, settings, sp)
     pages = page_replica(
         kv, req.kv_format, paging, tp=req.tp, pp=req.pp, block_size=settings.block_size,
         worker_memory_bytes=(req.kv_cache_memory_bytes if req.kv_cache_memory_bytes is not None
                              else [b.kv_pool_bytes for b in budgets]),
         max_model_len=None if req.max_model_len_auto else req.model_len,
-        max_num_batched_tokens=settings.max_num_batched_tokens,
+        max_num_batched_tokens=window_tokens,
         num_gpu_blocks_override=req.num_gpu_blocks_override, hybrid=hybrid,
         lookahead_tokens=req.extra_slots, num_speculative_blocks=sp.num_speculative_tokens if sp else 0,
     )
@@ -1242,7 +1245,7 @@ def plan(req: CapacityRequest) -> Pool:
     # as chunked local attention, which asserts the alignment).
     for layout in pages.layouts:
         for s in layout.runner_layers:
-            s.kind.engine_blocks_per_request(1, s.block_size, settings.max_num_batched_tokens)
+            s.kind.engine_blocks_per_request(1, s.block_size, window_tokens)
     sb = pages.stage_blocks
     paged = [i for i, n in enumerate(sb) if n is not None]
     if paged:

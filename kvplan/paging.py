@@ -202,7 +202,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.25.1", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.26.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -238,7 +238,16 @@ RULES = (
          "int4_per_token_head pages (AttentionSpec / FullAttentionSpec / MLAAttentionSpec.real_page_size_bytes "
          ":188-202 / :310-324 / :380-398, a KV dtype kvplan refuses) and adds RSWASpec (:441-477, "
          "UnlimitedOCRForCausalLM's reference sliding window); a sliding-window layer's spec takes its own block "
-         "size (rule window_block_size); block_pool.py AST-identical"),
+         "size (rule window_block_size); block_pool.py AST-identical. 0.26.0 (FINDINGS_h30_v26.md): get_kv_cache_groups, "
+         "_get_kv_cache_groups_uniform_page_size, get_num_blocks, get_max_concurrency_for_kv_cache_config, "
+         "_max_memory_usage_bytes_from_groups, check_enough_kv_cache_memory, unify_hybrid_kv_cache_specs, "
+         "get_kv_cache_config_from_groups, get_kv_cache_configs, get_kv_cache_capacity AST-identical to 0.25.0 (" + _KCU
+         + " :1728-1794, :1137-1256, :990-1007, :937-955, :1832-1892, :854-879, :1429-1522, :1344-1426, :2036-2184, "
+         ":1819-1829); " + _KCI + " AttentionSpec.page_size_bytes moves the per-token-head scales into "
+         "unpadded_page_size_bytes (:185-201, same bytes), real_page_size_bytes AST-identical (:204-218, :328-342); "
+         "sliding-window and chunked-local max_memory_usage_bytes take max_in_flight_tokens (vllm rule "
+         "window_in_flight_tokens); unify_kv_cache_spec_page_size also pads Mamba pages; block_pool.py "
+         "BlockPool.__init__ AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

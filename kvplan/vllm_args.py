@@ -211,7 +211,7 @@ NEUTRAL = {
     "--generation-config": "default sampling parameters", "--override-generation-config": "sampling defaults",
     "--prefix-caching-hash-algo": "block hashing", "--scheduling-policy": "request order",
     "--max-num-partial-prefills": "scheduling", "--max-long-partial-prefills": "scheduling",
-    "--long-prefill-token-threshold": "scheduling", "--async-scheduling": "scheduling (up to 0.19.1)",
+    "--long-prefill-token-threshold": "scheduling", "--async-scheduling": "scheduling",
     "--no-async-scheduling": "scheduling", "--max-seq-len-to-capture": "CUDA graphs (their memory estimate is "
     "subtracted from 0.20.0, which kvplan plans only with --enforce-eager or VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0)",
     "--disable-custom-all-reduce-check": "a check", "--use-tqdm-on-load": "progress bar",
@@ -260,6 +260,10 @@ SWITCHES = frozenset({
     "--async-scheduling", "--no-async-scheduling",
     "--use-tqdm-on-load", "--kv-cache-metrics", "--disable-uvicorn-access-log", "--headless", "--allow-credentials",
 })
+
+#: NEUTRAL flags vLLM 0.26.0+ reads for the tokens a window layer reserves (engine options of VLLM).
+_WINDOW_FLAGS = {"--async-scheduling": "async_scheduling", "--no-async-scheduling": "async_scheduling",
+                 "--distributed-executor-backend": "executor_backend"}
 
 _BOOL_NEGATIONS = {"--no-enable-expert-parallel": "--enable-expert-parallel",
                    "--no-disable-hybrid-kv-cache-manager": "--disable-hybrid-kv-cache-manager",
@@ -385,6 +389,13 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
                 i += 1
                 if name == "--load-format" and value and value.lower() == "bitsandbytes":
                     raise BadInputError("--load-format bitsandbytes: bitsandbytes weights are not modelled")
+                if name in _WINDOW_FLAGS:
+                    # vLLM 0.26.0+: async scheduling decides how many steps' tokens a sliding-window or
+                    # chunked-local layer reserves (VllmConfig.max_in_flight_tokens; VLLM.window_tokens)
+                    out[_WINDOW_FLAGS[name]] = (name == "--async-scheduling") if name in SWITCHES else value
+                    notes.append(f"{name}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a "
+                                 f"sliding-window or chunked-local layer reserves; no other memory change")
+                    continue
                 notes.append(f"{name}: ignored, it does not change GPU memory ({NEUTRAL[name]})")
                 continue
             raise BadInputError(f"{name}: a {engine} flag kvplan does not know; it may change memory, so kvplan "
@@ -405,6 +416,9 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
             env: dict | None = None) -> LaunchCommand:
     model = options.pop("model", None) or model
     settings = dict(env or {})
+    for key in set(_WINDOW_FLAGS.values()):
+        if key in options:
+            settings[key] = options.pop(key)
     if options.pop("enforce_eager", False):
         settings["enforce_eager"] = True
     if options.get("kv_format") == "auto":
@@ -547,6 +561,11 @@ def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:
             out[flag.option] = value
         elif kw.arg in refused:
             raise BadInputError(f"{kw.arg}: {refused[kw.arg]}")
+        elif kw.arg in ("async_scheduling", "distributed_executor_backend"):
+            # vLLM 0.26.0+: the tokens a window layer reserves (VLLM.window_tokens)
+            out["async_scheduling" if kw.arg == "async_scheduling" else "executor_backend"] = value
+            notes.append(f"{kw.arg}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a "
+                         f"sliding-window or chunked-local layer reserves; no other memory change")
         elif kw.arg in neutral:
             notes.append(f"{kw.arg}: ignored, it does not change GPU memory")
         else:

@@ -546,6 +546,12 @@ class Engine:
         where they depend on the model and the GPU; default: ``paging`` as it is."""
         return paging
 
+    def window_tokens(self, spec, settings: EngineSettings, speculative=None) -> int | None:
+        """The tokens beyond its window (chunk) a sliding-window (chunked-local) layer reserves for
+        one request when the engine sizes and admits it: one step's, ``max_num_batched_tokens``
+        (vLLM 0.26.0 reserves for every step in flight: VLLM.window_tokens)."""
+        return settings.max_num_batched_tokens
+
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """BadInputError where prefix caching as given (``enabled``: --enable-prefix-caching true,
         false, or None: the engine's default) changes this release's pool in a way kvplan does not

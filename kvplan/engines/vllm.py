@@ -242,7 +242,10 @@ class VLLM(Engine):
     environment's VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (None: unset, the release's default).
     Those two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool).
     ``use_v2_model_runner``: the environment's VLLM_USE_V2_MODEL_RUNNER (None: unset), which
-    decides the model runner from 0.12.0 (check_model_runner)."""
+    decides the model runner from 0.12.0 (check_model_runner). ``async_scheduling``:
+    --async-scheduling (True) / --no-async-scheduling (False), None: unset; ``executor_backend``:
+    --distributed-executor-backend (None: unset); from 0.26.0 they decide how many steps' tokens a
+    sliding-window or chunked-local layer reserves for (window_tokens)."""
 
     release: Release
     flashinfer_sampler: bool | None = None
@@ -250,6 +253,8 @@ class VLLM(Engine):
     enforce_eager: bool = False
     estimate_cudagraphs: bool | None = None
     use_v2_model_runner: bool | None = None
+    async_scheduling: bool | None = None
+    executor_backend: str | None = None
 
     family = "vllm"
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
@@ -425,6 +430,39 @@ class VLLM(Engine):
             raise BadInputError(f"{spec.name} names no architecture, and {self.name} runs {', '.join(v2)} on {runner}, "
                                 f"by default ({where}); give the model's architecture, or {way_out}")
 
+    def window_tokens(self, spec, settings: EngineSettings, speculative=None) -> int | None:
+        """The tokens beyond its window (chunk) a sliding-window (chunked-local) layer reserves for one
+        request (rule ``window_in_flight_tokens``): max_num_batched_tokens up to 0.25.1; from 0.26.0
+        VllmConfig.max_in_flight_tokens, max_concurrent_batches x max_num_batched_tokens, where
+        max_concurrent_batches is 2 with async scheduling at pp 1 on the V1 runner, else pp. Async
+        scheduling is on unless --no-async-scheduling, or (unset) a speculative method other than
+        EAGLE / MTP / NGram-GPU / DSpark or an executor other than mp / uni (vllm/config/vllm.py
+        VllmConfig.__post_init__): with speculative decoding or another executor left to that default,
+        a model with such layers is refused."""
+        tokens = settings.max_num_batched_tokens
+        if not self.rule("window_in_flight_tokens") or tokens is None:
+            return tokens
+        if not any(getattr(k, "kind", None) in ("sliding_window", "chunked_local") for k in set(spec.layers)):
+            return tokens
+        backend = self.executor_backend
+        if backend not in (None, "mp", "uni", "external_launcher"):
+            if self.async_scheduling:
+                raise BadInputError(f"--async-scheduling with --distributed-executor-backend {backend}: {self.name} "
+                                    f"refuses it (only the mp and uni executors support async scheduling)")
+            on = False
+        elif self.async_scheduling is not None:
+            on = self.async_scheduling
+        elif speculative is not None:
+            raise BadInputError(
+                f"{self.name} with speculative decoding: whether async scheduling is on (VllmConfig.__post_init__: "
+                f"by method) decides how many steps' tokens {spec.name}'s sliding-window / chunked-local layers "
+                f"reserve (VllmConfig.max_in_flight_tokens), which kvplan has not read per method; say "
+                f"--async-scheduling or --no-async-scheduling in a --from-vllm command, or use --engine vllm==0.25.1")
+        else:
+            on = True
+        batches = 2 if on and settings.pp == 1 else settings.pp
+        return batches * tokens
+
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
         refused where vLLM keeps it on for them (0.11.1-0.14.1: for the SupportsMambaPrefixCaching
@@ -543,9 +581,12 @@ class VLLM(Engine):
         CUDA-graph memory estimate it measures by capturing trial graphs (gpu_model_runner.py
         profile_cudagraph_memory), which kvplan cannot predict: refused unless the estimate is not
         subtracted: --enforce-eager (cudagraph_mode NONE, not measured),
-        VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or a
-        GPU that is not CUDA (AMD: not measured)."""
-        if self.enforce_eager or self.estimate_cudagraphs is False or gpu.vendor == "amd":
+        VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or,
+        up to 0.25.1, a GPU that is not CUDA (AMD: not measured; 0.26.0 measures on ROCm too, rule
+        ``cudagraph_estimate_on_amd``)."""
+        if self.enforce_eager or self.estimate_cudagraphs is False:
+            return
+        if gpu.vendor == "amd" and not self.rule("cudagraph_estimate_on_amd"):
             return
         if self.estimate_cudagraphs and not self.rule("cudagraph_estimate_subtracted"):
             # an opt-in before 0.20.0 (0.19.1 gpu_worker.py lines 397 and 446 subtract it when set; 0.13.0
@@ -558,12 +599,15 @@ class VLLM(Engine):
                 f"with --enforce-eager")
         if not self.rule("cudagraph_estimate_subtracted"):
             return
+        amd = (" (on AMD GPUs too from 0.26.0: gpu_worker.py 'current_platform.is_cuda_alike()')"
+               if gpu.vendor == "amd" else "")
+        way_out = "vllm==0.25.1 (which measures it on CUDA only)" if amd else "vllm==0.19.1"
         raise BadInputError(
             f"{self.name} subtracts a CUDA-graph memory estimate from the KV pool (VLLM_MEMORY_PROFILER_ESTIMATE_"
-            f"CUDAGRAPHS=1 by default from 0.20.0), measured by trial graph captures that kvplan does not "
+            f"CUDAGRAPHS=1 by default from 0.20.0){amd}, measured by trial graph captures that kvplan does not "
             f"predict; plan it eager (kvplan capacity --enforce-eager, or --enforce-eager in a --from-vllm command "
             f"or a plan's from_vllm) or with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 in front of one, or use "
-            f"--engine vllm==0.19.1")
+            f"--engine {way_out}")
 
     #: The attention features rule attention_features_start is keyed by, with the words a
     #: refusal names them by, and how a spec shows each.
@@ -654,6 +698,11 @@ class VLLM(Engine):
         ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
         if any(isinstance(k, MLALatent) for k in set(spec.layers)):
+            if not self.rule("mla_forward_read"):
+                raise BadInputError(
+                    f"{self.name}: {spec.name}'s MLA attention runs the MLA layer 0.26.0 rewrote (vllm/model_executor/"
+                    f"layers/attention/mla_attention.py: MLAAttention.forward_impl, the prefill moved to the MLA "
+                    f"prefill backends), whose profile-run memory kvplan has not re-read; use --engine vllm==0.25.1")
             self._check_backends_read(gpu, "mla")
         self.check_attention_features(spec, gpu)
         cc = gpu.compute_capability

@@ -5,21 +5,21 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.25.1 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.26.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.25.1 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.26.0 are planned only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
-a GPU that is not CUDA), and for full-attention, MLA, sliding-window and chunked-local layers
+up to 0.25.1 a GPU that is not CUDA: rule ``cudagraph_estimate_on_amd``), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
 default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
-also for three MoE architectures (rule ``v2_model_runner_architectures``), and 0.25.0-0.25.1 for
-every model without experts or state-space layers (rule ``v2_model_runner_dense``), which are
-refused there unless VLLM_USE_V2_MODEL_RUNNER=0. Later releases are refused (see ``REFUSED``):
-0.26.0-0.28.0 are not read, and from 0.29.0 Model Runner V2 runs wherever its features are
-supported.
+also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
+more), and 0.25.0-0.26.0 for every model without experts or state-space layers (rule
+``v2_model_runner_dense``), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0. Later
+releases are refused (see ``REFUSED``): 0.27.0-0.28.0 are not read, and from 0.29.0 Model Runner
+V2 runs wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
+    "0.26.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -52,17 +53,16 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.26.0",
     "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.26": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.27": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default for every generating model without experts or state-space "
             "layers and for the MoE architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES "
-            "(_is_default_v2_model_runner_model from 0.25.0), which kvplan has not read past 0.25.1",
+            "(_is_default_v2_model_runner_model from 0.25.0), which kvplan has not read past 0.26.0",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -376,7 +376,19 @@ RULES = (
          "cudagraph_mode != NONE on CUDA (0.20.0 :379-385 'not current_platform.is_rocm()', 0.21.0 :401-407 "
          "'current_platform.is_cuda()'; 0.22.0 :405-411, determine_available_memory AST-identical to 0.21.0; 0.23.0 "
          ":419-425, :439-465, AST-identical to 0.22.1) and applied when VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS "
-         "(vllm/envs.py default '1' from 0.20.0, line 1725; 0.21.0 line 1769; 0.22.0 line 1955; 0.23.0 line 1978)"),
+         "(vllm/envs.py default '1' from 0.20.0, line 1725; 0.21.0 line 1769; 0.22.0 line 1955; 0.23.0 line 1978; "
+         "0.26.0 lines 1986-1987: :519-544 as before)"),
+    # -- whether the estimate is also measured (and subtracted) on an AMD GPU: 0.20.0 skipped ROCm
+    #    ('not current_platform.is_rocm()'), 0.21.0-0.25.1 measured on CUDA only ('is_cuda()');
+    #    0.26.0 measures on ROCm too. kvplan.engines.vllm VLLM.check_profiled_pool.
+    Rule("cudagraph_estimate_on_amd", "0.8.0", "0.25.1", False,
+         _WORKER + " (0.21.0 :401-407 ... 0.25.0 :473-480: 'current_platform.is_cuda()' around "
+         "profile_cudagraph_memory; 0.20.0 'not current_platform.is_rocm()'; no estimate before 0.18.0)"),
+    Rule("cudagraph_estimate_on_amd", "0.26.0", None, True,
+         _WORKER + " (0.26.0 :495-506): 'current_platform.is_cuda_alike()' ('ROCm is included: #44825 moved the "
+         "profiler to torch.accelerator.get_memory_info'), subtracted as on CUDA (:519-544); "
+         "GPUModelRunner.profile_cudagraph_memory (gpu_model_runner.py :6576-6742) captures on the compute "
+         "stream on ROCm"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -419,13 +431,24 @@ RULES = (
          "the set; the 0.22.0-0.23.0 `not is_moe and not is_quantized` test is gone); Worker.__init__ AST-identical"),
     # 0.25.0 keeps only the three MoE architectures in the set: _is_default_v2_model_runner_model adds
     # `or not model_config.is_moe`, so every model without experts runs V2 (rule v2_model_runner_dense).
-    Rule("v2_model_runner_architectures", "0.25.0", None,
+    Rule("v2_model_runner_architectures", "0.25.0", "0.25.1",
          ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "Qwen2MoeForCausalLM"),
          "vllm/config/vllm.py (0.25.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset({'DeepseekV2ForCausalLM', "
          "'Qwen2MoeForCausalLM', 'GraniteMoeForCausalLM'}) (:68-74); VllmConfig.use_v2_model_runner (:519-555: "
          "envs.VLLM_USE_V2_MODEL_RUNNER when set, default None, unchanged; then speculative method 'dspark' and "
          "diffusion models always V2; else _is_default_v2_model_runner_model, HAS_TRITON, no "
          "_get_v2_model_runner_unsupported_features :2042-2135); Worker.__init__ takes it as before"),
+    # 0.26.0 adds InklingForCausalLM, InklingForConditionalGeneration and LongcatFlashNgramForCausalLM;
+    # use_v2_model_runner also forces V2 for a DFlash drafter that needs several KV groups.
+    Rule("v2_model_runner_architectures", "0.26.0", None,
+         ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM", "InklingForConditionalGeneration",
+          "LongcatFlashNgramForCausalLM", "Qwen2MoeForCausalLM"),
+         "vllm/config/vllm.py (0.26.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:68-77) adds 'InklingForCausalLM', "
+         "'InklingForConditionalGeneration', 'LongcatFlashNgramForCausalLM'; VllmConfig.use_v2_model_runner "
+         "(:550-591) as 0.25.0 plus `if self._dflash_needs_multi_kv_group(): return True` (:593-, a DFlash "
+         "drafter with mixed sliding / full layers); _is_default_v2_model_runner_model AST-identical (:605-622); "
+         "_get_v2_model_runner_unsupported_features (:2127-2214) drops the logprobs-mode entry and lets MLA take "
+         "prefill context parallelism"),
     # -- Model Runner V2 by default for every generating model without experts (is_moe: get_num_experts() > 0)
     #    that is neither hybrid (state-space layers with attention) nor attention-free; kvplan.engines.vllm
     #    VLLM.check_model_runner refuses a spec without MoE and without state-space layers there.
@@ -434,7 +457,8 @@ RULES = (
     Rule("v2_model_runner_dense", "0.25.0", None, True,
          "vllm/config/vllm.py _is_default_v2_model_runner_model (0.25.0 :557-574): runner_type 'generate', not "
          "model_config.is_hybrid (config/model.py :1655-1663), not is_attention_free (:1651-1652), then "
-         "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904)"),
+         "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904); "
+         "0.26.0 :605-622 AST-identical"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -482,6 +506,26 @@ RULES = (
     Rule("scheduler_default_caps", "0.11.1", None, True,
          "vllm/engine/arg_utils.py: when unset, max_num_batched_tokens = min(max_num_seqs * max_model_len, default) "
          "and max_num_seqs = min(max_num_seqs, max_num_batched_tokens) (0.11.1 :2021-2036, 0.19.1 :2224-2241)"),
+    # -- the tokens a sliding-window / chunked-local layer reserves for beyond its window or chunk when
+    #    vLLM sizes one request (SlidingWindowSpec / ChunkedLocalAttentionSpec max_memory_usage_bytes:
+    #    the "GPU KV cache size" and "Maximum concurrency" lines, check_enough_kv_cache_memory) and
+    #    admits it (SingleTypeKVCacheManager's admission cap). None: max_num_batched_tokens (one step);
+    #    "in_flight": VllmConfig.max_in_flight_tokens = max_concurrent_batches x max_num_batched_tokens,
+    #    max_concurrent_batches 2 on the V1 runner with async scheduling at pp 1, else pp
+    #    (kvplan.engines.vllm VLLM.window_tokens; async scheduling is on by default with the mp / uni
+    #    executors and no speculative decoding, VllmConfig.__post_init__).
+    Rule("window_in_flight_tokens", "0.8.0", "0.25.1", None,
+         "vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_memory_usage_bytes (0.25.0 :568-577) and "
+         "ChunkedLocalAttentionSpec.max_memory_usage_bytes (:499-505): scheduler_config.max_num_batched_tokens"),
+    Rule("window_in_flight_tokens", "0.26.0", None, "in_flight",
+         "vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_admission_blocks_per_request / "
+         "max_memory_usage_bytes (0.26.0 :567-598) and ChunkedLocalAttentionSpec (:502-526) take "
+         "vllm_config.max_in_flight_tokens (config/vllm.py :524-532) = max_concurrent_batches (:511-522: "
+         "async_scheduling and V1 runner: 2 at pp 1, else pp; without async: pp) x max_num_batched_tokens; "
+         "async_scheduling None -> True in VllmConfig.__post_init__ (:1059-1107) unless a pooling runner, a "
+         "speculative method other than EAGLE / MTP / NGram-GPU / DSpark, disable_padded_drafter_batch, an "
+         "executor without supports_async_scheduling (only multiproc_executor.py and uniproc_executor.py "
+         "have it) or ROCm DeepEP DBO"),
     # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
     Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
          _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
@@ -495,13 +539,23 @@ RULES = (
     # lookup tables: no allocation of its own. The host side is 0.22.1's on a GPU: the same
     # _TRITON_BUFFER_CACHE buffer (kvplan.engines.vllm VLLM.sampler_bytes), only the tile sizes move into
     # a CPU / GPU choice (8192 / 4096 on a GPU, as before).
-    Rule("sampler_top_k_top_p", "0.23.0", None, "triton",
+    Rule("sampler_top_k_top_p", "0.23.0", "0.25.1", "triton",
          _TOPK + " (0.23.0: apply_top_k_top_p :334-349 runs apply_top_k_top_p_triton when HAS_TRITON and "
          "logits.shape[0] >= 8, :345; random_sample :435-457 keeps q = torch.empty(probs.shape, probs.dtype), "
          "float32, through empty_exponential_noise_like :419-423 while use_fp64_gumbel is False, the default, "
          "vllm/config/model.py :237); topk_topp_triton.py apply_top_k_top_p_triton (:856-954): num_sm = "
          "num_compute_units (:906), buffer = logits.new_empty((min(next_power_of_2(min(num_sm, rows)), num_sm), "
          "vocab)) (:913-915), the kernel (:94-853) storing only to LOGITS_ROW and BUFFER_ROW"),
+    # 0.26.0 lets the Triton path take bf16 / fp16 logits: the buffer and the two tables become float32
+    # whatever the logits' dtype, and the kernel casts its loads to float32. The sampler's logits are
+    # float32 (sampler.py Sampler.forward :95-96 'logits = logits.to(torch.float32)', unchanged), so
+    # the buffer is the same [rows, vocab] float32 as before.
+    Rule("sampler_top_k_top_p", "0.26.0", None, "triton",
+         _TOPK + " (0.26.0: apply_top_k_top_p AST-identical; apply_top_k_top_p_triton :856-964: buffer = "
+         "torch.empty((min(next_power_of_2(min(num_sm, rows)), num_sm), vocab), dtype=torch.float32) :913-917, "
+         "the tables float32 :923-929; _topk_topp_kernel :94-853 only adds .to(tl.float32) to its loads; "
+         "apply_top_k_top_p_pytorch :363-405 softmax(dtype=torch.float32), the same float32 tensor for float32 "
+         "logits; sampler.py Sampler.forward casts the logits to float32 :95-96)"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
     #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
@@ -525,7 +579,7 @@ RULES = (
          "top_k_mask_logits: row_states_buffer 1024 * 1024 B; 0.6.11.post2 (0.22.0, 0.22.1) changes sampling.py only "
          "in its @flashinfer_api(trace=...) decorators, which return the function itself at FLASHINFER_LOGLEVEL 0 "
          "(api_logging.py :1575-1650), and keeps utils.py _get_cache_buf (:212-223)"),
-    Rule("sampler_flashinfer_first_bytes", "0.23.0", None, 1 << 20,
+    Rule("sampler_flashinfer_first_bytes", "0.23.0", "0.25.1", 1 << 20,
          _RUNNER + " (0.23.0 :5974-6079, AST-identical to 0.22.1: the FlashInfer call, then forward_native with a "
          "generator, :6015-6037); topk_topp_sampler.py TopKTopPSampler.__init__ (:78-129) takes forward_cuda when "
          "flashinfer_sampler_supported (:21-67: CUDA, VLLM_USE_FLASHINFER_SAMPLER, default True, envs.py :820-824, "
@@ -534,6 +588,17 @@ RULES = (
          "sampling.py, csrc/sampling.cu and include/flashinfer/sampling.cuh identical to 0.6.11.post2, utils.py "
          "_get_cache_buf (:212-223) unchanged, @flashinfer_api at FLASHINFER_LOGLEVEL 0 only attaches fi_trace "
          "(api_logging.py :2451-2454)"),
+    # 0.26.0 requires flashinfer-python 0.6.14 (0.25.x: 0.6.13, FINDINGS_h30_v25.md): sampling.py adds a
+    # "top_k_first" fast path to top_k_top_p_sampling_from_logits / _from_probs, taken only for a Python
+    # int top_k (_top_k_first_fast_path_applicable); vLLM passes a tensor (the dummy sampler's
+    # top_k=dummy_tensors(vocab - 1), gpu_model_runner.py :6195), so the 0.6.13 path runs.
+    Rule("sampler_flashinfer_first_bytes", "0.26.0", None, 1 << 20,
+         _RUNNER + " (0.26.0: _dummy_sampler_run AST-identical to 0.25.0, top_k / top_p tensors :6194-6195); "
+         "topk_topp_sampler.py flashinfer_sample (:472-510) passes logits.float().contiguous(), the float32 "
+         "logits themselves; flashinfer-python==0.6.14 (a Requires-Dist of the 0.26.0 wheel): sampling.py "
+         "top_k_top_p_sampling_from_logits takes _top_k_first_fast_path only when isinstance(top_k, int), else "
+         "0.6.13's calls; utils.py (_get_cache_buf), api_logging.py, jit/sampling.py, csrc/sampling.cu "
+         "byte-identical to 0.6.13; include/flashinfer/sampling.cuh changes one loop condition (no buffer)"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -1181,6 +1246,21 @@ RULES = (
          "_get_backend_priorities :83-159), plus TRITON_MLA on 8.x: mla/triton_mla.py TritonMLAMetadataBuilder."
          "_reserve_attn_logits_workspace (0.25.0 :57-76) reserves max_num_seqs x heads x min(next_pow2(max_model_len "
          "// 512), 2 x SMs) x (kv_lora_rank + 1) float32 after the KV pool is sized. Not modelled"),
+    # -- whether kvplan has read the release's MLA layer (its profile forward and weight processing) for a
+    #    model with MLA attention; False: refused (kvplan.engines.vllm VLLM.check_kv_on_gpu).
+    #    0.26.0 rewrites vllm/model_executor/layers/attention/mla_attention.py: MLACommonImpl loses
+    #    forward_mha, _compute_prefill_context, _context_parallel_compute_prefill_context and
+    #    _concat_k_nope_k_pe (0.25.0 :2063-2344), the prefill moves to the MLA prefill backends
+    #    (MLAAttention.__init__ :360-577 may build none), forward_impl (:672-946) and
+    #    MLACommonMetadataBuilder.build (:1884-2009) change; process_weights_after_loading (:948-1046) keeps
+    #    W_UV / W_UK_T as views of the dequantized kv_b weight (replace_parameter, model_executor/utils.py
+    #    :47-, re-registers a Parameter on the first load) -- the prefill temporaries were not re-read.
+    Rule("mla_forward_read", "0.8.0", "0.25.1", True,
+         "the MLA rules above (mla_kv_b_dequantized_copy, mla_block_size, fp8_kv_start_mla) read it"),
+    Rule("mla_forward_read", "0.26.0", None, False,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.26.0): MLAAttention.forward_impl (:672-946), "
+         "MLACommonImpl (:2533-, forward_mha and the prefill-context helpers moved to the prefill backends), "
+         "MLACommonMetadataBuilder (:1761-2009) rewritten; not re-read"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
