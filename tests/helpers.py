@@ -88,3 +88,16 @@ def config_refusal(capsys, tmp_path, config: dict) -> str:
     code, _, err = cli(capsys, "size", str(path), "--ctx", "4096")
     assert code == 2
     return one_line_error(err)
+
+
+#: (capacity arguments, words of the refusal) of the MoE cases vLLM's fused-MoE oracle picks by
+#: paths kvplan has not read (0.20.0+): tests/test_vllm_moe_oracle.py and test_vllm_0_24.py
+VLLM_MOE_ORACLE_REFUSALS = (
+    (("gpt-oss-120b", "--gpu", "h100"), "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts"),
+    (("qwen3-30b-a3b", "--gpu", "b200"), "on compute capability 10.0 it puts FlashInfer's TRT-LLM"),
+    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs it picks the ROCm AITER experts"),
+    (("qwen3-30b-a3b", "--gpu-mem", "80GB"), "given by its memory alone"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel"), "with --enable-expert-parallel"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--dp", "2"), "with dp 2 it picks prepare/finalize classes"),
+    (("qwen3-30b-a3b", "--gpu", "h100", "--weights", "fp8"), "for per-tensor fp8 experts"),
+)

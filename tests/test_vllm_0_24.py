@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from helpers import capacity_json as _plan, cli, one_line_error, pool_figures as _figures
+from helpers import VLLM_MOE_ORACLE_REFUSALS, capacity_json as _plan, cli, one_line_error, pool_figures as _figures
 
 from kvplan.engines import get_engine
 from kvplan.errors import BadInputError
@@ -152,13 +152,7 @@ def test_deepseek_v2_lite_on_v1_as_0_23_0(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("gpt-oss-120b", "--gpu", "h100"), "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts"),
-    (("qwen3-30b-a3b", "--gpu", "b200"), "on compute capability 10.0 it puts FlashInfer's TRT-LLM"),
-    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs it picks the ROCm AITER experts"),
-    (("qwen3-30b-a3b", "--gpu-mem", "80GB"), "given by its memory alone"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel"), "with --enable-expert-parallel"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--dp", "2"), "with dp 2 it picks prepare/finalize classes"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--weights", "fp8"), "for per-tensor fp8 experts"),
+    *VLLM_MOE_ORACLE_REFUSALS,
     (("deepseek-v3", "--weights", "fp8", "--gpu", "b200", "--tp", "8", "--block-size", "64"),
      "block fp8 off compute capability 9.0"),
     (("tests/fixtures/hf_configs/deepseek-v3.2.json", "--gpu", "h200", "--tp", "8"),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import VLLM_MOE_ORACLE_REFUSALS, cli, one_line_error
 from kvplan.capacity import engine_weights
 from kvplan.engines import get_engine
 from kvplan.gpus import get_gpu
@@ -83,13 +83,7 @@ def test_qwen3_235b_a22b_h200_tp8_eager(capsys):
 @pytest.mark.parametrize("args, words", [
     # Mixtral: the forward fit 1,154,272,460 + FlashInfer's call 722,796,544 > the sampler's 595,189,760
     (("mixtral-8x7b", "--gpu", "h100", "--tp", "2"), "per-call workspace (up to 722,796,544 B at 8,192 tokens)"),
-    (("gpt-oss-120b", "--gpu", "h100"), "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts"),
-    (("qwen3-30b-a3b", "--gpu", "b200"), "on compute capability 10.0 it puts FlashInfer's TRT-LLM"),
-    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs it picks the ROCm AITER experts"),
-    (("qwen3-30b-a3b", "--gpu-mem", "80GB"), "given by its memory alone"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel"), "with --enable-expert-parallel"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--dp", "2"), "with dp 2 it picks prepare/finalize classes"),
-    (("qwen3-30b-a3b", "--gpu", "h100", "--weights", "fp8"), "for per-tensor fp8 experts"),
+    *VLLM_MOE_ORACLE_REFUSALS,
 ])
 def test_unread_cases_are_refused_in_one_line(capsys, args, words):
     code, out, err = cli(capsys, "capacity", *args, "--engine", "vllm==0.21.0", "--enforce-eager")
