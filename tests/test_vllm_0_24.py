@@ -176,23 +176,6 @@ def test_moe_rules_by_release():
     assert rules == [("oracle fi-cutlass", "triton"), ("oracle triton", "triton"), ("oracle triton", "triton")]
 
 
-def test_moe_on_0_25_is_refused_naming_the_layer(capsys):
-    """Rule value "oracle unread" from 0.25.0 (its fused-MoE layer not read for that release; 0.24.0's
-    was): one line naming the layer and the release that was read, for any MoE model; dense models on
-    V1 are untouched."""
-    for release in ("0.25.0", "0.25.1"):
-        code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}",
-                             "--enforce-eager")
-        assert code == 2 and out == ""
-        assert one_line_error(err) == (
-            f"kvplan: error: vllm=={release} runs qwen3-30b-a3b's mixture-of-experts layers through the rewritten "
-            "fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, a factory of "
-            "runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts), which kvplan has read for 0.24.0 "
-            "only, not for this release; use --engine vllm==0.24.0")
-    assert _plan(capsys, "qwen3-30b-a3b", "--engine", "vllm==0.24.0", "--enforce-eager")["num_blocks"] == 8_902
-    assert _plan(capsys, "gemma3-27b", "--engine", "vllm==0.24.0", "--enforce-eager")["num_blocks"] == 14_307
-
-
 def test_allreduce_rms_fusion_without_the_pp_test():
     """enable_allreduce_rms_fusion (0.24.0 vllm/config/vllm.py :131-151) tests no
     pipeline_parallel_size again (0.23.0 :129-156 did); sizes unchanged."""

@@ -44,6 +44,11 @@ from kvplan.spec import ModelSpec
 from kvplan.units import cdiv, round_up
 
 GIB = 1 << 30
+#: Architectures vLLM builds from models/deepseek_v2.py's decoder (registry.py 0.25.0 :90-93, :116, and
+#: the subclasses in glm4_moe_lite.py / mistral_large_3.py); rule deepseek_v2_forward_read.
+DEEPSEEK_V2_FILE = frozenset({"DeepseekForCausalLM", "DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM",
+                              "DeepseekV32ForCausalLM", "GlmMoeDsaForCausalLM", "Glm4MoeLiteForCausalLM",
+                              "MistralLarge3ForCausalLM"})
 BOOK = RuleBook("vllm", R.RELEASES, R.RULES)
 #: Compute capabilities on which vLLM's symmetric-memory all-reduce runs: the keys "9.0" and
 #: "10.0" of vllm/distributed/device_communicators/all_reduce_utils.py SYMM_MEM_ALL_REDUCE_MAX_SIZES,
@@ -1151,17 +1156,23 @@ class VLLM(Engine):
         block-quantized fp8 experts on 9.0, rule ``moe_fp8_block_sm90_triton``), always on an NVIDIA
         GPU with dp 1 and no expert parallelism. 0.24.0's refactored layer (a FusedMoE factory of
         MoERunner / RoutedExperts) keeps the same experts, kernel and workspace (FINDINGS_h30_v24moe.md),
-        so it is planned as 0.23.0. None before 0.20.0 or for a dense model. Every other case is
+        so it is planned as 0.23.0; 0.25.0 / 0.25.1 compare the same (FINDINGS_h30_v25moe.md), except
+        deepseek_v2.py's rewritten decoder forward (rule ``deepseek_v2_forward_read``). None before 0.20.0 or for a dense model. Every other case is
         refused with one line (BadInputError) naming what kvplan has not read ("oracle unread": a
         layer rewrite not read to the end refuses every MoE model)."""
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or weights is None or not kind.startswith("oracle"):
             return None
-        if kind == "oracle unread":  # the fused-MoE layer of a release not read for it (0.25.0+)
+        if kind == "oracle unread":  # the fused-MoE layer of a release not read for it (0.26.0+)
             raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through the rewritten "
                                 f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, a factory of "
                                 f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts), which kvplan "
-                                f"has read for 0.24.0 only, not for this release; use --engine vllm==0.24.0")
+                                f"has read for 0.24.0 to 0.25.1 only, not for this release; use --engine vllm==0.25.1")
+        if not self.rule("deepseek_v2_forward_read") and spec.architecture in DEEPSEEK_V2_FILE:
+            raise BadInputError(f"{self.name} runs {spec.name} through vllm/model_executor/models/deepseek_v2.py, whose "
+                                f"decoder forward 0.25.0 rewrote (DeepseekV2DecoderLayer.forward: no first-layer residual "
+                                f"clone, sequence-parallel MoE steps), which kvplan has not read for the profile run's "
+                                f"peak; use --engine vllm==0.24.0")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:

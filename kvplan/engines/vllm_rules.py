@@ -702,10 +702,28 @@ RULES = (
          "RoutedExperts.forward_modular :1063-1098, shared experts, routed scale in place, all-reduce); "
          "runner/shared_experts.py SharedExperts becomes an nn.Module holding the model's shared-expert "
          "module (:39-72, a second reference, no copy)"),
-    Rule("moe_persistent_workspace", "0.25.0", None, "oracle unread",
-         "not read for 0.25.0: the fused-MoE layer was read end to end on 0.24.0 only (FINDINGS_h30_v24moe.md); "
-         "0.25.0 was read against 0.24.0 for the dense V1 path (FINDINGS_h30_v25.md), and its fp8 online MoE "
-         "path moved, so every MoE model stays refused there"),
+    # 0.25.0 / 0.25.1 (FINDINGS_h30_v25moe.md): every function the 0.24.0 reading listed, compared by AST
+    # and each difference read; no memory consequence for the planned cases (0.25.1 changes layer.py's
+    # docstring only).
+    Rule("moe_persistent_workspace", "0.25.0", "0.25.1", "oracle triton",
+         "fused_moe/layer.py FusedMoE (0.25.0 :100-419; 0.24.0 :103-391) adds intermediate_pad (read by "
+         "experts/rocm_aiter_moe.py only), reduce_results -> FusedMoEConfig.skip_final_all_reduce (:228-233; "
+         "False for Qwen3-MoE / Mixtral / DeepSeek, which pass no reduce_results=False to it) and ckpt_names for "
+         "the loader; determine_expert_counts (:73-96) fuses shared experts only with ROCm aiter or "
+         "VLLM_ROCM_USE_AITER_FUSION_SHARED_EXPERTS (envs.py default False); routed_experts.py "
+         "RoutedExperts.__init__ (:54-174) calls create_weights (:172) as 0.24.0, load_weights (:869-926) "
+         "and the new get_expert_mapping / build_expert_params_mapping (:928-, :979-) change loading only; "
+         "runner/moe_runner.py adds MoERunner.load_weights (:295) and the skip_final_all_reduce test in "
+         "_maybe_reduce_final_output (:436-466); UnquantizedFusedMoEMethod._setup_kernel (:155-199) passes "
+         "moe_config instead of the layer; oracle/unquantized.py _get_priority_backends (:48-99, Hopper move "
+         ":77-79; a SWIGLUOAI demotion :87-93) and convert_to_unquantized_kernel_format (:272-313, Triton "
+         "still .contiguous() off ROCm) as 0.24.0; experts/triton_moe.py workspace_shapes identical, apply "
+         "(:198-536) changes the input scale only; modular_kernel.py _allocate_buffers / _fused_experts "
+         "identical, _prepare (:1118-1220) masks padding ids only under VLLM_MOE_SKIP_PADDING (default off); "
+         "v1/worker/workspace.py md5-identical to 0.24.0"),
+    Rule("moe_persistent_workspace", "0.26.0", None, "oracle unread",
+         "not read for 0.26.0: the fused-MoE layer was read end to end on 0.24.0 (FINDINGS_h30_v24moe.md) and "
+         "compared for 0.25.0 / 0.25.1 (FINDINGS_h30_v25moe.md) only, so every MoE model stays refused there"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -842,8 +860,27 @@ RULES = (
          "unsupported-backend list only; make_fp8_moe_kernel (:577) identical; TritonExperts workspace as rule "
          "moe_persistent_workspace 0.24.0 (experts/triton_moe.py :181-196; workspace_dtype modular_kernel.py "
          ":815-819)"),
-    Rule("moe_fp8_block_sm90_triton", "0.25.0", None, None,
-         "not read for 0.25.0 (rule moe_persistent_workspace 0.25.0: MoE refused there)"),
+    Rule("moe_fp8_block_sm90_triton", "0.25.0", "0.25.1", "triton",
+         "fused_moe/oracle/fp8.py _get_priority_backends (0.25.0 :69-133): the Hopper block-fp8 clause as "
+         "0.24.0 (:112-122 / :105-115; the new HUMMING and HPC backends sit behind it); select_fp8_moe_backend "
+         "(:271-) AST-identical; quantization/fp8.py Fp8Config.get_quant_method (:175-220) gives Fp8MoEMethod to "
+         "a serialized fp8 checkpoint as 0.24.0 (the online method moved to quantization/online/fp8.py); "
+         "Fp8MoEMethod.__init__ / create_weights / process_weights_after_loading AST-identical, _setup_kernel "
+         "(:674-718) hands the layer to make_fp8_moe_kernel (:670-718; used by HUMMING only); "
+         "convert_to_fp8_moe_kernel_format (:457-561) adds the AITER_MXFP8 / HUMMING branches only; "
+         "TritonExperts workspace as rule moe_persistent_workspace 0.25.0"),
+    Rule("moe_fp8_block_sm90_triton", "0.26.0", None, None,
+         "not read for 0.26.0 (rule moe_persistent_workspace 0.26.0: MoE refused there)"),
+    # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
+    #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
+    #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
+    Rule("deepseek_v2_forward_read", "0.8.0", "0.24.0", True,
+         "planned MoE / MLA releases read before 0.25.0 (FINDINGS_h30_v24moe.md 'MLA on Hopper')"),
+    Rule("deepseek_v2_forward_read", "0.25.0", None, False,
+         "models/deepseek_v2.py (0.25.0): DeepseekV2DecoderLayer.forward (:1266-1337) no longer clones the "
+         "first layer's residual (0.24.0 :1189 residual = hidden_states.clone()) and gains sequence-parallel "
+         "MoE steps, DeepseekV2Model.forward (:1407-1495) all-gathers; DeepseekV2MLAAttention.__init__, "
+         "DeepseekV2MoE.__init__ / forward changed; not read for the profile run's peak"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
