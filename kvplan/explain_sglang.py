@@ -49,8 +49,8 @@ def _weights_bytes(engine, spec, gpu, tp: int, pp: int, dp_attention: int) -> in
     """Weights of one GPU at SGLang's --tp ``tp`` (under DP attention, every GPU of the group):
     capacity's rule (kvplan.capacity.engine_weights) at kvplan's layout, tp // dp_attention x
     dp_attention, the experts over the whole --tp (MoEParallel.of; expert parallelism is not
-    read from the log), with what SGLang builds at load and its weight line counts: the rotary
-    cos/sin tables and the MLA up-projection copies (SGLang.loaded_bytes, capacity's sum)."""
+    read from the log), with what SGLang builds at load and its weight line counts (rotary
+    tables, MLA up-projection copies, ALiBi slopes): SGLang.loaded_bytes, capacity's sum."""
     from kvplan.capacity import engine_weights
     from kvplan.shapes import MoEParallel
 

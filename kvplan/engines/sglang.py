@@ -2295,22 +2295,27 @@ class SGLang(Engine):
         bf16 a step where the stored fp8 kv_b_proj is 128,925,696 B. None where decode reads
         bytes equal to the stored kv_b_proj (an unquantized one) or where ``mla_copy_for`` cannot
         tell (the capacity warning says so; kvplan.speed then times kv_b_proj as stored)."""
-        from kvplan.shapes import mla_absorbed_shapes
-        from kvplan.weights import kv_b_proj_quantized, mla_absorbed_bytes
+        from kvplan.weights import kv_b_proj_quantized
 
         how = self.mla_copy_for(spec, weights, gpu)
         if how is None or not kv_b_proj_quantized(spec, weights):
             return None
-        read = mla_absorbed_bytes(spec, layers, weights.tp, how.element)
-        if not read:
-            return None
-        m = spec.mla
+        return self._mla_held_bytes(spec, weights, layers, how) or None
+
+    def _mla_held_bytes(self, spec, weights, layers: range, how: MLACopy) -> int:
+        """w_kc and w_vc of ``layers`` on one rank as ``how`` says post_load_weights holds them,
+        with their scales, views or copies alike: what an absorbed decode reads
+        (``mla_decode_read_bytes``), and what ``mla_copy_bytes`` keeps less a one-head rank's views."""
+        from kvplan.shapes import mla_absorbed_shapes
+        from kvplan.weights import mla_absorbed_bytes
+
+        held = mla_absorbed_bytes(spec, layers, weights.tp, how.element)
+        if not held or how.scale == "none":
+            return held
         mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
         if how.scale == "tensor":
-            read += mla_layers * 4
-        elif how.scale == "block":
-            read += mla_layers * _block_scale_bytes(m, spec.num_attention_heads // weights.tp)
-        return read
+            return held + mla_layers * 4
+        return held + mla_layers * _block_scale_bytes(spec.mla, spec.num_attention_heads // weights.tp)
 
     def mla_copy_bytes(self, spec, weights, layers: range, gpu: GPU | None = None) -> int:
         """SGLang's w_kc / w_vc for ``layers`` on one rank, as ``mla_copy_for`` says they are
@@ -2327,24 +2332,19 @@ class SGLang(Engine):
         (2,097,152 + 4) = 127,926,516 B. Undecided (``mla_copy_for`` None): 0, said by
         ``unmodelled_notes``."""
         from kvplan.shapes import mla_absorbed_shapes
-        from kvplan.weights import mla_absorbed_bytes
 
         how = self.mla_copy_for(spec, weights, gpu)
         if how is None:
             return 0
-        e = how.element
-        copy = mla_absorbed_bytes(spec, layers, weights.tp, e)
-        if not copy:
-            return 0
-        m, heads = spec.mla, spec.num_attention_heads // weights.tp
+        copy = self._mla_held_bytes(spec, weights, layers, how)
+        if not copy or spec.num_attention_heads // weights.tp > 1:
+            return copy
+        # one head a rank: w_vc is a contiguous view, of kv_b_proj (nothing) or of a new w (all of it),
+        # and 0.4.6's block scales are views too
+        m, e = spec.mla, how.element
         mla_layers = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
-        if heads == 1:  # w_vc is a contiguous view: of kv_b_proj (nothing), or of a new w (all of it)
-            copy += mla_layers * m.kv_lora_rank * e * ((m.qk_nope_head_dim + m.v_head_dim) * how.fresh - m.v_head_dim)
-        if how.scale == "tensor":
-            copy += mla_layers * 4
-        elif how.scale == "block" and heads > 1:
-            copy += mla_layers * _block_scale_bytes(m, heads)
-        return copy
+        copy += mla_layers * m.kv_lora_rank * e * ((m.qk_nope_head_dim + m.v_head_dim) * how.fresh - m.v_head_dim)
+        return copy - (mla_layers * _block_scale_bytes(m, 1) if how.scale == "block" else 0)
 
     def loaded_spec(self, spec):
         """``spec`` without the vision tower and projector where this release does not build them:
@@ -2414,9 +2414,8 @@ class SGLang(Engine):
             return 0  # nemotron_nas.py: a no_op attention layer builds no LlamaAttention, so no get_rope
 
         rule = self.rule("rope_table")
-        fp32 = gpu is None or gpu.vendor != "amd" or rule["hip_fp32"]
         model = dtype_bytes(spec)
-        element = 4 if fp32 else model
+        element = self._rope_element(spec, gpu)
         rotary = spec.rotary_width
         rows = spec.max_position_embeddings
         rope = spec.rope_scaling
@@ -2434,6 +2433,13 @@ class SGLang(Engine):
             return 2 * (rope.original_max_position_embeddings + rows) * rotary * model + vision
         return rows * rotary * element + vision
 
+    def _rope_element(self, spec, gpu: GPU | None) -> int:
+        """Bytes of one rotary-table value (rule ``rope_table`` "hip_fp32"): float32 on NVIDIA (and
+        with no GPU named), the model dtype on AMD up to 0.5.8."""
+        from kvplan.engines.vllm import dtype_bytes
+
+        return 4 if gpu is None or gpu.vendor != "amd" or self.rule("rope_table")["hip_fp32"] else dtype_bytes(spec)
+
     def _check_rope_rows(self, spec, arch: str) -> None:
         """Refuse where the context kvplan plans is not the rows the model file's get_rope gets:
         the ROPE_ARCHITECTURES files other than chatglm.py (seq_length) and dbrx.py (max_seq_len)
@@ -2443,8 +2449,9 @@ class SGLang(Engine):
         (model_max_length, seq_length, ...: spec.rope_max_position above the context) leaves
         those rows, or a rope factor kvplan does not keep times them, in the table.
         Llama-3.1-8B with model_max_length 8,192: 131,072 rows (67,108,864 B), not 8,192."""
-        if (spec.rope_max_position is None or spec.rope_max_position <= spec.max_position_embeddings
-                or arch in ("ChatGLMModel", "DbrxForCausalLM")):
+        from kvplan.engines.vllm import rope_rows_beyond_context
+
+        if not rope_rows_beyond_context(spec):
             return
         raise BadInputError(f"{self.name}: kvplan cannot size the rotary table SGLang builds for {spec.name} ({arch}: "
                             f"get_rope receives config.max_position_embeddings {spec.rope_max_position:,}, beyond the "
@@ -2498,11 +2505,8 @@ class SGLang(Engine):
         phi-2 2,048 x 32 x 4 = 262,144 B; InternLM2.5-7B 32,768 x 2 x 128 x 4 = 33,554,432 B."""
         if spec.position_embedding != "rope":
             return 0
-        from kvplan.engines.vllm import dtype_bytes
-
         arch = spec.architecture
-        fp32 = gpu is None or gpu.vendor != "amd" or self.rule("rope_table")["hip_fp32"]
-        element = 4 if fp32 else dtype_bytes(spec)
+        element = self._rope_element(spec, gpu)
         head = spec.hidden_size // spec.num_attention_heads
         width = 2 * math.ceil(head / 2) if ROPE_GROUP_A[arch] == "head" else spec.rotary_width
         rope = spec.rope_scaling if spec.rope_scaling is not None and spec.rope_scaling.type == "dynamic" else None

@@ -89,6 +89,22 @@ MAX_MODEL_LEN_ROPE_ROWS = {"MiniMaxForCausalLM": min, "MiniMaxText01ForCausalLM"
                            "MiniMaxM2ForCausalLM": max}
 
 
+#: Architectures whose model files (vLLM's and SGLang's alike) size the rotary table by a key of
+#: their own, not config.max_position_embeddings: chatglm.py seq_length, dbrx.py max_seq_len.
+OWN_ROPE_ROWS_KEY = frozenset({"ChatGLMModel", "DbrxForCausalLM"})
+
+
+def rope_rows_beyond_context(spec: ModelSpec) -> bool:
+    """Whether the model file's get_rope receives config.max_position_embeddings
+    (``spec.rope_max_position``) above the context kvplan plans: a smaller context key
+    (model_max_length, seq_length, ...) gave that context, or a rope factor kvplan folded into
+    it and does not keep, so the table's rows are not known (both engines refuse there; the
+    files of OWN_ROPE_ROWS_KEY read another key). Llama-3.1-8B with model_max_length 8,192:
+    131,072 rows, not 8,192."""
+    return (spec.rope_max_position is not None and spec.rope_max_position > spec.max_position_embeddings
+            and getattr(spec, "architecture", None) not in OWN_ROPE_ROWS_KEY)
+
+
 def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range | None = None,
                      max_model_len: int | None = None) -> int:
     """vLLM's rotary cos/sin caches: max_position_embeddings x rotary_dim in the model dtype
@@ -120,13 +136,9 @@ def rope_cache_bytes(spec: ModelSpec, release: str | None = None, layers: range 
         return 0
     arch = getattr(spec, "architecture", None)
     by_len = MAX_MODEL_LEN_ROPE_ROWS.get(arch)
-    if (spec.rope_max_position is not None and spec.rope_max_position > spec.max_position_embeddings
-            and by_len is None and arch not in ("ChatGLMModel", "DbrxForCausalLM")):
-        # The model files pass config.max_position_embeddings to get_rope (llama.py LlamaModel:
-        # getattr(config, "max_position_embeddings", 8192), 0.24.0 :266; chatglm.py seq_length and
-        # dbrx.py max_seq_len excepted), not the smaller context key vLLM's max_model_len takes
-        # (model_max_length, seq_length, ...: config/model.py _get_and_verify_max_len), nor a
-        # factor kvplan folded into that context (REVIEW_h30 F2).
+    if by_len is None and rope_rows_beyond_context(spec):
+        # vllm/model_executor/models/llama.py LlamaModel (0.24.0 :266) as SGLang's llama.py; vLLM's
+        # max_model_len takes the smaller key (config/model.py _get_and_verify_max_len) (REVIEW_h30 F2)
         raise BadInputError(f"kvplan cannot size vLLM's rotary table for {spec.name} ({arch or 'no architecture'}: "
                             f"get_rope receives config.max_position_embeddings {spec.rope_max_position:,}, beyond "
                             f"the context of {spec.max_position_embeddings:,} a smaller context key gives, times "
@@ -568,8 +580,7 @@ class VLLM(Engine):
         unread, cc = self.rule("attention_backends_unread"), gpu.compute_capability
         if unread is None or cc is None or which not in unread:
             return
-        ranges = unread[which] if isinstance(unread[which][0][0], tuple) else (unread[which],)  # one range or several
-        if not any(low <= cc < below for low, below in ranges):
+        if not any(low <= cc < below for low, below in unread[which]):
             return
         what = ("FlashInfer's attention and sampler no longer run below 8.0 (vllm/v1/attention/backends/flashinfer.py "
                 "FlashInferBackend.supports_compute_capability)" if which == "any" else

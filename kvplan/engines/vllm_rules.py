@@ -1261,11 +1261,12 @@ RULES = (
           "sliding_window_fp32": _FP32_TRITON},
          "vllm/platforms/cuda.py: _get_backend_priorities, AttentionBackend.validate_configuration (has_sink)"),
     # -- compute capabilities whose attention-backend choice changed in a way kvplan has not re-read:
-    #    None (all read), else {"any": [lowest, below) for every model, "mla": [lowest, below) for MLA
-    #    models}; VLLM.check_gpu / check_kv_on_gpu refuse them (FINDINGS_h30_v24.md).
+    #    None (all read), else {"any": ranges [lowest, below) for every model, "mla": ranges for MLA
+    #    models}, each a tuple of ranges; VLLM.check_gpu / check_kv_on_gpu refuse them (FINDINGS_h30_v24.md).
     Rule("attention_backends_unread", "0.8.0", "0.23.0", None,
          "the attention rules above (attention_features_start, fp8_kv_start*, mla_block_size) read them"),
-    Rule("attention_backends_unread", "0.24.0", "0.24.0", {"any": ((0, 0), (8, 0)), "mla": ((12, 0), (13, 0))},
+    Rule("attention_backends_unread", "0.24.0", "0.24.0",
+         {"any": (((0, 0), (8, 0)),), "mla": (((12, 0), (13, 0)),)},
          "vllm/v1/attention/backends/flashinfer.py FlashInferBackend.supports_compute_capability (0.24.0 :426-434) "
          "raises the floor from 7.5 to 8.0 (flashinfer issue 3620), which moves the backend (fp8, sinks, soft-cap "
          "verdicts) and the sampler (topk_topp_sampler.py flashinfer_sampler_supported :21-67 asks the same test: no "
@@ -1278,7 +1279,7 @@ RULES = (
     # :57-76), max_num_seqs x heads x splits (up to 2 x SMs) x (kv_lora_rank + 1) float32 from the shared
     # WorkspaceManager -- gigabytes at long max_model_len, taken outside the pool kvplan plans. Not modelled.
     Rule("attention_backends_unread", "0.25.0", None,
-         {"any": ((0, 0), (8, 0)), "mla": (((8, 0), (9, 0)), ((12, 0), (13, 0)))},
+         {"any": (((0, 0), (8, 0)),), "mla": (((8, 0), (9, 0)), ((12, 0), (13, 0)))},
          "as 0.24.0 (flashinfer.py FlashInferBackend.supports_compute_capability 0.25.0 :442-450, cuda.py "
          "_get_backend_priorities :83-159), plus TRITON_MLA on 8.x: mla/triton_mla.py TritonMLAMetadataBuilder."
          "_reserve_attn_logits_workspace (0.25.0 :57-76) reserves max_num_seqs x heads x min(next_pow2(max_model_len "
