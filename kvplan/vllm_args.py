@@ -264,6 +264,15 @@ SWITCHES = frozenset({
 #: NEUTRAL flags vLLM 0.26.0+ reads for the tokens a window layer reserves (engine options of VLLM).
 _WINDOW_FLAGS = {"--async-scheduling": "async_scheduling", "--no-async-scheduling": "async_scheduling",
                  "--distributed-executor-backend": "executor_backend"}
+#: The same two as LLM(...) keywords.
+_WINDOW_KWARGS = {"async_scheduling": "async_scheduling", "distributed_executor_backend": "executor_backend"}
+
+
+def _window_note(name: str) -> str:
+    # vLLM 0.26.0+: async scheduling decides how many steps' tokens a sliding-window or chunked-local
+    # layer reserves (VllmConfig.max_in_flight_tokens; VLLM.window_tokens)
+    return (f"{name}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a sliding-window or "
+            f"chunked-local layer reserves; no other memory change")
 
 _BOOL_NEGATIONS = {"--no-enable-expert-parallel": "--enable-expert-parallel",
                    "--no-disable-hybrid-kv-cache-manager": "--disable-hybrid-kv-cache-manager",
@@ -390,11 +399,8 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
                 if name == "--load-format" and value and value.lower() == "bitsandbytes":
                     raise BadInputError("--load-format bitsandbytes: bitsandbytes weights are not modelled")
                 if name in _WINDOW_FLAGS:
-                    # vLLM 0.26.0+: async scheduling decides how many steps' tokens a sliding-window or
-                    # chunked-local layer reserves (VllmConfig.max_in_flight_tokens; VLLM.window_tokens)
                     out[_WINDOW_FLAGS[name]] = (name == "--async-scheduling") if name in SWITCHES else value
-                    notes.append(f"{name}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a "
-                                 f"sliding-window or chunked-local layer reserves; no other memory change")
+                    notes.append(_window_note(name))
                     continue
                 notes.append(f"{name}: ignored, it does not change GPU memory ({NEUTRAL[name]})")
                 continue
@@ -561,11 +567,9 @@ def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:
             out[flag.option] = value
         elif kw.arg in refused:
             raise BadInputError(f"{kw.arg}: {refused[kw.arg]}")
-        elif kw.arg in ("async_scheduling", "distributed_executor_backend"):
-            # vLLM 0.26.0+: the tokens a window layer reserves (VLLM.window_tokens)
-            out["async_scheduling" if kw.arg == "async_scheduling" else "executor_backend"] = value
-            notes.append(f"{kw.arg}: kept for vLLM 0.26.0+, where it decides how many steps' tokens a "
-                         f"sliding-window or chunked-local layer reserves; no other memory change")
+        elif kw.arg in _WINDOW_KWARGS:
+            out[_WINDOW_KWARGS[kw.arg]] = value
+            notes.append(_window_note(kw.arg))
         elif kw.arg in neutral:
             notes.append(f"{kw.arg}: ignored, it does not change GPU memory")
         else:
