@@ -15,6 +15,7 @@ are out-of-sample. Error = (predicted - published) / published.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -53,12 +54,14 @@ def main() -> None:
         e = f"{100 * err:+.1f}%" if err is not None else "-"
         print(f"| {m.id} | {m.model} | {m.gpu} x {n} | {m.engine} | {load} | {m.metric} | {m.value_ms:.1f} | "
               f"{shown} | {e} | {note} |")
-    checked = [r for r in rows if r["error"] is not None and not r["fit"] and not r["unfactored"]]
+    counted = [r for r in rows if r["error"] is not None and not r["fit"] and not r["unfactored"]]
+    checked = [r for r in counted if r["metric"] != "ttft"]
     within = [r for r in checked if abs(r["error"]) <= 0.20]
     low = [r for r in checked if r["concurrency"] <= 32]
     low_within = [r for r in low if abs(r["error"]) <= 0.20]
-    print(f"\nout of sample: {len(within)}/{len(checked)} within 20%; at 1-32 users: "
+    print(f"\nout of sample (TPOT and end-to-end): {len(within)}/{len(checked)} within 20%; at 1-32 users: "
           f"{len(low_within)}/{len(low)} within 20%")
+    ttft = ttft_summary(counted)
     pairs = by_deployment(checked)
     met = [p for p in pairs if p["low_and_high"] and p["all_low_within_20pct"]]
     print(f"\ndeployments measured at low (1-8) and high (25+) users: "
@@ -71,9 +74,50 @@ def main() -> None:
               f"{p['low_within_20pct']} | {p['low_within_10pct']} | {worst} |")
     path = write_json({"rows": rows, "out_of_sample": len(checked), "within_20pct": len(within),
                        "low_concurrency": len(low), "low_within_20pct": len(low_within),
-                       "deployments": pairs, "deployments_low_and_high_all_within_20pct": len(met)}, args.out,
+                       "deployments": pairs, "deployments_low_and_high_all_within_20pct": len(met), "ttft": ttft},
+                      args.out,
                       "speed_accuracy.json")
     print(f"wrote {path}")
+
+
+def ttft_summary(counted: list[dict]) -> dict:
+    """The TTFT rows: how many fall within 20% of kvplan's idle-replica prefill, and, where a
+    deployment was measured at a ~1k and a ~8k prompt, the extra time the longer prompt took
+    (published and kvplan), which leaves out what both prompts pay alike (request handling,
+    tokenization, a wait for the step in flight)."""
+    rows = [r for r in counted if r["metric"] == "ttft"]
+    within = [r for r in rows if abs(r["error"]) <= 0.20]
+    under = sorted(r["predicted_ms"] / r["published_ms"] for r in rows)
+    print(f"\nTTFT (published at 1-8 users, client-measured; kvplan: one prompt on an idle replica): "
+          f"{len(within)}/{len(rows)} within 20%; kvplan / published from {under[0]:.2f} to {under[-1]:.2f}, "
+          f"median {under[len(under) // 2]:.2f}")
+    groups: dict[tuple, dict[int, dict]] = {}
+    for r in rows:
+        if r["id"].startswith("imax-") and ("1k1k" in r["id"] or "8k1k" in r["id"]):
+            groups.setdefault((r["model"], r["gpu"], r["tp"], r["dp"], r["engine"], r["weights"]), {})[
+                r["prompt"]] = r
+    longer = []
+    print("| model | GPU x n | engine | TTFT ~1k published / kvplan ms | TTFT ~8k published / kvplan ms | "
+          "8k - 1k published ms | kvplan ms | published / kvplan |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (model, gpu, tp, dp, engine, _), by_prompt in groups.items():
+        if len(by_prompt) != 2:
+            continue
+        short, long_ = (by_prompt[k] for k in sorted(by_prompt))
+        dp_ms = long_["published_ms"] - short["published_ms"]
+        dk_ms = long_["predicted_ms"] - short["predicted_ms"]
+        longer.append({"model": model, "gpu": gpu, "gpus": tp * dp, "engine": engine, "short_prompt": short["prompt"],
+                       "long_prompt": long_["prompt"], "published_extra_ms": dp_ms, "kvplan_extra_ms": dk_ms,
+                       "ratio": dp_ms / dk_ms})
+        print(f"| {model} | {gpu} x {tp * dp} | {engine} | {short['published_ms']:.1f} / {short['predicted_ms']:.1f} | "
+              f"{long_['published_ms']:.1f} / {long_['predicted_ms']:.1f} | {dp_ms:.1f} | {dk_ms:.1f} | "
+              f"{dp_ms / dk_ms:.2f} |")
+    ratios = sorted(g["ratio"] for g in longer)
+    print(f"longer prompt, published extra time / kvplan's: {ratios[0]:.2f} to {ratios[-1]:.2f}, median "
+          f"{statistics.median(ratios):.2f} over {len(ratios)} deployments (kvplan.speed.MOE_PREFILL_MEASURED)")
+    return {"rows": len(rows), "within_20pct": len(within), "kvplan_over_published_min": under[0],
+            "kvplan_over_published_median": under[len(under) // 2], "kvplan_over_published_max": under[-1],
+            "longer_prompt": longer}
 
 
 def by_deployment(checked: list[dict]) -> list[dict]:
@@ -115,7 +159,7 @@ def calibrated(path: str, out: str | None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for m in MEASUREMENTS:
-        if get_gpu(m.gpu).name != gpu.name:
+        if get_gpu(m.gpu).name != gpu.name or m.metric == "ttft":  # a measure report times decode only
             continue
         try:
             eff = load_calibration(path, gpu, request(m).kv_format.name)

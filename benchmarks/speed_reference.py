@@ -11,12 +11,14 @@ Metrics:
   tpot  `bench_serve` at a fixed ``concurrency``: mean/median time per output token
         (first token excluded) while ``concurrency`` requests of ``prompt`` in /
         ``output`` out stream, new prompts prefilled in between (chunked prefill)
-  ttft  time to first token of one request on an idle server (concurrency 1)
+  ttft  median time to first token as the client measured it, at ``concurrency`` users
+        (the server's request handling, tokenization and any wait for the step in flight
+        included); kvplan's figure is one ``prompt``-token prefill on an idle replica
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 VLLM_CI = ("vLLM CI performance benchmark (vllm/.buildkite/nightly-benchmarks), latency test: batch 8, "
            "32 tokens in, 128 out, bf16, median end-to-end latency")
@@ -193,6 +195,12 @@ _GPUSTACK_ROWS = (
      "vllm serve deepseek-ai/DeepSeek-R1-0528 -tp 8", "deepseek-ai/DeepSeek-R1-0528 (FP8), 8 x NVIDIA H200 SXM",
      4, 22836, 21338, 19.13),
 )
+
+#: The same blocks' median TTFT (ms), by (id tag, gpu, concurrency): the TTFT lines of the result
+#: blocks quoted above (the gpt-oss H100 block is refused like its TPOT row, so not read).
+_GPUSTACK_TTFT = {("qwen3-8b", "h100-sxm", 1): 60.38, ("qwen3-8b", "h100-sxm", 2): 64.78,
+                  ("qwen3-8b", "h100-sxm", 4): 60.26, ("qwen3-8b", "h100-sxm", 8): 60.77,
+                  ("gptoss", "a100-80gb", 4): 61.55, ("r1", "h200", 4): 117.53}
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -476,6 +484,86 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                   output=round(tout / 100))
       for tag, model, gpu, tp, engine, weights, page, section, serve, hw, c, tin, tout, v in _GPUSTACK_ROWS),
 )
+
+#: InferenceMAX median TTFT (ms) at 4 users, the lowest concurrency of every sweep line above, by
+#: the id of that line's 4-user TPOT row (same artifact row: agg_bmk.json median_ttft, in s there).
+_INFMAX_TTFT_C4 = {
+    "imax-h100-sxm-gptoss-tp2-1k1k-c4": 51.32,
+    "imax-h100-sxm-gptoss-tp8-1k1k-c4": 29.66,
+    "imax-h100-sxm-gptoss-tp2-8k1k-c4": 219.73,
+    "imax-h100-sxm-gptoss-tp2-1k8k-c4": 54.58,
+    "imax-h100-sxm-gptoss-tp8-1k8k-c4": 29.79,
+    "imax-h200-gptoss-tp1-8k1k-c4": 335.65,
+    "imax-h200-gptoss-tp2-1k1k-c4": 52.05,
+    "imax-h200-gptoss-tp8-1k1k-c4": 29.78,
+    "imax-h200-gptoss-tp2-8k1k-c4": 222.1,
+    "imax-h200-gptoss-tp2-1k8k-c4": 51.59,
+    "imax-h200-gptoss-tp8-1k8k-c4": 36.71,
+    "imax-h200-r1-tp8-1k1k-c4": 117.59,
+    "imax-h200-r1-tp8-8k1k-c4": 333.84,
+    "imax-h200-r1-tp8-1k8k-c4": 119.69,
+    "imax-mi300x-r1-tp8-1k1k-c4": 175.95,
+    "imax-mi300x-r1-tp8-8k1k-c4": 574.48,
+    "imax-mi300x-r1-tp8-1k8k-c4": 177.78,
+    "imax-mi325x-r1-tp8-1k1k-c4": 132.91,
+    "imax-mi325x-r1-tp8-8k1k-c4": 488.97,
+    "imax-mi325x-r1-tp8-1k8k-c4": 133.9,
+    "imax-mi355x-r1-tp8-1k1k-c4": 104.46,
+    "imax-mi355x-r1-tp8-8k1k-c4": 263.38,
+    "imax-mi355x-r1-tp8-1k8k-c4": 106.27,
+    "imax-b200-gptoss-tp1-1k1k-c4": 45.18,
+    "imax-b200-gptoss-tp2-1k1k-c4": 32.06,
+    "imax-b200-gptoss-tp8-1k1k-c4": 24.75,
+    "imax-b200-gptoss-tp1-8k1k-c4": 92.16,
+    "imax-b200-gptoss-tp2-8k1k-c4": 72.19,
+    "imax-h100-sxm-gptoss-tp4-1k1k-c4": 38.49,
+    "imax-h100-sxm-gptoss-tp4-1k8k-c4": 38.38,
+    "imax-h100-sxm-gptoss-tp4-8k1k-c4": 142.16,
+    "imax-h100-sxm-gptoss-tp8-8k1k-c4": 108.47,
+    "imax-h200-gptoss-tp1-1k1k-c4": 80.34,
+    "imax-h200-gptoss-tp1-1k8k-c4": 78.15,
+    "imax-h200-gptoss-tp4-1k1k-c4": 39.08,
+    "imax-h200-gptoss-tp4-1k8k-c4": 38.12,
+    "imax-h200-gptoss-tp4-8k1k-c4": 141.48,
+    "imax-h200-gptoss-tp8-8k1k-c4": 122.05,
+    "imax-b200-gptoss-tp1-1k8k-c4": 47.28,
+    "imax-b200-gptoss-tp2-1k8k-c4": 34.72,
+    "imax-b200-gptoss-tp4-1k1k-c4": 26.72,
+    "imax-b200-gptoss-tp4-1k8k-c4": 27.18,
+    "imax-b200-gptoss-tp4-8k1k-c4": 66.97,
+    "imax-b200-gptoss-tp8-1k8k-c4": 24.8,
+    "imax-b200-gptoss-tp8-8k1k-c4": 61.08,
+    "imax-b200-r1-tp8-1k1k-c4": 147.17,
+    "imax-b200-r1-tp8-8k1k-c4": 408.33,
+}
+
+
+def _ttft_rows() -> tuple[Measurement, ...]:
+    """TTFT rows, added on 2026-11-30 after kvplan's TTFT had been set beside a few of them (so not
+    chosen blind) and taken whole by this rule: for every InferenceMAX sweep line above, its
+    4-user point (``_INFMAX_TTFT_C4``); for every GPUStack block above, the same block's median
+    TTFT (``_GPUSTACK_TTFT``). Each is its TPOT row's deployment and load with the metric and
+    figure replaced: a client's TTFT at 1-8 users, which kvplan times as one prompt's prefill on
+    an idle replica (docs/speed.md says what that leaves out)."""
+    rows = []
+    for m in MEASUREMENTS:
+        if m.id in _INFMAX_TTFT_C4:
+            v = _INFMAX_TTFT_C4[m.id]
+        elif m.id.startswith("gpstk-"):
+            key = (m.id.split("-tp")[0].removeprefix(f"gpstk-{m.gpu}-"), m.gpu, m.concurrency)
+            if key not in _GPUSTACK_TTFT:
+                continue
+            v = _GPUSTACK_TTFT[key]
+        else:
+            continue
+        tail = f"median TPOT {m.value_ms} ms"
+        assert m.source.endswith(tail), m.id
+        source = m.source[: -len(tail)].replace("median_tpot", "median_ttft") + f"median TTFT {v} ms"
+        rows.append(replace(m, id=f"{m.id}-ttft", metric="ttft", value_ms=v, source=source, fit=False, note=""))
+    return tuple(rows)
+
+
+MEASUREMENTS = MEASUREMENTS + _ttft_rows()
 
 
 def request(m: Measurement):

@@ -1097,6 +1097,26 @@ def estimate(s: Setup, users: int, ctx: int, output_tokens: int | None = None) -
     return SpeedPoint(users, per_replica, mean_ctx, True, "", "", step, ttft, req.num_gpus)
 
 
+#: A longer prompt's extra time to first token in published MoE runs, as a multiple of the extra
+#: time kvplan gives it: (least, median, most) over the 14 MoE deployments measured at a ~1k and a
+#: ~8k prompt (benchmarks/speed_accuracy.py ``ttft_summary``; docs/speed.md "Time to first token
+#: against published runs"). tests/test_speed.py recomputes them from the rows.
+MOE_PREFILL_MEASURED = (0.92, 2.52, 5.03)
+
+
+def ttft_notes(s: Setup) -> tuple[str, ...]:
+    """The caveat on an MoE deployment's TTFT: its prompt's expert matmuls are timed at the dense
+    factors, which published MoE runs did not reach (``MOE_PREFILL_MEASURED``). None for a
+    dense model."""
+    if s.expert_hit is None:
+        return ()
+    least, median, most = MOE_PREFILL_MEASURED
+    return (f"TTFT of an MoE model is a floor: its prompt's expert matmuls are timed at the dense factors, and in "
+            f"published MoE runs a longer prompt took {least:g} to {most:g} times (median {median:g}) the extra time "
+            f"kvplan gives it; a client's TTFT also holds the server's request handling (docs/speed.md, "
+            f"'Time to first token')",)
+
+
 @dataclass(frozen=True)
 class SpeedTable:
     """`kvplan speed`'s answer: one row per (KV format, users)."""
@@ -1112,8 +1132,9 @@ class SpeedTable:
     def warnings(self) -> tuple[str, ...]:
         """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
         deployment), each once: the KV formats' pools share most of them; then the
-        calibration's."""
-        return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)))
+        calibration's; then an MoE model's TTFT caveat (``ttft_notes``)."""
+        return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)
+                                   + [n for s in self.setups for n in ttft_notes(s)]))
 
     @property
     def peak(self) -> int:

@@ -704,8 +704,8 @@ FOOTER_TAIL = ("efficiency: shipped factors (kvplan/data/efficiency.yaml). Estim
 
 @pytest.mark.parametrize(("users", "footer"), [
     # 1,024 is vLLM 0.19.1's max_num_seqs here: no row is timed, so the footer times no TPOT
-    ("2000,4000", "No users count fits: no TPOT timed; TTFT of one prompt on an idle replica; " + FOOTER_TAIL),
-    ("1,2000", "TPOT timed at 8k tokens a sequence; TTFT of one prompt on an idle replica; " + FOOTER_TAIL),
+    ("2000,4000", "No users count fits: no TPOT timed; TTFT of one prompt's GPU prefill on an idle replica; " + FOOTER_TAIL),
+    ("1,2000", "TPOT timed at 8k tokens a sequence; TTFT of one prompt's GPU prefill on an idle replica; " + FOOTER_TAIL),
 ])
 def test_speed_footer_claims_only_what_was_timed(capsys, users, footer):
     """The footer said "TPOT timed at 8k tokens a sequence" where every row was "does not fit"."""
@@ -714,3 +714,31 @@ def test_speed_footer_claims_only_what_was_timed(capsys, users, footer):
     assert out.splitlines()[-1] == footer
     fits = [ln for ln in out.splitlines() if ln.startswith("│") and "does not fit" not in ln]
     assert len(fits) == (0 if users == "2000,4000" else 1)
+
+
+def test_moe_ttft_caveat_quotes_the_published_rows():
+    """speed.MOE_PREFILL_MEASURED, which `kvplan speed` / `recommend` quote for MoE models, is what
+    the rows give: for every InferenceMAX deployment with a TTFT row at a ~1k and a ~8k prompt (the
+    1k/1k and 8k/1k lines; GPUs without shipped factors left out, as speed_accuracy.py counts),
+    the published extra time of the longer prompt over kvplan's, least / median / most."""
+    import statistics
+
+    from kvplan.speed import MOE_PREFILL_MEASURED
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from speed_reference import MEASUREMENTS, predict
+    finally:
+        sys.path.pop(0)
+    by: dict[tuple, dict[int, tuple[float, float]]] = {}
+    for m in MEASUREMENTS:
+        if m.metric == "ttft" and m.id.startswith("imax-") and not m.unfactored and ("1k1k" in m.id or "8k1k" in m.id):
+            by.setdefault((m.model, m.gpu, m.tp, m.engine), {})[m.prompt] = (m.value_ms, predict(m))
+    ratios = []
+    for points in by.values():
+        (short_pub, short_kv), (long_pub, long_kv) = (points[k] for k in sorted(points))
+        ratios.append((long_pub - short_pub) / (long_kv - short_kv))
+    assert len(ratios) == 14
+    assert all(r > 0 for r in ratios)
+    got = (round(min(ratios), 2), round(statistics.median(ratios), 2), round(max(ratios), 2))
+    assert got == MOE_PREFILL_MEASURED

@@ -213,7 +213,7 @@ def _render(table, calibration: str | None) -> None:
     timed = ([f"TPOT timed at {tok(rows[0].ctx)} tokens a sequence"] if any(p.fits for p in rows) else
              ["No users count fits: no TPOT timed"])
     if any(p.ttft_s is not None for p in rows):
-        timed.append("TTFT of one prompt on an idle replica")
+        timed.append("TTFT of one prompt's GPU prefill on an idle replica")
     con.print(f"{'; '.join(timed)}; efficiency: {source}. Estimates: see docs/speed.md for measured errors.")
 
 
