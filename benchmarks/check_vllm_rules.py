@@ -18,7 +18,9 @@ Mamba layers, the hybrid block alignment on Blackwell, the scheduler-default cap
 architectures that run Model Runner V2 by default and whether a quantized checkpoint escapes it,
 the multimodal prefix-LM floor on max_num_batched_tokens, whether the fused-MoE layer is 0.24.0's
 rewritten factory and still keeps what 0.24.0's reading found, whether unequal pages that do
-not divide are padded) and prints every disagreement with the table. Nothing of vLLM's is kept
+not divide are padded, whether the MLA layer's profile forward and W_UV / W_UK_T views are what
+the readings found and which MLA shapes FlashAttention's MLA prefill takes, whether deepseek_v2.py's
+decoder forward takes its sequence-parallel steps only with expert parallelism and dp > 1) and prints every disagreement with the table. Nothing of vLLM's is kept
 in this repository.
 """
 import ast
@@ -341,12 +343,55 @@ for rel in BOOK.releases:
     kci_text = rd('v1/kv_cache_interface.py')
     sw = kci_text[kci_text.find('class SlidingWindowSpec('):][:4000]
     got['window_in_flight_tokens'] = 'in_flight' if 'max_in_flight_tokens=vllm_config.max_in_flight_tokens' in sw else None
-    # mla_forward_read: False where mla_attention.py's MLACommonImpl no longer has forward_mha (0.26.0 moved
-    # the prefill to the MLA prefill backends, not re-read)
+    # mla_forward_read: True where mla_attention.py's MLACommonImpl, or the MLACommonBaseImpl it derives from
+    # (0.26.0), has forward_mha, the profile run's attn_metadata-None branch allocates the
+    # chunked_prefill_workspace_size tensor, and W_UV / W_UK_T are the views (0.26.0: through
+    # replace_parameter, no copy where no parameter of that name exists) -- what the readings found
     mla = rd('model_executor/layers/attention/mla_attention.py')
-    impl = mla[mla.find('\nclass MLACommonImpl'):] if '\nclass MLACommonImpl' in mla else ''
-    impl = impl[:impl.find('\nclass ', 1)] if impl.find('\nclass ', 1) > 0 else impl
-    got['mla_forward_read'] = not impl or 'def forward_mha' in impl
+
+    def _cls(name):
+        at = mla.find(f'\nclass {name}(')
+        if at < 0:
+            return ''
+        nxt = mla.find('\nclass ', at + 1)
+        return mla[at:nxt if nxt > 0 else None]
+    impl = _cls('MLACommonImpl')
+    if not impl:
+        got['mla_forward_read'] = True  # no MLACommonImpl in this file (older layouts): read by earlier rules
+    else:
+        base = _cls('MLACommonBaseImpl') if 'class MLACommonImpl(MLACommonBaseImpl' in impl else ''
+        views = (re.search(r'self\.W_UV = W_UV\.transpose\(0, 1\)', mla) is not None
+                 or re.search(r'replace_parameter\(self, "W_UV", W_UV\.transpose\(0, 1\)', mla) is not None)
+        got['mla_forward_read'] = ('def forward_mha' in impl + base and views
+                                   and 'self.chunked_prefill_workspace_size,' in mla)
+    # mla_prefill_dimensions: None where FlashAttnPrefillBackend has no supports_mla_dimensions; else the
+    # dims it lists, split by whether FlashAttention 4 takes them
+    fa_prefill = rd('v1/attention/backends/mla/prefill/flash_attn.py')
+    sup = re.search(r'def supports_mla_dimensions\(.*?(?=\n    (?:@|def ))', fa_prefill, re.S)
+    if sup is None:
+        got['mla_prefill_dimensions'] = None
+    else:
+        named = {m.group(1): tuple(int(x) for x in m.group(2, 3, 4)) for m in re.finditer(
+            r'(dims_\w+) = MLADimensions\(\s*qk_nope_head_dim=(\d+),\s*qk_rope_head_dim=(\d+),\s*v_head_dim=(\d+)',
+            sup.group(0))}
+        fa4 = re.search(r'if fa_version == 4:\s*return mla_dimensions in \[([^\]]*)\]', sup.group(0))
+        fa4_names = re.findall(r'dims_\w+', fa4.group(1)) if fa4 else list(named)
+        got['mla_prefill_dimensions'] = {"every": tuple(named[n] for n in named if n in fa4_names),
+                                         "not_fa4": tuple(named[n] for n in named if n not in fa4_names)}
+    # deepseek_v2_forward_read: True where DeepseekV2DecoderLayer.forward clones the first residual (up to
+    # 0.24.0), or takes its sequence-parallel steps only under use_sequence_parallel_moe, which ParallelConfig
+    # allows only with expert parallelism and dp > 1 (0.25.0+, FINDINGS_h31_v26moe.md)
+    ds = rd('model_executor/models/deepseek_v2.py')
+    layer_fwd = re.search(r'class DeepseekV2DecoderLayer\(.*?\n    def forward\(.*?(?=\n    def |\nclass |\n@)', ds, re.S)
+    if layer_fwd is not None and 'residual = hidden_states.clone()' not in layer_fwd.group(0):
+        sp = re.search(r'def use_sequence_parallel_moe\(self\).*?(?=\n    @|\n    def )', rd('config/parallel.py'), re.S)
+        fwd = layer_fwd.group(0)
+        got['deepseek_v2_forward_read'] = (
+            sp is not None and 'self.enable_expert_parallel' in sp.group(0) and 'self.data_parallel_size > 1' in sp.group(0)
+            and 'if residual is None:\n            residual = hidden_states\n' in fwd
+            and fwd.count('if self.use_sequence_parallel_moe:') == 2 and 'input_is_sequence_parallel:' in fwd)
+    elif layer_fwd is not None:
+        got['deepseek_v2_forward_read'] = True
     # moe_persistent_workspace for the refactored layer (0.24.0+: fused_moe/layer.py FusedMoE is a
     # factory function, not the class the 0.20.0-0.23.0 rows were read on): "oracle triton" where
     # 0.24.0's reading holds by its markers (RoutedExperts creates the weights, the quant method builds

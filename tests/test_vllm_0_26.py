@@ -12,7 +12,8 @@ activation, pool and blocks equal 0.25.0's. What changes:
   (rule window_in_flight_tokens): Gemma 3's window layers reserve 1,089 blocks, not 577, so the
   "GPU KV cache size" tokens fall and the default 131,072-token Gemma-3-27B no longer fits an H100;
 - the CUDA-graph estimate is measured and subtracted on ROCm too (rule cudagraph_estimate_on_amd);
-- the MLA layer was rewritten (rule mla_forward_read: refused);
+- the MLA layer was reorganised (rule mla_forward_read: read, planned as 0.25.1 for the MLA shapes its
+  FlashAttention prefill takes, rule mla_prefill_dimensions; tests/test_vllm_0_26_moe.py);
 - DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES adds InklingForCausalLM, InklingForConditionalGeneration and
   LongcatFlashNgramForCausalLM.
 Each figure test asserts the 0.26.0 figure and the 0.25.0 one beside it."""
@@ -149,28 +150,6 @@ def test_cuda_graph_estimate_on_amd(capsys):
                 "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 " + graphs)
     assert (old["num_blocks"], old["kv_cache_tokens"]) == (off["num_blocks"], off["kv_cache_tokens"]) == (81_750,
                                                                                                          1_308_000)
-
-
-def test_mla_refused():
-    """mla_attention.py was rewritten in 0.26.0 (the prefill moved to the MLA prefill backends): any
-    model with MLA layers is refused, on any GPU; 0.25.1 still checks only its backend table."""
-    from kvplan.formats import get_format
-
-    spec = load_spec("deepseek-v2-lite")
-    fmt = get_format("bf16")
-    with pytest.raises(BadInputError, match=r"^vllm==0\.26\.0: deepseek-v2-lite's MLA attention runs the MLA layer "
-                                            r"0\.26\.0 rewrote .* use --engine vllm==0\.25\.1$"):
-        get_engine("vllm==0.26.0").check_kv_on_gpu(fmt, spec, get_gpu("h100"))
-    get_engine("vllm==0.25.1").check_kv_on_gpu(fmt, spec, get_gpu("h100"))
-    assert not get_engine("vllm==0.26.0").rule("mla_forward_read") and get_engine("vllm==0.25.1").rule("mla_forward_read")
-
-
-def test_moe_still_refused(capsys):
-    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "h100", "--engine", "vllm==0.26.0",
-                         "--enforce-eager")
-    assert code == 2 and out == ""
-    assert one_line_error(err).startswith("kvplan: error: vllm==0.26.0 runs qwen3-30b-a3b's mixture-of-experts "
-                                          "layers through the rewritten fused-MoE layer")
 
 
 def test_sampler_rules_hold():

@@ -317,6 +317,11 @@ class VLLM(Engine):
     def rules(self):
         return BOOK.table(self.release)
 
+    def newest_release_where(self, name: str, value) -> str:
+        """The newest modelled release before this one whose rule ``name`` has ``value``: the way
+        out a refusal names (a release whose reading kvplan holds)."""
+        return str(max(r for r in BOOK.releases if r < self.release and BOOK.value(name, r) == value))
+
     def kv_formats(self) -> tuple[str, ...]:
         return self.rule("kv_cache_dtypes")
 
@@ -714,12 +719,13 @@ class VLLM(Engine):
         ``fp8_kv_start_mla`` (rows by format: no MLA backend takes fp8_e5m2 from 0.11.1); a GPU
         without a known compute capability (AMD, --gpu-mem) is not checked."""
         if any(isinstance(k, MLALatent) for k in set(spec.layers)):
-            if not self.rule("mla_forward_read"):
+            if not self.rule("mla_forward_read"):  # none at present (0.26.0 read: FINDINGS_h31_v26moe.md)
                 raise BadInputError(
-                    f"{self.name}: {spec.name}'s MLA attention runs the MLA layer 0.26.0 rewrote (vllm/model_executor/"
-                    f"layers/attention/mla_attention.py: MLAAttention.forward_impl, the prefill moved to the MLA "
-                    f"prefill backends), whose profile-run memory kvplan has not re-read; use --engine vllm==0.25.1")
+                    f"{self.name}: {spec.name}'s MLA attention runs an MLA layer (vllm/model_executor/layers/attention/"
+                    f"mla_attention.py) whose profile-run memory kvplan has not read for this release; use --engine "
+                    f"vllm=={self.newest_release_where('mla_forward_read', True)}")
             self._check_backends_read(gpu, "mla")
+            self.check_mla_prefill(spec, gpu)
         self.check_attention_features(spec, gpu)
         cc = gpu.compute_capability
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
@@ -736,6 +742,44 @@ class VLLM(Engine):
         verdict, why = next((v, w) for lo, below, v, w in rows if lo <= cc < below and self._takes(v, spec))
         if verdict != "flashinfer":
             self._refuse_unless_starts(verdict, why, gpu, "", fmt.name)
+
+    def check_mla_prefill(self, spec: ModelSpec, gpu: GPU) -> None:
+        """From 0.26.0 (rule ``mla_prefill_dimensions``) the dense-MHA MLA prefill runs on FlashAttention
+        only for the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) its
+        FlashAttnPrefillBackend.supports_mla_dimensions lists: DeepSeek (128, 64, 128) and Mistral S4
+        (64, 64, 128) under any FlashAttention version, GLM (192, 64, 256) except under FlashAttention 4,
+        which Blackwell (10.x) runs where it is installed. Other dimensions: vLLM raises (no MLA prefill
+        backend) off 10.x -- on AMD only where AITER is not installed -- and on 10.x the TRT-LLM ragged,
+        FlashInfer or TokenSpeed prefill runs, not read: refused either way, as is a spec without its
+        MLA projection sizes."""
+        dims_rule = self.rule("mla_prefill_dimensions")
+        if dims_rule is None:
+            return
+        mla = spec.mla
+        dims = None if mla is None else (mla.qk_nope_head_dim, mla.qk_rope_head_dim, mla.v_head_dim)
+        cc, amd = gpu.compute_capability, gpu.vendor == "amd"
+        blackwell = cc is not None and cc[0] == 10
+        # GLM's dimensions: FlashAttention 2 / 3 everywhere but 10.x (ROCm: vLLM's FlashAttention has no
+        # version, so not 4); a GPU known by its memory alone may be a Blackwell
+        if dims in dims_rule["every"] or (dims in dims_rule["not_fa4"] and (amd or (cc is not None and not blackwell))):
+            return
+        where = "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions"
+        if dims is None:
+            verdict, why = "unmodelled", (f"its MLA prefill takes only some MLA dimensions ({where}) and the spec does "
+                                          f"not give qk_nope_head_dim / qk_rope_head_dim / v_head_dim")
+        elif dims in dims_rule["not_fa4"]:
+            verdict, why = "unmodelled", (f"FlashAttention 4 (Blackwell, where installed) does not take the MLA "
+                                          f"dimensions {dims} ({where}), and the TRT-LLM ragged / FlashInfer / "
+                                          f"TokenSpeed prefill that then runs is not read")
+        elif blackwell or cc is None or amd:
+            verdict, why = "unmodelled", (f"FlashAttention's MLA prefill does not take the MLA dimensions {dims} "
+                                          f"({where}), and what runs instead is not read (TRT-LLM ragged, FlashInfer "
+                                          f"or TokenSpeed on 10.x; AITER on ROCm where installed)")
+        else:
+            taken = ", ".join(map(str, dims_rule["every"] + dims_rule["not_fa4"]))
+            verdict, why = "fails", (f"FlashAttention, its only MLA prefill off Blackwell, takes the MLA dimensions "
+                                     f"{taken} only, not {dims} ({where}), so get_mla_prefill_backend raises")
+        self._refuse_unless_starts(verdict, why, gpu, f"{spec.name}'s MLA attention")
 
     def _takes(self, verdict: str, spec) -> bool:
         """A row of fp8_kv_start applies: any row but FLASHINFER's, which applies only to a head size
@@ -1174,16 +1218,17 @@ class VLLM(Engine):
         kind = self.rule("moe_persistent_workspace")
         if spec.moe is None or weights is None or not kind.startswith("oracle"):
             return None
-        if kind == "oracle unread":  # the fused-MoE layer of a release not read for it (0.26.0+)
+        if kind == "oracle unread":  # the fused-MoE layer of a release not read for it (none at present)
+            read = self.newest_release_where("moe_persistent_workspace", "oracle triton")
             raise BadInputError(f"{self.name} runs {spec.name}'s mixture-of-experts layers through the rewritten "
                                 f"fused-MoE layer (vllm/model_executor/layers/fused_moe/layer.py FusedMoE, a factory of "
                                 f"runner/moe_runner.py MoERunner and routed_experts.py RoutedExperts), which kvplan "
-                                f"has read for 0.24.0 to 0.25.1 only, not for this release; use --engine vllm==0.25.1")
+                                f"has not read for this release; use --engine vllm=={read}")
         if not self.rule("deepseek_v2_forward_read") and spec.architecture in DEEPSEEK_V2_FILE:
+            # none at present: 0.25.0's rewrite was read (FINDINGS_h31_v26moe.md)
             raise BadInputError(f"{self.name} runs {spec.name} through vllm/model_executor/models/deepseek_v2.py, whose "
-                                f"decoder forward 0.25.0 rewrote (DeepseekV2DecoderLayer.forward: no first-layer residual "
-                                f"clone, sequence-parallel MoE steps), which kvplan has not read for the profile run's "
-                                f"peak; use --engine vllm==0.24.0")
+                                f"decoder forward kvplan has not read for this release's profile run; use --engine "
+                                f"vllm=={self.newest_release_where('deepseek_v2_forward_read', True)}")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:

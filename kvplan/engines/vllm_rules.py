@@ -721,9 +721,28 @@ RULES = (
          "(:198-536) changes the input scale only; modular_kernel.py _allocate_buffers / _fused_experts "
          "identical, _prepare (:1118-1220) masks padding ids only under VLLM_MOE_SKIP_PADDING (default off); "
          "v1/worker/workspace.py md5-identical to 0.24.0"),
-    Rule("moe_persistent_workspace", "0.26.0", None, "oracle unread",
-         "not read for 0.26.0: the fused-MoE layer was read end to end on 0.24.0 (FINDINGS_h30_v24moe.md) and "
-         "compared for 0.25.0 / 0.25.1 (FINDINGS_h30_v25moe.md) only, so every MoE model stays refused there"),
+    # 0.26.0 (FINDINGS_h31_v26moe.md): every function the 0.25.x rows cite compared by AST with 0.25.1's and
+    # each difference read; layer.py, unquantized_fused_moe_method.py, experts/triton_moe.py, oracle/fp8.py,
+    # quantization/fp8.py, v1/worker/workspace.py, qwen3_moe.py and mixtral.py are byte-identical to 0.25.1.
+    Rule("moe_persistent_workspace", "0.26.0", None, "oracle triton",
+         "fused_moe/layer.py (FusedMoE :100-420, determine_expert_counts :73-96), unquantized_fused_moe_method.py "
+         "(create_weights :88-138, _setup_kernel :155-199, process_weights_after_loading :201-270), "
+         "experts/triton_moe.py (workspace_shapes :181-196, apply :198-536) and v1/worker/workspace.py byte-identical "
+         "to 0.25.1; oracle/unquantized.py _get_priority_backends (:48-99, Hopper move :77-79) and "
+         "convert_to_unquantized_kernel_format (:312-353) AST-identical, backend_to_kernel_cls (:102-147) returns a "
+         "list (FLASHINFER_TRTLLM: TrtLlmBf16ExpertsMonolithic, TrtLlmBf16ExpertsModular, capability family 100 "
+         "only, experts/trtllm_bf16_moe.py :58-66) and select_unquantized_moe_backend (:193-309) walks it, plus a "
+         "LoRA branch (TrtLlmBf16LoRAExperts, family 100; --enable-lora refused); make_unquantized_moe_kernel "
+         "(:356-398) adds a log line; routed_experts.py RoutedExperts.__init__ (:54-174, create_weights :172) "
+         "identical, load_weights (:869-930) transposes a local copy of a fused checkpoint tensor (loading only); "
+         "runner/moe_runner.py _maybe_dispatch / _maybe_combine (:737-762, :764-784) gather for prefill context "
+         "parallelism only without all2all (--prefill-context-parallel-size refused); modular_kernel.py "
+         "_allocate_buffers (:1051-1112) and _fused_experts (:1231-1310) AST-identical, FusedMoEExpertsModular."
+         "activation (:883-904) passes topk_ids / expert_map to activation.py apply_moe_activation (:126-190), "
+         "which changes the clamped SwiGLU branch only (clamp_limit None for these models: torch.ops._C."
+         "silu_and_mul in place as before); router/gate_linear.py GateLinear (:49-137, forward :168-221): a "
+         "cuteDSL ll_bf16_gemm tier for at most 16 tokens (per call, torch.empty output) and an opt-in SM100 "
+         "bf16x3 tier, no buffer; fused_topk_bias_router.py folds routed_scaling_factor into the kernel"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -869,18 +888,38 @@ RULES = (
          "(:674-718) hands the layer to make_fp8_moe_kernel (:670-718; used by HUMMING only); "
          "convert_to_fp8_moe_kernel_format (:457-561) adds the AITER_MXFP8 / HUMMING branches only; "
          "TritonExperts workspace as rule moe_persistent_workspace 0.25.0"),
-    Rule("moe_fp8_block_sm90_triton", "0.26.0", None, None,
-         "not read for 0.26.0 (rule moe_persistent_workspace 0.26.0: MoE refused there)"),
+    Rule("moe_fp8_block_sm90_triton", "0.26.0", None, "triton",
+         "fused_moe/oracle/fp8.py and quantization/fp8.py byte-identical to 0.25.1 (_get_priority_backends :69-133, "
+         "Hopper block-fp8 clause :112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718; "
+         "Fp8MoEMethod.__init__ / create_weights / _setup_kernel / process_weights_after_loading :505-532, :534-672, "
+         ":674-718, :720-763); TritonExperts workspace as rule moe_persistent_workspace 0.26.0"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
     Rule("deepseek_v2_forward_read", "0.8.0", "0.24.0", True,
          "planned MoE / MLA releases read before 0.25.0 (FINDINGS_h30_v24moe.md 'MLA on Hopper')"),
-    Rule("deepseek_v2_forward_read", "0.25.0", None, False,
-         "models/deepseek_v2.py (0.25.0): DeepseekV2DecoderLayer.forward (:1266-1337) no longer clones the "
-         "first layer's residual (0.24.0 :1189 residual = hidden_states.clone()) and gains sequence-parallel "
-         "MoE steps, DeepseekV2Model.forward (:1407-1495) all-gathers; DeepseekV2MLAAttention.__init__, "
-         "DeepseekV2MoE.__init__ / forward changed; not read for the profile run's peak"),
+    # 0.25.0 (FINDINGS_h31_v26moe.md): read to the end; 0.25.1's deepseek_v2.py is byte-identical to 0.25.0's.
+    Rule("deepseek_v2_forward_read", "0.25.0", "0.25.1", True,
+         "models/deepseek_v2.py (0.25.0 = 0.25.1): DeepseekV2DecoderLayer.forward (:1266-1337; 0.24.0 :1180-1227) "
+         "takes the sequence-parallel steps only with self.use_sequence_parallel_moe (DeepseekV2DecoderLayer.__init__ "
+         ":1222-1226; DeepseekV2MoE.is_sequence_parallel :297, the same property), which config/parallel.py "
+         "ParallelConfig.use_sequence_parallel_moe (:642-656) allows only with "
+         "enable_expert_parallel and dp > 1 (both refused), and DeepseekV2Model.forward (:1407-1495) all-gathers "
+         "only when the hidden states are sequence-parallel; otherwise the one change is that the first layer "
+         "keeps the embedding output as the residual instead of a clone (0.24.0 :1189), one [T, hidden] fewer "
+         "during layer 0, so the forward's peak cannot rise, and the sampler phase kvplan binds on holds the same "
+         "tensors (Glm4MoeLiteDecoderLayer.forward, glm4_moe_lite.py :178-202, the same change); "
+         "DeepseekV2MoE (:277-396, :398-427): the gate in moe_router_dtype (_get_moe_router_dtype :120-131: fp32 "
+         "only for glm_moe_dsa, DeepSeek sparse attention, refused, or a config's moe_router_dtype, which kvplan's "
+         "weights refuse as unread) and sequence-parallel flags; attention __init__s pass reduce_results (True "
+         "without sequence parallelism); load_weights changes the V3.2 indexer only"),
+    Rule("deepseek_v2_forward_read", "0.26.0", None, True,
+         "models/deepseek_v2.py (0.26.0): DeepseekV2DecoderLayer.forward / DeepseekV2Model.forward AST-identical "
+         "to 0.25.1 (:1272-1343, :1413-1501); DeepseekV2MoE.__init__ (:278-395) builds the gate without "
+         "params_dtype / force_fp32_compute (model dtype: the fp32 router case is refused anyway) and takes "
+         "apply_routed_scale_to_output from DeepseekV2DecoderLayer.__init__ (:1178-1270: not "
+         "rocm_aiter_ops.is_fused_moe_enabled(), True on CUDA as 0.25.1's); DeepseekV2MLAAttention.__init__ "
+         "(:961-1166) changes the V3.2 indexer's MTP skip_topk only"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1286,19 +1325,51 @@ RULES = (
          "// 512), 2 x SMs) x (kv_lora_rank + 1) float32 after the KV pool is sized. Not modelled"),
     # -- whether kvplan has read the release's MLA layer (its profile forward and weight processing) for a
     #    model with MLA attention; False: refused (kvplan.engines.vllm VLLM.check_kv_on_gpu).
-    #    0.26.0 rewrites vllm/model_executor/layers/attention/mla_attention.py: MLACommonImpl loses
-    #    forward_mha, _compute_prefill_context, _context_parallel_compute_prefill_context and
-    #    _concat_k_nope_k_pe (0.25.0 :2063-2344), the prefill moves to the MLA prefill backends
-    #    (MLAAttention.__init__ :360-577 may build none), forward_impl (:672-946) and
-    #    MLACommonMetadataBuilder.build (:1884-2009) change; process_weights_after_loading (:948-1046) keeps
-    #    W_UV / W_UK_T as views of the dequantized kv_b weight (replace_parameter, model_executor/utils.py
-    #    :47-, re-registers a Parameter on the first load) -- the prefill temporaries were not re-read.
+    #    0.26.0 (FINDINGS_h31_v26moe.md) splits vllm/model_executor/layers/attention/mla_attention.py's
+    #    MLACommonImpl into MLACommonBaseImpl (:2085-, the dense-MHA prefill: forward_mha, the
+    #    prefill-context helpers, _concat_k_nope_k_pe moved there) and MLACommonImpl (:2519-); read against
+    #    0.25.1 for what the profile run holds: nothing new (see the 0.26.0 row).
     Rule("mla_forward_read", "0.8.0", "0.25.1", True,
          "the MLA rules above (mla_kv_b_dequantized_copy, mla_block_size, fp8_kv_start_mla) read it"),
-    Rule("mla_forward_read", "0.26.0", None, False,
-         "vllm/model_executor/layers/attention/mla_attention.py (0.26.0): MLAAttention.forward_impl (:672-946), "
-         "MLACommonImpl (:2533-, forward_mha and the prefill-context helpers moved to the prefill backends), "
-         "MLACommonMetadataBuilder (:1761-2009) rewritten; not re-read"),
+    Rule("mla_forward_read", "0.26.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.26.0; 0.25.1 lines after the slash): the profile "
+         "run builds no attention metadata, so MLAAttention.forward_impl (:672-946 / :624-873) takes its "
+         "attn_metadata-None branch (:706-724 / :658-676), unchanged: one transient chunked_prefill_workspace_size "
+         "x heads x (qk_nope + v) tensor (MLACommonMetadataBuilder.determine_chunked_prefill_workspace_size "
+         ":1688-1716 / :1423-1451, AST-identical) and a zero-filled output; MLAAttention.forward (:589-670 / "
+         ":553-622) adds the prefill-context-parallel gather (layers/attention/pcp.py "
+         "maybe_gather_mla_latent_cache_inputs :48-66, a no-op without it); process_weights_after_loading "
+         "(:948-1046 / :875-973) registers W_UV / W_UK_T through model_executor/utils.py replace_parameter "
+         "(:47-95: no parameter of that name before, so nn.Parameter over the same view, no copy) where 0.25.1 "
+         "assigned the views: the dequantized kv_b copy of rule mla_kv_b_dequantized_copy, nothing more; "
+         "MLAAttention.__init__ (:360-577 / :353-541) honours kv_cache_dtype_skip_layers (refused as an unknown "
+         "flag) and builds no prefill backend only for sparse MLA (DeepSeek sparse attention, refused); "
+         "MLACommonImpl.__init__ (:2533-2593) sets the same attributes through MLACommonBaseImpl.__init__ "
+         "(:2094-2118); the moved forward_mha (:2431-2516 / :2344-2425) slices the outputs to v_head_dim (views) "
+         "and _compute_prefill_context adds fp8_ds_mla and empty-context branches; MLACommonMetadataBuilder "
+         "(:1761-2009) is built after the pool is sized; get_kv_cache_spec passes the layer's own cache dtype "
+         "(the same pages, rule paging)"),
+    # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
+    #    None: any (FlashAttnPrefillBackend had no supported_mla_dimensions up to 0.25.1); else
+    #    {"every": dims FlashAttention's prefill takes on any FlashAttention version, "not_fa4": dims it takes
+    #    except under FlashAttention 4 (on Blackwell, 10.x, whether FA4 is installed decides)}. Other dims:
+    #    on Hopper and every other non-10.x GPU the selector has FLASH_ATTN alone, so vLLM raises; on 10.x the
+    #    selector goes on to TRT-LLM ragged / FlashInfer / TokenSpeed prefill, not read (VLLM.check_mla_prefill).
+    Rule("mla_prefill_dimensions", "0.8.0", "0.25.1", None,
+         "vllm/v1/attention/backends/mla/prefill/flash_attn.py (0.25.1): FlashAttnPrefillBackend leaves "
+         "supported_mla_dimensions empty (base.py :44), so MLAPrefillBackend.validate_configuration (:70-99) takes "
+         "any dims"),
+    Rule("mla_prefill_dimensions", "0.26.0", None,
+         {"every": ((128, 64, 128), (64, 64, 128)), "not_fa4": ((192, 64, 256),)},
+         "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
+         "(0.26.0 :55-75): DeepSeek (128, 64, 128), GLM (192, 64, 256), Mistral S4 (64, 64, 128), under "
+         "FlashAttention 4 DeepSeek and Mistral S4 only; base.py validate_configuration (:77-111) asks it; "
+         "selector.py _get_mla_prefill_backend_priorities (:48-77): FLASH_ATTN alone off Blackwell (ROCm: "
+         "ROCM_AITER_FA first), then TRTLLM_RAGGED, FLASHINFER, TOKENSPEED_MLA on 10.x; get_mla_prefill_backend "
+         "raises ValueError when none is valid (:193), which MLAAttention.__init__ (mla_attention.py :516-523) "
+         "re-raises "
+         "for dense MLA; v1/attention/backends/fa_utils.py get_flash_attn_version (:132-262): FA3 on 9.x, FA4 on "
+         "10.x where installed, else FA2"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
