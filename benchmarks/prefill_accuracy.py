@@ -14,8 +14,8 @@ A second figure, "+decode", adds the decode steps the outputs need beyond those 
 steps already carry (``decode_only_steps``), each a ``kvplan.speed.decode_step`` of the
 requests the KV pool holds at once (kvplan's pool for the deployment, the memory's answer).
 Where the pool holds few requests against the burst (the single-GPU Qwen3-32B rows: 7-9 of
-4.2k tokens; most 4K / 2K rows: 45-170), the run waits on decode steps between admissions, and
-this adds 10-170%; for the 32K rows it is mostly the last requests' output tail. A crude sum:
+4.2k tokens), the run waits on decode steps between admissions: this adds 3-166% to the 4K / 2K
+rows and 1-16% to the 32K rows (mostly the last requests' output tail). A crude sum:
 a step that computes a prompt also carries decodes, and every decode step is priced at the
 mean context.
 """
