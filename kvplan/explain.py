@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from kvplan.engines import get_engine
-from kvplan.engines.base import Engine, EngineSettings, StageBudget
+from kvplan.engines.base import Engine, EngineSettings, Release, StageBudget
 from kvplan.errors import BadInputError, KvplanError
 from kvplan.explain_log import GIB, LoggedStartup, parse_log
 
@@ -141,6 +141,9 @@ class Anchored(Engine):
     def serving_spec(self, spec):
         return self.base.serving_spec(spec)
 
+    def window_tokens(self, spec, settings, speculative=None):
+        return self.base.window_tokens(spec, settings, speculative)
+
     def pool_paging(self, paging, spec, gpu):
         return self.base.pool_paging(paging, spec, gpu)
 
@@ -211,6 +214,58 @@ def _engine_for(log: LoggedStartup, release: str | None, options: dict) -> tuple
         if release is not None:  # the user asked for these rules: refuse rather than note
             raise BadInputError(f"--release {release}: {err}") from None
         return None, f"{log.engine} {text} (not modelled: {err})"
+
+
+#: The first release whose two "Model loading took" texts kvplan read: the V1 runner's "N GiB memory
+#: and S seconds" (vllm/v1/worker/gpu_model_runner.py load_model: 0.19.1 :4821, 0.25.0 :5307, 0.26.0
+#: :5348) and Model Runner V2's "N GiB and S seconds" (vllm/v1/worker/gpu/model_runner.py load_model:
+#: 0.19.1 :292, 0.25.0 :303, 0.26.0 :306), the same in every release 0.19.1-0.26.0. Earlier logs' words
+#: say nothing about the runner (0.9.0.1's V1 runner, before V2 existed, printed "GiB and").
+_RUNNER_TEXTS_FROM = Release.parse("0.19.1")
+
+
+def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
+    """``engine`` with what the log says it ran: the model runner its load line names (V2: not
+    modelled), --enforce-eager (the engine config line's enforce_eager=True), and async scheduling (the "Asynchronous scheduling is enabled/disabled." line, else
+    the non-default --async-scheduling / --no-async-scheduling / --distributed-executor-backend),
+    which decides from vLLM 0.26.0 how many steps' tokens a window layer reserves (VLLM.window_tokens)."""
+    if getattr(engine, "family", None) != "vllm" or not hasattr(engine, "async_scheduling"):
+        return engine, ""
+    if log.loading_words is not None and engine.release >= _RUNNER_TEXTS_FROM:
+        if log.loading_words == "GiB and":
+            return None, (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' line "
+                          f"is Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), whose profile run kvplan does "
+                          f"not model)")
+        engine = replace(engine, use_v2_model_runner=False)  # the V1 runner's words: it ran on V1
+    if log.enforce_eager:  # no CUDA graphs, so 0.20.0+ subtract no estimate (VLLM.check_profiled_pool)
+        engine = replace(engine, enforce_eager=True)
+    args = log.args
+    if log.async_scheduling is not None:
+        engine = replace(engine, async_scheduling=log.async_scheduling)
+    elif isinstance(args.get("async_scheduling"), bool):
+        engine = replace(engine, async_scheduling=args["async_scheduling"])
+    if log.async_scheduling is None and isinstance(args.get("distributed_executor_backend"), str):
+        engine = replace(engine, executor_backend=args["distributed_executor_backend"])
+    return engine, ""
+
+
+def _window_note(engine, spec, settings, log: LoggedStartup) -> tuple[int | None, str]:
+    """The tokens ``spec``'s window layers reserve a request under ``engine`` where that depends on
+    async scheduling (vLLM 0.26.0+, rule ``window_in_flight_tokens``), with a note when the log does
+    not say whether it was on (kvplan then takes the release's default)."""
+    tokens = settings.max_num_batched_tokens
+    if (not engine.rule("window_in_flight_tokens") or tokens is None
+            or not any(getattr(k, "kind", None) in ("sliding_window", "chunked_local") for k in set(spec.layers))):
+        return None, ""
+    reserved = engine.window_tokens(spec, settings)
+    if log.async_scheduling is not None:
+        return reserved, ""
+    said = ("the non-default args" if isinstance(log.args.get("async_scheduling"), bool)
+            or isinstance(log.args.get("distributed_executor_backend"), str) else f"{engine.name}'s default")
+    return reserved, (f"the log has no 'Asynchronous scheduling is enabled/disabled.' line (vllm/config/vllm.py "
+                      f"VllmConfig.__post_init__); from {said} {spec.name}'s sliding-window / chunked-local "
+                      f"layers reserve {reserved // tokens} x {tokens:,} tokens a request (VllmConfig."
+                      f"max_in_flight_tokens: 2 x with async scheduling at pp 1, pp x without or at pp > 1)")
 
 
 def _spec_for(log: LoggedStartup, model: str | None):
@@ -294,6 +349,8 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
         # the log's sampler line changes nothing for this release (0.21.0 keeps it: whether the
         # FlashInfer call runs before the native one, rule sampler_flashinfer_first_bytes)
         engine, why = _engine_for(log, release, {})
+    if engine is not None:
+        engine, why = _as_logged(engine, log)
     spec, why_spec = _spec_for(log, model)
     g = _gpu_for(log, gpu)
     notes = [n for n in (why, why_spec) if n]
@@ -325,6 +382,11 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
         act_pred, nt_pred = st.activation_bytes, st.other_bytes
         settings_out.update(max_num_batched_tokens=cap.settings.max_num_batched_tokens,
                             max_num_seqs=cap.settings.max_num_seqs, block_size=cap.block_size)
+        window_tokens, why_window = _window_note(engine, spec, cap.settings, log)
+        if window_tokens is not None:
+            settings_out["window_tokens"] = window_tokens
+            if why_window:
+                notes.append(why_window)
         if w_logged is not None and requested is not None:
             kv_pred = requested - w_logged - act_pred - nt_pred
             on_log = _plan(spec, g, _anchor(engine, spec, g, log, fraction, w_logged, None, None), tp=log.tp,

@@ -22,6 +22,13 @@ vLLM lines read (release by release they differ; each pattern names its origin):
    (0.92, 21.67 GiB). Actual usage is ..."                          (v1/worker/gpu_worker.py)
   "Using FlashInfer for top-p & top-k sampling." / "... Falling back to the PyTorch-native
    implementation of top-p & top-k sampling"                        (topk_topp_sampler.py)
+  "Asynchronous scheduling is enabled." / "... is disabled."        (config/vllm.py VllmConfig.
+   __post_init__, logger.info_once, once per process: 0.19.1 :790, 0.20.0-0.20.2 :840, 0.21.0
+   :886, 0.22.x :977, 0.23.0 :999, 0.24.0 :1006, 0.25.x :1042, 0.26.0 :1109; also in 0.15.1 logs)
+  "Model loading took 14.99 GiB memory and 6.72 seconds" (the V1 runner, v1/worker/
+   gpu_model_runner.py: 0.19.1 :4821 ... 0.26.0 :5348) against "Model loading took 14.99 GiB and
+   ..." (Model Runner V2, v1/worker/gpu/model_runner.py: 0.19.1 :292 ... 0.26.0 :306; and the V1
+   runner of 0.9.0.1, before V2 existed): which words the load line has (``loading_words``)
 SGLang lines:
   "server_args=ServerArgs(model_path='...', ..., mem_fraction_static=0.88, ..., tp_size=1, ...)"
   "Load weight begin. avail mem=78.63 GB", "Load weight end. ..., avail mem=63.49 GB,
@@ -78,6 +85,9 @@ class LoggedStartup:
     num_gpu_blocks: int | None = None  # V0 "# GPU blocks: N"
     sampler: str | None = None  # "flashinfer" / "sort" when the log says which top-k/top-p path runs
     nodes: int | None = None  # hosts the workers ran on, when the log shows it (see _nodes)
+    enforce_eager: bool | None = None  # the config line's enforce_eager= (or the non-default args')
+    async_scheduling: bool | None = None  # "Asynchronous scheduling is enabled." / "... disabled."
+    loading_words: str | None = None  # "GiB memory and" / "GiB and" in "Model loading took N ..."
     # SGLang
     avail_before_load_gib: Fraction | None = None
     avail_after_load_gib: Fraction | None = None
@@ -210,6 +220,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
         q = _config_value(line, "quantization")
         v["quantization"] = None if q in (None, "None") else q
         v["kv_cache_dtype"] = _config_value(line, "kv_cache_dtype")
+        eager = _config_value(line, "enforce_eager")
+        if eager in ("True", "False"):
+            v["enforce_eager"] = eager == "True"
     # non-default args override or fill in
     if "model" in args and not v.get("model"):
         v["model"] = args["model"]
@@ -223,6 +236,8 @@ def _parse_vllm(text: str) -> LoggedStartup:
             v[name] = args[key]
     if "kv_cache_dtype" in args:
         v["kv_cache_dtype"] = args["kv_cache_dtype"]
+    if isinstance(args.get("enforce_eager"), bool):
+        v["enforce_eager"] = args["enforce_eager"]
     if "dtype" in args and _dtype(str(args["dtype"])):
         v.setdefault("dtype", _dtype(str(args["dtype"])))
     if "quantization" in args:
@@ -238,6 +253,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
     if m:
         v["gpu_name"] = m.group(1).strip()
     # weights
+    m = _first(r"Model loading took " + _NUM + r" ?(GiB memory and|GiB and) ", text)
+    if m:
+        v["loading_words"] = m.group(2)
     m = (_first(r"Model loading took " + _NUM + r" ?GiB", text) or _first(r"Loading model weights took " + _NUM + " ?GB", text)
          or _first(r"model weights take\s+" + _NUM + r" ?GiB", text))
     if m:
@@ -321,6 +339,9 @@ def _parse_vllm(text: str) -> LoggedStartup:
         if m and name not in v:
             v[name] = Fraction(int(m.group(1)), GIB)
     v["nodes"] = _nodes(text, args)
+    m = _first(r"Asynchronous scheduling is (enabled|disabled)\.", text)
+    if m:
+        v["async_scheduling"] = m.group(1) == "enabled"
     if re.search(r"Using FlashInfer for top-p & top-k sampling", text):
         v["sampler"] = "flashinfer"
     elif re.search(r"Falling back to the PyTorch-native implementation of top-p & top-k sampling"

@@ -45,6 +45,17 @@ def round_up(n: int, m: int) -> int:
     return cdiv(n, m) * m
 
 
+#: PyTorch's CUDA caching allocator hands out at least, and in multiples of, 512 B
+#: (c10/cuda/CUDACachingAllocator.cpp ``kMinBlockSize = 512``, ``round_size``; unchanged for years,
+#: torch 2.11 as vLLM 0.25/0.26 pin it): torch.cuda.memory_allocated() counts the rounded block.
+CUDA_MIN_BLOCK_BYTES = 512
+
+
+def allocated_bytes(n: int) -> int:
+    """What one tensor of ``n`` bytes takes from the CUDA caching allocator (0 for none)."""
+    return round_up(n, CUDA_MIN_BLOCK_BYTES) if n > 0 else 0
+
+
 def _split(text: str, what: str) -> tuple[int, int, str]:
     """``'1.5k'`` -> (15, 10, 'k'): the number as an exact fraction num/den, and the unit.
 

@@ -386,3 +386,109 @@ def test_the_0_21_sampler_lines_say_whether_flashinfer_ran(line, sampler):
 
         engine, why = _engine_for(log, None, {"flashinfer_sampler": sampler == "flashinfer"})
         assert why == "" and engine.flashinfer_first(get_gpu("h100")) is (sampler == "flashinfer")
+
+
+# A vLLM 0.26.0 `VLLM_USE_V2_MODEL_RUNNER=0 vllm serve google/gemma-3-27b-it --enforce-eager
+# --max-model-len 32768` log on an H100, built line by line from the 0.26.0 sources (no public
+# 0.26.0 log of a window model is among the fixtures): the texts and their files are vLLM's
+# (entrypoints/serve/utils/api_utils.py :273, config/scheduler.py :253, config/vllm.py :1109-1112,
+# v1/engine/core.py :117, v1/worker/gpu_model_runner.py :5348, v1/worker/gpu_worker.py :561,
+# v1/core/kv_cache_utils.py :2177-2182); the figures are kvplan's own 0.26.0 plan of that command
+# (docs/findings/FINDINGS_h30_v26.md: weights 55,166,803,168 B, pool 18,753,493,997 B, and 54,627
+# tokens / 1.67x with async scheduling, 85,083 / 2.60x without), so the KV lines agree with the
+# column the switch selects and disagree with the other one.
+_G26_LOG = """(APIServer pid=4101) INFO 12-02 09:14:03 [api_server.py:1906] vLLM server version 0.26.0, serving model google/gemma-3-27b-it
+(APIServer pid=4101) INFO 12-02 09:14:03 [utils.py:273] non-default args: {{'model_tag': 'google/gemma-3-27b-it', 'model': 'google/gemma-3-27b-it', 'max_model_len': 32768, 'enforce_eager': True{args}}}
+(APIServer pid=4101) INFO 12-02 09:14:10 [model.py:623] Resolved architecture: Gemma3ForConditionalGeneration
+(APIServer pid=4101) INFO 12-02 09:14:10 [scheduler.py:253] Chunked prefill is enabled with max_num_batched_tokens=8192.
+{async_line}(EngineCore pid=4188) INFO 12-02 09:14:21 [core.py:117] Initializing a V1 LLM engine (v0.26.0) with config: model='google/gemma-3-27b-it', speculative_config=None, tokenizer='google/gemma-3-27b-it', skip_tokenizer_init=False, tokenizer_mode=auto, revision=None, tokenizer_revision=None, trust_remote_code=False, dtype=torch.bfloat16, max_seq_len=32768, download_dir=None, load_format=auto, tensor_parallel_size=1, pipeline_parallel_size=1, data_parallel_size=1, decode_context_parallel_size=1, dcp_comm_backend=ag_rs, disable_custom_all_reduce=False, quantization=None, quantization_config=None, enforce_eager=True, enable_return_routed_experts=False, kv_cache_dtype=auto, device_config=cuda
+(EngineCore pid=4188) INFO 12-02 09:15:02 [gpu_model_runner.py:5348] Model loading took 51.38 GiB {loading} 38.120000 seconds
+(EngineCore pid=4188) INFO 12-02 09:15:20 [gpu_worker.py:561] Available KV cache memory: 17.47 GiB
+(EngineCore pid=4188) INFO 12-02 09:15:20 [kv_cache_utils.py:2177] GPU KV cache size: {tokens} tokens
+(EngineCore pid=4188) INFO 12-02 09:15:20 [kv_cache_utils.py:2179] Maximum concurrency for 32,768 tokens per request: {conc}x
+"""
+
+
+def _g26(async_line: str = "", args: str = "", loading: str = "memory and", tokens="54,627", conc="1.67") -> str:
+    line = f"(APIServer pid=4101) INFO 12-02 09:14:10 [vllm.py:1109] {async_line}\n" if async_line else ""
+    return _G26_LOG.format(async_line=line, args=args, loading=loading, tokens=tokens, conc=conc)
+
+
+@pytest.mark.parametrize(("async_line", "args", "async_on", "window", "tokens", "conc", "note"), [
+    # the line decides (VllmConfig.max_in_flight_tokens: 2 x 8,192 at pp 1 with it on, 1 x without)
+    ("Asynchronous scheduling is enabled.", "", True, 16_384, 54_623, 1.67, None),
+    ("Asynchronous scheduling is disabled.", "", False, 8_192, 85_077, 2.6, None),
+    # the line wins over the non-default args (it is the value VllmConfig resolved)
+    ("Asynchronous scheduling is disabled.", ", 'async_scheduling': True", False, 8_192, 85_077, 2.6, None),
+    # no line: the non-default args, else the release's default (on), each said in a note
+    ("", ", 'async_scheduling': False", None, 8_192, 85_077, 2.6, "from the non-default args"),
+    ("", ", 'distributed_executor_backend': 'ray'", None, 8_192, 85_077, 2.6, "from the non-default args"),
+    ("", "", None, 16_384, 54_623, 1.67, "from vllm==0.26.0's default"),
+])
+def test_a_0_26_log_plans_window_layers_with_the_async_scheduling_it_ran(async_line, args, async_on, window,
+                                                                         tokens, conc, note):
+    """FINDINGS_h30_v26 "left": explain did not read "Asynchronous scheduling is enabled/disabled."
+    (config/vllm.py :1109-1112), so a 0.26.0 log of a run without it was planned with two steps in
+    flight for Gemma-3's window layers. kvplan's KV bytes are the same either way (the logged weights
+    less the 0.26.0 activation and non-torch rules: 0.01 GiB under the log); the tokens and the
+    concurrency follow the step count (FINDINGS: 54,627 / 1.67x and 85,083 / 2.60x on kvplan's own
+    pool; 4 and 6 tokens fewer on the log's 0.01 GiB-rounded weights)."""
+    log = parse_log(_g26(async_line, args))
+    assert (log.release, log.async_scheduling, log.loading_words, log.enforce_eager) == (
+        "0.26.0", async_on, "GiB memory and", True)
+    ex = explain(log, model="gemma3-27b", gpu="h100")
+    assert ex.modelled and ex.engine == "vllm==0.26.0"
+    assert ex.settings["window_tokens"] == window and ex.settings["max_num_batched_tokens"] == 8192
+    assert ex.line("KV cache memory").kvplan == 18_751_442_248
+    assert ex.line("KV cache tokens").kvplan == tokens
+    assert ex.line("max concurrency at 32,768 tokens").kvplan == conc
+    said = [n for n in ex.notes if "Asynchronous scheduling" in n]
+    if note is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and note in said[0] and f"reserve {window // 8192} x 8,192 tokens a request" in said[0]
+
+
+def test_a_0_26_log_what_if_keeps_the_logged_async_scheduling():
+    # the anchored engine asks the logged release how many steps a window layer reserves
+    # (Anchored.window_tokens; before, it took the base Engine's one step, so the KV-tokens line and
+    # every what-if of a 0.26.0 window model were one-step figures: 85,077 for the enabled log). The
+    # logged deployment re-planned on the logged 17.47 GiB (4.8 MB above kvplan's pool): 54,642 and
+    # 85,107 tokens
+    on = explain(parse_log(_g26("Asynchronous scheduling is enabled.")), model="gemma3-27b", gpu="h100",
+                 what_if={"max_num_seqs": 1024})
+    off = explain(parse_log(_g26("Asynchronous scheduling is disabled.", tokens="85,083", conc="2.60")),
+                  model="gemma3-27b", gpu="h100", what_if={"max_num_seqs": 1024})
+    for ex, tokens in ((on, 54_642), (off, 85_107)):
+        row = next(ln for ln in ex.what_if["lines"] if ln.label == "KV cache tokens")
+        assert (row.logged, row.kvplan) == (tokens, tokens)
+
+
+def test_a_0_26_log_of_model_runner_v2_is_not_planned_with_v1_rules(capsys, tmp_path):
+    # Model Runner V2's load line (vllm/v1/worker/gpu/model_runner.py 0.26.0 :306) lacks "memory"
+    # (its profile run is not modelled); this log states no activation or non-torch figure to
+    # re-add, so it cannot be explained: exit 2 naming the runner
+    log = parse_log(_g26("Asynchronous scheduling is enabled.", loading="and"))
+    assert log.loading_words == "GiB and"
+    with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
+                                            r"Model Runner V2's"):
+        explain(log, model="gemma3-27b", gpu="h100")
+    # the V1 runner's words on a 0.26.0 log of a dense model: planned on V1, exit 0
+    path = tmp_path / "g26.log"
+    path.write_text(_g26("Asynchronous scheduling is disabled."))
+    code, out, err = cli(capsys, "explain", str(path), "--model", "gemma3-27b", "--gpu", "h100")
+    assert code == 0 and "vllm==0.26.0 rules" in out and "85,077" in out
+    # neither runner's words (no load line): the release's default, V2 for a dense model: exit 2
+    path.write_text(_g26("Asynchronous scheduling is disabled.").replace("Model loading took 51.38 GiB memory and "
+                                                                         "38.120000 seconds", "Loading weights took 36.9 seconds"))
+    code, out, err = cli(capsys, "explain", str(path), "--model", "gemma3-27b", "--gpu", "h100")
+    assert code == 2 and "runs gemma3-27b on Model Runner V2" in err
+
+
+def test_earlier_logs_say_async_scheduling_without_changing_their_plan():
+    # the public 0.15.1 log has the line ([vllm.py:624]); its window-less model and release keep
+    # one step (rule window_in_flight_tokens is None before 0.26.0) and no window_tokens setting
+    log = parse_log((LOGS / "vllm_v0151_gce_a100_40gb_llama31_8b_llm_class.log").read_text())
+    assert (log.async_scheduling, log.loading_words, log.enforce_eager) == (True, "GiB memory and", True)
+    ex = explain(log, model="llama3.1-8b", gpu="a100-40gb")
+    assert "window_tokens" not in ex.settings and ex.line("KV cache tokens").kvplan == 157_184

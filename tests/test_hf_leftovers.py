@@ -261,3 +261,47 @@ def test_llama4_empty_no_rope_layers_is_the_default_pattern():
     spec = spec_from_hf_config(config, "l.json")
     assert bytes_per_token(spec, BF16) == 196_608
     assert spec == spec_from_hf_config(_config("llama-4-scout-17b-16e-instruct"), "l.json")
+
+
+# -- head_dtype (vLLM 0.26.0 ModelConfig.head_dtype) ---------------------------------------------
+@pytest.mark.parametrize("value", ["float32", "bfloat16", "fp16", "Model"])
+def test_head_dtype_other_than_the_model_dtype_is_refused_naming_the_key(value):
+    """vLLM 0.26.0 runs the lm_head in the config's head_dtype (vllm/config/model.py _get_head_dtype
+    :2128-2149, logits_processor.py _apply_head :99-136): float32 logits, or a cast copy of the weight,
+    which kvplan does not model; before, the key fell to the generic 'may shape the KV cache' refusal.
+    Even the model's own dtype is refused (a plan's --dtype may differ from the config's); "Model" is
+    not vLLM's "model" (compared before lowercasing, then not a dtype: ValueError)."""
+    config = _config("llama-3.1-8b")
+    config["head_dtype"] = value
+    text = _refused(config)
+    assert text.startswith(f"c.json: head_dtype {value!r}: vLLM 0.26.0 runs the output layer in it (")
+    assert text.endswith("for those, a spec from kvplan import CONFIG --ignore head_dtype")
+
+
+def test_head_dtype_in_a_text_config_is_refused_with_its_path():
+    config = _config("gemma-3-4b-it")
+    config["text_config"]["head_dtype"] = "float32"
+    assert _refused(config).startswith("c.json: text_config.head_dtype 'float32': vLLM 0.26.0 runs the output")
+
+
+@pytest.mark.parametrize("value", ["model", None])
+def test_head_dtype_at_the_model_dtype_changes_nothing(value):
+    # "model" -> the model dtype in every release that reads it; null -> a generating model's default
+    config = _config("llama-3.1-8b")
+    config["head_dtype"] = value
+    spec = spec_from_hf_config(config, "c.json")
+    assert _bpt(config) == 32 * 8 * (128 + 128) * 2 == 131_072
+    assert spec.weights_unknown == () or not spec.weights_unknown
+    assert spec == spec_from_hf_config(_config("llama-3.1-8b"), "c.json")
+
+
+def test_cli_head_dtype_exit_2_in_one_line_and_ignore_plans_the_model_dtype(capsys, tmp_path):
+    config = _config("llama-3.1-8b")
+    config["head_dtype"] = "float32"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    code, out, err = cli(capsys, "size", path, "--ctx", "1k")
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"kvplan: error: {path}: head_dtype 'float32': vLLM 0.26.0 runs")
+    code, out, err = cli(capsys, "import", path, "--ignore", "head_dtype")
+    assert code == 0 and "dtype: bf16" in out and "head_dtype ignored at the user''s request" in out

@@ -5,7 +5,10 @@ DeepSeek-V3 (61 MLA layers, 128 heads, qk_nope 128 + v 128, kv_lora 512), the ch
 128 x 128 block fp8, at tp 8 (16 heads a rank, 2,097,152 values a layer):
   NVIDIA 0.4.9+    dequantized to bf16:                     61 x 4,194,304       = 255,852,544 B
   0.4.6 on 9.0     fp8 copies + DeepGEMM block scales:      61 x (2,097,152 + 512) = 127,957,504 B
-  0.4.6 on 8.0     requantized per tensor, fp8 + 4-B scale: 61 x (2,097,152 + 4)   = 127,926,516 B
+  0.4.6 on 8.0     requantized per tensor, fp8 + 4-B scale: 61 x (2,097,152 + 512) = 127,957,504 B
+  (each scale tensor counted as the 512 B block PyTorch's caching allocator gives it, kvplan.units.
+  allocated_bytes; DeepGEMM's w_scale_k / w_scale_v, 256 B each at tp 8, take 512 B each: 61 x
+  (2,097,152 + 1,024) = 127,988,736 B; the decode read stays at the tensors' bytes)
   AMD (any)        requantized per tensor:                  127,926,516 B
 `kvplan capacity deepseek-v3 --gpu h200 --tp 8 --weights fp8 --engine sglang==0.5.6`: weights
 85,623,488,768 -> 85,879,341,312 B a GPU, 676,804 -> 673,163 tokens.
@@ -58,26 +61,26 @@ def test_block_fp8_128_on_nvidia_is_dequantized_to_bf16(v3, release, gpu):
 @pytest.mark.parametrize("release", ["0.4.6", "0.4.9", "0.5.6", "0.5.23"])
 @pytest.mark.parametrize("gpu", ["mi300x", "mi355x"])
 def test_block_fp8_on_amd_is_requantized_per_tensor(v3, release, gpu):
-    assert _copy(v3, release, gpu) == FP8_TP8 + 61 * 4 == 127_926_516
+    assert _copy(v3, release, gpu) == FP8_TP8 + 61 * 512 == 127_957_504
 
 
 def test_0_4_6_keeps_fp8_copies_and_block_scales_on_hopper(v3):
     # w_scale_k / w_scale_v: 16 heads x 512 / 128 tiles x float32, each
-    assert _copy(v3, "0.4.6", "h200") == _copy(v3, "0.4.6", "h100") == FP8_TP8 + 61 * 2 * 16 * 4 * 4 == 127_957_504
+    assert _copy(v3, "0.4.6", "h200") == _copy(v3, "0.4.6", "h100") == FP8_TP8 + 61 * 2 * 512 == 127_988_736
     # 8.0 (no DeepGEMM) and 10.0 (0.4.6's DeepGEMM is sm 90 only): requantized per tensor
-    assert _copy(v3, "0.4.6", "a100-80gb") == _copy(v3, "0.4.6", "b200") == FP8_TP8 + 61 * 4
+    assert _copy(v3, "0.4.6", "a100-80gb") == _copy(v3, "0.4.6", "b200") == FP8_TP8 + 61 * 512
 
 
 def test_model_dtype_decides_in_0_4_9(v3):
     fp16 = dataclasses.replace(v3, dtype="fp16")
-    assert _copy(fp16, "0.4.9", "h200") == FP8_TP8 + 61 * 4  # model_dtype != bf16: requantized
+    assert _copy(fp16, "0.4.9", "h200") == FP8_TP8 + 61 * 512  # model_dtype != bf16: requantized
     assert _copy(fp16, "0.4.10", "h200") == BF16_TP8  # torch.bfloat16 whatever the model dtype
-    assert _copy(fp16, "0.4.6", "h200") == FP8_TP8 + 61 * 4  # no DeepGEMM bmm without bf16
+    assert _copy(fp16, "0.4.6", "h200") == FP8_TP8 + 61 * 512  # no DeepGEMM bmm without bf16
 
 
 def test_other_block_sizes_are_requantized(v3):
     other = dataclasses.replace(v3, weights_block=(64, 64))
-    assert _copy(other, "0.5.6", "h200") == FP8_TP8 + 61 * 4
+    assert _copy(other, "0.5.6", "h200") == FP8_TP8 + 61 * 512
 
 
 def test_one_head_a_rank_pins_the_new_tensor(v3):
@@ -85,7 +88,7 @@ def test_one_head_a_rank_pins_the_new_tensor(v3):
     which it then keeps whole (key + value part), or of kv_b_proj (nothing more)."""
     per_layer = 256 * 512
     assert _copy(v3, "0.5.6", "h200", tp=128) == 61 * (128 * 512 + per_layer) * 2
-    assert _copy(v3, "0.5.6", "mi300x", tp=128) == 61 * (128 * 512 + per_layer + 4)
+    assert _copy(v3, "0.5.6", "mi300x", tp=128) == 61 * (128 * 512 + per_layer + 512)
     # 0.4.6 DeepGEMM: w_vc and both scale tensors are views of kv_b_proj's: only w_kc is copied
     assert _copy(v3, "0.4.6", "h200", tp=128) == 61 * 128 * 512
 
@@ -133,10 +136,10 @@ def test_capacity_before_and_after(capsys):
     assert d["kv_cache_tokens"] == 673_163  # 676,804 when the copies were warned, not counted
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "fp8",
                          "--engine", "sglang==0.4.6", "--json")
-    assert code == 0 and json.loads(out)["weights_bytes"] == 87_859_360_000 + 127_957_504
+    assert code == 0 and json.loads(out)["weights_bytes"] == 87_859_360_000 + 127_988_736
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "mi300x", "--tp", "8", "--weights", "fp8",
                          "--engine", "sglang==0.5.6", "--mem-fraction-static", "0.85", "--json")
-    assert code == 0 and json.loads(out)["weights_bytes"] == 85_602_517_248 + 127_926_516
+    assert code == 0 and json.loads(out)["weights_bytes"] == 85_602_517_248 + 127_957_504
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weights", "int8",
                          "--engine", "sglang==0.5.6", "--json")
     assert code == 0 and "which are not counted (kvplan's int8 does not say" in err

@@ -107,17 +107,17 @@ def test_rows_kvplan_cannot_tell_are_refused(capsys, tmp_path):
 
 def test_baichuan_13b_alibi_slopes_from_0_5_22(capsys, tmp_path):
     # baichuan.py: hidden_size != 4096 is ALiBi (no table); from 0.5.22 each layer keeps its rank's slopes as a
-    # bf16 tensor on the GPU: 40 layers x 40 heads x 2 B = 3,200 B at tp 1, 1,600 at tp 2
+    # bf16 tensor on the GPU, 80 B (40 at tp 2) a layer, each a 512 B allocator block: 40 x 512 = 20,480 B
     path = _config(tmp_path, "baichuan2-7b", hidden_size=5_120, num_attention_heads=40, num_hidden_layers=40,
                    intermediate_size=13_696)
     spec = load_model(path)
     assert get_engine("sglang==0.5.23").rope_table_bytes(spec, get_gpu("h100")) == 0
-    assert get_engine("sglang==0.5.23").alibi_slopes_bytes(spec, 1) == 3_200
-    assert get_engine("sglang==0.5.23").alibi_slopes_bytes(spec, 2) == 1_600
+    assert get_engine("sglang==0.5.23").alibi_slopes_bytes(spec, 1) == 40 * 512 == 20_480
+    assert get_engine("sglang==0.5.23").alibi_slopes_bytes(spec, 2) == 20_480
     assert get_engine("sglang==0.5.8").alibi_slopes_bytes(spec, 1) == 0
     old = capacity_json(capsys, path, "--engine", "sglang==0.5.8")["weights_bytes"]
     new = capacity_json(capsys, path, "--engine", "sglang==0.5.23")["weights_bytes"]
-    assert new - old == 3_200
+    assert new - old == 20_480
 
 
 def test_an_unread_architecture_is_still_refused():
@@ -136,7 +136,7 @@ def test_an_unread_architecture_is_still_refused():
 
 
 def test_explain_counts_the_alibi_slopes_as_capacity_does(capsys, tmp_path):
-    # SGLang.loaded_bytes is the one sum of carve and explain: the 3,200 B of slopes reach the
+    # SGLang.loaded_bytes is the one sum of carve and explain: the 20,480 B of slopes reach the
     # predicted weight line of an SGLang log too (explain on the 0.4.6 H100 log, read as 0.5.23)
     from kvplan.explain import explain
     from kvplan.explain_log import parse_log
@@ -146,5 +146,5 @@ def test_explain_counts_the_alibi_slopes_as_capacity_does(capsys, tmp_path):
     log = parse_log(open("tests/fixtures/startup_logs/sglang_pr4760_llama31_8b_fa3_h100.log").read())
     new = explain(log, model=path, gpu="h100", release="0.5.23").line("model weights").kvplan
     old = explain(log, model=path, gpu="h100", release="0.5.8").line("model weights").kvplan
-    assert new - old == 3_200
+    assert new - old == 20_480
     assert new == capacity_json(capsys, path, "--engine", "sglang==0.5.23")["weights_bytes"]

@@ -36,6 +36,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  StageBudget, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
@@ -2337,7 +2338,19 @@ class SGLang(Engine):
         if how is None:
             return 0
         copy = self._mla_held_bytes(spec, weights, layers, how)
-        if not copy or spec.num_attention_heads // weights.tp > 1:
+        heads = spec.num_attention_heads // weights.tp
+        if copy and how.scale != "none":
+            # scales are tensors of their own: each takes whole 512 B allocator blocks (kvplan.units.
+            # allocated_bytes; the decode read, _mla_held_bytes, stays at their bytes)
+            m = spec.mla
+            n = sum(1 for i in layers if mla_absorbed_shapes(spec, i))
+            if how.scale == "tensor":
+                copy += n * (allocated_bytes(4) - 4)
+            elif heads > 1:
+                tiles = 4 * heads * -(-m.kv_lora_rank // 128)  # w_scale_k / w_scale_v, two .contiguous() copies
+                k, v = tiles * (m.qk_nope_head_dim // 128), tiles * (m.v_head_dim // 128)
+                copy += n * (allocated_bytes(k) + allocated_bytes(v) - k - v)
+        if not copy or heads > 1:
             return copy
         # one head a rank: w_vc is a contiguous view, of kv_b_proj (nothing) or of a new w (all of it),
         # and 0.4.6's block scales are views too
@@ -2527,13 +2540,15 @@ class SGLang(Engine):
 
     def alibi_slopes_bytes(self, spec, tp: int, layers: range | None = None) -> int:
         """Baichuan's ALiBi layers (hidden_size != 4096) from 0.5.22: each keeps its rank's
-        num_attention_heads / tp slopes as a bf16 tensor on the GPU (rule alibi_slopes_tensor);
-        Baichuan2-13B at tp 1: 40 layers x 40 x 2 = 3,200 B. 0 otherwise."""
+        num_attention_heads / tp slopes as a bf16 tensor on the GPU (rule alibi_slopes_tensor), each
+        a 512 B block of PyTorch's caching allocator: Baichuan2-13B at tp 1 (40 x 2 = 80 B a layer) or
+        tp 2: 40 layers x 512 = 20,480 B. 0 otherwise."""
         if (getattr(spec, "architecture", None) != "BaichuanForCausalLM" or spec.position_embedding != "alibi"
                 or not self.rule("alibi_slopes_tensor")):
             return 0
         held = len(layers) if layers is not None else spec.num_layers
-        return held * (spec.num_attention_heads // tp) * 2
+        # each layer's own tensor: its bytes rounded to the allocator's 512 B (kvplan.units.allocated_bytes)
+        return held * allocated_bytes((spec.num_attention_heads // tp) * 2)
 
     def _shared_expert_whole(self, spec, gpu: GPU, expert_parallel: bool) -> bool:
         """Rule ``shared_expert_whole`` for this model and GPU; a GPU whose capability kvplan

@@ -317,7 +317,17 @@ def _full_rotary(value) -> bool:
     return value is None or (not isinstance(value, bool) and isinstance(value, (int, float)) and value == 1)
 
 
+def _head_at_model_dtype(value) -> bool:
+    """``head_dtype`` at the model dtype: "model" (exactly: vllm/config/model.py _get_head_dtype
+    compares before it lowercases, 0.26.0 :2133) or null (a generating model's default, :2142-2148)."""
+    return value is None or value == "model"
+
+
 IGNORABLE: tuple[IgnoreGroup, ...] = (
+    IgnoreGroup(
+        "the output layer's dtype at the model dtype (vllm/config/model.py _get_head_dtype)",
+        neutral={"head_dtype": _head_at_model_dtype},
+    ),
     IgnoreGroup(
         "identity and provenance: names, classes, versions",
         frozenset({"_name_or_path", "name_or_path", "architectures", "model_type", "auto_map",
@@ -439,6 +449,19 @@ def effect(key: str, value) -> str | None:
     return None
 
 
+def _head_dtype_refusal(where: str, value) -> str:
+    return (f"{where} {value!r}: vLLM 0.26.0 runs the output layer in it (vllm/config/model.py "
+            f"ModelConfig.head_dtype / _get_head_dtype :1724-1752, :2128-2149; model_executor/layers/"
+            f"logits_processor.py LogitsProcessor._apply_head :99-136: float32 logits straight from the bf16/fp16 "
+            f"lm_head by torch.mm(out_dtype=...) on CUDA, else a cast copy of the lm_head weight), which kvplan "
+            f"does not model; 0.19.1-0.25.1 keep a generating model's head in the model dtype (a warning) and "
+            f"SGLang 0.5.9 does not read the key: for those, a spec from kvplan import CONFIG --ignore {where}")
+
+
+#: Keys refused with their own reason in every family (values that change nothing pass IGNORABLE).
+REFUSED_KEYS = {"head_dtype": _head_dtype_refusal}
+
+
 def classify(c: HFConfig, model_type: str) -> None:
     """Judge every key of ``c`` (and of the sub-mappings a reader opened) that was not read.
 
@@ -447,6 +470,8 @@ def classify(c: HFConfig, model_type: str) -> None:
     for key, value in c.data.items():
         if key in c.read or ignorable(key, value):
             continue
+        if key in REFUSED_KEYS:
+            raise c.error(REFUSED_KEYS[key](c.where(key), value))
         what = effect(key, value)
         if what == "cache" and c.only_weights:
             what = "weights"
