@@ -19,8 +19,9 @@ arg_groups/memory_hook.py), see RULES.
 
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
-FINDINGS); the thirteen releases between 0.5.8 and 0.5.22 (0.5.9 to 0.5.21) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.8".."0.5.22" claims only those two. 0.5.21
+FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS). The twelve releases
+between 0.5.9 and 0.5.22 (0.5.10 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a
+rule written "0.5.9".."0.5.22" claims only those two. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -38,7 +39,7 @@ from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.units import allocated_bytes
 
-RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.22", "0.5.23")
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -594,6 +595,11 @@ _MM_0_5_6 = tuple(a for a in _MM_0_5_4 if a != "VILAForConditionalGeneration") +
     "NemotronH_Nano_VL_V2")
 _MM_0_5_8 = _MM_0_5_6 + ("GlmAsrForConditionalGeneration", "MiDashengLMModel", "PaddleOCRVLForConditionalGeneration",
                          "PixtralForConditionalGeneration")
+#: 0.5.9 (configs/model_config.py multimodal_model_archs line 1211): 0.5.8's and eight more.
+_MM_0_5_9 = _MM_0_5_8 + ("Ernie4_5_VLMoeForConditionalGeneration", "GlmOcrForConditionalGeneration",
+                         "LightOnOCRForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                         "Qwen3_5MoeForConditionalGeneration", "InternS1ProForConditionalGeneration",
+                         "StepVLForConditionalGeneration", "KimiK25ForConditionalGeneration")
 #: 0.5.23's list (sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490, with
 #: MIMO_V2_MULTIMODAL_ARCHS line 78), read by h26-sgl.
 _MM_0_5_23 = (
@@ -731,7 +737,10 @@ RULES = (
     Rule("mem_fraction_static_default", "0.5.4", "0.5.4", "reserved_0_5_4",
          _ARGS + ": _handle_gpu_memory_settings: reserved_mem = 512 + 1.5 max(chunked_prefill_size, 2048) "
          "+ 2 cuda_graph_max_bs + tp*pp/8 GiB (>= 10 GiB above 60 GiB)"),
-    Rule("mem_fraction_static_default", "0.5.6", "0.5.8", "reserved_0_5_6",
+    #    0.5.9 the same (server_args.py _handle_gpu_memory_settings lines 911-1077: cuda_graph_max_bs 24 line
+    #    953, DP attention lines 1035-1041; only --language-only, default False, and --enable-symm-mem's
+    #    environment default added)
+    Rule("mem_fraction_static_default", "0.5.6", "0.5.9", "reserved_0_5_6",
          _ARGS + ": _handle_gpu_memory_settings: as 0.5.4, but cuda_graph_max_bs 24 (was 16) on 20-35 GiB "
          "GPUs at tp < 4"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
@@ -749,14 +758,16 @@ RULES = (
     # (model_executor/pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines
     # 637-647): 0.5.8's formula. Its one new term, mm_runtime_reservation_gb (100 MiB more for a
     # multimodal model, lines 202-219), is rule multimodal (SGLang.multimodal_reserve_bytes).
-    Rule("pool_formula", "0.4.6", "0.5.8", "fraction_of_free_at_start",
+    #    0.5.9 the same (model_runner_kv_cache_mixin.py profile_max_num_token lines 116-151)
+    Rule("pool_formula", "0.4.6", "0.5.9", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
          "sglang/srt/mem_cache/kv_cache_configurator.py _profile_available_bytes (lines 2990-3062); "
          "model_executor/pool_configurator.py calculate_pool_sizes (lines 637-647); "
          "0.5.22 the same (kv_cache_configurator.py _profile_available_bytes lines 2671-2743)"),
-    Rule("page_size", "0.4.6", "0.5.8", 1, _ARGS + ": page_size default 1"),
+    #    0.5.9 the same (server_args.py line 338 page_size None)
+    Rule("page_size", "0.4.6", "0.5.9", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -764,7 +775,8 @@ RULES = (
     Rule("kv_cache_dtypes", "0.4.6", "0.5.2", ("auto", "fp8_e5m2", "fp8_e4m3"), _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.4", "0.5.6", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"),
          _ARGS + ": --kv-cache-dtype choices"),
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.8", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.9 the same choices (server_args.py line 3083)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.9", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -775,7 +787,8 @@ RULES = (
     #    backend) and a dequant workspace beside the e2m1 values (layers/quantization/
     #    fp4_kv_cache_quant_method.py NVFP4KVCacheMethod.create_buffers lines 572-660), whose
     #    bytes kvplan's nvfp4 (d/2 + d/16) does not follow.
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.8", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.9 the same choices (server_args.py line 3083)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.9", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -785,6 +798,8 @@ RULES = (
          "0.5.22 the same file"),
     #    0.5.23 measures the baseline as 0.5.8 does (distributed/bootstrap.py
     #    measure_pre_model_load_memory lines 193-223, after the distributed init): the same figures.
+    #    0.5.9 the same measurement (model_runner.py init_torch_distributed lines 729-853, min_per_gpu_memory
+    #    after the distributed init)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -798,7 +813,10 @@ RULES = (
     Rule("weights_min_capability", "0.4.6", "0.4.10", {"fp8": (8, 0), "mxfp4": None},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, checked by "
          "model_loader/loader.py _get_quantization_config; no layers/quantization/mxfp4.py before 0.5.1"),
-    Rule("weights_min_capability", "0.5.1", "0.5.8", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.9 the same for kvplan's fp8 and mxfp4 (fp8.py get_min_capability lines 157-158: 80 but 100 for
+    #    mxfp8 checkpoints; mxfp4.py lines 242-243; model_loader/loader.py _get_quantization_config lines
+    #    192-254)
+    Rule("weights_min_capability", "0.5.1", "0.5.9", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -808,7 +826,8 @@ RULES = (
     # -- the lowest compute capability SGLang starts on: ModelRunner.load_model raises "SGLang only
     #    supports sm75 and above." when major < 8 and minor < 5 (7.0 V100, 6.x Pascal), and runs
     #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
-    Rule("min_capability", "0.4.6", "0.5.8", (7, 5),
+    #    0.5.9 the same (model_runner.py line 913)
+    Rule("min_capability", "0.4.6", "0.5.9", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -864,6 +883,19 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
          "MHA model); _handle_model_specific_adjustments: Qwen3Next (triton), NemotronH (flashinfer), FalconH1 and "
          "JetNemotron (triton) on sm100"),
+    #    0.5.9: the same default (_handle_attention_backend_compatibility lines 1803 / 1812: fa3 on Hopper, trtllm_mha
+    #    on sm100), and _handle_mamba_radix_cache (lines 1699-1760) picks another backend on sm100 for
+    #    Qwen3-Next and Qwen3.5 (triton), NemotronH and Lfm2 (flashinfer), FalconH1, JetNemotron, JetVLM
+    #    and GraniteMoeHybrid with Mamba layers (triton).
+    Rule("mha_backend_default", "0.5.9", "0.5.9",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM")},
+         _ARGS + " (0.5.9) _handle_attention_backend_compatibility lines 1803 / 1812 (fa3 on Hopper, trtllm_mha on sm100 "
+         "for every MHA model); _handle_model_specific_adjustments -> _handle_mamba_radix_cache lines 1699-1760 "
+         "(Qwen3Next / Qwen3.5 line 1580, NemotronH line 1529, FalconH1 / JetNemotron / JetVLM line 1629, GraniteMoeHybrid line 1641, "
+         "Lfm2 line 1654)"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -912,7 +944,9 @@ RULES = (
     #    backend, and with it a page size, by conditions kvplan has not read: {architecture: file}.
     #    Refused (SGLang.check_model). None of them before 0.5.23: their choices were read (rows
     #    above) or the release had no such override.
-    Rule("own_backend_unread", "0.4.6", "0.5.8", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    #    0.5.9 the same: the new model-specific backends (Qwen3.5, Lfm2, GraniteMoeHybrid:
+    #    _handle_mamba_radix_cache lines 1699-1760) are rule mha_backend_default's own
+    Rule("own_backend_unread", "0.4.6", "0.5.9", {}, _ARGS + ": every model-specific backend read (rows above)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -951,6 +985,16 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments (line 1207: trtllm_mla for DeepseekV3ForCausalLM, "
          "MistralLarge3ForCausalLM, PixtralForConditionalGeneration on sm100); _handle_attention_backend_compatibility "
          "(line 1686: fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.9: KimiK25ForConditionalGeneration and GlmMoeDsaForCausalLM join the trtllm_mla list (GlmMoeDsa
+    #    is DeepSeek sparse attention, rule dsa, when its config has an index_topk).
+    Rule("mla_backend_default", "0.5.9", "0.5.9",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
+                                                     "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
+                                                     "GlmMoeDsaForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " (0.5.9) _handle_model_specific_adjustments lines 1197-1203 and 1274-1287 (trtllm_mla on sm100 "
+         "for DeepseekV3, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
+         "_handle_attention_backend_compatibility lines 1822-1824 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -982,6 +1026,8 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility"),
     Rule("backend_page_size", "0.5.8", "0.5.8", _trtllm_pages("1745-1749", "1766-1770"),
          _ARGS + " _handle_attention_backend_compatibility"),
+    Rule("backend_page_size", "0.5.9", "0.5.9", _trtllm_pages("1883-1887", "1904-1908"),
+         _ARGS + " (0.5.9) _handle_attention_backend_compatibility"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1006,7 +1052,12 @@ RULES = (
     #    0.5.23 sizes by what it stores (kv_cache_configurator.py calculate_mla_kv_cache_dim) and
     #    refuses the 656 B layout below 10.x (rule dsa).
     Rule("dsa_fp8_alloc_bytes", "0.4.6", "0.5.2", None, "no DeepSeek sparse attention (rule dsa)"),
-    Rule("dsa_fp8_alloc_bytes", "0.5.4", "0.5.8", 656,
+    #    0.5.9 the same (memory_pool.py NSATokenToKVPool lines 1731-1733 and 1746-1767: override_dim =
+    #    model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 212-250, 656 for fp8_e4m3 unless an
+    #    NSA backend is trtllm, which the fp8 default is not: server_args.py _set_default_nsa_backends lines
+    #    1154-1180, flashmla_kv; the profile still reads kv_lora_rank + qk_rope_head_dim bytes,
+    #    get_cell_size_per_token lines 50-54)
+    Rule("dsa_fp8_alloc_bytes", "0.5.4", "0.5.9", 656,
          "mem_cache/memory_pool.py 656-byte fp8 latent (0.5.4 line 1249, 0.5.6 1748-1751, 0.5.8 1702-1706) against "
          "the profile's kv_lora_rank + qk_rope_head_dim bytes (0.5.8 model_runner_kv_cache_mixin.py 50-54)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1017,7 +1068,8 @@ RULES = (
     #    or 64 only (backend_page_size); 0.5.23 layers/attention/trtllm_mha_backend.py lines 368-389
     #    raise ValueError for page_size >= 128 when num_q_heads // num_kv_heads <= 1 (per attention
     #    tp rank), head_dim != v_head_dim or the page is not a power of 2 (not on the XQA path).
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.8", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.9 the same (layers/attention/trtllm_mha_backend.py: no large-page check)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.9", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1036,6 +1088,14 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments lines 1150-1175: DeepSeek DSA: page_size 1 on ROCm ('Setting "
          "page size to 1 for DeepSeek DSA on ROCm.'), else 64; kv_cache_dtype auto -> fp8_e4m3 if major >= 10 else "
          "bfloat16, assert kv_cache_dtype in [bfloat16, fp8_e4m3]"),
+    #    0.5.9: the same page, dtype default and assertion, moved into _set_default_nsa_kv_cache_dtype
+    #    (lines 1129-1152); the bf16 decode backend on 10.x is trtllm (was flashmla_sparse), where kvplan
+    #    plans no bf16 anyway (auto is fp8_e4m3 there); fp8_e4m3 decodes on flashmla_kv everywhere
+    #    (_set_default_nsa_backends lines 1154-1180): rule dsa_fp8_alloc_bytes.
+    Rule("dsa", "0.5.9", "0.5.9", DSA(64, 1, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3")),
+         _ARGS + " (0.5.9) _handle_model_specific_adjustments lines 1250-1262 (page_size 1 on ROCm, else 64), "
+         "_set_default_nsa_kv_cache_dtype lines 1129-1152 (auto -> fp8_e4m3 if major >= 10 else bfloat16; assert "
+         "bfloat16 / fp8_e4m3)"),
     #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
     #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
     #    an environment variable), which kvplan cannot know. The dtype default and assertion as
@@ -1076,6 +1136,11 @@ RULES = (
          {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1753),
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + ": _handle_attention_backend_compatibility; python/sglang/srt/layers/attention/trtllm_mha_backend.py"),
+    Rule("fp8_kv_start", "0.5.9", "0.5.9",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1891),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.9): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 1912); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 531, 705, 789)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1147,6 +1212,19 @@ RULES = (
          "FUSE_ALLREDUCE_MAX_BATCH_SIZE = 2048, not DP attention; MLP path not is_last_layer, tp_size > 1; "
          + _ARGS + " lines 1610-1626: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe on sm90 or sm100, "
          "no DP attention, nnodes == 1, not an H20, moe_a2a_backend none (the default)"),
+    #    0.5.9: as 0.5.8 (layers/communicator.py apply_flashinfer_allreduce_fusion lines 91-101,
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 88, should_fuse_mlp_allreduce_with_next_layer lines 584-607),
+    #    turned on by itself for KimiK25ForConditionalGeneration too (server_args.py lines 1672-1697).
+    Rule("allreduce_rms_fusion", "0.5.9", "0.5.9",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
+                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
+                                               "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
+                                               "KimiK25ForConditionalGeneration")),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
+         _COMM + " (0.5.9) apply_flashinfer_allreduce_fusion lines 91-101: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 1672-1697: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
+         "KimiK25 on sm90 or sm100, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1202,6 +1280,11 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP"),
          "python/sglang/srt/models/: as 0.5.6, afmoe.py, commandr.py (Cohere2), iquest_loopcoder.py, "
          "mimo_v2_flash.py, mimo_v2_flash_nextn.py"),
+    Rule("sliding_window_archs", "0.5.9", "0.5.9", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM"),
+         "python/sglang/srt/models/ (0.5.9): as 0.5.8, exaone4.py, exaone_moe.py, step3p5.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -1233,6 +1316,11 @@ RULES = (
           "MiMoV2FlashForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
          "disable_hybrid_swa_memory with trtllm_mha)"),
+    Rule("swa_pool_archs", "0.5.9", "0.5.9",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": ("trtllm_mha",),
+          "MiMoV2FlashForCausalLM": (), "Step3p5ForCausalLM": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.9) is_hybrid_swa_model lines 1320-1330; server_args.py "
+         "lines 1354-1359 (GptOss: disable_hybrid_swa_memory with trtllm_mha)"),
     #    0.5.23: GptOss on every backend (no model override sets disable_hybrid_swa_memory for it any
     #    more: only gemma2_gemma3.py, olmo2.py, exaone.py and Step3p5 with HiCache do), and the new
     #    hybrid-SWA architectures (configs/model_config.py is_hybrid_swa_model lines 2651-2697, with
@@ -1255,6 +1343,7 @@ RULES = (
          _ARGS + " _handle_model_specific_adjustments (0.5.4 line 965): 'fa3, aiter, or triton is required for "
          "Llama4 model', before the default backend is picked (model_runner.py)"),
     #    0.5.23: arg_groups/model_overrides/llama4.py lines 23-37 pick it, model_hook.py line 622 asserts after.
+    #    0.5.9 the same (server_args.py _handle_model_specific_adjustments: the Llama4 branch as 0.5.8's)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1269,7 +1358,9 @@ RULES = (
     #    H100: a pool of 30,866 tokens runs requests of up to min(131,072, 30,866) - 2 = 30,864.
     #    The same lines in all 8 wheels (0.4.6 tp_worker.py 120-127, scheduler.py 875; 0.5.8
     #    tp_worker.py 286-293, scheduler.py 1342).
-    Rule("request_cap", "0.4.6", "0.5.8",
+    #    0.5.9 the same (tp_worker.py lines 287-294; scheduler.py init_req_max_new_tokens lines 1385-1393;
+    #    managers/utils.py validate_input_length lines 98-128)
+    Rule("request_cap", "0.4.6", "0.5.9",
          RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
                            "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
@@ -1317,6 +1408,7 @@ RULES = (
     #    "--pipeline-parallel-size"
     Rule("pipeline_parallel", "0.4.6", "0.4.6", False, _ARGS + " 0.4.6: no pp_size, no --pipeline-parallel-size"),
     #    0.5.23: arg_groups/fields/parallel.py line 59 pp_size, alias --pipeline-parallel-size.
+    #    0.5.9 server_args.py line 351 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1324,6 +1416,7 @@ RULES = (
     Rule("request_pool_extra", "0.4.6", "0.4.6", 1,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
     #    0.5.23: mem_cache/kv_cache_configurator.py _build_req_to_token_pool line 1772, size=max_num_reqs.
+    #    0.5.9 model_runner_kv_cache_mixin.py lines 439, 452, 461 size=max_num_reqs
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1333,7 +1426,9 @@ RULES = (
     #    reads the pool after its rounding to pages (else the profiled tokens before it);
     #    ``given_capped``: a --max-running-requests R runs min(R // dp, pool tokens // 2) a rank (else
     #    R // dp); ``floor_one``: R // dp is raised to 1 (else refused at 0).
-    Rule("running_requests", "0.4.6", "0.5.8", {"aligned": False, "given_capped": False, "floor_one": False},
+    #    0.5.9 the same (model_runner_kv_cache_mixin.py init_memory_pool lines 339-398; model_runner.py lines
+    #    593-600)
+    Rule("running_requests", "0.4.6", "0.5.9", {"aligned": False, "given_capped": False, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool (0.5.8: model_runner_kv_cache_mixin.py "
          "lines 257-311: max_num_reqs before the page rounding; model_runner.py line 558: min(R // dp, the request "
          "pool of R))"),
@@ -1364,7 +1459,9 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner.py lines 566-584 (aiter on hip; MLA: head_num 16 or 128) "
          "and 646-648 (context_len > 8192: mem_fraction_static *= 0.85); server_args.py GptOss, Olmo2: triton "
          "off CUDA"),
-    Rule("aiter_fraction", "0.5.6", "0.5.8", _aiter(("GptOssForCausalLM", "Olmo2ForCausalLM")),
+    #    0.5.9 the same (server_args.py lines 1925-1926; GptOss triton off CUDA and Hopper/sm100 lines
+    #    1333-1339, Olmo2 lines 1506-1510)
+    Rule("aiter_fraction", "0.5.6", "0.5.9", _aiter(("GptOssForCausalLM", "Olmo2ForCausalLM")),
          _ARGS + " _handle_attention_backend_compatibility (aiter on hip; MLA: head_num 16 or 128; "
          "'if self.attention_backend == \"aiter\": if model_config.context_len > 8192: "
          "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
@@ -1406,6 +1503,17 @@ RULES = (
          "line 2520; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 2798; DeepseekV2MLP lines 2295 "
          "(dense), 458 (shared); models/qwen2_moe.py line 570, gpt_oss.py line 502 enable_tp=not "
          "is_dp_attention_enabled(); qwen3_moe.py line 910, gpt_oss.py line 597 use_attn_tp_group=enable_dp_lm_head"),
+    #    0.5.9: Qwen3-MoE's (qwen2_moe.py Qwen2MoeModel) and GptOss's embedding split over the
+    #    attention tp group (use_attn_tp_group=is_dp_attention_enabled(), no longer enable_tp=False), as
+    #    0.5.22 does; DeepSeek's embedding, every lm_head and DeepSeek's MLPs as 0.5.8's.
+    Rule("dp_attention_weights", "0.5.9", "0.5.9",
+         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
+          "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)},
+         "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
+         "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
+         "2818-2823; DeepseekV2MLP lines 2306 (dense), 466 (shared); models/qwen2_moe.py lines 574-577, gpt_oss.py "
+         "lines 516-519 use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py lines 914-919, gpt_oss.py lines "
+         "609-614 use_attn_tp_group=enable_dp_lm_head"),
     #    0.5.23: Qwen3-MoE's and GptOss's embedding split over the attention tp group
     #    (use_attn_tp_group=is_dp_attention_enabled(), no longer enable_tp=False); DeepSeek's through
     #    get_embedding_tp_kwargs (layers/vocab_parallel_embedding.py lines 166-185: the attention tp
@@ -1441,6 +1549,8 @@ RULES = (
     #    0.5.23: models/deepseek_v2.py shared_experts_fusion_disable_reason lines 3325-3393 (the same
     #    tests, resolved by layers/moe/utils.py resolve_shared_experts_config lines 601-623),
     #    fused_moe_triton/layer.py line 416 (num_local_experts = routed // ep + fused).
+    #    0.5.9 the same (deepseek_v2.py determine_num_fused_shared_experts lines 2853-2895, mori added beside
+    #    deepep; fused_moe_triton/layer.py line 220)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -1466,6 +1576,7 @@ RULES = (
          "python/sglang/srt/models/deepseek_v2.py DeepseekV2ForCausalLM.post_load_weights lines 2096-2260 "
          "(_is_cuda, 128 x 128, model_dtype bf16 lines 2163-2167; block_quant_dequant line 2177; "
          "block_quant_to_tensor_quant line 2184; w_kc / w_vc lines 2223-2228)"),
+    #    0.5.9 deepseek_weight_loader.py post_load_weights lines 400-610 (as 0.5.8's: 503, 514, 570)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -1505,7 +1616,8 @@ RULES = (
     Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", False,
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: 'if self.server_args.kv_cache_dtype == "
          "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.8", True,
+    #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.9", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -1513,6 +1625,10 @@ RULES = (
     Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
          " lines 142-154, 1119"),
+    Rule("vlm_fraction", "0.5.9", "0.5.9", VLMFraction(_MM_0_5_9, _MM_OFF_0_5_1, None),
+         _ARGS + " (0.5.9) _handle_gpu_memory_settings lines 1067-1069 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 5483-5519 (as 0.5.8's); " + _MC + " lines 141-171 (mm_disabled_models "
+         "as 0.5.8's), 1211 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -1540,7 +1656,8 @@ RULES = (
     #    SGLANG_VLM_CACHE_SIZE_MB = 100 MiB (environ.py line 1598) off the KV budget
     #    (mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 202-219: 1 GiB more
     #    only with the cuda_ipc / cuda_vmm feature transport, default cpu on one node).
-    Rule("multimodal", "0.4.6", "0.5.8", None,
+    #    0.5.9: no mm_runtime_reservation, as 0.5.8
+    Rule("multimodal", "0.4.6", "0.5.9", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -1562,7 +1679,8 @@ RULES = (
     #    both run before handle_gpu_memory_settings (arg_groups/pipeline.py 0.5.22 lines 176-181 /
     #    208, 0.5.23 lines 186-191 / 218), so reserve_for_graph_mb sees them: LLaVA-1.5 on an H100
     #    reserves 13,440 MiB, not 13,904.
-    Rule("prefill_graphs", "0.4.6", "0.5.8", None, _ARGS + ": no prefill CUDA graph term in the reserved memory"),
+    #    0.5.9 the same (_handle_gpu_memory_settings lines 911-1077)
+    Rule("prefill_graphs", "0.4.6", "0.5.9", None, _ARGS + ": no prefill CUDA graph term in the reserved memory"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -1596,7 +1714,11 @@ RULES = (
          "_ROPE_DICT (0.4.6 lines 1061 / 1095, 0.5.6 2507 / 2554); models/gemma3_causal.py Gemma3RotaryEmbedding "
          "(0.4.6 lines 382, 485, 492); models/qwen3_vl.py Qwen3VLMoeVisionModel (0.5.4 lines 274-275, 0.5.6 "
          "287-288: transformers 4.57.1 Qwen2_5_VisionRotaryEmbedding)"),
-    Rule("rope_table", "0.5.8", "0.5.8", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": False,
+    #    0.5.9 the same (layers/rotary_embedding.py RotaryEmbedding.__init__ lines 120-123 / 147,
+    #    DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 1075-1090 (the totals on every
+    #    platform), get_rope _ROPE_DICT lines 3339 / 3386-3387 / 3586; models/gemma3_causal.py
+    #    Gemma3RotaryEmbedding lines 324, 450, 457, no get_rope; models/qwen3_vl.py get_rope lines 320-326)
+    Rule("rope_table", "0.5.8", "0.5.9", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": False,
                                           "qwen3_vl_get_rope": True, "mrope_axis_map": False},
          "python/sglang/srt/layers/rotary_embedding.py RotaryEmbedding.__init__ lines 112-115 / 133, "
          "DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 875-890, get_rope _ROPE_DICT lines 2522 / "
@@ -1615,6 +1737,8 @@ RULES = (
     Rule("rope_scaling_passed", "0.4.6", "0.5.2", _ROPE_SCALING_A,
          "python/sglang/srt/models/olmo2.py Olmo2Attention get_rope lines 108-113 (no rope_scaling); qwen2_moe.py "
          "0.4.6 lines 221-227, olmoe.py 159-166, internlm2.py 135-141, commandr.py 193-200, qwen.py 122-128"),
+    #    0.5.9 the same files (olmo2.py, qwen2_moe.py, orion.py, commandr.py, olmoe.py, internlm2.py,
+    #    qwen.py: get_rope calls as 0.5.8's)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -1622,6 +1746,9 @@ RULES = (
     #    GPU from 0.5.22 (a list before): SGLang.alibi_slopes_bytes.
     Rule("alibi_slopes_tensor", "0.4.6", "0.5.8", False,
          "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.9", True,
+         "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
+         "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
          "sglang/srt/models/baichuan.py BaiChuanAttention lines 184-195 (torch.tensor(..., dtype=torch.bfloat16 "
          "default line 131, device cuda))"),
@@ -1638,6 +1765,7 @@ RULES = (
     Rule("llama4_vision_tower", "0.4.6", "0.4.9", True,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ (0.4.6 line 38, 0.4.9 line "
          "40: Llama4VisionModel(config.vision_config) from transformers)"),
+    #    0.5.9 mllama4.py and model_config.py mm_disabled_models (lines 144-149) as 0.5.8's
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
