@@ -557,6 +557,10 @@ _LM_ALL = ("lm_head", "", "all")
 _DS_EMB_WHOLE = (("embedding", "", "whole"), _LM_ALL, ("mlp", "", "all"))
 _DS_EMB_ATTN = (("embedding", "", "attention"), _LM_ALL, ("mlp", "", "all"))
 _EMB_WHOLE_LM_ALL = (("embedding", "", "whole"), _LM_ALL)
+#: 0.5.9 and 0.5.22+: DeepSeek as _DS_EMB_ATTN, Qwen3-MoE's and GptOss's embedding over the attention group
+_EMB_SPLIT_OVER_ATTENTION = {**{a: _DS_EMB_ATTN for a in _DSV},
+                             "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
+                             "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)}
 
 
 @dataclass(frozen=True)
@@ -1507,8 +1511,7 @@ RULES = (
     #    attention tp group (use_attn_tp_group=is_dp_attention_enabled(), no longer enable_tp=False), as
     #    0.5.22 does; DeepSeek's embedding, every lm_head and DeepSeek's MLPs as 0.5.8's.
     Rule("dp_attention_weights", "0.5.9", "0.5.9",
-         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
-          "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)},
+         _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
          "2818-2823; DeepseekV2MLP lines 2306 (dense), 466 (shared); models/qwen2_moe.py lines 574-577, gpt_oss.py "
@@ -1523,8 +1526,7 @@ RULES = (
     #    parallel_group "tp", the whole group (layers/linear.py line 633), unless moe_dense_tp_size 1
     #    or a DeepEP-style all-to-all.
     Rule("dp_attention_weights", "0.5.22", "0.5.23",
-         {**{a: _DS_EMB_ATTN for a in _DSV}, "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
-          "GptOssForCausalLM": (("embedding", "", "attention"), _LM_ALL)},
+         _EMB_SPLIT_OVER_ATTENTION,
          "sglang/srt/models/deepseek_v2.py: VocabParallelEmbedding(**get_embedding_tp_kwargs()) line 2943, "
          "ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) line 3291, DeepseekV2MLP(parallel_group=...) lines "
          "888 (shared) and 2666 (dense); models/qwen2_moe.py line 1115 and gpt_oss.py line 659 "
