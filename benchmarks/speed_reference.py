@@ -112,7 +112,7 @@ def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw:
 @dataclass(frozen=True)
 class Measurement:
     id: str
-    model: str  # kvplan built-in with the measured model's architecture
+    model: str  # kvplan built-in with the measured model's architecture, or a config path (repository-relative)
     gpu: str
     metric: str  # e2e, tpot, ttft
     value_ms: float
@@ -215,7 +215,7 @@ _GPUSTACK_TTFT = {("qwen3-8b", "h100-sxm", 1): 60.38, ("qwen3-8b", "h100-sxm", 2
 #: (at one user, TTFT + 511 x TPOT reproduces the printed output tok/s for every model, e.g. Nemotron
 #: Nano 0.362 + 511 x 0.00291 s -> 277 tok/s, so the outputs ran to 512).
 #:
-#: Rule, fixed on 2026-12-01 before any kvplan figure was computed for these runs: take every TPOT
+#: Rule, fixed on 2026-11-30 before any kvplan figure was computed for these runs: take every TPOT
 #: row of the concurrency-tuning table, at every printed concurrency, of every model whose served
 #: checkpoint kvplan reads with its exact architecture (a config fixture of that checkpoint's
 #: architecture, tests/fixtures/hf_configs/README.md), served by a vLLM release kvplan models, with
@@ -249,7 +249,7 @@ VULTR = ("docs.vultr.com/inference-cookbook/cuda (pages updated 2026-03-11): opt
          "'Throughput Results (NVIDIA HGX B200 Verified)', {model} ({fmt}, TP={tp}, {tp} GPU{s}); serve: {serve} "
          "(model-guides/{guide}), vLLM {release} (benchmarks/methodology); vllm bench serve --dataset-name random "
          "--random-input-len 2048 --random-output-len 512, {n} prompts, --max-concurrency {c}: TPOT {v} ms (mean)")
-_FIXTURES = __import__("pathlib").Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hf_configs"
+_FIXTURES = "tests/fixtures/hf_configs"  # a row's model may be a config path, relative to the repository root
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -525,6 +525,26 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              run="20621824084", hw="b200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
              hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
              commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82),
+    # Vultr's B200 cookbook (see VULTR: the rule, fixed before comparing, and what it leaves out)
+    *(Measurement(f"vultr-b200-nemotron-nano-tp2-c{c}", f"{_FIXTURES}/nemotron-3-nano-30b-a3b.json", "b200",
+                  "tpot", v,
+                  VULTR.format(model="Nemotron Nano 30B", fmt="FP8", tp=2, s="s",
+                               serve="vllm serve nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 "
+                                     "--max-model-len 32768 --gpu-memory-utilization 0.90 --trust-remote-code",
+                               guide="nemotron-nano", release="0.16.0", n=50 if c == 1 else 400, c=c, v=v),
+                  tp=2, engine="vllm==0.16.0", weights="fp8", kv="fp8", memory_fraction=0.9, concurrency=c,
+                  prompt=2048, output=512,
+                  note="KV fp8 inferred: vLLM 0.16.0 stores auto as fp8 for a ModelOpt FP8-KV checkpoint, and "
+                       "NVIDIA's Nano FP8 recipe quantizes the KV cache (quoted, see VULTR); the recipe keeps "
+                       "attention and six Mamba layers in BF16, planned here as fp8 weights throughout")
+      for c, v in ((1, 2.91), (8, 3.96), (16, 4.32), (32, 7.86), (64, 6.74), (128, 8.91), (256, 11.77))),
+    *(Measurement(f"vultr-b200-minimax-m2.5-tp4-c{c}", f"{_FIXTURES}/minimax-m2.5.json", "b200", "tpot", v,
+                  VULTR.format(model="MiniMax M2.5", fmt="FP8", tp=4, s="s",
+                               serve="vllm serve MiniMaxAI/MiniMax-M2.5 --tensor-parallel-size 4 --max-model-len "
+                                     "32768 --gpu-memory-utilization 0.90 --trust-remote-code",
+                               guide="minimax-m25", release="0.12.0", n=50 if c == 1 else 400, c=c, v=v),
+                  tp=4, engine="vllm==0.12.0", memory_fraction=0.9, concurrency=c, prompt=2048, output=512)
+      for c, v in ((1, 11.40), (8, 13.37), (16, 15.01))),
     # GPUStack's performance lab (see GPUSTACK and _GPUSTACK_ROWS below: the rule and the rows)
     *(Measurement(f"gpstk-{gpu}-{tag}-tp{tp}-c{c}", model, gpu, "tpot", v,
                   GPUSTACK.format(page=page, section=section, serve=serve, engine=engine, hw=hw, c=c, tin=tin,
@@ -619,7 +639,12 @@ def request(m: Measurement):
     from kvplan.capacity import make_request
     from kvplan.loader import load_model
 
-    return make_request(load_model(m.model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
+    from pathlib import Path
+
+    model = m.model  # a built-in name, or a config path relative to the repository root
+    if model.endswith(".json") and not Path(model).is_absolute():
+        model = str(Path(__file__).resolve().parent.parent / model)
+    return make_request(load_model(model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
                         kv_format=m.kv, gpu_memory_utilization=m.memory_fraction)
 
 
