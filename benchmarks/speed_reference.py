@@ -112,7 +112,7 @@ def _infmax(tag: str, model: str, gpu: str, engine: str, lines, *, run: str, hw:
 @dataclass(frozen=True)
 class Measurement:
     id: str
-    model: str  # kvplan built-in with the measured model's architecture
+    model: str  # kvplan built-in with the measured model's architecture, or a config path (repository-relative)
     gpu: str
     metric: str  # e2e, tpot, ttft
     value_ms: float
@@ -201,6 +201,55 @@ _GPUSTACK_ROWS = (
 _GPUSTACK_TTFT = {("qwen3-8b", "h100-sxm", 1): 60.38, ("qwen3-8b", "h100-sxm", 2): 64.78,
                   ("qwen3-8b", "h100-sxm", 4): 60.26, ("qwen3-8b", "h100-sxm", 8): 60.77,
                   ("gptoss", "a100-80gb", 4): 61.55, ("r1", "h200", 4): 117.53}
+
+
+#: Vultr's NVIDIA HGX B200 inference cookbook (docs.vultr.com/inference-cookbook/cuda; read from the
+#: stored copies of 2026-03-11 pages: optimization/concurrency-tuning "Throughput Results (NVIDIA HGX
+#: B200 Verified)", benchmarks/methodology, benchmarks/results-overview and model-guides/*): `vllm bench
+#: serve --dataset-name random --random-input-len 2048 --random-output-len 512`, 50 prompts at
+#: concurrency 1 and 400 above (Nemotron Nano and MiniMax M2.5, bench_all.sh; DeepSeek and GLM-5 4 x
+#: concurrency; Nemotron Super ~50 at every level), --gpu-memory-utilization 0.90, --max-model-len
+#: 32768. The tables print one "TPOT (ms)" per concurrency; the methodology calls it "average time
+#: between consecutive output tokens" (the mean). Random lengths are fixed (no --random-range-ratio
+#: given: vLLM's default 0.0); the pages print no token totals, so prompt / output are 2048 / 512
+#: (at one user, TTFT + 511 x TPOT reproduces the printed output tok/s for every model, e.g. Nemotron
+#: Nano 0.362 + 511 x 0.00291 s -> 277 tok/s, so the outputs ran to 512).
+#:
+#: Rule, fixed on 2026-11-30 before any kvplan figure was computed for these runs: take every TPOT
+#: row of the concurrency-tuning table, at every printed concurrency, of every model whose served
+#: checkpoint kvplan reads with its exact architecture (a config fixture of that checkpoint's
+#: architecture, tests/fixtures/hf_configs/README.md), served by a vLLM release kvplan models, with
+#: the serve command stated (tp, weights, and the KV format that command gives); leave out a row
+#: whose concurrency exceeds the run's prompt count (the run never reaches it), and a row the stored
+#: copy does not show whole. Whatever kvplan then says, refusals included. Applied:
+#:   - Nemotron 3 Nano 30B-A3B FP8, tp 2, vLLM 0.16.0 (model-guides/nemotron-nano: `vllm serve
+#:     nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 --max-model-len 32768
+#:     --gpu-memory-utilization 0.90 --trust-remote-code`): taken at 1-256 users (7 rows); 512 and
+#:     1024 left out (400 prompts). Architecture: nemotron-3-nano-30b-a3b.json (the -BF16 checkpoint's
+#:     config; the FP8 checkpoint is its ModelOpt quantization). Weights fp8. KV fp8: no
+#:     --kv-cache-dtype, and from 0.14.0 vLLM stores auto as fp8_e4m3 when the ModelOpt quantization
+#:     config asks for an FP8 KV cache (rule checkpoint_fp8_kv_auto); the FP8 checkpoint's config
+#:     itself is in no stored copy, but NVIDIA's Nano FP8 recipe ("KV cache FP8", attention and the
+#:     six Mamba layers next to it in BF16) is quoted by a ModelOpt re-quantization that follows it
+#:     (huggingface.co/chankhavu/Nemotron-Cascade-2-30B-A3B-FP8 model card): inferred, so noted.
+#:   - MiniMax M2.5, tp 4, vLLM 0.12.0 (methodology: "MiniMax M2.5 was benchmarked on vLLM 0.12.0
+#:     because vLLM 0.16.0 crashes"; model-guides/minimax-m25: `vllm serve MiniMaxAI/MiniMax-M2.5
+#:     --tensor-parallel-size 4 --max-model-len 32768 --gpu-memory-utilization 0.90
+#:     --trust-remote-code`): architecture minimax-m2.5.json (that checkpoint's config), its own FP8
+#:     weights, KV auto (bf16: 0.12.0 keeps the model dtype). Taken at 1, 8 and 16 users; the stored
+#:     copy breaks off inside the 32-user row ("32 1,636 91 18."), so 32-1024 are not read.
+#:   Left out: Llama-3.3-Nemotron-Super-49B (serves nvidia/Llama-3_3-Nemotron-Super-49B-v1_5-FP8;
+#:   the fixture is v1's BF16 config and no stored copy gives v1.5's block_configs or the FP8
+#:   checkpoint's KV setting; also ~50 prompts at every level, so 64-1024 users were never reached);
+#:   GLM-5 (GlmMoeDsaForCausalLM: no kvplan reader); "DeepSeek V3.2" (the guide's serve command runs
+#:   deepseek-ai/DeepSeek-V3-0324 with --quantization fp8 --block-size 1 while the other pages call
+#:   the model V3.2, so which checkpoint the table measured is not established, and the stored copy
+#:   does not show its table); Nemotron Nano NVFP4 tp 1 (table not in the stored copy).
+VULTR = ("docs.vultr.com/inference-cookbook/cuda (pages updated 2026-03-11): optimization/concurrency-tuning, "
+         "'Throughput Results (NVIDIA HGX B200 Verified)', {model} ({fmt}, TP={tp}, {tp} GPU{s}); serve: {serve} "
+         "(model-guides/{guide}), vLLM {release} (benchmarks/methodology); vllm bench serve --dataset-name random "
+         "--random-input-len 2048 --random-output-len 512, {n} prompts, --max-concurrency {c}: TPOT {v} ms (mean)")
+_FIXTURES = "tests/fixtures/hf_configs"  # a row's model may be a config path, relative to the repository root
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -476,6 +525,26 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              run="20621824084", hw="b200", image="lmsysorg/sglang:v0.5.6-cu129-amd64",
              hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
              commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82),
+    # Vultr's B200 cookbook (see VULTR: the rule, fixed before comparing, and what it leaves out)
+    *(Measurement(f"vultr-b200-nemotron-nano-tp2-c{c}", f"{_FIXTURES}/nemotron-3-nano-30b-a3b.json", "b200",
+                  "tpot", v,
+                  VULTR.format(model="Nemotron Nano 30B", fmt="FP8", tp=2, s="s",
+                               serve="vllm serve nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 "
+                                     "--max-model-len 32768 --gpu-memory-utilization 0.90 --trust-remote-code",
+                               guide="nemotron-nano", release="0.16.0", n=50 if c == 1 else 400, c=c, v=v),
+                  tp=2, engine="vllm==0.16.0", weights="fp8", kv="fp8", memory_fraction=0.9, concurrency=c,
+                  prompt=2048, output=512,
+                  note="KV fp8 inferred: vLLM 0.16.0 stores auto as fp8 for a ModelOpt FP8-KV checkpoint, and "
+                       "NVIDIA's Nano FP8 recipe quantizes the KV cache (quoted, see VULTR); the recipe keeps "
+                       "attention and six Mamba layers in BF16, planned here as fp8 weights throughout")
+      for c, v in ((1, 2.91), (8, 3.96), (16, 4.32), (32, 7.86), (64, 6.74), (128, 8.91), (256, 11.77))),
+    *(Measurement(f"vultr-b200-minimax-m2.5-tp4-c{c}", f"{_FIXTURES}/minimax-m2.5.json", "b200", "tpot", v,
+                  VULTR.format(model="MiniMax M2.5", fmt="FP8", tp=4, s="s",
+                               serve="vllm serve MiniMaxAI/MiniMax-M2.5 --tensor-parallel-size 4 --max-model-len "
+                                     "32768 --gpu-memory-utilization 0.90 --trust-remote-code",
+                               guide="minimax-m25", release="0.12.0", n=50 if c == 1 else 400, c=c, v=v),
+                  tp=4, engine="vllm==0.12.0", memory_fraction=0.9, concurrency=c, prompt=2048, output=512)
+      for c, v in ((1, 11.40), (8, 13.37), (16, 15.01))),
     # GPUStack's performance lab (see GPUSTACK and _GPUSTACK_ROWS below: the rule and the rows)
     *(Measurement(f"gpstk-{gpu}-{tag}-tp{tp}-c{c}", model, gpu, "tpot", v,
                   GPUSTACK.format(page=page, section=section, serve=serve, engine=engine, hw=hw, c=c, tin=tin,
@@ -570,7 +639,12 @@ def request(m: Measurement):
     from kvplan.capacity import make_request
     from kvplan.loader import load_model
 
-    return make_request(load_model(m.model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
+    from pathlib import Path
+
+    model = m.model  # a built-in name, or a config path relative to the repository root
+    if model.endswith(".json") and not Path(model).is_absolute():
+        model = str(Path(__file__).resolve().parent.parent / model)
+    return make_request(load_model(model), m.gpu, tp=m.tp, dp=m.dp, engine=m.engine, weights=m.weights,
                         kv_format=m.kv, gpu_memory_utilization=m.memory_fraction)
 
 
