@@ -224,3 +224,79 @@ def test_sparse_attention_keeps_the_note(tmp_path):
     assert not e.fp8_block_experts_triton(spec, g, w, s)
     assert "fp8 experts' kernels" in e.moe_workspace_note(spec, g, w, s)
     assert e.moe_workspace_bytes(spec, s, range(spec.num_layers), g, w) == 0
+
+
+# -- pipeline stages: every stage's profile forward holds the workspace (no sampler before the last) ----
+def test_forward_counts_the_workspace_in_place_of_the_mlp_copies():
+    e = get_engine("vllm==0.19.1")
+    s = e.settings(H100, pp=2)
+    w = _weights("0.19.1", QWEN)
+    layers = range(24)
+    # the dense fit alone: int(8,192 x 2 x (6.7 x 2,048 + 3 x 8 x 768)), below the workspace itself
+    assert e.forward_bytes(QWEN, s, layers) == 526_804_582 < 536_870_912
+    # int(8,192 x 2 x 6.7 x 2,048) + 536,870,912: the experts' intermediates are views of the workspace
+    assert e.forward_bytes(QWEN, s, layers, H100, w) == 761_685_606
+    assert e.activation_bytes(QWEN, H100, s, 0, layers, w) == 761_685_606
+    # Mixtral (expert_intermediate 14,336 >= hidden 4,096): the workspace is the fit's 3 x 2 x 14,336 MLP
+    # copies to the element, so its forward is unchanged
+    sm = e.settings(H100, pp=3)
+    wm = _weights("0.19.1", MIXTRAL)
+    assert e.forward_bytes(MIXTRAL, sm, range(11), H100, wm) == e.forward_bytes(MIXTRAL, sm, range(11)) \
+        == 1_858_915_532
+
+
+def test_deepseek_v2_lite_shared_experts_and_dense_first_layer():
+    spec = load_builtin("deepseek-v2-lite")
+    e = get_engine("vllm==0.19.1")
+    s = e.settings(H100, pp=2)
+    w = _weights("0.19.1", spec)
+    # workspace 8,192 x 6 x (2,048 + 2,816) x 2 = 478,150,656; an MoE layer: int(8,192 x 2 x 6.7 x 2,048)
+    # + 3 x 2 x 1,408 shared-expert copies x 8,192 x 2 (138,412,032) + the workspace; layer 0 (dense,
+    # 10,944, before the workspace): 224,814,694 + 537,919,488 = 762,734,182, less
+    assert e.moe_workspace_bytes(spec, s, range(14), H100, w) == 478_150_656
+    assert e.forward_bytes(spec, s, range(14), H100, w) == 841_377_382
+    assert e.forward_bytes(spec, s, range(1), H100, w) == 762_734_182
+
+
+@pytest.mark.parametrize("args, binding, blocks, activations", [
+    # before: 231,988 blocks, stage 0 at 778,462,822 B (the dense fit); the first stage (14 of 27 layers) binds
+    (("deepseek-v2-lite", "--pp", "2", "--engine", "vllm==0.19.1"), 0, 231_744, [841_377_382, 2_152_267_776]),
+    # before: 198,622 blocks, stages 1-3 at 593,913,446 B; a middle stage (10 of 48 layers) binds
+    (("qwen3-30b-a3b", "--pp", "5", "--engine", "vllm==0.25.1", "--enforce-eager"), 1, 197_906,
+     [761_685_606, 828_794_470, 828_794_470, 828_794_470, 2_948_343_808]),
+    # the last stage binds as before (56,788); stage 0 at 761,685,606 (before 526,804,582): 59,569 blocks
+    (("qwen3-30b-a3b", "--pp", "2", "--engine", "vllm==0.25.1", "--enforce-eager"), 1, 56_788,
+     [761_685_606, 2_948_343_808]),
+    # one sampled row: the forward binds the last stage too (before 59,653 blocks, 695,737,088 B), and at
+    # pp 1 (before 10,334 blocks, 628,628,224 B: the sampler plus the workspace)
+    (("qwen3-30b-a3b", "--pp", "2", "--max-num-seqs", "1", "--engine", "vllm==0.25.1", "--enforce-eager"), 1,
+     59_484, [761_685_606, 828_794_470]),
+    (("qwen3-30b-a3b", "--max-num-seqs", "1", "--engine", "vllm==0.25.1", "--enforce-eager"), 0, 10_249,
+     [761_685_606]),
+    # 0.21.0 on Hopper (FlashInferExperts): the kept (T, K) output 33,554,432 and the CUTLASS call's
+    # 571,736,064 beside the hidden copies on stage 0: 830,105,190 (before 526,804,582)
+    (("qwen3-30b-a3b", "--pp", "2", "--engine", "vllm==0.21.0", "--enforce-eager"), 1, 57_428,
+     [830_105_190, 2_445_027_328]),
+])
+def test_pipeline_stages_hold_the_workspace(args, binding, blocks, activations):
+    rc, data, err = _capacity(*args, "--gpu", "h100")
+    assert rc in (0, 1), err
+    assert (data["binding_stage"], data["num_blocks"]) == (binding, blocks)
+    assert [st["activation_bytes"] for st in data["stages"]] == activations
+
+
+@pytest.mark.parametrize("args", [
+    ("qwen3-30b-a3b", "--engine", "vllm==0.10.2"),  # fused_experts_impl's caches, local to the call
+    ("qwen3-30b-a3b", "--engine", "vllm==0.13.0"),  # the fused_experts function, not the modular kernel
+    ("gpt-oss-120b", "--engine", "vllm==0.19.1", "--max-model-len", "8192"),  # mxfp4 Triton buffers freed
+])
+def test_unsized_moe_scratch_on_an_earlier_stage_is_refused(args):
+    rc, err = _cli(*args, "--gpu", "h100", "--pp", "2")
+    assert rc == 2 and err.count("\n") == 0
+    assert "pipeline stage 0 (layers 0-" in err and "which kvplan has not sized for this release; use --pp 1" in err
+    assert _cli(*args, "--gpu", "h100")[0] in (0, 1)  # pp 1: the sampler binds the only stage, as before
+
+
+def test_noted_cases_keep_the_note_at_pp_2():
+    rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--pp", "2", "--engine", "vllm==0.19.1", "--weights", "fp8")
+    assert rc == 0 and "the fp8 experts' kernels" in err and "KV pool can be smaller than planned" in err

@@ -23,7 +23,9 @@
   min(next_pow2(S), num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
   the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
   other than the last run no sampler; a later stage also holds the received hidden states
-  and residual (2 * T * hidden * d).
+  and residual (2 * T * hidden * d). A stage whose MoE layers take the kept fused-MoE workspace
+  holds it in its forward in place of the MLP copies (VLLM.forward_bytes), and the last stage's
+  sampler beside it.
 - non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp; up to
   0.9.0.1 also the memory in use before loading (CUDA context), which those releases count.
 """
@@ -974,9 +976,31 @@ class VLLM(Engine):
             rope = rope_cache_bytes(spec, str(self.release), st.layers, settings.max_model_len)
             w = (st.bytes + rope + self.mla_copy_bytes(spec, weights, st.layers)
                  + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st))
+            self.check_moe_scratch(spec, gpu, weights, settings, st.stage, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
         return out
+
+    def check_moe_scratch(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings, stage: int,
+                          layers: range) -> None:
+        """Refuse a pipeline stage other than the last that runs MoE layers whose kernels' scratch,
+        local to the call, kvplan has not sized: its profile peak is its forward (no dummy sampler
+        follows, ``activation_bytes``), which holds that scratch. Rule ``moe_persistent_workspace``
+        "none" (0.8.0-0.10.2: fused_moe.py fused_experts_impl's intermediate caches) and
+        "quantized unread" with unquantized experts (0.11.0-0.13.0: the fused_experts function, not the
+        modular kernel), and mxfp4 experts whose Triton buffers are freed (``mxfp4_experts_freed``);
+        not where the kept workspace is counted (``moe_workspace_bytes``) nor where the pool's notes
+        already say it is not (``moe_workspace_note``). The last stage's sampler binds as before."""
+        if (stage == settings.pp - 1 or spec.moe is None or weights is None
+                or not any(spec.is_moe_layer(layer) for layer in layers)
+                or self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights)
+                or self.moe_workspace_note(spec, gpu, weights, settings) is not None):
+            return
+        raise BadInputError(f"{self.name}: pipeline stage {stage} (layers {layers.start}-{layers.stop - 1}) runs no "
+                            f"dummy sampler, so its profile peak is its forward over "
+                            f"{settings.max_num_batched_tokens:,} tokens, which holds the scratch of its "
+                            f"mixture-of-experts kernels (local to each call; rule moe_persistent_workspace), which "
+                            f"kvplan has not sized for this release; use --pp 1")
 
     def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1, gpu=None) -> tuple[str, ...]:
         """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
@@ -1375,17 +1399,62 @@ class VLLM(Engine):
                 f"({rows:,} rows x {spec.vocab_size:,} logits x {2 * dtype_bytes(spec) + 4} B), so the KV pool is "
                 f"overstated by at least {over:,} B (the pass's later phases are not bounded)")
 
-    def forward_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range) -> int:
+    def forward_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU | None = None,
+                      weights=None) -> int:
+        """The profile forward's torch peak on a stage holding ``layers``: per token, FORWARD_HIDDEN_COPIES
+        hidden-sized activations plus FORWARD_MLP_COPIES copies of the widest MLP intermediate (a fit on
+        dense stages). Where the stage's MoE layers take the fused-MoE workspace
+        (``moe_forward_extra_bytes``; ``gpu`` and ``weights`` given), the first of them takes it and it is
+        held from then on (vllm/v1/worker/workspace.py WorkspaceManager._ensure_workspace_size, 0.25.1
+        :119-187), and TritonExperts runs the experts' intermediates in it (experts/triton_moe.py 0.25.1
+        apply: intermediate_cache1 / 2 / 3 are _resize_cache views of workspace2 / workspace13): an MoE
+        layer holds the hidden copies, the workspace and its shared experts' MLP copies; a dense layer
+        its MLP copies, beside the workspace once an MoE layer before it took it. Qwen3-30B-A3B at 8,192
+        tokens, tp 1, 0.19.1: int(8,192 x 2 x 6.7 x 2,048) + 536,870,912 = 761,685,606 B (the dense fit alone,
+        3 x 8 x 768 MLP copies, gives 526,804,582, below the workspace)."""
         d = dtype_bytes(spec)
         t = settings.max_num_batched_tokens
-        width = mlp_width(spec, settings.tp, layers)
-        return int(t * d * (R.FORWARD_HIDDEN_COPIES * spec.hidden_size + R.FORWARD_MLP_COPIES * width))
+        extra = self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights) if weights is not None else 0
+        if not extra:
+            width = mlp_width(spec, settings.tp, layers)
+            return int(t * d * (R.FORWARD_HIDDEN_COPIES * spec.hidden_size + R.FORWARD_MLP_COPIES * width))
+        hidden = t * d * R.FORWARD_HIDDEN_COPIES * spec.hidden_size
+        moe = spec.moe
+        shared = cdiv(moe.num_shared_experts * (moe.shared_expert_intermediate_size or moe.expert_intermediate_size),
+                      settings.tp)
+        peak, held = 0, 0
+        for layer in layers:
+            if spec.is_moe_layer(layer):
+                held, width = extra, shared
+            else:
+                width = mlp_width(spec, settings.tp, range(layer, layer + 1))
+            peak = max(peak, int(hidden + t * d * R.FORWARD_MLP_COPIES * width) + held)
+        return peak
+
+    def moe_forward_extra_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
+                                weights) -> int:
+        """What a stage's MoE layers hold in their profile forward in place of the dense fit's MLP
+        copies: the kept fused-MoE workspace (``moe_workspace_bytes``) and, on 0.20.0-0.22.1 Hopper
+        (FlashInferExperts, whose intermediates are FlashInfer's), the CUTLASS call's own workspace
+        (``flashinfer_cutlass_moe_call_bytes``, an upper bound, freed when the call returns). 0 for a
+        dense stage and where no workspace is counted."""
+        kept = self.moe_workspace_bytes(spec, settings, layers, gpu, weights)
+        if kept and self.moe_oracle_experts(spec, gpu, weights, settings) == "flashinfer cutlass":
+            kept += self.flashinfer_cutlass_moe_call_bytes(spec, settings)
+        return kept
 
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
                          layers: range, weights=None) -> int:
         """vLLM's profiled torch peak for one pipeline stage (``weights``: what decides whether the
-        kept MoE workspace is counted, ``moe_workspace_bytes``)."""
-        peak = self.forward_bytes(spec, settings, layers)
+        kept MoE workspace is counted, ``moe_workspace_bytes``). profile_run (vllm/v1/worker/
+        gpu_model_runner.py 0.19.1 :5721-5795, 0.25.1 :6290-6363) runs ``_dummy_run(self.max_num_tokens)``
+        on every stage over its own layers (qwen3_moe.py 0.25.1 Qwen3MoeModel.forward :485-523:
+        islice(self.layers, start_layer, end_layer); a later stage starts from the received
+        IntermediateTensors, :500-501) and the dummy sampler on the last stage only (:6353-6357). The
+        WorkspaceManager is every worker's (gpu_worker.py 0.25.1 :379-381), so a stage's MoE layers
+        take and keep the workspace whether or not a sampler follows: every stage's forward counts it
+        (``forward_bytes``), and the last stage's sampler peak too."""
+        peak = self.forward_bytes(spec, settings, layers, gpu, weights)
         if stage == settings.pp - 1:
             peak = max(peak, self.sampler_bytes(spec, gpu, settings)
                        + self.moe_workspace_bytes(spec, settings, layers, gpu, weights))
