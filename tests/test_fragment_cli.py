@@ -323,3 +323,14 @@ def test_mtp_and_eagle_drop_the_last_cached_block(capsys):
     for extra, hits in (([], 203_776), (["--spec-tokens", "1", "--spec-method", "mtp"], 200_592)):
         d = _json(capsys, base + extra)
         assert d["policies"][0]["prefix_cache"]["gpu_hit_tokens"] == hits
+
+
+def test_speed_timed_moe_carries_the_ttft_caveat(capsys):
+    """With --gpu, the simulator times prompts with the speed model's prefill (kvplan.fragment.timing
+    SpeedModelStepTime), so an MoE model gets the same one-line TTFT caveat as `kvplan speed`."""
+    args = ["fragment", "mixtral-8x7b", "--gpu", "h100", "--tp", "2", "--requests", "50", "--policies", "paged-16"]
+    assert run(args + ["--json"]) == 0
+    err = capsys.readouterr().err
+    assert [ln for ln in err.splitlines() if "TTFT of an MoE model is a floor" in ln] != []
+    assert run(["fragment", "llama3.1-8b", "--gpu", "h100", "--requests", "50", "--policies", "paged-16", "--json"]) == 0
+    assert "TTFT of an MoE model" not in capsys.readouterr().err
