@@ -1132,9 +1132,10 @@ class SpeedTable:
     def warnings(self) -> tuple[str, ...]:
         """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
         deployment), each once: the KV formats' pools share most of them; then the
-        calibration's; then an MoE model's TTFT caveat (``ttft_notes``)."""
+        calibration's; then an MoE model's TTFT caveat (``ttft_notes``), where a TTFT is shown."""
+        timed = [s for s, pts in zip(self.setups, self.points) if any(p.ttft is not None for p in pts)]
         return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)
-                                   + [n for s in self.setups for n in ttft_notes(s)]))
+                                   + [n for s in timed for n in ttft_notes(s)]))
 
     @property
     def peak(self) -> int:

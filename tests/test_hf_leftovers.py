@@ -276,6 +276,8 @@ def test_head_dtype_other_than_the_model_dtype_is_refused_naming_the_key(value):
     text = _refused(config)
     assert text.startswith(f"c.json: head_dtype {value!r}: vLLM 0.26.0 runs the output layer in it (")
     assert text.endswith("for those, a spec from kvplan import CONFIG --ignore head_dtype")
+    # no SGLang wheel 0.4.6-0.5.23 has 'head_dtype' under sglang/srt (not only 0.5.9, as it said)
+    assert "no SGLang release kvplan models (0.4.6-0.5.23) reads the key" in text
 
 
 def test_head_dtype_in_a_text_config_is_refused_with_its_path():

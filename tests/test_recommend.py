@@ -209,3 +209,13 @@ def test_targets_met_only_separately_say_so():
                     weights=["bf16"], kv_formats=["bf16"])
     (r,) = rec.rejections
     assert r.reason == "tpot" and r.detail.startswith("no layout meets both") and "16 GPUs tp 16" in r.detail
+
+
+def test_ttft_s_help_says_what_kvplan_times(capsys):
+    # --ttft-s is checked against kvplan's GPU prefill of one prompt on an idle replica; published
+    # clients measured more (docs/speed.md 'Time to first token': kvplan 0.13-0.90 of their TTFT), so
+    # the option's help says which figure it bounds
+    code, out, _ = cli(capsys, "recommend", "--help")
+    assert code == 0
+    text = " ".join(out.replace("│", " ").split())
+    assert "as kvplan times it: the GPU prefill on an idle replica" in text

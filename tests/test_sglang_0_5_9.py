@@ -72,14 +72,15 @@ def test_gpt_j_is_served_from_0_5_9(capsys):
 
 def test_baichuan_13b_alibi_slopes_are_a_tensor_from_0_5_9(tmp_path):
     # baichuan.py (0.5.9 lines 130 / 183-192): torch.tensor(slopes, dtype=bfloat16, device="cuda") a layer,
-    # 40 heads x 2 B = 80 B a layer, each its own allocation rounded up to the caching allocator's
-    # 512 B (kvplan.units.allocated_bytes): 40 x 512 = 20,480 B at tp 1 (0.5.8: a Python list)
+    # 40 heads x 2 B = 80 B (40 B at tp 2), each layer's tensor a 512 B caching-allocator block (kvplan.units.
+    # allocated_bytes, as 0.5.22+): 40 x 512 = 20,480 B at tp 1 and tp 2 (0.5.8: a Python list, 0 B)
     cfg = json.load(open(H + "baichuan2-7b.json"))
     cfg.update(hidden_size=5_120, num_attention_heads=40, num_hidden_layers=40, intermediate_size=13_696)
     path = tmp_path / "baichuan-13b.json"
     path.write_text(json.dumps(cfg))
     spec = load_model(str(path))
-    assert get_engine(REL).alibi_slopes_bytes(spec, 1) == 20_480
+    assert get_engine(REL).alibi_slopes_bytes(spec, 1) == get_engine(REL).alibi_slopes_bytes(spec, 2) == 40 * 512
+    assert get_engine(REL).alibi_slopes_bytes(spec, 1) == get_engine("sglang==0.5.22").alibi_slopes_bytes(spec, 1)
     assert get_engine(OLD).alibi_slopes_bytes(spec, 1) == 0
 
 

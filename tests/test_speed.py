@@ -742,3 +742,21 @@ def test_moe_ttft_caveat_quotes_the_published_rows():
     assert all(r > 0 for r in ratios)
     got = (round(min(ratios), 2), round(statistics.median(ratios), 2), round(max(ratios), 2))
     assert got == MOE_PREFILL_MEASURED
+
+
+@pytest.mark.parametrize(("args", "ttft_shown", "warned"), [
+    # gpt-oss-120b (MoE) on 2 x B200: a 1k prompt is timed, so the caveat is printed
+    (("gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--output", "1k"), True, True),
+    # Mixtral-8x7B (MoE) on one H100 under SGLang 0.5.8: the pool holds no 32,000-token prompt, no TTFT
+    # is shown, so no caveat about one
+    (("mixtral-8x7b", "--gpu", "h100", "--ctx", "32000", "--engine", "sglang==0.5.8"), False, False),
+    # Llama-3.1-8B (dense): TTFT shown, no MoE caveat
+    (("llama3.1-8b", "--gpu", "h100", "--ctx", "1k"), True, False),
+])
+def test_moe_ttft_caveat_only_where_an_moe_ttft_is_shown(capsys, args, ttft_shown, warned):
+    code, out, _ = cli(capsys, "speed", *args, "--users", "1", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["formats"][0]["points"][0]["ttft_ms"] is not None) == ttft_shown
+    caveats = [w for w in data["warnings"] if w.startswith("TTFT of an MoE model is a floor")]
+    assert len(caveats) == (1 if warned else 0)

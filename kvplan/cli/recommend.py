@@ -37,7 +37,9 @@ def recommend(
         Optional[float], typer.Option("--tpot-ms", help="Most milliseconds per output token (TPOT/ITL) at that load.")
     ] = None,
     ttft_s: Annotated[
-        Optional[float], typer.Option("--ttft-s", help="Most seconds to the first token of one prompt.")
+        Optional[float], typer.Option("--ttft-s", help="Most seconds to the first token of one prompt, as kvplan times "
+                                      "it: the GPU prefill on an idle replica (a client's TTFT also holds the "
+                                      "server's request handling: docs/speed.md, 'Time to first token').")
     ] = None,
     gpus: Annotated[str, typer.Option("--gpus", help="GPU types to consider, comma-separated.")] = DEFAULT_GPUS,
     max_gpus: Annotated[int, typer.Option("--max-gpus", min=1, max=limits.MAX_DEGREE, help="Most GPUs in one deployment.")] = 16,

@@ -1745,7 +1745,7 @@ RULES = (
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
     # -- Baichuan's ALiBi layers (hidden_size != 4096) keep their rank's slopes as a tensor on the
-    #    GPU from 0.5.22 (a list before): SGLang.alibi_slopes_bytes.
+    #    GPU in 0.5.9 and from 0.5.22 (a list before): SGLang.alibi_slopes_bytes.
     Rule("alibi_slopes_tensor", "0.4.6", "0.5.8", False,
          "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
     Rule("alibi_slopes_tensor", "0.5.9", "0.5.9", True,
@@ -2669,7 +2669,7 @@ class SGLang(Engine):
         return rows * width * element
 
     def alibi_slopes_bytes(self, spec, tp: int, layers: range | None = None) -> int:
-        """Baichuan's ALiBi layers (hidden_size != 4096) from 0.5.22: each keeps its rank's
+        """Baichuan's ALiBi layers (hidden_size != 4096) in 0.5.9 and from 0.5.22: each keeps its rank's
         num_attention_heads / tp slopes as a bf16 tensor on the GPU (rule alibi_slopes_tensor), each
         a 512 B block of PyTorch's caching allocator: Baichuan2-13B at tp 1 (40 x 2 = 80 B a layer) or
         tp 2: 40 layers x 512 = 20,480 B. 0 otherwise."""

@@ -455,7 +455,8 @@ def _head_dtype_refusal(where: str, value) -> str:
             f"logits_processor.py LogitsProcessor._apply_head :99-136: float32 logits straight from the bf16/fp16 "
             f"lm_head by torch.mm(out_dtype=...) on CUDA, else a cast copy of the lm_head weight), which kvplan "
             f"does not model; 0.19.1-0.25.1 keep a generating model's head in the model dtype (a warning) and "
-            f"SGLang 0.5.9 does not read the key: for those, a spec from kvplan import CONFIG --ignore {where}")
+            f"no SGLang release kvplan models (0.4.6-0.5.23) reads the key: for those, a spec from kvplan "
+            f"import CONFIG --ignore {where}")
 
 
 #: Keys refused with their own reason in every family (values that change nothing pass IGNORABLE).
