@@ -166,6 +166,9 @@ def _render(rec, top: int) -> None:
             con.print(f"({len(rec.options) - top} more families qualify; --top or --json shows them)")
         mml = rec.options[0].request.max_model_len
         con.print(f"each planned with max_model_len {mml:,} (--max-model-len {mml})")
+        if rec.ttft_s is not None:  # what --ttft-s was checked against (docs/speed.md, "Time to first token")
+            con.print("TTFT: kvplan's GPU prefill of one prompt on an idle replica; a client's also holds the "
+                      "server's request handling and any queueing (docs/speed.md)")
     else:
         con.print(title)
         con.print("nothing qualifies")
