@@ -1258,7 +1258,7 @@ def plan(req: CapacityRequest) -> Pool:
     if settings.max_num_seqs is None:  # e.g. SGLang: max_running_requests from the pool it built
         seats = prof.default_max_num_seqs(pool.kv_cache_tokens, pages.profiled_tokens, req.model_len)
     else:  # e.g. SGLang 0.5.23: at most half the pool's tokens
-        seats = prof.given_max_num_seqs(settings.max_num_seqs, pool.kv_cache_tokens)
+        seats = prof.given_max_num_seqs(settings.max_num_seqs, pool.kv_cache_tokens, req.model_len)
     if seats is not None and seats != settings.max_num_seqs:
         pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
     return pool

@@ -575,7 +575,7 @@ class Engine:
         before the rounding to pages); None where the settings already hold it, or none."""
         return None
 
-    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
+    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int, context_len: int | None = None) -> int:
         """The requests the engine runs at once for a given max_num_seqs (per replica, as the
         settings hold it) once its pool holds ``pool_tokens``; default: as given (SGLang 0.5.23
         caps it at half the pool)."""

@@ -19,9 +19,9 @@ arg_groups/memory_hook.py), see RULES.
 
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
-FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS). The twelve releases
-between 0.5.9 and 0.5.22 (0.5.10 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a
-rule written "0.5.9".."0.5.22" claims only those two. 0.5.21
+FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), and 0.5.10 against
+0.5.9 (h31-sgl510's). The eleven releases between 0.5.10 and 0.5.22 (0.5.11 to 0.5.21) were not
+read, and RuleBook.resolve refuses them, so a rule written "0.5.10".."0.5.22" claims only those two. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -39,7 +39,8 @@ from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.units import allocated_bytes
 
-RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.22", "0.5.23")
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.22",
+            "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -77,7 +78,7 @@ def _reserved_0_4_9(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
 
 
 def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
-                    dp_attention: int = 1, small_gpu_graphs: int = 16) -> Fraction:
+                    dp_attention: int = 1, small_gpu_graphs: int = 16, floor: bool = True) -> Fraction:
     """MiB reserved, 0.5.4 (server_args._handle_gpu_memory_settings): 512 + 1.5 x
     max(chunked_prefill_size, 2048) + 2 x cuda_graph_max_bs + tp x pp / 8 GiB, at least
     10 GiB on GPUs over 60 GiB. chunked_prefill_size is the user's when given (the tier's
@@ -103,7 +104,7 @@ def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
     reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + 2 * graphs + Fraction(tp * pp, 8) * 1024
     if dp_attention > 1:
         reserved += graphs * dp_attention * 3 + (graphs * dp_attention * Fraction(3, 2) if graphs > 300 else 0)
-    if gpu_mib > 60 * 1024:
+    if floor and gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
 
@@ -114,6 +115,38 @@ def _reserved_0_5_6(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
     GPUs at tp < 4 (server_args.py: 0.5.6 line 753, 0.5.8 line 921). RTX 4090 (24,564 MiB),
     tp 1: 512 + 3072 + 48 + 128 = 3,760 MiB, default 0.847 (0.5.4: 3,744 MiB, 0.848)."""
     return _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24)
+
+
+def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                     dp_attention: int = 1, graphs: "GraphModel | None" = None) -> Fraction:
+    """MiB reserved, 0.5.10 (server_args.py _handle_gpu_memory_settings lines 1141-1342): 0.5.6's
+    tiers and sum (chunked_prefill_size 2,048 and cuda_graph_max_bs 24 / 80 on 20-35 GiB GPUs, no
+    --max-running-requests cap), plus the piecewise CUDA graphs, on by default from 0.5.10
+    (``disable_piecewise_cuda_graph: bool = False`` line 637): 8 MiB per captured token count up to
+    chunked_prefill_size (4,096 at most for a "llama-2" model path, lines 1254-1274; the token
+    counts of _generate_piecewise_cuda_graph_tokens lines 1397-1415 are prefill_graph_sizes'), 1.5
+    GiB for an MLA model (lines 1304-1311), before the 10 GiB floor. _handle_piecewise_cuda_graph
+    (lines 1078-1139, run before, line 778) turns them off for DP attention, pp > 1, a multimodal
+    model and the architectures of configs/model_config.py piecewise_cuda_graph_disabled_model_archs
+    (``graphs.prefill_graphs`` False, GraphModel.of). H100 (81,559 MiB), Llama-3.1-8B, tp 1: 13,440 +
+    58 x 8 = 13,904 MiB, default round(67,655 / 81,559, 3) = 0.830 (0.5.9: 0.835)."""
+    graphs = graphs or GraphModel()
+    # 0.5.6's sum without its 10 GiB floor, which comes after the graph term
+    reserved = _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24, floor=False)
+    if graphs.prefill_graphs and pp == 1 and dp_attention == 1:
+        if graphs.mla:
+            reserved += Fraction(3, 2) * 1024
+        else:
+            chunk = _tier_chunk(gpu_mib) if chunked_prefill_size is None else chunked_prefill_size
+            reserved += 8 * prefill_graph_sizes(min(chunk, 4096) if graphs.llama2 else chunk)
+    if gpu_mib > 60 * 1024:
+        reserved = max(reserved, Fraction(10 * 1024))
+    return reserved
+
+
+def _tier_chunk(gpu_mib: int) -> int:
+    """0.5.4-0.5.10's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
+    return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
 
 
 def prefill_graph_sizes(max_bs: int) -> int:
@@ -153,6 +186,8 @@ class GraphModel:
         if prefill is not None:
             kept = not (vlm is not None and vlm.serves(spec)) or arch in prefill["mm_kept"]
             max_bs = prefill["max_bs"].get(arch)
+            if arch in prefill.get("off_archs", ()) or (prefill.get("dsa_off") and _sparse(spec)):
+                kept = False  # 0.5.10: is_piecewise_cuda_graph_disabled_model
         return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs)
 
 
@@ -226,6 +261,8 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_
                 return Fraction(frac)
     if rule == "reserved_0_5_23":
         reserved = _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
+    elif rule == "reserved_0_5_10":
+        reserved = _reserved_0_5_10(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     else:
         reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size, dp_attention)
     return _round3((gpu_mib - reserved) / gpu_mib)
@@ -604,6 +641,12 @@ _MM_0_5_9 = _MM_0_5_8 + ("Ernie4_5_VLMoeForConditionalGeneration", "GlmOcrForCon
                          "LightOnOCRForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                          "Qwen3_5MoeForConditionalGeneration", "InternS1ProForConditionalGeneration",
                          "StepVLForConditionalGeneration", "KimiK25ForConditionalGeneration")
+#: 0.5.10 (configs/model_config.py multimodal_model_archs lines 1296-1350): 0.5.9's and two more.
+_MM_0_5_10 = _MM_0_5_9 + ("Lfm2VlForConditionalGeneration", "WhisperForConditionalGeneration")
+#: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
+#: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
+_PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
+                   "LLaDAModelLM")
 #: 0.5.23's list (sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490, with
 #: MIMO_V2_MULTIMODAL_ARCHS line 78), read by h26-sgl.
 _MM_0_5_23 = (
@@ -747,6 +790,14 @@ RULES = (
     Rule("mem_fraction_static_default", "0.5.6", "0.5.9", "reserved_0_5_6",
          _ARGS + ": _handle_gpu_memory_settings: as 0.5.4, but cuda_graph_max_bs 24 (was 16) on 20-35 GiB "
          "GPUs at tp < 4"),
+    #    0.5.10: 0.5.9's sum and tiers, plus 8 MiB per piecewise CUDA graph size (1.5 GiB for MLA), the
+    #    piecewise graphs on by default (_reserved_0_5_10).
+    Rule("mem_fraction_static_default", "0.5.10", "0.5.10", "reserved_0_5_10",
+         _ARGS + " (0.5.10) _handle_gpu_memory_settings lines 1141-1342: as 0.5.6-0.5.9 (tiers lines 1165-1228, sum "
+         "lines 1280-1303), plus the piecewise CUDA graphs, on by default (disable_piecewise_cuda_graph False line "
+         "637; _handle_piecewise_cuda_graph lines 1078-1139): 8 MiB per captured token count up to "
+         "chunked_prefill_size (lines 1254-1279, _generate_piecewise_cuda_graph_tokens lines 1397-1415), 1.5 GiB for "
+         "MLA (lines 1304-1311), before the 10 GiB floor (line 1313)"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -763,7 +814,9 @@ RULES = (
     # 637-647): 0.5.8's formula. Its one new term, mm_runtime_reservation_gb (100 MiB more for a
     # multimodal model, lines 202-219), is rule multimodal (SGLang.multimodal_reserve_bytes).
     #    0.5.9 the same (model_runner_kv_cache_mixin.py profile_max_num_token lines 116-151)
-    Rule("pool_formula", "0.4.6", "0.5.9", "fraction_of_free_at_start",
+    #    0.5.10 the same (model_runner_kv_cache_mixin.py profile_max_num_token lines 144-177: its
+    #    argument renamed pre_model_load_memory, measured as before, model_runner.py line 999)
+    Rule("pool_formula", "0.4.6", "0.5.10", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -771,7 +824,8 @@ RULES = (
          "model_executor/pool_configurator.py calculate_pool_sizes (lines 637-647); "
          "0.5.22 the same (kv_cache_configurator.py _profile_available_bytes lines 2671-2743)"),
     #    0.5.9 the same (server_args.py line 338 page_size None)
-    Rule("page_size", "0.4.6", "0.5.9", 1, _ARGS + ": page_size default 1"),
+    #    0.5.10 the same (server_args.py line 359 page_size None; _handle_page_size lines 2546-2548)
+    Rule("page_size", "0.4.6", "0.5.10", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -780,7 +834,8 @@ RULES = (
     Rule("kv_cache_dtypes", "0.5.4", "0.5.6", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"),
          _ARGS + ": --kv-cache-dtype choices"),
     #    0.5.9 the same choices (server_args.py line 3083)
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.9", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.10 the same choices (server_args.py line 3860)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.10", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -792,7 +847,8 @@ RULES = (
     #    fp4_kv_cache_quant_method.py NVFP4KVCacheMethod.create_buffers lines 572-660), whose
     #    bytes kvplan's nvfp4 (d/2 + d/16) does not follow.
     #    0.5.9 the same choices (server_args.py line 3083)
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.9", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.10 the same choices (server_args.py line 3860)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.10", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -804,6 +860,9 @@ RULES = (
     #    measure_pre_model_load_memory lines 193-223, after the distributed init): the same figures.
     #    0.5.9 the same measurement (model_runner.py init_torch_distributed lines 729-853, min_per_gpu_memory
     #    after the distributed init)
+    #    0.5.10 the same measurement (model_runner.py init_torch_distributed lines 889-1024,
+    #    pre_model_load_memory line 999 after the distributed init; the NCCL pre-warm before it runs only
+    #    with --pre-warm-nccl, on by default on AMD, as 0.5.23's)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -820,7 +879,8 @@ RULES = (
     #    0.5.9 the same for kvplan's fp8 and mxfp4 (fp8.py get_min_capability lines 157-158: 80 but 100 for
     #    mxfp8 checkpoints; mxfp4.py lines 242-243; model_loader/loader.py _get_quantization_config lines
     #    192-254)
-    Rule("weights_min_capability", "0.5.1", "0.5.9", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.10 the same (fp8.py get_min_capability lines 175-176: 80, 100 for mxfp8; mxfp4.py lines 259-260)
+    Rule("weights_min_capability", "0.5.1", "0.5.10", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -831,7 +891,8 @@ RULES = (
     #    supports sm75 and above." when major < 8 and minor < 5 (7.0 V100, 6.x Pascal), and runs
     #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
     #    0.5.9 the same (model_runner.py line 913)
-    Rule("min_capability", "0.4.6", "0.5.9", (7, 5),
+    #    0.5.10 the same (model_runner.py lines 1084-1089)
+    Rule("min_capability", "0.4.6", "0.5.10", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -891,7 +952,13 @@ RULES = (
     #    on sm100), and _handle_mamba_radix_cache (lines 1699-1760) picks another backend on sm100 for
     #    Qwen3-Next and Qwen3.5 (triton), NemotronH and Lfm2 (flashinfer), FalconH1, JetNemotron, JetVLM
     #    and GraniteMoeHybrid with Mamba layers (triton).
-    Rule("mha_backend_default", "0.5.9", "0.5.9",
+    #    0.5.10 the same (server_args.py _get_default_attn_backend lines 2217-2275, called by
+    #    _handle_attention_backend_compatibility line 2288: fa3 on Hopper, trtllm_mha on sm100; Whisper
+    #    flashinfer, not planned); _handle_mamba_radix_cache lines 2123-2209 for the same architectures
+    #    (Qwen3Next / Qwen3.5 lines 1977-2004: triton with the default mamba_scheduler_strategy no_buffer
+    #    line 970, the radix cache on and no speculative decoding; NemotronH line 1946; FalconH1 / JetNemotron
+    #    / JetVLM line 2036; GraniteMoeHybrid line 2049; Lfm2 line 2057)
+    Rule("mha_backend_default", "0.5.9", "0.5.10",
          {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -950,7 +1017,8 @@ RULES = (
     #    above) or the release had no such override.
     #    0.5.9 the same: the new model-specific backends (Qwen3.5, Lfm2, GraniteMoeHybrid:
     #    _handle_mamba_radix_cache lines 1699-1760) are rule mha_backend_default's own
-    Rule("own_backend_unread", "0.4.6", "0.5.9", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    #    0.5.10 the same (the model-specific backends are rule mha_backend_default's own)
+    Rule("own_backend_unread", "0.4.6", "0.5.10", {}, _ARGS + ": every model-specific backend read (rows above)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -991,7 +1059,9 @@ RULES = (
          "(line 1686: fa3 on Hopper, flashinfer on sm100)"),
     #    0.5.9: KimiK25ForConditionalGeneration and GlmMoeDsaForCausalLM join the trtllm_mla list (GlmMoeDsa
     #    is DeepSeek sparse attention, rule dsa, when its config has an index_topk).
-    Rule("mla_backend_default", "0.5.9", "0.5.9",
+    #    0.5.10 the same (server_args.py lines 1508-1513 and 1608: trtllm_mla on sm100 for the same five;
+    #    _get_default_attn_backend lines 2262-2275: fa3 on Hopper, flashinfer on sm100)
+    Rule("mla_backend_default", "0.5.9", "0.5.10",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
                                                      "GlmMoeDsaForCausalLM")),
@@ -1032,6 +1102,8 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility"),
     Rule("backend_page_size", "0.5.9", "0.5.9", _trtllm_pages("1883-1887", "1904-1908"),
          _ARGS + " (0.5.9) _handle_attention_backend_compatibility"),
+    Rule("backend_page_size", "0.5.10", "0.5.10", _trtllm_pages("2351-2355", "2391-2395"),
+         _ARGS + " (0.5.10) _handle_attention_backend_compatibility"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1064,6 +1136,13 @@ RULES = (
     Rule("dsa_fp8_alloc_bytes", "0.5.4", "0.5.9", 656,
          "mem_cache/memory_pool.py 656-byte fp8 latent (0.5.4 line 1249, 0.5.6 1748-1751, 0.5.8 1702-1706) against "
          "the profile's kv_lora_rank + qk_rope_head_dim bytes (0.5.8 model_runner_kv_cache_mixin.py 50-54)"),
+    #    0.5.10: fp8_e4m3 DSA decodes on trtllm on 10.x (server_args.py _set_default_nsa_backends lines
+    #    1445-1490), where calculate_mla_kv_cache_dim keeps 576 (model_runner_kv_cache_mixin.py lines
+    #    240-285), the profile's cell; below 10.x flashmla_kv's 656 B scaled layout, refused (rule dsa
+    #    fp8_scaled_below), as 0.5.23.
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.10", None,
+         "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
+         "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
          "mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 3412-3475: sized as stored; "
          "0.5.22 the same (lines 3086-3149)"),
@@ -1073,7 +1152,8 @@ RULES = (
     #    raise ValueError for page_size >= 128 when num_q_heads // num_kv_heads <= 1 (per attention
     #    tp rank), head_dim != v_head_dim or the page is not a power of 2 (not on the XQA path).
     #    0.5.9 the same (layers/attention/trtllm_mha_backend.py: no large-page check)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.9", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.10 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2391-2395)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.10", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1100,6 +1180,16 @@ RULES = (
          _ARGS + " (0.5.9) _handle_model_specific_adjustments lines 1250-1262 (page_size 1 on ROCm, else 64), "
          "_set_default_nsa_kv_cache_dtype lines 1129-1152 (auto -> fp8_e4m3 if major >= 10 else bfloat16; assert "
          "bfloat16 / fp8_e4m3)"),
+    #    0.5.10: the same page (lines 1573-1581), dtype default and assertion (_set_default_nsa_kv_cache_dtype
+    #    lines 1417-1443); fp8_e4m3 now decodes on trtllm on 10.x (576 B, kvplan's fp8_e4m3) and on
+    #    flashmla_kv below (656 B with scales and a bf16 rope: refused, fp8_scaled_below 10; on ROCm the
+    #    tilelang backends keep 576, refused with it).
+    Rule("dsa", "0.5.10", "0.5.10",
+         DSA(64, 1, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _ARGS + " (0.5.10) _handle_model_specific_adjustments lines 1573-1581 (page_size 1 on ROCm, else 64), "
+         "_set_default_nsa_kv_cache_dtype lines 1417-1443, _set_default_nsa_backends lines 1445-1490 (fp8_e4m3: trtllm "
+         "on >= 10, flashmla_kv below); model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines "
+         "240-285"),
     #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
     #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
     #    an environment variable), which kvplan cannot know. The dtype default and assertion as
@@ -1145,6 +1235,11 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + " (0.5.9): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 1912); "
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 531, 705, 789)"),
+    Rule("fp8_kv_start", "0.5.10", "0.5.10",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2358),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.10): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2397); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 554, 729, 814)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1229,6 +1324,22 @@ RULES = (
          _COMM + " (0.5.9) apply_flashinfer_allreduce_fusion lines 91-101: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 1672-1697: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
          "KimiK25 on sm90 or sm100, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none"),
+    #    0.5.10: the fusion paths as 0.5.9's (communicator.py apply_flashinfer_allreduce_fusion lines 96-110,
+    #    adding only attn_cp_size <= 1, the default, and FlashInfer's comm module loading;
+    #    should_fuse_mlp_allreduce_with_next_layer lines 617-648, the scattered-input path off by default);
+    #    turned on by itself for Qwen3.5 too, at tp > 1 (server_args.py lines 2089-2113): kvplan has not read
+    #    Qwen3.5's model, so that default is refused.
+    Rule("allreduce_rms_fusion", "0.5.10", "0.5.10",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
+                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
+                                               "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
+                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+                                               "Qwen3_5ForConditionalGeneration")),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
+         _COMM + " (0.5.10) apply_flashinfer_allreduce_fusion lines 96-110: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 2089-2113: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
+         "KimiK25 / Qwen3.5 on sm90 or sm100, tp > 1, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1284,7 +1395,9 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP"),
          "python/sglang/srt/models/: as 0.5.6, afmoe.py, commandr.py (Cohere2), iquest_loopcoder.py, "
          "mimo_v2_flash.py, mimo_v2_flash_nextn.py"),
-    Rule("sliding_window_archs", "0.5.9", "0.5.9", _SW_0_4_9 + (
+    #    0.5.10: the same modules (the architectures new in 0.5.10 are refused by the rotary-table rule
+    #    before a window matters: kvplan has not read them)
+    Rule("sliding_window_archs", "0.5.9", "0.5.10", _SW_0_4_9 + (
         "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
         "ExaoneMoEForCausalLM", "Step3p5ForCausalLM"),
@@ -1331,6 +1444,14 @@ RULES = (
     #    SWA_SINK_ARCHS lines 88-96 and MIMO_V2_MODEL_ARCHS lines 74-77).
     #    0.5.22: the same but BeamForCausalLM (0.5.23 adds it to is_hybrid_swa_model, lines 2656 and
     #    2681-2684; 0.5.22 has no Beam model).
+    #    0.5.10: is_hybrid_swa_model as 0.5.9's (configs/model_config.py lines 1438-1448), but GptOss keeps
+    #    the SWA pool on trtllm_mha too (the disable_hybrid_swa_memory branch is gone, server_args.py
+    #    lines 1697-1724), as 0.5.23.
+    Rule("swa_pool_archs", "0.5.10", "0.5.10",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "Step3p5ForCausalLM": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.10) is_hybrid_swa_model lines 1438-1448; server_args.py "
+         "GptOss lines 1697-1724 (no disable_hybrid_swa_memory)"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -1348,6 +1469,7 @@ RULES = (
          "Llama4 model', before the default backend is picked (model_runner.py)"),
     #    0.5.23: arg_groups/model_overrides/llama4.py lines 23-37 pick it, model_hook.py line 622 asserts after.
     #    0.5.9 the same (server_args.py _handle_model_specific_adjustments: the Llama4 branch as 0.5.8's)
+    #    0.5.10 the same (server_args.py Llama4 branch: ascend added to the asserted list)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1364,7 +1486,9 @@ RULES = (
     #    tp_worker.py 286-293, scheduler.py 1342).
     #    0.5.9 the same (tp_worker.py lines 287-294; scheduler.py init_req_max_new_tokens lines 1385-1393;
     #    managers/utils.py validate_input_length lines 98-128)
-    Rule("request_cap", "0.4.6", "0.5.9",
+    #    0.5.10 the same (tp_worker.py lines 301-308; scheduler.py init_req_max_new_tokens lines 1612-1620;
+    #    managers/utils.py validate_input_length lines 113-143)
+    Rule("request_cap", "0.4.6", "0.5.10",
          RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
                            "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
@@ -1413,6 +1537,7 @@ RULES = (
     Rule("pipeline_parallel", "0.4.6", "0.4.6", False, _ARGS + " 0.4.6: no pp_size, no --pipeline-parallel-size"),
     #    0.5.23: arg_groups/fields/parallel.py line 59 pp_size, alias --pipeline-parallel-size.
     #    0.5.9 server_args.py line 351 pp_size
+    #    0.5.10 server_args.py line 372 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1421,6 +1546,7 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: ReqToTokenPool(size=max_num_reqs + 1)"),
     #    0.5.23: mem_cache/kv_cache_configurator.py _build_req_to_token_pool line 1772, size=max_num_reqs.
     #    0.5.9 model_runner_kv_cache_mixin.py lines 439, 452, 461 size=max_num_reqs
+    #    0.5.10 model_runner_kv_cache_mixin.py _init_pools lines 389, 413-466 size=max_num_reqs
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1436,6 +1562,13 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool (0.5.8: model_runner_kv_cache_mixin.py "
          "lines 257-311: max_num_reqs before the page rounding; model_runner.py line 558: min(R // dp, the request "
          "pool of R))"),
+    #    0.5.10: the estimate from the pool in whole pages (_resolve_token_capacity lines 808-838 rounds
+    #    first), a given R runs min(R // dp, that estimate) (not half the pool), and R // dp = 0 leaves 0,
+    #    which tp_worker.py line 296 asserts against.
+    Rule("running_requests", "0.5.10", "0.5.10", {"aligned": True, "given_capped": "estimate", "floor_one": False},
+         "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.10) _resolve_max_num_reqs lines 840-859 "
+         "(min(max(int(token_capacity / context_len * 512), 2048), 4096); a given R: min(R // dp_size, that)), "
+         "_resolve_memory_pool_config lines 871-891; managers/tp_worker.py line 296"),
     #    0.5.22: the same estimate and cap, but R // attn_dp_size without 0.5.23's max(1, ...)
     #    (resolve_max_num_reqs line 2809; pool_configurator.py lines 930, 1115), so --max-running-requests
     #    below the DP-attention size leaves 0 and managers/tp_worker.py line 413 asserts 'max_running_request
@@ -1469,6 +1602,12 @@ RULES = (
          _ARGS + " _handle_attention_backend_compatibility (aiter on hip; MLA: head_num 16 or 128; "
          "'if self.attention_backend == \"aiter\": if model_config.context_len > 8192: "
          "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
+    #    0.5.10: GptOss takes aiter on ROCm (server_args.py lines 1699-1707), Olmo2 triton off CUDA (lines
+    #    1895-1902); the 0.85 at lines 2415-2417.
+    Rule("aiter_fraction", "0.5.10", "0.5.10", _aiter(("Olmo2ForCausalLM",)),
+         _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
+         "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
+         "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
     #    0.5.23: GptOss takes aiter on ROCm now (model_overrides/gpt_oss.py line 39); Olmo2 triton
     #    off CUDA (olmo2.py line 30); the 0.85 unless SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION (default
     #    False, environ.py line 1071) with an explicit fraction.
@@ -1510,7 +1649,10 @@ RULES = (
     #    0.5.9: Qwen3-MoE's (qwen2_moe.py Qwen2MoeModel) and GptOss's embedding split over the
     #    attention tp group (use_attn_tp_group=is_dp_attention_enabled(), no longer enable_tp=False), as
     #    0.5.22 does; DeepSeek's embedding, every lm_head and DeepSeek's MLPs as 0.5.8's.
-    Rule("dp_attention_weights", "0.5.9", "0.5.9",
+    #    0.5.10 the same (deepseek_v2.py VocabParallelEmbedding lines 1862-1865, ParallelLMHead line 2155,
+    #    DeepseekV2MLP lines 1628 (dense), 450 (shared); qwen2_moe.py lines 596-599, gpt_oss.py lines 575-578
+    #    use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 957, gpt_oss.py line 680 enable_dp_lm_head)
+    Rule("dp_attention_weights", "0.5.9", "0.5.10",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -1553,6 +1695,7 @@ RULES = (
     #    fused_moe_triton/layer.py line 416 (num_local_experts = routed // ep + fused).
     #    0.5.9 the same (deepseek_v2.py determine_num_fused_shared_experts lines 2853-2895, mori added beside
     #    deepep; fused_moe_triton/layer.py line 220)
+    #    0.5.10 the same (deepseek_v2.py determine_num_fused_shared_experts line 2185, identical to 0.5.9's)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -1579,6 +1722,8 @@ RULES = (
          "(_is_cuda, 128 x 128, model_dtype bf16 lines 2163-2167; block_quant_dequant line 2177; "
          "block_quant_to_tensor_quant line 2184; w_kc / w_vc lines 2223-2228)"),
     #    0.5.9 deepseek_weight_loader.py post_load_weights lines 400-610 (as 0.5.8's: 503, 514, 570)
+    #    0.5.10 deepseek_weight_loader.py post_load_weights lines 399-601 (block_quant_dequant line 513, w_kc
+    #    lines 555-570; only XPU beside CUDA and the CPU-AMX branch removed)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -1619,7 +1764,8 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: 'if self.server_args.kv_cache_dtype == "
          "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
     #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.9", True,
+    #    0.5.10 the same (model_runner.py configure_kv_cache_dtype lines 1902-1948)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.10", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -1631,6 +1777,13 @@ RULES = (
          _ARGS + " (0.5.9) _handle_gpu_memory_settings lines 1067-1069 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 5483-5519 (as 0.5.8's); " + _MC + " lines 141-171 (mm_disabled_models "
          "as 0.5.8's), 1211 (multimodal_model_archs)"),
+    #    0.5.10: two more architectures, and (as 0.5.23) any config with a sub-config (hf_config is not
+    #    hf_text_config, a vision_config or an audio_config) counts as multimodal: any_tower.
+    Rule("vlm_fraction", "0.5.10", "0.5.10", VLMFraction(_MM_0_5_10, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.10) _handle_gpu_memory_settings lines 1330-1334 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 6396-6432 (as 0.5.9's); " + _MC + " lines 154-170 (mm_disabled_models "
+         "as 0.5.9's, but not with --model-impl transformers), 182-189 (is_multimodal: the list or a sub-config), 1296 "
+         "(multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -1659,7 +1812,8 @@ RULES = (
     #    (mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 202-219: 1 GiB more
     #    only with the cuda_ipc / cuda_vmm feature transport, default cpu on one node).
     #    0.5.9: no mm_runtime_reservation, as 0.5.8
-    Rule("multimodal", "0.4.6", "0.5.9", None,
+    #    0.5.10: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.10", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -1683,6 +1837,14 @@ RULES = (
     #    reserves 13,440 MiB, not 13,904.
     #    0.5.9 the same (_handle_gpu_memory_settings lines 911-1077)
     Rule("prefill_graphs", "0.4.6", "0.5.9", None, _ARGS + ": no prefill CUDA graph term in the reserved memory"),
+    #    0.5.10: the piecewise CUDA graphs are off for every multimodal model (_handle_piecewise_cuda_graph
+    #    lines 1111-1112), for DeepSeek sparse attention and the architectures of
+    #    piecewise_cuda_graph_disabled_model_archs (configs/model_config.py lines 212-215, 1352-1358), for DP
+    #    attention and pp > 1 (lines 1092-1102; _reserved_0_5_10 reads those from the launch).
+    Rule("prefill_graphs", "0.5.10", "0.5.10", {"mm_kept": (), "max_bs": {}, "off_archs": _PCG_OFF_0_5_10,
+                                                "dsa_off": True},
+         _ARGS + " (0.5.10) _handle_piecewise_cuda_graph lines 1078-1139; configs/model_config.py "
+         "is_piecewise_cuda_graph_disabled_model lines 212-215 / 1352-1412 (with is_deepseek_nsa)"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -1726,6 +1888,20 @@ RULES = (
          "DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 875-890, get_rope _ROPE_DICT lines 2522 / "
          "2569; models/gemma3_causal.py Gemma3RotaryEmbedding lines 393, 496, 503; models/qwen3_vl.py "
          "Qwen3VLMoeVisionModel get_rope lines 317-324"),
+    #    0.5.10: layers/rotary_embedding/ is a package: RotaryEmbedding.__init__ (base.py lines 53-107, float32 on
+    #    CUDA, the model dtype elsewhere, as 0.5.9), DeepseekScalingRotaryEmbedding._compute_cos_sin_cache
+    #    identical to 0.5.9's (the totals on every platform), get_rope (factory.py lines 62-332: the same
+    #    classes; transformers 5's rope_parameters of an unscaled model, rope_type default, builds the
+    #    same RotaryEmbedding, line 163); Gemma 3's attention builds get_rope tables as 0.5.23's
+    #    (gemma3_causal.py Gemma3Attention lines 175-211, both rope_type default), beside
+    #    Gemma3RotaryEmbedding (lines 401-428, 580, 588); Qwen3-VL's vision get_rope (qwen3_vl.py lines
+    #    340-346); MRotaryEmbedding keeps an axis_map only for mrope_interleaved_glm (mrope.py lines
+    #    105-121), which no planned config sets.
+    Rule("rope_table", "0.5.10", "0.5.10", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": True,
+                                            "qwen3_vl_get_rope": True, "mrope_axis_map": False},
+         "python/sglang/srt/layers/rotary_embedding/ (0.5.10) base.py RotaryEmbedding.__init__ lines 53-107, "
+         "rope_variant.py DeepseekScalingRotaryEmbedding, factory.py get_rope lines 62-332; models/gemma3_causal.py "
+         "Gemma3Attention lines 175-211, Gemma3RotaryEmbedding lines 401-428; models/qwen3_vl.py get_rope lines 340-346"),
     Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
@@ -1741,6 +1917,9 @@ RULES = (
          "0.4.6 lines 221-227, olmoe.py 159-166, internlm2.py 135-141, commandr.py 193-200, qwen.py 122-128"),
     #    0.5.9 the same files (olmo2.py, qwen2_moe.py, orion.py, commandr.py, olmoe.py, internlm2.py,
     #    qwen.py: get_rope calls as 0.5.8's)
+    #    0.5.10 the same get_rope calls in every ROPE_GROUP_A file (their rope_scaling now from
+    #    get_rope_config / rope_parameters, the same dict under transformers 5; stablelm.py reads the theta
+    #    from rope_parameters)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -1748,7 +1927,8 @@ RULES = (
     #    GPU in 0.5.9 and from 0.5.22 (a list before): SGLang.alibi_slopes_bytes.
     Rule("alibi_slopes_tensor", "0.4.6", "0.5.8", False,
          "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.9", True,
+    #    0.5.10 the same (baichuan.py BaiChuanAttention lines 189-192)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.10", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -1768,6 +1948,7 @@ RULES = (
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ (0.4.6 line 38, 0.4.9 line "
          "40: Llama4VisionModel(config.vision_config) from transformers)"),
     #    0.5.9 mllama4.py and model_config.py mm_disabled_models (lines 144-149) as 0.5.8's
+    #    0.5.10 mllama4.py has_vision lines 439-447 and mm_disabled_models as 0.5.9's
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -2132,12 +2313,21 @@ class SGLang(Engine):
         reqs = min(max(int(tokens / context_len * 512), 2048), 4096) + self.rule("request_pool_extra")
         return max(1, min(pool_tokens // 2, reqs))
 
-    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int) -> int:
+    def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int, context_len: int | None = None) -> int:
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
         0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
-        token_capacity // 2)); earlier releases run it as given."""
-        if self.rule("running_requests")["given_capped"] and pool_tokens > 0:
+        token_capacity // 2)); 0.5.10 at its request-pool estimate min(max(int(tokens / context_len x
+        512), 2048), 4096) from the pool in whole pages ("given_capped" "estimate":
+        model_executor/model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 840-859); earlier
+        releases run it as given."""
+        capped = self.rule("running_requests")["given_capped"]
+        if capped == "estimate" and pool_tokens > 0:
+            if context_len is None:
+                raise BadInputError(f"{self.name} caps --max-running-requests by the model's context length "
+                                    f"(_resolve_max_num_reqs); give the model")
+            return min(max_num_seqs, min(max(int(pool_tokens / context_len * 512), 2048), 4096))
+        if capped and pool_tokens > 0:
             return max(1, min(max_num_seqs, pool_tokens // 2))
         return max_num_seqs
 
@@ -2244,7 +2434,7 @@ class SGLang(Engine):
             )
         rule = self.rule("mem_fraction_static_default")
         graphs = None
-        if rule == "reserved_0_5_23":
+        if rule in ("reserved_0_5_23", "reserved_0_5_10"):
             if spec is None:
                 raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
                                     f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
