@@ -429,14 +429,20 @@ class VLLM(Engine):
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
         ``v2_runner_memory``: 0.25.0-0.26.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan has not read for this release (read: 0.25.0-0.26.0)"
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.26.0 only
         if spec.moe is not None:
-            return "whose profile run kvplan has read only for models without experts (the MoE layers there are not read)"
+            return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
             return "whose profile run kvplan has read only for models without state-space layers"
         if spec.has_mla:
             return "whose profile run kvplan has read only for models without MLA layers"
         return None
+
+    def plans_v2(self, spec) -> bool:
+        """Whether kvplan plans ``spec`` on this release's Model Runner V2: it runs there
+        (``runs_v2``) and kvplan has read that path for it (``v2_unplanned`` None); elsewhere V2 is
+        refused by check_model_runner and the V1 rules apply."""
+        return self.runs_v2(spec) and self.v2_unplanned(spec) is None
 
     def check_model_runner(self, spec) -> None:
         """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py) and,
@@ -461,8 +467,7 @@ class VLLM(Engine):
             return  # planned on V2 (VLLM.activation_bytes), or V1 for an MoE model outside the set
         runner = f"Model Runner V2 (vllm/v1/worker/gpu/), {why or 'whose profile run kvplan does not model'}"
         if self.use_v2_model_runner:
-            raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {spec.name} on {runner}; plan it "
-                                f"without the variable")
+            raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
 
         def on_v2(rel: Release) -> bool:  # does ``rel`` run this spec (any listed one, no architecture) on V2
             if dense and BOOK.value("v2_model_runner_dense", rel):
@@ -518,7 +523,7 @@ class VLLM(Engine):
                 f"--async-scheduling or --no-async-scheduling in a --from-vllm command, or use --engine vllm==0.25.1")
         else:
             on = True
-        if on and self.runs_v2(spec):  # VllmConfig.max_concurrent_batches (0.26.0 :512-522): V2 pp + 1
+        if on and self.plans_v2(spec):  # VllmConfig.max_concurrent_batches (0.26.0 :512-522): V2 pp + 1
             return (settings.pp + 1) * tokens
         batches = 2 if on and settings.pp == 1 else settings.pp
         return batches * tokens
@@ -647,7 +652,7 @@ class VLLM(Engine):
         :680-682, 0.26.0 :705-707), and its profile forward is eager whatever the mode (need_eager=
         is_profile, 0.25.0 :1162); its graphs are captured after the KV cache is allocated. kvplan
         has read V2 on CUDA only: an AMD GPU is refused there."""
-        if spec is not None and self.runs_v2(spec):
+        if spec is not None and self.plans_v2(spec):
             if gpu.vendor == "amd":
                 raise BadInputError(f"{self.name} runs {spec.name} on Model Runner V2 (vllm/v1/worker/gpu/), whose "
                                     f"memory kvplan has read on CUDA only, not on ROCm; plan it with "
@@ -1474,7 +1479,7 @@ class VLLM(Engine):
         received hidden states and residual are allocated in load_model (0.25.0 :361-372), before the
         profile, so they are not in its peak (V1 allocates them in _dummy_run during the profile)."""
         peak = self.forward_bytes(spec, settings, layers)
-        if self.runs_v2(spec):
+        if self.plans_v2(spec):
             if stage == settings.pp - 1:
                 peak = max(peak, self.v2_sampler_bytes(spec, settings))
             return peak
