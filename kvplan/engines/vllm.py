@@ -1450,7 +1450,8 @@ class VLLM(Engine):
         S + 1 int32) and the sampler's pos (S int64) and input_ids (S int32) are alive; each
         allocation rounds to 512 B. The forward's [T, hidden] output stays alive (profile_run holds
         it), as in V1. Llama-3.1-8B, S = 1,024, T = 8,192 on 0.25.1: 1,024 x 128,256 x 6 +
-        1,564,672 + 28,672 + (49 MiB - 8 MiB) + 67,108,864 = 900,705,280 B."""
+        1,564,672 (gumbel) + 29,184 (small) + (49 MiB - 8 MiB) + 67,108,864 = 899,699,200 B; on
+        0.26.0 (2 B a logit) 374,362,624 B: below the profile forward's 1,154,272,460, which binds."""
         d = dtype_bytes(spec)
         t = settings.max_num_batched_tokens
         s = min(settings.max_num_seqs, t)
