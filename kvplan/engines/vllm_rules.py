@@ -9,15 +9,16 @@ Modelled releases: every published vLLM release from 0.8.0 to 0.26.0 that runs t
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.26.0 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.26.0 are planned on the V1 runner only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 up to 0.25.1 a GPU that is not CUDA: rule ``cudagraph_estimate_on_amd``), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
 default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
-more), and 0.25.0-0.26.0 for every model without experts or state-space layers (rule
-``v2_model_runner_dense``), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0. Later
+more), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.26.0 for every model
+without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2 memory path is
+planned (rule ``v2_runner_memory``; not MLA models, not on AMD; no CUDA-graph estimate on V2). Later
 releases are refused (see ``REFUSED``): 0.27.0-0.28.0 are not read, and from 0.29.0 Model Runner
 V2 runs wherever its features are supported.
 """
