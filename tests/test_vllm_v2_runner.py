@@ -71,9 +71,9 @@ def test_gemma3_27b_sliding_window_on_v2(capsys, rel, activation, pool, blocks, 
 
 @pytest.mark.parametrize("rel", RELEASES)
 def test_qwen3_8b_and_llama_70b_tp4_on_v2(capsys, rel):
-    """Qwen3-8B and Llama-3.1-70B at tp 4 are bound by the profile forward on V2 (the V1 runner's
-    sampler: 2,377,918,464 / 2,093,047,808 B... the 70B's forward, 2,308,544,921 B at tp 1, is
-    1,251,580,313 B at tp 4: the MLP width splits)."""
+    """Qwen3-8B and Llama-3.1-70B at tp 4 are bound by the profile forward on V2, 1,053,609,164 and
+    1,251,580,313 B (the 70B's MLP width splits 4 ways), where the V1 runner's sampler binds
+    (2,377,918,464 B for Qwen3-8B, vocab 151,936)."""
     qwen = _plan(capsys, "qwen3-8b", "--gpu", "h100", "--engine", f"vllm=={rel}", "--enforce-eager")
     assert _figures(qwen) == (16_391_956_480, 1_053_609_164, 268_435_456, 78_226_705_613, 60_512_704_513,
                               25_648, 410_368)
