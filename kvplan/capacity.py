@@ -1209,7 +1209,7 @@ def plan(req: CapacityRequest) -> Pool:
         w = with_draft_weights(w, *req.speculative.draft_weights(req.spec, req.weights, req.tp,
                                                                  moe=req.moe_parallel, engine=prof))
     if req.kv_cache_memory_bytes is None:
-        prof.check_profiled_pool(req.gpu)  # vLLM 0.20+: a CUDA-graph estimate kvplan does not predict
+        prof.check_profiled_pool(req.gpu, spec)  # vLLM 0.20+: a CUDA-graph estimate kvplan does not predict
     budgets = prof.carve(spec, req.gpu, w, settings)
     if req.speculative is not None:
         # what the engine keeps beside the drafter's weights, by its rule for the target's layers

@@ -233,10 +233,15 @@ def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
         return engine, ""
     if log.loading_words is not None and engine.release >= _RUNNER_TEXTS_FROM:
         if log.loading_words == "GiB and":
-            return None, (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' line "
-                          f"is Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), whose profile run kvplan does "
-                          f"not model)")
-        engine = replace(engine, use_v2_model_runner=False)  # the V1 runner's words: it ran on V1
+            if engine.rule("v2_runner_memory") is None:
+                return None, (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' "
+                              f"line is Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), whose profile run "
+                              f"kvplan has read for 0.25.0-0.26.0 only)")
+            # V2's words on a release whose V2 memory path kvplan reads (rule v2_runner_memory): plan V2
+            # (VLLM.check_model_runner still refuses models with experts, state-space or MLA layers)
+            engine = replace(engine, use_v2_model_runner=True)
+        else:
+            engine = replace(engine, use_v2_model_runner=False)  # the V1 runner's words: it ran on V1
     if log.enforce_eager:  # no CUDA graphs, so 0.20.0+ subtract no estimate (VLLM.check_profiled_pool)
         engine = replace(engine, enforce_eager=True)
     args = log.args

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli
+from helpers import cli, one_line_error
 from kvplan.errors import BadInputError
 from kvplan.explain import explain
 from kvplan.explain_log import LoggedStartup, from_record, parse_log
@@ -464,25 +464,32 @@ def test_a_0_26_log_what_if_keeps_the_logged_async_scheduling():
         assert (row.logged, row.kvplan) == (tokens, tokens)
 
 
-def test_a_0_26_log_of_model_runner_v2_is_not_planned_with_v1_rules(capsys, tmp_path):
-    # Model Runner V2's load line (vllm/v1/worker/gpu/model_runner.py 0.26.0 :306) lacks "memory"
-    # (its profile run is not modelled); this log states no activation or non-torch figure to
-    # re-add, so it cannot be explained: exit 2 naming the runner
+def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path):
+    # Model Runner V2's load line (vllm/v1/worker/gpu/model_runner.py 0.26.0 :306) lacks "memory";
+    # from h31-v2run its profile run is read for 0.25.0-0.26.0 (rule v2_runner_memory): planned on V2,
+    # whose activation peak for Gemma-3-27B is the profile forward's 1,647,103,180 B (the V1 runner's
+    # dummy sampler: 4,037,972,992), so kvplan's KV memory is 2.39 GB above the V1 log's figures
     log = parse_log(_g26("Asynchronous scheduling is enabled.", loading="and"))
     assert log.loading_words == "GiB and"
+    ex = explain(log, model="gemma3-27b", gpu="h100")
+    assert ex.modelled and ex.engine == "vllm==0.26.0"
+    assert (ex.line("activation peak").kvplan, ex.line("KV cache memory").kvplan) == (1_647_103_180, 21_142_312_060)
+    assert ex.line("KV cache tokens").kvplan == 61_587
+    # V2's words on a release whose V2 kvplan has not read (0.24.0): not modelled, exit 2 naming the runner
     with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
-                                            r"Model Runner V2's"):
-        explain(log, model="gemma3-27b", gpu="h100")
+                                            r"Model Runner V2's .*read for 0\.25\.0-0\.26\.0 only"):
+        explain(log, model="gemma3-27b", gpu="h100", release="0.24.0")
     # the V1 runner's words on a 0.26.0 log of a dense model: planned on V1, exit 0
     path = tmp_path / "g26.log"
     path.write_text(_g26("Asynchronous scheduling is disabled."))
     code, out, err = cli(capsys, "explain", str(path), "--model", "gemma3-27b", "--gpu", "h100")
     assert code == 0 and "vllm==0.26.0 rules" in out and "85,077" in out
-    # neither runner's words (no load line): the release's default, V2 for a dense model: exit 2
+    # neither runner's words (no load line): no longer refused for the runner (V2, the release's default
+    # for a dense model, is read), but the log lacks the weights figure explain anchors on: exit 2
     path.write_text(_g26("Asynchronous scheduling is disabled.").replace("Model loading took 51.38 GiB memory and "
                                                                          "38.120000 seconds", "Loading weights took 36.9 seconds"))
     code, out, err = cli(capsys, "explain", str(path), "--model", "gemma3-27b", "--gpu", "h100")
-    assert code == 2 and "runs gemma3-27b on Model Runner V2" in err
+    assert code == 2 and one_line_error(err) == "kvplan: error: cannot explain this log: missing the model weights line"
 
 
 def test_earlier_logs_say_async_scheduling_without_changing_their_plan():

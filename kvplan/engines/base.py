@@ -635,7 +635,7 @@ class Engine:
         """Raise BadInputError when kvplan does not model this engine release on ``gpu``.
         Default: it does."""
 
-    def check_profiled_pool(self, gpu) -> None:
+    def check_profiled_pool(self, gpu, spec=None) -> None:
         """Raise BadInputError when kvplan cannot plan the pool this engine release derives from
         its start-up profile on ``gpu`` (asked only when no KV memory is given outright).
         Default: it can."""

@@ -410,25 +410,66 @@ class VLLM(Engine):
                                 f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
                                 f"_is_v1_supported_oracle); use --engine vllm==0.10.2 or later")
 
+    def runs_v2(self, spec) -> bool:
+        """Whether this release runs ``spec`` on Model Runner V2 (vllm/v1/worker/gpu/): with
+        VLLM_USE_V2_MODEL_RUNNER set, what it says (where the release has V2, 0.12.0+); unset, the
+        release's default (vllm/config/vllm.py VllmConfig.use_v2_model_runner): from 0.25.0 every model
+        without experts or state-space layers (rule ``v2_model_runner_dense``), else the architectures
+        of rule ``v2_model_runner_architectures``. The features that send a default-V2 model back to V1
+        (_get_v2_model_runner_unsupported_features: speculative ngram, prompt embeds, logits processors,
+        a logprobs mode, sequence parallelism, ...) are flags kvplan refuses (kvplan.vllm_args), or
+        off by default (pass_config.enable_sp: IS_DENSE is False, config/vllm.py 0.25.0 :95)."""
+        if self.rule("v2_model_runner_architectures") is None or self.use_v2_model_runner is False:
+            return False
+        if self.use_v2_model_runner:
+            return True
+        if spec.moe is None and not any(_states(spec)) and self.rule("v2_model_runner_dense"):
+            return True
+        return spec.architecture in (self.rule("v2_model_runner_architectures") or ())
+
+    def v2_unplanned(self, spec) -> str | None:
+        """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
+        ``v2_runner_memory``: 0.25.0-0.26.0, models without experts, state-space or MLA layers)."""
+        if self.rule("v2_runner_memory") is None:
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.26.0 only
+        if spec.moe is not None:
+            return "whose profile run kvplan has read only for models without experts"
+        if any(_states(spec)):
+            return "whose profile run kvplan has read only for models without state-space layers"
+        if spec.has_mla:
+            return "whose profile run kvplan has read only for models without MLA layers"
+        return None
+
+    def plans_v2(self, spec) -> bool:
+        """Whether kvplan plans ``spec`` on this release's Model Runner V2: it runs there
+        (``runs_v2``) and kvplan has read that path for it (``v2_unplanned`` None); elsewhere V2 is
+        refused by check_model_runner and the V1 rules apply."""
+        return self.runs_v2(spec) and self.v2_unplanned(spec) is None
+
     def check_model_runner(self, spec) -> None:
-        """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py).
-        Refused: VLLM_USE_V2_MODEL_RUNNER=1 on a release that has Model Runner V2 (0.12.0+), and,
-        with the variable unset, an architecture the release runs on V2 by default (rule
-        ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1, LlamaForCausalLM,
-        MistralForCausalLM and Qwen3ForCausalLM in 0.23.0, also DeepseekV2ForCausalLM,
-        GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0; only those three from 0.25.0), and
-        from 0.25.0 every model without experts or state-space layers (rule ``v2_model_runner_dense``:
-        vLLM's ``or not model_config.is_moe``; hybrid and attention-free models stay on V1), or a spec
-        naming no architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps every model on V1. The refusal
-        says that a quantized checkpoint runs V1 only where the release says so (rule
-        ``v2_model_runner_skips_quantized``: 0.22.0-0.23.0)."""
+        """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py) and,
+        from 0.25.0 (rule ``v2_runner_memory``, FINDINGS_h31_v2run.md), Model Runner V2's
+        (vllm/v1/worker/gpu/model_runner.py) for models without experts, state-space or MLA layers --
+        every model V2 runs by default there but the three MoE architectures. Refused where the
+        deployment runs V2 and kvplan has not read it: VLLM_USE_V2_MODEL_RUNNER=1 on a release that
+        has Model Runner V2 (0.12.0+), and, with the variable unset, an architecture the release runs
+        on V2 by default (rule ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1,
+        LlamaForCausalLM, MistralForCausalLM and Qwen3ForCausalLM in 0.23.0, also
+        DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0; only those
+        three from 0.25.0, 0.26.0 adds three more), a spec naming no architecture there, and MLA
+        models (dense: rule ``v2_model_runner_dense``) from 0.25.0. VLLM_USE_V2_MODEL_RUNNER=0 keeps
+        every model on V1. The refusal says that a quantized checkpoint runs V1 only where the
+        release says so (rule ``v2_model_runner_skips_quantized``: 0.22.0-0.23.0)."""
         v2 = self.rule("v2_model_runner_architectures")
         if v2 is None or self.use_v2_model_runner is False:
             return
-        runner = "Model Runner V2 (vllm/v1/worker/gpu/), whose profile run kvplan does not model"
+        why = self.v2_unplanned(spec)
+        dense = spec.moe is None and not any(_states(spec))
+        if why is None and (self.use_v2_model_runner or dense):
+            return  # planned on V2 (VLLM.activation_bytes), or V1 for an MoE model outside the set
+        runner = f"Model Runner V2 (vllm/v1/worker/gpu/), {why or 'whose profile run kvplan does not model'}"
         if self.use_v2_model_runner:
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
-        dense = spec.moe is None and not any(_states(spec))
 
         def on_v2(rel: Release) -> bool:  # does ``rel`` run this spec (any listed one, no architecture) on V2
             if dense and BOOK.value("v2_model_runner_dense", rel):
@@ -484,6 +525,8 @@ class VLLM(Engine):
                 f"--async-scheduling or --no-async-scheduling in a --from-vllm command, or use --engine vllm==0.25.1")
         else:
             on = True
+        if on and self.plans_v2(spec):  # VllmConfig.max_concurrent_batches (0.26.0 :512-522): V2 pp + 1
+            return (settings.pp + 1) * tokens
         batches = 2 if on and settings.pp == 1 else settings.pp
         return batches * tokens
 
@@ -599,14 +642,24 @@ class VLLM(Engine):
         raise BadInputError(f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): "
                             f"{what}, which kvplan has not re-read; use --engine vllm==0.23.0")
 
-    def check_profiled_pool(self, gpu: GPU) -> None:
+    def check_profiled_pool(self, gpu: GPU, spec=None) -> None:
         """From 0.20.0 (rule ``cudagraph_estimate_subtracted``) vLLM subtracts from the KV pool a
         CUDA-graph memory estimate it measures by capturing trial graphs (gpu_model_runner.py
         profile_cudagraph_memory), which kvplan cannot predict: refused unless the estimate is not
         subtracted: --enforce-eager (cudagraph_mode NONE, not measured),
         VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or,
         up to 0.25.1, a GPU that is not CUDA (AMD: not measured; 0.26.0 measures on ROCm too, rule
-        ``cudagraph_estimate_on_amd``)."""
+        ``cudagraph_estimate_on_amd``). Model Runner V2 (``spec`` run on it, ``runs_v2``) subtracts
+        none: its profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py 0.25.0
+        :680-682, 0.26.0 :705-707), and its profile forward is eager whatever the mode (need_eager=
+        is_profile, 0.25.0 :1162); its graphs are captured after the KV cache is allocated. kvplan
+        has read V2 on CUDA only: an AMD GPU is refused there."""
+        if spec is not None and self.plans_v2(spec):
+            if gpu.vendor == "amd":
+                raise BadInputError(f"{self.name} runs {spec.name} on Model Runner V2 (vllm/v1/worker/gpu/), whose "
+                                    f"memory kvplan has read on CUDA only, not on ROCm; plan it with "
+                                    f"VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command")
+            return
         if self.enforce_eager or self.estimate_cudagraphs is False:
             return
         if gpu.vendor == "amd" and not self.rule("cudagraph_estimate_on_amd"):
@@ -1443,6 +1496,43 @@ class VLLM(Engine):
             kept += self.flashinfer_cutlass_moe_call_bytes(spec, settings)
         return kept
 
+    def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
+        """Model Runner V2's dummy-sampler torch peak (last pipeline stage; rule ``v2_runner_memory``),
+        read against the V1 terms of ``sampler_bytes``. _dummy_sampler_run (0.25.0 model_runner.py
+        :629-641) computes S = min(max_num_seqs, T) rows of logits (d a logit, as V1) from the gathered
+        hidden states themselves (V1 samples a ``torch.rand_like`` copy, gpu_model_runner.py 0.25.0
+        :6109: S x hidden x d that V1's fitted 49 MiB holds and V2 does not: subtracted), then samples
+        with the SamplingStates defaults (temperature 0, top_k = vocab, top_p 1; sample/states.py :32,
+        :34): no top-k/top-p and no FlashInfer (sampler.py :220-229), so no path bytes and no Triton
+        buffer. 0.25.x copies the logits to float32 (sampler.py :157, 4 B a logit, also for an fp32
+        model: torch.empty_like); 0.26.0 keeps them in place (:162-168). gumbel_sample (gumbel.py
+        :215-264) holds local_argmax (S x cdiv(vocab, 1,024) int64) and local_max (fp32), then the
+        argmax index and the gathered token ids (S int64 each); the dummy InputBatch (input_batch.py
+        make_dummy :103-175: idx_mapping, expanded_local_pos, logits_indices S int32, cu_num_logits
+        S + 1 int32) and the sampler's pos (S int64) and input_ids (S int32) are alive; each
+        allocation rounds to 512 B. The forward's [T, hidden] output stays alive (profile_run holds
+        it), as in V1. Llama-3.1-8B, S = 1,024, T = 8,192 on 0.25.1: 1,024 x 128,256 x 6 +
+        1,564,672 (gumbel) + 29,184 (small) + (49 MiB - 8 MiB) + 67,108,864 = 899,699,200 B; on
+        0.26.0 (2 B a logit) 374,362,624 B: below the profile forward's 1,154,272,460, which binds."""
+        d = dtype_bytes(spec)
+        t = settings.max_num_batched_tokens
+        s = min(settings.max_num_seqs, t)
+        vocab = spec.vocab_size
+        rule = self.rule("v2_runner_memory")
+        rand_copy = s * spec.hidden_size * d
+        if rand_copy > R.PROFILE_WORKSPACE_BYTES:
+            raise BadInputError(f"{self.name}: Model Runner V2's dummy sampler lacks V1's rand_like copy of the "
+                                f"sampled hidden states ({rand_copy:,} B), which is larger than the 49 MiB of fixed "
+                                f"profile bytes kvplan's V1 fit holds it in: not planned on V2 (plan it with "
+                                f"VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command)")
+        blocks = cdiv(vocab, 1024)  # gumbel_sample's BLOCK_SIZE
+        r = lambda n: round_up(n, 512)  # noqa: E731 - the caching allocator's rounding
+        gumbel = r(s * blocks * 8) + r(s * blocks * 4) + r(s * 8) + r(s * 8)
+        small = 3 * r(s * 4) + r((s + 1) * 4) + r(s * 8) + r(s * 4)
+        logits = s * vocab * (d + (4 if rule["fp32_logits_copy"] else 0))
+        return (logits + gumbel + small + R.PROFILE_WORKSPACE_BYTES - rand_copy
+                + t * spec.hidden_size * d)
+
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
                          layers: range, weights=None) -> int:
         """vLLM's profiled torch peak for one pipeline stage (``weights``: what decides whether the
@@ -1453,8 +1543,16 @@ class VLLM(Engine):
         IntermediateTensors, :500-501) and the dummy sampler on the last stage only (:6353-6357). The
         WorkspaceManager is every worker's (gpu_worker.py 0.25.1 :379-381), so a stage's MoE layers
         take and keep the workspace whether or not a sampler follows: every stage's forward counts it
-        (``forward_bytes``), and the last stage's sampler peak too."""
+        (``forward_bytes``), and the last stage's sampler peak too. On Model Runner V2 (``runs_v2``;
+        models without experts) the same forward over T tokens (the same model code, eager:
+        model_runner.py 0.25.0 :1324), then ``v2_sampler_bytes`` on the last stage; a later stage's
+        received hidden states and residual are allocated in load_model (0.25.0 :361-372), before the
+        profile, so they are not in its peak (V1 allocates them in _dummy_run during the profile)."""
         peak = self.forward_bytes(spec, settings, layers, gpu, weights)
+        if self.plans_v2(spec):
+            if stage == settings.pp - 1:
+                peak = max(peak, self.v2_sampler_bytes(spec, settings))
+            return peak
         if stage == settings.pp - 1:
             peak = max(peak, self.sampler_bytes(spec, gpu, settings)
                        + self.moe_workspace_bytes(spec, settings, layers, gpu, weights))

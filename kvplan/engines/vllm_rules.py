@@ -9,15 +9,16 @@ Modelled releases: every published vLLM release from 0.8.0 to 0.26.0 that runs t
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
-predict: 0.20.0-0.26.0 are planned only where it is not subtracted (rule
+predict: 0.20.0-0.26.0 are planned on the V1 runner only where it is not subtracted (rule
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 up to 0.25.1 a GPU that is not CUDA: rule ``cudagraph_estimate_on_amd``), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
 default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
-more), and 0.25.0-0.26.0 for every model without experts or state-space layers (rule
-``v2_model_runner_dense``), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0. Later
+more), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.26.0 for every model
+without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2 memory path is
+planned (rule ``v2_runner_memory``; not MLA models, not on AMD; no CUDA-graph estimate on V2). Later
 releases are refused (see ``REFUSED``): 0.27.0-0.28.0 are not read, and from 0.29.0 Model Runner
 V2 runs wherever its features are supported.
 """
@@ -459,6 +460,38 @@ RULES = (
          "model_config.is_hybrid (config/model.py :1655-1663), not is_attention_free (:1651-1652), then "
          "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904); "
          "0.26.0 :605-622 AST-identical"),
+    # -- Model Runner V2's memory path (vllm/v1/worker/gpu/), read for 0.25.0-0.26.0 (FINDINGS_h31_v2run.md):
+    #    None where it is not read (VLLM.check_model_runner refuses V2 there), else whether
+    #    Sampler.apply_sampling_params copies the dummy logits to a new float32 tensor. kvplan.engines.vllm
+    #    VLLM.v2_sampler_bytes / activation_bytes plan V2 for models without experts, state-space or MLA
+    #    layers on CUDA: profile_run = _dummy_run(max_num_batched_tokens, skip_attn) eager (dp_utils.py
+    #    dispatch_cg_and_sync_dp need_eager=is_profile) + _dummy_sampler_run on S = min(T, max_num_seqs)
+    #    rows with the SamplingStates defaults (temperature 0, top_k = vocab, top_p 1: no top-k/top-p,
+    #    no FlashInfer, gumbel_sample's argmax); profile_cudagraph_memory returns 0 (no CUDA-graph
+    #    estimate, with or without --enforce-eager); the non-first stages' intermediate tensors are
+    #    allocated in load_model, before the profile (not in its peak).
+    Rule("v2_runner_memory", "0.8.0", "0.24.0", None,
+         "Model Runner V2 (vllm/v1/worker/gpu/) not read before 0.25.0 (0.12.0-0.24.0 have it)"),
+    Rule("v2_runner_memory", "0.25.0", "0.25.1", {"fp32_logits_copy": True},
+         "vllm/v1/worker/gpu/ (0.25.0 = 0.25.1, diff -r empty): model_runner.py profile_run :648-668, _dummy_run "
+         ":505-627 (num_reqs = min(num_tokens, max_num_reqs) :521; execute_model :1114-, need_eager=is_profile "
+         ":1162, InputBatch.make_dummy :1197, self.model(**model_inputs) :1324; hidden_states[logits_indices] "
+         ":625), _dummy_sampler_run :629-641 (compute_logits on the input itself, no rand_like copy as V1's "
+         "gpu_model_runner.py :6109), profile_cudagraph_memory :680-682 returns 0, load_model DeviceMemoryProfiler "
+         ":279-305 as V1's, intermediate tensors :361-372; sample/sampler.py apply_sampling_params :146-196 "
+         "(`torch.empty_like(logits, dtype=torch.float32).copy_(logits)` :157), sample :198-244 (FlashInfer only "
+         "with top-k/top-p :220-229, gumbel_sample :235-243); sample/states.py top_k = vocab :32, top_p 1 :34, "
+         "get_top_k_top_p :94-104; sample/gumbel.py gumbel_sample :215-264 (local_argmax int64 :234, local_max "
+         "fp32 :236, argmax :262, gather :263); input_batch.py make_dummy :103-175; gpu_worker.py "
+         "determine_available_memory :430-584 (estimate :477-484) as for V1"),
+    Rule("v2_runner_memory", "0.26.0", None, {"fp32_logits_copy": False},
+         "vllm/v1/worker/gpu/ (0.26.0): sample/sampler.py apply_sampling_params :152-207 keeps the logits' dtype "
+         "and mutates them in place (`logits.clone()` :168 only for raw logprobs, none in the dummy run); "
+         "model_runner.py profile_run :673-693, _dummy_run :530-652 (:546, :650), _dummy_sampler_run :654-666, "
+         "profile_cudagraph_memory :705-707 returns 0, load_model :282-308, intermediate tensors :367-378, "
+         "execute_model :1151- (need_eager :1199, make_dummy :1234, eager forward :1361); gumbel.py, states.py, "
+         "input_batch.py make_dummy byte-identical to 0.25.0; gpu_worker.py determine_available_memory :448-606 "
+         "(estimate :501-507)"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
