@@ -604,7 +604,23 @@ class VLLM(Engine):
         subtracted: --enforce-eager (cudagraph_mode NONE, not measured),
         VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or,
         up to 0.25.1, a GPU that is not CUDA (AMD: not measured; 0.26.0 measures on ROCm too, rule
-        ``cudagraph_estimate_on_amd``)."""
+        ``cudagraph_estimate_on_amd``).
+
+        From 0.27.0 (rule ``non_kv_from_free_memory``) the non-KV memory is the device's free-memory
+        drop from the worker's start to after the profile run, plus the torch peak over what stays
+        allocated: it counts what PyTorch's caching allocator keeps reserved in segments that
+        outlive the profile run and the runner's own buffers, which follow the allocator's segment
+        layout: every profiled pool is refused, eager or not (--kv-cache-memory-bytes, which vLLM
+        returns without that accounting, is planned: capacity.plan does not call this then)."""
+        if self.rule("non_kv_from_free_memory"):
+            raise BadInputError(
+                f"{self.name} measures the memory that is not KV cache from the device's free memory "
+                f"(vllm/utils/mem_utils.py memory_profiling: the free-memory drop from the worker's start to after "
+                f"the profile run, plus the torch peak over what stays allocated), which counts the PyTorch "
+                f"caching allocator's reserved segments and the model runner's buffers, set by the allocator's "
+                f"segment layout that kvplan does not predict; give the KV memory with --kv-cache-memory-bytes "
+                f"(vLLM then skips that accounting), or use --engine "
+                f"vllm=={self.newest_release_where('non_kv_from_free_memory', False)}")
         if self.enforce_eager or self.estimate_cudagraphs is False:
             return
         if gpu.vendor == "amd" and not self.rule("cudagraph_estimate_on_amd"):
