@@ -167,3 +167,16 @@ def test_engine_models_0_27_0():
     assert sum(1 for spans in archs.values() if spans[-1][1] == "0.27.0") == 357
     assert archs["KimiK3ForConditionalGeneration"] == [["0.27.0", "0.27.0"]]
     assert archs["Plamo2ForCausalLM"][-1][1] == "0.26.0" and archs["OuroForCausalLM"][-1][1] == "0.26.0"
+
+
+def test_explain_of_a_0_27_0_log_says_why_it_is_not_planned():
+    """A 0.27.0 log (test_explain's 0.26.0 Gemma log with the version changed) is not re-planned: kvplan
+    does not predict the free-memory accounting, and this log has no activation / non-torch figures."""
+    from test_explain import _g26
+
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    with pytest.raises(BadInputError, match=r"vllm 0\.27\.0 \(not modelled: its non-KV memory is measured from the "
+                                            r"device's free memory"):
+        explain(parse_log(_g26().replace("0.26.0", "0.27.0")), model="gemma3-27b", gpu="h100")
