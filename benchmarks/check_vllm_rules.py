@@ -338,6 +338,11 @@ for rel in BOOK.releases:
     worker = rd('v1/worker/gpu_worker.py')
     at = worker.find('self.model_runner.profile_cudagraph_memory()')
     got['cudagraph_estimate_on_amd'] = at > 0 and 'is_cuda_alike()' in worker[max(0, at - 300):at].split('if')[-1]
+    # non_kv_from_free_memory: memory_profiling's non-KV memory from the device's free memory
+    # (total_consumed + transient_peak_headroom, 0.27.0+) rather than weights + torch peak + non-torch
+    mem = rd('utils/mem_utils.py') or rd('utils/__init__.py')
+    got['non_kv_from_free_memory'] = re.search(r'non_kv_cache_memory = result\.total_consumed \+ '
+                                               r'result\.transient_peak_headroom', mem) is not None
     # window_in_flight_tokens: SlidingWindowSpec / ChunkedLocalAttentionSpec size a request with
     # vllm_config.max_in_flight_tokens (0.26.0+) rather than max_num_batched_tokens
     kci_text = rd('v1/kv_cache_interface.py')
@@ -456,8 +461,9 @@ for rel in BOOK.releases:
         at = kci.find(f'class {cls}(')
         nxt = kci.find('\nclass ', at + 1)
         return kci[at:nxt if nxt > 0 else None]
-    sw_branch = re.search(r'isinstance\(spec, SlidingWindowSpec\):\s*kv_cache_spec\[layer_name\] = '
-                          r'FullAttentionSpec\((.*?)\)', kcu, re.S)
+    # (0.27.0 moves the branch into _promote_local_kv_cache_specs, writing promoted_specs[layer_name])
+    sw_branch = re.search(r'isinstance\(spec, SlidingWindowSpec\):\s*(?:block_size = [^\n]*\n\s*)?'
+                          r'(?:kv_cache_spec|promoted_specs)\[layer_name\] = FullAttentionSpec\((.*?)\)', kcu, re.S)
     window_v = {}
     for kind, cls in (('sliding_window', 'SlidingWindowSpec'), ('chunked_local', 'ChunkedLocalAttentionSpec')):
         if 'head_size_v' not in _body(cls):
@@ -486,6 +492,10 @@ for rel in BOOK.releases:
         want = BOOK.value(k, rel)
         if k == 'moe_persistent_workspace' and want == 'oracle unread' and v == 'oracle triton':
             continue  # the markers hold, but the layer was read only to 0.25.1: refusing is the safe side
+        if k in ('mla_forward_read', 'deepseek_v2_forward_read') and want is False and v is True:
+            continue  # the old markers hold, but the file changed and was not read (0.27.0): refusing is safe
+        if k == 'mla_prefill_dimensions' and BOOK.value('mla_forward_read', rel) is False:
+            continue  # never consulted: MLA models are refused first where the layer is not read
         if want != v:
             print(f'{rel}: {k} table={want!r} source={v!r}'); bad += 1
     if not serve: print(rel, 'scheduler defaults differ'); bad += 1

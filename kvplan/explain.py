@@ -244,6 +244,12 @@ def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
             engine = replace(engine, use_v2_model_runner=False)  # the V1 runner's words: it ran on V1
     if log.enforce_eager:  # no CUDA graphs, so 0.20.0+ subtract no estimate (VLLM.check_profiled_pool)
         engine = replace(engine, enforce_eager=True)
+    if engine.rule("non_kv_from_free_memory"):
+        # vLLM 0.27.0+: the non-KV memory is measured from the device's free memory, which kvplan does
+        # not predict (VLLM.check_profiled_pool): the log's own figures only
+        return None, (f"{log.engine} {engine.release} (not modelled: its non-KV memory is measured from the "
+                      f"device's free memory, vllm/utils/mem_utils.py memory_profiling, which kvplan does not "
+                      f"predict)")
     args = log.args
     if log.async_scheduling is not None:
         engine = replace(engine, async_scheduling=log.async_scheduling)

@@ -202,7 +202,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.26.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.27.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "
@@ -247,7 +247,20 @@ RULES = (
          "unpadded_page_size_bytes (:185-201, same bytes), real_page_size_bytes AST-identical (:204-218, :328-342); "
          "sliding-window and chunked-local max_memory_usage_bytes take max_in_flight_tokens (vllm rule "
          "window_in_flight_tokens); unify_kv_cache_spec_page_size also pads Mamba pages; block_pool.py "
-         "BlockPool.__init__ AST-identical"),
+         "BlockPool.__init__ AST-identical. 0.27.0 (FINDINGS_h31_v27.md): " + _KCI + " page sizes "
+         "(AttentionSpec.page_size_bytes / real_page_size_bytes, FullAttentionSpec, MLAAttentionSpec), every "
+         "max_memory_usage_bytes and the window admission AST-identical (:205-226, :336-350, :408-426, :522-618); "
+         + _KCU + " get_max_concurrency_for_kv_cache_config (:937-959) sums cdiv(max_memory_usage_bytes, page) per "
+         "group, the same blocks for these kinds (each group's bytes are whole pages of one unified size); "
+         "_get_kv_cache_groups_uniform_page_size (:1140-1280) first merges same-type buckets whose specs "
+         "FullAttentionSpec.merge accepts (full-attention specs differing only in sliding_window / "
+         "attention_chunk_size, made by the hybrid-off path), none for these kinds with the hybrid manager on; "
+         "unify_hybrid_kv_cache_specs (:1568-1589, _promote_local_kv_cache_specs :1446-1531) gives promoted window "
+         "layers the full layers' block size (a window model at a block size other than 16 stays refused, rule "
+         "window_block_size); get_kv_cache_groups (:1781-1852) falls back to full allocation only for MLA with "
+         "sliding-window layers (_try_get_full_allocation_fallback_groups :1534-1565); get_num_blocks, "
+         "check_enough_kv_cache_memory, _max_memory_usage_bytes_from_groups, get_kv_cache_config_from_groups, "
+         "get_kv_cache_configs AST-identical; block_pool.py BlockPool.__init__ AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

@@ -476,8 +476,13 @@ class VLLM(Engine):
                 return True
             return bool(set(BOOK.value("v2_model_runner_architectures", rel) or ())
                         & ({spec.architecture} if spec.architecture else set(v2)))
-        # the newest earlier release that runs the architecture (any, without one) on V1 by default
-        earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release and not on_v2(rel))
+        def planned(rel: Release) -> bool:  # kvplan plans ``spec`` there by default: on V1, or on a V2 it has read
+            if not on_v2(rel):
+                return True
+            return (dense and not spec.has_mla and BOOK.value("v2_runner_memory", rel) is not None
+                    and BOOK.value("v2_model_runner_dense", rel))
+        # the newest earlier release kvplan plans the architecture (any, without one) on by default
+        earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release and planned(rel))
         way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
                    f"vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
@@ -653,7 +658,23 @@ class VLLM(Engine):
         none: its profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py 0.25.0
         :680-682, 0.26.0 :705-707), and its profile forward is eager whatever the mode (need_eager=
         is_profile, 0.25.0 :1162); its graphs are captured after the KV cache is allocated. kvplan
-        has read V2 on CUDA only: an AMD GPU is refused there."""
+        has read V2 on CUDA only: an AMD GPU is refused there.
+
+        From 0.27.0 (rule ``non_kv_from_free_memory``) the non-KV memory is the device's free-memory
+        drop from the worker's start to after the profile run, plus the torch peak over what stays
+        allocated: it counts what PyTorch's caching allocator keeps reserved in segments that
+        outlive the profile run and the runner's own buffers, which follow the allocator's segment
+        layout: every profiled pool is refused, eager or not (--kv-cache-memory-bytes, which vLLM
+        returns without that accounting, is planned: capacity.plan does not call this then)."""
+        if self.rule("non_kv_from_free_memory"):
+            raise BadInputError(
+                f"{self.name} measures the memory that is not KV cache from the device's free memory "
+                f"(vllm/utils/mem_utils.py memory_profiling: the free-memory drop from the worker's start to after "
+                f"the profile run, plus the torch peak over what stays allocated), which counts the PyTorch "
+                f"caching allocator's reserved segments and the model runner's buffers, set by the allocator's "
+                f"segment layout that kvplan does not predict; give the KV memory with --kv-cache-memory-bytes "
+                f"(vLLM then skips that accounting), or use --engine "
+                f"vllm=={self.newest_release_where('non_kv_from_free_memory', False)}")
         if spec is not None and self.plans_v2(spec):
             if gpu.vendor == "amd":
                 raise BadInputError(f"{self.name} runs {spec.name} on Model Runner V2 (vllm/v1/worker/gpu/), whose "

@@ -5,7 +5,7 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.26.0 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.27.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
@@ -13,13 +13,16 @@ predict: 0.20.0-0.26.0 are planned on the V1 runner only where it is not subtrac
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 up to 0.25.1 a GPU that is not CUDA: rule ``cudagraph_estimate_on_amd``), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
+0.27.0 measures the non-KV memory from the device's free memory (rule ``non_kv_from_free_memory``):
+its profiled pool is refused, and it is planned with the KV memory given (--kv-cache-memory-bytes).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
 default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
-more), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.26.0 for every model
-without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2 memory path is
-planned (rule ``v2_runner_memory``; not MLA models, not on AMD; no CUDA-graph estimate on V2). Later
-releases are refused (see ``REFUSED``): 0.27.0-0.28.0 are not read, and from 0.29.0 Model Runner
+more, 0.27.0 one), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.27.0
+for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
+memory path is planned on 0.25.0-0.26.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
+CUDA-graph estimate on V2) and not read on 0.27.0 (refused there unless VLLM_USE_V2_MODEL_RUNNER=0).
+Later releases are refused (see ``REFUSED``): 0.27.1-0.28.0 are not read, and from 0.29.0 Model Runner
 V2 runs wherever its features are supported.
 """
 
@@ -38,7 +41,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0",
+    "0.26.0", "0.27.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -54,16 +57,18 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.27": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
-            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
-            "run kvplan does not model, is the default for every generating model without experts or state-space "
-            "layers and for the MoE architectures in vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES "
-            "(_is_default_v2_model_runner_model from 0.25.0), which kvplan has not read past 0.26.0",
+    "0.27.1": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+              "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured "
+              "from the device's free memory (vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), "
+              "and Model Runner V2, whose profile run kvplan does not model, is the default for every generating "
+              "model without experts or state-space layers and for the MoE architectures in vllm/config/vllm.py "
+              "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (_is_default_v2_model_runner_model from 0.25.0), which kvplan "
+              "has not read past 0.27.0",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -210,6 +215,8 @@ _FI_MAX_BYTES_SM103 = {**_FI_MAX_BYTES, (10, 3): {2: 64 * _MIB, 4: 64 * _MIB, 8:
 #: 0.25.0 adds tp 16 on 10.0 and 10.3 (64 MB, "mnnvl multi-node").
 _FI_MAX_BYTES_TP16 = {**_FI_MAX_BYTES_SM103, (10, 0): {**_FI_MAX_BYTES[(10, 0)], 16: 64 * _MIB},
                       (10, 3): {**_FI_MAX_BYTES_SM103[(10, 3)], 16: 64 * _MIB}}
+#: 0.27.0 adds capability 10.7 (2: 64, 4: 64, 8: 2 MB; no 16).
+_FI_MAX_BYTES_SM107 = {**_FI_MAX_BYTES_TP16, (10, 7): {2: 64 * _MIB, 4: 64 * _MIB, 8: 2 * _MIB}}
 
 #: vLLM's SupportsMambaPrefixCaching model classes, 0.11.1-0.15.0 (rule state_prefix_caching; 0.19.1
 #: adds NemotronHPuzzleForCausalLM).
@@ -390,6 +397,34 @@ RULES = (
          "profiler to torch.accelerator.get_memory_info'), subtracted as on CUDA (:519-544); "
          "GPUModelRunner.profile_cudagraph_memory (gpu_model_runner.py :6576-6742) captures on the compute "
          "stream on ROCm"),
+    # -- how the worker measures the memory that is not KV cache. False: weights_memory (the allocated
+    #    bytes load_model added) + the torch peak over what was allocated when the profile run began +
+    #    the non-torch increase since the worker's start (cuda memory - torch reserved), all of which
+    #    kvplan plans from allocated bytes and the fitted non-torch figures. True (0.27.0): the drop in
+    #    the device's free memory from the worker's start to after the profile run and empty_cache
+    #    (total_consumed), plus the torch peak over what stays allocated then (transient_peak_headroom):
+    #    besides the old terms, every byte PyTorch's caching allocator keeps reserved but unallocated
+    #    in a segment that still holds a live tensor (a kept buffer carved out of a freed activation's
+    #    segment pins that segment), and the runner's buffers allocated after the worker's start but
+    #    outside load_model (GPUModelRunner.__init__, the workspace manager). Both follow the
+    #    allocator's segment layout, which kvplan does not predict (VLLM.check_profiled_pool refuses
+    #    the profiled pool; --kv-cache-memory-bytes skips the accounting and is planned).
+    Rule("non_kv_from_free_memory", "0.8.0", "0.26.0", False,
+         "vllm/utils/mem_utils.py memory_profiling: non_kv_cache_memory = non_torch_increase + torch_peak_increase "
+         "+ weights_memory (0.19.1 :273-283); 0.20.0-0.26.0 vllm/v1/worker/gpu_worker.py "
+         "Worker.determine_available_memory recomputes it from the pre-CUDA-graph torch peak, the same three terms "
+         "(0.26.0 :509-516)"),
+    Rule("non_kv_from_free_memory", "0.27.0", None, True,
+         "vllm/utils/mem_utils.py (0.27.0) memory_profiling (:234-326): total_consumed = "
+         "before_create.free_memory - after_profile.free_memory (:317-320, after gc.collect and "
+         "torch.accelerator.empty_cache :301-304), transient_peak_headroom = after_profile.torch_peak - "
+         "after_profile.torch_allocated (:323-325), non_kv_cache_memory = total_consumed + transient_peak_headroom "
+         "(:326); vllm/v1/worker/gpu_worker.py Worker.determine_available_memory (:460-611): available = "
+         "requested_memory - non_kv_cache_memory - cudagraph_memory_estimate_applied (:544-548); the baseline is "
+         "init_device's snapshot (:395) taken before init_workspace_manager (:406) and the GPUModelRunner (:409-421); "
+         "with kv_cache_memory_bytes set it returns that value after the profile run (:474-496, "
+         "multimodal/gpu_ipc_memory.py reserve_mm_ipc_gpu_memory :155-, 0 B by default: mm_ipc_gpu_memory_gb 0, "
+         "VLLM_VIDEO_LOADER_BACKEND 'opencv')"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -441,7 +476,7 @@ RULES = (
          "_get_v2_model_runner_unsupported_features :2042-2135); Worker.__init__ takes it as before"),
     # 0.26.0 adds InklingForCausalLM, InklingForConditionalGeneration and LongcatFlashNgramForCausalLM;
     # use_v2_model_runner also forces V2 for a DFlash drafter that needs several KV groups.
-    Rule("v2_model_runner_architectures", "0.26.0", None,
+    Rule("v2_model_runner_architectures", "0.26.0", "0.26.0",
          ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM", "InklingForConditionalGeneration",
           "LongcatFlashNgramForCausalLM", "Qwen2MoeForCausalLM"),
          "vllm/config/vllm.py (0.26.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:68-77) adds 'InklingForCausalLM', "
@@ -450,6 +485,17 @@ RULES = (
          "drafter with mixed sliding / full layers); _is_default_v2_model_runner_model AST-identical (:605-622); "
          "_get_v2_model_runner_unsupported_features (:2127-2214) drops the logprobs-mode entry and lets MLA take "
          "prefill context parallelism"),
+    # 0.27.0 adds KimiK3ForConditionalGeneration (left out on ROCm by default_v2_model_runner_architectures);
+    # a listed architecture now runs V2 even when hybrid; prefill context parallelism forces V2.
+    Rule("v2_model_runner_architectures", "0.27.0", None,
+         ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM", "InklingForConditionalGeneration",
+          "KimiK3ForConditionalGeneration", "LongcatFlashNgramForCausalLM", "Qwen2MoeForCausalLM"),
+         "vllm/config/vllm.py (0.27.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:69-79) adds "
+         "'KimiK3ForConditionalGeneration', which default_v2_model_runner_architectures (:91-102) leaves out on "
+         "ROCm (ROCM_EXCLUDED_V2_MODEL_RUNNER_ARCHITECTURES :84-88); VllmConfig.use_v2_model_runner (:578-623) as "
+         "0.26.0 plus V2 for prefill_context_parallel_size > 1 (--prefill-context-parallel-size, refused by "
+         "kvplan); _is_default_v2_model_runner_model (:637-658) keeps a listed architecture on V2 even when "
+         "is_hybrid"),
     # -- Model Runner V2 by default for every generating model without experts (is_moe: get_num_experts() > 0)
     #    that is neither hybrid (state-space layers with attention) nor attention-free; kvplan.engines.vllm
     #    VLLM.check_model_runner refuses a spec without MoE and without state-space layers there.
@@ -459,7 +505,8 @@ RULES = (
          "vllm/config/vllm.py _is_default_v2_model_runner_model (0.25.0 :557-574): runner_type 'generate', not "
          "model_config.is_hybrid (config/model.py :1655-1663), not is_attention_free (:1651-1652), then "
          "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904); "
-         "0.26.0 :605-622 AST-identical"),
+         "0.26.0 :605-622 AST-identical; 0.27.0 :637-658: `return is_default_v2_architecture or not "
+         "model_config.is_moe`, the hybrid test now skipped for listed architectures only"),
     # -- Model Runner V2's memory path (vllm/v1/worker/gpu/), read for 0.25.0-0.26.0 (FINDINGS_h31_v2run.md):
     #    None where it is not read (VLLM.check_model_runner refuses V2 there), else whether
     #    Sampler.apply_sampling_params copies the dummy logits to a new float32 tensor. kvplan.engines.vllm
@@ -484,7 +531,7 @@ RULES = (
          "get_top_k_top_p :94-104; sample/gumbel.py gumbel_sample :215-264 (local_argmax int64 :234, local_max "
          "fp32 :236, argmax :262, gather :263); input_batch.py make_dummy :103-175; gpu_worker.py "
          "determine_available_memory :430-584 (estimate :477-484) as for V1"),
-    Rule("v2_runner_memory", "0.26.0", None, {"fp32_logits_copy": False},
+    Rule("v2_runner_memory", "0.26.0", "0.26.0", {"fp32_logits_copy": False},
          "vllm/v1/worker/gpu/ (0.26.0): sample/sampler.py apply_sampling_params :152-207 keeps the logits' dtype "
          "and mutates them in place (`logits.clone()` :168 only for raw logprobs, none in the dummy run); "
          "model_runner.py profile_run :673-693, _dummy_run :530-652 (:546, :650), _dummy_sampler_run :654-666, "
@@ -492,6 +539,8 @@ RULES = (
          "execute_model :1151- (need_eager :1199, make_dummy :1234, eager forward :1361); gumbel.py, states.py, "
          "input_batch.py make_dummy byte-identical to 0.25.0; gpu_worker.py determine_available_memory :448-606 "
          "(estimate :501-507)"),
+    Rule("v2_runner_memory", "0.27.0", None, None,
+         "Model Runner V2 (vllm/v1/worker/gpu/) of 0.27.0 not read (FINDINGS_h31_v27.md: only the V1 runner was)"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -550,7 +599,7 @@ RULES = (
     Rule("window_in_flight_tokens", "0.8.0", "0.25.1", None,
          "vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_memory_usage_bytes (0.25.0 :568-577) and "
          "ChunkedLocalAttentionSpec.max_memory_usage_bytes (:499-505): scheduler_config.max_num_batched_tokens"),
-    Rule("window_in_flight_tokens", "0.26.0", None, "in_flight",
+    Rule("window_in_flight_tokens", "0.26.0", "0.26.0", "in_flight",
          "vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_admission_blocks_per_request / "
          "max_memory_usage_bytes (0.26.0 :567-598) and ChunkedLocalAttentionSpec (:502-526) take "
          "vllm_config.max_in_flight_tokens (config/vllm.py :524-532) = max_concurrent_batches (:511-522: "
@@ -559,6 +608,13 @@ RULES = (
          "speculative method other than EAGLE / MTP / NGram-GPU / DSpark, disable_padded_drafter_batch, an "
          "executor without supports_async_scheduling (only multiproc_executor.py and uniproc_executor.py "
          "have it) or ROCm DeepEP DBO"),
+    Rule("window_in_flight_tokens", "0.27.0", None, "in_flight",
+         "vllm/v1/kv_cache_interface.py (0.27.0): SlidingWindowSpec.max_admission_blocks_per_request / "
+         "max_memory_usage_bytes (:587-618) and ChunkedLocalAttentionSpec's (:522-546) AST-identical to 0.26.0; "
+         "config/vllm.py VllmConfig.max_concurrent_batches / max_in_flight_tokens AST-identical (:540-550, "
+         ":553-561); __post_init__ (:972-1703) sets async_scheduling None -> True (:1095-1143) under the same "
+         "conditions (executors with supports_async_scheduling: multiproc_executor.py :526, uniproc_executor.py "
+         ":146) but no longer logs 'Asynchronous scheduling is enabled / disabled'"),
     # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
     Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
          _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
@@ -583,12 +639,19 @@ RULES = (
     # whatever the logits' dtype, and the kernel casts its loads to float32. The sampler's logits are
     # float32 (sampler.py Sampler.forward :95-96 'logits = logits.to(torch.float32)', unchanged), so
     # the buffer is the same [rows, vocab] float32 as before.
-    Rule("sampler_top_k_top_p", "0.26.0", None, "triton",
+    Rule("sampler_top_k_top_p", "0.26.0", "0.26.0", "triton",
          _TOPK + " (0.26.0: apply_top_k_top_p AST-identical; apply_top_k_top_p_triton :856-964: buffer = "
          "torch.empty((min(next_power_of_2(min(num_sm, rows)), num_sm), vocab), dtype=torch.float32) :913-917, "
          "the tables float32 :923-929; _topk_topp_kernel :94-853 only adds .to(tl.float32) to its loads; "
          "apply_top_k_top_p_pytorch :363-405 softmax(dtype=torch.float32), the same float32 tensor for float32 "
          "logits; sampler.py Sampler.forward casts the logits to float32 :95-96)"),
+    # 0.27.0 takes float32 logits only again: the buffer is logits.new_empty, float32, the same bytes.
+    Rule("sampler_top_k_top_p", "0.27.0", None, "triton",
+         _TOPK + " (0.27.0: apply_top_k_top_p_triton :856-958 asserts float32 logits (:881) and keeps buffer = "
+         "logits.new_empty((min(next_power_of_2(NUM_PROGRAMS), num_sm), vocab)) (:914), the tables "
+         "logits.new_tensor; sampler.py Sampler.forward / sample AST-identical to 0.26.0 (float32 logits :95-96); "
+         "GPUModelRunner.profile_run AST-identical (:6433-6506), _dummy_sampler_run (:6242-6344) names "
+         "PROCESSED_LOGPROBS_MODES only)"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
     #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
@@ -625,13 +688,19 @@ RULES = (
     # "top_k_first" fast path to top_k_top_p_sampling_from_logits / _from_probs, taken only for a Python
     # int top_k (_top_k_first_fast_path_applicable); vLLM passes a tensor (the dummy sampler's
     # top_k=dummy_tensors(vocab - 1), gpu_model_runner.py :6195), so the 0.6.13 path runs.
-    Rule("sampler_flashinfer_first_bytes", "0.26.0", None, 1 << 20,
+    Rule("sampler_flashinfer_first_bytes", "0.26.0", "0.26.0", 1 << 20,
          _RUNNER + " (0.26.0: _dummy_sampler_run AST-identical to 0.25.0, top_k / top_p tensors :6194-6195); "
          "topk_topp_sampler.py flashinfer_sample (:472-510) passes logits.float().contiguous(), the float32 "
          "logits themselves; flashinfer-python==0.6.14 (a Requires-Dist of the 0.26.0 wheel): sampling.py "
          "top_k_top_p_sampling_from_logits takes _top_k_first_fast_path only when isinstance(top_k, int), else "
          "0.6.13's calls; utils.py (_get_cache_buf), api_logging.py, jit/sampling.py, csrc/sampling.cu "
          "byte-identical to 0.6.13; include/flashinfer/sampling.cuh changes one loop condition (no buffer)"),
+    Rule("sampler_flashinfer_first_bytes", "0.27.0", None, 1 << 20,
+         _RUNNER + " (0.27.0 :6242-6344, as 0.26.0 but PROCESSED_LOGPROBS_MODES); topk_topp_sampler.py flashinfer_sample "
+         "(:475-512) passes the float32 logits as they are; flashinfer-python==0.6.16.post3 (a Requires-Dist of the "
+         "0.27.0 wheel): sampling.py, api_logging.py, jit/sampling.py, csrc/sampling.cu, sampling_utils.h "
+         "byte-identical to 0.6.14, utils.py _get_cache_buf AST-identical, include/flashinfer/sampling.cuh adds "
+         "__launch_bounds__ for SM107 builds only (no buffer)"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -757,7 +826,7 @@ RULES = (
     # 0.26.0 (FINDINGS_h31_v26moe.md): every function the 0.25.x rows cite compared by AST with 0.25.1's and
     # each difference read; layer.py, unquantized_fused_moe_method.py, experts/triton_moe.py, oracle/fp8.py,
     # quantization/fp8.py, v1/worker/workspace.py, qwen3_moe.py and mixtral.py are byte-identical to 0.25.1.
-    Rule("moe_persistent_workspace", "0.26.0", None, "oracle triton",
+    Rule("moe_persistent_workspace", "0.26.0", "0.26.0", "oracle triton",
          "fused_moe/layer.py (FusedMoE :100-420, determine_expert_counts :73-96), unquantized_fused_moe_method.py "
          "(create_weights :88-138, _setup_kernel :155-199, process_weights_after_loading :201-270), "
          "experts/triton_moe.py (workspace_shapes :181-196, apply :198-536) and v1/worker/workspace.py byte-identical "
@@ -776,6 +845,17 @@ RULES = (
          "silu_and_mul in place as before); router/gate_linear.py GateLinear (:49-137, forward :168-221): a "
          "cuteDSL ll_bf16_gemm tier for at most 16 tokens (per call, torch.empty output) and an opt-in SM100 "
          "bf16x3 tier, no buffer; fused_topk_bias_router.py folds routed_scaling_factor into the kernel"),
+    # 0.27.0 (FINDINGS_h31_v27.md): not read. fused_moe/layer.py replaces the FusedMoE factory function by a
+    # FusedMoEFactory class (:99-), runner/moe_runner.py MoERunner.forward (:671-780) and
+    # _maybe_reduce_final_output (:462-496) change, a latent_moe_runner.py is new, modular_kernel.py
+    # _prepare / _fused_experts (:1189-1276, :1278-1360) and FusedMoEExpertsModular.activation change, and
+    # oracle/unquantized.py select_unquantized_moe_backend / make_unquantized_moe_kernel change. The
+    # profiled pool of 0.27.0 is refused anyway (rule non_kv_from_free_memory); with the KV memory given,
+    # a MoE model is refused rather than checked against an unread workspace.
+    Rule("moe_persistent_workspace", "0.27.0", None, "oracle unread",
+         "fused_moe/layer.py (0.27.0) FusedMoEFactory (:99-), runner/moe_runner.py MoERunner.forward (:671-780), "
+         "modular_kernel.py FusedMoEKernelModularImpl._prepare / _fused_experts (:1189-1276, :1278-1360), "
+         "oracle/unquantized.py select_unquantized_moe_backend (:194-311): changed, not read"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -921,11 +1001,13 @@ RULES = (
          "(:674-718) hands the layer to make_fp8_moe_kernel (:670-718; used by HUMMING only); "
          "convert_to_fp8_moe_kernel_format (:457-561) adds the AITER_MXFP8 / HUMMING branches only; "
          "TritonExperts workspace as rule moe_persistent_workspace 0.25.0"),
-    Rule("moe_fp8_block_sm90_triton", "0.26.0", None, "triton",
+    Rule("moe_fp8_block_sm90_triton", "0.26.0", "0.26.0", "triton",
          "fused_moe/oracle/fp8.py and quantization/fp8.py byte-identical to 0.25.1 (_get_priority_backends :69-133, "
          "Hopper block-fp8 clause :112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718; "
          "Fp8MoEMethod.__init__ / create_weights / _setup_kernel / process_weights_after_loading :505-532, :534-672, "
          ":674-718, :720-763); TritonExperts workspace as rule moe_persistent_workspace 0.26.0"),
+    Rule("moe_fp8_block_sm90_triton", "0.27.0", None, None,
+         "not read for 0.27.0 (rule moe_persistent_workspace 'oracle unread' refuses every MoE model first)"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
@@ -946,13 +1028,16 @@ RULES = (
          "only for glm_moe_dsa, DeepSeek sparse attention, refused, or a config's moe_router_dtype, which kvplan's "
          "weights refuse as unread) and sequence-parallel flags; attention __init__s pass reduce_results (True "
          "without sequence parallelism); load_weights changes the V3.2 indexer only"),
-    Rule("deepseek_v2_forward_read", "0.26.0", None, True,
+    Rule("deepseek_v2_forward_read", "0.26.0", "0.26.0", True,
          "models/deepseek_v2.py (0.26.0): DeepseekV2DecoderLayer.forward / DeepseekV2Model.forward AST-identical "
          "to 0.25.1 (:1272-1343, :1413-1501); DeepseekV2MoE.__init__ (:278-395) builds the gate without "
          "params_dtype / force_fp32_compute (model dtype: the fp32 router case is refused anyway) and takes "
          "apply_routed_scale_to_output from DeepseekV2DecoderLayer.__init__ (:1178-1270: not "
          "rocm_aiter_ops.is_fused_moe_enabled(), True on CUDA as 0.25.1's); DeepseekV2MLAAttention.__init__ "
          "(:961-1166) changes the V3.2 indexer's MTP skip_topk only"),
+    Rule("deepseek_v2_forward_read", "0.27.0", None, False,
+         "models/deepseek_v2.py (0.27.0): DeepseekV2Model.forward (:1433-1517), DeepseekV2MoE.__init__ (:280-397) "
+         "and DeepseekV2MLAAttention.__init__ (:968-1186) changed, not read"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1364,7 +1449,7 @@ RULES = (
     #    0.25.1 for what the profile run holds: nothing new (see the 0.26.0 row).
     Rule("mla_forward_read", "0.8.0", "0.25.1", True,
          "the MLA rules above (mla_kv_b_dequantized_copy, mla_block_size, fp8_kv_start_mla) read it"),
-    Rule("mla_forward_read", "0.26.0", None, True,
+    Rule("mla_forward_read", "0.26.0", "0.26.0", True,
          "vllm/model_executor/layers/attention/mla_attention.py (0.26.0; 0.25.1 lines after the slash): the profile "
          "run builds no attention metadata, so MLAAttention.forward_impl (:672-946 / :624-873) takes its "
          "attn_metadata-None branch (:706-724 / :658-676), unchanged: one transient chunked_prefill_workspace_size "
@@ -1382,6 +1467,12 @@ RULES = (
          "and _compute_prefill_context adds fp8_ds_mla and empty-context branches; MLACommonMetadataBuilder "
          "(:1761-2009) is built after the pool is sized; get_kv_cache_spec passes the layer's own cache dtype "
          "(the same pages, rule paging)"),
+    # 0.27.0 (FINDINGS_h31_v27.md): not read. MLAAttention.__init__ / forward / forward_impl /
+    # process_weights_after_loading / get_kv_cache_spec all change (a masked-MHA prefill, _use_masked_mha).
+    Rule("mla_forward_read", "0.27.0", None, False,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.27.0): MLAAttention.__init__ (:361-589), forward "
+         "(:601-685), forward_impl (:687-992), process_weights_after_loading (:994-1111), get_kv_cache_spec "
+         "(:1140-1152) and MLACommonMetadataBuilder changed; new _use_masked_mha (:1547): not read"),
     # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
     #    None: any (FlashAttnPrefillBackend had no supported_mla_dimensions up to 0.25.1); else
     #    {"every": dims FlashAttention's prefill takes on any FlashAttention version, "not_fa4": dims it takes
@@ -1392,7 +1483,7 @@ RULES = (
          "vllm/v1/attention/backends/mla/prefill/flash_attn.py (0.25.1): FlashAttnPrefillBackend leaves "
          "supported_mla_dimensions empty (base.py :44), so MLAPrefillBackend.validate_configuration (:70-99) takes "
          "any dims"),
-    Rule("mla_prefill_dimensions", "0.26.0", None,
+    Rule("mla_prefill_dimensions", "0.26.0", "0.26.0",
          {"every": ((128, 64, 128), (64, 64, 128)), "not_fa4": ((192, 64, 256),)},
          "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
          "(0.26.0 :55-75): DeepSeek (128, 64, 128), GLM (192, 64, 256), Mistral S4 (64, 64, 128), under "
@@ -1403,6 +1494,10 @@ RULES = (
          "re-raises "
          "for dense MLA; v1/attention/backends/fa_utils.py get_flash_attn_version (:132-262): FA3 on 9.x, FA4 on "
          "10.x where installed, else FA2"),
+    Rule("mla_prefill_dimensions", "0.27.0", None,
+         {"every": ((128, 64, 128), (64, 64, 128)), "not_fa4": ((192, 64, 256),)},
+         "not re-read for 0.27.0 (v1/attention/backends/mla/prefill/flash_attn.py and selector.py changed); never "
+         "consulted there: rule mla_forward_read (False on 0.27.0) refuses every MLA model first"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
@@ -1496,13 +1591,21 @@ RULES = (
     # (VLLM.allreduce_rms_fusion refuses the default there). 0.25.1 adds a dtype check to the generic
     # patterns (_norm_input_weight_dtype_match :53-65) that routes Gemma's float32 gamma to the Gemma
     # patterns 0.23.0 added: every all-reduce still fuses.
-    Rule("allreduce_rms_fusion", "0.25.0", None,
+    Rule("allreduce_rms_fusion", "0.25.0", "0.26.0",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_TP16,
           "single_dp_pp": False, "multi_node_unread": True},
          "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical to 0.24.0 (0.25.0 :128-148); "
          "config/compilation.py PassConfig.flashinfer_max_size (:181-196) adds world size 16; "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :90-108) adds 16: 64 MB "
          "for 100 and 103; AllReduceFusionPass.__init__ AST-identical"),
+    # 0.27.0 gives capability 10.7 sizes (before, the pass disabled itself there: no size).
+    Rule("allreduce_rms_fusion", "0.27.0", None,
+         {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM107,
+          "single_dp_pp": False, "multi_node_unread": True},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical to 0.26.0 (0.27.0 :155-175); "
+         "config/compilation.py PassConfig.flashinfer_max_size AST-identical (:187-202); "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :104-127) adds 107: "
+         "2: 64, 4: 64, 8: 2 MB; AllReduceFusionPass.__init__ (:993-1072) takes the TP group's CPU group"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
     #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store

@@ -1,0 +1,182 @@
+"""vLLM 0.27.0, read against 0.26.0 (FINDINGS_h31_v27.md).
+
+- The worker measures the memory that is not KV cache from the device's free memory
+  (vllm/utils/mem_utils.py memory_profiling: total_consumed, the free-memory drop from the worker's
+  start to after the profile run and empty_cache, plus transient_peak_headroom, the torch peak over
+  what stays allocated; rule non_kv_from_free_memory). Beside 0.26.0's terms it counts what PyTorch's
+  caching allocator keeps reserved in segments that hold a live tensor after the profile run, and the
+  runner's buffers allocated after the worker's start outside load_model: the allocator's segment
+  layout, which kvplan does not predict. Every profiled pool is refused, eager or not.
+- With --kv-cache-memory-bytes vLLM returns that value without the accounting (reserve_mm_ipc_gpu_memory:
+  0 B by default), and the pages (kv_cache_interface.py / kv_cache_utils.py: the grouping merges only
+  full-attention specs differing in window attributes, the concurrency sums whole pages per group) and
+  the window admission (max_in_flight_tokens, async scheduling by default) are 0.26.0's: planned, the
+  same blocks as 0.26.0.
+- DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES adds KimiK3ForConditionalGeneration; dense models stay on V2
+  by default (refused without VLLM_USE_V2_MODEL_RUNNER=0).
+- The fused-MoE layer (FusedMoEFactory, MoERunner.forward), the MLA layer and deepseek_v2.py's forward
+  changed and were not read: MoE and MLA models are refused even with the KV memory given.
+- FI_ALLREDUCE_FUSION_MAX_SIZE_MB adds capability 10.7.
+Each figure test asserts the 0.27.0 figure and the 0.26.0 one beside it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from helpers import capacity_json as _plan, cli, one_line_error, pool_figures as _figures
+
+from kvplan.engines import get_engine
+from kvplan.engines import vllm_rules as R
+from kvplan.engines.vllm import VLLM
+from kvplan.errors import BadInputError
+from kvplan.gpus import get_gpu
+
+GEMMA = "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve google/gemma-3-27b-it --enforce-eager"
+LLAMA = "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve meta-llama/Llama-3.1-8B --enforce-eager"
+#: 0.26.0's profiled pools (tests/test_vllm_0_26.py), given to 0.27.0 as --kv-cache-memory-bytes
+GEMMA_POOL, LLAMA_POOL = 18_753_493_997, 59_838_254_285
+FREE_MEMORY = r"measures the memory that is not KV cache from the device's free memory"
+
+
+@pytest.mark.parametrize("command", [GEMMA, LLAMA, LLAMA.replace(" --enforce-eager", ""),
+                                     "VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 " + LLAMA])
+def test_profiled_pool_is_refused(capsys, command):
+    """Eager, with CUDA graphs or with the estimate off: 0.27.0's non-KV memory is the free-memory drop
+    (exit 2, one line naming the accounting and the ways out); 0.26.0 plans the eager commands."""
+    code, _, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.27.0", "--from-vllm", command)
+    line = one_line_error(err)
+    assert code == 2 and "vllm==0.27.0 " in line and "memory_profiling" in line
+    assert "--kv-cache-memory-bytes" in line and line.endswith("or use --engine vllm==0.26.0")
+    if "--enforce-eager" in command and "ESTIMATE" not in command:
+        # planned on 0.26.0 (Gemma-3-27B at its own 131,072 tokens then does not fit: exit 1)
+        code, out, _ = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.26.0", "--from-vllm", command,
+                           "--json")
+        assert (code, json.loads(out)["num_blocks"]) in ((1, 14_307), (0, 28_533))
+
+
+def test_llama_with_the_kv_memory_given_plans_as_0_26_0(capsys):
+    """Llama-3.1-8B with 0.26.0's own pool given: 59,838,254,285 B // 2 MiB = 28,533 blocks, 456,528
+    tokens under both; the rest of the capacity JSON equals 0.26.0's but for the engine's name."""
+    cmd = f"{LLAMA} --kv-cache-memory-bytes {LLAMA_POOL}"
+    new = _plan(capsys, "--engine", "vllm==0.27.0", "--from-vllm", cmd)
+    old = _plan(capsys, "--engine", "vllm==0.26.0", "--from-vllm", cmd)
+    assert _figures(new) == _figures(old) == (16_094_076_928, 2_025_938_944, 268_435_456, 78_226_705_613,
+                                              LLAMA_POOL, 28_533, 456_528)
+    for d in (new, old):
+        d.pop("engine")
+        d.pop("engine_description", None)
+    assert {k: v for k, v in new.items() if "0.27.0" not in str(v)} == {
+        k: v for k, v in old.items() if "0.26.0" not in str(v)}
+
+
+def test_gemma_window_layers_with_the_kv_memory_given(capsys):
+    """Gemma-3-27B at 32,768 tokens, 0.26.0's pool given: the window layers reserve two steps in flight
+    as on 0.26.0 (max_in_flight_tokens AST-identical, async scheduling on by default): 14,307 blocks,
+    8,582 a request, 54,627 tokens; --no-async-scheduling gives one step (5,510 a request)."""
+    cmd = f"{GEMMA} --max-model-len 32768 --kv-cache-memory-bytes {GEMMA_POOL}"
+    for rel in ("0.27.0", "0.26.0"):
+        got = _plan(capsys, "--engine", f"vllm=={rel}", "--from-vllm", cmd)
+        assert (got["num_blocks"], got["blocks_per_request"], got["kv_cache_tokens"]) == (14_307, 8_582, 54_627)
+        one = _plan(capsys, "--engine", f"vllm=={rel}", "--from-vllm", cmd + " --no-async-scheduling")
+        assert (one["num_blocks"], one["blocks_per_request"], one["kv_cache_tokens"]) == (14_307, 5_510, 85_083)
+
+
+def test_dense_models_still_run_v2_by_default(capsys):
+    code, _, err = cli(capsys, "capacity", "gemma3-27b", "--gpu", "h100", "--engine", "vllm==0.27.0",
+                       "--enforce-eager")
+    line = one_line_error(err)
+    assert code == 2 and "runs gemma3-27b on Model Runner V2" in line and line.endswith("vllm==0.24.0")
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.27.0",
+                       "--enforce-eager")
+    assert code == 2 and one_line_error(err).endswith("vllm==0.22.1")
+
+
+@pytest.mark.parametrize("args, what, blocks_0_26", [
+    (["qwen3-30b-a3b"], "MoE", 8_902),
+    (["mixtral-8x7b", "--tp", "2"], "MoE", 26_674),
+    (["deepseek-v3", "--weights", "fp8", "--tp", "8"], "MLA", 40_907),
+])
+def test_moe_and_mla_models_are_refused(capsys, args, what, blocks_0_26):
+    """The fused-MoE layer, the MLA layer and deepseek_v2.py changed unread: refused on 0.27.0 with the KV
+    memory given too, naming 0.26.0, which plans them (Qwen3-30B-A3B 8,902 blocks, Mixtral-8x7B 26,674,
+    DeepSeek-V3 fp8 on 8 x H200 40,907: tests/test_vllm_0_26_moe.py)."""
+    gpu = "h200" if "deepseek-v3" in args else "h100"
+    base = ["capacity", *args, "--gpu", gpu, "--enforce-eager"]
+    code, _, err = cli(capsys, *base, "--engine", "vllm==0.27.0", "--kv-cache-memory-bytes", "40G")
+    line = one_line_error(err)
+    assert code == 2 and line.endswith("use --engine vllm==0.26.0")
+    assert ("fused-MoE layer" if what == "MoE" else "MLA layer") in line
+    code, _, err = cli(capsys, *base, "--engine", "vllm==0.27.0")  # profiled: refused either way
+    assert code == 2
+    assert _plan_on(capsys, gpu, *args, "--enforce-eager",
+                    "--engine", "vllm==0.26.0")["num_blocks"] == blocks_0_26
+
+
+def _plan_on(capsys, gpu, *args) -> dict:
+    code, out, err = cli(capsys, "capacity", *args, "--gpu", gpu, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_the_refusal_follows_the_rule():
+    """check_profiled_pool refuses by rule non_kv_from_free_memory alone: with the 0.27.0 row patched to
+    False it lets an eager plan through, as on 0.26.0."""
+    eng = get_engine("vllm==0.27.0")
+    assert isinstance(eng, VLLM) and eng.rule("non_kv_from_free_memory") is True
+    assert get_engine("vllm==0.26.0").rule("non_kv_from_free_memory") is False
+    eager = dataclasses.replace(eng, enforce_eager=True)
+    with pytest.raises(BadInputError, match=FREE_MEMORY):
+        eager.check_profiled_pool(get_gpu("h100"))
+    rules = tuple(dataclasses.replace(r, value=False) if r.name == "non_kv_from_free_memory" else r for r in R.RULES)
+    from kvplan.engines.base import RuleBook
+    from kvplan.engines import vllm as V
+
+    book, V.BOOK = V.BOOK, RuleBook("vllm", R.RELEASES, rules)
+    try:
+        eager.check_profiled_pool(get_gpu("h100"))  # planned
+        with pytest.raises(BadInputError, match="CUDA-graph memory estimate"):
+            dataclasses.replace(eager, enforce_eager=False).check_profiled_pool(get_gpu("h100"))
+    finally:
+        V.BOOK = book
+
+
+def test_release_rows():
+    eng = get_engine("vllm==0.27.0")
+    assert R.RELEASES[-1] == "0.27.0" and R.PUBLISHED_LATER[0] == "0.27.1"
+    assert "KimiK3ForConditionalGeneration" in eng.rule("v2_model_runner_architectures")
+    assert "KimiK3ForConditionalGeneration" not in get_engine("vllm==0.26.0").rule("v2_model_runner_architectures")
+    assert eng.rule("v2_model_runner_dense") is True and eng.rule("window_in_flight_tokens") == "in_flight"
+    assert eng.rule("sampler_top_k_top_p") == "triton" and eng.rule("sampler_flashinfer_first_bytes") == 1 << 20
+    assert eng.rule("moe_persistent_workspace") == "oracle unread"
+    assert eng.rule("mla_forward_read") is False and eng.rule("deepseek_v2_forward_read") is False
+    assert eng.rule("allreduce_rms_fusion")["max_bytes"][(10, 7)] == {2: 64 << 20, 4: 64 << 20, 8: 2 << 20}
+    assert (10, 7) not in get_engine("vllm==0.26.0").rule("allreduce_rms_fusion")["max_bytes"]
+    for rel in ("0.27.1", "0.28.0"):
+        with pytest.raises(BadInputError, match=r"measured from the device's free memory .* not read past 0\.27\.0"):
+            get_engine(f"vllm=={rel}")
+
+
+def test_engine_models_0_27_0():
+    import json
+    from importlib.resources import files
+
+    archs = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())["vllm"]["architectures"]
+    assert sum(1 for spans in archs.values() if spans[-1][1] == "0.27.0") == 357
+    assert archs["KimiK3ForConditionalGeneration"] == [["0.27.0", "0.27.0"]]
+    assert archs["Plamo2ForCausalLM"][-1][1] == "0.26.0" and archs["OuroForCausalLM"][-1][1] == "0.26.0"
+
+
+def test_explain_of_a_0_27_0_log_says_why_it_is_not_planned():
+    """A 0.27.0 log (test_explain's 0.26.0 Gemma log with the version changed) is not re-planned: kvplan
+    does not predict the free-memory accounting, and this log has no activation / non-torch figures."""
+    from test_explain import _g26
+
+    from kvplan.explain import explain
+    from kvplan.explain_log import parse_log
+
+    with pytest.raises(BadInputError, match=r"vllm 0\.27\.0 \(not modelled: its non-KV memory is measured from the "
+                                            r"device's free memory"):
+        explain(parse_log(_g26().replace("0.26.0", "0.27.0")), model="gemma3-27b", gpu="h100")
