@@ -823,8 +823,9 @@ class VLLM(Engine):
         """From 0.26.0 (rule ``mla_prefill_dimensions``) the dense-MHA MLA prefill runs on FlashAttention
         only for the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) its
         FlashAttnPrefillBackend.supports_mla_dimensions lists: DeepSeek (128, 64, 128) and Mistral S4
-        (64, 64, 128) under any FlashAttention version, GLM (192, 64, 256) except under FlashAttention 4,
-        which Blackwell (10.x) runs where it is installed. Other dimensions: vLLM raises (no MLA prefill
+        (64, 64, 128) everywhere; GLM (192, 64, 256) off Blackwell (10.x) only -- 0.26.0: FlashAttention 4,
+        which 10.x runs where it is installed, does not take it; 0.27.0: it does, but on 10.x the selector
+        puts the TRT-LLM ragged prefill first for GLM's dims. Other dimensions: vLLM raises (no MLA prefill
         backend) off 10.x -- on AMD only where AITER is not installed -- and on 10.x the TRT-LLM ragged,
         FlashInfer or TokenSpeed prefill runs, not read: refused either way, as is a spec without its
         MLA projection sizes."""
@@ -835,24 +836,29 @@ class VLLM(Engine):
         dims = None if mla is None else (mla.qk_nope_head_dim, mla.qk_rope_head_dim, mla.v_head_dim)
         cc, amd = gpu.compute_capability, gpu.vendor == "amd"
         blackwell = cc is not None and cc[0] == 10
-        # GLM's dimensions: FlashAttention 2 / 3 everywhere but 10.x (ROCm: vLLM's FlashAttention has no
-        # version, so not 4); a GPU known by its memory alone may be a Blackwell
-        if dims in dims_rule["every"] or (dims in dims_rule["not_fa4"] and (amd or (cc is not None and not blackwell))):
+        # dims taken everywhere but on 10.x (ROCm: vLLM's FlashAttention has no version, so not 4; no 10.x
+        # order there); a GPU known by its memory alone may be a Blackwell
+        off_blackwell = dims_rule.get("not_fa4", ()) + dims_rule.get("not_blackwell", ())
+        if dims in dims_rule["every"] or (dims in off_blackwell and (amd or (cc is not None and not blackwell))):
             return
         where = "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions"
         if dims is None:
             verdict, why = "unmodelled", (f"its MLA prefill takes only some MLA dimensions ({where}) and the spec does "
                                           f"not give qk_nope_head_dim / qk_rope_head_dim / v_head_dim")
-        elif dims in dims_rule["not_fa4"]:
+        elif dims in dims_rule.get("not_fa4", ()):
             verdict, why = "unmodelled", (f"FlashAttention 4 (Blackwell, where installed) does not take the MLA "
                                           f"dimensions {dims} ({where}), and the TRT-LLM ragged / FlashInfer / "
                                           f"TokenSpeed prefill that then runs is not read")
+        elif dims in off_blackwell:
+            verdict, why = "unmodelled", (f"on Blackwell the MLA prefill selector tries the TRT-LLM ragged prefill "
+                                          f"first for the MLA dimensions {dims} (vllm/v1/attention/backends/mla/"
+                                          f"prefill/selector.py _get_mla_prefill_backend_priorities), not read")
         elif blackwell or cc is None or amd:
             verdict, why = "unmodelled", (f"FlashAttention's MLA prefill does not take the MLA dimensions {dims} "
                                           f"({where}), and what runs instead is not read (TRT-LLM ragged, FlashInfer "
                                           f"or TokenSpeed on 10.x; AITER on ROCm where installed)")
         else:
-            taken = ", ".join(map(str, dims_rule["every"] + dims_rule["not_fa4"]))
+            taken = ", ".join(map(str, dims_rule["every"] + off_blackwell))
             verdict, why = "fails", (f"FlashAttention, its only MLA prefill off Blackwell, takes the MLA dimensions "
                                      f"{taken} only, not {dims} ({where}), so get_mla_prefill_backend raises")
         self._refuse_unless_starts(verdict, why, gpu, f"{spec.name}'s MLA attention")

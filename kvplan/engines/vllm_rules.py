@@ -845,17 +845,37 @@ RULES = (
          "silu_and_mul in place as before); router/gate_linear.py GateLinear (:49-137, forward :168-221): a "
          "cuteDSL ll_bf16_gemm tier for at most 16 tokens (per call, torch.empty output) and an opt-in SM100 "
          "bf16x3 tier, no buffer; fused_topk_bias_router.py folds routed_scaling_factor into the kernel"),
-    # 0.27.0 (FINDINGS_h31_v27.md): not read. fused_moe/layer.py replaces the FusedMoE factory function by a
-    # FusedMoEFactory class (:99-), runner/moe_runner.py MoERunner.forward (:671-780) and
-    # _maybe_reduce_final_output (:462-496) change, a latent_moe_runner.py is new, modular_kernel.py
-    # _prepare / _fused_experts (:1189-1276, :1278-1360) and FusedMoEExpertsModular.activation change, and
-    # oracle/unquantized.py select_unquantized_moe_backend / make_unquantized_moe_kernel change. The
-    # profiled pool of 0.27.0 is refused anyway (rule non_kv_from_free_memory); with the KV memory given,
-    # a MoE model is refused rather than checked against an unread workspace.
-    Rule("moe_persistent_workspace", "0.27.0", None, "oracle unread",
-         "fused_moe/layer.py (0.27.0) FusedMoEFactory (:99-), runner/moe_runner.py MoERunner.forward (:671-780), "
-         "modular_kernel.py FusedMoEKernelModularImpl._prepare / _fused_experts (:1189-1276, :1278-1360), "
-         "oracle/unquantized.py select_unquantized_moe_backend (:194-311): changed, not read"),
+    # 0.27.0 (FINDINGS_h31_v27moe.md): every function the 0.26.0 row cites compared by AST with 0.26.0's and
+    # each difference in fused_moe/ read (diff -rq: 50 files); experts/triton_moe.py's TritonExperts
+    # workspace_shapes / apply, modular_kernel.py's _allocate_buffers / apply / _finalize, oracle/fp8.py and
+    # v1/worker/workspace.py are unchanged. The new latent_moe_runner.py is Kimi-K3's only.
+    Rule("moe_persistent_workspace", "0.27.0", None, "oracle triton",
+         "fused_moe/layer.py FusedMoE renamed FusedMoEFactory (:99-425; qwen3_moe.py / mixtral.py / deepseek_v2.py "
+         "call it by the new name) with two SituGLU betas passed to FusedMoEConfig (config.py :1316-1319; Kimi's "
+         "activation, None otherwise); determine_expert_counts (:73-96) AST-identical; unquantized_fused_moe_method.py "
+         "create_weights / _setup_kernel / process_weights_after_loading (:88-138, :158-202, :204-273) AST-identical, "
+         "_maybe_pad_weight (:140-156) skips the ROCm padding under EPLB only; oracle/unquantized.py "
+         "_get_priority_backends (:48-99, Hopper move :75-79), backend_to_kernel_cls (:102-147), "
+         "convert_to_unquantized_kernel_format (:314-355) AST-identical, select_unquantized_moe_backend (:194-311) / "
+         "map_unquantized_backend (:150-164) add an opt-in --moe-backend batched_triton, make_unquantized_moe_kernel "
+         "(:358-407) a VLLM_TRITON_USE_TD warning; experts/triton_moe.py TritonExperts workspace_shapes (:197-212), "
+         "apply (:214-552), finalize_weight_and_reduce_impl and _supports_current_device AST-identical "
+         "(_supports_quant_scheme adds per-tensor int8, _supports_activation SITU); modular_kernel.py "
+         "_allocate_buffers (:1113-1174), apply (:1430-1523), _finalize (:1362-1428) AST-identical, _fused_experts "
+         "(:1278-1360) now writes the experts' output into the caller's output tensor on CUDA too when it matches "
+         "(use_output_alias :1322-1340: the same workspace request first, one copy fewer, no tensor more), _prepare "
+         "(:1189-1276) moves the VLLM_MOE_SKIP_PADDING mask (default off) into the routers "
+         "(router/fused_topk_router.py _get_padding_mask :19-23); activation.py apply_moe_activation (:128-213) adds a "
+         "SITU branch only; fused_moe.py invoke_fused_moe_triton_kernel (:763-904) takes the tensor-descriptor path "
+         "with a Triton scratch allocator only under utils.py resolve_moe_use_td (:616-628: VLLM_TRITON_USE_TD, unset "
+         "-> XPU only); routed_experts.py RoutedExperts.__init__ (:54-175, create_weights :173) adds a host set, "
+         "update_expert_map_info (:231-255) registers the expert maps non-persistent (the same tensors), weight_loader "
+         "/ load_weights (:617-917, :919-978) change loading only; runner/moe_runner.py MoERunner.forward (:671-780) "
+         "takes an optional pre-transformed input and reduces a latent output before its transform "
+         "(_maybe_reduce_routed_output_before_transform :441-460: only with routed_output_transform, NemotronH / "
+         "Kimi-K3), _forward_impl / _apply_quant_method / maybe_init_modular_kernel / _maybe_dispatch / _maybe_combine "
+         "AST-identical; router_factory.py create_fused_moe_router (:40-236) drops the grouped router only for one "
+         "group (DeepSeek-V3: 8 groups, GroupedTopKRouter as before)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -1006,8 +1026,13 @@ RULES = (
          "Hopper block-fp8 clause :112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718; "
          "Fp8MoEMethod.__init__ / create_weights / _setup_kernel / process_weights_after_loading :505-532, :534-672, "
          ":674-718, :720-763); TritonExperts workspace as rule moe_persistent_workspace 0.26.0"),
-    Rule("moe_fp8_block_sm90_triton", "0.27.0", None, None,
-         "not read for 0.27.0 (rule moe_persistent_workspace 'oracle unread' refuses every MoE model first)"),
+    Rule("moe_fp8_block_sm90_triton", "0.27.0", None, "triton",
+         "fused_moe/oracle/fp8.py byte-identical to 0.26.0 (_get_priority_backends :69-133, Hopper block-fp8 clause "
+         ":112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718); quantization/fp8.py loses an "
+         "unused helper only: Fp8Config.get_quant_method (:175-220) and Fp8MoEMethod.__init__ / create_weights / "
+         "_setup_kernel / process_weights_after_loading (:495-522, :524-662, :664-708, :710-753) AST-identical; "
+         "TritonExperts workspace as rule moe_persistent_workspace 0.27.0 (the tensor-descriptor path is for "
+         "unquantized weights only, fused_moe.py :796-800)"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
@@ -1035,9 +1060,16 @@ RULES = (
          "apply_routed_scale_to_output from DeepseekV2DecoderLayer.__init__ (:1178-1270: not "
          "rocm_aiter_ops.is_fused_moe_enabled(), True on CUDA as 0.25.1's); DeepseekV2MLAAttention.__init__ "
          "(:961-1166) changes the V3.2 indexer's MTP skip_topk only"),
-    Rule("deepseek_v2_forward_read", "0.27.0", None, False,
-         "models/deepseek_v2.py (0.27.0): DeepseekV2Model.forward (:1433-1517), DeepseekV2MoE.__init__ (:280-397) "
-         "and DeepseekV2MLAAttention.__init__ (:968-1186) changed, not read"),
+    Rule("deepseek_v2_forward_read", "0.27.0", None, True,
+         "models/deepseek_v2.py (0.27.0; FINDINGS_h31_v27moe.md): DeepseekV2DecoderLayer.forward / __init__, "
+         "DeepseekV2MoE.forward, DeepseekV2Model.__init__, DeepseekV2MLP AST-identical to 0.26.0 (:1292-1363, "
+         ":1198-1290, :399-428, :1370-1428, :232-276); DeepseekV2Model.forward (:1433-1517) drops "
+         "residual.contiguous() only in the two all-gather branches, taken only when the hidden states are "
+         "sequence-parallel (expert parallelism and dp > 1, both refused; config/parallel.py "
+         "use_sequence_parallel_moe :673-687 AST-identical); DeepseekV2MoE.__init__ (:280-397) calls FusedMoEFactory "
+         "(the renamed FusedMoE); DeepseekV2MLAAttention.__init__ (:968-1186) builds q_proj / q_b_proj as "
+         "DCPGroupColumnParallelLinear only with VLLM_DCP_Q_REPLICATE and decode context parallelism (refused) and "
+         "passes the V3.2 indexer's flags (DeepSeek sparse attention, refused)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1467,16 +1499,33 @@ RULES = (
          "and _compute_prefill_context adds fp8_ds_mla and empty-context branches; MLACommonMetadataBuilder "
          "(:1761-2009) is built after the pool is sized; get_kv_cache_spec passes the layer's own cache dtype "
          "(the same pages, rule paging)"),
-    # 0.27.0 (FINDINGS_h31_v27.md): not read. MLAAttention.__init__ / forward / forward_impl /
-    # process_weights_after_loading / get_kv_cache_spec all change (a masked-MHA prefill, _use_masked_mha).
-    Rule("mla_forward_read", "0.27.0", None, False,
-         "vllm/model_executor/layers/attention/mla_attention.py (0.27.0): MLAAttention.__init__ (:361-589), forward "
-         "(:601-685), forward_impl (:687-992), process_weights_after_loading (:994-1111), get_kv_cache_spec "
-         "(:1140-1152) and MLACommonMetadataBuilder changed; new _use_masked_mha (:1547): not read"),
+    # 0.27.0 (FINDINGS_h31_v27moe.md): read against 0.26.0; what changed is decode-context-parallel query
+    # replication (refused), DeepSeek sparse attention's masked-MHA prefill (refused) and layers/mla.py's
+    # order (the query projection after kv_a_layernorm: the same tensors alive once both ran).
+    Rule("mla_forward_read", "0.27.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.27.0; 0.26.0 lines after the slash): "
+         "MLAAttention.forward_impl (:687-992 / :672-946) keeps the attn_metadata-None branch of the profile run "
+         "(:722-741 / :706-724) as it was: one transient chunked_prefill_workspace_size x heads x (qk_nope + v) "
+         "tensor (MLACommonMetadataBuilder.determine_chunked_prefill_workspace_size :1803-1831, AST-identical) and a "
+         "zero-filled output; the rest (q_dcp_replicated, _use_masked_mha :1547- for sparse MLA) runs with metadata "
+         "only; MLAAttention.forward (:601-685) passes q_dcp_replicated (None without decode context parallelism, "
+         "refused); process_weights_after_loading (:994-1111 / :948-1046) adds W_UK_T_dcp_qrep only under "
+         "dcp_q_replicate (the kv_b dequantized copy of rule mla_kv_b_dequantized_copy as before); __init__ "
+         "(:361-589 / :360-577) asks get_mla_prefill_backend for dense MLA as before (a prefill backend may be None "
+         "only for sparse MLA); get_kv_cache_spec (:1140-1152) adds non_causal_multi_token_decode (False; the same "
+         "pages); MLACommonBaseImpl / MLACommonImpl __init__, forward_mha, unified_mla_kv_cache_update AST-identical; "
+         "MLACommonMetadataBuilder (:1876-2159) is built after the pool is sized. layers/mla.py "
+         "MultiHeadLatentAttentionWrapper.forward (:150-226) runs q_proj / q_b_proj after kv_a_layernorm instead "
+         "of before (the same tensors alive once both ran; the bf16 projection allocates only its output, "
+         "the fp8 block one also its fp8 input copy, now beside the [T, kv_lora_rank] normed latent), and "
+         "multiplies by a g_proj gate only where MLAModules has one (None for DeepSeek); MLA decode backends on 9.x "
+         "(flashattn_mla.py, flashmla.py, cutlass_mla.py) byte-identical"),
     # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
     #    None: any (FlashAttnPrefillBackend had no supported_mla_dimensions up to 0.25.1); else
     #    {"every": dims FlashAttention's prefill takes on any FlashAttention version, "not_fa4": dims it takes
-    #    except under FlashAttention 4 (on Blackwell, 10.x, whether FA4 is installed decides)}. Other dims:
+    #    except under FlashAttention 4 (on Blackwell, 10.x, whether FA4 is installed decides: 0.26.0),
+    #    "not_blackwell": dims FlashAttention takes everywhere but which the selector sends to the TRT-LLM
+    #    ragged prefill first on 10.x (0.27.0)}. Other dims:
     #    on Hopper and every other non-10.x GPU the selector has FLASH_ATTN alone, so vLLM raises; on 10.x the
     #    selector goes on to TRT-LLM ragged / FlashInfer / TokenSpeed prefill, not read (VLLM.check_mla_prefill).
     Rule("mla_prefill_dimensions", "0.8.0", "0.25.1", None,
@@ -1495,9 +1544,13 @@ RULES = (
          "for dense MLA; v1/attention/backends/fa_utils.py get_flash_attn_version (:132-262): FA3 on 9.x, FA4 on "
          "10.x where installed, else FA2"),
     Rule("mla_prefill_dimensions", "0.27.0", None,
-         {"every": ((128, 64, 128), (64, 64, 128)), "not_fa4": ((192, 64, 256),)},
-         "not re-read for 0.27.0 (v1/attention/backends/mla/prefill/flash_attn.py and selector.py changed); never "
-         "consulted there: rule mla_forward_read (False on 0.27.0) refuses every MLA model first"),
+         {"every": ((128, 64, 128), (64, 64, 128)), "not_blackwell": ((192, 64, 256),)},
+         "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
+         "(0.27.0 :290-307): DeepSeek (128, 64, 128), GLM (192, 64, 256), Mistral S4 (64, 64, 128) under every "
+         "FlashAttention version (FA4 no longer drops GLM); selector.py _get_mla_prefill_backend_priorities (:48-90): "
+         "FLASH_ATTN alone off Blackwell (ROCm: ROCM_AITER_FA, FLASH_ATTN), on 10.x FLASH_ATTN first except for "
+         "GLM's dims, which put TRTLLM_RAGGED first (:69-80, not read); _auto_select_mla_prefill_backend (:160-211) "
+         "raises ValueError when none is valid, which MLAAttention.__init__ re-raises for dense MLA"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
