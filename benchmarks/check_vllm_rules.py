@@ -370,19 +370,32 @@ for rel in BOOK.releases:
         got['mla_forward_read'] = ('def forward_mha' in impl + base and views
                                    and 'self.chunked_prefill_workspace_size,' in mla)
     # mla_prefill_dimensions: None where FlashAttnPrefillBackend has no supports_mla_dimensions; else the
-    # dims it lists, split by whether FlashAttention 4 takes them
+    # dims it lists (named dims_* locals, 0.26.0, or inline, 0.27.0), split by whether FlashAttention 4 takes
+    # them (0.26.0: "not_fa4") and whether the selector puts another prefill first for them on 10.x (0.27.0:
+    # "not_blackwell", an `if mla_dimensions == MLADimensions(...)` list not led by FLASH_ATTN)
     fa_prefill = rd('v1/attention/backends/mla/prefill/flash_attn.py')
     sup = re.search(r'def supports_mla_dimensions\(.*?(?=\n    (?:@|def ))', fa_prefill, re.S)
+    dims_re = r'MLADimensions\(\s*qk_nope_head_dim=(\d+),\s*qk_rope_head_dim=(\d+),\s*v_head_dim=(\d+)'
     if sup is None:
         got['mla_prefill_dimensions'] = None
     else:
         named = {m.group(1): tuple(int(x) for x in m.group(2, 3, 4)) for m in re.finditer(
-            r'(dims_\w+) = MLADimensions\(\s*qk_nope_head_dim=(\d+),\s*qk_rope_head_dim=(\d+),\s*v_head_dim=(\d+)',
-            sup.group(0))}
+            r'(dims_\w+) = ' + dims_re, sup.group(0))}
+        if not named:
+            named = {f'inline{i}': tuple(int(x) for x in m.groups()) for i, m in enumerate(re.finditer(dims_re, sup.group(0)))}
         fa4 = re.search(r'if fa_version == 4:\s*return mla_dimensions in \[([^\]]*)\]', sup.group(0))
         fa4_names = re.findall(r'dims_\w+', fa4.group(1)) if fa4 else list(named)
-        got['mla_prefill_dimensions'] = {"every": tuple(named[n] for n in named if n in fa4_names),
-                                         "not_fa4": tuple(named[n] for n in named if n not in fa4_names)}
+        prio = re.search(r'def _get_mla_prefill_backend_priorities\(.*?(?=\ndef )',
+                         rd('v1/attention/backends/mla/prefill/selector.py'), re.S)
+        not_bw = set()
+        for m in re.finditer(r'if mla_dimensions == ' + dims_re + r',?\s*\)\s*:\s*return \[\s*MLAPrefillBackendEnum\.(\w+)',
+                             prio.group(0) if prio else ''):
+            if m.group(4) != 'FLASH_ATTN':
+                not_bw.add(tuple(int(x) for x in m.group(1, 2, 3)))
+        every = tuple(d for n, d in named.items() if n in fa4_names and d not in not_bw)
+        rest = tuple(d for n, d in named.items() if n not in fa4_names)
+        got['mla_prefill_dimensions'] = ({"every": every, "not_fa4": rest} if not not_bw else
+                                         {"every": every, "not_blackwell": tuple(d for d in named.values() if d in not_bw)})
     # deepseek_v2_forward_read: True where DeepseekV2DecoderLayer.forward clones the first residual (up to
     # 0.24.0), or takes its sequence-parallel steps only under use_sequence_parallel_moe, which ParallelConfig
     # allows only with expert parallelism and dp > 1 (0.25.0+, FINDINGS_h31_v26moe.md)
@@ -402,7 +415,7 @@ for rel in BOOK.releases:
     # 0.24.0's reading holds by its markers (RoutedExperts creates the weights, the quant method builds
     # the kernel in process_weights_after_loading, Hopper moves FlashInfer CUTLASS behind Triton,
     # TritonExperts.workspace_shapes and the modular kernel's single get_simultaneous), else "oracle unread"
-    if re.search(r'^def FusedMoE\(', rd('model_executor/layers/fused_moe/layer.py'), re.M):
+    if re.search(r'^def FusedMoE(?:Factory)?\(', rd('model_executor/layers/fused_moe/layer.py'), re.M):
         fm = 'model_executor/layers/fused_moe/'
         unq, triton = rd(fm + 'oracle/unquantized.py'), rd(fm + 'experts/triton_moe.py')
         hopper = re.search(r'is_device_capability_family\(90\):\s*\n(?:\s*_move_to_back\([^)]*\)\s*\n)*'
@@ -413,7 +426,12 @@ for rel in BOOK.releases:
                 and 'supports_internal_mk' in rd(fm + 'runner/moe_runner.py')
                 and 'workspace1 = (M, topk, max(activation_out_dim, K))' in triton
                 and 'workspace2 = (M, topk, max(N, K))' in triton
-                and rd(fm + 'modular_kernel.py').count('get_simultaneous(') == 1)
+                and rd(fm + 'modular_kernel.py').count('get_simultaneous(') == 1
+                # 0.27.0+: the Triton tensor-descriptor path (a Triton scratch allocator) only on XPU unless
+                # VLLM_TRITON_USE_TD is set (refused as an unread variable)
+                and ('def resolve_moe_use_td' not in rd(fm + 'utils.py')
+                     or re.search(r'if override is None:\s*return current_platform\.is_xpu\(\)', rd(fm + 'utils.py'))
+                     is not None))
         got['moe_persistent_workspace'] = 'oracle triton' if read else 'oracle unread'
     # mm_prefix_lm_token_floor: the registry's architectures whose module's ProcessingInfo overrides
     # get_mm_max_tokens_per_item and whose model type is a prefix-LM one (MM_PREFIX_LM_MODELS), plus
