@@ -12,9 +12,8 @@ case here gives the KV memory with --kv-cache-memory-bytes, set to the pool 0.26
   sequence-parallel all-gather branches (EP and dp > 1, refused): rule deepseek_v2_forward_read True;
 - mla_attention.py's profile branch (no attention metadata) is unchanged, the new code is decode context
   parallelism's query replication (refused) and sparse MLA's masked MHA (refused); layers/mla.py runs the
-  query projection after kv_a_layernorm (the same tensors once both ran: DeepSeek-V3's forward may rise by
-  at most T x kv_lora_rank x 2 = 8,388,608 B, 1.29 GB below the sampler phase that binds): rule
-  mla_forward_read True;
+  query projection after kv_a_layernorm (the same tensors once both ran; DeepSeek-V3's fp8 input copy now
+  beside the normed latent stays below the layer's forward_impl moment): rule mla_forward_read True;
 - FlashAttention's MLA prefill takes GLM's (192, 64, 256) under every version, but on Blackwell the
   selector tries the TRT-LLM ragged prefill first for it (rule mla_prefill_dimensions "not_blackwell").
 

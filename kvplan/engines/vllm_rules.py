@@ -1517,7 +1517,8 @@ RULES = (
          "MLACommonMetadataBuilder (:1876-2159) is built after the pool is sized. layers/mla.py "
          "MultiHeadLatentAttentionWrapper.forward (:150-226) runs q_proj / q_b_proj after kv_a_layernorm instead "
          "of before (the same tensors alive once both ran; the bf16 projection allocates only its output, "
-         "the fp8 block one also its fp8 input copy, now beside the [T, kv_lora_rank] normed latent), and "
+         "the fp8 block one also its fp8 input copy, now beside the [T, kv_lora_rank] normed latent: still below "
+         "the same layer's forward_impl moment, where the output and the chunked-prefill tensor are alive instead), and "
          "multiplies by a g_proj gate only where MLAModules has one (None for DeepSeek); MLA decode backends on 9.x "
          "(flashattn_mla.py, flashmla.py, cutlass_mla.py) byte-identical"),
     # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
