@@ -19,9 +19,10 @@ arg_groups/memory_hook.py), see RULES.
 
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
-FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), and 0.5.10 against
-0.5.9 (h31-sgl510's). The eleven releases between 0.5.10 and 0.5.22 (0.5.11 to 0.5.21) were not
-read, and RuleBook.resolve refuses them, so a rule written "0.5.10".."0.5.22" claims only those two. 0.5.21
+FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5.10 against
+0.5.9 (h31-sgl510's) and 0.5.11 against 0.5.10 (h31-sgl511's). The ten releases between 0.5.11 and
+0.5.22 (0.5.12 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a rule written
+"0.5.11".."0.5.22" claims only those two. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -39,8 +40,8 @@ from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.units import allocated_bytes
 
-RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.22",
-            "0.5.23")
+RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
+            "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -145,7 +146,7 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
 
 
 def _tier_chunk(gpu_mib: int) -> int:
-    """0.5.4-0.5.10's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
+    """0.5.4-0.5.11's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
     return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
 
 
@@ -643,6 +644,11 @@ _MM_0_5_9 = _MM_0_5_8 + ("Ernie4_5_VLMoeForConditionalGeneration", "GlmOcrForCon
                          "StepVLForConditionalGeneration", "KimiK25ForConditionalGeneration")
 #: 0.5.10 (configs/model_config.py multimodal_model_archs lines 1296-1350): 0.5.9's and two more.
 _MM_0_5_10 = _MM_0_5_9 + ("Lfm2VlForConditionalGeneration", "WhisperForConditionalGeneration")
+#: 0.5.11 (configs/model_config.py multimodal_model_archs lines 1384-1444, with MIMO_V2_MULTIMODAL_ARCHS
+#: line 46): 0.5.10's and six more.
+_MM_0_5_11 = _MM_0_5_10 + ("Gemma4ForConditionalGeneration", "MiMoV2ForCausalLM", "MossVLForConditionalGeneration",
+                           "NemotronH_Nano_Omni_Reasoning_V3", "Qwen3ASRForConditionalGeneration",
+                           "VoxtralForConditionalGeneration")
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -792,7 +798,10 @@ RULES = (
          "GPUs at tp < 4"),
     #    0.5.10: 0.5.9's sum and tiers, plus 8 MiB per piecewise CUDA graph size (1.5 GiB for MLA), the
     #    piecewise graphs on by default (_reserved_0_5_10).
-    Rule("mem_fraction_static_default", "0.5.10", "0.5.10", "reserved_0_5_10",
+    #    0.5.11 the same (server_args.py _handle_gpu_memory_settings lines 1294-1495, identical: tiers lines 1318-1381,
+    #    sum lines 1433-1456, piecewise term lines 1407-1432, MLA lines 1457-1464, floor line 1466;
+    #    _generate_piecewise_cuda_graph_tokens lines 1550-1568; disable_piecewise_cuda_graph False line 665)
+    Rule("mem_fraction_static_default", "0.5.10", "0.5.11", "reserved_0_5_10",
          _ARGS + " (0.5.10) _handle_gpu_memory_settings lines 1141-1342: as 0.5.6-0.5.9 (tiers lines 1165-1228, sum "
          "lines 1280-1303), plus the piecewise CUDA graphs, on by default (disable_piecewise_cuda_graph False line "
          "637; _handle_piecewise_cuda_graph lines 1078-1139): 8 MiB per captured token count up to "
@@ -816,7 +825,11 @@ RULES = (
     #    0.5.9 the same (model_runner_kv_cache_mixin.py profile_max_num_token lines 116-151)
     #    0.5.10 the same (model_runner_kv_cache_mixin.py profile_max_num_token lines 144-177: its
     #    argument renamed pre_model_load_memory, measured as before, model_runner.py line 999)
-    Rule("pool_formula", "0.4.6", "0.5.10", "fraction_of_free_at_start",
+    #    0.5.11 the same formula, moved: model_runner_kv_cache_mixin.py _profile_available_bytes lines 56-70
+    #    (int(rest x 2**30) bytes, rest = free now - pre_model_load_memory x (1 - mem_fraction_static)), then
+    #    model_executor/pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines 170-175 (bytes //
+    #    cell_size, rounded down to pages; _compute_cell_size lines 113-168 as 0.5.10's get_cell_size_per_token)
+    Rule("pool_formula", "0.4.6", "0.5.11", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -825,7 +838,8 @@ RULES = (
          "0.5.22 the same (kv_cache_configurator.py _profile_available_bytes lines 2671-2743)"),
     #    0.5.9 the same (server_args.py line 338 page_size None)
     #    0.5.10 the same (server_args.py line 359 page_size None; _handle_page_size lines 2546-2548)
-    Rule("page_size", "0.4.6", "0.5.10", 1, _ARGS + ": page_size default 1"),
+    #    0.5.11 the same (server_args.py line 377 page_size None; _handle_page_size lines 2815-2820: 1, 64 on MUSA only)
+    Rule("page_size", "0.4.6", "0.5.11", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -835,7 +849,8 @@ RULES = (
          _ARGS + ": --kv-cache-dtype choices"),
     #    0.5.9 the same choices (server_args.py line 3083)
     #    0.5.10 the same choices (server_args.py line 3860)
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.10", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.11 the same choices (server_args.py line 4431)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.11", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -848,7 +863,8 @@ RULES = (
     #    bytes kvplan's nvfp4 (d/2 + d/16) does not follow.
     #    0.5.9 the same choices (server_args.py line 3083)
     #    0.5.10 the same choices (server_args.py line 3860)
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.10", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.11 the same (server_args.py line 4431)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.11", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -863,6 +879,8 @@ RULES = (
     #    0.5.10 the same measurement (model_runner.py init_torch_distributed lines 889-1024,
     #    pre_model_load_memory line 999 after the distributed init; the NCCL pre-warm before it runs only
     #    with --pre-warm-nccl, on by default on AMD, as 0.5.23's)
+    #    0.5.11 the same measurement (model_runner.py init_torch_distributed lines 1101-1239: + enable_symm_mem,
+    #    default off, and the elastic-EP rejoin rank passed on; pre_model_load_memory line 1214)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -880,7 +898,8 @@ RULES = (
     #    mxfp8 checkpoints; mxfp4.py lines 242-243; model_loader/loader.py _get_quantization_config lines
     #    192-254)
     #    0.5.10 the same (fp8.py get_min_capability lines 175-176: 80, 100 for mxfp8; mxfp4.py lines 259-260)
-    Rule("weights_min_capability", "0.5.1", "0.5.10", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.11 the same (fp8.py get_min_capability lines 188-192: 80, 100 for mxfp8, 31 on MUSA; mxfp4.py lines 256-257)
+    Rule("weights_min_capability", "0.5.1", "0.5.11", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -892,7 +911,8 @@ RULES = (
     #    every GPU below 8.0 in float16 (see serving_dtype). Read in all 8 wheels.
     #    0.5.9 the same (model_runner.py line 913)
     #    0.5.10 the same (model_runner.py lines 1084-1089)
-    Rule("min_capability", "0.4.6", "0.5.10", (7, 5),
+    #    0.5.11 the same (model_runner.py lines 1299-1304)
+    Rule("min_capability", "0.4.6", "0.5.11", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -967,6 +987,23 @@ RULES = (
          "for every MHA model); _handle_model_specific_adjustments -> _handle_mamba_radix_cache lines 1699-1760 "
          "(Qwen3Next / Qwen3.5 line 1580, NemotronH line 1529, FalconH1 / JetNemotron / JetVLM line 1629, GraniteMoeHybrid line 1641, "
          "Lfm2 line 1654)"),
+    #    0.5.11: the same rows (_get_default_attn_backend lines 2464-2531: fa3 on Hopper line 2496, trtllm_mha on sm100
+    #    line 2505; elsewhere flashinfer unless the model has attention sinks, GptOss / MiMo-V2, then triton: not
+    #    a row), the same _handle_mamba_radix_cache architectures (lines 2366-2456; Qwen3Next / Qwen3.5 lines
+    #    2184-2241, NemotronH line 2178, FalconH1 / JetNemotron / JetVLM lines 2267-2277, GraniteMoeHybrid
+    #    lines 2279-2290, Lfm2 lines 2292-2297; the linear-attention registry, line 1659, registers no
+    #    built-in model), and Gemma4ForConditionalGeneration takes triton on every GPU (lines 2087-2090).
+    #    MossVL sets only its prefill backend (lines 2091-2101): its decode takes the rows.
+    Rule("mha_backend_default", "0.5.11", "0.5.11",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "Gemma4ForConditionalGeneration")},
+         _ARGS + " (0.5.11) _get_default_attn_backend lines 2464-2531 (fa3 on Hopper line 2496, trtllm_mha on sm100 "
+         "line 2505); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2366-2456 (Qwen3Next / "
+         "Qwen3.5 lines 2184-2241, NemotronH line 2178, FalconH1 / JetNemotron / JetVLM line 2276, GraniteMoeHybrid "
+         "line 2289, Lfm2 line 2297), Gemma4ForConditionalGeneration triton lines 2087-2090"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1018,7 +1055,8 @@ RULES = (
     #    0.5.9 the same: the new model-specific backends (Qwen3.5, Lfm2, GraniteMoeHybrid:
     #    _handle_mamba_radix_cache lines 1699-1760) are rule mha_backend_default's own
     #    0.5.10 the same (the model-specific backends are rule mha_backend_default's own)
-    Rule("own_backend_unread", "0.4.6", "0.5.10", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    #    0.5.11 the same (Gemma 4's triton, server_args.py lines 2087-2090, is rule mha_backend_default's own)
+    Rule("own_backend_unread", "0.4.6", "0.5.11", {}, _ARGS + ": every model-specific backend read (rows above)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -1061,7 +1099,9 @@ RULES = (
     #    is DeepSeek sparse attention, rule dsa, when its config has an index_topk).
     #    0.5.10 the same (server_args.py lines 1508-1513 and 1608: trtllm_mla on sm100 for the same five;
     #    _get_default_attn_backend lines 2262-2275: fa3 on Hopper, flashinfer on sm100)
-    Rule("mla_backend_default", "0.5.9", "0.5.10",
+    #    0.5.11 the same (server_args.py _handle_model_specific_adjustments lines 1674-1679 and 1774, trtllm_mla on
+    #    sm100; _get_default_attn_backend lines 2516-2531: fa3 on Hopper, flashinfer on sm100)
+    Rule("mla_backend_default", "0.5.9", "0.5.11",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
                                                      "GlmMoeDsaForCausalLM")),
@@ -1104,6 +1144,8 @@ RULES = (
          _ARGS + " (0.5.9) _handle_attention_backend_compatibility"),
     Rule("backend_page_size", "0.5.10", "0.5.10", _trtllm_pages("2351-2355", "2391-2395"),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility"),
+    Rule("backend_page_size", "0.5.11", "0.5.11", _trtllm_pages("2607-2611", "2647-2651"),
+         _ARGS + " (0.5.11) _handle_attention_backend_compatibility"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1140,7 +1182,9 @@ RULES = (
     #    1445-1490), where calculate_mla_kv_cache_dim keeps 576 (model_runner_kv_cache_mixin.py lines
     #    240-285), the profile's cell; below 10.x flashmla_kv's 656 B scaled layout, refused (rule dsa
     #    fp8_scaled_below), as 0.5.23.
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.10", None,
+    #    0.5.11 the same (calculate_mla_kv_cache_dim lines 133-178, identical; _set_default_nsa_backends lines
+    #    1598-1645: trtllm on 10.x unless the user sets a backend, flashmla_kv below)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.11", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1153,7 +1197,8 @@ RULES = (
     #    tp rank), head_dim != v_head_dim or the page is not a power of 2 (not on the XQA path).
     #    0.5.9 the same (layers/attention/trtllm_mha_backend.py: no large-page check)
     #    0.5.10 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2391-2395)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.10", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.11 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2647-2651)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.11", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1184,7 +1229,9 @@ RULES = (
     #    lines 1417-1443); fp8_e4m3 now decodes on trtllm on 10.x (576 B, kvplan's fp8_e4m3) and on
     #    flashmla_kv below (656 B with scales and a bf16 rope: refused, fp8_scaled_below 10; on ROCm the
     #    tilelang backends keep 576, refused with it).
-    Rule("dsa", "0.5.10", "0.5.10",
+    #    0.5.11 the same (page lines 1739-1747; _set_default_nsa_kv_cache_dtype lines 1570-1596, identical;
+    #    _set_default_nsa_backends lines 1598-1645: fp8_e4m3 trtllm on >= 10 where not user-set, flashmla_kv below)
+    Rule("dsa", "0.5.10", "0.5.11",
          DSA(64, 1, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _ARGS + " (0.5.10) _handle_model_specific_adjustments lines 1573-1581 (page_size 1 on ROCm, else 64), "
          "_set_default_nsa_kv_cache_dtype lines 1417-1443, _set_default_nsa_backends lines 1445-1490 (fp8_e4m3: trtllm "
@@ -1240,6 +1287,13 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + " (0.5.10): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2397); "
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 554, 729, 814)"),
+    #    0.5.11: the same verdicts (_handle_attention_backend_compatibility lines 2533-2734, changed only for
+    #    intel_xpu)
+    Rule("fp8_kv_start", "0.5.11", "0.5.11",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2614),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.11): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2653); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 558, 733, 818)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1328,7 +1382,8 @@ RULES = (
     #    adding only attn_cp_size <= 1, the default, and FlashInfer's comm module loading;
     #    should_fuse_mlp_allreduce_with_next_layer lines 617-648, the scattered-input path off by default);
     #    turned on by itself for Qwen3.5 too, at tp > 1 (server_args.py lines 2089-2113): kvplan has not read
-    #    Qwen3.5's model, so that default is refused.
+    #    Qwen3.5's model, so that default is refused. --enforce-disable-flashinfer-allreduce-fusion (line 525,
+    #    applied after the defaults lines 2115-2120) turns it off (can_disable; h31-sgl511, read again).
     Rule("allreduce_rms_fusion", "0.5.10", "0.5.10",
          Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
                                                "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
@@ -1336,10 +1391,30 @@ RULES = (
                                                "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
                                                "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
                                                "Qwen3_5ForConditionalGeneration")),
-                single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.10) apply_flashinfer_allreduce_fusion lines 96-110: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2089-2113: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
-         "KimiK25 / Qwen3.5 on sm90 or sm100, tp > 1, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none"),
+         "KimiK25 / Qwen3.5 on sm90 or sm100, tp > 1, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none; "
+         "--enforce-disable-flashinfer-allreduce-fusion lines 525, 2115-2120"),
+    #    0.5.11: the same fusion paths (communicator.py apply_flashinfer_allreduce_fusion lines 157-168, without
+    #    0.5.10's attn_cp_size test; FUSE_ALLREDUCE_MAX_BATCH_SIZE line 154; should_fuse_mlp_allreduce_with_next_layer
+    #    lines 713-751, + a moe_cp allgather test, off by default); on by itself for DeepseekV32, GlmMoeDsa and
+    #    Qwen3Next too (server_args.py lines 2330-2356; GlmMoeDsa's and Qwen3Next's models kvplan has not read:
+    #    refused as Qwen3.5's); --enforce-disable-flashinfer-allreduce-fusion (line 556, applied lines
+    #    2358-2364) turns it off.
+    Rule("allreduce_rms_fusion", "0.5.11", "0.5.11",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
+                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOssForCausalLM",
+                                               "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM",
+                                               "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM",
+                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+                                               "Qwen3_5ForConditionalGeneration")),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
+         _COMM + " (0.5.11) apply_flashinfer_allreduce_fusion lines 157-168: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 2330-2356: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
+         "Glm4MoeLite / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 on sm90 or sm100, tp > 1, no DP attention, nnodes == "
+         "1, not an H20, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion lines 2358-2364"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1402,6 +1477,14 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
         "ExaoneMoEForCausalLM", "Step3p5ForCausalLM"),
          "python/sglang/srt/models/ (0.5.9): as 0.5.8, exaone4.py, exaone_moe.py, step3p5.py"),
+    #    0.5.11: the same modules, mimo_v2.py (MiMoV2ForCausalLM beside MiMoV2FlashForCausalLM) for
+    #    mimo_v2_flash.py, and gemma4_causal.py (Gemma4ForCausalLM; Gemma4ForConditionalGeneration through
+    #    gemma4_mm.py): kvplan has not read Gemma 4's or MiMo-V2's rotary tables, so they are refused first.
+    Rule("sliding_window_archs", "0.5.11", "0.5.11", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration"),
+         "python/sglang/srt/models/ (0.5.11): as 0.5.10, mimo_v2.py for mimo_v2_flash.py, gemma4_causal.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -1452,6 +1535,16 @@ RULES = (
           "Step3p5ForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py (0.5.10) is_hybrid_swa_model lines 1438-1448; server_args.py "
          "GptOss lines 1697-1724 (no disable_hybrid_swa_memory)"),
+    #    0.5.11: is_hybrid_swa_model (configs/model_config.py lines 1546-1558) + MiMoV2ForCausalLM
+    #    (MIMO_V2_MODEL_ARCHS lines 42-45), Gemma4ForCausalLM and Gemma4ForConditionalGeneration; GptOss on
+    #    every backend as 0.5.10 (server_args.py lines 1875-1986: no disable_hybrid_swa_memory). The pool
+    #    is split by pool_configurator.py HybridSWAPoolConfigurator (lines 184-284), which kvplan refuses.
+    Rule("swa_pool_archs", "0.5.11", "0.5.11",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.11) is_hybrid_swa_model lines 1546-1558; server_args.py "
+         "GptOss lines 1875-1986 (no disable_hybrid_swa_memory)"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -1470,6 +1563,7 @@ RULES = (
     #    0.5.23: arg_groups/model_overrides/llama4.py lines 23-37 pick it, model_hook.py line 622 asserts after.
     #    0.5.9 the same (server_args.py _handle_model_specific_adjustments: the Llama4 branch as 0.5.8's)
     #    0.5.10 the same (server_args.py Llama4 branch: ascend added to the asserted list)
+    #    0.5.11 the same (server_args.py Llama4 lines 2044-2073: LLAMA4_MODEL_ARCHS for '"Llama4" in model_arch')
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1488,7 +1582,9 @@ RULES = (
     #    managers/utils.py validate_input_length lines 98-128)
     #    0.5.10 the same (tp_worker.py lines 301-308; scheduler.py init_req_max_new_tokens lines 1612-1620;
     #    managers/utils.py validate_input_length lines 113-143)
-    Rule("request_cap", "0.4.6", "0.5.10",
+    #    0.5.11 the same (tp_worker.py lines 302-309; scheduler.py init_req_max_new_tokens lines 1838-1846;
+    #    managers/utils.py validate_input_length lines 120-150)
+    Rule("request_cap", "0.4.6", "0.5.11",
          RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request "
                            "stops at max_req_len - 1: managers/scheduler.py init_req_max_new_tokens",
@@ -1538,6 +1634,7 @@ RULES = (
     #    0.5.23: arg_groups/fields/parallel.py line 59 pp_size, alias --pipeline-parallel-size.
     #    0.5.9 server_args.py line 351 pp_size
     #    0.5.10 server_args.py line 372 pp_size
+    #    0.5.11 server_args.py line 390 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1547,6 +1644,8 @@ RULES = (
     #    0.5.23: mem_cache/kv_cache_configurator.py _build_req_to_token_pool line 1772, size=max_num_reqs.
     #    0.5.9 model_runner_kv_cache_mixin.py lines 439, 452, 461 size=max_num_reqs
     #    0.5.10 model_runner_kv_cache_mixin.py _init_pools lines 389, 413-466 size=max_num_reqs
+    #    0.5.11 model_runner_kv_cache_mixin.py _init_pools lines 219-277 size=max_num_reqs (ReqToTokenPool
+    #    memory_pool.py lines 130-152: size + 1 rows, slot 0 the padding row, size free slots, as 0.5.23)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1565,7 +1664,10 @@ RULES = (
     #    0.5.10: the estimate from the pool in whole pages (_resolve_token_capacity lines 808-838 rounds
     #    first), a given R runs min(R // dp, that estimate) (not half the pool), and R // dp = 0 leaves 0,
     #    which tp_worker.py line 296 asserts against.
-    Rule("running_requests", "0.5.10", "0.5.10", {"aligned": True, "given_capped": "estimate", "floor_one": False},
+    #    0.5.11 the same (model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 698-717, identical; the pool
+    #    is rounded to pages first by pool_configurator.py calculate_pool_sizes lines 170-175; _resolve_memory_pool_config
+    #    lines 729-754; tp_worker.py line 297)
+    Rule("running_requests", "0.5.10", "0.5.11", {"aligned": True, "given_capped": "estimate", "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.10) _resolve_max_num_reqs lines 840-859 "
          "(min(max(int(token_capacity / context_len * 512), 2048), 4096); a given R: min(R // dp_size, that)), "
          "_resolve_memory_pool_config lines 871-891; managers/tp_worker.py line 296"),
@@ -1604,7 +1706,9 @@ RULES = (
          "self.mem_fraction_static *= 0.85'); GptOss, Olmo2: triton off CUDA"),
     #    0.5.10: GptOss takes aiter on ROCm (server_args.py lines 1699-1707), Olmo2 triton off CUDA (lines
     #    1895-1902); the 0.85 at lines 2415-2417.
-    Rule("aiter_fraction", "0.5.10", "0.5.10", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.11 the same (the 0.85 at server_args.py lines 2671-2673; _get_default_attn_backend lines 2518-2526;
+    #    GptOss aiter on hip lines 1877-1887, Olmo2 triton off CUDA lines 2119-2126)
+    Rule("aiter_fraction", "0.5.10", "0.5.11", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -1652,7 +1756,11 @@ RULES = (
     #    0.5.10 the same (deepseek_v2.py VocabParallelEmbedding lines 1862-1865, ParallelLMHead line 2155,
     #    DeepseekV2MLP lines 1628 (dense), 450 (shared); qwen2_moe.py lines 596-599, gpt_oss.py lines 575-578
     #    use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 957, gpt_oss.py line 680 enable_dp_lm_head)
-    Rule("dp_attention_weights", "0.5.9", "0.5.10",
+    #    0.5.11 the same (deepseek_v2.py VocabParallelEmbedding lines 1914-1917, ParallelLMHead line 2202, DeepseekV2MLP
+    #    lines 1691 (dense), 494 (shared); qwen2_moe.py lines 715-719 use_attn_tp_group=is_dp_attention_enabled(), now
+    #    with quant_config, which Fp8Config.get_quant_method leaves unquantized for an embedding (fp8.py lines 233-256);
+    #    gpt_oss.py lines 577-580; qwen3_moe.py line 971, gpt_oss.py line 682 enable_dp_lm_head)
+    Rule("dp_attention_weights", "0.5.9", "0.5.11",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -1696,6 +1804,8 @@ RULES = (
     #    0.5.9 the same (deepseek_v2.py determine_num_fused_shared_experts lines 2853-2895, mori added beside
     #    deepep; fused_moe_triton/layer.py line 220)
     #    0.5.10 the same (deepseek_v2.py determine_num_fused_shared_experts line 2185, identical to 0.5.9's)
+    #    0.5.11 the same decision without DeepEP / TBO / SBO (deepseek_v2.py determine_num_fused_shared_experts
+    #    lines 2232-2292: NVIDIA >= 8.0, under expert parallelism only AMD >= 9.4)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -1724,6 +1834,8 @@ RULES = (
     #    0.5.9 deepseek_weight_loader.py post_load_weights lines 400-610 (as 0.5.8's: 503, 514, 570)
     #    0.5.10 deepseek_weight_loader.py post_load_weights lines 399-601 (block_quant_dequant line 513, w_kc
     #    lines 555-570; only XPU beside CUDA and the CPU-AMX branch removed)
+    #    0.5.11 the same on CUDA (deepseek_weight_loader.py post_load_weights lines 411-624: 128 x 128 line 525,
+    #    bf16 copies lines 567-585; + MUSA)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -1765,7 +1877,8 @@ RULES = (
          "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
     #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
     #    0.5.10 the same (model_runner.py configure_kv_cache_dtype lines 1902-1948)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.10", True,
+    #    0.5.11 the same (model_runner.py configure_kv_cache_dtype lines 2210-2256, identical)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.11", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -1784,6 +1897,14 @@ RULES = (
          "adjust_mem_fraction_for_vlm lines 6396-6432 (as 0.5.9's); " + _MC + " lines 154-170 (mm_disabled_models "
          "as 0.5.9's, but not with --model-impl transformers), 182-189 (is_multimodal: the list or a sub-config), 1296 "
          "(multimodal_model_archs)"),
+    #    0.5.11: six more architectures (multimodal_model_archs lines 1384-1444: Gemma4ForConditionalGeneration,
+    #    MiMoV2ForCausalLM, MossVL, NemotronH Nano Omni, Qwen3-ASR, Voxtral); a sub-config counts as 0.5.23's
+    #    (hf_config is not hf_text_config; vision_config / audio_config only under --model-impl transformers,
+    #    lines 218-224): any_tower, as kvplan reads 0.5.23.
+    Rule("vlm_fraction", "0.5.11", "0.5.11", VLMFraction(_MM_0_5_11, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.11) _handle_gpu_memory_settings lines 1483-1487 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 7137-7173 (as 0.5.10's); " + _MC + " lines 185-201 (mm_disabled_models "
+         "as 0.5.10's), 218-228 (is_multimodal: the list or a text sub-config), 1384 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -1813,7 +1934,8 @@ RULES = (
     #    only with the cuda_ipc / cuda_vmm feature transport, default cpu on one node).
     #    0.5.9: no mm_runtime_reservation, as 0.5.8
     #    0.5.10: no mm_runtime_reservation either
-    Rule("multimodal", "0.4.6", "0.5.10", None,
+    #    0.5.11: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.11", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -1841,7 +1963,11 @@ RULES = (
     #    lines 1111-1112), for DeepSeek sparse attention and the architectures of
     #    piecewise_cuda_graph_disabled_model_archs (configs/model_config.py lines 212-215, 1352-1358), for DP
     #    attention and pp > 1 (lines 1092-1102; _reserved_0_5_10 reads those from the launch).
-    Rule("prefill_graphs", "0.5.10", "0.5.10", {"mm_kept": (), "max_bs": {}, "off_archs": _PCG_OFF_0_5_10,
+    #    0.5.11 the same for what kvplan plans (_handle_piecewise_cuda_graph lines 1194-1261: multimodal lines
+    #    1229-1230, DP attention / pp > 1 lines 1205-1212; speculative decoding no longer turns them off and
+    #    --debug-cuda-graph does, neither planned; piecewise_cuda_graph_disabled_model_archs lines 1446-1452 and
+    #    is_piecewise_cuda_graph_disabled_model lines 1505-1509 identical; --enable-breakable-cuda-graph off, line 639)
+    Rule("prefill_graphs", "0.5.10", "0.5.11", {"mm_kept": (), "max_bs": {}, "off_archs": _PCG_OFF_0_5_10,
                                                 "dsa_off": True},
          _ARGS + " (0.5.10) _handle_piecewise_cuda_graph lines 1078-1139; configs/model_config.py "
          "is_piecewise_cuda_graph_disabled_model lines 212-215 / 1352-1412 (with is_deepseek_nsa)"),
@@ -1897,7 +2023,12 @@ RULES = (
     #    Gemma3RotaryEmbedding (lines 401-428, 580, 588); Qwen3-VL's vision get_rope (qwen3_vl.py lines
     #    340-346); MRotaryEmbedding keeps an axis_map only for mrope_interleaved_glm (mrope.py lines
     #    105-121), which no planned config sets.
-    Rule("rope_table", "0.5.10", "0.5.10", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": True,
+    #    0.5.11 the same (base.py RotaryEmbedding.__init__ lines 53-108: only a MUSA branch; _match_cos_sin_cache_dtype
+    #    line 110 is not called by RotaryEmbedding; rope_variant.py's classes identical but a new Gemma4RotaryEmbedding;
+    #    factory.py get_rope lines 63-342, + the 'proportional' type for Gemma 4; gemma3_causal.py Gemma3Attention
+    #    lines 176-212, Gemma3RotaryEmbedding lines 402-429; qwen3_vl.py get_rope lines 356-362; mrope.py lines
+    #    105-121; transformers 5.6.0's Gemma3 and Qwen3-VL configs give the same rope_parameters / depth)
+    Rule("rope_table", "0.5.10", "0.5.11", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": False},
          "python/sglang/srt/layers/rotary_embedding/ (0.5.10) base.py RotaryEmbedding.__init__ lines 53-107, "
          "rope_variant.py DeepseekScalingRotaryEmbedding, factory.py get_rope lines 62-332; models/gemma3_causal.py "
@@ -1920,6 +2051,8 @@ RULES = (
     #    0.5.10 the same get_rope calls in every ROPE_GROUP_A file (their rope_scaling now from
     #    get_rope_config / rope_parameters, the same dict under transformers 5; stablelm.py reads the theta
     #    from rope_parameters)
+    #    0.5.11 the same get_rope calls in every ROPE_GROUP_A file (an AST compare of every models/ file's
+    #    get_rope / rope calls: only qwen3.py differs, a rope_theta / rope_scaling fallback without rope_parameters)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -1928,7 +2061,8 @@ RULES = (
     Rule("alibi_slopes_tensor", "0.4.6", "0.5.8", False,
          "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
     #    0.5.10 the same (baichuan.py BaiChuanAttention lines 189-192)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.10", True,
+    #    0.5.11 the same (baichuan.py BaiChuanAttention lines 189-192, unchanged)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.11", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -1949,6 +2083,7 @@ RULES = (
          "40: Llama4VisionModel(config.vision_config) from transformers)"),
     #    0.5.9 mllama4.py and model_config.py mm_disabled_models (lines 144-149) as 0.5.8's
     #    0.5.10 mllama4.py has_vision lines 439-447 and mm_disabled_models as 0.5.9's
+    #    0.5.11 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 186-190) as 0.5.10's
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -2317,7 +2452,7 @@ class SGLang(Engine):
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
         0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
-        token_capacity // 2)); 0.5.10 at its request-pool estimate min(max(int(tokens / context_len x
+        token_capacity // 2)); 0.5.10 and 0.5.11 at their request-pool estimate min(max(int(tokens / context_len x
         512), 2048), 4096) from the pool in whole pages ("given_capped" "estimate":
         model_executor/model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 840-859); earlier
         releases run it as given."""
