@@ -62,6 +62,7 @@ def main() -> None:
     print(f"\nout of sample (TPOT and end-to-end): {len(within)}/{len(checked)} within 20%; at 1-32 users: "
           f"{len(low_within)}/{len(low)} within 20%")
     ttft = ttft_summary(counted)
+    itl = itl_summary()
     pairs = by_deployment(checked)
     met = [p for p in pairs if p["low_and_high"] and p["all_low_within_20pct"]]
     print(f"\ndeployments measured at low (1-8) and high (25+) users: "
@@ -74,7 +75,7 @@ def main() -> None:
               f"{p['low_within_20pct']} | {p['low_within_10pct']} | {worst} |")
     path = write_json({"rows": rows, "out_of_sample": len(checked), "within_20pct": len(within),
                        "low_concurrency": len(low), "low_within_20pct": len(low_within),
-                       "deployments": pairs, "deployments_low_and_high_all_within_20pct": len(met), "ttft": ttft},
+                       "deployments": pairs, "deployments_low_and_high_all_within_20pct": len(met), "ttft": ttft, "decode_step_vs_itl": itl},
                       args.out,
                       "speed_accuracy.json")
     print(f"wrote {path}")
@@ -118,6 +119,40 @@ def ttft_summary(counted: list[dict]) -> dict:
     return {"rows": len(rows), "within_20pct": len(within), "kvplan_over_published_min": under[0],
             "kvplan_over_published_median": under[len(under) // 2], "kvplan_over_published_max": under[-1],
             "longer_prompt": longer}
+
+
+def itl_summary() -> list[dict]:
+    """kvplan's plain decode step against the InferenceMAX vLLM rows' median ITL (a step without a
+    prompt: speed_reference.decode_itl_ms), by GPU and users: where TPOT's error comes from the decode
+    step itself and where from the steps that compute prompts (TPOT - ITL, published and kvplan)."""
+    from speed_reference import decode_itl_ms
+
+    groups: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
+    for m in MEASUREMENTS:
+        if m.metric != "tpot" or m.unfactored:
+            continue
+        try:
+            got = decode_itl_ms(m)
+            tpot = predict(m) if got else None
+        except Exception:  # noqa: BLE001 - refused rows are reported above
+            got = None
+        if got:
+            groups.setdefault((m.gpu, m.concurrency), []).append((got[0], got[1], m.value_ms, tpot))
+    print("\ndecode step (kvplan, no prompt in the step) against median ITL, InferenceMAX vLLM rows; TPOT - ITL is "
+          "what the steps computing prompts add")
+    print("| GPU | users | rows | step error: min / median / max | TPOT - ITL published ms (median) | kvplan ms (median) |")
+    print("|---|---|---|---|---|---|")
+    out = []
+    for (gpu, users), rows in sorted(groups.items()):
+        errs = sorted((k - p) / p for p, k, _, _ in rows)
+        gap_pub = statistics.median(t - p for p, _, t, _ in rows)
+        gap_kv = statistics.median(kt - k for _, k, _, kt in rows)
+        out.append({"gpu": gpu, "users": users, "rows": len(rows), "step_error_min": errs[0],
+                    "step_error_median": statistics.median(errs), "step_error_max": errs[-1],
+                    "prompt_share_published_ms": gap_pub, "prompt_share_kvplan_ms": gap_kv})
+        print(f"| {gpu} | {users} | {len(rows)} | {100 * errs[0]:+.1f} / {100 * statistics.median(errs):+.1f} / "
+              f"{100 * errs[-1]:+.1f}% | {gap_pub:.2f} | {gap_kv:.2f} |")
+    return out
 
 
 def by_deployment(checked: list[dict]) -> list[dict]:
