@@ -363,6 +363,14 @@ def explain(log: LoggedStartup, *, model: str | None = None, gpu: str | None = N
     if engine is not None:
         engine, why = _as_logged(engine, log)
     spec, why_spec = _spec_for(log, model)
+    if (engine is not None and spec is not None and log.loading_words == "GiB and"
+            and getattr(engine, "use_v2_model_runner", None) and engine.v2_unplanned(spec) is not None):
+        # V2's load line on a release whose V2 kvplan reads, for a model it has not read V2 for (experts,
+        # state-space or MLA layers): the log's figures only, not check_model_runner's
+        # VLLM_USE_V2_MODEL_RUNNER=1 refusal, which the log did not necessarily ask for
+        why = (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' line is "
+               f"Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), {engine.v2_unplanned(spec)})")
+        engine = None
     g = _gpu_for(log, gpu)
     notes = [n for n in (why, why_spec) if n]
     fraction = log.memory_fraction if log.memory_fraction is not None else (

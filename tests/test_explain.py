@@ -479,6 +479,12 @@ def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path
     with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
                                             r"Model Runner V2's .*read for 0\.25\.0-0\.26\.0 only"):
         explain(log, model="gemma3-27b", gpu="h100", release="0.24.0")
+    # review h31b F5: V2's words for a model with experts (a V2 kvplan has not read): not modelled, naming
+    # the runner, not check_model_runner's "VLLM_USE_V2_MODEL_RUNNER=1: ... plan without it"
+    for model in ("qwen3-30b-a3b", "deepseek-v2-lite"):
+        with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
+                                                r"Model Runner V2's .*read only for models without experts\)\)$"):
+            explain(log, model=model, gpu="h100")
     # the V1 runner's words on a 0.26.0 log of a dense model: planned on V1, exit 0
     path = tmp_path / "g26.log"
     path.write_text(_g26("Asynchronous scheduling is disabled."))

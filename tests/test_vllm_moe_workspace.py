@@ -300,3 +300,17 @@ def test_unsized_moe_scratch_on_an_earlier_stage_is_refused(args):
 def test_noted_cases_keep_the_note_at_pp_2():
     rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--pp", "2", "--engine", "vllm==0.19.1", "--weights", "fp8")
     assert rc == 0 and "the fp8 experts' kernels" in err and "KV pool can be smaller than planned" in err
+
+
+@pytest.mark.parametrize("release, seqs", [("0.10.2", 1), ("0.10.2", 128), ("0.13.0", 1)])
+def test_unsized_moe_scratch_where_the_last_stage_forward_binds_is_refused(release, seqs):
+    """Review h31b F1: with few sampled rows the dummy sampler's peak (87,061,760 B at one row on
+    0.10.2; 357,203,968 at 128) is below the forward's dense fit (526,804,582 B), so the forward,
+    which holds the unsized fused_experts scratch, binds the only (or last) stage: refused, as an
+    earlier stage is, where kvplan planned 9,488 blocks (0.10.2, one row) before."""
+    rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}", "--max-num-seqs", str(seqs))
+    assert rc == 2 and err.count("\n") == 0, err
+    assert f"the dummy sampler over {seqs:,} row" in err and "is not above the profile forward (526,804,582 B" in err
+    assert err.endswith("raise --max-num-seqs or use --engine vllm==0.14.0 or later")
+    # the default 1,024 rows: the sampler (2,263,089,152 B on 0.10.2) binds, as before
+    assert _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}")[0] in (0, 1)

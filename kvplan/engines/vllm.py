@@ -483,8 +483,10 @@ class VLLM(Engine):
                     and BOOK.value("v2_model_runner_dense", rel))
         # the newest earlier release kvplan plans the architecture (any, without one) on by default
         earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release and planned(rel))
-        way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command, or use --engine "
-                   f"vllm=={earlier}")
+        # where the profiled pool is refused (rule non_kv_from_free_memory: 0.27.0), V1 too needs the KV memory given
+        given = " that gives --kv-cache-memory-bytes" if self.rule("non_kv_from_free_memory") else ""
+        way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command{given}, or use "
+                   f"--engine vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
         if dense and self.rule("v2_model_runner_dense"):
             raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every generating model "
@@ -1063,24 +1065,39 @@ class VLLM(Engine):
 
     def check_moe_scratch(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings, stage: int,
                           layers: range) -> None:
-        """Refuse a pipeline stage other than the last that runs MoE layers whose kernels' scratch,
-        local to the call, kvplan has not sized: its profile peak is its forward (no dummy sampler
-        follows, ``activation_bytes``), which holds that scratch. Rule ``moe_persistent_workspace``
-        "none" (0.8.0-0.10.2: fused_moe.py fused_experts_impl's intermediate caches) and
-        "quantized unread" with unquantized experts (0.11.0-0.13.0: the fused_experts function, not the
-        modular kernel), and mxfp4 experts whose Triton buffers are freed (``mxfp4_experts_freed``);
-        not where the kept workspace is counted (``moe_workspace_bytes``) nor where the pool's notes
-        already say it is not (``moe_workspace_note``). The last stage's sampler binds as before."""
-        if (stage == settings.pp - 1 or spec.moe is None or weights is None
+        """Refuse a pipeline stage whose profile peak is its forward where that forward runs MoE layers
+        whose kernels' scratch, local to the call, kvplan has not sized: a stage other than the last
+        (no dummy sampler follows, ``activation_bytes``), and the last stage (pp 1 too) where its
+        dummy sampler's peak is not above the forward's dense fit (few rows: a small
+        --max-num-seqs), so that the forward, which holds that scratch, binds. Rule
+        ``moe_persistent_workspace`` "none" (0.8.0-0.10.2: fused_moe.py fused_experts_impl's
+        intermediate caches) and "quantized unread" with unquantized experts (0.11.0-0.13.0: the
+        fused_experts function, not the modular kernel), and mxfp4 experts whose Triton buffers are
+        freed (``mxfp4_experts_freed``); not where the kept workspace is counted
+        (``moe_workspace_bytes``) nor where the pool's notes already say it is not
+        (``moe_workspace_note``). Where the sampler's peak is above the forward's fit, the sampler
+        binds as before (the unsized scratch could still lift the forward above it: not bounded)."""
+        if (spec.moe is None or weights is None
                 or not any(spec.is_moe_layer(layer) for layer in layers)
                 or self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights)
                 or self.moe_workspace_note(spec, gpu, weights, settings) is not None):
             return
+        what = (f"{settings.max_num_batched_tokens:,} tokens, which holds the scratch of its mixture-of-experts "
+                f"kernels (local to each call; rule moe_persistent_workspace), which kvplan has not sized for this "
+                f"release")
+        if stage == settings.pp - 1:
+            forward = self.forward_bytes(spec, settings, layers, gpu, weights)
+            sampler = self.sampler_bytes(spec, gpu, settings)
+            if sampler > forward:
+                return
+            rows = min(settings.max_num_seqs, settings.max_num_batched_tokens)
+            raise BadInputError(f"{self.name}: the dummy sampler over {rows:,} row{'s' if rows > 1 else ''} ({sampler:,} B) is not above "
+                                f"the profile forward ({forward:,} B without its experts' scratch) on "
+                                f"{'the last pipeline stage' if settings.pp > 1 else 'the model'}, so the profile "
+                                f"peak is that forward over {what}; raise --max-num-seqs or use --engine "
+                                f"vllm==0.14.0 or later")
         raise BadInputError(f"{self.name}: pipeline stage {stage} (layers {layers.start}-{layers.stop - 1}) runs no "
-                            f"dummy sampler, so its profile peak is its forward over "
-                            f"{settings.max_num_batched_tokens:,} tokens, which holds the scratch of its "
-                            f"mixture-of-experts kernels (local to each call; rule moe_persistent_workspace), which "
-                            f"kvplan has not sized for this release; use --pp 1")
+                            f"dummy sampler, so its profile peak is its forward over {what}; use --pp 1")
 
     def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1, gpu=None) -> tuple[str, ...]:
         """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
