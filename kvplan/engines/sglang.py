@@ -595,6 +595,12 @@ _LM_ALL = ("lm_head", "", "all")
 _DS_EMB_WHOLE = (("embedding", "", "whole"), _LM_ALL, ("mlp", "", "all"))
 _DS_EMB_ATTN = (("embedding", "", "attention"), _LM_ALL, ("mlp", "", "all"))
 _EMB_WHOLE_LM_ALL = (("embedding", "", "whole"), _LM_ALL)
+#: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
+_MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
+#: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
+_OWN_BACKEND_0_5_9 = ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                      "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                      "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM")
 #: 0.5.9 and 0.5.22+: DeepSeek as _DS_EMB_ATTN, Qwen3-MoE's and GptOss's embedding over the attention group
 _EMB_SPLIT_OVER_ATTENTION = {**{a: _DS_EMB_ATTN for a in _DSV},
                              "Qwen3MoeForCausalLM": (("embedding", "", "attention"), _LM_ALL),
@@ -962,7 +968,7 @@ RULES = (
          "_handle_model_specific_adjustments (GptOss, Olmo2 and every '\"Llama4\" in model_arch': trtllm_mha on "
          "sm100; GptOss, Olmo2: fa3 on sm90)"),
     Rule("mha_backend_default", "0.5.8", "0.5.8",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration")},
          _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
@@ -979,10 +985,7 @@ RULES = (
     #    line 970, the radix cache on and no speculative decoding; NemotronH line 1946; FalconH1 / JetNemotron
     #    / JetVLM line 2036; GraniteMoeHybrid line 2049; Lfm2 line 2057)
     Rule("mha_backend_default", "0.5.9", "0.5.10",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
-          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
-                  "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
-                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM")},
+         {"rows": _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9},
          _ARGS + " (0.5.9) _handle_attention_backend_compatibility lines 1803 / 1812 (fa3 on Hopper, trtllm_mha on sm100 "
          "for every MHA model); _handle_model_specific_adjustments -> _handle_mamba_radix_cache lines 1699-1760 "
          "(Qwen3Next / Qwen3.5 line 1580, NemotronH line 1529, FalconH1 / JetNemotron / JetVLM line 1629, GraniteMoeHybrid line 1641, "
@@ -995,11 +998,7 @@ RULES = (
     #    built-in model), and Gemma4ForConditionalGeneration takes triton on every GPU (lines 2087-2090).
     #    MossVL sets only its prefill backend (lines 2091-2101): its decode takes the rows.
     Rule("mha_backend_default", "0.5.11", "0.5.11",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
-          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
-                  "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
-                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
-                  "Gemma4ForConditionalGeneration")},
+         {"rows": _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9 + ("Gemma4ForConditionalGeneration",)},
          _ARGS + " (0.5.11) _get_default_attn_backend lines 2464-2531 (fa3 on Hopper line 2496, trtllm_mha on sm100 "
          "line 2505); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2366-2456 (Qwen3Next / "
          "Qwen3.5 lines 2184-2241, NemotronH line 2178, FalconH1 / JetNemotron / JetVLM line 2276, GraniteMoeHybrid "
