@@ -333,6 +333,16 @@ for rel in BOOK.releases:
     # (`or not model_config.is_moe`, 0.25.0+)
     body = re.search(r'def _is_default_v2_model_runner_model\(self\).*?(?=\n    (?:@|def ))', rd('config/vllm.py'), re.S)
     got['v2_model_runner_dense'] = body is not None and 'or not model_config.is_moe' in body.group(0)
+    # v2_runner_memory (FINDINGS_h31_v2run.md, FINDINGS_h31_v27v2.md): where the table says V2 was read,
+    # whether the dummy run's logits get a float32 copy in Sampler.apply_sampling_params: the copy
+    # (0.25.x), none (0.26.0: in place), or one only past a `_requires_logits_processing` early return
+    # that the dummy defaults take (0.27.0)
+    if BOOK.value('v2_runner_memory', rel) is not None:
+        asp = re.search(r'def apply_sampling_params\(.*?(?=\n    def )', rd('v1/worker/gpu/sample/sampler.py'), re.S)
+        asp = asp.group(0) if asp else ''
+        copy = 'torch.empty_like(logits, dtype=torch.float32).copy_(logits)' in asp
+        guarded = re.search(r'if not self\._requires_logits_processing\(idx_mapping_np\):\s*return logits', asp)
+        got['v2_runner_memory'] = {'fp32_logits_copy': copy and guarded is None}
     # cudagraph_estimate_on_amd: the platform test in front of profile_cudagraph_memory() in
     # Worker.determine_available_memory ('is_cuda_alike()' measures on ROCm too, 0.26.0+)
     worker = rd('v1/worker/gpu_worker.py')

@@ -236,7 +236,7 @@ def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
             if engine.rule("v2_runner_memory") is None:
                 return None, (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' "
                               f"line is Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), whose profile run "
-                              f"kvplan has read for 0.25.0-0.26.0 only)")
+                              f"kvplan has read for 0.25.0-0.27.0 only)")
             # V2's words on a release whose V2 memory path kvplan reads (rule v2_runner_memory): plan V2
             # (VLLM.check_model_runner still refuses models with experts, state-space or MLA layers)
             engine = replace(engine, use_v2_model_runner=True)

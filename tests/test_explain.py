@@ -466,7 +466,7 @@ def test_a_0_26_log_what_if_keeps_the_logged_async_scheduling():
 
 def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path):
     # Model Runner V2's load line (vllm/v1/worker/gpu/model_runner.py 0.26.0 :306) lacks "memory";
-    # from h31-v2run its profile run is read for 0.25.0-0.26.0 (rule v2_runner_memory): planned on V2,
+    # from h31-v2run its profile run is read for 0.25.0-0.26.0 (0.27.0 from h31-v27v2; rule v2_runner_memory): planned on V2,
     # whose activation peak for Gemma-3-27B is the profile forward's 1,647,103,180 B (the V1 runner's
     # dummy sampler: 4,037,972,992), so kvplan's KV memory is 2.39 GB above the V1 log's figures
     log = parse_log(_g26("Asynchronous scheduling is enabled.", loading="and"))
@@ -477,8 +477,14 @@ def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path
     assert ex.line("KV cache tokens").kvplan == 61_587
     # V2's words on a release whose V2 kvplan has not read (0.24.0): not modelled, exit 2 naming the runner
     with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
-                                            r"Model Runner V2's .*read for 0\.25\.0-0\.26\.0 only"):
+                                            r"Model Runner V2's .*read for 0\.25\.0-0\.27\.0 only"):
         explain(log, model="gemma3-27b", gpu="h100", release="0.24.0")
+    # h31-v27v2: 0.27.0's V2 is read, so a 0.27.0 V2 log gets the free-memory reason a 0.27.0 V1 log gets
+    # (review h31b: before, "read for 0.25.0-0.26.0 only")
+    with pytest.raises(BadInputError, match=r"vllm 0\.27\.0 \(not modelled: its non-KV memory is measured from the "
+                                            r"device's free memory"):
+        explain(parse_log(_g26("Asynchronous scheduling is enabled.", loading="and").replace("0.26.0", "0.27.0")),
+                model="gemma3-27b", gpu="h100")
     # review h31b F5: V2's words for a model with experts (a V2 kvplan has not read): not modelled, naming
     # the runner, not check_model_runner's "VLLM_USE_V2_MODEL_RUNNER=1: ... plan without it"
     for model in ("qwen3-30b-a3b", "deepseek-v2-lite"):

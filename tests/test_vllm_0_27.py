@@ -13,7 +13,8 @@
   the window admission (max_in_flight_tokens, async scheduling by default) are 0.26.0's: planned, the
   same blocks as 0.26.0.
 - DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES adds KimiK3ForConditionalGeneration; dense models stay on V2
-  by default (refused without VLLM_USE_V2_MODEL_RUNNER=0).
+  by default (refused without VLLM_USE_V2_MODEL_RUNNER=0 until h31-v27v2, which read 0.27.0's V2:
+  planned there with the KV memory given, tests/test_vllm_0_27_v2.py).
 - The fused-MoE layer (FusedMoEFactory, MoERunner.forward), the MLA layer and deepseek_v2.py's forward
   changed; read against 0.26.0 (FINDINGS_h31_v27moe.md, tests/test_vllm_0_27_moe.py): with the KV memory
   given MoE and MLA models plan as on 0.26.0; their profiled pool is refused like every 0.27.0 pool.
@@ -85,26 +86,30 @@ def test_gemma_window_layers_with_the_kv_memory_given(capsys):
         assert (one["num_blocks"], one["blocks_per_request"], one["kv_cache_tokens"]) == (14_307, 5_510, 85_083)
 
 
-def test_dense_models_still_run_v2_by_default(capsys):
-    code, _, err = cli(capsys, "capacity", "gemma3-27b", "--gpu", "h100", "--engine", "vllm==0.27.0",
-                       "--enforce-eager")
-    line = one_line_error(err)
-    # the way out: the newest release kvplan plans it on by default (0.26.0's V2, FINDINGS_h31_v2run.md)
-    assert code == 2 and "runs gemma3-27b on Model Runner V2" in line and line.endswith("vllm==0.26.0")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.27.0",
-                       "--enforce-eager")
-    assert code == 2 and one_line_error(err).endswith("vllm==0.26.0")
-    # review h31b F4: V1 is refused on 0.27.0 too unless the KV memory is given, so the way out says so
-    # (0.26.0's V2 refusal of an MoE model does not: its V1 pool is planned)
-    assert ("VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command that gives --kv-cache-memory-bytes, "
-            "or use --engine vllm==0.26.0") in one_line_error(err)
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.27.0",
-                       "--kv-cache-memory-bytes", "59838254285")
-    assert code == 2 and "that gives --kv-cache-memory-bytes" in one_line_error(err)
+def test_dense_models_run_v2_by_default(capsys):
+    """Dense models stay on Model Runner V2 by default; from h31-v27v2 its 0.27.0 memory path is read
+    (FINDINGS_h31_v27v2.md, tests/test_vllm_0_27_v2.py): without the KV memory they are refused by the
+    free-memory accounting (before: as V2 not modelled), with it planned on V2."""
+    for model in ("gemma3-27b", "llama3.1-8b"):
+        code, _, err = cli(capsys, "capacity", model, "--gpu", "h100", "--engine", "vllm==0.27.0", "--enforce-eager")
+        line = one_line_error(err)
+        assert code == 2 and "memory_profiling" in line and line.endswith("or use --engine vllm==0.26.0")
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.27.0",
+                         "--kv-cache-memory-bytes", "59838254285", "--json")
+    # V2's activation (the profile forward's 1,154,272,460 B), not V1's sampler peak 2,025,938,944 B
+    assert code == 0 and (json.loads(out)["activation_bytes"], json.loads(out)["num_blocks"]) == (1_154_272_460, 28_533)
     code, _, err = cli(capsys, "capacity", "--from-vllm", "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve "
                        "meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 59838254285", "--gpu", "h100",
                        "--engine", "vllm==0.27.0")
     assert code in (0, 1), err
+    # review h31b F4: V1 is refused on 0.27.0 too unless the KV memory is given, so the way out of a V2
+    # refusal (a listed MoE architecture) says so
+    code, _, err = cli(capsys, "capacity", "deepseek-v2-lite", "--gpu", "h100", "--engine", "vllm==0.27.0",
+                       "--kv-cache-memory-bytes", "30000000000")
+    line = one_line_error(err)
+    assert code == 2 and "read only for models without experts" in line
+    assert line.endswith("VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command that gives "
+                         "--kv-cache-memory-bytes, or use --engine vllm==0.23.0")
 
 
 @pytest.mark.parametrize("args, blocks_0_26", [

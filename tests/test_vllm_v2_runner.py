@@ -132,5 +132,7 @@ def test_what_stays_refused_on_v2(capsys):
 
 
 def test_v2_runner_rule_by_release():
-    assert [get_engine(f"vllm=={r}").rule("v2_runner_memory") for r in ("0.24.0", *RELEASES)] == [
-        None, {"fp32_logits_copy": True}, {"fp32_logits_copy": True}, {"fp32_logits_copy": False}]
+    # 0.27.0 from h31-v27v2 (tests/test_vllm_0_27_v2.py): no float32 copy for the dummy run's defaults
+    assert [get_engine(f"vllm=={r}").rule("v2_runner_memory") for r in ("0.24.0", *RELEASES, "0.27.0")] == [
+        None, {"fp32_logits_copy": True}, {"fp32_logits_copy": True}, {"fp32_logits_copy": False},
+        {"fp32_logits_copy": False}]

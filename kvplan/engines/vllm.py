@@ -429,9 +429,9 @@ class VLLM(Engine):
 
     def v2_unplanned(self, spec) -> str | None:
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
-        ``v2_runner_memory``: 0.25.0-0.26.0, models without experts, state-space or MLA layers)."""
+        ``v2_runner_memory``: 0.25.0-0.27.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.26.0 only
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.27.0 only
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
@@ -532,7 +532,7 @@ class VLLM(Engine):
                 f"--async-scheduling or --no-async-scheduling in a --from-vllm command, or use --engine vllm==0.25.1")
         else:
             on = True
-        if on and self.plans_v2(spec):  # VllmConfig.max_concurrent_batches (0.26.0 :512-522): V2 pp + 1
+        if on and self.plans_v2(spec):  # VllmConfig.max_concurrent_batches (0.26.0 :512-522, 0.27.0 :540-550): V2 pp + 1
             return (settings.pp + 1) * tokens
         batches = 2 if on and settings.pp == 1 else settings.pp
         return batches * tokens
@@ -658,7 +658,7 @@ class VLLM(Engine):
         up to 0.25.1, a GPU that is not CUDA (AMD: not measured; 0.26.0 measures on ROCm too, rule
         ``cudagraph_estimate_on_amd``). Model Runner V2 (``spec`` run on it, ``runs_v2``) subtracts
         none: its profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py 0.25.0
-        :680-682, 0.26.0 :705-707), and its profile forward is eager whatever the mode (need_eager=
+        :680-682, 0.26.0 :705-707, 0.27.0 :749-751), and its profile forward is eager whatever the mode (need_eager=
         is_profile, 0.25.0 :1162); its graphs are captured after the KV cache is allocated. kvplan
         has read V2 on CUDA only: an AMD GPU is refused there.
 
@@ -1549,7 +1549,7 @@ class VLLM(Engine):
         with the SamplingStates defaults (temperature 0, top_k = vocab, top_p 1; sample/states.py :32,
         :34): no top-k/top-p and no FlashInfer (sampler.py :220-229), so no path bytes and no Triton
         buffer. 0.25.x copies the logits to float32 (sampler.py :157, 4 B a logit, also for an fp32
-        model: torch.empty_like); 0.26.0 keeps them in place (:162-168). gumbel_sample (gumbel.py
+        model: torch.empty_like); 0.26.0 keeps them in place (:162-168); 0.27.0 returns them untouched unless a request needs logits processing (:155-156, _requires_logits_processing :200-217: not the dummy run's defaults). gumbel_sample (gumbel.py
         :215-264) holds local_argmax (S x cdiv(vocab, 1,024) int64) and local_max (fp32), then the
         argmax index and the gathered token ids (S int64 each); the dummy InputBatch (input_batch.py
         make_dummy :103-175: idx_mapping, expanded_local_pos, logits_indices S int32, cu_num_logits

@@ -20,8 +20,8 @@ default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCau
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
 more, 0.27.0 one), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.27.0
 for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
-memory path is planned on 0.25.0-0.26.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
-CUDA-graph estimate on V2) and not read on 0.27.0 (refused there unless VLLM_USE_V2_MODEL_RUNNER=0).
+memory path is planned on 0.25.0-0.27.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
+CUDA-graph estimate on V2; on 0.27.0 with the KV memory given, as V1 there).
 Later releases are refused (see ``REFUSED``): 0.27.1-0.28.0 are not read, and from 0.29.0 Model Runner
 V2 runs wherever its features are supported.
 """
@@ -507,7 +507,8 @@ RULES = (
          "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904); "
          "0.26.0 :605-622 AST-identical; 0.27.0 :637-658: `return is_default_v2_architecture or not "
          "model_config.is_moe`, the hybrid test now skipped for listed architectures only"),
-    # -- Model Runner V2's memory path (vllm/v1/worker/gpu/), read for 0.25.0-0.26.0 (FINDINGS_h31_v2run.md):
+    # -- Model Runner V2's memory path (vllm/v1/worker/gpu/), read for 0.25.0-0.26.0 (FINDINGS_h31_v2run.md)
+    #    and 0.27.0 (FINDINGS_h31_v27v2.md; its profiled pool is refused, rule non_kv_from_free_memory):
     #    None where it is not read (VLLM.check_model_runner refuses V2 there), else whether
     #    Sampler.apply_sampling_params copies the dummy logits to a new float32 tensor. kvplan.engines.vllm
     #    VLLM.v2_sampler_bytes / activation_bytes plan V2 for models without experts, state-space or MLA
@@ -539,8 +540,20 @@ RULES = (
          "execute_model :1151- (need_eager :1199, make_dummy :1234, eager forward :1361); gumbel.py, states.py, "
          "input_batch.py make_dummy byte-identical to 0.25.0; gpu_worker.py determine_available_memory :448-606 "
          "(estimate :501-507)"),
-    Rule("v2_runner_memory", "0.27.0", None, None,
-         "Model Runner V2 (vllm/v1/worker/gpu/) of 0.27.0 not read (FINDINGS_h31_v27.md: only the V1 runner was)"),
+    Rule("v2_runner_memory", "0.27.0", None, {"fp32_logits_copy": False},
+         "vllm/v1/worker/gpu/ (0.27.0, read against 0.26.0, FINDINGS_h31_v27v2.md): sample/sampler.py "
+         "apply_sampling_params :145-198 returns the logits untouched when _requires_logits_processing :200-217 "
+         "is False (the dummy run's defaults: no logit bias, penalty or bad words, temperature 0, min_p 0, "
+         "top_k = vocab, top_p 1), the float32 copy :159 only otherwise; sample :218-264 (FlashInfer only with "
+         "top-k/top-p, gumbel_sample :255); model_runner.py profile_run :702-734 (adds the multimodal encoder "
+         "profile on the first stage :703-717, as V1's, not counted for either runner), _dummy_run :555-680 "
+         "(:571, hidden_states[logits_indices] :679), _dummy_sampler_run :683-695, profile_cudagraph_memory "
+         ":749-751 returns 0, load_model DeviceMemoryProfiler :306, intermediate tensors :395, execute_model "
+         ":1209- (need_eager :1257, make_dummy :1292, eager forward :1423); gumbel.py, sample/states.py, "
+         "dp_utils.py byte-identical to 0.26.0; input_batch.py make_dummy :103-187 the same tensors; attn_utils.py "
+         "get_kv_cache_spec :61-79, _allocate_kv_cache :183-208, init_kv_cache :454-486 AST-identical; "
+         "gpu_worker.py determine_available_memory :460- (kv_cache_memory_bytes :474-496: profile_run, then the "
+         "given bytes); config/vllm.py max_concurrent_batches :540-550 AST-identical (V2: pp + 1 with async)"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
