@@ -20,9 +20,9 @@ arg_groups/memory_hook.py), see RULES.
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
 FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5.10 against
-0.5.9 (h31-sgl510's) and 0.5.11 against 0.5.10 (h31-sgl511's). The ten releases between 0.5.11 and
-0.5.22 (0.5.12 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a rule written
-"0.5.11".."0.5.22" claims only those two. 0.5.21
+0.5.9 (h31-sgl510's), 0.5.11 against 0.5.10 (h31-sgl511's) and 0.5.12 against 0.5.11
+(h31-sgl512's). The nine releases between 0.5.12 and 0.5.22 (0.5.13 to 0.5.21) were not read, and
+RuleBook.resolve refuses them, so a rule written "0.5.12".."0.5.22" claims only those two. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -41,7 +41,7 @@ from kvplan.gpus import GPU
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
-            "0.5.22", "0.5.23")
+            "0.5.12", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -146,7 +146,7 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
 
 
 def _tier_chunk(gpu_mib: int) -> int:
-    """0.5.4-0.5.11's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
+    """0.5.4-0.5.12's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
     return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
 
 
@@ -655,10 +655,15 @@ _MM_0_5_10 = _MM_0_5_9 + ("Lfm2VlForConditionalGeneration", "WhisperForCondition
 _MM_0_5_11 = _MM_0_5_10 + ("Gemma4ForConditionalGeneration", "MiMoV2ForCausalLM", "MossVLForConditionalGeneration",
                            "NemotronH_Nano_Omni_Reasoning_V3", "Qwen3ASRForConditionalGeneration",
                            "VoxtralForConditionalGeneration")
+#: 0.5.12 (configs/model_config.py multimodal_model_archs lines 1495-1556): 0.5.11's and
+#: InternS2PreviewForConditionalGeneration.
+_MM_0_5_12 = _MM_0_5_11 + ("InternS2PreviewForConditionalGeneration",)
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
                    "LLaDAModelLM")
+#: 0.5.12's (configs/model_config.py lines 1558-1566): 0.5.10's and DeepSeek-V4's two classes.
+_PCG_OFF_0_5_12 = _PCG_OFF_0_5_10 + ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN")
 #: 0.5.23's list (sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490, with
 #: MIMO_V2_MULTIMODAL_ARCHS line 78), read by h26-sgl.
 _MM_0_5_23 = (
@@ -807,7 +812,11 @@ RULES = (
     #    0.5.11 the same (server_args.py _handle_gpu_memory_settings lines 1294-1495, identical: tiers lines 1318-1381,
     #    sum lines 1433-1456, piecewise term lines 1407-1432, MLA lines 1457-1464, floor line 1466;
     #    _generate_piecewise_cuda_graph_tokens lines 1550-1568; disable_piecewise_cuda_graph False line 665)
-    Rule("mem_fraction_static_default", "0.5.10", "0.5.11", "reserved_0_5_10",
+    #    0.5.12 the same (server_args.py _handle_gpu_memory_settings lines 1401-1602, identical: tiers lines 1425-1488,
+    #    sum lines 1540-1563, piecewise term lines 1514-1539, MLA lines 1564-1571, floor line 1573;
+    #    _generate_piecewise_cuda_graph_tokens lines 1657-1675; disable_piecewise_cuda_graph False line 737;
+    #    __post_init__ lines 856-1000 still runs it after _handle_piecewise_cuda_graph)
+    Rule("mem_fraction_static_default", "0.5.10", "0.5.12", "reserved_0_5_10",
          _ARGS + " (0.5.10) _handle_gpu_memory_settings lines 1141-1342: as 0.5.6-0.5.9 (tiers lines 1165-1228, sum "
          "lines 1280-1303), plus the piecewise CUDA graphs, on by default (disable_piecewise_cuda_graph False line "
          "637; _handle_piecewise_cuda_graph lines 1078-1139): 8 MiB per captured token count up to "
@@ -835,7 +844,10 @@ RULES = (
     #    (int(rest x 2**30) bytes, rest = free now - pre_model_load_memory x (1 - mem_fraction_static)), then
     #    model_executor/pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines 170-175 (bytes //
     #    cell_size, rounded down to pages; _compute_cell_size lines 113-168 as 0.5.10's get_cell_size_per_token)
-    Rule("pool_formula", "0.4.6", "0.5.11", "fraction_of_free_at_start",
+    #    0.5.12 the same (model_runner_kv_cache_mixin.py _profile_available_bytes lines 62-76, identical;
+    #    pool_configurator.py DefaultPoolConfigurator lines 86-193, identical, calculate_pool_sizes lines
+    #    182-187; create_memory_pool_configurator lines 464-473 adds DSV4PoolConfigurator for DeepSeek-V4 only)
+    Rule("pool_formula", "0.4.6", "0.5.12", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -845,7 +857,8 @@ RULES = (
     #    0.5.9 the same (server_args.py line 338 page_size None)
     #    0.5.10 the same (server_args.py line 359 page_size None; _handle_page_size lines 2546-2548)
     #    0.5.11 the same (server_args.py line 377 page_size None; _handle_page_size lines 2815-2820: 1, 64 on MUSA only)
-    Rule("page_size", "0.4.6", "0.5.11", 1, _ARGS + ": page_size default 1"),
+    #    0.5.12 the same (server_args.py line 434 page_size None; _handle_page_size lines 2949-2954, identical)
+    Rule("page_size", "0.4.6", "0.5.12", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -856,7 +869,8 @@ RULES = (
     #    0.5.9 the same choices (server_args.py line 3083)
     #    0.5.10 the same choices (server_args.py line 3860)
     #    0.5.11 the same choices (server_args.py line 4431)
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.11", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.12 the same choices (server_args.py line 4790)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.12", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -870,7 +884,8 @@ RULES = (
     #    0.5.9 the same choices (server_args.py line 3083)
     #    0.5.10 the same choices (server_args.py line 3860)
     #    0.5.11 the same (server_args.py line 4431)
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.11", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.12 the same (server_args.py line 4790)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.12", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -887,6 +902,8 @@ RULES = (
     #    with --pre-warm-nccl, on by default on AMD, as 0.5.23's)
     #    0.5.11 the same measurement (model_runner.py init_torch_distributed lines 1101-1239: + enable_symm_mem,
     #    default off, and the elastic-EP rejoin rank passed on; pre_model_load_memory line 1214)
+    #    0.5.12 the same measurement (model_runner.py init_torch_distributed lines 1186-1324, identical;
+    #    pre_model_load_memory line 1299)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -905,7 +922,8 @@ RULES = (
     #    192-254)
     #    0.5.10 the same (fp8.py get_min_capability lines 175-176: 80, 100 for mxfp8; mxfp4.py lines 259-260)
     #    0.5.11 the same (fp8.py get_min_capability lines 188-192: 80, 100 for mxfp8, 31 on MUSA; mxfp4.py lines 256-257)
-    Rule("weights_min_capability", "0.5.1", "0.5.11", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.12 the same (fp8.py get_min_capability lines 191-195; mxfp4.py lines 327-328)
+    Rule("weights_min_capability", "0.5.1", "0.5.12", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -918,7 +936,8 @@ RULES = (
     #    0.5.9 the same (model_runner.py line 913)
     #    0.5.10 the same (model_runner.py lines 1084-1089)
     #    0.5.11 the same (model_runner.py lines 1299-1304)
-    Rule("min_capability", "0.4.6", "0.5.11", (7, 5),
+    #    0.5.12 the same (model_runner.py lines 1384-1389)
+    Rule("min_capability", "0.4.6", "0.5.12", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1003,6 +1022,26 @@ RULES = (
          "line 2505); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2366-2456 (Qwen3Next / "
          "Qwen3.5 lines 2184-2241, NemotronH line 2178, FalconH1 / JetNemotron / JetVLM line 2276, GraniteMoeHybrid "
          "line 2289, Lfm2 line 2297), Gemma4ForConditionalGeneration triton lines 2087-2090"),
+    #    0.5.12: _get_default_attn_backend identical (lines 2579-2646: fa3 on Hopper line 2611, trtllm_mha on sm100
+    #    line 2620); _handle_mamba_radix_cache lines 2481-2571 (only NPU added to an extra-buffer assert) for the
+    #    same architectures (Qwen3Next / Qwen3.5 lines 2286-2345, NemotronH line 2280 through
+    #    arg_groups/nemotron_h_hook.py lines 41-46, as before; FalconH1 / JetNemotron / JetVLM line 2390,
+    #    GraniteMoeHybrid line 2403, Lfm2 line 2411) and two more: InternS2PreviewForConditionalGeneration
+    #    (in the Qwen3.5 lists, lines 2291, 2319) and MiniCPMV4_6ForConditionalGeneration (triton on sm100,
+    #    lines 2347-2355); Gemma4ForConditionalGeneration triton lines 2224-2227; DeepSeek-V4 its own dsv4
+    #    backend and 256-token pages (arg_groups/deepseek_v4_hook.py lines 15-18).
+    Rule("mha_backend_default", "0.5.12", "0.5.12",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "Gemma4ForConditionalGeneration", "InternS2PreviewForConditionalGeneration",
+                  "MiniCPMV4_6ForConditionalGeneration", "DeepseekV4ForCausalLM")},
+         _ARGS + " (0.5.12) _get_default_attn_backend lines 2579-2646 (fa3 on Hopper line 2611, trtllm_mha on sm100 "
+         "line 2620); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2481-2571 (Qwen3Next / "
+         "Qwen3.5 / InternS2Preview lines 2286-2345, NemotronH line 2280, MiniCPMV4_6 lines 2347-2355, FalconH1 / "
+         "JetNemotron / JetVLM line 2390, GraniteMoeHybrid line 2403, Lfm2 line 2411), Gemma4ForConditionalGeneration "
+         "triton lines 2224-2227, DeepseekV4 arg_groups/deepseek_v4_hook.py lines 15-18"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1055,7 +1094,8 @@ RULES = (
     #    _handle_mamba_radix_cache lines 1699-1760) are rule mha_backend_default's own
     #    0.5.10 the same (the model-specific backends are rule mha_backend_default's own)
     #    0.5.11 the same (Gemma 4's triton, server_args.py lines 2087-2090, is rule mha_backend_default's own)
-    Rule("own_backend_unread", "0.4.6", "0.5.11", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    #    0.5.12 the same (InternS2Preview, MiniCPM-V 4.6 and DeepSeek-V4's backends are rule mha_backend_default's own)
+    Rule("own_backend_unread", "0.4.6", "0.5.12", {}, _ARGS + ": every model-specific backend read (rows above)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -1108,6 +1148,17 @@ RULES = (
          _ARGS + " (0.5.9) _handle_model_specific_adjustments lines 1197-1203 and 1274-1287 (trtllm_mla on sm100 "
          "for DeepseekV3, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
          "_handle_attention_backend_compatibility lines 1822-1824 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.12: DeepseekV32ForCausalLM joins the list (_handle_model_specific_adjustments lines 1786-1793; trtllm_mla
+    #    on sm100 line 1898 for a config without index_topk, DSA otherwise); _get_default_attn_backend lines 2631-2646,
+    #    identical: fa3 on Hopper, flashinfer on sm100
+    Rule("mla_backend_default", "0.5.12", "0.5.12",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " (0.5.12) _handle_model_specific_adjustments lines 1786-1793 and 1891-1900 (trtllm_mla on sm100 "
+         "for DeepseekV3, DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
+         "_get_default_attn_backend lines 2631-2646 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1145,6 +1196,10 @@ RULES = (
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility"),
     Rule("backend_page_size", "0.5.11", "0.5.11", _trtllm_pages("2607-2611", "2647-2651"),
          _ARGS + " (0.5.11) _handle_attention_backend_compatibility"),
+    #    0.5.12 the same values (trtllm_mla lines 2722-2726, trtllm_mha lines 2781-2785; the new tokenspeed_mla,
+    #    lines 2734-2751, is no default)
+    Rule("backend_page_size", "0.5.12", "0.5.12", _trtllm_pages("2722-2726", "2781-2785"),
+         _ARGS + " (0.5.12) _handle_attention_backend_compatibility"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1183,7 +1238,9 @@ RULES = (
     #    fp8_scaled_below), as 0.5.23.
     #    0.5.11 the same (calculate_mla_kv_cache_dim lines 133-178, identical; _set_default_nsa_backends lines
     #    1598-1645: trtllm on 10.x unless the user sets a backend, flashmla_kv below)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.11", None,
+    #    0.5.12 the same (calculate_mla_kv_cache_dim lines 139-184, identical; _set_default_nsa_backends lines
+    #    1705-1749: only HiSparse moved to arg_groups/hisparse_hook.py, off by default)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.12", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1197,7 +1254,9 @@ RULES = (
     #    0.5.9 the same (layers/attention/trtllm_mha_backend.py: no large-page check)
     #    0.5.10 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2391-2395)
     #    0.5.11 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2647-2651)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.11", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.12 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2781-2785;
+    #    flashinfer 0.6.11.post1, not 0.5.22's 0.6.12)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.12", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1236,6 +1295,18 @@ RULES = (
          "_set_default_nsa_kv_cache_dtype lines 1417-1443, _set_default_nsa_backends lines 1445-1490 (fp8_e4m3: trtllm "
          "on >= 10, flashmla_kv below); model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines "
          "240-285"),
+    #    0.5.12: on ROCm the page is 1 only without aiter's preshuffle paged-MQA kernel (Triton >= 3.5 or
+    #    AITER_ENABLE_AOT_GLUON_PA_MQA_LOGITS), else 64, as 0.5.23: page_amd None (lines 1856-1874); 64 on CUDA
+    #    (line 1873). DeepseekV32ForCausalLM now reaches this branch (lines 1786-1793: in 0.5.9-0.5.11 only
+    #    DeepseekV3 / KimiK25 / MistralLarge3 / Pixtral / GlmMoeDsa did). _set_default_nsa_kv_cache_dtype
+    #    lines 1677-1703 identical; _set_default_nsa_backends lines 1705-1749 (HiSparse, off, moved to a hook);
+    #    calculate_mla_kv_cache_dim lines 139-184 identical.
+    Rule("dsa", "0.5.12", "0.5.12",
+         DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _ARGS + " (0.5.12) _handle_model_specific_adjustments lines 1856-1874 (ROCm: page 1 without aiter's "
+         "preshuffle paged-MQA kernel, else 64), _set_default_nsa_kv_cache_dtype lines 1677-1703, "
+         "_set_default_nsa_backends lines 1705-1749 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
+         "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 139-184"),
     #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
     #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
     #    an environment variable), which kvplan cannot know. The dtype default and assertion as
@@ -1292,6 +1363,13 @@ RULES = (
          {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2614),
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + " (0.5.11): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2653); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 558, 733, 818)"),
+    #    0.5.12: the same verdicts (_handle_attention_backend_compatibility lines 2648-2868: + tokenspeed_mla,
+    #    no default; trtllm_mha_backend.py lines 558, 733, 818 unchanged)
+    Rule("fp8_kv_start", "0.5.12", "0.5.12",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2729),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.12): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2787); "
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 558, 733, 818)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
@@ -1414,6 +1492,26 @@ RULES = (
          "DP attention; " + _ARGS + " lines 2330-2356: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
          "Glm4MoeLite / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 on sm90 or sm100, tp > 1, no DP attention, nnodes == "
          "1, not an H20, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion lines 2358-2364"),
+    #    0.5.12: the same fusion paths (communicator.py FUSE_ALLREDUCE_MAX_BATCH_SIZE line 155,
+    #    apply_flashinfer_allreduce_fusion lines 158-169 and should_fuse_mlp_allreduce_with_next_layer lines
+    #    716-754, identical); on by itself for InternS2PreviewForConditionalGeneration too (server_args.py lines
+    #    2444-2471; its model kvplan has not read: refused, as Qwen3.5's); --enforce-disable-flashinfer-allreduce-
+    #    fusion (line 627, applied lines 2473-2479; __post_init__ also sets it under --enable-deterministic-inference)
+    Rule("allreduce_rms_fusion", "0.5.12", "0.5.12",
+         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
+                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOssForCausalLM",
+                                               "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM",
+                                               "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM",
+                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
+                                               "InternS2PreviewForConditionalGeneration",
+                                               "Qwen3_5ForConditionalGeneration")),
+                single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
+         _COMM + " (0.5.12) apply_flashinfer_allreduce_fusion lines 158-169: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 2444-2471: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
+         "Glm4MoeLite / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 / InternS2Preview on sm90 or sm100, tp > 1, no DP "
+         "attention, nnodes == 1, not an H20, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion "
+         "lines 2473-2479"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1484,6 +1582,14 @@ RULES = (
         "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
         "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration"),
          "python/sglang/srt/models/ (0.5.11): as 0.5.10, mimo_v2.py for mimo_v2_flash.py, gemma4_causal.py"),
+    #    0.5.12: the same modules and laguna.py (LagunaForCausalLM, lines 325 and 402); DeepSeek-V4's window
+    #    is its own dsv4 backend's (refused first: no rotary table read)
+    Rule("sliding_window_archs", "0.5.12", "0.5.12", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+        "LagunaForCausalLM"),
+         "python/sglang/srt/models/ (0.5.12): as 0.5.11, laguna.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -1544,6 +1650,17 @@ RULES = (
           "Gemma4ForConditionalGeneration": ()},
          "python/sglang/srt/configs/model_config.py (0.5.11) is_hybrid_swa_model lines 1546-1558; server_args.py "
          "GptOss lines 1875-1986 (no disable_hybrid_swa_memory)"),
+    #    0.5.12: is_hybrid_swa_model (configs/model_config.py lines 1660-1675) + DeepseekV4ForCausalLM(+NextN),
+    #    LagunaForCausalLM; GptOss as before (server_args.py lines 2007-2123); the split is
+    #    pool_configurator.py HybridSWAPoolConfigurator (lines 196-296, identical; DeepSeek-V4's
+    #    DSV4PoolConfigurator lines 317-462), refused.
+    Rule("swa_pool_archs", "0.5.12", "0.5.12",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
+          "LagunaForCausalLM": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.12) is_hybrid_swa_model lines 1660-1675; server_args.py "
+         "GptOss lines 2007-2123 (no disable_hybrid_swa_memory)"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -1563,6 +1680,7 @@ RULES = (
     #    0.5.9 the same (server_args.py _handle_model_specific_adjustments: the Llama4 branch as 0.5.8's)
     #    0.5.10 the same (server_args.py Llama4 branch: ascend added to the asserted list)
     #    0.5.11 the same (server_args.py Llama4 lines 2044-2073: LLAMA4_MODEL_ARCHS for '"Llama4" in model_arch')
+    #    0.5.12 the same (server_args.py Llama4 lines 2181-2210)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1593,6 +1711,22 @@ RULES = (
                                   "max_req_len - 5 tokens or more"),
          "python/sglang/srt/managers/tp_worker.py __init__ (max_req_len, max_req_input_len, 'Memory pool size is "
          "too small'); managers/scheduler.py init_req_max_new_tokens"),
+    #    0.5.12: max_req_len and max_req_input_len as 0.5.11 (tp_worker.py lines 304-311, start-up asserts
+    #    max_req_input_len > 0), but init_req_max_new_tokens (managers/scheduler.py lines 1867-1886) also caps
+    #    max_new_tokens at pool tokens - ceil(prompt / page) x page - page - 1, as 0.5.23's allocator: a request
+    #    runs to at most pool tokens - page - 1 less its prompt's rounding (page 1: pool - 2, as before);
+    #    managers/utils.py validate_input_length lines 129-159, identical.
+    Rule("request_cap", "0.5.12", "0.5.12",
+         RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens lines 1867-1886 (a request stops at "
+                           "max_req_len - 1, and at pool tokens - ceil(prompt / page) x page - page - 1)",
+                    start_why="managers/tp_worker.py lines 310-311 assert max_req_len - 5 > 0: 'Memory pool size is "
+                              "too small'; a pool of 0 tokens: model_executor/pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 129-159) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 308)"),
+         "python/sglang/srt/managers/tp_worker.py (0.5.12) lines 304-311; managers/scheduler.py init_req_max_new_tokens "
+         "lines 1867-1886"),
     #    0.5.23: max_req_len and max_req_input_len as before (managers/tp_worker.py get_worker_info
     #    lines 568-572; the prompt check managers/utils.py validate_input_length lines 259-289), but
     #    init_req_max_new_tokens (managers/scheduler.py lines 2693-2736) also asks the allocator,
@@ -1634,6 +1768,7 @@ RULES = (
     #    0.5.9 server_args.py line 351 pp_size
     #    0.5.10 server_args.py line 372 pp_size
     #    0.5.11 server_args.py line 390 pp_size
+    #    0.5.12 server_args.py line 449 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1645,6 +1780,8 @@ RULES = (
     #    0.5.10 model_runner_kv_cache_mixin.py _init_pools lines 389, 413-466 size=max_num_reqs
     #    0.5.11 model_runner_kv_cache_mixin.py _init_pools lines 219-277 size=max_num_reqs (ReqToTokenPool
     #    memory_pool.py lines 130-152: size + 1 rows, slot 0 the padding row, size free slots, as 0.5.23)
+    #    0.5.12 the same (model_runner_kv_cache_mixin.py _init_pools lines 238-786; ReqToTokenPool memory_pool.py
+    #    lines 131-152: size + 1 rows, size free slots, as 0.5.11)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1666,7 +1803,9 @@ RULES = (
     #    0.5.11 the same (model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 698-717, identical; the pool
     #    is rounded to pages first by pool_configurator.py calculate_pool_sizes lines 170-175; _resolve_memory_pool_config
     #    lines 729-754; tp_worker.py line 297)
-    Rule("running_requests", "0.5.10", "0.5.11", {"aligned": True, "given_capped": "estimate", "floor_one": False},
+    #    0.5.12 the same (model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 817-836 and
+    #    _resolve_memory_pool_config lines 869-894, identical; calculate_pool_sizes lines 182-187; tp_worker.py line 299)
+    Rule("running_requests", "0.5.10", "0.5.12", {"aligned": True, "given_capped": "estimate", "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.10) _resolve_max_num_reqs lines 840-859 "
          "(min(max(int(token_capacity / context_len * 512), 2048), 4096); a given R: min(R // dp_size, that)), "
          "_resolve_memory_pool_config lines 871-891; managers/tp_worker.py line 296"),
@@ -1707,7 +1846,9 @@ RULES = (
     #    1895-1902); the 0.85 at lines 2415-2417.
     #    0.5.11 the same (the 0.85 at server_args.py lines 2671-2673; _get_default_attn_backend lines 2518-2526;
     #    GptOss aiter on hip lines 1877-1887, Olmo2 triton off CUDA lines 2119-2126)
-    Rule("aiter_fraction", "0.5.10", "0.5.11", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.12 the same (the 0.85 at server_args.py lines 2805-2807; _get_default_attn_backend lines 2633-2641,
+    #    identical; GptOss aiter on hip lines 2009-2019, Olmo2 triton off CUDA lines 2256-2263)
+    Rule("aiter_fraction", "0.5.10", "0.5.12", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -1759,7 +1900,11 @@ RULES = (
     #    lines 1691 (dense), 494 (shared); qwen2_moe.py lines 715-719 use_attn_tp_group=is_dp_attention_enabled(), now
     #    with quant_config, which Fp8Config.get_quant_method leaves unquantized for an embedding (fp8.py lines 233-256);
     #    gpt_oss.py lines 577-580; qwen3_moe.py line 971, gpt_oss.py line 682 enable_dp_lm_head)
-    Rule("dp_attention_weights", "0.5.9", "0.5.11",
+    #    0.5.12 the same (deepseek_v2.py VocabParallelEmbedding lines 2085-2088, ParallelLMHead line 2378, DeepseekV2MLP
+    #    lines 1861 (dense), 608 (shared); qwen2_moe.py lines 738-742; gpt_oss.py lines 577-580, 682; qwen3_moe.py
+    #    line 971; fp8.py get_quant_method lines 236-284: an embedding still unquantized, the new branches only
+    #    for DeepSeek-V4's fp4 experts)
+    Rule("dp_attention_weights", "0.5.9", "0.5.12",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -1805,6 +1950,8 @@ RULES = (
     #    0.5.10 the same (deepseek_v2.py determine_num_fused_shared_experts line 2185, identical to 0.5.9's)
     #    0.5.11 the same decision without DeepEP / TBO / SBO (deepseek_v2.py determine_num_fused_shared_experts
     #    lines 2232-2292: NVIDIA >= 8.0, under expert parallelism only AMD >= 9.4)
+    #    0.5.12 the same decision on CUDA without DeepEP / TBO / SBO (deepseek_v2.py determine_num_fused_shared_experts
+    #    lines 2408-2459: only --enforce-shared-experts-fusion, off by default, reordered)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -1835,6 +1982,8 @@ RULES = (
     #    lines 555-570; only XPU beside CUDA and the CPU-AMX branch removed)
     #    0.5.11 the same on CUDA (deepseek_weight_loader.py post_load_weights lines 411-624: 128 x 128 line 525,
     #    bf16 copies lines 567-585; + MUSA)
+    #    0.5.12 the same (deepseek_weight_loader.py post_load_weights lines 411-624, unchanged: 128 x 128 line 525,
+    #    bf16 copies lines 567-585)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -1877,7 +2026,8 @@ RULES = (
     #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
     #    0.5.10 the same (model_runner.py configure_kv_cache_dtype lines 1902-1948)
     #    0.5.11 the same (model_runner.py configure_kv_cache_dtype lines 2210-2256, identical)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.11", True,
+    #    0.5.12 the same (model_runner.py configure_kv_cache_dtype lines 2340-2386, identical)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.12", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -1904,6 +2054,14 @@ RULES = (
          _ARGS + " (0.5.11) _handle_gpu_memory_settings lines 1483-1487 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 7137-7173 (as 0.5.10's); " + _MC + " lines 185-201 (mm_disabled_models "
          "as 0.5.10's), 218-228 (is_multimodal: the list or a text sub-config), 1384 (multimodal_model_archs)"),
+    #    0.5.12: + InternS2PreviewForConditionalGeneration (multimodal_model_archs lines 1495-1556); is_multimodal's
+    #    sub-config test as 0.5.11's (lines 289-299); a MiMoV2 checkpoint without vision_config and audio_config is
+    #    text-only now (lines 232-241; MiMo-V2 is refused by its rotary table first); adjust_mem_fraction_for_vlm
+    #    identical (server_args.py lines 7595-7631), called at lines 1590-1594.
+    Rule("vlm_fraction", "0.5.12", "0.5.12", VLMFraction(_MM_0_5_12, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.12) _handle_gpu_memory_settings lines 1590-1594 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 7595-7631 (as 0.5.11's); " + _MC + " lines 218-244 (mm_disabled_models "
+         "as 0.5.11's), 289-299 (is_multimodal: the list or a text sub-config), 1495 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -1934,7 +2092,8 @@ RULES = (
     #    0.5.9: no mm_runtime_reservation, as 0.5.8
     #    0.5.10: no mm_runtime_reservation either
     #    0.5.11: no mm_runtime_reservation either
-    Rule("multimodal", "0.4.6", "0.5.11", None,
+    #    0.5.12: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.12", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -1970,6 +2129,13 @@ RULES = (
                                                 "dsa_off": True},
          _ARGS + " (0.5.10) _handle_piecewise_cuda_graph lines 1078-1139; configs/model_config.py "
          "is_piecewise_cuda_graph_disabled_model lines 212-215 / 1352-1412 (with is_deepseek_nsa)"),
+    #    0.5.12 the same for what kvplan plans (_handle_piecewise_cuda_graph lines 1301-1368, identical: multimodal
+    #    lines 1336-1337, DP attention / pp > 1 lines 1312-1319); piecewise_cuda_graph_disabled_model_archs lines
+    #    1558-1566 + DeepseekV4ForCausalLM(+NextN); is_piecewise_cuda_graph_disabled_model lines 1619-1623
+    Rule("prefill_graphs", "0.5.12", "0.5.12", {"mm_kept": (), "max_bs": {}, "off_archs": _PCG_OFF_0_5_12,
+                                                "dsa_off": True},
+         _ARGS + " (0.5.12) _handle_piecewise_cuda_graph lines 1301-1368; configs/model_config.py "
+         "is_piecewise_cuda_graph_disabled_model lines 1619-1623 / 1558-1566 (with is_deepseek_nsa)"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -2032,6 +2198,19 @@ RULES = (
          "python/sglang/srt/layers/rotary_embedding/ (0.5.10) base.py RotaryEmbedding.__init__ lines 53-107, "
          "rope_variant.py DeepseekScalingRotaryEmbedding, factory.py get_rope lines 62-332; models/gemma3_causal.py "
          "Gemma3Attention lines 175-211, Gemma3RotaryEmbedding lines 401-428; models/qwen3_vl.py get_rope lines 340-346"),
+    #    0.5.12: the same tables (base.py, factory.py, rope_variant.py, mrope.py identical; qwen3_vl.py get_rope
+    #    lines 356-362; Gemma3Attention's get_rope lines 181-217 unchanged), but Gemma3TextModel.__init__ builds
+    #    its global Gemma3RotaryEmbedding as rope_type linear with config.rope_parameters["full_attention"]
+    #    ["factor"] (gemma3_causal.py lines 581-587): the same inv_freq buffer where the config has a factor
+    #    (Gemma 3 4B / 12B / 27B: linear 8), a KeyError at start-up where it has none (transformers 5.6.0's
+    #    Gemma3TextConfig keeps rope_scaling's keys only: Gemma 3 1B / 270M). "gemma3_factor_needed": refused.
+    Rule("rope_table", "0.5.12", "0.5.12", {"hip_fp32": False, "deepseek_totals": True, "gemma3_get_rope": True,
+                                            "qwen3_vl_get_rope": True, "mrope_axis_map": False,
+                                            "gemma3_factor_needed": True},
+         "python/sglang/srt/layers/rotary_embedding/ (0.5.12) base.py RotaryEmbedding.__init__ lines 53-108, "
+         "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 181-217, "
+         "Gemma3RotaryEmbedding lines 407-434, Gemma3TextModel.__init__ lines 581-587 (the global table: "
+         "config.rope_parameters['full_attention']['factor']); models/qwen3_vl.py get_rope lines 356-362"),
     Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
@@ -2052,6 +2231,8 @@ RULES = (
     #    from rope_parameters)
     #    0.5.11 the same get_rope calls in every ROPE_GROUP_A file (an AST compare of every models/ file's
     #    get_rope / rope calls: only qwen3.py differs, a rope_theta / rope_scaling fallback without rope_parameters)
+    #    0.5.12 the same get_rope calls in every ROPE_GROUP_A file (the AST compare of every models/ file's rope
+    #    calls finds only gemma3_causal.py's model-level table changed, rule rope_table)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -2061,7 +2242,8 @@ RULES = (
          "python/sglang/srt/models/baichuan.py BaiChuanAttention lines 166-172 (alibi_slopes.tolist())"),
     #    0.5.10 the same (baichuan.py BaiChuanAttention lines 189-192)
     #    0.5.11 the same (baichuan.py BaiChuanAttention lines 189-192, unchanged)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.11", True,
+    #    0.5.12 the same (baichuan.py BaiChuanAttention lines 193-196)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.12", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -2083,6 +2265,7 @@ RULES = (
     #    0.5.9 mllama4.py and model_config.py mm_disabled_models (lines 144-149) as 0.5.8's
     #    0.5.10 mllama4.py has_vision lines 439-447 and mm_disabled_models as 0.5.9's
     #    0.5.11 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 186-190) as 0.5.10's
+    #    0.5.12 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 219-223) as 0.5.11's
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -2451,7 +2634,7 @@ class SGLang(Engine):
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
         0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
-        token_capacity // 2)); 0.5.10 and 0.5.11 at their request-pool estimate min(max(int(tokens / context_len x
+        token_capacity // 2)); 0.5.10-0.5.12 at their request-pool estimate min(max(int(tokens / context_len x
         512), 2048), 4096) from the pool in whole pages ("given_capped" "estimate":
         model_executor/model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 840-859); earlier
         releases run it as given."""
@@ -2888,6 +3071,11 @@ class SGLang(Engine):
         rope = spec.rope_scaling
         vision = self._qwen3_vl_rope_bytes(spec, rule, element) if arch in ROPE_QWEN3_VL else 0
         if spec.rope_local_base_freq is not None:  # Gemma 3
+            if rule.get("gemma3_factor_needed") and (rope is None or rope.factor is None):
+                raise BadInputError(f"{self.name} does not start {spec.name}: Gemma3TextModel reads its global "
+                                    f"rotary table's config.rope_parameters['full_attention']['factor'], which a Gemma 3 "
+                                    f"config without rope_scaling lacks (KeyError: python/sglang/srt/models/"
+                                    f"gemma3_causal.py lines 581-587); use --engine sglang==0.5.11 or 0.5.22")
             inv_freq = 2 * (rotary // 2) * 4
             if not rule["gemma3_get_rope"]:
                 return inv_freq
