@@ -118,6 +118,11 @@ def test_what_stays_refused_on_v2(capsys):
         "kvplan: error: vllm==0.25.1 runs llama3.1-8b on Model Runner V2 (vllm/v1/worker/gpu/), whose memory kvplan "
         "has read on CUDA only, not on ROCm; plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm "
         "command")
+    # the KV memory given skips the profiled pool, not the runner: still refused (0.27.0 the same)
+    for release in ("vllm==0.26.0", "vllm==0.27.0"):
+        code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "mi300x", "--engine", release,
+                             "--kv-cache-memory-bytes", "60709920769")
+        assert code == 2 and out == "" and "whose memory kvplan has read on CUDA only, not on ROCm" in one_line_error(err)
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.26.0", "--from-vllm",
                          "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve Qwen/Qwen3-30B-A3B --enforce-eager")
     assert code == 2 and one_line_error(err) == (

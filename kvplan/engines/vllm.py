@@ -399,6 +399,16 @@ class VLLM(Engine):
                f"keeps it in the model dtype, {after[0]} ({where} has no NemotronHForCausalLMConfig before 0.13.0)")
         return f"{spec.name} ({spec.architecture}): recurrent state dtype: {why}"
 
+    def check_kv_pool(self, spec, gpu: GPU, disable_hybrid: bool | None) -> None:
+        """Model Runner V2 (``plans_v2``) on an AMD GPU: kvplan has read V2 on CUDA only (its profile,
+        sampler and, with the KV memory given too, what decides its pages and admission), so it is
+        refused there whether or not --kv-cache-memory-bytes is given."""
+        super().check_kv_pool(spec, gpu, disable_hybrid)
+        if gpu.vendor == "amd" and self.plans_v2(spec):
+            raise BadInputError(f"{self.name} runs {spec.name} on Model Runner V2 (vllm/v1/worker/gpu/), whose "
+                                f"memory kvplan has read on CUDA only, not on ROCm; plan it with "
+                                f"VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command")
+
     def check_model(self, spec) -> None:
         """Besides the model class (Engine.check_model): a model with state-space layers (Mamba,
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
@@ -678,11 +688,7 @@ class VLLM(Engine):
                 f"(vLLM then skips that accounting), or use --engine "
                 f"vllm=={self.newest_release_where('non_kv_from_free_memory', False)}")
         if spec is not None and self.plans_v2(spec):
-            if gpu.vendor == "amd":
-                raise BadInputError(f"{self.name} runs {spec.name} on Model Runner V2 (vllm/v1/worker/gpu/), whose "
-                                    f"memory kvplan has read on CUDA only, not on ROCm; plan it with "
-                                    f"VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command")
-            return
+            return  # (an AMD GPU is refused on V2 before this: check_kv_pool)
         if self.enforce_eager or self.estimate_cudagraphs is False:
             return
         if gpu.vendor == "amd" and not self.rule("cudagraph_estimate_on_amd"):
