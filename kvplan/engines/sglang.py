@@ -1450,11 +1450,15 @@ RULES = (
                                                "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
                 tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
                                                "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
-                                               "KimiK25ForConditionalGeneration")),
+                                               "KimiK25ForConditionalGeneration", "DeepseekV32ForCausalLM")),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
          _COMM + " (0.5.9) apply_flashinfer_allreduce_fusion lines 91-101: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 1672-1697: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
          "KimiK25 on sm90 or sm100, no DP attention, nnodes == 1, not an H20, moe_a2a_backend none"),
+    #    0.5.9-0.5.10 list DeepseekV3 only, but load a model_type deepseek_v32 config (which their pinned
+    #    transformers 4.57.1 / 5.3.0 do not know) through _load_deepseek_v32_model, which rewrites its
+    #    architectures to ["DeepseekV3ForCausalLM"] (0.5.10 utils/hf_transformers_utils.py lines 258-280,
+    #    520-530; FINDINGS_h31_sgl512.md): the list sees DeepSeek-V3.2 as DeepseekV3, so it is listed here.
     #    0.5.10: the fusion paths as 0.5.9's (communicator.py apply_flashinfer_allreduce_fusion lines 96-110,
     #    adding only attn_cp_size <= 1, the default, and FlashInfer's comm module loading;
     #    should_fuse_mlp_allreduce_with_next_layer lines 617-648, the scattered-input path off by default);
@@ -1467,7 +1471,7 @@ RULES = (
                 tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
                                                "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
                                                "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-                                               "Qwen3_5ForConditionalGeneration")),
+                                               "Qwen3_5ForConditionalGeneration", "DeepseekV32ForCausalLM")),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.10) apply_flashinfer_allreduce_fusion lines 96-110: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2089-2113: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
@@ -1486,7 +1490,7 @@ RULES = (
                                                "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM",
                                                "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM",
                                                "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-                                               "Qwen3_5ForConditionalGeneration")),
+                                               "Qwen3_5ForConditionalGeneration", "DeepseekV32ForCausalLM")),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.11) apply_flashinfer_allreduce_fusion lines 157-168: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2330-2356: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
