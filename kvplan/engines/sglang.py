@@ -595,6 +595,16 @@ _LM_ALL = ("lm_head", "", "all")
 _DS_EMB_WHOLE = (("embedding", "", "whole"), _LM_ALL, ("mlp", "", "all"))
 _DS_EMB_ATTN = (("embedding", "", "attention"), _LM_ALL, ("mlp", "", "all"))
 _EMB_WHOLE_LM_ALL = (("embedding", "", "whole"), _LM_ALL)
+#: allreduce_rms_fusion 0.5.9-0.5.12: the architectures whose layers take the fused path, and those the
+#: server turns it on for by itself (each release's row cites its lines; 0.5.9-0.5.10 see DeepSeek-V3.2 as
+#: DeepseekV3ForCausalLM, the comment above their rows says why it is listed)
+_FUSION_PATHS_0_5_9 = _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
+                              "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM")
+_FUSION_AUTO_0_5_9 = ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
+                      "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM", "KimiK25ForConditionalGeneration")
+_FUSION_AUTO_0_5_10 = _FUSION_AUTO_0_5_9 + ("Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration")
+_FUSION_AUTO_0_5_11 = _FUSION_AUTO_0_5_10 + ("GlmMoeDsaForCausalLM", "Qwen3NextForCausalLM")
+_FUSION_AUTO_0_5_12 = _FUSION_AUTO_0_5_11 + ("InternS2PreviewForConditionalGeneration",)
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -1446,11 +1456,8 @@ RULES = (
     #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 88, should_fuse_mlp_allreduce_with_next_layer lines 584-607),
     #    turned on by itself for KimiK25ForConditionalGeneration too (server_args.py lines 1672-1697).
     Rule("allreduce_rms_fusion", "0.5.9", "0.5.9",
-         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
-                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
-                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
-                                               "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
-                                               "KimiK25ForConditionalGeneration", "DeepseekV32ForCausalLM")),
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_9,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_9),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True),
          _COMM + " (0.5.9) apply_flashinfer_allreduce_fusion lines 91-101: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 1672-1697: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
@@ -1466,12 +1473,8 @@ RULES = (
     #    Qwen3.5's model, so that default is refused. --enforce-disable-flashinfer-allreduce-fusion (line 525,
     #    applied after the defaults lines 2115-2120) turns it off (can_disable; h31-sgl511, read again).
     Rule("allreduce_rms_fusion", "0.5.10", "0.5.10",
-         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
-                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
-                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "GptOssForCausalLM", "Glm4MoeForCausalLM",
-                                               "Glm4MoeLiteForCausalLM", "Qwen3MoeForCausalLM",
-                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-                                               "Qwen3_5ForConditionalGeneration", "DeepseekV32ForCausalLM")),
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_9,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_10),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.10) apply_flashinfer_allreduce_fusion lines 96-110: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2089-2113: DeepseekV3 / GptOss / Glm4Moe / Glm4MoeLite / Qwen3Moe / "
@@ -1484,13 +1487,8 @@ RULES = (
     #    refused as Qwen3.5's); --enforce-disable-flashinfer-allreduce-fusion (line 556, applied lines
     #    2358-2364) turns it off.
     Rule("allreduce_rms_fusion", "0.5.11", "0.5.11",
-         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
-                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
-                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOssForCausalLM",
-                                               "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM",
-                                               "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM",
-                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-                                               "Qwen3_5ForConditionalGeneration", "DeepseekV32ForCausalLM")),
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_9,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_11),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.11) apply_flashinfer_allreduce_fusion lines 157-168: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2330-2356: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
@@ -1502,14 +1500,8 @@ RULES = (
     #    2444-2471; its model kvplan has not read: refused, as Qwen3.5's); --enforce-disable-flashinfer-allreduce-
     #    fusion (line 627, applied lines 2473-2479; __post_init__ also sets it under --enable-deterministic-inference)
     Rule("allreduce_rms_fusion", "0.5.12", "0.5.12",
-         Fusion(2048, 2048, _SM90_100, _DSV + ("DeepseekV32ForCausalLM", "GptOssForCausalLM", "Qwen3MoeForCausalLM",
-                                               "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"),
-                tuple((a, _SM90_100) for a in ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOssForCausalLM",
-                                               "GlmMoeDsaForCausalLM", "Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM",
-                                               "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM",
-                                               "KimiK25ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration",
-                                               "InternS2PreviewForConditionalGeneration",
-                                               "Qwen3_5ForConditionalGeneration")),
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_9,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_12),
                 single_node=True, not_gpus=("h20",), dp_attention_unfused=True, can_disable=True),
          _COMM + " (0.5.12) apply_flashinfer_allreduce_fusion lines 158-169: sm90 or sm100, 0 < tokens <= 2048, not "
          "DP attention; " + _ARGS + " lines 2444-2471: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
