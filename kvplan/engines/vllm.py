@@ -43,7 +43,7 @@ from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
 from kvplan.spec import ModelSpec
-from kvplan.units import cdiv, round_up
+from kvplan.units import allocated_bytes, cdiv, round_up
 
 GIB = 1 << 30
 #: Architectures vLLM builds from models/deepseek_v2.py's decoder (registry.py 0.25.0 :90-93, :116, and
@@ -1229,8 +1229,8 @@ class VLLM(Engine):
             # and the first call's SamplerOutput, held in sampler_output during the second (0.21.0
             # gpu_model_runner.py :5743-5765): sampled_token_ids int32 [S, 1] (sampler.py :133-141;
             # max_num_logprobs None, so no logprobs tensors), a block of S x 4 B rounded up to the
-            # caching allocator's 512 B: 4,096 B at S = 1,024
-            peak += self.rule("sampler_flashinfer_first_bytes") + round_up(s * 4, 512)
+            # caching allocator's 512 B (kvplan.units.allocated_bytes): 4,096 B at S = 1,024
+            peak += self.rule("sampler_flashinfer_first_bytes") + allocated_bytes(s * 4)
         return peak
 
     def moe_workspace_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
@@ -1576,7 +1576,7 @@ class VLLM(Engine):
                                 f"profile bytes kvplan's V1 fit holds it in: not planned on V2 (plan it with "
                                 f"VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command)")
         blocks = cdiv(vocab, 1024)  # gumbel_sample's BLOCK_SIZE
-        r = lambda n: round_up(n, 512)  # noqa: E731 - the caching allocator's rounding
+        r = allocated_bytes  # each tensor its own block of the caching allocator
         gumbel = r(s * blocks * 8) + r(s * blocks * 4) + r(s * 8) + r(s * 8)
         small = 3 * r(s * 4) + r((s + 1) * 4) + r(s * 8) + r(s * 4)
         logits = s * vocab * (d + (4 if rule["fp32_logits_copy"] else 0))
