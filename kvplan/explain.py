@@ -266,7 +266,7 @@ def _window_note(engine, spec, settings, log: LoggedStartup) -> tuple[int | None
     not say whether it was on (kvplan then takes the release's default)."""
     tokens = settings.max_num_batched_tokens
     if (not engine.rule("window_in_flight_tokens") or tokens is None
-            or not any(getattr(k, "kind", None) in ("sliding_window", "chunked_local") for k in set(spec.layers))):
+            or not spec.has_window_layers):
         return None, ""
     reserved = engine.window_tokens(spec, settings)
     if log.async_scheduling is not None:

@@ -552,6 +552,9 @@ class AttentionWithState(CacheKind):
 
 
 #: Registry: kind name -> class. The schema's discriminated union uses the same names.
+#: Layer kinds that keep a window (sliding-window) or a chunk (chunked-local) of the context.
+WINDOWED_KINDS = (SlidingWindow.kind, ChunkedLocal.kind)
+
 KINDS: dict[str, type[CacheKind]] = {
     cls.kind: cls
     for cls in (FullAttention, SlidingWindow, ChunkedLocal, MLALatent, StateSpace, SharedKV,

@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass, field, fields
 
 from kvplan.errors import SpecError
-from kvplan.layers import KINDS, CacheKind, MLALatent, SharedKV, SlidingWindow
+from kvplan.layers import KINDS, WINDOWED_KINDS, CacheKind, MLALatent, SharedKV, SlidingWindow
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,12 @@ class ModelSpec:
     def has_sliding_window(self) -> bool:
         """Some layer keeps a sliding window of tokens (Mistral-7B-v0.1, Gemma-2/3, gpt-oss)."""
         return any(isinstance(k, SlidingWindow) for k in set(self.layers))
+
+    @property
+    def has_window_layers(self) -> bool:
+        """Some layer keeps a window or a chunk of the context (sliding-window or chunked-local,
+        kvplan.layers.WINDOWED_KINDS)."""
+        return any(k.kind in WINDOWED_KINDS for k in set(self.layers))
 
     @property
     def rotary_width(self) -> int:

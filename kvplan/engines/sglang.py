@@ -38,6 +38,7 @@ from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Releas
                                  StageBudget, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import WINDOWED_KINDS
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
@@ -366,7 +367,7 @@ class DSA:
     formats: tuple[str, ...] | None
     fp8_scaled_below: int = 0
 
-_WINDOWED = ("sliding_window", "chunked_local")  # layer kinds that keep a window of tokens
+_WINDOWED = WINDOWED_KINDS  # layer kinds that keep a window of tokens
 _SW_0_4_6 = ("Gemma2ForCausalLM", "Gemma3ForCausalLM", "Gemma3ForConditionalGeneration",
              "Llama4ForCausalLM", "Llama4ForConditionalGeneration")
 _SW_0_4_9 = _SW_0_4_6 + ("Gemma3nForCausalLM", "Gemma3nForConditionalGeneration")
@@ -391,7 +392,7 @@ _SWA_POOL_0_5_23 = (
 
 def _full_windows(spec):
     """``spec`` with its sliding-window and chunked-local layers as full attention (same heads)."""
-    if not any(k.kind in _WINDOWED for k in spec.layers):
+    if not spec.has_window_layers:
         return spec
     return dataclasses.replace(spec, layers=tuple(k.as_full_attention() if k.kind in _WINDOWED else k
                                                   for k in spec.layers))
@@ -2561,7 +2562,7 @@ class SGLang(Engine):
         applies no window (rule ``sliding_window_archs``: Mistral-7B-v0.1 and Phi-3 run as
         LlamaForCausalLM) attend to and keep the whole context: they become full attention,
         for memory and for speed. A spec with such layers that names no architecture is refused."""
-        if not any(k.kind in _WINDOWED for k in spec.layers):
+        if not spec.has_window_layers:
             return spec
         arch = getattr(spec, "architecture", "") or ""
         if not arch:
@@ -2596,7 +2597,7 @@ class SGLang(Engine):
                                 f"keeps their states in a pool of its own beside the token pool (MambaPool: "
                                 f"--max-mamba-cache-size and, from 0.5.8, --mamba-full-memory-ratio split the memory; "
                                 f"model_runner.py init_memory_pool), which kvplan does not model; use --engine vllm")
-        if disable_hybrid or not any(k.kind in _WINDOWED for k in spec.layers):
+        if disable_hybrid or not spec.has_window_layers:
             return
         arch = getattr(spec, "architecture", "") or ""
         kept = self.rule("swa_pool_archs").get(arch)

@@ -32,6 +32,7 @@ from fractions import Fraction
 from kvplan.engines.base import Engine, EngineSettings, RuleBook, StageBudget, fraction, gib, positive
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
+from kvplan.layers import WINDOWED_KINDS
 
 #: memory in use before loading (CUDA context, NCCL): from the vLLM v0.19.0 H100 logs
 #: (total - free at startup: 79.19 - 78.68 one GPU, 79.19 - 77.66 with tp), not a TRT-LLM log.
@@ -104,7 +105,7 @@ class TensorRTLLM(Engine):
         makes one pool per attention window size and number of heads and divides the memory
         among them by static fractions set at initialization (docs: features/kvcache.html, "KV
         Cache System"), which kvplan has not read."""
-        kinds = sorted({k.describe() for k in spec.layers if k.kind in ("sliding_window", "chunked_local")})
+        kinds = sorted({k.describe() for k in spec.layers if k.kind in WINDOWED_KINDS})
         if kinds:
             raise BadInputError(f"trtllm: {spec.name} has layers of its own window ({'; '.join(kinds)}); TensorRT-LLM "
                                 f"pools layers by attention window (one pool per window size, the memory split among them by "

@@ -524,7 +524,7 @@ class VLLM(Engine):
         tokens = settings.max_num_batched_tokens
         if not self.rule("window_in_flight_tokens") or tokens is None:
             return tokens
-        if not any(getattr(k, "kind", None) in ("sliding_window", "chunked_local") for k in set(spec.layers)):
+        if not spec.has_window_layers:
             return tokens
         backend = self.executor_backend
         if backend not in (None, "mp", "uni", "external_launcher"):
