@@ -93,16 +93,16 @@ def _reserved_0_5_4(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | 
     H200 (143,771 MiB), --tp 8 --dp 8: 512 + 12,288 + 1,024 + 1,024 + 12,288 + 6,144 = 33,280
     MiB, default round(110,491 / 143,771, 3) = 0.769."""
     if gpu_mib < 20 * 1024:
-        chunk, graphs = 2048, 8
+        graphs = 8
     elif gpu_mib < 35 * 1024:
-        chunk, graphs = 2048, small_gpu_graphs if tp < 4 else 80
+        graphs = small_gpu_graphs if tp < 4 else 80
     elif gpu_mib < 60 * 1024:
-        chunk, graphs = 4096, 32 if tp < 4 else 160
+        graphs = 32 if tp < 4 else 160
     elif gpu_mib < 160 * 1024:
-        chunk, graphs = 8192, 256 if tp < 4 else 512
+        graphs = 256 if tp < 4 else 512
     else:
-        chunk, graphs = 16384, 512
-    chunk = chunk if chunked_prefill_size is None else chunked_prefill_size
+        graphs = 512
+    chunk = _tier_chunk(gpu_mib) if chunked_prefill_size is None else chunked_prefill_size
     reserved = 512 + Fraction(3, 2) * max(chunk, 2048) + 2 * graphs + Fraction(tp * pp, 8) * 1024
     if dp_attention > 1:
         reserved += graphs * dp_attention * 3 + (graphs * dp_attention * Fraction(3, 2) if graphs > 300 else 0)
@@ -136,11 +136,8 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     # 0.5.6's sum without its 10 GiB floor, which comes after the graph term
     reserved = _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24, floor=False)
     if graphs.prefill_graphs and pp == 1 and dp_attention == 1:
-        if graphs.mla:
-            reserved += Fraction(3, 2) * 1024
-        else:
-            chunk = _tier_chunk(gpu_mib) if chunked_prefill_size is None else chunked_prefill_size
-            reserved += 8 * prefill_graph_sizes(min(chunk, 4096) if graphs.llama2 else chunk)
+        reserved += _prefill_graphs_mib(graphs, _tier_chunk(gpu_mib) if chunked_prefill_size is None
+                                        else chunked_prefill_size)
     if gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
@@ -149,6 +146,18 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
 def _tier_chunk(gpu_mib: int) -> int:
     """0.5.4-0.5.12's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
     return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
+
+
+def _prefill_graphs_mib(graphs: "GraphModel", chunk: int) -> Fraction:
+    """MiB the prefill CUDA graphs reserve where they are on (0.5.10's piecewise, 0.5.22+'s
+    breakable ones): 1.5 GiB for an MLA model, else 8 MiB per captured token count up to the
+    chunk (4,096 at most for a "llama-2" model path), or up to an architecture's own cap
+    (``prefill_max_bs``: 0.5.22+'s MuseGlimmer; 0.5.10-0.5.12 set none)."""
+    if graphs.mla:
+        return Fraction(3, 2) * 1024
+    cap = graphs.prefill_max_bs if graphs.prefill_max_bs is not None else (
+        min(chunk, 4096) if graphs.llama2 else chunk)
+    return Fraction(8 * prefill_graph_sizes(cap))
 
 
 def prefill_graph_sizes(max_bs: int) -> int:
@@ -228,12 +237,7 @@ def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     if dp_attention > 1:
         reserved += max_bs * dp_attention * 3 + (max_bs * dp_attention * Fraction(3, 2) if max_bs > 300 else 0)
     if pp == 1 and graphs.prefill_graphs:  # the breakable prefill graphs
-        if graphs.mla:
-            reserved += Fraction(3, 2) * 1024
-        elif graphs.prefill_max_bs is not None:
-            reserved += 8 * prefill_graph_sizes(graphs.prefill_max_bs)
-        else:
-            reserved += 8 * prefill_graph_sizes(min(chunk, 4096) if graphs.llama2 else chunk)
+        reserved += _prefill_graphs_mib(graphs, chunk)
     if gpu_mib > 60 * 1024:
         reserved = max(reserved, Fraction(10 * 1024))
     return reserved
