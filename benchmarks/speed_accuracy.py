@@ -62,7 +62,7 @@ def main() -> None:
     print(f"\nout of sample (TPOT and end-to-end): {len(within)}/{len(checked)} within 20%; at 1-32 users: "
           f"{len(low_within)}/{len(low)} within 20%")
     ttft = ttft_summary(counted)
-    itl = itl_summary()
+    itl = itl_summary(rows)
     pairs = by_deployment(checked)
     met = [p for p in pairs if p["low_and_high"] and p["all_low_within_20pct"]]
     print(f"\ndeployments measured at low (1-8) and high (25+) users: "
@@ -121,23 +121,21 @@ def ttft_summary(counted: list[dict]) -> dict:
             "longer_prompt": longer}
 
 
-def itl_summary() -> list[dict]:
+def itl_summary(rows: list[dict]) -> list[dict]:
     """kvplan's plain decode step against the InferenceMAX vLLM rows' median ITL (a step without a
     prompt: speed_reference.decode_itl_ms), by GPU and users: where TPOT's error comes from the decode
-    step itself and where from the steps that compute prompts (TPOT - ITL, published and kvplan)."""
+    step itself and where from the steps that compute prompts (TPOT - ITL, published and kvplan:
+    ``rows``' predicted TPOT, None where kvplan refused the row)."""
     from speed_reference import decode_itl_ms
 
+    tpot_ms = {r["id"]: r["predicted_ms"] for r in rows}
     groups: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
     for m in MEASUREMENTS:
-        if m.metric != "tpot" or m.unfactored:
+        if m.metric != "tpot" or m.unfactored or tpot_ms[m.id] is None:
             continue
-        try:
-            got = decode_itl_ms(m)
-            tpot = predict(m) if got else None
-        except Exception:  # noqa: BLE001 - refused rows are reported above
-            got = None
+        got = decode_itl_ms(m)
         if got:
-            groups.setdefault((m.gpu, m.concurrency), []).append((got[0], got[1], m.value_ms, tpot))
+            groups.setdefault((m.gpu, m.concurrency), []).append((got[0], got[1], m.value_ms, tpot_ms[m.id]))
     print("\ndecode step (kvplan, no prompt in the step) against median ITL, InferenceMAX vLLM rows; TPOT - ITL is "
           "what the steps computing prompts add")
     print("| GPU | users | rows | step error: min / median / max | TPOT - ITL published ms (median) | kvplan ms (median) |")

@@ -756,11 +756,11 @@ def decode_itl_ms(m: Measurement) -> tuple[float, float] | None:
     (``kvplan.speed.decode_step`` without ``output_tokens``), at the same mean context."""
     if m.id not in _INFMAX_ITL:
         return None
-    from kvplan.capacity import plan
-    from kvplan.speed import decode_step, setup
+    from kvplan.speed import decode_step
 
-    s = setup(plan(request(m)), None, m.fuse_allreduce_rms)
-    return _INFMAX_ITL[m.id], decode_step(s, m.concurrency, m.prompt + m.output // 2).total_s * 1e3
+    step = decode_step(timed_setup(m), m.concurrency, m.prompt + m.output // 2)
+    return _INFMAX_ITL[m.id], step.total_s * 1e3
+
 
 def _ttft_rows() -> tuple[Measurement, ...]:
     """TTFT rows, added on 2026-11-30 after kvplan's TTFT had been set beside a few of them (so not
@@ -803,17 +803,23 @@ def request(m: Measurement):
                         kv_format=m.kv, gpu_memory_utilization=m.memory_fraction)
 
 
-def predict(m: Measurement, efficiency=None) -> float:
-    """kvplan's figure for ``m`` in milliseconds."""
+def timed_setup(m: Measurement, efficiency=None):
+    """The kvplan.speed Setup ``m`` is timed with: its deployment's plan, with ``efficiency``, else
+    the shipped factors (the NVIDIA-fitted defaults on a GPU without its own, ``m.unfactored``)."""
     from kvplan.capacity import plan
-    from kvplan.speed import decode_step, estimate, prefill_time, setup
+    from kvplan.speed import default_efficiency, setup
 
     pool = plan(request(m))
     if efficiency is None and m.unfactored:
-        from kvplan.speed import default_efficiency
-
         efficiency = default_efficiency(pool.request.gpu)
-    s = setup(pool, efficiency, m.fuse_allreduce_rms)
+    return setup(pool, efficiency, m.fuse_allreduce_rms)
+
+
+def predict(m: Measurement, efficiency=None) -> float:
+    """kvplan's figure for ``m`` in milliseconds."""
+    from kvplan.speed import decode_step, estimate, prefill_time
+
+    s = timed_setup(m, efficiency)
     if m.metric == "e2e":
         prefill = prefill_time(s, m.prompt, m.concurrency).total_s
         decode = decode_step(s, m.concurrency, m.prompt + m.output // 2).total_s
