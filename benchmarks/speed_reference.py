@@ -542,6 +542,67 @@ MEASUREMENTS: tuple[Measurement, ...] = (
       for tag, model, gpu, tp, engine, weights, page, section, serve, hw, c, tin, tout, v in _GPUSTACK_ROWS),
 )
 
+#: The SGLang cookbook's other pages (github.com/sgl-project/sgl-cookbook, commit 7b5bd9c0), added
+#: 2026-12-01 (session 32, docs/findings/FINDINGS_h32_srcdoc.md).
+#: Rule, fixed before any kvplan figure was computed for these runs: every printed
+#: `sglang.bench_serving` result block (requests, total input and generated tokens, median TPOT) of
+#: a page's "Speed Benchmark" section whose page names one GPU type kvplan has factors for (NVIDIA;
+#: AMD only MI300X) and its count; whose served checkpoint is a built-in or has its own config under
+#: tests/fixtures/hf_configs; whose serve command is stated and sets nothing the rows cannot carry
+#: (tp; `--dp D --enable-dp-attention` as tp = N / D, dp = D; `--mem-fraction-static`; allowed
+#: besides: --trust-remote-code, --host, --port and --context-length, which bounds one request's
+#: length), so no speculative decoding and no --ep; on a stated SGLang release (a .postN planned with
+#: its release's rules, a release between modelled ones with the last modelled one before it);
+#: not already above. Taken whatever kvplan says. Prompt / output: the run's means (totals /
+#: requests), as _sgl_cookbook_random. KV auto (bf16: no --kv-cache-dtype); mem_fraction_static left
+#: to kvplan's SGLang default (no serve command here sets it). Applied: Qwen3-Next-80B-A3B-Instruct
+#: on 8 x B200 (1 and 100 users), Llama-4-Scout-17B-16E-Instruct on 8 x MI300X (1, 16, 100) and
+#: Kimi-K2-Instruct on 8 x B200 at 1 user (its 100-user block ran with --ep 4). Left out (the
+#: FINDINGS file gives each reason): Llama 3.1 70B ("A100" without 40/80 GB), GLM-4.6 (four GPU types
+#: named for one set of figures), DeepSeek-V3 / V3.2 (EAGLE, --ep), DeepSeek-V3.1 and MiniMax-M2 on
+#: MI300X (no stored config of those checkpoints), MiniMax-M2.5 (--ep 8), and pages without a
+#: release number, a serve command or a kvplan reader.
+SGL_COOKBOOK_PAGES = ("github.com/sgl-project/sgl-cookbook (commit 7b5bd9c0, docs.sglang.io/cookbook) {page}, "
+                      "section '{section}': {checkpoint}, {hw}, `{serve}`, sglang {release}; sglang.bench_serving "
+                      "--backend sglang {data}--max-concurrency {c}: {n} requests, {tin} input / {tout} generated "
+                      "tokens, median TPOT {v} ms")
+_SGL_COOKBOOK_PAGES_ROWS = (
+    # (id, fixture, gpu, tp, dp, engine, weights, page, section, checkpoint, hw, serve, release, data, c, n, tin,
+    #  tout, median TPOT ms, note)
+    *((f"sgldoc-b200-qwen3next-tp8-c{c}", "qwen3-next-80b-a3b-instruct.json", "b200", 8, 1, "sglang==0.5.6", None,
+       "docs/autoregressive/Qwen/Qwen3-Next.md", "5.1 Speed Benchmark", "Qwen/Qwen3-Next-80B-A3B-Instruct (BF16)",
+       "8 x NVIDIA B200", "python -m sglang.launch_server --model Qwen/Qwen3-Next-80B-A3B-Instruct --tp 8", "0.5.6",
+       f"(ShareGPT, the default dataset) --num-prompt {n} ", c, n, tin, tout, v, "")
+      for c, n, tin, tout, v in ((1, 100, 33839, 21640, 6.17), (100, 1000, 302118, 195775, 50.28))),
+    *((f"sgldoc-mi300x-scout-tp8-c{c}", "llama-4-scout-17b-16e-instruct.json", "mi300x", 8, 1, "sglang==0.5.9", None,
+       "docs/autoregressive/Llama/Llama4.md", "5.1 Speed Benchmark", "meta-llama/Llama-4-Scout-17B-16E-Instruct (BF16)",
+       "AMD MI300X, Tensor Parallelism 8",
+       "sglang serve --model-path meta-llama/Llama-4-Scout-17B-16E-Instruct --tp 8 --context-length 1000000 "
+       "--trust-remote-code", "0.5.9",
+       f"--dataset-name random --random-input-len 1000 --random-output-len 1000 --num-prompts {n} ", c, n, tin, tout,
+       v, note)
+      for c, n, tin, tout, v, note in (
+          (1, 10, 6101, 4220, 7.40, ""),
+          (16, 80, 49668, 40805, 12.00, "input total as printed (49,668; the same draw prints 39,668 on every other "
+                                        "cookbook page)"),
+          (100, 500, 249841, 252662, 42.90, "input total as printed (249,841; 249,831 on every other cookbook page)"))),
+    ("sgldoc-b200-kimik2-tp2dp4-c1", "kimi-k2-instruct.json", "b200", 2, 4, "sglang==0.5.6", "fp8",
+     "docs/autoregressive/Moonshotai/Kimi-K2.md", "5.1.1 Latency-Sensitive Benchmark",
+     "moonshotai/Kimi-K2-Instruct (FP8)", "8 x NVIDIA B200",
+     "python3 -m sglang.launch_server --model-path moonshotai/Kimi-K2-Instruct --tp 8 --dp 4 --enable-dp-attention "
+     "--trust-remote-code", "0.5.6.post1", "(ShareGPT, the default dataset) --num-prompts 10 ", 1, 10, 1951, 2755,
+     15.63, "SGLang 0.5.6.post1 planned with 0.5.6's rules; --tp 8 --dp 4 --enable-dp-attention: 4 attention DP "
+            "ranks of tp 2, MoE sliced over 8"),
+)
+MEASUREMENTS = MEASUREMENTS + tuple(
+    Measurement(mid, f"{_FIXTURES}/{fixture}", gpu, "tpot", v,
+                SGL_COOKBOOK_PAGES.format(page=page, section=section, checkpoint=checkpoint, hw=hw, serve=serve,
+                                          release=release, data=data, c=c, n=n, tin=tin, tout=tout, v=v),
+                tp=tp, dp=dp, engine=engine, weights=weights, concurrency=c, prompt=round(tin / n),
+                output=round(tout / n), note=note)
+    for (mid, fixture, gpu, tp, dp, engine, weights, page, section, checkpoint, hw, serve, release, data, c, n, tin,
+         tout, v, note) in _SGL_COOKBOOK_PAGES_ROWS)
+
 #: InferenceMAX median TTFT (ms) at 4 users, the lowest concurrency of every sweep line above, by
 #: the id of that line's 4-user TPOT row (same artifact row: agg_bmk.json median_ttft, in s there).
 _INFMAX_TTFT_C4 = {
