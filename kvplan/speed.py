@@ -1117,6 +1117,26 @@ def ttft_notes(s: Setup) -> tuple[str, ...]:
             f"'Time to first token')",)
 
 
+#: Published TPOT (and end-to-end) rows at 1-32 users of MoE models with MLA attention (DeepSeek-R1 on
+#: SGLang 0.4.3-0.5.6 and vLLM 0.7.x-0.11.0, Kimi-K2 on SGLang 0.5.6; H200, B200, MI300X), out of sample
+#: on GPUs with shipped factors (benchmarks/speed_reference.py; tests/test_speed.py recomputes it):
+#: rows, rows where kvplan's TPOT is below the measured one, and kvplan's error (kvplan / published - 1)
+#: least, median, most.
+MLA_MOE_TPOT_MEASURED = (50, 44, -0.676, -0.229, 0.339)
+
+
+def tpot_notes(s: Setup) -> tuple[str, ...]:
+    """The caveat on the TPOT of an MoE model with MLA attention (the DeepSeek-V3 family), which the
+    published runs show kvplan to under-estimate (``MLA_MOE_TPOT_MEASURED``): its per-layer fixed cost
+    was fitted on dense layers. None for other models."""
+    if s.expert_hit is None or not s.spec.has_mla:
+        return ()
+    rows, below, least, median, most = MLA_MOE_TPOT_MEASURED
+    return (f"TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic: in {rows} "
+            f"published runs at 1-32 users kvplan's TPOT was below the measured one in {below} ({least:+.0%} to "
+            f"{most:+.0%}, median {median:+.0%}; docs/speed.md, 'What the errors say')",)
+
+
 @dataclass(frozen=True)
 class SpeedTable:
     """`kvplan speed`'s answer: one row per (KV format, users)."""
@@ -1132,10 +1152,13 @@ class SpeedTable:
     def warnings(self) -> tuple[str, ...]:
         """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
         deployment), each once: the KV formats' pools share most of them; then the
-        calibration's; then an MoE model's TTFT caveat (``ttft_notes``), where a TTFT is shown."""
+        calibration's; then an MoE model's TTFT caveat (``ttft_notes``), where a TTFT is shown, and an
+        MLA MoE model's TPOT caveat (``tpot_notes``), where a TPOT is."""
         timed = [s for s, pts in zip(self.setups, self.points) if any(p.ttft is not None for p in pts)]
+        decoded = [s for s, pts in zip(self.setups, self.points) if any(p.step is not None for p in pts)]
         return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)
-                                   + [n for s in timed for n in ttft_notes(s)]))
+                                   + [n for s in timed for n in ttft_notes(s)]
+                                   + [n for s in decoded for n in tpot_notes(s)]))
 
     @property
     def peak(self) -> int:

@@ -45,9 +45,11 @@ def test_speed_json_carries_the_warnings(capsys):
     notes = json.loads(out)["notes"]
     code, out, err = cli(capsys, "speed", *args, "--ctx", "4k", "--users", "8,64", "--json")
     assert code == 0
-    # the pool's caveats, as capacity prints them, then the MoE TTFT caveat (kvplan.speed.ttft_notes)
+    # the pool's caveats, as capacity prints them, then the MoE TTFT caveat (kvplan.speed.ttft_notes) and
+    # the MLA MoE TPOT caveat (kvplan.speed.tpot_notes)
     warnings = json.loads(out)["warnings"]
-    assert warnings[:-1] == notes and warnings[-1].startswith("TTFT of an MoE model is a floor: its prompt's expert")
+    assert warnings[:-2] == notes and warnings[-2].startswith("TTFT of an MoE model is a floor: its prompt's expert")
+    assert warnings[-1].startswith("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely")
     # dp 8's token gather and the fp8 experts' kept fused-MoE workspace, neither counted
     assert len(notes) == 2 and notes[0].startswith(DP_GATHER)
     assert "fp8 experts' kernels, so their workspace is not counted" in notes[1]
@@ -75,26 +77,42 @@ def v3_recommend():
 
 
 def test_recommend_options_carry_their_pools_notes(v3_recommend):
-    for option in v3_recommend.options:
-        assert option.warnings == plan(option.request).notes
+    from kvplan.speed import setup, tpot_notes
+
+    for option in v3_recommend.options:  # then the TPOT caveat: each option met --tpot-ms on kvplan's estimate
+        pool = plan(option.request)
+        assert option.warnings == pool.notes + tpot_notes(setup(pool)) and len(tpot_notes(setup(pool))) == 1
     layouts = [o.layout for o in v3_recommend.options]
     assert layouts[:5] == ["tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 1 dp 8 ep", "tp 2 dp 4 ep"]
 
 
+def test_recommend_quotes_the_tpot_caveat_only_against_a_tpot_sla():
+    """Without --tpot-ms no option was chosen on kvplan's TPOT, so none carries its caveat."""
+    from kvplan.recommend import recommend
+
+    got = recommend(load_model("deepseek-v3"), ctx=4096, users=256, output_tokens=1024,
+                    gpus=["h200"], block_size=128)
+    assert got.options and not any("TPOT of an MoE model" in w for o in got.options for w in o.warnings)
+
+
 def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
     """Rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows; the fp8 experts'
-    uncounted MoE workspace under vLLM 0.19.1 applies to every row: one line for all five."""
+    uncounted MoE workspace under vLLM 0.19.1 and the MLA MoE TPOT caveat apply to every row: one line
+    each for all five."""
     shown = v3_recommend.warnings(5)
     assert [(text.split(":")[0], ranks) for text, ranks in shown] == [
-        ("dp 4", (1, 2, 3, 5)), ("vllm==0.19.1", (1, 2, 3, 4, 5)), ("dp 8", (4,))]
+        ("dp 4", (1, 2, 3, 5)), ("vllm==0.19.1", (1, 2, 3, 4, 5)),
+        ("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic", (1, 2, 3, 4, 5)),
+        ("dp 8", (4,))]
 
 
 def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
     code, out, err = cli(capsys, "recommend", "deepseek-v3", "--ctx", "4k", "--users", "256", "--output", "1k",
                          "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--top", "3")
     assert code == 0
-    assert [ln.split(": each rank")[0].split(": vLLM keeps")[0] for ln in _warnings(err)] == [
-        "kvplan: warning: #1, #2, #3: dp 4", "kvplan: warning: #1, #2, #3: vllm==0.19.1"]
+    assert [ln.split(": each rank")[0].split(": vLLM keeps")[0].split(" is likely")[0] for ln in _warnings(err)] == [
+        "kvplan: warning: #1, #2, #3: dp 4", "kvplan: warning: #1, #2, #3: vllm==0.19.1",
+        "kvplan: warning: #1, #2, #3: TPOT of an MoE model with MLA attention (the DeepSeek-V3 family)"]
 
 
 def test_recommend_json_lists_warnings_per_option_and_once(capsys):

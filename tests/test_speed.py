@@ -744,6 +744,51 @@ def test_moe_ttft_caveat_quotes_the_published_rows():
     assert got == MOE_PREFILL_MEASURED
 
 
+def test_mla_moe_tpot_caveat_quotes_the_published_rows():
+    """speed.MLA_MOE_TPOT_MEASURED, which `kvplan speed` / `recommend` / `fragment --gpu` quote for an
+    MoE model with MLA layers, is what the rows give: every TPOT and end-to-end row at 1-32 users of
+    such a model, out of sample (no fit row), on a GPU with shipped factors, that kvplan times: the
+    count, how many kvplan puts below the published figure, and kvplan's error least / median / most."""
+    import statistics
+
+    from kvplan.loader import load_model
+    from kvplan.speed import MLA_MOE_TPOT_MEASURED
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from speed_reference import MEASUREMENTS, predict
+    finally:
+        sys.path.pop(0)
+    errors = []
+    for m in MEASUREMENTS:
+        if m.metric not in ("tpot", "e2e") or m.fit or m.unfactored or m.concurrency > 32:
+            continue
+        spec = load_model(m.model)
+        if spec.moe is None or not spec.has_mla:
+            continue
+        errors.append(predict(m) / m.value_ms - 1)  # none of them is refused
+    rows, below, least, median, most = MLA_MOE_TPOT_MEASURED
+    assert len(errors) == rows and sum(e < 0 for e in errors) == below
+    assert (round(min(errors), 3), round(statistics.median(errors), 3), round(max(errors), 3)) == (least, median, most)
+    assert below > rows * 3 // 4  # the caveat says "likely optimistic": most rows are below
+
+
+@pytest.mark.parametrize(("model", "args", "warned"), [
+    ("deepseek-v3", ("--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.6"), True),  # MLA + experts
+    ("deepseek-v2-lite", ("--gpu", "h100",), True),  # MLA + experts, a small one
+    ("gpt-oss-120b", ("--gpu", "h200",), False),  # experts, no MLA
+    ("llama3.1-8b", ("--gpu", "h100",), False),  # dense
+])
+def test_mla_moe_tpot_caveat_only_for_mla_moe_models(capsys, model, args, warned):
+    code, out, _ = cli(capsys, "speed", model, *args, "--ctx", "2k", "--users", "1,4", "--json")
+    assert code == 0
+    data = json.loads(out)
+    caveats = [w for w in data["warnings"] if w.startswith("TPOT of an MoE model with MLA attention")]
+    assert caveats == ([caveats[0]] if warned else [])
+    if warned:
+        assert "in 50 published runs at 1-32 users kvplan's TPOT was below the measured one in 44" in caveats[0]
+
+
 @pytest.mark.parametrize(("args", "ttft_shown", "warned"), [
     # gpt-oss-120b (MoE) on 2 x B200: a 1k prompt is timed, so the caveat is printed
     (("gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--output", "1k"), True, True),

@@ -350,14 +350,14 @@ def _speed_step(pool, step, retention, speculative):
         return step
     from kvplan.errors import KvplanError
     from kvplan.fragment.timing import SpeedModelStepTime
-    from kvplan.speed import setup, ttft_notes
+    from kvplan.speed import setup, tpot_notes, ttft_notes
 
     try:
         s = setup(pool)
     except KvplanError as err:  # a GPU without bandwidth or FLOP/s figures, a model speed refuses
         warn(f"decode steps keep the stated constant: the speed model cannot time this deployment ({err})")
         return step
-    for note in ttft_notes(s):  # the simulated steps time prompts with the same prefill model
+    for note in ttft_notes(s) + tpot_notes(s):  # the simulated steps time prompts and decodes with the same model
         warn(note)
     req = pool.request
     return SpeedModelStepTime(s, f"{req.gpu.name}, tp {req.tp}, weights {pool.weights.format}, KV {req.kv_format.name}")
