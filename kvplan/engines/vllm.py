@@ -1021,7 +1021,8 @@ class VLLM(Engine):
 
     # -- the planner's interface --------------------------------------------------------------
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None,
+                 max_model_len: int | None = None) -> EngineSettings:
         if self.usage_context not in USAGE_CONTEXTS:
             raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
                                 f"got {self.usage_context!r}")
