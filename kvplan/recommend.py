@@ -432,8 +432,8 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     from kvplan.speed import calibration_notes, tpot_notes, ttft_notes
 
     other = calibration_notes(calibrated[0], calibrated[1], [s], ctx, output_tokens) if calibrated[1] else ()
-    # an MoE option said to meet --ttft-s met it on kvplan's floor (speed.ttft_notes); an MLA MoE option
-    # said to meet --tpot-ms, on an estimate the published runs show optimistic (speed.tpot_notes)
+    # an MoE option said to meet --ttft-s met it on kvplan's floor (speed.ttft_notes); an option
+    # said to meet --tpot-ms, on an estimate the published runs show leaning one way (speed.tpot_notes)
     fam.passed.append(Option(req, point, price, pool.notes + other + (ttft_notes(s) if ttft_s is not None else ())
                              + (tpot_notes(s) if tpot_s is not None else ())))
 

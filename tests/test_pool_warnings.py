@@ -46,10 +46,10 @@ def test_speed_json_carries_the_warnings(capsys):
     code, out, err = cli(capsys, "speed", *args, "--ctx", "4k", "--users", "8,64", "--json")
     assert code == 0
     # the pool's caveats, as capacity prints them, then the MoE TTFT caveat (kvplan.speed.ttft_notes) and
-    # the MLA MoE TPOT caveat (kvplan.speed.tpot_notes)
+    # the FP8 MoE TPOT caveat (kvplan.speed.tpot_notes)
     warnings = json.loads(out)["warnings"]
     assert warnings[:-2] == notes and warnings[-2].startswith("TTFT of an MoE model is a floor: its prompt's expert")
-    assert warnings[-1].startswith("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely")
+    assert warnings[-1].startswith("TPOT of an MoE model with FP8 weights is likely optimistic")
     # dp 8's token gather and the fp8 experts' kept fused-MoE workspace, neither counted
     assert len(notes) == 2 and notes[0].startswith(DP_GATHER)
     assert "fp8 experts' kernels, so their workspace is not counted" in notes[1]
@@ -102,7 +102,7 @@ def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
     shown = v3_recommend.warnings(5)
     assert [(text.split(":")[0], ranks) for text, ranks in shown] == [
         ("dp 4", (1, 2, 3, 5)), ("vllm==0.19.1", (1, 2, 3, 4, 5)),
-        ("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic", (1, 2, 3, 4, 5)),
+        ("TPOT of an MoE model with FP8 weights is likely optimistic", (1, 2, 3, 4, 5)),
         ("dp 8", (4,))]
 
 
@@ -112,7 +112,7 @@ def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
     assert code == 0
     assert [ln.split(": each rank")[0].split(": vLLM keeps")[0].split(" is likely")[0] for ln in _warnings(err)] == [
         "kvplan: warning: #1, #2, #3: dp 4", "kvplan: warning: #1, #2, #3: vllm==0.19.1",
-        "kvplan: warning: #1, #2, #3: TPOT of an MoE model with MLA attention (the DeepSeek-V3 family)"]
+        "kvplan: warning: #1, #2, #3: TPOT of an MoE model with FP8 weights"]
 
 
 def test_recommend_json_lists_warnings_per_option_and_once(capsys):
