@@ -438,10 +438,11 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     from kvplan.speed import calibration_notes, tpot_notes, ttft_notes
 
     other = calibration_notes(calibrated[0], calibrated[1], [s], ctx, output_tokens) if calibrated[1] else ()
-    # an MoE option said to meet --ttft-s met it on kvplan's floor (speed.ttft_notes); an option
-    # said to meet --tpot-ms, on an estimate the published runs show leaning one way (speed.tpot_notes)
-    fam.passed.append(Option(req, point, price, pool.notes + other + (ttft_notes(s) if ttft_s is not None else ())
-                             + (tpot_notes(s) if tpot_s is not None else ())))
+    # every option shows a TPOT (and $ per million tokens from it) and a TTFT, so it carries the caveats
+    # `kvplan speed` prints with them: an MoE model's TTFT floor (speed.ttft_notes) and the TPOT where
+    # the published runs lean one way (speed.tpot_notes), targets given or not
+    fam.passed.append(Option(req, point, price, pool.notes + other
+                             + (ttft_notes(s) if point.ttft_s is not None else ()) + tpot_notes(s)))
 
 
 def _pessimistic_note(case: str | None, tpot: float, target: float) -> str:

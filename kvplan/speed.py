@@ -1147,17 +1147,24 @@ def tpot_case(s: Setup) -> str | None:
     return None
 
 
+#: The factors a caveat's figures depend on: the weight reads and the fixed costs of a decode step (a
+#: calibration file that changes none of them, e.g. only kv_bandwidth from a `kvplan measure` report
+#: or only interconnect, leaves the published lean as it was).
+_STEP_FACTORS = ("weights_bandwidth", "flops", "matrix_overhead_s", "layer_overhead_s", "step_overhead_s",
+                 "sequence_overhead_s")
+
+
 def tpot_notes(s: Setup) -> tuple[str, ...]:
     """The caveat on a TPOT the published runs show kvplan to get wrong one way (``TPOT_MEASURED``,
     by ``tpot_case``): likely optimistic for an FP8 MoE model, likely pessimistic for MXFP4 experts on
-    Blackwell. None for other deployments, and none where factors other than the shipped ones time the
-    step (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is about the shipped
-    factors; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
+    Blackwell. None for other deployments, and none where a calibration replaces a factor of
+    ``_STEP_FACTORS`` (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is
+    about the shipped factors; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
     case = tpot_case(s)
     if case is None:
         return ()
     shipped = default_efficiency(s.request.gpu)
-    if replace(s.efficiency, kv_bandwidth=shipped.kv_bandwidth, sources=shipped.sources) != shipped:
+    if any(getattr(s.efficiency, f) != getattr(shipped, f) for f in _STEP_FACTORS):
         return ()
     rows, side, least, median, most, models = TPOT_MEASURED[case]
     if case == "fp8_moe":

@@ -809,6 +809,10 @@ def test_tpot_caveat_is_about_the_shipped_factors(tmp_path, capsys):
     assert code == 0 and not [w for w in json.loads(out)["warnings"] if w.startswith(tpot)]
     code, out, _ = cli(capsys, *args, "--calibration", str(REPO / "docs/measurements/h200-measure.json"))
     assert code == 0 and len([w for w in json.loads(out)["warnings"] if w.startswith(tpot)]) == 1
+    link = tmp_path / "link.json"  # a file that changes none of the step's weight reads or fixed costs
+    link.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "h200", "source": "nccl-tests", "interconnect": 0.6}))
+    code, out, _ = cli(capsys, *args, "--calibration", str(link))
+    assert code == 0 and len([w for w in json.loads(out)["warnings"] if w.startswith(tpot)]) == 1
     code, out, _ = cli(capsys, *args)
     assert code == 0 and len([w for w in json.loads(out)["warnings"] if w.startswith(tpot)]) == 1
 
