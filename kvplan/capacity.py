@@ -1175,7 +1175,7 @@ def plan(req: CapacityRequest) -> Pool:
     settings: EngineSettings = prof.settings(
         req.gpu, tp=req.tp, pp=req.pp, memory_fraction=req.memory_fraction, block_size=req.block_size,
         max_num_batched_tokens=req.max_num_batched_tokens, max_num_seqs=req.max_num_seqs,
-        dp_attention=req.dp_attention, spec=spec,
+        dp_attention=req.dp_attention, spec=spec, max_model_len=req.max_model_len,
     )
     settings = prof.scheduler_limits(settings, req.model_len, tokens_given=req.max_num_batched_tokens is not None,
                                      seqs_given=req.max_num_seqs is not None)

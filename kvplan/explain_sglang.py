@@ -90,7 +90,8 @@ def explain_sglang(log: LoggedStartup, *, model=None, gpu=None, release=None, wh
     fmt = get_format(kv_name, spec.dtype)
     engine.check_kv_format(fmt, spec.dtype)
     frac = log.memory_fraction if log.memory_fraction is not None else engine.default_memory_fraction(
-        g, log.tp, log.pp, dp_attention=log.dp_attention, spec=spec)
+        g, log.tp, log.pp, dp_attention=log.dp_attention, spec=spec,
+        context_length=log.args.get("context_length"))  # as given (server_args), not the derived context_len
     # a multimodal model's: the logged server_args are already scaled (but 0.4.6 scales in model_runner.py)
     frac, vlm_note = engine.multimodal_fraction(spec, frac, given=log.memory_fraction is not None)
     before, after = log.avail_before_load_gib, log.avail_after_load_gib

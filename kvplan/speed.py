@@ -1128,8 +1128,13 @@ MLA_MOE_TPOT_MEASURED = (50, 44, -0.676, -0.229, 0.339)
 def tpot_notes(s: Setup) -> tuple[str, ...]:
     """The caveat on the TPOT of an MoE model with MLA attention (the DeepSeek-V3 family), which the
     published runs show kvplan to under-estimate (``MLA_MOE_TPOT_MEASURED``): its per-layer fixed cost
-    was fitted on dense layers. None for other models."""
+    was fitted on dense layers. None for other models, and none where factors other than the shipped
+    ones time the step (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is
+    about the shipped factors; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
     if s.expert_hit is None or not s.spec.has_mla:
+        return ()
+    shipped = default_efficiency(s.request.gpu)
+    if replace(s.efficiency, kv_bandwidth=shipped.kv_bandwidth, sources=shipped.sources) != shipped:
         return ()
     rows, below, least, median, most = MLA_MOE_TPOT_MEASURED
     return (f"TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic: in {rows} "

@@ -789,6 +789,24 @@ def test_mla_moe_tpot_caveat_only_for_mla_moe_models(capsys, model, args, warned
         assert "in 50 published runs at 1-32 users kvplan's TPOT was below the measured one in 44" in caveats[0]
 
 
+def test_mla_moe_tpot_caveat_is_about_the_shipped_factors(tmp_path, capsys):
+    """A calibration file that replaces the step's factors (as `kvplan calibrate` writes from the
+    deployment's own runs) drops the caveat, whose figures are the shipped factors' errors; a
+    `kvplan measure` report, which replaces kv_bandwidth alone, keeps it."""
+    tpot = "TPOT of an MoE model with MLA attention"
+    args = ("speed", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--engine", "sglang==0.5.6", "--ctx", "2k",
+            "--users", "4", "--json")
+    cal = tmp_path / "cal.json"
+    cal.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "h200", "source": "my runs",
+                               "layer_overhead_us": 90, "weights_bandwidth": 0.8}))
+    code, out, _ = cli(capsys, *args, "--calibration", str(cal))
+    assert code == 0 and not [w for w in json.loads(out)["warnings"] if w.startswith(tpot)]
+    code, out, _ = cli(capsys, *args, "--calibration", str(REPO / "docs/measurements/h200-measure.json"))
+    assert code == 0 and len([w for w in json.loads(out)["warnings"] if w.startswith(tpot)]) == 1
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and len([w for w in json.loads(out)["warnings"] if w.startswith(tpot)]) == 1
+
+
 @pytest.mark.parametrize(("args", "ttft_shown", "warned"), [
     # gpt-oss-120b (MoE) on 2 x B200: a 1k prompt is timed, so the caveat is printed
     (("gpt-oss-120b", "--gpu", "b200", "--tp", "2", "--ctx", "1k", "--output", "1k"), True, True),

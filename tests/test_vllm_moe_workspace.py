@@ -285,15 +285,21 @@ def test_pipeline_stages_hold_the_workspace(args, binding, blocks, activations):
     assert [st["activation_bytes"] for st in data["stages"]] == activations
 
 
-@pytest.mark.parametrize("args", [
-    ("qwen3-30b-a3b", "--engine", "vllm==0.10.2"),  # fused_experts_impl's caches, local to the call
-    ("qwen3-30b-a3b", "--engine", "vllm==0.13.0"),  # the fused_experts function, not the modular kernel
-    ("gpt-oss-120b", "--engine", "vllm==0.19.1", "--max-model-len", "8192"),  # mxfp4 Triton buffers freed
+# (bf16 experts on 0.8.0-0.13.0: the call's scratch is sized, rule moe_call_scratch,
+#  tests/test_vllm_moe_call_scratch.py; these are the paths it does not size)
+@pytest.mark.parametrize("args, sized", [
+    # fp8 experts' fused_experts_impl caches (and their quantized copies), local to the call
+    (("qwen3-30b-a3b", "--engine", "vllm==0.10.2", "--weights", "fp8"), "which kvplan sizes only for unquantized "
+     "gated experts on an NVIDIA GPU with dp 1 and no expert parallelism (rule moe_call_scratch); use --pp 1"),
+    # mxfp4 Triton buffers freed: 0.13.0 (fused_experts era) and 0.19.1
+    (("gpt-oss-120b", "--engine", "vllm==0.13.0", "--max-model-len", "8192"), "(rule moe_call_scratch); use --pp 1"),
+    (("gpt-oss-120b", "--engine", "vllm==0.19.1", "--max-model-len", "8192"),
+     "which kvplan has not sized for this release; use --pp 1"),
 ])
-def test_unsized_moe_scratch_on_an_earlier_stage_is_refused(args):
+def test_unsized_moe_scratch_on_an_earlier_stage_is_refused(args, sized):
     rc, err = _cli(*args, "--gpu", "h100", "--pp", "2")
     assert rc == 2 and err.count("\n") == 0
-    assert "pipeline stage 0 (layers 0-" in err and "which kvplan has not sized for this release; use --pp 1" in err
+    assert "pipeline stage 0 (layers 0-" in err and err.endswith(sized)
     assert _cli(*args, "--gpu", "h100")[0] in (0, 1)  # pp 1: the sampler binds the only stage, as before
 
 
@@ -302,15 +308,20 @@ def test_noted_cases_keep_the_note_at_pp_2():
     assert rc == 0 and "the fp8 experts' kernels" in err and "KV pool can be smaller than planned" in err
 
 
-@pytest.mark.parametrize("release, seqs", [("0.10.2", 1), ("0.10.2", 128), ("0.13.0", 1)])
-def test_unsized_moe_scratch_where_the_last_stage_forward_binds_is_refused(release, seqs):
+@pytest.mark.parametrize("release, seqs, extra", [
+    ("0.10.2", 1, ("--weights", "fp8")), ("0.10.2", 128, ("--weights", "fp8")),
+    ("0.10.2", 1, ("--gpu", "mi300x")),  # the ROCm path not read for the call's scratch
+])
+def test_unsized_moe_scratch_where_the_last_stage_forward_binds_is_refused(release, seqs, extra):
     """Review h31b F1: with few sampled rows the dummy sampler's peak (87,061,760 B at one row on
     0.10.2; 357,203,968 at 128) is below the forward's dense fit (526,804,582 B), so the forward,
     which holds the unsized fused_experts scratch, binds the only (or last) stage: refused, as an
-    earlier stage is, where kvplan planned 9,488 blocks (0.10.2, one row) before."""
-    rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}", "--max-num-seqs", str(seqs))
+    earlier stage is, where kvplan planned 9,488 blocks (0.10.2, one row) before. bf16 experts on
+    NVIDIA are sized now (tests/test_vllm_moe_call_scratch.py); fp8 experts and AMD are not."""
+    rc, err = _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}", "--max-num-seqs", str(seqs),
+                   *extra)
     assert rc == 2 and err.count("\n") == 0, err
     assert f"the dummy sampler over {seqs:,} row" in err and "is not above the profile forward (526,804,582 B" in err
-    assert err.endswith("raise --max-num-seqs or use --engine vllm==0.14.0 or later")
+    assert err.endswith("(rule moe_call_scratch); raise --max-num-seqs or use --engine vllm==0.14.0 or later")
     # the default 1,024 rows: the sampler (2,263,089,152 B on 0.10.2) binds, as before
-    assert _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}")[0] in (0, 1)
+    assert _cli("qwen3-30b-a3b", "--gpu", "h100", "--engine", f"vllm=={release}", *extra)[0] in (0, 1)

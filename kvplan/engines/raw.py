@@ -19,7 +19,8 @@ class Raw(Engine):
     default_block_size = 16
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None,
+                 max_model_len: int | None = None) -> EngineSettings:
         block = positive(block_size, "--block-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--max-num-batched-tokens")
         seqs = positive(max_num_seqs, "--max-num-seqs")

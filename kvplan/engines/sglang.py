@@ -20,9 +20,11 @@ arg_groups/memory_hook.py), see RULES.
 Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was read file by file
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
 FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5.10 against
-0.5.9 (h31-sgl510's), 0.5.11 against 0.5.10 (h31-sgl511's) and 0.5.12 against 0.5.11
-(h31-sgl512's). The nine releases between 0.5.12 and 0.5.22 (0.5.13 to 0.5.21) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.12".."0.5.22" claims only those two. 0.5.21
+0.5.9 (h31-sgl510's), 0.5.11 against 0.5.10 (h31-sgl511's), 0.5.12 against 0.5.11
+(h31-sgl512's) and 0.5.13 against 0.5.12 (h32-sgl513's; 0.5.13.post1 differs from 0.5.13 only in
+speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding kvplan refuses under
+SGLang). The eight releases between 0.5.13.post1 and 0.5.22 (0.5.14 to 0.5.21) were not read, and
+RuleBook.resolve refuses them, so a rule written "0.5.13".."0.5.22" claims only those. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -42,7 +44,7 @@ from kvplan.layers import WINDOWED_KINDS
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
-            "0.5.12", "0.5.22", "0.5.23")
+            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -144,7 +146,7 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
 
 
 def _tier_chunk(gpu_mib: int) -> int:
-    """0.5.4-0.5.12's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
+    """0.5.4-0.5.13.post1's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
     return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
 
 
@@ -152,11 +154,16 @@ def _prefill_graphs_mib(graphs: "GraphModel", chunk: int) -> Fraction:
     """MiB the prefill CUDA graphs reserve where they are on (0.5.10's piecewise, 0.5.22+'s
     breakable ones): 1.5 GiB for an MLA model, else 8 MiB per captured token count up to the
     chunk (4,096 at most for a "llama-2" model path), or up to an architecture's own cap
-    (``prefill_max_bs``: 0.5.22+'s MuseGlimmer; 0.5.10-0.5.12 set none)."""
+    (``prefill_max_bs``: 0.5.22+'s MuseGlimmer; 0.5.10-0.5.13.post1 set none), and from 0.5.13 at most
+    the --context-length given (``context_length``: server_args.py _handle_gpu_memory_settings
+    lines 1579-1586, "Clamp to context_length if explicitly set"). Llama-3.1-8B on an H100 at
+    --context-length 4096: 50 sizes x 8 MiB, not 58."""
     if graphs.mla:
         return Fraction(3, 2) * 1024
     cap = graphs.prefill_max_bs if graphs.prefill_max_bs is not None else (
         min(chunk, 4096) if graphs.llama2 else chunk)
+    if graphs.context_length is not None:
+        cap = min(cap, graphs.context_length)
     return Fraction(8 * prefill_graph_sizes(cap))
 
 
@@ -178,19 +185,24 @@ class GraphModel:
     260, 0.5.22 line 262: prefill graphs up to 4,096 tokens; kvplan reads the model's source and
     name for it), ``max_running_requests`` (--max-running-requests as given, before the DP division:
     it caps the decode graphs' max_bs, lines 183-188), ``prefill_graphs`` (False where SGLang turns
-    the breakable prefill graphs off for a multimodal model: rule prefill_graphs) and
-    ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512)."""
+    the breakable prefill graphs off for a multimodal model: rule prefill_graphs),
+    ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512) and
+    ``context_length`` (--context-length as given, where the release caps the piecewise graphs by
+    it: 0.5.13, rule prefill_graphs "context_clamp"; None: not given or not read)."""
 
     mla: bool = False
     llama2: bool = False
     max_running_requests: int | None = None
     prefill_graphs: bool = True
     prefill_max_bs: int | None = None
+    context_length: int | None = None
 
     @classmethod
-    def of(cls, spec, max_running_requests: int | None = None, prefill=None, vlm=None) -> "GraphModel":
+    def of(cls, spec, max_running_requests: int | None = None, prefill=None, vlm=None,
+           context_length: int | None = None) -> "GraphModel":
         """``prefill``: rule prefill_graphs' value, ``vlm``: rule vlm_fraction's (whether SGLang
-        serves ``spec`` as multimodal), both of the release."""
+        serves ``spec`` as multimodal), both of the release; ``context_length``: --context-length
+        as given (kvplan's --max-model-len), kept where ``prefill`` says the release clamps to it."""
         where = " ".join(str(getattr(spec, f, "") or "") for f in ("source", "name", "checkpoint", "origin"))
         arch = getattr(spec, "architecture", "") or ""
         kept, max_bs = True, None
@@ -199,7 +211,8 @@ class GraphModel:
             max_bs = prefill["max_bs"].get(arch)
             if arch in prefill.get("off_archs", ()) or (prefill.get("dsa_off") and _sparse(spec)):
                 kept = False  # 0.5.10: is_piecewise_cuda_graph_disabled_model
-        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs)
+        clamp = context_length if prefill is not None and prefill.get("context_clamp") else None
+        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs, clamp)
 
 
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
@@ -267,7 +280,7 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_
                 return Fraction(frac)
     if rule == "reserved_0_5_23":
         reserved = _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
-    elif rule == "reserved_0_5_10":
+    elif rule in ("reserved_0_5_10", "reserved_0_5_13"):  # 0.5.13: GraphModel.context_length
         reserved = _reserved_0_5_10(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     else:
         reserved = _RESERVED[rule](gpu_mib, tp, pp, chunked_prefill_size, dp_attention)
@@ -610,6 +623,11 @@ _FUSION_AUTO_0_5_9 = ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "GptOss
 _FUSION_AUTO_0_5_10 = _FUSION_AUTO_0_5_9 + ("Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration")
 _FUSION_AUTO_0_5_11 = _FUSION_AUTO_0_5_10 + ("GlmMoeDsaForCausalLM", "Qwen3NextForCausalLM")
 _FUSION_AUTO_0_5_12 = _FUSION_AUTO_0_5_11 + ("InternS2PreviewForConditionalGeneration",)
+#: 0.5.13 turns the fusion on for MistralLarge3ForCausalLM too (server_args.py lines 2627-2651), a
+#: DeepseekV3ForCausalLM subclass (models/mistral_large_3.py line 12: DeepSeek-V3's layers, so its
+#: fusion paths), and no longer skips an H20.
+_FUSION_AUTO_0_5_13 = _FUSION_AUTO_0_5_12 + ("MistralLarge3ForCausalLM",)
+_FUSION_PATHS_0_5_13 = _FUSION_PATHS_0_5_9 + ("MistralLarge3ForCausalLM",)
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -673,12 +691,21 @@ _MM_0_5_11 = _MM_0_5_10 + ("Gemma4ForConditionalGeneration", "MiMoV2ForCausalLM"
 #: 0.5.12 (configs/model_config.py multimodal_model_archs lines 1495-1556): 0.5.11's and
 #: InternS2PreviewForConditionalGeneration.
 _MM_0_5_12 = _MM_0_5_11 + ("InternS2PreviewForConditionalGeneration",)
+#: 0.5.13 (configs/model_config.py multimodal_model_archs lines 1513-1577): 0.5.12's and Cohere2Vision,
+#: Gemma 4 unified, Step-3.7.
+_MM_0_5_13 = _MM_0_5_12 + ("Cohere2VisionForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
+                           "Step3p7ForConditionalGeneration")
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
                    "LLaDAModelLM")
 #: 0.5.12's (configs/model_config.py lines 1558-1566): 0.5.10's and DeepSeek-V4's two classes.
 _PCG_OFF_0_5_12 = _PCG_OFF_0_5_10 + ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN")
+#: 0.5.13's (configs/model_config.py lines 1579-1585): DeepseekV32ForCausalLM and GlmMoeDsaForCausalLM
+#: leave the list, and ModelConfig.is_piecewise_cuda_graph_disabled_model (lines 330-332) no longer adds
+#: is_deepseek_nsa: DeepSeek sparse attention captures piecewise graphs (1.5 GiB reserved, MLA).
+_PCG_OFF_0_5_13 = ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "Qwen3NextForCausalLM",
+                   "BailingMoeV2_5ForCausalLM", "LLaDAModelLM")
 #: 0.5.23's list (sglang/srt/configs/model_config.py multimodal_model_archs lines 2391-2490, with
 #: MIMO_V2_MULTIMODAL_ARCHS line 78), read by h26-sgl.
 _MM_0_5_23 = (
@@ -837,6 +864,18 @@ RULES = (
          "637; _handle_piecewise_cuda_graph lines 1078-1139): 8 MiB per captured token count up to "
          "chunked_prefill_size (lines 1254-1279, _generate_piecewise_cuda_graph_tokens lines 1397-1415), 1.5 GiB for "
          "MLA (lines 1304-1311), before the 10 GiB floor (line 1313)"),
+    #    0.5.13 and 0.5.13.post1: the same tiers, sum, MLA term and floor (server_args.py _handle_gpu_memory_settings
+    #    lines 1444-1653: tiers lines 1468-1525, piecewise max tokens lines 1557-1577, sum lines 1592-1613, piecewise
+    #    term lines 1615-1622, floor lines 1624-1625; _generate_piecewise_cuda_graph_tokens lines 1708-1726 identical;
+    #    disable_piecewise_cuda_graph False line 765; __post_init__ lines 955 / 961 still run it after
+    #    _handle_piecewise_cuda_graph), but the piecewise graphs stop at a --context-length given (lines 1579-1586,
+    #    "Clamp to context_length if explicitly set"): 8 MiB per captured size up to min(chunked_prefill_size,
+    #    context_length) (GraphModel.context_length). Without --context-length (kvplan: --max-model-len) as 0.5.12.
+    Rule("mem_fraction_static_default", "0.5.13", "0.5.13.post1", "reserved_0_5_13",
+         _ARGS + " (0.5.13) _handle_gpu_memory_settings lines 1444-1653: as 0.5.10-0.5.12 (tiers lines 1468-1525, sum "
+         "lines 1592-1613, MLA 1.5 GiB line 1622, floor lines 1624-1625), the piecewise CUDA graphs 8 MiB per captured "
+         "token count up to chunked_prefill_size (lines 1557-1577, _generate_piecewise_cuda_graph_tokens lines "
+         "1708-1726) and, new, at most --context-length where given (lines 1579-1586)"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -862,7 +901,11 @@ RULES = (
     #    0.5.12 the same (model_runner_kv_cache_mixin.py _profile_available_bytes lines 62-76, identical;
     #    pool_configurator.py DefaultPoolConfigurator lines 86-193, identical, calculate_pool_sizes lines
     #    182-187; create_memory_pool_configurator lines 464-473 adds DSV4PoolConfigurator for DeepSeek-V4 only)
-    Rule("pool_formula", "0.4.6", "0.5.12", "fraction_of_free_at_start",
+    #    0.5.13 and 0.5.13.post1 the same (model_runner_kv_cache_mixin.py _profile_available_bytes lines 66-80,
+    #    _resolve_memory_pool_config lines 941-966, identical; pool_configurator.py DefaultPoolConfigurator lines 86-193
+    #    (_compute_cell_size only renames NSA to DSA), calculate_pool_sizes lines 182-187, create_memory_pool_configurator
+    #    lines 471-480, identical)
+    Rule("pool_formula", "0.4.6", "0.5.13.post1", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -873,7 +916,10 @@ RULES = (
     #    0.5.10 the same (server_args.py line 359 page_size None; _handle_page_size lines 2546-2548)
     #    0.5.11 the same (server_args.py line 377 page_size None; _handle_page_size lines 2815-2820: 1, 64 on MUSA only)
     #    0.5.12 the same (server_args.py line 434 page_size None; _handle_page_size lines 2949-2954, identical)
-    Rule("page_size", "0.4.6", "0.5.12", 1, _ARGS + ": page_size default 1"),
+    #    0.5.13 and 0.5.13.post1 the same (server_args.py line 440 page_size None; _handle_page_size lines 3162-3183:
+    #    1, but 64 on ROCm with SGLANG_AITER_KV_CACHE_LAYOUT=vectorized_5d (default 'nhd', environ.py line 455), as
+    #    0.5.22's, and 64 on MUSA)
+    Rule("page_size", "0.4.6", "0.5.13.post1", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -885,7 +931,8 @@ RULES = (
     #    0.5.10 the same choices (server_args.py line 3860)
     #    0.5.11 the same choices (server_args.py line 4431)
     #    0.5.12 the same choices (server_args.py line 4790)
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.12", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.13 and 0.5.13.post1 the same choices (server_args.py line 4750)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.13.post1", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -900,7 +947,8 @@ RULES = (
     #    0.5.10 the same choices (server_args.py line 3860)
     #    0.5.11 the same (server_args.py line 4431)
     #    0.5.12 the same (server_args.py line 4790)
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.12", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.13 and 0.5.13.post1 the same (server_args.py line 4750)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.13.post1", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -919,6 +967,8 @@ RULES = (
     #    default off, and the elastic-EP rejoin rank passed on; pre_model_load_memory line 1214)
     #    0.5.12 the same measurement (model_runner.py init_torch_distributed lines 1186-1324, identical;
     #    pre_model_load_memory line 1299)
+    #    0.5.13 and 0.5.13.post1 the same measurement (model_runner.py init_torch_distributed lines 1086-1229: a
+    #    Mooncake IB-device lookup and current_platform.synchronize() for torch.cuda's; pre_model_load_memory line 1204)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -938,7 +988,8 @@ RULES = (
     #    0.5.10 the same (fp8.py get_min_capability lines 175-176: 80, 100 for mxfp8; mxfp4.py lines 259-260)
     #    0.5.11 the same (fp8.py get_min_capability lines 188-192: 80, 100 for mxfp8, 31 on MUSA; mxfp4.py lines 256-257)
     #    0.5.12 the same (fp8.py get_min_capability lines 191-195; mxfp4.py lines 327-328)
-    Rule("weights_min_capability", "0.5.1", "0.5.12", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.13 and 0.5.13.post1 the same (fp8.py get_min_capability lines 208-212; mxfp4.py lines 335-336)
+    Rule("weights_min_capability", "0.5.1", "0.5.13.post1", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -952,7 +1003,8 @@ RULES = (
     #    0.5.10 the same (model_runner.py lines 1084-1089)
     #    0.5.11 the same (model_runner.py lines 1299-1304)
     #    0.5.12 the same (model_runner.py lines 1384-1389)
-    Rule("min_capability", "0.4.6", "0.5.12", (7, 5),
+    #    0.5.13 and 0.5.13.post1 the same (model_runner.py lines 1289-1294)
+    Rule("min_capability", "0.4.6", "0.5.13.post1", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1057,6 +1109,26 @@ RULES = (
          "Qwen3.5 / InternS2Preview lines 2286-2345, NemotronH line 2280, MiniCPMV4_6 lines 2347-2355, FalconH1 / "
          "JetNemotron / JetVLM line 2390, GraniteMoeHybrid line 2403, Lfm2 line 2411), Gemma4ForConditionalGeneration "
          "triton lines 2224-2227, DeepseekV4 arg_groups/deepseek_v4_hook.py lines 15-18"),
+    #    0.5.13 and 0.5.13.post1: _get_default_attn_backend lines 2765-2830 (only an import moved: fa3 on Hopper line
+    #    2795, trtllm_mha on sm100 line 2804); the mamba-radix-cache architectures pick their own on sm100 as before
+    #    (Qwen3Next / Qwen3.5 / InternS2Preview lines 2476-2535, MiniCPMV4_6 lines 2537-2545, FalconH1 / JetNemotron /
+    #    JetVLM lines 2571-2579, Lfm2 lines 2593-2598) but GraniteMoeHybrid flashinfer (was triton, lines 2581-2591),
+    #    and NemotronHPuzzleForCausalLM joins NemotronH (line 2470, arg_groups/nemotron_h_hook.py line 60); DeepSeek-V4
+    #    dsv4 (deepseek_v4_hook.py line 15). Gemma 4 (now Gemma4ForCausalLM and Gemma4Unified too, lines 2365-2411:
+    #    trtllm_mha on sm100 but for a modelopt_fp4 MoE checkpoint, else triton) and Step-3.5 / 3.7 (lines 2293-2307:
+    #    fa4 on Blackwell, pages of 128; fa3 on Hopper) are rule own_backend_unread.
+    Rule("mha_backend_default", "0.5.13", "0.5.13.post1",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "InternS2PreviewForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration",
+                  "DeepseekV4ForCausalLM")},
+         _ARGS + " (0.5.13) _get_default_attn_backend lines 2765-2830 (fa3 on Hopper line 2795, trtllm_mha on sm100 "
+         "line 2804); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2664-2757 (Qwen3Next / "
+         "Qwen3.5 / InternS2Preview lines 2476-2535, MiniCPMV4_6 lines 2537-2545, FalconH1 / JetNemotron / JetVLM "
+         "lines 2571-2579, GraniteMoeHybrid lines 2581-2591, Lfm2 lines 2593-2598), NemotronH / NemotronHPuzzle line "
+         "2470 (arg_groups/nemotron_h_hook.py line 60), DeepseekV4 arg_groups/deepseek_v4_hook.py line 15"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1111,6 +1183,16 @@ RULES = (
     #    0.5.11 the same (Gemma 4's triton, server_args.py lines 2087-2090, is rule mha_backend_default's own)
     #    0.5.12 the same (InternS2Preview, MiniCPM-V 4.6 and DeepSeek-V4's backends are rule mha_backend_default's own)
     Rule("own_backend_unread", "0.4.6", "0.5.12", {}, _ARGS + ": every model-specific backend read (rows above)"),
+    #    0.5.13 and 0.5.13.post1: Gemma 4 (server_args.py lines 2365-2411: trtllm_mha on sm100, pages of 64, but
+    #    triton for a modelopt_fp4 checkpoint with MoE blocks, which kvplan's spec does not record; triton
+    #    elsewhere) and Step-3.5 / Step-3.7 (lines 2293-2307: fa4 on Blackwell, whose pages are 128 on sm100,
+    #    lines 3008-3015; fa3 on Hopper) pick their own backend, and with it the page.
+    Rule("own_backend_unread", "0.5.13", "0.5.13.post1",
+         {**{a: "server_args.py _handle_model_specific_adjustments lines 2365-2411 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "server_args.py _handle_model_specific_adjustments lines 2293-2307 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}},
+         _ARGS + " (0.5.13) _handle_model_specific_adjustments: Gemma 4 lines 2365-2411, Step-3.5 / 3.7 lines 2293-2307"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -1174,6 +1256,17 @@ RULES = (
          _ARGS + " (0.5.12) _handle_model_specific_adjustments lines 1786-1793 and 1891-1900 (trtllm_mla on sm100 "
          "for DeepseekV3, DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
          "_get_default_attn_backend lines 2631-2646 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.13 and 0.5.13.post1: the same list (lines 1839-1846) and trtllm_mla on sm100 for a config without
+    #    index_topk (lines 1962-1972); _get_default_attn_backend lines 2816-2830 (fa3 on Hopper line 2817, flashinfer
+    #    on sm100)
+    Rule("mla_backend_default", "0.5.13", "0.5.13.post1",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " (0.5.13) _handle_model_specific_adjustments lines 1839-1846 and 1962-1972 (trtllm_mla on sm100 "
+         "for DeepseekV3, DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
+         "_get_default_attn_backend lines 2816-2830 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1215,6 +1308,10 @@ RULES = (
     #    lines 2734-2751, is no default)
     Rule("backend_page_size", "0.5.12", "0.5.12", _trtllm_pages("2722-2726", "2781-2785"),
          _ARGS + " (0.5.12) _handle_attention_backend_compatibility"),
+    #    0.5.13 and 0.5.13.post1 the same values (trtllm_mla lines 2906-2910, trtllm_mha lines 2994-2998; the new
+    #    cutedsl_mla, lines 2936-2963, 32 / 64, is no default)
+    Rule("backend_page_size", "0.5.13", "0.5.13.post1", _trtllm_pages("2906-2910", "2994-2998"),
+         _ARGS + " (0.5.13) _handle_attention_backend_compatibility"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1255,7 +1352,9 @@ RULES = (
     #    1598-1645: trtllm on 10.x unless the user sets a backend, flashmla_kv below)
     #    0.5.12 the same (calculate_mla_kv_cache_dim lines 139-184, identical; _set_default_nsa_backends lines
     #    1705-1749: only HiSparse moved to arg_groups/hisparse_hook.py, off by default)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.12", None,
+    #    0.5.13 and 0.5.13.post1 the same (calculate_mla_kv_cache_dim lines 186-231 and _set_default_dsa_backends lines
+    #    1756-1800: NSA renamed DSA, nsa_*_backend dsa_*_backend, otherwise identical)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.13.post1", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1271,7 +1370,9 @@ RULES = (
     #    0.5.11 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2647-2651)
     #    0.5.12 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64, server_args.py lines 2781-2785;
     #    flashinfer 0.6.11.post1, not 0.5.22's 0.6.12)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.12", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.13 and 0.5.13.post1 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64,
+    #    server_args.py lines 2994-2998, though its pin is flashinfer 0.6.12, 0.5.22's)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.13.post1", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1322,6 +1423,17 @@ RULES = (
          "preshuffle paged-MQA kernel, else 64), _set_default_nsa_kv_cache_dtype lines 1677-1703, "
          "_set_default_nsa_backends lines 1705-1749 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
          "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 139-184"),
+    #    0.5.13 and 0.5.13.post1: the same (NSA renamed DSA: is_deepseek_dsa configs/model_config.py lines 102-114, the
+    #    "dsa" backend, --dsa-*-backend; _handle_model_specific_adjustments lines 1927-1950: page 1 on ROCm without
+    #    aiter's preshuffle paged-MQA kernel, else 64; _set_default_dsa_kv_cache_dtype lines 1728-1754 and
+    #    _set_default_dsa_backends lines 1756-1800 identical but for the names; calculate_mla_kv_cache_dim lines
+    #    186-231). --enable-two-batch-overlap with index_topk_freq > 1 raises (lines 1867-1879), not planned.
+    Rule("dsa", "0.5.13", "0.5.13.post1",
+         DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _ARGS + " (0.5.13) _handle_model_specific_adjustments lines 1927-1950 (ROCm: page 1 without aiter's "
+         "preshuffle paged-MQA kernel, else 64), _set_default_dsa_kv_cache_dtype lines 1728-1754, "
+         "_set_default_dsa_backends lines 1756-1800 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
+         "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 186-231"),
     #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
     #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
     #    an environment variable), which kvplan cannot know. The dtype default and assertion as
@@ -1386,6 +1498,13 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + " (0.5.12): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 2787); "
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 558, 733, 818)"),
+    #    0.5.13 and 0.5.13.post1: the same verdicts (_handle_attention_backend_compatibility lines 2832-3081: +
+    #    cutedsl_mla, no default; trtllm_mha_backend.py float8_e4m3fn only, lines 568, 815, 911)
+    Rule("fp8_kv_start", "0.5.13", "0.5.13.post1",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2913),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.13): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 3000); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 568, 815, 911)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1513,6 +1632,21 @@ RULES = (
          "Glm4MoeLite / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 / InternS2Preview on sm90 or sm100, tp > 1, no DP "
          "attention, nnodes == 1, not an H20, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion "
          "lines 2473-2479"),
+    #    0.5.13 and 0.5.13.post1: the same paths (communicator.py FUSE_ALLREDUCE_MAX_BATCH_SIZE line 160,
+    #    apply_flashinfer_allreduce_fusion lines 163-174 identical; should_fuse_mlp_allreduce_with_next_layer lines
+    #    728-771 also skips an MLP in ScatterMode.SCATTERED, which needs an MoE all-to-all backend, FP4 all-gather or
+    #    DP attention, none of them planned with the fusion); on by itself for MistralLarge3ForCausalLM too (a
+    #    DeepseekV3ForCausalLM: its paths), on an H20 too (server_args.py lines 2627-2654: the H20 test is gone);
+    #    --enforce-disable-flashinfer-allreduce-fusion line 651, applied lines 2656-2662
+    Rule("allreduce_rms_fusion", "0.5.13", "0.5.13.post1",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_13,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_13),
+                single_node=True, dp_attention_unfused=True, can_disable=True),
+         _COMM + " (0.5.13) apply_flashinfer_allreduce_fusion lines 163-174: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 2627-2654: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
+         "Glm4MoeLite / MistralLarge3 / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 / InternS2Preview on sm90 or sm100, "
+         "tp > 1, no DP attention, nnodes == 1, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion "
+         "lines 2656-2662"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1591,6 +1725,18 @@ RULES = (
         "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
         "LagunaForCausalLM"),
          "python/sglang/srt/models/ (0.5.12): as 0.5.11, laguna.py"),
+    #    0.5.13 and 0.5.13.post1: the same modules and cohere2_moe.py (Cohere2MoeForCausalLM, lines 184-204) with
+    #    cohere2_vision.py over it (line 144), nemotron_h.py (line 514: NemotronH, NemotronHPuzzle; state-space,
+    #    refused), step3p7.py (its language model Step3p5ForCausalLM, line 70) and gemma4_unified.py (Gemma4TextModel,
+    #    line 186)
+    Rule("sliding_window_archs", "0.5.13", "0.5.13.post1", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+        "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
+        "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration"),
+         "python/sglang/srt/models/ (0.5.13): as 0.5.12, cohere2_moe.py, cohere2_vision.py, nemotron_h.py, "
+         "step3p7.py, gemma4_unified.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -1662,6 +1808,17 @@ RULES = (
           "LagunaForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py (0.5.12) is_hybrid_swa_model lines 1660-1675; server_args.py "
          "GptOss lines 2007-2123 (no disable_hybrid_swa_memory)"),
+    #    0.5.13 and 0.5.13.post1: is_hybrid_swa_model (configs/model_config.py lines 1679-1705) + Step3p7 and
+    #    Gemma4Unified, and any config whose text config sets is_hybrid_swa (lines 1701-1704; kvplan's spec does not
+    #    record it); GptOss as before (server_args.py lines 2123-2250); HybridSWAPoolConfigurator lines 196-296,
+    #    identical, refused.
+    Rule("swa_pool_archs", "0.5.13", "0.5.13.post1",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.13) is_hybrid_swa_model lines 1679-1705; server_args.py "
+         "GptOss lines 2123-2250 (no disable_hybrid_swa_memory)"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -1682,6 +1839,7 @@ RULES = (
     #    0.5.10 the same (server_args.py Llama4 branch: ascend added to the asserted list)
     #    0.5.11 the same (server_args.py Llama4 lines 2044-2073: LLAMA4_MODEL_ARCHS for '"Llama4" in model_arch')
     #    0.5.12 the same (server_args.py Llama4 lines 2181-2210)
+    #    0.5.13 the same (server_args.py Llama4 lines 2322-2351)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1728,6 +1886,19 @@ RULES = (
                                   "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 308)"),
          "python/sglang/srt/managers/tp_worker.py (0.5.12) lines 304-311; managers/scheduler.py init_req_max_new_tokens "
          "lines 1867-1886"),
+    #    0.5.13 and 0.5.13.post1 the same (tp_worker.py lines 304-311 unchanged; scheduler.py init_req_max_new_tokens
+    #    lines 1763-1782 and managers/utils.py validate_input_length lines 142-172, identical)
+    Rule("request_cap", "0.5.13", "0.5.13.post1",
+         RequestCap(short=2, by_pool=True, start_min=7, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens lines 1763-1782 (a request stops at "
+                           "max_req_len - 1, and at pool tokens - ceil(prompt / page) x page - page - 1)",
+                    start_why="managers/tp_worker.py lines 310-311 assert max_req_len - 5 > 0: 'Memory pool size is "
+                              "too small'; a pool of 0 tokens: model_executor/pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 142-172) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 308)"),
+         "python/sglang/srt/managers/tp_worker.py (0.5.13) lines 304-311; managers/scheduler.py init_req_max_new_tokens "
+         "lines 1763-1782"),
     #    0.5.23: max_req_len and max_req_input_len as before (managers/tp_worker.py get_worker_info
     #    lines 568-572; the prompt check managers/utils.py validate_input_length lines 259-289), but
     #    init_req_max_new_tokens (managers/scheduler.py lines 2693-2736) also asks the allocator,
@@ -1770,6 +1941,7 @@ RULES = (
     #    0.5.10 server_args.py line 372 pp_size
     #    0.5.11 server_args.py line 390 pp_size
     #    0.5.12 server_args.py line 449 pp_size
+    #    0.5.13 server_args.py line 455 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1783,6 +1955,8 @@ RULES = (
     #    memory_pool.py lines 130-152: size + 1 rows, slot 0 the padding row, size free slots, as 0.5.23)
     #    0.5.12 the same (model_runner_kv_cache_mixin.py _init_pools lines 238-786; ReqToTokenPool memory_pool.py
     #    lines 131-152: size + 1 rows, size free slots, as 0.5.11)
+    #    0.5.13 the same (_init_pools lines 292-845, size=max_num_reqs; ReqToTokenPool.__init__ memory_pool.py lines
+    #    151-172, identical)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1806,7 +1980,10 @@ RULES = (
     #    lines 729-754; tp_worker.py line 297)
     #    0.5.12 the same (model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 817-836 and
     #    _resolve_memory_pool_config lines 869-894, identical; calculate_pool_sizes lines 182-187; tp_worker.py line 299)
-    Rule("running_requests", "0.5.10", "0.5.12", {"aligned": True, "given_capped": "estimate", "floor_one": False},
+    #    0.5.13 and 0.5.13.post1 the same (model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 876-908: + a
+    #    RuntimeError and a log line for the Mamba state cache, refused; _resolve_memory_pool_config lines 941-966,
+    #    identical; tp_worker.py line 299)
+    Rule("running_requests", "0.5.10", "0.5.13.post1", {"aligned": True, "given_capped": "estimate", "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.10) _resolve_max_num_reqs lines 840-859 "
          "(min(max(int(token_capacity / context_len * 512), 2048), 4096); a given R: min(R // dp_size, that)), "
          "_resolve_memory_pool_config lines 871-891; managers/tp_worker.py line 296"),
@@ -1849,7 +2026,9 @@ RULES = (
     #    GptOss aiter on hip lines 1877-1887, Olmo2 triton off CUDA lines 2119-2126)
     #    0.5.12 the same (the 0.85 at server_args.py lines 2805-2807; _get_default_attn_backend lines 2633-2641,
     #    identical; GptOss aiter on hip lines 2009-2019, Olmo2 triton off CUDA lines 2256-2263)
-    Rule("aiter_fraction", "0.5.10", "0.5.12", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.13 and 0.5.13.post1 the same (the 0.85 at server_args.py lines 3018-3020; _get_default_attn_backend lines
+    #    2817-2827; GptOss aiter on hip lines 2125-2137, Olmo2 triton off CUDA lines 2440-2447)
+    Rule("aiter_fraction", "0.5.10", "0.5.13.post1", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -1905,7 +2084,12 @@ RULES = (
     #    lines 1861 (dense), 608 (shared); qwen2_moe.py lines 738-742; gpt_oss.py lines 577-580, 682; qwen3_moe.py
     #    line 971; fp8.py get_quant_method lines 236-284: an embedding still unquantized, the new branches only
     #    for DeepSeek-V4's fp4 experts)
-    Rule("dp_attention_weights", "0.5.9", "0.5.12",
+    #    0.5.13 and 0.5.13.post1 the same (deepseek_v2.py VocabParallelEmbedding lines 2252-2256 through
+    #    layers/vocab_parallel_embedding.py get_embedding_tp_kwargs lines 166-185: use_attn_tp_group=
+    #    is_dp_attention_enabled() unless SGLANG_ENABLE_EMBED_REPLICATION, default False, environ.py line 825;
+    #    ParallelLMHead line 2558; DeepseekV2MLP lines 2018 (dense), 696 (shared); qwen2_moe.py lines 784-790;
+    #    gpt_oss.py lines 649-652, 754; qwen3_moe.py line 971; fp8.py get_quant_method lines 253-301, identical)
+    Rule("dp_attention_weights", "0.5.9", "0.5.13.post1",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -1953,6 +2137,8 @@ RULES = (
     #    lines 2232-2292: NVIDIA >= 8.0, under expert parallelism only AMD >= 9.4)
     #    0.5.12 the same decision on CUDA without DeepEP / TBO / SBO (deepseek_v2.py determine_num_fused_shared_experts
     #    lines 2408-2459: only --enforce-shared-experts-fusion, off by default, reordered)
+    #    0.5.13 the same for what kvplan plans (determine_num_fused_shared_experts lines 2591-2656: 384 routed experts
+    #    fuse too, but only for a Quark checkpoint, a weight format kvplan does not plan)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -1985,6 +2171,7 @@ RULES = (
     #    bf16 copies lines 567-585; + MUSA)
     #    0.5.12 the same (deepseek_weight_loader.py post_load_weights lines 411-624, unchanged: 128 x 128 line 525,
     #    bf16 copies lines 567-585)
+    #    0.5.13 the same (post_load_weights lines 411-624, identical)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2028,7 +2215,9 @@ RULES = (
     #    0.5.10 the same (model_runner.py configure_kv_cache_dtype lines 1902-1948)
     #    0.5.11 the same (model_runner.py configure_kv_cache_dtype lines 2210-2256, identical)
     #    0.5.12 the same (model_runner.py configure_kv_cache_dtype lines 2340-2386, identical)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.12", True,
+    #    0.5.13 and 0.5.13.post1 the same (model_runner.py configure_kv_cache_dtype lines 2244-2288: only a log line
+    #    dropped)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.13.post1", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -2063,6 +2252,13 @@ RULES = (
          _ARGS + " (0.5.12) _handle_gpu_memory_settings lines 1590-1594 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 7595-7631 (as 0.5.11's); " + _MC + " lines 218-244 (mm_disabled_models "
          "as 0.5.11's), 289-299 (is_multimodal: the list or a text sub-config), 1495 (multimodal_model_archs)"),
+    #    0.5.13 and 0.5.13.post1: + Cohere2Vision, Gemma4Unified, Step3p7 (multimodal_model_archs lines 1513-1577);
+    #    mm_disabled_models (lines 219-223) and the sub-config test (lines 289-299) as 0.5.12's; adjust_mem_fraction_for_vlm
+    #    identical (server_args.py lines 7774-7810), called at lines 1641-1645.
+    Rule("vlm_fraction", "0.5.13", "0.5.13.post1", VLMFraction(_MM_0_5_13, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.13) _handle_gpu_memory_settings lines 1641-1645 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 7774-7810 (as 0.5.12's); " + _MC + " lines 218-244 (mm_disabled_models "
+         "as 0.5.12's), 289-299 (is_multimodal: the list or a text sub-config), 1513 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -2094,7 +2290,8 @@ RULES = (
     #    0.5.10: no mm_runtime_reservation either
     #    0.5.11: no mm_runtime_reservation either
     #    0.5.12: no mm_runtime_reservation either
-    Rule("multimodal", "0.4.6", "0.5.12", None,
+    #    0.5.13 and 0.5.13.post1: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.13.post1", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -2137,6 +2334,17 @@ RULES = (
                                                 "dsa_off": True},
          _ARGS + " (0.5.12) _handle_piecewise_cuda_graph lines 1301-1368; configs/model_config.py "
          "is_piecewise_cuda_graph_disabled_model lines 1619-1623 / 1558-1566 (with is_deepseek_nsa)"),
+    #    0.5.13 and 0.5.13.post1: _handle_piecewise_cuda_graph lines 1342-1411 (as 0.5.12 for what kvplan plans:
+    #    multimodal lines 1375-1376, DP attention / pp > 1 lines 1353-1360; + --enable-dsa-prefill-context-parallel,
+    #    off); piecewise_cuda_graph_disabled_model_archs lines 1579-1585 without DeepseekV32 / GlmMoeDsa, and
+    #    ModelConfig.is_piecewise_cuda_graph_disabled_model (configs/model_config.py lines 330-332) without
+    #    is_deepseek_nsa: DeepSeek sparse attention keeps the piecewise graphs ("dsa_off" False); the graphs stop
+    #    at a --context-length given (server_args.py lines 1579-1586: "context_clamp").
+    Rule("prefill_graphs", "0.5.13", "0.5.13.post1", {"mm_kept": (), "max_bs": {}, "off_archs": _PCG_OFF_0_5_13,
+                                                      "dsa_off": False, "context_clamp": True},
+         _ARGS + " (0.5.13) _handle_piecewise_cuda_graph lines 1342-1411, _handle_gpu_memory_settings lines 1579-1586 "
+         "(the context_length clamp); configs/model_config.py is_piecewise_cuda_graph_disabled_model lines 330-332 "
+         "/ 1579-1585 (no is_deepseek_nsa)"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -2212,6 +2420,21 @@ RULES = (
          "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 181-217, "
          "Gemma3RotaryEmbedding lines 407-434, Gemma3TextModel.__init__ lines 581-587 (the global table: "
          "config.rope_parameters['full_attention']['factor']); models/qwen3_vl.py get_rope lines 356-362"),
+    #    0.5.13 and 0.5.13.post1: DeepseekScalingRotaryEmbedding._compute_cos_sin_cache keeps cos_cached_total /
+    #    sin_cached_total on NPU only (rope_variant.py lines 405-420), as 0.5.22; the rest as 0.5.12 (base.py
+    #    RotaryEmbedding.__init__ lines 57-113: float32 on CUDA, + an out-of-tree test; factory.py get_rope lines
+    #    63-342 and mrope.py MRotaryEmbedding.__init__ lines 131-209 identical; gemma3_causal.py Gemma3Attention
+    #    lines 118-235, Gemma3RotaryEmbedding lines 407-434, Gemma3TextModel.__init__ lines 543-609 identical, so
+    #    the global table still needs rope_parameters['full_attention']['factor'], lines 581-587; qwen3_vl.py get_rope
+    #    lines 361-367).
+    Rule("rope_table", "0.5.13", "0.5.13.post1", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+                                                  "qwen3_vl_get_rope": True, "mrope_axis_map": False,
+                                                  "gemma3_factor_needed": True},
+         "python/sglang/srt/layers/rotary_embedding/ (0.5.13) base.py RotaryEmbedding.__init__ lines 57-113, "
+         "rope_variant.py DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 405-420 (totals under _is_npu), "
+         "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 118-235, "
+         "Gemma3RotaryEmbedding lines 407-434, Gemma3TextModel.__init__ lines 581-587; models/qwen3_vl.py get_rope "
+         "lines 361-367"),
     Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
@@ -2234,6 +2457,9 @@ RULES = (
     #    get_rope / rope calls: only qwen3.py differs, a rope_theta / rope_scaling fallback without rope_parameters)
     #    0.5.12 the same get_rope calls in every ROPE_GROUP_A file (the AST compare of every models/ file's rope
     #    calls finds only gemma3_causal.py's model-level table changed, rule rope_table)
+    #    0.5.13 the same (the compare finds deepseek_v4.py, dflash.py, gemma4_causal.py, glm4_moe_lite.py's fp32
+    #    weight buffer set to None, lfm2.py / lfm2_moe.py's rope_scaling fallback, llama.py's NPU split_qkv_rmsnorm_rope,
+    #    qwen3_5.py, qwen3_next.py, sarvam_moe.py: none a table kvplan sizes for a model it plans)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -2244,7 +2470,8 @@ RULES = (
     #    0.5.10 the same (baichuan.py BaiChuanAttention lines 189-192)
     #    0.5.11 the same (baichuan.py BaiChuanAttention lines 189-192, unchanged)
     #    0.5.12 the same (baichuan.py BaiChuanAttention lines 193-196)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.12", True,
+    #    0.5.13 and 0.5.13.post1 the same (baichuan.py BaiChuanAttention lines 193-196, identical)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.13.post1", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -2267,6 +2494,7 @@ RULES = (
     #    0.5.10 mllama4.py has_vision lines 439-447 and mm_disabled_models as 0.5.9's
     #    0.5.11 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 186-190) as 0.5.10's
     #    0.5.12 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 219-223) as 0.5.11's
+    #    0.5.13 mllama4.py Llama4ForConditionalGeneration.__init__ identical, mm_disabled_models lines 219-223 as 0.5.12's
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -2635,7 +2863,7 @@ class SGLang(Engine):
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
         0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
-        token_capacity // 2)); 0.5.10-0.5.12 at their request-pool estimate min(max(int(tokens / context_len x
+        token_capacity // 2)); 0.5.10-0.5.13.post1 at their request-pool estimate min(max(int(tokens / context_len x
         512), 2048), 4096) from the pool in whole pages ("given_capped" "estimate":
         model_executor/model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 840-859); earlier
         releases run it as given."""
@@ -2730,11 +2958,14 @@ class SGLang(Engine):
         return "bf16" if spec.architecture.startswith("Gemma") else "fp16"
 
     def default_memory_fraction(self, gpu: GPU, tp: int, pp: int, chunked_prefill_size: int | None = None,
-                                dp_attention: int = 1, spec=None, max_running_requests: int | None = None) -> Fraction:
+                                dp_attention: int = 1, spec=None, max_running_requests: int | None = None,
+                                context_length: int | None = None) -> Fraction:
         """The release's default mem_fraction_static on ``gpu``; ``tp`` is SGLang's --tp (under
         DP attention over ``dp_attention`` ranks, every GPU of the group: kvplan's tp x dp).
         0.5.23 reads the model (``spec``: MLA, a Llama-2 path) and --max-running-requests as given
-        (``max_running_requests``, before the DP division) for its CUDA-graph reservation."""
+        (``max_running_requests``, before the DP division) for its CUDA-graph reservation; 0.5.13
+        --context-length as given (``context_length``; None: not given), which caps its piecewise
+        graphs (rule prefill_graphs "context_clamp")."""
         if gpu.vendor == "amd":
             # ROCm: utils/common.py get_device_memory_capacity takes is_hip()'s get_amdgpu_memory_capacity
             # (rocminfo's pool size; 0.5.22 :962-963, 0.5.23 :999-1000), and 0.5.23's prefill graphs are off
@@ -2752,15 +2983,17 @@ class SGLang(Engine):
             )
         rule = self.rule("mem_fraction_static_default")
         graphs = None
-        if rule in ("reserved_0_5_23", "reserved_0_5_10"):
+        if rule in ("reserved_0_5_23", "reserved_0_5_10", "reserved_0_5_13"):
             if spec is None:
                 raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
                                     f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
-            graphs = GraphModel.of(spec, max_running_requests, self.rule("prefill_graphs"), self.rule("vlm_fraction"))
+            graphs = GraphModel.of(spec, max_running_requests, self.rule("prefill_graphs"), self.rule("vlm_fraction"),
+                                   context_length)
         return default_fraction(rule, mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None,
+                 max_model_len: int | None = None) -> EngineSettings:
         """``tp``: kvplan's tp, the attention ranks of one DP rank. With ``dp_attention`` > 1
         (kvplan's dp for a mixture-of-experts model: SGLang's ``--tp tp*dp --dp dp
         --enable-dp-attention``) SGLang sizes its defaults from its whole --tp and divides some
@@ -2772,12 +3005,13 @@ class SGLang(Engine):
         0.4.6 line 296, 0.5.4 line 1173, 0.5.8 line 1937: after the default mem_fraction_static
         read C). 0.5.23 runs max(1, R // dp) (mem_cache/kv_cache_configurator.py resolve_max_num_reqs:
         never zero; rule ``running_requests`` "floor_one"; 0.5.22 asserts as 0.5.8), and 0.5.22 /
-        0.5.23 read ``spec`` for their default fraction (``default_memory_fraction``)."""
+        0.5.23 read ``spec`` for their default fraction (``default_memory_fraction``), 0.5.13
+        ``max_model_len`` as given (SGLang's --context-length; None: not given)."""
         block = positive(block_size, "--page-size") or self.default_block_size
         tokens = positive(max_num_batched_tokens, "--chunked-prefill-size")
         seqs = positive(max_num_seqs, "--max-running-requests")
         group_tp = tp * dp_attention  # SGLang's --tp
-        default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention, spec, seqs)
+        default = (self.default_memory_fraction(gpu, group_tp, pp, tokens, dp_attention, spec, seqs, max_model_len)
                    if memory_fraction is None else None)
         frac = fraction(memory_fraction, "--mem-fraction-static", default)
         def per_rank(value, option, what):  # a flag SGLang divides among the DP-attention ranks

@@ -92,7 +92,8 @@ class TensorRTLLM(Engine):
         return "trtllm"
 
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None,
+                 max_model_len: int | None = None) -> EngineSettings:
         block = positive(block_size, "--tokens-per-block") or TOKENS_PER_BLOCK
         tokens = positive(max_num_batched_tokens, "--max-num-tokens")
         seqs = positive(max_num_seqs, "--max-batch-size")

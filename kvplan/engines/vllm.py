@@ -1021,7 +1021,8 @@ class VLLM(Engine):
 
     # -- the planner's interface --------------------------------------------------------------
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
-                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None) -> EngineSettings:
+                 max_num_batched_tokens=None, max_num_seqs=None, dp_attention: int = 1, spec=None,
+                 max_model_len: int | None = None) -> EngineSettings:
         if self.usage_context not in USAGE_CONTEXTS:
             raise BadInputError(f"vLLM usage context must be one of {', '.join(USAGE_CONTEXTS)}, "
                                 f"got {self.usage_context!r}")
@@ -1080,17 +1081,22 @@ class VLLM(Engine):
         intermediate caches) and "quantized unread" with unquantized experts (0.11.0-0.13.0: the
         fused_experts function, not the modular kernel), and mxfp4 experts whose Triton buffers are
         freed (``mxfp4_experts_freed``); not where the kept workspace is counted
-        (``moe_workspace_bytes``) nor where the pool's notes already say it is not
+        (``moe_workspace_bytes``) or the call's scratch is sized (``moe_call_scratch_bytes``:
+        unquantized gated experts on NVIDIA, dp 1, no EP; the forward then holds it and the plan
+        compares it with the sampler) nor where the pool's notes already say it is not
         (``moe_workspace_note``). Where the sampler's peak is above the forward's fit, the sampler
-        binds as before (the unsized scratch could still lift the forward above it: not bounded)."""
+        binds as before (the unsized scratch could still lift the forward above it: not bounded for
+        these kernels, review h31b F1b, FINDINGS_h32_moescr.md)."""
         if (spec.moe is None or weights is None
                 or not any(spec.is_moe_layer(layer) for layer in layers)
                 or self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights)
                 or self.moe_workspace_note(spec, gpu, weights, settings) is not None):
             return
+        sized = ("sizes only for unquantized gated experts on an NVIDIA GPU with dp 1 and no expert parallelism "
+                 "(rule moe_call_scratch)" if self.rule("moe_call_scratch") is not None
+                 else "has not sized for this release")
         what = (f"{settings.max_num_batched_tokens:,} tokens, which holds the scratch of its mixture-of-experts "
-                f"kernels (local to each call; rule moe_persistent_workspace), which kvplan has not sized for this "
-                f"release")
+                f"kernels (local to each call; rule moe_persistent_workspace), which kvplan {sized}")
         if stage == settings.pp - 1:
             forward = self.forward_bytes(spec, settings, layers, gpu, weights)
             sampler = self.sampler_bytes(spec, gpu, settings)
@@ -1514,7 +1520,10 @@ class VLLM(Engine):
         layer holds the hidden copies, the workspace and its shared experts' MLP copies; a dense layer
         its MLP copies, beside the workspace once an MoE layer before it took it. Qwen3-30B-A3B at 8,192
         tokens, tp 1, 0.19.1: int(8,192 x 2 x 6.7 x 2,048) + 536,870,912 = 761,685,606 B (the dense fit alone,
-        3 x 8 x 768 MLP copies, gives 526,804,582, below the workspace)."""
+        3 x 8 x 768 MLP copies, gives 526,804,582, below the workspace). On 0.8.0-0.13.0 an MoE layer holds
+        its fused_experts call's scratch (``moe_call_scratch_bytes``) in the same place, freed when the
+        call returns, so a dense layer after it holds none: Qwen3-30B-A3B on 0.10.2, int(8,192 x 2 x 6.7 x
+        2,048) + 369,098,752 = 593,913,446 B."""
         d = dtype_bytes(spec)
         t = settings.max_num_batched_tokens
         extra = self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights) if weights is not None else 0
@@ -1525,13 +1534,16 @@ class VLLM(Engine):
         moe = spec.moe
         shared = cdiv(moe.num_shared_experts * (moe.shared_expert_intermediate_size or moe.expert_intermediate_size),
                       settings.tp)
+        # 0.8.0-0.13.0's per-call scratch (moe_call_scratch_bytes) is freed when each MoE layer's call
+        # returns: a dense layer after it does not hold it
+        kept = 0 if self.moe_workspace_bytes(spec, settings, layers, gpu, weights) == 0 else extra
         peak, held = 0, 0
         for layer in layers:
             if spec.is_moe_layer(layer):
-                held, width = extra, shared
+                held, width, own = kept, shared, extra
             else:
-                width = mlp_width(spec, settings.tp, range(layer, layer + 1))
-            peak = max(peak, int(hidden + t * d * R.FORWARD_MLP_COPIES * width) + held)
+                width, own = mlp_width(spec, settings.tp, range(layer, layer + 1)), held
+            peak = max(peak, int(hidden + t * d * R.FORWARD_MLP_COPIES * width) + own)
         return peak
 
     def moe_forward_extra_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
@@ -1544,7 +1556,38 @@ class VLLM(Engine):
         kept = self.moe_workspace_bytes(spec, settings, layers, gpu, weights)
         if kept and self.moe_oracle_experts(spec, gpu, weights, settings) == "flashinfer cutlass":
             kept += self.flashinfer_cutlass_moe_call_bytes(spec, settings)
-        return kept
+        return kept or self.moe_call_scratch_bytes(spec, settings, layers, gpu, weights)
+
+    def moe_call_scratch_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
+                               weights) -> int:
+        """What one MoE layer's fused_experts call allocates and frees inside the profile forward on
+        0.8.0-0.13.0 (rule ``moe_call_scratch``), where unquantized experts run the fused_experts
+        function, not the modular kernel: fused_experts_impl's cache13 (M x topk x max(N, K)), whose
+        views are intermediate_cache1 and 3, and intermediate_cache2 (M x topk x N / 2), in the
+        model dtype, M = min(T, VLLM_FUSED_MOE_CHUNK_SIZE) (32,768 to 0.11.2, 16,384 from 0.12.0);
+        from 0.11.1 (torch 2.9: disable_inplace) also the (T, K) out_hidden_states. All alive at the
+        call's second GEMM; each a block of the caching allocator (``allocated_bytes``). N = w13's
+        rows a rank = 2 x expert_intermediate / tp, K = hidden. Sized only where kvplan has read the
+        path: unquantized gated experts on an NVIDIA GPU, dp 1, no expert parallelism; 0 elsewhere
+        (``check_moe_scratch`` refuses where that unsized scratch can bind) and for a dense stage.
+        Qwen3-30B-A3B at 8,192 tokens, tp 1: 8,192 x 8 x 2,048 x 2 + 8,192 x 8 x 768 x 2 =
+        369,098,752 B on 0.8.4-0.11.0; 402,653,184 B from 0.11.1 (+ 8,192 x 2,048 x 2)."""
+        rule = self.rule("moe_call_scratch")
+        if (rule is None or spec.moe is None or weights is None
+                or weights.format not in ("bf16", "fp16", "fp32") or not spec.mlp_gated
+                or gpu is None or gpu.vendor == "amd" or weights.moe_ep > 1 or weights.moe_tp != settings.tp
+                or not any(spec.is_moe_layer(layer) for layer in layers)):
+            return 0
+        d = dtype_bytes(spec)
+        t = settings.max_num_batched_tokens
+        m = min(t, rule["chunk"])
+        topk = spec.moe.experts_per_token
+        k = spec.hidden_size
+        n = 2 * (spec.moe.expert_intermediate_size // settings.tp)  # intermediate_size_per_partition x 2
+        parts = [m * topk * max(n, k) * d, m * topk * (n // 2) * d]
+        if rule["output"]:
+            parts.append(t * k * d)
+        return sum(allocated_bytes(p) for p in parts)
 
     def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
         """Model Runner V2's dummy-sampler torch peak (last pipeline stage; rule ``v2_runner_memory``),

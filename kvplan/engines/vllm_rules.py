@@ -889,6 +889,47 @@ RULES = (
          "Kimi-K3), _forward_impl / _apply_quant_method / maybe_init_modular_kernel / _maybe_dispatch / _maybe_combine "
          "AST-identical; router_factory.py create_fused_moe_router (:40-236) drops the grouped router only for one "
          "group (DeepSeek-V3: 8 groups, GroupedTopKRouter as before)"),
+    # -- the scratch one fused-MoE call allocates and frees inside the profile forward, where the
+    #    unquantized experts run the fused_experts function (vllm/model_executor/layers/fused_moe/
+    #    fused_moe.py, FINDINGS_h32_moescr.md): VLLM.moe_call_scratch_bytes. fused_experts_impl
+    #    allocates, per call, cache13 = torch.empty(M x topk x max(N, K)) (intermediate_cache1 and 3
+    #    are views of it) and intermediate_cache2 = torch.empty((M x topk, N // 2)), both in
+    #    hidden_states.dtype, M = min(tokens, CHUNK_SIZE = envs.VLLM_FUSED_MOE_CHUNK_SIZE; the chunks
+    #    reuse these buffers), and out_hidden_states = torch.empty_like(hidden_states) (T, K) unless
+    #    inplace; N = w13's rows a rank, K = hidden. All are locals, freed when the call returns; at
+    #    the call's peak (the second GEMM) all are alive. The unquantized forward_cuda passes
+    #    inplace=True (forward_native = forward_cuda on CUDA). Value: {"chunk": the env default,
+    #    "output": whether the (T, K) output is allocated}; None: the modular kernel (0.14.0+, rule
+    #    moe_persistent_workspace).
+    Rule("moe_call_scratch", "0.8.0", "0.11.0", {"chunk": 32768, "output": False},
+         "fused_moe/fused_moe.py fused_experts_impl (0.8.0 :1292-1459: CHUNK_SIZE :1333, cache13 :1353, "
+         "cache2 :1362, out_hidden_states = hidden_states if inplace :1375-1378; 0.8.3 :1146, :1189, :1209, :1216, "
+         ":1232; 0.8.5 :1230, :1275, :1295, :1302, :1318; 0.9.0 :1209, :1257, :1282, :1289, :1305; 0.9.2 :1218, "
+         ":1266, :1291, :1298, :1314; 0.10.0 :1339, :1391, :1418, :1425, :1441; 0.10.1 :1454, :1509, :1536, :1543, "
+         ":1559; 0.10.2 :1498, :1553, :1580, :1587, :1603; 0.11.0 :1484, :1538, :1566, :1573, :1589; the same "
+         "shapes in every release); envs.py VLLM_FUSED_MOE_CHUNK_SIZE = int(os.getenv(..., \"32768\")) (0.8.0 "
+         ":449, 0.10.2 :630, 0.11.0 :778; the 64 * 1024 in the TYPE_CHECKING block is not read); "
+         "UnquantizedFusedMoEMethod.forward_cuda calls fused_experts(..., inplace=True) (layer.py 0.8.0 :174/:179, "
+         "0.8.5 :206/:212, 0.9.0 :516/:522 (self.fused_experts = fused_experts :331; a modular kernel only "
+         "with pplx all2all), 0.10.2 :514/:522, 0.11.0 :617/:623); forward_native = forward_cuda (0.8.0 :253, "
+         "0.8.3 :329, 0.10.2 :674, 0.11.0 :783)"),
+    Rule("moe_call_scratch", "0.11.1", "0.11.2", {"chunk": 32768, "output": True},
+         "fused_moe.py fused_experts_impl (0.11.1 :1699-: CHUNK_SIZE :1765, cache13 :1797, cache2 :1806, "
+         "out_hidden_states = torch.empty_like(hidden_states) unless inplace and not disable_inplace() "
+         ":1819-1822; dispatch_fused_experts_func :1567-1570 likewise); fused_moe/utils.py disable_inplace "
+         ":331-332 is_torch_equal_or_newer(\"2.9\"), and the 0.11.1 / 0.11.2 wheels require torch==2.9.0: the "
+         "(T, K) output is allocated; envs.py :779 default \"32768\"; unquantized_fused_moe_method.py "
+         "forward_cuda :329, fused_experts(..., inplace=True) :401/:407, forward_native = forward_cuda :578"),
+    Rule("moe_call_scratch", "0.12.0", "0.13.0", {"chunk": 16 * 1024, "output": True},
+         "fused_moe.py fused_experts_impl (0.12.0 :1696-: CHUNK_SIZE :1762, cache13 :1794, cache2 :1803, "
+         "out_hidden_states :1816-1819; 0.13.0 :1740-: :1806, :1838, :1847, :1860-1863); utils.py disable_inplace "
+         ":331-332 (torch 2.9: the 0.12.0 / 0.13.0 wheels require torch==2.9.0); envs.py VLLM_FUSED_MOE_CHUNK_SIZE "
+         "default str(16 * 1024) (0.12.0 :789-790, 0.13.0 :805-806); unquantized_fused_moe_method.py forward_cuda "
+         "fused_experts(..., inplace=True) (0.12.0 :382/:388, 0.13.0 :325/:331; FlashInfer CUTLASS only with "
+         "VLLM_USE_FLASHINFER_MOE_FP16 and EP, 0.13.0 :61-67), forward_native = forward_cuda (0.12.0 :559, "
+         "0.13.0 :455)"),
+    Rule("moe_call_scratch", "0.14.0", None, None,
+         "the unquantized default is the modular kernel with TritonExperts (rule moe_persistent_workspace)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
