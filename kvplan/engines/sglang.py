@@ -3296,6 +3296,33 @@ class SGLang(Engine):
             return max(1, min(max_num_seqs, pool_tokens // 2))
         return max_num_seqs
 
+    def request_table_check(self, max_num_seqs: int, context_len: int, stages) -> str | None:
+        """Releases that cap a given --max-running-requests only at half the pool's tokens (rule
+        ``running_requests`` "given_capped" True: 0.5.14, 0.5.15, 0.5.22, 0.5.23) then allocate
+        ReqToTokenPool's int32 table of (R + 1) rows x (context_len + 4) on the GPU outside the
+        static pool (0.5.14 mem_cache/memory_pool.py ReqToTokenPool.__init__ lines 229-255: a padding
+        row, ``torch.zeros((size + 1, max_context_len), dtype=torch.int32)``;
+        model_runner_kv_cache_mixin.py _init_pools lines 333-419 with max_context_len = context_len +
+        get_req_to_token_extra_context_len, 4 without speculative decoding, mem_cache/common.py line
+        260), i.e. from the 1 - mem_fraction_static SGLang leaves for activations and CUDA graphs. kvplan
+        counts at least R x context_len x 4 B (the releases' padding row and extra columns aside):
+        refused where even that exceeds the room outside the static pool on a stage (SGLang runs out
+        of memory at start; review h32b D1: 30,000 requests of Llama-3.1-8B's 131,072 tokens on an
+        H100 need 15.7 GB of the 14.5 GB), a note where it takes more than half of it."""
+        if self.rule("running_requests")["given_capped"] is not True:
+            return None
+        table = max_num_seqs * context_len * 4
+        room = min(st.total_bytes - st.engine_share_bytes for st in stages)
+        what = (f"{self.name} holds a request table of {max_num_seqs:,} running requests x {context_len:,} tokens "
+                f"(int32, at least {table:,} B; ReqToTokenPool) outside mem_fraction_static")
+        if table > room:
+            raise BadInputError(f"{what}, more than the {room:,} B left outside it: it runs out of memory at start; "
+                                f"lower --max-num-seqs (--max-running-requests) or --max-model-len")
+        if 2 * table > room:
+            return (f"{what}: more than half the {room:,} B left outside it for activations and CUDA graphs, which "
+                    f"kvplan does not plan; the engine may run out of memory under load")
+        return None
+
     def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its
         attention backend is aiter and the context is over 8192 tokens (rule ``aiter_fraction``).
