@@ -5,7 +5,7 @@ FINDINGS_h32_moescr2.md).
   kernels only with dp > 1; N whole on every rank) run the same fused_experts_impl: sized as on NVIDIA
   (``moe_call_scratch_bytes``), except the (T, K) output on AMD from 0.11.1, which the ROCm build's
   torch decides (``moe_call_scratch_bound``: planned only where the sampler is above the forward with it).
-- ROCm pads the unquantized experts' weights (rule rocm_moe_weight_padding, 0.8.2-0.13.0):
+- ROCm pads the unquantized experts' weights (rule rocm_moe_weight_padding, 0.8.2-0.13.0 here):
   256 B a row of w13 / w2 whose row is a multiple of 512 B (``rocm_moe_padding_bytes``).
 - fp8 / int8 / int4 experts: the unquantized call scratch is a lower bound; refused where the sampler
   is not above the forward with it, a pool note above it.
@@ -63,7 +63,6 @@ def test_call_scratch(release, gpu, tp, kw, expected):
     ("0.10.2", "mi300x", 2, {}, 1_207_959_552),
     # EP at tp 2: 64 whole experts a rank: 64 x (1,536 + 2,048) x 256 x 48
     ("0.10.2", "mi300x", 2, {"enable_expert_parallel": True}, 2_818_572_288),
-    ("0.14.0", "mi300x", 1, {}, 0),  # not applied from 0.14.0 (the AMD pool note)
     ("0.10.2", "h100", 1, {}, 0),
     ("0.10.2", "mi300x", 1, {"weights": "fp8"}, 0),  # quantized methods do not pad
 ])

@@ -261,7 +261,9 @@ class VLLM(Engine):
     environment's VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (None: unset, the release's default).
     Those two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool).
     ``use_v2_model_runner``: the environment's VLLM_USE_V2_MODEL_RUNNER (None: unset), which
-    decides the model runner from 0.12.0 (check_model_runner). ``async_scheduling``:
+    decides the model runner from 0.12.0 (check_model_runner). ``rocm_moe_padding``: the
+    environment's VLLM_ROCM_MOE_PADDING (None: unset, on), ROCm's expert weight padding
+    (rocm_moe_padding_bytes). ``async_scheduling``:
     --async-scheduling (True) / --no-async-scheduling (False), None: unset; ``executor_backend``:
     --distributed-executor-backend (None: unset); from 0.26.0 they decide how many steps' tokens a
     sliding-window or chunked-local layer reserves for (window_tokens)."""
@@ -272,6 +274,7 @@ class VLLM(Engine):
     enforce_eager: bool = False
     estimate_cudagraphs: bool | None = None
     use_v2_model_runner: bool | None = None
+    rocm_moe_padding: bool | None = None
     async_scheduling: bool | None = None
     executor_backend: str | None = None
 
@@ -1662,15 +1665,21 @@ class VLLM(Engine):
 
     def rocm_moe_padding_bytes(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings,
                                layers: range) -> int:
-        """What ROCm's padding of the unquantized experts adds to one rank's weights in ``layers``
-        (rule ``rocm_moe_weight_padding``, 0.8.2-0.13.0): UnquantizedFusedMoEMethod._maybe_pad_weight
-        pads w13 (E_local, 2N, K) and w2 (E_local, K, N) by 256 B a row where a row (K x d, N x d) is a
+        """What ROCm's padding of the unquantized experts adds to one rank's measured weights in
+        ``layers`` (rule ``rocm_moe_weight_padding``): UnquantizedFusedMoEMethod._maybe_pad_weight pads
+        w13 (E_local, 2N, K) and w2 (E_local, K, N) by 256 B a row where a row (K x d, N x d) is a
         multiple of 512 B; N = expert_intermediate / moe tp, E_local the most loaded rank's experts.
         Qwen3-30B-A3B tp 1 (K 2,048, N 768, bf16): both padded, (128 x 1,536 + 128 x 2,048) x 256 =
         117,440,512 B a layer, 5,637,144,576 B for 48 layers; tp 2 (N 384: 768 B rows): w13 only.
-        0 elsewhere (NVIDIA, quantized experts, other releases)."""
-        if (not self.rule("rocm_moe_weight_padding") or gpu is None or gpu.vendor != "amd" or spec.moe is None
-                or weights is None or weights.format not in ("bf16", "fp16", "fp32")):
+        "kept" (0.8.2-0.13.0, 0.25.0-0.27.0): those bytes. "compacted" (0.21.0-0.24.0): 0, the
+        kernel-format conversion's .contiguous() copies the experts back unpadded and the weights line
+        counts allocated bytes. "device" (0.14.0-0.20.2): refused where anything is padded, the weights
+        line being the device's used memory, which counts what the caching allocator keeps of the
+        freed copies. 0 elsewhere (NVIDIA, quantized experts, VLLM_ROCM_MOE_PADDING=0, 0.8.0-0.8.1)."""
+        kind = self.rule("rocm_moe_weight_padding")
+        if (not kind or kind == "compacted" or self.rocm_moe_padding is False or gpu is None
+                or gpu.vendor != "amd" or spec.moe is None or weights is None
+                or weights.format not in ("bf16", "fp16", "fp32")):
             return 0
         from kvplan.shapes import MoEParallel
 
@@ -1685,6 +1694,15 @@ class VLLM(Engine):
         rows13 = 2 * n
         per_layer = (experts * rows13 * 256 if (k * d) % 512 == 0 else 0) + (
             experts * k * 256 if (n * d) % 512 == 0 else 0)
+        if per_layer and kind == "device":
+            raise BadInputError(
+                f"{self.name}: ROCm pads {spec.name}'s unquantized expert weights after loading "
+                f"(UnquantizedFusedMoEMethod._maybe_pad_weight, VLLM_ROCM_MOE_PADDING on by default; rule "
+                f"rocm_moe_weight_padding), and this release measures the weights as the device's used memory "
+                f"around load_model (vllm/platforms/rocm.py get_current_memory_usage: total - free, no empty_cache), "
+                f"which counts the freed unpadded copies the caching allocator still holds, set by its segment "
+                f"layout, which kvplan does not model: not planned on an AMD GPU; plan a --from-vllm command with "
+                f"VLLM_ROCM_MOE_PADDING=0 before vllm serve")
         return per_layer * sum(1 for layer in layers if spec.is_moe_layer(layer))
 
     def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
