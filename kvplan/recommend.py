@@ -217,6 +217,9 @@ class _Family:
     refused: str = ""  # the engine does not start the model on this GPU at all: every layout
     fitted: bool = False
     passed: list = field(default_factory=list)
+    #: the fastest layout's ``speed.tpot_case`` where its caveat applies and leans pessimistic (a TPOT
+    #: rejection of such a family may be wrong: the published runs were faster than kvplan)
+    pessimistic: str | None = None
 
 
 def _divisors(n: int) -> list[int]:
@@ -423,6 +426,9 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     where = f"{req.num_gpus} GPUs {layout}"
     if fam.best_tpot is None or point.tpot_s < fam.best_tpot:
         fam.best_tpot, fam.best_tpot_layout, fam.best_tpot_ttft = point.tpot_s, where, point.ttft_s
+        from kvplan.speed import tpot_case, tpot_notes
+
+        fam.pessimistic = tpot_case(s) if tpot_case(s) == "mxfp4_moe_blackwell" and tpot_notes(s) else None
     if point.ttft_s is not None and (fam.best_ttft is None or point.ttft_s < fam.best_ttft):
         fam.best_ttft, fam.best_ttft_layout, fam.best_ttft_tpot = point.ttft_s, where, point.tpot_s
     if tpot_s is not None and point.tpot_s > tpot_s:
@@ -432,10 +438,28 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     from kvplan.speed import calibration_notes, tpot_notes, ttft_notes
 
     other = calibration_notes(calibrated[0], calibrated[1], [s], ctx, output_tokens) if calibrated[1] else ()
-    # an MoE option said to meet --ttft-s met it on kvplan's floor (speed.ttft_notes); an MLA MoE option
-    # said to meet --tpot-ms, on an estimate the published runs show optimistic (speed.tpot_notes)
-    fam.passed.append(Option(req, point, price, pool.notes + other + (ttft_notes(s) if ttft_s is not None else ())
-                             + (tpot_notes(s) if tpot_s is not None else ())))
+    # every option shows a TPOT (and $ per million tokens from it) and a TTFT, so it carries the caveats
+    # `kvplan speed` prints with them: an MoE model's TTFT floor (speed.ttft_notes) and the TPOT where
+    # the published runs lean one way (speed.tpot_notes), targets given or not
+    fam.passed.append(Option(req, point, price, pool.notes + other
+                             + (ttft_notes(s) if point.ttft_s is not None else ()) + tpot_notes(s)))
+
+
+def _pessimistic_note(case: str | None, tpot: float, target: float) -> str:
+    """What a TPOT rejection adds where the published runs of its case were faster than kvplan
+    (``speed.TPOT_MEASURED``) by enough that the family might meet ``target`` after all: the range the
+    measured TPOT would take at those errors. Nothing otherwise."""
+    if case is None:
+        return ""
+    from kvplan.speed import TPOT_MEASURED
+
+    rows, side, least, _, most, _ = TPOT_MEASURED[case]
+    fastest, slowest = tpot / (1 + most), tpot / (1 + least)
+    if fastest > target:
+        return ""
+    return (f"; but kvplan's TPOT for MXFP4 experts on Blackwell was above the measured one in {side} of {rows} "
+            f"published runs ({least:+.0%} to {most:+.0%}): measured, this family might run "
+            f"{fastest * 1e3:,.1f}-{slowest * 1e3:,.1f} ms")
 
 
 def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, users: int, peak: int,
@@ -450,7 +474,8 @@ def _reject(gpu: str, w: str, kv: str, fam: _Family, start: int, max_gpus: int, 
     if fam.fitted:
         if tpot_s is not None and fam.best_tpot is not None and fam.best_tpot > tpot_s:
             return Rejection(gpu, w, kv, "tpot", f"fastest that fits: {fam.best_tpot * 1e3:,.1f} ms a token "
-                                                 f"({fam.best_tpot_layout}) > {tpot_s * 1e3:g} ms")
+                                                 f"({fam.best_tpot_layout}) > {tpot_s * 1e3:g} ms"
+                                                 + _pessimistic_note(fam.pessimistic, fam.best_tpot, tpot_s))
         if ttft_s is not None and (fam.best_ttft is None or fam.best_ttft > ttft_s):
             best = f"{fam.best_ttft:,.2f} s ({fam.best_ttft_layout})" if fam.best_ttft is not None else "none"
             return Rejection(gpu, w, kv, "ttft", f"fastest first token: {best} > {ttft_s:g} s")

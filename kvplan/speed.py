@@ -1117,29 +1117,63 @@ def ttft_notes(s: Setup) -> tuple[str, ...]:
             f"'Time to first token')",)
 
 
-#: Published TPOT (and end-to-end) rows at 1-32 users of MoE models with MLA attention (DeepSeek-R1 on
-#: SGLang 0.4.3-0.5.6 and vLLM 0.7.x-0.11.0, Kimi-K2 on SGLang 0.5.6; H200, B200, MI300X), out of sample
-#: on GPUs with shipped factors (benchmarks/speed_reference.py; tests/test_speed.py recomputes it):
-#: rows, rows where kvplan's TPOT is below the measured one, and kvplan's error (kvplan / published - 1)
-#: least, median, most.
-MLA_MOE_TPOT_MEASURED = (50, 44, -0.676, -0.229, 0.339)
+#: Where the published TPOT rows lean one way, by case (``tpot_case``): every TPOT and end-to-end row at
+#: 1-32 users of benchmarks/speed_reference.py in the case, out of sample, on GPUs with shipped factors
+#: (tests/test_speed.py recomputes them): (rows, rows on the caveat's side, kvplan's error
+#: kvplan / published - 1 least, median, most, the models).
+#:   fp8_moe: an MoE model with FP8 weights (DeepSeek-R1 on SGLang 0.4.3-0.5.6 and vLLM 0.7.x-0.11.0,
+#:     Kimi-K2 on SGLang 0.5.6, MiniMax-M2.5 on vLLM 0.12.0; H200, B200, MI300X): kvplan below the
+#:     measured TPOT. The per-layer fixed cost was fitted on dense BF16 layers; an FP8 MoE layer runs
+#:     more small kernels a step (docs/speed.md, 'What the errors say').
+#:   mxfp4_moe_blackwell: an MoE model with MXFP4 experts on a Blackwell GPU (gpt-oss-120b on B200 under
+#:     vLLM 0.13.0 and SGLang 0.5.6): kvplan above the measured TPOT (expert reads priced at the HBM
+#:     roofline plus a per-matrix cost that FlashInfer's MXFP4 MoE kernel does not pay).
+TPOT_MEASURED = {
+    "fp8_moe": (53, 47, -0.676, -0.232, 0.339, "DeepSeek-R1, Kimi-K2, MiniMax-M2.5"),
+    "mxfp4_moe_blackwell": (42, 42, 0.128, 0.239, 0.436, "gpt-oss-120b"),
+}
+
+
+def tpot_case(s: Setup) -> str | None:
+    """Which ``TPOT_MEASURED`` case ``s`` falls in (None: no published lean kvplan knows of)."""
+    if s.expert_hit is None:
+        return None
+    fmt = s.pool.weights.format
+    if fmt == "fp8":
+        return "fp8_moe"
+    cc = s.request.gpu.compute_capability
+    if fmt == "mxfp4" and s.request.gpu.vendor == "nvidia" and cc is not None and cc[0] >= 10:
+        return "mxfp4_moe_blackwell"
+    return None
+
+
+#: The factors a caveat's figures depend on: the weight reads and the fixed costs of a decode step (a
+#: calibration file that changes none of them, e.g. only kv_bandwidth from a `kvplan measure` report
+#: or only interconnect, leaves the published lean as it was).
+_STEP_FACTORS = ("weights_bandwidth", "flops", "matrix_overhead_s", "layer_overhead_s", "step_overhead_s",
+                 "sequence_overhead_s")
 
 
 def tpot_notes(s: Setup) -> tuple[str, ...]:
-    """The caveat on the TPOT of an MoE model with MLA attention (the DeepSeek-V3 family), which the
-    published runs show kvplan to under-estimate (``MLA_MOE_TPOT_MEASURED``): its per-layer fixed cost
-    was fitted on dense layers. None for other models, and none where factors other than the shipped
-    ones time the step (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is
+    """The caveat on a TPOT the published runs show kvplan to get wrong one way (``TPOT_MEASURED``,
+    by ``tpot_case``): likely optimistic for an FP8 MoE model, likely pessimistic for MXFP4 experts on
+    Blackwell. None for other deployments, and none where a calibration replaces a factor of
+    ``_STEP_FACTORS`` (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is
     about the shipped factors; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
-    if s.expert_hit is None or not s.spec.has_mla:
+    case = tpot_case(s)
+    if case is None:
         return ()
     shipped = default_efficiency(s.request.gpu)
-    if replace(s.efficiency, kv_bandwidth=shipped.kv_bandwidth, sources=shipped.sources) != shipped:
+    if any(getattr(s.efficiency, f) != getattr(shipped, f) for f in _STEP_FACTORS):
         return ()
-    rows, below, least, median, most = MLA_MOE_TPOT_MEASURED
-    return (f"TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic: in {rows} "
-            f"published runs at 1-32 users kvplan's TPOT was below the measured one in {below} ({least:+.0%} to "
-            f"{most:+.0%}, median {median:+.0%}; docs/speed.md, 'What the errors say')",)
+    rows, side, least, median, most, models = TPOT_MEASURED[case]
+    if case == "fp8_moe":
+        what, lean, where = "an MoE model with FP8 weights", "optimistic", "below"
+    else:
+        what, lean, where = "an MoE model with MXFP4 experts on Blackwell", "pessimistic", "above"
+    return (f"TPOT of {what} is likely {lean}: in {rows} published runs at 1-32 users ({models}) kvplan's TPOT "
+            f"was {where} the measured one in {side} ({least:+.0%} to {most:+.0%}, median {median:+.0%}; "
+            f"docs/speed.md, 'What the errors say')",)
 
 
 @dataclass(frozen=True)
@@ -1158,7 +1192,7 @@ class SpeedTable:
         """The pools' caveats (``Pool.notes``, what `kvplan capacity` prints for the same
         deployment), each once: the KV formats' pools share most of them; then the
         calibration's; then an MoE model's TTFT caveat (``ttft_notes``), where a TTFT is shown, and an
-        MLA MoE model's TPOT caveat (``tpot_notes``), where a TPOT is."""
+        MoE deployment's TPOT caveat (``tpot_notes``), where a TPOT is."""
         timed = [s for s, pts in zip(self.setups, self.points) if any(p.ttft is not None for p in pts)]
         decoded = [s for s, pts in zip(self.setups, self.points) if any(p.step is not None for p in pts)]
         return tuple(dict.fromkeys([n for s in self.setups for n in s.pool.notes] + list(self.calibration_notes)

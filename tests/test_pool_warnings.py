@@ -46,10 +46,10 @@ def test_speed_json_carries_the_warnings(capsys):
     code, out, err = cli(capsys, "speed", *args, "--ctx", "4k", "--users", "8,64", "--json")
     assert code == 0
     # the pool's caveats, as capacity prints them, then the MoE TTFT caveat (kvplan.speed.ttft_notes) and
-    # the MLA MoE TPOT caveat (kvplan.speed.tpot_notes)
+    # the FP8 MoE TPOT caveat (kvplan.speed.tpot_notes)
     warnings = json.loads(out)["warnings"]
     assert warnings[:-2] == notes and warnings[-2].startswith("TTFT of an MoE model is a floor: its prompt's expert")
-    assert warnings[-1].startswith("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely")
+    assert warnings[-1].startswith("TPOT of an MoE model with FP8 weights is likely optimistic")
     # dp 8's token gather and the fp8 experts' kept fused-MoE workspace, neither counted
     assert len(notes) == 2 and notes[0].startswith(DP_GATHER)
     assert "fp8 experts' kernels, so their workspace is not counted" in notes[1]
@@ -77,32 +77,42 @@ def v3_recommend():
 
 
 def test_recommend_options_carry_their_pools_notes(v3_recommend):
-    from kvplan.speed import setup, tpot_notes
+    from kvplan.speed import setup, tpot_notes, ttft_notes
 
-    for option in v3_recommend.options:  # then the TPOT caveat: each option met --tpot-ms on kvplan's estimate
+    for option in v3_recommend.options:  # then the caveats of the TTFT and TPOT each option shows
         pool = plan(option.request)
-        assert option.warnings == pool.notes + tpot_notes(setup(pool)) and len(tpot_notes(setup(pool))) == 1
+        s = setup(pool)
+        assert option.warnings == pool.notes + ttft_notes(s) + tpot_notes(s)
+        assert len(ttft_notes(s)) == len(tpot_notes(s)) == 1
     layouts = [o.layout for o in v3_recommend.options]
     assert layouts[:5] == ["tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 2 dp 4 ep", "tp 1 dp 8 ep", "tp 2 dp 4 ep"]
 
 
-def test_recommend_quotes_the_tpot_caveat_only_against_a_tpot_sla():
-    """Without --tpot-ms no option was chosen on kvplan's TPOT, so none carries its caveat."""
+def test_recommend_quotes_the_caveats_with_or_without_targets():
+    """Every option shows a TPOT, $ per million tokens from it and a TTFT, targets or not (review h32
+    D2: without --tpot-ms the family's option is still picked by $/M tokens, then TPOT), so each
+    carries the caveats `kvplan speed` prints beside the same figures."""
     from kvplan.recommend import recommend
 
     got = recommend(load_model("deepseek-v3"), ctx=4096, users=256, output_tokens=1024,
                     gpus=["h200"], block_size=128)
-    assert got.options and not any("TPOT of an MoE model" in w for o in got.options for w in o.warnings)
+    assert got.options
+    for o in got.options:
+        assert [w.split(" is ")[0] for w in o.warnings if w.startswith(("TPOT", "TTFT"))] == [
+            "TTFT of an MoE model", "TPOT of an MoE model with FP8 weights"]
+    dense = recommend(load_model("llama3.1-8b"), ctx=4096, users=16, gpus=["h100"])
+    assert dense.options and not any(w.startswith(("TPOT", "TTFT")) for o in dense.options for w in o.warnings)
 
 
 def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
     """Rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows; the fp8 experts'
-    uncounted MoE workspace under vLLM 0.19.1 and the MLA MoE TPOT caveat apply to every row: one line
-    each for all five."""
+    uncounted MoE workspace under vLLM 0.19.1 and the TTFT and TPOT caveats apply to every row: one
+    line each for all five."""
     shown = v3_recommend.warnings(5)
     assert [(text.split(":")[0], ranks) for text, ranks in shown] == [
         ("dp 4", (1, 2, 3, 5)), ("vllm==0.19.1", (1, 2, 3, 4, 5)),
-        ("TPOT of an MoE model with MLA attention (the DeepSeek-V3 family) is likely optimistic", (1, 2, 3, 4, 5)),
+        ("TTFT of an MoE model is a floor", (1, 2, 3, 4, 5)),
+        ("TPOT of an MoE model with FP8 weights is likely optimistic", (1, 2, 3, 4, 5)),
         ("dp 8", (4,))]
 
 
@@ -110,9 +120,9 @@ def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
     code, out, err = cli(capsys, "recommend", "deepseek-v3", "--ctx", "4k", "--users", "256", "--output", "1k",
                          "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--top", "3")
     assert code == 0
-    assert [ln.split(": each rank")[0].split(": vLLM keeps")[0].split(" is likely")[0] for ln in _warnings(err)] == [
+    assert [ln.split(": each rank")[0].split(": vLLM keeps")[0].split(" is ")[0] for ln in _warnings(err)] == [
         "kvplan: warning: #1, #2, #3: dp 4", "kvplan: warning: #1, #2, #3: vllm==0.19.1",
-        "kvplan: warning: #1, #2, #3: TPOT of an MoE model with MLA attention (the DeepSeek-V3 family)"]
+        "kvplan: warning: #1, #2, #3: TTFT of an MoE model", "kvplan: warning: #1, #2, #3: TPOT of an MoE model with FP8 weights"]
 
 
 def test_recommend_json_lists_warnings_per_option_and_once(capsys):

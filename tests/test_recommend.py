@@ -219,3 +219,22 @@ def test_ttft_s_help_says_what_kvplan_times(capsys):
     assert code == 0
     text = " ".join(out.replace("│", " ").split())
     assert "as kvplan times it: the GPU prefill on an idle replica" in text
+
+
+@pytest.mark.parametrize(("tpot_ms", "noted"), [(5, True), (4, False)])
+def test_a_tpot_rejection_of_mxfp4_on_blackwell_says_the_runs_were_faster(tpot_ms, noted):
+    """gpt-oss-120b's MXFP4 experts on a B200: kvplan's TPOT was above every published run of that
+    case (speed.TPOT_MEASURED, +13% to +44%), so a family kvplan rejects by a margin inside that range
+    says what it might measure (7.1 ms / 1.436 = 4.9 ms meets 5 ms); beyond the range (4 ms) it says
+    nothing, nor does the H200 family (MXFP4 on Hopper: the rows lean neither way)."""
+    from kvplan.recommend import recommend
+
+    got = recommend(load_model("gpt-oss-120b"), ctx=1024, users=32, output_tokens=1024, tpot_s=tpot_ms / 1e3,
+                    gpus=["h200", "b200"], max_gpus=2, kv_formats=["bf16"])
+    assert not got.options
+    by_gpu = {r.gpu: r for r in got.rejections}
+    assert by_gpu["b200"].reason == by_gpu["h200"].reason == "tpot"
+    note = "but kvplan's TPOT for MXFP4 experts on Blackwell was above the measured one in 42 of 42 published runs"
+    assert (note in by_gpu["b200"].detail) == noted and note not in by_gpu["h200"].detail
+    if noted:
+        assert by_gpu["b200"].detail.endswith("measured, this family might run 4.9-6.3 ms")

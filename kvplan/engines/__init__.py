@@ -26,7 +26,7 @@ __all__ = [
 #: Engine families and one line each (for --help and messages).
 ENGINES: dict[str, str] = {
     "vllm": "vLLM 0.8.0-0.19.1 (release rules from its source; calibrated on startup logs)",
-    "sglang": "SGLang 0.4.6-0.5.13.post1 and 0.5.22-0.5.23: mem_fraction_static of the free memory minus weights; token pool",
+    "sglang": "SGLang 0.4.6-0.5.15.post1 and 0.5.22-0.5.23: mem_fraction_static of the free memory minus weights; token pool",
     "trtllm": "TensorRT-LLM: free_gpu_memory_fraction of the memory free after loading; 32-token blocks",
     "raw": "all memory minus weights (what `kvplan measure` allocates against)",
 }

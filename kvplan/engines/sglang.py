@@ -21,10 +21,12 @@ Modelled releases: RELEASES. 0.5.23 (the newest on PyPI when it was added) was r
 against 0.5.8, and 0.5.22 against 0.5.23 (the files every rule cites, diffed: h27-sgl's
 FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5.10 against
 0.5.9 (h31-sgl510's), 0.5.11 against 0.5.10 (h31-sgl511's), 0.5.12 against 0.5.11
-(h31-sgl512's) and 0.5.13 against 0.5.12 (h32-sgl513's; 0.5.13.post1 differs from 0.5.13 only in
+(h31-sgl512's), 0.5.13 against 0.5.12 (h32-sgl513's; 0.5.13.post1 differs from 0.5.13 only in
 speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding kvplan refuses under
-SGLang). The eight releases between 0.5.13.post1 and 0.5.22 (0.5.14 to 0.5.21) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.13".."0.5.22" claims only those. 0.5.21
+SGLang), 0.5.14 against 0.5.13 and 0.5.15 against 0.5.14 (h32-sgl514's; 0.5.15.post1 differs from
+0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads). The six releases between
+0.5.15.post1 and 0.5.22 (0.5.16 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a
+rule written "0.5.15".."0.5.22" claims only those. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -44,7 +46,7 @@ from kvplan.layers import WINDOWED_KINDS
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
-            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.22", "0.5.23")
+            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -133,11 +135,12 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     (lines 1078-1139, run before, line 778) turns them off for DP attention, pp > 1, a multimodal
     model and the architectures of configs/model_config.py piecewise_cuda_graph_disabled_model_archs
     (``graphs.prefill_graphs`` False, GraphModel.of). H100 (81,559 MiB), Llama-3.1-8B, tp 1: 13,440 +
-    58 x 8 = 13,904 MiB, default round(67,655 / 81,559, 3) = 0.830 (0.5.9: 0.835)."""
+    58 x 8 = 13,904 MiB, default round(67,655 / 81,559, 3) = 0.830 (0.5.9: 0.835). 0.5.15's prefill
+    graphs (breakable on CUDA) stay on with pipeline stages (``graphs.with_pipeline``)."""
     graphs = graphs or GraphModel()
     # 0.5.6's sum without its 10 GiB floor, which comes after the graph term
     reserved = _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24, floor=False)
-    if graphs.prefill_graphs and pp == 1 and dp_attention == 1:
+    if graphs.prefill_graphs and (pp == 1 or graphs.with_pipeline) and dp_attention == 1:
         reserved += _prefill_graphs_mib(graphs, _tier_chunk(gpu_mib) if chunked_prefill_size is None
                                         else chunked_prefill_size)
     if gpu_mib > 60 * 1024:
@@ -146,7 +149,7 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
 
 
 def _tier_chunk(gpu_mib: int) -> int:
-    """0.5.4-0.5.13.post1's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
+    """0.5.4-0.5.15.post1's default chunked_prefill_size by GPU memory (_handle_gpu_memory_settings)."""
     return 2048 if gpu_mib < 35 * 1024 else 4096 if gpu_mib < 60 * 1024 else 8192 if gpu_mib < 160 * 1024 else 16384
 
 
@@ -154,7 +157,7 @@ def _prefill_graphs_mib(graphs: "GraphModel", chunk: int) -> Fraction:
     """MiB the prefill CUDA graphs reserve where they are on (0.5.10's piecewise, 0.5.22+'s
     breakable ones): 1.5 GiB for an MLA model, else 8 MiB per captured token count up to the
     chunk (4,096 at most for a "llama-2" model path), or up to an architecture's own cap
-    (``prefill_max_bs``: 0.5.22+'s MuseGlimmer; 0.5.10-0.5.13.post1 set none), and from 0.5.13 at most
+    (``prefill_max_bs``: 0.5.22+'s MuseGlimmer; 0.5.10-0.5.15.post1 set none), and from 0.5.13 at most
     the --context-length given (``context_length``: server_args.py _handle_gpu_memory_settings
     lines 1579-1586, "Clamp to context_length if explicitly set"). Llama-3.1-8B on an H100 at
     --context-length 4096: 50 sizes x 8 MiB, not 58."""
@@ -188,7 +191,9 @@ class GraphModel:
     the breakable prefill graphs off for a multimodal model: rule prefill_graphs),
     ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512) and
     ``context_length`` (--context-length as given, where the release caps the piecewise graphs by
-    it: 0.5.13, rule prefill_graphs "context_clamp"; None: not given or not read)."""
+    it: 0.5.13-0.5.15, rule prefill_graphs "context_clamp"; None: not given or not read) and
+    ``with_pipeline`` (the prefill graphs stay on with pipeline stages: 0.5.15's breakable ones,
+    rule prefill_graphs "pp_kept"; 0.5.10-0.5.14 and 0.5.22+ turn them off at pp > 1)."""
 
     mla: bool = False
     llama2: bool = False
@@ -196,6 +201,7 @@ class GraphModel:
     prefill_graphs: bool = True
     prefill_max_bs: int | None = None
     context_length: int | None = None
+    with_pipeline: bool = False
 
     @classmethod
     def of(cls, spec, max_running_requests: int | None = None, prefill=None, vlm=None,
@@ -211,8 +217,11 @@ class GraphModel:
             max_bs = prefill["max_bs"].get(arch)
             if arch in prefill.get("off_archs", ()) or (prefill.get("dsa_off") and _sparse(spec)):
                 kept = False  # 0.5.10: is_piecewise_cuda_graph_disabled_model
+            if prefill.get("mla_off") and spec.has_mla:
+                kept = False  # 0.5.15: the breakable graphs are off for MLA (use_mla_backend)
         clamp = context_length if prefill is not None and prefill.get("context_clamp") else None
-        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs, clamp)
+        pipeline = bool(prefill is not None and prefill.get("pp_kept"))
+        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs, clamp, pipeline)
 
 
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
@@ -613,6 +622,7 @@ _LM_ALL = ("lm_head", "", "all")
 _DS_EMB_WHOLE = (("embedding", "", "whole"), _LM_ALL, ("mlp", "", "all"))
 _DS_EMB_ATTN = (("embedding", "", "attention"), _LM_ALL, ("mlp", "", "all"))
 _EMB_WHOLE_LM_ALL = (("embedding", "", "whole"), _LM_ALL)
+_OVR15 = "python/sglang/srt/arg_groups/overrides.py"  # 0.5.15's model overrides and post-process passes
 #: allreduce_rms_fusion 0.5.9-0.5.12: the architectures whose layers take the fused path, and those the
 #: server turns it on for by itself (each release's row cites its lines; 0.5.9-0.5.10 see DeepSeek-V3.2 as
 #: DeepseekV3ForCausalLM, the comment above their rows says why it is listed)
@@ -628,6 +638,12 @@ _FUSION_AUTO_0_5_12 = _FUSION_AUTO_0_5_11 + ("InternS2PreviewForConditionalGener
 #: fusion paths), and no longer skips an H20.
 _FUSION_AUTO_0_5_13 = _FUSION_AUTO_0_5_12 + ("MistralLarge3ForCausalLM",)
 _FUSION_PATHS_0_5_13 = _FUSION_PATHS_0_5_9 + ("MistralLarge3ForCausalLM",)
+#: 0.5.14 (server_args.py lines 4298-4328) adds Qwen3VLMoeForConditionalGeneration, whose language model is
+#: Qwen3MoeModel with Qwen3MoeDecoderLayer (models/qwen3_vl_moe.py lines 32, 41-54: Qwen3-MoE's fusion paths),
+#: and NemotronH / NemotronHPuzzle (state-space models, refused first).
+_FUSION_AUTO_0_5_14 = _FUSION_AUTO_0_5_13 + ("Qwen3VLMoeForConditionalGeneration", "NemotronHForCausalLM",
+                                             "NemotronHPuzzleForCausalLM")
+_FUSION_PATHS_0_5_14 = _FUSION_PATHS_0_5_13 + ("Qwen3VLMoeForConditionalGeneration",)
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -695,6 +711,11 @@ _MM_0_5_12 = _MM_0_5_11 + ("InternS2PreviewForConditionalGeneration",)
 #: Gemma 4 unified, Step-3.7.
 _MM_0_5_13 = _MM_0_5_12 + ("Cohere2VisionForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
                            "Step3p7ForConditionalGeneration")
+#: 0.5.14 (configs/model_config.py multimodal_model_archs lines 1645-1711): 0.5.13's and MiniMaxM3Sparse (no model
+#: module registers it), MiMo-V2 ASR.
+_MM_0_5_14 = _MM_0_5_13 + ("MiniMaxM3SparseForConditionalGeneration", "MiMoV2ASRForCausalLM")
+#: 0.5.15 (configs/model_config.py multimodal_model_archs lines 1634-1702): 0.5.14's and LocateAnything, UnlimitedOCR.
+_MM_0_5_15 = _MM_0_5_14 + ("LocateAnythingForConditionalGeneration", "UnlimitedOCRForCausalLM")
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -876,6 +897,32 @@ RULES = (
          "lines 1592-1613, MLA 1.5 GiB line 1622, floor lines 1624-1625), the piecewise CUDA graphs 8 MiB per captured "
          "token count up to chunked_prefill_size (lines 1557-1577, _generate_piecewise_cuda_graph_tokens lines "
          "1708-1726) and, new, at most --context-length where given (lines 1579-1586)"),
+    #    0.5.14: the same sum, under new names (server_args.py _handle_gpu_memory_settings lines 3122-3329:
+    #    cuda_graph_max_bs -> cuda_graph_config.decode.max_bs, piecewise_cuda_graph_max_tokens / _tokens ->
+    #    cuda_graph_config.prefill.max_bs / bs, "not disable_piecewise_cuda_graph" -> "prefill.backend !=
+    #    DISABLED", the default prefill backend tc_piecewise, model_executor/cuda_graph_config.py lines 84-92);
+    #    tiers lines 3149-3209, prefill max_bs lines 3239-3259 and the --context-length clamp lines 3261-3267, sum
+    #    lines 3276-3297, prefill term lines 3299-3306, floor lines 3308-3309; _generate_prefill_cuda_graph_batch_sizes
+    #    lines 3384-3401 = 0.5.13's _generate_piecewise_cuda_graph_tokens. It drops the speculative-decoding reserve
+    #    (refused anyway). __post_init__ settles the prefill backend (line 2508, _handle_cuda_graph_config) before it
+    #    (line 2524).
+    Rule("mem_fraction_static_default", "0.5.14", "0.5.14", "reserved_0_5_13",
+         _ARGS + " (0.5.14) _handle_gpu_memory_settings lines 3122-3329: as 0.5.13 (tiers lines 3149-3209, sum lines "
+         "3276-3297, MLA 1.5 GiB line 3306, floor lines 3308-3309), the prefill (tc_piecewise) CUDA graphs 8 MiB per "
+         "captured size up to chunked_prefill_size and at most --context-length where given (lines 3239-3274, "
+         "_generate_prefill_cuda_graph_batch_sizes lines 3384-3401)"),
+    #    0.5.15 and 0.5.15.post1: the same sum for what kvplan plans (server_args.py _handle_gpu_memory_settings lines
+    #    3469-3704: tiers lines 3496-3556, prefill max_bs lines 3586-3605, the --context-length clamp lines 3607-3614,
+    #    sum lines 3623-3660, prefill term lines 3662-3670, floor lines 3672-3673); new terms only for PD
+    #    disaggregation (a decode node's activation slack lines 3627-3633, no decode graphs on a prefill node, no
+    #    prefill graphs on a decode node) and DeepEP all-to-all (+2 GiB lines 3675-3684), neither planned; the
+    #    decode-graph term needs the decode backend on (full by default). Which prefill graphs reserve is rule
+    #    prefill_graphs (breakable by default on CUDA: off for MLA, kept with pipeline stages).
+    Rule("mem_fraction_static_default", "0.5.15", "0.5.15.post1", "reserved_0_5_13",
+         _ARGS + " (0.5.15) _handle_gpu_memory_settings lines 3469-3704: as 0.5.13 (tiers lines 3496-3556, sum lines "
+         "3623-3660, prefill graphs lines 3662-3670, floor lines 3672-3673), the prefill graphs 8 MiB per captured "
+         "size up to chunked_prefill_size and at most --context-length where given (lines 3586-3620, "
+         "_generate_prefill_cuda_graph_batch_sizes lines 3759-3776)"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -905,7 +952,22 @@ RULES = (
     #    _resolve_memory_pool_config lines 941-966, identical; pool_configurator.py DefaultPoolConfigurator lines 86-193
     #    (_compute_cell_size only renames NSA to DSA), calculate_pool_sizes lines 182-187, create_memory_pool_configurator
     #    lines 471-480, identical)
-    Rule("pool_formula", "0.4.6", "0.5.13.post1", "fraction_of_free_at_start",
+    #    0.5.14 the same for a start without speculative decoding (model_runner_kv_cache_mixin.py
+    #    _profile_available_bytes lines 85-120, but rest <= 0 raises 'Loaded weights leave no GPU memory for the KV
+    #    cache' (lines 101-117) where 0.5.13 reached pool_configurator.py's 'Not enough memory': no start either way;
+    #    _resolve_memory_pool_config lines 1051-1076 and init_memory_pool lines 1078-1093 identical;
+    #    DefaultPoolConfigurator lines 108-233 scales the cell for EAGLE / STANDALONE drafts only (lines 127-144),
+    #    _compute_cell_size lines 165-220 and calculate_pool_sizes lines 222-227 identical). The pool is allocated by
+    #    managers/scheduler.py init_memory_pools (lines 836-846, called line 868) after the tp worker is built, not
+    #    inside ModelRunner.initialize: in between only CPU work (tp_worker.py lines 276-309: tokenizer, the seed
+    #    broadcast over the CPU group).
+    #    0.5.15 and 0.5.15.post1 the same (model_runner_kv_cache_mixin.py _profile_available_bytes lines 104-139,
+    #    _resolve_max_num_reqs lines 1225-1262 and init_memory_pool lines 1323-1338 identical; _resolve_memory_pool_config
+    #    lines 1295-1321 adds finalize_with_max_running_requests, the identity but for DeepSeek-V4;
+    #    pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines 270-275 identical, _compute_cell_size
+    #    lines 175-268 adds a MiniMax sparse-attention branch; MHATokenToKVPool's default NHD buffers as before, an
+    #    HND layout only under SGLANG_USE_HND_KVCACHE; the unified memory pool only with --enable-unified-memory)
+    Rule("pool_formula", "0.4.6", "0.5.15.post1", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -919,7 +981,10 @@ RULES = (
     #    0.5.13 and 0.5.13.post1 the same (server_args.py line 440 page_size None; _handle_page_size lines 3162-3183:
     #    1, but 64 on ROCm with SGLANG_AITER_KV_CACHE_LAYOUT=vectorized_5d (default 'nhd', environ.py line 455), as
     #    0.5.22's, and 64 on MUSA)
-    Rule("page_size", "0.4.6", "0.5.13.post1", 1, _ARGS + ": page_size default 1"),
+    #    0.5.14 the same (server_args.py line 744 page_size None; _handle_page_size lines 4806-4827, identical)
+    #    0.5.15 and 0.5.15.post1 the same (server_args.py line 719 page_size None; _handle_page_size lines 4561-4569 runs
+    #    arg_groups/overrides.py _page_size_default lines 1755-1775, the same choices)
+    Rule("page_size", "0.4.6", "0.5.15.post1", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -932,7 +997,9 @@ RULES = (
     #    0.5.11 the same choices (server_args.py line 4431)
     #    0.5.12 the same choices (server_args.py line 4790)
     #    0.5.13 and 0.5.13.post1 the same choices (server_args.py line 4750)
-    Rule("kv_cache_dtypes", "0.5.8", "0.5.13.post1", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
+    #    0.5.14 the same choices (server_args.py line 600, the field's Arg)
+    #    0.5.15 and 0.5.15.post1 the same choices (server_args.py line 567)
+    Rule("kv_cache_dtypes", "0.5.8", "0.5.15.post1", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
@@ -948,7 +1015,9 @@ RULES = (
     #    0.5.11 the same (server_args.py line 4431)
     #    0.5.12 the same (server_args.py line 4790)
     #    0.5.13 and 0.5.13.post1 the same (server_args.py line 4750)
-    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.13.post1", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
+    #    0.5.14 the same (server_args.py line 600)
+    #    0.5.15 and 0.5.15.post1 the same (server_args.py line 567)
+    Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.15.post1", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
@@ -969,6 +1038,10 @@ RULES = (
     #    pre_model_load_memory line 1299)
     #    0.5.13 and 0.5.13.post1 the same measurement (model_runner.py init_torch_distributed lines 1086-1229: a
     #    Mooncake IB-device lookup and current_platform.synchronize() for torch.cuda's; pre_model_load_memory line 1204)
+    #    0.5.14 the same measurement (model_runner.py init_torch_distributed lines 1145-1288, identical;
+    #    pre_model_load_memory line 1263)
+    #    0.5.15 and 0.5.15.post1 the same (init_torch_distributed lines 1231-1375: + the decode context-parallel size,
+    #    1 by default)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -989,7 +1062,9 @@ RULES = (
     #    0.5.11 the same (fp8.py get_min_capability lines 188-192: 80, 100 for mxfp8, 31 on MUSA; mxfp4.py lines 256-257)
     #    0.5.12 the same (fp8.py get_min_capability lines 191-195; mxfp4.py lines 327-328)
     #    0.5.13 and 0.5.13.post1 the same (fp8.py get_min_capability lines 208-212; mxfp4.py lines 335-336)
-    Rule("weights_min_capability", "0.5.1", "0.5.13.post1", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.14 the same on CUDA (fp8.py get_min_capability lines 208-214: 0 on NPU first; mxfp4.py lines 273-274)
+    #    0.5.15 and 0.5.15.post1 the same (fp8.py get_min_capability lines 277-283, mxfp4.py lines 273-274, identical)
+    Rule("weights_min_capability", "0.5.1", "0.5.15.post1", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -1004,7 +1079,9 @@ RULES = (
     #    0.5.11 the same (model_runner.py lines 1299-1304)
     #    0.5.12 the same (model_runner.py lines 1384-1389)
     #    0.5.13 and 0.5.13.post1 the same (model_runner.py lines 1289-1294)
-    Rule("min_capability", "0.4.6", "0.5.13.post1", (7, 5),
+    #    0.5.14 the same (model_runner.py lines 1348-1353; load_model identical)
+    #    0.5.15 and 0.5.15.post1 the same (model_runner.py line 1440)
+    Rule("min_capability", "0.4.6", "0.5.15.post1", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1129,6 +1206,42 @@ RULES = (
          "Qwen3.5 / InternS2Preview lines 2476-2535, MiniCPMV4_6 lines 2537-2545, FalconH1 / JetNemotron / JetVLM "
          "lines 2571-2579, GraniteMoeHybrid lines 2581-2591, Lfm2 lines 2593-2598), NemotronH / NemotronHPuzzle line "
          "2470 (arg_groups/nemotron_h_hook.py line 60), DeepseekV4 arg_groups/deepseek_v4_hook.py line 15"),
+    #    0.5.14: _get_default_attn_backend identical (lines 4407-4472: fa3 on Hopper line 4437, trtllm_mha on sm100
+    #    line 4446); _handle_mamba_radix_cache (lines 4380-4399) no longer takes an sm100 backend, each branch sets the
+    #    same one before calling it: Qwen3Next / Qwen3.5 / InternS2Preview lines 4152-4212 (trtllm_mha with page 64
+    #    or triton), MiniCPMV4_6 triton lines 4214-4219, FalconH1 / JetNemotron / JetVLM triton lines 4245-4252,
+    #    GraniteMoeHybrid flashinfer lines 4254-4263, Lfm2 flashinfer lines 4265-4272, NemotronH / NemotronHPuzzle
+    #    flashinfer (arg_groups/nemotron_h_hook.py lines 60-62); DeepSeek-V4 dsv4 (deepseek_v4_hook.py line 16);
+    #    ZayaForCausalLM (new, lines 4274-4275) sets none.
+    Rule("mha_backend_default", "0.5.14", "0.5.14",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "InternS2PreviewForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration",
+                  "DeepseekV4ForCausalLM")},
+         _ARGS + " (0.5.14) _get_default_attn_backend lines 4407-4472 (fa3 on Hopper line 4437, trtllm_mha on sm100 "
+         "line 4446); _handle_model_specific_adjustments: Qwen3Next / Qwen3.5 / InternS2Preview lines 4152-4212, "
+         "MiniCPMV4_6 lines 4214-4219, FalconH1 / JetNemotron / JetVLM lines 4245-4252, GraniteMoeHybrid lines "
+         "4254-4263, Lfm2 lines 4265-4272, NemotronH / NemotronHPuzzle line 4146 (arg_groups/nemotron_h_hook.py "
+         "lines 60-62), DeepseekV4 arg_groups/deepseek_v4_hook.py line 16"),
+    #    0.5.15 and 0.5.15.post1: the same choices, moved to arg_groups/overrides.py (declared by the model and applied
+    #    at the end of __post_init__): _get_default_attn_backend (server_args.py lines 4309-4378: fa3 on Hopper line
+    #    4343, trtllm_mha on sm100 line 4352) through _attention_backend_default (overrides.py lines 1503-1516); own
+    #    backends: _qwen3_5_hybrid_overrides lines 785-816 (Qwen3Next / Qwen3.5 / InternS2Preview), _nemotron_h_overrides
+    #    lines 726-782, _minicpm_v4_6_overrides lines 650-654, _falcon_h1_jet_overrides lines 657-663,
+    #    _granite_moe_hybrid_overrides lines 666-673, _lfm2_overrides lines 676-680, _deepseek_v4_overrides lines 683-723.
+    Rule("mha_backend_default", "0.5.15", "0.5.15.post1",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "InternS2PreviewForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration",
+                  "DeepseekV4ForCausalLM")},
+         _ARGS + " (0.5.15) _get_default_attn_backend lines 4309-4378 (fa3 on Hopper line 4343, trtllm_mha on sm100 "
+         "line 4352); " + _OVR15 + " _attention_backend_default lines 1503-1516; model overrides: Qwen3Next / Qwen3.5 / "
+         "InternS2Preview lines 785-816, NemotronH lines 726-782, MiniCPMV4_6 lines 650-654, FalconH1 / JetNemotron / "
+         "JetVLM lines 657-663, GraniteMoeHybrid lines 666-673, Lfm2 lines 676-680, DeepseekV4 lines 683-723"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1193,6 +1306,24 @@ RULES = (
           **{a: "server_args.py _handle_model_specific_adjustments lines 2293-2307 (Step-3.5 / 3.7: fa4 on Blackwell)"
              for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}},
          _ARGS + " (0.5.13) _handle_model_specific_adjustments: Gemma 4 lines 2365-2411, Step-3.5 / 3.7 lines 2293-2307"),
+    #    0.5.14: the same architectures: Gemma 4 (server_args.py lines 4057-4094: trtllm_mha on sm100, now also for a
+    #    modelopt_fp4 MoE checkpoint, triton elsewhere; the Gemma 4 modules kvplan has not read) and Step-3.5 / 3.7
+    #    (lines 3985-3999: fa4 on Blackwell, pages of 128, lines 4650-4659).
+    Rule("own_backend_unread", "0.5.14", "0.5.14",
+         {**{a: "server_args.py _handle_model_specific_adjustments lines 4057-4094 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "server_args.py _handle_model_specific_adjustments lines 3985-3999 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}},
+         _ARGS + " (0.5.14) _handle_model_specific_adjustments: Gemma 4 lines 4057-4094, Step-3.5 / 3.7 lines 3985-3999"),
+    #    0.5.15 and 0.5.15.post1: the same architectures, their choices now model overrides (arg_groups/overrides.py
+    #    _gemma4_overrides lines 604-630: trtllm_mha on sm100, else triton; _step3p_overrides lines 920-947: fa4 on
+    #    Blackwell, pages of 128 by _fa4_page_constraint lines 1674-1693; fa3 on Hopper).
+    Rule("own_backend_unread", "0.5.15", "0.5.15.post1",
+         {**{a: "arg_groups/overrides.py _gemma4_overrides lines 604-630 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "arg_groups/overrides.py _step3p_overrides lines 920-947 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}},
+         _OVR15 + " (0.5.15) _gemma4_overrides lines 604-630, _step3p_overrides lines 920-947"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -1267,6 +1398,27 @@ RULES = (
          _ARGS + " (0.5.13) _handle_model_specific_adjustments lines 1839-1846 and 1962-1972 (trtllm_mla on sm100 "
          "for DeepseekV3, DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
          "_get_default_attn_backend lines 2816-2830 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.14: the same (the list lines 3519-3526, trtllm_mla on sm100 without index_topk lines 3640-3650;
+    #    _get_default_attn_backend identical, lines 4458-4472)
+    Rule("mla_backend_default", "0.5.14", "0.5.14",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _ARGS + " (0.5.14) _handle_model_specific_adjustments lines 3519-3526 and 3640-3650 (trtllm_mla on sm100 "
+         "for DeepseekV3, DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); "
+         "_get_default_attn_backend lines 4458-4472 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.15 and 0.5.15.post1: the same (arg_groups/overrides.py _deepseek_family_overrides lines 309-429: the same
+    #    six architectures, trtllm_mla on sm100 without index_topk line 395; _get_default_attn_backend
+    #    server_args.py lines 4354-4367: fa3 on Hopper, flashinfer on sm100)
+    Rule("mla_backend_default", "0.5.15", "0.5.15.post1",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _OVR15 + " (0.5.15) _deepseek_family_overrides lines 309-429 (trtllm_mla on sm100 line 395 for DeepseekV3, "
+         "DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); " + _ARGS + " _get_default_attn_backend "
+         "lines 4354-4367 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1312,6 +1464,15 @@ RULES = (
     #    cutedsl_mla, lines 2936-2963, 32 / 64, is no default)
     Rule("backend_page_size", "0.5.13", "0.5.13.post1", _trtllm_pages("2906-2910", "2994-2998"),
          _ARGS + " (0.5.13) _handle_attention_backend_compatibility"),
+    #    0.5.14 the same values (trtllm_mla lines 4550-4554, trtllm_mha lines 4638-4642;
+    #    _handle_attention_backend_compatibility lines 4474-4725 differs only in the cuda_graph_config names)
+    Rule("backend_page_size", "0.5.14", "0.5.14", _trtllm_pages("4550-4554", "4638-4642"),
+         _ARGS + " (0.5.14) _handle_attention_backend_compatibility"),
+    #    0.5.15 and 0.5.15.post1 the same values, declared by arg_groups/overrides.py _mla_backend_page_constraints (lines
+    #    1520-1583, run from server_args.py _handle_attention_backend_compatibility line 4435: trtllm_mla lines
+    #    1542-1550, trtllm_mha lines 1570-1579)
+    Rule("backend_page_size", "0.5.15", "0.5.15.post1", _trtllm_pages("1542-1550", "1570-1579"),
+         _OVR15 + " (0.5.15) _mla_backend_page_constraints"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1354,7 +1515,11 @@ RULES = (
     #    1705-1749: only HiSparse moved to arg_groups/hisparse_hook.py, off by default)
     #    0.5.13 and 0.5.13.post1 the same (calculate_mla_kv_cache_dim lines 186-231 and _set_default_dsa_backends lines
     #    1756-1800: NSA renamed DSA, nsa_*_backend dsa_*_backend, otherwise identical)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.13.post1", None,
+    #    0.5.14 the same on CUDA (calculate_mla_kv_cache_dim lines 226-272: the HIP raw-layout test takes aiter too;
+    #    _set_default_dsa_backends lines 3431-3475 identical)
+    #    0.5.15 and 0.5.15.post1 the same (calculate_mla_kv_cache_dim lines 245-291 identical; arg_groups/overrides.py
+    #    _dsa_split_backend_resolution lines 1100-1161: 0.5.14's _set_default_dsa_backends as a declaration)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.15.post1", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1372,7 +1537,10 @@ RULES = (
     #    flashinfer 0.6.11.post1, not 0.5.22's 0.6.12)
     #    0.5.13 and 0.5.13.post1 the same (trtllm_mha_backend.py: no large-page check; pages 16 / 32 / 64,
     #    server_args.py lines 2994-2998, though its pin is flashinfer 0.6.12, 0.5.22's)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.13.post1", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.14 the same (pages 16 / 32 / 64, server_args.py lines 4638-4642; trtllm_mha_backend.py no large-page check)
+    #    0.5.15 and 0.5.15.post1 the same (pages 16 / 32 / 64, arg_groups/overrides.py lines 1570-1579;
+    #    trtllm_mha_backend.py no large-page check)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.15.post1", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1434,6 +1602,26 @@ RULES = (
          "preshuffle paged-MQA kernel, else 64), _set_default_dsa_kv_cache_dtype lines 1728-1754, "
          "_set_default_dsa_backends lines 1756-1800 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
          "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 186-231"),
+    #    0.5.14: the same (is_deepseek_dsa configs/model_config.py lines 103-115; _handle_model_specific_adjustments
+    #    lines 3605-3628: page 1 on ROCm without aiter's preshuffle paged-MQA kernel, else 64;
+    #    _set_default_dsa_kv_cache_dtype lines 3403-3429 and _set_default_dsa_backends lines 3431-3475 identical;
+    #    calculate_mla_kv_cache_dim lines 226-272, on CUDA as before)
+    Rule("dsa", "0.5.14", "0.5.14",
+         DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _ARGS + " (0.5.14) _handle_model_specific_adjustments lines 3605-3628 (ROCm: page 1 without aiter's "
+         "preshuffle paged-MQA kernel, else 64), _set_default_dsa_kv_cache_dtype lines 3403-3429, "
+         "_set_default_dsa_backends lines 3431-3475 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
+         "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 226-272"),
+    #    0.5.15 and 0.5.15.post1: the same, as declarations (arg_groups/overrides.py _deepseek_family_overrides lines
+    #    374-386: page 1 on ROCm without aiter's preshuffle paged-MQA kernel, else 64; _dsa_kv_cache_dtype_default lines
+    #    1052-1096 and _dsa_split_backend_resolution lines 1100-1161 = 0.5.14's _set_default_dsa_kv_cache_dtype and
+    #    _set_default_dsa_backends; calculate_mla_kv_cache_dim lines 245-291 identical)
+    Rule("dsa", "0.5.15", "0.5.15.post1",
+         DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
+         _OVR15 + " (0.5.15) _deepseek_family_overrides lines 374-386 (ROCm: page 1 without aiter's preshuffle "
+         "paged-MQA kernel, else 64), _dsa_kv_cache_dtype_default lines 1052-1096, _dsa_split_backend_resolution "
+         "lines 1100-1161 (fp8_e4m3: trtllm on >= 10, flashmla_kv below); "
+         "model_executor/model_runner_kv_cache_mixin.py calculate_mla_kv_cache_dim lines 245-291"),
     #    0.5.23: page 64 x index_kpool (1 for DeepSeek-V3.2: no index_kpool in its config) on NVIDIA;
     #    on ROCm 1 or 64 by whether aiter's preshuffle paged-MQA kernel is available (Triton >= 3.5 or
     #    an environment variable), which kvplan cannot know. The dtype default and assertion as
@@ -1505,6 +1693,21 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _ARGS + " (0.5.13): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 3000); "
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 568, 815, 911)"),
+    #    0.5.14: the same verdicts (_handle_attention_backend_compatibility lines 4474-4725; trtllm_mha_backend.py
+    #    float8_e4m3fn only, lines 284, 294, 579)
+    Rule("fp8_kv_start", "0.5.14", "0.5.14",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 4557),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _ARGS + " (0.5.14): _handle_attention_backend_compatibility (fa3 + fp8_e5m2 -> triton line 4644); "
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 284, 294, 579)"),
+    #    0.5.15 and 0.5.15.post1: the same verdicts (arg_groups/overrides.py _mla_kv_cache_dtype_checks lines 1585-1616,
+    #    _attention_backend_fa3_fp8_fallback lines 1664-1672; trtllm_mha_backend.py float8_e4m3fn only)
+    Rule("fp8_kv_start", "0.5.15", "0.5.15.post1",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1600, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8},
+         _OVR15 + " (0.5.15): _attention_backend_fa3_fp8_fallback (fa3 + fp8_e5m2 -> triton lines 1664-1672), "
+         "_mla_kv_cache_dtype_checks lines 1585-1616; python/sglang/srt/layers/attention/trtllm_mha_backend.py "
+         "(float8_e4m3fn only)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1647,6 +1850,37 @@ RULES = (
          "Glm4MoeLite / MistralLarge3 / Qwen3Moe / Qwen3Next / KimiK25 / Qwen3.5 / InternS2Preview on sm90 or sm100, "
          "tp > 1, no DP attention, nnodes == 1, moe_a2a_backend none; --enforce-disable-flashinfer-allreduce-fusion "
          "lines 2656-2662"),
+    #    0.5.14: the flag is --flashinfer-allreduce-fusion-backend {auto, trtllm, mnnvl} (server_args.py lines
+    #    2057-2070; enable_flashinfer_allreduce_fusion is no CLI flag any more, Arg(no_cli=True) line 2052, lines
+    #    2731-2741). "auto" by itself for 0.5.13's architectures and Qwen3-VL-MoE, NemotronH, NemotronHPuzzle on sm90
+    #    / sm100 at tp > 1 without DP attention and MoE all-to-all, on one node or on sm100 (lines 4298-4328);
+    #    --enforce-disable-flashinfer-allreduce-fusion lines 4330-4336. The fused paths as 0.5.13 (communicator.py
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 160, apply_flashinfer_allreduce_fusion lines 163-174 testing the backend
+    #    for None, should_fuse_mlp_allreduce_with_next_layer lines 761-804, a rename).
+    Rule("allreduce_rms_fusion", "0.5.14", "0.5.14",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_14),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True),
+         _COMM + " (0.5.14) apply_flashinfer_allreduce_fusion lines 163-174: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _ARGS + " lines 4298-4328: DeepseekV3 / DeepseekV32 / GptOss / GlmMoeDsa / Glm4Moe / "
+         "Glm4MoeLite / MistralLarge3 / Qwen3Moe / Qwen3VLMoe / Qwen3Next / KimiK25 / Qwen3.5 / InternS2Preview / "
+         "NemotronH on sm90 or sm100, tp > 1, no DP attention, nnodes == 1 or sm100, moe_a2a_backend none; "
+         "--enforce-disable-flashinfer-allreduce-fusion lines 4330-4336"),
+    #    0.5.15 and 0.5.15.post1: the same architectures and conditions as declarations (arg_groups/overrides.py
+    #    _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1352-1371, _flashinfer_allreduce_fusion_auto_enable lines 1374-1396,
+    #    _enforce_disable_allreduce_fusion lines 1399-1409); the fused paths as 0.5.14 (communicator.py
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 163, apply_flashinfer_allreduce_fusion lines 166-177 identical;
+    #    should_fuse_mlp_allreduce_with_next_layer lines 772-817 changes only the aiter path).
+    Rule("allreduce_rms_fusion", "0.5.15", "0.5.15.post1",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_14),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True),
+         _COMM + " (0.5.15) apply_flashinfer_allreduce_fusion lines 166-177: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _OVR15 + " _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1352-1371 and "
+         "_flashinfer_allreduce_fusion_auto_enable lines 1374-1396 (0.5.14's list and conditions); "
+         "--enforce-disable-flashinfer-allreduce-fusion lines 1399-1409"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -1737,6 +1971,26 @@ RULES = (
         "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration"),
          "python/sglang/srt/models/ (0.5.13): as 0.5.12, cohere2_moe.py, cohere2_vision.py, nemotron_h.py, "
          "step3p7.py, gemma4_unified.py"),
+    #    0.5.14: the same modules (only gemma4_causal.py's window code differs: sliding_window - 1, line 297) and
+    #    dflash.py (DFlashDraftModel, lines 60, 151, 352: a speculative draft, never planned)
+    Rule("sliding_window_archs", "0.5.14", "0.5.14", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+        "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
+        "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
+        "DFlashDraftModel"),
+         "python/sglang/srt/models/ (0.5.14): as 0.5.13, dflash.py"),
+    #    0.5.15 and 0.5.15.post1: the same modules (their window code identical) and unlimited_ocr.py
+    #    (UnlimitedOCRForCausalLM, line 95)
+    Rule("sliding_window_archs", "0.5.15", "0.5.15.post1", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+        "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
+        "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
+        "DFlashDraftModel", "UnlimitedOCRForCausalLM"),
+         "python/sglang/srt/models/ (0.5.15): as 0.5.14, unlimited_ocr.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -1819,6 +2073,28 @@ RULES = (
           "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": ()},
          "python/sglang/srt/configs/model_config.py (0.5.13) is_hybrid_swa_model lines 1679-1705; server_args.py "
          "GptOss lines 2123-2250 (no disable_hybrid_swa_memory)"),
+    #    0.5.14: the same architectures (is_hybrid_swa_model configs/model_config.py lines 1842-1875), but a
+    #    LagunaForCausalLM config without sliding_window is not hybrid (lines 1863-1869; Laguna is refused by the
+    #    rotary rule first); HybridSWAPoolConfigurator lines 236-336 identical and, new, SWAChunkCapPoolConfigurator
+    #    (pool_configurator.py lines 348-440, with --max-running-requests, no radix cache and chunked prefill):
+    #    both refused; GptOss server_args.py lines 3813-3940.
+    Rule("swa_pool_archs", "0.5.14", "0.5.14",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.14) is_hybrid_swa_model lines 1842-1875; server_args.py "
+         "GptOss lines 3813-3940 (no disable_hybrid_swa_memory)"),
+    #    0.5.15 and 0.5.15.post1: is_hybrid_swa_model (configs/model_config.py lines 1833-1867) + UnlimitedOCRForCausalLM;
+    #    HybridSWAPoolConfigurator / SWAChunkCapPoolConfigurator refused; GptOss arg_groups/overrides.py lines 475-570.
+    Rule("swa_pool_archs", "0.5.15", "0.5.15.post1",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
+          "UnlimitedOCRForCausalLM": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.15) is_hybrid_swa_model lines 1833-1867; "
+         "arg_groups/overrides.py _gpt_oss_overrides lines 475-570 (no disable_hybrid_swa_memory)"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -1840,6 +2116,9 @@ RULES = (
     #    0.5.11 the same (server_args.py Llama4 lines 2044-2073: LLAMA4_MODEL_ARCHS for '"Llama4" in model_arch')
     #    0.5.12 the same (server_args.py Llama4 lines 2181-2210)
     #    0.5.13 the same (server_args.py Llama4 lines 2322-2351)
+    #    0.5.14 the same (server_args.py Llama4 lines 4014-4043, the same text)
+    #    0.5.15 the same (arg_groups/overrides.py _llama4_overrides lines 574-600, the assert server_args.py lines
+    #    4109-4122)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -1899,6 +2178,37 @@ RULES = (
                                   "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 308)"),
          "python/sglang/srt/managers/tp_worker.py (0.5.13) lines 304-311; managers/scheduler.py init_req_max_new_tokens "
          "lines 1763-1782"),
+    #    0.5.14: the same cap (scheduler.py init_req_max_new_tokens lines 1852-1871 and managers/utils.py
+    #    validate_input_length lines 142-172, identical; max_req_len and max_req_input_len = max_req_len - 5 from
+    #    tp_worker.py get_worker_info lines 447-465), but start-up (TpModelWorker.alloc_memory_pool lines 336-341)
+    #    asserts only max_req_len > 0, as 0.5.22: min(context_len, pool) >= 2.
+    Rule("request_cap", "0.5.14", "0.5.14",
+         RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens lines 1852-1871 (a request stops at "
+                           "max_req_len - 1, and at pool tokens - ceil(prompt / page) x page - page - 1)",
+                    start_why="managers/tp_worker.py lines 337-341 assert max_req_len > 0: 'Memory pool size is "
+                              "too small'; a pool of 0 tokens: model_executor/model_runner_kv_cache_mixin.py 'Loaded "
+                              "weights leave no GPU memory for the KV cache' or pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 142-172) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 458)"),
+         "python/sglang/srt/managers/tp_worker.py (0.5.14) lines 336-341, 447-465; managers/scheduler.py "
+         "init_req_max_new_tokens lines 1852-1871"),
+    #    0.5.15 and 0.5.15.post1 the same (TpModelWorker.alloc_memory_pool lines 322-347 and get_worker_info lines
+    #    454-472 identical; scheduler.py init_req_max_new_tokens lines 1888-1907, managers/utils.py validate_input_length
+    #    lines 164-194, identical)
+    Rule("request_cap", "0.5.15", "0.5.15.post1",
+         RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
+                    source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
+                           "managers/scheduler.py init_req_max_new_tokens lines 1888-1907 (a request stops at "
+                           "max_req_len - 1, and at pool tokens - ceil(prompt / page) x page - page - 1)",
+                    start_why="managers/tp_worker.py lines 343-347 assert max_req_len > 0: 'Memory pool size is "
+                              "too small'; a pool of 0 tokens: model_executor/model_runner_kv_cache_mixin.py 'Loaded "
+                              "weights leave no GPU memory for the KV cache' or pool_configurator.py 'Not enough memory'",
+                    prompt_source="managers/utils.py validate_input_length (lines 164-194) aborts a prompt of "
+                                  "max_req_input_len = max_req_len - 5 tokens or more (tp_worker.py line 465)"),
+         "python/sglang/srt/managers/tp_worker.py (0.5.15) lines 342-347, 454-472; managers/scheduler.py "
+         "init_req_max_new_tokens lines 1888-1907"),
     #    0.5.23: max_req_len and max_req_input_len as before (managers/tp_worker.py get_worker_info
     #    lines 568-572; the prompt check managers/utils.py validate_input_length lines 259-289), but
     #    init_req_max_new_tokens (managers/scheduler.py lines 2693-2736) also asks the allocator,
@@ -1942,6 +2252,8 @@ RULES = (
     #    0.5.11 server_args.py line 390 pp_size
     #    0.5.12 server_args.py line 449 pp_size
     #    0.5.13 server_args.py line 455 pp_size
+    #    0.5.14 server_args.py line 856 pp_size (_handle_pipeline_parallelism lines 5418-5423 identical)
+    #    0.5.15 server_args.py line 830 pp_size
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -1957,6 +2269,9 @@ RULES = (
     #    lines 131-152: size + 1 rows, size free slots, as 0.5.11)
     #    0.5.13 the same (_init_pools lines 292-845, size=max_num_reqs; ReqToTokenPool.__init__ memory_pool.py lines
     #    151-172, identical)
+    #    0.5.14 the same (_init_pools lines 333-950, size=max_num_reqs on CUDA; ReqToTokenPool memory_pool.py lines
+    #    229-296, identical)
+    #    0.5.15 the same (ReqToTokenPool memory_pool.py lines 242-309, identical)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -1987,6 +2302,15 @@ RULES = (
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.10) _resolve_max_num_reqs lines 840-859 "
          "(min(max(int(token_capacity / context_len * 512), 2048), 4096); a given R: min(R // dp_size, that)), "
          "_resolve_memory_pool_config lines 871-891; managers/tp_worker.py line 296"),
+    #    0.5.14: a given R runs min(R // dp_size, token_capacity // 2) (model_runner_kv_cache_mixin.py
+    #    _resolve_max_num_reqs lines 981-1018, lines 988-994; a warning where R was reduced), not the estimate: 0.5.22's
+    #    rule; without R min(estimate, token_capacity // 2) as before; R // dp = 0 still fails start-up
+    #    (managers/tp_worker.py line 336 'max_running_request is zero').
+    #    0.5.15 and 0.5.15.post1 the same (_resolve_max_num_reqs lines 1225-1262 identical; tp_worker.py line 342).
+    Rule("running_requests", "0.5.14", "0.5.15.post1", {"aligned": True, "given_capped": True, "floor_one": False},
+         "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.14) _resolve_max_num_reqs lines 981-1018 "
+         "(a given R: min(R // dp_size, token_capacity // 2), lines 988-994), _resolve_memory_pool_config lines "
+         "1051-1076; managers/tp_worker.py line 336"),
     #    0.5.22: the same estimate and cap, but R // attn_dp_size without 0.5.23's max(1, ...)
     #    (resolve_max_num_reqs line 2809; pool_configurator.py lines 930, 1115), so --max-running-requests
     #    below the DP-attention size leaves 0 and managers/tp_worker.py line 413 asserts 'max_running_request
@@ -2028,7 +2352,11 @@ RULES = (
     #    identical; GptOss aiter on hip lines 2009-2019, Olmo2 triton off CUDA lines 2256-2263)
     #    0.5.13 and 0.5.13.post1 the same (the 0.85 at server_args.py lines 3018-3020; _get_default_attn_backend lines
     #    2817-2827; GptOss aiter on hip lines 2125-2137, Olmo2 triton off CUDA lines 2440-2447)
-    Rule("aiter_fraction", "0.5.10", "0.5.13.post1", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.14 the same (the 0.85 at server_args.py lines 4662-4664; _get_default_attn_backend lines 4459-4469,
+    #    identical; GptOss aiter on hip lines 3815-3827, Olmo2 triton off CUDA lines 4123-4130)
+    #    0.5.15 and 0.5.15.post1 the same (the 0.85 at server_args.py lines 4469-4471; GptOss aiter on hip
+    #    arg_groups/overrides.py line 489, Olmo2 triton off CUDA lines 910-916)
+    Rule("aiter_fraction", "0.5.10", "0.5.15.post1", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -2089,7 +2417,16 @@ RULES = (
     #    is_dp_attention_enabled() unless SGLANG_ENABLE_EMBED_REPLICATION, default False, environ.py line 825;
     #    ParallelLMHead line 2558; DeepseekV2MLP lines 2018 (dense), 696 (shared); qwen2_moe.py lines 784-790;
     #    gpt_oss.py lines 649-652, 754; qwen3_moe.py line 971; fp8.py get_quant_method lines 253-301, identical)
-    Rule("dp_attention_weights", "0.5.9", "0.5.13.post1",
+    #    0.5.14 the same (the parallel getters read through runtime_context.py get_parallel(), the same functions:
+    #    deepseek_v2.py VocabParallelEmbedding lines 2278-2282, get_embedding_tp_kwargs lines 163-182 identical,
+    #    SGLANG_ENABLE_EMBED_REPLICATION default False environ.py line 864; ParallelLMHead line 2617; DeepseekV2MLP
+    #    lines 2038 (dense), 705 (shared); qwen2_moe.py lines 832-838; gpt_oss.py lines 643-646, 748; qwen3_moe.py
+    #    line 966; fp8.py get_quant_method lines 255-309: + an NPU mxfp8 branch)
+    #    0.5.15 and 0.5.15.post1 the same (deepseek_v2.py VocabParallelEmbedding lines 2371-2375 with
+    #    get_embedding_tp_kwargs, identical; ParallelLMHead line 2710 enable_dp_lm_head through get_flags(); qwen2_moe.py
+    #    line 835, gpt_oss.py lines 646, 748, qwen3_moe.py line 963; fp8.py get_quant_method lines 324-384: + a DeepSeek-V4
+    #    fp4 dequant branch)
+    Rule("dp_attention_weights", "0.5.9", "0.5.15.post1",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -2139,6 +2476,9 @@ RULES = (
     #    lines 2408-2459: only --enforce-shared-experts-fusion, off by default, reordered)
     #    0.5.13 the same for what kvplan plans (determine_num_fused_shared_experts lines 2591-2656: 384 routed experts
     #    fuse too, but only for a Quark checkpoint, a weight format kvplan does not plan)
+    #    0.5.14 the same (determine_num_fused_shared_experts lines 2650-2715: a rename)
+    #    0.5.15 the same (determine_num_fused_shared_experts lines 2743-2813: the flag read through get_flags() and
+    #    written as a load-time declaration)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -2172,6 +2512,8 @@ RULES = (
     #    0.5.12 the same (deepseek_weight_loader.py post_load_weights lines 411-624, unchanged: 128 x 128 line 525,
     #    bf16 copies lines 567-585)
     #    0.5.13 the same (post_load_weights lines 411-624, identical)
+    #    0.5.14 the same (post_load_weights lines 411-624, identical)
+    #    0.5.15 the same (post_load_weights lines 472-685, identical)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2217,7 +2559,10 @@ RULES = (
     #    0.5.12 the same (model_runner.py configure_kv_cache_dtype lines 2340-2386, identical)
     #    0.5.13 and 0.5.13.post1 the same (model_runner.py configure_kv_cache_dtype lines 2244-2288: only a log line
     #    dropped)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.13.post1", True,
+    #    0.5.14 the same (model_runner.py configure_kv_cache_dtype lines 2337-2381, identical)
+    #    0.5.15 and 0.5.15.post1 the same (model_runner.py configure_kv_cache_dtype lines 2446-2484: the dtype recorded
+    #    through _record_kv_cache_dtype)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.15.post1", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -2259,6 +2604,20 @@ RULES = (
          _ARGS + " (0.5.13) _handle_gpu_memory_settings lines 1641-1645 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 7774-7810 (as 0.5.12's); " + _MC + " lines 218-244 (mm_disabled_models "
          "as 0.5.12's), 289-299 (is_multimodal: the list or a text sub-config), 1513 (multimodal_model_archs)"),
+    #    0.5.14: + MiniMaxM3SparseForConditionalGeneration, MiMoV2ASRForCausalLM (multimodal_model_archs lines
+    #    1645-1711); mm_disabled_models (lines 293-297), the sub-config test (lines 385-395) and
+    #    adjust_mem_fraction_for_vlm (server_args.py lines 6997-7033, called lines 3317-3321) identical.
+    Rule("vlm_fraction", "0.5.14", "0.5.14", VLMFraction(_MM_0_5_14, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.14) _handle_gpu_memory_settings lines 3317-3321 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 6997-7033 (as 0.5.13's); " + _MC + " lines 293-297 (mm_disabled_models "
+         "as 0.5.13's), 385-395 (is_multimodal: the list or a text sub-config), 1645 (multimodal_model_archs)"),
+    #    0.5.15 and 0.5.15.post1: + LocateAnythingForConditionalGeneration, UnlimitedOCRForCausalLM (multimodal_model_archs
+    #    lines 1634-1702); mm_disabled_models (lines 293-297), the sub-config test (lines 390-400) and
+    #    adjust_mem_fraction_for_vlm (server_args.py lines 6920-6956, called lines 3692-3696) identical.
+    Rule("vlm_fraction", "0.5.15", "0.5.15.post1", VLMFraction(_MM_0_5_15, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.15) _handle_gpu_memory_settings lines 3692-3696 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 6920-6956 (as 0.5.14's); " + _MC + " lines 293-297 (mm_disabled_models "
+         "as 0.5.14's), 390-400 (is_multimodal: the list or a text sub-config), 1634 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -2291,7 +2650,9 @@ RULES = (
     #    0.5.11: no mm_runtime_reservation either
     #    0.5.12: no mm_runtime_reservation either
     #    0.5.13 and 0.5.13.post1: no mm_runtime_reservation either
-    Rule("multimodal", "0.4.6", "0.5.13.post1", None,
+    #    0.5.14: no mm_runtime_reservation either
+    #    0.5.15 and 0.5.15.post1: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.15.post1", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -2345,6 +2706,34 @@ RULES = (
          _ARGS + " (0.5.13) _handle_piecewise_cuda_graph lines 1342-1411, _handle_gpu_memory_settings lines 1579-1586 "
          "(the context_length clamp); configs/model_config.py is_piecewise_cuda_graph_disabled_model lines 330-332 "
          "/ 1579-1585 (no is_deepseek_nsa)"),
+    #    0.5.14: the prefill graphs are a backend (model_executor/cuda_graph_config.py: tc_piecewise by default,
+    #    lines 84-92); _disable_tc_piecewise_cudagraph_if_incompatible (server_args.py lines 2997-3057, from
+    #    _handle_cuda_graph_config line 2508, before _handle_gpu_memory_settings line 2524) runs 0.5.13's tests (DP
+    #    attention line 3007, pp > 1 line 3009, non-CUDA line 3011, the same disabled architectures,
+    #    configs/model_config.py lines 1713-1719), but a multimodal model keeps the graphs where
+    #    is_multimodal_piecewise_cuda_graph_supported (lines 3021-3024; model_config.py lines 427-443, 1795-1800):
+    #    multimodal_piecewise_cuda_graph_supported_model_archs = Cohere2VisionForConditionalGeneration (lines
+    #    1725-1727; the MiniMaxM3Sparse list at lines 1789-1792 is read by nothing). The --context-length clamp as
+    #    0.5.13 (lines 3261-3267).
+    Rule("prefill_graphs", "0.5.14", "0.5.14", {"mm_kept": ("Cohere2VisionForConditionalGeneration",), "max_bs": {},
+                                                "off_archs": _PCG_OFF_0_5_13, "dsa_off": False, "context_clamp": True},
+         _ARGS + " (0.5.14) _disable_tc_piecewise_cudagraph_if_incompatible lines 2997-3057 (multimodal lines "
+         "3021-3024), _handle_gpu_memory_settings lines 3261-3267 (the context_length clamp); configs/model_config.py "
+         "lines 427-443, 1713-1727, 1795-1800; model_executor/cuda_graph_config.py lines 84-92"),
+    #    0.5.15 and 0.5.15.post1: the default prefill backend is breakable on CUDA (model_executor/cuda_graph_config.py
+    #    default_prefill_backend lines 95-101, tc_piecewise elsewhere, where the non-CUDA test turns it off), and
+    #    _disable_breakable_cudagraph_if_incompatible (server_args.py lines 3341-3384, from _handle_cuda_graph_config
+    #    line 2693, before _handle_gpu_memory_settings line 2709) turns it off for an MLA model (use_mla_backend, line
+    #    3352: no 1.5 GiB any more), DeepSeek-V4 (lines 3354-3357), context parallelism, LoRA, an MoE all-to-all, DP
+    #    attention (line 3372) and any multimodal model (line 3374: no list of kept ones), but not for pipeline stages
+    #    nor for piecewise_cuda_graph_disabled_model_archs (both tc_piecewise's tests). The token counts and the
+    #    --context-length clamp as 0.5.14 (lines 3586-3620).
+    Rule("prefill_graphs", "0.5.15", "0.5.15.post1",
+         {"mm_kept": (), "max_bs": {}, "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN"),
+          "dsa_off": False, "context_clamp": True, "mla_off": True, "pp_kept": True},
+         _ARGS + " (0.5.15) _disable_breakable_cudagraph_if_incompatible lines 3341-3384 (MLA line 3352, DP attention "
+         "line 3372, multimodal line 3374), _handle_gpu_memory_settings lines 3607-3614 (the context_length clamp); "
+         "model_executor/cuda_graph_config.py default_prefill_backend lines 95-101"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -2435,6 +2824,25 @@ RULES = (
          "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 118-235, "
          "Gemma3RotaryEmbedding lines 407-434, Gemma3TextModel.__init__ lines 581-587; models/qwen3_vl.py get_rope "
          "lines 361-367"),
+    #    0.5.14: Gemma3TextModel.__init__ (gemma3_causal.py lines 578-583) builds the global table from
+    #    {**rope_parameters['full_attention'], 'rope_theta': global_theta}: a config without rope_scaling (Gemma 3
+    #    1B / 270M: transformers 5.8.1's Gemma3TextConfig.convert_rope_params_to_dict, identical to 5.6.0's, gives
+    #    full_attention {rope_type default, rope_theta}) starts with a default table, a linear one keeps its factor;
+    #    the buffer is inv_freq, head_dim / 2 floats, either way (Gemma3RotaryEmbedding lines 403-440 identical):
+    #    "gemma3_factor_needed" False. The rest identical (base.py RotaryEmbedding.__init__ lines 78-134, only
+    #    forward_npu differs; rope_variant.py, factory.py identical; mrope.py only forward_xpu; Gemma3Attention lines
+    #    115-232 a rename; qwen3_vl.py get_rope lines 359-365).
+    #    0.5.15 and 0.5.15.post1 the same (gemma3_causal.py identical; base.py RotaryEmbedding.__init__ lines 78-135: a
+    #    torch.compile flag on NPU; factory.py get_rope, rope_variant.py, MRotaryEmbedding.__init__ identical; transformers
+    #    5.12.1's Gemma3TextConfig and Qwen3-VL vision depth as 5.8.1's)
+    Rule("rope_table", "0.5.14", "0.5.15.post1", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+                                            "qwen3_vl_get_rope": True, "mrope_axis_map": False,
+                                            "gemma3_factor_needed": False},
+         "python/sglang/srt/layers/rotary_embedding/ (0.5.14) base.py RotaryEmbedding.__init__ lines 78-134, "
+         "rope_variant.py DeepseekScalingRotaryEmbedding._compute_cos_sin_cache lines 405-420 (totals under _is_npu), "
+         "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 115-232, "
+         "Gemma3RotaryEmbedding lines 403-440, Gemma3TextModel.__init__ lines 578-583 (the global table from "
+         "rope_parameters['full_attention']); models/qwen3_vl.py get_rope lines 359-365"),
     Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
@@ -2460,6 +2868,11 @@ RULES = (
     #    0.5.13 the same (the compare finds deepseek_v4.py, dflash.py, gemma4_causal.py, glm4_moe_lite.py's fp32
     #    weight buffer set to None, lfm2.py / lfm2_moe.py's rope_scaling fallback, llama.py's NPU split_qkv_rmsnorm_rope,
     #    qwen3_5.py, qwen3_next.py, sarvam_moe.py: none a table kvplan sizes for a model it plans)
+    #    0.5.14 the same (the compare finds baichuan.py's ALiBi device on XPU, deepseek_v4.py, gemma3_causal.py's
+    #    global table (rule rope_table), gemma3n_causal.py's rope_parameters reads, lightonocr.py, qwen3_5.py: none a
+    #    table kvplan sizes for a model it plans)
+    #    0.5.15 the same (the compare finds mimo_vl.py, moss_vl.py, qwen2_5_vl.py's forward-time vision rotary calls
+    #    and qwen3_5.py's fused kernel: no table kvplan sizes)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -2471,7 +2884,9 @@ RULES = (
     #    0.5.11 the same (baichuan.py BaiChuanAttention lines 189-192, unchanged)
     #    0.5.12 the same (baichuan.py BaiChuanAttention lines 193-196)
     #    0.5.13 and 0.5.13.post1 the same (baichuan.py BaiChuanAttention lines 193-196, identical)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.13.post1", True,
+    #    0.5.14 the same on CUDA (baichuan.py BaiChuanAttention lines 191-197: 'xpu' on XPU, else 'cuda')
+    #    0.5.15 and 0.5.15.post1 the same (BaiChuanAttention identical)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.15.post1", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -2495,6 +2910,9 @@ RULES = (
     #    0.5.11 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 186-190) as 0.5.10's
     #    0.5.12 mllama4.py has_vision lines 439-447 and mm_disabled_models (model_config.py lines 219-223) as 0.5.11's
     #    0.5.13 mllama4.py Llama4ForConditionalGeneration.__init__ identical, mm_disabled_models lines 219-223 as 0.5.12's
+    #    0.5.14 mllama4.py identical, mm_disabled_models (model_config.py lines 293-297) as 0.5.13's
+    #    0.5.15 mllama4.py Llama4ForConditionalGeneration.__init__ as 0.5.14's (only vision-encoder layers differ),
+    #    mm_disabled_models lines 293-297 identical
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -2861,9 +3279,10 @@ class SGLang(Engine):
 
     def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int, context_len: int | None = None) -> int:
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
-        0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
+        0.5.14, 0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
-        token_capacity // 2)); 0.5.10-0.5.13.post1 at their request-pool estimate min(max(int(tokens / context_len x
+        token_capacity // 2); 0.5.14 model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 988-994);
+        0.5.10-0.5.13.post1 at their request-pool estimate min(max(int(tokens / context_len x
         512), 2048), 4096) from the pool in whole pages ("given_capped" "estimate":
         model_executor/model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 840-859); earlier
         releases run it as given."""
@@ -3310,7 +3729,7 @@ class SGLang(Engine):
                 raise BadInputError(f"{self.name} does not start {spec.name}: Gemma3TextModel reads its global "
                                     f"rotary table's config.rope_parameters['full_attention']['factor'], which a Gemma 3 "
                                     f"config without rope_scaling lacks (KeyError: python/sglang/srt/models/"
-                                    f"gemma3_causal.py lines 581-587); use --engine sglang==0.5.11 or 0.5.22")
+                                    f"gemma3_causal.py lines 581-587); use --engine sglang==0.5.11, 0.5.14 or 0.5.22")
             inv_freq = 2 * (rotary // 2) * 4
             if not rule["gemma3_get_rope"]:
                 return inv_freq

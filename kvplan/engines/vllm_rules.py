@@ -930,6 +930,43 @@ RULES = (
          "0.13.0 :455)"),
     Rule("moe_call_scratch", "0.14.0", None, None,
          "the unquantized default is the modular kernel with TritonExperts (rule moe_persistent_workspace)"),
+    # -- the same call on AMD GPUs and with expert parallelism at dp 1 (FINDINGS_h32_moescr2.md): sized by
+    #    VLLM.moe_call_scratch_bytes as on NVIDIA. ROCm: CustomOp.forward_hip returns forward_cuda
+    #    (custom_op.py 0.8.0-0.8.5.post1 :38-40, 0.9.0 :36-38, 0.9.1 :37-39, 0.9.2-0.11.0 :57-59, 0.11.1-0.12.0
+    #    :59-61, 0.13.0 :60-62); the
+    #    unquantized forward_cuda takes the AITER branch only where is_rocm_aiter_moe_enabled() (0.8.3-0.11.0
+    #    rocm_aiter_fused_moe.py: VLLM_ROCM_USE_AITER_MOE and VLLM_ROCM_USE_AITER) / rocm_aiter_ops.
+    #    is_fused_moe_enabled() (0.11.1-0.13.0 _aiter_ops.py :480-482 / :486-488 / :685-687: _AITER_ENABLED and
+    #    _FMOE_ENABLED), and VLLM_ROCM_USE_AITER defaults to "False" (envs.py 0.8.5 :536, 0.9.0 :595, 0.9.2 :643,
+    #    0.10.2 :751, 0.11.0 :906, 0.11.1 :898, 0.12.0 :933, 0.13.0 :930; fused_moe/ of 0.8.0-0.8.2 has no AITER).
+    #    fused_experts_impl is the same code on ROCm; from 0.11.1 its (T, K) output depends on the torch the
+    #    ROCm build uses (disable_inplace: torch >= 2.9), which the PyPI wheel does not pin for ROCm, so on AMD
+    #    the output is sized only where it cannot decide the plan (VLLM.check_moe_scratch). EP at dp 1:
+    #    use_all2all_kernels = dp_size > 1 and use_ep (fused_moe/config.py 0.9.2 :168-169, 0.10.2 :175-176,
+    #    0.11.0 :603-604, 0.11.1 :697-698, 0.12.0 :704-705, 0.13.0 :809-810; 0.9.0 layer.py use_pplx_kernels
+    #    :74-75 likewise; 0.8.x has no all2all kernel), so every rank calls the same fused_experts with
+    #    expert_map (0.8.0 layer.py forward_cuda :145-182, expert_map :182) over all T tokens, with tp_size = 1
+    #    (0.8.0 layer.py :380): N = 2 x expert_intermediate_size, whole.
+    # -- ROCm pads the unquantized experts' weights after loading (UnquantizedFusedMoEMethod._maybe_pad_weight,
+    #    VLLM_ROCM_MOE_PADDING default "1"): where a row of w13 / w2 is a multiple of 512 B, F.pad adds 256 B to
+    #    every row and keeps the padded storage behind a view of the logical shape (the old tensor freed):
+    #    VLLM.rocm_moe_padding_bytes. Value: whether the release pads; None: not applied by kvplan (0.14.0+, where
+    #    the AMD experts path is a pool note, moe_workspace_note).
+    Rule("rocm_moe_weight_padding", "0.8.0", "0.8.1", False,
+         "fused_moe/layer.py: no _maybe_pad_weight, envs.py no VLLM_ROCM_MOE_PADDING"),
+    Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", True,
+         "fused_moe/layer.py UnquantizedFusedMoEMethod._maybe_pad_weight (0.8.2 :100-109: is_rocm, stride(-1) == 1, "
+         "stride(-2) x element_size % 512 == 0 -> num_pad = 256 // element_size, F.pad(...)[..., :-num_pad], "
+         "empty_cache), process_weights_after_loading pads w13 then w2 (0.8.2 :114/:117; 0.8.3 / 0.8.4 :102, :107, "
+         ":116/:119; 0.8.5 :102, :107, :117/:118; 0.9.0 :400, :405, :415/:416; 0.9.1 :510, :515, :525/:526; 0.9.2 "
+         ":278, :283, :293/:294; 0.10.0 :302, :307, :317/:318; 0.10.1 :323, :328, :338/:339; 0.10.2 :329, :334, "
+         ":344/:345; 0.11.0 :399, :404, :415/:416); unquantized_fused_moe_method.py (0.11.1 / 0.11.2 :189, :196, "
+         ":208/:209; 0.12.0 :192, :199, :211/:212; 0.13.0 :191, :198, :210/:211); envs.py VLLM_ROCM_MOE_PADDING "
+         "bool(int(os.getenv(..., \"1\"))) (0.8.2 :526, 0.8.5 :579, 0.9.0 :638, 0.9.2 :693, 0.10.2 :807, 0.11.0 :974, "
+         "0.11.1 :968, 0.12.0 :1003, 0.13.0 :1000); the quantized methods do not pad (quantization/: no "
+         "VLLM_ROCM_MOE_PADDING)"),
+    Rule("rocm_moe_weight_padding", "0.14.0", None, None,
+         "not applied: the AMD experts path from 0.14.0 is a pool note (moe_workspace_note)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
