@@ -1259,6 +1259,9 @@ def plan(req: CapacityRequest) -> Pool:
         seats = prof.default_max_num_seqs(pool.kv_cache_tokens, pages.profiled_tokens, req.model_len)
     else:  # e.g. SGLang 0.5.23: at most half the pool's tokens
         seats = prof.given_max_num_seqs(settings.max_num_seqs, pool.kv_cache_tokens, req.model_len)
+        table_note = prof.request_table_check(seats, req.model_len, budgets)  # SGLang's request table
+        if table_note:
+            pool = dataclasses.replace(pool, engine_notes=pool.engine_notes + (table_note,))
     if seats is not None and seats != settings.max_num_seqs:
         pool = dataclasses.replace(pool, settings=dataclasses.replace(settings, max_num_seqs=seats))
     return pool

@@ -1125,7 +1125,9 @@ def ttft_notes(s: Setup) -> tuple[str, ...]:
 #:     Kimi-K2 on SGLang 0.5.6, MiniMax-M2.5 on vLLM 0.12.0; H200, B200, MI300X): kvplan below the
 #:     measured TPOT. The per-layer fixed cost was fitted on dense BF16 layers; an FP8 MoE layer runs
 #:     more small kernels a step (docs/speed.md, 'What the errors say').
-#:   mxfp4_moe_blackwell: an MoE model with MXFP4 experts on a Blackwell GPU (gpt-oss-120b on B200 under
+#:   mxfp4_moe_blackwell: an MoE model with MXFP4 experts on a compute capability 10.x Blackwell GPU, not
+#:     12.x, where vLLM runs them through Marlin (0.14.1 quantization/mxfp4.py get_mxfp4_backend: FlashInfer
+#:     only for the capability-10 family, triton_kernels below 11.0) (gpt-oss-120b on B200 under
 #:     vLLM 0.13.0 and SGLang 0.5.6): kvplan above the measured TPOT (expert reads priced at the HBM
 #:     roofline plus a per-matrix cost that FlashInfer's MXFP4 MoE kernel does not pay).
 TPOT_MEASURED = {
@@ -1142,7 +1144,7 @@ def tpot_case(s: Setup) -> str | None:
     if fmt == "fp8":
         return "fp8_moe"
     cc = s.request.gpu.compute_capability
-    if fmt == "mxfp4" and s.request.gpu.vendor == "nvidia" and cc is not None and cc[0] >= 10:
+    if fmt == "mxfp4" and s.request.gpu.vendor == "nvidia" and cc is not None and cc[0] == 10:  # the rows: B200
         return "mxfp4_moe_blackwell"
     return None
 

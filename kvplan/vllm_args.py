@@ -149,9 +149,12 @@ VLLM_FLAGS = (
 #: (the engine option each sets, and how its value is read); any other VAR=value is ignored
 #: with a note. VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: vllm/envs.py bool(int(value));
 #: VLLM_USE_V2_MODEL_RUNNER: bool(int(value)) (0.22.0 maybe_convert_bool; the model runner,
-#: kvplan.engines.vllm VLLM.check_model_runner).
+#: kvplan.engines.vllm VLLM.check_model_runner); VLLM_ROCM_MOE_PADDING: bool(int(value)) (envs.py
+#: 0.14.0 :1016, 0.19.1 :1017, 0.25.0 :1243, 0.27.0 :1289; ROCm's expert weight padding,
+#: kvplan.engines.vllm VLLM.rocm_moe_padding_bytes).
 VLLM_ENV = {"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS": "estimate_cudagraphs",
-            "VLLM_USE_V2_MODEL_RUNNER": "use_v2_model_runner"}
+            "VLLM_USE_V2_MODEL_RUNNER": "use_v2_model_runner",
+            "VLLM_ROCM_MOE_PADDING": "rocm_moe_padding"}
 #: The engine's own variables that only set logging, networking, telemetry or paths, and so leave
 #: memory alone; any other VLLM_* / SGLANG_* variable before the launcher is refused (review h27b
 #: M1/H3: VLLM_USE_FLASHINFER_SAMPLER changes the profile run (VLLM_USE_V2_MODEL_RUNNER too: read, VLLM_ENV),
@@ -289,7 +292,7 @@ class LaunchCommand:
     notes: tuple[str, ...] = ()
     usage_context: str = "serve"  # "llm" for the LLM(...) keyword style
     #: options for the engine class (kvplan.engines.get_engine): enforce_eager, estimate_cudagraphs,
-    #: use_v2_model_runner
+    #: use_v2_model_runner, rocm_moe_padding
     engine_settings: tuple[tuple[str, object], ...] = ()
 
     @property

@@ -49,7 +49,8 @@ def _block(model, gpu, engine, **kw) -> int:
     ("vllm==0.15.1", "l40s", {"block_size": 32}, 32),
     ("vllm==0.19.1", "a100-80gb", {}, 16),
     # ROCm, VLLM_ROCM_USE_AITER unset: TRITON_MLA
-    ("vllm==0.19.1", "mi300x", {}, 16),
+    # fp8 experts: bf16 experts on AMD are refused on 0.14.0-0.20.2 (rule rocm_moe_weight_padding)
+    ("vllm==0.19.1", "mi300x", {"weights": "fp8"}, 16),
     # Blackwell: a --block-size of 128 is kept by FlashInfer MLA and CUTLASS MLA alike
     ("vllm==0.15.1", "b200", {"block_size": 128}, 128),
     ("vllm==0.19.1", "b200", {"block_size": 64}, 64),

@@ -79,6 +79,8 @@ MLA_STARTS = [
 
 def _plan_mla(gpu, release, kv):
     extra = {"block_size": 128} if gpu == "b200" else {}
+    if gpu == "mi300x":  # bf16 experts on AMD are refused on 0.14.0-0.20.2 (rule rocm_moe_weight_padding)
+        extra["weights"] = "fp8"
     return _plan(gpu, release, kv, model="deepseek-v2-lite", **extra)
 
 

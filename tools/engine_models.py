@@ -6,7 +6,7 @@
 ``--vllm DIR`` holds one unpacked vLLM wheel per modelled release as ``DIR/vX.Y.Z/vllm/``
 (kvplan.engines.vllm_rules.RELEASES); ``--sglang DIR`` holds the published SGLang wheels
 ``sglang-X.Y.Z-*.whl`` (kvplan.engines.sglang.RELEASES; pure-Python up to 0.5.8, 0.5.23 is a
-cp311 manylinux wheel, as are 0.5.11-0.5.15.post1 and 0.5.22). Without ``--vllm`` the vLLM table already in the output is kept. Nothing is copied
+cp311 manylinux wheel, as are 0.5.11-0.5.17 and 0.5.22). Without ``--vllm`` the vLLM table already in the output is kept. Nothing is copied
 from either project but the class names:
 
   * vLLM: the keys of ``_VLLM_MODELS`` in vllm/model_executor/models/registry.py (every

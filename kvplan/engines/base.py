@@ -581,6 +581,13 @@ class Engine:
         caps it at half the pool)."""
         return max_num_seqs
 
+    def request_table_check(self, max_num_seqs: int, context_len: int, stages) -> str | None:
+        """For a given max_num_seqs: refuse (BadInputError) where the engine's per-request table outside
+        its memory share cannot fit beside it on some stage (``stages``: the plan's StageBudgets), or
+        a note where it takes much of that room; default: nothing (the engine sizes no such table from
+        a given count, or kvplan counts it)."""
+        return None
+
     def memory_fraction_for(self, spec, gpu, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """(the memory fraction the engine really applies to ``spec`` on ``gpu`` at ``tp`` with
         ``dp_attention`` DP-attention ranks (``CapacityRequest.dp_attention``), a note when it is

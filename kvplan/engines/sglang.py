@@ -24,9 +24,10 @@ FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5
 (h31-sgl512's), 0.5.13 against 0.5.12 (h32-sgl513's; 0.5.13.post1 differs from 0.5.13 only in
 speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding kvplan refuses under
 SGLang), 0.5.14 against 0.5.13 and 0.5.15 against 0.5.14 (h32-sgl514's; 0.5.15.post1 differs from
-0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads). The six releases between
-0.5.15.post1 and 0.5.22 (0.5.16 to 0.5.21) were not read, and RuleBook.resolve refuses them, so a
-rule written "0.5.15".."0.5.22" claims only those. 0.5.21
+0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads), 0.5.16 against 0.5.15.post1
+and 0.5.17 against 0.5.16 (h32-sgl516's). The four releases between 0.5.17 and 0.5.22 (0.5.18 to
+0.5.21) were not read, and RuleBook.resolve refuses them, so a rule written "0.5.17".."0.5.22"
+claims only those. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -46,7 +47,8 @@ from kvplan.layers import WINDOWED_KINDS
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
-            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.22", "0.5.23")
+            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.22",
+            "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -136,11 +138,13 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     model and the architectures of configs/model_config.py piecewise_cuda_graph_disabled_model_archs
     (``graphs.prefill_graphs`` False, GraphModel.of). H100 (81,559 MiB), Llama-3.1-8B, tp 1: 13,440 +
     58 x 8 = 13,904 MiB, default round(67,655 / 81,559, 3) = 0.830 (0.5.9: 0.835). 0.5.15's prefill
-    graphs (breakable on CUDA) stay on with pipeline stages (``graphs.with_pipeline``)."""
+    graphs (breakable on CUDA) stay on with pipeline stages (``graphs.with_pipeline``), 0.5.17's under
+    DP attention too (``graphs.with_dp_attention``: sized for the chunk before SGLang divides it by
+    dp, server_args.py _handle_data_parallelism running after _handle_gpu_memory_settings)."""
     graphs = graphs or GraphModel()
     # 0.5.6's sum without its 10 GiB floor, which comes after the graph term
     reserved = _reserved_0_5_4(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, small_gpu_graphs=24, floor=False)
-    if graphs.prefill_graphs and (pp == 1 or graphs.with_pipeline) and dp_attention == 1:
+    if graphs.prefill_graphs and (pp == 1 or graphs.with_pipeline) and (dp_attention == 1 or graphs.with_dp_attention):
         reserved += _prefill_graphs_mib(graphs, _tier_chunk(gpu_mib) if chunked_prefill_size is None
                                         else chunked_prefill_size)
     if gpu_mib > 60 * 1024:
@@ -191,9 +195,11 @@ class GraphModel:
     the breakable prefill graphs off for a multimodal model: rule prefill_graphs),
     ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512) and
     ``context_length`` (--context-length as given, where the release caps the piecewise graphs by
-    it: 0.5.13-0.5.15, rule prefill_graphs "context_clamp"; None: not given or not read) and
-    ``with_pipeline`` (the prefill graphs stay on with pipeline stages: 0.5.15's breakable ones,
-    rule prefill_graphs "pp_kept"; 0.5.10-0.5.14 and 0.5.22+ turn them off at pp > 1)."""
+    it: 0.5.13-0.5.16, rule prefill_graphs "context_clamp"; None: not given or not read),
+    ``with_pipeline`` (the prefill graphs stay on with pipeline stages: 0.5.15-0.5.17's breakable ones,
+    rule prefill_graphs "pp_kept"; 0.5.10-0.5.14 and 0.5.22+ turn them off at pp > 1) and
+    ``with_dp_attention`` (they stay on under DP attention: 0.5.17's breakable ones, rule
+    prefill_graphs "dp_kept"; every other release turns them off)."""
 
     mla: bool = False
     llama2: bool = False
@@ -202,6 +208,7 @@ class GraphModel:
     prefill_max_bs: int | None = None
     context_length: int | None = None
     with_pipeline: bool = False
+    with_dp_attention: bool = False
 
     @classmethod
     def of(cls, spec, max_running_requests: int | None = None, prefill=None, vlm=None,
@@ -211,17 +218,25 @@ class GraphModel:
         as given (kvplan's --max-model-len), kept where ``prefill`` says the release clamps to it."""
         where = " ".join(str(getattr(spec, f, "") or "") for f in ("source", "name", "checkpoint", "origin"))
         arch = getattr(spec, "architecture", "") or ""
-        kept, max_bs = True, None
+        kept, max_bs, piecewise = True, None, False
         if prefill is not None:
-            kept = not (vlm is not None and vlm.serves(spec)) or arch in prefill["mm_kept"]
+            multimodal = vlm is not None and vlm.serves(spec)
+            # 0.5.16: a multimodal architecture SGLang has validated under tc_piecewise switches the breakable
+            # default to it (server_args.py _apply_cuda_graph_compatibility), whose tests have no MLA rule but
+            # turn the graphs off at pp > 1 and under DP attention, as 0.5.10-0.5.14's
+            piecewise = multimodal and arch in prefill.get("mm_tc", ())
+            kept = not multimodal or arch in prefill["mm_kept"] or piecewise
             max_bs = prefill["max_bs"].get(arch)
             if arch in prefill.get("off_archs", ()) or (prefill.get("dsa_off") and _sparse(spec)):
                 kept = False  # 0.5.10: is_piecewise_cuda_graph_disabled_model
-            if prefill.get("mla_off") and spec.has_mla:
-                kept = False  # 0.5.15: the breakable graphs are off for MLA (use_mla_backend)
+            if prefill.get("mla_off") and spec.has_mla and not piecewise and not (
+                    prefill.get("dsa_kept") and _sparse(spec)):
+                kept = False  # 0.5.15: the breakable graphs are off for MLA (use_mla_backend); 0.5.17 not for DSA
         clamp = context_length if prefill is not None and prefill.get("context_clamp") else None
-        pipeline = bool(prefill is not None and prefill.get("pp_kept"))
-        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs, clamp, pipeline)
+        pipeline = bool(prefill is not None and prefill.get("pp_kept")) and not piecewise
+        dp = bool(prefill is not None and prefill.get("dp_kept")) and not piecewise
+        return cls(bool(spec.has_mla), "llama-2" in where.lower(), max_running_requests, kept, max_bs, clamp, pipeline,
+                   dp)
 
 
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
@@ -716,6 +731,8 @@ _MM_0_5_13 = _MM_0_5_12 + ("Cohere2VisionForConditionalGeneration", "Gemma4Unifi
 _MM_0_5_14 = _MM_0_5_13 + ("MiniMaxM3SparseForConditionalGeneration", "MiMoV2ASRForCausalLM")
 #: 0.5.15 (configs/model_config.py multimodal_model_archs lines 1634-1702): 0.5.14's and LocateAnything, UnlimitedOCR.
 _MM_0_5_15 = _MM_0_5_14 + ("LocateAnythingForConditionalGeneration", "UnlimitedOCRForCausalLM")
+#: 0.5.16 and 0.5.17 (configs/model_config.py multimodal_model_archs 0.5.16 lines 1692-1761): 0.5.15's and GLM-Image.
+_MM_0_5_16 = _MM_0_5_15 + ("GlmImageForConditionalGeneration",)
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -923,6 +940,20 @@ RULES = (
          "3623-3660, prefill graphs lines 3662-3670, floor lines 3672-3673), the prefill graphs 8 MiB per captured "
          "size up to chunked_prefill_size and at most --context-length where given (lines 3586-3620, "
          "_generate_prefill_cuda_graph_batch_sizes lines 3759-3776)"),
+    #    0.5.16: the same sum for what kvplan plans (server_args.py _handle_gpu_memory_settings lines 3900-4103: tiers
+    #    lines 3928-3987, prefill max_bs lines 4017-4037, the --context-length clamp lines 4039-4045, sum lines
+    #    4060-4083 with reserve_for_graph_mb lines 4164-4196 and reserve_for_deepep_a2a_mb lines 4198-4210, floor lines
+    #    4080-4081, fraction line 4085); post_capture_kv_sizing_planned (lines 4105-4141) keeps only 512 + tp x pp / 8
+    #    GiB and sizes the pool after capture, but only with SGLANG_ENABLE_POST_CAPTURE_KV_SIZING (EnvBool(False),
+    #    environ.py line 337), which kvplan cannot see.
+    #    0.5.17: the same sum (lines 4607-4808: tiers lines 4635-4694, prefill max_bs lines 4724-4744, sum lines
+    #    4754-4782, floor lines 4779-4780; + 1 GiB for breakable prefill graphs with DeepEP, lines 4914-4920, not
+    #    planned), but the --context-length clamp is gone: rule prefill_graphs "context_clamp" False. Which prefill
+    #    graphs reserve is rule prefill_graphs.
+    Rule("mem_fraction_static_default", "0.5.16", "0.5.17", "reserved_0_5_13",
+         _ARGS + " (0.5.16) _handle_gpu_memory_settings lines 3900-4103 (sum lines 4060-4083, floor lines 4080-4081), "
+         "reserve_for_graph_mb lines 4164-4196; 0.5.17 lines 4607-4808 (sum lines 4754-4782), reserve_for_graph_mb "
+         "lines 4882-4922; the post-capture path only with SGLANG_ENABLE_POST_CAPTURE_KV_SIZING (off)"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -967,7 +998,17 @@ RULES = (
     #    pool_configurator.py DefaultPoolConfigurator.calculate_pool_sizes lines 270-275 identical, _compute_cell_size
     #    lines 175-268 adds a MiniMax sparse-attention branch; MHATokenToKVPool's default NHD buffers as before, an
     #    HND layout only under SGLANG_USE_HND_KVCACHE; the unified memory pool only with --enable-unified-memory)
-    Rule("pool_formula", "0.4.6", "0.5.15.post1", "fraction_of_free_at_start",
+    #    0.5.16 the same for what kvplan plans, moved: mem_cache/kv_cache_configurator.py KVCacheConfigurator
+    #    (_profile_available_bytes lines 1527-1570, as 0.5.15's but a Mamba post-capture floor; _resolve_memory_pool_config
+    #    lines 1661-1677 with config_from_budget lines 1679-1701, 0.5.15's calculate / constrain / recalculate;
+    #    _apply_token_constraints lines 1593-1620), model_executor/pool_configurator.py DefaultPoolConfigurator lines
+    #    121-298 (renames; the DSA layer-split layer count, layers/cp/utils.py lines 83-98, is num_layers unless
+    #    --enable-dsa-cache-layer-split), MHATokenToKVPool's buffers as before (memory_pool.py lines 1969-2033)
+    #    0.5.17 the same for what kvplan plans (kv_cache_configurator.py lines 1614-1657, 1690-1717, 1774-1814 renames;
+    #    pool_configurator.py _compute_cell_size lines 183-315 sizes an MLA latent by calculate_mla_kv_cache_dim, lines
+    #    204-210: the bytes stored, which differ from kv_lora_rank + qk_rope_head_dim only for the fp8 DSA layout
+    #    below 10.x that rule dsa refuses)
+    Rule("pool_formula", "0.4.6", "0.5.17", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -984,7 +1025,9 @@ RULES = (
     #    0.5.14 the same (server_args.py line 744 page_size None; _handle_page_size lines 4806-4827, identical)
     #    0.5.15 and 0.5.15.post1 the same (server_args.py line 719 page_size None; _handle_page_size lines 4561-4569 runs
     #    arg_groups/overrides.py _page_size_default lines 1755-1775, the same choices)
-    Rule("page_size", "0.4.6", "0.5.15.post1", 1, _ARGS + ": page_size default 1"),
+    #    0.5.16 the same (_handle_page_size lines 5148-5156 identical; overrides.py _page_size_default lines 1917-1936)
+    #    0.5.17 the same (_handle_page_size lines 5924-5932; _page_size_default lines 2280-2299)
+    Rule("page_size", "0.4.6", "0.5.17", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -1001,6 +1044,12 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same choices (server_args.py line 567)
     Rule("kv_cache_dtypes", "0.5.8", "0.5.15.post1", ("auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16", "fp4_e2m1"),
          _ARGS + ": --kv-cache-dtype choices"),
+    #    0.5.16: + mxfp8, nvfp4, fp4_mx_block16 (server_args.py lines 604-629, 0.5.22's and fp4_e2m1, which
+    #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype, lines 22-94, now rejects as deprecated);
+    #    0.5.17 the same (server_args.py lines 671-697)
+    Rule("kv_cache_dtypes", "0.5.16", "0.5.17",
+         ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16", "fp4_e2m1"),
+         _ARGS + " (0.5.16) lines 604-629: --kv-cache-dtype choices; 0.5.17 lines 671-697"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
          "sglang/srt/arg_groups/fields/model.py lines 197-220: --kv-cache-dtype choices; "
@@ -1019,6 +1068,14 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (server_args.py line 567)
     Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.15.post1", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
+    #    0.5.16 and 0.5.17: nvfp4 as 0.5.22 (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines
+    #    333-556 in both)
+    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.17",
+         {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
+                   "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
+                   "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
+         "python/sglang/srt/layers/quantization/fp4_kv_cache_quant_method.py (0.5.16, 0.5.17) NVFP4KVCacheMethod "
+         "lines 333-556"),
     Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
@@ -1042,6 +1099,9 @@ RULES = (
     #    pre_model_load_memory line 1263)
     #    0.5.15 and 0.5.15.post1 the same (init_torch_distributed lines 1231-1375: + the decode context-parallel size,
     #    1 by default)
+    #    0.5.16 the same measurement (ModelRunner.init_torch_distributed, model_runner.py lines 882-895, calls
+    #    distributed/bootstrap.py init_torch_distributed lines 51-143: pre_model_load_memory after the distributed
+    #    init, lines 116-121); 0.5.17 the same (bootstrap.py lines 51-135)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -1064,7 +1124,9 @@ RULES = (
     #    0.5.13 and 0.5.13.post1 the same (fp8.py get_min_capability lines 208-212; mxfp4.py lines 335-336)
     #    0.5.14 the same on CUDA (fp8.py get_min_capability lines 208-214: 0 on NPU first; mxfp4.py lines 273-274)
     #    0.5.15 and 0.5.15.post1 the same (fp8.py get_min_capability lines 277-283, mxfp4.py lines 273-274, identical)
-    Rule("weights_min_capability", "0.5.1", "0.5.15.post1", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.16 the same for kvplan's formats (fp8.py get_min_capability lines 282-292: + 95 / 94 for mxfp8 on ROCm;
+    #    mxfp4.py lines 273-274); 0.5.17 the same (fp8.py lines 288-298, mxfp4.py lines 277-278)
+    Rule("weights_min_capability", "0.5.1", "0.5.17", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -1081,7 +1143,9 @@ RULES = (
     #    0.5.13 and 0.5.13.post1 the same (model_runner.py lines 1289-1294)
     #    0.5.14 the same (model_runner.py lines 1348-1353; load_model identical)
     #    0.5.15 and 0.5.15.post1 the same (model_runner.py line 1440)
-    Rule("min_capability", "0.4.6", "0.5.15.post1", (7, 5),
+    #    0.5.16 the same (model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu lines 48-62);
+    #    0.5.17 the same (load_model_utils.py)
+    Rule("min_capability", "0.4.6", "0.5.17", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1231,7 +1295,10 @@ RULES = (
     #    backends: _qwen3_5_hybrid_overrides lines 785-816 (Qwen3Next / Qwen3.5 / InternS2Preview), _nemotron_h_overrides
     #    lines 726-782, _minicpm_v4_6_overrides lines 650-654, _falcon_h1_jet_overrides lines 657-663,
     #    _granite_moe_hybrid_overrides lines 666-673, _lfm2_overrides lines 676-680, _deepseek_v4_overrides lines 683-723.
-    Rule("mha_backend_default", "0.5.15", "0.5.15.post1",
+    #    0.5.16 the same (_get_default_attn_backend lines 4880-4949 identical: fa3 line 4908, trtllm_mha line 4923;
+    #    _attention_backend_default overrides.py lines 1665-1678; _handle_mamba_radix_cache identical; the model
+    #    overrides of the architectures above differ by an import at most)
+    Rule("mha_backend_default", "0.5.15", "0.5.16",
          {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -1242,6 +1309,21 @@ RULES = (
          "line 4352); " + _OVR15 + " _attention_backend_default lines 1503-1516; model overrides: Qwen3Next / Qwen3.5 / "
          "InternS2Preview lines 785-816, NemotronH lines 726-782, MiniCPMV4_6 lines 650-654, FalconH1 / JetNemotron / "
          "JetVLM lines 657-663, GraniteMoeHybrid lines 666-673, Lfm2 lines 676-680, DeepseekV4 lines 683-723"),
+    #    0.5.17: on sm100 _get_default_attn_backend (server_args.py lines 5655-5727) picks fa4 instead of trtllm_mha
+    #    for a model whose K and V rows differ in width (ModelConfig.has_asymmetric_kv, model_config.py lines 738-746,
+    #    lines 5697-5701: "asymmetric_kv", 0.5.22's rule); Lfm2MoeForCausalLM joins Lfm2's override (overrides.py
+    #    _lfm2_overrides lines 1075-1078) and branch; the rest as 0.5.16.
+    Rule("mha_backend_default", "0.5.17", "0.5.17",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "Lfm2MoeForCausalLM", "InternS2PreviewForConditionalGeneration",
+                  "MiniCPMV4_6ForConditionalGeneration", "DeepseekV4ForCausalLM"),
+          "asymmetric_kv": "fa4"},
+         _ARGS + " (0.5.17) _get_default_attn_backend lines 5655-5727 (fa3 on Hopper line 5682, fa4 for asymmetric "
+         "K/V lines 5697-5700, trtllm_mha on sm100 line 5701); " + _OVR15 + " (0.5.17) _attention_backend_default "
+         "lines 2014-2027, _lfm2_overrides lines 1075-1078"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1318,7 +1400,9 @@ RULES = (
     #    0.5.15 and 0.5.15.post1: the same architectures, their choices now model overrides (arg_groups/overrides.py
     #    _gemma4_overrides lines 604-630: trtllm_mha on sm100, else triton; _step3p_overrides lines 920-947: fa4 on
     #    Blackwell, pages of 128 by _fa4_page_constraint lines 1674-1693; fa3 on Hopper).
-    Rule("own_backend_unread", "0.5.15", "0.5.15.post1",
+    #    0.5.16 and 0.5.17 the same (_gemma4_overrides / _step3p_overrides identical: overrides.py 0.5.16 lines 710-731,
+    #    1075-1098; 0.5.17 lines 1007-1028, 1372-1395)
+    Rule("own_backend_unread", "0.5.15", "0.5.17",
          {**{a: "arg_groups/overrides.py _gemma4_overrides lines 604-630 (Gemma 4)"
              for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
           **{a: "arg_groups/overrides.py _step3p_overrides lines 920-947 (Step-3.5 / 3.7: fa4 on Blackwell)"
@@ -1419,6 +1503,20 @@ RULES = (
          _OVR15 + " (0.5.15) _deepseek_family_overrides lines 309-429 (trtllm_mla on sm100 line 395 for DeepseekV3, "
          "DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa without DSA); " + _ARGS + " _get_default_attn_backend "
          "lines 4354-4367 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.16 and 0.5.17: _deepseek_family_overrides (overrides.py 0.5.16 lines 323-445, trtllm_mla on sm100 lines
+    #    405-415; 0.5.17 lines 551-673) is registered for LongcatFlashForCausalLM and its NextN too (server_args.py
+    #    0.5.16 lines 4366-4374; is_deepseek_dsa + GlmMoeDsaNextN / LongcatFlash, model_config.py lines 105-120);
+    #    _get_default_attn_backend as 0.5.15 (fa3 on Hopper, flashinfer on sm100).
+    Rule("mla_backend_default", "0.5.16", "0.5.17",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM",
+                                                     "LongcatFlashForCausalLM", "LongcatFlashForCausalLMNextN")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _OVR15 + " (0.5.16) _deepseek_family_overrides lines 323-445 (trtllm_mla on sm100 lines 405-415 for DeepseekV3, "
+         "DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa, LongcatFlash without DSA); " + _ARGS +
+         " _get_default_attn_backend lines 4880-4949 (fa3 on Hopper, flashinfer on sm100); 0.5.17 overrides.py "
+         "lines 551-673"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1473,6 +1571,16 @@ RULES = (
     #    1542-1550, trtllm_mha lines 1570-1579)
     Rule("backend_page_size", "0.5.15", "0.5.15.post1", _trtllm_pages("1542-1550", "1570-1579"),
          _OVR15 + " (0.5.15) _mla_backend_page_constraints"),
+    #    0.5.16 the same values (overrides.py _mla_backend_page_constraints lines 1682-1744: trtllm_mla lines
+    #    1704-1712, trtllm_mha lines 1732-1741)
+    Rule("backend_page_size", "0.5.16", "0.5.16", _trtllm_pages("1704-1712", "1732-1741"),
+         _OVR15 + " (0.5.16) _mla_backend_page_constraints"),
+    #    0.5.17: trtllm_mha keeps 128 too (lines 2081-2094, "16, 32, 64 or 128"), and fa4, the sm100 default for
+    #    asymmetric K/V (rule mha_backend_default), runs pages of 128 only (_fa4_page_constraint lines 2200-2218)
+    Rule("backend_page_size", "0.5.17", "0.5.17",
+         {"trtllm_mla": ((32, 64), 64, "2053-2061"), "trtllm_mha": ((16, 32, 64, 128), 64, "2081-2094"),
+          "fa4": ((128,), 128, "2200-2218")},
+         _OVR15 + " (0.5.17) _mla_backend_page_constraints and _fa4_page_constraint"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1519,7 +1627,10 @@ RULES = (
     #    _set_default_dsa_backends lines 3431-3475 identical)
     #    0.5.15 and 0.5.15.post1 the same (calculate_mla_kv_cache_dim lines 245-291 identical; arg_groups/overrides.py
     #    _dsa_split_backend_resolution lines 1100-1161: 0.5.14's _set_default_dsa_backends as a declaration)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.15.post1", None,
+    #    0.5.16 the same (calculate_mla_kv_cache_dim, mem_cache/kv_cache_configurator.py lines 1816-1867, same body)
+    #    0.5.17: the pool's cell is calculate_mla_kv_cache_dim (model_executor/pool_configurator.py lines 204-210):
+    #    sized as stored, as 0.5.23
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.17", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1540,7 +1651,14 @@ RULES = (
     #    0.5.14 the same (pages 16 / 32 / 64, server_args.py lines 4638-4642; trtllm_mha_backend.py no large-page check)
     #    0.5.15 and 0.5.15.post1 the same (pages 16 / 32 / 64, arg_groups/overrides.py lines 1570-1579;
     #    trtllm_mha_backend.py no large-page check)
-    Rule("trtllm_mha_large_page", "0.4.6", "0.5.15.post1", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.16 the same (pages 16 / 32 / 64, overrides.py lines 1732-1741; trtllm_mha_backend.py no large-page check,
+    #    though its pin is flashinfer 0.6.14)
+    Rule("trtllm_mha_large_page", "0.4.6", "0.5.16", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
+    #    0.5.17: TRTLLMHAAttnBackend.__init__ (layers/attention/trtllm_mha_backend.py lines 210-234) raises for pages of
+    #    128 or more off the XQA path unless GQA, equal K / V head dims and a power of 2, as 0.5.22
+    Rule("trtllm_mha_large_page", "0.5.17", "0.5.17", 128,
+         "python/sglang/srt/layers/attention/trtllm_mha_backend.py (0.5.17) lines 210-234 'trtllm_mha with "
+         "page_size=... requires trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1616,7 +1734,10 @@ RULES = (
     #    374-386: page 1 on ROCm without aiter's preshuffle paged-MQA kernel, else 64; _dsa_kv_cache_dtype_default lines
     #    1052-1096 and _dsa_split_backend_resolution lines 1100-1161 = 0.5.14's _set_default_dsa_kv_cache_dtype and
     #    _set_default_dsa_backends; calculate_mla_kv_cache_dim lines 245-291 identical)
-    Rule("dsa", "0.5.15", "0.5.15.post1",
+    #    0.5.16 and 0.5.17 the same on CUDA (_set_default_dsa_kv_cache_dtype / _set_default_dsa_backends, server_args.py
+    #    0.5.16 lines 4284-4302, 0.5.17 lines 5009-5027; page 64 overrides.py 0.5.16 line 401; the DSA cache layer split
+    #    only on PD prefill workers with context parallelism)
+    Rule("dsa", "0.5.15", "0.5.17",
          DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _OVR15 + " (0.5.15) _deepseek_family_overrides lines 374-386 (ROCm: page 1 without aiter's preshuffle "
          "paged-MQA kernel, else 64), _dsa_kv_cache_dtype_default lines 1052-1096, _dsa_split_backend_resolution "
@@ -1702,12 +1823,22 @@ RULES = (
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only, lines 284, 294, 579)"),
     #    0.5.15 and 0.5.15.post1: the same verdicts (arg_groups/overrides.py _mla_kv_cache_dtype_checks lines 1585-1616,
     #    _attention_backend_fa3_fp8_fallback lines 1664-1672; trtllm_mha_backend.py float8_e4m3fn only)
-    Rule("fp8_kv_start", "0.5.15", "0.5.15.post1",
+    #    0.5.16 the same verdicts (overrides.py _mla_kv_cache_dtype_checks lines 1748-1778, _attention_backend_fa3_fp8_fallback
+    #    lines 1826-1833; trtllm_mha_backend.py float8_e4m3fn only, lines 337, 656, 971)
+    Rule("fp8_kv_start", "0.5.15", "0.5.16",
          {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1600, _OVR15),
           "trtllm_mha": _TRTLLM_MHA_FP8},
          _OVR15 + " (0.5.15): _attention_backend_fa3_fp8_fallback (fa3 + fp8_e5m2 -> triton lines 1664-1672), "
          "_mla_kv_cache_dtype_checks lines 1585-1616; python/sglang/srt/layers/attention/trtllm_mha_backend.py "
          "(float8_e4m3fn only)"),
+    #    0.5.17: the same verdicts (_mla_kv_cache_dtype_checks lines 2111-2141, identical; _attention_backend_fa3_fp8_fallback
+    #    lines 2189-2196; trtllm_mha_backend.py lines 396, 761, 1088), and fa4, now a default (asymmetric K/V on sm100),
+    #    whose fp8 cache is not read
+    Rule("fp8_kv_start", "0.5.17", "0.5.17",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2126, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR15 + " (0.5.17): _attention_backend_fa3_fp8_fallback lines 2189-2196, _mla_kv_cache_dtype_checks lines "
+         "2111-2141; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -1872,7 +2003,12 @@ RULES = (
     #    _enforce_disable_allreduce_fusion lines 1399-1409); the fused paths as 0.5.14 (communicator.py
     #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 163, apply_flashinfer_allreduce_fusion lines 166-177 identical;
     #    should_fuse_mlp_allreduce_with_next_layer lines 772-817 changes only the aiter path).
-    Rule("allreduce_rms_fusion", "0.5.15", "0.5.15.post1",
+    #    0.5.16 the same (overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1514-1533, the same 16 architectures;
+    #    _flashinfer_allreduce_fusion_auto_enable lines 1537-1558, _enforce_disable_allreduce_fusion lines 1562-1571
+    #    identical; communicator.py apply_flashinfer_allreduce_fusion lines 164-178 reorders its tests,
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE line 161, should_fuse_mlp_allreduce_with_next_layer lines 776-821 a rename)
+    #    0.5.17 the same (overrides.py lines 1863-1920; communicator.py lines 162, 165-179, 809-854)
+    Rule("allreduce_rms_fusion", "0.5.15", "0.5.17",
          Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
                 tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_14),
                 single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
@@ -1991,6 +2127,17 @@ RULES = (
         "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
         "DFlashDraftModel", "UnlimitedOCRForCausalLM"),
          "python/sglang/srt/models/ (0.5.15): as 0.5.14, unlimited_ocr.py"),
+    #    0.5.16 and 0.5.17: the same modules (their window lines identical) and inkling.py / inkling_common/attn.py
+    #    (InklingForConditionalGeneration, its MTP) and mellum.py (MellumForCausalLM), hybrid SWA (swa_pool_archs)
+    Rule("sliding_window_archs", "0.5.16", "0.5.17", _SW_0_4_9 + (
+        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+        "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
+        "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
+        "DFlashDraftModel", "UnlimitedOCRForCausalLM", "InklingForConditionalGeneration",
+        "InklingForConditionalGenerationMTP", "MellumForCausalLM"),
+         "python/sglang/srt/models/ (0.5.16, 0.5.17): as 0.5.15, inkling.py, inkling_common/attn.py, mellum.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -2095,6 +2242,17 @@ RULES = (
           "UnlimitedOCRForCausalLM": ()},
          "python/sglang/srt/configs/model_config.py (0.5.15) is_hybrid_swa_model lines 1833-1867; "
          "arg_groups/overrides.py _gpt_oss_overrides lines 475-570 (no disable_hybrid_swa_memory)"),
+    #    0.5.16 and 0.5.17: is_hybrid_swa_model (configs/model_config.py 0.5.16 lines 1903-1941, 0.5.17 lines
+    #    1988-2026) + DeepseekV4ForCausalLMDSpark, MellumForCausalLM, InklingForConditionalGeneration(+MTP)
+    Rule("swa_pool_archs", "0.5.16", "0.5.17",
+         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
+          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
+          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
+          "UnlimitedOCRForCausalLM": (), "DeepseekV4ForCausalLMDSpark": (), "MellumForCausalLM": (),
+          "InklingForConditionalGeneration": (), "InklingForConditionalGenerationMTP": ()},
+         "python/sglang/srt/configs/model_config.py (0.5.16) is_hybrid_swa_model lines 1903-1941; 0.5.17 lines "
+         "1988-2026; arg_groups/overrides.py _gpt_oss_overrides (0.5.16) lines 578-671"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -2119,6 +2277,7 @@ RULES = (
     #    0.5.14 the same (server_args.py Llama4 lines 4014-4043, the same text)
     #    0.5.15 the same (arg_groups/overrides.py _llama4_overrides lines 574-600, the assert server_args.py lines
     #    4109-4122)
+    #    0.5.16 and 0.5.17 the same (_llama4_overrides identical: overrides.py 0.5.16 lines 676-702, 0.5.17 lines 973-999)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -2197,7 +2356,13 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (TpModelWorker.alloc_memory_pool lines 322-347 and get_worker_info lines
     #    454-472 identical; scheduler.py init_req_max_new_tokens lines 1888-1907, managers/utils.py validate_input_length
     #    lines 164-194, identical)
-    Rule("request_cap", "0.5.15", "0.5.15.post1",
+    #    0.5.16 the same (tp_worker.py alloc_memory_pool lines 361-386 and get_worker_info lines 481-499 use
+    #    effective_max_total_num_tokens, the renamed max_token_pool_size, model_runner.py lines 1055-1061;
+    #    scheduler.py init_req_max_new_tokens lines 1885-1918 adds SGLANG_MAX_NEW_TOKENS_LIMIT, EnvInt(None); managers/
+    #    utils.py validate_input_length lines 181-211 identical)
+    #    0.5.17 the same at --dcp-size 1, the default (the pool bounds x dcp_size: tp_worker.py lines 386-413, 508-528;
+    #    scheduler.py lines 2110-2146)
+    Rule("request_cap", "0.5.15", "0.5.17",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
                            "managers/scheduler.py init_req_max_new_tokens lines 1888-1907 (a request stops at "
@@ -2254,6 +2419,7 @@ RULES = (
     #    0.5.13 server_args.py line 455 pp_size
     #    0.5.14 server_args.py line 856 pp_size (_handle_pipeline_parallelism lines 5418-5423 identical)
     #    0.5.15 server_args.py line 830 pp_size
+    #    0.5.16 and 0.5.17 the same (_handle_pipeline_parallelism identical: lines 6118-6126, 7027-7035)
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -2272,6 +2438,8 @@ RULES = (
     #    0.5.14 the same (_init_pools lines 333-950, size=max_num_reqs on CUDA; ReqToTokenPool memory_pool.py lines
     #    229-296, identical)
     #    0.5.15 the same (ReqToTokenPool memory_pool.py lines 242-309, identical)
+    #    0.5.16 the same (ReqToTokenPool memory_pool.py lines 249-271, + a CPU tensor; kv_cache_configurator.py
+    #    _init_pools lines 504-512: context_len + 4 + draft tokens); 0.5.17 the same (lines 261-283, 552-557)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -2307,7 +2475,9 @@ RULES = (
     #    rule; without R min(estimate, token_capacity // 2) as before; R // dp = 0 still fails start-up
     #    (managers/tp_worker.py line 336 'max_running_request is zero').
     #    0.5.15 and 0.5.15.post1 the same (_resolve_max_num_reqs lines 1225-1262 identical; tp_worker.py line 342).
-    Rule("running_requests", "0.5.14", "0.5.15.post1", {"aligned": True, "given_capped": True, "floor_one": False},
+    #    0.5.16 the same (kv_cache_configurator.py resolve_max_num_reqs lines 1622-1659: 0.5.15's with ModelRunner.dp_size,
+    #    dp_size under DP attention else 1, read as ps.attn_dp_size, the same number); 0.5.17 the same (lines 1719-1772)
+    Rule("running_requests", "0.5.14", "0.5.17", {"aligned": True, "given_capped": True, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.14) _resolve_max_num_reqs lines 981-1018 "
          "(a given R: min(R // dp_size, token_capacity // 2), lines 988-994), _resolve_memory_pool_config lines "
          "1051-1076; managers/tp_worker.py line 336"),
@@ -2356,7 +2526,8 @@ RULES = (
     #    identical; GptOss aiter on hip lines 3815-3827, Olmo2 triton off CUDA lines 4123-4130)
     #    0.5.15 and 0.5.15.post1 the same (the 0.85 at server_args.py lines 4469-4471; GptOss aiter on hip
     #    arg_groups/overrides.py line 489, Olmo2 triton off CUDA lines 910-916)
-    Rule("aiter_fraction", "0.5.10", "0.5.15.post1", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.16 and 0.5.17 the same (_handle_amd_specifics identical: lines 5158-5160, 5934-5936)
+    Rule("aiter_fraction", "0.5.10", "0.5.17", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -2426,7 +2597,9 @@ RULES = (
     #    get_embedding_tp_kwargs, identical; ParallelLMHead line 2710 enable_dp_lm_head through get_flags(); qwen2_moe.py
     #    line 835, gpt_oss.py lines 646, 748, qwen3_moe.py line 963; fp8.py get_quant_method lines 324-384: + a DeepSeek-V4
     #    fp4 dequant branch)
-    Rule("dp_attention_weights", "0.5.9", "0.5.15.post1",
+    #    0.5.16 and 0.5.17 the same (deepseek_v2.py, qwen2_moe.py, qwen3_moe.py, gpt_oss.py renames; get_embedding_tp_kwargs,
+    #    vocab_parallel_embedding.py lines 166-185, identical)
+    Rule("dp_attention_weights", "0.5.9", "0.5.17",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -2479,6 +2652,8 @@ RULES = (
     #    0.5.14 the same (determine_num_fused_shared_experts lines 2650-2715: a rename)
     #    0.5.15 the same (determine_num_fused_shared_experts lines 2743-2813: the flag read through get_flags() and
     #    written as a load-time declaration)
+    #    0.5.16 and 0.5.17 the same (determine_num_fused_shared_experts deepseek_v2.py 0.5.16 lines 2761-2831, 0.5.17
+    #    lines 2974-: renames, + a W4A16 reason to keep the shared expert apart)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -2514,6 +2689,7 @@ RULES = (
     #    0.5.13 the same (post_load_weights lines 411-624, identical)
     #    0.5.14 the same (post_load_weights lines 411-624, identical)
     #    0.5.15 the same (post_load_weights lines 472-685, identical)
+    #    0.5.16 and 0.5.17 the same (post_load_weights deepseek_weight_loader.py lines 474-687, identical)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2562,7 +2738,9 @@ RULES = (
     #    0.5.14 the same (model_runner.py configure_kv_cache_dtype lines 2337-2381, identical)
     #    0.5.15 and 0.5.15.post1 the same (model_runner.py configure_kv_cache_dtype lines 2446-2484: the dtype recorded
     #    through _record_kv_cache_dtype)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.15.post1", True,
+    #    0.5.16 and 0.5.17 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 22-94: auto with the
+    #    checkpoint's FP8 kv_cache_quant_algo -> fp8_e4m3, lines 32-44)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.17", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -2618,6 +2796,14 @@ RULES = (
          _ARGS + " (0.5.15) _handle_gpu_memory_settings lines 3692-3696 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 6920-6956 (as 0.5.14's); " + _MC + " lines 293-297 (mm_disabled_models "
          "as 0.5.14's), 390-400 (is_multimodal: the list or a text sub-config), 1634 (multimodal_model_archs)"),
+    #    0.5.16 and 0.5.17: + GlmImageForConditionalGeneration (multimodal_model_archs 0.5.16 lines 1692-1761);
+    #    mm_disabled_models + InklingForConditionalGeneration (not read: refused by the rotary rule); the sub-config test
+    #    and adjust_mem_fraction_for_vlm (server_args.py 0.5.16 lines 7954-7990, called lines 4091-4095; 0.5.17 lines
+    #    9083-9119, called lines 4790-4800, not on a PD decode node) identical.
+    Rule("vlm_fraction", "0.5.16", "0.5.17", VLMFraction(_MM_0_5_16, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.16) _handle_gpu_memory_settings lines 4091-4095 (is_multimodal and not --language-only) -> "
+         "adjust_mem_fraction_for_vlm lines 7954-7990 (as 0.5.15's); " + _MC + " lines 1692-1761 "
+         "(multimodal_model_archs); 0.5.17 server_args.py lines 4790-4800, 9083-9119"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -2652,7 +2838,8 @@ RULES = (
     #    0.5.13 and 0.5.13.post1: no mm_runtime_reservation either
     #    0.5.14: no mm_runtime_reservation either
     #    0.5.15 and 0.5.15.post1: no mm_runtime_reservation either
-    Rule("multimodal", "0.4.6", "0.5.15.post1", None,
+    #    0.5.16 and 0.5.17: no mm_runtime_reservation either
+    Rule("multimodal", "0.4.6", "0.5.17", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
@@ -2734,6 +2921,40 @@ RULES = (
          _ARGS + " (0.5.15) _disable_breakable_cudagraph_if_incompatible lines 3341-3384 (MLA line 3352, DP attention "
          "line 3372, multimodal line 3374), _handle_gpu_memory_settings lines 3607-3614 (the context_length clamp); "
          "model_executor/cuda_graph_config.py default_prefill_backend lines 95-101"),
+    #    0.5.16: _apply_cuda_graph_compatibility (server_args.py lines 3649-3678) switches the breakable default to
+    #    tc_piecewise for an architecture on multimodal_piecewise_cuda_graph_supported_model_archs (configs/
+    #    model_config.py lines 1776-1781: Cohere2Vision, KimiK25, MiniMaxM3Sparse x2: "mm_tc"), whose tests
+    #    (_disable_tc_piecewise_cudagraph_if_incompatible lines 3688-3761: DP attention line 3700, pp > 1, the
+    #    disabled architectures) have no MLA rule; the breakable rules (_disable_breakable_cudagraph_if_incompatible
+    #    lines 3763-3815: MLA line 3774, DP attention line 3799) spare multimodal_breakable_cuda_graph_supported_model_archs
+    #    (lines 1785-1788: Qwen3.5 VL x2, "mm_kept"). The --context-length clamp as 0.5.15 (lines 4039-4045).
+    Rule("prefill_graphs", "0.5.16", "0.5.16",
+         {"mm_kept": ("Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration"),
+          "mm_tc": ("Cohere2VisionForConditionalGeneration", "KimiK25ForConditionalGeneration",
+                    "MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": {}, "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark"),
+          "dsa_off": False, "context_clamp": True, "mla_off": True, "pp_kept": True},
+         _ARGS + " (0.5.16) _apply_cuda_graph_compatibility lines 3649-3678, _disable_tc_piecewise_cudagraph_if_incompatible "
+         "lines 3688-3761, _disable_breakable_cudagraph_if_incompatible lines 3763-3815 (MLA line 3774, DP attention "
+         "line 3799, multimodal lines 3800-3805), _handle_gpu_memory_settings lines 4039-4045 (the context_length "
+         "clamp); configs/model_config.py lines 1763-1788"),
+    #    0.5.17: the breakable rules (server_args.py lines 4452-4522) spare DeepSeek sparse attention from the MLA rule
+    #    (lines 4467-4471: "dsa_kept"), drop DP attention ("dp_kept": the graphs stay on under DP attention, sized by
+    #    _handle_gpu_memory_settings line 3527 before _handle_data_parallelism line 3566 divides the chunk) and LoRA,
+    #    keep the deepep / megamoe / flashinfer all-to-all backends, and add NemotronH (is_nemotron_h, model_config.py
+    #    lines 136-141) and two-batch overlap; the lists as 0.5.16 (lines 1826-1851); no --context-length clamp in
+    #    _handle_gpu_memory_settings (lines 4724-4750).
+    Rule("prefill_graphs", "0.5.17", "0.5.17",
+         {"mm_kept": ("Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration"),
+          "mm_tc": ("Cohere2VisionForConditionalGeneration", "KimiK25ForConditionalGeneration",
+                    "MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": {}, "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark",
+                                      "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "NemotronHForCausalLMMTP"),
+          "dsa_off": False, "context_clamp": False, "mla_off": True, "dsa_kept": True, "pp_kept": True, "dp_kept": True},
+         _ARGS + " (0.5.17) _disable_breakable_cudagraph_if_incompatible lines 4452-4522 (MLA but not DSA lines "
+         "4467-4471, no DP-attention rule), _apply_cuda_graph_compatibility lines 4338-4367, "
+         "_disable_tc_piecewise_cudagraph_if_incompatible lines 4377-4450, _handle_gpu_memory_settings lines 4724-4750 "
+         "(no context_length clamp); configs/model_config.py lines 1826-1860"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -2835,7 +3056,11 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (gemma3_causal.py identical; base.py RotaryEmbedding.__init__ lines 78-135: a
     #    torch.compile flag on NPU; factory.py get_rope, rope_variant.py, MRotaryEmbedding.__init__ identical; transformers
     #    5.12.1's Gemma3TextConfig and Qwen3-VL vision depth as 5.8.1's)
-    Rule("rope_table", "0.5.14", "0.5.15.post1", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+    #    0.5.16 and 0.5.17 the same sizes (base.py RotaryEmbedding.__init__ 0.5.16 lines 79-136: float32 on CUDA, + XPU
+    #    and SGLANG_ROPE_CACHE_FP32; factory.py get_rope lines 63-349 passes mscale / mscale_all_dim to YaRN, values not
+    #    sizes; mrope.py a rename; gemma3_causal.py Gemma3TextModel.__init__ / Gemma3RotaryEmbedding identical;
+    #    qwen3_vl.py vision get_rope line 363, 0.5.17 line 366)
+    Rule("rope_table", "0.5.14", "0.5.17", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": False,
                                             "gemma3_factor_needed": False},
          "python/sglang/srt/layers/rotary_embedding/ (0.5.14) base.py RotaryEmbedding.__init__ lines 78-134, "
@@ -2873,6 +3098,8 @@ RULES = (
     #    table kvplan sizes for a model it plans)
     #    0.5.15 the same (the compare finds mimo_vl.py, moss_vl.py, qwen2_5_vl.py's forward-time vision rotary calls
     #    and qwen3_5.py's fused kernel: no table kvplan sizes)
+    #    0.5.16 and 0.5.17 the same (the rope calls differ only by renames: bailing_moe_linear.py, deepseek_v2.py,
+    #    deepseek_v4.py, qwen3_moe.py, mellum.py, minimax_m2.py, llada2.py (NPU), kimi_k25.py / kimi_vl.py vision)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -2886,7 +3113,8 @@ RULES = (
     #    0.5.13 and 0.5.13.post1 the same (baichuan.py BaiChuanAttention lines 193-196, identical)
     #    0.5.14 the same on CUDA (baichuan.py BaiChuanAttention lines 191-197: 'xpu' on XPU, else 'cuda')
     #    0.5.15 and 0.5.15.post1 the same (BaiChuanAttention identical)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.15.post1", True,
+    #    0.5.16 and 0.5.17 the same (baichuan.py identical)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.17", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -2913,6 +3141,7 @@ RULES = (
     #    0.5.14 mllama4.py identical, mm_disabled_models (model_config.py lines 293-297) as 0.5.13's
     #    0.5.15 mllama4.py Llama4ForConditionalGeneration.__init__ as 0.5.14's (only vision-encoder layers differ),
     #    mm_disabled_models lines 293-297 identical
+    #    0.5.16 and 0.5.17 the same (mllama4.py Llama4ForConditionalGeneration.__init__ renames)
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -3295,6 +3524,33 @@ class SGLang(Engine):
         if capped and pool_tokens > 0:
             return max(1, min(max_num_seqs, pool_tokens // 2))
         return max_num_seqs
+
+    def request_table_check(self, max_num_seqs: int, context_len: int, stages) -> str | None:
+        """Releases that cap a given --max-running-requests only at half the pool's tokens (rule
+        ``running_requests`` "given_capped" True: 0.5.14, 0.5.15, 0.5.22, 0.5.23) then allocate
+        ReqToTokenPool's int32 table of (R + 1) rows x (context_len + 4) on the GPU outside the
+        static pool (0.5.14 mem_cache/memory_pool.py ReqToTokenPool.__init__ lines 229-255: a padding
+        row, ``torch.zeros((size + 1, max_context_len), dtype=torch.int32)``;
+        model_runner_kv_cache_mixin.py _init_pools lines 333-419 with max_context_len = context_len +
+        get_req_to_token_extra_context_len, 4 without speculative decoding, mem_cache/common.py line
+        260), i.e. from the 1 - mem_fraction_static SGLang leaves for activations and CUDA graphs. kvplan
+        counts at least R x context_len x 4 B (the releases' padding row and extra columns aside):
+        refused where even that exceeds the room outside the static pool on a stage (SGLang runs out
+        of memory at start; review h32b D1: 30,000 requests of Llama-3.1-8B's 131,072 tokens on an
+        H100 need 15.7 GB of the 14.5 GB), a note where it takes more than half of it."""
+        if self.rule("running_requests")["given_capped"] is not True:
+            return None
+        table = max_num_seqs * context_len * 4
+        room = min(st.total_bytes - st.engine_share_bytes for st in stages)
+        what = (f"{self.name} holds a request table of {max_num_seqs:,} running requests x {context_len:,} tokens "
+                f"(int32, at least {table:,} B; ReqToTokenPool) outside mem_fraction_static")
+        if table > room:
+            raise BadInputError(f"{what}, more than the {room:,} B left outside it: it runs out of memory at start; "
+                                f"lower --max-num-seqs (--max-running-requests) or --max-model-len")
+        if 2 * table > room:
+            return (f"{what}: more than half the {room:,} B left outside it for activations and CUDA graphs, which "
+                    f"kvplan does not plan; the engine may run out of memory under load")
+        return None
 
     def memory_fraction_for(self, spec, gpu: GPU, fraction, *, tp: int, dp_attention: int = 1, context_len: int):
         """On ROCm, SGLang scales mem_fraction_static (the default or the user's) by 0.85 where its

@@ -261,7 +261,9 @@ class VLLM(Engine):
     environment's VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS (None: unset, the release's default).
     Those two decide whether 0.20.0+ subtract a CUDA-graph estimate (check_profiled_pool).
     ``use_v2_model_runner``: the environment's VLLM_USE_V2_MODEL_RUNNER (None: unset), which
-    decides the model runner from 0.12.0 (check_model_runner). ``async_scheduling``:
+    decides the model runner from 0.12.0 (check_model_runner). ``rocm_moe_padding``: the
+    environment's VLLM_ROCM_MOE_PADDING (None: unset, on), ROCm's expert weight padding
+    (rocm_moe_padding_bytes). ``async_scheduling``:
     --async-scheduling (True) / --no-async-scheduling (False), None: unset; ``executor_backend``:
     --distributed-executor-backend (None: unset); from 0.26.0 they decide how many steps' tokens a
     sliding-window or chunked-local layer reserves for (window_tokens)."""
@@ -272,6 +274,7 @@ class VLLM(Engine):
     enforce_eager: bool = False
     estimate_cudagraphs: bool | None = None
     use_v2_model_runner: bool | None = None
+    rocm_moe_padding: bool | None = None
     async_scheduling: bool | None = None
     executor_backend: str | None = None
 
@@ -1064,7 +1067,8 @@ class VLLM(Engine):
         for st in weights.stages:
             rope = rope_cache_bytes(spec, str(self.release), st.layers, settings.max_model_len)
             w = (st.bytes + rope + self.mla_copy_bytes(spec, weights, st.layers)
-                 + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st))
+                 + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st)
+                 + self.rocm_moe_padding_bytes(spec, gpu, weights, settings, st.layers))
             self.check_moe_scratch(spec, gpu, weights, settings, st.stage, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
@@ -1075,41 +1079,85 @@ class VLLM(Engine):
         """Refuse a pipeline stage whose profile peak is its forward where that forward runs MoE layers
         whose kernels' scratch, local to the call, kvplan has not sized: a stage other than the last
         (no dummy sampler follows, ``activation_bytes``), and the last stage (pp 1 too) where its
-        dummy sampler's peak is not above the forward's dense fit (few rows: a small
-        --max-num-seqs), so that the forward, which holds that scratch, binds. Rule
-        ``moe_persistent_workspace`` "none" (0.8.0-0.10.2: fused_moe.py fused_experts_impl's
-        intermediate caches) and "quantized unread" with unquantized experts (0.11.0-0.13.0: the
-        fused_experts function, not the modular kernel), and mxfp4 experts whose Triton buffers are
-        freed (``mxfp4_experts_freed``); not where the kept workspace is counted
-        (``moe_workspace_bytes``) or the call's scratch is sized (``moe_call_scratch_bytes``:
-        unquantized gated experts on NVIDIA, dp 1, no EP; the forward then holds it and the plan
-        compares it with the sampler) nor where the pool's notes already say it is not
-        (``moe_workspace_note``). Where the sampler's peak is above the forward's fit, the sampler
-        binds as before (the unsized scratch could still lift the forward above it: not bounded for
-        these kernels, review h31b F1b, FINDINGS_h32_moescr.md)."""
+        dummy sampler's peak is not above the forward's dense fit plus what the call is known to
+        allocate at least (``moe_call_scratch_bound``): on 0.8.0-0.13.0, fp8 / int8 / int4 experts
+        allocate fused_experts_impl's (or fused_marlin_moe's) activation-dtype caches as unquantized
+        experts do, beside their own buffers (review h32 D1, FINDINGS_h32_moescr2.md), and on AMD from
+        0.11.1 the (T, K) output depends on the ROCm build's torch (refused unless the sampler is above
+        the forward with it). Rule ``moe_persistent_workspace`` "none" (0.8.0-0.10.2) and "quantized
+        unread" (0.11.0-0.13.0), and mxfp4 experts whose Triton buffers are freed
+        (``mxfp4_experts_freed``); not where the kept workspace is counted (``moe_workspace_bytes``) or
+        the call's scratch is sized (``moe_call_scratch_bytes``: unquantized gated experts, dp 1; the
+        forward then holds it and the plan compares it with the sampler), nor, without a bound, where
+        the pool's notes already say it is not (``moe_workspace_note``). Where the sampler's peak is
+        above the bound, the sampler binds; the quantized experts' own buffers could still lift the
+        forward above it, and the pool's notes say so (``moe_workspace_note``)."""
         if (spec.moe is None or weights is None
                 or not any(spec.is_moe_layer(layer) for layer in layers)
-                or self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights)
-                or self.moe_workspace_note(spec, gpu, weights, settings) is not None):
+                or self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights)):
             return
-        sized = ("sizes only for unquantized gated experts on an NVIDIA GPU with dp 1 and no expert parallelism "
-                 "(rule moe_call_scratch)" if self.rule("moe_call_scratch") is not None
-                 else "has not sized for this release")
+        bound = self.moe_call_scratch_bound(spec, settings, layers, gpu, weights)
+        if bound is None and self.moe_workspace_note(spec, gpu, weights, settings) is not None:
+            return
+        sized = ("sizes only for unquantized gated experts with dp 1, on AMD up to 0.11.0 (rule moe_call_scratch)"
+                 if self.rule("moe_call_scratch") is not None else "has not sized for this release")
         what = (f"{settings.max_num_batched_tokens:,} tokens, which holds the scratch of its mixture-of-experts "
                 f"kernels (local to each call; rule moe_persistent_workspace), which kvplan {sized}")
         if stage == settings.pp - 1:
-            forward = self.forward_bytes(spec, settings, layers, gpu, weights)
+            fit = self.forward_bytes(spec, settings, layers, gpu, weights)
             sampler = self.sampler_bytes(spec, gpu, settings)
+            rows = min(settings.max_num_seqs, settings.max_num_batched_tokens)
+            head = (f"{self.name}: the dummy sampler over {rows:,} row{'s' if rows > 1 else ''} ({sampler:,} B) "
+                    f"is not above the profile forward")
+            where = "the last pipeline stage" if settings.pp > 1 else "the model"
+            if bound is None:
+                if sampler > fit:
+                    return
+                raise BadInputError(f"{head} ({fit:,} B without its experts' scratch) on {where}, so the profile "
+                                    f"peak is that forward over {what}; raise --max-num-seqs or use --engine "
+                                    f"vllm==0.14.0 or later")
+            least, why = bound
+            forward = self.forward_bytes(spec, settings, layers, gpu, weights, call_scratch=least)
             if sampler > forward:
                 return
-            rows = min(settings.max_num_seqs, settings.max_num_batched_tokens)
-            raise BadInputError(f"{self.name}: the dummy sampler over {rows:,} row{'s' if rows > 1 else ''} ({sampler:,} B) is not above "
-                                f"the profile forward ({forward:,} B without its experts' scratch) on "
-                                f"{'the last pipeline stage' if settings.pp > 1 else 'the model'}, so the profile "
-                                f"peak is that forward over {what}; raise --max-num-seqs or use --engine "
-                                f"vllm==0.14.0 or later")
+            raise BadInputError(f"{head} with its experts' call scratch ({forward:,} B{why}) on {where}, so the "
+                                f"profile peak is that forward, which kvplan does not size here (rule "
+                                f"moe_call_scratch); raise --max-num-seqs above the forward or serve bf16 experts "
+                                f"on an NVIDIA GPU")
         raise BadInputError(f"{self.name}: pipeline stage {stage} (layers {layers.start}-{layers.stop - 1}) runs no "
                             f"dummy sampler, so its profile peak is its forward over {what}; use --pp 1")
+
+    def moe_call_scratch_bound(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU,
+                               weights) -> tuple[int, str] | None:
+        """(bytes, what they are) that one MoE layer's call holds at least beyond the forward's dense
+        fit where ``moe_call_scratch_bytes`` does not size it, or None where kvplan has no bound.
+        Rule ``moe_call_scratch`` (0.8.0-0.13.0), gated experts, dp 1 (EP included: N whole):
+        - fp8 / int8 / int4 experts: the unquantized call's scratch (``call_scratch_bytes``), a lower
+          bound: their Triton path is the same fused_experts_impl with use_fp8_w8a8 / use_int8_w8a8 /
+          use_int4_w4a16, whose cache13 and intermediate_cache2 are torch.empty(..., dtype=
+          hidden_states.dtype) whatever the weights (0.10.2 fused_moe.py :1580, :1587), plus their
+          quantized copies (moe_kernel_quantize_input), and fused_marlin_moe allocates the same
+          M x topk x max(2N, K) and M x topk x N caches unchunked (0.10.2 fused_marlin_moe.py).
+          The (T, K) output from 0.11.1 on NVIDIA only (the CUDA wheel's torch 2.9).
+        - unquantized experts on AMD from 0.11.1: the call's scratch without the output (the ROCm
+          build's torch decides it), refused unless the sampler is above the forward with it.
+        mxfp4 (triton_kernels / Marlin / FlashInfer, not fused_experts_impl), ungated experts and
+        dp > 1 have no bound here."""
+        rule = self.rule("moe_call_scratch")
+        if (rule is None or spec.moe is None or weights is None or not spec.mlp_gated or gpu is None
+                or weights.moe_tp * weights.moe_ep != settings.tp
+                or not any(spec.is_moe_layer(layer) for layer in layers)):
+            return None
+        amd = gpu.vendor == "amd"
+        if weights.format in ("fp8", "int8", "int4"):
+            least = self.call_scratch_bytes(spec, settings, weights, rule["chunk"], rule["output"] and not amd)
+            return least, (f" at least: the unquantized experts' call scratch, {least:,} B, which the "
+                           f"{weights.format} experts' fused_experts call allocates too, beside its own buffers")
+        if weights.format in ("bf16", "fp16", "fp32") and amd and rule["output"]:
+            most = self.call_scratch_bytes(spec, settings, weights, rule["chunk"], True)
+            return most, (f" with the (T, K) output fused_experts_impl allocates from torch 2.9 (disable_inplace), "
+                          f"which {self.name} on ROCm does not pin")
+        return None
 
     def unmodelled_notes(self, spec: ModelSpec, weights, *, dp: int = 1, gpu=None) -> tuple[str, ...]:
         """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
@@ -1307,6 +1355,15 @@ class VLLM(Engine):
                       f"process_weights_after_loading (padding, scale and bias copies: vllm/model_executor/layers/"
                       f"quantization/mxfp4.py), so they are planned at the checkpoint's bytes")
         alone = f"{self.name}: {layout} and the KV pool can be smaller than planned" if layout else None
+        if (kind == "none" and spec.moe is not None and weights is not None
+                and weights.format in ("fp8", "int8", "int4")
+                and self.moe_call_scratch_bound(spec, settings, range(len(spec.layers)), gpu, weights) is not None):
+            # 0.8.0-0.10.2: check_moe_scratch refused where the sampler is not above the forward with the
+            # unquantized call scratch; above it, the quantized call's own buffers are not counted
+            return (f"{self.name}: the {weights.format} experts' fused-MoE call allocates, beside the unquantized "
+                    f"experts' scratch the dummy sampler was checked against (rule moe_call_scratch), buffers of "
+                    f"its own (quantized copies of its inputs, their scales), which kvplan does not count, so "
+                    f"the profile forward can be above the sampler and the KV pool smaller than planned")
         if spec.moe is None or kind in ("none", "unread") or self.mxfp4_experts_freed(gpu, weights, settings):
             return alone  # no kept workspace to speak of; mxfp4 experts without biases: layout still unread
         kept = ("vLLM keeps the fused-MoE workspace after the profile forward, so it is alive during the dummy "
@@ -1509,7 +1566,7 @@ class VLLM(Engine):
                 f"overstated by at least {over:,} B (the pass's later phases are not bounded)")
 
     def forward_bytes(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU | None = None,
-                      weights=None) -> int:
+                      weights=None, call_scratch: int | None = None) -> int:
         """The profile forward's torch peak on a stage holding ``layers``: per token, FORWARD_HIDDEN_COPIES
         hidden-sized activations plus FORWARD_MLP_COPIES copies of the widest MLP intermediate (a fit on
         dense stages). Where the stage's MoE layers take the fused-MoE workspace
@@ -1523,10 +1580,14 @@ class VLLM(Engine):
         3 x 8 x 768 MLP copies, gives 526,804,582, below the workspace). On 0.8.0-0.13.0 an MoE layer holds
         its fused_experts call's scratch (``moe_call_scratch_bytes``) in the same place, freed when the
         call returns, so a dense layer after it holds none: Qwen3-30B-A3B on 0.10.2, int(8,192 x 2 x 6.7 x
-        2,048) + 369,098,752 = 593,913,446 B."""
+        2,048) + 369,098,752 = 593,913,446 B. ``call_scratch``: a per-call scratch to put in each MoE
+        layer instead of what ``moe_forward_extra_bytes`` sizes (``check_moe_scratch``'s bound)."""
         d = dtype_bytes(spec)
         t = settings.max_num_batched_tokens
-        extra = self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights) if weights is not None else 0
+        if call_scratch is not None:
+            extra = call_scratch
+        else:
+            extra = self.moe_forward_extra_bytes(spec, settings, layers, gpu, weights) if weights is not None else 0
         if not extra:
             width = mlp_width(spec, settings.tp, layers)
             return int(t * d * (R.FORWARD_HIDDEN_COPIES * spec.hidden_size + R.FORWARD_MLP_COPIES * width))
@@ -1536,7 +1597,8 @@ class VLLM(Engine):
                       settings.tp)
         # 0.8.0-0.13.0's per-call scratch (moe_call_scratch_bytes) is freed when each MoE layer's call
         # returns: a dense layer after it does not hold it
-        kept = 0 if self.moe_workspace_bytes(spec, settings, layers, gpu, weights) == 0 else extra
+        kept = 0 if (call_scratch is not None
+                     or self.moe_workspace_bytes(spec, settings, layers, gpu, weights) == 0) else extra
         peak, held = 0, 0
         for layer in layers:
             if spec.is_moe_layer(layer):
@@ -1567,27 +1629,81 @@ class VLLM(Engine):
         model dtype, M = min(T, VLLM_FUSED_MOE_CHUNK_SIZE) (32,768 to 0.11.2, 16,384 from 0.12.0);
         from 0.11.1 (torch 2.9: disable_inplace) also the (T, K) out_hidden_states. All alive at the
         call's second GEMM; each a block of the caching allocator (``allocated_bytes``). N = w13's
-        rows a rank = 2 x expert_intermediate / tp, K = hidden. Sized only where kvplan has read the
-        path: unquantized gated experts on an NVIDIA GPU, dp 1, no expert parallelism; 0 elsewhere
-        (``check_moe_scratch`` refuses where that unsized scratch can bind) and for a dense stage.
+        rows a rank = 2 x expert_intermediate / moe tp (whole with EP), K = hidden. Sized only where
+        kvplan has read the path: unquantized gated experts with dp 1, on an NVIDIA GPU or on AMD up to
+        0.11.0 (forward_hip = forward_cuda, AITER off by default; from 0.11.1 the output depends on the
+        ROCm build's torch: ``moe_call_scratch_bound``), with or without expert parallelism (all2all
+        kernels only with dp > 1: each rank calls fused_experts with its expert_map over all T tokens);
+        0 elsewhere (``check_moe_scratch`` refuses where that unsized scratch can bind) and for a dense
+        stage.
         Qwen3-30B-A3B at 8,192 tokens, tp 1: 8,192 x 8 x 2,048 x 2 + 8,192 x 8 x 768 x 2 =
         369,098,752 B on 0.8.4-0.11.0; 402,653,184 B from 0.11.1 (+ 8,192 x 2,048 x 2)."""
         rule = self.rule("moe_call_scratch")
         if (rule is None or spec.moe is None or weights is None
                 or weights.format not in ("bf16", "fp16", "fp32") or not spec.mlp_gated
-                or gpu is None or gpu.vendor == "amd" or weights.moe_ep > 1 or weights.moe_tp != settings.tp
+                or gpu is None or (gpu.vendor == "amd" and rule["output"])
+                or weights.moe_tp * weights.moe_ep != settings.tp
                 or not any(spec.is_moe_layer(layer) for layer in layers)):
             return 0
+        return self.call_scratch_bytes(spec, settings, weights, rule["chunk"], rule["output"])
+
+    def call_scratch_bytes(self, spec: ModelSpec, settings: EngineSettings, weights, chunk: int,
+                           output: bool) -> int:
+        """fused_experts_impl's cache13 + intermediate_cache2 [+ the (T, K) output] for unquantized
+        gated experts (``moe_call_scratch_bytes``), each an allocator block; N = w13's rows a rank:
+        2 x expert_intermediate / moe tp (tp without EP; 1 with EP, whose ranks hold whole experts)."""
         d = dtype_bytes(spec)
         t = settings.max_num_batched_tokens
-        m = min(t, rule["chunk"])
+        m = min(t, chunk)
         topk = spec.moe.experts_per_token
         k = spec.hidden_size
-        n = 2 * (spec.moe.expert_intermediate_size // settings.tp)  # intermediate_size_per_partition x 2
+        n = 2 * (spec.moe.expert_intermediate_size // weights.moe_tp)  # intermediate_size_per_partition x 2
         parts = [m * topk * max(n, k) * d, m * topk * (n // 2) * d]
-        if rule["output"]:
+        if output:
             parts.append(t * k * d)
         return sum(allocated_bytes(p) for p in parts)
+
+    def rocm_moe_padding_bytes(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings,
+                               layers: range) -> int:
+        """What ROCm's padding of the unquantized experts adds to one rank's measured weights in
+        ``layers`` (rule ``rocm_moe_weight_padding``): UnquantizedFusedMoEMethod._maybe_pad_weight pads
+        w13 (E_local, 2N, K) and w2 (E_local, K, N) by 256 B a row where a row (K x d, N x d) is a
+        multiple of 512 B; N = expert_intermediate / moe tp, E_local the most loaded rank's experts.
+        Qwen3-30B-A3B tp 1 (K 2,048, N 768, bf16): both padded, (128 x 1,536 + 128 x 2,048) x 256 =
+        117,440,512 B a layer, 5,637,144,576 B for 48 layers; tp 2 (N 384: 768 B rows): w13 only.
+        "kept" (0.8.2-0.13.0, 0.25.0-0.27.0): those bytes. "compacted" (0.21.0-0.24.0): 0, the
+        kernel-format conversion's .contiguous() copies the experts back unpadded and the weights line
+        counts allocated bytes. "device" (0.14.0-0.20.2): refused where anything is padded, the weights
+        line being the device's used memory, which counts what the caching allocator keeps of the
+        freed copies. 0 elsewhere (NVIDIA, quantized experts, VLLM_ROCM_MOE_PADDING=0, 0.8.0-0.8.1)."""
+        kind = self.rule("rocm_moe_weight_padding")
+        if (not kind or kind == "compacted" or self.rocm_moe_padding is False or gpu is None
+                or gpu.vendor != "amd" or spec.moe is None or weights is None
+                or weights.format not in ("bf16", "fp16", "fp32")):
+            return 0
+        from kvplan.shapes import MoEParallel
+
+        d = dtype_bytes(spec)
+        n = spec.moe.expert_intermediate_size // weights.moe_tp
+        k = spec.hidden_size
+        if not spec.mlp_gated:
+            raise BadInputError(f"{self.name}: on ROCm the unquantized experts' weights are padded after loading "
+                                f"(UnquantizedFusedMoEMethod._maybe_pad_weight, rule rocm_moe_weight_padding), and "
+                                f"kvplan has not read w13's shape for ungated experts: not planned on an AMD GPU")
+        experts = MoEParallel(weights.moe_tp, weights.moe_ep).experts_per_rank(spec.moe.num_experts)
+        rows13 = 2 * n
+        per_layer = (experts * rows13 * 256 if (k * d) % 512 == 0 else 0) + (
+            experts * k * 256 if (n * d) % 512 == 0 else 0)
+        if per_layer and kind == "device":
+            raise BadInputError(
+                f"{self.name}: ROCm pads {spec.name}'s unquantized expert weights after loading "
+                f"(UnquantizedFusedMoEMethod._maybe_pad_weight, VLLM_ROCM_MOE_PADDING on by default; rule "
+                f"rocm_moe_weight_padding), and this release measures the weights as the device's used memory "
+                f"around load_model (vllm/platforms/rocm.py get_current_memory_usage: total - free, no empty_cache), "
+                f"which counts the freed unpadded copies the caching allocator still holds, set by its segment "
+                f"layout, which kvplan does not model: not planned on an AMD GPU; plan a --from-vllm command with "
+                f"VLLM_ROCM_MOE_PADDING=0 before vllm serve")
+        return per_layer * sum(1 for layer in layers if spec.is_moe_layer(layer))
 
     def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
         """Model Runner V2's dummy-sampler torch peak (last pipeline stage; rule ``v2_runner_memory``),

@@ -930,6 +930,84 @@ RULES = (
          "0.13.0 :455)"),
     Rule("moe_call_scratch", "0.14.0", None, None,
          "the unquantized default is the modular kernel with TritonExperts (rule moe_persistent_workspace)"),
+    # -- the same call on AMD GPUs and with expert parallelism at dp 1 (FINDINGS_h32_moescr2.md): sized by
+    #    VLLM.moe_call_scratch_bytes as on NVIDIA. ROCm: CustomOp.forward_hip returns forward_cuda
+    #    (custom_op.py 0.8.0-0.8.5.post1 :38-40, 0.9.0 :36-38, 0.9.1 :37-39, 0.9.2-0.11.0 :57-59, 0.11.1-0.12.0
+    #    :59-61, 0.13.0 :60-62); the
+    #    unquantized forward_cuda takes the AITER branch only where is_rocm_aiter_moe_enabled() (0.8.3-0.11.0
+    #    rocm_aiter_fused_moe.py: VLLM_ROCM_USE_AITER_MOE and VLLM_ROCM_USE_AITER) / rocm_aiter_ops.
+    #    is_fused_moe_enabled() (0.11.1-0.13.0 _aiter_ops.py :480-482 / :486-488 / :685-687: _AITER_ENABLED and
+    #    _FMOE_ENABLED), and VLLM_ROCM_USE_AITER defaults to "False" (envs.py 0.8.5 :536, 0.9.0 :595, 0.9.2 :643,
+    #    0.10.2 :751, 0.11.0 :906, 0.11.1 :898, 0.12.0 :933, 0.13.0 :930; fused_moe/ of 0.8.0-0.8.2 has no AITER).
+    #    fused_experts_impl is the same code on ROCm; from 0.11.1 its (T, K) output depends on the torch the
+    #    ROCm build uses (disable_inplace: torch >= 2.9), which the PyPI wheel does not pin for ROCm, so on AMD
+    #    the output is sized only where it cannot decide the plan (VLLM.check_moe_scratch). EP at dp 1:
+    #    use_all2all_kernels = dp_size > 1 and use_ep (fused_moe/config.py 0.9.2 :168-169, 0.10.2 :175-176,
+    #    0.11.0 :603-604, 0.11.1 :697-698, 0.12.0 :704-705, 0.13.0 :809-810; 0.9.0 layer.py use_pplx_kernels
+    #    :74-75 likewise; 0.8.x has no all2all kernel), so every rank calls the same fused_experts with
+    #    expert_map (0.8.0 layer.py forward_cuda :145-182, expert_map :182) over all T tokens, with tp_size = 1
+    #    (0.8.0 layer.py :380): N = 2 x expert_intermediate_size, whole.
+    # -- ROCm pads the unquantized experts' weights after loading (UnquantizedFusedMoEMethod._maybe_pad_weight,
+    #    VLLM_ROCM_MOE_PADDING default "1"): where a row of w13 / w2 is a multiple of 512 B, F.pad adds 256 B to
+    #    every row and keeps the padded storage behind a view of the logical shape (the old tensor freed):
+    #    VLLM.rocm_moe_padding_bytes. Value: what the weights line vLLM measures holds of it (FINDINGS_h32_rocmpad.md).
+    #    False: no padding. "kept": the padded storage stays (ROCm runs the Triton experts by default, whose
+    #    kernel-format step copies nothing) and is counted. "device" (0.14.0-0.20.2): padded, but the weights line is
+    #    the device's used memory (vllm/platforms/rocm.py get_current_memory_usage: total - free, no empty_cache;
+    #    0.14.0 :502-506, 0.15.0 :560-564, 0.16.0 :599-604, 0.17.0 :708-713, 0.18.0 :748-753, 0.19.0 / 0.19.1
+    #    :730-735, 0.20.0-0.20.2 :785-790, around load_model: gpu_model_runner.py DeviceMemoryProfiler 0.14.0
+    #    :3824/:3893, 0.19.1 :4746/:4808, 0.20.0 :4788/:4867), which counts what the caching allocator keeps of
+    #    the freed unpadded (0.20.x: also the padded) copies: refused unless VLLM_ROCM_MOE_PADDING=0 (a --from-vllm
+    #    command's environment). "compacted" (0.21.0-0.24.0): the padding is copied away, 0 B.
+    #    VLLM_ROCM_USE_AITER defaults to "False" in every release here (envs.py 0.14.0 :945, 0.15.0 :951, 0.16.0
+    #    :885, 0.17.0-0.18.1 :913, 0.19.0 / 0.19.1 :941, 0.20.0 :989, 0.21.0 :998, 0.22.0 :1090, 0.23.0 :1107,
+    #    0.24.0 :1128, 0.25.0 :1147, 0.26.0 :1186, 0.27.0 :1192), so ROCm takes the TRITON backend (0.14.0
+    #    unquantized_fused_moe_method.py :65 rocm_aiter_moe_enabled, :281-287: TritonExperts without a copy;
+    #    oracle/unquantized.py select_unquantized_moe_backend 0.15.0 :72-76, 0.16.0 :91-95, 0.17.0 / 0.18.0
+    #    :138-142, 0.19.1 :138-142; 0.25.0 :61-66 lists AITER first, but experts/rocm_aiter_moe.py
+    #    _supports_current_device :437-438 is rocm_aiter_ops.is_fused_moe_enabled()). kvplan refuses every
+    #    AMD MoE plan from 0.20.0 on anyway (VLLM.moe_oracle_experts); the 0.20.0+ rows say what it would count.
+    Rule("rocm_moe_weight_padding", "0.8.0", "0.8.1", False,
+         "fused_moe/layer.py: no _maybe_pad_weight, envs.py no VLLM_ROCM_MOE_PADDING"),
+    Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", "kept",
+         "fused_moe/layer.py UnquantizedFusedMoEMethod._maybe_pad_weight (0.8.2 :100-109: is_rocm, stride(-1) == 1, "
+         "stride(-2) x element_size % 512 == 0 -> num_pad = 256 // element_size, F.pad(...)[..., :-num_pad], "
+         "empty_cache), process_weights_after_loading pads w13 then w2 (0.8.2 :114/:117; 0.8.3 / 0.8.4 :102, :107, "
+         ":116/:119; 0.8.5 :102, :107, :117/:118; 0.9.0 :400, :405, :415/:416; 0.9.1 :510, :515, :525/:526; 0.9.2 "
+         ":278, :283, :293/:294; 0.10.0 :302, :307, :317/:318; 0.10.1 :323, :328, :338/:339; 0.10.2 :329, :334, "
+         ":344/:345; 0.11.0 :399, :404, :415/:416); unquantized_fused_moe_method.py (0.11.1 / 0.11.2 :189, :196, "
+         ":208/:209; 0.12.0 :192, :199, :211/:212; 0.13.0 :191, :198, :210/:211); envs.py VLLM_ROCM_MOE_PADDING "
+         "bool(int(os.getenv(..., \"1\"))) (0.8.2 :526, 0.8.5 :579, 0.9.0 :638, 0.9.2 :693, 0.10.2 :807, 0.11.0 :974, "
+         "0.11.1 :968, 0.12.0 :1003, 0.13.0 :1000); the quantized methods do not pad (quantization/: no "
+         "VLLM_ROCM_MOE_PADDING)"),
+    Rule("rocm_moe_weight_padding", "0.14.0", "0.20.2", "device",
+         "unquantized_fused_moe_method.py _maybe_pad_weight as 0.13.0 (0.14.0 / 0.14.1 :185-198, torch.cuda.empty_cache "
+         ":196; 0.15.0 / 0.15.1 :166-179; 0.16.0 :189-202; 0.17.0-0.18.1 :192-205, torch.accelerator.empty_cache from "
+         "0.18.0 :203; 0.19.0 / 0.19.1 :192-205; 0.20.0-0.20.2 :135-148), process_weights_after_loading pads w13 then w2 "
+         "(0.14.0 :204/:205, 0.15.0 :211/:212, 0.16.0 :234/:235, 0.17.0-0.19.1 :237/:238, 0.20.0 :183/:184); the "
+         "TRITON backend keeps the padded view to 0.19.1 (0.14.0 :281-287 TritonExperts, no copy; 0.15.0-0.19.1 _setup_kernel -> "
+         "oracle/unquantized.py convert_to_unquantized_kernel_format returns the tensors unchanged off AITER / "
+         "FlashInfer: 0.15.0 :107-122, 0.17.0 / 0.19.1 :190-205; replace_parameter wraps .data, model_executor/utils.py "
+         "0.19.1 :47-76), 0.20.0-0.20.2 copy it away (convert_to_unquantized_kernel_format :296-321 returns "
+         "w13_weight.contiguous(), w2_weight.contiguous()); the weights line is the device's used memory "
+         "(platforms/rocm.py get_current_memory_usage: mem_get_info total - free, 0.14.0 :502-506, 0.19.1 :730-735, "
+         "0.20.0 :785-790) across load_model (gpu_model_runner.py DeviceMemoryProfiler 0.19.1 :4746-4808), which "
+         "counts the caching allocator's freed copies: refused (VLLM_ROCM_MOE_PADDING=0: envs.py 0.14.0 :1016, 0.19.1 "
+         ":1017, 0.20.0 :1065)"),
+    Rule("rocm_moe_weight_padding", "0.21.0", "0.24.0", "compacted",
+         "_maybe_pad_weight pads as before (unquantized_fused_moe_method.py 0.21.0 :135-148, calls :208/:209; 0.22.0 / "
+         "0.23.0 :142-155, :214/:215; 0.24.0 :140-153, :211/:212), then oracle/unquantized.py "
+         "convert_to_unquantized_kernel_format returns w13_weight.contiguous(), w2_weight.contiguous() (0.21.0 :323, "
+         "0.22.0 :320, 0.23.0 :326, 0.24.0 :291): unpadded copies, and replace_parameter drops the padded ones; the "
+         "weights line counts allocated bytes from 0.21.0 (platforms/rocm.py get_current_memory_usage: empty_cache, "
+         "reset_peak_memory_stats, max_memory_allocated: 0.21.0 :783-788, 0.22.0 :789-794, 0.23.0 :820-825, 0.24.0 "
+         ":853-858): 0 B"),
+    Rule("rocm_moe_weight_padding", "0.25.0", None, "kept",
+         "oracle/unquantized.py convert_to_unquantized_kernel_format skips .contiguous() for TRITON on ROCm with "
+         "VLLM_ROCM_MOE_PADDING ('it would undo the ROCm MoE weight padding': 0.25.0 / 0.25.1 :306-312, 0.26.0 "
+         ":346-352, 0.27.0 :348-354); _maybe_pad_weight 0.25.0-0.26.0 :140-153, 0.27.0 :140-155 (not under EPLB "
+         ":148), calls 0.25.0 :211/:212, 0.27.0 :214/:215; weights line allocated bytes (platforms/rocm.py "
+         "get_current_memory_usage max_memory_allocated 0.25.0 :852-857, 0.26.0 :866-871, 0.27.0 :902-907)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
