@@ -226,7 +226,7 @@ def test_a_tpot_rejection_of_mxfp4_on_blackwell_says_the_runs_were_faster(tpot_m
     """gpt-oss-120b's MXFP4 experts on a B200: kvplan's TPOT was above every published run of that
     case (speed.TPOT_MEASURED, +13% to +44%), so a family kvplan rejects by a margin inside that range
     says what it might measure (7.1 ms / 1.436 = 4.9 ms meets 5 ms); beyond the range (4 ms) it says
-    nothing, nor does the H200 family (MXFP4 on Hopper: the rows lean neither way)."""
+    nothing, nor does the H200 family (MXFP4 on Hopper through Marlin: no caveat, the H200 rows lean neither way)."""
     from kvplan.recommend import recommend
 
     got = recommend(load_model("gpt-oss-120b"), ctx=1024, users=32, output_tokens=1024, tpot_s=tpot_ms / 1e3,
@@ -238,3 +238,17 @@ def test_a_tpot_rejection_of_mxfp4_on_blackwell_says_the_runs_were_faster(tpot_m
     assert (note in by_gpu["b200"].detail) == noted and note not in by_gpu["h200"].detail
     if noted:
         assert by_gpu["b200"].detail.endswith("measured, this family might run 4.9-6.3 ms")
+
+
+def test_no_might_run_note_under_a_calibration_of_the_step(tmp_path, capsys):
+    """The "might run" range comes from the shipped factors' published errors; a calibration that
+    replaces the step's weight reads (here weights_bandwidth) is not those factors, so the rejection
+    says nothing more (speed.tpot_notes is empty there)."""
+    args = ["recommend", "gpt-oss-120b", "--ctx", "1k", "--users", "32", "--output", "1k", "--tpot-ms", "5",
+            "--gpus", "b200", "--max-gpus", "2", "--kv-dtype", "bf16"]
+    code, out, err = cli(capsys, *args)
+    assert code == 1 and "might run" in out + err
+    cal = tmp_path / "cal.json"
+    cal.write_text(json.dumps({"kvplan_calibration": 1, "gpu": "b200", "source": "my runs", "weights_bandwidth": 0.9}))
+    code, out, err = cli(capsys, *args, "--calibration", str(cal))
+    assert "might run" not in out + err

@@ -28,7 +28,9 @@ def _scratch(release, spec, tp=1, tokens=8192, gpu="h100", **kw):
     g = get_gpu(gpu)
     e = get_engine(f"vllm=={release}")
     s = e.settings(g, tp=tp, max_num_batched_tokens=tokens)
-    w = plan(make_request(spec, gpu, tp=tp, engine=f"vllm=={release}", **kw)).weights
+    # the weights' split, planned with ROCm's expert padding off (padded, AMD plans of 0.8.2-0.13.0 are
+    # refused: rule rocm_moe_weight_padding)
+    w = plan(make_request(spec, gpu, tp=tp, engine=get_engine(f"vllm=={release}", rocm_moe_padding=False), **kw)).weights
     return e.moe_call_scratch_bytes(spec, s, range(spec.num_layers), g, w)
 
 

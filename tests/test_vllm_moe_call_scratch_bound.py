@@ -18,6 +18,7 @@ import subprocess
 import pytest
 
 from kvplan.capacity import make_request, plan
+from kvplan.errors import BadInputError
 from kvplan.engines import get_engine
 from kvplan.gpus import get_gpu
 from kvplan.loader import load_builtin
@@ -25,11 +26,13 @@ from kvplan.loader import load_builtin
 QWEN = load_builtin("qwen3-30b-a3b")
 
 
-def _engine_weights(release, gpu, tp=1, spec=QWEN, **kw):
+def _engine_weights(release, gpu, tp=1, spec=QWEN, padding=None, **kw):
+    # on AMD, 0.8.2-0.13.0 plan unquantized MoE only with VLLM_ROCM_MOE_PADDING=0 (rule
+    # rocm_moe_weight_padding "device": the weights line counts what the allocator keeps of the copies)
     g = get_gpu(gpu)
-    e = get_engine(f"vllm=={release}")
+    e = get_engine(f"vllm=={release}", rocm_moe_padding=padding)
     s = e.settings(g, tp=tp)
-    w = plan(make_request(spec, gpu, tp=tp, engine=f"vllm=={release}", **kw)).weights
+    w = plan(make_request(spec, gpu, tp=tp, engine=get_engine(f"vllm=={release}", rocm_moe_padding=False), **kw)).weights
     return e, g, s, w
 
 
@@ -54,50 +57,64 @@ def test_call_scratch(release, gpu, tp, kw, expected):
     assert e.moe_call_scratch_bytes(QWEN, s, range(QWEN.num_layers), g, w) == expected
 
 
-@pytest.mark.parametrize("release, gpu, tp, kw, expected", [
-    # tp 1: w13 (128, 1,536, 2,048): 4,096 B rows -> 128 x 1,536 x 256; w2 (128, 2,048, 768): 1,536 B rows
-    # -> 128 x 2,048 x 256: 117,440,512 a layer x 48 = 5,637,144,576
-    ("0.10.2", "mi300x", 1, {}, 5_637_144_576), ("0.8.4", "mi300x", 1, {}, 5_637_144_576),
-    ("0.13.0", "mi300x", 1, {}, 5_637_144_576),
-    # tp 2: w2's rows are 384 x 2 = 768 B (not a multiple of 512): w13 only, 128 x 768 x 256 x 48
-    ("0.10.2", "mi300x", 2, {}, 1_207_959_552),
-    # EP at tp 2: 64 whole experts a rank: 64 x (1,536 + 2,048) x 256 x 48
-    ("0.10.2", "mi300x", 2, {"enable_expert_parallel": True}, 2_818_572_288),
-    ("0.10.2", "h100", 1, {}, 0),
-    ("0.10.2", "mi300x", 1, {"weights": "fp8"}, 0),  # quantized methods do not pad
+@pytest.mark.parametrize("release, gpu, tp, kw", [
+    # ROCm pads w13 (128, 1,536, 2,048: 4,096 B rows) and w2 (128, 2,048, 768: 1,536 B rows) at tp 1, w13 alone
+    # at tp 2 (w2 rows 768 B), whole experts under EP; 0.8.2-0.13.0 measure the weights as the device's used
+    # memory, so the padded layout is refused (h32-rocmpad), not counted as 5,637,144,576 B (h32-moescr2)
+    ("0.10.2", "mi300x", 1, {}), ("0.8.4", "mi300x", 1, {}), ("0.13.0", "mi300x", 1, {}),
+    ("0.10.2", "mi300x", 2, {}), ("0.10.2", "mi300x", 2, {"enable_expert_parallel": True}),
 ])
-def test_rocm_padding(release, gpu, tp, kw, expected):
+def test_rocm_padding_refused(release, gpu, tp, kw):
     e, g, s, w = _engine_weights(release, gpu, tp, **kw)
-    assert e.rocm_moe_padding_bytes(QWEN, g, w, s, range(QWEN.num_layers)) == expected
+    with pytest.raises(BadInputError, match="rule rocm_moe_weight_padding.*VLLM_ROCM_MOE_PADDING=0"):
+        e.rocm_moe_padding_bytes(QWEN, g, w, s, range(QWEN.num_layers))
+    e, g, s, w = _engine_weights(release, gpu, tp, padding=False, **kw)
+    assert e.rocm_moe_padding_bytes(QWEN, g, w, s, range(QWEN.num_layers)) == 0
+
+
+@pytest.mark.parametrize("release, gpu, kw", [("0.10.2", "h100", {}), ("0.10.2", "mi300x", {"weights": "fp8"})])
+def test_rocm_padding_nothing_padded(release, gpu, kw):  # NVIDIA; quantized methods do not pad
+    e, g, s, w = _engine_weights(release, gpu, **kw)
+    assert e.rocm_moe_padding_bytes(QWEN, g, w, s, range(QWEN.num_layers)) == 0
 
 
 def test_rocm_padding_from_0_8_2():
-    # Mixtral-8x7B (K 4,096, intermediate 14,336, 8 experts, 32 layers): w13 rows 8,192 B, w2 rows 28,672 B,
-    # both multiples of 512: 8 x (28,672 + 4,096) x 256 x 32 = 2,147,483,648; 0.8.1 has no padding
+    # Mixtral-8x7B (K 4,096, intermediate 14,336): w13 rows 8,192 B, w2 rows 28,672 B, both padded from
+    # 0.8.2 (refused); 0.8.1 has no padding
     mixtral = load_builtin("mixtral-8x7b")
-    for release, expected in (("0.8.1", 0), ("0.8.2", 2_147_483_648), ("0.11.0", 2_147_483_648)):
+    e, g, s, w = _engine_weights("0.8.1", "mi300x", spec=mixtral)
+    assert e.rocm_moe_padding_bytes(mixtral, g, w, s, range(mixtral.num_layers)) == 0
+    for release in ("0.8.2", "0.11.0"):
         e, g, s, w = _engine_weights(release, "mi300x", spec=mixtral)
-        assert e.rocm_moe_padding_bytes(mixtral, g, w, s, range(mixtral.num_layers)) == expected
+        with pytest.raises(BadInputError, match="rule rocm_moe_weight_padding"):
+            e.rocm_moe_padding_bytes(mixtral, g, w, s, range(mixtral.num_layers))
+
+
+#: AMD plans of unquantized experts on 0.8.2-0.13.0 need the padding off (rule rocm_moe_weight_padding)
+NO_PAD = ("--from-vllm", "VLLM_ROCM_MOE_PADDING=0 vllm serve Qwen/Qwen3-30B-A3B")
 
 
 def _capacity(*args):
     p = subprocess.run(["kvplan", "capacity", "qwen3-30b-a3b", *args, "--json"], capture_output=True, text=True)
     data = json.loads(p.stdout) if p.stdout else None
-    return p.returncode, data, p.stderr.strip()
+    # --from-vllm's "planning qwen3-30b-a3b for the command's model" note aside
+    err = "\n".join(ln for ln in p.stderr.strip().splitlines() if not ln.startswith("kvplan: note: planning"))
+    return p.returncode, data, err
 
 
 @pytest.mark.parametrize("args, activation, blocks", [
     # review D1 (b): before 527,372,288 B (the sampler), 78,789 blocks; now the forward with the scratch
-    # 593,913,446 binds and the weights are 5,637,144,576 B more (ROCm padding)
-    (("--engine", "vllm==0.10.2", "--gpu", "mi300x", "--max-num-seqs", "208"), 593_913_446, 75_163),
+    # 593,913,446 binds (padding off: the weights as on an H100)
+    (("--engine", "vllm==0.10.2", "--gpu", "mi300x", "--max-num-seqs", "208", *NO_PAD), 593_913_446, 78_747),
     # before 2,363,752,448 B, 77,622 blocks; int(32,768 x 2 x 6.7 x 2,048) + 1,476,395,008
-    (("--engine", "vllm==0.10.2", "--gpu", "mi300x", "--max-num-batched-tokens", "32768"), 2_375_653_785, 74_030),
+    (("--engine", "vllm==0.10.2", "--gpu", "mi300x", "--max-num-batched-tokens", "32768", *NO_PAD), 2_375_653_785,
+     77_614),
     # review D1 (c): before 527,372,288 B, 57,620 blocks
     (("--engine", "vllm==0.10.2", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel", "--max-num-seqs",
       "208"), 593_913_446, 57_535),
     # AMD 0.13.0: the sampler, 1,285,836,800 B, is above the forward with the output (627,467,878): exact
     # whichever torch
-    (("--engine", "vllm==0.13.0", "--gpu", "mi300x", "--max-num-seqs", "208"), 1_285_836_800, 74_723),
+    (("--engine", "vllm==0.13.0", "--gpu", "mi300x", "--max-num-seqs", "208", *NO_PAD), 1_285_836_800, 78_307),
 ])
 def test_sized_plans(args, activation, blocks):
     rc, data, err = _capacity(*args)
@@ -105,9 +122,14 @@ def test_sized_plans(args, activation, blocks):
     assert (data["activation_bytes"], data["num_blocks"]) == (activation, blocks)
 
 
-def test_mi300x_weights_carry_the_padding():
-    (_, h, _), (_, m, _) = (_capacity("--engine", "vllm==0.10.2", "--gpu", g) for g in ("h100", "mi300x"))
-    assert m["weights_bytes"] - h["weights_bytes"] == 5_637_144_576
+def test_mi300x_padded_refused_unpadded_as_on_an_h100():
+    # padded (the default): refused, the weights line being the device's used memory (h32-rocmpad); padding
+    # off: the H100's weights, 61,074,731,008 B
+    rc, data, err = _capacity("--engine", "vllm==0.10.2", "--gpu", "mi300x")
+    assert rc == 2 and data is None and "rule rocm_moe_weight_padding" in err
+    (_, h, _), (_, m, _) = (_capacity("--engine", "vllm==0.10.2", "--gpu", g, *extra)
+                            for g, extra in (("h100", ()), ("mi300x", NO_PAD)))
+    assert m["weights_bytes"] == h["weights_bytes"] == 61_074_731_008
 
 
 @pytest.mark.parametrize("args, forward, what", [
@@ -124,7 +146,7 @@ def test_mi300x_weights_carry_the_padding():
     (("--engine", "vllm==0.13.0", "--gpu", "h100", "--weights", "fp8", "--max-num-seqs", "8"),
      627_467_878, "at least: the unquantized experts' call scratch, 402,653,184 B"),
     # AMD 0.13.0 with few rows: the forward is 593,913,446 or 627,467,878 by the ROCm build's torch
-    (("--engine", "vllm==0.13.0", "--gpu", "mi300x", "--max-num-seqs", "8"),
+    (("--engine", "vllm==0.13.0", "--gpu", "mi300x", "--max-num-seqs", "8", *NO_PAD),
      627_467_878, "with the (T, K) output fused_experts_impl allocates from torch 2.9 (disable_inplace), which "
      "vllm==0.13.0 on ROCm does not pin"),
 ])

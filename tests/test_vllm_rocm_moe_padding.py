@@ -56,7 +56,11 @@ def test_device_measured_refused(release):
 
 def test_env_off_and_unpadded_shapes():
     assert _padding("0.25.0", QWEN, 1, rocm_moe_padding=False) == 0
-    assert _padding("0.13.0", QWEN, 1) == 5_637_144_576  # h32-moescr2's figure, unchanged
+    # 0.13.0 measures the weights as the device's used memory too: refused where padded (h32-moescr2 had
+    # counted the padded 5,637,144,576 B alone, a lower bound)
+    with pytest.raises(BadInputError, match="rule rocm_moe_weight_padding"):
+        _padding("0.13.0", QWEN, 1)
+    assert _padding("0.13.0", QWEN, 1, rocm_moe_padding=False) == 0
     # tp 2: w2's rows are 768 B (not padded), w13's are: still refused on 0.19.1
     with pytest.raises(BadInputError):
         _padding("0.19.1", QWEN, 2)

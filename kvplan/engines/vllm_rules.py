@@ -969,7 +969,7 @@ RULES = (
     #    AMD MoE plan from 0.20.0 on anyway (VLLM.moe_oracle_experts); the 0.20.0+ rows say what it would count.
     Rule("rocm_moe_weight_padding", "0.8.0", "0.8.1", False,
          "fused_moe/layer.py: no _maybe_pad_weight, envs.py no VLLM_ROCM_MOE_PADDING"),
-    Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", "kept",
+    Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", "device",
          "fused_moe/layer.py UnquantizedFusedMoEMethod._maybe_pad_weight (0.8.2 :100-109: is_rocm, stride(-1) == 1, "
          "stride(-2) x element_size % 512 == 0 -> num_pad = 256 // element_size, F.pad(...)[..., :-num_pad], "
          "empty_cache), process_weights_after_loading pads w13 then w2 (0.8.2 :114/:117; 0.8.3 / 0.8.4 :102, :107, "
@@ -979,7 +979,10 @@ RULES = (
          ":208/:209; 0.12.0 :192, :199, :211/:212; 0.13.0 :191, :198, :210/:211); envs.py VLLM_ROCM_MOE_PADDING "
          "bool(int(os.getenv(..., \"1\"))) (0.8.2 :526, 0.8.5 :579, 0.9.0 :638, 0.9.2 :693, 0.10.2 :807, 0.11.0 :974, "
          "0.11.1 :968, 0.12.0 :1003, 0.13.0 :1000); the quantized methods do not pad (quantization/: no "
-         "VLLM_ROCM_MOE_PADDING)"),
+         "VLLM_ROCM_MOE_PADDING); the weights line is the device's used memory, as 0.14.0-0.20.2's (platforms/rocm.py "
+         "get_current_memory_usage: total - free, 0.8.2 :225-229, 0.9.2 :366-367, 0.10.2 :384-385, 0.11.0 :378-379, "
+         "0.12.0 :432-433, 0.13.0 :480-484), which counts the freed unpadded copies the allocator keeps: refused "
+         "(h32-rocmpad; h32-moescr2 had counted the padded bytes alone, a lower bound)"),
     Rule("rocm_moe_weight_padding", "0.14.0", "0.20.2", "device",
          "unquantized_fused_moe_method.py _maybe_pad_weight as 0.13.0 (0.14.0 / 0.14.1 :185-198, torch.cuda.empty_cache "
          ":196; 0.15.0 / 0.15.1 :166-179; 0.16.0 :189-202; 0.17.0-0.18.1 :192-205, torch.accelerator.empty_cache from "
