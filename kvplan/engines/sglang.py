@@ -25,9 +25,9 @@ FINDINGS); 0.5.9 was read against 0.5.8 the same way (h31-sgl59's FINDINGS), 0.5
 speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding kvplan refuses under
 SGLang), 0.5.14 against 0.5.13 and 0.5.15 against 0.5.14 (h32-sgl514's; 0.5.15.post1 differs from
 0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads), 0.5.16 against 0.5.15.post1
-and 0.5.17 against 0.5.16 (h32-sgl516's). The four releases between 0.5.17 and 0.5.22 (0.5.18 to
-0.5.21) were not read, and RuleBook.resolve refuses them, so a rule written "0.5.17".."0.5.22"
-claims only those. 0.5.21
+and 0.5.17 against 0.5.16 (h32-sgl516's), 0.5.18 against 0.5.17 and 0.5.19 against 0.5.18
+(h32-sgl518's). The two releases between 0.5.19 and 0.5.22 (0.5.20, 0.5.21) were not read, and
+RuleBook.resolve refuses them, so a rule written "0.5.19".."0.5.22" claims only those. 0.5.21
 sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
 the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
 """
@@ -47,8 +47,8 @@ from kvplan.layers import WINDOWED_KINDS
 from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
-            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.22",
-            "0.5.23")
+            "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.18",
+            "0.5.19", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -138,7 +138,7 @@ def _reserved_0_5_10(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int |
     model and the architectures of configs/model_config.py piecewise_cuda_graph_disabled_model_archs
     (``graphs.prefill_graphs`` False, GraphModel.of). H100 (81,559 MiB), Llama-3.1-8B, tp 1: 13,440 +
     58 x 8 = 13,904 MiB, default round(67,655 / 81,559, 3) = 0.830 (0.5.9: 0.835). 0.5.15's prefill
-    graphs (breakable on CUDA) stay on with pipeline stages (``graphs.with_pipeline``), 0.5.17's under
+    graphs (breakable on CUDA) stay on with pipeline stages (``graphs.with_pipeline``, to 0.5.18), 0.5.17-0.5.19's under
     DP attention too (``graphs.with_dp_attention``: sized for the chunk before SGLang divides it by
     dp, server_args.py _handle_data_parallelism running after _handle_gpu_memory_settings)."""
     graphs = graphs or GraphModel()
@@ -196,10 +196,11 @@ class GraphModel:
     ``prefill_max_bs`` (the prefill graphs' token cap an architecture sets: MuseGlimmer's 512) and
     ``context_length`` (--context-length as given, where the release caps the piecewise graphs by
     it: 0.5.13-0.5.16, rule prefill_graphs "context_clamp"; None: not given or not read),
-    ``with_pipeline`` (the prefill graphs stay on with pipeline stages: 0.5.15-0.5.17's breakable ones,
-    rule prefill_graphs "pp_kept"; 0.5.10-0.5.14 and 0.5.22+ turn them off at pp > 1) and
-    ``with_dp_attention`` (they stay on under DP attention: 0.5.17's breakable ones, rule
-    prefill_graphs "dp_kept"; every other release turns them off)."""
+    ``with_pipeline`` (the prefill graphs stay on with pipeline stages: 0.5.15-0.5.18's breakable ones,
+    rule prefill_graphs "pp_kept"; 0.5.10-0.5.14 and 0.5.19+ turn them off at pp > 1) and
+    ``with_dp_attention`` (they stay on under DP attention: 0.5.17-0.5.19's breakable ones, rule
+    prefill_graphs "dp_kept"; 0.5.10-0.5.16 turn them off; 0.5.22+'s sum, _reserved_0_5_23, keeps them
+    without reading this)."""
 
     mla: bool = False
     llama2: bool = False
@@ -429,6 +430,25 @@ _SWA_POOL_0_5_23 = (
     "MiMoV2MTP", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
     "DiffusionGemmaForBlockDiffusion", "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM",
     "MuseGlimmerForConditionalGeneration", "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM")
+#: 0.5.16 and 0.5.17's modules that pass a sliding window (rule sliding_window_archs; h32-sgl516), and their
+#: is_hybrid_swa_model architectures (rule swa_pool_archs: configs/model_config.py 0.5.16 lines 1903-1941).
+_SW_0_5_16 = _SW_0_4_9 + (
+    "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
+    "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
+    "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
+    "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
+    "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
+    "DFlashDraftModel", "UnlimitedOCRForCausalLM", "InklingForConditionalGeneration",
+    "InklingForConditionalGenerationMTP", "MellumForCausalLM")
+_SWA_POOL_0_5_16 = (
+    "Llama4ForConditionalGeneration", "GptOssForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM",
+    "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "DeepseekV4ForCausalLM",
+    "DeepseekV4ForCausalLMNextN", "LagunaForCausalLM", "Step3p7ForConditionalGeneration",
+    "Gemma4UnifiedForConditionalGeneration", "UnlimitedOCRForCausalLM", "DeepseekV4ForCausalLMDSpark",
+    "MellumForCausalLM", "InklingForConditionalGeneration", "InklingForConditionalGenerationMTP")
+#: 0.5.18's MuseGlimmer (models/muse_glimmer.py: a sliding window on its sliding layers; configs/model_config.py
+#: is_hybrid_swa_model lines 2050-2090)
+_MUSE_GLIMMER = ("MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration")
 
 
 def _full_windows(spec):
@@ -659,6 +679,9 @@ _FUSION_PATHS_0_5_13 = _FUSION_PATHS_0_5_9 + ("MistralLarge3ForCausalLM",)
 _FUSION_AUTO_0_5_14 = _FUSION_AUTO_0_5_13 + ("Qwen3VLMoeForConditionalGeneration", "NemotronHForCausalLM",
                                              "NemotronHPuzzleForCausalLM")
 _FUSION_PATHS_0_5_14 = _FUSION_PATHS_0_5_13 + ("Qwen3VLMoeForConditionalGeneration",)
+#: 0.5.18 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979) adds DeepseekV4ForCausalLM and
+#: InternS2MobiusForConditionalGeneration (both refused before any all-reduce is timed: no rotary table read).
+_FUSION_AUTO_0_5_18 = _FUSION_AUTO_0_5_14 + ("DeepseekV4ForCausalLM", "InternS2MobiusForConditionalGeneration")
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -733,6 +756,10 @@ _MM_0_5_14 = _MM_0_5_13 + ("MiniMaxM3SparseForConditionalGeneration", "MiMoV2ASR
 _MM_0_5_15 = _MM_0_5_14 + ("LocateAnythingForConditionalGeneration", "UnlimitedOCRForCausalLM")
 #: 0.5.16 and 0.5.17 (configs/model_config.py multimodal_model_archs 0.5.16 lines 1692-1761): 0.5.15's and GLM-Image.
 _MM_0_5_16 = _MM_0_5_15 + ("GlmImageForConditionalGeneration",)
+#: 0.5.18 (configs/model_config.py multimodal_model_archs lines 1822-1893): 0.5.17's and MuseGlimmer, InternS2Mobius.
+_MM_0_5_18 = _MM_0_5_16 + ("MuseGlimmerForConditionalGeneration", "InternS2MobiusForConditionalGeneration")
+#: 0.5.19 (configs/model_config.py multimodal_model_archs lines 1886-1958): 0.5.18's and Dots3Note.
+_MM_0_5_19 = _MM_0_5_18 + ("Dots3NoteForCausalLM",)
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -954,6 +981,20 @@ RULES = (
          _ARGS + " (0.5.16) _handle_gpu_memory_settings lines 3900-4103 (sum lines 4060-4083, floor lines 4080-4081), "
          "reserve_for_graph_mb lines 4164-4196; 0.5.17 lines 4607-4808 (sum lines 4754-4782), reserve_for_graph_mb "
          "lines 4882-4922; the post-capture path only with SGLANG_ENABLE_POST_CAPTURE_KV_SIZING (off)"),
+    #    0.5.18: the same sum (server_args.py _handle_gpu_memory_settings lines 4802-5004: tiers lines 4830-4889,
+    #    prefill max_bs lines 4919-4939, sum lines 4949-4977, floor lines 4974-4975; reserve_for_graph_mb lines
+    #    5078-5118 and _generate_prefill_cuda_graph_batch_sizes lines 5186-5203 identical); the opt-in post-capture path
+    #    reserves 1536 (was 512) MiB + tp x pp / 8 GiB (line 4952), and --language-model-only (default False) skips the
+    #    VLM step.
+    #    0.5.19: the same sum, moved to arg_groups/memory_hook.py handle_gpu_memory_settings (lines 26-289: 0.5.18's
+    #    with declare_resolution for the field writes; tiers lines 63-150 keep 0.5.18's 2,048 / 24 / 80 on 20-35 GiB, no
+    #    --max-running-requests cap on the decode max_bs, unlike 0.5.22) and reserve_for_graph_mb (lines 292-334); one
+    #    new branch caps the prefill max_bs at 8,192 at pp > 1 (lines 23, 196-204), reached only with the breakable
+    #    backend asked for at pp > 1 (rule prefill_graphs turns it off there by default).
+    Rule("mem_fraction_static_default", "0.5.18", "0.5.19", "reserved_0_5_13",
+         _ARGS + " (0.5.18) _handle_gpu_memory_settings lines 4802-5004 (sum lines 4949-4977, floor lines 4974-4975), "
+         "reserve_for_graph_mb lines 5078-5118; 0.5.19 sglang/srt/arg_groups/memory_hook.py handle_gpu_memory_settings "
+         "lines 26-289 (sum lines 231-256), reserve_for_graph_mb lines 292-334"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -1008,7 +1049,16 @@ RULES = (
     #    pool_configurator.py _compute_cell_size lines 183-315 sizes an MLA latent by calculate_mla_kv_cache_dim, lines
     #    204-210: the bytes stored, which differ from kv_lora_rank + qk_rope_head_dim only for the fp8 DSA layout
     #    below 10.x that rule dsa refuses)
-    Rule("pool_formula", "0.4.6", "0.5.17", "fraction_of_free_at_start",
+    #    0.5.18 the same for what kvplan plans (kv_cache_configurator.py _profile_available_bytes lines 1764-1811:
+    #    0.5.17's less the multimodal reservation, rule multimodal; _resolve_memory_pool_config / config_from_budget
+    #    lines 1928-1968 identical; pool_configurator.py _compute_cell_size lines 235-350: MHA heads by
+    #    get_num_kv_heads(tp, dcp), dcp 1 by default; the DSA indexer term, _compute_dsa_indexer_cell_size lines
+    #    352-413, counts only the layers that compute top-k, all of DeepSeek-V3.2's; calculate_pool_sizes lines 415-424
+    #    identical)
+    #    0.5.19 the same (_profile_available_bytes lines 1990-2043 runs gc.collect() before it measures: weight-loading
+    #    temporaries still referenced are freed first; config_from_budget lines 2178-2208 + the unified pool's byte
+    #    total, --enable-unified-memory only; pool_configurator.py lines 157-436 renames)
+    Rule("pool_formula", "0.4.6", "0.5.19", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -1027,7 +1077,10 @@ RULES = (
     #    arg_groups/overrides.py _page_size_default lines 1755-1775, the same choices)
     #    0.5.16 the same (_handle_page_size lines 5148-5156 identical; overrides.py _page_size_default lines 1917-1936)
     #    0.5.17 the same (_handle_page_size lines 5924-5932; _page_size_default lines 2280-2299)
-    Rule("page_size", "0.4.6", "0.5.17", 1, _ARGS + ": page_size default 1"),
+    #    0.5.18 the same (_handle_page_size lines 6139-6147; _page_size_default lines 2378-2397, identical)
+    #    0.5.19 the same (_page_size_default overrides.py lines 1377-1399, a rename, run by arg_groups/pipeline.py line
+    #    264)
+    Rule("page_size", "0.4.6", "0.5.19", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -1046,8 +1099,8 @@ RULES = (
          _ARGS + ": --kv-cache-dtype choices"),
     #    0.5.16: + mxfp8, nvfp4, fp4_mx_block16 (server_args.py lines 604-629, 0.5.22's and fp4_e2m1, which
     #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype, lines 22-94, now rejects as deprecated);
-    #    0.5.17 the same (server_args.py lines 671-697)
-    Rule("kv_cache_dtypes", "0.5.16", "0.5.17",
+    #    0.5.17 the same (server_args.py lines 671-697); 0.5.18 (lines 680-706) and 0.5.19 (lines 604-614) the same
+    Rule("kv_cache_dtypes", "0.5.16", "0.5.19",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16", "fp4_e2m1"),
          _ARGS + " (0.5.16) lines 604-629: --kv-cache-dtype choices; 0.5.17 lines 671-697"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
@@ -1069,8 +1122,9 @@ RULES = (
     Rule("kv_dtypes_unmodelled", "0.4.6", "0.5.15.post1", {}, _ARGS + ": no --kv-cache-dtype kvplan has a format for "
          "but does not plan (fp4_e2m1 has no kvplan format)"),
     #    0.5.16 and 0.5.17: nvfp4 as 0.5.22 (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines
-    #    333-556 in both)
-    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.17",
+    #    333-556 in both); 0.5.18 and 0.5.19 the same (fp4_kv_cache_quant_method.py: only load_scales_from_model
+    #    differs)
+    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.19",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
                    "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
@@ -1102,6 +1156,10 @@ RULES = (
     #    0.5.16 the same measurement (ModelRunner.init_torch_distributed, model_runner.py lines 882-895, calls
     #    distributed/bootstrap.py init_torch_distributed lines 51-143: pre_model_load_memory after the distributed
     #    init, lines 116-121); 0.5.17 the same (bootstrap.py lines 51-135)
+    #    0.5.18 the same measurement (bootstrap.py init_torch_distributed lines 64-159: a TP LM-head all-to-all pre-warm
+    #    before it only with enable_tp_lm_head_all_to_all, which overrides.py _tp_lm_head_all_to_all_default lines
+    #    2408-2428 turns on for PD decode nodes only); 0.5.19 the same (lines 71-170: a gated-launch wait only with
+    #    --gated-launch-port, default None). Both pin torch 2.13.0 (0.5.17: 2.11.0); these figures are vLLM's anyway.
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -1126,7 +1184,9 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (fp8.py get_min_capability lines 277-283, mxfp4.py lines 273-274, identical)
     #    0.5.16 the same for kvplan's formats (fp8.py get_min_capability lines 282-292: + 95 / 94 for mxfp8 on ROCm;
     #    mxfp4.py lines 273-274); 0.5.17 the same (fp8.py lines 288-298, mxfp4.py lines 277-278)
-    Rule("weights_min_capability", "0.5.1", "0.5.17", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.18 the same (fp8.py lines 289-299, mxfp4.py lines 278-279, identical); 0.5.19 the same (lines 298-308,
+    #    334-335)
+    Rule("weights_min_capability", "0.5.1", "0.5.19", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -1145,7 +1205,8 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (model_runner.py line 1440)
     #    0.5.16 the same (model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu lines 48-62);
     #    0.5.17 the same (load_model_utils.py)
-    Rule("min_capability", "0.4.6", "0.5.17", (7, 5),
+    #    0.5.18 the same (load_model_utils.py lines 65-79, a rename); 0.5.19 the same (lines 75-86)
+    Rule("min_capability", "0.4.6", "0.5.19", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1324,6 +1385,24 @@ RULES = (
          _ARGS + " (0.5.17) _get_default_attn_backend lines 5655-5727 (fa3 on Hopper line 5682, fa4 for asymmetric "
          "K/V lines 5697-5700, trtllm_mha on sm100 line 5701); " + _OVR15 + " (0.5.17) _attention_backend_default "
          "lines 2014-2027, _lfm2_overrides lines 1075-1078"),
+    #    0.5.18: _get_default_attn_backend identical (server_args.py lines 5870-5942: fa3 line 5903, fa4 for asymmetric
+    #    K/V line 5915, trtllm_mha line 5916); _qwen3_5_hybrid_overrides (overrides.py lines 1319-1344) is registered
+    #    for InternS2MobiusForConditionalGeneration too (its own backend on sm100).
+    #    0.5.19 the same: arg_groups/model_override_base.py get_default_attn_backend lines 273-346 (0.5.18's, renames:
+    #    fa3 line 307, fa4 line 319, trtllm_mha line 320), model_overrides/qwen3_5.py lines 20-27 the same
+    #    architectures; MiniCPM's new override (model_overrides/minicpm.py) is rule own_backend_unread.
+    Rule("mha_backend_default", "0.5.18", "0.5.19",
+         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+          "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                  "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
+                  "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
+                  "Lfm2MoeForCausalLM", "InternS2PreviewForConditionalGeneration",
+                  "InternS2MobiusForConditionalGeneration", "MiniCPMV4_6ForConditionalGeneration",
+                  "DeepseekV4ForCausalLM"),
+          "asymmetric_kv": "fa4"},
+         _ARGS + " (0.5.18) _get_default_attn_backend lines 5870-5942 (fa3 on Hopper line 5903, fa4 for asymmetric "
+         "K/V line 5915, trtllm_mha on sm100 line 5916); " + _OVR15 + " (0.5.18) _qwen3_5_hybrid_overrides lines "
+         "1319-1344; 0.5.19 sglang/srt/arg_groups/model_override_base.py get_default_attn_backend lines 273-346"),
     #    0.5.23: arg_groups/model_override_base.py get_default_attn_backend (lines 277-350): fa3 on
     #    9.x (line 311), on 10.x trtllm_mha (line 325) or, for a model whose K and V rows differ in
     #    width (ModelConfig.has_asymmetric_kv), fa4 (line 324: "asymmetric_kv"); the architectures
@@ -1401,13 +1480,27 @@ RULES = (
     #    _gemma4_overrides lines 604-630: trtllm_mha on sm100, else triton; _step3p_overrides lines 920-947: fa4 on
     #    Blackwell, pages of 128 by _fa4_page_constraint lines 1674-1693; fa3 on Hopper).
     #    0.5.16 and 0.5.17 the same (_gemma4_overrides / _step3p_overrides identical: overrides.py 0.5.16 lines 710-731,
-    #    1075-1098; 0.5.17 lines 1007-1028, 1372-1395)
-    Rule("own_backend_unread", "0.5.15", "0.5.17",
+    #    1075-1098; 0.5.17 lines 1007-1028, 1372-1395; 0.5.18 lines 1063-1084, 1459-1482)
+    Rule("own_backend_unread", "0.5.15", "0.5.18",
          {**{a: "arg_groups/overrides.py _gemma4_overrides lines 604-630 (Gemma 4)"
              for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
           **{a: "arg_groups/overrides.py _step3p_overrides lines 920-947 (Step-3.5 / 3.7: fa4 on Blackwell)"
              for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")}},
          _OVR15 + " (0.5.15) _gemma4_overrides lines 604-630, _step3p_overrides lines 920-947"),
+    #    0.5.19: Gemma 4 (arg_groups/model_overrides/gemma4.py _gemma4_overrides lines 25-47) and Step-3.5 / 3.7
+    #    (overrides.py _step3p_overrides lines 455-479) as before, and MiniCPM (model_overrides/minicpm.py
+    #    _minicpm_sala_overrides lines 17-67, registered for MiniCPMForCausalLM and MiniCPMSALAForCausalLM: its own
+    #    minicpm_flashattn / minicpm_flashinfer backends for a config with has_minicpm_sparse_attention, the radix cache
+    #    off for hybrid layers, DP attention refused), as 0.5.22 / 0.5.23 have it.
+    Rule("own_backend_unread", "0.5.19", "0.5.19",
+         {**{a: "arg_groups/model_overrides/gemma4.py _gemma4_overrides lines 25-47 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "arg_groups/overrides.py _step3p_overrides lines 455-479 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
+          **{a: "arg_groups/model_overrides/minicpm.py _minicpm_sala_overrides lines 17-67 (MiniCPM: sparse-attention "
+                "backends, no DP attention)" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")}},
+         "sglang/srt/arg_groups/model_overrides/gemma4.py lines 25-47, minicpm.py lines 17-67; arg_groups/overrides.py "
+         "_step3p_overrides lines 455-479 (0.5.19)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
@@ -1507,7 +1600,9 @@ RULES = (
     #    405-415; 0.5.17 lines 551-673) is registered for LongcatFlashForCausalLM and its NextN too (server_args.py
     #    0.5.16 lines 4366-4374; is_deepseek_dsa + GlmMoeDsaNextN / LongcatFlash, model_config.py lines 105-120);
     #    _get_default_attn_backend as 0.5.15 (fa3 on Hopper, flashinfer on sm100).
-    Rule("mla_backend_default", "0.5.16", "0.5.17",
+    #    0.5.18 the same (_deepseek_family_overrides overrides.py lines 603-715 identical, trtllm_mla line 681;
+    #    _get_default_attn_backend flashinfer on sm100 line 5931)
+    Rule("mla_backend_default", "0.5.16", "0.5.18",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
                                                      "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
                                                      "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM",
@@ -1517,6 +1612,19 @@ RULES = (
          "DeepseekV32, KimiK25, MistralLarge3, Pixtral, GlmMoeDsa, LongcatFlash without DSA); " + _ARGS +
          " _get_default_attn_backend lines 4880-4949 (fa3 on Hopper, flashinfer on sm100); 0.5.17 overrides.py "
          "lines 551-673"),
+    #    0.5.19: _deepseek_family_overrides moves to arg_groups/model_overrides/deepseek_v2.py (lines 31-145, a rename;
+    #    trtllm_mla line 111) and is registered for Dots3NoteForCausalLM too (as 0.5.22); get_default_attn_backend
+    #    (model_override_base.py lines 273-346: fa3 on Hopper line 333, flashinfer on sm100 line 335).
+    Rule("mla_backend_default", "0.5.19", "0.5.19",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM",
+                                                     "LongcatFlashForCausalLM", "LongcatFlashForCausalLMNextN",
+                                                     "Dots3NoteForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _MOD23 + "deepseek_v2.py (0.5.19) _deepseek_family_overrides lines 31-145 (trtllm_mla on sm100 line 111 "
+         "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
+         "lines 273-346 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1581,6 +1689,18 @@ RULES = (
          {"trtllm_mla": ((32, 64), 64, "2053-2061"), "trtllm_mha": ((16, 32, 64, 128), 64, "2081-2094"),
           "fa4": ((128,), 128, "2200-2218")},
          _OVR15 + " (0.5.17) _mla_backend_page_constraints and _fa4_page_constraint"),
+    #    0.5.18 the same values (_mla_backend_page_constraints lines 2129-2205, _fa4_page_constraint lines 2298-2316,
+    #    identical)
+    Rule("backend_page_size", "0.5.18", "0.5.18",
+         {"trtllm_mla": ((32, 64), 64, "2151-2159"), "trtllm_mha": ((16, 32, 64, 128), 64, "2179-2192"),
+          "fa4": ((128,), 128, "2298-2316")},
+         _OVR15 + " (0.5.18) _mla_backend_page_constraints and _fa4_page_constraint"),
+    #    0.5.19 the same values (overrides.py _mla_backend_page_constraints lines 1128-1204, _fa4_page_constraint lines
+    #    1297-1315: renames)
+    Rule("backend_page_size", "0.5.19", "0.5.19",
+         {"trtllm_mla": ((32, 64), 64, "1150-1158"), "trtllm_mha": ((16, 32, 64, 128), 64, "1178-1191"),
+          "fa4": ((128,), 128, "1297-1315")},
+         _OVR15 + " (0.5.19) _mla_backend_page_constraints and _fa4_page_constraint"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1630,7 +1750,9 @@ RULES = (
     #    0.5.16 the same (calculate_mla_kv_cache_dim, mem_cache/kv_cache_configurator.py lines 1816-1867, same body)
     #    0.5.17: the pool's cell is calculate_mla_kv_cache_dim (model_executor/pool_configurator.py lines 204-210):
     #    sized as stored, as 0.5.23
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.17", None,
+    #    0.5.18 and 0.5.19 the same (calculate_mla_kv_cache_dim kv_cache_configurator.py 0.5.18 lines 2139-2190
+    #    identical, 0.5.19 lines 2379-2427 a rename)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.19", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1656,9 +1778,11 @@ RULES = (
     Rule("trtllm_mha_large_page", "0.4.6", "0.5.16", None, "trtllm_mha keeps pages of 16, 32 or 64 (backend_page_size)"),
     #    0.5.17: TRTLLMHAAttnBackend.__init__ (layers/attention/trtllm_mha_backend.py lines 210-234) raises for pages of
     #    128 or more off the XQA path unless GQA, equal K / V head dims and a power of 2, as 0.5.22
-    Rule("trtllm_mha_large_page", "0.5.17", "0.5.17", 128,
+    #    0.5.18 the same check (lines 220-244); 0.5.19 the same (lines 238-261)
+    Rule("trtllm_mha_large_page", "0.5.17", "0.5.19", 128,
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (0.5.17) lines 210-234 'trtllm_mha with "
-         "page_size=... requires trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'"),
+         "page_size=... requires trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; 0.5.18 lines "
+         "220-244, 0.5.19 lines 238-261"),
     Rule("trtllm_mha_large_page", "0.5.22", "0.5.23", 128,
          "sglang/srt/layers/attention/trtllm_mha_backend.py lines 368-389 'trtllm_mha with page_size=... requires "
          "trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; "
@@ -1737,7 +1861,10 @@ RULES = (
     #    0.5.16 and 0.5.17 the same on CUDA (_set_default_dsa_kv_cache_dtype / _set_default_dsa_backends, server_args.py
     #    0.5.16 lines 4284-4302, 0.5.17 lines 5009-5027; page 64 overrides.py 0.5.16 line 401; the DSA cache layer split
     #    only on PD prefill workers with context parallelism)
-    Rule("dsa", "0.5.15", "0.5.17",
+    #    0.5.18 the same (_set_default_dsa_kv_cache_dtype / _set_default_dsa_backends lines 5205-5223 identical,
+    #    _dsa_kv_cache_dtype_default / _dsa_split_backend_resolution overrides.py lines 1595-1747 identical)
+    #    0.5.19 the same (overrides.py lines 599-643, 670-753 renames; model_overrides/deepseek_v2.py page 64)
+    Rule("dsa", "0.5.15", "0.5.19",
          DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _OVR15 + " (0.5.15) _deepseek_family_overrides lines 374-386 (ROCm: page 1 without aiter's preshuffle "
          "paged-MQA kernel, else 64), _dsa_kv_cache_dtype_default lines 1052-1096, _dsa_split_backend_resolution "
@@ -1839,6 +1966,20 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
          _OVR15 + " (0.5.17): _attention_backend_fa3_fp8_fallback lines 2189-2196, _mla_kv_cache_dtype_checks lines "
          "2111-2141; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
+    #    0.5.18 the same verdicts (_mla_kv_cache_dtype_checks lines 2209-2239, _attention_backend_fa3_fp8_fallback lines
+    #    2287-2294, identical; trtllm_mha_backend.py lines 435, 800, 1134)
+    Rule("fp8_kv_start", "0.5.18", "0.5.18",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 2224, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR15 + " (0.5.18): _attention_backend_fa3_fp8_fallback lines 2287-2294, _mla_kv_cache_dtype_checks lines "
+         "2209-2239; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
+    #    0.5.19 the same verdicts (_mla_kv_cache_dtype_checks lines 1208-1238, _attention_backend_fa3_fp8_fallback lines
+    #    1286-1293: renames; trtllm_mha_backend.py lines 458, 828, 1277)
+    Rule("fp8_kv_start", "0.5.19", "0.5.19",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1223, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR15 + " (0.5.19): _attention_backend_fa3_fp8_fallback lines 1286-1293, _mla_kv_cache_dtype_checks lines "
+         "1208-1238; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -2017,6 +2158,25 @@ RULES = (
          "DP attention; " + _OVR15 + " _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1352-1371 and "
          "_flashinfer_allreduce_fusion_auto_enable lines 1374-1396 (0.5.14's list and conditions); "
          "--enforce-disable-flashinfer-allreduce-fusion lines 1399-1409"),
+    #    0.5.18: _FLASHINFER_ALLREDUCE_FUSION_ARCHS (overrides.py lines 1959-1979) + DeepseekV4ForCausalLM and
+    #    InternS2MobiusForConditionalGeneration; _flashinfer_allreduce_fusion_auto_enable (lines 1983-2004),
+    #    _enforce_disable_allreduce_fusion (lines 2008-2017), apply_flashinfer_allreduce_fusion (communicator.py lines
+    #    165-179) identical, FUSE_ALLREDUCE_MAX_BATCH_SIZE 2048 (line 162); should_fuse_mlp_allreduce_with_next_layer
+    #    (lines 809-866) no longer fuses under hybrid expert + tensor parallelism (moe_ep_size > 1 and moe_tp_size > 1),
+    #    a split kvplan does not plan (its expert parallelism spans every rank: moe_tp_size 1).
+    #    0.5.19 the same (overrides.py _flashinfer_allreduce_fusion_auto_enable lines 968-1003: a rename and a
+    #    Qwen3.5-MoE branch under SGLANG_FLASHINFER_MNNVL_CUTEDSL_AR_FUSION; the list unchanged; communicator.py
+    #    apply_flashinfer_allreduce_fusion lines 191-205 and should_fuse_mlp_allreduce_with_next_layer lines 886-943
+    #    identical, FUSE_ALLREDUCE_MAX_BATCH_SIZE line 188)
+    Rule("allreduce_rms_fusion", "0.5.18", "0.5.19",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_18),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True),
+         _COMM + " (0.5.18) apply_flashinfer_allreduce_fusion lines 165-179: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _OVR15 + " (0.5.18) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979 and "
+         "_flashinfer_allreduce_fusion_auto_enable lines 1983-2004; --enforce-disable-flashinfer-allreduce-fusion "
+         "lines 2008-2017; 0.5.19 overrides.py lines 968-1016, communicator.py lines 188-205"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -2129,15 +2289,19 @@ RULES = (
          "python/sglang/srt/models/ (0.5.15): as 0.5.14, unlimited_ocr.py"),
     #    0.5.16 and 0.5.17: the same modules (their window lines identical) and inkling.py / inkling_common/attn.py
     #    (InklingForConditionalGeneration, its MTP) and mellum.py (MellumForCausalLM), hybrid SWA (swa_pool_archs)
-    Rule("sliding_window_archs", "0.5.16", "0.5.17", _SW_0_4_9 + (
-        "GptOssForCausalLM", "Olmo2ForCausalLM", "JetNemotronForCausalLM", "AfmoeForCausalLM", "Cohere2ForCausalLM",
-        "IQuestLoopCoderForCausalLM", "MiMoV2FlashForCausalLM", "MiMoV2ForCausalLM", "MiMoV2MTP", "Exaone4ForCausalLM",
-        "ExaoneMoEForCausalLM", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration",
-        "LagunaForCausalLM", "Cohere2MoeForCausalLM", "Cohere2VisionForConditionalGeneration", "NemotronHForCausalLM",
-        "NemotronHPuzzleForCausalLM", "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration",
-        "DFlashDraftModel", "UnlimitedOCRForCausalLM", "InklingForConditionalGeneration",
-        "InklingForConditionalGenerationMTP", "MellumForCausalLM"),
+    Rule("sliding_window_archs", "0.5.16", "0.5.17", _SW_0_5_16,
          "python/sglang/srt/models/ (0.5.16, 0.5.17): as 0.5.15, inkling.py, inkling_common/attn.py, mellum.py"),
+    #    0.5.18: the same modules (their window lines identical but dflash.py's attention type) and muse_glimmer.py
+    #    (MuseGlimmerForCausalLM / ForConditionalGeneration: config.sliding_window - 1 on sliding layers, as 0.5.22)
+    Rule("sliding_window_archs", "0.5.18", "0.5.18", _SW_0_5_16 + _MUSE_GLIMMER,
+         "python/sglang/srt/models/ (0.5.18): as 0.5.17, muse_glimmer.py"),
+    #    0.5.19: + granite.py / granitemoe.py's SWA classes (granite_layer_attn_params lines 59-72: sliding_window - 1
+    #    on the sliding layers of model_type granite_swa / granitemoe_swa; GraniteForCausalLM / GraniteMoeForCausalLM
+    #    keep none), spark2_5.py (Spark2_5ForCausalLM); dots3 (Dots3NoteForCausalLM, MLA with windowed layers) is left
+    #    out as in 0.5.22 / 0.5.23's list (refused by the rotary rule)
+    Rule("sliding_window_archs", "0.5.19", "0.5.19", _SW_0_5_16 + _MUSE_GLIMMER + (
+        "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "Spark2_5ForCausalLM"),
+         "python/sglang/srt/models/ (0.5.19): as 0.5.18, granite.py, granitemoe.py, spark2_5.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
@@ -2244,15 +2408,19 @@ RULES = (
          "arg_groups/overrides.py _gpt_oss_overrides lines 475-570 (no disable_hybrid_swa_memory)"),
     #    0.5.16 and 0.5.17: is_hybrid_swa_model (configs/model_config.py 0.5.16 lines 1903-1941, 0.5.17 lines
     #    1988-2026) + DeepseekV4ForCausalLMDSpark, MellumForCausalLM, InklingForConditionalGeneration(+MTP)
-    Rule("swa_pool_archs", "0.5.16", "0.5.17",
-         {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
-          "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
-          "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
-          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
-          "UnlimitedOCRForCausalLM": (), "DeepseekV4ForCausalLMDSpark": (), "MellumForCausalLM": (),
-          "InklingForConditionalGeneration": (), "InklingForConditionalGenerationMTP": ()},
+    Rule("swa_pool_archs", "0.5.16", "0.5.17", {a: () for a in _SWA_POOL_0_5_16},
          "python/sglang/srt/configs/model_config.py (0.5.16) is_hybrid_swa_model lines 1903-1941; 0.5.17 lines "
          "1988-2026; arg_groups/overrides.py _gpt_oss_overrides (0.5.16) lines 578-671"),
+    #    0.5.18: is_hybrid_swa_model (configs/model_config.py lines 2050-2090) + MuseGlimmerForCausalLM and
+    #    MuseGlimmerForConditionalGeneration
+    Rule("swa_pool_archs", "0.5.18", "0.5.18", {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER},
+         "python/sglang/srt/configs/model_config.py (0.5.18) is_hybrid_swa_model lines 2050-2090"),
+    #    0.5.19: + GraniteSWAForCausalLM, GraniteMoeSWAForCausalLM (SWA_SINK_ARCHS lines 54-60, with GptOss;
+    #    is_hybrid_swa_model lines 2115-2155)
+    Rule("swa_pool_archs", "0.5.19", "0.5.19",
+         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM")},
+         "python/sglang/srt/configs/model_config.py (0.5.19) is_hybrid_swa_model lines 2115-2155, SWA_SINK_ARCHS lines "
+         "54-60"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -2278,6 +2446,8 @@ RULES = (
     #    0.5.15 the same (arg_groups/overrides.py _llama4_overrides lines 574-600, the assert server_args.py lines
     #    4109-4122)
     #    0.5.16 and 0.5.17 the same (_llama4_overrides identical: overrides.py 0.5.16 lines 676-702, 0.5.17 lines 973-999)
+    #    0.5.18 the same (overrides.py lines 1029-1055, identical); 0.5.19 the same (model_overrides/llama4.py lines
+    #    20-47)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -2362,7 +2532,13 @@ RULES = (
     #    utils.py validate_input_length lines 181-211 identical)
     #    0.5.17 the same at --dcp-size 1, the default (the pool bounds x dcp_size: tp_worker.py lines 386-413, 508-528;
     #    scheduler.py lines 2110-2146)
-    Rule("request_cap", "0.5.15", "0.5.17",
+    #    0.5.18 the same (tp_worker.py alloc_memory_pool lines 390-416 and get_worker_info lines 525-544, scheduler.py
+    #    init_req_max_new_tokens lines 2176-2212: dcp renames; validate_input_length managers/utils.py lines 193-223)
+    #    0.5.19 the same (alloc_memory_pool lines 407-433, init_req_max_new_tokens lines 2372-2408,
+    #    validate_input_length lines 206-236 identical; get_worker_info lines 542-563 reports
+    #    ReqToTokenPool.schedulable_token_capacity, the pool's tokens unless an aux cache is attached, MiniCPM-SALA's
+    #    only: memory_pool.py lines 344-355)
+    Rule("request_cap", "0.5.15", "0.5.19",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
                            "managers/scheduler.py init_req_max_new_tokens lines 1888-1907 (a request stops at "
@@ -2420,6 +2596,8 @@ RULES = (
     #    0.5.14 server_args.py line 856 pp_size (_handle_pipeline_parallelism lines 5418-5423 identical)
     #    0.5.15 server_args.py line 830 pp_size
     #    0.5.16 and 0.5.17 the same (_handle_pipeline_parallelism identical: lines 6118-6126, 7027-7035)
+    #    0.5.18 the same (lines 7255-7263); 0.5.19 server_args.py pp_size line 953 (_pipeline_parallel_overlap_disable
+    #    arg_groups/overrides.py lines 1617-1621)
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -2440,6 +2618,8 @@ RULES = (
     #    0.5.15 the same (ReqToTokenPool memory_pool.py lines 242-309, identical)
     #    0.5.16 the same (ReqToTokenPool memory_pool.py lines 249-271, + a CPU tensor; kv_cache_configurator.py
     #    _init_pools lines 504-512: context_len + 4 + draft tokens); 0.5.17 the same (lines 261-283, 552-557)
+    #    0.5.18 the same (ReqToTokenPool.__init__ lines 261-283 identical); 0.5.19 the same (lines 261-284: + a CPU-side
+    #    aux-cache slot)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -2477,7 +2657,9 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (_resolve_max_num_reqs lines 1225-1262 identical; tp_worker.py line 342).
     #    0.5.16 the same (kv_cache_configurator.py resolve_max_num_reqs lines 1622-1659: 0.5.15's with ModelRunner.dp_size,
     #    dp_size under DP attention else 1, read as ps.attn_dp_size, the same number); 0.5.17 the same (lines 1719-1772)
-    Rule("running_requests", "0.5.14", "0.5.17", {"aligned": True, "given_capped": True, "floor_one": False},
+    #    0.5.18 and 0.5.19 the same (resolve_max_num_reqs kv_cache_configurator.py 0.5.18 lines 1873-1926, 0.5.19 lines
+    #    2105-2158, identical)
+    Rule("running_requests", "0.5.14", "0.5.19", {"aligned": True, "given_capped": True, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.14) _resolve_max_num_reqs lines 981-1018 "
          "(a given R: min(R // dp_size, token_capacity // 2), lines 988-994), _resolve_memory_pool_config lines "
          "1051-1076; managers/tp_worker.py line 336"),
@@ -2527,7 +2709,10 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (the 0.85 at server_args.py lines 4469-4471; GptOss aiter on hip
     #    arg_groups/overrides.py line 489, Olmo2 triton off CUDA lines 910-916)
     #    0.5.16 and 0.5.17 the same (_handle_amd_specifics identical: lines 5158-5160, 5934-5936)
-    Rule("aiter_fraction", "0.5.10", "0.5.17", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.18 the same (lines 6149-6151); 0.5.19 the same (arg_groups/platform_hook.py handle_amd_specifics lines
+    #    62-66; GptOss aiter on hip model_overrides/gpt_oss.py, Olmo2 triton off CUDA model_overrides/olmo2.py lines
+    #    19-34)
+    Rule("aiter_fraction", "0.5.10", "0.5.19", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -2599,7 +2784,11 @@ RULES = (
     #    fp4 dequant branch)
     #    0.5.16 and 0.5.17 the same (deepseek_v2.py, qwen2_moe.py, qwen3_moe.py, gpt_oss.py renames; get_embedding_tp_kwargs,
     #    vocab_parallel_embedding.py lines 166-185, identical)
-    Rule("dp_attention_weights", "0.5.9", "0.5.17",
+    #    0.5.18 the same (deepseek_v2.py get_embedding_tp_kwargs line 2624, lm_head line 2973, DeepseekV2MLP lines
+    #    740-748, 2355-2362; qwen2_moe.py lines 890, 1061; gpt_oss.py lines 677, 789; qwen3_moe.py line 964)
+    #    0.5.19 the same (deepseek_v2.py lines 2661, 3016, 752-760, 2392-2399; qwen2_moe.py lines 1073, 1244; gpt_oss.py
+    #    lines 676, 788; qwen3_moe.py line 964)
+    Rule("dp_attention_weights", "0.5.9", "0.5.19",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -2654,6 +2843,9 @@ RULES = (
     #    written as a load-time declaration)
     #    0.5.16 and 0.5.17 the same (determine_num_fused_shared_experts deepseek_v2.py 0.5.16 lines 2761-2831, 0.5.17
     #    lines 2974-: renames, + a W4A16 reason to keep the shared expert apart)
+    #    0.5.18 the same decision (deepseek_v2.py shared_experts_fusion_disable_reason lines 3012-3070, evaluated once
+    #    by the loader; one new first test, a quant config whose can_fuse_shared_expert() is False: Quark only);
+    #    0.5.19 the same (lines 3055-3113, identical)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -2690,6 +2882,8 @@ RULES = (
     #    0.5.14 the same (post_load_weights lines 411-624, identical)
     #    0.5.15 the same (post_load_weights lines 472-685, identical)
     #    0.5.16 and 0.5.17 the same (post_load_weights deepseek_weight_loader.py lines 474-687, identical)
+    #    0.5.18 the same on CUDA (post_load_weights lines 483-711: a per-channel scale reshape and a ROCm gfx95 GLM
+    #    branch; block_quant_dequant line 597); 0.5.19 the same (lines 506-741: a None-safe weight_block_size read)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2740,7 +2934,12 @@ RULES = (
     #    through _record_kv_cache_dtype)
     #    0.5.16 and 0.5.17 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 22-94: auto with the
     #    checkpoint's FP8 kv_cache_quant_algo -> fp8_e4m3, lines 32-44)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.17", True,
+    #    0.5.18 the same verdict (kv_cache_dtype.py configure_kv_cache_dtype lines 22-101, auto + 'FP8' lines 37-46),
+    #    but Fp8Config now keeps a quant_method fp8 config's kv_cache_quant_algo too (layers/quantization/fp8.py
+    #    from_config lines 306-345), as 0.5.22 / 0.5.23 do: an fp8 checkpoint asking for an FP8 cache stores fp8 as
+    #    well, which kvplan's reader (kvplan.hf.dtypes.kv_cache_quant_algo: ModelOpt only) does not flag.
+    #    0.5.19 the same (kv_cache_dtype.py identical)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.19", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -2804,6 +3003,19 @@ RULES = (
          _ARGS + " (0.5.16) _handle_gpu_memory_settings lines 4091-4095 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 7954-7990 (as 0.5.15's); " + _MC + " lines 1692-1761 "
          "(multimodal_model_archs); 0.5.17 server_args.py lines 4790-4800, 9083-9119"),
+    #    0.5.18: + MuseGlimmerForConditionalGeneration, InternS2MobiusForConditionalGeneration (multimodal_model_archs
+    #    lines 1822-1893); mm_disabled_models (lines 347-352) and adjust_mem_fraction_for_vlm (server_args.py lines
+    #    9527-9563, called lines 4985-4996, not with the new --language-model-only) identical; a config that says
+    #    language_model_only: true is not multimodal (ModelConfig.__init__ lines 331, 452-459)
+    Rule("vlm_fraction", "0.5.18", "0.5.18", VLMFraction(_MM_0_5_18, _MM_OFF_0_5_1, None, any_tower=True),
+         _ARGS + " (0.5.18) _handle_gpu_memory_settings lines 4985-4996 -> adjust_mem_fraction_for_vlm lines "
+         "9527-9563; " + _MC + " lines 347-352 (mm_disabled_models), 452-459 (is_multimodal), 1822-1893 "
+         "(multimodal_model_archs)"),
+    #    0.5.19: + Dots3NoteForCausalLM (multimodal_model_archs lines 1886-1958); the adjustment a rename
+    #    (arg_groups/memory_hook.py lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389)
+    Rule("vlm_fraction", "0.5.19", "0.5.19", VLMFraction(_MM_0_5_19, _MM_OFF_0_5_1, None, any_tower=True),
+         _MEM23 + " (0.5.19) handle_gpu_memory_settings lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389; "
+         + _MC + " lines 372-377 (mm_disabled_models), 1886-1958 (multimodal_model_archs)"),
     Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
@@ -2842,6 +3054,23 @@ RULES = (
     Rule("multimodal", "0.4.6", "0.5.17", None,
          "not read for these releases (0.5.8 server_args.py adjust_mem_fraction_for_vlm exists; kvplan does not "
          "apply it)"),
+    #    0.5.18: mm_runtime_reservation_gb (mem_cache/kv_cache_configurator.py lines 130-147, the body of 0.5.22's)
+    #    takes SGLANG_VLM_CACHE_SIZE_MB = 100 MiB (environ.py line 1146) off a multimodal model's KV budget
+    #    (_profile_available_bytes lines 1785-1789); the 1 GiB SGLANG_MM_FEATURE_CACHE_MB only with the cuda_ipc /
+    #    cuda_vmm transport, which _handle_multimodal_feature_transport (server_args.py lines 7861-8027) now resolves to
+    #    cpu on one node (0.5.17: cuda_ipc, but no reservation), cuda_vmm only on multi-node GB200 / GB300 with an IMEX
+    #    channel mounted.
+    #    0.5.19 the same (mm_runtime_reservation_gb lines 132-149 identical; environ.py line 1248;
+    #    _profile_available_bytes line 2017; arg_groups/serving_hook.py handle_multimodal_feature_transport lines
+    #    744-912, a rename)
+    Rule("multimodal", "0.5.18", "0.5.18", {"kv_reserve_mib": 100, "archs": _MM_0_5_18},
+         "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.18) mm_runtime_reservation_gb lines 130-147, "
+         "_profile_available_bytes lines 1785-1789; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1146; "
+         "configs/model_config.py multimodal_model_archs lines 1822-1893"),
+    Rule("multimodal", "0.5.19", "0.5.19", {"kv_reserve_mib": 100, "archs": _MM_0_5_19},
+         "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.19) mm_runtime_reservation_gb lines 132-149, "
+         "_profile_available_bytes line 2017; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1248; "
+         "configs/model_config.py multimodal_model_archs lines 1886-1958"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
          "sglang/srt/configs/model_config.py multimodal_model_archs lines 2279-2360, is_multimodal line 730; "
          "mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 197-214 (as 0.5.23); environ.py "
@@ -2955,6 +3184,49 @@ RULES = (
          "4467-4471, no DP-attention rule), _apply_cuda_graph_compatibility lines 4338-4367, "
          "_disable_tc_piecewise_cudagraph_if_incompatible lines 4377-4450, _handle_gpu_memory_settings lines 4724-4750 "
          "(no context_length clamp); configs/model_config.py lines 1826-1860"),
+    #    0.5.18: _disable_breakable_cudagraph_if_incompatible (server_args.py lines 4666-4717) drops the MLA rule and
+    #    the NemotronH rule: an MLA model keeps its breakable prefill graphs and reserves 1.5 GiB again ("mla_off"
+    #    False: DeepSeek-V3 back to 0.5.14's sum); left: DeepSeek-V4 (line 4678), context parallelism, dcp > 1,
+    #    two-batch overlap, an unvalidated all-to-all, a multimodal model off
+    #    multimodal_breakable_cuda_graph_supported_model_archs (line 4704; configs/model_config.py lines 1921-1928: +
+    #    InternS2Mobius, MuseGlimmer, KimiK3, KimiK25); still no pp and no DP-attention rule.
+    #    _apply_cuda_graph_compatibility (lines 4548-4581) switches to tc_piecewise only an architecture on the
+    #    piecewise list (lines 1908-1913) that is not on the breakable one (KimiK25 stays breakable) and whose attention
+    #    backend, as given (the model's own default is declared later, line 3680), is not trtllm_mla ("mm_tc":
+    #    Cohere2Vision, MiniMaxM3Sparse x2; kvplan takes no --attention-backend for SGLang). MuseGlimmer's prefill
+    #    graphs stop at 512 tokens (_apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 4431-4439, run line 3656
+    #    before _handle_cuda_graph_config line 3661). No --context-length clamp.
+    Rule("prefill_graphs", "0.5.18", "0.5.18",
+         {"mm_kept": ("InternS2MobiusForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                      "Qwen3_5MoeForConditionalGeneration", "MuseGlimmerForConditionalGeneration",
+                      "KimiK3ForConditionalGeneration", "KimiK25ForConditionalGeneration"),
+          "mm_tc": ("Cohere2VisionForConditionalGeneration", "MiniMaxM3SparseForCausalLM",
+                    "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": _MUSE_GLIMMER_512,
+          "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark"),
+          "dsa_off": False, "context_clamp": False, "mla_off": False, "pp_kept": True, "dp_kept": True},
+         _ARGS + " (0.5.18) _disable_breakable_cudagraph_if_incompatible lines 4666-4717 (no MLA rule; multimodal "
+         "line 4704), _apply_cuda_graph_compatibility lines 4548-4581, _disable_tc_piecewise_cudagraph_if_incompatible "
+         "lines 4591-4664, _apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 4431-4439; "
+         "configs/model_config.py lines 1895-1928"),
+    #    0.5.19: arg_groups/cuda_graph_hook.py apply_cuda_graph_compatibility (lines 106-166) turns the breakable
+    #    prefill graphs off at pp > 1 (lines 118-131, "Disabling breakable prefill CUDA graph by default for pipeline
+    #    parallelism": 0.5.22's rule, "pp_kept" False); disable_breakable_cudagraph_if_incompatible (lines 262-323) the
+    #    same six rules; the lists (configs/model_config.py lines 1960-1994) move Cohere2Vision from the piecewise to
+    #    the breakable list and add PaddleOCRVL to it; MuseGlimmer 512 (lines 444-458).
+    Rule("prefill_graphs", "0.5.19", "0.5.19",
+         {"mm_kept": ("Cohere2VisionForConditionalGeneration", "InternS2MobiusForConditionalGeneration",
+                      "PaddleOCRVLForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                      "Qwen3_5MoeForConditionalGeneration", "MuseGlimmerForConditionalGeneration",
+                      "KimiK3ForConditionalGeneration", "KimiK25ForConditionalGeneration"),
+          "mm_tc": ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": _MUSE_GLIMMER_512,
+          "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark"),
+          "dsa_off": False, "context_clamp": False, "mla_off": False, "pp_kept": False, "dp_kept": True},
+         "sglang/srt/arg_groups/cuda_graph_hook.py (0.5.19) apply_cuda_graph_compatibility lines 106-166 (pp > 1 lines "
+         "118-131), disable_tc_piecewise_cudagraph_if_incompatible lines 169-259, "
+         "disable_breakable_cudagraph_if_incompatible lines 262-323, "
+         "apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 444-458; configs/model_config.py lines 1960-1994"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -3060,7 +3332,12 @@ RULES = (
     #    and SGLANG_ROPE_CACHE_FP32; factory.py get_rope lines 63-349 passes mscale / mscale_all_dim to YaRN, values not
     #    sizes; mrope.py a rename; gemma3_causal.py Gemma3TextModel.__init__ / Gemma3RotaryEmbedding identical;
     #    qwen3_vl.py vision get_rope line 363, 0.5.17 line 366)
-    Rule("rope_table", "0.5.14", "0.5.17", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+    #    0.5.18 the same (base.py RotaryEmbedding.__init__ lines 81-138 and _compute_cos_sin_cache lines 171-180
+    #    identical; factory.py get_rope lines 95-382 drops a dead cached module, _get_live_rope_cache_entry lines 63-92,
+    #    the live entry shared as before; mrope.py forward-time only; gemma3_causal.py Gemma3TextModel.__init__ lines
+    #    556-621 and Gemma3RotaryEmbedding lines 420-447 identical; qwen3_vl.py's mrope off only under
+    #    language-model-only)
+    Rule("rope_table", "0.5.14", "0.5.18", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": False,
                                             "gemma3_factor_needed": False},
          "python/sglang/srt/layers/rotary_embedding/ (0.5.14) base.py RotaryEmbedding.__init__ lines 78-134, "
@@ -3068,6 +3345,18 @@ RULES = (
          "factory.py get_rope lines 63-342; models/gemma3_causal.py Gemma3Attention lines 115-232, "
          "Gemma3RotaryEmbedding lines 403-440, Gemma3TextModel.__init__ lines 578-583 (the global table from "
          "rope_parameters['full_attention']); models/qwen3_vl.py get_rope lines 359-365"),
+    #    0.5.19: MRotaryEmbedding.__init__ (rotary_embedding/mrope.py lines 57-105) registers axis_map whenever the
+    #    config has an mrope_section (_build_axis_map lines 107-132: rotary_dim / 2 int64 lanes; 0.5.18 only for GLM's
+    #    interleaved layout): "mrope_axis_map" True, both functions identical to 0.5.22's (mrope.py lines 63-111,
+    #    113-138). RotaryEmbedding.__init__ (base.py lines 81-142) keeps float32 on CUDA, not yet on HIP ("hip_fp32"
+    #    False); Gemma3TextModel.__init__ (gemma3_causal.py lines 552-617) identical; Qwen3-VL's vision tower
+    #    (Qwen3VLMoeVisionModel.__init__ qwen3_vl.py lines 347-462) identical.
+    Rule("rope_table", "0.5.19", "0.5.19", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+                                            "qwen3_vl_get_rope": True, "mrope_axis_map": True,
+                                            "gemma3_factor_needed": False},
+         "sglang/srt/layers/rotary_embedding/ (0.5.19) base.py RotaryEmbedding.__init__ lines 81-142, mrope.py "
+         "MRotaryEmbedding.__init__ lines 57-105 and _build_axis_map lines 107-132; models/gemma3_causal.py "
+         "Gemma3TextModel.__init__ lines 552-617; models/qwen3_vl.py Qwen3VLMoeVisionModel.__init__ lines 347-462"),
     Rule("rope_table", "0.5.22", "0.5.23", {"hip_fp32": True, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True},
          "sglang/srt/layers/rotary_embedding/base.py RotaryEmbedding.__init__ (0.5.22 lines 112-117 / 143, 0.5.23 "
@@ -3100,6 +3389,10 @@ RULES = (
     #    and qwen3_5.py's fused kernel: no table kvplan sizes)
     #    0.5.16 and 0.5.17 the same (the rope calls differ only by renames: bailing_moe_linear.py, deepseek_v2.py,
     #    deepseek_v4.py, qwen3_moe.py, mellum.py, minimax_m2.py, llada2.py (NPU), kimi_k25.py / kimi_vl.py vision)
+    #    0.5.18 the same (the compare finds olmo2.py / ernie45_moe_vl.py reading rope_theta through get_rope_config, the
+    #    same value, and DeepSeek-V4 / DSpark / dflash / minimax_m3 / qwen3_5 / qwen3_vl changes: no ROPE_GROUP_A call)
+    #    0.5.19 the same (granite.py / granitemoe.py take rope_theta per layer, the same value for non-SWA configs;
+    #    qwen2_5_vl.py's own vision rotary class; glm4_moe.py's None buffer dropped)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -3114,7 +3407,8 @@ RULES = (
     #    0.5.14 the same on CUDA (baichuan.py BaiChuanAttention lines 191-197: 'xpu' on XPU, else 'cuda')
     #    0.5.15 and 0.5.15.post1 the same (BaiChuanAttention identical)
     #    0.5.16 and 0.5.17 the same (baichuan.py identical)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.17", True,
+    #    0.5.18 and 0.5.19 the same (baichuan.py identical: the slopes tensor line 193)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.19", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -3142,6 +3436,7 @@ RULES = (
     #    0.5.15 mllama4.py Llama4ForConditionalGeneration.__init__ as 0.5.14's (only vision-encoder layers differ),
     #    mm_disabled_models lines 293-297 identical
     #    0.5.16 and 0.5.17 the same (mllama4.py Llama4ForConditionalGeneration.__init__ renames)
+    #    0.5.18 and 0.5.19 the same (mllama4.py identical)
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
