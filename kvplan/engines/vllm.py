@@ -1143,10 +1143,8 @@ class VLLM(Engine):
           build's torch decides it), refused unless the sampler is above the forward with it.
         mxfp4 (triton_kernels / Marlin / FlashInfer, not fused_experts_impl), ungated experts and
         dp > 1 have no bound here."""
-        rule = self.rule("moe_call_scratch")
-        if (rule is None or spec.moe is None or weights is None or not spec.mlp_gated or gpu is None
-                or weights.moe_tp * weights.moe_ep != settings.tp
-                or not any(spec.is_moe_layer(layer) for layer in layers)):
+        rule = self._call_scratch_rule(spec, settings, layers, gpu, weights)
+        if rule is None:
             return None
         amd = gpu.vendor == "amd"
         if weights.format in ("fp8", "int8", "int4"):
@@ -1638,14 +1636,24 @@ class VLLM(Engine):
         stage.
         Qwen3-30B-A3B at 8,192 tokens, tp 1: 8,192 x 8 x 2,048 x 2 + 8,192 x 8 x 768 x 2 =
         369,098,752 B on 0.8.4-0.11.0; 402,653,184 B from 0.11.1 (+ 8,192 x 2,048 x 2)."""
-        rule = self.rule("moe_call_scratch")
-        if (rule is None or spec.moe is None or weights is None
-                or weights.format not in ("bf16", "fp16", "fp32") or not spec.mlp_gated
-                or gpu is None or (gpu.vendor == "amd" and rule["output"])
-                or weights.moe_tp * weights.moe_ep != settings.tp
-                or not any(spec.is_moe_layer(layer) for layer in layers)):
+        rule = self._call_scratch_rule(spec, settings, layers, gpu, weights)
+        if (rule is None or weights.format not in ("bf16", "fp16", "fp32")
+                or (gpu.vendor == "amd" and rule["output"])):
             return 0
         return self.call_scratch_bytes(spec, settings, weights, rule["chunk"], rule["output"])
+
+    def _call_scratch_rule(self, spec: ModelSpec, settings: EngineSettings, layers: range, gpu: GPU, weights):
+        """Rule ``moe_call_scratch``'s value where ``layers`` run fused_experts_impl as kvplan has read
+        it, whatever the weights' format: a release that has the rule, gated experts, a known GPU and
+        expert split, dp 1 (the experts split over tp alone, EP included), and a MoE layer among
+        ``layers``; None elsewhere. What ``moe_call_scratch_bytes`` sizes and
+        ``moe_call_scratch_bound`` bounds both start from it."""
+        rule = self.rule("moe_call_scratch")
+        if (rule is None or spec.moe is None or weights is None or not spec.mlp_gated or gpu is None
+                or weights.moe_tp * weights.moe_ep != settings.tp
+                or not any(spec.is_moe_layer(layer) for layer in layers)):
+            return None
+        return rule
 
     def call_scratch_bytes(self, spec: ModelSpec, settings: EngineSettings, weights, chunk: int,
                            output: bool) -> int:
