@@ -217,8 +217,8 @@ class _Family:
     refused: str = ""  # the engine does not start the model on this GPU at all: every layout
     fitted: bool = False
     passed: list = field(default_factory=list)
-    #: the fastest layout's ``speed.tpot_case`` where its caveat applies and leans pessimistic (a TPOT
-    #: rejection of such a family may be wrong: the published runs were faster than kvplan)
+    #: the fastest layout's ``speed.caveat_case`` where it leans pessimistic (a TPOT rejection of such a
+    #: family may be wrong: the published runs were faster than kvplan)
     pessimistic: str | None = None
 
 
@@ -426,9 +426,10 @@ def _try(spec, gpu, w, kv, tp, pp, dp, ep, engine, deploy, eff, ctx, users, outp
     where = f"{req.num_gpus} GPUs {layout}"
     if fam.best_tpot is None or point.tpot_s < fam.best_tpot:
         fam.best_tpot, fam.best_tpot_layout, fam.best_tpot_ttft = point.tpot_s, where, point.ttft_s
-        from kvplan.speed import tpot_case, tpot_notes
+        from kvplan.speed import TPOT_LEAN, caveat_case
 
-        fam.pessimistic = tpot_case(s) if tpot_case(s) == "mxfp4_moe_blackwell" and tpot_notes(s) else None
+        case = caveat_case(s)
+        fam.pessimistic = case if case is not None and TPOT_LEAN[case][1] == "pessimistic" else None
     if point.ttft_s is not None and (fam.best_ttft is None or point.ttft_s < fam.best_ttft):
         fam.best_ttft, fam.best_ttft_layout, fam.best_ttft_tpot = point.ttft_s, where, point.tpot_s
     if tpot_s is not None and point.tpot_s > tpot_s:
@@ -451,13 +452,14 @@ def _pessimistic_note(case: str | None, tpot: float, target: float) -> str:
     measured TPOT would take at those errors. Nothing otherwise."""
     if case is None:
         return ""
-    from kvplan.speed import TPOT_MEASURED
+    from kvplan.speed import TPOT_LEAN, TPOT_MEASURED
 
     rows, side, least, _, most, _ = TPOT_MEASURED[case]
+    what, _, where = TPOT_LEAN[case]
     fastest, slowest = tpot / (1 + most), tpot / (1 + least)
     if fastest > target:
         return ""
-    return (f"; but kvplan's TPOT for MXFP4 experts on Blackwell was above the measured one in {side} of {rows} "
+    return (f"; but kvplan's TPOT for {what} was {where} the measured one in {side} of {rows} "
             f"published runs ({least:+.0%} to {most:+.0%}): measured, this family might run "
             f"{fastest * 1e3:,.1f}-{slowest * 1e3:,.1f} ms")
 

@@ -1134,6 +1134,11 @@ TPOT_MEASURED = {
     "fp8_moe": (53, 47, -0.676, -0.232, 0.339, "DeepSeek-R1, Kimi-K2, MiniMax-M2.5"),
     "mxfp4_moe_blackwell": (42, 42, 0.128, 0.239, 0.436, "gpt-oss-120b"),
 }
+#: Each case's deployments, and which way kvplan's TPOT leans for them (the caveat's words).
+TPOT_LEAN = {
+    "fp8_moe": ("FP8 weights", "optimistic", "below"),
+    "mxfp4_moe_blackwell": ("MXFP4 experts on Blackwell", "pessimistic", "above"),
+}
 
 
 def tpot_case(s: Setup) -> str | None:
@@ -1156,26 +1161,31 @@ _STEP_FACTORS = ("weights_bandwidth", "flops", "matrix_overhead_s", "layer_overh
                  "sequence_overhead_s")
 
 
-def tpot_notes(s: Setup) -> tuple[str, ...]:
-    """The caveat on a TPOT the published runs show kvplan to get wrong one way (``TPOT_MEASURED``,
-    by ``tpot_case``): likely optimistic for an FP8 MoE model, likely pessimistic for MXFP4 experts on
-    Blackwell. None for other deployments, and none where a calibration replaces a factor of
-    ``_STEP_FACTORS`` (a `kvplan calibrate` file fitted on the deployment's own runs: the caveat is
-    about the shipped factors; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
+def caveat_case(s: Setup) -> str | None:
+    """``tpot_case`` where its caveat applies: None as well where a calibration replaces a factor of
+    ``_STEP_FACTORS`` (a `kvplan calibrate` file fitted on the deployment's own runs: the published
+    lean is the shipped factors'; a `kvplan measure` report replaces only ``kv_bandwidth``, so it stays)."""
     case = tpot_case(s)
     if case is None:
-        return ()
+        return None
     shipped = default_efficiency(s.request.gpu)
     if any(getattr(s.efficiency, f) != getattr(shipped, f) for f in _STEP_FACTORS):
+        return None
+    return case
+
+
+def tpot_notes(s: Setup) -> tuple[str, ...]:
+    """The caveat on a TPOT the published runs show kvplan to get wrong one way (``TPOT_MEASURED``,
+    ``TPOT_LEAN``, by ``caveat_case``): likely optimistic for an FP8 MoE model, likely pessimistic for
+    MXFP4 experts on Blackwell. None for other deployments and under a calibration of the step."""
+    case = caveat_case(s)
+    if case is None:
         return ()
     rows, side, least, median, most, models = TPOT_MEASURED[case]
-    if case == "fp8_moe":
-        what, lean, where = "an MoE model with FP8 weights", "optimistic", "below"
-    else:
-        what, lean, where = "an MoE model with MXFP4 experts on Blackwell", "pessimistic", "above"
-    return (f"TPOT of {what} is likely {lean}: in {rows} published runs at 1-32 users ({models}) kvplan's TPOT "
-            f"was {where} the measured one in {side} ({least:+.0%} to {most:+.0%}, median {median:+.0%}; "
-            f"docs/speed.md, 'What the errors say')",)
+    what, lean, where = TPOT_LEAN[case]
+    return (f"TPOT of an MoE model with {what} is likely {lean}: in {rows} published runs at 1-32 users ({models}) "
+            f"kvplan's TPOT was {where} the measured one in {side} ({least:+.0%} to {most:+.0%}, median "
+            f"{median:+.0%}; docs/speed.md, 'What the errors say')",)
 
 
 @dataclass(frozen=True)
