@@ -16,7 +16,7 @@ from helpers import cli, one_line_error
 ROOM = 14_454_934_733
 
 
-@pytest.mark.parametrize("release", ["0.5.14", "0.5.15", "0.5.22", "0.5.23"])
+@pytest.mark.parametrize("release", ["0.5.14", "0.5.15", "0.5.17", "0.5.19", "0.5.22", "0.5.23"])
 def test_a_table_larger_than_the_room_is_refused(capsys, release):
     code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"sglang=={release}",
                        "--max-num-seqs", "30000")

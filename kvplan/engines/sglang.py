@@ -3803,7 +3803,7 @@ class SGLang(Engine):
 
     def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int, context_len: int | None = None) -> int:
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
-        0.5.14, 0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
+        0.5.14-0.5.19, 0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
         token_capacity // 2); 0.5.14 model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 988-994);
         0.5.10-0.5.13.post1 at their request-pool estimate min(max(int(tokens / context_len x
@@ -3822,7 +3822,7 @@ class SGLang(Engine):
 
     def request_table_check(self, max_num_seqs: int, context_len: int, stages) -> str | None:
         """Releases that cap a given --max-running-requests only at half the pool's tokens (rule
-        ``running_requests`` "given_capped" True: 0.5.14, 0.5.15, 0.5.22, 0.5.23) then allocate
+        ``running_requests`` "given_capped" True: 0.5.14-0.5.19, 0.5.22, 0.5.23) then allocate
         ReqToTokenPool's int32 table of (R + 1) rows x (context_len + 4) on the GPU outside the
         static pool (0.5.14 mem_cache/memory_pool.py ReqToTokenPool.__init__ lines 229-255: a padding
         row, ``torch.zeros((size + 1, max_context_len), dtype=torch.int32)``;
