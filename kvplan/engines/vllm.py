@@ -1430,7 +1430,12 @@ class VLLM(Engine):
             refuse(f"with dp {weights.moe_tp // settings.tp} it picks prepare/finalize classes (every rank's tokens "
                    f"gathered) kvplan has not read")
         if gpu.vendor == "amd":
-            refuse("on AMD GPUs it picks the ROCm AITER experts, which kvplan has not read")
+            # ROCm takes the Triton experts unless VLLM_ROCM_USE_AITER=1 (rule rocm_moe_weight_padding's comment);
+            # the way out is the newest release before the oracle with the padding off (same rule: "device")
+            refuse("on AMD GPUs its ROCm branch (Triton experts by default, AITER's with VLLM_ROCM_USE_AITER=1) "
+                   "is one kvplan has not read",
+                   'use --engine vllm==0.19.1 with the padding off: --from-vllm '
+                   '"VLLM_ROCM_MOE_PADDING=0 vllm serve ..."')
         if cc is None:
             refuse(f"it branches on the GPU's compute capability, which {gpu.display_name} (given by its memory "
                    f"alone) does not have", "name the GPU with --gpu")
