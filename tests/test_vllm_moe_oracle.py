@@ -111,3 +111,18 @@ def test_amd_refusal_names_the_default_backend_and_a_way_out_that_plans(capsys):
     code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "mi300x", "--engine", "vllm==0.19.1",
                          "--from-vllm", "VLLM_ROCM_MOE_PADDING=0 vllm serve Qwen/Qwen3-30B-A3B")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("release, weights_words", [
+    ("0.9.0.1", False), ("0.19.1", True), ("0.20.2", True), ("0.21.0", False), ("0.22.0", False)])
+def test_amd_plans_say_which_figures_are_not_rocms(capsys, release, weights_words):
+    # rule rocm_weights_line: the weights line is total - free on ROCm from 0.9.1 to 0.20.2 only; the
+    # non-torch figures are NVIDIA logs' on every release. An NVIDIA plan carries neither.
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "mi300x", "--engine", f"vllm=={release}",
+                         "--json")
+    notes = [n for n in json.loads(out)["notes"] if "no ROCm startup log has been checked" in n]
+    assert code == 0 and len(notes) == 1
+    assert ("get_current_memory_usage: total - free" in notes[0]) is weights_words
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}", "--json",
+                         "--enforce-eager")
+    assert code == 0 and not any("ROCm" in n for n in json.loads(out)["notes"])

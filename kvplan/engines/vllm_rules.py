@@ -967,6 +967,21 @@ RULES = (
     #    :138-142, 0.19.1 :138-142; 0.25.0 :61-66 lists AITER first, but experts/rocm_aiter_moe.py
     #    _supports_current_device :437-438 is rocm_aiter_ops.is_fused_moe_enabled()). kvplan refuses every
     #    AMD MoE plan from 0.20.0 on anyway (VLLM.moe_oracle_experts); the 0.20.0+ rows say what it would count.
+    # -- how the pool's weights figure is taken on ROCm (VLLM.unmodelled_notes, AMD GPUs). "peak": not used,
+    #    the pool subtracts the allocated peak (0.8.0-0.9.0.1); "device": the weights line is the device's used
+    #    memory across load_model, total - free, so the caching allocator's segment rounding and anything it
+    #    keeps count as weights (0.9.1-0.20.2); "allocated": empty_cache, then max_memory_allocated (0.21.0+),
+    #    as on CUDA. kvplan counts allocated bytes everywhere; the note says so where vLLM does not.
+    Rule("rocm_weights_line", "0.8.0", "0.9.0.1", "peak",
+         _WORKER + " subtracts torch's allocated_bytes.all.peak plus total - free less allocated after empty_cache "
+         "(0.8.0 :151-184, 0.9.0.1 :197), not the load_model figure"),
+    Rule("rocm_weights_line", "0.9.1", "0.20.2", "device",
+         _WORKER + " passes weights_memory=model_runner.model_memory_usage to memory_profiling (0.9.1 :203-204, "
+         "0.19.1 :368), the DeviceMemoryProfiler delta across load_model, which on ROCm is platforms/rocm.py "
+         "get_current_memory_usage: mem_get_info total - free (0.9.1 :349-354, 0.19.1 :730-735, 0.20.0 :785-790)"),
+    Rule("rocm_weights_line", "0.21.0", None, "allocated",
+         "platforms/rocm.py get_current_memory_usage: empty_cache, reset_peak_memory_stats, max_memory_allocated "
+         "(0.21.0 :783-788, 0.27.0 :902-907), as platforms/cuda.py"),
     Rule("rocm_moe_weight_padding", "0.8.0", "0.8.1", False,
          "fused_moe/layer.py: no _maybe_pad_weight, envs.py no VLLM_ROCM_MOE_PADDING"),
     Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", "device",
