@@ -27,17 +27,6 @@ REL, OLD = "sglang==0.5.14", "sglang==0.5.13"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_14_and_0_5_20_is_refused(capsys):
-    table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
-    assert set(table) == set(BOOK.names)
-    for text in ("0.5.20", "0.5.14.post1", "0.5.21"):
-        with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
-            get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.20")
-    assert code == 2 and "sglang 0.5.20 is not a release kvplan models" in err
-    assert "0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.22" in err
-
-
 @pytest.mark.parametrize("args, fraction, weights, tokens", [
     # H100 (81,559 MiB): 13,440 + 58 prefill sizes x 8 MiB = 13,904 MiB reserved, 0.830, as 0.5.13
     (("llama3.1-8b", "--gpu", "h100"), 0.83, 16_127_631_360, 411_925),
