@@ -22,8 +22,12 @@ more, 0.27.0 one), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, an
 for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
 memory path is planned on 0.25.0-0.27.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
 CUDA-graph estimate on V2; on 0.27.0 with the KV memory given, as V1 there).
-Later releases are refused (see ``REFUSED``): 0.27.1-0.28.0 are not read, and from 0.29.0 Model Runner
-V2 runs wherever its features are supported.
+0.27.1 is 0.27.0 for everything kvplan reads: its Python differs from 0.27.0's only in
+vllm/model_executor/models/qwen3_dspark.py (the DSpark drafter now passes quant_config to its layers;
+kvplan plans no DSpark speculative method) and _version.py, and its requirements/, cmake/, csrc/,
+CMakeLists.txt and setup.py are 0.27.0's (both sdists compared, 2026-12-01), so every rule row and
+citation for 0.27.0 holds for it. Later releases are refused (see ``REFUSED``): 0.28.0 is not read,
+and from 0.29.0 Model Runner V2 runs wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0",
+    "0.26.0", "0.27.0", "0.27.1",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -57,18 +61,18 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.27.1": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.28.0": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
               "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured "
               "from the device's free memory (vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), "
               "and Model Runner V2, whose profile run kvplan does not model, is the default for every generating "
               "model without experts or state-space layers and for the MoE architectures in vllm/config/vllm.py "
               "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (_is_default_v2_model_runner_model from 0.25.0), which kvplan "
-              "has not read past 0.27.0",
+              "has not read past 0.27.1",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
