@@ -411,10 +411,12 @@ class ModelSpecSchema(_Strict):
     # num_nextn_predict_layers): each is one more decoder layer, loaded only for speculative
     # decoding (vLLM --speculative-config '{"method": "mtp"}').
     num_nextn_predict_layers: NonNegativeInt = 0
-    # The checkpoint's quantization config asks for an FP8 KV cache (ModelOpt: quant_method
-    # modelopt with kv_cache_quant_algo FP8 or an 8-bit float kv_cache_scheme): some engine
-    # releases then store --kv-cache-dtype auto as fp8 (rule checkpoint_fp8_kv_auto).
+    # The checkpoint's quantization config asks for an FP8 KV cache (kvplan.hf.dtypes.kv_cache_quant_algo):
+    # some engine releases then store --kv-cache-dtype auto as fp8 (rule checkpoint_fp8_kv_auto),
+    # which depends on the quant_method that asked (kv_cache_quant_method; absent: modelopt, the
+    # only one kvplan recorded before).
     kv_cache_quant_algo: Literal["FP8"] | None = None
+    kv_cache_quant_method: Literal["modelopt", "fp8", "compressed-tensors"] | None = None
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True
@@ -459,6 +461,9 @@ class ModelSpecSchema(_Strict):
 
     @model_validator(mode="after")
     def _shapes(self) -> ModelSpecSchema:
+        if self.kv_cache_quant_method is not None and self.kv_cache_quant_algo is None:
+            raise ValueError("kv_cache_quant_method says which quant_method asked for an FP8 KV cache; "
+                             "give it with kv_cache_quant_algo: FP8, or drop it")
         if self.num_attention_heads % self.num_kv_heads:
             raise ValueError(
                 f"num_attention_heads ({self.num_attention_heads}) is not a multiple of "

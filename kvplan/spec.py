@@ -161,7 +161,9 @@ class ModelSpec:
     # fp8 checkpoints: quantization_config.weight_block_size (block-quantized weights), else None
     weights_block: tuple[int, ...] | None = None
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
-    kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache (ModelOpt)
+    kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache
+    # the quant_method that asked ("modelopt", "fp8", "compressed-tensors"; rule checkpoint_fp8_kv_auto)
+    kv_cache_quant_method: str = ""
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -356,6 +358,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         weights_block=tuple(quant["weight_block_size"]) if quant.get("weight_block_size") else None,
         num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
+        kv_cache_quant_method=(d.get("kv_cache_quant_method") or "modelopt") if d.get("kv_cache_quant_algo") else "",
         origin=origin,
     )
 

@@ -124,6 +124,15 @@ class RuleBook:
         return {name: self.rule(name, release) for name in self.names}
 
 
+# How each quant_method spells its request for an FP8 KV cache (kvplan.hf.dtypes.kv_cache_quant_algo),
+# for check_auto_kv's refusal.
+_KV_QUANT_ASKED = {
+    "modelopt": "ModelOpt kv_cache_quant_algo / kv_cache_scheme",
+    "fp8": "quant_method fp8 with kv_cache_quant_algo FP8",
+    "compressed-tensors": "compressed-tensors static per-tensor fp8 kv_cache_scheme",
+}
+
+
 # -- what engines return -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EngineSettings:
@@ -597,21 +606,24 @@ class Engine:
 
     def check_auto_kv(self, spec) -> None:
         """--kv-cache-dtype auto (kvplan: no --kv-dtype) for a checkpoint whose quantization config
-        asks for an FP8 KV cache (``spec.kv_cache_quant_algo``, ModelOpt): BadInputError where this
-        release may store the cache as fp8 rather than the model dtype (rule
-        ``checkpoint_fp8_kv_auto`` True) or where kvplan has not read it (no such rule: TensorRT-LLM,
-        whose quant config carries kv_cache_quant_algo too). raw (memory alone): the model dtype."""
+        asks for an FP8 KV cache (``spec.kv_cache_quant_algo``; ``spec.kv_cache_quant_method`` the
+        quant_method that asked): BadInputError where this release may store the cache as fp8 rather
+        than the model dtype for that method (rule ``checkpoint_fp8_kv_auto``: the methods it honours;
+        True, all of them) or where kvplan has not read it (no such rule: TensorRT-LLM, whose quant
+        config carries kv_cache_quant_algo too). raw (memory alone): the model dtype."""
         if not getattr(spec, "kv_cache_quant_algo", "") or self.book is None:
             return
+        method = getattr(spec, "kv_cache_quant_method", "") or "modelopt"
         if "checkpoint_fp8_kv_auto" in self.book.names:
             rule = self.book.rule("checkpoint_fp8_kv_auto", self.release)
-            if not rule.value:
+            if not (rule.value is True or (rule.value and method in rule.value)):
                 return
             why = f"may store it as fp8_e4m3 ({rule.source})"
         else:
             why = "reads it, and kvplan has not read whether it then stores fp8"
+        asked = _KV_QUANT_ASKED.get(method, f"{method} kv_cache_quant_algo")
         raise BadInputError(f"{self.name}: {spec.name}'s quantization config asks for an FP8 KV cache "
-                            f"(ModelOpt kv_cache_quant_algo / kv_cache_scheme), and for --kv-cache-dtype auto "
+                            f"({asked}), and for --kv-cache-dtype auto "
                             f"{self.name} {why}; give --kv-dtype fp8_e4m3 or {spec.dtype}")
 
     def multimodal_fraction(self, spec, fraction, *, given: bool):

@@ -2916,11 +2916,13 @@ RULES = (
     Rule("vlm_fraction", "0.5.6", "0.5.6", VLMFraction(_MM_0_5_6, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 868-869 -> adjust_mem_fraction_for_vlm line 4278; " + _MC +
          " lines 136-148, 921"),
-    # -- --kv-cache-dtype auto for a checkpoint whose ModelOpt quantization config asks for an FP8 KV
-    #    cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release stores it as
-    #    fp8_e4m3 when the loaded quant config's kv_cache_quant_algo is "FP8" (which spellings set that
-    #    differs by release and weight format: not modelled, refused).
-    Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", False,
+    # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
+    #    (spec kv_cache_quant_algo, kv_cache_quant_method: the quant_method that asked; kvplan.hf.dtypes.
+    #    kv_cache_quant_algo; Engine.check_auto_kv): the quant_methods whose config class carries a
+    #    kv_cache_quant_algo this release stores as fp8_e4m3 under auto (configure_kv_cache_dtype reads
+    #    getattr(quant_config, "kv_cache_quant_algo", None)); kvplan refuses auto for them (which
+    #    spellings set it differs by release and weight format) and plans the model dtype for the others.
+    Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", (),
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: 'if self.server_args.kv_cache_dtype == "
          "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
     #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
@@ -2934,16 +2936,33 @@ RULES = (
     #    through _record_kv_cache_dtype)
     #    0.5.16 and 0.5.17 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 22-94: auto with the
     #    checkpoint's FP8 kv_cache_quant_algo -> fp8_e4m3, lines 32-44)
-    #    0.5.18 the same verdict (kv_cache_dtype.py configure_kv_cache_dtype lines 22-101, auto + 'FP8' lines 37-46),
-    #    but Fp8Config now keeps a quant_method fp8 config's kv_cache_quant_algo too (layers/quantization/fp8.py
-    #    from_config lines 306-345), as 0.5.22 / 0.5.23 do: an fp8 checkpoint asking for an FP8 cache stores fp8 as
-    #    well, which kvplan's reader (kvplan.hf.dtypes.kv_cache_quant_algo: ModelOpt only) does not flag.
-    #    0.5.19 the same (kv_cache_dtype.py identical)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.19", True,
+    #    Fp8Config (layers/quantization/fp8.py) has no kv_cache_quant_algo in 0.4.6-0.5.17 (0.4.6, 0.4.9, 0.4.10,
+    #    0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8-0.5.17 read: no such name in the file), nor CompressedTensorsConfig
+    #    before 0.5.19: a quant_method fp8 or compressed-tensors checkpoint keeps the model dtype there.
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.17", ("modelopt",),
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
-         "from_config)"),
+         "from_config; layers/quantization/fp8.py Fp8Config has no kv_cache_quant_algo before 0.5.18)"),
+    #    0.5.18 the same verdict for ModelOpt (kv_cache_dtype.py configure_kv_cache_dtype lines 22-101, auto + 'FP8'
+    #    lines 32-46), and Fp8Config now keeps a quant_method fp8 (or mxfp8) config's kv_cache_quant_algo too
+    #    (layers/quantization/fp8.py from_config lines 306-345, get_from_keys_or(config, ["kv_cache_quant_algo"]),
+    #    stored by __init__ line 261): an fp8 checkpoint asking for an FP8 cache stores fp8 as well.
+    Rule("checkpoint_fp8_kv_auto", "0.5.18", "0.5.18", ("modelopt", "fp8"),
+         "python/sglang/srt/mem_cache/kv_cache_dtype.py (0.5.18) configure_kv_cache_dtype lines 32-46: auto -> "
+         "float8_e4m3fn when getattr(quant_config, 'kv_cache_quant_algo').upper() == 'FP8'; set by "
+         "layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config from_config and "
+         "layers/quantization/fp8.py Fp8Config.from_config lines 306-345 (quant_method fp8 / mxfp8)"),
+    #    0.5.19: kv_cache_dtype.py identical; Fp8Config.from_config lines 315-354; and CompressedTensorsConfig
+    #    gains a kv_cache_quant_algo property (compressed_tensors/compressed_tensors.py lines 137-146): "FP8" for a
+    #    kv_cache_scheme is_supported_scheme accepts (lines 1173-1182: float, 8 bits, strategy tensor, symmetric,
+    #    not dynamic; from_config line 306 reads config.get("kv_cache_scheme")).
+    Rule("checkpoint_fp8_kv_auto", "0.5.19", "0.5.19", ("modelopt", "fp8", "compressed-tensors"),
+         "python/sglang/srt/mem_cache/kv_cache_dtype.py (0.5.19) configure_kv_cache_dtype (as 0.5.18's): auto -> "
+         "float8_e4m3fn when the quant_config's kv_cache_quant_algo is 'FP8'; set by ModelOptFp8Config / "
+         "ModelOptFp4Config, layers/quantization/fp8.py Fp8Config.from_config lines 315-354 and "
+         "compressed_tensors/compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo lines 137-146 "
+         "(is_supported_scheme lines 1173-1182)"),
     Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
          " lines 142-154, 1119"),
@@ -3016,12 +3035,14 @@ RULES = (
     Rule("vlm_fraction", "0.5.19", "0.5.19", VLMFraction(_MM_0_5_19, _MM_OFF_0_5_1, None, any_tower=True),
          _MEM23 + " (0.5.19) handle_gpu_memory_settings lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389; "
          + _MC + " lines 372-377 (mm_disabled_models), 1886-1958 (multimodal_model_archs)"),
-    Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", True,
+    Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", ("modelopt", "fp8", "compressed-tensors"),
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8'; "
          "0.5.22 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-45, called by model_runner.py "
-         "line 1530)"),
+         "line 1530); set by ModelOpt's configs, layers/quantization/fp8.py Fp8Config.from_config (0.5.22 lines "
+         "340-380, 0.5.23 346-386) and compressed_tensors/compressed_tensors.py CompressedTensorsConfig."
+         "kv_cache_quant_algo (0.5.22 lines 141-150, is_supported_scheme 1262-1271; 0.5.23 142-151, 1276-1285)"),
     Rule("vlm_fraction", "0.5.22", "0.5.22",
          VLMFraction(_MM_0_5_22, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " (0.5.22) handle_gpu_memory_settings lines 283-340 -> adjust_mem_fraction_for_vlm lines 419-464 "

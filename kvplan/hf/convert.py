@@ -78,8 +78,10 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
     quant = dtypes.quantization(top, c)
     if quant is not None:
         mapping["quantization"] = quant
-    if dtypes.kv_cache_quant_algo(top, c):
+    kv_method = dtypes.kv_cache_quant_algo(top, c)
+    if kv_method:
         mapping["kv_cache_quant_algo"] = "FP8"
+        mapping["kv_cache_quant_method"] = kv_method
 
     _apply_ignore(ignore, top, c)
     classify(c, text_type)
