@@ -417,6 +417,10 @@ class ModelSpecSchema(_Strict):
     # only one kvplan recorded before).
     kv_cache_quant_algo: Literal["FP8"] | None = None
     kv_cache_quant_method: Literal["modelopt", "fp8", "compressed-tensors"] | None = None
+    # The checkpoint's config says language_model_only: true (a multimodal architecture shipped or
+    # served as its language model alone): engines that read the key serve it otherwise
+    # (Engine.check_language_model_only).
+    language_model_only: bool = False
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True

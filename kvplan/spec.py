@@ -164,6 +164,7 @@ class ModelSpec:
     kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache
     # the quant_method that asked ("modelopt", "fp8", "compressed-tensors"; rule checkpoint_fp8_kv_auto)
     kv_cache_quant_method: str = ""
+    language_model_only: bool = False  # the config's language_model_only: true (Engine.check_language_model_only)
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -359,6 +360,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
         kv_cache_quant_method=(d.get("kv_cache_quant_method") or "modelopt") if d.get("kv_cache_quant_algo") else "",
+        language_model_only=bool(d.get("language_model_only")),
         origin=origin,
     )
 

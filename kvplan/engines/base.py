@@ -626,6 +626,26 @@ class Engine:
                             f"({asked}), and for --kv-cache-dtype auto "
                             f"{self.name} {why}; give --kv-dtype fp8_e4m3 or {spec.dtype}")
 
+    def check_language_model_only(self, spec) -> None:
+        """A config that says ``language_model_only: true`` (``spec.language_model_only``): BadInputError
+        where this release reads the key (rule ``config_language_model_only`` True: SGLang 0.5.18+ then
+        serves the model as not multimodal, with no mrope, and some model classes build no vision tower,
+        none of which kvplan models) or where kvplan has not read whether it does (no such rule:
+        TensorRT-LLM). Releases that do not read it serve the config as if the key were absent, which
+        is what kvplan plans. raw (memory alone): the spec as it is."""
+        if not getattr(spec, "language_model_only", False) or self.book is None:
+            return
+        if "config_language_model_only" in self.book.names:
+            rule = self.book.rule("config_language_model_only", self.release)
+            if not rule.value:
+                return
+            why = f"reads it ({rule.source}), and kvplan does not model what it then serves"
+        else:
+            why = "may read it, and kvplan has not read whether it does"
+        raise BadInputError(f"{self.name}: {spec.name}'s config says language_model_only: true, and {self.name} {why}; "
+                            f"drop the key to plan the model as the config's architecture serves it, or use "
+                            f"--engine raw for memory alone")
+
     def multimodal_fraction(self, spec, fraction, *, given: bool):
         """(the memory fraction the engine runs a multimodal ``spec`` at, a note when it is not
         ``fraction``); ``given``: the user set the fraction (else it is the engine's default).

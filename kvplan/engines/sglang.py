@@ -3043,6 +3043,27 @@ RULES = (
          "line 1530); set by ModelOpt's configs, layers/quantization/fp8.py Fp8Config.from_config (0.5.22 lines "
          "340-380, 0.5.23 346-386) and compressed_tensors/compressed_tensors.py CompressedTensorsConfig."
          "kv_cache_quant_algo (0.5.22 lines 141-150, is_supported_scheme 1262-1271; 0.5.23 142-151, 1276-1285)"),
+    # -- a config that says language_model_only: true (spec language_model_only; Engine.check_language_model_only):
+    #    True where the release reads the key. 0.4.6-0.5.17: no 'language_model_only' anywhere in sglang/srt (0.4.6,
+    #    0.4.9, 0.4.10, 0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8-0.5.17 wheels read): served as if the key were absent.
+    #    0.5.18: ModelConfig.__init__ (configs/model_config.py) line 331 is_lm_only = getattr(hf_config,
+    #    "language_model_only", False): not multimodal (lines 452-459: no vlm_fraction, no mm_runtime_reservation),
+    #    no mrope (lines 332-335), and line 552 writes it back so models/qwen3_vl.py (lines 1243-1246: visual = None),
+    #    models/qwen3_5.py and models/muse_glimmer.py (lines 943-944) build no vision tower, other classes still do:
+    #    the weights, fraction, reservation and rotary table then differ by model class; kvplan refuses.
+    #    0.5.19: model_config.py line 356 (is_multimodal line 488); 0.5.22: line 584 (is_multimodal 732); 0.5.23: line
+    #    674 (is_multimodal 822); 0.5.22 adds models/deepseek_v4.py, cosmos3.py, cosmos3_edge.py, qwen4_exp.py readers.
+    Rule("config_language_model_only", "0.4.6", "0.5.17", False,
+         "python/sglang/srt (0.4.6-0.5.17): no 'language_model_only' read anywhere"),
+    Rule("config_language_model_only", "0.5.18", "0.5.19", True,
+         "python/sglang/srt/configs/model_config.py ModelConfig.__init__ (0.5.18 line 331, 0.5.19 line 356) "
+         "is_lm_only = getattr(hf_config, 'language_model_only', False): not is_multimodal, not model_is_mrope; "
+         "models/qwen3_vl.py Qwen3VLForConditionalGeneration.__init__ (0.5.18 lines 1243-1246) builds no visual"),
+    Rule("config_language_model_only", "0.5.22", "0.5.23", True,
+         "python/sglang/srt/configs/model_config.py ModelConfig.__init__ (0.5.22 line 584, 0.5.23 line 674) "
+         "is_lm_only = language_model_only or getattr(hf_config, 'language_model_only', False): not is_multimodal "
+         "(0.5.23 line 822), not model_is_mrope; models/qwen3_vl.py, qwen3_5.py, muse_glimmer.py, deepseek_v4.py, "
+         "cosmos3.py, qwen4_exp.py build no vision tower for it"),
     Rule("vlm_fraction", "0.5.22", "0.5.22",
          VLMFraction(_MM_0_5_22, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " (0.5.22) handle_gpu_memory_settings lines 283-340 -> adjust_mem_fraction_for_vlm lines 419-464 "

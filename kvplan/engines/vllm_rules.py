@@ -1811,6 +1811,13 @@ RULES = (
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
+    # -- a config's language_model_only: true (Engine.check_language_model_only): vLLM reads the name from
+    #    --language-model-only alone (engine/arg_utils.py EngineArgs.language_model_only, 0.19.1 line 488, 0.27.0
+    #    line 560 -> config/multimodal.py MultiModalConfig), never from the HF config (no getattr of hf_config's
+    #    language_model_only in 0.19.1-0.27.0; no such name in 0.8.0 or 0.14.0): served as if the key were absent.
+    Rule("config_language_model_only", "0.8.0", None, False,
+         "vllm/engine/arg_utils.py EngineArgs.language_model_only (0.19.1 line 488, 0.27.0 line 560): the "
+         "--language-model-only flag only; the HF config's key is not read"),
     Rule("checkpoint_fp8_kv_auto", "0.20.0", None, ("modelopt",),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 and 0.22.0 line 375, "
          "unchanged; called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685, 0.22.0 line 1746): auto -> fp8_e4m3 for fp8, and "
