@@ -365,6 +365,7 @@ def make_request(
     if enable_prefix_caching is not None and not isinstance(enable_prefix_caching, bool):
         raise BadInputError(f"enable_prefix_caching must be true or false, got {enable_prefix_caching!r}")
     prof.check_language_model_only(spec)  # SGLang 0.5.18+ serve such a config otherwise
+    prof.check_dsa_topk_sharing(spec)  # DSA layers that reuse the previous layer's top-k keep no indexer
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))

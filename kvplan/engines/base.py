@@ -646,6 +646,30 @@ class Engine:
                             f"drop the key to plan the model as the config's architecture serves it, or use "
                             f"--engine raw for memory alone")
 
+    def check_dsa_topk_sharing(self, spec) -> None:
+        """A DeepSeek sparse attention model whose config shares top-k indices between layers
+        (``spec.index_topk_sharing``: index_topk_freq > 1 or an index_topk_pattern with "S" layers):
+        BadInputError where this release reads the keys (rule ``dsa_index_topk_sharing`` True: the
+        sharing layers build no indexer, and from SGLang 0.5.18 keep no indexer cache, which kvplan
+        does not size per layer), where kvplan has not read whether it does (no such rule), and under
+        raw (kvplan's spec keeps an indexer cache on every layer). Releases that do not read the keys
+        run an indexer on every layer, as kvplan plans."""
+        sharing = getattr(spec, "index_topk_sharing", "")
+        if not sharing:
+            return
+        if self.book is not None and "dsa_index_topk_sharing" in self.book.names:
+            rule = self.book.rule("dsa_index_topk_sharing", self.release)
+            if not rule.value:
+                return
+            why = f"{self.name} reads them ({rule.source})"
+        elif self.book is None:
+            why = "kvplan's spec keeps an indexer cache on every layer"
+        else:
+            why = f"{self.name} may read them, and kvplan has not read whether it does"
+        raise BadInputError(f"{self.name}: {spec.name}'s config shares DeepSeek sparse attention top-k indices "
+                            f"between layers ({sharing}): the layers that reuse the previous layer's top-k keep no "
+                            f"indexer of their own, which kvplan does not size per layer, and {why}")
+
     def multimodal_fraction(self, spec, fraction, *, given: bool):
         """(the memory fraction the engine runs a multimodal ``spec`` at, a note when it is not
         ``fraction``); ``given``: the user set the fraction (else it is the engine's default).

@@ -3053,6 +3053,29 @@ RULES = (
     #    the weights, fraction, reservation and rotary table then differ by model class; kvplan refuses.
     #    0.5.19: model_config.py line 356 (is_multimodal line 488); 0.5.22: line 584 (is_multimodal 732); 0.5.23: line
     #    674 (is_multimodal 822); 0.5.22 adds models/deepseek_v4.py, cosmos3.py, cosmos3_edge.py, qwen4_exp.py readers.
+    # -- DeepSeek sparse attention top-k sharing (spec index_topk_sharing: index_topk_freq > 1 or "S" layers of
+    #    index_topk_pattern; Engine.check_dsa_topk_sharing): True where the release reads the keys. 0.4.6-0.5.9: no
+    #    index_topk_freq / index_topk_pattern in sglang/srt (0.4.6, 0.5.4, 0.5.6, 0.5.8, 0.5.9 wheels read): every layer
+    #    computes its top-k and keeps its indexer cache, as kvplan plans. 0.5.10: models/deepseek_v2.py
+    #    DeepseekV2AttentionMLA.__init__ (lines 1202-1219) marks skip_topk layers (max(layer_id - 1, 0) % freq != 0,
+    #    or the pattern's "S"); 0.5.16-0.5.17 configs/model_config.py dsa_layer_skips_topk (0.5.16 lines 186-214). 0.5.18:
+    #    the indexer cache
+    #    is sized on the non-skipping layers only (model_executor/pool_configurator.py lines 376-412, unless
+    #    allocate_all_layers; with a GLM DSA context-parallel shard, the busiest shard's count + 1); 0.5.19 lines
+    #    388-424; 0.5.22 / 0.5.23 allocate 0 rows for them (mem_cache/memory_pool.py _should_allocate_index_layer
+    #    0.5.22 line 5262, 0.5.23 line 5390). kvplan sizes no indexer cache per layer: refused.
+    Rule("dsa_index_topk_sharing", "0.4.6", "0.5.9", False,
+         "python/sglang/srt (0.4.6-0.5.9): no index_topk_freq / index_topk_pattern read"),
+    Rule("dsa_index_topk_sharing", "0.5.10", "0.5.17", True,
+         "python/sglang/srt/models/deepseek_v2.py DeepseekV2AttentionMLA.__init__ (0.5.10 lines 1202-1219) and, from "
+         "0.5.16, configs/model_config.py dsa_layer_skips_topk: the sharing layers reuse the previous layer's top-k"),
+    Rule("dsa_index_topk_sharing", "0.5.18", "0.5.19", True,
+         "python/sglang/srt/model_executor/pool_configurator.py (0.5.18 lines 376-412, 0.5.19 388-424): the indexer "
+         "cache sized on the layers dsa_layer_skips_topk (configs/model_config.py 0.5.18 lines 200-228) does not skip"),
+    Rule("dsa_index_topk_sharing", "0.5.22", "0.5.23", True,
+         "python/sglang/srt/mem_cache/memory_pool.py _should_allocate_index_layer (0.5.22 line 5262, 0.5.23 line 5390): "
+         "0 indexer rows on the layers configs/model_config.py dsa_layer_skips_topk skips; mem_cache/"
+         "kv_cache_configurator.py indexer_layer_ids (0.5.22 lines 1959-1981, 0.5.23 2260-2282)"),
     Rule("config_language_model_only", "0.4.6", "0.5.17", False,
          "python/sglang/srt (0.4.6-0.5.17): no 'language_model_only' read anywhere"),
     Rule("config_language_model_only", "0.5.18", "0.5.19", True,

@@ -1811,6 +1811,16 @@ RULES = (
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
+    # -- DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): 0.8.0-0.20.2 read no
+    #    index_topk_freq / index_topk_pattern (none in 0.19.1, 0.20.0, 0.20.1, 0.20.2 vllm/): every layer keeps its
+    #    DeepseekV32IndexerCache, as kvplan plans. 0.21.0+ model_executor/models/deepseek_v2.py (0.21.0 lines
+    #    1008-1020, under the config's use_index_cache; 0.24.0 lines 1001-1017, always) marks skip_topk layers; which
+    #    indexer caches remain is not read: refused (0.21.0-0.23.0 also where use_index_cache is false, to be read).
+    Rule("dsa_index_topk_sharing", "0.8.0", "0.20.2", False,
+         "vllm (0.19.1-0.20.2 read): no index_topk_freq / index_topk_pattern read"),
+    Rule("dsa_index_topk_sharing", "0.21.0", None, True,
+         "vllm/model_executor/models/deepseek_v2.py (0.21.0 lines 1008-1020 with use_index_cache, 0.24.0 lines "
+         "1001-1017): index_topk_freq / index_topk_pattern / index_skip_topk_offset mark the layers that skip their top-k"),
     # -- a config's language_model_only: true (Engine.check_language_model_only): vLLM reads the name from
     #    --language-model-only alone (engine/arg_utils.py EngineArgs.language_model_only, 0.19.1 line 488, 0.27.0
     #    line 560 -> config/multimodal.py MultiModalConfig), never from the HF config (no getattr of hf_config's
