@@ -133,12 +133,15 @@ def test_rows_that_changed():
 def test_rows_shared_with_0_5_17():
     eng, old = get_engine(REL), get_engine(OLD)
     for name in ("pool_formula", "page_size", "running_requests", "dsa_fp8_alloc_bytes", "dp_attention_weights",
-                 "aiter_fraction", "min_capability", "weights_min_capability", "checkpoint_fp8_kv_auto",
+                 "aiter_fraction", "min_capability", "weights_min_capability",
                  "rope_table", "alibi_slopes_tensor", "request_pool_extra", "startup_in_use_bytes",
                  "shared_expert_whole", "mla_copy_block_fp8", "pipeline_parallel", "request_cap", "dsa",
                  "own_backend_unread", "mla_backend_default", "kv_cache_dtypes", "kv_dtypes_unmodelled",
                  "trtllm_mha_large_page", "llama4_backend_asserted", "llama4_vision_tower", "rope_scaling_passed"):
         assert BOOK.rule(name, eng.release) is BOOK.rule(name, old.release), name
+    # checkpoint_fp8_kv_auto differs: Fp8Config.from_config keeps a quant_method fp8 config's kv_cache_quant_algo
+    # from 0.5.18 (layers/quantization/fp8.py lines 306-345)
+    assert (eng.rule("checkpoint_fp8_kv_auto"), old.rule("checkpoint_fp8_kv_auto")) == (("modelopt", "fp8"), ("modelopt",))
     # a new row, the same value
     assert eng.rule("mem_fraction_static_default") == old.rule("mem_fraction_static_default") == "reserved_0_5_13"
     assert eng.rule("mha_backend_default")["rows"] == old.rule("mha_backend_default")["rows"]

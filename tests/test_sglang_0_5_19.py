@@ -119,12 +119,16 @@ def test_rows_that_changed():
 def test_rows_shared_with_0_5_18():
     eng, old = get_engine(REL), get_engine(OLD)
     for name in ("pool_formula", "page_size", "running_requests", "dsa_fp8_alloc_bytes", "dp_attention_weights",
-                 "aiter_fraction", "min_capability", "weights_min_capability", "checkpoint_fp8_kv_auto",
+                 "aiter_fraction", "min_capability", "weights_min_capability",
                  "alibi_slopes_tensor", "request_pool_extra", "startup_in_use_bytes", "shared_expert_whole",
                  "mla_copy_block_fp8", "pipeline_parallel", "request_cap", "dsa", "kv_cache_dtypes",
                  "kv_dtypes_unmodelled", "trtllm_mha_large_page", "llama4_backend_asserted", "llama4_vision_tower",
                  "rope_scaling_passed", "mem_fraction_static_default", "mha_backend_default", "allreduce_rms_fusion"):
         assert BOOK.rule(name, eng.release) is BOOK.rule(name, old.release), name
+    # checkpoint_fp8_kv_auto differs: CompressedTensorsConfig.kv_cache_quant_algo from 0.5.19 (compressed_tensors.py
+    # lines 137-146)
+    assert eng.rule("checkpoint_fp8_kv_auto") == ("modelopt", "fp8", "compressed-tensors")
+    assert old.rule("checkpoint_fp8_kv_auto") == ("modelopt", "fp8")
 
 
 def test_new_architectures_are_registered_from_0_5_19():

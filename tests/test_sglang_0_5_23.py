@@ -134,6 +134,13 @@ def test_start_needs_two_tokens_not_seven():
     # 0.5.23 managers/tp_worker.py line 425 asserts only max_req_len = min(context_len, pool) - 1 > 0
     assert _pool("llama3.1-8b", "h100", max_model_len=5).startup().ok
     assert not _pool("llama3.1-8b", "h100", engine=OLD, max_model_len=5).startup().ok
+    # ... but it then aborts every prompt (managers/utils.py validate_input_length lines 259-289: a prompt of
+    # max_req_input_len = min(context_len, pool) - 6 = -1 tokens or more): nothing runs until context_len 8
+    v = _pool("llama3.1-8b", "h100", max_model_len=5).planned()
+    assert not v.ok and v.bound == "max_model_len" and "starts at max_model_len 5 but aborts every prompt" in v.reason
+    assert "validate_input_length (lines 259-289)" in v.reason
+    assert not _pool("llama3.1-8b", "h100", max_model_len=7).verdict().ok
+    assert _pool("llama3.1-8b", "h100", max_model_len=8).verdict().ok
 
 
 def test_max_running_requests():

@@ -1815,17 +1815,39 @@ RULES = (
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :104-127) adds 107: "
          "2: 64, 4: 64, 8: 2 MB; AllReduceFusionPass.__init__ (:993-1072) takes the TP group's CPU group"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
-    # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
-    #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
-    #    it as fp8_e4m3 instead of the model dtype, which kvplan refuses to guess.
-    Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", False,
+    # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
+    #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
+    #    which the release may store it as fp8_e4m3 instead of the model dtype, which kvplan refuses to
+    #    guess. get_kv_cache_quant_algo_string (utils/torch_utils.py, def at 0.14.0 :239, 0.19.1 :262,
+    #    0.20.0-0.20.2 :279, 0.21.0-0.23.0 :311, 0.24.0 :309, 0.25.0-0.27.0 :310; 0.27.0 :310-362) reads
+    #    quant_method modelopt* alone ('if quant_method.startswith("modelopt")', else None), and no other module reads
+    #    kv_cache_quant_algo to pick the cache dtype (0.27.0: only models/deepseek_v4/quant_config.py line 110,
+    #    which sets it None): a quant_method fp8 or compressed-tensors checkpoint keeps the model dtype.
+    Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", (),
          "vllm/engine/arg_utils.py create_engine_config passes kv_cache_dtype to CacheConfig as given: auto is "
          "the model dtype (no kv_cache_quant_algo read outside model_executor/layers/quantization, 0.13.0)"),
-    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", True,
+    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", ("modelopt",),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
-    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, True,
+    # -- DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): 0.8.0-0.20.2 read no
+    #    index_topk_freq / index_topk_pattern (none in 0.19.1, 0.20.0, 0.20.1, 0.20.2 vllm/): every layer keeps its
+    #    DeepseekV32IndexerCache, as kvplan plans. 0.21.0+ model_executor/models/deepseek_v2.py (0.21.0 lines
+    #    1008-1020, under the config's use_index_cache; 0.24.0 lines 1001-1017, always) marks skip_topk layers; which
+    #    indexer caches remain is not read: refused (0.21.0-0.23.0 also where use_index_cache is false, to be read).
+    Rule("dsa_index_topk_sharing", "0.8.0", "0.20.2", False,
+         "vllm (0.19.1-0.20.2 read): no index_topk_freq / index_topk_pattern read"),
+    Rule("dsa_index_topk_sharing", "0.21.0", None, True,
+         "vllm/model_executor/models/deepseek_v2.py (0.21.0 lines 1008-1020 with use_index_cache, 0.24.0 lines "
+         "1001-1017): index_topk_freq / index_topk_pattern / index_skip_topk_offset mark the layers that skip their top-k"),
+    # -- a config's language_model_only: true (Engine.check_language_model_only): vLLM reads the name from
+    #    --language-model-only alone (engine/arg_utils.py EngineArgs.language_model_only, 0.19.1 line 488, 0.27.0
+    #    line 560 -> config/multimodal.py MultiModalConfig), never from the HF config (no getattr of hf_config's
+    #    language_model_only in 0.19.1-0.27.0; no such name in 0.8.0 or 0.14.0): served as if the key were absent.
+    Rule("config_language_model_only", "0.8.0", None, False,
+         "vllm/engine/arg_utils.py EngineArgs.language_model_only (0.19.1 line 488, 0.27.0 line 560): the "
+         "--language-model-only flag only; the HF config's key is not read"),
+    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, ("modelopt",),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 and 0.22.0 line 375, "
          "unchanged; called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685, 0.22.0 line 1746): auto -> fp8_e4m3 for fp8, and "
          "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363)"),
