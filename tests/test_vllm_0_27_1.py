@@ -26,10 +26,9 @@ def test_every_rule_is_0_27_0s_row():
     assert R.RELEASES[-2:] == ("0.27.0", "0.27.1") and R.PUBLISHED_LATER[0] == "0.28.0"
     for book in (VLLM_BOOK, PAGING):
         a, b = Release.parse("0.27.0"), Release.parse("0.27.1")
-        assert len(book.names) >= 19
+        assert len(book.names) >= 20
         for name in book.names:
             assert book.rule(name, a) is book.rule(name, b), name
-    assert len(VLLM_BOOK.names) == 60
 
 
 @pytest.mark.parametrize("args, blocks", [
