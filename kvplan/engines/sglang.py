@@ -26,10 +26,9 @@ speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding
 SGLang), 0.5.14 against 0.5.13 and 0.5.15 against 0.5.14 (h32-sgl514's; 0.5.15.post1 differs from
 0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads), 0.5.16 against 0.5.15.post1
 and 0.5.17 against 0.5.16 (h32-sgl516's), 0.5.18 against 0.5.17 and 0.5.19 against 0.5.18
-(h32-sgl518's). The two releases between 0.5.19 and 0.5.22 (0.5.20, 0.5.21) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.19".."0.5.22" claims only those. 0.5.21
-sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
-the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
+(h32-sgl518's), 0.5.20 against 0.5.19 and 0.5.22 (h33-sgl520b's). 0.5.21, between 0.5.20 and
+0.5.22, was not read, and RuleBook.resolve refuses it, so a rule written "0.5.20".."0.5.22" claims
+only those.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
             "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.18",
-            "0.5.19", "0.5.22", "0.5.23")
+            "0.5.19", "0.5.20", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -240,6 +239,22 @@ class GraphModel:
                    dp)
 
 
+def _reserved_0_5_20(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                     dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
+    """MiB reserved, 0.5.20 (arg_groups/memory_hook.py handle_gpu_memory_settings lines 47-347,
+    reserve_for_graph_mb lines 350-392): 0.5.22's tiers and sum (chunked_prefill_size 4,096 and
+    decode max_bs 48 / 160 on 20-35 GiB GPUs, lines 100-116) without 0.5.22's cap of the decode
+    graphs' max_bs at a given --max-running-requests, and the prefill graphs where rule
+    prefill_graphs keeps them (0.5.19's rules: off at pp > 1, kept under DP attention but for the
+    tc_piecewise switch, ``graphs.with_dp_attention``). On GPUs above 35 GiB with no
+    --max-running-requests, 0.5.19's and 0.5.22's figures: Llama-3.1-8B H100 13,904 MiB, 0.830."""
+    graphs = graphs or GraphModel()
+    kept = graphs.prefill_graphs and (pp == 1 or graphs.with_pipeline) and (
+        dp_attention == 1 or graphs.with_dp_attention)
+    return _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention,
+                            dataclasses.replace(graphs, max_running_requests=None, prefill_graphs=kept))
+
+
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
                      dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
     """MiB reserved, 0.5.23 (arg_groups/memory_hook.py handle_gpu_memory_settings and
@@ -305,6 +320,8 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_
                 return Fraction(frac)
     if rule == "reserved_0_5_23":
         reserved = _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
+    elif rule == "reserved_0_5_20":
+        reserved = _reserved_0_5_20(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     elif rule in ("reserved_0_5_10", "reserved_0_5_13"):  # 0.5.13: GraphModel.context_length
         reserved = _reserved_0_5_10(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     else:
@@ -682,6 +699,11 @@ _FUSION_PATHS_0_5_14 = _FUSION_PATHS_0_5_13 + ("Qwen3VLMoeForConditionalGenerati
 #: 0.5.18 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979) adds DeepseekV4ForCausalLM and
 #: InternS2MobiusForConditionalGeneration (both refused before any all-reduce is timed: no rotary table read).
 _FUSION_AUTO_0_5_18 = _FUSION_AUTO_0_5_14 + ("DeepseekV4ForCausalLM", "InternS2MobiusForConditionalGeneration")
+#: 0.5.20 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010): 0.5.18's without
+#: InternS2MobiusForConditionalGeneration (0.5.19's frozenset has none either), with Qwen4Exp and NemotronH Omni (both
+#: not imported by kvplan).
+_FUSION_AUTO_0_5_20 = tuple(a for a in _FUSION_AUTO_0_5_18 if a != "InternS2MobiusForConditionalGeneration") + (
+    "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3")
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -760,6 +782,10 @@ _MM_0_5_16 = _MM_0_5_15 + ("GlmImageForConditionalGeneration",)
 _MM_0_5_18 = _MM_0_5_16 + ("MuseGlimmerForConditionalGeneration", "InternS2MobiusForConditionalGeneration")
 #: 0.5.19 (configs/model_config.py multimodal_model_archs lines 1886-1958): 0.5.18's and Dots3Note.
 _MM_0_5_19 = _MM_0_5_18 + ("Dots3NoteForCausalLM",)
+#: 0.5.20 (configs/model_config.py multimodal_model_archs lines 2103-2179): 0.5.19's and Cosmos3Edge, Glm5Next,
+#: NemotronH Omni, Qwen4Exp.
+_MM_0_5_20 = _MM_0_5_19 + ("Cosmos3EdgeForConditionalGeneration", "Glm5NextForConditionalGeneration",
+                           "NemotronH_Omni_Reasoning_V3", "Qwen4ExpForConditionalGeneration")
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -995,6 +1021,18 @@ RULES = (
          _ARGS + " (0.5.18) _handle_gpu_memory_settings lines 4802-5004 (sum lines 4949-4977, floor lines 4974-4975), "
          "reserve_for_graph_mb lines 5078-5118; 0.5.19 sglang/srt/arg_groups/memory_hook.py handle_gpu_memory_settings "
          "lines 26-289 (sum lines 231-256), reserve_for_graph_mb lines 292-334"),
+    #    0.5.20: arg_groups/memory_hook.py handle_gpu_memory_settings (lines 47-347) is 0.5.22's but for 0.5.22's cap
+    #    of a default decode max_bs at a given --max-running-requests (0.5.22 lines 83, 135-142): the 20-35 GiB tier
+    #    takes chunked_prefill_size 4,096 and decode max_bs 48 / 160 (lines 100-116; 0.5.19: 2,048 / 24 / 80), the
+    #    sum lines 296-315, the floor lines 307-308, round(..., 3) lines 317-321; reserve_for_graph_mb (lines
+    #    350-392) identical to 0.5.19's (DP attention by dp_size, which is kvplan's dp), the breakable prefill graphs
+    #    off at pp > 1 as 0.5.19 (rule prefill_graphs); +2 GiB on XPU only (line 314). Qwen3-VL's
+    #    expand_multimodal_decode_graph_to_running_limit (model_overrides/qwen3_vl.py lines 37-66, called lines
+    #    182-187) is rule own_backend_unread's refusal.
+    Rule("mem_fraction_static_default", "0.5.20", "0.5.20", "reserved_0_5_20",
+         _MEM23 + " (0.5.20) handle_gpu_memory_settings lines 47-347 (tiers lines 89-170, sum lines 296-315, floor "
+         "lines 307-308), reserve_for_graph_mb lines 350-392; cuda_graph_hook.py "
+         "generate_prefill_cuda_graph_batch_sizes lines 557-574"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -1058,7 +1096,13 @@ RULES = (
     #    0.5.19 the same (_profile_available_bytes lines 1990-2043 runs gc.collect() before it measures: weight-loading
     #    temporaries still referenced are freed first; config_from_budget lines 2178-2208 + the unified pool's byte
     #    total, --enable-unified-memory only; pool_configurator.py lines 157-436 renames)
-    Rule("pool_formula", "0.4.6", "0.5.19", "fraction_of_free_at_start",
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py KVCacheConfigurator._profile_available_bytes lines
+    #    2148-2201, _resolve_memory_pool_config lines 2318-2334 and _apply_token_constraints lines 2234-2261 identical
+    #    to 0.5.19's; config_from_budget lines 2336-2372 adds an assert only; model_executor/pool_configurator.py
+    #    calculate_pool_sizes lines 533-543 floors a negative budget at 0 tokens; _compute_cell_size lines 295-429 adds
+    #    NPU / --enable-hisparse paths and _compute_qsa_cell_size lines 432-450, a term only for a config with
+    #    indexer_n_heads: Qwen4Exp's QSA, which kvplan does not import)
+    Rule("pool_formula", "0.4.6", "0.5.20", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -1080,7 +1124,8 @@ RULES = (
     #    0.5.18 the same (_handle_page_size lines 6139-6147; _page_size_default lines 2378-2397, identical)
     #    0.5.19 the same (_page_size_default overrides.py lines 1377-1399, a rename, run by arg_groups/pipeline.py line
     #    264)
-    Rule("page_size", "0.4.6", "0.5.19", 1, _ARGS + ": page_size default 1"),
+    #    0.5.20 the same (arg_groups/overrides.py _page_size_default lines 1397-1419, identical)
+    Rule("page_size", "0.4.6", "0.5.20", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -1100,7 +1145,9 @@ RULES = (
     #    0.5.16: + mxfp8, nvfp4, fp4_mx_block16 (server_args.py lines 604-629, 0.5.22's and fp4_e2m1, which
     #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype, lines 22-94, now rejects as deprecated);
     #    0.5.17 the same (server_args.py lines 671-697); 0.5.18 (lines 680-706) and 0.5.19 (lines 604-614) the same
-    Rule("kv_cache_dtypes", "0.5.16", "0.5.19",
+    #    0.5.20 the same nine choices (arg_groups/fields/model.py kv_cache_dtype lines 196-221, choices lines 207-217;
+    #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 23-104 still rejects fp4_e2m1, lines 65-69)
+    Rule("kv_cache_dtypes", "0.5.16", "0.5.20",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16", "fp4_e2m1"),
          _ARGS + " (0.5.16) lines 604-629: --kv-cache-dtype choices; 0.5.17 lines 671-697"),
     Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
@@ -1124,7 +1171,8 @@ RULES = (
     #    0.5.16 and 0.5.17: nvfp4 as 0.5.22 (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines
     #    333-556 in both); 0.5.18 and 0.5.19 the same (fp4_kv_cache_quant_method.py: only load_scales_from_model
     #    differs)
-    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.19",
+    #    0.5.20 the same (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines 385-608, identical)
+    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.20",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
                    "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
@@ -1160,6 +1208,8 @@ RULES = (
     #    before it only with enable_tp_lm_head_all_to_all, which overrides.py _tp_lm_head_all_to_all_default lines
     #    2408-2428 turns on for PD decode nodes only); 0.5.19 the same (lines 71-170: a gated-launch wait only with
     #    --gated-launch-port, default None). Both pin torch 2.13.0 (0.5.17: 2.11.0); these figures are vLLM's anyway.
+    #    0.5.20 the same measurement (distributed/bootstrap.py init_torch_distributed lines 70-172: before_avail_memory
+    #    after the process-group init, as 0.5.19)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -1186,7 +1236,9 @@ RULES = (
     #    mxfp4.py lines 273-274); 0.5.17 the same (fp8.py lines 288-298, mxfp4.py lines 277-278)
     #    0.5.18 the same (fp8.py lines 289-299, mxfp4.py lines 278-279, identical); 0.5.19 the same (lines 298-308,
     #    334-335)
-    Rule("weights_min_capability", "0.5.1", "0.5.19", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.20 the same (fp8.py Fp8Config.get_min_capability lines 312-322, mxfp4.py Mxfp4Config.get_min_capability
+    #    lines 320-321, identical)
+    Rule("weights_min_capability", "0.5.1", "0.5.20", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -1206,7 +1258,9 @@ RULES = (
     #    0.5.16 the same (model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu lines 48-62);
     #    0.5.17 the same (load_model_utils.py)
     #    0.5.18 the same (load_model_utils.py lines 65-79, a rename); 0.5.19 the same (lines 75-86)
-    Rule("min_capability", "0.4.6", "0.5.19", (7, 5),
+    #    0.5.20 the same (model_executor/model_runner_components/load_model_utils.py
+    #    maybe_downgrade_dtype_for_legacy_gpu lines 75-86, identical)
+    Rule("min_capability", "0.4.6", "0.5.20", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1391,7 +1445,11 @@ RULES = (
     #    0.5.19 the same: arg_groups/model_override_base.py get_default_attn_backend lines 273-346 (0.5.18's, renames:
     #    fa3 line 307, fa4 line 319, trtllm_mha line 320), model_overrides/qwen3_5.py lines 20-27 the same
     #    architectures; MiniCPM's new override (model_overrides/minicpm.py) is rule own_backend_unread.
-    Rule("mha_backend_default", "0.5.18", "0.5.19",
+    #    0.5.20 the same (arg_groups/model_override_base.py get_default_attn_backend lines 295-365, identical: fa3 line
+    #    329, fa4 line 341, trtllm_mha line 342; model_overrides/ qwen3_5.py, falcon_h1.py, lfm2.py,
+    #    granitemoehybrid.py, minicpmv.py, olmo2.py, gpt_oss.py, llama4.py identical; nemotron_h.py's architectures are
+    #    here already; new qwen4_exp.py for Qwen4Exp, which kvplan does not import)
+    Rule("mha_backend_default", "0.5.18", "0.5.20",
          {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -1503,6 +1561,27 @@ RULES = (
          "_step3p_overrides lines 455-479 (0.5.19)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
+    #    0.5.20: 0.5.19's, and Qwen3-VL (arg_groups/model_overrides/qwen3_vl.py, new): on sm90 with >= 60 GiB
+    #    (large_hopper_qwen3_vl_model_type lines 23-34) _qwen3vl_hopper_serving_overrides (lines 88-160) sets
+    #    SGLANG_VLM_CACHE_SIZE_MB to 0 (the 100 MiB of rule multimodal), cuda_ipc feature transport with a 3 GiB
+    #    SGLANG_MM_FEATURE_CACHE_MB at --max-running-requests >= 400 and flashinfer for decode, and
+    #    expand_multimodal_decode_graph_to_running_limit (lines 37-66) raises the decode graphs' max_bs to a
+    #    --max-running-requests up to 512: the KV budget moves in ways kvplan has not modelled, refused as 0.5.22
+    #    refuses it. The other overrides 0.5.20 changes (deepseek_v4.py, inkling.py, kimi_k3.py, nemotron_h.py,
+    #    qwen3_moe.py: the MoE runner only; new qwen4_exp.py) are for architectures kvplan refuses or does not import.
+    Rule("own_backend_unread", "0.5.20", "0.5.20",
+         {**{a: "arg_groups/model_overrides/gemma4.py _gemma4_overrides lines 25-47 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "arg_groups/overrides.py _step3p_overrides lines 407-431 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
+          **{a: "arg_groups/model_overrides/minicpm.py _minicpm_sala_overrides lines 17-67 (MiniCPM: sparse-attention "
+                "backends, no DP attention)" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
+          **{a: "arg_groups/model_overrides/qwen3_vl.py _qwen3vl_hopper_serving_overrides lines 88-160 and "
+                "expand_multimodal_decode_graph_to_running_limit lines 37-66 (Qwen3-VL on large Hopper GPUs: no VLM "
+                "cache, cuda_ipc transport, decode graphs up to --max-running-requests)"
+             for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")}},
+         "sglang/srt/arg_groups/model_overrides/gemma4.py lines 25-47, minicpm.py lines 17-67, qwen3_vl.py lines "
+         "23-160; arg_groups/overrides.py _step3p_overrides lines 407-431 (0.5.20)"),
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
          "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (0.5.22: _step3p_overrides lines "
          "309-323; no _muse_spark_overrides)"),
@@ -1625,6 +1704,21 @@ RULES = (
          _MOD23 + "deepseek_v2.py (0.5.19) _deepseek_family_overrides lines 31-145 (trtllm_mla on sm100 line 111 "
          "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
          "lines 273-346 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.20: _deepseek_family_overrides (model_overrides/deepseek_v2.py lines 34-191) is also registered for
+    #    Glm5NextForConditionalGeneration and HYV4ForCausalLM / HYV4ForCausalLMNextN (their MXFP8 GEMM backends, lines
+    #    40-65); its non-DSA sm100 branch (trtllm_mla line 157) is 0.5.19's; get_default_attn_backend identical
+    #    (model_override_base.py lines 295-365: fa3 on Hopper line 355, flashinfer on sm100 line 357).
+    Rule("mla_backend_default", "0.5.20", "0.5.20",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM",
+                                                     "Glm5NextForConditionalGeneration", "HYV4ForCausalLM",
+                                                     "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM",
+                                                     "LongcatFlashForCausalLMNextN", "Dots3NoteForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _MOD23 + "deepseek_v2.py (0.5.20) _deepseek_family_overrides lines 34-191 (trtllm_mla on sm100 line 157 "
+         "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
+         "lines 295-365 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1701,6 +1795,12 @@ RULES = (
          {"trtllm_mla": ((32, 64), 64, "1150-1158"), "trtllm_mha": ((16, 32, 64, 128), 64, "1178-1191"),
           "fa4": ((128,), 128, "1297-1315")},
          _OVR15 + " (0.5.19) _mla_backend_page_constraints and _fa4_page_constraint"),
+    #    0.5.20 the same values (overrides.py _mla_backend_page_constraints lines 1174-1242, 0.5.22's: cutlass_mla's
+    #    forced 128, a backend no default picks, is gone; _fa4_page_constraint lines 1335-1353, 0.5.19's)
+    Rule("backend_page_size", "0.5.20", "0.5.20",
+         {"trtllm_mla": ((32, 64), 64, "1188-1196"), "trtllm_mha": ((16, 32, 64, 128), 64, "1216-1229"),
+          "fa4": ((128,), 128, "1335-1353")},
+         _OVR15 + " (0.5.20) _mla_backend_page_constraints and _fa4_page_constraint"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1752,7 +1852,10 @@ RULES = (
     #    sized as stored, as 0.5.23
     #    0.5.18 and 0.5.19 the same (calculate_mla_kv_cache_dim kv_cache_configurator.py 0.5.18 lines 2139-2190
     #    identical, 0.5.19 lines 2379-2427 a rename)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.19", None,
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 2543-2598: the trtllm
+    #    layout test reads the local disaggregation role, none by default, which is 0.5.19's test; ROCm adds the triton
+    #    DSA backend, as 0.5.22)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.20", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1779,7 +1882,9 @@ RULES = (
     #    0.5.17: TRTLLMHAAttnBackend.__init__ (layers/attention/trtllm_mha_backend.py lines 210-234) raises for pages of
     #    128 or more off the XQA path unless GQA, equal K / V head dims and a power of 2, as 0.5.22
     #    0.5.18 the same check (lines 220-244); 0.5.19 the same (lines 238-261)
-    Rule("trtllm_mha_large_page", "0.5.17", "0.5.19", 128,
+    #    0.5.20 the same (trtllm_mha_backend.py TRTLLMHAAttnBackend.__init__ lines 123-285 identical, the check lines
+    #    238-261)
+    Rule("trtllm_mha_large_page", "0.5.17", "0.5.20", 128,
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (0.5.17) lines 210-234 'trtllm_mha with "
          "page_size=... requires trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; 0.5.18 lines "
          "220-244, 0.5.19 lines 238-261"),
@@ -1864,7 +1969,12 @@ RULES = (
     #    0.5.18 the same (_set_default_dsa_kv_cache_dtype / _set_default_dsa_backends lines 5205-5223 identical,
     #    _dsa_kv_cache_dtype_default / _dsa_split_backend_resolution overrides.py lines 1595-1747 identical)
     #    0.5.19 the same (overrides.py lines 599-643, 670-753 renames; model_overrides/deepseek_v2.py page 64)
-    Rule("dsa", "0.5.15", "0.5.19",
+    #    0.5.20 the same for CUDA (arg_groups/overrides.py _dsa_kv_cache_dtype_default lines 559-618 is 0.5.22's: auto
+    #    -> fp8_e4m3 on >= 10, bfloat16 below, learnable-sink configs bfloat16 on sm100; _dsa_split_backend_resolution
+    #    lines 664-794 and _check_dsa_backend_constraints lines 621-647 differ from 0.5.22's only for XPU, HiSparse and
+    #    dcp; model_overrides/deepseek_v2.py _deepseek_family_overrides lines 34-191: page 64 line 144, ROCm 1 line 137,
+    #    XPU 128 line 147; calculate_mla_kv_cache_dim lines 2543-2598)
+    Rule("dsa", "0.5.15", "0.5.20",
          DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _OVR15 + " (0.5.15) _deepseek_family_overrides lines 374-386 (ROCm: page 1 without aiter's preshuffle "
          "paged-MQA kernel, else 64), _dsa_kv_cache_dtype_default lines 1052-1096, _dsa_split_backend_resolution "
@@ -1980,6 +2090,13 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
          _OVR15 + " (0.5.19): _attention_backend_fa3_fp8_fallback lines 1286-1293, _mla_kv_cache_dtype_checks lines "
          "1208-1238; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
+    #    0.5.20 the same verdicts (_mla_kv_cache_dtype_checks lines 1246-1276, _attention_backend_fa3_fp8_fallback lines
+    #    1324-1331: identical to 0.5.19's; trtllm_mha_backend.py TRTLLMHAAttnBackend.__init__ identical)
+    Rule("fp8_kv_start", "0.5.20", "0.5.20",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1261, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR15 + " (0.5.20): _attention_backend_fa3_fp8_fallback lines 1324-1331, _mla_kv_cache_dtype_checks lines "
+         "1246-1276; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -2177,6 +2294,21 @@ RULES = (
          "DP attention; " + _OVR15 + " (0.5.18) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979 and "
          "_flashinfer_allreduce_fusion_auto_enable lines 1983-2004; --enforce-disable-flashinfer-allreduce-fusion "
          "lines 2008-2017; 0.5.19 overrides.py lines 968-1016, communicator.py lines 188-205"),
+    #    0.5.20: _FLASHINFER_ALLREDUCE_FUSION_ARCHS (overrides.py lines 988-1010) + Qwen4ExpForConditionalGeneration,
+    #    NemotronH_Omni_Reasoning_V3 (and, as 0.5.19's, without InternS2MobiusForConditionalGeneration);
+    #    _flashinfer_allreduce_fusion_auto_enable (lines 1014-1049), _enforce_disable_allreduce_fusion (lines
+    #    1053-1062), communicator.py apply_flashinfer_allreduce_fusion (lines 191-205) identical to 0.5.19's,
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE 2048 (line 188); should_fuse_mlp_allreduce_with_next_layer (lines 925-985) also
+    #    declines under context parallelism's MOE_FULL scatter, which kvplan does not plan.
+    Rule("allreduce_rms_fusion", "0.5.20", "0.5.20",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_20),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True),
+         _COMM + " (0.5.20) apply_flashinfer_allreduce_fusion lines 191-205: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _OVR15 + " (0.5.20) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010 and "
+         "_flashinfer_allreduce_fusion_auto_enable lines 1014-1049; --enforce-disable-flashinfer-allreduce-fusion "
+         "lines 1053-1062"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -2299,7 +2431,9 @@ RULES = (
     #    on the sliding layers of model_type granite_swa / granitemoe_swa; GraniteForCausalLM / GraniteMoeForCausalLM
     #    keep none), spark2_5.py (Spark2_5ForCausalLM); dots3 (Dots3NoteForCausalLM, MLA with windowed layers) is left
     #    out as in 0.5.22 / 0.5.23's list (refused by the rotary rule)
-    Rule("sliding_window_archs", "0.5.19", "0.5.19", _SW_0_5_16 + _MUSE_GLIMMER + (
+    #    0.5.20 the same (models/: the sliding_window reads of 0.5.19 unchanged; new xllm.py refuses a sliding window,
+    #    'supports full causal attention only', lines 281-286, 702-707, 738-741)
+    Rule("sliding_window_archs", "0.5.19", "0.5.20", _SW_0_5_16 + _MUSE_GLIMMER + (
         "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "Spark2_5ForCausalLM"),
          "python/sglang/srt/models/ (0.5.19): as 0.5.18, granite.py, granitemoe.py, spark2_5.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
@@ -2417,7 +2551,9 @@ RULES = (
          "python/sglang/srt/configs/model_config.py (0.5.18) is_hybrid_swa_model lines 2050-2090"),
     #    0.5.19: + GraniteSWAForCausalLM, GraniteMoeSWAForCausalLM (SWA_SINK_ARCHS lines 54-60, with GptOss;
     #    is_hybrid_swa_model lines 2115-2155)
-    Rule("swa_pool_archs", "0.5.19", "0.5.19",
+    #    0.5.20 the same (configs/model_config.py is_hybrid_swa_model lines 2340-2379 and SWA_SINK_ARCHS lines 54-60,
+    #    identical)
+    Rule("swa_pool_archs", "0.5.19", "0.5.20",
          {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM")},
          "python/sglang/srt/configs/model_config.py (0.5.19) is_hybrid_swa_model lines 2115-2155, SWA_SINK_ARCHS lines "
          "54-60"),
@@ -2448,6 +2584,7 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (_llama4_overrides identical: overrides.py 0.5.16 lines 676-702, 0.5.17 lines 973-999)
     #    0.5.18 the same (overrides.py lines 1029-1055, identical); 0.5.19 the same (model_overrides/llama4.py lines
     #    20-47)
+    #    0.5.20 the same (arg_groups/model_overrides/llama4.py _llama4_overrides lines 20-47, identical)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -2538,7 +2675,10 @@ RULES = (
     #    validate_input_length lines 206-236 identical; get_worker_info lines 542-563 reports
     #    ReqToTokenPool.schedulable_token_capacity, the pool's tokens unless an aux cache is attached, MiniCPM-SALA's
     #    only: memory_pool.py lines 344-355)
-    Rule("request_cap", "0.5.15", "0.5.19",
+    #    0.5.20 the same (managers/tp_worker.py lines 428-433 assert max_req_len > 0, lines 543-556 max_req_len /
+    #    max_req_input_len; managers/scheduler.py init_req_max_new_tokens lines 2510-2546 identical to 0.5.19's: no
+    #    allocator cap, which 0.5.22 adds; managers/utils.py validate_input_length lines 224-254 identical)
+    Rule("request_cap", "0.5.15", "0.5.20",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
                            "managers/scheduler.py init_req_max_new_tokens lines 1888-1907 (a request stops at "
@@ -2598,6 +2738,8 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (_handle_pipeline_parallelism identical: lines 6118-6126, 7027-7035)
     #    0.5.18 the same (lines 7255-7263); 0.5.19 server_args.py pp_size line 953 (_pipeline_parallel_overlap_disable
     #    arg_groups/overrides.py lines 1617-1621)
+    #    0.5.20 the same (arg_groups/fields/parallel.py pp_size line 66; overrides.py _pipeline_parallel_overlap_disable
+    #    lines 1670-1674 identical)
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -2620,6 +2762,7 @@ RULES = (
     #    _init_pools lines 504-512: context_len + 4 + draft tokens); 0.5.17 the same (lines 261-283, 552-557)
     #    0.5.18 the same (ReqToTokenPool.__init__ lines 261-283 identical); 0.5.19 the same (lines 261-284: + a CPU-side
     #    aux-cache slot)
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py ReqToTokenPool(size=max_num_reqs) lines 862-864)
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -2659,7 +2802,9 @@ RULES = (
     #    dp_size under DP attention else 1, read as ps.attn_dp_size, the same number); 0.5.17 the same (lines 1719-1772)
     #    0.5.18 and 0.5.19 the same (resolve_max_num_reqs kv_cache_configurator.py 0.5.18 lines 1873-1926, 0.5.19 lines
     #    2105-2158, identical)
-    Rule("running_requests", "0.5.14", "0.5.19", {"aligned": True, "given_capped": True, "floor_one": False},
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py KVCacheConfigurator.resolve_max_num_reqs lines 2263-2316,
+    #    identical to 0.5.19's)
+    Rule("running_requests", "0.5.14", "0.5.20", {"aligned": True, "given_capped": True, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.14) _resolve_max_num_reqs lines 981-1018 "
          "(a given R: min(R // dp_size, token_capacity // 2), lines 988-994), _resolve_memory_pool_config lines "
          "1051-1076; managers/tp_worker.py line 336"),
@@ -2712,7 +2857,11 @@ RULES = (
     #    0.5.18 the same (lines 6149-6151); 0.5.19 the same (arg_groups/platform_hook.py handle_amd_specifics lines
     #    62-66; GptOss aiter on hip model_overrides/gpt_oss.py, Olmo2 triton off CUDA model_overrides/olmo2.py lines
     #    19-34)
-    Rule("aiter_fraction", "0.5.10", "0.5.19", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.20 the same by default (arg_groups/attention_hook.py handle_attention_backend_compatibility lines 41-209: x
+    #    0.85 lines 198-203, skipped only for a --mem-fraction-static given with
+    #    SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION; model_override_base.py get_default_attn_backend aiter lines 344, 362;
+    #    model_overrides/gpt_oss.py, olmo2.py identical)
+    Rule("aiter_fraction", "0.5.10", "0.5.20", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -2788,7 +2937,11 @@ RULES = (
     #    740-748, 2355-2362; qwen2_moe.py lines 890, 1061; gpt_oss.py lines 677, 789; qwen3_moe.py line 964)
     #    0.5.19 the same (deepseek_v2.py lines 2661, 3016, 752-760, 2392-2399; qwen2_moe.py lines 1073, 1244; gpt_oss.py
     #    lines 676, 788; qwen3_moe.py line 964)
-    Rule("dp_attention_weights", "0.5.9", "0.5.19",
+    #    0.5.20 the same (models/deepseek_v2.py VocabParallelEmbedding(**get_embedding_tp_kwargs()) line 2599,
+    #    ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines 2929-2934, shared experts DeepseekV2MLP lines
+    #    727-735, dense lines 2351-2358; qwen2_moe.py line 1066 and gpt_oss.py line 692
+    #    use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 998, gpt_oss.py line 804 lm_head)
+    Rule("dp_attention_weights", "0.5.9", "0.5.20",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -2846,6 +2999,8 @@ RULES = (
     #    0.5.18 the same decision (deepseek_v2.py shared_experts_fusion_disable_reason lines 3012-3070, evaluated once
     #    by the loader; one new first test, a quant config whose can_fuse_shared_expert() is False: Quark only);
     #    0.5.19 the same (lines 3055-3113, identical)
+    #    0.5.20 the same decision on NVIDIA (models/deepseek_v2.py shared_experts_fusion_disable_reason lines 2963-3032:
+    #    one more reason to keep the shared expert apart, Hopper modelopt_fp4 with the marlin MoE runner)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -2884,6 +3039,9 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (post_load_weights deepseek_weight_loader.py lines 474-687, identical)
     #    0.5.18 the same on CUDA (post_load_weights lines 483-711: a per-channel scale reshape and a ROCm gfx95 GLM
     #    branch; block_quant_dequant line 597); 0.5.19 the same (lines 506-741: a None-safe weight_block_size read)
+    #    0.5.20 the same on CUDA (deepseek_weight_loader.py post_load_weights lines 547-792: the copies only for the
+    #    stage's own layers, start_layer <= layer_id < end_layer; a uint8 ue8m0 scale read; block_quant_dequant as
+    #    before)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2939,7 +3097,10 @@ RULES = (
     #    from_config lines 306-345), as 0.5.22 / 0.5.23 do: an fp8 checkpoint asking for an FP8 cache stores fp8 as
     #    well, which kvplan's reader (kvplan.hf.dtypes.kv_cache_quant_algo: ModelOpt only) does not flag.
     #    0.5.19 the same (kv_cache_dtype.py identical)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.19", True,
+    #    0.5.20 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 23-104: auto + 'FP8' lines 40-44;
+    #    only a CPU error for fp8_e5m2 added; layers/quantization/fp8.py Fp8Config.from_config lines 329-370 keeps
+    #    kv_cache_quant_algo, + scale_fmt)
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.20", True,
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
@@ -3022,6 +3183,15 @@ RULES = (
          "kv_cache_quant_algo 'FP8'; "
          "0.5.22 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-45, called by model_runner.py "
          "line 1530)"),
+    #    0.5.20: + Cosmos3Edge, Glm5Next, NemotronH_Omni_Reasoning_V3, Qwen4Exp (multimodal_model_archs lines
+    #    2103-2179); handle_gpu_memory_settings (memory_hook.py lines 276-281, 324-329) takes the factor of
+    #    adjust_mem_fraction_for_vlm (lines 410-455, 0.5.22's: returns the scaled fraction; 0.5.19's factor on the
+    #    default path) on the rounded default; mm_disabled_models (model_config.py lines 485-490) with Inkling.
+    Rule("vlm_fraction", "0.5.20", "0.5.20",
+         VLMFraction(_MM_0_5_20, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
+         _MEM23 + " (0.5.20) handle_gpu_memory_settings lines 276-281, 324-329 -> adjust_mem_fraction_for_vlm lines "
+         "410-455; " + _MC + " lines 485-490 (mm_disabled_models), 608-615 (is_multimodal), 2103-2179 "
+         "(multimodal_model_archs)"),
     Rule("vlm_fraction", "0.5.22", "0.5.22",
          VLMFraction(_MM_0_5_22, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " (0.5.22) handle_gpu_memory_settings lines 283-340 -> adjust_mem_fraction_for_vlm lines 419-464 "
@@ -3071,6 +3241,14 @@ RULES = (
          "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.19) mm_runtime_reservation_gb lines 132-149, "
          "_profile_available_bytes line 2017; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1248; "
          "configs/model_config.py multimodal_model_archs lines 1886-1958"),
+    #    0.5.20 the same reservation (mm_runtime_reservation_gb lines 142-159 and _profile_available_bytes lines
+    #    2148-2201, identical to 0.5.19's, reservation line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336;
+    #    serving_hook.py handle_multimodal_feature_transport lines 743-905: cpu on one node as 0.5.19), on 0.5.20's
+    #    list; Qwen3-VL's large-Hopper override sets the VLM cache to 0 (rule own_backend_unread refuses it)
+    Rule("multimodal", "0.5.20", "0.5.20", {"kv_reserve_mib": 100, "archs": _MM_0_5_20},
+         "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.20) mm_runtime_reservation_gb lines 142-159, "
+         "_profile_available_bytes line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336; "
+         "configs/model_config.py multimodal_model_archs lines 2103-2179"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
          "sglang/srt/configs/model_config.py multimodal_model_archs lines 2279-2360, is_multimodal line 730; "
          "mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 197-214 (as 0.5.23); environ.py "
@@ -3227,6 +3405,29 @@ RULES = (
          "118-131), disable_tc_piecewise_cudagraph_if_incompatible lines 169-259, "
          "disable_breakable_cudagraph_if_incompatible lines 262-323, "
          "apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 444-458; configs/model_config.py lines 1960-1994"),
+    #    0.5.20: apply_cuda_graph_compatibility (cuda_graph_hook.py lines 106-166, pp > 1 off lines 118-131),
+    #    disable_tc_piecewise_cudagraph_if_incompatible (lines 169-264: 0.5.19's rules less the DSA prefill-CP one)
+    #    and apply_muse_glimmer_prefill_cuda_graph_max_bs_default (lines 509-523) as 0.5.19;
+    #    disable_breakable_cudagraph_if_incompatible (lines 267-343) adds a first rule, 'KDA hybrid linear attention'
+    #    (configs/model_config.py uses_kda_attention lines 183-205: a linear_attn_config with kda_layers, or
+    #    linear_attention layer_types with linear_num_heads / linear_head_dim), 0.5.22's: such a model has
+    #    linear-attention layers, which SGLang.check_kv_pool refuses before any reservation counts. The GLM-5 Next
+    #    chunk / prefill-graph defaults (lines 404-446) need the breakable backend asked for. Lists (model_config.py
+    #    lines 2181-2219): breakable and piecewise-off + Glm5NextForConditionalGeneration, piecewise as 0.5.19.
+    Rule("prefill_graphs", "0.5.20", "0.5.20",
+         {"mm_kept": ("Cohere2VisionForConditionalGeneration", "InternS2MobiusForConditionalGeneration",
+                      "PaddleOCRVLForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                      "Qwen3_5MoeForConditionalGeneration", "MuseGlimmerForConditionalGeneration",
+                      "KimiK3ForConditionalGeneration", "KimiK25ForConditionalGeneration",
+                      "Glm5NextForConditionalGeneration"),
+          "mm_tc": ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": _MUSE_GLIMMER_512,
+          "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark"),
+          "dsa_off": False, "context_clamp": False, "mla_off": False, "pp_kept": False, "dp_kept": True},
+         "sglang/srt/arg_groups/cuda_graph_hook.py (0.5.20) apply_cuda_graph_compatibility lines 106-166 (pp > 1 lines "
+         "118-131), disable_tc_piecewise_cudagraph_if_incompatible lines 169-264, "
+         "disable_breakable_cudagraph_if_incompatible lines 267-343, "
+         "apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 509-523; configs/model_config.py lines 2181-2219"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -3351,7 +3552,12 @@ RULES = (
     #    113-138). RotaryEmbedding.__init__ (base.py lines 81-142) keeps float32 on CUDA, not yet on HIP ("hip_fp32"
     #    False); Gemma3TextModel.__init__ (gemma3_causal.py lines 552-617) identical; Qwen3-VL's vision tower
     #    (Qwen3VLMoeVisionModel.__init__ qwen3_vl.py lines 347-462) identical.
-    Rule("rope_table", "0.5.19", "0.5.19", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+    #    0.5.20 the same (rotary_embedding/base.py RotaryEmbedding.__init__ lines 89-150 and _compute_cos_sin_cache
+    #    lines 181-190, mrope.py MRotaryEmbedding.__init__ lines 60-108 and _build_axis_map lines 110-135, factory.py
+    #    get_rope lines 109-396, gemma3_causal.py Gemma3TextModel.__init__ lines 556-621, qwen3_vl.py
+    #    Qwen3VLMoeVisionModel.__init__ lines 349-464: identical to 0.5.19's; the table stays float32 on CUDA only,
+    #    'hip_fp32' False)
+    Rule("rope_table", "0.5.19", "0.5.20", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True,
                                             "gemma3_factor_needed": False},
          "sglang/srt/layers/rotary_embedding/ (0.5.19) base.py RotaryEmbedding.__init__ lines 81-142, mrope.py "
@@ -3393,6 +3599,7 @@ RULES = (
     #    same value, and DeepSeek-V4 / DSpark / dflash / minimax_m3 / qwen3_5 / qwen3_vl changes: no ROPE_GROUP_A call)
     #    0.5.19 the same (granite.py / granitemoe.py take rope_theta per layer, the same value for non-SWA configs;
     #    qwen2_5_vl.py's own vision rotary class; glm4_moe.py's None buffer dropped)
+    #    0.5.20 the same (models/olmo2.py Olmo2Attention.__init__ lines 70-164, identical)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -3408,7 +3615,8 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (BaiChuanAttention identical)
     #    0.5.16 and 0.5.17 the same (baichuan.py identical)
     #    0.5.18 and 0.5.19 the same (baichuan.py identical: the slopes tensor line 193)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.19", True,
+    #    0.5.20 the same (models/baichuan.py BaiChuanAttention.__init__ lines 122-206, identical)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.20", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -3437,6 +3645,8 @@ RULES = (
     #    mm_disabled_models lines 293-297 identical
     #    0.5.16 and 0.5.17 the same (mllama4.py Llama4ForConditionalGeneration.__init__ renames)
     #    0.5.18 and 0.5.19 the same (mllama4.py identical)
+    #    0.5.20 the same (models/mllama4.py Llama4ForConditionalGeneration.__init__ lines 454-510, identical;
+    #    configs/model_config.py mm_disabled_models lines 485-490)
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -3953,7 +4163,7 @@ class SGLang(Engine):
             )
         rule = self.rule("mem_fraction_static_default")
         graphs = None
-        if rule in ("reserved_0_5_23", "reserved_0_5_10", "reserved_0_5_13"):
+        if rule in ("reserved_0_5_23", "reserved_0_5_20", "reserved_0_5_10", "reserved_0_5_13"):
             if spec is None:
                 raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
                                     f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
