@@ -6,7 +6,7 @@ attention, pp > 1, multimodal models and a list of architectures), in max_runnin
 request-pool estimate from the pool in whole pages, and a given --max-running-requests capped by
 it), in Gemma 3's rotary tables (get_rope tables beside the inv_freq buffers, as 0.5.23), in GPT-OSS's
 SWA pool (kept on trtllm_mha too), in GPT-OSS on ROCm (aiter) and in DeepSeek sparse attention's fp8
-layout (trtllm on 10.x: 576 B; below: refused). 0.5.21 stays refused (0.5.11-0.5.17:
+layout (trtllm on 10.x: 576 B; below: refused). 0.5.20 and 0.5.21 are modelled too (0.5.11-0.5.17:
 tests/test_sglang_0_5_11.py, test_sglang_0_5_12.py)."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ REL, OLD = "sglang==0.5.10", "sglang==0.5.9"
 def test_every_rule_has_one_row_at_0_5_10_and_0_5_14_is_refused():
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
 

@@ -6,8 +6,8 @@ pages, max_running_requests and the rotary tables as 0.5.10 does; it differs in 
 Gemma 4, MiMo-V2, Moss-VL, NemotronH Omni, Qwen3-ASR, Voxtral; sliding-window and SWA-pool: Gemma 4,
 MiMo-V2; all-reduce fusion on by default for DeepSeek-V3.2, GLM-MoE-DSA, Qwen3-Next; Gemma 4's own
 triton backend), and --enforce-disable-flashinfer-allreduce-fusion (also in 0.5.10) is modelled.
-0.5.12-0.5.17 are modelled too (tests/test_sglang_0_5_12.py ... test_sglang_0_5_17.py); 0.5.21 stays
-refused."""
+0.5.12-0.5.17 are modelled too (tests/test_sglang_0_5_12.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are
+modelled too."""
 from __future__ import annotations
 
 import pytest
@@ -28,7 +28,7 @@ H = "tests/fixtures/hf_configs/"
 def test_every_rule_has_one_row_at_0_5_11_and_0_5_14_is_refused():
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
 

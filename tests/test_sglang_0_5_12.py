@@ -6,7 +6,7 @@ max_running_requests and the rotary tables as 0.5.11 does; it differs in how lon
 DeepSeek sparse attention's ROCm page (1 or 64 by aiter's kernel: refused, as 0.5.23), in Gemma 3's
 global rotary table (a config without rope_scaling does not start: refused), and in lists (multimodal,
 all-reduce fusion: InternS2Preview; sliding-window / SWA pool: Laguna, DeepSeek-V4; own backends:
-InternS2Preview, MiniCPM-V 4.6, DeepSeek-V4; trtllm_mla: DeepseekV32ForCausalLM). 0.5.13-0.5.17 are modelled too (tests/test_sglang_0_5_13.py ... test_sglang_0_5_17.py); 0.5.21 stays
+InternS2Preview, MiniCPM-V 4.6, DeepSeek-V4; trtllm_mla: DeepseekV32ForCausalLM). 0.5.13-0.5.17 are modelled too (tests/test_sglang_0_5_13.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are
 refused."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ H = "tests/fixtures/hf_configs/"
 def test_every_rule_has_one_row_at_0_5_12_and_0_5_14_is_refused():
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
 

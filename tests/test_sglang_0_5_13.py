@@ -8,7 +8,7 @@ lines 1579-1586) or the model has DeepSeek sparse attention (no longer off the p
 more reserved). DeepSeek's YaRN totals are NPU-only (no note), the all-reduce fusion runs on an H20 and for
 MistralLarge3 by itself, Gemma 4 and Step-3.5 / 3.7 pick their own backend (refused), and the lists grow
 (multimodal, sliding window, SWA pool). 0.5.14-0.5.17 are modelled too (tests/test_sglang_0_5_14.py ... test_sglang_0_5_17.py);
-0.5.21 stays refused."""
+0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,18 +28,18 @@ REL, POST, OLD = "sglang==0.5.13", "sglang==0.5.13.post1", "sglang==0.5.12"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_13_and_post1_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_13_and_post1_and_0_5_21_post1_is_refused(capsys):
     for name in (REL, POST):
         table = BOOK.table(get_engine(name).release)  # SpecError where a rule has no row, or two
         assert set(table) == set(BOOK.names)
         # every row post1 takes is 0.5.13's: nothing in the rules differs between them
         assert all(BOOK.rule(n, get_engine(POST).release) is BOOK.rule(n, get_engine(REL).release) for n in table)
-    for text in ("0.5.20.post1", "0.5.13.post2", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.13.post2", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
-    assert "0.5.12, 0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.22" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
+    assert "0.5.12, 0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.21, 0.5.22" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens", [

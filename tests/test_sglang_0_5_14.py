@@ -7,7 +7,7 @@ pool, not the request-pool estimate: 0.5.22's rule), in the start-up check (only
 without rope_scaling (it starts again: the global table takes rope_parameters['full_attention'] as it is),
 in the all-reduce fusion (--flashinfer-allreduce-fusion-backend; on by itself for Qwen3-VL-MoE and NemotronH
 too, and across nodes on sm100), in multimodal models keeping their piecewise graphs (Cohere2Vision only)
-and in lists. 0.5.15-0.5.17 are modelled too (tests/test_sglang_0_5_15.py ... test_sglang_0_5_17.py); 0.5.21 stays refused."""
+and in lists. 0.5.15-0.5.17 are modelled too (tests/test_sglang_0_5_15.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses
@@ -27,15 +27,15 @@ REL, OLD = "sglang==0.5.14", "sglang==0.5.13"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_14_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_14_and_0_5_21_post1_is_refused(capsys):
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.14.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.14.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
-    assert "0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.22" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
+    assert "0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.21, 0.5.22" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens", [

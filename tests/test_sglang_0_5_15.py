@@ -6,7 +6,7 @@ applied at the end of __post_init__) with the same choices, and sizes the pool, 
 and the request cap as 0.5.14. It differs in the prefill CUDA graphs: breakable by default on CUDA, which are
 off for an MLA model (DeepSeek-V3 no longer reserves 1.5 GiB for them) and stay on with pipeline stages, and in
 lists (multimodal, sliding window, SWA pool: UnlimitedOCR, LocateAnything). 0.5.16 and 0.5.17 are modelled too (tests/test_sglang_0_5_16.py,
-test_sglang_0_5_17.py); 0.5.21 stays refused."""
+test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import pytest
@@ -24,16 +24,16 @@ REL, POST, OLD = "sglang==0.5.15", "sglang==0.5.15.post1", "sglang==0.5.14"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_15_and_post1_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_15_and_post1_and_0_5_21_post1_is_refused(capsys):
     for name in (REL, POST):
         table = BOOK.table(get_engine(name).release)  # SpecError where a rule has no row, or two
         assert set(table) == set(BOOK.names)
         assert all(BOOK.rule(n, get_engine(POST).release) is BOOK.rule(n, get_engine(REL).release) for n in table)
-    for text in ("0.5.20.post1", "0.5.15.post2", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.15.post2", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens", [

@@ -7,7 +7,7 @@ the prefill CUDA graphs of multimodal models (tc_piecewise for Cohere2Vision, Ki
 keeps Kimi-K2.5's 1.5 GiB although it is MLA; breakable for Qwen3.5 VL), in the trtllm_mla default list
 (LongCat-Flash), in the --kv-cache-dtype choices (mxfp8, nvfp4, fp4_mx_block16; nvfp4 refused as 0.5.22) and in lists
 (multimodal: GLM-Image; sliding window / SWA pool: Inkling, Mellum, DeepSeek-V4 DSpark). 0.5.17 is modelled too
-(tests/test_sglang_0_5_17.py); 0.5.21 stays refused."""
+(tests/test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses
@@ -26,15 +26,15 @@ REL, OLD = "sglang==0.5.16", "sglang==0.5.15.post1"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_16_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_16_and_0_5_21_post1_is_refused(capsys):
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.16.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.16.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
-    assert "0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.22" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
+    assert "0.5.15.post1, 0.5.16, 0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.21, 0.5.22" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens, seqs", [

@@ -5,7 +5,7 @@ CUDA graphs: the --context-length clamp is gone (Llama-3.1-8B on an H100 at --ma
 sizes again), DeepSeek sparse attention keeps its breakable graphs (1.5 GiB) and DP attention no longer turns them
 off (sized for the chunk before SGLang divides it by dp); in the attention backends on sm100 (fa4, pages of 128, for
 a model whose K and V rows differ in width; trtllm_mha keeps pages of 128 too); and the MLA cell is sized as stored
-(calculate_mla_kv_cache_dim), which changes nothing kvplan plans. 0.5.21 stays refused."""
+(calculate_mla_kv_cache_dim), which changes nothing kvplan plans. 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,14 +25,14 @@ REL, OLD = "sglang==0.5.17", "sglang==0.5.16"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_17_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_17_and_0_5_21_post1_is_refused(capsys):
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.17.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.17.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "b200", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "b200", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens, seqs", [

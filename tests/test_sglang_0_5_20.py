@@ -5,7 +5,7 @@ mem_fraction_static is 0.5.22's sum (20-35 GiB GPUs: a 4,096-token chunk, 48 / 1
 cap of the decode graphs at a given --max-running-requests (arg_groups/memory_hook.py handle_gpu_memory_settings lines
 47-347); the prefill graphs, the pool, the pages, the request cap and max_running_requests follow 0.5.19's rules.
 Qwen3-VL gets large-Hopper serving defaults of its own (arg_groups/model_overrides/qwen3_vl.py): refused, as on
-0.5.22. 0.5.21 stays refused."""
+0.5.22. 0.5.21 is modelled too (tests/test_sglang_0_5_21.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,14 +23,14 @@ REL, OLD, NEXT = "sglang==0.5.20", "sglang==0.5.19", "sglang==0.5.22"
 H = "tests/fixtures/hf_configs/"
 
 
-def test_every_rule_has_one_row_at_0_5_20_and_0_5_21_is_refused(capsys):
+def test_every_rule_has_one_row_at_0_5_20_and_0_5_21_post1_is_refused(capsys):
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.21", "0.5.20.post1"):
+    for text in ("0.5.21.post1", "0.5.20.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
-    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21")
-    assert code == 2 and "sglang 0.5.21 is not a release kvplan models" in err
+    code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.21.post1")
+    assert code == 2 and "sglang 0.5.21.post1 is not a release kvplan models" in err
 
 
 @pytest.mark.parametrize("args, fraction, weights, tokens, seqs", [

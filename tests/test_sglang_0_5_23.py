@@ -1,7 +1,7 @@
 """SGLang 0.5.23, read against 0.5.8 from its published wheel (sglang-0.5.23-cp311-cp311-
 manylinux_2_34_x86_64.whl; 0.5.22 is modelled from its own wheel, tests/test_sglang_0_5_22.py; the
-release 0.5.21 is not modelled and stays refused; 0.5.9-0.5.20 (with 0.5.13.post1 and 0.5.15.post1)
-are, tests/test_sglang_0_5_9.py ... tests/test_sglang_0_5_20.py).
+releases 0.5.9-0.5.21 (with 0.5.13.post1 and 0.5.15.post1) are modelled too, tests/test_sglang_0_5_9.py ...
+tests/test_sglang_0_5_21.py).
 Every figure below is worked from the 0.5.23 source the rules in kvplan/engines/sglang.py cite.
 
 The pool formula is 0.5.8's (mem_cache/kv_cache_configurator.py _profile_available_bytes):
@@ -35,7 +35,7 @@ def _pool(model, gpu, engine=NEW, **options):
 
 def test_bare_sglang_is_0_5_23_and_the_releases_between_are_refused():
     assert get_engine("sglang").name == NEW
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models; modelled: 0.4.6 "
                                                 f"to 0.5.23"):
             get_engine(f"sglang=={text}")
@@ -45,10 +45,10 @@ def test_every_rule_has_one_row_at_0_5_23():
     release = get_engine(NEW).release
     table = BOOK.table(release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    # a row written 0.5.20..0.5.22 claims no release in between: 0.5.21 is not resolvable
-    assert [str(r) for r in BOOK.releases][-17:] == ["0.5.8", "0.5.9", "0.5.10", "0.5.11", "0.5.12", "0.5.13",
+    # every release published from 0.5.8 to 0.5.23 (pip index versions sglang)
+    assert [str(r) for r in BOOK.releases][-18:] == ["0.5.8", "0.5.9", "0.5.10", "0.5.11", "0.5.12", "0.5.13",
                                                   "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16",
-                                                  "0.5.17", "0.5.18", "0.5.19", "0.5.20", "0.5.22", "0.5.23"]
+                                                  "0.5.17", "0.5.18", "0.5.19", "0.5.20", "0.5.21", "0.5.22", "0.5.23"]
 
 
 def test_prefill_graph_sizes():

@@ -4,7 +4,7 @@ pool, the default mem_fraction_static, the pages and the rotary tables as 0.5.8 
 the embedding under DP attention for Qwen3-MoE and GptOss (split over the attention tp group, as
 0.5.22), in Baichuan's ALiBi slopes (a bf16 tensor on the GPU, as 0.5.22), in the models it has
 (GPT-J from 0.5.9) and in lists (trtllm_mla, multimodal, sliding-window, hybrid-SWA, all-reduce
-fusion, model-specific backends). 0.5.21 stays refused (0.5.10-0.5.17:
+fusion, model-specific backends). 0.5.20 and 0.5.21 are modelled too (0.5.10-0.5.17:
 tests/test_sglang_0_5_10.py ... test_sglang_0_5_17.py)."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ H = "tests/fixtures/hf_configs/"
 def test_every_rule_has_one_row_at_0_5_9_and_0_5_15_is_refused():
     table = BOOK.table(get_engine(REL).release)  # SpecError where a rule has no row, or two
     assert set(table) == set(BOOK.names)
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21"):
+    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
         with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models"):
             get_engine(f"sglang=={text}")
 
