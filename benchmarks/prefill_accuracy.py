@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_json  # noqa: E402
+
+from kvplan.errors import KvplanError  # noqa: E402  (fails here, not on every row, without kvplan)
 from prefill_reference import BLOCKS, BURSTS, load, predict  # noqa: E402
 
 
@@ -80,7 +82,7 @@ def row(b) -> dict:
            "median_ttft_ms": b.median_ttft_ms, "source": b.source, "note": b.note}
     try:
         t, s = predict(b)
-    except Exception as e:  # noqa: BLE001 - a refusal is a result too
+    except (KvplanError, ValueError) as e:  # a refusal is a result too; a missing kvplan or a bug is not
         return {**out, "kvplan_s": None, "error": None, "ratio": None, "refused": str(e)}
     pool = s.pool
     per_request = b.prompt + round(b.generated_tokens / b.requests)

@@ -22,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_json  # noqa: E402
+
+from kvplan.errors import KvplanError  # noqa: E402  (fails here, not on every row, without kvplan)
 from speed_reference import MEASUREMENTS, predict  # noqa: E402
 
 
@@ -42,7 +44,7 @@ def main() -> None:
             pred = predict(m)
             err = (pred - m.value_ms) / m.value_ms
             note = "fit" if m.fit else ("no factors: not counted" if m.unfactored else "")
-        except Exception as e:  # noqa: BLE001 - a refusal is a result too
+        except (KvplanError, ValueError) as e:  # a refusal is a result too; a missing kvplan or a bug is not
             pred, err, note = None, None, f"refused: {e}"
         rows.append({"id": m.id, "model": m.model, "gpu": m.gpu, "tp": m.tp, "dp": m.dp, "engine": m.engine,
                      "weights": m.weights, "concurrency": m.concurrency, "prompt": m.prompt, "output": m.output,
@@ -197,7 +199,7 @@ def calibrated(path: str, out: str | None) -> None:
         try:
             eff = load_calibration(path, gpu, request(m).kv_format.name)
             shipped, cal = predict(m), predict(m, eff)
-        except Exception as e:  # noqa: BLE001 - a refusal is a result too
+        except (KvplanError, ValueError) as e:  # a refusal is a result too; a missing kvplan or a bug is not
             print(f"| {m.id} | {m.engine} | | {m.value_ms:.1f} | refused: {e} | | | |")
             continue
         es, ec = (shipped - m.value_ms) / m.value_ms, (cal - m.value_ms) / m.value_ms

@@ -364,6 +364,8 @@ def make_request(
     layers_note = prof.serving_spec_note(spec)
     if enable_prefix_caching is not None and not isinstance(enable_prefix_caching, bool):
         raise BadInputError(f"enable_prefix_caching must be true or false, got {enable_prefix_caching!r}")
+    prof.check_language_model_only(spec)  # SGLang 0.5.18+ serve such a config otherwise
+    prof.check_dsa_topk_sharing(spec)  # DSA layers that reuse the previous layer's top-k keep no indexer
     spec = _served(spec, g, prof, explicit=bool(dtype))
     tp, pp, dp = (_positive_int(v, what, limit=limits.MAX_DEGREE) for v, what in ((tp, "tp"), (pp, "pp"), (dp, "dp")))
     check_parallelism(spec, Parallelism(tp, pp))
@@ -816,6 +818,22 @@ class Pool:
         (vLLM); SGLang's min(context_len, pool tokens) - 7."""
         return self.request_cap.prompt_tokens(self.max_model_len, self.kv_cache_tokens)
 
+    @property
+    def aborts_every_prompt(self) -> bool:
+        """The engine accepts no prompt of one token or more (``max_prompt_tokens`` 0) where its prompt
+        check is more than the one output token every request makes (``RequestCap.prompt_short`` > 1):
+        SGLang at min(context_len, pool tokens) <= 7, where it may start (0.5.14+: from 2) but
+        validate_input_length aborts every prompt; ``startup`` then says the deployment serves nothing.
+        (vLLM's prompt_short 1 at max_model_len 1 is left to the request check, as before.)"""
+        return self.paged and self.request_cap.prompt_short > 1 and self.max_prompt_tokens < 1
+
+    def not_running_why(self) -> str:
+        """Where no request runs (``start_bound``), in a few words for the report: the engine does not
+        start, or it starts but aborts every prompt (``prompt_check``)."""
+        if self.startup() and not self.prompt_check():
+            return "the deployment aborts every prompt"
+        return "the deployment does not start"
+
     def refusal(self, prompt_tokens: int, output_tokens: int = 0) -> str:
         """Why the engine, at this pool's max_model_len and whatever its memory, does not run a
         request of ``prompt_tokens`` in + ``output_tokens`` out ("" when it does): the check
@@ -1046,11 +1064,28 @@ class Pool:
         When both fail, the request's reason comes first and the engine's refusal (with vLLM's
         estimated maximum model length) follows."""
         start, serve = self.startup(), self.serves(self.model_len_request_tokens, 1)
+        if start and serve:
+            return self.prompt_check()
         if start or not serve and start.bound == "weights":
             return serve
         if serve:
             return start
         return Verdict(False, f"{serve.reason}; {start.reason}", serve.bound)
+
+    def prompt_check(self) -> Verdict:
+        """Does the engine, once started, accept any prompt at all (``aborts_every_prompt``)? SGLang
+        0.5.14+ start from min(context_len, pool tokens) = 2 (managers/tp_worker.py asserts
+        max_req_len > 0) but managers/utils.py validate_input_length aborts a prompt of max_req_input_len
+        = min(context_len, pool tokens) - 6 tokens or more: every prompt up to 7 (0.5.13 and earlier
+        start from 7: 7 alone). The bound is max_model_len where it alone is that short, else memory."""
+        if not self.aborts_every_prompt:
+            return Verdict(True)
+        cap = self.request_cap
+        lhs, where = cap._where(self.max_model_len, self.kv_cache_tokens)
+        return Verdict(False, f"{self.engine} starts at max_model_len {self.max_model_len:,}{where} but aborts every "
+                              f"prompt: it accepts one of at most {lhs} - {cap.prompt_short} tokens, none here "
+                              f"({cap.prompt_source})",
+                       "max_model_len" if self.max_model_len <= cap.prompt_short else "memory")
 
     def planned(self) -> Verdict:
         """Does the deployment run, so that a load can be asked of it? The engine's start-up,
@@ -1061,8 +1096,11 @@ class Pool:
         memory_check "first_group": Gemma-3-27B on an H100 starts with 131,072 and runs 8k
         requests), and up to 0.28.0 vLLM's check leaves the null block in. The base of
         ``runs``, of `kvplan sweep`'s points, of ``summarize`` with --ctx and of speed's "starts";
-        the verdict without a load (``verdict``) still asks for a request of max_model_len."""
-        return self.startup()
+        the verdict without a load (``verdict``) still asks for a request of max_model_len. An engine
+        that starts but aborts every prompt (``prompt_check``: SGLang at context_len 7 or less) runs
+        no load either."""
+        start = self.startup()
+        return self.prompt_check() if start else start
 
     def starts_beyond_pool(self) -> str:
         """Where the engine starts (``startup``) though one request of max_model_len needs more

@@ -202,7 +202,7 @@ RULES = (
          _KCI + ": MambaSpec.max_memory_usage_bytes = page * (1 + num_speculative_blocks) with mamba_cache_mode "
          "'none' (0.15.0 :293-300)"),
     Rule("modelled_kinds", "0.8.0", "0.19.1", None, "every kind (this table)"),
-    Rule("modelled_kinds", "0.20.0", "0.27.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+    Rule("modelled_kinds", "0.20.0", "0.27.1", ("full_attention", "mla", "sliding_window", "chunked_local"),
          _KCI + " and " + _KCU + " read through 0.19.1 -> 0.20.0 -> 0.21.0 (FINDINGS_h27_v20b.md): for these kinds "
          "the pages (MLAAttentionSpec.real_page_size_bytes with compress_ratio 1 and no alignment, 0.21.0 :341-355; "
          "SlidingWindowSpec :424-441; ChunkedLocalAttentionSpec as AttentionSpec), max_memory_usage_bytes (0.21.0 "

@@ -411,10 +411,22 @@ class ModelSpecSchema(_Strict):
     # num_nextn_predict_layers): each is one more decoder layer, loaded only for speculative
     # decoding (vLLM --speculative-config '{"method": "mtp"}').
     num_nextn_predict_layers: NonNegativeInt = 0
-    # The checkpoint's quantization config asks for an FP8 KV cache (ModelOpt: quant_method
-    # modelopt with kv_cache_quant_algo FP8 or an 8-bit float kv_cache_scheme): some engine
-    # releases then store --kv-cache-dtype auto as fp8 (rule checkpoint_fp8_kv_auto).
+    # The checkpoint's quantization config asks for an FP8 KV cache (kvplan.hf.dtypes.kv_cache_quant_algo):
+    # some engine releases then store --kv-cache-dtype auto as fp8 (rule checkpoint_fp8_kv_auto),
+    # which depends on the quant_method that asked (kv_cache_quant_method; absent: modelopt, the
+    # only one kvplan recorded before).
     kv_cache_quant_algo: Literal["FP8"] | None = None
+    kv_cache_quant_method: Literal["modelopt", "fp8", "compressed-tensors"] | None = None
+    # The checkpoint's config says language_model_only: true (a multimodal architecture shipped or
+    # served as its language model alone): engines that read the key serve it otherwise
+    # (Engine.check_language_model_only).
+    language_model_only: bool = False
+    # DeepSeek sparse attention top-k sharing (kvplan.hf.families.dsa): layers that reuse the previous
+    # layer's top-k (index_topk_freq > 1, or "S" layers of index_topk_pattern) keep no indexer cache in
+    # some engine releases (Engine.check_dsa_topk_sharing).
+    index_topk_freq: PositiveInt = 1
+    index_topk_pattern: str | None = None
+    index_skip_topk_offset: int | None = None
 
     # Shape details for parameter counts (defaults are Llama's).
     mlp_gated: bool = True
@@ -459,6 +471,12 @@ class ModelSpecSchema(_Strict):
 
     @model_validator(mode="after")
     def _shapes(self) -> ModelSpecSchema:
+        if self.index_topk_pattern is not None and not set(self.index_topk_pattern) <= {"F", "S"}:
+            raise ValueError(f"index_topk_pattern must be a string of F and S (one a layer), got "
+                             f"{self.index_topk_pattern!r}")
+        if self.kv_cache_quant_method is not None and self.kv_cache_quant_algo is None:
+            raise ValueError("kv_cache_quant_method says which quant_method asked for an FP8 KV cache; "
+                             "give it with kv_cache_quant_algo: FP8, or drop it")
         if self.num_attention_heads % self.num_kv_heads:
             raise ValueError(
                 f"num_attention_heads ({self.num_attention_heads}) is not a multiple of "

@@ -161,7 +161,13 @@ class ModelSpec:
     # fp8 checkpoints: quantization_config.weight_block_size (block-quantized weights), else None
     weights_block: tuple[int, ...] | None = None
     num_nextn_predict_layers: int = 0  # MTP modules (speculative decoding only)
-    kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache (ModelOpt)
+    kv_cache_quant_algo: str = ""  # "FP8": the checkpoint asks for an fp8 KV cache
+    # the quant_method that asked ("modelopt", "fp8", "compressed-tensors"; rule checkpoint_fp8_kv_auto)
+    kv_cache_quant_method: str = ""
+    language_model_only: bool = False  # the config's language_model_only: true (Engine.check_language_model_only)
+    # DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): "" where every layer computes
+    # its own top-k, else the config keys that say some reuse the previous layer's ("index_topk_freq 2")
+    index_topk_sharing: str = ""
     origin: str = field(default="", compare=False)
     # The checkpoint's tensors (kvplan.hf.checkpoint.Checkpoint) when the model was read from
     # safetensors files or a Hub repo: weights then come from the headers, not the shapes.
@@ -356,8 +362,23 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         weights_block=tuple(quant["weight_block_size"]) if quant.get("weight_block_size") else None,
         num_nextn_predict_layers=d.get("num_nextn_predict_layers") or 0,
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
+        kv_cache_quant_method=(d.get("kv_cache_quant_method") or "modelopt") if d.get("kv_cache_quant_algo") else "",
+        language_model_only=bool(d.get("language_model_only")),
+        index_topk_sharing=_topk_sharing(d),
         origin=origin,
     )
+
+
+def _topk_sharing(d: dict) -> str:
+    """The DSA top-k sharing keys a spec mapping sets, as one phrase for messages ("" where none shares)."""
+    parts = []
+    if (d.get("index_topk_freq") or 1) > 1:
+        parts.append(f"index_topk_freq {d['index_topk_freq']}")
+        if d.get("index_skip_topk_offset") is not None:
+            parts.append(f"index_skip_topk_offset {d['index_skip_topk_offset']}")
+    if "S" in (d.get("index_topk_pattern") or ""):
+        parts.append(f"index_topk_pattern {d['index_topk_pattern']!r}")
+    return ", ".join(parts)
 
 
 def spec_from_mapping(data: object, origin: str = "") -> ModelSpec:

@@ -95,7 +95,7 @@ def config_refusal(capsys, tmp_path, config: dict) -> str:
 VLLM_MOE_ORACLE_REFUSALS = (
     (("gpt-oss-120b", "--gpu", "h100"), "select_gpt_oss_mxfp4_moe_backend picks for mxfp4 experts"),
     (("qwen3-30b-a3b", "--gpu", "b200"), "on compute capability 10.0 it puts FlashInfer's TRT-LLM"),
-    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs it picks the ROCm AITER experts"),
+    (("qwen3-30b-a3b", "--gpu", "mi300x"), "on AMD GPUs its ROCm branch (Triton experts by default"),
     (("qwen3-30b-a3b", "--gpu-mem", "80GB"), "given by its memory alone"),
     (("qwen3-30b-a3b", "--gpu", "h100", "--tp", "2", "--enable-expert-parallel"), "with --enable-expert-parallel"),
     (("qwen3-30b-a3b", "--gpu", "h100", "--dp", "2"), "with dp 2 it picks prepare/finalize classes"),

@@ -105,11 +105,14 @@ def test_recommend_quotes_the_caveats_with_or_without_targets():
 
 
 def test_recommend_deduplicates_over_the_shown_rows(v3_recommend):
-    """Rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows; the fp8 experts'
+    """Rows 1 and 2 run on MI300X (the ROCm note), rows 1, 2, 3 and 5 run dp 4, row 4 dp 8: two lines, each naming its rows; the fp8 experts'
     uncounted MoE workspace under vLLM 0.19.1 and the TTFT and TPOT caveats apply to every row: one
     line each for all five."""
     shown = v3_recommend.warnings(5)
     assert [(text.split(":")[0], ranks) for text, ranks in shown] == [
+        ("on AMD Instinct MI300X (192 GB) the non-torch memory kvplan subtracts is the figure of NVIDIA startup "
+         "logs (no ROCm startup log has been checked), and vllm==0.19.1 takes the weights as the device's used "
+         "memory across load_model (platforms/rocm.py get_current_memory_usage", (1, 2)),
         ("dp 4", (1, 2, 3, 5)), ("vllm==0.19.1", (1, 2, 3, 4, 5)),
         ("TTFT of an MoE model is a floor", (1, 2, 3, 4, 5)),
         ("TPOT of an MoE model with FP8 weights is likely optimistic", (1, 2, 3, 4, 5)),
@@ -121,6 +124,7 @@ def test_recommend_cli_prints_each_warning_once_with_its_rows(capsys):
                          "--tpot-ms", "80", "--gpus", "h200,b200,mi300x", "--block-size", "128", "--top", "3")
     assert code == 0
     assert [ln.split(": each rank")[0].split(": vLLM keeps")[0].split(" is ")[0] for ln in _warnings(err)] == [
+        "kvplan: warning: #1, #2: on AMD Instinct MI300X (192 GB) the non-torch memory kvplan subtracts",
         "kvplan: warning: #1, #2, #3: dp 4", "kvplan: warning: #1, #2, #3: vllm==0.19.1",
         "kvplan: warning: #1, #2, #3: TTFT of an MoE model", "kvplan: warning: #1, #2, #3: TPOT of an MoE model with FP8 weights"]
 

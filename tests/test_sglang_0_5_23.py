@@ -19,7 +19,7 @@ import pytest
 from helpers import cli, one_line_error
 from kvplan.capacity import make_request, plan
 from kvplan.engines import get_engine
-from kvplan.engines.sglang import BOOK, default_fraction, prefill_graph_sizes, GraphModel
+from kvplan.engines.sglang import default_fraction, prefill_graph_sizes, GraphModel
 from kvplan.errors import BadInputError
 from kvplan.gpus import get_gpu
 from kvplan.loader import load_model
@@ -31,24 +31,6 @@ V32 = "tests/fixtures/hf_configs/deepseek-v3.2.json"
 def _pool(model, gpu, engine=NEW, **options):
     spec = load_model(model) if isinstance(model, str) else model
     return plan(make_request(spec, gpu, engine=engine, **options))
-
-
-def test_bare_sglang_is_0_5_23_and_the_releases_between_are_refused():
-    assert get_engine("sglang").name == NEW
-    for text in ("0.5.20.post1", "0.5.19.post1", "0.5.21.post1"):
-        with pytest.raises(BadInputError, match=f"sglang {text} is not a release kvplan models; modelled: 0.4.6 "
-                                                f"to 0.5.23"):
-            get_engine(f"sglang=={text}")
-
-
-def test_every_rule_has_one_row_at_0_5_23():
-    release = get_engine(NEW).release
-    table = BOOK.table(release)  # SpecError where a rule has no row, or two
-    assert set(table) == set(BOOK.names)
-    # every release published from 0.5.8 to 0.5.23 (pip index versions sglang)
-    assert [str(r) for r in BOOK.releases][-18:] == ["0.5.8", "0.5.9", "0.5.10", "0.5.11", "0.5.12", "0.5.13",
-                                                  "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16",
-                                                  "0.5.17", "0.5.18", "0.5.19", "0.5.20", "0.5.21", "0.5.22", "0.5.23"]
 
 
 def test_prefill_graph_sizes():
@@ -152,6 +134,13 @@ def test_start_needs_two_tokens_not_seven():
     # 0.5.23 managers/tp_worker.py line 425 asserts only max_req_len = min(context_len, pool) - 1 > 0
     assert _pool("llama3.1-8b", "h100", max_model_len=5).startup().ok
     assert not _pool("llama3.1-8b", "h100", engine=OLD, max_model_len=5).startup().ok
+    # ... but it then aborts every prompt (managers/utils.py validate_input_length lines 259-289: a prompt of
+    # max_req_input_len = min(context_len, pool) - 6 = -1 tokens or more): nothing runs until context_len 8
+    v = _pool("llama3.1-8b", "h100", max_model_len=5).planned()
+    assert not v.ok and v.bound == "max_model_len" and "starts at max_model_len 5 but aborts every prompt" in v.reason
+    assert "validate_input_length (lines 259-289)" in v.reason
+    assert not _pool("llama3.1-8b", "h100", max_model_len=7).verdict().ok
+    assert _pool("llama3.1-8b", "h100", max_model_len=8).verdict().ok
 
 
 def test_max_running_requests():

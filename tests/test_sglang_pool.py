@@ -258,6 +258,12 @@ def test_sglang_refuses_to_start_below_seven_tokens():
     assert not v and "refuses to start with max_model_len 6" in v.reason and "Memory pool size is too small" in v.reason
     assert _cap("llama3.1-8b", "h100-sxm", "sglang==0.5.4", max_model_len=7).startup()
     assert _cap("llama3.1-8b", "h100-sxm", "vllm", max_model_len=6).startup()
+    # context_len 7 starts, but max_req_input_len = 6 - 5 = 1 and managers/utils.py validate_input_length aborts
+    # a prompt of 1 token or more: nothing runs (Pool.prompt_check); 8 serves prompts of 1
+    v = _cap("llama3.1-8b", "h100-sxm", "sglang==0.5.4", max_model_len=7).verdict()
+    assert not v and v.bound == "max_model_len" and "starts at max_model_len 7 but aborts every prompt" in v.reason
+    assert _cap("llama3.1-8b", "h100-sxm", "sglang==0.5.4", max_model_len=8).verdict()
+    assert _cap("llama3.1-8b", "h100-sxm", "vllm", max_model_len=2).verdict()
 
 
 # -- max_running_requests: the request pool from the tokens before the page rounding -----------

@@ -97,3 +97,32 @@ def test_deepseek_v3_block_fp8_keeps_triton_on_0_20_to_0_23(capsys):
     # 2 x 8,192 x 8 x 7,168 x 2 = 1,879,048,192 at tp 8
     for release in ("0.20.0", "0.21.0", "0.22.1", "0.23.0"):
         assert _kept(release, load_builtin("deepseek-v3"), gpu="h200", tp=8) == ("triton", 1_879_048_192)
+
+
+def test_amd_refusal_names_the_default_backend_and_a_way_out_that_plans(capsys):
+    # ROCm's default is the Triton experts (VLLM_ROCM_USE_AITER off); the way out is 0.19.1 with the
+    # padding off, since 0.19.1 with the padding on is refused too (rule rocm_moe_weight_padding "device")
+    code, _, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "mi300x", "--engine", "vllm==0.22.0")
+    line = one_line_error(err)
+    assert code == 2 and "Triton experts by default" in line and "AITER experts" not in line
+    assert 'use --engine vllm==0.19.1 with the padding off: --from-vllm "VLLM_ROCM_MOE_PADDING=0 vllm serve' in line
+    code, _, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "mi300x", "--engine", "vllm==0.19.1")
+    assert code == 2 and "VLLM_ROCM_MOE_PADDING=0" in one_line_error(err)
+    code, out, err = cli(capsys, "capacity", "qwen3-30b-a3b", "--gpu", "mi300x", "--engine", "vllm==0.19.1",
+                         "--from-vllm", "VLLM_ROCM_MOE_PADDING=0 vllm serve Qwen/Qwen3-30B-A3B")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("release, weights_words", [
+    ("0.9.0.1", False), ("0.19.1", True), ("0.20.2", True), ("0.21.0", False), ("0.22.0", False)])
+def test_amd_plans_say_which_figures_are_not_rocms(capsys, release, weights_words):
+    # rule rocm_weights_line: the weights line is total - free on ROCm from 0.9.1 to 0.20.2 only; the
+    # non-torch figures are NVIDIA logs' on every release. An NVIDIA plan carries neither.
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "mi300x", "--engine", f"vllm=={release}",
+                         "--json")
+    notes = [n for n in json.loads(out)["notes"] if "no ROCm startup log has been checked" in n]
+    assert code == 0 and len(notes) == 1
+    assert ("get_current_memory_usage: total - free" in notes[0]) is weights_words
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}", "--json",
+                         "--enforce-eager")
+    assert code == 0 and not any("ROCm" in n for n in json.loads(out)["notes"])

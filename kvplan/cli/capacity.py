@@ -258,7 +258,7 @@ def _render(spec, cap) -> None:
                       + (" (max_model_len)" if longest == cap.max_model_len else
                          " (the longest request at max_model_len)" if longest == full else ""))
         else:
-            why = ("the deployment does not start" if pool.start_bound() else
+            why = (pool.not_running_why() if pool.start_bound() else
                    f"more than max_num_seqs {cap.max_num_seqs:,}" if cap.max_num_seqs is not None
                    and cap.batch > cap.max_num_seqs else "not even one token each fits")
             con.print(f"{replica}: {cap.batch} concurrent requests cannot run: {why}")
@@ -318,7 +318,7 @@ def _requests_line(pool, n: int, what: str) -> str:
     """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
     head = f"requests of {tok(n)} ({what}) at once: "
     if pool.start_bound():  # no request runs in an engine that does not start (the verdict says why)
-        return head + (f"0 (the deployment does not start; memory alone: {pool.memory_concurrency(n):.2f}x, "
+        return head + (f"0 ({pool.not_running_why()}; memory alone: {pool.memory_concurrency(n):.2f}x, "
                        f"{pool.blocks_per_request(n):,} blocks each)")
     bound = pool.concurrency_bound(n)
     if bound == "max_model_len":

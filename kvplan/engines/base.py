@@ -124,6 +124,15 @@ class RuleBook:
         return {name: self.rule(name, release) for name in self.names}
 
 
+# How each quant_method spells its request for an FP8 KV cache (kvplan.hf.dtypes.kv_cache_quant_algo),
+# for check_auto_kv's refusal.
+_KV_QUANT_ASKED = {
+    "modelopt": "ModelOpt kv_cache_quant_algo / kv_cache_scheme",
+    "fp8": "quant_method fp8 with kv_cache_quant_algo FP8",
+    "compressed-tensors": "compressed-tensors static per-tensor fp8 kv_cache_scheme",
+}
+
+
 # -- what engines return -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EngineSettings:
@@ -597,22 +606,69 @@ class Engine:
 
     def check_auto_kv(self, spec) -> None:
         """--kv-cache-dtype auto (kvplan: no --kv-dtype) for a checkpoint whose quantization config
-        asks for an FP8 KV cache (``spec.kv_cache_quant_algo``, ModelOpt): BadInputError where this
-        release may store the cache as fp8 rather than the model dtype (rule
-        ``checkpoint_fp8_kv_auto`` True) or where kvplan has not read it (no such rule: TensorRT-LLM,
-        whose quant config carries kv_cache_quant_algo too). raw (memory alone): the model dtype."""
+        asks for an FP8 KV cache (``spec.kv_cache_quant_algo``; ``spec.kv_cache_quant_method`` the
+        quant_method that asked): BadInputError where this release may store the cache as fp8 rather
+        than the model dtype for that method (rule ``checkpoint_fp8_kv_auto``: the methods it honours;
+        True, all of them) or where kvplan has not read it (no such rule: TensorRT-LLM, whose quant
+        config carries kv_cache_quant_algo too). raw (memory alone): the model dtype."""
         if not getattr(spec, "kv_cache_quant_algo", "") or self.book is None:
             return
+        method = getattr(spec, "kv_cache_quant_method", "") or "modelopt"
         if "checkpoint_fp8_kv_auto" in self.book.names:
             rule = self.book.rule("checkpoint_fp8_kv_auto", self.release)
-            if not rule.value:
+            if not (rule.value is True or (rule.value and method in rule.value)):
                 return
             why = f"may store it as fp8_e4m3 ({rule.source})"
         else:
             why = "reads it, and kvplan has not read whether it then stores fp8"
+        asked = _KV_QUANT_ASKED.get(method, f"{method} kv_cache_quant_algo")
         raise BadInputError(f"{self.name}: {spec.name}'s quantization config asks for an FP8 KV cache "
-                            f"(ModelOpt kv_cache_quant_algo / kv_cache_scheme), and for --kv-cache-dtype auto "
+                            f"({asked}), and for --kv-cache-dtype auto "
                             f"{self.name} {why}; give --kv-dtype fp8_e4m3 or {spec.dtype}")
+
+    def check_language_model_only(self, spec) -> None:
+        """A config that says ``language_model_only: true`` (``spec.language_model_only``): BadInputError
+        where this release reads the key (rule ``config_language_model_only`` True: SGLang 0.5.18+ then
+        serves the model as not multimodal, with no mrope, and some model classes build no vision tower,
+        none of which kvplan models) or where kvplan has not read whether it does (no such rule:
+        TensorRT-LLM). Releases that do not read it serve the config as if the key were absent, which
+        is what kvplan plans. raw (memory alone): the spec as it is."""
+        if not getattr(spec, "language_model_only", False) or self.book is None:
+            return
+        if "config_language_model_only" in self.book.names:
+            rule = self.book.rule("config_language_model_only", self.release)
+            if not rule.value:
+                return
+            why = f"reads it ({rule.source}), and kvplan does not model what it then serves"
+        else:
+            why = "may read it, and kvplan has not read whether it does"
+        raise BadInputError(f"{self.name}: {spec.name}'s config says language_model_only: true, and {self.name} {why}; "
+                            f"drop the key to plan the model as the config's architecture serves it, or use "
+                            f"--engine raw for memory alone")
+
+    def check_dsa_topk_sharing(self, spec) -> None:
+        """A DeepSeek sparse attention model whose config shares top-k indices between layers
+        (``spec.index_topk_sharing``: index_topk_freq > 1 or an index_topk_pattern with "S" layers):
+        BadInputError where this release reads the keys (rule ``dsa_index_topk_sharing`` True: the
+        sharing layers build no indexer, and from SGLang 0.5.18 keep no indexer cache, which kvplan
+        does not size per layer), where kvplan has not read whether it does (no such rule), and under
+        raw (kvplan's spec keeps an indexer cache on every layer). Releases that do not read the keys
+        run an indexer on every layer, as kvplan plans."""
+        sharing = getattr(spec, "index_topk_sharing", "")
+        if not sharing:
+            return
+        if self.book is not None and "dsa_index_topk_sharing" in self.book.names:
+            rule = self.book.rule("dsa_index_topk_sharing", self.release)
+            if not rule.value:
+                return
+            why = f"{self.name} reads them ({rule.source})"
+        elif self.book is None:
+            why = "kvplan's spec keeps an indexer cache on every layer"
+        else:
+            why = f"{self.name} may read them, and kvplan has not read whether it does"
+        raise BadInputError(f"{self.name}: {spec.name}'s config shares DeepSeek sparse attention top-k indices "
+                            f"between layers ({sharing}): the layers that reuse the previous layer's top-k keep no "
+                            f"indexer of their own, which kvplan does not size per layer, and {why}")
 
     def multimodal_fraction(self, spec, fraction, *, given: bool):
         """(the memory fraction the engine runs a multimodal ``spec`` at, a note when it is not

@@ -3167,11 +3167,13 @@ RULES = (
     Rule("vlm_fraction", "0.5.6", "0.5.6", VLMFraction(_MM_0_5_6, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 868-869 -> adjust_mem_fraction_for_vlm line 4278; " + _MC +
          " lines 136-148, 921"),
-    # -- --kv-cache-dtype auto for a checkpoint whose ModelOpt quantization config asks for an FP8 KV
-    #    cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release stores it as
-    #    fp8_e4m3 when the loaded quant config's kv_cache_quant_algo is "FP8" (which spellings set that
-    #    differs by release and weight format: not modelled, refused).
-    Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", False,
+    # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
+    #    (spec kv_cache_quant_algo, kv_cache_quant_method: the quant_method that asked; kvplan.hf.dtypes.
+    #    kv_cache_quant_algo; Engine.check_auto_kv): the quant_methods whose config class carries a
+    #    kv_cache_quant_algo this release stores as fp8_e4m3 under auto (configure_kv_cache_dtype reads
+    #    getattr(quant_config, "kv_cache_quant_algo", None)); kvplan refuses auto for them (which
+    #    spellings set it differs by release and weight format) and plans the model dtype for the others.
+    Rule("checkpoint_fp8_kv_auto", "0.4.6", "0.5.2", (),
          "python/sglang/srt/model_executor/model_runner.py init_memory_pool: 'if self.server_args.kv_cache_dtype == "
          "\"auto\": self.kv_cache_dtype = self.dtype' (0.4.6 line 719, 0.4.9 1005, 0.4.10 1074, 0.5.1 1168, 0.5.2 1231)"),
     #    0.5.9 the same (model_runner.py configure_kv_cache_dtype lines 1669-1715)
@@ -3185,19 +3187,36 @@ RULES = (
     #    through _record_kv_cache_dtype)
     #    0.5.16 and 0.5.17 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 22-94: auto with the
     #    checkpoint's FP8 kv_cache_quant_algo -> fp8_e4m3, lines 32-44)
-    #    0.5.18 the same verdict (kv_cache_dtype.py configure_kv_cache_dtype lines 22-101, auto + 'FP8' lines 37-46),
-    #    but Fp8Config now keeps a quant_method fp8 config's kv_cache_quant_algo too (layers/quantization/fp8.py
-    #    from_config lines 306-345), as 0.5.22 / 0.5.23 do: an fp8 checkpoint asking for an FP8 cache stores fp8 as
-    #    well, which kvplan's reader (kvplan.hf.dtypes.kv_cache_quant_algo: ModelOpt only) does not flag.
-    #    0.5.19 the same (kv_cache_dtype.py identical)
-    #    0.5.20 the same (mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 23-104: auto + 'FP8' lines 40-44;
-    #    only a CPU error for fp8_e5m2 added; layers/quantization/fp8.py Fp8Config.from_config lines 329-370 keeps
-    #    kv_cache_quant_algo, + scale_fmt)
-    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.20", True,
+    #    Fp8Config (layers/quantization/fp8.py) has no kv_cache_quant_algo in 0.4.6-0.5.17 (0.4.6, 0.4.9, 0.4.10,
+    #    0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8-0.5.17 read: no such name in the file), nor CompressedTensorsConfig
+    #    before 0.5.19: a quant_method fp8 or compressed-tensors checkpoint keeps the model dtype there.
+    Rule("checkpoint_fp8_kv_auto", "0.5.4", "0.5.17", ("modelopt",),
          "python/sglang/srt/model_executor/model_runner.py (0.5.4 init_memory_pool lines 1610-1621, 0.5.6 1631-1641, "
          "0.5.8 configure_kv_cache_dtype 1546-1556): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8' (layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config "
-         "from_config)"),
+         "from_config; layers/quantization/fp8.py Fp8Config has no kv_cache_quant_algo before 0.5.18)"),
+    #    0.5.18 the same verdict for ModelOpt (kv_cache_dtype.py configure_kv_cache_dtype lines 22-101, auto + 'FP8'
+    #    lines 32-46), and Fp8Config now keeps a quant_method fp8 (or mxfp8) config's kv_cache_quant_algo too
+    #    (layers/quantization/fp8.py from_config lines 306-345, get_from_keys_or(config, ["kv_cache_quant_algo"]),
+    #    stored by __init__ line 261): an fp8 checkpoint asking for an FP8 cache stores fp8 as well.
+    Rule("checkpoint_fp8_kv_auto", "0.5.18", "0.5.18", ("modelopt", "fp8"),
+         "python/sglang/srt/mem_cache/kv_cache_dtype.py (0.5.18) configure_kv_cache_dtype lines 32-46: auto -> "
+         "float8_e4m3fn when getattr(quant_config, 'kv_cache_quant_algo').upper() == 'FP8'; set by "
+         "layers/quantization/modelopt_quant.py ModelOptFp8Config / ModelOptFp4Config from_config and "
+         "layers/quantization/fp8.py Fp8Config.from_config lines 306-345 (quant_method fp8 / mxfp8)"),
+    #    0.5.19: kv_cache_dtype.py identical; Fp8Config.from_config lines 315-354; and CompressedTensorsConfig
+    #    gains a kv_cache_quant_algo property (compressed_tensors/compressed_tensors.py lines 137-146): "FP8" for a
+    #    kv_cache_scheme is_supported_scheme accepts (lines 1173-1182: float, 8 bits, strategy tensor, symmetric,
+    #    not dynamic; from_config line 306 reads config.get("kv_cache_scheme")).
+    #    0.5.20 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-104, auto + 'FP8' lines 40-44, only a
+    #    CPU error for fp8_e5m2 added; fp8.py Fp8Config.from_config lines 329-370 keeps kv_cache_quant_algo, + scale_fmt;
+    #    compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo lines 138-146, is_supported_scheme line 1173)
+    Rule("checkpoint_fp8_kv_auto", "0.5.19", "0.5.20", ("modelopt", "fp8", "compressed-tensors"),
+         "python/sglang/srt/mem_cache/kv_cache_dtype.py (0.5.19) configure_kv_cache_dtype (as 0.5.18's): auto -> "
+         "float8_e4m3fn when the quant_config's kv_cache_quant_algo is 'FP8'; set by ModelOptFp8Config / "
+         "ModelOptFp4Config, layers/quantization/fp8.py Fp8Config.from_config lines 315-354 and "
+         "compressed_tensors/compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo lines 137-146 "
+         "(is_supported_scheme lines 1173-1182)"),
     Rule("vlm_fraction", "0.5.8", "0.5.8", VLMFraction(_MM_0_5_8, _MM_OFF_0_5_1, None),
          _ARGS + " _handle_gpu_memory_settings lines 1036-1037 -> adjust_mem_fraction_for_vlm line 5160; " + _MC +
          " lines 142-154, 1119"),
@@ -3271,13 +3290,66 @@ RULES = (
          _MEM23 + " (0.5.19) handle_gpu_memory_settings lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389; "
          + _MC + " lines 372-377 (mm_disabled_models), 1886-1958 (multimodal_model_archs)"),
     #    0.5.21 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-99 = 0.5.22's; fp8.py
-    #    Fp8Config.from_config lines 335-376 = 0.5.22's)
-    Rule("checkpoint_fp8_kv_auto", "0.5.21", "0.5.23", True,
+    #    Fp8Config.from_config lines 335-376 = 0.5.22's; compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo
+    #    lines 140-148 = 0.5.22's)
+    Rule("checkpoint_fp8_kv_auto", "0.5.21", "0.5.23", ("modelopt", "fp8", "compressed-tensors"),
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8'; "
          "0.5.22 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-45, called by model_runner.py "
-         "line 1530)"),
+         "line 1530); set by ModelOpt's configs, layers/quantization/fp8.py Fp8Config.from_config (0.5.22 lines "
+         "340-380, 0.5.23 346-386) and compressed_tensors/compressed_tensors.py CompressedTensorsConfig."
+         "kv_cache_quant_algo (0.5.22 lines 141-150, is_supported_scheme 1262-1271; 0.5.23 142-151, 1276-1285)"),
+    # -- a config that says language_model_only: true (spec language_model_only; Engine.check_language_model_only):
+    #    True where the release reads the key. 0.4.6-0.5.17: no 'language_model_only' anywhere in sglang/srt (0.4.6,
+    #    0.4.9, 0.4.10, 0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8-0.5.17 wheels read): served as if the key were absent.
+    #    0.5.18: ModelConfig.__init__ (configs/model_config.py) line 331 is_lm_only = getattr(hf_config,
+    #    "language_model_only", False): not multimodal (lines 452-459: no vlm_fraction, no mm_runtime_reservation),
+    #    no mrope (lines 332-335), and line 552 writes it back so models/qwen3_vl.py (lines 1243-1246: visual = None),
+    #    models/qwen3_5.py and models/muse_glimmer.py (lines 943-944) build no vision tower, other classes still do:
+    #    the weights, fraction, reservation and rotary table then differ by model class; kvplan refuses.
+    #    0.5.19: model_config.py line 356 (is_multimodal line 488); 0.5.22: line 584 (is_multimodal 732); 0.5.23: line
+    #    674 (is_multimodal 822); 0.5.22 adds models/deepseek_v4.py, cosmos3.py, cosmos3_edge.py, qwen4_exp.py readers.
+    # -- DeepSeek sparse attention top-k sharing (spec index_topk_sharing: index_topk_freq > 1 or "S" layers of
+    #    index_topk_pattern; Engine.check_dsa_topk_sharing): True where the release reads the keys. 0.4.6-0.5.9: no
+    #    index_topk_freq / index_topk_pattern in sglang/srt (0.4.6, 0.5.4, 0.5.6, 0.5.8, 0.5.9 wheels read): every layer
+    #    computes its top-k and keeps its indexer cache, as kvplan plans. 0.5.10: models/deepseek_v2.py
+    #    DeepseekV2AttentionMLA.__init__ (lines 1202-1219) marks skip_topk layers (max(layer_id - 1, 0) % freq != 0,
+    #    or the pattern's "S"); 0.5.16-0.5.17 configs/model_config.py dsa_layer_skips_topk (0.5.16 lines 186-214). 0.5.18:
+    #    the indexer cache
+    #    is sized on the non-skipping layers only (model_executor/pool_configurator.py lines 376-412, unless
+    #    allocate_all_layers; with a GLM DSA context-parallel shard, the busiest shard's count + 1); 0.5.19 lines
+    #    388-424; 0.5.22 / 0.5.23 allocate 0 rows for them (mem_cache/memory_pool.py _should_allocate_index_layer
+    #    0.5.22 line 5262, 0.5.23 line 5390). kvplan sizes no indexer cache per layer: refused.
+    Rule("dsa_index_topk_sharing", "0.4.6", "0.5.9", False,
+         "python/sglang/srt (0.4.6-0.5.9): no index_topk_freq / index_topk_pattern read"),
+    Rule("dsa_index_topk_sharing", "0.5.10", "0.5.17", True,
+         "python/sglang/srt/models/deepseek_v2.py DeepseekV2AttentionMLA.__init__ (0.5.10 lines 1202-1219) and, from "
+         "0.5.16, configs/model_config.py dsa_layer_skips_topk: the sharing layers reuse the previous layer's top-k"),
+    #    0.5.20: configs/model_config.py dsa_layer_skips_topk lines 311-345 (0.5.22's), pool_configurator.py
+    #    _compute_dsa_indexer_cell_size lines 452-531 counts the non-skipping layers (_get_dsa_cache_layer_ids lines
+    #    121-135); 0.5.21 the same (dsa_layer_skips_topk lines 356-390, _compute_dsa_indexer_cell_size lines 472-550)
+    Rule("dsa_index_topk_sharing", "0.5.18", "0.5.21", True,
+         "python/sglang/srt/model_executor/pool_configurator.py (0.5.18 lines 376-412, 0.5.19 388-424): the indexer "
+         "cache sized on the layers dsa_layer_skips_topk (configs/model_config.py 0.5.18 lines 200-228) does not skip"),
+    Rule("dsa_index_topk_sharing", "0.5.22", "0.5.23", True,
+         "python/sglang/srt/mem_cache/memory_pool.py _should_allocate_index_layer (0.5.22 line 5262, 0.5.23 line 5390): "
+         "0 indexer rows on the layers configs/model_config.py dsa_layer_skips_topk skips; mem_cache/"
+         "kv_cache_configurator.py indexer_layer_ids (0.5.22 lines 1959-1981, 0.5.23 2260-2282)"),
+    Rule("config_language_model_only", "0.4.6", "0.5.17", False,
+         "python/sglang/srt (0.4.6-0.5.17): no 'language_model_only' read anywhere"),
+    #    0.5.20: ModelConfig.__init__ line 467 (is_lm_only = language_model_only or the config's key; is_multimodal line
+    #    610, written back line 713; models/qwen3_vl.py, qwen3_5.py, muse_glimmer.py, cosmos3.py, cosmos3_edge.py,
+    #    qwen4_exp.py read it); 0.5.21 line 515 (is_multimodal line 663, written back line 753)
+    Rule("config_language_model_only", "0.5.18", "0.5.21", True,
+         "python/sglang/srt/configs/model_config.py ModelConfig.__init__ (0.5.18 line 331, 0.5.19 line 356) "
+         "is_lm_only = getattr(hf_config, 'language_model_only', False): not is_multimodal, not model_is_mrope; "
+         "models/qwen3_vl.py Qwen3VLForConditionalGeneration.__init__ (0.5.18 lines 1243-1246) builds no visual"),
+    Rule("config_language_model_only", "0.5.22", "0.5.23", True,
+         "python/sglang/srt/configs/model_config.py ModelConfig.__init__ (0.5.22 line 584, 0.5.23 line 674) "
+         "is_lm_only = language_model_only or getattr(hf_config, 'language_model_only', False): not is_multimodal "
+         "(0.5.23 line 822), not model_is_mrope; models/qwen3_vl.py, qwen3_5.py, muse_glimmer.py, deepseek_v4.py, "
+         "cosmos3.py, qwen4_exp.py build no vision tower for it"),
     #    0.5.20: + Cosmos3Edge, Glm5Next, NemotronH_Omni_Reasoning_V3, Qwen4Exp (multimodal_model_archs lines
     #    2103-2179); handle_gpu_memory_settings (memory_hook.py lines 276-281, 324-329) takes the factor of
     #    adjust_mem_fraction_for_vlm (lines 410-455, 0.5.22's: returns the scaled fraction; 0.5.19's factor on the

@@ -1161,12 +1161,28 @@ class VLLM(Engine):
         """With dp > 1 for a MoE model (rule ``dp_moe_token_gather``): the MoE layers' gathered
         tokens of every DP rank and the DP communicators are not in the plan's activation peak
         and non-torch figures, which are dp 1's."""
+        notes = self.rocm_notes(gpu)
         if dp <= 1 or spec.moe is None:
-            return ()
-        return (f"dp {dp}: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM "
+            return notes
+        return notes + (f"dp {dp}: each rank's activation peak and non-torch memory are planned as with dp 1; vLLM "
                 f"{self.release}'s MoE layers run on the tokens of all {dp} ranks ({self.rule('dp_moe_token_gather')}: "
                 f"the profile run gathers {dp} x max_num_batched_tokens tokens) and the data-parallel communicators "
                 f"add buffers, neither counted, so the KV pool can be smaller than planned",)
+
+    def rocm_notes(self, gpu: GPU | None) -> tuple[str, ...]:
+        """On an AMD GPU: the non-torch and startup figures kvplan subtracts come from NVIDIA startup
+        logs (rules non_torch_bytes / startup_in_use_bytes; no ROCm log has been read), and 0.9.1-0.20.2
+        take the weights as the device's used memory across load_model (rule ``rocm_weights_line``),
+        which adds the caching allocator's segment rounding kvplan does not count."""
+        if gpu is None or gpu.vendor != "amd":
+            return ()
+        line = (f"on {gpu.display_name} the non-torch memory kvplan subtracts is the figure of NVIDIA startup logs "
+                f"(no ROCm startup log has been checked)")
+        if self.rule("rocm_weights_line") == "device":
+            line += (f", and {self.name} takes the weights as the device's used memory across load_model "
+                     f"(platforms/rocm.py get_current_memory_usage: total - free), which adds the caching "
+                     f"allocator's segment rounding (under 2 MiB a weight tensor) that kvplan does not count")
+        return (line + ": the KV pool can be somewhat smaller than planned",)
 
     # -- the parts of the waterfall -------------------------------------------------------------
     def mxfp4_expert_layout(self, spec: ModelSpec, gpu: GPU, weights) -> str | None:
@@ -1430,7 +1446,12 @@ class VLLM(Engine):
             refuse(f"with dp {weights.moe_tp // settings.tp} it picks prepare/finalize classes (every rank's tokens "
                    f"gathered) kvplan has not read")
         if gpu.vendor == "amd":
-            refuse("on AMD GPUs it picks the ROCm AITER experts, which kvplan has not read")
+            # ROCm takes the Triton experts unless VLLM_ROCM_USE_AITER=1 (rule rocm_moe_weight_padding's comment);
+            # the way out is the newest release before the oracle with the padding off (same rule: "device")
+            refuse("on AMD GPUs its ROCm branch (Triton experts by default, AITER's with VLLM_ROCM_USE_AITER=1) "
+                   "is one kvplan has not read",
+                   'use --engine vllm==0.19.1 with the padding off: --from-vllm '
+                   '"VLLM_ROCM_MOE_PADDING=0 vllm serve ..."')
         if cc is None:
             refuse(f"it branches on the GPU's compute capability, which {gpu.display_name} (given by its memory "
                    f"alone) does not have", "name the GPU with --gpu")

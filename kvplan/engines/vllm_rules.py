@@ -22,8 +22,12 @@ more, 0.27.0 one), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, an
 for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
 memory path is planned on 0.25.0-0.27.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
 CUDA-graph estimate on V2; on 0.27.0 with the KV memory given, as V1 there).
-Later releases are refused (see ``REFUSED``): 0.27.1-0.28.0 are not read, and from 0.29.0 Model Runner
-V2 runs wherever its features are supported.
+0.27.1 is 0.27.0 for everything kvplan reads: its Python differs from 0.27.0's only in
+vllm/model_executor/models/qwen3_dspark.py (the DSpark drafter now passes quant_config to its layers;
+kvplan plans no DSpark speculative method) and _version.py, and its requirements/, cmake/, csrc/,
+CMakeLists.txt and setup.py are 0.27.0's (both sdists compared, 2026-12-01), so every rule row and
+citation for 0.27.0 holds for it. Later releases are refused (see ``REFUSED``): 0.28.0 is not read,
+and from 0.29.0 Model Runner V2 runs wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0",
+    "0.26.0", "0.27.0", "0.27.1",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -57,18 +61,18 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.27.1": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+    "0.28.0": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
               "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured "
               "from the device's free memory (vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), "
               "and Model Runner V2, whose profile run kvplan does not model, is the default for every generating "
               "model without experts or state-space layers and for the MoE architectures in vllm/config/vllm.py "
               "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (_is_default_v2_model_runner_model from 0.25.0), which kvplan "
-              "has not read past 0.27.0",
+              "has not read past 0.27.1",
     "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
             "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
             "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
@@ -967,6 +971,21 @@ RULES = (
     #    :138-142, 0.19.1 :138-142; 0.25.0 :61-66 lists AITER first, but experts/rocm_aiter_moe.py
     #    _supports_current_device :437-438 is rocm_aiter_ops.is_fused_moe_enabled()). kvplan refuses every
     #    AMD MoE plan from 0.20.0 on anyway (VLLM.moe_oracle_experts); the 0.20.0+ rows say what it would count.
+    # -- how the pool's weights figure is taken on ROCm (VLLM.unmodelled_notes, AMD GPUs). "peak": not used,
+    #    the pool subtracts the allocated peak (0.8.0-0.9.0.1); "device": the weights line is the device's used
+    #    memory across load_model, total - free, so the caching allocator's segment rounding and anything it
+    #    keeps count as weights (0.9.1-0.20.2); "allocated": empty_cache, then max_memory_allocated (0.21.0+),
+    #    as on CUDA. kvplan counts allocated bytes everywhere; the note says so where vLLM does not.
+    Rule("rocm_weights_line", "0.8.0", "0.9.0.1", "peak",
+         _WORKER + " subtracts torch's allocated_bytes.all.peak plus total - free less allocated after empty_cache "
+         "(0.8.0 :151-184, 0.9.0.1 :197), not the load_model figure"),
+    Rule("rocm_weights_line", "0.9.1", "0.20.2", "device",
+         _WORKER + " passes weights_memory=model_runner.model_memory_usage to memory_profiling (0.9.1 :203-204, "
+         "0.19.1 :368), the DeviceMemoryProfiler delta across load_model, which on ROCm is platforms/rocm.py "
+         "get_current_memory_usage: mem_get_info total - free (0.9.1 :349-354, 0.19.1 :730-735, 0.20.0 :785-790)"),
+    Rule("rocm_weights_line", "0.21.0", None, "allocated",
+         "platforms/rocm.py get_current_memory_usage: empty_cache, reset_peak_memory_stats, max_memory_allocated "
+         "(0.21.0 :783-788, 0.27.0 :902-907), as platforms/cuda.py"),
     Rule("rocm_moe_weight_padding", "0.8.0", "0.8.1", False,
          "fused_moe/layer.py: no _maybe_pad_weight, envs.py no VLLM_ROCM_MOE_PADDING"),
     Rule("rocm_moe_weight_padding", "0.8.2", "0.13.0", "device",
@@ -1796,17 +1815,39 @@ RULES = (
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :104-127) adds 107: "
          "2: 64, 4: 64, 8: 2 MB; AllReduceFusionPass.__init__ (:993-1072) takes the TP group's CPU group"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
-    # -- --kv-cache-dtype auto for a checkpoint whose (ModelOpt) quantization config asks for an FP8
-    #    KV cache (spec kv_cache_quant_algo; Engine.check_auto_kv): True where the release may store
-    #    it as fp8_e4m3 instead of the model dtype, which kvplan refuses to guess.
-    Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", False,
+    # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
+    #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
+    #    which the release may store it as fp8_e4m3 instead of the model dtype, which kvplan refuses to
+    #    guess. get_kv_cache_quant_algo_string (utils/torch_utils.py, def at 0.14.0 :239, 0.19.1 :262,
+    #    0.20.0-0.20.2 :279, 0.21.0-0.23.0 :311, 0.24.0 :309, 0.25.0-0.27.0 :310; 0.27.0 :310-362) reads
+    #    quant_method modelopt* alone ('if quant_method.startswith("modelopt")', else None), and no other module reads
+    #    kv_cache_quant_algo to pick the cache dtype (0.27.0: only models/deepseek_v4/quant_config.py line 110,
+    #    which sets it None): a quant_method fp8 or compressed-tensors checkpoint keeps the model dtype.
+    Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", (),
          "vllm/engine/arg_utils.py create_engine_config passes kv_cache_dtype to CacheConfig as given: auto is "
          "the model dtype (no kv_cache_quant_algo read outside model_executor/layers/quantization, 0.13.0)"),
-    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", True,
+    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", ("modelopt",),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
          "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
-    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, True,
+    # -- DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): 0.8.0-0.20.2 read no
+    #    index_topk_freq / index_topk_pattern (none in 0.19.1, 0.20.0, 0.20.1, 0.20.2 vllm/): every layer keeps its
+    #    DeepseekV32IndexerCache, as kvplan plans. 0.21.0+ model_executor/models/deepseek_v2.py (0.21.0 lines
+    #    1008-1020, under the config's use_index_cache; 0.24.0 lines 1001-1017, always) marks skip_topk layers; which
+    #    indexer caches remain is not read: refused (0.21.0-0.23.0 also where use_index_cache is false, to be read).
+    Rule("dsa_index_topk_sharing", "0.8.0", "0.20.2", False,
+         "vllm (0.19.1-0.20.2 read): no index_topk_freq / index_topk_pattern read"),
+    Rule("dsa_index_topk_sharing", "0.21.0", None, True,
+         "vllm/model_executor/models/deepseek_v2.py (0.21.0 lines 1008-1020 with use_index_cache, 0.24.0 lines "
+         "1001-1017): index_topk_freq / index_topk_pattern / index_skip_topk_offset mark the layers that skip their top-k"),
+    # -- a config's language_model_only: true (Engine.check_language_model_only): vLLM reads the name from
+    #    --language-model-only alone (engine/arg_utils.py EngineArgs.language_model_only, 0.19.1 line 488, 0.27.0
+    #    line 560 -> config/multimodal.py MultiModalConfig), never from the HF config (no getattr of hf_config's
+    #    language_model_only in 0.19.1-0.27.0; no such name in 0.8.0 or 0.14.0): served as if the key were absent.
+    Rule("config_language_model_only", "0.8.0", None, False,
+         "vllm/engine/arg_utils.py EngineArgs.language_model_only (0.19.1 line 488, 0.27.0 line 560): the "
+         "--language-model-only flag only; the HF config's key is not read"),
+    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, ("modelopt",),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 and 0.22.0 line 375, "
          "unchanged; called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685, 0.22.0 line 1746): auto -> fp8_e4m3 for fp8, and "
          "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363)"),

@@ -78,8 +78,18 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
     quant = dtypes.quantization(top, c)
     if quant is not None:
         mapping["quantization"] = quant
-    if dtypes.kv_cache_quant_algo(top, c):
+    # SGLang 0.5.18+ read the top-level config's language_model_only (configs/model_config.py ModelConfig.__init__
+    # 0.5.18 line 331 getattr(self.hf_config, "language_model_only", False)): recorded for the engines to judge
+    # (Engine.check_language_model_only).
+    lm_only = top.raw("language_model_only", None)
+    if lm_only is not None and not isinstance(lm_only, bool):
+        raise top.error(f"language_model_only must be true or false, got {lm_only!r}")
+    if lm_only:
+        mapping["language_model_only"] = True
+    kv_method = dtypes.kv_cache_quant_algo(top, c)
+    if kv_method:
         mapping["kv_cache_quant_algo"] = "FP8"
+        mapping["kv_cache_quant_method"] = kv_method
 
     _apply_ignore(ignore, top, c)
     classify(c, text_type)

@@ -117,28 +117,53 @@ def _compressed_tensors_format(q: dict) -> str | None:
 
 
 def kv_cache_quant_algo(top: HFConfig, text: HFConfig) -> str | None:
-    """"FP8" when a ModelOpt quantization_config (quant_method modelopt*, or the nested
-    hf_quant_config.json layout with producer modelopt) asks for an FP8 KV cache: its
-    kv_cache_quant_algo "FP8" or an 8-bit float kv_cache_scheme, the spellings SGLang's
-    ModelOptFp8Config / ModelOptFp4Config (layers/quantization/modelopt_quant.py from_config)
-    and vLLM's get_kv_cache_quant_algo_string (utils/torch_utils.py, 0.14.0+) read. Else None
-    (other methods: both engines keep --kv-cache-dtype auto at the model dtype)."""
+    """The quant_method whose quantization_config asks for an FP8 KV cache, in the spelling that
+    method's engine config reads, else None (--kv-cache-dtype auto is then the model dtype under
+    every engine kvplan reads). Which releases honour which method: rule checkpoint_fp8_kv_auto.
+
+    - "modelopt": quant_method modelopt* (or the nested hf_quant_config.json layout with producer
+      modelopt) with kv_cache_quant_algo "FP8" or an 8-bit float kv_cache_scheme: SGLang's
+      ModelOptFp8Config / ModelOptFp4Config (layers/quantization/modelopt_quant.py from_config)
+      and vLLM's get_kv_cache_quant_algo_string (utils/torch_utils.py, 0.14.0 :239-260, 0.27.0
+      :310-362: modelopt* alone).
+    - "fp8": quant_method fp8 or mxfp8 (both Fp8Config: SGLang layers/quantization/__init__.py
+      0.5.18 lines 73-74) with a top-level kv_cache_quant_algo string that upper-cases to "FP8":
+      Fp8Config.from_config keeps it from SGLang 0.5.18 (fp8.py 0.5.18 lines 306-345, 0.5.19
+      315-354, 0.5.22 340-380, 0.5.23 346-386; before 0.5.18 Fp8Config has no such field), and
+      configure_kv_cache_dtype compares it with .upper() == "FP8" (mem_cache/kv_cache_dtype.py
+      0.5.18 lines 32-46).
+    - "compressed-tensors": a kv_cache_scheme that CompressedTensorsKVCacheMethod.is_supported_scheme
+      accepts (type float, num_bits 8, strategy tensor, symmetric unless false, dynamic unless
+      true): CompressedTensorsConfig.kv_cache_quant_algo returns "FP8" for it from SGLang 0.5.19
+      (compressed_tensors.py 0.5.19 lines 137-146 and 1173-1182; 0.5.23 lines 142-151 and
+      1276-1285; 0.5.18 has no such property)."""
     q = top.raw("quantization_config", None)
     if q is None and text is not top:
         q = text.raw("quantization_config", None)
     if not isinstance(q, dict):
         return None
+    method = str(q.get("quant_method", "")).lower()
+    if method in ("fp8", "mxfp8"):
+        algo = q.get("kv_cache_quant_algo")
+        return "fp8" if isinstance(algo, str) and algo.upper() == "FP8" else None
+    if method == "compressed-tensors":
+        scheme = q.get("kv_cache_scheme")
+        if (isinstance(scheme, dict) and scheme.get("type") == "float" and scheme.get("num_bits") == 8
+                and scheme.get("strategy") == "tensor" and scheme.get("symmetric", True)
+                and not scheme.get("dynamic", False)):
+            return "compressed-tensors"
+        return None
     producer = q.get("producer")
-    if not (str(q.get("quant_method", "")).lower().startswith("modelopt")
+    if not (method.startswith("modelopt")
             or (isinstance(producer, dict) and producer.get("name") == "modelopt")):
         return None
     inner = q.get("quantization") if isinstance(q.get("quantization"), dict) else {}
     for where in (inner, q):
         algo, scheme = where.get("kv_cache_quant_algo"), where.get("kv_cache_scheme")
         if isinstance(algo, str) and algo.strip().upper() == "FP8":
-            return "FP8"
+            return "modelopt"
         if isinstance(scheme, dict) and scheme.get("type") == "float" and scheme.get("num_bits") == 8:
-            return "FP8"
+            return "modelopt"
         if isinstance(scheme, str) and scheme.strip().upper() in ("FP8", "FLOAT8"):
-            return "FP8"
+            return "modelopt"
     return None

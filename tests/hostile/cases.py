@@ -243,6 +243,28 @@ case("spec-vlm-no-tower-sglang", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "
 # a ModelOpt checkpoint's FP8 KV cache under --kv-cache-dtype auto: the release may store fp8
 case("spec-modelopt-fp8-kv-auto", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--engine", "vllm",
      files={"s.yaml": spec(kv_cache_quant_algo="FP8")}, check=refused(2, "FP8 KV cache", "--kv-dtype"))
+# which quant_method asked for the FP8 cache decides (SGLang 0.5.18+ keep a quant_method fp8 config's ask)
+case("hf-fp8-method-fp8-kv-auto", G, "capacity", "config.json", "--gpu", "h100-sxm", "--engine", "sglang==0.5.18",
+     files={"config.json": hf(quantization_config={"quant_method": "fp8", "activation_scheme": "dynamic",
+                                                   "kv_cache_quant_algo": "FP8"})},
+     check=refused(2, "quant_method fp8 with kv_cache_quant_algo FP8", "--kv-dtype"))
+case("spec-kv-quant-method-alone", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
+     files={"s.yaml": spec(kv_cache_quant_method="fp8")}, check=refused(2, "kv_cache_quant_method"))
+case("spec-kv-quant-method-unknown", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
+     files={"s.yaml": spec(kv_cache_quant_algo="FP8", kv_cache_quant_method="awq")},
+     check=refused(2, "kv_cache_quant_method"))
+case("hf-language-model-only-string", G, "capacity", "config.json", "--gpu", "h100-sxm",
+     files={"config.json": hf(language_model_only="true")}, check=refused(2, "language_model_only must be true or false"))
+case("hf-language-model-only-sglang-0.5.18", G, "capacity", "config.json", "--gpu", "h100-sxm", "--engine",
+     "sglang==0.5.18", files={"config.json": hf(language_model_only=True)},
+     check=refused(2, "language_model_only: true", "model_config.py"))
+case("spec-index-topk-pattern-junk", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
+     files={"s.yaml": spec(index_topk_pattern="FS\u202eX")}, check=refused(2, "index_topk_pattern"))
+case("spec-index-topk-freq-0", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
+     files={"s.yaml": spec(index_topk_freq=0)}, check=refused(2, "index_topk_freq"))
+# SGLang starts at context_len 2-7 but aborts every prompt: does not fit, not "fits"
+case("sglang-context-len-6", G, "capacity", "llama3.1-8b", "--gpu", "h100-sxm", "--engine", "sglang==0.5.23",
+     "--max-model-len", "6", check=refused(1, "aborts every prompt", "validate_input_length"))
 case("spec-hidden-5000", G, "size", "s.yaml", files={"s.yaml": spec(hidden_size=Raw(DIGITS_5000))},
      check=refused(2))
 case("spec-maxpos-10^30", G, "size", "s.yaml", files={"s.yaml": spec(max_position_embeddings=10**30)},

@@ -24,6 +24,24 @@ def read_deepseek_v32(c: HFConfig) -> dict:
     if heads is not None:
         m["mla"]["index_n_heads"] = heads
     c.ignore("index_topk")
+    # Top-k sharing: a layer that reuses the previous layer's top-k indices (index_topk_freq > 1, or an
+    # index_topk_pattern with "S" layers) builds no indexer of its own, and from SGLang 0.5.18 its indexer
+    # cache is not allocated (model_executor/pool_configurator.py 0.5.18 lines 376-412, dsa_layer_skips_topk;
+    # 0.5.22 mem_cache/memory_pool.py _should_allocate_index_layer line 5262). Recorded for the engines to
+    # judge (Engine.check_dsa_topk_sharing, rule dsa_index_topk_sharing); default 1 / none: every layer.
+    freq = c.raw("index_topk_freq", None)
+    if freq is not None and (isinstance(freq, bool) or not isinstance(freq, int) or freq < 1):
+        raise c.error(f"index_topk_freq must be a positive integer, got {freq!r}")
+    pattern = c.raw("index_topk_pattern", None)
+    if pattern is not None and not (isinstance(pattern, str) and set(pattern) <= {"F", "S"}):
+        raise c.error(f"index_topk_pattern must be a string of F and S (one a layer), got {pattern!r}")
+    offset = c.raw("index_skip_topk_offset", None)
+    if freq is not None and freq > 1:
+        m["index_topk_freq"] = freq
+        if offset is not None:
+            m["index_skip_topk_offset"] = offset
+    if pattern and "S" in pattern:
+        m["index_topk_pattern"] = pattern
     return m
 
 
