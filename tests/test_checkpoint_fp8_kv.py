@@ -116,8 +116,8 @@ def test_cli_one_line_exit_2(capsys, tmp_path):
 POOL_BYTES = 60_965_763_666
 
 
-@pytest.mark.parametrize("engine", ["sglang==0.5.18", "sglang==0.5.19", "sglang==0.5.22", "sglang==0.5.23",
-                                    "trtllm"])
+@pytest.mark.parametrize("engine", ["sglang==0.5.18", "sglang==0.5.19", "sglang==0.5.20", "sglang==0.5.21",
+                                    "sglang==0.5.22", "sglang==0.5.23", "trtllm"])
 def test_an_fp8_checkpoint_asking_for_an_fp8_cache_is_refused_where_sglang_keeps_the_ask(tmp_path, engine):
     spec = load_model(_config(tmp_path, FP8_KV))
     with pytest.raises(BadInputError, match=r"\(quant_method fp8 with kv_cache_quant_algo FP8\), and for "
@@ -133,7 +133,8 @@ def test_an_fp8_checkpoint_asking_for_an_fp8_cache_is_the_model_dtype_elsewhere(
 
 
 @pytest.mark.parametrize("engine,refused", [
-    ("sglang==0.5.17", False), ("sglang==0.5.18", False), ("sglang==0.5.19", True), ("sglang==0.5.22", True),
+    ("sglang==0.5.17", False), ("sglang==0.5.18", False), ("sglang==0.5.19", True), ("sglang==0.5.20", True),
+    ("sglang==0.5.21", True), ("sglang==0.5.22", True),
     ("sglang==0.5.23", True), ("vllm==0.14.0", False), ("vllm==0.27.0", False), ("trtllm", True)])
 def test_a_compressed_tensors_fp8_kv_scheme(tmp_path, engine, refused):
     spec = load_model(_config(tmp_path, CT_KV))

@@ -56,7 +56,8 @@ def test_bad_keys_one_line_exit_2(capsys, tmp_path, keys, message):
 
 
 @pytest.mark.parametrize("engine", ["sglang==0.5.10", "sglang==0.5.17", "sglang==0.5.18", "sglang==0.5.19",
-                                    "sglang==0.5.22", "sglang==0.5.23", "vllm==0.21.0", "vllm==0.27.0", "trtllm", "raw"])
+                                    "sglang==0.5.20", "sglang==0.5.21", "sglang==0.5.22", "sglang==0.5.23",
+                                    "vllm==0.21.0", "vllm==0.27.0", "trtllm", "raw"])
 @pytest.mark.parametrize("keys", [{"index_topk_freq": 2}, {"index_topk_pattern": PATTERN}])
 def test_refused_where_the_release_reads_the_keys_or_kvplan_has_not_read_it(tmp_path, engine, keys):
     spec = load_model(_config(tmp_path, **keys))

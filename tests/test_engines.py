@@ -47,7 +47,7 @@ def test_release_order_and_parsing():
     ("VLLM==v0.8.5.post1", "vllm==0.8.5.post1"),
     ("vllm-0.10", "vllm==0.10.1.1"),  # legacy names keep working
     ("vllm-v0.19", "vllm==0.19.0"),
-    ("sglang", "sglang==0.5.23"),  # the newest modelled (0.5.20 and 0.5.21 are not)
+    ("sglang", "sglang==0.5.23"),  # the newest modelled
     ("sglang==0.4.9", "sglang==0.4.9"),
     ("tensorrt-llm", "trtllm"),
     ("none", "raw"),
@@ -78,8 +78,8 @@ def test_names_resolve_to_one_release(name, label):
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan models"),  # 0.25.0 and 0.25.1 were published
     ("vllm==0.26.1", "vllm 0.26.1 is not a release kvplan models"),  # 0.26.0 and 0.27.0 were published
     ("vllm==0.27.2", "vllm 0.27.2 is not a release kvplan knows of"),  # 0.27.1 was (modelled), then 0.28.0
-    # 0.5.20 and 0.5.21 are published but were not read: refused, though 0.5.19 and 0.5.22 are modelled
-    ("sglang==0.5.20", "sglang 0.5.20 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
+    # no .postN between 0.5.19 and 0.5.23 was published (pip index versions sglang)
+    ("sglang==0.5.20.post1", "sglang 0.5.20.post1 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
     ("sglang==0.5.18.post1", "sglang 0.5.18.post1 is not a release kvplan models"),
     ("sglang==0.5.19.post1", "sglang 0.5.19.post1 is not a release kvplan models"),
     ("sglang==0.5.16.post1", "sglang 0.5.16.post1 is not a release kvplan models"),
@@ -87,10 +87,10 @@ def test_names_resolve_to_one_release(name, label):
     ("sglang==0.5.15.post2", "sglang 0.5.15.post2 is not a release kvplan models"),
     ("sglang==0.5.13.post2", "sglang 0.5.13.post2 is not a release kvplan models"),
     ("sglang==0.5.14.post1", "sglang 0.5.14.post1 is not a release kvplan models"),
-    ("sglang==0.5.21", "sglang 0.5.21 is not a release kvplan models; modelled: 0.4.6 to 0.5.23 (0.4.6, 0.4.9, "
-                       "0.4.10, 0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8, 0.5.9, 0.5.10, "
-                       "0.5.11, 0.5.12, 0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, "
-                       "0.5.17, 0.5.18, 0.5.19, 0.5.22, 0.5.23)"),
+    ("sglang==0.5.21.post1", "sglang 0.5.21.post1 is not a release kvplan models; modelled: 0.4.6 to 0.5.23 "
+                             "(0.4.6, 0.4.9, 0.4.10, 0.5.1, 0.5.2, 0.5.4, 0.5.6, 0.5.8, 0.5.9, 0.5.10, "
+                             "0.5.11, 0.5.12, 0.5.13, 0.5.13.post1, 0.5.14, 0.5.15, 0.5.15.post1, 0.5.16, "
+                             "0.5.17, 0.5.18, 0.5.19, 0.5.20, 0.5.21, 0.5.22, 0.5.23)"),
     ("trtllm==1.2.1", "trtllm 1.2.1 is not modelled"),
     ("raw==1", "the raw engine has no releases"),
     ("vllm==", "give a release after '=='"),

@@ -40,7 +40,8 @@ def test_a_key_that_is_not_a_bool_is_refused(capsys, tmp_path):
     assert code == 2 and "language_model_only must be true or false, got 'yes'" in one_line_error(err)
 
 
-@pytest.mark.parametrize("engine", ["sglang==0.5.18", "sglang==0.5.19", "sglang==0.5.22", "sglang==0.5.23", "trtllm"])
+@pytest.mark.parametrize("engine", ["sglang==0.5.18", "sglang==0.5.19", "sglang==0.5.20", "sglang==0.5.21",
+                                    "sglang==0.5.22", "sglang==0.5.23", "trtllm"])
 def test_refused_where_the_engine_reads_it_or_kvplan_has_not_read_whether_it_does(tmp_path, engine):
     with pytest.raises(BadInputError, match="config says language_model_only: true"):
         make_request(load_model(_config(tmp_path, True)), "h100-sxm", engine=engine)

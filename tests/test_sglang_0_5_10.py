@@ -6,7 +6,7 @@ attention, pp > 1, multimodal models and a list of architectures), in max_runnin
 request-pool estimate from the pool in whole pages, and a given --max-running-requests capped by
 it), in Gemma 3's rotary tables (get_rope tables beside the inv_freq buffers, as 0.5.23), in GPT-OSS's
 SWA pool (kept on trtllm_mha too), in GPT-OSS on ROCm (aiter) and in DeepSeek sparse attention's fp8
-layout (trtllm on 10.x: 576 B; below: refused). 0.5.20 and 0.5.21 stay refused (0.5.11-0.5.17:
+layout (trtllm on 10.x: 576 B; below: refused). 0.5.20 and 0.5.21 are modelled too (0.5.11-0.5.17:
 tests/test_sglang_0_5_11.py, test_sglang_0_5_12.py)."""
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ pages, max_running_requests and the rotary tables as 0.5.10 does; it differs in 
 Gemma 4, MiMo-V2, Moss-VL, NemotronH Omni, Qwen3-ASR, Voxtral; sliding-window and SWA-pool: Gemma 4,
 MiMo-V2; all-reduce fusion on by default for DeepSeek-V3.2, GLM-MoE-DSA, Qwen3-Next; Gemma 4's own
 triton backend), and --enforce-disable-flashinfer-allreduce-fusion (also in 0.5.10) is modelled.
-0.5.12-0.5.17 are modelled too (tests/test_sglang_0_5_12.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 stay
-refused."""
+0.5.12-0.5.17 are modelled too (tests/test_sglang_0_5_12.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are
+modelled too."""
 from __future__ import annotations
 
 import pytest

@@ -6,8 +6,8 @@ max_running_requests and the rotary tables as 0.5.11 does; it differs in how lon
 DeepSeek sparse attention's ROCm page (1 or 64 by aiter's kernel: refused, as 0.5.23), in Gemma 3's
 global rotary table (a config without rope_scaling does not start: refused), and in lists (multimodal,
 all-reduce fusion: InternS2Preview; sliding-window / SWA pool: Laguna, DeepSeek-V4; own backends:
-InternS2Preview, MiniCPM-V 4.6, DeepSeek-V4; trtllm_mla: DeepseekV32ForCausalLM). 0.5.13-0.5.17 are modelled too (tests/test_sglang_0_5_13.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 stay
-refused."""
+InternS2Preview, MiniCPM-V 4.6, DeepSeek-V4; trtllm_mla: DeepseekV32ForCausalLM). 0.5.13-0.5.17 are modelled too (tests/test_sglang_0_5_13.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are
+modelled too."""
 from __future__ import annotations
 
 import pytest

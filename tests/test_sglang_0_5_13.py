@@ -8,7 +8,7 @@ lines 1579-1586) or the model has DeepSeek sparse attention (no longer off the p
 more reserved). DeepSeek's YaRN totals are NPU-only (no note), the all-reduce fusion runs on an H20 and for
 MistralLarge3 by itself, Gemma 4 and Step-3.5 / 3.7 pick their own backend (refused), and the lists grow
 (multimodal, sliding window, SWA pool). 0.5.14-0.5.17 are modelled too (tests/test_sglang_0_5_14.py ... test_sglang_0_5_17.py);
-0.5.20 and 0.5.21 stay refused."""
+0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

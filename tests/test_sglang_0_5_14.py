@@ -7,7 +7,7 @@ pool, not the request-pool estimate: 0.5.22's rule), in the start-up check (only
 without rope_scaling (it starts again: the global table takes rope_parameters['full_attention'] as it is),
 in the all-reduce fusion (--flashinfer-allreduce-fusion-backend; on by itself for Qwen3-VL-MoE and NemotronH
 too, and across nodes on sm100), in multimodal models keeping their piecewise graphs (Cohere2Vision only)
-and in lists. 0.5.15-0.5.17 are modelled too (tests/test_sglang_0_5_15.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 stay refused."""
+and in lists. 0.5.15-0.5.17 are modelled too (tests/test_sglang_0_5_15.py ... test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

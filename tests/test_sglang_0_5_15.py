@@ -6,7 +6,7 @@ applied at the end of __post_init__) with the same choices, and sizes the pool, 
 and the request cap as 0.5.14. It differs in the prefill CUDA graphs: breakable by default on CUDA, which are
 off for an MLA model (DeepSeek-V3 no longer reserves 1.5 GiB for them) and stay on with pipeline stages, and in
 lists (multimodal, sliding window, SWA pool: UnlimitedOCR, LocateAnything). 0.5.16 and 0.5.17 are modelled too (tests/test_sglang_0_5_16.py,
-test_sglang_0_5_17.py); 0.5.20 and 0.5.21 stay refused."""
+test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import pytest

@@ -7,7 +7,7 @@ the prefill CUDA graphs of multimodal models (tc_piecewise for Cohere2Vision, Ki
 keeps Kimi-K2.5's 1.5 GiB although it is MLA; breakable for Qwen3.5 VL), in the trtllm_mla default list
 (LongCat-Flash), in the --kv-cache-dtype choices (mxfp8, nvfp4, fp4_mx_block16; nvfp4 refused as 0.5.22) and in lists
 (multimodal: GLM-Image; sliding window / SWA pool: Inkling, Mellum, DeepSeek-V4 DSpark). 0.5.17 is modelled too
-(tests/test_sglang_0_5_17.py); 0.5.20 and 0.5.21 stay refused."""
+(tests/test_sglang_0_5_17.py); 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

@@ -5,7 +5,7 @@ CUDA graphs: the --context-length clamp is gone (Llama-3.1-8B on an H100 at --ma
 sizes again), DeepSeek sparse attention keeps its breakable graphs (1.5 GiB) and DP attention no longer turns them
 off (sized for the chunk before SGLang divides it by dp); in the attention backends on sm100 (fa4, pages of 128, for
 a model whose K and V rows differ in width; trtllm_mha keeps pages of 128 too); and the MLA cell is sized as stored
-(calculate_mla_kv_cache_dim), which changes nothing kvplan plans. 0.5.20 and 0.5.21 stay refused."""
+(calculate_mla_kv_cache_dim), which changes nothing kvplan plans. 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

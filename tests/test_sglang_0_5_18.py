@@ -5,7 +5,7 @@ the breakable prefill CUDA graphs, which MLA models keep again (server_args.py
 _disable_breakable_cudagraph_if_incompatible lines 4666-4717 drop the MLA rule: DeepSeek-V3 reserves 1.5 GiB, 0.5.14's
 sum), in the 100 MiB a multimodal model's
 KV budget loses (kv_cache_configurator.py mm_runtime_reservation_gb, 0.5.22's), and in lists (MuseGlimmer,
-InternS2Mobius; all-reduce fusion + DeepSeek-V4 / InternS2Mobius). 0.5.20 and 0.5.21 stay refused."""
+InternS2Mobius; all-reduce fusion + DeepSeek-V4 / InternS2Mobius). 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

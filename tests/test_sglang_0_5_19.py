@@ -5,7 +5,7 @@ cuda_graph_hook.py, model_overrides/) with 0.5.18's arithmetic: the reserve, the
 max_running_requests as 0.5.18. It differs in the prefill CUDA graphs at pp > 1 (turned off by default, 0.5.22's rule:
 Llama-3.1-8B H100 --pp 2 back to 0.5.14's 0.834), in M-RoPE's axis_map (kept for every mrope_section, 0.5.22's), in
 MiniCPM's own backend override (refused, as 0.5.22) and in lists (Granite SWA, Dots3Note, Cohere2Vision breakable).
-0.5.20 and 0.5.21 stay refused."""
+0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses

@@ -4,8 +4,8 @@ manylinux_2_34_x86_64.whl): the files every rule in kvplan/engines/sglang.py cit
 arg_groups/memory_hook.py reservation, mem_cache/kv_cache_configurator.py _profile_available_bytes
 and page rounding); it differs in what it has no model for (Beam, MuseSpark, MiniCPM-V 4.7), in
 MiMo-V2's all-reduce fusion (not turned on by itself) and in --max-running-requests under DP
-attention (R // dp, refused at 0, as 0.5.8). 0.5.21 reserves otherwise (no --max-running-requests
-cap on the decode graphs) and stays refused."""
+attention (R // dp, refused at 0, as 0.5.8). 0.5.20 and 0.5.21 reserve otherwise (no
+--max-running-requests cap on the decode graphs: tests/test_sglang_0_5_20.py, test_sglang_0_5_21.py)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,7 +1,7 @@
 """SGLang 0.5.23, read against 0.5.8 from its published wheel (sglang-0.5.23-cp311-cp311-
 manylinux_2_34_x86_64.whl; 0.5.22 is modelled from its own wheel, tests/test_sglang_0_5_22.py; the
-2 releases 0.5.20 and 0.5.21 are not modelled and stay refused; 0.5.9-0.5.19 (with 0.5.13.post1 and 0.5.15.post1)
-are, tests/test_sglang_0_5_9.py ... tests/test_sglang_0_5_19.py).
+releases 0.5.9-0.5.21 (with 0.5.13.post1 and 0.5.15.post1) are modelled too, tests/test_sglang_0_5_9.py ...
+tests/test_sglang_0_5_21.py).
 Every figure below is worked from the 0.5.23 source the rules in kvplan/engines/sglang.py cite.
 
 The pool formula is 0.5.8's (mem_cache/kv_cache_configurator.py _profile_available_bytes):

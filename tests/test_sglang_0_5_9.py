@@ -4,7 +4,7 @@ pool, the default mem_fraction_static, the pages and the rotary tables as 0.5.8 
 the embedding under DP attention for Qwen3-MoE and GptOss (split over the attention tp group, as
 0.5.22), in Baichuan's ALiBi slopes (a bf16 tensor on the GPU, as 0.5.22), in the models it has
 (GPT-J from 0.5.9) and in lists (trtllm_mla, multimodal, sliding-window, hybrid-SWA, all-reduce
-fusion, model-specific backends). 0.5.20 and 0.5.21 stay refused (0.5.10-0.5.17:
+fusion, model-specific backends). 0.5.20 and 0.5.21 are modelled too (0.5.10-0.5.17:
 tests/test_sglang_0_5_10.py ... test_sglang_0_5_17.py)."""
 from __future__ import annotations
 

@@ -26,10 +26,8 @@ speculative/eagle_worker_v2.py and standalone_worker_v2.py, speculative decoding
 SGLang), 0.5.14 against 0.5.13 and 0.5.15 against 0.5.14 (h32-sgl514's; 0.5.15.post1 differs from
 0.5.15 in DSA / PD / speculative-decoding compute paths no rule reads), 0.5.16 against 0.5.15.post1
 and 0.5.17 against 0.5.16 (h32-sgl516's), 0.5.18 against 0.5.17 and 0.5.19 against 0.5.18
-(h32-sgl518's). The two releases between 0.5.19 and 0.5.22 (0.5.20, 0.5.21) were not read, and
-RuleBook.resolve refuses them, so a rule written "0.5.19".."0.5.22" claims only those. 0.5.21
-sizes its default mem_fraction_static otherwise (memory_hook.py: no --max-running-requests cap on
-the decode graphs' max_bs, DP attention's reserve by dp_size): refused with 0.5.20.
+(h32-sgl518's), 0.5.20 against 0.5.19 and 0.5.22, and 0.5.21 against 0.5.20 and 0.5.22
+(h33-sgl520b's). No release between 0.5.19 and 0.5.23 is left unread.
 """
 
 from __future__ import annotations
@@ -48,7 +46,7 @@ from kvplan.units import allocated_bytes
 
 RELEASES = ("0.4.6", "0.4.9", "0.4.10", "0.5.1", "0.5.2", "0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11",
             "0.5.12", "0.5.13", "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.18",
-            "0.5.19", "0.5.22", "0.5.23")
+            "0.5.19", "0.5.20", "0.5.21", "0.5.22", "0.5.23")
 _ARGS = "python/sglang/srt/server_args.py"
 #: 0.5.23 splits server_args.py into arg_groups/ (one module per concern; server_args.py keeps
 #: the dataclass): the files its rules cite. Paths are inside the wheel (sglang/srt/...).
@@ -240,6 +238,22 @@ class GraphModel:
                    dp)
 
 
+def _reserved_0_5_20(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
+                     dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
+    """MiB reserved, 0.5.20 (arg_groups/memory_hook.py handle_gpu_memory_settings lines 47-347,
+    reserve_for_graph_mb lines 350-392): 0.5.22's tiers and sum (chunked_prefill_size 4,096 and
+    decode max_bs 48 / 160 on 20-35 GiB GPUs, lines 100-116) without 0.5.22's cap of the decode
+    graphs' max_bs at a given --max-running-requests, and the prefill graphs where rule
+    prefill_graphs keeps them (0.5.19's rules: off at pp > 1, kept under DP attention but for the
+    tc_piecewise switch, ``graphs.with_dp_attention``). On GPUs above 35 GiB with no
+    --max-running-requests, 0.5.19's and 0.5.22's figures: Llama-3.1-8B H100 13,904 MiB, 0.830."""
+    graphs = graphs or GraphModel()
+    kept = graphs.prefill_graphs and (pp == 1 or graphs.with_pipeline) and (
+        dp_attention == 1 or graphs.with_dp_attention)
+    return _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention,
+                            dataclasses.replace(graphs, max_running_requests=None, prefill_graphs=kept))
+
+
 def _reserved_0_5_23(gpu_mib: int, tp: int, pp: int, chunked_prefill_size: int | None = None,
                      dp_attention: int = 1, graphs: GraphModel | None = None) -> Fraction:
     """MiB reserved, 0.5.23 (arg_groups/memory_hook.py handle_gpu_memory_settings and
@@ -305,6 +319,8 @@ def default_fraction(rule: str, gpu_mib: int, tp: int, pp: int, chunked_prefill_
                 return Fraction(frac)
     if rule == "reserved_0_5_23":
         reserved = _reserved_0_5_23(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
+    elif rule == "reserved_0_5_20":
+        reserved = _reserved_0_5_20(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     elif rule in ("reserved_0_5_10", "reserved_0_5_13"):  # 0.5.13: GraphModel.context_length
         reserved = _reserved_0_5_10(gpu_mib, tp, pp, chunked_prefill_size, dp_attention, graphs)
     else:
@@ -682,6 +698,11 @@ _FUSION_PATHS_0_5_14 = _FUSION_PATHS_0_5_13 + ("Qwen3VLMoeForConditionalGenerati
 #: 0.5.18 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979) adds DeepseekV4ForCausalLM and
 #: InternS2MobiusForConditionalGeneration (both refused before any all-reduce is timed: no rotary table read).
 _FUSION_AUTO_0_5_18 = _FUSION_AUTO_0_5_14 + ("DeepseekV4ForCausalLM", "InternS2MobiusForConditionalGeneration")
+#: 0.5.20 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010): 0.5.18's without
+#: InternS2MobiusForConditionalGeneration (0.5.19's frozenset has none either), with Qwen4Exp and NemotronH Omni (both
+#: not imported by kvplan).
+_FUSION_AUTO_0_5_20 = tuple(a for a in _FUSION_AUTO_0_5_18 if a != "InternS2MobiusForConditionalGeneration") + (
+    "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3")
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
@@ -760,6 +781,13 @@ _MM_0_5_16 = _MM_0_5_15 + ("GlmImageForConditionalGeneration",)
 _MM_0_5_18 = _MM_0_5_16 + ("MuseGlimmerForConditionalGeneration", "InternS2MobiusForConditionalGeneration")
 #: 0.5.19 (configs/model_config.py multimodal_model_archs lines 1886-1958): 0.5.18's and Dots3Note.
 _MM_0_5_19 = _MM_0_5_18 + ("Dots3NoteForCausalLM",)
+#: 0.5.20 (configs/model_config.py multimodal_model_archs lines 2103-2179): 0.5.19's and Cosmos3Edge, Glm5Next,
+#: NemotronH Omni, Qwen4Exp.
+_MM_0_5_20 = _MM_0_5_19 + ("Cosmos3EdgeForConditionalGeneration", "Glm5NextForConditionalGeneration",
+                           "NemotronH_Omni_Reasoning_V3", "Qwen4ExpForConditionalGeneration")
+#: 0.5.21 (multimodal_model_archs lines 2199-2279): 0.5.20's and DiffusionGemma, Bailing MM.
+_MM_0_5_21 = _MM_0_5_20 + ("DiffusionGemmaForBlockDiffusion", "BailingMMNativeForConditionalGeneration",
+                           "BailingMM2NativeForConditionalGeneration", "BailingMoeV3VLForConditionalGeneration")
 #: 0.5.10's configs/model_config.py piecewise_cuda_graph_disabled_model_archs (lines 1352-1358):
 #: no piecewise (prefill) CUDA graphs, so no reservation for them (rule prefill_graphs).
 _PCG_OFF_0_5_10 = ("DeepseekV32ForCausalLM", "Qwen3NextForCausalLM", "GlmMoeDsaForCausalLM", "BailingMoeV2_5ForCausalLM",
@@ -995,6 +1023,22 @@ RULES = (
          _ARGS + " (0.5.18) _handle_gpu_memory_settings lines 4802-5004 (sum lines 4949-4977, floor lines 4974-4975), "
          "reserve_for_graph_mb lines 5078-5118; 0.5.19 sglang/srt/arg_groups/memory_hook.py handle_gpu_memory_settings "
          "lines 26-289 (sum lines 231-256), reserve_for_graph_mb lines 292-334"),
+    #    0.5.20: arg_groups/memory_hook.py handle_gpu_memory_settings (lines 47-347) is 0.5.22's but for 0.5.22's cap
+    #    of a default decode max_bs at a given --max-running-requests (0.5.22 lines 83, 135-142): the 20-35 GiB tier
+    #    takes chunked_prefill_size 4,096 and decode max_bs 48 / 160 (lines 100-116; 0.5.19: 2,048 / 24 / 80), the
+    #    sum lines 296-315, the floor lines 307-308, round(..., 3) lines 317-321; reserve_for_graph_mb (lines
+    #    350-392) identical to 0.5.19's (DP attention by dp_size, which is kvplan's dp), the breakable prefill graphs
+    #    off at pp > 1 as 0.5.19 (rule prefill_graphs); +2 GiB on XPU only (line 314). Qwen3-VL's
+    #    expand_multimodal_decode_graph_to_running_limit (model_overrides/qwen3_vl.py lines 37-66, called lines
+    #    182-187) is rule own_backend_unread's refusal.
+    #    0.5.21 the same (memory_hook.py handle_gpu_memory_settings lines 47-347 and reserve_for_graph_mb lines 350-392
+    #    identical to 0.5.20's: no --max-running-requests cap, DP attention by dp_size; cuda_graph_hook.py
+    #    generate_prefill_cuda_graph_batch_sizes lines 622-639; the new finalize_cuda_graph_prefill_max_context, lines
+    #    592-619, runs after the fraction is set, arg_groups/pipeline.py, as in 0.5.22)
+    Rule("mem_fraction_static_default", "0.5.20", "0.5.21", "reserved_0_5_20",
+         _MEM23 + " (0.5.20) handle_gpu_memory_settings lines 47-347 (tiers lines 89-170, sum lines 296-315, floor "
+         "lines 307-308), reserve_for_graph_mb lines 350-392; cuda_graph_hook.py "
+         "generate_prefill_cuda_graph_batch_sizes lines 557-574"),
     Rule("mem_fraction_static_default", "0.5.22", "0.5.23", "reserved_0_5_23",
          _MEM23 + " handle_gpu_memory_settings lines 89-345, reserve_for_graph_mb lines 357-399: as 0.5.8, with "
          "chunked_prefill_size 4096 and decode max_bs 48 / 160 on 20-35 GiB GPUs, max_bs capped by "
@@ -1058,7 +1102,18 @@ RULES = (
     #    0.5.19 the same (_profile_available_bytes lines 1990-2043 runs gc.collect() before it measures: weight-loading
     #    temporaries still referenced are freed first; config_from_budget lines 2178-2208 + the unified pool's byte
     #    total, --enable-unified-memory only; pool_configurator.py lines 157-436 renames)
-    Rule("pool_formula", "0.4.6", "0.5.19", "fraction_of_free_at_start",
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py KVCacheConfigurator._profile_available_bytes lines
+    #    2148-2201, _resolve_memory_pool_config lines 2318-2334 and _apply_token_constraints lines 2234-2261 identical
+    #    to 0.5.19's; config_from_budget lines 2336-2372 adds an assert only; model_executor/pool_configurator.py
+    #    calculate_pool_sizes lines 533-543 floors a negative budget at 0 tokens; _compute_cell_size lines 295-429 adds
+    #    NPU / --enable-hisparse paths and _compute_qsa_cell_size lines 432-450, a term only for a config with
+    #    indexer_n_heads: Qwen4Exp's QSA, which kvplan does not import)
+    #    0.5.21 the same for what kvplan plans (kv_cache_configurator.py _profile_available_bytes lines 2177-2230: world
+    #    size read through get_parallel(); _apply_token_constraints lines 2263-2290, config_from_budget lines 2365-2400,
+    #    _derive_pool_sizes lines 422-477 as 0.5.22; pool_configurator.py calculate_pool_sizes lines 552-562 identical
+    #    to 0.5.20's; _compute_cell_size lines 278-449 sizes an fp4 cache by its quant method, 0.5.22's
+    #    NVFP4KVCacheMethod, and MiniMax-M3's sparse pool anew)
+    Rule("pool_formula", "0.4.6", "0.5.21", "fraction_of_free_at_start",
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py): "
          "profile_max_num_token"),
     Rule("pool_formula", "0.5.22", "0.5.23", "fraction_of_free_at_start",
@@ -1080,7 +1135,9 @@ RULES = (
     #    0.5.18 the same (_handle_page_size lines 6139-6147; _page_size_default lines 2378-2397, identical)
     #    0.5.19 the same (_page_size_default overrides.py lines 1377-1399, a rename, run by arg_groups/pipeline.py line
     #    264)
-    Rule("page_size", "0.4.6", "0.5.19", 1, _ARGS + ": page_size default 1"),
+    #    0.5.20 the same (arg_groups/overrides.py _page_size_default lines 1397-1419, identical)
+    #    0.5.21 the same (_page_size_default overrides.py lines 1280-1302, identical)
+    Rule("page_size", "0.4.6", "0.5.21", 1, _ARGS + ": page_size default 1"),
     Rule("page_size", "0.5.22", "0.5.23", 1,
          _OVR23 + " _page_size_default lines 1341-1364: 1 but on MUSA, or ROCm with SGLANG_AITER_KV_CACHE_LAYOUT="
          "vectorized_5d (default 'nhd', environ.py line 1031); "
@@ -1100,10 +1157,14 @@ RULES = (
     #    0.5.16: + mxfp8, nvfp4, fp4_mx_block16 (server_args.py lines 604-629, 0.5.22's and fp4_e2m1, which
     #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype, lines 22-94, now rejects as deprecated);
     #    0.5.17 the same (server_args.py lines 671-697); 0.5.18 (lines 680-706) and 0.5.19 (lines 604-614) the same
-    Rule("kv_cache_dtypes", "0.5.16", "0.5.19",
+    #    0.5.20 the same nine choices (arg_groups/fields/model.py kv_cache_dtype lines 196-221, choices lines 207-217;
+    #    mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 23-104 still rejects fp4_e2m1, lines 65-69)
+    Rule("kv_cache_dtypes", "0.5.16", "0.5.20",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16", "fp4_e2m1"),
          _ARGS + " (0.5.16) lines 604-629: --kv-cache-dtype choices; 0.5.17 lines 671-697"),
-    Rule("kv_cache_dtypes", "0.5.22", "0.5.23",
+    #    0.5.21: 0.5.22's eight choices, no fp4_e2m1 (arg_groups/fields/model.py kv_cache_dtype lines 189-213, choices
+    #    lines 201-210; kv_cache_dtype.py configure_kv_cache_dtype lines 23-99 = 0.5.22's)
+    Rule("kv_cache_dtypes", "0.5.21", "0.5.23",
          ("auto", "fp8_e5m2", "fp8_e4m3", "mxfp8", "bf16", "bfloat16", "nvfp4", "fp4_mx_block16"),
          "sglang/srt/arg_groups/fields/model.py lines 197-220: --kv-cache-dtype choices; "
          "0.5.22 the same (arg_groups/fields/model.py lines 191-214)"),
@@ -1124,13 +1185,15 @@ RULES = (
     #    0.5.16 and 0.5.17: nvfp4 as 0.5.22 (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines
     #    333-556 in both); 0.5.18 and 0.5.19 the same (fp4_kv_cache_quant_method.py: only load_scales_from_model
     #    differs)
-    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.19",
+    #    0.5.20 the same (layers/quantization/fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines 385-608, identical)
+    Rule("kv_dtypes_unmodelled", "0.5.16", "0.5.20",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
                    "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
          "python/sglang/srt/layers/quantization/fp4_kv_cache_quant_method.py (0.5.16, 0.5.17) NVFP4KVCacheMethod "
          "lines 333-556"),
-    Rule("kv_dtypes_unmodelled", "0.5.22", "0.5.23",
+    #    0.5.21 the same (fp4_kv_cache_quant_method.py NVFP4KVCacheMethod lines 443-768 = 0.5.22's)
+    Rule("kv_dtypes_unmodelled", "0.5.21", "0.5.23",
          {"nvfp4": "its nvfp4 cache keeps scale buffers (linear or per page, by attention backend) and a dequant "
                    "workspace beside the e2m1 values (layers/quantization/fp4_kv_cache_quant_method.py "
                    "NVFP4KVCacheMethod.create_buffers), which kvplan's nvfp4 format does not follow"},
@@ -1160,6 +1223,9 @@ RULES = (
     #    before it only with enable_tp_lm_head_all_to_all, which overrides.py _tp_lm_head_all_to_all_default lines
     #    2408-2428 turns on for PD decode nodes only); 0.5.19 the same (lines 71-170: a gated-launch wait only with
     #    --gated-launch-port, default None). Both pin torch 2.13.0 (0.5.17: 2.11.0); these figures are vLLM's anyway.
+    #    0.5.20 the same measurement (distributed/bootstrap.py init_torch_distributed lines 70-172: before_avail_memory
+    #    after the process-group init, as 0.5.19)
+    #    0.5.21 the same measurement (distributed/bootstrap.py measure_pre_model_load_memory lines 177-207 = 0.5.22's)
     Rule("startup_in_use_bytes", "0.4.6", "0.5.23", {"single": gib("0.51"), "parallel": gib("1.53")},
          "memory in use before loading (CUDA context, NCCL): total - free at startup in the vLLM v0.19.0 H100 "
          "logs (79.19 - 78.68 one GPU, 79.19 - 77.66 with tp); not yet read from an SGLang log; "
@@ -1186,7 +1252,10 @@ RULES = (
     #    mxfp4.py lines 273-274); 0.5.17 the same (fp8.py lines 288-298, mxfp4.py lines 277-278)
     #    0.5.18 the same (fp8.py lines 289-299, mxfp4.py lines 278-279, identical); 0.5.19 the same (lines 298-308,
     #    334-335)
-    Rule("weights_min_capability", "0.5.1", "0.5.19", {"fp8": (8, 0), "mxfp4": (8, 0)},
+    #    0.5.20 the same (fp8.py Fp8Config.get_min_capability lines 312-322, mxfp4.py Mxfp4Config.get_min_capability
+    #    lines 320-321, identical)
+    #    0.5.21 the same (fp8.py Fp8Config.get_min_capability lines 318-328, mxfp4.py lines 324-325, identical)
+    Rule("weights_min_capability", "0.5.1", "0.5.21", {"fp8": (8, 0), "mxfp4": (8, 0)},
          "python/sglang/srt/layers/quantization/fp8.py Fp8Config.get_min_capability 80, mxfp4.py Mxfp4Config 80, "
          "checked by model_loader/loader.py _get_quantization_config"),
     Rule("weights_min_capability", "0.5.22", "0.5.23", {"fp8": (8, 0), "mxfp4": (8, 0)},
@@ -1206,7 +1275,10 @@ RULES = (
     #    0.5.16 the same (model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu lines 48-62);
     #    0.5.17 the same (load_model_utils.py)
     #    0.5.18 the same (load_model_utils.py lines 65-79, a rename); 0.5.19 the same (lines 75-86)
-    Rule("min_capability", "0.4.6", "0.5.19", (7, 5),
+    #    0.5.20 the same (model_executor/model_runner_components/load_model_utils.py
+    #    maybe_downgrade_dtype_for_legacy_gpu lines 75-86, identical)
+    #    0.5.21 the same (load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu lines 75-86, identical)
+    Rule("min_capability", "0.4.6", "0.5.21", (7, 5),
          "python/sglang/srt/model_executor/model_runner.py load_model: 'SGLang only supports sm75 and above.'"),
     Rule("min_capability", "0.5.22", "0.5.23", (7, 5),
          "sglang/srt/model_executor/model_runner_components/load_model_utils.py maybe_downgrade_dtype_for_legacy_gpu "
@@ -1391,7 +1463,15 @@ RULES = (
     #    0.5.19 the same: arg_groups/model_override_base.py get_default_attn_backend lines 273-346 (0.5.18's, renames:
     #    fa3 line 307, fa4 line 319, trtllm_mha line 320), model_overrides/qwen3_5.py lines 20-27 the same
     #    architectures; MiniCPM's new override (model_overrides/minicpm.py) is rule own_backend_unread.
-    Rule("mha_backend_default", "0.5.18", "0.5.19",
+    #    0.5.20 the same (arg_groups/model_override_base.py get_default_attn_backend lines 295-365, identical: fa3 line
+    #    329, fa4 line 341, trtllm_mha line 342; model_overrides/ qwen3_5.py, falcon_h1.py, lfm2.py,
+    #    granitemoehybrid.py, minicpmv.py, olmo2.py, gpt_oss.py, llama4.py identical; nemotron_h.py's architectures are
+    #    here already; new qwen4_exp.py for Qwen4Exp, which kvplan does not import)
+    #    0.5.21 the same (model_override_base.py get_default_attn_backend lines 247-320 identical to 0.5.20's and
+    #    0.5.22's: fa3 line 281, fa4 / trtllm_mha lines 293-294; model_overrides/ as 0.5.20's but gemma4.py,
+    #    deepseek_v4.py, inkling.py, and new bailing_moe_v3.py / gigachat35.py (MoE runner, shared-expert fusion) and
+    #    iquest_q1.py: rule own_backend_unread)
+    Rule("mha_backend_default", "0.5.18", "0.5.21",
          {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -1503,6 +1583,34 @@ RULES = (
          "_step3p_overrides lines 455-479 (0.5.19)"),
     #    0.5.22: the same overrides but MuseSpark's (no _muse_spark_overrides, no MuseSpark model);
     #    _step3p_overrides at overrides.py lines 309-323.
+    #    0.5.20: 0.5.19's, and Qwen3-VL (arg_groups/model_overrides/qwen3_vl.py, new): on sm90 with >= 60 GiB
+    #    (large_hopper_qwen3_vl_model_type lines 23-34) _qwen3vl_hopper_serving_overrides (lines 88-160) sets
+    #    SGLANG_VLM_CACHE_SIZE_MB to 0 (the 100 MiB of rule multimodal), cuda_ipc feature transport with a 3 GiB
+    #    SGLANG_MM_FEATURE_CACHE_MB at --max-running-requests >= 400 and flashinfer for decode, and
+    #    expand_multimodal_decode_graph_to_running_limit (lines 37-66) raises the decode graphs' max_bs to a
+    #    --max-running-requests up to 512: the KV budget moves in ways kvplan has not modelled, refused as 0.5.22
+    #    refuses it. The other overrides 0.5.20 changes (deepseek_v4.py, inkling.py, kimi_k3.py, nemotron_h.py,
+    #    qwen3_moe.py: the MoE runner only; new qwen4_exp.py) are for architectures kvplan refuses or does not import.
+    Rule("own_backend_unread", "0.5.20", "0.5.20",
+         {**{a: "arg_groups/model_overrides/gemma4.py _gemma4_overrides lines 25-47 (Gemma 4)"
+             for a in ("Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration")},
+          **{a: "arg_groups/overrides.py _step3p_overrides lines 407-431 (Step-3.5 / 3.7: fa4 on Blackwell)"
+             for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
+          **{a: "arg_groups/model_overrides/minicpm.py _minicpm_sala_overrides lines 17-67 (MiniCPM: sparse-attention "
+                "backends, no DP attention)" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
+          **{a: "arg_groups/model_overrides/qwen3_vl.py _qwen3vl_hopper_serving_overrides lines 88-160 and "
+                "expand_multimodal_decode_graph_to_running_limit lines 37-66 (Qwen3-VL on large Hopper GPUs: no VLM "
+                "cache, cuda_ipc transport, decode graphs up to --max-running-requests)"
+             for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")}},
+         "sglang/srt/arg_groups/model_overrides/gemma4.py lines 25-47, minicpm.py lines 17-67, qwen3_vl.py lines "
+         "23-160; arg_groups/overrides.py _step3p_overrides lines 407-431 (0.5.20)"),
+    #    0.5.21: model_overrides/ as 0.5.22's (the same files but embedding_gemma2.py and ernie45_vl.py; gemma4.py,
+    #    qwen3_vl.py, kimi_k3.py, minimax_m3.py, nemotron_h.py, qwen3_5.py identical to 0.5.22's; iquest_q1.py, exaone.py,
+    #    inkling.py, mimo_v2.py, minicpm.py, qwen4_exp.py, deepseek_v2.py differ, unread): 0.5.22's list, whose
+    #    architectures all have an override here; _step3p_overrides overrides.py lines 312-336.
+    Rule("own_backend_unread", "0.5.21", "0.5.21", _own_overrides("312-336"),
+         "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (0.5.21: _step3p_overrides lines "
+         "312-336)"),
     Rule("own_backend_unread", "0.5.22", "0.5.22", _own_overrides("309-323"),
          "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (0.5.22: _step3p_overrides lines "
          "309-323; no _muse_spark_overrides)"),
@@ -1625,6 +1733,23 @@ RULES = (
          _MOD23 + "deepseek_v2.py (0.5.19) _deepseek_family_overrides lines 31-145 (trtllm_mla on sm100 line 111 "
          "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
          "lines 273-346 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.20: _deepseek_family_overrides (model_overrides/deepseek_v2.py lines 34-191) is also registered for
+    #    Glm5NextForConditionalGeneration and HYV4ForCausalLM / HYV4ForCausalLMNextN (their MXFP8 GEMM backends, lines
+    #    40-65); its non-DSA sm100 branch (trtllm_mla line 157) is 0.5.19's; get_default_attn_backend identical
+    #    (model_override_base.py lines 295-365: fa3 on Hopper line 355, flashinfer on sm100 line 357).
+    #    0.5.21 the same (model_overrides/deepseek_v2.py _deepseek_family_overrides lines 31-184 identical to 0.5.20's,
+    #    trtllm_mla line 150; get_default_attn_backend fa3 line 307, flashinfer line 309)
+    Rule("mla_backend_default", "0.5.20", "0.5.21",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+                                                     "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM",
+                                                     "Glm5NextForConditionalGeneration", "HYV4ForCausalLM",
+                                                     "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM",
+                                                     "LongcatFlashForCausalLMNextN", "Dots3NoteForCausalLM")),
+                   ((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "flashinfer", None))},
+         _MOD23 + "deepseek_v2.py (0.5.20) _deepseek_family_overrides lines 34-191 (trtllm_mla on sm100 line 157 "
+         "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
+         "lines 295-365 (fa3 on Hopper, flashinfer on sm100)"),
     Rule("mla_backend_default", "0.5.22", "0.5.23",
          {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
@@ -1701,6 +1826,18 @@ RULES = (
          {"trtllm_mla": ((32, 64), 64, "1150-1158"), "trtllm_mha": ((16, 32, 64, 128), 64, "1178-1191"),
           "fa4": ((128,), 128, "1297-1315")},
          _OVR15 + " (0.5.19) _mla_backend_page_constraints and _fa4_page_constraint"),
+    #    0.5.20 the same values (overrides.py _mla_backend_page_constraints lines 1174-1242, 0.5.22's: cutlass_mla's
+    #    forced 128, a backend no default picks, is gone; _fa4_page_constraint lines 1335-1353, 0.5.19's)
+    Rule("backend_page_size", "0.5.20", "0.5.20",
+         {"trtllm_mla": ((32, 64), 64, "1188-1196"), "trtllm_mha": ((16, 32, 64, 128), 64, "1216-1229"),
+          "fa4": ((128,), 128, "1335-1353")},
+         _OVR15 + " (0.5.20) _mla_backend_page_constraints and _fa4_page_constraint"),
+    #    0.5.21 the same values (_mla_backend_page_constraints lines 1066-1131 and _fa4_page_constraint lines 1218-1236,
+    #    identical to 0.5.20's)
+    Rule("backend_page_size", "0.5.21", "0.5.21",
+         {"trtllm_mla": ((32, 64), 64, "1077-1085"), "trtllm_mha": ((16, 32, 64, 128), 64, "1105-1118"),
+          "fa4": ((128,), 128, "1218-1236")},
+         _OVR15 + " (0.5.21) _mla_backend_page_constraints and _fa4_page_constraint"),
     #    0.5.23: trtllm_mha keeps 128 too (flashinfer >= 0.6.12's dynamic tokens-per-page kernels),
     #    and fa4, the default for MHA models with asymmetric K/V rows and MiMo-V2 on sm100, runs
     #    pages of 128 only ("FA4 backend only supports page size 128 for non-MLA model
@@ -1752,7 +1889,11 @@ RULES = (
     #    sized as stored, as 0.5.23
     #    0.5.18 and 0.5.19 the same (calculate_mla_kv_cache_dim kv_cache_configurator.py 0.5.18 lines 2139-2190
     #    identical, 0.5.19 lines 2379-2427 a rename)
-    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.19", None,
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim lines 2543-2598: the trtllm
+    #    layout test reads the local disaggregation role, none by default, which is 0.5.19's test; ROCm adds the triton
+    #    DSA backend, as 0.5.22)
+    #    0.5.21 the same (calculate_mla_kv_cache_dim lines 2572-2627, identical to 0.5.20's)
+    Rule("dsa_fp8_alloc_bytes", "0.5.10", "0.5.21", None,
          "model_executor/model_runner_kv_cache_mixin.py (0.5.10) calculate_mla_kv_cache_dim lines 240-285 (576 on the "
          "trtllm NSA backends, the 10.x default; 656 below 10.x: rule dsa)"),
     Rule("dsa_fp8_alloc_bytes", "0.5.22", "0.5.23", None,
@@ -1779,7 +1920,10 @@ RULES = (
     #    0.5.17: TRTLLMHAAttnBackend.__init__ (layers/attention/trtllm_mha_backend.py lines 210-234) raises for pages of
     #    128 or more off the XQA path unless GQA, equal K / V head dims and a power of 2, as 0.5.22
     #    0.5.18 the same check (lines 220-244); 0.5.19 the same (lines 238-261)
-    Rule("trtllm_mha_large_page", "0.5.17", "0.5.19", 128,
+    #    0.5.20 the same (trtllm_mha_backend.py TRTLLMHAAttnBackend.__init__ lines 123-285 identical, the check lines
+    #    238-261)
+    #    0.5.21 the same value (trtllm_mha_backend.py TRTLLMHAAttnBackend.__init__ lines 177-410 = 0.5.22's)
+    Rule("trtllm_mha_large_page", "0.5.17", "0.5.21", 128,
          "python/sglang/srt/layers/attention/trtllm_mha_backend.py (0.5.17) lines 210-234 'trtllm_mha with "
          "page_size=... requires trtllm-gen's dynamic tokens-per-page kernels, which only support GQA'; 0.5.18 lines "
          "220-244, 0.5.19 lines 238-261"),
@@ -1864,7 +2008,15 @@ RULES = (
     #    0.5.18 the same (_set_default_dsa_kv_cache_dtype / _set_default_dsa_backends lines 5205-5223 identical,
     #    _dsa_kv_cache_dtype_default / _dsa_split_backend_resolution overrides.py lines 1595-1747 identical)
     #    0.5.19 the same (overrides.py lines 599-643, 670-753 renames; model_overrides/deepseek_v2.py page 64)
-    Rule("dsa", "0.5.15", "0.5.19",
+    #    0.5.20 the same for CUDA (arg_groups/overrides.py _dsa_kv_cache_dtype_default lines 559-618 is 0.5.22's: auto
+    #    -> fp8_e4m3 on >= 10, bfloat16 below, learnable-sink configs bfloat16 on sm100; _dsa_split_backend_resolution
+    #    lines 664-794 and _check_dsa_backend_constraints lines 621-647 differ from 0.5.22's only for XPU, HiSparse and
+    #    dcp; model_overrides/deepseek_v2.py _deepseek_family_overrides lines 34-191: page 64 line 144, ROCm 1 line 137,
+    #    XPU 128 line 147; calculate_mla_kv_cache_dim lines 2543-2598)
+    #    0.5.21 the same (_dsa_kv_cache_dtype_default lines 465-521, _dsa_split_backend_resolution lines 567-698,
+    #    _check_dsa_backend_constraints lines 524-550, _deepseek_family_overrides and calculate_mla_kv_cache_dim
+    #    identical to 0.5.20's)
+    Rule("dsa", "0.5.15", "0.5.21",
          DSA(64, None, dp_attention_tp=False, fp8_on_sm100="auto", formats=("bf16", "fp8_e4m3"), fp8_scaled_below=10),
          _OVR15 + " (0.5.15) _deepseek_family_overrides lines 374-386 (ROCm: page 1 without aiter's preshuffle "
          "paged-MQA kernel, else 64), _dsa_kv_cache_dtype_default lines 1052-1096, _dsa_split_backend_resolution "
@@ -1980,6 +2132,23 @@ RULES = (
           "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
          _OVR15 + " (0.5.19): _attention_backend_fa3_fp8_fallback lines 1286-1293, _mla_kv_cache_dtype_checks lines "
          "1208-1238; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
+    #    0.5.20 the same verdicts (_mla_kv_cache_dtype_checks lines 1246-1276, _attention_backend_fa3_fp8_fallback lines
+    #    1324-1331: identical to 0.5.19's; trtllm_mha_backend.py TRTLLMHAAttnBackend.__init__ identical)
+    Rule("fp8_kv_start", "0.5.20", "0.5.20",
+         {"fa3": _FA3_FP8_SA, "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, fp4_e2m1, bf16, or auto", 1261, _OVR15),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR15 + " (0.5.20): _attention_backend_fa3_fp8_fallback lines 1324-1331, _mla_kv_cache_dtype_checks lines "
+         "1246-1276; python/sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
+    #    0.5.21: 0.5.22's verdicts (_mla_kv_cache_dtype_checks lines 1135-1162 = 0.5.22's: trtllm_mla takes fp8_e4m3,
+    #    bf16 or auto, line 1147; _attention_backend_fa3_fp8_fallback lines 1207-1214; trtllm_mha_backend.py = 0.5.22's)
+    Rule("fp8_kv_start", "0.5.21", "0.5.21",
+         {"fa3": {"fp8_e4m3": ("starts", "fa3"),
+                  "fp8_e5m2": ("starts", "triton, " + _OVR23 + " _attention_backend_fa3_fp8_fallback lines 1207-1214: "
+                                         "fa3 with fp8_e5m2 -> triton")},
+          "trtllm_mla": _trtllm_mla_fp8("fp8_e4m3, bf16, or auto", 1147, _OVR23),
+          "trtllm_mha": _TRTLLM_MHA_FP8, "fa4": _FA4_FP8},
+         _OVR23 + " (0.5.21) _mla_kv_cache_dtype_checks lines 1135-1162, _attention_backend_fa3_fp8_fallback lines "
+         "1207-1214; sglang/srt/layers/attention/trtllm_mha_backend.py (float8_e4m3fn only)"),
     #    0.5.22: the same verdicts at other lines (its _mla_kv_cache_dtype_checks also checks
     #    tokenspeed_mla, a backend no default picks).
     Rule("fp8_kv_start", "0.5.22", "0.5.22",
@@ -2177,6 +2346,34 @@ RULES = (
          "DP attention; " + _OVR15 + " (0.5.18) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979 and "
          "_flashinfer_allreduce_fusion_auto_enable lines 1983-2004; --enforce-disable-flashinfer-allreduce-fusion "
          "lines 2008-2017; 0.5.19 overrides.py lines 968-1016, communicator.py lines 188-205"),
+    #    0.5.20: _FLASHINFER_ALLREDUCE_FUSION_ARCHS (overrides.py lines 988-1010) + Qwen4ExpForConditionalGeneration,
+    #    NemotronH_Omni_Reasoning_V3 (and, as 0.5.19's, without InternS2MobiusForConditionalGeneration);
+    #    _flashinfer_allreduce_fusion_auto_enable (lines 1014-1049), _enforce_disable_allreduce_fusion (lines
+    #    1053-1062), communicator.py apply_flashinfer_allreduce_fusion (lines 191-205) identical to 0.5.19's,
+    #    FUSE_ALLREDUCE_MAX_BATCH_SIZE 2048 (line 188); should_fuse_mlp_allreduce_with_next_layer (lines 925-985) also
+    #    declines under context parallelism's MOE_FULL scatter, which kvplan does not plan.
+    Rule("allreduce_rms_fusion", "0.5.20", "0.5.20",
+         Fusion(2048, 2048, _SM90_100, _FUSION_PATHS_0_5_14,
+                tuple((a, _SM90_100) for a in _FUSION_AUTO_0_5_20),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True),
+         _COMM + " (0.5.20) apply_flashinfer_allreduce_fusion lines 191-205: sm90 or sm100, 0 < tokens <= 2048, not "
+         "DP attention; " + _OVR15 + " (0.5.20) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010 and "
+         "_flashinfer_allreduce_fusion_auto_enable lines 1014-1049; --enforce-disable-flashinfer-allreduce-fusion "
+         "lines 1053-1062"),
+    #    0.5.21: 0.5.22's (where it fuses moved to layers/layer_boundary/: fusions/allreduce.py complete_attention_input
+    #    / complete_ffn_input, residual/add_norm.py apply_flashinfer_allreduce_fusion lines 142-158, the body of 0.5.22's
+    #    flashinfer_ar_fusion_applies; boundary_reduction pass as 0.5.22, arg_groups/pipeline.py;
+    #    _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 886-908 = 0.5.20's and 0.5.22's; _flashinfer_allreduce_fusion_auto_enable
+    #    lines 912-942 = 0.5.22's but enable_dp_attention for attn_dp_enabled_of, the same test under kvplan's launch)
+    Rule("allreduce_rms_fusion", "0.5.21", "0.5.21",
+         Fusion(0, 0, _SM90_100, (), tuple((a, _SM90_100) for a in _FUSION_ARCHS_0_5_22),
+                single_node=True, multi_node_majors=(10,), dp_attention_unfused=True,
+                flag="--flashinfer-allreduce-fusion-backend", can_disable=True, paths_read=False,
+                source_paths="sglang/srt/layers/layer_boundary/fusions/allreduce.py complete_attention_input / "
+                             "complete_ffn_input, residual/add_norm.py apply_flashinfer_allreduce_fusion lines 142-158"),
+         _OVR23 + " (0.5.21) _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 886-908, _flashinfer_allreduce_fusion_auto_enable "
+         "lines 912-942, _enforce_disable_allreduce_fusion lines 946-955; fusion paths not read"),
     #    0.5.23: --flashinfer-allreduce-fusion-backend (the old flag is a deprecated alias,
     #    serving_hook.py lines 284-297) is set to "auto" by itself for the architectures below on
     #    sm90 / sm100 at tp > 1 without DP attention, on one node or on sm100, with no MoE
@@ -2299,11 +2496,20 @@ RULES = (
     #    on the sliding layers of model_type granite_swa / granitemoe_swa; GraniteForCausalLM / GraniteMoeForCausalLM
     #    keep none), spark2_5.py (Spark2_5ForCausalLM); dots3 (Dots3NoteForCausalLM, MLA with windowed layers) is left
     #    out as in 0.5.22 / 0.5.23's list (refused by the rotary rule)
-    Rule("sliding_window_archs", "0.5.19", "0.5.19", _SW_0_5_16 + _MUSE_GLIMMER + (
+    #    0.5.20 the same (models/: the sliding_window reads of 0.5.19 unchanged; new xllm.py refuses a sliding window,
+    #    'supports full causal attention only', lines 281-286, 702-707, 738-741)
+    Rule("sliding_window_archs", "0.5.19", "0.5.20", _SW_0_5_16 + _MUSE_GLIMMER + (
         "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "Spark2_5ForCausalLM"),
          "python/sglang/srt/models/ (0.5.19): as 0.5.18, granite.py, granitemoe.py, spark2_5.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
     #    head), less models/beam.py, which 0.5.22 does not have.
+    #    0.5.21: 0.5.20's and models/gemma4_diffusion.py (DiffusionGemmaForBlockDiffusion: config.sliding_window - 1 on
+    #    sliding layers) and iquest_q1.py (IQuestQ1ForCausalLM: config.sliding_window - 1 where is_sliding); no other
+    #    module's sliding_window read differs
+    Rule("sliding_window_archs", "0.5.21", "0.5.21", _SW_0_5_16 + _MUSE_GLIMMER + (
+        "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "Spark2_5ForCausalLM", "DiffusionGemmaForBlockDiffusion",
+        "IQuestQ1ForCausalLM"),
+         "sglang/srt/models/ (0.5.21): as 0.5.20, gemma4_diffusion.py, iquest_q1.py"),
     Rule("sliding_window_archs", "0.5.22", "0.5.22", tuple(a for a in _SW_0_5_23 if a != "BeamForCausalLM"),
          "sglang/srt/models/ (0.5.22): as 0.5.23, no beam.py"),
     Rule("sliding_window_archs", "0.5.23", "0.5.23", _SW_0_5_23,
@@ -2417,10 +2623,19 @@ RULES = (
          "python/sglang/srt/configs/model_config.py (0.5.18) is_hybrid_swa_model lines 2050-2090"),
     #    0.5.19: + GraniteSWAForCausalLM, GraniteMoeSWAForCausalLM (SWA_SINK_ARCHS lines 54-60, with GptOss;
     #    is_hybrid_swa_model lines 2115-2155)
-    Rule("swa_pool_archs", "0.5.19", "0.5.19",
+    #    0.5.20 the same (configs/model_config.py is_hybrid_swa_model lines 2340-2379 and SWA_SINK_ARCHS lines 54-60,
+    #    identical)
+    Rule("swa_pool_archs", "0.5.19", "0.5.20",
          {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM")},
          "python/sglang/srt/configs/model_config.py (0.5.19) is_hybrid_swa_model lines 2115-2155, SWA_SINK_ARCHS lines "
          "54-60"),
+    #    0.5.21: is_hybrid_swa_model (configs/model_config.py lines 2454-2494) + DiffusionGemmaForBlockDiffusion, and
+    #    SWA_SINK_ARCHS (lines 86-94) + IQuestQ1ForCausalLM, IQuestQ1MTP (0.5.22's lists but EmbeddingGemma2)
+    Rule("swa_pool_archs", "0.5.21", "0.5.21",
+         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM",
+                                                              "DiffusionGemmaForBlockDiffusion", "IQuestQ1ForCausalLM",
+                                                              "IQuestQ1MTP")},
+         "sglang/srt/configs/model_config.py (0.5.21) is_hybrid_swa_model lines 2454-2494, SWA_SINK_ARCHS lines 86-94"),
     Rule("swa_pool_archs", "0.5.22", "0.5.22", {a: () for a in _SWA_POOL_0_5_23 if a != "BeamForCausalLM"},
          "sglang/srt/configs/model_config.py is_hybrid_swa_model lines 2536-2582; ModelConfig.is_hybrid_swa line "
          "1106 (not with disable_hybrid_swa_memory)"),
@@ -2448,6 +2663,8 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (_llama4_overrides identical: overrides.py 0.5.16 lines 676-702, 0.5.17 lines 973-999)
     #    0.5.18 the same (overrides.py lines 1029-1055, identical); 0.5.19 the same (model_overrides/llama4.py lines
     #    20-47)
+    #    0.5.20 the same (arg_groups/model_overrides/llama4.py _llama4_overrides lines 20-47, identical)
+    #    0.5.21 the same (model_overrides/llama4.py identical to 0.5.22's)
     Rule("llama4_backend_asserted", "0.5.6", "0.5.23", None,
          _ARGS + ": Llama4 picks trtllm_mha / fa3 / aiter / triton itself before the assert; "
          "0.5.22 the same (model_overrides/llama4.py identical, model_hook.py line 624)"),
@@ -2538,7 +2755,10 @@ RULES = (
     #    validate_input_length lines 206-236 identical; get_worker_info lines 542-563 reports
     #    ReqToTokenPool.schedulable_token_capacity, the pool's tokens unless an aux cache is attached, MiniCPM-SALA's
     #    only: memory_pool.py lines 344-355)
-    Rule("request_cap", "0.5.15", "0.5.19",
+    #    0.5.20 the same (managers/tp_worker.py lines 428-433 assert max_req_len > 0, lines 543-556 max_req_len /
+    #    max_req_input_len; managers/scheduler.py init_req_max_new_tokens lines 2510-2546 identical to 0.5.19's: no
+    #    allocator cap, which 0.5.22 adds; managers/utils.py validate_input_length lines 224-254 identical)
+    Rule("request_cap", "0.5.15", "0.5.20",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
                            "managers/scheduler.py init_req_max_new_tokens lines 1888-1907 (a request stops at "
@@ -2560,7 +2780,11 @@ RULES = (
     #    0.5.22: the same lines of code (tp_worker.py lines 413-418, 549-553; scheduler.py
     #    init_req_max_new_tokens lines 2585-2628, identical; allocator/base.py lines 88-105;
     #    managers/utils.py validate_input_length lines 254-284, identical).
-    Rule("request_cap", "0.5.22", "0.5.22",
+    #    0.5.21: 0.5.22's (scheduler.py init_req_max_new_tokens lines 2515-2562 and mem_cache/allocator/base.py
+    #    max_new_tokens_for_memory lines 79-96 = 0.5.22's: a request stops at pool tokens - page - 1; tp_worker.py lines
+    #    411-415 assert max_req_len > 0, lines 544-556; get_worker_info lines 538-564 = 0.5.22's; managers/utils.py
+    #    validate_input_length lines 245-275 identical)
+    Rule("request_cap", "0.5.21", "0.5.22",
          RequestCap(short=2, by_pool=True, start_min=2, prompt_short=7, pool_page_short=True,
                     source="managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1 and "
                            "managers/scheduler.py init_req_max_new_tokens (a request stops at max_req_len - 1), "
@@ -2598,6 +2822,9 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (_handle_pipeline_parallelism identical: lines 6118-6126, 7027-7035)
     #    0.5.18 the same (lines 7255-7263); 0.5.19 server_args.py pp_size line 953 (_pipeline_parallel_overlap_disable
     #    arg_groups/overrides.py lines 1617-1621)
+    #    0.5.20 the same (arg_groups/fields/parallel.py pp_size line 66; overrides.py _pipeline_parallel_overlap_disable
+    #    lines 1670-1674 identical)
+    #    0.5.21 the same (overrides.py _pipeline_parallel_overlap_disable lines 1552-1556, identical)
     Rule("pipeline_parallel", "0.4.9", "0.5.23", True,
          _ARGS + " 0.4.9 line 86 pp_size, line 862 --pipeline-parallel-size (0.5.8 the same fields); "
          "0.5.22 arg_groups/fields/parallel.py line 59 pp_size"),
@@ -2620,6 +2847,8 @@ RULES = (
     #    _init_pools lines 504-512: context_len + 4 + draft tokens); 0.5.17 the same (lines 261-283, 552-557)
     #    0.5.18 the same (ReqToTokenPool.__init__ lines 261-283 identical); 0.5.19 the same (lines 261-284: + a CPU-side
     #    aux-cache slot)
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py ReqToTokenPool(size=max_num_reqs) lines 862-864)
+    #    0.5.21 the same (kv_cache_configurator.py ReqToTokenPool(size=max_num_reqs))
     Rule("request_pool_extra", "0.4.9", "0.5.23", 0,
          "python/sglang/srt/model_executor/model_runner.py (0.5.8: model_runner_kv_cache_mixin.py) init_memory_pool: "
          "ReqToTokenPool(size=max_num_reqs); "
@@ -2659,7 +2888,9 @@ RULES = (
     #    dp_size under DP attention else 1, read as ps.attn_dp_size, the same number); 0.5.17 the same (lines 1719-1772)
     #    0.5.18 and 0.5.19 the same (resolve_max_num_reqs kv_cache_configurator.py 0.5.18 lines 1873-1926, 0.5.19 lines
     #    2105-2158, identical)
-    Rule("running_requests", "0.5.14", "0.5.19", {"aligned": True, "given_capped": True, "floor_one": False},
+    #    0.5.20 the same (mem_cache/kv_cache_configurator.py KVCacheConfigurator.resolve_max_num_reqs lines 2263-2316,
+    #    identical to 0.5.19's)
+    Rule("running_requests", "0.5.14", "0.5.20", {"aligned": True, "given_capped": True, "floor_one": False},
          "python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py (0.5.14) _resolve_max_num_reqs lines 981-1018 "
          "(a given R: min(R // dp_size, token_capacity // 2), lines 988-994), _resolve_memory_pool_config lines "
          "1051-1076; managers/tp_worker.py line 336"),
@@ -2667,7 +2898,8 @@ RULES = (
     #    (resolve_max_num_reqs line 2809; pool_configurator.py lines 930, 1115), so --max-running-requests
     #    below the DP-attention size leaves 0 and managers/tp_worker.py line 413 asserts 'max_running_request
     #    is zero' ("floor_one" False).
-    Rule("running_requests", "0.5.22", "0.5.22", {"aligned": True, "given_capped": True, "floor_one": False},
+    #    0.5.21 the same (kv_cache_configurator.py resolve_max_num_reqs lines 2292-2345 = 0.5.22's, R // attn_dp_size)
+    Rule("running_requests", "0.5.21", "0.5.22", {"aligned": True, "given_capped": True, "floor_one": False},
          "sglang/srt/mem_cache/kv_cache_configurator.py resolve_max_num_reqs lines 2800-2853 (line 2809: "
          "max_num_reqs // self.attn_dp_size) and _resolve_memory_pool_config lines 2855-2871; managers/tp_worker.py "
          "line 413"),
@@ -2712,7 +2944,12 @@ RULES = (
     #    0.5.18 the same (lines 6149-6151); 0.5.19 the same (arg_groups/platform_hook.py handle_amd_specifics lines
     #    62-66; GptOss aiter on hip model_overrides/gpt_oss.py, Olmo2 triton off CUDA model_overrides/olmo2.py lines
     #    19-34)
-    Rule("aiter_fraction", "0.5.10", "0.5.19", _aiter(("Olmo2ForCausalLM",)),
+    #    0.5.20 the same by default (arg_groups/attention_hook.py handle_attention_backend_compatibility lines 41-209: x
+    #    0.85 lines 198-203, skipped only for a --mem-fraction-static given with
+    #    SGLANG_AITER_HONOR_EXPLICIT_MEM_FRACTION; model_override_base.py get_default_attn_backend aiter lines 344, 362;
+    #    model_overrides/gpt_oss.py, olmo2.py identical)
+    #    0.5.21 the same (attention_hook.py handle_attention_backend_compatibility lines 41-206, identical to 0.5.20's)
+    Rule("aiter_fraction", "0.5.10", "0.5.21", _aiter(("Olmo2ForCausalLM",)),
          _ARGS + " (0.5.10) _handle_attention_backend_compatibility lines 2415-2417 (aiter, context_len > 8192: "
          "mem_fraction_static *= 0.85); _get_default_attn_backend lines 2262-2270 (aiter on hip; MLA: head_num 16 "
          "or 128); GptOss aiter on hip lines 1699-1707, Olmo2 triton off CUDA lines 1895-1902"),
@@ -2788,7 +3025,14 @@ RULES = (
     #    740-748, 2355-2362; qwen2_moe.py lines 890, 1061; gpt_oss.py lines 677, 789; qwen3_moe.py line 964)
     #    0.5.19 the same (deepseek_v2.py lines 2661, 3016, 752-760, 2392-2399; qwen2_moe.py lines 1073, 1244; gpt_oss.py
     #    lines 676, 788; qwen3_moe.py line 964)
-    Rule("dp_attention_weights", "0.5.9", "0.5.19",
+    #    0.5.20 the same (models/deepseek_v2.py VocabParallelEmbedding(**get_embedding_tp_kwargs()) line 2599,
+    #    ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines 2929-2934, shared experts DeepseekV2MLP lines
+    #    727-735, dense lines 2351-2358; qwen2_moe.py line 1066 and gpt_oss.py line 692
+    #    use_attn_tp_group=is_dp_attention_enabled(); qwen3_moe.py line 998, gpt_oss.py line 804 lm_head)
+    #    0.5.21 the same (deepseek_v2.py get_embedding_tp_kwargs line 2865, lm_head line 3216, shared experts lines
+    #    767-775, dense lines 2604-2612; vocab_parallel_embedding.py get_embedding_tp_kwargs lines 165-184 identical;
+    #    qwen2_moe.py line 1126, gpt_oss.py lines 667, 779, qwen3_moe.py line 1021)
+    Rule("dp_attention_weights", "0.5.9", "0.5.21",
          _EMB_SPLIT_OVER_ATTENTION,
          "python/sglang/srt/models/deepseek_v2.py (0.5.9): VocabParallelEmbedding(use_attn_tp_group="
          "is_dp_attention_enabled()) lines 2531-2534; ParallelLMHead(use_attn_tp_group=enable_dp_lm_head) lines "
@@ -2846,6 +3090,9 @@ RULES = (
     #    0.5.18 the same decision (deepseek_v2.py shared_experts_fusion_disable_reason lines 3012-3070, evaluated once
     #    by the loader; one new first test, a quant config whose can_fuse_shared_expert() is False: Quark only);
     #    0.5.19 the same (lines 3055-3113, identical)
+    #    0.5.20 the same decision on NVIDIA (models/deepseek_v2.py shared_experts_fusion_disable_reason lines 2963-3032:
+    #    one more reason to keep the shared expert apart, Hopper modelopt_fp4 with the marlin MoE runner)
+    #    0.5.21 the same (deepseek_v2.py shared_experts_fusion_disable_reason lines 3245-3314 = 0.5.20's and 0.5.22's)
     Rule("shared_expert_whole", "0.5.6", "0.5.23", FusedSharedExpert(None, (9, 4), ep_only=True, one_shared=True),
          "python/sglang/srt/models/deepseek_v2.py determine_num_fused_shared_experts (0.5.8 lines 2833-2873): "
          "fusion under expert parallelism only on AMD capability >= (9, 4) (0.5.6 line 3412); "
@@ -2884,6 +3131,10 @@ RULES = (
     #    0.5.16 and 0.5.17 the same (post_load_weights deepseek_weight_loader.py lines 474-687, identical)
     #    0.5.18 the same on CUDA (post_load_weights lines 483-711: a per-channel scale reshape and a ROCm gfx95 GLM
     #    branch; block_quant_dequant line 597); 0.5.19 the same (lines 506-741: a None-safe weight_block_size read)
+    #    0.5.20 the same on CUDA (deepseek_weight_loader.py post_load_weights lines 547-792: the copies only for the
+    #    stage's own layers, start_layer <= layer_id < end_layer; a uint8 ue8m0 scale read; block_quant_dequant as
+    #    before)
+    #    0.5.21 the same (deepseek_weight_loader.py post_load_weights lines 547-792, identical to 0.5.20's and 0.5.22's)
     Rule("mla_copy_block_fp8", "0.4.10", "0.5.23", "bf16",
          "post_load_weights: python/sglang/srt/models/deepseek_v2.py (0.4.10 lines 2142-2300: 128 x 128 line "
          "2210, block_quant_dequant(..., torch.bfloat16) line 2221, w_kc line 2267; 0.5.1 2214-2372; 0.5.2 "
@@ -2957,7 +3208,10 @@ RULES = (
     #    gains a kv_cache_quant_algo property (compressed_tensors/compressed_tensors.py lines 137-146): "FP8" for a
     #    kv_cache_scheme is_supported_scheme accepts (lines 1173-1182: float, 8 bits, strategy tensor, symmetric,
     #    not dynamic; from_config line 306 reads config.get("kv_cache_scheme")).
-    Rule("checkpoint_fp8_kv_auto", "0.5.19", "0.5.19", ("modelopt", "fp8", "compressed-tensors"),
+    #    0.5.20 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-104, auto + 'FP8' lines 40-44, only a
+    #    CPU error for fp8_e5m2 added; fp8.py Fp8Config.from_config lines 329-370 keeps kv_cache_quant_algo, + scale_fmt;
+    #    compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo lines 138-146, is_supported_scheme line 1173)
+    Rule("checkpoint_fp8_kv_auto", "0.5.19", "0.5.20", ("modelopt", "fp8", "compressed-tensors"),
          "python/sglang/srt/mem_cache/kv_cache_dtype.py (0.5.19) configure_kv_cache_dtype (as 0.5.18's): auto -> "
          "float8_e4m3fn when the quant_config's kv_cache_quant_algo is 'FP8'; set by ModelOptFp8Config / "
          "ModelOptFp4Config, layers/quantization/fp8.py Fp8Config.from_config lines 315-354 and "
@@ -3035,7 +3289,10 @@ RULES = (
     Rule("vlm_fraction", "0.5.19", "0.5.19", VLMFraction(_MM_0_5_19, _MM_OFF_0_5_1, None, any_tower=True),
          _MEM23 + " (0.5.19) handle_gpu_memory_settings lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389; "
          + _MC + " lines 372-377 (mm_disabled_models), 1886-1958 (multimodal_model_archs)"),
-    Rule("checkpoint_fp8_kv_auto", "0.5.22", "0.5.23", ("modelopt", "fp8", "compressed-tensors"),
+    #    0.5.21 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-99 = 0.5.22's; fp8.py
+    #    Fp8Config.from_config lines 335-376 = 0.5.22's; compressed_tensors.py CompressedTensorsConfig.kv_cache_quant_algo
+    #    lines 140-148 = 0.5.22's)
+    Rule("checkpoint_fp8_kv_auto", "0.5.21", "0.5.23", ("modelopt", "fp8", "compressed-tensors"),
          "python/sglang/srt/mem_cache/kv_cache_dtype.py configure_kv_cache_dtype lines 49-56 (called by "
          "model_executor/model_runner.py line 1551): auto -> float8_e4m3fn when the model's quant_config has "
          "kv_cache_quant_algo 'FP8'; "
@@ -3069,7 +3326,10 @@ RULES = (
     Rule("dsa_index_topk_sharing", "0.5.10", "0.5.17", True,
          "python/sglang/srt/models/deepseek_v2.py DeepseekV2AttentionMLA.__init__ (0.5.10 lines 1202-1219) and, from "
          "0.5.16, configs/model_config.py dsa_layer_skips_topk: the sharing layers reuse the previous layer's top-k"),
-    Rule("dsa_index_topk_sharing", "0.5.18", "0.5.19", True,
+    #    0.5.20: configs/model_config.py dsa_layer_skips_topk lines 311-345 (0.5.22's), pool_configurator.py
+    #    _compute_dsa_indexer_cell_size lines 452-531 counts the non-skipping layers (_get_dsa_cache_layer_ids lines
+    #    121-135); 0.5.21 the same (dsa_layer_skips_topk lines 356-390, _compute_dsa_indexer_cell_size lines 472-550)
+    Rule("dsa_index_topk_sharing", "0.5.18", "0.5.21", True,
          "python/sglang/srt/model_executor/pool_configurator.py (0.5.18 lines 376-412, 0.5.19 388-424): the indexer "
          "cache sized on the layers dsa_layer_skips_topk (configs/model_config.py 0.5.18 lines 200-228) does not skip"),
     Rule("dsa_index_topk_sharing", "0.5.22", "0.5.23", True,
@@ -3078,7 +3338,10 @@ RULES = (
          "kv_cache_configurator.py indexer_layer_ids (0.5.22 lines 1959-1981, 0.5.23 2260-2282)"),
     Rule("config_language_model_only", "0.4.6", "0.5.17", False,
          "python/sglang/srt (0.4.6-0.5.17): no 'language_model_only' read anywhere"),
-    Rule("config_language_model_only", "0.5.18", "0.5.19", True,
+    #    0.5.20: ModelConfig.__init__ line 467 (is_lm_only = language_model_only or the config's key; is_multimodal line
+    #    610, written back line 713; models/qwen3_vl.py, qwen3_5.py, muse_glimmer.py, cosmos3.py, cosmos3_edge.py,
+    #    qwen4_exp.py read it); 0.5.21 line 515 (is_multimodal line 663, written back line 753)
+    Rule("config_language_model_only", "0.5.18", "0.5.21", True,
          "python/sglang/srt/configs/model_config.py ModelConfig.__init__ (0.5.18 line 331, 0.5.19 line 356) "
          "is_lm_only = getattr(hf_config, 'language_model_only', False): not is_multimodal, not model_is_mrope; "
          "models/qwen3_vl.py Qwen3VLForConditionalGeneration.__init__ (0.5.18 lines 1243-1246) builds no visual"),
@@ -3087,6 +3350,23 @@ RULES = (
          "is_lm_only = language_model_only or getattr(hf_config, 'language_model_only', False): not is_multimodal "
          "(0.5.23 line 822), not model_is_mrope; models/qwen3_vl.py, qwen3_5.py, muse_glimmer.py, deepseek_v4.py, "
          "cosmos3.py, qwen4_exp.py build no vision tower for it"),
+    #    0.5.20: + Cosmos3Edge, Glm5Next, NemotronH_Omni_Reasoning_V3, Qwen4Exp (multimodal_model_archs lines
+    #    2103-2179); handle_gpu_memory_settings (memory_hook.py lines 276-281, 324-329) takes the factor of
+    #    adjust_mem_fraction_for_vlm (lines 410-455, 0.5.22's: returns the scaled fraction; 0.5.19's factor on the
+    #    default path) on the rounded default; mm_disabled_models (model_config.py lines 485-490) with Inkling.
+    Rule("vlm_fraction", "0.5.20", "0.5.20",
+         VLMFraction(_MM_0_5_20, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
+         _MEM23 + " (0.5.20) handle_gpu_memory_settings lines 276-281, 324-329 -> adjust_mem_fraction_for_vlm lines "
+         "410-455; " + _MC + " lines 485-490 (mm_disabled_models), 608-615 (is_multimodal), 2103-2179 "
+         "(multimodal_model_archs)"),
+    #    0.5.21: + DiffusionGemma, BailingMMNative, BailingMM2Native, BailingMoeV3VL (multimodal_model_archs lines
+    #    2199-2279); the adjustment identical to 0.5.20's (memory_hook.py lines 276-281, 324-329 -> lines 410-455);
+    #    mm_disabled_models lines 533-538; is_multimodal lines 661-668 (+ DeepSeek-V4.1's vision, not imported by kvplan)
+    Rule("vlm_fraction", "0.5.21", "0.5.21",
+         VLMFraction(_MM_0_5_21, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
+         _MEM23 + " (0.5.21) handle_gpu_memory_settings lines 276-281, 324-329 -> adjust_mem_fraction_for_vlm lines "
+         "410-455; " + _MC + " lines 533-538 (mm_disabled_models), 661-668 (is_multimodal), 2199-2279 "
+         "(multimodal_model_archs)"),
     Rule("vlm_fraction", "0.5.22", "0.5.22",
          VLMFraction(_MM_0_5_22, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " (0.5.22) handle_gpu_memory_settings lines 283-340 -> adjust_mem_fraction_for_vlm lines 419-464 "
@@ -3136,6 +3416,21 @@ RULES = (
          "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.19) mm_runtime_reservation_gb lines 132-149, "
          "_profile_available_bytes line 2017; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1248; "
          "configs/model_config.py multimodal_model_archs lines 1886-1958"),
+    #    0.5.20 the same reservation (mm_runtime_reservation_gb lines 142-159 and _profile_available_bytes lines
+    #    2148-2201, identical to 0.5.19's, reservation line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336;
+    #    serving_hook.py handle_multimodal_feature_transport lines 743-905: cpu on one node as 0.5.19), on 0.5.20's
+    #    list; Qwen3-VL's large-Hopper override sets the VLM cache to 0 (rule own_backend_unread refuses it)
+    Rule("multimodal", "0.5.20", "0.5.20", {"kv_reserve_mib": 100, "archs": _MM_0_5_20},
+         "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.20) mm_runtime_reservation_gb lines 142-159, "
+         "_profile_available_bytes line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336; "
+         "configs/model_config.py multimodal_model_archs lines 2103-2179"),
+    #    0.5.21 the same reservation (mm_runtime_reservation_gb lines 154-171, call line 2204 in _profile_available_bytes
+    #    lines 2177-2230; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1409; handle_multimodal_feature_transport lines
+    #    743-885 = 0.5.22's) on 0.5.21's list
+    Rule("multimodal", "0.5.21", "0.5.21", {"kv_reserve_mib": 100, "archs": _MM_0_5_21},
+         "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.21) mm_runtime_reservation_gb lines 154-171, "
+         "_profile_available_bytes line 2204; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1409; "
+         "configs/model_config.py multimodal_model_archs lines 2199-2279"),
     Rule("multimodal", "0.5.22", "0.5.22", {"kv_reserve_mib": 100, "archs": _MM_0_5_22},
          "sglang/srt/configs/model_config.py multimodal_model_archs lines 2279-2360, is_multimodal line 730; "
          "mem_cache/kv_cache_configurator.py mm_runtime_reservation_gb lines 197-214 (as 0.5.23); environ.py "
@@ -3292,6 +3587,34 @@ RULES = (
          "118-131), disable_tc_piecewise_cudagraph_if_incompatible lines 169-259, "
          "disable_breakable_cudagraph_if_incompatible lines 262-323, "
          "apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 444-458; configs/model_config.py lines 1960-1994"),
+    #    0.5.20: apply_cuda_graph_compatibility (cuda_graph_hook.py lines 106-166, pp > 1 off lines 118-131),
+    #    disable_tc_piecewise_cudagraph_if_incompatible (lines 169-264: 0.5.19's rules less the DSA prefill-CP one)
+    #    and apply_muse_glimmer_prefill_cuda_graph_max_bs_default (lines 509-523) as 0.5.19;
+    #    disable_breakable_cudagraph_if_incompatible (lines 267-343) adds a first rule, 'KDA hybrid linear attention'
+    #    (configs/model_config.py uses_kda_attention lines 183-205: a linear_attn_config with kda_layers, or
+    #    linear_attention layer_types with linear_num_heads / linear_head_dim), 0.5.22's: such a model has
+    #    linear-attention layers, which SGLang.check_kv_pool refuses before any reservation counts. The GLM-5 Next
+    #    chunk / prefill-graph defaults (lines 404-446) need the breakable backend asked for. Lists (model_config.py
+    #    lines 2181-2219): breakable and piecewise-off + Glm5NextForConditionalGeneration, piecewise as 0.5.19.
+    #    0.5.21 the same (cuda_graph_hook.py apply_cuda_graph_compatibility lines 114-174, pp > 1 lines 126-139;
+    #    disable_tc_piecewise_cudagraph_if_incompatible lines 177-272, disable_breakable_cudagraph_if_incompatible lines
+    #    275-351, apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 517-531: identical to 0.5.20's; lists
+    #    model_config.py lines 2281-2319 identical; parse_cuda_graph_config lines 37-111 adds
+    #    --cuda-graph-max-seq-len-prefill / --cuda-graph-prefill-max-context, not given by kvplan)
+    Rule("prefill_graphs", "0.5.20", "0.5.21",
+         {"mm_kept": ("Cohere2VisionForConditionalGeneration", "InternS2MobiusForConditionalGeneration",
+                      "PaddleOCRVLForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
+                      "Qwen3_5MoeForConditionalGeneration", "MuseGlimmerForConditionalGeneration",
+                      "KimiK3ForConditionalGeneration", "KimiK25ForConditionalGeneration",
+                      "Glm5NextForConditionalGeneration"),
+          "mm_tc": ("MiniMaxM3SparseForCausalLM", "MiniMaxM3SparseForConditionalGeneration"),
+          "max_bs": _MUSE_GLIMMER_512,
+          "off_archs": ("DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark"),
+          "dsa_off": False, "context_clamp": False, "mla_off": False, "pp_kept": False, "dp_kept": True},
+         "sglang/srt/arg_groups/cuda_graph_hook.py (0.5.20) apply_cuda_graph_compatibility lines 106-166 (pp > 1 lines "
+         "118-131), disable_tc_piecewise_cudagraph_if_incompatible lines 169-264, "
+         "disable_breakable_cudagraph_if_incompatible lines 267-343, "
+         "apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 509-523; configs/model_config.py lines 2181-2219"),
     Rule("prefill_graphs", "0.5.22", "0.5.22", {"mm_kept": _MM_BCG_0_5_22, "max_bs": _MUSE_GLIMMER_512},
          "sglang/srt/arg_groups/cuda_graph_hook.py disable_breakable_cudagraph_if_incompatible lines 138-217 "
          "(multimodal rule lines 194-201), apply_muse_glimmer_prefill_cuda_graph_max_bs_default lines 337-351; "
@@ -3416,7 +3739,16 @@ RULES = (
     #    113-138). RotaryEmbedding.__init__ (base.py lines 81-142) keeps float32 on CUDA, not yet on HIP ("hip_fp32"
     #    False); Gemma3TextModel.__init__ (gemma3_causal.py lines 552-617) identical; Qwen3-VL's vision tower
     #    (Qwen3VLMoeVisionModel.__init__ qwen3_vl.py lines 347-462) identical.
-    Rule("rope_table", "0.5.19", "0.5.19", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
+    #    0.5.20 the same (rotary_embedding/base.py RotaryEmbedding.__init__ lines 89-150 and _compute_cos_sin_cache
+    #    lines 181-190, mrope.py MRotaryEmbedding.__init__ lines 60-108 and _build_axis_map lines 110-135, factory.py
+    #    get_rope lines 109-396, gemma3_causal.py Gemma3TextModel.__init__ lines 556-621, qwen3_vl.py
+    #    Qwen3VLMoeVisionModel.__init__ lines 349-464: identical to 0.5.19's; the table stays float32 on CUDA only,
+    #    'hip_fp32' False)
+    #    0.5.21 the same sizes (base.py RotaryEmbedding.__init__ lines 89-152: + position_start, default 0, the table
+    #    still float32 on CUDA only, 'hip_fp32' False; _compute_cos_sin_cache lines 183-196 the same row count; mrope.py
+    #    identical; factory.py get_rope lines 125-440 = 0.5.22's: video_rope configs take BailingMRotaryEmbedding;
+    #    gemma3_causal.py identical; qwen3_vl.py vision lines 355-476 a merger option only)
+    Rule("rope_table", "0.5.19", "0.5.21", {"hip_fp32": False, "deepseek_totals": False, "gemma3_get_rope": True,
                                             "qwen3_vl_get_rope": True, "mrope_axis_map": True,
                                             "gemma3_factor_needed": False},
          "sglang/srt/layers/rotary_embedding/ (0.5.19) base.py RotaryEmbedding.__init__ lines 81-142, mrope.py "
@@ -3458,6 +3790,8 @@ RULES = (
     #    same value, and DeepSeek-V4 / DSpark / dflash / minimax_m3 / qwen3_5 / qwen3_vl changes: no ROPE_GROUP_A call)
     #    0.5.19 the same (granite.py / granitemoe.py take rope_theta per layer, the same value for non-SWA configs;
     #    qwen2_5_vl.py's own vision rotary class; glm4_moe.py's None buffer dropped)
+    #    0.5.20 the same (models/olmo2.py Olmo2Attention.__init__ lines 70-164, identical)
+    #    0.5.21 the same (olmo2.py Olmo2Attention.__init__ lines 70-164, identical)
     Rule("rope_scaling_passed", "0.5.4", "0.5.23", _ROPE_SCALING_A | {"Olmo2ForCausalLM"},
          "python/sglang/srt/models/olmo2.py Olmo2Attention rope_scaling lines 118-135 (0.5.4), 124-141 (0.5.8), "
          "127-144 (0.5.23); qwen2_moe.py 0.5.8 lines 398-405, orion.py 126-132, commandr.py 0.5.23 194-201"),
@@ -3473,7 +3807,9 @@ RULES = (
     #    0.5.15 and 0.5.15.post1 the same (BaiChuanAttention identical)
     #    0.5.16 and 0.5.17 the same (baichuan.py identical)
     #    0.5.18 and 0.5.19 the same (baichuan.py identical: the slopes tensor line 193)
-    Rule("alibi_slopes_tensor", "0.5.9", "0.5.19", True,
+    #    0.5.20 the same (models/baichuan.py BaiChuanAttention.__init__ lines 122-206, identical)
+    #    0.5.21 the same (baichuan.py BaiChuanAttention.__init__ lines 122-206, identical)
+    Rule("alibi_slopes_tensor", "0.5.9", "0.5.21", True,
          "python/sglang/srt/models/baichuan.py (0.5.9) BaiChuanAttention lines 183-192 (torch.tensor(..., "
          "dtype=torch.bfloat16 default line 130, device cuda))"),
     Rule("alibi_slopes_tensor", "0.5.22", "0.5.23", True,
@@ -3502,6 +3838,9 @@ RULES = (
     #    mm_disabled_models lines 293-297 identical
     #    0.5.16 and 0.5.17 the same (mllama4.py Llama4ForConditionalGeneration.__init__ renames)
     #    0.5.18 and 0.5.19 the same (mllama4.py identical)
+    #    0.5.20 the same (models/mllama4.py Llama4ForConditionalGeneration.__init__ lines 454-510, identical;
+    #    configs/model_config.py mm_disabled_models lines 485-490)
+    #    0.5.21 the same (mllama4.py Llama4ForConditionalGeneration.__init__ lines 455-511, identical)
     Rule("llama4_vision_tower", "0.4.10", "0.5.23", False,
          "python/sglang/srt/models/mllama4.py Llama4ForConditionalGeneration.__init__ has_vision (0.4.10 lines 66-71, "
          "0.5.1 = 0.5.2 444-449, 0.5.4 450-466, 0.5.6 = 0.5.8 447-463, 0.5.22 = 0.5.23 468-482); configs/model_config.py "
@@ -3868,7 +4207,7 @@ class SGLang(Engine):
 
     def given_max_num_seqs(self, max_num_seqs: int, pool_tokens: int, context_len: int | None = None) -> int:
         """A --max-running-requests already divided among the DP-attention ranks (``settings``):
-        0.5.14-0.5.19, 0.5.22 and 0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
+        0.5.14-0.5.23 also cap it at half the pool's tokens (rule ``running_requests``
         "given_capped": mem_cache/kv_cache_configurator.py resolve_max_num_reqs, min(requested_per_worker,
         token_capacity // 2); 0.5.14 model_runner_kv_cache_mixin.py _resolve_max_num_reqs lines 988-994);
         0.5.10-0.5.13.post1 at their request-pool estimate min(max(int(tokens / context_len x
@@ -3887,7 +4226,7 @@ class SGLang(Engine):
 
     def request_table_check(self, max_num_seqs: int, context_len: int, stages) -> str | None:
         """Releases that cap a given --max-running-requests only at half the pool's tokens (rule
-        ``running_requests`` "given_capped" True: 0.5.14-0.5.19, 0.5.22, 0.5.23) then allocate
+        ``running_requests`` "given_capped" True: 0.5.14-0.5.23) then allocate
         ReqToTokenPool's int32 table of (R + 1) rows x (context_len + 4) on the GPU outside the
         static pool (0.5.14 mem_cache/memory_pool.py ReqToTokenPool.__init__ lines 229-255: a padding
         row, ``torch.zeros((size + 1, max_context_len), dtype=torch.int32)``;
@@ -4018,7 +4357,7 @@ class SGLang(Engine):
             )
         rule = self.rule("mem_fraction_static_default")
         graphs = None
-        if rule in ("reserved_0_5_23", "reserved_0_5_10", "reserved_0_5_13"):
+        if rule in ("reserved_0_5_23", "reserved_0_5_20", "reserved_0_5_10", "reserved_0_5_13"):
             if spec is None:
                 raise BadInputError(f"{self.name} sizes its default mem_fraction_static by the model (MLA or not: "
                                     f"{_MEM23} reserve_for_graph_mb); give the model or mem_fraction_static")
