@@ -1,7 +1,7 @@
 """SGLang's modelled releases, one parametrised test each: every release in kvplan.engines.sglang.RELEASES
 resolves by name to itself with exactly one row of every rule, and the post release after it is refused; the
-published releases between modelled ones that kvplan has not modelled (none since 0.5.20 and 0.5.21 were
-modelled) are refused in one line, exit 2, naming what is modelled. Each tests/test_sglang_0_5_N.py opened with its own copy of this; they
+published releases between modelled ones that kvplan has not modelled (0.5.6.post1, 0.5.6.post2 and 0.5.7 since 0.5.20 and
+0.5.21 were modelled) are refused in one line, exit 2, naming what is modelled. Each tests/test_sglang_0_5_N.py opened with its own copy of this; they
 differed only in the release, the post release refused (0.5.13.post2, 0.5.14.post1, ...), the GPU of the
 command-line refusal (H100; B200 in 0.5.17's) and how much of the modelled list the refusal was checked for."""
 from __future__ import annotations
@@ -16,11 +16,15 @@ from kvplan.engines.base import Release
 from kvplan.engines.sglang import BOOK, RELEASES
 from kvplan.errors import BadInputError
 
-#: SGLang's releases from 0.5.8 to 0.5.23 in PyPI's order (`pip index versions sglang` as the findings list
+#: SGLang's releases from 0.5.6 to 0.5.23 in PyPI's order (`pip index versions sglang` as the findings list
 #: it: docs/findings/FINDINGS_h32_sgl516.md for 0.5.14-0.5.18, FINDINGS_h32_sgl518.md for 0.5.17-0.5.20,
 #: FINDINGS_h32_sgl520.md for 0.5.19-0.5.23), each with whether kvplan models it. Modelling a release
 #: listed here is one line: its flag to True.
 ORDER = (
+    ("0.5.6", True),
+    ("0.5.6.post1", False),  # published, not modelled (pip index versions sglang)
+    ("0.5.6.post2", False),
+    ("0.5.7", False),
     ("0.5.8", True),
     ("0.5.9", True),
     ("0.5.10", True),
@@ -41,8 +45,8 @@ ORDER = (
     ("0.5.23", True),
 )
 MODELLED = [text for text, modelled in ORDER if modelled]
-#: each release ORDER does not model, with the last modelled release before it (none left: the test below collects
-#: no case until a published release is left unmodelled)
+#: each release ORDER does not model, with the last modelled release before it (0.5.6.post1, 0.5.6.post2 and
+#: 0.5.7 since 0.5.20 and 0.5.21 were modelled; the test below must collect a case)
 REFUSED = [(next(t for t, m in reversed(ORDER[:i]) if m), text) for i, (text, modelled) in enumerate(ORDER)
            if not modelled]
 
@@ -57,6 +61,10 @@ def _next_post(text: str) -> str:
     key = Release.parse(text).key
     posts = [Release.parse(r).key[4] for r in RELEASES if Release.parse(r).key[:4] == key[:4]]
     return f"{text.split('.post')[0]}.post{max(max(posts) + 1, 1)}"
+
+
+def test_the_refusal_test_has_cases():
+    assert [t for _, t in REFUSED] == ["0.5.6.post1", "0.5.6.post2", "0.5.7"]
 
 
 def test_the_modelled_releases_are_the_ones_order_flags():
