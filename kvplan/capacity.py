@@ -379,6 +379,7 @@ def make_request(
         if kv_format in (None, "") or str(kv_format).strip().lower() == "auto":
             prof.check_auto_kv(spec)  # e.g. a ModelOpt checkpoint's FP8 KV cache under SGLang 0.5.4+
         fmt = get_format(kv_format if kv_format not in (None, "") else "auto", spec.dtype)
+    prof.check_forced_kv(spec, fmt)  # vLLM 0.15.0-0.21.0: a compressed-tensors kv_cache_scheme is fp8 whatever is given
     if eviction is None:
         eviction = _eviction.make_policy(window, sinks)
     elif window is not None or sinks is not None:

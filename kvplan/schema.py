@@ -416,7 +416,7 @@ class ModelSpecSchema(_Strict):
     # which depends on the quant_method that asked (kv_cache_quant_method; absent: modelopt, the
     # only one kvplan recorded before).
     kv_cache_quant_algo: Literal["FP8"] | None = None
-    kv_cache_quant_method: Literal["modelopt", "fp8", "compressed-tensors"] | None = None
+    kv_cache_quant_method: Literal["modelopt", "fp8", "compressed-tensors", "compressed-tensors-other"] | None = None
     # The checkpoint's config says language_model_only: true (a multimodal architecture shipped or
     # served as its language model alone): engines that read the key serve it otherwise
     # (Engine.check_language_model_only).

@@ -55,11 +55,20 @@ def _config(tmp_path, quant: dict) -> str:
     # compressed-tensors: CompressedTensorsConfig.kv_cache_quant_algo (SGLang 0.5.19+) is "FP8" only for a
     # static symmetric per-tensor 8-bit float scheme (is_supported_scheme)
     (CT_KV, "compressed-tensors"),
-    ({"quant_method": "compressed-tensors", "kv_cache_scheme": {"num_bits": 8, "type": "float"}}, ""),
+    # any other kv_cache_scheme: SGLang ignores it, vLLM 0.15.0+ stores fp8 for it (rule checkpoint_fp8_kv_auto)
+    ({"quant_method": "compressed-tensors", "kv_cache_scheme": {"num_bits": 8, "type": "float"}},
+     "compressed-tensors-other"),
     ({"quant_method": "compressed-tensors",
-      "kv_cache_scheme": {"num_bits": 8, "type": "float", "strategy": "tensor", "dynamic": True}}, ""),
+      "kv_cache_scheme": {"num_bits": 8, "type": "float", "strategy": "tensor", "dynamic": True}},
+     "compressed-tensors-other"),
     ({"quant_method": "compressed-tensors",
-      "kv_cache_scheme": {"num_bits": 8, "type": "float", "strategy": "tensor", "symmetric": False}}, ""),
+      "kv_cache_scheme": {"num_bits": 8, "type": "float", "strategy": "tensor", "symmetric": False}},
+     "compressed-tensors-other"),
+    ({"quant_method": "compressed-tensors",
+      "kv_cache_scheme": {"num_bits": 8, "type": "float", "strategy": "attn_head", "dynamic": False}},
+     "compressed-tensors-other"),
+    ({"quant_method": "compressed-tensors", "kv_cache_scheme": None}, ""),
+    ({"quant_method": "compressed-tensors"}, ""),
 ])
 def test_the_importer_records_which_method_asks_for_an_fp8_kv_cache(tmp_path, quant, method):
     spec = load_model(_config(tmp_path, quant))
@@ -135,7 +144,8 @@ def test_an_fp8_checkpoint_asking_for_an_fp8_cache_is_the_model_dtype_elsewhere(
 @pytest.mark.parametrize("engine,refused", [
     ("sglang==0.5.17", False), ("sglang==0.5.18", False), ("sglang==0.5.19", True), ("sglang==0.5.20", True),
     ("sglang==0.5.21", True), ("sglang==0.5.22", True),
-    ("sglang==0.5.23", True), ("vllm==0.14.0", False), ("vllm==0.27.0", False), ("trtllm", True)])
+    ("sglang==0.5.23", True), ("vllm==0.14.0", False), ("vllm==0.14.1", False), ("vllm==0.15.0", True),
+    ("vllm==0.19.1", True), ("vllm==0.22.0", True), ("vllm==0.27.0", True), ("trtllm", True)])
 def test_a_compressed_tensors_fp8_kv_scheme(tmp_path, engine, refused):
     spec = load_model(_config(tmp_path, CT_KV))
     if refused:
@@ -196,4 +206,52 @@ def test_every_release_row_names_known_methods():
         for rule in book.rules:
             if rule.name == "checkpoint_fp8_kv_auto":
                 assert isinstance(rule.value, tuple)
-                assert set(rule.value) <= {"modelopt", "fp8", "compressed-tensors"}, rule
+                assert set(rule.value) <= {"modelopt", "fp8", "compressed-tensors", "compressed-tensors-other"}, rule
+
+
+# -- vLLM 0.15.0+: the Attention layer stores fp8 for any compressed-tensors kv_cache_scheme (REVIEW_h33.md R1) -----
+CT_HEAD = {**CT_KV, "kv_cache_scheme": {**CT_KV["kv_cache_scheme"], "strategy": "attn_head"}}
+
+
+@pytest.mark.parametrize("engine,refused", [
+    ("sglang==0.5.19", False), ("sglang==0.5.23", False), ("vllm==0.14.1", False), ("vllm==0.15.0", True),
+    ("vllm==0.19.1", True), ("vllm==0.27.0", True), ("trtllm", True)])
+def test_another_compressed_tensors_kv_scheme(tmp_path, engine, refused):
+    # SGLang ignores a scheme is_supported_scheme rejects (compressed_tensors.py 0.5.19 lines 208-216: the model
+    # dtype); vLLM 0.15.0+ sets cache_dtype "fp8" for any kv_cache_scheme under auto
+    spec = load_model(_config(tmp_path, CT_HEAD))
+    if refused:
+        with pytest.raises(BadInputError, match=r"\(compressed-tensors kv_cache_scheme\), and for --kv-cache-dtype auto"):
+            make_request(spec, "h100-sxm", engine=engine)
+    else:
+        assert make_request(spec, "h100-sxm", engine=engine).kv_format.name == "bf16"
+
+
+@pytest.mark.parametrize("quant", [CT_KV, CT_HEAD])
+@pytest.mark.parametrize("release,forced", [("0.14.1", False), ("0.15.0", True), ("0.19.1", True), ("0.21.0", True),
+                                            ("0.22.0", False), ("0.27.0", False)])
+def test_vllm_0_15_to_0_21_store_fp8_whatever_is_given(tmp_path, quant, release, forced):
+    spec = load_model(_config(tmp_path, quant))
+    for kv in ("bf16", "fp8_e5m2"):
+        if forced:
+            with pytest.raises(BadInputError, match=rf"stores the KV cache as fp8 whatever --kv-cache-dtype says .*"
+                                                    rf"not {kv}; give --kv-dtype fp8_e4m3"):
+                make_request(spec, "h100-sxm", engine=f"vllm=={release}", kv_format=kv)
+        else:
+            assert make_request(spec, "h100-sxm", engine=f"vllm=={release}", kv_format=kv).kv_format.name == kv
+    assert make_request(spec, "h100-sxm", engine=f"vllm=={release}", kv_format="fp8_e4m3").kv_format.name == "fp8_e4m3"
+
+
+def test_vllm_compressed_tensors_exact_tokens(capsys, tmp_path):
+    # Llama-3.1-8B + CT_KV on one H100: 0.14.1 keeps auto at bf16 (29,577 blocks); 0.15.0 stores fp8 (given:
+    # 59,154 blocks, as a plain fp8_e4m3 ask); 0.22.0 eager honours an explicit bf16 (31,858 blocks)
+    path = _config(tmp_path, CT_KV)
+    got = []
+    for engine, extra in (("vllm==0.14.1", ()), ("vllm==0.15.0", ("--kv-dtype", "fp8_e4m3")),
+                          ("vllm==0.22.0", ("--kv-dtype", "bf16", "--enforce-eager"))):
+        code, out, err = cli(capsys, "capacity", path, "--gpu", "h100", "--engine", engine, "--json", *extra)
+        assert code == 0, err
+        got.append(json.loads(out)["num_blocks"])
+    assert got == [29_577, 59_154, 31_858]
+    code, _, err = cli(capsys, "capacity", path, "--gpu", "h100", "--engine", "vllm==0.19.1", "--kv-dtype", "bf16")
+    assert code == 2 and "stores the KV cache as fp8 whatever --kv-cache-dtype says" in one_line_error(err)

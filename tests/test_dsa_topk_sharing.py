@@ -49,6 +49,8 @@ def test_the_reader_records_the_sharing(tmp_path, keys, sharing):
     ({"index_topk_freq": "2"}, "index_topk_freq must be a positive integer, got '2'"),
     ({"index_topk_freq": True}, "index_topk_freq must be a positive integer, got True"),
     ({"index_topk_pattern": "FSX"}, "index_topk_pattern must be a string of F and S (one a layer), got 'FSX'"),
+    # no "S": the reader's own check, not the spec schema's (which sees only patterns with "S"), refuses it
+    ({"index_topk_pattern": "FFX"}, "index_topk_pattern must be a string of F and S (one a layer), got 'FFX'"),
 ])
 def test_bad_keys_one_line_exit_2(capsys, tmp_path, keys, message):
     code, _, err = cli(capsys, "capacity", _config(tmp_path, **keys), "--gpu", "h200", "--tp", "8")

@@ -130,6 +130,7 @@ _KV_QUANT_ASKED = {
     "modelopt": "ModelOpt kv_cache_quant_algo / kv_cache_scheme",
     "fp8": "quant_method fp8 with kv_cache_quant_algo FP8",
     "compressed-tensors": "compressed-tensors static per-tensor fp8 kv_cache_scheme",
+    "compressed-tensors-other": "compressed-tensors kv_cache_scheme",
 }
 
 
@@ -625,6 +626,21 @@ class Engine:
         raise BadInputError(f"{self.name}: {spec.name}'s quantization config asks for an FP8 KV cache "
                             f"({asked}), and for --kv-cache-dtype auto "
                             f"{self.name} {why}; give --kv-dtype fp8_e4m3 or {spec.dtype}")
+
+    def check_forced_kv(self, spec, fmt) -> None:
+        """--kv-cache-dtype given as ``fmt`` for a compressed-tensors checkpoint with a kv_cache_scheme
+        (``spec.kv_cache_quant_method`` compressed-tensors*): BadInputError where this release's Attention
+        layer sets the cache to fp8 whatever was given (rule ``compressed_tensors_kv_forced``, vLLM
+        0.15.0-0.21.0) and ``fmt`` is not fp8_e4m3, the format it then stores. Engines without the rule
+        store what is given."""
+        if (not getattr(spec, "kv_cache_quant_method", "").startswith("compressed-tensors") or self.book is None
+                or "compressed_tensors_kv_forced" not in self.book.names or fmt.name == "fp8_e4m3"):
+            return
+        rule = self.book.rule("compressed_tensors_kv_forced", self.release)
+        if rule.value:
+            raise BadInputError(f"{self.name}: {spec.name}'s quantization config has a compressed-tensors "
+                                f"kv_cache_scheme, and {self.name} stores the KV cache as fp8 whatever "
+                                f"--kv-cache-dtype says ({rule.source}), not {fmt.name}; give --kv-dtype fp8_e4m3")
 
     def check_language_model_only(self, spec) -> None:
         """A config that says ``language_model_only: true`` (``spec.language_model_only``): BadInputError

@@ -1173,15 +1173,19 @@ class VLLM(Engine):
         """On an AMD GPU: the non-torch and startup figures kvplan subtracts come from NVIDIA startup
         logs (rules non_torch_bytes / startup_in_use_bytes; no ROCm log has been read), and 0.9.1-0.20.2
         take the weights as the device's used memory across load_model (rule ``rocm_weights_line``),
-        which adds the caching allocator's segment rounding kvplan does not count."""
+        which also counts what the caching allocator keeps reserved after loading (segment rounding, freed
+        temporaries: utils DeviceMemoryProfiler, 0.9.1 lines 894-915, calls no empty_cache) and non-torch
+        memory taken while loading, which kvplan does not count."""
         if gpu is None or gpu.vendor != "amd":
             return ()
         line = (f"on {gpu.display_name} the non-torch memory kvplan subtracts is the figure of NVIDIA startup logs "
                 f"(no ROCm startup log has been checked)")
         if self.rule("rocm_weights_line") == "device":
             line += (f", and {self.name} takes the weights as the device's used memory across load_model "
-                     f"(platforms/rocm.py get_current_memory_usage: total - free), which adds the caching "
-                     f"allocator's segment rounding (under 2 MiB a weight tensor) that kvplan does not count")
+                     f"(platforms/rocm.py get_current_memory_usage: total - free), which also counts what the "
+                     f"caching allocator keeps reserved after loading (segment rounding, freed temporaries; "
+                     f"DeviceMemoryProfiler calls no empty_cache) and any non-torch memory taken while loading, "
+                     f"none of which kvplan counts")
         return (line + ": the KV pool can be somewhat smaller than planned",)
 
     # -- the parts of the waterfall -------------------------------------------------------------

@@ -1822,14 +1822,27 @@ RULES = (
     #    0.20.0-0.20.2 :279, 0.21.0-0.23.0 :311, 0.24.0 :309, 0.25.0-0.27.0 :310; 0.27.0 :310-362) reads
     #    quant_method modelopt* alone ('if quant_method.startswith("modelopt")', else None), and no other module reads
     #    kv_cache_quant_algo to pick the cache dtype (0.27.0: only models/deepseek_v4/quant_config.py line 110,
-    #    which sets it None): a quant_method fp8 or compressed-tensors checkpoint keeps the model dtype.
+    #    which sets it None): a quant_method fp8 checkpoint keeps the model dtype. But from 0.15.0 the
+    #    Attention layer sets the cache to "fp8" itself for a quant config with any kv_cache_scheme
+    #    (CompressedTensorsConfig.kv_cache_scheme; "llm-compressor mdls need to set cache_dtype to fp8
+    #    manually"): 0.15.0 vllm/attention/layer.py Attention.__init__ lines 198-199, 0.16.0 and 0.17.0
+    #    model_executor/layers/attention/attention.py lines 231-233, 0.19.1 229-230, 0.20.x and 0.21.0 232-233
+    #    (whatever --kv-cache-dtype says: rule compressed_tensors_kv_forced); 0.22.0 lines 237-238 and on
+    #    (0.24.0 252-253, 0.25.x 282-283, 0.26.0-0.27.1 284-285) only when it is "auto". Not in 0.14.0 or
+    #    0.14.1 (vllm/attention/layer.py has no kv_cache_scheme; wheels read 2026-12-01).
     Rule("checkpoint_fp8_kv_auto", "0.8.0", "0.13.0", (),
          "vllm/engine/arg_utils.py create_engine_config passes kv_cache_dtype to CacheConfig as given: auto is "
          "the model dtype (no kv_cache_quant_algo read outside model_executor/layers/quantization, 0.13.0)"),
-    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.19.1", ("modelopt",),
-         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301, 0.19.1 line 324; called by "
-         "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
+    Rule("checkpoint_fp8_kv_auto", "0.14.0", "0.14.1", ("modelopt",),
+         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.14.0 line 301; called by "
+         "engine/arg_utils.py create_engine_config): auto -> fp8_e4m3 for a modelopt "
          "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string)"),
+    Rule("checkpoint_fp8_kv_auto", "0.15.0", "0.19.1", ("modelopt", "compressed-tensors", "compressed-tensors-other"),
+         "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.19.1 line 324; called by "
+         "engine/arg_utils.py create_engine_config, 0.19.1 line 1568): auto -> fp8_e4m3 for a modelopt "
+         "quantization_config whose kv_cache_scheme / kv_cache_quant_algo is fp8 (get_kv_cache_quant_algo_string); "
+         "and Attention.__init__ sets cache_dtype 'fp8' for a compressed-tensors kv_cache_scheme (0.15.0 "
+         "vllm/attention/layer.py lines 198-199, 0.19.1 model_executor/layers/attention/attention.py lines 229-230)"),
     # -- DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): 0.8.0-0.20.2 read no
     #    index_topk_freq / index_topk_pattern (none in 0.19.1, 0.20.0, 0.20.1, 0.20.2 vllm/): every layer keeps its
     #    DeepseekV32IndexerCache, as kvplan plans. 0.21.0+ model_executor/models/deepseek_v2.py (0.21.0 lines
@@ -1847,10 +1860,25 @@ RULES = (
     Rule("config_language_model_only", "0.8.0", None, False,
          "vllm/engine/arg_utils.py EngineArgs.language_model_only (0.19.1 line 488, 0.27.0 line 560): the "
          "--language-model-only flag only; the HF config's key is not read"),
-    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, ("modelopt",),
+    Rule("checkpoint_fp8_kv_auto", "0.20.0", None, ("modelopt", "compressed-tensors", "compressed-tensors-other"),
          "vllm/utils/torch_utils.py resolve_kv_cache_dtype_string (0.20.0 line 343, 0.21.0 and 0.22.0 line 375, "
          "unchanged; called by engine/arg_utils.py create_engine_config, 0.21.0 line 1685, 0.22.0 line 1746): auto -> fp8_e4m3 for fp8, and "
-         "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363)"),
+         "from 0.20.0 nvfp4 for a 4-bit float kv_cache_scheme (get_kv_cache_quant_algo_string, 0.21.0 :311-363); "
+         "model_executor/layers/attention/attention.py Attention.__init__ sets cache_dtype 'fp8' for a "
+         "compressed-tensors kv_cache_scheme (0.20.0-0.21.0 lines 232-233; under auto: 0.22.0 lines 237-238, "
+         "0.27.0 284-285)"),
+    # -- a compressed-tensors kv_cache_scheme with --kv-cache-dtype given (Engine.check_forced_kv): True where the
+    #    Attention layer sets cache_dtype "fp8" whatever was given, so a bf16 / fp16 / e5m2 ask is not what runs.
+    Rule("compressed_tensors_kv_forced", "0.8.0", "0.14.1", False,
+         "vllm/attention/layer.py Attention.__init__ (0.8.0, 0.9.1, 0.14.0): kv_cache_dtype = cache_config.cache_dtype "
+         "as given; no kv_cache_scheme read"),
+    Rule("compressed_tensors_kv_forced", "0.15.0", "0.21.0", True,
+         "Attention.__init__ 'if getattr(quant_config, \"kv_cache_scheme\", None) is not None: kv_cache_dtype = "
+         "\"fp8\"; cache_config.cache_dtype = \"fp8\"' (0.15.0 vllm/attention/layer.py lines 198-199; 0.19.1 "
+         "model_executor/layers/attention/attention.py lines 229-230, 0.21.0 232-233)"),
+    Rule("compressed_tensors_kv_forced", "0.22.0", None, False,
+         "vllm/model_executor/layers/attention/attention.py Attention.__init__ (0.22.0 line 238, 0.27.0 line 285): "
+         "'if kv_cache_scheme is not None and kv_cache_dtype == \"auto\"': an explicit choice wins"),
 )
 
 # -- per-logit bytes of the dummy sampler, beyond the logits in the model dtype -------------

@@ -136,7 +136,13 @@ def kv_cache_quant_algo(top: HFConfig, text: HFConfig) -> str | None:
       accepts (type float, num_bits 8, strategy tensor, symmetric unless false, dynamic unless
       true): CompressedTensorsConfig.kv_cache_quant_algo returns "FP8" for it from SGLang 0.5.19
       (compressed_tensors.py 0.5.19 lines 137-146 and 1173-1182; 0.5.23 lines 142-151 and
-      1276-1285; 0.5.18 has no such property)."""
+      1276-1285; 0.5.18 has no such property).
+    - "compressed-tensors-other": any other kv_cache_scheme of a compressed-tensors config (per attention
+      head, dynamic, asymmetric, ...). SGLang 0.5.19+ ignore it with a warning (compressed_tensors.py
+      0.5.19 lines 208-216: the model dtype), but vLLM's Attention layer sets the cache to "fp8" for any
+      kv_cache_scheme that is not None (0.15.0 attention/layer.py lines 198-199; 0.19.1
+      model_executor/layers/attention/attention.py lines 229-230; from 0.22.0 only under auto, 0.27.0
+      lines 284-285), or fails validating it (CompressedTensorsKVCacheMethod.validate_kv_cache_scheme)."""
     q = top.raw("quantization_config", None)
     if q is None and text is not top:
         q = text.raw("quantization_config", None)
@@ -148,11 +154,19 @@ def kv_cache_quant_algo(top: HFConfig, text: HFConfig) -> str | None:
         return "fp8" if isinstance(algo, str) and algo.upper() == "FP8" else None
     if method == "compressed-tensors":
         scheme = q.get("kv_cache_scheme")
+        if scheme is None:
+            return None
         if (isinstance(scheme, dict) and scheme.get("type") == "float" and scheme.get("num_bits") == 8
                 and scheme.get("strategy") == "tensor" and scheme.get("symmetric", True)
                 and not scheme.get("dynamic", False)):
             return "compressed-tensors"
-        return None
+        return "compressed-tensors-other"
+    return _modelopt(q)
+
+
+def _modelopt(q: dict) -> str | None:
+    """kv_cache_quant_algo's ModelOpt case (quant_method modelopt*, or the nested layout)."""
+    method = str(q.get("quant_method", "")).lower()
     producer = q.get("producer")
     if not (method.startswith("modelopt")
             or (isinstance(producer, dict) and producer.get("name") == "modelopt")):
