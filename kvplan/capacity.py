@@ -822,11 +822,13 @@ class Pool:
     @property
     def aborts_every_prompt(self) -> bool:
         """The engine accepts no prompt of one token or more (``max_prompt_tokens`` 0) where its prompt
-        check is more than the one output token every request makes (``RequestCap.prompt_short`` > 1):
+        check leaves no room (``RequestCap.prompt_short``):
         SGLang at min(context_len, pool tokens) <= 7, where it may start (0.5.14+: from 2) but
         validate_input_length aborts every prompt; ``startup`` then says the deployment serves nothing.
-        (vLLM's prompt_short 1 at max_model_len 1 is left to the request check, as before.)"""
-        return self.paged and self.request_cap.prompt_short > 1 and self.max_prompt_tokens < 1
+        vLLM and TensorRT-LLM at max_model_len 1 alike (prompt_short 1: a prompt of one token leaves no
+        room for the output token; vLLM 0.11.1+ v1/engine/input_processor.py refuses a prompt of
+        max_model_len, earlier releases' OpenAI server asks max_tokens 0, which SamplingParams refuses)."""
+        return self.paged and self.max_prompt_tokens < 1
 
     def not_running_why(self) -> str:
         """Where no request runs (``start_bound``), in a few words for the report: the engine does not

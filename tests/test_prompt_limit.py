@@ -21,8 +21,9 @@ from kvplan.engines import get_engine
 from kvplan.engines.sglang import BOOK
 from kvplan.loader import load_model
 
-VLLM_RULE = ("every request makes at least one output token; vLLM 0.14.0+ v1/engine/input_processor.py refuses a "
-             "prompt of max_model_len")
+VLLM_RULE = ("every request makes at least one output token; vLLM 0.11.1+ v1/engine/input_processor.py refuses a "
+             "prompt of max_model_len, and earlier releases' OpenAI server asks max_tokens 0 for it, which "
+             "SamplingParams refuses")
 SGL_RULE = ("managers/utils.py validate_input_length aborts a prompt of max_req_input_len = max_req_len - 5 tokens "
             "or more")
 SGL_CUT = ("managers/tp_worker.py max_req_len = min(context_len, pool tokens) - 1, and a request stops at "
@@ -204,3 +205,14 @@ def test_recommend_sglang_prompt_beyond_the_pool_is_rejected(capsys):
     assert r["detail"].endswith(
         f"sglang==0.5.8 accepts a prompt of at most min(max_model_len, pool tokens) - 7 = 26,797 tokens at "
         f"max_model_len 26,805 with a pool of 26,804 tokens ({SGL_RULE}), but --ctx is 26,798")
+
+
+@pytest.mark.parametrize("engine", ["vllm==0.8.0", "vllm==0.11.1", "vllm==0.19.1", "trtllm"])
+def test_max_model_len_1_serves_nothing(capsys, engine):
+    # a one-token prompt leaves no room for the output token: vLLM 0.11.1+ refuses a prompt of max_model_len
+    # (v1/engine/processor.py 0.11.1 :601-616), 0.8.0-0.11.0's server asks max_tokens 0 (SamplingParams refuses);
+    # at 2 a one-token prompt runs
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--max-model-len", "1")
+    assert code == 1 and "starts at max_model_len 1 but aborts every prompt" in err
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--max-model-len", "2")
+    assert code == 0 and "verdict: fits" in out

@@ -229,13 +229,17 @@ class RequestCap:
     source: str = ""
     start_why: str = ""  # the refusal below start_min, with its source
     #: a prompt must leave this many tokens of max_model_len: 1 by default (every request makes at
-    #: least one output token; vLLM 0.14.0+ refuses a prompt of max_model_len outright,
-    #: v1/engine/input_processor.py 'plus the number of requested output tokens (at least 1)');
+    #: least one output token; vLLM 0.11.1+ refuses a prompt of max_model_len outright,
+    #: v1/engine/processor.py 0.11.1 :601-616, input_processor.py 0.12.0 :628, 0.19.1 :373-381 'plus the
+    #: number of requested output tokens (at least 1)'; 0.8.0-0.11.0's OpenAI server asks max_tokens
+    #: max_model_len - prompt = 0, entrypoints/utils.py get_max_tokens, which sampling_params.py
+    #: _verify_args refuses, 0.10.2 :399-401);
     #: SGLang 7 (a prompt of max_req_input_len = max_req_len - 5 = min(context_len, pool tokens) - 6
     #: or more is aborted, ``by_pool`` applying to the prompt as to the whole request)
     prompt_short: int = 1
-    prompt_source: str = ("every request makes at least one output token; vLLM 0.14.0+ "
-                          "v1/engine/input_processor.py refuses a prompt of max_model_len")
+    prompt_source: str = ("every request makes at least one output token; vLLM 0.11.1+ "
+                          "v1/engine/input_processor.py refuses a prompt of max_model_len, and earlier "
+                          "releases' OpenAI server asks max_tokens 0 for it, which SamplingParams refuses")
     #: where the pool caps a request (``by_pool``), whether it does at pool tokens - page - 1
     #: (SGLang 0.5.23's allocator: a prompt rounded up to whole pages plus one page, and one token
     #: more) rather than pool tokens - ``short``; with pages of one token both are pool - 2
