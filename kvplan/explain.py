@@ -222,6 +222,10 @@ def _engine_for(log: LoggedStartup, release: str | None, options: dict) -> tuple
 #: 0.19.1 :292, 0.25.0 :303, 0.26.0 :306), the same in every release 0.19.1-0.26.0. Earlier logs' words
 #: say nothing about the runner (0.9.0.1's V1 runner, before V2 existed, printed "GiB and").
 _RUNNER_TEXTS_FROM = Release.parse("0.19.1")
+#: From 0.28.0 Model Runner V2 words its load line as V1 does ("Model loading took %s GiB memory and %.6f
+#: seconds": vllm/v1/worker/gpu/model_runner.py load_model 0.28.0 :380-384, gpu_model_runner.py :5516), so
+#: the line no longer names the runner and the release's default is taken.
+_RUNNER_TEXTS_UNTIL = Release.parse("0.27.1")
 
 
 def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
@@ -231,12 +235,12 @@ def _as_logged(engine: Engine, log: LoggedStartup) -> tuple[Engine | None, str]:
     which decides from vLLM 0.26.0 how many steps' tokens a window layer reserves (VLLM.window_tokens)."""
     if getattr(engine, "family", None) != "vllm" or not hasattr(engine, "async_scheduling"):
         return engine, ""
-    if log.loading_words is not None and engine.release >= _RUNNER_TEXTS_FROM:
+    if log.loading_words is not None and _RUNNER_TEXTS_FROM <= engine.release <= _RUNNER_TEXTS_UNTIL:
         if log.loading_words == "GiB and":
             if engine.rule("v2_runner_memory") is None:
                 return None, (f"{log.engine} {engine.release} (not modelled: the log's 'Model loading took N GiB and' "
                               f"line is Model Runner V2's (vllm/v1/worker/gpu/model_runner.py), whose profile run "
-                              f"kvplan has read for 0.25.0-0.27.0 only)")
+                              f"kvplan has read for 0.25.0-0.28.0 only)")
             # V2's words on a release whose V2 memory path kvplan reads (rule v2_runner_memory): plan V2
             # (VLLM.check_model_runner still refuses models with experts, state-space or MLA layers)
             engine = replace(engine, use_v2_model_runner=True)

@@ -261,6 +261,30 @@ RULES = (
          "sliding-window layers (_try_get_full_allocation_fallback_groups :1534-1565); get_num_blocks, "
          "check_enough_kv_cache_memory, _max_memory_usage_bytes_from_groups, get_kv_cache_config_from_groups, "
          "get_kv_cache_configs AST-identical; block_pool.py BlockPool.__init__ AST-identical"),
+    # 0.28.0 (FINDINGS_h33_v28.md), read against 0.27.1: the page formulas are rewritten into one, the
+    # same bytes for these kinds and the KV dtypes kvplan plans; admission, grouping and the checks are 0.27.1's.
+    Rule("modelled_kinds", "0.28.0", "0.28.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCI + " (0.28.0): AttentionSpec.unpadded_page_size_bytes (:250-252) = num_heads x storage_block_size x "
+         "state_content_size_bytes, num_heads the KV heads unless a backend's customize_spec packs them "
+         "(num_head_slots: FlashInfer nvfp4 only), state_content_size_bytes (head_size + head_size_v) x dtype bytes "
+         "unless a backend sets state_content_bytes (turboquant, per-token-head scales, nvfp4, fp8_ds_mla: KV dtypes "
+         "kvplan refuses); head_size_v moves into AttentionSpec (default head_size, :222, __post_init__ :233-235), "
+         "MLAAttentionSpec sets it to 0 (:392: one latent per token, storage_block_size :398-400), so every page "
+         "of these kinds is the 0.27.1 product; real_page_size_bytes (:261-266) aliases it; page_size_bytes, "
+         "FullAttentionSpec / ChunkedLocalAttentionSpec max_memory_usage_bytes and admission AST-identical (:255-259, "
+         ":300-305, :500-524), SlidingWindowSpec.max_admission_blocks_per_request (:546-572) adds "
+         "extra_retained_tokens, 0 without multi-module MTP (vllm rule window_in_flight_tokens); " + _KCU + " "
+         "get_max_concurrency_for_kv_cache_config (:917-939), get_num_blocks (:973-990), check_enough_kv_cache_memory "
+         "(:834-859), _get_kv_cache_groups_uniform_page_size (:1106-1246), unify_kv_cache_spec_page_size "
+         "(:1036-1098), unify_hybrid_kv_cache_specs (:1521-1542), get_kv_cache_config_from_groups (:1327-1409), "
+         "_max_memory_usage_bytes_from_groups (:1878-1938), get_kv_cache_capacity (:1848-1858), "
+         "_auto_fit_max_model_len (:1976-2037), _project_kv_cache_groups_to_worker (:2040-2079) AST-identical; "
+         "_promote_local_kv_cache_specs (:1412-1484) rebuilds promoted specs with replace_as (the same fields, "
+         "extra_retained_tokens dropped); get_kv_cache_groups (:1741-1823) changes only the hidden-state cache "
+         "layers' block size (extract_hidden_states); get_kv_cache_configs (:2082-2228) tags window specs "
+         "(above) and leaves the 'GPU KV cache size' / 'Maximum concurrency' figures to update_kv_cache_capacity "
+         "(:1861-1875, one log line, the same get_kv_cache_capacity numbers; v1/engine/core.py :325); no null "
+         "block in the check (0.29.0 adds it); block_pool.py BlockPool.__init__ (:162-196) AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

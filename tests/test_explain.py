@@ -477,7 +477,7 @@ def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path
     assert ex.line("KV cache tokens").kvplan == 61_587
     # V2's words on a release whose V2 kvplan has not read (0.24.0): not modelled, exit 2 naming the runner
     with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
-                                            r"Model Runner V2's .*read for 0\.25\.0-0\.27\.0 only"):
+                                            r"Model Runner V2's .*read for 0\.25\.0-0\.28\.0 only"):
         explain(log, model="gemma3-27b", gpu="h100", release="0.24.0")
     # h31-v27v2: 0.27.0's V2 is read, so a 0.27.0 V2 log gets the free-memory reason a 0.27.0 V1 log gets
     # (review h31b: before, "read for 0.25.0-0.26.0 only")

@@ -58,7 +58,7 @@ def test_the_dummy_sampler_keeps_the_logits_dtype():
     0.25.x's 899,699,200 B); a row saying True would give that."""
     spec, gpu = load_model("llama3.1-8b"), get_gpu("h100")
     new, old = get_engine("vllm==0.27.0"), get_engine("vllm==0.26.0")
-    assert new.rule("v2_runner_memory") == {"fp32_logits_copy": False}
+    assert new.rule("v2_runner_memory") == {"fp32_logits_copy": False, "idx_mapping_bytes": 4}
     assert new.plans_v2(spec) and new.v2_unplanned(spec) is None
     assert new.v2_sampler_bytes(spec, new.settings(gpu, spec=spec)) == old.v2_sampler_bytes(
         spec, old.settings(gpu, spec=spec)) == 374_362_624
@@ -120,7 +120,7 @@ def test_the_row_decides(capsys):
     from kvplan.engines import vllm as V
     from kvplan.engines.base import RuleBook
 
-    assert [r.first for r in R.RULES if r.name == "v2_runner_memory"][-1] == "0.27.0"
+    assert [r.first for r in R.RULES if r.name == "v2_runner_memory"][-2:] == ["0.27.0", "0.28.0"]
     rules = tuple(dataclasses.replace(r, value=None) if r.name == "v2_runner_memory" and r.first == "0.27.0" else r
                   for r in R.RULES)
     book, V.BOOK = V.BOOK, RuleBook("vllm", R.RELEASES, rules)

@@ -138,6 +138,8 @@ def test_what_stays_refused_on_v2(capsys):
 
 def test_v2_runner_rule_by_release():
     # 0.27.0 from h31-v27v2 (tests/test_vllm_0_27_v2.py): no float32 copy for the dummy run's defaults
-    assert [get_engine(f"vllm=={r}").rule("v2_runner_memory") for r in ("0.24.0", *RELEASES, "0.27.0")] == [
-        None, {"fp32_logits_copy": True}, {"fp32_logits_copy": True}, {"fp32_logits_copy": False},
-        {"fp32_logits_copy": False}]
+    # 0.28.0 from h33-v28 (tests/test_vllm_0_28.py): the dummy idx_mapping is int64
+    assert [get_engine(f"vllm=={r}").rule("v2_runner_memory") for r in ("0.24.0", *RELEASES, "0.27.0", "0.28.0")] == [
+        None, {"fp32_logits_copy": True, "idx_mapping_bytes": 4}, {"fp32_logits_copy": True, "idx_mapping_bytes": 4},
+        {"fp32_logits_copy": False, "idx_mapping_bytes": 4}, {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
+        {"fp32_logits_copy": False, "idx_mapping_bytes": 8}]

@@ -442,9 +442,9 @@ class VLLM(Engine):
 
     def v2_unplanned(self, spec) -> str | None:
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
-        ``v2_runner_memory``: 0.25.0-0.27.0, models without experts, state-space or MLA layers)."""
+        ``v2_runner_memory``: 0.25.0-0.28.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.27.0 only
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.28.0 only
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
@@ -1016,11 +1016,17 @@ class VLLM(Engine):
             return "sort" if self.flashinfer_sampler is False else "flashinfer"
         return path
 
-    def large_gpu(self, gpu: GPU) -> bool:
+    def gpu_tier(self, gpu: GPU) -> str:
+        """The row of rule ``scheduler_defaults`` this GPU takes (rule ``large_gpu_test``): "huge" from
+        160 GiB where the release has that tier (0.28.0+: B200 191,502,483,456 B, MI300X; an H200's
+        150,119,844,413 B is below 171,798,691,840), "large" from 70 GiB (not an A100 from 0.9.0), else "small"."""
+        test = self.rule("large_gpu_test")
+        if test.startswith(">= 160 GiB") and gpu.memory_bytes >= 160 * GIB:
+            return "huge"
         big = gpu.memory_bytes >= 70 * GIB
-        if self.rule("large_gpu_test") == ">= 70 GiB":
-            return big
-        return big and "a100" not in gpu.name.lower()
+        if test == ">= 70 GiB":
+            return "large" if big else "small"
+        return "large" if big and "a100" not in gpu.name.lower() else "small"
 
     # -- the planner's interface --------------------------------------------------------------
     def settings(self, gpu: GPU, *, tp: int = 1, pp: int = 1, memory_fraction=None, block_size=None,
@@ -1033,7 +1039,7 @@ class VLLM(Engine):
         choices = self.rule("block_size_choices")
         if choices is not None and block not in choices:
             raise BadInputError(f"{self.name} takes --block-size {', '.join(map(str, choices))}; got {block}")
-        size = "large" if self.large_gpu(gpu) else "small"
+        size = self.gpu_tier(gpu)
         default_tokens, default_seqs = self.rule("scheduler_defaults")[size][self.usage_context]
         arch = getattr(spec, "architecture", None)
         if max_num_batched_tokens is None and arch in self.rule("mm_prefix_lm_token_floor"):
@@ -1706,7 +1712,7 @@ class VLLM(Engine):
         multiple of 512 B; N = expert_intermediate / moe tp, E_local the most loaded rank's experts.
         Qwen3-30B-A3B tp 1 (K 2,048, N 768, bf16): both padded, (128 x 1,536 + 128 x 2,048) x 256 =
         117,440,512 B a layer, 5,637,144,576 B for 48 layers; tp 2 (N 384: 768 B rows): w13 only.
-        "kept" (0.8.2-0.13.0, 0.25.0-0.27.0): those bytes. "compacted" (0.21.0-0.24.0): 0, the
+        "kept" (0.8.2-0.13.0, 0.25.0-0.28.0): those bytes. "compacted" (0.21.0-0.24.0): 0, the
         kernel-format conversion's .contiguous() copies the experts back unpadded and the weights line
         counts allocated bytes. "device" (0.14.0-0.20.2): refused where anything is padded, the weights
         line being the device's used memory, which counts what the caching allocator keeps of the
@@ -1752,7 +1758,7 @@ class VLLM(Engine):
         model: torch.empty_like); 0.26.0 keeps them in place (:162-168); 0.27.0 returns them untouched unless a request needs logits processing (:155-156, _requires_logits_processing :200-217: not the dummy run's defaults). gumbel_sample (gumbel.py
         :215-264) holds local_argmax (S x cdiv(vocab, 1,024) int64) and local_max (fp32), then the
         argmax index and the gathered token ids (S int64 each); the dummy InputBatch (input_batch.py
-        make_dummy :103-175: idx_mapping, expanded_local_pos, logits_indices S int32, cu_num_logits
+        make_dummy :103-175: idx_mapping (int64 from 0.28.0), expanded_local_pos, logits_indices S int32, cu_num_logits
         S + 1 int32) and the sampler's pos (S int64) and input_ids (S int32) are alive; each
         allocation rounds to 512 B. The forward's [T, hidden] output stays alive (profile_run holds
         it), as in V1. Llama-3.1-8B, S = 1,024, T = 8,192 on 0.25.1: 1,024 x 128,256 x 6 +
@@ -1772,7 +1778,10 @@ class VLLM(Engine):
         blocks = cdiv(vocab, 1024)  # gumbel_sample's BLOCK_SIZE
         r = allocated_bytes  # each tensor its own block of the caching allocator
         gumbel = r(s * blocks * 8) + r(s * blocks * 4) + r(s * 8) + r(s * 8)
-        small = 3 * r(s * 4) + r((s + 1) * 4) + r(s * 8) + r(s * 4)
+        # idx_mapping (int32 up to 0.27.x, int64 from 0.28.0: input_batch.py make_dummy 0.28.0 :128),
+        # expanded_local_pos and logits_indices (int32), cu_num_logits, pos, input_ids
+        idx = rule["idx_mapping_bytes"]
+        small = r(s * idx) + 2 * r(s * 4) + r((s + 1) * 4) + r(s * 8) + r(s * 4)
         logits = s * vocab * (d + (4 if rule["fp32_logits_copy"] else 0))
         return (logits + gumbel + small + R.PROFILE_WORKSPACE_BYTES - rand_copy
                 + t * spec.hidden_size * d)

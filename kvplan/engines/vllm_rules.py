@@ -5,7 +5,7 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.27.0 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.28.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
@@ -13,21 +13,26 @@ predict: 0.20.0-0.26.0 are planned on the V1 runner only where it is not subtrac
 ``cudagraph_estimate_subtracted``: --enforce-eager, VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0,
 up to 0.25.1 a GPU that is not CUDA: rule ``cudagraph_estimate_on_amd``), and for full-attention, MLA, sliding-window and chunked-local layers
 (kvplan.paging rule ``modelled_kinds``: not DeepSeek sparse attention, not state-space layers).
-0.27.0 measures the non-KV memory from the device's free memory (rule ``non_kv_from_free_memory``):
+0.27.0+ measure the non-KV memory from the device's free memory (rule ``non_kv_from_free_memory``):
 its profiled pool is refused, and it is planned with the KV memory given (--kv-cache-memory-bytes).
 0.22.0 and 0.22.1 run Model Runner V2 (a different profile run and sampler, not modelled) by
 default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCausalLM, 0.24.0
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
-more, 0.27.0 one), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and 0.25.0-0.27.0
-for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
-memory path is planned on 0.25.0-0.27.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
-CUDA-graph estimate on V2; on 0.27.0 with the KV memory given, as V1 there).
+more, 0.27.0 and 0.28.0 one each), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and
+0.25.0-0.28.0 for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
+memory path is planned on 0.25.0-0.28.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
+CUDA-graph estimate on V2; on 0.27.0-0.28.0 with the KV memory given, as V1 there).
 0.27.1 is 0.27.0 for everything kvplan reads: its Python differs from 0.27.0's only in
 vllm/model_executor/models/qwen3_dspark.py (the DSpark drafter now passes quant_config to its layers;
 kvplan plans no DSpark speculative method) and _version.py, and its requirements/, cmake/, csrc/,
 CMakeLists.txt and setup.py are 0.27.0's (both sdists compared, 2026-12-01), so every rule row and
-citation for 0.27.0 holds for it. Later releases are refused (see ``REFUSED``): 0.28.0 is not read,
-and from 0.29.0 Model Runner V2 runs wherever its features are supported.
+citation for 0.27.0 holds for it. 0.28.0 was read against 0.27.1 (docs/findings/FINDINGS_h33_v28.md):
+vllm/utils/mem_utils.py is byte-identical and Worker.determine_available_memory AST-identical, so its
+profiled pool stays refused and it is planned with the KV memory given, as 0.27.x; what changes for
+kvplan is the scheduler defaults on GPUs of 160 GiB or more (rule ``scheduler_defaults``), Model Runner
+V2's dummy idx_mapping (int64, rule ``v2_runner_memory``), the V2 architecture list (rule
+``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). Later releases
+are refused (see ``REFUSED``): from 0.29.0 Model Runner V2 runs wherever its features are supported.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -61,22 +66,21 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    "0.28.0": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
-              "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured "
-              "from the device's free memory (vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), "
-              "and Model Runner V2, whose profile run kvplan does not model, is the default for every generating "
-              "model without experts or state-space layers and for the MoE architectures in vllm/config/vllm.py "
-              "DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (_is_default_v2_model_runner_model from 0.25.0), which kvplan "
-              "has not read past 0.27.1",
-    "0.29": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
-            "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, and Model Runner V2, whose profile "
-            "run kvplan does not model, is the default wherever its features are supported (vllm/config/vllm.py: "
-            "no architecture list from 0.29.0)",
+    # 0.29.0 (checked 2026-12-01 in its sdist, not read for planning): vllm/config/vllm.py
+    # VllmConfig.use_v2_model_runner (:645-) has no architecture list (V2 unless a feature it lacks, no
+    # Triton, or ROCM_DEFAULT_MRV1_ARCHITECTURES on ROCm); vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS
+    # still defaults to '1' (:2105-2107); vllm/utils/mem_utils.py is byte-identical to 0.28.0's.
+    "0.29.0": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
+              "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured from the device's free memory "
+              "(vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), and Model Runner V2, whose profile run kvplan "
+              "has read only for models without experts, state-space or MLA layers, is the default wherever its "
+              "features are supported (vllm/config/vllm.py use_v2_model_runner: no architecture list from 0.29.0), "
+              "which kvplan has not read past 0.28.0",
 }
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
@@ -418,7 +422,7 @@ RULES = (
          "+ weights_memory (0.19.1 :273-283); 0.20.0-0.26.0 vllm/v1/worker/gpu_worker.py "
          "Worker.determine_available_memory recomputes it from the pre-CUDA-graph torch peak, the same three terms "
          "(0.26.0 :509-516)"),
-    Rule("non_kv_from_free_memory", "0.27.0", None, True,
+    Rule("non_kv_from_free_memory", "0.27.0", "0.27.1", True,
          "vllm/utils/mem_utils.py (0.27.0) memory_profiling (:234-326): total_consumed = "
          "before_create.free_memory - after_profile.free_memory (:317-320, after gc.collect and "
          "torch.accelerator.empty_cache :301-304), transient_peak_headroom = after_profile.torch_peak - "
@@ -429,6 +433,15 @@ RULES = (
          "with kv_cache_memory_bytes set it returns that value after the profile run (:474-496, "
          "multimodal/gpu_ipc_memory.py reserve_mm_ipc_gpu_memory :155-, 0 B by default: mm_ipc_gpu_memory_gb 0, "
          "VLLM_VIDEO_LOADER_BACKEND 'opencv')"),
+    # 0.28.0 (FINDINGS_h33_v28.md): the memory accounting is 0.27.x's, so the profiled pool stays refused.
+    Rule("non_kv_from_free_memory", "0.28.0", None, True,
+         "vllm/utils/mem_utils.py (0.28.0) byte-identical to 0.27.1's: memory_profiling (:234-326), total_consumed "
+         "(:317-320) + transient_peak_headroom (:323-325) = non_kv_cache_memory (:326); vllm/v1/worker/gpu_worker.py "
+         "Worker.determine_available_memory AST-identical (0.28.0 :475-626: available = requested_memory - "
+         "non_kv_cache_memory - cudagraph_memory_estimate_applied :559-563; with kv_cache_memory_bytes it returns "
+         "that value after the profile run, :489-511); Worker.init_device takes the snapshot (:406) before "
+         "init_workspace_manager (:417-421), whose new lanes (_num_workspace_lanes :95-101) are 2 only for a DSpark "
+         "drafter on V2 (speculative decoding refused), and before the model runner (:423-438)"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -491,7 +504,7 @@ RULES = (
          "prefill context parallelism"),
     # 0.27.0 adds KimiK3ForConditionalGeneration (left out on ROCm by default_v2_model_runner_architectures);
     # a listed architecture now runs V2 even when hybrid; prefill context parallelism forces V2.
-    Rule("v2_model_runner_architectures", "0.27.0", None,
+    Rule("v2_model_runner_architectures", "0.27.0", "0.27.1",
          ("DeepseekV2ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM", "InklingForConditionalGeneration",
           "KimiK3ForConditionalGeneration", "LongcatFlashNgramForCausalLM", "Qwen2MoeForCausalLM"),
          "vllm/config/vllm.py (0.27.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:69-79) adds "
@@ -500,6 +513,18 @@ RULES = (
          "0.26.0 plus V2 for prefill_context_parallel_size > 1 (--prefill-context-parallel-size, refused by "
          "kvplan); _is_default_v2_model_runner_model (:637-658) keeps a listed architecture on V2 even when "
          "is_hybrid"),
+    # 0.28.0 adds DeepseekV4ForCausalLM (left out on ROCm instead of KimiK3ForConditionalGeneration).
+    Rule("v2_model_runner_architectures", "0.28.0", None, ("DeepseekV2ForCausalLM", "DeepseekV4ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM",
+          "InklingForConditionalGeneration", "KimiK3ForConditionalGeneration", "LongcatFlashNgramForCausalLM",
+          "Qwen2MoeForCausalLM"),
+         "vllm/config/vllm.py (0.28.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:69-80) adds 'DeepseekV4ForCausalLM' "
+         "(DeepSeek sparse attention, refused by kvplan); default_v2_model_runner_architectures (:84-93) now leaves "
+         "DeepseekV4ForCausalLM out on ROCm and keeps KimiK3ForConditionalGeneration (ROCM_EXCLUDED_V2_MODEL_RUNNER_"
+         "ARCHITECTURES is gone); VllmConfig.use_v2_model_runner (:615-666) as 0.27.0 plus V2 for a DFlash2 drafter "
+         "(_is_dflash2_draft :668-678; speculative decoding refused); _is_default_v2_model_runner_model (:691-712) "
+         "AST-identical; _get_v2_model_runner_unsupported_features (:2369-2476) no longer sends routed-experts "
+         "capture, KV sharing fast prefill or EC transfer to V1 (flags kvplan refuses) and adds three adaptive-"
+         "verification cases (speculative)"),
     # -- Model Runner V2 by default for every generating model without experts (is_moe: get_num_experts() > 0)
     #    that is neither hybrid (state-space layers with attention) nor attention-free; kvplan.engines.vllm
     #    VLLM.check_model_runner refuses a spec without MoE and without state-space layers there.
@@ -524,7 +549,7 @@ RULES = (
     #    allocated in load_model, before the profile (not in its peak).
     Rule("v2_runner_memory", "0.8.0", "0.24.0", None,
          "Model Runner V2 (vllm/v1/worker/gpu/) not read before 0.25.0 (0.12.0-0.24.0 have it)"),
-    Rule("v2_runner_memory", "0.25.0", "0.25.1", {"fp32_logits_copy": True},
+    Rule("v2_runner_memory", "0.25.0", "0.25.1", {"fp32_logits_copy": True, "idx_mapping_bytes": 4},
          "vllm/v1/worker/gpu/ (0.25.0 = 0.25.1, diff -r empty): model_runner.py profile_run :648-668, _dummy_run "
          ":505-627 (num_reqs = min(num_tokens, max_num_reqs) :521; execute_model :1114-, need_eager=is_profile "
          ":1162, InputBatch.make_dummy :1197, self.model(**model_inputs) :1324; hidden_states[logits_indices] "
@@ -536,7 +561,7 @@ RULES = (
          "get_top_k_top_p :94-104; sample/gumbel.py gumbel_sample :215-264 (local_argmax int64 :234, local_max "
          "fp32 :236, argmax :262, gather :263); input_batch.py make_dummy :103-175; gpu_worker.py "
          "determine_available_memory :430-584 (estimate :477-484) as for V1"),
-    Rule("v2_runner_memory", "0.26.0", "0.26.0", {"fp32_logits_copy": False},
+    Rule("v2_runner_memory", "0.26.0", "0.26.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
          "vllm/v1/worker/gpu/ (0.26.0): sample/sampler.py apply_sampling_params :152-207 keeps the logits' dtype "
          "and mutates them in place (`logits.clone()` :168 only for raw logprobs, none in the dummy run); "
          "model_runner.py profile_run :673-693, _dummy_run :530-652 (:546, :650), _dummy_sampler_run :654-666, "
@@ -544,7 +569,7 @@ RULES = (
          "execute_model :1151- (need_eager :1199, make_dummy :1234, eager forward :1361); gumbel.py, states.py, "
          "input_batch.py make_dummy byte-identical to 0.25.0; gpu_worker.py determine_available_memory :448-606 "
          "(estimate :501-507)"),
-    Rule("v2_runner_memory", "0.27.0", None, {"fp32_logits_copy": False},
+    Rule("v2_runner_memory", "0.27.0", "0.27.1", {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
          "vllm/v1/worker/gpu/ (0.27.0, read against 0.26.0, FINDINGS_h31_v27v2.md): sample/sampler.py "
          "apply_sampling_params :145-198 returns the logits untouched when _requires_logits_processing :200-217 "
          "is False (the dummy run's defaults: no logit bias, penalty or bad words, temperature 0, min_p 0, "
@@ -558,6 +583,21 @@ RULES = (
          "get_kv_cache_spec :61-79, _allocate_kv_cache :183-208, init_kv_cache :454-486 AST-identical; "
          "gpu_worker.py determine_available_memory :460- (kv_cache_memory_bytes :474-496: profile_run, then the "
          "given bytes); config/vllm.py max_concurrent_batches :540-550 AST-identical (V2: pp + 1 with async)"),
+    Rule("v2_runner_memory", "0.28.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+         "vllm/v1/worker/gpu/ (0.28.0, read against 0.27.1, FINDINGS_h33_v28.md): input_batch.py "
+         "InputBatch.make_dummy (:116-207) makes idx_mapping torch.int64 (:128; int32 up to 0.27.1), the rest as "
+         "before (expanded_local_pos int32 :130, logits_indices :168, cu_num_logits int32 :169); sample/sampler.py "
+         "apply_sampling_params (:181-246) returns the logits untouched unless needs_logits_processing (:56, set "
+         "only by add_request :75-87, so False for the dummy batch; the float32 copy :195 only otherwise), sample "
+         "(:248-296: no top-k/top-p, gumbel_sample :287); sample/gumbel.py gumbel_sample (:233-279: local_argmax "
+         "int64 :252, local_max fp32 :254, as before); model_runner.py profile_run (:790-828; an encoder-only "
+         "return :807-811 for EC producers / mm_encoder_only), _dummy_run (:633-768, context_len 0 in the profile), "
+         "_dummy_sampler_run (:771-782) AST-identical, profile_cudagraph_memory (:843-845) returns 0, load_model "
+         "DeviceMemoryProfiler :356, intermediate tensors :445, execute_model :1408- (need_eager=is_profile "
+         ":1464, make_dummy :1503); sample/states.py byte-identical; attn_utils.py get_kv_cache_spec (:61-80) "
+         "passes each spec through the backend's customize_spec (unchanged for the KV dtypes kvplan plans), "
+         "_allocate_kv_cache (:200-225), init_kv_cache (:545-577) AST-identical; config/vllm.py "
+         "max_concurrent_batches (:550-560) AST-identical"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -590,12 +630,25 @@ RULES = (
          "molmo2.py or paligemma.py (multimodal/processing/context.py :464: None)"),
     # -- scheduler defaults: (large GPU test, {usage context: (max_num_batched_tokens, max_num_seqs)})
     Rule("large_gpu_test", "0.8.0", "0.8.5.post1", ">= 70 GiB", _ARGS + ": device_memory >= 70 * GiB_bytes"),
-    Rule("large_gpu_test", "0.9.0", None, ">= 70 GiB and not A100",
+    Rule("large_gpu_test", "0.9.0", "0.27.1", ">= 70 GiB and not A100",
          _ARGS + ': device_memory >= 70 * GiB_bytes and "a100" not in device_name (PR #17885)'),
-    Rule("scheduler_defaults", "0.8.0", None,
+    # 0.28.0 puts GPUs of 160 GiB or more (B200, B300, MI300X, MI325X, MI355X; not H200) in a tier of
+    # their own ("huge" in scheduler_defaults), tested first, A100 or not.
+    Rule("large_gpu_test", "0.28.0", None, ">= 160 GiB; >= 70 GiB and not A100",
+         "vllm/engine/arg_utils.py EngineArgs.get_batch_defaults (0.28.0 :2553-2644): device_memory >= 160 * "
+         'GiB_bytes (:2582), elif device_memory >= 70 * GiB_bytes and "a100" not in device_name (:2592)'),
+    Rule("scheduler_defaults", "0.8.0", "0.27.1",
          {"large": {"serve": (8192, 1024), "llm": (16384, 1024)},
           "small": {"serve": (2048, 256), "llm": (8192, 256)}},
          _ARGS + ": OPENAI_API_SERVER 8192/2048 tokens, LLM_CLASS 16384/8192; max_num_seqs 1024/256"),
+    Rule("scheduler_defaults", "0.28.0", None,
+         {"huge": {"serve": (16384, 1024), "llm": (16384, 1024)},
+          "large": {"serve": (8192, 1024), "llm": (16384, 1024)},
+          "small": {"serve": (2048, 256), "llm": (8192, 256)}},
+         "vllm/engine/arg_utils.py EngineArgs.get_batch_defaults (0.28.0 :2553-2644): 160 GiB or more: "
+         "max_num_batched_tokens 16384 for OPENAI_API_SERVER and LLM_CLASS, max_num_seqs 1024 (:2582-2591); the "
+         "70 GiB tier (:2592-2601) and the rest (:2602-2611) as before; _set_default_max_num_seqs_and_batched_tokens"
+         "_args (:2756-2845) AST-identical"),
     # -- caps on the defaults when the user leaves them unset: max_num_batched_tokens at
     #    max_num_seqs x max_model_len, then max_num_seqs at max_num_batched_tokens
     Rule("scheduler_default_caps", "0.8.0", "0.11.0", False,
@@ -625,13 +678,21 @@ RULES = (
          "speculative method other than EAGLE / MTP / NGram-GPU / DSpark, disable_padded_drafter_batch, an "
          "executor without supports_async_scheduling (only multiproc_executor.py and uniproc_executor.py "
          "have it) or ROCm DeepEP DBO"),
-    Rule("window_in_flight_tokens", "0.27.0", None, "in_flight",
+    Rule("window_in_flight_tokens", "0.27.0", "0.27.1", "in_flight",
          "vllm/v1/kv_cache_interface.py (0.27.0): SlidingWindowSpec.max_admission_blocks_per_request / "
          "max_memory_usage_bytes (:587-618) and ChunkedLocalAttentionSpec's (:522-546) AST-identical to 0.26.0; "
          "config/vllm.py VllmConfig.max_concurrent_batches / max_in_flight_tokens AST-identical (:540-550, "
          ":553-561); __post_init__ (:972-1703) sets async_scheduling None -> True (:1095-1143) under the same "
          "conditions (executors with supports_async_scheduling: multiproc_executor.py :526, uniproc_executor.py "
          ":146) but no longer logs 'Asynchronous scheduling is enabled / disabled'"),
+    Rule("window_in_flight_tokens", "0.28.0", None, "in_flight",
+         "vllm/v1/kv_cache_interface.py (0.28.0): SlidingWindowSpec.max_admission_blocks_per_request (:546-572) adds "
+         "extra_retained_tokens (default 0), which core/kv_cache_utils.py get_kv_cache_configs (:2135-2147) sets to "
+         "num_speculative_tokens - 1 only for multi-module MTP (config/speculative.py use_multi_module_mtp "
+         ":1501-1507; speculative decoding refused), max_memory_usage_bytes (:574-582) and ChunkedLocalAttentionSpec's "
+         "(:500-524) AST-identical; config/vllm.py max_concurrent_batches / max_in_flight_tokens AST-identical "
+         "(:550-560, :563-571); __post_init__ (:1052-1814) sets async_scheduling None -> True (:1185-1234) under "
+         "the same conditions for a run without speculative decoding"),
     # -- the profile run's dummy sampler: which top-k/top-p path runs over [S, vocab] logits
     Rule("sampler_top_k_top_p", "0.8.0", "0.11.0", "flashinfer-if-installed",
          _TOPK + ": FlashInfer unless VLLM_USE_FLASHINFER_SAMPLER=0 (None means True in V1); "
@@ -663,12 +724,17 @@ RULES = (
          "apply_top_k_top_p_pytorch :363-405 softmax(dtype=torch.float32), the same float32 tensor for float32 "
          "logits; sampler.py Sampler.forward casts the logits to float32 :95-96)"),
     # 0.27.0 takes float32 logits only again: the buffer is logits.new_empty, float32, the same bytes.
-    Rule("sampler_top_k_top_p", "0.27.0", None, "triton",
+    Rule("sampler_top_k_top_p", "0.27.0", "0.27.1", "triton",
          _TOPK + " (0.27.0: apply_top_k_top_p_triton :856-958 asserts float32 logits (:881) and keeps buffer = "
          "logits.new_empty((min(next_power_of_2(NUM_PROGRAMS), num_sm), vocab)) (:914), the tables "
          "logits.new_tensor; sampler.py Sampler.forward / sample AST-identical to 0.26.0 (float32 logits :95-96); "
          "GPUModelRunner.profile_run AST-identical (:6433-6506), _dummy_sampler_run (:6242-6344) names "
          "PROCESSED_LOGPROBS_MODES only)"),
+    Rule("sampler_top_k_top_p", "0.28.0", None, "triton",
+         "vllm/v1/sample/ops/topk_topp_sampler.py byte-identical to 0.27.1; sampler.py Sampler.forward / sample "
+         "AST-identical (0.28.0 :73-150, :244-303); GPUModelRunner.profile_run AST-identical (gpu_model_runner.py "
+         ":6558-6631); _dummy_sampler_run (:6352-6469) adds a second RejectionSampler pass only with a "
+         "speculative_config (refused)"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
     #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
@@ -712,12 +778,16 @@ RULES = (
          "top_k_top_p_sampling_from_logits takes _top_k_first_fast_path only when isinstance(top_k, int), else "
          "0.6.13's calls; utils.py (_get_cache_buf), api_logging.py, jit/sampling.py, csrc/sampling.cu "
          "byte-identical to 0.6.13; include/flashinfer/sampling.cuh changes one loop condition (no buffer)"),
-    Rule("sampler_flashinfer_first_bytes", "0.27.0", None, 1 << 20,
+    Rule("sampler_flashinfer_first_bytes", "0.27.0", "0.27.1", 1 << 20,
          _RUNNER + " (0.27.0 :6242-6344, as 0.26.0 but PROCESSED_LOGPROBS_MODES); topk_topp_sampler.py flashinfer_sample "
          "(:475-512) passes the float32 logits as they are; flashinfer-python==0.6.16.post3 (a Requires-Dist of the "
          "0.27.0 wheel): sampling.py, api_logging.py, jit/sampling.py, csrc/sampling.cu, sampling_utils.h "
          "byte-identical to 0.6.14, utils.py _get_cache_buf AST-identical, include/flashinfer/sampling.cuh adds "
          "__launch_bounds__ for SM107 builds only (no buffer)"),
+    Rule("sampler_flashinfer_first_bytes", "0.28.0", None, 1 << 20,
+         "vllm/v1/worker/gpu_model_runner.py _dummy_sampler_run (0.28.0 :6352-6469, the sampler part as 0.27.1); "
+         "topk_topp_sampler.py byte-identical; flashinfer-python==0.6.16.post3 (requirements/cuda.txt :17, as "
+         "0.27.1's)"),
     # -- the [T, hidden] output of the profile forward: alive during the sampler or not
     Rule("hidden_states_alive_in_sampler", "0.8.0", "0.9.1", False,
          _RUNNER + ": _dummy_run returns hidden_states[logit_indices]; the [T, hidden] output is freed"),
@@ -866,7 +936,7 @@ RULES = (
     # each difference in fused_moe/ read (diff -rq: 50 files); experts/triton_moe.py's TritonExperts
     # workspace_shapes / apply, modular_kernel.py's _allocate_buffers / apply / _finalize, oracle/fp8.py and
     # v1/worker/workspace.py are unchanged. The new latent_moe_runner.py is Kimi-K3's only.
-    Rule("moe_persistent_workspace", "0.27.0", None, "oracle triton",
+    Rule("moe_persistent_workspace", "0.27.0", "0.27.1", "oracle triton",
          "fused_moe/layer.py FusedMoE renamed FusedMoEFactory (:99-425; qwen3_moe.py / mixtral.py / deepseek_v2.py "
          "call it by the new name) with two SituGLU betas passed to FusedMoEConfig (config.py :1316-1319; Kimi's "
          "activation, None otherwise); determine_expert_counts (:73-96) AST-identical; unquantized_fused_moe_method.py "
@@ -893,6 +963,24 @@ RULES = (
          "Kimi-K3), _forward_impl / _apply_quant_method / maybe_init_modular_kernel / _maybe_dispatch / _maybe_combine "
          "AST-identical; router_factory.py create_fused_moe_router (:40-236) drops the grouped router only for one "
          "group (DeepSeek-V3: 8 groups, GroupedTopKRouter as before)"),
+    Rule("moe_persistent_workspace", "0.28.0", None, "oracle triton",
+         "vllm/model_executor/layers/fused_moe (0.28.0, read against 0.27.1, FINDINGS_h33_v28.md): fused_moe.py "
+         "byte-identical; layer.py FusedMoEFactory (:99-429) passes is_fused_checkpoint_transposed only (weight "
+         "loading), determine_expert_counts (:73-96) AST-identical; unquantized_fused_moe_method.py create_weights "
+         "(:55-105), _maybe_pad_weight (:107-123), apply / forward_cuda AST-identical, _setup_kernel (:125-172) and "
+         "process_weights_after_loading (:174-211) move the CPU path into the oracle and the AITER shuffle flag; "
+         "oracle/unquantized.py _get_priority_backends (:48-99), map_unquantized_backend (:166-180), "
+         "make_unquantized_moe_kernel (:375-424) AST-identical, backend_to_kernel_cls (:102-163) / "
+         "select_unquantized_moe_backend (:208-326) / convert_to_unquantized_kernel_format (:329-372) change CPU, "
+         "ROCm RDNA and AITER branches only; experts/triton_moe.py TritonExperts workspace_shapes (:202-217) "
+         "AST-identical, apply (:219-559) adds int8 activations only, the new is_supported_config (:66-88) "
+         "refuses 1,024 or more padded experts (kvplan refuses that count, VLLM.moe_oracle_experts); "
+         "modular_kernel.py _allocate_buffers (:1113-1174), _fused_experts (:1278-1360), apply (:1430-1523) "
+         "AST-identical, the clamp/SiTU parameters now one ApplyMoEActivationConfig (activation.py "
+         "apply_moe_activation :196-288, the same kernels); runner/moe_runner.py MoERunner.forward (:664-773), "
+         "_forward_impl, _apply_quant_method AST-identical (maybe_init_modular_kernel, reached only through an "
+         "expert-parallel communicator, is gone); router_factory.py create_fused_moe_router AST-identical; "
+         "qwen3_moe.py / deepseek_v2.py MoE forward drop the dead external-router branch"),
     # -- the scratch one fused-MoE call allocates and frees inside the profile forward, where the
     #    unquantized experts run the fused_experts function (vllm/model_executor/layers/fused_moe/
     #    fused_moe.py, FINDINGS_h32_moescr.md): VLLM.moe_call_scratch_bytes. fused_experts_impl
@@ -1180,13 +1268,21 @@ RULES = (
          "Hopper block-fp8 clause :112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718; "
          "Fp8MoEMethod.__init__ / create_weights / _setup_kernel / process_weights_after_loading :505-532, :534-672, "
          ":674-718, :720-763); TritonExperts workspace as rule moe_persistent_workspace 0.26.0"),
-    Rule("moe_fp8_block_sm90_triton", "0.27.0", None, "triton",
+    Rule("moe_fp8_block_sm90_triton", "0.27.0", "0.27.1", "triton",
          "fused_moe/oracle/fp8.py byte-identical to 0.26.0 (_get_priority_backends :69-133, Hopper block-fp8 clause "
          ":112-122; select_fp8_moe_backend :271-419; make_fp8_moe_kernel :670-718); quantization/fp8.py loses an "
          "unused helper only: Fp8Config.get_quant_method (:175-220) and Fp8MoEMethod.__init__ / create_weights / "
          "_setup_kernel / process_weights_after_loading (:495-522, :524-662, :664-708, :710-753) AST-identical; "
          "TritonExperts workspace as rule moe_persistent_workspace 0.27.0 (the tensor-descriptor path is for "
          "unquantized weights only, fused_moe.py :796-800)"),
+    Rule("moe_fp8_block_sm90_triton", "0.28.0", None, "triton",
+         "fused_moe/oracle/fp8.py (0.28.0): _get_priority_backends (:69-133) AST-identical; select_fp8_moe_backend "
+         "(:271-425) changes only the ROCm AITER test; make_fp8_moe_kernel (:696-736) drops the Humming layer "
+         "argument; convert_to_fp8_moe_kernel_format (:463-571) marks AITER weights shuffled; "
+         "quantization/fp8.py Fp8MoEMethod.__init__ (:477-504) AST-identical, create_weights (:506-647) sizes w13 "
+         "as moe.w13_num_shards (2 for gated experts, config.py) x intermediate as before, _setup_kernel / "
+         "process_weights_after_loading (:649-687, :689-738) pass EPLB and is_act_and_mul flags (EPLB refused); "
+         "TritonExperts workspace as rule moe_persistent_workspace 0.28.0"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
@@ -1214,7 +1310,7 @@ RULES = (
          "apply_routed_scale_to_output from DeepseekV2DecoderLayer.__init__ (:1178-1270: not "
          "rocm_aiter_ops.is_fused_moe_enabled(), True on CUDA as 0.25.1's); DeepseekV2MLAAttention.__init__ "
          "(:961-1166) changes the V3.2 indexer's MTP skip_topk only"),
-    Rule("deepseek_v2_forward_read", "0.27.0", None, True,
+    Rule("deepseek_v2_forward_read", "0.27.0", "0.27.1", True,
          "models/deepseek_v2.py (0.27.0; FINDINGS_h31_v27moe.md): DeepseekV2DecoderLayer.forward / __init__, "
          "DeepseekV2MoE.forward, DeepseekV2Model.__init__, DeepseekV2MLP AST-identical to 0.26.0 (:1292-1363, "
          ":1198-1290, :399-428, :1370-1428, :232-276); DeepseekV2Model.forward (:1433-1517) drops "
@@ -1224,6 +1320,12 @@ RULES = (
          "(the renamed FusedMoE); DeepseekV2MLAAttention.__init__ (:968-1186) builds q_proj / q_b_proj as "
          "DCPGroupColumnParallelLinear only with VLLM_DCP_Q_REPLICATE and decode context parallelism (refused) and "
          "passes the V3.2 indexer's flags (DeepSeek sparse attention, refused)"),
+    Rule("deepseek_v2_forward_read", "0.28.0", None, True,
+         "models/deepseek_v2.py (0.28.0): DeepseekV2DecoderLayer.forward (:1286-1357), DeepseekV2Model.__init__ / "
+         "forward (:1364-1422, :1427-1511), DeepseekV2MLP (:232-276) AST-identical; DeepseekV2MoE.forward (:393-416) "
+         "keeps the internal-router call only (the other branch was dead), DeepseekV2MoE.__init__ (:280-391) drops "
+         "unused EP fields, DeepseekV2DecoderLayer.__init__ / DeepseekV2MLAAttention.__init__ add type "
+         "annotations and asserts; layers/mla.py byte-identical"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1443,8 +1545,12 @@ RULES = (
     Rule("kv_cache_dtypes_unmodelled", "0.20.0", "0.24.0",
          tuple(d for d in KV_CACHE_DTYPES_NOT_MODELLED if d != "int4_per_token_head"),
          "vllm/config/cache.py: CacheDType (0.20.0 and 0.21.0 lines 22-38; 0.22.0 lines 18-34)"),
-    Rule("kv_cache_dtypes_unmodelled", "0.25.0", None, KV_CACHE_DTYPES_NOT_MODELLED,
+    Rule("kv_cache_dtypes_unmodelled", "0.25.0", "0.27.1", KV_CACHE_DTYPES_NOT_MODELLED,
          "vllm/config/cache.py: CacheDType (0.25.0 lines 19-36 add int4_per_token_head)"),
+    # 0.28.0 adds nvfp4_4over6 (the NVFP4 page with a per-16-values choice of scale; kv_cache_interface.py
+    # get_kv_quant_mode :88 maps every nvfp4* to KVQuantMode.NVFP4), left out likewise.
+    Rule("kv_cache_dtypes_unmodelled", "0.28.0", None, KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6",),
+         "vllm/config/cache.py: CacheDType (0.28.0 lines 19-37 add nvfp4_4over6)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -1656,7 +1762,7 @@ RULES = (
     # 0.27.0 (FINDINGS_h31_v27moe.md): read against 0.26.0; what changed is decode-context-parallel query
     # replication (refused), DeepSeek sparse attention's masked-MHA prefill (refused) and layers/mla.py's
     # order (the query projection after kv_a_layernorm: the same tensors alive once both ran).
-    Rule("mla_forward_read", "0.27.0", None, True,
+    Rule("mla_forward_read", "0.27.0", "0.27.1", True,
          "vllm/model_executor/layers/attention/mla_attention.py (0.27.0; 0.26.0 lines after the slash): "
          "MLAAttention.forward_impl (:687-992 / :672-946) keeps the attn_metadata-None branch of the profile run "
          "(:722-741 / :706-724) as it was: one transient chunked_prefill_workspace_size x heads x (qk_nope + v) "
@@ -1675,6 +1781,20 @@ RULES = (
          "the same layer's forward_impl moment, where the output and the chunked-prefill tensor are alive instead), and "
          "multiplies by a g_proj gate only where MLAModules has one (None for DeepSeek); MLA decode backends on 9.x "
          "(flashattn_mla.py, flashmla.py, cutlass_mla.py) byte-identical"),
+    Rule("mla_forward_read", "0.28.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.28.0, read against 0.27.1): MLAAttention.forward_impl "
+         "(:722-1022) keeps the attn_metadata-None branch of the profile run (:757-776): one transient "
+         "chunked_prefill_workspace_size x heads x (qk_nope + v) tensor and a zero-filled output; "
+         "MLACommonMetadataBuilder.determine_chunked_prefill_workspace_size (:1995-2020) now ends in "
+         "align_mla_chunked_context_workspace_size (:1729-1741: round up to the block size, lcm with DCP) instead "
+         "of max(..., max_num_seqs x block_size): the same 65,536 tokens where the 64 Ki cap binds, never more "
+         "where it does not than min(max(8 x max_model_len, 4 x max_num_seqs x block), 64 Ki) rounded to a block; "
+         "MLAAttention.forward (:644-720) drops the deprecated calculate_kv_scales call; __init__ (:393-632) takes "
+         "a sliding_window (SlidingWindowMLA, DeepSeek-V4 only: no dense-MLA model passes one, layers/mla.py "
+         "byte-identical) and builds an MLADCPManager only with decode context parallelism (refused); "
+         "process_weights_after_loading (:1024-1141) AST-identical; get_kv_cache_spec (:1146-1169) builds the same "
+         "MLAAttentionSpec (state_content_bytes only for fp8_ds_mla); flashattn_mla.py, flashmla.py, cutlass_mla.py "
+         "byte-identical"),
     # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
     #    None: any (FlashAttnPrefillBackend had no supported_mla_dimensions up to 0.25.1); else
     #    {"every": dims FlashAttention's prefill takes on any FlashAttention version, "not_fa4": dims it takes
@@ -1698,7 +1818,7 @@ RULES = (
          "re-raises "
          "for dense MLA; v1/attention/backends/fa_utils.py get_flash_attn_version (:132-262): FA3 on 9.x, FA4 on "
          "10.x where installed, else FA2"),
-    Rule("mla_prefill_dimensions", "0.27.0", None,
+    Rule("mla_prefill_dimensions", "0.27.0", "0.27.1",
          {"every": ((128, 64, 128), (64, 64, 128)), "not_blackwell": ((192, 64, 256),)},
          "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
          "(0.27.0 :290-307): DeepSeek (128, 64, 128), GLM (192, 64, 256), Mistral S4 (64, 64, 128) under every "
@@ -1706,6 +1826,9 @@ RULES = (
          "FLASH_ATTN alone off Blackwell (ROCm: ROCM_AITER_FA, FLASH_ATTN), on 10.x FLASH_ATTN first except for "
          "GLM's dims, which put TRTLLM_RAGGED first (:69-80, not read); _auto_select_mla_prefill_backend (:160-211) "
          "raises ValueError when none is valid, which MLAAttention.__init__ re-raises for dense MLA"),
+    Rule("mla_prefill_dimensions", "0.28.0", None, {"every": ((128, 64, 128), (64, 64, 128)), "not_blackwell": ((192, 64, 256),)},
+         "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
+         "(0.28.0 :313-330) AST-identical; prefill/selector.py byte-identical to 0.27.1"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
@@ -1807,13 +1930,19 @@ RULES = (
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :90-108) adds 16: 64 MB "
          "for 100 and 103; AllReduceFusionPass.__init__ AST-identical"),
     # 0.27.0 gives capability 10.7 sizes (before, the pass disabled itself there: no size).
-    Rule("allreduce_rms_fusion", "0.27.0", None,
+    Rule("allreduce_rms_fusion", "0.27.0", "0.27.1",
          {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM107,
           "single_dp_pp": False, "multi_node_unread": True},
          "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical to 0.26.0 (0.27.0 :155-175); "
          "config/compilation.py PassConfig.flashinfer_max_size AST-identical (:187-202); "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :104-127) adds 107: "
          "2: 64, 4: 64, 8: 2 MB; AllReduceFusionPass.__init__ (:993-1072) takes the TP group's CPU group"),
+    Rule("allreduce_rms_fusion", "0.28.0", None, {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM107,
+          "single_dp_pp": False, "multi_node_unread": True},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical (0.28.0 :147-167); config/compilation.py "
+         "PassConfig.flashinfer_max_size AST-identical (:187-202); compilation/passes/fusion/allreduce_rms_fusion.py "
+         "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (:104-127) and AllReduceFusionPass.__init__ (:993-1072) AST-identical "
+         "(an AITER output-only pattern is added for ROCm)"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
