@@ -567,13 +567,16 @@ def test_capacity_ctx_up_to_max_model_len(ctx, fits):
 
 # -- kvplan.capacity._suggest: what would fit instead ---------------------------------------------
 def test_suggestions_name_any_positive_length_that_fits():
-    """Pages of one token, memory for one token: max_model_len 1 is suggested; memory for two
-    tokens and max_model_len 1: two requests of 2 tokens do not fit, two of 1 token do."""
+    """Pages of one token, memory for two tokens: max_model_len 2 is suggested; memory for one token:
+    no max_model_len, since at max_model_len 1 a one-token prompt leaves no room for the output token
+    (Pool.aborts_every_prompt). Memory for four tokens and max_model_len 2: two requests of 3 tokens
+    do not fit, two of 2 tokens do."""
     from kvplan.capacity import summarize
 
-    assert "max_model_len 1 (--max-model-len 1)" in summarize(_raw_pool(131_072, block_size=1)).suggestions
-    load = summarize(_raw_pool(2 * 131_072, block_size=1, max_model_len=1), ctx=2, batch=2)
-    assert load.suggestions[0] == "a context of 1 tokens for 2 requests (--ctx 1)"
+    assert "max_model_len 2 (--max-model-len 2)" in summarize(_raw_pool(2 * 131_072, block_size=1)).suggestions
+    assert not any(s.startswith("max_model_len") for s in summarize(_raw_pool(131_072, block_size=1)).suggestions)
+    load = summarize(_raw_pool(4 * 131_072, block_size=1, max_model_len=2), ctx=3, batch=2)
+    assert load.suggestions[0] == "a context of 2 tokens for 2 requests (--ctx 2)"
 
 
 def test_suggestions_never_offer_a_context_of_zero():
