@@ -5,7 +5,7 @@ the breakable prefill CUDA graphs, which MLA models keep again (server_args.py
 _disable_breakable_cudagraph_if_incompatible lines 4666-4717 drop the MLA rule: DeepSeek-V3 reserves 1.5 GiB, 0.5.14's
 sum), in the 100 MiB a multimodal model's
 KV budget loses (kv_cache_configurator.py mm_runtime_reservation_gb, 0.5.22's), and in lists (MuseGlimmer,
-InternS2Mobius; all-reduce fusion + DeepSeek-V4 / InternS2Mobius). 0.5.20 and 0.5.21 are modelled too."""
+InternS2Mobius; all-reduce fusion + DeepSeek-V4). 0.5.20 and 0.5.21 are modelled too."""
 from __future__ import annotations
 
 import dataclasses
@@ -118,8 +118,8 @@ def test_rows_that_changed():
     assert set(eng.rule("swa_pool_archs")) - set(old.rule("swa_pool_archs")) == {
         "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration"}
     fused, was = eng.rule("allreduce_rms_fusion"), old.rule("allreduce_rms_fusion")
-    assert {a for a, _ in fused.defaults} - {a for a, _ in was.defaults} == {
-        "DeepseekV4ForCausalLM", "InternS2MobiusForConditionalGeneration"}
+    # overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979: DeepSeek-V4 only (no InternS2Mobius: h33-swa22)
+    assert {a for a, _ in fused.defaults} - {a for a, _ in was.defaults} == {"DeepseekV4ForCausalLM"}
     assert dataclasses.replace(fused, defaults=was.defaults) == was
     assert set(eng.rule("mha_backend_default")["own"]) - set(old.rule("mha_backend_default")["own"]) == {
         "InternS2MobiusForConditionalGeneration"}

@@ -99,8 +99,9 @@ def test_rows_that_changed():
         "Qwen4ExpForConditionalGeneration"}
     assert eng.rule("multimodal")["kv_reserve_mib"] == 100
     fusion, old_fusion = eng.rule("allreduce_rms_fusion"), old.rule("allreduce_rms_fusion")
+    # (0.5.19's list has no InternS2Mobius either: h33-swa22)
     assert dict(fusion.defaults).keys() ^ dict(old_fusion.defaults).keys() == {
-        "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3", "InternS2MobiusForConditionalGeneration"}
+        "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3"}
     own = eng.rule("own_backend_unread")
     assert set(own) - set(old.rule("own_backend_unread")) == {"Qwen3VLForConditionalGeneration",
                                                                "Qwen3VLMoeForConditionalGeneration"}

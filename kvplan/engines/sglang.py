@@ -436,16 +436,29 @@ _SW_0_5_23 = _SW_0_4_9 + (
     "ExaoneMoeForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "DiffusionGemmaForBlockDiffusion",
     "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "InklingForConditionalGeneration", "IQuestQ1ForCausalLM",
     "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration",
-    "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "Step3p5ForCausalLM", "Spark2_5ForCausalLM")
+    "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "Step3p5ForCausalLM", "Spark2_5ForCausalLM",
+    # h33-swa22: the six 0.5.21's row has and this list had lost, each still windowed in 0.5.22 and 0.5.23:
+    # cohere2_vision.py line 145 (Cohere2MoeForCausalLM inside), step3p7.py line 70 (Step3p5ForCausalLM inside),
+    # gemma4_unified.py line 186 (gemma4_causal.py Gemma4TextModel inside), dflash.py DFlashDraftModel (0.5.22 lines
+    # 182-184 / 309 / 760-761, 0.5.23 184-186 / 330 / 819-820), unlimited_ocr.py get_attention_sliding_window_size
+    # lines 96-98, inkling.py InklingForConditionalGenerationMTP (InklingMTPLayer's InklingDecoderLayer, local_extent
+    # on its banded depths: 0.5.22 lines 1741-1754, inkling_common/attn.py line 408; 0.5.23 also
+    # get_attention_sliding_window_size lines 1848-1856)
+    "Cohere2VisionForConditionalGeneration", "Step3p7ForConditionalGeneration",
+    "Gemma4UnifiedForConditionalGeneration", "DFlashDraftModel", "UnlimitedOCRForCausalLM",
+    "InklingForConditionalGenerationMTP")
 #: configs/model_config.py is_hybrid_swa_model, 0.5.23 (lines 2651-2697, with SWA_SINK_ARCHS lines
 #: 88-96 and MIMO_V2_MODEL_ARCHS lines 74-77): the architectures that get a second pool for their
-#: window layers (rule swa_pool_archs).
+#: window layers (rule swa_pool_archs), all 28 (h33-swa22 restored the seven this list had lost: DeepSeek-V4's
+#: three, Step3p5MTP, Step3p7, Gemma4Unified, InklingMTP; 0.5.22 lines 2536-2577 the same less BeamForCausalLM).
 _SWA_POOL_0_5_23 = (
     "BeamForCausalLM", "Llama4ForConditionalGeneration", "GptOssForCausalLM", "GraniteSWAForCausalLM",
     "GraniteMoeSWAForCausalLM", "IQuestQ1ForCausalLM", "IQuestQ1MTP", "MiMoV2ForCausalLM", "MiMoV2FlashForCausalLM",
     "MiMoV2MTP", "Step3p5ForCausalLM", "Gemma4ForCausalLM", "Gemma4ForConditionalGeneration", "EmbeddingGemma2Model",
     "DiffusionGemmaForBlockDiffusion", "LagunaForCausalLM", "MellumForCausalLM", "MuseGlimmerForCausalLM",
-    "MuseGlimmerForConditionalGeneration", "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM")
+    "MuseGlimmerForConditionalGeneration", "InklingForConditionalGeneration", "UnlimitedOCRForCausalLM",
+    "DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN", "DeepseekV4ForCausalLMDSpark", "Step3p5MTP",
+    "Step3p7ForConditionalGeneration", "Gemma4UnifiedForConditionalGeneration", "InklingForConditionalGenerationMTP")
 #: 0.5.16 and 0.5.17's modules that pass a sliding window (rule sliding_window_archs; h32-sgl516), and their
 #: is_hybrid_swa_model architectures (rule swa_pool_archs: configs/model_config.py 0.5.16 lines 1903-1941).
 _SW_0_5_16 = _SW_0_4_9 + (
@@ -465,6 +478,11 @@ _SWA_POOL_0_5_16 = (
 #: 0.5.18's MuseGlimmer (models/muse_glimmer.py: a sliding window on its sliding layers; configs/model_config.py
 #: is_hybrid_swa_model lines 2050-2090)
 _MUSE_GLIMMER = ("MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration")
+#: the draft names configs/model_config.py gives MiMo-V2's and Step-3.5's MTP heads (0.5.18 lines 671 / 674 / 685),
+#: in is_hybrid_swa_model from 0.5.16 at least (0.5.16 lines 1903-1941, 0.5.17 1988-2026, 0.5.18 2050-2090,
+#: 0.5.19 2115-2155, 0.5.20 2340-2379, 0.5.21 2454-2494): h33-swa22 added them to 0.5.16-0.5.21's swa_pool_archs
+#: rows (0.5.22 / 0.5.23: _SWA_POOL_0_5_23)
+_MTP_SWA = ("MiMoV2MTP", "Step3p5MTP")
 
 
 def _full_windows(spec):
@@ -695,13 +713,14 @@ _FUSION_PATHS_0_5_13 = _FUSION_PATHS_0_5_9 + ("MistralLarge3ForCausalLM",)
 _FUSION_AUTO_0_5_14 = _FUSION_AUTO_0_5_13 + ("Qwen3VLMoeForConditionalGeneration", "NemotronHForCausalLM",
                                              "NemotronHPuzzleForCausalLM")
 _FUSION_PATHS_0_5_14 = _FUSION_PATHS_0_5_13 + ("Qwen3VLMoeForConditionalGeneration",)
-#: 0.5.18 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979) adds DeepseekV4ForCausalLM and
-#: InternS2MobiusForConditionalGeneration (both refused before any all-reduce is timed: no rotary table read).
-_FUSION_AUTO_0_5_18 = _FUSION_AUTO_0_5_14 + ("DeepseekV4ForCausalLM", "InternS2MobiusForConditionalGeneration")
-#: 0.5.20 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010): 0.5.18's without
-#: InternS2MobiusForConditionalGeneration (0.5.19's frozenset has none either), with Qwen4Exp and NemotronH Omni (both
-#: not imported by kvplan).
-_FUSION_AUTO_0_5_20 = tuple(a for a in _FUSION_AUTO_0_5_18 if a != "InternS2MobiusForConditionalGeneration") + (
+#: 0.5.18 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 1959-1979, 17 names) adds
+#: DeepseekV4ForCausalLM (refused before any all-reduce is timed: no rotary table read). Not
+#: InternS2MobiusForConditionalGeneration: neither 0.5.18's frozenset nor 0.5.19's (overrides.py lines 944-964) has it
+#: (h33-swa22; overrides.py line 1316 of 0.5.18 is another list).
+_FUSION_AUTO_0_5_18 = _FUSION_AUTO_0_5_14 + ("DeepseekV4ForCausalLM",)
+#: 0.5.20 (arg_groups/overrides.py _FLASHINFER_ALLREDUCE_FUSION_ARCHS lines 988-1010): 0.5.18's with Qwen4Exp and
+#: NemotronH Omni (both not imported by kvplan).
+_FUSION_AUTO_0_5_20 = _FUSION_AUTO_0_5_18 + (
     "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3")
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
@@ -2502,7 +2521,7 @@ RULES = (
         "GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM", "Spark2_5ForCausalLM"),
          "python/sglang/srt/models/ (0.5.19): as 0.5.18, granite.py, granitemoe.py, spark2_5.py"),
     #    0.5.22: the same modules pass a window (no module's window code differs but inkling.py's MTP
-    #    head), less models/beam.py, which 0.5.22 does not have.
+    #    head, whose banded depths still pass local_extent), less models/beam.py, which 0.5.22 does not have.
     #    0.5.21: 0.5.20's and models/gemma4_diffusion.py (DiffusionGemmaForBlockDiffusion: config.sliding_window - 1 on
     #    sliding layers) and iquest_q1.py (IQuestQ1ForCausalLM: config.sliding_window - 1 where is_sliding); no other
     #    module's sliding_window read differs
@@ -2614,25 +2633,27 @@ RULES = (
          "arg_groups/overrides.py _gpt_oss_overrides lines 475-570 (no disable_hybrid_swa_memory)"),
     #    0.5.16 and 0.5.17: is_hybrid_swa_model (configs/model_config.py 0.5.16 lines 1903-1941, 0.5.17 lines
     #    1988-2026) + DeepseekV4ForCausalLMDSpark, MellumForCausalLM, InklingForConditionalGeneration(+MTP)
-    Rule("swa_pool_archs", "0.5.16", "0.5.17", {a: () for a in _SWA_POOL_0_5_16},
+    Rule("swa_pool_archs", "0.5.16", "0.5.17", {a: () for a in _SWA_POOL_0_5_16 + _MTP_SWA},
          "python/sglang/srt/configs/model_config.py (0.5.16) is_hybrid_swa_model lines 1903-1941; 0.5.17 lines "
          "1988-2026; arg_groups/overrides.py _gpt_oss_overrides (0.5.16) lines 578-671"),
     #    0.5.18: is_hybrid_swa_model (configs/model_config.py lines 2050-2090) + MuseGlimmerForCausalLM and
     #    MuseGlimmerForConditionalGeneration
-    Rule("swa_pool_archs", "0.5.18", "0.5.18", {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER},
+    Rule("swa_pool_archs", "0.5.18", "0.5.18", {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + _MTP_SWA},
          "python/sglang/srt/configs/model_config.py (0.5.18) is_hybrid_swa_model lines 2050-2090"),
     #    0.5.19: + GraniteSWAForCausalLM, GraniteMoeSWAForCausalLM (SWA_SINK_ARCHS lines 54-60, with GptOss;
     #    is_hybrid_swa_model lines 2115-2155)
     #    0.5.20 the same (configs/model_config.py is_hybrid_swa_model lines 2340-2379 and SWA_SINK_ARCHS lines 54-60,
     #    identical)
     Rule("swa_pool_archs", "0.5.19", "0.5.20",
-         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM")},
+         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + _MTP_SWA + ("GraniteSWAForCausalLM",
+                                                                         "GraniteMoeSWAForCausalLM")},
          "python/sglang/srt/configs/model_config.py (0.5.19) is_hybrid_swa_model lines 2115-2155, SWA_SINK_ARCHS lines "
          "54-60"),
     #    0.5.21: is_hybrid_swa_model (configs/model_config.py lines 2454-2494) + DiffusionGemmaForBlockDiffusion, and
     #    SWA_SINK_ARCHS (lines 86-94) + IQuestQ1ForCausalLM, IQuestQ1MTP (0.5.22's lists but EmbeddingGemma2)
     Rule("swa_pool_archs", "0.5.21", "0.5.21",
-         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + ("GraniteSWAForCausalLM", "GraniteMoeSWAForCausalLM",
+         {a: () for a in _SWA_POOL_0_5_16 + _MUSE_GLIMMER + _MTP_SWA + ("GraniteSWAForCausalLM",
+                                                                         "GraniteMoeSWAForCausalLM",
                                                               "DiffusionGemmaForBlockDiffusion", "IQuestQ1ForCausalLM",
                                                               "IQuestQ1MTP")},
          "sglang/srt/configs/model_config.py (0.5.21) is_hybrid_swa_model lines 2454-2494, SWA_SINK_ARCHS lines 86-94"),
@@ -3272,7 +3293,8 @@ RULES = (
     #    mm_disabled_models + InklingForConditionalGeneration (not read: refused by the rotary rule); the sub-config test
     #    and adjust_mem_fraction_for_vlm (server_args.py 0.5.16 lines 7954-7990, called lines 4091-4095; 0.5.17 lines
     #    9083-9119, called lines 4790-4800, not on a PD decode node) identical.
-    Rule("vlm_fraction", "0.5.16", "0.5.17", VLMFraction(_MM_0_5_16, _MM_OFF_0_5_1, None, any_tower=True),
+    Rule("vlm_fraction", "0.5.16", "0.5.17",
+         VLMFraction(_MM_0_5_16, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _ARGS + " (0.5.16) _handle_gpu_memory_settings lines 4091-4095 (is_multimodal and not --language-only) -> "
          "adjust_mem_fraction_for_vlm lines 7954-7990 (as 0.5.15's); " + _MC + " lines 1692-1761 "
          "(multimodal_model_archs); 0.5.17 server_args.py lines 4790-4800, 9083-9119"),
@@ -3280,13 +3302,18 @@ RULES = (
     #    lines 1822-1893); mm_disabled_models (lines 347-352) and adjust_mem_fraction_for_vlm (server_args.py lines
     #    9527-9563, called lines 4985-4996, not with the new --language-model-only) identical; a config that says
     #    language_model_only: true is not multimodal (ModelConfig.__init__ lines 331, 452-459)
-    Rule("vlm_fraction", "0.5.18", "0.5.18", VLMFraction(_MM_0_5_18, _MM_OFF_0_5_1, None, any_tower=True),
+    Rule("vlm_fraction", "0.5.18", "0.5.18",
+         VLMFraction(_MM_0_5_18, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _ARGS + " (0.5.18) _handle_gpu_memory_settings lines 4985-4996 -> adjust_mem_fraction_for_vlm lines "
          "9527-9563; " + _MC + " lines 347-352 (mm_disabled_models), 452-459 (is_multimodal), 1822-1893 "
          "(multimodal_model_archs)"),
     #    0.5.19: + Dots3NoteForCausalLM (multimodal_model_archs lines 1886-1958); the adjustment a rename
     #    (arg_groups/memory_hook.py lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389)
-    Rule("vlm_fraction", "0.5.19", "0.5.19", VLMFraction(_MM_0_5_19, _MM_OFF_0_5_1, None, any_tower=True),
+    #    0.5.16-0.5.19: mm_disabled_models has InklingForConditionalGeneration too (0.5.16 lines 309-314, 0.5.17
+    #    lines 331-336, 0.5.18 lines 347-352, 0.5.19 lines 372-377: Gemma3, Llama4, Step3VL, Inkling; h33-swa22), so
+    #    Inkling is served as its language model
+    Rule("vlm_fraction", "0.5.19", "0.5.19",
+         VLMFraction(_MM_0_5_19, _MM_OFF_0_5_1 + ("InklingForConditionalGeneration",), None, any_tower=True),
          _MEM23 + " (0.5.19) handle_gpu_memory_settings lines 266-281 -> adjust_mem_fraction_for_vlm lines 352-389; "
          + _MC + " lines 372-377 (mm_disabled_models), 1886-1958 (multimodal_model_archs)"),
     #    0.5.21 the same (kv_cache_dtype.py configure_kv_cache_dtype lines 23-99 = 0.5.22's; fp8.py
