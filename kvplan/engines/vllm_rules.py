@@ -5,7 +5,7 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.28.0 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.29.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
@@ -31,8 +31,14 @@ vllm/utils/mem_utils.py is byte-identical and Worker.determine_available_memory 
 profiled pool stays refused and it is planned with the KV memory given, as 0.27.x; what changes for
 kvplan is the scheduler defaults on GPUs of 160 GiB or more (rule ``scheduler_defaults``), Model Runner
 V2's dummy idx_mapping (int64, rule ``v2_runner_memory``), the V2 architecture list (rule
-``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). Later releases
-are refused (see ``REFUSED``): from 0.29.0 Model Runner V2 runs wherever its features are supported.
+``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). 0.29.0 was read
+against 0.28.0 (docs/findings/FINDINGS_h33_v29.md): memory_profiling is unchanged, so it too is planned
+with the KV memory given only; Model Runner V2 runs every model by default (rule ``v2_default_all``:
+no architecture list), so models with experts, MLA or state-space layers are refused unless
+VLLM_USE_V2_MODEL_RUNNER=0 (their V1 paths compare as 0.28.0's); the start-up check holds back the null
+block (kvplan.paging rule ``null_block_in_check``), head-size-256 models on compute capability 10.x / 11.x
+(rule ``fa4_hd256_block``), unequal page sizes (paging rule ``unify_page_sizes``) and refined fp8 expert
+blocks (rule ``moe_fp8_block_refined``) are refused. Later releases are refused (see ``REFUSED``).
 """
 
 from __future__ import annotations
