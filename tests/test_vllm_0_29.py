@@ -197,3 +197,21 @@ def test_engine_models_0_29_0():
     for removed in ("RWForCausalLM", "MPTForCausalLM", "ArcticForCausalLM", "CheersForConditionalGeneration"):
         assert archs[removed][-1][1] == "0.28.0"
     assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.29.0"]
+
+
+def test_unequal_pages_refused():
+    """0.29.0's unify_kv_cache_spec_page_size (:1135-1197) pads every non-MLA page that does not divide the
+    largest and get_kv_cache_groups may pack unequal pages (:1668-1797), neither read: layers with
+    different page sizes are refused, even where one divides the other (0.28.0 gives the smaller page a
+    block twice as long)."""
+    from kvplan.layers import FullAttention, SlidingWindow
+    from kvplan.paging import LayerSet, _unify_pages, vllm_paging
+
+    full = FullAttention(kv_heads=8, head_dim=128, v_head_dim=128)
+    window = SlidingWindow(kv_heads=4, head_dim=128, v_head_dim=128, window=4096)
+    sets = (LayerSet(full, 4, 4, 16 * 8 * 256 * 2, 16), LayerSet(window, 4, 4, 16 * 4 * 256 * 2, 16))
+    assert [s.block_size for s in _unify_pages(sets, vllm_paging("0.28.0"))] == [16, 32]
+    with pytest.raises(BadInputError, match=r"^vllm==0\.29\.0: layers have different page sizes \(.*65,536 B.*"
+                                            r"32,768 B\): vLLM pads or packs them .* which kvplan has not read"):
+        _unify_pages(sets, vllm_paging("0.29.0"))
+    assert _unify_pages(sets[:1], vllm_paging("0.29.0")) == sets[:1]
