@@ -124,12 +124,22 @@ RULES = (
     # "pad": as True where pages divide; a page that does not is padded to the largest (same block size)
     # when its attention backend reads pages by the block stride, else vLLM raises. kvplan does not model
     # which backends do, so it refuses that case.
-    Rule("unify_page_sizes", "0.24.0", None, "pad",
+    Rule("unify_page_sizes", "0.24.0", "0.28.0", "pad",
          _KCU + ": unify_kv_cache_spec_page_size (0.24.0 :1049-1100): a smaller page that does not divide the "
          "largest gets page_size_padded = the largest page (" + _KCI + " AttentionSpec.page_size_padded :165, "
          "page_size_bytes :178-180) when spec.indexes_kv_by_block_stride, set from the backend's "
          "indexes_kv_by_block_stride (vllm/v1/attention/backend.py :204-, gpu_model_runner.py get_kv_cache_spec "
          ":7493-7499), else NotImplementedError"),
+    # 0.29.0 pads every non-MLA attention page that does not divide the largest, and may pack unequal pages
+    # (a block-outermost layout): "unread", refused where pages differ (_unify_pages).
+    Rule("unify_page_sizes", "0.29.0", "0.29.0", "unread",
+         _KCU + " (0.29.0): unify_kv_cache_spec_page_size (:1135-1197) pads every non-MLA AttentionSpec page that "
+         "does not divide the largest (the indexes_kv_by_block_stride opt-in is gone) and raises for MLA; "
+         "get_kv_cache_groups (:1902-1986) takes _get_packed_kv_cache_groups (:1668-1797) for unequal pages "
+         "under a block-outermost KV-cache layout (:1682-1685; the layout resolved from the backends' "
+         "get_supported_kv_cache_layouts, not read)"),
+    Rule("unify_page_sizes", "0.33.0", None, "pad",
+         "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
          _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
     Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
@@ -144,7 +154,11 @@ RULES = (
          "vllm/v1/core/block_pool.py: BlockPool.__init__: null_block = free_block_queue.popleft()"),
     Rule("null_block_in_check", "0.8.0", "0.28.0", False, _KCU + ": check against the whole memory"),
     Rule("null_block_in_check", "0.29.0", None, True,
-         _KCU + " (0.33.0: " + _KCP + "): get_kv_cache_configs 'Reserve the null block'"),
+         _KCU + " (0.29.0; 0.33.0: " + _KCP + "): get_kv_cache_configs 'Reserve the null block' (0.29.0 :2316-2322: "
+         "check_memory = avail_mem - _pool_bytes_per_block(groups) for auto-fit and the capacity check, the "
+         "allocation keeping the whole memory), check_enough_kv_cache_memory (:975-983) likewise; "
+         "_pool_bytes_per_block (:1082-1089) = _get_kv_cache_bytes_per_block (:1358-1370), the layers' pages of "
+         "the largest group (group size x page for one page size)"),
     Rule("override_in_check", "0.8.0", "0.20.0", False,
          _KCU + ": num_gpu_blocks_override applied after the memory check"),
     Rule("override_in_check", "0.20.1", None, True,
@@ -285,6 +299,25 @@ RULES = (
          "(above) and leaves the 'GPU KV cache size' / 'Maximum concurrency' figures to update_kv_cache_capacity "
          "(:1861-1875, one log line, the same get_kv_cache_capacity numbers; v1/engine/core.py :325); no null "
          "block in the check (0.29.0 adds it); block_pool.py BlockPool.__init__ (:162-196) AST-identical"),
+    # 0.29.0 (FINDINGS_h33_v29.md), read against 0.28.0: pages, grouping and admission of these kinds are
+    # 0.28.0's for one page size; unequal pages are refused (rule unify_page_sizes "unread").
+    Rule("modelled_kinds", "0.29.0", "0.29.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCI + " (0.29.0): AttentionSpec.page_size_bytes / real_page_size_bytes (:419-423, :426-430) AST-identical, "
+         "unpadded_page_size_bytes (:415-416) = num_heads x num_states x state bytes with num_states = block_size // "
+         "tokens_per_state (1 token a state for attention, :392): the 0.28.0 bytes; SlidingWindowSpec (:695-749), "
+         "ChunkedLocalAttentionSpec (:655-691), FullAttentionSpec.max_memory_usage_bytes (:464-469) AST-identical; "
+         "FullAttentionSpec / MLAAttentionSpec lose indexes_kv_by_block_stride (merge :484-533); " + _KCU + ": "
+         "get_kv_cache_config_from_groups (:1407-1497) now one path, num_blocks = available_memory // "
+         "_get_kv_cache_bytes_per_block(groups) (:1445, :1358-1370: the largest group's layer pages, group size x "
+         "page for one page size, so floor(a / (p x n)) blocks as 0.28.0's), may_override_num_blocks (:1446); "
+         "_get_kv_cache_groups_uniform_page_size (:1205-1345), get_max_concurrency_for_kv_cache_config (:1047-1069), "
+         "is_kv_cache_spec_uniform (:1022-1044), _auto_fit_max_model_len (:2108-2169), "
+         "_project_kv_cache_groups_to_worker (:2172-2211), unify_hybrid_kv_cache_specs (:1609-1630), "
+         "_promote_local_kv_cache_specs (:1500-1572) AST-identical; _max_memory_usage_bytes_from_groups "
+         "(:2041-2070) = bytes per block x the groups' cdiv(max bytes, page), the same for one page size; "
+         "check_enough_kv_cache_memory (:955-989) and get_kv_cache_configs (:2214-2367) hold back the null block "
+         "(rule null_block_in_check); get_kv_cache_groups (:1902-1986) packs unequal pages (rule "
+         "unify_page_sizes); block_pool.py BlockPool.__init__ (:162-196) AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
@@ -339,7 +372,7 @@ class Paging:
     grouping: str = "global"
     group_size_ratio: Fraction | None = Fraction(3, 2)
     uniform_type_pages: bool = True
-    unify_page_sizes: bool | str = False  # "pad": vLLM 0.24.0+ (rule unify_page_sizes)
+    unify_page_sizes: bool | str = False  # "pad": vLLM 0.24.0-0.28.0, "unread": 0.29.0+ (rule unify_page_sizes)
     unequal_pages_per_layer: bool = True  # the approximation; vLLM rules refuse instead
     concurrency: str = "blocks"
     kv_size_report: str = "blocks_per_group"
@@ -629,6 +662,10 @@ def _unify_pages(sets: tuple[LayerSet, ...], paging: Paging) -> tuple[LayerSet, 
     if not paging.unify_page_sizes:
         raise paging.refuse(f"refuses to start: layers have different page sizes ({desc})",
                             paging.sources.get("unify_page_sizes", ""))
+    if paging.unify_page_sizes == "unread" and len({s.page_bytes for s in sets}) > 1:
+        raise paging.refuse(f"layers have different page sizes ({desc}): vLLM pads or packs them (kv_cache_utils.py "
+                            f"unify_kv_cache_spec_page_size, _get_packed_kv_cache_groups), which kvplan has not read "
+                            f"for this release", paging.sources.get("unify_page_sizes", ""))
     top = max(s.page_bytes for s in sets)
     out = []
     for s in sets:

@@ -62,24 +62,22 @@ def test_names_resolve_to_one_release(name, label):
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.28.0"),
+    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.29.0"),
     ("vllm==0.11.5", "is not a release kvplan models"),
     # vllm/config/vllm.py: Model Runner V2 by default for DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES only in
     # 0.22.0-0.28.0 (0.22.0-0.28.0 modelled for the others; from 0.25.0 also every model without experts or
     # state-space layers), wherever its features are supported from 0.29.0;
     # the CUDA-graph estimate throughout; 0.27.0 modelled from h31-v27 (tests/test_vllm_0_27.py), 0.27.1 as 0.27.0,
-    # 0.28.0 read against 0.27.1 (tests/test_vllm_0_28.py)
-    ("vllm==0.29.0", "is the default wherever its features are supported (vllm/config/vllm.py use_v2_model_runner: "
-                     "no architecture list from 0.29.0), which kvplan has not read past 0.28.0"),
-    ("vllm==0.29.0", "its non-KV memory is measured from the device's free memory (vllm/utils/mem_utils.py"),
-    ("vllm==0.29.0", "CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 by default since 0.20.0"),
-    ("vllm==0.33.0", "Model Runner V2, whose profile run kvplan has read only for models without experts, "
-                     "state-space or MLA layers, is the default wherever its features"),
-    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.28.0, as of 2026-11-30"),
+    # 0.28.0 read against 0.27.1 (tests/test_vllm_0_28.py), 0.29.0 against 0.28.0 (tests/test_vllm_0_29.py)
+    ("vllm==0.30.0", "vllm 0.30.0 is not modelled: kvplan has not read it against 0.29.0 (its non-KV memory is "
+                     "still measured from the device's free memory: vllm/utils/mem_utils.py"),
+    ("vllm==0.33.0", "vllm 0.33.0 is not modelled: kvplan has not read it against 0.29.0"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.29.0, as of 2026-11-30"),
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan models"),  # 0.25.0 and 0.25.1 were published
     ("vllm==0.26.1", "vllm 0.26.1 is not a release kvplan models"),  # 0.26.0 and 0.27.0 were published
     ("vllm==0.27.2", "vllm 0.27.2 is not a release kvplan models"),  # 0.27.1 was (modelled), then 0.28.0
-    ("vllm==0.28.1", "vllm 0.28.1 is not a release kvplan knows of"),  # 0.28.0 was (modelled), then 0.29.0
+    ("vllm==0.28.1", "vllm 0.28.1 is not a release kvplan models"),  # 0.28.0 was (modelled), then 0.29.0
+    ("vllm==0.29.1", "vllm 0.29.1 is not a release kvplan knows of"),  # 0.29.0 was (modelled), then 0.30.0
     # no .postN between 0.5.19 and 0.5.23 was published (pip index versions sglang)
     ("sglang==0.5.20.post1", "sglang 0.5.20.post1 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
     ("sglang==0.5.18.post1", "sglang 0.5.18.post1 is not a release kvplan models"),
@@ -336,6 +334,8 @@ def test_allreduce_rms_fusion_says_why_the_default_is_off():
     rows = [r.value["max_bytes"] for r in R.RULES if r.name == "allreduce_rms_fusion" and r.value is not None]
     below_16 = [{cc: {tp: b for tp, b in t[cc].items() if tp < 16} for cc in ((9, 0), (10, 0))} for t in rows]
     assert all(t == below_16[0] for t in below_16)
-    assert [16 in t[(10, 0)] for t in rows] == [False] * (len(rows) - 3) + [True, True, True]
-    # 0.27.0 adds capability 10.7 (allreduce_rms_fusion.py FI_ALLREDUCE_FUSION_MAX_SIZE_MB 107); 0.28.0 keeps it
-    assert [(10, 7) in t for t in rows] == [False] * (len(rows) - 2) + [True, True]
+    assert [16 in t[(10, 0)] for t in rows] == [False] * (len(rows) - 4) + [True] * 4
+    # 0.27.0 adds capability 10.7 (allreduce_rms_fusion.py FI_ALLREDUCE_FUSION_MAX_SIZE_MB 107); 0.28.0 and
+    # 0.29.0 keep it; 0.29.0 raises 10.3 at tp 8 from 2 to 4 MB (:116-121)
+    assert [(10, 7) in t for t in rows] == [False] * (len(rows) - 3) + [True] * 3
+    assert [t.get((10, 3), {}).get(8) for t in rows][-4:] == [2 * MIB, 2 * MIB, 2 * MIB, 4 * MIB]

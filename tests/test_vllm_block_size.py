@@ -197,9 +197,8 @@ def test_blackwell_refusal_names_the_compute_capability():
 
 
 @pytest.mark.parametrize("release, reason", [
-    ("0.29.0", "CUDA-graph memory estimate"), ("0.33.0", "CUDA-graph memory estimate"),
-    ("0.29.0", "Model Runner V2"), ("0.33.0", "Model Runner V2"), ("0.29.0", "not read past 0.28.0"),
-    ("0.29.0", "non-KV memory is measured from the device's free memory"),  # 0.28.0 modelled from h33-v28
+    ("0.30.0", "not read it against 0.29.0"), ("0.33.0", "not read it against 0.29.0"),
+    ("0.30.0", "non-KV memory is still measured from the device's free memory"),  # 0.29.0 modelled from h33-v29m
 ])
 def test_newer_vllm_releases_are_refused_with_their_reason(release, reason):
     """vllm_rules.REFUSED: the reason of the newest entry at or below the release."""

@@ -434,17 +434,17 @@ class VLLM(Engine):
         off by default (pass_config.enable_sp: IS_DENSE is False, config/vllm.py 0.25.0 :95)."""
         if self.rule("v2_model_runner_architectures") is None or self.use_v2_model_runner is False:
             return False
-        if self.use_v2_model_runner:
-            return True
+        if self.use_v2_model_runner or self.rule("v2_default_all"):
+            return True  # 0.29.0+: every model (rule v2_default_all)
         if spec.moe is None and not any(_states(spec)) and self.rule("v2_model_runner_dense"):
             return True
         return spec.architecture in (self.rule("v2_model_runner_architectures") or ())
 
     def v2_unplanned(self, spec) -> str | None:
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
-        ``v2_runner_memory``: 0.25.0-0.28.0, models without experts, state-space or MLA layers)."""
+        ``v2_runner_memory``: 0.25.0-0.29.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.28.0 only
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.29.0 only
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
@@ -485,7 +485,7 @@ class VLLM(Engine):
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
 
         def on_v2(rel: Release) -> bool:  # does ``rel`` run this spec (any listed one, no architecture) on V2
-            if dense and BOOK.value("v2_model_runner_dense", rel):
+            if BOOK.value("v2_default_all", rel) or (dense and BOOK.value("v2_model_runner_dense", rel)):
                 return True
             return bool(set(BOOK.value("v2_model_runner_architectures", rel) or ())
                         & ({spec.architecture} if spec.architecture else set(v2)))
@@ -501,6 +501,10 @@ class VLLM(Engine):
         way_out = (f"plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command{given}, or use "
                    f"--engine vllm=={earlier}")
         where = "vllm/config/vllm.py DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES"
+        if self.rule("v2_default_all"):
+            raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every model, with experts, MLA "
+                                f"or state-space layers too (vllm/config/vllm.py VllmConfig.use_v2_model_runner: no "
+                                f"architecture list from 0.29.0; V1 only for a feature V2 lacks); {way_out}")
         if dense and self.rule("v2_model_runner_dense"):
             raise BadInputError(f"{self.name} runs {spec.name} on {runner}, by default: every generating model "
                                 f"without experts or state-space layers (vllm/config/vllm.py "
@@ -670,8 +674,9 @@ class VLLM(Engine):
         VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0 (measured, not subtracted, as up to 0.19.1), or,
         up to 0.25.1, a GPU that is not CUDA (AMD: not measured; 0.26.0 measures on ROCm too, rule
         ``cudagraph_estimate_on_amd``). Model Runner V2 (``spec`` run on it, ``runs_v2``) subtracts
-        none: its profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py 0.25.0
-        :680-682, 0.26.0 :705-707, 0.27.0 :749-751), and its profile forward is eager whatever the mode (need_eager=
+        none up to 0.28.0: its profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py 0.25.0
+        :680-682, 0.26.0 :705-707, 0.27.0 :749-751; 0.29.0 :896-898 measures, cudagraph_utils.py
+        profile_cudagraph_memory :718-, where rule non_kv_from_free_memory refuses first), and its profile forward is eager whatever the mode (need_eager=
         is_profile, 0.25.0 :1162); its graphs are captured after the KV cache is allocated. kvplan
         has read V2 on CUDA only: an AMD GPU is refused there.
 
@@ -815,6 +820,16 @@ class VLLM(Engine):
             self.check_mla_prefill(spec, gpu)
         self.check_attention_features(spec, gpu)
         cc = gpu.compute_capability
+        if (self.rule("fa4_hd256_block") and not spec.has_mla and cc is not None and cc[0] in (10, 11)
+                and 256 in (spec.head_dim, spec.v_head_dim)):
+            raise BadInputError(
+                f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): {spec.name} has "
+                f"head size 256, for which FlashAttention 4's dedicated kernel takes 128-token kernel blocks "
+                f"(vllm/v1/attention/backends/flash_attn.py FlashAttentionBackend.get_supported_kernel_block_sizes "
+                f"0.29.0 :111-116, fa_utils.py uses_fa4_hd256_kernel :224-233, FA4_HD256_PAGE_SIZE :14): the block "
+                f"size of its layers (a sliding-window layer takes the smallest kernel block) depends on which "
+                f"backend and FlashAttention version start, which kvplan has not read; use --engine "
+                f"vllm=={self.newest_release_where('fa4_hd256_block', False)}")
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if spec.has_mla:
@@ -1445,6 +1460,17 @@ class VLLM(Engine):
             raise BadInputError(f"{self.name} runs {spec.name} through vllm/model_executor/models/deepseek_v2.py, whose "
                                 f"decoder forward kvplan has not read for this release's profile run; use --engine "
                                 f"vllm=={self.newest_release_where('deepseek_v2_forward_read', True)}")
+        if (self.rule("moe_fp8_block_refined") and weights.format == "fp8" and spec.weights_block is not None
+                and len(spec.weights_block) == 2):
+            block_n, block_k = spec.weights_block
+            shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
+            if shard % block_n or (weights.moe_tp > 1 and shard % block_k):
+                raise BadInputError(
+                    f"{self.name} refines {spec.name}'s fp8 expert block scales to a finer block where the tensor-"
+                    f"parallel shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
+                    f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
+                    f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
+                    f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:

@@ -5,7 +5,7 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.28.0 that runs the V1 model
+Modelled releases: every published vLLM release from 0.8.0 to 0.29.0 that runs the V1 model
 runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
@@ -31,8 +31,14 @@ vllm/utils/mem_utils.py is byte-identical and Worker.determine_available_memory 
 profiled pool stays refused and it is planned with the KV memory given, as 0.27.x; what changes for
 kvplan is the scheduler defaults on GPUs of 160 GiB or more (rule ``scheduler_defaults``), Model Runner
 V2's dummy idx_mapping (int64, rule ``v2_runner_memory``), the V2 architecture list (rule
-``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). Later releases
-are refused (see ``REFUSED``): from 0.29.0 Model Runner V2 runs wherever its features are supported.
+``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). 0.29.0 was read
+against 0.28.0 (docs/findings/FINDINGS_h33_v29.md): memory_profiling is unchanged, so it too is planned
+with the KV memory given only; Model Runner V2 runs every model by default (rule ``v2_default_all``:
+no architecture list), so models with experts, MLA or state-space layers are refused unless
+VLLM_USE_V2_MODEL_RUNNER=0 (their V1 paths compare as 0.28.0's); the start-up check holds back the null
+block (kvplan.paging rule ``null_block_in_check``), head-size-256 models on compute capability 10.x / 11.x
+(rule ``fa4_hd256_block``), unequal page sizes (paging rule ``unify_page_sizes``) and refined fp8 expert
+blocks (rule ``moe_fp8_block_refined``) are refused. Later releases are refused (see ``REFUSED``).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1", "0.28.0",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -66,21 +72,17 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    # 0.29.0 (checked 2026-12-01 in its sdist, not read for planning): vllm/config/vllm.py
-    # VllmConfig.use_v2_model_runner (:645-) has no architecture list (V2 unless a feature it lacks, no
-    # Triton, or ROCM_DEFAULT_MRV1_ARCHITECTURES on ROCm); vllm/envs.py VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS
-    # still defaults to '1' (:2105-2107); vllm/utils/mem_utils.py is byte-identical to 0.28.0's.
-    "0.29.0": "its KV pool is reduced by a CUDA-graph memory estimate (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1 "
-              "by default since 0.20.0, vllm/envs.py) that kvplan does not predict, its non-KV memory is measured from the device's free memory "
-              "(vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0), and Model Runner V2, whose profile run kvplan "
-              "has read only for models without experts, state-space or MLA layers, is the default wherever its "
-              "features are supported (vllm/config/vllm.py use_v2_model_runner: no architecture list from 0.29.0), "
-              "which kvplan has not read past 0.28.0",
+    # 0.30.0-0.33.0: not read against 0.29.0 for planning. Checked 2026-12-01 in their sdists
+    # (FINDINGS_h33_v29.md section 2): vllm/utils/mem_utils.py memory_profiling is AST-identical from 0.27.1
+    # to 0.33.0 (the non-KV memory still the device's free-memory drop).
+    "0.30.0": "kvplan has not read it against 0.29.0 (its non-KV memory is still measured from the device's free "
+              "memory: vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0, so its profiled pool "
+              "would be refused anyway)",
 }
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
@@ -225,6 +227,8 @@ _FI_MAX_BYTES_TP16 = {**_FI_MAX_BYTES_SM103, (10, 0): {**_FI_MAX_BYTES[(10, 0)],
                       (10, 3): {**_FI_MAX_BYTES_SM103[(10, 3)], 16: 64 * _MIB}}
 #: 0.27.0 adds capability 10.7 (2: 64, 4: 64, 8: 2 MB; no 16).
 _FI_MAX_BYTES_SM107 = {**_FI_MAX_BYTES_TP16, (10, 7): {2: 64 * _MIB, 4: 64 * _MIB, 8: 2 * _MIB}}
+#: 0.29.0 raises capability 10.3 at tp 8 from 2 to 4 MB (allreduce_rms_fusion.py :116-121).
+_FI_MAX_BYTES_SM103_TP8 = {**_FI_MAX_BYTES_SM107, (10, 3): {**_FI_MAX_BYTES_SM107[(10, 3)], 8: 4 * _MIB}}
 
 #: vLLM's SupportsMambaPrefixCaching model classes, 0.11.1-0.15.0 (rule state_prefix_caching; 0.19.1
 #: adds NemotronHPuzzleForCausalLM).
@@ -434,7 +438,7 @@ RULES = (
          "multimodal/gpu_ipc_memory.py reserve_mm_ipc_gpu_memory :155-, 0 B by default: mm_ipc_gpu_memory_gb 0, "
          "VLLM_VIDEO_LOADER_BACKEND 'opencv')"),
     # 0.28.0 (FINDINGS_h33_v28.md): the memory accounting is 0.27.x's, so the profiled pool stays refused.
-    Rule("non_kv_from_free_memory", "0.28.0", None, True,
+    Rule("non_kv_from_free_memory", "0.28.0", "0.28.0", True,
          "vllm/utils/mem_utils.py (0.28.0) byte-identical to 0.27.1's: memory_profiling (:234-326), total_consumed "
          "(:317-320) + transient_peak_headroom (:323-325) = non_kv_cache_memory (:326); vllm/v1/worker/gpu_worker.py "
          "Worker.determine_available_memory AST-identical (0.28.0 :475-626: available = requested_memory - "
@@ -442,6 +446,15 @@ RULES = (
          "that value after the profile run, :489-511); Worker.init_device takes the snapshot (:406) before "
          "init_workspace_manager (:417-421), whose new lanes (_num_workspace_lanes :95-101) are 2 only for a DSpark "
          "drafter on V2 (speculative decoding refused), and before the model runner (:423-438)"),
+    # 0.29.0 (FINDINGS_h33_v29.md): memory_profiling AST-identical; the worker adds a ROCm-only fallback.
+    Rule("non_kv_from_free_memory", "0.29.0", None, True,
+         "vllm/utils/mem_utils.py (0.29.0) memory_profiling AST-identical to 0.28.0 (:234-326; total_consumed "
+         ":317-320 + transient_peak_headroom :323-325 = non_kv_cache_memory :326); vllm/v1/worker/gpu_worker.py "
+         "Worker.determine_available_memory (:513-673): with kv_cache_memory_bytes it runs profile_run and returns "
+         "the given bytes through reserve_mm_ipc_gpu_memory (:527-549, 0 B by default), else available = "
+         "requested_memory - non_kv_cache_memory - cudagraph_memory_estimate_applied (:606-610); the only change, "
+         "maybe_rocm_profiling_fallback (:110-134, called :581-598), replaces a negative total_consumed by the "
+         "torch-reserved growth on ROCm alone"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -514,7 +527,7 @@ RULES = (
          "kvplan); _is_default_v2_model_runner_model (:637-658) keeps a listed architecture on V2 even when "
          "is_hybrid"),
     # 0.28.0 adds DeepseekV4ForCausalLM (left out on ROCm instead of KimiK3ForConditionalGeneration).
-    Rule("v2_model_runner_architectures", "0.28.0", None, ("DeepseekV2ForCausalLM", "DeepseekV4ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM",
+    Rule("v2_model_runner_architectures", "0.28.0", "0.28.0", ("DeepseekV2ForCausalLM", "DeepseekV4ForCausalLM", "GraniteMoeForCausalLM", "InklingForCausalLM",
           "InklingForConditionalGeneration", "KimiK3ForConditionalGeneration", "LongcatFlashNgramForCausalLM",
           "Qwen2MoeForCausalLM"),
          "vllm/config/vllm.py (0.28.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES (:69-80) adds 'DeepseekV4ForCausalLM' "
@@ -525,17 +538,41 @@ RULES = (
          "AST-identical; _get_v2_model_runner_unsupported_features (:2369-2476) no longer sends routed-experts "
          "capture, KV sharing fast prefill or EC transfer to V1 (flags kvplan refuses) and adds three adaptive-"
          "verification cases (speculative)"),
+    # 0.29.0: no architecture list at all: every model runs V2 unless VLLM_USE_V2_MODEL_RUNNER says otherwise
+    # (rule v2_default_all); the value () keeps "this release has Model Runner V2" (not None).
+    Rule("v2_model_runner_architectures", "0.29.0", None, (),
+         "vllm/config/vllm.py (0.29.0): DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES, default_v2_model_runner_architectures "
+         "and _is_default_v2_model_runner_model are gone; VllmConfig.use_v2_model_runner (:645-677) returns "
+         "VLLM_USE_V2_MODEL_RUNNER when set, else False only on ROCm for ROCM_DEFAULT_MRV1_ARCHITECTURES (:71-73: "
+         "DeepseekV32ForCausalLM, DeepseekV4ForCausalLM; :653-660), without Triton (:662-666) or for a feature "
+         "_get_v2_model_runner_unsupported_features lists (:2539-2612: flags kvplan refuses or options off by "
+         "default), else True (:677)"),
     # -- Model Runner V2 by default for every generating model without experts (is_moe: get_num_experts() > 0)
     #    that is neither hybrid (state-space layers with attention) nor attention-free; kvplan.engines.vllm
     #    VLLM.check_model_runner refuses a spec without MoE and without state-space layers there.
     Rule("v2_model_runner_dense", "0.8.0", "0.24.0", False,
          "vllm/config/vllm.py _is_default_v2_model_runner_model (0.22.0-0.24.0): the architecture set alone"),
-    Rule("v2_model_runner_dense", "0.25.0", None, True,
+    Rule("v2_model_runner_dense", "0.25.0", "0.28.0", True,
          "vllm/config/vllm.py _is_default_v2_model_runner_model (0.25.0 :557-574): runner_type 'generate', not "
          "model_config.is_hybrid (config/model.py :1655-1663), not is_attention_free (:1651-1652), then "
          "`any(arch in DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES ...) or not model_config.is_moe` (is_moe :1903-1904); "
          "0.26.0 :605-622 AST-identical; 0.27.0 :637-658: `return is_default_v2_architecture or not "
          "model_config.is_moe`, the hybrid test now skipped for listed architectures only"),
+    Rule("v2_model_runner_dense", "0.29.0", None, True,
+         "vllm/config/vllm.py (0.29.0) VllmConfig.use_v2_model_runner (:645-677): V2 for every model, with or "
+         "without experts (rule v2_default_all); _is_default_v2_model_runner_model is gone"),
+    # -- 0.29.0: Model Runner V2 is the default for every model, experts, MLA and state-space layers included
+    #    (no architecture list, no model test): kvplan.engines.vllm VLLM.runs_v2 / check_model_runner.
+    Rule("v2_default_all", "0.8.0", "0.28.0", False,
+         "vllm/config/vllm.py: no Model Runner V2 before 0.12.0; 0.12.0-0.28.0 VllmConfig.use_v2_model_runner "
+         "takes V2 by default only for the architectures of rule v2_model_runner_architectures and (0.25.0+) "
+         "models without experts (rule v2_model_runner_dense; 0.28.0 _is_default_v2_model_runner_model :691-712)"),
+    Rule("v2_default_all", "0.29.0", None, True,
+         "vllm/config/vllm.py (0.29.0) VllmConfig.use_v2_model_runner (:645-677): `return True` (:677) unless "
+         "VLLM_USE_V2_MODEL_RUNNER is set (:647-649), ROCm with DeepseekV32/V4 (:653-660), no Triton (:662-666) "
+         "or a V2-unsupported feature (:668-675, _get_v2_model_runner_unsupported_features :2539-2612); the reverse "
+         "check _validate_v1_model_runner (:2735-2740) refuses V1 only for features kvplan refuses "
+         "(_get_v1_model_runner_unsupported_features :2614-2644)"),
     # -- Model Runner V2's memory path (vllm/v1/worker/gpu/), read for 0.25.0-0.26.0 (FINDINGS_h31_v2run.md)
     #    and 0.27.0 (FINDINGS_h31_v27v2.md; its profiled pool is refused, rule non_kv_from_free_memory):
     #    None where it is not read (VLLM.check_model_runner refuses V2 there), else whether
@@ -583,7 +620,7 @@ RULES = (
          "get_kv_cache_spec :61-79, _allocate_kv_cache :183-208, init_kv_cache :454-486 AST-identical; "
          "gpu_worker.py determine_available_memory :460- (kv_cache_memory_bytes :474-496: profile_run, then the "
          "given bytes); config/vllm.py max_concurrent_batches :540-550 AST-identical (V2: pp + 1 with async)"),
-    Rule("v2_runner_memory", "0.28.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+    Rule("v2_runner_memory", "0.28.0", "0.28.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
          "vllm/v1/worker/gpu/ (0.28.0, read against 0.27.1, FINDINGS_h33_v28.md): input_batch.py "
          "InputBatch.make_dummy (:116-207) makes idx_mapping torch.int64 (:128; int32 up to 0.27.1), the rest as "
          "before (expanded_local_pos int32 :130, logits_indices :168, cu_num_logits int32 :169); sample/sampler.py "
@@ -598,6 +635,25 @@ RULES = (
          "passes each spec through the backend's customize_spec (unchanged for the KV dtypes kvplan plans), "
          "_allocate_kv_cache (:200-225), init_kv_cache (:545-577) AST-identical; config/vllm.py "
          "max_concurrent_batches (:550-560) AST-identical"),
+    # 0.29.0 (FINDINGS_h33_v29.md, read against 0.28.0): the dummy batch, sampler and profile forward are 0.28.0's;
+    # V2 now measures a CUDA-graph estimate, which a given KV memory never reaches (rule non_kv_from_free_memory).
+    Rule("v2_runner_memory", "0.29.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+         "vllm/v1/worker/gpu/ (0.29.0): input_batch.py InputBatch.make_dummy (:116-207) AST-identical (idx_mapping "
+         "int64 :128, expanded_local_pos int32 :130, logits_indices :168, cu_num_logits int32 :169); "
+         "sample/sampler.py apply_sampling_params (:207-272) AST-identical, returning the logits untouched unless "
+         "needs_logits_processing (:218-219; zeros :61, set only by add_request :81-93); Sampler.sample (:274-323) "
+         "passes is_drafting=False only, __call__ (:122-205) takes logprob widths from get_logprobs_dims (none asked "
+         "by the dummy run) and an optional trace replay (off); sample/gumbel.py gumbel_sample (:251-) local_argmax "
+         "int64 (:277), local_max fp32 unless use_fp64 (:278-279), as 0.28.0; sample/states.py byte-identical; "
+         "model_runner.py profile_run (:851-883) drops 0.28.0's encoder-only return (mm-encoder-only instances "
+         "get MMEncoderModelRunner, gpu_worker.py init_device), _dummy_run (:695-829) drops the encoder-only "
+         "branch and passes dp_sync (dp > 1), _dummy_sampler_run (:832-843) AST-identical, execute_model "
+         "(:1517-1814) still eager in the profile (need_eager=is_profile or skip_compiled :1578, make_dummy "
+         ":1617); profile_cudagraph_memory (:896-898) now measures (cudagraph_utils.py profile_cudagraph_memory "
+         ":718-), used only by a profiled pool (gpu_worker.py :566-570), never with kv_cache_memory_bytes "
+         "(:527-549); attn_utils.py get_kv_cache_spec (:52-65) as 0.28.0 less the indexes_kv_by_block_stride "
+         "stamp, init_kv_cache (:205-233) allocates through v1/worker/utils.py allocate_kv_cache after the pool "
+         "is sized; config/vllm.py max_concurrent_batches (:559-569) AST-identical"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -619,7 +675,7 @@ RULES = (
     Rule("mm_prefix_lm_token_floor", "0.8.0", "0.21.0", (),
          _ARGS + ": no multimodal floor on max_num_batched_tokens (0.21.0 "
          "_set_default_max_num_seqs_and_batched_tokens_args :2377-2449)"),
-    Rule("mm_prefix_lm_token_floor", "0.22.0", None,
+    Rule("mm_prefix_lm_token_floor", "0.22.0", "0.28.0",
          ("BagelForConditionalGeneration", "Cheers", "CheersForConditionalGeneration", "Gemma4ForConditionalGeneration",
           "HfMoondream", "Moondream3ForCausalLM"),
          "vllm/engine/arg_utils.py: _set_default_max_num_seqs_and_batched_tokens_args (0.22.0 :2524-2540) raises an "
@@ -628,6 +684,13 @@ RULES = (
          "bagel, gemma3, molmo2, moondream3, paligemma, umm); get_mm_max_tokens_per_item is overridden by bagel.py "
          ":213, cheers.py :435 (model_type umm), moondream3.py :905, gemma4_mm.py :232, not by gemma3_mm.py, "
          "molmo2.py or paligemma.py (multimodal/processing/context.py :464: None)"),
+    # 0.29.0 removes cheers.py (model type umm) and 'umm' from MM_PREFIX_LM_MODELS.
+    Rule("mm_prefix_lm_token_floor", "0.29.0", None,
+         ("BagelForConditionalGeneration", "Gemma4ForConditionalGeneration", "HfMoondream", "Moondream3ForCausalLM"),
+         "vllm/transformers_utils/model_arch_config_convertor.py is_mm_prefix_lm (0.29.0 :372-381): bagel, gemma3, "
+         "molmo2, moondream3, paligemma ('umm' gone with cheers.py and both Cheers architectures, registry.py); "
+         "engine/arg_utils.py _set_default_max_num_seqs_and_batched_tokens_args (:2872-2961) AST-identical; "
+         "get_mm_max_tokens_per_item overridden by bagel.py, moondream3.py, gemma4_mm.py as before"),
     # -- scheduler defaults: (large GPU test, {usage context: (max_num_batched_tokens, max_num_seqs)})
     Rule("large_gpu_test", "0.8.0", "0.8.5.post1", ">= 70 GiB", _ARGS + ": device_memory >= 70 * GiB_bytes"),
     Rule("large_gpu_test", "0.9.0", "0.27.1", ">= 70 GiB and not A100",
@@ -963,7 +1026,7 @@ RULES = (
          "Kimi-K3), _forward_impl / _apply_quant_method / maybe_init_modular_kernel / _maybe_dispatch / _maybe_combine "
          "AST-identical; router_factory.py create_fused_moe_router (:40-236) drops the grouped router only for one "
          "group (DeepSeek-V3: 8 groups, GroupedTopKRouter as before)"),
-    Rule("moe_persistent_workspace", "0.28.0", None, "oracle triton",
+    Rule("moe_persistent_workspace", "0.28.0", "0.28.0", "oracle triton",
          "vllm/model_executor/layers/fused_moe (0.28.0, read against 0.27.1, FINDINGS_h33_v28.md): fused_moe.py "
          "byte-identical; layer.py FusedMoEFactory (:99-429) passes is_fused_checkpoint_transposed only (weight "
          "loading), determine_expert_counts (:73-96) AST-identical; unquantized_fused_moe_method.py create_weights "
@@ -981,6 +1044,25 @@ RULES = (
          "_forward_impl, _apply_quant_method AST-identical (maybe_init_modular_kernel, reached only through an "
          "expert-parallel communicator, is gone); router_factory.py create_fused_moe_router AST-identical; "
          "qwen3_moe.py / deepseek_v2.py MoE forward drop the dead external-router branch"),
+    # 0.29.0 (FINDINGS_h33_v29.md), read against 0.28.0 for the V1 runner (VLLM_USE_V2_MODEL_RUNNER=0; MoE on
+    # Model Runner V2 is refused, VLLM.check_model_runner).
+    Rule("moe_persistent_workspace", "0.29.0", None, "oracle triton",
+         "vllm/model_executor/layers/fused_moe (0.29.0): unquantized_fused_moe_method.py create_weights / _setup_kernel / "
+         "process_weights_after_loading / _maybe_pad_weight AST-identical (:56-106, :126-173, :175-212, :108-124); "
+         "oracle/unquantized.py _get_priority_backends, backend_to_kernel_cls, select_unquantized_moe_backend, "
+         "map_unquantized_backend, make_unquantized_moe_kernel AST-identical (:48-99, :102-163, :208-326, :166-180, "
+         ":374-423), convert_to_unquantized_kernel_format (:329-371) pads for FlashInfer TRT-LLM only; "
+         "experts/triton_moe.py TritonExperts.workspace_shapes (:218-233) AST-identical, apply (:235-577) aligns "
+         "w1.shape[0] experts (= global_num_experts without expert parallelism or fused shared experts); "
+         "modular_kernel.py _allocate_buffers / _prepare / _fused_experts / _finalize / apply AST-identical "
+         "(:1120-1181, :1196-1283, :1285-1367, :1369-1435, :1437-1530); v1/worker/workspace.py byte-identical; "
+         "layer.py determine_expert_counts (:72-85) fuses shared experts only when fuse_shared_experts (utils.py "
+         "resolve_layer_fused_shared_expert :55-: ROCm AITER only); runner/moe_runner.py _forward_impl (:859-924) "
+         "launches the shared experts before the routed dispatch (runner/shared_experts.py maybe_forward_async "
+         ":135-154) where 0.28.0 synced the aux stream first: the same MULTI_STREAM_OVERLAPPED condition "
+         "(_determine_shared_experts_order: tokens <= VLLM_SHARED_EXPERTS_STREAM_TOKEN_THRESHOLD on CUDA), "
+         "else NO_OVERLAP as before; _maybe_combine (:823-857) refuses a deferred output under EP / PCP only; "
+         "models/qwen3_moe.py byte-identical"),
     # -- the scratch one fused-MoE call allocates and frees inside the profile forward, where the
     #    unquantized experts run the fused_experts function (vllm/model_executor/layers/fused_moe/
     #    fused_moe.py, FINDINGS_h32_moescr.md): VLLM.moe_call_scratch_bytes. fused_experts_impl
@@ -1275,7 +1357,7 @@ RULES = (
          "_setup_kernel / process_weights_after_loading (:495-522, :524-662, :664-708, :710-753) AST-identical; "
          "TritonExperts workspace as rule moe_persistent_workspace 0.27.0 (the tensor-descriptor path is for "
          "unquantized weights only, fused_moe.py :796-800)"),
-    Rule("moe_fp8_block_sm90_triton", "0.28.0", None, "triton",
+    Rule("moe_fp8_block_sm90_triton", "0.28.0", "0.28.0", "triton",
          "fused_moe/oracle/fp8.py (0.28.0): _get_priority_backends (:69-133) AST-identical; select_fp8_moe_backend "
          "(:271-425) changes only the ROCm AITER test; make_fp8_moe_kernel (:696-736) drops the Humming layer "
          "argument; convert_to_fp8_moe_kernel_format (:463-571) marks AITER weights shuffled; "
@@ -1283,6 +1365,22 @@ RULES = (
          "as moe.w13_num_shards (2 for gated experts, config.py) x intermediate as before, _setup_kernel / "
          "process_weights_after_loading (:649-687, :689-738) pass EPLB and is_act_and_mul flags (EPLB refused); "
          "TritonExperts workspace as rule moe_persistent_workspace 0.28.0"),
+    Rule("moe_fp8_block_sm90_triton", "0.29.0", None, "triton",
+         "fused_moe/oracle/fp8.py (0.29.0): _get_priority_backends (:69-133) and make_fp8_moe_kernel AST-identical; "
+         "select_fp8_moe_backend drops VLLM_TEST_FORCE_FP8_MARLIN; quantization/fp8.py Fp8Config.get_quant_method "
+         "(:174-221), Fp8MoEMethod._setup_kernel / process_weights_after_loading (:687-725, :727-776) AST-identical; "
+         "Fp8MoEMethod.__init__ (:475-534) keys the weights by the block shape, refined only where the TP shard "
+         "does not divide the checkpoint block (rule moe_fp8_block_refined), else kFp8Static128BlockSym's 128 x 128 "
+         "as before; TritonExperts workspace as rule moe_persistent_workspace 0.29.0"),
+    # -- 0.29.0 refines fp8 expert block scales where the TP shard of the expert intermediate size is not a
+    #    multiple of the checkpoint's block (kvplan.engines.vllm refuses that case; none before 0.29.0).
+    Rule("moe_fp8_block_refined", "0.8.0", "0.28.0", False,
+         "vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ (0.28.0 :477-504): the checkpoint's "
+         "block shape alone (kFp8Static128BlockSym); no refine_fp8_moe_block_shape before 0.29.0"),
+    Rule("moe_fp8_block_refined", "0.29.0", None, True,
+         "vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ (0.29.0 :475-534) calls "
+         "fused_moe/oracle/fp8.py refine_fp8_moe_block_shape (:272-): a finer block (>= 32) where "
+         "intermediate_size_per_partition % block_n, or % block_k at tp > 1, is not 0 (:295-297)"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
@@ -1320,12 +1418,19 @@ RULES = (
          "(the renamed FusedMoE); DeepseekV2MLAAttention.__init__ (:968-1186) builds q_proj / q_b_proj as "
          "DCPGroupColumnParallelLinear only with VLLM_DCP_Q_REPLICATE and decode context parallelism (refused) and "
          "passes the V3.2 indexer's flags (DeepSeek sparse attention, refused)"),
-    Rule("deepseek_v2_forward_read", "0.28.0", None, True,
+    Rule("deepseek_v2_forward_read", "0.28.0", "0.28.0", True,
          "models/deepseek_v2.py (0.28.0): DeepseekV2DecoderLayer.forward (:1286-1357), DeepseekV2Model.__init__ / "
          "forward (:1364-1422, :1427-1511), DeepseekV2MLP (:232-276) AST-identical; DeepseekV2MoE.forward (:393-416) "
          "keeps the internal-router call only (the other branch was dead), DeepseekV2MoE.__init__ (:280-391) drops "
          "unused EP fields, DeepseekV2DecoderLayer.__init__ / DeepseekV2MLAAttention.__init__ add type "
          "annotations and asserts; layers/mla.py byte-identical"),
+    Rule("deepseek_v2_forward_read", "0.29.0", None, True,
+         "models/deepseek_v2.py (0.29.0, read against 0.28.0 for the V1 runner): DeepseekV2DecoderLayer.forward / "
+         "__init__ (:1334-1405, :1239-1332), DeepseekV2MoE.forward (:406-429), DeepseekV2Model.forward (:1481-1565), "
+         "DeepseekV2MLP (:241-284) AST-identical; DeepseekV2MoE.__init__ (:288-404) fuses the shared experts only "
+         "where resolve_layer_fused_shared_expert says so (ROCm AITER alone), DeepseekV2Model.__init__ "
+         "(:1412-1476) records that compatibility, DeepseekV2MLAAttention.__init__ (:999-1227) reads "
+         "dcp_q_replicate from the config too (decode context parallelism refused)"),
     # -- speculative decoding (kvplan.speculative): the profile run's rejection-sampler pass and
     #    the MTP layer's own lm_head copy
     Rule("rejection_sampler_bonus_pass", "0.8.0", "0.11.0", False,
@@ -1781,7 +1886,7 @@ RULES = (
          "the same layer's forward_impl moment, where the output and the chunked-prefill tensor are alive instead), and "
          "multiplies by a g_proj gate only where MLAModules has one (None for DeepSeek); MLA decode backends on 9.x "
          "(flashattn_mla.py, flashmla.py, cutlass_mla.py) byte-identical"),
-    Rule("mla_forward_read", "0.28.0", None, True,
+    Rule("mla_forward_read", "0.28.0", "0.28.0", True,
          "vllm/model_executor/layers/attention/mla_attention.py (0.28.0, read against 0.27.1): MLAAttention.forward_impl "
          "(:722-1022) keeps the attn_metadata-None branch of the profile run (:757-776): one transient "
          "chunked_prefill_workspace_size x heads x (qk_nope + v) tensor and a zero-filled output; "
@@ -1795,6 +1900,14 @@ RULES = (
          "process_weights_after_loading (:1024-1141) AST-identical; get_kv_cache_spec (:1146-1169) builds the same "
          "MLAAttentionSpec (state_content_bytes only for fp8_ds_mla); flashattn_mla.py, flashmla.py, cutlass_mla.py "
          "byte-identical"),
+    Rule("mla_forward_read", "0.29.0", None, True,
+         "vllm/model_executor/layers/attention/mla_attention.py (0.29.0, read against 0.28.0): MLAAttention.forward "
+         "(:666-742) AST-identical; forward_impl (:744-1046) keeps the attn_metadata-None profile branch (:779-798) "
+         "as 0.28.0's, its changes (the sparse-MHA choice _use_sparse_mha, a CPU AMX bmm, DCP sequence lengths) "
+         "after it; __init__ (:404-650) adds the CPU AMX flag and a sparse dense-MHA test; "
+         "process_weights_after_loading (:1073-1202) returns early only for the CPU AMX impl; "
+         "MLACommonMetadataBuilder.determine_chunked_prefill_workspace_size (:2158-2183) and get_kv_cache_spec "
+         "(:1207-1230) AST-identical"),
     # -- the MLA dimensions (qk_nope_head_dim, qk_rope_head_dim, v_head_dim) the dense-MHA MLA prefill takes:
     #    None: any (FlashAttnPrefillBackend had no supported_mla_dimensions up to 0.25.1); else
     #    {"every": dims FlashAttention's prefill takes on any FlashAttention version, "not_fa4": dims it takes
@@ -1937,12 +2050,31 @@ RULES = (
          "config/compilation.py PassConfig.flashinfer_max_size AST-identical (:187-202); "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (compilation/passes/fusion/allreduce_rms_fusion.py :104-127) adds 107: "
          "2: 64, 4: 64, 8: 2 MB; AllReduceFusionPass.__init__ (:993-1072) takes the TP group's CPU group"),
-    Rule("allreduce_rms_fusion", "0.28.0", None, {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM107,
+    Rule("allreduce_rms_fusion", "0.28.0", "0.28.0", {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))), "max_bytes": _FI_MAX_BYTES_SM107,
           "single_dp_pp": False, "multi_node_unread": True},
          "vllm/config/vllm.py enable_allreduce_rms_fusion AST-identical (0.28.0 :147-167); config/compilation.py "
          "PassConfig.flashinfer_max_size AST-identical (:187-202); compilation/passes/fusion/allreduce_rms_fusion.py "
          "FI_ALLREDUCE_FUSION_MAX_SIZE_MB (:104-127) and AllReduceFusionPass.__init__ (:993-1072) AST-identical "
          "(an AITER output-only pattern is added for ROCm)"),
+    # 0.29.0: capability 10.3 at tp 8 fuses up to 4 MB (2 MB before).
+    Rule("allreduce_rms_fusion", "0.29.0", None, {"default_capabilities": (((9, 0), (9, 1)), ((10, 0), (11, 0))),
+         "max_bytes": _FI_MAX_BYTES_SM103_TP8, "single_dp_pp": False, "multi_node_unread": True},
+         "vllm/config/vllm.py enable_allreduce_rms_fusion (0.29.0 :161-185) adds only a False under "
+         "VLLM_BATCH_INVARIANT (a variable kvplan does not take); config/compilation.py PassConfig.flashinfer_max_size "
+         "AST-identical (:187-202); compilation/passes/fusion/allreduce_rms_fusion.py FI_ALLREDUCE_FUSION_MAX_SIZE_MB "
+         "(:104-127): 103: {8: 4} (:116-121), the rest as 0.28.0"),
+    # -- FlashAttention 4's head-256 kernel (0.29.0): 128-token kernel blocks on capability 10.x / 11.x, which
+    #    set the block of a sliding-window layer (smallest kernel block) and constrain the others; refused
+    #    for head size 256 there (VLLM.check_kv_on_gpu).
+    Rule("fa4_hd256_block", "0.8.0", "0.28.0", False,
+         "vllm/v1/attention/backends/flash_attn.py FlashAttentionBackend.get_supported_kernel_block_sizes (0.28.0: "
+         "MultipleOf(16) for every head size; no FA4_HD256_PAGE_SIZE in fa_utils.py before 0.29.0)"),
+    Rule("fa4_hd256_block", "0.29.0", None, True,
+         "vllm/v1/attention/backends/flash_attn.py (0.29.0) FlashAttentionBackend._get_fa4_hd256_block_size "
+         "(:92-110) and get_supported_kernel_block_sizes (:111-116): [128] where uses_fa4_hd256_kernel (fa_utils.py "
+         ":224-233: head size 256, capability major 10 or 11) and get_flash_attn_version(..., supports_fa4_hd256=True) "
+         "is 4, else MultipleOf(16); FA4_HD256_PAGE_SIZE = 128 (fa_utils.py :14); _fa4_hd256_fallback_reason "
+         "(:236-) not read to the end"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
