@@ -215,3 +215,29 @@ def test_unequal_pages_refused():
                                             r"32,768 B\): vLLM pads or packs them .* which kvplan has not read"):
         _unify_pages(sets, vllm_paging("0.29.0"))
     assert _unify_pages(sets[:1], vllm_paging("0.29.0")) == sets[:1]
+
+
+def test_fp8_block_experts_refined_below_the_checkpoint_block_are_refused(capsys):
+    # DeepSeek-V3's [128, 128] blocks: at tp 32 a rank holds 2,048 / 32 = 64 of each expert's intermediate
+    # rows, which 0.29.0 re-blocks (fused_moe/oracle/fp8.py refine_fp8_moe_block_shape): refused; at tp 8 (256
+    # rows) nothing is refined and the V1 plan stands (test above); 0.28.0 had no refinement
+    cmd = ("VLLM_USE_V2_MODEL_RUNNER=0 vllm serve deepseek-ai/DeepSeek-V3 --tensor-parallel-size 32 "
+           "--kv-cache-memory-bytes 45994277463")
+    code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--engine",
+                         "vllm==0.29.0", "--from-vllm", cmd)
+    assert code == 2 and out == ""
+    assert "shard of the expert intermediate size (64) is not a multiple of the checkpoint's 128 x 128" in err
+    # 0.8.0-0.28.0 do not start at all there (Fp8MoEMethod.create_weights raises ValueError): refused too
+    for release, how in (("0.8.0", ("--tp", "32", "--enforce-eager")), ("0.19.1", ("--tp", "32", "--enforce-eager")),
+                         ("0.26.0", ("--tp", "32", "--enforce-eager")), ("0.28.0", ("--from-vllm", cmd))):
+        code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200",
+                             "--engine", f"vllm=={release}", *how)
+        errors = [ln for ln in err.splitlines() if ln.startswith("kvplan: error:")]  # --from-vllm adds a note
+        assert code == 2 and out == "" and len(errors) == 1
+        line = errors[0]
+        assert "refines" not in line
+        assert f"vllm=={release} does not start deepseek-v3 with fp8 experts at this split" in line
+        assert "Fp8MoEMethod.create_weights raises ValueError" in line
+    # tp 16: 128 rows a rank, a whole block: planned
+    code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "16")
+    assert code == 0, err

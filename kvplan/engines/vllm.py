@@ -1080,6 +1080,7 @@ class VLLM(Engine):
         return math.ceil(requested) if self.rule("requested_memory_rounding") == "ceil" else math.floor(requested)
 
     def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
+        self.check_fp8_block_experts(spec, weights)  # every release: a shard the checkpoint's blocks do not divide
         self.moe_oracle_experts(spec, gpu, weights, settings)  # 0.20.0+: refuses the MoE cases not read
         total = gpu.memory_bytes
         share = self.requested_bytes(total, settings.memory_fraction)
@@ -1433,6 +1434,36 @@ class VLLM(Engine):
         return (f"{self.name}: {kept}); kvplan sizes it for TritonExperts on unquantized, gated experts without "
                 f"expert or data parallelism, so {why} it is not counted and the KV pool can be smaller than planned")
 
+    def check_fp8_block_experts(self, spec: ModelSpec, weights) -> None:
+        """Block-fp8 experts whose tensor-parallel shard of the expert intermediate size is not a multiple
+        of the checkpoint's block (DeepSeek-V3's 2,048 rows at tp 32: 64 against 128): 0.8.0-0.28.0 do not
+        start (Fp8MoEMethod.create_weights raises ValueError), 0.29.0 re-blocks the scales, which kvplan has
+        not read (rule ``moe_fp8_block_refined``). Every release, whatever the experts class."""
+        if spec.moe is None or weights is None:
+            return
+        if weights.format == "fp8" and spec.weights_block is not None and len(spec.weights_block) == 2:
+            block_n, block_k = spec.weights_block
+            shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
+            misaligned = shard % block_n or (weights.moe_tp > 1 and shard % block_k)
+            if misaligned and not self.rule("moe_fp8_block_refined"):
+                # 0.8.0-0.28.0: Fp8MoEMethod.create_weights raises ValueError ("The output_size of gate's and
+                # up's weight = ... is not divisible by weight quantization block_n"; block_k for down at tp > 1):
+                # quantization/fp8.py 0.8.0 :427-438, 0.13.0 :766-776, 0.19.1 :637-648, 0.27.0 :552-563,
+                # 0.28.0 :534-546
+                raise BadInputError(
+                    f"{self.name} does not start {spec.name} with fp8 experts at this split: the tensor-parallel "
+                    f"shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
+                    f"{block_n} x {block_k} blocks, and vllm/model_executor/layers/quantization/fp8.py "
+                    f"Fp8MoEMethod.create_weights raises ValueError for it; use another --tp, or "
+                    f"--enable-expert-parallel")
+            if misaligned:
+                raise BadInputError(
+                    f"{self.name} refines {spec.name}'s fp8 expert block scales to a finer block where the tensor-"
+                    f"parallel shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
+                    f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
+                    f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
+                    f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
+
     def moe_oracle_experts(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """The experts class vLLM 0.20.0+'s oracle (vllm/model_executor/layers/fused_moe/oracle/) picks
         for this deployment, in the cases kvplan has read (rule ``moe_persistent_workspace`` "oracle
@@ -1460,17 +1491,6 @@ class VLLM(Engine):
             raise BadInputError(f"{self.name} runs {spec.name} through vllm/model_executor/models/deepseek_v2.py, whose "
                                 f"decoder forward kvplan has not read for this release's profile run; use --engine "
                                 f"vllm=={self.newest_release_where('deepseek_v2_forward_read', True)}")
-        if (self.rule("moe_fp8_block_refined") and weights.format == "fp8" and spec.weights_block is not None
-                and len(spec.weights_block) == 2):
-            block_n, block_k = spec.weights_block
-            shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
-            if shard % block_n or (weights.moe_tp > 1 and shard % block_k):
-                raise BadInputError(
-                    f"{self.name} refines {spec.name}'s fp8 expert block scales to a finer block where the tensor-"
-                    f"parallel shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
-                    f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
-                    f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
-                    f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
         where = "vllm/model_executor/layers/fused_moe/oracle/"
 
         def refuse(what: str, way_out: str = "use --engine vllm==0.19.1") -> None:
