@@ -323,3 +323,19 @@ def test_aiter_counts_mla_heads_over_sglang_s_whole_tp_with_dp_attention(model, 
     pool = _cap(model, "mi300x", "sglang==0.5.4", gpu_memory_utilization="0.9", tp=tp, dp=dp, weights=weights)
     assert pool.settings.memory_fraction == Fraction(frac)
     assert pool.kv_cache_tokens == tokens
+
+
+@pytest.mark.parametrize("release", ["0.4.6", "0.5.19", "0.5.23"])
+def test_fp8_block_experts_a_shard_splits_do_not_start(capsys, release):
+    # Fp8MoEMethod.create_weights raises ValueError where the tp shard of the expert intermediate size is not a
+    # multiple of the checkpoint's block (layers/quantization/fp8.py 0.4.6 :498-511, 0.5.23 :1584-1601):
+    # DeepSeek-V3's 2,048 rows at tp 32 are 64 a rank against [128, 128]; at tp 8, 256: planned
+    code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "32",
+                         "--engine", f"sglang=={release}")
+    assert code == 2 and out == ""
+    line = [ln for ln in err.splitlines() if ln.startswith("kvplan: error:")]
+    assert len(line) == 1 and f"sglang=={release} does not start deepseek-v3 with fp8 experts at this split" in line[0]
+    assert "(64) is not a multiple of the checkpoint's 128 x 128 blocks" in line[0]
+    code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "8",
+                         "--engine", f"sglang=={release}")
+    assert "does not start" not in err

@@ -46,7 +46,10 @@ def test_one_float32_table_on_nvidia_the_model_dtype_on_amd_up_to_0_5_8(name, ro
     ("glm-4.7", ("--tp", "8", "--weights", "fp8"), 44_802_444_608, 51_904_512, 496_931),
     ("hunyuan-a13b-instruct", ("--tp", "8"), 20_130_258_944, 16_777_216, 2_934_549),
     ("mimo-7b-base", (), 15_262_015_488, 16_777_216, 374_891),
-    ("minimax-m2.5", ("--tp", "8"), 29_102_780_416, 50_331_648, 1_231_953),
+    # tp 4: at tp 8 the experts' 1,536 rows split into 192 a rank, which the 128 x 128 fp8 blocks do not divide,
+    # and SGLang does not start (SGLang.check_fp8_block_experts); 128k, since a request of its own 196,608 does not
+    # fit the 170,885-token pool at tp 4 (the table is the config's 196,608 rows either way)
+    ("minimax-m2.5", ("--tp", "4", "--max-model-len", "128k"), 57_861_083_136, 50_331_648, 170_885),
     ("llama-4-scout-17b-16e-instruct", ("--tp", "8", "--disable-hybrid-kv-cache-manager", "--max-model-len", "128k"),
      32_318_924_800, 5_368_709_120, 1_460_408),
 ])

@@ -4861,12 +4861,33 @@ class SGLang(Engine):
             return 0
         return rule["kv_reserve_mib"] * 2**20
 
+    def check_fp8_block_experts(self, spec, gpu: GPU, weights) -> None:
+        """Block-fp8 experts whose tensor-parallel shard of the expert intermediate size the checkpoint's
+        blocks do not divide: Fp8MoEMethod.create_weights raises ValueError ("The output_size of gate's and
+        up's weight = ... is not divisible by weight quantization block_n"; block_k at tp > 1) in every
+        release (layers/quantization/fp8.py 0.4.6 :498-511, 0.5.18 :1161-1178, 0.5.23 :1584-1601), except
+        on ROCm with aiter where its padding equals the block (get_moe_padding_size; not read: refused)."""
+        if (spec.moe is None or weights is None or weights.format != "fp8" or spec.weights_block is None
+                or len(spec.weights_block) != 2):
+            return
+        block_n, block_k = spec.weights_block
+        shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
+        if shard % block_n or (weights.moe_tp > 1 and shard % block_k):
+            amd = (" (on ROCm with aiter SGLang pads the experts instead, get_moe_padding_size, which kvplan "
+                   "has not read)" if gpu.vendor == "amd" else "")
+            raise BadInputError(
+                f"{self.name} does not start {spec.name} with fp8 experts at this split: the tensor-parallel shard "
+                f"of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's {block_n} x "
+                f"{block_k} blocks, and python/sglang/srt/layers/quantization/fp8.py Fp8MoEMethod.create_weights "
+                f"raises ValueError for it{amd}; use another --tp")
+
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         """share = fraction x total; other = fraction x (memory in use before loading), so that
         pool = share - weights - other = fraction x (total - in use) - weights. Under DP
         attention every GPU joins SGLang's whole --tp group (tp x dp ranks) at start-up. 0.5.23
         takes 100 MiB more off a multimodal model's pool (rule ``multimodal``), counted in other:
         Gemma-3-27B on an H100 at mem_fraction_static 0.85 loses 104,857,600 B of KV pool."""
+        self.check_fp8_block_experts(spec, gpu, weights)
         total = gpu.memory_bytes
         frac = settings.memory_fraction
         share = int(total * frac)
