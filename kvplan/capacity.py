@@ -1080,7 +1080,8 @@ class Pool:
         0.5.14+ start from min(context_len, pool tokens) = 2 (managers/tp_worker.py asserts
         max_req_len > 0) but managers/utils.py validate_input_length aborts a prompt of max_req_input_len
         = min(context_len, pool tokens) - 6 tokens or more: every prompt up to 7 (0.5.13 and earlier
-        start from 7: 7 alone). The bound is max_model_len where it alone is that short, else memory."""
+        start from 7: 7 alone); every other engine at max_model_len 1 (no room for the output token).
+        The bound is max_model_len where it alone is that short, else memory."""
         if not self.aborts_every_prompt:
             return Verdict(True)
         cap = self.request_cap
@@ -1100,8 +1101,8 @@ class Pool:
         requests), and up to 0.28.0 vLLM's check leaves the null block in. The base of
         ``runs``, of `kvplan sweep`'s points, of ``summarize`` with --ctx and of speed's "starts";
         the verdict without a load (``verdict``) still asks for a request of max_model_len. An engine
-        that starts but aborts every prompt (``prompt_check``: SGLang at context_len 7 or less) runs
-        no load either."""
+        that starts but aborts every prompt (``prompt_check``: SGLang at context_len 7 or less, any
+        engine at max_model_len 1) runs no load either."""
         start = self.startup()
         return self.prompt_check() if start else start
 

@@ -12,7 +12,7 @@ import pytest
 from kvplan.capacity import make_request, plan
 from kvplan.errors import BadInputError
 from kvplan.loader import load_model
-from tests.helpers import cli
+from tests.helpers import cli, one_line_error
 
 
 def _cap(model, gpu, engine, **kw):
@@ -333,9 +333,9 @@ def test_fp8_block_experts_a_shard_splits_do_not_start(capsys, release):
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "32",
                          "--engine", f"sglang=={release}")
     assert code == 2 and out == ""
-    line = [ln for ln in err.splitlines() if ln.startswith("kvplan: error:")]
-    assert len(line) == 1 and f"sglang=={release} does not start deepseek-v3 with fp8 experts at this split" in line[0]
-    assert "(64) is not a multiple of the checkpoint's 128 x 128 blocks" in line[0]
+    line = one_line_error(err)
+    assert line.startswith(f"kvplan: error: sglang=={release} does not start deepseek-v3 with fp8 experts at this split")
+    assert "(64) is not a multiple of the checkpoint's 128 x 128 blocks" in line
     code, out, err = cli(capsys, "capacity", "deepseek-v3", "--weights", "fp8", "--gpu", "h200", "--tp", "8",
                          "--engine", f"sglang=={release}")
     assert "does not start" not in err

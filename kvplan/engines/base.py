@@ -355,6 +355,21 @@ def positive(value, what: str) -> int | None:
     return value
 
 
+def fp8_expert_shard_misfit(spec, weights) -> tuple[int, int, int] | None:
+    """(shard, block_n, block_k) where block-fp8 experts' tensor-parallel shard of the expert intermediate
+    size is not a multiple of the checkpoint's block (block_n; block_k too at a moe_tp above 1), the
+    test vLLM's and SGLang's Fp8MoEMethod.create_weights make (VLLM / SGLang.check_fp8_block_experts);
+    None where it divides or the experts are not block-fp8."""
+    if (spec.moe is None or weights is None or weights.format != "fp8" or spec.weights_block is None
+            or len(spec.weights_block) != 2):
+        return None
+    block_n, block_k = spec.weights_block
+    shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
+    if shard % block_n or (weights.moe_tp > 1 and shard % block_k):
+        return shard, block_n, block_k
+    return None
+
+
 def refuse_weights_below(engine_name: str, need: dict, weights: str, gpu, why: str, added: str) -> None:
     """BadInputError when ``weights`` has a quantization method whose minimum compute capability
     (``need[weights]``: (major, minor); None: the release has no method for it) is above ``gpu``'s.

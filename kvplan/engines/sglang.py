@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RequestCap, Rule, RuleBook,
-                                 StageBudget, fraction, gib, positive, refuse_weights_below)
+                                 StageBudget, fp8_expert_shard_misfit, fraction, gib, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import WINDOWED_KINDS
@@ -4867,12 +4867,9 @@ class SGLang(Engine):
         up's weight = ... is not divisible by weight quantization block_n"; block_k at tp > 1) in every
         release (layers/quantization/fp8.py 0.4.6 :498-511, 0.5.18 :1161-1178, 0.5.23 :1584-1601), except
         on ROCm with aiter where its padding equals the block (get_moe_padding_size; not read: refused)."""
-        if (spec.moe is None or weights is None or weights.format != "fp8" or spec.weights_block is None
-                or len(spec.weights_block) != 2):
-            return
-        block_n, block_k = spec.weights_block
-        shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
-        if shard % block_n or (weights.moe_tp > 1 and shard % block_k):
+        misfit = fp8_expert_shard_misfit(spec, weights)
+        if misfit is not None:
+            shard, block_n, block_k = misfit
             amd = (" (on ROCm with aiter SGLang pads the experts instead, get_moe_padding_size, which kvplan "
                    "has not read)" if gpu.vendor == "amd" else "")
             raise BadInputError(

@@ -37,8 +37,8 @@ import math
 from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
-from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget, fraction,
-                                 positive, refuse_weights_below)
+from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget,
+                                 fp8_expert_shard_misfit, fraction, positive, refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
@@ -1202,15 +1202,15 @@ class VLLM(Engine):
             return ()
         line = (f"on {gpu.display_name} the non-torch memory kvplan subtracts is the figure of NVIDIA startup logs "
                 f"(no ROCm startup log has been checked)")
-        if self.rule("rocm_weights_line") == "device":
+        device = self.rule("rocm_weights_line") == "device"
+        if device:
             line += (f", and {self.name} takes the weights as the device's used memory across load_model "
                      f"(platforms/rocm.py get_current_memory_usage: total - free), which also counts what the "
                      f"caching allocator keeps reserved after loading (segment rounding, freed temporaries; "
                      f"DeviceMemoryProfiler calls no empty_cache) and any non-torch memory taken while loading, "
                      f"none of which kvplan counts")
-        if self.rule("rocm_weights_line") == "device":
-            return (line + ": the KV pool can differ from the plan, most likely smaller",)
-        return (line + ": the KV pool can differ from the plan either way",)
+        return (line + (": the KV pool can differ from the plan, most likely smaller" if device else
+                        ": the KV pool can differ from the plan either way"),)
 
     # -- the parts of the waterfall -------------------------------------------------------------
     def mxfp4_expert_layout(self, spec: ModelSpec, gpu: GPU, weights) -> str | None:
@@ -1439,13 +1439,10 @@ class VLLM(Engine):
         of the checkpoint's block (DeepSeek-V3's 2,048 rows at tp 32: 64 against 128): 0.8.0-0.28.0 do not
         start (Fp8MoEMethod.create_weights raises ValueError), 0.29.0 re-blocks the scales, which kvplan has
         not read (rule ``moe_fp8_block_refined``). Every release, whatever the experts class."""
-        if spec.moe is None or weights is None:
-            return
-        if weights.format == "fp8" and spec.weights_block is not None and len(spec.weights_block) == 2:
-            block_n, block_k = spec.weights_block
-            shard = spec.moe.expert_intermediate_size // max(1, weights.moe_tp)
-            misaligned = shard % block_n or (weights.moe_tp > 1 and shard % block_k)
-            if misaligned and not self.rule("moe_fp8_block_refined"):
+        misfit = fp8_expert_shard_misfit(spec, weights)
+        if misfit is not None:
+            shard, block_n, block_k = misfit
+            if not self.rule("moe_fp8_block_refined"):
                 # 0.8.0-0.28.0: Fp8MoEMethod.create_weights raises ValueError ("The output_size of gate's and
                 # up's weight = ... is not divisible by weight quantization block_n"; block_k for down at tp > 1):
                 # quantization/fp8.py 0.8.0 :427-438, 0.13.0 :766-776, 0.19.1 :637-648, 0.27.0 :552-563,
@@ -1456,13 +1453,12 @@ class VLLM(Engine):
                     f"{block_n} x {block_k} blocks, and vllm/model_executor/layers/quantization/fp8.py "
                     f"Fp8MoEMethod.create_weights raises ValueError for it; use another --tp, or "
                     f"--enable-expert-parallel")
-            if misaligned:
-                raise BadInputError(
-                    f"{self.name} refines {spec.name}'s fp8 expert block scales to a finer block where the tensor-"
-                    f"parallel shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
-                    f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
-                    f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
-                    f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
+            raise BadInputError(
+                f"{self.name} refines {spec.name}'s fp8 expert block scales to a finer block where the tensor-"
+                f"parallel shard of the expert intermediate size ({shard:,}) is not a multiple of the checkpoint's "
+                f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
+                f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
+                f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
 
     def moe_oracle_experts(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """The experts class vLLM 0.20.0+'s oracle (vllm/model_executor/layers/fused_moe/oracle/) picks
