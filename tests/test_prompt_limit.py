@@ -216,3 +216,13 @@ def test_max_model_len_1_serves_nothing(capsys, engine):
     assert code == 1 and "starts at max_model_len 1 but aborts every prompt" in err
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", engine, "--max-model-len", "2")
     assert code == 0 and "verdict: fits" in out
+
+
+def test_no_request_line_when_no_prompt_fits(capsys):
+    # SGLang at max_model_len 2 starts (0.5.14+) but accepts no prompt: the longest request is 0 tokens, so the
+    # report says none runs instead of "requests of 0 ... memory alone: 0.00x, 0 blocks each" (review h33 R7)
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "sglang==0.5.23",
+                         "--max-model-len", "2")
+    assert code == 1
+    assert "one replica (1 GPU): requests at once: 0 (the deployment aborts every prompt at max_model_len 2)" in out
+    assert "requests of 0" not in out

@@ -316,6 +316,9 @@ def _at_ctx(cap, without: dict) -> str:
 
 def _requests_line(pool, n: int, what: str) -> str:
     """'requests of 8k at once: 64 (capped by max_num_seqs 64; memory alone: 439.20x)'."""
+    if n < 1:  # no request of even one token (SGLang at context_len 7 or less, any engine at max_model_len 1)
+        why = pool.not_running_why() if pool.start_bound() else "no request of one token runs"
+        return f"requests at once: 0 ({why} at max_model_len {pool.max_model_len:,})"
     head = f"requests of {tok(n)} ({what}) at once: "
     if pool.start_bound():  # no request runs in an engine that does not start (the verdict says why)
         return head + (f"0 ({pool.not_running_why()}; memory alone: {pool.memory_concurrency(n):.2f}x, "
