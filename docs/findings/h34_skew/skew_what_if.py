@@ -1,7 +1,7 @@
 """Offline what-if for h34-skew (docs/findings/FINDINGS_h34_skew.md): kvplan's decode step for the
 InferenceMAX vLLM gpt-oss-120b rows with the routed-expert hit share changed, kvplan untouched.
 
-Run from the worktree root:  python what_if/skew_what_if.py
+Run from the worktree root:  python docs/findings/h34_skew/skew_what_if.py
 Needs the fetched snapshot of AmanPriyanshu/GPT-OSS-MoE-ExpertFingerprinting (commit 72b368f) at
 MIRROR; its data is read there, not copied here.
 
