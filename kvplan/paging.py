@@ -138,6 +138,11 @@ RULES = (
          "get_kv_cache_groups (:1902-1986) takes _get_packed_kv_cache_groups (:1668-1797) for unequal pages "
          "under a block-outermost KV-cache layout (:1682-1685; the layout resolved from the backends' "
          "get_supported_kv_cache_layouts, not read)"),
+    Rule("unify_page_sizes", "0.30.0", "0.30.0", "unread",
+         _KCU + " (0.30.0): unify_kv_cache_spec_page_size (:1365-1427) AST-identical to 0.29.0; get_kv_cache_groups "
+         "(:2252-2344) adds HiSparse and GLM-5-Next groupings before the 0.29.0 code and "
+         "_get_packed_kv_cache_groups (:1978-2112) treats circular-buffer and unsplit sliding-window buckets as "
+         "state buckets: unequal pages still padded or packed, not read"),
     Rule("unify_page_sizes", "0.33.0", None, "pad",
          "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
@@ -318,6 +323,20 @@ RULES = (
          "check_enough_kv_cache_memory (:955-989) and get_kv_cache_configs (:2214-2367) hold back the null block "
          "(rule null_block_in_check); get_kv_cache_groups (:1902-1986) packs unequal pages (rule "
          "unify_page_sizes); block_pool.py BlockPool.__init__ (:162-196) AST-identical"),
+    # 0.30.0 (FINDINGS_h34_v30.md): the 0.29.0 arithmetic behind HiSparse (DSA, refused) and GLM-5-Next (Mamba +
+    # MLA, refused) branches.
+    Rule("modelled_kinds", "0.30.0", "0.30.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCI + " (0.30.0): AttentionSpec, FullAttentionSpec, SlidingWindowSpec, ChunkedLocalAttentionSpec "
+         "AST-identical to 0.29.0; MLAAttentionSpec (:646-714) adds DSA / DeepSeek-V4 fields left at their "
+         "defaults by dense MLA; KVCacheSpec (:156-274) adds block_table_token_alignment / has_layer_views / "
+         "uses_slot_mapping; " + _KCU + ": get_kv_cache_config_from_groups (:1648-1807), _get_kv_cache_bytes_per_block "
+         "(:1588-1611), _max_memory_usage_bytes_from_groups (:2405-2461), get_max_concurrency_for_kv_cache_config "
+         "(:1067-1100), get_kv_cache_groups (:2252-2344) and get_kv_cache_configs (:2617-2773) put HiSparse "
+         "(attention_config.hisparse_config) and GLM-5-Next (_glm5_next_tensor_layout :1277-, Mamba layers "
+         "required) branches before the 0.29.0 code, which is unchanged: num_blocks = available // bytes per "
+         "block, the null block held back in the check and auto-fit; check_enough_kv_cache_memory (:975-1009), "
+         "_auto_fit_max_model_len (:2511-2572), unify_kv_cache_spec_page_size (:1365-1427) AST-identical; "
+         "block_pool.py BlockPool.__init__ (:163-202) adds a medium and reuse watchers only"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
@@ -328,7 +347,7 @@ RULES = (
     Rule("window_block_size", "0.8.0", "0.24.0", None,
          "vllm/model_executor/layers/attention/attention.py Attention.get_kv_cache_spec: SlidingWindowSpec("
          "block_size=vllm_config.cache_config.block_size) (0.24.0 :581-632)"),
-    Rule("window_block_size", "0.25.0", None, 16,
+    Rule("window_block_size", "0.25.0", "0.29.0", 16,
          "vllm/model_executor/layers/attention/attention.py Attention.get_kv_cache_spec (0.25.0 :616-688): "
          "SlidingWindowSpec(block_size=_largest_kernel_block_within(attn_backend, per-token page, "
          "cache_config.skip_page_size_padded, block_size)) (:95-119), which without --kv-cache-dtype-skip-layers "
@@ -336,6 +355,13 @@ RULES = (
          "every CUDA backend (flash_attn.py :76-77 MultipleOf(16), flashinfer.py :343-362 [16, 32, 64, ...], "
          "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16)); 0.33.0: sliding-window layers "
          "refused there (modelled_kinds)"),
+    Rule("window_block_size", "0.30.0", None, 16,
+         "vllm/model_executor/layers/attention/attention.py (0.30.0) Attention.get_kv_cache_spec (:604-670): "
+         "_largest_kernel_block_within(attn_backend, per-token page, skip_page_size_padded or per-token page x "
+         "block_size, block_size) (:645, :98-126): the largest kernel block whose page fits the primary block's, "
+         "MultipleOf bases expanded: at block size 16, 16 on every CUDA backend (get_supported_kernel_block_sizes "
+         "AST-identical to 0.29.0); at another block size that size, which kvplan does not plan (the backend "
+         "choice, composite backends included, not modelled)"),
     # -- whether a sliding-window or chunked-local layer keeps a V head size of its own (a layer whose
     #    K and V head sizes differ): "never" (pages are 2 x head_size: AttentionSpec.real_page_size_bytes),
     #    "hybrid" (only while the hybrid KV cache manager is on: with it off, unify_hybrid_kv_cache_specs

@@ -120,8 +120,8 @@ def test_b200_serves_16k_tokens_a_step(capsys):
 def test_rows():
     new = get_engine("vllm==0.28.0")
     # 0.29.0 read against 0.28.0 (tests/test_vllm_0_29.py)
-    assert R.RELEASES[-2:] == ("0.28.0", "0.29.0") and R.PUBLISHED_LATER[0] == "0.30.0"
-    assert list(R.REFUSED) == ["0.30.0"]
+    assert R.RELEASES[-3:] == ("0.28.0", "0.29.0", "0.30.0") and R.PUBLISHED_LATER[0] == "0.31.0"
+    assert list(R.REFUSED) == ["0.31.0"]
     assert "DeepseekV4ForCausalLM" in new.rule("v2_model_runner_architectures")
     assert "DeepseekV4ForCausalLM" not in get_engine("vllm==0.27.1").rule("v2_model_runner_architectures")
     assert new.rule("kv_cache_dtypes_unmodelled")[-1] == "nvfp4_4over6"
@@ -136,14 +136,14 @@ def test_rows():
 
 
 def test_refusals(capsys):
-    """The profiled pool (no --kv-cache-memory-bytes), the new KV dtype and 0.29.0, one line each, exit 2."""
+    """The profiled pool (no --kv-cache-memory-bytes), the new KV dtype and 0.31.0, one line each, exit 2."""
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.28.0")
     assert code == 2 and out == "" and "memory_profiling" in one_line_error(err)
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "b200", "--engine", "vllm==0.28.0",
                          "--kv-cache-memory-bytes", "150000000000", "--kv-cache-dtype", "nvfp4_4over6")
     assert code == 2 and out == "" and "nvfp4_4over6" in one_line_error(err)
-    with pytest.raises(BadInputError, match=r"vllm 0\.30\.0 is not modelled: kvplan has not read it against 0\.29\.0"):
-        get_engine("vllm==0.30.0")
+    with pytest.raises(BadInputError, match=r"vllm 0\.31\.0 is not modelled: kvplan has not read it against 0\.30\.0"):
+        get_engine("vllm==0.31.0")
 
 
 def test_engine_models_0_28_0():
@@ -159,5 +159,5 @@ def test_engine_models_0_28_0():
                if any(Release.parse(a) <= at <= Release.parse(b) for a, b in spans)) == 368
     for new in ("BailingMoeV3ForCausalLM", "MuseGlimmerForCausalLM", "Dots3NoteForCausalLM",
                 "InternS2MobiusForConditionalGeneration", "DFlash2DraftModel"):
-        assert archs[new] == [["0.28.0", "0.29.0"]]  # each kept by 0.29.0 (tests/test_vllm_0_29.py)
-    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.29.0"]
+        assert archs[new] == [["0.28.0", "0.30.0"]]  # each kept by 0.29.0 and 0.30.0 (tests/test_vllm_0_29.py, _0_30.py)
+    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.30.0"]

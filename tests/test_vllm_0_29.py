@@ -15,7 +15,7 @@
   128-token kernel blocks, rule fa4_hd256_block); unequal page sizes are refused (rule unify_page_sizes
   "unread"); the SM 10.3 tp 8 fused all-reduce limit is 4 MB; fp8 expert block scales are refined where the
   TP shard does not divide the block (refused, rule moe_fp8_block_refined); 'umm' leaves the prefix-LM list;
-  seven new engine flags (refused as unknown). 0.30.0 is the first refused release."""
+  seven new engine flags (refused as unknown). 0.30.0 is read against 0.29.0 in tests/test_vllm_0_30.py."""
 
 from __future__ import annotations
 
@@ -164,8 +164,8 @@ def test_new_engine_flags_refused(capsys, flag):
 
 def test_rows():
     new, old = get_engine("vllm==0.29.0"), get_engine("vllm==0.28.0")
-    assert R.RELEASES[-2:] == ("0.28.0", "0.29.0") and R.PUBLISHED_LATER[0] == "0.30.0"
-    assert "0.29.0" not in R.PUBLISHED_LATER and list(R.REFUSED) == ["0.30.0"]
+    assert R.RELEASES[-3:-1] == ("0.28.0", "0.29.0") and R.PUBLISHED_LATER[0] == "0.31.0"
+    assert "0.29.0" not in R.PUBLISHED_LATER and list(R.REFUSED) == ["0.31.0"]
     assert (new.rule("v2_default_all"), old.rule("v2_default_all")) == (True, False)
     assert new.rule("v2_model_runner_architectures") == ()
     assert new.rule("v2_runner_memory") == old.rule("v2_runner_memory")
@@ -184,19 +184,19 @@ def test_rows():
     assert PAGING.value("modelled_kinds", rel) == ("full_attention", "mla", "sliding_window", "chunked_local")
     for book in (VLLM_BOOK, PAGING):  # every row in force at 0.29.0 cites a source
         assert all(row.source for row in book.table(rel).values())
-    with pytest.raises(BadInputError, match=r"vllm 0\.30\.0 is not modelled: kvplan has not read it against 0\.29\.0"):
-        get_engine("vllm==0.30.0")
+    with pytest.raises(BadInputError, match=r"vllm 0\.31\.0 is not modelled: kvplan has not read it against 0\.30\.0"):
+        get_engine("vllm==0.31.0")
 
 
 def test_engine_models_0_29_0():
     archs = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())["vllm"]["architectures"]
     # 0.29.0's registry.py: 366 classes, 11 added, 13 removed (FINDINGS_h33_v29.md section 4)
-    assert sum(1 for spans in archs.values() if spans[-1][1] == "0.29.0") == 366
+    assert sum(1 for spans in archs.values() if spans[-1][1] in ("0.29.0", "0.30.0") and spans[-1][0] != "0.30.0") == 366
     for added in ("DeepseekV32MTPModel", "GraniteSWAForCausalLM", "HYV4ForCausalLM", "Qwen4ExpForCausalLM"):
-        assert archs[added] == [["0.29.0", "0.29.0"]]
+        assert archs[added] == [["0.29.0", "0.30.0"]]  # kept by 0.30.0
     for removed in ("RWForCausalLM", "MPTForCausalLM", "ArcticForCausalLM", "CheersForConditionalGeneration"):
         assert archs[removed][-1][1] == "0.28.0"
-    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.29.0"]
+    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.30.0"]
 
 
 def test_unequal_pages_refused():

@@ -827,9 +827,19 @@ class VLLM(Engine):
                 f"head size 256, for which FlashAttention 4's dedicated kernel takes 128-token kernel blocks "
                 f"(vllm/v1/attention/backends/flash_attn.py FlashAttentionBackend.get_supported_kernel_block_sizes "
                 f"0.29.0 :111-116, fa_utils.py uses_fa4_hd256_kernel :224-233, FA4_HD256_PAGE_SIZE :14): the block "
-                f"size of its layers (a sliding-window layer takes the smallest kernel block) depends on which "
+                f"size of its layers (a sliding-window layer takes its block from the kernel blocks) depends on which "
                 f"backend and FlashAttention version start, which kvplan has not read; use --engine "
                 f"vllm=={self.newest_release_where('fa4_hd256_block', False)}")
+        heads = [h for h in (spec.head_dim, spec.v_head_dim) if h]
+        if (spec.architecture in self.rule("mm_prefix_composite_backend") and cc is not None
+                and (cc[0] == 10 or (cc[0] == 9 and max(heads, default=0) > 256))):
+            raise BadInputError(
+                f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): {spec.name} "
+                f"({spec.architecture}) is a multimodal prefix-LM model, for which this release puts a composite "
+                f"attention backend first (vllm/platforms/cuda.py _get_backend_priorities 0.30.0 :158-176: "
+                f"{'TRITON_FLASHINFER' if cc[0] == 10 else 'TRITON_FLASH_ATTN'}; v1/attention/backends/composite.py), "
+                f"whose kernel blocks and KV layout kvplan has not read; use --engine "
+                f"vllm=={self.newest_release_where('mm_prefix_composite_backend', ())}")
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if spec.has_mla:
@@ -1310,6 +1320,13 @@ class VLLM(Engine):
         s = min(settings.max_num_seqs, t)
         vocab = spec.vocab_size
         path = self.sampler_path()
+        if path == "triton" and s <= 64 and self.rule("topp_split_small_batch"):
+            raise BadInputError(
+                f"{self.name}: the V1 dummy sampler samples {s:,} rows (min(max_num_seqs, max_num_batched_tokens)), "
+                f"and at 64 rows or fewer this release's Triton top-k/top-p sampler also runs a split top-p pipeline "
+                f"with buffers of its own (vllm/v1/sample/ops/topk_topp_triton.py apply_top_k_top_p_triton 0.30.0 "
+                f":1614-1718, _apply_topp_split :1568-1610), which kvplan has not read; raise --max-num-seqs above "
+                f"64, or use --engine vllm=={self.newest_release_where('topp_split_small_batch', False)}")
         if path == "triton" and s < R.TRITON_MIN_ROWS:  # fewer rows: the torch sort runs instead
             path = "sort"
         own = R.sort_bytes_per_logit(s) if path == "sort" else R.SAMPLER_PATH_BYTES_PER_LOGIT[path]

@@ -56,7 +56,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -72,15 +72,16 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.30.0", "0.31.0", "0.32.0", "0.33.0",
+    "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    # 0.30.0-0.33.0: not read against 0.29.0 for planning. Checked 2026-12-01 in their sdists
+    # 0.31.0-0.33.0: not read against 0.30.0 for planning. Checked 2026-12-01 in their sdists
     # (FINDINGS_h33_v29.md section 2): vllm/utils/mem_utils.py memory_profiling is AST-identical from 0.27.1
-    # to 0.33.0 (the non-KV memory still the device's free-memory drop).
-    "0.30.0": "kvplan has not read it against 0.29.0 (its non-KV memory is still measured from the device's free "
+    # to 0.33.0 (the non-KV memory still the device's free-memory drop); 0.31.0 runs the profile under
+    # max_split_size_mb 20 (v1/worker/gpu_worker.py determine_available_memory 0.31.0 :612-626).
+    "0.31.0": "kvplan has not read it against 0.30.0 (its non-KV memory is still measured from the device's free "
               "memory: vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0, so its profiled pool "
               "would be refused anyway)",
 }
@@ -447,7 +448,7 @@ RULES = (
          "init_workspace_manager (:417-421), whose new lanes (_num_workspace_lanes :95-101) are 2 only for a DSpark "
          "drafter on V2 (speculative decoding refused), and before the model runner (:423-438)"),
     # 0.29.0 (FINDINGS_h33_v29.md): memory_profiling AST-identical; the worker adds a ROCm-only fallback.
-    Rule("non_kv_from_free_memory", "0.29.0", None, True,
+    Rule("non_kv_from_free_memory", "0.29.0", "0.29.0", True,
          "vllm/utils/mem_utils.py (0.29.0) memory_profiling AST-identical to 0.28.0 (:234-326; total_consumed "
          ":317-320 + transient_peak_headroom :323-325 = non_kv_cache_memory :326); vllm/v1/worker/gpu_worker.py "
          "Worker.determine_available_memory (:513-673): with kv_cache_memory_bytes it runs profile_run and returns "
@@ -455,6 +456,12 @@ RULES = (
          "requested_memory - non_kv_cache_memory - cudagraph_memory_estimate_applied (:606-610); the only change, "
          "maybe_rocm_profiling_fallback (:110-134, called :581-598), replaces a negative total_consumed by the "
          "torch-reserved growth on ROCm alone"),
+    # 0.30.0 (FINDINGS_h34_v30.md): memory_profiling, determine_available_memory, init_device AST-identical.
+    Rule("non_kv_from_free_memory", "0.30.0", None, True,
+         "vllm/utils/mem_utils.py (0.30.0) memory_profiling AST-identical to 0.29.0 (:229-321; non_kv_cache_memory "
+         "= total_consumed + transient_peak_headroom :321); vllm/v1/worker/gpu_worker.py Worker.determine_available_memory "
+         "(:528-688) and Worker.init_device (:360-492) AST-identical: with kv_cache_memory_bytes the given bytes "
+         "after profile_run, else requested_memory - non_kv_cache_memory - the CUDA-graph estimate"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -793,11 +800,29 @@ RULES = (
          "logits.new_tensor; sampler.py Sampler.forward / sample AST-identical to 0.26.0 (float32 logits :95-96); "
          "GPUModelRunner.profile_run AST-identical (:6433-6506), _dummy_sampler_run (:6242-6344) names "
          "PROCESSED_LOGPROBS_MODES only)"),
-    Rule("sampler_top_k_top_p", "0.28.0", None, "triton",
+    Rule("sampler_top_k_top_p", "0.28.0", "0.29.0", "triton",
          "vllm/v1/sample/ops/topk_topp_sampler.py byte-identical to 0.27.1; sampler.py Sampler.forward / sample "
          "AST-identical (0.28.0 :73-150, :244-303); GPUModelRunner.profile_run AST-identical (gpu_model_runner.py "
          ":6558-6631); _dummy_sampler_run (:6352-6469) adds a second RejectionSampler pass only with a "
          "speculative_config (refused)"),
+    # 0.30.0: the per-program Triton buffer as before; apply_top_k_top_p runs Triton for every batch size and,
+    # at 64 rows or fewer with top-p, a split pipeline with buffers of its own (rule topp_split_small_batch).
+    Rule("sampler_top_k_top_p", "0.30.0", None, "triton",
+         "vllm/v1/sample/ops/topk_topp_triton.py (0.30.0) apply_top_k_top_p_triton (:1614-1718): the per-program "
+         "buffer min(next_power_of_2(min(SMs, rows)), SMs) x vocab x 4 B cached in _TRITON_BUFFER_CACHE "
+         "(:1681-1690) as 0.29.0; topk_topp_sampler.py apply_top_k_top_p (:368-378) no longer sorts in torch below 8 "
+         "rows; sampler.py Sampler.forward / sample, GPUModelRunner.profile_run (:6478-6551) and _dummy_sampler_run "
+         "AST-identical"),
+    # -- 0.30.0's split top-p pipeline at small batches (V1 sampler): refused where the dummy sampler has
+    #    64 rows or fewer (VLLM.sampler_bytes).
+    Rule("topp_split_small_batch", "0.8.0", "0.29.0", False,
+         "vllm/v1/sample/ops/topk_topp_triton.py: no _apply_topp_split before 0.30.0"),
+    Rule("topp_split_small_batch", "0.30.0", None, True,
+         "vllm/v1/sample/ops/topk_topp_triton.py (0.30.0) apply_top_k_top_p_triton (:1614-1718): with top-p, on "
+         "CUDA, at rows <= _SPLIT_MAX_BATCH = 64 (:984) it also runs _apply_topp_split (:1568-1610), caching "
+         "stats (64 x 32 x 4) and parts (64 x 5 x 32 x 8 x 3) fp32 buffers (_TRITON_SPLIT_CACHE); whether the V1 "
+         "dummy sampler enables top-p was not re-read; topk_topp_sampler.py apply_top_k_top_p (:368-378) takes "
+         "Triton for every batch size (0.29.0: the torch sort below 8 rows)"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
     #    0.21.0 :726-730; topk_topp_sampler.py TopKTopPSampler.__init__ :35-67 on a CUDA GPU that
@@ -1194,12 +1219,18 @@ RULES = (
          "weights line counts allocated bytes from 0.21.0 (platforms/rocm.py get_current_memory_usage: empty_cache, "
          "reset_peak_memory_stats, max_memory_allocated: 0.21.0 :783-788, 0.22.0 :789-794, 0.23.0 :820-825, 0.24.0 "
          ":853-858): 0 B"),
-    Rule("rocm_moe_weight_padding", "0.25.0", None, "kept",
+    Rule("rocm_moe_weight_padding", "0.25.0", "0.29.0", "kept",
          "oracle/unquantized.py convert_to_unquantized_kernel_format skips .contiguous() for TRITON on ROCm with "
          "VLLM_ROCM_MOE_PADDING ('it would undo the ROCm MoE weight padding': 0.25.0 / 0.25.1 :306-312, 0.26.0 "
          ":346-352, 0.27.0 :348-354); _maybe_pad_weight 0.25.0-0.26.0 :140-153, 0.27.0 :140-155 (not under EPLB "
          ":148), calls 0.25.0 :211/:212, 0.27.0 :214/:215; weights line allocated bytes (platforms/rocm.py "
          "get_current_memory_usage max_memory_allocated 0.25.0 :852-857, 0.26.0 :866-871, 0.27.0 :902-907)"),
+    # 0.30.0: the padded view is copied back into the unpadded parameter, whose storage CUDA graphs capture.
+    Rule("rocm_moe_weight_padding", "0.30.0", None, "compacted",
+         "unquantized_fused_moe_method.py (0.30.0) UnquantizedFusedMoEMethod.process_weights_after_loading "
+         "(:186-224): layer.w13_weight.data.copy_(self._maybe_pad_weight(...)) and likewise w2 (:196-197): the "
+         "padded tensor (_maybe_pad_weight :114-130) is a temporary copied into the unpadded storage and freed; "
+         "the weights line counts allocated bytes (platforms/rocm.py get_current_memory_usage AST-identical)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
     #    keep a buffer past the profile forward (VLLM.moe_workspace_note, FINDINGS_h28_moeq.md)?
     #    None: the question does not arise (nothing kept before 0.11.0; MoE refused from 0.20.0);
@@ -1654,8 +1685,12 @@ RULES = (
          "vllm/config/cache.py: CacheDType (0.25.0 lines 19-36 add int4_per_token_head)"),
     # 0.28.0 adds nvfp4_4over6 (the NVFP4 page with a per-16-values choice of scale; kv_cache_interface.py
     # get_kv_quant_mode :88 maps every nvfp4* to KVQuantMode.NVFP4), left out likewise.
-    Rule("kv_cache_dtypes_unmodelled", "0.28.0", None, KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6",),
+    Rule("kv_cache_dtypes_unmodelled", "0.28.0", "0.29.0", KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6",),
          "vllm/config/cache.py: CacheDType (0.28.0 lines 19-37 add nvfp4_4over6)"),
+    # 0.30.0 adds nvfp4_ds_mla (an opaque 352-byte DeepSeek sparse-MLA token: mla_attention.py
+    # MLAAttention.get_kv_cache_spec 0.30.0 :1347-1374), left out likewise.
+    Rule("kv_cache_dtypes_unmodelled", "0.30.0", None, KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla"),
+         "vllm/config/cache.py: CacheDType (0.30.0 lines 39-58 add nvfp4_ds_mla)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -2075,6 +2110,23 @@ RULES = (
          ":224-233: head size 256, capability major 10 or 11) and get_flash_attn_version(..., supports_fa4_hd256=True) "
          "is 4, else MultipleOf(16); FA4_HD256_PAGE_SIZE = 128 (fa_utils.py :14); _fa4_hd256_fallback_reason "
          "(:236-) not read to the end"),
+    # -- 0.30.0: multimodal prefix-LM models (Attention.use_mm_prefix) get a composite attention backend first
+    #    (Triton for the image-mask route + FlashInfer or FlashAttention 4 for the causal one), whose kernel
+    #    blocks and KV layout kvplan has not read: refused on capability 10.x, and on 9.x where FlashAttention 4
+    #    would run (a head size above 256). Value: the architectures vLLM marks is_mm_prefix_lm (by model_type).
+    Rule("mm_prefix_composite_backend", "0.8.0", "0.29.0", (),
+         "vllm/platforms/cuda.py _get_backend_priorities (0.29.0 :83-163): no composite backend"),
+    Rule("mm_prefix_composite_backend", "0.30.0", None,
+         ("BagelForConditionalGeneration", "Gemma3ForConditionalGeneration", "HfMoondream",
+          "Molmo2ForConditionalGeneration", "Moondream3ForCausalLM", "PaliGemmaForConditionalGeneration"),
+         "vllm/platforms/cuda.py (0.30.0) _get_backend_priorities (:83-179): TRITON_FLASHINFER first on capability "
+         "10.x (:158-166), TRITON_FLASH_ATTN first on 9.x (:168-176) when use_mm_prefix; model_executor/layers/"
+         "attention/attention.py Attention.__init__ (:341) use_mm_prefix = model_config.is_mm_prefix_lm "
+         "(transformers_utils/model_arch_config_convertor.py :362-384: model types bagel, gemma3, molmo2, "
+         "moondream3, paligemma; registry.py :352, :410, :530-533, :554); v1/attention/backends/composite.py "
+         "get_supported_kernel_block_sizes (:381-390) the blocks both backends take; triton_flash_attn.py "
+         "_FA4Backend.supports_combination: the 9.x route only with FlashAttention 4 (fa_utils.py "
+         "get_flash_attn_version :140-166: on 9.x for head size > 256, sinks with unequal V, diffusion)"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for

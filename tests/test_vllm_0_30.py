@@ -1,0 +1,189 @@
+"""vLLM 0.30.0, read against 0.29.0 (docs/findings/FINDINGS_h34_v30.md).
+
+- The memory accounting is 0.29.0's (memory_profiling, Worker.determine_available_memory and init_device
+  AST-identical): the profiled pool stays refused (rule non_kv_from_free_memory) and a plan needs
+  --kv-cache-memory-bytes.
+- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models are refused
+  by default and planned on V1 with VLLM_USE_V2_MODEL_RUNNER=0, as on 0.29.0.
+- Pages, grouping, the null block, the start-up check and auto-fit are 0.29.0's for the kinds kvplan plans
+  (the new kv_cache_utils.py branches are HiSparse and GLM-5-Next only): the same blocks for the same bytes.
+- What is refused anew: multimodal prefix-LM models on compute capability 10.x (a composite attention
+  backend first, rule mm_prefix_composite_backend), a V1 dummy sampler of 64 rows or fewer (the split
+  top-p pipeline, rule topp_split_small_batch), --kv-cache-dtype nvfp4_ds_mla, eight new engine flags.
+  0.31.0 is the first refused release."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+
+from helpers import capacity_json as _plan, cli, one_line_error
+
+from kvplan.engines import get_engine
+from kvplan.engines import vllm_rules as R
+from kvplan.engines.base import Release
+from kvplan.engines.vllm import BOOK as VLLM_BOOK
+from kvplan.errors import BadInputError
+from kvplan.paging import BOOK as PAGING
+
+_NAMES = ("engine", "paging")
+
+
+def _same_but_names(a: dict, b: dict) -> bool:
+    return {k: v for k, v in a.items() if k not in _NAMES} == {k: v for k, v in b.items() if k not in _NAMES}
+
+
+def _both(capsys, *args):
+    """The capacity JSON on 0.30.0 and on 0.29.0 for the same arguments."""
+    return [_plan(capsys, *args, "--engine", f"vllm=={rel}") for rel in ("0.30.0", "0.29.0")]
+
+
+@pytest.mark.parametrize("args, blocks, per_request, tokens", [
+    # Llama-3.1-8B on V2 (0.29.0: 28,948 blocks)
+    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192, 463_168),
+    # Gemma-3-27B at 32,768 tokens on an H100 (9.0: FlashAttention 3, no composite backend; 0.29.0: 16,131)
+    (("gemma3-27b", "--gpu", "h100", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
+     16_131, 8_582, 61_591),
+    # Gemma-3-4B (head 256) on an H100: window blocks of 16 (0.29.0: 30,517, 14,726 a request)
+    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726, 271_623),
+])
+def test_dense_plans_equal_0_29_0s(capsys, args, blocks, per_request, tokens):
+    new, old = _both(capsys, *args)
+    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
+    assert new["engine"] == "vllm==0.30.0" and _same_but_names(new, old)
+
+
+def test_llama_figures_beside_the_blocks(capsys):
+    got = _plan(capsys, "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.30.0",
+                "--kv-cache-memory-bytes", "60709920769")
+    assert (got["weights_bytes"], got["activation_bytes"], got["kv_pool_bytes"]) == (
+        16_094_076_928, 1_154_272_460, 60_709_920_769)
+
+
+@pytest.mark.parametrize("model, gpu, tp, given", [
+    ("qwen3-30b-a3b", "h100", "1", "14002304205"),
+    ("deepseek-v3", "h200", "8", "45994277463"),
+])
+def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given):
+    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", "vllm==0.30.0",
+                         "--kv-cache-memory-bytes", given)
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert line.startswith(f"kvplan: error: vllm==0.30.0 runs {model} on Model Runner V2 (vllm/v1/worker/gpu/)")
+    assert line.endswith("or use --engine vllm==0.28.0")
+
+
+@pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [
+    ("h100", "vllm serve Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205",
+     8_902, 2_560, 142_432, 61_074_731_008, 2_881_234_944),
+    ("h200", "vllm serve deepseek-ai/DeepSeek-V3 --tensor-parallel-size 8 --kv-cache-memory-bytes 45994277463",
+     40_907, 10_240, 654_512, 85_858_369_792, 3_970_539_520),
+])
+def test_moe_and_mla_on_v1_equal_0_29_0s(capsys, gpu, command, blocks, per_request, tokens, weights, activation):
+    new, old = [_plan(capsys, "--gpu", gpu, "--engine", f"vllm=={rel}", "--from-vllm",
+                      f"VLLM_USE_V2_MODEL_RUNNER=0 {command}") for rel in ("0.30.0", "0.29.0")]
+    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
+    assert (new["weights_bytes"], new["activation_bytes"]) == (weights, activation)
+    assert _same_but_names(new, old)
+
+
+def test_profiled_pool_refused(capsys):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.30.0")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert "vllm==0.30.0 measures the memory that is not KV cache" in line and "memory_profiling" in line
+
+
+def test_null_block_held_back_at_start(capsys):
+    """8,192 blocks of 2,097,152 B given exactly: 0.30.0 refuses to start as 0.29.0 does, auto-fit 131,056."""
+    args = ("capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "17179869184", "--json",
+            "--engine", "vllm==0.30.0")
+    code, out, err = cli(capsys, *args)
+    got = json.loads(out)
+    assert code == 1 and got["starts"] is False and got["num_blocks"] == 8_192
+    assert "more than the 17,177,772,032 B available; the estimated maximum model length is 131,056" in err
+    code, out, err = cli(capsys, *args, "--max-model-len", "auto")
+    assert code == 0 and json.loads(out)["max_model_len"] == 131_056
+
+
+def test_mm_prefix_model_refused_on_capability_10(capsys):
+    """Gemma3ForConditionalGeneration (model type gemma3, is_mm_prefix_lm) on a B200: TRITON_FLASHINFER comes
+    first (platforms/cuda.py 0.30.0 :158-166); 0.29.0 planned 16,131 blocks, 14,342 a request."""
+    args = ("gemma3-27b", "--gpu", "b200", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809")
+    code, out, err = cli(capsys, "capacity", *args, "--engine", "vllm==0.30.0")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert "gemma3-27b (Gemma3ForConditionalGeneration) is a multimodal prefix-LM model" in line
+    assert "TRITON_FLASHINFER" in line and line.endswith("use --engine vllm==0.29.0")
+    old = _plan(capsys, *args, "--engine", "vllm==0.29.0")
+    assert (old["num_blocks"], old["blocks_per_request"]) == (16_131, 14_342)
+    # a model that is not a prefix LM plans on the B200 as on 0.29.0
+    new, old = _both(capsys, "llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769")
+    assert new["num_blocks"] == 28_948 and _same_but_names(new, old)
+
+
+def test_small_v1_sampler_refused(capsys):
+    """At max_num_seqs 64 the V1 dummy sampler has 64 rows: 0.30.0 runs the split top-p pipeline there
+    (topk_topp_triton.py _SPLIT_MAX_BATCH :984); 0.29.0 plans it (activation 797,884,928 B); 65 rows plan."""
+    cmd = "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205 --max-num-seqs"
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.30.0", "--from-vllm", f"{cmd} 64")
+    errors = [ln for ln in err.splitlines() if ln.startswith("kvplan: error:")]
+    assert code == 2 and out == "" and len(errors) == 1
+    assert "the V1 dummy sampler samples 64 rows" in errors[0] and "_apply_topp_split" in errors[0]
+    old = _plan(capsys, "--gpu", "h100", "--engine", "vllm==0.29.0", "--from-vllm", f"{cmd} 64")
+    assert (old["num_blocks"], old["activation_bytes"]) == (8_902, 797_884_928)
+    new, old = [_plan(capsys, "--gpu", "h100", "--engine", f"vllm=={rel}", "--from-vllm", f"{cmd} 65")
+                for rel in ("0.30.0", "0.29.0")]
+    assert new["num_blocks"] == 8_902 and _same_but_names(new, old)
+
+
+def test_nvfp4_ds_mla_refused(capsys):
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "b200", "--engine", "vllm==0.30.0",
+                         "--kv-cache-memory-bytes", "150000000000", "--kv-cache-dtype", "nvfp4_ds_mla")
+    assert code == 2 and out == "" and "nvfp4_ds_mla" in one_line_error(err)
+
+
+@pytest.mark.parametrize("flag", ["--dp-sync-interval 4", "--elastic-ep-max-dp-size 4",
+                                  "--enable-mamba-fine-grained-prefix-cache", "--enable-nccl-comm-suspend",
+                                  "--engram-config {}", "--kda-decode-backend triton",
+                                  "--sparse-indexer-topk-backend auto", "--watermark-config {}"])
+def test_new_engine_flags_refused(capsys, flag):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.30.0", "--from-vllm",
+                         f"vllm serve meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769 {flag}")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == (f"kvplan: error: {flag.split()[0]}: a vllm flag kvplan does not know; it may "
+                                   f"change memory, so kvplan will not guess (remove it, or plan with kvplan's own "
+                                   f"options)")
+
+
+def test_rows():
+    new, old = get_engine("vllm==0.30.0"), get_engine("vllm==0.29.0")
+    assert R.RELEASES[-2:] == ("0.29.0", "0.30.0") and R.PUBLISHED_LATER[0] == "0.31.0"
+    assert list(R.REFUSED) == ["0.31.0"]
+    for name in ("v2_default_all", "v2_model_runner_architectures", "v2_runner_memory", "non_kv_from_free_memory",
+                 "fa4_hd256_block", "moe_fp8_block_refined", "moe_persistent_workspace", "sampler_top_k_top_p",
+                 "mla_forward_read", "deepseek_v2_forward_read", "scheduler_defaults", "allreduce_rms_fusion"):
+        assert new.rule(name) == old.rule(name), name
+    assert (new.rule("topp_split_small_batch"), old.rule("topp_split_small_batch")) == (True, False)
+    assert old.rule("mm_prefix_composite_backend") == () and "Gemma3ForConditionalGeneration" in new.rule(
+        "mm_prefix_composite_backend")
+    assert (new.rule("rocm_moe_weight_padding"), old.rule("rocm_moe_weight_padding")) == ("compacted", "kept")
+    assert set(new.rule("kv_cache_dtypes_unmodelled")) - set(old.rule("kv_cache_dtypes_unmodelled")) == {"nvfp4_ds_mla"}
+    rel, rel29 = Release.parse("0.30.0"), Release.parse("0.29.0")
+    for name in ("null_block_in_check", "unify_page_sizes", "modelled_kinds", "window_block_size"):
+        assert PAGING.value(name, rel) == PAGING.value(name, rel29), name
+    for book in (VLLM_BOOK, PAGING):  # every row in force at 0.30.0 cites a source
+        assert all(row.source for row in book.table(rel).values())
+    with pytest.raises(BadInputError, match=r"vllm 0\.31\.0 is not modelled: kvplan has not read it against 0\.30\.0"):
+        get_engine("vllm==0.31.0")
+
+
+def test_engine_models_0_30_0():
+    archs = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())["vllm"]["architectures"]
+    # 0.30.0's registry.py: 376 classes, 10 added, none removed (FINDINGS_h34_v30.md section 5)
+    assert sum(1 for spans in archs.values() if spans[-1][1] == "0.30.0") == 376
+    for added in ("Glm5NextForCausalLM", "DeepseekV41ForCausalLM", "NanbeigeForCausalLM", "K2HorizonForCausalLM"):
+        assert archs[added] == [["0.30.0", "0.30.0"]]
+    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.30.0"]
