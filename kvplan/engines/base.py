@@ -370,6 +370,70 @@ def fp8_expert_shard_misfit(spec, weights) -> tuple[int, int, int] | None:
     return None
 
 
+@dataclass(frozen=True)
+class LinearShardMisfit:
+    """A dense block-fp8 linear layer whose tensor-parallel shard the checkpoint's block does not
+    divide (``fp8_linear_shard_misfit``): ``tensor`` (layers.N.name), ``size`` per rank of its
+    ``side`` ("input": a row-parallel layer's columns, against block_k; "output": a logical output
+    of a column-parallel layer, against block_n), the ``block`` it misses and the split ``degree``."""
+
+    tensor: str
+    side: str
+    size: int
+    block: int
+    degree: int
+
+    @property
+    def value_error(self) -> str:
+        """The ValueError text both engines raise for it (the same words in every release read)."""
+        what, block = (("input_size_per_partition", "block_k") if self.side == "input"
+                       else ("output_partition_size", "block_n"))
+        return f"Weight {what} = {self.size} is not divisible by weight quantization {block} = {self.block}"
+
+
+def fp8_linear_shard_misfit(spec, weights, *, splits: tuple = (), group: int | None = None,
+                            merged: bool = True) -> LinearShardMisfit | None:
+    """The first dense linear layer of a block-fp8 checkpoint served as stored (``weights.format``
+    fp8, ``spec.weights_block`` [block_n, block_k]) whose tensor-parallel shard the blocks do not
+    divide, as vLLM's and SGLang's Fp8LinearMethod.create_weights test it (VLLM / SGLang
+    .check_fp8_block_linears cite the lines): a row-parallel layer's input columns a rank
+    (o_proj, down_proj) against block_k, each logical output a rank of a column-parallel layer
+    (MLA q_b_proj / kv_b_proj, or, with ``merged``, the q / k / v of a QKV layer and the gate and
+    up halves of gate_up_proj) against block_n, both only where the layer is split (degree > 1).
+    The degree is ``weights.tp`` or the engine's ``splits`` row for the tensor (kvplan.weights:
+    SGLang's DP attention splits the dense MLP over tp x dp); with ``group`` (SGLang before
+    0.5.22: the whole --tp group) a single (not merged) layer is tested only where its degree is
+    that group. Attention and MLP parts only (dense MLP and shared experts; routed experts:
+    ``fp8_expert_shard_misfit``); a part the checkpoint keeps unquantized is not tested. None
+    where every shard divides. DeepSeek-V3 at tp 32: layers.0.mlp.down_proj, 18,432 / 32 = 576
+    input columns against 128."""
+    from kvplan.shapes import COLUMN, KV_HEADS, ROW, layer_shapes
+
+    if weights is None or weights.format != "fp8" or spec.weights_block is None or len(spec.weights_block) != 2:
+        return None
+    block_n, block_k = spec.weights_block
+    quantized = set(weights.quantized_parts) & {"attention", "mlp"}
+    for layer in range(spec.num_layers):
+        params = layer_shapes(spec, layer)
+        qkv = any(p.name == "k_proj.weight" for p in params)  # plain attention: one QKVParallelLinear
+        for p in params:
+            if not p.is_matrix or p.part not in quantized or p.split not in (COLUMN, KV_HEADS, ROW):
+                continue
+            degree = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)),
+                          weights.tp)
+            gate_up = p.name.endswith("gate_up_proj.weight")
+            fused = gate_up or (qkv and p.name in ("q_proj.weight", "k_proj.weight", "v_proj.weight"))
+            if degree <= 1 or (fused and not merged) or (not fused and group is not None and degree != group):
+                continue
+            if p.split == ROW:
+                side, size, block = "input", p.rank_cols(degree), block_k
+            else:
+                side, size, block = "output", p.rank_rows(degree) // (2 if gate_up else 1), block_n
+            if size % block:
+                return LinearShardMisfit(f"layers.{layer}.{p.name.removesuffix('.weight')}", side, size, block, degree)
+    return None
+
+
 def refuse_weights_below(engine_name: str, need: dict, weights: str, gpu, why: str, added: str) -> None:
     """BadInputError when ``weights`` has a quantization method whose minimum compute capability
     (``need[weights]``: (major, minor); None: the release has no method for it) is above ``gpu``'s.

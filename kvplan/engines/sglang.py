@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RequestCap, Rule, RuleBook,
-                                 StageBudget, fp8_expert_shard_misfit, fraction, gib, positive, refuse_weights_below)
+                                 StageBudget, fp8_expert_shard_misfit, fp8_linear_shard_misfit, fraction, gib, positive,
+                                 refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import WINDOWED_KINDS
@@ -3162,6 +3163,22 @@ RULES = (
          "2463-2631; 0.5.4 2947-3117; 0.5.6 3502-3686: lines 3586, 3597, 3653), from 0.5.8 "
          "models/deepseek_common/deepseek_weight_loader.py (0.5.8 lines 367-571: 470, 481, 537; 0.5.22 547-786: "
          "664, 675, 752; 0.5.23 586-820: 692, 703, 780)"),
+    # -- which tensor-parallel size Fp8LinearMethod's block-fp8 shape test of a dense linear layer compares
+    #    the layer's split with (SGLang.check_fp8_block_linears; kvplan.engines.base.fp8_linear_shard_misfit):
+    #    a row-parallel layer's input a rank % block_k and a column-parallel layer's output a rank % block_n
+    #    are tested where input_size // input_size_per_partition (output_size // output_size_per_partition)
+    #    equals that size and it is above 1; a layer of several outputs (QKV, gate_up) is tested at any split.
+    #    "whole": the whole --tp group (get_tensor_model_parallel_world_size; 0.5.14+ get_parallel().tp_size,
+    #    runtime_context.py line 113), so a layer split over DP attention's attention group is not tested;
+    #    "layer": the layer's own group (layer.tp_group.world_size). Every release tests the dense MLP, split
+    #    over the whole group (rule dp_attention_weights).
+    Rule("fp8_block_linear_group", "0.4.6", "0.5.21", "whole",
+         "python/sglang/srt/layers/quantization/fp8.py Fp8LinearMethod.create_weights (0.4.6 lines 219-243, 0.5.6 "
+         "lines 220-327), from 0.5.8 Fp8LinearMethod.validate_block_quant_shapes (0.5.8 lines 234-272, 0.5.14 "
+         "369-407, 0.5.18 485-523, 0.5.21 554-592)"),
+    Rule("fp8_block_linear_group", "0.5.22", None, "layer",
+         "sglang/srt/layers/quantization/fp8.py Fp8LinearMethod.validate_block_quant_shapes (0.5.22 lines 559-599, "
+         "0.5.23 lines 570-610: tp_size = layer.tp_group.world_size, 1 without a group)"),
     # -- a multimodal model's mem_fraction_static (VLMFraction; SGLang.multimodal_fraction). Qwen3-VL-8B
     #    on an H100 under 0.5.8: the default round((81,559 - 13,440) / 81,559, 3) = 0.835, then L = 24
     #    (getattr's default: its vision_config has depth 27), h = 1152: ratio 1.265625, factor
@@ -4878,6 +4895,26 @@ class SGLang(Engine):
                 f"{block_k} blocks, and python/sglang/srt/layers/quantization/fp8.py Fp8MoEMethod.create_weights "
                 f"raises ValueError for it{amd}; use another --tp")
 
+    def check_fp8_block_linears(self, spec, gpu: GPU, weights, settings: EngineSettings) -> None:
+        """A block-fp8 checkpoint's dense linear layer whose tensor-parallel shard the blocks do not divide
+        (kvplan.engines.base.fp8_linear_shard_misfit; DeepSeek-V3 fp8 at --tp 32 with expert parallelism: the
+        dense MLP's gate_up_proj, 576 rows of gate and of up a rank against 128): Fp8LinearMethod.create_weights
+        raises ValueError on every release (layers/quantization/fp8.py 0.4.6 lines 219-243, 0.5.8
+        validate_block_quant_shapes lines 234-272, 0.5.23 lines 570-610), merged QKV / gate_up layers at any
+        split, single layers where split over the group of rule ``fp8_block_linear_group``. Under DP attention
+        the layers are split as ``weight_splits`` says (the dense MLP over tp x dp). MiMo-V2-Flash's qkv_proj
+        skips the test (skip_block_quant_check=True, models/mimo_v2_flash.py 0.5.9 line 461); kvplan plans
+        no SGLang release of it."""
+        dp = settings.dp_attention
+        splits = self.weight_splits(spec, gpu, tp=weights.tp, dp_attention=dp, expert_parallel=weights.moe_ep > 1)
+        group = weights.tp * dp if self.rule("fp8_block_linear_group") == "whole" else None
+        if (m := fp8_linear_shard_misfit(spec, weights, splits=splits, group=group)) is not None:
+            raise BadInputError(
+                f"{self.name} does not start {spec.name} with fp8 weights at this split: {m.tensor}, split {m.degree} "
+                f"ways, holds {m.size:,} {m.side} channels a rank, not a multiple of the checkpoint's {m.block}-wide "
+                f"blocks, and python/sglang/srt/layers/quantization/fp8.py Fp8LinearMethod.create_weights raises "
+                f"ValueError ({m.value_error}); use another --tp")
+
     def carve(self, spec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         """share = fraction x total; other = fraction x (memory in use before loading), so that
         pool = share - weights - other = fraction x (total - in use) - weights. Under DP
@@ -4885,6 +4922,7 @@ class SGLang(Engine):
         takes 100 MiB more off a multimodal model's pool (rule ``multimodal``), counted in other:
         Gemma-3-27B on an H100 at mem_fraction_static 0.85 loses 104,857,600 B of KV pool."""
         self.check_fp8_block_experts(spec, gpu, weights)
+        self.check_fp8_block_linears(spec, gpu, weights, settings)
         total = gpu.memory_bytes
         frac = settings.memory_fraction
         share = int(total * frac)

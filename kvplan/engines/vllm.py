@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 from kvplan.engines import vllm_rules as R
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget,
-                                 fp8_expert_shard_misfit, fraction, positive, refuse_weights_below)
+                                 fp8_expert_shard_misfit, fp8_linear_shard_misfit, fraction, positive,
+                                 refuse_weights_below)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
@@ -1091,6 +1092,7 @@ class VLLM(Engine):
 
     def carve(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> list[StageBudget]:
         self.check_fp8_block_experts(spec, weights)  # every release: a shard the checkpoint's blocks do not divide
+        self.check_fp8_block_linears(spec, weights)  # the same for the dense linear layers
         self.moe_oracle_experts(spec, gpu, weights, settings)  # 0.20.0+: refuses the MoE cases not read
         total = gpu.memory_bytes
         share = self.requested_bytes(total, settings.memory_fraction)
@@ -1476,6 +1478,21 @@ class VLLM(Engine):
                 f"{block_n} x {block_k} blocks (vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ "
                 f"0.29.0 :475-534, fused_moe/oracle/fp8.py refine_fp8_moe_block_shape :272-), which kvplan has not "
                 f"read; use another --tp, or --engine vllm=={self.newest_release_where('moe_fp8_block_refined', False)}")
+
+    def check_fp8_block_linears(self, spec: ModelSpec, weights) -> None:
+        """A block-fp8 checkpoint's dense linear layer whose tensor-parallel shard the blocks do not divide
+        (kvplan.engines.base.fp8_linear_shard_misfit; DeepSeek-V3 fp8 at tp 32 with --enable-expert-parallel:
+        the dense MLP's down_proj, 576 input columns a rank against 128): Fp8LinearMethod.create_weights raises
+        ValueError on every release (quantization/fp8.py 0.8.0 :174-197, 0.10.2 :283-305; from 0.11.0
+        quantization/utils/fp8_utils.py validate_fp8_block_shape, 0.13.0 :1244-1284, 0.19.1 :1425-1473, 0.29.0
+        :1197-1245), for a merged QKV / gate_up layer only up to 0.13.0 (rule ``fp8_block_merged_linear_checked``)."""
+        merged = self.rule("fp8_block_merged_linear_checked")
+        if (m := fp8_linear_shard_misfit(spec, weights, merged=merged)) is not None:
+            raise BadInputError(
+                f"{self.name} does not start {spec.name} with fp8 weights at tp {m.degree}: {m.tensor} holds "
+                f"{m.size:,} {m.side} channels a rank, not a multiple of the checkpoint's {m.block}-wide blocks, and "
+                f"vllm/model_executor/layers/quantization/fp8.py Fp8LinearMethod.create_weights raises ValueError "
+                f"({m.value_error}); use another --tp")
 
     def moe_oracle_experts(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """The experts class vLLM 0.20.0+'s oracle (vllm/model_executor/layers/fused_moe/oracle/) picks

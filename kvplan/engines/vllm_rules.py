@@ -1412,6 +1412,22 @@ RULES = (
          "vllm/model_executor/layers/quantization/fp8.py Fp8MoEMethod.__init__ (0.29.0 :475-534) calls "
          "fused_moe/oracle/fp8.py refine_fp8_moe_block_shape (:272-): a finer block (>= 32) where "
          "intermediate_size_per_partition % block_n, or % block_k at tp > 1, is not 0 (:295-297)"),
+    # -- whether the block-fp8 shape test of a dense linear layer (Fp8LinearMethod.create_weights: a
+    #    row-parallel layer's input a rank % block_k, a column-parallel layer's every logical output a
+    #    rank % block_n, at tp > 1; kvplan.engines.base.fp8_linear_shard_misfit, VLLM.check_fp8_block_linears)
+    #    covers the merged column layers (QKVParallelLinear, MergedColumnParallelLinear) too. Row and single
+    #    column layers are tested on every release, 0.8.0-0.33.0 (docs/findings/FINDINGS_h34_fp8lin.md).
+    Rule("fp8_block_merged_linear_checked", "0.8.0", "0.13.0", True,
+         "vllm/model_executor/layers/quantization/fp8.py Fp8LinearMethod.create_weights (0.8.0 :174-197, 0.10.2 "
+         ":283-305); from 0.11.0 quantization/utils/fp8_utils.py validate_fp8_block_shape (0.11.0 :750-782, 0.13.0 "
+         ":1244-1284, called from fp8.py :455): every output partition of a tp-split layer, merged or not"),
+    Rule("fp8_block_merged_linear_checked", "0.14.0", None, False,
+         "vllm/model_executor/layers/linear.py ColumnParallelLinear._maybe_allow_fp8_block_shape_mismatch (0.14.0 "
+         ":524-549, called :492; 0.19.1 :502-527 / :470; 0.29.0 :539-564 / :507; 0.33.0 :562-587 / :519) sets "
+         "allow_fp8_block_shape_mismatch on a layer of several outputs one of which block_n does not divide, and "
+         "quantization/utils/fp8_utils.py validate_fp8_block_shape (0.14.0 :1395-1443, 0.19.1 :1425-1473, 0.29.0 "
+         ":1197-1245, 0.33.0 :1296-1344) returns for it: merged layers are never refused; the row and single "
+         "column tests unchanged"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
