@@ -87,10 +87,7 @@ def test_rows_that_changed(capsys):
         "InklingForConditionalGeneration", "InklingForConditionalGenerationMTP", "MellumForCausalLM"}
     assert set(eng.rule("swa_pool_archs")) - set(old.rule("swa_pool_archs")) == {
         "InklingForConditionalGeneration", "InklingForConditionalGenerationMTP", "MellumForCausalLM",
-        "DeepseekV4ForCausalLMDSpark",
-        # is_hybrid_swa_model's MTP draft names, in the rows from 0.5.16 (h33-swa22); 0.5.11-0.5.15's sources have
-        # them too but their rows were not re-read (docs/findings/FINDINGS_h33_swa22.md, Left)
-        "MiMoV2MTP", "Step3p5MTP"}
+        "DeepseekV4ForCausalLMDSpark"}  # the MTP draft names are in 0.5.15's row too (h34-sglaud)
     assert eng.rule("backend_page_size")["trtllm_mha"] == ((16, 32, 64), 64, "1732-1741")
     # nvfp4 is a choice now, refused as 0.5.22's (scale buffers and a dequant workspace kvplan's format lacks)
     code, _, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "b200", "--engine", REL, "--kv-cache-dtype", "nvfp4")

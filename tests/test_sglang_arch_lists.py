@@ -117,3 +117,77 @@ def test_unlimited_ocr_windows_kept_so_the_swa_pool_refuses(tmp_path, capsys, re
     assert code == 2 and out == ""
     line = one_line_error(err)
     assert f"sglang=={release} gives ocr's window layers a pool of their own (SWAKVPool" in line
+
+
+# -- h34-sglaud: configs/model_config.py is_hybrid_swa_model, 0.5.8-0.5.15.post1 (MIMO_V2_MODEL_ARCHS expanded:
+# 0.5.11 lines 42-45, MiMoV2ForCausalLM / MiMoV2FlashForCausalLM). Every release's set has the MTP draft names.
+HYBRID_SWA_0_5_8 = {"Llama4ForConditionalGeneration", "GptOssForCausalLM", "MiMoV2FlashForCausalLM",
+                    "MiMoV2MTP"}                                                       # lines 1220-1228
+HYBRID_SWA_0_5_9 = HYBRID_SWA_0_5_8 | {"Step3p5ForCausalLM", "Step3p5MTP"}            # 0.5.9 1320-1330, 0.5.10 1438-1448
+HYBRID_SWA_0_5_11 = HYBRID_SWA_0_5_9 | {"MiMoV2ForCausalLM", "Gemma4ForCausalLM",
+                                        "Gemma4ForConditionalGeneration"}             # lines 1546-1558
+HYBRID_SWA_0_5_12 = HYBRID_SWA_0_5_11 | {"DeepseekV4ForCausalLM", "DeepseekV4ForCausalLMNextN",
+                                         "LagunaForCausalLM"}                         # lines 1660-1675
+HYBRID_SWA_0_5_13 = HYBRID_SWA_0_5_12 | {"Step3p7ForConditionalGeneration",
+                                         "Gemma4UnifiedForConditionalGeneration"}     # 0.5.13 1679-1705, 0.5.14 1842-1875
+HYBRID_SWA_0_5_15 = HYBRID_SWA_0_5_13 | {"UnlimitedOCRForCausalLM"}                   # lines 1833-1867
+
+
+@pytest.mark.parametrize("release,expected", [
+    ("0.5.8", HYBRID_SWA_0_5_8), ("0.5.9", HYBRID_SWA_0_5_9), ("0.5.10", HYBRID_SWA_0_5_9),
+    ("0.5.11", HYBRID_SWA_0_5_11), ("0.5.12", HYBRID_SWA_0_5_12), ("0.5.13", HYBRID_SWA_0_5_13),
+    ("0.5.13.post1", HYBRID_SWA_0_5_13), ("0.5.14", HYBRID_SWA_0_5_13), ("0.5.15", HYBRID_SWA_0_5_15),
+    ("0.5.15.post1", HYBRID_SWA_0_5_15)])
+def test_swa_pool_archs_0_5_8_to_0_5_15_are_is_hybrid_swa_model(release, expected):
+    assert set(_value("swa_pool_archs", release)) == expected
+
+
+# model_overrides/deepseek_v2.py _register_for, lines 37-50 in 0.5.22 and 0.5.23: the architectures whose
+# configs without index_topk take trtllm_mla on sm100 (0.5.22 lines 177-189, 0.5.23 lines 176-188).
+DEEPSEEK_FAMILY_0_5_22 = {
+    "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "KimiK25ForConditionalGeneration", "MistralLarge3ForCausalLM",
+    "PixtralForConditionalGeneration", "GlmMoeDsaForCausalLM", "Glm5NextForConditionalGeneration", "HYV4ForCausalLM",
+    "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM", "LongcatFlashForCausalLMNextN", "Dots3NoteForCausalLM"}
+
+
+@pytest.mark.parametrize("release", ["0.5.22", "0.5.23"])
+def test_trtllm_mla_archs_0_5_22_0_5_23_are_the_deepseek_family_overrides(release):
+    rows = _value("mla_backend_default", release)["rows"]
+    assert rows[0][:3] == ((10, 0), (11, 0), "trtllm_mla") and set(rows[0][3]) == DEEPSEEK_FAMILY_0_5_22
+
+
+def _olmo2():
+    import dataclasses
+
+    from kvplan.loader import load_model
+
+    return dataclasses.replace(load_model("llama3.1-8b"), architecture="Olmo2ForCausalLM")
+
+
+# Olmo2's own choice where no --attention-backend is given: trtllm_mha on sm100, else fa3 from sm80 (0.5.4
+# server_args.py lines 983-996 ... 0.5.14 lines 4117-4130; overrides.py _olmo2_overrides 0.5.15 lines 903-917 ...
+# 0.5.18 lines 1438-1452; model_overrides/olmo2.py 0.5.19 lines 19-34, 0.5.21-0.5.23 lines 16-31).
+@pytest.mark.parametrize("release", ["0.5.4", "0.5.6", "0.5.8", "0.5.9", "0.5.10", "0.5.11", "0.5.12", "0.5.13",
+                                     "0.5.13.post1", "0.5.14", "0.5.15", "0.5.15.post1", "0.5.16", "0.5.17", "0.5.18",
+                                     "0.5.19", "0.5.20", "0.5.21"])
+def test_olmo2_takes_fa3_from_sm80(release):
+    from kvplan.gpus import get_gpu
+
+    eng, olmo = get_engine(f"sglang=={release}"), _olmo2()
+    got = [eng.default_backend(olmo, get_gpu(g)) for g in ("a100-80gb", "l40s", "h100", "b200",
+                                                            "rtx-pro-6000-server")]
+    assert got == ["fa3", "fa3", "fa3", "trtllm_mha", "fa3"]
+
+
+def test_llama4_text_takes_fa3_on_hopper_0_5_6():
+    """0.5.6 server_args.py _handle_model_specific_adjustments lines 1125-1137: every '"Llama4" in model_arch' takes
+    fa3 on sm90 (Llama4ForCausalLM is not in is_fa3_default_architecture, utils/common.py lines 2758-2775)."""
+    import dataclasses
+
+    from kvplan.gpus import get_gpu
+    from kvplan.loader import load_model
+
+    spec = dataclasses.replace(load_model("llama3.1-8b"), architecture="Llama4ForCausalLM")
+    eng = get_engine("sglang==0.5.6")
+    assert (eng.default_backend(spec, get_gpu("h100")), eng.default_backend(spec, get_gpu("b200"))) == \
+        ("fa3", "trtllm_mha")

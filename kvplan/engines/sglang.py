@@ -482,7 +482,9 @@ _MUSE_GLIMMER = ("MuseGlimmerForCausalLM", "MuseGlimmerForConditionalGeneration"
 #: the draft names configs/model_config.py gives MiMo-V2's and Step-3.5's MTP heads (0.5.18 lines 671 / 674 / 685),
 #: in is_hybrid_swa_model from 0.5.16 at least (0.5.16 lines 1903-1941, 0.5.17 1988-2026, 0.5.18 2050-2090,
 #: 0.5.19 2115-2155, 0.5.20 2340-2379, 0.5.21 2454-2494): h33-swa22 added them to 0.5.16-0.5.21's swa_pool_archs
-#: rows (0.5.22 / 0.5.23: _SWA_POOL_0_5_23)
+#: rows (0.5.22 / 0.5.23: _SWA_POOL_0_5_23). h34-sglaud: MiMoV2MTP is there from 0.5.8 (lines 1220-1228),
+#: Step3p5MTP from 0.5.9 (0.5.9 lines 1320-1330, 0.5.10 1438-1448, 0.5.11 1546-1558, 0.5.12 1660-1675, 0.5.13 /
+#: 0.5.13.post1 1679-1705, 0.5.14 1842-1875, 0.5.15 / 0.5.15.post1 1833-1867): 0.5.8-0.5.15.post1's rows have them too
 _MTP_SWA = ("MiMoV2MTP", "Step3p5MTP")
 
 
@@ -725,6 +727,14 @@ _FUSION_AUTO_0_5_20 = _FUSION_AUTO_0_5_18 + (
     "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3")
 #: mha_backend_default from 0.5.8: fa3 on Hopper, trtllm_mha on sm100 for every MHA model
 _MHA_FA3_TRTLLM = (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None))
+#: ... and, 0.5.4-0.5.23, Olmo2's own choice where no --attention-backend is given: trtllm_mha on sm100, else
+#: fa3 on CUDA from sm80 (h34-sglaud: 0.5.4 server_args.py _handle_model_specific_adjustments lines 983-996, 0.5.6
+#: 1167-1180, 0.5.8 1386-1399, 0.5.9 1499-1512, 0.5.10 1889-1902, 0.5.11 2113-2126, 0.5.12 2250-2263, 0.5.13 /
+#: 0.5.13.post1 2434-2447, 0.5.14 4117-4130; arg_groups/overrides.py _olmo2_overrides 0.5.15 / 0.5.15.post1 lines
+#: 903-917, 0.5.16 1054-1068, 0.5.17 1351-1365, 0.5.18 1438-1452; arg_groups/model_overrides/olmo2.py 0.5.19 /
+#: 0.5.20 lines 19-34, 0.5.21-0.5.23 lines 16-31). Only the fa3 on sm80 / sm120 differs from the rows for every
+#: model, and fa3 neither forces a page nor refuses an fp8 cache (rule fp8_kv_start), so no plan moves.
+_OLMO2_ROWS = (((10, 0), (11, 0), "trtllm_mha", ("Olmo2ForCausalLM",)), ((8, 0), (99, 0), "fa3", ("Olmo2ForCausalLM",)))
 #: ... and, 0.5.9-0.5.10, the architectures _handle_mamba_radix_cache gives their own backend on sm100
 _OWN_BACKEND_0_5_9 = ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                       "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
@@ -1336,6 +1346,7 @@ RULES = (
          "sm100, fa3 on sm90; 0.5.1 line 2229)"),
     Rule("mha_backend_default", "0.5.4", "0.5.4",
          {"rows": (((10, 0), (11, 0), "trtllm_mha", ("GptOssForCausalLM", "Olmo2ForCausalLM")),
+                   ((8, 0), (99, 0), "fa3", ("Olmo2ForCausalLM",)),
                    ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM"))), "own": ()},
          "python/sglang/srt/model_executor/model_runner.py model_specific_adjustment; utils/common.py "
          "is_fa3_default_architecture; " + _ARGS + " _handle_model_specific_adjustments (GptOss, Olmo2: trtllm_mha on "
@@ -1343,12 +1354,14 @@ RULES = (
     Rule("mha_backend_default", "0.5.6", "0.5.6",
          {"rows": (((10, 0), (11, 0), "trtllm_mha", ("GptOssForCausalLM", "Olmo2ForCausalLM",
                                                      "Llama4ForConditionalGeneration", "Llama4ForCausalLM")),
-                   ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM"))), "own": ()},
+                   ((8, 0), (99, 0), "fa3", ("Olmo2ForCausalLM",)),
+                   ((9, 0), (10, 0), "fa3", _FA3_0_5_1 + ("Olmo2ForCausalLM", "GptOssForCausalLM", "Llama4ForCausalLM"))),
+          "own": ()},
          _ARGS + " _handle_attention_backend_compatibility; utils/common.py is_fa3_default_architecture; "
          "_handle_model_specific_adjustments (GptOss, Olmo2 and every '\"Llama4\" in model_arch': trtllm_mha on "
          "sm100; GptOss, Olmo2: fa3 on sm90)"),
     Rule("mha_backend_default", "0.5.8", "0.5.8",
-         {"rows": _MHA_FA3_TRTLLM,
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration")},
          _ARGS + " _handle_attention_backend_compatibility (line 1644: fa3 on Hopper, trtllm_mha on sm100 for every "
@@ -1365,7 +1378,7 @@ RULES = (
     #    line 970, the radix cache on and no speculative decoding; NemotronH line 1946; FalconH1 / JetNemotron
     #    / JetVLM line 2036; GraniteMoeHybrid line 2049; Lfm2 line 2057)
     Rule("mha_backend_default", "0.5.9", "0.5.10",
-         {"rows": _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9},
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9},
          _ARGS + " (0.5.9) _handle_attention_backend_compatibility lines 1803 / 1812 (fa3 on Hopper, trtllm_mha on sm100 "
          "for every MHA model); _handle_model_specific_adjustments -> _handle_mamba_radix_cache lines 1699-1760 "
          "(Qwen3Next / Qwen3.5 line 1580, NemotronH line 1529, FalconH1 / JetNemotron / JetVLM line 1629, GraniteMoeHybrid line 1641, "
@@ -1378,7 +1391,7 @@ RULES = (
     #    built-in model), and Gemma4ForConditionalGeneration takes triton on every GPU (lines 2087-2090).
     #    MossVL sets only its prefill backend (lines 2091-2101): its decode takes the rows.
     Rule("mha_backend_default", "0.5.11", "0.5.11",
-         {"rows": _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9 + ("Gemma4ForConditionalGeneration",)},
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM, "own": _OWN_BACKEND_0_5_9 + ("Gemma4ForConditionalGeneration",)},
          _ARGS + " (0.5.11) _get_default_attn_backend lines 2464-2531 (fa3 on Hopper line 2496, trtllm_mha on sm100 "
          "line 2505); _handle_model_specific_adjustments: _handle_mamba_radix_cache lines 2366-2456 (Qwen3Next / "
          "Qwen3.5 lines 2184-2241, NemotronH line 2178, FalconH1 / JetNemotron / JetVLM line 2276, GraniteMoeHybrid "
@@ -1392,7 +1405,7 @@ RULES = (
     #    lines 2347-2355); Gemma4ForConditionalGeneration triton lines 2224-2227; DeepSeek-V4 its own dsv4
     #    backend and 256-token pages (arg_groups/deepseek_v4_hook.py lines 15-18).
     Rule("mha_backend_default", "0.5.12", "0.5.12",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1412,7 +1425,7 @@ RULES = (
     #    trtllm_mha on sm100 but for a modelopt_fp4 MoE checkpoint, else triton) and Step-3.5 / 3.7 (lines 2293-2307:
     #    fa4 on Blackwell, pages of 128; fa3 on Hopper) are rule own_backend_unread.
     Rule("mha_backend_default", "0.5.13", "0.5.13.post1",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1431,7 +1444,7 @@ RULES = (
     #    flashinfer (arg_groups/nemotron_h_hook.py lines 60-62); DeepSeek-V4 dsv4 (deepseek_v4_hook.py line 16);
     #    ZayaForCausalLM (new, lines 4274-4275) sets none.
     Rule("mha_backend_default", "0.5.14", "0.5.14",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1452,7 +1465,7 @@ RULES = (
     #    _attention_backend_default overrides.py lines 1665-1678; _handle_mamba_radix_cache identical; the model
     #    overrides of the architectures above differ by an import at most)
     Rule("mha_backend_default", "0.5.15", "0.5.16",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1467,7 +1480,7 @@ RULES = (
     #    lines 5697-5701: "asymmetric_kv", 0.5.22's rule); Lfm2MoeForCausalLM joins Lfm2's override (overrides.py
     #    _lfm2_overrides lines 1075-1078) and branch; the rest as 0.5.16.
     Rule("mha_backend_default", "0.5.17", "0.5.17",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1492,7 +1505,7 @@ RULES = (
     #    deepseek_v4.py, inkling.py, and new bailing_moe_v3.py / gigachat35.py (MoE runner, shared-expert fusion) and
     #    iquest_q1.py: rule own_backend_unread)
     Rule("mha_backend_default", "0.5.18", "0.5.21",
-         {"rows": (((9, 0), (10, 0), "fa3", None), ((10, 0), (11, 0), "trtllm_mha", None)),
+         {"rows": _OLMO2_ROWS + _MHA_FA3_TRTLLM,
           "own": ("Qwen3NextForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_5ForConditionalGeneration",
                   "NemotronHForCausalLM", "NemotronHPuzzleForCausalLM", "FalconH1ForCausalLM", "JetNemotronForCausalLM",
                   "JetVLMForConditionalGeneration", "GraniteMoeHybridForCausalLM", "Lfm2ForCausalLM",
@@ -1770,8 +1783,13 @@ RULES = (
          _MOD23 + "deepseek_v2.py (0.5.20) _deepseek_family_overrides lines 34-191 (trtllm_mla on sm100 line 157 "
          "for the DeepSeek family without DSA, no backend given); model_override_base.py get_default_attn_backend "
          "lines 295-365 (fa3 on Hopper, flashinfer on sm100)"),
+    #    0.5.22 and 0.5.23: _deepseek_family_overrides is registered for twelve architectures (model_overrides/
+    #    deepseek_v2.py lines 37-50, both releases) and every one of them without DSA (is_deepseek_dsa false: no
+    #    index_topk) takes trtllm_mla on sm100 where no backend is given (0.5.22 lines 177-189, 0.5.23 lines 176-188),
+    #    DeepseekV32ForCausalLM among them as in 0.5.12-0.5.21 (h34-sglaud: this row had lost it).
     Rule("mla_backend_default", "0.5.22", "0.5.23",
-         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration",
+         {"rows": (((10, 0), (11, 0), "trtllm_mla", ("DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                                                     "KimiK25ForConditionalGeneration",
                                                      "MistralLarge3ForCausalLM", "PixtralForConditionalGeneration",
                                                      "HYV4ForCausalLM", "HYV4ForCausalLMNextN", "LongcatFlashForCausalLM",
                                                      "LongcatFlashForCausalLMNextN", "Dots3NoteForCausalLM",
@@ -2556,12 +2574,12 @@ RULES = (
          "configs/model_config.py is_hybrid_model: Llama4 only with hybrid_kvcache_ratio"),
     Rule("swa_pool_archs", "0.5.8", "0.5.8",
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": ("trtllm_mha",),
-          "MiMoV2FlashForCausalLM": ()},
-         "python/sglang/srt/configs/model_config.py is_hybrid_swa_model; server_args.py lines 1280-1291 (GptOss: "
-         "disable_hybrid_swa_memory with trtllm_mha)"),
+          "MiMoV2FlashForCausalLM": (), "MiMoV2MTP": ()},
+         "python/sglang/srt/configs/model_config.py is_hybrid_swa_model lines 1220-1228; server_args.py lines "
+         "1280-1291 (GptOss: disable_hybrid_swa_memory with trtllm_mha)"),
     Rule("swa_pool_archs", "0.5.9", "0.5.9",
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": ("trtllm_mha",),
-          "MiMoV2FlashForCausalLM": (), "Step3p5ForCausalLM": ()},
+          "MiMoV2FlashForCausalLM": (), "Step3p5ForCausalLM": (), **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.9) is_hybrid_swa_model lines 1320-1330; server_args.py "
          "lines 1354-1359 (GptOss: disable_hybrid_swa_memory with trtllm_mha)"),
     #    0.5.23: GptOss on every backend (no model override sets disable_hybrid_swa_memory for it any
@@ -2575,7 +2593,7 @@ RULES = (
     #    lines 1697-1724), as 0.5.23.
     Rule("swa_pool_archs", "0.5.10", "0.5.10",
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
-          "Step3p5ForCausalLM": ()},
+          "Step3p5ForCausalLM": (), **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.10) is_hybrid_swa_model lines 1438-1448; server_args.py "
          "GptOss lines 1697-1724 (no disable_hybrid_swa_memory)"),
     #    0.5.11: is_hybrid_swa_model (configs/model_config.py lines 1546-1558) + MiMoV2ForCausalLM
@@ -2585,7 +2603,7 @@ RULES = (
     Rule("swa_pool_archs", "0.5.11", "0.5.11",
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
           "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
-          "Gemma4ForConditionalGeneration": ()},
+          "Gemma4ForConditionalGeneration": (), **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.11) is_hybrid_swa_model lines 1546-1558; server_args.py "
          "GptOss lines 1875-1986 (no disable_hybrid_swa_memory)"),
     #    0.5.12: is_hybrid_swa_model (configs/model_config.py lines 1660-1675) + DeepseekV4ForCausalLM(+NextN),
@@ -2596,7 +2614,7 @@ RULES = (
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
           "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
           "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
-          "LagunaForCausalLM": ()},
+          "LagunaForCausalLM": (), **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.12) is_hybrid_swa_model lines 1660-1675; server_args.py "
          "GptOss lines 2007-2123 (no disable_hybrid_swa_memory)"),
     #    0.5.13 and 0.5.13.post1: is_hybrid_swa_model (configs/model_config.py lines 1679-1705) + Step3p7 and
@@ -2607,7 +2625,8 @@ RULES = (
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
           "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
           "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
-          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": ()},
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
+          **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.13) is_hybrid_swa_model lines 1679-1705; server_args.py "
          "GptOss lines 2123-2250 (no disable_hybrid_swa_memory)"),
     #    0.5.14: the same architectures (is_hybrid_swa_model configs/model_config.py lines 1842-1875), but a
@@ -2619,7 +2638,8 @@ RULES = (
          {"Llama4ForConditionalGeneration": (), "GptOssForCausalLM": (), "MiMoV2FlashForCausalLM": (),
           "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
           "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
-          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": ()},
+          "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
+          **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.14) is_hybrid_swa_model lines 1842-1875; server_args.py "
          "GptOss lines 3813-3940 (no disable_hybrid_swa_memory)"),
     #    0.5.15 and 0.5.15.post1: is_hybrid_swa_model (configs/model_config.py lines 1833-1867) + UnlimitedOCRForCausalLM;
@@ -2629,7 +2649,7 @@ RULES = (
           "MiMoV2ForCausalLM": (), "Step3p5ForCausalLM": (), "Gemma4ForCausalLM": (),
           "Gemma4ForConditionalGeneration": (), "DeepseekV4ForCausalLM": (), "DeepseekV4ForCausalLMNextN": (),
           "LagunaForCausalLM": (), "Step3p7ForConditionalGeneration": (), "Gemma4UnifiedForConditionalGeneration": (),
-          "UnlimitedOCRForCausalLM": ()},
+          "UnlimitedOCRForCausalLM": (), **{a: () for a in _MTP_SWA}},
          "python/sglang/srt/configs/model_config.py (0.5.15) is_hybrid_swa_model lines 1833-1867; "
          "arg_groups/overrides.py _gpt_oss_overrides lines 475-570 (no disable_hybrid_swa_memory)"),
     #    0.5.16 and 0.5.17: is_hybrid_swa_model (configs/model_config.py 0.5.16 lines 1903-1941, 0.5.17 lines
