@@ -19,7 +19,7 @@ from importlib.resources import files
 
 import pytest
 
-from helpers import capacity_json as _plan, cli, one_line_error
+from helpers import HF_FIXTURES, capacity_json as _plan, cli, one_line_error
 
 from kvplan.engines import get_engine
 from kvplan.engines import vllm_rules as R
@@ -124,6 +124,39 @@ def test_mm_prefix_model_refused_on_capability_10(capsys):
     assert new["num_blocks"] == 28_948 and _same_but_names(new, old)
 
 
+def test_mm_prefix_model_plans_on_capability_12(capsys):
+    """The composite backends are for majors 10 and 9 only (platforms/cuda.py 0.30.0 :158-176; review h34 M3):
+    Gemma-3-27B at 32,768 tokens on an RTX PRO 6000 (12.0) plans as on 0.29.0."""
+    new, old = _both(capsys, "gemma3-27b", "--gpu", "rtx-pro-6000-server", "--max-model-len", "32768",
+                     "--kv-cache-memory-bytes", "21144363809")
+    assert (new["num_blocks"], new["blocks_per_request"]) == (16_131, 8_582) and _same_but_names(new, old)
+
+
+def test_mm_prefix_model_with_head_512_refused_on_capability_9(capsys, tmp_path):
+    """On 9.x TRITON_FLASH_ATTN (head sizes 256 / 512, its causal route FlashAttention 4 only: fa_utils.py
+    get_flash_attn_version upgrades 3 -> 4 above head 256) comes first for a prefix-LM model (review h34 M5):
+    gemma-3-4b-it's config with head_dim 512 is refused on an H100, while head 256 plans (above)."""
+    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
+    cfg["text_config"]["head_dim"] = 512
+    path = tmp_path / "gemma3-head512.json"
+    path.write_text(json.dumps(cfg))
+    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000",
+                         "--engine", "vllm==0.30.0")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert "is a multimodal prefix-LM model" in line and "TRITON_FLASH_ATTN" in line
+    assert line.endswith("use --engine vllm==0.29.0")
+
+
+@pytest.mark.xfail(strict=True, reason="review h34 F1: TRITON_FLASHINFER takes head sizes 256 and 512 only "
+                   "(triton_flashinfer.py head_sizes=(256, 512); composite.py supports_head_size :404-408), so "
+                   "vLLM 0.30.0 passes it over for Gemma-3-27B (head 128) and picks as 0.29.0 did; kvplan refuses")
+def test_mm_prefix_model_with_head_128_plans_on_capability_10(capsys):
+    new, old = _both(capsys, "gemma3-27b", "--gpu", "b200", "--max-model-len", "32768",
+                     "--kv-cache-memory-bytes", "21144363809")
+    assert (new["num_blocks"], new["blocks_per_request"]) == (16_131, 14_342) and _same_but_names(new, old)
+
+
 def test_small_v1_sampler_refused(capsys):
     """At max_num_seqs 64 the V1 dummy sampler has 64 rows: 0.30.0 runs the split top-p pipeline there
     (topk_topp_triton.py _SPLIT_MAX_BATCH :984); 0.29.0 plans it (activation 797,884,928 B); 65 rows plan."""
@@ -167,8 +200,11 @@ def test_rows():
                  "mla_forward_read", "deepseek_v2_forward_read", "scheduler_defaults", "allreduce_rms_fusion"):
         assert new.rule(name) == old.rule(name), name
     assert (new.rule("topp_split_small_batch"), old.rule("topp_split_small_batch")) == (True, False)
-    assert old.rule("mm_prefix_composite_backend") == () and "Gemma3ForConditionalGeneration" in new.rule(
-        "mm_prefix_composite_backend")
+    # model_arch_config_convertor.py is_mm_prefix_lm (0.30.0 :362-384): bagel, gemma3, molmo2, moondream3,
+    # paligemma, by registry.py's architectures (review h34 M16: a row dropped left the tests green)
+    assert old.rule("mm_prefix_composite_backend") == () and new.rule("mm_prefix_composite_backend") == (
+        "BagelForConditionalGeneration", "Gemma3ForConditionalGeneration", "HfMoondream",
+        "Molmo2ForConditionalGeneration", "Moondream3ForCausalLM", "PaliGemmaForConditionalGeneration")
     assert (new.rule("rocm_moe_weight_padding"), old.rule("rocm_moe_weight_padding")) == ("compacted", "kept")
     assert set(new.rule("kv_cache_dtypes_unmodelled")) - set(old.rule("kv_cache_dtypes_unmodelled")) == {"nvfp4_ds_mla"}
     rel, rel29 = Release.parse("0.30.0"), Release.parse("0.29.0")
