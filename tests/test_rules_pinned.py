@@ -1064,11 +1064,15 @@ def test_mla_with_state_space_layers_is_refused():
 
 # vllm/engine/arg_utils.py (0.11.1 :2021-2036, 0.19.1 :2224-2241): a default max_num_batched_tokens
 # is capped at max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens;
-# 0.8.0-0.11.0 take the usage-context defaults (serve on an H100: 8,192 tokens, 1,024 sequences).
+# 0.8.0-0.11.0 take the usage-context default tokens (serve on an H100: 8,192 tokens, 1,024 sequences),
+# and 0.10.1-0.11.0 already lower a default max_num_seqs to the tokens (0.10.1 :1711-1712, 0.11.0
+# :1678-1679; rule default_seqs_capped_by_tokens; the 0.11.0 case was pinned at (512, 1024) until
+# review h34 F2, which 0.11.0 would report as 512 sequences).
 @pytest.mark.parametrize(("release", "seqs", "tokens", "expected"), [
     ("0.11.0", 1, None, (8192, 1)), ("0.11.1", 1, None, (4096, 1)), ("0.19.1", 1, None, (4096, 1)),
     ("0.19.1", 1, 8192, (8192, 1)),            # given tokens are kept
-    ("0.11.0", None, 512, (512, 1024)), ("0.19.1", None, 512, (512, 512)),
+    ("0.10.0", None, 2048, (2048, 1024)), ("0.10.1", None, 512, (512, 512)),
+    ("0.11.0", None, 512, (512, 512)), ("0.19.1", None, 512, (512, 512)),
     ("0.19.1", None, None, (8192, 1024)),      # 1,024 x 4,096 is far above 8,192
 ])
 def test_vllm_scheduler_defaults_capped_from_0_11_1(release, seqs, tokens, expected):
@@ -1093,3 +1097,30 @@ def test_vllm_capped_batch_shrinks_the_profiled_forward():
                               max_num_batched_tokens=4096))
     assert capped.stages[0].activation_bytes == given.stages[0].activation_bytes == 577_136_230
     assert capped.num_blocks == given.num_blocks
+
+
+@pytest.mark.parametrize(("release", "flags", "default"), [
+    ("0.8.0", ["--max-num-batched-tokens", "512"], True),     # 0.8.0-0.10.0: the default 1,024 sequences stay
+    ("0.10.0", ["--max-num-batched-tokens", "512"], True),
+    ("0.10.1", ["--max-num-seqs", "1024", "--max-num-batched-tokens", "512"], False),
+    ("0.19.1", ["--max-num-seqs", "256", "--max-num-batched-tokens", "64"], False),
+    ("0.30.0", ["--max-num-seqs", "256", "--max-num-batched-tokens", "64", "--kv-cache-memory-bytes", "20000000000"],
+     False),
+])
+def test_vllm_refuses_fewer_batched_tokens_than_sequences(capsys, release, flags, default):
+    # SchedulerConfig raises ValueError when max_num_batched_tokens < max_num_seqs (0.8.0 vllm/config.py :1723,
+    # 0.19.1 vllm/config/scheduler.py :273, 0.30.0 :309, 0.33.0 :331); kvplan said "fits" (review h34 F2)
+    from helpers import cli, one_line_error
+
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}",
+                         "--max-model-len", "4096", *flags)
+    assert code == 2
+    line = one_line_error(err)
+    seqs = 1024 if default or release == "0.10.1" else 256
+    tokens = int(flags[flags.index("--max-num-batched-tokens") + 1])
+    assert (f"vllm=={release} does not start with max_num_batched_tokens {tokens:,} below max_num_seqs {seqs:,}"
+            f"{' (its default)' if default else ''}: SchedulerConfig raises ValueError") in line
+    # the way out the message gives starts
+    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}",
+                         "--max-model-len", "4096", *flags, "--max-num-seqs", str(tokens))
+    assert code == 0 and "verdict: fits" in out

@@ -626,14 +626,22 @@ class VLLM(Engine):
         """From 0.11.1 (rule ``scheduler_default_caps``) a default max_num_batched_tokens is capped at
         max_num_seqs x max_model_len, then a default max_num_seqs at max_num_batched_tokens
         (vllm/engine/arg_utils.py _set_default_max_num_seqs_and_batched_tokens_args, 0.19.1
-        :2224-2241): max_num_seqs 1 with max_model_len 4,096 profiles 4,096 tokens, not 8,192."""
-        if not self.rule("scheduler_default_caps"):
-            return settings
+        :2224-2241): max_num_seqs 1 with max_model_len 4,096 profiles 4,096 tokens, not 8,192. Every
+        release then refuses max_num_batched_tokens below max_num_seqs (SchedulerConfig's check,
+        0.8.0-0.33.0): BadInputError. 0.10.1-0.11.0 lower a default max_num_seqs to max_num_batched_tokens
+        too (rule ``default_seqs_capped_by_tokens``); 0.8.0-0.10.0 do not, so a given 64 tokens against
+        the default max_num_seqs does not start there."""
         tokens, seqs = settings.max_num_batched_tokens, settings.max_num_seqs
-        if not tokens_given:
+        if self.rule("scheduler_default_caps") and not tokens_given:
             tokens = min(seqs * max_model_len, tokens)
-        if not seqs_given:
+        if self.rule("default_seqs_capped_by_tokens") and not seqs_given:
             seqs = min(seqs, tokens)
+        if tokens < seqs:  # review h34 F2
+            raise BadInputError(
+                f"{self.name} does not start with max_num_batched_tokens {tokens:,} below max_num_seqs {seqs:,}"
+                f"{'' if seqs_given else ' (its default)'}: SchedulerConfig raises ValueError (vllm/config/"
+                f"scheduler.py, 0.8.0 and 0.9.1 in vllm/config.py :1723 / :2225, 0.19.1 :273, 0.30.0 :309, 0.33.0 "
+                f":331); give --max-num-batched-tokens of at least {seqs:,} or --max-num-seqs of at most {tokens:,}")
         return dataclasses.replace(settings, max_num_batched_tokens=tokens, max_num_seqs=seqs)
 
     def check_gpu(self, gpu: GPU) -> None:

@@ -728,6 +728,16 @@ RULES = (
     Rule("scheduler_default_caps", "0.11.1", None, True,
          "vllm/engine/arg_utils.py: when unset, max_num_batched_tokens = min(max_num_seqs * max_model_len, default) "
          "and max_num_seqs = min(max_num_seqs, max_num_batched_tokens) (0.11.1 :2021-2036, 0.19.1 :2224-2241)"),
+    # -- whether a default max_num_seqs is lowered to the max_num_batched_tokens (given or default) before
+    #    SchedulerConfig refuses max_num_batched_tokens < max_num_seqs (VLLM.scheduler_limits): 0.8.0-0.10.0 take
+    #    the usage context's default whole (a given --max-num-batched-tokens below it does not start); 0.10.1 adds
+    #    the min; from 0.11.1 it is part of scheduler_default_caps.
+    Rule("default_seqs_capped_by_tokens", "0.8.0", "0.10.0", False,
+         _ARGS + " _set_default_args_v1 (0.10.0): max_num_seqs = default_max_num_seqs[usage_context], no min"),
+    Rule("default_seqs_capped_by_tokens", "0.10.1", None, True,
+         _ARGS + ": max_num_seqs = min(default_max_num_seqs[usage_context], max_num_batched_tokens or sys.maxsize) "
+         "(0.10.1 :1711-1712, 0.10.2 :1742-1743, 0.11.0 :1678-1679); 0.11.1+ min(max_num_seqs, "
+         "max_num_batched_tokens) (rule scheduler_default_caps)"),
     # -- the tokens a sliding-window / chunked-local layer reserves for beyond its window or chunk when
     #    vLLM sizes one request (SlidingWindowSpec / ChunkedLocalAttentionSpec max_memory_usage_bytes:
     #    the "GPU KV cache size" and "Maximum concurrency" lines, check_enough_kv_cache_memory) and
