@@ -79,7 +79,7 @@ _KCI = "vllm/v1/kv_cache_interface.py"
 
 #: Releases whose paging is modelled: every release the vLLM engine models, and the newest
 #: published release (0.33.0) for full-attention and MLA models (see ``modelled_kinds``).
-RELEASES = vllm_rules.RELEASES + ("0.33.0",)
+RELEASES = vllm_rules.RELEASES + tuple(r for r in ("0.33.0",) if r not in vllm_rules.RELEASES)
 
 RULES = (
     Rule("sliding_window_spec", "0.8.0", "0.8.2", False,
@@ -143,6 +143,10 @@ RULES = (
          "(:2252-2344) adds HiSparse and GLM-5-Next groupings before the 0.29.0 code and "
          "_get_packed_kv_cache_groups (:1978-2112) treats circular-buffer and unsplit sliding-window buckets as "
          "state buckets: unequal pages still padded or packed, not read"),
+    Rule("unify_page_sizes", "0.31.0", "0.31.0", "unread",
+         _KCU + " (0.31.0): unify_kv_cache_spec_page_size (:1383-1445) AST-identical to 0.30.0; "
+         "_get_packed_kv_cache_groups (:2001-2135) renames the eagle annotation only: unequal pages still padded or "
+         "packed, not read"),
     Rule("unify_page_sizes", "0.33.0", None, "pad",
          "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
@@ -337,6 +341,20 @@ RULES = (
          "block, the null block held back in the check and auto-fit; check_enough_kv_cache_memory (:975-1009), "
          "_auto_fit_max_model_len (:2511-2572), unify_kv_cache_spec_page_size (:1365-1427) AST-identical; "
          "block_pool.py BlockPool.__init__ (:163-202) adds a medium and reuse watchers only"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 1): bytes per block rounded to the layers' block_stride_alignment,
+    # set only by sparse MLA and DeepSeek-V4.1 (None, so 1, for the kinds planned here).
+    Rule("modelled_kinds", "0.31.0", "0.31.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCU + " (0.31.0): get_kv_cache_config_from_groups (:1669-1828), check_enough_kv_cache_memory (:999-1032), "
+         "may_override_num_blocks (:1125-1131), get_max_concurrency_for_kv_cache_config (:1090-1122), "
+         "_auto_fit_max_model_len (:2575-2636), _get_kv_cache_groups_uniform_page_size (:1453-1593), "
+         "_promote_local_kv_cache_specs (:1831-1903) AST-identical to 0.30.0; _get_kv_cache_bytes_per_block "
+         "(:1606-1632) rounds bytes per block up to the lcm of the layers' block_stride_alignment (`or 1` :1628; "
+         + _KCI + " KVCacheSpec.block_stride_alignment None :164, set only by sparse MLA, mla_attention.py "
+         ":1375-1382, and DeepSeek-V4.1, models/deepseek_v41/attention.py :1192: 1 for dense attention and MLA); "
+         "get_kv_cache_configs (:2684-2838) holds back the null block as before; AttentionSpec.page_size_bytes / "
+         "real_page_size_bytes (:532-543), ChunkedLocalAttentionSpec AST-identical; FullAttentionSpec, "
+         "MLAAttentionSpec, SlidingWindowSpec add dcp_sharded / max_tp_shards (DCP only); block_pool.py "
+         "BlockPool.__init__ (:157-196) AST-identical"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

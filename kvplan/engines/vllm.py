@@ -554,6 +554,35 @@ class VLLM(Engine):
         batches = 2 if on and settings.pp == 1 else settings.pp
         return batches * tokens
 
+    def check_pipeline(self, pp: int) -> None:
+        """From 0.31.0 (rule ``v1_pp_async_refused``) Model Runner V1 refuses pipeline parallelism with async
+        scheduling: VLLM_USE_V2_MODEL_RUNNER=0 with pp > 1 and --async-scheduling does not start (unset,
+        vLLM turns async scheduling off there, vllm/config/vllm.py __post_init__ 0.31.0 :1626-1633)."""
+        super().check_pipeline(pp)
+        if pp > 1 and self.async_scheduling and self.use_v2_model_runner is False and self.rule("v1_pp_async_refused"):
+            raise BadInputError(
+                f"{self.name} does not start Model Runner V1 (VLLM_USE_V2_MODEL_RUNNER=0) with pipeline parallelism "
+                f"(pp {pp}) and --async-scheduling: 'Model Runner V1 does not support: pipeline parallelism with async "
+                f"scheduling' (vllm/config/vllm.py _get_v1_model_runner_unsupported_features 0.31.0 :3112-3124, "
+                f"_validate_v1_model_runner :3326-3331); drop --async-scheduling, or use --engine "
+                f"vllm=={self.newest_release_where('v1_pp_async_refused', False)}")
+
+    def check_quantization(self, method: str, spec) -> None:
+        """From 0.31.0 (rule ``online_fp8_rerouted``) ``--quantization fp8`` without a checkpoint
+        quantization_config is vLLM's online fp8_per_tensor method, whose weight bytes kvplan has not read;
+        the other online methods kvplan reads as fp8 (kvplan.vllm_args ONLINE_QUANTIZATION) are refused there
+        too (not re-read)."""
+        from kvplan.vllm_args import ONLINE_QUANTIZATION
+
+        name = str(method).strip().lower()
+        if name in ONLINE_QUANTIZATION and not spec.weights_format and self.rule("online_fp8_rerouted"):
+            raise BadInputError(
+                f"--quantization {method} on {spec.name} (no quantization_config in its checkpoint): {self.name} "
+                f"quantizes it online through OnlineQuantizationConfig (vllm/model_executor/model_loader/"
+                f"weight_utils.py get_quant_config 0.31.0 :341-348: fp8 becomes fp8_per_tensor), whose weight bytes "
+                f"kvplan has not read; give an fp8 checkpoint, or use --engine "
+                f"vllm=={self.newest_release_where('online_fp8_rerouted', False)}")
+
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
         refused where vLLM keeps it on for them (0.11.1-0.14.1: for the SupportsMambaPrefixCaching
@@ -840,6 +869,14 @@ class VLLM(Engine):
                 f"{'TRITON_FLASHINFER' if cc[0] == 10 else 'TRITON_FLASH_ATTN'}; v1/attention/backends/composite.py), "
                 f"whose kernel blocks and KV layout kvplan has not read; use --engine "
                 f"vllm=={self.newest_release_where('mm_prefix_composite_backend', ())}")
+        if (self.rule("fa4_sm90_fp8_hd512_block") and not spec.has_mla and cc is not None and cc[0] == 9
+                and fmt.name == "fp8_e4m3" and spec.head_dim == 512):
+            raise BadInputError(
+                f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): {spec.name} has "
+                f"head size 512 with an fp8 KV cache, for which FlashAttention 4 takes 64-token kernel blocks "
+                f"(vllm/v1/attention/backends/flash_attn.py FlashAttentionBackend._get_sm90_fa4_fp8_kv_block_size "
+                f"0.31.0 :297-325) if get_flash_attn_version picks version 4 there, which kvplan has not read; use "
+                f"--kv-cache-dtype auto, or --engine vllm=={self.newest_release_where('fa4_sm90_fp8_hd512_block', False)}")
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if spec.has_mla:

@@ -56,7 +56,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -72,16 +72,15 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.31.0", "0.32.0", "0.33.0",
+    "0.32.0", "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    # 0.31.0-0.33.0: not read against 0.30.0 for planning. Checked 2026-12-01 in their sdists
-    # (FINDINGS_h33_v29.md section 2): vllm/utils/mem_utils.py memory_profiling is AST-identical from 0.27.1
-    # to 0.33.0 (the non-KV memory still the device's free-memory drop); 0.31.0 runs the profile under
-    # max_split_size_mb 20 (v1/worker/gpu_worker.py determine_available_memory 0.31.0 :612-626).
-    "0.31.0": "kvplan has not read it against 0.30.0 (its non-KV memory is still measured from the device's free "
+    # 0.32.0-0.33.0: not read against 0.31.0 for planning. Checked 2026-12-01 in their sdists
+    # (FINDINGS_h33_v29.md section 2, FINDINGS_h34_v32.md section 2): vllm/utils/mem_utils.py memory_profiling
+    # is AST-identical from 0.27.1 to 0.33.0 (the non-KV memory still the device's free-memory drop).
+    "0.32.0": "kvplan has not read it against 0.31.0 (its non-KV memory is still measured from the device's free "
               "memory: vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0, so its profiled pool "
               "would be refused anyway)",
 }
@@ -457,11 +456,20 @@ RULES = (
          "maybe_rocm_profiling_fallback (:110-134, called :581-598), replaces a negative total_consumed by the "
          "torch-reserved growth on ROCm alone"),
     # 0.30.0 (FINDINGS_h34_v30.md): memory_profiling, determine_available_memory, init_device AST-identical.
-    Rule("non_kv_from_free_memory", "0.30.0", None, True,
+    Rule("non_kv_from_free_memory", "0.30.0", "0.30.0", True,
          "vllm/utils/mem_utils.py (0.30.0) memory_profiling AST-identical to 0.29.0 (:229-321; non_kv_cache_memory "
          "= total_consumed + transient_peak_headroom :321); vllm/v1/worker/gpu_worker.py Worker.determine_available_memory "
          "(:528-688) and Worker.init_device (:360-492) AST-identical: with kv_cache_memory_bytes the given bytes "
          "after profile_run, else requested_memory - non_kv_cache_memory - the CUDA-graph estimate"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 2): memory_profiling AST-identical; the profiled branch runs under a
+    # 20 MiB max_split_size_mb, still a free-memory drop; the given-bytes branch unchanged.
+    Rule("non_kv_from_free_memory", "0.31.0", None, True,
+         "vllm/utils/mem_utils.py (0.31.0) memory_profiling AST-identical to 0.30.0 (:230-321; total_consumed "
+         ":312-314, non_kv_cache_memory = total_consumed + transient_peak_headroom :321); vllm/v1/worker/"
+         "gpu_worker.py Worker.determine_available_memory (:571-740): with kv_cache_memory_bytes profile_run (:589) "
+         "and the given bytes (:586-609), else the profile under _scoped_allocator_max_split(max_split_size_mb=20) "
+         "(:612-626, :368-394) and available = requested_memory - non_kv_cache_memory - the CUDA-graph estimate "
+         "(:673-677): still the device's free-memory drop"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -644,7 +652,7 @@ RULES = (
          "max_concurrent_batches (:550-560) AST-identical"),
     # 0.29.0 (FINDINGS_h33_v29.md, read against 0.28.0): the dummy batch, sampler and profile forward are 0.28.0's;
     # V2 now measures a CUDA-graph estimate, which a given KV memory never reaches (rule non_kv_from_free_memory).
-    Rule("v2_runner_memory", "0.29.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+    Rule("v2_runner_memory", "0.29.0", "0.30.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
          "vllm/v1/worker/gpu/ (0.29.0): input_batch.py InputBatch.make_dummy (:116-207) AST-identical (idx_mapping "
          "int64 :128, expanded_local_pos int32 :130, logits_indices :168, cu_num_logits int32 :169); "
          "sample/sampler.py apply_sampling_params (:207-272) AST-identical, returning the logits untouched unless "
@@ -661,6 +669,16 @@ RULES = (
          "(:527-549); attn_utils.py get_kv_cache_spec (:52-65) as 0.28.0 less the indexes_kv_by_block_stride "
          "stamp, init_kv_cache (:205-233) allocates through v1/worker/utils.py allocate_kv_cache after the pool "
          "is sized; config/vllm.py max_concurrent_batches (:559-569) AST-identical"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 3): the dummy batch's idx_mapping is int32 again; nothing else moves.
+    Rule("v2_runner_memory", "0.31.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
+         "vllm/v1/worker/gpu/ (0.31.0): input_batch.py InputBatch.make_dummy (:127-220) makes idx_mapping "
+         "torch.int32 (:140; 0.30.0 :134 int64), expanded_local_pos int32 (:142), cu_num_logits int32 (:181), and "
+         "takes is_padding (the profile passes False: model_runner.py execute_model :1798-1802, which routes the "
+         "dummy tokens to experts: MoE, refused on V2); sample/sampler.py apply_sampling_params (:223-273) returns "
+         "before the float32 copy unless needs_logits_processing (:235), sample (:275-322) no top-k/top-p on the "
+         "dummy batch; gumbel.py gumbel_sample's buffers AST-identical (the RNG inside the kernel changed); "
+         "model_runner.py profile_run (:961-991), _dummy_run (:785-939; without a speculator the same batch), "
+         "_dummy_sampler_run (:942-953) and profile_cudagraph_memory (:1004-1006) as 0.30.0"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -2127,6 +2145,33 @@ RULES = (
          "get_supported_kernel_block_sizes (:381-390) the blocks both backends take; triton_flash_attn.py "
          "_FA4Backend.supports_combination: the 9.x route only with FlashAttention 4 (fa_utils.py "
          "get_flash_attn_version :140-166: on 9.x for head size > 256, sinks with unequal V, diffusion)"),
+    # -- 0.31.0: FlashAttention's first kernel-block case, [64] on capability 9.x with an fp8 KV cache at head
+    #    size 512 under FlashAttention 4 (VLLM.check_kv_on_gpu refuses it: which FA version starts not read).
+    Rule("fa4_sm90_fp8_hd512_block", "0.8.0", "0.30.0", False,
+         "vllm/v1/attention/backends/flash_attn.py (0.30.0): no _get_sm90_fa4_fp8_kv_block_size"),
+    Rule("fa4_sm90_fp8_hd512_block", "0.31.0", None, True,
+         "vllm/v1/attention/backends/flash_attn.py (0.31.0) FlashAttentionBackend._get_sm90_fa4_fp8_kv_block_size "
+         "(:297-325): 64 on capability family 90 with cache dtype fp8 / fp8_e4m3, head size 512 and "
+         "get_flash_attn_version(head_size=512) == 4, taken first by get_supported_kernel_block_sizes (:355-363); "
+         "get_flash_attn_version (fa_utils.py) for head size 512 on 9.x not read"),
+    # -- 0.31.0: Model Runner V1 refuses pipeline parallelism with async scheduling (VLLM.check_pipeline refuses
+    #    VLLM_USE_V2_MODEL_RUNNER=0 with --pipeline-parallel-size > 1 and --async-scheduling).
+    Rule("v1_pp_async_refused", "0.8.0", "0.30.0", False,
+         "vllm/config/vllm.py (0.30.0) VllmConfig._get_v1_model_runner_unsupported_features: no pipeline-parallel "
+         "entry"),
+    Rule("v1_pp_async_refused", "0.31.0", None, True,
+         "vllm/config/vllm.py (0.31.0) VllmConfig._get_v1_model_runner_unsupported_features (:3105-3149) lists "
+         "'pipeline parallelism with async scheduling' (:3112-3124) and _validate_v1_model_runner (:3326-3331) "
+         "raises on it (called :2054); unset, __post_init__ turns async scheduling off for V1 with pp > 1 "
+         "(:1626-1633)"),
+    # -- 0.31.0: --quantization fp8 without a checkpoint quantization_config is the new online fp8_per_tensor
+    #    method, whose weight bytes kvplan has not read (kvplan.vllm_args ONLINE_QUANTIZATION refused there).
+    Rule("online_fp8_rerouted", "0.8.0", "0.30.0", False,
+         "vllm/model_executor/model_loader/weight_utils.py (0.30.0) get_quant_config: Fp8Config() for online fp8"),
+    Rule("online_fp8_rerouted", "0.31.0", None, True,
+         "vllm/model_executor/model_loader/weight_utils.py (0.31.0) get_quant_config (:341-348): "
+         "'--quantization fp8 is deprecated for online quantization', OnlineQuantizationConfig(fp8_per_tensor) "
+         "(quantization/online/, not read); quantization/fp8.py Fp8Config refuses online use (:106-112)"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
