@@ -143,10 +143,11 @@ RULES = (
          "(:2252-2344) adds HiSparse and GLM-5-Next groupings before the 0.29.0 code and "
          "_get_packed_kv_cache_groups (:1978-2112) treats circular-buffer and unsplit sliding-window buckets as "
          "state buckets: unequal pages still padded or packed, not read"),
-    Rule("unify_page_sizes", "0.31.0", "0.31.0", "unread",
+    Rule("unify_page_sizes", "0.31.0", "0.32.0", "unread",
          _KCU + " (0.31.0): unify_kv_cache_spec_page_size (:1383-1445) AST-identical to 0.30.0; "
          "_get_packed_kv_cache_groups (:2001-2135) renames the eagle annotation only: unequal pages still padded or "
-         "packed, not read"),
+         "packed, not read; 0.32.0: unify_kv_cache_spec_page_size (:1286-) as 0.31.0, bytes per block by "
+         "KV-cache layout (_get_kv_cache_bytes_per_block :1520-1551), not read for unequal pages"),
     Rule("unify_page_sizes", "0.33.0", None, "pad",
          "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
@@ -355,6 +356,18 @@ RULES = (
          "real_page_size_bytes (:532-543), ChunkedLocalAttentionSpec AST-identical; FullAttentionSpec, "
          "MLAAttentionSpec, SlidingWindowSpec add dcp_sharded / max_tp_shards (DCP only); block_pool.py "
          "BlockPool.__init__ (:157-196) AST-identical"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 1): bytes per block by KV-cache layout and each layer's
+    # get_block_stride_alignment(), 1 where the block is a whole kernel block (every planned kind at block 16).
+    Rule("modelled_kinds", "0.32.0", "0.32.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCU + " (0.32.0): _get_kv_cache_bytes_per_block (:1520-1551): layer-outer, the sum of each layer's "
+         "page rounded up to get_block_stride_alignment() (_get_layer_block_stride :1515-1517), block-outermost, "
+         "the sum of pages rounded up to the lcm of the alignments; " + _KCI + " KVCacheSpec."
+         "get_block_stride_alignment (:183-193): None -> 1, MultipleOf(n) -> 1 when gcd(n, block_size) == block_size "
+         "(v1/worker/utils.py customize_attention_spec :476-486 sets MultipleOf(largest fixed kernel block) only "
+         "for backends with fixed kernel sizes: FlashAttention MultipleOf(16), so 1 at block 16, and for "
+         "FlashInfer's fixed sizes up to the block); _pool_bytes_per_block (:1239-1250) and the null block held "
+         "back in check_enough_kv_cache_memory (:1125-1129) and get_kv_cache_configs (:2531-2687) as 0.31.0; "
+         "num_blocks = available // bytes per block as before"),
     Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
          _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
          + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),

@@ -197,8 +197,8 @@ def test_blackwell_refusal_names_the_compute_capability():
 
 
 @pytest.mark.parametrize("release, reason", [
-    ("0.32.0", "not read it against 0.31.0"), ("0.33.0", "not read it against 0.31.0"),
-    ("0.32.0", "non-KV memory is still measured from the device's free memory"),  # 0.31.0 modelled from h34-v31m
+    ("0.33.0", "not read it against 0.32.0"),
+    ("0.33.0", "non-KV memory is still measured from the device's free memory"),  # 0.32.0 modelled from h34-v31m
 ])
 def test_newer_vllm_releases_are_refused_with_their_reason(release, reason):
     """vllm_rules.REFUSED: the reason of the newest entry at or below the release."""

@@ -417,6 +417,12 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
+        if spec.architecture in self.rule("transformers_backend_moved"):
+            raise BadInputError(
+                f"{self.name} builds {spec.architecture} ({spec.name}) through its Transformers backend "
+                f"(vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS 0.32.0 :709-744), whose "
+                f"layers and profile run kvplan has not read; use --engine "
+                f"vllm=={self.newest_release_where('transformers_backend_moved', ())}")
         self.check_model_runner(spec)
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "

@@ -56,7 +56,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -72,15 +72,15 @@ DEFAULT_RELEASE = "0.19.1"
 #: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
 #: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
 PUBLISHED_LATER = (
-    "0.32.0", "0.33.0",
+    "0.33.0",
 )
 
 #: Published releases kvplan knows of but refuses to plan for, with the reason.
 REFUSED = {
-    # 0.32.0-0.33.0: not read against 0.31.0 for planning. Checked 2026-12-01 in their sdists
-    # (FINDINGS_h33_v29.md section 2, FINDINGS_h34_v32.md section 2): vllm/utils/mem_utils.py memory_profiling
-    # is AST-identical from 0.27.1 to 0.33.0 (the non-KV memory still the device's free-memory drop).
-    "0.32.0": "kvplan has not read it against 0.31.0 (its non-KV memory is still measured from the device's free "
+    # 0.33.0: not read against 0.32.0 for planning. Checked 2026-12-01 in its sdist (FINDINGS_h33_v29.md
+    # section 2, FINDINGS_h34_v33.md): vllm/utils/mem_utils.py memory_profiling is AST-identical from 0.27.1
+    # to 0.33.0 (the non-KV memory still the device's free-memory drop).
+    "0.33.0": "kvplan has not read it against 0.32.0 (its non-KV memory is still measured from the device's free "
               "memory: vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0, so its profiled pool "
               "would be refused anyway)",
 }
@@ -463,13 +463,23 @@ RULES = (
          "after profile_run, else requested_memory - non_kv_cache_memory - the CUDA-graph estimate"),
     # 0.31.0 (FINDINGS_h34_v31.md section 2): memory_profiling AST-identical; the profiled branch runs under a
     # 20 MiB max_split_size_mb, still a free-memory drop; the given-bytes branch unchanged.
-    Rule("non_kv_from_free_memory", "0.31.0", None, True,
+    Rule("non_kv_from_free_memory", "0.31.0", "0.31.0", True,
          "vllm/utils/mem_utils.py (0.31.0) memory_profiling AST-identical to 0.30.0 (:230-321; total_consumed "
          ":312-314, non_kv_cache_memory = total_consumed + transient_peak_headroom :321); vllm/v1/worker/"
          "gpu_worker.py Worker.determine_available_memory (:571-740): with kv_cache_memory_bytes profile_run (:589) "
          "and the given bytes (:586-609), else the profile under _scoped_allocator_max_split(max_split_size_mb=20) "
          "(:612-626, :368-394) and available = requested_memory - non_kv_cache_memory - the CUDA-graph estimate "
          "(:673-677): still the device's free-memory drop"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 2): memory_profiling textually identical; request_memory may subtract
+    # weights held by another process (--load-format ipc_cache, refused by kvplan.vllm_args).
+    Rule("non_kv_from_free_memory", "0.32.0", None, True,
+         "vllm/utils/mem_utils.py (0.32.0) memory_profiling identical to 0.31.0 (:230-321); vllm/v1/worker/"
+         "gpu_worker.py Worker.determine_available_memory (:634-807): with kv_cache_memory_bytes profile_run under "
+         "set_current_vllm_config and the given bytes (:649-674), else the profile under "
+         "_scoped_allocator_max_split(20) (:676-750, :407-433) and requested - non-KV - CUDA-graph estimate "
+         "(:746-750): still the device's free-memory drop; v1/worker/utils.py request_memory (:716-772) subtracts "
+         "external_weight_memory, non-zero only for the ipc_cache loader (model_loader/weight_cache/ipc_loader.py "
+         ":121-; base_loader.py :33-36 returns 0)"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -670,7 +680,7 @@ RULES = (
          "stamp, init_kv_cache (:205-233) allocates through v1/worker/utils.py allocate_kv_cache after the pool "
          "is sized; config/vllm.py max_concurrent_batches (:559-569) AST-identical"),
     # 0.31.0 (FINDINGS_h34_v31.md section 3): the dummy batch's idx_mapping is int32 again; nothing else moves.
-    Rule("v2_runner_memory", "0.31.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
+    Rule("v2_runner_memory", "0.31.0", "0.31.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
          "vllm/v1/worker/gpu/ (0.31.0): input_batch.py InputBatch.make_dummy (:127-220) makes idx_mapping "
          "torch.int32 (:140; 0.30.0 :134 int64), expanded_local_pos int32 (:142), cu_num_logits int32 (:181), and "
          "takes is_padding (the profile passes False: model_runner.py execute_model :1798-1802, which routes the "
@@ -679,6 +689,13 @@ RULES = (
          "dummy batch; gumbel.py gumbel_sample's buffers AST-identical (the RNG inside the kernel changed); "
          "model_runner.py profile_run (:961-991), _dummy_run (:785-939; without a speculator the same batch), "
          "_dummy_sampler_run (:942-953) and profile_cudagraph_memory (:1004-1006) as 0.30.0"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 3): idx_mapping int64 again; the rest as 0.31.0.
+    Rule("v2_runner_memory", "0.32.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+         "vllm/v1/worker/gpu/ (0.32.0): input_batch.py InputBatch.make_dummy (:127-220) makes idx_mapping "
+         "torch.int64 (:140; 0.31.0 :140 int32); model_runner.py profile_run (:991-) and _dummy_sampler_run "
+         "(:972-) AST-identical to 0.31.0, _dummy_run (:818-969) adds an assert and renames; sample/sampler.py "
+         "Sampler.__call__ (:134-224) changes the top-k mask path only; gumbel_sample (:336-409) the same "
+         "local_argmax / local_max buffers; profile_cudagraph_memory (:1038-) a given KV memory never reaches"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -1707,8 +1724,12 @@ RULES = (
          "vllm/config/cache.py: CacheDType (0.28.0 lines 19-37 add nvfp4_4over6)"),
     # 0.30.0 adds nvfp4_ds_mla (an opaque 352-byte DeepSeek sparse-MLA token: mla_attention.py
     # MLAAttention.get_kv_cache_spec 0.30.0 :1347-1374), left out likewise.
-    Rule("kv_cache_dtypes_unmodelled", "0.30.0", None, KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla"),
+    Rule("kv_cache_dtypes_unmodelled", "0.30.0", "0.31.0", KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla"),
          "vllm/config/cache.py: CacheDType (0.30.0 lines 39-58 add nvfp4_ds_mla)"),
+    # 0.32.0 adds ultraquant_4bit (TurboQuant's boundary skip layers, FlashAttention 2 forced), left out likewise.
+    Rule("kv_cache_dtypes_unmodelled", "0.32.0", None,
+         KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla", "ultraquant_4bit"),
+         "vllm/config/cache.py: CacheDType (0.32.0 lines 39-59 add ultraquant_4bit)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -2172,6 +2193,19 @@ RULES = (
          "vllm/model_executor/model_loader/weight_utils.py (0.31.0) get_quant_config (:341-348): "
          "'--quantization fp8 is deprecated for online quantization', OnlineQuantizationConfig(fp8_per_tensor) "
          "(quantization/online/, not read); quantization/fp8.py Fp8Config refuses online use (:106-112)"),
+    # -- architectures kvplan reads with its own families that the release builds through its Transformers
+    #    backend (TransformersForCausalLM / TransformersMoEForCausalLM), whose layers kvplan has not read:
+    #    refused (VLLM.check_model). Those moved there in 0.32.0 only; the ones already there before are
+    #    listed in FINDINGS_h34_v32.md section 6.
+    Rule("transformers_backend_moved", "0.8.0", "0.31.0", (),
+         "vllm/model_executor/models/registry.py (0.31.0): arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, "
+         "phi.py, seed_oss.py, llama.py (Cwm) native"),
+    Rule("transformers_backend_moved", "0.32.0", None,
+         ("ArceeForCausalLM", "CwmForCausalLM", "GPTNeoXForCausalLM", "GlmForCausalLM", "Jais2ForCausalLM",
+          "MellumForCausalLM", "PhiForCausalLM", "SeedOssForCausalLM"),
+         "vllm/model_executor/models/registry.py (0.32.0) _TRANSFORMERS_SUPPORTED_MODELS (:709-744): these eight "
+         "map to ('transformers', 'TransformersForCausalLM') (MellumForCausalLM: 'TransformersMoEForCausalLM'); "
+         "arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, phi.py, seed_oss.py deleted"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for
