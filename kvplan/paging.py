@@ -77,9 +77,9 @@ _KCU = "vllm/v1/core/kv_cache_utils.py"
 _KCP = "vllm/v1/core/kv_cache_planning.py"
 _KCI = "vllm/v1/kv_cache_interface.py"
 
-#: Releases whose paging is modelled: every release the vLLM engine models, and the newest
-#: published release (0.33.0) for full-attention and MLA models (see ``modelled_kinds``).
-RELEASES = vllm_rules.RELEASES + tuple(r for r in ("0.33.0",) if r not in vllm_rules.RELEASES)
+#: Releases whose paging is modelled: every release the vLLM engine models (0.33.0, the newest published, was
+#: modelled here at the paging level before the engine modelled it).
+RELEASES = vllm_rules.RELEASES
 
 RULES = (
     Rule("sliding_window_spec", "0.8.0", "0.8.2", False,
@@ -148,8 +148,10 @@ RULES = (
          "_get_packed_kv_cache_groups (:2001-2135) renames the eagle annotation only: unequal pages still padded or "
          "packed, not read; 0.32.0: unify_kv_cache_spec_page_size (:1286-) as 0.31.0, bytes per block by "
          "KV-cache layout (_get_kv_cache_bytes_per_block :1520-1551), not read for unequal pages"),
-    Rule("unify_page_sizes", "0.33.0", None, "pad",
-         "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 1): the planning functions moved to kv_cache_planning.py unchanged.
+    Rule("unify_page_sizes", "0.33.0", None, "unread",
+         _KCP + " (0.33.0): unify_kv_cache_spec_page_size (:346-408) AST-identical to 0.32.0 (moved from "
+         "kv_cache_utils.py); unequal pages still padded or packed (_get_packed_kv_cache_groups), not read"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
          _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
     Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
@@ -368,9 +370,19 @@ RULES = (
          "FlashInfer's fixed sizes up to the block); _pool_bytes_per_block (:1239-1250) and the null block held "
          "back in check_enough_kv_cache_memory (:1125-1129) and get_kv_cache_configs (:2531-2687) as 0.31.0; "
          "num_blocks = available // bytes per block as before"),
-    Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
-         _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
-         + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 1), read against 0.32.0: the planning functions moved to
+    # kv_cache_planning.py with the same arithmetic; window admission (max_in_flight_tokens, rule
+    # window_in_flight_tokens of kvplan.engines.vllm_rules) AST-identical; unequal pages refused (unify_page_sizes).
+    Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCP + " (0.33.0, moved from kv_cache_utils.py): get_kv_cache_config_from_groups (:642-741), "
+         "check_enough_kv_cache_memory (:151-184), _get_kv_cache_groups_uniform_page_size (:416-556), "
+         "unify_kv_cache_spec_page_size (:346-408), is_kv_cache_spec_uniform (:218-239) AST-identical to 0.32.0; "
+         "bytes per block through the default KVCacheConfigBuilder, the same figure as 0.32.0's; get_kv_cache_groups "
+         "(:1113-1200), _max_memory_usage_bytes_from_groups (:1253-1285), get_kv_cache_configs (:1461-1604) differ "
+         "outside the planned kinds (null block still held back); " + _KCI + " AttentionSpec.page_size_bytes "
+         "(:597-601), ChunkedLocalAttentionSpec (:861-897) AST-identical, SlidingWindowSpec (:901-964) adds "
+         "num_retained_tokens only (max_admission_blocks_per_request :918-944 and max_memory_usage_bytes :946-955 "
+         "AST-identical); " + _KCU + " get_max_concurrency_for_kv_cache_config (:1061-1093) AST-identical"),
     # -- the block size a sliding-window layer's KV-cache spec takes before the pages are unified: None,
     #    the cache's (--block-size or the default); a number: that size whatever --block-size says
     #    (_runner_layers refuses a sliding-window model at another block size: what unify and the
@@ -384,8 +396,7 @@ RULES = (
          "cache_config.skip_page_size_padded, block_size)) (:95-119), which without --kv-cache-dtype-skip-layers "
          "(skip_page_size_padded None) is the smallest of the backend's get_supported_kernel_block_sizes: 16 on "
          "every CUDA backend (flash_attn.py :76-77 MultipleOf(16), flashinfer.py :343-362 [16, 32, 64, ...], "
-         "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16)); 0.33.0: sliding-window layers "
-         "refused there (modelled_kinds)"),
+         "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16))"),
     Rule("window_block_size", "0.30.0", None, 16,
          "vllm/model_executor/layers/attention/attention.py (0.30.0) Attention.get_kv_cache_spec (:604-670): "
          "_largest_kernel_block_within(attn_backend, per-token page, skip_page_size_padded or per-token page x "

@@ -293,10 +293,12 @@ class VLLM(Engine):
             rel = Release.parse(release)
             if rel > BOOK.newest:
                 if not any(Release.parse(v).key == rel.key for v in R.PUBLISHED_LATER):
-                    raise BadInputError(
-                        f"vllm {release} is not a release kvplan knows of (published after {BOOK.newest}, as of "
-                        f"2026-11-30: {', '.join(R.PUBLISHED_LATER)}; none of them is modelled); modelled: "
-                        f"{BOOK.modelled_text()}")
+                    later = (f"published after {BOOK.newest}, as of 2026-11-30: {', '.join(R.PUBLISHED_LATER)}; none "
+                             f"of them is modelled" if R.PUBLISHED_LATER else
+                             f"newer than {BOOK.newest}, the newest published as of 2026-11-30 (pip index versions "
+                             f"vllm), which kvplan has not read")
+                    raise BadInputError(f"vllm {release} is not a release kvplan knows of ({later}); modelled: "
+                                        f"{BOOK.modelled_text()}")
                 reason = ""
                 for first, why in sorted(R.REFUSED.items(), key=lambda kv: Release.parse(kv[0])):
                     if rel >= Release.parse(first):
@@ -337,6 +339,13 @@ class VLLM(Engine):
         """As Engine.check_kv_format; the refusal also names the --kv-cache-dtype values the
         release takes whose pages kvplan has not read (rule kv_cache_dtypes_unmodelled: from
         0.20.0), so it does not claim the release lacks them."""
+        if (self.rule("float_kv_dtype_must_match") and fmt.name in ("fp16", "bf16") and fmt.name != model_dtype):
+            vllm_name = {"fp16": "float16", "bf16": "bfloat16"}[fmt.name]
+            raise BadInputError(f"{self.name} does not start with --kv-cache-dtype {vllm_name} for a model served in "
+                                f"{model_dtype}: 'kv_cache_dtype=\"{vllm_name}\" is incompatible with dtype' "
+                                f"(vllm/config/vllm.py VllmConfig._reject_mismatched_float_kv_cache 0.33.0 :1492-1508); "
+                                f"use --kv-cache-dtype auto, or --engine "
+                                f"vllm=={self.newest_release_where('float_kv_dtype_must_match', False)}")
         try:
             super().check_kv_format(fmt, model_dtype)
         except BadInputError as err:
@@ -417,6 +426,12 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
+        if spec.moe is not None and spec.expert_substitution and self.rule("expert_substitution"):
+            raise BadInputError(
+                f"{self.name}: {spec.name}'s config declares substituted experts ({spec.expert_substitution}), and "
+                f"this release then builds only the retained experts (vllm/model_executor/layers/fused_moe/"
+                f"expert_substitution.py get_expert_substitution_spec 0.33.0 :107-141), whose weights kvplan has "
+                f"not read; use --engine vllm=={self.newest_release_where('expert_substitution', False)}")
         if spec.architecture in self.rule("transformers_backend_moved"):
             raise BadInputError(
                 f"{self.name} builds {spec.architecture} ({spec.name}) through its Transformers backend "
@@ -450,7 +465,11 @@ class VLLM(Engine):
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
         ``v2_runner_memory``: 0.25.0-0.29.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.29.0 only
+            if self.release >= Release.parse("0.33.0"):  # rule v2_runner_memory None again from 0.33.0
+                return ("whose dummy sampler runs a second warm-up pass with every sampling feature on (float32 "
+                        "logits: vllm/v1/worker/gpu/model_runner.py _dummy_sampler_run 0.33.0 :993-1014) that "
+                        "kvplan has not read")
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.32.0 only
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
