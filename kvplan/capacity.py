@@ -409,6 +409,7 @@ def make_request(
         from kvplan.vllm_args import quantization_weights
 
         q = quantization_weights(quantization, spec)
+        prof.check_quantization(quantization, spec)
         if weights is not None and q is not None and get_weight_format(weights, spec.dtype).name != q:
             raise BadInputError(f"--quantization {quantization} stores weights as {q}, but --weights is {weights}")
         weights = weights if q is None else q

@@ -77,9 +77,9 @@ _KCU = "vllm/v1/core/kv_cache_utils.py"
 _KCP = "vllm/v1/core/kv_cache_planning.py"
 _KCI = "vllm/v1/kv_cache_interface.py"
 
-#: Releases whose paging is modelled: every release the vLLM engine models, and the newest
-#: published release (0.33.0) for full-attention and MLA models (see ``modelled_kinds``).
-RELEASES = vllm_rules.RELEASES + ("0.33.0",)
+#: Releases whose paging is modelled: every release the vLLM engine models (0.33.0, the newest published, was
+#: modelled here at the paging level before the engine modelled it).
+RELEASES = vllm_rules.RELEASES
 
 RULES = (
     Rule("sliding_window_spec", "0.8.0", "0.8.2", False,
@@ -143,8 +143,15 @@ RULES = (
          "(:2252-2344) adds HiSparse and GLM-5-Next groupings before the 0.29.0 code and "
          "_get_packed_kv_cache_groups (:1978-2112) treats circular-buffer and unsplit sliding-window buckets as "
          "state buckets: unequal pages still padded or packed, not read"),
-    Rule("unify_page_sizes", "0.33.0", None, "pad",
-         "as the 0.24.0 row (kept for 0.33.0's paging rows, which plan full attention and MLA only: rule modelled_kinds)"),
+    Rule("unify_page_sizes", "0.31.0", "0.32.0", "unread",
+         _KCU + " (0.31.0): unify_kv_cache_spec_page_size (:1383-1445) AST-identical to 0.30.0; "
+         "_get_packed_kv_cache_groups (:2001-2135) renames the eagle annotation only: unequal pages still padded or "
+         "packed, not read; 0.32.0: unify_kv_cache_spec_page_size (:1286-) as 0.31.0, bytes per block by "
+         "KV-cache layout (_get_kv_cache_bytes_per_block :1520-1551), not read for unequal pages"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 1): the planning functions moved to kv_cache_planning.py unchanged.
+    Rule("unify_page_sizes", "0.33.0", None, "unread",
+         _KCP + " (0.33.0): unify_kv_cache_spec_page_size (:346-408) AST-identical to 0.32.0 (moved from "
+         "kv_cache_utils.py); unequal pages still padded or packed (_get_packed_kv_cache_groups), not read"),
     Rule("concurrency", "0.8.0", "0.9.0.1", "tokens_over_len",
          _KCU + ": _get_kv_cache_config_uniform_type: max_concurrency = num_tokens / max_model_len"),
     Rule("concurrency", "0.9.1", None, "blocks", _KCU + ": get_max_concurrency_for_kv_cache_config"),
@@ -337,9 +344,45 @@ RULES = (
          "block, the null block held back in the check and auto-fit; check_enough_kv_cache_memory (:975-1009), "
          "_auto_fit_max_model_len (:2511-2572), unify_kv_cache_spec_page_size (:1365-1427) AST-identical; "
          "block_pool.py BlockPool.__init__ (:163-202) adds a medium and reuse watchers only"),
-    Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla"),
-         _KCI + ": sliding-window and chunked-local admission counts max_in_flight_tokens; " + _KCP
-         + ": _get_packed_kv_cache_groups packs unequal pages; state layers gain prefill checkpoint blocks"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 1): bytes per block rounded to the layers' block_stride_alignment,
+    # set only by sparse MLA and DeepSeek-V4.1 (None, so 1, for the kinds planned here).
+    Rule("modelled_kinds", "0.31.0", "0.31.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCU + " (0.31.0): get_kv_cache_config_from_groups (:1669-1828), check_enough_kv_cache_memory (:999-1032), "
+         "may_override_num_blocks (:1125-1131), get_max_concurrency_for_kv_cache_config (:1090-1122), "
+         "_auto_fit_max_model_len (:2575-2636), _get_kv_cache_groups_uniform_page_size (:1453-1593), "
+         "_promote_local_kv_cache_specs (:1831-1903) AST-identical to 0.30.0; _get_kv_cache_bytes_per_block "
+         "(:1606-1632) rounds bytes per block up to the lcm of the layers' block_stride_alignment (`or 1` :1628; "
+         + _KCI + " KVCacheSpec.block_stride_alignment None :164, set only by sparse MLA, mla_attention.py "
+         ":1375-1382, and DeepSeek-V4.1, models/deepseek_v41/attention.py :1192: 1 for dense attention and MLA); "
+         "get_kv_cache_configs (:2684-2838) holds back the null block as before; AttentionSpec.page_size_bytes / "
+         "real_page_size_bytes (:532-543), ChunkedLocalAttentionSpec AST-identical; FullAttentionSpec, "
+         "MLAAttentionSpec, SlidingWindowSpec add dcp_sharded / max_tp_shards (DCP only); block_pool.py "
+         "BlockPool.__init__ (:157-196) AST-identical"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 1): bytes per block by KV-cache layout and each layer's
+    # get_block_stride_alignment(), 1 where the block is a whole kernel block (every planned kind at block 16).
+    Rule("modelled_kinds", "0.32.0", "0.32.0", ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCU + " (0.32.0): _get_kv_cache_bytes_per_block (:1520-1551): layer-outer, the sum of each layer's "
+         "page rounded up to get_block_stride_alignment() (_get_layer_block_stride :1515-1517), block-outermost, "
+         "the sum of pages rounded up to the lcm of the alignments; " + _KCI + " KVCacheSpec."
+         "get_block_stride_alignment (:183-193): None -> 1, MultipleOf(n) -> 1 when gcd(n, block_size) == block_size "
+         "(v1/worker/utils.py customize_attention_spec :476-486 sets MultipleOf(largest fixed kernel block) only "
+         "for backends with fixed kernel sizes: FlashAttention MultipleOf(16), so 1 at block 16, and for "
+         "FlashInfer's fixed sizes up to the block); _pool_bytes_per_block (:1239-1250) and the null block held "
+         "back in check_enough_kv_cache_memory (:1125-1129) and get_kv_cache_configs (:2531-2687) as 0.31.0; "
+         "num_blocks = available // bytes per block as before"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 1), read against 0.32.0: the planning functions moved to
+    # kv_cache_planning.py with the same arithmetic; window admission (max_in_flight_tokens, rule
+    # window_in_flight_tokens of kvplan.engines.vllm_rules) AST-identical; unequal pages refused (unify_page_sizes).
+    Rule("modelled_kinds", "0.33.0", None, ("full_attention", "mla", "sliding_window", "chunked_local"),
+         _KCP + " (0.33.0, moved from kv_cache_utils.py): get_kv_cache_config_from_groups (:642-741), "
+         "check_enough_kv_cache_memory (:151-184), _get_kv_cache_groups_uniform_page_size (:416-556), "
+         "unify_kv_cache_spec_page_size (:346-408), is_kv_cache_spec_uniform (:218-239) AST-identical to 0.32.0; "
+         "bytes per block through the default KVCacheConfigBuilder, the same figure as 0.32.0's; get_kv_cache_groups "
+         "(:1113-1200), _max_memory_usage_bytes_from_groups (:1253-1285), get_kv_cache_configs (:1461-1604) differ "
+         "outside the planned kinds (null block still held back); " + _KCI + " AttentionSpec.page_size_bytes "
+         "(:597-601), ChunkedLocalAttentionSpec (:861-897) AST-identical, SlidingWindowSpec (:901-964) adds "
+         "num_retained_tokens only (max_admission_blocks_per_request :918-944 and max_memory_usage_bytes :946-955 "
+         "AST-identical); " + _KCU + " get_max_concurrency_for_kv_cache_config (:1061-1093) AST-identical"),
     # -- the block size a sliding-window layer's KV-cache spec takes before the pages are unified: None,
     #    the cache's (--block-size or the default); a number: that size whatever --block-size says
     #    (_runner_layers refuses a sliding-window model at another block size: what unify and the
@@ -353,8 +396,7 @@ RULES = (
          "cache_config.skip_page_size_padded, block_size)) (:95-119), which without --kv-cache-dtype-skip-layers "
          "(skip_page_size_padded None) is the smallest of the backend's get_supported_kernel_block_sizes: 16 on "
          "every CUDA backend (flash_attn.py :76-77 MultipleOf(16), flashinfer.py :343-362 [16, 32, 64, ...], "
-         "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16)); 0.33.0: sliding-window layers "
-         "refused there (modelled_kinds)"),
+         "triton_attn.py :290-291, flex_attention.py :156-157 MultipleOf(16))"),
     Rule("window_block_size", "0.30.0", None, 16,
          "vllm/model_executor/layers/attention/attention.py (0.30.0) Attention.get_kv_cache_spec (:604-670): "
          "_largest_kernel_block_within(attn_backend, per-token page, skip_page_size_padded or per-token page x "

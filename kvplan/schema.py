@@ -421,6 +421,9 @@ class ModelSpecSchema(_Strict):
     # served as its language model alone): engines that read the key serve it otherwise
     # (Engine.check_language_model_only).
     language_model_only: bool = False
+    # The config declares substituted experts (approximate_experts, or compression_config.transform_config.
+    # expert_substitution): the key's name; vLLM 0.33.0+ then builds only the retained experts (VLLM.check_model).
+    expert_substitution: Literal["approximate_experts", "compression_config.transform_config.expert_substitution"] | None = None
     # DeepSeek sparse attention top-k sharing (kvplan.hf.families.dsa): layers that reuse the previous
     # layer's top-k (index_topk_freq > 1, or "S" layers of index_topk_pattern) keep no indexer cache in
     # some engine releases (Engine.check_dsa_topk_sharing).

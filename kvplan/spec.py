@@ -165,6 +165,9 @@ class ModelSpec:
     # the quant_method that asked ("modelopt", "fp8", "compressed-tensors"; rule checkpoint_fp8_kv_auto)
     kv_cache_quant_method: str = ""
     language_model_only: bool = False  # the config's language_model_only: true (Engine.check_language_model_only)
+    #: the config key that declares substituted experts (approximate_experts, or
+    #: compression_config.transform_config.expert_substitution), None: none (VLLM.check_model, vLLM 0.33.0+)
+    expert_substitution: str | None = None
     # DeepSeek sparse attention top-k sharing (Engine.check_dsa_topk_sharing): "" where every layer computes
     # its own top-k, else the config keys that say some reuse the previous layer's ("index_topk_freq 2")
     index_topk_sharing: str = ""
@@ -364,6 +367,7 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
         kv_cache_quant_method=(d.get("kv_cache_quant_method") or "modelopt") if d.get("kv_cache_quant_algo") else "",
         language_model_only=bool(d.get("language_model_only")),
+        expert_substitution=d.get("expert_substitution") or None,
         index_topk_sharing=_topk_sharing(d),
         origin=origin,
     )

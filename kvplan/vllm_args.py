@@ -401,6 +401,13 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
                 i += 1
                 if name == "--load-format" and value and value.lower() == "bitsandbytes":
                     raise BadInputError("--load-format bitsandbytes: bitsandbytes weights are not modelled")
+                if name == "--load-format" and value and value.lower() == "ipc_cache":
+                    # vllm/config/load.py :41 (0.30.0+): post-quantized weights mapped from a local weight cache;
+                    # 0.32.0 takes zero-copy ones off the requested memory (v1/worker/utils.py request_memory
+                    # :716-772, model_loader/weight_cache/ipc_loader.py get_external_weight_memory :121-)
+                    raise BadInputError("--load-format ipc_cache: weights mapped from another process's weight cache "
+                                        "(vLLM 0.32.0 takes them off the requested memory: vllm/v1/worker/utils.py "
+                                        "request_memory) are not modelled")
                 if name in _WINDOW_FLAGS:
                     out[_WINDOW_FLAGS[name]] = (name == "--async-scheduling") if name in SWITCHES else value
                     notes.append(_window_note(name))

@@ -43,8 +43,8 @@ def test_a_release_with_the_model_class_plans_it(engine, model):
 
 @pytest.mark.parametrize(("engine", "model", "match"), [
     ("vllm==0.9.2", "gpt-oss-20b", r"vllm==0\.9\.2 has no model class for GptOssForCausalLM \(gpt-oss-20b\): "
-                                   r"releases 0\.10\.1 to 0\.30\.0 have one"),
-    ("vllm==0.8.3", "qwen3-8b", r"has no model class for Qwen3ForCausalLM .*releases 0\.8\.4 to 0\.30\.0"),
+                                   r"releases 0\.10\.1 to 0\.33\.0 have one"),
+    ("vllm==0.8.3", "qwen3-8b", r"has no model class for Qwen3ForCausalLM .*releases 0\.8\.4 to 0\.33\.0"),
     ("sglang==0.4.10", "gpt-oss-20b", r"sglang==0\.4\.10 has no model class for GptOssForCausalLM .*0\.5\.1 to 0\.5\.23"),
     ("sglang", "falcon-7b", r"no sglang release kvplan models has one; .*--engine raw"),
     # a config whose architecture name a release dropped: ERNIE 4.5's first configs said

@@ -62,24 +62,28 @@ def test_names_resolve_to_one_release(name, label):
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.30.0"),
+    ("vllm==0.7.3", "vllm 0.7.3 is not a release kvplan models; modelled: 0.8.0 to 0.33.0"),
     ("vllm==0.11.5", "is not a release kvplan models"),
     # vllm/config/vllm.py: Model Runner V2 by default for DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES only in
     # 0.22.0-0.28.0 (0.22.0-0.28.0 modelled for the others; from 0.25.0 also every model without experts or
     # state-space layers), wherever its features are supported from 0.29.0;
     # the CUDA-graph estimate throughout; 0.27.0 modelled from h31-v27 (tests/test_vllm_0_27.py), 0.27.1 as 0.27.0,
     # 0.28.0 read against 0.27.1 (tests/test_vllm_0_28.py), 0.29.0 against 0.28.0 (tests/test_vllm_0_29.py),
-    # 0.30.0 against 0.29.0 (tests/test_vllm_0_30.py)
-    ("vllm==0.31.0", "vllm 0.31.0 is not modelled: kvplan has not read it against 0.30.0 (its non-KV memory is "
-                     "still measured from the device's free memory: vllm/utils/mem_utils.py"),
-    ("vllm==0.33.0", "vllm 0.33.0 is not modelled: kvplan has not read it against 0.30.0"),
-    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (published after 0.30.0, as of 2026-11-30"),
+    # 0.30.0 against 0.29.0 (tests/test_vllm_0_30.py), 0.31.0 against 0.30.0 (tests/test_vllm_0_31.py),
+    # 0.32.0 against 0.31.0 (tests/test_vllm_0_32.py), 0.33.0 (the newest published) against 0.32.0
+    # (tests/test_vllm_0_33.py): nothing later is known
+    ("vllm==0.34.0", "vllm 0.34.0 is not a release kvplan knows of (newer than 0.33.0, the newest published as of "
+                     "2026-11-30 (pip index versions vllm), which kvplan has not read); modelled: 0.8.0 to 0.33.0"),
+    ("vllm==0.99.0", "vllm 0.99.0 is not a release kvplan knows of (newer than 0.33.0"),
     ("vllm==0.25.2", "vllm 0.25.2 is not a release kvplan models"),  # 0.25.0 and 0.25.1 were published
     ("vllm==0.26.1", "vllm 0.26.1 is not a release kvplan models"),  # 0.26.0 and 0.27.0 were published
     ("vllm==0.27.2", "vllm 0.27.2 is not a release kvplan models"),  # 0.27.1 was (modelled), then 0.28.0
     ("vllm==0.28.1", "vllm 0.28.1 is not a release kvplan models"),  # 0.28.0 was (modelled), then 0.29.0
     ("vllm==0.29.1", "vllm 0.29.1 is not a release kvplan models"),  # 0.29.0 was (modelled), then 0.30.0
-    ("vllm==0.30.1", "vllm 0.30.1 is not a release kvplan knows of"),  # 0.30.0 was (modelled), then 0.31.0
+    ("vllm==0.30.1", "vllm 0.30.1 is not a release kvplan models"),  # 0.30.0 was (modelled), then 0.31.0
+    ("vllm==0.31.1", "vllm 0.31.1 is not a release kvplan models"),  # 0.31.0 was (modelled), then 0.32.0
+    ("vllm==0.32.1", "vllm 0.32.1 is not a release kvplan models"),  # 0.32.0 was (modelled), then 0.33.0
+    ("vllm==0.33.1", "vllm 0.33.1 is not a release kvplan knows of"),  # 0.33.0 the newest published
     # no .postN between 0.5.19 and 0.5.23 was published (pip index versions sglang)
     ("sglang==0.5.20.post1", "sglang 0.5.20.post1 is not a release kvplan models; modelled: 0.4.6 to 0.5.23"),
     ("sglang==0.5.18.post1", "sglang 0.5.18.post1 is not a release kvplan models"),

@@ -201,8 +201,8 @@ def test_engine_models_spans():
 def test_release_table():
     from kvplan.engines import vllm_rules as R
 
-    assert R.RELEASES[-8:-6] == ("0.25.0", "0.25.1") and "0.25.0" not in R.PUBLISHED_LATER
+    assert R.RELEASES[-11:-9] == ("0.25.0", "0.25.1") and "0.25.0" not in R.PUBLISHED_LATER
     # 0.26.0 planned from h30-v26 (tests/test_vllm_0_26.py), 0.27.0 from h31-v27 (tests/test_vllm_0_27.py)
-    for rel in ("0.31.0",):  # 0.27.1 modelled as 0.27.0, 0.28.0-0.30.0 read (tests/test_vllm_0_28.py, _0_29.py, _0_30.py)
-        with pytest.raises(BadInputError, match=r"kvplan has not read it against 0\.30\.0"):
+    for rel in ("0.34.0",):  # 0.27.1 modelled as 0.27.0, 0.28.0-0.33.0 read (tests/test_vllm_0_28.py, _0_29.py, _0_30.py, _0_31.py, _0_32.py, _0_33.py)
+        with pytest.raises(BadInputError, match=r"vllm 0\.34\.0 is not a release kvplan knows of \(newer than 0\.33\.0"):
             get_engine(f"vllm=={rel}")

@@ -163,13 +163,15 @@ def test_engine_models_spans():
     from importlib.resources import files
 
     archs = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())["vllm"]["architectures"]
+    from kvplan.engines import vllm_rules as R
     from kvplan.engines.base import Release
 
     at = Release.parse("0.26.0")
     assert sum(1 for spans in archs.values()
                if any(Release.parse(a) <= at <= Release.parse(b) for a, b in spans)) == 352
-    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", "0.30.0"]  # 0.27.0 from h31-v27, 0.27.1, 0.28.0-0.30.0 their registry
-    assert archs["InklingForCausalLM"] == [["0.26.0", "0.30.0"]]
+    newest = R.RELEASES[-1]  # 0.27.0 from h31-v27, 0.27.1, 0.28.0 onwards their registry
+    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", newest]
+    assert archs["InklingForCausalLM"] == [["0.26.0", newest]]
     assert archs["FuyuForCausalLM"][-1][1] == "0.25.1" and archs["TeleChatForCausalLM"][-1][1] == "0.25.1"
 
 
@@ -177,9 +179,9 @@ def test_release_table():
     from kvplan.engines import vllm_rules as R
 
     # 0.27.0 modelled from h31-v27 (tests/test_vllm_0_27.py)
-    assert R.RELEASES[-6:] == ("0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0") and R.PUBLISHED_LATER[0] == "0.31.0"
-    for rel in ("0.31.0",):  # 0.27.1 modelled as 0.27.0, 0.28.0-0.30.0 read (tests/test_vllm_0_28.py, _0_29.py, _0_30.py)
-        with pytest.raises(BadInputError, match=r"kvplan has not read it against 0\.30\.0"):
+    assert R.RELEASES[-9:-3] == ("0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0") and R.PUBLISHED_LATER == ()
+    for rel in ("0.34.0",):  # 0.27.1 modelled as 0.27.0, 0.28.0-0.33.0 read (tests/test_vllm_0_28.py, _0_29.py, _0_30.py, _0_31.py, _0_32.py, _0_33.py)
+        with pytest.raises(BadInputError, match=r"vllm 0\.34\.0 is not a release kvplan knows of \(newer than 0\.33\.0"):
             get_engine(f"vllm=={rel}")
 
 

@@ -120,7 +120,8 @@ def test_the_row_decides(capsys):
     from kvplan.engines import vllm as V
     from kvplan.engines.base import RuleBook
 
-    assert [r.first for r in R.RULES if r.name == "v2_runner_memory"][-3:] == ["0.27.0", "0.28.0", "0.29.0"]
+    firsts = [r.first for r in R.RULES if r.name == "v2_runner_memory"]
+    assert firsts[firsts.index("0.27.0"):][:3] == ["0.27.0", "0.28.0", "0.29.0"]
     rules = tuple(dataclasses.replace(r, value=None) if r.name == "v2_runner_memory" and r.first == "0.27.0" else r
                   for r in R.RULES)
     book, V.BOOK = V.BOOK, RuleBook("vllm", R.RELEASES, rules)

@@ -197,10 +197,11 @@ def test_blackwell_refusal_names_the_compute_capability():
 
 
 @pytest.mark.parametrize("release, reason", [
-    ("0.31.0", "not read it against 0.30.0"), ("0.33.0", "not read it against 0.30.0"),
-    ("0.31.0", "non-KV memory is still measured from the device's free memory"),  # 0.30.0 modelled from h34-v30
+    # 0.33.0, the newest published (2026-11-30), modelled from h34-v31m: nothing published is refused
+    ("0.34.0", r"not a release kvplan knows of \(newer than 0\.33\.0, the newest published as of 2026-11-30"),
+    ("0.33.1", r"which kvplan has not read\); modelled: 0\.8\.0 to 0\.33\.0"),
 ])
 def test_newer_vllm_releases_are_refused_with_their_reason(release, reason):
-    """vllm_rules.REFUSED: the reason of the newest entry at or below the release."""
+    """vllm_rules.REFUSED is empty (every published release modelled); a later one is named as unknown."""
     with pytest.raises(BadInputError, match=reason):
         get_engine(f"vllm=={release}")

@@ -1,13 +1,13 @@
-"""vLLM's own KV-cache arithmetic tests, ported: the newest release, 0.33.0 (paging only).
+"""vLLM's own KV-cache arithmetic tests, ported: the newest release, 0.33.0.
 
 Source: ``tests/v1/core/test_kv_cache_planning.py`` and ``tests/v1/core/test_kv_cache_utils.py``
-of the vLLM v0.33.0 source distribution (pypi.org vllm-0.33.0.tar.gz). The vLLM engine
-models releases up to 0.19.1, so these run at the paging level (``page_replica``: the KV
-memory given directly, as vLLM's tests give it). kvplan models 0.33.0's paging for
-full-attention and MLA layers: sliding-window and chunked-local admission there counts
-``max_in_flight_tokens`` (async scheduling, pipeline batches), unequal pages are packed
-(``_get_packed_kv_cache_groups``) and state layers gain prefill checkpoint blocks, none of
-which kvplan models, so such layers are refused at 0.33.0 (tested below). New here: the
+of the vLLM v0.33.0 source distribution (pypi.org vllm-0.33.0.tar.gz). These run at the paging
+level (``page_replica``: the KV memory given directly, as vLLM's tests give it). 0.33.0 is
+modelled by the vLLM engine too (from h34-v31m, read against 0.32.0: FINDINGS_h34_v33.md), whose
+planning functions moved to v1/core/kv_cache_planning.py with 0.32.0's arithmetic, so its paging
+plans the kinds 0.32.0's does (full attention, MLA, sliding window, chunked local; the window
+admission's ``max_in_flight_tokens`` comes from the engine); unequal pages (packed or padded,
+not read) and state layers are refused (tested below). New here: the
 null block is held back in the start-up check and in auto-fit (0.29.0+),
 ``num_gpu_blocks_override`` replaces the memory the check plans against (0.22.0+), and
 "GPU KV cache size" is ``int(max_concurrency * max_model_len)`` (0.22.0+).
@@ -16,7 +16,7 @@ null block is held back in the start-up check and in auto-fit (0.29.0+),
 from __future__ import annotations
 
 import pytest
-from vllm_port import FULL, PAGE, SW, configs, full
+from vllm_port import FULL, MAMBA, PAGE, SW, configs, full
 
 from kvplan.errors import BadInputError
 
@@ -127,6 +127,8 @@ def test_allocate_with_lookahead(lookahead, blocks):
     assert pages.blocks_per_request(3) == blocks
 
 
-def test_layers_not_modelled_at_0_33_are_refused():
+def test_window_layers_plan_as_0_32_0_and_state_layers_are_refused():
+    new, old = configs(R, [FULL, SW], PAGE * 2 * 32), configs("0.32.0", [FULL, SW], PAGE * 2 * 32)
+    assert (new.num_blocks, new.blocks_per_request(16)) == (old.num_blocks, old.blocks_per_request(16)) == (64, 3)
     with pytest.raises(BadInputError, match="not modelled for this release"):
-        configs(R, [FULL, SW], PAGE * 2 * 32)
+        configs(R, [FULL, MAMBA], PAGE * 2 * 32)

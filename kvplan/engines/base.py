@@ -834,6 +834,10 @@ class Engine:
         """Raise BadInputError when this engine cannot run ``weights`` (a weight format name)
         on ``gpu``. Default: any."""
 
+    def check_quantization(self, method: str, spec) -> None:
+        """Raise BadInputError where this release's ``--quantization METHOD`` on ``spec`` quantizes in a
+        way kvplan has not read. Default: any method kvplan.vllm_args reads."""
+
     def serving_dtype(self, spec, gpu, explicit: bool) -> str:
         """The dtype the engine runs ``spec`` in on ``gpu``: ``spec.dtype`` is the config's
         torch_dtype, or the --dtype given when ``explicit``. Default: as given. BadInputError

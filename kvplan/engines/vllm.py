@@ -294,10 +294,12 @@ class VLLM(Engine):
             rel = Release.parse(release)
             if rel > BOOK.newest:
                 if not any(Release.parse(v).key == rel.key for v in R.PUBLISHED_LATER):
-                    raise BadInputError(
-                        f"vllm {release} is not a release kvplan knows of (published after {BOOK.newest}, as of "
-                        f"2026-11-30: {', '.join(R.PUBLISHED_LATER)}; none of them is modelled); modelled: "
-                        f"{BOOK.modelled_text()}")
+                    later = (f"published after {BOOK.newest}, as of 2026-11-30: {', '.join(R.PUBLISHED_LATER)}; none "
+                             f"of them is modelled" if R.PUBLISHED_LATER else
+                             f"newer than {BOOK.newest}, the newest published as of 2026-11-30 (pip index versions "
+                             f"vllm), which kvplan has not read")
+                    raise BadInputError(f"vllm {release} is not a release kvplan knows of ({later}); modelled: "
+                                        f"{BOOK.modelled_text()}")
                 reason = ""
                 for first, why in sorted(R.REFUSED.items(), key=lambda kv: Release.parse(kv[0])):
                     if rel >= Release.parse(first):
@@ -338,6 +340,13 @@ class VLLM(Engine):
         """As Engine.check_kv_format; the refusal also names the --kv-cache-dtype values the
         release takes whose pages kvplan has not read (rule kv_cache_dtypes_unmodelled: from
         0.20.0), so it does not claim the release lacks them."""
+        if (self.rule("float_kv_dtype_must_match") and fmt.name in ("fp16", "bf16") and fmt.name != model_dtype):
+            vllm_name = {"fp16": "float16", "bf16": "bfloat16"}[fmt.name]
+            raise BadInputError(f"{self.name} does not start with --kv-cache-dtype {vllm_name} for a model served in "
+                                f"{model_dtype}: 'kv_cache_dtype=\"{vllm_name}\" is incompatible with dtype' "
+                                f"(vllm/config/vllm.py VllmConfig._reject_mismatched_float_kv_cache 0.33.0 :1492-1508); "
+                                f"use --kv-cache-dtype auto, or --engine "
+                                f"vllm=={self.newest_release_where('float_kv_dtype_must_match', False)}")
         try:
             super().check_kv_format(fmt, model_dtype)
         except BadInputError as err:
@@ -418,6 +427,18 @@ class VLLM(Engine):
         linear attention) runs on the V0 engine by default up to 0.10.1.1 (rule
         ``state_space_engine``), whose memory kvplan does not model: refused."""
         super().check_model(spec)
+        if spec.moe is not None and spec.expert_substitution and self.rule("expert_substitution"):
+            raise BadInputError(
+                f"{self.name}: {spec.name}'s config declares substituted experts ({spec.expert_substitution}), and "
+                f"this release then builds only the retained experts (vllm/model_executor/layers/fused_moe/"
+                f"expert_substitution.py get_expert_substitution_spec 0.33.0 :107-141), whose weights kvplan has "
+                f"not read; use --engine vllm=={self.newest_release_where('expert_substitution', False)}")
+        if spec.architecture in self.rule("transformers_backend_moved"):
+            raise BadInputError(
+                f"{self.name} builds {spec.architecture} ({spec.name}) through its Transformers backend "
+                f"(vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS 0.32.0 :709-744), whose "
+                f"layers and profile run kvplan has not read; use --engine "
+                f"vllm=={self.newest_release_where('transformers_backend_moved', ())}")
         self.check_model_runner(spec)
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
@@ -445,7 +466,11 @@ class VLLM(Engine):
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
         ``v2_runner_memory``: 0.25.0-0.29.0, models without experts, state-space or MLA layers)."""
         if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.29.0 only
+            if self.release >= Release.parse("0.33.0"):  # rule v2_runner_memory None again from 0.33.0
+                return ("whose dummy sampler runs a second warm-up pass with every sampling feature on (float32 "
+                        "logits: vllm/v1/worker/gpu/model_runner.py _dummy_sampler_run 0.33.0 :993-1014) that "
+                        "kvplan has not read")
+            return "whose profile run kvplan does not model"  # read for 0.25.0-0.32.0 only
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
@@ -554,6 +579,35 @@ class VLLM(Engine):
             return (settings.pp + 1) * tokens
         batches = 2 if on and settings.pp == 1 else settings.pp
         return batches * tokens
+
+    def check_pipeline(self, pp: int) -> None:
+        """From 0.31.0 (rule ``v1_pp_async_refused``) Model Runner V1 refuses pipeline parallelism with async
+        scheduling: VLLM_USE_V2_MODEL_RUNNER=0 with pp > 1 and --async-scheduling does not start (unset,
+        vLLM turns async scheduling off there, vllm/config/vllm.py __post_init__ 0.31.0 :1626-1633)."""
+        super().check_pipeline(pp)
+        if pp > 1 and self.async_scheduling and self.use_v2_model_runner is False and self.rule("v1_pp_async_refused"):
+            raise BadInputError(
+                f"{self.name} does not start Model Runner V1 (VLLM_USE_V2_MODEL_RUNNER=0) with pipeline parallelism "
+                f"(pp {pp}) and --async-scheduling: 'Model Runner V1 does not support: pipeline parallelism with async "
+                f"scheduling' (vllm/config/vllm.py _get_v1_model_runner_unsupported_features 0.31.0 :3112-3124, "
+                f"_validate_v1_model_runner :3326-3331); drop --async-scheduling, or use --engine "
+                f"vllm=={self.newest_release_where('v1_pp_async_refused', False)}")
+
+    def check_quantization(self, method: str, spec) -> None:
+        """From 0.31.0 (rule ``online_fp8_rerouted``) ``--quantization fp8`` without a checkpoint
+        quantization_config is vLLM's online fp8_per_tensor method, whose weight bytes kvplan has not read;
+        the other online methods kvplan reads as fp8 (kvplan.vllm_args ONLINE_QUANTIZATION) are refused there
+        too (not re-read)."""
+        from kvplan.vllm_args import ONLINE_QUANTIZATION
+
+        name = str(method).strip().lower()
+        if name in ONLINE_QUANTIZATION and not spec.weights_format and self.rule("online_fp8_rerouted"):
+            raise BadInputError(
+                f"--quantization {method} on {spec.name} (no quantization_config in its checkpoint): {self.name} "
+                f"quantizes it online through OnlineQuantizationConfig (vllm/model_executor/model_loader/"
+                f"weight_utils.py get_quant_config 0.31.0 :341-348: fp8 becomes fp8_per_tensor), whose weight bytes "
+                f"kvplan has not read; give an fp8 checkpoint, or use --engine "
+                f"vllm=={self.newest_release_where('online_fp8_rerouted', False)}")
 
     def check_prefix_caching(self, spec, enabled: bool | None) -> str | None:
         """--enable-prefix-caching on a model with state-space layers (rule ``state_prefix_caching``):
@@ -849,6 +903,14 @@ class VLLM(Engine):
                 f"{'TRITON_FLASHINFER' if cc[0] == 10 else 'TRITON_FLASH_ATTN'}; v1/attention/backends/composite.py), "
                 f"whose kernel blocks and KV layout kvplan has not read; use --engine "
                 f"vllm=={self.newest_release_where('mm_prefix_composite_backend', ())}")
+        if (self.rule("fa4_sm90_fp8_hd512_block") and not spec.has_mla and cc is not None and cc[0] == 9
+                and fmt.name == "fp8_e4m3" and spec.head_dim == 512):
+            raise BadInputError(
+                f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): {spec.name} has "
+                f"head size 512 with an fp8 KV cache, for which FlashAttention 4 takes 64-token kernel blocks "
+                f"(vllm/v1/attention/backends/flash_attn.py FlashAttentionBackend._get_sm90_fa4_fp8_kv_block_size "
+                f"0.31.0 :297-325) if get_flash_attn_version picks version 4 there, which kvplan has not read; use "
+                f"--kv-cache-dtype auto, or --engine vllm=={self.newest_release_where('fa4_sm90_fp8_hd512_block', False)}")
         if cc is None or fmt.name not in ("fp8_e4m3", "fp8_e5m2"):
             return
         if spec.has_mla:

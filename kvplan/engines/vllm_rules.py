@@ -5,8 +5,8 @@ at that version; file and function given) or, for measured quantities, from star
 of that release (named). ``tests/test_engines.py`` checks that exactly one row covers
 every modelled release for every rule.
 
-Modelled releases: every published vLLM release from 0.8.0 to 0.29.0 that runs the V1 model
-runner by default. From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
+Modelled releases: every published vLLM release from 0.8.0 to 0.33.0 (the newest as of 2026-11-30;
+0.30.0-0.33.0: docs/findings/FINDINGS_h34_v30.md to FINDINGS_h34_v33.md, each read against the one before). From 0.20.0 the KV pool is reduced by a CUDA-graph memory estimate
 (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to "1" in vllm/envs.py; the log line
 says "default since v0.21.0"), a measurement of trial graph captures that kvplan does not
 predict: 0.20.0-0.26.0 are planned on the V1 runner only where it is not subtracted (rule
@@ -38,7 +38,9 @@ no architecture list), so models with experts, MLA or state-space layers are ref
 VLLM_USE_V2_MODEL_RUNNER=0 (their V1 paths compare as 0.28.0's); the start-up check holds back the null
 block (kvplan.paging rule ``null_block_in_check``), head-size-256 models on compute capability 10.x / 11.x
 (rule ``fa4_hd256_block``), unequal page sizes (paging rule ``unify_page_sizes``) and refined fp8 expert
-blocks (rule ``moe_fp8_block_refined``) are refused. Later releases are refused (see ``REFUSED``).
+blocks (rule ``moe_fp8_block_refined``) are refused. 0.33.0 runs a second V2 dummy-sampler pass (rule
+``v2_runner_memory`` None): every model there is planned on V1 only (VLLM_USE_V2_MODEL_RUNNER=0).
+A later release is one kvplan does not know of (``PUBLISHED_LATER``, ``REFUSED``: both empty).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ RELEASES = (
     "0.12.0", "0.13.0", "0.14.0", "0.14.1", "0.15.0", "0.15.1", "0.16.0",
     "0.17.0", "0.17.1", "0.18.0", "0.18.1", "0.19.0", "0.19.1",
     "0.20.0", "0.20.1", "0.20.2", "0.21.0", "0.22.0", "0.22.1", "0.23.0", "0.24.0", "0.25.0", "0.25.1",
-    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0",
+    "0.26.0", "0.27.0", "0.27.1", "0.28.0", "0.29.0", "0.30.0", "0.31.0", "0.32.0", "0.33.0",
 )
 
 #: vllm/envs.py VLLM_FUSED_MOE_CHUNK_SIZE default 16 * 1024 (0.14.0 :59, 0.17.0 :56): the fused-MoE
@@ -68,23 +70,15 @@ FUSED_MOE_CHUNK_SIZE = 16 * 1024
 DEFAULT_RELEASE = "0.19.1"
 
 #: Releases published after the newest modelled one, as `pip index versions vllm` listed them on
-#: 2026-11-30: refused with the reason in REFUSED; a later version is named as one kvplan does
-#: not know of. 0.21.0's one wheel carries build tag 1 (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl;
-#: `pip install --dry-run vllm==0.21.0` resolves it), which an earlier listing of the index lacked.
-PUBLISHED_LATER = (
-    "0.31.0", "0.32.0", "0.33.0",
-)
+#: 2026-11-30 (0.33.0 the newest then, so none now): refused with the reason in REFUSED; a later version
+#: is named as one kvplan does not know of (VLLM.for_release). 0.21.0's one wheel carries build tag 1
+#: (vllm-0.21.0-1-cp38-abi3-manylinux_2_24_x86_64.whl; `pip install --dry-run vllm==0.21.0` resolves it),
+#: which an earlier listing of the index lacked.
+PUBLISHED_LATER: tuple[str, ...] = ()
 
-#: Published releases kvplan knows of but refuses to plan for, with the reason.
-REFUSED = {
-    # 0.31.0-0.33.0: not read against 0.30.0 for planning. Checked 2026-12-01 in their sdists
-    # (FINDINGS_h33_v29.md section 2): vllm/utils/mem_utils.py memory_profiling is AST-identical from 0.27.1
-    # to 0.33.0 (the non-KV memory still the device's free-memory drop); 0.31.0 runs the profile under
-    # max_split_size_mb 20 (v1/worker/gpu_worker.py determine_available_memory 0.31.0 :612-626).
-    "0.31.0": "kvplan has not read it against 0.30.0 (its non-KV memory is still measured from the device's free "
-              "memory: vllm/utils/mem_utils.py memory_profiling total_consumed, from 0.27.0, so its profiled pool "
-              "would be refused anyway)",
-}
+#: Published releases kvplan knows of but refuses to plan for, with the reason (none: every published
+#: release up to 0.33.0 is modelled; 0.33.0 was read against 0.32.0, FINDINGS_h34_v33.md).
+REFUSED: dict[str, str] = {}
 
 _WORKER = "vllm/v1/worker/gpu_worker.py: Worker.determine_available_memory"
 #: --kv-cache-dtype values vLLM 0.20.0+ takes that kvplan does not plan (rule kv_cache_dtypes).
@@ -457,11 +451,37 @@ RULES = (
          "maybe_rocm_profiling_fallback (:110-134, called :581-598), replaces a negative total_consumed by the "
          "torch-reserved growth on ROCm alone"),
     # 0.30.0 (FINDINGS_h34_v30.md): memory_profiling, determine_available_memory, init_device AST-identical.
-    Rule("non_kv_from_free_memory", "0.30.0", None, True,
+    Rule("non_kv_from_free_memory", "0.30.0", "0.30.0", True,
          "vllm/utils/mem_utils.py (0.30.0) memory_profiling AST-identical to 0.29.0 (:229-321; non_kv_cache_memory "
          "= total_consumed + transient_peak_headroom :321); vllm/v1/worker/gpu_worker.py Worker.determine_available_memory "
          "(:528-688) and Worker.init_device (:360-492) AST-identical: with kv_cache_memory_bytes the given bytes "
          "after profile_run, else requested_memory - non_kv_cache_memory - the CUDA-graph estimate"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 2): memory_profiling AST-identical; the profiled branch runs under a
+    # 20 MiB max_split_size_mb, still a free-memory drop; the given-bytes branch unchanged.
+    Rule("non_kv_from_free_memory", "0.31.0", "0.31.0", True,
+         "vllm/utils/mem_utils.py (0.31.0) memory_profiling AST-identical to 0.30.0 (:230-321; total_consumed "
+         ":312-314, non_kv_cache_memory = total_consumed + transient_peak_headroom :321); vllm/v1/worker/"
+         "gpu_worker.py Worker.determine_available_memory (:571-740): with kv_cache_memory_bytes profile_run (:589) "
+         "and the given bytes (:586-609), else the profile under _scoped_allocator_max_split(max_split_size_mb=20) "
+         "(:612-626, :368-394) and available = requested_memory - non_kv_cache_memory - the CUDA-graph estimate "
+         "(:673-677): still the device's free-memory drop"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 2): memory_profiling textually identical; request_memory may subtract
+    # weights held by another process (--load-format ipc_cache, refused by kvplan.vllm_args).
+    Rule("non_kv_from_free_memory", "0.32.0", "0.32.0", True,
+         "vllm/utils/mem_utils.py (0.32.0) memory_profiling identical to 0.31.0 (:230-321); vllm/v1/worker/"
+         "gpu_worker.py Worker.determine_available_memory (:634-807): with kv_cache_memory_bytes profile_run under "
+         "set_current_vllm_config and the given bytes (:649-674), else the profile under "
+         "_scoped_allocator_max_split(20) (:676-750, :407-433) and requested - non-KV - CUDA-graph estimate "
+         "(:746-750): still the device's free-memory drop; v1/worker/utils.py request_memory (:716-772) subtracts "
+         "external_weight_memory, non-zero only for the ipc_cache loader (model_loader/weight_cache/ipc_loader.py "
+         ":121-; base_loader.py :33-36 returns 0)"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 2): mem_utils.py byte-identical; the given-bytes branch unchanged.
+    Rule("non_kv_from_free_memory", "0.33.0", None, True,
+         "vllm/utils/mem_utils.py (0.33.0) byte-identical to 0.32.0 (memory_profiling :230-321: total_consumed "
+         ":312-314, non_kv_cache_memory :321); vllm/v1/worker/gpu_worker.py Worker.determine_available_memory "
+         "(:641-820): with kv_cache_memory_bytes profile_run and the given bytes (:656-680), else the free-memory "
+         "profile and requested - non-KV - the CUDA-graph estimate (:697, :706-717, :753-757); Worker.init_device "
+         "creates the cuBLAS handles before the init snapshot (:519-529, :541)"),
     # -- the model runner: kvplan models the V1 runner's profile run (vllm/v1/worker/gpu_model_runner.py).
     #    Value: None where the release has no Model Runner V2 (vllm/v1/worker/gpu/), else the
     #    architectures it runs on V2 when VLLM_USE_V2_MODEL_RUNNER is unset (kvplan.engines.vllm
@@ -644,7 +664,7 @@ RULES = (
          "max_concurrent_batches (:550-560) AST-identical"),
     # 0.29.0 (FINDINGS_h33_v29.md, read against 0.28.0): the dummy batch, sampler and profile forward are 0.28.0's;
     # V2 now measures a CUDA-graph estimate, which a given KV memory never reaches (rule non_kv_from_free_memory).
-    Rule("v2_runner_memory", "0.29.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+    Rule("v2_runner_memory", "0.29.0", "0.30.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
          "vllm/v1/worker/gpu/ (0.29.0): input_batch.py InputBatch.make_dummy (:116-207) AST-identical (idx_mapping "
          "int64 :128, expanded_local_pos int32 :130, logits_indices :168, cu_num_logits int32 :169); "
          "sample/sampler.py apply_sampling_params (:207-272) AST-identical, returning the logits untouched unless "
@@ -661,6 +681,32 @@ RULES = (
          "(:527-549); attn_utils.py get_kv_cache_spec (:52-65) as 0.28.0 less the indexes_kv_by_block_stride "
          "stamp, init_kv_cache (:205-233) allocates through v1/worker/utils.py allocate_kv_cache after the pool "
          "is sized; config/vllm.py max_concurrent_batches (:559-569) AST-identical"),
+    # 0.31.0 (FINDINGS_h34_v31.md section 3): the dummy batch's idx_mapping is int32 again; nothing else moves.
+    Rule("v2_runner_memory", "0.31.0", "0.31.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 4},
+         "vllm/v1/worker/gpu/ (0.31.0): input_batch.py InputBatch.make_dummy (:127-220) makes idx_mapping "
+         "torch.int32 (:140; 0.30.0 :134 int64), expanded_local_pos int32 (:142), cu_num_logits int32 (:181), and "
+         "takes is_padding (the profile passes False: model_runner.py execute_model :1798-1802, which routes the "
+         "dummy tokens to experts: MoE, refused on V2); sample/sampler.py apply_sampling_params (:223-273) returns "
+         "before the float32 copy unless needs_logits_processing (:235), sample (:275-322) no top-k/top-p on the "
+         "dummy batch; gumbel.py gumbel_sample's buffers AST-identical (the RNG inside the kernel changed); "
+         "model_runner.py profile_run (:961-991), _dummy_run (:785-939; without a speculator the same batch), "
+         "_dummy_sampler_run (:942-953) and profile_cudagraph_memory (:1004-1006) as 0.30.0"),
+    # 0.32.0 (FINDINGS_h34_v32.md section 3): idx_mapping int64 again; the rest as 0.31.0.
+    Rule("v2_runner_memory", "0.32.0", "0.32.0", {"fp32_logits_copy": False, "idx_mapping_bytes": 8},
+         "vllm/v1/worker/gpu/ (0.32.0): input_batch.py InputBatch.make_dummy (:127-220) makes idx_mapping "
+         "torch.int64 (:140; 0.31.0 :140 int32); model_runner.py profile_run (:991-) and _dummy_sampler_run "
+         "(:972-) AST-identical to 0.31.0, _dummy_run (:818-969) adds an assert and renames; sample/sampler.py "
+         "Sampler.__call__ (:134-224) changes the top-k mask path only; gumbel_sample (:336-409) the same "
+         "local_argmax / local_max buffers; profile_cudagraph_memory (:1038-) a given KV memory never reaches"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 3): the dummy sampler runs a second pass with every sampling feature
+    # on (float32 logits pipeline), whose buffers kvplan has not read: V2 not planned (VLLM.v2_unplanned).
+    Rule("v2_runner_memory", "0.33.0", None, None,
+         "vllm/v1/worker/gpu/model_runner.py (0.33.0) GPUModelRunner._dummy_sampler_run (:993-1014): after the "
+         "default pass, add_request(SamplingParams.for_sampler_warmup()) for every dummy row (sampling_params.py "
+         ":1477-1493: temperature, top-p 0.9, top-k 50, min-p, penalties, logit bias, bad words, logprobs 5, "
+         "prompt logprobs 1, watermarking) and a second sampler call through the float32 logits pipeline "
+         "(sample/sampler.py :226-326): not read; profile_run (:1022-1052) and InputBatch.make_dummy (:135-228, "
+         "idx_mapping int64 :148) AST-identical to 0.32.0"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
@@ -1715,8 +1761,18 @@ RULES = (
          "vllm/config/cache.py: CacheDType (0.28.0 lines 19-37 add nvfp4_4over6)"),
     # 0.30.0 adds nvfp4_ds_mla (an opaque 352-byte DeepSeek sparse-MLA token: mla_attention.py
     # MLAAttention.get_kv_cache_spec 0.30.0 :1347-1374), left out likewise.
-    Rule("kv_cache_dtypes_unmodelled", "0.30.0", None, KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla"),
+    Rule("kv_cache_dtypes_unmodelled", "0.30.0", "0.31.0", KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla"),
          "vllm/config/cache.py: CacheDType (0.30.0 lines 39-58 add nvfp4_ds_mla)"),
+    # 0.32.0 adds ultraquant_4bit (TurboQuant's boundary skip layers, FlashAttention 2 forced), left out likewise.
+    Rule("kv_cache_dtypes_unmodelled", "0.32.0", "0.32.0",
+         KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla", "ultraquant_4bit"),
+         "vllm/config/cache.py: CacheDType (0.32.0 lines 39-59 add ultraquant_4bit)"),
+    # 0.33.0 adds three Octave KV dtypes (ROCm AITER), left out likewise; plugin dtypes (register_kv_cache_dtype
+    # :114-158) are names kvplan does not know.
+    Rule("kv_cache_dtypes_unmodelled", "0.33.0", None,
+         KV_CACHE_DTYPES_NOT_MODELLED + ("nvfp4_4over6", "nvfp4_ds_mla", "ultraquant_4bit", "octave_k3v4",
+                                         "octave_k3v3", "octave_k3v3_compact"),
+         "vllm/config/cache.py: CacheDType (0.33.0 lines 44-67 add octave_k3v4, octave_k3v3, octave_k3v3_compact)"),
     # -- whether an fp8 KV cache (fp8, fp8_e4m3, fp8_e5m2) starts under the V1 engine for a model
     #    without MLA, by compute capability: rows (lowest, below, verdict, why), the first row with
     #    lowest <= capability < below applies. "starts"; "v0": the V1 oracle falls back to the V0
@@ -2153,6 +2209,63 @@ RULES = (
          "get_supported_kernel_block_sizes (:381-390) the blocks both backends take; triton_flash_attn.py "
          "_FA4Backend.supports_combination: the 9.x route only with FlashAttention 4 (fa_utils.py "
          "get_flash_attn_version :140-166: on 9.x for head size > 256, sinks with unequal V, diffusion)"),
+    # -- 0.31.0: FlashAttention's first kernel-block case, [64] on capability 9.x with an fp8 KV cache at head
+    #    size 512 under FlashAttention 4 (VLLM.check_kv_on_gpu refuses it: which FA version starts not read).
+    Rule("fa4_sm90_fp8_hd512_block", "0.8.0", "0.30.0", False,
+         "vllm/v1/attention/backends/flash_attn.py (0.30.0): no _get_sm90_fa4_fp8_kv_block_size"),
+    Rule("fa4_sm90_fp8_hd512_block", "0.31.0", None, True,
+         "vllm/v1/attention/backends/flash_attn.py (0.31.0) FlashAttentionBackend._get_sm90_fa4_fp8_kv_block_size "
+         "(:297-325): 64 on capability family 90 with cache dtype fp8 / fp8_e4m3, head size 512 and "
+         "get_flash_attn_version(head_size=512) == 4, taken first by get_supported_kernel_block_sizes (:355-363); "
+         "get_flash_attn_version (fa_utils.py) for head size 512 on 9.x not read"),
+    # -- 0.31.0: Model Runner V1 refuses pipeline parallelism with async scheduling (VLLM.check_pipeline refuses
+    #    VLLM_USE_V2_MODEL_RUNNER=0 with --pipeline-parallel-size > 1 and --async-scheduling).
+    Rule("v1_pp_async_refused", "0.8.0", "0.30.0", False,
+         "vllm/config/vllm.py (0.30.0) VllmConfig._get_v1_model_runner_unsupported_features: no pipeline-parallel "
+         "entry"),
+    Rule("v1_pp_async_refused", "0.31.0", None, True,
+         "vllm/config/vllm.py (0.31.0) VllmConfig._get_v1_model_runner_unsupported_features (:3105-3149) lists "
+         "'pipeline parallelism with async scheduling' (:3112-3124) and _validate_v1_model_runner (:3326-3331) "
+         "raises on it (called :2054); unset, __post_init__ turns async scheduling off for V1 with pp > 1 "
+         "(:1626-1633)"),
+    # -- 0.31.0: --quantization fp8 without a checkpoint quantization_config is the new online fp8_per_tensor
+    #    method, whose weight bytes kvplan has not read (kvplan.vllm_args ONLINE_QUANTIZATION refused there).
+    Rule("online_fp8_rerouted", "0.8.0", "0.30.0", False,
+         "vllm/model_executor/model_loader/weight_utils.py (0.30.0) get_quant_config: Fp8Config() for online fp8"),
+    Rule("online_fp8_rerouted", "0.31.0", None, True,
+         "vllm/model_executor/model_loader/weight_utils.py (0.31.0) get_quant_config (:341-348): "
+         "'--quantization fp8 is deprecated for online quantization', OnlineQuantizationConfig(fp8_per_tensor) "
+         "(quantization/online/, not read); quantization/fp8.py Fp8Config refuses online use (:106-112)"),
+    # -- architectures kvplan reads with its own families that the release builds through its Transformers
+    #    backend (TransformersForCausalLM / TransformersMoEForCausalLM), whose layers kvplan has not read:
+    #    refused (VLLM.check_model). Those moved there in 0.32.0 only; the ones already there before are
+    #    listed in FINDINGS_h34_v32.md section 6.
+    Rule("transformers_backend_moved", "0.8.0", "0.31.0", (),
+         "vllm/model_executor/models/registry.py (0.31.0): arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, "
+         "phi.py, seed_oss.py, llama.py (Cwm) native"),
+    Rule("transformers_backend_moved", "0.32.0", None,  # 0.33.0 registry.py :747-790 keeps the eight
+         ("ArceeForCausalLM", "CwmForCausalLM", "GPTNeoXForCausalLM", "GlmForCausalLM", "Jais2ForCausalLM",
+          "MellumForCausalLM", "PhiForCausalLM", "SeedOssForCausalLM"),
+         "vllm/model_executor/models/registry.py (0.32.0) _TRANSFORMERS_SUPPORTED_MODELS (:709-744): these eight "
+         "map to ('transformers', 'TransformersForCausalLM') (MellumForCausalLM: 'TransformersMoEForCausalLM'); "
+         "arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, phi.py, seed_oss.py deleted"),
+    # -- 0.33.0: --kv-cache-dtype float16 / bfloat16 other than the model dtype does not start (VLLM.check_kv_format).
+    Rule("float_kv_dtype_must_match", "0.8.0", "0.32.0", False,
+         "vllm/config/vllm.py (0.32.0): no _reject_mismatched_float_kv_cache; a float16 / bfloat16 cache is stored "
+         "in that dtype"),
+    Rule("float_kv_dtype_must_match", "0.33.0", None, True,
+         "vllm/config/vllm.py (0.33.0) VllmConfig._reject_mismatched_float_kv_cache (:1492-1508, called from "
+         "__post_init__ :1540): ValueError 'kv_cache_dtype=... is incompatible with dtype=...' when cache_dtype is "
+         "float16 or bfloat16 and differs from the model dtype"),
+    # -- 0.33.0: a checkpoint declaring substituted experts allocates only the retained ones (VLLM.check_model).
+    Rule("expert_substitution", "0.8.0", "0.32.0", False,
+         "vllm/model_executor/layers/fused_moe/: no expert_substitution.py (0.27.0-0.32.0 sdists: neither "
+         "approximate_experts nor expert_substitution anywhere in vllm/)"),
+    Rule("expert_substitution", "0.33.0", None, True,
+         "vllm/model_executor/layers/fused_moe/expert_substitution.py (0.33.0) get_expert_substitution_spec "
+         "(:107-141): approximate_experts (hf_text_config / hf_config) or compression_config.transform_config."
+         "expert_substitution; make_expert_substitution (:264-) and layer.py FusedMoEFactory keep only the "
+         "retained experts' weights: not read"),
     # How "GPU KV cache size: N tokens" is computed by release: kvplan.paging (kv_size_report).
     # -- --kv-cache-dtype auto for a checkpoint whose quantization config asks for an FP8 KV cache
     #    (spec kv_cache_quant_algo / kv_cache_quant_method; Engine.check_auto_kv): the quant_methods for

@@ -86,6 +86,15 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
         raise top.error(f"language_model_only must be true or false, got {lm_only!r}")
     if lm_only:
         mapping["language_model_only"] = True
+    # vLLM 0.33.0+ builds only the retained experts of a checkpoint that declares substituted experts
+    # (fused_moe/expert_substitution.py get_expert_substitution_spec :107-141): recorded for the engines to judge
+    # (VLLM.check_model); the keys are not marked read, so the reader still judges them as before.
+    compression = top.data.get("compression_config")
+    transform = compression.get("transform_config") if isinstance(compression, dict) else None
+    if c.data.get("approximate_experts", top.data.get("approximate_experts")) is not None:
+        mapping["expert_substitution"] = "approximate_experts"
+    elif isinstance(transform, dict) and transform.get("expert_substitution") is not None:
+        mapping["expert_substitution"] = "compression_config.transform_config.expert_substitution"
     kv_method = dtypes.kv_cache_quant_algo(top, c)
     if kv_method:
         mapping["kv_cache_quant_algo"] = "FP8"

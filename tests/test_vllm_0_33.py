@@ -1,0 +1,217 @@
+"""vLLM 0.33.0, read against 0.32.0 (docs/findings/FINDINGS_h34_v33.md); the newest published release.
+
+- The memory accounting is 0.32.0's where kvplan plans (vllm/utils/mem_utils.py byte-identical; the
+  kv_cache_memory_bytes branch of Worker.determine_available_memory unchanged): the profiled pool stays
+  refused (rule non_kv_from_free_memory) and a plan needs --kv-cache-memory-bytes.
+- Model Runner V2 is still the default for every model, and its dummy sampler now runs a second warm-up
+  pass with every sampling feature on (float32 logits), which kvplan has not read (rule v2_runner_memory
+  None): every model is refused on V2 by default, dense ones too (way out: VLLM_USE_V2_MODEL_RUNNER=0, whose
+  V1 profile run and dummy sampler are 0.32.0's for what kvplan plans, or vllm==0.32.0).
+- Pages, grouping, the null block, the start-up check, auto-fit and window admission are 0.32.0's (moved to
+  v1/core/kv_cache_planning.py): on V1 the same blocks for the same bytes as 0.32.0.
+- What is refused anew: --kv-cache-dtype float16 / bfloat16 other than the model dtype (vLLM refuses to
+  start, rule float_kv_dtype_must_match), the octave_* KV dtypes, checkpoints that declare substituted experts
+  (rule expert_substitution), three new engine flags and the new --enable-x / --disable-x spellings.
+  Nothing published is later: 0.33.1 or 0.34.0 is a release kvplan does not know of."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib.resources import files
+
+import pytest
+
+from helpers import capacity_json as _plan, cli, hf_fixture, one_line_error
+
+from kvplan.engines import get_engine
+from kvplan.engines import vllm_rules as R
+from kvplan.engines.base import Release
+from kvplan.engines.vllm import BOOK as VLLM_BOOK
+from kvplan.errors import BadInputError
+from kvplan.loader import load_model
+from kvplan.paging import BOOK as PAGING
+
+_NAMES = ("engine", "paging")
+NEW, OLD = "0.33.0", "0.32.0"
+V1 = "VLLM_USE_V2_MODEL_RUNNER=0 vllm serve"
+
+
+def _same_but_names(a: dict, b: dict) -> bool:
+    return {k: v for k, v in a.items() if k not in _NAMES} == {k: v for k, v in b.items() if k not in _NAMES}
+
+
+def _v1(capsys, gpu: str, command: str):
+    """The capacity JSON on 0.33.0 and on 0.32.0 of the same command on Model Runner V1."""
+    return [_plan(capsys, "--gpu", gpu, "--engine", f"vllm=={rel}", "--from-vllm", f"{V1} {command}")
+            for rel in (NEW, OLD)]
+
+
+@pytest.mark.parametrize("args, blocks, per_request", [
+    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192),
+    (("gemma3-27b", "--gpu", "h100", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
+     16_131, 8_582),
+    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726),
+    (("llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192),
+])
+def test_dense_models_refused_on_v2(capsys, args, blocks, per_request):
+    """_dummy_sampler_run (v1/worker/gpu/model_runner.py 0.33.0 :993-1014): the for_sampler_warmup pass;
+    0.32.0 plans the same commands on V2 (blocks and blocks a request as given)."""
+    code, out, err = cli(capsys, "capacity", *args, "--engine", f"vllm=={NEW}")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert line.startswith(f"kvplan: error: vllm=={NEW} runs {args[0]} on Model Runner V2 (vllm/v1/worker/gpu/), "
+                           f"whose dummy sampler runs a second warm-up pass")
+    assert "VLLM_USE_V2_MODEL_RUNNER=0" in line and line.endswith(f"or use --engine vllm=={OLD}")
+    old = _plan(capsys, *args, "--engine", f"vllm=={OLD}")
+    assert (old["num_blocks"], old["blocks_per_request"]) == (blocks, per_request)
+
+
+@pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [
+    ("h100", "meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769",
+     28_948, 8_192, 463_168, 16_094_076_928, 2_025_938_944),
+    ("h100", "google/gemma-3-27b-it --max-model-len 32768 --kv-cache-memory-bytes 21144363809",
+     16_131, 8_582, 61_591, 55_166_803_168, 4_037_972_992),
+    ("h100", "google/gemma-3-4b-it --kv-cache-memory-bytes 10000000000",
+     30_517, 14_726, 271_623, 9_204_138_720, 3_991_835_648),
+    ("h100", "Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205",
+     8_902, 2_560, 142_432, 61_074_731_008, 2_881_234_944),
+    ("h100", "Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205 --max-num-seqs 65",
+     8_902, 2_560, 142_432, 61_074_731_008, 838_907_648),
+    ("h200", "deepseek-ai/DeepSeek-V3 --tensor-parallel-size 8 --kv-cache-memory-bytes 45994277463",
+     40_907, 10_240, 654_512, 85_858_369_792, 3_970_539_520),
+])
+def test_v1_plans_equal_0_32_0s(capsys, gpu, command, blocks, per_request, tokens, weights, activation):
+    new, old = _v1(capsys, gpu, command)
+    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
+    assert (new["weights_bytes"], new["activation_bytes"]) == (weights, activation)
+    assert new["engine"] == f"vllm=={NEW}" and _same_but_names(new, old)
+
+
+@pytest.mark.parametrize("model, gpu, tp, given", [
+    ("qwen3-30b-a3b", "h100", "1", "14002304205"),
+    ("deepseek-v3", "h200", "8", "45994277463"),
+])
+def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given):
+    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", f"vllm=={NEW}",
+                         "--kv-cache-memory-bytes", given)
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert line.startswith(f"kvplan: error: vllm=={NEW} runs {model} on Model Runner V2 (vllm/v1/worker/gpu/)")
+    assert line.endswith("or use --engine vllm==0.28.0")
+
+
+def test_profiled_pool_refused(capsys):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
+                         f"{V1} meta-llama/Llama-3.1-8B")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert f"vllm=={NEW} measures the memory that is not KV cache" in line and "memory_profiling" in line
+
+
+def test_null_block_held_back_at_start(capsys):
+    """8,192 blocks of 2,097,152 B given exactly: 0.33.0 (V1) refuses to start as 0.32.0 does, auto-fit 131,056."""
+    args = ("capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--json", "--from-vllm",
+            f"{V1} meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 17179869184")
+    code, out, err = cli(capsys, *args)
+    got = json.loads(out)
+    assert code == 1 and got["starts"] is False and got["num_blocks"] == 8_192
+    assert "more than the 17,177,772,032 B available; the estimated maximum model length is 131,056" in err
+    code, out, err = cli(capsys, *args[:-1], args[-1] + " --max-model-len auto")
+    assert code == 0 and json.loads(out)["max_model_len"] == 131_056
+
+
+@pytest.mark.parametrize("kv, dtype, refused", [
+    ("float16", "", True), ("bfloat16", "", False), ("float16", " --dtype float16", False),
+    ("bfloat16", " --dtype float16", True), ("auto", "", False),
+])
+def test_float_kv_dtype_must_match_the_model(capsys, kv, dtype, refused):
+    """_reject_mismatched_float_kv_cache (config/vllm.py 0.33.0 :1492-1508); 0.32.0 plans each (bf16 Llama:
+    28,948 blocks of either 16-bit cache)."""
+    command = f"meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769 --kv-cache-dtype {kv}{dtype}"
+    old = _plan(capsys, "--gpu", "h100", "--engine", f"vllm=={OLD}", "--from-vllm", f"{V1} {command}")
+    assert old["num_blocks"] == 28_948
+    if not refused:
+        new = _plan(capsys, "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm", f"{V1} {command}")
+        assert _same_but_names(new, old)
+        return
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
+                         f"{V1} {command}")
+    line = one_line_error(err)
+    assert code == 2 and out == ""
+    assert f"does not start with --kv-cache-dtype {kv} for a model served in" in line
+    assert line.endswith(f"use --kv-cache-dtype auto, or --engine vllm=={OLD}")
+
+
+@pytest.mark.parametrize("kv", ["octave_k3v4", "octave_k3v3", "octave_k3v3_compact"])
+def test_octave_kv_dtypes_refused(capsys, kv):
+    code, out, err = cli(capsys, "capacity", "--gpu", "mi300x", "--engine", f"vllm=={NEW}", "--from-vllm",
+                         f"{V1} meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769 --kv-cache-dtype {kv}")
+    assert code == 2 and out == "" and kv in one_line_error(err)
+    assert kv in get_engine(f"vllm=={NEW}").rule("kv_cache_dtypes_unmodelled")
+
+
+def test_expert_substitution_refused(capsys, tmp_path):
+    """fused_moe/expert_substitution.py get_expert_substitution_spec (0.33.0 :107-141): only the retained
+    experts are built. The HF reader records the key; the engine refuses it from 0.33.0 on V1 too."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(hf_fixture("qwen3-30b-a3b", approximate_experts={"0": [1, 2]})), encoding="utf-8")
+    assert load_model(str(path)).expert_substitution == "approximate_experts"
+    spec = dataclasses.replace(load_model("qwen3-30b-a3b"), expert_substitution="approximate_experts")
+    with pytest.raises(BadInputError, match=r"declares substituted experts \(approximate_experts\).*"
+                                            r"use --engine vllm==0\.32\.0"):
+        get_engine(f"vllm=={NEW}", use_v2_model_runner=False).check_model(spec)
+    get_engine(f"vllm=={OLD}", use_v2_model_runner=False).check_model(spec)  # 0.32.0 has no such file
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
+                         f"{V1} {path} --kv-cache-memory-bytes 14002304205")
+    assert code == 2 and out == "" and "approximate_experts" in one_line_error(err)
+
+
+@pytest.mark.parametrize("flag", ["--monokernel", "--sleep-mode-backend cumem", "--watchdog-config {}",
+                                  # argparse_utils.py EnableDisableAction (0.33.0 :120-146): new spellings
+                                  "--disable-prefix-caching", "--enable-hybrid-kv-cache-manager",
+                                  "--disable-expert-parallel"])
+def test_new_engine_flags_refused(capsys, flag):
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
+                         f"{V1} meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769 {flag}")
+    assert code == 2 and out == ""
+    assert one_line_error(err) == (f"kvplan: error: {flag.split()[0]}: a vllm flag kvplan does not know; it may "
+                                   f"change memory, so kvplan will not guess (remove it, or plan with kvplan's own "
+                                   f"options)")
+
+
+@pytest.mark.parametrize("release", ["0.33.1", "0.34.0"])
+def test_nothing_later_is_known(release):
+    with pytest.raises(BadInputError, match=rf"vllm {release.replace('.', '[.]')} is not a release kvplan knows of "
+                                            r"\(newer than 0\.33\.0, the newest published as of 2026-11-30"):
+        get_engine(f"vllm=={release}")
+
+
+def test_rows():
+    new, old = get_engine(f"vllm=={NEW}"), get_engine(f"vllm=={OLD}")
+    assert R.RELEASES[-2:] == (OLD, NEW) and R.PUBLISHED_LATER == () and not R.REFUSED
+    for name in ("v2_default_all", "v2_model_runner_architectures", "non_kv_from_free_memory", "fa4_hd256_block",
+                 "moe_fp8_block_refined", "moe_persistent_workspace", "sampler_top_k_top_p", "mla_forward_read",
+                 "deepseek_v2_forward_read", "scheduler_defaults", "allreduce_rms_fusion", "topp_split_small_batch",
+                 "mm_prefix_composite_backend", "rocm_moe_weight_padding", "fa4_sm90_fp8_hd512_block",
+                 "v1_pp_async_refused", "online_fp8_rerouted", "transformers_backend_moved"):
+        assert new.rule(name) == old.rule(name), name
+    assert new.rule("v2_runner_memory") is None and old.rule("v2_runner_memory")["idx_mapping_bytes"] == 8
+    for name in ("float_kv_dtype_must_match", "expert_substitution"):
+        assert (new.rule(name), old.rule(name)) == (True, False), name
+    rel, prev = Release.parse(NEW), Release.parse(OLD)
+    for name in ("null_block_in_check", "unify_page_sizes", "modelled_kinds", "window_block_size"):
+        assert PAGING.value(name, rel) == PAGING.value(name, prev), name
+    for book in (VLLM_BOOK, PAGING):  # every row in force at 0.33.0 cites a source
+        assert all(row.source for row in book.table(rel).values())
+
+
+def test_engine_models_0_33_0():
+    archs = json.loads(files("kvplan.data").joinpath("engine_models.json").read_text())["vllm"]["architectures"]
+    at = Release.parse(NEW)
+    # 0.33.0's registry.py: 403 classes, 23 added, MedusaModel removed (FINDINGS_h34_v33.md section 4)
+    assert sum(1 for spans in archs.values() if any(Release.parse(a) <= at <= Release.parse(b) for a, b in spans)) == 403
+    for added in ("Step5ForCausalLM", "Kolibri1ForCausalLM", "MuseSparkForConditionalGeneration", "FlintForCausalLM"):
+        assert archs[added] == [[NEW, NEW]]
+    assert archs["MedusaModel"][-1][1] == OLD
+    assert archs["LlamaForCausalLM"][-1] == ["0.8.0", NEW]
