@@ -108,17 +108,20 @@ def test_null_block_held_back_at_start(capsys):
     assert code == 0 and json.loads(out)["max_model_len"] == 131_056
 
 
-def test_mm_prefix_model_refused_on_capability_10(capsys):
+def test_mm_prefix_model_refused_on_capability_10(capsys, tmp_path):
     """Gemma3ForConditionalGeneration (model type gemma3, is_mm_prefix_lm) on a B200: TRITON_FLASHINFER comes
-    first (platforms/cuda.py 0.30.0 :158-166); 0.29.0 planned 16,131 blocks, 14,342 a request."""
-    args = ("gemma3-27b", "--gpu", "b200", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809")
-    code, out, err = cli(capsys, "capacity", *args, "--engine", "vllm==0.30.0")
+    first (platforms/cuda.py 0.30.0 :158-166) for head sizes 256 and 512 (review h34 F1: head 128 plans, below);
+    gemma-3-4b-it's config with head_dim 512 is refused (head 256 is refused earlier, by the FA4 block rule)."""
+    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
+    cfg["text_config"]["head_dim"] = 512
+    path = tmp_path / "gemma3-head512.json"
+    path.write_text(json.dumps(cfg))
+    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
+                         "--engine", "vllm==0.30.0")
     line = one_line_error(err)
     assert code == 2 and out == ""
-    assert "gemma3-27b (Gemma3ForConditionalGeneration) is a multimodal prefix-LM model" in line
+    assert "(Gemma3ForConditionalGeneration) is a multimodal prefix-LM model" in line
     assert "TRITON_FLASHINFER" in line and line.endswith("use --engine vllm==0.29.0")
-    old = _plan(capsys, *args, "--engine", "vllm==0.29.0")
-    assert (old["num_blocks"], old["blocks_per_request"]) == (16_131, 14_342)
     # a model that is not a prefix LM plans on the B200 as on 0.29.0
     new, old = _both(capsys, "llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769")
     assert new["num_blocks"] == 28_948 and _same_but_names(new, old)
@@ -148,10 +151,10 @@ def test_mm_prefix_model_with_head_512_refused_on_capability_9(capsys, tmp_path)
     assert line.endswith("use --engine vllm==0.29.0")
 
 
-@pytest.mark.xfail(strict=True, reason="review h34 F1: TRITON_FLASHINFER takes head sizes 256 and 512 only "
-                   "(triton_flashinfer.py head_sizes=(256, 512); composite.py supports_head_size :404-408), so "
-                   "vLLM 0.30.0 passes it over for Gemma-3-27B (head 128) and picks as 0.29.0 did; kvplan refuses")
 def test_mm_prefix_model_with_head_128_plans_on_capability_10(capsys):
+    """Review h34 F1: TRITON_FLASHINFER takes head sizes 256 and 512 only (triton_flashinfer.py
+    head_sizes=(256, 512); composite.py supports_head_size :404-408), so vLLM 0.30.0 passes it over for
+    Gemma-3-27B (head 128) and picks as 0.29.0 did (16,131 blocks, 14,342 a request)."""
     new, old = _both(capsys, "gemma3-27b", "--gpu", "b200", "--max-model-len", "32768",
                      "--kv-cache-memory-bytes", "21144363809")
     assert (new["num_blocks"], new["blocks_per_request"]) == (16_131, 14_342) and _same_but_names(new, old)

@@ -21,7 +21,7 @@ from importlib.resources import files
 
 import pytest
 
-from helpers import capacity_json as _plan, cli, hf_fixture, one_line_error
+from helpers import HF_FIXTURES, capacity_json as _plan, cli, hf_fixture, one_line_error
 
 from kvplan.engines import get_engine
 from kvplan.engines import vllm_rules as R
@@ -129,8 +129,6 @@ def test_null_block_held_back_at_start(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("gemma3-27b", "--gpu", "b200", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
-     "is a multimodal prefix-LM model"),
     (("gemma3-4b", "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000"), "has head size 256"),
 ])
 def test_0_30_0_refusals_carried(capsys, args, words):
@@ -232,3 +230,19 @@ def test_engine_models_0_31_0():
     assert sum(1 for spans in archs.values() if _in(spans[-1], NEW)) == 377
     assert archs["LiLiCorrDraftModel"][0][0] == NEW
     assert archs["LlamaForCausalLM"][-1][0] == "0.8.0"
+
+
+def test_mm_prefix_composite_only_for_head_256_and_512(capsys, tmp_path):
+    """The composite backends take head sizes 256 and 512 only (review h34 F1): Gemma-3-27B (head 128) on a B200
+    plans as on the previous release; gemma-3-4b-it's config with head_dim 512 is refused there."""
+    new, old = _both(capsys, "gemma3-27b", "--gpu", "b200", "--max-model-len", "32768",
+                     "--kv-cache-memory-bytes", "21144363809")
+    assert (new["num_blocks"], new["blocks_per_request"]) == (16_131, 14_342) and _same_but_names(new, old)
+    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
+    cfg["text_config"]["head_dim"] = 512
+    path = tmp_path / "gemma3-head512.json"
+    path.write_text(json.dumps(cfg))
+    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
+                         "--engine", f"vllm=={NEW}")
+    line = one_line_error(err)
+    assert code == 2 and out == "" and "is a multimodal prefix-LM model" in line and "TRITON_FLASHINFER" in line

@@ -895,7 +895,13 @@ class VLLM(Engine):
                 f"vllm=={self.newest_release_where('fa4_hd256_block', False)}")
         heads = [h for h in (spec.head_dim, spec.v_head_dim) if h]
         if (spec.architecture in self.rule("mm_prefix_composite_backend") and cc is not None
-                and (cc[0] == 10 or (cc[0] == 9 and max(heads, default=0) > 256))):
+                and ((cc[0] == 10 and any(h in (256, 512) for h in heads))
+                     or (cc[0] == 9 and max(heads, default=0) > 256))):
+            # the composites take head sizes 256 and 512 only (triton_flashinfer.py / triton_flash_attn.py
+            # head_sizes=(256, 512), composite.py supports_head_size 0.30.0 :404-408): vLLM passes them over
+            # for any other head size and picks as 0.29.0 (review h34 F1: Gemma-3-27B, head 128, on a B200);
+            # on 9.x the causal route needs FlashAttention 4, which fa_utils.py get_flash_attn_version
+            # (0.30.0 :139-167) takes over FA3 only for a head size above 256
             raise BadInputError(
                 f"{self.name} on {gpu.display_name or gpu.name} (compute capability {cc[0]}.{cc[1]}): {spec.name} "
                 f"({spec.architecture}) is a multimodal prefix-LM model, for which this release puts a composite "
@@ -1397,8 +1403,8 @@ class VLLM(Engine):
                 f"{self.name}: the V1 dummy sampler samples {s:,} rows (min(max_num_seqs, max_num_batched_tokens)), "
                 f"and at 64 rows or fewer this release's Triton top-k/top-p sampler also runs a split top-p pipeline "
                 f"with buffers of its own (vllm/v1/sample/ops/topk_topp_triton.py apply_top_k_top_p_triton 0.30.0 "
-                f":1614-1718, _apply_topp_split :1568-1610), which kvplan has not read; raise --max-num-seqs above "
-                f"64, or use --engine vllm=={self.newest_release_where('topp_split_small_batch', False)}")
+                f":1614-1718, _apply_topp_split :1568-1610), which kvplan has not read; raise --max-num-seqs (and "
+                f"--max-num-batched-tokens) above 64, or use --engine vllm=={self.newest_release_where('topp_split_small_batch', False)}")
         if path == "triton" and s < R.TRITON_MIN_ROWS:  # fewer rows: the torch sort runs instead
             path = "sort"
         own = R.sort_bytes_per_logit(s) if path == "sort" else R.SAMPLER_PATH_BYTES_PER_LOGIT[path]

@@ -867,7 +867,7 @@ RULES = (
          "vllm/v1/sample/ops/topk_topp_triton.py (0.30.0) apply_top_k_top_p_triton (:1614-1718): the per-program "
          "buffer min(next_power_of_2(min(SMs, rows)), SMs) x vocab x 4 B cached in _TRITON_BUFFER_CACHE "
          "(:1681-1690) as 0.29.0; topk_topp_sampler.py apply_top_k_top_p (:368-378) no longer sorts in torch below 8 "
-         "rows; sampler.py Sampler.forward / sample, GPUModelRunner.profile_run (:6478-6551) and _dummy_sampler_run "
+         "rows; sampler.py Sampler.forward / sample, GPUModelRunner.profile_run (:6464-6537) and _dummy_sampler_run "
          "AST-identical"),
     # -- 0.30.0's split top-p pipeline at small batches (V1 sampler): refused where the dummy sampler has
     #    64 rows or fewer (VLLM.sampler_bytes).
@@ -876,8 +876,10 @@ RULES = (
     Rule("topp_split_small_batch", "0.30.0", None, True,
          "vllm/v1/sample/ops/topk_topp_triton.py (0.30.0) apply_top_k_top_p_triton (:1614-1718): with top-p, on "
          "CUDA, at rows <= _SPLIT_MAX_BATCH = 64 (:984) it also runs _apply_topp_split (:1568-1610), caching "
-         "stats (64 x 32 x 4) and parts (64 x 5 x 32 x 8 x 3) fp32 buffers (_TRITON_SPLIT_CACHE); whether the V1 "
-         "dummy sampler enables top-p was not re-read; topk_topp_sampler.py apply_top_k_top_p (:368-378) takes "
+         "stats (64 x 32 x 4) and parts (64 x 5 x 32 x 8 x 3) fp32 buffers (_TRITON_SPLIT_CACHE) (use_split "
+         ":1673-1675, _apply_topp_split call :1715-1716); the V1 dummy sampler asks top_p 0.9 "
+         "(v1/worker/gpu_model_runner.py _dummy_sampler_run :6282) and its second, seeded pass (:6309-6318) reaches "
+         "that path; V2's dummy sampler asks no top-p; topk_topp_sampler.py apply_top_k_top_p (:368-378) takes "
          "Triton for every batch size (0.29.0: the torch sort below 8 rows)"),
     # -- 0.21.0's dummy sampler runs twice (gpu_model_runner.py _dummy_sampler_run :5741-5764): first
     #    through FlashInfer, on by default (vllm/envs.py VLLM_USE_FLASHINFER_SAMPLER default True,
@@ -1284,7 +1286,7 @@ RULES = (
     # 0.30.0: the padded view is copied back into the unpadded parameter, whose storage CUDA graphs capture.
     Rule("rocm_moe_weight_padding", "0.30.0", None, "compacted",
          "unquantized_fused_moe_method.py (0.30.0) UnquantizedFusedMoEMethod.process_weights_after_loading "
-         "(:186-224): layer.w13_weight.data.copy_(self._maybe_pad_weight(...)) and likewise w2 (:196-197): the "
+         "(:186-224): layer.w13_weight.data.copy_(self._maybe_pad_weight(...)) and likewise w2 (:197-198): the "
          "padded tensor (_maybe_pad_weight :114-130) is a temporary copied into the unpadded storage and freed; "
          "the weights line counts allocated bytes (platforms/rocm.py get_current_memory_usage AST-identical)"),
     # -- mxfp4 experts (gpt-oss) on compute capability 9.0 with dp 1 and no EP: does their forward
