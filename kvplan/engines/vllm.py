@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from kvplan.engines import vllm_rules as R
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget,
                                  fp8_expert_shard_misfit, fp8_linear_shard_misfit, fraction, positive,
-                                 refuse_weights_below)
+                                 refuse_weights_below, registered_spans)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
@@ -436,14 +436,26 @@ class VLLM(Engine):
         if spec.architecture in self.rule("transformers_backend_moved"):
             raise BadInputError(
                 f"{self.name} builds {spec.architecture} ({spec.name}) through its Transformers backend "
-                f"(vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS 0.32.0 :709-744), whose "
-                f"layers and profile run kvplan has not read; use --engine "
-                f"vllm=={self.newest_release_where('transformers_backend_moved', ())}")
+                f"(vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS; rule "
+                f"transformers_backend_moved), whose layers and profile run kvplan has not read; "
+                f"{self._native_way_out(spec.architecture)}")
         self.check_model_runner(spec)
         if any(_states(spec)) and self.rule("state_space_engine") == "v0":
             raise BadInputError(f"{self.name} runs {spec.name}'s state-space layers (Mamba, linear attention) on its "
                                 f"V0 engine by default, whose memory kvplan does not model (vllm/engine/arg_utils.py "
                                 f"_is_v1_supported_oracle); use --engine vllm==0.10.2 or later")
+
+    def _native_way_out(self, architecture: str) -> str:
+        """The way out of a Transformers-backend refusal (rule ``transformers_backend_moved``): the
+        newest modelled release before this one with a native model class for ``architecture``
+        (registered there, and not in that release's rule), or, where none has one (SmolLM3, on the
+        backend since vLLM added it), --engine raw."""
+        native = [r for r in BOOK.releases if r < self.release
+                  and architecture not in BOOK.value("transformers_backend_moved", r)
+                  and any(a <= r <= b for a, b in registered_spans("vllm", architecture) or ())]
+        if native:
+            return f"use --engine vllm=={max(native)}"
+        return "no vLLM release kvplan models builds it natively (use --engine raw for memory alone)"
 
     def runs_v2(self, spec) -> bool:
         """Whether this release runs ``spec`` on Model Runner V2 (vllm/v1/worker/gpu/): with

@@ -90,6 +90,18 @@ _TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, appl
 _ARGS = "vllm/engine/arg_utils.py: EngineArgs._set_default_args (default_max_num_batched_tokens/seqs)"
 
 # -- rows of rule fp8_kv_start_mla shared by several releases (see that rule)
+#: registry.py _TRANSFORMERS_SUPPORTED_MODELS, release by release (rule transformers_backend_moved).
+_TFB_0_10_1 = ("SmolLM3ForCausalLM", "Emu3ForConditionalGeneration")
+_TFB_0_25_0 = _TFB_0_10_1 + ("GPTBigCodeForCausalLM", "Starcoder2ForCausalLM")
+_TFB_0_26_0 = _TFB_0_25_0 + ("OlmoForCausalLM", "Olmo2ForCausalLM")
+_TFB_0_27_0 = _TFB_0_26_0 + ("VaultGemmaForCausalLM", "VibeVoiceAsrForConditionalGeneration")
+_TFB_0_29_0 = _TFB_0_27_0 + ("FlexOlmoForCausalLM", "HunYuanDenseV1ForCausalLM", "HunYuanMoEV1ForCausalLM",
+                             "HunYuanVLForConditionalGeneration", "Olmo3ForCausalLM")
+_TFB_0_30_0 = _TFB_0_29_0 + ("NanbeigeForCausalLM",)
+_TFB_0_32_0 = _TFB_0_30_0 + ("ArceeForCausalLM", "CwmForCausalLM", "GPTNeoXForCausalLM", "GlmForCausalLM",
+                             "Jais2ForCausalLM", "MellumForCausalLM", "PhiForCausalLM", "SeedOssForCausalLM")
+_TFB_0_33_0 = _TFB_0_32_0 + ("Kolibri1ForCausalLM",)
+
 _MLA_V0_ALL = (((0, 0), (99, 0), "v0", "vllm/engine/arg_utils.py _is_v1_supported_oracle: V1 takes no "
                 "--kv-cache-dtype but auto ('No Fp8 KV cache so far'), MLA or not"),)
 _MLA_FLASHMLA_REFUSES_V0_ELSEWHERE = (
@@ -2238,19 +2250,47 @@ RULES = (
          "vllm/model_executor/model_loader/weight_utils.py (0.31.0) get_quant_config (:341-348): "
          "'--quantization fp8 is deprecated for online quantization', OnlineQuantizationConfig(fp8_per_tensor) "
          "(quantization/online/, not read); quantization/fp8.py Fp8Config refuses online use (:106-112)"),
-    # -- architectures kvplan reads with its own families that the release builds through its Transformers
-    #    backend (TransformersForCausalLM / TransformersMoEForCausalLM), whose layers kvplan has not read:
-    #    refused (VLLM.check_model). Those moved there in 0.32.0 only; the ones already there before are
-    #    listed in FINDINGS_h34_v32.md section 6.
-    Rule("transformers_backend_moved", "0.8.0", "0.31.0", (),
-         "vllm/model_executor/models/registry.py (0.31.0): arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, "
-         "phi.py, seed_oss.py, llama.py (Cwm) native"),
-    Rule("transformers_backend_moved", "0.32.0", None,  # 0.33.0 registry.py :747-790 keeps the eight
-         ("ArceeForCausalLM", "CwmForCausalLM", "GPTNeoXForCausalLM", "GlmForCausalLM", "Jais2ForCausalLM",
-          "MellumForCausalLM", "PhiForCausalLM", "SeedOssForCausalLM"),
-         "vllm/model_executor/models/registry.py (0.32.0) _TRANSFORMERS_SUPPORTED_MODELS (:709-744): these eight "
-         "map to ('transformers', 'TransformersForCausalLM') (MellumForCausalLM: 'TransformersMoEForCausalLM'); "
+    # -- architectures the release builds through its Transformers backend (registry.py
+    #    _TRANSFORMERS_SUPPORTED_MODELS: ('transformers', 'TransformersForCausalLM' / 'TransformersMoEForCausalLM' /
+    #    'TransformersForMultimodalLM')), whose forward is the transformers modeling code and not the native model
+    #    file kvplan's families and forward fit were read against: refused (VLLM.check_model). Each row is that
+    #    dict, whole (FINDINGS_h34_tfb.md: read from every release's registry.py; 0.8.2-0.8.5.post1, 0.9.0,
+    #    0.14.0-0.15.1 and 0.17.0-0.19.0, whose sources are not here, lie between releases whose dicts are equal).
+    Rule("transformers_backend_moved", "0.8.0", "0.10.0", (),
+         "vllm/model_executor/models/registry.py: no _TRANSFORMERS_SUPPORTED_MODELS; only the backend classes "
+         "themselves map to 'transformers' (0.8.0 :203 TransformersModel; 0.9.0.1 :232-234, 0.9.2 :248-250, 0.10.0 "
+         ":257-260 _TRANSFORMERS_MODELS: TransformersForCausalLM / TransformersForMultimodalLM)"),
+    Rule("transformers_backend_moved", "0.10.1", "0.24.0", _TFB_0_10_1,
+         "vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS: SmolLM3ForCausalLM -> "
+         "TransformersForCausalLM, Emu3ForConditionalGeneration -> TransformersForMultimodalLM (0.10.1 :274-279, "
+         "0.10.2 :295-300, 0.11.0 :302-307, 0.11.1 :419-427, 0.12.0 :445-453, 0.13.0 :450-458, 0.16.0 :517-525, "
+         "0.19.1 :581-589, 0.20.0 :611-619, 0.21.0 :626-634, 0.22.0 :638-646, 0.22.1 :639-647, 0.24.0 :648-656); "
+         "no smollm3.py"),
+    Rule("transformers_backend_moved", "0.25.0", "0.25.1", _TFB_0_25_0,
+         "vllm/model_executor/models/registry.py (0.25.0, 0.25.1) _TRANSFORMERS_SUPPORTED_MODELS (:641-651): "
+         "GPTBigCodeForCausalLM, Starcoder2ForCausalLM added (gpt_bigcode.py, starcoder2.py deleted)"),
+    Rule("transformers_backend_moved", "0.26.0", "0.26.0", _TFB_0_26_0,
+         "vllm/model_executor/models/registry.py (0.26.0) _TRANSFORMERS_SUPPORTED_MODELS (:656-668): "
+         "OlmoForCausalLM, Olmo2ForCausalLM added (olmo.py, olmo2.py deleted; Olmo3ForCausalLM, olmo2's class in "
+         "0.25.x :173, gets its own olmo3.py :180)"),
+    Rule("transformers_backend_moved", "0.27.0", "0.28.0", _TFB_0_27_0,
+         "vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS (0.27.0, 0.27.1 :669-686; 0.28.0 "
+         ":692-709): VaultGemmaForCausalLM, VibeVoiceAsrForConditionalGeneration added"),
+    Rule("transformers_backend_moved", "0.29.0", "0.29.0", _TFB_0_29_0,
+         "vllm/model_executor/models/registry.py (0.29.0) _TRANSFORMERS_SUPPORTED_MODELS (:683-708): "
+         "FlexOlmoForCausalLM, HunYuanDenseV1ForCausalLM, HunYuanMoEV1ForCausalLM (TransformersMoEForCausalLM), "
+         "HunYuanVLForConditionalGeneration, Olmo3ForCausalLM added (flex_olmo.py, hunyuan_v1.py deleted)"),
+    Rule("transformers_backend_moved", "0.30.0", "0.31.0", _TFB_0_30_0,
+         "vllm/model_executor/models/registry.py _TRANSFORMERS_SUPPORTED_MODELS (0.30.0, 0.31.0 :710-736): "
+         "NanbeigeForCausalLM added"),
+    Rule("transformers_backend_moved", "0.32.0", "0.32.0", _TFB_0_32_0,
+         "vllm/model_executor/models/registry.py (0.32.0) _TRANSFORMERS_SUPPORTED_MODELS (:709-743): "
+         "ArceeForCausalLM, CwmForCausalLM, GPTNeoXForCausalLM, GlmForCausalLM, Jais2ForCausalLM, PhiForCausalLM, "
+         "SeedOssForCausalLM -> TransformersForCausalLM, MellumForCausalLM -> TransformersMoEForCausalLM added; "
          "arcee.py, glm.py, gpt_neox.py, jais2.py, mellum.py, phi.py, seed_oss.py deleted"),
+    Rule("transformers_backend_moved", "0.33.0", None, _TFB_0_33_0,
+         "vllm/model_executor/models/registry.py (0.33.0) _TRANSFORMERS_SUPPORTED_MODELS (:747-782): "
+         "Kolibri1ForCausalLM added, 0.32.0's kept"),
     # -- 0.33.0: --kv-cache-dtype float16 / bfloat16 other than the model dtype does not start (VLLM.check_kv_format).
     Rule("float_kv_dtype_must_match", "0.8.0", "0.32.0", False,
          "vllm/config/vllm.py (0.32.0): no _reject_mismatched_float_kv_cache; a float16 / bfloat16 cache is stored "
