@@ -425,6 +425,8 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
             raise BadInputError(f"{name} needs a value")
         i += 1
         out[flag.option] = _read(flag, name, value, notes)
+        if name == "--device-memory-utilization":  # vLLM 0.31.0+ only (VLLM.for_release refuses it earlier)
+            out["device_memory_flag"] = True
     return out
 
 
@@ -437,6 +439,8 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
             settings[key] = options.pop(key)
     if options.pop("enforce_eager", False):
         settings["enforce_eager"] = True
+    if options.pop("device_memory_flag", False):
+        settings["device_memory_flag"] = True
     if options.get("kv_format") == "auto":
         options["kv_format"] = None
     dtype = options.get("dtype")

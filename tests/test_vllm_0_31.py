@@ -246,3 +246,19 @@ def test_mm_prefix_composite_only_for_head_256_and_512(capsys, tmp_path):
                          "--engine", f"vllm=={NEW}")
     line = one_line_error(err)
     assert code == 2 and out == "" and "is a multimodal prefix-LM model" in line and "TRITON_FLASHINFER" in line
+
+
+@pytest.mark.parametrize("release", ["0.19.1", "0.30.0"])
+def test_device_memory_utilization_only_from_0_31_0(capsys, release):
+    """--device-memory-utilization is another name of --gpu-memory-utilization from 0.31.0 (vllm/engine/arg_utils.py
+    add_cli_args 0.31.0 :1326-1330); earlier releases do not parse it, so a command spelling it is refused there."""
+    cmd = "vllm serve meta-llama/Llama-3.1-8B --device-memory-utilization 0.8 --kv-cache-memory-bytes 20000000000"
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={release}", "--from-vllm", cmd)
+    assert code == 2 and out == ""
+    assert one_line_error(err).endswith(f"vllm=={release} has no --device-memory-utilization (vLLM 0.31.0 added it "
+                                        "as another name of --gpu-memory-utilization: vllm/engine/arg_utils.py "
+                                        "add_cli_args 0.31.0 :1327); write --gpu-memory-utilization")
+    new = _plan(capsys, "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm", cmd)
+    same = _plan(capsys, "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
+                 cmd.replace("--device-memory-utilization", "--gpu-memory-utilization"))
+    assert new == same and new["num_blocks"] == 9_536

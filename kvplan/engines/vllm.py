@@ -278,6 +278,8 @@ class VLLM(Engine):
     rocm_moe_padding: bool | None = None
     async_scheduling: bool | None = None
     executor_backend: str | None = None
+    #: the command spelled --gpu-memory-utilization as --device-memory-utilization (0.31.0+ only)
+    device_memory_flag: bool = False
 
     family = "vllm"
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
@@ -307,7 +309,12 @@ class VLLM(Engine):
                 raise BadInputError(
                     f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
                     f"modelled: {BOOK.modelled_text()}")
-        return cls(BOOK.resolve(release or R.DEFAULT_RELEASE), **options)
+        engine = cls(BOOK.resolve(release or R.DEFAULT_RELEASE), **options)
+        if engine.device_memory_flag and engine.release < Release.parse("0.31.0"):
+            raise BadInputError(f"{engine.name} has no --device-memory-utilization (vLLM 0.31.0 added it as another "
+                                f"name of --gpu-memory-utilization: vllm/engine/arg_utils.py add_cli_args 0.31.0 "
+                                f":1327); write --gpu-memory-utilization")
+        return engine
 
     @property
     def default_block_size(self) -> int:  # type: ignore[override]
