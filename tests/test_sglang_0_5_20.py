@@ -4,8 +4,8 @@ compared by AST with its 0.5.19 and 0.5.22 namesakes (docs/findings/FINDINGS_h33
 mem_fraction_static is 0.5.22's sum (20-35 GiB GPUs: a 4,096-token chunk, 48 / 160 decode graphs) without 0.5.22's
 cap of the decode graphs at a given --max-running-requests (arg_groups/memory_hook.py handle_gpu_memory_settings lines
 47-347); the prefill graphs, the pool, the pages, the request cap and max_running_requests follow 0.5.19's rules.
-Qwen3-VL gets large-Hopper serving defaults of its own (arg_groups/model_overrides/qwen3_vl.py): refused, as on
-0.5.22. 0.5.21 is modelled too (tests/test_sglang_0_5_21.py)."""
+Qwen3-VL gets large-Hopper serving defaults of its own (arg_groups/model_overrides/qwen3_vl.py): refused there, as on
+0.5.22 (elsewhere planned as 0.5.19: tests/test_sglang_qwen3_vl_hopper.py). 0.5.21 is modelled too (tests/test_sglang_0_5_21.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -103,8 +103,8 @@ def test_rows_that_changed():
     assert dict(fusion.defaults).keys() ^ dict(old_fusion.defaults).keys() == {
         "Qwen4ExpForConditionalGeneration", "NemotronH_Omni_Reasoning_V3"}
     own = eng.rule("own_backend_unread")
-    assert set(own) - set(old.rule("own_backend_unread")) == {"Qwen3VLForConditionalGeneration",
-                                                               "Qwen3VLMoeForConditionalGeneration"}
+    assert set(own) == set(old.rule("own_backend_unread"))  # Qwen3-VL: rule qwen3_vl_hopper (large Hopper only)
+    assert old.rule("qwen3_vl_hopper") is None and eng.rule("qwen3_vl_hopper")["min_mib"] == 61_440
 
 
 def test_rows_shared_with_0_5_19():

@@ -946,7 +946,6 @@ def _own_overrides(step3p: str, muse_spark: str | None = None) -> dict:
                                         "InternS2MobiusForConditionalGeneration")},
            "Qwen4ExpForConditionalGeneration": "qwen4_exp.py", "KimiK3ForConditionalGeneration": "kimi_k3.py",
            "MossVLForConditionalGeneration": "moss_vl.py", "DeepseekV4ForCausalLM": "deepseek_v4.py",
-           **{a: "qwen3_vl.py" for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")},
            **{a: "nemotron_h.py" for a in ("NemotronHForCausalLM", "NemotronHPuzzleForCausalLM",
                                            "NemotronH_Omni_Reasoning_V3")},
            **{a: f"arg_groups/overrides.py _step3p_overrides lines {step3p}"
@@ -1060,7 +1059,7 @@ RULES = (
     #    350-392) identical to 0.5.19's (DP attention by dp_size, which is kvplan's dp), the breakable prefill graphs
     #    off at pp > 1 as 0.5.19 (rule prefill_graphs); +2 GiB on XPU only (line 314). Qwen3-VL's
     #    expand_multimodal_decode_graph_to_running_limit (model_overrides/qwen3_vl.py lines 37-66, called lines
-    #    182-187) is rule own_backend_unread's refusal.
+    #    181-187) acts on large Hopper GPUs only, where rule qwen3_vl_hopper refuses Qwen3-VL.
     #    0.5.21 the same (memory_hook.py handle_gpu_memory_settings lines 47-347 and reserve_for_graph_mb lines 350-392
     #    identical to 0.5.20's: no --max-running-requests cap, DP attention by dp_size; cuda_graph_hook.py
     #    generate_prefill_cuda_graph_batch_sizes lines 622-639; the new finalize_cuda_graph_prefill_max_context, lines
@@ -1621,8 +1620,8 @@ RULES = (
     #    SGLANG_VLM_CACHE_SIZE_MB to 0 (the 100 MiB of rule multimodal), cuda_ipc feature transport with a 3 GiB
     #    SGLANG_MM_FEATURE_CACHE_MB at --max-running-requests >= 400 and flashinfer for decode, and
     #    expand_multimodal_decode_graph_to_running_limit (lines 37-66) raises the decode graphs' max_bs to a
-    #    --max-running-requests up to 512: the KV budget moves in ways kvplan has not modelled, refused as 0.5.22
-    #    refuses it. The other overrides 0.5.20 changes (deepseek_v4.py, inkling.py, kimi_k3.py, nemotron_h.py,
+    #    --max-running-requests up to 512: the KV budget moves in ways kvplan has not modelled, refused there only
+    #    (rule qwen3_vl_hopper, not this rule: elsewhere the file does nothing). The other overrides 0.5.20 changes (deepseek_v4.py, inkling.py, kimi_k3.py, nemotron_h.py,
     #    qwen3_moe.py: the MoE runner only; new qwen4_exp.py) are for architectures kvplan refuses or does not import.
     Rule("own_backend_unread", "0.5.20", "0.5.20",
          {**{a: "arg_groups/model_overrides/gemma4.py _gemma4_overrides lines 25-47 (Gemma 4)"
@@ -1630,13 +1629,9 @@ RULES = (
           **{a: "arg_groups/overrides.py _step3p_overrides lines 407-431 (Step-3.5 / 3.7: fa4 on Blackwell)"
              for a in ("Step3p5ForCausalLM", "Step3p7ForConditionalGeneration")},
           **{a: "arg_groups/model_overrides/minicpm.py _minicpm_sala_overrides lines 17-67 (MiniCPM: sparse-attention "
-                "backends, no DP attention)" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")},
-          **{a: "arg_groups/model_overrides/qwen3_vl.py _qwen3vl_hopper_serving_overrides lines 88-160 and "
-                "expand_multimodal_decode_graph_to_running_limit lines 37-66 (Qwen3-VL on large Hopper GPUs: no VLM "
-                "cache, cuda_ipc transport, decode graphs up to --max-running-requests)"
-             for a in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")}},
-         "sglang/srt/arg_groups/model_overrides/gemma4.py lines 25-47, minicpm.py lines 17-67, qwen3_vl.py lines "
-         "23-160; arg_groups/overrides.py _step3p_overrides lines 407-431 (0.5.20)"),
+                "backends, no DP attention)" for a in ("MiniCPMForCausalLM", "MiniCPMSALAForCausalLM")}},
+         "sglang/srt/arg_groups/model_overrides/gemma4.py lines 25-47, minicpm.py lines 17-67; arg_groups/overrides.py "
+         "_step3p_overrides lines 407-431 (0.5.20)"),
     #    0.5.21: model_overrides/ as 0.5.22's (the same files but embedding_gemma2.py and ernie45_vl.py; gemma4.py,
     #    qwen3_vl.py, kimi_k3.py, minimax_m3.py, nemotron_h.py, qwen3_5.py identical to 0.5.22's; iquest_q1.py, exaone.py,
     #    inkling.py, mimo_v2.py, minicpm.py, qwen4_exp.py, deepseek_v2.py differ, unread): 0.5.22's list, whose
@@ -1650,6 +1645,38 @@ RULES = (
     Rule("own_backend_unread", "0.5.23", "0.5.23", _own_overrides("331-345", muse_spark="309-320"),
          "sglang/srt/arg_groups/model_overrides/ and arg_groups/overrides.py (the hooks that set attention_backend, "
          "page_size or kv_cache_dtype)"),
+    # -- Qwen3-VL's serving override (arg_groups/model_overrides/qwen3_vl.py, new in 0.5.20; 0.5.21-0.5.23's
+    #    file identical to each other, 0.5.20's but a three-line longer docstring, so its lines are 3 more): where it
+    #    acts, SGLANG_VLM_CACHE_SIZE_MB becomes 0 (the 100 MiB of rule multimodal), the feature transport cuda_ipc
+    #    (3 GiB SGLANG_MM_FEATURE_CACHE_MB at --max-running-requests >= 400), decode on flashinfer and the decode
+    #    graphs' max_bs up to a --max-running-requests <= 512 (expand_multimodal_decode_graph_to_running_limit,
+    #    called from arg_groups/memory_hook.py handle_gpu_memory_settings: 0.5.20 / 0.5.21 lines 181-187, 0.5.22 /
+    #    0.5.23 lines 190-196, after the tiers): kvplan has not modelled that budget, so it refuses there and only
+    #    there. Both acting functions return at once unless large_hopper_qwen3_vl_model_type (0.5.20 lines 23-34,
+    #    0.5.21-0.5.23 lines 20-31) answers: is_sm90_supported() (utils/common.py _check_cuda_device_version:
+    #    is_cuda(), compute capability major 9, CUDA >= 12.3; 0.5.20 lines 264-273, 316-320; 0.5.22 lines
+    #    267-277, 326-330), the device's memory >= 60 * 1024 MiB (get_device_memory_capacity: on CUDA
+    #    get_nvgpu_memory_capacity, the smallest ``nvidia-smi --query-gpu=memory.total`` in MiB, torch's total in MIG
+    #    mode; NVIDIA_SMI_MIB), ModelConfig.is_multimodal (rule vlm_fraction's serves) and hf model_type qwen3_vl /
+    #    qwen3_vl_moe (what these two architectures' configs carry). Everywhere else (A100, L40S, B200, RTX, AMD)
+    #    they do nothing. The file's third hook, _qwen3vl_overrides (0.5.20 lines 68-81, 0.5.21+ lines 65-78,
+    #    Qwen3VLForConditionalGeneration only), sets page_size 16 on ROCm with SGLANG_USE_AITER_UNIFIED_ATTN (default
+    #    False: environ.py 0.5.20 line 866, 0.5.23 line 985) and no --page-size: an environment variable a
+    #    --from-sglang command may not set (kvplan.vllm_args._launch_env refuses SGLANG_*), so never in a plan.
+    #    Value: the architectures, the compute-capability major, the MiB threshold and where (for the message).
+    Rule("qwen3_vl_hopper", "0.4.6", "0.5.19", None, "no arg_groups/model_overrides/qwen3_vl.py before 0.5.20"),
+    Rule("qwen3_vl_hopper", "0.5.20", "0.5.20",
+         {"archs": ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration"), "major": 9,
+          "min_mib": 60 * 1024,
+          "where": "qwen3_vl.py large_hopper_qwen3_vl_model_type lines 23-34, _qwen3vl_hopper_serving_overrides "
+                   "lines 88-160, expand_multimodal_decode_graph_to_running_limit lines 37-66"},
+         _MOD23 + "qwen3_vl.py (0.5.20) large_hopper_qwen3_vl_model_type lines 23-34"),
+    Rule("qwen3_vl_hopper", "0.5.21", "0.5.23",
+         {"archs": ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration"), "major": 9,
+          "min_mib": 60 * 1024,
+          "where": "qwen3_vl.py large_hopper_qwen3_vl_model_type lines 20-31, _qwen3vl_hopper_serving_overrides "
+                   "lines 85-157, expand_multimodal_decode_graph_to_running_limit lines 34-63"},
+         _MOD23 + "qwen3_vl.py (0.5.21-0.5.23, identical) large_hopper_qwen3_vl_model_type lines 20-31"),
     # -- the attention backend SGLang picks by default for a model with MLA (dense: DeepSeek's
     #    sparse attention is rule dsa), read by SGLang.default_backend; rows as mha_backend_default's,
     #    the first that covers the GPU and the architecture applies, else triton (every other
@@ -3483,7 +3510,7 @@ RULES = (
     #    0.5.20 the same reservation (mm_runtime_reservation_gb lines 142-159 and _profile_available_bytes lines
     #    2148-2201, identical to 0.5.19's, reservation line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336;
     #    serving_hook.py handle_multimodal_feature_transport lines 743-905: cpu on one node as 0.5.19), on 0.5.20's
-    #    list; Qwen3-VL's large-Hopper override sets the VLM cache to 0 (rule own_backend_unread refuses it)
+    #    list; Qwen3-VL's large-Hopper override sets the VLM cache to 0 (rule qwen3_vl_hopper refuses it there)
     Rule("multimodal", "0.5.20", "0.5.20", {"kv_reserve_mib": 100, "archs": _MM_0_5_20},
          "sglang/srt/mem_cache/kv_cache_configurator.py (0.5.20) mm_runtime_reservation_gb lines 142-159, "
          "_profile_available_bytes line 2175; environ.py SGLANG_VLM_CACHE_SIZE_MB = 100 line 1336; "
@@ -4381,6 +4408,31 @@ class SGLang(Engine):
         return scaled, (f"{self.name} runs {spec.name} ({arch}) as a multimodal model and scales {what} "
                         f"mem_fraction_static {float(fraction):g} {why} = {float(scaled)!r} ({rule.source})")
 
+    def _check_qwen3_vl_hopper(self, spec, gpu: GPU) -> None:
+        """Qwen3-VL where 0.5.20+'s serving override acts (rule ``qwen3_vl_hopper``): a compute
+        capability 9.x GPU whose memory as nvidia-smi reports it (NVIDIA_SMI_MIB) is at least 60 GiB,
+        or a 9.x GPU whose nvidia-smi figure kvplan does not know (every Hopper in the catalog has
+        79 GiB or more), or an NVIDIA GPU of unknown compute capability (--gpu-mem alone). Called
+        from serving_dtype, the first hook _served (kvplan.capacity) gives both model and GPU, right
+        after check_model, so every command that plans or sizes on a GPU meets it."""
+        rule = self.rule("qwen3_vl_hopper")
+        arch = getattr(spec, "architecture", "") or ""
+        if rule is None or arch not in rule["archs"] or not self.rule("vlm_fraction").serves(spec):
+            return
+        if gpu.vendor not in ("", "nvidia"):
+            return  # is_sm90_supported() needs is_cuda(): never on ROCm
+        cc, mib = gpu.compute_capability, NVIDIA_SMI_MIB.get(gpu.name)
+        if cc is not None and (cc[0] != rule["major"] or (mib is not None and mib < rule["min_mib"])):
+            return
+        known = (f"compute capability {cc[0]}.{cc[1]}, " + (f"{mib:,} MiB in nvidia-smi" if mib is not None else
+                 "nvidia-smi's memory figure not known to kvplan")) if cc is not None else "compute capability unknown"
+        raise BadInputError(f"{self.name} serves {spec.name} ({arch}) on a Hopper GPU with at least 60 GiB by its own "
+                            f"Qwen3-VL overrides (no VLM cache, cuda_ipc transport, flashinfer decode, decode graphs "
+                            f"up to --max-running-requests: {_MOD23}{rule['where']}), which kvplan has not "
+                            f"modelled; "
+                            f"{gpu.display_name or gpu.name} ({known}) may be one; use another GPU, --engine "
+                            f"sglang==0.5.19, or --engine raw for memory alone")
+
     def serving_dtype(self, spec, gpu: GPU, explicit: bool) -> str:
         """--dtype auto downcasts a float32 config: to bf16 for Gemma models (model_type
         "gemma*"), else to fp16 (sglang/srt/configs/model_config.py _get_and_verify_dtype, read
@@ -4388,6 +4440,7 @@ class SGLang(Engine):
         run as the config gives them, but on a GPU below compute capability 8.0 every model runs
         in float16, --dtype or not (model_executor/model_runner.py load_model: "Compute
         capability below sm80. Use float16", in all 8 wheels)."""
+        self._check_qwen3_vl_hopper(spec, gpu)
         cc = gpu.compute_capability
         if cc is not None and cc < (8, 0):
             return "fp16"
