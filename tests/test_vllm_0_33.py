@@ -4,9 +4,11 @@
   kv_cache_memory_bytes branch of Worker.determine_available_memory unchanged): the profiled pool stays
   refused (rule non_kv_from_free_memory) and a plan needs --kv-cache-memory-bytes.
 - Model Runner V2 is still the default for every model, and its dummy sampler now runs a second warm-up
-  pass with every sampling feature on (float32 logits), which kvplan has not read (rule v2_runner_memory
-  None): every model is refused on V2 by default, dense ones too (way out: VLLM_USE_V2_MODEL_RUNNER=0, whose
-  V1 profile run and dummy sampler are 0.32.0's for what kvplan plans, or vllm==0.32.0).
+  pass with every sampling feature on (rule v2_runner_memory warmup_pass; FINDINGS_h34_v33v2.md): a float32
+  copy of the [S, vocab] logits, then FlashInfer's top_k_mask_logits output and softmax (two more float32
+  [S, vocab]) and a 1 MiB row-state buffer. Dense models are planned on V2 where FlashInfer samples (NVIDIA
+  8.0-11.x); the blocks for given bytes are 0.32.0's, the activation peak grows (the sampler binds at 1,024
+  rows for Llama-3.1-8B on an H100). MoE / MLA / state-space models stay refused on V2, as 0.32.0.
 - Pages, grouping, the null block, the start-up check, auto-fit and window admission are 0.32.0's (moved to
   v1/core/kv_cache_planning.py): on V1 the same blocks for the same bytes as 0.32.0.
 - What is refused anew: --kv-cache-dtype float16 / bfloat16 other than the model dtype (vLLM refuses to
@@ -29,6 +31,7 @@ from kvplan.engines import vllm_rules as R
 from kvplan.engines.base import Release
 from kvplan.engines.vllm import BOOK as VLLM_BOOK
 from kvplan.errors import BadInputError
+from kvplan.gpus import get_gpu
 from kvplan.loader import load_model
 from kvplan.paging import BOOK as PAGING
 
@@ -47,24 +50,81 @@ def _v1(capsys, gpu: str, command: str):
             for rel in (NEW, OLD)]
 
 
-@pytest.mark.parametrize("args, blocks, per_request", [
-    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192),
+@pytest.mark.parametrize("args, blocks, per_request, activation, old_activation", [
+    # Llama-3.1-8B, S = 1,024, T = 8,192: the warm-up pass (1,949,873,664) binds over the forward (1,154,272,460)
+    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192,
+     1_949_873_664, 1_154_272_460),
+    # 256 rows: the forward binds on both releases
+    (("llama3.1-8b", "--gpu", "h100", "--max-num-seqs", "256", "--kv-cache-memory-bytes", "60709920769"),
+     28_948, 8_192, 1_154_272_460, 1_154_272_460),
     (("gemma3-27b", "--gpu", "h100", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
-     16_131, 8_582),
-    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726),
-    (("llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192),
+     16_131, 8_582, 3_888_559_616, 1_647_103_180),
+    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726,
+     3_848_189_440, 784_334_848),
+    # T = 16,384 on a B200: the forward (2,308,544,921) binds over the pass (2,016,982,528)
+    (("llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192,
+     2_308_544_921, 2_308_544_921),
 ])
-def test_dense_models_refused_on_v2(capsys, args, blocks, per_request):
-    """_dummy_sampler_run (v1/worker/gpu/model_runner.py 0.33.0 :993-1014): the for_sampler_warmup pass;
-    0.32.0 plans the same commands on V2 (blocks and blocks a request as given)."""
+def test_dense_models_planned_on_v2(capsys, args, blocks, per_request, activation, old_activation):
+    """_dummy_sampler_run (v1/worker/gpu/model_runner.py 0.33.0 :993-1014): the for_sampler_warmup pass moves
+    the activation peak only; the pages are the given bytes, as 0.32.0's."""
+    new = _plan(capsys, *args, "--engine", f"vllm=={NEW}")
+    old = _plan(capsys, *args, "--engine", f"vllm=={OLD}")
+    assert (new["num_blocks"], new["blocks_per_request"]) == (old["num_blocks"], old["blocks_per_request"]) == (
+        blocks, per_request)
+    assert (new["activation_bytes"], old["activation_bytes"]) == (activation, old_activation)
+    assert new["starts"] is True and new["kv_cache_tokens"] == old["kv_cache_tokens"]
+
+
+def test_warmup_pass_bytes():
+    """Llama-3.1-8B on an H100 (S = 1,024, vocab 128,256, bf16): 262,668,288 (the logits) + 3 x 525,336,576
+    (the float32 copy, top_k_mask_logits' output, the softmax) + 1,048,576 (row states) + 3 x 4,096 (top_k,
+    top_p, samples) + 1,024 (valid) = 1,839,739,904 B; with the dummy batch (33,280), the fixed profile bytes
+    less V1's rand_like copy (51,380,224 - 8,388,608) and the forward's output (67,108,864): 1,949,873,664.
+    A row without warmup_pass gives 0.32.0's 374,366,720 B."""
+    spec, gpu = load_model("llama3.1-8b"), get_gpu("h100")
+    new, old = get_engine(f"vllm=={NEW}"), get_engine(f"vllm=={OLD}")
+    settings = new.settings(gpu, spec=spec)
+    assert (settings.max_num_seqs, settings.max_num_batched_tokens) == (1_024, 8_192)
+    assert new.v2_warmup_pass_bytes(spec, settings, gpu) == 1_839_739_904
+    assert new.v2_sampler_bytes(spec, settings, gpu) == 1_949_873_664
+    assert old.v2_sampler_bytes(spec, settings, gpu) == 374_366_720
+    # 256 rows: 65,667,072 + 3 x 131,334,144 + 1,048,576 + 3 x 1,024 + 512
+    small = dataclasses.replace(settings, max_num_seqs=256)
+    assert new.v2_warmup_pass_bytes(spec, small, gpu) == 460_721_664
+    assert new.rule("v2_runner_memory") == {"fp32_logits_copy": False, "idx_mapping_bytes": 8, "warmup_pass": True}
+
+
+def test_larger_activation_flips_starts(capsys):
+    """67,000,000,000 B given: 0.32.0 starts (activation 1,154,272,460), 0.33.0 does not (1,949,873,664: weights +
+    activation + other + KV exceed the H100's 85,029,027,840 B); the blocks are the same, 31,948."""
+    args = ("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "67000000000", "--json")
+    code, out, err = cli(capsys, "capacity", *args, "--engine", f"vllm=={NEW}")
+    got = json.loads(out)
+    assert code == 1 and got["starts"] is False and got["num_blocks"] == 31_948
+    assert "activations 1,949,873,664 B" in err and "exceed the GPU's 85,029,027,840 B" in err
+    old = _plan(capsys, *args[:-1], "--engine", f"vllm=={OLD}")
+    assert old["starts"] is True and old["num_blocks"] == 31_948
+
+
+@pytest.mark.parametrize("gpu, why", [
+    ("rtx-pro-6000-server", "compute capability 12.0"),
+])
+def test_warmup_pass_off_flashinfer_refused(capsys, gpu, why):
+    """flashinfer_sampler_supported (v1/sample/ops/topk_topp_sampler.py 0.33.0 :102-161): on 12.x FlashInfer's
+    JIT needs CUDA 12.8 / 12.9 (flashinfer 0.7.2.post1 compilation_context.py _normalize_cuda_arch), else the
+    pass samples through apply_top_k_top_p and gumbel_sample, which kvplan has not read; 0.32.0 plans it."""
+    args = ("llama3.1-8b", "--gpu", gpu, "--kv-cache-memory-bytes", "20000000000")
     code, out, err = cli(capsys, "capacity", *args, "--engine", f"vllm=={NEW}")
     line = one_line_error(err)
     assert code == 2 and out == ""
-    assert line.startswith(f"kvplan: error: vllm=={NEW} runs {args[0]} on Model Runner V2 (vllm/v1/worker/gpu/), "
-                           f"whose dummy sampler runs a second warm-up pass")
-    assert "VLLM_USE_V2_MODEL_RUNNER=0" in line and line.endswith(f"or use --engine vllm=={OLD}")
-    old = _plan(capsys, *args, "--engine", f"vllm=={OLD}")
-    assert (old["num_blocks"], old["blocks_per_request"]) == (blocks, per_request)
+    assert line.startswith(f"kvplan: error: vllm=={NEW}: Model Runner V2's dummy sampler runs a second warm-up pass")
+    assert why in line and line.endswith(f"or use --engine vllm=={OLD}")
+    assert _plan(capsys, *args, "--engine", f"vllm=={OLD}")["num_blocks"] == 9_536
+    spec = load_model("llama3.1-8b")
+    engine = dataclasses.replace(get_engine(f"vllm=={NEW}"), flashinfer_sampler=False)
+    with pytest.raises(BadInputError, match="a deployment without FlashInfer"):
+        engine.v2_sampler_bytes(spec, engine.settings(get_gpu("h100"), spec=spec), get_gpu("h100"))
 
 
 @pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [
@@ -198,7 +258,8 @@ def test_rows():
         assert new.rule(name) == old.rule(name), name
     # registry.py 0.33.0 _TRANSFORMERS_SUPPORTED_MODELS (:747-782) adds Kolibri1ForCausalLM to 0.32.0's
     assert new.rule("transformers_backend_moved") == old.rule("transformers_backend_moved") + ("Kolibri1ForCausalLM",)
-    assert new.rule("v2_runner_memory") is None and old.rule("v2_runner_memory")["idx_mapping_bytes"] == 8
+    assert {k: v for k, v in new.rule("v2_runner_memory").items() if k != "warmup_pass"} == old.rule("v2_runner_memory")
+    assert new.rule("v2_runner_memory")["warmup_pass"] and "warmup_pass" not in old.rule("v2_runner_memory")
     for name in ("float_kv_dtype_must_match", "expert_substitution"):
         assert (new.rule(name), old.rule(name)) == (True, False), name
     rel, prev = Release.parse(NEW), Release.parse(OLD)

@@ -483,13 +483,11 @@ class VLLM(Engine):
 
     def v2_unplanned(self, spec) -> str | None:
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
-        ``v2_runner_memory``: 0.25.0-0.29.0, models without experts, state-space or MLA layers)."""
+        ``v2_runner_memory``: 0.25.0+, models without experts, state-space or MLA layers; on 0.33.0 the
+        dummy sampler's warm-up pass is read for the GPUs where it samples through FlashInfer only, which
+        ``v2_sampler_bytes`` refuses elsewhere)."""
         if self.rule("v2_runner_memory") is None:
-            if self.release >= Release.parse("0.33.0"):  # rule v2_runner_memory None again from 0.33.0
-                return ("whose dummy sampler runs a second warm-up pass with every sampling feature on (float32 "
-                        "logits: vllm/v1/worker/gpu/model_runner.py _dummy_sampler_run 0.33.0 :993-1014) that "
-                        "kvplan has not read")
-            return "whose profile run kvplan does not model"  # read for 0.25.0-0.32.0 only
+            return "whose profile run kvplan does not model"  # read from 0.25.0 on
         if spec.moe is not None:
             return "whose profile run kvplan has read only for models without experts"
         if any(_states(spec)):
@@ -1917,7 +1915,7 @@ class VLLM(Engine):
                 f"VLLM_ROCM_MOE_PADDING=0 before vllm serve")
         return per_layer * sum(1 for layer in layers if spec.is_moe_layer(layer))
 
-    def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings) -> int:
+    def v2_sampler_bytes(self, spec: ModelSpec, settings: EngineSettings, gpu: GPU | None = None) -> int:
         """Model Runner V2's dummy-sampler torch peak (last pipeline stage; rule ``v2_runner_memory``),
         read against the V1 terms of ``sampler_bytes``. _dummy_sampler_run (0.25.0 model_runner.py
         :629-641) computes S = min(max_num_seqs, T) rows of logits (d a logit, as V1) from the gathered
@@ -1954,8 +1952,61 @@ class VLLM(Engine):
         idx = rule["idx_mapping_bytes"]
         small = r(s * idx) + 2 * r(s * 4) + r((s + 1) * 4) + r(s * 8) + r(s * 4)
         logits = s * vocab * (d + (4 if rule["fp32_logits_copy"] else 0))
-        return (logits + gumbel + small + R.PROFILE_WORKSPACE_BYTES - rand_copy
-                + t * spec.hidden_size * d)
+        kept = small + R.PROFILE_WORKSPACE_BYTES - rand_copy + t * spec.hidden_size * d
+        first = logits + gumbel + kept
+        if not rule.get("warmup_pass"):
+            return first
+        return max(first, self.v2_warmup_pass_bytes(spec, settings, gpu) + kept)
+
+    def v2_warmup_pass_bytes(self, spec: ModelSpec, settings: EngineSettings, gpu: GPU | None) -> int:
+        """The peak of 0.33.0's second dummy-sampler pass (rule ``v2_runner_memory`` warmup_pass;
+        FINDINGS_h34_v33v2.md), less what both passes keep (the dummy batch, pos / input_ids, the fixed
+        profile bytes, the forward's output). _dummy_sampler_run (vllm/v1/worker/gpu/model_runner.py
+        0.33.0 :993-1014) gives every one of the S rows SamplingParams.for_sampler_warmup() and samples
+        again: apply_sampling_params (sample/sampler.py :226-276) copies the [S, vocab] logits (d a
+        logit, alive in _dummy_sampler_run) to float32 (:242), the logits processors, temperature and
+        min-p work in place; with no greedy row, no seed and raw logprobs, sample (:278-326) takes
+        FlashInfer (flashinfer_sample, v1/sample/ops/topk_topp_sampler.py :631-668) with top_k int32 [S]
+        and top_p fp32 [S] gathered (states.py :116-117); flashinfer-python 0.7.2.post1
+        top_k_top_p_sampling_from_logits (sampling.py :1782-1806; a tensor top_k, no fast path) holds
+        top_k_mask_logits' fp32 [S, vocab] output (:676) and its softmax (:1796) while
+        top_p_sampling_from_probs (:322-362) writes samples int32 [S] and valid bool [S]; the 1 MiB
+        row-state buffer (_get_cache_buf, utils.py :255-269) is first taken here. Each tensor rounds to
+        512 B. Then compute_topk_scores (logprob.py :111-190) runs on the raw logits with the float32
+        copy alive but the two FlashInfer [S, vocab] tensors freed: torch.topk's multi-block buffers
+        (below 1 B a logit) stay under them. Llama-3.1-8B, S = 1,024: 3 x 525,336,576 + 1,048,576 +
+        3 x 4,096 + 1,024 + 262,668,288 (the bf16 logits) = 1,839,739,904 B.
+
+        FlashInfer samples where flashinfer_sampler_supported (topk_topp_sampler.py :102-161): CUDA,
+        VLLM_USE_FLASHINFER_SAMPLER on (a flag kvplan refuses), compute capability 8.0-12.1
+        (FlashInferBackend.supports_compute_capability, v1/attention/backends/flashinfer.py :696-703),
+        more than 16 SMs, and FlashInfer's JIT able to target the GPU, which for 12.x depends on the
+        installed CUDA toolkit (flashinfer compilation_context.py _normalize_cuda_arch: 12.8 / 12.9):
+        elsewhere the pass takes apply_top_k_top_p and gumbel_sample on the float32 logits, not read."""
+        s = min(settings.max_num_seqs, settings.max_num_batched_tokens)
+        cc = gpu.compute_capability if gpu is not None else None
+        fallback = None
+        if gpu is None or gpu.vendor == "amd":
+            fallback = "an AMD GPU" if gpu is not None else "an unknown GPU"
+        elif self.flashinfer_sampler is False:
+            fallback = "a deployment without FlashInfer"
+        elif cc is not None and not (8, 0) <= cc < (12, 0):
+            fallback = (f"compute capability {cc[0]}.{cc[1]} (FlashInfer's sampler: 8.0-12.1, and on 12.x only "
+                        f"with a CUDA toolkit of 12.8 or later, which kvplan cannot see)")
+        elif gpu.compute_units is not None and gpu.compute_units <= 16:
+            fallback = f"{gpu.compute_units} SMs (FlashInfer's sampler needs more than 16)"
+        if fallback is not None:
+            raise BadInputError(
+                f"{self.name}: Model Runner V2's dummy sampler runs a second warm-up pass with every sampling "
+                f"feature on (vllm/v1/worker/gpu/model_runner.py _dummy_sampler_run :993-1014), which on "
+                f"{fallback} samples through apply_top_k_top_p and gumbel_sample on float32 logits "
+                f"(sample/sampler.py _sample_random :328-360), a path kvplan has not read: not planned on V2; plan "
+                f"it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command that gives "
+                f"--kv-cache-memory-bytes, or use --engine vllm==0.32.0")
+        r = allocated_bytes
+        logits = s * spec.vocab_size * dtype_bytes(spec)
+        return (logits + 3 * r(s * spec.vocab_size * 4) + r(1 << 20)
+                + 3 * r(s * 4) + r(s))
 
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
                          layers: range, weights=None) -> int:
@@ -1975,7 +2026,7 @@ class VLLM(Engine):
         peak = self.forward_bytes(spec, settings, layers, gpu, weights)
         if self.plans_v2(spec):
             if stage == settings.pp - 1:
-                peak = max(peak, self.v2_sampler_bytes(spec, settings))
+                peak = max(peak, self.v2_sampler_bytes(spec, settings, gpu))
             return peak
         if stage == settings.pp - 1:
             peak = max(peak, self.sampler_bytes(spec, gpu, settings)

@@ -39,7 +39,8 @@ VLLM_USE_V2_MODEL_RUNNER=0 (their V1 paths compare as 0.28.0's); the start-up ch
 block (kvplan.paging rule ``null_block_in_check``), head-size-256 models on compute capability 10.x / 11.x
 (rule ``fa4_hd256_block``), unequal page sizes (paging rule ``unify_page_sizes``) and refined fp8 expert
 blocks (rule ``moe_fp8_block_refined``) are refused. 0.33.0 runs a second V2 dummy-sampler pass (rule
-``v2_runner_memory`` None): every model there is planned on V1 only (VLLM_USE_V2_MODEL_RUNNER=0).
+``v2_runner_memory`` warmup_pass, FINDINGS_h34_v33v2.md): dense models are planned on V2 where that pass
+samples through FlashInfer (NVIDIA compute capability 8.0-11.x), refused elsewhere.
 A later release is one kvplan does not know of (``PUBLISHED_LATER``, ``REFUSED``: both empty).
 """
 
@@ -710,15 +711,28 @@ RULES = (
          "(:972-) AST-identical to 0.31.0, _dummy_run (:818-969) adds an assert and renames; sample/sampler.py "
          "Sampler.__call__ (:134-224) changes the top-k mask path only; gumbel_sample (:336-409) the same "
          "local_argmax / local_max buffers; profile_cudagraph_memory (:1038-) a given KV memory never reaches"),
-    # 0.33.0 (FINDINGS_h34_v33.md section 3): the dummy sampler runs a second pass with every sampling feature
-    # on (float32 logits pipeline), whose buffers kvplan has not read: V2 not planned (VLLM.v2_unplanned).
-    Rule("v2_runner_memory", "0.33.0", None, None,
-         "vllm/v1/worker/gpu/model_runner.py (0.33.0) GPUModelRunner._dummy_sampler_run (:993-1014): after the "
-         "default pass, add_request(SamplingParams.for_sampler_warmup()) for every dummy row (sampling_params.py "
-         ":1477-1493: temperature, top-p 0.9, top-k 50, min-p, penalties, logit bias, bad words, logprobs 5, "
-         "prompt logprobs 1, watermarking) and a second sampler call through the float32 logits pipeline "
-         "(sample/sampler.py :226-326): not read; profile_run (:1022-1052) and InputBatch.make_dummy (:135-228, "
-         "idx_mapping int64 :148) AST-identical to 0.32.0"),
+    # 0.33.0 (FINDINGS_h34_v33.md section 3, read tensor by tensor in FINDINGS_h34_v33v2.md): the dummy sampler
+    # runs a second pass with every sampling feature on (float32 logits pipeline, FlashInfer top-k/top-p); the
+    # default pass is 0.32.0's (no copy: fp32_logits_copy False). warmup_pass: VLLM.v2_sampler_bytes adds the
+    # second pass, on the GPUs where it samples through FlashInfer (elsewhere refused).
+    Rule("v2_runner_memory", "0.33.0", None, {"fp32_logits_copy": False, "idx_mapping_bytes": 8, "warmup_pass": True},
+         "vllm/v1/worker/gpu/model_runner.py (0.33.0) GPUModelRunner._dummy_sampler_run (:993-1014): the default "
+         "pass, then add_request(SamplingParams.for_sampler_warmup()) for every dummy row (sampling_params.py "
+         ":1477-1493: temperature 0.9, top-p 0.9, top-k 50, min-p 0.1, penalties, logit bias, bad words, logprobs "
+         "5; prompt logprobs and watermarking not read by Sampler.add_request :96-107 without a watermark_config, "
+         "model_runner.py :494-495) and a second call; sample/sampler.py apply_sampling_params (:226-276) copies "
+         "the logits to float32 (:242), logit bias / penalties / bad words / temperature / min-p in place (Triton; "
+         "penalties' prompt_bin_mask and output_bin_counts allocated in __init__, load_model, before the profile), "
+         "sample (:278-326) takes the fused sampler (no greedy row, no seed, raw_logprobs), flashinfer_sample "
+         "(v1/sample/ops/topk_topp_sampler.py :631-668; flashinfer_sampler_supported :102-161: CUDA, compute "
+         "capability 8.0-12.1 (v1/attention/backends/flashinfer.py :696-703), more than 16 SMs) with top_k / top_p "
+         "gathered (states.py get_top_k_top_p :105-121, int32 / fp32 [S]); flashinfer-python==0.7.2.post1 "
+         "(requirements/cuda.txt :13) sampling.py top_k_top_p_sampling_from_logits (tensor top_k: no fast path, "
+         ":1583-1595): top_k_mask_logits (:2177-2246, empty_like fp32 [S, vocab] :676, row_states 1 MiB :2233 "
+         "_get_cache_buf zero_init, utils.py :255-269), torch.softmax fp32 [S, vocab], top_p_sampling_from_probs "
+         "(:322-362: samples int32 [S], valid bool [S]); compute_topk_scores (logprob.py :111-190) after the "
+         "FlashInfer buffers are freed; profile_run (:1022-1052) and InputBatch.make_dummy (:135-228, idx_mapping "
+         "int64 :148) AST-identical to 0.32.0"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
