@@ -62,52 +62,6 @@ def test_llama_figures_beside_the_blocks(capsys):
         16_094_076_928, 1_154_272_460, 60_709_920_769)
 
 
-@pytest.mark.parametrize("model, gpu, tp, given", [
-    ("qwen3-30b-a3b", "h100", "1", "14002304205"),
-    ("deepseek-v3", "h200", "8", "45994277463"),
-])
-def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given):
-    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", "vllm==0.30.0",
-                         "--kv-cache-memory-bytes", given)
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert line.startswith(f"kvplan: error: vllm==0.30.0 runs {model} on Model Runner V2 (vllm/v1/worker/gpu/)")
-    assert line.endswith("or use --engine vllm==0.28.0")
-
-
-@pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [
-    ("h100", "vllm serve Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205",
-     8_902, 2_560, 142_432, 61_074_731_008, 2_881_234_944),
-    ("h200", "vllm serve deepseek-ai/DeepSeek-V3 --tensor-parallel-size 8 --kv-cache-memory-bytes 45994277463",
-     40_907, 10_240, 654_512, 85_858_369_792, 3_970_539_520),
-])
-def test_moe_and_mla_on_v1_equal_0_29_0s(capsys, gpu, command, blocks, per_request, tokens, weights, activation):
-    new, old = [_plan(capsys, "--gpu", gpu, "--engine", f"vllm=={rel}", "--from-vllm",
-                      f"VLLM_USE_V2_MODEL_RUNNER=0 {command}") for rel in ("0.30.0", "0.29.0")]
-    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
-    assert (new["weights_bytes"], new["activation_bytes"]) == (weights, activation)
-    assert _same_but_names(new, old)
-
-
-def test_profiled_pool_refused(capsys):
-    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", "vllm==0.30.0")
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert "vllm==0.30.0 measures the memory that is not KV cache" in line and "memory_profiling" in line
-
-
-def test_null_block_held_back_at_start(capsys):
-    """8,192 blocks of 2,097,152 B given exactly: 0.30.0 refuses to start as 0.29.0 does, auto-fit 131,056."""
-    args = ("capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "17179869184", "--json",
-            "--engine", "vllm==0.30.0")
-    code, out, err = cli(capsys, *args)
-    got = json.loads(out)
-    assert code == 1 and got["starts"] is False and got["num_blocks"] == 8_192
-    assert "more than the 17,177,772,032 B available; the estimated maximum model length is 131,056" in err
-    code, out, err = cli(capsys, *args, "--max-model-len", "auto")
-    assert code == 0 and json.loads(out)["max_model_len"] == 131_056
-
-
 def test_mm_prefix_model_refused_on_capability_10(capsys, tmp_path):
     """Gemma3ForConditionalGeneration (model type gemma3, is_mm_prefix_lm) on a B200: TRITON_FLASHINFER comes
     first (platforms/cuda.py 0.30.0 :158-166) for head sizes 256 and 512 (review h34 F1: head 128 plans, below);

@@ -78,54 +78,6 @@ def test_v2_sampler_idx_mapping_int64_again():
     assert older.v2_sampler_bytes(spec, older.settings(gpu, spec=spec)) == 374_366_720
 
 
-@pytest.mark.parametrize("model, gpu, tp, given", [
-    ("qwen3-30b-a3b", "h100", "1", "14002304205"),
-    ("deepseek-v3", "h200", "8", "45994277463"),
-])
-def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given):
-    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", f"vllm=={NEW}",
-                         "--kv-cache-memory-bytes", given)
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert line.startswith(f"kvplan: error: vllm=={NEW} runs {model} on Model Runner V2 (vllm/v1/worker/gpu/)")
-    assert line.endswith("or use --engine vllm==0.28.0")
-
-
-@pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [
-    ("h100", "vllm serve Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205",
-     8_902, 2_560, 142_432, 61_074_731_008, 2_881_234_944),
-    ("h100", "vllm serve Qwen/Qwen3-30B-A3B --kv-cache-memory-bytes 14002304205 --max-num-seqs 65",
-     8_902, 2_560, 142_432, 61_074_731_008, 838_907_648),
-    ("h200", "vllm serve deepseek-ai/DeepSeek-V3 --tensor-parallel-size 8 --kv-cache-memory-bytes 45994277463",
-     40_907, 10_240, 654_512, 85_858_369_792, 3_970_539_520),
-])
-def test_moe_and_mla_on_v1_equal_0_31_0s(capsys, gpu, command, blocks, per_request, tokens, weights, activation):
-    new, old = [_plan(capsys, "--gpu", gpu, "--engine", f"vllm=={rel}", "--from-vllm",
-                      f"VLLM_USE_V2_MODEL_RUNNER=0 {command}") for rel in (NEW, OLD)]
-    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
-    assert (new["weights_bytes"], new["activation_bytes"]) == (weights, activation)
-    assert _same_but_names(new, old)
-
-
-def test_profiled_pool_refused(capsys):
-    code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={NEW}")
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert f"vllm=={NEW} measures the memory that is not KV cache" in line and "memory_profiling" in line
-
-
-def test_null_block_held_back_at_start(capsys):
-    """8,192 blocks of 2,097,152 B given exactly: 0.32.0 refuses to start as 0.31.0 does, auto-fit 131,056."""
-    args = ("capacity", "llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "17179869184", "--json",
-            "--engine", f"vllm=={NEW}")
-    code, out, err = cli(capsys, *args)
-    got = json.loads(out)
-    assert code == 1 and got["starts"] is False and got["num_blocks"] == 8_192
-    assert "more than the 17,177,772,032 B available; the estimated maximum model length is 131,056" in err
-    code, out, err = cli(capsys, *args, "--max-model-len", "auto")
-    assert code == 0 and json.loads(out)["max_model_len"] == 131_056
-
-
 @pytest.mark.parametrize("args, words", [
     (("gemma3-4b", "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000"), "has head size 256"),
     (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769", "--quantization", "fp8"),
@@ -217,18 +169,3 @@ def test_engine_models_0_32_0():
         assert archs[added][-1][0] == NEW  # ExaoneMoEForCausalLM back after 0.14.0-0.26.0
     assert archs["PhiForCausalLM"][-1][1] == R.RELEASES[-1]
 
-
-def test_mm_prefix_composite_only_for_head_256_and_512(capsys, tmp_path):
-    """The composite backends take head sizes 256 and 512 only (review h34 F1): Gemma-3-27B (head 128) on a B200
-    plans as on the previous release; gemma-3-4b-it's config with head_dim 512 is refused there."""
-    new, old = _both(capsys, "gemma3-27b", "--gpu", "b200", "--max-model-len", "32768",
-                     "--kv-cache-memory-bytes", "21144363809")
-    assert (new["num_blocks"], new["blocks_per_request"]) == (16_131, 14_342) and _same_but_names(new, old)
-    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
-    cfg["text_config"]["head_dim"] = 512
-    path = tmp_path / "gemma3-head512.json"
-    path.write_text(json.dumps(cfg))
-    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
-                         "--engine", f"vllm=={NEW}")
-    line = one_line_error(err)
-    assert code == 2 and out == "" and "is a multimodal prefix-LM model" in line and "TRITON_FLASHINFER" in line

@@ -148,19 +148,6 @@ def test_v1_plans_equal_0_32_0s(capsys, gpu, command, blocks, per_request, token
     assert new["engine"] == f"vllm=={NEW}" and _same_but_names(new, old)
 
 
-@pytest.mark.parametrize("model, gpu, tp, given", [
-    ("qwen3-30b-a3b", "h100", "1", "14002304205"),
-    ("deepseek-v3", "h200", "8", "45994277463"),
-])
-def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given):
-    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", f"vllm=={NEW}",
-                         "--kv-cache-memory-bytes", given)
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert line.startswith(f"kvplan: error: vllm=={NEW} runs {model} on Model Runner V2 (vllm/v1/worker/gpu/)")
-    assert line.endswith("or use --engine vllm==0.28.0")
-
-
 def test_profiled_pool_refused(capsys):
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
                          f"{V1} meta-llama/Llama-3.1-8B")
