@@ -38,35 +38,6 @@ def _same_but_names(a: dict, b: dict) -> bool:
     return {k: v for k, v in a.items() if k not in _NAMES} == {k: v for k, v in b.items() if k not in _NAMES}
 
 
-def _both(capsys, *args):
-    """The capacity JSON on 0.32.0 and on 0.31.0 for the same arguments."""
-    return [_plan(capsys, *args, "--engine", f"vllm=={rel}") for rel in (NEW, OLD)]
-
-
-@pytest.mark.parametrize("args, blocks, per_request, tokens", [
-    # Llama-3.1-8B on V2 (0.31.0: 28,948 blocks)
-    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192, 463_168),
-    # Gemma-3-27B at 32,768 tokens on an H100 (0.31.0: 16,131)
-    (("gemma3-27b", "--gpu", "h100", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
-     16_131, 8_582, 61_591),
-    # Gemma-3-4B (head 256) on an H100: window blocks of 16 (0.31.0: 30,517, 14,726 a request)
-    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726, 271_623),
-    # Llama-3.1-8B on a B200 (0.31.0: 28,948)
-    (("llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192, 463_168),
-])
-def test_dense_plans_equal_0_31_0s(capsys, args, blocks, per_request, tokens):
-    new, old = _both(capsys, *args)
-    assert (new["num_blocks"], new["blocks_per_request"], new["kv_cache_tokens"]) == (blocks, per_request, tokens)
-    assert new["engine"] == f"vllm=={NEW}" and _same_but_names(new, old)
-
-
-def test_llama_figures_beside_the_blocks(capsys):
-    got = _plan(capsys, "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={NEW}",
-                "--kv-cache-memory-bytes", "60709920769")
-    assert (got["weights_bytes"], got["activation_bytes"], got["kv_pool_bytes"]) == (
-        16_094_076_928, 1_154_272_460, 60_709_920_769)
-
-
 def test_v2_sampler_idx_mapping_int64_again():
     """InputBatch.make_dummy idx_mapping int64 (input_batch.py 0.32.0 :140; 0.31.0 :140 int32): 1,024 rows,
     4,096 B more than 0.31.0, 0.30.0's figure."""

@@ -8,6 +8,7 @@ own file, tests/test_vllm_0_3N.py, keeps what that release changes). Adding a re
 - The start-up check holds back the null block (rule null_block_in_check): 8,192 blocks of 2,097,152 B given
   exactly do not start at Llama-3.1-8B's 131,072 tokens; auto-fit gives 131,056.
 - The multimodal prefix-LM composite backends take head sizes 256 and 512 only (review h34 F1).
+- Dense models on V2 given their KV memory: the previous release's JSON (Llama-3.1-8B 28,948 blocks).
 """
 
 from __future__ import annotations
@@ -97,3 +98,29 @@ def test_mm_prefix_composite_only_for_head_256_and_512(capsys, tmp_path, new, ol
     line = one_line_error(err)
     assert code == 2 and out == "" and "(Gemma3ForConditionalGeneration) is a multimodal prefix-LM model" in line
     assert "TRITON_FLASHINFER" in line and line.endswith("use --engine vllm==0.29.0")
+
+
+@pytest.mark.parametrize("new, old", PAIRS)
+@pytest.mark.parametrize("args, blocks, per_request, tokens", [
+    # Llama-3.1-8B on V2
+    (("llama3.1-8b", "--gpu", "h100", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192, 463_168),
+    # Gemma-3-27B at 32,768 tokens on an H100 (9.0: FlashAttention 3, no composite backend at head 128)
+    (("gemma3-27b", "--gpu", "h100", "--max-model-len", "32768", "--kv-cache-memory-bytes", "21144363809"),
+     16_131, 8_582, 61_591),
+    # Gemma-3-4B (head 256) on an H100: window blocks of 16
+    (("gemma3-4b", "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000"), 30_517, 14_726, 271_623),
+    # Llama-3.1-8B on a B200
+    (("llama3.1-8b", "--gpu", "b200", "--kv-cache-memory-bytes", "60709920769"), 28_948, 8_192, 463_168),
+])
+def test_dense_plans_equal_the_previous_release(capsys, new, old, args, blocks, per_request, tokens):
+    got, before = [_plan(capsys, *args, "--engine", f"vllm=={rel}") for rel in (new, old)]
+    assert (got["num_blocks"], got["blocks_per_request"], got["kv_cache_tokens"]) == (blocks, per_request, tokens)
+    assert got["engine"] == f"vllm=={new}" and _same_but_names(got, before)
+
+
+@pytest.mark.parametrize("release", [new for new, _ in PAIRS])
+def test_llama_figures_beside_the_blocks(capsys, release):
+    got = _plan(capsys, "llama3.1-8b", "--gpu", "h100", "--engine", f"vllm=={release}",
+                "--kv-cache-memory-bytes", "60709920769")
+    assert (got["weights_bytes"], got["activation_bytes"], got["kv_pool_bytes"]) == (
+        16_094_076_928, 1_154_272_460, 60_709_920_769)
