@@ -36,11 +36,14 @@ GPUS = ["h100", "h200", "b200", "mi300x"]
 
 
 def _clear_caches() -> None:
-    from kvplan import layer_sums, speed, weights
+    from kvplan import layer_sums, paging, speed, weights
+    from kvplan.engines import sglang, vllm
 
     weights._MEMO.clear()
     speed._MATRIX_MEMO.clear()
     layer_sums._STAGE_TERMS.clear()
+    for book in (vllm.BOOK, sglang.BOOK, paging.BOOK):  # each rule answer (RuleBook.rule) is looked up again
+        book._answers.clear()
 
 
 def main() -> None:

@@ -88,6 +88,14 @@ class RuleBook:
         self.releases = tuple(sorted((Release.parse(r) for r in releases)))
         self.rules = rules
         self.names = tuple(dict.fromkeys(r.name for r in rules))
+        # rows by name with their bounds parsed once, and each (name, release) answer once: a plan
+        # asks thousands of rules, and a linear scan parsing every row's bounds dominated
+        # `kvplan recommend` (benchmarks/recommend_speed.py)
+        self._rows: dict[str, list[tuple[Release, Release | None, Rule]]] = {}
+        for r in rules:
+            self._rows.setdefault(r.name, []).append(
+                (Release.parse(r.first), None if r.last is None else Release.parse(r.last), r))
+        self._answers: dict[tuple[str, Release], Rule] = {}
 
     @property
     def newest(self) -> Release:
@@ -110,10 +118,15 @@ class RuleBook:
         return f"{self.releases[0]} to {self.newest} ({', '.join(map(str, self.releases))})"
 
     def rule(self, name: str, release: Release) -> Rule:
-        hits = [r for r in self.rules if r.name == name and r.covers(release)]
+        answer = self._answers.get((name, release))
+        if answer is not None:
+            return answer
+        hits = [r for first, last, r in self._rows.get(name, ())
+                if not release < first and (last is None or release <= last)]  # Rule.covers
         if len(hits) != 1:
             # a table defect, caught by tests/test_engines.py for every modelled release
             raise SpecError(f"{self.engine} rule {name!r}: {len(hits)} rows cover release {release}")
+        self._answers[(name, release)] = hits[0]
         return hits[0]
 
     def value(self, name: str, release: Release):
