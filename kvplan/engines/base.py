@@ -27,7 +27,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from kvplan.errors import BadInputError, SpecError, UnknownNameError
@@ -74,10 +74,16 @@ class Rule:
     value: Any
     source: str  # engine source file + function/line (or the logs a figure was read from)
 
+    @cached_property
+    def bounds(self) -> tuple[Release, Release | None]:
+        """``first`` and ``last`` parsed, once (RuleBook.rule asks covers thousands of times a plan)."""
+        return Release.parse(self.first), None if self.last is None else Release.parse(self.last)
+
     def covers(self, release: Release) -> bool:
-        if release < Release.parse(self.first):
+        first, last = self.bounds
+        if release < first:
             return False
-        return self.last is None or release <= Release.parse(self.last)
+        return last is None or release <= last
 
 
 class RuleBook:
@@ -88,13 +94,12 @@ class RuleBook:
         self.releases = tuple(sorted((Release.parse(r) for r in releases)))
         self.rules = rules
         self.names = tuple(dict.fromkeys(r.name for r in rules))
-        # rows by name with their bounds parsed once, and each (name, release) answer once: a plan
-        # asks thousands of rules, and a linear scan parsing every row's bounds dominated
-        # `kvplan recommend` (benchmarks/recommend_speed.py)
-        self._rows: dict[str, list[tuple[Release, Release | None, Rule]]] = {}
+        # rows by name, and each (name, release) answer once: a plan asks thousands of rules, and a
+        # linear scan of every row, parsing its bounds, dominated `kvplan recommend`
+        # (benchmarks/recommend_speed.py)
+        self._rows: dict[str, list[Rule]] = {}
         for r in rules:
-            self._rows.setdefault(r.name, []).append(
-                (Release.parse(r.first), None if r.last is None else Release.parse(r.last), r))
+            self._rows.setdefault(r.name, []).append(r)
         self._answers: dict[tuple[str, Release], Rule] = {}
 
     @property
@@ -121,8 +126,7 @@ class RuleBook:
         answer = self._answers.get((name, release))
         if answer is not None:
             return answer
-        hits = [r for first, last, r in self._rows.get(name, ())
-                if not release < first and (last is None or release <= last)]  # Rule.covers
+        hits = [r for r in self._rows.get(name, ()) if r.covers(release)]
         if len(hits) != 1:
             # a table defect, caught by tests/test_engines.py for every modelled release
             raise SpecError(f"{self.engine} rule {name!r}: {len(hits)} rows cover release {release}")
