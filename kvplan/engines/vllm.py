@@ -310,7 +310,7 @@ class VLLM(Engine):
                     f"vllm {release} is not modelled: {reason or 'newer than the newest release kvplan has read'}; "
                     f"modelled: {BOOK.modelled_text()}")
         engine = cls(BOOK.resolve(release or R.DEFAULT_RELEASE), **options)
-        if engine.device_memory_flag and engine.release < Release.parse("0.31.0"):
+        if engine.device_memory_flag and not engine.rule("device_memory_utilization_flag"):
             raise BadInputError(f"{engine.name} has no --device-memory-utilization (vLLM 0.31.0 added it as another "
                                 f"name of --gpu-memory-utilization: vllm/engine/arg_utils.py add_cli_args 0.31.0 "
                                 f":1327); write --gpu-memory-utilization")

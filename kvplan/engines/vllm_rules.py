@@ -810,6 +810,13 @@ RULES = (
          _ARGS + ": max_num_seqs = min(default_max_num_seqs[usage_context], max_num_batched_tokens or sys.maxsize) "
          "(0.10.1 :1711-1712, 0.10.2 :1742-1743, 0.11.0 :1678-1679); 0.11.1+ min(max_num_seqs, "
          "max_num_batched_tokens) (rule scheduler_default_caps)"),
+    # -- --device-memory-utilization, another name of --gpu-memory-utilization (VLLM.for_release): absent before
+    #    0.31.0 (no such option in 0.30.0's add_cli_args), so a command spelling it does not parse there.
+    Rule("device_memory_utilization_flag", "0.8.0", "0.30.0", False,
+         "vllm/engine/arg_utils.py EngineArgs.add_cli_args (0.30.0): --gpu-memory-utilization only"),
+    Rule("device_memory_utilization_flag", "0.31.0", None, True,
+         "vllm/engine/arg_utils.py EngineArgs.add_cli_args (0.31.0 :1326-1330): '--gpu-memory-utilization', "
+         "'--device-memory-utilization', dest gpu_memory_utilization"),
     # -- the tokens a sliding-window / chunked-local layer reserves for beyond its window or chunk when
     #    vLLM sizes one request (SlidingWindowSpec / ChunkedLocalAttentionSpec max_memory_usage_bytes:
     #    the "GPU KV cache size" and "Maximum concurrency" lines, check_enough_kv_cache_memory) and
