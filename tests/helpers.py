@@ -19,6 +19,16 @@ def hf_fixture(name: str, **over) -> dict:
     return config
 
 
+def gemma3_config_with_head_dim(tmp_path: Path, head_dim: int) -> str:
+    """Path of gemma-3-4b-it's config (a multimodal prefix-LM model) written under ``tmp_path`` with its
+    text model's head_dim set to ``head_dim``."""
+    config = hf_fixture("gemma-3-4b-it")
+    config["text_config"]["head_dim"] = head_dim
+    path = tmp_path / f"gemma3-head{head_dim}.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
 def cli(capsys, *args) -> tuple[int, str, str]:
     """Run `kvplan ARGS...` in process: (exit code, stdout, stderr)."""
     code = run([str(a) for a in args])

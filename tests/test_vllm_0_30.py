@@ -19,7 +19,7 @@ from importlib.resources import files
 
 import pytest
 
-from helpers import HF_FIXTURES, capacity_json as _plan, cli, one_line_error
+from helpers import capacity_json as _plan, cli, gemma3_config_with_head_dim, one_line_error
 
 from kvplan.engines import get_engine
 from kvplan.engines import vllm_rules as R
@@ -44,11 +44,8 @@ def test_mm_prefix_model_refused_on_capability_10(capsys, tmp_path):
     """Gemma3ForConditionalGeneration (model type gemma3, is_mm_prefix_lm) on a B200: TRITON_FLASHINFER comes
     first (platforms/cuda.py 0.30.0 :158-166) for head sizes 256 and 512 (review h34 F1: head 128 plans, below);
     gemma-3-4b-it's config with head_dim 512 is refused (head 256 is refused earlier, by the FA4 block rule)."""
-    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
-    cfg["text_config"]["head_dim"] = 512
-    path = tmp_path / "gemma3-head512.json"
-    path.write_text(json.dumps(cfg))
-    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
+    path = gemma3_config_with_head_dim(tmp_path, 512)
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
                          "--engine", "vllm==0.30.0")
     line = one_line_error(err)
     assert code == 2 and out == ""
@@ -71,11 +68,8 @@ def test_mm_prefix_model_with_head_512_refused_on_capability_9(capsys, tmp_path)
     """On 9.x TRITON_FLASH_ATTN (head sizes 256 / 512, its causal route FlashAttention 4 only: fa_utils.py
     get_flash_attn_version upgrades 3 -> 4 above head 256) comes first for a prefix-LM model (review h34 M5):
     gemma-3-4b-it's config with head_dim 512 is refused on an H100, while head 256 plans (above)."""
-    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
-    cfg["text_config"]["head_dim"] = 512
-    path = tmp_path / "gemma3-head512.json"
-    path.write_text(json.dumps(cfg))
-    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000",
+    path = gemma3_config_with_head_dim(tmp_path, 512)
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "h100", "--kv-cache-memory-bytes", "10000000000",
                          "--engine", "vllm==0.30.0")
     line = one_line_error(err)
     assert code == 2 and out == ""

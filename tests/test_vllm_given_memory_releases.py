@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from helpers import HF_FIXTURES, capacity_json as _plan, cli, one_line_error
+from helpers import capacity_json as _plan, cli, gemma3_config_with_head_dim, one_line_error
 
 #: (release, the release before it) for every release whose pool is planned from the KV memory given on V2 too
 PAIRS = (("0.30.0", "0.29.0"), ("0.31.0", "0.30.0"), ("0.32.0", "0.31.0"))
@@ -89,11 +89,8 @@ def test_mm_prefix_composite_only_for_head_256_and_512(capsys, tmp_path, new, ol
     got, before = [_plan(capsys, "gemma3-27b", "--gpu", "b200", "--max-model-len", "32768",
                          "--kv-cache-memory-bytes", "21144363809", "--engine", f"vllm=={rel}") for rel in (new, old)]
     assert (got["num_blocks"], got["blocks_per_request"]) == (16_131, 14_342) and _same_but_names(got, before)
-    cfg = json.loads((HF_FIXTURES / "gemma-3-4b-it.json").read_text())
-    cfg["text_config"]["head_dim"] = 512
-    path = tmp_path / "gemma3-head512.json"
-    path.write_text(json.dumps(cfg))
-    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
+    path = gemma3_config_with_head_dim(tmp_path, 512)
+    code, out, err = cli(capsys, "capacity", path, "--gpu", "b200", "--kv-cache-memory-bytes", "10000000000",
                          "--engine", f"vllm=={new}")
     line = one_line_error(err)
     assert code == 2 and out == "" and "(Gemma3ForConditionalGeneration) is a multimodal prefix-LM model" in line
