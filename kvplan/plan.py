@@ -170,12 +170,16 @@ def _from_defaults(loc: tuple, raw: dict, defaults: dict) -> bool:
 def _launch(d, settings: dict, where: str) -> tuple[str, dict, tuple[str, ...]]:
     """Merge a deployment's from_vllm / from_sglang command into its settings (the command's
     options and the deployment's fields may not overlap)."""
-    from kvplan.vllm_args import parse_sglang, parse_vllm
+    from kvplan.vllm_args import parse_sglang, parse_vllm, vllm_release
 
     if d.from_vllm is not None and d.from_sglang is not None:
         raise BadInputError(f"{where}: give from_vllm or from_sglang, not both")
     try:
-        cmd = parse_vllm(d.from_vllm) if d.from_vllm is not None else parse_sglang(d.from_sglang)
+        release = vllm_release(settings["engine"]) if d.from_vllm is not None else None
+    except BadInputError as err:
+        raise BadInputError(f"{where}: {err}") from None
+    try:
+        cmd = parse_vllm(d.from_vllm, release) if d.from_vllm is not None else parse_sglang(d.from_sglang)
     except BadInputError as err:
         raise BadInputError(f"{where}.from_{'vllm' if d.from_vllm is not None else 'sglang'}: {err}") from None
     out = dict(settings)

@@ -282,6 +282,46 @@ _BOOL_NEGATIONS = {"--no-enable-expert-parallel": "--enable-expert-parallel",
                    "--no-enable-prefix-caching": "--enable-prefix-caching"}
 
 
+def _inverse(flag: str) -> str:
+    for prefix, other in (("--enable-", "--disable-"), ("--disable-", "--enable-")):
+        if flag.startswith(prefix):
+            return other + flag.removeprefix(prefix)
+    raise ValueError(flag)
+
+
+#: The other spelling vLLM 0.33.0+ gives the --enable-x / --disable-x flags kvplan reads (rule
+#: enable_disable_inverse: argparse_utils.py EnableDisableAction pairs every BooleanOptionalAction flag
+#: --enable-x with --disable-x and the reverse), each read as the flag's --no- spelling: the inverse spelling
+#: -> the flag it negates. Each flag below is a BooleanOptionalAction in 0.33.0: --enable-expert-parallel
+#: (engine/arg_utils.py :1305), --enable-prefix-caching (:1402), --enable-chunked-prefill (:1785),
+#: --disable-hybrid-kv-cache-manager (:1807), all bool | None EngineArgs fields (get_kwargs :384-386); the
+#: NEUTRAL switches are bool fields of entrypoints/common/cli_args.py's frontend dataclass (enable_auto_tool_choice
+#: :123, enable_prompt_tokens_details :156, enable_force_include_usage :162, disable_uvicorn_access_log :319,
+#: disable_fastapi_docs :369). Not paired (so not here): --enforce-eager and --async-scheduling (no enable/disable
+#: prefix; only --no-x), --disable-log-stats (store_true, :1920); --enable-log-requests' inverse
+#: --disable-log-requests is NEUTRAL on every release already.
+INVERSE_SPELLINGS = {_inverse(flag): flag for flag in (
+    "--enable-expert-parallel", "--disable-hybrid-kv-cache-manager", "--enable-prefix-caching",
+    "--enable-chunked-prefill", "--enable-auto-tool-choice", "--enable-prompt-tokens-details",
+    "--enable-force-include-usage", "--disable-uvicorn-access-log", "--disable-fastapi-docs")}
+
+
+def _inverse_spelling(name: str, release) -> str:
+    """The --no- spelling vLLM reads ``name`` (an INVERSE_SPELLINGS key) as at ``release`` (None: kvplan's
+    default vLLM release); BadInputError naming the first release that takes it where ``release`` does not."""
+    from kvplan.engines.vllm import BOOK
+    from kvplan.engines.vllm_rules import DEFAULT_RELEASE
+
+    flag = INVERSE_SPELLINGS[name]
+    negated = "--no-" + flag.removeprefix("--")
+    rel = BOOK.resolve(str(release) if release is not None else DEFAULT_RELEASE)
+    if not BOOK.value("enable_disable_inverse", rel):
+        first = next(r for r in BOOK.releases if BOOK.value("enable_disable_inverse", r))
+        raise BadInputError(f"{name}: vLLM {rel} does not take this spelling (vLLM {first}+ reads it as {negated}: "
+                            f"vllm/utils/argparse_utils.py EnableDisableAction); write {negated}")
+    return negated
+
+
 @dataclass(frozen=True)
 class LaunchCommand:
     """A parsed engine launch command."""
@@ -367,7 +407,7 @@ def _read(flag: Flag, name: str, raw: str, notes: list[str]):
     return raw
 
 
-def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: list[str]) -> dict:
+def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: list[str], release=None) -> dict:
     by_name = {n: f for f in flags for n in f.names}
     out: dict = {}
     i = 0
@@ -379,6 +419,18 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
         name = _normalise(name)
         if name.startswith("-O") and engine == "vllm" and name != "-O":
             name, inline, eq = "-O", name[2:], "="
+        spelled = name
+        if engine == "vllm" and name in INVERSE_SPELLINGS:
+            name = _inverse_spelling(name, release)
+            if eq:  # vLLM: "ignored explicit argument"
+                raise BadInputError(f"{spelled} takes no value")
+            positive = INVERSE_SPELLINGS[spelled]
+            if positive in NEUTRAL:
+                notes.append(f"{spelled}: ignored, it does not change GPU memory ({NEUTRAL[positive]})")
+                i += 1
+                continue
+            if name in REFUSED:
+                raise BadInputError(f"{spelled} (vLLM's {name}): {REFUSED[name]}")
         if name in _BOOL_NEGATIONS:
             out[by_name[_BOOL_NEGATIONS[name]].option] = False
             i += 1
@@ -481,10 +533,22 @@ def _launch_env(words: list[str], notes: list[str], engine: str) -> dict:
     return out
 
 
-def parse_vllm(text: str) -> LaunchCommand:
+def vllm_release(engine):
+    """The vLLM release a --from-vllm command runs on when planned for ``engine`` (a name such as
+    ``vllm==0.33.0`` or an Engine), for parse_vllm; None when ``engine`` is not vLLM."""
+    from kvplan.engines import get_engine
+
+    if not str(engine).strip().lower().startswith("vllm"):
+        return None
+    return get_engine(engine).release
+
+
+def parse_vllm(text: str, release=None) -> LaunchCommand:
     """A vLLM launch command (``vllm serve``, ``python -m vllm.entrypoints.openai.api_server``
     or ``LLM(...)``) as kvplan options. BadInputError (one line) for anything kvplan cannot
-    read or that changes memory in a way it does not model."""
+    read or that changes memory in a way it does not model. ``release``: the vLLM release the
+    command runs on (a string or Release; None: kvplan's default, vllm_rules.DEFAULT_RELEASE), for
+    the spellings only some releases take (INVERSE_SPELLINGS)."""
     text = str(text).strip()
     notes: list[str] = []
     call = re.match(r"^(?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*)?((?:vllm\.)?LLM\s*\(.*)$", text, re.S)
@@ -493,7 +557,7 @@ def parse_vllm(text: str) -> LaunchCommand:
     words = _tokens(text)
     env = _launch_env(words, notes, "vllm")
     args, model = _strip_launcher(words, "vllm")
-    options = _parse_args(args, VLLM_FLAGS, "vllm", notes)
+    options = _parse_args(args, VLLM_FLAGS, "vllm", notes, release)
     return _finish("vllm", model, options, notes, env=env)
 
 

@@ -214,10 +214,9 @@ def test_expert_substitution_refused(capsys, tmp_path):
     assert code == 2 and out == "" and "approximate_experts" in one_line_error(err)
 
 
-@pytest.mark.parametrize("flag", ["--monokernel", "--sleep-mode-backend cumem", "--watchdog-config {}",
-                                  # argparse_utils.py EnableDisableAction (0.33.0 :120-146): new spellings
-                                  "--disable-prefix-caching", "--enable-hybrid-kv-cache-manager",
-                                  "--disable-expert-parallel"])
+# (argparse_utils.py EnableDisableAction's new --enable-x / --disable-x spellings are read as the --no- ones:
+# tests/test_vllm_args_inverse.py)
+@pytest.mark.parametrize("flag", ["--monokernel", "--sleep-mode-backend cumem", "--watchdog-config {}"])
 def test_new_engine_flags_refused(capsys, flag):
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", f"vllm=={NEW}", "--from-vllm",
                          f"{V1} meta-llama/Llama-3.1-8B --kv-cache-memory-bytes 60709920769 {flag}")

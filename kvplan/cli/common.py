@@ -356,7 +356,7 @@ def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | 
     make_request keywords). The command's values and the explicit options may not overlap.
     Prints how the command's numbers were read (notes on stderr)."""
     from kvplan.errors import BadInputError
-    from kvplan.vllm_args import parse_sglang, parse_vllm
+    from kvplan.vllm_args import parse_sglang, parse_vllm, vllm_release
 
     if from_vllm is None and from_sglang is None:
         if model is None:
@@ -364,9 +364,9 @@ def launch_command(from_vllm: str | None, from_sglang: str | None, model: str | 
         return model, deploy
     if from_vllm is not None and from_sglang is not None:
         raise BadInputError("give --from-vllm or --from-sglang, not both")
-    cmd = parse_vllm(from_vllm) if from_vllm is not None else parse_sglang(from_sglang)
-    family = cmd.engine
     engine = deploy.get("engine", "vllm")
+    cmd = parse_vllm(from_vllm, vllm_release(engine)) if from_vllm is not None else parse_sglang(from_sglang)
+    family = cmd.engine
     if not str(engine).strip().lower().startswith(family):
         if engine != "vllm":
             raise BadInputError(f"--from-{family} is a {family} command, but --engine is {engine}")

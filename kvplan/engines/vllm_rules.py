@@ -817,6 +817,19 @@ RULES = (
     Rule("device_memory_utilization_flag", "0.31.0", None, True,
          "vllm/engine/arg_utils.py EngineArgs.add_cli_args (0.31.0 :1326-1330): '--gpu-memory-utilization', "
          "'--device-memory-utilization', dest gpu_memory_utilization"),
+    # -- whether vLLM's argparse pairs every BooleanOptionalAction flag spelled --enable-x with --disable-x and
+    #    --disable-x with --enable-x (kvplan.vllm_args INVERSE_SPELLINGS reads them as the --no- spelling);
+    #    --no-enable-x / --no-disable-x stay accepted, --no-<inverse> is not. Flags of another form (--enforce-eager,
+    #    --async-scheduling) and store_true flags (--disable-log-stats) get no inverse.
+    Rule("enable_disable_inverse", "0.8.0", "0.32.0", False,
+         "FlexibleArgumentParser (vllm/utils.py 0.8.0-0.9.1, vllm/utils/__init__.py 0.9.2-0.11.0, "
+         "vllm/utils/argparse_utils.py 0.11.1-0.32.0) registers no action of its own: argparse's "
+         "BooleanOptionalAction gives --x and --no-x only"),
+    Rule("enable_disable_inverse", "0.33.0", None, True,
+         "vllm/utils/argparse_utils.py (0.33.0) class EnableDisableAction(BooleanOptionalAction) :120-146 "
+         "(_inverse_prefixes {'--enable-': '--disable-', '--disable-': '--enable-'}; the inverses join "
+         "negative_option_strings), FlexibleArgumentParser.__init__ :179 "
+         "self.register('action', BooleanOptionalAction, EnableDisableAction)"),
     # -- the tokens a sliding-window / chunked-local layer reserves for beyond its window or chunk when
     #    vLLM sizes one request (SlidingWindowSpec / ChunkedLocalAttentionSpec max_memory_usage_bytes:
     #    the "GPU KV cache size" and "Maximum concurrency" lines, check_enough_kv_cache_memory) and
