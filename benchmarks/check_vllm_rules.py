@@ -20,8 +20,14 @@ the multimodal prefix-LM floor on max_num_batched_tokens, whether the fused-MoE 
 rewritten factory and still keeps what 0.24.0's reading found, whether unequal pages that do
 not divide are padded, whether the MLA layer's profile forward and W_UV / W_UK_T views are what
 the readings found and which MLA shapes FlashAttention's MLA prefill takes, whether deepseek_v2.py's
-decoder forward takes its sequence-parallel steps only with expert parallelism and dp > 1) and prints every disagreement with the table. Nothing of vLLM's is kept
-in this repository.
+decoder forward takes its sequence-parallel steps only with expert parallelism and dp > 1; Model Runner V2's
+dummy idx_mapping dtype, its float32 logits copy and 0.33.0's second (warm-up) dummy-sampler pass, whether V2
+is the default for every model (0.29.0+), the --device-memory-utilization name, EnableDisableAction's
+--enable-x / --disable-x pairs (and that every flag kvplan.vllm_args.INVERSE_SPELLINGS reads the other
+spelling of is a bool field there), the float KV dtype check, expert substitution and the architectures
+moved to the Transformers backend) and prints every disagreement with the table, and MISSING for a release
+without a source tree; it exits non-zero on any. The planning functions 0.33.0 moved to
+v1/core/kv_cache_planning.py are read with kv_cache_utils.py. Nothing of vLLM's is kept in this repository.
 """
 import ast
 import os
@@ -34,6 +40,7 @@ from kvplan.engines.base import Release  # noqa: E402
 from kvplan.engines.vllm import BOOK  # noqa: E402
 from kvplan.engines.vllm_rules import KV_CACHE_DTYPES_NOT_MODELLED  # noqa: E402
 from kvplan.paging import BOOK as PAGING  # noqa: E402
+from kvplan.vllm_args import INVERSE_SPELLINGS  # noqa: E402
 
 def allreduce_rms_fusion(rd):
     """Rule allreduce_rms_fusion as the release's source has it: None without
@@ -105,6 +112,11 @@ def mamba_prefix_caching_archs(d):
 
 
 root = sys.argv[1] if len(sys.argv) > 1 else "vllm-src"
+_inverse = {flag: inverse for inverse, flag in INVERSE_SPELLINGS.items()}.get
+#: every KV dtype a row of rule kv_cache_dtypes_unmodelled leaves out, in the rows' order (KV_CACHE_DTYPES_NOT_MODELLED
+#: and the names 0.28.0-0.33.0 add: nvfp4_4over6, nvfp4_ds_mla, ultraquant_4bit, octave_*)
+UNMODELLED_DTYPES = tuple(dict.fromkeys(KV_CACHE_DTYPES_NOT_MODELLED + tuple(
+    d for r in BOOK.rules if r.name == 'kv_cache_dtypes_unmodelled' for d in r.value)))
 bad = 0
 for rel in BOOK.releases:
     d = f'{root}/v{rel}/vllm'
@@ -119,6 +131,8 @@ for rel in BOOK.releases:
     alive = re.search(r'return hidden_states, hidden_states\[logit_indices(_device)?\]', runner) is not None
     args = rd('engine/arg_utils.py')
     large = '>= 70 GiB and not A100' if '"a100" not in device_name' in args else '>= 70 GiB'
+    if 'device_memory >= 160 * GiB_bytes' in args:  # 0.28.0+: EngineArgs.get_batch_defaults' first tier
+        large = '>= 160 GiB; ' + large
     envs = rd('envs.py')
     m = re.search(r'"VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS".{0,80}?"([01])"', envs, re.S)
     cg = bool(m and m.group(1) == '1')
@@ -129,8 +143,8 @@ for rel in BOOK.releases:
     unmodelled = ()
     if m:
         dtypes = tuple(d for d in re.findall(r'"([^"]+)"', m.group(1))
-                       if d not in KV_CACHE_DTYPES_NOT_MODELLED)  # 0.20.0+: left out on purpose
-        unmodelled = tuple(d for d in KV_CACHE_DTYPES_NOT_MODELLED if f'"{d}"' in m.group(1))
+                       if d not in UNMODELLED_DTYPES)  # 0.20.0+: left out on purpose
+        unmodelled = tuple(d for d in UNMODELLED_DTYPES if f'"{d}"' in m.group(1))
     else:
         m = re.search(r"--kv-cache-dtype'.{0,80}?choices=\[(.*?)\]", args, re.S)
         dtypes = tuple(sorted(re.findall(r"'([^']+)'", m.group(1)), key=['auto','fp8','fp8_e4m3','fp8_e5m2'].index))
@@ -304,7 +318,7 @@ for rel in BOOK.releases:
     m = re.search(r'class NemotronHForCausalLMConfig.*?getattr\(\s*hf_config, "mamba_ssm_cache_dtype", '
                   r'(?:"(\w+)"|cls\.DEFAULT_MAMBA_SSM_CACHE_DTYPE)', models_cfg, re.S)
     if m and m.group(1) is None:  # 0.20.0+: the class constant
-        m2 = re.search(r'DEFAULT_MAMBA_SSM_CACHE_DTYPE = "(\w+)"', models_cfg)
+        m2 = re.search(r'DEFAULT_MAMBA_SSM_CACHE_DTYPE(?:: "?\w+"?)? = "(\w+)"', models_cfg)
         name = m2.group(1) if m2 else '?'
     else:
         name = m.group(1) if m else None
@@ -312,6 +326,23 @@ for rel in BOOK.releases:
                                     if name else None}
     # v2_model_runner_architectures: no VLLM_USE_V2_MODEL_RUNNER -> None; default "0" -> (); unset by
     # default -> the DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES of vllm/config/vllm.py, sorted
+    # v2_default_all: VllmConfig.use_v2_model_runner ends in `return True` (V2 unless a setting or feature opts
+    # out) and config/vllm.py has no architecture list (0.29.0+); its opt-outs (_get_v2_model_runner_unsupported_
+    # features) must not name quantization or experts, which the table says take V2 too
+    vcfg = rd('config/vllm.py')
+    default_all = False
+    if vcfg and 'DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES' not in vcfg:
+        for node in ast.walk(ast.parse(vcfg)):
+            if isinstance(node, ast.FunctionDef) and node.name == 'use_v2_model_runner':
+                last = node.body[-1]
+                default_all = (isinstance(last, ast.Return) and isinstance(last.value, ast.Constant)
+                               and last.value.value is True)
+            if isinstance(node, ast.FunctionDef) and node.name == '_get_v2_model_runner_unsupported_features':
+                body = ast.unparse(node)
+                if 'quant' in body or 'is_moe' in body:
+                    print(f'{rel}: v2_default_all: _get_v2_model_runner_unsupported_features tests quantization or '
+                          f'experts (not read)'); bad += 1
+    got['v2_default_all'] = default_all
     m = re.search(r'"VLLM_USE_V2_MODEL_RUNNER":(.{0,120})', envs, re.S)
     if m is None:
         got['v2_model_runner_architectures'] = None
@@ -319,10 +350,13 @@ for rel in BOOK.releases:
         got['v2_model_runner_architectures'] = ()
     else:
         m2 = re.search(r'DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = frozenset\(\s*\{(.*?)\}', rd('config/vllm.py'), re.S)
-        got['v2_model_runner_architectures'] = tuple(sorted(re.findall(r'"(\w+)"', m2.group(1)))) if m2 else '?'
+        got['v2_model_runner_architectures'] = (tuple(sorted(re.findall(r'"(\w+)"', m2.group(1)))) if m2 else
+                                                () if default_all else '?')  # 0.29.0+: no list, every model
     # v2_model_runner_skips_quantized: None without default-V2 architectures; else whether
     # _is_default_v2_model_runner_model ends in `not model_config.is_moe and not model_config.is_quantized`
-    if not got['v2_model_runner_architectures']:
+    if default_all:
+        got['v2_model_runner_skips_quantized'] = False  # 0.29.0+: no quantized escape (checked above)
+    elif not got['v2_model_runner_architectures']:
         got['v2_model_runner_skips_quantized'] = None
     else:
         body = re.search(r'def _is_default_v2_model_runner_model\(self\).*?(?=\n    (?:@|def ))', rd('config/vllm.py'),
@@ -332,7 +366,7 @@ for rel in BOOK.releases:
     # v2_model_runner_dense: _is_default_v2_model_runner_model also takes every model without experts
     # (`or not model_config.is_moe`, 0.25.0+)
     body = re.search(r'def _is_default_v2_model_runner_model\(self\).*?(?=\n    (?:@|def ))', rd('config/vllm.py'), re.S)
-    got['v2_model_runner_dense'] = body is not None and 'or not model_config.is_moe' in body.group(0)
+    got['v2_model_runner_dense'] = default_all or (body is not None and 'or not model_config.is_moe' in body.group(0))
     # v2_runner_memory (FINDINGS_h31_v2run.md, FINDINGS_h31_v27v2.md): where the table says V2 was read,
     # whether the dummy run's logits get a float32 copy in Sampler.apply_sampling_params: the copy
     # (0.25.x), none (0.26.0: in place), or one only past a `_requires_logits_processing` early return
@@ -341,13 +375,35 @@ for rel in BOOK.releases:
         asp = re.search(r'def apply_sampling_params\(.*?(?=\n    def )', rd('v1/worker/gpu/sample/sampler.py'), re.S)
         asp = asp.group(0) if asp else ''
         copy = 'torch.empty_like(logits, dtype=torch.float32).copy_(logits)' in asp
-        guarded = re.search(r'if not self\._requires_logits_processing\(idx_mapping_np\):\s*return logits', asp)
-        got['v2_runner_memory'] = {'fp32_logits_copy': copy and guarded is None}
+        # the early return the dummy defaults take: _requires_logits_processing (0.27.x), or (0.28.0+) the
+        # needs_logits_processing flags, which only Sampler.add_request sets
+        guarded = (re.search(r'if not self\._requires_logits_processing\(idx_mapping_np\):\s*return logits', asp)
+                   or re.search(r'if not np\.any\(self\.needs_logits_processing\[idx_mapping_np\]\):\s*return logits',
+                                asp))
+        memory = {'fp32_logits_copy': copy and guarded is None}
+        # idx_mapping_bytes: the dtype InputBatch.make_dummy gives idx_mapping (int32 / int64)
+        dummy = re.search(r'def make_dummy\(.*?(?=\n    (?:@|def )|\n\S)', rd('v1/worker/gpu/input_batch.py'), re.S)
+        idx = re.search(r'idx_mapping = torch\.arange\(num_reqs, dtype=torch\.int(32|64)', dummy.group(0) if dummy else '')
+        memory['idx_mapping_bytes'] = int(idx.group(1)) // 8 if idx else '?'
+        # warmup_pass (0.33.0+): GPUModelRunner._dummy_sampler_run calls the sampler a second time after
+        # add_request(SamplingParams.for_sampler_warmup()) for every dummy row; the first call stays the default pass
+        v2_runner = rd('v1/worker/gpu/model_runner.py')
+        for node in ast.walk(ast.parse(v2_runner)) if v2_runner else ():
+            if isinstance(node, ast.FunctionDef) and node.name == '_dummy_sampler_run':
+                calls = [ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)]
+                runs = calls.count('self.sampler')
+                warm = 'SamplingParams.for_sampler_warmup' in calls and 'self.sampler.add_request' in calls
+                if runs >= 2 and warm:
+                    memory['warmup_pass'] = True
+                elif runs != 1 or warm:
+                    memory['warmup_pass'] = '?'
+        got['v2_runner_memory'] = memory
     # cudagraph_estimate_on_amd: the platform test in front of profile_cudagraph_memory() in
     # Worker.determine_available_memory ('is_cuda_alike()' measures on ROCm too, 0.26.0+)
     worker = rd('v1/worker/gpu_worker.py')
-    at = worker.find('self.model_runner.profile_cudagraph_memory()')
-    got['cudagraph_estimate_on_amd'] = at > 0 and 'is_cuda_alike()' in worker[max(0, at - 300):at].split('if')[-1]
+    tests = [ast.unparse(n.test) for n in ast.walk(ast.parse(worker)) if isinstance(n, ast.If)
+             and any('self.model_runner.profile_cudagraph_memory()' in ast.unparse(b) for b in n.body)] if worker else []
+    got['cudagraph_estimate_on_amd'] = bool(tests) and 'is_cuda_alike()' in min(tests, key=len)
     # non_kv_from_free_memory: memory_profiling's non-KV memory from the device's free memory
     # (total_consumed + transient_peak_headroom, 0.27.0+) rather than weights + torch peak + non-torch
     mem = rd('utils/mem_utils.py') or rd('utils/__init__.py')
@@ -371,8 +427,9 @@ for rel in BOOK.releases:
         nxt = mla.find('\nclass ', at + 1)
         return mla[at:nxt if nxt > 0 else None]
     impl = _cls('MLACommonImpl')
-    if not impl:
-        got['mla_forward_read'] = True  # no MLACommonImpl in this file (older layouts): read by earlier rules
+    if not impl or ('def _forward_prefill' in impl + _cls('MLACommonBaseImpl')
+                    and 'def forward_mha' not in impl + _cls('MLACommonBaseImpl')):
+        got['mla_forward_read'] = True  # no MLACommonImpl here, or 0.15.x's _forward_prefill layout: earlier rules
     else:
         base = _cls('MLACommonBaseImpl') if 'class MLACommonImpl(MLACommonBaseImpl' in impl else ''
         views = (re.search(r'self\.W_UV = W_UV\.transpose\(0, 1\)', mla) is not None
@@ -395,10 +452,12 @@ for rel in BOOK.releases:
             named = {f'inline{i}': tuple(int(x) for x in m.groups()) for i, m in enumerate(re.finditer(dims_re, sup.group(0)))}
         fa4 = re.search(r'if fa_version == 4:\s*return mla_dimensions in \[([^\]]*)\]', sup.group(0))
         fa4_names = re.findall(r'dims_\w+', fa4.group(1)) if fa4 else list(named)
-        prio = re.search(r'def _get_mla_prefill_backend_priorities\(.*?(?=\ndef )',
-                         rd('v1/attention/backends/mla/prefill/selector.py'), re.S)
+        prio = (re.search(r'def _get_mla_prefill_backend_priorities\(.*?(?=\ndef )',
+                          rd('v1/attention/backends/mla/prefill/selector.py'), re.S)
+                or re.search(r'def get_mla_prefill_backend_cls\(.*?(?=\n    (?:@|def ))', rd('platforms/interface.py'), re.S))
         not_bw = set()
-        for m in re.finditer(r'if mla_dimensions == ' + dims_re + r',?\s*\)\s*:\s*return \[\s*MLAPrefillBackendEnum\.(\w+)',
+        for m in re.finditer(r'if (?:mla_selector_config\.)?mla_dimensions == ' + dims_re +
+                             r',?\s*\)\s*:\s*(?:return|priorities =) \[\s*MLAPrefillBackendEnum\.(\w+)',
                              prio.group(0) if prio else ''):
             if m.group(4) != 'FLASH_ATTN':
                 not_bw.add(tuple(int(x) for x in m.group(1, 2, 3)))
@@ -411,7 +470,10 @@ for rel in BOOK.releases:
     # allows only with expert parallelism and dp > 1 (0.25.0+, FINDINGS_h31_v26moe.md)
     ds = rd('model_executor/models/deepseek_v2.py')
     layer_fwd = re.search(r'class DeepseekV2DecoderLayer\(.*?\n    def forward\(.*?(?=\n    def |\nclass |\n@)', ds, re.S)
-    if layer_fwd is not None and 'residual = hidden_states.clone()' not in layer_fwd.group(0):
+    if layer_fwd is not None and 'sequence_parallel' not in layer_fwd.group(0) \
+            and 'if residual is None:\n            residual = hidden_states\n' in layer_fwd.group(0):
+        got['deepseek_v2_forward_read'] = True  # 0.9.x-0.10.x: the first residual aliased, no sequence-parallel step
+    elif layer_fwd is not None and 'residual = hidden_states.clone()' not in layer_fwd.group(0):
         sp = re.search(r'def use_sequence_parallel_moe\(self\).*?(?=\n    @|\n    def )', rd('config/parallel.py'), re.S)
         fwd = layer_fwd.group(0)
         got['deepseek_v2_forward_read'] = (
@@ -461,10 +523,44 @@ for rel in BOOK.releases:
             if 'def get_mm_max_tokens_per_item' in src and (types & prefix_types or module == 'gemma4_mm'):
                 floor.add(arch)
         got['mm_prefix_lm_token_floor'] = tuple(sorted(floor))
+    # enable_disable_inverse: FlexibleArgumentParser registers EnableDisableAction for argparse's
+    # BooleanOptionalAction, pairing --enable-x with --disable-x (0.33.0+); then every flag kvplan reads the other
+    # spelling of (kvplan.vllm_args.INVERSE_SPELLINGS) must be a bool field of EngineArgs or of the frontend's
+    # dataclass (get_kwargs gives it BooleanOptionalAction), not a store_true flag
+    parser_src = rd('utils/argparse_utils.py') or rd('utils/__init__.py') or rd('utils.py')
+    pair = re.search(r'class EnableDisableAction\(BooleanOptionalAction\):.*?_inverse_prefixes = (\{.*?\})', parser_src, re.S)
+    init = re.search(r'class FlexibleArgumentParser\(.*?def __init__\(.*?(?=\n    def )', parser_src, re.S)
+    got['enable_disable_inverse'] = (
+        pair is not None and ast.literal_eval(pair.group(1)) == {'--enable-': '--disable-', '--disable-': '--enable-'}
+        and init is not None and 'self.register("action", BooleanOptionalAction, EnableDisableAction)' in init.group(0))
+    if got['enable_disable_inverse']:
+        fields = args + ''.join(rd(f'entrypoints/{sub}/cli_args.py') for sub in sorted(os.listdir(f'{d}/entrypoints'))
+                                if os.path.isdir(f'{d}/entrypoints/{sub}'))
+        for flag in sorted(set(INVERSE_SPELLINGS.values())):
+            dest = flag[2:].replace('-', '_')
+            if not re.search(rf'^\s+{dest}: bool\b', fields, re.M) or re.search(
+                    rf'"{flag}",[^)]*action="store_true"', fields):
+                print(f'{rel}: enable_disable_inverse: {flag} is not a bool field (no --{_inverse(flag)[2:]} '
+                      f'in this release)'); bad += 1
+    # device_memory_utilization_flag: add_cli_args' other name of --gpu-memory-utilization (0.31.0+)
+    got['device_memory_utilization_flag'] = '"--device-memory-utilization"' in args
+    # float_kv_dtype_must_match: VllmConfig.__post_init__ calls _reject_mismatched_float_kv_cache (0.33.0+)
+    post_init = re.search(r'def __post_init__\(self\).*?(?=\n    (?:@|def ))', vcfg, re.S)
+    got['float_kv_dtype_must_match'] = ('def _reject_mismatched_float_kv_cache(' in vcfg and post_init is not None
+                                        and 'self._reject_mismatched_float_kv_cache()' in post_init.group(0))
+    # expert_substitution: fused_moe/expert_substitution.py reads approximate_experts (0.33.0+)
+    got['expert_substitution'] = 'approximate_experts' in rd('model_executor/layers/fused_moe/expert_substitution.py')
+    # transformers_backend_moved: the keys of registry.py's _TRANSFORMERS_SUPPORTED_MODELS (as a set: the table
+    # keeps the order releases added them in)
+    tfb = re.search(r'^_TRANSFORMERS_SUPPORTED_MODELS = (\{.*?^\})', rd('model_executor/models/registry.py'), re.S | re.M)
+    tfb_keys = set(ast.literal_eval(re.sub(r'#.*', '', tfb.group(1)))) if tfb else set()
+    if tfb_keys != set(BOOK.value('transformers_backend_moved', rel)):
+        print(f'{rel}: transformers_backend_moved table={sorted(BOOK.value("transformers_backend_moved", rel))} '
+              f'source={sorted(tfb_keys)}'); bad += 1
     got['scheduler_default_caps'] = re.search(r'self\.max_num_batched_tokens = min\(\s*self\.max_num_seqs \* '
                                               r'model_config\.max_model_len', args) is not None
     # paging rules read from vllm/v1/core/kv_cache_utils.py and kv_cache_interface.py
-    kcu = rd('v1/core/kv_cache_utils.py')
+    kcu = rd('v1/core/kv_cache_utils.py') + rd('v1/core/kv_cache_planning.py')  # 0.33.0 moved the planning there
     if '_max_memory_usage_bytes_from_groups' not in kcu:
         check = 'layers'
     elif 'any_spec = kv_cache_groups[0].kv_cache_spec' in kcu:
@@ -492,11 +588,20 @@ for rel in BOOK.releases:
     # (0.27.0 moves the branch into _promote_local_kv_cache_specs, writing promoted_specs[layer_name])
     sw_branch = re.search(r'isinstance\(spec, SlidingWindowSpec\):\s*(?:block_size = [^\n]*\n\s*)?'
                           r'(?:kv_cache_spec|promoted_specs)\[layer_name\] = FullAttentionSpec\((.*?)\)', kcu, re.S)
+    promote = re.search(r'def _promote_local_kv_cache_specs\(.*?(?=\ndef )', kcu, re.S)
+    keeps_fields = promote is not None and 'replace_as(' in promote.group(0)
+    base_v = 'head_size_v' in _body('AttentionSpec')
+    chunk_layer = rd('model_executor/layers/attention/chunked_local_attention.py')
+    chunk_spec = re.search(r'ChunkedLocalAttentionSpec\((.*?)\)', chunk_layer, re.S)
     window_v = {}
     for kind, cls in (('sliding_window', 'SlidingWindowSpec'), ('chunked_local', 'ChunkedLocalAttentionSpec')):
-        if 'head_size_v' not in _body(cls):
+        has_v = 'head_size_v' in _body(cls) or (base_v and f'class {cls}(AttentionSpec)' in kci)
+        if not has_v:
             window_v[kind] = 'never'
-        elif kind == 'sliding_window' and sw_branch and 'head_size_v' in sw_branch.group(1):
+        elif (kind == 'chunked_local' and 'head_size_v' not in _body(cls) and chunk_spec
+              and 'head_size_v' not in chunk_spec.group(1)):
+            window_v[kind] = 'never'  # the field inherited, but the layer leaves it at head_size
+        elif kind == 'sliding_window' and ((sw_branch and 'head_size_v' in sw_branch.group(1)) or keeps_fields):
             window_v[kind] = 'always'
         else:
             window_v[kind] = 'hybrid'
@@ -507,6 +612,8 @@ for rel in BOOK.releases:
     unify = re.search(r'def unify_kv_cache_spec_page_size\(.*?(?=\ndef )', kcu, re.S)
     unify = (False if unify is None else
              'pad' if 'page_size_padded=max_page_size' in unify.group(0) else True)
+    if unify == 'pad' and 'def _get_packed_kv_cache_groups(' in kcu:
+        unify = 'unread'  # 0.29.0+: every non-MLA page padded, then pages may be packed (not read)
     # window_block_size: None where Attention.get_kv_cache_spec gives SlidingWindowSpec the cache's block
     # size; 16 where it asks _largest_kernel_block_within (the backends' smallest kernel block, 16 on CUDA)
     attn = rd('model_executor/layers/attention/attention.py') or rd('attention/layer.py')
@@ -528,3 +635,4 @@ for rel in BOOK.releases:
             print(f'{rel}: {k} table={want!r} source={v!r}'); bad += 1
     if not serve: print(rel, 'scheduler defaults differ'); bad += 1
 print(f'{len(BOOK.releases)} releases checked, {bad} disagreements')
+sys.exit(1 if bad else 0)
