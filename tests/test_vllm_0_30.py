@@ -156,3 +156,21 @@ def test_engine_models_0_30_0():
     for added in ("Glm5NextForCausalLM", "DeepseekV41ForCausalLM", "NanbeigeForCausalLM", "K2HorizonForCausalLM"):
         assert archs[added][0][0] == "0.30.0"  # kept by 0.31.0 (tests/test_vllm_0_31.py)
     assert archs["LlamaForCausalLM"][-1][0] == "0.8.0"
+
+
+def test_mla_prefill_nope_layout_from_0_30_0(capsys, tmp_path):
+    """0.30.0's FlashAttnPrefillBackend.supports_mla_dimensions adds GLM5Next's NoPE layout (256, 0, 256),
+    which the Blackwell order tries FlashAttention first for (only (192, 64, 256) puts TRT-LLM ragged first);
+    0.29.0 lacks it. kvplan itself refuses an MLA config without a rotary part when it reads it, so the
+    row matters only to benchmarks/check_vllm_rules.py until that is read."""
+    new, old = (VLLM_BOOK.value("mla_prefill_dimensions", Release.parse(v)) for v in ("0.30.0", "0.29.0"))
+    assert (256, 0, 256) in new["every"] and (256, 0, 256) not in old["every"]
+    assert new["not_blackwell"] == old["not_blackwell"] == ((192, 64, 256),)
+    assert VLLM_BOOK.value("mla_prefill_dimensions", Release.parse("0.33.0")) == new
+    from helpers import hf_fixture
+    path = tmp_path / "nope.json"
+    path.write_text(json.dumps(hf_fixture("deepseek-v2-lite", qk_nope_head_dim=256, qk_rope_head_dim=0,
+                                          v_head_dim=256, architectures=["DeepseekV3ForCausalLM"])), encoding="utf-8")
+    code, out, err = cli(capsys, "capacity", str(path), "--gpu", "h100", "--engine", "vllm==0.30.0",
+                         "--kv-cache-memory-bytes", "40G")
+    assert code == 2 and out == "" and "qk_rope_head_dim must be a positive integer, got 0" in one_line_error(err)

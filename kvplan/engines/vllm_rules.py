@@ -2104,9 +2104,18 @@ RULES = (
          "FLASH_ATTN alone off Blackwell (ROCm: ROCM_AITER_FA, FLASH_ATTN), on 10.x FLASH_ATTN first except for "
          "GLM's dims, which put TRTLLM_RAGGED first (:69-80, not read); _auto_select_mla_prefill_backend (:160-211) "
          "raises ValueError when none is valid, which MLAAttention.__init__ re-raises for dense MLA"),
-    Rule("mla_prefill_dimensions", "0.28.0", None, {"every": ((128, 64, 128), (64, 64, 128)), "not_blackwell": ((192, 64, 256),)},
+    Rule("mla_prefill_dimensions", "0.28.0", "0.29.0", {"every": ((128, 64, 128), (64, 64, 128)), "not_blackwell": ((192, 64, 256),)},
          "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
          "(0.28.0 :313-330) AST-identical; prefill/selector.py byte-identical to 0.27.1"),
+    # 0.30.0 adds GLM5Next's NoPE layout (256, 0, 256) to FlashAttention's list; the Blackwell order puts
+    # FLASH_ATTN first for every shape but (192, 64, 256), so it is taken on 10.x too.
+    Rule("mla_prefill_dimensions", "0.30.0", None,
+         {"every": ((128, 64, 128), (64, 64, 128), (256, 0, 256)), "not_blackwell": ((192, 64, 256),)},
+         "vllm/v1/attention/backends/mla/prefill/flash_attn.py FlashAttnPrefillBackend.supports_mla_dimensions "
+         "(0.30.0 :313-337, the same list through 0.33.0): (256, 0, 256) added, 'GLM5Next NoPE layout'; "
+         "Blackwell order: prefill/selector.py _get_mla_prefill_backend_priorities (0.30.0 :48-92, 0.31.0), "
+         "moved to platforms/interface.py Platform.get_mla_prefill_backend_cls (0.32.0 :435-, order :462-481; 0.33.0 the same): "
+         "TRTLLM_RAGGED first for (192, 64, 256) only"),
     # -- fp8_kv_start for a model with attention sinks (gpt-oss); None: as fp8_kv_start. From 0.11.1
     #    FLASHINFER, which fp8_kv_start picks on 7.5-8.8, takes sinks only through TRTLLM on the SM100
     #    family (flashinfer.py FlashInferBackend.supports_sink), so such a model falls to TRITON_ATTN.
