@@ -1143,11 +1143,13 @@ class Pool:
 
     def overcommitted_stage(self) -> int | None:
         """With the KV memory given (--kv-cache-memory-bytes, or --num-gpu-blocks-override blocks:
-        ``kv_cache_bytes``), the first stage whose weights, activations, other buffers and KV cache
-        exceed the GPU (vLLM then runs out of memory)."""
+        ``kv_cache_bytes``), the first stage whose weights, activations, other buffers, persistent
+        buffers outside the profile (``StageBudget.persistent_bytes``: vLLM Model Runner V2's) and KV
+        cache exceed the GPU (vLLM then runs out of memory)."""
         for b in self.stages:
             kv = self._given_kv_bytes(b.stage)
-            if kv is not None and b.weights_bytes + b.activation_bytes + b.other_bytes + kv > b.total_bytes:
+            if kv is not None and (b.weights_bytes + b.activation_bytes + b.other_bytes + b.persistent_bytes
+                                   + kv > b.total_bytes):
                 return b.stage
         return None
 
@@ -1157,9 +1159,10 @@ class Pool:
             b = self.stages[over]
             given = ("--kv-cache-memory-bytes" if self.request.kv_cache_memory_bytes is not None else
                      f"--num-gpu-blocks-override: {self.request.num_gpu_blocks_override:,} blocks")
+            persistent = (f" + V2 persistent buffers {b.persistent_bytes:,} B" if b.persistent_bytes else "")
             return (f"stage {b.stage}: weights {b.weights_bytes:,} B + activations {b.activation_bytes:,} B + other "
-                    f"{b.other_bytes:,} B + KV cache {self._given_kv_bytes(over):,} B ({given}) exceed the "
-                    f"GPU's {b.total_bytes:,} B")
+                    f"{b.other_bytes:,} B{persistent} + KV cache {self._given_kv_bytes(over):,} B ({given}) exceed "
+                    f"the GPU's {b.total_bytes:,} B")
         if self.request.kv_cache_memory_bytes is not None or self.request.num_gpu_blocks_override is not None:
             return "no KV memory for a single block"
         short = [b for b in self.stages if b.kv_pool_bytes <= 0]
@@ -1674,6 +1677,7 @@ def capacity_dict(cap: Capacity) -> dict:
         "weights_bytes": cap.weights_bytes,
         "activation_bytes": w.activation_bytes,
         "other_bytes": w.other_bytes,
+        "persistent_bytes": w.persistent_bytes,
         "engine_share_bytes": w.engine_share_bytes,
         "kv_pool_bytes": cap.kv_pool_bytes,
         "kv_cache_bytes": cap.pool.kv_cache_bytes,

@@ -221,6 +221,9 @@ def _render(spec, cap) -> None:
     for label, n in rows:
         table.add_row(label, b(n), gib(n))
     con.print(table)
+    if w.persistent_bytes:
+        con.print(f"V2 persistent buffers {b(w.persistent_bytes)} B ({gib(w.persistent_bytes)}): allocated before "
+                  f"the profile, outside the share and the pool; counted beside a given KV memory")
     if req.cpu_offload_bytes:
         con.print(f"weights exclude up to {gib(req.cpu_offload_bytes)} of layer weights kept in CPU memory "
                   f"(--cpu-offload-gb; vLLM moves whole tensors, so up to one tensor more)")

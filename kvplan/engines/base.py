@@ -186,6 +186,11 @@ class StageBudget:
     activation_bytes: int
     other_bytes: int  # non-torch / context / communication buffers
     kv_pool_bytes: int  # may be negative: does not fit
+    #: GPU buffers the engine keeps outside every term above and outside the engine's share (vLLM Model
+    #: Runner V2's persistent state, allocated before the profile: kvplan.engines.vllm
+    #: VLLM.v2_persistent_bytes): they do not shrink the pool, but need memory beside a given KV cache
+    #: (kvplan.capacity Pool.overcommitted_stage); 0 for every other engine and runner
+    persistent_bytes: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -197,6 +202,7 @@ class StageBudget:
             "activation_bytes": self.activation_bytes,
             "other_bytes": self.other_bytes,
             "kv_pool_bytes": self.kv_pool_bytes,
+            "persistent_bytes": self.persistent_bytes,
         }
 
     def with_more_weights(self, extra_bytes: int) -> "StageBudget":

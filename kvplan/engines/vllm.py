@@ -1198,7 +1198,10 @@ class VLLM(Engine):
                  + self.rocm_moe_padding_bytes(spec, gpu, weights, settings, st.layers))
             self.check_moe_scratch(spec, gpu, weights, settings, st.stage, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
-            out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other))
+            # V2's persistent buffers: outside the profile, so not taken from the pool (v2_persistent_bytes)
+            persistent = self.v2_persistent_bytes(spec, settings, st.stage)
+            out.append(StageBudget(st.stage, st.layers, total, share, w, act, other, share - w - act - other,
+                                   persistent_bytes=persistent))
         return out
 
     def check_moe_scratch(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings, stage: int,
@@ -2008,6 +2011,48 @@ class VLLM(Engine):
         return (logits + 3 * r(s * spec.vocab_size * 4) + r(1 << 20)
                 + 3 * r(s * 4) + r(s))
 
+    def v2_persistent_bytes(self, spec: ModelSpec, settings: EngineSettings, stage: int) -> int:
+        """The GPU bytes Model Runner V2 keeps for the whole run in buffers it allocates outside the
+        weights' DeviceMemoryProfiler and before the profile (rule ``v2_persistent_buffers``), on
+        pipeline stage ``stage``, with kvplan's defaults (no speculator, LoRA, prompt embeds,
+        watermark, reasoning parser, batch-sharded sampling or custom logits processors); 0 where the
+        deployment does not run on a V2 kvplan plans (``plans_v2``). They sit in no term of vLLM's
+        profile (torch memory allocated before it starts, not in its peak increase), so they never
+        shrink a profiled pool (0.25.0-0.26.0: they come out of the 1 - gpu_memory_utilization
+        headroom); with the KV memory given, vLLM needs them beside it (kvplan.capacity
+        Pool.overcommitted_stage).
+
+        R = max_num_seqs, T = max_num_batched_tokens, V = the vocabulary (model_config.get_vocab_size,
+        not padded), each tensor its own block of the caching allocator (``allocated_bytes``).
+        Every stage (GPUModelRunner.__init__): RequestState's total_len, num_computed_tokens and
+        next_prefill_tokens (int32 [R]) and last_sampled_tokens (int64 [R, 1]); InputBuffers' input_ids
+        (int32 [T]), positions (int64 [T]), is_padding (bool [T]), query_start_loc (int32 [R + 1]),
+        seq_lens and dcp_local_seq_lens (int32 [R]). The last stage (load_model, Sampler and
+        StructuredOutputsWorker): PenaltiesState's prompt_bin_mask (int32 [R, cdiv(V, 32)]) and
+        output_bin_counts (int32 [R, V]); the logit-bias, bad-words and logprob-token-id tables (int32 or
+        fp32 [R, width], widths in vllm_rules._V2_FEATURE_WIDTHS); logits_indices (int32 [R]) and
+        grammar_bitmask (int32 [R, cdiv(V, 32)]). A later stage: the received hidden states and residual
+        (make_empty_intermediate_tensors, [T, hidden] in the model's dtype, the two tensors V1 counts in
+        its profile: ``activation_bytes``). Llama-3.1-8B (V 128,256), R 1,024, T 8,192, one GPU:
+        20,480 + 119,296 + 2 x 16,416,768 + 525,336,576 + 18,354,176 + 4,096 = 576,668,160 B."""
+        if not self.plans_v2(spec):
+            return 0
+        r = allocated_bytes
+        seqs, tokens = settings.max_num_seqs, settings.max_num_batched_tokens
+        # RequestState (int32 total_len, num_computed_tokens, next_prefill_tokens; int64 last_sampled_tokens)
+        # and InputBuffers (input_ids, positions, is_padding, query_start_loc, seq_lens, dcp_local_seq_lens)
+        total = 3 * r(4 * seqs) + r(8 * seqs)
+        total += r(4 * tokens) + r(8 * tokens) + r(tokens) + r(4 * (seqs + 1)) + 2 * r(4 * seqs)
+        if stage == settings.pp - 1:
+            vocab = spec.vocab_size
+            words = cdiv(vocab, 32)
+            total += r(4 * seqs * words) + r(4 * seqs * vocab)  # prompt_bin_mask, output_bin_counts
+            total += sum(r(4 * seqs * width) for width in self.rule("v2_persistent_buffers").values())
+            total += r(4 * seqs) + r(4 * seqs * words)  # structured outputs: logits_indices, grammar_bitmask
+        if stage > 0:
+            total += 2 * r(tokens * spec.hidden_size * dtype_bytes(spec))
+        return total
+
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
                          layers: range, weights=None) -> int:
         """vLLM's profiled torch peak for one pipeline stage (``weights``: what decides whether the
@@ -2022,7 +2067,8 @@ class VLLM(Engine):
         models without experts) the same forward over T tokens (the same model code, eager:
         model_runner.py 0.25.0 :1324), then ``v2_sampler_bytes`` on the last stage; a later stage's
         received hidden states and residual are allocated in load_model (0.25.0 :361-372), before the
-        profile, so they are not in its peak (V1 allocates them in _dummy_run during the profile)."""
+        profile, so they are not in its peak (V1 allocates them in _dummy_run during the profile): V2 counts them
+        with its other buffers allocated before the profile (``v2_persistent_bytes``)."""
         peak = self.forward_bytes(spec, settings, layers, gpu, weights)
         if self.plans_v2(spec):
             if stage == settings.pp - 1:

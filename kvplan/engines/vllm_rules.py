@@ -66,6 +66,16 @@ RELEASES = (
 #: modular kernel's chunk on 0.14.0-0.17.1 (rule moe_persistent_workspace "triton chunked").
 FUSED_MOE_CHUNK_SIZE = 16 * 1024
 
+#: Model Runner V2's per-request sampler buffers on the GPU (rule v2_persistent_buffers), their widths in
+#: elements a request: vllm/v1/worker/gpu/sample/logit_bias.py MAX_NUM_ALLOWED_TOKEN_IDS, MAX_NUM_LOGIT_BIAS_TOKENS
+#: (int32 ids and fp32 biases), MAX_NUM_STOP_TOKEN_IDS (0.25.0 :10-12, 0.33.0 :20-22); sample/bad_words.py
+#: MAX_BAD_WORDS_TOTAL_TOKENS and MAX_NUM_BAD_WORDS + 1 offsets (0.25.0 :11-12; from 0.28.0 envs.py
+#: VLLM_MAX_BAD_WORDS_TOTAL_TOKENS / VLLM_MAX_NUM_BAD_WORDS, defaults 1,024 and 128); vllm/sampling_params.py
+#: MAX_LOGPROB_TOKEN_IDS (0.25.0 :30, 0.33.0 :35). Every element 4 B.
+_V2_FEATURE_WIDTHS = (("allowed_token_ids", 1024), ("logit_bias_token_ids", 1024), ("logit_bias", 1024),
+                      ("stop_token_ids", 128), ("bad_word_token_ids", 1024), ("bad_word_offsets", 128 + 1),
+                      ("logprob_token_ids", 128))
+
 #: The release a bare ``--engine vllm`` plans for: the newest whose default start-up (CUDA graphs
 #: on, no environment) kvplan models exactly; 0.20.0+ subtract a CUDA-graph estimate by default.
 DEFAULT_RELEASE = "0.19.1"
@@ -733,6 +743,82 @@ RULES = (
          "(:322-362: samples int32 [S], valid bool [S]); compute_topk_scores (logprob.py :111-190) after the "
          "FlashInfer buffers are freed; profile_run (:1022-1052) and InputBatch.make_dummy (:135-228, idx_mapping "
          "int64 :148) AST-identical to 0.32.0"),
+    # -- Model Runner V2's persistent GPU buffers (FINDINGS_h35_v2pers.md): allocated in GPUModelRunner.__init__
+    #    and load_model after the weights' DeviceMemoryProfiler, before the profile, so they are in neither the
+    #    weights nor the profiled peak nor the non-torch increase (torch memory). Value: the per-request widths of
+    #    the feature buffers the sampler keeps on the GPU whatever the requests ask for (StagedWriteTensor with
+    #    uva_instead_of_gpu False: torch.zeros on the device, buffer_utils.py); kvplan.engines.vllm
+    #    VLLM.v2_persistent_bytes sizes them with RequestState, InputBuffers, PenaltiesState's prompt_bin_mask and
+    #    output_bin_counts and StructuredOutputsWorker, and a later stage's intermediate tensors. Host buffers
+    #    (UvaBackedTensor, UvaBufferPool, RequestState.all_token_ids uva_instead_of_gpu=True: pinned CPU memory)
+    #    are not GPU memory. The default settings only: ThinkingBudgetState (0.28.0+, with --reasoning-parser),
+    #    a speculative method, LoRA, prompt embeds, a watermark, batch-sharded sampling, custom logits processors,
+    #    the multimodal EncoderRunner.inputs_embeds and M-RoPE RopeState are off by default (or refused), see the
+    #    findings. A profiled pool (0.25.0-0.26.0) takes them from the 1 - gpu_memory_utilization headroom.
+    Rule("v2_persistent_buffers", "0.8.0", "0.24.0", None,
+         "Model Runner V2 (vllm/v1/worker/gpu/) not planned before 0.25.0 (rule v2_runner_memory)"),
+    Rule("v2_persistent_buffers", "0.25.0", "0.25.1", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.25.0 = 0.25.1): model_runner.py GPUModelRunner.__init__ RequestState :213, "
+         "InputBuffers :221; load_model DeviceMemoryProfiler :279, Sampler :325 (last stage), StructuredOutputsWorker "
+         ":345 (max_num_logits = max_num_reqs x decode_query_len, 1 without a speculator), intermediate tensors :365 "
+         "(non-first stages); states.py RequestState total_len :51, num_computed_tokens :57 (int32 [R]), "
+         "last_sampled_tokens :64 (int64 [R, 1]), draft_tokens :72 ([R, 0] without a speculator: none), "
+         "next_prefill_tokens :79 (int32 [R]), all_token_ids :33 UVA; input_batch.py InputBuffers :23-33 (input_ids "
+         "int32 [T], positions int64 [T], is_padding bool [T], query_start_loc int32 [R + 1], seq_lens and "
+         "dcp_local_seq_lens int32 [R]); sample/sampler.py Sampler.__init__ :49-52; sample/penalties.py "
+         "prompt_bin_mask int32 [R, cdiv(V, 32)] :32, output_bin_counts int32 [R, V] :40; sample/logit_bias.py "
+         "allowed_token_ids :23, logit_bias_token_ids, logit_bias (fp32), stop_token_ids :43 (widths 1,024 / 1,024 / "
+         "1,024 / 128, :10-12); sample/bad_words.py bad_word_token_ids int32 [R, 1,024] :22, bad_word_offsets int32 "
+         "[R, 129] :28; sample/logprob.py LogprobTokenIdsState.token_ids int32 [R, 128] :236 (sampling_params.py "
+         "MAX_LOGPROB_TOKEN_IDS :30); structured_outputs.py logits_indices int32 [R] :14, grammar_bitmask int32 "
+         "[R, cdiv(V, 32)] :17; buffer_utils.py StagedWriteTensor :135-137"),
+    Rule("v2_persistent_buffers", "0.26.0", "0.26.0", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.26.0): model_runner.py RequestState :216, InputBuffers :224, DeviceMemoryProfiler "
+         ":282, Sampler :328, StructuredOutputsWorker :351, intermediate tensors :371; states.py, input_batch.py "
+         "InputBuffers, penalties.py, logit_bias.py, bad_words.py as 0.25.0 (same lines); logprob.py token_ids :243; "
+         "sampler.py :47-50"),
+    Rule("v2_persistent_buffers", "0.27.0", "0.27.1", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.27.0 = 0.27.1): model_runner.py RequestState :237, InputBuffers :246, "
+         "DeviceMemoryProfiler :306, Sampler :352, StructuredOutputsWorker :375, intermediate tensors :395; states.py "
+         "all_token_ids UVA :34, total_len :52, num_computed_tokens :58, last_sampled_tokens :65, draft_tokens :73, "
+         "next_prefill_tokens :80; input_batch.py InputBuffers :23-33; penalties.py :32 / :40; logit_bias.py :23-43; "
+         "bad_words.py :22 / :28; logprob.py :243; structured_outputs.py :14 / :17"),
+    Rule("v2_persistent_buffers", "0.28.0", "0.28.0", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.28.0): model_runner.py RequestState :276, InputBuffers :286, DeviceMemoryProfiler "
+         ":356, Sampler :398, StructuredOutputsWorker :423 (R x decode_query_len), intermediate tensors :445; "
+         "states.py as 0.27.0; input_batch.py InputBuffers :28-38; bad_words.py :22 / :28 take their widths from "
+         "envs.VLLM_MAX_BAD_WORDS_TOTAL_TOKENS / VLLM_MAX_NUM_BAD_WORDS (envs.py :113-114, defaults 1,024 and 128; "
+         "kvplan.vllm_args refuses a VLLM_* variable it does not read); sampler.py :51-54 adds ThinkingBudgetState "
+         "(thinking_budget.py :21-73: GPU tensors only when the reasoning config has start, end and natural-end "
+         "token ids, i.e. with --reasoning-parser; none by default); structured_outputs.py :48 / :51"),
+    Rule("v2_persistent_buffers", "0.29.0", "0.30.0", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.29.0; 0.30.0): model_runner.py RequestState :299 / :312, InputBuffers :309 / :322, "
+         "DeviceMemoryProfiler :380 / :394, BatchSharder :422 / :446 (enable_batch_sharded_sampling, False by "
+         "default: config/vllm.py _validate_batch_sharded_sampling), Sampler :437 / :474 (GPUWatermarkSampler "
+         "only with a watermark config, 0.30.0 :480), StructuredOutputsWorker :463 / :506, intermediate tensors "
+         ":485 / :528; states.py as 0.27.0; input_batch.py InputBuffers :28-38 / :30-40; logit_bias.py stop_token_ids "
+         ":46; logprob.py :245; structured_outputs.py :48 / :51 (0.30.0 :47 / :50); buffer_utils.py (0.30.0) "
+         "NonUvaBuffer: device copies only where UVA is unavailable (is_uva_available: no pinned memory, e.g. WSL)"),
+    Rule("v2_persistent_buffers", "0.31.0", "0.31.0", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.31.0): model_runner.py RequestState :299, InputBuffers :309, DeviceMemoryProfiler "
+         ":373, Sampler :468, StructuredOutputsWorker :501, intermediate tensors :521; sampler.py :65-78 "
+         "(PenaltiesState, LogitBiasState, BadWordsState as LogitsProcessors on a LogitsProcRequestState; custom "
+         "processors only from model_config.logits_processors); penalties.py :40 / :45; logit_bias.py :33-50; "
+         "bad_words.py :30 / :34; logprob.py :247; input_batch.py InputBuffers :25-35; structured_outputs.py :47 / :50"),
+    Rule("v2_persistent_buffers", "0.32.0", "0.32.0", dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.32.0): model_runner.py RequestState :280, InputBuffers :320, DeviceMemoryProfiler "
+         ":390, Sampler :485, StructuredOutputsWorker :518, intermediate tensors :538; states.py all_token_ids :37 "
+         "(on the GPU only with the ngram speculator: use_dense_all_token_ids), total_len :55, num_computed_tokens "
+         ":61, last_sampled_tokens :68, draft_tokens :76, next_prefill_tokens :83; penalties.py :40 / :45; "
+         "structured_outputs.py :84 / :87"),
+    Rule("v2_persistent_buffers", "0.33.0", None, dict(_V2_FEATURE_WIDTHS),
+         "vllm/v1/worker/gpu/ (0.33.0): model_runner.py GPUModelRunner.__init__ :200-368 (RequestState :286, "
+         "InputBuffers :327; pcp_manager only with prefill context parallelism, pcp_manager.py :903), load_model "
+         ":385- (DeviceMemoryProfiler :397, Sampler :495, StructuredOutputsWorker :528, intermediate tensors :547); "
+         "states.py next_prefill_tokens int32 [num_prefill_lookahead = 1 without EAGLE, R] :83; input_batch.py "
+         "InputBuffers :29-39; penalties.py prompt_bin_mask :43, output_bin_counts :48; logit_bias.py :33-50; "
+         "bad_words.py :30 / :34; logprob.py :247; structured_outputs.py :60 / :63; buffer_utils.py StagedWriteTensor "
+         ":159-161"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
