@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, one_line_error
+from helpers import HF_FIXTURES, cli, one_line_error
 from kvplan.errors import BadInputError
 from kvplan.explain import explain
 from kvplan.explain_log import LoggedStartup, from_record, parse_log
@@ -485,12 +485,15 @@ def test_a_0_26_log_of_model_runner_v2_is_planned_with_v2_rules(capsys, tmp_path
                                             r"device's free memory"):
         explain(parse_log(_g26("Asynchronous scheduling is enabled.", loading="and").replace("0.26.0", "0.27.0")),
                 model="gemma3-27b", gpu="h100")
-    # review h31b F5: V2's words for a model with experts (a V2 kvplan has not read): not modelled, naming
-    # the runner, not check_model_runner's "VLLM_USE_V2_MODEL_RUNNER=1: ... plan without it"
-    for model in ("qwen3-30b-a3b", "deepseek-v2-lite"):
-        with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
-                                                r"Model Runner V2's .*read only for models without experts\)\)$"):
-            explain(log, model=model, gpu="h100")
+    # review h31b F5: V2's words for a model with experts whose V2 kvplan has not read (h35: the architectures
+    # of rule v2_moe_mla_architectures are read, OLMoE's is not): not modelled, naming the runner, not
+    # check_model_runner's "VLLM_USE_V2_MODEL_RUNNER=1: ... plan without it"
+    with pytest.raises(BadInputError, match=r"not modelled: the log's 'Model loading took N GiB and' line is "
+                                            r"Model Runner V2's .*read for models with experts only for .*not "
+                                            r"OlmoeForCausalLM\)\)$"):
+        explain(log, model=str(HF_FIXTURES / "olmoe-1b-7b-0924.json"), gpu="h100")
+    # h35: Qwen3-30B-A3B's V2 (Qwen3MoeForCausalLM, read) is planned on V2
+    assert explain(log, model="qwen3-30b-a3b", gpu="h100").modelled
     # the V1 runner's words on a 0.26.0 log of a dense model: planned on V1, exit 0
     path = tmp_path / "g26.log"
     path.write_text(_g26("Asynchronous scheduling is disabled."))

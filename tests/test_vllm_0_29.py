@@ -78,20 +78,18 @@ def test_llama_figures_beside_the_blocks(capsys):
     assert eng.plans_v2(spec) and eng.v2_sampler_bytes(spec, eng.settings(gpu, spec=spec)) == 374_366_720
 
 
-@pytest.mark.parametrize("model, gpu, tp, given, hub", [
-    ("qwen3-30b-a3b", "h100", "1", "14002304205", "Qwen/Qwen3-30B-A3B"),
-    ("deepseek-v3", "h200", "8", "45994277463", "deepseek-ai/DeepSeek-V3"),
+@pytest.mark.parametrize("model, gpu, tp, given, hub, activation", [
+    ("qwen3-30b-a3b", "h100", "1", "14002304205", "Qwen/Qwen3-30B-A3B", 930_656_768),
+    ("deepseek-v3", "h200", "8", "45994277463", "deepseek-ai/DeepSeek-V3", 2_678_482_534),
 ])
-def test_moe_and_mla_refused_on_v2_by_default(capsys, model, gpu, tp, given, hub):
-    code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--tp", tp, "--engine", "vllm==0.29.0",
-                         "--kv-cache-memory-bytes", given)
-    line = one_line_error(err)
-    assert code == 2 and out == ""
-    assert line.startswith(f"kvplan: error: vllm==0.29.0 runs {model} on Model Runner V2 (vllm/v1/worker/gpu/), "
-                           f"whose profile run kvplan has read only for models without experts, by default: every "
-                           f"model, with experts, MLA or state-space layers too")
-    assert line.endswith("plan it with VLLM_USE_V2_MODEL_RUNNER=0 in front of a --from-vllm command that gives "
-                         "--kv-cache-memory-bytes, or use --engine vllm==0.28.0")
+def test_moe_and_mla_planned_on_v2_by_default(capsys, model, gpu, tp, given, hub, activation):
+    """Before h35 refused (exit 2, "read only for models without experts"); now planned on V2 (rule
+    v2_moe_mla_architectures, tests/test_vllm_v2_moe.py): V1's blocks, V2's activation peak."""
+    got = _plan(capsys, model, "--gpu", gpu, "--tp", tp, "--engine", "vllm==0.29.0", "--kv-cache-memory-bytes", given)
+    v1 = _plan(capsys, "--gpu", gpu, "--engine", "vllm==0.29.0", "--from-vllm", f"VLLM_USE_V2_MODEL_RUNNER=0 vllm "
+               f"serve {hub} --tensor-parallel-size {tp} --kv-cache-memory-bytes {given}")
+    assert (got["num_blocks"], got["kv_cache_tokens"]) == (v1["num_blocks"], v1["kv_cache_tokens"])
+    assert got["activation_bytes"] == activation < v1["activation_bytes"]
 
 
 @pytest.mark.parametrize("gpu, command, blocks, per_request, tokens, weights, activation", [

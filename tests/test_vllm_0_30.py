@@ -3,8 +3,9 @@
 - The memory accounting is 0.29.0's (memory_profiling, Worker.determine_available_memory and init_device
   AST-identical): the profiled pool stays refused (rule non_kv_from_free_memory) and a plan needs
   --kv-cache-memory-bytes.
-- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models are refused
-  by default and planned on V1 with VLLM_USE_V2_MODEL_RUNNER=0, as on 0.29.0.
+- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models plan on
+  V1 with VLLM_USE_V2_MODEL_RUNNER=0 as on 0.29.0, and by default on V2 for the architectures of rule
+  v2_moe_mla_architectures (h35, tests/test_vllm_v2_moe.py); other ones are refused there.
 - Pages, grouping, the null block, the start-up check and auto-fit are 0.29.0's for the kinds kvplan plans
   (the new kv_cache_utils.py branches are HiSparse and GLM-5-Next only): the same blocks for the same bytes.
 - What is refused anew: multimodal prefix-LM models on compute capability 10.x (a composite attention

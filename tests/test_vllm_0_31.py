@@ -3,8 +3,9 @@
 - The memory accounting is 0.30.0's where kvplan plans (memory_profiling AST-identical; the profiled branch
   of Worker.determine_available_memory runs under a 20 MiB max_split_size_mb, still a free-memory drop):
   the profiled pool stays refused (rule non_kv_from_free_memory) and a plan needs --kv-cache-memory-bytes.
-- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models are refused
-  by default and planned on V1 with VLLM_USE_V2_MODEL_RUNNER=0, as on 0.30.0. V2's dummy idx_mapping is
+- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models plan on
+  V1 with VLLM_USE_V2_MODEL_RUNNER=0 as on 0.30.0, and by default on V2 for the architectures of rule
+  v2_moe_mla_architectures (h35, tests/test_vllm_v2_moe.py); other ones are refused there. V2's dummy idx_mapping is
   int32 again (rule v2_runner_memory): its sampler peak is 4,096 B lower for 1,024 rows (the forward binds).
 - Pages, grouping, the null block, the start-up check and auto-fit are 0.30.0's for the kinds kvplan plans
   (the new block_stride_alignment rounding is 1 for them): the same blocks for the same bytes.

@@ -3,8 +3,9 @@
 - The memory accounting is 0.31.0's where kvplan plans (memory_profiling textually identical; request_memory
   may subtract weights held by another process, only under --load-format ipc_cache, refused): the profiled
   pool stays refused (rule non_kv_from_free_memory) and a plan needs --kv-cache-memory-bytes.
-- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models are refused
-  by default and planned on V1 with VLLM_USE_V2_MODEL_RUNNER=0, as on 0.31.0. V2's dummy idx_mapping is
+- Model Runner V2 is still the default for every model (rule v2_default_all): MoE / MLA models plan on
+  V1 with VLLM_USE_V2_MODEL_RUNNER=0 as on 0.31.0, and by default on V2 for the architectures of rule
+  v2_moe_mla_architectures (h35, tests/test_vllm_v2_moe.py); other ones are refused there. V2's dummy idx_mapping is
   int64 again (rule v2_runner_memory): its sampler peak is 0.30.0's, 4,096 B above 0.31.0's (the forward binds).
 - Pages, grouping, the null block, the start-up check and auto-fit are 0.31.0's for the kinds kvplan plans
   (bytes per block now by KV-cache layout and each layer's block-stride alignment, 1 for them at block 16).

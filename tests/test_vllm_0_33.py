@@ -8,7 +8,8 @@
   copy of the [S, vocab] logits, then FlashInfer's top_k_mask_logits output and softmax (two more float32
   [S, vocab]) and a 1 MiB row-state buffer. Dense models are planned on V2 where FlashInfer samples (NVIDIA
   8.0-11.x); the blocks for given bytes are 0.32.0's, the activation peak grows (the sampler binds at 1,024
-  rows for Llama-3.1-8B on an H100). MoE / MLA / state-space models stay refused on V2, as 0.32.0.
+  rows for Llama-3.1-8B on an H100). MoE / MLA models plan on V2 as 0.32.0's for the architectures of rule
+  v2_moe_mla_architectures (h35, tests/test_vllm_v2_moe.py); state-space models stay refused there.
 - Pages, grouping, the null block, the start-up check, auto-fit and window admission are 0.32.0's (moved to
   v1/core/kv_cache_planning.py): on V1 the same blocks for the same bytes as 0.32.0.
 - What is refused anew: --kv-cache-dtype float16 / bfloat16 other than the model dtype (vLLM refuses to

@@ -110,7 +110,7 @@ def test_window_layers_reserve_pp_plus_one_steps_with_async_on_v2_0_26(capsys):
 
 
 def test_what_stays_refused_on_v2(capsys):
-    """AMD (V2 not read on ROCm), an MoE model forced onto V2, the listed MoE architectures, and the V2
+    """AMD (V2 not read on ROCm), an MoE model whose V2 model code is not read forced onto V2, and the V2
     runner of a release before 0.25.0: one line each, exit 2."""
     code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "mi300x", "--engine", "vllm==0.25.1",
                          "--enforce-eager")
@@ -123,17 +123,32 @@ def test_what_stays_refused_on_v2(capsys):
         code, out, err = cli(capsys, "capacity", "llama3.1-8b", "--gpu", "mi300x", "--engine", release,
                              "--kv-cache-memory-bytes", "60709920769")
         assert code == 2 and out == "" and "whose memory kvplan has read on CUDA only, not on ROCm" in one_line_error(err)
+    # h35 (rule v2_moe_mla_architectures): Qwen3-30B-A3B forced onto V2 is planned there; gpt-oss (an
+    # architecture whose V2 model code kvplan has not read) is refused
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.26.0", "--from-vllm",
                          "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve Qwen/Qwen3-30B-A3B --enforce-eager")
+    assert code == 0, err
+    code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.26.0", "--from-vllm",
+                         "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve openai/gpt-oss-20b --enforce-eager")
     assert code == 2 and one_line_error(err) == (
         "kvplan: error: VLLM_USE_V2_MODEL_RUNNER=1: vllm==0.26.0 runs Model Runner V2 (vllm/v1/worker/gpu/), whose "
-        "profile run kvplan has read only for models without experts; plan without it")
+        "profile run kvplan has read for models with experts only for DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, "
+        "MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM (the model code read against V1's; rule "
+        "v2_moe_mla_architectures), not GptOssForCausalLM; plan without it")
     code, out, err = cli(capsys, "capacity", "--gpu", "h100", "--engine", "vllm==0.24.0", "--from-vllm",
                          "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve google/gemma-3-27b-it --enforce-eager")
     assert code == 2 and "whose profile run kvplan does not model; plan without it" in one_line_error(err)
-    # the MLA check: V2 is read for models without MLA layers (a dense MLA spec would be refused)
-    assert get_engine("vllm==0.25.1").v2_unplanned(load_model("deepseek-v2-lite")) == (
-        "whose profile run kvplan has read only for models without experts")
+    # h35: DeepSeek-V2-Lite (experts and MLA, DeepseekV2ForCausalLM) is read on V2; the same spec under an
+    # architecture whose model code was not read is not, nor before 0.25.0
+    import dataclasses
+
+    lite = load_model("deepseek-v2-lite")
+    assert get_engine("vllm==0.25.1").v2_unplanned(lite) is None
+    assert get_engine("vllm==0.25.1").v2_unplanned(dataclasses.replace(lite, architecture="MiniCPM3ForCausalLM")) == (
+        "whose profile run kvplan has read for models with experts only for DeepseekV2ForCausalLM, "
+        "DeepseekV3ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM (the model code read "
+        "against V1's; rule v2_moe_mla_architectures), not MiniCPM3ForCausalLM")
+    assert get_engine("vllm==0.24.0").v2_unplanned(lite) == "whose profile run kvplan does not model"
 
 
 def test_v2_runner_rule_by_release():

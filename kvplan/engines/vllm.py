@@ -243,6 +243,36 @@ def _capability_text(cc: tuple[int, int] | None) -> str:
     return "none (not CUDA)" if cc is None else f"{cc[0]}.{cc[1]}"
 
 
+def v2_unplanned_at(spec, release: Release) -> str | None:
+    """Why kvplan does not plan ``spec`` on ``release``'s Model Runner V2, None where it does
+    (``VLLM.v2_unplanned``): V2 read from 0.25.0 (rule ``v2_runner_memory``), not with state-space layers,
+    and with experts or MLA layers (FINDINGS_h35_v2moe.md) only for the architectures whose model code
+    rule ``v2_moe_mla_architectures`` read (the same profile forward as V1's), not with DeepSeek sparse
+    attention (indexed MLA layers, whose V2 path kvplan has not read)."""
+    from kvplan.layers import MLAIndexed
+
+    read = BOOK.value("v2_moe_mla_architectures", release)
+    if BOOK.value("v2_runner_memory", release) is None:
+        return "whose profile run kvplan does not model"  # read from 0.25.0 on
+    if spec.moe is not None and read is None:
+        return "whose profile run kvplan has read only for models without experts"
+    if any(_states(spec)):
+        return "whose profile run kvplan has read only for models without state-space layers"
+    if spec.moe is None and not spec.has_mla:
+        return None
+    if read is None:
+        return "whose profile run kvplan has read only for models without MLA layers"
+    if any(isinstance(k, MLAIndexed) for k in set(spec.layers)):
+        return ("whose profile run kvplan has not read for DeepSeek sparse attention (indexed MLA layers: "
+                "the indexer and its model code)")
+    if spec.architecture not in read:
+        what = "experts" if spec.moe is not None else "MLA layers"
+        named = spec.architecture or "a spec that names no architecture"
+        return (f"whose profile run kvplan has read for models with {what} only for {', '.join(read)} (the model "
+                f"code read against V1's; rule v2_moe_mla_architectures), not {named}")
+    return None
+
+
 def _capability_range_text(bounds: tuple[tuple[int, int], tuple[int, int]]) -> str:
     """((10, 0), (11, 0)) -> '10.x'; ((9, 0), (9, 1)) -> '9.0'."""
     (major, minor), below = bounds
@@ -483,18 +513,11 @@ class VLLM(Engine):
 
     def v2_unplanned(self, spec) -> str | None:
         """Why kvplan does not plan ``spec`` on this release's Model Runner V2 (None: it does, rule
-        ``v2_runner_memory``: 0.25.0+, models without experts, state-space or MLA layers; on 0.33.0 the
-        dummy sampler's warm-up pass is read for the GPUs where it samples through FlashInfer only, which
-        ``v2_sampler_bytes`` refuses elsewhere)."""
-        if self.rule("v2_runner_memory") is None:
-            return "whose profile run kvplan does not model"  # read from 0.25.0 on
-        if spec.moe is not None:
-            return "whose profile run kvplan has read only for models without experts"
-        if any(_states(spec)):
-            return "whose profile run kvplan has read only for models without state-space layers"
-        if spec.has_mla:
-            return "whose profile run kvplan has read only for models without MLA layers"
-        return None
+        ``v2_runner_memory``: 0.25.0+, models without state-space layers, and with experts or MLA layers
+        only for the architectures of rule ``v2_moe_mla_architectures`` without DeepSeek sparse attention;
+        on 0.33.0 the dummy sampler's warm-up pass is read for the GPUs where it samples through FlashInfer
+        only, which ``v2_sampler_bytes`` refuses elsewhere)."""
+        return v2_unplanned_at(spec, self.release)
 
     def plans_v2(self, spec) -> bool:
         """Whether kvplan plans ``spec`` on this release's Model Runner V2: it runs there
@@ -505,15 +528,17 @@ class VLLM(Engine):
     def check_model_runner(self, spec) -> None:
         """kvplan models the V1 model runner's profile run (vllm/v1/worker/gpu_model_runner.py) and,
         from 0.25.0 (rule ``v2_runner_memory``, FINDINGS_h31_v2run.md), Model Runner V2's
-        (vllm/v1/worker/gpu/model_runner.py) for models without experts, state-space or MLA layers --
-        every model V2 runs by default there but the three MoE architectures. Refused where the
-        deployment runs V2 and kvplan has not read it: VLLM_USE_V2_MODEL_RUNNER=1 on a release that
-        has Model Runner V2 (0.12.0+), and, with the variable unset, an architecture the release runs
+        (vllm/v1/worker/gpu/model_runner.py) for models without state-space layers, with experts or MLA
+        layers only for the architectures of rule ``v2_moe_mla_architectures`` (FINDINGS_h35_v2moe.md:
+        DeepSeek-V2/V3, Mixtral, Qwen2-MoE, Qwen3-MoE) and not with DeepSeek sparse attention
+        (``v2_unplanned``). Refused where the deployment runs V2 and kvplan has not read it:
+        VLLM_USE_V2_MODEL_RUNNER=1 on a release that has Model Runner V2 (0.12.0+), and, with the
+        variable unset, an architecture the release runs
         on V2 by default (rule ``v2_model_runner_architectures``: Qwen3ForCausalLM in 0.22.0-0.22.1,
         LlamaForCausalLM, MistralForCausalLM and Qwen3ForCausalLM in 0.23.0, also
         DeepseekV2ForCausalLM, GraniteMoeForCausalLM and Qwen2MoeForCausalLM in 0.24.0; only those
-        three from 0.25.0, 0.26.0 adds three more), a spec naming no architecture there, and MLA
-        models (dense: rule ``v2_model_runner_dense``) from 0.25.0. VLLM_USE_V2_MODEL_RUNNER=0 keeps
+        three from 0.25.0, 0.26.0 adds three more; every model from 0.29.0, rule ``v2_default_all``),
+        a spec naming no architecture there. VLLM_USE_V2_MODEL_RUNNER=0 keeps
         every model on V1. The refusal says that a quantized checkpoint runs V1 only where the
         release says so (rule ``v2_model_runner_skips_quantized``: 0.22.0-0.23.0)."""
         v2 = self.rule("v2_model_runner_architectures")
@@ -521,8 +546,8 @@ class VLLM(Engine):
             return
         why = self.v2_unplanned(spec)
         dense = spec.moe is None and not any(_states(spec))
-        if why is None and (self.use_v2_model_runner or dense):
-            return  # planned on V2 (VLLM.activation_bytes), or V1 for an MoE model outside the set
+        if why is None:
+            return  # planned on V2 where it runs there (VLLM.activation_bytes), else on V1
         runner = f"Model Runner V2 (vllm/v1/worker/gpu/), {why or 'whose profile run kvplan does not model'}"
         if self.use_v2_model_runner:
             raise BadInputError(f"VLLM_USE_V2_MODEL_RUNNER=1: {self.name} runs {runner}; plan without it")
@@ -533,10 +558,7 @@ class VLLM(Engine):
             return bool(set(BOOK.value("v2_model_runner_architectures", rel) or ())
                         & ({spec.architecture} if spec.architecture else set(v2)))
         def planned(rel: Release) -> bool:  # kvplan plans ``spec`` there by default: on V1, or on a V2 it has read
-            if not on_v2(rel):
-                return True
-            return (dense and not spec.has_mla and BOOK.value("v2_runner_memory", rel) is not None
-                    and BOOK.value("v2_model_runner_dense", rel))
+            return not on_v2(rel) or v2_unplanned_at(spec, rel) is None
         # the newest earlier release kvplan plans the architecture (any, without one) on by default
         earlier = next(rel for rel in reversed(BOOK.releases) if rel < self.release and planned(rel))
         # where the profiled pool is refused (rule non_kv_from_free_memory: 0.27.0), V1 too needs the KV memory given
@@ -2063,16 +2085,26 @@ class VLLM(Engine):
         IntermediateTensors, :500-501) and the dummy sampler on the last stage only (:6353-6357). The
         WorkspaceManager is every worker's (gpu_worker.py 0.25.1 :379-381), so a stage's MoE layers
         take and keep the workspace whether or not a sampler follows: every stage's forward counts it
-        (``forward_bytes``), and the last stage's sampler peak too. On Model Runner V2 (``runs_v2``;
-        models without experts) the same forward over T tokens (the same model code, eager:
-        model_runner.py 0.25.0 :1324), then ``v2_sampler_bytes`` on the last stage; a later stage's
-        received hidden states and residual are allocated in load_model (0.25.0 :361-372), before the
-        profile, so they are not in its peak (V1 allocates them in _dummy_run during the profile): V2 counts them
-        with its other buffers allocated before the profile (``v2_persistent_bytes``)."""
+        (``forward_bytes``), and the last stage's sampler peak too. On Model Runner V2 (``plans_v2``:
+        models without experts or MLA layers, and those of rule ``v2_moe_mla_architectures``) the same
+        forward over T tokens (the same model code, eager: model_runner.py 0.25.0 :1324; with experts the
+        same Triton experts and workspace shapes, whichever experts the dummy tokens reach; MLA layers take
+        the same attn_metadata-None branch: FINDINGS_h35_v2moe.md), then ``v2_sampler_bytes`` plus the kept
+        MoE workspace on the last stage; a later stage's received hidden states and residual are allocated
+        in load_model (0.25.0 :361-372), before the profile, so they are not in its peak (V1 allocates them
+        in _dummy_run during the profile): V2 counts them with its other buffers allocated before the profile
+        (``v2_persistent_bytes``). Qwen3-30B-A3B, H100 defaults (T = 8,192, S = 1,024): max(761,685,606
+        (the forward with the 536,870,912 B workspace), 393,785,856 (V2 sampler) + 536,870,912) = 930,656,768 B
+        on 0.29.0, max(761,685,606, 2,259,990,016 + 536,870,912) = 2,796,860,928 B on 0.33.0 (V1: 2,344,364,032
+        + 536,870,912 = 2,881,234,944)."""
         peak = self.forward_bytes(spec, settings, layers, gpu, weights)
         if self.plans_v2(spec):
             if stage == settings.pp - 1:
-                peak = max(peak, self.v2_sampler_bytes(spec, settings, gpu))
+                # the fused-MoE workspace the forward took stays in the worker's WorkspaceManager through
+                # the dummy sampler, as on V1 (one manager for both runners: gpu_worker.py Worker.init_device,
+                # init_workspace_manager 0.29.0 :450, 0.33.0 :558); 0 for a model without experts
+                peak = max(peak, self.v2_sampler_bytes(spec, settings, gpu)
+                           + self.moe_workspace_bytes(spec, settings, layers, gpu, weights))
             return peak
         if stage == settings.pp - 1:
             peak = max(peak, self.sampler_bytes(spec, gpu, settings)

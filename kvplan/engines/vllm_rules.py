@@ -20,8 +20,9 @@ default for Qwen3ForCausalLM, 0.23.0 also for LlamaForCausalLM and MistralForCau
 also for three MoE architectures (rule ``v2_model_runner_architectures``; 0.26.0 adds three
 more, 0.27.0 and 0.28.0 one each), which are refused there unless VLLM_USE_V2_MODEL_RUNNER=0, and
 0.25.0-0.28.0 for every model without experts or state-space layers (rule ``v2_model_runner_dense``), whose V2
-memory path is planned on 0.25.0-0.28.0 (rule ``v2_runner_memory``; not MLA models, not on AMD; no
-CUDA-graph estimate on V2; on 0.27.0-0.28.0 with the KV memory given, as V1 there).
+memory path is planned on 0.25.0-0.28.0 (rule ``v2_runner_memory``; not on AMD; no CUDA-graph estimate on V2;
+on 0.27.0-0.28.0 with the KV memory given, as V1 there), with experts or MLA layers for the architectures of
+rule ``v2_moe_mla_architectures`` (FINDINGS_h35_v2moe.md: V2's profile forward is V1's).
 0.27.1 is 0.27.0 for everything kvplan reads: its Python differs from 0.27.0's only in
 vllm/model_executor/models/qwen3_dspark.py (the DSpark drafter now passes quant_config to its layers;
 kvplan plans no DSpark speculative method) and _version.py, and its requirements/, cmake/, csrc/,
@@ -34,7 +35,9 @@ V2's dummy idx_mapping (int64, rule ``v2_runner_memory``), the V2 architecture l
 ``v2_model_runner_architectures``) and one more KV dtype left out (``nvfp4_4over6``). 0.29.0 was read
 against 0.28.0 (docs/findings/FINDINGS_h33_v29.md): memory_profiling is unchanged, so it too is planned
 with the KV memory given only; Model Runner V2 runs every model by default (rule ``v2_default_all``:
-no architecture list), so models with experts, MLA or state-space layers are refused unless
+no architecture list), so models with state-space layers, and with experts or MLA layers of an
+architecture rule ``v2_moe_mla_architectures`` does not list (DeepSeek-V2/V3, Mixtral, Qwen2-MoE and
+Qwen3-MoE are planned on V2 from h35, FINDINGS_h35_v2moe.md), are refused unless
 VLLM_USE_V2_MODEL_RUNNER=0 (their V1 paths compare as 0.28.0's); the start-up check holds back the null
 block (kvplan.paging rule ``null_block_in_check``), head-size-256 models on compute capability 10.x / 11.x
 (rule ``fa4_hd256_block``), unequal page sizes (paging rule ``unify_page_sizes``) and refined fp8 expert
@@ -99,6 +102,11 @@ KV_CACHE_DTYPES_NOT_MODELLED = ("turboquant_k8v4", "turboquant_4bit_nc", "turboq
 _RUNNER = "vllm/v1/worker/gpu_model_runner.py: GPUModelRunner.profile_run / _dummy_sampler_run"
 _TOPK = "vllm/v1/sample/ops/topk_topp_sampler.py: TopKTopPSampler.__init__, apply_top_k_top_p"
 _ARGS = "vllm/engine/arg_utils.py: EngineArgs._set_default_args (default_max_num_batched_tokens/seqs)"
+#: Architectures whose Model Runner V2 profile run kvplan has read with experts or MLA layers (rule
+#: v2_moe_mla_architectures, FINDINGS_h35_v2moe.md): registry.py builds them from models/deepseek_v2.py,
+#: mixtral.py, qwen2_moe.py and qwen3_moe.py (0.25.0-0.33.0), which read nothing of the runner.
+V2_MOE_MLA_READ = ("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM", "MixtralForCausalLM", "Qwen2MoeForCausalLM",
+                   "Qwen3MoeForCausalLM")
 
 # -- rows of rule fp8_kv_start_mla shared by several releases (see that rule)
 #: registry.py _TRANSFORMERS_SUPPORTED_MODELS, release by release (rule transformers_backend_moved).
@@ -627,9 +635,10 @@ RULES = (
     #    and 0.27.0 (FINDINGS_h31_v27v2.md; its profiled pool is refused, rule non_kv_from_free_memory):
     #    None where it is not read (VLLM.check_model_runner refuses V2 there), else whether
     #    Sampler.apply_sampling_params copies the dummy logits to a new float32 tensor. kvplan.engines.vllm
-    #    VLLM.v2_sampler_bytes / activation_bytes plan V2 for models without experts, state-space or MLA
-    #    layers on CUDA: profile_run = _dummy_run(max_num_batched_tokens, skip_attn) eager (dp_utils.py
-    #    dispatch_cg_and_sync_dp need_eager=is_profile) + _dummy_sampler_run on S = min(T, max_num_seqs)
+    #    VLLM.v2_sampler_bytes / activation_bytes plan V2 for models without state-space layers on CUDA
+    #    (with experts or MLA layers: rule v2_moe_mla_architectures): profile_run =
+    #    _dummy_run(max_num_batched_tokens, skip_attn) eager (dp_utils.py dispatch_cg_and_sync_dp
+    #    need_eager=is_profile) + _dummy_sampler_run on S = min(T, max_num_seqs)
     #    rows with the SamplingStates defaults (temperature 0, top_k = vocab, top_p 1: no top-k/top-p,
     #    no FlashInfer, gumbel_sample's argmax); profile_cudagraph_memory returns 0 (no CUDA-graph
     #    estimate, with or without --enforce-eager); the non-first stages' intermediate tensors are
@@ -819,6 +828,92 @@ RULES = (
          "InputBuffers :29-39; penalties.py prompt_bin_mask :43, output_bin_counts :48; logit_bias.py :33-50; "
          "bad_words.py :30 / :34; logprob.py :247; structured_outputs.py :60 / :63; buffer_utils.py StagedWriteTensor "
          ":159-161"),
+    # -- Model Runner V2 with experts or MLA layers (FINDINGS_h35_v2moe.md): the architectures whose V2 profile
+    #    run kvplan has read against V1's, None where none is. For them the profile forward is V1's (the same
+    #    model code over the same T = max_num_batched_tokens dummy tokens, attention skipped, eager), so
+    #    VLLM.activation_bytes takes forward_bytes as on V1 (the fused-MoE workspace included, rule
+    #    moe_persistent_workspace) and, on the last stage, V2's dummy sampler (rule v2_runner_memory) plus the
+    #    workspace the forward left in the worker's WorkspaceManager. Read for each release:
+    #    * the profile forward: model_runner.py profile_run -> _dummy_run(max_num_tokens, skip_attn=True,
+    #      is_profile=True) -> execute_model's dummy path: dispatch_cg_and_sync_dp(need_eager=is_profile),
+    #      InputBatch.make_dummy (input_ids and positions zero, as V1's persistent input_ids), no block tables
+    #      or slot mappings with skip_attn, so attn_metadata None, set_forward_context(..., is_padding=
+    #      input_batch.is_padding), self.model(**model_inputs): an MLA layer takes MLAAttention.forward_impl's
+    #      attn_metadata-None branch as on V1 (rule mla_forward_read: the chunked_prefill_workspace_size x
+    #      heads x (qk_nope + v) tensor, a property of the config, and the zero-filled output; the KV write
+    #      is skipped: unified_mla_kv_cache_update without a slot mapping, V1's do_kv_cache_update returns on
+    #      the empty profile-time cache, v1/attention/backend.py);
+    #    * the fused-MoE workspace: gpu_worker.py Worker.init_device builds one WorkspaceManager for both
+    #      runners (one lane without DSpark, speculative decoding refused), TritonExperts.workspace_shapes
+    #      (M, topk, max(N', K)), (M, topk, max(N, K)), (M, K) and _prepare_expert_assignment /
+    #      moe_align_block_size (sorted ids topk_ids.numel() + E x (block - 1), shapes only) size nothing by
+    #      the routing, so which experts the dummy tokens reach does not change a byte;
+    #    * which experts they reach (is_padding): 0.25.x-0.26.0 VLLM_MOE_SKIP_PADDING defaults to '0', so
+    #      modular_kernel.py's -1 rewrite is off; 0.27.0-0.30.0 it defaults to '1' and make_dummy marks every
+    #      dummy token padding, so fused_topk_router.py _get_padding_mask hands the mask to topk_softmax /
+    #      topk_sigmoid, which write expert id -1 for them (csrc/libtorch_stable/moe/topk_softmax_kernels.cu
+    #      :232-237, :551-557), where V1 (no is_padding before 0.31.0) routes them all; 0.31.0+ make_dummy
+    #      takes is_padding=not is_profile (False) and V1 marks its dummy tokens unpadded
+    #      (gpu_model_runner.py _prepare_padding_mask): routed alike. randomize_inputs only with dp > 1.
+    #    * the model classes: the modules of these architectures (deepseek_v2.py, mixtral.py, qwen2_moe.py,
+    #      qwen3_moe.py) read nothing of the runner (no is_padding, use_v2_model_runner, get_model_state_cls
+    #      or forward-context field but the DSA indexer's static registration), and they take V2's
+    #      DefaultModelState (model_states/__init__.py resolve_model_state_cls). Other architectures (their
+    #      own model state, e.g. LongcatFlashNgramForCausalLM; the new-style vllm/models/ trees that read
+    #      is_padding: DeepSeek-V3.2 / V4, Kimi K3, ...) and DeepSeek sparse attention are not read: refused.
+    #    Not read: expert parallelism / all-to-all and dp > 1 (refused on V1 too, moe_oracle_experts), AMD
+    #    (V2 refused there: check_kv_pool), state-space layers.
+    Rule("v2_moe_mla_architectures", "0.8.0", "0.24.0", None,
+         "Model Runner V2 not read before 0.25.0 (rule v2_runner_memory)"),
+    Rule("v2_moe_mla_architectures", "0.25.0", "0.26.0", V2_MOE_MLA_READ,
+         "vllm/v1/worker/gpu/model_runner.py (0.25.0 / 0.26.0): profile_run :648 / :673 -> _dummy_run :505 / :530 "
+         "(skip_attn=True, is_profile=True), execute_model :1114 / :1151 (need_eager=is_profile :1162 / :1199, "
+         "InputBatch.make_dummy :1197 / :1234, attention metadata only `if not (dummy_run and "
+         "skip_attn_for_dummy_run)` :1214 / :1251, set_forward_context is_padding :1311 / :1348, eager "
+         "self.model(**model_inputs) :1324 / :1361); input_batch.py make_dummy :103- marks the dummy tokens "
+         "padding (:143), but envs.py VLLM_MOE_SKIP_PADDING defaults to '0' (:1499 / :1521), so "
+         "fused_moe/modular_kernel.py _prepare (:1145-1151 / :1154-1160) keeps the routed topk_ids, as V1; "
+         "gpu_worker.py init_workspace_manager (:381 / :399) for both runners; experts/triton_moe.py "
+         "TritonExperts.workspace_shapes :181, apply :198 (_prepare_expert_assignment :294; fused_moe.py "
+         ":1479 / :1480), moe_align_block_size.py :74-88 (shapes only); "
+         "layers/attention/mla_attention.py MLAAttention.forward :553 / :589, forward_impl :624 / :672 "
+         "(attn_metadata None :658 / :706)"),
+    Rule("v2_moe_mla_architectures", "0.27.0", "0.28.0", V2_MOE_MLA_READ,
+         "vllm/v1/worker/gpu/model_runner.py (0.27.0 / 0.28.0): profile_run :702 / :790, _dummy_run :555 / :633, "
+         "execute_model :1209 / :1408 (need_eager :1257 / :1464, make_dummy :1292 / :1503, metadata test "
+         ":1309 / :1529, set_forward_context is_padding :1410 / :1653, eager forward :1423 / :1666); "
+         "input_batch.py make_dummy marks every dummy token padding (:148 / :165) and envs.py "
+         "VLLM_MOE_SKIP_PADDING defaults to '1' (:1536 / :1595): fused_moe/router/fused_topk_router.py "
+         "_get_padding_mask (:19-23) passes the mask to topk_softmax / topk_sigmoid, which give those tokens "
+         "expert id -1 (csrc/libtorch_stable/moe/topk_softmax_kernels.cu :232-237, :551-557; V1 passes no "
+         "is_padding, so routes them); the grouped top-k router does not read it; experts/triton_moe.py "
+         "TritonExperts.workspace_shapes :197 / :202, apply :214 / :219 (_prepare_expert_assignment :310 / "
+         ":317; fused_moe.py :1538), moe_align_block_size.py :74-88: the same shapes whatever the ids; "
+         "gpu_worker.py init_workspace_manager :406 / :417; mla_attention.py forward :601 / :644, forward_impl "
+         ":687 / :722 (attn_metadata None :722 / :757)"),
+    Rule("v2_moe_mla_architectures", "0.29.0", "0.30.0", V2_MOE_MLA_READ,
+         "vllm/v1/worker/gpu/model_runner.py (0.29.0 / 0.30.0): profile_run :851 / :938, _dummy_run :695 / :775, "
+         "execute_model :1517 / :1631 (need_eager :1578 / :1693, make_dummy :1617 / :1740, metadata test "
+         ":1643 / :1772, set_forward_context is_padding :1763 / :1930, eager forward :1776 / :1948); "
+         "input_batch.py make_dummy :116 / :122 marks every dummy token padding (:165 / :171), "
+         "VLLM_MOE_SKIP_PADDING '1' (envs.py :1583 / :1579): fused_topk_router.py _get_padding_mask :19-23, "
+         "expert id -1 (topk_softmax_kernels.cu :232-237, :551-557), V1 routes them (no is_padding); "
+         "experts/triton_moe.py workspace_shapes :218, apply :235 (_prepare_expert_assignment :335; fused_moe.py "
+         ":1544), moe_align_block_size.py :74-88; gpu_worker.py init_workspace_manager :450 / :462 "
+         "(_num_workspace_lanes :101-107: 2 only with DSpark); mla_attention.py forward :666 / :804, forward_impl "
+         ":744 / :875 (attn_metadata None :779 / :910)"),
+    Rule("v2_moe_mla_architectures", "0.31.0", None, V2_MOE_MLA_READ,
+         "vllm/v1/worker/gpu/model_runner.py (0.31.0 / 0.32.0 / 0.33.0): profile_run :961 / :991 / :1022 "
+         "(randomize_inputs: gpu_worker.py randomize_dummy_inputs, dp > 1 only), _dummy_run :785 / :818 / :839, "
+         "execute_model :1676 / :1719 / :1764 (need_eager :1748 / :1791 / :1840, make_dummy :1795 / :1838 / "
+         ":1888 with is_padding=not is_profile :1802 / :1845 / :1895: the profile's dummy tokens are not "
+         "padding, input_batch.py :177 / :177 / :185; metadata test :1856 / :1899 / :1951, eager forward "
+         ":2007 / :2044 / :2097); V1 marks its dummy tokens unpadded too (gpu_model_runner.py "
+         "_prepare_padding_mask :3472 / :3273 / :3239); experts/triton_moe.py workspace_shapes :226 / :226 / "
+         ":240, apply :243 / :243 / :257 (_prepare_expert_assignment :362 / :362 / :382), "
+         "moe_align_block_size.py :137-151; gpu_worker.py init_workspace_manager :500 / :551 / :558; "
+         "mla_attention.py forward :823 / :813 / :829, forward_impl :894 / :884 / :900 (attn_metadata None "
+         ":929 / :919 / :935)"),
     # -- whether a checkpoint with a quantization_config (or an MoE model) of a default-V2 architecture
     #    stays on V1 (VllmConfig._is_default_v2_model_runner_model): only the refusal's text reads it
     Rule("v2_model_runner_skips_quantized", "0.8.0", "0.21.0", None, "no default-V2 architectures before 0.22.0"),
