@@ -98,21 +98,26 @@ def test_activation_is_v1_forward_or_v2_sampler_plus_workspace(release):
 
 @pytest.mark.parametrize("release", ["0.29.0", "0.33.0"])
 def test_starts_flips_where_the_v2_activation_says(capsys, release):
-    """vLLM starts while weights + activation + other + the given KV memory fit the GPU (Pool.overcommitted_stage):
-    Qwen3-30B-A3B on an H100 starts up to 85,029,027,840 - 61,074,731,008 - activation - other given bytes, one
-    byte more does not (exit 1). V2's smaller activation lets more KV memory start than V1's 2,881,234,944 on
-    0.29.0 (V1 stops at 20,804,626,432 B); on 0.33.0 the warm-up pass lifts it to 2,796,860,928."""
+    """vLLM starts while weights + activation + other + V2's persistent buffers + the given KV memory fit the GPU
+    (Pool.overcommitted_stage): Qwen3-30B-A3B on an H100 starts up to 85,029,027,840 - 61,074,731,008 -
+    activation - other - persistent given bytes, one byte more does not (exit 1). V2's smaller activation lets
+    more KV memory start than V1's 2,881,234,944 on 0.29.0 (V1 stops at 20,804,626,432 B; V2 at 22,075,481,088,
+    its 679,723,520 B of persistent buffers taken: vocab 151,936 at 1,024 requests); on 0.33.0 the warm-up pass
+    lifts the activation to 2,796,860,928 and V2 stops below V1 (20,209,276,928)."""
     model, gpu, tp, given, hub = QWEN
     got = _v2(capsys, model, gpu, tp, given, release)
-    edge = got["gpu_memory_bytes"] - got["weights_bytes"] - got["activation_bytes"] - got["other_bytes"]
+    edge = (got["gpu_memory_bytes"] - got["weights_bytes"] - got["activation_bytes"] - got["other_bytes"]
+            - got["persistent_bytes"])
     assert got["activation_bytes"] == {"0.29.0": 930_656_768, "0.33.0": 2_796_860_928}[release]
+    assert got["persistent_bytes"] == 679_723_520
+    assert edge == {"0.29.0": 22_075_481_088, "0.33.0": 20_209_276_928}[release]
     assert _v2(capsys, model, gpu, tp, str(edge), release)["starts"]
     code, out, err = cli(capsys, "capacity", model, "--gpu", gpu, "--engine", f"vllm=={release}",
                          "--kv-cache-memory-bytes", str(edge + 1), "--json")
     assert code == 1 and '"starts": false' in out
     v1 = _v1(capsys, model, gpu, tp, given, hub, release)
     v1_edge = v1["gpu_memory_bytes"] - v1["weights_bytes"] - v1["activation_bytes"] - v1["other_bytes"]
-    assert v1_edge == 20_804_626_432 < edge
+    assert v1["persistent_bytes"] == 0 and v1_edge == 20_804_626_432
     code, _, _ = cli(capsys, "capacity", "--gpu", gpu, "--engine", f"vllm=={release}", "--from-vllm",
                      f"{V1} {hub} --kv-cache-memory-bytes {v1_edge + 1}", "--json")
     assert code == 1
