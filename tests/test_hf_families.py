@@ -96,6 +96,11 @@ EXPECTED = {
     # every layer: attention (2 KV heads x (64 + 64)) and Mamba 2 in parallel: mamba_d_ssm
     # 1536 = 24 heads x 64, 1 group, state 128, conv 4 (falcon_h1.py)
     "falcon-h1-0.5b": ("falcon_h1", lambda n: 36 * (n * 2 * 128 * B + mamba2(1536, 1, 24, 64, 128, 4))),
+    # the FP8 checkpoint of qwen3-next-80b-a3b-instruct (test_hf_import.py): 12 full layers of 2 KV heads x
+    # (256 + 256); 36 Gated DeltaNet layers of conv (2 x 2048 + 4096) x 3 and state 32 x 128 x 128, in the
+    # model dtype (bf16): the KV cache is not quantized (qwen3_next.py)
+    "qwen3-next-80b-a3b-instruct-fp8": (
+        "qwen3_next", lambda n: 12 * n * 2 * 512 * B + 36 * (8192 * 3 * B + 32 * 128 * 128 * B)),
     # attn_type_list: 10 softmax layers of 8 KV heads x 256; 70 lightning-attention layers,
     # one 128 x 128 matrix per head for 64 heads (minimax_text_01.py, linear_attention_state_shape)
     "minimax-m1": ("minimax_m1", lambda n: 10 * n * 8 * 256 * B + 70 * 64 * 128 * 128 * B),

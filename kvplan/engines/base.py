@@ -415,7 +415,7 @@ class LinearShardMisfit:
 
 
 def fp8_linear_shard_misfit(spec, weights, *, splits: tuple = (), group: int | None = None,
-                            merged: bool = True) -> LinearShardMisfit | None:
+                            merged: bool = True, gdn: str | None = None) -> LinearShardMisfit | None:
     """The first dense linear layer of a block-fp8 checkpoint served as stored (``weights.format``
     fp8, ``spec.weights_block`` [block_n, block_k]) whose tensor-parallel shard the blocks do not
     divide, as vLLM's and SGLang's Fp8LinearMethod.create_weights test it (VLLM / SGLang
@@ -429,31 +429,143 @@ def fp8_linear_shard_misfit(spec, weights, *, splits: tuple = (), group: int | N
     that group. Attention and MLP parts only (dense MLP and shared experts; routed experts:
     ``fp8_expert_shard_misfit``); a part the checkpoint keeps unquantized is not tested. None
     where every shard divides. DeepSeek-V3 at tp 32: layers.0.mlp.down_proj, 18,432 / 32 = 576
-    input columns against 128."""
+    input columns against 128.
+
+    With ``gdn`` (vLLM's Qwen3NextForCausalLM, rule ``gdn_projection_layers``) the Gated DeltaNet
+    projections are tested too, built as that rule says (``GDN_LAYERS``), and whether a layer is
+    quantized is read per module, as vLLM's Fp8Config does (``qwen3_next_fp8_skipped``), not per
+    part: Qwen3-Next-80B-A3B-Instruct-FP8 at tp 8 with expert parallelism, the shared expert's
+    down_proj holds 512 / 8 = 64 input columns against 128. conv1d is built without a quant
+    method (never tested)."""
     from kvplan.shapes import COLUMN, KV_HEADS, ROW, layer_shapes
 
     if weights is None or weights.format != "fp8" or spec.weights_block is None or len(spec.weights_block) != 2:
         return None
     block_n, block_k = spec.weights_block
     quantized = set(weights.quantized_parts) & {"attention", "mlp"}
+    merged_gdn, halved_gdn = GDN_LAYERS[gdn] if gdn is not None else ((), ())
     for layer in range(spec.num_layers):
         params = layer_shapes(spec, layer)
         qkv = any(p.name == "k_proj.weight" for p in params)  # plain attention: one QKVParallelLinear
         for p in params:
-            if not p.is_matrix or p.part not in quantized or p.split not in (COLUMN, KV_HEADS, ROW):
+            if not p.is_matrix or p.split not in (COLUMN, KV_HEADS, ROW):
+                continue
+            if gdn is None:
+                if p.part not in quantized:
+                    continue
+            elif p.part not in ("attention", "mlp", "state_space") or qwen3_next_fp8_skipped(spec, layer, p.name, gdn):
                 continue
             degree = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)),
                           weights.tp)
-            gate_up = p.name.endswith("gate_up_proj.weight")
-            fused = gate_up or (qkv and p.name in ("q_proj.weight", "k_proj.weight", "v_proj.weight"))
+            module = p.name.removesuffix(".weight")
+            gate_up = module.endswith("gate_up_proj")
+            halves = gate_up or module in halved_gdn
+            fused = (gate_up or (qkv and module in ("q_proj", "k_proj", "v_proj")) or module in merged_gdn)
             if degree <= 1 or (fused and not merged) or (not fused and group is not None and degree != group):
                 continue
             if p.split == ROW:
                 side, size, block = "input", p.rank_cols(degree), block_k
             else:
-                side, size, block = "output", p.rank_rows(degree) // (2 if gate_up else 1), block_n
+                side, size, block = "output", p.rank_rows(degree) // (2 if halves else 1), block_n
             if size % block:
-                return LinearShardMisfit(f"layers.{layer}.{p.name.removesuffix('.weight')}", side, size, block, degree)
+                return LinearShardMisfit(f"layers.{layer}.{module}", side, size, block, degree)
+    return None
+
+
+#: How vLLM builds Qwen3-Next's Gated DeltaNet input projections (rule ``gdn_projection_layers``):
+#: value -> (the kvplan tensors that are logical outputs of a merged layer, those of them whose
+#: rows are two logical outputs). out_proj is a RowParallelLinear in every release.
+#:   "in_proj"      0.10.2: one MergedColumnParallelLinear "in_proj" of [qkvz, ba]
+#:   "qkvz, ba"     0.11.0-0.16.0: two ColumnParallelLinear; 0.18.0+: two MergedColumnParallelLinear
+#:                  of one output each (Qwen3-Next's interleaved layout), tested as single layers
+#:   "qkvz, b + a"  0.17.0-0.17.1: in_proj_qkvz of one output, in_proj_ba of [num_v_heads] x 2
+GDN_LAYERS = {
+    "in_proj": (("linear_attn.in_proj_qkvz", "linear_attn.in_proj_ba"), ()),
+    "qkvz, ba": ((), ()),
+    "qkvz, b + a": (("linear_attn.in_proj_ba",), ("linear_attn.in_proj_ba",)),
+}
+
+
+_QKV = ("self_attn.qkv_proj", ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"))
+_SHARED = "mlp.shared_expert."
+#: kvplan tensor (layers.N. and .weight left off) of a Qwen3NextForCausalLM decoder layer -> (vLLM's layer,
+#: the checkpoint modules whose names decide its quant method: a fused layer's packed_modules_mapping
+#: shards), as vllm/model_executor/models/qwen3_next.py builds them under model.layers.N.self_attn /
+#: .linear_attn / .mlp / .mlp.shared_expert (0.11.0-0.33.0; the GDN layer from 0.19.0 in
+#: layers/mamba/gdn_linear_attn.py, from 0.22.0 gdn/qwen_gdn_linear_attn.py); None: conv1d, a
+#: ColumnParallelLinear built without quant_config (never quantized). A name not here: itself.
+QWEN3_NEXT_MODULES = {
+    "q_proj": _QKV, "k_proj": _QKV, "v_proj": _QKV,
+    "o_proj": ("self_attn.o_proj", ("self_attn.o_proj",)),
+    "linear_attn.conv1d": None,
+    "mlp.gate_up_proj": ("mlp.gate_up_proj", ("mlp.gate_proj", "mlp.up_proj")),
+    "mlp.shared_experts.gate_up_proj": (_SHARED + "gate_up_proj", (_SHARED + "gate_proj", _SHARED + "up_proj")),
+    "mlp.shared_experts.down_proj": (_SHARED + "down_proj", (_SHARED + "down_proj",)),
+}
+_IN_PROJ = ("linear_attn.in_proj", ("linear_attn.in_proj_qkvz", "linear_attn.in_proj_ba"))
+#: vLLM 0.10.2 (rule gdn_projection_layers "in_proj"): in_proj_qkvz and in_proj_ba are the shards of one
+#: layer "in_proj" (qwen3_next.py :256-262, packed_modules_mapping :1061); the shared expert's Qwen2MoeMLP
+#: takes no prefix (models/qwen2_moe.py 0.10.2 :77-85), so no name can keep it unquantized (no modules).
+QWEN3_NEXT_MODULES_0_10_2 = {
+    **QWEN3_NEXT_MODULES, "linear_attn.in_proj_qkvz": _IN_PROJ, "linear_attn.in_proj_ba": _IN_PROJ,
+    "mlp.shared_experts.gate_up_proj": ("gate_up_proj", ()), "mlp.shared_experts.down_proj": ("down_proj", ()),
+}
+
+
+def qwen3_next_modules(name: str, gdn: str) -> tuple[str, tuple[str, ...]] | None:
+    """(vLLM's layer, the checkpoint modules that decide its quant method) of kvplan tensor ``name``
+    of a Qwen3NextForCausalLM decoder layer under rule ``gdn_projection_layers`` value ``gdn``."""
+    table = QWEN3_NEXT_MODULES_0_10_2 if gdn == "in_proj" else QWEN3_NEXT_MODULES
+    return table.get(name, (name, (name,)))
+
+
+@lru_cache(maxsize=8)
+def _names(listed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(listed)
+
+
+def _qwen3_next_listed(spec, layer: int, name: str, gdn: str) -> tuple[str, tuple[bool, ...]] | None:
+    """(vLLM's layer of kvplan tensor ``name`` in layer ``layer``, whether modules_to_not_convert names
+    each of its shards), None for a tensor vLLM never quantizes (``qwen3_next_modules``)."""
+    found = qwen3_next_modules(name, gdn)
+    if found is None:
+        return None
+    listed = _names(spec.weights_exclude)
+    return f"model.layers.{layer}.{found[0]}", tuple(f"model.layers.{layer}.{m}" in listed for m in found[1])
+
+
+def qwen3_next_fp8_skipped(spec, layer: int, name: str, gdn: str) -> bool:
+    """Whether vLLM's Fp8Config keeps kvplan tensor ``name`` (its .weight too) of layer ``layer``
+    unquantized: quantization/fp8.py Fp8Config.get_quant_method gives UnquantizedLinearMethod where
+    quantization/utils/quant_utils.py is_layer_skipped finds the layer's name, or every shard's
+    name of a fused layer, in ignored_layers (modules_to_not_convert when no ignored_layers;
+    Fp8Config.from_config), matched exactly (0.10.2 :256-290; 0.19.1 :437-491 prefix_full_match;
+    0.28.0 :602- match_mode "exact", Fp8Config's default, fp8.py :111-113). conv1d is never
+    quantized. A fused layer listed in part is refused before (``qwen3_next_fp8_shard_mix``)."""
+    found = _qwen3_next_listed(spec, layer, name.removesuffix(".weight"), gdn)
+    return found is None or (bool(found[1]) and all(found[1]))
+
+
+def qwen3_next_fp8_shard_mix(spec, weights, gdn: str) -> tuple[str, tuple[str, ...], tuple[bool, ...]] | None:
+    """(vLLM's layer, its shards' modules, whether the checkpoint keeps each unquantized) of the first
+    fused layer of a Qwen3NextForCausalLM fp8 checkpoint whose modules_to_not_convert names some
+    but not all of its shards: quant_utils.py is_layer_skipped raises ValueError ("Detected some
+    but not all shards of ... are quantized", 0.10.2 :281-285) when Fp8Config.get_quant_method
+    asks for the layer, at any tp. Qwen3-Next-80B-A3B-Instruct-FP8 on vLLM 0.10.2, whose
+    in_proj fuses in_proj_qkvz (quantized) and in_proj_ba (listed): model.layers.0.linear_attn.in_proj.
+    None where every fused layer is listed whole or not at all."""
+    if weights is None or weights.format != "fp8" or not spec.weights_exclude:
+        return None
+    from kvplan.shapes import layer_shapes
+
+    for layer in range(spec.num_layers):
+        for p in layer_shapes(spec, layer):
+            if not p.is_matrix or p.part not in ("attention", "mlp", "state_space"):
+                continue
+            found = _qwen3_next_listed(spec, layer, p.name.removesuffix(".weight"), gdn)
+            if found is not None and any(found[1]) and not all(found[1]):
+                shards = qwen3_next_modules(p.name.removesuffix(".weight"), gdn)[1]
+                return found[0], tuple(f"model.layers.{layer}.{m}" for m in shards), found[1]
     return None
 
 

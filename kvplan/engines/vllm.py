@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from kvplan.engines import vllm_rules as R
 from kvplan.engines.base import (AllReduceFusion, Engine, EngineSettings, Release, RuleBook, StageBudget,
                                  fp8_expert_shard_misfit, fp8_linear_shard_misfit, fraction, positive,
-                                 refuse_weights_below, registered_spans)
+                                 qwen3_next_fp8_shard_mix, refuse_weights_below, registered_spans)
 from kvplan.errors import BadInputError
 from kvplan.gpus import GPU
 from kvplan.layers import AttentionWithState, MLALatent, SlidingWindow, StateSpace
@@ -1605,12 +1605,53 @@ class VLLM(Engine):
         quantization/utils/fp8_utils.py validate_fp8_block_shape, 0.13.0 :1244-1284, 0.19.1 :1425-1473, 0.29.0
         :1197-1245), for a merged QKV / gate_up layer only up to 0.13.0 (rule ``fp8_block_merged_linear_checked``)."""
         merged = self.rule("fp8_block_merged_linear_checked")
-        if (m := fp8_linear_shard_misfit(spec, weights, merged=merged)) is not None:
+        gdn = self.check_fp8_state_space(spec, weights)
+        if (m := fp8_linear_shard_misfit(spec, weights, merged=merged, gdn=gdn)) is not None:
             raise BadInputError(
                 f"{self.name} does not start {spec.name} with fp8 weights at tp {m.degree}: {m.tensor} holds "
                 f"{m.size:,} {m.side} channels a rank, not a multiple of the checkpoint's {m.block}-wide blocks, and "
                 f"vllm/model_executor/layers/quantization/fp8.py Fp8LinearMethod.create_weights raises ValueError "
                 f"({m.value_error}); use another --tp")
+
+    def check_fp8_state_space(self, spec: ModelSpec, weights) -> str | None:
+        """The state-space projections of an fp8 checkpoint (FINDINGS_h35_fp8ssm.md): for Qwen3NextForCausalLM
+        the rule ``gdn_projection_layers`` (how its Gated DeltaNet projections are built, returned for
+        fp8_linear_shard_misfit), after refusing a fused layer whose modules_to_not_convert names some but not
+        all shards (0.10.2's in_proj of in_proj_qkvz and in_proj_ba: quantization/utils/quant_utils.py
+        is_layer_skipped raises ValueError, :281-285, at any tp). Other state-space mixers (Mamba, Mamba-2,
+        lightning attention) of a block-fp8 checkpoint split over tp > 1 are refused: which of their
+        projections vLLM quantizes and merges was not read. None for the others."""
+        if weights is None or weights.format != "fp8" or not any(
+                k.kind in ("state_space", "attention_with_state") for k in spec.layers):
+            return None
+        gdn = None
+        if spec.ssm.type == "gated_deltanet" and spec.architecture == "Qwen3NextForCausalLM":
+            gdn = self.rule("gdn_projection_layers")
+        if gdn is not None:
+            if (mix := qwen3_next_fp8_shard_mix(spec, weights, gdn)) is not None:
+                layer, shards, listed = mix
+                kept = ", ".join(m for m, hit in zip(shards, listed) if hit)
+                quantized = ", ".join(m for m, hit in zip(shards, listed) if not hit)
+                raise BadInputError(
+                    f"{self.name} does not start {spec.name}'s fp8 checkpoint: it builds {layer} as one layer of "
+                    f"{' and '.join(m.split('.')[-1] for m in shards)}, quantization_config.modules_to_not_convert "
+                    f"names {kept} but not {quantized}, and vllm/model_executor/layers/quantization/utils/"
+                    f"quant_utils.py is_layer_skipped raises ValueError (Detected some but not all shards of {layer} "
+                    f"are quantized)" + ("; use --engine vllm==0.11.0 or newer (separate in_proj_qkvz and in_proj_ba "
+                                         "layers)" if layer.endswith(".linear_attn.in_proj") else ""))
+            return gdn
+        if spec.weights_block is None or weights.tp <= 1:
+            return None
+        read = {"mamba1": "Mamba (layers/mamba/mamba_mixer.py MambaMixer: in_proj, x_proj, dt_proj, out_proj)",
+                "mamba2": "Mamba-2 (layers/mamba/mamba_mixer2.py MambaMixer2: in_proj, out_proj)",
+                "lightning": "lightning attention (models/minimax_text_01.py MiniMaxText01LinearAttention: "
+                             "qkv_proj, output_gate, out_proj)"}.get(spec.ssm.type, f"{spec.ssm.type} mixer")
+        block_n, block_k = spec.weights_block
+        raise BadInputError(
+            f"{self.name}: kvplan has not read which of {spec.name}'s {read} projections vLLM quantizes and merges "
+            f"for a block-fp8 checkpoint ({block_n} x {block_k} blocks), and vllm/model_executor/layers/quantization/"
+            f"fp8.py Fp8LinearMethod.create_weights refuses a tensor-parallel shard the blocks do not divide; plan "
+            f"it at --tp 1, or use --engine raw for memory alone")
 
     def moe_oracle_experts(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings) -> str | None:
         """The experts class vLLM 0.20.0+'s oracle (vllm/model_executor/layers/fused_moe/oracle/) picks

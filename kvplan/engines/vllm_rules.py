@@ -1713,6 +1713,39 @@ RULES = (
          "quantization/utils/fp8_utils.py validate_fp8_block_shape (0.14.0 :1395-1443, 0.19.1 :1425-1473, 0.29.0 "
          ":1197-1245, 0.33.0 :1296-1344) returns for it: merged layers are never refused; the row and single "
          "column tests unchanged"),
+    # -- how Qwen3-Next's Gated DeltaNet input projections are built (kvplan.engines.base.GDN_LAYERS,
+    #    VLLM.check_fp8_block_linears): which are merged layers for the block-fp8 shape test and the
+    #    modules that decide their quant method (docs/findings/FINDINGS_h35_fp8ssm.md). out_proj is a
+    #    RowParallelLinear(value_dim, hidden, quant_config) and conv1d a ColumnParallelLinear without
+    #    quant_config in every release; none (no Qwen3NextForCausalLM class) before 0.10.2.
+    Rule("gdn_projection_layers", "0.8.0", "0.10.1.1", None,
+         "no vllm/model_executor/models/qwen3_next.py before 0.10.2"),
+    Rule("gdn_projection_layers", "0.10.2", "0.10.2", "in_proj",
+         "models/qwen3_next.py (0.10.2) Qwen3NextGatedDeltaNet.__init__: in_proj = MergedColumnParallelLinear("
+         "output_sizes=[projection_size_qkvz, projection_size_ba], quant_config) (:256-262), out_proj "
+         "RowParallelLinear (:304-309), conv1d without quant_config (:245-250); Qwen3NextForCausalLM."
+         "packed_modules_mapping 'in_proj': ['in_proj_qkvz', 'in_proj_ba'] (:1061), given to the quant config by "
+         "model_loader/utils.py configure_quant_config (:254-271)"),
+    Rule("gdn_projection_layers", "0.11.0", "0.16.0", "qkvz, ba",
+         "models/qwen3_next.py Qwen3NextGatedDeltaNet.__init__: in_proj_qkvz and in_proj_ba are "
+         "ColumnParallelLinear(output_size=projection_size_qkvz / _ba, quant_config) (0.11.0 :247-261, 0.11.1 "
+         ":293-308, 0.12.0 :289-302, 0.13.0 :289-302, 0.14.0-0.16.0 :296-310), out_proj RowParallelLinear (0.11.0 "
+         ":303-308, 0.13.0 :349-355, 0.16.0 :356-362); packed_modules_mapping has neither (0.11.0 :1031-1038)"),
+    Rule("gdn_projection_layers", "0.17.0", "0.17.1", "qkvz, b + a",
+         "models/qwen3_next.py (0.17.0 = 0.17.1) Qwen3NextGatedDeltaNet: in_proj_qkvz = create_qkvz_proj "
+         "MergedColumnParallelLinear(output_sizes=[2 x key_dim + 2 x value_dim]) (:407-413, :484-498), in_proj_ba = "
+         "MergedColumnParallelLinear(output_sizes=[num_v_heads] * 2) (:417-423): two outputs, let through by "
+         "linear.py _maybe_allow_fp8_block_shape_mismatch (rule fp8_block_merged_linear_checked); "
+         "packed_modules_mapping 'in_proj_qkvz': ['in_proj_qkvz'], 'in_proj_ba': ['in_proj_ba'] (:1321-1330)"),
+    Rule("gdn_projection_layers", "0.18.0", None, "qkvz, ba",
+         "create_qkvz_proj / create_ba_proj: MergedColumnParallelLinear of one output each, [2 x key_dim + 2 x "
+         "value_dim] and [num_v_heads x 2], for Qwen3-Next's gqa_interleaved_layout: models/qwen3_next.py "
+         "0.18.0-0.18.1 (:447-462, :526-562); layers/mamba/gdn_linear_attn.py GatedDeltaNetAttention 0.19.0-0.21.0 (0.19.1 :370-417, "
+         "qwen3_next.py :339 gqa_interleaved_layout=True; 0.21.0 :409-458); layers/mamba/gdn/qwen_gdn_linear_attn.py "
+         "QwenGatedDeltaNetAttention 0.22.0-0.33.0 (0.22.0 :566-613, 0.28.0 :536-583, 0.33.0 :803-850; "
+         "maybe_disable_tp only without gqa_interleaved_layout, 0.33.0 :853-870), out_proj RowParallelLinear "
+         "(0.19.1 :351, 0.33.0 :675-683); packed_modules_mapping maps each to itself (0.19.1 :699-708, 0.33.0 "
+         ":825-834)"),
     # -- whether models/deepseek_v2.py's decoder forward (DeepseekV2 / V3 and the architectures built
     #    on it) was read for the profile run's activations of this release: 0.25.0 rewrote it
     #    (FINDINGS_h30_v25moe.md), and while MoE was refused there nobody read it.
