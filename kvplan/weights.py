@@ -21,8 +21,12 @@ such as q/k norms and sinks, stay in the model dtype); the embedding, lm_head, n
 router stay in the model dtype (vLLM builds the lm_head and the MoE gate without a
 quant method, and fp8/GPTQ/AWQ checkpoints leave them unquantized). mxfp4 covers only
 the routed experts (gpt-oss's quantization_config excludes attention, router,
-embedding and lm_head). A spec's ``quantization.exclude`` names more modules to keep
-unquantized (config.json ``modules_to_not_convert`` / ``ignore``).
+embedding and lm_head). Qwen3-Next's Gated DeltaNet projections (in_proj_qkvz, in_proj_ba,
+out_proj) are quantized with attention and MLPs (kvplan.unquantized.QUANTIZED_STATE_SPACE); other
+state-space mixers stay in the model dtype. A spec's ``quantization.exclude`` (config.json
+``modules_to_not_convert`` / ``ignored_layers`` / ``ignore``) keeps the modules it names unquantized,
+read module by module as the engines read it (kvplan.unquantized: each tensor's module, e.g.
+``model.layers.0.self_attn.o_proj``; a name kvplan cannot map is refused).
 
 Worked numbers (checked against vLLM v0.19 startup logs, whose "model weights" also
 count the rotary cos/sin cache: see kvplan.engines):
@@ -49,6 +53,7 @@ from kvplan.errors import UnknownNameError
 from kvplan.shapes import VOCAB_PADDING
 from kvplan.spec import ModelSpec
 from kvplan.units import cdiv
+from kvplan.unquantized import tensor_quantizable, unquantized
 
 #: Parts of a model a quantized format can touch (ParamCount field names).
 LINEAR_PARTS = ("attention", "mlp", "experts")
@@ -117,39 +122,6 @@ def get_weight_format(name: str, model_dtype: str | None = None) -> WeightFormat
         raise UnknownNameError("weight format", name, list(WEIGHT_FORMATS) + ["auto"]) from None
 
 
-# Module-name keywords of a config's exclusion list -> the parts they keep unquantized.
-_EXCLUDE_KEYWORDS = (
-    ("shared_expert", "mlp"),
-    ("expert", "experts"),
-    ("router", "router"),
-    ("gate.", "router"),
-    ("attn", "attention"),
-    ("attention", "attention"),
-    ("mlp", "mlp"),
-    ("embed", "embedding"),
-    ("lm_head", "lm_head"),
-)
-
-
-def excluded_parts(patterns) -> frozenset[str]:
-    """Parts named by a config's ``modules_to_not_convert`` / ``ignore`` entries.
-
-    ``model.layers.*.self_attn`` -> attention; ``mlp.gate`` -> router; ``lm_head`` ->
-    lm_head. Unrecognised names exclude nothing (documented in docs/capacity.md)."""
-    out = set()
-    for pat in patterns:
-        # compressed-tensors patterns: "re:.*mlp.gate$" -> ".*mlp.gate"
-        low = str(pat).lower().removeprefix("re:").rstrip("$")
-        if low.endswith(".gate") or low.endswith("mlp.gate"):
-            out.add("router")
-            continue
-        for key, part in _EXCLUDE_KEYWORDS:
-            if key in low:
-                out.add(part)
-                break
-    return frozenset(out)
-
-
 def resolve_weight_format(spec: ModelSpec, weights: str | None = None) -> WeightFormat:
     """``--weights`` if given, else the spec's (config.json's) quantization, else its dtype."""
     if weights:
@@ -201,56 +173,86 @@ class Weights:
         return max(self.stages, key=lambda s: s.bytes).stage
 
 
-def _tensor_bytes(p, tp: int | None, fmt: WeightFormat, quantized: frozenset, dtype_bits: int,
-                  vocab_padding: int = VOCAB_PADDING) -> int:
-    """Bytes of one rank's share of tensor ``p``: a matrix of a quantized part in ``fmt``,
-    everything else (vectors, embeddings, norms, routers, excluded parts) in the model dtype
-    (or in ``fmt`` itself when it is a plain dtype); vocabulary rows padded to a multiple of
-    ``vocab_padding`` before the split (kvplan.shapes.Param.rank_rows)."""
-    if p.is_matrix and p.part in quantized:
-        return fmt.matrix_bytes(p.rank_rows(tp, vocab_padding), p.rank_cols(tp), p.count)
-    bits = dtype_bits if fmt.is_quantized else fmt.bits
+@dataclass(frozen=True)
+class Storage:
+    """How ``spec``'s tensors are stored in a format: the format, the parts it quantizes, the model
+    dtype's bits, the architecture (kvplan.unquantized.tensor_quantizable) and what the spec's
+    exclusion list keeps unquantized, per decoder layer (kvplan.unquantized.unquantized)."""
+
+    fmt: WeightFormat
+    parts: frozenset
+    dtype_bits: int
+    arch: str = ""
+    kept: object = None  # kvplan.unquantized.Unquantized, None: nothing listed
+
+    def layer_kept(self, layer: int | None) -> frozenset:
+        """Names of layer ``layer``'s tensors the list keeps unquantized (None: outside the layers)."""
+        return self.kept.layer(layer) if self.kept is not None and layer is not None else frozenset()
+
+    def quantizes(self, p, kept: frozenset = frozenset()) -> bool:
+        """Whether tensor ``p`` is stored in the format (not in the model dtype), ``kept``: its layer's
+        tensors the exclusion list keeps unquantized."""
+        return tensor_quantizable(self.arch, p, self.parts) and p.name not in kept
+
+
+def _tensor_bytes(p, tp: int | None, st: Storage, vocab_padding: int = VOCAB_PADDING,
+                  kept: frozenset = frozenset()) -> int:
+    """Bytes of one rank's share of tensor ``p``: a tensor the format quantizes (``Storage.quantizes``:
+    a matrix of a quantized part the exclusion list does not name) in the format, everything else
+    (vectors, embeddings, norms, routers, listed modules) in the model dtype (or in the format itself
+    when it is a plain dtype); vocabulary rows padded to a multiple of ``vocab_padding`` before the split
+    (kvplan.shapes.Param.rank_rows)."""
+    if st.quantizes(p, kept):
+        return st.fmt.matrix_bytes(p.rank_rows(tp, vocab_padding), p.rank_cols(tp), p.count)
+    bits = st.dtype_bits if st.fmt.is_quantized else st.fmt.bits
     return cdiv(p.rank_numel(tp, vocab_padding) * bits, 8)
 
 
-def _storage(spec: ModelSpec, weights: str | WeightFormat | None) -> tuple[WeightFormat, frozenset, int]:
-    """(the format ``weights`` names for ``spec``, the parts it quantizes, the model dtype's bits)."""
+def weight_storage(spec: ModelSpec, weights: str | WeightFormat | None) -> Storage:
+    """How the format ``weights`` names for ``spec`` stores its tensors (``Storage``)."""
     fmt = weights if isinstance(weights, WeightFormat) else resolve_weight_format(spec, weights)
-    quantized = frozenset(fmt.parts) - excluded_parts(spec.weights_exclude) if fmt.is_quantized else frozenset()
-    return fmt, quantized, WEIGHT_FORMATS[spec.dtype].bits
+    parts = frozenset(fmt.parts)
+    kept = unquantized(spec, parts) if spec.weights_exclude and parts else None
+    return Storage(fmt, parts, WEIGHT_FORMATS[spec.dtype].bits, spec.architecture, kept)
 
 
-def _rank_sum(params, rank_tp: int | None, moe, fmt: WeightFormat, quantized: frozenset, dtype_bits: int,
-              vocab_padding: int = VOCAB_PADDING, splits: tuple = ()) -> tuple[dict[str, int], dict[str, int], int]:
-    """(bytes by part, parameters by part, parameters) of tensors ``params`` on one rank
-    (``rank_tp`` None: whole), routed experts held as ``moe`` (a kvplan.shapes.MoEParallel) says,
-    vocabulary rows padded to ``vocab_padding`` before the split, the engine's ``splits`` rows
-    (part, name prefix, degree; the first that matches) in place of ``rank_tp``."""
-    by, cn, n = {}, {}, 0
+def _rank_sum(params, rank_tp: int | None, moe, st: Storage, vocab_padding: int = VOCAB_PADDING,
+              splits: tuple = (), kept: frozenset = frozenset()
+              ) -> tuple[dict[str, int], dict[str, int], int, frozenset]:
+    """(bytes by part, parameters by part, parameters, the parts holding a quantized tensor) of tensors
+    ``params`` on one rank (``rank_tp`` None: whole), routed experts held as ``moe`` (a
+    kvplan.shapes.MoEParallel) says, vocabulary rows padded to ``vocab_padding`` before the split, the
+    engine's ``splits`` rows (part, name prefix, degree; the first that matches) in place of ``rank_tp``,
+    ``kept`` the names the exclusion list keeps unquantized."""
+    by, cn, n, qparts = {}, {}, 0, set()
     for p in params:
         t = rank_tp
         if t is not None and p.part == "experts":
             p, t = moe.share(p)
         elif t is not None:
             t = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)), t)
-        by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, fmt, quantized, dtype_bits, vocab_padding)
+        by[p.part] = by.get(p.part, 0) + _tensor_bytes(p, t, st, vocab_padding, kept)
+        if st.quantizes(p, kept):
+            qparts.add(p.part)
         k = p.rank_numel(t, vocab_padding)
         cn[p.part] = cn.get(p.part, 0) + k
         n += k
-    return by, cn, n
+    return by, cn, n, frozenset(qparts)
 
 
 def tensors_on_rank(spec: ModelSpec, params, weights: str | WeightFormat | None = None, tp: int = 1,
-                    moe=None) -> tuple[int, int]:
+                    moe=None, layer: int | None = None) -> tuple[int, int]:
     """(parameters, bytes) of tensors ``params`` (``kvplan.shapes`` Params of ``spec``) on one
     tensor-parallel rank, by the rules ``weights_footprint`` applies to the model's own layers:
     the format ``weights`` names (default: the spec's), the tensor-parallel splits, and routed
-    experts held as ``moe`` says (default: a 1/tp slice of each). For modules planned beside
-    the model's layers (a speculative drafter's MTP layer)."""
+    experts held as ``moe`` says (default: a 1/tp slice of each); ``layer``: the decoder layer the
+    tensors belong to, whose modules the exclusion list may keep unquantized (None: no layer's, as
+    for modules planned beside the model's layers: a speculative drafter's MTP layer)."""
     from kvplan.shapes import MoEParallel
 
-    fmt, quantized, dtype_bits = _storage(spec, weights)
-    by, _, n = _rank_sum(params, tp, moe if moe is not None else MoEParallel(tp, 1), fmt, quantized, dtype_bits)
+    st = weight_storage(spec, weights)
+    by, _, n, _ = _rank_sum(params, tp, moe if moe is not None else MoEParallel(tp, 1), st,
+                            kept=st.layer_kept(layer))
     return n, sum(by.values())
 
 
@@ -325,36 +327,38 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
                                 f"modelled for them (give --weights to plan from the architecture)")
         return checkpoint_weights(spec, tp, pp)
     check_parallelism(spec, Parallelism(tp, pp))
-    fmt, quantized, dtype_bits = _storage(spec, weights)
+    st = weight_storage(spec, weights)
+    fmt = st.fmt
     outer = model_shapes(spec)
 
     layers = _layer_shapes(spec)
-    memo: dict[tuple, tuple[dict[str, int], dict[str, int], int]] = {}
+    memo: dict[tuple, tuple[dict[str, int], dict[str, int], int, frozenset]] = {}
+    qparts: set[str] = set()
 
-    def add(parts: dict[str, int], params, rank_tp: int | None, counts: dict[str, int] | None = None) -> int:
+    def add(parts: dict[str, int], params, rank_tp: int | None, counts: dict[str, int] | None = None,
+            layer: int | None = None) -> int:
         """Add ``params``' bytes (and counts) by part; equal layers (one shared tuple, see
-        ``_layer_shapes``) are summed once. Keyed by identity: every keyed object lives
-        until this call returns."""
-        key = (id(params), rank_tp)
+        ``_layer_shapes``) whose exclusions are equal are summed once. Keyed by identity: every
+        keyed object lives until this call returns."""
+        kept = st.layer_kept(layer)
+        key = (id(params), rank_tp, kept)
         hit = memo.get(key)
         if hit is None:
-            hit = _sum(params, rank_tp)
+            hit = _rank_sum(params, rank_tp, moe, st, vocab_padding, splits, kept)
             memo[key] = hit
         for part, b in hit[0].items():
             parts[part] += b
         if counts is not None:
             for part, c in hit[1].items():
                 counts[part] += c
+        qparts.update(hit[3])
         return hit[2]
-
-    def _sum(params, rank_tp):
-        return _rank_sum(params, rank_tp, moe, fmt, quantized, dtype_bits, vocab_padding, splits)
 
     # Whole model, one copy.
     by_part = dict.fromkeys(PARTS, 0)
     total_params = add(by_part, outer, None)
-    for shapes in layers:
-        total_params += add(by_part, shapes, None)
+    for i, shapes in enumerate(layers):
+        total_params += add(by_part, shapes, None, layer=i)
 
     # Per stage, one tensor-parallel rank.
     ranges = pp_stage_ranges(spec.num_layers, pp)
@@ -369,7 +373,7 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
         counts = dict.fromkeys(PARTS, 0)
         params = 0
         for layer in rng:
-            params += add(parts, layers[layer], tp, counts)
+            params += add(parts, layers[layer], tp, counts, layer=layer)
         if s == 0:
             params += add(parts, first, tp, counts)
         if s == len(ranges) - 1:
@@ -385,9 +389,9 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
         total_params=total_params,
         total_bytes=sum(by_part.values()),
         by_part=by_part,
-        quantized_parts=tuple(p for p in PARTS if p in quantized and by_part[p]),
+        quantized_parts=tuple(p for p in PARTS if p in qparts and by_part[p]),
         stages=tuple(stages),
-        by_section=_sections(by_part, outer, fmt, quantized, dtype_bits),
+        by_section=_sections(by_part, outer, st),
         moe_tp=moe.tp,
         moe_ep=moe.ep,
     )
@@ -397,29 +401,40 @@ def _weights_footprint(spec: ModelSpec, weights: str | WeightFormat | None = Non
 _EXTRA_SECTIONS = {"vision_tower": "vision_tower", "multimodal_projector": "projector"}
 
 
-def _sections(by_part: dict[str, int], outer, fmt: WeightFormat, quantized: frozenset, dtype_bits: int) -> dict:
+def _sections(by_part: dict[str, int], outer, st: Storage) -> dict:
     """Whole-model bytes by section: the decoder is the language model; ``extra_params``
     go where their name says (vision_tower, multimodal_projector), else to other."""
     out = {"language_model": sum(by_part.values()) - by_part["other"], "vision_tower": 0, "projector": 0,
            "other": 0}
     for p in outer:
         if p.part == "other":
-            out[_EXTRA_SECTIONS.get(p.name.split(".")[0], "other")] += _tensor_bytes(p, None, fmt, quantized, dtype_bits)
+            out[_EXTRA_SECTIONS.get(p.name.split(".")[0], "other")] += _tensor_bytes(p, None, st)
     return out
 
 
 def kv_b_proj_quantized(spec: ModelSpec, w: Weights) -> bool:
     """Whether ``w`` holds MLA's kv_b_proj quantized: read from the checkpoint's headers
     (a kv_b_proj tensor of a non-float dtype: an F8 weight, packed I32 qweight/qzeros) when
-    ``w`` came from one, else whether ``w``'s format quantizes the attention part (after the
-    spec's ``exclude`` list). False for a model without MLA."""
+    ``w`` came from one, else whether ``w``'s format quantizes every MLA layer's kv_b_proj (the
+    spec's exclusion list read per module, kvplan.unquantized; a list that keeps it unquantized in
+    some layers only is refused). False for a model without MLA."""
     if spec.mla is None:
         return False
     if w.format == "checkpoint":
         from kvplan.hf.safetensors import FLOAT_DTYPES
 
         return any(".kv_b_proj." in t.name and t.dtype not in FLOAT_DTYPES for t in spec.checkpoint.tensors)
-    return "attention" in w.quantized_parts
+    from kvplan.errors import BadInputError
+    from kvplan.shapes import layer_shapes
+
+    st = weight_storage(spec, w.format)
+    found = {st.quantizes(p, st.layer_kept(i)) for i in range(spec.num_layers) for p in layer_shapes(spec, i)
+             if p.name == "kv_b_proj.weight"}
+    if len(found) > 1:
+        raise BadInputError(f"{spec.name}: the quantization_config exclusion list keeps kv_b_proj unquantized in some "
+                            f"MLA layers only; vLLM's model-dtype copy of a quantized kv_b_proj is not modelled per "
+                            f"layer")
+    return found == {True}
 
 
 def kv_b_proj_bytes(spec: ModelSpec, layers: range, w: Weights) -> int:
@@ -435,8 +450,8 @@ def kv_b_proj_bytes(spec: ModelSpec, layers: range, w: Weights) -> int:
         return 0
     if w.format == "checkpoint":
         raise BadInputError(f"{spec.name}: kv_b_proj's bytes from a checkpoint are not split out (give --weights)")
-    params = [p for i in layers for p in layer_shapes(spec, i) if p.name == "kv_b_proj.weight"]
-    return tensors_on_rank(spec, params, w.format, w.tp)[1] if params else 0
+    return sum(tensors_on_rank(spec, [p], w.format, w.tp, layer=i)[1]
+               for i in layers for p in layer_shapes(spec, i) if p.name == "kv_b_proj.weight")
 
 
 def mla_absorbed_bytes(spec: ModelSpec, layers: range, tp: int, element_bytes: int) -> int:

@@ -432,28 +432,29 @@ def fp8_linear_shard_misfit(spec, weights, *, splits: tuple = (), group: int | N
     input columns against 128.
 
     With ``gdn`` (vLLM's Qwen3NextForCausalLM, rule ``gdn_projection_layers``) the Gated DeltaNet
-    projections are tested too, built as that rule says (``GDN_LAYERS``), and whether a layer is
-    quantized is read per module, as vLLM's Fp8Config does (``qwen3_next_fp8_skipped``), not per
-    part: Qwen3-Next-80B-A3B-Instruct-FP8 at tp 8 with expert parallelism, the shared expert's
+    projections are tested too, built as that rule says (``GDN_LAYERS``), each layer where the
+    checkpoint quantizes it (read per module, as vLLM's Fp8Config does): Qwen3-Next-80B-A3B-Instruct-FP8 at tp 8 with expert parallelism, the shared expert's
     down_proj holds 512 / 8 = 64 input columns against 128. conv1d is built without a quant
-    method (never tested)."""
+    method (never tested). Which tensors are quantized is the weights' own rule
+    (kvplan.weights.Storage.quantizes: the exclusion list read per module, kvplan.unquantized), for
+    every model; the state-space projections are tested only with ``gdn``."""
     from kvplan.shapes import COLUMN, KV_HEADS, ROW, layer_shapes
+    from kvplan.weights import weight_storage
 
     if weights is None or weights.format != "fp8" or spec.weights_block is None or len(spec.weights_block) != 2:
         return None
     block_n, block_k = spec.weights_block
-    quantized = set(weights.quantized_parts) & {"attention", "mlp"}
+    st = weight_storage(spec, weights.format)
+    tested = ("attention", "mlp", "state_space") if gdn is not None else ("attention", "mlp")
     merged_gdn, halved_gdn = GDN_LAYERS[gdn] if gdn is not None else ((), ())
     for layer in range(spec.num_layers):
         params = layer_shapes(spec, layer)
+        kept = st.layer_kept(layer)
         qkv = any(p.name == "k_proj.weight" for p in params)  # plain attention: one QKVParallelLinear
         for p in params:
             if not p.is_matrix or p.split not in (COLUMN, KV_HEADS, ROW):
                 continue
-            if gdn is None:
-                if p.part not in quantized:
-                    continue
-            elif p.part not in ("attention", "mlp", "state_space") or qwen3_next_fp8_skipped(spec, layer, p.name, gdn):
+            if p.part not in tested or not st.quantizes(p, kept):
                 continue
             degree = next((k for part, prefix, k in splits if p.part == part and p.name.startswith(prefix)),
                           weights.tp)
@@ -486,42 +487,26 @@ GDN_LAYERS = {
 }
 
 
-_QKV = ("self_attn.qkv_proj", ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"))
-_SHARED = "mlp.shared_expert."
-#: kvplan tensor (layers.N. and .weight left off) of a Qwen3NextForCausalLM decoder layer -> (vLLM's layer,
-#: the checkpoint modules whose names decide its quant method: a fused layer's packed_modules_mapping
-#: shards), as vllm/model_executor/models/qwen3_next.py builds them under model.layers.N.self_attn /
-#: .linear_attn / .mlp / .mlp.shared_expert (0.11.0-0.33.0; the GDN layer from 0.19.0 in
-#: layers/mamba/gdn_linear_attn.py, from 0.22.0 gdn/qwen_gdn_linear_attn.py); None: conv1d, a
-#: ColumnParallelLinear built without quant_config (never quantized). A name not here: itself.
-QWEN3_NEXT_MODULES = {
-    "q_proj": _QKV, "k_proj": _QKV, "v_proj": _QKV,
-    "o_proj": ("self_attn.o_proj", ("self_attn.o_proj",)),
-    "linear_attn.conv1d": None,
-    "mlp.gate_up_proj": ("mlp.gate_up_proj", ("mlp.gate_proj", "mlp.up_proj")),
-    "mlp.shared_experts.gate_up_proj": (_SHARED + "gate_up_proj", (_SHARED + "gate_proj", _SHARED + "up_proj")),
-    "mlp.shared_experts.down_proj": (_SHARED + "down_proj", (_SHARED + "down_proj",)),
-}
 _IN_PROJ = ("linear_attn.in_proj", ("linear_attn.in_proj_qkvz", "linear_attn.in_proj_ba"))
-#: vLLM 0.10.2 (rule gdn_projection_layers "in_proj"): in_proj_qkvz and in_proj_ba are the shards of one
-#: layer "in_proj" (qwen3_next.py :256-262, packed_modules_mapping :1061); the shared expert's Qwen2MoeMLP
-#: takes no prefix (models/qwen2_moe.py 0.10.2 :77-85), so no name can keep it unquantized (no modules).
+#: vLLM 0.10.2 (rule gdn_projection_layers "in_proj"): rows that differ from kvplan.unquantized's
+#: LAYER_MODULES / ARCH_MODULES (Qwen3NextForCausalLM, as qwen3_next.py builds its layers under
+#: model.layers.N.self_attn / .linear_attn / .mlp / .mlp.shared_expert, 0.11.0-0.33.0): in_proj_qkvz and
+#: in_proj_ba are the shards of one layer "in_proj" (qwen3_next.py :256-262, packed_modules_mapping
+#: :1061); the shared expert's Qwen2MoeMLP takes no prefix (models/qwen2_moe.py 0.10.2 :77-85), so no
+#: name can keep it unquantized (no modules).
 QWEN3_NEXT_MODULES_0_10_2 = {
-    **QWEN3_NEXT_MODULES, "linear_attn.in_proj_qkvz": _IN_PROJ, "linear_attn.in_proj_ba": _IN_PROJ,
+    "linear_attn.in_proj_qkvz": _IN_PROJ, "linear_attn.in_proj_ba": _IN_PROJ,
     "mlp.shared_experts.gate_up_proj": ("gate_up_proj", ()), "mlp.shared_experts.down_proj": ("down_proj", ()),
 }
 
 
 def qwen3_next_modules(name: str, gdn: str) -> tuple[str, tuple[str, ...]] | None:
     """(vLLM's layer, the checkpoint modules that decide its quant method) of kvplan tensor ``name``
-    of a Qwen3NextForCausalLM decoder layer under rule ``gdn_projection_layers`` value ``gdn``."""
-    table = QWEN3_NEXT_MODULES_0_10_2 if gdn == "in_proj" else QWEN3_NEXT_MODULES
-    return table.get(name, (name, (name,)))
+    of a Qwen3NextForCausalLM decoder layer under rule ``gdn_projection_layers`` value ``gdn``
+    (kvplan.unquantized.layer_module, with 0.10.2's own rows)."""
+    from kvplan.unquantized import layer_module
 
-
-@lru_cache(maxsize=8)
-def _names(listed: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(listed)
+    return layer_module("Qwen3NextForCausalLM", name, QWEN3_NEXT_MODULES_0_10_2 if gdn == "in_proj" else None)
 
 
 def _qwen3_next_listed(spec, layer: int, name: str, gdn: str) -> tuple[str, tuple[bool, ...]] | None:
@@ -530,8 +515,11 @@ def _qwen3_next_listed(spec, layer: int, name: str, gdn: str) -> tuple[str, tupl
     found = qwen3_next_modules(name, gdn)
     if found is None:
         return None
-    listed = _names(spec.weights_exclude)
-    return f"model.layers.{layer}.{found[0]}", tuple(f"model.layers.{layer}.{m}" in listed for m in found[1])
+    from kvplan.unquantized import ExclusionList
+
+    listed = ExclusionList(spec.weights_exclude)
+    return (f"model.layers.{layer}.{found[0]}",
+            tuple(bool(listed.matching(f"model.layers.{layer}.{m}")) for m in found[1]))
 
 
 def qwen3_next_fp8_skipped(spec, layer: int, name: str, gdn: str) -> bool:
@@ -539,9 +527,10 @@ def qwen3_next_fp8_skipped(spec, layer: int, name: str, gdn: str) -> bool:
     unquantized: quantization/fp8.py Fp8Config.get_quant_method gives UnquantizedLinearMethod where
     quantization/utils/quant_utils.py is_layer_skipped finds the layer's name, or every shard's
     name of a fused layer, in ignored_layers (modules_to_not_convert when no ignored_layers;
-    Fp8Config.from_config), matched exactly (0.10.2 :256-290; 0.19.1 :437-491 prefix_full_match;
-    0.28.0 :602- match_mode "exact", Fp8Config's default, fp8.py :111-113). conv1d is never
-    quantized. A fused layer listed in part is refused before (``qwen3_next_fp8_shard_mix``)."""
+    Fp8Config.from_config), matched as kvplan.unquantized matches (for full names vLLM's exact match:
+    0.10.2 :256-290; 0.19.1 :437-491 prefix_full_match; 0.28.0 :602- match_mode "exact", Fp8Config's
+    default, fp8.py :111-113). conv1d is never quantized. A fused layer listed in part is refused before
+    (``qwen3_next_fp8_shard_mix``)."""
     found = _qwen3_next_listed(spec, layer, name.removesuffix(".weight"), gdn)
     return found is None or (bool(found[1]) and all(found[1]))
 
