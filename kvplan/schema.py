@@ -421,6 +421,15 @@ class ModelSpecSchema(_Strict):
     # served as its language model alone): engines that read the key serve it otherwise
     # (Engine.check_language_model_only).
     language_model_only: bool = False
+    # The text config's rope mrope_section, its number of entries (M-RoPE positions from the vision grid; 0: none):
+    # vLLM's Model Runner V2 keeps a RopeState of max(entries, 3) (0.30.0+; 3 before) int64 position rows of
+    # max_num_batched_tokens + 1 (VLLM.v2_persistent_bytes).
+    mrope_section_entries: NonNegativeInt = 0
+    # The text config's word_embed_proj_dim / projection_dim / projection_size where given: vLLM sizes a multimodal
+    # model's inputs_embeds buffer by the first its release reads (ModelConfig.get_inputs_embeds_size), else
+    # hidden_size.
+    embed_projection: dict[Literal["word_embed_proj_dim", "projection_dim", "projection_size"],
+                           PositiveInt] | None = None
     # The config declares substituted experts (approximate_experts, or compression_config.transform_config.
     # expert_substitution): the key's name; vLLM 0.33.0+ then builds only the retained experts (VLLM.check_model).
     expert_substitution: Literal["approximate_experts", "compression_config.transform_config.expert_substitution"] | None = None

@@ -165,6 +165,12 @@ class ModelSpec:
     # the quant_method that asked ("modelopt", "fp8", "compressed-tensors"; rule checkpoint_fp8_kv_auto)
     kv_cache_quant_method: str = ""
     language_model_only: bool = False  # the config's language_model_only: true (Engine.check_language_model_only)
+    #: the text config's rope mrope_section, its number of entries (0: none): vLLM V2's RopeState
+    #: (VLLM.v2_persistent_bytes)
+    mrope_section_entries: int = 0
+    #: the text config's word_embed_proj_dim / projection_dim / projection_size where given, as (name, value) pairs:
+    #: vLLM's inputs_embeds width (ModelConfig.get_inputs_embeds_size; VLLM.v2_persistent_bytes), else hidden_size
+    embed_projection: tuple[tuple[str, int], ...] = ()
     #: the config key that declares substituted experts (approximate_experts, or
     #: compression_config.transform_config.expert_substitution), None: none (VLLM.check_model, vLLM 0.33.0+)
     expert_substitution: str | None = None
@@ -367,6 +373,8 @@ def build_spec(d: dict, origin: str = "") -> ModelSpec:
         kv_cache_quant_algo=d.get("kv_cache_quant_algo") or "",
         kv_cache_quant_method=(d.get("kv_cache_quant_method") or "modelopt") if d.get("kv_cache_quant_algo") else "",
         language_model_only=bool(d.get("language_model_only")),
+        mrope_section_entries=d.get("mrope_section_entries") or 0,
+        embed_projection=tuple(sorted((d.get("embed_projection") or {}).items())),
         expert_substitution=d.get("expert_substitution") or None,
         index_topk_sharing=_topk_sharing(d),
         origin=origin,

@@ -204,7 +204,8 @@ NEUTRAL = {
     "--enable-log-requests": "logging", "--uvicorn-log-level": "logging", "--max-log-len": "logging",
     "--chat-template": "prompt formatting", "--chat-template-content-format": "prompt formatting",
     "--response-role": "API output", "--enable-auto-tool-choice": "API parsing", "--tool-call-parser": "API parsing",
-    "--reasoning-parser": "API parsing", "--root-path": "HTTP routing", "--allowed-origins": "HTTP",
+    "--reasoning-parser": "API parsing (kept: Model Runner V2 sizes GPU state by it from vLLM 0.28.0)",
+    "--root-path": "HTTP routing", "--allowed-origins": "HTTP",
     "--allow-credentials": "HTTP", "--allowed-methods": "HTTP", "--allowed-headers": "HTTP",
     "--ssl-keyfile": "TLS", "--ssl-certfile": "TLS", "--ssl-ca-certs": "TLS", "--ssl-cert-reqs": "TLS",
     "--disable-fastapi-docs": "HTTP docs", "--enable-prompt-tokens-details": "API output",
@@ -269,6 +270,16 @@ _WINDOW_FLAGS = {"--async-scheduling": "async_scheduling", "--no-async-schedulin
                  "--distributed-executor-backend": "executor_backend"}
 #: The same two as LLM(...) keywords.
 _WINDOW_KWARGS = {"async_scheduling": "async_scheduling", "distributed_executor_backend": "executor_backend"}
+
+
+#: --reasoning-parser (LLM(reasoning_parser=...)): an engine option (VLLM.reasoning_parser). From vLLM 0.28.0 Model
+#: Runner V2's sampler keeps ThinkingBudgetState on the GPU when the parser gives reasoning markers
+#: (vllm/v1/worker/gpu/sample/thinking_budget.py :21-79; engine/arg_utils.py _set_default_reasoning_config_args makes
+#: the ReasoningConfig only with the flag), which VLLM.v2_persistent_bytes refuses. V2 before 0.28.0 has no such
+#: state; V1's ThinkingBudgetStateHolder (vllm/v1/sample/thinking_budget_state.py, 0.33.0 :34-72) keeps Python
+#: dicts and lists only.
+_REASONING_NOTE = ("--reasoning-parser: kept for vLLM 0.28.0+ Model Runner V2, whose GPU thinking-budget state "
+                   "kvplan refuses; no GPU memory on V1 or an earlier V2")
 
 
 def _window_note(name: str) -> str:
@@ -460,6 +471,12 @@ def _parse_args(args: list[str], flags: tuple[Flag, ...], engine: str, notes: li
                     raise BadInputError("--load-format ipc_cache: weights mapped from another process's weight cache "
                                         "(vLLM 0.32.0 takes them off the requested memory: vllm/v1/worker/utils.py "
                                         "request_memory) are not modelled")
+                if name == "--reasoning-parser":
+                    if not value:
+                        raise BadInputError("--reasoning-parser needs a value")
+                    out["reasoning_parser"] = value
+                    notes.append(_REASONING_NOTE)
+                    continue
                 if name in _WINDOW_FLAGS:
                     out[_WINDOW_FLAGS[name]] = (name == "--async-scheduling") if name in SWITCHES else value
                     notes.append(_window_note(name))
@@ -486,7 +503,7 @@ def _finish(engine: str, model: str | None, options: dict, notes: list[str], usa
             env: dict | None = None) -> LaunchCommand:
     model = options.pop("model", None) or model
     settings = dict(env or {})
-    for key in set(_WINDOW_FLAGS.values()):
+    for key in set(_WINDOW_FLAGS.values()) | {"reasoning_parser"}:
         if key in options:
             settings[key] = options.pop(key)
     if options.pop("enforce_eager", False):
@@ -648,6 +665,10 @@ def _parse_llm_call(text: str, notes: list[str]) -> LaunchCommand:
         elif kw.arg in _WINDOW_KWARGS:
             out[_WINDOW_KWARGS[kw.arg]] = value
             notes.append(_window_note(kw.arg))
+        elif kw.arg == "reasoning_parser":
+            if value:
+                out["reasoning_parser"] = str(value)
+                notes.append(_REASONING_NOTE)
         elif kw.arg in neutral:
             notes.append(f"{kw.arg}: ignored, it does not change GPU memory")
         else:

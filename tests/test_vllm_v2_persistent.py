@@ -145,9 +145,10 @@ def test_rows():
     """One row a release range; every V2 row carries the same widths (read per release, FINDINGS_h35_v2pers.md),
     none before 0.25.0."""
     rows = [r for r in R.RULES if r.name == "v2_persistent_buffers"]
-    assert [r.first for r in rows] == ["0.8.0", "0.25.0", "0.26.0", "0.27.0", "0.28.0", "0.29.0", "0.31.0",
-                                       "0.32.0", "0.33.0"]
+    # 0.30.0 has its own row since h35-v2mm (RopeState's channels from the mrope_section: test_vllm_v2_persistent_mm.py)
+    assert [r.first for r in rows] == ["0.8.0", "0.25.0", "0.26.0", "0.27.0", "0.28.0", "0.29.0", "0.30.0",
+                                       "0.31.0", "0.32.0", "0.33.0"]
     assert rows[0].value is None
-    assert all(r.value == {"allowed_token_ids": 1024, "logit_bias_token_ids": 1024, "logit_bias": 1024,
-                           "stop_token_ids": 128, "bad_word_token_ids": 1024, "bad_word_offsets": 129,
-                           "logprob_token_ids": 128} for r in rows[1:])
+    assert all(r.value["widths"] == {"allowed_token_ids": 1024, "logit_bias_token_ids": 1024, "logit_bias": 1024,
+                                     "stop_token_ids": 128, "bad_word_token_ids": 1024, "bad_word_offsets": 129,
+                                     "logprob_token_ids": 128} for r in rows[1:])

@@ -310,6 +310,9 @@ class VLLM(Engine):
     executor_backend: str | None = None
     #: the command spelled --gpu-memory-utilization as --device-memory-utilization (0.31.0+ only)
     device_memory_flag: bool = False
+    #: --reasoning-parser NAME (None: not given): on 0.28.0+ Model Runner V2 it puts ThinkingBudgetState on the
+    #: GPU (rule v2_persistent_buffers "thinking_budget"), which v2_persistent_bytes refuses
+    reasoning_parser: str | None = None
 
     family = "vllm"
     long_context_env = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
@@ -2078,9 +2081,9 @@ class VLLM(Engine):
         """The GPU bytes Model Runner V2 keeps for the whole run in buffers it allocates outside the
         weights' DeviceMemoryProfiler and before the profile (rule ``v2_persistent_buffers``), on
         pipeline stage ``stage``, with kvplan's defaults (no speculator, LoRA, prompt embeds,
-        watermark, reasoning parser, batch-sharded sampling or custom logits processors); 0 where the
-        deployment does not run on a V2 kvplan plans (``plans_v2``). They sit in no term of vLLM's
-        profile (torch memory allocated before it starts, not in its peak increase), so they never
+        watermark, batch-sharded sampling or custom logits processors; the default multimodal limits);
+        0 where the deployment does not run on a V2 kvplan plans (``plans_v2``). They sit in no term of
+        vLLM's profile (torch memory allocated before it starts, not in its peak increase), so they never
         shrink a profiled pool (0.25.0-0.26.0: they come out of the 1 - gpu_memory_utilization
         headroom); with the KV memory given, vLLM needs them beside it (kvplan.capacity
         Pool.overcommitted_stage).
@@ -2097,20 +2100,60 @@ class VLLM(Engine):
         grammar_bitmask (int32 [R, cdiv(V, 32)]). A later stage: the received hidden states and residual
         (make_empty_intermediate_tensors, [T, hidden] in the model's dtype, the two tensors V1 counts in
         its profile: ``activation_bytes``). Llama-3.1-8B (V 128,256), R 1,024, T 8,192, one GPU:
-        20,480 + 119,296 + 2 x 16,416,768 + 525,336,576 + 18,354,176 + 4,096 = 576,668,160 B."""
+        20,480 + 119,296 + 2 x 16,416,768 + 525,336,576 + 18,354,176 + 4,096 = 576,668,160 B.
+
+        Multimodal (load_model's init_model_state -> DefaultModelState): an architecture vLLM serves
+        multimodal (the rule's ``multimodal_architectures``; kvplan refuses --limit-mm-per-prompt, so every
+        modality keeps its default limit) keeps EncoderRunner.inputs_embeds, [T, inputs_embeds_size] in the
+        model's dtype, on the first stage (the EncoderCache is the first stage's only); inputs_embeds_size is
+        the first of the rule's ``inputs_embeds_keys`` the text config gives (``spec.embed_projection``),
+        else hidden_size. A config with an M-RoPE section keeps RopeState.positions, int64 [num_dims, T + 1],
+        on every stage: num_dims 3 (0.25.0-0.29.0), max(section entries, 3) from 0.30.0 (rule
+        ``mrope_dims_from_section``); an architecture without SupportsMRoPE stops at get_rope_state's
+        assertion (refused). Gemma-3-27B (hidden 5,376, bf16), T 8,192: 8,192 x 5,376 x 2 = 88,080,384 B
+        more on the first stage; Qwen3-VL-8B (hidden 4,096, mrope_section of 3): 8,192 x 4,096 x 2 =
+        67,108,864 plus 8 x 3 x 8,193 = 196,632 -> 197,120 B. ``--reasoning-parser`` on 0.28.0+ (rule
+        ``thinking_budget``): ThinkingBudgetState's token-id tensors are as long as the tokenizer spells
+        the parser's markers, which kvplan does not read: refused."""
         if not self.plans_v2(spec):
             return 0
+        rule = self.rule("v2_persistent_buffers")
+        if self.reasoning_parser is not None and rule["thinking_budget"]:
+            raise BadInputError(
+                f"--reasoning-parser {self.reasoning_parser}: {self.name}'s Model Runner V2 keeps ThinkingBudgetState "
+                f"on the GPU (vllm/v1/worker/gpu/sample/thinking_budget.py: three int32 [max_num_seqs] tensors and the "
+                f"reasoning markers' token ids, as many as the tokenizer makes), which kvplan does not size; plan "
+                f"without it, or with VLLM_USE_V2_MODEL_RUNNER=0 in front of the command")
+        arch = spec.architecture
+        if spec.mrope_section_entries and arch not in rule["mrope_architectures"]:
+            raise BadInputError(
+                f"{spec.name}'s config names an M-RoPE section (rope mrope_section), but "
+                f"{arch or 'a spec without an architecture'} is not one of vLLM's M-RoPE models (SupportsMRoPE): "
+                f"{self.name}'s Model Runner V2 stops at the assertion in vllm/v1/worker/gpu/mm/rope.py get_rope_state")
+        vision = spec.vision_tower is not None or any("vision" in name for name, _ in spec.extra_params)
+        if not arch and vision:
+            raise BadInputError(
+                f"{spec.name} names no architecture but has a vision tower: whether {self.name}'s Model Runner V2 "
+                f"keeps the multimodal inputs_embeds buffer (vllm/v1/worker/gpu/mm/encoder_runner.py) depends on it; "
+                f"give the model's architecture")
         r = allocated_bytes
         seqs, tokens = settings.max_num_seqs, settings.max_num_batched_tokens
         # RequestState (int32 total_len, num_computed_tokens, next_prefill_tokens; int64 last_sampled_tokens)
         # and InputBuffers (input_ids, positions, is_padding, query_start_loc, seq_lens, dcp_local_seq_lens)
         total = 3 * r(4 * seqs) + r(8 * seqs)
         total += r(4 * tokens) + r(8 * tokens) + r(tokens) + r(4 * (seqs + 1)) + 2 * r(4 * seqs)
+        if spec.mrope_section_entries:  # RopeState.positions, int64 [num_dims, T + 1]
+            dims = max(spec.mrope_section_entries, 3) if rule["mrope_dims_from_section"] else 3
+            total += r(8 * dims * (tokens + 1))
+        if stage == 0 and arch in rule["multimodal_architectures"]:  # EncoderRunner.inputs_embeds
+            given = dict(spec.embed_projection)
+            width = next((given[k] for k in rule["inputs_embeds_keys"] if k in given), spec.hidden_size)
+            total += r(tokens * width * dtype_bytes(spec))
         if stage == settings.pp - 1:
             vocab = spec.vocab_size
             words = cdiv(vocab, 32)
             total += r(4 * seqs * words) + r(4 * seqs * vocab)  # prompt_bin_mask, output_bin_counts
-            total += sum(r(4 * seqs * width) for width in self.rule("v2_persistent_buffers").values())
+            total += sum(r(4 * seqs * width) for width in rule["widths"].values())
             total += r(4 * seqs) + r(4 * seqs * words)  # structured outputs: logits_indices, grammar_bitmask
         if stage > 0:
             total += 2 * r(tokens * spec.hidden_size * dtype_bytes(spec))

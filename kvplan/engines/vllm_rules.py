@@ -79,6 +79,33 @@ _V2_FEATURE_WIDTHS = (("allowed_token_ids", 1024), ("logit_bias_token_ids", 1024
                       ("stop_token_ids", 128), ("bad_word_token_ids", 1024), ("bad_word_offsets", 128 + 1),
                       ("logprob_token_ids", 128))
 
+#: The architectures kvplan reads that vLLM registers as multimodal (model_executor/models/registry.py
+#: _MULTIMODAL_MODELS, each with a MULTIMODAL_REGISTRY.register_processor in its model file: gemma3_mm.py, llava.py,
+#: qwen3_vl.py, qwen3_vl_moe.py, kimi_vl.py, mllama4.py; the same six in every release 0.25.0-0.33.0): with the
+#: default limits (999 items of each modality, config/multimodal.py get_limit_per_prompt) vLLM serves them
+#: multimodal (supports_multimodal_inputs), so Model Runner V2 keeps EncoderRunner.inputs_embeds (rule
+#: v2_persistent_buffers). The other architectures kvplan reads are not in the table (text only).
+_V2_MULTIMODAL_ARCHITECTURES = ("Gemma3ForConditionalGeneration", "KimiVLForConditionalGeneration",
+                                "Llama4ForConditionalGeneration", "LlavaForConditionalGeneration",
+                                "Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")
+#: Of those, the ones whose model class implements SupportsMRoPE (qwen3_vl.py Qwen3VLForConditionalGeneration,
+#: 0.25.0 :1655, 0.33.0 :1944; qwen3_vl_moe.py Qwen3VLMoeForConditionalGeneration subclasses it): the only ones
+#: mm/rope.py get_rope_state builds a RopeState for (it asserts isinstance(model, SupportsMRoPE) when the config
+#: names an mrope_section, so any other architecture with one stops there).
+_V2_MROPE_ARCHITECTURES = ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")
+
+
+def _v2_buffers(*, inputs_embeds_keys: tuple[str, ...] = ("projection_dim", "projection_size"),
+                mrope_dims_from_section: bool = False, thinking_budget: bool = False) -> dict:
+    """A v2_persistent_buffers value: the sampler widths (_V2_FEATURE_WIDTHS); the multimodal and M-RoPE
+    architectures; the text-config keys ModelConfig.get_inputs_embeds_size tries before the hidden size
+    (``inputs_embeds_keys``); whether RopeState's channel count is the mrope_section's length (at least 3,
+    ``mrope_dims_from_section``: 0.30.0+) or 3; whether --reasoning-parser puts ThinkingBudgetState on the
+    GPU (``thinking_budget``: 0.28.0+)."""
+    return {"widths": dict(_V2_FEATURE_WIDTHS), "multimodal_architectures": _V2_MULTIMODAL_ARCHITECTURES,
+            "mrope_architectures": _V2_MROPE_ARCHITECTURES, "inputs_embeds_keys": inputs_embeds_keys,
+            "mrope_dims_from_section": mrope_dims_from_section, "thinking_budget": thinking_budget}
+
 #: The release a bare ``--engine vllm`` plans for: the newest whose default start-up (CUDA graphs
 #: on, no environment) kvplan models exactly; 0.20.0+ subtract a CUDA-graph estimate by default.
 DEFAULT_RELEASE = "0.19.1"
@@ -760,13 +787,15 @@ RULES = (
     #    VLLM.v2_persistent_bytes sizes them with RequestState, InputBuffers, PenaltiesState's prompt_bin_mask and
     #    output_bin_counts and StructuredOutputsWorker, and a later stage's intermediate tensors. Host buffers
     #    (UvaBackedTensor, UvaBufferPool, RequestState.all_token_ids uva_instead_of_gpu=True: pinned CPU memory)
-    #    are not GPU memory. The default settings only: ThinkingBudgetState (0.28.0+, with --reasoning-parser),
-    #    a speculative method, LoRA, prompt embeds, a watermark, batch-sharded sampling, custom logits processors,
-    #    the multimodal EncoderRunner.inputs_embeds and M-RoPE RopeState are off by default (or refused), see the
-    #    findings. A profiled pool (0.25.0-0.26.0) takes them from the 1 - gpu_memory_utilization headroom.
+    #    are not GPU memory. Value (_v2_buffers): the sampler widths, and what sizes the multimodal buffers: a
+    #    multimodal architecture's EncoderRunner.inputs_embeds on the first stage, an M-RoPE config's RopeState
+    #    positions on every stage (FINDINGS_h35_v2pers.md "Multimodal and reasoning buffers"); ThinkingBudgetState
+    #    (0.28.0+, with --reasoning-parser) is refused. A speculative method, LoRA, prompt embeds, a watermark,
+    #    batch-sharded sampling and custom logits processors are off by default (or refused), see the findings.
+    #    A profiled pool (0.25.0-0.26.0) takes them from the 1 - gpu_memory_utilization headroom.
     Rule("v2_persistent_buffers", "0.8.0", "0.24.0", None,
          "Model Runner V2 (vllm/v1/worker/gpu/) not planned before 0.25.0 (rule v2_runner_memory)"),
-    Rule("v2_persistent_buffers", "0.25.0", "0.25.1", dict(_V2_FEATURE_WIDTHS),
+    Rule("v2_persistent_buffers", "0.25.0", "0.25.1", _v2_buffers(),
          "vllm/v1/worker/gpu/ (0.25.0 = 0.25.1): model_runner.py GPUModelRunner.__init__ RequestState :213, "
          "InputBuffers :221; load_model DeviceMemoryProfiler :279, Sampler :325 (last stage), StructuredOutputsWorker "
          ":345 (max_num_logits = max_num_reqs x decode_query_len, 1 without a speculator), intermediate tensors :365 "
@@ -780,54 +809,158 @@ RULES = (
          "1,024 / 128, :10-12); sample/bad_words.py bad_word_token_ids int32 [R, 1,024] :22, bad_word_offsets int32 "
          "[R, 129] :28; sample/logprob.py LogprobTokenIdsState.token_ids int32 [R, 128] :236 (sampling_params.py "
          "MAX_LOGPROB_TOKEN_IDS :30); structured_outputs.py logits_indices int32 [R] :14, grammar_bitmask int32 "
-         "[R, cdiv(V, 32)] :17; buffer_utils.py StagedWriteTensor :135-137"),
-    Rule("v2_persistent_buffers", "0.26.0", "0.26.0", dict(_V2_FEATURE_WIDTHS),
+         "[R, cdiv(V, 32)] :17; buffer_utils.py StagedWriteTensor :135-137"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":181 (multimodal/registry.py supports_multimodal_inputs :103-140), EncoderCache on the first stage only "
+         ":185-186, init_model_state :314 (after the DeviceMemoryProfiler); model_states/__init__.py DefaultModelState "
+         ":37 (get_model_state_cls only in diffusion_gemma.py); model_states/interface.py inputs_embeds_size :56, "
+         "EncoderRunner :62; mm/encoder_runner.py inputs_embeds torch.zeros [max_num_tokens, inputs_embeds_size] in "
+         "the model dtype :31; config/model.py get_inputs_embeds_size :1282-1289 (projection_dim, projection_size, "
+         "else get_hidden_size); model_states/default.py get_rope_state :35; mm/rope.py get_rope_state :134-163 "
+         "(RopeState(num_dims=3) :146 for uses_mrope; xdrope dims :156 for uses_xdrope_dim), RopeState.positions int64 "
+         "[num_dims, T + 1] :55 (prefill_positions :49 and prefill_delta UVA: host); transformers_utils/config.py "
+         "_uses_mrope :513 ('mrope_section' in rope_parameters), uses_mrope :521, uses_xdrope_dim :543"),
+    Rule("v2_persistent_buffers", "0.26.0", "0.26.0", _v2_buffers(),
          "vllm/v1/worker/gpu/ (0.26.0): model_runner.py RequestState :216, InputBuffers :224, DeviceMemoryProfiler "
          ":282, Sampler :328, StructuredOutputsWorker :351, intermediate tensors :371; states.py, input_batch.py "
          "InputBuffers, penalties.py, logit_bias.py, bad_words.py as 0.25.0 (same lines); logprob.py token_ids :243; "
-         "sampler.py :47-50"),
-    Rule("v2_persistent_buffers", "0.27.0", "0.27.1", dict(_V2_FEATURE_WIDTHS),
+         "sampler.py :47-50"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":182 (registry.py :103-140), EncoderCache on the first stage only :186-187, init_model_state :317 (after the "
+         "DeviceMemoryProfiler); model_states/__init__.py DefaultModelState :37 (get_model_state_cls only in "
+         "diffusion_gemma.py, longcat_flash_ngram.py); model_states/interface.py inputs_embeds_size :56, EncoderRunner "
+         ":62; mm/encoder_runner.py inputs_embeds torch.zeros [max_num_tokens, inputs_embeds_size] in the model dtype "
+         ":35; config/model.py get_inputs_embeds_size :1300-1307 (projection_dim, projection_size, else "
+         "get_hidden_size); model_states/default.py get_rope_state :36; mm/rope.py get_rope_state :134-163 (num_dims=3 "
+         ":146; xdrope :156), RopeState.positions int64 [num_dims, T + 1] :55 (prefill_positions :49 and prefill_delta "
+         "UVA: host); transformers_utils/config.py _uses_mrope :547, uses_mrope :555, uses_xdrope_dim :577"),
+    Rule("v2_persistent_buffers", "0.27.0", "0.27.1", _v2_buffers(),
          "vllm/v1/worker/gpu/ (0.27.0 = 0.27.1): model_runner.py RequestState :237, InputBuffers :246, "
          "DeviceMemoryProfiler :306, Sampler :352, StructuredOutputsWorker :375, intermediate tensors :395; states.py "
          "all_token_ids UVA :34, total_len :52, num_computed_tokens :58, last_sampled_tokens :65, draft_tokens :73, "
          "next_prefill_tokens :80; input_batch.py InputBuffers :23-33; penalties.py :32 / :40; logit_bias.py :23-43; "
-         "bad_words.py :22 / :28; logprob.py :243; structured_outputs.py :14 / :17"),
-    Rule("v2_persistent_buffers", "0.28.0", "0.28.0", dict(_V2_FEATURE_WIDTHS),
+         "bad_words.py :22 / :28; logprob.py :243; structured_outputs.py :14 / :17"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":194 (registry.py :103-140), EncoderCache on the first stage only :198-199, init_model_state :341 (after the "
+         "DeviceMemoryProfiler); model_states/__init__.py DefaultModelState :43 (get_model_state_cls only in "
+         "diffusion_gemma.py, longcat_flash_ngram.py); model_states/interface.py inputs_embeds_size :57, EncoderRunner "
+         ":63; mm/encoder_runner.py inputs_embeds torch.zeros [max_num_tokens, inputs_embeds_size] in the model dtype "
+         ":39; config/model.py get_inputs_embeds_size :1391-1398 (projection_dim, projection_size, else "
+         "get_hidden_size); model_states/default.py get_rope_state :35; mm/rope.py get_rope_state :134-163 (num_dims=3 "
+         ":146; xdrope :156), RopeState.positions int64 [num_dims, T + 1] :55 (prefill_positions :49 and prefill_delta "
+         "UVA: host); transformers_utils/config.py _uses_mrope :551, uses_mrope :559, uses_xdrope_dim :581"),
+    Rule("v2_persistent_buffers", "0.28.0", "0.28.0", _v2_buffers(thinking_budget=True),
          "vllm/v1/worker/gpu/ (0.28.0): model_runner.py RequestState :276, InputBuffers :286, DeviceMemoryProfiler "
          ":356, Sampler :398, StructuredOutputsWorker :423 (R x decode_query_len), intermediate tensors :445; "
          "states.py as 0.27.0; input_batch.py InputBuffers :28-38; bad_words.py :22 / :28 take their widths from "
          "envs.VLLM_MAX_BAD_WORDS_TOTAL_TOKENS / VLLM_MAX_NUM_BAD_WORDS (envs.py :113-114, defaults 1,024 and 128; "
          "kvplan.vllm_args refuses a VLLM_* variable it does not read); sampler.py :51-54 adds ThinkingBudgetState "
          "(thinking_budget.py :21-73: GPU tensors only when the reasoning config has start, end and natural-end "
-         "token ids, i.e. with --reasoning-parser; none by default); structured_outputs.py :48 / :51"),
-    Rule("v2_persistent_buffers", "0.29.0", "0.30.0", dict(_V2_FEATURE_WIDTHS),
-         "vllm/v1/worker/gpu/ (0.29.0; 0.30.0): model_runner.py RequestState :299 / :312, InputBuffers :309 / :322, "
-         "DeviceMemoryProfiler :380 / :394, BatchSharder :422 / :446 (enable_batch_sharded_sampling, False by "
-         "default: config/vllm.py _validate_batch_sharded_sampling), Sampler :437 / :474 (GPUWatermarkSampler "
-         "only with a watermark config, 0.30.0 :480), StructuredOutputsWorker :463 / :506, intermediate tensors "
-         ":485 / :528; states.py as 0.27.0; input_batch.py InputBuffers :28-38 / :30-40; logit_bias.py stop_token_ids "
-         ":46; logprob.py :245; structured_outputs.py :48 / :51 (0.30.0 :47 / :50); buffer_utils.py (0.30.0) "
-         "NonUvaBuffer: device copies only where UVA is unavailable (is_uva_available: no pinned memory, e.g. WSL)"),
-    Rule("v2_persistent_buffers", "0.31.0", "0.31.0", dict(_V2_FEATURE_WIDTHS),
+         "token ids, i.e. with --reasoning-parser; none by default); structured_outputs.py :48 / :51"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":229 (registry.py :103-140), EncoderCache on the first stage only :233-234, init_model_state :387 (after the "
+         "DeviceMemoryProfiler); model_states/__init__.py DefaultModelState :47 (get_model_state_cls only in "
+         "diffusion_gemma.py, longcat_flash_ngram.py); model_states/interface.py inputs_embeds_size :62, EncoderRunner "
+         ":85 (EncoderCudaGraphManager :67-82 only with compilation_config.cudagraph_mm_encoder, False by default: "
+         "config/compilation.py :543; --compilation-config is refused); mm/encoder_runner.py inputs_embeds torch.zeros "
+         "[max_num_tokens, inputs_embeds_size] in the model dtype :58; config/model.py get_inputs_embeds_size "
+         ":1443-1450 (projection_dim, projection_size, else get_hidden_size); model_states/default.py get_rope_state "
+         ":35; mm/rope.py get_rope_state :134-163 (num_dims=3 :146; xdrope :156), RopeState.positions int64 [num_dims, "
+         "T + 1] :55 (prefill_positions :49 and prefill_delta UVA: host); transformers_utils/config.py _uses_mrope "
+         ":556, uses_mrope :564, uses_xdrope_dim :586; --reasoning-parser: sample/thinking_budget.py "
+         "ThinkingBudgetState :21-79 (enabled :48 only with start, end and natural-end token ids; cached_last_start / "
+         "cached_last_end / cached_scan_pos int32 [R] :59-67, three token-id tensors :71-79 as long as the tokenizer "
+         "spells the markers), sampler.py :55, model_runner.py :406 (engine/arg_utils.py "
+         "_set_default_reasoning_config_args: a ReasoningConfig only with --reasoning-parser)"),
+    Rule("v2_persistent_buffers", "0.29.0", "0.29.0", _v2_buffers(thinking_budget=True),
+         "vllm/v1/worker/gpu/ (0.29.0): model_runner.py RequestState :299, InputBuffers :309, DeviceMemoryProfiler "
+         ":380, BatchSharder :422 (enable_batch_sharded_sampling, False by default: config/vllm.py "
+         "_validate_batch_sharded_sampling), Sampler :437, StructuredOutputsWorker :463, intermediate tensors :485; "
+         "states.py as 0.27.0; input_batch.py InputBuffers :28-38; logit_bias.py stop_token_ids :46; logprob.py :245; "
+         "structured_outputs.py :48 / :51; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): "
+         "model_runner.py supports_mm_inputs :244 (multimodal/registry.py :103-140), EncoderCache on the first stage "
+         "only :251-252, init_model_state :411; model_states/__init__.py DefaultModelState :59 (prompt_embeds.py "
+         "PromptEmbedsState and default.py's own inputs_embeds :38-49 only with --enable-prompt-embeds, which kvplan "
+         "refuses); model_states/interface.py inputs_embeds_size :65, EncoderRunner :88; mm/encoder_runner.py "
+         "inputs_embeds [max_num_tokens, inputs_embeds_size] model dtype :58; config/model.py get_inputs_embeds_size "
+         ":1489-1496 (projection_dim, projection_size, else get_hidden_size); default.py get_rope_state :50; "
+         "mm/rope.py get_rope_state :134-163 (num_dims=3 :146; xdrope :156), positions int64 [num_dims, T + 1] :55 "
+         "(prefill_positions :49 UVA); transformers_utils/config.py _uses_mrope :553, uses_mrope :561, uses_xdrope_dim "
+         ":583; --reasoning-parser: sample/thinking_budget.py ThinkingBudgetState :21-79 (enabled :48; int32 [R] "
+         ":59-67, token ids :71-79), sampler.py :57, model_runner.py :446"),
+    Rule("v2_persistent_buffers", "0.30.0", "0.30.0", _v2_buffers(mrope_dims_from_section=True, thinking_budget=True),
+         "vllm/v1/worker/gpu/ (0.30.0): model_runner.py RequestState :312, InputBuffers :322, DeviceMemoryProfiler "
+         ":394, BatchSharder :446, Sampler :474 (GPUWatermarkSampler only with a watermark config, :480), "
+         "StructuredOutputsWorker :506, intermediate tensors :528; states.py as 0.27.0; input_batch.py InputBuffers "
+         ":30-40; logit_bias.py stop_token_ids :46; logprob.py :245; structured_outputs.py :47 / :50; buffer_utils.py "
+         "NonUvaBuffer: device copies only where UVA is unavailable (is_uva_available: no pinned memory, e.g. WSL); "
+         "multimodal: model_runner.py supports_mm_inputs :262 (multimodal/registry.py :108-), EncoderCache on the "
+         "first stage only :269-270, init_model_state :435; model_states/__init__.py DefaultModelState :59; "
+         "interface.py inputs_embeds_size :65, EncoderRunner :88; mm/encoder_runner.py inputs_embeds :58; "
+         "config/model.py get_inputs_embeds_size :1502-1509 (projection_dim, projection_size, else get_hidden_size), "
+         "mrope_num_dims :1856; default.py get_rope_state :50; mm/rope.py get_rope_state :122-141 "
+         "(num_dims=model_config.mrope_num_dims :136; XD-RoPE folded into M-RoPE), positions int64 [num_dims, T + 1] "
+         ":52 (prefill_positions :46 UVA); transformers_utils/config.py _mrope_section :595 (mrope_section or "
+         "xdrope_section in rope_parameters), uses_mrope :626, mrope_num_dims :648 (max(len(section), 3)); "
+         "--reasoning-parser: sample/thinking_budget.py :21-79, sampler.py :57, model_runner.py :470"),
+    Rule("v2_persistent_buffers", "0.31.0", "0.31.0", _v2_buffers(mrope_dims_from_section=True, thinking_budget=True),
          "vllm/v1/worker/gpu/ (0.31.0): model_runner.py RequestState :299, InputBuffers :309, DeviceMemoryProfiler "
          ":373, Sampler :468, StructuredOutputsWorker :501, intermediate tensors :521; sampler.py :65-78 "
          "(PenaltiesState, LogitBiasState, BadWordsState as LogitsProcessors on a LogitsProcRequestState; custom "
          "processors only from model_config.logits_processors); penalties.py :40 / :45; logit_bias.py :33-50; "
-         "bad_words.py :30 / :34; logprob.py :247; input_batch.py InputBuffers :25-35; structured_outputs.py :47 / :50"),
-    Rule("v2_persistent_buffers", "0.32.0", "0.32.0", dict(_V2_FEATURE_WIDTHS),
+         "bad_words.py :30 / :34; logprob.py :247; input_batch.py InputBuffers :25-35; structured_outputs.py :47 / :50"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":259 (config/model.py supports_multimodal_inputs :1946), EncoderCache on the first stage only :264-265, "
+         "init_model_state :414 (after the DeviceMemoryProfiler); model_states/__init__.py DefaultModelState :59 "
+         "(get_model_state_cls only in diffusion_gemma.py, longcat_flash_ngram.py); model_states/interface.py "
+         "inputs_embeds_size :60, EncoderRunner :83 (EncoderCudaGraphManager off by default); mm/encoder_runner.py "
+         "inputs_embeds torch.zeros [max_num_tokens, inputs_embeds_size] in the model dtype :58; config/model.py "
+         "get_inputs_embeds_size :1580-1587 (projection_dim, projection_size, else get_hidden_size); "
+         "model_states/default.py get_rope_state :53; mm/rope.py get_rope_state :122-141 "
+         "(num_dims=model_config.mrope_num_dims :136), RopeState.positions int64 [num_dims, T + 1] :52 "
+         "(prefill_positions :46 and prefill_delta UVA: host); transformers_utils/config.py _mrope_section :689 "
+         "(mrope_section or xdrope_section in rope_parameters), uses_mrope :720, mrope_num_dims :742 "
+         "(max(len(section), 3)); --reasoning-parser: sample/thinking_budget.py :22-80 (enabled :49, int32 [R] :60-68, "
+         "token ids :72-80), sampler.py :79"),
+    Rule("v2_persistent_buffers", "0.32.0", "0.32.0", _v2_buffers(mrope_dims_from_section=True, thinking_budget=True),
          "vllm/v1/worker/gpu/ (0.32.0): model_runner.py RequestState :280, InputBuffers :320, DeviceMemoryProfiler "
          ":390, Sampler :485, StructuredOutputsWorker :518, intermediate tensors :538; states.py all_token_ids :37 "
          "(on the GPU only with the ngram speculator: use_dense_all_token_ids), total_len :55, num_computed_tokens "
          ":61, last_sampled_tokens :68, draft_tokens :76, next_prefill_tokens :83; penalties.py :40 / :45; "
-         "structured_outputs.py :84 / :87"),
-    Rule("v2_persistent_buffers", "0.33.0", None, dict(_V2_FEATURE_WIDTHS),
+         "structured_outputs.py :84 / :87"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":264 (config/model.py supports_multimodal_inputs :1989), EncoderCache on the first stage only :269-270, "
+         "init_model_state :431 (after the DeviceMemoryProfiler); model_states/__init__.py DefaultModelState :59 "
+         "(get_model_state_cls only in diffusion_gemma.py, longcat_flash_ngram.py); model_states/interface.py "
+         "inputs_embeds_size :61, EncoderRunner :84 (EncoderCudaGraphManager off by default); mm/encoder_runner.py "
+         "inputs_embeds torch.zeros [max_num_tokens, inputs_embeds_size] in the model dtype :58; config/model.py "
+         "get_inputs_embeds_size :1622-1629 (projection_dim, projection_size, else get_hidden_size); "
+         "model_states/default.py get_rope_state :53; mm/rope.py get_rope_state :122-141 "
+         "(num_dims=model_config.mrope_num_dims :136), RopeState.positions int64 [num_dims, T + 1] :52 "
+         "(prefill_positions :46 and prefill_delta UVA: host); transformers_utils/config.py _mrope_section :656, "
+         "uses_mrope :687, mrope_num_dims :709; --reasoning-parser: sample/thinking_budget.py :22-80, sampler.py :79"),
+    Rule("v2_persistent_buffers", "0.33.0", None, _v2_buffers(
+        inputs_embeds_keys=("word_embed_proj_dim", "projection_dim", "projection_size"), mrope_dims_from_section=True,
+        thinking_budget=True),
          "vllm/v1/worker/gpu/ (0.33.0): model_runner.py GPUModelRunner.__init__ :200-368 (RequestState :286, "
          "InputBuffers :327; pcp_manager only with prefill context parallelism, pcp_manager.py :903), load_model "
          ":385- (DeviceMemoryProfiler :397, Sampler :495, StructuredOutputsWorker :528, intermediate tensors :547); "
          "states.py next_prefill_tokens int32 [num_prefill_lookahead = 1 without EAGLE, R] :83; input_batch.py "
          "InputBuffers :29-39; penalties.py prompt_bin_mask :43, output_bin_counts :48; logit_bias.py :33-50; "
          "bad_words.py :30 / :34; logprob.py :247; structured_outputs.py :60 / :63; buffer_utils.py StagedWriteTensor "
-         ":159-161"),
+         ":159-161"
+         "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
+         ":270 (config/model.py supports_multimodal_inputs :2003, _supports_multimodal_inputs :925-968), EncoderCache "
+         "on the first stage only :275-276, init_model_state :435 (after the DeviceMemoryProfiler); "
+         "model_states/__init__.py DefaultModelState :59 (get_model_state_cls only in diffusion_gemma.py, "
+         "longcat_flash_ngram.py); model_states/interface.py inputs_embeds_size :61, EncoderRunner :84 "
+         "(EncoderCudaGraphManager off by default); mm/encoder_runner.py inputs_embeds torch.zeros [max_num_tokens, "
+         "inputs_embeds_size] in the model dtype :58; config/model.py get_inputs_embeds_size :1635-1642 "
+         "(word_embed_proj_dim, projection_dim, projection_size, else get_hidden_size); model_states/default.py "
+         "get_rope_state :51; mm/rope.py get_rope_state :122-141 (num_dims=model_config.mrope_num_dims :136), "
+         "RopeState.positions int64 [num_dims, T + 1] :52 (prefill_positions :46 and prefill_delta UVA: host); "
+         "transformers_utils/config.py _mrope_section :702, uses_mrope :733, mrope_num_dims :755; --reasoning-parser: "
+         "sample/thinking_budget.py :22-80, sampler.py :79"),
     # -- Model Runner V2 with experts or MLA layers (FINDINGS_h35_v2moe.md): the architectures whose V2 profile
     #    run kvplan has read against V1's, None where none is. For them the profile forward is V1's (the same
     #    model code over the same T = max_num_batched_tokens dummy tokens, attention skipped, eager), so

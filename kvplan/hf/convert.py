@@ -86,6 +86,22 @@ def spec_mapping_from_hf_config(config: dict, origin: str, name: str | None = No
         raise top.error(f"language_model_only must be true or false, got {lm_only!r}")
     if lm_only:
         mapping["language_model_only"] = True
+    # vLLM's Model Runner V2 sizes two buffers from the text config (VLLM.v2_persistent_bytes): RopeState for an
+    # M-RoPE config (transformers_utils/config.py uses_mrope / mrope_num_dims: an mrope_section in the text config's
+    # rope parameters, then the config's; 0.33.0 :702-771) and a multimodal model's inputs_embeds, whose width is the
+    # first of word_embed_proj_dim / projection_dim / projection_size its release reads (config/model.py
+    # get_inputs_embeds_size, 0.33.0 :1635-1642), else hidden_size. Recorded for the engines to judge; the keys are
+    # not marked read, so the readers still judge them as before (projection_dim / projection_size are refused
+    # in a text config, word_embed_proj_dim blocks weight figures without a checkpoint).
+    for source in (c, top) if c is not top else (top,):
+        rope = source.data.get("rope_scaling") or source.data.get("rope_parameters")
+        if isinstance(rope, dict) and isinstance(rope.get("mrope_section"), (list, tuple)):
+            mapping["mrope_section_entries"] = len(rope["mrope_section"])
+            break
+    projection = {k: v for k in ("word_embed_proj_dim", "projection_dim", "projection_size")
+                  if isinstance(v := c.data.get(k), int) and not isinstance(v, bool) and v > 0}
+    if projection:
+        mapping["embed_projection"] = projection
     # vLLM 0.33.0+ builds only the retained experts of a checkpoint that declares substituted experts
     # (fused_moe/expert_substitution.py get_expert_substitution_spec :107-141): recorded for the engines to judge
     # (VLLM.check_model); the keys are not marked read, so the reader still judges them as before.
