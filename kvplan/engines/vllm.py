@@ -1220,7 +1220,8 @@ class VLLM(Engine):
             rope = rope_cache_bytes(spec, str(self.release), st.layers, settings.max_model_len)
             w = (st.bytes + rope + self.mla_copy_bytes(spec, weights, st.layers)
                  + self.mxfp4_expert_extra_bytes(spec, gpu, weights, st)
-                 + self.rocm_moe_padding_bytes(spec, gpu, weights, settings, st.layers))
+                 + self.rocm_moe_padding_bytes(spec, gpu, weights, settings, st.layers)
+                 + self.deepstack_buffer_bytes(spec, settings, st.stage))
             self.check_moe_scratch(spec, gpu, weights, settings, st.stage, st.layers)
             act = self.activation_bytes(spec, gpu, settings, st.stage, st.layers, weights)
             # V2's persistent buffers: outside the profile, so not taken from the pool (v2_persistent_bytes)
@@ -1941,6 +1942,29 @@ class VLLM(Engine):
         if output:
             parts.append(t * k * d)
         return sum(allocated_bytes(p) for p in parts)
+
+    def deepstack_buffer_bytes(self, spec: ModelSpec, settings: EngineSettings, stage: int) -> int:
+        """Qwen3-VL's deepstack buffers, which vLLM counts with the weights: the model's __init__ keeps
+        one torch.zeros(max_num_batched_tokens, text hidden_size) per deepstack level, built under the
+        loader's device and default-dtype context (the model dtype, on the GPU), so inside the weights'
+        DeviceMemoryProfiler (vllm/model_executor/models/qwen3_vl.py Qwen3VLForConditionalGeneration.__init__:
+        0.11.0 :1155-1161, 0.11.1 :1262-1269, 0.19.1 :1502-1509, 0.33.0 :2030-2037; the MoE class's own,
+        qwen3_vl_moe.py 0.11.1 :404-411, 0.19.1 :436-444, 0.33.0 :275-282; the loader's context:
+        model_loader/base_loader.py BaseModelLoader.load_model, 0.19.1 :53-54). Every release that registers the two architectures (0.11.0-0.33.0) has
+        them. Qwen3-VL-8B at 8,192 tokens: 3 x 8,192 x 4,096 x 2 = 201,326,592 B. Counted on the first
+        stage, with the vision tower (kvplan.weights); with pipeline parallelism refused, since where vLLM
+        builds the tower and these buffers on later stages is not read. 0 for other models."""
+        tower = spec.vision_tower
+        levels = getattr(tower, "num_deepstack", 0) or 0
+        if (spec.architecture not in ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")
+                or not levels or stage != 0):
+            return 0
+        if settings.pp > 1:
+            raise BadInputError(f"{self.name}: {spec.name} keeps {levels} deepstack buffers of max_num_batched_tokens x "
+                                f"hidden beside its vision tower (vllm/model_executor/models/qwen3_vl.py), counted "
+                                f"with the weights; on which pipeline stages vLLM builds them is not read: plan it "
+                                f"with --pp 1")
+        return levels * allocated_bytes(settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec))
 
     def rocm_moe_padding_bytes(self, spec: ModelSpec, gpu: GPU, weights, settings: EngineSettings,
                                layers: range) -> int:
