@@ -198,3 +198,19 @@ def test_pp_refused_for_an_architecture_whose_intermediate_tensors_are_unread():
     with pytest.raises(Exception, match="make_empty_intermediate_tensors.*--pp 1"):
         engine.v2_persistent_bytes(spec, settings, 1)
 
+
+# -- REVIEW_h35 F4: vocabulary unpadded, full on every tensor-parallel rank
+def test_v2_unpadded_vocabulary(capsys):
+    """gpt2's V = 50,257 (not a multiple of 64): cdiv(V, 32) = 1,571 words; 139,776 + 2 x r(4 x 1,024 x 1,571)
+    (6,434,816 each) + r(4 x 1,024 x 50,257) (205,852,672) + 18,354,176 + 4,096 = 237,220,352 B (V rounded to
+    50,304 would give 237,421,056)."""
+    got = _plan(capsys, "gpt2", "--engine", "vllm==0.33.0", *_KV)
+    assert got["persistent_bytes"] == 237_220_352
+
+
+def test_v2_tensor_parallel_keeps_the_whole_vocabulary(capsys):
+    """Every TP rank of the last stage builds the Sampler over the whole vocabulary (model_config.get_vocab_size):
+    tp 2 is the tp 1 figure, 576,668,160 B (V / 2 would give about 290 MB)."""
+    got = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.33.0", "--tp", "2", *_KV)
+    assert got["persistent_bytes"] == PERSISTENT_1024
+    assert all(s["persistent_bytes"] == PERSISTENT_1024 for s in got["stages"])
