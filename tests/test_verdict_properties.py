@@ -21,6 +21,10 @@ from helpers import toy_spec
 from kvplan.capacity import make_request, plan
 from kvplan.errors import KvplanError
 
+#: A later vLLM pipeline stage receives the tensors the architecture names (vllm_rules.VLLM_INTERMEDIATE_TENSORS;
+#: an unnamed one is refused at pp > 1): the pp tests' toy models are Llama-like.
+ARCH = "LlamaForCausalLM"
+
 KINDS = {
     "full": {"kind": "full_attention"},
     "slide": {"kind": "sliding_window", "window": 1024},
@@ -73,7 +77,7 @@ def stage_demand_bytes(pool, stage: int, n: int) -> int:
 
 def test_stage_demand_counts_every_layer_of_the_stage():
     cache = {"kinds": {"a": {"kind": "full_attention"}, "w": KINDS["slide"]}, "layer_types": ["a", "w", "w", "a"]}
-    pool = plan(make_request(toy_spec(num_layers=4, cache=cache), "h100-sxm", pp=2))
+    pool = plan(make_request(toy_spec(num_layers=4, cache=cache, architecture=ARCH), "h100-sxm", pp=2))
     # stage 0: layers 0 (full) and 1 (window 1024): 8k tokens in pages of 16 tokens x 8 heads x 256 values x 2 B
     page = 16 * 8 * 256 * 2
     window_pages = -(-min(1024 - 1 + pool.settings.max_num_batched_tokens, 8192) // 16) + 1
@@ -164,7 +168,7 @@ def test_state_layers_alone_on_a_stage_do_not_bind_the_pool():
     holds only state layers; every request still needs its attention blocks (vLLM groups the
     whole model's layers: kv_cache_utils.get_kv_cache_configs)."""
     cache = {"kinds": {"a": {"kind": "full_attention"}, "m": KINDS["ssm"]}, "layer_types": ["a"] + ["m"] * 7}
-    spec = toy_spec(num_layers=8, num_kv_heads=2, num_attention_heads=4, hidden_size=256, head_dim=64,
+    spec = toy_spec(architecture=ARCH, num_layers=8, num_kv_heads=2, num_attention_heads=4, hidden_size=256, head_dim=64,
                     vocab_size=1000, intermediate_size=512, max_position_embeddings=4096, cache=cache)
     pool = plan(make_request(spec, "h100-sxm", pp=2))
     assert pool.kv_cache_tokens > 0
@@ -182,7 +186,7 @@ def test_pipeline_stages_page_the_whole_model_alike(pp):
     a block costs on each GPU differ."""
     cache = {"kinds": {"a": {"kind": "full_attention"}, "m": KINDS["ssm"]},
              "layer_types": ["m", "m", "m", "a"] * 4}
-    spec = toy_spec(num_layers=16, cache=cache)
+    spec = toy_spec(num_layers=16, cache=cache, architecture=ARCH)
     pool = plan(make_request(spec, "h100-sxm", pp=pp))
     whole = plan(make_request(spec, "h100-sxm"))
     assert {lay.block_size for lay in pool.layouts} == {whole.block_size}
@@ -195,7 +199,7 @@ def test_releases_that_group_per_worker_refuse_stages_of_different_kinds():
     does not start. Planned with the first stage's groups, a request needed 1 block there and 2
     on the window stage, and 669,019 requests of 1 token were said to fit in 669,020 blocks."""
     cache = {"kinds": {"full": KINDS["full"], "slide": KINDS["slide"]}, "layer_types": ["full", "full", "slide"]}
-    spec = toy_spec(num_layers=3, num_kv_heads=1, num_attention_heads=8, hidden_size=1024, cache=cache)
+    spec = toy_spec(num_layers=3, num_kv_heads=1, num_attention_heads=8, hidden_size=1024, cache=cache, architecture=ARCH)
     with pytest.raises(KvplanError) as err:
         plan(make_request(spec, None, gpu_mem_bytes="6GiB", pp=3, engine="vllm==0.10.2"))
     assert str(err.value).startswith("vllm==0.10.2: pipeline stages whose KV cache groups differ")

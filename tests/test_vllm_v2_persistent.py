@@ -152,3 +152,65 @@ def test_rows():
     assert all(r.value["widths"] == {"allowed_token_ids": 1024, "logit_bias_token_ids": 1024, "logit_bias": 1024,
                                      "stop_token_ids": 128, "bad_word_token_ids": 1024, "bad_word_offsets": 129,
                                      "logprob_token_ids": 128} for r in rows[1:])
+
+
+# -- REVIEW_h35 F2: a later stage receives the model's IntermediateTensors, one [T, hidden] tensor for GPT-2 / OPT /
+# Falcon (make_empty_intermediate_tensors_factory(["hidden_states"], ...)), two for Llama-style models
+# (["hidden_states", "residual"]); vllm_rules.VLLM_INTERMEDIATE_TENSORS. T 8,192.
+_KV = ("--kv-cache-memory-bytes", "10000000000")
+
+
+@pytest.mark.parametrize(("model", "extra", "stage1", "one"), [
+    # falcon-7b: hidden 4,544 bf16 -> 8,192 x 4,544 x 2 = 74,448,896 (two tensors: 450,380,288)
+    ("falcon-7b", (), 375_931_392, 74_448_896),
+    # opt-13b: hidden 5,120 fp16 -> 83,886,080 (two: 405,053,952)
+    ("opt-13b", (), 321_167_872, 83_886_080),
+    # gpt2 at --dtype fp32 (its checkpoint's): hidden 768 x 4 B -> 25,165,824 (two: 287,552,000); the 4 B also
+    # kills a dtype fixed at 2 B (REVIEW_h35 F4, M27: 249,803,264)
+    ("gpt2", ("--dtype", "fp32"), 262_386_176, 25_165_824),
+    # llama3.1-8b: two tensors, unchanged
+    ("llama3.1-8b", (), 710_885_888, 67_108_864)])
+def test_v2_later_stage_receives_the_models_intermediate_tensors(capsys, model, extra, stage1, one):
+    got = _plan(capsys, model, "--engine", "vllm==0.33.0", "--pp", "2", *extra, *_KV)
+    first, last = got["stages"]
+    assert first["persistent_bytes"] == 139_776
+    assert last["persistent_bytes"] == stage1
+    n = get_engine("vllm==0.33.0").intermediate_tensor_count(load_model(model))
+    assert n == (2 if model == "llama3.1-8b" else 1)
+    assert one == 8_192 * load_model(model).hidden_size * (4 if extra else 2)
+
+
+@pytest.mark.parametrize(("model", "v1_stage1"), [
+    # V1 (0.19.1) allocates the same tensors in _dummy_run during the profile: stage 1's activation peak carries
+    # one [T, hidden] for Falcon / OPT / GPT-2 (was two: 1,541,092,147 / 1,736,441,856 / 836,149,008), two for Llama
+    ("falcon-7b", 1_466_643_251), ("opt-13b", 1_652_555_776), ("gpt2", 823_566_096),
+    ("llama3.1-8b", 2_159_104_000)])
+def test_v1_later_stage_profile_holds_the_models_intermediate_tensors(capsys, model, v1_stage1):
+    got = _plan(capsys, model, "--engine", "vllm==0.19.1", "--pp", "2", *_KV)
+    assert got["stages"][1]["activation_bytes"] == v1_stage1
+
+
+def test_pp_refused_for_an_architecture_whose_intermediate_tensors_are_unread():
+    engine = get_engine("vllm==0.33.0")
+    spec = dataclasses.replace(load_model("llama3.1-8b"), architecture="BloomForCausalLM")
+    settings = engine.settings(get_gpu("h100"), spec=spec, pp=2)
+    assert engine.v2_persistent_bytes(spec, settings, 0) == 139_776  # stage 0 receives nothing
+    with pytest.raises(Exception, match="make_empty_intermediate_tensors.*--pp 1"):
+        engine.v2_persistent_bytes(spec, settings, 1)
+
+
+# -- REVIEW_h35 F4: vocabulary unpadded, full on every tensor-parallel rank
+def test_v2_unpadded_vocabulary(capsys):
+    """gpt2's V = 50,257 (not a multiple of 64): cdiv(V, 32) = 1,571 words; 139,776 + 2 x r(4 x 1,024 x 1,571)
+    (6,434,816 each) + r(4 x 1,024 x 50,257) (205,852,672) + 18,354,176 + 4,096 = 237,220,352 B (V rounded to
+    50,304 would give 237,421,056)."""
+    got = _plan(capsys, "gpt2", "--engine", "vllm==0.33.0", *_KV)
+    assert got["persistent_bytes"] == 237_220_352
+
+
+def test_v2_tensor_parallel_keeps_the_whole_vocabulary(capsys):
+    """Every TP rank of the last stage builds the Sampler over the whole vocabulary (model_config.get_vocab_size):
+    tp 2 is the tp 1 figure, 576,668,160 B (V / 2 would give about 290 MB)."""
+    got = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.33.0", "--tp", "2", *_KV)
+    assert got["persistent_bytes"] == PERSISTENT_1024
+    assert all(s["persistent_bytes"] == PERSISTENT_1024 for s in got["stages"])

@@ -22,8 +22,9 @@
   runs only for S >= 8 rows, the sort below); triton_buffer: rows =
   min(next_pow2(S), num_SMs) of vocab fp32 (0.17+); hidden: the forward's [T, hidden] output, alive during
   the sampler from 0.9.2; workspace: 49 MiB of GEMM workspaces (fit). Pipeline stages
-  other than the last run no sampler; a later stage also holds the received hidden states
-  and residual (2 * T * hidden * d). A stage whose MoE layers take the kept fused-MoE workspace
+  other than the last run no sampler; a later stage also holds the received IntermediateTensors
+  (n * T * hidden * d: n 2, hidden states and residual, for Llama-style models, 1 for GPT-2 / OPT / Falcon;
+  VLLM.intermediate_tensor_count). A stage whose MoE layers take the kept fused-MoE workspace
   holds it in its forward in place of the MLP copies (VLLM.forward_bytes), and the last stage's
   sampler beside it.
 - non_torch: NCCL / custom all-reduce / symmetric-memory buffers, by release and tp; up to
@@ -2121,9 +2122,11 @@ class VLLM(Engine):
         StructuredOutputsWorker): PenaltiesState's prompt_bin_mask (int32 [R, cdiv(V, 32)]) and
         output_bin_counts (int32 [R, V]); the logit-bias, bad-words and logprob-token-id tables (int32 or
         fp32 [R, width], widths in vllm_rules._V2_FEATURE_WIDTHS); logits_indices (int32 [R]) and
-        grammar_bitmask (int32 [R, cdiv(V, 32)]). A later stage: the received hidden states and residual
-        (make_empty_intermediate_tensors, [T, hidden] in the model's dtype, the two tensors V1 counts in
-        its profile: ``activation_bytes``). Llama-3.1-8B (V 128,256), R 1,024, T 8,192, one GPU:
+        grammar_bitmask (int32 [R, cdiv(V, 32)]). A later stage: the received IntermediateTensors
+        (make_empty_intermediate_tensors, [T, hidden] in the model's dtype each: hidden states and residual
+        for Llama-style models, hidden states only for GPT-2 / OPT / Falcon, ``intermediate_tensor_count``;
+        the tensors V1 counts in its profile: ``activation_bytes``; Falcon-7B, hidden 4,544 bf16: one
+        8,192 x 4,544 x 2 = 74,448,896 B). Llama-3.1-8B (V 128,256), R 1,024, T 8,192, one GPU:
         20,480 + 119,296 + 2 x 16,416,768 + 525,336,576 + 18,354,176 + 4,096 = 576,668,160 B.
 
         Multimodal (load_model's init_model_state -> DefaultModelState): an architecture vLLM serves
@@ -2179,9 +2182,23 @@ class VLLM(Engine):
             total += r(4 * seqs * words) + r(4 * seqs * vocab)  # prompt_bin_mask, output_bin_counts
             total += sum(r(4 * seqs * width) for width in rule["widths"].values())
             total += r(4 * seqs) + r(4 * seqs * words)  # structured outputs: logits_indices, grammar_bitmask
-        if stage > 0:
-            total += 2 * r(tokens * spec.hidden_size * dtype_bytes(spec))
+        if stage > 0:  # the received IntermediateTensors, one or two [T, hidden] (intermediate_tensor_count)
+            total += self.intermediate_tensor_count(spec) * r(tokens * spec.hidden_size * dtype_bytes(spec))
         return total
+
+    def intermediate_tensor_count(self, spec: ModelSpec) -> int:
+        """How many [T, hidden] tensors a later pipeline stage receives from the one before
+        (IntermediateTensors, the keys of the model's make_empty_intermediate_tensors_factory; table
+        vllm_rules.VLLM_INTERMEDIATE_TENSORS): 1 for GPT-2, OPT and Falcon (hidden_states), 2 for the
+        Llama-style models (hidden_states, residual). An architecture whose keys kvplan has not read is
+        refused (it only matters at pp > 1)."""
+        count = R.VLLM_INTERMEDIATE_TENSORS.get(spec.architecture)
+        if count is None:
+            raise BadInputError(
+                f"{spec.name}: {self.name} hands a later pipeline stage the tensors "
+                f"{spec.architecture or 'the architecture (none named)'}'s make_empty_intermediate_tensors lists "
+                f"(vllm/model_executor/models/), which kvplan has not read for it; plan it with --pp 1")
+        return count
 
     def activation_bytes(self, spec: ModelSpec, gpu: GPU, settings: EngineSettings, stage: int,
                          layers: range, weights=None) -> int:
@@ -2198,7 +2215,7 @@ class VLLM(Engine):
         forward over T tokens (the same model code, eager: model_runner.py 0.25.0 :1324; with experts the
         same Triton experts and workspace shapes, whichever experts the dummy tokens reach; MLA layers take
         the same attn_metadata-None branch: FINDINGS_h35_v2moe.md), then ``v2_sampler_bytes`` plus the kept
-        MoE workspace on the last stage; a later stage's received hidden states and residual are allocated
+        MoE workspace on the last stage; a later stage's received IntermediateTensors are allocated
         in load_model (0.25.0 :361-372), before the profile, so they are not in its peak (V1 allocates them
         in _dummy_run during the profile): V2 counts them with its other buffers allocated before the profile
         (``v2_persistent_bytes``). Qwen3-30B-A3B, H100 defaults (T = 8,192, S = 1,024): max(761,685,606
@@ -2217,8 +2234,9 @@ class VLLM(Engine):
         if stage == settings.pp - 1:
             peak = max(peak, self.sampler_bytes(spec, gpu, settings)
                        + self.moe_workspace_bytes(spec, settings, layers, gpu, weights))
-        if stage > 0:
-            peak += 2 * settings.max_num_batched_tokens * spec.hidden_size * dtype_bytes(spec)
+        if stage > 0:  # _dummy_run's received IntermediateTensors (intermediate_tensor_count)
+            peak += (self.intermediate_tensor_count(spec) * settings.max_num_batched_tokens * spec.hidden_size
+                     * dtype_bytes(spec))
         return peak
 
     def non_torch_bytes(self, gpu: GPU, tp: int, pp: int) -> int:

@@ -95,6 +95,28 @@ _V2_MULTIMODAL_ARCHITECTURES = ("Gemma3ForConditionalGeneration", "KimiVLForCond
 _V2_MROPE_ARCHITECTURES = ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration")
 
 
+#: How many [T, hidden] tensors a later pipeline stage receives (IntermediateTensors: the keys of the model's
+#: make_empty_intermediate_tensors_factory(keys, hidden_size), every release 0.8.0-0.33.0 alike): V1 allocates them
+#: in _dummy_run during the profile, V2 in load_model before it (rule v2_persistent_buffers). Read per
+#: architecture (vllm/model_executor/models/, lines 0.8.0 / 0.19.1 / 0.33.0): one ("hidden_states") for gpt2.py
+#: GPT2Model :206 / :212 / :217, opt.py OPTModel :297 / :310 / :312, falcon.py FalconModel :370 / :396 / :396; two
+#: ("hidden_states", "residual") for llama.py LlamaModel :332 / :393 / :399 (Llama, Mistral: registry "llama"
+#: through 0.10.x, then mistral.py MistralModel(LlamaModel); Phi3ForCausalLM(LlamaForCausalLM), phi3.py :9 / :10 /
+#: :10), qwen2.py Qwen2Model :309 / :411 / :391 (Qwen3Model(Qwen2Model), qwen3.py 0.19.1 :254, 0.33.0 :269),
+#: qwen3_moe.py :468 (0.19.1) / :480 (0.33.0), gemma2.py :270 / :282 / :278, gemma3.py :361 / :333 / :321
+#: (gemma3_mm.py hands on language_model's: :415 / :534 / :575), mixtral.py :282 / :332 / :337, deepseek_v2.py
+#: :619 / :1188 / :1489 (DeepseekV3ForCausalLM too), gpt_oss.py :287 (0.19.1) / :500 (0.33.0); qwen3_vl.py and
+#: qwen3_vl_moe.py hand on language_model's (0.19.1 :1527 / :467, 0.33.0 :2061 / :309): Qwen3LLMModel(Qwen3Model)
+#: and Qwen3MoeLLMModel(Qwen3MoeModel), no factory of their own. An architecture not here is refused at pp > 1
+#: (VLLM.intermediate_tensor_count): its keys have not been read.
+VLLM_INTERMEDIATE_TENSORS = {
+    "GPT2LMHeadModel": 1, "OPTForCausalLM": 1, "FalconForCausalLM": 1,
+    "LlamaForCausalLM": 2, "MistralForCausalLM": 2, "Phi3ForCausalLM": 2, "Qwen2ForCausalLM": 2,
+    "Qwen3ForCausalLM": 2, "Qwen3MoeForCausalLM": 2, "Gemma2ForCausalLM": 2, "Gemma3ForConditionalGeneration": 2,
+    "MixtralForCausalLM": 2, "DeepseekV2ForCausalLM": 2, "DeepseekV3ForCausalLM": 2, "GptOssForCausalLM": 2,
+    "Qwen3VLForConditionalGeneration": 2, "Qwen3VLMoeForConditionalGeneration": 2}
+
+
 def _v2_buffers(*, inputs_embeds_keys: tuple[str, ...] = ("projection_dim", "projection_size"),
                 mrope_dims_from_section: bool = False, thinking_budget: bool = False) -> dict:
     """A v2_persistent_buffers value: the sampler widths (_V2_FEATURE_WIDTHS); the multimodal and M-RoPE
@@ -854,8 +876,8 @@ RULES = (
          ":356, Sampler :398, StructuredOutputsWorker :423 (R x decode_query_len), intermediate tensors :445; "
          "states.py as 0.27.0; input_batch.py InputBuffers :28-38; bad_words.py :22 / :28 take their widths from "
          "envs.VLLM_MAX_BAD_WORDS_TOTAL_TOKENS / VLLM_MAX_NUM_BAD_WORDS (envs.py :113-114, defaults 1,024 and 128; "
-         "kvplan.vllm_args refuses a VLLM_* variable it does not read); sampler.py :51-54 adds ThinkingBudgetState "
-         "(thinking_budget.py :21-73: GPU tensors only when the reasoning config has start, end and natural-end "
+         "kvplan.vllm_args refuses a VLLM_* variable it does not read); sampler.py :51-55 adds ThinkingBudgetState "
+         "(thinking_budget.py :21-79: GPU tensors only when the reasoning config has start, end and natural-end "
          "token ids, i.e. with --reasoning-parser; none by default); structured_outputs.py :48 / :51"
          "; multimodal (FINDINGS_h35_v2pers.md 'Multimodal and reasoning buffers'): model_runner.py supports_mm_inputs "
          ":229 (registry.py :103-140), EncoderCache on the first stage only :233-234, init_model_state :387 (after the "
