@@ -225,13 +225,15 @@ case("size-plot-large-ok", G, "size", "llama3-8b", "--ctx", "1M", "--batch", "10
 case("spec-layers-10^12", G, "size", "s.yaml", files={"s.yaml": spec(num_layers=10**12)}, check=refused(2, "layers"))
 case("spec-layers-2M", G, "size", "s.yaml", files={"s.yaml": spec(num_layers=2_000_000)}, check=refused(2))
 for n_layers, expect in ((10_000, exit_is(0)), (10_001, refused(2, "10,000 layers"))):
+    # an architecture named: vLLM's pipeline stages hand on the tensors its model file lists (kvplan refuses
+    # pp > 1 for a spec naming none, VLLM.intermediate_tensor_count)
     case(f"spec-layer-types-{n_layers}", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--pp", "2", files={"s.yaml": spec(
-        num_layers=n_layers, cache={"kinds": {"a": {"kind": "full_attention"},
+        num_layers=n_layers, architecture="LlamaForCausalLM", cache={"kinds": {"a": {"kind": "full_attention"},
                                               "b": {"kind": "sliding_window", "window": 128}},
                                     "layer_types": ["a" if (i * i) % 7 < 3 else "b" for i in range(n_layers)]})},
          check=expect)
 case("spec-layer-types-1000-ok", G, "capacity", "s.yaml", "--gpu", "h100-sxm", "--pp", "4", files={"s.yaml": spec(
-    num_layers=1000, num_attention_heads=8, num_kv_heads=8,
+    num_layers=1000, num_attention_heads=8, num_kv_heads=8, architecture="LlamaForCausalLM",
     cache={"kinds": {"a": {"kind": "full_attention"}, "b": {"kind": "sliding_window", "window": 128}},
            "layer_types": ["a" if (i * i) % 7 < 3 else "b" for i in range(1000)]})})
 case("spec-vocab-401", G, "capacity", "s.yaml", "--gpu", "h100-sxm",
