@@ -214,3 +214,18 @@ def test_v2_tensor_parallel_keeps_the_whole_vocabulary(capsys):
     got = _plan(capsys, "llama3.1-8b", "--engine", "vllm==0.33.0", "--tp", "2", *_KV)
     assert got["persistent_bytes"] == PERSISTENT_1024
     assert all(s["persistent_bytes"] == PERSISTENT_1024 for s in got["stages"])
+
+
+def test_gemma3_text_model_hands_on_two_tensors(capsys):
+    """Gemma3ForCausalLM (Gemma 3 1B, text only) hands on its Gemma3Model's IntermediateTensors, hidden_states and
+    residual (vllm/model_executor/models/gemma3.py 0.19.1 :333-335 and :488): planned at pp 2, where a spec naming
+    an architecture kvplan has not read is refused."""
+    from kvplan.engines import get_engine
+    from kvplan.loader import load_model
+
+    spec = load_model("tests/fixtures/hf_configs/gemma-3-1b-it.json")
+    assert spec.architecture == "Gemma3ForCausalLM"
+    assert get_engine("vllm==0.19.1").intermediate_tensor_count(spec) == 2
+    code, out, _ = cli(capsys, "capacity", "tests/fixtures/hf_configs/gemma-3-1b-it.json", "--gpu", "h100", "--pp", "2",
+                       "--engine", "vllm==0.19.1")
+    assert code == 0 and "2,170,136 blocks" in out

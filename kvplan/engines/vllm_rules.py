@@ -104,7 +104,7 @@ _V2_MROPE_ARCHITECTURES = ("Qwen3VLForConditionalGeneration", "Qwen3VLMoeForCond
 #: through 0.10.x, then mistral.py MistralModel(LlamaModel); Phi3ForCausalLM(LlamaForCausalLM), phi3.py :9 / :10 /
 #: :10), qwen2.py Qwen2Model :309 / :411 / :391 (Qwen3Model(Qwen2Model), qwen3.py 0.19.1 :254, 0.33.0 :269),
 #: qwen3_moe.py :468 (0.19.1) / :480 (0.33.0), gemma2.py :270 / :282 / :278, gemma3.py :361 / :333 / :321
-#: (gemma3_mm.py hands on language_model's: :415 / :534 / :575), mixtral.py :282 / :332 / :337, deepseek_v2.py
+#: (gemma3_mm.py hands on language_model's: :415 / :534 / :575; Gemma3ForCausalLM its Gemma3Model's, :486 / :488 / :404), mixtral.py :282 / :332 / :337, deepseek_v2.py
 #: :619 / :1188 / :1489 (DeepseekV3ForCausalLM too), gpt_oss.py :287 (0.19.1) / :500 (0.33.0); qwen3_vl.py and
 #: qwen3_vl_moe.py hand on language_model's (0.19.1 :1527 / :467, 0.33.0 :2061 / :309): Qwen3LLMModel(Qwen3Model)
 #: and Qwen3MoeLLMModel(Qwen3MoeModel), no factory of their own. An architecture not here is refused at pp > 1
@@ -113,6 +113,7 @@ VLLM_INTERMEDIATE_TENSORS = {
     "GPT2LMHeadModel": 1, "OPTForCausalLM": 1, "FalconForCausalLM": 1,
     "LlamaForCausalLM": 2, "MistralForCausalLM": 2, "Phi3ForCausalLM": 2, "Qwen2ForCausalLM": 2,
     "Qwen3ForCausalLM": 2, "Qwen3MoeForCausalLM": 2, "Gemma2ForCausalLM": 2, "Gemma3ForConditionalGeneration": 2,
+    "Gemma3ForCausalLM": 2,
     "MixtralForCausalLM": 2, "DeepseekV2ForCausalLM": 2, "DeepseekV3ForCausalLM": 2, "GptOssForCausalLM": 2,
     "Qwen3VLForConditionalGeneration": 2, "Qwen3VLMoeForConditionalGeneration": 2}
 
