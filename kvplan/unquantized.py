@@ -171,10 +171,6 @@ class ExclusionList:
 
     entries: tuple[str, ...]
 
-    @property
-    def _plain(self) -> dict[str, str]:
-        return _compiled(self.entries)[0]
-
     def matching(self, module: str) -> tuple[str, ...]:
         """The entries that name full module name ``module`` (``model.layers.0.self_attn.o_proj``)."""
         plain, globs, patterns = _compiled(self.entries)

@@ -25,10 +25,10 @@ import json
 
 import pytest
 
-from kvplan.engines.base import (LinearShardMisfit, fp8_linear_shard_misfit, qwen3_next_fp8_shard_mix,
-                                 qwen3_next_fp8_skipped)
+from kvplan.engines.base import LinearShardMisfit, fp8_linear_shard_misfit, qwen3_next_fp8_shard_mix
 from kvplan.loader import load_model
-from kvplan.weights import weights_footprint
+from kvplan.shapes import layer_shapes
+from kvplan.weights import weight_storage, weights_footprint
 from tests.helpers import HF_FIXTURES, cli, one_line_error
 
 QWEN3_NEXT_FP8 = str(HF_FIXTURES / "qwen3-next-80b-a3b-instruct-fp8.json")
@@ -59,7 +59,13 @@ def test_the_fixture_is_the_block_fp8_checkpoint():
 
 def test_vllm_reads_the_exclusion_list_per_module():
     spec = load_model(QWEN3_NEXT_FP8)
-    skipped = {name: qwen3_next_fp8_skipped(spec, layer, name, "qkvz, ba") for layer, name in [
+    st = weight_storage(spec, None)  # the one rule the weights and the shard test read (Storage.quantizes)
+
+    def kept_unquantized(layer: int, name: str) -> bool:
+        p = next(p for p in layer_shapes(spec, layer) if p.name == f"{name}.weight")
+        return not st.quantizes(p, st.layer_kept(layer))
+
+    skipped = {name: kept_unquantized(layer, name) for layer, name in [
         (0, "linear_attn.in_proj_ba"), (0, "linear_attn.in_proj_qkvz"), (0, "linear_attn.out_proj"),
         (0, "linear_attn.conv1d"), (3, "q_proj"), (3, "o_proj"), (0, "mlp.shared_experts.gate_up_proj"),
         (0, "mlp.shared_experts.down_proj")]}

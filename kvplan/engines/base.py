@@ -522,19 +522,6 @@ def _qwen3_next_listed(spec, layer: int, name: str, gdn: str) -> tuple[str, tupl
             tuple(bool(listed.matching(f"model.layers.{layer}.{m}")) for m in found[1]))
 
 
-def qwen3_next_fp8_skipped(spec, layer: int, name: str, gdn: str) -> bool:
-    """Whether vLLM's Fp8Config keeps kvplan tensor ``name`` (its .weight too) of layer ``layer``
-    unquantized: quantization/fp8.py Fp8Config.get_quant_method gives UnquantizedLinearMethod where
-    quantization/utils/quant_utils.py is_layer_skipped finds the layer's name, or every shard's
-    name of a fused layer, in ignored_layers (modules_to_not_convert when no ignored_layers;
-    Fp8Config.from_config), matched as kvplan.unquantized matches (for full names vLLM's exact match:
-    0.10.2 :256-290; 0.19.1 :437-491 prefix_full_match; 0.28.0 :602- match_mode "exact", Fp8Config's
-    default, fp8.py :111-113). conv1d is never quantized. A fused layer listed in part is refused before
-    (``qwen3_next_fp8_shard_mix``)."""
-    found = _qwen3_next_listed(spec, layer, name.removesuffix(".weight"), gdn)
-    return found is None or (bool(found[1]) and all(found[1]))
-
-
 def qwen3_next_fp8_shard_mix(spec, weights, gdn: str) -> tuple[str, tuple[str, ...], tuple[bool, ...]] | None:
     """(vLLM's layer, its shards' modules, whether the checkpoint keeps each unquantized) of the first
     fused layer of a Qwen3NextForCausalLM fp8 checkpoint whose modules_to_not_convert names some
